@@ -1,0 +1,116 @@
+using System.Security.Cryptography;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.IdentityModel.Tokens;
+using OverlapEscrow.Api.Infrastructure;
+using OverlapEscrow.Data;
+using OverlapEscrow.Data.Accounts;
+using OverlapEscrow.Data.Audit;
+
+namespace OverlapEscrow.Api.Accounts;
+
+/// <summary>
+/// API keys for machines. A key is "oek_&lt;key id&gt;_&lt;256-bit secret&gt;"; only SHA-256 of the whole key is stored,
+/// and the key is shown once, at creation. Machines exchange it at the OAuth 2.0 token endpoint
+/// (client credentials grant, RFC 6749 §4.4) for a short-lived access token carrying the key's scopes.
+/// </summary>
+public static class ApiKeysApi
+{
+    public const string Prefix = "oek_";
+
+    public static IEndpointRouteBuilder MapApiKeys(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/api-keys").WithTags("API keys").RequireAuthorization(Policies.Admin);
+        group.MapPost("", Create).WithName("CreateApiKey").WithSummary("Create a scoped API key; the secret is returned once");
+        group.MapGet("", List).WithName("ListApiKeys").WithSummary("API keys of my organization (never their secrets)");
+        group.MapDelete("/{keyId}", Revoke).WithName("RevokeApiKey").WithSummary("Revoke a key; tokens issued for it stop working at once");
+
+        routes.MapPost("/v1/auth/token", Token).AllowAnonymous().DisableAntiforgery().WithTags("Accounts")
+            .WithName("ClientCredentialsToken")
+            .WithSummary("OAuth 2.0 client credentials: exchange an API key (client_secret) for an access token")
+            .WithDescription("Form-encoded: grant_type=client_credentials, client_secret=<api key>, optional client_id=<key id>. Errors are problem details that also carry OAuth's error and error_description members.");
+        return routes;
+    }
+
+    private static async Task<Results<Created<CreatedApiKeyResponse>, ProblemHttpResult>> Create(
+        CreateApiKeyRequest request, CurrentUser user, IAccountRepository accounts, IAuditRepository audit, TimeProvider time, CancellationToken ct)
+    {
+        var scopes = request.Scopes ?? [];
+        var errors = new FieldErrors()
+            .Check(!string.IsNullOrWhiteSpace(request.Name) && request.Name.Length <= 100, "name", "name is 1-100 characters.")
+            .Check(scopes.Count > 0 && scopes.All(s => Scopes.All.Contains(s)), "scopes", $"scopes is a non-empty list of: {string.Join(", ", Scopes.All)}.");
+        if (errors.Any) return errors.ToProblem();
+        var now = time.GetUtcNow();
+        var id = Ids.New("key");
+        var secret = $"{Prefix}{id}_{Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32))}";
+        var row = new ApiKeyRow
+        {
+            Id = id, OrganizationId = user.OrganizationId, Name = request.Name!.Trim(), SecretHash = TokenIssuer.HashSecret(secret),
+            Scopes = string.Join(' ', scopes.Distinct()), CreatedAt = Time.ToUnixMs(now), CreatedBy = user.Actor,
+        };
+        await accounts.CreateApiKeyAsync(row, ct);
+        await audit.AppendAsync(Time.ToUnixMs(now), user.OrganizationId, user.Actor, "api_key.created", null, new { keyId = id, row.Scopes }, ct);
+        return TypedResults.Created($"/v1/api-keys/{id}", new CreatedApiKeyResponse(ApiKeyResponse.From(row), secret));
+    }
+
+    private static async Task<Ok<List<ApiKeyResponse>>> List(CurrentUser user, IAccountRepository accounts, CancellationToken ct) =>
+        TypedResults.Ok((await accounts.ListApiKeysAsync(user.OrganizationId, ct)).Select(ApiKeyResponse.From).ToList());
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> Revoke(string keyId, CurrentUser user, IAccountRepository accounts, IAuditRepository audit, TimeProvider time, CancellationToken ct)
+    {
+        var now = Time.ToUnixMs(time.GetUtcNow());
+        if (!await accounts.RevokeApiKeyAsync(user.OrganizationId, keyId, now, ct)) return Problems.NotFound("API key");
+        await audit.AppendAsync(now, user.OrganizationId, user.Actor, "api_key.revoked", null, new { keyId }, ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<OAuthTokenResponse>, ProblemHttpResult>> Token(
+        [FromForm(Name = "grant_type")] string? grantType, [FromForm(Name = "client_secret")] string? clientSecret, [FromForm(Name = "client_id")] string? clientId,
+        IAccountRepository accounts, TokenIssuer tokens, TimeProvider time, CancellationToken ct)
+    {
+        if (grantType != "client_credentials")
+            return OAuthError(400, "unsupported_grant_type", "grant_type must be client_credentials.");
+        var key = clientSecret is null ? null : await FindKeyAsync(accounts, clientSecret, ct);
+        if (key is null || key.RevokedAt is not null || (clientId is not null && clientId != key.Id))
+            return OAuthError(401, "invalid_client", "The API key is unknown or revoked.");
+        await accounts.MarkApiKeyUsedAsync(key.Id, Time.ToUnixMs(time.GetUtcNow()), ct);
+        var scopes = key.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return TypedResults.Ok(new OAuthTokenResponse(tokens.AccessTokenForApiKey(key.Id, key.OrganizationId, scopes), "Bearer",
+            (int)tokens.AccessTokenLifetime.TotalSeconds, key.Scopes));
+    }
+
+    /// <summary>The stored key matching a presented secret, compared in constant time; null when none matches.</summary>
+    public static async Task<ApiKeyRow?> FindKeyAsync(IAccountRepository accounts, string secret, CancellationToken ct)
+    {
+        if (!secret.StartsWith(Prefix, StringComparison.Ordinal)) return null;
+        var rest = secret[Prefix.Length..];
+        var split = rest.LastIndexOf('_');
+        if (split <= 0) return null;
+        var key = await accounts.FindApiKeyAsync(rest[..split], ct);
+        if (key is null) return null;
+        return CryptographicOperations.FixedTimeEquals(key.SecretHash, TokenIssuer.HashSecret(secret)) ? key : null;
+    }
+
+    private static ProblemHttpResult OAuthError(int status, string error, string description) =>
+        TypedResults.Problem(statusCode: status, title: description, type: Problems.TypePrefix + "oauth",
+            extensions: new Dictionary<string, object?> { ["error"] = error, ["error_description"] = description });
+}
+
+public sealed record CreateApiKeyRequest(string? Name, IReadOnlyList<string>? Scopes);
+
+public sealed record ApiKeyResponse(string Id, string Name, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt)
+{
+    public static ApiKeyResponse From(ApiKeyRow k) => new(k.Id, k.Name, k.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+        Time.FromUnixMs(k.CreatedAt), Time.FromUnixMs(k.LastUsedAt), Time.FromUnixMs(k.RevokedAt));
+}
+
+/// <summary>The key's metadata and, this once, its secret.</summary>
+public sealed record CreatedApiKeyResponse(ApiKeyResponse Key, string Secret);
+
+/// <summary>RFC 6749 §5.1 token response (snake_case, as OAuth 2.0 clients expect).</summary>
+public sealed record OAuthTokenResponse(
+    [property: JsonPropertyName("access_token")] string AccessToken,
+    [property: JsonPropertyName("token_type")] string TokenType,
+    [property: JsonPropertyName("expires_in")] int ExpiresIn,
+    [property: JsonPropertyName("scope")] string Scope);

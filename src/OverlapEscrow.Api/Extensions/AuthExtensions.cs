@@ -1,0 +1,89 @@
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+using OverlapEscrow.Api.Infrastructure;
+
+namespace OverlapEscrow.Api.Extensions;
+
+public static class AuthExtensions
+{
+    public static WebApplicationBuilder AddEscrowAuth(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddScoped<CurrentUser>();
+        builder.Services.AddSingleton<TokenIssuer>();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Identity.IPasswordHasher<PasswordSubject>, Microsoft.AspNetCore.Identity.PasswordHasher<PasswordSubject>>();
+
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<EscrowKeys>((o, keys) =>
+            {
+                o.MapInboundClaims = false;
+                o.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidIssuer = EscrowClaims.Issuer,
+                    ValidAudience = EscrowClaims.Audience,
+                    IssuerSigningKey = TokenIssuer.SecurityKey(keys),
+                    ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+                    ClockSkew = TimeSpan.FromSeconds(30),
+                    NameClaimType = EscrowClaims.Subject,
+                    RoleClaimType = EscrowClaims.Role,
+                };
+                o.Events = new JwtBearerEvents { OnTokenValidated = StillValidAsync };
+            });
+
+        var authorization = builder.Services.AddAuthorizationBuilder();
+        foreach (var policy in Policies.All)
+        {
+            var roles = Policies.RolesFor(policy);
+            var scopes = Policies.ScopesFor(policy);
+            authorization.AddPolicy(policy, p => p
+                .RequireAuthenticatedUser()
+                .RequireClaim(EscrowClaims.Organization)
+                .RequireAssertion(ctx => Allows(ctx, roles, scopes)));
+        }
+        return builder;
+    }
+
+    /// <summary>
+    /// A signed token is not enough: the key must not be revoked and the member must still exist with the same
+    /// role and organization. One indexed lookup per request makes revocation and role changes apply at once
+    /// rather than when the access token expires.
+    /// </summary>
+    private static async Task StillValidAsync(TokenValidatedContext context)
+    {
+        var principal = context.Principal!;
+        var accounts = context.HttpContext.RequestServices.GetRequiredService<Data.Accounts.IAccountRepository>();
+        var subject = principal.FindFirst(EscrowClaims.Subject)?.Value ?? "";
+        var organization = principal.FindFirst(EscrowClaims.Organization)?.Value;
+        var ct = context.HttpContext.RequestAborted;
+        var valid = principal.FindFirst(EscrowClaims.Kind)?.Value switch
+        {
+            EscrowClaims.KindApiKey => await accounts.FindApiKeyAsync(subject, ct) is { RevokedAt: null } key && key.OrganizationId == organization,
+            EscrowClaims.KindMember => await accounts.GetMemberAsync(subject, ct) is { } m && m.OrganizationId == organization
+                && m.Role == principal.FindFirst(EscrowClaims.Role)?.Value,
+            _ => false,
+        };
+        if (!valid) context.Fail("The credential behind this token is no longer valid.");
+    }
+
+    private static bool Allows(AuthorizationHandlerContext ctx, IReadOnlyList<string> roles, IReadOnlyList<string> scopes)
+    {
+        var kind = ctx.User.FindFirst(EscrowClaims.Kind)?.Value;
+        if (kind == EscrowClaims.KindMember)
+            return ctx.User.FindFirst(EscrowClaims.Role)?.Value is { } role && roles.Contains(role);
+        if (kind == EscrowClaims.KindApiKey)
+        {
+            var granted = (ctx.User.FindFirst(EscrowClaims.Scope)?.Value ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return granted.Any(scopes.Contains);
+        }
+        return false;
+    }
+}
+
+/// <summary>The type parameter of the platform's password hasher (PBKDF2-HMAC-SHA512, 100,000 iterations, v3 format); it carries no data.</summary>
+public sealed class PasswordSubject
+{
+    public static readonly PasswordSubject Instance = new();
+}

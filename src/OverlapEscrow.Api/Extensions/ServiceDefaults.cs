@@ -1,0 +1,65 @@
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.Json;
+using OverlapEscrow.Api.Infrastructure;
+
+namespace OverlapEscrow.Api.Extensions;
+
+public static class ServiceDefaults
+{
+    /// <summary>Options, JSON, problem details, OpenAPI and time: what every feature relies on.</summary>
+    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<EscrowOptions>()
+            .Bind(builder.Configuration.GetSection(EscrowOptions.Section))
+            .ValidateDataAnnotations()
+            .Validate(o => o.Uploads is not null, "Escrow:Uploads is required.")
+            .ValidateOnStart();
+        builder.Services.AddOptions<UploadOptions>()
+            .Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Uploads"))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.Configure<JsonOptions>(o =>
+        {
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower));
+            o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        });
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
+        {
+            // Never echo exception data, whatever the environment.
+            ctx.ProblemDetails.Extensions.Remove("exception");
+            ctx.ProblemDetails.Extensions.Remove("traceId");
+        });
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "OverlapEscrow API";
+            doc.Info.Description = "Partner data escrow: hashed uploads, sharing rules, overlap reports. See docs/api.md.";
+            return Task.CompletedTask;
+        }));
+        return builder;
+    }
+
+    public static WebApplication UseServiceDefaults(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapGet("/healthz", () => TypedResults.Ok(new HealthResponse("ok")))
+            .WithName("Health").WithTags("Health").WithSummary("Liveness check").AllowAnonymous();
+        return app;
+    }
+}
+
+public sealed record HealthResponse(string Status);
+
+public static class EscrowArgs
+{
+    /// <summary>Turns the bare "--demo" switch into its configuration key, which the command-line provider cannot parse alone.</summary>
+    public static string[] Normalize(string[] args) =>
+        args.Select(a => a == "--demo" ? "--Escrow:Demo:Enabled=true" : a).ToArray();
+}

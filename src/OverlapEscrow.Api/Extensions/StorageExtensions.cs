@@ -1,0 +1,86 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Options;
+using OverlapEscrow.Api.Demo;
+using OverlapEscrow.Api.Infrastructure;
+using OverlapEscrow.Api.Overlaps;
+using OverlapEscrow.Api.Populations;
+using OverlapEscrow.Api.Populations.Uploads;
+using OverlapEscrow.Data;
+using OverlapEscrow.Data.Accounts;
+using OverlapEscrow.Data.Audit;
+using OverlapEscrow.Data.Partnerships;
+using OverlapEscrow.Data.Populations;
+using OverlapEscrow.Data.Sqlite;
+
+namespace OverlapEscrow.Api.Extensions;
+
+public static class StorageExtensions
+{
+    /// <summary>The embedded SQLite database under the data directory, its repositories, and the escrow's keys.</summary>
+    public static WebApplicationBuilder AddEscrowStorage(this WebApplicationBuilder builder)
+    {
+        DapperSetup.Configure();
+        builder.Services.AddSingleton<EscrowKeys>();
+        builder.Services.AddSingleton<OrganizationKeys>();
+        builder.Services.AddSingleton<IDbConnectionFactory>(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<EscrowOptions>>().Value;
+            Directory.CreateDirectory(o.DataDirectory);
+            return new SqliteConnectionFactory(Path.Combine(o.DataDirectory, "escrow.db"));
+        });
+        // The framework's data-protection keys (used by nothing secret here) stay with the escrow's other keys,
+        // not in the user profile.
+        var data = builder.Configuration[$"{EscrowOptions.Section}:DataDirectory"] ?? new EscrowOptions().DataDirectory;
+        var secrets = builder.Configuration[$"{EscrowOptions.Section}:SecretsDirectory"] ?? Path.Combine(data, "secrets");
+        builder.Services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(secrets, "data-protection")));
+        builder.Services.AddSingleton<IAccountRepository, AccountRepository>();
+        builder.Services.AddSingleton<IPopulationRepository, PopulationRepository>();
+        builder.Services.AddSingleton<IPartnershipRepository, PartnershipRepository>();
+        builder.Services.AddSingleton<IAuditRepository, AuditRepository>();
+        builder.Services.AddHostedService<StartupTasks>();
+        return builder;
+    }
+
+    /// <summary>The upload pipeline, the overlap engine's caches and the demo loader.</summary>
+    public static WebApplicationBuilder AddEscrowFeatures(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<RowRules>();
+        builder.Services.AddSingleton<NdjsonUploadParser>();
+        builder.Services.AddSingleton<CsvUploadParser>();
+        builder.Services.AddSingleton<PopulationDataCache>();
+        builder.Services.AddSingleton<OverlapCache>();
+        builder.Services.AddSingleton<OverlapRefresher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<OverlapRefresher>());
+        builder.Services.AddScoped<UploadService>();
+        builder.Services.AddScoped<OverlapService>();
+        builder.Services.AddScoped<DemoSeeder>();
+        return builder;
+    }
+}
+
+/// <summary>
+/// Runs before the server accepts requests: applies migrations, removes uploads a crash cut off (pending
+/// versions nobody has touched for the abandon period), and loads the demo when asked to.
+/// </summary>
+public sealed class StartupTasks(IServiceProvider services, IOptions<EscrowOptions> options, TimeProvider time, ILogger<StartupTasks> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken ct)
+    {
+        var db = services.GetRequiredService<IDbConnectionFactory>();
+        _ = services.GetRequiredService<EscrowKeys>();
+        var applied = await new Migrator(db, "Sqlite").MigrateAsync(ct);
+        if (applied.Count > 0) logger.LogInformation("Applied migrations: {Migrations}", string.Join(", ", applied));
+
+        var cutoff = time.GetUtcNow().AddMinutes(-options.Value.Uploads.AbandonAfterMinutes);
+        var removed = await services.GetRequiredService<IPopulationRepository>().DeleteAbandonedAsync(Time.ToUnixMs(cutoff), ct);
+        if (removed > 0) logger.LogWarning("Removed {Count} uploads left incomplete by an earlier crash", removed);
+
+        if (options.Value.Demo.Enabled)
+        {
+            await using var scope = services.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<DemoSeeder>().SeedAsync(ct);
+        }
+    }
+
+    public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+}

@@ -1,0 +1,86 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace OverlapEscrow.Api.Infrastructure;
+
+/// <summary>
+/// Per-organization data keys and the encryption of stored record segments.
+/// </summary>
+/// <remarks>
+/// Each organization has a random 256-bit data key, stored only wrapped: AES-256-GCM under the master key
+/// (NIST SP 800-38D), with the organization id as associated data so a wrapped key cannot be moved to another
+/// organization. Segments are sealed with AES-256-GCM under the data key, a random 96-bit nonce per segment
+/// (at most 2^32 segments per key keeps the nonce-collision bound of SP 800-38D §8.3), and the version id and
+/// segment number as associated data, so segments cannot be swapped between versions or reordered.
+/// </remarks>
+public sealed class OrganizationKeys(EscrowKeys keys)
+{
+    private const int NonceSize = 12;
+    private const int TagSize = 16;
+
+    public byte[] NewWrappedKey(string organizationId)
+    {
+        var dataKey = RandomNumberGenerator.GetBytes(32);
+        try
+        {
+            var nonce = RandomNumberGenerator.GetBytes(NonceSize);
+            var wrapped = new byte[NonceSize + dataKey.Length + TagSize];
+            nonce.CopyTo(wrapped, 0);
+            using var aes = new AesGcm(keys.MasterKey, TagSize);
+            aes.Encrypt(nonce, dataKey, wrapped.AsSpan(NonceSize, dataKey.Length), wrapped.AsSpan(NonceSize + dataKey.Length), Aad("oe-org-key-v1", organizationId));
+            return wrapped;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(dataKey);
+        }
+    }
+
+    public SegmentCipher CipherFor(string organizationId, byte[] wrappedKey)
+    {
+        var dataKey = new byte[wrappedKey.Length - NonceSize - TagSize];
+        using var aes = new AesGcm(keys.MasterKey, TagSize);
+        aes.Decrypt(wrappedKey.AsSpan(0, NonceSize), wrappedKey.AsSpan(NonceSize, dataKey.Length),
+            wrappedKey.AsSpan(NonceSize + dataKey.Length), dataKey, Aad("oe-org-key-v1", organizationId));
+        return new SegmentCipher(dataKey);
+    }
+
+    private static byte[] Aad(string label, string id) => Encoding.UTF8.GetBytes(label + "|" + id);
+
+    /// <summary>Seals and opens the segments of one organization. Dispose to clear the key from memory.</summary>
+    public sealed class SegmentCipher(byte[] dataKey) : IDisposable
+    {
+        private readonly AesGcm _aes = new(dataKey, TagSize);
+
+        public (byte[] Nonce, byte[] Data) Seal(string versionId, long seq, ReadOnlySpan<byte> plaintext)
+        {
+            var nonce = RandomNumberGenerator.GetBytes(NonceSize);
+            var data = new byte[plaintext.Length + TagSize];
+            _aes.Encrypt(nonce, plaintext, data.AsSpan(0, plaintext.Length), data.AsSpan(plaintext.Length), SegmentAad(versionId, seq));
+            return (nonce, data);
+        }
+
+        public byte[] Open(string versionId, long seq, byte[] nonce, byte[] data)
+        {
+            var plaintext = new byte[data.Length - TagSize];
+            _aes.Decrypt(nonce, data.AsSpan(0, plaintext.Length), data.AsSpan(plaintext.Length), plaintext, SegmentAad(versionId, seq));
+            return plaintext;
+        }
+
+        private static byte[] SegmentAad(string versionId, long seq)
+        {
+            var prefix = Encoding.UTF8.GetBytes("oe-segment-v1|" + versionId + "|");
+            var aad = new byte[prefix.Length + 8];
+            prefix.CopyTo(aad, 0);
+            BinaryPrimitives.WriteInt64BigEndian(aad.AsSpan(prefix.Length), seq);
+            return aad;
+        }
+
+        public void Dispose()
+        {
+            _aes.Dispose();
+            CryptographicOperations.ZeroMemory(dataKey);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+namespace OverlapEscrow.Api.Infrastructure;
+
+public static class Roles
+{
+    public const string Admin = "admin";
+    public const string PartnerManager = "partner_manager";
+    public const string SalesOps = "sales_ops";
+    public const string Viewer = "viewer";
+
+    public static readonly IReadOnlyList<string> All = [Admin, PartnerManager, SalesOps, Viewer];
+}
+
+/// <summary>Scopes an API key can carry; each maps to the policy of the same name.</summary>
+public static class Scopes
+{
+    public const string PopulationsRead = "populations:read";
+    public const string PopulationsWrite = "populations:write";
+    public const string PartnershipsRead = "partnerships:read";
+    public const string PartnershipsWrite = "partnerships:write";
+    public const string OverlapsRead = "overlaps:read";
+
+    public static readonly IReadOnlyList<string> All = [PopulationsRead, PopulationsWrite, PartnershipsRead, PartnershipsWrite, OverlapsRead];
+}
+
+/// <summary>Authorization policies: who may call a route group, by member role or by API-key scope.</summary>
+public static class Policies
+{
+    public const string Admin = "admin";
+    public const string PopulationsRead = Scopes.PopulationsRead;
+    public const string PopulationsWrite = Scopes.PopulationsWrite;
+    public const string PartnershipsRead = Scopes.PartnershipsRead;
+    public const string PartnershipsWrite = Scopes.PartnershipsWrite;
+    public const string OverlapsRead = Scopes.OverlapsRead;
+    public const string Member = "member";
+
+    /// <summary>Member roles allowed by each policy; API keys are allowed by the scopes in <see cref="ScopesFor"/>.</summary>
+    public static IReadOnlyList<string> RolesFor(string policy) => policy switch
+    {
+        Admin => [Roles.Admin],
+        PopulationsWrite => [Roles.Admin, Roles.PartnerManager, Roles.SalesOps],
+        PartnershipsWrite => [Roles.Admin, Roles.PartnerManager],
+        Member or PopulationsRead or PartnershipsRead or OverlapsRead => Roles.All,
+        _ => [],
+    };
+
+    public static IReadOnlyList<string> ScopesFor(string policy) => policy switch
+    {
+        PopulationsRead => [Scopes.PopulationsRead, Scopes.PopulationsWrite],
+        PopulationsWrite => [Scopes.PopulationsWrite],
+        PartnershipsRead => [Scopes.PartnershipsRead, Scopes.PartnershipsWrite, Scopes.OverlapsRead],
+        PartnershipsWrite => [Scopes.PartnershipsWrite],
+        OverlapsRead => [Scopes.OverlapsRead],
+        _ => [],
+    };
+
+    public static readonly IReadOnlyList<string> All = [Admin, Member, PopulationsRead, PopulationsWrite, PartnershipsRead, PartnershipsWrite, OverlapsRead];
+}

@@ -1,0 +1,206 @@
+using System.Text;
+using CsvHelper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using OverlapEscrow.Api.Infrastructure;
+using OverlapEscrow.Data;
+using OverlapEscrow.Data.Audit;
+using OverlapEscrow.Domain.Matching;
+using OverlapEscrow.Domain.Records;
+using OverlapEscrow.Domain.Sharing;
+
+namespace OverlapEscrow.Api.Overlaps;
+
+public static class OverlapsApi
+{
+    public const int MaxPageSize = 1000;
+
+    public static RouteGroupBuilder MapOverlaps(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/partnerships/{partnershipId}/overlaps")
+            .WithTags("Overlaps")
+            .RequireAuthorization(Policies.OverlapsRead);
+
+        group.MapGet("", GetMatrix)
+            .WithName("GetOverlapMatrix")
+            .WithSummary("The overlap matrix: my populations × the partner's populations it does not hide from me")
+            .WithDescription("Each cell holds the number of my distinct records that overlap, as the partner's rule permits: exact at the overlaps level, withheld below the partner's minimum at the counts level; hidden partner populations have no column.");
+
+        group.MapGet("/{myPopulationId}/{partnerPopulationId}", GetList)
+            .WithName("ListOverlappingAccounts")
+            .WithSummary("My overlapping records for one cell, with the fields the partner shares (JSON pages or CSV export)")
+            .WithDescription("Only where the partner shares its population at the overlaps level. JSON is paginated with cursor/limit; send Accept: text/csv (or format=csv) for the whole list as CSV.")
+            .Produces<OverlapListResponse>(contentType: "application/json")
+            .Produces(200, contentType: "text/csv");
+        return group;
+    }
+
+    private static async Task<Results<Ok<OverlapMatrixResponse>, ProblemHttpResult>> GetMatrix(
+        string partnershipId, CurrentUser user, OverlapService service, IAuditRepository audit, TimeProvider time, CancellationToken ct)
+    {
+        var view = await service.LoadAsync(user.OrganizationId, partnershipId, ct);
+        if (view is null) return Problems.NotFound("partnership");
+        if (!view.Partnership.SharesData) return NotActive();
+
+        var columns = view.VisiblePartnerPopulations.ToList();
+        var cells = new List<OverlapCell>();
+        foreach (var mine in view.MyPopulations)
+            foreach (var theirs in columns)
+            {
+                var sharing = view.PartnerShares(mine.Id, theirs.Id);
+                if (sharing.Level == SharingLevel.Hidden) continue;
+                var (result, _, _) = await service.ComputeAsync(view, mine, theirs, ct);
+                var count = SharingPolicy.ReportableCount(sharing, result.Count);
+                cells.Add(new OverlapCell(mine.Id, theirs.Id, sharing.Level.ToWire(), count,
+                    count is null ? sharing.MinimumCount : null));
+            }
+        var now = time.GetUtcNow();
+        await audit.AppendAsync(Time.ToUnixMs(now), user.OrganizationId, user.Actor, "overlaps.matrix_read", partnershipId,
+            new { cells = cells.Select(c => new { c.MyPopulationId, c.PartnerPopulationId, c.Level, c.Count }) }, ct);
+        return TypedResults.Ok(new OverlapMatrixResponse(
+            partnershipId,
+            new PartnerSummary(view.Partner.Id, view.Partner.Slug, view.Partner.Name),
+            now,
+            view.MyPopulations.Select(p => new MatrixPopulation(p.Id, p.Name, p.Type, p.RecordCount ?? 0)).ToList(),
+            columns.Select(p => new MatrixPopulation(p.Id, p.Name, p.Type, null)).ToList(),
+            cells));
+    }
+
+    private static async Task<Results<Ok<OverlapListResponse>, EmptyHttpResult, ProblemHttpResult>> GetList(
+        string partnershipId, string myPopulationId, string partnerPopulationId,
+        [FromQuery] string? cursor, [FromQuery] int? limit, [FromQuery] string? format,
+        HttpContext http, CurrentUser user, OverlapService service, IAuditRepository audit, TimeProvider time, CancellationToken ct)
+    {
+        var view = await service.LoadAsync(user.OrganizationId, partnershipId, ct);
+        if (view is null) return Problems.NotFound("partnership");
+        if (!view.Partnership.SharesData) return NotActive();
+        var mine = view.MyPopulations.FirstOrDefault(p => p.Id == myPopulationId);
+        if (mine is null) return Problems.NotFound("population");
+        var theirs = view.PartnerPopulations.FirstOrDefault(p => p.Id == partnerPopulationId);
+        var sharing = theirs is null ? EffectiveSharing.Hidden : view.PartnerShares(mine.Id, theirs.Id);
+        // A hidden partner population answers exactly like one that does not exist.
+        if (theirs is null || sharing.Level == SharingLevel.Hidden) return Problems.NotFound("partner population");
+        if (sharing.Level != SharingLevel.Overlaps)
+            return Problems.Forbidden("The partner shares only counts for this population; the matrix shows them.");
+
+        var pageSize = limit ?? 100;
+        if (pageSize is < 1 or > MaxPageSize) return Problems.Invalid("limit", $"limit is between 1 and {MaxPageSize}.");
+        var csv = string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase)
+            || (format is null && http.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true));
+        if (format is not null && !csv && !string.Equals(format, "json", StringComparison.OrdinalIgnoreCase))
+            return Problems.Invalid("format", "format is json or csv.");
+
+        var (result, myData, theirData) = await service.ComputeAsync(view, mine, theirs, ct);
+        var start = 0;
+        if (!csv && cursor is not null)
+        {
+            if (!TryDecodeCursor(cursor, out var afterId)) return Problems.Invalid("cursor", "The cursor is not one this API returned.");
+            var ordinal = myData.OrdinalOf(afterId);
+            start = result.FirstAtOrAfter(ordinal >= 0 ? ordinal + 1 : ~ordinal);
+        }
+        var end = csv ? result.Count : Math.Min(result.Count, start + pageSize);
+        var items = new List<OverlapItem>(end - start);
+        for (var i = start; i < end; i++) items.Add(Item(result, i, myData, theirData, sharing.Fields));
+
+        await audit.AppendAsync(Time.ToUnixMs(time.GetUtcNow()), user.OrganizationId, user.Actor, "overlaps.released", partnershipId,
+            new { myPopulationId, partnerPopulationId, rows = items.Count, format = csv ? "csv" : "json", fields = sharing.Fields }, ct);
+
+        if (csv)
+        {
+            await WriteCsv(http, items, sharing.Fields, mine.Name, ct);
+            return TypedResults.Empty;
+        }
+        var next = end < result.Count && items.Count > 0 ? EncodeCursor(items[^1].RecordId) : null;
+        return TypedResults.Ok(new OverlapListResponse(partnershipId, myPopulationId, partnerPopulationId, sharing.Level.ToWire(),
+            sharing.Fields, result.Count, items, next));
+    }
+
+    /// <summary>One of my overlapping records with, for each partner record it matched, only the permitted fields.</summary>
+    private static OverlapItem Item(OverlapResult result, int i, PopulationData myData, PopulationData theirData, IReadOnlyList<string> fields)
+    {
+        var me = myData.Records[result.MyOrdinals[i]];
+        var matches = new List<PartnerMatch>();
+        for (var p = result.PairStart[i]; p < result.PairStart[i + 1]; p++)
+        {
+            var them = theirData.Records[result.TheirOrdinals[p]];
+            var shared = new Dictionary<string, string>();
+            foreach (var field in fields)
+                if (them.Attribute(field) is { } value) shared[field] = value;
+            matches.Add(new PartnerMatch(MatchedOn(result.Kinds[p]), shared));
+        }
+        return new OverlapItem(me.RecordId, me.Attributes.ToDictionary(a => a.Name, a => a.Value), matches, result.Truncated[i]);
+    }
+
+    private static List<string> MatchedOn(MatchKinds kinds) =>
+        IdentifierTypes.All.Where(t => (kinds & (MatchKinds)(1 << ((int)t - 1))) != 0).Select(t => t.WireName()).ToList();
+
+    private static async Task WriteCsv(HttpContext http, List<OverlapItem> items, IReadOnlyList<string> fields, string populationName, CancellationToken ct)
+    {
+        http.Response.ContentType = "text/csv; charset=utf-8";
+        var fileName = new string(populationName.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray());
+        http.Response.Headers.ContentDisposition = $"attachment; filename=\"overlaps-{fileName}.csv\"";
+        var myColumns = items.SelectMany(i => i.Attributes.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+        // Cells starting with = + - @ are escaped so a spreadsheet never runs a partner-supplied formula.
+        await using var writer = CsvWriter.Create(http.Response.Body, new CsvWriterOptions { Injection = CsvInjection.Escape, NewLine = "\r\n" }, true);
+        var header = new List<string> { "recordId", "matchedOn" };
+        header.AddRange(myColumns);
+        header.AddRange(fields.Select(f => "partner." + f));
+        writer.WriteRecord(header.ToArray());
+        foreach (var item in items)
+            foreach (var match in item.Matches)
+            {
+                var row = new List<string> { item.RecordId, string.Join('|', match.MatchedOn) };
+                row.AddRange(myColumns.Select(c => item.Attributes.GetValueOrDefault(c) ?? ""));
+                row.AddRange(fields.Select(f => match.Fields.GetValueOrDefault(f) ?? ""));
+                writer.WriteRecord(row.ToArray());
+            }
+        await writer.FlushAsync(ct);
+    }
+
+    private static ProblemHttpResult NotActive() =>
+        Problems.Conflict("The partnership is not active, so it has no overlaps to report.");
+
+    private static string EncodeCursor(string recordId) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes(recordId)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static bool TryDecodeCursor(string cursor, out string recordId)
+    {
+        recordId = "";
+        var s = cursor.Replace('-', '+').Replace('_', '/');
+        s = s.PadRight(s.Length + (4 - s.Length % 4) % 4, '=');
+        var bytes = new byte[s.Length];
+        if (!Convert.TryFromBase64String(s, bytes, out var n)) return false;
+        recordId = Encoding.UTF8.GetString(bytes, 0, n);
+        return true;
+    }
+}
+
+public sealed record PartnerSummary(string Id, string Slug, string Name);
+
+/// <summary>A population in the matrix; <see cref="RecordCount"/> only for my own (a partner's size is not mine to know).</summary>
+public sealed record MatrixPopulation(string Id, string Name, string Type, long? RecordCount);
+
+/// <summary>A matrix cell. <see cref="Count"/> is null when withheld; <see cref="MinimumCount"/> then says the count is below it.</summary>
+public sealed record OverlapCell(string MyPopulationId, string PartnerPopulationId, string Level, int? Count, int? MinimumCount);
+
+public sealed record OverlapMatrixResponse(
+    string PartnershipId,
+    PartnerSummary Partner,
+    DateTimeOffset ComputedAt,
+    IReadOnlyList<MatrixPopulation> MyPopulations,
+    IReadOnlyList<MatrixPopulation> PartnerPopulations,
+    IReadOnlyList<OverlapCell> Cells);
+
+public sealed record PartnerMatch(IReadOnlyList<string> MatchedOn, IReadOnlyDictionary<string, string> Fields);
+
+public sealed record OverlapItem(string RecordId, Dictionary<string, string> Attributes, IReadOnlyList<PartnerMatch> Matches, bool MatchesTruncated);
+
+public sealed record OverlapListResponse(
+    string PartnershipId,
+    string MyPopulationId,
+    string PartnerPopulationId,
+    string Level,
+    IReadOnlyList<string> Fields,
+    int TotalCount,
+    IReadOnlyList<OverlapItem> Items,
+    string? NextCursor);

@@ -1,0 +1,295 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using OverlapEscrow.Api.Extensions;
+using OverlapEscrow.Api.Infrastructure;
+using OverlapEscrow.Api.Populations.Uploads;
+using OverlapEscrow.Data;
+using OverlapEscrow.Data.Accounts;
+using OverlapEscrow.Data.Audit;
+using OverlapEscrow.Data.Populations;
+using OverlapEscrow.Domain.Records;
+using OverlapEscrow.Domain.Tokens;
+
+namespace OverlapEscrow.Api.Populations;
+
+public enum UploadMode { Snapshot, Delta }
+
+public enum ErrorPolicy { Reject, Skip }
+
+public sealed record UploadRequest(
+    string OrganizationId,
+    string Actor,
+    PopulationSummaryRow Population,
+    UploadMode Mode,
+    ErrorPolicy Policy,
+    IUploadParser Parser,
+    Stream Body,
+    bool Gzip,
+    string? IdempotencyKey);
+
+public sealed record UploadResult(
+    string PopulationId,
+    string VersionId,
+    string Mode,
+    long RowsRead,
+    long RecordsApplied,
+    long RowsRejected,
+    IReadOnlyList<RowError> Errors,
+    long RecordCount,
+    DateTimeOffset CommittedAt);
+
+/// <summary>How an upload ended: committed (or replayed), rejected with row errors, or refused before any row.</summary>
+public abstract record UploadOutcome
+{
+    public sealed record Committed(UploadResult Result) : UploadOutcome;
+    public sealed record Replayed(int StatusCode, string Body) : UploadOutcome;
+    public sealed record RowsRejected(long RowsRead, long ErrorCount, IReadOnlyList<RowError> Errors) : UploadOutcome;
+    public sealed record Refused(int StatusCode, string Title, string Detail, RowError? Row = null) : UploadOutcome;
+}
+
+/// <summary>
+/// The upload path: parse rows as they stream in, validate, re-key every identifier hash into a token, write
+/// encrypted segments under a pending version, then commit that version in one transaction. A 2xx is only
+/// returned after that commit; any failure before it deletes the pending version, so the previous version is
+/// untouched and stays current throughout.
+/// </summary>
+public sealed class UploadService(
+    IPopulationRepository populations,
+    IAccountRepository accounts,
+    IAuditRepository audit,
+    OrganizationKeys keys,
+    EscrowKeys escrowKeys,
+    PopulationDataCache cache,
+    Overlaps.OverlapRefresher refresher,
+    IOptions<UploadOptions> options,
+    TimeProvider time,
+    ILogger<UploadService> logger)
+{
+    private readonly UploadOptions _o = options.Value;
+
+    public async Task<UploadOutcome> UploadAsync(UploadRequest request, CancellationToken ct)
+    {
+        var modeName = request.Mode == UploadMode.Snapshot ? VersionKinds.Snapshot : VersionKinds.Delta;
+        var now = time.GetUtcNow();
+        if (request.IdempotencyKey is { } key)
+        {
+            var claim = await populations.ClaimIdempotencyKeyAsync(request.OrganizationId, key, request.Population.Id, modeName,
+                Time.ToUnixMs(now), Time.ToUnixMs(now.AddMinutes(_o.AbandonAfterMinutes)), ct);
+            switch (claim.Outcome)
+            {
+                case ClaimOutcome.Completed: return new UploadOutcome.Replayed(claim.Response!.StatusCode, claim.Response.Body);
+                case ClaimOutcome.InProgress: return new UploadOutcome.Refused(409, "Upload in progress", "An upload with this Idempotency-Key is still in progress; retry later.");
+                case ClaimOutcome.Mismatch: return new UploadOutcome.Refused(422, "Idempotency-Key reused", "This Idempotency-Key was used for a different population or mode.");
+            }
+        }
+
+        var organization = await accounts.GetOrganizationAsync(request.OrganizationId, ct)
+            ?? throw new InvalidOperationException("The caller's organization is gone.");
+        var versionId = Ids.New("ver");
+        await populations.BeginVersionAsync(new VersionRow { Id = versionId, PopulationId = request.Population.Id, Kind = modeName, CreatedAt = Time.ToUnixMs(now) }, ct);
+        var committed = false;
+        try
+        {
+            using var cipher = keys.CipherFor(request.OrganizationId, organization.WrappedKey);
+            var read = await ReadRowsAsync(request, versionId, cipher, ct);
+            if (read.Refusal is not null) return read.Refusal;
+            if (request.Policy == ErrorPolicy.Reject && read.ErrorCount > 0)
+                return new UploadOutcome.RowsRejected(read.RowsRead, read.ErrorCount, read.Errors);
+
+            var committedAt = time.GetUtcNow();
+            var result = new UploadResult(request.Population.Id, versionId, modeName, read.RowsRead, read.Applied, read.ErrorCount,
+                read.Errors, request.Mode == UploadMode.Snapshot ? read.Applied : 0, committedAt);
+            var body = JsonSerializer.Serialize(result, JsonSerializerOptions.Web);
+            var completion = request.IdempotencyKey is { } k ? new IdempotencyCompletion(request.OrganizationId, k, new IdempotentResponse(200, body)) : null;
+            var version = await populations.CommitAsync(versionId, result.RecordCount, Time.ToUnixMs(committedAt), completion, ct: CancellationToken.None);
+            if (version is null)
+                return new UploadOutcome.Refused(409, "Upload superseded", "Another upload with this Idempotency-Key completed first; this one applied nothing.");
+            committed = true;
+            logger.LogInformation("Committed {Mode} {VersionId} of population {PopulationId}: {Rows} rows, {Rejected} rejected",
+                modeName, versionId, request.Population.Id, read.RowsRead, read.ErrorCount);
+
+            var recordCount = await AfterCommitAsync(request.OrganizationId, request.Population.Id, version);
+            await audit.AppendAsync(Time.ToUnixMs(committedAt), request.OrganizationId, request.Actor, "population.uploaded", null,
+                new { populationId = request.Population.Id, versionId, mode = modeName, rows = read.RowsRead, applied = read.Applied, rejected = read.ErrorCount },
+                CancellationToken.None);
+            return new UploadOutcome.Committed(result with { RecordCount = recordCount });
+        }
+        catch (UploadRejectedException e)
+        {
+            return new UploadOutcome.Refused(e.StatusCode, e.Title, e.Message, e.RowError);
+        }
+        catch (InvalidDataException)
+        {
+            return new UploadOutcome.Refused(400, "The body could not be decompressed", "Content-Encoding says gzip but the body is not valid gzip.");
+        }
+        finally
+        {
+            if (!committed)
+            {
+                await populations.AbandonAsync(versionId, CancellationToken.None);
+                if (request.IdempotencyKey is { } k) await populations.ReleaseIdempotencyKeyAsync(request.OrganizationId, k, CancellationToken.None);
+            }
+        }
+    }
+
+    private sealed record ReadOutcome(long RowsRead, long Applied, long ErrorCount, List<RowError> Errors, UploadOutcome.Refused? Refusal);
+
+    private async Task<ReadOutcome> ReadRowsAsync(UploadRequest request, string versionId, OrganizationKeys.SegmentCipher cipher, CancellationToken ct)
+    {
+        Stream body = new LimitedStream(request.Body, _o.MaxBodyBytes, "body");
+        if (request.Gzip) body = new LimitedStream(new GZipStream(body, CompressionMode.Decompress), _o.MaxDecompressedBytes, "decompressed body");
+        await using var _ = body;
+
+        using var keyer = new TokenKeyer(escrowKeys.TokenKey);
+        var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time);
+        var seen = new Dictionary<UInt128, long>();
+        var errors = new List<RowError>();
+        long rowsRead = 0, errorCount = 0;
+
+        await foreach (var row in request.Parser.ReadAsync(body, ct))
+        {
+            if (++rowsRead > _o.MaxRows)
+                return new ReadOutcome(rowsRead, 0, errorCount, errors,
+                    new UploadOutcome.Refused(413, "Too many rows", $"An upload has at most {_o.MaxRows} rows; nothing was applied."));
+            if (row.Error is null)
+            {
+                var idKey = RecordIdKey(row.RecordId!);
+                if (seen.TryGetValue(idKey, out var firstRow)) row.Fail("recordId", $"Duplicate recordId (first seen on row {firstRow}).");
+                else if (row.Delete && request.Mode == UploadMode.Snapshot) row.Fail("op", "A snapshot replaces the population; op \"delete\" is only valid in a delta.");
+                else seen[idKey] = row.Row;
+            }
+            if (row.Error is { } error)
+            {
+                errorCount++;
+                if (errors.Count < _o.MaxReportedErrors) errors.Add(error);
+                else if (request.Policy == ErrorPolicy.Reject) break; // the upload is rejected anyway; stop reading
+                continue;
+            }
+            if (request.Policy == ErrorPolicy.Reject && errorCount > 0) continue; // keep validating, write nothing
+            await writer.AddAsync(ToRecord(row, keyer), ct);
+        }
+        await writer.FlushAsync(ct);
+        return new ReadOutcome(rowsRead, writer.Written, errorCount, errors, null);
+    }
+
+    /// <summary>128 bits of SHA-256 of a record id: duplicate detection without keeping every id string of a large upload.</summary>
+    private static UInt128 RecordIdKey(string recordId)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(recordId), hash);
+        return new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..]));
+    }
+
+    private static EscrowRecord ToRecord(UploadRow row, TokenKeyer keyer)
+    {
+        if (row.Delete) return EscrowRecord.Deletion(row.RecordId!);
+        var tokens = new RecordToken[row.Hashes.Count];
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            var (type, hash) = row.Hashes[i];
+            tokens[i] = new RecordToken(type, keyer.Rekey(type, hash));
+            // The hash as received is dictionary-reversible: it is dropped here and never stored or logged.
+            CryptographicOperations.ZeroMemory(hash);
+        }
+        return new EscrowRecord(row.RecordId!, tokens, [.. row.Attributes]);
+    }
+
+    /// <summary>
+    /// After a commit: the record count of a delta (known only once applied to its base), folding long delta
+    /// chains into a snapshot, and warming the overlaps of the population's partnerships.
+    /// </summary>
+    private async Task<long> AfterCommitAsync(string organizationId, string populationId, VersionRow version)
+    {
+        long count = version.RecordCount;
+        if (version.Kind == VersionKinds.Delta)
+        {
+            var data = await cache.GetAsync(organizationId, version.Id, CancellationToken.None);
+            count = data.Records.Count;
+            await populations.SetRecordCountAsync(version.Id, count, CancellationToken.None);
+            if (version.Depth >= _o.CompactAfterDeltas) await CompactAsync(organizationId, populationId, version.Id, data.Records);
+        }
+        refresher.PopulationChanged(organizationId, populationId);
+        return count;
+    }
+
+    private async Task CompactAsync(string organizationId, string populationId, string currentVersionId, IReadOnlyList<EscrowRecord> records)
+    {
+        var organization = await accounts.GetOrganizationAsync(organizationId);
+        if (organization is null) return;
+        var versionId = Ids.New("ver");
+        var now = time.GetUtcNow();
+        await populations.BeginVersionAsync(new VersionRow { Id = versionId, PopulationId = populationId, Kind = VersionKinds.Snapshot, CreatedAt = Time.ToUnixMs(now) });
+        using var cipher = keys.CipherFor(organizationId, organization.WrappedKey);
+        var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time);
+        foreach (var record in records) await writer.AddAsync(record, CancellationToken.None);
+        await writer.FlushAsync(CancellationToken.None);
+        // Same content, so it only replaces the chain if nothing was committed meanwhile.
+        var done = await populations.CommitAsync(versionId, records.Count, Time.ToUnixMs(now), null, expectedCurrentVersionId: currentVersionId);
+        if (done is null) await populations.AbandonAsync(versionId);
+    }
+
+    /// <summary>Buffers encoded records and writes them as encrypted segments of a fixed record count.</summary>
+    private sealed class SegmentWriter(IPopulationRepository populations, OrganizationKeys.SegmentCipher cipher, string versionId, int perSegment, TimeProvider time)
+    {
+        private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(1 << 20);
+        private int _count;
+        private long _seq;
+
+        public long Written { get; private set; }
+
+        public async Task AddAsync(EscrowRecord record, CancellationToken ct)
+        {
+            RecordCodec.Write(_buffer, record);
+            _count++;
+            Written++;
+            if (_count >= perSegment) await FlushAsync(ct);
+        }
+
+        public async Task FlushAsync(CancellationToken ct)
+        {
+            if (_count == 0) return;
+            var (nonce, data) = cipher.Seal(versionId, _seq, _buffer.WrittenSpan);
+            await populations.AppendSegmentAsync(new SegmentRow { VersionId = versionId, Seq = _seq, RecordCount = _count, Nonce = nonce, Data = data },
+                Time.ToUnixMs(time.GetUtcNow()), ct);
+            _seq++;
+            _count = 0;
+            _buffer.ResetWrittenCount();
+        }
+    }
+}
+
+/// <summary>Fails a read past a byte limit, so neither a large body nor a gzip bomb is read beyond what is allowed.</summary>
+internal sealed class LimitedStream(Stream inner, long limit, string what) : Stream
+{
+    private long _read;
+
+    public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) => Count(await inner.ReadAsync(buffer, ct));
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
+
+    private int Count(int n)
+    {
+        _read += n;
+        if (_read > limit) throw new UploadRejectedException(413, "The upload is too large", $"The {what} is larger than {limit} bytes; nothing was applied.");
+        return n;
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => _read; set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) inner.Dispose();
+        base.Dispose(disposing);
+    }
+}

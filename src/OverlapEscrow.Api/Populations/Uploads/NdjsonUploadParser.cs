@@ -1,0 +1,154 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using OverlapEscrow.Api.Extensions;
+
+namespace OverlapEscrow.Api.Populations.Uploads;
+
+/// <summary>
+/// Newline-delimited JSON, one record object per line (blank lines ignored). Reads the body through a pipe a
+/// buffer at a time, so memory stays bounded by the longest allowed row whatever the body size. Row numbers
+/// are line numbers.
+/// </summary>
+public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> options) : IUploadParser
+{
+    public async IAsyncEnumerable<UploadRow> ReadAsync(Stream body, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var maxRow = options.Value.MaxRowBytes;
+        var reader = PipeReader.Create(body, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
+        long line = 0;
+        var batch = new List<UploadRow>(256);
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(ct);
+                var buffer = result.Buffer;
+                while (TryTakeLine(ref buffer, out var text))
+                {
+                    line++;
+                    if (text.Length > maxRow) throw TooLong(line, maxRow);
+                    if (!IsBlank(text)) batch.Add(ParseLine(text, line));
+                }
+                if (buffer.Length > maxRow) throw TooLong(line + 1, maxRow);
+                if (result.IsCompleted)
+                {
+                    if (!buffer.IsEmpty && !IsBlank(buffer)) batch.Add(ParseLine(buffer, ++line));
+                    buffer = buffer.Slice(buffer.End);
+                }
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                foreach (var row in batch) yield return row;
+                batch.Clear();
+                if (result.IsCompleted) break;
+            }
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+        }
+    }
+
+    private static UploadRejectedException TooLong(long line, int max) =>
+        new(413, "A row is too long", $"Row {line} is longer than {max} bytes.", new RowError(line, null, $"The row is longer than {max} bytes."));
+
+    private static bool TryTakeLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)
+    {
+        var newline = buffer.PositionOf((byte)'\n');
+        if (newline is null) { line = default; return false; }
+        line = buffer.Slice(0, newline.Value);
+        buffer = buffer.Slice(buffer.GetPosition(1, newline.Value));
+        return true;
+    }
+
+    private static bool IsBlank(ReadOnlySequence<byte> text)
+    {
+        foreach (var segment in text)
+            foreach (var b in segment.Span)
+                if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r')) return false;
+        return true;
+    }
+
+    private UploadRow ParseLine(ReadOnlySequence<byte> text, long line)
+    {
+        var row = new UploadRow { Row = line };
+        try
+        {
+            var reader = new Utf8JsonReader(text, new JsonReaderOptions { MaxDepth = 4 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) { row.Fail(null, "A row is one JSON object."); return row; }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.GetString()!;
+                reader.Read();
+                switch (name)
+                {
+                    case "recordId":
+                        if (reader.TokenType != JsonTokenType.String) { row.Fail("recordId", "recordId must be a string."); reader.Skip(); }
+                        else rules.SetRecordId(row, reader.GetString());
+                        break;
+                    case "op":
+                        if (reader.TokenType != JsonTokenType.String) { row.Fail("op", "op must be a string."); reader.Skip(); }
+                        else rules.SetOp(row, reader.GetString());
+                        break;
+                    case "identifiers":
+                        ReadIdentifiers(ref reader, row);
+                        break;
+                    case "attributes":
+                        ReadAttributes(ref reader, row);
+                        break;
+                    default:
+                        row.Fail(name, "Unknown field; a row has recordId, op, identifiers and attributes.");
+                        reader.Skip();
+                        break;
+                }
+            }
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+                row.Fail(null, "A row is one JSON object.");
+        }
+        catch (JsonException)
+        {
+            row.Fail(null, "The row is not valid JSON.");
+        }
+        rules.Complete(row);
+        return row;
+    }
+
+    private void ReadIdentifiers(ref Utf8JsonReader reader, UploadRow row)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject) { row.Fail("identifiers", "identifiers must be an object of type → hash or [hashes]."); reader.Skip(); return; }
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var type = reader.GetString()!;
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.String) rules.AddHash(row, type, reader.GetString());
+            else if (reader.TokenType == JsonTokenType.StartArray)
+            {
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (reader.TokenType == JsonTokenType.String) rules.AddHash(row, type, reader.GetString());
+                    else { row.Fail("identifiers." + type, "Identifier hashes are strings."); reader.Skip(); }
+                }
+            }
+            else if (reader.TokenType != JsonTokenType.Null) { row.Fail("identifiers." + type, "Identifier hashes are strings."); reader.Skip(); }
+        }
+    }
+
+    private void ReadAttributes(ref Utf8JsonReader reader, UploadRow row)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject) { row.Fail("attributes", "attributes must be an object of name → string."); reader.Skip(); return; }
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.GetString()!;
+            reader.Read();
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.String: rules.AddAttribute(row, name, reader.GetString()); break;
+                case JsonTokenType.Number: rules.AddAttribute(row, name, RowRules.NumberText(reader.GetDouble())); break;
+                case JsonTokenType.True or JsonTokenType.False: rules.AddAttribute(row, name, reader.GetBoolean() ? "true" : "false"); break;
+                case JsonTokenType.Null: rules.AddAttribute(row, name, null); break;
+                default: row.Fail("attributes." + name, "Attribute values are strings, numbers or booleans."); reader.Skip(); break;
+            }
+        }
+    }
+}

@@ -1,0 +1,25 @@
+using OverlapEscrow.Api.Accounts;
+using OverlapEscrow.Api.Audit;
+using OverlapEscrow.Api.Extensions;
+using OverlapEscrow.Api.Overlaps;
+using OverlapEscrow.Api.Partnerships;
+using OverlapEscrow.Api.Populations;
+
+var builder = WebApplication.CreateBuilder(EscrowArgs.Normalize(args));
+builder.AddServiceDefaults();
+builder.AddEscrowStorage();
+builder.AddEscrowAuth();
+builder.AddEscrowFeatures();
+
+var app = builder.Build();
+app.UseServiceDefaults();
+app.MapAccounts();
+app.MapApiKeys();
+app.MapPopulations();
+app.MapPartnerships();
+app.MapSharing();
+app.MapOverlaps();
+app.MapAudit();
+app.Run();
+
+public partial class Program;

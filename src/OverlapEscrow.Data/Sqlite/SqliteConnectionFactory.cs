@@ -1,0 +1,37 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+
+namespace OverlapEscrow.Data.Sqlite;
+
+/// <summary>Connections to the embedded database file, configured for durability and concurrent readers.</summary>
+public sealed class SqliteConnectionFactory : IDbConnectionFactory
+{
+    private readonly string _connectionString;
+
+    public SqliteConnectionFactory(string databasePath)
+    {
+        DatabasePath = databasePath;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            // Also the busy timeout: a writer waits this long for another writer instead of failing at once.
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public string DatabasePath { get; }
+
+    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        // synchronous=FULL: a commit is on disk before the 2xx that reports it (WAL with NORMAL can lose the
+        // last commits on power loss). foreign_keys is per connection in SQLite.
+        command.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;";
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        return connection;
+    }
+}

@@ -1,0 +1,88 @@
+using OverlapEscrow.Domain.Records;
+using OverlapEscrow.Domain.Tokens;
+
+namespace OverlapEscrow.Domain.Matching;
+
+/// <summary>
+/// One committed version of a population, materialized in memory for matching: records ordered by record id
+/// (ordinal), and per identifier type a token index sorted by token. Immutable, so it can be cached by version id.
+/// </summary>
+public sealed class PopulationData
+{
+    private readonly TokenIndex[] _indexes;
+
+    private PopulationData(string versionId, EscrowRecord[] records)
+    {
+        VersionId = versionId;
+        Records = records;
+        HasDomain = new bool[records.Length];
+        _indexes = new TokenIndex[IdentifierTypes.All.Count + 1];
+        foreach (var type in IdentifierTypes.All) _indexes[(int)type] = BuildIndex(records, type);
+        for (var i = 0; i < records.Length; i++)
+            foreach (var t in records[i].Tokens)
+                if (t.Type == IdentifierType.Domain) { HasDomain[i] = true; break; }
+    }
+
+    public string VersionId { get; }
+
+    /// <summary>Records ordered by record id (ordinal comparison); a record's position is its ordinal.</summary>
+    public IReadOnlyList<EscrowRecord> Records { get; }
+
+    /// <summary>Whether the record at an ordinal has at least one domain token (used by the name rule).</summary>
+    internal bool[] HasDomain { get; }
+
+    internal TokenIndex Index(IdentifierType type) => _indexes[(int)type];
+
+    public static PopulationData Empty(string versionId) => new(versionId, []);
+
+    /// <summary>
+    /// Builds a version from its layers: the snapshot's records first, then each delta in commit order
+    /// (a delta record replaces the record with the same id, a deletion removes it).
+    /// </summary>
+    public static PopulationData Materialize(string versionId, IEnumerable<IReadOnlyList<EscrowRecord>> layers)
+    {
+        var byId = new Dictionary<string, EscrowRecord>(StringComparer.Ordinal);
+        foreach (var layer in layers)
+            foreach (var record in layer)
+            {
+                if (record.Deleted) byId.Remove(record.RecordId);
+                else byId[record.RecordId] = record;
+            }
+        var records = byId.Values.ToArray();
+        Array.Sort(records, static (a, b) => string.CompareOrdinal(a.RecordId, b.RecordId));
+        return new PopulationData(versionId, records);
+    }
+
+    /// <summary>The ordinal of a record id, or a negative number when absent.</summary>
+    public int OrdinalOf(string recordId)
+    {
+        int lo = 0, hi = Records.Count - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            var c = string.CompareOrdinal(Records[mid].RecordId, recordId);
+            if (c == 0) return mid;
+            if (c < 0) lo = mid + 1; else hi = mid - 1;
+        }
+        return ~lo;
+    }
+
+    private static TokenIndex BuildIndex(EscrowRecord[] records, IdentifierType type)
+    {
+        var count = 0;
+        foreach (var r in records)
+            foreach (var t in r.Tokens)
+                if (t.Type == type) count++;
+        var tokens = new Token[count];
+        var ordinals = new int[count];
+        var n = 0;
+        for (var i = 0; i < records.Length; i++)
+            foreach (var t in records[i].Tokens)
+                if (t.Type == type) { tokens[n] = t.Token; ordinals[n] = i; n++; }
+        Array.Sort(tokens, ordinals);
+        return new TokenIndex(tokens, ordinals);
+    }
+}
+
+/// <summary>Tokens of one identifier type sorted ascending, with the ordinal of the record holding each.</summary>
+internal sealed record TokenIndex(Token[] Tokens, int[] Ordinals);

@@ -1,0 +1,33 @@
+namespace OverlapEscrow.Domain.Records;
+
+/// <summary>The kind of account identifier a hash was computed from (see docs/hashing.md).</summary>
+/// <remarks>The numeric values are part of the token derivation and of the stored record encoding: never renumber.</remarks>
+public enum IdentifierType : byte
+{
+    /// <summary>A registrable domain, from a website or a business email address.</summary>
+    Domain = 1,
+
+    /// <summary>A normalized company name, with its ISO country code when known.</summary>
+    Name = 2,
+}
+
+public static class IdentifierTypes
+{
+    public static readonly IReadOnlyList<IdentifierType> All = [IdentifierType.Domain, IdentifierType.Name];
+
+    /// <summary>The wire name of a type, as used in upload fields and API responses.</summary>
+    public static string WireName(this IdentifierType type) => type switch
+    {
+        IdentifierType.Domain => "domain",
+        IdentifierType.Name => "name",
+        _ => throw new ArgumentOutOfRangeException(nameof(type)),
+    };
+
+    public static bool TryParse(ReadOnlySpan<char> wireName, out IdentifierType type)
+    {
+        if (wireName.Equals("domain", StringComparison.Ordinal)) { type = IdentifierType.Domain; return true; }
+        if (wireName.Equals("name", StringComparison.Ordinal)) { type = IdentifierType.Name; return true; }
+        type = default;
+        return false;
+    }
+}

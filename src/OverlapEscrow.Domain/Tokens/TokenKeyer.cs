@@ -1,0 +1,44 @@
+using System.Security.Cryptography;
+using OverlapEscrow.Domain.Records;
+
+namespace OverlapEscrow.Domain.Tokens;
+
+/// <summary>
+/// Re-keys identifier hashes as uploaded into escrow tokens.
+/// </summary>
+/// <remarks>
+/// An uploaded hash is an unkeyed SHA-256 of a normalized identifier, so anyone holding it can test guesses
+/// against it (there are only a few hundred million registered domains). The escrow therefore never stores it:
+/// it stores token = HMAC-SHA256(K, "oe-token-v1" || type || hash)[0..16], with K a 256-bit secret kept outside
+/// the database (HMAC per RFC 2104, the token key is never derived from anything stored). A stolen database or
+/// backup without K cannot be tested against guesses. The type byte separates identifier types, so a name hash
+/// can never collide with a domain hash into one token; the version label lets a future scheme coexist.
+/// Instances are not thread-safe (they reuse one HMAC state); create one per upload.
+/// </remarks>
+public sealed class TokenKeyer : IDisposable
+{
+    public const int HashSize = 32;
+    private static ReadOnlySpan<byte> Label => "oe-token-v1"u8;
+
+    private readonly IncrementalHash _hmac;
+
+    public TokenKeyer(ReadOnlySpan<byte> tokenKey)
+    {
+        if (tokenKey.Length < 32) throw new ArgumentException("The token key must be at least 256 bits.", nameof(tokenKey));
+        _hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, tokenKey);
+    }
+
+    public Token Rekey(IdentifierType type, ReadOnlySpan<byte> identifierHash)
+    {
+        if (identifierHash.Length != HashSize) throw new ArgumentException("An identifier hash is 32 bytes.", nameof(identifierHash));
+        Span<byte> typeByte = [(byte)type];
+        Span<byte> mac = stackalloc byte[32];
+        _hmac.AppendData(Label);
+        _hmac.AppendData(typeByte);
+        _hmac.AppendData(identifierHash);
+        _hmac.GetHashAndReset(mac);
+        return Token.Read(mac);
+    }
+
+    public void Dispose() => _hmac.Dispose();
+}
