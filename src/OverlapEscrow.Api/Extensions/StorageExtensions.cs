@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Api.Demo;
 using OverlapEscrow.Api.Infrastructure;
@@ -28,11 +30,11 @@ public static class StorageExtensions
             Directory.CreateDirectory(o.DataDirectory);
             return new SqliteConnectionFactory(Path.Combine(o.DataDirectory, "escrow.db"));
         });
-        // The framework's data-protection keys (used by nothing secret here) stay with the escrow's other keys,
-        // not in the user profile.
-        var data = builder.Configuration[$"{EscrowOptions.Section}:DataDirectory"] ?? new EscrowOptions().DataDirectory;
-        var secrets = builder.Configuration[$"{EscrowOptions.Section}:SecretsDirectory"] ?? Path.Combine(data, "secrets");
-        builder.Services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(secrets, "data-protection")));
+        // The framework's data-protection keys (the escrow keeps no secret with them) stay with the escrow's
+        // other keys, not in the user profile.
+        builder.Services.AddDataProtection();
+        builder.Services.AddOptions<KeyManagementOptions>().Configure<EscrowKeys, ILoggerFactory>((o, keys, logs) =>
+            o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(Path.Combine(keys.Directory, "data-protection")), logs));
         builder.Services.AddSingleton<IAccountRepository, AccountRepository>();
         builder.Services.AddSingleton<IPopulationRepository, PopulationRepository>();
         builder.Services.AddSingleton<IPartnershipRepository, PartnershipRepository>();

@@ -64,6 +64,8 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         if (exception is BadHttpRequestException bad)
         {
             status = bad.StatusCode;
+            // Debug only: binding messages can quote the offending value.
+            logger.LogDebug("Rejected request on {Path}: {Reason}", http.Request.Path, bad.Message);
             title = status == 413 ? "The request body is too large" : "The request could not be read";
             type = Problems.TypePrefix + (status == 413 ? "too-large" : "bad-request");
             var json = FindJsonException(bad);

@@ -21,11 +21,11 @@ public static class PartnershipsApi
             .WithName("ListPartnerships").WithSummary("Partnerships my organization is part of, in any status");
         group.MapGet("/{partnershipId}", Get).RequireAuthorization(Policies.PartnershipsRead)
             .WithName("GetPartnership").WithSummary("One partnership");
-        group.MapPost("/{partnershipId}/accept", (string partnershipId, CurrentUser user, Deps deps, CancellationToken ct) =>
+        group.MapPost("/{partnershipId}/accept", (string partnershipId, CurrentUser user, [AsParameters] Deps deps, CancellationToken ct) =>
                 Respond(partnershipId, PartnershipStatus.Active, user, deps, ct))
             .RequireAuthorization(Policies.PartnershipsWrite)
             .WithName("AcceptPartnership").WithSummary("Accept an invitation (invited organization only)");
-        group.MapPost("/{partnershipId}/decline", (string partnershipId, CurrentUser user, Deps deps, CancellationToken ct) =>
+        group.MapPost("/{partnershipId}/decline", (string partnershipId, CurrentUser user, [AsParameters] Deps deps, CancellationToken ct) =>
                 Respond(partnershipId, PartnershipStatus.Declined, user, deps, ct))
             .RequireAuthorization(Policies.PartnershipsWrite)
             .WithName("DeclinePartnership").WithSummary("Decline an invitation (invited organization only)");
