@@ -112,10 +112,14 @@ public sealed class UploadService(
                 modeName, versionId, request.Population.Id, read.RowsRead, read.ErrorCount);
 
             var recordCount = await AfterCommitAsync(request.OrganizationId, request.Population.Id, version);
+            result = result with { RecordCount = recordCount };
+            if (request.IdempotencyKey is { } done && version.Kind == VersionKinds.Delta)
+                await populations.SetIdempotentResponseAsync(request.OrganizationId, done,
+                    new IdempotentResponse(200, JsonSerializer.Serialize(result, JsonSerializerOptions.Web)), CancellationToken.None);
             await audit.AppendAsync(Time.ToUnixMs(committedAt), request.OrganizationId, request.Actor, "population.uploaded", null,
                 new { populationId = request.Population.Id, versionId, mode = modeName, rows = read.RowsRead, applied = read.Applied, rejected = read.ErrorCount },
                 CancellationToken.None);
-            return new UploadOutcome.Committed(result with { RecordCount = recordCount });
+            return new UploadOutcome.Committed(result);
         }
         catch (UploadRejectedException e)
         {

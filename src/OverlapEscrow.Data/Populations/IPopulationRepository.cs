@@ -40,5 +40,8 @@ public interface IPopulationRepository
 
     Task<IdempotencyClaim> ClaimIdempotencyKeyAsync(string organizationId, string key, string populationId, string mode,
         long now, long leaseUntil, CancellationToken ct = default);
+    /// <summary>Replaces the stored response of a completed key (figures known only after commit, such as a delta's record count).</summary>
+    Task SetIdempotentResponseAsync(string organizationId, string key, IdempotentResponse response, CancellationToken ct = default);
+
     Task ReleaseIdempotencyKeyAsync(string organizationId, string key, CancellationToken ct = default);
 }

@@ -190,6 +190,16 @@ public sealed class PopulationRepository(IDbConnectionFactory db) : IPopulationR
         return new IdempotencyClaim(ClaimOutcome.Claimed);
     }
 
+    public async Task SetIdempotentResponseAsync(string organizationId, string key, IdempotentResponse response, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        await connection.ExecuteAsync(
+            """
+            UPDATE idempotency_keys SET response_status = @StatusCode, response_body = @Body
+            WHERE organization_id = @organizationId AND key = @key AND status = 'completed'
+            """, new { organizationId, key, response.StatusCode, response.Body });
+    }
+
     public async Task ReleaseIdempotencyKeyAsync(string organizationId, string key, CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);

@@ -1,0 +1,321 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using Dapper;
+using OverlapEscrow.Api.Tests.Infrastructure;
+using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
+
+namespace OverlapEscrow.Api.Tests;
+
+/// <summary>Uploads: formats, atomicity, idempotency, limits and row errors, against a real SQLite file.</summary>
+public sealed class UploadTests : IAsyncLifetime
+{
+    private readonly EscrowApp _app = new(new Dictionary<string, string?>
+    {
+        ["Escrow:Uploads:MaxBodyBytes"] = "100000",
+        ["Escrow:Uploads:MaxRows"] = "1500",
+        ["Escrow:Uploads:SegmentRecords"] = "128",
+        ["Escrow:Uploads:MaxAttributeLength"] = "40",
+        ["Escrow:Uploads:CompactAfterDeltas"] = "3",
+    });
+    private Org _org = null!;
+    private string _population = "";
+
+    public async Task InitializeAsync()
+    {
+        _org = await _app.SignupAsync("uploader");
+        _population = await _org.CreatePopulationAsync("Customers");
+    }
+
+    public Task DisposeAsync()
+    {
+        _app.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private async Task<long> RecordCountAsync()
+    {
+        var population = await Json(await _org.Http.GetAsync($"/v1/populations/{_population}"));
+        return population["recordCount"]!.GetValue<long>();
+    }
+
+    private async Task<string?> CurrentVersionAsync() =>
+        (await Json(await _org.Http.GetAsync($"/v1/populations/{_population}")))["currentVersionId"]?.GetValue<string>();
+
+    /// <summary>The partner records a partner holding domains d0…d19.example sees overlapping.</summary>
+    private async Task<List<string>> VisibleRecordIdsAsync()
+    {
+        var probe = await _app.SignupAsync("probe" + Guid.NewGuid().ToString("N")[..8]);
+        var everything = await probe.CreatePopulationAsync("All");
+        await Expect(await probe.Http.UploadAsync(everything, Records.Range("P", 0, 20)), HttpStatusCode.OK);
+        await _org.ShareAsync(_population, "overlaps");
+        var partnership = await _org.PartnerAsync(probe);
+        var items = await probe.ListAllAsync(partnership, everything, _population, limit: 1000);
+        return items.SelectMany(i => i["matches"]!.AsArray()).Select(m => m!.ToJsonString()).ToList();
+    }
+
+    [Fact]
+    public async Task NdjsonAndCsvSnapshotsAreAccepted()
+    {
+        var ndjson = await _org.UploadOkAsync(_population, Records.Range("N", 0, 300));
+        Assert.Equal(300, ndjson["recordsApplied"]!.GetValue<long>());
+        Assert.Equal(300, await RecordCountAsync());
+
+        var accounts = Enumerable.Range(0, 5).Select(i => new Records.Account($"C-{i}", Domain: $"c{i}.example", Name: $"Comma, Inc {i}", Country: "US",
+            Attributes: new() { ["accountName"] = $"Comma, \"quoted\"\nline {i}" })).ToList();
+        var csv = await _org.Http.UploadAsync(_population, Records.Csv(accounts, "accountName"), "text/csv");
+        await Expect(csv, HttpStatusCode.OK);
+        Assert.Equal(5, await RecordCountAsync());
+    }
+
+    [Fact]
+    public async Task GzipBodiesAreDecompressed()
+    {
+        var raw = Encoding.UTF8.GetBytes(Records.Range("G", 0, 1000));
+        using var compressed = new MemoryStream();
+        await using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true)) gzip.Write(raw);
+        var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/populations/{_population}/records") { Content = new ByteArrayContent(compressed.ToArray()) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+        request.Content.Headers.ContentEncoding.Add("gzip");
+        await Expect(await _org.Http.SendAsync(request), HttpStatusCode.OK);
+        Assert.Equal(1000, await RecordCountAsync());
+    }
+
+    [Fact]
+    public async Task DeltasUpsertAndDeleteByRecordIdAndLongChainsAreCompacted()
+    {
+        await _org.UploadOkAsync(_population, Records.Range("D", 0, 10));
+        await _org.UploadOkAsync(_population, Records.Range("D", 10, 5), delta: true);
+        await _org.UploadOkAsync(_population, """{"recordId":"D-00000","op":"delete"}""" + "\n" + """{"recordId":"D-00001","op":"delete"}""" + "\n", delta: true);
+        Assert.Equal(13, await RecordCountAsync());
+        // Deleting an id that is not there is a no-op, not an error.
+        await _org.UploadOkAsync(_population, """{"recordId":"nope","op":"delete"}""" + "\n", delta: true);
+        await _org.UploadOkAsync(_population, Records.Range("D", 2, 1), delta: true);
+        Assert.Equal(13, await RecordCountAsync());
+
+        using var db = _app.OpenDatabase();
+        var kinds = db.Query<string>("SELECT kind FROM population_versions WHERE population_id = @_population", new { _population }).ToList();
+        Assert.True(kinds.Count <= 4, $"superseded versions kept: {string.Join(",", kinds)}");
+        var ids = await VisibleRecordIdsAsync();
+        Assert.Equal(13, ids.Count);
+    }
+
+    [Fact]
+    public async Task RowErrorsNameTheRowAndFieldAndRejectTheWholeUpload()
+    {
+        await _org.UploadOkAsync(_population, Records.Range("OK", 0, 3));
+        var before = await CurrentVersionAsync();
+        var good = Records.Line(new Records.Account("R-1", Domain: "r1.example"));
+        var body = string.Join('\n',
+            good,
+            """{"recordId":"R-2","identifiers":{"domain":"not-hex"}}""",
+            "{ this is not json",
+            """{"identifiers":{"domain":"%%"}}""".Replace("%%", Records.DomainHash("x.example")),
+            good,
+            """{"recordId":"R-6","identifiers":{"phone":"%%"}}""".Replace("%%", Records.DomainHash("x.example")),
+            """{"recordId":"R-7","identifiers":{"domain":"%%"},"attributes":{"note":"this value is far longer than forty characters"}}""".Replace("%%", Records.DomainHash("y.example")),
+            """{"recordId":"R-8","identifiers":{}}""") + "\n";
+        var problem = await ExpectProblem(await _org.Http.UploadAsync(_population, body), HttpStatusCode.UnprocessableEntity);
+        var errors = problem["errors"]!.AsArray().Select(e => (Row: e!["row"]!.GetValue<long>(), Field: e["field"]?.GetValue<string>())).ToList();
+        Assert.Equal([(2L, "identifiers.domain"), (3L, null), (4L, "recordId"), (5L, "recordId"), (6L, "identifiers.phone"), (7L, "attributes.note"), (8L, "identifiers")], errors);
+        Assert.Equal(7, problem["errorCount"]!.GetValue<long>());
+        Assert.Contains("first seen on row 1", problem["errors"]![3]!["message"]!.GetValue<string>());
+        Assert.Equal(before, await CurrentVersionAsync());
+        Assert.Equal(3, await RecordCountAsync());
+        // Messages describe the problem; they never echo the submitted values.
+        Assert.DoesNotContain("not-hex", problem.ToJsonString());
+        Assert.DoesNotContain("far longer", problem.ToJsonString());
+    }
+
+    [Fact]
+    public async Task SkipPolicyAppliesTheGoodRowsAndReportsTheBadOnes()
+    {
+        var body = Records.Range("S", 0, 4) + """{"recordId":"S-bad","identifiers":{"domain":"zz"}}""" + "\n";
+        var response = await _org.Http.UploadAsync(_population, body, query: "?onError=skip");
+        await Expect(response, HttpStatusCode.OK);
+        var result = await Json(response);
+        Assert.Equal(4, result["recordsApplied"]!.GetValue<long>());
+        Assert.Equal(1, result["rowsRejected"]!.GetValue<long>());
+        Assert.Equal(5, result["errors"]![0]!["row"]!.GetValue<long>());
+        Assert.Equal(4, await RecordCountAsync());
+    }
+
+    [Fact]
+    public async Task CsvRowNumbersCountTheHeaderAsRowOneAndUnknownColumnsAreRefused()
+    {
+        var csv = "recordId,domain\r\nA-1," + Records.DomainHash("a.example") + "\r\nA-2,xyz\r\n";
+        var problem = await ExpectProblem(await _org.Http.UploadAsync(_population, csv, "text/csv"), HttpStatusCode.UnprocessableEntity);
+        Assert.Equal(3, problem["errors"]![0]!["row"]!.GetValue<long>());
+
+        var unknown = await _org.Http.UploadAsync(_population, "recordId,website\r\nA-1,acme.com\r\n", "text/csv");
+        var refusal = await ExpectProblem(unknown, HttpStatusCode.BadRequest);
+        Assert.Contains("column 2", refusal["detail"]!.GetValue<string>());
+        Assert.Null(await CurrentVersionAsync());
+    }
+
+    [Fact]
+    public async Task OversizedBodiesAndTooManyRowsAreRefusedAndChangeNothing()
+    {
+        await _org.UploadOkAsync(_population, Records.Range("K", 0, 2));
+        var before = await CurrentVersionAsync();
+        // ~112 bytes a row: 1,400 rows is past the 100,000-byte body limit.
+        await ExpectProblem(await _org.Http.UploadAsync(_population, Records.Range("B", 0, 1400)), HttpStatusCode.RequestEntityTooLarge);
+        var tooMany = string.Concat(Enumerable.Range(0, 1501).Select(i => $"{{\"recordId\":\"{i}\",\"op\":\"delete\"}}\n"));
+        await ExpectProblem(await _org.Http.UploadAsync(_population, tooMany, delta: true), HttpStatusCode.RequestEntityTooLarge);
+        var longRow = "{\"recordId\":\"" + new string('x', 70_000) + "\"}\n";
+        await ExpectProblem(await _org.Http.UploadAsync(_population, longRow), HttpStatusCode.RequestEntityTooLarge);
+        Assert.Equal(before, await CurrentVersionAsync());
+        Assert.Equal(2, await RecordCountAsync());
+        using var db = _app.OpenDatabase();
+        Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM population_versions WHERE status = 'pending'"));
+    }
+
+    [Fact]
+    public async Task WrongMediaTypesAndEncodingsAreRefused()
+    {
+        await ExpectProblem(await _org.Http.UploadAsync(_population, "{}", "application/json"), HttpStatusCode.UnsupportedMediaType);
+        var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/populations/{_population}/records") { Content = new StringContent("x") };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        request.Content.Headers.ContentEncoding.Add("br");
+        await ExpectProblem(await _org.Http.SendAsync(request), HttpStatusCode.UnsupportedMediaType);
+        var notGzip = new HttpRequestMessage(HttpMethod.Put, $"/v1/populations/{_population}/records") { Content = new StringContent("plain text") };
+        notGzip.Content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        notGzip.Content.Headers.ContentEncoding.Add("gzip");
+        await ExpectProblem(await _org.Http.SendAsync(notGzip), HttpStatusCode.BadRequest);
+        await ExpectProblem(await _org.Http.UploadAsync(_population, "", query: "?onError=maybe"), HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task ARetryWithTheSameIdempotencyKeyIsAppliedOnce()
+    {
+        var first = await _org.Http.UploadAsync(_population, Records.Range("I", 0, 3), delta: true, idempotencyKey: "batch-42");
+        await Expect(first, HttpStatusCode.OK);
+        var firstBody = await first.Content.ReadAsStringAsync();
+        var retry = await _org.Http.UploadAsync(_population, Records.Range("I", 0, 3), delta: true, idempotencyKey: "batch-42");
+        await Expect(retry, HttpStatusCode.OK);
+        Assert.Equal("true", retry.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(firstBody, await retry.Content.ReadAsStringAsync());
+        using var db = _app.OpenDatabase();
+        Assert.Equal(1, db.ExecuteScalar<long>("SELECT COUNT(*) FROM population_versions WHERE population_id = @_population", new { _population }));
+
+        var other = await _org.CreatePopulationAsync("Other");
+        await ExpectProblem(await _org.Http.UploadAsync(other, Records.Range("I", 0, 3), delta: true, idempotencyKey: "batch-42"), HttpStatusCode.UnprocessableEntity);
+        await ExpectProblem(await _org.Http.UploadAsync(_population, Records.Range("I", 0, 3), idempotencyKey: "batch-42"), HttpStatusCode.UnprocessableEntity);
+    }
+
+    [Fact]
+    public async Task AFailedUploadReleasesItsIdempotencyKeyForTheCorrectedRetry()
+    {
+        await ExpectProblem(await _org.Http.UploadAsync(_population, "{\"recordId\":1}\n", idempotencyKey: "k1"), HttpStatusCode.UnprocessableEntity);
+        await Expect(await _org.Http.UploadAsync(_population, Records.Range("F", 0, 2), idempotencyKey: "k1"), HttpStatusCode.OK);
+        Assert.Equal(2, await RecordCountAsync());
+    }
+
+    [Fact]
+    public async Task AnUploadCutOffMidwayLeavesThePreviousSnapshotCurrentAndNothingBehind()
+    {
+        await _org.UploadOkAsync(_population, Records.Range("V1-", 0, 50));
+        var before = await CurrentVersionAsync();
+        var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/populations/{_population}/records")
+        {
+            Content = new StreamContent(new FailingStream(Encoding.UTF8.GetBytes(Records.Range("V2-", 0, 600)), failAfter: 60_000)),
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+        await Assert.ThrowsAnyAsync<Exception>(async () => await (await _org.Http.SendAsync(request)).EnsureSuccessStatusCodeAsync());
+
+        Assert.Equal(before, await CurrentVersionAsync());
+        Assert.Equal(50, await RecordCountAsync());
+        using var db = _app.OpenDatabase();
+        // The segments written before the cut are gone with their pending version.
+        await WaitUntil(() => db.ExecuteScalar<long>("SELECT COUNT(*) FROM population_versions WHERE status = 'pending'") == 0);
+        Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM segments s JOIN population_versions v ON v.id = s.version_id WHERE v.status = 'pending'"));
+    }
+
+    [Fact]
+    public async Task UploadsLeftPendingByACrashAreRemovedAtTheNextStart()
+    {
+        await _org.UploadOkAsync(_population, Records.Range("C", 0, 5));
+        using (var db = _app.OpenDatabase())
+        {
+            // What a process killed mid-upload leaves: a pending version with some segments, last touched long ago.
+            db.Execute("""
+                INSERT INTO population_versions (id, population_id, kind, status, created_at, touched_at) VALUES ('ver_crashed', @_population, 'snapshot', 'pending', 0, 0);
+                INSERT INTO segments (version_id, seq, record_count, nonce, data) VALUES ('ver_crashed', 0, 1, x'00', x'00');
+                """, new { _population });
+        }
+        using var restarted = new EscrowApp(new Dictionary<string, string?>(), _app.DataDirectory);
+        _ = restarted.CreateClient();
+        using var check = restarted.OpenDatabase();
+        Assert.Equal(0, check.ExecuteScalar<long>("SELECT COUNT(*) FROM population_versions WHERE id = 'ver_crashed'"));
+        Assert.Equal(0, check.ExecuteScalar<long>("SELECT COUNT(*) FROM segments WHERE version_id = 'ver_crashed'"));
+        Assert.Equal(1, check.ExecuteScalar<long>("SELECT COUNT(*) FROM population_versions WHERE status = 'committed'"));
+    }
+
+    [Fact]
+    public async Task NeitherUploadedHashesNorAttributesAreStoredInTheClear()
+    {
+        var domains = Enumerable.Range(0, 50).Select(i => $"secret-domain-{i}.example").ToList();
+        var accounts = domains.Select((d, i) => new Records.Account($"H-{i}", Domain: d, Name: $"Secretive Holdings {i}", Country: "DE",
+            Attributes: new() { ["accountName"] = $"Secretive Holdings {i}" })).ToList();
+        await _org.UploadOkAsync(_population, Records.Ndjson(accounts));
+        SqliteCheckpoint();
+
+        var files = Directory.GetFiles(_app.DataDirectory, "escrow.db*").Select(File.ReadAllBytes).ToList();
+        foreach (var d in domains.Take(10))
+        {
+            var hex = Records.DomainHash(d);
+            foreach (var bytes in files)
+            {
+                Assert.Equal(-1, bytes.AsSpan().IndexOf(Encoding.ASCII.GetBytes(hex)));
+                Assert.Equal(-1, bytes.AsSpan().IndexOf(Convert.FromHexString(hex)));
+                Assert.Equal(-1, bytes.AsSpan().IndexOf(Convert.FromHexString(hex).AsSpan(0, 16)));
+                Assert.Equal(-1, bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes("Secretive Holdings")));
+            }
+        }
+    }
+
+    private void SqliteCheckpoint()
+    {
+        using var db = _app.OpenDatabase();
+        db.Execute("PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        for (var i = 0; i < 100 && !condition(); i++) await Task.Delay(50);
+        Assert.True(condition());
+    }
+
+    /// <summary>A body that delivers some bytes and then fails, as a dropped connection does.</summary>
+    private sealed class FailingStream(byte[] data, int failAfter) : Stream
+    {
+        private int _position;
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_position >= failAfter) throw new IOException("connection reset");
+            var n = Math.Min(Math.Min(count, data.Length - _position), failAfter - _position);
+            Array.Copy(data, _position, buffer, offset, n);
+            _position += n;
+            return n;
+        }
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
+
+internal static class ResponseExtensions
+{
+    public static async Task EnsureSuccessStatusCodeAsync(this HttpResponseMessage response)
+    {
+        if (!response.IsSuccessStatusCode) throw new HttpRequestException(await response.Content.ReadAsStringAsync());
+    }
+}
