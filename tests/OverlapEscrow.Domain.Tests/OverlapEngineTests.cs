@@ -1,0 +1,344 @@
+using OverlapEscrow.Domain.Matching;
+using OverlapEscrow.Domain.Records;
+using OverlapEscrow.Domain.Tokens;
+using static OverlapEscrow.Domain.Tests.TestRecords;
+
+namespace OverlapEscrow.Domain.Tests;
+
+public class OverlapEngineTests
+{
+    [Fact]
+    public void RecordsSharingADomainOverlap()
+    {
+        var mine = Pop(Rec("m1", D(1)), Rec("m2", D(2)));
+        var theirs = Pop(Rec("t1", D(3)), Rec("t2", D(1)));
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(["m1"], MyOverlappingIds(result, mine));
+        Assert.Equal(["t2"], PartnersOf(result, mine, theirs, "m1"));
+        Assert.Equal(MatchKinds.Domain, KindWith(result, mine, theirs, "m1", "t2"));
+        Assert.Equal(1, result.Count);
+    }
+
+    [Fact]
+    public void RecordsSharingNoTokenDoNotOverlap()
+    {
+        var mine = Pop(Rec("m1", D(1), N(1)));
+        var theirs = Pop(Rec("t1", D(2), N(2)), Rec("t2", N(3)));
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(0, result.Count);
+        Assert.Empty(result.TheirOrdinals);
+    }
+
+    [Fact]
+    public void EqualTokenValuesOfDifferentTypesDoNotMatch()
+    {
+        var value = new Token(42, 42);
+        var mine = Pop(new EscrowRecord("m1", [new RecordToken(IdentifierType.Domain, value)], []));
+        var theirs = Pop(new EscrowRecord("t1", [new RecordToken(IdentifierType.Name, value)], []));
+
+        Assert.Equal(0, OverlapEngine.Compute(mine, theirs).Count);
+        Assert.Equal(0, OverlapEngine.Compute(theirs, mine).Count);
+    }
+
+    [Fact]
+    public void NameMatchIsAcceptedWhenMyRecordHasNoDomain()
+    {
+        var mine = Pop(Rec("m1", N(1)));
+        var theirs = Pop(Rec("t1", D(5), N(1)));
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(["t1"], PartnersOf(result, mine, theirs, "m1"));
+        Assert.Equal(MatchKinds.Name, KindWith(result, mine, theirs, "m1", "t1"));
+    }
+
+    [Fact]
+    public void NameMatchIsAcceptedWhenTheirRecordHasNoDomain()
+    {
+        var mine = Pop(Rec("m1", D(5), N(1)));
+        var theirs = Pop(Rec("t1", N(1)));
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(["t1"], PartnersOf(result, mine, theirs, "m1"));
+        Assert.Equal(MatchKinds.Name, KindWith(result, mine, theirs, "m1", "t1"));
+    }
+
+    [Fact]
+    public void NameMatchIsAcceptedWhenNeitherRecordHasADomain()
+    {
+        var mine = Pop(Rec("m1", N(1)));
+        var theirs = Pop(Rec("t1", N(1)));
+
+        Assert.Equal(MatchKinds.Name, KindWith(OverlapEngine.Compute(mine, theirs), mine, theirs, "m1", "t1"));
+    }
+
+    [Fact]
+    public void NameMatchIsDroppedWhenBothRecordsHaveDifferentDomains()
+    {
+        var mine = Pop(Rec("m1", D(1), N(7)));
+        var theirs = Pop(Rec("t1", D(2), N(7)));
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(0, result.Count);
+        Assert.Empty(result.TheirOrdinals);
+        Assert.Equal(0, OverlapEngine.Compute(theirs, mine).Count);
+    }
+
+    [Fact]
+    public void NameMatchIsDroppedForOnePartnerButKeptForAnotherWithoutDomain()
+    {
+        var mine = Pop(Rec("m1", D(1), N(7)));
+        var theirs = Pop(Rec("t1", D(2), N(7)), Rec("t2", N(7)));
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(["t2"], PartnersOf(result, mine, theirs, "m1"));
+    }
+
+    [Fact]
+    public void APairMatchingOnDomainAndNameReportsBothKinds()
+    {
+        var mine = Pop(Rec("m1", D(1), N(7)));
+        var theirs = Pop(Rec("t1", D(1), N(7)));
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(["t1"], PartnersOf(result, mine, theirs, "m1"));
+        Assert.Equal(MatchKinds.Domain | MatchKinds.Name, KindWith(result, mine, theirs, "m1", "t1"));
+    }
+
+    [Fact]
+    public void ASharedDomainAmongSeveralKeepsANameMatchOfThatPair()
+    {
+        // Both carry domains, one of which is shared: the name match is corroborated and stays.
+        var mine = Pop(Rec("m1", D(1), D(2), N(7)));
+        var theirs = Pop(Rec("t1", D(2), D(3), N(7)));
+
+        Assert.Equal(MatchKinds.Domain | MatchKinds.Name, KindWith(OverlapEngine.Compute(mine, theirs), mine, theirs, "m1", "t1"));
+    }
+
+    [Fact]
+    public void APartnerMatchedByTwoTokensOfOneTypeIsListedOnce()
+    {
+        var mine = Pop(Rec("m1", D(1), D(2)));
+        var theirs = Pop(Rec("t1", D(1), D(2)));
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(["t1"], PartnersOf(result, mine, theirs, "m1"));
+        Assert.Equal([MatchKinds.Domain], result.Kinds);
+    }
+
+    [Fact]
+    public void OneOfMyRecordsMatchingThreeOfTheirsCountsOnce()
+    {
+        var mine = Pop(Rec("m1", D(1)), Rec("m2", D(9)));
+        var theirs = Pop(Rec("t1", D(1)), Rec("t2", D(1)), Rec("t3", D(1)));
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(1, result.Count);
+        Assert.Equal(["t1", "t2", "t3"], PartnersOf(result, mine, theirs, "m1"));
+        Assert.Equal([0, 3], result.PairStart);
+    }
+
+    [Fact]
+    public void TwoOfMyRecordsMatchingOneOfTheirsCountTwice()
+    {
+        var mine = Pop(Rec("m1", D(1)), Rec("m2", N(4)), Rec("m3", D(8)));
+        var theirs = Pop(Rec("t1", D(1), N(4)));
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(2, result.Count);
+        Assert.Equal(["m1", "m2"], MyOverlappingIds(result, mine));
+        Assert.Equal(["t1"], PartnersOf(result, mine, theirs, "m1"));
+        Assert.Equal(["t1"], PartnersOf(result, mine, theirs, "m2"));
+        Assert.Equal(MatchKinds.Domain, KindWith(result, mine, theirs, "m1", "t1"));
+        Assert.Equal(MatchKinds.Name, KindWith(result, mine, theirs, "m2", "t1"));
+    }
+
+    [Fact]
+    public void OverlapsAreOrderedByMyRecordIdThenByTheirs()
+    {
+        // Token order is the reverse of record id order, so the result must be re-sorted by ordinal.
+        var mine = Pop(Rec("a", D(30)), Rec("b", D(20)), Rec("c", D(10)), Rec("d", D(99)));
+        var theirs = Pop(Rec("x", D(10), D(30)), Rec("y", D(20), D(30)), Rec("w", D(30)));
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal([0, 1, 2], result.MyOrdinals);
+        Assert.Equal(["w", "x", "y"], PartnersOf(result, mine, theirs, "a"));
+        Assert.Equal(["y"], PartnersOf(result, mine, theirs, "b"));
+        Assert.Equal(["x"], PartnersOf(result, mine, theirs, "c"));
+        Assert.Equal([0, 3, 4, 5], result.PairStart);
+        Assert.Equal([false, false, false], result.Truncated);
+    }
+
+    [Fact]
+    public void ResultIsSeenFromMySide()
+    {
+        var mine = Pop(Rec("m1", D(1)), Rec("m2", D(1)));
+        var theirs = Pop(Rec("t1", D(1)));
+
+        Assert.Equal(2, OverlapEngine.Compute(mine, theirs).Count);
+        Assert.Equal(1, OverlapEngine.Compute(theirs, mine).Count);
+    }
+
+    [Fact]
+    public void ExactlyFiftyPartnerRecordsAreAllKeptWithoutTruncation()
+    {
+        var mine = Pop(Rec("m1", D(1)));
+        var theirs = Pop([.. Enumerable.Range(0, 50).Select(i => Rec($"t{i:D3}", D(1)))]);
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(50, PartnersOf(result, mine, theirs, "m1").Length);
+        Assert.Equal([false], result.Truncated);
+    }
+
+    [Theory]
+    [InlineData(51)]
+    [InlineData(200)]
+    public void MoreThanFiftyPartnersOnOneDomainAreCutAtFiftyAndFlagged(int partners)
+    {
+        var mine = Pop(Rec("m0", D(2)), Rec("m1", D(1)));
+        var theirs = Pop([.. Enumerable.Range(0, partners).Select(i => Rec($"t{i:D3}", D(1))), Rec("u", D(2))]);
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(2, result.Count);
+        Assert.Equal(50, PartnersOf(result, mine, theirs, "m1").Length);
+        Assert.Equal(50, PartnersOf(result, mine, theirs, "m1").Distinct().Count());
+        Assert.All(PartnersOf(result, mine, theirs, "m1"), id => Assert.StartsWith("t", id));
+        Assert.False(result.Truncated[IndexOf(result, mine, "m0")]);
+        Assert.True(result.Truncated[IndexOf(result, mine, "m1")]);
+    }
+
+    [Fact]
+    public void MoreThanFiftyPartnersThroughDistinctTokensAreCutAtFiftyAndFlagged()
+    {
+        var mine = Pop(new EscrowRecord("m1", [.. Enumerable.Range(0, 60).Select(i => D((ulong)i))], []));
+        var theirs = Pop([.. Enumerable.Range(0, 60).Select(i => Rec($"t{i:D3}", D((ulong)i)))]);
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(1, result.Count);
+        // Partners are kept in their ordinal order, so the first fifty are the ones kept.
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => $"t{i:D3}"), PartnersOf(result, mine, theirs, "m1"));
+        Assert.Equal([true], result.Truncated);
+    }
+
+    [Fact]
+    public void NameMatchesDroppedByTheDomainRuleDoNotCountTowardsTheCap()
+    {
+        // 60 of their records share my name but carry other domains (dropped by the rule), 3 match by domain.
+        var mine = Pop(Rec("m1", D(1), N(7)));
+        var theirs = Pop([
+            .. Enumerable.Range(0, 60).Select(i => Rec($"a{i:D3}", D(1000 + (ulong)i), N(7))),
+            Rec("b1", D(1)), Rec("b2", D(1)), Rec("b3", D(1)),
+        ]);
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(["b1", "b2", "b3"], PartnersOf(result, mine, theirs, "m1"));
+        Assert.Equal([false], result.Truncated);
+    }
+
+    [Fact(Skip = "bug: OverlapEngine.Join caps pairs per token at 51 before Compute applies the domain rule, so valid name matches past the cap are lost unflagged (see report)")]
+    public void ANameMatchWithoutDomainIsFoundAmongManySameNameRecordsWithOtherDomains()
+    {
+        // My record has a domain and a name. Of their records with that name, 51 carry other domains (their name
+        // matches are dropped by the rule) and one, "z", carries no domain: a valid name match, far under the cap.
+        var mine = Pop(Rec("m1", D(1), N(7)));
+        var theirs = Pop([
+            .. Enumerable.Range(0, OverlapEngine.MaxPartnersPerRecord + 1).Select(i => Rec($"a{i:D3}", D(1000 + (ulong)i), N(7))),
+            Rec("z", N(7)),
+        ]);
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(["z"], PartnersOf(result, mine, theirs, "m1"));
+        Assert.Equal([false], result.Truncated);
+    }
+
+    [Fact]
+    public void ANameMatchWithoutDomainIsFoundNextToFiftySameNameRecordsWithOtherDomains()
+    {
+        // The same scenario just under the per-token bound: 50 dropped name matches and one valid one.
+        var mine = Pop(Rec("m1", D(1), N(7)));
+        var theirs = Pop([
+            .. Enumerable.Range(0, OverlapEngine.MaxPartnersPerRecord).Select(i => Rec($"a{i:D3}", D(1000 + (ulong)i), N(7))),
+            Rec("z", N(7)),
+        ]);
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(["z"], PartnersOf(result, mine, theirs, "m1"));
+        Assert.Equal([false], result.Truncated);
+    }
+
+    [Fact]
+    public void EmptyPopulationsHaveNoOverlap()
+    {
+        var some = Pop(Rec("r1", D(1), N(1)));
+        var empty = PopulationData.Empty("v0");
+
+        foreach (var (mine, theirs) in new[] { (empty, empty), (empty, some), (some, empty) })
+        {
+            var result = OverlapEngine.Compute(mine, theirs);
+            Assert.Equal(0, result.Count);
+            Assert.Empty(result.MyOrdinals);
+            Assert.Empty(result.TheirOrdinals);
+            Assert.Empty(result.Kinds);
+            Assert.Empty(result.Truncated);
+            Assert.Equal([0], result.PairStart);
+            Assert.Equal(0, result.FirstAtOrAfter(0));
+        }
+    }
+
+    [Fact]
+    public void FirstAtOrAfterFindsTheFirstOverlappingRecordAtOrAfterAnOrdinal()
+    {
+        // Mine: a b c d e f; b, d and f overlap (ordinals 1, 3, 5).
+        var mine = Pop(Rec("a"), Rec("b", D(1)), Rec("c"), Rec("d", D(2)), Rec("e"), Rec("f", D(3)));
+        var theirs = Pop(Rec("t", D(1), D(2), D(3)));
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal([1, 3, 5], result.MyOrdinals);
+        Assert.Equal(0, result.FirstAtOrAfter(0));
+        Assert.Equal(0, result.FirstAtOrAfter(1));
+        Assert.Equal(1, result.FirstAtOrAfter(2));
+        Assert.Equal(1, result.FirstAtOrAfter(3));
+        Assert.Equal(2, result.FirstAtOrAfter(4));
+        Assert.Equal(2, result.FirstAtOrAfter(5));
+        Assert.Equal(3, result.FirstAtOrAfter(6));
+        Assert.Equal(3, result.FirstAtOrAfter(1000));
+    }
+
+    [Fact]
+    public void TokensFromAKeyerMatchAcrossTwoUploads()
+    {
+        var key = new byte[32];
+        key[0] = 7;
+        var hash = System.Security.Cryptography.SHA256.HashData("acme.example"u8);
+        RecordToken Domain(TokenKeyer keyer) => new(IdentifierType.Domain, keyer.Rekey(IdentifierType.Domain, hash));
+        RecordToken Name(TokenKeyer keyer) => new(IdentifierType.Name, keyer.Rekey(IdentifierType.Name, hash));
+
+        using var upload1 = new TokenKeyer(key);
+        using var upload2 = new TokenKeyer(key);
+        var mine = Pop(Rec("m1", Domain(upload1)));
+        var theirs = Pop(Rec("t1", Domain(upload2)), Rec("t2", Name(upload2)));
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(["t1"], PartnersOf(result, mine, theirs, "m1"));
+    }
+}
