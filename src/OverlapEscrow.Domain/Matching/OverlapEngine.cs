@@ -55,6 +55,7 @@ public sealed class OverlapResult
 /// two records overlap when they share a domain token; or when they share a name token (name + country) and
 /// they do not both carry domain tokens. When both carry domains and none is shared, the domains say they are
 /// different companies that happen to share a name in one country, and the name match is dropped.
+/// The rule is applied while joining, before the per-record cap, so rejected pairs never take a kept place.
 /// Work is O(n + m + pairs) after the per-version sort, which is cached with the version.
 /// </remarks>
 public static class OverlapEngine
@@ -65,9 +66,8 @@ public static class OverlapEngine
     public static OverlapResult Compute(PopulationData mine, PopulationData theirs)
     {
         var pairs = new List<Pair>();
-        foreach (var type in IdentifierTypes.All)
-            Join(mine.Index(type), theirs.Index(type), (MatchKinds)(1 << ((int)type - 1)), pairs);
-
+        JoinDomains(mine.Index(IdentifierType.Domain), theirs.Index(IdentifierType.Domain), pairs);
+        JoinNames(mine, theirs, pairs);
         pairs.Sort(static (x, y) => x.Mine != y.Mine ? x.Mine.CompareTo(y.Mine) : x.Theirs.CompareTo(y.Theirs));
 
         var myOrdinals = new List<int>();
@@ -79,7 +79,8 @@ public static class OverlapEngine
         while (i < pairs.Count)
         {
             var me = pairs[i].Mine;
-            var startCount = theirOrdinals.Count;
+            myOrdinals.Add(me);
+            pairStart.Add(theirOrdinals.Count);
             var kept = 0;
             var cut = false;
             while (i < pairs.Count && pairs[i].Mine == me)
@@ -87,22 +88,58 @@ public static class OverlapEngine
                 var them = pairs[i].Theirs;
                 var kind = MatchKinds.None;
                 while (i < pairs.Count && pairs[i].Mine == me && pairs[i].Theirs == them) kind |= pairs[i++].Kind;
-                if ((kind & MatchKinds.Domain) == 0 && mine.HasDomain[me] && theirs.HasDomain[them]) continue;
                 if (kept == MaxPartnersPerRecord) { cut = true; continue; }
+                // A domain match whose names agree as well says so (the name join only pairs records without conflicting domains).
+                if (kind == MatchKinds.Domain && ShareName(mine.Records[me], theirs.Records[them])) kind |= MatchKinds.Name;
                 theirOrdinals.Add(them);
                 kinds.Add(kind);
                 kept++;
             }
-            if (theirOrdinals.Count == startCount) continue;
-            myOrdinals.Add(me);
-            pairStart.Add(startCount);
             truncated.Add(cut);
         }
         pairStart.Add(theirOrdinals.Count);
         return new OverlapResult([.. myOrdinals], [.. pairStart], [.. theirOrdinals], [.. kinds], [.. truncated]);
     }
 
-    private static void Join(TokenIndex a, TokenIndex b, MatchKinds kind, List<Pair> pairs)
+    /// <summary>Every pair sharing a domain token (at most cap + 1 partner records per token and record, enough to flag truncation).</summary>
+    private static void JoinDomains(TokenIndex a, TokenIndex b, List<Pair> pairs) =>
+        ForEachRun(a, b, (iFrom, iTo, jFrom, jTo) =>
+        {
+            var jKeep = Math.Min(jTo, jFrom + MaxPartnersPerRecord + 1);
+            for (var x = iFrom; x < iTo; x++)
+                for (var y = jFrom; y < jKeep; y++)
+                    pairs.Add(new Pair(a.Ordinals[x], b.Ordinals[y], MatchKinds.Domain));
+        });
+
+    /// <summary>
+    /// Pairs sharing a name token that the match rule accepts. The rule is applied here, before any cap: for one of
+    /// my records with a domain, only partner records without a domain are candidates (two records that both carry
+    /// domains overlap through a shared domain or not at all), so a popular name cannot crowd out the valid pairs.
+    /// </summary>
+    private static void JoinNames(PopulationData mine, PopulationData theirs, List<Pair> pairs)
+    {
+        var a = mine.Index(IdentifierType.Name);
+        var b = theirs.Index(IdentifierType.Name);
+        var withoutDomain = new List<int>();
+        ForEachRun(a, b, (iFrom, iTo, jFrom, jTo) =>
+        {
+            withoutDomain.Clear();
+            for (var y = jFrom; y < jTo && withoutDomain.Count <= MaxPartnersPerRecord; y++)
+                if (!theirs.HasDomain[b.Ordinals[y]]) withoutDomain.Add(b.Ordinals[y]);
+            var jKeep = Math.Min(jTo, jFrom + MaxPartnersPerRecord + 1);
+            for (var x = iFrom; x < iTo; x++)
+            {
+                var me = a.Ordinals[x];
+                if (mine.HasDomain[me])
+                    foreach (var them in withoutDomain) pairs.Add(new Pair(me, them, MatchKinds.Name));
+                else
+                    for (var y = jFrom; y < jKeep; y++) pairs.Add(new Pair(me, b.Ordinals[y], MatchKinds.Name));
+            }
+        });
+    }
+
+    /// <summary>Calls <paramref name="run"/> with the index ranges of each token present on both sides.</summary>
+    private static void ForEachRun(TokenIndex a, TokenIndex b, Action<int, int, int, int> run)
     {
         int i = 0, j = 0;
         while (i < a.Tokens.Length && j < b.Tokens.Length)
@@ -115,15 +152,19 @@ public static class OverlapEngine
             while (iEnd < a.Tokens.Length && a.Tokens[iEnd] == token) iEnd++;
             var jEnd = j;
             while (jEnd < b.Tokens.Length && b.Tokens[jEnd] == token) jEnd++;
-            // A token shared by very many partner records (a catch-all domain) must not blow up the pair list:
-            // keep a bounded number per token; the per-record cap below flags the truncation.
-            var jKeep = Math.Min(jEnd, j + MaxPartnersPerRecord + 1);
-            for (var x = i; x < iEnd; x++)
-                for (var y = j; y < jKeep; y++)
-                    pairs.Add(new Pair(a.Ordinals[x], b.Ordinals[y], kind));
+            run(i, iEnd, j, jEnd);
             i = iEnd;
             j = jEnd;
         }
+    }
+
+    private static bool ShareName(EscrowRecord a, EscrowRecord b)
+    {
+        foreach (var x in a.Tokens)
+            if (x.Type == IdentifierType.Name)
+                foreach (var y in b.Tokens)
+                    if (y.Type == IdentifierType.Name && x.Token == y.Token) return true;
+        return false;
     }
 
     private readonly record struct Pair(int Mine, int Theirs, MatchKinds Kind);

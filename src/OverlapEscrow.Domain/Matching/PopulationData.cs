@@ -69,18 +69,25 @@ public sealed class PopulationData
 
     private static TokenIndex BuildIndex(EscrowRecord[] records, IdentifierType type)
     {
-        var count = 0;
-        foreach (var r in records)
-            foreach (var t in r.Tokens)
-                if (t.Type == type) count++;
-        var tokens = new Token[count];
-        var ordinals = new int[count];
-        var n = 0;
+        var entries = new List<Entry>();
         for (var i = 0; i < records.Length; i++)
             foreach (var t in records[i].Tokens)
-                if (t.Type == type) { tokens[n] = t.Token; ordinals[n] = i; n++; }
-        Array.Sort(tokens, ordinals);
+                if (t.Type == type) entries.Add(new Entry(t.Token, i));
+        // Ties broken by ordinal, so records sharing a token come in record-id order and any cap keeps the same ones.
+        entries.Sort();
+        var tokens = new Token[entries.Count];
+        var ordinals = new int[entries.Count];
+        for (var n = 0; n < entries.Count; n++) (tokens[n], ordinals[n]) = (entries[n].Token, entries[n].Ordinal);
         return new TokenIndex(tokens, ordinals);
+    }
+
+    private readonly record struct Entry(Token Token, int Ordinal) : IComparable<Entry>
+    {
+        public int CompareTo(Entry other)
+        {
+            var c = Token.CompareTo(other.Token);
+            return c != 0 ? c : Ordinal.CompareTo(other.Ordinal);
+        }
     }
 }
 
