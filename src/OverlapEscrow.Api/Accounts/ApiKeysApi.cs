@@ -11,7 +11,7 @@ using OverlapEscrow.Data.Audit;
 namespace OverlapEscrow.Api.Accounts;
 
 /// <summary>
-/// API keys for machines. A key is "oek_&lt;key id&gt;_&lt;256-bit secret&gt;"; only SHA-256 of the whole key is stored,
+/// API keys for machines. A key is "oek_&lt;key id&gt;.&lt;256-bit secret, base64url&gt;"; only SHA-256 of the whole key is stored,
 /// and the key is shown once, at creation. Machines exchange it at the OAuth 2.0 token endpoint
 /// (client credentials grant, RFC 6749 §4.4) for a short-lived access token carrying the key's scopes.
 /// </summary>
@@ -43,7 +43,7 @@ public static class ApiKeysApi
         if (errors.Any) return errors.ToProblem();
         var now = time.GetUtcNow();
         var id = Ids.New("key");
-        var secret = $"{Prefix}{id}_{Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32))}";
+        var secret = $"{Prefix}{id}.{Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32))}";
         var row = new ApiKeyRow
         {
             Id = id, OrganizationId = user.OrganizationId, Name = request.Name!.Trim(), SecretHash = TokenIssuer.HashSecret(secret),
@@ -85,7 +85,8 @@ public static class ApiKeysApi
     {
         if (!secret.StartsWith(Prefix, StringComparison.Ordinal)) return null;
         var rest = secret[Prefix.Length..];
-        var split = rest.LastIndexOf('_');
+        // '.' occurs neither in a key id nor in base64url, so it separates them unambiguously.
+        var split = rest.IndexOf('.');
         if (split <= 0) return null;
         var key = await accounts.FindApiKeyAsync(rest[..split], ct);
         if (key is null) return null;

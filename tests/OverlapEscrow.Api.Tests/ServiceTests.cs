@@ -1,0 +1,91 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using OverlapEscrow.Api.Tests.Infrastructure;
+
+namespace OverlapEscrow.Api.Tests;
+
+/// <summary>Health, the OpenAPI document, the demo, and a restart on the same data directory.</summary>
+public sealed class ServiceTests
+{
+    [Fact]
+    public async Task HealthAnswersWithoutAuthentication()
+    {
+        using var app = new EscrowApp();
+        var response = await app.CreateClient().GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheOpenApiDocumentDescribesEveryRequiredEndpoint()
+    {
+        using var app = new EscrowApp();
+        var doc = JsonNode.Parse(await app.CreateClient().GetStringAsync("/openapi/v1.json"))!;
+        var paths = doc["paths"]!.AsObject();
+        var required = new (string Path, string Method)[]
+        {
+            ("/v1/signup", "post"), ("/v1/auth/login", "post"), ("/v1/auth/token", "post"), ("/v1/api-keys", "post"), ("/v1/api-keys", "get"),
+            ("/v1/populations", "post"), ("/v1/populations", "get"), ("/v1/populations/{populationId}/records", "put"), ("/v1/populations/{populationId}/records", "post"),
+            ("/v1/partnerships", "post"), ("/v1/partnerships", "get"), ("/v1/partnerships/{partnershipId}/accept", "post"),
+            ("/v1/partnerships/{partnershipId}/decline", "post"), ("/v1/partnerships/{partnershipId}/terminate", "post"),
+            ("/v1/partnerships/{partnershipId}/sharing", "get"), ("/v1/partnerships/{partnershipId}/sharing", "put"),
+            ("/v1/partnerships/{partnershipId}/overlaps", "get"), ("/v1/partnerships/{partnershipId}/overlaps/{myPopulationId}/{partnerPopulationId}", "get"),
+            ("/healthz", "get"),
+        };
+        foreach (var (path, method) in required)
+            Assert.True(paths[path]?[method] is not null, $"{method.ToUpperInvariant()} {path} is missing from the OpenAPI document");
+        foreach (var (path, item) in paths)
+            foreach (var (method, operation) in item!.AsObject())
+            {
+                Assert.False(string.IsNullOrEmpty(operation!["operationId"]?.GetValue<string>()), $"{method} {path} has no operationId");
+                Assert.False(string.IsNullOrEmpty(operation["summary"]?.GetValue<string>()), $"{method} {path} has no summary");
+                Assert.NotNull(operation["tags"]);
+            }
+    }
+
+    [Fact]
+    public async Task TheDemoShowsAPopulatedMatrixAndLoadsOnlyOnce()
+    {
+        var settings = new Dictionary<string, string?> { ["Escrow:Demo:Enabled"] = "true" };
+        using var app = new EscrowApp(settings);
+        var http = app.CreateClient();
+        var login = await http.PostAsync("/v1/auth/login", JsonContent("""{"email":"admin@northwind.example","password":"demo-password-1"}"""));
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        http.DefaultRequestHeaders.Authorization = new("Bearer", (await EscrowClient.Json(login))["accessToken"]!.GetValue<string>());
+        var partnerships = JsonNode.Parse(await http.GetStringAsync("/v1/partnerships"))!.AsArray();
+        var partnership = Assert.Single(partnerships)!;
+        Assert.Equal("active", partnership["status"]!.GetValue<string>());
+        var matrix = await EscrowClient.MatrixAsync(new Org("", "northwind", http, ""), partnership["id"]!.GetValue<string>());
+        Assert.Equal(4, matrix["cells"]!.AsArray().Count);
+        Assert.All(matrix["cells"]!.AsArray(), c => Assert.True(c!["count"]!.GetValue<int>() > 0));
+
+        using var again = new EscrowApp(settings, app.DataDirectory);
+        var second = again.CreateClient();
+        var relogin = await second.PostAsync("/v1/auth/login", JsonContent("""{"email":"admin@northwind.example","password":"demo-password-1"}"""));
+        second.DefaultRequestHeaders.Authorization = new("Bearer", (await EscrowClient.Json(relogin))["accessToken"]!.GetValue<string>());
+        Assert.Single(JsonNode.Parse(await second.GetStringAsync("/v1/partnerships"))!.AsArray());
+    }
+
+    [Fact]
+    public async Task DataAndKeysSurviveARestart()
+    {
+        using var first = new EscrowApp();
+        var org = await first.SignupAsync("durable");
+        var population = await org.CreatePopulationAsync("Customers");
+        await org.UploadOkAsync(population, Records.Range("R", 0, 20));
+        var partner = await first.SignupAsync("durable-partner");
+        var theirs = await partner.CreatePopulationAsync("Customers");
+        await partner.UploadOkAsync(theirs, Records.Range("Q", 10, 20));
+        await partner.ShareAsync(theirs, "counts");
+        var partnership = await org.PartnerAsync(partner);
+        var before = (await org.MatrixAsync(partnership)).Cell(population, theirs)!["count"]!.GetValue<int>();
+        Assert.Equal(10, before);
+
+        using var second = new EscrowApp(new Dictionary<string, string?>(), first.DataDirectory);
+        var http = second.CreateClient();
+        http.DefaultRequestHeaders.Authorization = org.Http.DefaultRequestHeaders.Authorization;
+        var again = await EscrowClient.MatrixAsync(new Org(org.Id, org.Slug, http, ""), partnership);
+        Assert.Equal(before, again.Cell(population, theirs)!["count"]!.GetValue<int>());
+    }
+
+    private static StringContent JsonContent(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
+}
