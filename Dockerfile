@@ -1,0 +1,20 @@
+# OverlapEscrow: multi-stage build of the API host; runs as a non-root user with its data directory as a volume.
+# The secrets (token, master and signing keys) are created under /data/secrets on first start unless
+# Escrow__SecretsDirectory points elsewhere — mount a separate volume there to keep them off database backups.
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY global.json Directory.Build.props Directory.Packages.props OverlapEscrow.sln ./
+COPY src/ src/
+RUN dotnet publish src/OverlapEscrow.Api/OverlapEscrow.Api.csproj --configuration Release --output /app
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+WORKDIR /app
+COPY --from=build /app ./
+ENV ASPNETCORE_URLS=http://0.0.0.0:8080 \
+    Escrow__DataDirectory=/data \
+    DOTNET_CLI_TELEMETRY_OPTOUT=1
+RUN mkdir -p /data && chown app:app /data
+VOLUME ["/data"]
+USER app
+EXPOSE 8080
+ENTRYPOINT ["dotnet", "OverlapEscrow.Api.dll"]
