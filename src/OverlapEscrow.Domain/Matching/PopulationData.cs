@@ -41,14 +41,24 @@ public sealed class PopulationData
     /// </summary>
     public static PopulationData Materialize(string versionId, IEnumerable<IReadOnlyList<EscrowRecord>> layers)
     {
-        var byId = new Dictionary<string, EscrowRecord>(StringComparer.Ordinal);
-        foreach (var layer in layers)
-            foreach (var record in layer)
-            {
-                if (record.Deleted) byId.Remove(record.RecordId);
-                else byId[record.RecordId] = record;
-            }
-        var records = byId.Values.ToArray();
+        var list = layers as IReadOnlyList<IReadOnlyList<EscrowRecord>> ?? layers.ToList();
+        EscrowRecord[] records;
+        if (list.Count == 1 && !list[0].Any(r => r.Deleted))
+        {
+            // A lone snapshot has unique ids (uploads reject duplicates): no need to index it by id first.
+            records = [.. list[0]];
+        }
+        else
+        {
+            var byId = new Dictionary<string, EscrowRecord>(StringComparer.Ordinal);
+            foreach (var layer in list)
+                foreach (var record in layer)
+                {
+                    if (record.Deleted) byId.Remove(record.RecordId);
+                    else byId[record.RecordId] = record;
+                }
+            records = [.. byId.Values];
+        }
         Array.Sort(records, static (a, b) => string.CompareOrdinal(a.RecordId, b.RecordId));
         return new PopulationData(versionId, records);
     }
