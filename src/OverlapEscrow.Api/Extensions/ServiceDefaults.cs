@@ -1,5 +1,7 @@
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
+using OverlapEscrow.Data;
 using OverlapEscrow.Api.Infrastructure;
 
 namespace OverlapEscrow.Api.Extensions;
@@ -19,6 +21,9 @@ public static class ServiceDefaults
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
+        // The framework's own exception logging writes stack traces and messages that can quote request data;
+        // ProblemExceptionHandler logs the exception type and route instead.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", LogLevel.None);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.Configure<JsonOptions>(o =>
         {
@@ -49,8 +54,22 @@ public static class ServiceDefaults
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi("/openapi/{documentName}.json");
-        app.MapGet("/healthz", () => TypedResults.Ok(new HealthResponse("ok")))
-            .WithName("Health").WithTags("Health").WithSummary("Liveness check").AllowAnonymous();
+        app.MapGet("/healthz", async Task<Results<Ok<HealthResponse>, ProblemHttpResult>> (IDbConnectionFactory db, CancellationToken ct) =>
+            {
+                try
+                {
+                    await using var connection = await db.OpenAsync(ct);
+                    await using var command = connection.CreateCommand();
+                    command.CommandText = "SELECT 1";
+                    await command.ExecuteScalarAsync(ct);
+                    return TypedResults.Ok(new HealthResponse("ok"));
+                }
+                catch (System.Data.Common.DbException)
+                {
+                    return TypedResults.Problem(statusCode: 503, title: "The database is unavailable", type: Problems.TypePrefix + "unavailable");
+                }
+            })
+            .WithName("Health").WithTags("Health").WithSummary("Liveness and database check").AllowAnonymous();
         return app;
     }
 }

@@ -1,5 +1,5 @@
-using System.Text;
 using CsvHelper;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using OverlapEscrow.Api.Infrastructure;
@@ -69,11 +69,12 @@ public static class OverlapsApi
     private static async Task<Results<Ok<OverlapListResponse>, EmptyHttpResult, ProblemHttpResult>> GetList(
         string partnershipId, string myPopulationId, string partnerPopulationId,
         [FromQuery] string? cursor, [FromQuery] int? limit, [FromQuery] string? format,
-        HttpContext http, CurrentUser user, OverlapService service, IAuditRepository audit, TimeProvider time, CancellationToken ct)
+        HttpContext http, CurrentUser user, OverlapService service, IAuditRepository audit, IDataProtectionProvider protection, TimeProvider time, CancellationToken ct)
     {
         var view = await service.LoadAsync(user.OrganizationId, partnershipId, ct);
         if (view is null) return Problems.NotFound("partnership");
         if (!view.Partnership.SharesData) return NotActive();
+        var cursors = Cursors(protection, user.OrganizationId, partnershipId, myPopulationId, partnerPopulationId);
         var mine = view.MyPopulations.FirstOrDefault(p => p.Id == myPopulationId);
         if (mine is null) return Problems.NotFound("population");
         var theirs = view.PartnerPopulations.FirstOrDefault(p => p.Id == partnerPopulationId);
@@ -94,7 +95,7 @@ public static class OverlapsApi
         var start = 0;
         if (!csv && cursor is not null)
         {
-            if (!TryDecodeCursor(cursor, out var afterId)) return Problems.Invalid("cursor", "The cursor is not one this API returned.");
+            if (!TryDecodeCursor(cursors, cursor, out var afterId)) return Problems.Invalid("cursor", "The cursor is not one this API returned.");
             var ordinal = myData.OrdinalOf(afterId);
             start = result.FirstAtOrAfter(ordinal >= 0 ? ordinal + 1 : ~ordinal);
         }
@@ -110,7 +111,7 @@ public static class OverlapsApi
             await WriteCsv(http, items, sharing.Fields, mine.Name, ct);
             return TypedResults.Empty;
         }
-        var next = end < result.Count && items.Count > 0 ? EncodeCursor(items[^1].RecordId) : null;
+        var next = end < result.Count && items.Count > 0 ? cursors.Protect(items[^1].RecordId) : null;
         return TypedResults.Ok(new OverlapListResponse(partnershipId, myPopulationId, partnerPopulationId, sharing.Level.ToWire(),
             sharing.Fields, result.Count, items, next));
     }
@@ -160,18 +161,25 @@ public static class OverlapsApi
     private static ProblemHttpResult NotActive() =>
         Problems.Conflict("The partnership is not active, so it has no overlaps to report.");
 
-    private static string EncodeCursor(string recordId) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes(recordId)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    /// <summary>
+    /// Cursors are encrypted and authenticated (ASP.NET Data Protection), bound to the caller, partnership and
+    /// cell: they name a record id, which must not show in URLs and access logs nor be forged or replayed elsewhere.
+    /// </summary>
+    private static IDataProtector Cursors(IDataProtectionProvider protection, string organizationId, string partnershipId, string mine, string theirs) =>
+        protection.CreateProtector("overlap-list-cursor", organizationId, partnershipId, mine, theirs);
 
-    private static bool TryDecodeCursor(string cursor, out string recordId)
+    private static bool TryDecodeCursor(IDataProtector cursors, string cursor, out string recordId)
     {
-        recordId = "";
-        var s = cursor.Replace('-', '+').Replace('_', '/');
-        s = s.PadRight(s.Length + (4 - s.Length % 4) % 4, '=');
-        var bytes = new byte[s.Length];
-        if (!Convert.TryFromBase64String(s, bytes, out var n)) return false;
-        recordId = Encoding.UTF8.GetString(bytes, 0, n);
-        return true;
+        try
+        {
+            recordId = cursors.Unprotect(cursor);
+            return true;
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            recordId = "";
+            return false;
+        }
     }
 }
 

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Data.Sqlite;
 
@@ -22,11 +24,16 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
     public Dictionary<string, string?> Settings { get; }
     public string DatabasePath => Path.Combine(DataDirectory, "escrow.db");
 
+    /// <summary>Every log line the service wrote, formatted, with any exception in full.</summary>
+    public ConcurrentQueue<string> Logs { get; } = new();
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        builder.UseSetting("Logging:LogLevel:Default", "Information");
         builder.UseSetting("Logging:LogLevel:OverlapEscrow", "Debug");
         foreach (var (key, value) in Settings) builder.UseSetting(key, value);
+        builder.ConfigureLogging(logging => logging.AddProvider(new CapturingLoggerProvider(Logs)));
     }
 
     /// <summary>A direct connection to the service's database file, for checks the API cannot make (what is at rest).</summary>
@@ -42,5 +49,23 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
         base.Dispose(disposing);
         SqliteConnection.ClearAllPools();
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+/// <summary>Keeps log lines in memory so tests can check what the service writes to its logs.</summary>
+public sealed class CapturingLoggerProvider(ConcurrentQueue<string> sink) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, sink);
+
+    public void Dispose() { }
+
+    private sealed class Logger(string category, ConcurrentQueue<string> sink) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            sink.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
     }
 }
