@@ -1,0 +1,79 @@
+using System.Net;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using OverlapEscrow.Api.Tests.Infrastructure;
+using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
+
+namespace OverlapEscrow.Api.Tests;
+
+/// <summary>The audit log is append-only and its hash chain exposes any rewrite.</summary>
+public sealed class AuditTests : IDisposable
+{
+    private readonly EscrowApp _app = new();
+
+    public void Dispose() => _app.Dispose();
+
+    private async Task<Org> ActivityAsync()
+    {
+        var a = await _app.SignupAsync("audit-a");
+        var b = await _app.SignupAsync("audit-b");
+        var theirs = await b.CreatePopulationAsync("Customers");
+        await b.UploadOkAsync(theirs, Records.Range("B", 0, 10));
+        await b.ShareAsync(theirs, "counts");
+        var partnership = await a.PartnerAsync(b);
+        await a.MatrixAsync(partnership);
+        return a;
+    }
+
+    [Fact]
+    public async Task TheDatabaseRefusesToUpdateOrDeleteAuditEvents()
+    {
+        await ActivityAsync();
+        using var db = _app.OpenDatabase();
+        Assert.Throws<SqliteException>(() => db.Execute("UPDATE audit_events SET actor = 'someone else' WHERE seq = 2"));
+        Assert.Throws<SqliteException>(() => db.Execute("DELETE FROM audit_events WHERE seq = 2"));
+    }
+
+    [Fact]
+    public async Task VerificationFindsTheFirstRewrittenEvent()
+    {
+        var a = await ActivityAsync();
+        var before = await Json(await a.Http.GetAsync("/v1/audit/verify"));
+        Assert.True(before["valid"]!.GetValue<bool>());
+
+        using (var db = _app.OpenDatabase())
+        {
+            // Someone with write access to the file drops the guard and rewrites history.
+            db.Execute("DROP TRIGGER audit_events_no_update");
+            db.Execute("UPDATE audit_events SET detail = '{\"rows\":0}' WHERE seq = 3");
+        }
+        var after = await Json(await a.Http.GetAsync("/v1/audit/verify"));
+        Assert.False(after["valid"]!.GetValue<bool>());
+        Assert.Equal(3, after["firstBrokenSeq"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task RemovingAnEventFromTheMiddleBreaksTheChain()
+    {
+        var a = await ActivityAsync();
+        using (var db = _app.OpenDatabase())
+        {
+            db.Execute("DROP TRIGGER audit_events_no_delete");
+            db.Execute("DELETE FROM audit_events WHERE seq = 2");
+        }
+        var after = await Json(await a.Http.GetAsync("/v1/audit/verify"));
+        Assert.False(after["valid"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task OnlyAdminsReadTheLogAndEachSeesItsOwnEvents()
+    {
+        var a = await ActivityAsync();
+        var viewer = await _app.MemberAsync(a, "viewer");
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.GetAsync("/v1/audit")).StatusCode);
+        var outsider = await _app.SignupAsync("audit-c");
+        var theirLog = await Json(await outsider.Http.GetAsync("/v1/audit"));
+        Assert.All(theirLog["items"]!.AsArray(), e => Assert.True(e!["byMyOrganization"]!.GetValue<bool>()));
+        Assert.DoesNotContain(a.Id, theirLog.ToJsonString());
+    }
+}
