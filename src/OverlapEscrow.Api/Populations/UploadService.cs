@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Infrastructure;
@@ -153,27 +154,42 @@ public sealed class UploadService(
         var errors = new List<RowError>();
         long rowsRead = 0, errorCount = 0;
 
-        await foreach (var row in request.Parser.ReadAsync(body, ct))
+        // Two stages on two threads: parsing and validating rows (the request body is read only here) overlaps
+        // with re-keying, encoding, sealing and writing the previous batch.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var batches = Channel.CreateBounded<List<UploadRow>>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
+        var producer = Task.Run(() => ProduceAsync(request.Parser, body, batches.Writer, stop.Token), CancellationToken.None);
+        try
         {
-            if (++rowsRead > _o.MaxRows)
-                return new ReadOutcome(rowsRead, 0, errorCount, errors,
-                    new UploadOutcome.Refused(413, "Too many rows", $"An upload has at most {_o.MaxRows} rows; nothing was applied."));
-            if (row.Error is null)
-            {
-                var idKey = RecordIdKey(row.RecordId!);
-                if (seen.TryGetValue(idKey, out var firstRow)) row.Fail("recordId", $"Duplicate recordId (first seen on row {firstRow}).");
-                else if (row.Delete && request.Mode == UploadMode.Snapshot) row.Fail("op", "A snapshot replaces the population; op \"delete\" is only valid in a delta.");
-                else seen[idKey] = row.Row;
-            }
-            if (row.Error is { } error)
-            {
-                errorCount++;
-                if (errors.Count < _o.MaxReportedErrors) errors.Add(error);
-                else if (request.Policy == ErrorPolicy.Reject) break; // the upload is rejected anyway; stop reading
-                continue;
-            }
-            if (request.Policy == ErrorPolicy.Reject && errorCount > 0) continue; // keep validating, write nothing
-            await writer.AddAsync(ToRecord(row, keyer), ct);
+            await foreach (var batch in batches.Reader.ReadAllAsync(ct))
+                foreach (var row in batch)
+                {
+                    if (++rowsRead > _o.MaxRows)
+                        return new ReadOutcome(rowsRead, 0, errorCount, errors,
+                            new UploadOutcome.Refused(413, "Too many rows", $"An upload has at most {_o.MaxRows} rows; nothing was applied."));
+                    if (row.Error is null)
+                    {
+                        var idKey = RecordIdKey(row.RecordId!);
+                        if (seen.TryGetValue(idKey, out var firstRow)) row.Fail("recordId", $"Duplicate recordId (first seen on row {firstRow}).");
+                        else if (row.Delete && request.Mode == UploadMode.Snapshot) row.Fail("op", "A snapshot replaces the population; op \"delete\" is only valid in a delta.");
+                        else seen[idKey] = row.Row;
+                    }
+                    if (row.Error is { } error)
+                    {
+                        errorCount++;
+                        if (errors.Count < _o.MaxReportedErrors) errors.Add(error);
+                        else if (request.Policy == ErrorPolicy.Reject) return new ReadOutcome(rowsRead, 0, errorCount, errors, null); // rejected anyway; stop reading
+                        continue;
+                    }
+                    if (request.Policy == ErrorPolicy.Reject && errorCount > 0) continue; // keep validating, write nothing
+                    await writer.AddAsync(ToRecord(row, keyer), ct);
+                }
+            await producer; // surfaces the parser's failure (limits, malformed CSV, gzip) if it had one
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            try { await producer; } catch { /* already surfaced above, or irrelevant after an early stop */ }
         }
         await writer.FlushAsync(ct);
         return new ReadOutcome(rowsRead, writer.Written, errorCount, errors, null);
@@ -185,6 +201,32 @@ public sealed class UploadService(
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(Encoding.UTF8.GetBytes(recordId), hash);
         return new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..]));
+    }
+
+    private const int BatchRows = 1024;
+
+    private static async Task ProduceAsync(IUploadParser parser, Stream body, ChannelWriter<List<UploadRow>> output, CancellationToken ct)
+    {
+        try
+        {
+            var batch = new List<UploadRow>(BatchRows);
+            await foreach (var row in parser.ReadAsync(body, ct))
+            {
+                batch.Add(row);
+                if (batch.Count == BatchRows)
+                {
+                    await output.WriteAsync(batch, ct);
+                    batch = new List<UploadRow>(BatchRows);
+                }
+            }
+            if (batch.Count > 0) await output.WriteAsync(batch, ct);
+            output.Complete();
+        }
+        catch (Exception e)
+        {
+            output.Complete(e);
+            throw;
+        }
     }
 
     private static EscrowRecord ToRecord(UploadRow row, TokenKeyer keyer)

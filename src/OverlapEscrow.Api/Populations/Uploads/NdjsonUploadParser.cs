@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Api.Extensions;
+using OverlapEscrow.Domain.Records;
 
 namespace OverlapEscrow.Api.Populations.Uploads;
 
@@ -79,28 +80,35 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) { row.Fail(null, "A row is one JSON object."); return row; }
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var name = reader.GetString()!;
-                reader.Read();
-                switch (name)
+                // Property names are compared as UTF-8, without allocating a string per field.
+                if (reader.ValueTextEquals("recordId"u8))
                 {
-                    case "recordId":
-                        if (reader.TokenType != JsonTokenType.String) { row.Fail("recordId", "recordId must be a string."); reader.Skip(); }
-                        else rules.SetRecordId(row, reader.GetString());
-                        break;
-                    case "op":
-                        if (reader.TokenType != JsonTokenType.String) { row.Fail("op", "op must be a string."); reader.Skip(); }
-                        else rules.SetOp(row, reader.GetString());
-                        break;
-                    case "identifiers":
-                        ReadIdentifiers(ref reader, row);
-                        break;
-                    case "attributes":
-                        ReadAttributes(ref reader, row);
-                        break;
-                    default:
-                        row.Fail(name, "Unknown field; a row has recordId, op, identifiers and attributes.");
-                        reader.Skip();
-                        break;
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.String) { row.Fail("recordId", "recordId must be a string."); reader.Skip(); }
+                    else rules.SetRecordId(row, reader.GetString());
+                }
+                else if (reader.ValueTextEquals("identifiers"u8))
+                {
+                    reader.Read();
+                    ReadIdentifiers(ref reader, row);
+                }
+                else if (reader.ValueTextEquals("attributes"u8))
+                {
+                    reader.Read();
+                    ReadAttributes(ref reader, row);
+                }
+                else if (reader.ValueTextEquals("op"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.String) { row.Fail("op", "op must be a string."); reader.Skip(); }
+                    else rules.SetOp(row, reader.GetString());
+                }
+                else
+                {
+                    var name = reader.GetString()!;
+                    reader.Read();
+                    row.Fail(name, "Unknown field; a row has recordId, op, identifiers and attributes.");
+                    reader.Skip();
                 }
             }
             if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
@@ -119,19 +127,30 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
         if (reader.TokenType != JsonTokenType.StartObject) { row.Fail("identifiers", "identifiers must be an object of type → hash or [hashes]."); reader.Skip(); return; }
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var type = reader.GetString()!;
+            IdentifierType? known = reader.ValueTextEquals("domain"u8) ? IdentifierType.Domain
+                : reader.ValueTextEquals("name"u8) ? IdentifierType.Name : null;
+            var typeName = known?.WireName() ?? reader.GetString()!;
             reader.Read();
-            if (reader.TokenType == JsonTokenType.String) rules.AddHash(row, type, reader.GetString());
+            if (reader.TokenType == JsonTokenType.String) AddHash(ref reader, row, known, typeName);
             else if (reader.TokenType == JsonTokenType.StartArray)
             {
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
-                    if (reader.TokenType == JsonTokenType.String) rules.AddHash(row, type, reader.GetString());
-                    else { row.Fail("identifiers." + type, "Identifier hashes are strings."); reader.Skip(); }
+                    if (reader.TokenType == JsonTokenType.String) AddHash(ref reader, row, known, typeName);
+                    else { row.Fail("identifiers." + typeName, "Identifier hashes are strings."); reader.Skip(); }
                 }
             }
-            else if (reader.TokenType != JsonTokenType.Null) { row.Fail("identifiers." + type, "Identifier hashes are strings."); reader.Skip(); }
+            else if (reader.TokenType != JsonTokenType.Null) { row.Fail("identifiers." + typeName, "Identifier hashes are strings."); reader.Skip(); }
         }
+    }
+
+    private void AddHash(ref Utf8JsonReader reader, UploadRow row, IdentifierType? known, string typeName)
+    {
+        if (known is { } type && !reader.HasValueSequence && !reader.ValueIsEscaped)
+        {
+            if (reader.ValueSpan.Length > 0) rules.AddHash(row, type, reader.ValueSpan);
+        }
+        else rules.AddHash(row, typeName, reader.GetString());
     }
 
     private void ReadAttributes(ref Utf8JsonReader reader, UploadRow row)
