@@ -101,4 +101,34 @@ public sealed class PartnershipTests : IAsyncLifetime
         var notMine = await ExpectProblem(await _a.Http.PutAsJsonAsync($"/v1/partnerships/{id}/sharing", new { populations = new[] { new { populationId = population, level = "overlaps" } } }), HttpStatusCode.BadRequest);
         Assert.NotNull(notMine["errors"]!["populations[0].populationId"]);
     }
+
+    [Fact]
+    public async Task UploadingOneAccountFiveTimesDoesNotReachTheMinimum()
+    {
+        var bCustomers = await _b.CreatePopulationAsync("Customers");
+        await _b.UploadOkAsync(bCustomers, Records.Range("B", 0, 100));
+        await _b.ShareAsync(bCustomers, "counts");
+        var probe = await _a.CreatePopulationAsync("Probe");
+        var id = await _a.PartnerAsync(_b);
+        var copies = Records.Ndjson(Enumerable.Range(0, 5).Select(i => new Records.Account($"copy-{i}", Domain: "d42.example")));
+        await _a.UploadOkAsync(probe, copies);
+        var cell = (await _a.MatrixAsync(id)).Cell(probe, bCustomers)!;
+        Assert.Null(cell["count"]);
+    }
+
+    [Fact]
+    public async Task AnInvitationRevealsNothingOfThePartnersPopulations()
+    {
+        var bCustomers = await _b.CreatePopulationAsync("Customers");
+        await _b.ShareAsync(bCustomers, "overlaps", "owner");
+        var invite = await _a.Http.PostAsJsonAsync("/v1/partnerships", new { partnerSlug = "org-b" });
+        var id = (await Json(invite))["id"]!.GetValue<string>();
+        var sharing = await (await _a.Http.GetAsync($"/v1/partnerships/{id}/sharing")).Content.ReadAsStringAsync();
+        Assert.DoesNotContain(bCustomers, sharing);
+        Assert.DoesNotContain("Customers", sharing);
+        await Expect(await _b.Http.PostAsync($"/v1/partnerships/{id}/accept", null), HttpStatusCode.OK);
+        Assert.Contains(bCustomers, await (await _a.Http.GetAsync($"/v1/partnerships/{id}/sharing")).Content.ReadAsStringAsync());
+        await Expect(await _a.Http.PostAsync($"/v1/partnerships/{id}/terminate", null), HttpStatusCode.OK);
+        Assert.DoesNotContain(bCustomers, await (await _a.Http.GetAsync($"/v1/partnerships/{id}/sharing")).Content.ReadAsStringAsync());
+    }
 }

@@ -165,7 +165,9 @@ public sealed class UploadTests : IAsyncLifetime
         var tooMany = string.Concat(Enumerable.Range(0, 1501).Select(i => $"{{\"recordId\":\"{i}\",\"op\":\"delete\"}}\n"));
         await ExpectProblem(await _org.Http.UploadAsync(_population, tooMany, delta: true), HttpStatusCode.RequestEntityTooLarge);
         var longRow = "{\"recordId\":\"" + new string('x', 70_000) + "\"}\n";
-        await ExpectProblem(await _org.Http.UploadAsync(_population, longRow), HttpStatusCode.RequestEntityTooLarge);
+        Assert.Equal(1, (await ExpectProblem(await _org.Http.UploadAsync(_population, longRow, delta: true), HttpStatusCode.BadRequest))["errors"]![0]!["row"]!.GetValue<long>());
+        var longCsv = "recordId,domain\r\n\"" + new string('x', 70_000) + "\"," + Records.DomainHash("a.example") + "\r\n";
+        await ExpectProblem(await _org.Http.UploadAsync(_population, longCsv, "text/csv", delta: true), HttpStatusCode.BadRequest);
         Assert.Equal(before, await CurrentVersionAsync());
         Assert.Equal(2, await RecordCountAsync());
         using var db = _app.OpenDatabase();
@@ -274,6 +276,60 @@ public sealed class UploadTests : IAsyncLifetime
                 Assert.Equal(-1, bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes("Secretive Holdings")));
             }
         }
+    }
+
+    [Fact]
+    public async Task ATruncatedGzipBodyIsRefusedInsteadOfCommittedInPart()
+    {
+        await _org.UploadOkAsync(_population, Records.Range("T", 0, 3));
+        var raw = Encoding.UTF8.GetBytes(Records.Range("Z", 0, 800));
+        using var compressed = new MemoryStream();
+        await using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true)) gzip.Write(raw);
+        var whole = compressed.ToArray();
+        foreach (var cut in new[] { whole.Length - 8, whole.Length / 2 })
+        {
+            var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/populations/{_population}/records?onError=skip") { Content = new ByteArrayContent(whole[..cut]) };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+            request.Content.Headers.ContentEncoding.Add("gzip");
+            await ExpectProblem(await _org.Http.SendAsync(request), HttpStatusCode.BadRequest);
+        }
+        Assert.Equal(3, await RecordCountAsync());
+    }
+
+    [Fact]
+    public async Task AnEmptySnapshotIsRefusedUnlessAskedForExplicitly()
+    {
+        await _org.UploadOkAsync(_population, Records.Range("E", 0, 4));
+        await ExpectProblem(await _org.Http.UploadAsync(_population, ""), HttpStatusCode.UnprocessableEntity);
+        await ExpectProblem(await _org.Http.UploadAsync(_population, "recordId,domain\r\n", "text/csv"), HttpStatusCode.UnprocessableEntity);
+        await ExpectProblem(await _org.Http.UploadAsync(_population, "{\"recordId\":\"x\"}\n", query: "?onError=skip"), HttpStatusCode.UnprocessableEntity);
+        Assert.Equal(4, await RecordCountAsync());
+        await Expect(await _org.Http.UploadAsync(_population, "", query: "?allowEmpty=true"), HttpStatusCode.OK);
+        Assert.Equal(0, await RecordCountAsync());
+    }
+
+    [Fact]
+    public async Task InvalidUtf8IsARowErrorAndNumbersKeepTheirWrittenForm()
+    {
+        var hash = Records.DomainHash("u.example");
+        var bytes = new List<byte>();
+        bytes.AddRange(Encoding.UTF8.GetBytes($"{{\"recordId\":\"N-1\",\"identifiers\":{{\"domain\":\"{hash}\"}},\"attributes\":{{\"amount\":100.10}}}}\n"));
+        bytes.AddRange(Encoding.UTF8.GetBytes("{\"recordId\":\"N-"));
+        bytes.AddRange([0xC3, 0x28]); // an invalid two-byte sequence
+        bytes.AddRange(Encoding.UTF8.GetBytes($"\",\"identifiers\":{{\"domain\":\"{hash}\"}}}}\n"));
+        var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/populations/{_population}/records") { Content = new ByteArrayContent([.. bytes]) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+        var problem = await ExpectProblem(await _org.Http.SendAsync(request), HttpStatusCode.UnprocessableEntity);
+        Assert.Equal(2, problem["errors"]![0]!["row"]!.GetValue<long>());
+
+        await _org.UploadOkAsync(_population, $"{{\"recordId\":\"N-1\",\"identifiers\":{{\"domain\":\"{Records.DomainHash("d0.example")}\"}},\"attributes\":{{\"amount\":100.10}}}}\n");
+        var partner = await _app.SignupAsync("numbers");
+        var theirs = await partner.CreatePopulationAsync("All");
+        await partner.UploadOkAsync(theirs, Records.Range("P", 0, 1));
+        await _org.ShareAsync(_population, "overlaps", "amount");
+        var partnership = await _org.PartnerAsync(partner);
+        var items = await partner.ListAllAsync(partnership, theirs, _population);
+        Assert.Equal("100.10", items.Single()["matches"]![0]!["fields"]!["amount"]!.GetValue<string>());
     }
 
     private void SqliteCheckpoint()

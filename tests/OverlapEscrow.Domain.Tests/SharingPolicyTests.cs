@@ -213,7 +213,7 @@ public class SharingPolicyTests
     {
         var sharing = new EffectiveSharing(SharingLevel.Overlaps, ["name"], 5);
 
-        Assert.Equal(count, SharingPolicy.ReportableCount(sharing, count));
+        Assert.Equal(count, SharingPolicy.ReportableCount(sharing, count, count));
     }
 
     [Theory]
@@ -224,7 +224,7 @@ public class SharingPolicyTests
     {
         var sharing = new EffectiveSharing(SharingLevel.Counts, [], 5);
 
-        Assert.Null(SharingPolicy.ReportableCount(sharing, count));
+        Assert.Null(SharingPolicy.ReportableCount(sharing, count, count));
     }
 
     [Theory]
@@ -235,7 +235,7 @@ public class SharingPolicyTests
     {
         var sharing = new EffectiveSharing(SharingLevel.Counts, [], 5);
 
-        Assert.Equal(count, SharingPolicy.ReportableCount(sharing, count));
+        Assert.Equal(count, SharingPolicy.ReportableCount(sharing, count, count));
     }
 
     [Fact]
@@ -243,8 +243,8 @@ public class SharingPolicyTests
     {
         var sharing = Resolve(Default(SharingLevel.Counts, min: 10));
 
-        Assert.Null(SharingPolicy.ReportableCount(sharing, 9));
-        Assert.Equal(10, SharingPolicy.ReportableCount(sharing, 10));
+        Assert.Null(SharingPolicy.ReportableCount(sharing, 9, 9));
+        Assert.Equal(10, SharingPolicy.ReportableCount(sharing, 10, 10));
     }
 
     [Fact]
@@ -252,10 +252,10 @@ public class SharingPolicyTests
     {
         var sharing = Resolve(Default(SharingLevel.Counts));
 
-        Assert.Null(SharingPolicy.ReportableCount(sharing, 0));
-        Assert.Null(SharingPolicy.ReportableCount(sharing, 1));
-        Assert.Null(SharingPolicy.ReportableCount(sharing, 4));
-        Assert.Equal(5, SharingPolicy.ReportableCount(sharing, 5));
+        Assert.Null(SharingPolicy.ReportableCount(sharing, 0, 0));
+        Assert.Null(SharingPolicy.ReportableCount(sharing, 1, 1));
+        Assert.Null(SharingPolicy.ReportableCount(sharing, 4, 4));
+        Assert.Equal(5, SharingPolicy.ReportableCount(sharing, 5, 5));
     }
 
     [Theory]
@@ -265,7 +265,27 @@ public class SharingPolicyTests
     [InlineData(1000)]
     public void HiddenLevelReportsNoCount(int count)
     {
-        Assert.Null(SharingPolicy.ReportableCount(EffectiveSharing.Hidden, count));
-        Assert.Null(SharingPolicy.ReportableCount(new EffectiveSharing(SharingLevel.Hidden, [], 0), count));
+        Assert.Null(SharingPolicy.ReportableCount(EffectiveSharing.Hidden, count, count));
+        Assert.Null(SharingPolicy.ReportableCount(new EffectiveSharing(SharingLevel.Hidden, [], 0), count, count));
+    }
+
+    [Fact]
+    public void AnOverrideWithoutAMinimumKeepsTheMinimumSetLessSpecifically()
+    {
+        Assert.Equal(20, Resolve(Default(SharingLevel.Counts, min: 20), ForPartnership(SharingLevel.Counts)).MinimumCount);
+        Assert.Equal(15, Resolve(Default(SharingLevel.Counts, min: 20), ForPartnership(SharingLevel.Counts, min: 15), ForPartnerPopulation(SharingLevel.Counts)).MinimumCount);
+        Assert.Equal(3, Resolve(Default(SharingLevel.Counts, min: 20), ForPartnerPopulation(SharingLevel.Counts, min: 3)).MinimumCount);
+    }
+
+    [Fact]
+    public void ACountIsWithheldWhenTheOwnersSideOfTheOverlapIsBelowTheMinimum()
+    {
+        var sharing = Resolve(Default(SharingLevel.Counts));
+        // Five of the viewer's records that all hit one owner record: one account uploaded five times.
+        Assert.Null(SharingPolicy.ReportableCount(sharing, 5, 1));
+        Assert.Null(SharingPolicy.ReportableCount(sharing, 9, 4));
+        Assert.Equal(9, SharingPolicy.ReportableCount(sharing, 9, 5));
+        // At the overlaps level the list is visible anyway.
+        Assert.Equal(5, SharingPolicy.ReportableCount(Resolve(Default(SharingLevel.Overlaps)), 5, 1));
     }
 }

@@ -66,11 +66,13 @@ public static partial class AccountsApi
 
     private static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> Login(LoginRequest request, [AsParameters] Deps deps, CancellationToken ct)
     {
-        if (string.IsNullOrEmpty(request.Email) || string.IsNullOrEmpty(request.Password) || request.Password.Length > MaxPasswordLength)
-            return Problems.Invalid("email", "email and password are required.");
-        var member = await deps.Accounts.FindMemberByEmailAsync(request.Email.Trim(), ct);
+        var errors = new FieldErrors()
+            .Check(!string.IsNullOrEmpty(request.Email), "email", "email is required.")
+            .Check(!string.IsNullOrEmpty(request.Password) && request.Password.Length <= MaxPasswordLength, "password", "password is required.");
+        if (errors.Any) return errors.ToProblem();
+        var member = await deps.Accounts.FindMemberByEmailAsync(request.Email!.Trim(), ct);
         // Verify against a fixed hash when the email is unknown, so timing does not tell which emails exist.
-        var verdict = deps.Hasher.VerifyHashedPassword(PasswordSubject.Instance, member?.PasswordHash ?? UnknownUserHash(deps.Hasher), request.Password);
+        var verdict = deps.Hasher.VerifyHashedPassword(PasswordSubject.Instance, member?.PasswordHash ?? UnknownUserHash(deps.Hasher), request.Password!);
         if (member is null || verdict == PasswordVerificationResult.Failed)
             return Problems.Unauthorized("The email or password is wrong.");
         return TypedResults.Ok(await IssueAsync(member, deps, ct));

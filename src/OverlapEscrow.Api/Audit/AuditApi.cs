@@ -15,7 +15,8 @@ public static class AuditApi
         group.MapGet("", List).WithName("ListAuditEvents")
             .WithSummary("Audit events of my organization and of the partnerships it is part of (partner data releases included)");
         group.MapGet("/verify", Verify).WithName("VerifyAuditLog")
-            .WithSummary("Recompute the whole hash chain and say whether it is intact");
+            .WithSummary("Recompute the whole hash chain and say whether it is intact")
+            .WithDescription("Returns the event count and head hash: record them outside the escrow to detect later truncation of the tail.");
         return group;
     }
 
@@ -46,7 +47,7 @@ public static class AuditApi
     private static async Task<Ok<AuditVerificationResponse>> Verify(IAuditRepository audit, CancellationToken ct)
     {
         var result = await audit.VerifyAsync(ct);
-        return TypedResults.Ok(new AuditVerificationResponse(result.Valid, result.FirstBrokenSeq));
+        return TypedResults.Ok(new AuditVerificationResponse(result.Valid, result.FirstBrokenSeq, result.EventCount, Convert.ToHexStringLower(result.HeadHash)));
     }
 }
 
@@ -55,4 +56,5 @@ public sealed record AuditEventResponse(long Seq, DateTimeOffset At, bool ByMyOr
 
 public sealed record AuditPage(IReadOnlyList<AuditEventResponse> Items, long? NextAfter);
 
-public sealed record AuditVerificationResponse(bool Valid, long? FirstBrokenSeq);
+/// <summary>Whether the whole chain verifies; the count and head hash of the verified prefix, to record elsewhere.</summary>
+public sealed record AuditVerificationResponse(bool Valid, long? FirstBrokenSeq, long EventCount, string HeadHash);

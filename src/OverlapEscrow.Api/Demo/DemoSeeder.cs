@@ -95,7 +95,7 @@ public sealed class DemoSeeder(
         await populations.CreateAsync(new PopulationRow { Id = id, OrganizationId = organizationId, Name = name, Type = type, CreatedAt = Time.ToUnixMs(time.GetUtcNow()) }, ct);
         var body = new StringBuilder();
         var n = 0;
-        var rng = new Random(idPrefix.GetHashCode(StringComparison.Ordinal) & 0xFFFF);
+        var rng = new Random(idPrefix.Sum(c => c)); // stable across runs, unlike string.GetHashCode
         foreach (var c in companies)
         {
             var identifiers = new Dictionary<string, string[]>

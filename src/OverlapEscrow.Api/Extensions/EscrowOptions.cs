@@ -62,7 +62,10 @@ public sealed class UploadOptions
     [RegularExpression("^(reject|skip)$")]
     public string DefaultErrorPolicy { get; set; } = "reject";
 
-    /// <summary>Row errors listed in a response; the count of all of them is always given.</summary>
+    /// <summary>
+    /// Row errors listed in a response. Under the reject policy, reading stops once this many are listed (the upload
+    /// is rejected anyway) and the response says the count is incomplete; under skip every row is read and counted.
+    /// </summary>
     [Range(1, 10_000)]
     public int MaxReportedErrors { get; set; } = 100;
 

@@ -30,8 +30,8 @@ public static class StorageExtensions
             Directory.CreateDirectory(o.DataDirectory);
             return new SqliteConnectionFactory(Path.Combine(o.DataDirectory, "escrow.db"));
         });
-        // The framework's data-protection keys (the escrow keeps no secret with them) stay with the escrow's
-        // other keys, not in the user profile.
+        // Data Protection seals the overlap-list cursors; its key ring stays with the escrow's other keys, not in
+        // the user profile.
         builder.Services.AddDataProtection();
         builder.Services.AddOptions<KeyManagementOptions>().Configure<EscrowKeys, ILoggerFactory>((o, keys, logs) =>
             o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(Path.Combine(keys.Directory, "data-protection")), logs));
@@ -40,6 +40,7 @@ public static class StorageExtensions
         builder.Services.AddSingleton<IPartnershipRepository, PartnershipRepository>();
         builder.Services.AddSingleton<IAuditRepository, AuditRepository>();
         builder.Services.AddHostedService<StartupTasks>();
+        builder.Services.AddHostedService<AbandonedUploadSweeper>();
         return builder;
     }
 
@@ -61,6 +62,32 @@ public static class StorageExtensions
 }
 
 /// <summary>
+/// Removes, every few minutes, uploads that stopped making progress (an instance crashed or was killed mid-upload):
+/// a pending version nobody has touched for the abandon period is deleted with its segments. Safe with several
+/// instances: live uploads touch their version with every segment.
+/// </summary>
+public sealed class AbandonedUploadSweeper(IPopulationRepository populations, IOptions<EscrowOptions> options, TimeProvider time, ILogger<AbandonedUploadSweeper> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(Math.Max(1, options.Value.Uploads.AbandonAfterMinutes / 3)), time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try { await SweepAsync(populations, options.Value, time, logger, stoppingToken); }
+            catch (Exception e) when (e is not OperationCanceledException) { logger.LogWarning("Sweeping abandoned uploads failed: {ExceptionType}", e.GetType().Name); }
+        }
+    }
+
+    public static async Task SweepAsync(IPopulationRepository populations, EscrowOptions options, TimeProvider time, ILogger logger, CancellationToken ct)
+    {
+        var cutoff = time.GetUtcNow().AddMinutes(-options.Uploads.AbandonAfterMinutes);
+        var removed = await populations.DeleteAbandonedAsync(Time.ToUnixMs(cutoff), ct);
+        if (removed > 0) logger.LogWarning("Removed {Count} uploads left incomplete by a crash", removed);
+    }
+}
+
+/// <summary>
 /// Runs before the server accepts requests: applies migrations, removes uploads a crash cut off (pending
 /// versions nobody has touched for the abandon period), and loads the demo when asked to.
 /// </summary>
@@ -73,9 +100,7 @@ public sealed class StartupTasks(IServiceProvider services, IOptions<EscrowOptio
         var applied = await new Migrator(db, "Sqlite").MigrateAsync(ct);
         if (applied.Count > 0) logger.LogInformation("Applied migrations: {Migrations}", string.Join(", ", applied));
 
-        var cutoff = time.GetUtcNow().AddMinutes(-options.Value.Uploads.AbandonAfterMinutes);
-        var removed = await services.GetRequiredService<IPopulationRepository>().DeleteAbandonedAsync(Time.ToUnixMs(cutoff), ct);
-        if (removed > 0) logger.LogWarning("Removed {Count} uploads left incomplete by an earlier crash", removed);
+        await AbandonedUploadSweeper.SweepAsync(services.GetRequiredService<IPopulationRepository>(), options.Value, time, logger, ct);
 
         if (options.Value.Demo.Enabled)
         {

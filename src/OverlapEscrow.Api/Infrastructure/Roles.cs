@@ -31,7 +31,6 @@ public static class Policies
     public const string PartnershipsRead = Scopes.PartnershipsRead;
     public const string PartnershipsWrite = Scopes.PartnershipsWrite;
     public const string OverlapsRead = Scopes.OverlapsRead;
-    public const string Member = "member";
 
     /// <summary>Member roles allowed by each policy; API keys are allowed by the scopes in <see cref="ScopesFor"/>.</summary>
     public static IReadOnlyList<string> RolesFor(string policy) => policy switch
@@ -39,7 +38,7 @@ public static class Policies
         Admin => [Roles.Admin],
         PopulationsWrite => [Roles.Admin, Roles.PartnerManager, Roles.SalesOps],
         PartnershipsWrite => [Roles.Admin, Roles.PartnerManager],
-        Member or PopulationsRead or PartnershipsRead or OverlapsRead => Roles.All,
+        PopulationsRead or PartnershipsRead or OverlapsRead => Roles.All,
         _ => [],
     };
 
@@ -53,5 +52,5 @@ public static class Policies
         _ => [],
     };
 
-    public static readonly IReadOnlyList<string> All = [Admin, Member, PopulationsRead, PopulationsWrite, PartnershipsRead, PartnershipsWrite, OverlapsRead];
+    public static readonly IReadOnlyList<string> All = [Admin, PopulationsRead, PopulationsWrite, PartnershipsRead, PartnershipsWrite, OverlapsRead];
 }

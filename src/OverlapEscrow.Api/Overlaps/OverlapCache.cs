@@ -34,11 +34,8 @@ public sealed class OverlapCache : IDisposable
 
     public void Evict(string partnershipId)
     {
-        if (_partnershipTokens.TryRemove(partnershipId, out var cts))
-        {
-            cts.Cancel();
-            cts.Dispose();
-        }
+        // Not disposed: a concurrent GetAsync may still be registering against it; cancelling is what evicts.
+        if (_partnershipTokens.TryRemove(partnershipId, out var cts)) cts.Cancel();
     }
 
     private CancellationTokenSource TokenFor(string partnershipId) => _partnershipTokens.GetOrAdd(partnershipId, _ => new CancellationTokenSource());

@@ -29,7 +29,8 @@ public sealed class OverlapRefresher(IServiceScopeFactory scopes, ILogger<Overla
                 {
                     if (row.Status != "active") continue;
                     var mine = await service.LoadAsync(organizationId, row.Id, stoppingToken);
-                    var theirs = await service.LoadAsync(mine!.Partner.Id, row.Id, stoppingToken);
+                    if (mine is null) continue;
+                    var theirs = await service.LoadAsync(mine.Partner.Id, row.Id, stoppingToken);
                     var pop = mine.MyPopulations.FirstOrDefault(p => p.Id == populationId);
                     if (pop is null || theirs is null) continue;
                     foreach (var other in mine.PartnerPopulations)

@@ -50,7 +50,7 @@ public static class OverlapsApi
                 var sharing = view.PartnerShares(mine.Id, theirs.Id);
                 if (sharing.Level == SharingLevel.Hidden) continue;
                 var (result, _, _) = await service.ComputeAsync(view, mine, theirs, ct);
-                var count = SharingPolicy.ReportableCount(sharing, result.Count);
+                var count = SharingPolicy.ReportableCount(sharing, result.Count, result.PartnerCount);
                 cells.Add(new OverlapCell(mine.Id, theirs.Id, sharing.Level.ToWire(), count,
                     count is null ? sharing.MinimumCount : null));
             }

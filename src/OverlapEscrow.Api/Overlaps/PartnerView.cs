@@ -29,9 +29,14 @@ public sealed record PartnerView(
     public EffectiveSharing IShare(string myPopulationId, string partnerPopulationId) =>
         SharingPolicy.Resolve(MyRules, myPopulationId, Partnership.Id, partnerPopulationId);
 
-    /// <summary>Partner populations that are not hidden from me for at least one of my populations; the rest do not exist for me.</summary>
+    /// <summary>
+    /// Partner populations that are not hidden from me for at least one of my populations (or, while I have none,
+    /// by the partner's general rule for me); the rest do not exist for me.
+    /// </summary>
     public IEnumerable<PopulationSummaryRow> VisiblePartnerPopulations =>
-        PartnerPopulations.Where(p => MyPopulations.Any(m => PartnerShares(m.Id, p.Id).Level != SharingLevel.Hidden));
+        PartnerPopulations.Where(p => MyPopulations.Count == 0
+            ? PartnerShares("", p.Id).Level != SharingLevel.Hidden
+            : MyPopulations.Any(m => PartnerShares(m.Id, p.Id).Level != SharingLevel.Hidden));
 }
 
 public static class PartnershipMapping

@@ -19,7 +19,7 @@ public static class SharingApi
         group.MapGet("", Get).RequireAuthorization(Policies.PartnershipsRead)
             .WithName("GetPartnershipSharing")
             .WithSummary("What I share with this partner (defaults and overrides) and what it shares with me")
-            .WithDescription("'theirs' lists only the partner populations not hidden from me, with the level and fields per cell.");
+            .WithDescription("'theirs' lists only the partner populations not hidden from me, with the level and fields per cell, and only while the partnership is active.");
         group.MapPut("", Put).RequireAuthorization(Policies.PartnershipsWrite)
             .WithName("SetPartnershipSharing")
             .WithSummary("Replace my overrides for this partner: per population, and per partner population")
@@ -47,7 +47,7 @@ public static class SharingApi
         var now = Time.ToUnixMs(time.GetUtcNow());
         var errors = new FieldErrors();
         var rows = new List<SharingRuleRow>();
-        var visiblePartner = view.VisiblePartnerPopulations.Select(p => p.Id).ToHashSet();
+        var visiblePartner = view.Partnership.SharesData ? view.VisiblePartnerPopulations.Select(p => p.Id).ToHashSet() : [];
         var seen = new HashSet<string>();
         var items = request.Populations ?? [];
         for (var i = 0; i < items.Count; i++)
@@ -107,7 +107,8 @@ public static class SharingApi
                 SharingRules.Setting(forPartner), overrides);
         }).ToList();
 
-        var theirs = view.VisiblePartnerPopulations.Select(p => new TheirSharing(p.Id, p.Name, p.Type,
+        // Before acceptance and after the end, the partner's populations are none of my business.
+        var theirs = !view.Partnership.SharesData ? [] : view.VisiblePartnerPopulations.Select(p => new TheirSharing(p.Id, p.Name, p.Type,
             view.MyPopulations
                 .Select(m => (m, s: view.PartnerShares(m.Id, p.Id)))
                 .Where(x => x.s.Level != SharingLevel.Hidden)

@@ -53,11 +53,6 @@ public sealed class PopulationDataCache : IDisposable
         }
     }
 
-    public void Forget(string organizationIdOrVersionId) => _cache.Remove(organizationIdOrVersionId);
-
-    /// <summary>Drops every cached version (used when an organization is erased, so nothing of it stays in memory).</summary>
-    public void Clear() => _cache.Compact(1.0);
-
     private async Task<PopulationData> LoadAsync(string organizationId, string versionId)
     {
         var chain = await _populations.ReadChainAsync(versionId);

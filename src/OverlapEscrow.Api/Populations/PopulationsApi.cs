@@ -36,7 +36,7 @@ public static class PopulationsApi
             .RequireAuthorization(Policies.PopulationsWrite)
             .WithName("UploadSnapshot")
             .WithSummary("Replace the population's records with a full snapshot (NDJSON or CSV, gzip allowed)")
-            .WithDescription("Atomic: the previous snapshot stays current until this one is committed; a 2xx means committed. Idempotency-Key makes retries safe. onError=reject (default) applies nothing if any row is bad; onError=skip applies the good rows and reports the bad ones.")
+            .WithDescription("Atomic: the previous snapshot stays current until this one is committed; a 2xx means committed. Idempotency-Key makes retries safe. onError=reject (default) applies nothing if any row is bad; onError=skip applies the good rows and reports the bad ones. A snapshot with no valid record is refused unless allowEmpty=true.")
             .Accepts<string>("application/x-ndjson", "text/csv")
             .Produces<UploadResult>()
             .ProducesProblem(422).ProducesProblem(413).ProducesProblem(415);
@@ -95,6 +95,7 @@ public static class PopulationsApi
         CsvUploadParser Csv,
         IOptions<UploadOptions> Options,
         [FromQuery] string? OnError,
+        [FromQuery] bool? AllowEmpty,
         [FromHeader(Name = "Idempotency-Key")] string? IdempotencyKey);
 
     private static async Task<IResult> Upload(string populationId, UploadMode mode, UploadParameters p, CancellationToken ct)
@@ -128,7 +129,7 @@ public static class PopulationsApi
         var outcome = await p.Uploads.UploadAsync(new UploadRequest(
             p.User.OrganizationId, p.User.Actor, population, mode,
             policyName == "skip" ? ErrorPolicy.Skip : ErrorPolicy.Reject,
-            parser, http.Request.Body, encoding == "gzip", p.IdempotencyKey), ct);
+            parser, http.Request.Body, encoding == "gzip", p.IdempotencyKey, p.AllowEmpty ?? false), ct);
 
         switch (outcome)
         {
@@ -140,8 +141,13 @@ public static class PopulationsApi
             case UploadOutcome.RowsRejected rr:
                 return TypedResults.Problem(statusCode: 422, title: "Some rows are invalid; nothing was applied",
                     type: Problems.TypePrefix + "upload-rows",
-                    detail: $"{rr.ErrorCount} of {rr.RowsRead} rows read are invalid. Fix them, or send onError=skip to apply the valid rows only.",
-                    extensions: new Dictionary<string, object?> { ["errors"] = rr.Errors, ["errorCount"] = rr.ErrorCount, ["rowsRead"] = rr.RowsRead });
+                    detail: rr.ErrorCountComplete
+                        ? $"{rr.ErrorCount} of {rr.RowsRead} rows are invalid. Fix them, or send onError=skip to apply the valid rows only."
+                        : $"Reading stopped after {rr.ErrorCount} invalid rows (of {rr.RowsRead} read). Fix them, or send onError=skip to apply the valid rows only.",
+                    extensions: new Dictionary<string, object?>
+                    {
+                        ["errors"] = rr.Errors, ["errorCount"] = rr.ErrorCount, ["errorCountComplete"] = rr.ErrorCountComplete, ["rowsRead"] = rr.RowsRead,
+                    });
             case UploadOutcome.Refused f:
                 var ext = new Dictionary<string, object?>();
                 if (f.Row is not null) ext["errors"] = new[] { f.Row };

@@ -29,7 +29,8 @@ public sealed record UploadRequest(
     IUploadParser Parser,
     Stream Body,
     bool Gzip,
-    string? IdempotencyKey);
+    string? IdempotencyKey,
+    bool AllowEmpty = false);
 
 public sealed record UploadResult(
     string PopulationId,
@@ -47,7 +48,8 @@ public abstract record UploadOutcome
 {
     public sealed record Committed(UploadResult Result) : UploadOutcome;
     public sealed record Replayed(int StatusCode, string Body) : UploadOutcome;
-    public sealed record RowsRejected(long RowsRead, long ErrorCount, IReadOnlyList<RowError> Errors) : UploadOutcome;
+    /// <summary>Rows were invalid under the reject policy; <see cref="ErrorCountComplete"/> is false when reading stopped early.</summary>
+    public sealed record RowsRejected(long RowsRead, long ErrorCount, bool ErrorCountComplete, IReadOnlyList<RowError> Errors) : UploadOutcome;
     public sealed record Refused(int StatusCode, string Title, string Detail, RowError? Row = null) : UploadOutcome;
 }
 
@@ -75,6 +77,7 @@ public sealed class UploadService(
     {
         var modeName = request.Mode == UploadMode.Snapshot ? VersionKinds.Snapshot : VersionKinds.Delta;
         var now = time.GetUtcNow();
+        IdempotencyHold? hold = null;
         if (request.IdempotencyKey is { } key)
         {
             var claim = await populations.ClaimIdempotencyKeyAsync(request.OrganizationId, key, request.Population.Id, modeName,
@@ -85,42 +88,33 @@ public sealed class UploadService(
                 case ClaimOutcome.InProgress: return new UploadOutcome.Refused(409, "Upload in progress", "An upload with this Idempotency-Key is still in progress; retry later.");
                 case ClaimOutcome.Mismatch: return new UploadOutcome.Refused(422, "Idempotency-Key reused", "This Idempotency-Key was used for a different population or mode.");
             }
+            hold = new IdempotencyHold(request.OrganizationId, key, claim.ClaimToken!);
         }
 
         var organization = await accounts.GetOrganizationAsync(request.OrganizationId, ct)
             ?? throw new InvalidOperationException("The caller's organization is gone.");
         var versionId = Ids.New("ver");
         await populations.BeginVersionAsync(new VersionRow { Id = versionId, PopulationId = request.Population.Id, Kind = modeName, CreatedAt = Time.ToUnixMs(now) }, ct);
-        var committed = false;
+        VersionRow? version = null;
+        UploadResult result;
         try
         {
             using var cipher = keys.CipherFor(request.OrganizationId, organization.WrappedKey);
-            var read = await ReadRowsAsync(request, versionId, cipher, ct);
+            var read = await ReadRowsAsync(request, versionId, cipher, hold, ct);
             if (read.Refusal is not null) return read.Refusal;
             if (request.Policy == ErrorPolicy.Reject && read.ErrorCount > 0)
-                return new UploadOutcome.RowsRejected(read.RowsRead, read.ErrorCount, read.Errors);
+                return new UploadOutcome.RowsRejected(read.RowsRead, read.ErrorCount, read.ErrorCountComplete, read.Errors);
+            if (request.Mode == UploadMode.Snapshot && read.Applied == 0 && !request.AllowEmpty)
+                return new UploadOutcome.Refused(422, "Empty snapshot",
+                    "The snapshot has no valid records; committing it would remove every record of the population. Send allowEmpty=true to empty it on purpose.");
 
             var committedAt = time.GetUtcNow();
-            var result = new UploadResult(request.Population.Id, versionId, modeName, read.RowsRead, read.Applied, read.ErrorCount,
+            result = new UploadResult(request.Population.Id, versionId, modeName, read.RowsRead, read.Applied, read.ErrorCount,
                 read.Errors, request.Mode == UploadMode.Snapshot ? read.Applied : 0, committedAt);
-            var body = JsonSerializer.Serialize(result, JsonSerializerOptions.Web);
-            var completion = request.IdempotencyKey is { } k ? new IdempotencyCompletion(request.OrganizationId, k, new IdempotentResponse(200, body)) : null;
-            var version = await populations.CommitAsync(versionId, result.RecordCount, Time.ToUnixMs(committedAt), completion, ct: CancellationToken.None);
+            var completion = hold is null ? null : new IdempotencyCompletion(hold, new IdempotentResponse(200, JsonSerializer.Serialize(result, JsonSerializerOptions.Web)));
+            version = await populations.CommitAsync(versionId, result.RecordCount, Time.ToUnixMs(committedAt), completion, ct: CancellationToken.None);
             if (version is null)
                 return new UploadOutcome.Refused(409, "Upload superseded", "Another upload with this Idempotency-Key completed first; this one applied nothing.");
-            committed = true;
-            logger.LogInformation("Committed {Mode} {VersionId} of population {PopulationId}: {Rows} rows, {Rejected} rejected",
-                modeName, versionId, request.Population.Id, read.RowsRead, read.ErrorCount);
-
-            var recordCount = await AfterCommitAsync(request.OrganizationId, request.Population.Id, version);
-            result = result with { RecordCount = recordCount };
-            if (request.IdempotencyKey is { } done && version.Kind == VersionKinds.Delta)
-                await populations.SetIdempotentResponseAsync(request.OrganizationId, done,
-                    new IdempotentResponse(200, JsonSerializer.Serialize(result, JsonSerializerOptions.Web)), CancellationToken.None);
-            await audit.AppendAsync(Time.ToUnixMs(committedAt), request.OrganizationId, request.Actor, "population.uploaded", null,
-                new { populationId = request.Population.Id, versionId, mode = modeName, rows = read.RowsRead, applied = read.Applied, rejected = read.ErrorCount },
-                CancellationToken.None);
-            return new UploadOutcome.Committed(result);
         }
         catch (UploadRejectedException e)
         {
@@ -132,24 +126,50 @@ public sealed class UploadService(
         }
         finally
         {
-            if (!committed)
+            if (version is null)
             {
                 await populations.AbandonAsync(versionId, CancellationToken.None);
-                if (request.IdempotencyKey is { } k) await populations.ReleaseIdempotencyKeyAsync(request.OrganizationId, k, CancellationToken.None);
+                if (hold is not null) await populations.ReleaseIdempotencyKeyAsync(hold, CancellationToken.None);
             }
         }
+
+        logger.LogInformation("Committed {Mode} {VersionId} of population {PopulationId}: {Rows} rows, {Rejected} rejected",
+            modeName, versionId, request.Population.Id, result.RowsRead, result.RowsRejected);
+        // Committed: from here on the answer is success whatever else fails, because the data is in.
+        try
+        {
+            var recordCount = await AfterCommitAsync(request.OrganizationId, request.Population.Id, version);
+            result = result with { RecordCount = recordCount };
+            if (hold is not null && version.Kind == VersionKinds.Delta)
+                await populations.SetIdempotentResponseAsync(hold, new IdempotentResponse(200, JsonSerializer.Serialize(result, JsonSerializerOptions.Web)), CancellationToken.None);
+            await audit.AppendAsync(Time.ToUnixMs(result.CommittedAt), request.OrganizationId, request.Actor, "population.uploaded", null,
+                new { populationId = request.Population.Id, versionId, mode = modeName, rows = result.RowsRead, applied = result.RecordsApplied, rejected = result.RowsRejected },
+                CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Follow-up of committed version {VersionId} failed: {ExceptionType}", versionId, e.GetType().Name);
+        }
+        return new UploadOutcome.Committed(result);
     }
 
-    private sealed record ReadOutcome(long RowsRead, long Applied, long ErrorCount, List<RowError> Errors, UploadOutcome.Refused? Refusal);
+    private sealed record ReadOutcome(long RowsRead, long Applied, long ErrorCount, bool ErrorCountComplete, List<RowError> Errors, UploadOutcome.Refused? Refusal);
 
-    private async Task<ReadOutcome> ReadRowsAsync(UploadRequest request, string versionId, OrganizationKeys.SegmentCipher cipher, CancellationToken ct)
+    private async Task<ReadOutcome> ReadRowsAsync(UploadRequest request, string versionId, OrganizationKeys.SegmentCipher cipher, IdempotencyHold? hold, CancellationToken ct)
     {
-        Stream body = new LimitedStream(request.Body, _o.MaxBodyBytes, "body");
-        if (request.Gzip) body = new LimitedStream(new GZipStream(body, CompressionMode.Decompress), _o.MaxDecompressedBytes, "decompressed body");
+        var compressed = new LimitedStream(request.Body, _o.MaxBodyBytes, "body");
+        GzipTrailerCheck? gzipCheck = null;
+        Stream body = compressed;
+        if (request.Gzip)
+        {
+            gzipCheck = new GzipTrailerCheck(compressed);
+            body = new LimitedStream(new GZipStream(gzipCheck, CompressionMode.Decompress), _o.MaxDecompressedBytes, "decompressed body");
+        }
         await using var _ = body;
 
         using var keyer = new TokenKeyer(escrowKeys.TokenKey);
-        var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time);
+        var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time,
+            hold is null ? null : () => populations.RenewIdempotencyLeaseAsync(hold, Time.ToUnixMs(time.GetUtcNow().AddMinutes(_o.AbandonAfterMinutes))));
         var seen = new Dictionary<UInt128, long>();
         var errors = new List<RowError>();
         long rowsRead = 0, errorCount = 0;
@@ -165,7 +185,7 @@ public sealed class UploadService(
                 foreach (var row in batch)
                 {
                     if (++rowsRead > _o.MaxRows)
-                        return new ReadOutcome(rowsRead, 0, errorCount, errors,
+                        return new ReadOutcome(rowsRead, 0, errorCount, false, errors,
                             new UploadOutcome.Refused(413, "Too many rows", $"An upload has at most {_o.MaxRows} rows; nothing was applied."));
                     if (row.Error is null)
                     {
@@ -178,13 +198,14 @@ public sealed class UploadService(
                     {
                         errorCount++;
                         if (errors.Count < _o.MaxReportedErrors) errors.Add(error);
-                        else if (request.Policy == ErrorPolicy.Reject) return new ReadOutcome(rowsRead, 0, errorCount, errors, null); // rejected anyway; stop reading
+                        else if (request.Policy == ErrorPolicy.Reject) return new ReadOutcome(rowsRead, 0, errorCount, false, errors, null); // rejected anyway; stop reading
                         continue;
                     }
                     if (request.Policy == ErrorPolicy.Reject && errorCount > 0) continue; // keep validating, write nothing
                     await writer.AddAsync(ToRecord(row, keyer), ct);
                 }
             await producer; // surfaces the parser's failure (limits, malformed CSV, gzip) if it had one
+            gzipCheck?.Verify((body as LimitedStream)!.Position);
         }
         finally
         {
@@ -192,7 +213,7 @@ public sealed class UploadService(
             try { await producer; } catch { /* already surfaced above, or irrelevant after an early stop */ }
         }
         await writer.FlushAsync(ct);
-        return new ReadOutcome(rowsRead, writer.Written, errorCount, errors, null);
+        return new ReadOutcome(rowsRead, writer.Written, errorCount, true, errors, null);
     }
 
     /// <summary>128 bits of SHA-256 of a record id: duplicate detection without keeping every id string of a large upload.</summary>
@@ -268,17 +289,25 @@ public sealed class UploadService(
         var versionId = Ids.New("ver");
         var now = time.GetUtcNow();
         await populations.BeginVersionAsync(new VersionRow { Id = versionId, PopulationId = populationId, Kind = VersionKinds.Snapshot, CreatedAt = Time.ToUnixMs(now) });
-        using var cipher = keys.CipherFor(organizationId, organization.WrappedKey);
-        var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time);
-        foreach (var record in records) await writer.AddAsync(record, CancellationToken.None);
-        await writer.FlushAsync(CancellationToken.None);
-        // Same content, so it only replaces the chain if nothing was committed meanwhile.
-        var done = await populations.CommitAsync(versionId, records.Count, Time.ToUnixMs(now), null, expectedCurrentVersionId: currentVersionId);
-        if (done is null) await populations.AbandonAsync(versionId);
+        VersionRow? done = null;
+        try
+        {
+            using var cipher = keys.CipherFor(organizationId, organization.WrappedKey);
+            var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time, null);
+            foreach (var record in records) await writer.AddAsync(record, CancellationToken.None);
+            await writer.FlushAsync(CancellationToken.None);
+            // Same content, so it only replaces the chain if nothing was committed meanwhile.
+            done = await populations.CommitAsync(versionId, records.Count, Time.ToUnixMs(now), null, expectedCurrentVersionId: currentVersionId);
+        }
+        finally
+        {
+            if (done is null) await populations.AbandonAsync(versionId);
+        }
     }
 
     /// <summary>Buffers encoded records and writes them as encrypted segments of a fixed record count.</summary>
-    private sealed class SegmentWriter(IPopulationRepository populations, OrganizationKeys.SegmentCipher cipher, string versionId, int perSegment, TimeProvider time)
+    private sealed class SegmentWriter(IPopulationRepository populations, OrganizationKeys.SegmentCipher cipher, string versionId, int perSegment,
+        TimeProvider time, Func<Task<bool>>? renewLease)
     {
         private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(1 << 20);
         private int _count;
@@ -303,7 +332,66 @@ public sealed class UploadService(
             _seq++;
             _count = 0;
             _buffer.ResetWrittenCount();
+            // A long upload keeps its idempotency key: a retry arriving meanwhile is told it is in progress.
+            if (renewLease is not null && !await renewLease())
+                throw new UploadRejectedException(409, "Upload superseded", "This upload lost its Idempotency-Key to a retry; it applied nothing.");
         }
+    }
+}
+
+/// <summary>
+/// Detects a truncated gzip body. .NET's GZipStream returns end-of-stream when the compressed input simply stops,
+/// without error, so a cut-off file would be committed as a partial snapshot. RFC 1952 §2.3.1 ends a member with
+/// ISIZE, the uncompressed length modulo 2^32: this keeps the last 8 bytes read and compares. A single gzip member
+/// is expected (what gzip, pigz and HTTP clients produce); concatenated members fail the check.
+/// </summary>
+internal sealed class GzipTrailerCheck(Stream inner) : Stream
+{
+    private readonly byte[] _tail = new byte[8];
+    private long _total;
+
+    public override int Read(byte[] buffer, int offset, int count) => Keep(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+    {
+        var n = await inner.ReadAsync(buffer, ct);
+        return Keep(buffer.Span[..n]);
+    }
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
+
+    private int Keep(ReadOnlySpan<byte> read)
+    {
+        if (read.Length >= 8) read[^8..].CopyTo(_tail);
+        else if (read.Length > 0)
+        {
+            _tail.AsSpan(read.Length).CopyTo(_tail);
+            read.CopyTo(_tail.AsSpan(8 - read.Length));
+        }
+        _total += read.Length;
+        return read.Length;
+    }
+
+    public void Verify(long decompressedLength)
+    {
+        var isize = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_tail.AsSpan(4));
+        if (_total < 18 || isize != (uint)decompressedLength)
+            throw new UploadRejectedException(400, "The gzip body is truncated",
+                "The gzip body ends before its trailer (or holds several gzip members); nothing was applied.");
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => _total; set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) inner.Dispose();
+        base.Dispose(disposing);
     }
 }
 

@@ -18,7 +18,11 @@ public sealed class AuditEventRow
     public byte[] Hash { get; init; } = [];
 }
 
-public sealed record AuditVerification(bool Valid, long EventCount, long? FirstBrokenSeq);
+/// <summary>
+/// The outcome of recomputing the chain. <see cref="HeadHash"/> is the last event's hash: recorded outside the
+/// escrow (a ticket, a signed note), it lets a later verification show that no event was cut from the end.
+/// </summary>
+public sealed record AuditVerification(bool Valid, long EventCount, long? FirstBrokenSeq, byte[] HeadHash);
 
 /// <summary>
 /// The append-only, hash-chained audit log. Each event's hash is SHA-256(previous hash || canonical JSON of the
@@ -87,12 +91,12 @@ public sealed class AuditRepository(IDbConnectionFactory db) : IAuditRepository
             var e = parser(reader);
             var expected = Chain(prev, e.Seq, e.At, e.OrganizationId, e.Actor, e.Action, e.PartnershipId, e.Detail);
             if (e.Seq != expectedSeq || !e.PrevHash.AsSpan().SequenceEqual(prev) || !e.Hash.AsSpan().SequenceEqual(expected))
-                return new AuditVerification(false, count, e.Seq);
+                return new AuditVerification(false, count, e.Seq, prev);
             prev = e.Hash;
             count++;
             expectedSeq++;
         }
-        return new AuditVerification(true, count, null);
+        return new AuditVerification(true, count, null, prev);
     }
 
     private static readonly JsonSerializerOptions SerializerOptions = new(JsonSerializerDefaults.Web);

@@ -38,10 +38,18 @@ public interface IPopulationRepository
     /// <summary>The version and its bases, root snapshot first, with their segments, read in one transaction.</summary>
     Task<IReadOnlyList<VersionSegments>> ReadChainAsync(string versionId, CancellationToken ct = default);
 
+    /// <summary>
+    /// Claims a key for an upload: claimed (with a claim token) when new or when the previous holder's lease ran
+    /// out; completed (with the stored response) when an upload with it committed; in progress or mismatch otherwise.
+    /// </summary>
     Task<IdempotencyClaim> ClaimIdempotencyKeyAsync(string organizationId, string key, string populationId, string mode,
         long now, long leaseUntil, CancellationToken ct = default);
-    /// <summary>Replaces the stored response of a completed key (figures known only after commit, such as a delta's record count).</summary>
-    Task SetIdempotentResponseAsync(string organizationId, string key, IdempotentResponse response, CancellationToken ct = default);
 
-    Task ReleaseIdempotencyKeyAsync(string organizationId, string key, CancellationToken ct = default);
+    /// <summary>Extends the holder's lease while its upload makes progress; false when the key is no longer held by it.</summary>
+    Task<bool> RenewIdempotencyLeaseAsync(IdempotencyHold hold, long leaseUntil, CancellationToken ct = default);
+    /// <summary>Replaces the stored response of a completed key (figures known only after commit, such as a delta's record count).</summary>
+    Task SetIdempotentResponseAsync(IdempotencyHold hold, IdempotentResponse response, CancellationToken ct = default);
+
+    /// <summary>Frees a key its holder did not complete (the upload failed), so a corrected retry can use it.</summary>
+    Task ReleaseIdempotencyKeyAsync(IdempotencyHold hold, CancellationToken ct = default);
 }

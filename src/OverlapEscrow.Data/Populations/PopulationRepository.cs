@@ -88,8 +88,8 @@ public sealed class PopulationRepository(IDbConnectionFactory db) : IPopulationR
                 """
                 UPDATE idempotency_keys SET status = 'completed', version_id = @versionId,
                        response_status = @StatusCode, response_body = @Body
-                WHERE organization_id = @OrganizationId AND key = @Key AND status = 'in_progress'
-                """, new { versionId, idempotency.Response.StatusCode, idempotency.Response.Body, idempotency.OrganizationId, idempotency.Key }, tx);
+                WHERE organization_id = @OrganizationId AND key = @Key AND status = 'in_progress' AND claim_token = @ClaimToken
+                """, new { versionId, idempotency.Response.StatusCode, idempotency.Response.Body, idempotency.Hold.OrganizationId, idempotency.Hold.Key, idempotency.Hold.ClaimToken }, tx);
             if (held != 1) return null;
         }
         var version = await connection.QuerySingleAsync<VersionRow>(
@@ -151,7 +151,8 @@ public sealed class PopulationRepository(IDbConnectionFactory db) : IPopulationR
     {
         await using var connection = await db.OpenAsync(ct);
         // One read transaction: a concurrent commit that deletes superseded versions cannot cut the chain halfway.
-        await using var tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.Serializable, ct);
+        // It is a deferred (snapshot) read, so it never holds the write lock that uploads need.
+        await using var tx = await ReadTransaction.BeginAsync(connection, ct);
         var versions = (await connection.QueryAsync<VersionRow>(
             ChainCte + " SELECT * FROM population_versions WHERE id IN (SELECT id FROM chain) ORDER BY depth",
             new { versionId }, tx)).AsList();
@@ -180,32 +181,45 @@ public sealed class PopulationRepository(IDbConnectionFactory db) : IPopulationR
                 return new IdempotencyClaim(ClaimOutcome.Completed, new IdempotentResponse((int)existing.ResponseStatus!, existing.ResponseBody!));
             if (existing.LeaseUntil > now) return new IdempotencyClaim(ClaimOutcome.InProgress);
         }
+        var claimToken = Guid.NewGuid().ToString("N");
         await connection.ExecuteAsync(
             """
-            INSERT INTO idempotency_keys (organization_id, key, population_id, mode, status, lease_until, created_at)
-            VALUES (@organizationId, @key, @populationId, @mode, 'in_progress', @leaseUntil, @now)
-            ON CONFLICT (organization_id, key) DO UPDATE SET lease_until = @leaseUntil
-            """, new { organizationId, key, populationId, mode, leaseUntil, now }, tx);
+            INSERT INTO idempotency_keys (organization_id, key, population_id, mode, status, claim_token, lease_until, created_at)
+            VALUES (@organizationId, @key, @populationId, @mode, 'in_progress', @claimToken, @leaseUntil, @now)
+            ON CONFLICT (organization_id, key) DO UPDATE SET claim_token = @claimToken, lease_until = @leaseUntil
+            """, new { organizationId, key, populationId, mode, claimToken, leaseUntil, now }, tx);
         await tx.CommitAsync(ct);
-        return new IdempotencyClaim(ClaimOutcome.Claimed);
+        return new IdempotencyClaim(ClaimOutcome.Claimed, ClaimToken: claimToken);
     }
 
-    public async Task SetIdempotentResponseAsync(string organizationId, string key, IdempotentResponse response, CancellationToken ct = default)
+    public async Task<bool> RenewIdempotencyLeaseAsync(IdempotencyHold hold, long leaseUntil, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteAsync(
+            """
+            UPDATE idempotency_keys SET lease_until = @leaseUntil
+            WHERE organization_id = @OrganizationId AND key = @Key AND claim_token = @ClaimToken AND status = 'in_progress'
+            """, new { hold.OrganizationId, hold.Key, hold.ClaimToken, leaseUntil }) == 1;
+    }
+
+    public async Task SetIdempotentResponseAsync(IdempotencyHold hold, IdempotentResponse response, CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);
         await connection.ExecuteAsync(
             """
             UPDATE idempotency_keys SET response_status = @StatusCode, response_body = @Body
-            WHERE organization_id = @organizationId AND key = @key AND status = 'completed'
-            """, new { organizationId, key, response.StatusCode, response.Body });
+            WHERE organization_id = @OrganizationId AND key = @Key AND claim_token = @ClaimToken AND status = 'completed'
+            """, new { hold.OrganizationId, hold.Key, hold.ClaimToken, response.StatusCode, response.Body });
     }
 
-    public async Task ReleaseIdempotencyKeyAsync(string organizationId, string key, CancellationToken ct = default)
+    public async Task ReleaseIdempotencyKeyAsync(IdempotencyHold hold, CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);
         await connection.ExecuteAsync(
-            "DELETE FROM idempotency_keys WHERE organization_id = @organizationId AND key = @key AND status = 'in_progress'",
-            new { organizationId, key });
+            """
+            DELETE FROM idempotency_keys
+            WHERE organization_id = @OrganizationId AND key = @Key AND claim_token = @ClaimToken AND status = 'in_progress'
+            """, new { hold.OrganizationId, hold.Key, hold.ClaimToken });
     }
 
     private sealed class IdempotencyRow

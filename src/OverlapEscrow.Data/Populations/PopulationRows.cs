@@ -68,6 +68,10 @@ public sealed record IdempotentResponse(int StatusCode, string Body);
 
 public enum ClaimOutcome { Claimed, Completed, InProgress, Mismatch }
 
-public sealed record IdempotencyClaim(ClaimOutcome Outcome, IdempotentResponse? Response = null);
+/// <summary>The result of claiming a key; <see cref="ClaimToken"/> identifies the holder when claimed.</summary>
+public sealed record IdempotencyClaim(ClaimOutcome Outcome, IdempotentResponse? Response = null, string? ClaimToken = null);
 
-public sealed record IdempotencyCompletion(string OrganizationId, string Key, IdempotentResponse Response);
+/// <summary>A key held by one upload: the organization, the key, and the holder's claim token.</summary>
+public sealed record IdempotencyHold(string OrganizationId, string Key, string ClaimToken);
+
+public sealed record IdempotencyCompletion(IdempotencyHold Hold, IdempotentResponse Response);

@@ -18,6 +18,7 @@ public sealed class OverlapResult
 {
     internal OverlapResult(int[] myOrdinals, int[] pairStart, int[] theirOrdinals, MatchKinds[] kinds, bool[] truncated)
     {
+        PartnerCount = theirOrdinals.Distinct().Count();
         MyOrdinals = myOrdinals;
         PairStart = pairStart;
         TheirOrdinals = theirOrdinals;
@@ -38,6 +39,9 @@ public sealed class OverlapResult
 
     /// <summary>Number of my distinct records that overlap.</summary>
     public int Count => MyOrdinals.Length;
+
+    /// <summary>Number of their distinct records that overlap (among the kept pairs).</summary>
+    public int PartnerCount { get; } = 0;
 
     /// <summary>Index into <see cref="MyOrdinals"/> of the first overlapping record with ordinal ≥ the given one.</summary>
     public int FirstAtOrAfter(int myOrdinal)

@@ -19,32 +19,43 @@ public static class SharingPolicy
     /// </summary>
     public static EffectiveSharing Resolve(IEnumerable<SharingRule> ownerRules, string ownerPopulationId, string partnershipId, string partnerPopulationId)
     {
-        SharingRule? best = null;
-        var bestRank = -1;
+        var applicable = new SharingRule?[3];
         foreach (var rule in ownerRules)
         {
             if (rule.PopulationId != ownerPopulationId) continue;
-            int rank;
-            if (rule.PartnershipId is null) rank = rule.PartnerPopulationId is null ? 0 : -1;
-            else if (rule.PartnershipId != partnershipId) rank = -1;
-            else if (rule.PartnerPopulationId is null) rank = 1;
-            else rank = rule.PartnerPopulationId == partnerPopulationId ? 2 : -1;
-            if (rank > bestRank) { best = rule; bestRank = rank; }
+            var rank = Rank(rule, partnershipId, partnerPopulationId);
+            if (rank >= 0) applicable[rank] = rule;
         }
+        var best = applicable[2] ?? applicable[1] ?? applicable[0];
         if (best is null || best.Level == SharingLevel.Hidden) return EffectiveSharing.Hidden;
         var fields = best.Level == SharingLevel.Overlaps ? best.Fields : [];
-        return new EffectiveSharing(best.Level, fields, best.MinimumCount ?? DefaultMinimumCount);
+        // A more specific rule that says nothing about the minimum keeps the one its owner set less specifically:
+        // overriding a level must not quietly lower a minimum of 20 back to the default.
+        var minimum = applicable[2]?.MinimumCount ?? applicable[1]?.MinimumCount ?? applicable[0]?.MinimumCount ?? DefaultMinimumCount;
+        return new EffectiveSharing(best.Level, fields, minimum);
+    }
+
+    /// <summary>2 for a partnership + partner population override, 1 for a partnership override, 0 for the default, -1 if it does not apply.</summary>
+    private static int Rank(SharingRule rule, string partnershipId, string partnerPopulationId)
+    {
+        if (rule.PartnershipId is null) return rule.PartnerPopulationId is null ? 0 : -1;
+        if (rule.PartnershipId != partnershipId) return -1;
+        if (rule.PartnerPopulationId is null) return 1;
+        return rule.PartnerPopulationId == partnerPopulationId ? 2 : -1;
     }
 
     /// <summary>
     /// The count a viewer may read for a cell, or null when the rule forbids reporting it exactly.
-    /// At the counts level a count below the minimum (zero included: "0" answers a membership probe just as
-    /// well as "1") is withheld. At the overlaps level the list itself is visible, so the count is too.
+    /// At the counts level the count is withheld unless both the viewer's overlapping records and the owner's
+    /// overlapping records reach the minimum. Zero is withheld too ("0" answers a membership probe as well as
+    /// "1"), and so is a cell where many of the viewer's records all hit one or two of the owner's: uploading one
+    /// account five times under five record ids must not turn a minimum of 5 into a membership test.
+    /// At the overlaps level the list itself is visible, so the count is too.
     /// </summary>
-    public static int? ReportableCount(EffectiveSharing sharing, int count) => sharing.Level switch
+    public static int? ReportableCount(EffectiveSharing sharing, int viewerCount, int ownerCount) => sharing.Level switch
     {
-        SharingLevel.Overlaps => count,
-        SharingLevel.Counts => count >= sharing.MinimumCount ? count : null,
+        SharingLevel.Overlaps => viewerCount,
+        SharingLevel.Counts => Math.Min(viewerCount, ownerCount) >= sharing.MinimumCount ? viewerCount : null,
         _ => null,
     };
 }

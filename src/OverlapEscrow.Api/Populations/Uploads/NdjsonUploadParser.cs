@@ -52,7 +52,7 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
     }
 
     private static UploadRejectedException TooLong(long line, int max) =>
-        new(413, "A row is too long", $"Row {line} is longer than {max} bytes.", new RowError(line, null, $"The row is longer than {max} bytes."));
+        new(400, "A row is too long", $"Row {line} is longer than {max} bytes; nothing was applied.", new RowError(line, null, $"The row is longer than {max} bytes."));
 
     private static bool TryTakeLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)
     {
@@ -118,6 +118,11 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
         {
             row.Fail(null, "The row is not valid JSON.");
         }
+        catch (InvalidOperationException)
+        {
+            // Utf8JsonReader.GetString throws this for a string that is not valid UTF-8.
+            row.Fail(null, "The row is not valid UTF-8.");
+        }
         rules.Complete(row);
         return row;
     }
@@ -163,7 +168,8 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
             switch (reader.TokenType)
             {
                 case JsonTokenType.String: rules.AddAttribute(row, name, reader.GetString()); break;
-                case JsonTokenType.Number: rules.AddAttribute(row, name, RowRules.NumberText(reader.GetDouble())); break;
+                // The number exactly as written (100.10 stays "100.10"), not as a double would print it.
+                case JsonTokenType.Number: rules.AddAttribute(row, name, System.Text.Encoding.UTF8.GetString(reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan)); break;
                 case JsonTokenType.True or JsonTokenType.False: rules.AddAttribute(row, name, reader.GetBoolean() ? "true" : "false"); break;
                 case JsonTokenType.Null: rules.AddAttribute(row, name, null); break;
                 default: row.Fail("attributes." + name, "Attribute values are strings, numbers or booleans."); reader.Skip(); break;

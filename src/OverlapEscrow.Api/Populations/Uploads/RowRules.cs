@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Domain.Records;
@@ -78,5 +77,4 @@ public sealed class RowRules(IOptions<UploadOptions> options)
     public static bool IsValidAttributeName(string name) =>
         name.Length is > 0 and <= 64 && char.IsAsciiLetter(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
-    public static string NumberText(double value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -84,6 +84,8 @@ CREATE TABLE idempotency_keys (
     population_id   TEXT NOT NULL,
     mode            TEXT NOT NULL,
     status          TEXT NOT NULL,
+    -- Which upload holds the key: only its holder may renew, release or complete it.
+    claim_token     TEXT NOT NULL,
     version_id      TEXT NULL,
     response_status INTEGER NULL,
     response_body   TEXT NULL,
