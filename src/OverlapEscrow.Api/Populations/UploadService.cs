@@ -345,20 +345,11 @@ public sealed class UploadService(
 /// ISIZE, the uncompressed length modulo 2^32: this keeps the last 8 bytes read and compares. A single gzip member
 /// is expected (what gzip, pigz and HTTP clients produce); concatenated members fail the check.
 /// </summary>
-internal sealed class GzipTrailerCheck(Stream inner) : Stream
+internal sealed class GzipTrailerCheck(Stream inner) : ReadObserverStream(inner)
 {
     private readonly byte[] _tail = new byte[8];
-    private long _total;
 
-    public override int Read(byte[] buffer, int offset, int count) => Keep(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
-    {
-        var n = await inner.ReadAsync(buffer, ct);
-        return Keep(buffer.Span[..n]);
-    }
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
-
-    private int Keep(ReadOnlySpan<byte> read)
+    protected override void Observe(ReadOnlySpan<byte> read)
     {
         if (read.Length >= 8) read[^8..].CopyTo(_tail);
         else if (read.Length > 0)
@@ -366,49 +357,48 @@ internal sealed class GzipTrailerCheck(Stream inner) : Stream
             _tail.AsSpan(read.Length).CopyTo(_tail);
             read.CopyTo(_tail.AsSpan(8 - read.Length));
         }
-        _total += read.Length;
-        return read.Length;
     }
 
     public void Verify(long decompressedLength)
     {
         var isize = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_tail.AsSpan(4));
-        if (_total < 18 || isize != (uint)decompressedLength)
+        if (Position < 18 || isize != (uint)decompressedLength)
             throw new UploadRejectedException(400, "The gzip body is truncated",
                 "The gzip body ends before its trailer (or holds several gzip members); nothing was applied.");
-    }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => _total; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) inner.Dispose();
-        base.Dispose(disposing);
     }
 }
 
 /// <summary>Fails a read past a byte limit, so neither a large body nor a gzip bomb is read beyond what is allowed.</summary>
-internal sealed class LimitedStream(Stream inner, long limit, string what) : Stream
+internal sealed class LimitedStream(Stream inner, long limit, string what) : ReadObserverStream(inner)
+{
+    protected override void Observe(ReadOnlySpan<byte> read)
+    {
+        if (Position > limit) throw new UploadRejectedException(413, "The upload is too large", $"The {what} is larger than {limit} bytes; nothing was applied.");
+    }
+}
+
+/// <summary>A forward-only read stream over another that counts the bytes read and lets a subclass look at them.</summary>
+internal abstract class ReadObserverStream(Stream inner) : Stream
 {
     private long _read;
 
-    public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) => Count(await inner.ReadAsync(buffer, ct));
+    protected abstract void Observe(ReadOnlySpan<byte> read);
+
+    public override int Read(byte[] buffer, int offset, int count) => Seen(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+    {
+        var n = await inner.ReadAsync(buffer, ct);
+        return Seen(buffer.Span[..n]);
+    }
+
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
 
-    private int Count(int n)
+    private int Seen(ReadOnlySpan<byte> read)
     {
-        _read += n;
-        if (_read > limit) throw new UploadRejectedException(413, "The upload is too large", $"The {what} is larger than {limit} bytes; nothing was applied.");
-        return n;
+        _read += read.Length;
+        Observe(read);
+        return read.Length;
     }
 
     public override bool CanRead => true;

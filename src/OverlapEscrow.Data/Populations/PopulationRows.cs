@@ -1,6 +1,6 @@
 namespace OverlapEscrow.Data.Populations;
 
-public sealed class PopulationRow
+public class PopulationRow
 {
     public string Id { get; init; } = "";
     public string OrganizationId { get; init; } = "";
@@ -11,14 +11,8 @@ public sealed class PopulationRow
 }
 
 /// <summary>A population with the figures of its current version (null ones when nothing is committed yet).</summary>
-public sealed class PopulationSummaryRow
+public sealed class PopulationSummaryRow : PopulationRow
 {
-    public string Id { get; init; } = "";
-    public string OrganizationId { get; init; } = "";
-    public string Name { get; init; } = "";
-    public string Type { get; init; } = "";
-    public long CreatedAt { get; init; }
-    public string? CurrentVersionId { get; init; }
     public long? RecordCount { get; init; }
     public long? CommittedAt { get; init; }
 }
