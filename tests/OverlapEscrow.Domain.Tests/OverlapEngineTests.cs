@@ -353,4 +353,47 @@ public class OverlapEngineTests
         Assert.Equal(Enumerable.Range(0, 50).Select(i => $"t{i:D3}"), PartnersOf(result, mine, theirs, "m1"));
         Assert.Equal([true], result.Truncated);
     }
+
+    private static RecordToken L(ulong n) => new(IdentifierType.DomainLabel, new Token(0xB0, n));
+    private static RecordToken O(ulong n) => new(IdentifierType.NameOnly, new Token(0xC0, n));
+
+    [Fact]
+    public void ANameMatchBetweenDifferentDomainsStandsWhenTheDomainLabelsAgree()
+    {
+        // uniqlo.com and uniqlo.com.br: different domains, one brand label, one name and country.
+        var mine = Pop(Rec("m1", D(1), L(7), N(3)));
+        var theirs = Pop(Rec("t1", D(2), L(7), N(3)), Rec("t2", D(4), L(8), N(3)));
+        var result = OverlapEngine.Compute(mine, theirs);
+        Assert.Equal(["t1"], PartnersOf(result, mine, theirs, "m1"));
+        Assert.Equal(MatchKinds.Name, KindWith(result, mine, theirs, "m1", "t1"));
+    }
+
+    [Fact]
+    public void TheSameNameOnTheSameBrandMatchesAcrossCountries()
+    {
+        // rescuetime.com billed in India, rescuetime.co.uk billed in the US: name+country tokens differ.
+        var mine = Pop(Rec("m1", D(1), L(7), N(3), O(30)));
+        var theirs = Pop(Rec("t1", D(2), L(7), N(4), O(30)), Rec("t2", D(5), L(9), N(6), O(30)));
+        var result = OverlapEngine.Compute(mine, theirs);
+        Assert.Equal(["t1"], PartnersOf(result, mine, theirs, "m1"));
+        Assert.Equal(MatchKinds.NameOnly | MatchKinds.DomainLabel, KindWith(result, mine, theirs, "m1", "t1"));
+    }
+
+    [Fact]
+    public void DomainLabelsAndNameOnlyTokensNeverMatchAlone()
+    {
+        var mine = Pop(Rec("m1", L(7)), Rec("m2", O(30)), Rec("m3", D(1), L(8), O(31)));
+        var theirs = Pop(Rec("t1", L(7)), Rec("t2", O(30)), Rec("t3", D(2), L(9), O(31)));
+        Assert.Equal(0, OverlapEngine.Compute(mine, theirs).Count);
+    }
+
+    [Fact]
+    public void ANameCarriedByMoreThanAThousandPartnerRecordsIdentifiesNobody()
+    {
+        var mine = Pop(Rec("m1", N(3)));
+        var common = Pop(Enumerable.Range(0, OverlapEngine.TooCommon + 1).Select(i => Rec($"t{i:D5}", N(3))).ToArray());
+        Assert.Equal(0, OverlapEngine.Compute(mine, common).Count);
+        var rare = Pop(Enumerable.Range(0, OverlapEngine.TooCommon).Select(i => Rec($"t{i:D5}", N(3))).ToArray());
+        Assert.Equal(1, OverlapEngine.Compute(mine, rare).Count);
+    }
 }

@@ -98,11 +98,7 @@ public sealed class DemoSeeder(
         var rng = new Random(idPrefix.Sum(c => c)); // stable across runs, unlike string.GetHashCode
         foreach (var c in companies)
         {
-            var identifiers = new Dictionary<string, string[]>
-            {
-                ["domain"] = [IdentifierHasher.Hash("domain", c.Domain)],
-                ["name"] = [IdentifierHasher.Hash("name", IdentifierHasher.NormalizeName(c.Name, c.Country)!)],
-            };
+            var identifiers = AccountKeys.From(c.Domain, null, c.Name, c.Country).Hashes();
             var attributes = new Dictionary<string, string>
             {
                 ["accountName"] = c.Name,

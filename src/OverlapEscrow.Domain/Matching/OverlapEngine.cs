@@ -8,6 +8,8 @@ public enum MatchKinds : byte
     None = 0,
     Domain = 1 << (IdentifierType.Domain - 1),
     Name = 1 << (IdentifierType.Name - 1),
+    DomainLabel = 1 << (IdentifierType.DomainLabel - 1),
+    NameOnly = 1 << (IdentifierType.NameOnly - 1),
 }
 
 /// <summary>
@@ -55,11 +57,15 @@ public sealed class OverlapResult
 /// Computes overlaps by merge-joining the sorted token indexes of two versions, one identifier type at a time.
 /// </summary>
 /// <remarks>
-/// Match rule (docs/hashing.md, "Server match rules"):
-/// two records overlap when they share a domain token; or when they share a name token (name + country) and
-/// they do not both carry domain tokens. When both carry domains and none is shared, the domains say they are
-/// different companies that happen to share a name in one country, and the name match is dropped.
-/// The rule is applied while joining, before the per-record cap, so rejected pairs never take a kept place.
+/// Match rule (docs/hashing.md, "Server match rules"): two records overlap when
+/// (a) they share a domain token; or
+/// (b) they share a name token (name + country) and do not both carry domain tokens without sharing a domain
+///     label: two domains with nothing in common say they are different companies that share a name; or
+/// (c) they share a name-only token and a domain label: the same name on the same brand under another public
+///     suffix (rescuetime.com in India, rescuetime.co.uk in the United States), whatever the billing country.
+/// Domain labels and name-only tokens never match on their own. Rules are applied while joining, before the
+/// per-record cap, so rejected pairs never take a kept place. A name or name-only token carried by more than
+/// <see cref="TooCommon"/> records on either side identifies nobody and is skipped, which also bounds the work.
 /// Work is O(n + m + pairs) after the per-version sort, which is cached with the version.
 /// </remarks>
 public static class OverlapEngine
@@ -67,11 +73,15 @@ public static class OverlapEngine
     /// <summary>Partner records kept per overlapping record; beyond it the result is flagged as truncated.</summary>
     public const int MaxPartnersPerRecord = 50;
 
+    /// <summary>Records sharing one name token beyond which the token is too common to identify an account.</summary>
+    public const int TooCommon = 1000;
+
     public static OverlapResult Compute(PopulationData mine, PopulationData theirs)
     {
         var pairs = new List<Pair>();
         JoinDomains(mine.Index(IdentifierType.Domain), theirs.Index(IdentifierType.Domain), pairs);
         JoinNames(mine, theirs, pairs);
+        JoinNamesOnBrand(mine, theirs, pairs);
         pairs.Sort(static (x, y) => x.Mine != y.Mine ? x.Mine.CompareTo(y.Mine) : x.Theirs.CompareTo(y.Theirs));
 
         var myOrdinals = new List<int>();
@@ -93,8 +103,8 @@ public static class OverlapEngine
                 var kind = MatchKinds.None;
                 while (i < pairs.Count && pairs[i].Mine == me && pairs[i].Theirs == them) kind |= pairs[i++].Kind;
                 if (kept == MaxPartnersPerRecord) { cut = true; continue; }
-                // A domain match whose names agree as well says so (the name join only pairs records without conflicting domains).
-                if (kind == MatchKinds.Domain && ShareName(mine.Records[me], theirs.Records[them])) kind |= MatchKinds.Name;
+                // A domain match whose names agree as well says so.
+                if (kind == MatchKinds.Domain && Share(mine.Records[me], theirs.Records[them], IdentifierType.Name)) kind |= MatchKinds.Name;
                 theirOrdinals.Add(them);
                 kinds.Add(kind);
                 kept++;
@@ -116,28 +126,51 @@ public static class OverlapEngine
         });
 
     /// <summary>
-    /// Pairs sharing a name token that the match rule accepts. The rule is applied here, before any cap: for one of
-    /// my records with a domain, only partner records without a domain are candidates (two records that both carry
-    /// domains overlap through a shared domain or not at all), so a popular name cannot crowd out the valid pairs.
+    /// Rule (b): pairs sharing a name token. For one of my records with a domain, a partner record with a domain
+    /// qualifies only if the two share a domain label; the rule is applied here, before any cap, so a popular name
+    /// cannot crowd out the valid pairs.
     /// </summary>
     private static void JoinNames(PopulationData mine, PopulationData theirs, List<Pair> pairs)
     {
         var a = mine.Index(IdentifierType.Name);
         var b = theirs.Index(IdentifierType.Name);
-        var withoutDomain = new List<int>();
         ForEachRun(a, b, (iFrom, iTo, jFrom, jTo) =>
         {
-            withoutDomain.Clear();
-            for (var y = jFrom; y < jTo && withoutDomain.Count <= MaxPartnersPerRecord; y++)
-                if (!theirs.HasDomain[b.Ordinals[y]]) withoutDomain.Add(b.Ordinals[y]);
-            var jKeep = Math.Min(jTo, jFrom + MaxPartnersPerRecord + 1);
+            if (iTo - iFrom > TooCommon || jTo - jFrom > TooCommon) return;
             for (var x = iFrom; x < iTo; x++)
             {
                 var me = a.Ordinals[x];
-                if (mine.HasDomain[me])
-                    foreach (var them in withoutDomain) pairs.Add(new Pair(me, them, MatchKinds.Name));
-                else
-                    for (var y = jFrom; y < jKeep; y++) pairs.Add(new Pair(me, b.Ordinals[y], MatchKinds.Name));
+                var kept = 0;
+                for (var y = jFrom; y < jTo && kept <= MaxPartnersPerRecord; y++)
+                {
+                    var them = b.Ordinals[y];
+                    if (mine.HasDomain[me] && theirs.HasDomain[them] && !Share(mine.Records[me], theirs.Records[them], IdentifierType.DomainLabel)) continue;
+                    pairs.Add(new Pair(me, them, MatchKinds.Name));
+                    kept++;
+                }
+            }
+        });
+    }
+
+    /// <summary>Rule (c): pairs sharing a name-only token and a domain label.</summary>
+    private static void JoinNamesOnBrand(PopulationData mine, PopulationData theirs, List<Pair> pairs)
+    {
+        var a = mine.Index(IdentifierType.NameOnly);
+        var b = theirs.Index(IdentifierType.NameOnly);
+        ForEachRun(a, b, (iFrom, iTo, jFrom, jTo) =>
+        {
+            if (iTo - iFrom > TooCommon || jTo - jFrom > TooCommon) return;
+            for (var x = iFrom; x < iTo; x++)
+            {
+                var me = a.Ordinals[x];
+                var kept = 0;
+                for (var y = jFrom; y < jTo && kept <= MaxPartnersPerRecord; y++)
+                {
+                    var them = b.Ordinals[y];
+                    if (!Share(mine.Records[me], theirs.Records[them], IdentifierType.DomainLabel)) continue;
+                    pairs.Add(new Pair(me, them, MatchKinds.NameOnly | MatchKinds.DomainLabel));
+                    kept++;
+                }
             }
         });
     }
@@ -162,12 +195,12 @@ public static class OverlapEngine
         }
     }
 
-    private static bool ShareName(EscrowRecord a, EscrowRecord b)
+    private static bool Share(EscrowRecord a, EscrowRecord b, IdentifierType type)
     {
         foreach (var x in a.Tokens)
-            if (x.Type == IdentifierType.Name)
+            if (x.Type == type)
                 foreach (var y in b.Tokens)
-                    if (y.Type == IdentifierType.Name && x.Token == y.Token) return true;
+                    if (y.Type == type && x.Token == y.Token) return true;
         return false;
     }
 

@@ -17,7 +17,9 @@ public sealed class PopulationData
         Records = records;
         HasDomain = new bool[records.Length];
         _indexes = new TokenIndex[IdentifierTypes.All.Count + 1];
-        foreach (var type in IdentifierTypes.All) _indexes[(int)type] = BuildIndex(records, type);
+        // Domain labels only qualify other matches (checked per pair), so they need no index of their own.
+        foreach (var type in IdentifierTypes.All)
+            _indexes[(int)type] = type == IdentifierType.DomainLabel ? new TokenIndex([], []) : BuildIndex(records, type);
         for (var i = 0; i < records.Length; i++)
             foreach (var t in records[i].Tokens)
                 if (t.Type == IdentifierType.Domain) { HasDomain[i] = true; break; }

@@ -9,17 +9,25 @@ public enum IdentifierType : byte
 
     /// <summary>A normalized company name, with its ISO country code when known.</summary>
     Name = 2,
+
+    /// <summary>The label of a registrable domain left of its public suffix ("acme" of "acme.co.uk"). Never matches alone.</summary>
+    DomainLabel = 3,
+
+    /// <summary>A normalized company name without its country. Never matches alone.</summary>
+    NameOnly = 4,
 }
 
 public static class IdentifierTypes
 {
-    public static readonly IReadOnlyList<IdentifierType> All = [IdentifierType.Domain, IdentifierType.Name];
+    public static readonly IReadOnlyList<IdentifierType> All = [IdentifierType.Domain, IdentifierType.Name, IdentifierType.DomainLabel, IdentifierType.NameOnly];
 
     /// <summary>The wire name of a type, as used in upload fields and API responses.</summary>
     public static string WireName(this IdentifierType type) => type switch
     {
         IdentifierType.Domain => "domain",
         IdentifierType.Name => "name",
+        IdentifierType.DomainLabel => "domain_label",
+        IdentifierType.NameOnly => "name_only",
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
@@ -27,6 +35,8 @@ public static class IdentifierTypes
     {
         if (wireName.Equals("domain", StringComparison.Ordinal)) { type = IdentifierType.Domain; return true; }
         if (wireName.Equals("name", StringComparison.Ordinal)) { type = IdentifierType.Name; return true; }
+        if (wireName.Equals("domain_label", StringComparison.Ordinal)) { type = IdentifierType.DomainLabel; return true; }
+        if (wireName.Equals("name_only", StringComparison.Ordinal)) { type = IdentifierType.NameOnly; return true; }
         type = default;
         return false;
     }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using CsvHelper;
+using OverlapEscrow.Client.Hashing;
 
 namespace OverlapEscrow.Api.Tests.Infrastructure;
 
@@ -31,22 +32,17 @@ public static class PartnerData
         return rows;
     }
 
-    /// <summary>The upload body for a partner population: domain keys from website and business email, the name key, three attributes.</summary>
+    /// <summary>The upload body for a partner population, hashed per docs/hashing.md, with three attributes.</summary>
     public static string Ndjson(string partner, string population)
     {
         var lines = new List<string>();
         foreach (var r in Read(partner, population))
         {
-            var domains = new[] { Client.Hashing.IdentifierHasher.NormalizeDomain(r.Website), Client.Hashing.IdentifierHasher.NormalizeEmailDomain(r.Email) }
-                .Where(d => d is not null).Distinct().Select(d => Records.DomainHash(d!)).ToArray();
-            var name = Client.Hashing.IdentifierHasher.NormalizeName(r.Name, r.Country);
-            var identifiers = new Dictionary<string, string[]>();
-            if (domains.Length > 0) identifiers["domain"] = domains;
-            if (name is not null) identifiers["name"] = [Client.Hashing.IdentifierHasher.Hash("name", name)];
-            if (identifiers.Count == 0) continue;
+            var keys = AccountKeys.From(r.Website, r.Email, r.Name, r.Country);
+            if (keys.IsEmpty) continue;
             lines.Add(System.Text.Json.JsonSerializer.Serialize(new
             {
-                recordId = r.Id, identifiers,
+                recordId = r.Id, identifiers = keys.Hashes(),
                 attributes = new Dictionary<string, string> { ["accountName"] = r.Name.Trim(), ["owner"] = r.Owner, ["stage"] = r.Stage },
             }));
         }

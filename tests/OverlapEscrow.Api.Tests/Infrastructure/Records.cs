@@ -9,9 +9,9 @@ public static class Records
 {
     public sealed record Account(string RecordId, string? Domain = null, string? Name = null, string? Country = null, Dictionary<string, string>? Attributes = null);
 
-    public static string DomainHash(string domain) => IdentifierHasher.Hash("domain", domain);
+    public static string DomainHash(string domain) => IdentifierHashes.Hash(IdentifierHashes.Domain, domain);
 
-    public static string NameHash(string name, string? country) => IdentifierHasher.Hash("name", IdentifierHasher.NormalizeName(name, country)!);
+    public static string NameHash(string name, string? country) => IdentifierHashes.Hash(IdentifierHashes.Name, NameKeys.From(name, country).WithCountry.Key!);
 
     public static string Line(Account a)
     {

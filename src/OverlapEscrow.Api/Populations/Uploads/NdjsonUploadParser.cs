@@ -133,7 +133,9 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             IdentifierType? known = reader.ValueTextEquals("domain"u8) ? IdentifierType.Domain
-                : reader.ValueTextEquals("name"u8) ? IdentifierType.Name : null;
+                : reader.ValueTextEquals("name"u8) ? IdentifierType.Name
+                : reader.ValueTextEquals("domain_label"u8) ? IdentifierType.DomainLabel
+                : reader.ValueTextEquals("name_only"u8) ? IdentifierType.NameOnly : null;
             var typeName = known?.WireName() ?? reader.GetString()!;
             reader.Read();
             if (reader.TokenType == JsonTokenType.String) AddHash(ref reader, row, known, typeName);
