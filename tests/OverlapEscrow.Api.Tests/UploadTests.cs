@@ -19,7 +19,7 @@ public sealed class UploadTests : IAsyncLifetime
         ["Escrow:Uploads:SegmentRecords"] = "128",
         ["Escrow:Uploads:MaxAttributeLength"] = "40",
         ["Escrow:Uploads:CompactAfterDeltas"] = "3",
-    });
+    }, kestrel: true);
     private Org _org = null!;
     private string _population = "";
 
@@ -220,19 +220,18 @@ public sealed class UploadTests : IAsyncLifetime
     {
         await _org.UploadOkAsync(_population, Records.Range("V1-", 0, 50));
         var before = await CurrentVersionAsync();
-        var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/populations/{_population}/records")
-        {
-            Content = new StreamContent(new FailingStream(Encoding.UTF8.GetBytes(Records.Range("V2-", 0, 600)), failAfter: 60_000)),
-        };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
-        await Assert.ThrowsAnyAsync<Exception>(async () => await (await _org.Http.SendAsync(request)).EnsureSuccessStatusCodeAsync());
+        var body = Encoding.UTF8.GetBytes(Records.Range("V2-", 0, 600));
+        // The connection drops once the server has stored part of the new snapshot.
+        var sawSegments = await RawUpload.SendAsync(_org.Http, $"/v1/populations/{_population}/records", body, body.Length / 2,
+            between: WaitForPendingSegmentsAsync, abortAfterFirstPart: true);
+        Assert.True(sawSegments.BetweenResult, "the test did not catch the upload in flight");
 
-        Assert.Equal(before, await CurrentVersionAsync());
-        Assert.Equal(50, await RecordCountAsync());
         using var db = _app.OpenDatabase();
         // The segments written before the cut are gone with their pending version.
         await WaitUntil(() => db.ExecuteScalar<long>("SELECT COUNT(*) FROM population_versions WHERE status = 'pending'") == 0);
         Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM segments s JOIN population_versions v ON v.id = s.version_id WHERE v.status = 'pending'"));
+        Assert.Equal(before, await CurrentVersionAsync());
+        Assert.Equal(50, await RecordCountAsync());
     }
 
     [Fact]
@@ -332,6 +331,37 @@ public sealed class UploadTests : IAsyncLifetime
         Assert.Equal("100.10", items.Single()["matches"]![0]!["fields"]!["amount"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task AnUploadWhoseVersionWasSweptAsAbandonedAppliesNothing()
+    {
+        await _org.UploadOkAsync(_population, Records.Range("S0-", 0, 5));
+        var before = await CurrentVersionAsync();
+        var body = Encoding.UTF8.GetBytes(Records.Range("S1-", 0, 600));
+        // Halfway through, another instance's sweeper takes the upload for dead and deletes its pending version.
+        var sent = await RawUpload.SendAsync(_org.Http, $"/v1/populations/{_population}/records", body, body.Length / 2, between: async () =>
+        {
+            if (!await WaitForPendingSegmentsAsync()) return false;
+            using var db = _app.OpenDatabase();
+            return db.Execute("DELETE FROM population_versions WHERE status = 'pending'") == 1;
+        });
+        Assert.True(sent.BetweenResult, "the test did not catch the upload in flight");
+        Assert.StartsWith("HTTP/1.1 409", sent.Response);
+        Assert.Contains("applied nothing", sent.Response);
+        Assert.Equal(before, await CurrentVersionAsync());
+        Assert.Equal(5, await RecordCountAsync());
+    }
+
+    private async Task<bool> WaitForPendingSegmentsAsync()
+    {
+        using var db = _app.OpenDatabase();
+        for (var i = 0; i < 250; i++)
+        {
+            if (db.ExecuteScalar<long>("SELECT COUNT(*) FROM segments s JOIN population_versions v ON v.id = s.version_id WHERE v.status = 'pending'") > 0) return true;
+            await Task.Delay(20);
+        }
+        return false;
+    }
+
     private void SqliteCheckpoint()
     {
         using var db = _app.OpenDatabase();
@@ -344,28 +374,6 @@ public sealed class UploadTests : IAsyncLifetime
         Assert.True(condition());
     }
 
-    /// <summary>A body that delivers some bytes and then fails, as a dropped connection does.</summary>
-    private sealed class FailingStream(byte[] data, int failAfter) : Stream
-    {
-        private int _position;
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            if (_position >= failAfter) throw new IOException("connection reset");
-            var n = Math.Min(Math.Min(count, data.Length - _position), failAfter - _position);
-            Array.Copy(data, _position, buffer, offset, n);
-            _position += n;
-            return n;
-        }
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => _position; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
 }
 
 internal static class ResponseExtensions

@@ -68,7 +68,8 @@ public static partial class AccountsApi
     {
         var errors = new FieldErrors()
             .Check(!string.IsNullOrEmpty(request.Email), "email", "email is required.")
-            .Check(!string.IsNullOrEmpty(request.Password) && request.Password.Length <= MaxPasswordLength, "password", "password is required.");
+            .Check(!string.IsNullOrEmpty(request.Password), "password", "password is required.")
+            .Check(request.Password is null || request.Password.Length <= MaxPasswordLength, "password", $"password is at most {MaxPasswordLength} characters.");
         if (errors.Any) return errors.ToProblem();
         var member = await deps.Accounts.FindMemberByEmailAsync(request.Email!.Trim(), ct);
         // Verify against a fixed hash when the email is unknown, so timing does not tell which emails exist.

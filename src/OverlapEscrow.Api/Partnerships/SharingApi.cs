@@ -99,12 +99,15 @@ public static class SharingApi
             var rules = view.MyRules.Where(r => r.PopulationId == p.Id).ToList();
             var def = rules.FirstOrDefault(r => r.PartnershipId is null && r.PartnerPopulationId is null);
             var forPartner = rules.FirstOrDefault(r => r.PartnershipId == partnershipId && r.PartnerPopulationId is null);
+            // Minimums as in force: a rule without one inherits it from the less specific rule (SharingPolicy.Resolve).
+            var defaultMinimum = def?.MinimumCount ?? SharingPolicy.DefaultMinimumCount;
+            var partnershipMinimum = forPartner?.MinimumCount ?? defaultMinimum;
             var overrides = rules.Where(r => r.PartnershipId == partnershipId && r.PartnerPopulationId is not null)
-                .Select(r => new SharingOverride(r.PartnerPopulationId!, r.Level.ToWire(), r.Fields, r.MinimumCount ?? SharingPolicy.DefaultMinimumCount))
+                .Select(r => new SharingOverride(r.PartnerPopulationId!, r.Level.ToWire(), r.Fields, r.MinimumCount ?? partnershipMinimum))
                 .ToList();
             return new MySharing(p.Id, p.Name, p.Type,
-                SharingRules.Setting(def) ?? new SharingSetting(SharingLevel.Hidden.ToWire(), [], SharingPolicy.DefaultMinimumCount),
-                SharingRules.Setting(forPartner), overrides);
+                SharingRules.Setting(def, defaultMinimum) ?? new SharingSetting(SharingLevel.Hidden.ToWire(), [], defaultMinimum),
+                SharingRules.Setting(forPartner, partnershipMinimum), overrides);
         }).ToList();
 
         // Before acceptance and after the end, the partner's populations are none of my business.
@@ -154,8 +157,8 @@ public static class SharingRules
         };
     }
 
-    public static SharingSetting? Setting(SharingRule? rule) =>
-        rule is null ? null : new SharingSetting(rule.Level.ToWire(), rule.Fields, rule.MinimumCount ?? SharingPolicy.DefaultMinimumCount);
+    public static SharingSetting? Setting(SharingRule? rule, int? inheritedMinimum = null) =>
+        rule is null ? null : new SharingSetting(rule.Level.ToWire(), rule.Fields, rule.MinimumCount ?? inheritedMinimum ?? SharingPolicy.DefaultMinimumCount);
 }
 
 public sealed record SharingSettingRequest(string? Level, IReadOnlyList<string>? Fields, int? MinimumCount);

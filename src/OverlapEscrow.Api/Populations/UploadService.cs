@@ -114,7 +114,8 @@ public sealed class UploadService(
             var completion = hold is null ? null : new IdempotencyCompletion(hold, new IdempotentResponse(200, JsonSerializer.Serialize(result, JsonSerializerOptions.Web)));
             version = await populations.CommitAsync(versionId, result.RecordCount, Time.ToUnixMs(committedAt), completion, ct: CancellationToken.None);
             if (version is null)
-                return new UploadOutcome.Refused(409, "Upload superseded", "Another upload with this Idempotency-Key completed first; this one applied nothing.");
+                return new UploadOutcome.Refused(409, "Upload not applied",
+                    "This upload lost its Idempotency-Key to a retry, or sat idle so long it was taken for abandoned; it applied nothing. Retry with the same key.");
         }
         catch (UploadRejectedException e)
         {
@@ -135,20 +136,34 @@ public sealed class UploadService(
 
         logger.LogInformation("Committed {Mode} {VersionId} of population {PopulationId}: {Rows} rows, {Rejected} rejected",
             modeName, versionId, request.Population.Id, result.RowsRead, result.RowsRejected);
-        // Committed: from here on the answer is success whatever else fails, because the data is in.
+        // Committed: from here on the answer is success whatever else fails, because the data is in. Each
+        // follow-up step is independent, so one failing does not skip the others (the audit event above all).
         try
         {
-            var recordCount = await AfterCommitAsync(request.OrganizationId, request.Population.Id, version);
-            result = result with { RecordCount = recordCount };
+            result = result with { RecordCount = await AfterCommitAsync(request.OrganizationId, request.Population.Id, version) };
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Counting the records of committed version {VersionId} failed: {ExceptionType}", versionId, e.GetType().Name);
+        }
+        try
+        {
             if (hold is not null && version.Kind == VersionKinds.Delta)
                 await populations.SetIdempotentResponseAsync(hold, new IdempotentResponse(200, JsonSerializer.Serialize(result, JsonSerializerOptions.Web)), CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Storing the response of committed version {VersionId} failed: {ExceptionType}", versionId, e.GetType().Name);
+        }
+        try
+        {
             await audit.AppendAsync(Time.ToUnixMs(result.CommittedAt), request.OrganizationId, request.Actor, "population.uploaded", null,
                 new { populationId = request.Population.Id, versionId, mode = modeName, rows = result.RowsRead, applied = result.RecordsApplied, rejected = result.RowsRejected },
                 CancellationToken.None);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            logger.LogWarning("Follow-up of committed version {VersionId} failed: {ExceptionType}", versionId, e.GetType().Name);
+            logger.LogError("Auditing committed version {VersionId} failed: {ExceptionType}", versionId, e.GetType().Name);
         }
         return new UploadOutcome.Committed(result);
     }
@@ -182,6 +197,8 @@ public sealed class UploadService(
         try
         {
             await foreach (var batch in batches.Reader.ReadAllAsync(ct))
+            {
+                await writer.KeepAliveAsync(ct);
                 foreach (var row in batch)
                 {
                     if (++rowsRead > _o.MaxRows)
@@ -204,6 +221,7 @@ public sealed class UploadService(
                     if (request.Policy == ErrorPolicy.Reject && errorCount > 0) continue; // keep validating, write nothing
                     await writer.AddAsync(ToRecord(row, keyer), ct);
                 }
+            }
             await producer; // surfaces the parser's failure (limits, malformed CSV, gzip) if it had one
             gzipCheck?.Verify((body as LimitedStream)!.Position);
         }
@@ -224,7 +242,7 @@ public sealed class UploadService(
         return new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..]));
     }
 
-    private const int BatchRows = 1024;
+    private const int BatchRows = 256;
 
     private static async Task ProduceAsync(IUploadParser parser, Stream body, ChannelWriter<List<UploadRow>> output, CancellationToken ct)
     {
@@ -312,6 +330,7 @@ public sealed class UploadService(
         private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(1 << 20);
         private int _count;
         private long _seq;
+        private DateTimeOffset _lastTouch = time.GetUtcNow();
 
         public long Written { get; private set; }
 
@@ -327,15 +346,28 @@ public sealed class UploadService(
         {
             if (_count == 0) return;
             var (nonce, data) = cipher.Seal(versionId, _seq, _buffer.WrittenSpan);
-            await populations.AppendSegmentAsync(new SegmentRow { VersionId = versionId, Seq = _seq, RecordCount = _count, Nonce = nonce, Data = data },
-                Time.ToUnixMs(time.GetUtcNow()), ct);
+            if (!await populations.AppendSegmentAsync(new SegmentRow { VersionId = versionId, Seq = _seq, RecordCount = _count, Nonce = nonce, Data = data },
+                    Time.ToUnixMs(time.GetUtcNow()), ct))
+                throw Abandoned();
+            _lastTouch = time.GetUtcNow();
             _seq++;
             _count = 0;
             _buffer.ResetWrittenCount();
             // A long upload keeps its idempotency key: a retry arriving meanwhile is told it is in progress.
-            if (renewLease is not null && !await renewLease())
-                throw new UploadRejectedException(409, "Upload superseded", "This upload lost its Idempotency-Key to a retry; it applied nothing.");
+            if (renewLease is not null && !await renewLease()) throw Abandoned();
         }
+
+        /// <summary>Keeps a slow upload alive between segments (at most once a minute), so the sweeper leaves it alone.</summary>
+        public async Task KeepAliveAsync(CancellationToken ct)
+        {
+            if (time.GetUtcNow() - _lastTouch < TimeSpan.FromMinutes(1)) return;
+            if (!await populations.TouchAsync(versionId, Time.ToUnixMs(time.GetUtcNow()), ct)) throw Abandoned();
+            if (renewLease is not null && !await renewLease()) throw Abandoned();
+            _lastTouch = time.GetUtcNow();
+        }
+
+        private static UploadRejectedException Abandoned() => new(409, "Upload not applied",
+            "This upload lost its Idempotency-Key to a retry, or sat idle so long it was taken for abandoned; it applied nothing. Retry with the same key.");
     }
 }
 

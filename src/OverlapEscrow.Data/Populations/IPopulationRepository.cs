@@ -15,14 +15,19 @@ public interface IPopulationRepository
     Task<PopulationSummaryRow?> GetAsync(string organizationId, string populationId, CancellationToken ct = default);
 
     Task BeginVersionAsync(VersionRow pending, CancellationToken ct = default);
-    Task AppendSegmentAsync(SegmentRow segment, long touchedAt, CancellationToken ct = default);
+    /// <summary>Adds a segment to a pending version; false when the version is no longer pending (swept as abandoned).</summary>
+    Task<bool> AppendSegmentAsync(SegmentRow segment, long touchedAt, CancellationToken ct = default);
+
+    /// <summary>Marks a pending version as alive (a slow upload between segments); false when it is no longer pending.</summary>
+    Task<bool> TouchAsync(string versionId, long touchedAt, CancellationToken ct = default);
 
     /// <summary>
     /// Makes a pending version current, atomically with the completion of its idempotency key. A delta is based
     /// on whatever is current at this moment, so concurrent deltas apply in commit order. Versions that the new
     /// current one no longer needs are deleted in the same transaction. With <paramref name="expectedCurrentVersionId"/>,
     /// commits only if the population still has that current version. Returns null, committing nothing, when
-    /// that check fails or when the idempotency key is no longer held by this upload.
+    /// that check fails, when the idempotency key is no longer held by this upload, or when the version is no
+    /// longer pending (an idle upload swept as abandoned).
     /// </summary>
     Task<VersionRow?> CommitAsync(string versionId, long recordCount, long committedAt, IdempotencyCompletion? idempotency,
         string? expectedCurrentVersionId = null, CancellationToken ct = default);

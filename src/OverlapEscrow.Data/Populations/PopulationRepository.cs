@@ -58,7 +58,15 @@ public sealed class PopulationRepository(IDbConnectionFactory db) : IPopulationR
             """, pending);
     }
 
-    public async Task AppendSegmentAsync(SegmentRow segment, long touchedAt, CancellationToken ct = default)
+    public async Task<bool> TouchAsync(string versionId, long touchedAt, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteAsync(
+            "UPDATE population_versions SET touched_at = @touchedAt WHERE id = @versionId AND status = 'pending'",
+            new { versionId, touchedAt }) == 1;
+    }
+
+    public async Task<bool> AppendSegmentAsync(SegmentRow segment, long touchedAt, CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -68,11 +76,12 @@ public sealed class PopulationRepository(IDbConnectionFactory db) : IPopulationR
             SET segment_count = segment_count + 1, change_count = change_count + @RecordCount, touched_at = @touchedAt
             WHERE id = @VersionId AND status = 'pending'
             """, new { segment.VersionId, segment.RecordCount, touchedAt }, tx);
-        if (n != 1) throw new InvalidOperationException("The version is no longer pending.");
+        if (n != 1) return false;
         await connection.ExecuteAsync(
             "INSERT INTO segments (version_id, seq, record_count, nonce, data) VALUES (@VersionId, @Seq, @RecordCount, @Nonce, @Data)",
             segment, tx);
         await tx.CommitAsync(ct);
+        return true;
     }
 
     public async Task<VersionRow?> CommitAsync(string versionId, long recordCount, long committedAt, IdempotencyCompletion? idempotency,
@@ -92,8 +101,9 @@ public sealed class PopulationRepository(IDbConnectionFactory db) : IPopulationR
                 """, new { versionId, idempotency.Response.StatusCode, idempotency.Response.Body, idempotency.Hold.OrganizationId, idempotency.Hold.Key, idempotency.Hold.ClaimToken }, tx);
             if (held != 1) return null;
         }
-        var version = await connection.QuerySingleAsync<VersionRow>(
+        var version = await connection.QuerySingleOrDefaultAsync<VersionRow>(
             "SELECT * FROM population_versions WHERE id = @versionId AND status = 'pending'", new { versionId }, tx);
+        if (version is null) return null;
         var currentId = await connection.ExecuteScalarAsync<string?>(
             "SELECT current_version_id FROM populations WHERE id = @PopulationId", new { version.PopulationId }, tx);
         if (expectedCurrentVersionId is not null && currentId != expectedCurrentVersionId) return null;

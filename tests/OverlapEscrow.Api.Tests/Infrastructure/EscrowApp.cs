@@ -14,10 +14,13 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
 {
     public EscrowApp() : this(new Dictionary<string, string?>()) { }
 
-    public EscrowApp(IDictionary<string, string?> settings, string? dataDirectory = null)
+    /// <param name="kestrel">Serve over real HTTP on a loopback port instead of the in-memory test server, for tests
+    /// where request bodies must stream as they do on a network (the test server buffers some of them).</param>
+    public EscrowApp(IDictionary<string, string?> settings, string? dataDirectory = null, bool kestrel = false)
     {
         DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "oe-tests", Guid.NewGuid().ToString("N"));
         Settings = new Dictionary<string, string?>(settings) { ["Escrow:DataDirectory"] = DataDirectory };
+        if (kestrel) UseKestrel(0);
     }
 
     public string DataDirectory { get; }
