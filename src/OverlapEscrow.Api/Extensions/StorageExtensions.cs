@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Api.Demo;
 using OverlapEscrow.Api.Infrastructure;
+using OverlapEscrow.Api.Infrastructure.Outbound;
 using OverlapEscrow.Api.Overlaps;
 using OverlapEscrow.Api.Populations;
 using OverlapEscrow.Api.Populations.Uploads;
@@ -57,6 +58,9 @@ public static class StorageExtensions
         builder.Services.AddScoped<UploadService>();
         builder.Services.AddScoped<OverlapService>();
         builder.Services.AddScoped<DemoSeeder>();
+        builder.Services.AddOptions<OutboundOptions>().Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Outbound"));
+        builder.Services.AddSingleton<OutboundHttp>();
+        builder.Services.AddSingleton<IEscrowEvents, NoEvents>();
         return builder;
     }
 }
