@@ -94,7 +94,8 @@ def host_key(host):
     host = re.sub(r":[0-9]*$", "", host)
     if host.startswith("["):
         return None, "ip address"
-    host = host.rstrip(".").lower()
+    # Lower-case A-Z only; UTS #46 mapping lower-cases the rest (and has no final-sigma rule).
+    host = "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in host.rstrip("."))
     if not host:
         return None, "empty"
     if any(ch.isspace() for ch in host):
@@ -110,6 +111,8 @@ def host_key(host):
     labels = ascii_host.split(".")
     if any(not LDH.match(label) for label in labels):
         return None, "invalid host"
+    if labels[-1].isdigit():
+        return None, "invalid host"  # no top-level domain is numeric: "1.2.3", "127.1"
     domain = registrable_domain(ascii_host)
     if domain is None:
         return None, "public suffix"
@@ -201,7 +204,8 @@ def country_code(value):
     s = trim(value or "")
     if not s:
         return ""
-    up = s.upper()
+    # Codes are plain ASCII letters; anything else is read as a name.
+    up = s.upper() if re.fullmatch(r"[A-Za-z]+", s) else ""
     if up == "UK":
         return "GB"
     if len(up) == 2 and up in COUNTRY_CODES:

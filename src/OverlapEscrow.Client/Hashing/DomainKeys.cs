@@ -79,7 +79,11 @@ public static partial class DomainKeys
     {
         host = Port().Replace(host, "");
         if (host.StartsWith('[')) return KeyResult.None("ip address");
-        host = host.TrimEnd('.').ToLowerInvariant();
+        // Lower-case A-Z only; UTS #46 mapping lower-cases the rest (and has no final-sigma rule).
+        host = string.Create(host.TrimEnd('.').Length, host.TrimEnd('.'), static (span, h) =>
+        {
+            for (var i = 0; i < h.Length; i++) span[i] = h[i] is >= 'A' and <= 'Z' ? (char)(h[i] + 32) : h[i];
+        });
         if (host.Length == 0) return KeyResult.None("empty");
         if (host.Any(char.IsWhiteSpace)) return KeyResult.None("invalid host");
         if (Ipv4().IsMatch(host)) return KeyResult.None("ip address");
@@ -93,9 +97,40 @@ public static partial class DomainKeys
         {
             return KeyResult.None("invalid host");
         }
-        if (ascii.Split('.').Any(label => !LdhLabel().IsMatch(label))) return KeyResult.None("invalid host");
+        var labels = ascii.Split('.');
+        if (labels.Any(label => !LdhLabel().IsMatch(label) || !IsValidIdnaLabel(label))) return KeyResult.None("invalid host");
+        if (labels[^1].All(char.IsAsciiDigit)) return KeyResult.None("invalid host"); // no top-level domain is numeric
         var domain = PublicSuffixList.RegistrableDomain(ascii);
         return domain is null ? KeyResult.None("public suffix") : KeyResult.Of(domain);
+    }
+
+    /// <summary>
+    /// The IDNA 2008 checks that .NET's UTS #46 mapping leaves out (RFC 5891 §4.2.3): no "--" in positions 3-4
+    /// except in an A-label, and a U-label made of letters, combining marks, digits and hyphens only (IDNA 2008
+    /// disallows symbols and punctuation such as © that UTS #46 would map).
+    /// </summary>
+    private static bool IsValidIdnaLabel(string asciiLabel)
+    {
+        var isALabel = asciiLabel.StartsWith("xn--", StringComparison.Ordinal);
+        if (!isALabel) return asciiLabel.Length < 4 || asciiLabel[2..4] != "--";
+        string unicode;
+        try
+        {
+            unicode = Idn.GetUnicode(asciiLabel);
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        if (unicode.Length >= 4 && unicode[2..4] == "--") return false;
+        foreach (var rune in unicode.EnumerateRunes())
+        {
+            var category = Rune.GetUnicodeCategory(rune);
+            var ok = rune.Value == '-' || Rune.IsLetter(rune) || category is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark
+                or UnicodeCategory.EnclosingMark or UnicodeCategory.DecimalDigitNumber;
+            if (!ok) return false;
+        }
+        return true;
     }
 
     /// <summary>Removes Unicode White_Space from both ends (what string.Trim does).</summary>

@@ -57,7 +57,8 @@ public static class NameKeys
         var s = DomainKeys.Trim(country);
         if (s.Length == 0) return "";
         var table = CountryTable.Value;
-        var upper = s.ToUpperInvariant();
+        // Codes are plain ASCII letters; anything else is read as a name.
+        var upper = s.All(char.IsAsciiLetter) ? s.ToUpperInvariant() : "";
         if (upper == "UK") return "GB";
         if (upper.Length == 2 && table.Alpha2.Contains(upper)) return upper;
         if (upper.Length == 3 && table.Alpha3.TryGetValue(upper, out var fromAlpha3)) return fromAlpha3;

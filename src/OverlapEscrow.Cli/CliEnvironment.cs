@@ -1,0 +1,59 @@
+using System.Net;
+using System.Reflection;
+using OverlapEscrow.Client.Upload;
+
+namespace OverlapEscrow.Cli;
+
+/// <summary>
+/// What a run of the command line talks to: its output streams, the environment, and how it reaches the escrow.
+/// The process uses the console and a real HttpClient; tests substitute writers and an in-process server.
+/// </summary>
+public sealed class CliEnvironment
+{
+    public required TextWriter Out { get; init; }
+
+    public required TextWriter Error { get; init; }
+
+    /// <summary>Standard output as bytes, for NDJSON written by `hash` without --output.</summary>
+    public required Func<Stream> OpenStandardOutput { get; init; }
+
+    public Func<string, string?> GetVariable { get; init; } = Environment.GetEnvironmentVariable;
+
+    /// <summary>An HttpClient whose BaseAddress is the escrow's URL.</summary>
+    public Func<Uri, HttpClient> CreateHttpClient { get; init; } = DefaultHttpClient;
+
+    /// <summary>Whether standard error is a terminal: progress bars are drawn only then.</summary>
+    public bool ErrorIsTerminal { get; init; }
+
+    /// <summary>Whether standard output is a terminal (tables then use its width and colours).</summary>
+    public bool OutIsTerminal { get; init; }
+
+    /// <summary>Retry settings of the API client (tests shorten the delays).</summary>
+    public EscrowClientOptions ClientOptions { get; init; } = new();
+
+    public static CliEnvironment FromConsole() => new()
+    {
+        Out = Console.Out,
+        Error = Console.Error,
+        OpenStandardOutput = Console.OpenStandardOutput,
+        ErrorIsTerminal = !Console.IsErrorRedirected,
+        OutIsTerminal = !Console.IsOutputRedirected,
+    };
+
+    private static HttpClient DefaultHttpClient(Uri server)
+    {
+        var version = typeof(CliEnvironment).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
+        var http = new HttpClient(new SocketsHttpHandler
+        {
+            AutomaticDecompression = DecompressionMethods.All,
+            ConnectTimeout = TimeSpan.FromSeconds(15),
+        })
+        {
+            BaseAddress = server,
+            // Uploads last as long as the file takes to send; the API client bounds every other call itself.
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+        http.DefaultRequestHeaders.UserAgent.ParseAdd($"overlap-escrow/{version}");
+        return http;
+    }
+}

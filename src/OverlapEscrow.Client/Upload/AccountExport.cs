@@ -1,0 +1,84 @@
+using OverlapEscrow.Client.Crm;
+using OverlapEscrow.Client.Hashing;
+
+namespace OverlapEscrow.Client.Upload;
+
+/// <summary>Which CRM export columns hold the record id, the identifier fields and the attributes to upload.</summary>
+public sealed record AccountColumns(
+    string IdColumn,
+    string? DomainColumn = null,
+    string? EmailColumn = null,
+    string? NameColumn = null,
+    string? CountryColumn = null,
+    IReadOnlyList<AttributeColumn>? Attributes = null)
+{
+    public IReadOnlyList<AttributeColumn> AttributeColumns => Attributes ?? [];
+
+    /// <summary>Throws <see cref="ArgumentException"/> when no identifier column is given or two attributes share a name.</summary>
+    public void Validate()
+    {
+        if (DomainColumn is null && EmailColumn is null && NameColumn is null)
+            throw new ArgumentException("Give at least one identifier column: --domain-column, --email-column or --name-column.");
+        var duplicate = AttributeColumns.GroupBy(a => a.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new ArgumentException($"Two --attribute columns ({string.Join(", ", duplicate.Select(a => $"\"{a.Column}\""))}) give the attribute name \"{duplicate.Key}\"; name one explicitly with \"Column=name\".");
+    }
+}
+
+/// <summary>
+/// The transformation the client applies before anything leaves the company: CRM export rows → normalized keys
+/// (docs/hashing.md) → hashes → NDJSON upload lines. The same code serves uploads and the `hash` command, so
+/// what a reviewer sees in `hash` output is exactly what an upload sends.
+/// </summary>
+public static class AccountExport
+{
+    /// <summary>Opens the export and checks that every named column exists, without reading any row.</summary>
+    public static async Task CheckColumnsAsync(string path, AccountColumns columns, CancellationToken ct = default)
+    {
+        await using var reader = await CrmExportReader.OpenAsync(path, ct);
+        _ = Resolve(reader, columns);
+    }
+
+    /// <summary>
+    /// Reads the export at <paramref name="path"/> and writes its accounts as NDJSON to <paramref name="output"/>.
+    /// <paramref name="progress"/> is called every few thousand rows with (rows read, bytes read).
+    /// </summary>
+    public static async Task<UploadRowWriter> WriteNdjsonAsync(string path, AccountColumns columns, Stream output,
+        Action<long, long>? progress = null, CancellationToken ct = default)
+    {
+        var writer = new UploadRowWriter(output);
+        await WriteNdjsonAsync(path, columns, writer, progress, ct);
+        return writer;
+    }
+
+    /// <summary>As above, into a writer the caller holds, so its counts and row map are there even when writing fails part-way.</summary>
+    public static async Task WriteNdjsonAsync(string path, AccountColumns columns, UploadRowWriter writer,
+        Action<long, long>? progress = null, CancellationToken ct = default)
+    {
+        await using var reader = await CrmExportReader.OpenAsync(path, ct);
+        var map = Resolve(reader, columns);
+        var attributes = new KeyValuePair<string, string?>[map.Attributes.Length];
+        await foreach (var row in reader.ReadRowsAsync(ct))
+        {
+            var keys = AccountKeys.From(Field(row, map.Domain), Field(row, map.Email), Field(row, map.Name), Field(row, map.Country));
+            for (var i = 0; i < attributes.Length; i++) attributes[i] = new(map.Attributes[i].Name, row[map.Attributes[i].Index]);
+            await writer.WriteAsync(row[map.Id], keys, attributes, row.RowNumber, ct);
+            if (progress is not null && writer.Stats.RowsRead % 2048 == 0) progress(writer.Stats.RowsRead, reader.BytesRead);
+        }
+        await writer.FlushAsync(ct);
+        progress?.Invoke(writer.Stats.RowsRead, reader.BytesRead);
+    }
+
+    private sealed record ColumnMap(int Id, int Domain, int Email, int Name, int Country, (string Name, int Index)[] Attributes);
+
+    private static ColumnMap Resolve(CrmExportReader reader, AccountColumns columns)
+    {
+        int Index(string? column) => column is null ? -1 : reader.GetColumnIndex(column);
+        return new ColumnMap(Index(columns.IdColumn), Index(columns.DomainColumn), Index(columns.EmailColumn), Index(columns.NameColumn),
+            Index(columns.CountryColumn), [.. columns.AttributeColumns.Select(a => (a.Name, reader.GetColumnIndex(a.Column)))]);
+    }
+
+    // An unmapped column is null (the field is not part of this export), a mapped but empty one is "" (the
+    // account has no value), so the summary can tell "no website column" from "website empty".
+    private static string? Field(CrmRow row, int index) => index < 0 ? null : row[index];
+}

@@ -1,0 +1,119 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using CsvHelper;
+using OverlapEscrow.Cli.Tests.Infrastructure;
+using OverlapEscrow.Client.Hashing;
+
+namespace OverlapEscrow.Cli.Tests;
+
+public class HashCommandTests
+{
+    /// <summary>The sample file read the plain way, to check the command against.</summary>
+    private sealed record SampleRow(string Id, AccountKeys Keys, string Website, string Name, string Stage);
+
+    private static List<SampleRow> Sample(string partner, string population)
+    {
+        using var reader = CsvReader.Create(File.OpenRead(CliRunner.PartnerFile(partner, population)), new CsvReaderOptions { HasHeader = true }, false);
+        var rows = new List<SampleRow>();
+        while (reader.Read())
+            rows.Add(new SampleRow(reader.GetString("Account ID"),
+                AccountKeys.From(reader.GetString("Website"), reader.GetString("Primary Contact Email"), reader.GetString("Account Name"), reader.GetString("Billing Country")),
+                reader.GetString("Website"), reader.GetString("Account Name"), reader.GetString("Stage")));
+        return rows;
+    }
+
+    [Fact]
+    public async Task HashWritesExactlyTheUploadLinesOfThePartnerSample()
+    {
+        var output = Path.Combine(Path.GetTempPath(), $"oe-hash-{Guid.NewGuid():N}.ndjson");
+        try
+        {
+            var run = await CliRunner.RunAsync(["hash", "--file", CliRunner.PartnerFile("alpha", "customers"), .. CliRunner.SampleColumns, "--output", output]);
+
+            Assert.True(run.ExitCode == 0, run.ToString());
+            var expected = Sample("alpha", "customers");
+            var withKeys = expected.Where(r => !r.Keys.IsEmpty).ToList();
+            var lines = File.ReadAllLines(output);
+            Assert.Equal(withKeys.Count, lines.Length);
+            for (var i = 0; i < lines.Length; i++)
+            {
+                var line = JsonNode.Parse(lines[i])!.AsObject();
+                Assert.Equal(withKeys[i].Id, line["recordId"]!.GetValue<string>());
+                Assert.Equal(withKeys[i].Keys.Hashes().Keys.Order(), line["identifiers"]!.AsObject().Select(p => p.Key).Order());
+                Assert.Equal(withKeys[i].Name.Trim(), line["attributes"]!["accountName"]!.GetValue<string>());
+                Assert.Equal(withKeys[i].Stage, line["attributes"]!["stage"]!.GetValue<string>());
+            }
+            // The summary goes to standard error; standard output stays empty when --output is given.
+            Assert.Equal("", run.Out);
+            Assert.Contains($"rows read:        {expected.Count:N0} (customers.csv)", run.Error);
+            Assert.Contains($"rows with keys:   {withKeys.Count:N0}", run.Error);
+            Assert.Contains($"domain {withKeys.Count(r => r.Keys.Domains.Count > 0):N0} rows", run.Error);
+            Assert.Contains($"name {withKeys.Count(r => r.Keys.Name is not null):N0} rows", run.Error);
+            Assert.Contains($"rows without key: {expected.Count - withKeys.Count:N0}", run.Error);
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
+    [Fact]
+    public async Task WithoutOutputTheLinesGoToStandardOutput()
+    {
+        var run = await CliRunner.RunAsync(["hash", "--file", CliRunner.PartnerFile("beta", "customers"), "--id-column", "Account ID", "--domain-column", "Website"]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var lines = Encoding.UTF8.GetString(run.StandardOutputBytes).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var expected = Sample("beta", "customers");
+        Assert.Equal(expected.Count(r => AccountKeys.From(r.Website, null, null, null).Domains.Count > 0), lines.Length);
+        Assert.All(lines, l => Assert.Equal(["domain", "domain_label"], JsonNode.Parse(l)!["identifiers"]!.AsObject().Select(p => p.Key)));
+        Assert.Contains("rows without key:", run.Error);
+        Assert.Contains("website:", run.Error);
+    }
+
+    [Fact]
+    public async Task AMissingColumnIsOneErrorLineNamingTheColumnsThereAre()
+    {
+        var run = await CliRunner.RunAsync(["hash", "--file", CliRunner.PartnerFile("alpha", "customers"), "--id-column", "Account ID", "--domain-column", "Web Site"]);
+
+        Assert.Equal(1, run.ExitCode);
+        var line = Assert.Single(run.ErrorLines);
+        Assert.StartsWith("error: customers.csv has no column \"Web Site\"; its columns are: \"Account ID\", \"Account Name\", \"Website\"", line);
+        Assert.Empty(run.StandardOutputBytes);
+    }
+
+    [Fact]
+    public async Task AMissingFileIsAFailure()
+    {
+        var run = await CliRunner.RunAsync(["hash", "--file", "/nonexistent/accounts.csv", "--id-column", "Account ID", "--domain-column", "Website"]);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal("error: cannot read /nonexistent/accounts.csv: no such file.", Assert.Single(run.ErrorLines));
+    }
+
+    [Theory]
+    [InlineData("--id-column", "Account ID")]                                           // no identifier column
+    [InlineData("--id-column", "Account ID", "--domain-column", "Website", "--bogus")]  // unknown option
+    [InlineData("--domain-column", "Website")]                                          // no id column
+    public async Task BadArgumentsAreOneUsageErrorLine(params string[] options)
+    {
+        var run = await CliRunner.RunAsync(["hash", "--file", CliRunner.PartnerFile("alpha", "customers"), .. options]);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("error: ", Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
+    public async Task AMalformedRowFailsTheRunAndLeavesNoOutputFile()
+    {
+        using var csv = CliRunner.Temp("Account ID,Website\nA-1,acme.com\nA-2,\"globex.com\n");
+        var output = Path.Combine(Path.GetTempPath(), $"oe-hash-{Guid.NewGuid():N}.ndjson");
+
+        var run = await CliRunner.RunAsync(["hash", "--file", csv.Path, "--id-column", "Account ID", "--domain-column", "Website", "--output", output]);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("row 3: not valid CSV", Assert.Single(run.ErrorLines));
+        Assert.False(File.Exists(output));
+        Assert.Empty(Directory.GetFiles(Path.GetTempPath(), $".{Path.GetFileName(output)}.*"));
+    }
+}

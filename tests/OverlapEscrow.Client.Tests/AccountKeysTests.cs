@@ -1,0 +1,86 @@
+using OverlapEscrow.Client.Hashing;
+
+namespace OverlapEscrow.Client.Tests;
+
+public class AccountKeysTests
+{
+    [Fact]
+    public void AWebsiteAndAnEmailOnOneDomainGiveOneDomain()
+    {
+        var keys = AccountKeys.From("https://www.Acme.com/about", "Jane Doe <jane@sales.acme.com>", "Acme, Inc.", "United States");
+
+        Assert.Equal(["acme.com"], keys.Domains);
+        Assert.Equal(["acme"], keys.DomainLabels);
+        Assert.Equal("acme|US", keys.Name);
+        Assert.Equal("acme", keys.NameOnly);
+        Assert.Empty(keys.Missing);
+        Assert.False(keys.IsEmpty);
+    }
+
+    [Fact]
+    public void TwoDomainsWithOneLabelGiveOneLabel()
+    {
+        var keys = AccountKeys.From("acme.com", "jane@acme.co.uk", null, null);
+
+        Assert.Equal(["acme.com", "acme.co.uk"], keys.Domains);
+        Assert.Equal(["acme"], keys.DomainLabels);
+        Assert.Null(keys.Name);
+        Assert.Null(keys.NameOnly);
+    }
+
+    [Fact]
+    public void FieldsGivingNoKeyAreReportedWithTheirReason()
+    {
+        var keys = AccountKeys.From("N/A", "jane@gmail.com", "!!!", "DE");
+
+        Assert.Equal("placeholder", keys.Missing["website"]);
+        Assert.Equal("free-mail provider", keys.Missing["email"]);
+        Assert.Equal("empty", keys.Missing["name"]);
+        Assert.Equal(3, keys.Missing.Count);
+        Assert.Empty(keys.Domains);
+        Assert.Empty(keys.DomainLabels);
+        Assert.True(keys.IsEmpty);
+        Assert.Empty(keys.Hashes());
+    }
+
+    [Fact]
+    public void NullFieldsAreAbsentNotMissing()
+    {
+        var keys = AccountKeys.From(null, null, "Müller GmbH", "DE");
+
+        Assert.Empty(keys.Missing);
+        Assert.Empty(keys.Domains);
+        Assert.Equal("muller|DE", keys.Name);
+        Assert.False(keys.IsEmpty);
+    }
+
+    [Fact]
+    public void HashesCarryTheFourTypesUnderTheirWireNames()
+    {
+        var hashes = AccountKeys.From("acme.com", "jane@acme.co.uk", "Acme Ltd", "GB").Hashes();
+
+        Assert.Equal(["domain", "domain_label", "name", "name_only"], hashes.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal([IdentifierHashes.Hash("domain", "acme.com"), IdentifierHashes.Hash("domain", "acme.co.uk")], hashes["domain"]);
+        Assert.Equal([IdentifierHashes.Hash("domain_label", "acme")], hashes["domain_label"]);
+        Assert.Equal([IdentifierHashes.Hash("name", "acme|GB")], hashes["name"]);
+        Assert.Equal([IdentifierHashes.Hash("name_only", "acme")], hashes["name_only"]);
+    }
+
+    [Fact]
+    public void ANameWithoutADomainHashesOnlyNameTypes()
+    {
+        var hashes = AccountKeys.From(null, "jane@gmail.com", "Acme", null).Hashes();
+
+        Assert.Equal(["name", "name_only"], hashes.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal([IdentifierHashes.Hash("name", "acme|")], hashes["name"]);
+    }
+
+    [Theory]
+    // SHA-256 over UTF-8 "oe:v1:<type>:<key>", computed with sha256sum.
+    [InlineData("domain", "acme.com", "d19a4d2186711c41d31e1e1d49cb86a644dc373d1c429d6ee303de7882560a36")]
+    [InlineData("domain_label", "acme", "89f1981162d4bbb3d178685455dd7d43f09d0d301bae17beb9b571911ad1c1cb")]
+    [InlineData("name", "acme|US", "2f4d123642acbbf1a30688d6db26f6087bf862ddb847626a23c93ba84eb63ab6")]
+    [InlineData("name_only", "acme", "b3aa5f6c27094b8b9f91849fb895b7af7e8ba58b1aff1369d66d0e6d22ec7222")]
+    public void TheHashIsLowerCaseHexSha256OfTheDomainSeparatedKey(string type, string key, string expected) =>
+        Assert.Equal(expected, IdentifierHashes.Hash(type, key));
+}
