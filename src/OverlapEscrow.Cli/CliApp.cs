@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using OverlapEscrow.Cli.Commands;
 using OverlapEscrow.Client.Crm;
 using OverlapEscrow.Client.Upload;
@@ -6,7 +7,7 @@ using OverlapEscrow.Client.Upload;
 namespace OverlapEscrow.Cli;
 
 /// <summary>
-/// The command line: `upload`, `hash` and `overlaps`. Every error ends as one line on standard error
+/// The command line: `upload`, `sync`, `hash` and `overlaps`. Every error ends as one line on standard error
 /// ("error: …") and an exit code: 2 for wrong arguments, 1 for anything that failed while running. Stack traces
 /// are never printed: they would only bury the one thing the user needs to change.
 /// </summary>
@@ -25,6 +26,7 @@ public static class CliApp
                                    "the identifier hashes and the attribute columns you name, and shows overlap matrices.")
         {
             UploadCommand.Create(env),
+            SyncCommand.Create(env),
             HashCommand.Create(env),
             OverlapsCommand.Create(env),
         };
@@ -45,7 +47,10 @@ public static class CliApp
             WriteError(env, $"{string.Join("; ", messages)} (see overlap-escrow {command}--help)");
             return Usage;
         }
-        return await parse.InvokeAsync(new InvocationConfiguration { Output = env.Out, Error = env.Error, EnableDefaultExceptionHandler = false }, ct);
+        var exit = await parse.InvokeAsync(new InvocationConfiguration { Output = env.Out, Error = env.Error, EnableDefaultExceptionHandler = false }, ct);
+        // The config file's fields do not fit the options table: `sync --help` lists them after it.
+        if (parse.Action is HelpAction && parse.CommandResult.Command.Name == SyncCommand.Name) env.Out.Write(SyncCommand.ConfigHelp);
+        return exit;
     }
 
     /// <summary>Runs a command's work and turns every exception into one error line and an exit code.</summary>
@@ -73,7 +78,7 @@ public static class CliApp
     private static string Describe(Exception e) => e switch
     {
         // The framework's 403 says only "Forbidden": name what the key lacks.
-        EscrowApiException { Status: 403 } => $"{e.Message}: the API key's scopes do not allow this (upload needs populations:write, overlaps needs overlaps:read).",
+        EscrowApiException { Status: 403 } => $"{e.Message}: the API key's scopes do not allow this (upload and sync need populations:write, overlaps needs overlaps:read).",
         CliFailure or CrmExportException or EscrowApiException => e.Message,
         OperationCanceledException => "cancelled; nothing more was sent.",
         FileNotFoundException f => $"cannot read {f.FileName ?? "the file"}: no such file.",

@@ -19,8 +19,12 @@ public sealed class CliEnvironment
 
     public Func<string, string?> GetVariable { get; init; } = Environment.GetEnvironmentVariable;
 
-    /// <summary>An HttpClient whose BaseAddress is the escrow's URL.</summary>
-    public Func<Uri, HttpClient> CreateHttpClient { get; init; } = DefaultHttpClient;
+    /// <summary>
+    /// An HttpClient whose BaseAddress is the escrow's URL, its requests passing through the given handlers (the
+    /// first outermost) before the transport. Commands add handlers only for what the API client does not know
+    /// about, such as the X-Sync-Schedule header of `sync`.
+    /// </summary>
+    public Func<Uri, DelegatingHandler[], HttpClient> CreateHttpClient { get; init; } = DefaultHttpClient;
 
     /// <summary>Whether standard error is a terminal: progress bars are drawn only then.</summary>
     public bool ErrorIsTerminal { get; init; }
@@ -40,14 +44,20 @@ public sealed class CliEnvironment
         OutIsTerminal = !Console.IsOutputRedirected,
     };
 
-    private static HttpClient DefaultHttpClient(Uri server)
+    private static HttpClient DefaultHttpClient(Uri server, DelegatingHandler[] handlers)
     {
         var version = typeof(CliEnvironment).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
-        var http = new HttpClient(new SocketsHttpHandler
+        HttpMessageHandler handler = new SocketsHttpHandler
         {
             AutomaticDecompression = DecompressionMethods.All,
             ConnectTimeout = TimeSpan.FromSeconds(15),
-        })
+        };
+        for (var i = handlers.Length - 1; i >= 0; i--)
+        {
+            handlers[i].InnerHandler = handler;
+            handler = handlers[i];
+        }
+        var http = new HttpClient(handler)
         {
             BaseAddress = server,
             // Uploads last as long as the file takes to send; the API client bounds every other call itself.

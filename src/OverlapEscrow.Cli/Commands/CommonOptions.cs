@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics.CodeAnalysis;
 using OverlapEscrow.Client.Upload;
 
 namespace OverlapEscrow.Cli.Commands;
@@ -56,8 +57,14 @@ internal sealed class AccountOptions
         {
             throw new UsageException(e.Message);
         }
-        if (!System.IO.File.Exists(path)) throw new CliFailure($"cannot read {path}: no such file.");
+        RequireFile(path);
         return (path, columns);
+    }
+
+    /// <summary>A CRM export that is not there is a failure of the run (exit code 1), not of its arguments.</summary>
+    public static void RequireFile(string path, string? note = null)
+    {
+        if (!System.IO.File.Exists(path)) throw new CliFailure($"cannot read {path}: no such file{note}.");
     }
 }
 
@@ -81,14 +88,22 @@ internal sealed class ServerOptions
     public (Uri Server, string ApiKey) Read(ParseResult parse, CliEnvironment env)
     {
         var url = parse.GetValue(Server)!.Trim();
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var server) || (server.Scheme != Uri.UriSchemeHttp && server.Scheme != Uri.UriSchemeHttps))
-            throw new UsageException($"--server \"{url}\" is not an http:// or https:// URL.");
+        if (!TryParseServer(url, out var server)) throw new UsageException($"--server \"{url}\" is not an http:// or https:// URL.");
         var key = parse.GetValue(ApiKey);
         if (string.IsNullOrWhiteSpace(key)) key = env.GetVariable(CliApp.ApiKeyVariable);
         if (string.IsNullOrWhiteSpace(key)) throw new UsageException($"no API key: pass --api-key or set {CliApp.ApiKeyVariable}.");
-        // The key is a long-lived credential: say so when it would cross a network unencrypted.
+        WarnIfUnencrypted(server, env);
+        return (server, key.Trim());
+    }
+
+    /// <summary>An absolute http:// or https:// URL.</summary>
+    public static bool TryParseServer(string url, [NotNullWhen(true)] out Uri? server) =>
+        Uri.TryCreate(url, UriKind.Absolute, out server) && (server.Scheme == Uri.UriSchemeHttp || server.Scheme == Uri.UriSchemeHttps);
+
+    /// <summary>The key is a long-lived credential: say so when it would cross a network unencrypted.</summary>
+    public static void WarnIfUnencrypted(Uri server, CliEnvironment env)
+    {
         if (server.Scheme == Uri.UriSchemeHttp && !server.IsLoopback)
             env.Error.WriteLine($"warning: {server.Host} is reached over plain http; the API key and the upload travel unencrypted. Use https.");
-        return (server, key.Trim());
     }
 }

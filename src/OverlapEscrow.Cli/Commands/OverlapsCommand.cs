@@ -23,7 +23,7 @@ internal static class OverlapsCommand
         {
             var (url, apiKey) = server.Read(parse, env);
             var slug = parse.GetValue(partner)?.Trim().ToLowerInvariant();
-            using var http = env.CreateHttpClient(url);
+            using var http = env.CreateHttpClient(url, []);
             env.ClientOptions.OnRetry = notice => env.Error.WriteLine($"warning: attempt {notice.FailedAttempt} of {notice.MaxAttempts} failed ({notice.Reason}); retrying in {notice.Delay.TotalSeconds:0.#} s.");
             var client = new EscrowClient(http, apiKey, env.ClientOptions);
             var partnerships = (await client.GetPartnershipsAsync(ct))

@@ -4,12 +4,23 @@ using OverlapEscrow.Client.Upload;
 namespace OverlapEscrow.Cli.Commands;
 
 /// <summary>
+/// Everything one upload needs, from the command line (`upload`) or a saved configuration (`sync`).
+/// <paramref name="ScheduleId"/>, when set, is sent with the upload as X-Sync-Schedule.
+/// </summary>
+internal sealed record UploadJob(Uri Server, string ApiKey, string Population, string? CreateType, string Path, AccountColumns Columns,
+    UploadMode Mode, string? IdempotencyKey = null, string? ScheduleId = null)
+{
+    /// <summary>How the user asks for the population to be created, for the error when it does not exist.</summary>
+    public string CreateHint { get; init; } = "--create TYPE";
+}
+
+/// <summary>
 /// `upload`: reads a CRM export, normalizes and hashes every account on this machine, and uploads the hashes
 /// and the named attribute columns as one population snapshot (or delta), gzip-compressed and retry-safe.
 /// </summary>
 internal static class UploadCommand
 {
-    private static readonly string[] PopulationTypes = ["customers", "prospects", "opportunities", "partners", "custom"];
+    public static readonly string[] PopulationTypes = ["customers", "prospects", "opportunities", "partners", "custom"];
 
     public static Command Create(CliEnvironment env)
     {
@@ -47,32 +58,32 @@ internal static class UploadCommand
             if (key is not null && !EscrowClient.IsValidIdempotencyKey(key))
                 throw new UsageException("--idempotency-key is 1–255 visible ASCII characters (no spaces).");
             var uploadMode = parse.GetValue(mode) == "delta" ? UploadMode.Delta : UploadMode.Snapshot;
-            return await RunAsync(env, url, apiKey, parse.GetValue(population)!.Trim(), parse.GetValue(create), path, columns, uploadMode, key, ct);
+            return await RunAsync(env, new UploadJob(url, apiKey, parse.GetValue(population)!.Trim(), parse.GetValue(create), path, columns, uploadMode, key), ct);
         }));
         return command;
     }
 
-    private static async Task<int> RunAsync(CliEnvironment env, Uri url, string apiKey, string populationName, string? createType, string path,
-        AccountColumns columns, UploadMode mode, string? idempotencyKey, CancellationToken ct)
+    /// <summary>The upload itself, shared by `upload` and `sync`: checks the columns, finds or creates the population, uploads, prints the summary.</summary>
+    public static async Task<int> RunAsync(CliEnvironment env, UploadJob job, CancellationToken ct)
     {
         // A wrong column name is found before anything is sent.
-        await AccountExport.CheckColumnsAsync(path, columns, ct);
+        await AccountExport.CheckColumnsAsync(job.Path, job.Columns, ct);
 
-        using var http = env.CreateHttpClient(url);
+        using var http = env.CreateHttpClient(job.Server, job.ScheduleId is null ? [] : [new SyncScheduleHeader(job.ScheduleId)]);
         Action<string> say = message => env.Error.WriteLine(message);
         env.ClientOptions.OnRetry = notice => say($"warning: attempt {notice.FailedAttempt} of {notice.MaxAttempts} failed ({notice.Reason}); retrying in {notice.Delay.TotalSeconds:0.#} s with the same Idempotency-Key.");
-        var client = new EscrowClient(http, apiKey, env.ClientOptions);
+        var client = new EscrowClient(http, job.ApiKey, env.ClientOptions);
 
-        var population = await client.ResolvePopulationAsync(populationName, ct);
+        var population = await client.ResolvePopulationAsync(job.Population, ct);
         if (population is null)
         {
-            if (createType is null)
+            if (job.CreateType is null)
             {
                 var names = (await client.GetPopulationsAsync(ct)).Select(p => $"\"{p.Name}\"").ToList();
-                throw new CliFailure($"your organization has no population \"{populationName}\" ({(names.Count == 0 ? "it has none yet" : "it has " + string.Join(", ", names))}); " +
-                                     "create it with --create TYPE, or POST /v1/populations.");
+                throw new CliFailure($"your organization has no population \"{job.Population}\" ({(names.Count == 0 ? "it has none yet" : "it has " + string.Join(", ", names))}); " +
+                                     $"create it with {job.CreateHint}, or POST /v1/populations.");
             }
-            population = await client.CreatePopulationAsync(populationName, createType, ct);
+            population = await client.CreatePopulationAsync(job.Population, job.CreateType, ct);
             env.Error.WriteLine($"created population \"{population.Name}\" ({population.Id}, {population.Type}); it stays hidden from partners until you share it.");
         }
 
@@ -84,15 +95,15 @@ internal static class UploadCommand
         UploadResult result;
         try
         {
-            result = await Reporting.WithProgressAsync(env, path, "Uploading", async (progress, sayDuringProgress) =>
+            result = await Reporting.WithProgressAsync(env, job.Path, "Uploading", async (progress, sayDuringProgress) =>
             {
                 say = sayDuringProgress;
-                return await client.UploadAsync(population.Id, mode, async (stream, token) =>
+                return await client.UploadAsync(population.Id, job.Mode, async (stream, token) =>
                 {
                     var attempt = writer = new UploadRowWriter(stream);
-                    await AccountExport.WriteNdjsonAsync(path, columns, attempt, progress, token);
+                    await AccountExport.WriteNdjsonAsync(job.Path, job.Columns, attempt, progress, token);
                     completed = attempt;
-                }, idempotencyKey, ct);
+                }, job.IdempotencyKey, ct);
             });
         }
         catch (EscrowApiException e) when (e.Status is not (401 or 403))
@@ -102,8 +113,8 @@ internal static class UploadCommand
             throw new CliFailure($"the escrow refused the upload to \"{population.Name}\": {message}");
         }
 
-        if (completed is not null) Reporting.WriteSummary(env.Out, path, completed.Stats);
-        env.Out.WriteLine($"uploaded to:      \"{population.Name}\" ({population.Id}), {(mode == UploadMode.Snapshot ? "snapshot" : "delta")}" +
+        if (completed is not null) Reporting.WriteSummary(env.Out, job.Path, completed.Stats);
+        env.Out.WriteLine($"uploaded to:      \"{population.Name}\" ({population.Id}), {(job.Mode == UploadMode.Snapshot ? "snapshot" : "delta")}" +
                           (result.Replayed ? " (already committed by an earlier run with this Idempotency-Key; its result follows)" : ""));
         env.Out.WriteLine($"version:          {result.VersionId}");
         env.Out.WriteLine($"server:           {result.RowsRead:N0} rows read, {result.RecordsApplied:N0} applied, {result.RowsRejected:N0} rejected");

@@ -15,14 +15,22 @@ public sealed record CliResult(int ExitCode, string Out, string Error, byte[] St
 public static class CliRunner
 {
     /// <summary>A run that makes no HTTP calls.</summary>
-    public static Task<CliResult> RunAsync(params string[] args) => RunWithHttpAsync(null, null, args);
+    public static Task<CliResult> RunAsync(params string[] args) => RunWithHandlersAsync(null, null, args);
 
     /// <summary>A run against the in-process escrow, with an optional API key in OVERLAP_ESCROW_API_KEY.</summary>
     public static Task<CliResult> RunAsync(EscrowApp app, string? apiKeyVariable, params string[] args) =>
-        RunWithHttpAsync(uri => app.CreateDefaultClient(uri),
+        RunWithHandlersAsync(app.CreateDefaultClient,
             apiKeyVariable is null ? null : new Dictionary<string, string> { [CliApp.ApiKeyVariable] = apiKeyVariable }, args);
 
-    public static async Task<CliResult> RunWithHttpAsync(Func<Uri, HttpClient>? http, IDictionary<string, string>? environment, params string[] args)
+    /// <summary>A run whose HTTP client the test builds; for commands that add no handlers of their own.</summary>
+    public static Task<CliResult> RunWithHttpAsync(Func<Uri, HttpClient> http, IDictionary<string, string>? environment, params string[] args) =>
+        RunWithHandlersAsync((uri, handlers) => handlers.Length == 0
+            ? http(uri)
+            : throw new InvalidOperationException("The command adds HTTP handlers; build the client with RunWithHandlersAsync."), environment, args);
+
+    /// <summary>A run whose HTTP client the test builds around the handlers the command adds (e.g. `sync`'s X-Sync-Schedule).</summary>
+    public static async Task<CliResult> RunWithHandlersAsync(Func<Uri, DelegatingHandler[], HttpClient>? http, IDictionary<string, string>? environment,
+        params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
@@ -33,7 +41,7 @@ public static class CliRunner
             Error = stderr,
             OpenStandardOutput = () => new NonClosingStream(bytes),
             GetVariable = name => environment?.TryGetValue(name, out var value) == true ? value : null,
-            CreateHttpClient = http ?? (_ => throw new InvalidOperationException("This test makes no HTTP calls.")),
+            CreateHttpClient = http ?? ((_, _) => throw new InvalidOperationException("This test makes no HTTP calls.")),
             ClientOptions = new EscrowClientOptions { RetryBaseDelay = TimeSpan.FromMilliseconds(1), MaxRetryDelay = TimeSpan.FromMilliseconds(10) },
         };
         var exit = await CliApp.RunAsync(args, env);
@@ -41,14 +49,17 @@ public static class CliRunner
     }
 
     /// <summary>The partner sample files (tests/data/partners), found above the test binaries.</summary>
-    public static string PartnerFile(string partner, string population)
+    public static string PartnerFile(string partner, string population) => RepositoryFile("tests", "data", "partners", partner, population + ".csv");
+
+    /// <summary>A file of the repository, found above the test binaries.</summary>
+    public static string RepositoryFile(params string[] parts)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "tests", "data", "partners", partner, population + ".csv");
+            var candidate = Path.Combine([dir.FullName, .. parts]);
             if (File.Exists(candidate)) return candidate;
         }
-        throw new FileNotFoundException("tests/data/partners not found above the test binaries.");
+        throw new FileNotFoundException($"{string.Join('/', parts)} not found above the test binaries.");
     }
 
     /// <summary>The column options for the partner sample's header.</summary>
@@ -73,6 +84,25 @@ public static class CliRunner
         public string Path { get; }
 
         public void Dispose() => File.Delete(Path);
+    }
+
+    /// <summary>A temporary directory, deleted with everything in it with the returned handle.</summary>
+    public static TempDirectory TempDir() => new();
+
+    public sealed class TempDirectory : IDisposable
+    {
+        public string Path { get; } = Directory.CreateDirectory(System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"oe-cli-{Guid.NewGuid():N}")).FullName;
+
+        /// <summary>Writes a file under the directory (creating its sub-directories) and returns its full path.</summary>
+        public string Write(string relativePath, string content)
+        {
+            var full = System.IO.Path.Combine(Path, relativePath);
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+            File.WriteAllText(full, content, new UTF8Encoding(false));
+            return full;
+        }
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
     }
 
     private sealed class NonClosingStream(Stream inner) : Stream
