@@ -106,6 +106,14 @@ public sealed class CronScheduleTests
         Assert.Equal(Utc("2027-01-01T00:01:00"), next.At);
     }
 
+    [Fact]
+    public void DayOfMonthAndDayOfWeekMustBothMatch()
+    {
+        // Friday the 13th: 1 January 2027 is a Friday, the first Friday the 13th is in August (classic cron would run on 1 January).
+        var cron = CronSchedule.Create("0 0 13 * fri", "UTC");
+        Assert.Equal(Utc("2027-08-13T00:00:00"), cron.FirstAfter(Utc("2026-12-31T12:00:00")).At);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("* * * *")]
@@ -122,6 +130,8 @@ public sealed class CronScheduleTests
     [InlineData("30 2 * * *")]
     [InlineData("*/15 8-18 * * 1-5")]
     [InlineData("0 0 29 2 *")]
+    [InlineData("0 6 * jan-mar mon-fri")]
+    [InlineData("0 6 * * 0")]
     public void StandardExpressionsAreAccepted(string expression) => Assert.Null(CronSchedule.ExpressionError(expression));
 
     [Theory]
