@@ -334,6 +334,7 @@ public sealed class SchedulesTests
 
         clock.SetUtcNow(ThreeOClock);
         Assert.Equal(0, await Runner(app).RunDueAsync(CancellationToken.None));
+        await ExpectProblem(await org.Http.DeleteAsync($"/v1/schedules/{scheduleId}"), HttpStatusCode.Conflict); // a run holds the lease
         clock.Advance(TimeSpan.FromSeconds(59));
         Assert.Equal(0, await Runner(app).RunDueAsync(CancellationToken.None));
         clock.Advance(TimeSpan.FromSeconds(1));
@@ -668,6 +669,11 @@ public sealed class SchedulesTests
         Assert.Equal(HttpStatusCode.Created, (await writer.PostAsJsonAsync("/v1/schedules", Refresh("Writer's"))).StatusCode);
         var uploader = await ApiKeyClientAsync(app, alpha, "populations:write");
         Assert.Equal(HttpStatusCode.Forbidden, (await uploader.GetAsync("/v1/schedules")).StatusCode);
+
+        var retimed = await alpha.Http.PutAsJsonAsync($"/v1/schedules/{schedule}", Refresh("Nightly refresh", cron: "17 5 * * *", timeZone: "Asia/Kolkata"));
+        await Expect(retimed, HttpStatusCode.OK);
+        var next = (await Json(retimed))["nextRunAt"]!.GetValue<DateTimeOffset>();
+        Assert.Equal((5, 17, TimeSpan.FromHours(5.5)), (next.Hour, next.Minute, next.Offset));
 
         Assert.Equal(HttpStatusCode.NoContent, (await alpha.Http.DeleteAsync($"/v1/schedules/{schedule}")).StatusCode);
         await ExpectProblem(await alpha.Http.GetAsync($"/v1/schedules/{schedule}"), HttpStatusCode.NotFound);
