@@ -4,12 +4,14 @@ using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Overlaps;
 using OverlapEscrow.Api.Partnerships;
 using OverlapEscrow.Api.Populations;
+using OverlapEscrow.Api.Schedules;
 
 var builder = WebApplication.CreateBuilder(EscrowArgs.Normalize(args));
 builder.AddServiceDefaults();
 builder.AddEscrowStorage();
 builder.AddEscrowAuth();
 builder.AddEscrowFeatures();
+builder.AddSchedules();
 
 var app = builder.Build();
 app.UseServiceDefaults();
@@ -19,6 +21,7 @@ app.MapPopulations();
 app.MapPartnerships();
 app.MapSharing();
 app.MapOverlaps();
+app.MapSchedules();
 app.MapAudit();
 app.Run();
 

@@ -17,7 +17,7 @@ public static class AuthExtensions
 
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<EscrowKeys>((o, keys) =>
+            .Configure<EscrowKeys, TimeProvider>((o, keys, time) =>
             {
                 o.MapInboundClaims = false;
                 o.TokenValidationParameters = new TokenValidationParameters
@@ -27,6 +27,14 @@ public static class AuthExtensions
                     IssuerSigningKey = TokenIssuer.SecurityKey(keys),
                     ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
                     ClockSkew = TimeSpan.FromSeconds(30),
+                    // Lifetimes are checked on the injected clock, the one TokenIssuer stamps them with (the
+                    // library's own check reads the system clock).
+                    LifetimeValidator = (notBefore, expires, _, p) =>
+                    {
+                        var now = time.GetUtcNow().UtcDateTime;
+                        return expires is { } exp && now < exp.ToUniversalTime() + p.ClockSkew
+                            && (notBefore is not { } nbf || nbf.ToUniversalTime() - p.ClockSkew <= now);
+                    },
                     NameClaimType = EscrowClaims.Subject,
                     RoleClaimType = EscrowClaims.Role,
                 };

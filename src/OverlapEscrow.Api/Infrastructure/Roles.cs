@@ -18,8 +18,10 @@ public static class Scopes
     public const string PartnershipsRead = "partnerships:read";
     public const string PartnershipsWrite = "partnerships:write";
     public const string OverlapsRead = "overlaps:read";
+    public const string SchedulesRead = "schedules:read";
+    public const string SchedulesWrite = "schedules:write";
 
-    public static readonly IReadOnlyList<string> All = [PopulationsRead, PopulationsWrite, PartnershipsRead, PartnershipsWrite, OverlapsRead];
+    public static readonly IReadOnlyList<string> All = [PopulationsRead, PopulationsWrite, PartnershipsRead, PartnershipsWrite, OverlapsRead, SchedulesRead, SchedulesWrite];
 }
 
 /// <summary>Authorization policies: who may call a route group, by member role or by API-key scope.</summary>
@@ -31,6 +33,8 @@ public static class Policies
     public const string PartnershipsRead = Scopes.PartnershipsRead;
     public const string PartnershipsWrite = Scopes.PartnershipsWrite;
     public const string OverlapsRead = Scopes.OverlapsRead;
+    public const string SchedulesRead = Scopes.SchedulesRead;
+    public const string SchedulesWrite = Scopes.SchedulesWrite;
 
     /// <summary>Member roles allowed by each policy; API keys are allowed by the scopes in <see cref="ScopesFor"/>.</summary>
     public static IReadOnlyList<string> RolesFor(string policy) => policy switch
@@ -38,7 +42,8 @@ public static class Policies
         Admin => [Roles.Admin],
         PopulationsWrite => [Roles.Admin, Roles.PartnerManager, Roles.SalesOps],
         PartnershipsWrite => [Roles.Admin, Roles.PartnerManager],
-        PopulationsRead or PartnershipsRead or OverlapsRead => Roles.All,
+        SchedulesWrite => [Roles.Admin, Roles.SalesOps],
+        PopulationsRead or PartnershipsRead or OverlapsRead or SchedulesRead => Roles.All,
         _ => [],
     };
 
@@ -49,8 +54,10 @@ public static class Policies
         PartnershipsRead => [Scopes.PartnershipsRead, Scopes.PartnershipsWrite, Scopes.OverlapsRead],
         PartnershipsWrite => [Scopes.PartnershipsWrite],
         OverlapsRead => [Scopes.OverlapsRead],
+        SchedulesRead => [Scopes.SchedulesRead, Scopes.SchedulesWrite],
+        SchedulesWrite => [Scopes.SchedulesWrite],
         _ => [],
     };
 
-    public static readonly IReadOnlyList<string> All = [Admin, PopulationsRead, PopulationsWrite, PartnershipsRead, PartnershipsWrite, OverlapsRead];
+    public static readonly IReadOnlyList<string> All = [Admin, PopulationsRead, PopulationsWrite, PartnershipsRead, PartnershipsWrite, OverlapsRead, SchedulesRead, SchedulesWrite];
 }

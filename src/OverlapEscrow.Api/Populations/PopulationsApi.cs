@@ -94,9 +94,11 @@ public static class PopulationsApi
         NdjsonUploadParser Ndjson,
         CsvUploadParser Csv,
         IOptions<UploadOptions> Options,
+        Schedules.PushRuns Pushes,
         [FromQuery] string? OnError,
         [FromQuery] bool? AllowEmpty,
-        [FromHeader(Name = "Idempotency-Key")] string? IdempotencyKey);
+        [FromHeader(Name = "Idempotency-Key")] string? IdempotencyKey,
+        [FromHeader(Name = Schedules.PushRuns.Header)] string? SyncSchedule);
 
     private static async Task<IResult> Upload(string populationId, UploadMode mode, UploadParameters p, CancellationToken ct)
     {
@@ -126,10 +128,20 @@ public static class PopulationsApi
         if (p.IdempotencyKey is { } key && (key.Length is 0 or > 255 || key.Any(c => c < 0x21 || c > 0x7E)))
             return Problems.Invalid("Idempotency-Key", "The Idempotency-Key header is 1-255 visible ASCII characters.");
 
-        var outcome = await p.Uploads.UploadAsync(new UploadRequest(
+        Task<UploadOutcome> Apply(CancellationToken token) => p.Uploads.UploadAsync(new UploadRequest(
             p.User.OrganizationId, p.User.Actor, population, mode,
             policyName == "skip" ? ErrorPolicy.Skip : ErrorPolicy.Reject,
-            parser, http.Request.Body, encoding == "gzip", p.IdempotencyKey, p.AllowEmpty ?? false), ct);
+            parser, http.Request.Body, encoding == "gzip", p.IdempotencyKey, p.AllowEmpty ?? false), token);
+
+        UploadOutcome outcome;
+        if (p.SyncSchedule is { } scheduleId)
+        {
+            // A push from a client's sync job: the upload is recorded as a run of that schedule.
+            var (problem, recorded) = await p.Pushes.RunAsync(http, p.User, scheduleId, population.Id, Apply, ct);
+            if (problem is not null) return problem;
+            outcome = recorded!;
+        }
+        else outcome = await Apply(ct);
 
         switch (outcome)
         {

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Data.Sqlite;
@@ -16,14 +18,20 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
 
     /// <param name="kestrel">Serve over real HTTP on a loopback port instead of the in-memory test server, for tests
     /// where request bodies must stream as they do on a network (the test server buffers some of them).</param>
-    public EscrowApp(IDictionary<string, string?> settings, string? dataDirectory = null, bool kestrel = false)
+    /// <param name="time">The service's clock instead of the system's (a <see cref="ManualTimeProvider"/>, say).</param>
+    public EscrowApp(IDictionary<string, string?> settings, string? dataDirectory = null, bool kestrel = false, TimeProvider? time = null)
     {
         DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "oe-tests", Guid.NewGuid().ToString("N"));
         Settings = new Dictionary<string, string?>(settings) { ["Escrow:DataDirectory"] = DataDirectory };
+        Time = time;
         if (kestrel) UseKestrel(0);
     }
 
     public string DataDirectory { get; }
+    public TimeProvider? Time { get; }
+
+    /// <summary>Replaces services after the application's own registrations (a recording event sink, say).</summary>
+    public Action<IServiceCollection>? TestServices { get; init; }
     public Dictionary<string, string?> Settings { get; }
     public string DatabasePath => Path.Combine(DataDirectory, "escrow.db");
 
@@ -37,6 +45,9 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
         builder.UseSetting("Logging:LogLevel:OverlapEscrow", "Debug");
         foreach (var (key, value) in Settings) builder.UseSetting(key, value);
         builder.ConfigureLogging(logging => logging.AddProvider(new CapturingLoggerProvider(Logs)));
+        // Registered last, so it replaces TimeProvider.System for every service that takes a TimeProvider.
+        if (Time is { } time) builder.ConfigureTestServices(services => services.AddSingleton(time));
+        if (TestServices is { } configure) builder.ConfigureTestServices(configure);
     }
 
     /// <summary>A direct connection to the service's database file, for checks the API cannot make (what is at rest).</summary>

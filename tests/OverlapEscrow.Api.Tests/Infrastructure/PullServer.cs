@@ -1,0 +1,70 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OverlapEscrow.Api.Infrastructure.Outbound;
+
+namespace OverlapEscrow.Api.Tests.Infrastructure;
+
+/// <summary>
+/// A partner's export endpoint for pull schedules: a real Kestrel server on 127.0.0.1 and a free port, answering
+/// with the handler a test gives it, and keeping every request path it was asked for.
+/// </summary>
+public sealed class PullServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private PullServer(WebApplication app, int port)
+    {
+        _app = app;
+        Port = port;
+    }
+
+    public int Port { get; }
+    public ConcurrentQueue<string> Requests { get; } = new();
+
+    public string Url(string path) => $"http://127.0.0.1:{Port}{path}";
+
+    public int Hits(string path) => Requests.Count(r => r == path);
+
+    public static async Task<PullServer> StartAsync(Func<HttpContext, Task> handler)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        PullServer? server = null;
+        app.Run(async http =>
+        {
+            server!.Requests.Enqueue(http.Request.Path.Value ?? "");
+            await handler(http);
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server = new PullServer(app, new Uri(address).Port);
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Keeps the events the service publishes, as the JSON a webhook would carry.</summary>
+public sealed class RecordingEvents : IEscrowEvents
+{
+    public ConcurrentQueue<(string OrganizationId, string Type, string Payload)> Published { get; } = new();
+
+    public Task PublishAsync(string organizationId, string type, object payload, CancellationToken ct)
+    {
+        Published.Enqueue((organizationId, type, JsonSerializer.Serialize(payload, JsonSerializerOptions.Web)));
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,746 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Dapper;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using OverlapEscrow.Api.Infrastructure.Outbound;
+using OverlapEscrow.Api.Schedules;
+using OverlapEscrow.Api.Tests.Infrastructure;
+using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
+
+namespace OverlapEscrow.Api.Tests;
+
+/// <summary>
+/// Sync schedules over the real service and real SQLite files, driven by a manual clock: daylight-saving nights,
+/// retries with backoff, leases across instances, missed runs, pulls over real HTTP and from directories, tenancy
+/// and secrets (docs/syncs.md).
+/// </summary>
+public sealed class SchedulesTests
+{
+    private static readonly DateTimeOffset Start = new(2027, 1, 10, 0, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset ThreeOClock = Start.AddHours(3);
+    private const string Secret = "Bearer s3cret-PULL-TOKEN-8f2c";
+
+    private static Dictionary<string, string?> Settings(bool allowPrivateNetworks = true, int pollSeconds = 0, string? pullDirectory = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Escrow:Schedules:PollSeconds"] = pollSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Escrow:AccessTokenMinutes"] = "1440",
+            ["Escrow:Outbound:AllowPrivateNetworks"] = allowPrivateNetworks ? "true" : "false",
+        };
+        if (pullDirectory is not null) settings["Escrow:Schedules:PullDirectories:0"] = pullDirectory;
+        return settings;
+    }
+
+    private static DateTimeOffset Utc(string iso) => DateTimeOffset.Parse(iso + "Z", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static ScheduleRunner Runner(EscrowApp app) => app.Services.GetRequiredService<ScheduleRunner>();
+
+    private static object Refresh(string name = "Nightly refresh", string cron = "0 3 * * *", string timeZone = "UTC") =>
+        new { name, cron, timeZone, action = "refresh" };
+
+    private static object PullUrl(string populationId, string url, string? secret = Secret, string cron = "0 3 * * *", string name = "Nightly pull") =>
+        new
+        {
+            name, cron, timeZone = "UTC", action = "pull",
+            pull = new { populationId, url, secretHeader = secret is null ? null : new { name = "Authorization", value = secret } },
+        };
+
+    private static async Task<JsonObject> CreateScheduleAsync(Org org, object body)
+    {
+        var response = await org.Http.PostAsJsonAsync("/v1/schedules", body);
+        await Expect(response, HttpStatusCode.Created);
+        return await Json(response);
+    }
+
+    private static string Id(JsonNode node) => node["id"]!.GetValue<string>();
+
+    /// <summary>The schedule's attempts, oldest first.</summary>
+    private static async Task<List<JsonNode>> RunsAsync(Org org, string scheduleId)
+    {
+        var response = await org.Http.GetAsync($"/v1/schedules/{scheduleId}/runs?limit=500");
+        await Expect(response, HttpStatusCode.OK);
+        return (await Json(response))["items"]!.AsArray().Select(i => i!.DeepClone()).Reverse().ToList();
+    }
+
+    private static async Task<JsonObject> PopulationAsync(Org org, string populationId) =>
+        await Json(await org.Http.GetAsync($"/v1/populations/{populationId}"));
+
+    /// <summary>A fresh access token, after the manual clock has moved past the old one's lifetime.</summary>
+    private static async Task ReloginAsync(EscrowApp app, Org org)
+    {
+        var login = await app.CreateClient().PostAsJsonAsync("/v1/auth/login", new { email = $"admin@{org.Slug}.example", password = Password });
+        await Expect(login, HttpStatusCode.OK);
+        org.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await Json(login))["accessToken"]!.GetValue<string>());
+    }
+
+    private static byte[] Gzip(string text)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true)) gzip.Write(Encoding.UTF8.GetBytes(text));
+        return buffer.ToArray();
+    }
+
+    private static async Task ServeAsync(HttpContext http, string body, string contentType = "application/x-ndjson")
+    {
+        http.Response.ContentType = contentType;
+        await http.Response.WriteAsync(body);
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail("Timed out waiting until " + what);
+            await Task.Delay(20);
+        }
+    }
+
+    // ---- time zones and daylight saving ----
+
+    [Fact]
+    public async Task AHalfPastTwoScheduleRunsOnceOnTheSpringForwardNightAtThreeAndAtHalfPastTwoTheNextDay()
+    {
+        var clock = new ManualTimeProvider(Utc("2027-03-13T17:00:00"));
+        using var app = new EscrowApp(Settings(), time: clock);
+        var org = await app.SignupAsync("dst-spring");
+        var schedule = await CreateScheduleAsync(org, Refresh(cron: "30 2 * * *", timeZone: "America/New_York"));
+        Assert.Equal(DateTimeOffset.Parse("2027-03-14T03:00:00-04:00"), schedule["nextRunAt"]!.GetValue<DateTimeOffset>());
+
+        var ran = new List<DateTimeOffset>();
+        while (clock.GetUtcNow() < Utc("2027-03-15T17:00:00"))
+        {
+            clock.Advance(TimeSpan.FromMinutes(5));
+            if (await Runner(app).RunDueAsync(CancellationToken.None) > 0) ran.Add(clock.GetUtcNow());
+        }
+        Assert.Equal([Utc("2027-03-14T07:00:00"), Utc("2027-03-15T06:30:00")], ran);
+
+        await ReloginAsync(app, org);
+        var runs = await RunsAsync(org, Id(schedule));
+        Assert.Equal(2, runs.Count);
+        Assert.All(runs, r => Assert.Equal(("schedule", "succeeded"), (r["trigger"]!.GetValue<string>(), r["status"]!.GetValue<string>())));
+        Assert.Equal(Utc("2027-03-14T07:00:00"), runs[0]["startedAt"]!.GetValue<DateTimeOffset>());
+    }
+
+    [Fact]
+    public async Task AHalfPastOneScheduleRunsOnceAcrossTheAutumnFallBack()
+    {
+        var clock = new ManualTimeProvider(Utc("2027-11-06T17:00:00"));
+        using var app = new EscrowApp(Settings(), time: clock);
+        var org = await app.SignupAsync("dst-autumn");
+        var schedule = await CreateScheduleAsync(org, Refresh(cron: "30 1 * * *", timeZone: "America/New_York"));
+
+        var ran = new List<DateTimeOffset>();
+        while (clock.GetUtcNow() < Utc("2027-11-08T17:00:00"))
+        {
+            clock.Advance(TimeSpan.FromMinutes(5));
+            if (await Runner(app).RunDueAsync(CancellationToken.None) > 0) ran.Add(clock.GetUtcNow());
+        }
+        // 01:30 EDT on the night of the change (not again at 01:30 EST an hour later), then 01:30 EST the next night.
+        Assert.Equal([Utc("2027-11-07T05:30:00"), Utc("2027-11-08T06:30:00")], ran);
+        await ReloginAsync(app, org);
+        Assert.Equal(2, (await RunsAsync(org, Id(schedule))).Count);
+    }
+
+    [Fact]
+    public async Task AnInvalidCronUnknownTimeZoneOrNonHttpUrlIsAProblemNamingTheField()
+    {
+        using var app = new EscrowApp(Settings());
+        var org = await app.SignupAsync("sched-invalid");
+        var population = await org.CreatePopulationAsync("Customers");
+
+        async Task<JsonObject> Invalid(object body)
+        {
+            var problem = await ExpectProblem(await org.Http.PostAsJsonAsync("/v1/schedules", body), HttpStatusCode.BadRequest);
+            Assert.Equal("urn:overlap-escrow:problem:validation", problem["type"]!.GetValue<string>());
+            return problem["errors"]!.AsObject();
+        }
+
+        Assert.True((await Invalid(Refresh(cron: "61 * * * *"))).ContainsKey("cron"));
+        Assert.True((await Invalid(Refresh(cron: "0 0 30 2 *"))).ContainsKey("cron"));
+        Assert.True((await Invalid(Refresh(timeZone: "Mars/Olympus_Mons"))).ContainsKey("timeZone"));
+        Assert.True((await Invalid(Refresh(timeZone: "Eastern Standard Time"))).ContainsKey("timeZone"));
+        Assert.True((await Invalid(new { name = "x", cron = "0 3 * * *", timeZone = "UTC", action = "dance" })).ContainsKey("action"));
+        Assert.True((await Invalid(PullUrl(population, "ftp://exports.example/customers.ndjson"))).ContainsKey("pull.url"));
+        Assert.True((await Invalid(PullUrl(population, "file:///etc/passwd"))).ContainsKey("pull.url"));
+        Assert.True((await Invalid(PullUrl(population, "https://user:pass@exports.example/c.ndjson"))).ContainsKey("pull.url"));
+        Assert.True((await Invalid(PullUrl("pop_not_mine", "https://exports.example/c.ndjson"))).ContainsKey("pull.populationId"));
+        var both = await Invalid(new { name = "x", cron = "bad", timeZone = "Nowhere/Else", action = "refresh" });
+        Assert.True(both.ContainsKey("cron") && both.ContainsKey("timeZone"));
+    }
+
+    // ---- retries and backoff ----
+
+    [Fact]
+    public async Task ASourceThatFailsTwiceIsRetriedWithGrowingDelaysAndItsSnapshotCommittedOnce()
+    {
+        var clock = new ManualTimeProvider(Start);
+        var calls = 0;
+        await using var server = await PullServer.StartAsync(async http =>
+        {
+            if (Interlocked.Increment(ref calls) <= 2) http.Response.StatusCode = 500;
+            else await ServeAsync(http, Records.Range("R", 0, 40));
+        });
+        var events = new RecordingEvents();
+        using var app = new EscrowApp(Settings(), time: clock) { TestServices = s => s.AddSingleton<IEscrowEvents>(events) };
+        var org = await app.SignupAsync("retrying");
+        var population = await org.CreatePopulationAsync("Customers");
+        var schedule = await CreateScheduleAsync(org, PullUrl(population, server.Url("/export.ndjson")));
+
+        clock.SetUtcNow(ThreeOClock);
+        var run = Runner(app).RunDueAsync(CancellationToken.None);
+        await clock.WaitForDelayAsync(TimeSpan.FromSeconds(30));
+        clock.Advance(TimeSpan.FromSeconds(30));
+        await clock.WaitForDelayAsync(TimeSpan.FromSeconds(60));
+        clock.Advance(TimeSpan.FromSeconds(60));
+        Assert.Equal(1, await run);
+
+        var runs = await RunsAsync(org, Id(schedule));
+        Assert.Equal([1, 2, 3], runs.Select(r => r["attempt"]!.GetValue<int>()));
+        Assert.Equal(["failed", "failed", "succeeded"], runs.Select(r => r["status"]!.GetValue<string>()));
+        Assert.Equal([ThreeOClock, ThreeOClock.AddSeconds(30), ThreeOClock.AddSeconds(90)], runs.Select(r => r["startedAt"]!.GetValue<DateTimeOffset>()));
+        Assert.All(runs.Skip(1), r => Assert.Equal(Id(runs[0]), r["retryOf"]!.GetValue<string>()));
+        Assert.Equal("The pull source answered with an error", runs[0]["error"]!["title"]!.GetValue<string>());
+        Assert.Contains("500", runs[0]["error"]!["detail"]!.GetValue<string>());
+        Assert.Equal(40, runs[2]["recordsApplied"]!.GetValue<long>());
+        Assert.Equal(3, server.Hits("/export.ndjson"));
+
+        Assert.Equal(40, (await PopulationAsync(org, population))["recordCount"]!.GetValue<long>());
+        using var db = app.OpenDatabase();
+        Assert.Equal(1, db.ExecuteScalar<long>("SELECT COUNT(*) FROM population_versions WHERE population_id = @population", new { population }));
+        Assert.Equal(1, db.ExecuteScalar<long>("SELECT COUNT(*) FROM audit_events WHERE action = 'population.uploaded' AND actor = @actor", new { actor = "schedule:" + Id(schedule) }));
+        var published = Assert.Single(events.Published);
+        Assert.Equal(("sync.succeeded", org.Id), (published.Type, published.OrganizationId));
+        var payload = JsonNode.Parse(published.Payload)!;
+        Assert.Equal(Id(runs[2]), payload["runId"]!.GetValue<string>());
+        Assert.Equal(40, payload["recordsApplied"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task ASourceThatAlwaysFailsEndsFailedAfterMaxAttemptsAndLeavesThePopulationUnchanged()
+    {
+        var clock = new ManualTimeProvider(Start);
+        await using var server = await PullServer.StartAsync(http =>
+        {
+            http.Response.StatusCode = 503;
+            return Task.CompletedTask;
+        });
+        var events = new RecordingEvents();
+        using var app = new EscrowApp(Settings(), time: clock) { TestServices = s => s.AddSingleton<IEscrowEvents>(events) };
+        var org = await app.SignupAsync("always-failing");
+        var population = await org.CreatePopulationAsync("Customers");
+        var before = await org.UploadOkAsync(population, Records.Range("B", 0, 10));
+        var schedule = await CreateScheduleAsync(org, PullUrl(population, server.Url("/export.ndjson")));
+
+        clock.SetUtcNow(ThreeOClock);
+        var run = Runner(app).RunDueAsync(CancellationToken.None);
+        await clock.WaitForDelayAsync(TimeSpan.FromSeconds(30));
+        clock.Advance(TimeSpan.FromSeconds(30));
+        await clock.WaitForDelayAsync(TimeSpan.FromSeconds(60));
+        clock.Advance(TimeSpan.FromSeconds(60));
+        await run;
+
+        var runs = await RunsAsync(org, Id(schedule));
+        Assert.Equal(3, runs.Count);
+        Assert.All(runs, r => Assert.Equal("failed", r["status"]!.GetValue<string>()));
+        Assert.Equal("The pull source answered with an error", runs[2]["error"]!["title"]!.GetValue<string>());
+        Assert.Equal("The source answered HTTP 503.", runs[2]["error"]!["detail"]!.GetValue<string>());
+        var population1 = await PopulationAsync(org, population);
+        Assert.Equal(before["versionId"]!.GetValue<string>(), population1["currentVersionId"]!.GetValue<string>());
+        Assert.Equal(10, population1["recordCount"]!.GetValue<long>());
+        var current = await Json(await org.Http.GetAsync($"/v1/schedules/{Id(schedule)}"));
+        Assert.Equal("failed", current["lastRun"]!["status"]!.GetValue<string>());
+        Assert.Equal(DateTimeOffset.Parse("2027-01-11T03:00:00Z"), current["nextRunAt"]!.GetValue<DateTimeOffset>());
+
+        var published = Assert.Single(events.Published);
+        Assert.Equal("sync.failed", published.Type);
+        var payload = JsonNode.Parse(published.Payload)!;
+        Assert.Equal(3, payload["attempt"]!.GetValue<int>());
+        Assert.Equal("The pull source answered with an error", payload["errorTitle"]!.GetValue<string>());
+        Assert.Equal("Nightly pull", payload["scheduleName"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task RowErrorsInThePulledSnapshotFailTheRunOnceWithoutRetrying()
+    {
+        var clock = new ManualTimeProvider(Start);
+        await using var server = await PullServer.StartAsync(http =>
+            ServeAsync(http, Records.Range("E", 0, 5) + """{"recordId":"E-bad","identifiers":{"domain":"not-a-hash"}}""" + "\n"));
+        using var app = new EscrowApp(Settings(), time: clock);
+        var org = await app.SignupAsync("row-errors");
+        var population = await org.CreatePopulationAsync("Customers");
+        var schedule = await CreateScheduleAsync(org, PullUrl(population, server.Url("/export.ndjson")));
+        clock.SetUtcNow(ThreeOClock);
+        await Runner(app).RunDueAsync(CancellationToken.None);
+
+        var run = Assert.Single(await RunsAsync(org, Id(schedule)));
+        Assert.Equal("failed", run["status"]!.GetValue<string>());
+        Assert.Equal((6L, 1L, 0L), (run["rowsRead"]!.GetValue<long>(), run["rowsRejected"]!.GetValue<long>(), run["recordsApplied"]!.GetValue<long>()));
+        Assert.Equal("Some rows are invalid; nothing was applied", run["error"]!["title"]!.GetValue<string>());
+        Assert.Equal(0, (await PopulationAsync(org, population))["recordCount"]!.GetValue<long>());
+    }
+
+    // ---- leases ----
+
+    [Fact]
+    public async Task TwoInstancesOnOneDatabaseRunADueScheduleOnce()
+    {
+        var clock = new ManualTimeProvider(Start);
+        await using var server = await PullServer.StartAsync(http => ServeAsync(http, Records.Range("L", 0, 20)));
+        using var first = new EscrowApp(Settings(), time: clock);
+        var org = await first.SignupAsync("two-instances");
+        var population = await org.CreatePopulationAsync("Customers");
+        var schedule = await CreateScheduleAsync(org, PullUrl(population, server.Url("/export.ndjson")));
+        using var second = new EscrowApp(Settings(), dataDirectory: first.DataDirectory, time: clock);
+        var runners = new[] { Runner(first), Runner(second) };
+
+        clock.SetUtcNow(ThreeOClock);
+        var ran = await Task.WhenAll(runners.Select(r => Task.Run(() => r.RunDueAsync(CancellationToken.None))));
+        Assert.Equal(1, ran.Sum());
+        Assert.Equal(1, server.Hits("/export.ndjson"));
+        Assert.Single(await RunsAsync(org, Id(schedule)));
+
+        // The next day, whichever instance asks first runs it, once again.
+        clock.SetUtcNow(ThreeOClock.AddDays(1));
+        ran = await Task.WhenAll(runners.Select(r => Task.Run(() => r.RunDueAsync(CancellationToken.None))));
+        Assert.Equal(1, ran.Sum());
+        Assert.Equal(2, server.Hits("/export.ndjson"));
+    }
+
+    [Fact]
+    public async Task ALeaseLeftByACrashedInstanceBlocksUntilItExpiresAndItsAttemptIsMarkedInterrupted()
+    {
+        var clock = new ManualTimeProvider(Start);
+        using var app = new EscrowApp(Settings(), time: clock);
+        var org = await app.SignupAsync("crashed-lease");
+        var schedule = await CreateScheduleAsync(org, Refresh());
+        var scheduleId = Id(schedule);
+        using (var db = app.OpenDatabase())
+        {
+            // An instance took the lease at 02:59, started an attempt and died.
+            db.Execute("UPDATE schedules SET lease_owner = 'lease_crashed', lease_until = @until WHERE id = @scheduleId",
+                new { scheduleId, until = ThreeOClock.AddMinutes(1).ToUnixTimeMilliseconds() });
+            db.Execute("""
+                INSERT INTO sync_runs (id, schedule_id, organization_id, trigger_type, attempt, status, created_at, started_at)
+                VALUES ('run_crashed', @scheduleId, @org, 'manual', 1, 'running', @at, @at)
+                """, new { scheduleId, org = org.Id, at = ThreeOClock.AddMinutes(-1).ToUnixTimeMilliseconds() });
+        }
+
+        clock.SetUtcNow(ThreeOClock);
+        Assert.Equal(0, await Runner(app).RunDueAsync(CancellationToken.None));
+        await ExpectProblem(await org.Http.DeleteAsync($"/v1/schedules/{scheduleId}"), HttpStatusCode.Conflict); // a run holds the lease
+        clock.Advance(TimeSpan.FromSeconds(59));
+        Assert.Equal(0, await Runner(app).RunDueAsync(CancellationToken.None));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await Runner(app).RunDueAsync(CancellationToken.None));
+
+        var runs = await RunsAsync(org, scheduleId);
+        Assert.Equal(["run_crashed", "failed", "Interrupted"], [Id(runs[0]), runs[0]["status"]!.GetValue<string>(), runs[0]["error"]!["title"]!.GetValue<string>()]);
+        Assert.Equal(("schedule", "succeeded"), (runs[1]["trigger"]!.GetValue<string>(), runs[1]["status"]!.GetValue<string>()));
+        using var check = app.OpenDatabase();
+        Assert.Null(check.ExecuteScalar<string?>("SELECT lease_owner FROM schedules WHERE id = @scheduleId", new { scheduleId }));
+    }
+
+    // ---- missed runs ----
+
+    [Fact]
+    public async Task AScheduleMissedSeveralTimesWhileTheServiceWasDownRunsOnceAtStartUp()
+    {
+        var clock = new ManualTimeProvider(Start);
+        using var before = new EscrowApp(Settings(), time: clock);
+        var org = await before.SignupAsync("missed-runs");
+        var schedule = await CreateScheduleAsync(org, Refresh(cron: "0 * * * *"));
+        var scheduleId = Id(schedule);
+        Assert.Equal(Start.AddHours(1), schedule["nextRunAt"]!.GetValue<DateTimeOffset>());
+
+        // Nothing polls for five and a half hours: five occurrences pass. Then an instance starts, polling every 5 s.
+        clock.SetUtcNow(Start.AddHours(5.5));
+        using var after = new EscrowApp(Settings(pollSeconds: 5), dataDirectory: before.DataDirectory, time: clock);
+        _ = after.Services;
+        long Runs(string status)
+        {
+            using var db = after.OpenDatabase();
+            return db.ExecuteScalar<long>("SELECT COUNT(*) FROM sync_runs WHERE schedule_id = @scheduleId AND status = @status", new { scheduleId, status });
+        }
+        await WaitUntilAsync(() => Task.FromResult(Runs("succeeded") == 1), "the missed run ran");
+        for (var i = 0; i < 12; i++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(5)); // polls, with nothing due before 06:00
+            await Task.Delay(20);
+        }
+        Assert.Equal(1, Runs("succeeded") + Runs("running") + Runs("failed"));
+        var current = await Json(await org.Http.GetAsync($"/v1/schedules/{scheduleId}"));
+        Assert.Equal(Start.AddHours(6), current["nextRunAt"]!.GetValue<DateTimeOffset>());
+    }
+
+    [Fact]
+    public async Task ThePollingRunnerRunsAScheduleWhenItsTimeComes()
+    {
+        var clock = new ManualTimeProvider(Start);
+        using var app = new EscrowApp(Settings(pollSeconds: 5), time: clock);
+        var org = await app.SignupAsync("polling");
+        var schedule = await CreateScheduleAsync(org, Refresh(cron: "2 0 * * *"));
+        var runs = () => RunsAsync(org, Id(schedule));
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await Task.Delay(100);
+        Assert.Empty(await runs());
+        for (var i = 0; i < 12; i++) clock.Advance(TimeSpan.FromSeconds(5));
+        await WaitUntilAsync(async () => (await runs()) is [{ } r] && r["status"]!.GetValue<string>() == "succeeded", "the schedule ran");
+    }
+
+    // ---- pulls over HTTP ----
+
+    [Fact]
+    public async Task APullOverRealHttpSendsTheSecretHeaderAndCommitsNdjsonAndGzipSnapshots()
+    {
+        var clock = new ManualTimeProvider(Start);
+        await using var server = await PullServer.StartAsync(async http =>
+        {
+            if (http.Request.Headers.Authorization != Secret)
+            {
+                http.Response.StatusCode = 401;
+                return;
+            }
+            switch (http.Request.Path.Value)
+            {
+                case "/customers.ndjson": await ServeAsync(http, Records.Range("N", 0, 25)); break;
+                case "/prospects.ndjson.gz":
+                    http.Response.ContentType = "application/gzip";
+                    await http.Response.Body.WriteAsync(Gzip(Records.Range("G", 100, 30)));
+                    break;
+                case "/moved": http.Response.Redirect("/customers.ndjson"); break;
+                default: http.Response.StatusCode = 404; break;
+            }
+        });
+        using var app = new EscrowApp(Settings(), time: clock);
+        var org = await app.SignupAsync("http-pull");
+        var customers = await org.CreatePopulationAsync("Customers");
+        var prospects = await org.CreatePopulationAsync("Prospects", "prospects");
+        var plain = await CreateScheduleAsync(org, PullUrl(customers, server.Url("/customers.ndjson"), name: "Customers"));
+        var gzip = await CreateScheduleAsync(org, PullUrl(prospects, server.Url("/prospects.ndjson.gz"), name: "Prospects"));
+        var moved = await CreateScheduleAsync(org, PullUrl(customers, server.Url("/moved"), name: "Moved", cron: "0 4 * * *"));
+        var wrong = await CreateScheduleAsync(org, PullUrl(prospects, server.Url("/customers.ndjson"), secret: "Bearer wrong", name: "Wrong secret"));
+
+        clock.SetUtcNow(ThreeOClock);
+        Assert.Equal(3, await Runner(app).RunDueAsync(CancellationToken.None));
+        Assert.Equal(25, (await PopulationAsync(org, customers))["recordCount"]!.GetValue<long>());
+        Assert.Equal(30, (await PopulationAsync(org, prospects))["recordCount"]!.GetValue<long>());
+        Assert.Equal("succeeded", (await RunsAsync(org, Id(plain)))[0]["status"]!.GetValue<string>());
+        Assert.Equal(30, (await RunsAsync(org, Id(gzip)))[0]["recordsApplied"]!.GetValue<long>());
+        var refused = Assert.Single(await RunsAsync(org, Id(wrong))); // a 401 is not retried
+        Assert.Equal("The source answered HTTP 401.", refused["error"]!["detail"]!.GetValue<string>());
+
+        // A redirect on the same host is followed, with the secret header sent again.
+        clock.SetUtcNow(ThreeOClock.AddHours(1));
+        Assert.Equal(1, await Runner(app).RunDueAsync(CancellationToken.None));
+        Assert.Equal("succeeded", (await RunsAsync(org, Id(moved)))[0]["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task WithoutAllowPrivateNetworksAPullFromLoopbackIsRefusedAndTheRefusalIsTheRunError()
+    {
+        var clock = new ManualTimeProvider(Start);
+        await using var server = await PullServer.StartAsync(http => ServeAsync(http, Records.Range("S", 0, 5)));
+        using var permissive = new EscrowApp(Settings(allowPrivateNetworks: true), time: clock);
+        var org = await permissive.SignupAsync("ssrf");
+        var population = await org.CreatePopulationAsync("Customers");
+        var schedule = await CreateScheduleAsync(org, PullUrl(population, server.Url("/export.ndjson")));
+
+        // The operator turns private networks off; the instance that runs the schedule now refuses to connect.
+        using var strict = new EscrowApp(Settings(allowPrivateNetworks: false), dataDirectory: permissive.DataDirectory, time: clock);
+        clock.SetUtcNow(ThreeOClock);
+        Assert.Equal(1, await Runner(strict).RunDueAsync(CancellationToken.None));
+
+        var run = Assert.Single(await RunsAsync(org, Id(schedule))); // a refusal is not retried
+        Assert.Equal("failed", run["status"]!.GetValue<string>());
+        Assert.Equal("The pull source was refused", run["error"]!["title"]!.GetValue<string>());
+        Assert.Contains("does not connect to", run["error"]!["detail"]!.GetValue<string>());
+        Assert.Equal(0, server.Hits("/export.ndjson"));
+        Assert.Equal(0, (await PopulationAsync(org, population))["recordCount"]!.GetValue<long>());
+
+        // And an address literal on loopback is refused when the schedule is created.
+        var strictOrg = await strict.SignupAsync("ssrf-strict");
+        var strictPopulation = await strictOrg.CreatePopulationAsync("Customers");
+        foreach (var url in new[] { server.Url("/export.ndjson"), "http://169.254.169.254/latest/meta-data/", $"http://localhost:{server.Port}/x", "http://[::1]/x" })
+        {
+            var problem = await ExpectProblem(await strictOrg.Http.PostAsJsonAsync("/v1/schedules", PullUrl(strictPopulation, url)), HttpStatusCode.BadRequest);
+            Assert.True(problem["errors"]!.AsObject().ContainsKey("pull.url"), url);
+        }
+    }
+
+    [Fact]
+    public async Task ARedirectToAnotherHostIsRefused()
+    {
+        var clock = new ManualTimeProvider(Start);
+        PullServer? self = null;
+        await using var server = await PullServer.StartAsync(async http =>
+        {
+            if (http.Request.Path == "/redirect") http.Response.Redirect($"http://localhost:{self!.Port}/export.ndjson");
+            else await ServeAsync(http, Records.Range("X", 0, 5));
+        });
+        self = server;
+        using var app = new EscrowApp(Settings(), time: clock);
+        var org = await app.SignupAsync("redirect");
+        var population = await org.CreatePopulationAsync("Customers");
+        var schedule = await CreateScheduleAsync(org, PullUrl(population, server.Url("/redirect")));
+        clock.SetUtcNow(ThreeOClock);
+        await Runner(app).RunDueAsync(CancellationToken.None);
+
+        var run = Assert.Single(await RunsAsync(org, Id(schedule)));
+        Assert.Equal("The pull source was refused", run["error"]!["title"]!.GetValue<string>());
+        Assert.Equal("A redirect to another host was refused.", run["error"]!["detail"]!.GetValue<string>());
+        Assert.Equal(0, server.Hits("/export.ndjson"));
+    }
+
+    // ---- pulls from a directory ----
+
+    [Fact]
+    public async Task ADirectoryPullReadsTheNewestMatchingFileInsideAnAllowedDirectoryOnly()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "oe-pulls", Guid.NewGuid().ToString("N"));
+        var exports = Directory.CreateDirectory(Path.Combine(root, "acme")).FullName;
+        var outside = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "oe-pulls", Guid.NewGuid().ToString("N"))).FullName;
+        try
+        {
+            var older = Path.Combine(exports, "customers-2027-01-09.ndjson");
+            await File.WriteAllTextAsync(older, Records.Range("D", 0, 20));
+            File.SetLastWriteTimeUtc(older, DateTime.UtcNow.AddDays(-1));
+            await File.WriteAllBytesAsync(Path.Combine(exports, "customers-2027-01-10.ndjson.gz"), Gzip(Records.Range("D", 0, 35)));
+            await File.WriteAllTextAsync(Path.Combine(exports, "notes.txt"), "not a snapshot");
+            await File.WriteAllTextAsync(Path.Combine(outside, "customers-9999.ndjson"), Records.Range("O", 0, 3));
+            Directory.CreateSymbolicLink(Path.Combine(root, "linked"), outside);
+
+            var clock = new ManualTimeProvider(Start);
+            using var app = new EscrowApp(Settings(pullDirectory: root), time: clock);
+            var org = await app.SignupAsync("dir-pull");
+            var population = await org.CreatePopulationAsync("Customers");
+            object Body(string directory, string name = "Directory pull") => new
+            {
+                name, cron = "0 3 * * *", timeZone = "UTC", action = "pull", pull = new { populationId = population, directory, pattern = "customers-*" },
+            };
+            var schedule = await CreateScheduleAsync(org, Body(exports));
+
+            foreach (var refusedPath in new[] { outside, Path.Combine(root, "..", Path.GetFileName(outside)), "/etc", "acme" })
+            {
+                var problem = await ExpectProblem(await org.Http.PostAsJsonAsync("/v1/schedules", Body(refusedPath, "Refused")), HttpStatusCode.BadRequest);
+                Assert.True(problem["errors"]!.AsObject().ContainsKey("pull.directory"), refusedPath);
+            }
+            // Inside the allowed directory by its path, but a link out of it: accepted, and refused when it runs.
+            var linked = await CreateScheduleAsync(org, Body(Path.Combine(root, "linked"), "Through a link"));
+
+            clock.SetUtcNow(ThreeOClock);
+            Assert.Equal(2, await Runner(app).RunDueAsync(CancellationToken.None));
+            var run = Assert.Single(await RunsAsync(org, Id(schedule)));
+            Assert.Equal(("succeeded", 35L), (run["status"]!.GetValue<string>(), run["recordsApplied"]!.GetValue<long>()));
+            Assert.Equal(35, (await PopulationAsync(org, population))["recordCount"]!.GetValue<long>());
+            var linkRun = Assert.Single(await RunsAsync(org, Id(linked)));
+            Assert.Equal("The pull directory is not allowed", linkRun["error"]!["title"]!.GetValue<string>());
+            Assert.Equal(35, (await PopulationAsync(org, population))["recordCount"]!.GetValue<long>());
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    // ---- run now, pushes ----
+
+    [Fact]
+    public async Task RunNowAnswers202WithTheRunIdAndRunsInTheBackground()
+    {
+        await using var server = await PullServer.StartAsync(http => ServeAsync(http, Records.Range("M", 0, 12)));
+        using var app = new EscrowApp(Settings());
+        var org = await app.SignupAsync("run-now");
+        var population = await org.CreatePopulationAsync("Customers");
+        var schedule = await CreateScheduleAsync(org, PullUrl(population, server.Url("/export.ndjson")));
+        // Paused schedules can still be run by hand.
+        var paused = await org.Http.PutAsJsonAsync($"/v1/schedules/{Id(schedule)}", new
+        {
+            name = "Nightly pull", cron = "0 3 * * *", timeZone = "UTC", action = "pull", enabled = false,
+            pull = new { populationId = population, url = server.Url("/export.ndjson"), secretHeader = new { name = "Authorization" } },
+        });
+        await Expect(paused, HttpStatusCode.OK);
+        Assert.Null((await Json(paused))["nextRunAt"]);
+
+        var response = await org.Http.PostAsync($"/v1/schedules/{Id(schedule)}/run", null);
+        await Expect(response, HttpStatusCode.Accepted);
+        var runId = (await Json(response))["runId"]!.GetValue<string>();
+        await WaitUntilAsync(async () => (await RunsAsync(org, Id(schedule))) is [{ } r] && r["status"]!.GetValue<string>() == "succeeded", "the manual run succeeded");
+        var run = (await RunsAsync(org, Id(schedule)))[0];
+        Assert.Equal((runId, "manual", 12L), (Id(run), run["trigger"]!.GetValue<string>(), run["recordsApplied"]!.GetValue<long>()));
+        Assert.Equal(12, (await PopulationAsync(org, population))["recordCount"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task AnUploadWithTheSyncScheduleHeaderIsRecordedAsAPushRun()
+    {
+        using var app = new EscrowApp(Settings());
+        var alpha = await app.SignupAsync("push-alpha");
+        var beta = await app.SignupAsync("push-beta");
+        var population = await alpha.CreatePopulationAsync("Customers");
+        var betaPopulation = await beta.CreatePopulationAsync("Customers");
+        var schedule = await CreateScheduleAsync(alpha, Refresh("CLI push"));
+
+        Task<HttpResponseMessage> Push(HttpClient http, string populationId, string scheduleId)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/populations/{populationId}/records")
+            {
+                Content = new StringContent(Records.Range("P", 0, 15), Encoding.UTF8, "application/x-ndjson"),
+            };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+            request.Headers.Add("X-Sync-Schedule", scheduleId);
+            return http.SendAsync(request);
+        }
+
+        await Expect(await Push(alpha.Http, population, Id(schedule)), HttpStatusCode.OK);
+        var run = Assert.Single(await RunsAsync(alpha, Id(schedule)));
+        Assert.Equal(("push", "succeeded", 15L), (run["trigger"]!.GetValue<string>(), run["status"]!.GetValue<string>(), run["recordsApplied"]!.GetValue<long>()));
+
+        // Another organization's schedule, or none, is not found; nothing is uploaded then.
+        await ExpectProblem(await Push(beta.Http, betaPopulation, Id(schedule)), HttpStatusCode.NotFound);
+        await ExpectProblem(await Push(alpha.Http, population, "sch_missing"), HttpStatusCode.NotFound);
+        Assert.Equal(0, (await PopulationAsync(beta, betaPopulation))["recordCount"]!.GetValue<long>());
+
+        // A key that may upload but not write schedules cannot add to a schedule's history.
+        var uploader = await ApiKeyClientAsync(app, alpha, "populations:write");
+        await ExpectProblem(await Push(uploader, population, Id(schedule)), HttpStatusCode.Forbidden);
+        var syncer = await ApiKeyClientAsync(app, alpha, "populations:write", "schedules:write");
+        await Expect(await Push(syncer, population, Id(schedule)), HttpStatusCode.OK);
+        Assert.Equal(2, (await RunsAsync(alpha, Id(schedule))).Count);
+    }
+
+    // ---- tenancy, roles, secrets ----
+
+    private static async Task<HttpClient> ApiKeyClientAsync(EscrowApp app, Org org, params string[] scopes)
+    {
+        var key = await Json(await org.Http.PostAsJsonAsync("/v1/api-keys", new { name = "sync-" + Guid.NewGuid().ToString("N")[..6], scopes }));
+        var token = await app.CreateClient().PostAsync("/v1/auth/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "client_credentials", ["client_secret"] = key["secret"]!.GetValue<string>(),
+        }));
+        await Expect(token, HttpStatusCode.OK);
+        var http = app.CreateClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await Json(token))["access_token"]!.GetValue<string>());
+        return http;
+    }
+
+    [Fact]
+    public async Task AnotherOrganizationGets404ForEverySchedulePathAndAViewerCannotCreateSchedules()
+    {
+        using var app = new EscrowApp(Settings());
+        var alpha = await app.SignupAsync("tenant-alpha");
+        var beta = await app.SignupAsync("tenant-beta");
+        var schedule = Id(await CreateScheduleAsync(alpha, Refresh()));
+
+        var responses = new[]
+        {
+            await beta.Http.GetAsync($"/v1/schedules/{schedule}"),
+            await beta.Http.PutAsJsonAsync($"/v1/schedules/{schedule}", Refresh("Taken over")),
+            await beta.Http.DeleteAsync($"/v1/schedules/{schedule}"),
+            await beta.Http.PostAsync($"/v1/schedules/{schedule}/run", null),
+            await beta.Http.GetAsync($"/v1/schedules/{schedule}/runs"),
+        };
+        foreach (var response in responses)
+            Assert.Equal("urn:overlap-escrow:problem:not-found", (await ExpectProblem(response, HttpStatusCode.NotFound))["type"]!.GetValue<string>());
+        Assert.Empty(JsonNode.Parse(await beta.Http.GetStringAsync("/v1/schedules"))!.AsArray());
+        Assert.Equal("Nightly refresh", (await Json(await alpha.Http.GetAsync($"/v1/schedules/{schedule}")))["name"]!.GetValue<string>());
+        Assert.Empty(await RunsAsync(alpha, schedule));
+
+        var viewer = await app.MemberAsync(alpha, "viewer");
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostAsJsonAsync("/v1/schedules", Refresh("Viewer's"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostAsync($"/v1/schedules/{schedule}/run", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await viewer.GetAsync($"/v1/schedules/{schedule}/runs")).StatusCode);
+        var partnerManager = await app.MemberAsync(alpha, "partner_manager");
+        Assert.Equal(HttpStatusCode.Forbidden, (await partnerManager.PostAsJsonAsync("/v1/schedules", Refresh("PM's"))).StatusCode);
+        var salesOps = await app.MemberAsync(alpha, "sales_ops");
+        Assert.Equal(HttpStatusCode.Created, (await salesOps.PostAsJsonAsync("/v1/schedules", Refresh("Sales ops'"))).StatusCode);
+
+        var reader = await ApiKeyClientAsync(app, alpha, "schedules:read");
+        Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync("/v1/schedules")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await reader.PostAsJsonAsync("/v1/schedules", Refresh("Reader's"))).StatusCode);
+        var writer = await ApiKeyClientAsync(app, alpha, "schedules:write");
+        Assert.Equal(HttpStatusCode.Created, (await writer.PostAsJsonAsync("/v1/schedules", Refresh("Writer's"))).StatusCode);
+        var uploader = await ApiKeyClientAsync(app, alpha, "populations:write");
+        Assert.Equal(HttpStatusCode.Forbidden, (await uploader.GetAsync("/v1/schedules")).StatusCode);
+
+        var retimed = await alpha.Http.PutAsJsonAsync($"/v1/schedules/{schedule}", Refresh("Nightly refresh", cron: "17 5 * * *", timeZone: "Asia/Kolkata"));
+        await Expect(retimed, HttpStatusCode.OK);
+        var next = (await Json(retimed))["nextRunAt"]!.GetValue<DateTimeOffset>();
+        Assert.Equal((5, 17, TimeSpan.FromHours(5.5)), (next.Hour, next.Minute, next.Offset));
+
+        Assert.Equal(HttpStatusCode.NoContent, (await alpha.Http.DeleteAsync($"/v1/schedules/{schedule}")).StatusCode);
+        await ExpectProblem(await alpha.Http.GetAsync($"/v1/schedules/{schedule}"), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task ThePullSecretNeverAppearsInAResponseALogLineOrTheDatabaseInTheClear()
+    {
+        var clock = new ManualTimeProvider(Start);
+        await using var server = await PullServer.StartAsync(async http =>
+        {
+            if (http.Request.Headers.Authorization != Secret) http.Response.StatusCode = 401;
+            else await ServeAsync(http, Records.Range("K", 0, 8));
+        });
+        using var app = new EscrowApp(Settings(), time: clock);
+        var org = await app.SignupAsync("secret-keeper");
+        var population = await org.CreatePopulationAsync("Customers");
+        var bodies = new List<string>();
+        async Task<HttpResponseMessage> Keep(Task<HttpResponseMessage> call)
+        {
+            var response = await call;
+            bodies.Add(await response.Content.ReadAsStringAsync());
+            return response;
+        }
+
+        var created = await Keep(org.Http.PostAsJsonAsync("/v1/schedules", PullUrl(population, server.Url("/export.ndjson"))));
+        await Expect(created, HttpStatusCode.Created);
+        var schedule = await Json(created);
+        Assert.Equal("Authorization", schedule["pull"]!["secretHeader"]!["name"]!.GetValue<string>());
+        Assert.True(schedule["pull"]!["secretHeader"]!["configured"]!.GetValue<bool>());
+        var id = Id(schedule);
+
+        // A PUT without the value keeps it while the URL stays on the same host…
+        var sameHost = new
+        {
+            name = "Renamed pull", cron = "0 3 * * *", timeZone = "UTC", action = "pull",
+            pull = new { populationId = population, url = server.Url("/export.ndjson?v=2"), secretHeader = new { name = "Authorization" } },
+        };
+        await Expect(await Keep(org.Http.PutAsJsonAsync($"/v1/schedules/{id}", sameHost)), HttpStatusCode.OK);
+        // …but not when the URL moves to another host: the secret would follow it to whoever controls that host.
+        var otherHost = new
+        {
+            name = "Renamed pull", cron = "0 3 * * *", timeZone = "UTC", action = "pull",
+            pull = new { populationId = population, url = $"http://localhost:{server.Port}/export.ndjson", secretHeader = new { name = "Authorization" } },
+        };
+        var moved = await Keep(org.Http.PutAsJsonAsync($"/v1/schedules/{id}", otherHost));
+        Assert.True((await ExpectProblem(moved, HttpStatusCode.BadRequest))["errors"]!.AsObject().ContainsKey("pull.secretHeader.value"));
+
+        clock.SetUtcNow(ThreeOClock);
+        await Runner(app).RunDueAsync(CancellationToken.None);
+        await Keep(org.Http.GetAsync($"/v1/schedules/{id}"));
+        await Keep(org.Http.GetAsync("/v1/schedules"));
+        await Keep(org.Http.GetAsync($"/v1/schedules/{id}/runs"));
+        Assert.Equal("succeeded", (await RunsAsync(org, id))[0]["status"]!.GetValue<string>()); // the kept value was sent
+
+        foreach (var body in bodies) Assert.DoesNotContain("s3cret", body);
+        Assert.DoesNotContain("s3cret", string.Join('\n', app.Logs));
+        using var db = app.OpenDatabase();
+        var stored = db.QuerySingle<(string Name, byte[] Value)>("SELECT secret_header_name, secret_value FROM schedules WHERE id = @id", new { id });
+        Assert.Equal("Authorization", stored.Name);
+        Assert.DoesNotContain("s3cret", Encoding.UTF8.GetString(stored.Value));
+        foreach (var file in new[] { app.DatabasePath, app.DatabasePath + "-wal" }.Where(File.Exists))
+        {
+            await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var copy = new MemoryStream();
+            await stream.CopyToAsync(copy);
+            Assert.DoesNotContain("s3cret", Encoding.Latin1.GetString(copy.ToArray()));
+        }
+    }
+}
