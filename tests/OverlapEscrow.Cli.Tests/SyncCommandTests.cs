@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using OverlapEscrow.Cli.Tests.Infrastructure;
 
@@ -192,9 +193,11 @@ public sealed class SyncCommandTests : IDisposable
     public async Task TheScheduleIdTravelsWithTheUploadAsXSyncSchedule()
     {
         var alpha = await _app.SignupAsync("alpha");
+        var created = await alpha.Admin.PostAsJsonAsync("/v1/schedules", new { name = "Nightly customers", cron = "30 2 * * *", timeZone = "UTC", action = "refresh" });
+        var scheduleId = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
         var withSchedule = new Recorder();
         var without = new Recorder();
-        var scheduled = WriteConfig(Config(CliRunner.PartnerFile("alpha", "customers"), c => c["scheduleId"] = "sch_nightly-customers"), "scheduled.json");
+        var scheduled = WriteConfig(Config(CliRunner.PartnerFile("alpha", "customers"), c => c["scheduleId"] = scheduleId), "scheduled.json");
         var plain = WriteConfig(Config(CliRunner.PartnerFile("alpha", "customers")), "plain.json");
 
         var run = await SyncAsync(scheduled, Variable(CliApp.ApiKeyVariable, alpha.ApiKey), withSchedule);
@@ -204,10 +207,14 @@ public sealed class SyncCommandTests : IDisposable
         Assert.True(plainRun.ExitCode == 0, plainRun.ToString());
         var upload = Assert.Single(withSchedule.Seen, r => r.Path.EndsWith("/records", StringComparison.Ordinal));
         Assert.Equal("PUT", upload.Method);
-        Assert.Equal("sch_nightly-customers", upload.Schedule);
+        Assert.Equal(scheduleId, upload.Schedule);
         // Only the upload is a run of the schedule: the token and population calls go without the header.
         Assert.All(withSchedule.Seen.Where(r => r != upload), r => Assert.Null(r.Schedule));
         Assert.All(without.Seen, r => Assert.Null(r.Schedule));
+        // The escrow recorded the scheduled push, and only it, as a run of the schedule.
+        var runs = JsonNode.Parse(await (await alpha.Admin.GetAsync($"/v1/schedules/{scheduleId}/runs")).Content.ReadAsStringAsync())!;
+        var pushRun = Assert.Single(runs["items"]!.AsArray());
+        Assert.Equal("push", pushRun!["trigger"]!.GetValue<string>());
     }
 
     [Theory]

@@ -24,7 +24,7 @@ public static class Escrow
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", body["tokens"]!["accessToken"]!.GetValue<string>());
         var key = await ExpectAsync(await http.PostAsJsonAsync("/v1/api-keys", new
         {
-            name = "crm-export", scopes = new[] { "populations:write", "overlaps:read" },
+            name = "crm-export", scopes = new[] { "populations:write", "overlaps:read", "schedules:write" },
         }), HttpStatusCode.Created);
         return new Org(slug, http, key["secret"]!.GetValue<string>());
     }
