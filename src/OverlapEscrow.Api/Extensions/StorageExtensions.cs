@@ -58,7 +58,8 @@ public static class StorageExtensions
         builder.Services.AddScoped<UploadService>();
         builder.Services.AddScoped<OverlapService>();
         builder.Services.AddScoped<DemoSeeder>();
-        builder.Services.AddOptions<OutboundOptions>().Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Outbound"));
+        builder.Services.AddOptions<OutboundOptions>().Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Outbound"))
+            .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<OutboundHttp>();
         builder.Services.AddSingleton<IEscrowEvents, NoEvents>();
         return builder;

@@ -14,6 +14,8 @@ namespace OverlapEscrow.Api.Tests.Infrastructure;
 /// </summary>
 public sealed class EscrowApp : WebApplicationFactory<Program>
 {
+    private readonly bool _ownsDataDirectory;
+
     public EscrowApp() : this(new Dictionary<string, string?>()) { }
 
     /// <param name="kestrel">Serve over real HTTP on a loopback port instead of the in-memory test server, for tests
@@ -21,6 +23,7 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
     /// <param name="time">The service's clock instead of the system's (a <see cref="ManualTimeProvider"/>, say).</param>
     public EscrowApp(IDictionary<string, string?> settings, string? dataDirectory = null, bool kestrel = false, TimeProvider? time = null)
     {
+        _ownsDataDirectory = dataDirectory is null;
         DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "oe-tests", Guid.NewGuid().ToString("N"));
         Settings = new Dictionary<string, string?>(settings) { ["Escrow:DataDirectory"] = DataDirectory };
         Time = time;
@@ -62,6 +65,8 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
     {
         base.Dispose(disposing);
         SqliteConnection.ClearAllPools();
+        // A second instance on the same directory (a restart, two instances) leaves it to the one that made it.
+        if (!_ownsDataDirectory) return;
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

@@ -12,8 +12,10 @@ public sealed class OutboundOptions
     public bool AllowPrivateNetworks { get; set; }
 
     /// <summary>Redirects followed, each to the same host only.</summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 10)]
     public int MaxRedirects { get; set; } = 3;
 
+    [System.ComponentModel.DataAnnotations.Range(1, 600)]
     public int TimeoutSeconds { get; set; } = 30;
 }
 
@@ -79,6 +81,12 @@ public sealed class OutboundHttp(IOptions<OutboundOptions> options)
             CheckScheme(next);
             if (!string.Equals(next.Host, url.Host, StringComparison.OrdinalIgnoreCase))
                 throw new OutboundRefusedException("A redirect to another host was refused.");
+            // Same host, but not to plain http from https (a secret header would travel in the clear) nor to
+            // another port (another service on the same machine).
+            if (url.Scheme == "https" && next.Scheme != "https")
+                throw new OutboundRefusedException("A redirect from https to http was refused.");
+            if (next.Port != current.Port && !(current.Scheme == "http" && next.Scheme == "https" && next.IsDefaultPort))
+                throw new OutboundRefusedException("A redirect to another port was refused.");
             current = next;
         }
     }
@@ -89,6 +97,14 @@ public sealed class OutboundHttp(IOptions<OutboundOptions> options)
     }
 
     /// <summary>Whether an address is on the public internet (not loopback, private, link-local, CGNAT, multicast …).</summary>
+    /// <summary>The refusal behind a failed request, when the guard refused the connection (it arrives wrapped).</summary>
+    public static OutboundRefusedException? RefusalIn(Exception e)
+    {
+        for (var x = e; x is not null; x = x.InnerException)
+            if (x is OutboundRefusedException refused) return refused;
+        return null;
+    }
+
     public static bool IsPublic(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
@@ -109,6 +125,13 @@ public sealed class OutboundHttp(IOptions<OutboundOptions> options)
         if (address.AddressFamily == AddressFamily.InterNetworkV6)
         {
             var b = address.GetAddressBytes();
+            // IPv6 forms that carry an IPv4 address reach that address: judge the address they carry.
+            if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4..12].All(x => x == 0))   // NAT64 64:ff9b::/96
+                return IsPublic(new IPAddress(b[12..16]));
+            if (b[0] == 0x20 && b[1] == 0x02)                                                                  // 6to4 2002::/16
+                return IsPublic(new IPAddress(b[2..6]));
+            if (b[..12].All(x => x == 0) && !address.Equals(IPAddress.IPv6Loopback))                           // IPv4-compatible ::a.b.c.d
+                return IsPublic(new IPAddress(b[12..16]));
             return !(address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6Multicast
                 || (b[0] & 0xFE) == 0xFC                        // unique local, RFC 4193
                 || address.IsIPv6Teredo);
