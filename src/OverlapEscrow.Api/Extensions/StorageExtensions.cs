@@ -11,6 +11,7 @@ using OverlapEscrow.Api.Populations.Uploads;
 using OverlapEscrow.Data;
 using OverlapEscrow.Data.Accounts;
 using OverlapEscrow.Data.Audit;
+using OverlapEscrow.Data.Overlaps;
 using OverlapEscrow.Data.Partnerships;
 using OverlapEscrow.Data.Populations;
 using OverlapEscrow.Data.Sqlite;
@@ -40,12 +41,13 @@ public static class StorageExtensions
         builder.Services.AddSingleton<IPopulationRepository, PopulationRepository>();
         builder.Services.AddSingleton<IPartnershipRepository, PartnershipRepository>();
         builder.Services.AddSingleton<IAuditRepository, AuditRepository>();
+        builder.Services.AddSingleton<IOverlapHistoryRepository, OverlapHistoryRepository>();
         builder.Services.AddHostedService<StartupTasks>();
         builder.Services.AddHostedService<AbandonedUploadSweeper>();
         return builder;
     }
 
-    /// <summary>The upload pipeline, the overlap engine's caches and the demo loader.</summary>
+    /// <summary>The upload pipeline, the overlap engine's caches and history, the demo loader and outbound HTTP.</summary>
     public static WebApplicationBuilder AddEscrowFeatures(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<RowRules>();
@@ -60,6 +62,9 @@ public static class StorageExtensions
         builder.Services.AddScoped<DemoSeeder>();
         builder.Services.AddOptions<OutboundOptions>().Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Outbound"));
         builder.Services.AddSingleton<OutboundHttp>();
+        builder.Services.AddOptions<HistoryOptions>().Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":History"))
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<OverlapHistory>();
         builder.Services.AddSingleton<IEscrowEvents, NoEvents>();
         return builder;
     }
