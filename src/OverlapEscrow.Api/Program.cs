@@ -4,6 +4,7 @@ using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Overlaps;
 using OverlapEscrow.Api.Partnerships;
 using OverlapEscrow.Api.Populations;
+using OverlapEscrow.Api.Webhooks;
 
 var builder = WebApplication.CreateBuilder(EscrowArgs.Normalize(args));
 builder.AddServiceDefaults();
@@ -20,6 +21,7 @@ app.MapPartnerships();
 app.MapSharing();
 app.MapOverlaps();
 app.MapAudit();
+app.MapWebhooks();
 app.Run();
 
 public partial class Program;

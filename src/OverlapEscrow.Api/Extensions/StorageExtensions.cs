@@ -8,6 +8,7 @@ using OverlapEscrow.Api.Infrastructure.Outbound;
 using OverlapEscrow.Api.Overlaps;
 using OverlapEscrow.Api.Populations;
 using OverlapEscrow.Api.Populations.Uploads;
+using OverlapEscrow.Api.Webhooks;
 using OverlapEscrow.Data;
 using OverlapEscrow.Data.Accounts;
 using OverlapEscrow.Data.Audit;
@@ -15,6 +16,7 @@ using OverlapEscrow.Data.Overlaps;
 using OverlapEscrow.Data.Partnerships;
 using OverlapEscrow.Data.Populations;
 using OverlapEscrow.Data.Sqlite;
+using OverlapEscrow.Data.Webhooks;
 
 namespace OverlapEscrow.Api.Extensions;
 
@@ -42,12 +44,13 @@ public static class StorageExtensions
         builder.Services.AddSingleton<IPartnershipRepository, PartnershipRepository>();
         builder.Services.AddSingleton<IAuditRepository, AuditRepository>();
         builder.Services.AddSingleton<IOverlapHistoryRepository, OverlapHistoryRepository>();
+        builder.Services.AddSingleton<IWebhookRepository, WebhookRepository>();
         builder.Services.AddHostedService<StartupTasks>();
         builder.Services.AddHostedService<AbandonedUploadSweeper>();
         return builder;
     }
 
-    /// <summary>The upload pipeline, the overlap engine's caches and history, the demo loader and outbound HTTP.</summary>
+    /// <summary>The upload pipeline, the overlap engine's caches and history, the demo loader, outbound HTTP and webhooks.</summary>
     public static WebApplicationBuilder AddEscrowFeatures(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<RowRules>();
@@ -65,7 +68,20 @@ public static class StorageExtensions
         builder.Services.AddOptions<HistoryOptions>().Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":History"))
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<OverlapHistory>();
-        builder.Services.AddSingleton<IEscrowEvents, NoEvents>();
+        builder.AddEscrowWebhooks();
+        return builder;
+    }
+
+    /// <summary>Events become signed webhook requests: the dispatcher writes the outbox, the worker delivers it.</summary>
+    public static WebApplicationBuilder AddEscrowWebhooks(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Webhooks"))
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<DeliverySignal>();
+        builder.Services.AddSingleton<RetrySchedule>();
+        builder.Services.AddSingleton<IEscrowEvents, WebhookEvents>();
+        builder.Services.AddSingleton<WebhookDeliverer>();
+        builder.Services.AddHostedService<WebhookDeliveryWorker>();
         return builder;
     }
 }

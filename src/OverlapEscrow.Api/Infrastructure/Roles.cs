@@ -32,12 +32,15 @@ public static class Policies
     public const string PartnershipsWrite = Scopes.PartnershipsWrite;
     public const string OverlapsRead = Scopes.OverlapsRead;
 
+    /// <summary>Webhook subscriptions: members who manage partnerships; no API-key scope reaches them.</summary>
+    public const string Webhooks = "webhooks";
+
     /// <summary>Member roles allowed by each policy; API keys are allowed by the scopes in <see cref="ScopesFor"/>.</summary>
     public static IReadOnlyList<string> RolesFor(string policy) => policy switch
     {
         Admin => [Roles.Admin],
         PopulationsWrite => [Roles.Admin, Roles.PartnerManager, Roles.SalesOps],
-        PartnershipsWrite => [Roles.Admin, Roles.PartnerManager],
+        PartnershipsWrite or Webhooks => [Roles.Admin, Roles.PartnerManager],
         PopulationsRead or PartnershipsRead or OverlapsRead => Roles.All,
         _ => [],
     };
@@ -52,5 +55,5 @@ public static class Policies
         _ => [],
     };
 
-    public static readonly IReadOnlyList<string> All = [Admin, PopulationsRead, PopulationsWrite, PartnershipsRead, PartnershipsWrite, OverlapsRead];
+    public static readonly IReadOnlyList<string> All = [Admin, PopulationsRead, PopulationsWrite, PartnershipsRead, PartnershipsWrite, OverlapsRead, Webhooks];
 }
