@@ -394,4 +394,28 @@ public sealed class WebhooksTests : IAsyncLifetime
             Assert.False(string.IsNullOrEmpty(operation["summary"]?.GetValue<string>()));
         }
     }
+
+    [Fact]
+    public void SignaturesMatchTheStandardWebhooksTestVector()
+    {
+        var key = Convert.FromBase64String("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        Assert.Equal("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            OverlapEscrow.Api.Webhooks.WebhookSignature.Sign(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, """{"test": 2432232314}"""));
+    }
+
+    [Fact]
+    public void RetryDelaysGrowExponentiallyWithJitterAndStayUnderTheCapWithoutWaiting()
+    {
+        var schedule = new OverlapEscrow.Api.Webhooks.RetrySchedule(Microsoft.Extensions.Options.Options.Create(
+            new OverlapEscrow.Api.Webhooks.WebhookOptions { RetryDelaySeconds = 60, MaxRetryDelayMinutes = 360 }));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        double Mean(int attempt) => Enumerable.Range(0, 50).Average(_ => schedule.DelayAfter(attempt).TotalSeconds);
+        var early = Mean(1);
+        var later = Mean(6);
+        Assert.InRange(early, 10, 300);
+        Assert.True(later > 8 * early, $"attempt 6 waits {later:F0} s on average, attempt 1 {early:F0} s");
+        foreach (var attempt in Enumerable.Range(1, 30))
+            Assert.InRange(schedule.DelayAfter(attempt), TimeSpan.FromTicks(1), TimeSpan.FromHours(6));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "computing delays waited for them");
+    }
 }
