@@ -190,6 +190,36 @@ public sealed class HistoryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task NewSinceDoesNotRevealWhichRecordsOverlappedWhileThePartnerSharedOnlyCounts()
+    {
+        await _beta.ShareAsync(_theirs, "counts");
+        await UploadAsync(Accounts(1, 2, 3));
+        var countsEra = DateTimeOffset.UtcNow;
+        await Task.Delay(20);
+        await _beta.ShareAsync(_theirs, "overlaps", "stage");
+        await _app.RefreshedAsync();
+
+        // Compared with a time when beta shared only counts, "new" would tell which of alpha's records overlapped then.
+        var refused = await ExpectProblem(await _alpha.Http.GetAsync(NewUrl(_mine, _theirs, countsEra)), HttpStatusCode.BadRequest);
+        Assert.Contains("overlaps level", refused["errors"]!["since"]![0]!.GetValue<string>());
+
+        // From the time beta shares the list, "new" works, against what overlapped when sharing started.
+        var shared = DateTimeOffset.UtcNow;
+        await Task.Delay(20);
+        await UploadAsync(Accounts(4), delta: true);
+        var page = await Json(await _alpha.Http.GetAsync(NewUrl(_mine, _theirs, shared)));
+        Assert.Equal(["A-04"], page["items"]!.AsArray().Select(i => i!["recordId"]!.GetValue<string>()));
+
+        using var db = _app.OpenDatabase();
+        using var read = db.CreateCommand();
+        read.CommandText = "SELECT level, record_ids IS NULL FROM overlap_history ORDER BY at, id";
+        using var rows = read.ExecuteReader();
+        var points = new List<(string Level, bool NoIds)>();
+        while (rows.Read()) points.Add((rows.GetString(0), rows.GetBoolean(1)));
+        Assert.Equal([("counts", true), ("overlaps", false), ("overlaps", false)], points);
+    }
+
+    [Fact]
     public async Task NewSinceNeedsAValidTimeAndTheOverlapsLevel()
     {
         await Expect(await _beta.Http.PutAsJsonAsync($"/v1/populations/{_theirs}/sharing", new { level = "counts" }), HttpStatusCode.OK);

@@ -104,6 +104,9 @@ public static class HistoryApi
         HashSet<string> before = [];
         if (baseline is not null)
         {
+            // Which of my records overlapped is kept only while the partner shared the list with me.
+            if (baseline.Level != SharingLevel.Overlaps.ToWire())
+                return Problems.Invalid("since", "At that time the partner did not share this population with you at the overlaps level; choose a later time.");
             if (baseline.RecordIds is null)
                 return Problems.Invalid("since", $"History keeps the overlapping records of each point for {historyOptions.Value.RecordIdRetentionDays} days; choose a later time.");
             var organization = await accounts.GetOrganizationAsync(user.OrganizationId, ct) ?? throw new InvalidOperationException("The caller's organization is gone.");

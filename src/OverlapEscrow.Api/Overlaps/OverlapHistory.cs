@@ -26,12 +26,16 @@ public sealed class HistoryOptions
 public sealed record CellChange(string MyPopulationId, string PartnerPopulationId, int PreviousCount, int PreviousPartnerCount, int Count, int PartnerCount);
 
 /// <summary>
-/// Records the overlap history of partnership cells, one side at a time. A point is appended only when the cell's
-/// overlap changed (its set of overlapping records, or the owner's count that decides whether a counts-level value
-/// may be shown), so history grows with changes, not with refreshes. With each point go the viewer's own
-/// overlapping record ids, sealed under the viewer's data key: they are the viewer's data, and only "new since"
-/// reads them, for the viewer.
+/// Records the overlap history of partnership cells, one side at a time. A point is appended only when the cell
+/// changed — its set of overlapping records, the owner's count that decides whether a counts-level value may be
+/// shown, or the level at which the owner shares it — so history grows with changes, not with refreshes. With a
+/// point recorded at the overlaps level go the viewer's own overlapping record ids, sealed under the viewer's data
+/// key: they are the viewer's data, and only "new since" reads them, for the viewer.
 /// </summary>
+/// <remarks>
+/// Below the overlaps level no record ids are kept: which of the viewer's records overlapped while the owner shared
+/// only counts is not the viewer's to learn, even after the owner starts sharing the list.
+/// </remarks>
 public sealed class OverlapHistory(IOverlapHistoryRepository history, IAccountRepository accounts, OrganizationKeys keys,
     IOptions<HistoryOptions> options, TimeProvider time)
 {
@@ -59,31 +63,39 @@ public sealed class OverlapHistory(IOverlapHistoryRepository history, IAccountRe
     {
         public PartnerView View => view;
 
-        /// <summary>Appends a point when the cell's overlap differs from its latest point; returns the change, or null.</summary>
-        public async Task<CellChange?> RecordAsync(PopulationSummaryRow mine, PopulationSummaryRow theirs, OverlapResult result, PopulationData myData, CancellationToken ct)
+        /// <summary>
+        /// Appends a point when the cell differs from its latest point (<paramref name="level"/>: the owner's level in
+        /// force, not hidden); returns the change, or null.
+        /// </summary>
+        public async Task<CellChange?> RecordAsync(PopulationSummaryRow mine, PopulationSummaryRow theirs, SharingLevel level,
+            OverlapResult result, PopulationData myData, CancellationToken ct)
         {
             var latest = await owner.Repository.GetLatestAsync(view.Partnership.Id, view.MyOrganizationId, mine.Id, theirs.Id, long.MaxValue, withRecordIds: true, ct);
-            var ids = new string[result.Count];
-            for (var i = 0; i < ids.Length; i++) ids[i] = myData.Records[result.MyOrdinals[i]].RecordId;
+            string[]? ids = null;
+            if (level == SharingLevel.Overlaps)
+            {
+                ids = new string[result.Count];
+                for (var i = 0; i < ids.Length; i++) ids[i] = myData.Records[result.MyOrdinals[i]].RecordId;
+            }
             if (latest is null)
             {
                 // Nothing overlapped before, as far as history knows; an empty cell is not worth a point.
                 if (result.Count == 0) return null;
             }
-            else if (latest.Count == result.Count && latest.PartnerCount == result.PartnerCount
-                     && (latest.RecordIds is null || OpenRecordIds(cipher, latest).SetEquals(ids)))
+            else if (latest.Level == level.ToWire() && latest.Count == result.Count && latest.PartnerCount == result.PartnerCount
+                     && (ids is null || latest.RecordIds is null || OpenRecordIds(cipher, latest).SetEquals(ids)))
             {
                 return null;
             }
 
             var now = owner.Clock.GetUtcNow();
             var id = Ids.New("ohp");
-            var (nonce, sealedIds) = cipher.SealValue(SealLabel, id, RecordIdSet.Encode(ids));
+            var (nonce, sealedIds) = ids is null ? (null, null) : cipher.SealValue(SealLabel, id, RecordIdSet.Encode(ids));
             await owner.Repository.AppendAsync(new OverlapPointRow
             {
                 Id = id, PartnershipId = view.Partnership.Id, OrganizationId = view.MyOrganizationId, PopulationId = mine.Id,
-                PartnerPopulationId = theirs.Id, At = Time.ToUnixMs(now), Count = result.Count, PartnerCount = result.PartnerCount,
-                RecordIdsNonce = nonce, RecordIds = sealedIds,
+                PartnerPopulationId = theirs.Id, At = Time.ToUnixMs(now), Level = level.ToWire(), Count = result.Count,
+                PartnerCount = result.PartnerCount, RecordIdsNonce = nonce, RecordIds = sealedIds,
             }, Time.ToUnixMs(now.AddDays(-owner.RetentionDays)), ct);
             return new CellChange(mine.Id, theirs.Id, (int)(latest?.Count ?? 0), (int)(latest?.PartnerCount ?? 0), result.Count, result.PartnerCount);
         }

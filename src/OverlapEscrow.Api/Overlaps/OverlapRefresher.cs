@@ -105,9 +105,10 @@ public sealed class OverlapRefresher : BackgroundService
                 foreach (var their in view.PartnerPopulations)
                 {
                     if (populationId is not null && my.Id != populationId && their.Id != populationId) continue;
-                    if (view.PartnerShares(my.Id, their.Id).Level == SharingLevel.Hidden) continue;
+                    var level = view.PartnerShares(my.Id, their.Id).Level;
+                    if (level == SharingLevel.Hidden) continue;
                     var (result, myData, _) = await service.ComputeAsync(view, my, their, ct);
-                    if (await side.RecordAsync(my, their, result, myData, ct) is { } change) changes.Add(change);
+                    if (await side.RecordAsync(my, their, level, result, myData, ct) is { } change) changes.Add(change);
                 }
             if (OverlapsChanged.For(view, changes) is { } payload)
                 await events.PublishAsync(view.MyOrganizationId, OverlapsChanged.Type, payload, ct);

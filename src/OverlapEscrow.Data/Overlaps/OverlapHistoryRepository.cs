@@ -4,7 +4,7 @@ namespace OverlapEscrow.Data.Overlaps;
 
 public sealed class OverlapHistoryRepository(IDbConnectionFactory db) : IOverlapHistoryRepository
 {
-    private const string Columns = "id, partnership_id, organization_id, population_id, partner_population_id, at, count, partner_count";
+    private const string Columns = "id, partnership_id, organization_id, population_id, partner_population_id, at, level, count, partner_count";
 
     private const string Cell =
         "partnership_id = @partnershipId AND organization_id = @organizationId AND population_id = @populationId AND partner_population_id = @partnerPopulationId";
@@ -25,8 +25,8 @@ public sealed class OverlapHistoryRepository(IDbConnectionFactory db) : IOverlap
         await using var tx = await connection.BeginTransactionAsync(ct);
         await connection.ExecuteAsync(
             """
-            INSERT INTO overlap_history (id, partnership_id, organization_id, population_id, partner_population_id, at, count, partner_count, record_ids_nonce, record_ids)
-            VALUES (@Id, @PartnershipId, @OrganizationId, @PopulationId, @PartnerPopulationId, @At, @Count, @PartnerCount, @RecordIdsNonce, @RecordIds)
+            INSERT INTO overlap_history (id, partnership_id, organization_id, population_id, partner_population_id, at, level, count, partner_count, record_ids_nonce, record_ids)
+            VALUES (@Id, @PartnershipId, @OrganizationId, @PopulationId, @PartnerPopulationId, @At, @Level, @Count, @PartnerCount, @RecordIdsNonce, @RecordIds)
             """, point, tx);
         var cell = new { partnershipId = point.PartnershipId, organizationId = point.OrganizationId, populationId = point.PopulationId,
             partnerPopulationId = point.PartnerPopulationId, keepRecordIdsFrom };

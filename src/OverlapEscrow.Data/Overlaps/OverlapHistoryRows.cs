@@ -1,9 +1,10 @@
 namespace OverlapEscrow.Data.Overlaps;
 
 /// <summary>
-/// One point of a cell's history as one side (the viewer) sees it. <see cref="PartnerCount"/> only decides whether a
-/// counts-level point may be shown. <see cref="RecordIds"/> is the viewer's own overlapping record ids, sealed under
-/// the viewer's data key; null when not read, or when cleared after the retention period.
+/// One point of a cell's history as one side (the viewer) sees it. <see cref="Level"/> is the owner's sharing level
+/// when it was recorded; <see cref="PartnerCount"/> only decides whether a counts-level point may be shown.
+/// <see cref="RecordIds"/> is the viewer's own overlapping record ids, sealed under the viewer's data key; null when
+/// not read, when the point was recorded below the overlaps level, or when cleared after the retention period.
 /// </summary>
 public sealed class OverlapPointRow
 {
@@ -13,6 +14,7 @@ public sealed class OverlapPointRow
     public string PopulationId { get; init; } = "";
     public string PartnerPopulationId { get; init; } = "";
     public long At { get; init; }
+    public string Level { get; init; } = "";
     public long Count { get; init; }
     public long PartnerCount { get; init; }
     public byte[]? RecordIdsNonce { get; init; }

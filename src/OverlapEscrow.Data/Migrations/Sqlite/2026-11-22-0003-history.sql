@@ -1,11 +1,12 @@
 -- Overlap history, webhooks and the webhook delivery outbox. Times are Unix milliseconds (UTC).
 
--- One point each time a cell changes as one side (the viewer, organization_id) sees it. count is the viewer's
--- distinct overlapping records; partner_count the owner's distinct records among the kept pairs, used only to
--- decide whether a counts-level point may be shown, never shown itself. record_ids holds the viewer's own
--- overlapping record ids (for "new since"), sealed with AES-256-GCM under the viewer's data key; it is cleared
--- once older than the retention period, keeping the counts. Points of a cell hidden by its owner, and all points
--- of a terminated partnership, are deleted.
+-- One point each time a cell changes as one side (the viewer, organization_id) sees it: its overlap, or the level
+-- at which the owner shares it (level, at recording). count is the viewer's distinct overlapping records;
+-- partner_count the owner's distinct records among the kept pairs, used only to decide whether a counts-level
+-- point may be shown, never shown itself. record_ids holds the viewer's own overlapping record ids (for "new
+-- since"), sealed with AES-256-GCM under the viewer's data key, and only for points recorded at the overlaps
+-- level; it is cleared once older than the retention period, keeping the counts. Points of a cell hidden by its
+-- owner, and all points of a terminated partnership, are deleted.
 CREATE TABLE overlap_history (
     id                    TEXT PRIMARY KEY,
     partnership_id        TEXT NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
@@ -13,6 +14,7 @@ CREATE TABLE overlap_history (
     population_id         TEXT NOT NULL REFERENCES populations(id) ON DELETE CASCADE,
     partner_population_id TEXT NOT NULL REFERENCES populations(id) ON DELETE CASCADE,
     at                    INTEGER NOT NULL,
+    level                 TEXT NOT NULL,
     count                 INTEGER NOT NULL,
     partner_count         INTEGER NOT NULL,
     record_ids_nonce      BLOB NULL,
