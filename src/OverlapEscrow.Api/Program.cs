@@ -5,6 +5,7 @@ using OverlapEscrow.Api.Overlaps;
 using OverlapEscrow.Api.Partnerships;
 using OverlapEscrow.Api.Populations;
 using OverlapEscrow.Api.Schedules;
+using OverlapEscrow.Api.Webhooks;
 
 var builder = WebApplication.CreateBuilder(EscrowArgs.Normalize(args));
 builder.AddServiceDefaults();
@@ -23,6 +24,7 @@ app.MapSharing();
 app.MapOverlaps();
 app.MapSchedules();
 app.MapAudit();
+app.MapWebhooks();
 app.Run();
 
 public partial class Program;

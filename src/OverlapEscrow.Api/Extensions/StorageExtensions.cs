@@ -8,12 +8,15 @@ using OverlapEscrow.Api.Infrastructure.Outbound;
 using OverlapEscrow.Api.Overlaps;
 using OverlapEscrow.Api.Populations;
 using OverlapEscrow.Api.Populations.Uploads;
+using OverlapEscrow.Api.Webhooks;
 using OverlapEscrow.Data;
 using OverlapEscrow.Data.Accounts;
 using OverlapEscrow.Data.Audit;
+using OverlapEscrow.Data.Overlaps;
 using OverlapEscrow.Data.Partnerships;
 using OverlapEscrow.Data.Populations;
 using OverlapEscrow.Data.Sqlite;
+using OverlapEscrow.Data.Webhooks;
 
 namespace OverlapEscrow.Api.Extensions;
 
@@ -40,12 +43,14 @@ public static class StorageExtensions
         builder.Services.AddSingleton<IPopulationRepository, PopulationRepository>();
         builder.Services.AddSingleton<IPartnershipRepository, PartnershipRepository>();
         builder.Services.AddSingleton<IAuditRepository, AuditRepository>();
+        builder.Services.AddSingleton<IOverlapHistoryRepository, OverlapHistoryRepository>();
+        builder.Services.AddSingleton<IWebhookRepository, WebhookRepository>();
         builder.Services.AddHostedService<StartupTasks>();
         builder.Services.AddHostedService<AbandonedUploadSweeper>();
         return builder;
     }
 
-    /// <summary>The upload pipeline, the overlap engine's caches and the demo loader.</summary>
+    /// <summary>The upload pipeline, the overlap engine's caches and history, the demo loader, outbound HTTP and webhooks.</summary>
     public static WebApplicationBuilder AddEscrowFeatures(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<RowRules>();
@@ -61,7 +66,23 @@ public static class StorageExtensions
         builder.Services.AddOptions<OutboundOptions>().Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Outbound"))
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<OutboundHttp>();
-        builder.Services.AddSingleton<IEscrowEvents, NoEvents>();
+        builder.Services.AddOptions<HistoryOptions>().Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":History"))
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<OverlapHistory>();
+        builder.AddEscrowWebhooks();
+        return builder;
+    }
+
+    /// <summary>Events become signed webhook requests: the dispatcher writes the outbox, the worker delivers it.</summary>
+    public static WebApplicationBuilder AddEscrowWebhooks(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Webhooks"))
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<DeliverySignal>();
+        builder.Services.AddSingleton<RetrySchedule>();
+        builder.Services.AddSingleton<IEscrowEvents, WebhookEvents>();
+        builder.Services.AddSingleton<WebhookDeliverer>();
+        builder.Services.AddHostedService<WebhookDeliveryWorker>();
         return builder;
     }
 }

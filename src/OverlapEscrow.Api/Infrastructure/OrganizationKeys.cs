@@ -68,6 +68,27 @@ public sealed class OrganizationKeys(EscrowKeys keys)
             return plaintext;
         }
 
+        /// <summary>
+        /// Seals a value of the organization that is not a segment (a webhook signing secret, a set of its own record
+        /// ids). The associated data is <paramref name="label"/> and the id of the row that holds the value, so a
+        /// sealed value cannot be moved to another row or read as another kind of value; labels are never
+        /// "oe-segment-v1", which segments use.
+        /// </summary>
+        public (byte[] Nonce, byte[] Data) SealValue(string label, string id, ReadOnlySpan<byte> plaintext)
+        {
+            var nonce = RandomNumberGenerator.GetBytes(NonceSize);
+            var data = new byte[plaintext.Length + TagSize];
+            _aes.Encrypt(nonce, plaintext, data.AsSpan(0, plaintext.Length), data.AsSpan(plaintext.Length), Aad(label, id));
+            return (nonce, data);
+        }
+
+        public byte[] OpenValue(string label, string id, byte[] nonce, byte[] data)
+        {
+            var plaintext = new byte[data.Length - TagSize];
+            _aes.Decrypt(nonce, data.AsSpan(0, plaintext.Length), data.AsSpan(plaintext.Length), plaintext, Aad(label, id));
+            return plaintext;
+        }
+
         private static byte[] SegmentAad(string versionId, long seq)
         {
             var prefix = Encoding.UTF8.GetBytes("oe-segment-v1|" + versionId + "|");

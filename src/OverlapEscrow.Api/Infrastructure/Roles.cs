@@ -36,12 +36,17 @@ public static class Policies
     public const string SchedulesRead = Scopes.SchedulesRead;
     public const string SchedulesWrite = Scopes.SchedulesWrite;
 
+    /// <summary>Webhook subscriptions: members who manage partnerships; no API-key scope reaches them.</summary>
+    public const string Webhooks = "webhooks";
+
     /// <summary>Member roles allowed by each policy; API keys are allowed by the scopes in <see cref="ScopesFor"/>.</summary>
     public static IReadOnlyList<string> RolesFor(string policy) => policy switch
     {
         Admin => [Roles.Admin],
         PopulationsWrite => [Roles.Admin, Roles.PartnerManager, Roles.SalesOps],
         PartnershipsWrite => [Roles.Admin, Roles.PartnerManager],
+        // Sales ops are notified of failed syncs, so they manage webhooks too.
+        Webhooks => [Roles.Admin, Roles.PartnerManager, Roles.SalesOps],
         SchedulesWrite => [Roles.Admin, Roles.SalesOps],
         PopulationsRead or PartnershipsRead or OverlapsRead or SchedulesRead => Roles.All,
         _ => [],
@@ -59,5 +64,5 @@ public static class Policies
         _ => [],
     };
 
-    public static readonly IReadOnlyList<string> All = [Admin, PopulationsRead, PopulationsWrite, PartnershipsRead, PartnershipsWrite, OverlapsRead, SchedulesRead, SchedulesWrite];
+    public static readonly IReadOnlyList<string> All = [Admin, PopulationsRead, PopulationsWrite, PartnershipsRead, PartnershipsWrite, OverlapsRead, SchedulesRead, SchedulesWrite, Webhooks];
 }

@@ -32,6 +32,8 @@ public static class OverlapsApi
             .WithDescription("Only where the partner shares its population at the overlaps level. JSON is paginated with cursor/limit; send Accept: text/csv (or format=csv) for the whole list as CSV.")
             .Produces<OverlapListResponse>(contentType: "application/json")
             .Produces(200, contentType: "text/csv");
+
+        group.MapOverlapHistory();
         return group;
     }
 
@@ -61,8 +63,8 @@ public static class OverlapsApi
             partnershipId,
             new PartnerSummary(view.Partner.Id, view.Partner.Slug, view.Partner.Name),
             now,
-            view.MyPopulations.Select(p => new MatrixPopulation(p.Id, p.Name, p.Type, p.RecordCount ?? 0)).ToList(),
-            columns.Select(p => new MatrixPopulation(p.Id, p.Name, p.Type, null)).ToList(),
+            view.MyPopulations.Select(p => new MatrixPopulation(p.Id, p.Name, p.Type, p.RecordCount ?? 0, Time.FromUnixMs(p.CommittedAt))).ToList(),
+            columns.Select(p => new MatrixPopulation(p.Id, p.Name, p.Type, null, Time.FromUnixMs(p.CommittedAt))).ToList(),
             cells));
     }
 
@@ -117,7 +119,7 @@ public static class OverlapsApi
     }
 
     /// <summary>One of my overlapping records with, for each partner record it matched, only the permitted fields.</summary>
-    private static OverlapItem Item(OverlapResult result, int i, PopulationData myData, PopulationData theirData, IReadOnlyList<string> fields)
+    internal static OverlapItem Item(OverlapResult result, int i, PopulationData myData, PopulationData theirData, IReadOnlyList<string> fields)
     {
         var me = myData.Records[result.MyOrdinals[i]];
         var matches = new List<PartnerMatch>();
@@ -158,7 +160,7 @@ public static class OverlapsApi
         await writer.FlushAsync(ct);
     }
 
-    private static ProblemHttpResult NotActive() =>
+    internal static ProblemHttpResult NotActive() =>
         Problems.Conflict("The partnership is not active, so it has no overlaps to report.");
 
     /// <summary>
@@ -185,8 +187,12 @@ public static class OverlapsApi
 
 public sealed record PartnerSummary(string Id, string Slug, string Name);
 
-/// <summary>A population in the matrix; <see cref="RecordCount"/> only for my own (a partner's size is not mine to know).</summary>
-public sealed record MatrixPopulation(string Id, string Name, string Type, long? RecordCount);
+/// <summary>
+/// A population in the matrix; <see cref="RecordCount"/> only for my own (a partner's size is not mine to know).
+/// <see cref="DataUpdatedAt"/> is when its current version was committed (its last upload): for a partner
+/// population, how fresh the overlaps with it are.
+/// </summary>
+public sealed record MatrixPopulation(string Id, string Name, string Type, long? RecordCount, DateTimeOffset? DataUpdatedAt);
 
 /// <summary>A matrix cell. <see cref="Count"/> is null when withheld; <see cref="MinimumCount"/> then says the count is below it.</summary>
 public sealed record OverlapCell(string MyPopulationId, string PartnerPopulationId, string Level, int? Count, int? MinimumCount);

@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using OverlapEscrow.Api.Infrastructure;
+using OverlapEscrow.Api.Infrastructure.Outbound;
 using OverlapEscrow.Api.Overlaps;
 using OverlapEscrow.Data;
 using OverlapEscrow.Data.Accounts;
 using OverlapEscrow.Data.Audit;
+using OverlapEscrow.Data.Overlaps;
 using OverlapEscrow.Data.Partnerships;
 using OverlapEscrow.Domain.Partnerships;
 
@@ -36,7 +38,8 @@ public static class PartnershipsApi
     }
 
     /// <summary>The services every partnership handler uses, bundled (eShop's [AsParameters] style).</summary>
-    public sealed record Deps(IPartnershipRepository Partnerships, IAccountRepository Accounts, IAuditRepository Audit, OverlapCache Overlaps, TimeProvider Time);
+    public sealed record Deps(IPartnershipRepository Partnerships, IAccountRepository Accounts, IAuditRepository Audit, OverlapCache Overlaps,
+        OverlapRefresher Refresher, IOverlapHistoryRepository History, IEscrowEvents Events, TimeProvider Time);
 
     private static async Task<Results<Created<PartnershipResponse>, ProblemHttpResult>> Invite(
         InviteRequest request, CurrentUser user, [AsParameters] Deps deps, CancellationToken ct)
@@ -57,6 +60,7 @@ public static class PartnershipsApi
         if (!await deps.Partnerships.CreateAsync(row, ct))
             return Problems.Conflict("There is already an open partnership or invitation with this organization.");
         await deps.Audit.AppendAsync(Time.ToUnixMs(now), user.OrganizationId, user.Actor, "partnership.invited", row.Id, new { partner = partner.Id }, ct);
+        await PublishToBothAsync(deps, "partnership.invited", row, PartnershipStatus.Invited);
         return TypedResults.Created($"/v1/partnerships/{row.Id}", Response(row, user.OrganizationId, partner));
     }
 
@@ -94,6 +98,12 @@ public static class PartnershipsApi
             return Problems.Conflict("The partnership changed meanwhile; read it again.");
         await deps.Audit.AppendAsync(Time.ToUnixMs(now), user.OrganizationId, user.Actor,
             to == PartnershipStatus.Active ? "partnership.accepted" : "partnership.declined", partnershipId, new { }, ct);
+        if (to == PartnershipStatus.Active)
+        {
+            // The first history points of the partnership (and overlaps.changed for each side) come from this refresh.
+            deps.Refresher.PartnershipChanged(user.OrganizationId, partnershipId);
+            await PublishToBothAsync(deps, "partnership.accepted", row, PartnershipStatus.Active);
+        }
         return await Get(partnershipId, user, deps, ct);
     }
 
@@ -109,8 +119,27 @@ public static class PartnershipsApi
         if (!await deps.Partnerships.TransitionAsync(partnershipId, row.Status, PartnershipStatus.Terminated.ToWire(), Time.ToUnixMs(now), ct))
             return Problems.Conflict("The partnership changed meanwhile; read it again.");
         deps.Overlaps.Evict(partnershipId);
+        // History is derived from both sides' data: it goes with the partnership. The queued refresh deletes it again
+        // after any refresh that was under way and may have added a point meanwhile.
+        await deps.History.DeletePartnershipAsync(partnershipId, CancellationToken.None);
+        deps.Refresher.PartnershipChanged(user.OrganizationId, partnershipId);
         await deps.Audit.AppendAsync(Time.ToUnixMs(now), user.OrganizationId, user.Actor, "partnership.terminated", partnershipId, new { }, ct);
+        await PublishToBothAsync(deps, "partnership.terminated", row, PartnershipStatus.Terminated);
         return await Get(partnershipId, user, deps, ct);
+    }
+
+    /// <summary>
+    /// Tells each side, through its webhooks, what happened to the partnership and with whom: the partnership id, the
+    /// status and the other side's slug and name, nothing else. The change is committed by now, so the request's
+    /// cancellation does not stop it.
+    /// </summary>
+    private static async Task PublishToBothAsync(Deps deps, string type, PartnershipRow row, PartnershipStatus status)
+    {
+        var sides = new[] { (Me: row.InviterOrganizationId, Partner: row.InviteeOrganizationId), (Me: row.InviteeOrganizationId, Partner: row.InviterOrganizationId) };
+        var organizations = await deps.Accounts.GetOrganizationsAsync([row.InviterOrganizationId, row.InviteeOrganizationId], CancellationToken.None);
+        foreach (var (me, partner) in sides)
+            if (organizations.TryGetValue(partner, out var p))
+                await deps.Events.PublishAsync(me, type, new PartnershipEvent(row.Id, status.ToWire(), new EventPartner(p.Slug, p.Name)), CancellationToken.None);
     }
 
     private static PartnershipResponse Response(PartnershipRow row, string myOrganizationId, OrganizationRow partner) => new(
@@ -134,3 +163,9 @@ public sealed record PartnershipResponse(
     DateTimeOffset CreatedAt,
     DateTimeOffset? RespondedAt,
     DateTimeOffset? TerminatedAt);
+
+/// <summary>The data of partnership.invited, .accepted and .terminated, as each side receives it.</summary>
+public sealed record PartnershipEvent(string PartnershipId, string Status, EventPartner Partner);
+
+/// <summary>The other side, as events name it: its slug and name only.</summary>
+public sealed record EventPartner(string Slug, string Name);

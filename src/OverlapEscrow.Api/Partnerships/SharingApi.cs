@@ -37,7 +37,7 @@ public static class SharingApi
 
     private static async Task<Results<Ok<PartnershipSharingResponse>, ProblemHttpResult>> Put(
         string partnershipId, PartnershipSharingRequest request, CurrentUser user, OverlapService service,
-        IPartnershipRepository partnerships, OverlapCache overlaps, IAuditRepository audit, TimeProvider time, CancellationToken ct)
+        IPartnershipRepository partnerships, OverlapCache overlaps, OverlapRefresher refresher, IAuditRepository audit, TimeProvider time, CancellationToken ct)
     {
         var view = await service.LoadAsync(user.OrganizationId, partnershipId, ct);
         if (view is null) return Problems.NotFound("partnership");
@@ -85,6 +85,8 @@ public static class SharingApi
 
         await partnerships.ReplacePartnershipRulesAsync(user.OrganizationId, partnershipId, rows, ct);
         overlaps.Evict(partnershipId);
+        // History and overlaps.changed follow the new rules (a cell hidden now loses its history).
+        refresher.PartnershipChanged(user.OrganizationId, partnershipId);
         await audit.AppendAsync(now, user.OrganizationId, user.Actor, "sharing.updated", partnershipId,
             new { rules = rows.Select(r => new { r.PopulationId, r.PartnerPopulationId, r.Level, r.Fields, r.MinimumCount }) }, ct);
         var updated = await service.LoadAsync(user.OrganizationId, partnershipId, ct);
@@ -111,7 +113,7 @@ public static class SharingApi
         }).ToList();
 
         // Before acceptance and after the end, the partner's populations are none of my business.
-        var theirs = !view.Partnership.SharesData ? [] : view.VisiblePartnerPopulations.Select(p => new TheirSharing(p.Id, p.Name, p.Type,
+        var theirs = !view.Partnership.SharesData ? [] : view.VisiblePartnerPopulations.Select(p => new TheirSharing(p.Id, p.Name, p.Type, Time.FromUnixMs(p.CommittedAt),
             view.MyPopulations
                 .Select(m => (m, s: view.PartnerShares(m.Id, p.Id)))
                 .Where(x => x.s.Level != SharingLevel.Hidden)
@@ -183,6 +185,7 @@ public sealed record MySharing(string PopulationId, string PopulationName, strin
 
 public sealed record SharingCell(string MyPopulationId, string Level, IReadOnlyList<string> Fields, int MinimumCount);
 
-public sealed record TheirSharing(string PopulationId, string PopulationName, string PopulationType, IReadOnlyList<SharingCell> Cells);
+/// <summary>A partner population visible to me; <see cref="DataUpdatedAt"/> is when its current version was committed (its last upload).</summary>
+public sealed record TheirSharing(string PopulationId, string PopulationName, string PopulationType, DateTimeOffset? DataUpdatedAt, IReadOnlyList<SharingCell> Cells);
 
 public sealed record PartnershipSharingResponse(string PartnershipId, IReadOnlyList<MySharing> Mine, IReadOnlyList<TheirSharing> Theirs);

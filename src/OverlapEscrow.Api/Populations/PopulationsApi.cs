@@ -181,7 +181,7 @@ public static class PopulationsApi
 
     private static async Task<Results<Ok<SharingSetting>, ProblemHttpResult>> PutSharing(
         string populationId, SharingSettingRequest request, CurrentUser user, IPopulationRepository populations,
-        IPartnershipRepository partnerships, OverlapCache overlaps, IAuditRepository audit, TimeProvider time, CancellationToken ct)
+        IPartnershipRepository partnerships, OverlapCache overlaps, OverlapRefresher refresher, IAuditRepository audit, TimeProvider time, CancellationToken ct)
     {
         if (await populations.GetAsync(user.OrganizationId, populationId, ct) is null) return Problems.NotFound("population");
         var now = Time.ToUnixMs(time.GetUtcNow());
@@ -189,7 +189,11 @@ public static class PopulationsApi
         var row = SharingRules.ToRow(user.OrganizationId, populationId, "", "", request, now, "$", errors);
         if (errors.Any || row is null) return errors.ToProblem();
         await partnerships.ReplaceDefaultRulesAsync(user.OrganizationId, [row], ct);
-        foreach (var partnership in await partnerships.ListAsync(user.OrganizationId, ct)) overlaps.Evict(partnership.Id);
+        foreach (var partnership in await partnerships.ListAsync(user.OrganizationId, ct))
+        {
+            overlaps.Evict(partnership.Id);
+            if (partnership.Status == "active") refresher.PartnershipChanged(user.OrganizationId, partnership.Id, populationId);
+        }
         await audit.AppendAsync(now, user.OrganizationId, user.Actor, "sharing.default_updated", null,
             new { populationId, row.Level, row.Fields, row.MinimumCount }, ct);
         return TypedResults.Ok(SharingRules.Setting(row.ToDomain())!);

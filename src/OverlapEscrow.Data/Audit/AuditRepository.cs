@@ -71,7 +71,7 @@ public sealed class AuditRepository(IDbConnectionFactory db) : IAuditRepository
             SELECT * FROM audit_events
             WHERE seq > @afterSeq AND (organization_id = @organizationId OR (
                 action IN ('partnership.invited', 'partnership.accepted', 'partnership.declined', 'partnership.terminated',
-                           'overlaps.released', 'overlaps.matrix_read')
+                           'overlaps.released', 'overlaps.matrix_read', 'overlaps.history_read')
                 AND partnership_id IN (SELECT id FROM partnerships
                     WHERE inviter_organization_id = @organizationId OR invitee_organization_id = @organizationId)))
             ORDER BY seq LIMIT @limit

@@ -1,0 +1,163 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text;
+using Microsoft.Extensions.Options;
+using OverlapEscrow.Api.Infrastructure;
+using OverlapEscrow.Data;
+using OverlapEscrow.Data.Accounts;
+using OverlapEscrow.Data.Overlaps;
+using OverlapEscrow.Data.Populations;
+using OverlapEscrow.Domain.Matching;
+using OverlapEscrow.Domain.Sharing;
+
+namespace OverlapEscrow.Api.Overlaps;
+
+/// <summary>Settings under Escrow:History (environment: Escrow__History__Name).</summary>
+public sealed class HistoryOptions
+{
+    /// <summary>
+    /// How long the record ids behind each history point are kept for "new since" (the counts are kept for good).
+    /// Each point holds every overlapping record id of its cell, so this bounds what history costs on disk.
+    /// </summary>
+    [Range(1, 3650)]
+    public int RecordIdRetentionDays { get; set; } = 90;
+}
+
+/// <summary>A cell whose history gained a point: its counts before (zero when it had no point) and now.</summary>
+public sealed record CellChange(string MyPopulationId, string PartnerPopulationId, int PreviousCount, int PreviousPartnerCount, int Count, int PartnerCount);
+
+/// <summary>
+/// Records the overlap history of partnership cells, one side at a time. A point is appended only when the cell
+/// changed — its set of overlapping records, the owner's count that decides whether a counts-level value may be
+/// shown, or the level at which the owner shares it — so history grows with changes, not with refreshes. With a
+/// point recorded at the overlaps level go the viewer's own overlapping record ids, sealed under the viewer's data
+/// key: they are the viewer's data, and only "new since" reads them, for the viewer.
+/// </summary>
+/// <remarks>
+/// Below the overlaps level no record ids are kept: which of the viewer's records overlapped while the owner shared
+/// only counts is not the viewer's to learn, even after the owner starts sharing the list.
+/// </remarks>
+public sealed class OverlapHistory(IOverlapHistoryRepository history, IAccountRepository accounts, OrganizationKeys keys,
+    IOptions<HistoryOptions> options, TimeProvider time)
+{
+    public const string SealLabel = "oe-overlap-history-v1";
+
+    private IOverlapHistoryRepository Repository => history;
+    private TimeProvider Clock => time;
+    private int RetentionDays => options.Value.RecordIdRetentionDays;
+
+    /// <summary>A recorder for one viewing side: it holds that organization's data key until disposed.</summary>
+    public async Task<Side> ForSideAsync(PartnerView view, CancellationToken ct)
+    {
+        var organization = await accounts.GetOrganizationAsync(view.MyOrganizationId, ct)
+            ?? throw new InvalidOperationException("The organization is gone.");
+        return new Side(this, view, keys.CipherFor(organization.Id, organization.WrappedKey));
+    }
+
+    /// <summary>The record ids of the viewer's point at or before a time, opened with the viewer's data key.</summary>
+    public static HashSet<string> OpenRecordIds(OrganizationKeys.SegmentCipher cipher, OverlapPointRow point) =>
+        point.RecordIds is null || point.RecordIdsNonce is null
+            ? []
+            : RecordIdSet.Decode(cipher.OpenValue(SealLabel, point.Id, point.RecordIdsNonce, point.RecordIds)).ToHashSet(StringComparer.Ordinal);
+
+    public sealed class Side(OverlapHistory owner, PartnerView view, OrganizationKeys.SegmentCipher cipher) : IDisposable
+    {
+        public PartnerView View => view;
+
+        /// <summary>
+        /// Appends a point when the cell differs from its latest point (<paramref name="level"/>: the owner's level in
+        /// force, not hidden); returns the change, or null.
+        /// </summary>
+        public async Task<CellChange?> RecordAsync(PopulationSummaryRow mine, PopulationSummaryRow theirs, SharingLevel level,
+            OverlapResult result, PopulationData myData, CancellationToken ct)
+        {
+            var latest = await owner.Repository.GetLatestAsync(view.Partnership.Id, view.MyOrganizationId, mine.Id, theirs.Id, long.MaxValue, withRecordIds: true, ct);
+            string[]? ids = null;
+            if (level == SharingLevel.Overlaps)
+            {
+                ids = new string[result.Count];
+                for (var i = 0; i < ids.Length; i++) ids[i] = myData.Records[result.MyOrdinals[i]].RecordId;
+            }
+            if (latest is null)
+            {
+                // Nothing overlapped before, as far as history knows; an empty cell is not worth a point.
+                if (result.Count == 0) return null;
+            }
+            else if (latest.Level == level.ToWire() && latest.Count == result.Count && latest.PartnerCount == result.PartnerCount
+                     && (ids is null || latest.RecordIds is null || OpenRecordIds(cipher, latest).SetEquals(ids)))
+            {
+                return null;
+            }
+
+            var now = owner.Clock.GetUtcNow();
+            var id = Ids.New("ohp");
+            var (nonce, sealedIds) = ids is null ? (null, null) : cipher.SealValue(SealLabel, id, RecordIdSet.Encode(ids));
+            await owner.Repository.AppendAsync(new OverlapPointRow
+            {
+                Id = id, PartnershipId = view.Partnership.Id, OrganizationId = view.MyOrganizationId, PopulationId = mine.Id,
+                PartnerPopulationId = theirs.Id, At = Time.ToUnixMs(now), Level = level.ToWire(), Count = result.Count,
+                PartnerCount = result.PartnerCount, RecordIdsNonce = nonce, RecordIds = sealedIds,
+            }, Time.ToUnixMs(now.AddDays(-owner.RetentionDays)), ct);
+            return new CellChange(mine.Id, theirs.Id, (int)(latest?.Count ?? 0), (int)(latest?.PartnerCount ?? 0), result.Count, result.PartnerCount);
+        }
+
+        /// <summary>
+        /// Deletes the viewer's history of cells the partner hides now: a hidden cell does not exist for the viewer,
+        /// and what was derived from it while it was shared goes with the permission.
+        /// </summary>
+        public async Task ForgetHiddenCellsAsync(CancellationToken ct)
+        {
+            var hidden = (await owner.Repository.ListCellsAsync(view.Partnership.Id, view.MyOrganizationId, ct))
+                .Where(c => view.PartnerShares(c.PopulationId, c.PartnerPopulationId).Level == SharingLevel.Hidden)
+                .ToList();
+            await owner.Repository.DeleteCellsAsync(view.Partnership.Id, view.MyOrganizationId, hidden, ct);
+        }
+
+        public void Dispose() => cipher.Dispose();
+    }
+}
+
+/// <summary>
+/// The encoding of a set of record ids, sorted: a count, then per id the length of the prefix it shares with the
+/// previous id (in UTF-8 bytes), the length of the rest and the rest. Ids of one population usually share long
+/// prefixes ("ACUS-000…"), which this keeps out of the stored size.
+/// </summary>
+public static class RecordIdSet
+{
+    public static byte[] Encode(IReadOnlyList<string> sortedIds)
+    {
+        using var buffer = new MemoryStream();
+        using var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true);
+        writer.Write7BitEncodedInt(sortedIds.Count);
+        var previous = Array.Empty<byte>();
+        foreach (var id in sortedIds)
+        {
+            var bytes = Encoding.UTF8.GetBytes(id);
+            var shared = bytes.AsSpan().CommonPrefixLength(previous);
+            writer.Write7BitEncodedInt(shared);
+            writer.Write7BitEncodedInt(bytes.Length - shared);
+            writer.Write(bytes, shared, bytes.Length - shared);
+            previous = bytes;
+        }
+        writer.Flush();
+        return buffer.ToArray();
+    }
+
+    public static List<string> Decode(byte[] encoded)
+    {
+        using var reader = new BinaryReader(new MemoryStream(encoded), Encoding.UTF8);
+        var count = reader.Read7BitEncodedInt();
+        var ids = new List<string>(count);
+        var previous = Array.Empty<byte>();
+        for (var i = 0; i < count; i++)
+        {
+            var shared = reader.Read7BitEncodedInt();
+            var rest = reader.ReadBytes(reader.Read7BitEncodedInt());
+            var bytes = new byte[shared + rest.Length];
+            previous.AsSpan(0, shared).CopyTo(bytes);
+            rest.CopyTo(bytes, shared);
+            ids.Add(Encoding.UTF8.GetString(bytes));
+            previous = bytes;
+        }
+        return ids;
+    }
+}

@@ -1,0 +1,314 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using OverlapEscrow.Api.Tests.Infrastructure;
+using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
+
+namespace OverlapEscrow.Api.Tests;
+
+/// <summary>
+/// Overlap history and "new since": alpha's Customers against beta's Customers (ten accounts, d1 … d10, with a name
+/// and a stage each) and beta's Pipeline (the same accounts, never shared).
+/// </summary>
+public sealed class HistoryTests : IAsyncLifetime
+{
+    private readonly EscrowApp _app = new();
+    private Org _alpha = null!, _beta = null!;
+    private string _mine = "", _theirs = "", _pipeline = "", _partnership = "";
+
+    public async Task InitializeAsync()
+    {
+        _alpha = await _app.SignupAsync("hist-alpha");
+        _beta = await _app.SignupAsync("hist-beta");
+        _mine = await _alpha.CreatePopulationAsync("Customers");
+        _theirs = await _beta.CreatePopulationAsync("Customers");
+        _pipeline = await _beta.CreatePopulationAsync("Pipeline", "opportunities");
+        foreach (var population in new[] { _theirs, _pipeline })
+            await _beta.UploadOkAsync(population, Records.Ndjson(Enumerable.Range(1, 10).Select(i => new Records.Account($"B-{i}", Domain: $"d{i}.example",
+                Attributes: new() { ["accountName"] = $"Beta name {i}", ["stage"] = $"Beta stage {i}" }))));
+        _partnership = await _alpha.PartnerAsync(_beta);
+    }
+
+    public Task DisposeAsync()
+    {
+        _app.Dispose();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Alpha's records A-{i} on the accounts d{i}, for the given i.</summary>
+    private static string Accounts(params int[] numbers) =>
+        Records.Ndjson(numbers.Select(i => new Records.Account($"A-{i:D2}", Domain: $"d{i}.example", Attributes: new() { ["owner"] = "ana" })));
+
+    private async Task UploadAsync(string body, bool delta = false)
+    {
+        await _alpha.UploadOkAsync(_mine, body, delta);
+        await _app.RefreshedAsync();
+    }
+
+    private async Task<JsonObject> HistoryAsync(Org org, string? query = null)
+    {
+        var response = await org.Http.GetAsync($"/v1/partnerships/{_partnership}/overlaps/history{query}");
+        await Expect(response, HttpStatusCode.OK);
+        return await Json(response);
+    }
+
+    private static JsonObject? CellOf(JsonObject history, string mine, string theirs) =>
+        history["cells"]!.AsArray().FirstOrDefault(c => c!["myPopulationId"]!.GetValue<string>() == mine && c["partnerPopulationId"]!.GetValue<string>() == theirs)?.AsObject();
+
+    private static List<int?> Counts(JsonObject cell) => cell["points"]!.AsArray().Select(p => p!["count"]?.GetValue<int>()).ToList();
+
+    private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    private string NewUrl(string mine, string theirs, DateTimeOffset since, string? extra = null) =>
+        $"/v1/partnerships/{_partnership}/overlaps/{mine}/{theirs}/new?since={Iso(since)}{extra}";
+
+    [Fact]
+    public async Task EachChangeOfAnOverlapAddsAHistoryPointAndAnUnchangedUploadAddsNone()
+    {
+        await _beta.ShareAsync(_theirs, "overlaps", "stage");
+        await UploadAsync(Accounts(1, 2, 3));
+        await UploadAsync(Accounts(4, 5, 11), delta: true);
+        await UploadAsync(Accounts(1, 2, 3, 4, 5, 11)); // the same records again: the overlap did not change
+
+        var history = await HistoryAsync(_alpha);
+        var cell = CellOf(history, _mine, _theirs)!;
+        Assert.Equal("overlaps", cell["level"]!.GetValue<string>());
+        Assert.Equal([3, 5], Counts(cell));
+        var times = cell["points"]!.AsArray().Select(p => p!["at"]!.GetValue<DateTimeOffset>()).ToList();
+        Assert.True(times[0] <= times[1]);
+        Assert.Null(CellOf(history, _mine, _pipeline)); // hidden: not even an empty trend
+
+        // Beta's side: alpha shares nothing, so beta has no cell, and beta sees that alpha read the history.
+        Assert.Empty((await HistoryAsync(_beta))["cells"]!.AsArray());
+        var betaLog = await Json(await _beta.Http.GetAsync("/v1/audit?limit=1000"));
+        var read = betaLog["items"]!.AsArray().Single(e => e!["action"]!.GetValue<string>() == "overlaps.history_read" && !e["byMyOrganization"]!.GetValue<bool>())!;
+        Assert.Equal(_partnership, read["partnershipId"]!.GetValue<string>());
+        Assert.DoesNotContain(_mine, read.ToJsonString());
+
+        // A range that starts after the first point still starts with the value in force then.
+        var later = await HistoryAsync(_alpha, $"?from={Iso(times[1].AddMilliseconds(1))}");
+        Assert.Equal([5], Counts(CellOf(later, _mine, _theirs)!));
+    }
+
+    [Fact]
+    public async Task ACellThatBecomesHiddenDisappearsFromHistoryAndItsPointsAreDeleted()
+    {
+        await _beta.ShareAsync(_theirs, "overlaps");
+        await UploadAsync(Accounts(1, 2, 3));
+        Assert.NotNull(CellOf(await HistoryAsync(_alpha), _mine, _theirs));
+
+        await _beta.ShareAsync(_theirs, "hidden");
+        var body = await (await _alpha.Http.GetAsync($"/v1/partnerships/{_partnership}/overlaps/history")).Content.ReadAsStringAsync();
+        Assert.DoesNotContain(_theirs, body);
+        Assert.DoesNotContain(_pipeline, body);
+
+        await _app.RefreshedAsync();
+        using var db = _app.OpenDatabase();
+        using var count = db.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM overlap_history WHERE partner_population_id = $p";
+        count.Parameters.AddWithValue("$p", _theirs);
+        Assert.Equal(0L, (long)count.ExecuteScalar()!);
+
+        // Shared again, the cell starts a new history from what overlaps now.
+        await _beta.ShareAsync(_theirs, "counts");
+        await _app.RefreshedAsync();
+        var cell = CellOf(await HistoryAsync(_alpha), _mine, _theirs)!;
+        Assert.Single(cell["points"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task CountsLevelPointsBelowTheMinimumAreWithheldAndTheTrendFollowsTheRuleInForceNow()
+    {
+        await Expect(await _beta.Http.PutAsJsonAsync($"/v1/populations/{_theirs}/sharing", new { level = "counts", minimumCount = 5 }), HttpStatusCode.OK);
+        await UploadAsync(Accounts(1, 2, 3));
+        await UploadAsync(Accounts(1, 2, 3, 4, 5, 6));
+        await UploadAsync(Accounts(1, 2, 3, 4));
+        await UploadAsync(Accounts(1, 2, 3)); // still withheld: merged with the point before, or it would say the count moved
+
+        var cell = CellOf(await HistoryAsync(_alpha), _mine, _theirs)!;
+        Assert.Equal("counts", cell["level"]!.GetValue<string>());
+        Assert.Equal(5, cell["minimumCount"]!.GetValue<int>());
+        Assert.Equal([null, 6, null], Counts(cell));
+        Assert.All(cell["points"]!.AsArray(), p => Assert.NotNull(p!["at"]));
+
+        // The same history under an overlaps-level rule is exact: permissions are those in force now.
+        await _beta.ShareAsync(_theirs, "overlaps");
+        var exact = CellOf(await HistoryAsync(_alpha), _mine, _theirs)!;
+        Assert.Equal([3, 6, 4, 3], Counts(exact));
+        Assert.Null(exact["minimumCount"]);
+    }
+
+    [Fact]
+    public async Task ACountsLevelPointIsWithheldWhenManyOfMyRecordsHitFewOfThePartners()
+    {
+        await _beta.ShareAsync(_theirs, "counts");
+        // Six records of one account: six of mine overlap, but only one of the partner's.
+        await UploadAsync(Records.Ndjson(Enumerable.Range(1, 6).Select(i => new Records.Account($"A-dup-{i}", Domain: "d1.example"))));
+        var cell = CellOf(await HistoryAsync(_alpha), _mine, _theirs)!;
+        Assert.Equal([null], Counts(cell));
+    }
+
+    [Fact]
+    public async Task NewSinceListsExactlyTheRecordsThatStartedToOverlapAfterThatTimeWithTheSharedFieldsOnly()
+    {
+        await _beta.ShareAsync(_theirs, "overlaps", "stage");
+        await UploadAsync(Accounts(1, 2, 3, 20));
+        var since = DateTimeOffset.UtcNow;
+        await Task.Delay(20);
+        await UploadAsync(Accounts(4, 5, 21), delta: true);
+
+        var response = await _alpha.Http.GetAsync(NewUrl(_mine, _theirs, since));
+        await Expect(response, HttpStatusCode.OK);
+        var page = await Json(response);
+        Assert.Equal(2, page["totalCount"]!.GetValue<int>());
+        Assert.Equal(["A-04", "A-05"], page["items"]!.AsArray().Select(i => i!["recordId"]!.GetValue<string>()));
+        Assert.NotNull(page["baselineAt"]);
+        foreach (var match in page["items"]!.AsArray().SelectMany(i => i!["matches"]!.AsArray()))
+            Assert.Equal(["stage"], match!["fields"]!.AsObject().Select(f => f.Key));
+        Assert.DoesNotContain("Beta name", page.ToJsonString());
+        Assert.DoesNotContain("B-", page.ToJsonString());
+
+        // Page by page, with the same cursor rules as the list.
+        var first = await Json(await _alpha.Http.GetAsync(NewUrl(_mine, _theirs, since, "&limit=1")));
+        Assert.Equal("A-04", Assert.Single(first["items"]!.AsArray())!["recordId"]!.GetValue<string>());
+        var cursor = first["nextCursor"]!.GetValue<string>();
+        var second = await Json(await _alpha.Http.GetAsync(NewUrl(_mine, _theirs, since, $"&limit=1&cursor={Uri.EscapeDataString(cursor)}")));
+        Assert.Equal("A-05", Assert.Single(second["items"]!.AsArray())!["recordId"]!.GetValue<string>());
+        Assert.Null(second["nextCursor"]);
+        var otherSince = await _alpha.Http.GetAsync(NewUrl(_mine, _theirs, since.AddSeconds(-1), $"&limit=1&cursor={Uri.EscapeDataString(cursor)}"));
+        Assert.NotNull((await ExpectProblem(otherSince, HttpStatusCode.BadRequest))["errors"]!["cursor"]);
+
+        // Before the first point nothing overlapped as far as history knows: everything overlapping now is new.
+        var all = await Json(await _alpha.Http.GetAsync(NewUrl(_mine, _theirs, new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero))));
+        Assert.Equal(["A-01", "A-02", "A-03", "A-04", "A-05"], all["items"]!.AsArray().Select(i => i!["recordId"]!.GetValue<string>()));
+        Assert.Null(all["baselineAt"]);
+
+        var release = (await Json(await _beta.Http.GetAsync("/v1/audit?limit=1000")))["items"]!.AsArray()
+            .Last(e => e!["action"]!.GetValue<string>() == "overlaps.released")!;
+        Assert.Equal(5, release["detail"]!["rows"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task NewSinceDoesNotRevealWhichRecordsOverlappedWhileThePartnerSharedOnlyCounts()
+    {
+        await _beta.ShareAsync(_theirs, "counts");
+        await UploadAsync(Accounts(1, 2, 3));
+        var countsEra = DateTimeOffset.UtcNow;
+        await Task.Delay(20);
+        await _beta.ShareAsync(_theirs, "overlaps", "stage");
+        await _app.RefreshedAsync();
+
+        // Compared with a time when beta shared only counts, "new" would tell which of alpha's records overlapped then.
+        var refused = await ExpectProblem(await _alpha.Http.GetAsync(NewUrl(_mine, _theirs, countsEra)), HttpStatusCode.BadRequest);
+        Assert.Contains("overlaps level", refused["errors"]!["since"]![0]!.GetValue<string>());
+
+        // From the time beta shares the list, "new" works, against what overlapped when sharing started.
+        var shared = DateTimeOffset.UtcNow;
+        await Task.Delay(20);
+        await UploadAsync(Accounts(4), delta: true);
+        var page = await Json(await _alpha.Http.GetAsync(NewUrl(_mine, _theirs, shared)));
+        Assert.Equal(["A-04"], page["items"]!.AsArray().Select(i => i!["recordId"]!.GetValue<string>()));
+
+        using var db = _app.OpenDatabase();
+        using var read = db.CreateCommand();
+        read.CommandText = "SELECT level, record_ids IS NULL FROM overlap_history ORDER BY at, id";
+        using var rows = read.ExecuteReader();
+        var points = new List<(string Level, bool NoIds)>();
+        while (rows.Read()) points.Add((rows.GetString(0), rows.GetBoolean(1)));
+        Assert.Equal([("counts", true), ("overlaps", false), ("overlaps", false)], points);
+    }
+
+    [Fact]
+    public async Task NewSinceNeedsAValidTimeAndTheOverlapsLevel()
+    {
+        await Expect(await _beta.Http.PutAsJsonAsync($"/v1/populations/{_theirs}/sharing", new { level = "counts" }), HttpStatusCode.OK);
+        var url = $"/v1/partnerships/{_partnership}/overlaps/{_mine}/{_theirs}/new";
+        await ExpectProblem(await _alpha.Http.GetAsync(NewUrl(_mine, _theirs, DateTimeOffset.UtcNow)), HttpStatusCode.Forbidden);
+
+        await _beta.ShareAsync(_theirs, "overlaps");
+        Assert.NotNull((await ExpectProblem(await _alpha.Http.GetAsync(url), HttpStatusCode.BadRequest))["errors"]!["since"]);
+        Assert.NotNull((await ExpectProblem(await _alpha.Http.GetAsync(url + "?since=yesterday"), HttpStatusCode.BadRequest))["errors"]!["since"]);
+        Assert.NotNull((await ExpectProblem(await _alpha.Http.GetAsync(NewUrl(_mine, _theirs, DateTimeOffset.UtcNow, "&limit=0")), HttpStatusCode.BadRequest))["errors"]!["limit"]);
+        await Expect(await _alpha.Http.GetAsync(url + "?since=2026-11-22T10:00:00%2B01:00"), HttpStatusCode.OK);
+        var history = await _alpha.Http.GetAsync($"/v1/partnerships/{_partnership}/overlaps/history?from=2026-11-23T00:00:00Z&to=2026-11-22T00:00:00Z");
+        Assert.NotNull((await ExpectProblem(history, HttpStatusCode.BadRequest))["errors"]!["from"]);
+    }
+
+    [Fact]
+    public async Task AHiddenPartnerPopulationAnswersNewSinceExactlyLikeOneThatDoesNotExist()
+    {
+        await _beta.ShareAsync(_theirs, "overlaps");
+        var hidden = await _alpha.Http.GetAsync(NewUrl(_mine, _pipeline, DateTimeOffset.UtcNow));
+        var missing = await _alpha.Http.GetAsync(NewUrl(_mine, "pop_doesnotexist", DateTimeOffset.UtcNow));
+        Assert.Equal((await ExpectProblem(missing, HttpStatusCode.NotFound)).ToJsonString(), (await ExpectProblem(hidden, HttpStatusCode.NotFound)).ToJsonString());
+    }
+
+    [Fact]
+    public async Task NoOtherOrganizationReachesTheHistoryWhateverIdsItGuesses()
+    {
+        await _beta.ShareAsync(_theirs, "overlaps");
+        await UploadAsync(Accounts(1, 2, 3));
+        var gamma = await _app.SignupAsync("hist-gamma");
+        var gammaPopulation = await gamma.CreatePopulationAsync("Customers");
+        await gamma.PartnerAsync(_beta);
+        var since = DateTimeOffset.UtcNow.AddDays(-1);
+        foreach (var url in new[]
+                 {
+                     $"/v1/partnerships/{_partnership}/overlaps/history",
+                     NewUrl(_mine, _theirs, since),
+                     NewUrl(gammaPopulation, _theirs, since),
+                 })
+            await ExpectProblem(await gamma.Http.GetAsync(url), HttpStatusCode.NotFound);
+        // Nor does alpha reach through its partnership with a population that is not its own.
+        await ExpectProblem(await _alpha.Http.GetAsync(NewUrl(_theirs, _theirs, since)), HttpStatusCode.NotFound);
+        await ExpectProblem(await _alpha.Http.GetAsync(NewUrl(gammaPopulation, _theirs, since)), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task ATerminatedPartnershipHasNoHistoryToShowAndKeepsNone()
+    {
+        await _beta.ShareAsync(_theirs, "overlaps");
+        await UploadAsync(Accounts(1, 2, 3));
+        await Expect(await _beta.Http.PostAsync($"/v1/partnerships/{_partnership}/terminate", null), HttpStatusCode.OK);
+
+        await ExpectProblem(await _alpha.Http.GetAsync($"/v1/partnerships/{_partnership}/overlaps/history"), HttpStatusCode.Conflict);
+        await ExpectProblem(await _alpha.Http.GetAsync(NewUrl(_mine, _theirs, DateTimeOffset.UtcNow)), HttpStatusCode.Conflict);
+        await _app.RefreshedAsync();
+        using var db = _app.OpenDatabase();
+        using var count = db.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM overlap_history WHERE partnership_id = $p";
+        count.Parameters.AddWithValue("$p", _partnership);
+        Assert.Equal(0L, (long)count.ExecuteScalar()!);
+    }
+
+    [Fact]
+    public async Task TheRecordIdsBehindAHistoryPointAreNotStoredInTheClear()
+    {
+        await _beta.ShareAsync(_theirs, "overlaps");
+        await UploadAsync(Records.Ndjson(Enumerable.Range(1, 3).Select(i => new Records.Account($"CLEARTEXT-PROBE-{i}", Domain: $"d{i}.example"))));
+        using var db = _app.OpenDatabase();
+        using var read = db.CreateCommand();
+        read.CommandText = "SELECT record_ids FROM overlap_history";
+        var sealedIds = (byte[])read.ExecuteScalar()!;
+        Assert.Equal(-1, sealedIds.AsSpan().IndexOf("CLEARTEXT-PROBE"u8));
+        Assert.Equal(-1, sealedIds.AsSpan().IndexOf("PROBE"u8));
+    }
+
+    [Fact]
+    public async Task PartnerPopulationsShowWhenTheirDataWasLastUpdatedUnlessHidden()
+    {
+        await _beta.ShareAsync(_theirs, "counts");
+        var updatedAt = (await Json(await _beta.Http.GetAsync($"/v1/populations/{_theirs}")))["updatedAt"]!.GetValue<DateTimeOffset>();
+
+        var matrix = await _alpha.MatrixAsync(_partnership);
+        var column = Assert.Single(matrix["partnerPopulations"]!.AsArray())!;
+        Assert.Equal(_theirs, column["id"]!.GetValue<string>());
+        Assert.Equal(updatedAt, column["dataUpdatedAt"]!.GetValue<DateTimeOffset>());
+
+        var sharing = await Json(await _alpha.Http.GetAsync($"/v1/partnerships/{_partnership}/sharing"));
+        var theirs = Assert.Single(sharing["theirs"]!.AsArray())!;
+        Assert.Equal(updatedAt, theirs["dataUpdatedAt"]!.GetValue<DateTimeOffset>());
+        Assert.DoesNotContain(_pipeline, matrix.ToJsonString() + sharing.ToJsonString());
+    }
+}

@@ -1,0 +1,34 @@
+using Microsoft.Extensions.DependencyInjection;
+using OverlapEscrow.Api.Overlaps;
+using OverlapEscrow.Api.Webhooks;
+
+namespace OverlapEscrow.Api.Tests.Infrastructure;
+
+/// <summary>Driving the background parts of the escrow from a test: the overlap refresher and the webhook outbox.</summary>
+public static class Background
+{
+    /// <summary>Waits until the overlap refresher has processed every change queued so far (history, overlaps.changed).</summary>
+    public static async Task RefreshedAsync(this EscrowApp app)
+    {
+        var refresher = app.Services.GetRequiredService<OverlapRefresher>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (refresher.Pending > 0)
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail("The overlap refresher did not catch up within 30 seconds.");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>One round of the webhook outbox, as the delivery worker runs it; returns the attempts made.</summary>
+    public static Task<int> DeliverDueAsync(this EscrowApp app) =>
+        app.Services.GetRequiredService<WebhookDeliverer>().DeliverDueAsync(CancellationToken.None);
+
+    /// <summary>Makes every pending delivery due now, as if its backoff had passed.</summary>
+    public static void MakeRetriesDue(this EscrowApp app)
+    {
+        using var db = app.OpenDatabase();
+        using var command = db.CreateCommand();
+        command.CommandText = "UPDATE webhook_deliveries SET next_attempt_at = 0 WHERE status = 'pending'";
+        command.ExecuteNonQuery();
+    }
+}

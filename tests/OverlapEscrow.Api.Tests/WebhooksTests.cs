@@ -1,0 +1,421 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using OverlapEscrow.Api.Tests.Infrastructure;
+using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
+
+namespace OverlapEscrow.Api.Tests;
+
+/// <summary>
+/// Webhooks over real HTTP: a receiver on 127.0.0.1 gets the deliveries (AllowPrivateNetworks lets the escrow reach
+/// it), verifies their signatures on its own, and sees only what each organization may see. The delivery worker is
+/// off, so each test drives the outbox itself.
+/// </summary>
+public sealed class WebhooksTests : IAsyncLifetime
+{
+    private static readonly Dictionary<string, string?> Settings = new()
+    {
+        ["Escrow:Outbound:AllowPrivateNetworks"] = "true",
+        ["Escrow:Webhooks:DeliveryWorker"] = "false",
+    };
+
+    private readonly EscrowApp _app = new(Settings);
+    private WebhookReceiver _receiver = null!;
+    private Org _alpha = null!, _beta = null!;
+
+    public async Task InitializeAsync()
+    {
+        _receiver = await WebhookReceiver.StartAsync();
+        _alpha = await _app.SignupAsync("hook-alpha");
+        _beta = await _app.SignupAsync("hook-beta");
+    }
+
+    public async Task DisposeAsync()
+    {
+        _app.Dispose();
+        await _receiver.DisposeAsync();
+    }
+
+    private static async Task<(string Id, string Secret)> CreateWebhookAsync(HttpClient http, string url, params string[] events)
+    {
+        var response = await http.PostAsJsonAsync("/v1/webhooks", new { url, events });
+        await Expect(response, HttpStatusCode.Created);
+        var body = await Json(response);
+        return (body["webhook"]!["id"]!.GetValue<string>(), body["secret"]!.GetValue<string>());
+    }
+
+    private static async Task<JsonArray> DeliveriesAsync(HttpClient http, string webhookId)
+    {
+        var response = await http.GetAsync($"/v1/webhooks/{webhookId}/deliveries");
+        await Expect(response, HttpStatusCode.OK);
+        return (await Json(response))["items"]!.AsArray();
+    }
+
+    [Fact]
+    public async Task DeliveriesArriveSignedSoTheReceiverCanVerifyThemWithTheSecretGivenAtCreation()
+    {
+        var (webhookId, secret) = await CreateWebhookAsync(_alpha.Http, _receiver.BaseUrl + "/alpha", "partnership.invited");
+        var invite = await _alpha.Http.PostAsJsonAsync("/v1/partnerships", new { partnerSlug = _beta.Slug });
+        await Expect(invite, HttpStatusCode.Created);
+
+        Assert.Equal(1, await _app.DeliverDueAsync());
+        var received = Assert.Single(_receiver.Requests);
+        Assert.Equal("/alpha", received.Path);
+        Assert.True(WebhookReceiver.SignatureIsValid(received, secret), "the signature does not verify with the secret");
+        Assert.False(WebhookReceiver.SignatureIsValid(received with { Body = received.Body + " " }, secret), "a changed body still verifies");
+        Assert.StartsWith("msg_", received.Id);
+        Assert.InRange(long.Parse(received.Timestamp), DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+        Assert.Equal("partnership.invited", received.Type);
+
+        var delivery = Assert.Single(await DeliveriesAsync(_alpha.Http, webhookId))!;
+        Assert.Equal(received.Id, delivery["id"]!.GetValue<string>());
+        Assert.Equal("delivered", delivery["status"]!.GetValue<string>());
+        Assert.Equal(200, delivery["attemptLog"]![0]!["statusCode"]!.GetValue<int>());
+        Assert.Null(delivery["payload"]);
+    }
+
+    [Fact]
+    public async Task AFailedDeliveryIsRetriedWithBackoffUnderTheSameWebhookIdUntilTheReceiverAccepts()
+    {
+        var (webhookId, secret) = await CreateWebhookAsync(_alpha.Http, _receiver.BaseUrl + "/retry", "partnership.invited");
+        _receiver.AnswerWith(500, 500);
+        await Expect(await _alpha.Http.PostAsJsonAsync("/v1/partnerships", new { partnerSlug = _beta.Slug }), HttpStatusCode.Created);
+
+        Assert.Equal(1, await _app.DeliverDueAsync());
+        var pending = Assert.Single(await DeliveriesAsync(_alpha.Http, webhookId))!;
+        Assert.Equal("pending", pending["status"]!.GetValue<string>());
+        Assert.True(pending["nextAttemptAt"]!.GetValue<DateTimeOffset>() > DateTimeOffset.UtcNow, "the retry is not backed off");
+        Assert.Equal(0, await _app.DeliverDueAsync()); // not due yet
+
+        _app.MakeRetriesDue();
+        Assert.Equal(1, await _app.DeliverDueAsync());
+        _app.MakeRetriesDue();
+        Assert.Equal(1, await _app.DeliverDueAsync());
+        _app.MakeRetriesDue();
+        Assert.Equal(0, await _app.DeliverDueAsync()); // delivered: nothing more to send
+
+        var delivery = Assert.Single(await DeliveriesAsync(_alpha.Http, webhookId))!;
+        Assert.Equal("delivered", delivery["status"]!.GetValue<string>());
+        Assert.Equal(3, delivery["attempts"]!.GetValue<int>());
+        Assert.Equal([500, 500, 200], delivery["attemptLog"]!.AsArray().Select(a => a!["statusCode"]!.GetValue<int>()));
+        Assert.Equal([1, 2, 3], delivery["attemptLog"]!.AsArray().Select(a => a!["attempt"]!.GetValue<int>()));
+
+        var requests = _receiver.On("/retry").ToList();
+        Assert.Equal(3, requests.Count);
+        Assert.Single(requests.Select(r => r.Id).Distinct());
+        Assert.Equal(delivery["id"]!.GetValue<string>(), requests[0].Id);
+        Assert.Single(requests.Select(r => r.Body).Distinct());
+        Assert.All(requests, r => Assert.True(WebhookReceiver.SignatureIsValid(r, secret)));
+
+        var logs = string.Join('\n', _app.Logs);
+        foreach (var code in new[] { "attempt 1: 500", "attempt 2: 500", "attempt 3: 200" }) Assert.Contains(code, logs);
+    }
+
+    [Fact]
+    public async Task ADeliveryIsGivenUpAfterTheLastAttempt()
+    {
+        using var app = new EscrowApp(new Dictionary<string, string?>(Settings) { ["Escrow:Webhooks:MaxAttempts"] = "2" });
+        var alpha = await app.SignupAsync("give-up-alpha");
+        await app.SignupAsync("give-up-beta");
+        var (webhookId, _) = await CreateWebhookAsync(alpha.Http, _receiver.BaseUrl + "/down", "partnership.invited");
+        _receiver.AnswerWith(503, 503, 503);
+        await Expect(await alpha.Http.PostAsJsonAsync("/v1/partnerships", new { partnerSlug = "give-up-beta" }), HttpStatusCode.Created);
+
+        await app.DeliverDueAsync();
+        app.MakeRetriesDue();
+        await app.DeliverDueAsync();
+        app.MakeRetriesDue();
+        Assert.Equal(0, await app.DeliverDueAsync());
+
+        var delivery = Assert.Single(await DeliveriesAsync(alpha.Http, webhookId))!;
+        Assert.Equal("failed", delivery["status"]!.GetValue<string>());
+        Assert.Equal([503, 503], delivery["attemptLog"]!.AsArray().Select(a => a!["statusCode"]!.GetValue<int>()));
+        Assert.Null(delivery["nextAttemptAt"]);
+        Assert.Equal(2, _receiver.On("/down").Count());
+    }
+
+    [Fact]
+    public async Task WithoutAllowPrivateNetworksALoopbackTargetIsRefusedAndNothingReachesIt()
+    {
+        using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Webhooks:DeliveryWorker"] = "false" });
+        var alpha = await app.SignupAsync("guarded-alpha");
+        await app.SignupAsync("guarded-beta");
+        var port = new Uri(_receiver.BaseUrl).Port;
+        var (byAddress, _) = await CreateWebhookAsync(alpha.Http, $"http://127.0.0.1:{port}/guarded", "partnership.invited");
+        var (byName, _) = await CreateWebhookAsync(alpha.Http, $"http://localhost:{port}/guarded", "partnership.invited");
+        await Expect(await alpha.Http.PostAsJsonAsync("/v1/partnerships", new { partnerSlug = "guarded-beta" }), HttpStatusCode.Created);
+
+        Assert.Equal(2, await app.DeliverDueAsync());
+        app.MakeRetriesDue();
+        Assert.Equal(0, await app.DeliverDueAsync()); // a refusal is final: trying again changes nothing
+
+        foreach (var webhookId in new[] { byAddress, byName })
+        {
+            var delivery = Assert.Single(await DeliveriesAsync(alpha.Http, webhookId))!;
+            Assert.Equal("failed", delivery["status"]!.GetValue<string>());
+            var attempt = Assert.Single(delivery["attemptLog"]!.AsArray())!;
+            Assert.Null(attempt["statusCode"]);
+            Assert.StartsWith("Refused:", attempt["error"]!.GetValue<string>());
+            Assert.Contains("loopback", attempt["error"]!.GetValue<string>());
+        }
+        Assert.Empty(_receiver.Requests);
+    }
+
+    [Fact]
+    public async Task ARedirectToAnotherHostIsRefusedAndTheRefusalIsInTheDeliveryLog()
+    {
+        var (webhookId, _) = await CreateWebhookAsync(_alpha.Http, _receiver.BaseUrl + "/redirect-elsewhere", "partnership.invited");
+        await Expect(await _alpha.Http.PostAsJsonAsync("/v1/partnerships", new { partnerSlug = _beta.Slug }), HttpStatusCode.Created);
+
+        Assert.Equal(1, await _app.DeliverDueAsync());
+        var delivery = Assert.Single(await DeliveriesAsync(_alpha.Http, webhookId))!;
+        Assert.Equal("failed", delivery["status"]!.GetValue<string>());
+        Assert.Equal("Refused: A redirect to another host was refused.", delivery["attemptLog"]![0]!["error"]!.GetValue<string>());
+        Assert.Empty(_receiver.On("/elsewhere"));
+    }
+
+    [Fact]
+    public async Task WebhookUrlsMustBeHttpOrHttpsAndEventsKnown()
+    {
+        foreach (var url in new[] { "ftp://example.com/hook", "file:///etc/passwd", "not a url", "/relative", "https://user:password@example.com/hook", "" })
+        {
+            var problem = await ExpectProblem(await _alpha.Http.PostAsJsonAsync("/v1/webhooks", new { url, events = new[] { "sync.failed" } }), HttpStatusCode.BadRequest);
+            Assert.NotNull(problem["errors"]!["url"]);
+        }
+        var events = await ExpectProblem(await _alpha.Http.PostAsJsonAsync("/v1/webhooks", new { url = "https://example.com/hook", events = new[] { "sync.failed", "population.deleted", "sync.failed" } }), HttpStatusCode.BadRequest);
+        Assert.NotNull(events["errors"]!["events[1]"]);
+        Assert.NotNull(events["errors"]!["events[2]"]);
+        var none = await ExpectProblem(await _alpha.Http.PostAsJsonAsync("/v1/webhooks", new { url = "https://example.com/hook", events = Array.Empty<string>() }), HttpStatusCode.BadRequest);
+        Assert.NotNull(none["errors"]!["events"]);
+        var list = await _alpha.Http.GetFromJsonAsync<JsonArray>("/v1/webhooks");
+        Assert.Empty(list!);
+    }
+
+    [Fact]
+    public async Task TheSigningSecretIsShownOnceAndNeverInAReadALogOrTheDatabase()
+    {
+        var (webhookId, secret) = await CreateWebhookAsync(_alpha.Http, _receiver.BaseUrl + "/secret", "partnership.invited", "partnership.accepted");
+        Assert.Matches("^whsec_[A-Za-z0-9+/]{43}=$", secret);
+        var keyBytes = Convert.FromBase64String(secret["whsec_".Length..]);
+        Assert.Equal(32, keyBytes.Length);
+        await _alpha.PartnerAsync(_beta);
+        Assert.Equal(2, await _app.DeliverDueAsync());
+
+        var reads = await (await _alpha.Http.GetAsync("/v1/webhooks")).Content.ReadAsStringAsync()
+            + await (await _alpha.Http.GetAsync($"/v1/webhooks/{webhookId}")).Content.ReadAsStringAsync()
+            + await (await _alpha.Http.GetAsync($"/v1/webhooks/{webhookId}/deliveries")).Content.ReadAsStringAsync()
+            + await (await _alpha.Http.GetAsync("/v1/audit?limit=1000")).Content.ReadAsStringAsync();
+        Assert.Contains(webhookId, reads);
+        Assert.DoesNotContain(secret["whsec_".Length..], reads);
+        Assert.DoesNotContain("whsec_", reads);
+        var logs = string.Join('\n', _app.Logs);
+        Assert.Contains(webhookId, logs);
+        Assert.DoesNotContain(secret["whsec_".Length..], logs);
+        Assert.DoesNotContain(_receiver.On("/secret").First().Signature[3..], logs);
+
+        // At rest the secret exists only sealed: neither its text nor its bytes are in the database files.
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var files = Directory.GetFiles(_app.DataDirectory, "escrow.db*").Select(File.ReadAllBytes).ToList();
+        Assert.NotEmpty(files);
+        foreach (var bytes in files)
+        {
+            Assert.Equal(-1, bytes.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(secret)));
+            Assert.Equal(-1, bytes.AsSpan().IndexOf(keyBytes));
+        }
+    }
+
+    [Fact]
+    public async Task PartnershipEventsGoToBothSidesAndNameOnlyThePartner()
+    {
+        var (alphaHook, alphaSecret) = await CreateWebhookAsync(_alpha.Http, _receiver.BaseUrl + "/alpha", "partnership.invited", "partnership.accepted", "partnership.terminated");
+        var (_, betaSecret) = await CreateWebhookAsync(_beta.Http, _receiver.BaseUrl + "/beta", "partnership.invited", "partnership.accepted", "partnership.terminated");
+        var partnership = await _alpha.PartnerAsync(_beta);
+        await Expect(await _beta.Http.PostAsync($"/v1/partnerships/{partnership}/terminate", null), HttpStatusCode.OK);
+        Assert.Equal(6, await _app.DeliverDueAsync());
+
+        foreach (var (path, secret, partner) in new[] { ("/alpha", alphaSecret, _beta), ("/beta", betaSecret, _alpha) })
+        {
+            var requests = _receiver.On(path).OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
+            Assert.Equal(["partnership.invited", "partnership.accepted", "partnership.terminated"], requests.Select(r => r.Type));
+            foreach (var request in requests)
+            {
+                Assert.True(WebhookReceiver.SignatureIsValid(request, secret));
+                var data = request.Json["data"]!.AsObject();
+                Assert.Equal(["partnershipId", "status", "partner"], data.Select(p => p.Key));
+                Assert.Equal(partnership, data["partnershipId"]!.GetValue<string>());
+                Assert.Equal(["slug", "name"], data["partner"]!.AsObject().Select(p => p.Key));
+                Assert.Equal(partner.Slug, data["partner"]!["slug"]!.GetValue<string>());
+                Assert.DoesNotContain(partner.Id, request.Body);
+            }
+            Assert.Equal(["invited", "active", "terminated"], requests.Select(r => r.Json["data"]!["status"]!.GetValue<string>()));
+        }
+        Assert.Equal(["partnership.terminated", "partnership.accepted", "partnership.invited"],
+            (await DeliveriesAsync(_alpha.Http, alphaHook)).Select(d => d!["eventType"]!.GetValue<string>()));
+    }
+
+    /// <summary>
+    /// Beta shares Customers as counts (minimum 5) and Partners at the overlaps level, and hides Secret Pipeline; all
+    /// three hold the same ten accounts. Alpha's overlap with them moves from six accounts to three.
+    /// </summary>
+    [Fact]
+    public async Task OverlapsChangedCarriesOnlyWhatTheReceiverMaySeeUnderThePartnersRules()
+    {
+        var (_, secret) = await CreateWebhookAsync(_alpha.Http, _receiver.BaseUrl + "/alpha", "overlaps.changed");
+        await CreateWebhookAsync(_beta.Http, _receiver.BaseUrl + "/beta", "overlaps.changed");
+        var mine = await _alpha.CreatePopulationAsync("Customers");
+        var counted = await _beta.CreatePopulationAsync("Customers");
+        var hidden = await _beta.CreatePopulationAsync("Secret Pipeline", "opportunities");
+        var shared = await _beta.CreatePopulationAsync("Partners", "partners");
+        foreach (var (population, prefix) in new[] { (counted, "B-CUS"), (hidden, "B-HID"), (shared, "B-PRT") })
+            await _beta.UploadOkAsync(population, Records.Ndjson(Enumerable.Range(1, 10).Select(i => new Records.Account($"{prefix}-{i}", Domain: $"d{i}.example",
+                Attributes: new() { ["accountName"] = $"PARTNER-SECRET-NAME-{i}", ["stage"] = $"PARTNER-SECRET-STAGE-{i}" }))));
+        var partnership = await _alpha.PartnerAsync(_beta);
+        await Expect(await _beta.Http.PutAsJsonAsync($"/v1/populations/{counted}/sharing", new { level = "counts", minimumCount = 5 }), HttpStatusCode.OK);
+        await _beta.ShareAsync(shared, "overlaps", "accountName");
+
+        string Accounts(int n) => Records.Ndjson(Enumerable.Range(1, n).Select(i => new Records.Account($"A-REC-{i}", Domain: $"d{i}.example",
+            Attributes: new() { ["accountName"] = $"ALPHA-OWN-NAME-{i}" })));
+        await _alpha.UploadOkAsync(mine, Accounts(6));
+        await _app.RefreshedAsync();
+        await _alpha.UploadOkAsync(mine, Accounts(3));
+        await _app.RefreshedAsync();
+        await _app.DeliverDueAsync();
+
+        var events = _receiver.On("/alpha").OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
+        Assert.Equal(2, events.Count);
+        Assert.All(events, e => Assert.True(WebhookReceiver.SignatureIsValid(e, secret)));
+        JsonNode CellOf(ReceivedWebhook e, string partnerPopulation)
+        {
+            var data = e.Json["data"]!;
+            Assert.Equal(partnership, data["partnershipId"]!.GetValue<string>());
+            return data["cells"]!.AsArray().Single(c => c!["partnerPopulationId"]!.GetValue<string>() == partnerPopulation)!;
+        }
+
+        // Six overlapping accounts: both counts reach the minimum, so the counts cell shows 6.
+        Assert.Equal(6, CellOf(events[0], counted)["count"]!.GetValue<int>());
+        Assert.Equal(6, CellOf(events[0], shared)["count"]!.GetValue<int>());
+        // Three: below the minimum, the counts cell says only that (no count); the overlaps cell is exact.
+        var withheld = CellOf(events[1], counted).AsObject();
+        Assert.Equal(["myPopulationId", "partnerPopulationId", "level", "minimumCount", "previousCount"], withheld.Select(p => p.Key));
+        Assert.Equal("counts", withheld["level"]!.GetValue<string>());
+        Assert.Equal(5, withheld["minimumCount"]!.GetValue<int>());
+        Assert.Equal(mine, withheld["myPopulationId"]!.GetValue<string>());
+        Assert.Equal(3, CellOf(events[1], shared)["count"]!.GetValue<int>());
+
+        // The hidden population appears nowhere, nor does any record id or attribute value, partner's or own.
+        foreach (var body in events.Select(e => e.Body))
+        {
+            Assert.DoesNotContain(hidden, body);
+            Assert.DoesNotContain("Secret Pipeline", body);
+            foreach (var forbidden in new[] { "B-CUS", "B-HID", "B-PRT", "A-REC", "PARTNER-SECRET", "ALPHA-OWN", "Partners", "Customers" })
+                Assert.DoesNotContain(forbidden, body);
+        }
+        // Alpha shares nothing, so Beta has no cell to be told about.
+        Assert.Empty(_receiver.On("/beta"));
+    }
+
+    [Fact]
+    public async Task AWithheldCountThatMovesBelowTheMinimumSendsNoEvent()
+    {
+        await CreateWebhookAsync(_alpha.Http, _receiver.BaseUrl + "/probe", "overlaps.changed");
+        var mine = await _alpha.CreatePopulationAsync("Probe");
+        var theirs = await _beta.CreatePopulationAsync("Customers");
+        await _beta.UploadOkAsync(theirs, Records.Range("B", 1, 10));
+        await _alpha.PartnerAsync(_beta);
+        await _beta.ShareAsync(theirs, "counts");
+
+        // Three, then four overlapping accounts: both below the minimum of 5. An event for either would tell alpha
+        // whether the one account it added is beta's.
+        await _alpha.UploadOkAsync(mine, Records.Range("A", 1, 3));
+        await _app.RefreshedAsync();
+        await _alpha.UploadOkAsync(mine, Records.Range("A", 4, 1), delta: true);
+        await _app.RefreshedAsync();
+        await _app.DeliverDueAsync();
+        Assert.Empty(_receiver.On("/probe"));
+
+        await _alpha.UploadOkAsync(mine, Records.Range("A", 5, 2), delta: true);
+        await _app.RefreshedAsync();
+        await _app.DeliverDueAsync();
+        var shown = Assert.Single(_receiver.On("/probe"));
+        Assert.Equal(6, shown.Json["data"]!["cells"]![0]!["count"]!.GetValue<int>());
+        Assert.Null(shown.Json["data"]!["cells"]![0]!["previousCount"]);
+    }
+
+    [Fact]
+    public async Task WebhooksOfAnotherOrganizationAnswerNotFoundAndViewersCannotManageThem()
+    {
+        var (webhookId, _) = await CreateWebhookAsync(_alpha.Http, _receiver.BaseUrl + "/alpha", "sync.failed");
+        await ExpectProblem(await _beta.Http.GetAsync($"/v1/webhooks/{webhookId}"), HttpStatusCode.NotFound);
+        await ExpectProblem(await _beta.Http.GetAsync($"/v1/webhooks/{webhookId}/deliveries"), HttpStatusCode.NotFound);
+        await ExpectProblem(await _beta.Http.DeleteAsync($"/v1/webhooks/{webhookId}"), HttpStatusCode.NotFound);
+        Assert.Empty((await _beta.Http.GetFromJsonAsync<JsonArray>("/v1/webhooks"))!);
+
+        var viewer = await _app.MemberAsync(_alpha, "viewer");
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.GetAsync("/v1/webhooks")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostAsJsonAsync("/v1/webhooks", new { url = "https://example.com", events = new[] { "sync.failed" } })).StatusCode);
+        // Sales ops are the ones told about failed syncs, so they subscribe themselves.
+        var salesOps = await _app.MemberAsync(_alpha, "sales_ops");
+        Assert.Equal(HttpStatusCode.Created, (await salesOps.PostAsJsonAsync("/v1/webhooks", new { url = "https://example.com/ops", events = new[] { "sync.failed" } })).StatusCode);
+        var manager = await _app.MemberAsync(_alpha, "partner_manager");
+        Assert.Equal(2, (await manager.GetFromJsonAsync<JsonArray>("/v1/webhooks"))!.Count);
+        Assert.Equal(HttpStatusCode.NoContent, (await manager.DeleteAsync($"/v1/webhooks/{webhookId}")).StatusCode);
+        await ExpectProblem(await _alpha.Http.GetAsync($"/v1/webhooks/{webhookId}"), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task TheBackgroundWorkerDeliversAQueuedEventWithoutBeingAsked()
+    {
+        using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Outbound:AllowPrivateNetworks"] = "true" });
+        var alpha = await app.SignupAsync("worker-alpha");
+        await app.SignupAsync("worker-beta");
+        var (_, secret) = await CreateWebhookAsync(alpha.Http, _receiver.BaseUrl + "/worker", "partnership.invited");
+        await Expect(await alpha.Http.PostAsJsonAsync("/v1/partnerships", new { partnerSlug = "worker-beta" }), HttpStatusCode.Created);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!_receiver.On("/worker").Any() && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.True(WebhookReceiver.SignatureIsValid(Assert.Single(_receiver.On("/worker")), secret));
+    }
+
+    [Fact]
+    public async Task TheWebhookAndHistoryEndpointsAreDescribedInTheOpenApiDocument()
+    {
+        var paths = JsonNode.Parse(await _app.CreateClient().GetStringAsync("/openapi/v1.json"))!["paths"]!.AsObject();
+        foreach (var (path, method, name) in new[]
+                 {
+                     ("/v1/webhooks", "post", "CreateWebhook"), ("/v1/webhooks", "get", "ListWebhooks"), ("/v1/webhooks/{webhookId}", "get", "GetWebhook"),
+                     ("/v1/webhooks/{webhookId}", "delete", "DeleteWebhook"), ("/v1/webhooks/{webhookId}/deliveries", "get", "ListWebhookDeliveries"),
+                     ("/v1/partnerships/{partnershipId}/overlaps/history", "get", "GetOverlapHistory"),
+                     ("/v1/partnerships/{partnershipId}/overlaps/{myPopulationId}/{partnerPopulationId}/new", "get", "ListNewOverlappingAccounts"),
+                 })
+        {
+            var operation = paths[path]?[method];
+            Assert.True(operation is not null, $"{method} {path} is missing");
+            Assert.Equal(name, operation!["operationId"]!.GetValue<string>());
+            Assert.False(string.IsNullOrEmpty(operation["summary"]?.GetValue<string>()));
+        }
+    }
+
+    [Fact]
+    public void SignaturesMatchTheStandardWebhooksTestVector()
+    {
+        var key = Convert.FromBase64String("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        Assert.Equal("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            OverlapEscrow.Api.Webhooks.WebhookSignature.Sign(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, """{"test": 2432232314}"""));
+    }
+
+    [Fact]
+    public void RetryDelaysGrowExponentiallyWithJitterAndStayUnderTheCapWithoutWaiting()
+    {
+        var schedule = new OverlapEscrow.Api.Webhooks.RetrySchedule(Microsoft.Extensions.Options.Options.Create(
+            new OverlapEscrow.Api.Webhooks.WebhookOptions { RetryDelaySeconds = 60, MaxRetryDelayMinutes = 360 }));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        double Mean(int attempt) => Enumerable.Range(0, 50).Average(_ => schedule.DelayAfter(attempt).TotalSeconds);
+        var early = Mean(1);
+        var later = Mean(6);
+        Assert.InRange(early, 10, 300);
+        Assert.True(later > 8 * early, $"attempt 6 waits {later:F0} s on average, attempt 1 {early:F0} s");
+        foreach (var attempt in Enumerable.Range(1, 30))
+            Assert.InRange(schedule.DelayAfter(attempt), TimeSpan.FromTicks(1), TimeSpan.FromHours(6));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "computing delays waited for them");
+    }
+}
