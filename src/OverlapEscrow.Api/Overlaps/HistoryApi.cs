@@ -79,14 +79,8 @@ public static class HistoryApi
         var view = await service.LoadAsync(user.OrganizationId, partnershipId, ct);
         if (view is null) return Problems.NotFound("partnership");
         if (!view.Partnership.SharesData) return OverlapsApi.NotActive();
-        var mine = view.MyPopulations.FirstOrDefault(p => p.Id == myPopulationId);
-        if (mine is null) return Problems.NotFound("population");
-        var theirs = view.PartnerPopulations.FirstOrDefault(p => p.Id == partnerPopulationId);
-        var sharing = theirs is null ? EffectiveSharing.Hidden : view.PartnerShares(mine.Id, theirs.Id);
-        // Same answers as the list: a hidden partner population is indistinguishable from one that does not exist.
-        if (theirs is null || sharing.Level == SharingLevel.Hidden) return Problems.NotFound("partner population");
-        if (sharing.Level != SharingLevel.Overlaps)
-            return Problems.Forbidden("The partner shares only counts for this population; the history shows them.");
+        // Same answers as the list: the access rule of a cell's records lives in one place.
+        if (OverlapsApi.OverlapsCell(view, myPopulationId, partnerPopulationId, out var problem) is not var (mine, theirs, sharing)) return problem!;
 
         var errors = new FieldErrors();
         var sinceTime = ParseTime(since, "since", errors);

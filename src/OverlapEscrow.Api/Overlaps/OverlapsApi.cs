@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Data;
 using OverlapEscrow.Data.Audit;
+using OverlapEscrow.Data.Populations;
 using OverlapEscrow.Domain.Matching;
 using OverlapEscrow.Domain.Records;
 using OverlapEscrow.Domain.Sharing;
@@ -77,14 +78,7 @@ public static class OverlapsApi
         if (view is null) return Problems.NotFound("partnership");
         if (!view.Partnership.SharesData) return NotActive();
         var cursors = Cursors(protection, user.OrganizationId, partnershipId, myPopulationId, partnerPopulationId);
-        var mine = view.MyPopulations.FirstOrDefault(p => p.Id == myPopulationId);
-        if (mine is null) return Problems.NotFound("population");
-        var theirs = view.PartnerPopulations.FirstOrDefault(p => p.Id == partnerPopulationId);
-        var sharing = theirs is null ? EffectiveSharing.Hidden : view.PartnerShares(mine.Id, theirs.Id);
-        // A hidden partner population answers exactly like one that does not exist.
-        if (theirs is null || sharing.Level == SharingLevel.Hidden) return Problems.NotFound("partner population");
-        if (sharing.Level != SharingLevel.Overlaps)
-            return Problems.Forbidden("The partner shares only counts for this population; the matrix shows them.");
+        if (OverlapsCell(view, myPopulationId, partnerPopulationId, out var problem) is not var (mine, theirs, sharing)) return problem!;
 
         var pageSize = limit ?? 100;
         if (pageSize is < 1 or > MaxPageSize) return Problems.Invalid("limit", $"limit is between 1 and {MaxPageSize}.");
@@ -158,6 +152,28 @@ public static class OverlapsApi
                 writer.WriteRecord(row.ToArray());
             }
         await writer.FlushAsync(ct);
+    }
+
+    /// <summary>
+    /// The one access rule for record-level results of a cell (the list, its CSV export, new-since): my population,
+    /// a partner population the partner does not hide from it — a hidden one answers exactly like one that does not
+    /// exist — and sharing at the overlaps level (403 at the counts level, whose figures the matrix shows).
+    /// </summary>
+    internal static (PopulationSummaryRow Mine, PopulationSummaryRow Theirs, EffectiveSharing Sharing)? OverlapsCell(
+        PartnerView view, string myPopulationId, string partnerPopulationId, out ProblemHttpResult? problem)
+    {
+        problem = null;
+        var mine = view.MyPopulations.FirstOrDefault(p => p.Id == myPopulationId);
+        if (mine is null) { problem = Problems.NotFound("population"); return null; }
+        var theirs = view.PartnerPopulations.FirstOrDefault(p => p.Id == partnerPopulationId);
+        var sharing = theirs is null ? EffectiveSharing.Hidden : view.PartnerShares(mine.Id, theirs.Id);
+        if (theirs is null || sharing.Level == SharingLevel.Hidden) { problem = Problems.NotFound("partner population"); return null; }
+        if (sharing.Level != SharingLevel.Overlaps)
+        {
+            problem = Problems.Forbidden("The partner shares only counts for this population; the matrix and the history show them.");
+            return null;
+        }
+        return (mine, theirs, sharing);
     }
 
     internal static ProblemHttpResult NotActive() =>

@@ -130,33 +130,24 @@ public static class OverlapEngine
     /// qualifies only if the two share a domain label; the rule is applied here, before any cap, so a popular name
     /// cannot crowd out the valid pairs.
     /// </summary>
-    private static void JoinNames(PopulationData mine, PopulationData theirs, List<Pair> pairs)
-    {
-        var a = mine.Index(IdentifierType.Name);
-        var b = theirs.Index(IdentifierType.Name);
-        ForEachRun(a, b, (iFrom, iTo, jFrom, jTo) =>
-        {
-            if (iTo - iFrom > TooCommon || jTo - jFrom > TooCommon) return;
-            for (var x = iFrom; x < iTo; x++)
-            {
-                var me = a.Ordinals[x];
-                var kept = 0;
-                for (var y = jFrom; y < jTo && kept <= MaxPartnersPerRecord; y++)
-                {
-                    var them = b.Ordinals[y];
-                    if (mine.HasDomain[me] && theirs.HasDomain[them] && !Share(mine.Records[me], theirs.Records[them], IdentifierType.DomainLabel)) continue;
-                    pairs.Add(new Pair(me, them, MatchKinds.Name));
-                    kept++;
-                }
-            }
-        });
-    }
+    private static void JoinNames(PopulationData mine, PopulationData theirs, List<Pair> pairs) =>
+        JoinQualified(mine, theirs, IdentifierType.Name, MatchKinds.Name, pairs, (me, them) =>
+            !(mine.HasDomain[me] && theirs.HasDomain[them]) || Share(mine.Records[me], theirs.Records[them], IdentifierType.DomainLabel));
 
     /// <summary>Rule (c): pairs sharing a name-only token and a domain label.</summary>
-    private static void JoinNamesOnBrand(PopulationData mine, PopulationData theirs, List<Pair> pairs)
+    private static void JoinNamesOnBrand(PopulationData mine, PopulationData theirs, List<Pair> pairs) =>
+        JoinQualified(mine, theirs, IdentifierType.NameOnly, MatchKinds.NameOnly | MatchKinds.DomainLabel, pairs, (me, them) =>
+            Share(mine.Records[me], theirs.Records[them], IdentifierType.DomainLabel));
+
+    /// <summary>
+    /// Pairs sharing a token of the given type that also pass <paramref name="qualifies"/>, skipping tokens too common
+    /// to identify anyone and keeping at most cap + 1 qualifying partners per record and token.
+    /// </summary>
+    private static void JoinQualified(PopulationData mine, PopulationData theirs, IdentifierType type, MatchKinds kind, List<Pair> pairs,
+        Func<int, int, bool> qualifies)
     {
-        var a = mine.Index(IdentifierType.NameOnly);
-        var b = theirs.Index(IdentifierType.NameOnly);
+        var a = mine.Index(type);
+        var b = theirs.Index(type);
         ForEachRun(a, b, (iFrom, iTo, jFrom, jTo) =>
         {
             if (iTo - iFrom > TooCommon || jTo - jFrom > TooCommon) return;
@@ -167,8 +158,8 @@ public static class OverlapEngine
                 for (var y = jFrom; y < jTo && kept <= MaxPartnersPerRecord; y++)
                 {
                     var them = b.Ordinals[y];
-                    if (!Share(mine.Records[me], theirs.Records[them], IdentifierType.DomainLabel)) continue;
-                    pairs.Add(new Pair(me, them, MatchKinds.NameOnly | MatchKinds.DomainLabel));
+                    if (!qualifies(me, them)) continue;
+                    pairs.Add(new Pair(me, them, kind));
                     kept++;
                 }
             }
