@@ -501,38 +501,40 @@ public sealed class SchedulesTests
     // ---- pulls from a directory ----
 
     [Fact]
-    public async Task ADirectoryPullReadsTheNewestMatchingFileInsideAnAllowedDirectoryOnly()
+    public async Task ADirectoryPullReadsTheNewestMatchingFileInsideItsOrganizationsFolderOnly()
     {
         var root = Path.Combine(Path.GetTempPath(), "oe-pulls", Guid.NewGuid().ToString("N"));
-        var exports = Directory.CreateDirectory(Path.Combine(root, "acme")).FullName;
         var outside = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "oe-pulls", Guid.NewGuid().ToString("N"))).FullName;
         try
         {
+            var clock = new ManualTimeProvider(Start);
+            using var app = new EscrowApp(Settings(pullDirectory: root), time: clock);
+            var org = await app.SignupAsync("dir-pull");
+            var population = await org.CreatePopulationAsync("Customers");
+            // Each organization reads below <root>/<its id> only; another organization's folder is refused.
+            var exports = Directory.CreateDirectory(Path.Combine(root, org.Id, "acme")).FullName;
+            var otherOrganization = Directory.CreateDirectory(Path.Combine(root, "org_someone-else", "exports")).FullName;
             var older = Path.Combine(exports, "customers-2027-01-09.ndjson");
             await File.WriteAllTextAsync(older, Records.Range("D", 0, 20));
             File.SetLastWriteTimeUtc(older, DateTime.UtcNow.AddDays(-1));
             await File.WriteAllBytesAsync(Path.Combine(exports, "customers-2027-01-10.ndjson.gz"), Gzip(Records.Range("D", 0, 35)));
             await File.WriteAllTextAsync(Path.Combine(exports, "notes.txt"), "not a snapshot");
             await File.WriteAllTextAsync(Path.Combine(outside, "customers-9999.ndjson"), Records.Range("O", 0, 3));
-            Directory.CreateSymbolicLink(Path.Combine(root, "linked"), outside);
+            Directory.CreateSymbolicLink(Path.Combine(root, org.Id, "linked"), outside);
 
-            var clock = new ManualTimeProvider(Start);
-            using var app = new EscrowApp(Settings(pullDirectory: root), time: clock);
-            var org = await app.SignupAsync("dir-pull");
-            var population = await org.CreatePopulationAsync("Customers");
             object Body(string directory, string name = "Directory pull") => new
             {
                 name, cron = "0 3 * * *", timeZone = "UTC", action = "pull", pull = new { populationId = population, directory, pattern = "customers-*" },
             };
             var schedule = await CreateScheduleAsync(org, Body(exports));
 
-            foreach (var refusedPath in new[] { outside, Path.Combine(root, "..", Path.GetFileName(outside)), "/etc", "acme" })
+            foreach (var refusedPath in new[] { outside, Path.Combine(root, "..", Path.GetFileName(outside)), "/etc", "acme", root, otherOrganization })
             {
                 var problem = await ExpectProblem(await org.Http.PostAsJsonAsync("/v1/schedules", Body(refusedPath, "Refused")), HttpStatusCode.BadRequest);
                 Assert.True(problem["errors"]!.AsObject().ContainsKey("pull.directory"), refusedPath);
             }
             // Inside the allowed directory by its path, but a link out of it: accepted, and refused when it runs.
-            var linked = await CreateScheduleAsync(org, Body(Path.Combine(root, "linked"), "Through a link"));
+            var linked = await CreateScheduleAsync(org, Body(Path.Combine(root, org.Id, "linked"), "Through a link"));
 
             clock.SetUtcNow(ThreeOClock);
             Assert.Equal(2, await Runner(app).RunDueAsync(CancellationToken.None));

@@ -342,6 +342,32 @@ public sealed class WebhooksTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APendingOverlapsEventIsWithdrawnWhenThePartnershipEndsOrTheCellIsHiddenBeforeItGoesOut()
+    {
+        await CreateWebhookAsync(_alpha.Http, _receiver.BaseUrl + "/revoked", "overlaps.changed");
+        var mine = await _alpha.CreatePopulationAsync("Mine");
+        var theirs = await _beta.CreatePopulationAsync("Customers");
+        await _beta.UploadOkAsync(theirs, Records.Range("B", 1, 10));
+        var partnership = await _alpha.PartnerAsync(_beta);
+        await _beta.ShareAsync(theirs, "overlaps");
+
+        // A change is queued for alpha; before it is delivered, beta hides the population.
+        await _alpha.UploadOkAsync(mine, Records.Range("A", 1, 7));
+        await _app.RefreshedAsync();
+        await _beta.ShareAsync(theirs, "hidden");
+        await _app.DeliverDueAsync();
+        Assert.Empty(_receiver.On("/revoked"));
+
+        // Shared again, a new change is queued; before delivery, beta ends the partnership.
+        await _beta.ShareAsync(theirs, "overlaps");
+        await _alpha.UploadOkAsync(mine, Records.Range("A", 1, 9));
+        await _app.RefreshedAsync();
+        await Expect(await _beta.Http.PostAsync($"/v1/partnerships/{partnership}/terminate", null), HttpStatusCode.OK);
+        await _app.DeliverDueAsync();
+        Assert.Empty(_receiver.On("/revoked"));
+    }
+
+    [Fact]
     public async Task WebhooksOfAnotherOrganizationAnswerNotFoundAndViewersCannotManageThem()
     {
         var (webhookId, _) = await CreateWebhookAsync(_alpha.Http, _receiver.BaseUrl + "/alpha", "sync.failed");

@@ -53,13 +53,25 @@ public static class HistoryApi
                 var sharing = view.PartnerShares(mine.Id, theirs.Id);
                 if (sharing.Level == SharingLevel.Hidden) continue;
                 var trend = new List<HistoryPoint>();
+                // The trend starts from what an empty cell reads. A cell gets its first point only once something
+                // overlaps, so without this "a withheld point" versus "no point" would tell a one-account probe
+                // whether that account is in the partner's list.
+                int? last = null;
+                var started = false;
                 foreach (var p in points[(mine.Id, theirs.Id)])
                 {
-                    var count = SharingPolicy.ReportableCount(sharing, (int)p.Count, (int)p.PartnerCount);
+                    // A point recorded while the partner shared only counts stays under the counts rule, even if it
+                    // shares overlaps now: raising the level must not reveal past single-account memberships.
+                    var rule = p.Level == SharingLevel.Counts.ToWire() && sharing.Level == SharingLevel.Overlaps
+                        ? sharing with { Level = SharingLevel.Counts, Fields = [] }
+                        : sharing;
+                    var count = SharingPolicy.ReportableCount(rule, (int)p.Count, (int)p.PartnerCount);
+                    if (!started) (last, started) = (SharingPolicy.ReportableCount(rule, 0, 0), true);
                     // Points are recorded whenever the overlap changed. Two that read the same are merged: otherwise a
                     // run of withheld points would still say that a withheld count moved.
-                    if (trend.Count > 0 && trend[^1].Count == count) continue;
+                    if (count == last) continue;
                     trend.Add(new HistoryPoint(Time.FromUnixMs(p.At), count));
+                    last = count;
                 }
                 cells.Add(new HistoryCell(mine.Id, theirs.Id, sharing.Level.ToWire(),
                     sharing.Level == SharingLevel.Counts ? sharing.MinimumCount : null, trend));

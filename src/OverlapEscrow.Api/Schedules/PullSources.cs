@@ -103,7 +103,7 @@ public sealed class PullSources(OutboundHttp outbound, ScheduleSecrets secrets, 
 
     private async Task<OpenedSource> OpenDirectoryAsync(ScheduleRow schedule, CancellationToken ct)
     {
-        var allowed = PullDirectories.Resolve(schedule.SourceDirectory!, options.Value.PullDirectories)
+        var allowed = PullDirectories.Resolve(schedule.SourceDirectory!, options.Value.PullDirectories, schedule.OrganizationId)
             ?? throw new SyncFailure("The pull directory is not allowed",
                 "The directory is no longer inside a directory the operator allows (Escrow:Schedules:PullDirectories).", retryable: false);
         if (!PullDirectories.FreeOfLinks(allowed.Root, allowed.Path))
@@ -145,7 +145,11 @@ public sealed class PullSources(OutboundHttp outbound, ScheduleSecrets secrets, 
     }
 }
 
-/// <summary>Where directory pulls may read: inside one of the operator's <see cref="ScheduleOptions.PullDirectories"/>.</summary>
+/// <summary>
+/// Where directory pulls may read: inside the organization's own folder, named by its id, under one of the
+/// operator's <see cref="ScheduleOptions.PullDirectories"/> (&lt;root&gt;/&lt;organization id&gt;/…). Without the
+/// per-organization folder, one organization could pull another's export into its own population and read it.
+/// </summary>
 public static class PullDirectories
 {
     private static StringComparison PathComparison => OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
@@ -154,14 +158,14 @@ public static class PullDirectories
     /// The full path of <paramref name="path"/> and the allowed directory it lies in, or null when it is not an
     /// absolute path inside one. ".." segments are resolved first, so they cannot climb out.
     /// </summary>
-    public static (string Path, string Root)? Resolve(string path, IEnumerable<string> allowedDirectories)
+    public static (string Path, string Root)? Resolve(string path, IEnumerable<string> allowedDirectories, string organizationId)
     {
         if (string.IsNullOrWhiteSpace(path) || !Path.IsPathFullyQualified(path) || path.Contains('\0')) return null;
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
         foreach (var allowed in allowedDirectories)
         {
             if (string.IsNullOrWhiteSpace(allowed) || !Path.IsPathFullyQualified(allowed)) continue;
-            var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(allowed));
+            var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(Path.Combine(allowed, organizationId)));
             var prefix = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
             if (string.Equals(full, root, PathComparison) || full.StartsWith(prefix, PathComparison)) return (full, root);
         }

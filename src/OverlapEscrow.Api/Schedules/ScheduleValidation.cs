@@ -102,9 +102,9 @@ public sealed class ScheduleValidation(IPopulationRepository populations, IOptio
             }
             else
             {
-                var resolved = PullDirectories.Resolve(pull.Directory!, schedules.Value.PullDirectories);
+                var resolved = PullDirectories.Resolve(pull.Directory!, schedules.Value.PullDirectories, organizationId);
                 if (resolved is null)
-                    errors.Add("pull.directory", "pull.directory is an absolute path inside a directory the operator allows for pulls (Escrow:Schedules:PullDirectories).");
+                    errors.Add("pull.directory", "pull.directory is an absolute path inside your organization's folder (named by its id) of a directory the operator allows for pulls (Escrow:Schedules:PullDirectories).");
                 directory = resolved?.Path;
                 pattern = pull.Pattern;
                 errors.Check(!string.IsNullOrEmpty(pattern) && pattern.Length <= 255 && pattern.IndexOfAny(['/', '\\', '\0']) < 0 && pattern is not ("." or "..")

@@ -1,3 +1,5 @@
+using OverlapEscrow.Domain.Sharing;
+using OverlapEscrow.Api.Overlaps;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -31,6 +33,7 @@ public sealed class WebhookDeliverer(
     RetrySchedule retries,
     IOptions<WebhookOptions> options,
     IOptions<OutboundOptions> outbound,
+    IServiceScopeFactory scopes,
     TimeProvider time,
     ILogger<WebhookDeliverer> logger)
 {
@@ -60,6 +63,12 @@ public sealed class WebhookDeliverer(
         var refused = false;
         try
         {
+            if (await WithdrawnAsync(delivery, ct) is { } withdrawn)
+            {
+                refused = true;
+                error = withdrawn;
+                throw new OperationCanceledException(withdrawn);
+            }
             var organization = await accounts.GetOrganizationAsync(delivery.OrganizationId, ct) ?? throw new InvalidOperationException("The organization is gone.");
             byte[] key;
             using (var cipher = keys.CipherFor(organization.Id, organization.WrappedKey))
@@ -83,6 +92,10 @@ public sealed class WebhookDeliverer(
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             return; // shutting down: the lease runs out and the attempt is made again later
+        }
+        catch (OperationCanceledException) when (refused)
+        {
+            // withdrawn before sending: recorded below as a refusal, nothing left the escrow
         }
         catch (Exception e) when (Refusal(e) is { } refusal)
         {
@@ -117,6 +130,29 @@ public sealed class WebhookDeliverer(
             delivery.Id, delivery.EventType, delivery.WebhookId, attempt,
             status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? (refused ? "refused" : "no response"),
             recorded ? update.Status : "lease lost");
+    }
+
+    /// <summary>
+    /// Why an <c>overlaps.changed</c> delivery must no longer go out, or null. The payload was rendered under the rule
+    /// in force when the change happened; if the partnership has ended since, or a cell in it is hidden now or
+    /// shared at another level, sending it would release what the owner has since withdrawn (a revocation takes
+    /// effect on the very next event, retries included).
+    /// </summary>
+    private async Task<string?> WithdrawnAsync(DueDeliveryRow delivery, CancellationToken ct)
+    {
+        if (delivery.EventType != OverlapsChanged.Type) return null;
+        using var doc = System.Text.Json.JsonDocument.Parse(delivery.Payload);
+        if (!doc.RootElement.TryGetProperty("data", out var data) || !data.TryGetProperty("partnershipId", out var pid)) return "Withdrawn: the event names no partnership.";
+        await using var scope = scopes.CreateAsyncScope();
+        var view = await scope.ServiceProvider.GetRequiredService<OverlapService>().LoadAsync(delivery.OrganizationId, pid.GetString()!, ct);
+        if (view is null || !view.Partnership.SharesData) return "Withdrawn: the partnership is no longer active.";
+        foreach (var cell in data.GetProperty("cells").EnumerateArray())
+        {
+            var level = view.PartnerShares(cell.GetProperty("myPopulationId").GetString()!, cell.GetProperty("partnerPopulationId").GetString()!).Level;
+            if (level == SharingLevel.Hidden || level.ToWire() != cell.GetProperty("level").GetString())
+                return "Withdrawn: the partner changed what it shares since the event.";
+        }
+        return null;
     }
 
     /// <summary>The outbound guard's refusal behind an exception, if that is what it is (a connect-time refusal arrives wrapped).</summary>

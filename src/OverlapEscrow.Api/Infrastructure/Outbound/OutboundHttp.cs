@@ -43,6 +43,8 @@ public sealed class OutboundHttp(IOptions<OutboundOptions> options)
     {
         AllowAutoRedirect = false,
         UseCookies = false,
+        // A proxy from HTTP(S)_PROXY would be the only address checked, and would then fetch any target for us.
+        UseProxy = false,
         PooledConnectionLifetime = TimeSpan.FromMinutes(2),
         ConnectCallback = async (context, ct) =>
         {
@@ -120,6 +122,7 @@ public sealed class OutboundHttp(IOptions<OutboundOptions> options)
                 || (b[0] == 192 && b[1] == 168)
                 || (b[0] == 192 && b[1] == 0 && b[2] == 0)      // IETF protocol assignments
                 || (b[0] == 198 && (b[1] == 18 || b[1] == 19))  // benchmarking
+                || (b[0] == 168 && b[1] == 63 && b[2] == 129 && b[3] == 16) // a cloud host's internal endpoint
                 || b[0] >= 224);                                // multicast and reserved
         }
         if (address.AddressFamily == AddressFamily.InterNetworkV6)
@@ -128,6 +131,8 @@ public sealed class OutboundHttp(IOptions<OutboundOptions> options)
             // IPv6 forms that carry an IPv4 address reach that address: judge the address they carry.
             if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4..12].All(x => x == 0))   // NAT64 64:ff9b::/96
                 return IsPublic(new IPAddress(b[12..16]));
+            if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4] == 0x00 && b[5] == 0x01)   // local NAT64 64:ff9b:1::/48
+                return false;
             if (b[0] == 0x20 && b[1] == 0x02)                                                                  // 6to4 2002::/16
                 return IsPublic(new IPAddress(b[2..6]));
             if (b[..12].All(x => x == 0) && !address.Equals(IPAddress.IPv6Loopback))                           // IPv4-compatible ::a.b.c.d
