@@ -103,11 +103,13 @@ public sealed class HistoryTests : IAsyncLifetime
         Assert.DoesNotContain(_theirs, body);
         Assert.DoesNotContain(_pipeline, body);
 
-        await _app.RefreshedAsync();
         using var db = _app.OpenDatabase();
         using var count = db.CreateCommand();
         count.CommandText = "SELECT COUNT(*) FROM overlap_history WHERE partner_population_id = $p";
         count.Parameters.AddWithValue("$p", _theirs);
+        // Deleted by the rule change itself, not left to the background refresher.
+        Assert.Equal(0L, (long)count.ExecuteScalar()!);
+        await _app.RefreshedAsync();
         Assert.Equal(0L, (long)count.ExecuteScalar()!);
 
         // Shared again, the cell starts a new history from what overlaps now.

@@ -53,6 +53,16 @@ public sealed class OverlapHistory(IOverlapHistoryRepository history, IAccountRe
         return new Side(this, view, keys.CipherFor(organization.Id, organization.WrappedKey));
     }
 
+    /// <summary>
+    /// Deletes, now rather than through the background refresher (whose queue may drop work under load), the
+    /// history of every cell the partner's rules hide from the viewer of <paramref name="view"/>.
+    /// </summary>
+    public async Task ForgetHiddenCellsAsync(PartnerView view, CancellationToken ct)
+    {
+        using var side = await ForSideAsync(view, ct);
+        await side.ForgetHiddenCellsAsync(ct);
+    }
+
     /// <summary>The record ids of the viewer's point at or before a time, opened with the viewer's data key.</summary>
     public static HashSet<string> OpenRecordIds(OrganizationKeys.SegmentCipher cipher, OverlapPointRow point) =>
         point.RecordIds is null || point.RecordIdsNonce is null

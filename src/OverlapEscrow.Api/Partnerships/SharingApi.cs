@@ -37,7 +37,7 @@ public static class SharingApi
 
     private static async Task<Results<Ok<PartnershipSharingResponse>, ProblemHttpResult>> Put(
         string partnershipId, PartnershipSharingRequest request, CurrentUser user, OverlapService service,
-        IPartnershipRepository partnerships, OverlapCache overlaps, OverlapRefresher refresher, IAuditRepository audit, TimeProvider time, CancellationToken ct)
+        IPartnershipRepository partnerships, OverlapCache overlaps, OverlapRefresher refresher, OverlapHistory history, IAuditRepository audit, TimeProvider time, CancellationToken ct)
     {
         var view = await service.LoadAsync(user.OrganizationId, partnershipId, ct);
         if (view is null) return Problems.NotFound("partnership");
@@ -85,7 +85,9 @@ public static class SharingApi
 
         await partnerships.ReplacePartnershipRulesAsync(user.OrganizationId, partnershipId, rows, ct);
         overlaps.Evict(partnershipId);
-        // History and overlaps.changed follow the new rules (a cell hidden now loses its history).
+        // What the partner derived from a cell hidden now goes with the permission, at once.
+        if (await service.LoadAsync(view.Partner.Id, partnershipId, ct) is { } partnerView) await history.ForgetHiddenCellsAsync(partnerView, ct);
+        // History and overlaps.changed follow the new rules.
         refresher.PartnershipChanged(user.OrganizationId, partnershipId);
         await audit.AppendAsync(now, user.OrganizationId, user.Actor, "sharing.updated", partnershipId,
             new { rules = rows.Select(r => new { r.PopulationId, r.PartnerPopulationId, r.Level, r.Fields, r.MinimumCount }) }, ct);

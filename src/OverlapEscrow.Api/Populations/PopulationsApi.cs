@@ -181,7 +181,8 @@ public static class PopulationsApi
 
     private static async Task<Results<Ok<SharingSetting>, ProblemHttpResult>> PutSharing(
         string populationId, SharingSettingRequest request, CurrentUser user, IPopulationRepository populations,
-        IPartnershipRepository partnerships, OverlapCache overlaps, OverlapRefresher refresher, IAuditRepository audit, TimeProvider time, CancellationToken ct)
+        IPartnershipRepository partnerships, OverlapCache overlaps, OverlapRefresher refresher, OverlapService service, OverlapHistory history,
+        IAuditRepository audit, TimeProvider time, CancellationToken ct)
     {
         if (await populations.GetAsync(user.OrganizationId, populationId, ct) is null) return Problems.NotFound("population");
         var now = Time.ToUnixMs(time.GetUtcNow());
@@ -192,7 +193,11 @@ public static class PopulationsApi
         foreach (var partnership in await partnerships.ListAsync(user.OrganizationId, ct))
         {
             overlaps.Evict(partnership.Id);
-            if (partnership.Status == "active") refresher.PartnershipChanged(user.OrganizationId, partnership.Id, populationId);
+            if (partnership.Status != "active") continue;
+            // What each partner derived from a cell hidden now goes with the permission, at once.
+            if (await service.LoadAsync(partnership.ToDomain().PartnerOf(user.OrganizationId), partnership.Id, ct) is { } partnerView)
+                await history.ForgetHiddenCellsAsync(partnerView, ct);
+            refresher.PartnershipChanged(user.OrganizationId, partnership.Id, populationId);
         }
         await audit.AppendAsync(now, user.OrganizationId, user.Actor, "sharing.default_updated", null,
             new { populationId, row.Level, row.Fields, row.MinimumCount }, ct);
