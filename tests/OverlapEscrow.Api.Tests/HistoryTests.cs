@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -328,5 +329,21 @@ public sealed class HistoryTests : IAsyncLifetime
         var theirs = Assert.Single(sharing["theirs"]!.AsArray())!;
         Assert.Equal(updatedAt, theirs["dataUpdatedAt"]!.GetValue<DateTimeOffset>());
         Assert.DoesNotContain(_pipeline, matrix.ToJsonString() + sharing.ToJsonString());
+    }
+
+    [Fact]
+    public async Task TwoRefreshersThatSawTheSameChangeRecordItOnce()
+    {
+        var repository = _app.Services.GetRequiredService<OverlapEscrow.Data.Overlaps.IOverlapHistoryRepository>();
+        OverlapEscrow.Data.Overlaps.OverlapPointRow Point(string id) => new()
+        {
+            Id = id, PartnershipId = _partnership, OrganizationId = _alpha.Id, PopulationId = _mine, PartnerPopulationId = _theirs,
+            At = 1_000, Level = "counts", Count = 7, PartnerCount = 7,
+        };
+        // Both read "no point yet" for the cell and try to append their point.
+        Assert.True(await repository.AppendAsync(Point("ohp_first"), 0, expectedLatestId: null));
+        Assert.False(await repository.AppendAsync(Point("ohp_second"), 0, expectedLatestId: null));
+        // The next change is appended against the point that is now the latest.
+        Assert.True(await repository.AppendAsync(Point("ohp_third"), 0, expectedLatestId: "ohp_first"));
     }
 }

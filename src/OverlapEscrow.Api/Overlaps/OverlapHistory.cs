@@ -101,12 +101,14 @@ public sealed class OverlapHistory(IOverlapHistoryRepository history, IAccountRe
             var now = owner.Clock.GetUtcNow();
             var id = Ids.New("ohp");
             var (nonce, sealedIds) = ids is null ? (null, null) : cipher.SealValue(SealLabel, id, RecordIdSet.Encode(ids));
-            await owner.Repository.AppendAsync(new OverlapPointRow
+            var appended = await owner.Repository.AppendAsync(new OverlapPointRow
             {
                 Id = id, PartnershipId = view.Partnership.Id, OrganizationId = view.MyOrganizationId, PopulationId = mine.Id,
                 PartnerPopulationId = theirs.Id, At = Time.ToUnixMs(now), Level = level.ToWire(), Count = result.Count,
                 PartnerCount = result.PartnerCount, RecordIdsNonce = nonce, RecordIds = sealedIds,
-            }, Time.ToUnixMs(now.AddDays(-owner.RetentionDays)), ct);
+            }, Time.ToUnixMs(now.AddDays(-owner.RetentionDays)), latest?.Id, ct);
+            // Another refresher recorded this cell meanwhile: the change (and its event) is its to report.
+            if (!appended) return null;
             return new CellChange(mine.Id, theirs.Id, (int)(latest?.Count ?? 0), (int)(latest?.PartnerCount ?? 0), result.Count, result.PartnerCount);
         }
 

@@ -12,9 +12,11 @@ public interface IOverlapHistoryRepository
 
     /// <summary>
     /// Appends a point, and clears the sealed record ids of the cell's points older than <paramref name="keepRecordIdsFrom"/>
-    /// except the latest of those (the baseline of a "new since" at the start of the retention period).
+    /// except the latest of those (the baseline of a "new since" at the start of the retention period). Appends only
+    /// if the cell's latest point is still <paramref name="expectedLatestId"/> (null: the cell has none), so two
+    /// refreshers that saw the same change record it once; returns whether it appended.
     /// </summary>
-    Task AppendAsync(OverlapPointRow point, long keepRecordIdsFrom, CancellationToken ct = default);
+    Task<bool> AppendAsync(OverlapPointRow point, long keepRecordIdsFrom, string? expectedLatestId, CancellationToken ct = default);
 
     /// <summary>
     /// The viewer's points of every cell of the partnership between two times, with, per cell, the latest point

@@ -19,17 +19,21 @@ public sealed class OverlapHistoryRepository(IDbConnectionFactory db) : IOverlap
             new { partnershipId, organizationId, populationId, partnerPopulationId, atOrBefore });
     }
 
-    public async Task AppendAsync(OverlapPointRow point, long keepRecordIdsFrom, CancellationToken ct = default)
+    public async Task<bool> AppendAsync(OverlapPointRow point, long keepRecordIdsFrom, string? expectedLatestId, CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);
+        // A write transaction: the check below and the insert cannot interleave with another appender's.
         await using var tx = await connection.BeginTransactionAsync(ct);
+        var cell = new { partnershipId = point.PartnershipId, organizationId = point.OrganizationId, populationId = point.PopulationId,
+            partnerPopulationId = point.PartnerPopulationId, keepRecordIdsFrom };
+        var latestId = await connection.ExecuteScalarAsync<string?>(
+            $"SELECT id FROM overlap_history WHERE {Cell} ORDER BY at DESC, id DESC LIMIT 1", cell, tx);
+        if (latestId != expectedLatestId) return false;
         await connection.ExecuteAsync(
             """
             INSERT INTO overlap_history (id, partnership_id, organization_id, population_id, partner_population_id, at, level, count, partner_count, record_ids_nonce, record_ids)
             VALUES (@Id, @PartnershipId, @OrganizationId, @PopulationId, @PartnerPopulationId, @At, @Level, @Count, @PartnerCount, @RecordIdsNonce, @RecordIds)
             """, point, tx);
-        var cell = new { partnershipId = point.PartnershipId, organizationId = point.OrganizationId, populationId = point.PopulationId,
-            partnerPopulationId = point.PartnerPopulationId, keepRecordIdsFrom };
         await connection.ExecuteAsync(
             $"""
             UPDATE overlap_history SET record_ids = NULL, record_ids_nonce = NULL
@@ -37,6 +41,7 @@ public sealed class OverlapHistoryRepository(IDbConnectionFactory db) : IOverlap
               AND at < (SELECT MAX(at) FROM overlap_history WHERE {Cell} AND at <= @keepRecordIdsFrom)
             """, cell, tx);
         await tx.CommitAsync(ct);
+        return true;
     }
 
     public async Task<IReadOnlyList<OverlapPointRow>> ListAsync(string partnershipId, string organizationId, long from, long to, CancellationToken ct = default)
