@@ -51,21 +51,29 @@ public sealed class ScheduleLease : IAsyncDisposable
     {
         await Task.Yield();
         using var timer = new PeriodicTimer(_duration / 3, _time);
+        // The last expiry the database confirmed: past it, another instance may have taken over.
+        var heldUntil = _time.GetUtcNow() + _duration;
         try
         {
             while (await timer.WaitForNextTickAsync(_stop.Token))
             {
                 bool held;
+                var until = _time.GetUtcNow() + _duration;
                 try
                 {
-                    held = await _schedules.RenewLeaseAsync(ScheduleId, Owner, Time.ToUnixMs(_time.GetUtcNow() + _duration), _stop.Token);
+                    held = await _schedules.RenewLeaseAsync(ScheduleId, Owner, Time.ToUnixMs(until), _stop.Token);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     // A busy or briefly unavailable database: try again at the next tick, while the lease still runs.
                     _logger.LogWarning("Renewing the lease of schedule {ScheduleId} failed: {ExceptionType}", ScheduleId, e.GetType().Name);
-                    continue;
+                    if (_time.GetUtcNow() + _duration / 3 < heldUntil) continue;
+                    // The next tick would come after the lease ran out: stop rather than run without it.
+                    _logger.LogWarning("Schedule {ScheduleId} could not keep its lease; its run stops", ScheduleId);
+                    await _lost.CancelAsync();
+                    return;
                 }
+                if (held) heldUntil = until;
                 if (!held)
                 {
                     _logger.LogWarning("Schedule {ScheduleId} lost its lease to another instance; its run stops", ScheduleId);
