@@ -53,39 +53,33 @@ public sealed class OrganizationKeys(EscrowKeys keys)
     {
         private readonly AesGcm _aes = new(dataKey, TagSize);
 
-        public (byte[] Nonce, byte[] Data) Seal(string versionId, long seq, ReadOnlySpan<byte> plaintext)
-        {
-            var nonce = RandomNumberGenerator.GetBytes(NonceSize);
-            var data = new byte[plaintext.Length + TagSize];
-            _aes.Encrypt(nonce, plaintext, data.AsSpan(0, plaintext.Length), data.AsSpan(plaintext.Length), SegmentAad(versionId, seq));
-            return (nonce, data);
-        }
+        public (byte[] Nonce, byte[] Data) Seal(string versionId, long seq, ReadOnlySpan<byte> plaintext) =>
+            Seal(plaintext, SegmentAad(versionId, seq));
 
-        public byte[] Open(string versionId, long seq, byte[] nonce, byte[] data)
-        {
-            var plaintext = new byte[data.Length - TagSize];
-            _aes.Decrypt(nonce, data.AsSpan(0, plaintext.Length), data.AsSpan(plaintext.Length), plaintext, SegmentAad(versionId, seq));
-            return plaintext;
-        }
+        public byte[] Open(string versionId, long seq, byte[] nonce, byte[] data) => Open(nonce, data, SegmentAad(versionId, seq));
 
         /// <summary>
-        /// Seals a value of the organization that is not a segment (a webhook signing secret, a set of its own record
-        /// ids). The associated data is <paramref name="label"/> and the id of the row that holds the value, so a
-        /// sealed value cannot be moved to another row or read as another kind of value; labels are never
-        /// "oe-segment-v1", which segments use.
+        /// Seals a value of the organization that is not a segment (a webhook signing secret, a pull secret, a set of
+        /// its own record ids). The associated data is <paramref name="label"/> and the id of the row that holds the
+        /// value, so a sealed value cannot be moved to another row or read as another kind of value; labels are
+        /// never "oe-segment-v1", which segments use.
         /// </summary>
-        public (byte[] Nonce, byte[] Data) SealValue(string label, string id, ReadOnlySpan<byte> plaintext)
+        public (byte[] Nonce, byte[] Data) SealValue(string label, string id, ReadOnlySpan<byte> plaintext) => Seal(plaintext, Aad(label, id));
+
+        public byte[] OpenValue(string label, string id, byte[] nonce, byte[] data) => Open(nonce, data, Aad(label, id));
+
+        private (byte[] Nonce, byte[] Data) Seal(ReadOnlySpan<byte> plaintext, byte[] associatedData)
         {
             var nonce = RandomNumberGenerator.GetBytes(NonceSize);
             var data = new byte[plaintext.Length + TagSize];
-            _aes.Encrypt(nonce, plaintext, data.AsSpan(0, plaintext.Length), data.AsSpan(plaintext.Length), Aad(label, id));
+            _aes.Encrypt(nonce, plaintext, data.AsSpan(0, plaintext.Length), data.AsSpan(plaintext.Length), associatedData);
             return (nonce, data);
         }
 
-        public byte[] OpenValue(string label, string id, byte[] nonce, byte[] data)
+        private byte[] Open(byte[] nonce, byte[] data, byte[] associatedData)
         {
             var plaintext = new byte[data.Length - TagSize];
-            _aes.Decrypt(nonce, data.AsSpan(0, plaintext.Length), data.AsSpan(plaintext.Length), plaintext, Aad(label, id));
+            _aes.Decrypt(nonce, data.AsSpan(0, plaintext.Length), data.AsSpan(plaintext.Length), plaintext, associatedData);
             return plaintext;
         }
 

@@ -62,7 +62,7 @@ public sealed class PullSources(OutboundHttp outbound, ScheduleSecrets secrets, 
                 return request;
             }, url, ct);
         }
-        catch (Exception e) when (Refusal(e) is { } refused)
+        catch (Exception e) when (OutboundHttp.RefusalIn(e) is { } refused)
         {
             throw new SyncFailure("The pull source was refused", refused.Message, retryable: false);
         }
@@ -94,12 +94,6 @@ public sealed class PullSources(OutboundHttp outbound, ScheduleSecrets secrets, 
         }
     }
 
-    private static OutboundRefusedException? Refusal(Exception e)
-    {
-        for (Exception? x = e; x is not null; x = x.InnerException)
-            if (x is OutboundRefusedException refused) return refused;
-        return null;
-    }
 
     private async Task<OpenedSource> OpenDirectoryAsync(ScheduleRow schedule, CancellationToken ct)
     {

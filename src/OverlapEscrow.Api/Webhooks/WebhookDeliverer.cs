@@ -97,7 +97,7 @@ public sealed class WebhookDeliverer(
         {
             // withdrawn before sending: recorded below as a refusal, nothing left the escrow
         }
-        catch (Exception e) when (Refusal(e) is { } refusal)
+        catch (Exception e) when (OutboundHttp.RefusalIn(e) is { } refusal)
         {
             refused = true;
             error = "Refused: " + refusal.Message;
@@ -155,13 +155,6 @@ public sealed class WebhookDeliverer(
         return null;
     }
 
-    /// <summary>The outbound guard's refusal behind an exception, if that is what it is (a connect-time refusal arrives wrapped).</summary>
-    private static OutboundRefusedException? Refusal(Exception e)
-    {
-        for (var x = e; x is not null; x = x.InnerException)
-            if (x is OutboundRefusedException r) return r;
-        return null;
-    }
 
     /// <summary>Why a request failed, in words that quote nothing the receiver sent.</summary>
     private static string Describe(HttpRequestException e)
