@@ -2,10 +2,13 @@
 # The secrets (token, master and signing keys) are created under /data/secrets on first start unless
 # Escrow__SecretsDirectory points elsewhere — mount a separate volume there to keep them off database backups.
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+ARG TARGETARCH
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props OverlapEscrow.sln ./
 COPY src/ src/
-RUN dotnet publish src/OverlapEscrow.Api/OverlapEscrow.Api.csproj --configuration Release --output /app
+# Published for the image's runtime only (linux on the target architecture), so the output carries one native
+# SQLite library instead of one per platform; framework-dependent on the aspnet base image.
+RUN dotnet publish src/OverlapEscrow.Api/OverlapEscrow.Api.csproj --configuration Release --os linux --arch ${TARGETARCH:-amd64} --self-contained false --output /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app

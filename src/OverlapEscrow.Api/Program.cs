@@ -7,7 +7,9 @@ using OverlapEscrow.Api.Populations;
 using OverlapEscrow.Api.Schedules;
 using OverlapEscrow.Api.Webhooks;
 
-var builder = WebApplication.CreateBuilder(EscrowArgs.Normalize(args));
+// The content root is the application's own folder (appsettings.json sits there however it is started); the data
+// directory, when relative, resolves against the directory the service was started from (EscrowOptions).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = EscrowArgs.Normalize(args), ContentRootPath = AppContext.BaseDirectory });
 builder.AddServiceDefaults();
 builder.AddEscrowStorage();
 builder.AddEscrowAuth();

@@ -121,6 +121,7 @@ public sealed class StartupTasks(IServiceProvider services, IOptions<EscrowOptio
 {
     public async Task StartAsync(CancellationToken ct)
     {
+        logger.LogInformation("Data directory: {DataDirectory}", Path.GetFullPath(options.Value.DataDirectory));
         var db = services.GetRequiredService<IDbConnectionFactory>();
         _ = services.GetRequiredService<EscrowKeys>();
         var applied = await new Migrator(db, "Sqlite").MigrateAsync(ct);
