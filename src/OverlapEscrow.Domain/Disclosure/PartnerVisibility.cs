@@ -37,5 +37,15 @@ public static class PartnerVisibility
     }
 }
 
+/// <summary>
+/// What a viewer is told of a partner population that exists for it: its id, name, type and when its data was last
+/// updated (how fresh the overlaps with it are). Never its size nor its version: a partner's record count is not the
+/// viewer's to know.
+/// </summary>
+public sealed record PartnerPopulationView(string Id, string Name, string Type, DateTimeOffset? DataUpdatedAt)
+{
+    public static PartnerPopulationView Of(PopulationSummary population) => new(population.Id, population.Name, population.Type, population.UpdatedAt);
+}
+
 /// <summary>A cell that exists for the viewer, with the partner's rule in force for it (never hidden).</summary>
 public sealed record DisclosedCell(PopulationSummary Mine, PopulationSummary Theirs, EffectiveSharing Sharing);
