@@ -1,7 +1,8 @@
-using OverlapEscrow.Data;
-using OverlapEscrow.Data.Schedules;
+using Microsoft.Extensions.Logging;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain;
 
-namespace OverlapEscrow.Api.Schedules;
+namespace OverlapEscrow.Application.Schedules;
 
 /// <summary>
 /// The right to run one schedule, held in the database (schedules.lease_owner / lease_until) so that it also
@@ -42,7 +43,7 @@ public sealed class ScheduleLease : IAsyncDisposable
     {
         var owner = Ids.New("lease");
         var now = time.GetUtcNow();
-        return await schedules.TryAcquireLeaseAsync(scheduleId, owner, Time.ToUnixMs(now), Time.ToUnixMs(now + duration), advance, ct)
+        return await schedules.TryAcquireLeaseAsync(scheduleId, owner, now, now + duration, advance, ct)
             ? new ScheduleLease(schedules, scheduleId, owner, time, duration, logger)
             : null;
     }
@@ -61,7 +62,7 @@ public sealed class ScheduleLease : IAsyncDisposable
                 var until = _time.GetUtcNow() + _duration;
                 try
                 {
-                    held = await _schedules.RenewLeaseAsync(ScheduleId, Owner, Time.ToUnixMs(until), _stop.Token);
+                    held = await _schedules.RenewLeaseAsync(ScheduleId, Owner, until, _stop.Token);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace OverlapEscrow.Api.Webhooks;
+namespace OverlapEscrow.Application.Webhooks;
 
 /// <summary>Settings under Escrow:Webhooks (environment: Escrow__Webhooks__Name).</summary>
 public sealed class WebhookOptions

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
 
-namespace OverlapEscrow.Api.Webhooks;
+namespace OverlapEscrow.Application.Webhooks;
 
 /// <summary>
 /// How long a failed delivery waits before its next attempt: Polly's exponential backoff with decorrelated jitter,

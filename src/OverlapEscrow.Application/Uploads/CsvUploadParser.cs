@@ -3,10 +3,9 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using CsvHelper;
 using Microsoft.Extensions.Options;
-using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Domain.Records;
 
-namespace OverlapEscrow.Api.Populations.Uploads;
+namespace OverlapEscrow.Application.Uploads;
 
 /// <summary>
 /// RFC 4180 CSV with a header row: recordId, optional op, one column per identifier type (several hashes in one
@@ -95,7 +94,7 @@ public sealed class CsvUploadParser(RowRules rules, IOptions<UploadOptions> opti
             if (h == "recordId") { columns[i] = (ColumnKind.RecordId, h); hasId = true; }
             else if (h == "op") columns[i] = (ColumnKind.Op, h);
             else if (IdentifierTypes.TryParse(h, out _)) columns[i] = (ColumnKind.Identifier, h);
-            else if (h.StartsWith("attr.", StringComparison.Ordinal) && RowRules.IsValidAttributeName(h[5..])) columns[i] = (ColumnKind.Attribute, h[5..]);
+            else if (h.StartsWith("attr.", StringComparison.Ordinal) && AttributeNames.IsValid(h[5..])) columns[i] = (ColumnKind.Attribute, h[5..]);
             else errors.Add($"column {i + 1}");
         }
         if (errors.Count > 0)

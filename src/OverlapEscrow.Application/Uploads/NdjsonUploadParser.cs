@@ -3,10 +3,9 @@ using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
-using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Domain.Records;
 
-namespace OverlapEscrow.Api.Populations.Uploads;
+namespace OverlapEscrow.Application.Uploads;
 
 /// <summary>
 /// Newline-delimited JSON, one record object per line (blank lines ignored). Reads the body through a pipe a

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Options;
-using OverlapEscrow.Api.Infrastructure.Outbound;
-using OverlapEscrow.Data.Schedules;
+using OverlapEscrow.Application.Outbound;
+using OverlapEscrow.Application.Storage;
 
-namespace OverlapEscrow.Api.Schedules;
+namespace OverlapEscrow.Application.Schedules;
 
 /// <summary>
 /// A run that failed for a reason worth telling the organization: <see cref="Title"/> and the message go into the
@@ -35,18 +35,18 @@ public sealed class OpenedSource(Stream body, bool gzip, IDisposable? owner) : I
 /// </summary>
 public sealed class PullSources(OutboundHttp outbound, ScheduleSecrets secrets, IOptions<ScheduleOptions> options)
 {
-    public Task<OpenedSource> OpenAsync(ScheduleRow schedule, CancellationToken ct)
+    public Task<OpenedSource> OpenAsync(Schedule schedule, CancellationToken ct)
     {
         if (schedule.SourceUrl is not null) return OpenUrlAsync(schedule, ct);
         if (schedule.SourceDirectory is not null) return OpenDirectoryAsync(schedule, ct);
         throw new SyncFailure("No pull source", "The schedule names neither a URL nor a directory.", retryable: false);
     }
 
-    private async Task<OpenedSource> OpenUrlAsync(ScheduleRow schedule, CancellationToken ct)
+    private async Task<OpenedSource> OpenUrlAsync(Schedule schedule, CancellationToken ct)
     {
         var url = new Uri(schedule.SourceUrl!);
-        var secret = schedule is { SecretHeaderName: not null, SecretNonce: not null, SecretValue: not null }
-            ? await secrets.OpenAsync(schedule.OrganizationId, schedule.Id, schedule.SecretNonce, schedule.SecretValue, ct)
+        var secret = schedule is { SecretHeaderName: not null, SecretValue: not null }
+            ? await secrets.OpenAsync(schedule.OrganizationId, schedule.Id, schedule.SecretValue, ct)
             : null;
         HttpResponseMessage response;
         try
@@ -95,7 +95,7 @@ public sealed class PullSources(OutboundHttp outbound, ScheduleSecrets secrets, 
     }
 
 
-    private async Task<OpenedSource> OpenDirectoryAsync(ScheduleRow schedule, CancellationToken ct)
+    private async Task<OpenedSource> OpenDirectoryAsync(Schedule schedule, CancellationToken ct)
     {
         var allowed = PullDirectories.Resolve(schedule.SourceDirectory!, options.Value.PullDirectories, schedule.OrganizationId)
             ?? throw new SyncFailure("The pull directory is not allowed",

@@ -1,9 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
-using OverlapEscrow.Api.Extensions;
 
-namespace OverlapEscrow.Api.Infrastructure.Outbound;
+namespace OverlapEscrow.Application.Outbound;
 
 /// <summary>Settings under Escrow:Outbound (environment: Escrow__Outbound__Name).</summary>
 public sealed class OutboundOptions
@@ -143,16 +142,4 @@ public sealed class OutboundHttp(IOptions<OutboundOptions> options)
         }
         return false;
     }
-}
-
-/// <summary>Events an organization can subscribe webhooks to; payloads carry only what the receiver may see.</summary>
-public interface IEscrowEvents
-{
-    Task PublishAsync(string organizationId, string type, object payload, CancellationToken ct);
-}
-
-/// <summary>Until webhooks are configured, events go nowhere.</summary>
-public sealed class NoEvents : IEscrowEvents
-{
-    public Task PublishAsync(string organizationId, string type, object payload, CancellationToken ct) => Task.CompletedTask;
 }

@@ -1,18 +1,29 @@
 using System.Net;
 using Microsoft.Extensions.Options;
-using OverlapEscrow.Api.Infrastructure;
-using OverlapEscrow.Api.Infrastructure.Outbound;
-using OverlapEscrow.Data.Populations;
-using OverlapEscrow.Data.Schedules;
+using OverlapEscrow.Application.Outbound;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain.Disclosure;
 
-namespace OverlapEscrow.Api.Schedules;
+namespace OverlapEscrow.Application.Schedules;
+
+/// <summary>A schedule as created or replaced. <see cref="Pull"/> is required for action "pull" and absent for "refresh".</summary>
+public sealed record ScheduleInput(string? Name, string? Cron, string? TimeZone, bool? Enabled, string? Action, PullInput? Pull);
+
+/// <summary>
+/// Where a pull gets its snapshot: <see cref="Url"/> (with an optional secret header) or <see cref="Directory"/>
+/// and <see cref="Pattern"/>, never both.
+/// </summary>
+public sealed record PullInput(string? PopulationId, string? Format, string? OnError, string? Url, SecretHeaderInput? SecretHeader, string? Directory, string? Pattern);
+
+/// <summary>A header sent with every pull request, e.g. Authorization. On replace, leave out <see cref="Value"/> to keep the stored one.</summary>
+public sealed record SecretHeaderInput(string? Name, string? Value);
 
 /// <summary>A request that passed validation, normalized; the secret value is still in the clear here and sealed by the caller.</summary>
 public sealed record ValidSchedule(
     string Name,
     CronSchedule Cron,
     bool Enabled,
-    string Kind,
+    ScheduleKind Kind,
     string? PopulationId,
     string? Format,
     string? OnError,
@@ -38,15 +49,15 @@ public sealed class ScheduleValidation(IPopulationRepository populations, IOptio
     };
 
     /// <param name="existing">The schedule being replaced, whose stored secret may be kept.</param>
-    public async Task<ValidSchedule?> ValidateAsync(ScheduleRequest request, string organizationId, ScheduleRow? existing, FieldErrors errors, CancellationToken ct)
+    public async Task<ValidSchedule?> ValidateAsync(ScheduleInput request, string organizationId, Schedule? existing, FieldErrors errors, CancellationToken ct)
     {
         var name = request.Name?.Trim();
         errors.Check(!string.IsNullOrEmpty(name) && name.Length <= MaxNameLength && !name.Any(char.IsControl),
             "name", $"name is 1-{MaxNameLength} printable characters.");
         if (CronSchedule.ExpressionError(request.Cron) is { } cronError) errors.Add("cron", cronError);
         if (CronSchedule.TimeZoneError(request.TimeZone) is { } zoneError) errors.Add("timeZone", zoneError);
-        var kind = request.Action;
-        if (kind is not (ScheduleKinds.Pull or ScheduleKinds.Refresh))
+        var action = request.Action;
+        if (action is not ("pull" or "refresh"))
         {
             errors.Add("action", "action is pull (fetch a snapshot and upload it) or refresh (recompute the organization's overlaps).");
             return null;
@@ -54,7 +65,8 @@ public sealed class ScheduleValidation(IPopulationRepository populations, IOptio
 
         string? populationId = null, format = null, onError = null, url = null, headerName = null, newSecret = null, directory = null, pattern = null;
         var keepSecret = false;
-        if (kind == ScheduleKinds.Refresh)
+        var kind = action == "pull" ? ScheduleKind.Pull : ScheduleKind.Refresh;
+        if (kind == ScheduleKind.Refresh)
         {
             errors.Check(request.Pull is null, "pull", "Only a pull schedule has a pull source.");
         }

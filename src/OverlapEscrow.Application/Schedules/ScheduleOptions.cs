@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace OverlapEscrow.Api.Schedules;
+namespace OverlapEscrow.Application.Schedules;
 
 /// <summary>Settings under Escrow:Schedules (environment: Escrow__Schedules__Name).</summary>
 public sealed class ScheduleOptions

@@ -1,12 +1,13 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using OverlapEscrow.Api.Infrastructure.Outbound;
-using OverlapEscrow.Data;
-using OverlapEscrow.Data.Schedules;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Application.Webhooks;
+using OverlapEscrow.Domain;
 using Polly;
 using Polly.Retry;
 
-namespace OverlapEscrow.Api.Schedules;
+namespace OverlapEscrow.Application.Schedules;
 
 /// <summary>
 /// Runs schedules: every <see cref="ScheduleOptions.PollSeconds"/> (and once at start-up, which is when a run
@@ -18,11 +19,12 @@ namespace OverlapEscrow.Api.Schedules;
 /// </summary>
 public sealed class ScheduleRunner(
     IScheduleRepository schedules,
+    ITransactions transactions,
     SyncActions actions,
-    IEscrowEvents events,
+    EventPublisher events,
     TimeProvider time,
     IOptions<ScheduleOptions> options,
-    ILogger<ScheduleRunner> logger) : BackgroundService
+    ILogger<ScheduleRunner> logger)
 {
     private const int CandidatesPerPoll = 100;
 
@@ -71,7 +73,8 @@ public sealed class ScheduleRunner(
         await RunLeasedAsync(lease, scheduled: false, CancellationToken.None);
     }));
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Polls for due schedules until stopped (the host's background service).</summary>
+    public async Task RunAsync(CancellationToken stoppingToken)
     {
         if (_o.PollSeconds == 0) return;
         await PollAsync(stoppingToken); // at start-up: a run missed while the service was down runs now, once
@@ -91,10 +94,10 @@ public sealed class ScheduleRunner(
         }
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>Stops the runs this instance started and waits for them to record how they ended (the host's shutdown).</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
-        await base.StopAsync(cancellationToken);
         try
         {
             await Task.WhenAll(_inFlight.Keys).WaitAsync(cancellationToken);
@@ -109,12 +112,11 @@ public sealed class ScheduleRunner(
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _stopping.Token);
         var now = time.GetUtcNow();
-        var nowMs = Time.ToUnixMs(now);
         var started = new List<Task>();
-        foreach (var schedule in await schedules.ListRunnableAsync(nowMs, CandidatesPerPoll, linked.Token))
+        foreach (var schedule in await schedules.ListRunnableAsync(now, CandidatesPerPoll, linked.Token))
         {
             if (!await _slots.WaitAsync(0, CancellationToken.None)) break; // the rest stays due for the next poll
-            var scheduled = schedule.Enabled && schedule.NextRunAt <= nowMs;
+            var scheduled = schedule.Enabled && schedule.NextRunAt <= now;
             ScheduleLease? lease;
             try
             {
@@ -141,14 +143,14 @@ public sealed class ScheduleRunner(
     /// whose instant is still ahead. Missed occurrences are thereby skipped, so a schedule that was due several
     /// times while the service was down runs once.
     /// </summary>
-    private ScheduleAdvance Advance(ScheduleRow schedule, DateTimeOffset now)
+    private ScheduleAdvance Advance(Schedule schedule, DateTimeOffset now)
     {
         try
         {
             var cron = CronSchedule.Create(schedule.Cron, schedule.TimeZone);
-            var previous = schedule.NextRunWall is { } wall ? Occurrence.ParseWall(wall) : cron.WallClock(Time.FromUnixMs(schedule.NextRunAt!.Value));
+            var previous = schedule.NextRunWall is { } wall ? Occurrence.ParseWall(wall) : cron.WallClock(schedule.NextRunAt!.Value);
             var next = cron.NextAfter(previous, now);
-            return new ScheduleAdvance(schedule.NextRunAt!.Value, Time.ToUnixMs(next.At), next.WallText);
+            return new ScheduleAdvance(schedule.NextRunAt!.Value, next.At, next.WallText);
         }
         catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or TimeZoneNotFoundException or InvalidTimeZoneException)
         {
@@ -175,13 +177,13 @@ public sealed class ScheduleRunner(
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(lease.Lost, _stopping.Token, stop);
                 var ct = linked.Token;
                 // Rows still running under a free lease belong to an instance that stopped mid-run.
-                var interrupted = await schedules.FailInterruptedRunsAsync(lease.ScheduleId, Time.ToUnixMs(time.GetUtcNow()),
+                var interrupted = await schedules.FailInterruptedRunsAsync(lease.ScheduleId, time.GetUtcNow(),
                     "Interrupted", "The instance running this attempt stopped before recording how it ended.", ct);
                 if (interrupted > 0) logger.LogWarning("Marked {Count} interrupted runs of schedule {ScheduleId} as failed", interrupted, lease.ScheduleId);
 
-                if (scheduled) await RunWithRetriesAsync(lease.ScheduleId, RunTriggers.Schedule, null, ct);
+                if (scheduled) await RunWithRetriesAsync(lease.ScheduleId, RunTrigger.Schedule, null, ct);
                 while (await schedules.NextQueuedAsync(lease.ScheduleId, ct) is { } queued)
-                    await RunWithRetriesAsync(lease.ScheduleId, queued.TriggerType, queued.Id, ct);
+                    await RunWithRetriesAsync(lease.ScheduleId, queued.Trigger, queued.Id, ct);
             }
         }
         catch (OperationCanceledException)
@@ -198,9 +200,9 @@ public sealed class ScheduleRunner(
         }
     }
 
-    private sealed record AttemptRecord(ScheduleRow Schedule, string RunId, string TriggerType, int Attempt, AttemptOutcome Outcome);
+    private sealed record AttemptRecord(Schedule Schedule, string RunId, RunTrigger Trigger, int Attempt, AttemptOutcome Outcome);
 
-    private async Task RunWithRetriesAsync(string scheduleId, string trigger, string? queuedRunId, CancellationToken ct)
+    private async Task RunWithRetriesAsync(string scheduleId, RunTrigger trigger, string? queuedRunId, CancellationToken ct)
     {
         var attempt = 0;
         string? firstRunId = null;
@@ -212,18 +214,17 @@ public sealed class ScheduleRunner(
             if (schedule is null) return null;
             var runId = attempt == 1 && queuedRunId is not null ? queuedRunId : Ids.New("run");
             firstRunId ??= runId;
-            var started = Time.ToUnixMs(time.GetUtcNow());
-            await schedules.StartRunAsync(new SyncRunRow
-            {
-                Id = runId, ScheduleId = scheduleId, OrganizationId = schedule.OrganizationId, TriggerType = trigger, Attempt = attempt,
-                RetryOf = attempt == 1 ? null : firstRunId, Status = RunStatuses.Running, CreatedAt = started, StartedAt = started,
-            }, token);
+            var started = time.GetUtcNow();
+            await schedules.StartRunAsync(new SyncRun(runId, scheduleId, schedule.OrganizationId, trigger, attempt, attempt == 1 ? null : firstRunId,
+                RunStatus.Running, started, started, null, 0, 0, 0, null, null), token);
             var outcome = await AttemptAsync(schedule, runId, token);
-            await schedules.FinishRunAsync(scheduleId, runId, Completion(outcome), CancellationToken.None);
+            var record = new AttemptRecord(schedule, runId, trigger, attempt, outcome);
+            // The last attempt's outcome and its event are one transaction; earlier attempts are retried, not announced.
+            var last = !outcome.Retryable || attempt >= _o.MaxAttempts;
+            await FinishAsync(record, publish: last);
             logger.LogInformation("Run {RunId} of schedule {ScheduleId} (attempt {Attempt}) {Status}", runId, scheduleId, attempt, outcome.Status);
-            return new AttemptRecord(schedule, runId, trigger, attempt, outcome);
+            return record;
         }, ct);
-        if (final is not null) await PublishAsync(final);
     }
 
     private ResiliencePipeline<AttemptRecord?> Pipeline()
@@ -244,7 +245,7 @@ public sealed class ScheduleRunner(
     }
 
     /// <summary>One attempt, bounded in time. When the run must stop (lease lost, service stopping), its row says so first.</summary>
-    private async Task<AttemptOutcome> AttemptAsync(ScheduleRow schedule, string runId, CancellationToken ct)
+    private async Task<AttemptOutcome> AttemptAsync(Schedule schedule, string runId, CancellationToken ct)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(_o.AttemptTimeoutMinutes), time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
@@ -261,23 +262,20 @@ public sealed class ScheduleRunner(
             var detail = _stopping.IsCancellationRequested
                 ? "The service stopped during the attempt, before it committed anything."
                 : "The run was stopped (its lease was lost, or its caller cancelled it) before this attempt committed anything.";
-            await schedules.FinishRunAsync(schedule.Id, runId, Completion(AttemptOutcome.Failed("Interrupted", detail, retryable: false)), CancellationToken.None);
+            await schedules.FinishRunAsync(schedule.Id, runId, AttemptOutcome.Failed("Interrupted", detail, retryable: false).Completion(time.GetUtcNow()), CancellationToken.None);
             throw;
         }
     }
 
-    private RunCompletion Completion(AttemptOutcome o) => new(o.Status, Time.ToUnixMs(time.GetUtcNow()), o.RowsRead, o.RecordsApplied, o.RowsRejected, o.ErrorTitle, o.ErrorDetail);
-
-    private async Task PublishAsync(AttemptRecord run)
+    /// <summary>Records how an attempt ended and, for the run's last attempt, its sync event, in one transaction.</summary>
+    private async Task FinishAsync(AttemptRecord run, bool publish)
     {
-        try
-        {
-            await events.PublishAsync(run.Schedule.OrganizationId, SyncEvent.TypeFor(run.Outcome.Status), SyncEvent.From(run.Schedule, run.RunId, run.TriggerType, run.Attempt, run.Outcome), CancellationToken.None);
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning("Publishing the outcome of run {RunId} failed: {ExceptionType}", run.RunId, e.GetType().Name);
-        }
+        await using var uow = await transactions.BeginAsync(CancellationToken.None);
+        await uow.Schedules.FinishRunAsync(run.Schedule.Id, run.RunId, run.Outcome.Completion(time.GetUtcNow()), CancellationToken.None);
+        if (publish)
+            await events.PublishAsync(uow, run.Schedule.OrganizationId, SyncEvent.TypeFor(run.Outcome.Status),
+                SyncEvent.From(run.Schedule, run.RunId, run.Trigger, run.Attempt, run.Outcome), time.GetUtcNow(), CancellationToken.None);
+        await uow.CommitAsync(CancellationToken.None);
     }
 }
 
@@ -286,8 +284,8 @@ public sealed record SyncEvent(
     string ScheduleId,
     string ScheduleName,
     string RunId,
-    string Trigger,
-    string Status,
+    RunTrigger Trigger,
+    RunStatus Status,
     int Attempt,
     long RowsRead,
     long RecordsApplied,
@@ -297,8 +295,8 @@ public sealed record SyncEvent(
     public const string Succeeded = "sync.succeeded";
     public const string Failed = "sync.failed";
 
-    public static string TypeFor(string status) => status == RunStatuses.Succeeded ? Succeeded : Failed;
+    public static string TypeFor(RunStatus status) => status == RunStatus.Succeeded ? Succeeded : Failed;
 
-    public static SyncEvent From(ScheduleRow schedule, string runId, string trigger, int attempt, AttemptOutcome outcome) =>
+    public static SyncEvent From(Schedule schedule, string runId, RunTrigger trigger, int attempt, AttemptOutcome outcome) =>
         new(schedule.Id, schedule.Name, runId, trigger, outcome.Status, attempt, outcome.RowsRead, outcome.RecordsApplied, outcome.RowsRejected, outcome.ErrorTitle);
 }

@@ -1,9 +1,8 @@
 using Microsoft.Extensions.Options;
-using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Domain.Records;
 using OverlapEscrow.Domain.Tokens;
 
-namespace OverlapEscrow.Api.Populations.Uploads;
+namespace OverlapEscrow.Application.Uploads;
 
 /// <summary>The field rules of the upload wire format (docs/api.md, "Upload format"), shared by every parser.</summary>
 public sealed class RowRules(IOptions<UploadOptions> options)
@@ -56,7 +55,7 @@ public sealed class RowRules(IOptions<UploadOptions> options)
     public void AddAttribute(UploadRow row, string name, string? value)
     {
         var field = "attributes." + name;
-        if (!IsValidAttributeName(name)) { row.Fail(field, "Attribute names are 1-64 letters, digits or underscores, starting with a letter."); return; }
+        if (!AttributeNames.IsValid(name)) { row.Fail(field, $"Attribute names are {AttributeNames.Rule}."); return; }
         if (value is null) return;
         if (row.Attributes.Count >= _o.MaxAttributesPerRecord) { row.Fail(field, $"A record has at most {_o.MaxAttributesPerRecord} attributes."); return; }
         if (value.Length > _o.MaxAttributeLength) { row.Fail(field, $"Attribute values are at most {_o.MaxAttributeLength} characters."); return; }
@@ -73,8 +72,4 @@ public sealed class RowRules(IOptions<UploadOptions> options)
         else if (!row.Delete && row.Hashes.Count == 0) row.Fail("identifiers", "A record needs at least one identifier hash.");
         else if (row.Delete && (row.Hashes.Count > 0 || row.Attributes.Count > 0)) row.Fail("op", "A delete names only the recordId.");
     }
-
-    public static bool IsValidAttributeName(string name) =>
-        name.Length is > 0 and <= 64 && char.IsAsciiLetter(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
-
 }

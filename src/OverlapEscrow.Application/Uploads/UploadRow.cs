@@ -1,6 +1,6 @@
 using OverlapEscrow.Domain.Records;
 
-namespace OverlapEscrow.Api.Populations.Uploads;
+namespace OverlapEscrow.Application.Uploads;
 
 /// <summary>A row error as reported to the uploader: where (row, and field when known) and what is wrong.</summary>
 /// <remarks>Messages describe the problem, never quote the value: a row may hold data the uploader did not mean to send.</remarks>

@@ -1,19 +1,19 @@
-using OverlapEscrow.Api.Overlaps;
-using OverlapEscrow.Api.Populations;
-using OverlapEscrow.Api.Populations.Uploads;
-using OverlapEscrow.Data.Populations;
-using OverlapEscrow.Data.Schedules;
+using Microsoft.Extensions.Logging;
+using OverlapEscrow.Application.Overlaps;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Application.Uploads;
+using OverlapEscrow.Domain.Populations;
 
-namespace OverlapEscrow.Api.Schedules;
+namespace OverlapEscrow.Application.Schedules;
 
 /// <summary>How one attempt ended, as the run history records it.</summary>
-public sealed record AttemptOutcome(string Status, long RowsRead, long RecordsApplied, long RowsRejected, string? ErrorTitle, string? ErrorDetail, bool Retryable)
+public sealed record AttemptOutcome(RunStatus Status, long RowsRead, long RecordsApplied, long RowsRejected, string? ErrorTitle, string? ErrorDetail, bool Retryable)
 {
     public static AttemptOutcome Succeeded(long rowsRead, long recordsApplied, long rowsRejected) =>
-        new(RunStatuses.Succeeded, rowsRead, recordsApplied, rowsRejected, null, null, false);
+        new(RunStatus.Succeeded, rowsRead, recordsApplied, rowsRejected, null, null, false);
 
     public static AttemptOutcome Failed(string title, string detail, bool retryable, long rowsRead = 0, long rowsRejected = 0) =>
-        new(RunStatuses.Failed, rowsRead, 0, rowsRejected, title, detail, retryable);
+        new(RunStatus.Failed, rowsRead, 0, rowsRejected, title, detail, retryable);
 
     /// <summary>An upload's outcome as a run outcome; the problem's title and detail, never its row errors.</summary>
     public static AttemptOutcome FromUpload(UploadOutcome outcome) => outcome switch
@@ -26,30 +26,33 @@ public sealed record AttemptOutcome(string Status, long RowsRead, long RecordsAp
         UploadOutcome.Replayed => Succeeded(0, 0, 0),
         _ => throw new InvalidOperationException("Unknown upload outcome."),
     };
+
+    /// <summary>The outcome as the run history records it, finished at <paramref name="at"/>.</summary>
+    public RunCompletion Completion(DateTimeOffset at) => new(Status, at, RowsRead, RecordsApplied, RowsRejected, ErrorTitle, ErrorDetail);
 }
 
 /// <summary>
-/// What a run does. A pull fetches a snapshot and applies it through <see cref="UploadService"/> like any upload
+/// What a run does. A pull fetches a snapshot and applies it through <see cref="UploadPopulation"/> like any upload
 /// (validation, limits, atomicity, audit); a refresh queues the recomputation of the organization's overlaps.
 /// </summary>
 public sealed class SyncActions(
-    IServiceScopeFactory scopes,
     PullSources sources,
     IPopulationRepository populations,
+    UploadPopulation uploads,
     OverlapRefresher refresher,
     NdjsonUploadParser ndjson,
     CsvUploadParser csv,
     ILogger<SyncActions> logger)
 {
     /// <summary>Runs one attempt. Fails only by cancellation; every other failure is an outcome.</summary>
-    public async Task<AttemptOutcome> RunAsync(ScheduleRow schedule, CancellationToken ct)
+    public async Task<AttemptOutcome> RunAsync(Schedule schedule, CancellationToken ct)
     {
         try
         {
             return schedule.Kind switch
             {
-                ScheduleKinds.Pull => await PullAsync(schedule, ct),
-                ScheduleKinds.Refresh => await RefreshAsync(schedule, ct),
+                ScheduleKind.Pull => await PullAsync(schedule, ct),
+                ScheduleKind.Refresh => await RefreshAsync(schedule, ct),
                 _ => AttemptOutcome.Failed("Unknown action", "The schedule's action is neither pull nor refresh.", retryable: false),
             };
         }
@@ -67,23 +70,21 @@ public sealed class SyncActions(
         }
     }
 
-    private async Task<AttemptOutcome> PullAsync(ScheduleRow schedule, CancellationToken ct)
+    private async Task<AttemptOutcome> PullAsync(Schedule schedule, CancellationToken ct)
     {
         var population = schedule.PopulationId is null ? null : await populations.GetAsync(schedule.OrganizationId, schedule.PopulationId, ct);
         if (population is null)
             return AttemptOutcome.Failed("The population is gone", "The schedule's population no longer exists.", retryable: false);
         await using var source = await sources.OpenAsync(schedule, ct);
-        await using var scope = scopes.CreateAsyncScope();
-        var uploads = scope.ServiceProvider.GetRequiredService<UploadService>();
         var outcome = await uploads.UploadAsync(new UploadRequest(
-            schedule.OrganizationId, "schedule:" + schedule.Id, population, UploadMode.Snapshot,
+            new Caller(schedule.OrganizationId, "schedule:" + schedule.Id), population, VersionKind.Snapshot,
             schedule.OnError == "skip" ? ErrorPolicy.Skip : ErrorPolicy.Reject,
             schedule.Format == "csv" ? csv : ndjson,
             source.Body, source.Gzip, IdempotencyKey: null), ct);
         return AttemptOutcome.FromUpload(outcome);
     }
 
-    private async Task<AttemptOutcome> RefreshAsync(ScheduleRow schedule, CancellationToken ct)
+    private async Task<AttemptOutcome> RefreshAsync(Schedule schedule, CancellationToken ct)
     {
         foreach (var population in await populations.ListAsync(schedule.OrganizationId, ct))
             refresher.PopulationChanged(schedule.OrganizationId, population.Id);

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace OverlapEscrow.Api.Webhooks;
+namespace OverlapEscrow.Application.Webhooks;
 
 /// <summary>
 /// Signing per the Standard Webhooks specification (https://www.standardwebhooks.com/): the secret is

@@ -1,7 +1,7 @@
 using System.Globalization;
 using NCrontab;
 
-namespace OverlapEscrow.Api.Schedules;
+namespace OverlapEscrow.Application.Schedules;
 
 /// <summary>One occurrence of a schedule: its wall-clock time in the schedule's zone, and the instant it runs.</summary>
 public readonly record struct Occurrence(DateTime Wall, DateTimeOffset At)

@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using OverlapEscrow.Application.Accounts;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Application.Uploads;
+using OverlapEscrow.Domain;
+using OverlapEscrow.Domain.Partnerships;
+using OverlapEscrow.Domain.Populations;
+using OverlapEscrow.Domain.Sharing;
+
+namespace OverlapEscrow.Application.Demo;
+
+/// <summary>
+/// Loads two demo organizations (Northwind Analytics and Contoso Cloud) with generated populations, an active
+/// partnership and sharing rules, so a first start shows a populated overlap matrix. The companies are made up
+/// here from word lists, and their identifier hashes are computed here as the hashing specification (docs/hashing.md,
+/// v1) gives them for such simple names and domains — a test checks them against the partner client library. Runs
+/// once: a second start finds the organizations and leaves them alone.
+/// </summary>
+public sealed class DemoSeeder(
+    Accounts.Accounts accounts,
+    IAccountRepository accountStore,
+    IPartnershipRepository partnerships,
+    Populations.PopulationCatalog populations,
+    UploadPopulation uploads,
+    NdjsonUploadParser ndjson,
+    TimeProvider time,
+    ILogger<DemoSeeder> logger)
+{
+    public const string NorthwindSlug = "northwind";
+    public const string ContosoSlug = "contoso";
+
+    private static readonly string[] First = ["Blue", "Silver", "Northern", "Bright", "Quantum", "Red", "Green", "Granite", "Summit", "Harbor", "Cedar", "Atlas", "Pioneer", "Lumen", "Vertex", "Orbit", "Nimbus", "Polar", "Crimson", "Golden"];
+    private static readonly string[] Second = ["Falcon", "River", "Peak", "Forge", "Signal", "Bridge", "Field", "Stone", "Wave", "Pixel", "Anchor", "Beacon", "Canyon", "Delta", "Ember", "Fjord", "Grove", "Horizon", "Isle", "Jet"];
+    private static readonly string[] Third = ["Systems", "Labs", "Analytics", "Logistics", "Health", "Retail", "Energy", "Software", "Media", "Foods", "Robotics", "Finance"];
+    private static readonly string[] Countries = ["US", "DE", "GB", "FR", "JP", "CA", "NL", "SE"];
+    private static readonly string[] Stages = ["Discovery", "Evaluation", "Proposal", "Negotiation", "Closed Won"];
+    private static readonly string[] Owners = ["ana", "bo", "cy", "dee", "eli"];
+
+    public async Task SeedAsync(string password, CancellationToken ct)
+    {
+        if (await accountStore.FindOrganizationBySlugAsync(NorthwindSlug, ct) is not null) return;
+        var universe = Companies(4000);
+
+        var northwind = await CreateOrganizationAsync("Northwind Analytics", NorthwindSlug, password, ct);
+        var contoso = await CreateOrganizationAsync("Contoso Cloud", ContosoSlug, password, ct);
+
+        var rng = new Random(7);
+        var nwCustomers = await PopulationAsync(northwind, "Customers", "customers", Sample(universe, 0, 1600, rng), "NWC", ct);
+        var nwProspects = await PopulationAsync(northwind, "Prospects", "prospects", Sample(universe, 1400, 2800, rng), "NWP", ct);
+        var coCustomers = await PopulationAsync(contoso, "Customers", "customers", Sample(universe, 800, 2200, rng), "COC", ct);
+        var coOpportunities = await PopulationAsync(contoso, "Open Opportunities", "opportunities", Sample(universe, 1500, 3000, rng), "COO", ct);
+
+        var now = time.GetUtcNow();
+        await partnerships.ReplaceDefaultRulesAsync(northwind, [
+            new SharingRule(nwCustomers, null, null, SharingLevel.Overlaps, ["accountName", "owner", "stage"], null),
+            new SharingRule(nwProspects, null, null, SharingLevel.Counts, [], null)], now, ct);
+        await partnerships.ReplaceDefaultRulesAsync(contoso, [
+            new SharingRule(coCustomers, null, null, SharingLevel.Overlaps, ["accountName", "owner"], null),
+            new SharingRule(coOpportunities, null, null, SharingLevel.Overlaps, ["accountName", "stage", "amount"], null)], now, ct);
+
+        var partnership = new Partnership(Ids.New("ptn"), northwind, contoso, PartnershipStatus.Invited, now, null, null);
+        await partnerships.CreateAsync(partnership, ct);
+        await partnerships.TransitionAsync(partnership.Id, PartnershipStatus.Invited, PartnershipStatus.Active, now, ct);
+        logger.LogInformation("Demo loaded: log in as admin@{Northwind}.example or admin@{Contoso}.example (password in Escrow:Demo:Password)",
+            NorthwindSlug, ContosoSlug);
+    }
+
+    private async Task<string> CreateOrganizationAsync(string name, string slug, string password, CancellationToken ct)
+    {
+        var created = await accounts.SignupAsync(new SignupInput(name, slug, $"admin@{slug}.example", password, $"{name} admin"), ct);
+        return created.Value?.Organization.Id ?? throw new InvalidOperationException("The demo organization could not be created: " + created.Failure!.Detail);
+    }
+
+    private async Task<string> PopulationAsync(string organizationId, string name, string type, IEnumerable<Company> companies, string idPrefix, CancellationToken ct)
+    {
+        var caller = new Caller(organizationId, "system:demo");
+        var population = (await populations.CreateAsync(caller, new Populations.PopulationInput(name, type), ct)).Value!;
+        var body = new StringBuilder();
+        var n = 0;
+        var rng = new Random(idPrefix.Sum(c => c)); // stable across runs, unlike string.GetHashCode
+        foreach (var c in companies)
+        {
+            var attributes = new Dictionary<string, string>
+            {
+                ["accountName"] = c.Name,
+                ["owner"] = Owners[rng.Next(Owners.Length)] + "@" + organizationId[4..10] + ".example",
+                ["stage"] = Stages[rng.Next(Stages.Length)],
+                ["amount"] = (rng.Next(5, 500) * 1000).ToString(CultureInfo.InvariantCulture),
+            };
+            body.AppendLine(JsonSerializer.Serialize(new { recordId = $"{idPrefix}-{++n:D6}", identifiers = Identifiers(c.Name, c.Domain, c.Country), attributes }));
+        }
+        await using var stream = new MemoryStream(Encoding.UTF8.GetBytes(body.ToString()));
+        await uploads.UploadAsync(new UploadRequest(caller, population, VersionKind.Snapshot, ErrorPolicy.Reject, ndjson, stream, false, null), ct);
+        return population.Id;
+    }
+
+    /// <summary>
+    /// The identifier hashes of a demo company (docs/hashing.md, v1): lower-case hex SHA-256 of "oe:v1:&lt;type&gt;:&lt;key&gt;".
+    /// The demo's domains are already registrable domains in lower case, and its names are words of ASCII letters and
+    /// digits with no legal form, so their keys are the lower-case words joined, with "|" and the country code.
+    /// </summary>
+    public static Dictionary<string, string[]> Identifiers(string name, string domain, string country)
+    {
+        var bare = string.Concat(name.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToLowerInvariant();
+        return new Dictionary<string, string[]>
+        {
+            ["domain"] = [Hash("domain", domain)],
+            ["domain_label"] = [Hash("domain_label", domain[..domain.IndexOf('.')])],
+            ["name"] = [Hash("name", bare + "|" + country)],
+            ["name_only"] = [Hash("name_only", bare)],
+        };
+    }
+
+    private static string Hash(string type, string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"oe:v1:{type}:{key}")));
+
+    public sealed record Company(string Name, string Domain, string Country);
+
+    public static List<Company> Companies(int count)
+    {
+        var list = new List<Company>(count);
+        var rng = new Random(42);
+        var seen = new HashSet<string>();
+        while (list.Count < count)
+        {
+            var words = new[] { First[rng.Next(First.Length)], Second[rng.Next(Second.Length)], Third[rng.Next(Third.Length)] };
+            var name = string.Join(' ', words);
+            var suffix = rng.Next(4) == 0 ? " " + rng.Next(2, 99) : "";
+            var fullName = name + suffix;
+            if (!seen.Add(fullName)) continue;
+            var domain = fullName.Replace(" ", "").ToLowerInvariant() + (rng.Next(3) == 0 ? ".io" : ".com");
+            list.Add(new Company(fullName, domain, Countries[rng.Next(Countries.Length)]));
+        }
+        return list;
+    }
+
+    private static IEnumerable<Company> Sample(List<Company> universe, int from, int to, Random rng) =>
+        universe.Skip(from).Take(to - from).Where(_ => rng.Next(10) < 8);
+}
