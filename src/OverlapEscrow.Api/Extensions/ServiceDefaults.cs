@@ -37,6 +37,8 @@ public static class ServiceDefaults
             ctx.ProblemDetails.Extensions.Remove("exception");
             ctx.ProblemDetails.Extensions.Remove("traceId");
         });
+        // Problem details whatever the Accept header: never a text/plain status page for a CSV or browser request.
+        AnyAcceptProblemDetailsWriter.Register(builder.Services);
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
         {

@@ -88,28 +88,33 @@ public static class OverlapsApi
             return Problems.Invalid("format", "format is json or csv.");
 
         var (result, myData, theirData) = await service.ComputeAsync(view, mine, theirs, ct);
+        if (csv)
+        {
+            // The export's size is known before the first byte, so its release is committed to the audit log first:
+            // a 2xx means audited. A client that disconnects mid-file received fewer rows than the event records.
+            await AuditRelease(result.Count, "csv");
+            await WriteCsv(http, result, myData, theirData, sharing.Fields, mine.Name, ct);
+            return TypedResults.Empty;
+        }
         var start = 0;
-        if (!csv && cursor is not null)
+        if (cursor is not null)
         {
             if (!TryDecodeCursor(cursors, cursor, out var afterId)) return Problems.Invalid("cursor", "The cursor is not one this API returned.");
             var ordinal = myData.OrdinalOf(afterId);
             start = result.FirstAtOrAfter(ordinal >= 0 ? ordinal + 1 : ~ordinal);
         }
-        var end = csv ? result.Count : Math.Min(result.Count, start + pageSize);
+        var end = Math.Min(result.Count, start + pageSize);
         var items = new List<OverlapItem>(end - start);
         for (var i = start; i < end; i++) items.Add(Item(result, i, myData, theirData, sharing.Fields));
+        await AuditRelease(items.Count, "json");
 
-        await audit.AppendAsync(Time.ToUnixMs(time.GetUtcNow()), user.OrganizationId, user.Actor, "overlaps.released", partnershipId,
-            new { myPopulationId, partnerPopulationId, rows = items.Count, format = csv ? "csv" : "json", fields = sharing.Fields }, ct);
-
-        if (csv)
-        {
-            await WriteCsv(http, items, sharing.Fields, mine.Name, ct);
-            return TypedResults.Empty;
-        }
         var next = end < result.Count && items.Count > 0 ? cursors.Protect(items[^1].RecordId) : null;
         return TypedResults.Ok(new OverlapListResponse(partnershipId, myPopulationId, partnerPopulationId, sharing.Level.ToWire(),
             sharing.Fields, result.Count, items, next));
+
+        Task AuditRelease(int rows, string releasedAs) =>
+            audit.AppendAsync(Time.ToUnixMs(time.GetUtcNow()), user.OrganizationId, user.Actor, "overlaps.released", partnershipId,
+                new { myPopulationId, partnerPopulationId, rows, format = releasedAs, fields = sharing.Fields }, ct);
     }
 
     /// <summary>One of my overlapping records with, for each partner record it matched, only the permitted fields.</summary>
@@ -131,26 +136,42 @@ public static class OverlapsApi
     private static List<string> MatchedOn(MatchKinds kinds) =>
         IdentifierTypes.All.Where(t => (kinds & (MatchKinds)(1 << ((int)t - 1))) != 0).Select(t => t.WireName()).ToList();
 
-    private static async Task WriteCsv(HttpContext http, List<OverlapItem> items, IReadOnlyList<string> fields, string populationName, CancellationToken ct)
+    /// <summary>
+    /// Streams the whole cell as CSV, one row per (my record, partner match), as the rows are produced: nothing but
+    /// the writer's buffer is held, and full buffers are written out asynchronously, so an export of any size
+    /// arrives whole. The UTF-8 byte-order mark lets spreadsheets (Excel) read non-ASCII names.
+    /// </summary>
+    private static async Task WriteCsv(HttpContext http, OverlapResult result, PopulationData myData, PopulationData theirData,
+        IReadOnlyList<string> fields, string populationName, CancellationToken ct)
     {
         http.Response.ContentType = "text/csv; charset=utf-8";
         var fileName = new string(populationName.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray());
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"overlaps-{fileName}.csv\"";
-        var myColumns = items.SelectMany(i => i.Attributes.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+        // The header names every attribute my overlapping records carry, so they are gathered before the first row.
+        var myColumns = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var ordinal in result.MyOrdinals)
+            foreach (var attribute in myData.Records[ordinal].Attributes) myColumns.Add(attribute.Name);
         // Cells starting with = + - @ are escaped so a spreadsheet never runs a partner-supplied formula.
-        await using var writer = CsvWriter.Create(http.Response.Body, new CsvWriterOptions { Injection = CsvInjection.Escape, NewLine = "\r\n" }, true);
-        var header = new List<string> { "recordId", "matchedOn" };
-        header.AddRange(myColumns);
-        header.AddRange(fields.Select(f => "partner." + f));
-        writer.WriteRecord(header.ToArray());
-        foreach (var item in items)
+        await using var writer = CsvWriter.Create(http.Response.Body,
+            new CsvWriterOptions { Injection = CsvInjection.Escape, NewLine = "\r\n", WriteByteOrderMark = true }, true);
+        var row = new string[2 + myColumns.Count + fields.Count];
+        string[] header = ["recordId", "matchedOn", .. myColumns, .. fields.Select(f => "partner." + f)];
+        await writer.WriteRecordAsync(header, ct);
+        for (var i = 0; i < result.Count; i++)
+        {
+            var item = Item(result, i, myData, theirData, fields);
             foreach (var match in item.Matches)
             {
-                var row = new List<string> { item.RecordId, string.Join('|', match.MatchedOn) };
-                row.AddRange(myColumns.Select(c => item.Attributes.GetValueOrDefault(c) ?? ""));
-                row.AddRange(fields.Select(f => match.Fields.GetValueOrDefault(f) ?? ""));
-                writer.WriteRecord(row.ToArray());
+                var c = 0;
+                row[c++] = item.RecordId;
+                row[c++] = string.Join('|', match.MatchedOn);
+                foreach (var column in myColumns) row[c++] = item.Attributes.GetValueOrDefault(column) ?? "";
+                foreach (var field in fields) row[c++] = match.Fields.GetValueOrDefault(field) ?? "";
+                // Writes out asynchronously whenever the buffer is mostly full; once it completes, the record is in the
+                // buffer, so the array is reused.
+                await writer.WriteRecordAsync(row, ct);
             }
+        }
         await writer.FlushAsync(ct);
     }
 

@@ -78,10 +78,11 @@ public sealed class UploadService(
         var modeName = request.Mode == UploadMode.Snapshot ? VersionKinds.Snapshot : VersionKinds.Delta;
         var now = time.GetUtcNow();
         IdempotencyHold? hold = null;
+        IdempotencyLease? lease = null;
         if (request.IdempotencyKey is { } key)
         {
             var claim = await populations.ClaimIdempotencyKeyAsync(request.OrganizationId, key, request.Population.Id, modeName,
-                Time.ToUnixMs(now), Time.ToUnixMs(now.AddMinutes(_o.AbandonAfterMinutes)), ct);
+                Time.ToUnixMs(now), Time.ToUnixMs(now.AddSeconds(_o.IdempotencyLeaseSeconds)), ct);
             switch (claim.Outcome)
             {
                 case ClaimOutcome.Completed: return new UploadOutcome.Replayed(claim.Response!.StatusCode, claim.Response.Body);
@@ -89,7 +90,11 @@ public sealed class UploadService(
                 case ClaimOutcome.Mismatch: return new UploadOutcome.Refused(422, "Idempotency-Key reused", "This Idempotency-Key was used for a different population or mode.");
             }
             hold = new IdempotencyHold(request.OrganizationId, key, claim.ClaimToken!);
+            lease = IdempotencyLease.Start(populations, hold, request.Population.Id, time, TimeSpan.FromSeconds(_o.IdempotencyLeaseSeconds), logger);
         }
+        // The heartbeat stops before the commit and on every way out; a key lost to a retry stops the reading.
+        await using var heartbeat = lease;
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct, lease?.Lost ?? CancellationToken.None);
 
         var organization = await accounts.GetOrganizationAsync(request.OrganizationId, ct)
             ?? throw new InvalidOperationException("The caller's organization is gone.");
@@ -100,7 +105,7 @@ public sealed class UploadService(
         try
         {
             using var cipher = keys.CipherFor(request.OrganizationId, organization.WrappedKey);
-            var read = await ReadRowsAsync(request, versionId, cipher, hold, ct);
+            var read = await ReadRowsAsync(request, versionId, cipher, reading.Token);
             if (read.Refusal is not null) return read.Refusal;
             if (request.Policy == ErrorPolicy.Reject && read.ErrorCount > 0)
                 return new UploadOutcome.RowsRejected(read.RowsRead, read.ErrorCount, read.ErrorCountComplete, read.Errors);
@@ -108,14 +113,19 @@ public sealed class UploadService(
                 return new UploadOutcome.Refused(422, "Empty snapshot",
                     "The snapshot has no valid records; committing it would remove every record of the population. Send allowEmpty=true to empty it on purpose.");
 
+            // A renewal racing the commit would find the key completed and take that for a loss; the commit itself
+            // is bound to the claim token, so a key taken over meanwhile still applies nothing here.
+            if (lease is not null) await lease.StopAsync();
             var committedAt = time.GetUtcNow();
             result = new UploadResult(request.Population.Id, versionId, modeName, read.RowsRead, read.Applied, read.ErrorCount,
                 read.Errors, request.Mode == UploadMode.Snapshot ? read.Applied : 0, committedAt);
             var completion = hold is null ? null : new IdempotencyCompletion(hold, new IdempotentResponse(200, JsonSerializer.Serialize(result, JsonSerializerOptions.Web)));
             version = await populations.CommitAsync(versionId, result.RecordCount, Time.ToUnixMs(committedAt), completion, ct: CancellationToken.None);
-            if (version is null)
-                return new UploadOutcome.Refused(409, "Upload not applied",
-                    "This upload lost its Idempotency-Key to a retry, or sat idle so long it was taken for abandoned; it applied nothing. Retry with the same key.");
+            if (version is null) return NotApplied();
+        }
+        catch (Exception) when (lease is { IsLost: true })
+        {
+            return NotApplied(); // whatever the cancelled reading threw
         }
         catch (UploadRejectedException e)
         {
@@ -127,6 +137,7 @@ public sealed class UploadService(
         }
         finally
         {
+            if (lease is not null) await lease.StopAsync();
             if (version is null)
             {
                 await populations.AbandonAsync(versionId, CancellationToken.None);
@@ -168,9 +179,12 @@ public sealed class UploadService(
         return new UploadOutcome.Committed(result);
     }
 
+    private static UploadOutcome.Refused NotApplied() => new(409, "Upload not applied",
+        "This upload lost its Idempotency-Key to a retry, or sat idle so long it was taken for abandoned; it applied nothing. Retry with the same key.");
+
     private sealed record ReadOutcome(long RowsRead, long Applied, long ErrorCount, bool ErrorCountComplete, List<RowError> Errors, UploadOutcome.Refused? Refusal);
 
-    private async Task<ReadOutcome> ReadRowsAsync(UploadRequest request, string versionId, OrganizationKeys.SegmentCipher cipher, IdempotencyHold? hold, CancellationToken ct)
+    private async Task<ReadOutcome> ReadRowsAsync(UploadRequest request, string versionId, OrganizationKeys.SegmentCipher cipher, CancellationToken ct)
     {
         var compressed = new LimitedStream(request.Body, _o.MaxBodyBytes, "body");
         GzipTrailerCheck? gzipCheck = null;
@@ -183,8 +197,7 @@ public sealed class UploadService(
         await using var _ = body;
 
         using var keyer = new TokenKeyer(escrowKeys.TokenKey);
-        var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time,
-            hold is null ? null : () => populations.RenewIdempotencyLeaseAsync(hold, Time.ToUnixMs(time.GetUtcNow().AddMinutes(_o.AbandonAfterMinutes))));
+        var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time);
         var seen = new Dictionary<UInt128, long>();
         var errors = new List<RowError>();
         long rowsRead = 0, errorCount = 0;
@@ -311,7 +324,7 @@ public sealed class UploadService(
         try
         {
             using var cipher = keys.CipherFor(organizationId, organization.WrappedKey);
-            var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time, null);
+            var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time);
             foreach (var record in records) await writer.AddAsync(record, CancellationToken.None);
             await writer.FlushAsync(CancellationToken.None);
             // Same content, so it only replaces the chain if nothing was committed meanwhile.
@@ -325,7 +338,7 @@ public sealed class UploadService(
 
     /// <summary>Buffers encoded records and writes them as encrypted segments of a fixed record count.</summary>
     private sealed class SegmentWriter(IPopulationRepository populations, OrganizationKeys.SegmentCipher cipher, string versionId, int perSegment,
-        TimeProvider time, Func<Task<bool>>? renewLease)
+        TimeProvider time)
     {
         private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(1 << 20);
         private int _count;
@@ -353,8 +366,6 @@ public sealed class UploadService(
             _seq++;
             _count = 0;
             _buffer.ResetWrittenCount();
-            // A long upload keeps its idempotency key: a retry arriving meanwhile is told it is in progress.
-            if (renewLease is not null && !await renewLease()) throw Abandoned();
         }
 
         /// <summary>Keeps a slow upload alive between segments (at most once a minute), so the sweeper leaves it alone.</summary>
@@ -362,7 +373,6 @@ public sealed class UploadService(
         {
             if (time.GetUtcNow() - _lastTouch < TimeSpan.FromMinutes(1)) return;
             if (!await populations.TouchAsync(versionId, Time.ToUnixMs(time.GetUtcNow()), ct)) throw Abandoned();
-            if (renewLease is not null && !await renewLease()) throw Abandoned();
             _lastTouch = time.GetUtcNow();
         }
 

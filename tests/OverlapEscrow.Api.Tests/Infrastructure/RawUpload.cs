@@ -13,14 +13,15 @@ public static class RawUpload
     public sealed record Result(bool BetweenResult, string Response);
 
     public static async Task<Result> SendAsync(HttpClient authorized, string path, byte[] body, int split, Func<Task<bool>> between,
-        bool abortAfterFirstPart = false, string contentType = "application/x-ndjson")
+        bool abortAfterFirstPart = false, string contentType = "application/x-ndjson", IReadOnlyDictionary<string, string>? headers = null)
     {
         var server = authorized.BaseAddress!;
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(server.Host, server.Port);
         var stream = tcp.GetStream();
         var head = $"PUT {path} HTTP/1.1\r\nHost: {server.Authority}\r\nAuthorization: {authorized.DefaultRequestHeaders.Authorization}\r\n" +
-                   $"Content-Type: {contentType}\r\nTransfer-Encoding: chunked\r\n\r\n";
+                   $"Content-Type: {contentType}\r\nTransfer-Encoding: chunked\r\n" +
+                   string.Concat((headers ?? new Dictionary<string, string>()).Select(h => $"{h.Key}: {h.Value}\r\n")) + "\r\n";
         await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
         await WriteChunk(stream, body.AsMemory(0, split));
         await stream.FlushAsync();

@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+
+namespace OverlapEscrow.Api.Tests.Infrastructure;
+
+/// <summary>
+/// The service as a separate operating-system process (<c>dotnet OverlapEscrow.Api.dll</c>) on a loopback port, for
+/// tests that must really kill it: nothing of a killed process survives but what it wrote to the database.
+/// </summary>
+public sealed partial class ServiceProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private ServiceProcess(Process process) => _process = process;
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>What the process wrote to stdout and stderr, for the message of a failing test.</summary>
+    public string Output => string.Join('\n', _output);
+
+    /// <summary>Starts the service on <paramref name="dataDirectory"/> with settings given as environment variables
+    /// (<c>Escrow__Uploads__SegmentRecords</c>, say) and waits until it answers /healthz.</summary>
+    public static async Task<ServiceProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            WorkingDirectory = dataDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(ApiAssembly());
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add("http://127.0.0.1:0"); // the port is read back from the log: no race for a free port
+        start.Environment["Escrow__DataDirectory"] = dataDirectory;
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment) start.Environment[name] = value;
+
+        var service = new ServiceProcess(Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start."));
+        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        service._process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            service._output.Enqueue(e.Data);
+            if (ListeningOn().Match(e.Data) is { Success: true } m) listening.TrySetResult(new Uri(m.Groups[1].Value));
+        };
+        service._process.ErrorDataReceived += (_, e) => { if (e.Data is not null) service._output.Enqueue(e.Data); };
+        service._process.BeginOutputReadLine();
+        service._process.BeginErrorReadLine();
+        try
+        {
+            service.BaseAddress = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            using var http = service.CreateClient();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while ((await http.GetAsync("/healthz")).StatusCode != HttpStatusCode.OK)
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException("The service did not become healthy.");
+                await Task.Delay(50);
+            }
+            return service;
+        }
+        catch (Exception e)
+        {
+            service.Dispose();
+            throw new InvalidOperationException($"The service did not start: {e.Message}\n{service.Output}", e);
+        }
+    }
+
+    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>Signs an organization up, as <see cref="EscrowClient.SignupAsync"/> does in process.</summary>
+    public async Task<Org> SignupAsync(string slug)
+    {
+        var http = CreateClient();
+        var response = await http.PostAsJsonAsync("/v1/signup", new
+        {
+            organizationName = slug + " Inc.", organizationSlug = slug, email = $"admin@{slug}.example", password = EscrowClient.Password,
+        });
+        await EscrowClient.Expect(response, HttpStatusCode.Created);
+        var body = await EscrowClient.Json(response);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", body["tokens"]!["accessToken"]!.GetValue<string>());
+        return new Org(body["organization"]!["id"]!.GetValue<string>(), slug, http, body["tokens"]!["refreshToken"]!.GetValue<string>());
+    }
+
+    /// <summary>Kills the process and everything it started, as an out-of-memory killer or a power cut would: no shutdown code runs.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process.Dispose();
+    }
+
+    /// <summary>The dotnet host running the tests (the SDK sets DOTNET_HOST_PATH for the processes it starts).</summary>
+    private static string DotnetHost() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+
+    /// <summary>The service's assembly: copied next to the tests by the project reference, else the repository's Release build.</summary>
+    private static string ApiAssembly()
+    {
+        var beside = Path.Combine(AppContext.BaseDirectory, "OverlapEscrow.Api.dll");
+        if (File.Exists(beside)) return beside;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var built = Path.Combine(dir.FullName, "src", "OverlapEscrow.Api", "bin", "Release", "net10.0", "OverlapEscrow.Api.dll");
+            if (File.Exists(built)) return built;
+        }
+        throw new FileNotFoundException("OverlapEscrow.Api.dll was not found; build the solution first.");
+    }
+
+    [GeneratedRegex(@"Now listening on: (http://\S+)")]
+    private static partial Regex ListeningOn();
+}

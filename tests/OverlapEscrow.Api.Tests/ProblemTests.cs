@@ -1,0 +1,115 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using OverlapEscrow.Api.Tests.Infrastructure;
+using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
+
+namespace OverlapEscrow.Api.Tests;
+
+/// <summary>Every error answer is problem+json, whatever the Accept header asks for (a CSV export, a browser).</summary>
+public sealed class ProblemTests : IAsyncLifetime
+{
+    private readonly EscrowApp _app = new();
+    private Org _alpha = null!, _beta = null!;
+    private string _partnership = "", _mine = "", _theirs = "";
+
+    public async Task InitializeAsync()
+    {
+        _alpha = await _app.SignupAsync("alpha");
+        _beta = await _app.SignupAsync("beta");
+        _mine = await _alpha.CreatePopulationAsync("Customers");
+        _theirs = await _beta.CreatePopulationAsync("Customers");
+        await _alpha.UploadOkAsync(_mine, Records.Range("A", 0, 10));
+        await _beta.UploadOkAsync(_theirs, Records.Range("B", 0, 10));
+        _partnership = await _alpha.PartnerAsync(_beta);
+    }
+
+    public Task DisposeAsync()
+    {
+        _app.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private static Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string path, string accept)
+    {
+        var request = new HttpRequestMessage(method, path);
+        request.Headers.Accept.ParseAdd(accept);
+        return http.SendAsync(request);
+    }
+
+    /// <summary>A problem+json answer with status and title (<see cref="ExpectProblem"/>), customized as every problem is: no trace id.</summary>
+    private static async Task<JsonObject> ExpectProblemJson(HttpResponseMessage response, HttpStatusCode status, string? type = null)
+    {
+        var problem = await ExpectProblem(response, status);
+        Assert.Null(problem["traceId"]);
+        if (type is not null) Assert.Equal(type, problem["type"]!.GetValue<string>());
+        return problem;
+    }
+
+    private string List(string query = "") => $"/v1/partnerships/{_partnership}/overlaps/{_mine}/{_theirs}{query}";
+
+    [Theory]
+    [InlineData("text/csv")]
+    [InlineData("text/html")]
+    public async Task AHiddenCellOfTheListIsAProblemJsonWhateverTheAcceptHeader(string accept)
+    {
+        await ExpectProblemJson(await SendAsync(_alpha.Http, HttpMethod.Get, List(), accept), HttpStatusCode.NotFound,
+            "urn:overlap-escrow:problem:not-found");
+        await ExpectProblemJson(await SendAsync(_alpha.Http, HttpMethod.Get, List("?format=csv"), accept), HttpStatusCode.NotFound,
+            "urn:overlap-escrow:problem:not-found");
+    }
+
+    [Theory]
+    [InlineData("text/csv")]
+    [InlineData("text/html")]
+    public async Task ACountsOnlyCellAnInvalidLimitAndAnUnreadableLimitAreProblemJsonWhateverTheAcceptHeader(string accept)
+    {
+        await _beta.ShareAsync(_theirs, "counts");
+        await ExpectProblemJson(await SendAsync(_alpha.Http, HttpMethod.Get, List(), accept), HttpStatusCode.Forbidden,
+            "urn:overlap-escrow:problem:forbidden");
+        await _beta.ShareAsync(_theirs, "overlaps");
+        var invalid = await ExpectProblemJson(await SendAsync(_alpha.Http, HttpMethod.Get, List("?limit=0"), accept), HttpStatusCode.BadRequest);
+        Assert.NotNull(invalid["errors"]!["limit"]);
+        // A query that does not bind fails in the framework and reaches the exception handler.
+        await ExpectProblemJson(await SendAsync(_alpha.Http, HttpMethod.Get, List("?format=csv&limit=many"), accept), HttpStatusCode.BadRequest,
+            "urn:overlap-escrow:problem:bad-request");
+    }
+
+    [Theory]
+    [InlineData("text/csv")]
+    [InlineData("text/html")]
+    public async Task ARequestWithoutATokenIsAProblemJsonWhateverTheAcceptHeader(string accept)
+    {
+        using var anonymous = _app.CreateClient();
+        var response = await SendAsync(anonymous, HttpMethod.Get, List(), accept);
+        await ExpectProblemJson(response, HttpStatusCode.Unauthorized, "https://tools.ietf.org/html/rfc9110#section-15.5.2");
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+    }
+
+    [Theory]
+    [InlineData("text/csv")]
+    [InlineData("text/html")]
+    public async Task ARoleThatMayNotUseAnEndpointGetsAProblemJsonWhateverTheAcceptHeader(string accept)
+    {
+        using var viewer = await _app.MemberAsync(_alpha, "viewer");
+        await ExpectProblemJson(await SendAsync(viewer, HttpMethod.Get, "/v1/audit", accept), HttpStatusCode.Forbidden,
+            "https://tools.ietf.org/html/rfc9110#section-15.5.4");
+    }
+
+    [Theory]
+    [InlineData("text/csv")]
+    [InlineData("text/html")]
+    public async Task AnUnknownRouteIsAProblemJsonWhateverTheAcceptHeader(string accept)
+    {
+        await ExpectProblemJson(await SendAsync(_alpha.Http, HttpMethod.Get, "/v1/no-such-thing", accept), HttpStatusCode.NotFound,
+            "https://tools.ietf.org/html/rfc9110#section-15.5.5");
+    }
+
+    [Theory]
+    [InlineData("text/csv")]
+    [InlineData("text/html")]
+    public async Task AWrongMethodIsAProblemJsonWhateverTheAcceptHeader(string accept)
+    {
+        await ExpectProblemJson(await SendAsync(_alpha.Http, HttpMethod.Delete, List(), accept), HttpStatusCode.MethodNotAllowed,
+            "https://tools.ietf.org/html/rfc9110#section-15.5.6");
+    }
+}
