@@ -14,7 +14,6 @@ builder.AddServiceDefaults();
 builder.AddEscrowStorage();
 builder.AddEscrowAuth();
 builder.AddEscrowFeatures();
-builder.AddSchedules();
 
 var app = builder.Build();
 app.UseServiceDefaults();

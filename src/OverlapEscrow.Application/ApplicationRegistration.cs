@@ -47,7 +47,7 @@ public static class ApplicationRegistration
 
         services.AddSingleton<OutboundHttp>();
         services.AddSingleton<DeliverySignal>();
-        services.AddSingleton<EventPublisher>();
+        services.AddSingleton<IEventPublisher, EventPublisher>();
         services.AddSingleton<RetrySchedule>();
         services.AddSingleton<WebhookDeliverer>();
         services.AddSingleton<WebhookDeliveryLoop>();

@@ -37,12 +37,6 @@ public static class StorageRegistration
     }
 }
 
-/// <summary>Brings the database's schema up to date (at start-up, before requests are served).</summary>
-public interface IStorageMigrations
-{
-    Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct);
-}
-
 internal sealed class StorageMigrations(Migrator migrator) : IStorageMigrations
 {
     public Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct) => migrator.MigrateAsync(ct);

@@ -1,5 +1,5 @@
 using System.Net;
-using OverlapEscrow.Api.Infrastructure.Outbound;
+using OverlapEscrow.Application.Outbound;
 
 namespace OverlapEscrow.Api.Tests;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Application.Webhooks;
 using OverlapEscrow.Domain.Disclosure;
 using OverlapEscrow.Domain.Sharing;
 
@@ -27,6 +28,7 @@ public sealed class OverlapRefresher(
     IPartnershipRepository partnerships,
     IOverlapHistoryRepository history,
     ITransactions transactions,
+    IEventPublisher events,
     TimeProvider time,
     ILogger<OverlapRefresher> logger)
 {
@@ -114,7 +116,7 @@ public sealed class OverlapRefresher(
                     if (await side.RecordAsync(cell.Mine, cell.Theirs, cell.Sharing.Level, overlap.Result, overlap.Mine, ct) is { } change)
                         changes.Add(change);
             if (OverlapsChanged.For(view, changes) is { } payload)
-                await uow.Outbox.PublishAsync(view.MyOrganizationId, OverlapsChanged.Type, payload, time.GetUtcNow(), ct);
+                await events.PublishAsync(uow, view.MyOrganizationId, OverlapsChanged.Type, payload, time.GetUtcNow(), ct);
             await uow.CommitAsync(ct);
         }
     }

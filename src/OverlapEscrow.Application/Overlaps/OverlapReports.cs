@@ -105,10 +105,13 @@ public sealed class OverlapReports(
     /// The whole list of a cell. Its size is known before the first row is written, so its release is audited first:
     /// an answer that starts means audited (a client that disconnects mid-file received fewer rows than recorded).
     /// </summary>
-    public async Task<Outcome<OverlapExport>> ExportAsync(Caller caller, string partnershipId, string myPopulationId, string partnerPopulationId, CancellationToken ct)
+    /// <param name="limit">Checked like a page's when given, though an export is whole (a client's mistake is reported, not ignored).</param>
+    public async Task<Outcome<OverlapExport>> ExportAsync(Caller caller, string partnershipId, string myPopulationId, string partnerPopulationId, int? limit,
+        CancellationToken ct)
     {
         var (cell, view, failure) = await RecordsAccessAsync(caller, partnershipId, myPopulationId, partnerPopulationId, ct);
         if (failure is not null) return failure;
+        if (limit is < 1 or > MaxPageSize) return Failure.Invalid.Of("limit", $"limit is between 1 and {MaxPageSize}.");
         var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct);
         var columns = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var ordinal in overlap.Result.MyOrdinals)

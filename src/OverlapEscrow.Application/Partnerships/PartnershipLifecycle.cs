@@ -1,6 +1,7 @@
 using OverlapEscrow.Application.Overlaps;
 using OverlapEscrow.Application.Sharing;
 using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Application.Webhooks;
 using OverlapEscrow.Domain;
 using OverlapEscrow.Domain.Organizations;
 using OverlapEscrow.Domain.Partnerships;
@@ -25,6 +26,7 @@ public sealed class PartnershipLifecycle(
     ITransactions transactions,
     PermissionWithdrawal withdrawal,
     OverlapRefresher refresher,
+    IEventPublisher events,
     TimeProvider time)
 {
     public async Task<Outcome<PartnershipView>> InviteAsync(Caller caller, string? partnerSlug, CancellationToken ct)
@@ -110,12 +112,12 @@ public sealed class PartnershipLifecycle(
     }
 
     /// <summary>Tells each side, through its webhooks, what happened to the partnership and with whom.</summary>
-    private static async Task PublishToBothAsync(IUnitOfWork uow, string type, Partnership partnership, DateTimeOffset at, CancellationToken ct)
+    private async Task PublishToBothAsync(IUnitOfWork uow, string type, Partnership partnership, DateTimeOffset at, CancellationToken ct)
     {
         var organizations = await uow.Accounts.GetOrganizationsAsync([partnership.InviterOrganizationId, partnership.InviteeOrganizationId], ct);
         foreach (var me in new[] { partnership.InviterOrganizationId, partnership.InviteeOrganizationId })
             if (organizations.TryGetValue(partnership.PartnerOf(me), out var partner))
-                await uow.Outbox.PublishAsync(me, type, new PartnershipEvent(partnership.Id, partnership.Status, new EventPartner(partner.Slug, partner.Name)), at, ct);
+                await events.PublishAsync(uow, me, type, new PartnershipEvent(partnership.Id, partnership.Status, new EventPartner(partner.Slug, partner.Name)), at, ct);
     }
 
     private static PartnershipView View(Partnership partnership, string me, Organization partner) =>

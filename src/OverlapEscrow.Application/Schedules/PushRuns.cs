@@ -17,7 +17,7 @@ namespace OverlapEscrow.Application.Schedules;
 public sealed class PushRuns(
     IScheduleRepository schedules,
     ITransactions transactions,
-    EventPublisher events,
+    IEventPublisher events,
     TimeProvider time,
     IOptions<ScheduleOptions> options,
     ILogger<PushRuns> logger)

@@ -21,7 +21,7 @@ public sealed class ScheduleRunner(
     IScheduleRepository schedules,
     ITransactions transactions,
     SyncActions actions,
-    EventPublisher events,
+    IEventPublisher events,
     TimeProvider time,
     IOptions<ScheduleOptions> options,
     ILogger<ScheduleRunner> logger)

@@ -52,3 +52,10 @@ public interface IStorageHealth
 {
     Task<bool> IsAvailableAsync(CancellationToken ct);
 }
+
+/// <summary>Brings the database's schema up to date (at start-up, before requests are served).</summary>
+public interface IStorageMigrations
+{
+    /// <summary>Applies the migrations not applied yet; returns their names.</summary>
+    Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct);
+}

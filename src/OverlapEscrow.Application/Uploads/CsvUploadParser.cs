@@ -16,7 +16,7 @@ public sealed class CsvUploadParser(RowRules rules, IOptions<UploadOptions> opti
 {
     private enum ColumnKind { RecordId, Op, Identifier, Attribute }
 
-    public async IAsyncEnumerable<UploadRow> ReadAsync(Stream body, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<ParsedRecord> ReadAsync(Stream body, [EnumeratorCancellation] CancellationToken ct)
     {
         var maxRow = options.Value.MaxRowBytes;
         var csvOptions = new CsvReaderOptions
@@ -38,7 +38,7 @@ public sealed class CsvUploadParser(RowRules rules, IOptions<UploadOptions> opti
         var columns = MapHeader(Fields(reader));
         while (await Read(reader, ct))
         {
-            var row = new UploadRow { Row = reader.RowNumber };
+            var row = new ParsedRecord { Row = reader.RowNumber };
             var fieldCount = reader.FieldCount;
             if (fieldCount != columns.Length) row.Fail(null, $"The row has {fieldCount} fields; the header has {columns.Length}.");
             for (var i = 0; i < Math.Min(fieldCount, columns.Length); i++)

@@ -14,12 +14,12 @@ namespace OverlapEscrow.Application.Uploads;
 /// </summary>
 public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> options) : IUploadParser
 {
-    public async IAsyncEnumerable<UploadRow> ReadAsync(Stream body, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<ParsedRecord> ReadAsync(Stream body, [EnumeratorCancellation] CancellationToken ct)
     {
         var maxRow = options.Value.MaxRowBytes;
         var reader = PipeReader.Create(body, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
         long line = 0;
-        var batch = new List<UploadRow>(256);
+        var batch = new List<ParsedRecord>(256);
         try
         {
             while (true)
@@ -70,9 +70,9 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
         return true;
     }
 
-    private UploadRow ParseLine(ReadOnlySequence<byte> text, long line)
+    private ParsedRecord ParseLine(ReadOnlySequence<byte> text, long line)
     {
-        var row = new UploadRow { Row = line };
+        var row = new ParsedRecord { Row = line };
         try
         {
             var reader = new Utf8JsonReader(text, new JsonReaderOptions { MaxDepth = 4 });
@@ -126,7 +126,7 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
         return row;
     }
 
-    private void ReadIdentifiers(ref Utf8JsonReader reader, UploadRow row)
+    private void ReadIdentifiers(ref Utf8JsonReader reader, ParsedRecord row)
     {
         if (reader.TokenType != JsonTokenType.StartObject) { row.Fail("identifiers", "identifiers must be an object of type → hash or [hashes]."); reader.Skip(); return; }
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -150,7 +150,7 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
         }
     }
 
-    private void AddHash(ref Utf8JsonReader reader, UploadRow row, IdentifierType? known, string typeName)
+    private void AddHash(ref Utf8JsonReader reader, ParsedRecord row, IdentifierType? known, string typeName)
     {
         if (known is { } type && !reader.HasValueSequence && !reader.ValueIsEscaped)
         {
@@ -159,7 +159,7 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
         else rules.AddHash(row, typeName, reader.GetString());
     }
 
-    private void ReadAttributes(ref Utf8JsonReader reader, UploadRow row)
+    private void ReadAttributes(ref Utf8JsonReader reader, ParsedRecord row)
     {
         if (reader.TokenType != JsonTokenType.StartObject) { row.Fail("attributes", "attributes must be an object of name → string."); reader.Skip(); return; }
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)

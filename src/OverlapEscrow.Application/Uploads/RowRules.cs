@@ -9,7 +9,7 @@ public sealed class RowRules(IOptions<UploadOptions> options)
 {
     private readonly UploadOptions _o = options.Value;
 
-    public void SetRecordId(UploadRow row, string? value)
+    public void SetRecordId(ParsedRecord row, string? value)
     {
         if (string.IsNullOrEmpty(value)) { row.Fail("recordId", "recordId is required."); return; }
         if (value.Length > _o.MaxRecordIdLength) { row.Fail("recordId", $"recordId is longer than {_o.MaxRecordIdLength} characters."); return; }
@@ -17,14 +17,14 @@ public sealed class RowRules(IOptions<UploadOptions> options)
         row.RecordId = value;
     }
 
-    public void SetOp(UploadRow row, string? value)
+    public void SetOp(ParsedRecord row, string? value)
     {
         if (string.IsNullOrEmpty(value) || value == "upsert") row.Delete = false;
         else if (value == "delete") row.Delete = true;
         else row.Fail("op", "op must be \"upsert\" or \"delete\".");
     }
 
-    public void AddHash(UploadRow row, string typeName, string? value)
+    public void AddHash(ParsedRecord row, string typeName, string? value)
     {
         var field = "identifiers." + typeName;
         if (!IdentifierTypes.TryParse(typeName, out var type)) { row.Fail(field, $"Unknown identifier type; known types: {string.Join(", ", IdentifierTypes.All.Select(t => t.WireName()))}."); return; }
@@ -39,7 +39,7 @@ public sealed class RowRules(IOptions<UploadOptions> options)
     }
 
     /// <summary>The fast path of the NDJSON parser: a hash given as UTF-8 hex, decoded without a string.</summary>
-    public void AddHash(UploadRow row, IdentifierType type, ReadOnlySpan<byte> utf8Hex)
+    public void AddHash(ParsedRecord row, IdentifierType type, ReadOnlySpan<byte> utf8Hex)
     {
         if (row.Hashes.Count >= _o.MaxIdentifiersPerRecord) { row.Fail("identifiers." + type.WireName(), $"A record has at most {_o.MaxIdentifiersPerRecord} identifiers."); return; }
         var hash = new byte[TokenKeyer.HashSize];
@@ -52,7 +52,7 @@ public sealed class RowRules(IOptions<UploadOptions> options)
         row.Hashes.Add((type, hash));
     }
 
-    public void AddAttribute(UploadRow row, string name, string? value)
+    public void AddAttribute(ParsedRecord row, string name, string? value)
     {
         var field = "attributes." + name;
         if (!AttributeNames.IsValid(name)) { row.Fail(field, $"Attribute names are {AttributeNames.Rule}."); return; }
@@ -65,7 +65,7 @@ public sealed class RowRules(IOptions<UploadOptions> options)
     }
 
     /// <summary>Checks that need the whole row (run after parsing it).</summary>
-    public void Complete(UploadRow row)
+    public void Complete(ParsedRecord row)
     {
         if (row.Error is not null) return;
         if (row.RecordId is null) row.Fail("recordId", "recordId is required.");

@@ -49,6 +49,13 @@ public sealed class UploadOptions
     [Range(1, 1440)]
     public int AbandonAfterMinutes { get; set; } = 15;
 
+    /// <summary>
+    /// Lease on an upload's Idempotency-Key, renewed every third of it while the upload is alive (whether or not its
+    /// client is sending): a retry after a crash of the instance running the upload waits at most this long.
+    /// </summary>
+    [Range(1, 3600)]
+    public int IdempotencyLeaseSeconds { get; set; } = 30;
+
     /// <summary>Deltas stacked on a snapshot before they are folded into a new snapshot.</summary>
     [Range(1, 1000)]
     public int CompactAfterDeltas { get; set; } = 8;

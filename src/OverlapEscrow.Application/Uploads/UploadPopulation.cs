@@ -74,10 +74,11 @@ public sealed class UploadPopulation(
         var modeName = request.Mode == VersionKind.Snapshot ? "snapshot" : "delta";
         var now = time.GetUtcNow();
         IdempotencyHold? hold = null;
+        IdempotencyLease? lease = null;
         if (request.IdempotencyKey is { } key)
         {
             var claim = await populations.ClaimIdempotencyKeyAsync(organizationId, key, request.Population.Id, request.Mode,
-                now, now.AddMinutes(_o.AbandonAfterMinutes), ct);
+                now, now.AddSeconds(_o.IdempotencyLeaseSeconds), ct);
             switch (claim.Outcome)
             {
                 case ClaimOutcome.Completed: return new UploadOutcome.Replayed(claim.Response!.StatusCode, claim.Response.Body);
@@ -85,7 +86,11 @@ public sealed class UploadPopulation(
                 case ClaimOutcome.Mismatch: return new UploadOutcome.Refused(422, "Idempotency-Key reused", "This Idempotency-Key was used for a different population or mode.");
             }
             hold = new IdempotencyHold(organizationId, key, claim.ClaimToken!);
+            lease = IdempotencyLease.Start(populations, hold, request.Population.Id, time, TimeSpan.FromSeconds(_o.IdempotencyLeaseSeconds), logger);
         }
+        // The heartbeat stops before the commit and on every way out; a key lost to a retry stops the reading.
+        await using var heartbeat = lease;
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct, lease?.Lost ?? CancellationToken.None);
 
         var versionId = Ids.New("ver");
         await populations.BeginVersionAsync(versionId, request.Population.Id, request.Mode, now, ct);
@@ -94,7 +99,7 @@ public sealed class UploadPopulation(
         try
         {
             using var cipher = await keyring.ForOrganizationAsync(organizationId, ct);
-            var read = await ReadRowsAsync(request, versionId, cipher, hold, ct);
+            var read = await ReadRowsAsync(request, versionId, cipher, reading.Token);
             if (read.Refusal is not null) return read.Refusal;
             if (request.Policy == ErrorPolicy.Reject && read.ErrorCount > 0)
                 return new UploadOutcome.RowsRejected(read.RowsRead, read.ErrorCount, read.ErrorCountComplete, read.Errors);
@@ -102,6 +107,9 @@ public sealed class UploadPopulation(
                 return new UploadOutcome.Refused(422, "Empty snapshot",
                     "The snapshot has no valid records; committing it would remove every record of the population. Send allowEmpty=true to empty it on purpose.");
 
+            // A renewal racing the commit would find the key completed and take that for a loss; the commit itself
+            // is bound to the claim token, so a key taken over meanwhile still applies nothing here.
+            if (lease is not null) await lease.StopAsync();
             var committedAt = time.GetUtcNow();
             result = new UploadResult(request.Population.Id, versionId, modeName, read.RowsRead, read.Applied, read.ErrorCount,
                 read.Errors, request.Mode == VersionKind.Snapshot ? read.Applied : 0, committedAt);
@@ -119,6 +127,10 @@ public sealed class UploadPopulation(
                 await uow.CommitAsync(CancellationToken.None);
             }
         }
+        catch (Exception) when (lease is { IsLost: true })
+        {
+            return NotApplied(); // whatever the cancelled reading threw
+        }
         catch (UploadRejectedException e)
         {
             return new UploadOutcome.Refused(e.StatusCode, e.Title, e.Message, e.RowError);
@@ -129,6 +141,7 @@ public sealed class UploadPopulation(
         }
         finally
         {
+            if (lease is not null) await lease.StopAsync();
             if (version is null)
             {
                 await populations.AbandonAsync(versionId, CancellationToken.None);
@@ -160,9 +173,12 @@ public sealed class UploadPopulation(
         return new UploadOutcome.Committed(result);
     }
 
+    private static UploadOutcome.Refused NotApplied() => new(409, "Upload not applied",
+        "This upload lost its Idempotency-Key to a retry, or sat idle so long it was taken for abandoned; it applied nothing. Retry with the same key.");
+
     private sealed record ReadOutcome(long RowsRead, long Applied, long ErrorCount, bool ErrorCountComplete, List<RowError> Errors, UploadOutcome.Refused? Refusal);
 
-    private async Task<ReadOutcome> ReadRowsAsync(UploadRequest request, string versionId, IOrganizationCipher cipher, IdempotencyHold? hold, CancellationToken ct)
+    private async Task<ReadOutcome> ReadRowsAsync(UploadRequest request, string versionId, IOrganizationCipher cipher, CancellationToken ct)
     {
         var compressed = new LimitedStream(request.Body, _o.MaxBodyBytes, "body");
         GzipTrailerCheck? gzipCheck = null;
@@ -175,8 +191,7 @@ public sealed class UploadPopulation(
         await using var _ = body;
 
         using var keyer = new TokenKeyer(secrets.TokenKey);
-        var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time,
-            hold is null ? null : () => populations.RenewIdempotencyLeaseAsync(hold, time.GetUtcNow().AddMinutes(_o.AbandonAfterMinutes), CancellationToken.None));
+        var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time);
         var seen = new Dictionary<UInt128, long>();
         var errors = new List<RowError>();
         long rowsRead = 0, errorCount = 0;
@@ -184,7 +199,7 @@ public sealed class UploadPopulation(
         // Two stages on two threads: parsing and validating rows (the request body is read only here) overlaps
         // with re-keying, encoding, sealing and writing the previous batch.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var batches = Channel.CreateBounded<List<UploadRow>>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
+        var batches = Channel.CreateBounded<List<ParsedRecord>>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
         var producer = Task.Run(() => ProduceAsync(request.Parser, body, batches.Writer, stop.Token), CancellationToken.None);
         try
         {
@@ -235,18 +250,18 @@ public sealed class UploadPopulation(
 
     private const int BatchRows = 256;
 
-    private static async Task ProduceAsync(IUploadParser parser, Stream body, ChannelWriter<List<UploadRow>> output, CancellationToken ct)
+    private static async Task ProduceAsync(IUploadParser parser, Stream body, ChannelWriter<List<ParsedRecord>> output, CancellationToken ct)
     {
         try
         {
-            var batch = new List<UploadRow>(BatchRows);
+            var batch = new List<ParsedRecord>(BatchRows);
             await foreach (var row in parser.ReadAsync(body, ct))
             {
                 batch.Add(row);
                 if (batch.Count == BatchRows)
                 {
                     await output.WriteAsync(batch, ct);
-                    batch = new List<UploadRow>(BatchRows);
+                    batch = new List<ParsedRecord>(BatchRows);
                 }
             }
             if (batch.Count > 0) await output.WriteAsync(batch, ct);
@@ -259,7 +274,7 @@ public sealed class UploadPopulation(
         }
     }
 
-    private static EscrowRecord ToRecord(UploadRow row, TokenKeyer keyer)
+    private static EscrowRecord ToRecord(ParsedRecord row, TokenKeyer keyer)
     {
         if (row.Delete) return EscrowRecord.Deletion(row.RecordId!);
         var tokens = new RecordToken[row.Hashes.Count];
@@ -300,7 +315,7 @@ public sealed class UploadPopulation(
         try
         {
             using var cipher = await keyring.ForOrganizationAsync(organizationId, CancellationToken.None);
-            var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time, null);
+            var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time);
             foreach (var record in records) await writer.AddAsync(record, CancellationToken.None);
             await writer.FlushAsync(CancellationToken.None);
             // Same content, so it only replaces the chain if nothing was committed meanwhile.
@@ -314,7 +329,7 @@ public sealed class UploadPopulation(
 
     /// <summary>Buffers encoded records and writes them as encrypted segments of a fixed record count.</summary>
     private sealed class SegmentWriter(IPopulationRepository populations, IOrganizationCipher cipher, string versionId, int perSegment,
-        TimeProvider time, Func<Task<bool>>? renewLease)
+        TimeProvider time)
     {
         private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(1 << 20);
         private int _count;
@@ -341,8 +356,6 @@ public sealed class UploadPopulation(
             _seq++;
             _count = 0;
             _buffer.ResetWrittenCount();
-            // A long upload keeps its idempotency key: a retry arriving meanwhile is told it is in progress.
-            if (renewLease is not null && !await renewLease()) throw Abandoned();
         }
 
         /// <summary>Keeps a slow upload alive between segments (at most once a minute), so the sweeper leaves it alone.</summary>
@@ -350,7 +363,6 @@ public sealed class UploadPopulation(
         {
             if (time.GetUtcNow() - _lastTouch < TimeSpan.FromMinutes(1)) return;
             if (!await populations.TouchAsync(versionId, time.GetUtcNow(), ct)) throw Abandoned();
-            if (renewLease is not null && !await renewLease()) throw Abandoned();
             _lastTouch = time.GetUtcNow();
         }
 

@@ -3,11 +3,17 @@ using OverlapEscrow.Application.Storage;
 
 namespace OverlapEscrow.Application.Webhooks;
 
+/// <summary>Publishes the events of a change, in the change's unit of work. Publishers put in a payload only what the receiving organization may see.</summary>
+public interface IEventPublisher
+{
+    Task PublishAsync(IUnitOfWork uow, string organizationId, string type, object payload, DateTimeOffset at, CancellationToken ct);
+}
+
 /// <summary>
 /// Publishes the events of a change into its unit of work's outbox (so an event exists if and only if its change
 /// does) and wakes the delivery worker once the change has committed, so a first attempt does not wait for a poll.
 /// </summary>
-public sealed class EventPublisher(DeliverySignal signal)
+public sealed class EventPublisher(DeliverySignal signal) : IEventPublisher
 {
     public async Task PublishAsync(IUnitOfWork uow, string organizationId, string type, object payload, DateTimeOffset at, CancellationToken ct)
     {

@@ -1,7 +1,7 @@
-using OverlapEscrow.Data;
-using OverlapEscrow.Data.Populations;
+using Microsoft.Extensions.Logging;
+using OverlapEscrow.Application.Storage;
 
-namespace OverlapEscrow.Api.Populations;
+namespace OverlapEscrow.Application.Uploads;
 
 /// <summary>
 /// An upload's hold on its Idempotency-Key, kept alive in the database (<c>idempotency_keys.lease_until</c>) by a
@@ -60,7 +60,7 @@ public sealed class IdempotencyLease : IAsyncDisposable
                 bool held;
                 try
                 {
-                    held = await _populations.RenewIdempotencyLeaseAsync(Hold, Time.ToUnixMs(_time.GetUtcNow() + _duration), _stop.Token);
+                    held = await _populations.RenewIdempotencyLeaseAsync(Hold, _time.GetUtcNow() + _duration, _stop.Token);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

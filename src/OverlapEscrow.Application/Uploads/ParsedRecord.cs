@@ -7,7 +7,7 @@ namespace OverlapEscrow.Application.Uploads;
 public sealed record RowError(long Row, string? Field, string Message);
 
 /// <summary>One row of an upload as parsed, before re-keying; <see cref="Error"/> set when it cannot be used.</summary>
-public sealed class UploadRow
+public sealed class ParsedRecord
 {
     public long Row { get; init; }
     public string? RecordId { get; set; }
@@ -30,5 +30,5 @@ public sealed class UploadRejectedException(int statusCode, string title, string
 /// <summary>Reads upload rows from a body stream, one format each (NDJSON, CSV).</summary>
 public interface IUploadParser
 {
-    IAsyncEnumerable<UploadRow> ReadAsync(Stream body, CancellationToken ct);
+    IAsyncEnumerable<ParsedRecord> ReadAsync(Stream body, CancellationToken ct);
 }
