@@ -2,9 +2,14 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Tests.Infrastructure;
 using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
 
@@ -283,6 +288,28 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.Served served) : I
     {
         foreach (var server in Doc["servers"]?.AsArray() ?? [])
             Assert.False(server!["url"]!.GetValue<string>().EndsWith('/'), $"{server["url"]} ends with a slash");
+    }
+
+    [Fact]
+    public async Task ARateLimitedEndpointDeclaresTooManyRequestsWithRetryAfter()
+    {
+        // No endpoint of the service is rate limited yet: a bare host with the same document settings shows the rule.
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Services.AddEscrowOpenApi();
+        builder.Services.AddRateLimiter(o => o.AddFixedWindowLimiter("limited", w => { w.PermitLimit = 1; w.Window = TimeSpan.FromMinutes(1); }));
+        await using var app = builder.Build();
+        app.MapPost("/limited", () => "ok").AllowAnonymous().RequireRateLimiting("limited").WithName("Limited");
+        app.MapPost("/unlimited", () => "ok").AllowAnonymous().WithName("Unlimited");
+        app.MapOpenApi();
+        await app.StartAsync();
+        var doc = JsonNode.Parse(await app.GetTestClient().GetStringAsync("/openapi/v1.json"))!;
+
+        var tooMany = doc["paths"]!["/limited"]!["post"]!["responses"]!["429"];
+        Assert.NotNull(tooMany);
+        Assert.Equal(ProblemRef, tooMany!["content"]!["application/problem+json"]!["schema"]!["$ref"]!.GetValue<string>());
+        Assert.Equal("integer", tooMany["headers"]!["Retry-After"]!["schema"]!["type"]!.GetValue<string>());
+        Assert.Null(doc["paths"]!["/unlimited"]!["post"]!["responses"]!["429"]);
     }
 
     [Fact]
