@@ -22,19 +22,29 @@ public static partial class AccountsApi
     {
         var open = routes.MapGroup("/v1").WithTags("Accounts").AllowAnonymous();
         open.MapPost("/signup", Signup)
-            .WithName("Signup").WithSummary("Create an organization and its first admin; returns tokens for that admin");
+            .WithName("Signup").WithSummary("Create an organization and its first admin; returns tokens for that admin")
+            .WithDescription("Anyone who can reach the service can sign up. displayName is optional and defaults to the email. 409 when the slug or the email is already registered.")
+            .ProducesProblem(409);
         open.MapPost("/auth/login", Login)
-            .WithName("Login").WithSummary("Exchange a member's email and password for an access token and a refresh token");
+            .WithName("Login").WithSummary("Exchange a member's email and password for an access token and a refresh token")
+            .WithDescription("Email matching is case-insensitive. An unknown email and a wrong password both answer 401, in the same time. The refresh token works once.")
+            .ProducesProblem(401);
         open.MapPost("/auth/refresh", Refresh)
-            .WithName("RefreshToken").WithSummary("Exchange a refresh token (single use) for a new access and refresh token");
+            .WithName("RefreshToken").WithSummary("Exchange a refresh token (single use) for a new access and refresh token")
+            .WithDescription("Rotation: the refresh token sent stops working and the answer holds its successor. The new access token carries the member's role as stored now. 401 when the token is unknown, used or expired.")
+            .ProducesProblem(401);
 
         var members = routes.MapGroup("/v1").WithTags("Accounts");
         members.MapGet("/me", Me).RequireAuthorization()
-            .WithName("WhoAmI").WithSummary("The caller: organization, and member role or API-key scopes");
+            .WithName("WhoAmI").WithSummary("The caller: organization, and member role or API-key scopes")
+            .WithDescription("Any valid token. role is present for a member, scopes for an API key.");
         members.MapGet("/members", ListMembers).RequireAuthorization(Policies.Admin)
-            .WithName("ListMembers").WithSummary("Members of my organization");
+            .WithName("ListMembers").WithSummary("Members of my organization")
+            .WithDescription("Admins only. Oldest first.");
         members.MapPost("/members", AddMember).RequireAuthorization(Policies.Admin)
-            .WithName("AddMember").WithSummary("Add a member with a role and an initial password");
+            .WithName("AddMember").WithSummary("Add a member with a role and an initial password")
+            .WithDescription("Admins only. displayName is optional and defaults to the email. Emails are unique across all organizations: 409 when it is taken.")
+            .ProducesProblem(409);
         return routes;
     }
 

@@ -22,9 +22,12 @@ public static class ApiKeysApi
     public static IEndpointRouteBuilder MapApiKeys(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/api-keys").WithTags("API keys").RequireAuthorization(Policies.Admin);
-        group.MapPost("", Create).WithName("CreateApiKey").WithSummary("Create a scoped API key; the secret is returned once");
-        group.MapGet("", List).WithName("ListApiKeys").WithSummary("API keys of my organization (never their secrets)");
-        group.MapDelete("/{keyId}", Revoke).WithName("RevokeApiKey").WithSummary("Revoke a key; tokens issued for it stop working at once");
+        group.MapPost("", Create).WithName("CreateApiKey").WithSummary("Create a scoped API key; the secret is returned once")
+            .WithDescription("Admins only. Only the SHA-256 of the key is stored. Exchange the key for access tokens at POST /v1/auth/token.");
+        group.MapGet("", List).WithName("ListApiKeys").WithSummary("API keys of my organization (never their secrets)")
+            .WithDescription("Admins only. lastUsedAt and revokedAt are present once they happened.");
+        group.MapDelete("/{keyId}", Revoke).WithName("RevokeApiKey").WithSummary("Revoke a key; tokens issued for it stop working at once")
+            .WithDescription("Admins only. Revoking a revoked key answers 204 again and keeps the first revocation time.");
 
         routes.MapPost("/v1/auth/token", Token).AllowAnonymous().DisableAntiforgery().WithTags("Accounts")
             .WithName("ClientCredentialsToken")

@@ -29,6 +29,9 @@ public static class ServiceDefaults
         {
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower));
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+            // Numbers are JSON numbers: the web defaults would also read "5" as 5, and the OpenAPI document would then
+            // type every integer as "integer or string".
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
         });
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
@@ -40,12 +43,7 @@ public static class ServiceDefaults
         // Problem details whatever the Accept header: never a text/plain status page for a CSV or browser request.
         AnyAcceptProblemDetailsWriter.Register(builder.Services);
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
-        builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
-        {
-            doc.Info.Title = "OverlapEscrow API";
-            doc.Info.Description = "Partner data escrow: hashed uploads, sharing rules, overlap reports. See docs/api.md.";
-            return Task.CompletedTask;
-        }));
+        builder.Services.AddEscrowOpenApi();
         return builder;
     }
 
@@ -71,7 +69,9 @@ public static class ServiceDefaults
                     return TypedResults.Problem(statusCode: 503, title: "The database is unavailable", type: Problems.TypePrefix + "unavailable");
                 }
             })
-            .WithName("Health").WithTags("Health").WithSummary("Liveness and database check").AllowAnonymous();
+            .WithName("Health").WithTags("Health").WithSummary("Liveness and database check").AllowAnonymous()
+            .WithDescription("Opens a database connection and runs SELECT 1; 503 when the database is unavailable.")
+            .ProducesProblem(503);
         return app;
     }
 }
