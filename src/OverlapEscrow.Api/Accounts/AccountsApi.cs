@@ -29,7 +29,7 @@ public static partial class AccountsApi
             .WithName("RefreshToken").WithSummary("Exchange a refresh token (single use) for a new access and refresh token");
 
         var members = routes.MapGroup("/v1").WithTags("Accounts");
-        members.MapGet("/me", Me).RequireAuthorization()
+        members.MapGet("/me", Me).RequireAuthorization(Policies.Caller)
             .WithName("WhoAmI").WithSummary("The caller: organization, and member role or API-key scopes");
         members.MapGet("/members", ListMembers).RequireAuthorization(Policies.Admin)
             .WithName("ListMembers").WithSummary("Members of my organization");

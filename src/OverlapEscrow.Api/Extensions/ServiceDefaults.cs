@@ -53,7 +53,7 @@ public static class ServiceDefaults
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapGet("/healthz", async Task<Results<Ok<HealthResponse>, ProblemHttpResult>> (IDbConnectionFactory db, CancellationToken ct) =>
             {
                 try
