@@ -21,11 +21,11 @@ public static partial class AccountsApi
     public static IEndpointRouteBuilder MapAccounts(this IEndpointRouteBuilder routes)
     {
         var open = routes.MapGroup("/v1").WithTags("Accounts").AllowAnonymous();
-        open.MapPost("/signup", Signup)
+        open.MapPost("/signup", Signup).RequireRateLimiting(RateLimits.Signup)
             .WithName("Signup").WithSummary("Create an organization and its first admin; returns tokens for that admin");
-        open.MapPost("/auth/login", Login)
+        open.MapPost("/auth/login", Login).RequireRateLimiting(RateLimits.Login)
             .WithName("Login").WithSummary("Exchange a member's email and password for an access token and a refresh token");
-        open.MapPost("/auth/refresh", Refresh)
+        open.MapPost("/auth/refresh", Refresh).RequireRateLimiting(RateLimits.Refresh)
             .WithName("RefreshToken").WithSummary("Exchange a refresh token (single use) for a new access and refresh token");
 
         var members = routes.MapGroup("/v1").WithTags("Accounts");
@@ -64,13 +64,14 @@ public static partial class AccountsApi
             new OrganizationResponse(organization.Id, organization.Slug, organization.Name), MemberResponse.From(admin), tokens));
     }
 
-    private static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> Login(LoginRequest request, [AsParameters] Deps deps, CancellationToken ct)
+    private static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> Login(LoginRequest request, [AsParameters] Deps deps, AccountRateLimiter limits, HttpContext http, CancellationToken ct)
     {
         var errors = new FieldErrors()
             .Check(!string.IsNullOrEmpty(request.Email), "email", "email is required.")
             .Check(!string.IsNullOrEmpty(request.Password), "password", "password is required.")
             .Check(request.Password is null || request.Password.Length <= MaxPasswordLength, "password", $"password is at most {MaxPasswordLength} characters.");
         if (errors.Any) return errors.ToProblem();
+        if (limits.LoginAttempt(http, request.Email!) is { } tooMany) return tooMany;
         var member = await deps.Accounts.FindMemberByEmailAsync(request.Email!.Trim(), ct);
         // Verify against a fixed hash when the email is unknown, so timing does not tell which emails exist.
         var verdict = deps.Hasher.VerifyHashedPassword(PasswordSubject.Instance, member?.PasswordHash ?? UnknownUserHash(deps.Hasher), request.Password!);

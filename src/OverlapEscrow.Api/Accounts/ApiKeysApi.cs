@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.IdentityModel.Tokens;
+using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Data;
 using OverlapEscrow.Data.Accounts;
@@ -25,7 +26,7 @@ public static class ApiKeysApi
         group.MapGet("", List).WithName("ListApiKeys").WithSummary("API keys of my organization (never their secrets)");
         group.MapDelete("/{keyId}", Revoke).WithName("RevokeApiKey").WithSummary("Revoke a key; tokens issued for it stop working at once");
 
-        routes.MapPost("/v1/auth/token", Token).AllowAnonymous().DisableAntiforgery().WithTags("Accounts")
+        routes.MapPost("/v1/auth/token", Token).AllowAnonymous().DisableAntiforgery().WithTags("Accounts").RequireRateLimiting(RateLimits.Token)
             .AddOpenApiOperationTransformer(OAuthTokenForm.DescribeAsync)
             .WithName("ClientCredentialsToken")
             .WithSummary("OAuth 2.0 client credentials: exchange an API key (client_secret) for an access token")
@@ -65,15 +66,17 @@ public static class ApiKeysApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<Results<Ok<OAuthTokenResponse>, OAuthErrorResult>> Token(
-        HttpContext http, IAccountRepository accounts, TokenIssuer tokens, TimeProvider time, CancellationToken ct)
+    private static async Task<Results<Ok<OAuthTokenResponse>, OAuthErrorResult, ProblemHttpResult>> Token(
+        HttpContext http, IAccountRepository accounts, TokenIssuer tokens, AccountRateLimiter limits, TimeProvider time, CancellationToken ct)
     {
         // RFC 6749 §5.1: token responses, and so their errors, must not be cached.
         http.Response.Headers.CacheControl = "no-store";
         http.Response.Headers.Pragma = "no-cache";
         var (request, error) = await OAuthTokenRequest.ReadAsync(http.Request, ct);
         if (error is not null) return error;
-        var key = await FindKeyAsync(accounts, request!.ClientSecret, ct);
+        // Counted against the key the secret names (whatever client_id says), so guesses at one key add up.
+        if ((KeyIdOf(request!.ClientSecret) ?? request.ClientId) is { } keyId && limits.TokenRequest(http, keyId) is { } tooMany) return tooMany;
+        var key = await FindKeyAsync(accounts, request.ClientSecret, ct);
         if (key is null || key.RevokedAt is not null || (request.ClientId is not null && request.ClientId != key.Id))
             return OAuthErrorResult.InvalidClient("Client authentication failed: the API key is unknown, revoked, or not the key of client_id.");
         var granted = key.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -89,14 +92,20 @@ public static class ApiKeysApi
     /// <summary>The stored key matching a presented secret, compared in constant time; null when none matches.</summary>
     public static async Task<ApiKeyRow?> FindKeyAsync(IAccountRepository accounts, string secret, CancellationToken ct)
     {
+        if (KeyIdOf(secret) is not { } keyId) return null;
+        var key = await accounts.FindApiKeyAsync(keyId, ct);
+        if (key is null) return null;
+        return CryptographicOperations.FixedTimeEquals(key.SecretHash, TokenIssuer.HashSecret(secret)) ? key : null;
+    }
+
+    /// <summary>The key id a presented secret names ("oek_&lt;key id&gt;.&lt;secret&gt;"); null when it is not shaped like a key.</summary>
+    private static string? KeyIdOf(string secret)
+    {
         if (!secret.StartsWith(Prefix, StringComparison.Ordinal)) return null;
         var rest = secret[Prefix.Length..];
         // '.' occurs neither in a key id nor in base64url, so it separates them unambiguously.
         var split = rest.IndexOf('.');
-        if (split <= 0) return null;
-        var key = await accounts.FindApiKeyAsync(rest[..split], ct);
-        if (key is null) return null;
-        return CryptographicOperations.FixedTimeEquals(key.SecretHash, TokenIssuer.HashSecret(secret)) ? key : null;
+        return split <= 0 ? null : rest[..split];
     }
 }
 
