@@ -21,21 +21,21 @@ public static partial class AccountsApi
     public static IEndpointRouteBuilder MapAccounts(this IEndpointRouteBuilder routes)
     {
         var open = routes.MapGroup("/v1").WithTags("Accounts").AllowAnonymous();
-        open.MapPost("/signup", Signup)
+        open.MapPost("/signup", Signup).RequireRateLimiting(RateLimits.Signup)
             .WithName("Signup").WithSummary("Create an organization and its first admin; returns tokens for that admin")
             .WithDescription("Anyone who can reach the service can sign up. displayName is optional and defaults to the email. 409 when the slug or the email is already registered.")
             .ProducesProblem(409);
-        open.MapPost("/auth/login", Login)
+        open.MapPost("/auth/login", Login).RequireRateLimiting(RateLimits.Login)
             .WithName("Login").WithSummary("Exchange a member's email and password for an access token and a refresh token")
             .WithDescription("Email matching is case-insensitive. An unknown email and a wrong password both answer 401, in the same time. The refresh token works once.")
             .ProducesProblem(401);
-        open.MapPost("/auth/refresh", Refresh)
+        open.MapPost("/auth/refresh", Refresh).RequireRateLimiting(RateLimits.Refresh)
             .WithName("RefreshToken").WithSummary("Exchange a refresh token (single use) for a new access and refresh token")
             .WithDescription("Rotation: the refresh token sent stops working and the answer holds its successor. The new access token carries the member's role as stored now. 401 when the token is unknown, used or expired.")
             .ProducesProblem(401);
 
         var members = routes.MapGroup("/v1").WithTags("Accounts");
-        members.MapGet("/me", Me).RequireAuthorization()
+        members.MapGet("/me", Me).RequireAuthorization(Policies.Caller)
             .WithName("WhoAmI").WithSummary("The caller: organization, and member role or API-key scopes")
             .WithDescription("Any valid token. role is present for a member, scopes for an API key.");
         members.MapGet("/members", ListMembers).RequireAuthorization(Policies.Admin)
@@ -74,13 +74,14 @@ public static partial class AccountsApi
             new OrganizationResponse(organization.Id, organization.Slug, organization.Name), MemberResponse.From(admin), tokens));
     }
 
-    private static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> Login(LoginRequest request, [AsParameters] Deps deps, CancellationToken ct)
+    private static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> Login(LoginRequest request, [AsParameters] Deps deps, AccountRateLimiter limits, HttpContext http, CancellationToken ct)
     {
         var errors = new FieldErrors()
             .Check(!string.IsNullOrEmpty(request.Email), "email", "email is required.")
             .Check(!string.IsNullOrEmpty(request.Password), "password", "password is required.")
             .Check(request.Password is null || request.Password.Length <= MaxPasswordLength, "password", $"password is at most {MaxPasswordLength} characters.");
         if (errors.Any) return errors.ToProblem();
+        if (limits.LoginAttempt(http, request.Email!) is { } tooMany) return tooMany;
         var member = await deps.Accounts.FindMemberByEmailAsync(request.Email!.Trim(), ct);
         // Verify against a fixed hash when the email is unknown, so timing does not tell which emails exist.
         var verdict = deps.Hasher.VerifyHashedPassword(PasswordSubject.Instance, member?.PasswordHash ?? UnknownUserHash(deps.Hasher), request.Password!);

@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.IdentityModel.Tokens;
+using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Data;
 using OverlapEscrow.Data.Accounts;
@@ -29,10 +29,11 @@ public static class ApiKeysApi
         group.MapDelete("/{keyId}", Revoke).WithName("RevokeApiKey").WithSummary("Revoke a key; tokens issued for it stop working at once")
             .WithDescription("Admins only. Revoking a revoked key answers 204 again and keeps the first revocation time.");
 
-        routes.MapPost("/v1/auth/token", Token).AllowAnonymous().DisableAntiforgery().WithTags("Accounts")
+        routes.MapPost("/v1/auth/token", Token).AllowAnonymous().DisableAntiforgery().WithTags("Accounts").RequireRateLimiting(RateLimits.Token)
+            .AddOpenApiOperationTransformer(OAuthTokenForm.DescribeAsync)
             .WithName("ClientCredentialsToken")
             .WithSummary("OAuth 2.0 client credentials: exchange an API key (client_secret) for an access token")
-            .WithDescription("Form-encoded: grant_type=client_credentials, client_secret=<api key>, optional client_id=<key id>. Errors are problem details that also carry OAuth's error and error_description members.");
+            .WithDescription("Form-encoded: grant_type=client_credentials and optional scope (a subset of the key's scopes). The client authenticates with HTTP Basic (client_id = key id, client_secret = the API key, each form-urlencoded) or with client_secret (and optional client_id) in the body. Errors are RFC 6749 §5.2 JSON (error, error_description), not problem details.");
         return routes;
     }
 
@@ -68,37 +69,47 @@ public static class ApiKeysApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<Results<Ok<OAuthTokenResponse>, ProblemHttpResult>> Token(
-        [FromForm(Name = "grant_type")] string? grantType, [FromForm(Name = "client_secret")] string? clientSecret, [FromForm(Name = "client_id")] string? clientId,
-        IAccountRepository accounts, TokenIssuer tokens, TimeProvider time, CancellationToken ct)
+    private static async Task<Results<Ok<OAuthTokenResponse>, OAuthErrorResult, ProblemHttpResult>> Token(
+        HttpContext http, IAccountRepository accounts, TokenIssuer tokens, AccountRateLimiter limits, TimeProvider time, CancellationToken ct)
     {
-        if (grantType != "client_credentials")
-            return OAuthError(400, "unsupported_grant_type", "grant_type must be client_credentials.");
-        var key = clientSecret is null ? null : await FindKeyAsync(accounts, clientSecret, ct);
-        if (key is null || key.RevokedAt is not null || (clientId is not null && clientId != key.Id))
-            return OAuthError(401, "invalid_client", "The API key is unknown or revoked.");
+        // RFC 6749 §5.1: token responses, and so their errors, must not be cached.
+        http.Response.Headers.CacheControl = "no-store";
+        http.Response.Headers.Pragma = "no-cache";
+        var (request, error) = await OAuthTokenRequest.ReadAsync(http.Request, ct);
+        if (error is not null) return error;
+        // Counted against the key the secret names (whatever client_id says), so guesses at one key add up.
+        if ((KeyIdOf(request!.ClientSecret) ?? request.ClientId) is { } keyId && limits.TokenRequest(http, keyId) is { } tooMany) return tooMany;
+        var key = await FindKeyAsync(accounts, request.ClientSecret, ct);
+        if (key is null || key.RevokedAt is not null || (request.ClientId is not null && request.ClientId != key.Id))
+            return OAuthErrorResult.InvalidClient("Client authentication failed: the API key is unknown, revoked, or not the key of client_id.");
+        var granted = key.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        // §3.3: the client may ask for fewer scopes than the key has, never for more.
+        var scopes = request.Scopes is { Count: > 0 } asked ? asked.Distinct().ToArray() : granted;
+        if (scopes.Except(granted).Any())
+            return new OAuthErrorResult(400, "invalid_scope", $"scope may only name scopes of this key: {string.Join(' ', granted)}.");
         await accounts.MarkApiKeyUsedAsync(key.Id, Time.ToUnixMs(time.GetUtcNow()), ct);
-        var scopes = key.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         return TypedResults.Ok(new OAuthTokenResponse(tokens.AccessTokenForApiKey(key.Id, key.OrganizationId, scopes), "Bearer",
-            (int)tokens.AccessTokenLifetime.TotalSeconds, key.Scopes));
+            (int)tokens.AccessTokenLifetime.TotalSeconds, string.Join(' ', scopes)));
     }
 
     /// <summary>The stored key matching a presented secret, compared in constant time; null when none matches.</summary>
     public static async Task<ApiKeyRow?> FindKeyAsync(IAccountRepository accounts, string secret, CancellationToken ct)
     {
-        if (!secret.StartsWith(Prefix, StringComparison.Ordinal)) return null;
-        var rest = secret[Prefix.Length..];
-        // '.' occurs neither in a key id nor in base64url, so it separates them unambiguously.
-        var split = rest.IndexOf('.');
-        if (split <= 0) return null;
-        var key = await accounts.FindApiKeyAsync(rest[..split], ct);
+        if (KeyIdOf(secret) is not { } keyId) return null;
+        var key = await accounts.FindApiKeyAsync(keyId, ct);
         if (key is null) return null;
         return CryptographicOperations.FixedTimeEquals(key.SecretHash, TokenIssuer.HashSecret(secret)) ? key : null;
     }
 
-    private static ProblemHttpResult OAuthError(int status, string error, string description) =>
-        TypedResults.Problem(statusCode: status, title: description, type: Problems.TypePrefix + "oauth",
-            extensions: new Dictionary<string, object?> { ["error"] = error, ["error_description"] = description });
+    /// <summary>The key id a presented secret names ("oek_&lt;key id&gt;.&lt;secret&gt;"); null when it is not shaped like a key.</summary>
+    private static string? KeyIdOf(string secret)
+    {
+        if (!secret.StartsWith(Prefix, StringComparison.Ordinal)) return null;
+        var rest = secret[Prefix.Length..];
+        // '.' occurs neither in a key id nor in base64url, so it separates them unambiguously.
+        var split = rest.IndexOf('.');
+        return split <= 0 ? null : rest[..split];
+    }
 }
 
 public sealed record CreateApiKeyRequest(string? Name, IReadOnlyList<string>? Scopes);

@@ -51,9 +51,11 @@ public static class ServiceDefaults
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // Before authentication: a refused request costs nothing more (the policies come from AddEscrowRateLimits).
+        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapGet("/healthz", async Task<Results<Ok<HealthResponse>, ProblemHttpResult>> (IDbConnectionFactory db, CancellationToken ct) =>
             {
                 try
