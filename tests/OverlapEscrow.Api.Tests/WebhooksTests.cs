@@ -272,6 +272,8 @@ public sealed class WebhooksTests : IAsyncLifetime
         var partnership = await _alpha.PartnerAsync(_beta);
         await Expect(await _beta.Http.PutAsJsonAsync($"/v1/populations/{counted}/sharing", new { level = "counts", minimumCount = 5 }), HttpStatusCode.OK);
         await _beta.ShareAsync(shared, "overlaps", "accountName");
+        // The sharing changes' refreshes run first: otherwise one of them may see the upload below and announce its cell alone.
+        await _app.RefreshedAsync();
 
         string Accounts(int n) => Records.Ndjson(Enumerable.Range(1, n).Select(i => new Records.Account($"A-REC-{i}", Domain: $"d{i}.example",
             Attributes: new() { ["accountName"] = $"ALPHA-OWN-NAME-{i}" })));
