@@ -13,6 +13,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = Es
 builder.AddServiceDefaults();
 builder.AddEscrowStorage();
 builder.AddEscrowAuth();
+builder.AddEscrowRateLimits();
 builder.AddEscrowFeatures();
 
 var app = builder.Build();

@@ -21,8 +21,7 @@ public sealed class AccountTests : IDisposable
         }));
         if (expected != HttpStatusCode.OK)
         {
-            var problem = await ExpectProblem(response, expected);
-            Assert.Equal("invalid_client", problem["error"]!.GetValue<string>());
+            Assert.Equal("invalid_client", await ExpectOAuthError(response, expected));
             return "";
         }
         await Expect(response, HttpStatusCode.OK);
@@ -150,7 +149,7 @@ public sealed class AccountTests : IDisposable
         var (keyId, secret) = await CreateKeyAsync(org, "overlaps:read");
         var http = _app.CreateClient();
         var wrongGrant = await http.PostAsync("/v1/auth/token", new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "password", ["client_secret"] = secret }));
-        Assert.Equal("unsupported_grant_type", (await ExpectProblem(wrongGrant, HttpStatusCode.BadRequest))["error"]!.GetValue<string>());
+        Assert.Equal("unsupported_grant_type", await ExpectOAuthError(wrongGrant, HttpStatusCode.BadRequest));
         await TokenForKeyAsync(secret[..^2] + (secret[^2..] == "AA" ? "BB" : "AA"), HttpStatusCode.Unauthorized);
         await TokenForKeyAsync("oek_" + keyId + ".guess", HttpStatusCode.Unauthorized);
         await TokenForKeyAsync("garbage", HttpStatusCode.Unauthorized);
@@ -158,7 +157,17 @@ public sealed class AccountTests : IDisposable
         {
             ["grant_type"] = "client_credentials", ["client_secret"] = secret, ["client_id"] = "key_other",
         }));
-        await ExpectProblem(mismatched, HttpStatusCode.Unauthorized);
+        Assert.Equal("invalid_client", await ExpectOAuthError(mismatched, HttpStatusCode.Unauthorized));
+    }
+
+    /// <summary>An RFC 6749 §5.2 error of the token endpoint; returns its error code.</summary>
+    private static async Task<string> ExpectOAuthError(HttpResponseMessage response, HttpStatusCode status)
+    {
+        await Expect(response, status);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var body = await Json(response);
+        Assert.False(string.IsNullOrEmpty(body["error_description"]?.GetValue<string>()));
+        return body["error"]!.GetValue<string>();
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Application.Accounts;
 using OverlapEscrow.Domain.Accounts;
@@ -11,20 +12,30 @@ public static class AccountsApi
     public static IEndpointRouteBuilder MapAccounts(this IEndpointRouteBuilder routes)
     {
         var open = routes.MapGroup("/v1").WithTags("Accounts").AllowAnonymous();
-        open.MapPost("/signup", Signup)
-            .WithName("Signup").WithSummary("Create an organization and its first admin; returns tokens for that admin");
-        open.MapPost("/auth/login", Login)
-            .WithName("Login").WithSummary("Exchange a member's email and password for an access token and a refresh token");
-        open.MapPost("/auth/refresh", Refresh)
-            .WithName("RefreshToken").WithSummary("Exchange a refresh token (single use) for a new access and refresh token");
+        open.MapPost("/signup", Signup).RequireRateLimiting(RateLimits.Signup)
+            .WithName("Signup").WithSummary("Create an organization and its first admin; returns tokens for that admin")
+            .WithDescription("Anyone who can reach the service can sign up. displayName is optional and defaults to the email. 409 when the slug or the email is already registered.")
+            .ProducesProblem(409);
+        open.MapPost("/auth/login", Login).RequireRateLimiting(RateLimits.Login)
+            .WithName("Login").WithSummary("Exchange a member's email and password for an access token and a refresh token")
+            .WithDescription("Email matching is case-insensitive. An unknown email and a wrong password both answer 401, in the same time. The refresh token works once.")
+            .ProducesProblem(401);
+        open.MapPost("/auth/refresh", Refresh).RequireRateLimiting(RateLimits.Refresh)
+            .WithName("RefreshToken").WithSummary("Exchange a refresh token (single use) for a new access and refresh token")
+            .WithDescription("Rotation: the refresh token sent stops working and the answer holds its successor. The new access token carries the member's role as stored now. 401 when the token is unknown, used or expired.")
+            .ProducesProblem(401);
 
         var members = routes.MapGroup("/v1").WithTags("Accounts");
-        members.MapGet("/me", Me).RequireAuthorization()
-            .WithName("WhoAmI").WithSummary("The caller: organization, and member role or API-key scopes");
+        members.MapGet("/me", Me).RequireAuthorization(Policies.Caller)
+            .WithName("WhoAmI").WithSummary("The caller: organization, and member role or API-key scopes")
+            .WithDescription("Any valid token. role is present for a member, scopes for an API key.");
         members.MapGet("/members", ListMembers).RequireAuthorization(Policies.Admin)
-            .WithName("ListMembers").WithSummary("Members of my organization");
+            .WithName("ListMembers").WithSummary("Members of my organization")
+            .WithDescription("Admins only. Oldest first.");
         members.MapPost("/members", AddMember).RequireAuthorization(Policies.Admin)
-            .WithName("AddMember").WithSummary("Add a member with a role and an initial password");
+            .WithName("AddMember").WithSummary("Add a member with a role and an initial password")
+            .WithDescription("Admins only. displayName is optional and defaults to the email. Emails are unique across all organizations: 409 when it is taken.")
+            .ProducesProblem(409);
         return routes;
     }
 
@@ -37,7 +48,8 @@ public static class AccountsApi
             new OrganizationResponse(organization.Id, organization.Slug, organization.Name), MemberResponse.From(admin), await IssueAsync(admin, accounts, tokens, ct)));
     }
 
-    private static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> Login(LoginRequest request, Application.Accounts.Accounts accounts, TokenIssuer tokens, CancellationToken ct)
+    private static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> Login(LoginRequest request, Application.Accounts.Accounts accounts, TokenIssuer tokens,
+        AccountRateLimiter limits, HttpContext http, CancellationToken ct)
     {
         var errors = new FieldErrors()
             .Check(!string.IsNullOrEmpty(request.Email), "email", "email is required.")
@@ -45,6 +57,7 @@ public static class AccountsApi
             .Check(request.Password is null || request.Password.Length <= Application.Accounts.Accounts.MaxPasswordLength, "password",
                 $"password is at most {Application.Accounts.Accounts.MaxPasswordLength} characters.");
         if (errors.Any) return Problems.Invalid(errors.All);
+        if (limits.LoginAttempt(http, request.Email!) is { } tooMany) return tooMany;
         var member = await accounts.SignInAsync(request.Email!, request.Password!, ct);
         if (member is null) return Problems.Unauthorized("The email or password is wrong.");
         return TypedResults.Ok(await IssueAsync(member, accounts, tokens, ct));

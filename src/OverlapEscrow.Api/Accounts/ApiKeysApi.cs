@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
+using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Application.Accounts;
 using OverlapEscrow.Domain.Accounts;
@@ -17,14 +17,18 @@ public static class ApiKeysApi
     public static IEndpointRouteBuilder MapApiKeys(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/api-keys").WithTags("API keys").RequireAuthorization(Policies.Admin);
-        group.MapPost("", Create).WithName("CreateApiKey").WithSummary("Create a scoped API key; the secret is returned once");
-        group.MapGet("", List).WithName("ListApiKeys").WithSummary("API keys of my organization (never their secrets)");
-        group.MapDelete("/{keyId}", Revoke).WithName("RevokeApiKey").WithSummary("Revoke a key; tokens issued for it stop working at once");
+        group.MapPost("", Create).WithName("CreateApiKey").WithSummary("Create a scoped API key; the secret is returned once")
+            .WithDescription("Admins only. Only the SHA-256 of the key is stored. Exchange the key for access tokens at POST /v1/auth/token.");
+        group.MapGet("", List).WithName("ListApiKeys").WithSummary("API keys of my organization (never their secrets)")
+            .WithDescription("Admins only. lastUsedAt and revokedAt are present once they happened.");
+        group.MapDelete("/{keyId}", Revoke).WithName("RevokeApiKey").WithSummary("Revoke a key; tokens issued for it stop working at once")
+            .WithDescription("Admins only. Revoking a revoked key answers 204 again and keeps the first revocation time.");
 
-        routes.MapPost("/v1/auth/token", Token).AllowAnonymous().DisableAntiforgery().WithTags("Accounts")
+        routes.MapPost("/v1/auth/token", Token).AllowAnonymous().DisableAntiforgery().WithTags("Accounts").RequireRateLimiting(RateLimits.Token)
+            .AddOpenApiOperationTransformer(OAuthTokenForm.DescribeAsync)
             .WithName("ClientCredentialsToken")
             .WithSummary("OAuth 2.0 client credentials: exchange an API key (client_secret) for an access token")
-            .WithDescription("Form-encoded: grant_type=client_credentials, client_secret=<api key>, optional client_id=<key id>. Errors are problem details that also carry OAuth's error and error_description members.");
+            .WithDescription("Form-encoded: grant_type=client_credentials and optional scope (a subset of the key's scopes). The client authenticates with HTTP Basic (client_id = key id, client_secret = the API key, each form-urlencoded) or with client_secret (and optional client_id) in the body. Errors are RFC 6749 §5.2 JSON (error, error_description), not problem details.");
         return routes;
     }
 
@@ -43,23 +47,28 @@ public static class ApiKeysApi
     private static async Task<Results<NoContent, ProblemHttpResult>> Revoke(string keyId, CurrentUser user, ApiKeys keys, CancellationToken ct) =>
         (await keys.RevokeAsync(user.Caller, keyId, ct)).Failure is { } failure ? Problems.From(failure) : TypedResults.NoContent();
 
-    private static async Task<Results<Ok<OAuthTokenResponse>, ProblemHttpResult>> Token(
-        [FromForm(Name = "grant_type")] string? grantType, [FromForm(Name = "client_secret")] string? clientSecret, [FromForm(Name = "client_id")] string? clientId,
-        ApiKeys keys, TokenIssuer tokens, CancellationToken ct)
+    private static async Task<Results<Ok<OAuthTokenResponse>, OAuthErrorResult, ProblemHttpResult>> Token(
+        HttpContext http, ApiKeys keys, TokenIssuer tokens, AccountRateLimiter limits, CancellationToken ct)
     {
-        if (grantType != "client_credentials")
-            return OAuthError(400, "unsupported_grant_type", "grant_type must be client_credentials.");
-        var key = clientSecret is null ? null : await keys.FindBySecretAsync(clientSecret, ct);
-        if (key is null || key.RevokedAt is not null || (clientId is not null && clientId != key.Id))
-            return OAuthError(401, "invalid_client", "The API key is unknown or revoked.");
+        // RFC 6749 §5.1: token responses, and so their errors, must not be cached.
+        http.Response.Headers.CacheControl = "no-store";
+        http.Response.Headers.Pragma = "no-cache";
+        var (request, error) = await OAuthTokenRequest.ReadAsync(http.Request, ct);
+        if (error is not null) return error;
+        // Counted against the key the secret names (whatever client_id says), so guesses at one key add up.
+        if ((ApiKeys.KeyIdOf(request!.ClientSecret) ?? request.ClientId) is { } keyId && limits.TokenRequest(http, keyId) is { } tooMany) return tooMany;
+        var key = await keys.FindBySecretAsync(request.ClientSecret, ct);
+        if (key is null || key.RevokedAt is not null || (request.ClientId is not null && request.ClientId != key.Id))
+            return OAuthErrorResult.InvalidClient("Client authentication failed: the API key is unknown, revoked, or not the key of client_id.");
+        var granted = key.Scopes;
+        // §3.3: the client may ask for fewer scopes than the key has, never for more.
+        var scopes = request.Scopes is { Count: > 0 } asked ? asked.Distinct().ToArray() : [.. granted];
+        if (scopes.Except(granted).Any())
+            return new OAuthErrorResult(400, "invalid_scope", $"scope may only name scopes of this key: {string.Join(' ', granted)}.");
         await keys.MarkUsedAsync(key.Id, ct);
-        return TypedResults.Ok(new OAuthTokenResponse(tokens.AccessTokenForApiKey(key.Id, key.OrganizationId, key.Scopes), "Bearer",
-            (int)tokens.AccessTokenLifetime.TotalSeconds, string.Join(' ', key.Scopes)));
+        return TypedResults.Ok(new OAuthTokenResponse(tokens.AccessTokenForApiKey(key.Id, key.OrganizationId, scopes), "Bearer",
+            (int)tokens.AccessTokenLifetime.TotalSeconds, string.Join(' ', scopes)));
     }
-
-    private static ProblemHttpResult OAuthError(int status, string error, string description) =>
-        TypedResults.Problem(statusCode: status, title: description, type: Problems.TypePrefix + "oauth",
-            extensions: new Dictionary<string, object?> { ["error"] = error, ["error_description"] = description });
 }
 
 public sealed record CreateApiKeyRequest(string? Name, IReadOnlyList<string>? Scopes);

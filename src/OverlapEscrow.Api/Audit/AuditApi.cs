@@ -12,7 +12,8 @@ public static class AuditApi
     {
         var group = routes.MapGroup("/v1/audit").WithTags("Audit").RequireAuthorization(Policies.Admin);
         group.MapGet("", List).WithName("ListAuditEvents")
-            .WithSummary("Audit events of my organization and of the partnerships it is part of (partner data releases included)");
+            .WithSummary("Audit events of my organization and of the partnerships it is part of (partner data releases included)")
+            .WithDescription("Admins only. Oldest first; page with limit (1-1000, default 100) and after (the nextAfter of the previous page). A partner's events show only what concerns my populations.");
         group.MapGet("/verify", Verify).WithName("VerifyAuditLog")
             .WithSummary("Recompute the whole hash chain and say whether it is intact")
             .WithDescription("Returns the event count and head hash: record them outside the escrow to detect later truncation of the tail.");

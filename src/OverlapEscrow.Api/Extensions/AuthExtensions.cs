@@ -50,6 +50,14 @@ public static class AuthExtensions
                 .RequireClaim(EscrowClaims.Organization)
                 .RequireAssertion(ctx => Allows(ctx, roles, scopes)));
         }
+        // Every endpoint names its policy or is marked anonymous (a test enumerates them); one that forgets is
+        // closed to anonymous callers rather than open. A request that matched no endpoint of ours (an unknown path,
+        // 404; a known path with another method, 405) still gets that answer: the routes are public in the OpenAPI
+        // document, so answering 401 instead would hide nothing and only mislead.
+        authorization.SetFallbackPolicy(new AuthorizationPolicyBuilder()
+            .RequireAssertion(ctx => ctx.User.Identity?.IsAuthenticated == true
+                || (ctx.Resource is HttpContext http && http.GetEndpoint() is not RouteEndpoint))
+            .Build());
         return builder;
     }
 

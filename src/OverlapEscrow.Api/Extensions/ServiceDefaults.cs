@@ -20,7 +20,8 @@ public static class ServiceDefaults
         // ProblemExceptionHandler logs the exception type and route instead.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", LogLevel.None);
         builder.Services.AddSingleton(TimeProvider.System);
-        // The same JSON conventions as the events the escrow sends (camelCase, snake_case enums, nulls left out).
+        // The same JSON conventions as the events the escrow sends (camelCase, snake_case enums, nulls left out, numbers
+        // as JSON numbers only).
         builder.Services.Configure<JsonOptions>(o => EscrowJson.Configure(o.SerializerOptions));
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
@@ -32,12 +33,7 @@ public static class ServiceDefaults
         // Problem details whatever the Accept header: never a text/plain status page for a CSV or browser request.
         AnyAcceptProblemDetailsWriter.Register(builder.Services);
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
-        builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
-        {
-            doc.Info.Title = "OverlapEscrow API";
-            doc.Info.Description = "Partner data escrow: hashed uploads, sharing rules, overlap reports. See docs/api.md.";
-            return Task.CompletedTask;
-        }));
+        builder.Services.AddEscrowOpenApi();
         return builder;
     }
 
@@ -45,14 +41,18 @@ public static class ServiceDefaults
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // Before authentication: a refused request costs nothing more (the policies come from AddEscrowRateLimits).
+        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapGet("/healthz", async Task<Results<Ok<HealthResponse>, ProblemHttpResult>> (IStorageHealth storage, CancellationToken ct) =>
                 await storage.IsAvailableAsync(ct)
                     ? TypedResults.Ok(new HealthResponse("ok"))
                     : TypedResults.Problem(statusCode: 503, title: "The database is unavailable", type: Problems.TypePrefix + "unavailable"))
-            .WithName("Health").WithTags("Health").WithSummary("Liveness and database check").AllowAnonymous();
+            .WithName("Health").WithTags("Health").WithSummary("Liveness and database check").AllowAnonymous()
+            .WithDescription("Opens a database connection and runs SELECT 1; 503 when the database is unavailable.")
+            .ProducesProblem(503);
         return app;
     }
 }

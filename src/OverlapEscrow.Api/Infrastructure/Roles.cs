@@ -17,6 +17,10 @@ public static class Policies
     /// <summary>Webhook subscriptions: members who manage partnerships; no API-key scope reaches them.</summary>
     public const string Webhooks = "webhooks";
 
+    /// <summary>Any member or API key of any organization, whatever its role or scopes: for what a caller may
+    /// always ask about itself (GET /v1/me).</summary>
+    public const string Caller = "caller";
+
     /// <summary>Member roles allowed by each policy; API keys are allowed by the scopes in <see cref="ScopesFor"/>.</summary>
     public static IReadOnlyList<string> RolesFor(string policy) => policy switch
     {
@@ -26,7 +30,7 @@ public static class Policies
         // Sales ops are notified of failed syncs, so they manage webhooks too.
         Webhooks => [Roles.Admin, Roles.PartnerManager, Roles.SalesOps],
         SchedulesWrite => [Roles.Admin, Roles.SalesOps],
-        PopulationsRead or PartnershipsRead or OverlapsRead or SchedulesRead => Roles.All,
+        PopulationsRead or PartnershipsRead or OverlapsRead or SchedulesRead or Caller => Roles.All,
         _ => [],
     };
 
@@ -39,8 +43,9 @@ public static class Policies
         OverlapsRead => [Scopes.OverlapsRead],
         SchedulesRead => [Scopes.SchedulesRead, Scopes.SchedulesWrite],
         SchedulesWrite => [Scopes.SchedulesWrite],
+        Caller => Scopes.All,
         _ => [],
     };
 
-    public static readonly IReadOnlyList<string> All = [Admin, PopulationsRead, PopulationsWrite, PartnershipsRead, PartnershipsWrite, OverlapsRead, SchedulesRead, SchedulesWrite, Webhooks];
+    public static readonly IReadOnlyList<string> All = [Admin, PopulationsRead, PopulationsWrite, PartnershipsRead, PartnershipsWrite, OverlapsRead, SchedulesRead, SchedulesWrite, Webhooks, Caller];
 }

@@ -17,12 +17,14 @@ public static class HistoryApi
         group.MapGet("/history", GetHistory)
             .WithName("GetOverlapHistory")
             .WithSummary("How the overlap counts of each cell evolved, shown as the partner's rule in force now permits")
-            .WithDescription("One trend per cell the partner does not hide now. At the counts level each point obeys the partner's minimum (withheld points have no count); at the overlaps level counts are exact. The first point of a cell may precede 'from': it is the value in force at 'from'. Consecutive points that would read the same are merged.");
+            .WithDescription("One trend per cell the partner does not hide now. At the counts level each point obeys the partner's minimum (withheld points have no count); at the overlaps level counts are exact. The first point of a cell may precede 'from': it is the value in force at 'from'. Consecutive points that would read the same are merged.")
+            .ProducesProblem(409);
 
         group.MapGet("/{myPopulationId}/{partnerPopulationId}/new", ListNew)
             .WithName("ListNewOverlappingAccounts")
             .WithSummary("My records that overlap now but did not at the latest history point at or before 'since', with the fields the partner shares")
-            .WithDescription("Only where the partner shares its population at the overlaps level (403 at counts, 404 when hidden). Paginated with cursor/limit like the list.");
+            .WithDescription("Only where the partner shares its population at the overlaps level (403 at counts, 404 when hidden). Paginated with cursor/limit like the list.")
+            .ProducesProblem(409);
         return group;
     }
 

@@ -2,6 +2,7 @@ using CsvHelper;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Api.Partnerships;
 using OverlapEscrow.Application.Overlaps;
@@ -22,14 +23,16 @@ public static class OverlapsApi
         group.MapGet("", GetMatrix)
             .WithName("GetOverlapMatrix")
             .WithSummary("The overlap matrix: my populations × the partner's populations it does not hide from me")
-            .WithDescription("Each cell holds the number of my distinct records that overlap, as the partner's rule permits: exact at the overlaps level, withheld below the partner's minimum at the counts level; hidden partner populations have no column.");
+            .WithDescription("Each cell holds the number of my distinct records that overlap, as the partner's rule permits: exact at the overlaps level, withheld below the partner's minimum at the counts level; hidden partner populations have no column. 409 when the partnership is not active.")
+            .ProducesProblem(409);
 
         group.MapGet("/{myPopulationId}/{partnerPopulationId}", GetList)
             .WithName("ListOverlappingAccounts")
             .WithSummary("My overlapping records for one cell, with the fields the partner shares (JSON pages or CSV export)")
             .WithDescription("Only where the partner shares its population at the overlaps level. JSON is paginated with cursor/limit; send Accept: text/csv (or format=csv) for the whole list as CSV.")
             .Produces<OverlapListResponse>(contentType: "application/json")
-            .Produces(200, contentType: "text/csv");
+            .ProducesCsv("Header recordId, matchedOn, my attribute columns, then partner.<field> for each shared field; one row per partner record matched.")
+            .ProducesProblem(409);
 
         group.MapOverlapHistory();
         return group;

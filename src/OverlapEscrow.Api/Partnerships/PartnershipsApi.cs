@@ -12,22 +12,32 @@ public static class PartnershipsApi
         var group = routes.MapGroup("/v1/partnerships").WithTags("Partnerships");
 
         group.MapPost("", Invite).RequireAuthorization(Policies.PartnershipsWrite)
-            .WithName("InvitePartner").WithSummary("Invite another organization, by its slug, to a partnership");
+            .WithName("InvitePartner").WithSummary("Invite another organization, by its slug, to a partnership")
+            .WithDescription("Two organizations have at most one open (invited or active) partnership: 409 while one exists.")
+            .ProducesProblem(409);
         group.MapGet("", List).RequireAuthorization(Policies.PartnershipsRead)
-            .WithName("ListPartnerships").WithSummary("Partnerships my organization is part of, in any status");
+            .WithName("ListPartnerships").WithSummary("Partnerships my organization is part of, in any status")
+            .WithDescription("Newest first, each as my side sees it: role says whether my organization invited or was invited.");
         group.MapGet("/{partnershipId}", Get).RequireAuthorization(Policies.PartnershipsRead)
-            .WithName("GetPartnership").WithSummary("One partnership");
+            .WithName("GetPartnership").WithSummary("One partnership")
+            .WithDescription("404 when my organization is not part of it.");
         group.MapPost("/{partnershipId}/accept", (string partnershipId, CurrentUser user, PartnershipLifecycle partnerships, CancellationToken ct) =>
                 Respond(partnershipId, accept: true, user, partnerships, ct))
             .RequireAuthorization(Policies.PartnershipsWrite)
-            .WithName("AcceptPartnership").WithSummary("Accept an invitation (invited organization only)");
+            .WithName("AcceptPartnership").WithSummary("Accept an invitation (invited organization only)")
+            .WithDescription("Only while invited: 409 otherwise. Both sides' webhooks are told.")
+            .ProducesProblem(409);
         group.MapPost("/{partnershipId}/decline", (string partnershipId, CurrentUser user, PartnershipLifecycle partnerships, CancellationToken ct) =>
                 Respond(partnershipId, accept: false, user, partnerships, ct))
             .RequireAuthorization(Policies.PartnershipsWrite)
-            .WithName("DeclinePartnership").WithSummary("Decline an invitation (invited organization only)");
+            .WithName("DeclinePartnership").WithSummary("Decline an invitation (invited organization only)")
+            .WithDescription("Only while invited: 409 otherwise. A declined partnership stays declined; a new invitation can follow.")
+            .ProducesProblem(409);
         group.MapPost("/{partnershipId}/terminate", Terminate).RequireAuthorization(Policies.PartnershipsWrite)
             .WithName("TerminatePartnership")
-            .WithSummary("End a partnership or withdraw an invitation; its overlaps stop at once and derived results are dropped");
+            .WithSummary("End a partnership or withdraw an invitation; its overlaps stop at once and derived results are dropped")
+            .WithDescription("Either side, while invited or active: 409 once it has ended. Both sides' webhooks are told.")
+            .ProducesProblem(409);
         return group;
     }
 

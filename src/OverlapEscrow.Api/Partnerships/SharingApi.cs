@@ -18,7 +18,8 @@ public static class SharingApi
         group.MapPut("", Put).RequireAuthorization(Policies.PartnershipsWrite)
             .WithName("SetPartnershipSharing")
             .WithSummary("Replace my overrides for this partner: per population, and per partner population")
-            .WithDescription("Populations left out fall back to their default rule. Takes effect on the next request; derived overlap results of the partnership are dropped.");
+            .WithDescription("Populations left out fall back to their default rule. Takes effect on the next request; derived overlap results of the partnership are dropped.")
+            .ProducesProblem(409);
         return group;
     }
 

@@ -20,11 +20,15 @@ public static class PopulationsApi
         var group = routes.MapGroup("/v1/populations").WithTags("Populations");
 
         group.MapPost("", Create).RequireAuthorization(Policies.PopulationsWrite)
-            .WithName("CreatePopulation").WithSummary("Create a population (hidden from every partner until shared)");
+            .WithName("CreatePopulation").WithSummary("Create a population (hidden from every partner until shared)")
+            .WithDescription("name is unique within my organization: 409 when it is taken.")
+            .ProducesProblem(409);
         group.MapGet("", List).RequireAuthorization(Policies.PopulationsRead)
-            .WithName("ListPopulations").WithSummary("My organization's populations with their current record counts");
+            .WithName("ListPopulations").WithSummary("My organization's populations with their current record counts")
+            .WithDescription("By name. Until the first upload commits, recordCount is 0 and currentVersionId and updatedAt are absent.");
         group.MapGet("/{populationId}", Get).RequireAuthorization(Policies.PopulationsRead)
-            .WithName("GetPopulation").WithSummary("One of my populations");
+            .WithName("GetPopulation").WithSummary("One of my populations")
+            .WithDescription("404 for a population of another organization, exactly as for one that does not exist.");
 
         group.MapPut("/{populationId}/records", (string populationId, [AsParameters] UploadParameters p, CancellationToken ct) =>
                 Upload(populationId, VersionKind.Snapshot, p, ct))
@@ -34,7 +38,7 @@ public static class PopulationsApi
             .WithDescription("Atomic: the previous snapshot stays current until this one is committed; a 2xx means committed. Idempotency-Key makes retries safe. onError=reject (default) applies nothing if any row is bad; onError=skip applies the good rows and reports the bad ones. A snapshot with no valid record is refused unless allowEmpty=true.")
             .Accepts<string>("application/x-ndjson", "text/csv")
             .Produces<UploadResult>()
-            .ProducesProblem(422).ProducesProblem(413).ProducesProblem(415);
+            .ProducesProblem(422).ProducesProblem(413).ProducesProblem(415).ProducesProblem(409);
 
         group.MapPost("/{populationId}/records", (string populationId, [AsParameters] UploadParameters p, CancellationToken ct) =>
                 Upload(populationId, VersionKind.Delta, p, ct))
@@ -44,10 +48,11 @@ public static class PopulationsApi
             .WithDescription("Atomic like a snapshot; deltas apply in commit order.")
             .Accepts<string>("application/x-ndjson", "text/csv")
             .Produces<UploadResult>()
-            .ProducesProblem(422).ProducesProblem(413).ProducesProblem(415);
+            .ProducesProblem(422).ProducesProblem(413).ProducesProblem(415).ProducesProblem(409);
 
         group.MapGet("/{populationId}/sharing", GetSharing).RequireAuthorization(Policies.PopulationsRead)
-            .WithName("GetPopulationSharing").WithSummary("The population's default sharing rule, for every partner");
+            .WithName("GetPopulationSharing").WithSummary("The population's default sharing rule, for every partner")
+            .WithDescription("Hidden, with minimum 5, when no default is set. Partnership overrides are read at GET /v1/partnerships/{partnershipId}/sharing.");
         group.MapPut("/{populationId}/sharing", PutSharing).RequireAuthorization(Policies.PartnershipsWrite)
             .WithName("SetPopulationSharing")
             .WithSummary("Set the population's default sharing rule (overridable per partnership)")

@@ -14,21 +14,28 @@ public static class SchedulesApi
 
         group.MapPost("", Create).RequireAuthorization(Policies.SchedulesWrite)
             .WithName("CreateSchedule").WithSummary("Create a sync schedule (cron expression in an IANA time zone; pull a snapshot or refresh overlaps)")
-            .WithDescription("The pull secret header's value is stored encrypted and never returned; responses show its name and \"configured\": true.");
+            .WithDescription("The pull secret header's value is stored encrypted and never returned; responses show its name and \"configured\": true.")
+            .ProducesProblem(409);
         group.MapGet("", List).RequireAuthorization(Policies.SchedulesRead)
-            .WithName("ListSchedules").WithSummary("My organization's sync schedules");
+            .WithName("ListSchedules").WithSummary("My organization's sync schedules")
+            .WithDescription("Each with its next run time, in the offset of its time zone, and its last run.");
         group.MapGet("/{scheduleId}", Get).RequireAuthorization(Policies.SchedulesRead)
-            .WithName("GetSchedule").WithSummary("One of my sync schedules");
+            .WithName("GetSchedule").WithSummary("One of my sync schedules")
+            .WithDescription("404 for a schedule of another organization, exactly as for one that does not exist.");
         group.MapPut("/{scheduleId}", Replace).RequireAuthorization(Policies.SchedulesWrite)
             .WithName("ReplaceSchedule").WithSummary("Replace a schedule's definition; enabled=false pauses it")
-            .WithDescription("Leave out pull.secretHeader.value to keep the stored value; it is kept only while the URL's scheme, host and port stay the same.");
+            .WithDescription("Leave out pull.secretHeader.value to keep the stored value; it is kept only while the URL's scheme, host and port stay the same.")
+            .ProducesProblem(409);
         group.MapDelete("/{scheduleId}", Delete).RequireAuthorization(Policies.SchedulesWrite)
-            .WithName("DeleteSchedule").WithSummary("Delete a schedule and its run history (not while a run is in progress)");
+            .WithName("DeleteSchedule").WithSummary("Delete a schedule and its run history (not while a run is in progress)")
+            .WithDescription("409 while a run of the schedule is in progress.")
+            .ProducesProblem(409);
         group.MapPost("/{scheduleId}/run", RunNow).RequireAuthorization(Policies.SchedulesWrite)
             .WithName("RunScheduleNow").WithSummary("Run a schedule now, in the background (also when paused); answers with the queued run's id")
             .WithDescription("The run waits for the schedule's lease: it never overlaps another run of the same schedule, on any instance.");
         group.MapGet("/{scheduleId}/runs", Runs).RequireAuthorization(Policies.SchedulesRead)
-            .WithName("ListScheduleRuns").WithSummary("A schedule's run history, newest first: one entry per attempt");
+            .WithName("ListScheduleRuns").WithSummary("A schedule's run history, newest first: one entry per attempt")
+            .WithDescription("Page with limit (1-500, default 50) and before (the nextBefore of the previous page).");
         return group;
     }
 

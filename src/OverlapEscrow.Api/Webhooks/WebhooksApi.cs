@@ -15,16 +15,20 @@ public static class WebhooksApi
         group.MapPost("", Create)
             .WithName("CreateWebhook")
             .WithSummary("Subscribe an http(s) URL to events; the answer holds the signing secret, shown this once")
-            .WithDescription("Requests are signed per the Standard Webhooks specification (webhook-id, webhook-timestamp, webhook-signature with HMAC-SHA256 under the secret). Events: " + string.Join(", ", WebhookEventTypes.All) + ".");
+            .WithDescription("Requests are signed per the Standard Webhooks specification (webhook-id, webhook-timestamp, webhook-signature with HMAC-SHA256 under the secret). Events: " + string.Join(", ", WebhookEventTypes.All) + ".")
+            .ProducesProblem(409);
         group.MapGet("", List)
             .WithName("ListWebhooks")
-            .WithSummary("My organization's webhooks (never their secrets)");
+            .WithSummary("My organization's webhooks (never their secrets)")
+            .WithDescription("Members who manage partnerships or syncs (admin, partner_manager, sales_ops); API keys never reach webhooks.");
         group.MapGet("/{webhookId}", Get)
             .WithName("GetWebhook")
-            .WithSummary("One webhook (never its secret)");
+            .WithSummary("One webhook (never its secret)")
+            .WithDescription("404 for a webhook of another organization, exactly as for one that does not exist.");
         group.MapDelete("/{webhookId}", Delete)
             .WithName("DeleteWebhook")
-            .WithSummary("Delete a webhook, its pending deliveries and its delivery log");
+            .WithSummary("Delete a webhook, its pending deliveries and its delivery log")
+            .WithDescription("Pending deliveries are not sent.");
         group.MapGet("/{webhookId}/deliveries", ListDeliveries)
             .WithName("ListWebhookDeliveries")
             .WithSummary("The delivery log of a webhook, newest first: event type, attempts with their status code or error, times")

@@ -52,14 +52,20 @@ public sealed class ApiKeys(IAccountRepository accounts, ITransactions transacti
     /// <summary>The stored, unrevoked key matching a presented secret, compared in constant time; null when none matches.</summary>
     public async Task<ApiKey?> FindBySecretAsync(string secret, CancellationToken ct)
     {
+        if (KeyIdOf(secret) is not { } keyId) return null;
+        var key = await accounts.FindApiKeyAsync(keyId, ct);
+        if (key is null) return null;
+        return CryptographicOperations.FixedTimeEquals(key.SecretHash, Accounts.HashSecret(secret)) ? key : null;
+    }
+
+    /// <summary>The key id a presented secret names ("oek_&lt;key id&gt;.&lt;secret&gt;"); null when it is not shaped like a key.</summary>
+    public static string? KeyIdOf(string secret)
+    {
         if (!secret.StartsWith(Prefix, StringComparison.Ordinal)) return null;
         var rest = secret[Prefix.Length..];
         // '.' occurs neither in a key id nor in base64url, so it separates them unambiguously.
         var split = rest.IndexOf('.');
-        if (split <= 0) return null;
-        var key = await accounts.FindApiKeyAsync(rest[..split], ct);
-        if (key is null) return null;
-        return CryptographicOperations.FixedTimeEquals(key.SecretHash, Accounts.HashSecret(secret)) ? key : null;
+        return split <= 0 ? null : rest[..split];
     }
 
     /// <summary>Records that a key was exchanged for a token.</summary>

@@ -16,6 +16,9 @@ public static class EscrowJson
     {
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
         options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        // Numbers are JSON numbers: the web defaults would also read "5" as 5 (and the OpenAPI document would then type
+        // every integer as "integer or string").
+        options.NumberHandling = JsonNumberHandling.Strict;
         return options;
     }
 }

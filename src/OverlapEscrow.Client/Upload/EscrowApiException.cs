@@ -77,7 +77,7 @@ public sealed class EscrowApiException : Exception
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) return new EscrowApiException(status, fallbackTitle);
             var title = String(root, "title") ?? fallbackTitle;
-            // The token endpoint adds OAuth's error and error_description (RFC 6749 §5.2).
+            // The token endpoint answers with OAuth's error and error_description instead (RFC 6749 §5.2).
             var detail = String(root, "detail") ?? String(root, "error_description");
             var rows = new List<RowError>();
             var fields = new Dictionary<string, string[]>();
