@@ -467,7 +467,8 @@ public sealed class SchedulesTests
         // And an address literal on loopback is refused when the schedule is created.
         var strictOrg = await strict.SignupAsync("ssrf-strict");
         var strictPopulation = await strictOrg.CreatePopulationAsync("Customers");
-        foreach (var url in new[] { server.Url("/export.ndjson"), "http://169.254.169.254/latest/meta-data/", $"http://localhost:{server.Port}/x", "http://[::1]/x" })
+        foreach (var url in new[] { server.Url("/export.ndjson"), "http://169.254.169.254/latest/meta-data/", $"http://localhost:{server.Port}/x", "http://[::1]/x",
+                     "http://203.0.113.7/export", "http://[2001:db8::1]/x", "http://[::ffff:192.0.2.2]/x" })
         {
             var problem = await ExpectProblem(await strictOrg.Http.PostAsJsonAsync("/v1/schedules", PullUrl(strictPopulation, url)), HttpStatusCode.BadRequest);
             Assert.True(problem["errors"]!.AsObject().ContainsKey("pull.url"), url);

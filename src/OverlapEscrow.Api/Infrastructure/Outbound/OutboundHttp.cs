@@ -25,9 +25,9 @@ public sealed class OutboundRefusedException(string message) : Exception(message
 /// <summary>
 /// HTTP for URLs that organizations configure (pull sources, webhooks): a server-side request forgery risk, since
 /// the escrow sits inside someone's network. Every connection resolves the host itself and connects only to an
-/// address that is not loopback, private (RFC 1918, RFC 4193), link-local (incl. the 169.254.169.254 metadata
-/// service), carrier-grade NAT, multicast or unspecified — checked at connect time, after DNS, so a name that
-/// resolves differently later cannot slip through. Redirects are not followed automatically: <see cref="SendAsync"/>
+/// address in none of the blocks of <see cref="SpecialPurposeAddresses"/> (the IANA special-purpose registries:
+/// loopback, private, link-local incl. the 169.254.169.254 metadata service, carrier-grade NAT, documentation …) —
+/// checked at connect time, after DNS, so a name that resolves differently later cannot slip through. Redirects are not followed automatically: <see cref="SendAsync"/>
 /// follows a few, to the same host only, and each new connection is checked again.
 /// </summary>
 public sealed class OutboundHttp(IOptions<OutboundOptions> options)
@@ -53,7 +53,7 @@ public sealed class OutboundHttp(IOptions<OutboundOptions> options)
                 : await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, ct);
             var allowed = addresses.Where(a => options.AllowPrivateNetworks || IsPublic(a)).ToArray();
             if (allowed.Length == 0)
-                throw new OutboundRefusedException($"The host {context.DnsEndPoint.Host} resolves only to addresses the escrow does not connect to (loopback, private, link-local or metadata).");
+                throw new OutboundRefusedException($"The host {context.DnsEndPoint.Host} resolves only to addresses the escrow does not connect to (loopback, private, link-local, metadata or other special-purpose addresses).");
             var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
@@ -98,7 +98,6 @@ public sealed class OutboundHttp(IOptions<OutboundOptions> options)
         if (url.Scheme is not ("http" or "https")) throw new OutboundRefusedException("Only http and https URLs are allowed.");
     }
 
-    /// <summary>Whether an address is on the public internet (not loopback, private, link-local, CGNAT, multicast …).</summary>
     /// <summary>The refusal behind a failed request, when the guard refused the connection (it arrives wrapped).</summary>
     public static OutboundRefusedException? RefusalIn(Exception e)
     {
@@ -107,42 +106,8 @@ public sealed class OutboundHttp(IOptions<OutboundOptions> options)
         return null;
     }
 
-    public static bool IsPublic(IPAddress address)
-    {
-        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
-        if (IPAddress.IsLoopback(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) || address.Equals(IPAddress.Broadcast))
-            return false;
-        if (address.AddressFamily == AddressFamily.InterNetwork)
-        {
-            var b = address.GetAddressBytes();
-            return !(b[0] == 0 || b[0] == 10 || b[0] == 127
-                || (b[0] == 100 && b[1] >= 64 && b[1] <= 127)   // carrier-grade NAT, RFC 6598
-                || (b[0] == 169 && b[1] == 254)                 // link-local, incl. cloud metadata
-                || (b[0] == 172 && b[1] >= 16 && b[1] <= 31)
-                || (b[0] == 192 && b[1] == 168)
-                || (b[0] == 192 && b[1] == 0 && b[2] == 0)      // IETF protocol assignments
-                || (b[0] == 198 && (b[1] == 18 || b[1] == 19))  // benchmarking
-                || (b[0] == 168 && b[1] == 63 && b[2] == 129 && b[3] == 16) // a cloud host's internal endpoint
-                || b[0] >= 224);                                // multicast and reserved
-        }
-        if (address.AddressFamily == AddressFamily.InterNetworkV6)
-        {
-            var b = address.GetAddressBytes();
-            // IPv6 forms that carry an IPv4 address reach that address: judge the address they carry.
-            if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4..12].All(x => x == 0))   // NAT64 64:ff9b::/96
-                return IsPublic(new IPAddress(b[12..16]));
-            if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4] == 0x00 && b[5] == 0x01)   // local NAT64 64:ff9b:1::/48
-                return false;
-            if (b[0] == 0x20 && b[1] == 0x02)                                                                  // 6to4 2002::/16
-                return IsPublic(new IPAddress(b[2..6]));
-            if (b[..12].All(x => x == 0) && !address.Equals(IPAddress.IPv6Loopback))                           // IPv4-compatible ::a.b.c.d
-                return IsPublic(new IPAddress(b[12..16]));
-            return !(address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6Multicast
-                || (b[0] & 0xFE) == 0xFC                        // unique local, RFC 4193
-                || address.IsIPv6Teredo);
-        }
-        return false;
-    }
+    /// <summary>Whether an address is an ordinary internet host: in no block of <see cref="SpecialPurposeAddresses"/>.</summary>
+    public static bool IsPublic(IPAddress address) => SpecialPurposeAddresses.IsPublic(address);
 }
 
 /// <summary>Events an organization can subscribe webhooks to; payloads carry only what the receiver may see.</summary>
