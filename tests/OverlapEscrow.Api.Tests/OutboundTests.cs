@@ -1,5 +1,9 @@
 using System.Net;
+using System.Net.NetworkInformation;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using OverlapEscrow.Api.Infrastructure.Outbound;
+using OverlapEscrow.Api.Tests.Infrastructure;
 
 namespace OverlapEscrow.Api.Tests;
 
@@ -137,4 +141,83 @@ public sealed class OutboundTests
             Assert.False(string.IsNullOrWhiteSpace(range.Name), range.ToString());
             Assert.Matches(@"RFC \d+|not IANA", range.Reference);
         });
+
+    /// <summary>The machine's own addresses as a test decides them, counting how often the guard asked.</summary>
+    private sealed class PretendedMachine(params string[] addresses) : IMachineAddresses
+    {
+        public int Asked;
+
+        public ValueTask<IReadOnlySet<IPAddress>> CurrentAsync(CancellationToken ct)
+        {
+            Interlocked.Increment(ref Asked);
+            return ValueTask.FromResult<IReadOnlySet<IPAddress>>(addresses.Select(IPAddress.Parse).ToHashSet());
+        }
+    }
+
+    [Fact]
+    public async Task AnOtherwisePublicAddressIsRefusedWhenItIsTheMachinesOwnAndNothingIsSentToIt()
+    {
+        // 8.8.8.8 pretends to be on one of this machine's interfaces. The guard refuses it while resolving, before any
+        // socket exists: if it did not, the call would return the address and fail here, still without a packet sent.
+        var machine = new PretendedMachine("8.8.8.8");
+        using var app = new EscrowApp(new Dictionary<string, string?>()) { TestServices = s => s.AddSingleton<IMachineAddresses>(machine) };
+        var outbound = app.Services.GetRequiredService<OutboundHttp>();
+
+        foreach (var own in new[] { "8.8.8.8", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1" })
+        {
+            var refused = await Assert.ThrowsAsync<OutboundRefusedException>(() => outbound.AddressesToConnectAsync(own, CancellationToken.None));
+            Assert.Contains("this machine's own", refused.Message);
+        }
+        Assert.Equal([IPAddress.Parse("8.8.4.4")], await outbound.AddressesToConnectAsync("8.8.4.4", CancellationToken.None));
+        Assert.True(machine.Asked > 0);
+    }
+
+    [Fact]
+    public async Task TheMachinesHostNameAndEveryAddressOfItsInterfacesAreRefused()
+    {
+        using var machine = new MachineAddresses(TimeProvider.System);
+        var outbound = new OutboundHttp(Options.Create(new OutboundOptions()), machine);
+        var interfaces = NetworkInterface.GetAllNetworkInterfaces().SelectMany(i => i.GetIPProperties().UnicastAddresses).Select(u => u.Address.ToString());
+        foreach (var host in interfaces.Prepend(Dns.GetHostName()))
+            await Assert.ThrowsAsync<OutboundRefusedException>(() => outbound.AddressesToConnectAsync(host, CancellationToken.None));
+        var own = await machine.CurrentAsync(CancellationToken.None);
+        Assert.Contains(IPAddress.Loopback, own);
+        Assert.Superset(interfaces.Select(a => SpecialPurposeAddresses.Unscoped(IPAddress.Parse(a))).ToHashSet(), own.ToHashSet());
+    }
+
+    [Fact]
+    public async Task AllowPrivateNetworksAlsoAllowsTheMachinesOwnAddressesWithoutReadingThem()
+    {
+        var machine = new PretendedMachine("8.8.8.8", "127.0.0.1");
+        var outbound = new OutboundHttp(Options.Create(new OutboundOptions { AllowPrivateNetworks = true }), machine);
+        Assert.Equal([IPAddress.Parse("8.8.8.8")], await outbound.AddressesToConnectAsync("8.8.8.8", CancellationToken.None));
+        Assert.Equal([IPAddress.Loopback], await outbound.AddressesToConnectAsync("127.0.0.1", CancellationToken.None));
+        Assert.Equal(0, machine.Asked);
+    }
+
+    [Fact]
+    public async Task TheMachinesAddressesAreReadOncePerRefreshIntervalNotOncePerConnection()
+    {
+        var clock = new ManualTimeProvider(DateTimeOffset.UnixEpoch);
+        var readings = 0;
+        var current = new List<IPAddress> { IPAddress.Parse("192.0.2.2"), IPAddress.Parse("fe80::1%2") };
+        using var machine = new MachineAddresses(clock, async _ =>
+        {
+            Interlocked.Increment(ref readings);
+            await Task.Yield();
+            return current.ToList();
+        });
+
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => machine.CurrentAsync(CancellationToken.None).AsTask()));
+        for (var i = 0; i < 1000; i++) await machine.CurrentAsync(CancellationToken.None);
+        Assert.Equal(1, readings);
+        Assert.Contains(IPAddress.Parse("fe80::1"), await machine.CurrentAsync(CancellationToken.None)); // zone dropped
+
+        current.Add(IPAddress.Parse("8.8.8.8")); // an interface gets a new address
+        clock.Advance(MachineAddresses.RefreshAfter - TimeSpan.FromSeconds(1));
+        Assert.DoesNotContain(IPAddress.Parse("8.8.8.8"), await machine.CurrentAsync(CancellationToken.None));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Contains(IPAddress.Parse("8.8.8.8"), await machine.CurrentAsync(CancellationToken.None));
+        Assert.Equal(2, readings);
+    }
 }
