@@ -65,6 +65,7 @@ public static class StorageExtensions
         builder.Services.AddScoped<DemoSeeder>();
         builder.Services.AddOptions<OutboundOptions>().Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Outbound"))
             .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<IMachineAddresses, MachineAddresses>();
         builder.Services.AddSingleton<OutboundHttp>();
         builder.Services.AddOptions<HistoryOptions>().Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":History"))
             .ValidateDataAnnotations().ValidateOnStart();
