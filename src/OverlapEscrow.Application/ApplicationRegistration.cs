@@ -45,6 +45,7 @@ public static class ApplicationRegistration
         services.AddSingleton<UploadPopulation>();
         services.AddSingleton<AbandonedUploads>();
 
+        services.AddSingleton<IMachineAddresses, MachineAddresses>();
         services.AddSingleton<OutboundHttp>();
         services.AddSingleton<DeliverySignal>();
         services.AddSingleton<IEventPublisher, EventPublisher>();

@@ -468,11 +468,36 @@ public sealed class SchedulesTests
         // And an address literal on loopback is refused when the schedule is created.
         var strictOrg = await strict.SignupAsync("ssrf-strict");
         var strictPopulation = await strictOrg.CreatePopulationAsync("Customers");
-        foreach (var url in new[] { server.Url("/export.ndjson"), "http://169.254.169.254/latest/meta-data/", $"http://localhost:{server.Port}/x", "http://[::1]/x" })
+        foreach (var url in new[] { server.Url("/export.ndjson"), "http://169.254.169.254/latest/meta-data/", $"http://localhost:{server.Port}/x", "http://[::1]/x",
+                     "http://203.0.113.7/export", "http://[2001:db8::1]/x", "http://[::ffff:192.0.2.2]/x" })
         {
             var problem = await ExpectProblem(await strictOrg.Http.PostAsJsonAsync("/v1/schedules", PullUrl(strictPopulation, url)), HttpStatusCode.BadRequest);
             Assert.True(problem["errors"]!.AsObject().ContainsKey("pull.url"), url);
         }
+    }
+
+    [Fact]
+    public async Task WithoutAllowPrivateNetworksAPullFromTheMachinesOwnHostNameIsRefusedAndTheRefusalIsTheRunError()
+    {
+        var clock = new ManualTimeProvider(Start);
+        // A server on every address of this machine: a pull that slipped past the guard would be answered.
+        await using var server = await PullServer.StartAsync(http => ServeAsync(http, Records.Range("S", 0, 5)), everyAddress: true);
+        using var app = new EscrowApp(Settings(allowPrivateNetworks: false), time: clock);
+        var org = await app.SignupAsync("own-host");
+        var population = await org.CreatePopulationAsync("Customers");
+        // A name is accepted at creation (it is resolved when connecting); the machine's own name resolves to the
+        // addresses of its interfaces as well as to loopback.
+        var schedule = await CreateScheduleAsync(org, PullUrl(population, $"http://{Dns.GetHostName()}:{server.Port}/export.ndjson"));
+
+        clock.SetUtcNow(ThreeOClock);
+        Assert.Equal(1, await Runner(app).RunDueAsync(CancellationToken.None));
+
+        var run = Assert.Single(await RunsAsync(org, Id(schedule))); // a refusal is not retried
+        Assert.Equal("failed", run["status"]!.GetValue<string>());
+        Assert.Equal("The pull source was refused", run["error"]!["title"]!.GetValue<string>());
+        Assert.Contains("does not connect to", run["error"]!["detail"]!.GetValue<string>());
+        Assert.Equal(0, server.Hits("/export.ndjson"));
+        Assert.Equal(0, (await PopulationAsync(org, population))["recordCount"]!.GetValue<long>());
     }
 
     [Fact]

@@ -162,6 +162,41 @@ public sealed class WebhooksTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WithoutAllowPrivateNetworksTheMachinesOwnHostNameAndInterfaceAddressesAreRefusedAndNothingReachesThem()
+    {
+        // A receiver on every address of this machine: a delivery that slipped past the guard would arrive here.
+        await using var receiver = await WebhookReceiver.StartAsync(everyAddress: true);
+        using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Webhooks:DeliveryWorker"] = "false" });
+        var alpha = await app.SignupAsync("own-alpha");
+        await app.SignupAsync("own-beta");
+        var port = new Uri(receiver.BaseUrl).Port;
+        // .NET resolves the machine's own host name to the addresses of its interfaces as well (here "vm" gives
+        // 127.0.0.1, 192.0.2.2 and fd00::2), so the name reaches the machine on addresses that are not loopback.
+        var urls = new List<string> { $"http://{Dns.GetHostName()}:{port}/own-name" };
+        urls.AddRange(OwnInterfaceAddresses().Select(a => $"http://{(a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{a}]" : a)}:{port}/own-address"));
+        var webhooks = new List<(string Id, string Url)>();
+        foreach (var url in urls) webhooks.Add(((await CreateWebhookAsync(alpha.Http, url, "partnership.invited")).Id, url));
+        await Expect(await alpha.Http.PostAsJsonAsync("/v1/partnerships", new { partnerSlug = "own-beta" }), HttpStatusCode.Created);
+
+        Assert.Equal(webhooks.Count, await app.DeliverDueAsync());
+
+        foreach (var (webhookId, url) in webhooks)
+        {
+            var delivery = Assert.Single(await DeliveriesAsync(alpha.Http, webhookId))!;
+            Assert.True(delivery["status"]!.GetValue<string>() == "failed", $"{url}: {delivery["status"]}");
+            var attempt = Assert.Single(delivery["attemptLog"]!.AsArray())!;
+            Assert.StartsWith("Refused:", attempt["error"]!.GetValue<string>());
+        }
+        Assert.Empty(receiver.Requests);
+    }
+
+    /// <summary>Every unicast address of this machine's interfaces, but link-local ones (a URL would need their zone).</summary>
+    private static IEnumerable<IPAddress> OwnInterfaceAddresses() =>
+        System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .SelectMany(i => i.GetIPProperties().UnicastAddresses).Select(u => u.Address)
+            .Where(a => !a.IsIPv6LinkLocal).Distinct();
+
+    [Fact]
     public async Task ARedirectToAnotherHostIsRefusedAndTheRefusalIsInTheDeliveryLog()
     {
         var (webhookId, _) = await CreateWebhookAsync(_alpha.Http, _receiver.BaseUrl + "/redirect-elsewhere", "partnership.invited");

@@ -7,7 +7,11 @@ namespace OverlapEscrow.Application.Outbound;
 /// <summary>Settings under Escrow:Outbound (environment: Escrow__Outbound__Name).</summary>
 public sealed class OutboundOptions
 {
-    /// <summary>Allow pull sources and webhooks on loopback, private and link-local networks (tests, local demos).</summary>
+    /// <summary>
+    /// Turn the address check off: pull sources and webhooks may then reach loopback, private, link-local and other
+    /// special-purpose addresses, and this machine's own addresses too (tests, local demos; a receiver on 127.0.0.1 is
+    /// on one of the machine's own addresses, so lifting one without the other would not help).
+    /// </summary>
     public bool AllowPrivateNetworks { get; set; }
 
     /// <summary>Redirects followed, each to the same host only.</summary>
@@ -24,21 +28,24 @@ public sealed class OutboundRefusedException(string message) : Exception(message
 /// <summary>
 /// HTTP for URLs that organizations configure (pull sources, webhooks): a server-side request forgery risk, since
 /// the escrow sits inside someone's network. Every connection resolves the host itself and connects only to an
-/// address that is not loopback, private (RFC 1918, RFC 4193), link-local (incl. the 169.254.169.254 metadata
-/// service), carrier-grade NAT, multicast or unspecified — checked at connect time, after DNS, so a name that
-/// resolves differently later cannot slip through. Redirects are not followed automatically: <see cref="SendAsync"/>
-/// follows a few, to the same host only, and each new connection is checked again.
+/// address that is (1) in none of the special-purpose blocks of <see cref="SpecialPurposeAddresses"/> — the IANA IPv4
+/// and IPv6 Special-Purpose Address Registries (RFC 6890): loopback, private, link-local (incl. the 169.254.169.254
+/// metadata service), carrier-grade NAT, documentation, benchmarking, reserved …, plus multicast and IPv6 outside
+/// 2000::/3 — and (2) not one of this machine's own addresses (<see cref="IMachineAddresses"/>: every interface
+/// address and what the host name resolves to, public or not). Checked at connect time, after DNS, so a name that
+/// resolves differently later, or the machine's own host name, cannot slip through. Redirects are not followed
+/// automatically: <see cref="SendAsync"/> follows a few, to the same host only, and each new connection is checked again.
 /// </summary>
-public sealed class OutboundHttp(IOptions<OutboundOptions> options)
+public sealed class OutboundHttp(IOptions<OutboundOptions> options, IMachineAddresses machine)
 {
-    private readonly Lazy<HttpClient> _client = new(() => new HttpClient(CreateHandler(options.Value), disposeHandler: true)
+    private readonly Lazy<HttpClient> _client = new(() => new HttpClient(CreateHandler(options.Value, machine), disposeHandler: true)
     {
         Timeout = TimeSpan.FromSeconds(options.Value.TimeoutSeconds),
     });
 
     public HttpClient Client => _client.Value;
 
-    public static SocketsHttpHandler CreateHandler(OutboundOptions options) => new()
+    public static SocketsHttpHandler CreateHandler(OutboundOptions options, IMachineAddresses machine) => new()
     {
         AllowAutoRedirect = false,
         UseCookies = false,
@@ -47,12 +54,7 @@ public sealed class OutboundHttp(IOptions<OutboundOptions> options)
         PooledConnectionLifetime = TimeSpan.FromMinutes(2),
         ConnectCallback = async (context, ct) =>
         {
-            var addresses = IPAddress.TryParse(context.DnsEndPoint.Host, out var literal)
-                ? [literal]
-                : await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, ct);
-            var allowed = addresses.Where(a => options.AllowPrivateNetworks || IsPublic(a)).ToArray();
-            if (allowed.Length == 0)
-                throw new OutboundRefusedException($"The host {context.DnsEndPoint.Host} resolves only to addresses the escrow does not connect to (loopback, private, link-local or metadata).");
+            var allowed = await AddressesToConnectAsync(context.DnsEndPoint.Host, options, machine, ct);
             var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
@@ -97,49 +99,37 @@ public sealed class OutboundHttp(IOptions<OutboundOptions> options)
         if (url.Scheme is not ("http" or "https")) throw new OutboundRefusedException("Only http and https URLs are allowed.");
     }
 
-    /// <summary>Whether an address is on the public internet (not loopback, private, link-local, CGNAT, multicast …).</summary>
+    /// <summary>The addresses a connection to <paramref name="host"/> may use, as the guard decides before connecting.</summary>
+    /// <exception cref="OutboundRefusedException">Every address the host resolves to is refused.</exception>
+    public Task<IPAddress[]> AddressesToConnectAsync(string host, CancellationToken ct) => AddressesToConnectAsync(host, options.Value, machine, ct);
+
+    private static async Task<IPAddress[]> AddressesToConnectAsync(string host, OutboundOptions options, IMachineAddresses machine, CancellationToken ct)
+    {
+        var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, ct);
+        if (options.AllowPrivateNetworks) return addresses;
+        var own = await machine.CurrentAsync(ct);
+        var allowed = addresses.Where(a => IsPublic(a) && !IsOwn(a, own)).ToArray();
+        // One fixed reason: telling which rule refused would tell a member what a name resolves to inside the network.
+        if (allowed.Length == 0)
+            throw new OutboundRefusedException($"The host {host} resolves only to addresses the escrow does not connect to (this machine's own, loopback, private, link-local, metadata or other special-purpose addresses).");
+        return allowed;
+    }
+
+    /// <summary>Whether an address is one of the machine's own, or an IPv6 form carrying one of its IPv4 addresses.</summary>
+    public static bool IsOwn(IPAddress address, IReadOnlySet<IPAddress> own)
+    {
+        address = SpecialPurposeAddresses.Unscoped(address);
+        return own.Contains(address) || (SpecialPurposeAddresses.CarriedIPv4(address) is { } carried && own.Contains(carried));
+    }
+
+    /// <summary>Whether an address is an ordinary internet host: in no block of <see cref="SpecialPurposeAddresses"/>.</summary>
+    public static bool IsPublic(IPAddress address) => SpecialPurposeAddresses.IsPublic(address);
+
     /// <summary>The refusal behind a failed request, when the guard refused the connection (it arrives wrapped).</summary>
     public static OutboundRefusedException? RefusalIn(Exception e)
     {
         for (var x = e; x is not null; x = x.InnerException)
             if (x is OutboundRefusedException refused) return refused;
         return null;
-    }
-
-    public static bool IsPublic(IPAddress address)
-    {
-        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
-        if (IPAddress.IsLoopback(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) || address.Equals(IPAddress.Broadcast))
-            return false;
-        if (address.AddressFamily == AddressFamily.InterNetwork)
-        {
-            var b = address.GetAddressBytes();
-            return !(b[0] == 0 || b[0] == 10 || b[0] == 127
-                || (b[0] == 100 && b[1] >= 64 && b[1] <= 127)   // carrier-grade NAT, RFC 6598
-                || (b[0] == 169 && b[1] == 254)                 // link-local, incl. cloud metadata
-                || (b[0] == 172 && b[1] >= 16 && b[1] <= 31)
-                || (b[0] == 192 && b[1] == 168)
-                || (b[0] == 192 && b[1] == 0 && b[2] == 0)      // IETF protocol assignments
-                || (b[0] == 198 && (b[1] == 18 || b[1] == 19))  // benchmarking
-                || (b[0] == 168 && b[1] == 63 && b[2] == 129 && b[3] == 16) // a cloud host's internal endpoint
-                || b[0] >= 224);                                // multicast and reserved
-        }
-        if (address.AddressFamily == AddressFamily.InterNetworkV6)
-        {
-            var b = address.GetAddressBytes();
-            // IPv6 forms that carry an IPv4 address reach that address: judge the address they carry.
-            if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4..12].All(x => x == 0))   // NAT64 64:ff9b::/96
-                return IsPublic(new IPAddress(b[12..16]));
-            if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4] == 0x00 && b[5] == 0x01)   // local NAT64 64:ff9b:1::/48
-                return false;
-            if (b[0] == 0x20 && b[1] == 0x02)                                                                  // 6to4 2002::/16
-                return IsPublic(new IPAddress(b[2..6]));
-            if (b[..12].All(x => x == 0) && !address.Equals(IPAddress.IPv6Loopback))                           // IPv4-compatible ::a.b.c.d
-                return IsPublic(new IPAddress(b[12..16]));
-            return !(address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6Multicast
-                || (b[0] & 0xFE) == 0xFC                        // unique local, RFC 4193
-                || address.IsIPv6Teredo);
-        }
-        return false;
     }
 }

@@ -148,7 +148,7 @@ public sealed class ScheduleValidation(IPopulationRepository populations, IOptio
             && ((IPAddress.TryParse(uri.DnsSafeHost, out var address) && !OutboundHttp.IsPublic(address))
                 || uri.DnsSafeHost.Equals("localhost", StringComparison.OrdinalIgnoreCase) || uri.DnsSafeHost.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)))
         {
-            errors.Add("pull.url", "pull.url points to a loopback, private or link-local address, which the escrow does not connect to.");
+            errors.Add("pull.url", "pull.url points to a loopback, private, link-local or other special-purpose address, which the escrow does not connect to.");
             return null;
         }
         return uri.AbsoluteUri;

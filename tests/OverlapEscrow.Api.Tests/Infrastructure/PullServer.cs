@@ -34,11 +34,13 @@ public sealed class PullServer : IAsyncDisposable
 
     public int Hits(string path) => Requests.Count(r => r == path);
 
-    public static async Task<PullServer> StartAsync(Func<HttpContext, Task> handler)
+    /// <param name="everyAddress">Listen on every address of the machine ([::], dual-stack), not only 127.0.0.1: for
+    /// tests where a pull that slipped through the outbound guard to one of the machine's own addresses must arrive.</param>
+    public static async Task<PullServer> StartAsync(Func<HttpContext, Task> handler, bool everyAddress = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls(everyAddress ? "http://[::]:0" : "http://127.0.0.1:0");
         var app = builder.Build();
         PullServer? server = null;
         app.Run(async http =>

@@ -29,7 +29,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public ConcurrentQueue<ReceivedWebhook> Requests { get; } = new();
 
-    /// <summary>http://127.0.0.1:port</summary>
+    /// <summary>http://127.0.0.1:port (http://[::]:port when listening on every address)</summary>
     public string BaseUrl { get; private set; } = "";
 
     /// <summary>The next requests get these status codes, in order; after them, 200.</summary>
@@ -40,11 +40,13 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public IEnumerable<ReceivedWebhook> On(string path) => Requests.Where(r => r.Path == path);
 
-    public static async Task<WebhookReceiver> StartAsync()
+    /// <param name="everyAddress">Listen on every address of the machine ([::], dual-stack), not only 127.0.0.1: for
+    /// tests where a request that slipped through the outbound guard to one of the machine's own addresses must arrive.</param>
+    public static async Task<WebhookReceiver> StartAsync(bool everyAddress = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls(everyAddress ? "http://[::]:0" : "http://127.0.0.1:0");
         var app = builder.Build();
         var receiver = new WebhookReceiver(app);
         // A redirect to another host name of the same machine: the escrow must refuse to follow it.
