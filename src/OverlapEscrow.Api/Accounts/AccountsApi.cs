@@ -1,3 +1,4 @@
+using OverlapEscrow.Domain;
 using Microsoft.AspNetCore.Http.HttpResults;
 using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Infrastructure;

@@ -1,3 +1,4 @@
+using OverlapEscrow.Domain;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -1,3 +1,4 @@
+using OverlapEscrow.Domain;
 using System.Globalization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;

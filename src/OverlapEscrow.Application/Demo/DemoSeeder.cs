@@ -7,9 +7,7 @@ using OverlapEscrow.Application.Accounts;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Application.Uploads;
 using OverlapEscrow.Domain;
-using OverlapEscrow.Domain.Partnerships;
 using OverlapEscrow.Domain.Populations;
-using OverlapEscrow.Domain.Sharing;
 
 namespace OverlapEscrow.Application.Demo;
 
@@ -23,11 +21,11 @@ namespace OverlapEscrow.Application.Demo;
 public sealed class DemoSeeder(
     Accounts.Accounts accounts,
     IAccountRepository accountStore,
-    IPartnershipRepository partnerships,
     Populations.PopulationCatalog populations,
     UploadPopulation uploads,
     NdjsonUploadParser ndjson,
-    TimeProvider time,
+    Sharing.SharingChanges sharing,
+    Partnerships.PartnershipLifecycle partnerships,
     ILogger<DemoSeeder> logger)
 {
     public const string NorthwindSlug = "northwind";
@@ -54,19 +52,23 @@ public sealed class DemoSeeder(
         var coCustomers = await PopulationAsync(contoso, "Customers", "customers", Sample(universe, 800, 2200, rng), "COC", ct);
         var coOpportunities = await PopulationAsync(contoso, "Open Opportunities", "opportunities", Sample(universe, 1500, 3000, rng), "COO", ct);
 
-        var now = time.GetUtcNow();
-        await partnerships.ReplaceDefaultRulesAsync(northwind, [
-            new SharingRule(nwCustomers, null, null, SharingLevel.Overlaps, ["accountName", "owner", "stage"], null),
-            new SharingRule(nwProspects, null, null, SharingLevel.Counts, [], null)], now, ct);
-        await partnerships.ReplaceDefaultRulesAsync(contoso, [
-            new SharingRule(coCustomers, null, null, SharingLevel.Overlaps, ["accountName", "owner"], null),
-            new SharingRule(coOpportunities, null, null, SharingLevel.Overlaps, ["accountName", "stage", "amount"], null)], now, ct);
-
-        var partnership = new Partnership(Ids.New("ptn"), northwind, contoso, PartnershipStatus.Invited, now, null, null);
-        await partnerships.CreateAsync(partnership, ct);
-        await partnerships.TransitionAsync(partnership.Id, PartnershipStatus.Invited, PartnershipStatus.Active, now, ct);
+        // Through the same use cases as the API, so the demo's rules and partnership are audited and refreshed like any.
+        await ShareAsync(northwind, nwCustomers, "overlaps", ["accountName", "owner", "stage"], ct);
+        await ShareAsync(northwind, nwProspects, "counts", [], ct);
+        await ShareAsync(contoso, coCustomers, "overlaps", ["accountName", "owner"], ct);
+        await ShareAsync(contoso, coOpportunities, "overlaps", ["accountName", "stage", "amount"], ct);
+        var invited = await partnerships.InviteAsync(Demo(northwind), ContosoSlug, ct);
+        await partnerships.AnswerAsync(Demo(contoso), invited.Value!.Partnership.Id, accept: true, ct);
         logger.LogInformation("Demo loaded: log in as admin@{Northwind}.example or admin@{Contoso}.example (password in Escrow:Demo:Password)",
             NorthwindSlug, ContosoSlug);
+    }
+
+    private static Caller Demo(string organizationId) => new(organizationId, "system:demo");
+
+    private async Task ShareAsync(string organizationId, string populationId, string level, string[] fields, CancellationToken ct)
+    {
+        var shared = await sharing.SetDefaultAsync(Demo(organizationId), populationId, new Domain.Disclosure.SharingSettingInput(level, fields, null), ct);
+        if (shared.Failure is { } failure) throw new InvalidOperationException("The demo sharing rule was refused: " + failure.Detail);
     }
 
     private async Task<string> CreateOrganizationAsync(string name, string slug, string password, CancellationToken ct)
@@ -77,7 +79,7 @@ public sealed class DemoSeeder(
 
     private async Task<string> PopulationAsync(string organizationId, string name, string type, IEnumerable<Company> companies, string idPrefix, CancellationToken ct)
     {
-        var caller = new Caller(organizationId, "system:demo");
+        var caller = Demo(organizationId);
         var population = (await populations.CreateAsync(caller, new Populations.PopulationInput(name, type), ct)).Value!;
         var body = new StringBuilder();
         var n = 0;

@@ -54,10 +54,10 @@ public sealed class HistoryRecorder(IKeyring keyring, IOptions<HistoryOptions> o
     /// </summary>
     public static async Task ForgetHiddenCellsAsync(PartnerView view, IOverlapHistoryRepository history, CancellationToken ct)
     {
-        var hidden = (await history.ListCellsAsync(view.Partnership.Id, view.MyOrganizationId, ct))
-            .Where(c => view.PartnerShares(c.PopulationId, c.PartnerPopulationId).Level == SharingLevel.Hidden)
-            .ToList();
-        await history.DeleteCellsAsync(view.Partnership.Id, view.MyOrganizationId, hidden, ct);
+        var recorded = await history.ListCellsAsync(view.Partnership.Id, view.MyOrganizationId, ct);
+        var forget = HistoryRetention.ToForget(view, recorded.Select(c => (c.PopulationId, c.PartnerPopulationId)))
+            .Select(c => new OverlapCellKey(c.MyPopulationId, c.PartnerPopulationId)).ToList();
+        await history.DeleteCellsAsync(view.Partnership.Id, view.MyOrganizationId, forget, ct);
     }
 
     public sealed class Side(HistoryRecorder owner, PartnerView view, IOverlapHistoryRepository history, IOrganizationCipher cipher) : IDisposable
@@ -73,7 +73,7 @@ public sealed class HistoryRecorder(IKeyring keyring, IOptions<HistoryOptions> o
         {
             var latest = await history.GetLatestAsync(view.Partnership.Id, view.MyOrganizationId, mine.Id, theirs.Id, DateTimeOffset.MaxValue, withRecordIds: true, ct);
             string[]? ids = null;
-            if (level == SharingLevel.Overlaps)
+            if (HistoryRetention.KeepsRecordIds(level))
             {
                 ids = new string[result.Count];
                 for (var i = 0; i < ids.Length; i++) ids[i] = myData.Records[result.MyOrdinals[i]].RecordId;

@@ -98,7 +98,8 @@ public sealed class OverlapReports(
         var items = new List<OverlapItem>(end - start);
         for (var i = start; i < end; i++) items.Add(Item(overlap, i, cell.Sharing));
         await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", null, ct);
-        return new OverlapPage(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, result.Count, items, end < result.Count && items.Count > 0);
+        return new OverlapPage(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, Released(cell, result.Count, result.PartnerCount), items,
+            end < result.Count && items.Count > 0);
     }
 
     /// <summary>
@@ -117,7 +118,7 @@ public sealed class OverlapReports(
         foreach (var ordinal in overlap.Result.MyOrdinals)
             foreach (var attribute in overlap.Mine.Records[ordinal].Attributes) columns.Add(attribute.Name);
         await AuditReleaseAsync(caller, partnershipId, cell, overlap.Result.Count, "csv", null, ct);
-        return new OverlapExport(cell.Mine, cell.Sharing, [.. columns], overlap.Result.Count, Items(overlap, cell.Sharing));
+        return new OverlapExport(cell.Mine, cell.Sharing, [.. columns], Released(cell, overlap.Result.Count, overlap.Result.PartnerCount), Items(overlap, cell.Sharing));
 
         static IEnumerable<OverlapItem> Items(CellOverlap overlap, EffectiveSharing sharing)
         {
@@ -180,7 +181,7 @@ public sealed class OverlapReports(
             else more = true;
         }
         await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", since, ct);
-        return new NewOverlaps(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, since, baseline?.At, total, items, more);
+        return new NewOverlaps(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, since, baseline?.At, Released(cell, total, total), items, more);
     }
 
     /// <summary>The records of a cell, or why not: through the one access rule of the domain (<see cref="CellAccess"/>).</summary>
@@ -204,6 +205,13 @@ public sealed class OverlapReports(
             since is null
                 ? new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields }
                 : new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields, since }), ct);
+
+    /// <summary>
+    /// A count of a cell whose records the viewer may read, through the one release function like every other count
+    /// (at the overlaps level it is the exact count: the list shows it anyway).
+    /// </summary>
+    private static int Released(CellAccess.Records cell, int viewerCount, int ownerCount) =>
+        CountRelease.Release(cell.Sharing, viewerCount, ownerCount).Value ?? throw new InvalidOperationException("A list's count is never withheld.");
 
     /// <summary>The index of the first overlapping record after my record <paramref name="recordId"/>.</summary>
     private static int After(CellOverlap overlap, string recordId)

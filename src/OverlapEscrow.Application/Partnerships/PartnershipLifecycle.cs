@@ -3,6 +3,7 @@ using OverlapEscrow.Application.Sharing;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Application.Webhooks;
 using OverlapEscrow.Domain;
+using OverlapEscrow.Domain.Disclosure;
 using OverlapEscrow.Domain.Organizations;
 using OverlapEscrow.Domain.Partnerships;
 
@@ -10,11 +11,6 @@ namespace OverlapEscrow.Application.Partnerships;
 
 /// <summary>A partnership as one side sees it: whether I invited or was invited, and who the other side is.</summary>
 public sealed record PartnershipView(Partnership Partnership, bool IInvited, PartnerOrganization Partner);
-
-/// <summary>The data of partnership.invited, .accepted and .terminated, as each side receives it: the other side's slug and name, nothing else.</summary>
-public sealed record PartnershipEvent(string PartnershipId, PartnershipStatus Status, EventPartner Partner);
-
-public sealed record EventPartner(string Slug, string Name);
 
 /// <summary>
 /// Invitations, answers and ends of partnerships. Each change, its audit event and the events both sides' webhooks
@@ -117,7 +113,7 @@ public sealed class PartnershipLifecycle(
         var organizations = await uow.Accounts.GetOrganizationsAsync([partnership.InviterOrganizationId, partnership.InviteeOrganizationId], ct);
         foreach (var me in new[] { partnership.InviterOrganizationId, partnership.InviteeOrganizationId })
             if (organizations.TryGetValue(partnership.PartnerOf(me), out var partner))
-                await events.PublishAsync(uow, me, type, new PartnershipEvent(partnership.Id, partnership.Status, new EventPartner(partner.Slug, partner.Name)), at, ct);
+                await events.PublishAsync(uow, me, type, PartnershipNotice.For(partnership, new PartnerOrganization(partner.Id, partner.Slug, partner.Name)), at, ct);
     }
 
     private static PartnershipView View(Partnership partnership, string me, Organization partner) =>

@@ -1,3 +1,4 @@
+using OverlapEscrow.Domain;
 using System.Net;
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Application.Outbound;

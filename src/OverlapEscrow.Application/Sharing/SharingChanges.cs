@@ -1,3 +1,4 @@
+using OverlapEscrow.Domain;
 using OverlapEscrow.Application.Overlaps;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Disclosure;

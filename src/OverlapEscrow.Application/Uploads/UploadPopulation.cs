@@ -93,11 +93,11 @@ public sealed class UploadPopulation(
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct, lease?.Lost ?? CancellationToken.None);
 
         var versionId = Ids.New("ver");
-        await populations.BeginVersionAsync(versionId, request.Population.Id, request.Mode, now, ct);
         PopulationVersion? version = null;
         UploadResult result;
         try
         {
+            await populations.BeginVersionAsync(versionId, request.Population.Id, request.Mode, now, ct);
             using var cipher = await keyring.ForOrganizationAsync(organizationId, ct);
             var read = await ReadRowsAsync(request, versionId, cipher, reading.Token);
             if (read.Refusal is not null) return read.Refusal;
@@ -153,6 +153,7 @@ public sealed class UploadPopulation(
             modeName, versionId, request.Population.Id, result.RowsRead, result.RowsRejected);
         // Committed: from here on the answer is success whatever else fails, because the data is in. Each
         // follow-up step is independent, so one failing does not skip the others.
+        refresher.PopulationChanged(organizationId, request.Population.Id);
         try
         {
             result = result with { RecordCount = await AfterCommitAsync(organizationId, request.Population.Id, version) };
@@ -289,8 +290,9 @@ public sealed class UploadPopulation(
     }
 
     /// <summary>
-    /// After a commit: the record count of a delta (known only once applied to its base), folding long delta
-    /// chains into a snapshot, and warming the overlaps of the population's partnerships.
+    /// After a commit: the record count of a delta (known only once applied to its base), and folding long delta
+    /// chains into a snapshot (the refresh of the population's partnerships is queued before this, so it happens
+    /// whatever becomes of these steps).
     /// </summary>
     private async Task<long> AfterCommitAsync(string organizationId, string populationId, PopulationVersion version)
     {
@@ -302,7 +304,6 @@ public sealed class UploadPopulation(
             await populations.SetRecordCountAsync(version.Id, count, CancellationToken.None);
             if (version.Depth >= _o.CompactAfterDeltas) await CompactAsync(organizationId, populationId, version.Id, data.Records);
         }
-        refresher.PopulationChanged(organizationId, populationId);
         return count;
     }
 

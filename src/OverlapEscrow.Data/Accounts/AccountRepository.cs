@@ -11,23 +11,20 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
     {
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
-        var taken = await db.ScalarAsync<long>(
-            """
-            SELECT (SELECT COUNT(*) FROM organizations WHERE slug = @Slug)
-                 + (SELECT COUNT(*) FROM members WHERE email = @Email)
-            """, new { organization.Slug, admin.Email });
-        if (taken > 0) return false;
-        await db.ExecuteAsync(
+        // The unique slug and email decide between two sign-ups racing for them: an insert that finds either taken
+        // inserts nothing, and the transaction is left uncommitted (rolled back).
+        var created = await db.ExecuteAsync(
             """
             INSERT INTO organizations (id, slug, name, wrapped_key, wrapped_key_version, data_key_version, created_at)
             VALUES (@Id, @Slug, @Name, @WrappedKey, @WrappedKeyVersion, @DataKeyVersion, @CreatedAt)
+            ON CONFLICT DO NOTHING
             """,
             new
             {
                 organization.Id, organization.Slug, organization.Name, WrappedKey = key.Data, WrappedKeyVersion = key.MasterKeyVersion,
                 DataKeyVersion = key.DataKeyVersion, CreatedAt = Time.ToUnixMs(organization.CreatedAt),
             });
-        await InsertMember(db, admin);
+        if (created != 1 || !await InsertMemberAsync(db, admin)) return false;
         await tx.CommitAsync();
         return true;
     }
@@ -67,20 +64,17 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
     public async Task<bool> CreateMemberAsync(Member member, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
-        await using var tx = await db.BeginWriteAsync();
-        var taken = await db.ScalarAsync<long>("SELECT COUNT(*) FROM members WHERE email = @Email", new { member.Email });
-        if (taken > 0) return false;
-        await InsertMember(db, member);
-        await tx.CommitAsync();
-        return true;
+        return await InsertMemberAsync(db, member);
     }
 
-    private static Task InsertMember(Db db, Member member) =>
-        db.ExecuteAsync(
+    /// <summary>Inserts a member unless its email is taken (the unique index decides, also between racing requests).</summary>
+    private static async Task<bool> InsertMemberAsync(Db db, Member member) =>
+        await db.ExecuteAsync(
             """
             INSERT INTO members (id, organization_id, email, display_name, password_hash, role, created_at)
             VALUES (@Id, @OrganizationId, @Email, @DisplayName, @PasswordHash, @Role, @CreatedAt)
-            """, MemberRow.From(member));
+            ON CONFLICT DO NOTHING
+            """, MemberRow.From(member)) == 1;
 
     public async Task<Member?> FindMemberByEmailAsync(string email, CancellationToken ct)
     {

@@ -70,6 +70,9 @@ internal sealed class PartnershipRepository(IDbScope scope) : IPartnershipReposi
     {
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
+        // Rule writers of one organization take turns (its row is locked), so two replacements cannot interleave their
+        // deletes and inserts.
+        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @organizationId{db.Dialect.ForUpdate}", new { organizationId });
         foreach (var rule in rules)
         {
             await db.ExecuteAsync(
@@ -86,6 +89,9 @@ internal sealed class PartnershipRepository(IDbScope scope) : IPartnershipReposi
     {
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
+        // Rule writers of one organization take turns (its row is locked), so two replacements cannot interleave their
+        // deletes and inserts.
+        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @organizationId{db.Dialect.ForUpdate}", new { organizationId });
         await db.ExecuteAsync(
             "DELETE FROM sharing_rules WHERE organization_id = @organizationId AND partnership_id = @partnershipId",
             new { organizationId, partnershipId });

@@ -101,8 +101,10 @@ internal sealed class PopulationRepository(IDbScope scope) : IPopulationReposito
                 """, new { versionId, idempotency.Response.StatusCode, idempotency.Response.Body, idempotency.Hold.OrganizationId, idempotency.Hold.Key, idempotency.Hold.ClaimToken });
             if (held != 1) return null;
         }
+        // The version's row is locked while it is made current, so a sweep of abandoned uploads cannot delete it between
+        // this check and the commit.
         var version = await db.FirstOrDefaultAsync<VersionRow>(
-            "SELECT * FROM population_versions WHERE id = @versionId AND status = 'pending'", new { versionId });
+            $"SELECT * FROM population_versions WHERE id = @versionId AND status = 'pending'{db.Dialect.ForUpdate}", new { versionId });
         if (version is null) return null;
         // The population's row is locked: two commits of one population (two deltas on the same base, say) take turns,
         // and the second reads the current version the first set.
@@ -117,12 +119,13 @@ internal sealed class PopulationRepository(IDbScope scope) : IPopulationReposito
             baseId = currentId;
             depth = 1 + await db.ScalarAsync<long>("SELECT depth FROM population_versions WHERE id = @currentId", new { currentId });
         }
-        await db.ExecuteAsync(
+        var committedRows = await db.ExecuteAsync(
             """
             UPDATE population_versions
             SET status = 'committed', base_version_id = @baseId, depth = @depth, record_count = @recordCount, committed_at = @committedAt
-            WHERE id = @versionId
+            WHERE id = @versionId AND status = 'pending'
             """, new { versionId, baseId, depth, recordCount, committedAt = Time.ToUnixMs(committedAt) });
+        if (committedRows != 1) return null;
         await db.ExecuteAsync("UPDATE populations SET current_version_id = @versionId WHERE id = @PopulationId", new { versionId, version.PopulationId });
         // Superseded versions go now: the data of a replaced snapshot or of deleted records is not kept around.
         await db.ExecuteAsync(

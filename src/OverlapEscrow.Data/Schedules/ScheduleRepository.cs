@@ -40,6 +40,8 @@ internal sealed class ScheduleRepository(IDbScope scope) : IScheduleRepository
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
         var args = ScheduleRow.Parameters(schedule);
+        // Schedule writers of one organization take turns (its row is locked), so the name check below holds until commit.
+        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @OrganizationId{db.Dialect.ForUpdate}", args);
         var taken = await db.ScalarAsync<long>(
             "SELECT COUNT(*) FROM schedules WHERE organization_id = @OrganizationId AND name = @Name AND id <> @Id", args);
         if (taken > 0) return ScheduleWriteOutcome.NameTaken;

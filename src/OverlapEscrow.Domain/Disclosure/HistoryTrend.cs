@@ -76,3 +76,24 @@ public static class NewSince
         : !recordIdsKept ? NewSinceBaseline.Expired
         : NewSinceBaseline.Usable;
 }
+
+/// <summary>What of a cell's history is kept for its viewer, and what goes when the owner withdraws it.</summary>
+public static class HistoryRetention
+{
+    /// <summary>
+    /// Whether a point records which of the viewer's records overlapped: only while the owner shares the cell at the
+    /// overlaps level. Below it, which of its records overlapped is not the viewer's to learn, even after the owner
+    /// starts sharing the list.
+    /// </summary>
+    public static bool KeepsRecordIds(SharingLevel level) => level == SharingLevel.Overlaps;
+
+    /// <summary>
+    /// The cells (my population, partner population) whose history the viewer of <paramref name="view"/> must lose now:
+    /// those the partner hides from it. A hidden cell does not exist for the viewer, and what was derived from it while
+    /// it was shared goes with the permission. After the partnership ends, every cell goes.
+    /// </summary>
+    public static IReadOnlyList<(string MyPopulationId, string PartnerPopulationId)> ToForget(PartnerView view,
+        IEnumerable<(string MyPopulationId, string PartnerPopulationId)> recordedCells) =>
+        recordedCells.Where(c => view.Partnership.Status == Partnerships.PartnershipStatus.Terminated
+                                 || view.PartnerShares(c.MyPopulationId, c.PartnerPopulationId).Level == SharingLevel.Hidden).ToList();
+}

@@ -1,3 +1,4 @@
+using OverlapEscrow.Domain;
 using OverlapEscrow.Domain.Records;
 using OverlapEscrow.Domain.Sharing;
 

@@ -89,4 +89,30 @@ public class HistoryTrendTests
         // Even a point that somehow kept record ids: under counts, which records overlapped is not the viewer's to learn.
         Assert.Equal(NewSinceBaseline.NotSharedThen, NewSince.Judge(P(1, SharingLevel.Counts, 3), recordIdsKept: true));
     }
+
+    [Fact]
+    public void RecordIdsAreKeptOnlyWhileTheOwnerSharesTheList()
+    {
+        Assert.True(HistoryRetention.KeepsRecordIds(SharingLevel.Overlaps));
+        Assert.False(HistoryRetention.KeepsRecordIds(SharingLevel.Counts));
+        Assert.False(HistoryRetention.KeepsRecordIds(SharingLevel.Hidden));
+    }
+
+    [Fact]
+    public void TheHistoryOfEveryCellThePartnerHidesNowIsForgottenAndNoOther()
+    {
+        var view = View(theirRules: [Default("t1", SharingLevel.Overlaps), ForMine("t1", "m2", SharingLevel.Hidden), Default("t2", SharingLevel.Counts)]);
+
+        var forget = HistoryRetention.ToForget(view, [("m1", "t1"), ("m2", "t1"), ("m1", "t2"), ("m1", "t-gone")]);
+
+        Assert.Equal([("m2", "t1"), ("m1", "t-gone")], forget);
+    }
+
+    [Fact]
+    public void AfterTheEndEveryCellIsForgotten()
+    {
+        var view = View(Partnerships.PartnershipStatus.Terminated, theirRules: [Default("t1", SharingLevel.Overlaps)]);
+
+        Assert.Equal(2, HistoryRetention.ToForget(view, [("m1", "t1"), ("m2", "t1")]).Count);
+    }
 }

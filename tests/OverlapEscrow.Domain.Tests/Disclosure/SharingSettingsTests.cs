@@ -1,3 +1,4 @@
+using OverlapEscrow.Domain;
 using OverlapEscrow.Domain.Disclosure;
 using OverlapEscrow.Domain.Partnerships;
 using OverlapEscrow.Domain.Sharing;

@@ -1,4 +1,4 @@
-namespace OverlapEscrow.Domain.Disclosure;
+namespace OverlapEscrow.Domain;
 
 /// <summary>A validation error of a request: the JSON path of the field (camelCase) and what is wrong, never the value.</summary>
 public sealed record FieldError(string Path, string Message);
