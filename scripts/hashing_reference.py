@@ -490,6 +490,17 @@ def transliterate(text):
 
 
 MAX_NAME_KEYS = 5
+MAX_SKELETONS = 2
+SKELETON_MIN = 5
+
+
+def skeleton(key):
+    """The consonant skeleton of a name key made of ASCII letters and digits: without a e i o u y, each run of one
+    letter written once ("mytilineos" and "mytilinaios" are "mtlns"), or None when shorter than five characters."""
+    if not re.fullmatch(r"[a-z0-9]+", key):
+        return None
+    s = re.sub(r"(.)\1+", r"\1", re.sub(r"[aeiouy]", "", key))
+    return s if len(s) >= SKELETON_MIN else None
 
 
 def _parts(text):
@@ -541,6 +552,23 @@ def name_key(name, country=None):
     return variants[0][0] + "|" + country_code(country), None
 
 
+EMAIL_NAME_CHECK = True
+
+
+def _name_agrees(label, name):
+    """Whether a domain label and a company name speak of one company: the label (without hyphens) contains one of
+    the name's keys or is contained in one, or is the initials of the words of one of its parts, with or without
+    the connecting words ("ibm" for International Business Machines, "boa" or "ba" for Bank of America)."""
+    label = label.replace("-", "")
+    for key, _ in name_variants(name):
+        if label in key or key in label:
+            return True
+    for words in _parts(trim(name)):
+        if len(words) >= 2 and label in ("".join(w[0] for w in words), "".join(w[0] for w in words if w not in STOP_WORDS)):
+            return True
+    return False
+
+
 def account_identifiers(website=None, email=None, name=None, country=None):
     """Every identifier of one account as (type, key), in upload order (docs/hashing.md, "What one account uploads").
     Returns (identifiers, reasons) where reasons maps a field without a key to why."""
@@ -562,8 +590,9 @@ def account_identifiers(website=None, email=None, name=None, country=None):
     labels = [label(site)] if site else []
     if email_domain:
         # A contact writing from another organization's domain (a parent company, an agency) does not make the
-        # account that organization: the e-mail domain counts as a domain only when the website has none or agrees.
-        if not site or label(email_domain) == label(site):
+        # account that organization: the e-mail domain counts as a domain only when the website agrees with it, or,
+        # without a website, when the account's name agrees with it (or the account has no name).
+        if (label(email_domain) == label(site)) if site else (not names or _name_agrees(label(email_domain), name) or not EMAIL_NAME_CHECK):
             if email_domain not in domains:
                 domains.append(email_domain)
         if label(email_domain) not in labels:
@@ -571,9 +600,19 @@ def account_identifiers(website=None, email=None, name=None, country=None):
     out = [("domain", d) for d in domains] + [("domain_label", l) for l in labels]
     code = country_code(country)
     for key, generic in names:
-        out.append(("name_generic" if generic else "name", key + "|" + code))
+        # Without a known country a distinctive name is sent as name_only alone: the server reads a record that has
+        # name_only keys and no name key as one whose country is unknown (docs/hashing.md, "Server match rules").
+        if generic or code:
+            out.append(("name_generic" if generic else "name", key + "|" + code))
     for key, _ in names:
         out.append(("name_only", key))
+    if code:
+        skeletons = []
+        for key, generic in names:
+            sk = None if generic else skeleton(key)
+            if sk and sk not in skeletons and len(skeletons) < MAX_SKELETONS:
+                skeletons.append(sk)
+        out += [("name_skeleton", sk + "|" + code) for sk in skeletons]
     return out, reasons
 
 

@@ -241,12 +241,23 @@ def build(split, oui, psl_orgs, partner_orgs, seed):
         for w in set(t for t in re.split(r"[\s,.()&/-]+", fold(n).lower()) if t.isalpha()):
             words[w] = words.get(w, 0) + 1
     it = iter(pool)
+    used = set()  # every organization plays one company only
 
     def company():
         while True:
             n, cc = next(it)
-            if re.search(r"[A-Za-z]{3}", n) and len(n) < 45:
+            if n not in used and re.search(r"[A-Za-z]{3}", n) and len(n) < 45:
+                used.add(n)
                 return n, cc
+
+    def unused(candidates, count):
+        out = []
+        for c in candidates:
+            n = c[0] if isinstance(c, tuple) else c
+            if n not in used and len(out) < count:
+                used.add(n)
+                out.append(c)
+        return out
 
     def legal(name, cc):
         if re.search(r"\b(inc|llc|ltd|limited|corp|corporation|gmbh|ag|sa|co|kk|plc|bv|ab|oy)\.?$", name, re.I):
@@ -289,12 +300,12 @@ def build(split, oui, psl_orgs, partner_orgs, seed):
     plain = lambda n: [t for t in re.split(r"[\s,.]+", fold(n).lower()) if t and t not in {"inc", "llc", "ltd", "co", "corp", "gmbh", "limited", "corporation"}]
     generic = [n for n, cc in pool if 2 <= len(plain(n)) <= 3 and all(t.isalpha() and len(t) >= 3 and words.get(t, 0) >= 40 for t in plain(n))]
     rng.shuffle(generic)
-    for n in generic[:40]:
+    for n in unused(generic, 60)[:40]:
         cc = oui[n]
         e1, e2 = s.new_entity(), s.new_entity()
         s.add("alpha", e1, n, "", s.free_email() if rng.random() < 0.5 else "", s.country(cc), "generic_same_name")
         s.add("beta", e2, n, "", "", s.country(cc))
-    for n in generic[40:60]:  # the same generic company with its site on both sides: still an overlap
+    for n in [g for g in generic if g in used][40:60]:  # the same generic company with its site on both sides: still an overlap
         cc = oui[n]
         d = domain_for(n, cc, taken, rng)
         if not d:
@@ -321,7 +332,7 @@ def build(split, oui, psl_orgs, partner_orgs, seed):
     # ---- abbreviations (no shared domain: one side has none)
     long_names = [(n, cc) for n, cc in pool if any(re.search(r"\b" + full + r"\b", n, re.I) for full, _ in ABBREVIATE)]
     rng.shuffle(long_names)
-    for n, cc in long_names[:60]:
+    for n, cc in unused(long_names, 60):
         e = s.new_entity()
         short = n
         for full, abbr in ABBREVIATE:
@@ -346,7 +357,7 @@ def build(split, oui, psl_orgs, partner_orgs, seed):
         e = s.new_entity()
         s.add("alpha", e, f"{form} {base}", "", "", s.country(cc), "legal_form_order")
         s.add("beta", e, f"{base} {suffix}".strip() if rng.random() < 0.7 else base, "", s.free_email() if rng.random() < 0.3 else "", s.country(cc))
-    for n, cc in [(n, cc) for n, cc in pool if re.match(r"^(University|Institute|Bank|Academy|College) of \w+$", n)][:15]:
+    for n, cc in unused([(n, cc) for n, cc in pool if re.match(r"^(University|Institute|Bank|Academy|College) of \w+$", n)], 15):
         m = re.match(r"^(\w+) of (\w+)$", n)
         e = s.new_entity()
         s.add("alpha", e, f"{m.group(2)} {m.group(1)}", "", "", s.country(cc), "legal_form_order")
@@ -355,7 +366,7 @@ def build(split, oui, psl_orgs, partner_orgs, seed):
     # ---- diacritics in one CRM and not the other
     accented = [(n, cc) for n, cc in pool if re.search(r"[äöüÄÖÜåÅøØéèêàçñóíúâôîßæ]", n) and len(n) < 45]
     rng.shuffle(accented)
-    for n, cc in accented[:50]:
+    for n, cc in unused(accented, 50):
         e = s.new_entity()
         if re.search(r"[äöüÄÖÜåÅøØ]", n) and rng.random() < 0.6:
             plain = n
