@@ -142,10 +142,12 @@ def website_key(value, name=None):
         return None, "empty"
     if s.lower() in PLACEHOLDERS:
         return None, "placeholder"
-    # Spec v2: the value is an e-mail address only when an '@' stands before any path, query or fragment:
-    # "acme.com/careers?ref=jobs@indeed.com" is a URL of acme.com, not an address at indeed.com.
-    if "://" not in s and "@" in re.split(r"[/?#\\]", s, maxsplit=1)[0]:
-        return email_key(s)
+    # Spec v2: the value is an e-mail address only when an '@' stands before any path, query or fragment, and the
+    # address is what precedes them: "acme.com/careers?ref=jobs@indeed.com" is a URL of acme.com, not an address at
+    # indeed.com, and "jane@acme.com?subject=Hi" is jane@acme.com.
+    head = re.split(r"[/?#\\]", s, maxsplit=1)[0]
+    if "://" not in s and "@" in head:
+        return email_key(head)
     s = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", s)
     s = re.sub(r"^//", "", s)
     s = re.split(r"[/?#\\]", s, maxsplit=1)[0]
