@@ -38,8 +38,20 @@ public static class IdentifierHashes
     /// <summary>The identifier types in the order an upload lists them.</summary>
     public static readonly IReadOnlyList<string> Types = [Domain, DomainLabel, Name, NameGeneric, NameOnly, NameSkeleton];
 
-    public static string Hash(string type, string key) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{HashPrefix}{type}:{key}")));
+    public static string Hash(string type, string key)
+    {
+        // One stack buffer for the hashed text and none for the digest: this runs several times per CRM row.
+        var length = HashPrefix.Length + type.Length + 1 + Encoding.UTF8.GetMaxByteCount(key.Length);
+        var rented = length > 512 ? new byte[length] : null;
+        Span<byte> text = rented ?? stackalloc byte[length];
+        var n = Encoding.UTF8.GetBytes(HashPrefix, text);
+        n += Encoding.UTF8.GetBytes(type, text[n..]);
+        text[n++] = (byte)':';
+        n += Encoding.UTF8.GetBytes(key, text[n..]);
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(text[..n], digest);
+        return Convert.ToHexStringLower(digest);
+    }
 }
 
 /// <summary>One normalized key of an account and the identifier type it is hashed as.</summary>
@@ -100,7 +112,7 @@ public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnl
             // or, without a website, when the account's name does (or the account has no name). Its label still
             // corroborates name matches.
             var label = DomainKeys.Label(mail);
-            var agrees = site is not null ? label == labels[0] : names.Count == 0 || NameKeys.Agrees(label, name);
+            var agrees = site is not null ? label == labels[0] : names.Count == 0 || NameKeys.Agrees(label, name, names);
             if (agrees && mail != site) identifiers.Add(new AccountKey(IdentifierHashes.Domain, mail));
             if (!labels.Contains(label)) labels.Add(label);
         }
@@ -126,11 +138,16 @@ public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnl
     /// <summary>The identifier hashes to upload, by type in upload order (the wire format's "identifiers" object).</summary>
     public Dictionary<string, string[]> Hashes()
     {
-        var hashes = new Dictionary<string, string[]>();
+        var hashes = new Dictionary<string, string[]>(IdentifierHashes.Types.Count);
         foreach (var type in IdentifierHashes.Types)
         {
-            var keys = Of(type);
-            if (keys.Count > 0) hashes[type] = [.. keys.Select(k => IdentifierHashes.Hash(type, k))];
+            var count = 0;
+            foreach (var k in Identifiers) if (k.Type == type) count++;
+            if (count == 0) continue;
+            var values = new string[count];
+            var i = 0;
+            foreach (var k in Identifiers) if (k.Type == type) values[i++] = IdentifierHashes.Hash(type, k.Key);
+            hashes[type] = values;
         }
         return hashes;
     }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace OverlapEscrow.Client.Hashing;
 
@@ -14,7 +13,7 @@ public readonly record struct NameVariant(string Key, bool Generic);
 /// several keys (<see cref="Variants"/>): its trading name, its German spelling, its transliteration, its words in
 /// another order, and its key under specification version 1.
 /// </summary>
-public static partial class NameKeys
+public static class NameKeys
 {
     /// <summary>At most this many name keys per account.</summary>
     public const int MaxKeys = 5;
@@ -74,15 +73,6 @@ public static partial class NameKeys
 
     private sealed record LegalForms(string[][] End, string[][] Start, string[] Joined);
 
-    [GeneratedRegex("^[a-z0-9]+$")]
-    private static partial Regex AsciiKey();
-
-    [GeneratedRegex("[aeiouy]")]
-    private static partial Regex Vowels();
-
-    [GeneratedRegex("(.)\\1+")]
-    private static partial Regex Runs();
-
     /// <summary>The first name key of a company: with its country ("acme|GB", or "acme|" without one) and without ("acme").</summary>
     public static (KeyResult WithCountry, KeyResult NameOnly) From(string? name, string? country)
     {
@@ -99,8 +89,9 @@ public static partial class NameKeys
     public static IReadOnlyList<NameVariant> Variants(string? name)
     {
         var text = DomainKeys.Trim(name);
-        if (Tokens(text).Count == 0) return [];
-        var primary = Parts(text);
+        var tokens = Tokens(text);
+        if (tokens.Count == 0) return [];
+        var primary = Parts(tokens);
         var candidates = new List<List<string>>(primary);
         var umlaut = UmlautSpelling(text);
         var latin = Transliteration.Transliterate(text);
@@ -124,15 +115,16 @@ public static partial class NameKeys
             var key = string.Concat(words);
             if (key.Length > 0 && seen.Add(key)) result.Add(new NameVariant(key, IsGeneric(words)));
         }
-        var v1 = KeyV1(text);
+        var v1 = KeyV1(tokens);
         if (v1 is not null && !seen.Contains(v1) && !IsGeneric(Expand(Tokens(v1)))) result.Add(new NameVariant(v1, false));
         return result.Count > MaxKeys ? result[..MaxKeys] : result;
     }
 
     /// <summary>The name key of specification version 1, without the country: legal forms of the v1 list, at the end only.</summary>
-    public static string? KeyV1(string? name)
+    public static string? KeyV1(string? name) => KeyV1(Tokens(DomainKeys.Trim(name)));
+
+    private static string? KeyV1(List<string> tokens)
     {
-        var tokens = Tokens(DomainKeys.Trim(name));
         if (tokens.Count == 0) return null;
         if (tokens.Count > 1 && tokens[0] == "the") tokens.RemoveAt(0);
         for (var stripped = true; stripped;)
@@ -140,7 +132,7 @@ public static partial class NameKeys
             stripped = false;
             foreach (var form in LegalFormsV1.Value)
             {
-                if (tokens.Count <= form.Length || !tokens[^form.Length..].SequenceEqual(form)) continue;
+                if (!EndsWith(tokens, form)) continue;
                 tokens.RemoveRange(tokens.Count - form.Length, form.Length);
                 stripped = true;
                 break;
@@ -157,9 +149,17 @@ public static partial class NameKeys
     /// </summary>
     public static string? Skeleton(string key)
     {
-        if (!AsciiKey().IsMatch(key)) return null;
-        var s = Runs().Replace(Vowels().Replace(key, ""), "$1");
-        return s.Length >= 5 ? s : null;
+        Span<char> buffer = stackalloc char[Math.Min(key.Length, 256)];
+        var n = 0;
+        foreach (var c in key)
+        {
+            if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9'))) return null;
+            if (c is 'a' or 'e' or 'i' or 'o' or 'u' or 'y') continue;
+            if (n > 0 && buffer[n - 1] == c) continue; // a run of one letter is written once
+            if (n == buffer.Length) return null;
+            buffer[n++] = c;
+        }
+        return n >= 5 ? new string(buffer[..n]) : null;
     }
 
     /// <summary>
@@ -167,10 +167,13 @@ public static partial class NameKeys
     /// name's keys or is contained in one, or is the initials of the words of one of its parts, with or without the
     /// connecting words ("ibm" for International Business Machines).
     /// </summary>
-    public static bool Agrees(string label, string? name)
+    public static bool Agrees(string label, string? name) => Agrees(label, name, Variants(name));
+
+    /// <inheritdoc cref="Agrees(string, string?)"/>
+    internal static bool Agrees(string label, string? name, IReadOnlyList<NameVariant> variants)
     {
         label = label.Replace("-", "", StringComparison.Ordinal);
-        foreach (var variant in Variants(name))
+        foreach (var variant in variants)
             if (variant.Key.Contains(label, StringComparison.Ordinal) || label.Contains(variant.Key, StringComparison.Ordinal)) return true;
         foreach (var words in Parts(DomainKeys.Trim(name)))
         {
@@ -234,11 +237,31 @@ public static partial class NameKeys
         return any;
     }
 
-    /// <summary>The finished words of each part (legal name, trading name) of a name text.</summary>
-    private static List<List<string>> Parts(string text)
+    /// <summary>Whether the words end with the form, with at least one word before it (no allocation: this runs per form and row).</summary>
+    private static bool EndsWith(List<string> tokens, string[] form)
+    {
+        if (tokens.Count <= form.Length) return false;
+        var offset = tokens.Count - form.Length;
+        for (var k = 0; k < form.Length; k++)
+            if (!string.Equals(tokens[offset + k], form[k], StringComparison.Ordinal)) return false;
+        return true;
+    }
+
+    private static bool StartsWith(List<string> tokens, string[] form)
+    {
+        if (tokens.Count <= form.Length) return false;
+        for (var k = 0; k < form.Length; k++)
+            if (!string.Equals(tokens[k], form[k], StringComparison.Ordinal)) return false;
+        return true;
+    }
+
+    private static List<List<string>> Parts(string text) => Parts(Tokens(text));
+
+    /// <summary>The finished words of each part (legal name, trading name) of a name's words.</summary>
+    private static List<List<string>> Parts(List<string> tokens)
     {
         var parts = new List<List<string>>();
-        foreach (var part in SplitTradingName(Tokens(text)))
+        foreach (var part in SplitTradingName(tokens))
         {
             var words = StripLegalForms(Expand(part));
             if (words.Count > 0) parts.Add(words);
@@ -252,8 +275,10 @@ public static partial class NameKeys
             foreach (var separator in TradingSeparators)
             {
                 var n = separator.Length;
-                if (i + n < words.Count && words.Skip(i).Take(n).SequenceEqual(separator))
-                    return [words[..i], words[(i + n)..]];
+                if (i + n >= words.Count) continue;
+                var match = true;
+                for (var k = 0; k < n && match; k++) match = string.Equals(words[i + k], separator[k], StringComparison.Ordinal);
+                if (match) return [words[..i], words[(i + n)..]];
             }
         return [words];
     }
@@ -283,7 +308,7 @@ public static partial class NameKeys
             changed = false;
             foreach (var form in forms.End)
             {
-                if (tokens.Count <= form.Length || !tokens[^form.Length..].SequenceEqual(form)) continue;
+                if (!EndsWith(tokens, form)) continue;
                 tokens.RemoveRange(tokens.Count - form.Length, form.Length);
                 if (tokens.Count > 1 && tokens[^1] == "and") tokens.RemoveAt(tokens.Count - 1);
                 changed = true;
@@ -292,7 +317,7 @@ public static partial class NameKeys
             if (changed) continue;
             foreach (var form in forms.Start)
             {
-                if (tokens.Count <= form.Length || !tokens[..form.Length].SequenceEqual(form)) continue;
+                if (!StartsWith(tokens, form)) continue;
                 tokens.RemoveRange(0, form.Length);
                 changed = true;
                 break;
@@ -314,6 +339,7 @@ public static partial class NameKeys
 
     private static string? UmlautSpelling(string text)
     {
+        if (Ascii.IsValid(text)) return null;
         text = text.Normalize(NormalizationForm.FormC);
         if (!text.Any(Umlauts.ContainsKey)) return null;
         var sb = new StringBuilder(text.Length + 8);

@@ -24,6 +24,10 @@ internal static class Transliteration
     /// <summary>The name with its Cyrillic, Greek, kana and Hangul letters in Latin letters, or null when it has none.</summary>
     public static string? Transliterate(string text)
     {
+        // Most names have no letter of these scripts: say so without building anything.
+        if (!text.Any(c => c is >= '\u0370' and <= '\u052F' or >= '\u1100' and <= '\u11FF' or >= '\u1F00' and <= '\u1FFF'
+                or >= '\u3040' and <= '\u30FF' or >= '\uAC00' and <= '\uD7A3'))
+            return null;
         var (table, longest) = Loaded.Value;
         var lower = new StringBuilder(text.Length);
         foreach (var rune in text.Normalize(NormalizationForm.FormC).EnumerateRunes())
