@@ -164,7 +164,7 @@ CASES = [
     ("name-042", "name", "\ufb01nance Partners LLP", "GB", "the ligature U+FB01 ﬁ is split by NFKD"),
     ("name-043", "name", "Ben & Jerry's", "US", "'&' and an apostrophe"),
     ("name-044", "name", "ΟΔΥΣΣΕΑΣ ΑΕ", "Greece", "Greek: lower-cased per code point, no final-sigma rule (σ, not ς)"),
-    ("name-045", "name", "Газпром ПАО", "Russia", "Cyrillic: letters kept; ПАО is not the Latin legal form PAO"),
+    ("name-045", "name", "Газпром ПАО", "Russia", "Cyrillic: letters kept; v2 removes the Cyrillic legal form ПАО (v1 kept it)"),
     ("name-046", "name", "トヨタ自動車株式会社", "Japan", "Japanese kana and kanji are letters"),
     ("name-047", "name", "삼성전자", "KR", "Hangul syllables are decomposed into conjoining jamo by NFKD"),
     ("name-048", "name", "中国移动", "China", "Chinese"),
