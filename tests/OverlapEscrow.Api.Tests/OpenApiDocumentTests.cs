@@ -272,7 +272,7 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.Served served) : I
         Assert.Equal(["pull", "refresh"], Values(Schema("ScheduleResponse")["properties"]!["action"]!["enum"]));
         Assert.Equal(["queued", "running", "succeeded", "failed"], Values(Schema("RunResponse")["properties"]!["status"]!["enum"]));
         Assert.Equal(["pending", "delivered", "failed"], Values(Schema("WebhookDeliveryResponse")["properties"]!["status"]!["enum"]));
-        Assert.Equal(["domain", "name", "domain_label", "name_only"], Values(Schema("PartnerMatch")["properties"]!["matchedOn"]!["items"]!["enum"]));
+        Assert.Equal(["domain", "name", "domain_label", "name_only", "name_generic", "name_skeleton"], Values(Schema("PartnerMatch")["properties"]!["matchedOn"]!["items"]!["enum"]));
     }
 
     [Fact]
