@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Generates tests/data/hashing-vectors.json, the published test vectors of the identifier hashing
-specification (docs/hashing.md), from the Python reference implementation (scripts/hashing_reference.py).
+specification v2 (docs/hashing.md), from the Python reference implementation (scripts/hashing_reference.py).
 
     python3 scripts/hashing_vectors.py            # (re)write tests/data/hashing-vectors.json
     python3 scripts/hashing_vectors.py --check    # exit 1 if the file differs from what the reference gives
@@ -17,7 +17,8 @@ import hashing_reference as ref  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "hashing-vectors.json")
 
-# (id, kind, input, country, note). kind "website" and "email" give a key of type "domain"; "name" gives a key of
+# (id, kind, input, country, note). kind "website" and "email" give a key of type "domain" (for "website", the
+# fourth field is the account's company name, used by the platform rule); "name" gives a key of
 # type "name" (name|country) and one of type "name_only".
 CASES = [
     # ---- Websites: URL syntax -------------------------------------------------------------------------------------
@@ -90,7 +91,7 @@ CASES = [
     ("domain-062", "website", "acme .com", None, "white space inside the host"),
     ("domain-063", "website", "a" * 64 + ".com", None, "a label longer than 63 characters"),
     # ---- Websites: an e-mail address in the website field -----------------------------------------------------------
-    ("domain-064", "website", "jane@acme.com", None, "'@' without '://': the value is read as an e-mail address"),
+    ("domain-064", "website", "jane@acme.com", None, "'@' before any path and no '://': the value is read as an e-mail address"),
     ("domain-065", "website", "mailto:jane@acme.com", None, "a mailto: link in the website field"),
     ("domain-066", "website", "jane@gmail.com", None, "an e-mail address in the website field follows the e-mail rule, free-mail list included"),
     # ---- E-mail addresses -------------------------------------------------------------------------------------------
@@ -163,7 +164,7 @@ CASES = [
     ("name-042", "name", "\ufb01nance Partners LLP", "GB", "the ligature U+FB01 ﬁ is split by NFKD"),
     ("name-043", "name", "Ben & Jerry's", "US", "'&' and an apostrophe"),
     ("name-044", "name", "ΟΔΥΣΣΕΑΣ ΑΕ", "Greece", "Greek: lower-cased per code point, no final-sigma rule (σ, not ς)"),
-    ("name-045", "name", "Газпром ПАО", "Russia", "Cyrillic: letters kept; ПАО is not the Latin legal form PAO"),
+    ("name-045", "name", "Газпром ПАО", "Russia", "Cyrillic: letters kept; v2 removes the Cyrillic legal form ПАО (v1 kept it)"),
     ("name-046", "name", "トヨタ自動車株式会社", "Japan", "Japanese kana and kanji are letters"),
     ("name-047", "name", "삼성전자", "KR", "Hangul syllables are decomposed into conjoining jamo by NFKD"),
     ("name-048", "name", "中国移动", "China", "Chinese"),
@@ -192,6 +193,88 @@ CASES = [
     ("domain-905", "website", "acme.123", None, "a numeric top-level label is no domain"),
     ("name-901", "name", "Acme", "\u00df", "a country that is not plain ASCII letters is read as a name (and unknown here)"),
 
+    # ---- Spec v2: the '@' rule, the current Public Suffix List, platforms -----------------------------------------
+    ("v2-domain-001", "website", "acme.com/careers?ref=jobs@indeed.com", None,
+     "v2: an '@' in the query of a value without '://' does not make it an e-mail address (v1 gave indeed.com)"),
+    ("v2-domain-002", "website", "acme.com/contact?to=sales@globex.example", None, "v2: the '@' rule, another company's address in the query (v1 gave globex.example)"),
+    ("v2-domain-003", "website", "www.acme.com#mailto:jane@acme.com", None, "v2: an '@' in the fragment"),
+    ("v2-domain-004", "website", "jane@acme.com?subject=hello", None, "v2: an '@' before the query: the e-mail address is what precedes the query"),
+    ("v2-domain-005", "website", "acme.notion.site", None, "v2 list: notion.site is a private suffix of the 2026 Public Suffix List"),
+    ("v2-domain-006", "website", "https://acme.hf.space/demo", None, "v2 list: hf.space is a private suffix"),
+    ("v2-domain-007", "website", "acme.webflow.io", None, "v2 list: webflow.io is a private suffix"),
+    ("v2-domain-008", "website", "notion.site", None, "a private suffix itself has no key"),
+    ("v2-domain-009", "website", "https://www.linkedin.com/company/acme", None, "v2 platform: a LinkedIn profile is not the account's site"),
+    ("v2-domain-010", "website", "facebook.com/acme", None, "v2 platform: a Facebook page"),
+    ("v2-domain-011", "website", "google.com", None, "v2 platform: a search engine typed as a placeholder"),
+    ("v2-domain-012", "website", "bit.ly/3xYz9Ab", None, "v2 platform: a link shortener of the upstream list"),
+    ("v2-domain-013", "website", "https://acme.surge.sh", None, "v2 platform: a host below a hosting platform that the Public Suffix List does not split"),
+    ("v2-domain-014", "website", "https://acme.wordpress.com/about", None, "v2 platform: a website builder's customer site"),
+    ("v2-domain-015", "website", "go.shell.com/careers", None, "v2 platform: a listed shortener host below a company's domain"),
+    ("v2-domain-016", "website", "www.shell.com", None, "v2 platform: the company's own host is not the listed go.shell.com"),
+    ("v2-domain-017", "website", "acme.github.io", None, "PRIVATE suffix github.io: the customer's own registrable domain, no platform rule"),
+    ("v2-domain-018", "website", "github.com/acme", None, "v2 platform: a code-hosting profile"),
+    ("v2-domain-019", "website", "https://www.amzn.to/abc", None, "v2 platform: a vanity shortener"),
+    ("v2-name-platform-001", "website", "https://www.google.com/", "Google LLC", "v2 platform: the platform's own account keeps its key (name key equals the label)"),
+    ("v2-name-platform-002", "website", "cloud.google.com", "Google Cloud", "v2 platform: a name key that starts with the label (3+ characters)"),
+    ("v2-name-platform-003", "website", "youtu.be", "YouTube", "v2 platform: youtu.be for YouTube (label youtu)"),
+    ("v2-name-platform-004", "website", "linkedin.com/company/linkedin", "LinkedIn Corporation", "v2 platform: LinkedIn's own page"),
+    ("v2-name-platform-005", "website", "x.com/acme", "Xerox", "v2 platform: a one-letter label needs the whole name key to equal it"),
+    ("v2-name-platform-006", "website", "https://www.linkedin.com/company/acme", "Acme Inc.", "v2 platform: another company's profile"),
+    # ---- Spec v2: names ---------------------------------------------------------------------------------------------
+    ("v2-name-001", "name", "Acme Intl Corp", "US", "v2 abbreviations: Intl is international, Corp is corporation (then removed)"),
+    ("v2-name-002", "name", "Acme Mfg. Co.", "US", "v2 abbreviations: Mfg. is manufacturing; Co. removed"),
+    ("v2-name-003", "name", "Acme Svcs Int'l", "GB", "v2 abbreviations: Svcs and Int'l"),
+    ("v2-name-004", "name", "Acme Labs", "US", "v2 abbreviations: Labs is laboratories"),
+    ("v2-name-005", "name", "AG Siemens", "DE", "v2 legal form before the name"),
+    ("v2-name-006", "name", "PT Bank Mandiri (Persero) Tbk", "ID", "v2: PT before, Tbk and Persero after"),
+    ("v2-name-007", "name", "Kabushiki Kaisha Toshiba", "JP", "v2: a two-word form before the name"),
+    ("v2-name-008", "name", "株式会社ニトリ", "JP", "v2: a joined-script form at the start; kana transliterated (Hepburn)"),
+    ("v2-name-009", "name", "トヨタ自動車株式会社", "JP", "v2: a joined-script form at the end; kanji are not transliterated"),
+    ("v2-name-010", "name", "(株)カプコン", "JP", "v2: (株) at the start"),
+    ("v2-name-011", "name", "ООО Яндекс", "RU", "v2: Cyrillic form before the name; ICAO 9303 transliteration"),
+    ("v2-name-012", "name", "Газпром ПАО", "Russia", "v2: Cyrillic form after the name (v1 kept it)"),
+    ("v2-name-013", "name", "Müller GmbH", "DE", "v2: ü gives muller (as v1) and the German spelling mueller"),
+    ("v2-name-014", "name", "Mueller GmbH", "DE", "v2: mueller meets the second key of Müller"),
+    ("v2-name-015", "name", "Ørsted A/S", "DK", "v2: ø gives o, and oe in the Scandinavian spelling"),
+    ("v2-name-016", "name", "Ålborg Portland", "DK", "v2: å gives a, and aa"),
+    ("v2-name-017", "name", "Acme Ltd t/a Widget World", "GB", "v2 trading name: t/a"),
+    ("v2-name-018", "name", "Globex Corporation d/b/a Initech", "US", "v2 trading name: d/b/a"),
+    ("v2-name-019", "name", "Acme Trading AS", "NO", "'trading as' at the end is the word Trading and the legal form AS, not a trading name"),
+    ("v2-name-020", "name", "Summit Consulting Group", "US", "v2 generic: only common words"),
+    ("v2-name-021", "name", "A & B Consulting", "US", "v2 generic: single letters next to a common word"),
+    ("v2-name-022", "name", "Apple", "US", "a brand that is an English word is distinctive"),
+    ("v2-name-023", "name", "University of Oxford", "GB", "v2 word order: the sorted words without 'of'"),
+    ("v2-name-024", "name", "Oxford University", "GB", "v2 word order: meets University of Oxford"),
+    ("v2-name-025", "name", "Κωτσόβολος", "GR", "v2: ELOT 743 transliteration"),
+    ("v2-name-026", "name", "Αλουμύλ ΑΕ", "Greece", "v2: Greek legal form; ου is ou"),
+    ("v2-name-027", "name", "삼성전자", "KR", "v2: Revised Romanization, letter by letter"),
+    ("v2-name-028", "name", "ヤマハ株式会社", "JP", "v2: katakana"),
+    ("v2-name-029", "name", "ニッポン", "JP", "v2: small tsu doubles the next consonant"),
+    ("v2-name-030", "name", "トーキョー", "JP", "v2: long vowel mark and ou written as one vowel"),
+    ("v2-name-031", "name", "Українська Залізниця", "UA", "v2: Cyrillic letters of Ukrainian by the same ICAO table"),
+    ("v2-name-032", "name", "Digital 14", "AE", "v2 generic: a number next to a common word"),
+    ("v2-name-033", "name", "e", "US", "a single letter alone is not generic"),
+    ("v2-name-034", "name", "Societe Generale", "FR", "accents already folded (v1), sorted variant"),
+    ("v2-name-035", "name", "Łódź Logistics Sp. z o.o.", "PL", "v1 key equals the v2 key"),
+]
+
+# Accounts: every identifier an upload carries (spec v2 "What one account uploads").
+ACCOUNTS = [
+    ("account-001", "https://www.Acme.co.uk/about", "jane@acme.co.uk", "Acme Ltd.", "United Kingdom", "website and e-mail agree: one domain"),
+    ("account-002", "acme.com", "jane@acme.de", "Acme GmbH", "DE", "two domains with one label"),
+    ("account-003", "youtube.com", "jane@google.com", "YouTube LLC", "US", "e-mail at the parent's domain: its label only"),
+    ("account-004", "", "jane@intuit.com", "Credit Karma", "US", "no website, the name disagrees with the e-mail domain: its label only"),
+    ("account-005", "", "jane@chocolatey.org", "Chocolatey", "US", "no website, the name agrees with the e-mail domain"),
+    ("account-006", "", "jo@ibm.com", "International Business Machines Corp", "US", "the e-mail label is the name's initials"),
+    ("account-007", "https://www.linkedin.com/company/acme", "", "Acme Inc", "US", "platform website: no domain, the name keys only"),
+    ("account-008", "", "", "Summit Consulting Group", "US", "a generic name: name_generic, no skeleton"),
+    ("account-009", "", "", "Kickstarter", "", "no country: a distinctive name is sent as name_only only"),
+    ("account-010", "", "", "Summit Consulting", "", "no country, generic name: name_generic with an empty country"),
+    ("account-011", "", "", "Mytilineos", "GR", "a skeleton key"),
+    ("account-012", "", "", "Μυτιληναίος", "GR", "transliterated, with the skeleton of the Latin key"),
+    ("account-013", "", "", "Müller GmbH dba Widget Mfg", "DE", "trading name, German spelling, sorted words, at most five name keys"),
+    ("account-014", "acme.com/careers?ref=jobs@indeed.com", "jane@gmail.com", "Acme", "US", "the '@' rule and a free-mail address"),
+    ("account-015", "n/a", "", "!!!", "US", "nothing to match on"),
 ]
 
 
@@ -203,8 +286,17 @@ def vector(case_id, kind, value, country, note):
         # name_only is the name part of the key, without "|" and the country.
         name_only = None if key is None else key[:key.rindex("|")]
         v.update(nameOnlyKey=name_only, nameOnlyHash=None if name_only is None else ref.identifier_hash("name_only", name_only))
+        v1, _ = ref.name_key_v1(value, country)
+        v["v1Key"] = v1
+        v["variants"] = [{"key": k, "generic": g} for k, g in ref.name_variants(value)]
     else:
-        key, reason = (ref.website_key if kind == "website" else ref.email_key)(value)
+        if kind == "website":
+            # For websites the fourth field is the account's company name (the platform rule), not a country.
+            key, reason = ref.website_key(value, country)
+            v["country"] = None
+            v["name"] = country
+        else:
+            key, reason = ref.email_key(value)
         v.update(key=key, reason=reason, hash=None if key is None else ref.identifier_hash("domain", key))
         if key is not None:
             # domain_label is the registrable domain's leftmost label.
@@ -214,10 +306,19 @@ def vector(case_id, kind, value, country, note):
     return v
 
 
+def account(case_id, website, email, name, country, note):
+    values = [x if x != "" else None for x in (website, email, name, country)]
+    identifiers, missing = ref.account_identifiers(*values)
+    return {"id": case_id, "kind": "account", "website": values[0], "email": values[1], "name": values[2], "country": values[3],
+            "identifiers": [{"type": t, "key": k, "hash": ref.identifier_hash(t, k)} for t, k in identifiers],
+            "missing": missing, "note": note}
+
+
 def build():
-    ids = [c[0] for c in CASES]
+    ids = [c[0] for c in CASES] + [a[0] for a in ACCOUNTS]
     assert len(ids) == len(set(ids)), "duplicate vector id"
-    return {"specVersion": ref.SPEC_VERSION, "vectors": [vector(*c) for c in CASES]}
+    return {"specVersion": ref.SPEC_VERSION, "hashPrefix": ref.HASH_PREFIX,
+            "vectors": [vector(*c) for c in CASES], "accounts": [account(*a) for a in ACCOUNTS]}
 
 
 def render(doc):
@@ -235,7 +336,7 @@ def main(argv):
         return 0
     with open(OUT, "w", encoding="utf-8", newline="\n") as f:
         f.write(text)
-    print(f"wrote {len(build()['vectors'])} vectors to {os.path.normpath(OUT)}")
+    print(f"wrote {len(build()['vectors'])} vectors and {len(build()['accounts'])} accounts to {os.path.normpath(OUT)}")
     return 0
 
 

@@ -48,7 +48,7 @@ public class HashCommandTests
             Assert.Contains($"rows read:        {expected.Count:N0} (customers.csv)", run.Error);
             Assert.Contains($"rows with keys:   {withKeys.Count:N0}", run.Error);
             Assert.Contains($"domain {withKeys.Count(r => r.Keys.Domains.Count > 0):N0} rows", run.Error);
-            Assert.Contains($"name {withKeys.Count(r => r.Keys.Name is not null):N0} rows", run.Error);
+            Assert.Contains($"name {withKeys.Count(r => r.Keys.Identifiers.Any(k => k.Type == IdentifierHashes.Name)):N0} rows", run.Error);
             Assert.Contains($"rows without key: {expected.Count - withKeys.Count:N0}", run.Error);
         }
         finally
@@ -115,5 +115,47 @@ public class HashCommandTests
         Assert.Contains("row 3: not valid CSV", Assert.Single(run.ErrorLines));
         Assert.False(File.Exists(output));
         Assert.Empty(Directory.GetFiles(Path.GetTempPath(), $".{Path.GetFileName(output)}.*"));
+    }
+
+    [Fact]
+    public async Task ExplainShowsEachRowsNormalizedKeysOnStandardErrorAndLeavesTheNdjsonAlone()
+    {
+        using var csv = CliRunner.Temp("Account ID,Account Name,Website,Country\nA-1,Müller GmbH,https://www.linkedin.com/company/mueller,DE\nA-2,ACME Intl Corp,acme.com/careers?ref=jobs@indeed.com,US\nA-3,!!!,n/a,US\n");
+
+        var run = await CliRunner.RunAsync(["hash", "--file", csv.Path, "--id-column", "Account ID", "--name-column", "Account Name",
+            "--domain-column", "Website", "--country-column", "Country", "--explain"]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var lines = Encoding.UTF8.GetString(run.StandardOutputBytes).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.All(lines, l => Assert.NotNull(JsonNode.Parse(l)!["recordId"]));
+        Assert.DoesNotContain("muller", Encoding.UTF8.GetString(run.StandardOutputBytes));
+        var explained = run.ErrorLines.Where(l => l.StartsWith("row ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, explained.Count);
+        Assert.Equal("row 2\tA-1\tname:muller|DE name:mueller|DE name_only:muller name_only:mueller\twebsite: platform", explained[0]);
+        Assert.StartsWith("row 3\tA-2\tdomain:acme.com domain_label:acme name:acmeinternational|US", explained[1]);
+        Assert.Equal("row 4\tA-3\t(no key: not uploaded)\twebsite: placeholder, name: empty", explained[2]);
+    }
+
+    [Fact]
+    public async Task ExplainToAFileKeepsStandardErrorForTheSummary()
+    {
+        var explain = Path.Combine(Path.GetTempPath(), $"oe-explain-{Guid.NewGuid():N}.tsv");
+        try
+        {
+            var run = await CliRunner.RunAsync(["hash", "--file", CliRunner.PartnerFile("alpha", "customers"), .. CliRunner.SampleColumns, "--explain", explain]);
+
+            Assert.True(run.ExitCode == 0, run.ToString());
+            var rows = Sample("alpha", "customers");
+            var lines = File.ReadAllLines(explain);
+            Assert.Equal(rows.Count, lines.Length);
+            Assert.Equal($"row 2\t{rows[0].Id}\t" + string.Join(' ', rows[0].Keys.Identifiers), lines[0].TrimEnd('\t'));
+            Assert.DoesNotContain(run.ErrorLines, l => l.StartsWith("row ", StringComparison.Ordinal));
+            Assert.Contains("explained:", run.Error);
+        }
+        finally
+        {
+            File.Delete(explain);
+        }
     }
 }

@@ -114,6 +114,20 @@ public sealed class UploadCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task AnUploadNamesItsHashingSpecVersionInAHeaderThatTheServerAccepts()
+    {
+        var alpha = await _app.SignupAsync("alpha");
+        var population = await alpha.CreatePopulationAsync("Customers");
+        var recorder = new FlakyUploads { Failures = 0 };
+
+        var run = await CliRunner.RunWithHttpAsync(uri => _app.CreateDefaultClient(uri, recorder), null,
+            Upload(population, CliRunner.PartnerFile("alpha", "prospects"), "--api-key", alpha.ApiKey));
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(["v2"], recorder.SpecVersions);
+    }
+
+    [Fact]
     public async Task AConflictThatWaitingCannotFixIsNotRetried()
     {
         var alpha = await _app.SignupAsync("alpha");
@@ -234,6 +248,7 @@ public sealed class UploadCommandTests : IDisposable
     private sealed class FlakyUploads : DelegatingHandler
     {
         public List<string> Keys { get; } = [];
+        public List<string> SpecVersions { get; } = [];
         public int Requests { get; private set; }
         public int Failures { get; init; } = 2;
         public HttpStatusCode Status { get; init; } = HttpStatusCode.ServiceUnavailable;
@@ -244,6 +259,7 @@ public sealed class UploadCommandTests : IDisposable
             Requests++;
             if (!request.RequestUri!.AbsolutePath.EndsWith("/records", StringComparison.Ordinal)) return await base.SendAsync(request, ct);
             Keys.Add(request.Headers.GetValues("Idempotency-Key").Single());
+            if (request.Headers.TryGetValues("Hashing-Spec", out var spec)) SpecVersions.Add(spec.Single());
             var attempt = Keys.Count;
             if (attempt > Failures) return await base.SendAsync(request, ct);
             if (attempt == 2) (await base.SendAsync(request, ct)).Dispose();

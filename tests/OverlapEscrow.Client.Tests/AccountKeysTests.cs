@@ -69,10 +69,41 @@ public class AccountKeysTests
     [Fact]
     public void ANameWithoutADomainHashesOnlyNameTypes()
     {
-        var hashes = AccountKeys.From(null, "jane@gmail.com", "Acme", null).Hashes();
+        var hashes = AccountKeys.From(null, "jane@gmail.com", "Acme", "US").Hashes();
 
         Assert.Equal(["name", "name_only"], hashes.Keys.Order(StringComparer.Ordinal));
-        Assert.Equal([IdentifierHashes.Hash("name", "acme|")], hashes["name"]);
+        Assert.Equal([IdentifierHashes.Hash("name", "acme|US")], hashes["name"]);
+    }
+
+    [Fact]
+    public void ADistinctiveNameWithoutAKnownCountryIsSentAsNameOnlyAlone()
+    {
+        // Spec v2: the server reads a record with name_only and no name key as one whose country is unknown.
+        var keys = AccountKeys.From(null, null, "Acme", "Atlantis");
+
+        Assert.Equal([new AccountKey("name_only", "acme")], keys.Identifiers);
+        Assert.False(keys.IsEmpty);
+    }
+
+    [Fact]
+    public void AGenericNameIsSentAsNameGenericInsteadOfName()
+    {
+        var hashes = AccountKeys.From(null, null, "Summit Consulting", "US").Hashes();
+
+        Assert.DoesNotContain("name", hashes.Keys);
+        Assert.Contains(IdentifierHashes.Hash("name_generic", "summitconsulting|US"), hashes["name_generic"]);
+    }
+
+    [Fact]
+    public void ARecordWithOnlyADomainLabelHasNothingToMatchOn()
+    {
+        // An e-mail at another organization's domain gives only a label, which never matches alone.
+        var keys = AccountKeys.From(null, "jane@intuit.com", null, null);
+
+        Assert.Equal(["intuit.com"], keys.Domains);
+        var other = AccountKeys.From(null, "jane@intuit.com", "Credit Karma", "US");
+        Assert.Empty(other.Domains);
+        Assert.Equal(["intuit"], other.DomainLabels);
     }
 
     [Theory]

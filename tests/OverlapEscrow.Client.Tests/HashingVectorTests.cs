@@ -4,7 +4,8 @@ namespace OverlapEscrow.Client.Tests;
 
 /// <summary>
 /// Every published test vector (docs/hashing.md), produced by the Python reference implementation, must come out
-/// identically from the C# client: keys, reasons for no key, and the hashes of all four identifier types.
+/// identically from the C# client: keys, reasons for no key, name variants, version 1 keys, every identifier of an
+/// account, and their hashes.
 /// </summary>
 public class HashingVectorTests
 {
@@ -15,12 +16,21 @@ public class HashingVectorTests
         return data;
     }
 
+    public static TheoryData<string> AccountIds()
+    {
+        var data = new TheoryData<string>();
+        foreach (var vector in HashingVectors.File.Accounts) data.Add(vector.Id);
+        return data;
+    }
+
     [Fact]
     public void TheFileIsForThisSpecificationVersionAndCoversEnoughCases()
     {
         var file = HashingVectors.File;
         Assert.Equal(IdentifierHashes.SpecVersion, file.SpecVersion);
-        Assert.True(file.Vectors.Count >= 80, $"only {file.Vectors.Count} vectors");
+        Assert.Equal(IdentifierHashes.HashPrefix, file.HashPrefix);
+        Assert.True(file.Vectors.Count >= 200, $"only {file.Vectors.Count} vectors");
+        Assert.True(file.Accounts.Count >= 10, $"only {file.Accounts.Count} account vectors");
         Assert.Equal(file.Vectors.Count, file.Vectors.Select(v => v.Id).Distinct(StringComparer.Ordinal).Count());
         Assert.All(file.Vectors, v => Assert.Contains(v.Kind, new[] { "website", "email", "name" }));
         Assert.Contains(file.Vectors, v => v.Kind == "website" && v.Key is null);
@@ -45,7 +55,7 @@ public class HashingVectorTests
     {
         var result = v.Kind switch
         {
-            "website" => DomainKeys.FromWebsite(v.Input),
+            "website" => DomainKeys.FromWebsite(v.Input, v.Name),
             "email" => DomainKeys.FromEmail(v.Input),
             _ => throw new InvalidOperationException($"unknown kind {v.Kind}"),
         };
@@ -69,6 +79,9 @@ public class HashingVectorTests
     {
         var (withCountry, nameOnly) = NameKeys.From(v.Input, v.Country);
         Assert.Equal(v.Key, withCountry.Key);
+        Assert.Equal(v.Variants!.Select(x => (x.Key, x.Generic)), NameKeys.Variants(v.Input).Select(x => (x.Key, x.Generic)));
+        var v1 = NameKeys.KeyV1(v.Input);
+        Assert.Equal(v.V1Key, v1 is null ? null : v1 + "|" + NameKeys.CountryCode(v.Country));
         Assert.Equal(v.Reason, withCountry.Reason);
         Assert.Equal(v.NameOnlyKey, nameOnly.Key);
         Assert.Null(v.LabelKey);
@@ -81,4 +94,22 @@ public class HashingVectorTests
         Assert.Equal(v.Hash, IdentifierHashes.Hash(IdentifierHashes.Name, withCountry.Key!));
         Assert.Equal(v.NameOnlyHash, IdentifierHashes.Hash(IdentifierHashes.NameOnly, nameOnly.Key!));
     }
+
+    [Theory]
+    [MemberData(nameof(AccountIds))]
+    public void Account(string id)
+    {
+        var v = HashingVectors.AccountById(id);
+        var keys = AccountKeys.From(v.Website, v.Email, v.Name, v.Country);
+        // Upload order within each type; the wire format groups hashes by type.
+        Assert.Equal(Grouped(v.Identifiers.Select(i => (i.Type, i.Key))), Grouped(keys.Identifiers.Select(k => (k.Type, k.Key))));
+        Assert.Equal(v.Missing.OrderBy(m => m.Key), keys.Missing.OrderBy(m => m.Key));
+        var hashes = keys.Hashes();
+        foreach (var group in v.Identifiers.GroupBy(i => i.Type))
+            Assert.Equal(group.Select(i => i.Hash), hashes[group.Key]);
+        Assert.Equal(v.Identifiers.Select(i => i.Type).Distinct().Order(), hashes.Keys.Order());
+    }
+
+    private static List<string> Grouped(IEnumerable<(string Type, string Key)> identifiers) =>
+        [.. identifiers.GroupBy(i => i.Type).OrderBy(g => g.Key, StringComparer.Ordinal).SelectMany(g => g.Select(i => $"{i.Type}:{i.Key}"))];
 }

@@ -380,10 +380,12 @@ public class OverlapEngineTests
     }
 
     [Fact]
-    public void DomainLabelsAndNameOnlyTokensNeverMatchAlone()
+    public void DomainLabelsNeverMatchAloneAndNameOnlyTokensOnlyWhereACountryIsUnknown()
     {
-        var mine = Pop(Rec("m1", L(7)), Rec("m2", O(30)), Rec("m3", D(1), L(8), O(31)));
-        var theirs = Pop(Rec("t1", L(7)), Rec("t2", O(30)), Rec("t3", D(2), L(9), O(31)));
+        // Spec v2: a record with name-only tokens and no name token is one whose country is unknown (m4, t4); two
+        // records with known countries (N(40), N(41)) do not match on the bare name by default.
+        var mine = Pop(Rec("m1", L(7)), Rec("m2", N(40), O(30)), Rec("m3", D(1), L(8), O(31)), Rec("m4", D(3), L(10), O(32)));
+        var theirs = Pop(Rec("t1", L(7)), Rec("t2", N(41), O(30)), Rec("t3", D(2), L(9), O(31)), Rec("t4", D(4), L(11), O(32)));
         Assert.Equal(0, OverlapEngine.Compute(mine, theirs).Count);
     }
 

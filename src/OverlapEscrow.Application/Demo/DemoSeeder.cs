@@ -107,7 +107,7 @@ public sealed class DemoSeeder(
     /// </summary>
     public static Dictionary<string, string[]> Identifiers(string name, string domain, string country)
     {
-        var bare = string.Concat(name.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToLowerInvariant();
+        var bare = NameKey(name);
         return new Dictionary<string, string[]>
         {
             ["domain"] = [Hash("domain", domain)],
@@ -116,6 +116,9 @@ public sealed class DemoSeeder(
             ["name_only"] = [Hash("name_only", bare)],
         };
     }
+
+    /// <summary>The version 1 key of a demo company's name: its words in lower case, joined.</summary>
+    public static string NameKey(string name) => string.Concat(name.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToLowerInvariant();
 
     private static string Hash(string type, string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"oe:v1:{type}:{key}")));
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OverlapEscrow.Client.Hashing;
 using OverlapEscrow.Client.Upload;
 
 namespace OverlapEscrow.Cli.Commands;
@@ -6,7 +7,9 @@ namespace OverlapEscrow.Cli.Commands;
 /// <summary>
 /// `hash`: the transformation of `upload` without the upload. It writes exactly the NDJSON lines an upload would
 /// send, so a security reviewer can see what leaves the company: record ids, identifier hashes and the named
-/// attribute columns, nothing else.
+/// attribute columns, nothing else. With --explain it also shows, per row, the normalized keys before hashing (on
+/// standard error or in a file of their own, never in the NDJSON), so a partner can see why two accounts did or did
+/// not match.
 /// </summary>
 internal static class HashCommand
 {
@@ -14,33 +17,61 @@ internal static class HashCommand
     {
         var account = new AccountOptions();
         var output = new Option<string?>("--output", "-o") { Description = "Where to write the NDJSON; standard output when omitted. The summary goes to standard error." };
+        var explain = new Option<string?>("--explain")
+        {
+            Description = "Also show each row's normalized keys before hashing (type:key …, and why a field gave none), one tab-separated line per " +
+                          "row: on standard error, or in the file named. They are your accounts' names and domains in clear: keep them in house.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var command = new Command("hash", "Write the NDJSON an upload would send (record ids, hashes, named attributes), without sending anything.");
         account.AddTo(command);
         command.Add(output);
+        command.Add(explain);
         command.SetAction((parse, ct) => CliApp.GuardAsync(env, async () =>
         {
             var (path, columns) = account.Read(parse);
             var target = parse.GetValue(output);
             await AccountExport.CheckColumnsAsync(path, columns, ct);
+            var explainFile = parse.GetValue(explain);
+            var explaining = parse.GetResult(explain) is not null;
+            // Standard error is the environment's and stays open; a file of explanations is ours to close.
+            await using var explainFileWriter = explaining && !string.IsNullOrEmpty(explainFile) ? new StreamWriter(explainFile, false, new System.Text.UTF8Encoding(false)) : null;
+            var explainWriter = !explaining ? null : explainFileWriter ?? env.Error;
+            Action<long, string, AccountKeys>? explainRow = explainWriter is null ? null : (row, id, keys) => Explain(explainWriter, row, id, keys);
             var writer = string.IsNullOrEmpty(target)
-                ? await ToStandardOutputAsync(env, path, columns, ct)
-                : await ToFileAsync(env, path, columns, target, ct);
+                ? await ToStandardOutputAsync(env, path, columns, explainRow, ct)
+                : await ToFileAsync(env, path, columns, target, explainRow, ct);
+            if (explainWriter is not null) await explainWriter.FlushAsync(ct);
             Reporting.WriteSummary(env.Error, path, writer.Stats);
             if (!string.IsNullOrEmpty(target)) env.Error.WriteLine($"written:          {target}");
+            if (!string.IsNullOrEmpty(explainFile)) env.Error.WriteLine($"explained:        {explainFile}");
             return CliApp.Ok;
         }));
         return command;
     }
 
-    private static async Task<UploadRowWriter> ToStandardOutputAsync(CliEnvironment env, string path, AccountColumns columns, CancellationToken ct)
+    private static readonly string[] FieldOrder = ["website", "email", "name"];
+
+    /// <summary>One row: "row N", the record id, its keys as type:key (or that it has none and is not uploaded), and why fields gave none.</summary>
+    private static void Explain(TextWriter w, long row, string recordId, AccountKeys keys)
+    {
+        var line = $"row {row}\t{recordId}\t" + (keys.IsEmpty ? "(no key: not uploaded)" : string.Join(' ', keys.Identifiers));
+        if (keys.Missing.Count > 0)
+            line += "\t" + string.Join(", ", keys.Missing.OrderBy(m => Array.IndexOf(FieldOrder, m.Key)).Select(m => $"{m.Key}: {m.Value}"));
+        w.WriteLine(line);
+    }
+
+    private static async Task<UploadRowWriter> ToStandardOutputAsync(CliEnvironment env, string path, AccountColumns columns,
+        Action<long, string, AccountKeys>? explain, CancellationToken ct)
     {
         await using var stdout = env.OpenStandardOutput();
-        var writer = await AccountExport.WriteNdjsonAsync(path, columns, stdout, null, ct);
+        var writer = await AccountExport.WriteNdjsonAsync(path, columns, stdout, null, ct, explain);
         await stdout.FlushAsync(ct);
         return writer;
     }
 
-    private static async Task<UploadRowWriter> ToFileAsync(CliEnvironment env, string path, AccountColumns columns, string target, CancellationToken ct)
+    private static async Task<UploadRowWriter> ToFileAsync(CliEnvironment env, string path, AccountColumns columns, string target,
+        Action<long, string, AccountKeys>? explain, CancellationToken ct)
     {
         // Written beside the target and moved into place at the end, so a failed run never leaves a partial
         // file that looks like a complete one.
@@ -51,7 +82,7 @@ internal static class HashCommand
             var writer = await Reporting.WithProgressAsync(env, path, "Hashing", async (progress, _) =>
             {
                 await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-                return await AccountExport.WriteNdjsonAsync(path, columns, file, progress, ct);
+                return await AccountExport.WriteNdjsonAsync(path, columns, file, progress, ct, explain);
             });
             File.Move(temp, full, overwrite: true);
             return writer;

@@ -7,7 +7,7 @@ namespace OverlapEscrow.Cli.Commands;
 /// <summary>Progress while a file is read, and the summary of what was read, hashed and skipped.</summary>
 internal static class Reporting
 {
-    private static readonly string[] TypeOrder = [IdentifierHashes.Domain, IdentifierHashes.DomainLabel, IdentifierHashes.Name, IdentifierHashes.NameOnly];
+    private static readonly IReadOnlyList<string> TypeOrder = IdentifierHashes.Types;
 
     /// <summary>
     /// Runs <paramref name="work"/> with a progress callback (rows, bytes). A progress bar is drawn on standard error

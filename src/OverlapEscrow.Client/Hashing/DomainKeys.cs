@@ -16,6 +16,13 @@ public static partial class DomainKeys
 
     private static readonly Lazy<HashSet<string>> FreeMail = new(() => new HashSet<string>(SpecData.Lines("free-mail-domains.txt"), StringComparer.Ordinal));
 
+    // Hosts whose URLs are profiles, searches, short links or hosted pages: the project's list and the upstream list
+    // of link shorteners (the first field of each line).
+    private static readonly Lazy<HashSet<string>> Platforms = new(() => new HashSet<string>(
+        SpecData.Lines("platform-domains.txt").Concat(SpecData.Lines("url-shorteners.txt"))
+            .Select(line => line.Split((char[]?)null, 2, StringSplitOptions.RemoveEmptyEntries)[0].ToLowerInvariant()),
+        StringComparer.Ordinal));
+
     // UTS #46 nontransitional processing with STD3 rules (ICU), as IDNA 2008 registries expect: "faß.de" stays ß.
     private static readonly IdnMapping Idn = new() { UseStd3AsciiRules = true, AllowUnassigned = false };
 
@@ -31,20 +38,30 @@ public static partial class DomainKeys
     [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
     private static partial Regex LdhLabel();
 
-    /// <summary>The domain key of a website field (a URL, a bare host, or an e-mail address entered there).</summary>
-    public static KeyResult FromWebsite(string? value)
+    /// <summary>
+    /// The domain key of a website field (a URL, a bare host, or an e-mail address entered there). A website on a
+    /// platform (a profile, a search, a short link, a hosted page) gives none unless <paramref name="name"/>, the
+    /// account's company name, says the account is that platform.
+    /// </summary>
+    public static KeyResult FromWebsite(string? value, string? name = null)
     {
         var s = Trim(value).Normalize(NormalizationForm.FormC);
         if (s.Length == 0) return KeyResult.None("empty");
         if (Placeholders.Contains(s.ToLowerInvariant())) return KeyResult.None("placeholder");
-        if (s.Contains('@') && !s.Contains("://", StringComparison.Ordinal)) return FromEmail(s);
+        var end = s.IndexOfAny(['/', '?', '#', '\\']);
+        // An e-mail address only when an '@' stands before any path, query or fragment, and the address is what
+        // precedes them (spec v2): "acme.com/careers?ref=jobs@indeed.com" is a URL of acme.com.
+        var head = end < 0 ? s : s[..end];
+        if (!s.Contains("://", StringComparison.Ordinal) && head.Contains('@')) return FromEmail(head);
         s = Scheme().Replace(s, "");
         if (s.StartsWith("//", StringComparison.Ordinal)) s = s[2..];
-        var end = s.IndexOfAny(['/', '?', '#', '\\']);
+        end = s.IndexOfAny(['/', '?', '#', '\\']);
         if (end >= 0) s = s[..end];
         var at = s.LastIndexOf('@');
         if (at >= 0) s = s[(at + 1)..];
-        return FromHost(s);
+        var key = FromHost(s, out var asciiHost);
+        if (key.HasKey && OnPlatform(asciiHost!) && !IsPlatformOwner(key.Key!, name)) return KeyResult.None("platform");
+        return key;
     }
 
     /// <summary>The domain key of an e-mail field: "jane@acme.com", "Jane &lt;jane@acme.com&gt;", "mailto:…". Free-mail providers give none.</summary>
@@ -67,7 +84,7 @@ public static partial class DomainKeys
         s = Trim(s);
         var at = s.LastIndexOf('@');
         if (at <= 0) return KeyResult.None("not an e-mail address");
-        var key = FromHost(Trim(s[(at + 1)..]));
+        var key = FromHost(Trim(s[(at + 1)..]), out _);
         if (!key.HasKey) return key;
         return FreeMail.Value.Contains(key.Key!) ? KeyResult.None("free-mail provider") : key;
     }
@@ -75,8 +92,30 @@ public static partial class DomainKeys
     /// <summary>The label of a registrable domain left of its public suffix: "acme" for "acme.co.uk".</summary>
     public static string Label(string registrableDomain) => registrableDomain[..registrableDomain.IndexOf('.')];
 
-    private static KeyResult FromHost(string host)
+    /// <summary>Whether the host is a listed platform host or below one.</summary>
+    private static bool OnPlatform(string asciiHost)
     {
+        var platforms = Platforms.Value;
+        for (var i = 0; ; i++)
+        {
+            if (platforms.Contains(asciiHost[i..])) return true;
+            i = asciiHost.IndexOf('.', i);
+            if (i < 0) return false;
+        }
+    }
+
+    /// <summary>The account is the platform itself when one of its name keys is the domain's label, or starts with it and the label has three characters or more.</summary>
+    private static bool IsPlatformOwner(string domain, string? name)
+    {
+        var label = Label(domain);
+        foreach (var variant in NameKeys.Variants(name))
+            if (variant.Key == label || (label.Length >= 3 && variant.Key.StartsWith(label, StringComparison.Ordinal))) return true;
+        return false;
+    }
+
+    private static KeyResult FromHost(string host, out string? asciiHost)
+    {
+        asciiHost = null;
         host = Port().Replace(host, "");
         if (host.StartsWith('[')) return KeyResult.None("ip address");
         // Lower-case A-Z only; UTS #46 mapping lower-cases the rest (and has no final-sigma rule).
@@ -101,7 +140,9 @@ public static partial class DomainKeys
         if (labels.Any(label => !LdhLabel().IsMatch(label) || !IsValidIdnaLabel(label))) return KeyResult.None("invalid host");
         if (labels[^1].All(char.IsAsciiDigit)) return KeyResult.None("invalid host"); // no top-level domain is numeric
         var domain = PublicSuffixList.RegistrableDomain(ascii);
-        return domain is null ? KeyResult.None("public suffix") : KeyResult.Of(domain);
+        if (domain is null) return KeyResult.None("public suffix");
+        asciiHost = ascii;
+        return KeyResult.Of(domain);
     }
 
     /// <summary>

@@ -5,12 +5,17 @@ namespace OverlapEscrow.Client.Hashing;
 
 /// <summary>
 /// The hash of a normalized identifier: lower-case hex of SHA-256 over UTF-8 "oe:v1:" + type + ":" + key
-/// (FIPS 180-4). The prefix separates specification versions and identifier types, so equal text under two
-/// types never gives one hash.
+/// (FIPS 180-4). The prefix separates identifier types, so equal text under two types never gives one hash. It names
+/// the hash construction, not the rules: specification v2 keeps "oe:v1:", so a key that versions 1 and 2 derive alike
+/// hashes alike and partners on different versions still match on it.
 /// </summary>
 public static class IdentifierHashes
 {
-    public const string SpecVersion = "v1";
+    /// <summary>The version of the hashing specification this client implements (docs/hashing.md).</summary>
+    public const string SpecVersion = "v2";
+
+    /// <summary>The prefix of every hashed text, unchanged since version 1.</summary>
+    public const string HashPrefix = "oe:v1:";
 
     /// <summary>The registrable domain of a website or business e-mail address.</summary>
     public const string Domain = "domain";
@@ -24,57 +29,128 @@ public static class IdentifierHashes
     /// <summary>Normalized company name without a country ("acme").</summary>
     public const string NameOnly = "name_only";
 
-    public static string Hash(string type, string key) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"oe:{SpecVersion}:{type}:{key}")));
+    /// <summary>A generic company name (only common words) with its country code: "summitconsulting|US" (spec v2).</summary>
+    public const string NameGeneric = "name_generic";
+
+    /// <summary>The consonant skeleton of a distinctive company name with its country code: "mtlns|GR" (spec v2).</summary>
+    public const string NameSkeleton = "name_skeleton";
+
+    /// <summary>The identifier types in the order an upload lists them.</summary>
+    public static readonly IReadOnlyList<string> Types = [Domain, DomainLabel, Name, NameGeneric, NameOnly, NameSkeleton];
+
+    public static string Hash(string type, string key)
+    {
+        // One stack buffer for the hashed text and none for the digest: this runs several times per CRM row.
+        var length = HashPrefix.Length + type.Length + 1 + Encoding.UTF8.GetMaxByteCount(key.Length);
+        var rented = length > 512 ? new byte[length] : null;
+        Span<byte> text = rented ?? stackalloc byte[length];
+        var n = Encoding.UTF8.GetBytes(HashPrefix, text);
+        n += Encoding.UTF8.GetBytes(type, text[n..]);
+        text[n++] = (byte)':';
+        n += Encoding.UTF8.GetBytes(key, text[n..]);
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(text[..n], digest);
+        return Convert.ToHexStringLower(digest);
+    }
 }
 
-/// <summary>The normalized keys of one CRM account, and why a field gave none.</summary>
-public sealed record AccountKeys(
-    IReadOnlyList<string> Domains,
-    IReadOnlyList<string> DomainLabels,
-    string? Name,
-    string? NameOnly,
-    IReadOnlyDictionary<string, string> Missing)
+/// <summary>One normalized key of an account and the identifier type it is hashed as.</summary>
+public readonly record struct AccountKey(string Type, string Key)
 {
-    public bool IsEmpty => Domains.Count == 0 && Name is null;
+    public string Hash() => IdentifierHashes.Hash(Type, Key);
 
-    /// <summary>The keys of an account from its CRM fields; any field may be null.</summary>
+    public override string ToString() => $"{Type}:{Key}";
+}
+
+/// <summary>The normalized keys of one CRM account, in upload order, and why a field gave none.</summary>
+public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnlyDictionary<string, string> Missing)
+{
+    /// <summary>The domain keys (website, and e-mail where it agrees).</summary>
+    public IReadOnlyList<string> Domains => Of(IdentifierHashes.Domain);
+
+    public IReadOnlyList<string> DomainLabels => Of(IdentifierHashes.DomainLabel);
+
+    /// <summary>The first name key with its country, distinctive or generic; null without a name key with a known country.</summary>
+    public string? Name => Identifiers.FirstOrDefault(k => k.Type is IdentifierHashes.Name or IdentifierHashes.NameGeneric).Key;
+
+    /// <summary>The first name key without a country.</summary>
+    public string? NameOnly => Identifiers.FirstOrDefault(k => k.Type == IdentifierHashes.NameOnly).Key;
+
+    /// <summary>No key that can match: nothing but domain labels, or nothing at all.</summary>
+    public bool IsEmpty => Identifiers.All(k => k.Type == IdentifierHashes.DomainLabel);
+
+    /// <summary>
+    /// The keys of an account from its CRM fields (docs/hashing.md, "What one account uploads"); any field may be null.
+    /// </summary>
     public static AccountKeys From(string? website, string? email, string? name, string? country)
     {
         var missing = new Dictionary<string, string>();
-        var domains = new List<string>();
-        if (website is not null) Add(DomainKeys.FromWebsite(website), "website");
-        if (email is not null) Add(DomainKeys.FromEmail(email), "email");
-        string? withCountry = null, nameOnly = null;
-        if (name is not null)
+        var names = name is null ? [] : NameKeys.Variants(name);
+        if (name is not null && names.Count == 0) missing["name"] = "empty";
+        string? site = null, mail = null;
+        if (website is not null)
         {
-            var (full, bare) = NameKeys.From(name, country);
-            if (full.HasKey) (withCountry, nameOnly) = (full.Key, bare.Key);
-            else missing["name"] = full.Reason!;
+            var result = DomainKeys.FromWebsite(website, name);
+            if (result.HasKey) site = result.Key; else missing["website"] = result.Reason!;
         }
-        return new AccountKeys(domains, [.. domains.Select(DomainKeys.Label).Distinct()], withCountry, nameOnly, missing);
-
-        void Add(KeyResult result, string field)
+        if (email is not null)
         {
-            if (result.HasKey) { if (!domains.Contains(result.Key!)) domains.Add(result.Key!); }
-            else missing[field] = result.Reason!;
+            var result = DomainKeys.FromEmail(email);
+            if (result.HasKey) mail = result.Key; else missing["email"] = result.Reason!;
         }
+        var identifiers = new List<AccountKey>(16);
+        var labels = new List<string>(2);
+        if (site is not null)
+        {
+            identifiers.Add(new AccountKey(IdentifierHashes.Domain, site));
+            labels.Add(DomainKeys.Label(site));
+        }
+        if (mail is not null)
+        {
+            // A contact writing from another organization's domain (a parent company, an agency) does not make the
+            // account that organization: the e-mail domain counts as a domain only when the website agrees with it,
+            // or, without a website, when the account's name does (or the account has no name). Its label still
+            // corroborates name matches.
+            var label = DomainKeys.Label(mail);
+            var agrees = site is not null ? label == labels[0] : names.Count == 0 || NameKeys.Agrees(label, name, names);
+            if (agrees && mail != site) identifiers.Add(new AccountKey(IdentifierHashes.Domain, mail));
+            if (!labels.Contains(label)) labels.Add(label);
+        }
+        identifiers.AddRange(labels.Select(l => new AccountKey(IdentifierHashes.DomainLabel, l)));
+        var code = NameKeys.CountryCode(country);
+        // Without a known country a distinctive name is sent as name_only alone: the server reads a record with
+        // name_only keys and no name key as one whose country is unknown.
+        foreach (var variant in names)
+            if (variant.Generic || code.Length > 0)
+                identifiers.Add(new AccountKey(variant.Generic ? IdentifierHashes.NameGeneric : IdentifierHashes.Name, variant.Key + "|" + code));
+        identifiers.AddRange(names.Select(v => new AccountKey(IdentifierHashes.NameOnly, v.Key)));
+        if (code.Length > 0)
+        {
+            var skeletons = new List<string>(NameKeys.MaxSkeletons);
+            foreach (var variant in names)
+                if (!variant.Generic && NameKeys.Skeleton(variant.Key) is { } skeleton && !skeletons.Contains(skeleton) && skeletons.Count < NameKeys.MaxSkeletons)
+                    skeletons.Add(skeleton);
+            identifiers.AddRange(skeletons.Select(s => new AccountKey(IdentifierHashes.NameSkeleton, s + "|" + code)));
+        }
+        return new AccountKeys(identifiers, missing);
     }
 
-    /// <summary>The identifier hashes to upload, by type (the wire format's "identifiers" object).</summary>
+    /// <summary>The identifier hashes to upload, by type in upload order (the wire format's "identifiers" object).</summary>
     public Dictionary<string, string[]> Hashes()
     {
-        var hashes = new Dictionary<string, string[]>();
-        if (Domains.Count > 0)
+        var hashes = new Dictionary<string, string[]>(IdentifierHashes.Types.Count);
+        foreach (var type in IdentifierHashes.Types)
         {
-            hashes[IdentifierHashes.Domain] = [.. Domains.Select(d => IdentifierHashes.Hash(IdentifierHashes.Domain, d))];
-            hashes[IdentifierHashes.DomainLabel] = [.. DomainLabels.Select(l => IdentifierHashes.Hash(IdentifierHashes.DomainLabel, l))];
-        }
-        if (Name is not null)
-        {
-            hashes[IdentifierHashes.Name] = [IdentifierHashes.Hash(IdentifierHashes.Name, Name)];
-            hashes[IdentifierHashes.NameOnly] = [IdentifierHashes.Hash(IdentifierHashes.NameOnly, NameOnly!)];
+            var count = 0;
+            foreach (var k in Identifiers) if (k.Type == type) count++;
+            if (count == 0) continue;
+            var values = new string[count];
+            var i = 0;
+            foreach (var k in Identifiers) if (k.Type == type) values[i++] = IdentifierHashes.Hash(type, k.Key);
+            hashes[type] = values;
         }
         return hashes;
     }
+
+    private List<string> Of(string type) => [.. Identifiers.Where(k => k.Type == type).Select(k => k.Key)];
 }

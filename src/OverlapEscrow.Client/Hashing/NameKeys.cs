@@ -3,13 +3,24 @@ using System.Text;
 
 namespace OverlapEscrow.Client.Hashing;
 
+/// <summary>One name key of a company (without the country) and whether it is generic: made only of common words.</summary>
+public readonly record struct NameVariant(string Key, bool Generic);
+
 /// <summary>
-/// Company-name keys (docs/hashing.md, "Company name"): case, accents, punctuation, a leading "The" and trailing
-/// legal forms (Inc., GmbH, S.p.A., K.K. …) do not matter, and the country is an ISO 3166-1 alpha-2 code.
-/// "ACME Ltd." in "United Kingdom" and "Acme" in "GB" are both "acme|GB".
+/// Company-name keys (docs/hashing.md, "Company name"): case, accents, punctuation, a leading "The", legal forms at
+/// either end (Inc., GmbH, PT, 株式会社 …) and common abbreviations (Intl, Mfg …) do not matter, and the country is an
+/// ISO 3166-1 alpha-2 code. "ACME Ltd." in "United Kingdom" and "Acme" in "GB" are both "acme|GB". A name can have
+/// several keys (<see cref="Variants"/>): its trading name, its German spelling, its transliteration, its words in
+/// another order, and its key under specification version 1.
 /// </summary>
 public static class NameKeys
 {
+    /// <summary>At most this many name keys per account.</summary>
+    public const int MaxKeys = 5;
+
+    /// <summary>At most this many skeleton keys per account.</summary>
+    public const int MaxSkeletons = 2;
+
     private static readonly Dictionary<char, string> Transliterations = new()
     {
         ['ß'] = "ss", ['æ'] = "ae", ['œ'] = "oe", ['ø'] = "o", ['đ'] = "d", ['ð'] = "d", ['ł'] = "l", ['þ'] = "th", ['ı'] = "i",
@@ -17,29 +28,111 @@ public static class NameKeys
 
     private static readonly HashSet<char> Deleted = ['\'', '\u2019', '\u02BC', '`', '.'];
 
-    private static readonly Lazy<string[][]> LegalForms = new(() => SpecData.Lines("legal-forms.txt")
+    private static readonly HashSet<string> StopWords = new(["and", "of", "the", "de", "du", "des", "la", "le", "der", "die", "das", "von", "van", "y", "et", "und"], StringComparer.Ordinal);
+
+    private static readonly Dictionary<char, string> Umlauts = new()
+    {
+        ['ä'] = "ae", ['ö'] = "oe", ['ü'] = "ue", ['å'] = "aa", ['ø'] = "oe", ['Ä'] = "Ae", ['Ö'] = "Oe", ['Ü'] = "Ue", ['Å'] = "Aa", ['Ø'] = "Oe",
+    };
+
+    // Trading-name separators, as words, in the order they are tried at each position.
+    private static readonly string[][] TradingSeparators =
+    [
+        ["doing", "business", "as"], ["also", "known", "as"], ["trading", "as"], ["d", "b", "a"], ["a", "k", "a"], ["f", "k", "a"],
+        ["t", "a"], ["dba"], ["aka"], ["fka"], ["formerly"],
+    ];
+
+    private static readonly Lazy<string[][]> LegalFormsV1 = new(() => SpecData.Lines("legal-forms-v1.txt")
         .Select(line => Tokens(line).ToArray())
         .Where(t => t.Length > 0)
         .DistinctBy(t => string.Join(' ', t))
         .OrderByDescending(t => t.Length)
         .ToArray());
 
+    private static readonly Lazy<Dictionary<string, string[]>> Abbreviations = new(() =>
+    {
+        var table = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var line in SpecData.Lines("abbreviations.tsv"))
+        {
+            var tab = line.IndexOf('\t');
+            var (shortForm, full) = tab < 0 ? (line, "") : (line[..tab], line[(tab + 1)..]);
+            var words = Tokens(shortForm);
+            if (words.Count == 1) table[words[0]] = [.. Tokens(full)];
+        }
+        return table;
+    });
+
+    private static readonly Lazy<LegalForms> LegalFormsV2 = new(LoadLegalForms);
+
+    private static readonly Lazy<HashSet<string>> CommonWords = new(() =>
+        new HashSet<string>(SpecData.Lines("common-words.txt").SelectMany(Tokens), StringComparer.Ordinal));
+
     private static readonly Lazy<Countries> CountryTable = new(LoadCountries);
 
     private sealed record Countries(HashSet<string> Alpha2, Dictionary<string, string> Alpha3, Dictionary<string, string> Names);
 
-    /// <summary>The name keys of a company: with its country ("acme|GB", or "acme|" without one) and without ("acme").</summary>
+    private sealed record LegalForms(string[][] End, string[][] Start, string[] Joined);
+
+    /// <summary>The first name key of a company: with its country ("acme|GB", or "acme|" without one) and without ("acme").</summary>
     public static (KeyResult WithCountry, KeyResult NameOnly) From(string? name, string? country)
     {
-        var tokens = Tokens(DomainKeys.Trim(name));
-        if (tokens.Count == 0) return (KeyResult.None("empty"), KeyResult.None("empty"));
+        var variants = Variants(name);
+        if (variants.Count == 0) return (KeyResult.None("empty"), KeyResult.None("empty"));
+        return (KeyResult.Of(variants[0].Key + "|" + CountryCode(country)), KeyResult.Of(variants[0].Key));
+    }
+
+    /// <summary>
+    /// The name keys of a company name, without the country, in the order of the specification: the key of each part
+    /// (legal name, then trading name), then for each part its German/Scandinavian spelling, its transliteration and
+    /// its words in sorted order where these differ, then the version 1 key; at most <see cref="MaxKeys"/>.
+    /// </summary>
+    public static IReadOnlyList<NameVariant> Variants(string? name)
+    {
+        var text = DomainKeys.Trim(name);
+        var tokens = Tokens(text);
+        if (tokens.Count == 0) return [];
+        var primary = Parts(tokens);
+        var candidates = new List<List<string>>(primary);
+        var umlaut = UmlautSpelling(text);
+        var latin = Transliteration.Transliterate(text);
+        var umlautParts = umlaut is null ? null : Parts(umlaut);
+        var latinParts = latin is null ? null : Parts(latin);
+        for (var i = 0; i < primary.Count; i++)
+        {
+            if (umlautParts is not null && i < umlautParts.Count) candidates.Add(umlautParts[i]);
+            if (latinParts is not null && i < latinParts.Count && latinParts[i].All(IsLatin)) candidates.Add(latinParts[i]);
+            var rest = primary[i].Where(w => !StopWords.Contains(w)).ToList();
+            if (rest.Count >= 2)
+            {
+                rest.Sort(CodePointComparer.Instance);
+                candidates.Add(rest);
+            }
+        }
+        var result = new List<NameVariant>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var words in candidates)
+        {
+            var key = string.Concat(words);
+            if (key.Length > 0 && seen.Add(key)) result.Add(new NameVariant(key, IsGeneric(words)));
+        }
+        var v1 = KeyV1(tokens);
+        if (v1 is not null && !seen.Contains(v1) && !IsGeneric(Expand(Tokens(v1)))) result.Add(new NameVariant(v1, false));
+        return result.Count > MaxKeys ? result[..MaxKeys] : result;
+    }
+
+    /// <summary>The name key of specification version 1, without the country: legal forms of the v1 list, at the end only.</summary>
+    public static string? KeyV1(string? name) => KeyV1(Tokens(DomainKeys.Trim(name)));
+
+    private static string? KeyV1(List<string> tokens)
+    {
+        if (tokens.Count == 0) return null;
         if (tokens.Count > 1 && tokens[0] == "the") tokens.RemoveAt(0);
         for (var stripped = true; stripped;)
         {
             stripped = false;
-            foreach (var form in LegalForms.Value)
+            foreach (var form in LegalFormsV1.Value)
             {
-                if (tokens.Count <= form.Length || !tokens[^form.Length..].SequenceEqual(form)) continue;
+                if (!EndsWith(tokens, form)) continue;
                 tokens.RemoveRange(tokens.Count - form.Length, form.Length);
                 stripped = true;
                 break;
@@ -47,8 +140,48 @@ public static class NameKeys
             // "Smith & Co" leaves a dangling "and" once "co" is gone.
             if (stripped && tokens.Count > 1 && tokens[^1] == "and") tokens.RemoveAt(tokens.Count - 1);
         }
-        var bare = string.Concat(tokens);
-        return (KeyResult.Of(bare + "|" + CountryCode(country)), KeyResult.Of(bare));
+        return string.Concat(tokens);
+    }
+
+    /// <summary>
+    /// The consonant skeleton of a name key of ASCII letters and digits: without a e i o u y, each run of one letter
+    /// written once ("mytilineos" and "mytilinaios" are "mtlns"); null when shorter than five characters.
+    /// </summary>
+    public static string? Skeleton(string key)
+    {
+        Span<char> buffer = stackalloc char[Math.Min(key.Length, 256)];
+        var n = 0;
+        foreach (var c in key)
+        {
+            if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9'))) return null;
+            if (c is 'a' or 'e' or 'i' or 'o' or 'u' or 'y') continue;
+            if (n > 0 && buffer[n - 1] == c) continue; // a run of one letter is written once
+            if (n == buffer.Length) return null;
+            buffer[n++] = c;
+        }
+        return n >= 5 ? new string(buffer[..n]) : null;
+    }
+
+    /// <summary>
+    /// Whether a domain label and a company name speak of one company: the label (without hyphens) contains one of the
+    /// name's keys or is contained in one, or is the initials of the words of one of its parts, with or without the
+    /// connecting words ("ibm" for International Business Machines).
+    /// </summary>
+    public static bool Agrees(string label, string? name) => Agrees(label, name, Variants(name));
+
+    /// <inheritdoc cref="Agrees(string, string?)"/>
+    internal static bool Agrees(string label, string? name, IReadOnlyList<NameVariant> variants)
+    {
+        label = label.Replace("-", "", StringComparison.Ordinal);
+        foreach (var variant in variants)
+            if (variant.Key.Contains(label, StringComparison.Ordinal) || label.Contains(variant.Key, StringComparison.Ordinal)) return true;
+        foreach (var words in Parts(DomainKeys.Trim(name)))
+        {
+            if (words.Count < 2) continue;
+            if (label == string.Concat(words.Select(w => w[0])) || label == string.Concat(words.Where(w => !StopWords.Contains(w)).Select(w => w[0])))
+                return true;
+        }
+        return false;
     }
 
     /// <summary>The ISO 3166-1 alpha-2 code of a country given as a code or a name, or "" when unknown.</summary>
@@ -90,6 +223,173 @@ public static class NameKeys
         return [.. sb.ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries)];
     }
 
+    /// <summary>A name made only of common words identifies no company on its own; single characters and numbers count as common next to a common word.</summary>
+    internal static bool IsGeneric(IReadOnlyList<string> words)
+    {
+        var common = CommonWords.Value;
+        var any = false;
+        foreach (var w in words)
+        {
+            if (common.Contains(w)) { any = true; continue; }
+            if (w.EnumerateRunes().Count() == 1 || w.EnumerateRunes().All(Rune.IsDigit)) continue;
+            return false;
+        }
+        return any;
+    }
+
+    /// <summary>Whether the words end with the form, with at least one word before it (no allocation: this runs per form and row).</summary>
+    private static bool EndsWith(List<string> tokens, string[] form)
+    {
+        if (tokens.Count <= form.Length) return false;
+        var offset = tokens.Count - form.Length;
+        for (var k = 0; k < form.Length; k++)
+            if (!string.Equals(tokens[offset + k], form[k], StringComparison.Ordinal)) return false;
+        return true;
+    }
+
+    private static bool StartsWith(List<string> tokens, string[] form)
+    {
+        if (tokens.Count <= form.Length) return false;
+        for (var k = 0; k < form.Length; k++)
+            if (!string.Equals(tokens[k], form[k], StringComparison.Ordinal)) return false;
+        return true;
+    }
+
+    private static List<List<string>> Parts(string text) => Parts(Tokens(text));
+
+    /// <summary>The finished words of each part (legal name, trading name) of a name's words.</summary>
+    private static List<List<string>> Parts(List<string> tokens)
+    {
+        var parts = new List<List<string>>();
+        foreach (var part in SplitTradingName(tokens))
+        {
+            var words = StripLegalForms(Expand(part));
+            if (words.Count > 0) parts.Add(words);
+        }
+        return parts;
+    }
+
+    private static List<List<string>> SplitTradingName(List<string> words)
+    {
+        for (var i = 1; i < words.Count; i++)
+            foreach (var separator in TradingSeparators)
+            {
+                var n = separator.Length;
+                if (i + n >= words.Count) continue;
+                var match = true;
+                for (var k = 0; k < n && match; k++) match = string.Equals(words[i + k], separator[k], StringComparison.Ordinal);
+                if (match) return [words[..i], words[(i + n)..]];
+            }
+        return [words];
+    }
+
+    private static List<string> Expand(List<string> words)
+    {
+        var table = Abbreviations.Value;
+        var result = new List<string>(words.Count);
+        foreach (var w in words)
+        {
+            if (table.TryGetValue(w, out var full)) result.AddRange(full);
+            else result.Add(w);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// A leading "the", then legal forms at the end and, where marked, at the start, until none is left; forms of
+    /// joined scripts at the end or start of the last or first word. At least one word always remains.
+    /// </summary>
+    private static List<string> StripLegalForms(List<string> tokens)
+    {
+        var forms = LegalFormsV2.Value;
+        if (tokens.Count > 1 && tokens[0] == "the") tokens.RemoveAt(0);
+        for (var changed = true; changed;)
+        {
+            changed = false;
+            foreach (var form in forms.End)
+            {
+                if (!EndsWith(tokens, form)) continue;
+                tokens.RemoveRange(tokens.Count - form.Length, form.Length);
+                if (tokens.Count > 1 && tokens[^1] == "and") tokens.RemoveAt(tokens.Count - 1);
+                changed = true;
+                break;
+            }
+            if (changed) continue;
+            foreach (var form in forms.Start)
+            {
+                if (!StartsWith(tokens, form)) continue;
+                tokens.RemoveRange(0, form.Length);
+                changed = true;
+                break;
+            }
+            if (changed) continue;
+            foreach (var form in forms.Joined)
+            {
+                if (tokens[^1].Length > form.Length && tokens[^1].EndsWith(form, StringComparison.Ordinal)) tokens[^1] = tokens[^1][..^form.Length];
+                else if (tokens[0].Length > form.Length && tokens[0].StartsWith(form, StringComparison.Ordinal)) tokens[0] = tokens[0][form.Length..];
+                else if (tokens.Count > 1 && tokens[^1] == form) tokens.RemoveAt(tokens.Count - 1);
+                else if (tokens.Count > 1 && tokens[0] == form) tokens.RemoveAt(0);
+                else continue;
+                changed = true;
+                break;
+            }
+        }
+        return tokens;
+    }
+
+    private static string? UmlautSpelling(string text)
+    {
+        if (Ascii.IsValid(text)) return null;
+        text = text.Normalize(NormalizationForm.FormC);
+        if (!text.Any(Umlauts.ContainsKey)) return null;
+        var sb = new StringBuilder(text.Length + 8);
+        foreach (var c in text)
+        {
+            if (Umlauts.TryGetValue(c, out var spelled)) sb.Append(spelled);
+            else sb.Append(c);
+        }
+        return sb.ToString();
+    }
+
+    private static bool IsLatin(string word)
+    {
+        foreach (var rune in word.EnumerateRunes())
+            if (!(rune.Value <= 0x024F || rune.Value is >= 0x1E00 and <= 0x1EFF)) return false;
+        return true;
+    }
+
+    /// <summary>Characters of scripts written without spaces between words: Hangul jamo, kana, Han.</summary>
+    private static bool IsJoinedScript(string text) => text.All(c => c is >= '\u1100' and <= '\u11FF' or >= '\u3040' and <= '\u30FF'
+        or >= '\u3400' and <= '\u4DBF' or >= '\u4E00' and <= '\u9FFF' or >= '\uF900' and <= '\uFAFF');
+
+    private static LegalForms LoadLegalForms()
+    {
+        var end = new List<string[]>();
+        var start = new List<string[]>();
+        var joined = new List<string>();
+        var seenEnd = new HashSet<string>(StringComparer.Ordinal);
+        var seenStart = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var line in SpecData.Lines("legal-forms.txt"))
+        {
+            var atStart = line.StartsWith('<');
+            var words = Expand(Tokens(atStart ? line[1..] : line)).ToArray();
+            if (words.Length == 0) continue;
+            if (words.All(IsJoinedScript))
+            {
+                var form = string.Concat(words);
+                if (!joined.Contains(form)) joined.Add(form);
+                continue;
+            }
+            var id = string.Join(' ', words);
+            if (seenEnd.Add(id)) end.Add(words);
+            if (atStart && seenStart.Add(id)) start.Add(words);
+        }
+        // Longest first; among forms of one length the order cannot matter, but it is fixed anyway.
+        static string[][] Order(List<string[]> forms) =>
+            [.. forms.OrderByDescending(f => f.Length).ThenBy(f => string.Join(' ', f), CodePointComparer.Instance)];
+        return new LegalForms(Order(end), Order(start), [.. joined.OrderByDescending(f => f.Length).ThenBy(f => f, CodePointComparer.Instance)]);
+    }
+
     private static Countries LoadCountries()
     {
         var alpha2 = new HashSet<string>(StringComparer.Ordinal);
@@ -103,5 +403,28 @@ public static class NameKeys
             foreach (var name in parts[2].Split('|')) names[string.Join(' ', Tokens(name))] = parts[0];
         }
         return new Countries(alpha2, alpha3, names);
+    }
+}
+
+/// <summary>Orders strings by code point (as the specification and Python do), not by UTF-16 unit.</summary>
+internal sealed class CodePointComparer : IComparer<string>
+{
+    public static readonly CodePointComparer Instance = new();
+
+    public int Compare(string? x, string? y)
+    {
+        if (ReferenceEquals(x, y)) return 0;
+        if (x is null) return -1;
+        if (y is null) return 1;
+        var a = x.EnumerateRunes();
+        var b = y.EnumerateRunes();
+        while (true)
+        {
+            var hasA = a.MoveNext();
+            var hasB = b.MoveNext();
+            if (!hasA || !hasB) return hasA ? 1 : hasB ? -1 : 0;
+            var c = a.Current.Value.CompareTo(b.Current.Value);
+            if (c != 0) return c;
+        }
     }
 }

@@ -44,16 +44,19 @@ public static class AccountExport
     /// <paramref name="progress"/> is called every few thousand rows with (rows read, bytes read).
     /// </summary>
     public static async Task<UploadRowWriter> WriteNdjsonAsync(string path, AccountColumns columns, Stream output,
-        Action<long, long>? progress = null, CancellationToken ct = default)
+        Action<long, long>? progress = null, CancellationToken ct = default, Action<long, string, AccountKeys>? explain = null)
     {
         var writer = new UploadRowWriter(output);
-        await WriteNdjsonAsync(path, columns, writer, progress, ct);
+        await WriteNdjsonAsync(path, columns, writer, progress, ct, explain);
         return writer;
     }
 
-    /// <summary>As above, into a writer the caller holds, so its counts and row map are there even when writing fails part-way.</summary>
+    /// <summary>
+    /// As above, into a writer the caller holds, so its counts and row map are there even when writing fails part-way.
+    /// <paramref name="explain"/>, when given, sees every row's source row number, record id and keys before hashing.
+    /// </summary>
     public static async Task WriteNdjsonAsync(string path, AccountColumns columns, UploadRowWriter writer,
-        Action<long, long>? progress = null, CancellationToken ct = default)
+        Action<long, long>? progress = null, CancellationToken ct = default, Action<long, string, AccountKeys>? explain = null)
     {
         await using var reader = await CrmExportReader.OpenAsync(path, ct);
         var map = Resolve(reader, columns);
@@ -61,6 +64,7 @@ public static class AccountExport
         await foreach (var row in reader.ReadRowsAsync(ct))
         {
             var keys = AccountKeys.From(Field(row, map.Domain), Field(row, map.Email), Field(row, map.Name), Field(row, map.Country));
+            explain?.Invoke(row.RowNumber, row[map.Id], keys);
             for (var i = 0; i < attributes.Length; i++) attributes[i] = new(map.Attributes[i].Name, row[map.Attributes[i].Index]);
             await writer.WriteAsync(row[map.Id], keys, attributes, row.RowNumber, ct);
             if (progress is not null && writer.Stats.RowsRead % 2048 == 0) progress(writer.Stats.RowsRead, reader.BytesRead);

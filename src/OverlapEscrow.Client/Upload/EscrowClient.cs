@@ -98,6 +98,7 @@ public sealed class EscrowClient
         {
             var request = new HttpRequestMessage(method, path) { Content = new GzipNdjsonContent(writeBody) };
             request.Headers.Add("Idempotency-Key", key);
+            request.Headers.Add(HashingSpecHeader, Hashing.IdentifierHashes.SpecVersion);
             return request;
         }, bounded: false, ct);
         if (!response.IsSuccessStatusCode) throw await EscrowApiException.FromResponseAsync(response, ct);
@@ -106,6 +107,13 @@ public sealed class EscrowClient
         var replayed = response.Headers.TryGetValues("Idempotent-Replayed", out var values) && values.Contains("true", StringComparer.OrdinalIgnoreCase);
         return result with { Replayed = replayed };
     }
+
+    /// <summary>
+    /// The request header that names the hashing specification version an upload was hashed with (docs/hashing.md,
+    /// "Versioning"). A header rather than a field, because NDJSON rows refuse unknown fields and CSV columns are
+    /// identifier types; servers that do not know it ignore it.
+    /// </summary>
+    public const string HashingSpecHeader = "Hashing-Spec";
 
     public static bool IsValidIdempotencyKey(string key) => key.Length is >= 1 and <= 255 && key.All(c => c is >= '!' and <= '~');
 

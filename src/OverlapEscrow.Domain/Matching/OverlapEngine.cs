@@ -10,6 +10,26 @@ public enum MatchKinds : byte
     Name = 1 << (IdentifierType.Name - 1),
     DomainLabel = 1 << (IdentifierType.DomainLabel - 1),
     NameOnly = 1 << (IdentifierType.NameOnly - 1),
+    NameGeneric = 1 << (IdentifierType.NameGeneric - 1),
+    NameSkeleton = 1 << (IdentifierType.NameSkeleton - 1),
+}
+
+/// <summary>
+/// How sure a match is (docs/hashing.md, "Server match rules"). Exact: a shared domain. Strong: a distinctive name
+/// with its country, or a name with a corroborating key. Possible: a name alone that many companies could carry.
+/// </summary>
+public enum MatchConfidence : byte
+{
+    Possible = 1,
+    Strong = 2,
+    Exact = 3,
+}
+
+/// <summary>Which matches a computation keeps: by default exact and strong ones; possible ones on request.</summary>
+public enum MatchView : byte
+{
+    Default = 0,
+    IncludePossible = 1,
 }
 
 /// <summary>
@@ -18,8 +38,9 @@ public enum MatchKinds : byte
 /// </summary>
 public sealed class OverlapResult
 {
-    internal OverlapResult(int[] myOrdinals, int[] pairStart, int[] theirOrdinals, MatchKinds[] kinds, bool[] truncated)
+    internal OverlapResult(int[] myOrdinals, int[] pairStart, int[] theirOrdinals, MatchKinds[] kinds, MatchConfidence[] confidences, bool[] truncated)
     {
+        Confidences = confidences;
         PartnerCount = theirOrdinals.Distinct().Count();
         MyOrdinals = myOrdinals;
         PairStart = pairStart;
@@ -35,6 +56,18 @@ public sealed class OverlapResult
     public int[] PairStart { get; }
     public int[] TheirOrdinals { get; }
     public MatchKinds[] Kinds { get; }
+
+    /// <summary>The confidence of each pair, aligned with <see cref="TheirOrdinals"/> and <see cref="Kinds"/>.</summary>
+    public MatchConfidence[] Confidences { get; }
+
+    /// <summary>The highest confidence among the kept pairs of my i-th overlapping record.</summary>
+    public MatchConfidence BestConfidence(int i)
+    {
+        var best = MatchConfidence.Possible;
+        for (var p = PairStart[i]; p < PairStart[i + 1]; p++)
+            if (Confidences[p] > best) best = Confidences[p];
+        return best;
+    }
 
     /// <summary>Whether my i-th overlapping record matched more partner records than were kept.</summary>
     public bool[] Truncated { get; }
@@ -57,16 +90,20 @@ public sealed class OverlapResult
 /// Computes overlaps by merge-joining the sorted token indexes of two versions, one identifier type at a time.
 /// </summary>
 /// <remarks>
-/// Match rule (docs/hashing.md, "Server match rules"): two records overlap when
-/// (a) they share a domain token; or
-/// (b) they share a name token (name + country) and do not both carry domain tokens without sharing a domain
-///     label: two domains with nothing in common say they are different companies that share a name; or
-/// (c) they share a name-only token and a domain label: the same name on the same brand under another public
-///     suffix (rescuetime.com in India, rescuetime.co.uk in the United States), whatever the billing country.
-/// Domain labels and name-only tokens never match on their own. Rules are applied while joining, before the
-/// per-record cap, so rejected pairs never take a kept place. A name or name-only token carried by more than
-/// <see cref="TooCommon"/> records on either side identifies nobody and is skipped, which also bounds the work.
-/// Work is O(n + m + pairs) after the per-version sort, which is cached with the version.
+/// Match rules (docs/hashing.md, "Server match rules"), for one of my records and one partner record. Their domains
+/// contradict each other when both carry domain tokens and they share no domain label. A record whose country is
+/// unknown carries name-only tokens and no name or generic-name token (spec v2 clients send it so).
+/// Exact: (a) they share a domain token.
+/// Strong: (b) they share a name token (name + country) and their domains do not contradict; (c) they share a
+/// name-only token and a domain label: the same name on the same brand under another public suffix; (d) they share
+/// a name-only token, the country of one of them is unknown, and their domains do not contradict; (e) they share a
+/// name-skeleton token and their domains do not contradict.
+/// Possible (only in <see cref="MatchView.IncludePossible"/>): a shared name token whose domains contradict; a
+/// shared generic-name or name-only token whose domains do not.
+/// Domain labels never match on their own. Rules are applied while joining, before the per-record cap, so pairs
+/// outside the view never take a kept place. A name-type token carried by more than <see cref="TooCommon"/> records
+/// on either side identifies nobody and is skipped, which also bounds the work. Work is O(n + m + pairs) after the
+/// per-version sort, which is cached with the version.
 /// </remarks>
 public static class OverlapEngine
 {
@@ -76,44 +113,94 @@ public static class OverlapEngine
     /// <summary>Records sharing one name token beyond which the token is too common to identify an account.</summary>
     public const int TooCommon = 1000;
 
-    public static OverlapResult Compute(PopulationData mine, PopulationData theirs)
+    /// <summary>The default view: exact and strong matches, which the matrix counts and the lists show.</summary>
+    public static OverlapResult Compute(PopulationData mine, PopulationData theirs) => Compute(mine, theirs, MatchView.Default);
+
+    public static OverlapResult Compute(PopulationData mine, PopulationData theirs, MatchView view)
     {
+        var possible = view == MatchView.IncludePossible;
         var pairs = new List<Pair>();
         JoinDomains(mine.Index(IdentifierType.Domain), theirs.Index(IdentifierType.Domain), pairs);
-        JoinNames(mine, theirs, pairs);
-        JoinNamesOnBrand(mine, theirs, pairs);
+        // Rule (b), and on request a name shared by records whose domains contradict.
+        JoinQualified(mine, theirs, IdentifierType.Name, MatchKinds.Name, pairs, (me, them) => possible || !Contradict(mine, theirs, me, them));
+        // Rules (c) and (d), and on request any name-only match whose domains do not contradict.
+        JoinQualified(mine, theirs, IdentifierType.NameOnly, MatchKinds.NameOnly, pairs, (me, them) =>
+            Share(mine.Records[me], theirs.Records[them], IdentifierType.DomainLabel)
+            || (!Contradict(mine, theirs, me, them) && (possible || mine.CountryUnknown[me] || theirs.CountryUnknown[them])));
+        JoinQualified(mine, theirs, IdentifierType.NameSkeleton, MatchKinds.NameSkeleton, pairs, (me, them) => !Contradict(mine, theirs, me, them));
+        if (possible)
+            JoinQualified(mine, theirs, IdentifierType.NameGeneric, MatchKinds.NameGeneric, pairs, (me, them) => !Contradict(mine, theirs, me, them));
         pairs.Sort(static (x, y) => x.Mine != y.Mine ? x.Mine.CompareTo(y.Mine) : x.Theirs.CompareTo(y.Theirs));
 
         var myOrdinals = new List<int>();
         var pairStart = new List<int>();
         var theirOrdinals = new List<int>();
         var kinds = new List<MatchKinds>();
+        var confidences = new List<MatchConfidence>();
         var truncated = new List<bool>();
         var i = 0;
         while (i < pairs.Count)
         {
             var me = pairs[i].Mine;
-            myOrdinals.Add(me);
-            pairStart.Add(theirOrdinals.Count);
+            var start = theirOrdinals.Count;
             var kept = 0;
             var cut = false;
             while (i < pairs.Count && pairs[i].Mine == me)
             {
                 var them = pairs[i].Theirs;
-                var kind = MatchKinds.None;
-                while (i < pairs.Count && pairs[i].Mine == me && pairs[i].Theirs == them) kind |= pairs[i++].Kind;
+                var joined = MatchKinds.None;
+                while (i < pairs.Count && pairs[i].Mine == me && pairs[i].Theirs == them) joined |= pairs[i++].Kind;
+                var (kind, confidence) = Judge(mine, theirs, me, them, joined);
+                if (confidence is null || (confidence == MatchConfidence.Possible && !possible)) continue;
                 if (kept == MaxPartnersPerRecord) { cut = true; continue; }
-                // A domain match whose names agree as well says so.
-                if (kind == MatchKinds.Domain && Share(mine.Records[me], theirs.Records[them], IdentifierType.Name)) kind |= MatchKinds.Name;
                 theirOrdinals.Add(them);
                 kinds.Add(kind);
+                confidences.Add(confidence.Value);
                 kept++;
             }
+            if (kept == 0) continue;
+            myOrdinals.Add(me);
+            pairStart.Add(start);
             truncated.Add(cut);
         }
         pairStart.Add(theirOrdinals.Count);
-        return new OverlapResult([.. myOrdinals], [.. pairStart], [.. theirOrdinals], [.. kinds], [.. truncated]);
+        return new OverlapResult([.. myOrdinals], [.. pairStart], [.. theirOrdinals], [.. kinds], [.. confidences], [.. truncated]);
     }
+
+    /// <summary>
+    /// The confidence of a pair from the token types it shares (as joined), and the types its match rests on
+    /// (matchedOn): a domain match says whether the names agree too; a name-only match is reported as such only when
+    /// no other name rule applies, and rule (c) names the domain label it rests on.
+    /// </summary>
+    private static (MatchKinds Kinds, MatchConfidence? Confidence) Judge(PopulationData mine, PopulationData theirs, int me, int them, MatchKinds joined)
+    {
+        var a = mine.Records[me];
+        var b = theirs.Records[them];
+        var label = (joined & MatchKinds.NameOnly) != 0 && Share(a, b, IdentifierType.DomainLabel);
+        var contradict = Contradict(mine, theirs, me, them);
+        var kinds = joined & (MatchKinds.Domain | MatchKinds.NameSkeleton | MatchKinds.NameGeneric);
+        if ((joined & MatchKinds.Name) != 0) kinds |= MatchKinds.Name;
+        // A domain match whose names agree as well says so, even when the name join skipped a too-common name.
+        else if ((joined & MatchKinds.Domain) != 0 && Share(a, b, IdentifierType.Name)) kinds |= MatchKinds.Name;
+        if (label) kinds |= MatchKinds.NameOnly | MatchKinds.DomainLabel;
+        else if ((joined & MatchKinds.NameOnly) != 0 && (kinds & (MatchKinds.Name | MatchKinds.NameSkeleton | MatchKinds.NameGeneric | MatchKinds.Domain)) == 0)
+            kinds |= MatchKinds.NameOnly;
+
+        if ((joined & MatchKinds.Domain) != 0) return (kinds, MatchConfidence.Exact);
+        var countryUnknown = mine.CountryUnknown[me] || theirs.CountryUnknown[them];
+        if (label
+            || ((joined & MatchKinds.Name) != 0 && !contradict)
+            || ((joined & MatchKinds.NameOnly) != 0 && !contradict && countryUnknown)
+            || ((joined & MatchKinds.NameSkeleton) != 0 && !contradict))
+            return (kinds, MatchConfidence.Strong);
+        if ((joined & MatchKinds.Name) != 0 || (!contradict && (joined & (MatchKinds.NameGeneric | MatchKinds.NameOnly)) != 0))
+            return (kinds, MatchConfidence.Possible);
+        return (kinds, null);
+    }
+
+    /// <summary>Both records carry domains and share no domain label: their domains say they are different companies.</summary>
+    private static bool Contradict(PopulationData mine, PopulationData theirs, int me, int them) =>
+        mine.HasDomain[me] && theirs.HasDomain[them] && !Share(mine.Records[me], theirs.Records[them], IdentifierType.DomainLabel);
 
     /// <summary>Every pair sharing a domain token (at most cap + 1 partner records per token and record, enough to flag truncation).</summary>
     private static void JoinDomains(TokenIndex a, TokenIndex b, List<Pair> pairs) =>
@@ -124,20 +211,6 @@ public static class OverlapEngine
                 for (var y = jFrom; y < jKeep; y++)
                     pairs.Add(new Pair(a.Ordinals[x], b.Ordinals[y], MatchKinds.Domain));
         });
-
-    /// <summary>
-    /// Rule (b): pairs sharing a name token. For one of my records with a domain, a partner record with a domain
-    /// qualifies only if the two share a domain label; the rule is applied here, before any cap, so a popular name
-    /// cannot crowd out the valid pairs.
-    /// </summary>
-    private static void JoinNames(PopulationData mine, PopulationData theirs, List<Pair> pairs) =>
-        JoinQualified(mine, theirs, IdentifierType.Name, MatchKinds.Name, pairs, (me, them) =>
-            !(mine.HasDomain[me] && theirs.HasDomain[them]) || Share(mine.Records[me], theirs.Records[them], IdentifierType.DomainLabel));
-
-    /// <summary>Rule (c): pairs sharing a name-only token and a domain label.</summary>
-    private static void JoinNamesOnBrand(PopulationData mine, PopulationData theirs, List<Pair> pairs) =>
-        JoinQualified(mine, theirs, IdentifierType.NameOnly, MatchKinds.NameOnly | MatchKinds.DomainLabel, pairs, (me, them) =>
-            Share(mine.Records[me], theirs.Records[them], IdentifierType.DomainLabel));
 
     /// <summary>
     /// Pairs sharing a token of the given type that also pass <paramref name="qualifies"/>, skipping tokens too common

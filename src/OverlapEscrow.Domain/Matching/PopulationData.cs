@@ -16,13 +16,22 @@ public sealed class PopulationData
         VersionId = versionId;
         Records = records;
         HasDomain = new bool[records.Length];
+        CountryUnknown = new bool[records.Length];
         _indexes = new TokenIndex[IdentifierTypes.All.Count + 1];
         // Domain labels only qualify other matches (checked per pair), so they need no index of their own.
         foreach (var type in IdentifierTypes.All)
             _indexes[(int)type] = type == IdentifierType.DomainLabel ? new TokenIndex([], []) : BuildIndex(records, type);
         for (var i = 0; i < records.Length; i++)
+        {
+            bool nameOnly = false, name = false;
             foreach (var t in records[i].Tokens)
-                if (t.Type == IdentifierType.Domain) { HasDomain[i] = true; break; }
+            {
+                if (t.Type == IdentifierType.Domain) HasDomain[i] = true;
+                else if (t.Type == IdentifierType.NameOnly) nameOnly = true;
+                else if (t.Type is IdentifierType.Name or IdentifierType.NameGeneric) name = true;
+            }
+            CountryUnknown[i] = nameOnly && !name;
+        }
     }
 
     public string VersionId { get; }
@@ -32,6 +41,12 @@ public sealed class PopulationData
 
     /// <summary>Whether the record at an ordinal has at least one domain token (used by the name rule).</summary>
     internal bool[] HasDomain { get; }
+
+    /// <summary>
+    /// Whether the record's country is unknown: it has name-only tokens and no name or generic-name token, which is
+    /// how spec v2 clients send a distinctive name without a known country.
+    /// </summary>
+    internal bool[] CountryUnknown { get; }
 
     internal TokenIndex Index(IdentifierType type) => _indexes[(int)type];
 

@@ -1,0 +1,146 @@
+using OverlapEscrow.Domain.Matching;
+using OverlapEscrow.Domain.Records;
+using OverlapEscrow.Domain.Tokens;
+using static OverlapEscrow.Domain.Tests.TestRecords;
+
+namespace OverlapEscrow.Domain.Tests;
+
+/// <summary>Match confidence (docs/hashing.md, "Server match rules"): exact, strong and possible matches, and the default view.</summary>
+public class MatchConfidenceTests
+{
+    private static RecordToken L(ulong n) => new(IdentifierType.DomainLabel, new Token(0xB0, n));
+    private static RecordToken O(ulong n) => new(IdentifierType.NameOnly, new Token(0xC0, n));
+    private static RecordToken G(ulong n) => new(IdentifierType.NameGeneric, new Token(0xE0, n));
+    private static RecordToken S(ulong n) => new(IdentifierType.NameSkeleton, new Token(0xF0, n));
+
+    private static MatchConfidence? ConfidenceOf(OverlapResult result, PopulationData mine, PopulationData theirs, string me, string them)
+    {
+        var i = IndexOf(result, mine, me);
+        if (i < 0) return null;
+        var ordinal = theirs.OrdinalOf(them);
+        for (var p = result.PairStart[i]; p < result.PairStart[i + 1]; p++)
+            if (result.TheirOrdinals[p] == ordinal) return result.Confidences[p];
+        return null;
+    }
+
+    [Fact]
+    public void ASharedDomainIsAnExactMatch()
+    {
+        var mine = Pop(Rec("m1", D(1), L(1), N(5), O(5)));
+        var theirs = Pop(Rec("t1", D(1), L(1)));
+        var result = OverlapEngine.Compute(mine, theirs);
+        Assert.Equal(MatchConfidence.Exact, ConfidenceOf(result, mine, theirs, "m1", "t1"));
+        Assert.Equal(MatchConfidence.Exact, result.BestConfidence(0));
+    }
+
+    [Fact]
+    public void ADistinctiveNameWithItsCountryIsAStrongMatch()
+    {
+        var mine = Pop(Rec("m1", N(5), O(5)));
+        var theirs = Pop(Rec("t1", D(2), L(2), N(5), O(5)));
+        var result = OverlapEngine.Compute(mine, theirs);
+        Assert.Equal(MatchConfidence.Strong, ConfidenceOf(result, mine, theirs, "m1", "t1"));
+        Assert.Equal(MatchKinds.Name, KindWith(result, mine, theirs, "m1", "t1"));
+    }
+
+    [Fact]
+    public void AGenericNameAloneIsAPossibleMatchThatTheDefaultViewLeavesOut()
+    {
+        var mine = Pop(Rec("m1", G(5), O(5)));
+        var theirs = Pop(Rec("t1", G(5), O(5)));
+        Assert.Equal(0, OverlapEngine.Compute(mine, theirs).Count);
+        var all = OverlapEngine.Compute(mine, theirs, MatchView.IncludePossible);
+        Assert.Equal(1, all.Count);
+        Assert.Equal(MatchConfidence.Possible, ConfidenceOf(all, mine, theirs, "m1", "t1"));
+        Assert.Equal(MatchKinds.NameGeneric, KindWith(all, mine, theirs, "m1", "t1"));
+    }
+
+    [Fact]
+    public void AGenericNameCorroboratedByADomainLabelIsAStrongMatch()
+    {
+        // Summit Consulting on summitconsulting.com and on summitconsulting.co.uk: rule (c).
+        var mine = Pop(Rec("m1", D(1), L(9), G(5), O(5)));
+        var theirs = Pop(Rec("t1", D(2), L(9), G(6), O(5)));
+        var result = OverlapEngine.Compute(mine, theirs);
+        Assert.Equal(MatchConfidence.Strong, ConfidenceOf(result, mine, theirs, "m1", "t1"));
+        Assert.Equal(MatchKinds.DomainLabel | MatchKinds.NameOnly, KindWith(result, mine, theirs, "m1", "t1"));
+    }
+
+    [Fact]
+    public void AGenericNameOfRecordsWhoseDomainsContradictIsNoMatchEvenOnRequest()
+    {
+        var mine = Pop(Rec("m1", D(1), L(1), G(5), O(5)));
+        var theirs = Pop(Rec("t1", D(2), L(2), G(5), O(5)));
+        Assert.Equal(0, OverlapEngine.Compute(mine, theirs, MatchView.IncludePossible).Count);
+    }
+
+    [Fact]
+    public void ADistinctiveNameWhoseDomainsContradictIsOnlyAPossibleMatch()
+    {
+        var mine = Pop(Rec("m1", D(1), L(1), N(5), O(5)));
+        var theirs = Pop(Rec("t1", D(2), L(2), N(5), O(5)));
+        Assert.Equal(0, OverlapEngine.Compute(mine, theirs).Count);
+        var all = OverlapEngine.Compute(mine, theirs, MatchView.IncludePossible);
+        Assert.Equal(MatchConfidence.Possible, ConfidenceOf(all, mine, theirs, "m1", "t1"));
+    }
+
+    [Fact]
+    public void ADistinctiveNameWithoutAKnownCountryMatchesTheNameInAnyCountryStrongly()
+    {
+        // m1 has name-only tokens and no name token: a spec v2 record whose country is unknown.
+        var mine = Pop(Rec("m1", O(5)));
+        var theirs = Pop(Rec("t1", N(7), O(5)), Rec("t2", D(2), L(2), N(8), O(5)));
+        var result = OverlapEngine.Compute(mine, theirs);
+        Assert.Equal(MatchConfidence.Strong, ConfidenceOf(result, mine, theirs, "m1", "t1"));
+        Assert.Equal(MatchConfidence.Strong, ConfidenceOf(result, mine, theirs, "m1", "t2"));
+        Assert.Equal(MatchKinds.NameOnly, KindWith(result, mine, theirs, "m1", "t1"));
+    }
+
+    [Fact]
+    public void ANameOnlyMatchBetweenTwoKnownCountriesIsPossible()
+    {
+        var mine = Pop(Rec("m1", N(6), O(5)));
+        var theirs = Pop(Rec("t1", N(7), O(5)));
+        Assert.Equal(0, OverlapEngine.Compute(mine, theirs).Count);
+        Assert.Equal(MatchConfidence.Possible, ConfidenceOf(OverlapEngine.Compute(mine, theirs, MatchView.IncludePossible), mine, theirs, "m1", "t1"));
+    }
+
+    [Fact]
+    public void ASharedSkeletonIsAStrongMatchUnlessTheDomainsContradict()
+    {
+        // "Mytilineos" and "Mytilinaios" in one country: different name tokens, one skeleton.
+        var mine = Pop(Rec("m1", N(1), O(1), S(3)), Rec("m2", D(1), L(1), N(2), O(2), S(4)));
+        var theirs = Pop(Rec("t1", N(5), O(5), S(3)), Rec("t2", D(2), L(2), N(6), O(6), S(4)));
+        var result = OverlapEngine.Compute(mine, theirs);
+        Assert.Equal(MatchConfidence.Strong, ConfidenceOf(result, mine, theirs, "m1", "t1"));
+        Assert.Equal(MatchKinds.NameSkeleton, KindWith(result, mine, theirs, "m1", "t1"));
+        Assert.Null(ConfidenceOf(result, mine, theirs, "m2", "t2"));
+    }
+
+    [Fact]
+    public void PossibleMatchesNeverTakeAPlaceOfTheDefaultView()
+    {
+        // 60 partner records share my generic name (possible), one shares my distinctive trading name (strong):
+        // the default view keeps the strong one and is not truncated by the possible ones.
+        var mine = Pop(Rec("m1", G(5), N(9), O(5), O(9)));
+        var theirs = Pop([.. Enumerable.Range(0, 60).Select(i => Rec($"t{i:D3}", G(5), O(5))), Rec("z", N(9), O(9))]);
+        var result = OverlapEngine.Compute(mine, theirs);
+        Assert.Equal(["z"], PartnersOf(result, mine, theirs, "m1"));
+        Assert.False(result.Truncated[0]);
+        // On request the possible ones count too, and the cap (the first 50 by partner record id) applies to them all.
+        Assert.True(OverlapEngine.Compute(mine, theirs, MatchView.IncludePossible).Truncated[0]);
+    }
+
+    [Fact]
+    public void TheNewIdentifierTypesHaveWireNamesAndParse()
+    {
+        foreach (var type in IdentifierTypes.All)
+        {
+            Assert.True(IdentifierTypes.TryParse(type.WireName(), out var parsed));
+            Assert.Equal(type, parsed);
+        }
+        Assert.Equal("name_generic", IdentifierType.NameGeneric.WireName());
+        Assert.Equal("name_skeleton", IdentifierType.NameSkeleton.WireName());
+        Assert.Equal(6, IdentifierTypes.All.Count);
+    }
+}
