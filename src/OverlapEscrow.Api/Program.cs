@@ -15,7 +15,6 @@ builder.AddEscrowStorage();
 builder.AddEscrowAuth();
 builder.AddEscrowRateLimits();
 builder.AddEscrowFeatures();
-builder.AddSchedules();
 
 var app = builder.Build();
 app.UseServiceDefaults();

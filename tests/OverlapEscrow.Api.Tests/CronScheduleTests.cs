@@ -1,4 +1,4 @@
-using OverlapEscrow.Api.Schedules;
+using OverlapEscrow.Application.Schedules;
 
 namespace OverlapEscrow.Api.Tests;
 

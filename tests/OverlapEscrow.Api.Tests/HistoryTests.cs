@@ -334,16 +334,14 @@ public sealed class HistoryTests : IAsyncLifetime
     [Fact]
     public async Task TwoRefreshersThatSawTheSameChangeRecordItOnce()
     {
-        var repository = _app.Services.GetRequiredService<OverlapEscrow.Data.Overlaps.IOverlapHistoryRepository>();
-        OverlapEscrow.Data.Overlaps.OverlapPointRow Point(string id) => new()
-        {
-            Id = id, PartnershipId = _partnership, OrganizationId = _alpha.Id, PopulationId = _mine, PartnerPopulationId = _theirs,
-            At = 1_000, Level = "counts", Count = 7, PartnerCount = 7,
-        };
+        var repository = _app.Services.GetRequiredService<OverlapEscrow.Application.Storage.IOverlapHistoryRepository>();
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_000);
+        OverlapEscrow.Application.Storage.HistoryPoint Point(string id) =>
+            new(id, _partnership, _alpha.Id, _mine, _theirs, at, OverlapEscrow.Domain.Sharing.SharingLevel.Counts, 7, 7, null);
         // Both read "no point yet" for the cell and try to append their point.
-        Assert.True(await repository.AppendAsync(Point("ohp_first"), 0, expectedLatestId: null));
-        Assert.False(await repository.AppendAsync(Point("ohp_second"), 0, expectedLatestId: null));
+        Assert.True(await repository.AppendAsync(Point("ohp_first"), DateTimeOffset.UnixEpoch, expectedLatestId: null, CancellationToken.None));
+        Assert.False(await repository.AppendAsync(Point("ohp_second"), DateTimeOffset.UnixEpoch, expectedLatestId: null, CancellationToken.None));
         // The next change is appended against the point that is now the latest.
-        Assert.True(await repository.AppendAsync(Point("ohp_third"), 0, expectedLatestId: "ohp_first"));
+        Assert.True(await repository.AppendAsync(Point("ohp_third"), DateTimeOffset.UnixEpoch, expectedLatestId: "ohp_first", CancellationToken.None));
     }
 }

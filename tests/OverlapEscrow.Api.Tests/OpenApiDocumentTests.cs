@@ -256,24 +256,28 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.Served served) : I
         string[] levels = ["hidden", "counts", "overlaps"];
         foreach (var (schema, property) in new[]
                  {
-                     ("SharingSetting", "level"), ("SharingOverride", "level"), ("SharingCell", "level"), ("OverlapCell", "level"),
-                     ("OverlapListResponse", "level"), ("NewOverlapsResponse", "level"), ("HistoryCell", "level"),
+                     ("SharingSettingResponse", "level"), ("SharingOverrideResponse", "level"), ("SharingCellResponse", "level"), ("OverlapCell", "level"),
+                     ("OverlapListResponse", "level"), ("NewOverlapsResponse", "level"), ("HistoryCellResponse", "level"),
                      ("SharingSettingRequest", "level"), ("PopulationSharingRequest", "level"), ("SharingOverrideRequest", "level"),
                  })
-            Assert.Equal(levels, Values(Schema(schema)["properties"]![property]!["enum"]));
+            Assert.Equal(levels, Values(Resolved(Schema(schema)["properties"]![property]!)["enum"]));
 
-        Assert.Equal(["invited", "active", "declined", "terminated"], Values(Schema("PartnershipResponse")["properties"]!["status"]!["enum"]));
+        Assert.Equal(["invited", "active", "declined", "terminated"], Values(Resolved(Schema("PartnershipResponse")["properties"]!["status"]!)["enum"]));
         Assert.Equal(["inviter", "invitee"], Values(Schema("PartnershipResponse")["properties"]!["role"]!["enum"]));
         Assert.Equal(["admin", "partner_manager", "sales_ops", "viewer"], Values(Schema("MemberResponse")["properties"]!["role"]!["enum"]));
         Assert.Equal(["admin", "partner_manager", "sales_ops", "viewer"], Values(Schema("AddMemberRequest")["properties"]!["role"]!["enum"]));
         Assert.Equal(["member", "api_key"], Values(Schema("MeResponse")["properties"]!["kind"]!["enum"]));
         Assert.Contains("populations:read", Values(Schema("CreateApiKeyRequest")["properties"]!["scopes"]!["items"]!["enum"]));
         Assert.Equal(["snapshot", "delta"], Values(Schema("UploadResult")["properties"]!["mode"]!["enum"]));
-        Assert.Equal(["pull", "refresh"], Values(Schema("ScheduleResponse")["properties"]!["action"]!["enum"]));
-        Assert.Equal(["queued", "running", "succeeded", "failed"], Values(Schema("RunResponse")["properties"]!["status"]!["enum"]));
-        Assert.Equal(["pending", "delivered", "failed"], Values(Schema("WebhookDeliveryResponse")["properties"]!["status"]!["enum"]));
-        Assert.Equal(["domain", "name", "domain_label", "name_only", "name_generic", "name_skeleton"], Values(Schema("PartnerMatch")["properties"]!["matchedOn"]!["items"]!["enum"]));
+        Assert.Equal(["pull", "refresh"], Values(Resolved(Schema("ScheduleResponse")["properties"]!["action"]!)["enum"]));
+        Assert.Equal(["queued", "running", "succeeded", "failed"], Values(Resolved(Schema("RunResponse")["properties"]!["status"]!)["enum"]));
+        Assert.Equal(["pending", "delivered", "failed"], Values(Resolved(Schema("WebhookDeliveryResponse")["properties"]!["status"]!)["enum"]));
+        Assert.Equal(["domain", "name", "domain_label", "name_only", "name_generic", "name_skeleton"], Values(Schema("PartnerMatchResponse")["properties"]!["matchedOn"]!["items"]!["enum"]));
     }
+
+    /// <summary>A property's schema, or the component schema it refers to (enumerations typed in C# are components).</summary>
+    private JsonNode Resolved(JsonNode property) =>
+        property["$ref"]?.GetValue<string>() is { } reference ? Schema(reference[(reference.LastIndexOf('/') + 1)..]) : property;
 
     [Fact]
     public void ANullableEnumerationAdmitsNull()

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.NetworkInformation;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using OverlapEscrow.Api.Infrastructure.Outbound;
+using OverlapEscrow.Application.Outbound;
 using OverlapEscrow.Api.Tests.Infrastructure;
 
 namespace OverlapEscrow.Api.Tests;

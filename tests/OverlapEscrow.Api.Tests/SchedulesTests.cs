@@ -7,8 +7,9 @@ using System.Text.Json.Nodes;
 using Dapper;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using OverlapEscrow.Api.Infrastructure.Outbound;
-using OverlapEscrow.Api.Schedules;
+using OverlapEscrow.Application.Outbound;
+using OverlapEscrow.Application.Schedules;
+using OverlapEscrow.Application.Webhooks;
 using OverlapEscrow.Api.Tests.Infrastructure;
 using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
 
@@ -188,7 +189,7 @@ public sealed class SchedulesTests
             else await ServeAsync(http, Records.Range("R", 0, 40));
         });
         var events = new RecordingEvents();
-        using var app = new EscrowApp(Settings(), time: clock) { TestServices = s => s.AddSingleton<IEscrowEvents>(events) };
+        using var app = new EscrowApp(Settings(), time: clock) { TestServices = s => s.AddSingleton<IEventPublisher>(events) };
         var org = await app.SignupAsync("retrying");
         var population = await org.CreatePopulationAsync("Customers");
         var schedule = await CreateScheduleAsync(org, PullUrl(population, server.Url("/export.ndjson")));
@@ -232,7 +233,7 @@ public sealed class SchedulesTests
             return Task.CompletedTask;
         });
         var events = new RecordingEvents();
-        using var app = new EscrowApp(Settings(), time: clock) { TestServices = s => s.AddSingleton<IEscrowEvents>(events) };
+        using var app = new EscrowApp(Settings(), time: clock) { TestServices = s => s.AddSingleton<IEventPublisher>(events) };
         var org = await app.SignupAsync("always-failing");
         var population = await org.CreatePopulationAsync("Customers");
         var before = await org.UploadOkAsync(population, Records.Range("B", 0, 10));

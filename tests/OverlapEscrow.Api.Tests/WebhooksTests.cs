@@ -463,14 +463,14 @@ public sealed class WebhooksTests : IAsyncLifetime
     {
         var key = Convert.FromBase64String("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
         Assert.Equal("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-            OverlapEscrow.Api.Webhooks.WebhookSignature.Sign(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, """{"test": 2432232314}"""));
+            OverlapEscrow.Application.Webhooks.WebhookSignature.Sign(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, """{"test": 2432232314}"""));
     }
 
     [Fact]
     public void RetryDelaysGrowExponentiallyWithJitterAndStayUnderTheCapWithoutWaiting()
     {
-        var schedule = new OverlapEscrow.Api.Webhooks.RetrySchedule(Microsoft.Extensions.Options.Options.Create(
-            new OverlapEscrow.Api.Webhooks.WebhookOptions { RetryDelaySeconds = 60, MaxRetryDelayMinutes = 360 }));
+        var schedule = new OverlapEscrow.Application.Webhooks.RetrySchedule(Microsoft.Extensions.Options.Options.Create(
+            new OverlapEscrow.Application.Webhooks.WebhookOptions { RetryDelaySeconds = 60, MaxRetryDelayMinutes = 360 }));
         var watch = System.Diagnostics.Stopwatch.StartNew();
         double Mean(int attempt) => Enumerable.Range(0, 50).Average(_ => schedule.DelayAfter(attempt).TotalSeconds);
         var early = Mean(1);

@@ -1,3 +1,4 @@
+using OverlapEscrow.Domain.Disclosure;
 using OverlapEscrow.Domain.Sharing;
 
 namespace OverlapEscrow.Domain.Tests;
@@ -213,7 +214,7 @@ public class SharingPolicyTests
     {
         var sharing = new EffectiveSharing(SharingLevel.Overlaps, ["name"], 5);
 
-        Assert.Equal(count, SharingPolicy.ReportableCount(sharing, count, count));
+        Assert.Equal(count, CountRelease.Release(sharing, count, count).Value);
     }
 
     [Theory]
@@ -224,7 +225,7 @@ public class SharingPolicyTests
     {
         var sharing = new EffectiveSharing(SharingLevel.Counts, [], 5);
 
-        Assert.Null(SharingPolicy.ReportableCount(sharing, count, count));
+        Assert.Null(CountRelease.Release(sharing, count, count).Value);
     }
 
     [Theory]
@@ -235,7 +236,7 @@ public class SharingPolicyTests
     {
         var sharing = new EffectiveSharing(SharingLevel.Counts, [], 5);
 
-        Assert.Equal(count, SharingPolicy.ReportableCount(sharing, count, count));
+        Assert.Equal(count, CountRelease.Release(sharing, count, count).Value);
     }
 
     [Fact]
@@ -243,8 +244,8 @@ public class SharingPolicyTests
     {
         var sharing = Resolve(Default(SharingLevel.Counts, min: 10));
 
-        Assert.Null(SharingPolicy.ReportableCount(sharing, 9, 9));
-        Assert.Equal(10, SharingPolicy.ReportableCount(sharing, 10, 10));
+        Assert.Null(CountRelease.Release(sharing, 9, 9).Value);
+        Assert.Equal(10, CountRelease.Release(sharing, 10, 10).Value);
     }
 
     [Fact]
@@ -252,10 +253,10 @@ public class SharingPolicyTests
     {
         var sharing = Resolve(Default(SharingLevel.Counts));
 
-        Assert.Null(SharingPolicy.ReportableCount(sharing, 0, 0));
-        Assert.Null(SharingPolicy.ReportableCount(sharing, 1, 1));
-        Assert.Null(SharingPolicy.ReportableCount(sharing, 4, 4));
-        Assert.Equal(5, SharingPolicy.ReportableCount(sharing, 5, 5));
+        Assert.Null(CountRelease.Release(sharing, 0, 0).Value);
+        Assert.Null(CountRelease.Release(sharing, 1, 1).Value);
+        Assert.Null(CountRelease.Release(sharing, 4, 4).Value);
+        Assert.Equal(5, CountRelease.Release(sharing, 5, 5).Value);
     }
 
     [Theory]
@@ -263,10 +264,10 @@ public class SharingPolicyTests
     [InlineData(1)]
     [InlineData(5)]
     [InlineData(1000)]
-    public void HiddenLevelReportsNoCount(int count)
+    public void HiddenLevelReleasesNoCount(int count)
     {
-        Assert.Null(SharingPolicy.ReportableCount(EffectiveSharing.Hidden, count, count));
-        Assert.Null(SharingPolicy.ReportableCount(new EffectiveSharing(SharingLevel.Hidden, [], 0), count, count));
+        Assert.Throws<ArgumentException>(() => CountRelease.Release(EffectiveSharing.Hidden, count, count));
+        Assert.Throws<ArgumentException>(() => CountRelease.Release(new EffectiveSharing(SharingLevel.Hidden, [], 0), count, count));
     }
 
     [Fact]
@@ -282,10 +283,10 @@ public class SharingPolicyTests
     {
         var sharing = Resolve(Default(SharingLevel.Counts));
         // Five of the viewer's records that all hit one owner record: one account uploaded five times.
-        Assert.Null(SharingPolicy.ReportableCount(sharing, 5, 1));
-        Assert.Null(SharingPolicy.ReportableCount(sharing, 9, 4));
-        Assert.Equal(9, SharingPolicy.ReportableCount(sharing, 9, 5));
+        Assert.Null(CountRelease.Release(sharing, 5, 1).Value);
+        Assert.Null(CountRelease.Release(sharing, 9, 4).Value);
+        Assert.Equal(9, CountRelease.Release(sharing, 9, 5).Value);
         // At the overlaps level the list is visible anyway.
-        Assert.Equal(5, SharingPolicy.ReportableCount(Resolve(Default(SharingLevel.Overlaps)), 5, 1));
+        Assert.Equal(5, CountRelease.Release(Resolve(Default(SharingLevel.Overlaps)), 5, 1).Value);
     }
 }

@@ -1,12 +1,9 @@
-using System.Security.Cryptography;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.IdentityModel.Tokens;
 using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Infrastructure;
-using OverlapEscrow.Data;
-using OverlapEscrow.Data.Accounts;
-using OverlapEscrow.Data.Audit;
+using OverlapEscrow.Application.Accounts;
+using OverlapEscrow.Domain.Accounts;
 
 namespace OverlapEscrow.Api.Accounts;
 
@@ -17,8 +14,6 @@ namespace OverlapEscrow.Api.Accounts;
 /// </summary>
 public static class ApiKeysApi
 {
-    public const string Prefix = "oek_";
-
     public static IEndpointRouteBuilder MapApiKeys(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/api-keys").WithTags("API keys").RequireAuthorization(Policies.Admin);
@@ -38,39 +33,22 @@ public static class ApiKeysApi
     }
 
     private static async Task<Results<Created<CreatedApiKeyResponse>, ProblemHttpResult>> Create(
-        CreateApiKeyRequest request, CurrentUser user, IAccountRepository accounts, IAuditRepository audit, TimeProvider time, CancellationToken ct)
+        CreateApiKeyRequest request, CurrentUser user, ApiKeys keys, CancellationToken ct)
     {
-        var scopes = request.Scopes ?? [];
-        var errors = new FieldErrors()
-            .Check(!string.IsNullOrWhiteSpace(request.Name) && request.Name.Length <= 100, "name", "name is 1-100 characters.")
-            .Check(scopes.Count > 0 && scopes.All(s => Scopes.All.Contains(s)), "scopes", $"scopes is a non-empty list of: {string.Join(", ", Scopes.All)}.");
-        if (errors.Any) return errors.ToProblem();
-        var now = time.GetUtcNow();
-        var id = Ids.New("key");
-        var secret = $"{Prefix}{id}.{Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32))}";
-        var row = new ApiKeyRow
-        {
-            Id = id, OrganizationId = user.OrganizationId, Name = request.Name!.Trim(), SecretHash = TokenIssuer.HashSecret(secret),
-            Scopes = string.Join(' ', scopes.Distinct()), CreatedAt = Time.ToUnixMs(now), CreatedBy = user.Actor,
-        };
-        await accounts.CreateApiKeyAsync(row, ct);
-        await audit.AppendAsync(Time.ToUnixMs(now), user.OrganizationId, user.Actor, "api_key.created", null, new { keyId = id, row.Scopes }, ct);
-        return TypedResults.Created($"/v1/api-keys/{id}", new CreatedApiKeyResponse(ApiKeyResponse.From(row), secret));
+        var outcome = await keys.CreateAsync(user.Caller, new ApiKeyInput(request.Name, request.Scopes), ct);
+        if (outcome.Failure is { } failure) return Problems.From(failure);
+        var created = outcome.Value!;
+        return TypedResults.Created($"/v1/api-keys/{created.Key.Id}", new CreatedApiKeyResponse(ApiKeyResponse.From(created.Key), created.Secret));
     }
 
-    private static async Task<Ok<List<ApiKeyResponse>>> List(CurrentUser user, IAccountRepository accounts, CancellationToken ct) =>
-        TypedResults.Ok((await accounts.ListApiKeysAsync(user.OrganizationId, ct)).Select(ApiKeyResponse.From).ToList());
+    private static async Task<Ok<List<ApiKeyResponse>>> List(CurrentUser user, ApiKeys keys, CancellationToken ct) =>
+        TypedResults.Ok((await keys.ListAsync(user.Caller, ct)).Select(ApiKeyResponse.From).ToList());
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> Revoke(string keyId, CurrentUser user, IAccountRepository accounts, IAuditRepository audit, TimeProvider time, CancellationToken ct)
-    {
-        var now = Time.ToUnixMs(time.GetUtcNow());
-        if (!await accounts.RevokeApiKeyAsync(user.OrganizationId, keyId, now, ct)) return Problems.NotFound("API key");
-        await audit.AppendAsync(now, user.OrganizationId, user.Actor, "api_key.revoked", null, new { keyId }, ct);
-        return TypedResults.NoContent();
-    }
+    private static async Task<Results<NoContent, ProblemHttpResult>> Revoke(string keyId, CurrentUser user, ApiKeys keys, CancellationToken ct) =>
+        (await keys.RevokeAsync(user.Caller, keyId, ct)).Failure is { } failure ? Problems.From(failure) : TypedResults.NoContent();
 
     private static async Task<Results<Ok<OAuthTokenResponse>, OAuthErrorResult, ProblemHttpResult>> Token(
-        HttpContext http, IAccountRepository accounts, TokenIssuer tokens, AccountRateLimiter limits, TimeProvider time, CancellationToken ct)
+        HttpContext http, ApiKeys keys, TokenIssuer tokens, AccountRateLimiter limits, CancellationToken ct)
     {
         // RFC 6749 §5.1: token responses, and so their errors, must not be cached.
         http.Response.Headers.CacheControl = "no-store";
@@ -78,37 +56,18 @@ public static class ApiKeysApi
         var (request, error) = await OAuthTokenRequest.ReadAsync(http.Request, ct);
         if (error is not null) return error;
         // Counted against the key the secret names (whatever client_id says), so guesses at one key add up.
-        if ((KeyIdOf(request!.ClientSecret) ?? request.ClientId) is { } keyId && limits.TokenRequest(http, keyId) is { } tooMany) return tooMany;
-        var key = await FindKeyAsync(accounts, request.ClientSecret, ct);
+        if ((ApiKeys.KeyIdOf(request!.ClientSecret) ?? request.ClientId) is { } keyId && limits.TokenRequest(http, keyId) is { } tooMany) return tooMany;
+        var key = await keys.FindBySecretAsync(request.ClientSecret, ct);
         if (key is null || key.RevokedAt is not null || (request.ClientId is not null && request.ClientId != key.Id))
             return OAuthErrorResult.InvalidClient("Client authentication failed: the API key is unknown, revoked, or not the key of client_id.");
-        var granted = key.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var granted = key.Scopes;
         // §3.3: the client may ask for fewer scopes than the key has, never for more.
-        var scopes = request.Scopes is { Count: > 0 } asked ? asked.Distinct().ToArray() : granted;
+        var scopes = request.Scopes is { Count: > 0 } asked ? asked.Distinct().ToArray() : [.. granted];
         if (scopes.Except(granted).Any())
             return new OAuthErrorResult(400, "invalid_scope", $"scope may only name scopes of this key: {string.Join(' ', granted)}.");
-        await accounts.MarkApiKeyUsedAsync(key.Id, Time.ToUnixMs(time.GetUtcNow()), ct);
+        await keys.MarkUsedAsync(key.Id, ct);
         return TypedResults.Ok(new OAuthTokenResponse(tokens.AccessTokenForApiKey(key.Id, key.OrganizationId, scopes), "Bearer",
             (int)tokens.AccessTokenLifetime.TotalSeconds, string.Join(' ', scopes)));
-    }
-
-    /// <summary>The stored key matching a presented secret, compared in constant time; null when none matches.</summary>
-    public static async Task<ApiKeyRow?> FindKeyAsync(IAccountRepository accounts, string secret, CancellationToken ct)
-    {
-        if (KeyIdOf(secret) is not { } keyId) return null;
-        var key = await accounts.FindApiKeyAsync(keyId, ct);
-        if (key is null) return null;
-        return CryptographicOperations.FixedTimeEquals(key.SecretHash, TokenIssuer.HashSecret(secret)) ? key : null;
-    }
-
-    /// <summary>The key id a presented secret names ("oek_&lt;key id&gt;.&lt;secret&gt;"); null when it is not shaped like a key.</summary>
-    private static string? KeyIdOf(string secret)
-    {
-        if (!secret.StartsWith(Prefix, StringComparison.Ordinal)) return null;
-        var rest = secret[Prefix.Length..];
-        // '.' occurs neither in a key id nor in base64url, so it separates them unambiguously.
-        var split = rest.IndexOf('.');
-        return split <= 0 ? null : rest[..split];
     }
 }
 
@@ -116,8 +75,7 @@ public sealed record CreateApiKeyRequest(string? Name, IReadOnlyList<string>? Sc
 
 public sealed record ApiKeyResponse(string Id, string Name, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt)
 {
-    public static ApiKeyResponse From(ApiKeyRow k) => new(k.Id, k.Name, k.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries),
-        Time.FromUnixMs(k.CreatedAt), Time.FromUnixMs(k.LastUsedAt), Time.FromUnixMs(k.RevokedAt));
+    public static ApiKeyResponse From(ApiKey k) => new(k.Id, k.Name, k.Scopes, k.CreatedAt, k.LastUsedAt, k.RevokedAt);
 }
 
 /// <summary>The key's metadata and, this once, its secret.</summary>

@@ -2,8 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using OverlapEscrow.Api.Infrastructure;
-using OverlapEscrow.Data;
-using OverlapEscrow.Data.Audit;
+using OverlapEscrow.Application.Audit;
 
 namespace OverlapEscrow.Api.Audit;
 
@@ -22,30 +21,17 @@ public static class AuditApi
     }
 
     private static async Task<Results<Ok<AuditPage>, ProblemHttpResult>> List(
-        [FromQuery] long? after, [FromQuery] int? limit, CurrentUser user, IAuditRepository audit, CancellationToken ct)
+        [FromQuery] long? after, [FromQuery] int? limit, CurrentUser user, AuditTrail audit, CancellationToken ct)
     {
         var size = limit ?? 100;
-        if (size is < 1 or > 1000) return Problems.Invalid("limit", "limit is between 1 and 1000.");
-        var rows = await audit.ListAsync(user.OrganizationId, after ?? 0, size, ct);
-        var items = rows.Select(r => new AuditEventResponse(r.Seq, Time.FromUnixMs(r.At), r.OrganizationId == user.OrganizationId, r.Actor, r.Action,
-            r.PartnershipId, Detail(r, user.OrganizationId), Convert.ToHexStringLower(r.Hash))).ToList();
+        var outcome = await audit.ListAsync(user.Caller, after, size, ct);
+        if (outcome.Failure is { } failure) return Problems.From(failure);
+        var items = outcome.Value!.Select(e => new AuditEventResponse(e.Seq, e.At, e.ByMyOrganization, e.Actor, e.Action, e.PartnershipId, e.Detail,
+            Convert.ToHexStringLower(e.Hash))).ToList();
         return TypedResults.Ok(new AuditPage(items, items.Count == size ? items[^1].Seq : null));
     }
 
-    /// <summary>Keys of a partner's event detail that speak only of my own populations and of the size of the release.</summary>
-    private static readonly HashSet<string> PartnerVisibleKeys = ["partnerPopulationId", "rows", "format", "fields"];
-
-    private static JsonElement Detail(AuditEventRow row, string organizationId)
-    {
-        using var doc = JsonDocument.Parse(row.Detail);
-        if (row.OrganizationId == organizationId) return doc.RootElement.Clone();
-        // The partner's own population ids may be hidden from me: they must not surface through the log.
-        var kept = doc.RootElement.EnumerateObject().Where(p => PartnerVisibleKeys.Contains(p.Name))
-            .ToDictionary(p => p.Name == "partnerPopulationId" ? "myPopulationId" : p.Name, p => p.Value.Clone());
-        return JsonSerializer.SerializeToElement(kept);
-    }
-
-    private static async Task<Ok<AuditVerificationResponse>> Verify(IAuditRepository audit, CancellationToken ct)
+    private static async Task<Ok<AuditVerificationResponse>> Verify(AuditTrail audit, CancellationToken ct)
     {
         var result = await audit.VerifyAsync(ct);
         return TypedResults.Ok(new AuditVerificationResponse(result.Valid, result.FirstBrokenSeq, result.EventCount, Convert.ToHexStringLower(result.HeadHash)));

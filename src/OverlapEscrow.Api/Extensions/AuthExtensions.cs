@@ -13,11 +13,10 @@ public static class AuthExtensions
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddScoped<CurrentUser>();
         builder.Services.AddSingleton<TokenIssuer>();
-        builder.Services.AddSingleton<Microsoft.AspNetCore.Identity.IPasswordHasher<PasswordSubject>, Microsoft.AspNetCore.Identity.PasswordHasher<PasswordSubject>>();
 
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<EscrowKeys, TimeProvider>((o, keys, time) =>
+            .Configure<Application.Keys.EscrowSecrets, TimeProvider>((o, keys, time) =>
             {
                 o.MapInboundClaims = false;
                 o.TokenValidationParameters = new TokenValidationParameters
@@ -70,15 +69,15 @@ public static class AuthExtensions
     private static async Task StillValidAsync(TokenValidatedContext context)
     {
         var principal = context.Principal!;
-        var accounts = context.HttpContext.RequestServices.GetRequiredService<Data.Accounts.IAccountRepository>();
+        var services = context.HttpContext.RequestServices;
         var subject = principal.FindFirst(EscrowClaims.Subject)?.Value ?? "";
-        var organization = principal.FindFirst(EscrowClaims.Organization)?.Value;
+        var organization = principal.FindFirst(EscrowClaims.Organization)?.Value ?? "";
         var ct = context.HttpContext.RequestAborted;
         var valid = principal.FindFirst(EscrowClaims.Kind)?.Value switch
         {
-            EscrowClaims.KindApiKey => await accounts.FindApiKeyAsync(subject, ct) is { RevokedAt: null } key && key.OrganizationId == organization,
-            EscrowClaims.KindMember => await accounts.GetMemberAsync(subject, ct) is { } m && m.OrganizationId == organization
-                && m.Role == principal.FindFirst(EscrowClaims.Role)?.Value,
+            EscrowClaims.KindApiKey => await services.GetRequiredService<Application.Accounts.ApiKeys>().StillValidAsync(subject, organization, ct),
+            EscrowClaims.KindMember => await services.GetRequiredService<Application.Accounts.Accounts>()
+                .MemberStillValidAsync(subject, organization, principal.FindFirst(EscrowClaims.Role)?.Value, ct),
             _ => false,
         };
         if (!valid) context.Fail("The credential behind this token is no longer valid.");
@@ -96,10 +95,4 @@ public static class AuthExtensions
         }
         return false;
     }
-}
-
-/// <summary>The type parameter of the platform's password hasher (PBKDF2-HMAC-SHA512, 100,000 iterations, v3 format); it carries no data.</summary>
-public sealed class PasswordSubject
-{
-    public static readonly PasswordSubject Instance = new();
 }

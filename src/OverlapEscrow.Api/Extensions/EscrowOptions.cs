@@ -2,7 +2,10 @@ using System.ComponentModel.DataAnnotations;
 
 namespace OverlapEscrow.Api.Extensions;
 
-/// <summary>Settings under the "Escrow" configuration section (environment: Escrow__Name).</summary>
+/// <summary>
+/// The host's settings under the "Escrow" configuration section (environment: Escrow__Name). The use cases' settings
+/// (uploads, caches, history, webhooks, schedules, outbound HTTP) are bound from their own sections in StorageExtensions.
+/// </summary>
 public sealed class EscrowOptions
 {
     public const string Section = "Escrow";
@@ -21,71 +24,10 @@ public sealed class EscrowOptions
     [Range(1, 365)]
     public int RefreshTokenDays { get; set; } = 30;
 
-    /// <summary>Materialized population versions kept in memory, counted in records.</summary>
-    [Range(1_000, int.MaxValue)]
-    public int CacheRecordBudget { get; set; } = 20_000_000;
-
-    public UploadOptions Uploads { get; set; } = new();
+    /// <summary>The directory of the secrets, as configured or by default.</summary>
+    public string SecretsPath => SecretsDirectory ?? Path.Combine(DataDirectory, "secrets");
 
     public DemoOptions Demo { get; set; } = new();
-}
-
-public sealed class UploadOptions
-{
-    /// <summary>Largest request body accepted, as sent (compressed or not).</summary>
-    [Range(1024, long.MaxValue)]
-    public long MaxBodyBytes { get; set; } = 2L * 1024 * 1024 * 1024;
-
-    /// <summary>Largest body after gzip decompression (a small gzip body can inflate enormously).</summary>
-    [Range(1024, long.MaxValue)]
-    public long MaxDecompressedBytes { get; set; } = 8L * 1024 * 1024 * 1024;
-
-    [Range(1, int.MaxValue)]
-    public int MaxRows { get; set; } = 10_000_000;
-
-    [Range(64, 1024 * 1024)]
-    public int MaxRowBytes { get; set; } = 64 * 1024;
-
-    [Range(1, 256)]
-    public int MaxRecordIdLength { get; set; } = 128;
-
-    [Range(1, 64)]
-    public int MaxIdentifiersPerRecord { get; set; } = 16;
-
-    [Range(0, 64)]
-    public int MaxAttributesPerRecord { get; set; } = 32;
-
-    [Range(1, 4096)]
-    public int MaxAttributeLength { get; set; } = 256;
-
-    /// <summary>What a bad row does when the request does not say: "reject" (nothing is applied) or "skip".</summary>
-    [RegularExpression("^(reject|skip)$")]
-    public string DefaultErrorPolicy { get; set; } = "reject";
-
-    /// <summary>
-    /// Row errors listed in a response. Under the reject policy, reading stops once this many are listed (the upload
-    /// is rejected anyway) and the response says the count is incomplete; under skip every row is read and counted.
-    /// </summary>
-    [Range(1, 10_000)]
-    public int MaxReportedErrors { get; set; } = 100;
-
-    [Range(128, 1_000_000)]
-    public int SegmentRecords { get; set; } = 8192;
-
-    /// <summary>A pending upload not heard from for this long is considered dead and removed.</summary>
-    [Range(1, 1440)]
-    public int AbandonAfterMinutes { get; set; } = 15;
-
-    /// <summary>
-    /// Lease on an upload's Idempotency-Key, renewed every third of it while the upload is alive (whether or not its
-    /// client is sending): a retry after a crash of the instance running the upload waits at most this long.
-    /// </summary>
-    [Range(1, 3600)]
-    public int IdempotencyLeaseSeconds { get; set; } = 30;
-
-    /// <summary>Deltas stacked on a snapshot before they are folded into a new snapshot.</summary>
-    [Range(1, 1000)]
-    public int CompactAfterDeltas { get; set; } = 8;
 }
 
 public sealed class DemoOptions

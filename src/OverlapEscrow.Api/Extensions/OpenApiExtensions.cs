@@ -12,13 +12,12 @@ using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Api.Overlaps;
 using OverlapEscrow.Api.Partnerships;
 using OverlapEscrow.Api.Populations;
-using OverlapEscrow.Api.Populations.Uploads;
 using OverlapEscrow.Api.Schedules;
 using OverlapEscrow.Api.Webhooks;
-using OverlapEscrow.Data.Populations;
-using OverlapEscrow.Data.Schedules;
-using OverlapEscrow.Data.Webhooks;
-using OverlapEscrow.Domain.Partnerships;
+using OverlapEscrow.Application.Uploads;
+using OverlapEscrow.Application.Webhooks;
+using OverlapEscrow.Domain.Accounts;
+using OverlapEscrow.Domain.Populations;
 using OverlapEscrow.Domain.Records;
 using OverlapEscrow.Domain.Sharing;
 
@@ -66,13 +65,16 @@ public static class OpenApiExtensions
         ["onError"] = ["reject", "skip"],
     };
 
+    /// <remarks>
+    /// Properties typed as C# enumerations (sharing levels, partnership, run and delivery statuses, schedule actions, run
+    /// triggers) are enumerations in the schema already, through the JSON options' string enum converter; this table
+    /// holds the string-typed ones.
+    /// </remarks>
     private static Dictionary<(Type, string), IReadOnlyList<string>> BuildEnumerations()
     {
-        IReadOnlyList<string> levels = Enum.GetValues<SharingLevel>().Select(l => l.ToWire()).ToList();
-        IReadOnlyList<string> statuses = Enum.GetValues<PartnershipStatus>().Select(s => s.ToWire()).ToList();
+        IReadOnlyList<string> levels = Enum.GetValues<SharingLevel>().Select(l => l.ToString().ToLowerInvariant()).ToList();
         IReadOnlyList<string> identifierTypes = IdentifierTypes.All.Select(t => t.WireName()).ToList();
-        IReadOnlyList<string> actions = [ScheduleKinds.Pull, ScheduleKinds.Refresh];
-        IReadOnlyList<string> runStatuses = [RunStatuses.Queued, RunStatuses.Running, RunStatuses.Succeeded, RunStatuses.Failed];
+        IReadOnlyList<string> actions = ["pull", "refresh"];
         IReadOnlyList<string> pullFormats = ["ndjson", "csv"];
         IReadOnlyList<string> errorPolicies = ["reject", "skip"];
         return new()
@@ -86,39 +88,25 @@ public static class OpenApiExtensions
             [(typeof(TokenResponse), nameof(TokenResponse.TokenType))] = ["Bearer"],
             [(typeof(CreateApiKeyRequest), nameof(CreateApiKeyRequest.Scopes))] = Scopes.All,
             [(typeof(ApiKeyResponse), nameof(ApiKeyResponse.Scopes))] = Scopes.All,
-            [(typeof(CreatePopulationRequest), nameof(CreatePopulationRequest.Type))] = PopulationsApi.Types,
-            [(typeof(PopulationResponse), nameof(PopulationResponse.Type))] = PopulationsApi.Types,
-            [(typeof(MatrixPopulation), nameof(MatrixPopulation.Type))] = PopulationsApi.Types,
-            [(typeof(MySharing), nameof(MySharing.PopulationType))] = PopulationsApi.Types,
-            [(typeof(TheirSharing), nameof(TheirSharing.PopulationType))] = PopulationsApi.Types,
-            [(typeof(UploadResult), nameof(UploadResult.Mode))] = [VersionKinds.Snapshot, VersionKinds.Delta],
+            [(typeof(CreatePopulationRequest), nameof(CreatePopulationRequest.Type))] = PopulationTypes.All,
+            [(typeof(PopulationResponse), nameof(PopulationResponse.Type))] = PopulationTypes.All,
+            [(typeof(MatrixPopulation), nameof(MatrixPopulation.Type))] = PopulationTypes.All,
+            [(typeof(MySharingResponse), nameof(MySharingResponse.PopulationType))] = PopulationTypes.All,
+            [(typeof(TheirSharingResponse), nameof(TheirSharingResponse.PopulationType))] = PopulationTypes.All,
+            [(typeof(UploadResult), nameof(UploadResult.Mode))] = ["snapshot", "delta"],
             [(typeof(SharingSettingRequest), nameof(SharingSettingRequest.Level))] = levels,
             [(typeof(SharingOverrideRequest), nameof(SharingOverrideRequest.Level))] = levels,
             [(typeof(PopulationSharingRequest), nameof(PopulationSharingRequest.Level))] = levels,
-            [(typeof(SharingSetting), nameof(SharingSetting.Level))] = levels,
-            [(typeof(SharingOverride), nameof(SharingOverride.Level))] = levels,
-            [(typeof(SharingCell), nameof(SharingCell.Level))] = levels,
-            [(typeof(OverlapCell), nameof(OverlapCell.Level))] = levels,
-            [(typeof(OverlapListResponse), nameof(OverlapListResponse.Level))] = levels,
-            [(typeof(NewOverlapsResponse), nameof(NewOverlapsResponse.Level))] = levels,
-            [(typeof(HistoryCell), nameof(HistoryCell.Level))] = levels,
-            [(typeof(PartnerMatch), nameof(PartnerMatch.MatchedOn))] = identifierTypes,
-            [(typeof(PartnershipResponse), nameof(PartnershipResponse.Status))] = statuses,
+            [(typeof(PartnerMatchResponse), nameof(PartnerMatchResponse.MatchedOn))] = identifierTypes,
             [(typeof(PartnershipResponse), nameof(PartnershipResponse.Role))] = ["inviter", "invitee"],
             [(typeof(ScheduleRequest), nameof(ScheduleRequest.Action))] = actions,
-            [(typeof(ScheduleResponse), nameof(ScheduleResponse.Action))] = actions,
             [(typeof(PullRequest), nameof(PullRequest.Format))] = pullFormats,
             [(typeof(PullResponse), nameof(PullResponse.Format))] = pullFormats,
             [(typeof(PullRequest), nameof(PullRequest.OnError))] = errorPolicies,
             [(typeof(PullResponse), nameof(PullResponse.OnError))] = errorPolicies,
-            [(typeof(LastRunResponse), nameof(LastRunResponse.Status))] = runStatuses,
-            [(typeof(RunResponse), nameof(RunResponse.Status))] = runStatuses,
-            [(typeof(RunAcceptedResponse), nameof(RunAcceptedResponse.Status))] = runStatuses,
-            [(typeof(RunResponse), nameof(RunResponse.Trigger))] = [RunTriggers.Schedule, RunTriggers.Manual, RunTriggers.Push],
             [(typeof(CreateWebhookRequest), nameof(CreateWebhookRequest.Events))] = WebhookEventTypes.All,
             [(typeof(WebhookResponse), nameof(WebhookResponse.Events))] = WebhookEventTypes.All,
             [(typeof(WebhookDeliveryResponse), nameof(WebhookDeliveryResponse.EventType))] = WebhookEventTypes.All,
-            [(typeof(WebhookDeliveryResponse), nameof(WebhookDeliveryResponse.Status))] = [DeliveryStatuses.Pending, DeliveryStatuses.Delivered, DeliveryStatuses.Failed],
         };
     }
 

@@ -1,8 +1,8 @@
-using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
-using OverlapEscrow.Data;
 using OverlapEscrow.Api.Infrastructure;
+using OverlapEscrow.Application.Events;
+using OverlapEscrow.Application.Storage;
 
 namespace OverlapEscrow.Api.Extensions;
 
@@ -14,25 +14,15 @@ public static class ServiceDefaults
         builder.Services.AddOptions<EscrowOptions>()
             .Bind(builder.Configuration.GetSection(EscrowOptions.Section))
             .ValidateDataAnnotations()
-            .Validate(o => o.Uploads is not null, "Escrow:Uploads is required.")
-            .ValidateOnStart();
-        builder.Services.AddOptions<UploadOptions>()
-            .Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Uploads"))
-            .ValidateDataAnnotations()
             .ValidateOnStart();
 
         // The framework's own exception logging writes stack traces and messages that can quote request data;
         // ProblemExceptionHandler logs the exception type and route instead.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", LogLevel.None);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.Configure<JsonOptions>(o =>
-        {
-            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower));
-            o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
-            // Numbers are JSON numbers: the web defaults would also read "5" as 5, and the OpenAPI document would then
-            // type every integer as "integer or string".
-            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
-        });
+        // The same JSON conventions as the events the escrow sends (camelCase, snake_case enums, nulls left out, numbers
+        // as JSON numbers only).
+        builder.Services.Configure<JsonOptions>(o => EscrowJson.Configure(o.SerializerOptions));
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
         {
@@ -56,21 +46,10 @@ public static class ServiceDefaults
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
-        app.MapGet("/healthz", async Task<Results<Ok<HealthResponse>, ProblemHttpResult>> (IDbConnectionFactory db, CancellationToken ct) =>
-            {
-                try
-                {
-                    await using var connection = await db.OpenAsync(ct);
-                    await using var command = connection.CreateCommand();
-                    command.CommandText = "SELECT 1";
-                    await command.ExecuteScalarAsync(ct);
-                    return TypedResults.Ok(new HealthResponse("ok"));
-                }
-                catch (System.Data.Common.DbException)
-                {
-                    return TypedResults.Problem(statusCode: 503, title: "The database is unavailable", type: Problems.TypePrefix + "unavailable");
-                }
-            })
+        app.MapGet("/healthz", async Task<Results<Ok<HealthResponse>, ProblemHttpResult>> (IStorageHealth storage, CancellationToken ct) =>
+                await storage.IsAvailableAsync(ct)
+                    ? TypedResults.Ok(new HealthResponse("ok"))
+                    : TypedResults.Problem(statusCode: 503, title: "The database is unavailable", type: Problems.TypePrefix + "unavailable"))
             .WithName("Health").WithTags("Health").WithSummary("Liveness and database check").AllowAnonymous()
             .WithDescription("Opens a database connection and runs SELECT 1; 503 when the database is unavailable.")
             .ProducesProblem(503);

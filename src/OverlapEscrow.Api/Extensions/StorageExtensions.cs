@@ -2,140 +2,61 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Options;
-using OverlapEscrow.Api.Demo;
+using OverlapEscrow.Api.Hosting;
 using OverlapEscrow.Api.Infrastructure;
-using OverlapEscrow.Api.Infrastructure.Outbound;
-using OverlapEscrow.Api.Overlaps;
-using OverlapEscrow.Api.Populations;
-using OverlapEscrow.Api.Populations.Uploads;
-using OverlapEscrow.Api.Webhooks;
+using OverlapEscrow.Application;
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Outbound;
+using OverlapEscrow.Application.Overlaps;
+using OverlapEscrow.Application.Schedules;
+using OverlapEscrow.Application.Uploads;
+using OverlapEscrow.Application.Webhooks;
 using OverlapEscrow.Data;
-using OverlapEscrow.Data.Accounts;
-using OverlapEscrow.Data.Audit;
-using OverlapEscrow.Data.Overlaps;
-using OverlapEscrow.Data.Partnerships;
-using OverlapEscrow.Data.Populations;
-using OverlapEscrow.Data.Sqlite;
-using OverlapEscrow.Data.Webhooks;
 
 namespace OverlapEscrow.Api.Extensions;
 
+/// <summary>The wiring of the layers: the only place the host names the data layer.</summary>
 public static class StorageExtensions
 {
-    /// <summary>The embedded SQLite database under the data directory, its repositories, and the escrow's keys.</summary>
+    /// <summary>The embedded SQLite database under the data directory and the escrow's secrets.</summary>
     public static WebApplicationBuilder AddEscrowStorage(this WebApplicationBuilder builder)
     {
-        DapperSetup.Configure();
-        builder.Services.AddSingleton<EscrowKeys>();
-        builder.Services.AddSingleton<OrganizationKeys>();
-        builder.Services.AddSingleton<IDbConnectionFactory>(sp =>
-        {
-            var o = sp.GetRequiredService<IOptions<EscrowOptions>>().Value;
-            Directory.CreateDirectory(o.DataDirectory);
-            return new SqliteConnectionFactory(Path.Combine(o.DataDirectory, "escrow.db"));
-        });
+        var escrow = builder.Configuration.GetSection(EscrowOptions.Section).Get<EscrowOptions>() ?? new EscrowOptions();
+        Directory.CreateDirectory(escrow.DataDirectory);
+        builder.Services.AddSqliteStorage(Path.Combine(escrow.DataDirectory, "escrow.db"));
+        builder.Services.AddSingleton(sp => new EscrowSecrets(sp.GetRequiredService<IOptions<EscrowOptions>>().Value.SecretsPath));
         // Data Protection seals the overlap-list cursors; its key ring stays with the escrow's other keys, not in
         // the user profile.
         builder.Services.AddDataProtection();
-        builder.Services.AddOptions<KeyManagementOptions>().Configure<EscrowKeys, ILoggerFactory>((o, keys, logs) =>
+        builder.Services.AddOptions<KeyManagementOptions>().Configure<EscrowSecrets, ILoggerFactory>((o, keys, logs) =>
             o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(Path.Combine(keys.Directory, "data-protection")), logs));
-        builder.Services.AddSingleton<IAccountRepository, AccountRepository>();
-        builder.Services.AddSingleton<IPopulationRepository, PopulationRepository>();
-        builder.Services.AddSingleton<IPartnershipRepository, PartnershipRepository>();
-        builder.Services.AddSingleton<IAuditRepository, AuditRepository>();
-        builder.Services.AddSingleton<IOverlapHistoryRepository, OverlapHistoryRepository>();
-        builder.Services.AddSingleton<IWebhookRepository, WebhookRepository>();
         builder.Services.AddHostedService<StartupTasks>();
-        builder.Services.AddHostedService<AbandonedUploadSweeper>();
         return builder;
     }
 
-    /// <summary>The upload pipeline, the overlap engine's caches and history, the demo loader, outbound HTTP and webhooks.</summary>
+    /// <summary>The use cases, their settings, and the background services that run them.</summary>
     public static WebApplicationBuilder AddEscrowFeatures(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<RowRules>();
-        builder.Services.AddSingleton<NdjsonUploadParser>();
-        builder.Services.AddSingleton<CsvUploadParser>();
-        builder.Services.AddSingleton<PopulationDataCache>();
-        builder.Services.AddSingleton<OverlapCache>();
-        builder.Services.AddSingleton<OverlapRefresher>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<OverlapRefresher>());
-        builder.Services.AddScoped<UploadService>();
-        builder.Services.AddScoped<OverlapService>();
-        builder.Services.AddScoped<DemoSeeder>();
-        builder.Services.AddOptions<OutboundOptions>().Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Outbound"))
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<IMachineAddresses, MachineAddresses>();
-        builder.Services.AddSingleton<OutboundHttp>();
-        builder.Services.AddOptions<HistoryOptions>().Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":History"))
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<OverlapHistory>();
-        builder.AddEscrowWebhooks();
-        return builder;
-    }
-
-    /// <summary>Events become signed webhook requests: the dispatcher writes the outbox, the worker delivers it.</summary>
-    public static WebApplicationBuilder AddEscrowWebhooks(this WebApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Webhooks"))
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<DeliverySignal>();
-        builder.Services.AddSingleton<RetrySchedule>();
-        builder.Services.AddSingleton<IEscrowEvents, WebhookEvents>();
-        builder.Services.AddSingleton<WebhookDeliverer>();
+        builder.Services.AddEscrowApplication();
+        builder.Services.AddSingleton<Application.Accounts.IPasswordHasher, PlatformPasswordHasher>();
+        builder.Bind<CacheOptions>(EscrowOptions.Section);
+        builder.Bind<UploadOptions>(EscrowOptions.Section + ":Uploads");
+        builder.Bind<HistoryOptions>(EscrowOptions.Section + ":History");
+        builder.Bind<OutboundOptions>(EscrowOptions.Section + ":Outbound");
+        builder.Bind<WebhookOptions>(EscrowOptions.Section + ":Webhooks");
+        builder.Services.AddOptions<ScheduleOptions>()
+            .Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Schedules"))
+            .ValidateDataAnnotations()
+            .Validate(o => o.PullDirectories.All(d => !string.IsNullOrWhiteSpace(d) && Path.IsPathFullyQualified(d)),
+                "Escrow:Schedules:PullDirectories holds absolute paths only.")
+            .ValidateOnStart();
+        builder.Services.AddHostedService<AbandonedUploadSweeper>();
+        builder.Services.AddHostedService<OverlapRefreshWorker>();
         builder.Services.AddHostedService<WebhookDeliveryWorker>();
+        builder.Services.AddHostedService<ScheduleWorker>();
         return builder;
     }
-}
 
-/// <summary>
-/// Removes, every few minutes, uploads that stopped making progress (an instance crashed or was killed mid-upload):
-/// a pending version nobody has touched for the abandon period is deleted with its segments. Safe with several
-/// instances: live uploads touch their version with every segment.
-/// </summary>
-public sealed class AbandonedUploadSweeper(IPopulationRepository populations, IOptions<EscrowOptions> options, TimeProvider time, ILogger<AbandonedUploadSweeper> logger)
-    : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(Math.Max(1, options.Value.Uploads.AbandonAfterMinutes / 3)), time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try { await SweepAsync(populations, options.Value, time, logger, stoppingToken); }
-            catch (Exception e) when (e is not OperationCanceledException) { logger.LogWarning("Sweeping abandoned uploads failed: {ExceptionType}", e.GetType().Name); }
-        }
-    }
-
-    public static async Task SweepAsync(IPopulationRepository populations, EscrowOptions options, TimeProvider time, ILogger logger, CancellationToken ct)
-    {
-        var cutoff = time.GetUtcNow().AddMinutes(-options.Uploads.AbandonAfterMinutes);
-        var removed = await populations.DeleteAbandonedAsync(Time.ToUnixMs(cutoff), ct);
-        if (removed > 0) logger.LogWarning("Removed {Count} uploads left incomplete by a crash", removed);
-    }
-}
-
-/// <summary>
-/// Runs before the server accepts requests: applies migrations, removes uploads a crash cut off (pending
-/// versions nobody has touched for the abandon period), and loads the demo when asked to.
-/// </summary>
-public sealed class StartupTasks(IServiceProvider services, IOptions<EscrowOptions> options, TimeProvider time, ILogger<StartupTasks> logger) : IHostedService
-{
-    public async Task StartAsync(CancellationToken ct)
-    {
-        logger.LogInformation("Data directory: {DataDirectory}", Path.GetFullPath(options.Value.DataDirectory));
-        var db = services.GetRequiredService<IDbConnectionFactory>();
-        _ = services.GetRequiredService<EscrowKeys>();
-        var applied = await new Migrator(db, "Sqlite").MigrateAsync(ct);
-        if (applied.Count > 0) logger.LogInformation("Applied migrations: {Migrations}", string.Join(", ", applied));
-
-        await AbandonedUploadSweeper.SweepAsync(services.GetRequiredService<IPopulationRepository>(), options.Value, time, logger, ct);
-
-        if (options.Value.Demo.Enabled)
-        {
-            await using var scope = services.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<DemoSeeder>().SeedAsync(ct);
-        }
-    }
-
-    public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+    private static void Bind<T>(this WebApplicationBuilder builder, string section) where T : class =>
+        builder.Services.AddOptions<T>().Bind(builder.Configuration.GetSection(section)).ValidateDataAnnotations().ValidateOnStart();
 }

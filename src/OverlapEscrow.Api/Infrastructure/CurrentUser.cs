@@ -16,6 +16,9 @@ public sealed class CurrentUser(IHttpContextAccessor accessor)
 
     /// <summary>How the audit log names the caller: "member:&lt;id&gt;" or "api_key:&lt;id&gt;".</summary>
     public string Actor => (IsApiKey ? "api_key:" : "member:") + SubjectId;
+
+    /// <summary>The caller as the use cases know it: its organization and actor.</summary>
+    public Application.Caller Caller => new(OrganizationId, Actor);
 }
 
 public static class EscrowClaims

@@ -1,6 +1,9 @@
+using OverlapEscrow.Domain;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
+using OverlapEscrow.Application;
+using OverlapEscrow.Domain.Disclosure;
 
 namespace OverlapEscrow.Api.Infrastructure;
 
@@ -23,31 +26,22 @@ public static class Problems
 
     public static ProblemHttpResult Invalid(string field, string message) => Invalid(new Dictionary<string, string[]> { [field] = [message] });
 
+    public static ProblemHttpResult Invalid(IEnumerable<FieldError> errors) =>
+        Invalid(errors.GroupBy(e => e.Path).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()));
+
+    /// <summary>The problem answer for a use case's failure.</summary>
+    public static ProblemHttpResult From(Failure failure) => failure switch
+    {
+        Failure.NotFound f => TypedResults.Problem(statusCode: 404, title: "Not found", detail: f.Detail, type: TypePrefix + "not-found"),
+        Failure.Invalid f => Invalid(f.Errors),
+        Failure.Conflict f => Conflict(f.Reason),
+        Failure.Forbidden f => Forbidden(f.Reason),
+        _ => throw new InvalidOperationException("Unknown failure."),
+    };
+
     public static ProblemHttpResult Invalid(IDictionary<string, string[]> errors) =>
         TypedResults.Problem(statusCode: 400, title: "The request is invalid", detail: "See errors for each field.",
             type: TypePrefix + "validation", extensions: new Dictionary<string, object?> { ["errors"] = errors });
-}
-
-/// <summary>Collects field errors of a request body; field names are JSON paths in camelCase.</summary>
-public sealed class FieldErrors
-{
-    private readonly Dictionary<string, List<string>> _errors = [];
-
-    public bool Any => _errors.Count > 0;
-
-    public FieldErrors Check(bool ok, string field, string message)
-    {
-        if (!ok) Add(field, message);
-        return this;
-    }
-
-    public void Add(string field, string message)
-    {
-        if (!_errors.TryGetValue(field, out var list)) _errors[field] = list = [];
-        list.Add(message);
-    }
-
-    public ProblemHttpResult ToProblem() => Problems.Invalid(_errors.ToDictionary(e => e.Key, e => e.Value.ToArray()));
 }
 
 /// <summary>

@@ -1,28 +1,6 @@
+using OverlapEscrow.Domain.Accounts;
+
 namespace OverlapEscrow.Api.Infrastructure;
-
-public static class Roles
-{
-    public const string Admin = "admin";
-    public const string PartnerManager = "partner_manager";
-    public const string SalesOps = "sales_ops";
-    public const string Viewer = "viewer";
-
-    public static readonly IReadOnlyList<string> All = [Admin, PartnerManager, SalesOps, Viewer];
-}
-
-/// <summary>Scopes an API key can carry; each maps to the policy of the same name.</summary>
-public static class Scopes
-{
-    public const string PopulationsRead = "populations:read";
-    public const string PopulationsWrite = "populations:write";
-    public const string PartnershipsRead = "partnerships:read";
-    public const string PartnershipsWrite = "partnerships:write";
-    public const string OverlapsRead = "overlaps:read";
-    public const string SchedulesRead = "schedules:read";
-    public const string SchedulesWrite = "schedules:write";
-
-    public static readonly IReadOnlyList<string> All = [PopulationsRead, PopulationsWrite, PartnershipsRead, PartnershipsWrite, OverlapsRead, SchedulesRead, SchedulesWrite];
-}
 
 /// <summary>Authorization policies: who may call a route group, by member role or by API-key scope.</summary>
 public static class Policies

@@ -4,13 +4,14 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using OverlapEscrow.Api.Extensions;
+using OverlapEscrow.Application.Keys;
 
 namespace OverlapEscrow.Api.Infrastructure;
 
 /// <summary>Issues short-lived access tokens (JWT, HS256, RFC 7519) and opaque refresh tokens.</summary>
-public sealed class TokenIssuer(EscrowKeys keys, IOptions<EscrowOptions> options, TimeProvider time)
+public sealed class TokenIssuer(EscrowSecrets keys, IOptions<EscrowOptions> options, TimeProvider time)
 {
-    public static SymmetricSecurityKey SecurityKey(EscrowKeys keys) => new(keys.SigningKey) { KeyId = "escrow-1" };
+    public static SymmetricSecurityKey SecurityKey(EscrowSecrets keys) => new(keys.SigningKey) { KeyId = "escrow-1" };
 
     public TimeSpan AccessTokenLifetime => TimeSpan.FromMinutes(options.Value.AccessTokenMinutes);
 
@@ -30,15 +31,9 @@ public sealed class TokenIssuer(EscrowKeys keys, IOptions<EscrowOptions> options
             new Claim(EscrowClaims.Scope, string.Join(' ', scopes)),
         ]);
 
-    /// <summary>A new refresh token (256 random bits) and the SHA-256 under which it is stored.</summary>
-    public (string Token, byte[] Hash, DateTimeOffset ExpiresAt) NewRefreshToken()
-    {
-        var token = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
-        return (token, HashSecret(token), time.GetUtcNow().AddDays(options.Value.RefreshTokenDays));
-    }
-
-    /// <summary>Secrets with 256 bits of entropy need no slow hash: SHA-256 is preimage-resistant for them.</summary>
-    public static byte[] HashSecret(string secret) => SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret));
+    /// <summary>A new refresh token (256 random bits) and when it expires; it is stored only as its SHA-256.</summary>
+    public (string Token, DateTimeOffset ExpiresAt) NewRefreshToken() =>
+        (Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32)), time.GetUtcNow().AddDays(options.Value.RefreshTokenDays));
 
     private string Create(Claim[] claims)
     {

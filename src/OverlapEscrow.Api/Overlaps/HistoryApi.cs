@@ -1,13 +1,11 @@
+using OverlapEscrow.Domain;
 using System.Globalization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
 using OverlapEscrow.Api.Infrastructure;
-using OverlapEscrow.Data;
-using OverlapEscrow.Data.Accounts;
-using OverlapEscrow.Data.Audit;
-using OverlapEscrow.Data.Overlaps;
+using OverlapEscrow.Application.Overlaps;
+using OverlapEscrow.Domain.Disclosure;
 using OverlapEscrow.Domain.Sharing;
 
 namespace OverlapEscrow.Api.Overlaps;
@@ -32,123 +30,39 @@ public static class HistoryApi
     }
 
     private static async Task<Results<Ok<OverlapHistoryResponse>, ProblemHttpResult>> GetHistory(
-        string partnershipId, [FromQuery] string? from, [FromQuery] string? to,
-        CurrentUser user, OverlapService service, IOverlapHistoryRepository history, IAuditRepository audit, TimeProvider time, CancellationToken ct)
+        string partnershipId, [FromQuery] string? from, [FromQuery] string? to, CurrentUser user, OverlapReports reports, CancellationToken ct)
     {
-        var view = await service.LoadAsync(user.OrganizationId, partnershipId, ct);
-        if (view is null) return Problems.NotFound("partnership");
-        if (!view.Partnership.SharesData) return OverlapsApi.NotActive();
-
         var errors = new FieldErrors();
         var start = ParseTime(from, "from", errors);
-        var end = ParseTime(to, "to", errors) ?? time.GetUtcNow();
-        if (start is { } s && s > end) errors.Add("from", "from is not after to.");
-        if (errors.Any) return errors.ToProblem();
-
-        var points = (await history.ListAsync(partnershipId, user.OrganizationId, start is null ? long.MinValue : Time.ToUnixMs(start.Value), Time.ToUnixMs(end), ct))
-            .ToLookup(p => (p.PopulationId, p.PartnerPopulationId));
-        var cells = new List<HistoryCell>();
-        foreach (var mine in view.MyPopulations)
-            foreach (var theirs in view.VisiblePartnerPopulations)
-            {
-                // Rendered with the rule in force now: a hidden cell does not exist, whatever it was when recorded.
-                var sharing = view.PartnerShares(mine.Id, theirs.Id);
-                if (sharing.Level == SharingLevel.Hidden) continue;
-                var trend = new List<HistoryPoint>();
-                // The trend starts from what an empty cell reads. A cell gets its first point only once something
-                // overlaps, so without this "a withheld point" versus "no point" would tell a one-account probe
-                // whether that account is in the partner's list.
-                int? last = null;
-                var started = false;
-                foreach (var p in points[(mine.Id, theirs.Id)])
-                {
-                    // A point recorded while the partner shared only counts stays under the counts rule, even if it
-                    // shares overlaps now: raising the level must not reveal past single-account memberships.
-                    var rule = p.Level == SharingLevel.Counts.ToWire() && sharing.Level == SharingLevel.Overlaps
-                        ? sharing with { Level = SharingLevel.Counts, Fields = [] }
-                        : sharing;
-                    var count = SharingPolicy.ReportableCount(rule, (int)p.Count, (int)p.PartnerCount);
-                    if (!started) (last, started) = (SharingPolicy.ReportableCount(rule, 0, 0), true);
-                    // Points are recorded whenever the overlap changed. Two that read the same are merged: otherwise a
-                    // run of withheld points would still say that a withheld count moved.
-                    if (count == last) continue;
-                    trend.Add(new HistoryPoint(Time.FromUnixMs(p.At), count));
-                    last = count;
-                }
-                cells.Add(new HistoryCell(mine.Id, theirs.Id, sharing.Level.ToWire(),
-                    sharing.Level == SharingLevel.Counts ? sharing.MinimumCount : null, trend));
-            }
-
-        await audit.AppendAsync(Time.ToUnixMs(time.GetUtcNow()), user.OrganizationId, user.Actor, "overlaps.history_read", partnershipId,
-            new { from = start, to = end, cells = cells.Select(c => new { c.MyPopulationId, c.PartnerPopulationId, c.Level, points = c.Points.Count }) }, ct);
-        return TypedResults.Ok(new OverlapHistoryResponse(partnershipId, start, end, cells));
+        var end = ParseTime(to, "to", errors);
+        if (errors.Any) return Problems.Invalid(errors.All);
+        var outcome = await reports.HistoryAsync(user.Caller, partnershipId, start, end, ct);
+        if (outcome.Failure is { } failure) return Problems.From(failure);
+        var h = outcome.Value!;
+        return TypedResults.Ok(new OverlapHistoryResponse(partnershipId, h.From, h.To, h.Cells.Select(c => new HistoryCellResponse(c.MyPopulationId,
+            c.PartnerPopulationId, c.Level, c.MinimumCount, c.Points.Select(p => new HistoryPointResponse(p.At, p.Count.Value)).ToList())).ToList()));
     }
 
     private static async Task<Results<Ok<NewOverlapsResponse>, ProblemHttpResult>> ListNew(
         string partnershipId, string myPopulationId, string partnerPopulationId,
         [FromQuery] string? since, [FromQuery] string? cursor, [FromQuery] int? limit,
-        CurrentUser user, OverlapService service, IOverlapHistoryRepository history, IAccountRepository accounts, OrganizationKeys keys,
-        IOptions<HistoryOptions> historyOptions, IAuditRepository audit, IDataProtectionProvider protection, TimeProvider time, CancellationToken ct)
+        CurrentUser user, OverlapReports reports, IDataProtectionProvider protection, CancellationToken ct)
     {
-        var view = await service.LoadAsync(user.OrganizationId, partnershipId, ct);
-        if (view is null) return Problems.NotFound("partnership");
-        if (!view.Partnership.SharesData) return OverlapsApi.NotActive();
-        // Same answers as the list: the access rule of a cell's records lives in one place.
-        if (OverlapsApi.OverlapsCell(view, myPopulationId, partnerPopulationId, out var problem) is not var (mine, theirs, sharing)) return problem!;
-
         var errors = new FieldErrors();
         var sinceTime = ParseTime(since, "since", errors);
         if (since is null) errors.Add("since", "since is required: an ISO 8601 time, e.g. 2026-11-22T10:00:00Z.");
-        var pageSize = limit ?? 100;
-        if (pageSize is < 1 or > OverlapsApi.MaxPageSize) errors.Add("limit", $"limit is between 1 and {OverlapsApi.MaxPageSize}.");
-        if (errors.Any) return errors.ToProblem();
+        if (errors.Any) return Problems.Invalid(errors.All);
 
-        var sinceMs = Time.ToUnixMs(sinceTime!.Value);
-        var cursors = protection.CreateProtector("overlap-new-cursor", user.OrganizationId, partnershipId, myPopulationId, partnerPopulationId,
-            sinceMs.ToString(CultureInfo.InvariantCulture));
-
-        // The baseline: my overlapping records at the latest point at or before 'since' (none before the first point).
-        var baseline = await history.GetLatestAsync(partnershipId, user.OrganizationId, mine.Id, theirs.Id, sinceMs, withRecordIds: true, ct);
-        HashSet<string> before = [];
-        if (baseline is not null)
-        {
-            // Which of my records overlapped is kept only while the partner shared the list with me.
-            if (baseline.Level != SharingLevel.Overlaps.ToWire())
-                return Problems.Invalid("since", "At that time the partner did not share this population with you at the overlaps level; choose a later time.");
-            if (baseline.RecordIds is null)
-                return Problems.Invalid("since", $"History keeps the overlapping records of each point for {historyOptions.Value.RecordIdRetentionDays} days; choose a later time.");
-            var organization = await accounts.GetOrganizationAsync(user.OrganizationId, ct) ?? throw new InvalidOperationException("The caller's organization is gone.");
-            using var cipher = keys.CipherFor(organization.Id, organization.WrappedKey);
-            before = OverlapHistory.OpenRecordIds(cipher, baseline);
-        }
-
-        var (result, myData, theirData) = await service.ComputeAsync(view, mine, theirs, ct);
-        var start = 0;
-        if (cursor is not null)
-        {
-            string afterId;
-            try { afterId = cursors.Unprotect(cursor); }
-            catch (System.Security.Cryptography.CryptographicException) { return Problems.Invalid("cursor", "The cursor is not one this API returned."); }
-            var ordinal = myData.OrdinalOf(afterId);
-            start = result.FirstAtOrAfter(ordinal >= 0 ? ordinal + 1 : ~ordinal);
-        }
-
-        var items = new List<OverlapItem>();
-        var total = 0;
-        var more = false;
-        for (var i = 0; i < result.Count; i++)
-        {
-            if (before.Contains(myData.Records[result.MyOrdinals[i]].RecordId)) continue;
-            total++;
-            if (i < start) continue;
-            if (items.Count < pageSize) items.Add(OverlapsApi.Item(result, i, myData, theirData, sharing.Fields));
-            else more = true;
-        }
-
-        await audit.AppendAsync(Time.ToUnixMs(time.GetUtcNow()), user.OrganizationId, user.Actor, "overlaps.released", partnershipId,
-            new { myPopulationId, partnerPopulationId, rows = items.Count, format = "json", fields = sharing.Fields, since = sinceTime }, ct);
-        return TypedResults.Ok(new NewOverlapsResponse(partnershipId, myPopulationId, partnerPopulationId, sharing.Level.ToWire(), sharing.Fields,
-            sinceTime.Value, Time.FromUnixMs(baseline?.At), total, items, more ? cursors.Protect(items[^1].RecordId) : null));
+        var cursors = OverlapsApi.Cursors(protection, "overlap-new-cursor", user.OrganizationId, partnershipId, myPopulationId, partnerPopulationId,
+            sinceTime!.Value.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        string? after = null;
+        if (cursor is not null && !OverlapsApi.TryDecodeCursor(cursors, cursor, out after)) return Problems.Invalid("cursor", "The cursor is not one this API returned.");
+        var outcome = await reports.NewSinceAsync(user.Caller, partnershipId, myPopulationId, partnerPopulationId, sinceTime.Value, after, limit ?? 100, ct);
+        if (outcome.Failure is { } failure) return Problems.From(failure);
+        var n = outcome.Value!;
+        var items = n.Items.Select(OverlapsApi.Item).ToList();
+        return TypedResults.Ok(new NewOverlapsResponse(partnershipId, myPopulationId, partnerPopulationId, n.Sharing.Level, n.Sharing.Fields,
+            n.Since, n.BaselineAt, n.TotalCount, items, n.More ? cursors.Protect(items[^1].RecordId) : null));
     }
 
     private static readonly string[] IsoFormats =
@@ -169,12 +83,12 @@ public static class HistoryApi
 }
 
 /// <summary>One point of a trend: <see cref="Count"/> null when the partner's minimum withholds it.</summary>
-public sealed record HistoryPoint(DateTimeOffset At, int? Count);
+public sealed record HistoryPointResponse(DateTimeOffset At, int? Count);
 
 /// <summary>The trend of one cell; <see cref="MinimumCount"/> at the counts level, where points below it have no count.</summary>
-public sealed record HistoryCell(string MyPopulationId, string PartnerPopulationId, string Level, int? MinimumCount, IReadOnlyList<HistoryPoint> Points);
+public sealed record HistoryCellResponse(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, int? MinimumCount, IReadOnlyList<HistoryPointResponse> Points);
 
-public sealed record OverlapHistoryResponse(string PartnershipId, DateTimeOffset? From, DateTimeOffset To, IReadOnlyList<HistoryCell> Cells);
+public sealed record OverlapHistoryResponse(string PartnershipId, DateTimeOffset? From, DateTimeOffset To, IReadOnlyList<HistoryCellResponse> Cells);
 
 /// <summary>
 /// My records that overlap now and did not at the baseline: the latest history point at or before <see cref="Since"/>
@@ -184,10 +98,10 @@ public sealed record NewOverlapsResponse(
     string PartnershipId,
     string MyPopulationId,
     string PartnerPopulationId,
-    string Level,
+    SharingLevel Level,
     IReadOnlyList<string> Fields,
     DateTimeOffset Since,
     DateTimeOffset? BaselineAt,
     int TotalCount,
-    IReadOnlyList<OverlapItem> Items,
+    IReadOnlyList<OverlapItemResponse> Items,
     string? NextCursor);

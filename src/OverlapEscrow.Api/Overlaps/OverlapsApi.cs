@@ -4,11 +4,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Infrastructure;
-using OverlapEscrow.Data;
-using OverlapEscrow.Data.Audit;
-using OverlapEscrow.Data.Populations;
-using OverlapEscrow.Domain.Matching;
-using OverlapEscrow.Domain.Records;
+using OverlapEscrow.Api.Partnerships;
+using OverlapEscrow.Application.Overlaps;
 using OverlapEscrow.Domain.Sharing;
 
 namespace OverlapEscrow.Api.Overlaps;
@@ -42,175 +39,95 @@ public static class OverlapsApi
     }
 
     private static async Task<Results<Ok<OverlapMatrixResponse>, ProblemHttpResult>> GetMatrix(
-        string partnershipId, CurrentUser user, OverlapService service, IAuditRepository audit, TimeProvider time, CancellationToken ct)
+        string partnershipId, CurrentUser user, OverlapReports reports, CancellationToken ct)
     {
-        var view = await service.LoadAsync(user.OrganizationId, partnershipId, ct);
-        if (view is null) return Problems.NotFound("partnership");
-        if (!view.Partnership.SharesData) return NotActive();
-
-        var columns = view.VisiblePartnerPopulations.ToList();
-        var cells = new List<OverlapCell>();
-        foreach (var mine in view.MyPopulations)
-            foreach (var theirs in columns)
-            {
-                var sharing = view.PartnerShares(mine.Id, theirs.Id);
-                if (sharing.Level == SharingLevel.Hidden) continue;
-                var (result, _, _) = await service.ComputeAsync(view, mine, theirs, ct);
-                var count = SharingPolicy.ReportableCount(sharing, result.Count, result.PartnerCount);
-                cells.Add(new OverlapCell(mine.Id, theirs.Id, sharing.Level.ToWire(), count,
-                    count is null ? sharing.MinimumCount : null));
-            }
-        var now = time.GetUtcNow();
-        await audit.AppendAsync(Time.ToUnixMs(now), user.OrganizationId, user.Actor, "overlaps.matrix_read", partnershipId,
-            new { cells = cells.Select(c => new { c.MyPopulationId, c.PartnerPopulationId, c.Level, c.Count }) }, ct);
+        var outcome = await reports.MatrixAsync(user.Caller, partnershipId, ct);
+        if (outcome.Failure is { } failure) return Problems.From(failure);
+        var m = outcome.Value!;
         return TypedResults.Ok(new OverlapMatrixResponse(
             partnershipId,
-            new PartnerSummary(view.Partner.Id, view.Partner.Slug, view.Partner.Name),
-            now,
-            view.MyPopulations.Select(p => new MatrixPopulation(p.Id, p.Name, p.Type, p.RecordCount ?? 0, Time.FromUnixMs(p.CommittedAt))).ToList(),
-            columns.Select(p => new MatrixPopulation(p.Id, p.Name, p.Type, null, Time.FromUnixMs(p.CommittedAt))).ToList(),
-            cells));
+            new PartnerSummary(m.Partner.Id, m.Partner.Slug, m.Partner.Name),
+            m.ComputedAt,
+            m.MyPopulations.Select(p => new MatrixPopulation(p.Id, p.Name, p.Type, p.RecordCount, p.UpdatedAt)).ToList(),
+            m.PartnerPopulations.Select(p => new MatrixPopulation(p.Id, p.Name, p.Type, null, p.DataUpdatedAt)).ToList(),
+            m.Cells.Select(c => new OverlapCell(c.MyPopulationId, c.PartnerPopulationId, c.Level, c.Count.Value, c.Count.WithheldBelow)).ToList()));
     }
 
     private static async Task<Results<Ok<OverlapListResponse>, EmptyHttpResult, ProblemHttpResult>> GetList(
         string partnershipId, string myPopulationId, string partnerPopulationId,
         [FromQuery] string? cursor, [FromQuery] int? limit, [FromQuery] string? format,
-        HttpContext http, CurrentUser user, OverlapService service, IAuditRepository audit, IDataProtectionProvider protection, TimeProvider time, CancellationToken ct)
+        HttpContext http, CurrentUser user, OverlapReports reports, IDataProtectionProvider protection, CancellationToken ct)
     {
-        var view = await service.LoadAsync(user.OrganizationId, partnershipId, ct);
-        if (view is null) return Problems.NotFound("partnership");
-        if (!view.Partnership.SharesData) return NotActive();
-        var cursors = Cursors(protection, user.OrganizationId, partnershipId, myPopulationId, partnerPopulationId);
-        if (OverlapsCell(view, myPopulationId, partnerPopulationId, out var problem) is not var (mine, theirs, sharing)) return problem!;
-
-        var pageSize = limit ?? 100;
-        if (pageSize is < 1 or > MaxPageSize) return Problems.Invalid("limit", $"limit is between 1 and {MaxPageSize}.");
         var csv = string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase)
             || (format is null && http.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true));
         if (format is not null && !csv && !string.Equals(format, "json", StringComparison.OrdinalIgnoreCase))
             return Problems.Invalid("format", "format is json or csv.");
-
-        var (result, myData, theirData) = await service.ComputeAsync(view, mine, theirs, ct);
         if (csv)
         {
-            // The export's size is known before the first byte, so its release is committed to the audit log first:
-            // a 2xx means audited. A client that disconnects mid-file received fewer rows than the event records.
-            await AuditRelease(result.Count, "csv");
-            await WriteCsv(http, result, myData, theirData, sharing.Fields, mine.Name, ct);
+            var export = await reports.ExportAsync(user.Caller, partnershipId, myPopulationId, partnerPopulationId, limit, ct);
+            if (export.Failure is { } failure) return Problems.From(failure);
+            await WriteCsv(http, export.Value!, ct);
             return TypedResults.Empty;
         }
-        var start = 0;
-        if (cursor is not null)
-        {
-            if (!TryDecodeCursor(cursors, cursor, out var afterId)) return Problems.Invalid("cursor", "The cursor is not one this API returned.");
-            var ordinal = myData.OrdinalOf(afterId);
-            start = result.FirstAtOrAfter(ordinal >= 0 ? ordinal + 1 : ~ordinal);
-        }
-        var end = Math.Min(result.Count, start + pageSize);
-        var items = new List<OverlapItem>(end - start);
-        for (var i = start; i < end; i++) items.Add(Item(result, i, myData, theirData, sharing.Fields));
-        await AuditRelease(items.Count, "json");
 
-        var next = end < result.Count && items.Count > 0 ? cursors.Protect(items[^1].RecordId) : null;
-        return TypedResults.Ok(new OverlapListResponse(partnershipId, myPopulationId, partnerPopulationId, sharing.Level.ToWire(),
-            sharing.Fields, result.Count, items, next));
-
-        Task AuditRelease(int rows, string releasedAs) =>
-            audit.AppendAsync(Time.ToUnixMs(time.GetUtcNow()), user.OrganizationId, user.Actor, "overlaps.released", partnershipId,
-                new { myPopulationId, partnerPopulationId, rows, format = releasedAs, fields = sharing.Fields }, ct);
+        var cursors = Cursors(protection, user.OrganizationId, partnershipId, myPopulationId, partnerPopulationId);
+        string? after = null;
+        if (cursor is not null && !TryDecodeCursor(cursors, cursor, out after)) return Problems.Invalid("cursor", "The cursor is not one this API returned.");
+        var outcome = await reports.PageAsync(user.Caller, partnershipId, myPopulationId, partnerPopulationId, after, limit ?? 100, ct);
+        if (outcome.Failure is { } problem) return Problems.From(problem);
+        var page = outcome.Value!;
+        var items = page.Items.Select(Item).ToList();
+        return TypedResults.Ok(new OverlapListResponse(partnershipId, myPopulationId, partnerPopulationId, page.Sharing.Level,
+            page.Sharing.Fields, page.TotalCount, items, page.More ? cursors.Protect(items[^1].RecordId) : null));
     }
 
-    /// <summary>One of my overlapping records with, for each partner record it matched, only the permitted fields.</summary>
-    internal static OverlapItem Item(OverlapResult result, int i, PopulationData myData, PopulationData theirData, IReadOnlyList<string> fields)
-    {
-        var me = myData.Records[result.MyOrdinals[i]];
-        var matches = new List<PartnerMatch>();
-        for (var p = result.PairStart[i]; p < result.PairStart[i + 1]; p++)
-        {
-            var them = theirData.Records[result.TheirOrdinals[p]];
-            var shared = new Dictionary<string, string>();
-            foreach (var field in fields)
-                if (them.Attribute(field) is { } value) shared[field] = value;
-            matches.Add(new PartnerMatch(MatchedOn(result.Kinds[p]), shared));
-        }
-        return new OverlapItem(me.RecordId, me.Attributes.ToDictionary(a => a.Name, a => a.Value), matches, result.Truncated[i]);
-    }
-
-    private static List<string> MatchedOn(MatchKinds kinds) =>
-        IdentifierTypes.All.Where(t => (kinds & (MatchKinds)(1 << ((int)t - 1))) != 0).Select(t => t.WireName()).ToList();
+    internal static OverlapItemResponse Item(OverlapItem item) => new(item.RecordId, item.Attributes,
+        item.Matches.Select(m => new PartnerMatchResponse(m.MatchedOn, m.Fields)).ToList(), item.MatchesTruncated);
 
     /// <summary>
     /// Streams the whole cell as CSV, one row per (my record, partner match), as the rows are produced: nothing but
     /// the writer's buffer is held, and full buffers are written out asynchronously, so an export of any size
     /// arrives whole. The UTF-8 byte-order mark lets spreadsheets (Excel) read non-ASCII names.
     /// </summary>
-    private static async Task WriteCsv(HttpContext http, OverlapResult result, PopulationData myData, PopulationData theirData,
-        IReadOnlyList<string> fields, string populationName, CancellationToken ct)
+    private static async Task WriteCsv(HttpContext http, OverlapExport export, CancellationToken ct)
     {
         http.Response.ContentType = "text/csv; charset=utf-8";
-        var fileName = new string(populationName.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray());
+        var fileName = new string(export.Mine.Name.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray());
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"overlaps-{fileName}.csv\"";
-        // The header names every attribute my overlapping records carry, so they are gathered before the first row.
-        var myColumns = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var ordinal in result.MyOrdinals)
-            foreach (var attribute in myData.Records[ordinal].Attributes) myColumns.Add(attribute.Name);
+        var fields = export.Sharing.Fields;
         // Cells starting with = + - @ are escaped so a spreadsheet never runs a partner-supplied formula.
         await using var writer = CsvWriter.Create(http.Response.Body,
             new CsvWriterOptions { Injection = CsvInjection.Escape, NewLine = "\r\n", WriteByteOrderMark = true }, true);
-        var row = new string[2 + myColumns.Count + fields.Count];
-        string[] header = ["recordId", "matchedOn", .. myColumns, .. fields.Select(f => "partner." + f)];
+        var row = new string[2 + export.MyColumns.Count + fields.Count];
+        string[] header = ["recordId", "matchedOn", .. export.MyColumns, .. fields.Select(f => "partner." + f)];
         await writer.WriteRecordAsync(header, ct);
-        for (var i = 0; i < result.Count; i++)
-        {
-            var item = Item(result, i, myData, theirData, fields);
+        foreach (var item in export.Items)
             foreach (var match in item.Matches)
             {
                 var c = 0;
                 row[c++] = item.RecordId;
                 row[c++] = string.Join('|', match.MatchedOn);
-                foreach (var column in myColumns) row[c++] = item.Attributes.GetValueOrDefault(column) ?? "";
+                foreach (var column in export.MyColumns) row[c++] = item.Attributes.GetValueOrDefault(column) ?? "";
                 foreach (var field in fields) row[c++] = match.Fields.GetValueOrDefault(field) ?? "";
                 // Writes out asynchronously whenever the buffer is mostly full; once it completes, the record is in the
                 // buffer, so the array is reused.
                 await writer.WriteRecordAsync(row, ct);
             }
-        }
         await writer.FlushAsync(ct);
     }
-
-    /// <summary>
-    /// The one access rule for record-level results of a cell (the list, its CSV export, new-since): my population,
-    /// a partner population the partner does not hide from it — a hidden one answers exactly like one that does not
-    /// exist — and sharing at the overlaps level (403 at the counts level, whose figures the matrix shows).
-    /// </summary>
-    internal static (PopulationSummaryRow Mine, PopulationSummaryRow Theirs, EffectiveSharing Sharing)? OverlapsCell(
-        PartnerView view, string myPopulationId, string partnerPopulationId, out ProblemHttpResult? problem)
-    {
-        problem = null;
-        var mine = view.MyPopulations.FirstOrDefault(p => p.Id == myPopulationId);
-        if (mine is null) { problem = Problems.NotFound("population"); return null; }
-        var theirs = view.PartnerPopulations.FirstOrDefault(p => p.Id == partnerPopulationId);
-        var sharing = theirs is null ? EffectiveSharing.Hidden : view.PartnerShares(mine.Id, theirs.Id);
-        if (theirs is null || sharing.Level == SharingLevel.Hidden) { problem = Problems.NotFound("partner population"); return null; }
-        if (sharing.Level != SharingLevel.Overlaps)
-        {
-            problem = Problems.Forbidden("The partner shares only counts for this population; the matrix and the history show them.");
-            return null;
-        }
-        return (mine, theirs, sharing);
-    }
-
-    internal static ProblemHttpResult NotActive() =>
-        Problems.Conflict("The partnership is not active, so it has no overlaps to report.");
 
     /// <summary>
     /// Cursors are encrypted and authenticated (ASP.NET Data Protection), bound to the caller, partnership and
     /// cell: they name a record id, which must not show in URLs and access logs nor be forged or replayed elsewhere.
     /// </summary>
-    private static IDataProtector Cursors(IDataProtectionProvider protection, string organizationId, string partnershipId, string mine, string theirs) =>
-        protection.CreateProtector("overlap-list-cursor", organizationId, partnershipId, mine, theirs);
+    internal static IDataProtector Cursors(IDataProtectionProvider protection, string purpose, string organizationId, string partnershipId, string mine, string theirs,
+        params string[] more) =>
+        protection.CreateProtector(purpose, [organizationId, partnershipId, mine, theirs, .. more]);
 
-    private static bool TryDecodeCursor(IDataProtector cursors, string cursor, out string recordId)
+    private static IDataProtector Cursors(IDataProtectionProvider protection, string organizationId, string partnershipId, string mine, string theirs) =>
+        Cursors(protection, "overlap-list-cursor", organizationId, partnershipId, mine, theirs);
+
+    internal static bool TryDecodeCursor(IDataProtector cursors, string cursor, out string? recordId)
     {
         try
         {
@@ -219,13 +136,12 @@ public static class OverlapsApi
         }
         catch (System.Security.Cryptography.CryptographicException)
         {
-            recordId = "";
+            recordId = null;
             return false;
         }
     }
 }
 
-public sealed record PartnerSummary(string Id, string Slug, string Name);
 
 /// <summary>
 /// A population in the matrix; <see cref="RecordCount"/> only for my own (a partner's size is not mine to know).
@@ -235,7 +151,7 @@ public sealed record PartnerSummary(string Id, string Slug, string Name);
 public sealed record MatrixPopulation(string Id, string Name, string Type, long? RecordCount, DateTimeOffset? DataUpdatedAt);
 
 /// <summary>A matrix cell. <see cref="Count"/> is null when withheld; <see cref="MinimumCount"/> then says the count is below it.</summary>
-public sealed record OverlapCell(string MyPopulationId, string PartnerPopulationId, string Level, int? Count, int? MinimumCount);
+public sealed record OverlapCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, int? Count, int? MinimumCount);
 
 public sealed record OverlapMatrixResponse(
     string PartnershipId,
@@ -245,16 +161,16 @@ public sealed record OverlapMatrixResponse(
     IReadOnlyList<MatrixPopulation> PartnerPopulations,
     IReadOnlyList<OverlapCell> Cells);
 
-public sealed record PartnerMatch(IReadOnlyList<string> MatchedOn, IReadOnlyDictionary<string, string> Fields);
+public sealed record PartnerMatchResponse(IReadOnlyList<string> MatchedOn, IReadOnlyDictionary<string, string> Fields);
 
-public sealed record OverlapItem(string RecordId, Dictionary<string, string> Attributes, IReadOnlyList<PartnerMatch> Matches, bool MatchesTruncated);
+public sealed record OverlapItemResponse(string RecordId, IReadOnlyDictionary<string, string> Attributes, IReadOnlyList<PartnerMatchResponse> Matches, bool MatchesTruncated);
 
 public sealed record OverlapListResponse(
     string PartnershipId,
     string MyPopulationId,
     string PartnerPopulationId,
-    string Level,
+    SharingLevel Level,
     IReadOnlyList<string> Fields,
     int TotalCount,
-    IReadOnlyList<OverlapItem> Items,
+    IReadOnlyList<OverlapItemResponse> Items,
     string? NextCursor);

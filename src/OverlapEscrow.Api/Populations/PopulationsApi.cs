@@ -1,25 +1,20 @@
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
-using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Infrastructure;
-using OverlapEscrow.Api.Overlaps;
 using OverlapEscrow.Api.Partnerships;
-using OverlapEscrow.Api.Populations.Uploads;
-using OverlapEscrow.Data;
-using OverlapEscrow.Data.Audit;
-using OverlapEscrow.Data.Partnerships;
-using OverlapEscrow.Data.Populations;
-using OverlapEscrow.Domain.Sharing;
+using OverlapEscrow.Application.Populations;
+using OverlapEscrow.Application.Schedules;
+using OverlapEscrow.Application.Sharing;
+using OverlapEscrow.Application.Uploads;
+using OverlapEscrow.Domain.Populations;
 
 namespace OverlapEscrow.Api.Populations;
 
 public static class PopulationsApi
 {
-    public static readonly IReadOnlyList<string> Types = ["customers", "prospects", "opportunities", "partners", "custom"];
-    public const int MaxNameLength = 100;
-
     public static RouteGroupBuilder MapPopulations(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/populations").WithTags("Populations");
@@ -36,7 +31,7 @@ public static class PopulationsApi
             .WithDescription("404 for a population of another organization, exactly as for one that does not exist.");
 
         group.MapPut("/{populationId}/records", (string populationId, [AsParameters] UploadParameters p, CancellationToken ct) =>
-                Upload(populationId, UploadMode.Snapshot, p, ct))
+                Upload(populationId, VersionKind.Snapshot, p, ct))
             .RequireAuthorization(Policies.PopulationsWrite)
             .WithName("UploadSnapshot")
             .WithSummary("Replace the population's records with a full snapshot (NDJSON or CSV, gzip allowed)")
@@ -46,7 +41,7 @@ public static class PopulationsApi
             .ProducesProblem(422).ProducesProblem(413).ProducesProblem(415).ProducesProblem(409);
 
         group.MapPost("/{populationId}/records", (string populationId, [AsParameters] UploadParameters p, CancellationToken ct) =>
-                Upload(populationId, UploadMode.Delta, p, ct))
+                Upload(populationId, VersionKind.Delta, p, ct))
             .RequireAuthorization(Policies.PopulationsWrite)
             .WithName("UploadDelta")
             .WithSummary("Upsert or delete records by record id (NDJSON or CSV with an op column, gzip allowed)")
@@ -66,53 +61,41 @@ public static class PopulationsApi
     }
 
     private static async Task<Results<Created<PopulationResponse>, ProblemHttpResult>> Create(
-        CreatePopulationRequest request, CurrentUser user, IPopulationRepository populations, IAuditRepository audit, TimeProvider time, CancellationToken ct)
+        CreatePopulationRequest request, CurrentUser user, PopulationCatalog populations, CancellationToken ct)
     {
-        var errors = new FieldErrors()
-            .Check(!string.IsNullOrWhiteSpace(request.Name) && request.Name.Trim().Length <= MaxNameLength && !request.Name.Any(char.IsControl),
-                "name", $"name is 1-{MaxNameLength} printable characters.")
-            .Check(request.Type is not null && Types.Contains(request.Type), "type", $"type is one of {string.Join(", ", Types)}.");
-        if (errors.Any) return errors.ToProblem();
-        var now = time.GetUtcNow();
-        var row = new PopulationRow
-        {
-            Id = Ids.New("pop"), OrganizationId = user.OrganizationId, Name = request.Name!.Trim(), Type = request.Type!, CreatedAt = Time.ToUnixMs(now),
-        };
-        if (!await populations.CreateAsync(row, ct)) return Problems.Conflict("You already have a population with this name.");
-        await audit.AppendAsync(Time.ToUnixMs(now), user.OrganizationId, user.Actor, "population.created", null, new { populationId = row.Id }, ct);
-        var created = await populations.GetAsync(user.OrganizationId, row.Id, ct);
-        return TypedResults.Created($"/v1/populations/{row.Id}", Response(created!));
+        var outcome = await populations.CreateAsync(user.Caller, new PopulationInput(request.Name, request.Type), ct);
+        return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Created($"/v1/populations/{outcome.Value!.Id}", Response(outcome.Value));
     }
 
-    private static async Task<Ok<List<PopulationResponse>>> List(CurrentUser user, IPopulationRepository populations, CancellationToken ct) =>
-        TypedResults.Ok((await populations.ListAsync(user.OrganizationId, ct)).Select(Response).ToList());
+    private static async Task<Ok<List<PopulationResponse>>> List(CurrentUser user, PopulationCatalog populations, CancellationToken ct) =>
+        TypedResults.Ok((await populations.ListAsync(user.Caller, ct)).Select(Response).ToList());
 
-    private static async Task<Results<Ok<PopulationResponse>, ProblemHttpResult>> Get(string populationId, CurrentUser user, IPopulationRepository populations, CancellationToken ct) =>
-        await populations.GetAsync(user.OrganizationId, populationId, ct) is { } p ? TypedResults.Ok(Response(p)) : Problems.NotFound("population");
+    private static async Task<Results<Ok<PopulationResponse>, ProblemHttpResult>> Get(string populationId, CurrentUser user, PopulationCatalog populations, CancellationToken ct) =>
+        await populations.GetAsync(user.Caller, populationId, ct) is { Value: { } p } ? TypedResults.Ok(Response(p)) : Problems.NotFound("population");
 
     /// <summary>What an upload handler needs, bundled.</summary>
     public sealed record UploadParameters(
         HttpContext Http,
         CurrentUser User,
-        IPopulationRepository Populations,
-        UploadService Uploads,
+        PopulationCatalog Populations,
+        UploadPopulation Uploads,
         NdjsonUploadParser Ndjson,
         CsvUploadParser Csv,
         IOptions<UploadOptions> Options,
-        Schedules.PushRuns Pushes,
+        PushRuns Pushes,
+        IAuthorizationService Authorization,
         [FromQuery] string? OnError,
         [FromQuery] bool? AllowEmpty,
         [FromHeader(Name = "Idempotency-Key")] string? IdempotencyKey,
-        [FromHeader(Name = Schedules.PushRuns.Header)] string? SyncSchedule);
+        [FromHeader(Name = PushRuns.Header)] string? SyncSchedule);
 
-    private static async Task<IResult> Upload(string populationId, UploadMode mode, UploadParameters p, CancellationToken ct)
+    private static async Task<IResult> Upload(string populationId, VersionKind mode, UploadParameters p, CancellationToken ct)
     {
         var http = p.Http;
         // The upload's own limit replaces the server-wide default (enforced while reading, 413 beyond it).
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = p.Options.Value.MaxBodyBytes;
 
-        var population = await p.Populations.GetAsync(p.User.OrganizationId, populationId, ct);
-        if (population is null) return Problems.NotFound("population");
+        if (await p.Populations.GetAsync(p.User.Caller, populationId, ct) is not { Value: { } population }) return Problems.NotFound("population");
 
         var mediaType = (http.Request.ContentType ?? "").Split(';')[0].Trim().ToLowerInvariant();
         IUploadParser? parser = mediaType switch
@@ -134,17 +117,19 @@ public static class PopulationsApi
             return Problems.Invalid("Idempotency-Key", "The Idempotency-Key header is 1-255 visible ASCII characters.");
 
         Task<UploadOutcome> Apply(CancellationToken token) => p.Uploads.UploadAsync(new UploadRequest(
-            p.User.OrganizationId, p.User.Actor, population, mode,
-            policyName == "skip" ? ErrorPolicy.Skip : ErrorPolicy.Reject,
+            p.User.Caller, population, mode, policyName == "skip" ? ErrorPolicy.Skip : ErrorPolicy.Reject,
             parser, http.Request.Body, encoding == "gzip", p.IdempotencyKey, p.AllowEmpty ?? false), token);
 
         UploadOutcome outcome;
         if (p.SyncSchedule is { } scheduleId)
         {
-            // A push from a client's sync job: the upload is recorded as a run of that schedule.
-            var (problem, recorded) = await p.Pushes.RunAsync(http, p.User, scheduleId, population.Id, Apply, ct);
-            if (problem is not null) return problem;
-            outcome = recorded!;
+            // A push from a client's sync job: the upload is recorded as a run of that schedule. Writing a schedule's
+            // history is a schedules:write action; a key that may only upload cannot add runs.
+            if (!(await p.Authorization.AuthorizeAsync(http.User, Policies.SchedulesWrite)).Succeeded)
+                return Problems.Forbidden($"Recording an upload as a run ({PushRuns.Header}) needs the schedules:write permission.");
+            var pushed = await p.Pushes.RunAsync(p.User.Caller, scheduleId, population.Id, Apply, ct);
+            if (pushed.Failure is { } failure) return Problems.From(failure);
+            outcome = pushed.Value!;
         }
         else outcome = await Apply(ct);
 
@@ -174,43 +159,21 @@ public static class PopulationsApi
         }
     }
 
-    private static async Task<Results<Ok<SharingSetting>, ProblemHttpResult>> GetSharing(
-        string populationId, CurrentUser user, IPopulationRepository populations, IPartnershipRepository partnerships, CancellationToken ct)
+    private static async Task<Results<Ok<SharingSettingResponse>, ProblemHttpResult>> GetSharing(
+        string populationId, CurrentUser user, SharingChanges sharing, CancellationToken ct)
     {
-        if (await populations.GetAsync(user.OrganizationId, populationId, ct) is null) return Problems.NotFound("population");
-        var rule = (await partnerships.ListRulesAsync(user.OrganizationId, ct))
-            .FirstOrDefault(r => r.PopulationId == populationId && r.PartnershipId.Length == 0 && r.PartnerPopulationId.Length == 0);
-        return TypedResults.Ok(SharingRules.Setting(rule?.ToDomain())
-            ?? new SharingSetting(SharingLevel.Hidden.ToWire(), [], SharingPolicy.DefaultMinimumCount));
+        var outcome = await sharing.GetDefaultAsync(user.Caller, populationId, ct);
+        return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(SharingSettingResponse.From(outcome.Value!));
     }
 
-    private static async Task<Results<Ok<SharingSetting>, ProblemHttpResult>> PutSharing(
-        string populationId, SharingSettingRequest request, CurrentUser user, IPopulationRepository populations,
-        IPartnershipRepository partnerships, OverlapCache overlaps, OverlapRefresher refresher, OverlapService service, OverlapHistory history,
-        IAuditRepository audit, TimeProvider time, CancellationToken ct)
+    private static async Task<Results<Ok<SharingSettingResponse>, ProblemHttpResult>> PutSharing(
+        string populationId, SharingSettingRequest request, CurrentUser user, SharingChanges sharing, CancellationToken ct)
     {
-        if (await populations.GetAsync(user.OrganizationId, populationId, ct) is null) return Problems.NotFound("population");
-        var now = Time.ToUnixMs(time.GetUtcNow());
-        var errors = new FieldErrors();
-        var row = SharingRules.ToRow(user.OrganizationId, populationId, "", "", request, now, "$", errors);
-        if (errors.Any || row is null) return errors.ToProblem();
-        await partnerships.ReplaceDefaultRulesAsync(user.OrganizationId, [row], ct);
-        foreach (var partnership in await partnerships.ListAsync(user.OrganizationId, ct))
-        {
-            overlaps.Evict(partnership.Id);
-            if (partnership.Status != "active") continue;
-            // What each partner derived from a cell hidden now goes with the permission, at once.
-            if (await service.LoadAsync(partnership.ToDomain().PartnerOf(user.OrganizationId), partnership.Id, ct) is { } partnerView)
-                await history.ForgetHiddenCellsAsync(partnerView, ct);
-            refresher.PartnershipChanged(user.OrganizationId, partnership.Id, populationId);
-        }
-        await audit.AppendAsync(now, user.OrganizationId, user.Actor, "sharing.default_updated", null,
-            new { populationId, row.Level, row.Fields, row.MinimumCount }, ct);
-        return TypedResults.Ok(SharingRules.Setting(row.ToDomain())!);
+        var outcome = await sharing.SetDefaultAsync(user.Caller, populationId, request.ToInput(), ct);
+        return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(SharingSettingResponse.From(outcome.Value!));
     }
 
-    private static PopulationResponse Response(PopulationSummaryRow p) => new(
-        p.Id, p.Name, p.Type, Time.FromUnixMs(p.CreatedAt), p.CurrentVersionId, p.RecordCount ?? 0, Time.FromUnixMs(p.CommittedAt));
+    private static PopulationResponse Response(PopulationSummary p) => new(p.Id, p.Name, p.Type, p.CreatedAt, p.CurrentVersionId, p.RecordCount, p.UpdatedAt);
 }
 
 public sealed record CreatePopulationRequest(string? Name, string? Type);

@@ -1,10 +1,15 @@
-using OverlapEscrow.Data;
-using OverlapEscrow.Data.Schedules;
+using OverlapEscrow.Application.Schedules;
+using OverlapEscrow.Application.Storage;
 
 namespace OverlapEscrow.Api.Schedules;
 
 /// <summary>A schedule as created or replaced (PUT). <see cref="Pull"/> is required for action "pull" and absent for "refresh".</summary>
-public sealed record ScheduleRequest(string? Name, string? Cron, string? TimeZone, bool? Enabled, string? Action, PullRequest? Pull);
+public sealed record ScheduleRequest(string? Name, string? Cron, string? TimeZone, bool? Enabled, string? Action, PullRequest? Pull)
+{
+    public ScheduleInput ToInput() => new(Name, Cron, TimeZone, Enabled, Action, Pull is null ? null
+        : new PullInput(Pull.PopulationId, Pull.Format, Pull.OnError, Pull.Url,
+            Pull.SecretHeader is null ? null : new SecretHeaderInput(Pull.SecretHeader.Name, Pull.SecretHeader.Value), Pull.Directory, Pull.Pattern));
+}
 
 /// <summary>
 /// Where a pull gets its snapshot: <see cref="Url"/> (with an optional secret header) or <see cref="Directory"/>
@@ -28,27 +33,27 @@ public sealed record ScheduleResponse(
     string Cron,
     string TimeZone,
     bool Enabled,
-    string Action,
+    ScheduleKind Action,
     PullResponse? Pull,
     DateTimeOffset? NextRunAt,
     LastRunResponse? LastRun,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
-    public static ScheduleResponse From(ScheduleRow s)
+    public static ScheduleResponse From(Schedule s)
     {
         var zone = TimeZoneInfo.TryFindSystemTimeZoneById(s.TimeZone, out var z) ? z : TimeZoneInfo.Utc;
         return new ScheduleResponse(
             s.Id, s.Name, s.Cron, s.TimeZone, s.Enabled, s.Kind,
-            s.Kind == ScheduleKinds.Pull
+            s.Kind == ScheduleKind.Pull
                 ? new PullResponse(s.PopulationId, s.Format ?? "ndjson", s.OnError ?? "reject", s.SourceUrl,
                     s.SecretHeaderName is null ? null : new SecretHeaderResponse(s.SecretHeaderName, s.SecretValue is not null),
                     s.SourceDirectory, s.SourcePattern)
                 : null,
             // In the schedule's own offset, so the answer shows the local time it runs at.
-            s.Enabled && s.NextRunAt is { } next ? TimeZoneInfo.ConvertTime(Time.FromUnixMs(next), zone) : null,
-            s.LastRunId is null ? null : new LastRunResponse(s.LastRunId, s.LastRunStatus ?? "", Time.FromUnixMs(s.LastRunAt)),
-            Time.FromUnixMs(s.CreatedAt), Time.FromUnixMs(s.UpdatedAt));
+            s.Enabled && s.NextRunAt is { } next ? TimeZoneInfo.ConvertTime(next, zone) : null,
+            s.LastRunId is null ? null : new LastRunResponse(s.LastRunId, s.LastRunStatus ?? RunStatus.Failed, s.LastRunAt),
+            s.CreatedAt, s.UpdatedAt);
     }
 }
 
@@ -57,15 +62,15 @@ public sealed record PullResponse(string? PopulationId, string Format, string On
 /// <summary>The secret header's name, and that a value is stored; the value itself is never returned.</summary>
 public sealed record SecretHeaderResponse(string Name, bool Configured);
 
-public sealed record LastRunResponse(string Id, string Status, DateTimeOffset? FinishedAt);
+public sealed record LastRunResponse(string Id, RunStatus Status, DateTimeOffset? FinishedAt);
 
 /// <summary>One attempt of a run. <see cref="RetryOf"/> is the first attempt's id for attempts 2 and later.</summary>
 public sealed record RunResponse(
     string Id,
-    string Trigger,
+    RunTrigger Trigger,
     int Attempt,
     string? RetryOf,
-    string Status,
+    RunStatus Status,
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
@@ -74,8 +79,8 @@ public sealed record RunResponse(
     long RowsRejected,
     RunError? Error)
 {
-    public static RunResponse From(SyncRunRow r) => new(
-        r.Id, r.TriggerType, r.Attempt, r.RetryOf, r.Status, Time.FromUnixMs(r.CreatedAt), Time.FromUnixMs(r.StartedAt), Time.FromUnixMs(r.FinishedAt),
+    public static RunResponse From(SyncRun r) => new(
+        r.Id, r.Trigger, r.Attempt, r.RetryOf, r.Status, r.CreatedAt, r.StartedAt, r.FinishedAt,
         r.RowsRead, r.RecordsApplied, r.RowsRejected, r.ErrorTitle is null ? null : new RunError(r.ErrorTitle, r.ErrorDetail));
 }
 
@@ -83,4 +88,4 @@ public sealed record RunError(string Title, string? Detail);
 
 public sealed record RunPage(IReadOnlyList<RunResponse> Items, string? NextBefore);
 
-public sealed record RunAcceptedResponse(string RunId, string Status);
+public sealed record RunAcceptedResponse(string RunId, RunStatus Status);

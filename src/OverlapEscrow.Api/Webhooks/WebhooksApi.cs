@@ -1,22 +1,13 @@
-using System.Security.Cryptography;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
 using OverlapEscrow.Api.Infrastructure;
-using OverlapEscrow.Data;
-using OverlapEscrow.Data.Accounts;
-using OverlapEscrow.Data.Audit;
-using OverlapEscrow.Data.Webhooks;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Application.Webhooks;
 
 namespace OverlapEscrow.Api.Webhooks;
 
 public static class WebhooksApi
 {
-    public const int MaxUrlLength = 2048;
-    public const int MaxDescriptionLength = 200;
-    public const int MaxPageSize = 100;
-
     public static RouteGroupBuilder MapWebhooks(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/webhooks").WithTags("Webhooks").RequireAuthorization(Policies.Webhooks);
@@ -46,115 +37,37 @@ public static class WebhooksApi
     }
 
     private static async Task<Results<Created<CreatedWebhookResponse>, ProblemHttpResult>> Create(
-        CreateWebhookRequest request, CurrentUser user, IWebhookRepository webhooks, IAccountRepository accounts, OrganizationKeys keys,
-        IAuditRepository audit, IOptions<WebhookOptions> options, TimeProvider time, CancellationToken ct)
+        CreateWebhookRequest request, CurrentUser user, WebhookSubscriptions webhooks, CancellationToken ct)
     {
-        var errors = new FieldErrors();
-        var url = ValidateUrl(request.Url, errors);
-        var events = ValidateEvents(request.Events, errors);
-        var description = request.Description?.Trim() ?? "";
-        if (description.Length > MaxDescriptionLength || description.Any(char.IsControl))
-            errors.Add("description", $"description is at most {MaxDescriptionLength} printable characters.");
-        if (errors.Any || url is null) return errors.ToProblem();
-
-        var organization = await accounts.GetOrganizationAsync(user.OrganizationId, ct) ?? throw new InvalidOperationException("The caller's organization is gone.");
-        var id = Ids.New("whk");
-        var (key, secret) = WebhookSignature.NewSecret();
-        byte[] nonce, sealedKey;
-        try
-        {
-            using var cipher = keys.CipherFor(organization.Id, organization.WrappedKey);
-            (nonce, sealedKey) = cipher.SealValue(WebhookDeliverer.SecretLabel, id, key);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(key);
-        }
-        var now = time.GetUtcNow();
-        var row = new WebhookRow
-        {
-            Id = id, OrganizationId = user.OrganizationId, Url = url.AbsoluteUri, Description = description, Events = JsonSerializer.Serialize(events),
-            SecretNonce = nonce, Secret = sealedKey, CreatedAt = Time.ToUnixMs(now), CreatedBy = user.Actor,
-        };
-        if (!await webhooks.CreateAsync(row, options.Value.MaxPerOrganization, ct))
-            return Problems.Conflict($"An organization has at most {options.Value.MaxPerOrganization} webhooks; delete one first.");
-        // The URL stays out of the audit log: receivers often put a token in it.
-        await audit.AppendAsync(Time.ToUnixMs(now), user.OrganizationId, user.Actor, "webhook.created", null, new { webhookId = id, events }, ct);
-        return TypedResults.Created($"/v1/webhooks/{id}", new CreatedWebhookResponse(Response(row), secret));
+        var outcome = await webhooks.CreateAsync(user.Caller, new WebhookInput(request.Url, request.Events, request.Description), ct);
+        if (outcome.Failure is { } failure) return Problems.From(failure);
+        var created = outcome.Value!;
+        return TypedResults.Created($"/v1/webhooks/{created.Webhook.Id}", new CreatedWebhookResponse(Response(created.Webhook), created.Secret));
     }
 
-    private static async Task<Ok<List<WebhookResponse>>> List(CurrentUser user, IWebhookRepository webhooks, CancellationToken ct) =>
-        TypedResults.Ok((await webhooks.ListAsync(user.OrganizationId, ct)).Select(Response).ToList());
+    private static async Task<Ok<List<WebhookResponse>>> List(CurrentUser user, WebhookSubscriptions webhooks, CancellationToken ct) =>
+        TypedResults.Ok((await webhooks.ListAsync(user.Caller, ct)).Select(Response).ToList());
 
-    private static async Task<Results<Ok<WebhookResponse>, ProblemHttpResult>> Get(string webhookId, CurrentUser user, IWebhookRepository webhooks, CancellationToken ct) =>
-        await webhooks.GetAsync(user.OrganizationId, webhookId, ct) is { } row ? TypedResults.Ok(Response(row)) : Problems.NotFound("webhook");
+    private static async Task<Results<Ok<WebhookResponse>, ProblemHttpResult>> Get(string webhookId, CurrentUser user, WebhookSubscriptions webhooks, CancellationToken ct) =>
+        await webhooks.GetAsync(user.Caller, webhookId, ct) is { Value: { } webhook } ? TypedResults.Ok(Response(webhook)) : Problems.NotFound("webhook");
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(
-        string webhookId, CurrentUser user, IWebhookRepository webhooks, IAuditRepository audit, TimeProvider time, CancellationToken ct)
-    {
-        if (!await webhooks.DeleteAsync(user.OrganizationId, webhookId, ct)) return Problems.NotFound("webhook");
-        await audit.AppendAsync(Time.ToUnixMs(time.GetUtcNow()), user.OrganizationId, user.Actor, "webhook.deleted", null, new { webhookId }, ct);
-        return TypedResults.NoContent();
-    }
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(string webhookId, CurrentUser user, WebhookSubscriptions webhooks, CancellationToken ct) =>
+        (await webhooks.DeleteAsync(user.Caller, webhookId, ct)).Failure is { } failure ? Problems.From(failure) : TypedResults.NoContent();
 
     private static async Task<Results<Ok<WebhookDeliveryPage>, ProblemHttpResult>> ListDeliveries(
-        string webhookId, [FromQuery] int? limit, [FromQuery] string? before, CurrentUser user, IWebhookRepository webhooks, CancellationToken ct)
+        string webhookId, [FromQuery] int? limit, [FromQuery] string? before, CurrentUser user, WebhookSubscriptions webhooks, CancellationToken ct)
     {
-        if (await webhooks.GetAsync(user.OrganizationId, webhookId, ct) is null) return Problems.NotFound("webhook");
         var size = limit ?? 50;
-        if (size is < 1 or > MaxPageSize) return Problems.Invalid("limit", $"limit is between 1 and {MaxPageSize}.");
-        var deliveries = await webhooks.ListDeliveriesAsync(user.OrganizationId, webhookId, before, size, ct);
-        var attempts = (await webhooks.ListAttemptsAsync(deliveries.Select(d => d.Id).ToList(), ct)).ToLookup(a => a.DeliveryId);
-        var items = deliveries.Select(d => new WebhookDeliveryResponse(
-            d.Id, d.EventType, d.Status, (int)d.Attempts, Time.FromUnixMs(d.CreatedAt),
-            d.Status == DeliveryStatuses.Pending ? Time.FromUnixMs(d.NextAttemptAt) : null, Time.FromUnixMs(d.CompletedAt),
-            attempts[d.Id].Select(a => new DeliveryAttemptResponse((int)a.Attempt, Time.FromUnixMs(a.At), (int?)a.StatusCode, a.Error, a.DurationMs)).ToList()))
-            .ToList();
+        var outcome = await webhooks.DeliveriesAsync(user.Caller, webhookId, before, size, ct);
+        if (outcome.Failure is { } failure) return Problems.From(failure);
+        var items = outcome.Value!.Select(l => new WebhookDeliveryResponse(
+            l.Delivery.Id, l.Delivery.EventType, l.Delivery.Status, l.Delivery.Attempts, l.Delivery.CreatedAt,
+            l.Delivery.Status == DeliveryStatus.Pending ? l.Delivery.NextAttemptAt : null, l.Delivery.CompletedAt,
+            l.Attempts.Select(a => new DeliveryAttemptResponse(a.Attempt, a.At, a.StatusCode, a.Error, a.DurationMs)).ToList())).ToList();
         return TypedResults.Ok(new WebhookDeliveryPage(items, items.Count == size ? items[^1].Id : null));
     }
 
-    /// <summary>An absolute http or https URL, without credentials. Where it may point is decided at each connection (OutboundHttp).</summary>
-    private static Uri? ValidateUrl(string? value, FieldErrors errors)
-    {
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            errors.Add("url", "url is required.");
-            return null;
-        }
-        if (value.Length > MaxUrlLength || !Uri.TryCreate(value.Trim(), UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https")
-            || string.IsNullOrEmpty(url.Host))
-        {
-            errors.Add("url", $"url is an absolute http or https URL of at most {MaxUrlLength} characters.");
-            return null;
-        }
-        if (url.UserInfo.Length > 0)
-        {
-            errors.Add("url", "url carries no user name or password; each request is authenticated by its signature.");
-            return null;
-        }
-        return url;
-    }
-
-    private static List<string> ValidateEvents(IReadOnlyList<string?>? events, FieldErrors errors)
-    {
-        if (events is null || events.Count == 0)
-        {
-            errors.Add("events", "events lists at least one of: " + string.Join(", ", WebhookEventTypes.All) + ".");
-            return [];
-        }
-        var seen = new List<string>();
-        for (var i = 0; i < events.Count; i++)
-        {
-            var e = events[i];
-            if (e is null || !WebhookEventTypes.All.Contains(e)) errors.Add($"events[{i}]", "Unknown event type; one of: " + string.Join(", ", WebhookEventTypes.All) + ".");
-            else if (seen.Contains(e)) errors.Add($"events[{i}]", "The event type is listed twice.");
-            else seen.Add(e);
-        }
-        return seen;
-    }
-
-    private static WebhookResponse Response(WebhookRow row) => new(
-        row.Id, row.Url, JsonSerializer.Deserialize<string[]>(row.Events) ?? [], row.Description.Length == 0 ? null : row.Description, Time.FromUnixMs(row.CreatedAt));
+    private static WebhookResponse Response(Webhook w) => new(w.Id, w.Url.AbsoluteUri, w.Events, w.Description, w.CreatedAt);
 }
 
 public sealed record CreateWebhookRequest(string? Url, IReadOnlyList<string?>? Events, string? Description);
@@ -174,7 +87,7 @@ public sealed record DeliveryAttemptResponse(int Attempt, DateTimeOffset At, int
 public sealed record WebhookDeliveryResponse(
     string Id,
     string EventType,
-    string Status,
+    DeliveryStatus Status,
     int Attempts,
     DateTimeOffset CreatedAt,
     DateTimeOffset? NextAttemptAt,

@@ -1,15 +1,29 @@
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Domain.Accounts;
+using OverlapEscrow.Domain.Organizations;
+
 namespace OverlapEscrow.Data.Accounts;
 
-public sealed class OrganizationRow
+internal sealed class OrganizationRow
 {
     public string Id { get; init; } = "";
     public string Slug { get; init; } = "";
     public string Name { get; init; } = "";
-    public byte[] WrappedKey { get; init; } = [];
     public long CreatedAt { get; init; }
+
+    public Organization ToDomain() => new(Id, Slug, Name, Time.FromUnixMs(CreatedAt));
 }
 
-public sealed class MemberRow
+internal sealed class WrappedKeyRow
+{
+    public byte[] WrappedKey { get; init; } = [];
+    public long WrappedKeyVersion { get; init; }
+    public long DataKeyVersion { get; init; }
+
+    public WrappedKey ToDomain() => new(WrappedKey, (int)WrappedKeyVersion, (int)DataKeyVersion);
+}
+
+internal sealed class MemberRow
 {
     public string Id { get; init; } = "";
     public string OrganizationId { get; init; } = "";
@@ -18,9 +32,16 @@ public sealed class MemberRow
     public string PasswordHash { get; init; } = "";
     public string Role { get; init; } = "";
     public long CreatedAt { get; init; }
+
+    public Member ToDomain() => new(Id, OrganizationId, Email, DisplayName, PasswordHash, Role, Time.FromUnixMs(CreatedAt));
+
+    public static object From(Member m) => new
+    {
+        m.Id, m.OrganizationId, m.Email, m.DisplayName, m.PasswordHash, m.Role, CreatedAt = Time.ToUnixMs(m.CreatedAt),
+    };
 }
 
-public sealed class ApiKeyRow
+internal sealed class ApiKeyRow
 {
     public string Id { get; init; } = "";
     public string OrganizationId { get; init; } = "";
@@ -31,4 +52,7 @@ public sealed class ApiKeyRow
     public string CreatedBy { get; init; } = "";
     public long? LastUsedAt { get; init; }
     public long? RevokedAt { get; init; }
+
+    public ApiKey ToDomain() => new(Id, OrganizationId, Name, SecretHash, Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+        Time.FromUnixMs(CreatedAt), CreatedBy, Time.FromUnixMs(LastUsedAt), Time.FromUnixMs(RevokedAt));
 }

@@ -1,11 +1,11 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Dapper;
+using OverlapEscrow.Application.Storage;
 
 namespace OverlapEscrow.Data.Audit;
 
-public sealed class AuditEventRow
+internal sealed class AuditEventRow
 {
     public long Seq { get; init; }
     public long At { get; init; }
@@ -16,76 +16,63 @@ public sealed class AuditEventRow
     public string Detail { get; init; } = "{}";
     public byte[] PrevHash { get; init; } = [];
     public byte[] Hash { get; init; } = [];
-}
 
-/// <summary>
-/// The outcome of recomputing the chain. <see cref="HeadHash"/> is the last event's hash: recorded outside the
-/// escrow (a ticket, a signed note), it lets a later verification show that no event was cut from the end.
-/// </summary>
-public sealed record AuditVerification(bool Valid, long EventCount, long? FirstBrokenSeq, byte[] HeadHash);
-
-/// <summary>
-/// The append-only, hash-chained audit log. Each event's hash is SHA-256(previous hash || canonical JSON of the
-/// event), the first event chaining from 32 zero bytes; changing, removing or reordering any stored event breaks
-/// every hash after it. The database refuses UPDATE and DELETE on the table (triggers), and
-/// <see cref="VerifyAsync"/> recomputes the chain.
-/// </summary>
-public interface IAuditRepository
-{
-    Task AppendAsync(long at, string organizationId, string actor, string action, string? partnershipId, object detail, CancellationToken ct = default);
-    /// <summary>
-    /// Events of the organization, and its partners' partnership and data-release events in partnerships it is
-    /// part of (so an owner sees who read its data). Callers must strip a partner's event details to what
-    /// concerns the organization.
-    /// </summary>
-    Task<IReadOnlyList<AuditEventRow>> ListAsync(string organizationId, long afterSeq, int limit, CancellationToken ct = default);
-    Task<AuditVerification> VerifyAsync(CancellationToken ct = default);
-}
-
-public sealed class AuditRepository(IDbConnectionFactory db) : IAuditRepository
-{
-    public async Task AppendAsync(long at, string organizationId, string actor, string action, string? partnershipId, object detail, CancellationToken ct = default)
+    public AuditEvent ToDomain()
     {
-        var detailJson = JsonSerializer.Serialize(detail, SerializerOptions);
-        await using var connection = await db.OpenAsync(ct);
-        // The write transaction serializes appenders, so two events never chain from the same predecessor.
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        var last = await connection.QuerySingleOrDefaultAsync<(long Seq, byte[] Hash)>(
-            "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", transaction: tx);
-        var prev = last.Hash ?? new byte[32];
-        var seq = last.Seq + 1;
-        var hash = Chain(prev, seq, at, organizationId, actor, action, partnershipId, detailJson);
-        await connection.ExecuteAsync(
+        using var detail = JsonDocument.Parse(Detail);
+        return new AuditEvent(Seq, Time.FromUnixMs(At), OrganizationId, Actor, Action, PartnershipId, detail.RootElement.Clone(), PrevHash, Hash);
+    }
+}
+
+/// <summary>
+/// The hash-chained log (see <see cref="IAuditRepository"/>). The head of the chain (last seq and hash) is one row of
+/// audit_head: an append reads it locked, inserts the event and moves the head, in one write transaction, so two
+/// appenders — on any database, from any instance — never chain from the same predecessor. The database refuses
+/// UPDATE and DELETE on the events (triggers).
+/// </summary>
+internal sealed class AuditRepository(IDbScope scope) : IAuditRepository
+{
+    public async Task AppendAsync(AuditEntry entry, CancellationToken ct)
+    {
+        var detailJson = JsonSerializer.Serialize(entry.Detail, SerializerOptions);
+        var at = Time.ToUnixMs(entry.At);
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        var head = await db.SingleAsync<(long Seq, byte[] Hash)>($"SELECT seq, hash FROM audit_head WHERE id = 1{db.Dialect.ForUpdate}");
+        var seq = head.Seq + 1;
+        var hash = Chain(head.Hash, seq, at, entry.OrganizationId, entry.Actor, entry.Action, entry.PartnershipId, detailJson);
+        await db.ExecuteAsync(
             """
             INSERT INTO audit_events (seq, at, organization_id, actor, action, partnership_id, detail, prev_hash, hash)
-            VALUES (@seq, @at, @organizationId, @actor, @action, @partnershipId, @detailJson, @prev, @hash)
-            """, new { seq, at, organizationId, actor, action, partnershipId, detailJson, prev, hash }, tx);
-        await tx.CommitAsync(ct);
+            VALUES (@seq, @at, @OrganizationId, @Actor, @Action, @PartnershipId, @detailJson, @prev, @hash)
+            """, new { seq, at, entry.OrganizationId, entry.Actor, entry.Action, entry.PartnershipId, detailJson, prev = head.Hash, hash });
+        await db.ExecuteAsync("UPDATE audit_head SET seq = @seq, hash = @hash WHERE id = 1", new { seq, hash });
+        await tx.CommitAsync();
     }
 
-    public async Task<IReadOnlyList<AuditEventRow>> ListAsync(string organizationId, long afterSeq, int limit, CancellationToken ct = default)
+    public async Task<IReadOnlyList<AuditEvent>> ListAsync(string organizationId, IReadOnlyList<string> partnerActions, long afterSeq, int limit, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        return (await connection.QueryAsync<AuditEventRow>(
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.QueryAsync<AuditEventRow>(
             """
             SELECT * FROM audit_events
             WHERE seq > @afterSeq AND (organization_id = @organizationId OR (
-                action IN ('partnership.invited', 'partnership.accepted', 'partnership.declined', 'partnership.terminated',
-                           'overlaps.released', 'overlaps.matrix_read', 'overlaps.history_read')
+                action IN @partnerActions
                 AND partnership_id IN (SELECT id FROM partnerships
                     WHERE inviter_organization_id = @organizationId OR invitee_organization_id = @organizationId)))
             ORDER BY seq LIMIT @limit
             """,
-            new { organizationId, afterSeq, limit })).AsList();
+            new { organizationId, partnerActions, afterSeq, limit })).Select(e => e.ToDomain()).ToList();
     }
 
-    public async Task<AuditVerification> VerifyAsync(CancellationToken ct = default)
+    public async Task<AuditVerification> VerifyAsync(CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var db = await scope.OpenAsync(ct);
         var prev = new byte[32];
         long count = 0, expectedSeq = 1;
-        await using var reader = await connection.ExecuteReaderAsync("SELECT * FROM audit_events ORDER BY seq");
-        var parser = reader.GetRowParser<AuditEventRow>();
+        await using var read = await db.BeginReadAsync();
+        await using var reader = await db.ReaderAsync("SELECT * FROM audit_events ORDER BY seq");
+        var parser = Dapper.SqlMapper.GetRowParser<AuditEventRow>(reader);
         while (await reader.ReadAsync(ct))
         {
             var e = parser(reader);

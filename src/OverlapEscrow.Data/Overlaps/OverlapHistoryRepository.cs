@@ -1,53 +1,74 @@
-using Dapper;
+using OverlapEscrow.Application.Storage;
 
 namespace OverlapEscrow.Data.Overlaps;
 
-public sealed class OverlapHistoryRepository(IDbConnectionFactory db) : IOverlapHistoryRepository
+/// <summary>
+/// History points per cell and viewing side. Each cell's latest point is also kept in overlap_history_heads, and an
+/// append moves that head with a compare-and-set (or inserts it when the cell has none): two refreshers that saw the
+/// same change cannot both append it, on any database.
+/// </summary>
+internal sealed class OverlapHistoryRepository(IDbScope scope) : IOverlapHistoryRepository
 {
     private const string Columns = "id, partnership_id, organization_id, population_id, partner_population_id, at, level, count, partner_count";
 
     private const string Cell =
         "partnership_id = @partnershipId AND organization_id = @organizationId AND population_id = @populationId AND partner_population_id = @partnerPopulationId";
 
-    public async Task<OverlapPointRow?> GetLatestAsync(string partnershipId, string organizationId, string populationId, string partnerPopulationId,
-        long atOrBefore, bool withRecordIds, CancellationToken ct = default)
+    public async Task<HistoryPoint?> GetLatestAsync(string partnershipId, string organizationId, string populationId, string partnerPopulationId,
+        DateTimeOffset atOrBefore, bool withRecordIds, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        var columns = withRecordIds ? Columns + ", record_ids_nonce, record_ids" : Columns;
-        return await connection.QueryFirstOrDefaultAsync<OverlapPointRow>(
+        await using var db = await scope.OpenAsync(ct);
+        var columns = withRecordIds ? Columns + ", record_ids_nonce, record_ids, record_ids_key_version" : Columns;
+        return (await db.FirstOrDefaultAsync<OverlapPointRow>(
             $"SELECT {columns} FROM overlap_history WHERE {Cell} AND at <= @atOrBefore ORDER BY at DESC, id DESC LIMIT 1",
-            new { partnershipId, organizationId, populationId, partnerPopulationId, atOrBefore });
+            new { partnershipId, organizationId, populationId, partnerPopulationId, atOrBefore = Time.ToUnixMs(atOrBefore) }))?.ToDomain();
     }
 
-    public async Task<bool> AppendAsync(OverlapPointRow point, long keepRecordIdsFrom, string? expectedLatestId, CancellationToken ct = default)
+    public async Task<bool> AppendAsync(HistoryPoint point, DateTimeOffset keepRecordIdsFrom, string? expectedLatestId, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        // A write transaction: the check below and the insert cannot interleave with another appender's.
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        var cell = new { partnershipId = point.PartnershipId, organizationId = point.OrganizationId, populationId = point.PopulationId,
-            partnerPopulationId = point.PartnerPopulationId, keepRecordIdsFrom };
-        var latestId = await connection.ExecuteScalarAsync<string?>(
-            $"SELECT id FROM overlap_history WHERE {Cell} ORDER BY at DESC, id DESC LIMIT 1", cell, tx);
-        if (latestId != expectedLatestId) return false;
-        await connection.ExecuteAsync(
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        var cell = new
+        {
+            partnershipId = point.PartnershipId, organizationId = point.OrganizationId, populationId = point.PopulationId,
+            partnerPopulationId = point.PartnerPopulationId, keepRecordIdsFrom = Time.ToUnixMs(keepRecordIdsFrom), pointId = point.Id, expectedLatestId,
+        };
+        var moved = expectedLatestId is null
+            ? await db.ExecuteAsync(
+                """
+                INSERT INTO overlap_history_heads (partnership_id, organization_id, population_id, partner_population_id, latest_point_id)
+                VALUES (@partnershipId, @organizationId, @populationId, @partnerPopulationId, @pointId)
+                ON CONFLICT DO NOTHING
+                """, cell)
+            : await db.ExecuteAsync($"UPDATE overlap_history_heads SET latest_point_id = @pointId WHERE {Cell} AND latest_point_id = @expectedLatestId", cell);
+        if (moved != 1) return false;
+        await db.ExecuteAsync(
             """
-            INSERT INTO overlap_history (id, partnership_id, organization_id, population_id, partner_population_id, at, level, count, partner_count, record_ids_nonce, record_ids)
-            VALUES (@Id, @PartnershipId, @OrganizationId, @PopulationId, @PartnerPopulationId, @At, @Level, @Count, @PartnerCount, @RecordIdsNonce, @RecordIds)
-            """, point, tx);
-        await connection.ExecuteAsync(
+            INSERT INTO overlap_history (id, partnership_id, organization_id, population_id, partner_population_id, at, level, count, partner_count,
+                                         record_ids_nonce, record_ids, record_ids_key_version)
+            VALUES (@Id, @PartnershipId, @OrganizationId, @PopulationId, @PartnerPopulationId, @At, @Level, @Count, @PartnerCount,
+                    @RecordIdsNonce, @RecordIds, @RecordIdsKeyVersion)
+            """,
+            new
+            {
+                point.Id, point.PartnershipId, point.OrganizationId, point.PopulationId, point.PartnerPopulationId, At = Time.ToUnixMs(point.At),
+                Level = point.Level.ToString().ToLowerInvariant(), point.Count, point.PartnerCount,
+                RecordIdsNonce = point.RecordIds?.Nonce, RecordIds = point.RecordIds?.Ciphertext, RecordIdsKeyVersion = point.RecordIds?.KeyVersion,
+            });
+        await db.ExecuteAsync(
             $"""
-            UPDATE overlap_history SET record_ids = NULL, record_ids_nonce = NULL
+            UPDATE overlap_history SET record_ids = NULL, record_ids_nonce = NULL, record_ids_key_version = NULL
             WHERE {Cell} AND record_ids IS NOT NULL
               AND at < (SELECT MAX(at) FROM overlap_history WHERE {Cell} AND at <= @keepRecordIdsFrom)
-            """, cell, tx);
-        await tx.CommitAsync(ct);
+            """, cell);
+        await tx.CommitAsync();
         return true;
     }
 
-    public async Task<IReadOnlyList<OverlapPointRow>> ListAsync(string partnershipId, string organizationId, long from, long to, CancellationToken ct = default)
+    public async Task<IReadOnlyList<HistoryPoint>> ListAsync(string partnershipId, string organizationId, DateTimeOffset? from, DateTimeOffset to, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        return (await connection.QueryAsync<OverlapPointRow>(
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.QueryAsync<OverlapPointRow>(
             $"""
             SELECT {Columns} FROM overlap_history h
             WHERE partnership_id = @partnershipId AND organization_id = @organizationId AND at <= @to
@@ -56,33 +77,40 @@ public sealed class OverlapHistoryRepository(IDbConnectionFactory db) : IOverlap
                                           AND x.population_id = h.population_id AND x.partner_population_id = h.partner_population_id
                                           AND x.at < @from))
             ORDER BY population_id, partner_population_id, at, id
-            """, new { partnershipId, organizationId, from, to })).AsList();
+            """, new { partnershipId, organizationId, from = from is { } f ? Time.ToUnixMs(f) : long.MinValue, to = Time.ToUnixMs(to) }))
+            .Select(p => p.ToDomain()).ToList();
     }
 
-    public async Task<IReadOnlyList<OverlapCellKey>> ListCellsAsync(string partnershipId, string organizationId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<OverlapCellKey>> ListCellsAsync(string partnershipId, string organizationId, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        return (await connection.QueryAsync<(string PopulationId, string PartnerPopulationId)>(
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.QueryAsync<(string PopulationId, string PartnerPopulationId)>(
             """
-            SELECT DISTINCT population_id, partner_population_id FROM overlap_history
+            SELECT population_id, partner_population_id FROM overlap_history_heads
             WHERE partnership_id = @partnershipId AND organization_id = @organizationId
             """, new { partnershipId, organizationId })).Select(c => new OverlapCellKey(c.PopulationId, c.PartnerPopulationId)).ToList();
     }
 
-    public async Task DeleteCellsAsync(string partnershipId, string organizationId, IReadOnlyList<OverlapCellKey> cells, CancellationToken ct = default)
+    public async Task DeleteCellsAsync(string partnershipId, string organizationId, IReadOnlyList<OverlapCellKey> cells, CancellationToken ct)
     {
         if (cells.Count == 0) return;
-        await using var connection = await db.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
         foreach (var c in cells)
-            await connection.ExecuteAsync($"DELETE FROM overlap_history WHERE {Cell}",
-                new { partnershipId, organizationId, populationId = c.PopulationId, partnerPopulationId = c.PartnerPopulationId }, tx);
-        await tx.CommitAsync(ct);
+        {
+            var cell = new { partnershipId, organizationId, populationId = c.PopulationId, partnerPopulationId = c.PartnerPopulationId };
+            await db.ExecuteAsync($"DELETE FROM overlap_history WHERE {Cell}", cell);
+            await db.ExecuteAsync($"DELETE FROM overlap_history_heads WHERE {Cell}", cell);
+        }
+        await tx.CommitAsync();
     }
 
-    public async Task DeletePartnershipAsync(string partnershipId, CancellationToken ct = default)
+    public async Task DeletePartnershipAsync(string partnershipId, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        await connection.ExecuteAsync("DELETE FROM overlap_history WHERE partnership_id = @partnershipId", new { partnershipId });
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        await db.ExecuteAsync("DELETE FROM overlap_history WHERE partnership_id = @partnershipId", new { partnershipId });
+        await db.ExecuteAsync("DELETE FROM overlap_history_heads WHERE partnership_id = @partnershipId", new { partnershipId });
+        await tx.CommitAsync();
     }
 }

@@ -1,12 +1,10 @@
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain.Sharing;
+
 namespace OverlapEscrow.Data.Overlaps;
 
-/// <summary>
-/// One point of a cell's history as one side (the viewer) sees it. <see cref="Level"/> is the owner's sharing level
-/// when it was recorded; <see cref="PartnerCount"/> only decides whether a counts-level point may be shown.
-/// <see cref="RecordIds"/> is the viewer's own overlapping record ids, sealed under the viewer's data key; null when
-/// not read, when the point was recorded below the overlaps level, or when cleared after the retention period.
-/// </summary>
-public sealed class OverlapPointRow
+internal sealed class OverlapPointRow
 {
     public string Id { get; init; } = "";
     public string PartnershipId { get; init; } = "";
@@ -19,7 +17,9 @@ public sealed class OverlapPointRow
     public long PartnerCount { get; init; }
     public byte[]? RecordIdsNonce { get; init; }
     public byte[]? RecordIds { get; init; }
-}
+    public long? RecordIdsKeyVersion { get; init; }
 
-/// <summary>A cell of a partnership as one organization sees it: its population and the partner's.</summary>
-public sealed record OverlapCellKey(string PopulationId, string PartnerPopulationId);
+    public HistoryPoint ToDomain() => new(Id, PartnershipId, OrganizationId, PopulationId, PartnerPopulationId, Time.FromUnixMs(At),
+        Enum.Parse<SharingLevel>(Level, ignoreCase: true), (int)Count, (int)PartnerCount,
+        RecordIds is null || RecordIdsNonce is null ? null : new SealedValue(RecordIdsNonce, RecordIds, (int)(RecordIdsKeyVersion ?? 1)));
+}

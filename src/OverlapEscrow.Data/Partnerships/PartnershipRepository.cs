@@ -1,94 +1,108 @@
-using Dapper;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain.Partnerships;
+using OverlapEscrow.Domain.Sharing;
 
 namespace OverlapEscrow.Data.Partnerships;
 
-public sealed class PartnershipRepository(IDbConnectionFactory db) : IPartnershipRepository
+internal sealed class PartnershipRepository(IDbScope scope) : IPartnershipRepository
 {
-    public async Task<bool> CreateAsync(PartnershipRow partnership, CancellationToken ct = default)
+    public async Task<bool> CreateAsync(Partnership partnership, CancellationToken ct)
     {
         var (low, high) = string.CompareOrdinal(partnership.InviterOrganizationId, partnership.InviteeOrganizationId) < 0
             ? (partnership.InviterOrganizationId, partnership.InviteeOrganizationId)
             : (partnership.InviteeOrganizationId, partnership.InviterOrganizationId);
-        await using var connection = await db.OpenAsync(ct);
-        var n = await connection.ExecuteAsync(
+        await using var db = await scope.OpenAsync(ct);
+        // The unique index on the open pair decides: two invitations racing each other cannot both open.
+        var n = await db.ExecuteAsync(
             """
             INSERT INTO partnerships (id, inviter_organization_id, invitee_organization_id, pair_low, pair_high, status, created_at)
             VALUES (@Id, @InviterOrganizationId, @InviteeOrganizationId, @low, @high, @Status, @CreatedAt)
             ON CONFLICT DO NOTHING
             """,
-            new { partnership.Id, partnership.InviterOrganizationId, partnership.InviteeOrganizationId, low, high, partnership.Status, partnership.CreatedAt });
+            new
+            {
+                partnership.Id, partnership.InviterOrganizationId, partnership.InviteeOrganizationId, low, high,
+                Status = Statuses.ToText(partnership.Status), CreatedAt = Time.ToUnixMs(partnership.CreatedAt),
+            });
         return n == 1;
     }
 
-    public async Task<PartnershipRow?> GetAsync(string organizationId, string partnershipId, CancellationToken ct = default)
+    public async Task<Partnership?> GetAsync(string organizationId, string partnershipId, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<PartnershipRow>(
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.FirstOrDefaultAsync<PartnershipRow>(
             """
             SELECT * FROM partnerships
             WHERE id = @partnershipId AND (inviter_organization_id = @organizationId OR invitee_organization_id = @organizationId)
-            """, new { organizationId, partnershipId });
+            """, new { organizationId, partnershipId }))?.ToDomain();
     }
 
-    public async Task<IReadOnlyList<PartnershipRow>> ListAsync(string organizationId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<Partnership>> ListAsync(string organizationId, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        return (await connection.QueryAsync<PartnershipRow>(
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.QueryAsync<PartnershipRow>(
             """
             SELECT * FROM partnerships
             WHERE inviter_organization_id = @organizationId OR invitee_organization_id = @organizationId
             ORDER BY created_at DESC, id
-            """, new { organizationId })).AsList();
+            """, new { organizationId })).Select(p => p.ToDomain()).ToList();
     }
 
-    public async Task<bool> TransitionAsync(string partnershipId, string fromStatus, string toStatus, long at, CancellationToken ct = default)
+    public async Task<bool> TransitionAsync(string partnershipId, PartnershipStatus from, PartnershipStatus to, DateTimeOffset at, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        var column = toStatus == "terminated" ? "terminated_at" : "responded_at";
-        var n = await connection.ExecuteAsync(
+        await using var db = await scope.OpenAsync(ct);
+        var column = to == PartnershipStatus.Terminated ? "terminated_at" : "responded_at";
+        // A compare-and-set on the status: of two requests moving one partnership, one wins.
+        var n = await db.ExecuteAsync(
             $"UPDATE partnerships SET status = @toStatus, {column} = @at WHERE id = @partnershipId AND status = @fromStatus",
-            new { partnershipId, fromStatus, toStatus, at });
+            new { partnershipId, fromStatus = Statuses.ToText(from), toStatus = Statuses.ToText(to), at = Time.ToUnixMs(at) });
         return n == 1;
     }
 
-    public async Task<IReadOnlyList<SharingRuleRow>> ListRulesAsync(string organizationId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<SharingRule>> ListRulesAsync(string organizationId, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        return (await connection.QueryAsync<SharingRuleRow>(
-            "SELECT * FROM sharing_rules WHERE organization_id = @organizationId", new { organizationId })).AsList();
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.QueryAsync<SharingRuleRow>(
+            "SELECT * FROM sharing_rules WHERE organization_id = @organizationId", new { organizationId })).Select(r => r.ToDomain()).ToList();
     }
 
-    public async Task ReplaceDefaultRulesAsync(string organizationId, IReadOnlyList<SharingRuleRow> rules, CancellationToken ct = default)
+    public async Task ReplaceDefaultRulesAsync(string organizationId, IReadOnlyList<SharingRule> rules, DateTimeOffset at, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        // Rule writers of one organization take turns (its row is locked), so two replacements cannot interleave their
+        // deletes and inserts.
+        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @organizationId{db.Dialect.ForUpdate}", new { organizationId });
         foreach (var rule in rules)
         {
-            await connection.ExecuteAsync(
+            await db.ExecuteAsync(
                 """
                 DELETE FROM sharing_rules
                 WHERE organization_id = @organizationId AND population_id = @PopulationId AND partnership_id = ''
-                """, new { organizationId, rule.PopulationId }, tx);
-            await Insert(connection, tx, rule);
+                """, new { organizationId, rule.PopulationId });
+            await Insert(db, SharingRuleRow.From(organizationId, rule with { PartnershipId = null, PartnerPopulationId = null }, at));
         }
-        await tx.CommitAsync(ct);
+        await tx.CommitAsync();
     }
 
-    public async Task ReplacePartnershipRulesAsync(string organizationId, string partnershipId, IReadOnlyList<SharingRuleRow> rules, CancellationToken ct = default)
+    public async Task ReplacePartnershipRulesAsync(string organizationId, string partnershipId, IReadOnlyList<SharingRule> rules, DateTimeOffset at, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        await connection.ExecuteAsync(
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        // Rule writers of one organization take turns (its row is locked), so two replacements cannot interleave their
+        // deletes and inserts.
+        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @organizationId{db.Dialect.ForUpdate}", new { organizationId });
+        await db.ExecuteAsync(
             "DELETE FROM sharing_rules WHERE organization_id = @organizationId AND partnership_id = @partnershipId",
-            new { organizationId, partnershipId }, tx);
-        foreach (var rule in rules) await Insert(connection, tx, rule);
-        await tx.CommitAsync(ct);
+            new { organizationId, partnershipId });
+        foreach (var rule in rules) await Insert(db, SharingRuleRow.From(organizationId, rule with { PartnershipId = partnershipId }, at));
+        await tx.CommitAsync();
     }
 
-    private static Task Insert(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction tx, SharingRuleRow rule) =>
-        connection.ExecuteAsync(
+    private static Task Insert(Db db, SharingRuleRow rule) =>
+        db.ExecuteAsync(
             """
             INSERT INTO sharing_rules (organization_id, population_id, partnership_id, partner_population_id, level, fields, minimum_count, updated_at)
             VALUES (@OrganizationId, @PopulationId, @PartnershipId, @PartnerPopulationId, @Level, @Fields, @MinimumCount, @UpdatedAt)
-            """, rule, tx);
+            """, rule);
 }

@@ -1,9 +1,10 @@
-using System.Data.Common;
-using Dapper;
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain.Populations;
 
 namespace OverlapEscrow.Data.Populations;
 
-public sealed class PopulationRepository(IDbConnectionFactory db) : IPopulationRepository
+internal sealed class PopulationRepository(IDbScope scope) : IPopulationRepository
 {
     private const string SummarySelect =
         """
@@ -21,211 +22,222 @@ public sealed class PopulationRepository(IDbConnectionFactory db) : IPopulationR
         )
         """;
 
-    public async Task<bool> CreateAsync(PopulationRow population, CancellationToken ct = default)
+    public async Task<bool> CreateAsync(PopulationSummary population, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        var n = await connection.ExecuteAsync(
+        await using var db = await scope.OpenAsync(ct);
+        var n = await db.ExecuteAsync(
             """
             INSERT INTO populations (id, organization_id, name, type, created_at)
             VALUES (@Id, @OrganizationId, @Name, @Type, @CreatedAt)
             ON CONFLICT (organization_id, name) DO NOTHING
-            """, population);
+            """, new { population.Id, population.OrganizationId, population.Name, population.Type, CreatedAt = Time.ToUnixMs(population.CreatedAt) });
         return n == 1;
     }
 
-    public async Task<IReadOnlyList<PopulationSummaryRow>> ListAsync(string organizationId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<PopulationSummary>> ListAsync(string organizationId, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        return (await connection.QueryAsync<PopulationSummaryRow>(
-            SummarySelect + " WHERE p.organization_id = @organizationId ORDER BY p.name, p.id", new { organizationId })).AsList();
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.QueryAsync<PopulationSummaryRow>(
+            SummarySelect + " WHERE p.organization_id = @organizationId ORDER BY p.name, p.id", new { organizationId })).Select(p => p.ToDomain()).ToList();
     }
 
-    public async Task<PopulationSummaryRow?> GetAsync(string organizationId, string populationId, CancellationToken ct = default)
+    public async Task<PopulationSummary?> GetAsync(string organizationId, string populationId, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<PopulationSummaryRow>(
-            SummarySelect + " WHERE p.id = @populationId AND p.organization_id = @organizationId",
-            new { organizationId, populationId });
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.FirstOrDefaultAsync<PopulationSummaryRow>(
+            SummarySelect + " WHERE p.id = @populationId AND p.organization_id = @organizationId", new { organizationId, populationId }))?.ToDomain();
     }
 
-    public async Task BeginVersionAsync(VersionRow pending, CancellationToken ct = default)
+    public async Task BeginVersionAsync(string versionId, string populationId, VersionKind kind, DateTimeOffset at, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        await connection.ExecuteAsync(
+        await using var db = await scope.OpenAsync(ct);
+        await db.ExecuteAsync(
             """
             INSERT INTO population_versions (id, population_id, kind, status, created_at, touched_at)
-            VALUES (@Id, @PopulationId, @Kind, 'pending', @CreatedAt, @CreatedAt)
-            """, pending);
+            VALUES (@versionId, @populationId, @kind, 'pending', @at, @at)
+            """, new { versionId, populationId, kind = VersionText.Of(kind), at = Time.ToUnixMs(at) });
     }
 
-    public async Task<bool> TouchAsync(string versionId, long touchedAt, CancellationToken ct = default)
+    public async Task<bool> TouchAsync(string versionId, DateTimeOffset touchedAt, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.ExecuteAsync(
+        await using var db = await scope.OpenAsync(ct);
+        return await db.ExecuteAsync(
             "UPDATE population_versions SET touched_at = @touchedAt WHERE id = @versionId AND status = 'pending'",
-            new { versionId, touchedAt }) == 1;
+            new { versionId, touchedAt = Time.ToUnixMs(touchedAt) }) == 1;
     }
 
-    public async Task<bool> AppendSegmentAsync(SegmentRow segment, long touchedAt, CancellationToken ct = default)
+    public async Task<bool> AppendSegmentAsync(Segment segment, DateTimeOffset touchedAt, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        var n = await connection.ExecuteAsync(
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        var n = await db.ExecuteAsync(
             """
             UPDATE population_versions
             SET segment_count = segment_count + 1, change_count = change_count + @RecordCount, touched_at = @touchedAt
             WHERE id = @VersionId AND status = 'pending'
-            """, new { segment.VersionId, segment.RecordCount, touchedAt }, tx);
+            """, new { segment.VersionId, segment.RecordCount, touchedAt = Time.ToUnixMs(touchedAt) });
         if (n != 1) return false;
-        await connection.ExecuteAsync(
-            "INSERT INTO segments (version_id, seq, record_count, nonce, data) VALUES (@VersionId, @Seq, @RecordCount, @Nonce, @Data)",
-            segment, tx);
-        await tx.CommitAsync(ct);
+        await db.ExecuteAsync(
+            "INSERT INTO segments (version_id, seq, record_count, nonce, data, key_version) VALUES (@VersionId, @Seq, @RecordCount, @Nonce, @Data, @KeyVersion)",
+            new { segment.VersionId, segment.Seq, segment.RecordCount, segment.Data.Nonce, Data = segment.Data.Ciphertext, segment.Data.KeyVersion });
+        await tx.CommitAsync();
         return true;
     }
 
-    public async Task<VersionRow?> CommitAsync(string versionId, long recordCount, long committedAt, IdempotencyCompletion? idempotency,
-        string? expectedCurrentVersionId = null, CancellationToken ct = default)
+    public async Task<PopulationVersion?> CommitAsync(string versionId, long recordCount, DateTimeOffset committedAt, IdempotencyCompletion? idempotency,
+        string? expectedCurrentVersionId, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
         if (idempotency is not null)
         {
             // Only the upload still holding the key commits: a retry that took over an expired lease and finished
             // first has completed the key, and this upload then applies nothing (the key's promise: once).
-            var held = await connection.ExecuteAsync(
+            var held = await db.ExecuteAsync(
                 """
                 UPDATE idempotency_keys SET status = 'completed', version_id = @versionId,
                        response_status = @StatusCode, response_body = @Body
                 WHERE organization_id = @OrganizationId AND key = @Key AND status = 'in_progress' AND claim_token = @ClaimToken
-                """, new { versionId, idempotency.Response.StatusCode, idempotency.Response.Body, idempotency.Hold.OrganizationId, idempotency.Hold.Key, idempotency.Hold.ClaimToken }, tx);
+                """, new { versionId, idempotency.Response.StatusCode, idempotency.Response.Body, idempotency.Hold.OrganizationId, idempotency.Hold.Key, idempotency.Hold.ClaimToken });
             if (held != 1) return null;
         }
-        var version = await connection.QuerySingleOrDefaultAsync<VersionRow>(
-            "SELECT * FROM population_versions WHERE id = @versionId AND status = 'pending'", new { versionId }, tx);
+        // The version's row is locked while it is made current, so a sweep of abandoned uploads cannot delete it between
+        // this check and the commit.
+        var version = await db.FirstOrDefaultAsync<VersionRow>(
+            $"SELECT * FROM population_versions WHERE id = @versionId AND status = 'pending'{db.Dialect.ForUpdate}", new { versionId });
         if (version is null) return null;
-        var currentId = await connection.ExecuteScalarAsync<string?>(
-            "SELECT current_version_id FROM populations WHERE id = @PopulationId", new { version.PopulationId }, tx);
+        // The population's row is locked: two commits of one population (two deltas on the same base, say) take turns,
+        // and the second reads the current version the first set.
+        var currentId = await db.ScalarAsync<string?>(
+            $"SELECT current_version_id FROM populations WHERE id = @PopulationId{db.Dialect.ForUpdate}", new { version.PopulationId });
         if (expectedCurrentVersionId is not null && currentId != expectedCurrentVersionId) return null;
 
         string? baseId = null;
         long depth = 0;
-        if (version.Kind == VersionKinds.Delta && currentId is not null)
+        if (version.Kind == "delta" && currentId is not null)
         {
             baseId = currentId;
-            depth = 1 + await connection.ExecuteScalarAsync<long>(
-                "SELECT depth FROM population_versions WHERE id = @currentId", new { currentId }, tx);
+            depth = 1 + await db.ScalarAsync<long>("SELECT depth FROM population_versions WHERE id = @currentId", new { currentId });
         }
-        await connection.ExecuteAsync(
+        var committedRows = await db.ExecuteAsync(
             """
             UPDATE population_versions
             SET status = 'committed', base_version_id = @baseId, depth = @depth, record_count = @recordCount, committed_at = @committedAt
-            WHERE id = @versionId
-            """, new { versionId, baseId, depth, recordCount, committedAt }, tx);
-        await connection.ExecuteAsync(
-            "UPDATE populations SET current_version_id = @versionId WHERE id = @PopulationId",
-            new { versionId, version.PopulationId }, tx);
+            WHERE id = @versionId AND status = 'pending'
+            """, new { versionId, baseId, depth, recordCount, committedAt = Time.ToUnixMs(committedAt) });
+        if (committedRows != 1) return null;
+        await db.ExecuteAsync("UPDATE populations SET current_version_id = @versionId WHERE id = @PopulationId", new { versionId, version.PopulationId });
         // Superseded versions go now: the data of a replaced snapshot or of deleted records is not kept around.
-        await connection.ExecuteAsync(
+        await db.ExecuteAsync(
             ChainCte + """
             DELETE FROM population_versions
             WHERE population_id = @PopulationId AND status = 'committed' AND id NOT IN (SELECT id FROM chain)
-            """, new { versionId, version.PopulationId }, tx);
-        await tx.CommitAsync(ct);
-        return await connection.QuerySingleAsync<VersionRow>(
-            "SELECT * FROM population_versions WHERE id = @versionId", new { versionId });
+            """, new { versionId, version.PopulationId });
+        var committed = await db.SingleAsync<VersionRow>("SELECT * FROM population_versions WHERE id = @versionId", new { versionId });
+        await tx.CommitAsync();
+        return committed.ToDomain();
     }
 
-    public async Task SetRecordCountAsync(string versionId, long recordCount, CancellationToken ct = default)
+    public async Task SetRecordCountAsync(string versionId, long recordCount, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        await connection.ExecuteAsync(
-            "UPDATE population_versions SET record_count = @recordCount WHERE id = @versionId", new { versionId, recordCount });
+        await using var db = await scope.OpenAsync(ct);
+        await db.ExecuteAsync("UPDATE population_versions SET record_count = @recordCount WHERE id = @versionId", new { versionId, recordCount });
     }
 
-    public async Task AbandonAsync(string versionId, CancellationToken ct = default)
+    public async Task AbandonAsync(string versionId, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        await connection.ExecuteAsync(
-            "DELETE FROM population_versions WHERE id = @versionId AND status = 'pending'", new { versionId });
+        await using var db = await scope.OpenAsync(ct);
+        await db.ExecuteAsync("DELETE FROM population_versions WHERE id = @versionId AND status = 'pending'", new { versionId });
     }
 
-    public async Task<int> DeleteAbandonedAsync(long touchedBefore, CancellationToken ct = default)
+    public async Task<int> DeleteAbandonedAsync(DateTimeOffset touchedBefore, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.ExecuteAsync(
-            "DELETE FROM population_versions WHERE status = 'pending' AND touched_at < @touchedBefore", new { touchedBefore });
+        await using var db = await scope.OpenAsync(ct);
+        return await db.ExecuteAsync(
+            "DELETE FROM population_versions WHERE status = 'pending' AND touched_at < @touchedBefore", new { touchedBefore = Time.ToUnixMs(touchedBefore) });
     }
 
-    public async Task<IReadOnlyList<VersionSegments>> ReadChainAsync(string versionId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<VersionSegments>> ReadChainAsync(string versionId, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        // One read transaction: a concurrent commit that deletes superseded versions cannot cut the chain halfway.
-        // It is a deferred (snapshot) read, so it never holds the write lock that uploads need.
-        await using var tx = await ReadTransaction.BeginAsync(connection, ct);
-        var versions = (await connection.QueryAsync<VersionRow>(
-            ChainCte + " SELECT * FROM population_versions WHERE id IN (SELECT id FROM chain) ORDER BY depth",
-            new { versionId }, tx)).AsList();
+        await using var db = await scope.OpenAsync(ct);
+        // One snapshot read: a concurrent commit that deletes superseded versions cannot cut the chain halfway, and
+        // the read never holds the write lock that uploads need.
+        await using var read = await db.BeginReadAsync();
+        var versions = await db.QueryAsync<VersionRow>(
+            ChainCte + " SELECT * FROM population_versions WHERE id IN (SELECT id FROM chain) ORDER BY depth", new { versionId });
         var result = new List<VersionSegments>(versions.Count);
         foreach (var version in versions)
         {
-            var segments = await connection.QueryAsync<SegmentRow>(
-                "SELECT * FROM segments WHERE version_id = @Id ORDER BY seq", new { version.Id }, tx);
-            result.Add(new VersionSegments(version, segments.AsList()));
+            var segments = await db.QueryAsync<SegmentRow>("SELECT * FROM segments WHERE version_id = @Id ORDER BY seq", new { version.Id });
+            result.Add(new VersionSegments(version.ToDomain(),
+                segments.Select(s => new Segment(s.VersionId, s.Seq, (int)s.RecordCount, new SealedValue(s.Nonce, s.Data, (int)s.KeyVersion))).ToList()));
         }
-        await tx.CommitAsync(ct);
+        await read.CommitAsync();
         return result;
     }
 
-    public async Task<IdempotencyClaim> ClaimIdempotencyKeyAsync(string organizationId, string key, string populationId, string mode,
-        long now, long leaseUntil, CancellationToken ct = default)
+    public async Task<IdempotencyClaim> ClaimIdempotencyKeyAsync(string organizationId, string key, string populationId, VersionKind mode,
+        DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        var existing = await connection.QuerySingleOrDefaultAsync<IdempotencyRow>(
-            "SELECT * FROM idempotency_keys WHERE organization_id = @organizationId AND key = @key", new { organizationId, key }, tx);
-        if (existing is not null)
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        var args = new
         {
-            if (existing.PopulationId != populationId || existing.Mode != mode) return new IdempotencyClaim(ClaimOutcome.Mismatch);
+            organizationId, key, populationId, mode = VersionText.Of(mode), claimToken = Guid.NewGuid().ToString("N"),
+            now = Time.ToUnixMs(now), leaseUntil = Time.ToUnixMs(leaseUntil),
+        };
+        // The key's row is locked while it is judged, so two claims of one key cannot both take it.
+        var existing = await db.FirstOrDefaultAsync<IdempotencyRow>(
+            $"SELECT * FROM idempotency_keys WHERE organization_id = @organizationId AND key = @key{db.Dialect.ForUpdate}", args);
+        if (existing is null)
+        {
+            var inserted = await db.ExecuteAsync(
+                """
+                INSERT INTO idempotency_keys (organization_id, key, population_id, mode, status, claim_token, lease_until, created_at)
+                VALUES (@organizationId, @key, @populationId, @mode, 'in_progress', @claimToken, @leaseUntil, @now)
+                ON CONFLICT (organization_id, key) DO NOTHING
+                """, args);
+            // Another claim inserted the key first (its transaction committed meanwhile): that upload holds it.
+            if (inserted != 1) return new IdempotencyClaim(ClaimOutcome.InProgress);
+        }
+        else
+        {
+            if (existing.PopulationId != populationId || existing.Mode != args.mode) return new IdempotencyClaim(ClaimOutcome.Mismatch);
             if (existing.Status == "completed")
                 return new IdempotencyClaim(ClaimOutcome.Completed, new IdempotentResponse((int)existing.ResponseStatus!, existing.ResponseBody!));
-            if (existing.LeaseUntil > now) return new IdempotencyClaim(ClaimOutcome.InProgress);
+            if (existing.LeaseUntil > args.now) return new IdempotencyClaim(ClaimOutcome.InProgress);
+            await db.ExecuteAsync(
+                "UPDATE idempotency_keys SET claim_token = @claimToken, lease_until = @leaseUntil WHERE organization_id = @organizationId AND key = @key",
+                args);
         }
-        var claimToken = Guid.NewGuid().ToString("N");
-        await connection.ExecuteAsync(
-            """
-            INSERT INTO idempotency_keys (organization_id, key, population_id, mode, status, claim_token, lease_until, created_at)
-            VALUES (@organizationId, @key, @populationId, @mode, 'in_progress', @claimToken, @leaseUntil, @now)
-            ON CONFLICT (organization_id, key) DO UPDATE SET claim_token = @claimToken, lease_until = @leaseUntil
-            """, new { organizationId, key, populationId, mode, claimToken, leaseUntil, now }, tx);
-        await tx.CommitAsync(ct);
-        return new IdempotencyClaim(ClaimOutcome.Claimed, ClaimToken: claimToken);
+        await tx.CommitAsync();
+        return new IdempotencyClaim(ClaimOutcome.Claimed, ClaimToken: args.claimToken);
     }
 
-    public async Task<bool> RenewIdempotencyLeaseAsync(IdempotencyHold hold, long leaseUntil, CancellationToken ct = default)
+    public async Task<bool> RenewIdempotencyLeaseAsync(IdempotencyHold hold, DateTimeOffset leaseUntil, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.ExecuteAsync(
+        await using var db = await scope.OpenAsync(ct);
+        return await db.ExecuteAsync(
             """
             UPDATE idempotency_keys SET lease_until = @leaseUntil
             WHERE organization_id = @OrganizationId AND key = @Key AND claim_token = @ClaimToken AND status = 'in_progress'
-            """, new { hold.OrganizationId, hold.Key, hold.ClaimToken, leaseUntil }) == 1;
+            """, new { hold.OrganizationId, hold.Key, hold.ClaimToken, leaseUntil = Time.ToUnixMs(leaseUntil) }) == 1;
     }
 
-    public async Task SetIdempotentResponseAsync(IdempotencyHold hold, IdempotentResponse response, CancellationToken ct = default)
+    public async Task SetIdempotentResponseAsync(IdempotencyHold hold, IdempotentResponse response, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        await connection.ExecuteAsync(
+        await using var db = await scope.OpenAsync(ct);
+        await db.ExecuteAsync(
             """
             UPDATE idempotency_keys SET response_status = @StatusCode, response_body = @Body
             WHERE organization_id = @OrganizationId AND key = @Key AND claim_token = @ClaimToken AND status = 'completed'
             """, new { hold.OrganizationId, hold.Key, hold.ClaimToken, response.StatusCode, response.Body });
     }
 
-    public async Task ReleaseIdempotencyKeyAsync(IdempotencyHold hold, CancellationToken ct = default)
+    public async Task ReleaseIdempotencyKeyAsync(IdempotencyHold hold, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        await connection.ExecuteAsync(
+        await using var db = await scope.OpenAsync(ct);
+        await db.ExecuteAsync(
             """
             DELETE FROM idempotency_keys
             WHERE organization_id = @OrganizationId AND key = @Key AND claim_token = @ClaimToken AND status = 'in_progress'

@@ -1,6 +1,9 @@
+using OverlapEscrow.Domain.Populations;
+
 namespace OverlapEscrow.Data.Populations;
 
-public class PopulationRow
+/// <summary>A population with the figures of its current version (null ones when nothing is committed yet).</summary>
+internal sealed class PopulationSummaryRow
 {
     public string Id { get; init; } = "";
     public string OrganizationId { get; init; } = "";
@@ -8,28 +11,20 @@ public class PopulationRow
     public string Type { get; init; } = "";
     public long CreatedAt { get; init; }
     public string? CurrentVersionId { get; init; }
-}
-
-/// <summary>A population with the figures of its current version (null ones when nothing is committed yet).</summary>
-public sealed class PopulationSummaryRow : PopulationRow
-{
     public long? RecordCount { get; init; }
     public long? CommittedAt { get; init; }
+
+    public PopulationSummary ToDomain() =>
+        new(Id, OrganizationId, Name, Type, Time.FromUnixMs(CreatedAt), CurrentVersionId, RecordCount ?? 0, Time.FromUnixMs(CommittedAt));
 }
 
-public static class VersionKinds
+internal static class VersionText
 {
-    public const string Snapshot = "snapshot";
-    public const string Delta = "delta";
+    public static string Of(VersionKind kind) => kind == VersionKind.Snapshot ? "snapshot" : "delta";
+    public static VersionKind Kind(string text) => text == "snapshot" ? VersionKind.Snapshot : VersionKind.Delta;
 }
 
-public static class VersionStatuses
-{
-    public const string Pending = "pending";
-    public const string Committed = "committed";
-}
-
-public sealed class VersionRow
+internal sealed class VersionRow
 {
     public string Id { get; init; } = "";
     public string PopulationId { get; init; } = "";
@@ -43,29 +38,18 @@ public sealed class VersionRow
     public long CreatedAt { get; init; }
     public long TouchedAt { get; init; }
     public long? CommittedAt { get; init; }
+
+    public PopulationVersion ToDomain() => new(Id, PopulationId, VersionText.Kind(Kind),
+        Status == "committed" ? VersionStatus.Committed : VersionStatus.Pending, BaseVersionId, (int)Depth, SegmentCount, ChangeCount, RecordCount,
+        Time.FromUnixMs(CreatedAt), Time.FromUnixMs(TouchedAt), Time.FromUnixMs(CommittedAt));
 }
 
-public sealed class SegmentRow
+internal sealed class SegmentRow
 {
     public string VersionId { get; init; } = "";
     public long Seq { get; init; }
     public long RecordCount { get; init; }
     public byte[] Nonce { get; init; } = [];
     public byte[] Data { get; init; } = [];
+    public long KeyVersion { get; init; }
 }
-
-/// <summary>A committed version with its encrypted segments, as read for materialization.</summary>
-public sealed record VersionSegments(VersionRow Version, IReadOnlyList<SegmentRow> Segments);
-
-/// <summary>The stored outcome of a completed upload, replayed for a retry with the same idempotency key.</summary>
-public sealed record IdempotentResponse(int StatusCode, string Body);
-
-public enum ClaimOutcome { Claimed, Completed, InProgress, Mismatch }
-
-/// <summary>The result of claiming a key; <see cref="ClaimToken"/> identifies the holder when claimed.</summary>
-public sealed record IdempotencyClaim(ClaimOutcome Outcome, IdempotentResponse? Response = null, string? ClaimToken = null);
-
-/// <summary>A key held by one upload: the organization, the key, and the holder's claim token.</summary>
-public sealed record IdempotencyHold(string OrganizationId, string Key, string ClaimToken);
-
-public sealed record IdempotencyCompletion(IdempotencyHold Hold, IdempotentResponse Response);

@@ -1,27 +1,15 @@
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Storage;
+
 namespace OverlapEscrow.Data.Schedules;
 
-public static class ScheduleKinds
+internal static class ScheduleText
 {
-    public const string Pull = "pull";
-    public const string Refresh = "refresh";
+    public static string Of<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+    public static T Parse<T>(string text) where T : struct, Enum => Enum.Parse<T>(text, ignoreCase: true);
 }
 
-public static class RunTriggers
-{
-    public const string Schedule = "schedule";
-    public const string Manual = "manual";
-    public const string Push = "push";
-}
-
-public static class RunStatuses
-{
-    public const string Queued = "queued";
-    public const string Running = "running";
-    public const string Succeeded = "succeeded";
-    public const string Failed = "failed";
-}
-
-public sealed class ScheduleRow
+internal sealed class ScheduleRow
 {
     public string Id { get; init; } = "";
     public string OrganizationId { get; init; } = "";
@@ -37,6 +25,7 @@ public sealed class ScheduleRow
     public string? SecretHeaderName { get; init; }
     public byte[]? SecretNonce { get; init; }
     public byte[]? SecretValue { get; init; }
+    public long? SecretKeyVersion { get; init; }
     public string? SourceDirectory { get; init; }
     public string? SourcePattern { get; init; }
     public long? NextRunAt { get; init; }
@@ -49,17 +38,31 @@ public sealed class ScheduleRow
     public string CreatedBy { get; init; } = "";
     public long CreatedAt { get; init; }
     public long UpdatedAt { get; init; }
+
+    public Schedule ToDomain() => new(Id, OrganizationId, Name, Cron, TimeZone, Enabled, ScheduleText.Parse<ScheduleKind>(Kind), PopulationId, Format, OnError,
+        SourceUrl, SecretHeaderName, SecretNonce is null || SecretValue is null ? null : new SealedValue(SecretNonce, SecretValue, (int)(SecretKeyVersion ?? 1)),
+        SourceDirectory, SourcePattern, Time.FromUnixMs(NextRunAt), NextRunWall, LastRunId,
+        LastRunStatus is null ? null : ScheduleText.Parse<RunStatus>(LastRunStatus), Time.FromUnixMs(LastRunAt), LeaseOwner, Time.FromUnixMs(LeaseUntil),
+        CreatedBy, Time.FromUnixMs(CreatedAt), Time.FromUnixMs(UpdatedAt));
+
+    /// <summary>The parameters of a schedule's definition, as the INSERT and UPDATE statements name them.</summary>
+    public static object Parameters(Schedule s) => new
+    {
+        s.Id, s.OrganizationId, s.Name, s.Cron, s.TimeZone, s.Enabled, Kind = ScheduleText.Of(s.Kind), s.PopulationId, s.Format, s.OnError,
+        s.SourceUrl, s.SecretHeaderName, SecretNonce = s.SecretValue?.Nonce, SecretValue = s.SecretValue?.Ciphertext, SecretKeyVersion = s.SecretValue?.KeyVersion,
+        s.SourceDirectory, s.SourcePattern, NextRunAt = Time.ToUnixMs(s.NextRunAt), s.NextRunWall, s.CreatedBy,
+        CreatedAt = Time.ToUnixMs(s.CreatedAt), UpdatedAt = Time.ToUnixMs(s.UpdatedAt),
+    };
 }
 
-/// <summary>One attempt of a run. <see cref="RetryOf"/> names the first attempt of the run it retries.</summary>
-public sealed class SyncRunRow
+internal sealed class SyncRunRow
 {
     public long Seq { get; init; }
     public string Id { get; init; } = "";
     public string ScheduleId { get; init; } = "";
     public string OrganizationId { get; init; } = "";
     public string TriggerType { get; init; } = "";
-    public int Attempt { get; init; }
+    public long Attempt { get; init; }
     public string? RetryOf { get; init; }
     public string Status { get; init; } = "";
     public long CreatedAt { get; init; }
@@ -70,15 +73,8 @@ public sealed class SyncRunRow
     public long RowsRejected { get; init; }
     public string? ErrorTitle { get; init; }
     public string? ErrorDetail { get; init; }
+
+    public SyncRun ToDomain() => new(Id, ScheduleId, OrganizationId, ScheduleText.Parse<RunTrigger>(TriggerType), (int)Attempt, RetryOf,
+        ScheduleText.Parse<RunStatus>(Status), Time.FromUnixMs(CreatedAt), Time.FromUnixMs(StartedAt), Time.FromUnixMs(FinishedAt),
+        RowsRead, RecordsApplied, RowsRejected, ErrorTitle, ErrorDetail);
 }
-
-/// <summary>How an attempt ended.</summary>
-public sealed record RunCompletion(string Status, long FinishedAt, long RowsRead, long RecordsApplied, long RowsRejected, string? ErrorTitle, string? ErrorDetail);
-
-/// <summary>
-/// Moves a schedule past the occurrence being claimed: only if its next run is still <see cref="ExpectedNextRunAt"/>
-/// (a compare-and-set, so two instances cannot both claim one occurrence).
-/// </summary>
-public sealed record ScheduleAdvance(long ExpectedNextRunAt, long? NextRunAt, string? NextRunWall);
-
-public enum ScheduleWriteOutcome { Done, NotFound, NameTaken, Running }

@@ -1,123 +1,123 @@
-using Dapper;
+using System.Text.Json;
+using OverlapEscrow.Application.Storage;
 
 namespace OverlapEscrow.Data.Webhooks;
 
-public sealed class WebhookRepository(IDbConnectionFactory db) : IWebhookRepository
+internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
 {
-    public async Task<bool> CreateAsync(WebhookRow webhook, int maxPerOrganization, CancellationToken ct = default)
+    public async Task<bool> CreateAsync(Webhook webhook, int maxPerOrganization, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        // One statement: the count and the insert cannot interleave with another creation.
-        var n = await connection.ExecuteAsync(
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        // The organization's row is locked first, so two creations cannot both pass the count.
+        await db.ScalarAsync<string>($"SELECT id FROM organizations WHERE id = @OrganizationId{db.Dialect.ForUpdate}", new { webhook.OrganizationId });
+        var n = await db.ExecuteAsync(
             """
-            INSERT INTO webhooks (id, organization_id, url, description, events, secret_nonce, secret, created_at, created_by)
-            SELECT @Id, @OrganizationId, @Url, @Description, @Events, @SecretNonce, @Secret, @CreatedAt, @CreatedBy
+            INSERT INTO webhooks (id, organization_id, url, description, events, secret_nonce, secret, secret_key_version, created_at, created_by)
+            SELECT @Id, @OrganizationId, @Url, @Description, @Events, @SecretNonce, @Secret, @SecretKeyVersion, @CreatedAt, @CreatedBy
             WHERE (SELECT COUNT(*) FROM webhooks WHERE organization_id = @OrganizationId) < @maxPerOrganization
             """,
-            new { webhook.Id, webhook.OrganizationId, webhook.Url, webhook.Description, webhook.Events, webhook.SecretNonce, webhook.Secret,
-                  webhook.CreatedAt, webhook.CreatedBy, maxPerOrganization });
+            new
+            {
+                webhook.Id, webhook.OrganizationId, Url = webhook.Url.AbsoluteUri, Description = webhook.Description ?? "",
+                Events = JsonSerializer.Serialize(webhook.Events), SecretNonce = webhook.Secret.Nonce, Secret = webhook.Secret.Ciphertext,
+                SecretKeyVersion = webhook.Secret.KeyVersion, CreatedAt = Time.ToUnixMs(webhook.CreatedAt), webhook.CreatedBy, maxPerOrganization,
+            });
+        await tx.CommitAsync();
         return n == 1;
     }
 
-    public async Task<IReadOnlyList<WebhookRow>> ListAsync(string organizationId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<Webhook>> ListAsync(string organizationId, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        return (await connection.QueryAsync<WebhookRow>(
-            "SELECT * FROM webhooks WHERE organization_id = @organizationId ORDER BY created_at, id", new { organizationId })).AsList();
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.QueryAsync<WebhookRow>(
+            "SELECT * FROM webhooks WHERE organization_id = @organizationId ORDER BY created_at, id", new { organizationId })).Select(w => w.ToDomain()).ToList();
     }
 
-    public async Task<WebhookRow?> GetAsync(string organizationId, string webhookId, CancellationToken ct = default)
+    public async Task<Webhook?> GetAsync(string organizationId, string webhookId, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<WebhookRow>(
-            "SELECT * FROM webhooks WHERE id = @webhookId AND organization_id = @organizationId", new { organizationId, webhookId });
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.FirstOrDefaultAsync<WebhookRow>(
+            "SELECT * FROM webhooks WHERE id = @webhookId AND organization_id = @organizationId", new { organizationId, webhookId }))?.ToDomain();
     }
 
-    public async Task<bool> DeleteAsync(string organizationId, string webhookId, CancellationToken ct = default)
+    public async Task<bool> DeleteAsync(string organizationId, string webhookId, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.ExecuteAsync(
+        await using var db = await scope.OpenAsync(ct);
+        return await db.ExecuteAsync(
             "DELETE FROM webhooks WHERE id = @webhookId AND organization_id = @organizationId", new { organizationId, webhookId }) == 1;
     }
 
-    public async Task EnqueueAsync(IReadOnlyList<DeliveryRow> deliveries, CancellationToken ct = default)
+    public async Task<IReadOnlyList<DueDelivery>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset leaseUntil, string claimToken, int limit, CancellationToken ct)
     {
-        if (deliveries.Count == 0) return;
-        await using var connection = await db.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        foreach (var d in deliveries)
-            await connection.ExecuteAsync(
-                """
-                INSERT INTO webhook_deliveries (id, webhook_id, organization_id, event_type, payload, status, attempts, created_at, next_attempt_at)
-                VALUES (@Id, @WebhookId, @OrganizationId, @EventType, @Payload, @Status, 0, @CreatedAt, @NextAttemptAt)
-                """, d, tx);
-        await tx.CommitAsync(ct);
-    }
-
-    public async Task<IReadOnlyList<DueDeliveryRow>> ClaimDueAsync(long now, long leaseUntil, string claimToken, int limit, CancellationToken ct = default)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        await connection.ExecuteAsync(
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        var args = new { now = Time.ToUnixMs(now), leaseUntil = Time.ToUnixMs(leaseUntil), claimToken, limit };
+        // The due rows are locked as they are picked (skipping rows another worker is claiming), then leased.
+        var ids = await db.QueryAsync<string>(
+            $"""
+            SELECT id FROM webhook_deliveries
+            WHERE status = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
+            ORDER BY next_attempt_at, id LIMIT @limit{db.Dialect.ForUpdateSkipLocked}
+            """, args);
+        if (ids.Count > 0)
+            await db.ExecuteAsync(
+                "UPDATE webhook_deliveries SET lease_until = @leaseUntil, claim_token = @claimToken WHERE id IN @ids AND status = 'pending'",
+                new { args.leaseUntil, claimToken, ids });
+        var due = await db.QueryAsync<DueDeliveryRow>(
             """
-            UPDATE webhook_deliveries SET lease_until = @leaseUntil, claim_token = @claimToken
-            WHERE id IN (SELECT id FROM webhook_deliveries
-                         WHERE status = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
-                         ORDER BY next_attempt_at, id LIMIT @limit)
-            """, new { now, leaseUntil, claimToken, limit }, tx);
-        var due = (await connection.QueryAsync<DueDeliveryRow>(
-            """
-            SELECT d.id, d.webhook_id, d.organization_id, d.event_type, d.payload, d.attempts, w.url, w.secret_nonce, w.secret
+            SELECT d.id, d.webhook_id, d.organization_id, d.event_type, d.payload, d.attempts, w.url, w.secret_nonce, w.secret, w.secret_key_version
             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
             WHERE d.claim_token = @claimToken AND d.status = 'pending'
             ORDER BY d.next_attempt_at, d.id
-            """, new { claimToken }, tx)).AsList();
-        await tx.CommitAsync(ct);
-        return due;
+            """, new { claimToken });
+        await tx.CommitAsync();
+        return due.Select(d => d.ToDomain()).ToList();
     }
 
-    public async Task<bool> RecordAttemptAsync(AttemptRow attempt, string claimToken, DeliveryUpdate update, CancellationToken ct = default)
+    public async Task<bool> RecordAttemptAsync(DeliveryAttempt attempt, string claimToken, DeliveryUpdate update, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        var n = await connection.ExecuteAsync(
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        var status = DeliveryStatuses.ToText(update.Status);
+        var n = await db.ExecuteAsync(
             """
             UPDATE webhook_deliveries
-            SET attempts = @Attempt, status = @Status, next_attempt_at = @NextAttemptAt, completed_at = @CompletedAt,
+            SET attempts = @Attempt, status = @status, next_attempt_at = @next, completed_at = @completed,
                 lease_until = NULL, claim_token = NULL,
-                payload = CASE WHEN @Status = 'pending' THEN payload ELSE NULL END
+                payload = CASE WHEN @status = 'pending' THEN payload ELSE NULL END
             WHERE id = @DeliveryId AND claim_token = @claimToken AND status = 'pending'
             """,
-            new { attempt.DeliveryId, attempt.Attempt, update.Status, update.NextAttemptAt, update.CompletedAt, claimToken }, tx);
+            new { attempt.DeliveryId, attempt.Attempt, status, next = Time.ToUnixMs(update.NextAttemptAt), completed = Time.ToUnixMs(update.CompletedAt), claimToken });
         if (n != 1) return false;
-        await connection.ExecuteAsync(
+        await db.ExecuteAsync(
             """
             INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms)
             VALUES (@DeliveryId, @Attempt, @At, @StatusCode, @Error, @DurationMs)
-            """, attempt, tx);
-        await tx.CommitAsync(ct);
+            """, new { attempt.DeliveryId, attempt.Attempt, At = Time.ToUnixMs(attempt.At), attempt.StatusCode, attempt.Error, attempt.DurationMs });
+        await tx.CommitAsync();
         return true;
     }
 
-    public async Task<IReadOnlyList<DeliveryRow>> ListDeliveriesAsync(string organizationId, string webhookId, string? before, int limit, CancellationToken ct = default)
+    public async Task<IReadOnlyList<WebhookDelivery>> ListDeliveriesAsync(string organizationId, string webhookId, string? before, int limit, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var db = await scope.OpenAsync(ct);
         // Ids are time-ordered (UUID version 7), so id order is creation order.
-        return (await connection.QueryAsync<DeliveryRow>(
+        return (await db.QueryAsync<DeliveryRow>(
             """
             SELECT id, webhook_id, organization_id, event_type, status, attempts, created_at, next_attempt_at, completed_at
             FROM webhook_deliveries
             WHERE webhook_id = @webhookId AND organization_id = @organizationId AND (@before IS NULL OR id < @before)
             ORDER BY id DESC LIMIT @limit
-            """, new { organizationId, webhookId, before, limit })).AsList();
+            """, new { organizationId, webhookId, before, limit })).Select(d => d.ToDomain()).ToList();
     }
 
-    public async Task<IReadOnlyList<AttemptRow>> ListAttemptsAsync(IReadOnlyList<string> deliveryIds, CancellationToken ct = default)
+    public async Task<IReadOnlyList<DeliveryAttempt>> ListAttemptsAsync(IReadOnlyList<string> deliveryIds, CancellationToken ct)
     {
         if (deliveryIds.Count == 0) return [];
-        await using var connection = await db.OpenAsync(ct);
-        return (await connection.QueryAsync<AttemptRow>(
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.QueryAsync<AttemptRow>(
             "SELECT * FROM webhook_attempts WHERE delivery_id IN @deliveryIds ORDER BY delivery_id, attempt",
-            new { deliveryIds })).AsList();
+            new { deliveryIds })).Select(a => a.ToDomain()).ToList();
     }
 }

@@ -1,7 +1,17 @@
+using System.Text.Json;
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Storage;
+
 namespace OverlapEscrow.Data.Webhooks;
 
+internal static class DeliveryStatuses
+{
+    public static string ToText(DeliveryStatus status) => status.ToString().ToLowerInvariant();
+    public static DeliveryStatus Parse(string text) => Enum.Parse<DeliveryStatus>(text, ignoreCase: true);
+}
+
 /// <summary>A webhook subscription; <see cref="Events"/> is a JSON array of event types, the secret is sealed.</summary>
-public sealed class WebhookRow
+internal sealed class WebhookRow
 {
     public string Id { get; init; } = "";
     public string OrganizationId { get; init; } = "";
@@ -10,34 +20,32 @@ public sealed class WebhookRow
     public string Events { get; init; } = "[]";
     public byte[] SecretNonce { get; init; } = [];
     public byte[] Secret { get; init; } = [];
+    public long SecretKeyVersion { get; init; }
     public long CreatedAt { get; init; }
     public string CreatedBy { get; init; } = "";
+
+    public Webhook ToDomain() => new(Id, OrganizationId, new Uri(Url), Description.Length == 0 ? null : Description,
+        JsonSerializer.Deserialize<string[]>(Events) ?? [], new SealedValue(SecretNonce, Secret, (int)SecretKeyVersion), Time.FromUnixMs(CreatedAt), CreatedBy);
 }
 
-public static class DeliveryStatuses
-{
-    public const string Pending = "pending";
-    public const string Delivered = "delivered";
-    public const string Failed = "failed";
-}
-
-/// <summary>One event to deliver to one webhook (a row of the outbox).</summary>
-public sealed class DeliveryRow
+internal sealed class DeliveryRow
 {
     public string Id { get; init; } = "";
     public string WebhookId { get; init; } = "";
     public string OrganizationId { get; init; } = "";
     public string EventType { get; init; } = "";
     public string? Payload { get; init; }
-    public string Status { get; init; } = DeliveryStatuses.Pending;
+    public string Status { get; init; } = "";
     public long Attempts { get; init; }
     public long CreatedAt { get; init; }
     public long? NextAttemptAt { get; init; }
     public long? CompletedAt { get; init; }
+
+    public WebhookDelivery ToDomain() => new(Id, WebhookId, OrganizationId, EventType, Payload, DeliveryStatuses.Parse(Status), (int)Attempts,
+        Time.FromUnixMs(CreatedAt), Time.FromUnixMs(NextAttemptAt), Time.FromUnixMs(CompletedAt));
 }
 
-/// <summary>A claimed delivery with what sending it needs: the webhook's URL and sealed secret.</summary>
-public sealed class DueDeliveryRow
+internal sealed class DueDeliveryRow
 {
     public string Id { get; init; } = "";
     public string WebhookId { get; init; } = "";
@@ -48,10 +56,13 @@ public sealed class DueDeliveryRow
     public string Url { get; init; } = "";
     public byte[] SecretNonce { get; init; } = [];
     public byte[] Secret { get; init; } = [];
+    public long SecretKeyVersion { get; init; }
+
+    public DueDelivery ToDomain() => new(Id, WebhookId, OrganizationId, EventType, Payload, (int)Attempts, new Uri(Url),
+        new SealedValue(SecretNonce, Secret, (int)SecretKeyVersion));
 }
 
-/// <summary>One attempt of a delivery: the response status code, or why there was none.</summary>
-public sealed class AttemptRow
+internal sealed class AttemptRow
 {
     public string DeliveryId { get; init; } = "";
     public long Attempt { get; init; }
@@ -59,7 +70,6 @@ public sealed class AttemptRow
     public long? StatusCode { get; init; }
     public string? Error { get; init; }
     public long DurationMs { get; init; }
-}
 
-/// <summary>How an attempt leaves its delivery: still pending (with the next due time), delivered, or failed for good.</summary>
-public sealed record DeliveryUpdate(string Status, long? NextAttemptAt, long? CompletedAt);
+    public DeliveryAttempt ToDomain() => new(DeliveryId, (int)Attempt, Time.FromUnixMs(At), (int?)StatusCode, Error, DurationMs);
+}

@@ -43,19 +43,4 @@ public static class SharingPolicy
         if (rule.PartnerPopulationId is null) return 1;
         return rule.PartnerPopulationId == partnerPopulationId ? 2 : -1;
     }
-
-    /// <summary>
-    /// The count a viewer may read for a cell, or null when the rule forbids reporting it exactly.
-    /// At the counts level the count is withheld unless both the viewer's overlapping records and the owner's
-    /// overlapping records reach the minimum. Zero is withheld too ("0" answers a membership probe as well as
-    /// "1"), and so is a cell where many of the viewer's records all hit one or two of the owner's: uploading one
-    /// account five times under five record ids must not turn a minimum of 5 into a membership test.
-    /// At the overlaps level the list itself is visible, so the count is too.
-    /// </summary>
-    public static int? ReportableCount(EffectiveSharing sharing, int viewerCount, int ownerCount) => sharing.Level switch
-    {
-        SharingLevel.Overlaps => viewerCount,
-        SharingLevel.Counts => Math.Min(viewerCount, ownerCount) >= sharing.MinimumCount ? viewerCount : null,
-        _ => null,
-    };
 }

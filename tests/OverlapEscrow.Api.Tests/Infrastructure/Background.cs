@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
-using OverlapEscrow.Api.Overlaps;
-using OverlapEscrow.Api.Webhooks;
+using OverlapEscrow.Application.Overlaps;
+using OverlapEscrow.Application.Webhooks;
 
 namespace OverlapEscrow.Api.Tests.Infrastructure;
 

@@ -7,7 +7,9 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using OverlapEscrow.Api.Infrastructure.Outbound;
+using OverlapEscrow.Application.Outbound;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Application.Webhooks;
 
 namespace OverlapEscrow.Api.Tests.Infrastructure;
 
@@ -59,14 +61,14 @@ public sealed class PullServer : IAsyncDisposable
     }
 }
 
-/// <summary>Keeps the events the service publishes, as the JSON a webhook would carry.</summary>
-public sealed class RecordingEvents : IEscrowEvents
+/// <summary>Keeps the events the service publishes (in place of the outbox), as the JSON a webhook would carry.</summary>
+public sealed class RecordingEvents : IEventPublisher
 {
     public ConcurrentQueue<(string OrganizationId, string Type, string Payload)> Published { get; } = new();
 
-    public Task PublishAsync(string organizationId, string type, object payload, CancellationToken ct)
+    public Task PublishAsync(IUnitOfWork uow, string organizationId, string type, object payload, DateTimeOffset at, CancellationToken ct)
     {
-        Published.Enqueue((organizationId, type, JsonSerializer.Serialize(payload, JsonSerializerOptions.Web)));
+        uow.AfterCommit(() => Published.Enqueue((organizationId, type, JsonSerializer.Serialize(payload, Application.Events.EscrowJson.Options))));
         return Task.CompletedTask;
     }
 }

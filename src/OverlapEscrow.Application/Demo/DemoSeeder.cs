@@ -1,0 +1,147 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using OverlapEscrow.Application.Accounts;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Application.Uploads;
+using OverlapEscrow.Domain;
+using OverlapEscrow.Domain.Populations;
+
+namespace OverlapEscrow.Application.Demo;
+
+/// <summary>
+/// Loads two demo organizations (Northwind Analytics and Contoso Cloud) with generated populations, an active
+/// partnership and sharing rules, so a first start shows a populated overlap matrix. The companies are made up
+/// here from word lists, and their identifier hashes are computed here as the hashing specification (docs/hashing.md,
+/// v1) gives them for such simple names and domains — a test checks them against the partner client library. Runs
+/// once: a second start finds the organizations and leaves them alone.
+/// </summary>
+public sealed class DemoSeeder(
+    Accounts.Accounts accounts,
+    IAccountRepository accountStore,
+    Populations.PopulationCatalog populations,
+    UploadPopulation uploads,
+    NdjsonUploadParser ndjson,
+    Sharing.SharingChanges sharing,
+    Partnerships.PartnershipLifecycle partnerships,
+    ILogger<DemoSeeder> logger)
+{
+    public const string NorthwindSlug = "northwind";
+    public const string ContosoSlug = "contoso";
+
+    private static readonly string[] First = ["Blue", "Silver", "Northern", "Bright", "Quantum", "Red", "Green", "Granite", "Summit", "Harbor", "Cedar", "Atlas", "Pioneer", "Lumen", "Vertex", "Orbit", "Nimbus", "Polar", "Crimson", "Golden"];
+    private static readonly string[] Second = ["Falcon", "River", "Peak", "Forge", "Signal", "Bridge", "Field", "Stone", "Wave", "Pixel", "Anchor", "Beacon", "Canyon", "Delta", "Ember", "Fjord", "Grove", "Horizon", "Isle", "Jet"];
+    private static readonly string[] Third = ["Systems", "Labs", "Analytics", "Logistics", "Health", "Retail", "Energy", "Software", "Media", "Foods", "Robotics", "Finance"];
+    private static readonly string[] Countries = ["US", "DE", "GB", "FR", "JP", "CA", "NL", "SE"];
+    private static readonly string[] Stages = ["Discovery", "Evaluation", "Proposal", "Negotiation", "Closed Won"];
+    private static readonly string[] Owners = ["ana", "bo", "cy", "dee", "eli"];
+
+    public async Task SeedAsync(string password, CancellationToken ct)
+    {
+        if (await accountStore.FindOrganizationBySlugAsync(NorthwindSlug, ct) is not null) return;
+        var universe = Companies(4000);
+
+        var northwind = await CreateOrganizationAsync("Northwind Analytics", NorthwindSlug, password, ct);
+        var contoso = await CreateOrganizationAsync("Contoso Cloud", ContosoSlug, password, ct);
+
+        var rng = new Random(7);
+        var nwCustomers = await PopulationAsync(northwind, "Customers", "customers", Sample(universe, 0, 1600, rng), "NWC", ct);
+        var nwProspects = await PopulationAsync(northwind, "Prospects", "prospects", Sample(universe, 1400, 2800, rng), "NWP", ct);
+        var coCustomers = await PopulationAsync(contoso, "Customers", "customers", Sample(universe, 800, 2200, rng), "COC", ct);
+        var coOpportunities = await PopulationAsync(contoso, "Open Opportunities", "opportunities", Sample(universe, 1500, 3000, rng), "COO", ct);
+
+        // Through the same use cases as the API, so the demo's rules and partnership are audited and refreshed like any.
+        await ShareAsync(northwind, nwCustomers, "overlaps", ["accountName", "owner", "stage"], ct);
+        await ShareAsync(northwind, nwProspects, "counts", [], ct);
+        await ShareAsync(contoso, coCustomers, "overlaps", ["accountName", "owner"], ct);
+        await ShareAsync(contoso, coOpportunities, "overlaps", ["accountName", "stage", "amount"], ct);
+        var invited = await partnerships.InviteAsync(Demo(northwind), ContosoSlug, ct);
+        await partnerships.AnswerAsync(Demo(contoso), invited.Value!.Partnership.Id, accept: true, ct);
+        logger.LogInformation("Demo loaded: log in as admin@{Northwind}.example or admin@{Contoso}.example (password in Escrow:Demo:Password)",
+            NorthwindSlug, ContosoSlug);
+    }
+
+    private static Caller Demo(string organizationId) => new(organizationId, "system:demo");
+
+    private async Task ShareAsync(string organizationId, string populationId, string level, string[] fields, CancellationToken ct)
+    {
+        var shared = await sharing.SetDefaultAsync(Demo(organizationId), populationId, new Domain.Disclosure.SharingSettingInput(level, fields, null), ct);
+        if (shared.Failure is { } failure) throw new InvalidOperationException("The demo sharing rule was refused: " + failure.Detail);
+    }
+
+    private async Task<string> CreateOrganizationAsync(string name, string slug, string password, CancellationToken ct)
+    {
+        var created = await accounts.SignupAsync(new SignupInput(name, slug, $"admin@{slug}.example", password, $"{name} admin"), ct);
+        return created.Value?.Organization.Id ?? throw new InvalidOperationException("The demo organization could not be created: " + created.Failure!.Detail);
+    }
+
+    private async Task<string> PopulationAsync(string organizationId, string name, string type, IEnumerable<Company> companies, string idPrefix, CancellationToken ct)
+    {
+        var caller = Demo(organizationId);
+        var population = (await populations.CreateAsync(caller, new Populations.PopulationInput(name, type), ct)).Value!;
+        var body = new StringBuilder();
+        var n = 0;
+        var rng = new Random(idPrefix.Sum(c => c)); // stable across runs, unlike string.GetHashCode
+        foreach (var c in companies)
+        {
+            var attributes = new Dictionary<string, string>
+            {
+                ["accountName"] = c.Name,
+                ["owner"] = Owners[rng.Next(Owners.Length)] + "@" + organizationId[4..10] + ".example",
+                ["stage"] = Stages[rng.Next(Stages.Length)],
+                ["amount"] = (rng.Next(5, 500) * 1000).ToString(CultureInfo.InvariantCulture),
+            };
+            body.AppendLine(JsonSerializer.Serialize(new { recordId = $"{idPrefix}-{++n:D6}", identifiers = Identifiers(c.Name, c.Domain, c.Country), attributes }));
+        }
+        await using var stream = new MemoryStream(Encoding.UTF8.GetBytes(body.ToString()));
+        await uploads.UploadAsync(new UploadRequest(caller, population, VersionKind.Snapshot, ErrorPolicy.Reject, ndjson, stream, false, null), ct);
+        return population.Id;
+    }
+
+    /// <summary>
+    /// The identifier hashes of a demo company (docs/hashing.md, v1): lower-case hex SHA-256 of "oe:v1:&lt;type&gt;:&lt;key&gt;".
+    /// The demo's domains are already registrable domains in lower case, and its names are words of ASCII letters and
+    /// digits with no legal form, so their keys are the lower-case words joined, with "|" and the country code.
+    /// </summary>
+    public static Dictionary<string, string[]> Identifiers(string name, string domain, string country)
+    {
+        var bare = NameKey(name);
+        return new Dictionary<string, string[]>
+        {
+            ["domain"] = [Hash("domain", domain)],
+            ["domain_label"] = [Hash("domain_label", domain[..domain.IndexOf('.')])],
+            ["name"] = [Hash("name", bare + "|" + country)],
+            ["name_only"] = [Hash("name_only", bare)],
+        };
+    }
+
+    /// <summary>The version 1 key of a demo company's name: its words in lower case, joined.</summary>
+    public static string NameKey(string name) => string.Concat(name.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToLowerInvariant();
+
+    private static string Hash(string type, string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"oe:v1:{type}:{key}")));
+
+    public sealed record Company(string Name, string Domain, string Country);
+
+    public static List<Company> Companies(int count)
+    {
+        var list = new List<Company>(count);
+        var rng = new Random(42);
+        var seen = new HashSet<string>();
+        while (list.Count < count)
+        {
+            var words = new[] { First[rng.Next(First.Length)], Second[rng.Next(Second.Length)], Third[rng.Next(Third.Length)] };
+            var name = string.Join(' ', words);
+            var suffix = rng.Next(4) == 0 ? " " + rng.Next(2, 99) : "";
+            var fullName = name + suffix;
+            if (!seen.Add(fullName)) continue;
+            var domain = fullName.Replace(" ", "").ToLowerInvariant() + (rng.Next(3) == 0 ? ".io" : ".com");
+            list.Add(new Company(fullName, domain, Countries[rng.Next(Countries.Length)]));
+        }
+        return list;
+    }
+
+    private static IEnumerable<Company> Sample(List<Company> universe, int from, int to, Random rng) =>
+        universe.Skip(from).Take(to - from).Where(_ => rng.Next(10) < 8);
+}

@@ -1,0 +1,238 @@
+using Microsoft.Extensions.Options;
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain.Disclosure;
+using OverlapEscrow.Domain.Matching;
+using OverlapEscrow.Domain.Organizations;
+using OverlapEscrow.Domain.Partnerships;
+using OverlapEscrow.Domain.Populations;
+using OverlapEscrow.Domain.Records;
+using OverlapEscrow.Domain.Sharing;
+
+namespace OverlapEscrow.Application.Overlaps;
+
+/// <summary>A matrix cell as released to the viewer.</summary>
+public sealed record MatrixCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, ReleasedCount Count);
+
+public sealed record OverlapMatrix(
+    Partnership Partnership,
+    PartnerOrganization Partner,
+    DateTimeOffset ComputedAt,
+    IReadOnlyList<PopulationSummary> MyPopulations,
+    IReadOnlyList<PartnerPopulationView> PartnerPopulations,
+    IReadOnlyList<MatrixCell> Cells);
+
+/// <summary>A partner record my record matched: on which identifiers, and the fields the partner shares (nothing else of it).</summary>
+public sealed record PartnerMatch(IReadOnlyList<string> MatchedOn, IReadOnlyDictionary<string, string> Fields);
+
+/// <summary>One of my overlapping records, with my own attributes and its partner matches.</summary>
+public sealed record OverlapItem(string RecordId, IReadOnlyDictionary<string, string> Attributes, IReadOnlyList<PartnerMatch> Matches, bool MatchesTruncated);
+
+/// <summary>A page of a cell's list; <see cref="More"/> when records follow the last item.</summary>
+public sealed record OverlapPage(string PartnershipId, string MyPopulationId, string PartnerPopulationId, EffectiveSharing Sharing, int TotalCount,
+    IReadOnlyList<OverlapItem> Items, bool More);
+
+/// <summary>
+/// The whole list of a cell, to be written out as it is produced: <see cref="MyColumns"/> names every attribute my
+/// overlapping records carry; <see cref="Items"/> is lazy, one record at a time.
+/// </summary>
+public sealed record OverlapExport(PopulationSummary Mine, EffectiveSharing Sharing, IReadOnlyList<string> MyColumns, int RecordCount, IEnumerable<OverlapItem> Items);
+
+public sealed record HistoryCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, int? MinimumCount, IReadOnlyList<TrendPoint> Points);
+
+public sealed record OverlapHistoryReport(string PartnershipId, DateTimeOffset? From, DateTimeOffset To, IReadOnlyList<HistoryCell> Cells);
+
+public sealed record NewOverlaps(string PartnershipId, string MyPopulationId, string PartnerPopulationId, EffectiveSharing Sharing, DateTimeOffset Since,
+    DateTimeOffset? BaselineAt, int TotalCount, IReadOnlyList<OverlapItem> Items, bool More);
+
+/// <summary>
+/// The overlap reports a viewer reads: the matrix, a cell's list (pages or a whole export), the history and what is
+/// new since a time. Each decides what it may show through the domain's disclosure rules, releases counts only through
+/// <see cref="CountRelease"/>, and records the release in the audit log before it answers.
+/// </summary>
+public sealed class OverlapReports(
+    PartnerViews views,
+    OverlapComputation overlaps,
+    IOverlapHistoryRepository history,
+    IAuditRepository audit,
+    IKeyring keyring,
+    IOptions<HistoryOptions> historyOptions,
+    TimeProvider time)
+{
+    public const int MaxPageSize = 1000;
+
+    public static readonly Failure NotActive = new Failure.Conflict("The partnership is not active, so it has no overlaps to report.");
+
+    public async Task<Outcome<OverlapMatrix>> MatrixAsync(Caller caller, string partnershipId, CancellationToken ct)
+    {
+        var view = await views.LoadAsync(caller.OrganizationId, partnershipId, ct);
+        if (view is null) return new Failure.NotFound("partnership");
+        if (!view.Partnership.SharesData) return NotActive;
+
+        var cells = new List<MatrixCell>();
+        foreach (var cell in PartnerVisibility.Cells(view))
+        {
+            var overlap = await overlaps.ComputeAsync(view, cell.Mine, cell.Theirs, ct);
+            cells.Add(new MatrixCell(cell.Mine.Id, cell.Theirs.Id, cell.Sharing.Level,
+                CountRelease.Release(cell.Sharing, overlap.Result.Count, overlap.Result.PartnerCount)));
+        }
+        var now = time.GetUtcNow();
+        await audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, "overlaps.matrix_read", partnershipId,
+            new { cells = cells.Select(c => new { c.MyPopulationId, c.PartnerPopulationId, Level = Wire(c.Level), Count = c.Count.Value }) }), ct);
+        return new OverlapMatrix(view.Partnership, view.Partner, now, view.MyPopulations,
+            PartnerVisibility.VisiblePopulations(view).Select(PartnerPopulationView.Of).ToList(), cells);
+    }
+
+    /// <summary>A page of my overlapping records in a cell, after my record <paramref name="afterRecordId"/> when given.</summary>
+    public async Task<Outcome<OverlapPage>> PageAsync(Caller caller, string partnershipId, string myPopulationId, string partnerPopulationId,
+        string? afterRecordId, int limit, CancellationToken ct)
+    {
+        var (cell, view, failure) = await RecordsAccessAsync(caller, partnershipId, myPopulationId, partnerPopulationId, ct);
+        if (failure is not null) return failure;
+        if (limit is < 1 or > MaxPageSize) return Failure.Invalid.Of("limit", $"limit is between 1 and {MaxPageSize}.");
+
+        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct);
+        var result = overlap.Result;
+        var start = afterRecordId is null ? 0 : After(overlap, afterRecordId);
+        var end = Math.Min(result.Count, start + limit);
+        var items = new List<OverlapItem>(end - start);
+        for (var i = start; i < end; i++) items.Add(Item(overlap, i, cell.Sharing));
+        await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", null, ct);
+        return new OverlapPage(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, Released(cell, result.Count, result.PartnerCount), items,
+            end < result.Count && items.Count > 0);
+    }
+
+    /// <summary>
+    /// The whole list of a cell. Its size is known before the first row is written, so its release is audited first:
+    /// an answer that starts means audited (a client that disconnects mid-file received fewer rows than recorded).
+    /// </summary>
+    /// <param name="limit">Checked like a page's when given, though an export is whole (a client's mistake is reported, not ignored).</param>
+    public async Task<Outcome<OverlapExport>> ExportAsync(Caller caller, string partnershipId, string myPopulationId, string partnerPopulationId, int? limit,
+        CancellationToken ct)
+    {
+        var (cell, view, failure) = await RecordsAccessAsync(caller, partnershipId, myPopulationId, partnerPopulationId, ct);
+        if (failure is not null) return failure;
+        if (limit is < 1 or > MaxPageSize) return Failure.Invalid.Of("limit", $"limit is between 1 and {MaxPageSize}.");
+        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct);
+        var columns = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var ordinal in overlap.Result.MyOrdinals)
+            foreach (var attribute in overlap.Mine.Records[ordinal].Attributes) columns.Add(attribute.Name);
+        await AuditReleaseAsync(caller, partnershipId, cell, overlap.Result.Count, "csv", null, ct);
+        return new OverlapExport(cell.Mine, cell.Sharing, [.. columns], Released(cell, overlap.Result.Count, overlap.Result.PartnerCount), Items(overlap, cell.Sharing));
+
+        static IEnumerable<OverlapItem> Items(CellOverlap overlap, EffectiveSharing sharing)
+        {
+            for (var i = 0; i < overlap.Result.Count; i++) yield return Item(overlap, i, sharing);
+        }
+    }
+
+    /// <summary>How each cell that exists for me evolved between two times, released under the partner's rule in force now.</summary>
+    public async Task<Outcome<OverlapHistoryReport>> HistoryAsync(Caller caller, string partnershipId, DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct)
+    {
+        var view = await views.LoadAsync(caller.OrganizationId, partnershipId, ct);
+        if (view is null) return new Failure.NotFound("partnership");
+        if (!view.Partnership.SharesData) return NotActive;
+        var end = to ?? time.GetUtcNow();
+        if (from is { } start && start > end) return Failure.Invalid.Of("from", "from is not after to.");
+
+        var points = (await history.ListAsync(partnershipId, caller.OrganizationId, from, end, ct)).ToLookup(p => (p.PopulationId, p.PartnerPopulationId));
+        var cells = PartnerVisibility.Cells(view)
+            .Select(c => new HistoryCell(c.Mine.Id, c.Theirs.Id, c.Sharing.Level, c.Sharing.Level == SharingLevel.Counts ? c.Sharing.MinimumCount : null,
+                HistoryTrend.Render(points[(c.Mine.Id, c.Theirs.Id)].Select(p => new RecordedPoint(p.At, p.Level, p.Count, p.PartnerCount)), c.Sharing)))
+            .ToList();
+        await audit.AppendAsync(new AuditEntry(time.GetUtcNow(), caller.OrganizationId, caller.Actor, "overlaps.history_read", partnershipId,
+            new { from, to = end, cells = cells.Select(c => new { c.MyPopulationId, c.PartnerPopulationId, Level = Wire(c.Level), points = c.Points.Count }) }), ct);
+        return new OverlapHistoryReport(partnershipId, from, end, cells);
+    }
+
+    /// <summary>My records that overlap now and did not at the latest history point at or before <paramref name="since"/>.</summary>
+    public async Task<Outcome<NewOverlaps>> NewSinceAsync(Caller caller, string partnershipId, string myPopulationId, string partnerPopulationId,
+        DateTimeOffset since, string? afterRecordId, int limit, CancellationToken ct)
+    {
+        var (cell, view, failure) = await RecordsAccessAsync(caller, partnershipId, myPopulationId, partnerPopulationId, ct);
+        if (failure is not null) return failure;
+        if (limit is < 1 or > MaxPageSize) return Failure.Invalid.Of("limit", $"limit is between 1 and {MaxPageSize}.");
+
+        var baseline = await history.GetLatestAsync(partnershipId, caller.OrganizationId, myPopulationId, partnerPopulationId, since, withRecordIds: true, ct);
+        HashSet<string> before = [];
+        switch (NewSince.Judge(baseline is null ? null : new RecordedPoint(baseline.At, baseline.Level, baseline.Count, baseline.PartnerCount), baseline?.RecordIds is not null))
+        {
+            case NewSinceBaseline.NotSharedThen:
+                return Failure.Invalid.Of("since", "At that time the partner did not share this population with you at the overlaps level; choose a later time.");
+            case NewSinceBaseline.Expired:
+                return Failure.Invalid.Of("since", $"History keeps the overlapping records of each point for {historyOptions.Value.RecordIdRetentionDays} days; choose a later time.");
+            case NewSinceBaseline.Usable:
+                using (var cipher = await keyring.ForOrganizationAsync(caller.OrganizationId, ct))
+                    before = HistoryRecorder.OpenRecordIds(cipher, baseline!);
+                break;
+        }
+
+        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct);
+        var start = afterRecordId is null ? 0 : After(overlap, afterRecordId);
+        var items = new List<OverlapItem>();
+        var total = 0;
+        var more = false;
+        for (var i = 0; i < overlap.Result.Count; i++)
+        {
+            if (before.Contains(overlap.Mine.Records[overlap.Result.MyOrdinals[i]].RecordId)) continue;
+            total++;
+            if (i < start) continue;
+            if (items.Count < limit) items.Add(Item(overlap, i, cell.Sharing));
+            else more = true;
+        }
+        await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", since, ct);
+        return new NewOverlaps(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, since, baseline?.At, Released(cell, total, total), items, more);
+    }
+
+    /// <summary>The records of a cell, or why not: through the one access rule of the domain (<see cref="CellAccess"/>).</summary>
+    private async Task<(CellAccess.Records? Cell, PartnerView? View, Failure? Failure)> RecordsAccessAsync(Caller caller, string partnershipId,
+        string myPopulationId, string partnerPopulationId, CancellationToken ct)
+    {
+        var view = await views.LoadAsync(caller.OrganizationId, partnershipId, ct);
+        if (view is null) return (null, null, new Failure.NotFound("partnership"));
+        return CellAccess.Decide(view, myPopulationId, partnerPopulationId) switch
+        {
+            CellAccess.Records records => (records, view, null),
+            CellAccess.PartnershipInactive => (null, null, NotActive),
+            CellAccess.NotFound nf => (null, null, new Failure.NotFound(nf.What)),
+            CellAccess.CountsOnly => (null, null, new Failure.Forbidden("The partner shares only counts for this population; the matrix and the history show them.")),
+            _ => throw new InvalidOperationException("Unknown cell access."),
+        };
+    }
+
+    private Task AuditReleaseAsync(Caller caller, string partnershipId, CellAccess.Records cell, int rows, string format, DateTimeOffset? since, CancellationToken ct) =>
+        audit.AppendAsync(new AuditEntry(time.GetUtcNow(), caller.OrganizationId, caller.Actor, "overlaps.released", partnershipId,
+            since is null
+                ? new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields }
+                : new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields, since }), ct);
+
+    /// <summary>
+    /// A count of a cell whose records the viewer may read, through the one release function like every other count
+    /// (at the overlaps level it is the exact count: the list shows it anyway).
+    /// </summary>
+    private static int Released(CellAccess.Records cell, int viewerCount, int ownerCount) =>
+        CountRelease.Release(cell.Sharing, viewerCount, ownerCount).Value ?? throw new InvalidOperationException("A list's count is never withheld.");
+
+    /// <summary>The index of the first overlapping record after my record <paramref name="recordId"/>.</summary>
+    private static int After(CellOverlap overlap, string recordId)
+    {
+        var ordinal = overlap.Mine.OrdinalOf(recordId);
+        return overlap.Result.FirstAtOrAfter(ordinal >= 0 ? ordinal + 1 : ~ordinal);
+    }
+
+    /// <summary>My i-th overlapping record with, for each partner record it matched, only the fields the partner shares.</summary>
+    internal static OverlapItem Item(CellOverlap overlap, int i, EffectiveSharing sharing)
+    {
+        var result = overlap.Result;
+        var me = overlap.Mine.Records[result.MyOrdinals[i]];
+        var matches = new List<PartnerMatch>(result.PairStart[i + 1] - result.PairStart[i]);
+        for (var p = result.PairStart[i]; p < result.PairStart[i + 1]; p++)
+            matches.Add(new PartnerMatch(MatchedOn(result.Kinds[p]), FieldProjection.Project(overlap.Theirs.Records[result.TheirOrdinals[p]], sharing)));
+        return new OverlapItem(me.RecordId, me.Attributes.ToDictionary(a => a.Name, a => a.Value), matches, result.Truncated[i]);
+    }
+
+    private static List<string> MatchedOn(MatchKinds kinds) =>
+        IdentifierTypes.All.Where(t => (kinds & (MatchKinds)(1 << ((int)t - 1))) != 0).Select(t => t.WireName()).ToList();
+
+    private static string Wire(SharingLevel level) => level.ToString().ToLowerInvariant();
+}

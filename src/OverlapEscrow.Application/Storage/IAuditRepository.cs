@@ -1,0 +1,32 @@
+using System.Text.Json;
+
+namespace OverlapEscrow.Application.Storage;
+
+/// <summary>An event of the audit log as stored, with its place in the hash chain.</summary>
+public sealed record AuditEvent(long Seq, DateTimeOffset At, string OrganizationId, string Actor, string Action, string? PartnershipId,
+    JsonElement Detail, byte[] PrevHash, byte[] Hash);
+
+/// <summary>
+/// The outcome of recomputing the chain. <see cref="HeadHash"/> is the last event's hash: recorded outside the
+/// escrow (a ticket, a signed note), it lets a later verification show that no event was cut from the end.
+/// </summary>
+public sealed record AuditVerification(bool Valid, long EventCount, long? FirstBrokenSeq, byte[] HeadHash);
+
+/// <summary>
+/// The append-only, hash-chained audit log. Each event's hash is SHA-256(previous hash || canonical JSON of the
+/// event), the first event chaining from 32 zero bytes; changing, removing or reordering any stored event breaks
+/// every hash after it. Appends lock the head of the chain, so two events never chain from the same predecessor.
+/// </summary>
+public interface IAuditRepository
+{
+    Task AppendAsync(AuditEntry entry, CancellationToken ct);
+
+    /// <summary>
+    /// Events of the organization, and its partners' events of <paramref name="partnerActions"/> in partnerships it is
+    /// part of (so an owner sees who read its data). Callers render a partner's event details through the disclosure
+    /// rule before showing them.
+    /// </summary>
+    Task<IReadOnlyList<AuditEvent>> ListAsync(string organizationId, IReadOnlyList<string> partnerActions, long afterSeq, int limit, CancellationToken ct);
+
+    Task<AuditVerification> VerifyAsync(CancellationToken ct);
+}

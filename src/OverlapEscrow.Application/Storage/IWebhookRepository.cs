@@ -1,0 +1,80 @@
+using OverlapEscrow.Application.Keys;
+
+namespace OverlapEscrow.Application.Storage;
+
+/// <summary>A webhook subscription: where, which event types, and the signing secret sealed under the organization's data key.</summary>
+public sealed record Webhook(
+    string Id,
+    string OrganizationId,
+    Uri Url,
+    string? Description,
+    IReadOnlyList<string> Events,
+    SealedValue Secret,
+    DateTimeOffset CreatedAt,
+    string CreatedBy);
+
+public enum DeliveryStatus { Pending, Delivered, Failed }
+
+/// <summary>One event to deliver to one webhook (a row of the outbox); <see cref="Payload"/> is dropped once settled.</summary>
+public sealed record WebhookDelivery(
+    string Id,
+    string WebhookId,
+    string OrganizationId,
+    string EventType,
+    string? Payload,
+    DeliveryStatus Status,
+    int Attempts,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? NextAttemptAt,
+    DateTimeOffset? CompletedAt);
+
+/// <summary>A claimed delivery with what sending it needs: the webhook's URL and sealed secret.</summary>
+public sealed record DueDelivery(
+    string Id,
+    string WebhookId,
+    string OrganizationId,
+    string EventType,
+    string Payload,
+    int Attempts,
+    Uri Url,
+    SealedValue Secret);
+
+/// <summary>One attempt of a delivery: the response status code, or why there was none.</summary>
+public sealed record DeliveryAttempt(string DeliveryId, int Attempt, DateTimeOffset At, int? StatusCode, string? Error, long DurationMs);
+
+/// <summary>How an attempt leaves its delivery: still pending (with the next due time), delivered, or failed for good.</summary>
+public sealed record DeliveryUpdate(DeliveryStatus Status, DateTimeOffset? NextAttemptAt, DateTimeOffset? CompletedAt);
+
+/// <summary>
+/// Webhook subscriptions and their delivery outbox. Lookups a request can steer by id take the caller's
+/// organization and match it in the query (callers answer 404 otherwise). Deliveries are written by
+/// <see cref="IEventOutbox"/>, in the transaction of the change they report.
+/// </summary>
+public interface IWebhookRepository
+{
+    /// <summary>Adds a webhook unless the organization already has <paramref name="maxPerOrganization"/>; false then.</summary>
+    Task<bool> CreateAsync(Webhook webhook, int maxPerOrganization, CancellationToken ct);
+    Task<IReadOnlyList<Webhook>> ListAsync(string organizationId, CancellationToken ct);
+    Task<Webhook?> GetAsync(string organizationId, string webhookId, CancellationToken ct);
+
+    /// <summary>Deletes a webhook with its deliveries and their log; false when the organization has no such webhook.</summary>
+    Task<bool> DeleteAsync(string organizationId, string webhookId, CancellationToken ct);
+
+    /// <summary>
+    /// Claims up to <paramref name="limit"/> pending deliveries due at <paramref name="now"/> whose lease is free, for
+    /// <paramref name="claimToken"/> until <paramref name="leaseUntil"/>, and returns them oldest due first.
+    /// </summary>
+    Task<IReadOnlyList<DueDelivery>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset leaseUntil, string claimToken, int limit, CancellationToken ct);
+
+    /// <summary>
+    /// Logs an attempt and moves its delivery on, only if the delivery is still pending and claimed with
+    /// <paramref name="claimToken"/>; false otherwise (nothing is written). A settled delivery loses its payload.
+    /// </summary>
+    Task<bool> RecordAttemptAsync(DeliveryAttempt attempt, string claimToken, DeliveryUpdate update, CancellationToken ct);
+
+    /// <summary>A webhook's deliveries, newest first, before the delivery id <paramref name="before"/> when given.</summary>
+    Task<IReadOnlyList<WebhookDelivery>> ListDeliveriesAsync(string organizationId, string webhookId, string? before, int limit, CancellationToken ct);
+
+    /// <summary>The attempts of the given deliveries, in attempt order.</summary>
+    Task<IReadOnlyList<DeliveryAttempt>> ListAttemptsAsync(IReadOnlyList<string> deliveryIds, CancellationToken ct);
+}

@@ -1,0 +1,61 @@
+namespace OverlapEscrow.Application.Storage;
+
+/// <summary>
+/// An event of the audit log as a change records it: when, which organization and actor, what, in which partnership,
+/// and a detail object (serialized to JSON when stored). Written in the same transaction as the change it records.
+/// </summary>
+public sealed record AuditEntry(DateTimeOffset At, string OrganizationId, string Actor, string Action, string? PartnershipId, object Detail);
+
+/// <summary>
+/// Starts units of work: one transaction in which a change, its audit event and its outgoing events are written
+/// together, or none of them. Use cases that change state open one; reads use the stores directly.
+/// </summary>
+public interface ITransactions
+{
+    /// <summary>Begins a write transaction: it takes the database's write lock (or the row locks its statements name) as it goes.</summary>
+    Task<IUnitOfWork> BeginAsync(CancellationToken ct);
+}
+
+/// <summary>The stores bound to one transaction. Nothing is written unless <see cref="CommitAsync"/> is called.</summary>
+public interface IUnitOfWork : IAsyncDisposable
+{
+    IAccountRepository Accounts { get; }
+    IPopulationRepository Populations { get; }
+    IPartnershipRepository Partnerships { get; }
+    IAuditRepository Audit { get; }
+    IOverlapHistoryRepository History { get; }
+    IWebhookRepository Webhooks { get; }
+    IScheduleRepository Schedules { get; }
+
+    /// <summary>Events of the change, queued for delivery to the subscribed webhooks of their organization.</summary>
+    IEventOutbox Outbox { get; }
+
+    Task CommitAsync(CancellationToken ct);
+
+    /// <summary>Runs <paramref name="action"/> once the transaction has committed (never when it rolls back).</summary>
+    void AfterCommit(Action action);
+}
+
+/// <summary>
+/// The outbox of events for webhooks. Publishing in a unit of work writes one delivery per subscribed webhook of
+/// the organization in the same transaction as the change, so an event exists if and only if its change does.
+/// Publishers decide what the payload holds and must put in it only what the receiving organization may see.
+/// </summary>
+public interface IEventOutbox
+{
+    /// <summary>Queues an event; returns how many webhooks will receive it.</summary>
+    Task<int> PublishAsync(string organizationId, string type, object payload, DateTimeOffset at, CancellationToken ct);
+}
+
+/// <summary>Whether the database answers (liveness and readiness checks).</summary>
+public interface IStorageHealth
+{
+    Task<bool> IsAvailableAsync(CancellationToken ct);
+}
+
+/// <summary>Brings the database's schema up to date (at start-up, before requests are served).</summary>
+public interface IStorageMigrations
+{
+    /// <summary>Applies the migrations not applied yet; returns their names.</summary>
+    Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct);
+}

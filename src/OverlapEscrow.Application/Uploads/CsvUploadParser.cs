@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using CsvHelper;
+using Microsoft.Extensions.Options;
+using OverlapEscrow.Domain.Records;
+
+namespace OverlapEscrow.Application.Uploads;
+
+/// <summary>
+/// RFC 4180 CSV with a header row: recordId, optional op, one column per identifier type (several hashes in one
+/// cell separated by '|', or the column repeated) and attr.&lt;name&gt; columns. Row numbers count the header as
+/// row 1, as a spreadsheet does.
+/// </summary>
+public sealed class CsvUploadParser(RowRules rules, IOptions<UploadOptions> options) : IUploadParser
+{
+    private enum ColumnKind { RecordId, Op, Identifier, Attribute }
+
+    public async IAsyncEnumerable<ParsedRecord> ReadAsync(Stream body, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var maxRow = options.Value.MaxRowBytes;
+        var csvOptions = new CsvReaderOptions
+        {
+            // The header is read as an ordinary record so that its columns are checked here, by our rules.
+            HasHeader = false,
+            Mode = CsvMode.Rfc4180,
+            AllowLineBreaksInQuotes = true,
+            SkipEmptyLines = true,
+            // A record is buffered until its closing quote: bound it so one unterminated quote cannot eat the heap.
+            MaxRecordSize = maxRow,
+            MalformedData = CsvMalformedDataHandling.Throw,
+            FieldCountMismatch = CsvFieldCountHandling.Allow,
+            IncludeValuesInExceptions = false,
+            Encoding = new UTF8Encoding(false),
+        };
+        await using var reader = CsvReader.Create(body, csvOptions, true);
+        if (!await Read(reader, ct)) yield break;
+        var columns = MapHeader(Fields(reader));
+        while (await Read(reader, ct))
+        {
+            var row = new ParsedRecord { Row = reader.RowNumber };
+            var fieldCount = reader.FieldCount;
+            if (fieldCount != columns.Length) row.Fail(null, $"The row has {fieldCount} fields; the header has {columns.Length}.");
+            for (var i = 0; i < Math.Min(fieldCount, columns.Length); i++)
+            {
+                var (kind, name) = columns[i];
+                var value = reader.GetString(i);
+                switch (kind)
+                {
+                    case ColumnKind.RecordId: rules.SetRecordId(row, value); break;
+                    case ColumnKind.Op: rules.SetOp(row, value.Trim()); break;
+                    case ColumnKind.Identifier:
+                        foreach (var hash in value.Split('|', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                            rules.AddHash(row, name, hash);
+                        break;
+                    case ColumnKind.Attribute: rules.AddAttribute(row, name, value.Length == 0 ? null : value); break;
+                }
+            }
+            rules.Complete(row);
+            yield return row;
+        }
+    }
+
+    private static string[] Fields(CsvReader reader)
+    {
+        var fields = new string[reader.FieldCount];
+        for (var i = 0; i < fields.Length; i++) fields[i] = reader.GetString(i);
+        return fields;
+    }
+
+    private static async Task<bool> Read(CsvReader reader, CancellationToken ct)
+    {
+        try
+        {
+            return await reader.ReadAsync(ct);
+        }
+        catch (CsvFormatException e)
+        {
+            var row = e.RecordNumber > 0 ? e.RecordNumber : reader.RowNumber + 1;
+            throw new UploadRejectedException(400, "The CSV is malformed",
+                $"Row {row} is not valid CSV (RFC 4180), or is longer than the row limit; nothing was applied.",
+                new RowError(row, null, "Not valid CSV (an unterminated quote, or a row over the size limit)."));
+        }
+    }
+
+    private static (ColumnKind Kind, string Name)[] MapHeader(string[] header)
+    {
+        var columns = new (ColumnKind, string)[header.Length];
+        var errors = new List<string>();
+        var hasId = false;
+        for (var i = 0; i < header.Length; i++)
+        {
+            var h = header[i].Trim();
+            if (h == "recordId") { columns[i] = (ColumnKind.RecordId, h); hasId = true; }
+            else if (h == "op") columns[i] = (ColumnKind.Op, h);
+            else if (IdentifierTypes.TryParse(h, out _)) columns[i] = (ColumnKind.Identifier, h);
+            else if (h.StartsWith("attr.", StringComparison.Ordinal) && AttributeNames.IsValid(h[5..])) columns[i] = (ColumnKind.Attribute, h[5..]);
+            else errors.Add($"column {i + 1}");
+        }
+        if (errors.Count > 0)
+            throw new UploadRejectedException(400, "Unknown CSV columns",
+                $"Unknown header at {string.Join(", ", errors)}: columns are recordId, op, {string.Join(", ", IdentifierTypes.All.Select(t => t.WireName()))} and attr.<name>.",
+                new RowError(1, "header", "Unknown column."));
+        if (!hasId)
+            throw new UploadRejectedException(400, "Missing recordId column", "The CSV header must have a recordId column.", new RowError(1, "header", "No recordId column."));
+        return columns;
+    }
+}

@@ -1,0 +1,75 @@
+using Microsoft.Extensions.Options;
+using OverlapEscrow.Domain.Records;
+using OverlapEscrow.Domain.Tokens;
+
+namespace OverlapEscrow.Application.Uploads;
+
+/// <summary>The field rules of the upload wire format (docs/api.md, "Upload format"), shared by every parser.</summary>
+public sealed class RowRules(IOptions<UploadOptions> options)
+{
+    private readonly UploadOptions _o = options.Value;
+
+    public void SetRecordId(ParsedRecord row, string? value)
+    {
+        if (string.IsNullOrEmpty(value)) { row.Fail("recordId", "recordId is required."); return; }
+        if (value.Length > _o.MaxRecordIdLength) { row.Fail("recordId", $"recordId is longer than {_o.MaxRecordIdLength} characters."); return; }
+        if (value.Any(char.IsControl)) { row.Fail("recordId", "recordId contains control characters."); return; }
+        row.RecordId = value;
+    }
+
+    public void SetOp(ParsedRecord row, string? value)
+    {
+        if (string.IsNullOrEmpty(value) || value == "upsert") row.Delete = false;
+        else if (value == "delete") row.Delete = true;
+        else row.Fail("op", "op must be \"upsert\" or \"delete\".");
+    }
+
+    public void AddHash(ParsedRecord row, string typeName, string? value)
+    {
+        var field = "identifiers." + typeName;
+        if (!IdentifierTypes.TryParse(typeName, out var type)) { row.Fail(field, $"Unknown identifier type; known types: {string.Join(", ", IdentifierTypes.All.Select(t => t.WireName()))}."); return; }
+        if (string.IsNullOrEmpty(value)) return;
+        if (row.Hashes.Count >= _o.MaxIdentifiersPerRecord) { row.Fail(field, $"A record has at most {_o.MaxIdentifiersPerRecord} identifiers."); return; }
+        if (value.Length != TokenKeyer.HashSize * 2 || !value.All(char.IsAsciiHexDigit))
+        {
+            row.Fail(field, "An identifier hash is 64 hexadecimal characters (SHA-256, see docs/hashing.md).");
+            return;
+        }
+        row.Hashes.Add((type, Convert.FromHexString(value)));
+    }
+
+    /// <summary>The fast path of the NDJSON parser: a hash given as UTF-8 hex, decoded without a string.</summary>
+    public void AddHash(ParsedRecord row, IdentifierType type, ReadOnlySpan<byte> utf8Hex)
+    {
+        if (row.Hashes.Count >= _o.MaxIdentifiersPerRecord) { row.Fail("identifiers." + type.WireName(), $"A record has at most {_o.MaxIdentifiersPerRecord} identifiers."); return; }
+        var hash = new byte[TokenKeyer.HashSize];
+        if (utf8Hex.Length != TokenKeyer.HashSize * 2
+            || Convert.FromHexString(utf8Hex, hash, out _, out var written) != System.Buffers.OperationStatus.Done || written != hash.Length)
+        {
+            row.Fail("identifiers." + type.WireName(), "An identifier hash is 64 hexadecimal characters (SHA-256, see docs/hashing.md).");
+            return;
+        }
+        row.Hashes.Add((type, hash));
+    }
+
+    public void AddAttribute(ParsedRecord row, string name, string? value)
+    {
+        var field = "attributes." + name;
+        if (!AttributeNames.IsValid(name)) { row.Fail(field, $"Attribute names are {AttributeNames.Rule}."); return; }
+        if (value is null) return;
+        if (row.Attributes.Count >= _o.MaxAttributesPerRecord) { row.Fail(field, $"A record has at most {_o.MaxAttributesPerRecord} attributes."); return; }
+        if (value.Length > _o.MaxAttributeLength) { row.Fail(field, $"Attribute values are at most {_o.MaxAttributeLength} characters."); return; }
+        foreach (var a in row.Attributes)
+            if (a.Name == name) { row.Fail(field, "The attribute is given twice."); return; }
+        row.Attributes.Add(new RecordAttribute(name, value));
+    }
+
+    /// <summary>Checks that need the whole row (run after parsing it).</summary>
+    public void Complete(ParsedRecord row)
+    {
+        if (row.Error is not null) return;
+        if (row.RecordId is null) row.Fail("recordId", "recordId is required.");
+        else if (!row.Delete && row.Hashes.Count == 0) row.Fail("identifiers", "A record needs at least one identifier hash.");
+        else if (row.Delete && (row.Hashes.Count > 0 || row.Attributes.Count > 0)) row.Fail("op", "A delete names only the recordId.");
+    }
+}

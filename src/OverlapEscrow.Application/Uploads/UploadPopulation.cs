@@ -1,0 +1,452 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Overlaps;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain;
+using OverlapEscrow.Domain.Populations;
+using OverlapEscrow.Domain.Records;
+using OverlapEscrow.Domain.Tokens;
+
+namespace OverlapEscrow.Application.Uploads;
+
+public enum ErrorPolicy { Reject, Skip }
+
+public sealed record UploadRequest(
+    Caller Caller,
+    PopulationSummary Population,
+    VersionKind Mode,
+    ErrorPolicy Policy,
+    IUploadParser Parser,
+    Stream Body,
+    bool Gzip,
+    string? IdempotencyKey,
+    bool AllowEmpty = false);
+
+public sealed record UploadResult(
+    string PopulationId,
+    string VersionId,
+    string Mode,
+    long RowsRead,
+    long RecordsApplied,
+    long RowsRejected,
+    IReadOnlyList<RowError> Errors,
+    long RecordCount,
+    DateTimeOffset CommittedAt);
+
+/// <summary>How an upload ended: committed (or replayed), rejected with row errors, or refused before any row.</summary>
+public abstract record UploadOutcome
+{
+    public sealed record Committed(UploadResult Result) : UploadOutcome;
+    public sealed record Replayed(int StatusCode, string Body) : UploadOutcome;
+    /// <summary>Rows were invalid under the reject policy; <see cref="ErrorCountComplete"/> is false when reading stopped early.</summary>
+    public sealed record RowsRejected(long RowsRead, long ErrorCount, bool ErrorCountComplete, IReadOnlyList<RowError> Errors) : UploadOutcome;
+    public sealed record Refused(int StatusCode, string Title, string Detail, RowError? Row = null) : UploadOutcome;
+}
+
+/// <summary>
+/// The upload path: parse rows as they stream in, validate, re-key every identifier hash into a token, write
+/// encrypted segments under a pending version, then commit that version — with its audit event — in one
+/// transaction. A 2xx is only returned after that commit; any failure before it deletes the pending version, so the
+/// previous version is untouched and stays current throughout. Scheduled pulls and the demo use it too.
+/// </summary>
+public sealed class UploadPopulation(
+    IPopulationRepository populations,
+    ITransactions transactions,
+    IKeyring keyring,
+    EscrowSecrets secrets,
+    PopulationDataCache cache,
+    OverlapRefresher refresher,
+    IOptions<UploadOptions> options,
+    TimeProvider time,
+    ILogger<UploadPopulation> logger)
+{
+    private readonly UploadOptions _o = options.Value;
+
+    public async Task<UploadOutcome> UploadAsync(UploadRequest request, CancellationToken ct)
+    {
+        var organizationId = request.Caller.OrganizationId;
+        var modeName = request.Mode == VersionKind.Snapshot ? "snapshot" : "delta";
+        var now = time.GetUtcNow();
+        IdempotencyHold? hold = null;
+        IdempotencyLease? lease = null;
+        if (request.IdempotencyKey is { } key)
+        {
+            var claim = await populations.ClaimIdempotencyKeyAsync(organizationId, key, request.Population.Id, request.Mode,
+                now, now.AddSeconds(_o.IdempotencyLeaseSeconds), ct);
+            switch (claim.Outcome)
+            {
+                case ClaimOutcome.Completed: return new UploadOutcome.Replayed(claim.Response!.StatusCode, claim.Response.Body);
+                case ClaimOutcome.InProgress: return new UploadOutcome.Refused(409, "Upload in progress", "An upload with this Idempotency-Key is still in progress; retry later.");
+                case ClaimOutcome.Mismatch: return new UploadOutcome.Refused(422, "Idempotency-Key reused", "This Idempotency-Key was used for a different population or mode.");
+            }
+            hold = new IdempotencyHold(organizationId, key, claim.ClaimToken!);
+            lease = IdempotencyLease.Start(populations, hold, request.Population.Id, time, TimeSpan.FromSeconds(_o.IdempotencyLeaseSeconds), logger);
+        }
+        // The heartbeat stops before the commit and on every way out; a key lost to a retry stops the reading.
+        await using var heartbeat = lease;
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct, lease?.Lost ?? CancellationToken.None);
+
+        var versionId = Ids.New("ver");
+        PopulationVersion? version = null;
+        UploadResult result;
+        try
+        {
+            await populations.BeginVersionAsync(versionId, request.Population.Id, request.Mode, now, ct);
+            using var cipher = await keyring.ForOrganizationAsync(organizationId, ct);
+            var read = await ReadRowsAsync(request, versionId, cipher, reading.Token);
+            if (read.Refusal is not null) return read.Refusal;
+            if (request.Policy == ErrorPolicy.Reject && read.ErrorCount > 0)
+                return new UploadOutcome.RowsRejected(read.RowsRead, read.ErrorCount, read.ErrorCountComplete, read.Errors);
+            if (request.Mode == VersionKind.Snapshot && read.Applied == 0 && !request.AllowEmpty)
+                return new UploadOutcome.Refused(422, "Empty snapshot",
+                    "The snapshot has no valid records; committing it would remove every record of the population. Send allowEmpty=true to empty it on purpose.");
+
+            // A renewal racing the commit would find the key completed and take that for a loss; the commit itself
+            // is bound to the claim token, so a key taken over meanwhile still applies nothing here.
+            if (lease is not null) await lease.StopAsync();
+            var committedAt = time.GetUtcNow();
+            result = new UploadResult(request.Population.Id, versionId, modeName, read.RowsRead, read.Applied, read.ErrorCount,
+                read.Errors, request.Mode == VersionKind.Snapshot ? read.Applied : 0, committedAt);
+            var completion = hold is null ? null : new IdempotencyCompletion(hold, new IdempotentResponse(200, JsonSerializer.Serialize(result, JsonSerializerOptions.Web)));
+            // The commit and its audit event are one transaction: an upload is applied and recorded, or neither.
+            await using (var uow = await transactions.BeginAsync(CancellationToken.None))
+            {
+                version = await uow.Populations.CommitAsync(versionId, result.RecordCount, committedAt, completion, null, CancellationToken.None);
+                if (version is null)
+                    return new UploadOutcome.Refused(409, "Upload not applied",
+                        "This upload lost its Idempotency-Key to a retry, or sat idle so long it was taken for abandoned; it applied nothing. Retry with the same key.");
+                await uow.Audit.AppendAsync(new AuditEntry(committedAt, organizationId, request.Caller.Actor, "population.uploaded", null,
+                    new { populationId = request.Population.Id, versionId, mode = modeName, rows = result.RowsRead, applied = result.RecordsApplied, rejected = result.RowsRejected }),
+                    CancellationToken.None);
+                await uow.CommitAsync(CancellationToken.None);
+            }
+        }
+        catch (Exception) when (lease is { IsLost: true })
+        {
+            return NotApplied(); // whatever the cancelled reading threw
+        }
+        catch (UploadRejectedException e)
+        {
+            return new UploadOutcome.Refused(e.StatusCode, e.Title, e.Message, e.RowError);
+        }
+        catch (InvalidDataException)
+        {
+            return new UploadOutcome.Refused(400, "The body could not be decompressed", "Content-Encoding says gzip but the body is not valid gzip.");
+        }
+        finally
+        {
+            if (lease is not null) await lease.StopAsync();
+            if (version is null)
+            {
+                await populations.AbandonAsync(versionId, CancellationToken.None);
+                if (hold is not null) await populations.ReleaseIdempotencyKeyAsync(hold, CancellationToken.None);
+            }
+        }
+
+        logger.LogInformation("Committed {Mode} {VersionId} of population {PopulationId}: {Rows} rows, {Rejected} rejected",
+            modeName, versionId, request.Population.Id, result.RowsRead, result.RowsRejected);
+        // Committed: from here on the answer is success whatever else fails, because the data is in. Each
+        // follow-up step is independent, so one failing does not skip the others.
+        refresher.PopulationChanged(organizationId, request.Population.Id);
+        try
+        {
+            result = result with { RecordCount = await AfterCommitAsync(organizationId, request.Population.Id, version) };
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Counting the records of committed version {VersionId} failed: {ExceptionType}", versionId, e.GetType().Name);
+        }
+        try
+        {
+            if (hold is not null && version.Kind == VersionKind.Delta)
+                await populations.SetIdempotentResponseAsync(hold, new IdempotentResponse(200, JsonSerializer.Serialize(result, JsonSerializerOptions.Web)), CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Storing the response of committed version {VersionId} failed: {ExceptionType}", versionId, e.GetType().Name);
+        }
+        return new UploadOutcome.Committed(result);
+    }
+
+    private static UploadOutcome.Refused NotApplied() => new(409, "Upload not applied",
+        "This upload lost its Idempotency-Key to a retry, or sat idle so long it was taken for abandoned; it applied nothing. Retry with the same key.");
+
+    private sealed record ReadOutcome(long RowsRead, long Applied, long ErrorCount, bool ErrorCountComplete, List<RowError> Errors, UploadOutcome.Refused? Refusal);
+
+    private async Task<ReadOutcome> ReadRowsAsync(UploadRequest request, string versionId, IOrganizationCipher cipher, CancellationToken ct)
+    {
+        var compressed = new LimitedStream(request.Body, _o.MaxBodyBytes, "body");
+        GzipTrailerCheck? gzipCheck = null;
+        Stream body = compressed;
+        if (request.Gzip)
+        {
+            gzipCheck = new GzipTrailerCheck(compressed);
+            body = new LimitedStream(new GZipStream(gzipCheck, CompressionMode.Decompress), _o.MaxDecompressedBytes, "decompressed body");
+        }
+        await using var _ = body;
+
+        using var keyer = new TokenKeyer(secrets.TokenKey);
+        var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time);
+        var seen = new Dictionary<UInt128, long>();
+        var errors = new List<RowError>();
+        long rowsRead = 0, errorCount = 0;
+
+        // Two stages on two threads: parsing and validating rows (the request body is read only here) overlaps
+        // with re-keying, encoding, sealing and writing the previous batch.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var batches = Channel.CreateBounded<List<ParsedRecord>>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
+        var producer = Task.Run(() => ProduceAsync(request.Parser, body, batches.Writer, stop.Token), CancellationToken.None);
+        try
+        {
+            await foreach (var batch in batches.Reader.ReadAllAsync(ct))
+            {
+                await writer.KeepAliveAsync(ct);
+                foreach (var row in batch)
+                {
+                    if (++rowsRead > _o.MaxRows)
+                        return new ReadOutcome(rowsRead, 0, errorCount, false, errors,
+                            new UploadOutcome.Refused(413, "Too many rows", $"An upload has at most {_o.MaxRows} rows; nothing was applied."));
+                    if (row.Error is null)
+                    {
+                        var idKey = RecordIdKey(row.RecordId!);
+                        if (seen.TryGetValue(idKey, out var firstRow)) row.Fail("recordId", $"Duplicate recordId (first seen on row {firstRow}).");
+                        else if (row.Delete && request.Mode == VersionKind.Snapshot) row.Fail("op", "A snapshot replaces the population; op \"delete\" is only valid in a delta.");
+                        else seen[idKey] = row.Row;
+                    }
+                    if (row.Error is { } error)
+                    {
+                        errorCount++;
+                        if (errors.Count < _o.MaxReportedErrors) errors.Add(error);
+                        else if (request.Policy == ErrorPolicy.Reject) return new ReadOutcome(rowsRead, 0, errorCount, false, errors, null); // rejected anyway; stop reading
+                        continue;
+                    }
+                    if (request.Policy == ErrorPolicy.Reject && errorCount > 0) continue; // keep validating, write nothing
+                    await writer.AddAsync(ToRecord(row, keyer), ct);
+                }
+            }
+            await producer; // surfaces the parser's failure (limits, malformed CSV, gzip) if it had one
+            gzipCheck?.Verify((body as LimitedStream)!.Position);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            try { await producer; } catch { /* already surfaced above, or irrelevant after an early stop */ }
+        }
+        await writer.FlushAsync(ct);
+        return new ReadOutcome(rowsRead, writer.Written, errorCount, true, errors, null);
+    }
+    /// <summary>128 bits of SHA-256 of a record id: duplicate detection without keeping every id string of a large upload.</summary>
+    private static UInt128 RecordIdKey(string recordId)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(recordId), hash);
+        return new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..]));
+    }
+
+    private const int BatchRows = 256;
+
+    private static async Task ProduceAsync(IUploadParser parser, Stream body, ChannelWriter<List<ParsedRecord>> output, CancellationToken ct)
+    {
+        try
+        {
+            var batch = new List<ParsedRecord>(BatchRows);
+            await foreach (var row in parser.ReadAsync(body, ct))
+            {
+                batch.Add(row);
+                if (batch.Count == BatchRows)
+                {
+                    await output.WriteAsync(batch, ct);
+                    batch = new List<ParsedRecord>(BatchRows);
+                }
+            }
+            if (batch.Count > 0) await output.WriteAsync(batch, ct);
+            output.Complete();
+        }
+        catch (Exception e)
+        {
+            output.Complete(e);
+            throw;
+        }
+    }
+
+    private static EscrowRecord ToRecord(ParsedRecord row, TokenKeyer keyer)
+    {
+        if (row.Delete) return EscrowRecord.Deletion(row.RecordId!);
+        var tokens = new RecordToken[row.Hashes.Count];
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            var (type, hash) = row.Hashes[i];
+            tokens[i] = new RecordToken(type, keyer.Rekey(type, hash));
+            // The hash as received is dictionary-reversible: it is dropped here and never stored or logged.
+            CryptographicOperations.ZeroMemory(hash);
+        }
+        return new EscrowRecord(row.RecordId!, tokens, [.. row.Attributes]);
+    }
+
+    /// <summary>
+    /// After a commit: the record count of a delta (known only once applied to its base), and folding long delta
+    /// chains into a snapshot (the refresh of the population's partnerships is queued before this, so it happens
+    /// whatever becomes of these steps).
+    /// </summary>
+    private async Task<long> AfterCommitAsync(string organizationId, string populationId, PopulationVersion version)
+    {
+        long count = version.RecordCount;
+        if (version.Kind == VersionKind.Delta)
+        {
+            var data = await cache.GetAsync(organizationId, version.Id, CancellationToken.None);
+            count = data.Records.Count;
+            await populations.SetRecordCountAsync(version.Id, count, CancellationToken.None);
+            if (version.Depth >= _o.CompactAfterDeltas) await CompactAsync(organizationId, populationId, version.Id, data.Records);
+        }
+        return count;
+    }
+
+    private async Task CompactAsync(string organizationId, string populationId, string currentVersionId, IReadOnlyList<EscrowRecord> records)
+    {
+        var versionId = Ids.New("ver");
+        var now = time.GetUtcNow();
+        await populations.BeginVersionAsync(versionId, populationId, VersionKind.Snapshot, now, CancellationToken.None);
+        PopulationVersion? done = null;
+        try
+        {
+            using var cipher = await keyring.ForOrganizationAsync(organizationId, CancellationToken.None);
+            var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time);
+            foreach (var record in records) await writer.AddAsync(record, CancellationToken.None);
+            await writer.FlushAsync(CancellationToken.None);
+            // Same content, so it only replaces the chain if nothing was committed meanwhile.
+            done = await populations.CommitAsync(versionId, records.Count, now, null, expectedCurrentVersionId: currentVersionId, CancellationToken.None);
+        }
+        finally
+        {
+            if (done is null) await populations.AbandonAsync(versionId, CancellationToken.None);
+        }
+    }
+
+    /// <summary>Buffers encoded records and writes them as encrypted segments of a fixed record count.</summary>
+    private sealed class SegmentWriter(IPopulationRepository populations, IOrganizationCipher cipher, string versionId, int perSegment,
+        TimeProvider time)
+    {
+        private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(1 << 20);
+        private int _count;
+        private long _seq;
+        private DateTimeOffset _lastTouch = time.GetUtcNow();
+
+        public long Written { get; private set; }
+
+        public async Task AddAsync(EscrowRecord record, CancellationToken ct)
+        {
+            RecordCodec.Write(_buffer, record);
+            _count++;
+            Written++;
+            if (_count >= perSegment) await FlushAsync(ct);
+        }
+
+        public async Task FlushAsync(CancellationToken ct)
+        {
+            if (_count == 0) return;
+            var sealedSegment = cipher.SealSegment(versionId, _seq, _buffer.WrittenSpan);
+            if (!await populations.AppendSegmentAsync(new Segment(versionId, _seq, _count, sealedSegment), time.GetUtcNow(), ct))
+                throw Abandoned();
+            _lastTouch = time.GetUtcNow();
+            _seq++;
+            _count = 0;
+            _buffer.ResetWrittenCount();
+        }
+
+        /// <summary>Keeps a slow upload alive between segments (at most once a minute), so the sweeper leaves it alone.</summary>
+        public async Task KeepAliveAsync(CancellationToken ct)
+        {
+            if (time.GetUtcNow() - _lastTouch < TimeSpan.FromMinutes(1)) return;
+            if (!await populations.TouchAsync(versionId, time.GetUtcNow(), ct)) throw Abandoned();
+            _lastTouch = time.GetUtcNow();
+        }
+
+        private static UploadRejectedException Abandoned() => new(409, "Upload not applied",
+            "This upload lost its Idempotency-Key to a retry, or sat idle so long it was taken for abandoned; it applied nothing. Retry with the same key.");
+    }
+}
+
+/// <summary>
+/// Detects a truncated gzip body. .NET's GZipStream returns end-of-stream when the compressed input simply stops,
+/// without error, so a cut-off file would be committed as a partial snapshot. RFC 1952 §2.3.1 ends a member with
+/// ISIZE, the uncompressed length modulo 2^32: this keeps the last 8 bytes read and compares. A single gzip member
+/// is expected (what gzip, pigz and HTTP clients produce); concatenated members fail the check.
+/// </summary>
+internal sealed class GzipTrailerCheck(Stream inner) : ReadObserverStream(inner)
+{
+    private readonly byte[] _tail = new byte[8];
+
+    protected override void Observe(ReadOnlySpan<byte> read)
+    {
+        if (read.Length >= 8) read[^8..].CopyTo(_tail);
+        else if (read.Length > 0)
+        {
+            _tail.AsSpan(read.Length).CopyTo(_tail);
+            read.CopyTo(_tail.AsSpan(8 - read.Length));
+        }
+    }
+
+    public void Verify(long decompressedLength)
+    {
+        var isize = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_tail.AsSpan(4));
+        if (Position < 18 || isize != (uint)decompressedLength)
+            throw new UploadRejectedException(400, "The gzip body is truncated",
+                "The gzip body ends before its trailer (or holds several gzip members); nothing was applied.");
+    }
+}
+
+/// <summary>Fails a read past a byte limit, so neither a large body nor a gzip bomb is read beyond what is allowed.</summary>
+internal sealed class LimitedStream(Stream inner, long limit, string what) : ReadObserverStream(inner)
+{
+    protected override void Observe(ReadOnlySpan<byte> read)
+    {
+        if (Position > limit) throw new UploadRejectedException(413, "The upload is too large", $"The {what} is larger than {limit} bytes; nothing was applied.");
+    }
+}
+
+/// <summary>A forward-only read stream over another that counts the bytes read and lets a subclass look at them.</summary>
+internal abstract class ReadObserverStream(Stream inner) : Stream
+{
+    private long _read;
+
+    protected abstract void Observe(ReadOnlySpan<byte> read);
+
+    public override int Read(byte[] buffer, int offset, int count) => Seen(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+    {
+        var n = await inner.ReadAsync(buffer, ct);
+        return Seen(buffer.Span[..n]);
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
+
+    private int Seen(ReadOnlySpan<byte> read)
+    {
+        _read += read.Length;
+        Observe(read);
+        return read.Length;
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => _read; set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) inner.Dispose();
+        base.Dispose(disposing);
+    }
+}

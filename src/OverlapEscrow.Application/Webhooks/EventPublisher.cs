@@ -1,0 +1,42 @@
+using System.Threading.Channels;
+using OverlapEscrow.Application.Storage;
+
+namespace OverlapEscrow.Application.Webhooks;
+
+/// <summary>Publishes the events of a change, in the change's unit of work. Publishers put in a payload only what the receiving organization may see.</summary>
+public interface IEventPublisher
+{
+    Task PublishAsync(IUnitOfWork uow, string organizationId, string type, object payload, DateTimeOffset at, CancellationToken ct);
+}
+
+/// <summary>
+/// Publishes the events of a change into its unit of work's outbox (so an event exists if and only if its change
+/// does) and wakes the delivery worker once the change has committed, so a first attempt does not wait for a poll.
+/// </summary>
+public sealed class EventPublisher(DeliverySignal signal) : IEventPublisher
+{
+    public async Task PublishAsync(IUnitOfWork uow, string organizationId, string type, object payload, DateTimeOffset at, CancellationToken ct)
+    {
+        if (await uow.Outbox.PublishAsync(organizationId, type, payload, at, ct) > 0) uow.AfterCommit(signal.Wake);
+    }
+}
+
+/// <summary>Wakes the delivery worker when an event is queued, so a first attempt does not wait for the next poll.</summary>
+public sealed class DeliverySignal
+{
+    private readonly Channel<bool> _channel = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public void Wake() => _channel.Writer.TryWrite(true);
+
+    /// <summary>Waits until woken or until <paramref name="timeout"/> has passed on <paramref name="time"/>.</summary>
+    public async Task WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken ct)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var woken = _channel.Reader.WaitToReadAsync(linked.Token).AsTask();
+        var elapsed = Task.Delay(timeout, time, linked.Token);
+        await Task.WhenAny(woken, elapsed);
+        await linked.CancelAsync();
+        _channel.Reader.TryRead(out _);
+        ct.ThrowIfCancellationRequested();
+    }
+}

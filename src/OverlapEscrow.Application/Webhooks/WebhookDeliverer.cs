@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Outbound;
+using OverlapEscrow.Application.Overlaps;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain.Disclosure;
+using OverlapEscrow.Domain.Sharing;
+
+namespace OverlapEscrow.Application.Webhooks;
+
+/// <summary>
+/// Sends what is due in the webhook outbox: one attempt per due delivery per call. A 2xx answer delivers it; any
+/// other answer, a network failure or a timeout schedules the next attempt after <see cref="RetrySchedule"/>'s
+/// backoff, until <see cref="WebhookOptions.MaxAttempts"/>; a target the outbound guard refuses (a private
+/// address, a redirect to another host) fails the delivery at once, since trying again changes nothing. Every
+/// attempt is written to the delivery log with its status code or the reason it had none.
+/// </summary>
+/// <remarks>
+/// Requests go through <see cref="OutboundHttp"/>, which connects only to public addresses (unless
+/// Escrow:Outbound:AllowPrivateNetworks) and follows redirects only to the same host. Response bodies are never
+/// read or stored. Neither the URL (it may carry a receiver's token) nor the secret is ever logged.
+/// </remarks>
+public sealed class WebhookDeliverer(
+    IWebhookRepository webhooks,
+    IKeyring keyring,
+    PartnerViews views,
+    OutboundHttp http,
+    RetrySchedule retries,
+    IOptions<WebhookOptions> options,
+    IOptions<OutboundOptions> outbound,
+    TimeProvider time,
+    ILogger<WebhookDeliverer> logger)
+{
+    public const string SecretLabel = "oe-webhook-secret-v1";
+    private const int Batch = 50;
+
+    /// <summary>Makes one attempt for each delivery due now (at most a batch); returns how many were attempted.</summary>
+    public async Task<int> DeliverDueAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        // The lease outlasts the longest attempt (a timeout per hop), so no other worker picks the delivery meanwhile.
+        var lease = TimeSpan.FromSeconds(outbound.Value.TimeoutSeconds * (outbound.Value.MaxRedirects + 1) + 60);
+        var claim = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var due = await webhooks.ClaimDueAsync(now, now + lease, claim, Batch, ct);
+        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency, CancellationToken = ct },
+            (delivery, token) => new ValueTask(AttemptAsync(delivery, claim, token)));
+        return due.Count;
+    }
+
+    private async Task AttemptAsync(DueDelivery delivery, string claim, CancellationToken ct)
+    {
+        var attempt = (int)delivery.Attempts + 1;
+        var started = time.GetUtcNow();
+        var watch = Stopwatch.StartNew();
+        int? status = null;
+        string? error = null;
+        var refused = false;
+        try
+        {
+            if (await WithdrawnAsync(delivery, ct) is { } withdrawn)
+            {
+                refused = true;
+                error = withdrawn;
+                throw new OperationCanceledException(withdrawn);
+            }
+            byte[] key;
+            using (var cipher = await keyring.ForOrganizationAsync(delivery.OrganizationId, ct))
+                key = cipher.Open(SecretLabel, delivery.WebhookId, delivery.Secret);
+            string signature;
+            var timestamp = started.ToUnixTimeSeconds();
+            try { signature = WebhookSignature.Sign(key, delivery.Id, timestamp, delivery.Payload); }
+            finally { CryptographicOperations.ZeroMemory(key); }
+
+            using var response = await http.SendAsync(url =>
+            {
+                var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(delivery.Payload, Encoding.UTF8, "application/json") };
+                request.Headers.Add("webhook-id", delivery.Id);
+                request.Headers.Add("webhook-timestamp", timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                request.Headers.Add("webhook-signature", signature);
+                request.Headers.UserAgent.ParseAdd("OverlapEscrow-Webhooks/1");
+                return request;
+            }, delivery.Url, ct);
+            status = (int)response.StatusCode;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return; // shutting down: the lease runs out and the attempt is made again later
+        }
+        catch (OperationCanceledException) when (refused)
+        {
+            // withdrawn before sending: recorded below as a refusal, nothing left the escrow
+        }
+        catch (Exception e) when (OutboundHttp.RefusalIn(e) is { } refusal)
+        {
+            refused = true;
+            error = "Refused: " + refusal.Message;
+        }
+        catch (TaskCanceledException)
+        {
+            error = $"No answer within {outbound.Value.TimeoutSeconds} seconds.";
+        }
+        catch (HttpRequestException e)
+        {
+            error = Describe(e);
+        }
+        catch (Exception e)
+        {
+            error = "The request could not be made (" + e.GetType().Name + ").";
+        }
+
+        var delivered = status is >= 200 and < 300;
+        var finished = time.GetUtcNow();
+        var giveUp = !delivered && (refused || attempt >= options.Value.MaxAttempts);
+        var update = delivered ? new DeliveryUpdate(DeliveryStatus.Delivered, null, finished)
+            : giveUp ? new DeliveryUpdate(DeliveryStatus.Failed, null, finished)
+            : new DeliveryUpdate(DeliveryStatus.Pending, finished + retries.DelayAfter(attempt), null);
+        var recorded = await webhooks.RecordAttemptAsync(new DeliveryAttempt(delivery.Id, attempt, started, status, error, watch.ElapsedMilliseconds),
+            claim, update, CancellationToken.None);
+
+        logger.LogInformation("Webhook delivery {DeliveryId} ({EventType}) to webhook {WebhookId}, attempt {Attempt}: {Outcome}, {Status}",
+            delivery.Id, delivery.EventType, delivery.WebhookId, attempt,
+            status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? (refused ? "refused" : "no response"),
+            recorded ? update.Status.ToString().ToLowerInvariant() : "lease lost");
+    }
+
+    /// <summary>
+    /// Why an <c>overlaps.changed</c> delivery must no longer go out, or null: the domain's rule for change notices,
+    /// judged on the partnership and rules in force now (a revocation takes effect on the very next event, retries included).
+    /// </summary>
+    private async Task<string?> WithdrawnAsync(DueDelivery delivery, CancellationToken ct)
+    {
+        if (delivery.EventType != OverlapsChanged.Type) return null;
+        using var doc = System.Text.Json.JsonDocument.Parse(delivery.Payload);
+        if (!doc.RootElement.TryGetProperty("data", out var data) || !data.TryGetProperty("partnershipId", out var pid)) return "Withdrawn: the event names no partnership.";
+        var view = await views.LoadAsync(delivery.OrganizationId, pid.GetString()!, ct);
+        var cells = data.GetProperty("cells").EnumerateArray().Select(cell => (
+            cell.GetProperty("myPopulationId").GetString()!,
+            cell.GetProperty("partnerPopulationId").GetString()!,
+            Enum.TryParse<SharingLevel>(cell.GetProperty("level").GetString(), ignoreCase: true, out var level) ? level : SharingLevel.Hidden)).ToList();
+        return ChangeNotice.WithdrawalReason(view, cells);
+    }
+
+    /// <summary>Why a request failed, in words that quote nothing the receiver sent.</summary>
+    private static string Describe(HttpRequestException e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+            if (x is SocketException s)
+                return s.SocketErrorCode switch
+                {
+                    SocketError.ConnectionRefused => "The connection was refused.",
+                    SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "The host name did not resolve.",
+                    SocketError.TimedOut => "The connection timed out.",
+                    _ => $"The connection failed ({s.SocketErrorCode}).",
+                };
+        return e.HttpRequestError switch
+        {
+            HttpRequestError.NameResolutionError => "The host name did not resolve.",
+            HttpRequestError.SecureConnectionError => "The TLS handshake failed.",
+            HttpRequestError.ConnectionError => "The connection failed.",
+            HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse => "The response was not valid HTTP.",
+            _ => "The request failed.",
+        };
+    }
+}
+
+/// <summary>Delivers the outbox until stopped: whenever an event is queued, and every PollSeconds for retries (the host's background service).</summary>
+public sealed class WebhookDeliveryLoop(WebhookDeliverer deliverer, DeliverySignal signal, IOptions<WebhookOptions> options, TimeProvider time,
+    ILogger<WebhookDeliveryLoop> logger)
+{
+    public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.DeliveryWorker) return;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                while (await deliverer.DeliverDueAsync(stoppingToken) > 0) { }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning("Delivering webhooks failed: {ExceptionType}", e.GetType().Name);
+            }
+            try
+            {
+                await signal.WaitAsync(TimeSpan.FromSeconds(options.Value.PollSeconds), time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}

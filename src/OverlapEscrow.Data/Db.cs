@@ -1,0 +1,132 @@
+using System.Data.Common;
+using Dapper;
+
+namespace OverlapEscrow.Data;
+
+/// <summary>
+/// Where a repository's statements run: a fresh pooled connection per call (auto-commit, each method its own
+/// transaction where it needs one), or the one connection and transaction of a unit of work.
+/// </summary>
+internal interface IDbScope
+{
+    SqlDialect Dialect { get; }
+
+    Task<Db> OpenAsync(CancellationToken ct);
+}
+
+internal sealed class AutoCommitScope(IDbConnectionFactory connections, SqlDialect dialect) : IDbScope
+{
+    public SqlDialect Dialect => dialect;
+
+    public async Task<Db> OpenAsync(CancellationToken ct) => new(await connections.OpenAsync(ct), null, ownsConnection: true, dialect, ct);
+}
+
+internal sealed class UnitOfWorkScope(DbConnection connection, DbTransaction transaction, SqlDialect dialect) : IDbScope
+{
+    public SqlDialect Dialect => dialect;
+
+    public Task<Db> OpenAsync(CancellationToken ct) => Task.FromResult(new Db(connection, transaction, ownsConnection: false, dialect, ct));
+}
+
+/// <summary>
+/// One repository call's connection, transaction and cancellation token, with Dapper calls that always pass both:
+/// no statement runs outside the transaction it belongs to or without the caller's cancellation.
+/// </summary>
+internal sealed class Db(DbConnection connection, DbTransaction? transaction, bool ownsConnection, SqlDialect dialect, CancellationToken ct) : IAsyncDisposable
+{
+    private DbTransaction? _transaction = transaction;
+
+    public SqlDialect Dialect => dialect;
+
+    /// <summary>
+    /// A write transaction for this call, taking the write lock per the dialect. Inside a unit of work it is a savepoint
+    /// of the unit's transaction: committing releases it (the unit commits everything at once), leaving without
+    /// committing rolls back what this call wrote and nothing else.
+    /// </summary>
+    public async Task<Transaction> BeginWriteAsync()
+    {
+        if (_transaction is not null) return await Transaction.SavepointAsync(_transaction, ct);
+        _transaction = await dialect.BeginWriteAsync(connection, ct);
+        return new Transaction(this, null, null);
+    }
+
+    /// <summary>A snapshot read over several statements (inside a unit of work: the unit's transaction).</summary>
+    public async Task<Transaction> BeginReadAsync()
+    {
+        if (_transaction is not null) return new Transaction(null, null, null);
+        _transaction = await dialect.BeginReadAsync(connection, ct);
+        return new Transaction(this, null, null);
+    }
+
+    private CommandDefinition Command(string sql, object? args) => new(sql, args, _transaction, cancellationToken: ct);
+
+    public Task<int> ExecuteAsync(string sql, object? args = null) => connection.ExecuteAsync(Command(sql, args));
+
+    public Task<T?> ScalarAsync<T>(string sql, object? args = null) => connection.ExecuteScalarAsync<T>(Command(sql, args));
+
+    public async Task<List<T>> QueryAsync<T>(string sql, object? args = null) => (await connection.QueryAsync<T>(Command(sql, args))).AsList();
+
+    public Task<T?> FirstOrDefaultAsync<T>(string sql, object? args = null) => connection.QueryFirstOrDefaultAsync<T>(Command(sql, args));
+
+    public Task<T> SingleAsync<T>(string sql, object? args = null) => connection.QuerySingleAsync<T>(Command(sql, args));
+
+    public Task<DbDataReader> ReaderAsync(string sql, object? args = null) => connection.ExecuteReaderAsync(Command(sql, args));
+
+    public async ValueTask DisposeAsync()
+    {
+        if (ownsConnection)
+        {
+            if (_transaction is not null) await _transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
+    }
+
+    /// <summary>A transaction this call began, or a savepoint in the unit of work's; leaving it uncommitted rolls it back.</summary>
+    public sealed class Transaction : IAsyncDisposable
+    {
+        private readonly Db? _owner;
+        private readonly DbTransaction? _outer;
+        private string? _savepoint;
+
+        internal Transaction(Db? owner, DbTransaction? outer, string? savepoint) => (_owner, _outer, _savepoint) = (owner, outer, savepoint);
+
+        internal static async Task<Transaction> SavepointAsync(DbTransaction outer, CancellationToken ct)
+        {
+            var name = "sp_" + Guid.NewGuid().ToString("N");
+            await outer.SaveAsync(name, ct);
+            return new Transaction(null, outer, name);
+        }
+
+        public async Task CommitAsync()
+        {
+            if (_savepoint is not null)
+            {
+                await _outer!.ReleaseAsync(_savepoint);
+                _savepoint = null;
+            }
+            else if (_owner?._transaction is { } tx)
+            {
+                await tx.CommitAsync(_owner.CancellationToken);
+                await tx.DisposeAsync();
+                _owner._transaction = null;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_savepoint is not null)
+            {
+                await _outer!.RollbackAsync(_savepoint);
+                await _outer.ReleaseAsync(_savepoint);
+                _savepoint = null;
+            }
+            else if (_owner?._transaction is { } tx)
+            {
+                await tx.DisposeAsync(); // not committed: rolled back
+                _owner._transaction = null;
+            }
+        }
+    }
+
+    private CancellationToken CancellationToken => ct;
+}

@@ -1,0 +1,129 @@
+using System.Data.Common;
+using Microsoft.Extensions.DependencyInjection;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Data.Accounts;
+using OverlapEscrow.Data.Audit;
+using OverlapEscrow.Data.Overlaps;
+using OverlapEscrow.Data.Partnerships;
+using OverlapEscrow.Data.Populations;
+using OverlapEscrow.Data.Schedules;
+using OverlapEscrow.Data.Sqlite;
+using OverlapEscrow.Data.Webhooks;
+
+namespace OverlapEscrow.Data;
+
+/// <summary>Wiring of the storage the application's interfaces run on; the host calls it and nothing else of this project.</summary>
+public static class StorageRegistration
+{
+    /// <summary>The embedded SQLite database at <paramref name="databasePath"/>, its migrations and every store.</summary>
+    public static IServiceCollection AddSqliteStorage(this IServiceCollection services, string databasePath)
+    {
+        DapperSetup.Configure();
+        var factory = new SqliteConnectionFactory(databasePath);
+        services.AddSingleton<IDbConnectionFactory>(factory);
+        services.AddSingleton(SqlDialect.Sqlite);
+        services.AddSingleton<IDbScope>(sp => new AutoCommitScope(factory, SqlDialect.Sqlite));
+        services.AddSingleton<IAccountRepository>(sp => new AccountRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IPopulationRepository>(sp => new PopulationRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IPartnershipRepository>(sp => new PartnershipRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IAuditRepository>(sp => new AuditRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IOverlapHistoryRepository>(sp => new OverlapHistoryRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IWebhookRepository>(sp => new WebhookRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IScheduleRepository>(sp => new ScheduleRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<ITransactions>(sp => new Transactions(factory, SqlDialect.Sqlite));
+        services.AddSingleton<IStorageHealth>(sp => new StorageHealth(factory));
+        services.AddSingleton<IStorageMigrations>(sp => new StorageMigrations(new Migrator(factory, SqlDialect.Sqlite.Name)));
+        return services;
+    }
+}
+
+internal sealed class StorageMigrations(Migrator migrator) : IStorageMigrations
+{
+    public Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct) => migrator.MigrateAsync(ct);
+}
+
+internal sealed class StorageHealth(IDbConnectionFactory connections) : IStorageHealth
+{
+    public async Task<bool> IsAvailableAsync(CancellationToken ct)
+    {
+        try
+        {
+            await using var connection = await connections.OpenAsync(ct);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1";
+            await command.ExecuteScalarAsync(ct);
+            return true;
+        }
+        catch (DbException)
+        {
+            return false;
+        }
+    }
+}
+
+internal sealed class Transactions(IDbConnectionFactory connections, SqlDialect dialect) : ITransactions
+{
+    public async Task<IUnitOfWork> BeginAsync(CancellationToken ct)
+    {
+        var connection = await connections.OpenAsync(ct);
+        try
+        {
+            var transaction = await dialect.BeginWriteAsync(connection, ct);
+            return new UnitOfWork(connection, transaction, dialect);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+}
+
+/// <summary>One connection and one write transaction, with every store bound to it.</summary>
+internal sealed class UnitOfWork : IUnitOfWork
+{
+    private readonly DbConnection _connection;
+    private readonly DbTransaction _transaction;
+    private readonly List<Action> _afterCommit = [];
+    private bool _done;
+
+    public UnitOfWork(DbConnection connection, DbTransaction transaction, SqlDialect dialect)
+    {
+        _connection = connection;
+        _transaction = transaction;
+        var scope = new UnitOfWorkScope(connection, transaction, dialect);
+        Accounts = new AccountRepository(scope);
+        Populations = new PopulationRepository(scope);
+        Partnerships = new PartnershipRepository(scope);
+        Audit = new AuditRepository(scope);
+        History = new OverlapHistoryRepository(scope);
+        Webhooks = new WebhookRepository(scope);
+        Schedules = new ScheduleRepository(scope);
+        Outbox = new EventOutbox(scope);
+    }
+
+    public IAccountRepository Accounts { get; }
+    public IPopulationRepository Populations { get; }
+    public IPartnershipRepository Partnerships { get; }
+    public IAuditRepository Audit { get; }
+    public IOverlapHistoryRepository History { get; }
+    public IWebhookRepository Webhooks { get; }
+    public IScheduleRepository Schedules { get; }
+    public IEventOutbox Outbox { get; }
+
+    public void AfterCommit(Action action) => _afterCommit.Add(action);
+
+    public async Task CommitAsync(CancellationToken ct)
+    {
+        if (_done) throw new InvalidOperationException("The unit of work has ended.");
+        await _transaction.CommitAsync(ct);
+        _done = true;
+        foreach (var action in _afterCommit) action();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _transaction.DisposeAsync();
+        await _connection.DisposeAsync();
+    }
+}

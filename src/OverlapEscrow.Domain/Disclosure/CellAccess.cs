@@ -1,0 +1,44 @@
+using OverlapEscrow.Domain.Populations;
+using OverlapEscrow.Domain.Sharing;
+
+namespace OverlapEscrow.Domain.Disclosure;
+
+/// <summary>
+/// The one access rule for the record-level results of a cell (its list, its CSV export, what is new since a time):
+/// what the viewer may get when it asks for the records of my population × a partner population.
+/// </summary>
+public abstract record CellAccess
+{
+    private CellAccess() { }
+
+    /// <summary>The partnership is not active: it has no overlaps to report, at any level.</summary>
+    public sealed record PartnershipInactive : CellAccess;
+
+    /// <summary>
+    /// The cell does not exist for the viewer: <see cref="What"/> is "population" when the first id is not one of the
+    /// viewer's populations, "partner population" when the second is not the partner's or the partner hides it — a
+    /// hidden population answers exactly like one that does not exist.
+    /// </summary>
+    public sealed record NotFound(string What) : CellAccess;
+
+    /// <summary>The partner shares only counts for this cell: the matrix and the history show them, no records.</summary>
+    public sealed record CountsOnly(PopulationSummary Mine, PopulationSummary Theirs, EffectiveSharing Sharing) : CellAccess;
+
+    /// <summary>The viewer may read its overlapping records, each with the partner fields of <see cref="Sharing"/>.</summary>
+    public sealed record Records(PopulationSummary Mine, PopulationSummary Theirs, EffectiveSharing Sharing) : CellAccess;
+
+    public static CellAccess Decide(PartnerView view, string myPopulationId, string partnerPopulationId)
+    {
+        if (!view.Partnership.SharesData) return new PartnershipInactive();
+        var mine = view.MyPopulations.FirstOrDefault(p => p.Id == myPopulationId);
+        if (mine is null) return new NotFound("population");
+        var theirs = view.PartnerPopulations.FirstOrDefault(p => p.Id == partnerPopulationId);
+        var sharing = theirs is null ? EffectiveSharing.Hidden : view.PartnerShares(mine.Id, theirs.Id);
+        return sharing.Level switch
+        {
+            SharingLevel.Overlaps => new Records(mine, theirs!, sharing),
+            SharingLevel.Counts => new CountsOnly(mine, theirs!, sharing),
+            _ => new NotFound("partner population"),
+        };
+    }
+}

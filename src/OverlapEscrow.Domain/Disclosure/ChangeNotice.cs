@@ -1,0 +1,55 @@
+using OverlapEscrow.Domain.Sharing;
+
+namespace OverlapEscrow.Domain.Disclosure;
+
+/// <summary>A cell whose history gained a point: its counts before (zero when it had no point) and now.</summary>
+public sealed record CellChange(string MyPopulationId, string PartnerPopulationId, int PreviousCount, int PreviousPartnerCount, int Count, int PartnerCount);
+
+/// <summary>A changed cell as an overlaps.changed notice may tell it to its viewer: both values released under the rule in force.</summary>
+public sealed record NoticeCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, ReleasedCount Count, ReleasedCount Previous);
+
+/// <summary>What a change notice (the overlaps.changed webhook event) may carry, and whether it may still be sent.</summary>
+public static class ChangeNotice
+{
+    /// <summary>
+    /// The cells the viewer of <paramref name="view"/> may be told about: only cells that exist for it, and only when
+    /// what it may read of them changed, both values released under the rule in force (no partner fields, no record
+    /// ids, no hidden cells). A counts-level cell that stays withheld is left out, or the notice itself would tell the
+    /// viewer that a withheld count moved (upload one more account, see whether an event comes: a membership test).
+    /// Empty when nothing visible changed: then no notice is sent.
+    /// </summary>
+    public static IReadOnlyList<NoticeCell> For(PartnerView view, IEnumerable<CellChange> changes)
+    {
+        var cells = new List<NoticeCell>();
+        if (!view.Partnership.SharesData) return cells;
+        var visible = PartnerVisibility.VisiblePopulations(view).Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var c in changes)
+        {
+            if (!visible.Contains(c.PartnerPopulationId)) continue;
+            var sharing = view.PartnerShares(c.MyPopulationId, c.PartnerPopulationId);
+            if (sharing.Level == SharingLevel.Hidden) continue;
+            var before = CountRelease.Release(sharing, c.PreviousCount, c.PreviousPartnerCount);
+            var after = CountRelease.Release(sharing, c.Count, c.PartnerCount);
+            if (before.Value == after.Value) continue;
+            cells.Add(new NoticeCell(c.MyPopulationId, c.PartnerPopulationId, sharing.Level, after, before));
+        }
+        return cells;
+    }
+
+    /// <summary>
+    /// Why a notice rendered earlier must no longer be sent, or null when it may. It was rendered under the rules in
+    /// force when the change happened; if the partnership has ended since (or is not the viewer's: <paramref name="view"/>
+    /// null), or a cell it names is hidden now or shared at another level, sending it would release what the owner
+    /// has since withdrawn. A revocation takes effect on the very next notice, retries included.
+    /// </summary>
+    public static string? WithdrawalReason(PartnerView? view, IEnumerable<(string MyPopulationId, string PartnerPopulationId, SharingLevel Level)> cells)
+    {
+        if (view is null || !view.Partnership.SharesData) return "Withdrawn: the partnership is no longer active.";
+        foreach (var (mine, theirs, level) in cells)
+        {
+            var now = view.PartnerShares(mine, theirs).Level;
+            if (now == SharingLevel.Hidden || now != level) return "Withdrawn: the partner changed what it shares since the event.";
+        }
+        return null;
+    }
+}

@@ -1,0 +1,40 @@
+using System.Text.Json;
+
+namespace OverlapEscrow.Domain.Disclosure;
+
+/// <summary>What an organization sees of the audit events its partner causes.</summary>
+public static class PartnerAuditView
+{
+    /// <summary>
+    /// A partner's events an organization sees, in a partnership both are part of: the partnership's lifecycle and
+    /// every release of data to the partner (who read what of mine). Everything else a partner does is its own business.
+    /// </summary>
+    public static readonly IReadOnlyList<string> VisibleActions =
+    [
+        "partnership.invited", "partnership.accepted", "partnership.declined", "partnership.terminated",
+        "overlaps.released", "overlaps.matrix_read", "overlaps.history_read",
+    ];
+
+    /// <summary>
+    /// Keys of a partner's event detail that speak only of the organization's own populations and of the size of a
+    /// release. The partner's own population ids may be hidden from the organization, so they never surface; what
+    /// the partner calls its partner population is, from here, "my population".
+    /// </summary>
+    private static readonly Dictionary<string, string> VisibleKeys = new(StringComparer.Ordinal)
+    {
+        ["partnerPopulationId"] = "myPopulationId",
+        ["rows"] = "rows",
+        ["format"] = "format",
+        ["fields"] = "fields",
+    };
+
+    /// <summary>The detail of a partner's event as the organization may read it.</summary>
+    public static JsonElement Detail(JsonElement partnerDetail)
+    {
+        var kept = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        if (partnerDetail.ValueKind == JsonValueKind.Object)
+            foreach (var property in partnerDetail.EnumerateObject())
+                if (VisibleKeys.TryGetValue(property.Name, out var name)) kept[name] = property.Value.Clone();
+        return JsonSerializer.SerializeToElement(kept);
+    }
+}

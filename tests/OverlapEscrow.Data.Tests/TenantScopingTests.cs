@@ -1,0 +1,70 @@
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain;
+using OverlapEscrow.Domain.Partnerships;
+using static OverlapEscrow.Data.Tests.Stores;
+
+namespace OverlapEscrow.Data.Tests;
+
+/// <summary>Every lookup a request can steer by id matches the caller's organization in the query.</summary>
+public class TenantScopingTests
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    [Theory, StorageData]
+    public async Task IdsOfAnotherOrganizationFindNothing(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        var owner = await s.OrganizationAsync("acme");
+        var partner = await s.OrganizationAsync("globex");
+        var stranger = await s.OrganizationAsync("initech");
+        var partnership = new Partnership(Ids.New("ptn"), owner, partner, PartnershipStatus.Invited, T0, null, null);
+        await s.Partnerships.CreateAsync(partnership, None);
+        var hook = new Webhook(Ids.New("whk"), owner, new Uri("https://r.example/"), null, ["sync.failed"], new SealedValue([1], [2], 1), T0, "member:m");
+        await s.Webhooks.CreateAsync(hook, 20, None);
+        var schedule = new Schedule(Ids.New("sch"), owner, "nightly", "0 2 * * *", "UTC", true, ScheduleKind.Refresh, null, null, null, null, null, null,
+            null, null, T0, "2026-12-01T02:00", null, null, null, null, null, "member:m", T0, T0);
+        Assert.True(await s.Schedules.CreateAsync(schedule, None));
+        var key = new Domain.Accounts.ApiKey(Ids.New("key"), owner, "k", [1], ["overlaps:read"], T0, "member:m", null, null);
+        await s.Accounts.CreateApiKeyAsync(key, None);
+
+        Assert.Null(await s.Partnerships.GetAsync(stranger, partnership.Id, None));
+        Assert.NotNull(await s.Partnerships.GetAsync(partner, partnership.Id, None));
+        Assert.Null(await s.Webhooks.GetAsync(partner, hook.Id, None));
+        Assert.False(await s.Webhooks.DeleteAsync(partner, hook.Id, None));
+        Assert.Null(await s.Schedules.GetAsync(partner, schedule.Id, None));
+        Assert.Null(await s.Schedules.QueueRunAsync(partner, schedule.Id, Ids.New("run"), T0, None));
+        Assert.Equal(ScheduleWriteOutcome.NotFound, await s.Schedules.DeleteAsync(partner, schedule.Id, T0, None));
+        Assert.Null(await s.Accounts.GetApiKeyAsync(partner, key.Id, None));
+        Assert.False(await s.Accounts.RevokeApiKeyAsync(partner, key.Id, T0, None));
+        Assert.Null((await s.Accounts.FindApiKeyAsync(key.Id, None))!.RevokedAt);
+    }
+
+    [Theory, StorageData]
+    public async Task ARefreshTokenIsConsumedOnceEvenByConcurrentRequests(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        var org = await s.OrganizationAsync("acme");
+        var member = (await s.Accounts.ListMembersAsync(org, None))[0];
+        byte[] hash = [1, 2, 3, 4];
+        await s.Accounts.StoreRefreshTokenAsync(hash, member.Id, T0.AddDays(30), None);
+
+        var uses = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => s.Accounts.ConsumeRefreshTokenAsync(hash, T0, None))));
+
+        Assert.Single(uses, u => u == member.Id);
+        Assert.Null(await s.Accounts.ConsumeRefreshTokenAsync([9, 9], T0, None));
+    }
+
+    [Theory, StorageData]
+    public async Task OrganizationsKeepTheirWrappedKeyWithItsVersions(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        var org = await s.OrganizationAsync("acme");
+
+        var key = await s.Accounts.GetWrappedKeyAsync(org, None);
+
+        Assert.Equal([1, 2, 3], key!.Data);
+        Assert.Equal((1, 1), (key.MasterKeyVersion, key.DataKeyVersion));
+        Assert.Null(await s.Accounts.GetWrappedKeyAsync("org_missing", None));
+    }
+}

@@ -1,0 +1,96 @@
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain;
+using OverlapEscrow.Domain.Partnerships;
+using static OverlapEscrow.Data.Tests.Stores;
+
+namespace OverlapEscrow.Data.Tests;
+
+public class UnitOfWorkTests
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    private static Webhook Hook(string org, params string[] events) =>
+        new(Ids.New("whk"), org, new Uri("https://receiver.example/hook"), null, events, new SealedValue([1], [2], 1), T0, "member:m");
+
+    [Theory, StorageData]
+    public async Task AChangeItsAuditEventAndItsOutgoingEventsCommitTogether(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        var me = await s.OrganizationAsync("acme");
+        var partner = await s.OrganizationAsync("globex");
+        var hook = Hook(me, "partnership.invited");
+        await s.Webhooks.CreateAsync(hook, 20, None);
+        await s.Webhooks.CreateAsync(Hook(me, "sync.failed"), 20, None);
+        var partnership = new Partnership(Ids.New("ptn"), me, partner, PartnershipStatus.Invited, T0, null, null);
+
+        await using (var uow = await s.Transactions.BeginAsync(None))
+        {
+            Assert.True(await uow.Partnerships.CreateAsync(partnership, None));
+            await uow.Audit.AppendAsync(new AuditEntry(T0, me, "member:m", "partnership.invited", partnership.Id, new { }), None);
+            Assert.Equal(1, await uow.Outbox.PublishAsync(me, "partnership.invited", new { partnershipId = partnership.Id }, T0, None));
+            var woken = false;
+            uow.AfterCommit(() => woken = true);
+            await uow.CommitAsync(None);
+            Assert.True(woken);
+        }
+
+        Assert.NotNull(await s.Partnerships.GetAsync(me, partnership.Id, None));
+        Assert.Equal(1, (await s.Audit.VerifyAsync(None)).EventCount);
+        var delivery = Assert.Single(await s.Webhooks.ListDeliveriesAsync(me, hook.Id, null, 10, None));
+        Assert.Equal(("partnership.invited", DeliveryStatus.Pending), (delivery.EventType, delivery.Status));
+    }
+
+    [Theory, StorageData]
+    public async Task AUnitOfWorkLeftWithoutCommittingWritesNothing(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        var me = await s.OrganizationAsync("acme");
+        var partner = await s.OrganizationAsync("globex");
+        var hook = Hook(me, "partnership.invited");
+        await s.Webhooks.CreateAsync(hook, 20, None);
+        var partnership = new Partnership(Ids.New("ptn"), me, partner, PartnershipStatus.Invited, T0, null, null);
+        var woken = false;
+
+        await using (var uow = await s.Transactions.BeginAsync(None))
+        {
+            await uow.Partnerships.CreateAsync(partnership, None);
+            await uow.Audit.AppendAsync(new AuditEntry(T0, me, "member:m", "partnership.invited", partnership.Id, new { }), None);
+            await uow.Outbox.PublishAsync(me, "partnership.invited", new { }, T0, None);
+            uow.AfterCommit(() => woken = true);
+        }
+
+        Assert.False(woken);
+        Assert.Null(await s.Partnerships.GetAsync(me, partnership.Id, None));
+        Assert.Equal(0, (await s.Audit.VerifyAsync(None)).EventCount);
+        Assert.Empty(await s.Webhooks.ListDeliveriesAsync(me, hook.Id, null, 10, None));
+        // The audit head was not moved either: the next append chains from the start.
+        await s.Audit.AppendAsync(new AuditEntry(T0, me, "member:m", "x", null, new { }), None);
+        Assert.True((await s.Audit.VerifyAsync(None)).Valid);
+    }
+
+    [Theory, StorageData]
+    public async Task AWriteThatDeclinesInsideAUnitOfWorkLeavesNothingOfItselfBehind(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        var me = await s.OrganizationAsync("acme");
+        var pop = await s.PopulationAsync(me);
+        var version = Ids.New("ver");
+        await s.Populations.BeginVersionAsync(version, pop, Domain.Populations.VersionKind.Snapshot, T0, None);
+        var claim = await s.Populations.ClaimIdempotencyKeyAsync(me, "k", pop, Domain.Populations.VersionKind.Snapshot, T0, T0.AddSeconds(30), None);
+
+        await using (var uow = await s.Transactions.BeginAsync(None))
+        {
+            // Completes the key, then finds the population moved on: declines, and must roll back the completion too.
+            var committed = await uow.Populations.CommitAsync(version, 0, T0,
+                new IdempotencyCompletion(new IdempotencyHold(me, "k", claim.ClaimToken!), new IdempotentResponse(200, "{}")), "ver_other", None);
+            Assert.Null(committed);
+            await uow.Audit.AppendAsync(new AuditEntry(T0, me, "member:m", "kept", null, new { }), None);
+            await uow.CommitAsync(None);
+        }
+
+        Assert.Equal(1, (await s.Audit.VerifyAsync(None)).EventCount);
+        var again = await s.Populations.ClaimIdempotencyKeyAsync(me, "k", pop, Domain.Populations.VersionKind.Snapshot, T0, T0.AddSeconds(30), None);
+        Assert.Equal(ClaimOutcome.InProgress, again.Outcome);
+    }
+}
