@@ -11,14 +11,31 @@ namespace OverlapEscrow.Api.Hosting;
 /// aggressive collection (blocking, compacting, large objects included), which returns the free memory to the
 /// system. A busy service collects all the time and is never interrupted by it; an idle one pays one collection
 /// per quiet spell.
+/// <para>
+/// Idleness is a matter of wall-clock time, so this ticks on the system clock, never on the service's
+/// <see cref="TimeProvider"/> (a test moving its clock through a day is not a day of idleness). A collection is
+/// process-wide, so where one process hosts several services (the integration tests do) one release per period
+/// serves them all.
+/// </para>
 /// </summary>
-public sealed class IdleMemoryRelease(CacheMemory caches, TimeProvider time, ILogger<IdleMemoryRelease> logger) : BackgroundService
+public sealed class IdleMemoryRelease(CacheMemory caches, ILogger<IdleMemoryRelease> logger) : BackgroundService
 {
     public static readonly TimeSpan Period = TimeSpan.FromSeconds(10);
 
+    private static long _lastReleaseTimestamp;
+
+    /// <summary>True for the one caller, process-wide, that may release now; false within a period of the last release.</summary>
+    private static bool TakeReleaseTurn()
+    {
+        var now = TimeProvider.System.GetTimestamp();
+        var last = Interlocked.Read(ref _lastReleaseTimestamp);
+        if (last != 0 && TimeProvider.System.GetElapsedTime(last, now) < Period) return false;
+        return Interlocked.CompareExchange(ref _lastReleaseTimestamp, now, last) == last;
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Period, time);
+        using var timer = new PeriodicTimer(Period, TimeProvider.System);
         var seen = GC.CollectionCount(0);
         int? collectionsAtRelease = null;
         var droppedAtRelease = caches.Dropped;
@@ -28,7 +45,7 @@ public sealed class IdleMemoryRelease(CacheMemory caches, TimeProvider time, ILo
             {
                 var collections = GC.CollectionCount(0);
                 var dropped = caches.Dropped;
-                if (collections == seen && (collections != collectionsAtRelease || dropped != droppedAtRelease))
+                if (collections == seen && (collections != collectionsAtRelease || dropped != droppedAtRelease) && TakeReleaseTurn())
                 {
                     var before = Environment.WorkingSet;
                     GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
