@@ -21,7 +21,7 @@ public static class PrivacyApi
         group.MapPut("", Put).RequireAuthorization(Policies.PartnershipsWrite)
             .WithName("SetPartnershipPrivacy")
             .WithSummary("Replace my privacy settings for this partner (left out: the escrow's default)")
-            .WithDescription("epsilonPerPeriod (0.01–10), epsilonPerRelease (0.001–epsilonPerPeriod), refreshIntervalMinutes (0–129600). exactCounts=true gives up the guarantee and needs confirmExactCounts=true; the answer then carries a warning. Takes effect on the next release; turning exact counts off withdraws exact values at once. 409 when the partnership has ended.")
+            .WithDescription("epsilonPerPeriod (0.01–100; above 0.6 the answer warns how weak the guarantee becomes), epsilonPerRelease (0.001–epsilonPerPeriod), refreshIntervalMinutes (0–129600). exactCounts=true gives up the guarantee and needs confirmExactCounts=true; the answer then carries a warning. Takes effect on the next release; turning exact counts off withdraws exact values at once. 409 when the partnership has ended.")
             .ProducesProblem(409);
         return group;
     }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Application.Overlaps;
 using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Application.Webhooks;
 using OverlapEscrow.Domain;
 using OverlapEscrow.Domain.Disclosure;
 using OverlapEscrow.Domain.Populations;
@@ -18,9 +19,11 @@ public sealed record CellRelease(ReleasedCount Count, StoredRelease? Release, St
 /// reading again spends nothing and averaging reads learns nothing. A new value is drawn only when either side's data
 /// changed, no sooner than the cell's refresh interval after the last one, and only while the owner's budget with the
 /// viewer's organization has room for it in the period; otherwise the last value stays, marked with its date and when
-/// it refreshes. The spend and its audit event are written in the same transaction as the release.
+/// it refreshes. The spend and its audit event are written in the same transaction as the release, and so is the
+/// overlaps.changed event a new value that reads differently makes, whichever path released it.
 /// </summary>
-public sealed class CountReleases(ICountReleaseRepository store, ITransactions transactions, IRandomBits bits, IOptions<PrivacyOptions> options, TimeProvider time)
+public sealed class CountReleases(ICountReleaseRepository store, ITransactions transactions, IEventPublisher events, IRandomBits bits,
+    IOptions<PrivacyOptions> options, TimeProvider time)
 {
     public const string BudgetSpentAction = "privacy.budget_spent";
 
@@ -42,8 +45,9 @@ public sealed class CountReleases(ICountReleaseRepository store, ITransactions t
     public async Task<ReleasedCount> ReadAsync(PartnerView view, DisclosedCell cell, Func<CancellationToken, Task<CellOverlap>> compute, CancellationToken ct)
     {
         var settings = await SettingsAsync(store, view.Partner.Id, view.MyOrganizationId, ct);
+        if (VersionOf(cell.Mine) == NoData || VersionOf(cell.Theirs) == NoData) return Unreleased(cell, settings);
         var latest = Usable(await store.GetLatestAsync(view.Partnership.Id, view.MyOrganizationId, cell.Mine.Id, cell.Theirs.Id, ct), settings);
-        var now = time.GetUtcNow();
+        var now = Now();
         var period = PeriodOf(now);
         var budget = await store.GetBudgetAsync(view.Partner.Id, view.MyOrganizationId, period.Start, ct);
         var decision = ReleasePlan.Decide(latest?.Stamp, VersionOf(cell.Mine), VersionOf(cell.Theirs), settings, budget.Spent, period, now);
@@ -52,6 +56,11 @@ public sealed class CountReleases(ICountReleaseRepository store, ITransactions t
         var overlap = await compute(ct);
         await using var uow = await transactions.BeginAsync(ct);
         var released = await ReleaseAsync(uow, view, cell, overlap, ct);
+        // A value released on a read is news like one released by the refresher: the webhook carries the same value.
+        if (released is { IsNew: true, Release: { } release }
+            && OverlapsChanged.For(view, [], [new ReleaseChange(cell.Mine.Id, cell.Theirs.Id, released.Previous?.Point, release.Point,
+                released.Count.Protection?.RefreshesAt)]) is { } payload)
+            await events.PublishAsync(uow, view.MyOrganizationId, OverlapsChanged.Type, payload, release.ReleasedAt, ct);
         await uow.CommitAsync(ct);
         return released.Count;
     }
@@ -66,9 +75,10 @@ public sealed class CountReleases(ICountReleaseRepository store, ITransactions t
         var owner = view.Partner.Id;
         var viewer = view.MyOrganizationId;
         var settings = await SettingsAsync(releases, owner, viewer, ct);
+        if (overlap.Mine.VersionId == NoData || overlap.Theirs.VersionId == NoData) return new CellRelease(Unreleased(cell, settings), null, null, false);
         var head = await releases.GetLatestAsync(view.Partnership.Id, viewer, cell.Mine.Id, cell.Theirs.Id, ct);
         var latest = Usable(head, settings);
-        var now = time.GetUtcNow();
+        var now = Now();
         var period = PeriodOf(now);
         var budget = await releases.GetBudgetAsync(owner, viewer, period.Start, ct);
         var viewerVersion = overlap.Mine.VersionId;
@@ -124,6 +134,13 @@ public sealed class CountReleases(ICountReleaseRepository store, ITransactions t
             : CountRelease.Show(cell.Sharing, latest.Draw, latest.ReleasedAt, refreshesAt, state);
     }
 
+    /// <summary>The time of a release to the millisecond, as it is stored: the first answer reads exactly like every later one.</summary>
+    private DateTimeOffset Now()
+    {
+        var now = time.GetUtcNow();
+        return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMillisecond));
+    }
+
     /// <summary>
     /// The latest release if it is of the kind the settings ask for now: an exact value stops being shown the moment the
     /// owner switches exact counts off (and a noised one is replaced at once when it switches them on).
@@ -132,5 +149,15 @@ public sealed class CountReleases(ICountReleaseRepository store, ITransactions t
         latest is not null && latest.Draw.IsExact == settings.ExactCounts ? latest : null;
 
     /// <summary>The version a population's data is at, as releases name it ("none" before its first upload, like the version cache).</summary>
-    private static string VersionOf(PopulationSummary population) => population.CurrentVersionId ?? "none";
+    private static string VersionOf(PopulationSummary population) => population.CurrentVersionId ?? NoData;
+
+    private const string NoData = "none";
+
+    /// <summary>
+    /// A cell one side of which has no data yet: nothing can overlap, and both sides know it (the viewer its own
+    /// population, and when the partner's was last updated), so it reads withheld without a release: no budget is
+    /// spent and the refresh interval does not start before there is something to count.
+    /// </summary>
+    private static ReleasedCount Unreleased(DisclosedCell cell, PrivacySettings settings) =>
+        CountRelease.Empty(cell.Sharing) with { Protection = new CountProtection(!settings.ExactCounts, settings.MarginOfError, null, null, ReleaseState.Current) };
 }

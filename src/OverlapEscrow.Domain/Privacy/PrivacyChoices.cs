@@ -8,7 +8,7 @@ public sealed record PrivacySettingsInput(decimal? EpsilonPerPeriod, decimal? Ep
 public static class PrivacyChoices
 {
     public static readonly Epsilon MinPerPeriod = new(10_000);      // 0.01
-    public static readonly Epsilon MaxPerPeriod = new(10_000_000);  // 10
+    public static readonly Epsilon MaxPerPeriod = new(100_000_000); // 100
     public static readonly Epsilon MinPerRelease = new(1_000);      // 0.001
     public const int MaxRefreshIntervalMinutes = 90 * 24 * 60;
 
@@ -20,7 +20,7 @@ public static class PrivacyChoices
         "(upload a list that differs by one account and compare, or pad a probe up to the minimum). Use them only with a partner you would show the list to.";
 
     /// <summary>
-    /// The overrides an owner asks for, or null with errors: ε of a period between 0.01 and 10, ε per release between
+    /// The overrides an owner asks for, or null with errors: ε of a period between 0.01 and 100, ε per release between
     /// 0.001 and the period's ε in force, both with at most six decimals; a refresh interval of 0 to 90 days in
     /// minutes; exact counts only with <c>confirmExactCounts</c> true, because they give up the guarantee.
     /// </summary>
