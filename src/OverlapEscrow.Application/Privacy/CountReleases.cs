@@ -85,6 +85,15 @@ public sealed class CountReleases(ICountReleaseRepository store, ITransactions t
         var ownerVersion = overlap.Theirs.VersionId;
         var decision = ReleasePlan.Decide(latest?.Stamp, viewerVersion, ownerVersion, settings, budget.Spent, period, now);
         if (decision is not ReleaseDecision.Draw draw) return new CellRelease(Show(cell, latest, decision, settings), latest, null, false);
+        // Only for the data as it is now: a refresh that computed a version superseded meanwhile must not release for it
+        // (and spend on it) after the newer one; the newer version's own refresh or read releases.
+        var currentMine = (await uow.Populations.GetAsync(viewer, cell.Mine.Id, ct))?.CurrentVersionId ?? NoData;
+        var currentTheirs = (await uow.Populations.GetAsync(owner, cell.Theirs.Id, ct))?.CurrentVersionId ?? NoData;
+        if (currentMine != viewerVersion || currentTheirs != ownerVersion)
+        {
+            var current = ReleasePlan.Decide(latest?.Stamp, currentMine, currentTheirs, settings, budget.Spent, period, now);
+            return new CellRelease(Show(cell, latest, current is ReleaseDecision.Draw ? new ReleaseDecision.Wait(now) : current, settings), latest, null, false);
+        }
 
         var result = overlap.Result;
         var counts = new CellCounts(result.Count, result.PartnerCount, ContributionBound.MatchingSize(result.PairStart, result.TheirOrdinals));

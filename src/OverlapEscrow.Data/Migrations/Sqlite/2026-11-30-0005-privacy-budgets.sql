@@ -7,8 +7,9 @@
 -- (their version ids, 'none' before a first upload). value is what the viewer may read, gate what the minimum
 -- reportable count is compared with: both the bounded count plus discrete Laplace noise of epsilon_millionths, or, for
 -- an exact release (epsilon_millionths = 0, the owner's explicit choice), the viewer's count and the smaller of both
--- sides' counts. A value is released once per cell and data: one row per (cell, versions). Deleted with the cell's
--- history (a cell the owner hides now, a terminated partnership).
+-- sides' counts. A value is released once per cell and data (the head below decides), and again for the same data only
+-- when the owner switches between exact and noised counts. Deleted with the cell's history (a cell the owner hides
+-- now, a terminated partnership).
 CREATE TABLE count_releases (
     id                    TEXT PRIMARY KEY,
     partnership_id        TEXT NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
@@ -21,8 +22,7 @@ CREATE TABLE count_releases (
     released_at           INTEGER NOT NULL,
     value                 INTEGER NOT NULL,
     gate                  INTEGER NOT NULL,
-    epsilon_millionths    INTEGER NOT NULL,
-    UNIQUE (partnership_id, viewer_organization_id, viewer_population_id, owner_population_id, viewer_version_id, owner_version_id)
+    epsilon_millionths    INTEGER NOT NULL
 );
 CREATE INDEX ix_count_releases_cell ON count_releases(partnership_id, viewer_organization_id, viewer_population_id, owner_population_id, released_at);
 
