@@ -6,6 +6,7 @@ using OverlapEscrow.Data.Audit;
 using OverlapEscrow.Data.Overlaps;
 using OverlapEscrow.Data.Partnerships;
 using OverlapEscrow.Data.Populations;
+using OverlapEscrow.Data.Privacy;
 using OverlapEscrow.Data.Schedules;
 using OverlapEscrow.Data.Sqlite;
 using OverlapEscrow.Data.Webhooks;
@@ -28,6 +29,7 @@ public static class StorageRegistration
         services.AddSingleton<IPartnershipRepository>(sp => new PartnershipRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IAuditRepository>(sp => new AuditRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IOverlapHistoryRepository>(sp => new OverlapHistoryRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<ICountReleaseRepository>(sp => new CountReleaseRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IWebhookRepository>(sp => new WebhookRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IScheduleRepository>(sp => new ScheduleRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<ITransactions>(sp => new Transactions(factory, SqlDialect.Sqlite));
@@ -97,6 +99,7 @@ internal sealed class UnitOfWork : IUnitOfWork
         Partnerships = new PartnershipRepository(scope);
         Audit = new AuditRepository(scope);
         History = new OverlapHistoryRepository(scope);
+        Releases = new CountReleaseRepository(scope);
         Webhooks = new WebhookRepository(scope);
         Schedules = new ScheduleRepository(scope);
         Outbox = new EventOutbox(scope);
@@ -107,6 +110,7 @@ internal sealed class UnitOfWork : IUnitOfWork
     public IPartnershipRepository Partnerships { get; }
     public IAuditRepository Audit { get; }
     public IOverlapHistoryRepository History { get; }
+    public ICountReleaseRepository Releases { get; }
     public IWebhookRepository Webhooks { get; }
     public IScheduleRepository Schedules { get; }
     public IEventOutbox Outbox { get; }

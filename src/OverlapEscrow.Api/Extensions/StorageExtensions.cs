@@ -44,6 +44,7 @@ public static class StorageExtensions
         builder.Bind<HistoryOptions>(EscrowOptions.Section + ":History");
         builder.Bind<OutboundOptions>(EscrowOptions.Section + ":Outbound");
         builder.Bind<WebhookOptions>(EscrowOptions.Section + ":Webhooks");
+        builder.Bind<Application.Privacy.PrivacyOptions>(EscrowOptions.Section + ":Privacy");
         builder.Services.AddOptions<ScheduleOptions>()
             .Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Schedules"))
             .ValidateDataAnnotations()

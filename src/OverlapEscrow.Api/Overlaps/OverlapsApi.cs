@@ -24,7 +24,7 @@ public static class OverlapsApi
         group.MapGet("", GetMatrix)
             .WithName("GetOverlapMatrix")
             .WithSummary("The overlap matrix: my populations × the partner's populations it does not hide from me")
-            .WithDescription("Each cell holds the number of my distinct records that overlap, as the partner's rule permits: exact at the overlaps level, withheld below the partner's minimum at the counts level; hidden partner populations have no column. 409 when the partnership is not active.")
+            .WithDescription("Each cell holds the number of my distinct records that overlap, as the partner's rule permits: exact at the overlaps level; at the counts level a privacy-protected value (noised, released once per change of either side's data and reused on every read; 'privacy' gives its margin of error and when it refreshes), withheld when below the partner's minimum; hidden partner populations have no column. 409 when the partnership is not active.")
             .ProducesProblem(409);
 
         group.MapGet("/{myPopulationId}/{partnerPopulationId}", GetList)
@@ -52,7 +52,7 @@ public static class OverlapsApi
             m.MyPopulations.Select(p => new MatrixPopulation(p.Id, p.Name, p.Type, p.RecordCount, p.UpdatedAt, Spec(p.HashingSpec))).ToList(),
             m.PartnerPopulations.Select(p => new MatrixPopulation(p.Id, p.Name, p.Type, null, p.DataUpdatedAt, Spec(p.HashingSpec))).ToList(),
             m.Cells.Select(c => new OverlapCell(c.MyPopulationId, c.PartnerPopulationId, c.Level, c.Count.Value, c.Count.WithheldBelow,
-                Mismatch(c.SpecMismatch))).ToList()));
+                CountPrivacy.Of(c.Count.Protection), Mismatch(c.SpecMismatch))).ToList()));
     }
 
     private static async Task<Results<Ok<OverlapListResponse>, EmptyHttpResult, ProblemHttpResult>> GetList(
@@ -176,10 +176,14 @@ public sealed record MatrixPopulation(string Id, string Name, string Type, long?
 /// (docs/hashing.md, "Versioning").</summary>
 public sealed record HashingSpecMismatchResponse(string Mine, string Partner);
 
-/// <summary>A matrix cell. <see cref="Count"/> is null when withheld; <see cref="MinimumCount"/> then says the count is below it.
-/// <see cref="HashingSpecMismatch"/> is present when the two sides were hashed under different versions.</summary>
+/// <summary>
+/// A matrix cell. <see cref="Count"/> is null when withheld; <see cref="MinimumCount"/> then says the count is below it.
+/// <see cref="Privacy"/> at the counts level only: whether the value is noised, its margin of error, when it was released
+/// and when it refreshes (docs/privacy.md). <see cref="HashingSpecMismatch"/> is present when the two sides were hashed
+/// under different versions.
+/// </summary>
 public sealed record OverlapCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, int? Count, int? MinimumCount,
-    HashingSpecMismatchResponse? HashingSpecMismatch);
+    CountPrivacy? Privacy = null, HashingSpecMismatchResponse? HashingSpecMismatch = null);
 
 public sealed record OverlapMatrixResponse(
     string PartnershipId,

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Privacy;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Disclosure;
 using OverlapEscrow.Domain.Matching;
@@ -51,11 +52,14 @@ public sealed record NewOverlaps(string PartnershipId, string MyPopulationId, st
 /// <summary>
 /// The overlap reports a viewer reads: the matrix, a cell's list (pages or a whole export), the history and what is
 /// new since a time. Each decides what it may show through the domain's disclosure rules, releases counts only through
-/// <see cref="CountRelease"/>, and records the release in the audit log before it answers.
+/// <see cref="CountRelease"/> (counts-level values through the release step, <see cref="CountReleases"/>), and records
+/// the release in the audit log before it answers.
 /// </summary>
 public sealed class OverlapReports(
     PartnerViews views,
     OverlapComputation overlaps,
+    CountReleases countReleases,
+    ICountReleaseRepository releases,
     IOverlapHistoryRepository history,
     IAuditRepository audit,
     IKeyring keyring,
@@ -74,12 +78,8 @@ public sealed class OverlapReports(
 
         var cells = new List<MatrixCell>();
         foreach (var cell in PartnerVisibility.Cells(view))
-        {
-            var overlap = await overlaps.ComputeAsync(view, cell.Mine, cell.Theirs, ct);
-            cells.Add(new MatrixCell(cell.Mine.Id, cell.Theirs.Id, cell.Sharing.Level,
-                CountRelease.Release(cell.Sharing, overlap.Result.Count, overlap.Result.PartnerCount),
+            cells.Add(new MatrixCell(cell.Mine.Id, cell.Theirs.Id, cell.Sharing.Level, await CountOfAsync(view, cell, ct),
                 HashingSpecs.Compare(cell.Mine.HashingSpec, cell.Theirs.HashingSpec)));
-        }
         var now = time.GetUtcNow();
         await audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, "overlaps.matrix_read", partnershipId,
             new { cells = cells.Select(c => new { c.MyPopulationId, c.PartnerPopulationId, Level = Wire(c.Level), Count = c.Count.Value }) }), ct);
@@ -140,10 +140,18 @@ public sealed class OverlapReports(
         var end = to ?? time.GetUtcNow();
         if (from is { } start && start > end) return Failure.Invalid.Of("from", "from is not after to.");
 
+        // A history that reaches now ends with the value the matrix shows now: the release step runs for every counts-level
+        // cell first (reusing the stored value, or releasing a due one), so both read the same value for the same data.
+        if (to is null)
+            foreach (var cell in PartnerVisibility.Cells(view).Where(c => c.Sharing.Level == SharingLevel.Counts))
+                await CountOfAsync(view, cell, ct);
+        var settings = await countReleases.SettingsAsync(releases, view.Partner.Id, caller.OrganizationId, ct);
         var points = (await history.ListAsync(partnershipId, caller.OrganizationId, from, end, ct)).ToLookup(p => (p.PopulationId, p.PartnerPopulationId));
+        var released = (await releases.ListAsync(partnershipId, caller.OrganizationId, from, end, ct)).ToLookup(r => (r.ViewerPopulationId, r.OwnerPopulationId));
         var cells = PartnerVisibility.Cells(view)
             .Select(c => new HistoryCell(c.Mine.Id, c.Theirs.Id, c.Sharing.Level, c.Sharing.Level == SharingLevel.Counts ? c.Sharing.MinimumCount : null,
-                HistoryTrend.Render(points[(c.Mine.Id, c.Theirs.Id)].Select(p => new RecordedPoint(p.At, p.Level, p.Count, p.PartnerCount)), c.Sharing)))
+                HistoryTrend.Render(points[(c.Mine.Id, c.Theirs.Id)].Select(p => new RecordedPoint(p.At, p.Level, p.Count, p.PartnerCount)),
+                    released[(c.Mine.Id, c.Theirs.Id)].Select(r => r.Point), c.Sharing, settings.ExactCounts)))
             .ToList();
         await audit.AppendAsync(new AuditEntry(time.GetUtcNow(), caller.OrganizationId, caller.Actor, "overlaps.history_read", partnershipId,
             new { from, to = end, cells = cells.Select(c => new { c.MyPopulationId, c.PartnerPopulationId, Level = Wire(c.Level), points = c.Points.Count }) }), ct);
@@ -187,6 +195,18 @@ public sealed class OverlapReports(
         }
         await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", since, ct);
         return new NewOverlaps(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, since, baseline?.At, Released(cell, total, total), items, more);
+    }
+
+    /// <summary>
+    /// A matrix cell's count: exact at the overlaps level (the list shows it anyway); at the counts level the cell's
+    /// released value from the release step, which computes the overlap only when a new value is due.
+    /// </summary>
+    private async Task<ReleasedCount> CountOfAsync(PartnerView view, DisclosedCell cell, CancellationToken ct)
+    {
+        if (cell.Sharing.Level == SharingLevel.Counts)
+            return await countReleases.ReadAsync(view, cell, c => overlaps.ComputeAsync(view, cell.Mine, cell.Theirs, c), ct);
+        var overlap = await overlaps.ComputeAsync(view, cell.Mine, cell.Theirs, ct);
+        return CountRelease.Release(cell.Sharing, overlap.Result.Count, overlap.Result.PartnerCount);
     }
 
     /// <summary>The records of a cell, or why not: through the one access rule of the domain (<see cref="CellAccess"/>).</summary>
