@@ -494,6 +494,8 @@ def transliterate(text):
 MAX_NAME_KEYS = 5
 MAX_SKELETONS = 2
 SKELETON_MIN = 5
+TYPO_MIN = 6
+TYPO_MAX = 24
 
 
 def skeleton(key):
@@ -503,6 +505,16 @@ def skeleton(key):
         return None
     s = re.sub(r"(.)\1+", r"\1", re.sub(r"[aeiouy]", "", key))
     return s if len(s) >= SKELETON_MIN else None
+
+
+def typo_keys(key):
+    """The one-deletion neighbourhood of a name key made of ASCII letters and digits (symmetric deletion: Garbe 2012, SymSpell):
+    the key itself and each string made by deleting one of its characters, distinct, in ordinal order; empty when the
+    key is shorter than six or longer than 24 characters. Two keys within one substitution, insertion, deletion or
+    swap of neighbouring characters share at least one of them."""
+    if not re.fullmatch(r"[a-z0-9]+", key) or not TYPO_MIN <= len(key) <= TYPO_MAX:
+        return []
+    return sorted({key} | {key[:i] + key[i + 1:] for i in range(len(key))})
 
 
 def _parts(text):
@@ -615,6 +627,9 @@ def account_identifiers(website=None, email=None, name=None, country=None):
             if sk and sk not in skeletons and len(skeletons) < MAX_SKELETONS:
                 skeletons.append(sk)
         out += [("name_skeleton", sk + "|" + code) for sk in skeletons]
+        # The typo neighbourhood of the name's own key (the first), when it is distinctive.
+        if names and not names[0][1]:
+            out += [("name_typo", t + "|" + code) for t in typo_keys(names[0][0])]
     return out, reasons
 
 

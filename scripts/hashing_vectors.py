@@ -275,6 +275,13 @@ ACCOUNTS = [
     ("account-013", "", "", "Müller GmbH dba Widget Mfg", "DE", "trading name, German spelling, sorted words, at most five name keys"),
     ("account-014", "acme.com/careers?ref=jobs@indeed.com", "jane@gmail.com", "Acme", "US", "the '@' rule and a free-mail address"),
     ("account-015", "n/a", "", "!!!", "US", "nothing to match on"),
+    ("account-016", "", "", "Qualys Inc", "US", "a distinctive key of six characters: name_typo keys, the key and its deletions"),
+    ("account-017", "", "", "Qualis", "US", "one substitution from account-016: both carry the name_typo key quals|US"),
+    ("account-018", "", "", "Acmee", "US", "a key of five characters: no name_typo keys"),
+    ("account-019", "hoppmann.de", "", "Hoppmann Engineering GmbH", "DE", "doubled letters: each deletion once, in ordinal order"),
+    ("account-020", "", "", "Wistron InfoComm Zhongshan Corp", "CN", "a key of 24 characters: name_typo keys"),
+    ("account-021", "", "", "Nationz Technologies Shenzhen", "CN", "a key of 27 characters: no name_typo keys"),
+    ("account-022", "", "", "Ålesund Tre", "NO", "a non-ASCII name: the typo keys come from the first key, in ASCII"),
 ]
 
 

@@ -82,6 +82,26 @@ public sealed class MatchConfidenceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ANameOneTypoAwayInOneCountryIsAStrongMatchWhetherUploadedAsNdjsonOrCsv()
+    {
+        await UploadAsync(_alpha, _alphaCustomers, [("a-typo", null, "Questech Ltd", "GB"), ("a-other", null, "Questech Ltd", "FR")], "v2");
+        // The partner's CRM mistyped a consonant (no shared skeleton); its rows go up as CSV, typo keys in their own column.
+        var keys = AccountKeys.From(null, null, "Quextech Ltd", "GB");
+        string Column(string type) => string.Join('|', keys.Identifiers.Where(k => k.Type == type).Select(k => k.Hash()));
+        Assert.NotEqual("", Column("name_typo"));
+        var csv = "recordId,name,name_only,name_skeleton,name_typo,attr.accountName\n"
+            + $"b-typo,{Column("name")},{Column("name_only")},{Column("name_skeleton")},{Column("name_typo")},Quextech Ltd\n";
+        var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/populations/{_betaCustomers}/records") { Content = new StringContent(csv, Encoding.UTF8) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        request.Headers.Add("Hashing-Spec", "v2");
+        await Expect(await _beta.Http.SendAsync(request), HttpStatusCode.OK);
+
+        var list = await ListAsync(null);
+        Assert.Equal(new Dictionary<string, string> { ["a-typo"] = "strong" }, Confidences(list));
+        Assert.Equal(["name_typo"], list["items"]![0]!["matches"]![0]!["matchedOn"]!.AsArray().Select(t => t!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task TheCsvExportCarriesTheConfidenceOfEachRowAndFollowsTheView()
     {
         await UploadAsync(_alpha, _alphaCustomers, AlphaRows, "v2");

@@ -272,7 +272,7 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.Served served) : I
         Assert.Equal(["pull", "refresh"], Values(Resolved(Schema("ScheduleResponse")["properties"]!["action"]!)["enum"]));
         Assert.Equal(["queued", "running", "succeeded", "failed"], Values(Resolved(Schema("RunResponse")["properties"]!["status"]!)["enum"]));
         Assert.Equal(["pending", "delivered", "failed"], Values(Resolved(Schema("WebhookDeliveryResponse")["properties"]!["status"]!)["enum"]));
-        Assert.Equal(["domain", "name", "domain_label", "name_only", "name_generic", "name_skeleton"], Values(Schema("PartnerMatchResponse")["properties"]!["matchedOn"]!["items"]!["enum"]));
+        Assert.Equal(["domain", "name", "domain_label", "name_only", "name_generic", "name_skeleton", "name_typo"], Values(Schema("PartnerMatchResponse")["properties"]!["matchedOn"]!["items"]!["enum"]));
         Assert.Equal(["current", "data_changed", "budget_exhausted"], Values(Resolved(Schema("CountPrivacy")["properties"]!["state"]!)["enum"]));
     }
 

@@ -107,6 +107,44 @@ public class AccountKeysTests
     }
 
     [Theory]
+    [InlineData("Qualys Inc", "Qualis", "US")]            // a substitution
+    [InlineData("Questech Ltd", "Quesetch Ltd", "GB")]    // neighbours swapped
+    [InlineData("Microsoft", "Micrsoft Corp", "US")]      // a letter dropped
+    [InlineData("Hoppmann GmbH", "Hopppmann", "DE")]      // a letter doubled
+    public void TwoNamesOneTypoApartInOneCountryShareATypoKey(string a, string b, string country)
+    {
+        var x = AccountKeys.From(null, null, a, country);
+        var y = AccountKeys.From(null, null, b, country);
+        Assert.NotEqual(x.Name, y.Name);
+        Assert.Contains(TypoKeys(x), TypoKeys(y).Contains);
+        // Not across countries.
+        Assert.DoesNotContain(TypoKeys(x), TypoKeys(AccountKeys.From(null, null, b, "FR")).Contains);
+    }
+
+    [Theory]
+    [InlineData("Acmee", "US")]                              // five characters
+    [InlineData("Nationz Technologies Shenzhen", "CN")]     // 27 characters
+    [InlineData("Summit Consulting Group", "US")]           // generic
+    [InlineData("Kickstarter", null)]                        // no country
+    [InlineData("Μυτιληναίος", "GR")]                        // a first key that is not ASCII
+    public void ShortLongGenericCountrylessOrNonAsciiFirstKeysGiveNoTypoKeys(string name, string? country) =>
+        Assert.Empty(TypoKeys(AccountKeys.From(null, null, name, country)));
+
+    [Fact]
+    public void AnAccountWithEveryKindOfKeyStaysWithinTheServersDefaultLimitPerRecord()
+    {
+        // Two domains, five name keys, two skeletons and typo keys of a first key of 24 characters.
+        var keys = AccountKeys.From("hoppmann.de", "jo@hoppmann.com", "Müller Wistron InfoComm Zhg Ltd dba Widget Mfg", "DE");
+        Assert.Equal("mullerwistroninfocommzhg|DE", keys.Name);
+        Assert.Equal(23, TypoKeys(keys).Count); // 24 deletions, two alike ("ll", "mm"), and the key
+        Assert.Equal(38, keys.Identifiers.Count);
+        Assert.InRange(keys.Identifiers.Count, 1, 48); // Uploads:MaxIdentifiersPerRecord
+    }
+
+    private static List<string> TypoKeys(AccountKeys keys) =>
+        [.. keys.Identifiers.Where(k => k.Type == IdentifierHashes.NameTypo).Select(k => k.Key)];
+
+    [Theory]
     // SHA-256 over UTF-8 "oe:v1:<type>:<key>", computed with sha256sum.
     [InlineData("domain", "acme.com", "d19a4d2186711c41d31e1e1d49cb86a644dc373d1c429d6ee303de7882560a36")]
     [InlineData("domain_label", "acme", "89f1981162d4bbb3d178685455dd7d43f09d0d301bae17beb9b571911ad1c1cb")]

@@ -12,6 +12,7 @@ public class MatchConfidenceTests
     private static RecordToken O(ulong n) => new(IdentifierType.NameOnly, new Token(0xC0, n));
     private static RecordToken G(ulong n) => new(IdentifierType.NameGeneric, new Token(0xE0, n));
     private static RecordToken S(ulong n) => new(IdentifierType.NameSkeleton, new Token(0xF0, n));
+    private static RecordToken T(ulong n) => new(IdentifierType.NameTypo, new Token(0xF8, n));
 
     private static MatchConfidence? ConfidenceOf(OverlapResult result, PopulationData mine, PopulationData theirs, string me, string them)
     {
@@ -118,6 +119,32 @@ public class MatchConfidenceTests
     }
 
     [Fact]
+    public void ASharedTypoKeyIsAStrongMatchUnlessTheDomainsContradict()
+    {
+        // "Qualys" and "Qualis" in one country: different name tokens, one shared deletion variant ("quals").
+        var mine = Pop(Rec("m1", N(1), O(1), T(10), T(11)), Rec("m2", D(1), L(1), N(2), O(2), T(20), T(21)), Rec("m3", D(3), L(3), N(3), O(3), T(30)));
+        var theirs = Pop(Rec("t1", N(5), O(5), T(11), T(12)), Rec("t2", D(2), L(2), N(6), O(6), T(21)), Rec("t3", N(7), O(7), T(30)));
+        var result = OverlapEngine.Compute(mine, theirs);
+        Assert.Equal(MatchConfidence.Strong, ConfidenceOf(result, mine, theirs, "m1", "t1"));
+        Assert.Equal(MatchKinds.NameTypo, KindWith(result, mine, theirs, "m1", "t1"));
+        // Both carry websites and share no label: different companies whose names are one typo apart.
+        Assert.Null(ConfidenceOf(result, mine, theirs, "m2", "t2"));
+        Assert.Null(ConfidenceOf(OverlapEngine.Compute(mine, theirs, MatchView.IncludePossible), mine, theirs, "m2", "t2"));
+        // One side without a website does not contradict.
+        Assert.Equal(MatchConfidence.Strong, ConfidenceOf(result, mine, theirs, "m3", "t3"));
+    }
+
+    [Fact]
+    public void EqualNamesReportTheirNameAndNotTheTypoKeysTheyAlsoShare()
+    {
+        var mine = Pop(Rec("m1", N(1), O(1), T(10), T(11)));
+        var theirs = Pop(Rec("t1", N(1), O(1), T(10), T(11)));
+        var result = OverlapEngine.Compute(mine, theirs);
+        Assert.Equal(MatchConfidence.Strong, ConfidenceOf(result, mine, theirs, "m1", "t1"));
+        Assert.Equal(MatchKinds.Name, KindWith(result, mine, theirs, "m1", "t1"));
+    }
+
+    [Fact]
     public void PossibleMatchesNeverTakeAPlaceOfTheDefaultView()
     {
         // 60 partner records share my generic name (possible), one shares my distinctive trading name (strong):
@@ -141,6 +168,7 @@ public class MatchConfidenceTests
         }
         Assert.Equal("name_generic", IdentifierType.NameGeneric.WireName());
         Assert.Equal("name_skeleton", IdentifierType.NameSkeleton.WireName());
-        Assert.Equal(6, IdentifierTypes.All.Count);
+        Assert.Equal("name_typo", IdentifierType.NameTypo.WireName());
+        Assert.Equal(7, IdentifierTypes.All.Count);
     }
 }

@@ -23,7 +23,7 @@ public sealed class UploadOptions
     public int MaxRecordIdLength { get; set; } = 128;
 
     [Range(1, 64)]
-    public int MaxIdentifiersPerRecord { get; set; } = 16;
+    public int MaxIdentifiersPerRecord { get; set; } = 48;
 
     [Range(0, 64)]
     public int MaxAttributesPerRecord { get; set; } = 32;

@@ -35,8 +35,14 @@ public static class IdentifierHashes
     /// <summary>The consonant skeleton of a distinctive company name with its country code: "mtlns|GR" (spec v2).</summary>
     public const string NameSkeleton = "name_skeleton";
 
+    /// <summary>
+    /// The one-deletion neighbourhood of a distinctive company name key with its country code: "quals|US" of "qualys"
+    /// (spec v2). Two names within one typo share one.
+    /// </summary>
+    public const string NameTypo = "name_typo";
+
     /// <summary>The identifier types in the order an upload lists them.</summary>
-    public static readonly IReadOnlyList<string> Types = [Domain, DomainLabel, Name, NameGeneric, NameOnly, NameSkeleton];
+    public static readonly IReadOnlyList<string> Types = [Domain, DomainLabel, Name, NameGeneric, NameOnly, NameSkeleton, NameTypo];
 
     public static string Hash(string type, string key)
     {
@@ -98,7 +104,7 @@ public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnl
             var result = DomainKeys.FromEmail(email);
             if (result.HasKey) mail = result.Key; else missing["email"] = result.Reason!;
         }
-        var identifiers = new List<AccountKey>(16);
+        var identifiers = new List<AccountKey>(48);
         var labels = new List<string>(2);
         if (site is not null)
         {
@@ -131,6 +137,9 @@ public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnl
                 if (!variant.Generic && NameKeys.Skeleton(variant.Key) is { } skeleton && !skeletons.Contains(skeleton) && skeletons.Count < NameKeys.MaxSkeletons)
                     skeletons.Add(skeleton);
             identifiers.AddRange(skeletons.Select(s => new AccountKey(IdentifierHashes.NameSkeleton, s + "|" + code)));
+            // The typo neighbourhood of the name's own key (the first), when it is distinctive.
+            if (names.Count > 0 && !names[0].Generic)
+                identifiers.AddRange(NameKeys.TypoKeys(names[0].Key).Select(t => new AccountKey(IdentifierHashes.NameTypo, t + "|" + code)));
         }
         return new AccountKeys(identifiers, missing);
     }

@@ -162,6 +162,28 @@ public static class NameKeys
         return n >= 5 ? new string(buffer[..n]) : null;
     }
 
+    /// <summary>Typo keys come from name keys of at least this many characters (docs/hashing.md, "Typo keys").</summary>
+    public const int TypoMinLength = 6;
+
+    /// <summary>Typo keys come from name keys of at most this many characters: at most 25 keys per account.</summary>
+    public const int TypoMaxLength = 24;
+
+    /// <summary>
+    /// The one-deletion neighbourhood of a name key of ASCII letters and digits (symmetric deletion: Garbe 2012, SymSpell): the
+    /// key itself and each string made by deleting one of its characters, distinct, in ordinal order; empty when the
+    /// key has fewer than six or more than 24 characters. Two keys one substitution, insertion, deletion or swap of
+    /// neighbouring characters apart share at least one of them.
+    /// </summary>
+    public static IReadOnlyList<string> TypoKeys(string key)
+    {
+        if (key.Length is < TypoMinLength or > TypoMaxLength) return [];
+        foreach (var c in key)
+            if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9'))) return [];
+        var keys = new SortedSet<string>(StringComparer.Ordinal) { key };
+        for (var i = 0; i < key.Length; i++) keys.Add(string.Concat(key.AsSpan(0, i), key.AsSpan(i + 1)));
+        return [.. keys];
+    }
+
     /// <summary>
     /// Whether a domain label and a company name speak of one company: the label (without hyphens) contains one of the
     /// name's keys or is contained in one, or is the initials of the words of one of its parts, with or without the

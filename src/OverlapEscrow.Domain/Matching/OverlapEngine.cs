@@ -12,6 +12,7 @@ public enum MatchKinds : byte
     NameOnly = 1 << (IdentifierType.NameOnly - 1),
     NameGeneric = 1 << (IdentifierType.NameGeneric - 1),
     NameSkeleton = 1 << (IdentifierType.NameSkeleton - 1),
+    NameTypo = 1 << (IdentifierType.NameTypo - 1),
 }
 
 /// <summary>
@@ -104,7 +105,8 @@ public sealed class OverlapResult
 /// Strong: (b) they share a name token (name + country) and their domains do not contradict; (c) they share a
 /// name-only token and a domain label: the same name on the same brand under another public suffix; (d) they share
 /// a name-only token, the country of one of them is unknown, and their domains do not contradict; (e) they share a
-/// name-skeleton token and their domains do not contradict.
+/// name-skeleton token and their domains do not contradict; (f) they share a name-typo token (their names with
+/// their countries are one typo apart) and their domains do not contradict.
 /// Possible (only in <see cref="MatchView.IncludePossible"/>): a shared name token whose domains contradict; a
 /// shared generic-name or name-only token whose domains do not.
 /// Domain labels never match on their own. Rules are applied while joining, before the per-record cap, so pairs
@@ -135,6 +137,8 @@ public static class OverlapEngine
             Share(mine.Records[me], theirs.Records[them], IdentifierType.DomainLabel)
             || (!Contradict(mine, theirs, me, them) && (possible || mine.CountryUnknown[me] || theirs.CountryUnknown[them])));
         JoinQualified(mine, theirs, IdentifierType.NameSkeleton, MatchKinds.NameSkeleton, pairs, (me, them) => !Contradict(mine, theirs, me, them));
+        // Rule (f).
+        JoinQualified(mine, theirs, IdentifierType.NameTypo, MatchKinds.NameTypo, pairs, (me, them) => !Contradict(mine, theirs, me, them));
         if (possible)
             JoinQualified(mine, theirs, IdentifierType.NameGeneric, MatchKinds.NameGeneric, pairs, (me, them) => !Contradict(mine, theirs, me, them));
         pairs.Sort(static (x, y) => x.Mine != y.Mine ? x.Mine.CompareTo(y.Mine) : x.Theirs.CompareTo(y.Theirs));
@@ -189,8 +193,10 @@ public static class OverlapEngine
         if ((joined & MatchKinds.Name) != 0) kinds |= MatchKinds.Name;
         // A domain match whose names agree as well says so, even when the name join skipped a too-common name.
         else if ((joined & MatchKinds.Domain) != 0 && Share(a, b, IdentifierType.Name)) kinds |= MatchKinds.Name;
+        // Equal names share their typo keys too; a typo key is reported only where the names differ.
+        if ((joined & MatchKinds.NameTypo) != 0 && (kinds & MatchKinds.Name) == 0) kinds |= MatchKinds.NameTypo;
         if (label) kinds |= MatchKinds.NameOnly | MatchKinds.DomainLabel;
-        else if ((joined & MatchKinds.NameOnly) != 0 && (kinds & (MatchKinds.Name | MatchKinds.NameSkeleton | MatchKinds.NameGeneric | MatchKinds.Domain)) == 0)
+        else if ((joined & MatchKinds.NameOnly) != 0 && (kinds & (MatchKinds.Name | MatchKinds.NameSkeleton | MatchKinds.NameGeneric | MatchKinds.NameTypo | MatchKinds.Domain)) == 0)
             kinds |= MatchKinds.NameOnly;
 
         if ((joined & MatchKinds.Domain) != 0) return (kinds, MatchConfidence.Exact);
@@ -198,7 +204,8 @@ public static class OverlapEngine
         if (label
             || ((joined & MatchKinds.Name) != 0 && !contradict)
             || ((joined & MatchKinds.NameOnly) != 0 && !contradict && countryUnknown)
-            || ((joined & MatchKinds.NameSkeleton) != 0 && !contradict))
+            || ((joined & MatchKinds.NameSkeleton) != 0 && !contradict)
+            || ((joined & MatchKinds.NameTypo) != 0 && !contradict))
             return (kinds, MatchConfidence.Strong);
         if ((joined & MatchKinds.Name) != 0 || (!contradict && (joined & (MatchKinds.NameGeneric | MatchKinds.NameOnly)) != 0))
             return (kinds, MatchConfidence.Possible);

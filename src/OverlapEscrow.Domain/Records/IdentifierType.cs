@@ -24,12 +24,18 @@ public enum IdentifierType : byte
 
     /// <summary>The consonant skeleton of a distinctive company name with its country code (spec v2): robust to vowel typos.</summary>
     NameSkeleton = 6,
+
+    /// <summary>
+    /// A one-deletion variant of a distinctive company name key with its country code (spec v2): two names one typo
+    /// apart share one (docs/hashing.md, "Typo keys").
+    /// </summary>
+    NameTypo = 7,
 }
 
 public static class IdentifierTypes
 {
     public static readonly IReadOnlyList<IdentifierType> All =
-        [IdentifierType.Domain, IdentifierType.Name, IdentifierType.DomainLabel, IdentifierType.NameOnly, IdentifierType.NameGeneric, IdentifierType.NameSkeleton];
+        [IdentifierType.Domain, IdentifierType.Name, IdentifierType.DomainLabel, IdentifierType.NameOnly, IdentifierType.NameGeneric, IdentifierType.NameSkeleton, IdentifierType.NameTypo];
 
     /// <summary>The wire name of a type, as used in upload fields and API responses.</summary>
     public static string WireName(this IdentifierType type) => type switch
@@ -40,6 +46,7 @@ public static class IdentifierTypes
         IdentifierType.NameOnly => "name_only",
         IdentifierType.NameGeneric => "name_generic",
         IdentifierType.NameSkeleton => "name_skeleton",
+        IdentifierType.NameTypo => "name_typo",
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
@@ -51,6 +58,7 @@ public static class IdentifierTypes
         if (wireName.Equals("name_only", StringComparison.Ordinal)) { type = IdentifierType.NameOnly; return true; }
         if (wireName.Equals("name_generic", StringComparison.Ordinal)) { type = IdentifierType.NameGeneric; return true; }
         if (wireName.Equals("name_skeleton", StringComparison.Ordinal)) { type = IdentifierType.NameSkeleton; return true; }
+        if (wireName.Equals("name_typo", StringComparison.Ordinal)) { type = IdentifierType.NameTypo; return true; }
         type = default;
         return false;
     }
