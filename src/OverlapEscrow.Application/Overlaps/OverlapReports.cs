@@ -50,7 +50,7 @@ public sealed record NewOverlaps(string PartnershipId, string MyPopulationId, st
 /// new since a time. Each decides what it may show through the domain's disclosure rules, releases counts only through
 /// <see cref="CountRelease"/>, and records the release in the audit log before it answers.
 /// </summary>
-public sealed class OverlapReports(
+public sealed partial class OverlapReports(
     PartnerViews views,
     OverlapComputation overlaps,
     IOverlapHistoryRepository history,
