@@ -89,7 +89,7 @@ public static class OverlapsApi
     /// the writer's buffer is held, and full buffers are written out asynchronously, so an export of any size
     /// arrives whole. The UTF-8 byte-order mark lets spreadsheets (Excel) read non-ASCII names.
     /// </summary>
-    private static async Task WriteCsv(HttpContext http, OverlapExport export, CancellationToken ct)
+    internal static async Task WriteCsv(HttpContext http, OverlapExport export, CancellationToken ct)
     {
         http.Response.ContentType = "text/csv; charset=utf-8";
         var fileName = new string(export.Mine.Name.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray());
