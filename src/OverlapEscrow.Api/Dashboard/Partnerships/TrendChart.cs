@@ -45,8 +45,8 @@ public sealed record TrendChart(int Width, int Height, int Left, int Top, int Pl
         }
         var yTicks = Enumerable.Range(0, 5).Select(k => maxY * k / 4).Distinct()
             .Select(v => (Y(v), v.ToString("N0", CultureInfo.InvariantCulture))).ToList();
-        var xTicks = new List<(double, string)> { (X(start), start.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
-            (X(end), end.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)) };
+        var xTicks = new List<(double, string)> { (X(start), start.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)),
+            (X(end), end.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)) };
         return new TrendChart(width, height, left, top, plotWidth, plotHeight, maxY, path.Count == 0 ? null : string.Join(' ', path), dots, withheld, yTicks, xTicks);
     }
 

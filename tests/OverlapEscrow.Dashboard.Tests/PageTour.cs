@@ -1,0 +1,36 @@
+using OverlapEscrow.Dashboard.Tests.Infrastructure;
+
+namespace OverlapEscrow.Dashboard.Tests;
+
+/// <summary>The main pages a member of Alpha opens, with their addresses, for the tests that visit every page.</summary>
+public static class PageTour
+{
+    public sealed record Stop(string Name, string Path);
+
+    public static async Task<IReadOnlyList<Stop>> StopsAsync(DashboardWorld w)
+    {
+        var p = w.Partnership;
+        var cell = $"/partnerships/{p}/cells/{w.AlphaCustomers}/{w.BetaCustomers}";
+        return
+        [
+            new("partnerships", "/"),
+            new("matrix", $"/partnerships/{p}"),
+            new("cell", cell),
+            new("trend", cell + "/trend"),
+            new("new-since", cell + "/new?since=2020-01-01T00:00"),
+            new("partnership-sharing", $"/partnerships/{p}/sharing"),
+            new("end-partnership", $"/partnerships/{p}/end"),
+            new("populations", "/populations"),
+            new("population", $"/populations/{w.AlphaCustomers}"),
+            new("population-sharing", $"/populations/{w.AlphaCustomers}/sharing"),
+            new("upload", $"/populations/{w.AlphaCustomers}/upload"),
+            new("syncs", "/syncs"),
+            new("new-sync", "/syncs/new"),
+            new("webhooks", "/webhooks"),
+            new("members", "/admin/members"),
+            new("api-keys", "/admin/api-keys"),
+            new("audit", "/admin/audit"),
+            new("api-reference", "/api-reference"),
+        ];
+    }
+}
