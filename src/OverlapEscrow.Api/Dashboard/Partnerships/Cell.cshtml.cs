@@ -17,7 +17,8 @@ public sealed class CellModel(OverlapReports reports, PartnershipLifecycle partn
 {
     public static readonly int[] PageSizes = [25, 50, 100, 250];
 
-    [BindProperty(SupportsGet = true, Name = "page")] public int PageNumber { get; set; } = 1;
+    // "page" is a route value of Razor Pages itself (the page's path), so the number travels as "p".
+    [BindProperty(SupportsGet = true, Name = "p")] public int PageNumber { get; set; } = 1;
     [BindProperty(SupportsGet = true, Name = "size")] public int PageSize { get; set; } = 50;
     [BindProperty(SupportsGet = true, Name = "sort")] public string? Sort { get; set; }
     [BindProperty(SupportsGet = true, Name = "dir")] public string? Direction { get; set; }
@@ -74,7 +75,7 @@ public sealed class CellModel(OverlapReports reports, PartnershipLifecycle partn
             q.Add("q=" + Uri.EscapeDataString(Query));
         }
         if (PageSize != 50) q.Add("size=" + PageSize);
-        if ((page ?? 1) != 1) q.Add("page=" + page);
+        if ((page ?? 1) != 1) q.Add("p=" + page);
         return BasePath + (q.Count == 0 ? "" : "?" + string.Join('&', q));
     }
 
