@@ -24,6 +24,7 @@ public static class ApplicationRegistration
         services.AddSingleton<IKeyring, Keyring>();
 
         services.AddSingleton<PartnerViews>();
+        services.AddSingleton<CacheMemory>();
         services.AddSingleton<PopulationDataCache>();
         services.AddSingleton<OverlapCache>();
         services.AddSingleton<OverlapComputation>();

@@ -51,6 +51,7 @@ public static class StorageExtensions
                 "Escrow:Schedules:PullDirectories holds absolute paths only.")
             .ValidateOnStart();
         builder.Services.AddHostedService<AbandonedUploadSweeper>();
+        builder.Services.AddHostedService<IdleMemoryRelease>();
         builder.Services.AddHostedService<OverlapRefreshWorker>();
         builder.Services.AddHostedService<WebhookDeliveryWorker>();
         builder.Services.AddHostedService<ScheduleWorker>();
