@@ -22,7 +22,7 @@ public sealed class ScreenshotTests(DashboardWorld world)
             Assert.True(response!.Status == 200, $"{stop.Path} answered {response.Status}");
             await Assertions.Expect(page.Locator("h1").First).ToBeVisibleAsync();
             if (stop.Name == "api-reference")
-                await Assertions.Expect(page.Locator("#app").GetByRole(AriaRole.Heading, new() { Name = "OverlapEscrow API" }).First).ToBeVisibleAsync(new() { Timeout = 20000 });
+                await Assertions.Expect(page.Locator("#app").GetByRole(AriaRole.Heading, new() { Name = "OverlapEscrow API" }).First).ToBeVisibleAsync();
             await page.ScreenshotAsync(new() { Path = Path.Combine(folder, stop.Name + ".png"), FullPage = stop.Name != "api-reference" });
         }
         await page.Context.CloseAsync();

@@ -59,6 +59,10 @@ public sealed partial class OverlapReports
 
         var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct);
         var result = overlap.Result;
+        // Orders are kept with the overlap: only the attributes my records carry may make one, so a caller cannot fill
+        // memory with orders by names that do not exist.
+        if (query.SortAttribute is not null && result.Count > 0 && Array.BinarySearch(MyColumnsOf(overlap), query.SortAttribute, StringComparer.Ordinal) < 0)
+            return new Failure.Invalid(new FieldErrors().Check(false, "sort", "sort names one of your attributes in this cell.").All);
         var order = query.SortAttribute is null ? null : Order(overlap, query.SortAttribute, query.Descending);
         var filter = string.IsNullOrEmpty(query.FilterAttribute) || string.IsNullOrEmpty(query.FilterText) ? null : query.FilterText;
 

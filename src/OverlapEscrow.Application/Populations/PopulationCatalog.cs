@@ -72,14 +72,14 @@ public sealed class PopulationCatalog(IPopulationRepository populations, ITransa
         PopulationData version;
         try
         {
-            version = await data.GetAsync(caller.OrganizationId, population.CurrentVersionId, ct);
+            version = await data.GetAsync(caller.OrganizationId, populationId, population.CurrentVersionId, ct);
         }
         catch (VersionGoneException)
         {
             // Superseded between the two reads: the newer version's names.
             population = await populations.GetAsync(caller.OrganizationId, populationId, ct);
             if (population?.CurrentVersionId is null) return Array.Empty<string>();
-            version = await data.GetAsync(caller.OrganizationId, population.CurrentVersionId, ct);
+            version = await data.GetAsync(caller.OrganizationId, populationId, population.CurrentVersionId, ct);
         }
         return AttributeNames.GetValue(version, v =>
         {

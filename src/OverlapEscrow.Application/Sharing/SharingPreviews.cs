@@ -100,7 +100,7 @@ public sealed class SharingPreviews(IPopulationRepository populations, IPartners
             if (!_records.TryGetValue(population.Id, out var records))
             {
                 PopulationData version;
-                try { version = await data.GetAsync(organizationId, population.CurrentVersionId, ct); }
+                try { version = await data.GetAsync(organizationId, population.Id, population.CurrentVersionId, ct); }
                 catch (VersionGoneException) { return []; }
                 _records[population.Id] = records = version.Records.Take(ExampleRecords).ToList();
             }

@@ -30,15 +30,27 @@ public sealed class Chromium : IAsyncLifetime
                 "--disable-dev-shm-usage"],
         };
         Browser = await _playwright.Chromium.LaunchAsync(options);
+        Assertions.SetDefaultExpectTimeout(WaitMilliseconds);
     }
 
     /// <summary>A new, empty browser context (its own cookies), at a desktop size.</summary>
-    public Task<IBrowserContext> NewContextAsync(string baseUrl) => Browser.NewContextAsync(new BrowserNewContextOptions
+    public async Task<IBrowserContext> NewContextAsync(string baseUrl)
     {
-        BaseURL = baseUrl,
-        ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
-        AcceptDownloads = true,
-    });
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = baseUrl,
+            ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
+            AcceptDownloads = true,
+        });
+        // Generous waits: CI shares two cores with builds and other suites, and a wait that times out there says
+        // nothing about the dashboard. Nothing here measures speed (scripts/dashboard-latency does).
+        context.SetDefaultTimeout(WaitMilliseconds);
+        context.SetDefaultNavigationTimeout(WaitMilliseconds);
+        return context;
+    }
+
+    /// <summary>How long any wait of a browser test may take before it fails.</summary>
+    public const float WaitMilliseconds = 120_000;
 
     public async Task DisposeAsync()
     {
