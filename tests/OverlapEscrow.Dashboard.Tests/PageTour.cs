@@ -7,10 +7,12 @@ public static class PageTour
 {
     public sealed record Stop(string Name, string Path);
 
-    public static async Task<IReadOnlyList<Stop>> StopsAsync(DashboardWorld w)
+    public static Task<IReadOnlyList<Stop>> StopsAsync(DashboardWorld w) => Task.FromResult(For(w.Partnership, w.AlphaCustomers, w.BetaCustomers));
+
+    /// <summary>The main pages as seen from one side: a partnership, one of my populations, one of the partner's.</summary>
+    public static IReadOnlyList<Stop> For(string p, string myPopulation, string theirPopulation)
     {
-        var p = w.Partnership;
-        var cell = $"/partnerships/{p}/cells/{w.AlphaCustomers}/{w.BetaCustomers}";
+        var cell = $"/partnerships/{p}/cells/{myPopulation}/{theirPopulation}";
         return
         [
             new("partnerships", "/"),
@@ -21,9 +23,9 @@ public static class PageTour
             new("partnership-sharing", $"/partnerships/{p}/sharing"),
             new("end-partnership", $"/partnerships/{p}/end"),
             new("populations", "/populations"),
-            new("population", $"/populations/{w.AlphaCustomers}"),
-            new("population-sharing", $"/populations/{w.AlphaCustomers}/sharing"),
-            new("upload", $"/populations/{w.AlphaCustomers}/upload"),
+            new("population", $"/populations/{myPopulation}"),
+            new("population-sharing", $"/populations/{myPopulation}/sharing"),
+            new("upload", $"/populations/{myPopulation}/upload"),
             new("syncs", "/syncs"),
             new("new-sync", "/syncs/new"),
             new("webhooks", "/webhooks"),
