@@ -66,9 +66,12 @@ public sealed class DashboardWorld : IAsyncLifetime
     }
 
     /// <summary>A browser context signed in as the member with this email (the dashboard's own sign-in form).</summary>
-    public async Task<IPage> SignInAsync(string email, string password = Password)
+    public Task<IPage> SignInAsync(string email, string password = Password) => SignInAtAsync(BaseUrl, email, password);
+
+    /// <summary>A browser context signed in at another service (the demo's) as the member with this email.</summary>
+    public async Task<IPage> SignInAtAsync(string baseUrl, string email, string password)
     {
-        var context = await Chromium.NewContextAsync(BaseUrl);
+        var context = await Chromium.NewContextAsync(baseUrl);
         var page = await context.NewPageAsync();
         await page.GotoAsync("/signin");
         await page.GetByLabel("Email").FillAsync(email);
