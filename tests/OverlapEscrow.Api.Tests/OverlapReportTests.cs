@@ -111,7 +111,7 @@ public sealed class OverlapReportTests : IAsyncLifetime
         await Expect(response, HttpStatusCode.OK);
         Assert.Equal("text/csv", response.Content.Headers.ContentType!.MediaType);
         var lines = (await response.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("recordId,matchedOn,accountName,owner,stage,partner.accountName,partner.stage", lines[0]);
+        Assert.Equal("recordId,matchedOn,confidence,accountName,owner,stage,partner.accountName,partner.stage", lines[0]);
         var items = await _alpha.ListAllAsync(_partnership, _alphaCustomers, _betaCustomers);
         Assert.Equal(items.Sum(i => i["matches"]!.AsArray().Count), lines.Length - 1);
         Assert.DoesNotContain(lines, l => l.Contains("@beta-cloud.example"));

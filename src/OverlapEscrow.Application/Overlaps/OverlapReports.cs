@@ -11,8 +11,10 @@ using OverlapEscrow.Domain.Sharing;
 
 namespace OverlapEscrow.Application.Overlaps;
 
-/// <summary>A matrix cell as released to the viewer.</summary>
-public sealed record MatrixCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, ReleasedCount Count);
+/// <summary>A matrix cell as released to the viewer; <see cref="SpecMismatch"/> when the two sides were hashed under
+/// different specification versions, which may cost matches.</summary>
+public sealed record MatrixCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, ReleasedCount Count,
+    HashingSpecMismatch? SpecMismatch = null);
 
 public sealed record OverlapMatrix(
     Partnership Partnership,
@@ -22,15 +24,16 @@ public sealed record OverlapMatrix(
     IReadOnlyList<PartnerPopulationView> PartnerPopulations,
     IReadOnlyList<MatrixCell> Cells);
 
-/// <summary>A partner record my record matched: on which identifiers, and the fields the partner shares (nothing else of it).</summary>
-public sealed record PartnerMatch(IReadOnlyList<string> MatchedOn, IReadOnlyDictionary<string, string> Fields);
+/// <summary>A partner record my record matched: on which identifiers, how sure the match is, and the fields the partner
+/// shares (nothing else of it).</summary>
+public sealed record PartnerMatch(IReadOnlyList<string> MatchedOn, MatchConfidence Confidence, IReadOnlyDictionary<string, string> Fields);
 
 /// <summary>One of my overlapping records, with my own attributes and its partner matches.</summary>
 public sealed record OverlapItem(string RecordId, IReadOnlyDictionary<string, string> Attributes, IReadOnlyList<PartnerMatch> Matches, bool MatchesTruncated);
 
 /// <summary>A page of a cell's list; <see cref="More"/> when records follow the last item.</summary>
 public sealed record OverlapPage(string PartnershipId, string MyPopulationId, string PartnerPopulationId, EffectiveSharing Sharing, int TotalCount,
-    IReadOnlyList<OverlapItem> Items, bool More);
+    IReadOnlyList<OverlapItem> Items, bool More, MatchView Matches = MatchView.Default, HashingSpecMismatch? SpecMismatch = null);
 
 /// <summary>
 /// The whole list of a cell, to be written out as it is produced: <see cref="MyColumns"/> names every attribute my
@@ -74,7 +77,8 @@ public sealed partial class OverlapReports(
         {
             var overlap = await overlaps.ComputeAsync(view, cell.Mine, cell.Theirs, ct);
             cells.Add(new MatrixCell(cell.Mine.Id, cell.Theirs.Id, cell.Sharing.Level,
-                CountRelease.Release(cell.Sharing, overlap.Result.Count, overlap.Result.PartnerCount)));
+                CountRelease.Release(cell.Sharing, overlap.Result.Count, overlap.Result.PartnerCount),
+                HashingSpecs.Compare(cell.Mine.HashingSpec, cell.Theirs.HashingSpec)));
         }
         var now = time.GetUtcNow();
         await audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, "overlaps.matrix_read", partnershipId,
@@ -84,22 +88,23 @@ public sealed partial class OverlapReports(
     }
 
     /// <summary>A page of my overlapping records in a cell, after my record <paramref name="afterRecordId"/> when given.</summary>
+    /// <param name="matches">The default view (exact and strong matches), or possible matches too, each labelled.</param>
     public async Task<Outcome<OverlapPage>> PageAsync(Caller caller, string partnershipId, string myPopulationId, string partnerPopulationId,
-        string? afterRecordId, int limit, CancellationToken ct)
+        string? afterRecordId, int limit, CancellationToken ct, MatchView matches = MatchView.Default)
     {
         var (cell, view, failure) = await RecordsAccessAsync(caller, partnershipId, myPopulationId, partnerPopulationId, ct);
         if (failure is not null) return failure;
         if (limit is < 1 or > MaxPageSize) return Failure.Invalid.Of("limit", $"limit is between 1 and {MaxPageSize}.");
 
-        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct);
+        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct, matches);
         var result = overlap.Result;
         var start = afterRecordId is null ? 0 : After(overlap, afterRecordId);
         var end = Math.Min(result.Count, start + limit);
         var items = new List<OverlapItem>(end - start);
         for (var i = start; i < end; i++) items.Add(Item(overlap, i, cell.Sharing));
-        await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", null, ct);
+        await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", null, ct, matches);
         return new OverlapPage(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, Released(cell, result.Count, result.PartnerCount), items,
-            end < result.Count && items.Count > 0);
+            end < result.Count && items.Count > 0, matches, HashingSpecs.Compare(cell.Mine.HashingSpec, cell.Theirs.HashingSpec));
     }
 
     /// <summary>
@@ -108,16 +113,16 @@ public sealed partial class OverlapReports(
     /// </summary>
     /// <param name="limit">Checked like a page's when given, though an export is whole (a client's mistake is reported, not ignored).</param>
     public async Task<Outcome<OverlapExport>> ExportAsync(Caller caller, string partnershipId, string myPopulationId, string partnerPopulationId, int? limit,
-        CancellationToken ct)
+        CancellationToken ct, MatchView matches = MatchView.Default)
     {
         var (cell, view, failure) = await RecordsAccessAsync(caller, partnershipId, myPopulationId, partnerPopulationId, ct);
         if (failure is not null) return failure;
         if (limit is < 1 or > MaxPageSize) return Failure.Invalid.Of("limit", $"limit is between 1 and {MaxPageSize}.");
-        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct);
+        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct, matches);
         var columns = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var ordinal in overlap.Result.MyOrdinals)
             foreach (var attribute in overlap.Mine.Records[ordinal].Attributes) columns.Add(attribute.Name);
-        await AuditReleaseAsync(caller, partnershipId, cell, overlap.Result.Count, "csv", null, ct);
+        await AuditReleaseAsync(caller, partnershipId, cell, overlap.Result.Count, "csv", null, ct, matches);
         return new OverlapExport(cell.Mine, cell.Sharing, [.. columns], Released(cell, overlap.Result.Count, overlap.Result.PartnerCount), Items(overlap, cell.Sharing));
 
         static IEnumerable<OverlapItem> Items(CellOverlap overlap, EffectiveSharing sharing)
@@ -200,11 +205,15 @@ public sealed partial class OverlapReports(
         };
     }
 
-    private Task AuditReleaseAsync(Caller caller, string partnershipId, CellAccess.Records cell, int rows, string format, DateTimeOffset? since, CancellationToken ct) =>
+    private Task AuditReleaseAsync(Caller caller, string partnershipId, CellAccess.Records cell, int rows, string format, DateTimeOffset? since, CancellationToken ct,
+        MatchView matches = MatchView.Default) =>
         audit.AppendAsync(new AuditEntry(time.GetUtcNow(), caller.OrganizationId, caller.Actor, "overlaps.released", partnershipId,
-            since is null
-                ? new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields }
-                : new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields, since }), ct);
+            (since, matches) switch
+            {
+                (null, MatchView.Default) => new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields },
+                (null, _) => new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields, matches = "all" },
+                _ => (object)new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields, since },
+            }), ct);
 
     /// <summary>
     /// A count of a cell whose records the viewer may read, through the one release function like every other count
@@ -227,7 +236,8 @@ public sealed partial class OverlapReports(
         var me = overlap.Mine.Records[result.MyOrdinals[i]];
         var matches = new List<PartnerMatch>(result.PairStart[i + 1] - result.PairStart[i]);
         for (var p = result.PairStart[i]; p < result.PairStart[i + 1]; p++)
-            matches.Add(new PartnerMatch(MatchedOn(result.Kinds[p]), FieldProjection.Project(overlap.Theirs.Records[result.TheirOrdinals[p]], sharing)));
+            matches.Add(new PartnerMatch(MatchedOn(result.Kinds[p]), result.Confidences[p],
+                FieldProjection.Project(overlap.Theirs.Records[result.TheirOrdinals[p]], sharing)));
         return new OverlapItem(me.RecordId, me.Attributes.ToDictionary(a => a.Name, a => a.Value), matches, result.Truncated[i]);
     }
 

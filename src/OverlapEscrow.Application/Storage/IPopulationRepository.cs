@@ -36,7 +36,8 @@ public interface IPopulationRepository
     /// <summary>The population if it belongs to the organization; null otherwise (callers answer 404).</summary>
     Task<PopulationSummary?> GetAsync(string organizationId, string populationId, CancellationToken ct);
 
-    Task BeginVersionAsync(string versionId, string populationId, VersionKind kind, DateTimeOffset at, CancellationToken ct);
+    /// <param name="hashingSpec">The hashing specification version the upload was hashed under (<see cref="Domain.Matching.HashingSpecs"/>).</param>
+    Task BeginVersionAsync(string versionId, string populationId, VersionKind kind, DateTimeOffset at, CancellationToken ct, int hashingSpec = Domain.Matching.HashingSpecs.Oldest);
 
     /// <summary>Adds a segment to a pending version; false when the version is no longer pending (swept as abandoned).</summary>
     Task<bool> AppendSegmentAsync(Segment segment, DateTimeOffset touchedAt, CancellationToken ct);
