@@ -24,4 +24,28 @@ public sealed class SignInTests(DashboardWorld world)
         Assert.Contains("/signin", page.Url);
         await page.Context.CloseAsync();
     }
+
+    [Fact]
+    public async Task ANewCompanySignsUpFromThePageAfterABadSlugIsShownNextToItsField()
+    {
+        var context = await world.Chromium.NewContextAsync(world.BaseUrl);
+        var page = await context.NewPageAsync();
+        var slug = "delta-" + Guid.NewGuid().ToString("N")[..8];
+        await page.GotoAsync("/signup");
+        await page.GetByLabel("Company name").FillAsync("Delta Widgets");
+        await page.GetByLabel("Slug").FillAsync("Not A Slug!");
+        await page.GetByLabel("Your email").FillAsync($"admin@{slug}.example");
+        await page.GetByLabel("Password").FillAsync(DashboardWorld.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#organizationSlug")).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(page.Locator("#organizationSlug-error")).Not.ToBeEmptyAsync();
+        Assert.Contains("/signup", page.Url);
+
+        await page.GetByLabel("Slug").FillAsync(slug);
+        await page.GetByLabel("Password").FillAsync(DashboardWorld.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
+        await page.WaitForURLAsync("**/populations");
+        await Assertions.Expect(page.Locator("header")).ToContainTextAsync("Delta Widgets");
+        await context.CloseAsync();
+    }
 }
