@@ -79,6 +79,18 @@ public sealed class OverlapPagesTests(DashboardWorld world)
     }
 
     [Fact]
+    public async Task ACellsListRefusesToSortByAnAttributeItsRecordsDoNotCarry()
+    {
+        // Each sort order is kept beside the cached overlap: a name none of my records carries would only fill memory.
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Alpha));
+        var response = await page.GotoAsync($"/partnerships/{world.Partnership}/cells/{world.AlphaCustomers}/{world.BetaCustomers}?sort=noSuchAttribute");
+        Assert.Equal(400, response!.Status);
+        Assert.Contains("sort names one of your attributes in this cell.", await page.ContentAsync());
+        await Assertions.Expect(page.Locator("table.accounts")).ToHaveCountAsync(0);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task ASharingChangeSavedByThePartnerIsSeenOnMyNextPageLoad()
     {
         var alpha = await world.SignInAsync(DashboardWorld.AdminOf(world.Alpha));
