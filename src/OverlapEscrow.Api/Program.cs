@@ -1,5 +1,6 @@
 using OverlapEscrow.Api.Accounts;
 using OverlapEscrow.Api.Audit;
+using OverlapEscrow.Api.Dashboard;
 using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Overlaps;
 using OverlapEscrow.Api.Partnerships;
@@ -15,6 +16,7 @@ builder.AddEscrowStorage();
 builder.AddEscrowAuth();
 builder.AddEscrowRateLimits();
 builder.AddEscrowFeatures();
+builder.AddEscrowDashboard();
 
 var app = builder.Build();
 app.UseServiceDefaults();
@@ -28,6 +30,7 @@ app.MapOverlaps();
 app.MapSchedules();
 app.MapAudit();
 app.MapWebhooks();
+app.MapEscrowDashboard();
 app.Run();
 
 public partial class Program;

@@ -37,6 +37,7 @@ public static class ApplicationRegistration
         services.AddSingleton<OverlapReports>();
         services.AddSingleton<PermissionWithdrawal>();
         services.AddSingleton<SharingChanges>();
+        services.AddSingleton<SharingPreviews>();
         services.AddSingleton<PartnershipLifecycle>();
 
         services.AddSingleton<Accounts.Accounts>();

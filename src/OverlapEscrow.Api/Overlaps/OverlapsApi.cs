@@ -109,7 +109,7 @@ public static class OverlapsApi
     /// </summary>
     private static readonly string[] ConfidenceNames = ["", "possible", "strong", "exact"];
 
-    private static async Task WriteCsv(HttpContext http, OverlapExport export, CancellationToken ct)
+    internal static async Task WriteCsv(HttpContext http, OverlapExport export, CancellationToken ct)
     {
         http.Response.ContentType = "text/csv; charset=utf-8";
         var fileName = new string(export.Mine.Name.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray());

@@ -91,7 +91,7 @@ public static class PopulationsApi
         [FromHeader(Name = HashingSpecs.Header)] string? HashingSpec,
         [FromHeader(Name = PushRuns.Header)] string? SyncSchedule);
 
-    private static async Task<IResult> Upload(string populationId, VersionKind mode, UploadParameters p, CancellationToken ct)
+    internal static async Task<IResult> Upload(string populationId, VersionKind mode, UploadParameters p, CancellationToken ct)
     {
         var http = p.Http;
         // The upload's own limit replaces the server-wide default (enforced while reading, 413 beyond it).

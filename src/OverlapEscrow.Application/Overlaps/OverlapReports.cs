@@ -55,7 +55,7 @@ public sealed record NewOverlaps(string PartnershipId, string MyPopulationId, st
 /// <see cref="CountRelease"/> (counts-level values through the release step, <see cref="CountReleases"/>), and records
 /// the release in the audit log before it answers.
 /// </summary>
-public sealed class OverlapReports(
+public sealed partial class OverlapReports(
     PartnerViews views,
     OverlapComputation overlaps,
     CountReleases countReleases,

@@ -28,5 +28,12 @@ public interface IAuditRepository
     /// </summary>
     Task<IReadOnlyList<AuditEvent>> ListAsync(string organizationId, IReadOnlyList<string> partnerActions, long afterSeq, int limit, CancellationToken ct);
 
+    /// <summary>
+    /// The organization's own latest events of <paramref name="actions"/> whose detail names <paramref name="populationId"/>
+    /// as its "populationId", newest first (a population's recent uploads, committed and refused).
+    /// </summary>
+    Task<IReadOnlyList<AuditEvent>> ListLatestForPopulationAsync(string organizationId, IReadOnlyList<string> actions, string populationId, int limit,
+        CancellationToken ct);
+
     Task<AuditVerification> VerifyAsync(CancellationToken ct);
 }

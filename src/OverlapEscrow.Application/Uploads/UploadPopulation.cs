@@ -66,11 +66,56 @@ public sealed class UploadPopulation(
     OverlapRefresher refresher,
     IOptions<UploadOptions> options,
     TimeProvider time,
-    ILogger<UploadPopulation> logger)
+    ILogger<UploadPopulation> logger,
+    IAuditRepository audit)
 {
     private readonly UploadOptions _o = options.Value;
 
+    /// <summary>Row errors kept with a refused upload's audit event (the population page shows them).</summary>
+    public const int RecordedRowErrors = 20;
+
     public async Task<UploadOutcome> UploadAsync(UploadRequest request, CancellationToken ct)
+    {
+        var outcome = await ApplyAsync(request, ct);
+        if (outcome is UploadOutcome.RowsRejected or UploadOutcome.Refused { StatusCode: not 409 }) await RecordRefusalAsync(request, outcome);
+        return outcome;
+    }
+
+    /// <summary>
+    /// A refused upload is audited (population.upload_refused) with its first row errors, so the owner can read what was
+    /// wrong with a file its CRM job or a colleague sent. Row errors name a row, a field and a rule, never a value.
+    /// A failure to record it does not change the answer.
+    /// </summary>
+    private async Task RecordRefusalAsync(UploadRequest request, UploadOutcome outcome)
+    {
+        try
+        {
+            var mode = request.Mode == VersionKind.Snapshot ? "snapshot" : "delta";
+            object detail = outcome switch
+            {
+                UploadOutcome.RowsRejected r => new
+                {
+                    populationId = request.Population.Id, mode, status = 422, title = "Some rows are invalid; nothing was applied", rows = r.RowsRead,
+                    rejected = r.ErrorCount, errorCountComplete = r.ErrorCountComplete,
+                    errors = r.Errors.Take(RecordedRowErrors).Select(e => new { e.Row, e.Field, e.Message }),
+                },
+                UploadOutcome.Refused f => new
+                {
+                    populationId = request.Population.Id, mode, status = f.StatusCode, title = f.Title, reason = f.Detail,
+                    errors = f.Row is null ? [] : new[] { new { f.Row.Row, f.Row.Field, f.Row.Message } },
+                },
+                _ => throw new InvalidOperationException("Not a refusal."),
+            };
+            await audit.AppendAsync(new AuditEntry(time.GetUtcNow(), request.Caller.OrganizationId, request.Caller.Actor, "population.upload_refused", null, detail),
+                CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Recording a refused upload of population {PopulationId} failed: {ExceptionType}", request.Population.Id, e.GetType().Name);
+        }
+    }
+
+    private async Task<UploadOutcome> ApplyAsync(UploadRequest request, CancellationToken ct)
     {
         var organizationId = request.Caller.OrganizationId;
         var modeName = request.Mode == VersionKind.Snapshot ? "snapshot" : "delta";

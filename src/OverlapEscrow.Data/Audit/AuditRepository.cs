@@ -65,6 +65,20 @@ internal sealed class AuditRepository(IDbScope scope) : IAuditRepository
             new { organizationId, partnerActions, afterSeq, limit })).Select(e => e.ToDomain()).ToList();
     }
 
+    public async Task<IReadOnlyList<AuditEvent>> ListLatestForPopulationAsync(string organizationId, IReadOnlyList<string> actions, string populationId, int limit,
+        CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        // The index on (organization_id, action, seq) walks only this organization's events of these actions, newest first.
+        return (await db.QueryAsync<AuditEventRow>(
+            """
+            SELECT * FROM audit_events
+            WHERE organization_id = @organizationId AND action IN @actions AND json_extract(detail, '$.populationId') = @populationId
+            ORDER BY seq DESC LIMIT @limit
+            """,
+            new { organizationId, actions, populationId, limit })).Select(e => e.ToDomain()).ToList();
+    }
+
     public async Task<AuditVerification> VerifyAsync(CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);

@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.Mvc;
+using OverlapEscrow.Api.Dashboard.Shared;
+using OverlapEscrow.Api.Infrastructure;
+using OverlapEscrow.Application.Audit;
+using OverlapEscrow.Application.Storage;
+
+namespace OverlapEscrow.Api.Dashboard.Admin;
+
+/// <summary>
+/// The audit log as my organization reads it (AuditTrail.ListAsync: my events, and partners' releases of my data shown
+/// through PartnerAuditView), with the verification of the whole hash chain (AuditTrail.VerifyAsync).
+/// </summary>
+[DashboardAuthorize(Policies.Admin)]
+public sealed class AuditModel(AuditTrail audit) : DashboardPage
+{
+    public const int PageSize = 100;
+
+    [BindProperty(SupportsGet = true, Name = "after")] public long? After { get; set; }
+
+    public IReadOnlyList<AuditEntryView> Events { get; private set; } = [];
+    public AuditVerification? Verification { get; private set; }
+
+    public async Task<IActionResult> OnGetAsync(CancellationToken ct)
+    {
+        var outcome = await audit.ListAsync(Caller, After, PageSize, ct);
+        if (outcome.Failure is { } failure) return Fail(failure);
+        Events = outcome.Value!;
+        Verification = await audit.VerifyAsync(ct);
+        return Page();
+    }
+}

@@ -1,0 +1,87 @@
+using Microsoft.AspNetCore.Mvc;
+using OverlapEscrow.Api.Dashboard.Shared;
+using OverlapEscrow.Api.Infrastructure;
+using OverlapEscrow.Api.Overlaps;
+using OverlapEscrow.Application.Overlaps;
+using OverlapEscrow.Application.Partnerships;
+
+namespace OverlapEscrow.Api.Dashboard.Partnerships;
+
+/// <summary>
+/// A cell's account list: my overlapping records with my attributes and, per partner match, the identifiers it matched
+/// on and the fields the partner shares; paged, filtered and sorted by my own attributes (OverlapReports.BrowseAsync),
+/// with the whole cell as CSV through the API's export (OverlapReports.ExportAsync, the same writer).
+/// </summary>
+[DashboardAuthorize(Policies.OverlapsRead)]
+public sealed class CellModel(OverlapReports reports, PartnershipLifecycle partnerships) : DashboardPage
+{
+    public static readonly int[] PageSizes = [25, 50, 100, 250];
+
+    // "page" is a route value of Razor Pages itself (the page's path), so the number travels as "p".
+    [BindProperty(SupportsGet = true, Name = "p")] public int PageNumber { get; set; } = 1;
+    [BindProperty(SupportsGet = true, Name = "size")] public int PageSize { get; set; } = 50;
+    [BindProperty(SupportsGet = true, Name = "sort")] public string? Sort { get; set; }
+    [BindProperty(SupportsGet = true, Name = "dir")] public string? Direction { get; set; }
+    [BindProperty(SupportsGet = true, Name = "filter")] public string? Filter { get; set; }
+    [BindProperty(SupportsGet = true, Name = "q")] public string? Query { get; set; }
+
+    public PartnershipView? Partnership { get; private set; }
+    public OverlapBrowsePage? List { get; private set; }
+    public string BasePath { get; private set; } = "";
+
+    public bool Descending => string.Equals(Direction, "desc", StringComparison.OrdinalIgnoreCase);
+
+    public async Task<IActionResult> OnGetAsync(string partnershipId, string mine, string theirs, CancellationToken ct)
+    {
+        BasePath = $"/partnerships/{partnershipId}/cells/{mine}/{theirs}";
+        var partnership = await partnerships.GetAsync(Caller, partnershipId, ct);
+        if (partnership.Failure is { } missing) return Fail(missing);
+        Partnership = partnership.Value;
+        var sort = string.IsNullOrEmpty(Sort) ? null : Sort;
+        var outcome = await reports.BrowseAsync(Caller, partnershipId, mine, theirs,
+            new CellQuery(string.IsNullOrEmpty(Filter) ? null : Filter, string.IsNullOrEmpty(Query) ? null : Query, sort, Descending, PageNumber, PageSize), ct);
+        if (outcome.Failure is { } failure) return Fail(failure);
+        List = outcome.Value;
+        return Page();
+    }
+
+    /// <summary>The whole cell as CSV: the API's export use case and writer, audited before the first byte.</summary>
+    public async Task<IActionResult> OnGetCsvAsync(string partnershipId, string mine, string theirs, CancellationToken ct)
+    {
+        var export = await reports.ExportAsync(Caller, partnershipId, mine, theirs, null, ct);
+        if (export.Failure is { } failure)
+        {
+            BasePath = $"/partnerships/{partnershipId}/cells/{mine}/{theirs}";
+            var partnership = await partnerships.GetAsync(Caller, partnershipId, ct);
+            if (partnership.Failure is { } missing) return Fail(missing);
+            Partnership = partnership.Value;
+            return Fail(failure);
+        }
+        await OverlapsApi.WriteCsv(HttpContext, export.Value!, ct);
+        return new EmptyResult();
+    }
+
+    /// <summary>The link to this list with some of its parameters changed.</summary>
+    public string Link(int? page = null, string? sort = null, string? dir = null, bool keepSort = true)
+    {
+        var q = new List<string>();
+        var s = keepSort ? sort ?? Sort : sort;
+        var d = keepSort ? dir ?? Direction : dir;
+        if (!string.IsNullOrEmpty(s)) q.Add("sort=" + Uri.EscapeDataString(s));
+        if (!string.IsNullOrEmpty(d)) q.Add("dir=" + Uri.EscapeDataString(d));
+        if (!string.IsNullOrEmpty(Filter) && !string.IsNullOrEmpty(Query))
+        {
+            q.Add("filter=" + Uri.EscapeDataString(Filter));
+            q.Add("q=" + Uri.EscapeDataString(Query));
+        }
+        if (PageSize != 50) q.Add("size=" + PageSize);
+        if ((page ?? 1) != 1) q.Add("p=" + page);
+        return BasePath + (q.Count == 0 ? "" : "?" + string.Join('&', q));
+    }
+
+    /// <summary>The link that sorts by a column: ascending first, then descending.</summary>
+    public string SortLink(string column) =>
+        Link(sort: column, dir: Sort == column && !Descending ? "desc" : null, keepSort: false);
+
+    public string? AriaSort(string column) => Sort == column ? (Descending ? "descending" : "ascending") : null;
+}

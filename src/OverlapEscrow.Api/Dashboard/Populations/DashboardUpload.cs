@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
+using OverlapEscrow.Api.Infrastructure;
+using OverlapEscrow.Api.Populations;
+using OverlapEscrow.Domain.Populations;
+
+namespace OverlapEscrow.Api.Dashboard.Populations;
+
+/// <summary>
+/// Where the upload page sends what the browser hashed: the API's own upload endpoint (PUT …/records, same parser,
+/// limits, idempotency, answers and row errors), mapped a second time for the dashboard's cookie session, under the
+/// same policy (populations:write), with the antiforgery token in a header. Raw identifiers never reach it: the page
+/// hashes them in the browser (docs/hashing.md) and sends NDJSON of hashes, gzip-compressed.
+/// </summary>
+public static class DashboardUpload
+{
+    public const string Route = "/dashboard/populations/{populationId}/records";
+
+    public static IEndpointRouteBuilder MapDashboardUpload(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPut(Route, (string populationId, [AsParameters] PopulationsApi.UploadParameters p, CancellationToken ct) =>
+                PopulationsApi.Upload(populationId, VersionKind.Snapshot, p, ct))
+            .RequireAuthorization(new AuthorizeAttribute(Policies.PopulationsWrite) { AuthenticationSchemes = DashboardAuth.Scheme })
+            .WithMetadata(new RequireAntiforgeryTokenAttribute())
+            .ExcludeFromDescription();
+        return routes;
+    }
+
+    public static string For(string populationId) => Route.Replace("{populationId}", Uri.EscapeDataString(populationId), StringComparison.Ordinal);
+}

@@ -1,0 +1,139 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using OverlapEscrow.Api.Tests.Infrastructure;
+using OverlapEscrow.Dashboard.Tests.Infrastructure;
+
+namespace OverlapEscrow.Dashboard.Tests;
+
+/// <summary>The matrix and a cell's account list in the browser show what the API answers the same member, no more.</summary>
+[Collection(DashboardCollection.Name)]
+public sealed class OverlapPagesTests(DashboardWorld world)
+{
+    [Fact]
+    public async Task TheMatrixShowsEachCellAsTheApiReleasesItAndMarksWithheldCells()
+    {
+        var api = await world.MatrixAsync(world.Alpha);
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Alpha));
+        await page.GotoAsync($"/partnerships/{world.Partnership}");
+
+        var released = api.Cell(world.AlphaCustomers, world.BetaCustomers)!["count"]!.GetValue<int>();
+        var cell = page.Locator($"a.count[href='/partnerships/{world.Partnership}/cells/{world.AlphaCustomers}/{world.BetaCustomers}']");
+        await Assertions.Expect(cell).ToHaveTextAsync(released.ToString("N0", System.Globalization.CultureInfo.InvariantCulture));
+        // Beta's opportunities are counts only with a minimum no cell reaches: withheld, and never a number.
+        var withheld = api.Cell(world.AlphaCustomers, world.BetaOpportunities)!;
+        Assert.Null(withheld["count"]);
+        var row = page.Locator("table.matrix tbody tr").Filter(new() { HasText = "Customers" }).First;
+        await Assertions.Expect(row.Locator("td").Nth(1)).ToContainTextAsync("Fewer than 100000");
+        await Assertions.Expect(row.Locator("td").Nth(1)).ToContainTextAsync("withheld");
+        // Freshness: when the partner's data was last updated.
+        await Assertions.Expect(page.Locator("table.matrix thead")).ToContainTextAsync("data of ");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task ACellsListPagesSortsAndFiltersByMyAttributesAndItsCsvIsTheApisExport()
+    {
+        var all = await world.Alpha.ListAllAsync(world.Partnership, world.AlphaCustomers, world.BetaCustomers);
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Alpha));
+        var basePath = $"/partnerships/{world.Partnership}/cells/{world.AlphaCustomers}/{world.BetaCustomers}";
+        await page.GotoAsync(basePath + "?size=25");
+        var pages = (all.Count + 24) / 25;
+        await Assertions.Expect(page.Locator("p.count-line")).ToContainTextAsync($"Page 1 of {pages}");
+
+        // Paging: every page in turn, by its "Next page" link, gives each overlapping record exactly once.
+        var seen = new List<string>();
+        for (var n = 1; n <= pages; n++)
+        {
+            var ids = await page.Locator("table.accounts tbody th[scope=row]").AllInnerTextsAsync();
+            Assert.True(ids.Count is > 0 and <= 25);
+            seen.AddRange(ids.Select(i => i.Split('\n')[0].Trim()));
+            if (n == pages) break;
+            await page.GetByRole(AriaRole.Link, new() { Name = "Next page" }).ClickAsync();
+            await Assertions.Expect(page.Locator("p.count-line")).ToContainTextAsync($"Page {n + 1} of {pages}");
+        }
+        Assert.Equal(all.Select(i => i["recordId"]!.GetValue<string>()).Order(StringComparer.Ordinal), seen.Order(StringComparer.Ordinal));
+
+        // Sorting by one of my attributes, descending (second click).
+        await page.GotoAsync(basePath + "?size=250");
+        await page.Locator("table.accounts thead").GetByRole(AriaRole.Link, new() { Name = "owner", Exact = true }).ClickAsync();
+        await page.Locator("table.accounts thead").GetByRole(AriaRole.Link, new() { Name = "owner", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.Locator("th[aria-sort=descending]")).ToContainTextAsync("owner");
+        var owners = await page.Locator("table.accounts tbody tr.first-match td:nth-of-type(2)").AllInnerTextsAsync();
+        Assert.Equal(owners.OrderByDescending(o => o, StringComparer.OrdinalIgnoreCase), owners);
+
+        // Filtering by one of my attributes.
+        await page.GetByLabel("Filter on your attribute").SelectOptionAsync("stage");
+        await page.GetByLabel("contains").FillAsync("Proposal");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        var expected = all.Count(i => i["attributes"]!["stage"]?.GetValue<string>().Contains("Proposal", StringComparison.OrdinalIgnoreCase) == true);
+        await Assertions.Expect(page.Locator("p.count-line")).ToContainTextAsync($"{expected} match the filter");
+
+        // The CSV download holds the whole cell: byte for byte what the API's export gives the same organization.
+        var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Link, new() { Name = "Download all as CSV" }).ClickAsync());
+        var csv = await File.ReadAllTextAsync((await download.PathAsync())!);
+        var apiCsv = await world.Alpha.Http.GetStringAsync($"/v1/partnerships/{world.Partnership}/overlaps/{world.AlphaCustomers}/{world.BetaCustomers}?format=csv");
+        Assert.Equal(apiCsv, csv);
+        Assert.StartsWith("recordId,matchedOn", csv.TrimStart('\uFEFF'));
+        Assert.Equal(all.Sum(i => i["matches"]!.AsArray().Count) + 1, csv.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Length);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task ACellsListRefusesToSortByAnAttributeItsRecordsDoNotCarry()
+    {
+        // Each sort order is kept beside the cached overlap: a name none of my records carries would only fill memory.
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Alpha));
+        var response = await page.GotoAsync($"/partnerships/{world.Partnership}/cells/{world.AlphaCustomers}/{world.BetaCustomers}?sort=noSuchAttribute");
+        Assert.Equal(400, response!.Status);
+        Assert.Contains("sort names one of your attributes in this cell.", await page.ContentAsync());
+        await Assertions.Expect(page.Locator("table.accounts")).ToHaveCountAsync(0);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task ASharingChangeSavedByThePartnerIsSeenOnMyNextPageLoad()
+    {
+        var alpha = await world.SignInAsync(DashboardWorld.AdminOf(world.Alpha));
+        var cellPath = $"/partnerships/{world.Partnership}/cells/{world.AlphaCustomers}/{world.BetaCustomers}";
+        await alpha.GotoAsync(cellPath);
+        await Assertions.Expect(alpha.Locator("table.accounts thead")).ToContainTextAsync("beta Inc.: stage");
+
+        var beta = await world.SignInAsync(DashboardWorld.AdminOf(world.Beta));
+        try
+        {
+            await beta.GotoAsync($"/populations/{world.BetaCustomers}/sharing");
+            await beta.GetByLabel("stage").UncheckAsync();
+            await beta.GetByRole(AriaRole.Button, new() { Name = "Preview what partners would see" }).ClickAsync();
+            // The preview names what alpha would receive, from beta's own records, before anything is saved.
+            await Assertions.Expect(beta.Locator("section.preview")).ToContainTextAsync("with your accountName");
+            await alpha.ReloadAsync();
+            await Assertions.Expect(alpha.Locator("table.accounts thead")).ToContainTextAsync("beta Inc.: stage");
+
+            await beta.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+            await Assertions.Expect(beta.Locator(".notice")).ToContainTextAsync("Saved");
+            await alpha.ReloadAsync();
+            await Assertions.Expect(alpha.Locator("table.accounts thead")).Not.ToContainTextAsync("beta Inc.: stage");
+            await Assertions.Expect(alpha.Locator("table.accounts thead")).ToContainTextAsync("beta Inc.: accountName");
+        }
+        finally
+        {
+            await world.Beta.ShareAsync(world.BetaCustomers, "overlaps", "accountName", "stage");
+            await alpha.Context.CloseAsync();
+            await beta.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task BadInputInASharingFormIsShownNextToTheFieldAndChangesNothing()
+    {
+        var before = await world.Beta.Http.GetStringAsync($"/v1/populations/{world.BetaCustomers}/sharing");
+        var beta = await world.SignInAsync(DashboardWorld.AdminOf(world.Beta));
+        await beta.GotoAsync($"/populations/{world.BetaCustomers}/sharing");
+        await beta.GetByLabel("Minimum reportable count").FillAsync("0");
+        await beta.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Assertions.Expect(beta.Locator("#rule-min")).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(beta.Locator(".field-error").First).ToContainTextAsync("minimumCount is between 1 and 1000000");
+        Assert.Equal(before, await world.Beta.Http.GetStringAsync($"/v1/populations/{world.BetaCustomers}/sharing"));
+        await beta.Context.CloseAsync();
+    }
+}

@@ -1,0 +1,44 @@
+using OverlapEscrow.Dashboard.Tests.Infrastructure;
+
+// One browser, one service at a time: the suite must stay reliable on a loaded two-core machine.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace OverlapEscrow.Dashboard.Tests;
+
+/// <summary>
+/// The demo as scripts/run starts it: signing in as its admin opens on a populated dashboard, and every main page
+/// renders and is photographed. scripts/dashboard-screenshots runs this with OE_SCREENSHOTS=docs/dashboard to refresh
+/// the pictures of docs/dashboard.md from the demo data; otherwise they go to a temporary folder.
+/// </summary>
+[Collection(DashboardCollection.Name)]
+public sealed class ScreenshotTests(DashboardWorld world, DemoService demo) : IClassFixture<DemoService>
+{
+    [Fact]
+    public async Task TheDemoOpensOnAPopulatedDashboard()
+    {
+        var page = await world.SignInAtAsync(demo.BaseUrl, DemoService.Admin, DemoService.Password);
+        Assert.Equal(demo.BaseUrl + "/", page.Url);
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Contoso Cloud" })).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Contoso Cloud" }).ClickAsync();
+        await Assertions.Expect(page.Locator("table.matrix a.count").First).ToBeVisibleAsync();
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task EveryMainPageOfTheDemoRendersAndIsPhotographed()
+    {
+        var folder = Environment.GetEnvironmentVariable("OE_SCREENSHOTS") is { Length: > 0 } f ? f : Path.Combine(Path.GetTempPath(), "oe-screenshots");
+        Directory.CreateDirectory(folder);
+        var page = await world.SignInAtAsync(demo.BaseUrl, DemoService.Admin, DemoService.Password);
+        foreach (var stop in PageTour.For(demo.Partnership, demo.Customers, demo.PartnerCustomers))
+        {
+            var response = await page.GotoAsync(stop.Path);
+            Assert.True(response!.Status == 200, $"{stop.Path} answered {response.Status}");
+            await Assertions.Expect(page.Locator("h1").First).ToBeVisibleAsync();
+            if (stop.Name == "api-reference")
+                await Assertions.Expect(page.Locator("#app").GetByRole(AriaRole.Heading, new() { Name = "OverlapEscrow API" }).First).ToBeVisibleAsync();
+            await page.ScreenshotAsync(new() { Path = Path.Combine(folder, stop.Name + ".png") });
+        }
+        await page.Context.CloseAsync();
+    }
+}
