@@ -12,7 +12,8 @@
 
   var SPEC_VERSION = "v2";
   var HASH_PREFIX = "oe:v1:";
-  var TYPES = ["domain", "domain_label", "name", "name_generic", "name_only", "name_skeleton"];
+  var TYPO_MIN = 6, TYPO_MAX = 24;
+  var TYPES = ["domain", "domain_label", "name", "name_generic", "name_only", "name_skeleton", "name_typo"];
   var FILES = ["public_suffix_list.dat", "platform-domains.txt", "url-shorteners.txt", "free-mail-domains.txt", "legal-forms.txt",
     "legal-forms-v1.txt", "abbreviations.tsv", "common-words.txt", "transliteration.tsv", "countries.tsv"];
 
@@ -435,6 +436,17 @@
       return result.slice(0, MAX_KEYS);
     }
 
+    /** The key and each one-letter deletion of it, distinct, in ordinal order; none outside 6-24 ASCII letters and digits ("Typo keys"). */
+    function typoKeys(key) {
+      if (key.length < TYPO_MIN || key.length > TYPO_MAX || !/^[a-z0-9]+$/.test(key)) return [];
+      var keys = [key];
+      for (var i = 0; i < key.length; i++) {
+        var d = key.slice(0, i) + key.slice(i + 1);
+        if (keys.indexOf(d) < 0) keys.push(d);
+      }
+      return keys.sort();
+    }
+
     function skeleton(key) {
       var cap = Math.min(key.length, 256), out = "";
       for (var i = 0; i < key.length; i++) {
@@ -587,6 +599,8 @@
           if (sk !== null && skeletons.indexOf(sk) < 0 && skeletons.length < MAX_SKELETONS) skeletons.push(sk);
         });
         skeletons.forEach(function (x) { ids.push({ type: "name_skeleton", key: x + "|" + code }); });
+        // The typo neighbourhood of the name's own key (the first), when it is distinctive.
+        if (names.length > 0 && !names[0].generic) typoKeys(names[0].key).forEach(function (t) { ids.push({ type: "name_typo", key: t + "|" + code }); });
       }
       return { identifiers: ids, missing: missing, isEmpty: ids.every(function (k) { return k.type === "domain_label"; }) };
     }
@@ -605,6 +619,7 @@
     self.nameKeys = nameKeys;
     self.countryCode = countryCode;
     self.skeleton = skeleton;
+    self.typoKeys = typoKeys;
     self.account = account;
   }
 
