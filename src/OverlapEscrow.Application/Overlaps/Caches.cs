@@ -51,6 +51,12 @@ public sealed class PopulationDataCache(IPopulationRepository populations, IKeyr
         }
     }
 
+    /// <summary>Drops versions from memory (an erased organization's: its decrypted records must not outlive its keys).</summary>
+    public void Forget(IEnumerable<string> versionIds)
+    {
+        foreach (var id in versionIds) _cache.Remove(id);
+    }
+
     private async Task<PopulationData> LoadAsync(string organizationId, string versionId)
     {
         var chain = await populations.ReadChainAsync(versionId, CancellationToken.None);
