@@ -29,4 +29,11 @@ public interface IAuditRepository
     Task<IReadOnlyList<AuditEvent>> ListAsync(string organizationId, IReadOnlyList<string> partnerActions, long afterSeq, int limit, CancellationToken ct);
 
     Task<AuditVerification> VerifyAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Verifies the chain from the event <paramref name="afterSeq"/> on, given that event's hash as a checkpoint recorded
+    /// it (0 and 32 zero bytes: from the start). Fails at <paramref name="afterSeq"/> itself when the stored event there
+    /// no longer has that hash (the log was rewritten or cut before it). Only the events after it are recomputed.
+    /// </summary>
+    Task<AuditVerification> VerifyFromAsync(long afterSeq, byte[] expectedHashAtSeq, CancellationToken ct);
 }
