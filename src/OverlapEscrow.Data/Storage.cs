@@ -3,6 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Data.Accounts;
 using OverlapEscrow.Data.Audit;
+using OverlapEscrow.Data.Keys;
+using OverlapEscrow.Data.Maintenance;
+using OverlapEscrow.Data.Organizations;
 using OverlapEscrow.Data.Overlaps;
 using OverlapEscrow.Data.Partnerships;
 using OverlapEscrow.Data.Populations;
@@ -30,6 +33,10 @@ public static class StorageRegistration
         services.AddSingleton<IOverlapHistoryRepository>(sp => new OverlapHistoryRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IWebhookRepository>(sp => new WebhookRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IScheduleRepository>(sp => new ScheduleRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IOrganizationErasureStore>(sp => new OrganizationErasureRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<ISealedValueStore>(sp => new SealedValueRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IAuditViewStore>(sp => new AuditViewRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IDatabaseMaintenance>(sp => new DatabaseMaintenance(factory));
         services.AddSingleton<ITransactions>(sp => new Transactions(factory, SqlDialect.Sqlite));
         services.AddSingleton<IStorageHealth>(sp => new StorageHealth(factory));
         services.AddSingleton<IStorageMigrations>(sp => new StorageMigrations(new Migrator(factory, SqlDialect.Sqlite.Name)));
@@ -99,6 +106,7 @@ internal sealed class UnitOfWork : IUnitOfWork
         History = new OverlapHistoryRepository(scope);
         Webhooks = new WebhookRepository(scope);
         Schedules = new ScheduleRepository(scope);
+        Erasure = new OrganizationErasureRepository(scope);
         Outbox = new EventOutbox(scope);
     }
 
@@ -109,6 +117,7 @@ internal sealed class UnitOfWork : IUnitOfWork
     public IOverlapHistoryRepository History { get; }
     public IWebhookRepository Webhooks { get; }
     public IScheduleRepository Schedules { get; }
+    public IOrganizationErasureStore Erasure { get; }
     public IEventOutbox Outbox { get; }
 
     public void AfterCommit(Action action) => _afterCommit.Add(action);

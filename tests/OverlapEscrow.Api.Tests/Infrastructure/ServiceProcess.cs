@@ -39,6 +39,7 @@ public sealed partial class ServiceProcess : IDisposable
         start.ArgumentList.Add("http://127.0.0.1:0"); // the port is read back from the log: no race for a free port
         start.Environment["Escrow__DataDirectory"] = dataDirectory;
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in EscrowApp.FastPasswords) start.Environment[name.Replace(":", "__")] = value;
         foreach (var (name, value) in environment) start.Environment[name] = value;
 
         var service = new ServiceProcess(Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start."));
