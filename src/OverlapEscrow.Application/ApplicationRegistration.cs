@@ -34,6 +34,7 @@ public static class ApplicationRegistration
         services.AddSingleton<AuditCheckpoints>();
 
         services.AddSingleton<PartnerViews>();
+        services.AddSingleton<CacheMemory>();
         services.AddSingleton<PopulationDataCache>();
         services.AddSingleton<OverlapCache>();
         services.AddSingleton<OverlapComputation>();

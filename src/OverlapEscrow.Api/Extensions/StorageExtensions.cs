@@ -38,6 +38,7 @@ public static class StorageExtensions
     {
         builder.AddEscrowFeaturesCore();
         builder.Services.AddHostedService<AbandonedUploadSweeper>();
+        builder.Services.AddHostedService<IdleMemoryRelease>();
         builder.Services.AddHostedService<OverlapRefreshWorker>();
         builder.Services.AddHostedService<WebhookDeliveryWorker>();
         builder.Services.AddHostedService<ScheduleWorker>();

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Caching.Memory;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
@@ -10,51 +9,114 @@ using OverlapEscrow.Domain.Records;
 
 namespace OverlapEscrow.Application.Overlaps;
 
-/// <summary>Settings of the in-memory caches (Escrow:CacheRecordBudget).</summary>
+/// <summary>Settings of the in-memory caches (Escrow:CacheBudgetMiB, Escrow:CacheIdleMinutes).</summary>
 public sealed class CacheOptions
 {
-    /// <summary>Materialized population versions kept in memory, counted in records.</summary>
-    [Range(1_000, int.MaxValue)]
-    public int CacheRecordBudget { get; set; } = 20_000_000;
+    /// <summary>
+    /// Memory the caches (materialized versions and overlap results) may keep, in MiB of estimated managed memory.
+    /// A version or result larger than the whole budget is computed for each request and never kept.
+    /// </summary>
+    [Range(1, 1_048_576)]
+    public int CacheBudgetMiB { get; set; } = 256;
+
+    /// <summary>A cached version or overlap result not read for this long leaves memory (sliding expiration).</summary>
+    [Range(1, 1440)]
+    public int CacheIdleMinutes { get; set; } = 10;
 }
 
 /// <summary>The version was superseded and deleted between reading the population and loading it.</summary>
 public sealed class VersionGoneException() : Exception("The population version no longer exists.");
 
-/// <summary>
-/// Materialized population versions, decrypted and indexed, kept in memory within a record budget. Versions are
-/// immutable, so an entry never goes stale; concurrent requests for one version share a single load.
-/// </summary>
-public sealed class PopulationDataCache(IPopulationRepository populations, IKeyring keyring, IOptions<CacheOptions> options) : IDisposable
-{
-    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = options.Value.CacheRecordBudget });
+/// <summary>A version of a population, as the caches key it.</summary>
+public sealed record VersionKey(string PopulationId, string VersionId);
 
-    public async Task<PopulationData> GetAsync(string organizationId, string? versionId, CancellationToken ct)
+/// <summary>
+/// Materialized population versions, decrypted and indexed, kept in <see cref="CacheMemory"/> within its byte budget.
+/// Versions are immutable, so an entry never goes stale; but only a population's current version is worth keeping,
+/// so a commit drops the others at once (<see cref="VersionCommittedAsync"/>), a version found superseded once loaded
+/// is not kept, and an entry not read for the idle time leaves (which is also how another instance's commit reaches
+/// this one's memory). Concurrent requests for one version share a single load.
+/// </summary>
+public sealed class PopulationDataCache(IPopulationRepository populations, IKeyring keyring, CacheMemory memory)
+{
+    private static readonly IChangeToken AlreadyGone = new CancellationChangeToken(new CancellationToken(canceled: true));
+    private readonly ConcurrentDictionary<VersionKey, Lazy<Task<PopulationData>>> _loading = new();
+
+    /// <summary>A kept version; <see cref="Gone"/> is cancelled when it leaves, taking what was derived from it along.</summary>
+    private sealed record Kept(PopulationData Data, CancellationTokenSource Gone);
+
+    public async Task<PopulationData> GetAsync(string organizationId, string populationId, string? versionId, CancellationToken ct)
     {
         if (versionId is null) return PopulationData.Empty("none");
-        var lazy = _cache.GetOrCreate(versionId, entry =>
-        {
-            entry.Size = 1;
-            return new Lazy<Task<PopulationData>>(() => LoadAsync(organizationId, versionId));
-        })!;
+        var key = new VersionKey(populationId, versionId);
+        if (memory.Entries.TryGetValue(key, out Kept? kept)) return kept!.Data;
+        // On the thread pool: SQLite's async calls complete synchronously, and a load run inside Lazy.Value would
+        // hold the Lazy's lock, blocking the threads of the other requests for the version meanwhile.
+        var load = _loading.GetOrAdd(key, k => new Lazy<Task<PopulationData>>(() => Task.Run(() => LoadAndKeepAsync(organizationId, k))));
+        return await load.Value.WaitAsync(ct);
+    }
+
+    /// <summary>
+    /// A version of the population was committed: every version of it other than the current one leaves memory now,
+    /// with the overlap results computed from them.
+    /// </summary>
+    public async Task VersionCommittedAsync(string organizationId, string populationId, CancellationToken ct)
+    {
+        var current = (await populations.GetAsync(organizationId, populationId, ct))?.CurrentVersionId;
+        foreach (var key in memory.Entries.Keys)
+            if (key is VersionKey version && version.PopulationId == populationId && version.VersionId != current) Drop(version);
+    }
+
+    /// <summary>
+    /// Changes when the version leaves memory; already changed when it is not kept. A value derived from the version
+    /// is kept under this token, so it never outlives the version.
+    /// </summary>
+    internal IChangeToken KeptToken(VersionKey key) =>
+        memory.Entries.TryGetValue(key, out Kept? kept) ? new CancellationChangeToken(kept!.Gone.Token) : AlreadyGone;
+
+    /// <summary>Version ids held now (for tests and diagnostics; reading does not count as a use).</summary>
+    internal IReadOnlyList<string> HeldVersionIds => [.. memory.Entries.Keys.OfType<VersionKey>().Select(k => k.VersionId)];
+
+    /// <summary>Estimated bytes of the versions held now (for tests; reading each counts as a use).</summary>
+    internal long HeldBytes => memory.Entries.Keys.OfType<VersionKey>().Sum(k => memory.Entries.TryGetValue(k, out Kept? kept) ? kept!.Data.EstimatedBytes : 0);
+
+    private async Task<PopulationData> LoadAndKeepAsync(string organizationId, VersionKey key)
+    {
         try
         {
-            var data = await lazy.Value.WaitAsync(ct);
-            // Re-insert with the real size once known, so the budget counts records, not entries.
-            _cache.Set(versionId, lazy, new MemoryCacheEntryOptions { Size = Math.Max(1, data.Records.Count) });
+            var data = await LoadAsync(organizationId, key.VersionId);
+            var options = memory.EntryFor(data.EstimatedBytes)
+                .RegisterPostEvictionCallback(static (_, value, _, _) => ((Kept)value!).Gone.Cancel());
+            memory.Entries.Set(key, new Kept(data, new CancellationTokenSource()), options);
+            // A version superseded while it loaded (a commit racing this read, here or on another instance) is
+            // served to the requests that asked for it, but not kept. Checked after keeping it, so that a commit
+            // between the two finds it in memory and drops it.
+            if ((await populations.GetAsync(organizationId, key.PopulationId, CancellationToken.None))?.CurrentVersionId != key.VersionId) Drop(key);
             return data;
         }
-        catch (Exception) when (lazy.Value.IsFaulted)
+        finally
         {
-            _cache.Remove(versionId);
-            throw;
+            _loading.TryRemove(key, out _);
         }
     }
 
-    /// <summary>Drops versions from memory (an erased organization's: its decrypted records must not outlive its keys).</summary>
+    /// <summary>
+    /// Drops versions from memory, with the overlap results derived from them (an erased organization's: its decrypted
+    /// records must not outlive its keys).
+    /// </summary>
     public void Forget(IEnumerable<string> versionIds)
     {
-        foreach (var id in versionIds) _cache.Remove(id);
+        var ids = versionIds.ToHashSet(StringComparer.Ordinal);
+        foreach (var key in memory.Entries.Keys)
+            if (key is VersionKey version && ids.Contains(version.VersionId)) Drop(version);
+    }
+
+    private void Drop(VersionKey key)
+    {
+        // Cancelling marks the overlap results kept under it expired at once (no read finds them from now on;
+        // MemoryCache removes them on the thread pool), without waiting for the eviction callback to do it.
+        if (memory.Entries.TryGetValue(key, out Kept? kept)) kept!.Gone.Cancel();
+        memory.Entries.Remove(key);
     }
 
     private async Task<PopulationData> LoadAsync(string organizationId, string versionId)
@@ -75,39 +137,63 @@ public sealed class PopulationDataCache(IPopulationRepository populations, IKeyr
         }
         return PopulationData.Materialize(versionId, layers);
     }
-
-    public void Dispose() => _cache.Dispose();
 }
 
 /// <summary>
-/// Derived overlap results, per partnership and pair of versions. A new snapshot changes the version ids, so
-/// results of old versions are never read again; terminating a partnership or changing a rule drops all of
-/// the partnership's results at once (<see cref="Evict"/>), so nothing derived outlives the permission.
+/// Derived overlap results, per partnership and pair of versions, kept in <see cref="CacheMemory"/> within its byte
+/// budget. A result is kept only while both its versions are (<see cref="PopulationDataCache.KeptToken"/>), so a new
+/// version, which drops the superseded one, drops its results with it; terminating a partnership or changing a rule
+/// drops all of the partnership's results at once (<see cref="Evict"/>), so nothing derived outlives the permission.
 /// </summary>
-public sealed class OverlapCache(IOptions<CacheOptions> options) : IDisposable
+public sealed class OverlapCache(CacheMemory memory, PopulationDataCache versions)
 {
-    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = options.Value.CacheRecordBudget });
+    private readonly ConcurrentDictionary<OverlapKey, Lazy<Task<OverlapResult>>> _computing = new();
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _partnershipTokens = new();
 
-    public async Task<OverlapResult> GetAsync(string partnershipId, PopulationData mine, PopulationData theirs, CancellationToken ct)
+    private sealed record OverlapKey(string PartnershipId, VersionKey Mine, VersionKey Theirs);
+
+    public async Task<OverlapResult> GetAsync(string partnershipId, string myPopulationId, PopulationData mine,
+        string theirPopulationId, PopulationData theirs, CancellationToken ct)
     {
-        var key = $"{partnershipId}|{mine.VersionId}|{theirs.VersionId}";
-        var lazy = _cache.GetOrCreate(key, entry =>
-        {
-            entry.Size = 1 + mine.Records.Count / 16;
-            entry.AddExpirationToken(new CancellationChangeToken(TokenFor(partnershipId).Token));
-            return new Lazy<Task<OverlapResult>>(() => Task.Run(() => OverlapEngine.Compute(mine, theirs)));
-        })!;
-        return await lazy.Value.WaitAsync(ct);
+        var key = new OverlapKey(partnershipId, new VersionKey(myPopulationId, mine.VersionId), new VersionKey(theirPopulationId, theirs.VersionId));
+        if (memory.Entries.TryGetValue(key, out OverlapResult? kept)) return kept!;
+        var compute = _computing.GetOrAdd(key, k => new Lazy<Task<OverlapResult>>(() => ComputeAndKeepAsync(k, mine, theirs)));
+        return await compute.Value.WaitAsync(ct);
     }
 
     public void Evict(string partnershipId)
     {
-        // Not disposed: a concurrent GetAsync may still be registering against it; cancelling is what evicts.
+        // Not disposed: a concurrent computation may still be registering against it; cancelling is what evicts.
         if (_partnershipTokens.TryRemove(partnershipId, out var cts)) cts.Cancel();
     }
 
-    private CancellationTokenSource TokenFor(string partnershipId) => _partnershipTokens.GetOrAdd(partnershipId, _ => new CancellationTokenSource());
+    /// <summary>Version pairs of the results held now (for tests and diagnostics; reading does not count as a use).</summary>
+    internal IReadOnlyList<(string Mine, string Theirs)> HeldVersionPairs =>
+        [.. memory.Entries.Keys.OfType<OverlapKey>().Select(k => (k.Mine.VersionId, k.Theirs.VersionId))];
 
-    public void Dispose() => _cache.Dispose();
+    /// <summary>Estimated bytes of the results held now (for tests; reading each counts as a use).</summary>
+    internal long HeldBytes => memory.Entries.Keys.OfType<OverlapKey>().Sum(k => memory.Entries.TryGetValue(k, out OverlapResult? r) ? r!.EstimatedBytes : 0);
+
+    private async Task<OverlapResult> ComputeAndKeepAsync(OverlapKey key, PopulationData mine, PopulationData theirs)
+    {
+        try
+        {
+            // Taken before computing: if the partnership is evicted meanwhile, the token has changed and the result
+            // is not kept.
+            var permission = new CancellationChangeToken(TokenFor(key.PartnershipId).Token);
+            var result = await Task.Run(() => OverlapEngine.Compute(mine, theirs));
+            var options = memory.EntryFor(result.EstimatedBytes);
+            options.ExpirationTokens.Add(permission);
+            options.ExpirationTokens.Add(versions.KeptToken(key.Mine));
+            options.ExpirationTokens.Add(versions.KeptToken(key.Theirs));
+            memory.Entries.Set(key, result, options);
+            return result;
+        }
+        finally
+        {
+            _computing.TryRemove(key, out _);
+        }
+    }
+
+    private CancellationTokenSource TokenFor(string partnershipId) => _partnershipTokens.GetOrAdd(partnershipId, _ => new CancellationTokenSource());
 }

@@ -18,13 +18,15 @@ public sealed class OverlapComputation(IPopulationRepository populations, Popula
         {
             try
             {
-                var myData = await data.GetAsync(view.MyOrganizationId, mine.CurrentVersionId, ct);
-                var theirData = await data.GetAsync(view.Partner.Id, theirs.CurrentVersionId, ct);
-                return new CellOverlap(await overlaps.GetAsync(view.Partnership.Id, myData, theirData, ct), myData, theirData);
+                var myData = await data.GetAsync(view.MyOrganizationId, mine.Id, mine.CurrentVersionId, ct);
+                var theirData = await data.GetAsync(view.Partner.Id, theirs.Id, theirs.CurrentVersionId, ct);
+                return new CellOverlap(await overlaps.GetAsync(view.Partnership.Id, mine.Id, myData, theirs.Id, theirData, ct), myData, theirData);
             }
-            catch (VersionGoneException) when (attempt == 0)
+            catch (VersionGoneException) when (attempt < 2)
             {
-                // A newer version was committed meanwhile: use it.
+                // A newer version was committed meanwhile: use it. Superseded versions leave memory at once, so under
+                // frequent uploads the newest can be superseded again before it is loaded; a third try makes that a
+                // matter of milliseconds twice in a row.
                 mine = await populations.GetAsync(view.MyOrganizationId, mine.Id, ct) ?? mine;
                 theirs = await populations.GetAsync(view.Partner.Id, theirs.Id, ct) ?? theirs;
             }

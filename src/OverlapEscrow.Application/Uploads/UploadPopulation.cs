@@ -153,6 +153,15 @@ public sealed class UploadPopulation(
             modeName, versionId, request.Population.Id, result.RowsRead, result.RowsRejected);
         // Committed: from here on the answer is success whatever else fails, because the data is in. Each
         // follow-up step is independent, so one failing does not skip the others.
+        try
+        {
+            // The versions this one supersedes, and the overlaps computed from them, leave memory now.
+            await cache.VersionCommittedAsync(organizationId, request.Population.Id, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Dropping the versions superseded by {VersionId} from memory failed: {ExceptionType}", versionId, e.GetType().Name);
+        }
         refresher.PopulationChanged(organizationId, request.Population.Id);
         try
         {
@@ -303,7 +312,7 @@ public sealed class UploadPopulation(
         long count = version.RecordCount;
         if (version.Kind == VersionKind.Delta)
         {
-            var data = await cache.GetAsync(organizationId, version.Id, CancellationToken.None);
+            var data = await cache.GetAsync(organizationId, populationId, version.Id, CancellationToken.None);
             count = data.Records.Count;
             await populations.SetRecordCountAsync(version.Id, count, CancellationToken.None);
             if (version.Depth >= _o.CompactAfterDeltas) await CompactAsync(organizationId, populationId, version.Id, data.Records);
@@ -327,6 +336,7 @@ public sealed class UploadPopulation(
             await writer.FlushAsync(CancellationToken.None);
             // Same content, so it only replaces the chain if nothing was committed meanwhile.
             done = await populations.CommitAsync(versionId, records.Count, now, null, expectedCurrentVersionId: currentVersionId, CancellationToken.None);
+            if (done is not null) await cache.VersionCommittedAsync(organizationId, populationId, CancellationToken.None);
         }
         finally
         {

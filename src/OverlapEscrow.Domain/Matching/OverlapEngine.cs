@@ -47,7 +47,14 @@ public sealed class OverlapResult
         TheirOrdinals = theirOrdinals;
         Kinds = kinds;
         Truncated = truncated;
+        EstimatedBytes = MemorySize.Object(6 * MemorySize.Reference + sizeof(int) + sizeof(long))
+            + MemorySize.Array(sizeof(int), myOrdinals.Length) + MemorySize.Array(sizeof(int), pairStart.Length)
+            + MemorySize.Array(sizeof(int), theirOrdinals.Length) + MemorySize.Array(sizeof(MatchKinds), kinds.Length)
+            + MemorySize.Array(sizeof(MatchConfidence), confidences.Length) + MemorySize.Array(sizeof(bool), truncated.Length);
     }
+
+    /// <summary>The managed memory this result holds (its arrays), estimated like <see cref="PopulationData.EstimatedBytes"/>.</summary>
+    public long EstimatedBytes { get; }
 
     /// <summary>Ordinals of my overlapping records, ascending (so in record id order).</summary>
     public int[] MyOrdinals { get; }

@@ -32,7 +32,14 @@ public sealed class PopulationData
             }
             CountryUnknown[i] = nameOnly && !name;
         }
+        EstimatedBytes = Estimate(records);
     }
+
+    /// <summary>
+    /// The managed memory this version holds (records with their strings and arrays, the indexes), estimated from
+    /// the CLR's 64-bit object layout. What caches charge against their byte budget.
+    /// </summary>
+    public long EstimatedBytes { get; }
 
     public string VersionId { get; }
 
@@ -92,6 +99,19 @@ public sealed class PopulationData
             if (c < 0) lo = mid + 1; else hi = mid - 1;
         }
         return ~lo;
+    }
+
+    private long Estimate(EscrowRecord[] records)
+    {
+        long bytes = MemorySize.Object(5 * MemorySize.Reference + sizeof(long)) + MemorySize.String(VersionId)
+            + MemorySize.Array(MemorySize.Reference, _indexes.Length) + MemorySize.Array(MemorySize.Reference, records.Length)
+            + MemorySize.Array(sizeof(bool), HasDomain.Length) + MemorySize.Array(sizeof(bool), CountryUnknown.Length);
+        foreach (var index in _indexes)
+            if (index is not null)
+                bytes += MemorySize.Object(2 * MemorySize.Reference)
+                    + MemorySize.Array(Token.Size, index.Tokens.Length) + MemorySize.Array(sizeof(int), index.Ordinals.Length);
+        foreach (var record in records) bytes += MemorySize.Of(record);
+        return bytes;
     }
 
     private static TokenIndex BuildIndex(EscrowRecord[] records, IdentifierType type)
