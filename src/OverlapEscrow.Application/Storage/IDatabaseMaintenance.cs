@@ -16,8 +16,9 @@ public interface IDatabaseMaintenance
     Task<(bool Ok, IReadOnlyList<string> Problems)> CheckIntegrityAsync(string path, CancellationToken ct);
 
     /// <summary>
-    /// Makes deleted content unreadable from the files: copies the write-ahead log into the database and truncates it,
-    /// so page images of deleted rows do not stay in the log (deleted pages themselves are zeroed as they are freed).
+    /// Makes deleted content unreadable from the files: overwrites every free page with zeros (deleted rows' cells in
+    /// live pages are zeroed as they are deleted, secure_delete=FAST), then copies the write-ahead log into the database
+    /// and truncates it, so no page image of a deleted row stays in the log either.
     /// </summary>
     Task PurgeDeletedContentAsync(CancellationToken ct);
 }

@@ -35,9 +35,30 @@ internal sealed class DatabaseMaintenance(SqliteConnectionFactory connections) :
         return (ok && foreignKeys == 0, ok && foreignKeys == 0 ? [] : results);
     }
 
+    /// <summary>Free pages overwritten per transaction: the write lock is held for one chunk at a time (scripts/secure-delete-cost).</summary>
+    private const int ScrubChunkPages = 4096;
+
     public async Task PurgeDeletedContentAsync(CancellationToken ct)
     {
         await using var connection = await connections.OpenAsync(ct);
+        // Free pages keep whatever they held: a deleted segment's overflow pages, say. Filling them with zero blobs (a
+        // chunk per transaction, so writers wait for one chunk at most) and deleting those leaves every free page
+        // zeroed. A pass takes at most twice the free space it found, so it ends even when a chunk's cell fits in a
+        // page already in use.
+        var pageSize = await connection.ExecuteScalarAsync<long>(new CommandDefinition("PRAGMA page_size", cancellationToken: ct));
+        var found = await connection.ExecuteScalarAsync<long>(new CommandDefinition("PRAGMA freelist_count", cancellationToken: ct));
+        for (long written = 0; written < 2 * found;)
+        {
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            var free = await connection.ExecuteScalarAsync<long>(new CommandDefinition("PRAGMA freelist_count", transaction: tx, cancellationToken: ct));
+            if (free == 0) break;
+            var pages = Math.Min(free, ScrubChunkPages);
+            await connection.ExecuteAsync(new CommandDefinition("INSERT INTO free_page_scrub (filler) VALUES (zeroblob(@bytes))",
+                new { bytes = pages * (pageSize - 64) }, tx, cancellationToken: ct));
+            await tx.CommitAsync(ct);
+            written += pages;
+        }
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM free_page_scrub", cancellationToken: ct));
         // TRUNCATE waits for readers and writers to let go of the log, copies it into the database file and truncates it
         // to zero bytes; busy (another connection still reading an old snapshot) leaves it for the next purge.
         await connection.ExecuteAsync(new CommandDefinition("PRAGMA wal_checkpoint(TRUNCATE)", cancellationToken: ct));

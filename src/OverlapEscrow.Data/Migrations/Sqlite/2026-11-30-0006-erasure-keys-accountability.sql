@@ -89,3 +89,10 @@ CREATE TABLE signup_codes (
     used_at    INTEGER NULL,
     attempts   INTEGER NOT NULL DEFAULT 0
 );
+
+-- Zero blobs written into the free pages after an erasure and deleted again, so that no free page keeps a deleted
+-- row's bytes (IDatabaseMaintenance.PurgeDeletedContentAsync). Empty between purges.
+CREATE TABLE free_page_scrub (
+    id     INTEGER PRIMARY KEY,
+    filler BLOB NOT NULL
+);
