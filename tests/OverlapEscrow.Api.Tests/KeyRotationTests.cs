@@ -1,0 +1,121 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using OverlapEscrow.Api.Tests.Infrastructure;
+using Xunit.Abstractions;
+using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
+
+namespace OverlapEscrow.Api.Tests;
+
+/// <summary>
+/// A data-key rotation runs beside the service, and a rotation killed midway (a real process, killed as a power cut
+/// would) loses nothing and leaves nothing unreadable: the service keeps answering from values under either key, and
+/// running the rotation again finishes it and destroys the old key.
+/// </summary>
+public sealed partial class KeyRotationTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "oe-tests", Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_dataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    private static readonly Dictionary<string, string> Settings = new() { ["Escrow__Uploads__SegmentRecords"] = "128" };
+
+    private Dictionary<long, long> SegmentsByKeyVersion(string organizationId)
+    {
+        using var db = new SqliteConnection($"Data Source={Path.Combine(_dataDirectory, "escrow.db")};Pooling=False");
+        db.Open();
+        return db.Query<(long Version, long Count)>(
+            """
+            SELECT s.key_version, COUNT(*) FROM segments s
+            JOIN population_versions v ON v.id = s.version_id JOIN populations p ON p.id = v.population_id
+            WHERE p.organization_id = @organizationId GROUP BY s.key_version
+            """, new { organizationId }).ToDictionary(r => r.Version, r => r.Count);
+    }
+
+    private int KeyVersionsInKeyring(string organizationId) =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(_dataDirectory, "secrets", "keyring", organizationId + ".json")))!["keys"]!.AsArray().Count;
+
+    private static async Task<string> CellAsync(ServiceProcess service, Org org, string partnershipId, string mine, string theirs)
+    {
+        using var http = service.CreateClient();
+        http.DefaultRequestHeaders.Authorization = org.Http.DefaultRequestHeaders.Authorization;
+        var response = await http.GetAsync($"/v1/partnerships/{partnershipId}/overlaps");
+        await Expect(response, HttpStatusCode.OK);
+        return (await Json(response)).Cell(mine, theirs)!["count"]!.ToJsonString();
+    }
+
+    [Fact]
+    public async Task ADataKeyRotationKilledMidwayResumesWithNothingLostOrUnreadable()
+    {
+        Directory.CreateDirectory(_dataDirectory);
+        Org rotating, partner;
+        string theirs, mine, partnershipId, before;
+        var service = await ServiceProcess.StartAsync(_dataDirectory, Settings);
+        try
+        {
+            rotating = await service.SignupAsync("rotating");
+            partner = await service.SignupAsync("rotating-partner");
+            theirs = await rotating.CreatePopulationAsync("Customers");
+            await rotating.UploadOkAsync(theirs, Records.Range("R", 0, 7680));
+            await rotating.ShareAsync(theirs, "counts");
+            mine = await partner.CreatePopulationAsync("Customers");
+            await partner.UploadOkAsync(mine, Records.Range("R", 1000, 2000));
+            partnershipId = await partner.PartnerAsync(rotating);
+            before = await CellAsync(service, partner, partnershipId, mine, theirs);
+            Assert.Equal(new Dictionary<long, long> { [1] = 60 }, SegmentsByKeyVersion(rotating.Id)); // 7,680 records, 128 a segment
+
+            // The rotation, slowed down so that it can be caught midway, is killed after a few batches.
+            using (var rotation = AdminProcess.Start(_dataDirectory, "keys", "rotate-data", "--organization", rotating.Id, "--batch", "2", "--pace", "300", "--settle", "0"))
+            {
+                Assert.True(await rotation.WaitForLineAsync(l => Resealed().Match(l) is { Success: true } m && long.Parse(m.Groups[1].Value) >= 6, TimeSpan.FromMinutes(2)),
+                    rotation.Output);
+                rotation.Kill();
+                output.WriteLine(rotation.Output);
+            }
+            var midway = SegmentsByKeyVersion(rotating.Id);
+            output.WriteLine("midway: " + string.Join(", ", midway.Select(kv => $"v{kv.Key}: {kv.Value}")));
+            Assert.True(midway.GetValueOrDefault(1) > 0 && midway.GetValueOrDefault(2) > 0, "the rotation was not caught midway");
+            Assert.Equal(60, midway.Values.Sum());
+            Assert.Equal(2, KeyVersionsInKeyring(rotating.Id));
+        }
+        finally
+        {
+            service.Dispose();
+        }
+
+        // Restarted, the service reads every value from disk again (nothing cached), under either key.
+        using (var restarted = await ServiceProcess.StartAsync(_dataDirectory, Settings))
+        {
+            Assert.Equal(before, await CellAsync(restarted, partner, partnershipId, mine, theirs));
+            var status = await AdminProcess.RunAsync(_dataDirectory, "keys", "status");
+            Assert.Contains($"interrupted data-key rotations: 1 ({rotating.Id})", status.Output);
+
+            // Resuming finishes the rotation while the service runs, and destroys the old key.
+            var resumed = await AdminProcess.RunAsync(_dataDirectory, "keys", "rotate-data", "--resume", "--settle", "0");
+            Assert.True(resumed.ExitCode == 0, resumed.Output);
+            output.WriteLine(resumed.Output);
+            Assert.Equal(new Dictionary<long, long> { [2] = 60 }, SegmentsByKeyVersion(rotating.Id));
+            Assert.Equal(1, KeyVersionsInKeyring(rotating.Id));
+            Assert.Equal(before, await CellAsync(restarted, partner, partnershipId, mine, theirs));
+        }
+
+        using (var again = await ServiceProcess.StartAsync(_dataDirectory, Settings))
+        {
+            Assert.Equal(before, await CellAsync(again, partner, partnershipId, mine, theirs));
+            using var http = again.CreateClient();
+            http.DefaultRequestHeaders.Authorization = rotating.Http.DefaultRequestHeaders.Authorization;
+            Assert.Equal(7680, (await Json(await http.GetAsync($"/v1/populations/{theirs}")))["recordCount"]!.GetValue<long>());
+            var status = await AdminProcess.RunAsync(_dataDirectory, "keys", "status");
+            Assert.Contains("interrupted data-key rotations: 0", status.Output);
+        }
+    }
+
+    [GeneratedRegex(@": (\d+) values re-sealed")]
+    private static partial Regex Resealed();
+}
