@@ -33,7 +33,7 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
 
     /// <summary>
     /// Argon2id at its smallest settings: hundreds of sign-ups and logins per run would otherwise spend minutes in
-    /// 64 MiB hashes. The RFC 9106 defaults themselves are tested by the hasher's own tests.
+    /// 64 MiB hashes. The RFC 9106 defaults themselves are tested in PasswordHashingTests.
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string?> FastPasswords = new Dictionary<string, string?>
     {
