@@ -89,6 +89,7 @@ public sealed class AccountSecurityTests : IDisposable
         Assert.Equal(HttpStatusCode.Unauthorized, (await member.GetAsync("/v1/me")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await member.GetAsync("/v1/populations")).StatusCode);
         await ExpectProblem(await RefreshAsync(_app.CreateClient(), refresh), HttpStatusCode.Unauthorized);
+        Assert.Contains("member.removed", await org.Http.GetStringAsync("/v1/audit?limit=1000"));
     }
 
     [Fact]

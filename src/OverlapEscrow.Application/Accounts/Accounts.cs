@@ -215,20 +215,27 @@ public sealed partial class Accounts(
     public async Task<Outcome<Member>> ChangeRoleAsync(Caller caller, string memberId, string? role, CancellationToken ct)
     {
         if (role is null || !Roles.All.Contains(role)) return Failure.Invalid.Of("role", $"role is one of {string.Join(", ", Roles.All)}.");
-        var outcome = await accounts.ChangeMemberRoleAsync(caller.OrganizationId, memberId, role, ct);
-        if (outcome == MemberChangeOutcome.NotFound) return new Failure.NotFound("member");
-        if (outcome == MemberChangeOutcome.LastAdmin) return new Failure.Conflict("An organization keeps at least one admin: make another member admin first.");
-        await Audit(caller.OrganizationId, caller.Actor, "member.role_changed", new { memberId, role }, ct);
+        // The change and its audit event commit together (or neither).
+        await using (var uow = await transactions.BeginAsync(ct))
+        {
+            var outcome = await uow.Accounts.ChangeMemberRoleAsync(caller.OrganizationId, memberId, role, ct);
+            if (outcome == MemberChangeOutcome.NotFound) return new Failure.NotFound("member");
+            if (outcome == MemberChangeOutcome.LastAdmin) return new Failure.Conflict("An organization keeps at least one admin: make another member admin first.");
+            await uow.Audit.AppendAsync(new AuditEntry(time.GetUtcNow(), caller.OrganizationId, caller.Actor, "member.role_changed", null, new { memberId, role }), ct);
+            await uow.CommitAsync(ct);
+        }
         return (await accounts.GetMemberAsync(memberId, ct))!;
     }
 
     /// <summary>Removes a member: its sessions and refresh tokens go with it, and its access tokens stop working on their next request.</summary>
     public async Task<Outcome<bool>> RemoveMemberAsync(Caller caller, string memberId, CancellationToken ct)
     {
-        var outcome = await accounts.RemoveMemberAsync(caller.OrganizationId, memberId, ct);
+        await using var uow = await transactions.BeginAsync(ct);
+        var outcome = await uow.Accounts.RemoveMemberAsync(caller.OrganizationId, memberId, ct);
         if (outcome == MemberChangeOutcome.NotFound) return new Failure.NotFound("member");
         if (outcome == MemberChangeOutcome.LastAdmin) return new Failure.Conflict("An organization keeps at least one admin: make another member admin first, or delete the organization.");
-        await Audit(caller.OrganizationId, caller.Actor, "member.removed", new { memberId }, ct);
+        await uow.Audit.AppendAsync(new AuditEntry(time.GetUtcNow(), caller.OrganizationId, caller.Actor, "member.removed", null, new { memberId }), ct);
+        await uow.CommitAsync(ct);
         return true;
     }
 
