@@ -116,6 +116,73 @@ public sealed partial class KeyRotationTests(ITestOutputHelper output) : IDispos
         }
     }
 
+    private async Task<(int Code, string Output)> AdminAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var settings = new Dictionary<string, string?>(EscrowApp.FastPasswords) { ["Escrow:DataDirectory"] = _dataDirectory };
+        return (await Admin.AdminCommand.RunAsync(args, output, output, settings), output.ToString());
+    }
+
+    [Fact]
+    public async Task AMasterKeyRotationRewrapsEveryDataKeyAndOnlyThenLetsTheOldVersionBeDestroyed()
+    {
+        Directory.CreateDirectory(_dataDirectory);
+        string before, partnershipId;
+        Org partner;
+        using (var app = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory))
+        {
+            var owner = await app.SignupAsync("master-owner");
+            partner = await app.SignupAsync("master-partner");
+            var theirs = await owner.CreatePopulationAsync("Customers");
+            await owner.UploadOkAsync(theirs, Records.Range("M", 0, 40));
+            await owner.ShareAsync(theirs, "counts");
+            var mine = await partner.CreatePopulationAsync("Customers");
+            await partner.UploadOkAsync(mine, Records.Range("M", 10, 40));
+            partnershipId = await partner.PartnerAsync(owner);
+            before = (await partner.MatrixAsync(partnershipId))["cells"]!.ToJsonString();
+
+            Assert.Equal(Admin.AdminCommand.Failed, (await AdminAsync("keys", "retire-master", "1")).Code); // the current one
+            var rotated = await AdminAsync("keys", "rotate-master");
+            Assert.True(rotated.Code == 0, rotated.Output);
+            var retired = await AdminAsync("keys", "retire-master", "1");
+            Assert.True(retired.Code == 0, retired.Output);
+            Assert.False(File.Exists(Path.Combine(_dataDirectory, "secrets", "master.key")));
+            Assert.True(File.Exists(Path.Combine(_dataDirectory, "secrets", "master.v2.key")));
+
+            // The running service goes on (a new upload seals under the data key it unwraps with the new master key).
+            await owner.UploadOkAsync(theirs, Records.Range("M", 0, 40));
+            Assert.Equal(before, (await partner.MatrixAsync(partnershipId))["cells"]!.ToJsonString());
+        }
+        using (var restarted = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory))
+        {
+            using var http = restarted.CreateClient();
+            http.DefaultRequestHeaders.Authorization = partner.Http.DefaultRequestHeaders.Authorization;
+            var matrix = await http.GetAsync($"/v1/partnerships/{partnershipId}/overlaps");
+            await Expect(matrix, HttpStatusCode.OK);
+            Assert.Equal(before, (await Json(matrix))["cells"]!.ToJsonString());
+            var status = await AdminAsync("keys", "status");
+            Assert.Contains("data keys wrapped by master v2: 2 organizations", status.Output);
+            Assert.DoesNotContain("master v1", status.Output);
+        }
+    }
+
+    [Fact]
+    public async Task ARotatedSigningKeyKeepsOldTokensValidAndRefusesToRetireBeforeTheyExpire()
+    {
+        Directory.CreateDirectory(_dataDirectory);
+        using var app = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory);
+        var org = await app.SignupAsync("signing-rotation");
+        var rotated = await AdminAsync("keys", "rotate-signing");
+        Assert.True(rotated.Code == 0, rotated.Output);
+        Assert.True(File.Exists(Path.Combine(_dataDirectory, "secrets", "jwt-signing.v2.key")));
+
+        await Expect(await org.Http.GetAsync("/v1/me"), HttpStatusCode.OK);
+        var refused = await AdminAsync("keys", "retire-signing", "1");
+        Assert.Equal(Admin.AdminCommand.Failed, refused.Code);
+        Assert.Contains("may still be valid", refused.Output);
+        await Expect(await org.Http.GetAsync("/v1/me"), HttpStatusCode.OK);
+    }
+
     [GeneratedRegex(@": (\d+) values re-sealed")]
     private static partial Regex Resealed();
 }
