@@ -28,6 +28,7 @@ app.MapApiKeys();
 app.MapPopulations();
 app.MapPartnerships();
 app.MapSharing();
+app.MapPrivacy();
 app.MapOverlaps();
 app.MapSchedules();
 app.MapAudit();

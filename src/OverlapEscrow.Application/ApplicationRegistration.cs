@@ -8,6 +8,7 @@ using OverlapEscrow.Application.Outbound;
 using OverlapEscrow.Application.Overlaps;
 using OverlapEscrow.Application.Partnerships;
 using OverlapEscrow.Application.Populations;
+using OverlapEscrow.Application.Privacy;
 using OverlapEscrow.Application.Schedules;
 using OverlapEscrow.Application.Sharing;
 using OverlapEscrow.Application.Storage;
@@ -39,6 +40,9 @@ public static class ApplicationRegistration
         services.AddSingleton<OverlapCache>();
         services.AddSingleton<OverlapComputation>();
         services.AddSingleton<HistoryRecorder>();
+        services.AddSingleton<Domain.Privacy.IRandomBits>(Domain.Privacy.SecureRandomBits.Instance);
+        services.AddSingleton<CountReleases>();
+        services.AddSingleton<PrivacyBudgets>();
         services.AddSingleton<OverlapRefresher>();
         services.AddSingleton<OverlapReports>();
         services.AddSingleton<PermissionWithdrawal>();

@@ -9,6 +9,7 @@ using OverlapEscrow.Data.Organizations;
 using OverlapEscrow.Data.Overlaps;
 using OverlapEscrow.Data.Partnerships;
 using OverlapEscrow.Data.Populations;
+using OverlapEscrow.Data.Privacy;
 using OverlapEscrow.Data.Schedules;
 using OverlapEscrow.Data.Sqlite;
 using OverlapEscrow.Data.Webhooks;
@@ -31,6 +32,7 @@ public static class StorageRegistration
         services.AddSingleton<IPartnershipRepository>(sp => new PartnershipRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IAuditRepository>(sp => new AuditRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IOverlapHistoryRepository>(sp => new OverlapHistoryRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<ICountReleaseRepository>(sp => new CountReleaseRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IWebhookRepository>(sp => new WebhookRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IScheduleRepository>(sp => new ScheduleRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IOrganizationErasureStore>(sp => new OrganizationErasureRepository(sp.GetRequiredService<IDbScope>()));
@@ -104,6 +106,7 @@ internal sealed class UnitOfWork : IUnitOfWork
         Partnerships = new PartnershipRepository(scope);
         Audit = new AuditRepository(scope);
         History = new OverlapHistoryRepository(scope);
+        Releases = new CountReleaseRepository(scope);
         Webhooks = new WebhookRepository(scope);
         Schedules = new ScheduleRepository(scope);
         Erasure = new OrganizationErasureRepository(scope);
@@ -115,6 +118,7 @@ internal sealed class UnitOfWork : IUnitOfWork
     public IPartnershipRepository Partnerships { get; }
     public IAuditRepository Audit { get; }
     public IOverlapHistoryRepository History { get; }
+    public ICountReleaseRepository Releases { get; }
     public IWebhookRepository Webhooks { get; }
     public IScheduleRepository Schedules { get; }
     public IOrganizationErasureStore Erasure { get; }

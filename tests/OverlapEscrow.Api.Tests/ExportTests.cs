@@ -61,7 +61,7 @@ public sealed class ExportTests(ITestOutputHelper output) : IAsyncLifetime
 
         Assert.Equal(Utf8Bom, body[..3]);
         using var csv = CsvReader.Create(body.AsMemory(3));
-        Assert.Equal(["recordId", "matchedOn", "accountName", "partner.accountName"], csv.Headers);
+        Assert.Equal(["recordId", "matchedOn", "confidence", "accountName", "partner.accountName"], csv.Headers);
         var ids = new HashSet<string>(StringComparer.Ordinal);
         var rows = 0;
         while (csv.Read())
@@ -72,8 +72,9 @@ public sealed class ExportTests(ITestOutputHelper output) : IAsyncLifetime
             // Each of my records matched exactly the partner record with the same domain: d{i}.example.
             var i = int.Parse(recordId["A-".Length..]);
             Assert.Equal("domain", csv.GetString(1));
-            Assert.Equal($"A account {i}", csv.GetString(2));
-            Assert.Equal($"B account {i}", csv.GetString(3));
+            Assert.Equal("exact", csv.GetString(2));
+            Assert.Equal($"A account {i}", csv.GetString(3));
+            Assert.Equal($"B account {i}", csv.GetString(4));
         }
         Assert.Equal(n, rows);
         Assert.Equal(Enumerable.Range(0, n).Select(i => $"A-{i:D5}").ToHashSet(), ids);
@@ -101,7 +102,7 @@ public sealed class ExportTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(Utf8Bom, body[..3]);
         Assert.NotEqual(Utf8Bom, body[3..6]); // one mark, not one per flush
         var lines = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(body, 3, body.Length - 3).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("recordId,matchedOn,accountName,partner.accountName", lines[0]);
-        Assert.Equal(names.Select((name, i) => $"A-{i},domain,{name},Partner {name}"), lines[1..]);
+        Assert.Equal("recordId,matchedOn,confidence,accountName,partner.accountName", lines[0]);
+        Assert.Equal(names.Select((name, i) => $"A-{i},domain,exact,{name},Partner {name}"), lines[1..]);
     }
 }

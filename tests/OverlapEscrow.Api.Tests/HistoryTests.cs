@@ -14,7 +14,7 @@ namespace OverlapEscrow.Api.Tests;
 /// </summary>
 public sealed class HistoryTests : IAsyncLifetime
 {
-    private readonly EscrowApp _app = new();
+    private readonly EscrowApp _app = new() { RandomSeed = 17 };
     private Org _alpha = null!, _beta = null!;
     private string _mine = "", _theirs = "", _pipeline = "", _partnership = "";
 
@@ -121,39 +121,48 @@ public sealed class HistoryTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task CountsLevelPointsBelowTheMinimumAreWithheldAndTheTrendFollowsTheRuleInForceNow()
+    public async Task CountsLevelPointsAreTheReleasedValuesAndTheTrendFollowsTheRuleInForceNow()
     {
+        // This test used to read the exact counts of each upload under the minimum (6, then withheld). Now every
+        // counts-level point is a release, the value the matrix showed: the first upload's, since the later ones came
+        // within the cell's refresh interval and got no fresh value.
         await Expect(await _beta.Http.PutAsJsonAsync($"/v1/populations/{_theirs}/sharing", new { level = "counts", minimumCount = 5 }), HttpStatusCode.OK);
         await UploadAsync(Accounts(1, 2, 3));
+        var shown = (await _alpha.MatrixAsync(_partnership)).Cell(_mine, _theirs)!;
         await UploadAsync(Accounts(1, 2, 3, 4, 5, 6));
         await UploadAsync(Accounts(1, 2, 3, 4));
-        await UploadAsync(Accounts(1, 2, 3)); // still withheld: merged with the point before, or it would say the count moved
+        await UploadAsync(Accounts(1, 2, 3));
 
         var cell = CellOf(await HistoryAsync(_alpha), _mine, _theirs)!;
         Assert.Equal("counts", cell["level"]!.GetValue<string>());
         Assert.Equal(5, cell["minimumCount"]!.GetValue<int>());
-        // The trend starts from what an empty cell reads (withheld), so the first withheld point is no news.
-        Assert.Equal([6, null], Counts(cell));
-        Assert.All(cell["points"]!.AsArray(), p => Assert.NotNull(p!["at"]));
+        var released = shown["count"]?.GetValue<int>();
+        // The trend starts from what an empty cell reads (withheld), so a withheld release is no news.
+        Assert.Equal(released is null ? [] : [released], Counts(cell));
+        Assert.All(cell["points"]!.AsArray(), p => Assert.True(p!["protected"]!.GetValue<bool>()));
+        Assert.All(cell["points"]!.AsArray(), p => Assert.Equal(115, p!["marginOfError"]!.GetValue<int>()));
+        Assert.Equal(1, (await _beta.PrivacyAsync(_partnership))["budget"]!["releases"]!.GetValue<int>());
 
-        // Raised to the overlaps level, the past recorded under counts stays under the counts rule: the small
-        // counts of then (3, 4) are not revealed now.
+        // Raised to the overlaps level, the past under counts keeps its released values (the exact small counts of then
+        // are not revealed); the point recorded under overlaps is exact.
         await _beta.ShareAsync(_theirs, "overlaps");
+        await _app.RefreshedAsync();
         var later = CellOf(await HistoryAsync(_alpha), _mine, _theirs)!;
-        var counts = Counts(later);
-        Assert.Equal(6, counts[0]);
-        Assert.DoesNotContain(4, counts);
+        Assert.Equal(released is null ? [3] : [released, 3], Counts(later));
+        Assert.Null(later["points"]!.AsArray()[^1]!["protected"]);
         Assert.Null(later["minimumCount"]);
     }
 
     [Fact]
-    public async Task ACountsLevelPointIsWithheldWhenManyOfMyRecordsHitFewOfThePartners()
+    public async Task ACountsLevelPointIsWithheldWhenManyOfMyRecordsHitOneOfThePartners()
     {
+        await _beta.NearlyExactAsync(_partnership); // what is counted, not the noise, is under test
         await _beta.ShareAsync(_theirs, "counts");
-        // Six records of one account: six of mine overlap, but only one of the partner's.
+        // Six records of one account: six of mine overlap, but they count as one (the bounded count), below the minimum.
         await UploadAsync(Records.Ndjson(Enumerable.Range(1, 6).Select(i => new Records.Account($"A-dup-{i}", Domain: "d1.example"))));
         var cell = CellOf(await HistoryAsync(_alpha), _mine, _theirs)!;
         Assert.Empty(Counts(cell));
+        Assert.NotEqual(0, (await _beta.PrivacyAsync(_partnership))["budget"]!["releases"]!.GetValue<int>());
     }
 
     [Fact]

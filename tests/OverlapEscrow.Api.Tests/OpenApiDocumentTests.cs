@@ -164,7 +164,7 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.Served served) : I
         string[] conflicting =
         [
             "Signup", "AddMember", "CreatePopulation", "InvitePartner", "AcceptPartnership", "DeclinePartnership", "TerminatePartnership",
-            "SetPartnershipSharing", "GetOverlapMatrix", "ListOverlappingAccounts", "GetOverlapHistory", "ListNewOverlappingAccounts",
+            "SetPartnershipSharing", "SetPartnershipPrivacy", "GetOverlapMatrix", "ListOverlappingAccounts", "GetOverlapHistory", "ListNewOverlappingAccounts",
             "CreateSchedule", "ReplaceSchedule", "DeleteSchedule", "CreateWebhook", "UploadSnapshot", "UploadDelta",
         ];
         var byId = Operations().ToDictionary(o => Id(o.Operation), o => o.Operation);
@@ -276,6 +276,7 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.Served served) : I
         Assert.Equal(["queued", "running", "succeeded", "failed"], Values(Resolved(Schema("RunResponse")["properties"]!["status"]!)["enum"]));
         Assert.Equal(["pending", "delivered", "failed"], Values(Resolved(Schema("WebhookDeliveryResponse")["properties"]!["status"]!)["enum"]));
         Assert.Equal(["domain", "name", "domain_label", "name_only", "name_generic", "name_skeleton"], Values(Schema("PartnerMatchResponse")["properties"]!["matchedOn"]!["items"]!["enum"]));
+        Assert.Equal(["current", "data_changed", "budget_exhausted"], Values(Resolved(Schema("CountPrivacy")["properties"]!["state"]!)["enum"]));
     }
 
     /// <summary>A property's schema, or the component schema it refers to (enumerations typed in C# are components).</summary>

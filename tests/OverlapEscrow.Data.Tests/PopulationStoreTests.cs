@@ -13,10 +13,10 @@ public class PopulationStoreTests
     private static SealedValue Sealed(byte b) => new([b], [b, b], 1);
 
     /// <summary>Writes a pending version with one segment of <paramref name="records"/> records and returns its id.</summary>
-    private static async Task<string> PendingAsync(Stores s, string populationId, VersionKind kind, int records = 3)
+    private static async Task<string> PendingAsync(Stores s, string populationId, VersionKind kind, int records = 3, int hashingSpec = 1)
     {
         var id = Ids.New("ver");
-        await s.Populations.BeginVersionAsync(id, populationId, kind, T0, None);
+        await s.Populations.BeginVersionAsync(id, populationId, kind, T0, None, hashingSpec);
         Assert.True(await s.Populations.AppendSegmentAsync(new Segment(id, 0, records, Sealed(7)), T0, None));
         return id;
     }
@@ -42,6 +42,28 @@ public class PopulationStoreTests
         var chain = Assert.Single(await s.Populations.ReadChainAsync(second, None));
         Assert.Equal(Sealed(7).Ciphertext, Assert.Single(chain.Segments).Data.Ciphertext);
         Assert.Equal(1, chain.Segments[0].Data.KeyVersion);
+    }
+
+    [Theory, StorageData]
+    public async Task APopulationCarriesTheHashingSpecOfItsCurrentVersionAndALayeredVersionTheLowestOfItsLayers(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        var org = await s.OrganizationAsync("acme");
+        var pop = await s.PopulationAsync(org);
+        Assert.Null((await s.Populations.GetAsync(org, pop, None))!.HashingSpec);
+
+        await s.Populations.CommitAsync(await PendingAsync(s, pop, VersionKind.Snapshot, hashingSpec: 2), 3, T0, null, null, None);
+        Assert.Equal(2, (await s.Populations.GetAsync(org, pop, None))!.HashingSpec);
+        await s.Populations.CommitAsync(await PendingAsync(s, pop, VersionKind.Delta, hashingSpec: 2), 3, T0, null, null, None);
+        Assert.Equal(2, (await s.Populations.GetAsync(org, pop, None))!.HashingSpec);
+        // A delta from an older client makes the whole population's data as old as its oldest layer…
+        await s.Populations.CommitAsync(await PendingAsync(s, pop, VersionKind.Delta, hashingSpec: 1), 3, T0, null, null, None);
+        Assert.Equal(1, (await s.Populations.GetAsync(org, pop, None))!.HashingSpec);
+        // …and a newer delta on it does not lift it; only a snapshot does.
+        await s.Populations.CommitAsync(await PendingAsync(s, pop, VersionKind.Delta, hashingSpec: 2), 3, T0, null, null, None);
+        Assert.Equal(1, (await s.Populations.GetAsync(org, pop, None))!.HashingSpec);
+        await s.Populations.CommitAsync(await PendingAsync(s, pop, VersionKind.Snapshot, hashingSpec: 2), 3, T0, null, null, None);
+        Assert.Equal(2, (await s.Populations.GetAsync(org, pop, None))!.HashingSpec);
     }
 
     [Theory, StorageData]

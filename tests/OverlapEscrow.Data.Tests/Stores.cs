@@ -51,6 +51,7 @@ public sealed class Stores : IAsyncDisposable
     public IPartnershipRepository Partnerships => _services.GetRequiredService<IPartnershipRepository>();
     public IAuditRepository Audit => _services.GetRequiredService<IAuditRepository>();
     public IOverlapHistoryRepository History => _services.GetRequiredService<IOverlapHistoryRepository>();
+    public ICountReleaseRepository Releases => _services.GetRequiredService<ICountReleaseRepository>();
     public IWebhookRepository Webhooks => _services.GetRequiredService<IWebhookRepository>();
     public IScheduleRepository Schedules => _services.GetRequiredService<IScheduleRepository>();
     public ITransactions Transactions => _services.GetRequiredService<ITransactions>();

@@ -80,6 +80,7 @@ public static class StorageExtensions
         builder.Bind<PasswordOptions>(EscrowOptions.Section + ":Passwords");
         builder.Bind<SignupOptions>(EscrowOptions.Section + ":Signup");
         builder.Bind<AuditOptions>(EscrowOptions.Section + ":Audit");
+        builder.Bind<Application.Privacy.PrivacyOptions>(EscrowOptions.Section + ":Privacy");
         builder.Services.AddOptions<ScheduleOptions>()
             .Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Schedules"))
             .ValidateDataAnnotations()

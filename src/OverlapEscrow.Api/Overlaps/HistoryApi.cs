@@ -18,7 +18,7 @@ public static class HistoryApi
         group.MapGet("/history", GetHistory)
             .WithName("GetOverlapHistory")
             .WithSummary("How the overlap counts of each cell evolved, shown as the partner's rule in force now permits")
-            .WithDescription("One trend per cell the partner does not hide now. At the counts level each point obeys the partner's minimum (withheld points have no count); at the overlaps level counts are exact. The first point of a cell may precede 'from': it is the value in force at 'from'. Consecutive points that would read the same are merged.")
+            .WithDescription("One trend per cell the partner does not hide now. At the counts level every point is a released privacy-protected value, the same the matrix and the webhooks showed (withheld points have no count); at the overlaps level counts are exact. The first point of a cell may precede 'from': it is the value in force at 'from'. Consecutive points that would read the same are merged.")
             .ProducesProblem(409);
 
         group.MapGet("/{myPopulationId}/{partnerPopulationId}/new", ListNew)
@@ -40,7 +40,8 @@ public static class HistoryApi
         if (outcome.Failure is { } failure) return Problems.From(failure);
         var h = outcome.Value!;
         return TypedResults.Ok(new OverlapHistoryResponse(partnershipId, h.From, h.To, h.Cells.Select(c => new HistoryCellResponse(c.MyPopulationId,
-            c.PartnerPopulationId, c.Level, c.MinimumCount, c.Points.Select(p => new HistoryPointResponse(p.At, p.Count.Value)).ToList())).ToList()));
+            c.PartnerPopulationId, c.Level, c.MinimumCount, c.Points.Select(p => new HistoryPointResponse(p.At, p.Count.Value,
+            p.Count.Protection is { } protection ? protection.Noised : null, p.Count.Protection is { Noised: true } noised ? noised.MarginOfError : null)).ToList())).ToList()));
     }
 
     private static async Task<Results<Ok<NewOverlapsResponse>, ProblemHttpResult>> ListNew(
@@ -82,8 +83,11 @@ public static class HistoryApi
     }
 }
 
-/// <summary>One point of a trend: <see cref="Count"/> null when the partner's minimum withholds it.</summary>
-public sealed record HistoryPointResponse(DateTimeOffset At, int? Count);
+/// <summary>
+/// One point of a trend: <see cref="Count"/> null when the partner's minimum withholds it. At the counts level
+/// <see cref="Protected"/> says whether the value was noised, and <see cref="MarginOfError"/> is its ± at 90 % confidence.
+/// </summary>
+public sealed record HistoryPointResponse(DateTimeOffset At, int? Count, bool? Protected = null, int? MarginOfError = null);
 
 /// <summary>The trend of one cell; <see cref="MinimumCount"/> at the counts level, where points below it have no count.</summary>
 public sealed record HistoryCellResponse(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, int? MinimumCount, IReadOnlyList<HistoryPointResponse> Points);

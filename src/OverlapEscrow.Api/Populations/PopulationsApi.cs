@@ -9,6 +9,7 @@ using OverlapEscrow.Application.Populations;
 using OverlapEscrow.Application.Schedules;
 using OverlapEscrow.Application.Sharing;
 using OverlapEscrow.Application.Uploads;
+using OverlapEscrow.Domain.Matching;
 using OverlapEscrow.Domain.Populations;
 
 namespace OverlapEscrow.Api.Populations;
@@ -87,6 +88,7 @@ public static class PopulationsApi
         [FromQuery] string? OnError,
         [FromQuery] bool? AllowEmpty,
         [FromHeader(Name = "Idempotency-Key")] string? IdempotencyKey,
+        [FromHeader(Name = HashingSpecs.Header)] string? HashingSpec,
         [FromHeader(Name = PushRuns.Header)] string? SyncSchedule);
 
     private static async Task<IResult> Upload(string populationId, VersionKind mode, UploadParameters p, CancellationToken ct)
@@ -115,10 +117,12 @@ public static class PopulationsApi
         if (policyName is not ("reject" or "skip")) return Problems.Invalid("onError", "onError is reject or skip.");
         if (p.IdempotencyKey is { } key && (key.Length is 0 or > 255 || key.Any(c => c < 0x21 || c > 0x7E)))
             return Problems.Invalid("Idempotency-Key", "The Idempotency-Key header is 1-255 visible ASCII characters.");
+        var (hashingSpec, specError) = HashingSpecs.Parse(p.HashingSpec);
+        if (specError is not null) return Problems.Invalid(HashingSpecs.Header, specError);
 
         Task<UploadOutcome> Apply(CancellationToken token) => p.Uploads.UploadAsync(new UploadRequest(
             p.User.Caller, population, mode, policyName == "skip" ? ErrorPolicy.Skip : ErrorPolicy.Reject,
-            parser, http.Request.Body, encoding == "gzip", p.IdempotencyKey, p.AllowEmpty ?? false), token);
+            parser, http.Request.Body, encoding == "gzip", p.IdempotencyKey, p.AllowEmpty ?? false, hashingSpec), token);
 
         UploadOutcome outcome;
         if (p.SyncSchedule is { } scheduleId)
@@ -173,7 +177,8 @@ public static class PopulationsApi
         return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(SharingSettingResponse.From(outcome.Value!));
     }
 
-    private static PopulationResponse Response(PopulationSummary p) => new(p.Id, p.Name, p.Type, p.CreatedAt, p.CurrentVersionId, p.RecordCount, p.UpdatedAt);
+    private static PopulationResponse Response(PopulationSummary p) => new(p.Id, p.Name, p.Type, p.CreatedAt, p.CurrentVersionId, p.RecordCount, p.UpdatedAt,
+        p.HashingSpec is { } spec ? HashingSpecs.Wire(spec) : null);
 }
 
 public sealed record CreatePopulationRequest(string? Name, string? Type);
@@ -185,4 +190,5 @@ public sealed record PopulationResponse(
     DateTimeOffset CreatedAt,
     string? CurrentVersionId,
     long RecordCount,
-    DateTimeOffset? UpdatedAt);
+    DateTimeOffset? UpdatedAt,
+    string? HashingSpec);

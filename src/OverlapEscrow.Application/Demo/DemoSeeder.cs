@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using OverlapEscrow.Application.Accounts;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Application.Uploads;
-using OverlapEscrow.Domain;
+using OverlapEscrow.Domain.Matching;
 using OverlapEscrow.Domain.Populations;
+using OverlapEscrow.Domain;
 
 namespace OverlapEscrow.Application.Demo;
 
@@ -96,7 +97,8 @@ public sealed class DemoSeeder(
             body.AppendLine(JsonSerializer.Serialize(new { recordId = $"{idPrefix}-{++n:D6}", identifiers = Identifiers(c.Name, c.Domain, c.Country), attributes }));
         }
         await using var stream = new MemoryStream(Encoding.UTF8.GetBytes(body.ToString()));
-        await uploads.UploadAsync(new UploadRequest(caller, population, VersionKind.Snapshot, ErrorPolicy.Reject, ndjson, stream, false, null), ct);
+        await uploads.UploadAsync(new UploadRequest(caller, population, VersionKind.Snapshot, ErrorPolicy.Reject, ndjson, stream, false, null,
+            HashingSpec: HashingSpecs.Current), ct); // v1 keys that a v2 client derives alike (DemoTests)
         return population.Id;
     }
 

@@ -150,12 +150,12 @@ public sealed class OverlapCache(CacheMemory memory, PopulationDataCache version
     private readonly ConcurrentDictionary<OverlapKey, Lazy<Task<OverlapResult>>> _computing = new();
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _partnershipTokens = new();
 
-    private sealed record OverlapKey(string PartnershipId, VersionKey Mine, VersionKey Theirs);
+    private sealed record OverlapKey(string PartnershipId, VersionKey Mine, VersionKey Theirs, MatchView View);
 
     public async Task<OverlapResult> GetAsync(string partnershipId, string myPopulationId, PopulationData mine,
-        string theirPopulationId, PopulationData theirs, CancellationToken ct)
+        string theirPopulationId, PopulationData theirs, CancellationToken ct, MatchView view = MatchView.Default)
     {
-        var key = new OverlapKey(partnershipId, new VersionKey(myPopulationId, mine.VersionId), new VersionKey(theirPopulationId, theirs.VersionId));
+        var key = new OverlapKey(partnershipId, new VersionKey(myPopulationId, mine.VersionId), new VersionKey(theirPopulationId, theirs.VersionId), view);
         if (memory.Entries.TryGetValue(key, out OverlapResult? kept)) return kept!;
         var compute = _computing.GetOrAdd(key, k => new Lazy<Task<OverlapResult>>(() => ComputeAndKeepAsync(k, mine, theirs)));
         return await compute.Value.WaitAsync(ct);
@@ -181,7 +181,7 @@ public sealed class OverlapCache(CacheMemory memory, PopulationDataCache version
             // Taken before computing: if the partnership is evicted meanwhile, the token has changed and the result
             // is not kept.
             var permission = new CancellationChangeToken(TokenFor(key.PartnershipId).Token);
-            var result = await Task.Run(() => OverlapEngine.Compute(mine, theirs));
+            var result = await Task.Run(() => OverlapEngine.Compute(mine, theirs, key.View));
             var options = memory.EntryFor(result.EstimatedBytes);
             options.ExpirationTokens.Add(permission);
             options.ExpirationTokens.Add(versions.KeptToken(key.Mine));

@@ -12,7 +12,9 @@ public sealed record CellOverlap(OverlapResult Result, PopulationData Mine, Popu
 public sealed class OverlapComputation(IPopulationRepository populations, PopulationDataCache data, OverlapCache overlaps)
 {
     /// <summary>The overlap of my population with the partner's, from my side. Only call it for cells the partner does not hide.</summary>
-    public async Task<CellOverlap> ComputeAsync(PartnerView view, PopulationSummary mine, PopulationSummary theirs, CancellationToken ct)
+    /// <param name="matches">Which matches to keep: the default view, or possible matches too (a separate cached result).</param>
+    public async Task<CellOverlap> ComputeAsync(PartnerView view, PopulationSummary mine, PopulationSummary theirs, CancellationToken ct,
+        MatchView matches = MatchView.Default)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -20,7 +22,7 @@ public sealed class OverlapComputation(IPopulationRepository populations, Popula
             {
                 var myData = await data.GetAsync(view.MyOrganizationId, mine.Id, mine.CurrentVersionId, ct);
                 var theirData = await data.GetAsync(view.Partner.Id, theirs.Id, theirs.CurrentVersionId, ct);
-                return new CellOverlap(await overlaps.GetAsync(view.Partnership.Id, mine.Id, myData, theirs.Id, theirData, ct), myData, theirData);
+                return new CellOverlap(await overlaps.GetAsync(view.Partnership.Id, mine.Id, myData, theirs.Id, theirData, ct, matches), myData, theirData);
             }
             catch (VersionGoneException) when (attempt < 2)
             {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using OverlapEscrow.Application.Privacy;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Application.Webhooks;
 using OverlapEscrow.Domain.Disclosure;
@@ -25,6 +26,7 @@ public sealed class OverlapRefresher(
     PartnerViews views,
     OverlapComputation overlaps,
     HistoryRecorder recorder,
+    CountReleases releases,
     IPartnershipRepository partnerships,
     IOverlapHistoryRepository history,
     ITransactions transactions,
@@ -115,7 +117,13 @@ public sealed class OverlapRefresher(
                 foreach (var (cell, overlap) in computed)
                     if (await side.RecordAsync(cell.Mine, cell.Theirs, cell.Sharing.Level, overlap.Result, overlap.Mine, ct) is { } change)
                         changes.Add(change);
-            if (OverlapsChanged.For(view, changes) is { } payload)
+            // Counts-level cells get their new value here when one is due, in this transaction, so the event below carries
+            // the value the matrix shows; whether one is due never depends on the counts (CountReleases).
+            var released = new List<ReleaseChange>();
+            foreach (var (cell, overlap) in computed.Where(c => c.Cell.Sharing.Level == SharingLevel.Counts))
+                if (await releases.ReleaseAsync(uow, view, cell, overlap, ct) is { IsNew: true, Release: { } release } r)
+                    released.Add(new ReleaseChange(cell.Mine.Id, cell.Theirs.Id, r.Previous?.Point, release.Point, r.Count.Protection?.RefreshesAt));
+            if (OverlapsChanged.For(view, changes, released) is { } payload)
                 await events.PublishAsync(uow, view.MyOrganizationId, OverlapsChanged.Type, payload, time.GetUtcNow(), ct);
             await uow.CommitAsync(ct);
         }
@@ -128,18 +136,33 @@ public static class OverlapsChanged
     public const string Type = "overlaps.changed";
 
     /// <summary>The payload for the viewer of <paramref name="view"/>, or null when none of the changes is visible to it.</summary>
-    public static OverlapsChangedPayload? For(PartnerView view, IReadOnlyList<CellChange> changes)
+    public static OverlapsChangedPayload? For(PartnerView view, IReadOnlyList<CellChange> changes, IReadOnlyList<ReleaseChange> releases)
     {
-        var cells = ChangeNotice.For(view, changes);
+        var cells = ChangeNotice.For(view, changes, releases);
         return cells.Count == 0 ? null : new OverlapsChangedPayload(view.Partnership.Id, cells.Select(c => new OverlapsChangedCell(
-            c.MyPopulationId, c.PartnerPopulationId, c.Level, c.Count.Value, c.Count.WithheldBelow, c.Previous.Value)).ToList());
+            c.MyPopulationId, c.PartnerPopulationId, c.Level, c.Count.Value, c.Count.WithheldBelow, c.Previous.Value,
+            CountPrivacy.Of(c.Count.Protection))).ToList());
     }
+}
+
+/// <summary>
+/// How a counts-level value was protected, as the API and webhooks show it: noised (<see cref="Protected"/>) with
+/// ± <see cref="MarginOfError"/> around the true count at <see cref="Confidence"/>, or exact by the owner's choice; when
+/// it was released, when it may next change, and <see cref="State"/>: current, data_changed (a new value comes at
+/// refreshesAt) or budget_exhausted (the owner's budget for this partner is spent until refreshesAt).
+/// </summary>
+public sealed record CountPrivacy(bool Protected, int MarginOfError, double Confidence, DateTimeOffset? ReleasedAt, DateTimeOffset? RefreshesAt, ReleaseState State)
+{
+    public static CountPrivacy? Of(CountProtection? protection) => protection is null ? null
+        : new(protection.Noised, protection.MarginOfError, protection.Confidence, protection.ReleasedAt, protection.RefreshesAt, protection.State);
 }
 
 public sealed record OverlapsChangedPayload(string PartnershipId, IReadOnlyList<OverlapsChangedCell> Cells);
 
 /// <summary>
 /// A changed cell as the receiver may see it: <see cref="Count"/> null when withheld (then <see cref="MinimumCount"/>
-/// says it is below it); <see cref="PreviousCount"/> is the value before, released under the same rule (null when withheld).
+/// says it is below it); <see cref="PreviousCount"/> is the value before, released under the same rule (null when withheld);
+/// <see cref="Privacy"/> at the counts level only: the value is the one the matrix shows, with how it was protected.
 /// </summary>
-public sealed record OverlapsChangedCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, int? Count, int? MinimumCount, int? PreviousCount);
+public sealed record OverlapsChangedCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, int? Count, int? MinimumCount, int? PreviousCount,
+    CountPrivacy? Privacy = null);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Privacy;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Disclosure;
 using OverlapEscrow.Domain.Matching;
@@ -11,8 +12,10 @@ using OverlapEscrow.Domain.Sharing;
 
 namespace OverlapEscrow.Application.Overlaps;
 
-/// <summary>A matrix cell as released to the viewer.</summary>
-public sealed record MatrixCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, ReleasedCount Count);
+/// <summary>A matrix cell as released to the viewer; <see cref="SpecMismatch"/> when the two sides were hashed under
+/// different specification versions, which may cost matches.</summary>
+public sealed record MatrixCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, ReleasedCount Count,
+    HashingSpecMismatch? SpecMismatch = null);
 
 public sealed record OverlapMatrix(
     Partnership Partnership,
@@ -22,15 +25,16 @@ public sealed record OverlapMatrix(
     IReadOnlyList<PartnerPopulationView> PartnerPopulations,
     IReadOnlyList<MatrixCell> Cells);
 
-/// <summary>A partner record my record matched: on which identifiers, and the fields the partner shares (nothing else of it).</summary>
-public sealed record PartnerMatch(IReadOnlyList<string> MatchedOn, IReadOnlyDictionary<string, string> Fields);
+/// <summary>A partner record my record matched: on which identifiers, how sure the match is, and the fields the partner
+/// shares (nothing else of it).</summary>
+public sealed record PartnerMatch(IReadOnlyList<string> MatchedOn, MatchConfidence Confidence, IReadOnlyDictionary<string, string> Fields);
 
 /// <summary>One of my overlapping records, with my own attributes and its partner matches.</summary>
 public sealed record OverlapItem(string RecordId, IReadOnlyDictionary<string, string> Attributes, IReadOnlyList<PartnerMatch> Matches, bool MatchesTruncated);
 
 /// <summary>A page of a cell's list; <see cref="More"/> when records follow the last item.</summary>
 public sealed record OverlapPage(string PartnershipId, string MyPopulationId, string PartnerPopulationId, EffectiveSharing Sharing, int TotalCount,
-    IReadOnlyList<OverlapItem> Items, bool More);
+    IReadOnlyList<OverlapItem> Items, bool More, MatchView Matches = MatchView.Default, HashingSpecMismatch? SpecMismatch = null);
 
 /// <summary>
 /// The whole list of a cell, to be written out as it is produced: <see cref="MyColumns"/> names every attribute my
@@ -48,11 +52,14 @@ public sealed record NewOverlaps(string PartnershipId, string MyPopulationId, st
 /// <summary>
 /// The overlap reports a viewer reads: the matrix, a cell's list (pages or a whole export), the history and what is
 /// new since a time. Each decides what it may show through the domain's disclosure rules, releases counts only through
-/// <see cref="CountRelease"/>, and records the release in the audit log before it answers.
+/// <see cref="CountRelease"/> (counts-level values through the release step, <see cref="CountReleases"/>), and records
+/// the release in the audit log before it answers.
 /// </summary>
 public sealed class OverlapReports(
     PartnerViews views,
     OverlapComputation overlaps,
+    CountReleases countReleases,
+    ICountReleaseRepository releases,
     IOverlapHistoryRepository history,
     IAuditRepository audit,
     IKeyring keyring,
@@ -71,11 +78,8 @@ public sealed class OverlapReports(
 
         var cells = new List<MatrixCell>();
         foreach (var cell in PartnerVisibility.Cells(view))
-        {
-            var overlap = await overlaps.ComputeAsync(view, cell.Mine, cell.Theirs, ct);
-            cells.Add(new MatrixCell(cell.Mine.Id, cell.Theirs.Id, cell.Sharing.Level,
-                CountRelease.Release(cell.Sharing, overlap.Result.Count, overlap.Result.PartnerCount)));
-        }
+            cells.Add(new MatrixCell(cell.Mine.Id, cell.Theirs.Id, cell.Sharing.Level, await CountOfAsync(view, cell, ct),
+                HashingSpecs.Compare(cell.Mine.HashingSpec, cell.Theirs.HashingSpec)));
         var now = time.GetUtcNow();
         await audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, "overlaps.matrix_read", partnershipId,
             new { cells = cells.Select(c => new { c.MyPopulationId, c.PartnerPopulationId, Level = Wire(c.Level), Count = c.Count.Value }) }), ct);
@@ -84,22 +88,23 @@ public sealed class OverlapReports(
     }
 
     /// <summary>A page of my overlapping records in a cell, after my record <paramref name="afterRecordId"/> when given.</summary>
+    /// <param name="matches">The default view (exact and strong matches), or possible matches too, each labelled.</param>
     public async Task<Outcome<OverlapPage>> PageAsync(Caller caller, string partnershipId, string myPopulationId, string partnerPopulationId,
-        string? afterRecordId, int limit, CancellationToken ct)
+        string? afterRecordId, int limit, CancellationToken ct, MatchView matches = MatchView.Default)
     {
         var (cell, view, failure) = await RecordsAccessAsync(caller, partnershipId, myPopulationId, partnerPopulationId, ct);
         if (failure is not null) return failure;
         if (limit is < 1 or > MaxPageSize) return Failure.Invalid.Of("limit", $"limit is between 1 and {MaxPageSize}.");
 
-        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct);
+        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct, matches);
         var result = overlap.Result;
         var start = afterRecordId is null ? 0 : After(overlap, afterRecordId);
         var end = Math.Min(result.Count, start + limit);
         var items = new List<OverlapItem>(end - start);
         for (var i = start; i < end; i++) items.Add(Item(overlap, i, cell.Sharing));
-        await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", null, ct);
+        await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", null, ct, matches);
         return new OverlapPage(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, Released(cell, result.Count, result.PartnerCount), items,
-            end < result.Count && items.Count > 0);
+            end < result.Count && items.Count > 0, matches, HashingSpecs.Compare(cell.Mine.HashingSpec, cell.Theirs.HashingSpec));
     }
 
     /// <summary>
@@ -108,16 +113,16 @@ public sealed class OverlapReports(
     /// </summary>
     /// <param name="limit">Checked like a page's when given, though an export is whole (a client's mistake is reported, not ignored).</param>
     public async Task<Outcome<OverlapExport>> ExportAsync(Caller caller, string partnershipId, string myPopulationId, string partnerPopulationId, int? limit,
-        CancellationToken ct)
+        CancellationToken ct, MatchView matches = MatchView.Default)
     {
         var (cell, view, failure) = await RecordsAccessAsync(caller, partnershipId, myPopulationId, partnerPopulationId, ct);
         if (failure is not null) return failure;
         if (limit is < 1 or > MaxPageSize) return Failure.Invalid.Of("limit", $"limit is between 1 and {MaxPageSize}.");
-        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct);
+        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct, matches);
         var columns = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var ordinal in overlap.Result.MyOrdinals)
             foreach (var attribute in overlap.Mine.Records[ordinal].Attributes) columns.Add(attribute.Name);
-        await AuditReleaseAsync(caller, partnershipId, cell, overlap.Result.Count, "csv", null, ct);
+        await AuditReleaseAsync(caller, partnershipId, cell, overlap.Result.Count, "csv", null, ct, matches);
         return new OverlapExport(cell.Mine, cell.Sharing, [.. columns], Released(cell, overlap.Result.Count, overlap.Result.PartnerCount), Items(overlap, cell.Sharing));
 
         static IEnumerable<OverlapItem> Items(CellOverlap overlap, EffectiveSharing sharing)
@@ -135,10 +140,18 @@ public sealed class OverlapReports(
         var end = to ?? time.GetUtcNow();
         if (from is { } start && start > end) return Failure.Invalid.Of("from", "from is not after to.");
 
+        // A history that reaches now ends with the value the matrix shows now: the release step runs for every counts-level
+        // cell first (reusing the stored value, or releasing a due one), so both read the same value for the same data.
+        if (to is null)
+            foreach (var cell in PartnerVisibility.Cells(view).Where(c => c.Sharing.Level == SharingLevel.Counts))
+                await CountOfAsync(view, cell, ct);
+        var settings = await countReleases.SettingsAsync(releases, view.Partner.Id, caller.OrganizationId, ct);
         var points = (await history.ListAsync(partnershipId, caller.OrganizationId, from, end, ct)).ToLookup(p => (p.PopulationId, p.PartnerPopulationId));
+        var released = (await releases.ListAsync(partnershipId, caller.OrganizationId, from, end, ct)).ToLookup(r => (r.ViewerPopulationId, r.OwnerPopulationId));
         var cells = PartnerVisibility.Cells(view)
             .Select(c => new HistoryCell(c.Mine.Id, c.Theirs.Id, c.Sharing.Level, c.Sharing.Level == SharingLevel.Counts ? c.Sharing.MinimumCount : null,
-                HistoryTrend.Render(points[(c.Mine.Id, c.Theirs.Id)].Select(p => new RecordedPoint(p.At, p.Level, p.Count, p.PartnerCount)), c.Sharing)))
+                HistoryTrend.Render(points[(c.Mine.Id, c.Theirs.Id)].Select(p => new RecordedPoint(p.At, p.Level, p.Count, p.PartnerCount)),
+                    released[(c.Mine.Id, c.Theirs.Id)].Select(r => r.Point), c.Sharing, settings.ExactCounts)))
             .ToList();
         await audit.AppendAsync(new AuditEntry(time.GetUtcNow(), caller.OrganizationId, caller.Actor, "overlaps.history_read", partnershipId,
             new { from, to = end, cells = cells.Select(c => new { c.MyPopulationId, c.PartnerPopulationId, Level = Wire(c.Level), points = c.Points.Count }) }), ct);
@@ -184,6 +197,18 @@ public sealed class OverlapReports(
         return new NewOverlaps(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, since, baseline?.At, Released(cell, total, total), items, more);
     }
 
+    /// <summary>
+    /// A matrix cell's count: exact at the overlaps level (the list shows it anyway); at the counts level the cell's
+    /// released value from the release step, which computes the overlap only when a new value is due.
+    /// </summary>
+    private async Task<ReleasedCount> CountOfAsync(PartnerView view, DisclosedCell cell, CancellationToken ct)
+    {
+        if (cell.Sharing.Level == SharingLevel.Counts)
+            return await countReleases.ReadAsync(view, cell, c => overlaps.ComputeAsync(view, cell.Mine, cell.Theirs, c), ct);
+        var overlap = await overlaps.ComputeAsync(view, cell.Mine, cell.Theirs, ct);
+        return CountRelease.Release(cell.Sharing, overlap.Result.Count, overlap.Result.PartnerCount);
+    }
+
     /// <summary>The records of a cell, or why not: through the one access rule of the domain (<see cref="CellAccess"/>).</summary>
     private async Task<(CellAccess.Records? Cell, PartnerView? View, Failure? Failure)> RecordsAccessAsync(Caller caller, string partnershipId,
         string myPopulationId, string partnerPopulationId, CancellationToken ct)
@@ -200,11 +225,15 @@ public sealed class OverlapReports(
         };
     }
 
-    private Task AuditReleaseAsync(Caller caller, string partnershipId, CellAccess.Records cell, int rows, string format, DateTimeOffset? since, CancellationToken ct) =>
+    private Task AuditReleaseAsync(Caller caller, string partnershipId, CellAccess.Records cell, int rows, string format, DateTimeOffset? since, CancellationToken ct,
+        MatchView matches = MatchView.Default) =>
         audit.AppendAsync(new AuditEntry(time.GetUtcNow(), caller.OrganizationId, caller.Actor, "overlaps.released", partnershipId,
-            since is null
-                ? new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields }
-                : new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields, since }), ct);
+            (since, matches) switch
+            {
+                (null, MatchView.Default) => new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields },
+                (null, _) => new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields, matches = "all" },
+                _ => (object)new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields, since },
+            }), ct);
 
     /// <summary>
     /// A count of a cell whose records the viewer may read, through the one release function like every other count
@@ -227,7 +256,8 @@ public sealed class OverlapReports(
         var me = overlap.Mine.Records[result.MyOrdinals[i]];
         var matches = new List<PartnerMatch>(result.PairStart[i + 1] - result.PairStart[i]);
         for (var p = result.PairStart[i]; p < result.PairStart[i + 1]; p++)
-            matches.Add(new PartnerMatch(MatchedOn(result.Kinds[p]), FieldProjection.Project(overlap.Theirs.Records[result.TheirOrdinals[p]], sharing)));
+            matches.Add(new PartnerMatch(MatchedOn(result.Kinds[p]), result.Confidences[p],
+                FieldProjection.Project(overlap.Theirs.Records[result.TheirOrdinals[p]], sharing)));
         return new OverlapItem(me.RecordId, me.Attributes.ToDictionary(a => a.Name, a => a.Value), matches, result.Truncated[i]);
     }
 

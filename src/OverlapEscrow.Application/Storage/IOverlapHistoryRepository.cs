@@ -48,12 +48,12 @@ public interface IOverlapHistoryRepository
     /// </summary>
     Task<IReadOnlyList<HistoryPoint>> ListAsync(string partnershipId, string organizationId, DateTimeOffset? from, DateTimeOffset to, CancellationToken ct);
 
-    /// <summary>The cells of the partnership that have points for the viewer.</summary>
+    /// <summary>The cells of the partnership that have points or released counts-level values for the viewer.</summary>
     Task<IReadOnlyList<OverlapCellKey>> ListCellsAsync(string partnershipId, string organizationId, CancellationToken ct);
 
-    /// <summary>Deletes the viewer's points of the given cells (cells their owner hides now).</summary>
+    /// <summary>Deletes the viewer's points and released counts-level values of the given cells (cells their owner hides now).</summary>
     Task DeleteCellsAsync(string partnershipId, string organizationId, IReadOnlyList<OverlapCellKey> cells, CancellationToken ct);
 
-    /// <summary>Deletes every point of the partnership, both sides (it was terminated).</summary>
+    /// <summary>Deletes every point and released counts-level value of the partnership, both sides (it was terminated).</summary>
     Task DeletePartnershipAsync(string partnershipId, CancellationToken ct);
 }

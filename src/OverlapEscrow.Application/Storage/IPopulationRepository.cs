@@ -36,7 +36,8 @@ public interface IPopulationRepository
     /// <summary>The population if it belongs to the organization; null otherwise (callers answer 404).</summary>
     Task<PopulationSummary?> GetAsync(string organizationId, string populationId, CancellationToken ct);
 
-    Task BeginVersionAsync(string versionId, string populationId, VersionKind kind, DateTimeOffset at, CancellationToken ct);
+    /// <param name="hashingSpec">The hashing specification version the upload was hashed under (<see cref="Domain.Matching.HashingSpecs"/>).</param>
+    Task BeginVersionAsync(string versionId, string populationId, VersionKind kind, DateTimeOffset at, CancellationToken ct, int hashingSpec = Domain.Matching.HashingSpecs.Oldest);
 
     /// <summary>Records the token keys (versions) a pending version's own records are keyed under (a token-key change keys each upload under every key in use).</summary>
     Task RecordTokenKeysAsync(string versionId, IReadOnlyList<int> tokenKeyVersions, CancellationToken ct);

@@ -24,6 +24,7 @@ public interface IUnitOfWork : IAsyncDisposable
     IPartnershipRepository Partnerships { get; }
     IAuditRepository Audit { get; }
     IOverlapHistoryRepository History { get; }
+    ICountReleaseRepository Releases { get; }
     IWebhookRepository Webhooks { get; }
     IScheduleRepository Schedules { get; }
 

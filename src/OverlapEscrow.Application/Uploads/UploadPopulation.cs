@@ -1,17 +1,18 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Overlaps;
 using OverlapEscrow.Application.Storage;
-using OverlapEscrow.Domain;
+using OverlapEscrow.Domain.Matching;
 using OverlapEscrow.Domain.Populations;
 using OverlapEscrow.Domain.Records;
 using OverlapEscrow.Domain.Tokens;
+using OverlapEscrow.Domain;
 
 namespace OverlapEscrow.Application.Uploads;
 
@@ -26,7 +27,8 @@ public sealed record UploadRequest(
     Stream Body,
     bool Gzip,
     string? IdempotencyKey,
-    bool AllowEmpty = false);
+    bool AllowEmpty = false,
+    int HashingSpec = HashingSpecs.Oldest);
 
 public sealed record UploadResult(
     string PopulationId,
@@ -97,7 +99,7 @@ public sealed class UploadPopulation(
         UploadResult result;
         try
         {
-            await populations.BeginVersionAsync(versionId, request.Population.Id, request.Mode, now, ct);
+            await populations.BeginVersionAsync(versionId, request.Population.Id, request.Mode, now, ct, request.HashingSpec);
             using var cipher = await keyring.ForOrganizationAsync(organizationId, ct);
             var read = await ReadRowsAsync(request, versionId, cipher, reading.Token);
             if (read.Refusal is not null) return read.Refusal;

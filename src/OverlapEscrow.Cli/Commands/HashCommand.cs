@@ -23,10 +23,20 @@ internal static class HashCommand
                           "row: on standard error, or in the file named. They are your accounts' names and domains in clear: keep them in house.",
             Arity = ArgumentArity.ZeroOrOne,
         };
+        var threads = new Option<int>("--threads")
+        {
+            Description = "Cores to normalize and hash on (default: all of them); 1 hashes row by row. The output is the same either way.",
+            DefaultValueFactory = _ => 0,
+        };
+        threads.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 0) r.AddError("--threads is 0 (all cores) or a positive number of cores.");
+        });
         var command = new Command("hash", "Write the NDJSON an upload would send (record ids, hashes, named attributes), without sending anything.");
         account.AddTo(command);
         command.Add(output);
         command.Add(explain);
+        command.Add(threads);
         command.SetAction((parse, ct) => CliApp.GuardAsync(env, async () =>
         {
             var (path, columns) = account.Read(parse);
@@ -38,9 +48,10 @@ internal static class HashCommand
             await using var explainFileWriter = explaining && !string.IsNullOrEmpty(explainFile) ? new StreamWriter(explainFile, false, new System.Text.UTF8Encoding(false)) : null;
             var explainWriter = !explaining ? null : explainFileWriter ?? env.Error;
             Action<long, string, AccountKeys>? explainRow = explainWriter is null ? null : (row, id, keys) => Explain(explainWriter, row, id, keys);
+            var cores = parse.GetValue(threads);
             var writer = string.IsNullOrEmpty(target)
-                ? await ToStandardOutputAsync(env, path, columns, explainRow, ct)
-                : await ToFileAsync(env, path, columns, target, explainRow, ct);
+                ? await ToStandardOutputAsync(env, path, columns, explainRow, cores, ct)
+                : await ToFileAsync(env, path, columns, target, explainRow, cores, ct);
             if (explainWriter is not null) await explainWriter.FlushAsync(ct);
             Reporting.WriteSummary(env.Error, path, writer.Stats);
             if (!string.IsNullOrEmpty(target)) env.Error.WriteLine($"written:          {target}");
@@ -62,16 +73,16 @@ internal static class HashCommand
     }
 
     private static async Task<UploadRowWriter> ToStandardOutputAsync(CliEnvironment env, string path, AccountColumns columns,
-        Action<long, string, AccountKeys>? explain, CancellationToken ct)
+        Action<long, string, AccountKeys>? explain, int threads, CancellationToken ct)
     {
         await using var stdout = env.OpenStandardOutput();
-        var writer = await AccountExport.WriteNdjsonAsync(path, columns, stdout, null, ct, explain);
+        var writer = await AccountExport.WriteNdjsonAsync(path, columns, stdout, null, ct, explain, threads);
         await stdout.FlushAsync(ct);
         return writer;
     }
 
     private static async Task<UploadRowWriter> ToFileAsync(CliEnvironment env, string path, AccountColumns columns, string target,
-        Action<long, string, AccountKeys>? explain, CancellationToken ct)
+        Action<long, string, AccountKeys>? explain, int threads, CancellationToken ct)
     {
         // Written beside the target and moved into place at the end, so a failed run never leaves a partial
         // file that looks like a complete one.
@@ -82,7 +93,7 @@ internal static class HashCommand
             var writer = await Reporting.WithProgressAsync(env, path, "Hashing", async (progress, _) =>
             {
                 await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-                return await AccountExport.WriteNdjsonAsync(path, columns, file, progress, ct, explain);
+                return await AccountExport.WriteNdjsonAsync(path, columns, file, progress, ct, explain, threads);
             });
             File.Move(temp, full, overwrite: true);
             return writer;

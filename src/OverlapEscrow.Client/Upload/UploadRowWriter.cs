@@ -37,9 +37,10 @@ public sealed class UploadRowWriter
     /// the CRM export, so that row errors the escrow reports by NDJSON line can be traced back (<see cref="SourceRow"/>).
     /// Attribute values are trimmed; empty ones are left out (absent on the wire).
     /// </summary>
+    /// <param name="hashes">The keys' hashes (<see cref="AccountKeys.Hashes"/>) when computed already, say on another thread.</param>
     /// <returns>Whether a line was written.</returns>
     public async ValueTask<bool> WriteAsync(string recordId, AccountKeys keys, IEnumerable<KeyValuePair<string, string?>> attributes,
-        long sourceRow = 0, CancellationToken ct = default)
+        long sourceRow = 0, CancellationToken ct = default, Dictionary<string, string[]>? hashes = null)
     {
         Stats.RowsRead++;
         if (keys.IsEmpty)
@@ -47,7 +48,7 @@ public sealed class UploadRowWriter
             Stats.CountSkipped(keys.Missing);
             return false;
         }
-        var hashes = keys.Hashes();
+        hashes ??= keys.Hashes();
         _json.Reset();
         _json.WriteStartObject();
         _json.WriteString("recordId", recordId);

@@ -5,7 +5,8 @@ namespace OverlapEscrow.Data.Overlaps;
 /// <summary>
 /// History points per cell and viewing side. Each cell's latest point is also kept in overlap_history_heads, and an
 /// append moves that head with a compare-and-set (or inserts it when the cell has none): two refreshers that saw the
-/// same change cannot both append it, on any database.
+/// same change cannot both append it, on any database. A cell's history is its points and its released counts-level
+/// values (count_releases, written by the release step): listing, forgetting and deleting cells covers both.
 /// </summary>
 internal sealed class OverlapHistoryRepository(IDbScope scope) : IOverlapHistoryRepository
 {
@@ -13,6 +14,10 @@ internal sealed class OverlapHistoryRepository(IDbScope scope) : IOverlapHistory
 
     private const string Cell =
         "partnership_id = @partnershipId AND organization_id = @organizationId AND population_id = @populationId AND partner_population_id = @partnerPopulationId";
+
+    private const string ReleaseCell =
+        "partnership_id = @partnershipId AND viewer_organization_id = @organizationId AND viewer_population_id = @populationId " +
+        "AND owner_population_id = @partnerPopulationId";
 
     public async Task<HistoryPoint?> GetLatestAsync(string partnershipId, string organizationId, string populationId, string partnerPopulationId,
         DateTimeOffset atOrBefore, bool withRecordIds, CancellationToken ct)
@@ -88,6 +93,9 @@ internal sealed class OverlapHistoryRepository(IDbScope scope) : IOverlapHistory
             """
             SELECT population_id, partner_population_id FROM overlap_history_heads
             WHERE partnership_id = @partnershipId AND organization_id = @organizationId
+            UNION
+            SELECT viewer_population_id, owner_population_id FROM count_release_heads
+            WHERE partnership_id = @partnershipId AND viewer_organization_id = @organizationId
             """, new { partnershipId, organizationId })).Select(c => new OverlapCellKey(c.PopulationId, c.PartnerPopulationId)).ToList();
     }
 
@@ -101,6 +109,8 @@ internal sealed class OverlapHistoryRepository(IDbScope scope) : IOverlapHistory
             var cell = new { partnershipId, organizationId, populationId = c.PopulationId, partnerPopulationId = c.PartnerPopulationId };
             await db.ExecuteAsync($"DELETE FROM overlap_history WHERE {Cell}", cell);
             await db.ExecuteAsync($"DELETE FROM overlap_history_heads WHERE {Cell}", cell);
+            await db.ExecuteAsync($"DELETE FROM count_releases WHERE {ReleaseCell}", cell);
+            await db.ExecuteAsync($"DELETE FROM count_release_heads WHERE {ReleaseCell}", cell);
         }
         await tx.CommitAsync();
     }
@@ -111,6 +121,8 @@ internal sealed class OverlapHistoryRepository(IDbScope scope) : IOverlapHistory
         await using var tx = await db.BeginWriteAsync();
         await db.ExecuteAsync("DELETE FROM overlap_history WHERE partnership_id = @partnershipId", new { partnershipId });
         await db.ExecuteAsync("DELETE FROM overlap_history_heads WHERE partnership_id = @partnershipId", new { partnershipId });
+        await db.ExecuteAsync("DELETE FROM count_releases WHERE partnership_id = @partnershipId", new { partnershipId });
+        await db.ExecuteAsync("DELETE FROM count_release_heads WHERE partnership_id = @partnershipId", new { partnershipId });
         await tx.CommitAsync();
     }
 }

@@ -1,5 +1,6 @@
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain.Matching;
 using OverlapEscrow.Domain.Populations;
 
 namespace OverlapEscrow.Data.Populations;
@@ -9,7 +10,7 @@ internal sealed class PopulationRepository(IDbScope scope) : IPopulationReposito
     private const string SummarySelect =
         """
         SELECT p.id, p.organization_id, p.name, p.type, p.created_at, p.current_version_id,
-               v.record_count, v.committed_at
+               v.record_count, v.committed_at, v.hashing_spec
         FROM populations p LEFT JOIN population_versions v ON v.id = p.current_version_id
         """;
 
@@ -48,14 +49,15 @@ internal sealed class PopulationRepository(IDbScope scope) : IPopulationReposito
             SummarySelect + " WHERE p.id = @populationId AND p.organization_id = @organizationId", new { organizationId, populationId }))?.ToDomain();
     }
 
-    public async Task BeginVersionAsync(string versionId, string populationId, VersionKind kind, DateTimeOffset at, CancellationToken ct)
+    public async Task BeginVersionAsync(string versionId, string populationId, VersionKind kind, DateTimeOffset at, CancellationToken ct,
+        int hashingSpec = HashingSpecs.Oldest)
     {
         await using var db = await scope.OpenAsync(ct);
         await db.ExecuteAsync(
             """
-            INSERT INTO population_versions (id, population_id, kind, status, created_at, touched_at)
-            VALUES (@versionId, @populationId, @kind, 'pending', @at, @at)
-            """, new { versionId, populationId, kind = VersionText.Of(kind), at = Time.ToUnixMs(at) });
+            INSERT INTO population_versions (id, population_id, kind, status, created_at, touched_at, hashing_spec)
+            VALUES (@versionId, @populationId, @kind, 'pending', @at, @at, @hashingSpec)
+            """, new { versionId, populationId, kind = VersionText.Of(kind), at = Time.ToUnixMs(at), hashingSpec });
     }
 
     public async Task RecordTokenKeysAsync(string versionId, IReadOnlyList<int> tokenKeyVersions, CancellationToken ct)
@@ -154,17 +156,22 @@ internal sealed class PopulationRepository(IDbScope scope) : IPopulationReposito
 
         string? baseId = null;
         long depth = 0;
+        var hashingSpec = (int)version.HashingSpec;
         if (version.Kind == "delta" && currentId is not null)
         {
             baseId = currentId;
-            depth = 1 + await db.ScalarAsync<long>("SELECT depth FROM population_versions WHERE id = @currentId", new { currentId });
+            var onBase = await db.SingleAsync<(long Depth, long HashingSpec)>(
+                "SELECT depth, hashing_spec FROM population_versions WHERE id = @currentId", new { currentId });
+            depth = 1 + onBase.Depth;
+            hashingSpec = HashingSpecs.Layered(hashingSpec, (int)onBase.HashingSpec);
         }
         var committedRows = await db.ExecuteAsync(
             """
             UPDATE population_versions
-            SET status = 'committed', base_version_id = @baseId, depth = @depth, record_count = @recordCount, committed_at = @committedAt
+            SET status = 'committed', base_version_id = @baseId, depth = @depth, record_count = @recordCount, committed_at = @committedAt,
+                hashing_spec = @hashingSpec
             WHERE id = @versionId AND status = 'pending'
-            """, new { versionId, baseId, depth, recordCount, committedAt = Time.ToUnixMs(committedAt) });
+            """, new { versionId, baseId, depth, recordCount, committedAt = Time.ToUnixMs(committedAt), hashingSpec });
         if (committedRows != 1) return null;
         await db.ExecuteAsync("UPDATE populations SET current_version_id = @versionId WHERE id = @PopulationId", new { versionId, version.PopulationId });
         // Superseded versions go now: the data of a replaced snapshot or of deleted records is not kept around.

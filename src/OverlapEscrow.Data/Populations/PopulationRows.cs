@@ -13,9 +13,10 @@ internal sealed class PopulationSummaryRow
     public string? CurrentVersionId { get; init; }
     public long? RecordCount { get; init; }
     public long? CommittedAt { get; init; }
+    public long? HashingSpec { get; init; }
 
     public PopulationSummary ToDomain() =>
-        new(Id, OrganizationId, Name, Type, Time.FromUnixMs(CreatedAt), CurrentVersionId, RecordCount ?? 0, Time.FromUnixMs(CommittedAt));
+        new(Id, OrganizationId, Name, Type, Time.FromUnixMs(CreatedAt), CurrentVersionId, RecordCount ?? 0, Time.FromUnixMs(CommittedAt), (int?)HashingSpec);
 }
 
 internal static class VersionText
@@ -38,6 +39,7 @@ internal sealed class VersionRow
     public long CreatedAt { get; init; }
     public long TouchedAt { get; init; }
     public long? CommittedAt { get; init; }
+    public long HashingSpec { get; init; } = 1;
 
     public PopulationVersion ToDomain() => new(Id, PopulationId, VersionText.Kind(Kind),
         Status == "committed" ? VersionStatus.Committed : VersionStatus.Pending, BaseVersionId, (int)Depth, SegmentCount, ChangeCount, RecordCount,

@@ -5,6 +5,12 @@ namespace OverlapEscrow.Domain.Disclosure;
 /// <summary>A cell whose history gained a point: its counts before (zero when it had no point) and now.</summary>
 public sealed record CellChange(string MyPopulationId, string PartnerPopulationId, int PreviousCount, int PreviousPartnerCount, int Count, int PartnerCount);
 
+/// <summary>
+/// A counts-level cell that got a new release: the release before it (null when it had none) and the new one, with
+/// when the new one may next change.
+/// </summary>
+public sealed record ReleaseChange(string MyPopulationId, string PartnerPopulationId, ReleasedPoint? Previous, ReleasedPoint Current, DateTimeOffset? RefreshesAt);
+
 /// <summary>A changed cell as an overlaps.changed notice may tell it to its viewer: both values released under the rule in force.</summary>
 public sealed record NoticeCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, ReleasedCount Count, ReleasedCount Previous);
 
@@ -14,11 +20,17 @@ public static class ChangeNotice
     /// <summary>
     /// The cells the viewer of <paramref name="view"/> may be told about: only cells that exist for it, and only when
     /// what it may read of them changed, both values released under the rule in force (no partner fields, no record
-    /// ids, no hidden cells). A counts-level cell that stays withheld is left out, or the notice itself would tell the
-    /// viewer that a withheld count moved (upload one more account, see whether an event comes: a membership test).
-    /// Empty when nothing visible changed: then no notice is sent.
+    /// ids, no hidden cells). Empty when nothing visible changed: then no notice is sent.
+    /// <list type="bullet">
+    /// <item>At the overlaps level, from the recorded changes of the cell (exact counts).</item>
+    /// <item>At the counts level, only from new releases (<paramref name="releases"/>): the values the matrix shows, the
+    /// previous release against the new one. A recorded change of a counts-level cell never makes a notice by itself:
+    /// whether a notice comes would otherwise say whether the exact count moved (upload one more account, see whether
+    /// an event comes: a membership test). A release that reads the same as the one before (both withheld, say) is
+    /// left out for the same reason.</item>
+    /// </list>
     /// </summary>
-    public static IReadOnlyList<NoticeCell> For(PartnerView view, IEnumerable<CellChange> changes)
+    public static IReadOnlyList<NoticeCell> For(PartnerView view, IEnumerable<CellChange> changes, IEnumerable<ReleaseChange> releases)
     {
         var cells = new List<NoticeCell>();
         if (!view.Partnership.SharesData) return cells;
@@ -27,11 +39,23 @@ public static class ChangeNotice
         {
             if (!visible.Contains(c.PartnerPopulationId)) continue;
             var sharing = view.PartnerShares(c.MyPopulationId, c.PartnerPopulationId);
-            if (sharing.Level == SharingLevel.Hidden) continue;
+            if (sharing.Level != SharingLevel.Overlaps) continue;
             var before = CountRelease.Release(sharing, c.PreviousCount, c.PreviousPartnerCount);
             var after = CountRelease.Release(sharing, c.Count, c.PartnerCount);
             if (before.Value == after.Value) continue;
             cells.Add(new NoticeCell(c.MyPopulationId, c.PartnerPopulationId, sharing.Level, after, before));
+        }
+        foreach (var r in releases)
+        {
+            if (!visible.Contains(r.PartnerPopulationId)) continue;
+            var sharing = view.PartnerShares(r.MyPopulationId, r.PartnerPopulationId);
+            if (sharing.Level != SharingLevel.Counts) continue;
+            var before = r.Previous is { } previous
+                ? CountRelease.Show(sharing, previous.Draw, previous.At, null, ReleaseState.Current)
+                : CountRelease.Empty(sharing);
+            var after = CountRelease.Show(sharing, r.Current.Draw, r.Current.At, r.RefreshesAt, ReleaseState.Current);
+            if (before.Value == after.Value) continue;
+            cells.Add(new NoticeCell(r.MyPopulationId, r.PartnerPopulationId, sharing.Level, after, before));
         }
         return cells;
     }

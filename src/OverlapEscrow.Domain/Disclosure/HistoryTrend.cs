@@ -8,6 +8,9 @@ namespace OverlapEscrow.Domain.Disclosure;
 /// </summary>
 public sealed record RecordedPoint(DateTimeOffset At, SharingLevel Level, int Count, int PartnerCount);
 
+/// <summary>A counts-level value of a cell as it was released: when, and its stored draw.</summary>
+public sealed record ReleasedPoint(DateTimeOffset At, CountDraw Draw);
+
 /// <summary>A point of a trend as the viewer may read it.</summary>
 public sealed record TrendPoint(DateTimeOffset At, ReleasedCount Count);
 
@@ -16,32 +19,34 @@ public static class HistoryTrend
 {
     /// <summary>
     /// The trend of one cell under the owner's rule in force now (never hidden: a hidden cell has no history for the
-    /// viewer, whatever it was when recorded). Each point is released as a count (<see cref="CountRelease"/>):
+    /// viewer, whatever it was when recorded):
     /// <list type="bullet">
-    /// <item>A point recorded while the owner shared only counts stays under the counts rule even if the owner
-    /// shares overlaps now: raising the level must not reveal past single-account memberships.</item>
-    /// <item>The trend starts from what an empty cell reads. A cell gets its first point only once something
-    /// overlaps, so without this "a withheld point" versus "no point" would tell a one-account probe whether that
-    /// account is in the owner's list.</item>
-    /// <item>Consecutive points that read the same are merged: otherwise a run of withheld points would still say
-    /// that a withheld count moved.</item>
+    /// <item>Every counts-level value in it is a release (<paramref name="releases"/>): the values the matrix and the
+    /// webhooks showed, shown again (<see cref="CountRelease.Show"/>). The exact counts of points recorded while the
+    /// owner shared only counts are never shown, not even once the owner shares overlaps: raising the level must not
+    /// reveal past single-account memberships.</item>
+    /// <item>Exact releases (made while the owner chose exact counts) are shown only while it still does
+    /// (<paramref name="exactCountsNow"/>): switching exact counts off withdraws them, history included.</item>
+    /// <item>Points recorded at the overlaps level are exact, and shown only while the owner shares overlaps now.</item>
+    /// <item>The trend starts from what an empty cell reads (withheld), and consecutive points that read the same are
+    /// merged: a run of withheld values does not say that anything moved.</item>
     /// </list>
     /// </summary>
-    public static IReadOnlyList<TrendPoint> Render(IEnumerable<RecordedPoint> points, EffectiveSharing now)
+    public static IReadOnlyList<TrendPoint> Render(IEnumerable<RecordedPoint> points, IEnumerable<ReleasedPoint> releases, EffectiveSharing now,
+        bool exactCountsNow = false)
     {
         if (now.Level == SharingLevel.Hidden) return [];
+        var countsRule = now with { Level = SharingLevel.Counts, Fields = [] };
+        var values = releases.Where(r => !r.Draw.IsExact || exactCountsNow).Select(r => new TrendPoint(r.At, CountRelease.Show(countsRule, r.Draw, r.At, null, ReleaseState.Current))).ToList();
+        if (now.Level == SharingLevel.Overlaps)
+            values.AddRange(points.Where(p => p.Level == SharingLevel.Overlaps).Select(p => new TrendPoint(p.At, CountRelease.Release(now, p.Count, p.PartnerCount))));
         var trend = new List<TrendPoint>();
-        ReleasedCount? last = null;
-        foreach (var point in points.OrderBy(p => p.At))
+        int? last = null;
+        foreach (var point in values.OrderBy(p => p.At))
         {
-            var rule = point.Level == SharingLevel.Counts && now.Level == SharingLevel.Overlaps
-                ? now with { Level = SharingLevel.Counts, Fields = [] }
-                : now;
-            last ??= CountRelease.Release(rule, 0, 0);
-            var count = CountRelease.Release(rule, point.Count, point.PartnerCount);
-            if (count.Value == last.Value.Value) continue;
-            trend.Add(new TrendPoint(point.At, count));
-            last = count;
+            if (point.Count.Value == last) continue;
+            trend.Add(point);
+            last = point.Count.Value;
         }
         return trend;
     }

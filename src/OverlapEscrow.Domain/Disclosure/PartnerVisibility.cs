@@ -38,13 +38,15 @@ public static class PartnerVisibility
 }
 
 /// <summary>
-/// What a viewer is told of a partner population that exists for it: its id, name, type and when its data was last
-/// updated (how fresh the overlaps with it are). Never its size nor its version: a partner's record count is not the
-/// viewer's to know.
+/// What a viewer is told of a partner population that exists for it: its id, name, type, when its data was last
+/// updated (how fresh the overlaps with it are) and the hashing specification version it was hashed under (whether
+/// the two sides' keys are comparable; it says which client the partner runs, nothing of its accounts). Never its
+/// size nor its version id: a partner's record count is not the viewer's to know.
 /// </summary>
-public sealed record PartnerPopulationView(string Id, string Name, string Type, DateTimeOffset? DataUpdatedAt)
+public sealed record PartnerPopulationView(string Id, string Name, string Type, DateTimeOffset? DataUpdatedAt, int? HashingSpec = null)
 {
-    public static PartnerPopulationView Of(PopulationSummary population) => new(population.Id, population.Name, population.Type, population.UpdatedAt);
+    public static PartnerPopulationView Of(PopulationSummary population) =>
+        new(population.Id, population.Name, population.Type, population.UpdatedAt, population.HashingSpec);
 }
 
 /// <summary>A cell that exists for the viewer, with the partner's rule in force for it (never hidden).</summary>

@@ -9,7 +9,8 @@ public static class PopulationTypes
 /// <summary>
 /// A population with the figures of its current version: <see cref="CurrentVersionId"/> is null and
 /// <see cref="RecordCount"/> zero until the first upload is committed; <see cref="UpdatedAt"/> is when the current
-/// version was committed (its last upload), which is also how fresh any overlap with it is.
+/// version was committed (its last upload), which is also how fresh any overlap with it is; <see cref="HashingSpec"/>
+/// the hashing specification version it was hashed under (null before the first upload).
 /// </summary>
 public sealed record PopulationSummary(
     string Id,
@@ -19,4 +20,5 @@ public sealed record PopulationSummary(
     DateTimeOffset CreatedAt,
     string? CurrentVersionId,
     long RecordCount,
-    DateTimeOffset? UpdatedAt);
+    DateTimeOffset? UpdatedAt,
+    int? HashingSpec = null);

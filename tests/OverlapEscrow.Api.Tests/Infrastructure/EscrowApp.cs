@@ -43,6 +43,12 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
     public string DataDirectory { get; }
     public TimeProvider? Time { get; }
 
+    /// <summary>
+    /// When set, the privacy mechanism draws its noise from a deterministic source with this seed instead of the
+    /// operating system's secure generator, so a test's noise is reproducible (as long as its draws happen in the same order).
+    /// </summary>
+    public ulong? RandomSeed { get; init; }
+
     /// <summary>Replaces services after the application's own registrations (a recording event sink, say).</summary>
     public Action<IServiceCollection>? TestServices { get; init; }
     public Dictionary<string, string?> Settings { get; }
@@ -60,6 +66,8 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
         builder.ConfigureLogging(logging => logging.AddProvider(new CapturingLoggerProvider(Logs)));
         // Registered last, so it replaces TimeProvider.System for every service that takes a TimeProvider.
         if (Time is { } time) builder.ConfigureTestServices(services => services.AddSingleton(time));
+        if (RandomSeed is { } seed)
+            builder.ConfigureTestServices(services => services.AddSingleton<OverlapEscrow.Domain.Privacy.IRandomBits>(new SeededRandomBits(seed)));
         if (TestServices is { } configure) builder.ConfigureTestServices(configure);
     }
 

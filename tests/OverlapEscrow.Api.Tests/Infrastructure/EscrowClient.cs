@@ -87,6 +87,30 @@ public static class EscrowClient
         return id;
     }
 
+    /// <summary>The owner's privacy report for a partner (budget, settings in force).</summary>
+    public static async Task<JsonObject> PrivacyAsync(this Org org, string partnershipId)
+    {
+        var response = await org.Http.GetAsync($"/v1/partnerships/{partnershipId}/privacy");
+        await Expect(response, HttpStatusCode.OK);
+        return await Json(response);
+    }
+
+    /// <summary>Replaces the owner's privacy settings for the partner of a partnership.</summary>
+    public static async Task<JsonObject> SetPrivacyAsync(this Org org, string partnershipId, object settings)
+    {
+        var response = await org.Http.PutAsJsonAsync($"/v1/partnerships/{partnershipId}/privacy", settings);
+        await Expect(response, HttpStatusCode.OK);
+        return await Json(response);
+    }
+
+    /// <summary>
+    /// Settings that make the noise negligible (ε = 10 per release: the noise is 0 with probability 0.99991; ten releases
+    /// a period), for tests about what is counted rather than about the noise. Still the noised path: bounded count,
+    /// noise, minimum. Set them before the cells under test get their first release.
+    /// </summary>
+    public static Task<JsonObject> NearlyExactAsync(this Org owner, string partnershipId) =>
+        owner.SetPrivacyAsync(partnershipId, new { epsilonPerPeriod = 100, epsilonPerRelease = 10, refreshIntervalMinutes = 0 });
+
     public static async Task<JsonObject> MatrixAsync(this Org org, string partnershipId)
     {
         var response = await org.Http.GetAsync($"/v1/partnerships/{partnershipId}/overlaps");

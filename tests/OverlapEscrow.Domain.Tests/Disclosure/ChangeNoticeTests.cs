@@ -1,5 +1,6 @@
 using OverlapEscrow.Domain.Disclosure;
 using OverlapEscrow.Domain.Partnerships;
+using OverlapEscrow.Domain.Privacy;
 using OverlapEscrow.Domain.Sharing;
 using static OverlapEscrow.Domain.Tests.Disclosure.Views;
 
@@ -9,32 +10,57 @@ public class ChangeNoticeTests
 {
     private static CellChange Change(string mine, string theirs, int before, int after) => new(mine, theirs, before, before, after, after);
 
+    private static ReleasedPoint R(int minute, long value) => new(T0.AddMinutes(minute), new CountDraw(value, value, new Epsilon(20_000)));
+
+    private static ReleaseChange Released(string mine, string theirs, ReleasedPoint? before, ReleasedPoint after) => new(mine, theirs, before, after, after.At.AddDays(7));
+
     [Fact]
     public void ANoticeCarriesReleasedCountsOfVisibleCellsOnly()
     {
         var view = View(theirRules: [Default("t1", SharingLevel.Overlaps), Default("t2", SharingLevel.Hidden)]);
 
-        var cells = ChangeNotice.For(view, [Change("m1", "t1", 3, 4), Change("m1", "t2", 3, 40)]);
+        var cells = ChangeNotice.For(view, [Change("m1", "t1", 3, 4), Change("m1", "t2", 3, 40)], [Released("m1", "t2", null, R(1, 90))]);
 
         var cell = Assert.Single(cells);
         Assert.Equal(("m1", "t1", 4, 3), (cell.MyPopulationId, cell.PartnerPopulationId, cell.Count.Value, cell.Previous.Value));
     }
 
     [Fact]
-    public void AWithheldCountThatMovesButStaysWithheldSendsNoNotice()
+    public void ARecordedChangeOfACountsLevelCellMakesNoNoticeByItself()
     {
+        // Whether an event comes must not say whether the exact count moved: only a new release can make one.
         var view = View(theirRules: [Default("t1", SharingLevel.Counts, 5)]);
 
-        Assert.Empty(ChangeNotice.For(view, [Change("m1", "t1", 3, 4)]));
-        Assert.Empty(ChangeNotice.For(view, [Change("m1", "t1", 0, 1)]));
+        Assert.Empty(ChangeNotice.For(view, [Change("m1", "t1", 3, 400)], []));
     }
 
     [Fact]
-    public void CrossingTheMinimumIsNoticedWithTheEarlierValueWithheld()
+    public void ANewReleaseIsNoticedWithThePreviousReleaseAndItsProtection()
     {
         var view = View(theirRules: [Default("t1", SharingLevel.Counts, 5)]);
 
-        var cell = Assert.Single(ChangeNotice.For(view, [Change("m1", "t1", 4, 6)]));
+        var cell = Assert.Single(ChangeNotice.For(view, [], [Released("m1", "t1", R(1, 480), R(2, 530))]));
+        Assert.Equal((530, 480), (cell.Count.Value, cell.Previous.Value));
+        Assert.Equal(SharingLevel.Counts, cell.Level);
+        Assert.True(cell.Count.Protection!.Noised);
+        Assert.Equal(T0.AddMinutes(2).AddDays(7), cell.Count.Protection.RefreshesAt);
+    }
+
+    [Fact]
+    public void AReleaseThatReadsLikeTheOneBeforeSendsNoNotice()
+    {
+        var view = View(theirRules: [Default("t1", SharingLevel.Counts, 5)]);
+
+        Assert.Empty(ChangeNotice.For(view, [], [Released("m1", "t1", R(1, 3), R(2, -20))])); // withheld, then withheld
+        Assert.Empty(ChangeNotice.For(view, [], [Released("m1", "t1", null, R(2, 4))]));     // from an empty cell, still withheld
+    }
+
+    [Fact]
+    public void AFirstReleaseAboveTheMinimumIsNoticedWithTheEarlierValueWithheld()
+    {
+        var view = View(theirRules: [Default("t1", SharingLevel.Counts, 5)]);
+
+        var cell = Assert.Single(ChangeNotice.For(view, [], [Released("m1", "t1", null, R(1, 6))]));
         Assert.Equal(6, cell.Count.Value);
         Assert.True(cell.Previous.IsWithheld);
     }
@@ -42,7 +68,7 @@ public class ChangeNoticeTests
     [Fact]
     public void NoNoticeForAnInactivePartnership()
     {
-        Assert.Empty(ChangeNotice.For(View(PartnershipStatus.Terminated, theirRules: [Default("t1", SharingLevel.Overlaps)]), [Change("m1", "t1", 0, 10)]));
+        Assert.Empty(ChangeNotice.For(View(PartnershipStatus.Terminated, theirRules: [Default("t1", SharingLevel.Overlaps)]), [Change("m1", "t1", 0, 10)], []));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using OverlapEscrow.Domain.Disclosure;
+using OverlapEscrow.Domain.Privacy;
 using OverlapEscrow.Domain.Sharing;
 using static OverlapEscrow.Domain.Tests.Disclosure.Views;
 
@@ -6,78 +7,87 @@ namespace OverlapEscrow.Domain.Tests.Disclosure;
 
 public class HistoryTrendTests
 {
+    private static readonly Epsilon Noise = new(20_000);
+
     private static RecordedPoint P(int minute, SharingLevel level, int count, int partnerCount = -1) =>
         new(T0.AddMinutes(minute), level, count, partnerCount < 0 ? count : partnerCount);
+
+    /// <summary>A counts-level release at a minute, with its noised value.</summary>
+    private static ReleasedPoint R(int minute, long value) => new(T0.AddMinutes(minute), new CountDraw(value, value, Noise));
+
+    private static ReleasedPoint Exact(int minute, long value) => new(T0.AddMinutes(minute), new CountDraw(value, value, Epsilon.Zero));
 
     private static List<int?> Values(IReadOnlyList<TrendPoint> trend) => trend.Select(p => p.Count.Value).ToList();
 
     [Fact]
     public void AtTheOverlapsLevelEveryChangeShowsExactly()
     {
-        var trend = HistoryTrend.Render([P(1, SharingLevel.Overlaps, 3), P(2, SharingLevel.Overlaps, 4), P(3, SharingLevel.Overlaps, 1)], Rule(SharingLevel.Overlaps));
+        var trend = HistoryTrend.Render([P(1, SharingLevel.Overlaps, 3), P(2, SharingLevel.Overlaps, 4), P(3, SharingLevel.Overlaps, 1)], [], Rule(SharingLevel.Overlaps));
 
         Assert.Equal([3, 4, 1], Values(trend));
     }
 
     [Fact]
-    public void ARunOfWithheldPointsReadsAsNoChangeAtAll()
+    public void AtTheCountsLevelEveryPointIsARelease()
     {
-        // 1 → 2 → 3 → 4 accounts below a minimum of 5: a trend of four withheld points would still say the count moved.
-        var trend = HistoryTrend.Render([P(1, SharingLevel.Counts, 1), P(2, SharingLevel.Counts, 2), P(3, SharingLevel.Counts, 3), P(4, SharingLevel.Counts, 4)],
-            Rule(SharingLevel.Counts, 5));
+        // Points recorded under counts hold exact counts; none of them is shown, only the released values.
+        var trend = HistoryTrend.Render([P(1, SharingLevel.Counts, 500), P(2, SharingLevel.Counts, 501)], [R(1, 517), R(3, 488)], Rule(SharingLevel.Counts, 5));
 
-        Assert.Empty(trend);
+        Assert.Equal([517, 488], Values(trend));
+        Assert.All(trend, p => Assert.True(p.Count.Protection!.Noised));
+        Assert.All(trend, p => Assert.Equal(115, p.Count.Protection!.MarginOfError));
     }
 
     [Fact]
-    public void AOneAccountProbeReadsTheSameWhetherOrNotTheAccountOverlaps()
+    public void ARunOfWithheldReleasesReadsAsNoChangeAtAll()
     {
-        // The cell's first point appears only when something overlaps; the trend starts from what an empty cell reads.
-        var member = HistoryTrend.Render([P(1, SharingLevel.Counts, 1)], Rule(SharingLevel.Counts, 5));
-        var notMember = HistoryTrend.Render([], Rule(SharingLevel.Counts, 5));
+        var trend = HistoryTrend.Render([], [R(1, -40), R(2, 3), R(3, 4), R(4, 1)], Rule(SharingLevel.Counts, 5));
 
-        Assert.Equal(notMember.Count, member.Count);
+        Assert.Empty(trend);
     }
 
     [Fact]
     public void CrossingTheMinimumShowsAndFallingBelowItWithholdsAgain()
     {
-        var trend = HistoryTrend.Render([P(1, SharingLevel.Counts, 4), P(2, SharingLevel.Counts, 6), P(3, SharingLevel.Counts, 7), P(4, SharingLevel.Counts, 2)],
-            Rule(SharingLevel.Counts, 5));
+        var trend = HistoryTrend.Render([], [R(1, 4), R(2, 60), R(3, 72), R(4, 2)], Rule(SharingLevel.Counts, 5));
 
-        Assert.Equal([6, 7, null], Values(trend));
+        Assert.Equal([60, 72, null], Values(trend));
         Assert.Equal(5, trend[^1].Count.WithheldBelow);
     }
 
     [Fact]
-    public void PointsRecordedUnderCountsStayUnderCountsAfterTheOwnerRaisesTheLevel()
+    public void ReleasesUnderCountsStayTheReleasedValuesAfterTheOwnerRaisesTheLevel()
     {
-        var trend = HistoryTrend.Render([P(1, SharingLevel.Counts, 1), P(2, SharingLevel.Counts, 2), P(3, SharingLevel.Overlaps, 3)], Rule(SharingLevel.Overlaps, 5));
+        var trend = HistoryTrend.Render([P(1, SharingLevel.Counts, 1), P(2, SharingLevel.Counts, 2), P(3, SharingLevel.Overlaps, 3)],
+            [R(1, 44), R(2, 44)], Rule(SharingLevel.Overlaps, 5));
 
-        // The two single-account moves under counts stay invisible; the point under overlaps is exact.
-        Assert.Equal([3], Values(trend));
+        // The exact single-account moves under counts stay invisible; the release shows as released; the point under overlaps is exact.
+        Assert.Equal([44, 3], Values(trend));
+        Assert.True(trend[0].Count.Protection!.Noised);
+        Assert.Null(trend[1].Count.Protection);
     }
 
     [Fact]
-    public void PointsRecordedUnderOverlapsAreShownUnderCountsAfterTheOwnerLowersTheLevel()
+    public void ExactPointsRecordedUnderOverlapsAreNotShownOnceTheOwnerLowersTheLevelToCounts()
     {
-        var trend = HistoryTrend.Render([P(1, SharingLevel.Overlaps, 2), P(2, SharingLevel.Overlaps, 9)], Rule(SharingLevel.Counts, 5));
+        var trend = HistoryTrend.Render([P(1, SharingLevel.Overlaps, 2), P(2, SharingLevel.Overlaps, 9)], [R(3, 31)], Rule(SharingLevel.Counts, 5));
 
-        Assert.Equal([9], Values(trend));
+        Assert.Equal([31], Values(trend));
     }
 
     [Fact]
-    public void TheOwnersSideOfTheCountDecidesAsInTheMatrix()
+    public void ExactReleasesAreShownOnlyWhileTheOwnerStillChoosesExactCounts()
     {
-        var trend = HistoryTrend.Render([P(1, SharingLevel.Counts, 8, partnerCount: 1)], Rule(SharingLevel.Counts, 5));
+        ReleasedPoint[] releases = [Exact(1, 12), R(2, 80)];
 
-        Assert.Empty(trend);
+        Assert.Equal([12, 80], Values(HistoryTrend.Render([], releases, Rule(SharingLevel.Counts, 5), exactCountsNow: true)));
+        Assert.Equal([80], Values(HistoryTrend.Render([], releases, Rule(SharingLevel.Counts, 5), exactCountsNow: false)));
     }
 
     [Fact]
     public void AHiddenCellHasNoTrend()
     {
-        Assert.Empty(HistoryTrend.Render([P(1, SharingLevel.Overlaps, 10)], EffectiveSharing.Hidden));
+        Assert.Empty(HistoryTrend.Render([P(1, SharingLevel.Overlaps, 10)], [R(1, 10)], EffectiveSharing.Hidden));
     }
 
     [Fact]

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""The attacks of docs/threat-model.md against privacy-protected counts, run by scripts/privacy-attacks.
+
+Python 3 standard library only. One owner organization shares two populations at the counts level, both holding
+accounts 0..OWNER-1: "Customers" (the default minimum of 5) and "Customers, minimum 1" (an owner who lowered it).
+For each trial a fresh attacker organization (each has its own budget with the owner) partners with the owner and
+attacks one target account: in the owner's populations for half of the trials (drawn from 100..OWNER-1), outside
+for the other half (OWNER..2·OWNER-1). Each attack has the decision rule that read the answer with certainty from
+exact counts:
+
+- probe: upload the target alone; against the minimum of 1 a count means "in".
+- padding: the target with four accounts known to be the owner's (0..3); against the minimum of 5 a count means "in".
+- differencing populations: two populations, 100 known accounts with and without the target; a difference >= 1 means "in".
+- differencing versions: one population, first with the target, then without; a drop >= 1 means "in".
+- whole budget: a second attacker organization spends a whole period's budget on the target: 15 populations of the
+  100 known accounts plus the target, against both owner populations (30 releases); the sum of the 30 counts minus
+  30·100 >= 15 means "in" (the best threshold for the two sums, whose noise is symmetric).
+
+The measured advantage is TPR - FPR over the trials. The bound is tanh(ε/2) for the ε the attack's observations
+spent (the releases it read, each of ε per release), from the settings the service reports. A measured value is
+within its bound when it is no more than the bound plus the half-width of its 99 % confidence interval (sampling
+error of 2·TRIALS Bernoulli trials). As a control, the probe runs once more against an owner who chose exact counts
+for its attackers: there the bound is 1 and the advantage is measured 1.
+
+Then utility: UTILITY_VIEWERS viewer organizations each upload populations of 100, 500 and 1000 of the owner's
+accounts; every released count is compared with the true one (median absolute error, median relative error, share
+within the stated ±90 % margin).
+"""
+import argparse
+import math
+import random
+import statistics
+import sys
+import time
+from urllib.parse import urlparse
+
+from privacy_service import Org
+
+OWNER = 2000
+KNOWN = list(range(100))  # accounts the attacker knows the owner has: cells far above the minimum of 5
+Z99 = 2.576
+
+
+def bound(epsilon):
+    return math.tanh(epsilon / 2)
+
+
+def advantage(rows):
+    """rows: (member, said_in). TPR - FPR, and the half-width of its 99 % confidence interval, taken at the largest
+    variance (rates of 1/2) so that it never claims more certainty than the trials give."""
+    ins = [said for member, said in rows if member]
+    outs = [said for member, said in rows if not member]
+    tpr, fpr = sum(ins) / len(ins), sum(outs) / len(outs)
+    return tpr - fpr, Z99 * math.sqrt(0.25 / len(ins) + 0.25 / len(outs))
+
+
+def count(cell):
+    return cell.get("count")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--trials", type=int, default=100, help="targets in the owner's population, and as many not in it")
+    parser.add_argument("--utility-viewers", type=int, default=20)
+    parser.add_argument("--control-trials", type=int, default=10)
+    args = parser.parse_args()
+    url = urlparse(args.url)
+    host, port = url.hostname, url.port
+    rng = random.Random(9)
+    started = time.monotonic()
+
+    owner = Org(host, port, "owner")
+    customers = owner.population("Customers", range(OWNER), "counts")
+    low = owner.population("Customers, minimum 1", range(OWNER), "counts", minimum=1)
+
+    def settings_of(partnership):
+        return owner.privacy(partnership)["settings"]
+
+    attacks = {name: [] for name in ["probe", "padding", "differencing populations", "differencing versions", "whole budget"]}
+    spent = {}  # the ε each attack's decision rests on
+    settings = None
+    for trial in range(2 * args.trials):
+        member = trial % 2 == 0
+        target = rng.randrange(len(KNOWN), OWNER) if member else rng.randrange(OWNER, 2 * OWNER)
+        attacker = Org(host, port, f"attacker-{trial}")
+        probe = attacker.population("Probe", [target])
+        padded = attacker.population("Padded", [target, 0, 1, 2, 3])
+        with_target = attacker.population("With", KNOWN + [target])
+        without = attacker.population("Without", KNOWN)
+        versions = attacker.population("Versions", KNOWN + [target])
+        partnership = attacker.partner(owner)
+        if settings is None:
+            settings = settings_of(partnership)
+        first = attacker.matrix(partnership)
+        attacker.upload(versions, KNOWN, prefix="V2")
+        second = attacker.matrix(partnership)
+        c = lambda matrix, mine, theirs: count(matrix[(mine, theirs)])  # noqa: E731
+        attacks["probe"].append((member, c(first, probe, low) is not None))
+        attacks["padding"].append((member, c(first, padded, customers) is not None))
+        attacks["differencing populations"].append((member, (c(first, with_target, customers) or 0) - (c(first, without, customers) or 0) >= 1))
+        before, after = c(first, versions, customers), c(second, versions, customers)
+        attacks["differencing versions"].append((member, (before or 0) - (after or 0) >= 1))
+        # The second version got a fresh value only if the refresh interval allowed it: count the releases it read.
+        fresh = second[(versions, customers)]["privacy"]["releasedAt"] != first[(versions, customers)]["privacy"]["releasedAt"]
+        spent.setdefault("differencing versions", 0)
+        spent["differencing versions"] = max(spent["differencing versions"], 2 if fresh else 1)
+
+        spender = Org(host, port, f"spender-{trial}")
+        probes = [spender.population(f"Probe {i}", KNOWN + [target]) for i in range(15)]
+        spender_partnership = spender.partner(owner)
+        matrix = spender.matrix(spender_partnership)
+        values = [count(matrix[(p, o)]) for p in probes for o in (customers, low)]
+        released = [v for v in values if v is not None]
+        spent["whole budget"] = max(spent.get("whole budget", 0), len(values))
+        attacks["whole budget"].append((member, sum(released) - len(released) * len(KNOWN) >= len(released) / 2))
+        if (trial + 1) % 20 == 0:
+            print(f"  {trial + 1} of {2 * args.trials} trials ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+
+    per_release = float(settings["epsilonPerRelease"])
+    spent.update({"probe": 1, "padding": 1, "differencing populations": 2})
+    print(f"settings (the escrow's defaults): epsilonPerPeriod {settings['epsilonPerPeriod']}, epsilonPerRelease {settings['epsilonPerRelease']}, "
+          f"refreshIntervalMinutes {settings['refreshIntervalMinutes']}, releasesPerPeriod {settings['releasesPerPeriod']}, "
+          f"advantageBound {settings['advantageBound']}, marginOfError ±{settings['marginOfError']} at 90 %, medianError {settings['medianError']}")
+    print(f"{2 * args.trials} trials per attack ({args.trials} targets in, {args.trials} out), a fresh attacker organization each")
+    print(f"{'attack':28} {'releases':>8} {'ε spent':>8} {'measured advantage':>22} {'bound tanh(ε/2)':>16}  verdict")
+    all_within = True
+    for name, rows in attacks.items():
+        measured, half = advantage(rows)
+        epsilon = spent[name] * per_release
+        b = bound(epsilon)
+        within = measured <= b + half
+        all_within &= within
+        print(f"{name:28} {spent[name]:>8} {epsilon:>8.2f} {measured:>+12.3f} ± {half:.3f}   {b:>16.3f}  {'within' if within else 'NOT WITHIN'}")
+
+    # Control: the same probe against an owner who chose exact counts for its attackers.
+    control = []
+    for trial in range(2 * args.control_trials):
+        member = trial % 2 == 0
+        target = rng.randrange(len(KNOWN), OWNER) if member else rng.randrange(OWNER, 2 * OWNER)
+        attacker = Org(host, port, f"control-{trial}")
+        probe = attacker.population("Probe", [target])
+        partnership = attacker.partner(owner)
+        owner.privacy(partnership, {"exactCounts": True, "confirmExactCounts": True})
+        control.append((member, count(attacker.matrix(partnership)[(probe, low)]) is not None))
+    measured, half = advantage(control)
+    print(f"{'control: probe, exact counts':28} {'-':>8} {'-':>8} {measured:>+12.3f} ± {half:.3f}   {1.0:>16.3f}  (the owner's explicit choice: no guarantee)")
+
+    # Utility: released counts of cells of known size.
+    sizes = [100, 500, 1000]
+    errors = {n: [] for n in sizes}
+    withheld = {n: 0 for n in sizes}
+    margin = settings["marginOfError"]
+    for v in range(args.utility_viewers):
+        viewer = Org(host, port, f"viewer-{v}")
+        populations = {n: viewer.population(f"Top {n}", rng.sample(range(OWNER), n)) for n in sizes}
+        matrix = viewer.matrix(viewer.partner(owner))
+        for n, population in populations.items():
+            for theirs in (customers, low):
+                value = count(matrix[(population, theirs)])
+                if value is None:
+                    withheld[n] += 1
+                else:
+                    errors[n].append(value - n)
+    print(f"utility: {2 * args.utility_viewers} released counts per cell size (two owner populations per viewer)")
+    print(f"{'true count':>10} {'median |error|':>15} {'median relative':>16} {'within ±' + str(margin):>12} {'withheld':>9}")
+    for n in sizes:
+        e = errors[n]
+        med = statistics.median(abs(x) for x in e) if e else float("nan")
+        inside = sum(abs(x) <= margin for x in e) / len(e) if e else float("nan")
+        print(f"{n:>10} {med:>15.1f} {100 * med / n:>15.1f}% {100 * inside:>11.0f}% {withheld[n]:>9}")
+    med500 = statistics.median(abs(x) for x in errors[500]) / 500 if errors[500] else 1
+    print(f"({time.monotonic() - started:.0f} s)")
+    print(f"every measured advantage is {'WITHIN' if all_within else 'NOT WITHIN'} its bound; median error at 500: "
+          f"{100 * med500:.1f} % ({'within' if med500 <= 0.10 else 'above'} 10 %)")
+    return 0 if all_within else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

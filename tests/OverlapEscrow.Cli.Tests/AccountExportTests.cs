@@ -1,0 +1,98 @@
+using System.Text;
+using OverlapEscrow.Cli.Tests.Infrastructure;
+using OverlapEscrow.Client.Crm;
+using OverlapEscrow.Client.Hashing;
+using OverlapEscrow.Client.Upload;
+
+namespace OverlapEscrow.Cli.Tests;
+
+/// <summary>
+/// The export is normalized and hashed in batches on every core; what it writes must be what one row after the other
+/// gives, in the export's order, at sizes spanning many batches.
+/// </summary>
+public sealed class AccountExportTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("oe-export-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private static readonly AccountColumns Columns = new("Account ID", "Website", "Primary Contact Email", "Account Name", "Billing Country",
+        [new AttributeColumn("Stage", "stage")]);
+
+    /// <summary>The partner sample's rows repeated under fresh ids until <paramref name="rows"/>, as one CRM export.</summary>
+    private string Export(int rows, string? badRowAfter = null)
+    {
+        var sample = File.ReadAllLines(CliRunner.PartnerFile("alpha", "customers"));
+        var path = Path.Combine(_directory, $"export-{rows}.csv");
+        using var file = new StreamWriter(path, false, new UTF8Encoding(false));
+        file.WriteLine(sample[0]);
+        for (var i = 0; i < rows; i++)
+        {
+            var line = sample[1 + i % (sample.Length - 1)];
+            file.WriteLine($"R-{i:D6}" + line[line.IndexOf(',')..]);
+            if (badRowAfter is not null && i == rows - 1) file.WriteLine(badRowAfter);
+        }
+        return path;
+    }
+
+    /// <summary>The row-by-row reference: each row read, its keys taken and written before the next is read.</summary>
+    private static async Task<(string Text, UploadStats Stats, List<long> Rows)> OneByOneAsync(string path)
+    {
+        var output = new MemoryStream();
+        var writer = new UploadRowWriter(output);
+        var explained = new List<long>();
+        await using var reader = await CrmExportReader.OpenAsync(path);
+        int Index(string c) => reader.GetColumnIndex(c);
+        await foreach (var row in reader.ReadRowsAsync())
+        {
+            var keys = AccountKeys.From(row[Index("Website")], row[Index("Primary Contact Email")], row[Index("Account Name")], row[Index("Billing Country")]);
+            explained.Add(row.RowNumber);
+            await writer.WriteAsync(row[Index("Account ID")], keys, [new("stage", row[Index("Stage")])], row.RowNumber);
+        }
+        await writer.FlushAsync();
+        return (Encoding.UTF8.GetString(output.ToArray()), writer.Stats, explained);
+    }
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(4096, 0)]
+    [InlineData(4097, 0)]
+    [InlineData(30_001, 0)]
+    [InlineData(9_000, 1)]
+    [InlineData(9_000, 3)]
+    public async Task BatchedHashingWritesExactlyWhatRowByRowWritesInTheSameOrder(int rows, int threads)
+    {
+        var path = Export(rows);
+        var output = new MemoryStream();
+        var explained = new List<long>();
+        var progress = new List<long>();
+        var writer = await AccountExport.WriteNdjsonAsync(path, Columns, output, (read, _) => progress.Add(read), explain: (row, _, _) => explained.Add(row), threads: threads);
+
+        var reference = await OneByOneAsync(path);
+        Assert.Equal(reference.Text, Encoding.UTF8.GetString(output.ToArray()));
+        Assert.Equal((reference.Stats.RowsRead, reference.Stats.RowsWritten, reference.Stats.RowsWithoutKey),
+            (writer.Stats.RowsRead, writer.Stats.RowsWritten, writer.Stats.RowsWithoutKey));
+        Assert.Equal(reference.Rows, explained);
+        Assert.Equal(rows, progress[^1]);
+        Assert.Equal(progress.Order(), progress);
+        // Line numbers still lead back to the export's rows (the escrow reports row errors by line).
+        for (var line = 1L; line <= writer.Stats.RowsWritten; line += 997)
+            Assert.NotNull(writer.SourceRow(line));
+    }
+
+    [Fact]
+    public async Task ARowThatCannotBeReadEndsTheExportAfterEveryRowBeforeItIsWritten()
+    {
+        var path = Export(10_000, badRowAfter: "R-bad,\"unterminated");
+        var output = new MemoryStream();
+        var writer = new UploadRowWriter(output);
+
+        var error = await Assert.ThrowsAsync<CrmExportException>(() => AccountExport.WriteNdjsonAsync(path, Columns, writer));
+        Assert.Contains("row 10002", error.Message);
+        await writer.FlushAsync();
+        Assert.Equal(10_000, writer.Stats.RowsRead);
+        var lines = Encoding.UTF8.GetString(output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(writer.Stats.RowsWritten, lines.Length);
+        Assert.StartsWith("{\"recordId\":\"R-009", lines[^1]);
+    }
+}
