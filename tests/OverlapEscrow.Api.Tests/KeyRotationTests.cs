@@ -149,8 +149,8 @@ public sealed partial class KeyRotationTests(ITestOutputHelper output) : IDispos
             Assert.False(File.Exists(Path.Combine(_dataDirectory, "secrets", "master.key")));
             Assert.True(File.Exists(Path.Combine(_dataDirectory, "secrets", "master.v2.key")));
 
-            // The running service goes on (a new upload seals under the data key it unwraps with the new master key).
-            await owner.UploadOkAsync(theirs, Records.Range("M", 0, 40));
+            // The running service goes on: it unwraps the data keys with the new master key (a new upload seals under them).
+            await owner.UploadOkAsync(await owner.CreatePopulationAsync("Prospects"), Records.Range("P", 0, 10));
             Assert.Equal(before, (await partner.MatrixAsync(partnershipId))["cells"]!.ToJsonString());
         }
         using (var restarted = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory))
