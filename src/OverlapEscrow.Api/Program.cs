@@ -1,12 +1,17 @@
 using OverlapEscrow.Api.Accounts;
+using OverlapEscrow.Api.Admin;
 using OverlapEscrow.Api.Audit;
 using OverlapEscrow.Api.Dashboard;
 using OverlapEscrow.Api.Extensions;
+using OverlapEscrow.Api.Organizations;
 using OverlapEscrow.Api.Overlaps;
 using OverlapEscrow.Api.Partnerships;
 using OverlapEscrow.Api.Populations;
 using OverlapEscrow.Api.Schedules;
 using OverlapEscrow.Api.Webhooks;
+
+// `dotnet OverlapEscrow.Api.dll admin …` is the operator's command line (backup, restore, keys, audit, erasure).
+if (AdminCommand.Matches(args)) return await AdminCommand.RunAsync(args[1..]);
 
 // The content root is the application's own folder (appsettings.json sits there however it is started); the data
 // directory, when relative, resolves against the directory the service was started from (EscrowOptions).
@@ -30,7 +35,9 @@ app.MapOverlaps();
 app.MapSchedules();
 app.MapAudit();
 app.MapWebhooks();
+app.MapOrganizations();
 app.MapEscrowDashboard();
-app.Run();
+await app.RunAsync();
+return 0;
 
 public partial class Program;

@@ -22,7 +22,17 @@ public static class ApplicationRegistration
 {
     public static IServiceCollection AddEscrowApplication(this IServiceCollection services)
     {
-        services.AddSingleton<IKeyring, Keyring>();
+        services.AddSingleton(sp => new KeyringStore(sp.GetRequiredService<EscrowSecrets>().KeyringDirectory));
+        services.AddSingleton<Keyring>();
+        services.AddSingleton<IKeyring>(sp => sp.GetRequiredService<Keyring>());
+        services.AddSingleton<EscrowSigner>();
+        services.AddSingleton<LegacyKeyMove>();
+        services.AddSingleton<DataKeyRotation>();
+        services.AddSingleton<KeyAdministration>();
+        services.AddSingleton<Organizations.OrganizationErasure>();
+        services.AddSingleton<Maintenance.Backups>();
+        services.AddSingleton<AuditViews>();
+        services.AddSingleton<AuditCheckpoints>();
 
         services.AddSingleton<PartnerViews>();
         services.AddSingleton<CacheMemory>();
@@ -42,6 +52,8 @@ public static class ApplicationRegistration
 
         services.AddSingleton<Accounts.Accounts>();
         services.AddSingleton<Accounts.ApiKeys>();
+        services.AddSingleton<Accounts.Argon2idPasswordHasher>();
+        services.AddSingleton<Accounts.IPasswordHasher>(sp => sp.GetRequiredService<Accounts.Argon2idPasswordHasher>());
         services.AddSingleton<AuditTrail>();
 
         services.AddSingleton<PopulationCatalog>();

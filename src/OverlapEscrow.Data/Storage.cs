@@ -3,6 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Data.Accounts;
 using OverlapEscrow.Data.Audit;
+using OverlapEscrow.Data.Keys;
+using OverlapEscrow.Data.Maintenance;
+using OverlapEscrow.Data.Organizations;
 using OverlapEscrow.Data.Overlaps;
 using OverlapEscrow.Data.Partnerships;
 using OverlapEscrow.Data.Populations;
@@ -32,6 +35,10 @@ public static class StorageRegistration
         services.AddSingleton<ICountReleaseRepository>(sp => new CountReleaseRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IWebhookRepository>(sp => new WebhookRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IScheduleRepository>(sp => new ScheduleRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IOrganizationErasureStore>(sp => new OrganizationErasureRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<ISealedValueStore>(sp => new SealedValueRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IAuditViewStore>(sp => new AuditViewRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IDatabaseMaintenance>(sp => new DatabaseMaintenance(factory));
         services.AddSingleton<ITransactions>(sp => new Transactions(factory, SqlDialect.Sqlite));
         services.AddSingleton<IStorageHealth>(sp => new StorageHealth(factory));
         services.AddSingleton<IStorageMigrations>(sp => new StorageMigrations(new Migrator(factory, SqlDialect.Sqlite.Name)));
@@ -102,6 +109,7 @@ internal sealed class UnitOfWork : IUnitOfWork
         Releases = new CountReleaseRepository(scope);
         Webhooks = new WebhookRepository(scope);
         Schedules = new ScheduleRepository(scope);
+        Erasure = new OrganizationErasureRepository(scope);
         Outbox = new EventOutbox(scope);
     }
 
@@ -113,6 +121,7 @@ internal sealed class UnitOfWork : IUnitOfWork
     public ICountReleaseRepository Releases { get; }
     public IWebhookRepository Webhooks { get; }
     public IScheduleRepository Schedules { get; }
+    public IOrganizationErasureStore Erasure { get; }
     public IEventOutbox Outbox { get; }
 
     public void AfterCommit(Action action) => _afterCommit.Add(action);

@@ -35,7 +35,7 @@ public sealed class AuditTests : IDisposable
     }
 
     [Fact]
-    public async Task VerificationFindsTheFirstRewrittenEvent()
+    public async Task VerificationFindsTheFirstRewrittenEventOfMyChain()
     {
         var a = await ActivityAsync();
         var before = await Json(await a.Http.GetAsync("/v1/audit/verify"));
@@ -43,23 +43,22 @@ public sealed class AuditTests : IDisposable
 
         using (var db = _app.OpenDatabase())
         {
-            // Someone with write access to the file drops the guard and rewrites history.
-            db.Execute("DROP TRIGGER audit_events_no_update");
-            db.Execute("UPDATE audit_events SET detail = '{\"rows\":0}' WHERE seq = 3");
+            // Someone with write access to the file rewrites what the organization's chain says happened.
+            Assert.Equal(1, db.Execute("UPDATE audit_views SET record = record || ' ' WHERE organization_id = @Id AND position = 3", new { a.Id }));
         }
         var after = await Json(await a.Http.GetAsync("/v1/audit/verify"));
         Assert.False(after["valid"]!.GetValue<bool>());
-        Assert.Equal(3, after["firstBrokenSeq"]!.GetValue<long>());
+        Assert.Equal(3, after["firstBrokenPosition"]!.GetValue<long>());
     }
 
     [Fact]
-    public async Task RemovingAnEventFromTheMiddleBreaksTheChain()
+    public async Task RemovingAnEventFromTheMiddleOfMyChainBreaksIt()
     {
         var a = await ActivityAsync();
+        Assert.True((await Json(await a.Http.GetAsync("/v1/audit/verify")))["valid"]!.GetValue<bool>());
         using (var db = _app.OpenDatabase())
         {
-            db.Execute("DROP TRIGGER audit_events_no_delete");
-            db.Execute("DELETE FROM audit_events WHERE seq = 2");
+            Assert.Equal(1, db.Execute("DELETE FROM audit_views WHERE organization_id = @Id AND position = 2", new { a.Id }));
         }
         var after = await Json(await a.Http.GetAsync("/v1/audit/verify"));
         Assert.False(after["valid"]!.GetValue<bool>());

@@ -75,6 +75,28 @@ public sealed class WebhooksTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARotatedSecretSignsBesideThePreviousOneDuringTheOverlapAndTheOtherOrganizationCannotRotateIt()
+    {
+        var (webhookId, old) = await CreateWebhookAsync(_alpha.Http, _receiver.BaseUrl + "/alpha", "partnership.invited");
+        await ExpectProblem(await _beta.Http.PostAsync($"/v1/webhooks/{webhookId}/rotate-secret", null), HttpStatusCode.NotFound);
+        var rotation = await _alpha.Http.PostAsync($"/v1/webhooks/{webhookId}/rotate-secret", null);
+        await Expect(rotation, HttpStatusCode.OK);
+        var body = await Json(rotation);
+        var fresh = body["secret"]!.GetValue<string>();
+        Assert.NotEqual(old, fresh);
+        Assert.NotNull(body["webhook"]!["previousSecretUntil"]);
+
+        await Expect(await _alpha.Http.PostAsJsonAsync("/v1/partnerships", new { partnerSlug = _beta.Slug }), HttpStatusCode.Created);
+        Assert.Equal(1, await _app.DeliverDueAsync());
+
+        // Two signatures, one per secret (Standard Webhooks: space-separated), so the receiver may switch at any time.
+        var received = Assert.Single(_receiver.Requests);
+        Assert.Equal(2, received.Signature.Split(' ').Length);
+        Assert.True(WebhookReceiver.SignatureIsValid(received, fresh), "the new secret does not verify");
+        Assert.True(WebhookReceiver.SignatureIsValid(received, old), "the previous secret does not verify during the overlap");
+    }
+
+    [Fact]
     public async Task AFailedDeliveryIsRetriedWithBackoffUnderTheSameWebhookIdUntilTheReceiverAccepts()
     {
         var (webhookId, secret) = await CreateWebhookAsync(_alpha.Http, _receiver.BaseUrl + "/retry", "partnership.invited");

@@ -58,11 +58,11 @@ public sealed class Stores : IAsyncDisposable
 
     public static readonly DateTimeOffset T0 = new(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
 
-    /// <summary>A new organization with an admin; its wrapped key is opaque bytes here (the keyring is not under test).</summary>
+    /// <summary>A new organization with an admin (its data keys live in the keyring, outside the database).</summary>
     public async Task<string> OrganizationAsync(string slug)
     {
         var id = Ids.New("org");
-        var created = await Accounts.CreateOrganizationAsync(new Organization(id, slug, slug + " Inc.", T0), new WrappedKey([1, 2, 3], 1, 1),
+        var created = await Accounts.CreateOrganizationAsync(new Organization(id, slug, slug + " Inc.", T0),
             new Member(Ids.New("mem"), id, $"admin@{slug}.example", "Admin", "hash", Roles.Admin, T0), CancellationToken.None);
         Assert.True(created);
         return id;

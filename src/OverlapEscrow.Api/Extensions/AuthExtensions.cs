@@ -23,7 +23,8 @@ public static class AuthExtensions
                 {
                     ValidIssuer = EscrowClaims.Issuer,
                     ValidAudience = EscrowClaims.Audience,
-                    IssuerSigningKey = TokenIssuer.SecurityKey(keys),
+                    // Every signing key version still present validates the tokens it signed (by their kid).
+                    IssuerSigningKeyResolver = (_, _, kid, _) => TokenIssuer.ValidationKeys(keys, kid),
                     ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
                     ClockSkew = TimeSpan.FromSeconds(30),
                     // Lifetimes are checked on the injected clock, the one TokenIssuer stamps them with (the
@@ -62,8 +63,8 @@ public static class AuthExtensions
     }
 
     /// <summary>
-    /// A signed token is not enough: the key must not be revoked and the member must still exist with the same
-    /// role and organization. One indexed lookup per request makes revocation and role changes apply at once
+    /// A signed token is not enough: the key must not be revoked, the member must still exist with the same role and
+    /// organization, and the member's session must still be open. One indexed lookup per request makes revocation and role changes apply at once
     /// rather than when the access token expires.
     /// </summary>
     private static async Task StillValidAsync(TokenValidatedContext context)
@@ -77,7 +78,7 @@ public static class AuthExtensions
         {
             EscrowClaims.KindApiKey => await services.GetRequiredService<Application.Accounts.ApiKeys>().StillValidAsync(subject, organization, ct),
             EscrowClaims.KindMember => await services.GetRequiredService<Application.Accounts.Accounts>()
-                .MemberStillValidAsync(subject, organization, principal.FindFirst(EscrowClaims.Role)?.Value, ct),
+                .MemberStillValidAsync(subject, organization, principal.FindFirst(EscrowClaims.Role)?.Value, principal.FindFirst(EscrowClaims.Session)?.Value, ct),
             _ => false,
         };
         if (!valid) context.Fail("The credential behind this token is no longer valid.");

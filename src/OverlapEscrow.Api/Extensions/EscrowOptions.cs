@@ -18,6 +18,13 @@ public sealed class EscrowOptions
     /// Keep it off the database's backup path so that a stolen backup cannot be re-keyed.</summary>
     public string? SecretsDirectory { get; set; }
 
+    /// <summary>
+    /// Where organizations' data keys live (wrapped by the master key); defaults to SecretsDirectory/keyring. Keep it,
+    /// like the secrets, off the path database backups take: destroying an organization's keys here is what erases it
+    /// from every backup (docs/operations.md).
+    /// </summary>
+    public string? KeyringDirectory { get; set; }
+
     [Range(1, 1440)]
     public int AccessTokenMinutes { get; set; } = 15;
 
@@ -26,6 +33,9 @@ public sealed class EscrowOptions
 
     /// <summary>The directory of the secrets, as configured or by default.</summary>
     public string SecretsPath => SecretsDirectory ?? Path.Combine(DataDirectory, "secrets");
+
+    /// <summary>The directory of the keyring, as configured or by default.</summary>
+    public string KeyringPath => KeyringDirectory ?? Path.Combine(SecretsPath, "keyring");
 
     public DemoOptions Demo { get; set; } = new();
 }

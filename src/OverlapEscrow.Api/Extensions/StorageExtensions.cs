@@ -5,6 +5,8 @@ using Microsoft.Extensions.Options;
 using OverlapEscrow.Api.Hosting;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Application;
+using OverlapEscrow.Application.Accounts;
+using OverlapEscrow.Application.Audit;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Outbound;
 using OverlapEscrow.Application.Overlaps;
@@ -21,10 +23,7 @@ public static class StorageExtensions
     /// <summary>The embedded SQLite database under the data directory and the escrow's secrets.</summary>
     public static WebApplicationBuilder AddEscrowStorage(this WebApplicationBuilder builder)
     {
-        var escrow = builder.Configuration.GetSection(EscrowOptions.Section).Get<EscrowOptions>() ?? new EscrowOptions();
-        Directory.CreateDirectory(escrow.DataDirectory);
-        builder.Services.AddSqliteStorage(Path.Combine(escrow.DataDirectory, "escrow.db"));
-        builder.Services.AddSingleton(sp => new EscrowSecrets(sp.GetRequiredService<IOptions<EscrowOptions>>().Value.SecretsPath));
+        builder.AddEscrowStorageCore();
         // Data Protection seals the overlap-list cursors; its key ring stays with the escrow's other keys, not in
         // the user profile.
         builder.Services.AddDataProtection();
@@ -37,13 +36,50 @@ public static class StorageExtensions
     /// <summary>The use cases, their settings, and the background services that run them.</summary>
     public static WebApplicationBuilder AddEscrowFeatures(this WebApplicationBuilder builder)
     {
+        builder.AddEscrowFeaturesCore();
+        builder.Services.AddHostedService<AbandonedUploadSweeper>();
+        builder.Services.AddHostedService<IdleMemoryRelease>();
+        builder.Services.AddHostedService<OverlapRefreshWorker>();
+        builder.Services.AddHostedService<WebhookDeliveryWorker>();
+        builder.Services.AddHostedService<ScheduleWorker>();
+        builder.Services.AddHostedService<AuditCheckpointWorker>();
+        return builder;
+    }
+
+    /// <summary>What the operator's command line (`admin …`) needs: the same storage, keys and use cases, without the web host or background services.</summary>
+    public static IHostApplicationBuilder AddEscrowAdmin(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<EscrowOptions>().Bind(builder.Configuration.GetSection(EscrowOptions.Section)).ValidateDataAnnotations();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.AddEscrowStorageCore();
+        builder.AddEscrowFeaturesCore();
+        return builder;
+    }
+
+    private static void AddEscrowStorageCore(this IHostApplicationBuilder builder)
+    {
+        var escrow = builder.Configuration.GetSection(EscrowOptions.Section).Get<EscrowOptions>() ?? new EscrowOptions();
+        Directory.CreateDirectory(escrow.DataDirectory);
+        builder.Services.AddSqliteStorage(Path.Combine(escrow.DataDirectory, "escrow.db"));
+        builder.Services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<EscrowOptions>>().Value;
+            return new EscrowSecrets(o.SecretsPath, o.KeyringPath);
+        });
+    }
+
+    private static void AddEscrowFeaturesCore(this IHostApplicationBuilder builder)
+    {
         builder.Services.AddEscrowApplication();
-        builder.Services.AddSingleton<Application.Accounts.IPasswordHasher, PlatformPasswordHasher>();
+        builder.Services.AddSingleton<ILegacyPasswordVerifier, PlatformPasswordHasher>();
         builder.Bind<CacheOptions>(EscrowOptions.Section);
         builder.Bind<UploadOptions>(EscrowOptions.Section + ":Uploads");
         builder.Bind<HistoryOptions>(EscrowOptions.Section + ":History");
         builder.Bind<OutboundOptions>(EscrowOptions.Section + ":Outbound");
         builder.Bind<WebhookOptions>(EscrowOptions.Section + ":Webhooks");
+        builder.Bind<PasswordOptions>(EscrowOptions.Section + ":Passwords");
+        builder.Bind<SignupOptions>(EscrowOptions.Section + ":Signup");
+        builder.Bind<AuditOptions>(EscrowOptions.Section + ":Audit");
         builder.Bind<Application.Privacy.PrivacyOptions>(EscrowOptions.Section + ":Privacy");
         builder.Services.AddOptions<ScheduleOptions>()
             .Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Schedules"))
@@ -51,14 +87,8 @@ public static class StorageExtensions
             .Validate(o => o.PullDirectories.All(d => !string.IsNullOrWhiteSpace(d) && Path.IsPathFullyQualified(d)),
                 "Escrow:Schedules:PullDirectories holds absolute paths only.")
             .ValidateOnStart();
-        builder.Services.AddHostedService<AbandonedUploadSweeper>();
-        builder.Services.AddHostedService<IdleMemoryRelease>();
-        builder.Services.AddHostedService<OverlapRefreshWorker>();
-        builder.Services.AddHostedService<WebhookDeliveryWorker>();
-        builder.Services.AddHostedService<ScheduleWorker>();
-        return builder;
     }
 
-    private static void Bind<T>(this WebApplicationBuilder builder, string section) where T : class =>
+    private static void Bind<T>(this IHostApplicationBuilder builder, string section) where T : class =>
         builder.Services.AddOptions<T>().Bind(builder.Configuration.GetSection(section)).ValidateDataAnnotations().ValidateOnStart();
 }

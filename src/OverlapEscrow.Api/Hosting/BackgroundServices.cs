@@ -1,7 +1,10 @@
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Application;
+using OverlapEscrow.Application.Audit;
 using OverlapEscrow.Application.Demo;
+using OverlapEscrow.Application.Maintenance;
+using OverlapEscrow.Application.Organizations;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Overlaps;
 using OverlapEscrow.Application.Schedules;
@@ -11,23 +14,79 @@ using OverlapEscrow.Application.Storage;
 namespace OverlapEscrow.Api.Hosting;
 
 /// <summary>
-/// Runs before the server accepts requests: applies migrations, removes uploads a crash cut off (pending versions
-/// nobody has touched for the abandon period), and loads the demo when asked to.
+/// Runs before the server accepts requests: takes the service's shared lock on the database (a restore waits for
+/// every instance to stop), applies migrations, moves data keys still in the database into the keyring, finishes
+/// erasures the keyring records (a crash mid-erasure, or a database restored from before one), removes uploads a
+/// crash cut off (pending versions nobody has touched for the abandon period), and loads the demo when asked to.
 /// </summary>
-public sealed class StartupTasks(IStorageMigrations migrations, EscrowSecrets secrets, AbandonedUploads abandoned, DemoSeeder demo,
-    IOptions<EscrowOptions> options, ILogger<StartupTasks> logger) : IHostedService
+public sealed class StartupTasks(IServiceProvider services, IStorageMigrations migrations, IDatabaseMaintenance database, EscrowSecrets secrets,
+    AbandonedUploads abandoned, DemoSeeder demo, IOptions<EscrowOptions> options, ILogger<StartupTasks> logger) : IHostedService, IDisposable
 {
+    private ServiceLock? _lock;
+
     public async Task StartAsync(CancellationToken ct)
     {
         logger.LogInformation("Data directory: {DataDirectory}", Path.GetFullPath(options.Value.DataDirectory));
+        _lock = ServiceLock.Shared(database.DatabasePath);
         _ = secrets.Directory; // created, with owner-only permissions, before anything needs a key
-        var applied = await migrations.MigrateAsync(ct);
-        if (applied.Count > 0) logger.LogInformation("Applied migrations: {Migrations}", string.Join(", ", applied));
+        await PrepareAsync(services, migrations, logger, ct);
+        var dataDirectory = Path.GetFullPath(options.Value.DataDirectory) + Path.DirectorySeparatorChar;
+        if (Path.GetFullPath(secrets.KeyringDirectory).StartsWith(dataDirectory, StringComparison.Ordinal))
+            logger.LogWarning("The keyring ({Keyring}) is inside the data directory: a copy of the whole data directory holds the keys that " +
+                              "decrypt it, and deleting an organization then does not erase it from such copies. Set Escrow__SecretsDirectory " +
+                              "(or Escrow__KeyringDirectory) outside it; see docs/operations.md", secrets.KeyringDirectory);
         await abandoned.SweepAsync(ct);
         if (options.Value.Demo.Enabled) await demo.SeedAsync(options.Value.Demo.Password, ct);
     }
 
-    public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+    /// <summary>What every start (and the operator's command line) does before anything else: the schema, the keyring, unfinished erasures.</summary>
+    public static async Task PrepareAsync(IServiceProvider services, IStorageMigrations migrations, ILogger logger, CancellationToken ct)
+    {
+        var applied = await migrations.MigrateAsync(ct);
+        if (applied.Count > 0) logger.LogInformation("Applied migrations: {Migrations}", string.Join(", ", applied));
+        await services.GetRequiredService<LegacyKeyMove>().RunAsync(ct);
+        await services.GetRequiredService<OrganizationErasure>().ResumeAsync(ct);
+        var status = await services.GetRequiredService<KeyAdministration>().StatusAsync(ct);
+        if (status.OrganizationsWithoutKey.Count > 0)
+            logger.LogError("{Count} organizations have no data key in the keyring ({Keyring}): their data cannot be read. Check Escrow:KeyringDirectory.",
+                status.OrganizationsWithoutKey.Count, services.GetRequiredService<EscrowSecrets>().KeyringDirectory);
+        if (status.InterruptedRotations.Count > 0)
+            logger.LogWarning("Data-key rotations of {Count} organizations were interrupted; finish them with `admin keys rotate-data --resume`",
+                status.InterruptedRotations.Count);
+    }
+
+    public Task StopAsync(CancellationToken ct)
+    {
+        _lock?.Dispose();
+        _lock = null;
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _lock?.Dispose();
+}
+
+/// <summary>Signs audit checkpoints of every chain that grew, every Escrow:Audit:CheckpointMinutes (0: only on demand).</summary>
+public sealed class AuditCheckpointWorker(AuditCheckpoints checkpoints, IOptions<AuditOptions> options, TimeProvider time, ILogger<AuditCheckpointWorker> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (options.Value.CheckpointMinutes == 0) return;
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(options.Value.CheckpointMinutes), time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                var (signed, broken) = await checkpoints.CreateAllAsync(stoppingToken);
+                if (broken.Count > 0) logger.LogError("Audit chains that no longer verify (no checkpoint signed): {Chains}", string.Join(", ", broken));
+                else if (signed > 0) logger.LogInformation("Signed {Count} audit checkpoints", signed);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning("Signing audit checkpoints failed: {ExceptionType}", e.GetType().Name);
+            }
+        }
+    }
 }
 
 /// <summary>Sweeps uploads cut off by a crash every third of the abandon period.</summary>

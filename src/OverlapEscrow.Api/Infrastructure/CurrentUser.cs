@@ -12,6 +12,9 @@ public sealed class CurrentUser(IHttpContextAccessor accessor)
 
     public string SubjectId => Principal.FindFirstValue(EscrowClaims.Subject) ?? "";
 
+    /// <summary>The session a member's token belongs to (null for an API key, or a token issued before sessions existed).</summary>
+    public string? SessionId => Principal.FindFirstValue(EscrowClaims.Session);
+
     public bool IsApiKey => Principal.FindFirstValue(EscrowClaims.Kind) == EscrowClaims.KindApiKey;
 
     /// <summary>How the audit log names the caller: "member:&lt;id&gt;" or "api_key:&lt;id&gt;".</summary>
@@ -28,6 +31,7 @@ public static class EscrowClaims
     public const string Role = "role";
     public const string Scope = "scope";
     public const string Kind = "kind";
+    public const string Session = "sid";
     public const string KindMember = "member";
     public const string KindApiKey = "api_key";
     public const string Issuer = "overlap-escrow";

@@ -8,19 +8,34 @@ using OverlapEscrow.Application.Keys;
 
 namespace OverlapEscrow.Api.Infrastructure;
 
-/// <summary>Issues short-lived access tokens (JWT, HS256, RFC 7519) and opaque refresh tokens.</summary>
+/// <summary>
+/// Issues short-lived access tokens (JWT, HS256, RFC 7519) and opaque refresh tokens. Each signing key version has its
+/// own kid ("escrow-&lt;version&gt;"): the newest signs, and every version still present validates, so a rotation
+/// (`admin keys rotate-signing`) leaves tokens already issued valid until they expire.
+/// </summary>
 public sealed class TokenIssuer(EscrowSecrets keys, IOptions<EscrowOptions> options, TimeProvider time)
 {
-    public static SymmetricSecurityKey SecurityKey(EscrowSecrets keys) => new(keys.SigningKey) { KeyId = "escrow-1" };
+    public const string KidPrefix = "escrow-";
+
+    public static SymmetricSecurityKey SecurityKey(VersionedKey key) => new(key.Key) { KeyId = KidPrefix + key.Version };
+
+    /// <summary>The validation keys for a token's kid: the version it names, when still present (no kid: none).</summary>
+    public static IEnumerable<SecurityKey> ValidationKeys(EscrowSecrets keys, string? kid) =>
+        kid is not null && kid.StartsWith(KidPrefix, StringComparison.Ordinal) && int.TryParse(kid[KidPrefix.Length..], out var version)
+        && keys.Find(SecretKind.AccessTokenSigning, version) is { } key
+            ? [SecurityKey(key)]
+            : [];
 
     public TimeSpan AccessTokenLifetime => TimeSpan.FromMinutes(options.Value.AccessTokenMinutes);
 
-    public string AccessTokenForMember(string memberId, string organizationId, string role) =>
+    /// <summary>A member's access token, naming its session: ending the session (sign-out, a password change, a replayed refresh token) stops the token at once.</summary>
+    public string AccessTokenForMember(string memberId, string organizationId, string role, string sessionId) =>
         Create([
             new Claim(EscrowClaims.Subject, memberId),
             new Claim(EscrowClaims.Organization, organizationId),
             new Claim(EscrowClaims.Kind, EscrowClaims.KindMember),
             new Claim(EscrowClaims.Role, role),
+            new Claim(EscrowClaims.Session, sessionId),
         ]);
 
     public string AccessTokenForApiKey(string keyId, string organizationId, IEnumerable<string> scopes) =>
@@ -44,7 +59,7 @@ public sealed class TokenIssuer(EscrowSecrets keys, IOptions<EscrowOptions> opti
             claims: claims,
             notBefore: now,
             expires: now.Add(AccessTokenLifetime),
-            signingCredentials: new SigningCredentials(SecurityKey(keys), SecurityAlgorithms.HmacSha256));
+            signingCredentials: new SigningCredentials(SecurityKey(keys.CurrentSigningKey), SecurityAlgorithms.HmacSha256));
         return new JwtSecurityTokenHandler().WriteToken(token);
     }
 }

@@ -80,8 +80,12 @@ public sealed record PartnershipResponse(
     DateTimeOffset? TerminatedAt)
 {
     public static PartnershipResponse From(PartnershipView v) => new(v.Partnership.Id, v.Partnership.Status, v.IInvited ? "inviter" : "invitee",
-        new PartnerSummary(v.Partner.Id, v.Partner.Slug, v.Partner.Name), v.Partnership.CreatedAt, v.Partnership.RespondedAt, v.Partnership.TerminatedAt);
+        v.PartnerDeleted ? new PartnerSummary(v.Partner.Id, null, null, true) : new PartnerSummary(v.Partner.Id, v.Partner.Slug, v.Partner.Name),
+        v.Partnership.CreatedAt, v.Partnership.RespondedAt, v.Partnership.TerminatedAt);
 }
 
-/// <summary>The other side of a partnership: its id, slug and name.</summary>
-public sealed record PartnerSummary(string Id, string Slug, string Name);
+/// <summary>
+/// The other side of a partnership: its id, slug and name. Once it was deleted, only its id is left (<see cref="Deleted"/>):
+/// the partnership is then a terminated tombstone kept for my audit evidence.
+/// </summary>
+public sealed record PartnerSummary(string Id, string? Slug, string? Name, bool Deleted = false);

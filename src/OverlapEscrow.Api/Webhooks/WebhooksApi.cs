@@ -29,6 +29,10 @@ public static class WebhooksApi
             .WithName("DeleteWebhook")
             .WithSummary("Delete a webhook, its pending deliveries and its delivery log")
             .WithDescription("Pending deliveries are not sent.");
+        group.MapPost("/{webhookId}/rotate-secret", RotateSecret)
+            .WithName("RotateWebhookSecret")
+            .WithSummary("Replace a webhook's signing secret; the answer holds the new secret, shown this once")
+            .WithDescription("During the overlap (Escrow:Webhooks:SecretOverlapHours, 24 by default; previousSecretUntil) every delivery carries two signatures in webhook-signature, one per secret, space-separated as Standard Webhooks allows: switch the receiver to the new secret any time before it ends.");
         group.MapGet("/{webhookId}/deliveries", ListDeliveries)
             .WithName("ListWebhookDeliveries")
             .WithSummary("The delivery log of a webhook, newest first: event type, attempts with their status code or error, times")
@@ -51,6 +55,13 @@ public static class WebhooksApi
     private static async Task<Results<Ok<WebhookResponse>, ProblemHttpResult>> Get(string webhookId, CurrentUser user, WebhookSubscriptions webhooks, CancellationToken ct) =>
         await webhooks.GetAsync(user.Caller, webhookId, ct) is { Value: { } webhook } ? TypedResults.Ok(Response(webhook)) : Problems.NotFound("webhook");
 
+    private static async Task<Results<Ok<CreatedWebhookResponse>, ProblemHttpResult>> RotateSecret(string webhookId, CurrentUser user, WebhookSubscriptions webhooks, CancellationToken ct)
+    {
+        var outcome = await webhooks.RotateSecretAsync(user.Caller, webhookId, ct);
+        if (outcome.Failure is { } failure) return Problems.From(failure);
+        return TypedResults.Ok(new CreatedWebhookResponse(Response(outcome.Value!.Webhook), outcome.Value.Secret));
+    }
+
     private static async Task<Results<NoContent, ProblemHttpResult>> Delete(string webhookId, CurrentUser user, WebhookSubscriptions webhooks, CancellationToken ct) =>
         (await webhooks.DeleteAsync(user.Caller, webhookId, ct)).Failure is { } failure ? Problems.From(failure) : TypedResults.NoContent();
 
@@ -67,13 +78,13 @@ public static class WebhooksApi
         return TypedResults.Ok(new WebhookDeliveryPage(items, items.Count == size ? items[^1].Id : null));
     }
 
-    private static WebhookResponse Response(Webhook w) => new(w.Id, w.Url.AbsoluteUri, w.Events, w.Description, w.CreatedAt);
+    private static WebhookResponse Response(Webhook w) => new(w.Id, w.Url.AbsoluteUri, w.Events, w.Description, w.CreatedAt, w.PreviousSecretUntil);
 }
 
 public sealed record CreateWebhookRequest(string? Url, IReadOnlyList<string?>? Events, string? Description);
 
-/// <summary>A webhook as its organization sees it; the secret is never part of it.</summary>
-public sealed record WebhookResponse(string Id, string Url, IReadOnlyList<string> Events, string? Description, DateTimeOffset CreatedAt);
+/// <summary>A webhook as its organization sees it; the secret is never part of it. <see cref="PreviousSecretUntil"/>: after a rotation, when the previous secret stops signing.</summary>
+public sealed record WebhookResponse(string Id, string Url, IReadOnlyList<string> Events, string? Description, DateTimeOffset CreatedAt, DateTimeOffset? PreviousSecretUntil = null);
 
 /// <summary>The answer to a creation: the webhook and its signing secret ("whsec_…"), which no later answer shows.</summary>
 public sealed record CreatedWebhookResponse(WebhookResponse Webhook, string Secret);

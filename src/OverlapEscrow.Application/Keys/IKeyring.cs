@@ -6,27 +6,40 @@ namespace OverlapEscrow.Application.Keys;
 /// </summary>
 public sealed record SealedValue(byte[] Nonce, byte[] Ciphertext, int KeyVersion);
 
-/// <summary>An organization's data key as stored: wrapped by the escrow's master key of <see cref="MasterKeyVersion"/>.</summary>
+/// <summary>An organization's data key as the database stored it before the keyring moved out of it: wrapped by the escrow's master key of <see cref="MasterKeyVersion"/>.</summary>
 public sealed record WrappedKey(byte[] Data, int MasterKeyVersion, int DataKeyVersion);
 
 /// <summary>
 /// The one way to an organization's data key. Every seal and open of an organization's data — record segments,
 /// history record ids, webhook and pull secrets — goes through a cipher from here, and every sealed value carries
-/// the key version it was sealed with. Rotation and crypto-shredding plug in here and nowhere else.
+/// the key version it was sealed with. The keys themselves live in the keyring, outside the database
+/// (<see cref="KeyringStore"/>); rotation and crypto-shredding act there and nowhere else.
 /// </summary>
 public interface IKeyring
 {
-    /// <summary>A new random data key for a new organization, wrapped under the current master key.</summary>
-    WrappedKey NewOrganizationKey(string organizationId);
+    /// <summary>
+    /// Makes the data key (version 1) of a new organization in the keyring, before the organization's row is committed;
+    /// returns its key id. <see cref="DiscardNewOrganizationKey"/> undoes it when the organization is not created.
+    /// </summary>
+    string CreateOrganizationKey(string organizationId);
 
-    /// <summary>The organization's cipher; fails when the organization (or its key) no longer exists.</summary>
+    /// <summary>Removes the key of an organization whose creation did not commit (its slug or email was taken).</summary>
+    void DiscardNewOrganizationKey(string organizationId);
+
+    /// <summary>
+    /// The organization's cipher: it seals with the current data key and opens values of every key version the
+    /// keyring still holds. Fails with <see cref="OrganizationGoneException"/> once the organization was erased.
+    /// </summary>
     Task<IOrganizationCipher> ForOrganizationAsync(string organizationId, CancellationToken ct);
 }
 
-/// <summary>Seals and opens one organization's values. Dispose to clear its key from memory.</summary>
+/// <summary>Seals and opens one organization's values. Dispose to clear its keys from memory.</summary>
 public interface IOrganizationCipher : IDisposable
 {
     string OrganizationId { get; }
+
+    /// <summary>The data key version new values are sealed with.</summary>
+    int CurrentKeyVersion { get; }
 
     /// <summary>Seals a segment of a population version; bound to the version and its position, so segments cannot be swapped or reordered.</summary>
     SealedValue SealSegment(string versionId, long seq, ReadOnlySpan<byte> plaintext);

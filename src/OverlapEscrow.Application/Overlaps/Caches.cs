@@ -100,6 +100,17 @@ public sealed class PopulationDataCache(IPopulationRepository populations, IKeyr
         }
     }
 
+    /// <summary>
+    /// Drops versions from memory, with the overlap results derived from them (an erased organization's: its decrypted
+    /// records must not outlive its keys).
+    /// </summary>
+    public void Forget(IEnumerable<string> versionIds)
+    {
+        var ids = versionIds.ToHashSet(StringComparer.Ordinal);
+        foreach (var key in memory.Entries.Keys)
+            if (key is VersionKey version && ids.Contains(version.VersionId)) Drop(version);
+    }
+
     private void Drop(VersionKey key)
     {
         // Cancelling marks the overlap results kept under it expired at once (no read finds them from now on;

@@ -9,8 +9,11 @@ using OverlapEscrow.Domain.Partnerships;
 
 namespace OverlapEscrow.Application.Partnerships;
 
-/// <summary>A partnership as one side sees it: whether I invited or was invited, and who the other side is.</summary>
-public sealed record PartnershipView(Partnership Partnership, bool IInvited, PartnerOrganization Partner);
+/// <summary>
+/// A partnership as one side sees it: whether I invited or was invited, and who the other side is. When the other side
+/// was deleted, the partnership is a tombstone (terminated) and <see cref="PartnerDeleted"/> is set: only the partner's id is left.
+/// </summary>
+public sealed record PartnershipView(Partnership Partnership, bool IInvited, PartnerOrganization Partner, bool PartnerDeleted = false);
 
 /// <summary>
 /// Invitations, answers and ends of partnerships. Each change, its audit event and the events both sides' webhooks
@@ -47,8 +50,9 @@ public sealed class PartnershipLifecycle(
     {
         var list = await partnerships.ListAsync(caller.OrganizationId, ct);
         var organizations = await accounts.GetOrganizationsAsync(list.Select(p => p.PartnerOf(caller.OrganizationId)), ct);
-        return list.Where(p => organizations.ContainsKey(p.PartnerOf(caller.OrganizationId)))
-            .Select(p => View(p, caller.OrganizationId, organizations[p.PartnerOf(caller.OrganizationId)]))
+        return list.Select(p => organizations.TryGetValue(p.PartnerOf(caller.OrganizationId), out var partner)
+                ? View(p, caller.OrganizationId, partner)
+                : Deleted(p, caller.OrganizationId))
             .ToList();
     }
 
@@ -57,7 +61,7 @@ public sealed class PartnershipLifecycle(
         var partnership = await partnerships.GetAsync(caller.OrganizationId, partnershipId, ct);
         if (partnership is null) return new Failure.NotFound("partnership");
         var partner = await accounts.GetOrganizationAsync(partnership.PartnerOf(caller.OrganizationId), ct);
-        return partner is null ? new Failure.NotFound("partnership") : View(partnership, caller.OrganizationId, partner);
+        return partner is null ? Deleted(partnership, caller.OrganizationId) : View(partnership, caller.OrganizationId, partner);
     }
 
     /// <summary>Accepts or declines an invitation (the invited organization only, while it is open).</summary>
@@ -118,6 +122,11 @@ public sealed class PartnershipLifecycle(
 
     private static PartnershipView View(Partnership partnership, string me, Organization partner) =>
         new(partnership, partnership.InviterOrganizationId == me, new PartnerOrganization(partner.Id, partner.Slug, partner.Name));
+
+    /// <summary>A partnership whose other side was deleted: a terminated tombstone naming nothing of it but its id.</summary>
+    private static PartnershipView Deleted(Partnership partnership, string me) =>
+        new(partnership with { Status = PartnershipStatus.Terminated }, partnership.InviterOrganizationId == me,
+            new PartnerOrganization(partnership.PartnerOf(me), "", ""), PartnerDeleted: true);
 
     private static string Wire(PartnershipStatus status) => status.ToString().ToLowerInvariant();
 }

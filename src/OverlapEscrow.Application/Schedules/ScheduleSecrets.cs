@@ -10,7 +10,7 @@ namespace OverlapEscrow.Application.Schedules;
 /// </summary>
 public sealed class ScheduleSecrets(IKeyring keyring)
 {
-    private const string Label = "oe-schedule-secret-v1";
+    public const string Label = "oe-schedule-secret-v1";
 
     public async Task<SealedValue> SealAsync(string organizationId, string scheduleId, string value, CancellationToken ct)
     {

@@ -36,4 +36,11 @@ public interface IAuditRepository
         CancellationToken ct);
 
     Task<AuditVerification> VerifyAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Verifies the chain from the event <paramref name="afterSeq"/> on, given that event's hash as a checkpoint recorded
+    /// it (0 and 32 zero bytes: from the start). Fails at <paramref name="afterSeq"/> itself when the stored event there
+    /// no longer has that hash (the log was rewritten or cut before it). Only the events after it are recomputed.
+    /// </summary>
+    Task<AuditVerification> VerifyFromAsync(long afterSeq, byte[] expectedHashAtSeq, CancellationToken ct);
 }

@@ -39,6 +39,18 @@ public interface IPopulationRepository
     /// <param name="hashingSpec">The hashing specification version the upload was hashed under (<see cref="Domain.Matching.HashingSpecs"/>).</param>
     Task BeginVersionAsync(string versionId, string populationId, VersionKind kind, DateTimeOffset at, CancellationToken ct, int hashingSpec = Domain.Matching.HashingSpecs.Oldest);
 
+    /// <summary>Records the token keys (versions) a pending version's own records are keyed under (a token-key change keys each upload under every key in use).</summary>
+    Task RecordTokenKeysAsync(string versionId, IReadOnlyList<int> tokenKeyVersions, CancellationToken ct);
+
+    /// <summary>The token keys every version of the chain ending at <paramref name="versionId"/> is keyed under (a compaction's snapshot inherits them).</summary>
+    Task<IReadOnlyList<int>> TokenKeysOfChainAsync(string versionId, CancellationToken ct);
+
+    /// <summary>
+    /// Populations whose current version (with its whole chain) is not keyed under <paramref name="tokenKeyVersion"/>:
+    /// while there are any, an older token key cannot be retired without their partners losing matches.
+    /// </summary>
+    Task<IReadOnlyList<(string OrganizationId, string PopulationId)>> PopulationsNotKeyedUnderAsync(int tokenKeyVersion, CancellationToken ct);
+
     /// <summary>Adds a segment to a pending version; false when the version is no longer pending (swept as abandoned).</summary>
     Task<bool> AppendSegmentAsync(Segment segment, DateTimeOffset touchedAt, CancellationToken ct);
 

@@ -2,7 +2,10 @@ using OverlapEscrow.Application.Keys;
 
 namespace OverlapEscrow.Application.Storage;
 
-/// <summary>A webhook subscription: where, which event types, and the signing secret sealed under the organization's data key.</summary>
+/// <summary>
+/// A webhook subscription: where, which event types, and the signing secret sealed under the organization's data key.
+/// After a rotation, <see cref="PreviousSecretUntil"/> is when the secret it replaced stops signing too.
+/// </summary>
 public sealed record Webhook(
     string Id,
     string OrganizationId,
@@ -11,7 +14,8 @@ public sealed record Webhook(
     IReadOnlyList<string> Events,
     SealedValue Secret,
     DateTimeOffset CreatedAt,
-    string CreatedBy);
+    string CreatedBy,
+    DateTimeOffset? PreviousSecretUntil = null);
 
 public enum DeliveryStatus { Pending, Delivered, Failed }
 
@@ -28,7 +32,10 @@ public sealed record WebhookDelivery(
     DateTimeOffset? NextAttemptAt,
     DateTimeOffset? CompletedAt);
 
-/// <summary>A claimed delivery with what sending it needs: the webhook's URL and sealed secret.</summary>
+/// <summary>
+/// A claimed delivery with what sending it needs: the webhook's URL and sealed secret, and the previous secret while
+/// a rotation's overlap lasts (the delivery is then signed with both).
+/// </summary>
 public sealed record DueDelivery(
     string Id,
     string WebhookId,
@@ -37,7 +44,8 @@ public sealed record DueDelivery(
     string Payload,
     int Attempts,
     Uri Url,
-    SealedValue Secret);
+    SealedValue Secret,
+    SealedValue? PreviousSecret = null);
 
 /// <summary>One attempt of a delivery: the response status code, or why there was none.</summary>
 public sealed record DeliveryAttempt(string DeliveryId, int Attempt, DateTimeOffset At, int? StatusCode, string? Error, long DurationMs);
@@ -56,6 +64,12 @@ public interface IWebhookRepository
     Task<bool> CreateAsync(Webhook webhook, int maxPerOrganization, CancellationToken ct);
     Task<IReadOnlyList<Webhook>> ListAsync(string organizationId, CancellationToken ct);
     Task<Webhook?> GetAsync(string organizationId, string webhookId, CancellationToken ct);
+
+    /// <summary>
+    /// Replaces a webhook's signing secret; the current one becomes the previous secret, which keeps signing until
+    /// <paramref name="previousUntil"/>. False when the organization has no such webhook.
+    /// </summary>
+    Task<bool> RotateSecretAsync(string organizationId, string webhookId, SealedValue newSecret, DateTimeOffset previousUntil, CancellationToken ct);
 
     /// <summary>Deletes a webhook with its deliveries and their log; false when the organization has no such webhook.</summary>
     Task<bool> DeleteAsync(string organizationId, string webhookId, CancellationToken ct);

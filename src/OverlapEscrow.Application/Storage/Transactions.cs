@@ -28,6 +28,9 @@ public interface IUnitOfWork : IAsyncDisposable
     IWebhookRepository Webhooks { get; }
     IScheduleRepository Schedules { get; }
 
+    /// <summary>Deleting an organization's rows.</summary>
+    IOrganizationErasureStore Erasure { get; }
+
     /// <summary>Events of the change, queued for delivery to the subscribed webhooks of their organization.</summary>
     IEventOutbox Outbox { get; }
 

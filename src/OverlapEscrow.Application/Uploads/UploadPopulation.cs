@@ -247,7 +247,11 @@ public sealed class UploadPopulation(
         }
         await using var _ = body;
 
-        using var keyer = new TokenKeyer(secrets.TokenKey);
+        // Every token key present keys each upload: during a token-key change that is the old and the new one, so the
+        // version matches partners keyed under either (docs/operations.md). The version records which keys it holds.
+        var tokenKeys = secrets.Versions(SecretKind.Token);
+        using var keyer = new TokenKeyers(tokenKeys.Select(k => k.Key));
+        await populations.RecordTokenKeysAsync(versionId, tokenKeys.Select(k => k.Version).ToList(), ct);
         var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time);
         var seen = new Dictionary<UInt128, long>();
         var errors = new List<RowError>();
@@ -331,14 +335,14 @@ public sealed class UploadPopulation(
         }
     }
 
-    private static EscrowRecord ToRecord(ParsedRecord row, TokenKeyer keyer)
+    private static EscrowRecord ToRecord(ParsedRecord row, TokenKeyers keyer)
     {
         if (row.Delete) return EscrowRecord.Deletion(row.RecordId!);
-        var tokens = new RecordToken[row.Hashes.Count];
-        for (var i = 0; i < tokens.Length; i++)
+        var tokens = new RecordToken[row.Hashes.Count * keyer.Count];
+        for (var i = 0; i < row.Hashes.Count; i++)
         {
             var (type, hash) = row.Hashes[i];
-            tokens[i] = new RecordToken(type, keyer.Rekey(type, hash));
+            for (var k = 0; k < keyer.Count; k++) tokens[i * keyer.Count + k] = new RecordToken(type, keyer[k].Rekey(type, hash));
             // The hash as received is dictionary-reversible: it is dropped here and never stored or logged.
             CryptographicOperations.ZeroMemory(hash);
         }
@@ -368,6 +372,8 @@ public sealed class UploadPopulation(
         var versionId = Ids.New("ver");
         var now = time.GetUtcNow();
         await populations.BeginVersionAsync(versionId, populationId, VersionKind.Snapshot, now, CancellationToken.None);
+        // The snapshot holds the chain's tokens as they are: it is keyed under what every version of the chain is keyed under.
+        await populations.RecordTokenKeysAsync(versionId, await populations.TokenKeysOfChainAsync(currentVersionId, CancellationToken.None), CancellationToken.None);
         PopulationVersion? done = null;
         try
         {

@@ -69,12 +69,26 @@ public sealed class WebhookDeliverer(
                 throw new OperationCanceledException(withdrawn);
             }
             byte[] key;
+            byte[]? previous = null;
             using (var cipher = await keyring.ForOrganizationAsync(delivery.OrganizationId, ct))
+            {
                 key = cipher.Open(SecretLabel, delivery.WebhookId, delivery.Secret);
+                if (delivery.PreviousSecret is { } old) previous = cipher.Open(SecretLabel, delivery.WebhookId, old);
+            }
             string signature;
             var timestamp = started.ToUnixTimeSeconds();
-            try { signature = WebhookSignature.Sign(key, delivery.Id, timestamp, delivery.Payload); }
-            finally { CryptographicOperations.ZeroMemory(key); }
+            try
+            {
+                signature = WebhookSignature.Sign(key, delivery.Id, timestamp, delivery.Payload);
+                // During a rotation's overlap both signatures go, space-separated (Standard Webhooks): a receiver
+                // that knows either secret accepts the delivery.
+                if (previous is not null) signature += " " + WebhookSignature.Sign(previous, delivery.Id, timestamp, delivery.Payload);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(key);
+                if (previous is not null) CryptographicOperations.ZeroMemory(previous);
+            }
 
             using var response = await http.SendAsync(url =>
             {

@@ -29,6 +29,13 @@ public sealed class WebhookOptions
     [Range(1, 1000)]
     public int MaxPerOrganization { get; set; } = 20;
 
+    /// <summary>
+    /// After a secret rotation, how long deliveries are signed with the previous secret as well as the new one (Standard
+    /// Webhooks lets webhook-signature carry several signatures), so a receiver can switch without missing one.
+    /// </summary>
+    [Range(0, 720)]
+    public int SecretOverlapHours { get; set; } = 24;
+
     /// <summary>Run the background delivery worker. Off, deliveries wait in the outbox until something calls DeliverDueAsync.</summary>
     public bool DeliveryWorker { get; set; } = true;
 }

@@ -57,6 +57,34 @@ public sealed class WebhookSubscriptions(IWebhookRepository webhooks, ITransacti
 
     public Task<IReadOnlyList<Webhook>> ListAsync(Caller caller, CancellationToken ct) => webhooks.ListAsync(caller.OrganizationId, ct);
 
+    /// <summary>
+    /// Replaces a webhook's signing secret and returns the new one (shown once). Until the overlap ends
+    /// (<see cref="WebhookOptions.SecretOverlapHours"/>) every delivery carries two signatures, one per secret, so the
+    /// receiver can switch to the new secret whenever it likes within that window.
+    /// </summary>
+    public async Task<Outcome<CreatedWebhook>> RotateSecretAsync(Caller caller, string webhookId, CancellationToken ct)
+    {
+        var (key, secret) = WebhookSignature.NewSecret();
+        SealedValue sealedKey;
+        try
+        {
+            using var cipher = await keyring.ForOrganizationAsync(caller.OrganizationId, ct);
+            sealedKey = cipher.Seal(WebhookDeliverer.SecretLabel, webhookId, key);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+        var now = time.GetUtcNow();
+        var until = now.AddHours(options.Value.SecretOverlapHours);
+        await using var uow = await transactions.BeginAsync(ct);
+        if (!await uow.Webhooks.RotateSecretAsync(caller.OrganizationId, webhookId, sealedKey, until, ct)) return new Failure.NotFound("webhook");
+        await uow.Audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, "webhook.secret_rotated", null, new { webhookId, previousSecretUntil = until }), ct);
+        var webhook = (await uow.Webhooks.GetAsync(caller.OrganizationId, webhookId, ct))!;
+        await uow.CommitAsync(ct);
+        return new CreatedWebhook(webhook, secret);
+    }
+
     public async Task<Outcome<Webhook>> GetAsync(Caller caller, string webhookId, CancellationToken ct) =>
         await webhooks.GetAsync(caller.OrganizationId, webhookId, ct) is { } webhook ? webhook : new Failure.NotFound("webhook");
 

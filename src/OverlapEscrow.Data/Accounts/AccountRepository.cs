@@ -7,23 +7,20 @@ namespace OverlapEscrow.Data.Accounts;
 
 internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
 {
-    public async Task<bool> CreateOrganizationAsync(Organization organization, WrappedKey key, Member admin, CancellationToken ct)
+    public async Task<bool> CreateOrganizationAsync(Organization organization, Member admin, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
         // The unique slug and email decide between two sign-ups racing for them: an insert that finds either taken
-        // inserts nothing, and the transaction is left uncommitted (rolled back).
+        // inserts nothing, and the transaction is left uncommitted (rolled back). The data key is in the keyring, outside
+        // the database: wrapped_key stays empty.
         var created = await db.ExecuteAsync(
             """
-            INSERT INTO organizations (id, slug, name, wrapped_key, wrapped_key_version, data_key_version, created_at)
-            VALUES (@Id, @Slug, @Name, @WrappedKey, @WrappedKeyVersion, @DataKeyVersion, @CreatedAt)
+            INSERT INTO organizations (id, slug, name, wrapped_key, created_at)
+            VALUES (@Id, @Slug, @Name, X'', @CreatedAt)
             ON CONFLICT DO NOTHING
             """,
-            new
-            {
-                organization.Id, organization.Slug, organization.Name, WrappedKey = key.Data, WrappedKeyVersion = key.MasterKeyVersion,
-                DataKeyVersion = key.DataKeyVersion, CreatedAt = Time.ToUnixMs(organization.CreatedAt),
-            });
+            new { organization.Id, organization.Slug, organization.Name, CreatedAt = Time.ToUnixMs(organization.CreatedAt) });
         if (created != 1 || !await InsertMemberAsync(db, admin)) return false;
         await tx.CommitAsync();
         return true;
@@ -58,7 +55,136 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
     {
         await using var db = await scope.OpenAsync(ct);
         return (await db.FirstOrDefaultAsync<WrappedKeyRow>(
-            "SELECT wrapped_key, wrapped_key_version, data_key_version FROM organizations WHERE id = @organizationId", new { organizationId }))?.ToDomain();
+            "SELECT wrapped_key, wrapped_key_version, data_key_version FROM organizations WHERE id = @organizationId AND length(wrapped_key) > 0",
+            new { organizationId }))?.ToDomain();
+    }
+
+    public async Task<IReadOnlyList<LegacyOrganizationKey>> ListLegacyKeysAsync(CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.QueryAsync<LegacyKeyRow>(
+            "SELECT id, wrapped_key, wrapped_key_version, data_key_version, created_at FROM organizations WHERE length(wrapped_key) > 0 ORDER BY id"))
+            .Select(r => r.ToDomain()).ToList();
+    }
+
+    public async Task ClearLegacyKeyAsync(string organizationId, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await db.ExecuteAsync("UPDATE organizations SET wrapped_key = X'' WHERE id = @organizationId", new { organizationId });
+    }
+
+    public async Task<MemberChangeOutcome> ChangeMemberRoleAsync(string organizationId, string memberId, string role, CancellationToken ct) =>
+        await ChangeMemberAsync(organizationId, memberId, role, ct);
+
+    public async Task<MemberChangeOutcome> RemoveMemberAsync(string organizationId, string memberId, CancellationToken ct) =>
+        await ChangeMemberAsync(organizationId, memberId, null, ct);
+
+    /// <summary>Changes a member's role (or removes it, for null) with the organization's row locked, so two admins
+    /// demoting each other at once cannot leave the organization without one.</summary>
+    private async Task<MemberChangeOutcome> ChangeMemberAsync(string organizationId, string memberId, string? role, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @organizationId{db.Dialect.ForUpdate}", new { organizationId });
+        var current = await db.ScalarAsync<string?>(
+            "SELECT role FROM members WHERE id = @memberId AND organization_id = @organizationId", new { memberId, organizationId });
+        if (current is null) return MemberChangeOutcome.NotFound;
+        if (current == Roles.Admin && role != Roles.Admin)
+        {
+            var admins = await db.ScalarAsync<long>(
+                "SELECT COUNT(*) FROM members WHERE organization_id = @organizationId AND role = @admin", new { organizationId, admin = Roles.Admin });
+            if (admins <= 1) return MemberChangeOutcome.LastAdmin;
+        }
+        if (role is null) await db.ExecuteAsync("DELETE FROM members WHERE id = @memberId", new { memberId });
+        else await db.ExecuteAsync("UPDATE members SET role = @role WHERE id = @memberId", new { memberId, role });
+        await tx.CommitAsync();
+        return MemberChangeOutcome.Changed;
+    }
+
+    public async Task<bool> ReplacePasswordHashAsync(string memberId, string expectedHash, string newHash, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return await db.ExecuteAsync(
+            "UPDATE members SET password_hash = @newHash WHERE id = @memberId AND password_hash = @expectedHash",
+            new { memberId, expectedHash, newHash }) == 1;
+    }
+
+    public async Task StartSessionAsync(string sessionId, string memberId, DateTimeOffset at, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await db.ExecuteAsync("INSERT INTO member_sessions (id, member_id, created_at) VALUES (@sessionId, @memberId, @at)",
+            new { sessionId, memberId, at = Time.ToUnixMs(at) });
+    }
+
+    public async Task StoreSessionRefreshTokenAsync(byte[] tokenHash, string memberId, string sessionId, DateTimeOffset expiresAt, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await db.ExecuteAsync(
+            "INSERT INTO refresh_tokens (token_hash, member_id, session_id, expires_at) VALUES (@tokenHash, @memberId, @sessionId, @expiresAt)",
+            new { tokenHash, memberId, sessionId, expiresAt = Time.ToUnixMs(expiresAt) });
+    }
+
+    public async Task<RefreshUse> UseRefreshTokenAsync(byte[] tokenHash, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        var at = Time.ToUnixMs(now);
+        // One conditional UPDATE: two uses of one token cannot both succeed, and a token of an ended session is dead.
+        var used = await db.FirstOrDefaultAsync<TokenSessionRow>(
+            """
+            UPDATE refresh_tokens SET used_at = @at
+            WHERE token_hash = @tokenHash AND used_at IS NULL AND expires_at > @at
+              AND (session_id IS NULL OR session_id IN (SELECT id FROM member_sessions WHERE ended_at IS NULL))
+            RETURNING member_id, session_id
+            """, new { tokenHash, at });
+        if (used is not null)
+        {
+            await tx.CommitAsync();
+            return new RefreshUse(RefreshUseOutcome.Used, used.MemberId, used.SessionId);
+        }
+        var replayed = await db.FirstOrDefaultAsync<TokenSessionRow>(
+            "SELECT member_id, session_id FROM refresh_tokens WHERE token_hash = @tokenHash AND used_at IS NOT NULL", new { tokenHash });
+        if (replayed is not { SessionId: { } sessionId }) return new RefreshUse(RefreshUseOutcome.Invalid, null, null);
+        // A used token presented again: either it was stolen or its successor was. Which party holds which cannot be
+        // told, so the whole family ends (RFC 9700 §4.14.2).
+        await db.ExecuteAsync(
+            "UPDATE member_sessions SET ended_at = @at, ended_reason = 'refresh_token_reused' WHERE id = @sessionId AND ended_at IS NULL",
+            new { sessionId, at });
+        await tx.CommitAsync();
+        return new RefreshUse(RefreshUseOutcome.Reused, replayed.MemberId, sessionId);
+    }
+
+    private sealed class TokenSessionRow
+    {
+        public string MemberId { get; init; } = "";
+        public string? SessionId { get; init; }
+    }
+
+    public async Task<bool> SessionOpenAsync(string memberId, string sessionId, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return await db.ScalarAsync<long>(
+            "SELECT COUNT(*) FROM member_sessions WHERE id = @sessionId AND member_id = @memberId AND ended_at IS NULL", new { sessionId, memberId }) == 1;
+    }
+
+    public async Task<int> EndOtherSessionsAsync(string memberId, string? keepSessionId, DateTimeOffset at, string reason, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return await db.ExecuteAsync(
+            """
+            UPDATE member_sessions SET ended_at = @at, ended_reason = @reason
+            WHERE member_id = @memberId AND ended_at IS NULL AND (@keepSessionId IS NULL OR id <> @keepSessionId)
+            """, new { memberId, keepSessionId, at = Time.ToUnixMs(at), reason });
+    }
+
+    public async Task<int> EndSessionsAsync(string memberId, string? sessionId, DateTimeOffset at, string reason, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return await db.ExecuteAsync(
+            """
+            UPDATE member_sessions SET ended_at = @at, ended_reason = @reason
+            WHERE member_id = @memberId AND ended_at IS NULL AND (@sessionId IS NULL OR id = @sessionId)
+            """, new { memberId, sessionId, at = Time.ToUnixMs(at), reason });
     }
 
     public async Task<bool> CreateMemberAsync(Member member, CancellationToken ct)
@@ -113,6 +239,29 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
             WHERE token_hash = @tokenHash AND used_at IS NULL AND expires_at > @now
             RETURNING member_id
             """, new { tokenHash, now = Time.ToUnixMs(now) });
+    }
+
+    public async Task CreateSignupCodeAsync(byte[] codeHash, DateTimeOffset createdAt, DateTimeOffset expiresAt, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await db.ExecuteAsync("INSERT INTO signup_codes (code_hash, created_at, expires_at) VALUES (@codeHash, @createdAt, @expiresAt)",
+            new { codeHash, createdAt = Time.ToUnixMs(createdAt), expiresAt = Time.ToUnixMs(expiresAt) });
+    }
+
+    public async Task<bool> UseSignupCodeAsync(byte[] codeHash, DateTimeOffset now, int maxAttempts, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return await db.ExecuteAsync(
+            """
+            UPDATE signup_codes SET used_at = @now
+            WHERE code_hash = @codeHash AND used_at IS NULL AND expires_at > @now AND attempts < @maxAttempts
+            """, new { codeHash, now = Time.ToUnixMs(now), maxAttempts }) == 1;
+    }
+
+    public async Task CountSignupCodeAttemptAsync(byte[] codeHash, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await db.ExecuteAsync("UPDATE signup_codes SET attempts = attempts + 1 WHERE code_hash = @codeHash", new { codeHash });
     }
 
     public async Task CreateApiKeyAsync(ApiKey key, CancellationToken ct)

@@ -1,4 +1,5 @@
 using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Accounts;
 using OverlapEscrow.Domain.Organizations;
 
@@ -21,6 +22,17 @@ internal sealed class WrappedKeyRow
     public long DataKeyVersion { get; init; }
 
     public WrappedKey ToDomain() => new(WrappedKey, (int)WrappedKeyVersion, (int)DataKeyVersion);
+}
+
+internal sealed class LegacyKeyRow
+{
+    public string Id { get; init; } = "";
+    public byte[] WrappedKey { get; init; } = [];
+    public long WrappedKeyVersion { get; init; }
+    public long DataKeyVersion { get; init; }
+    public long CreatedAt { get; init; }
+
+    public LegacyOrganizationKey ToDomain() => new(Id, new WrappedKey(WrappedKey, (int)WrappedKeyVersion, (int)DataKeyVersion), Time.FromUnixMs(CreatedAt));
 }
 
 internal sealed class MemberRow

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using OverlapEscrow.Application.Storage;
 
@@ -59,6 +57,8 @@ internal sealed class AuditRepository(IDbScope scope) : IAuditRepository
             WHERE seq > @afterSeq AND (organization_id = @organizationId OR (
                 action IN @partnerActions
                 AND partnership_id IN (SELECT id FROM partnerships
+                    WHERE inviter_organization_id = @organizationId OR invitee_organization_id = @organizationId
+                  UNION ALL SELECT id FROM partnership_tombstones
                     WHERE inviter_organization_id = @organizationId OR invitee_organization_id = @organizationId)))
             ORDER BY seq LIMIT @limit
             """,
@@ -100,14 +100,34 @@ internal sealed class AuditRepository(IDbScope scope) : IAuditRepository
         return new AuditVerification(true, count, null, prev);
     }
 
+    public async Task<AuditVerification> VerifyFromAsync(long afterSeq, byte[] expectedHashAtSeq, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await using var read = await db.BeginReadAsync();
+        var prev = expectedHashAtSeq;
+        long count = afterSeq, expectedSeq = afterSeq + 1;
+        if (afterSeq > 0)
+        {
+            var stored = await db.FirstOrDefaultAsync<byte[]>("SELECT hash FROM audit_events WHERE seq = @afterSeq", new { afterSeq });
+            if (stored is null || !stored.AsSpan().SequenceEqual(expectedHashAtSeq)) return new AuditVerification(false, 0, afterSeq, expectedHashAtSeq);
+        }
+        await using var reader = await db.ReaderAsync("SELECT * FROM audit_events WHERE seq > @afterSeq ORDER BY seq", new { afterSeq });
+        var parser = Dapper.SqlMapper.GetRowParser<AuditEventRow>(reader);
+        while (await reader.ReadAsync(ct))
+        {
+            var e = parser(reader);
+            var expected = Chain(prev, e.Seq, e.At, e.OrganizationId, e.Actor, e.Action, e.PartnershipId, e.Detail);
+            if (e.Seq != expectedSeq || !e.PrevHash.AsSpan().SequenceEqual(prev) || !e.Hash.AsSpan().SequenceEqual(expected))
+                return new AuditVerification(false, count, e.Seq, prev);
+            prev = e.Hash;
+            count++;
+            expectedSeq++;
+        }
+        return new AuditVerification(true, count, null, prev);
+    }
+
     private static readonly JsonSerializerOptions SerializerOptions = new(JsonSerializerDefaults.Web);
 
-    private static byte[] Chain(byte[] prev, long seq, long at, string organizationId, string actor, string action, string? partnershipId, string detailJson)
-    {
-        var canonical = JsonSerializer.Serialize(new object?[] { seq, at, organizationId, actor, action, partnershipId, detailJson });
-        var bytes = new byte[prev.Length + Encoding.UTF8.GetByteCount(canonical)];
-        prev.CopyTo(bytes, 0);
-        Encoding.UTF8.GetBytes(canonical, bytes.AsSpan(prev.Length));
-        return SHA256.HashData(bytes);
-    }
+    private static byte[] Chain(byte[] prev, long seq, long at, string organizationId, string actor, string action, string? partnershipId, string detailJson) =>
+        Application.Audit.AuditChain.Hash(prev, seq, at, organizationId, actor, action, partnershipId, detailJson);
 }

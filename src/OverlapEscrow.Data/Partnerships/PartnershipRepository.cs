@@ -27,12 +27,23 @@ internal sealed class PartnershipRepository(IDbScope scope) : IPartnershipReposi
         return n == 1;
     }
 
+    /// <summary>
+    /// Partnerships with their tombstones (a partnership whose other side was deleted): a tombstone reads as a terminated
+    /// partnership, so everything that decides on the status treats it as ended.
+    /// </summary>
+    private const string WithTombstones =
+        """
+        SELECT id, inviter_organization_id, invitee_organization_id, status, created_at, responded_at, terminated_at FROM partnerships
+        UNION ALL
+        SELECT id, inviter_organization_id, invitee_organization_id, 'terminated', created_at, responded_at, terminated_at FROM partnership_tombstones
+        """;
+
     public async Task<Partnership?> GetAsync(string organizationId, string partnershipId, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         return (await db.FirstOrDefaultAsync<PartnershipRow>(
-            """
-            SELECT * FROM partnerships
+            $"""
+            SELECT * FROM ({WithTombstones})
             WHERE id = @partnershipId AND (inviter_organization_id = @organizationId OR invitee_organization_id = @organizationId)
             """, new { organizationId, partnershipId }))?.ToDomain();
     }
@@ -41,8 +52,8 @@ internal sealed class PartnershipRepository(IDbScope scope) : IPartnershipReposi
     {
         await using var db = await scope.OpenAsync(ct);
         return (await db.QueryAsync<PartnershipRow>(
-            """
-            SELECT * FROM partnerships
+            $"""
+            SELECT * FROM ({WithTombstones})
             WHERE inviter_organization_id = @organizationId OR invitee_organization_id = @organizationId
             ORDER BY created_at DESC, id
             """, new { organizationId })).Select(p => p.ToDomain()).ToList();

@@ -60,6 +60,46 @@ internal sealed class PopulationRepository(IDbScope scope) : IPopulationReposito
             """, new { versionId, populationId, kind = VersionText.Of(kind), at = Time.ToUnixMs(at), hashingSpec });
     }
 
+    public async Task RecordTokenKeysAsync(string versionId, IReadOnlyList<int> tokenKeyVersions, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await db.ExecuteAsync("UPDATE population_versions SET token_keys = @keys WHERE id = @versionId",
+            new { versionId, keys = string.Join(' ', tokenKeyVersions.Order()) });
+    }
+
+    public async Task<IReadOnlyList<int>> TokenKeysOfChainAsync(string versionId, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        var lists = await db.QueryAsync<string?>(
+            ChainCte + " SELECT token_keys FROM population_versions WHERE id IN (SELECT id FROM chain)", new { versionId });
+        IEnumerable<int>? common = null;
+        foreach (var list in lists)
+        {
+            var keys = ParseTokenKeys(list);
+            common = common is null ? keys : common.Intersect(keys);
+        }
+        return (common ?? []).Order().ToList();
+    }
+
+    public async Task<IReadOnlyList<(string OrganizationId, string PopulationId)>> PopulationsNotKeyedUnderAsync(int tokenKeyVersion, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        var rows = await db.QueryAsync<(string OrganizationId, string PopulationId, string VersionId)>(
+            "SELECT organization_id, id, current_version_id FROM populations WHERE current_version_id IS NOT NULL ORDER BY organization_id, id");
+        var missing = new List<(string, string)>();
+        foreach (var (organizationId, populationId, versionId) in rows)
+        {
+            var lists = await db.QueryAsync<string?>(
+                ChainCte + " SELECT token_keys FROM population_versions WHERE id IN (SELECT id FROM chain)", new { versionId });
+            if (lists.Any(l => !ParseTokenKeys(l).Contains(tokenKeyVersion))) missing.Add((organizationId, populationId));
+        }
+        return missing;
+    }
+
+    /// <summary>A version's token keys; NULL is "1", the only key before token-key versions existed.</summary>
+    private static int[] ParseTokenKeys(string? list) =>
+        list is null ? [1] : list.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(k => int.Parse(k, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+
     public async Task<bool> TouchAsync(string versionId, DateTimeOffset touchedAt, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
 
 namespace OverlapEscrow.Data.Webhooks;
@@ -41,6 +42,21 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
             "SELECT * FROM webhooks WHERE id = @webhookId AND organization_id = @organizationId", new { organizationId, webhookId }))?.ToDomain();
     }
 
+    public async Task<bool> RotateSecretAsync(string organizationId, string webhookId, SealedValue newSecret, DateTimeOffset previousUntil, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        // One statement: the current secret becomes the previous one as the new one takes its place.
+        return await db.ExecuteAsync(
+            """
+            UPDATE webhooks
+            SET previous_secret_nonce = secret_nonce, previous_secret = secret, previous_secret_key_version = secret_key_version,
+                previous_secret_until = @previousUntil,
+                secret_nonce = @Nonce, secret = @Ciphertext, secret_key_version = @KeyVersion
+            WHERE id = @webhookId AND organization_id = @organizationId
+            """,
+            new { organizationId, webhookId, newSecret.Nonce, newSecret.Ciphertext, newSecret.KeyVersion, previousUntil = Time.ToUnixMs(previousUntil) }) == 1;
+    }
+
     public async Task<bool> DeleteAsync(string organizationId, string webhookId, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
@@ -66,11 +82,14 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
                 new { args.leaseUntil, claimToken, ids });
         var due = await db.QueryAsync<DueDeliveryRow>(
             """
-            SELECT d.id, d.webhook_id, d.organization_id, d.event_type, d.payload, d.attempts, w.url, w.secret_nonce, w.secret, w.secret_key_version
+            SELECT d.id, d.webhook_id, d.organization_id, d.event_type, d.payload, d.attempts, w.url, w.secret_nonce, w.secret, w.secret_key_version,
+                   CASE WHEN w.previous_secret_until > @now THEN w.previous_secret_nonce END AS previous_secret_nonce,
+                   CASE WHEN w.previous_secret_until > @now THEN w.previous_secret END AS previous_secret,
+                   w.previous_secret_key_version
             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
             WHERE d.claim_token = @claimToken AND d.status = 'pending'
             ORDER BY d.next_attempt_at, d.id
-            """, new { claimToken });
+            """, new { claimToken, args.now });
         await tx.CommitAsync();
         return due.Select(d => d.ToDomain()).ToList();
     }

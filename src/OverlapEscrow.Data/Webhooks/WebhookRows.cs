@@ -23,9 +23,11 @@ internal sealed class WebhookRow
     public long SecretKeyVersion { get; init; }
     public long CreatedAt { get; init; }
     public string CreatedBy { get; init; } = "";
+    public long? PreviousSecretUntil { get; init; }
 
     public Webhook ToDomain() => new(Id, OrganizationId, new Uri(Url), Description.Length == 0 ? null : Description,
-        JsonSerializer.Deserialize<string[]>(Events) ?? [], new SealedValue(SecretNonce, Secret, (int)SecretKeyVersion), Time.FromUnixMs(CreatedAt), CreatedBy);
+        JsonSerializer.Deserialize<string[]>(Events) ?? [], new SealedValue(SecretNonce, Secret, (int)SecretKeyVersion), Time.FromUnixMs(CreatedAt), CreatedBy,
+        Time.FromUnixMs(PreviousSecretUntil));
 }
 
 internal sealed class DeliveryRow
@@ -57,9 +59,13 @@ internal sealed class DueDeliveryRow
     public byte[] SecretNonce { get; init; } = [];
     public byte[] Secret { get; init; } = [];
     public long SecretKeyVersion { get; init; }
+    public byte[]? PreviousSecretNonce { get; init; }
+    public byte[]? PreviousSecret { get; init; }
+    public long? PreviousSecretKeyVersion { get; init; }
 
     public DueDelivery ToDomain() => new(Id, WebhookId, OrganizationId, EventType, Payload, (int)Attempts, new Uri(Url),
-        new SealedValue(SecretNonce, Secret, (int)SecretKeyVersion));
+        new SealedValue(SecretNonce, Secret, (int)SecretKeyVersion),
+        PreviousSecretNonce is null || PreviousSecret is null ? null : new SealedValue(PreviousSecretNonce, PreviousSecret, (int)(PreviousSecretKeyVersion ?? 1)));
 }
 
 internal sealed class AttemptRow

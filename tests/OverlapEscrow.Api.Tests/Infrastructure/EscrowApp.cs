@@ -25,10 +25,20 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
     {
         _ownsDataDirectory = dataDirectory is null;
         DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "oe-tests", Guid.NewGuid().ToString("N"));
-        Settings = new Dictionary<string, string?>(settings) { ["Escrow:DataDirectory"] = DataDirectory };
+        Settings = new Dictionary<string, string?>(FastPasswords) { ["Escrow:DataDirectory"] = DataDirectory };
+        foreach (var (key, value) in settings) Settings[key] = value;
         Time = time;
         if (kestrel) UseKestrel(0);
     }
+
+    /// <summary>
+    /// Argon2id at its smallest settings: hundreds of sign-ups and logins per run would otherwise spend minutes in
+    /// 64 MiB hashes. The RFC 9106 defaults themselves are tested in PasswordHashingTests.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string?> FastPasswords = new Dictionary<string, string?>
+    {
+        ["Escrow:Passwords:MemoryKiB"] = "1024", ["Escrow:Passwords:Iterations"] = "1", ["Escrow:Passwords:Parallelism"] = "1",
+    };
 
     public string DataDirectory { get; }
     public TimeProvider? Time { get; }

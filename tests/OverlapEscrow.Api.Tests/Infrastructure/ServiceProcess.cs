@@ -39,6 +39,7 @@ public sealed partial class ServiceProcess : IDisposable
         start.ArgumentList.Add("http://127.0.0.1:0"); // the port is read back from the log: no race for a free port
         start.Environment["Escrow__DataDirectory"] = dataDirectory;
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in EscrowApp.FastPasswords) start.Environment[name.Replace(":", "__")] = value;
         foreach (var (name, value) in environment) start.Environment[name] = value;
 
         var service = new ServiceProcess(Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start."));
@@ -101,11 +102,11 @@ public sealed partial class ServiceProcess : IDisposable
     }
 
     /// <summary>The dotnet host running the tests (the SDK sets DOTNET_HOST_PATH for the processes it starts).</summary>
-    private static string DotnetHost() =>
+    internal static string DotnetHost() =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
     /// <summary>The service's assembly: copied next to the tests by the project reference, else the repository's Release build.</summary>
-    private static string ApiAssembly()
+    internal static string ApiAssembly()
     {
         var beside = Path.Combine(AppContext.BaseDirectory, "OverlapEscrow.Api.dll");
         if (File.Exists(beside)) return beside;
@@ -119,4 +120,76 @@ public sealed partial class ServiceProcess : IDisposable
 
     [GeneratedRegex(@"Now listening on: (http://\S+)")]
     private static partial Regex ListeningOn();
+}
+
+/// <summary>
+/// The operator's command line (<c>dotnet OverlapEscrow.Api.dll admin …</c>) as a separate process on a data directory,
+/// for tests that kill it midway (an interrupted key rotation).
+/// </summary>
+public sealed class AdminProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+    private readonly SemaphoreSlim _lines = new(0);
+
+    private AdminProcess(Process process) => _process = process;
+
+    public string Output => string.Join('\n', _output);
+
+    public static AdminProcess Start(string dataDirectory, params string[] args)
+    {
+        var start = new ProcessStartInfo(ServiceProcess.DotnetHost())
+        {
+            WorkingDirectory = dataDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        start.ArgumentList.Add(ServiceProcess.ApiAssembly());
+        start.ArgumentList.Add("admin");
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["Escrow__DataDirectory"] = dataDirectory;
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        var admin = new AdminProcess(Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start."));
+        admin._process.OutputDataReceived += (_, e) => { if (e.Data is not null) { admin._output.Enqueue(e.Data); admin._lines.Release(); } };
+        admin._process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { admin._output.Enqueue(e.Data); admin._lines.Release(); } };
+        admin._process.BeginOutputReadLine();
+        admin._process.BeginErrorReadLine();
+        return admin;
+    }
+
+    /// <summary>Waits until a line matches; false when the process ended or the time ran out first.</summary>
+    public async Task<bool> WaitForLineAsync(Func<string, bool> match, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_output.Any(match)) return true;
+            if (_process.HasExited && !_output.Any(match)) return false;
+            await _lines.WaitAsync(TimeSpan.FromMilliseconds(200));
+        }
+        return _output.Any(match);
+    }
+
+    /// <summary>Runs a command to its end: its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(string dataDirectory, params string[] args)
+    {
+        using var admin = Start(dataDirectory, args);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await admin._process.WaitForExitAsync(timeout.Token);
+        admin._process.WaitForExit(); // drains the redirected output
+        return (admin._process.ExitCode, admin.Output);
+    }
+
+    /// <summary>Kills the process as a power cut would: no shutdown code runs.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process.Dispose();
+        _lines.Dispose();
+    }
 }

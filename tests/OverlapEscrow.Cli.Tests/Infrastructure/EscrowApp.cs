@@ -17,6 +17,10 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
         builder.UseEnvironment("Testing");
         builder.UseSetting("Escrow:DataDirectory", DataDirectory);
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        // Argon2id at its smallest settings: the tests sign up and log in often.
+        builder.UseSetting("Escrow:Passwords:MemoryKiB", "1024");
+        builder.UseSetting("Escrow:Passwords:Iterations", "1");
+        builder.UseSetting("Escrow:Passwords:Parallelism", "1");
     }
 
     protected override void Dispose(bool disposing)

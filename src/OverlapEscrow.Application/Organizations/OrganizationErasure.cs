@@ -1,0 +1,164 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using OverlapEscrow.Application.Audit;
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Overlaps;
+using OverlapEscrow.Application.Sharing;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Application.Webhooks;
+using OverlapEscrow.Domain;
+using OverlapEscrow.Domain.Disclosure;
+using OverlapEscrow.Domain.Organizations;
+using OverlapEscrow.Domain.Partnerships;
+
+namespace OverlapEscrow.Application.Organizations;
+
+/// <summary>What a deletion receipt states. Signed by the escrow (<see cref="EscrowSigner"/>), verifiable offline with its public key.</summary>
+public sealed record DeletionReceiptStatement(
+    string Type,
+    string ReceiptId,
+    DeletionReceiptStatement.Subject Organization,
+    DateTimeOffset DeletedAt,
+    string DeletedBy,
+    IReadOnlyList<string> DestroyedKeyIds,
+    DeletionReceiptStatement.Counts Deleted,
+    IReadOnlyList<string> PartnershipsEnded,
+    IReadOnlyList<string> Kept,
+    string KeyId)
+{
+    public const string TypeName = "oe-deletion-receipt-v1";
+
+    public sealed record Subject(string Id, string Slug, string Name);
+
+    public sealed record Counts(int Members, int ApiKeys, int Populations, int Versions, long Segments, long Records, int HistoryPoints, int Webhooks, int Schedules);
+}
+
+/// <summary>
+/// Deleting an organization, with crypto-shredding: its data keys are destroyed in the keyring first, so from that
+/// moment every copy of its sealed data — the live database, its free pages and log, every backup — is unreadable;
+/// then its rows go from the database in one transaction, its open partnerships end (the partner is told) and are kept
+/// as tombstones for the partner's audit evidence; finally a receipt signed by the escrow says what was destroyed.
+/// </summary>
+/// <remarks>
+/// Crash-safe and resumable: the keyring's erasure mark is written before anything else changes, and every later
+/// step is idempotent. <see cref="ResumeAsync"/> (at every start, and in the operator's command line) finishes the
+/// deletion of every organization the keyring marks as erased — which is also what erases it again from a database
+/// restored from a backup taken before its deletion.
+/// </remarks>
+public sealed class OrganizationErasure(
+    IAccountRepository accounts,
+    IPartnershipRepository partnerships,
+    IOrganizationErasureStore erasure,
+    ITransactions transactions,
+    Keyring keyring,
+    EscrowSigner signer,
+    PermissionWithdrawal withdrawal,
+    IEventPublisher events,
+    PopulationDataCache versions,
+    AuditViews auditViews,
+    IDatabaseMaintenance database,
+    TimeProvider time,
+    ILogger<OrganizationErasure> logger)
+{
+    public const string SystemActor = "system:erasure";
+
+    private static readonly JsonSerializerOptions StatementJson = new(JsonSerializerDefaults.Web);
+
+    /// <summary>An admin deletes its own organization, confirming with its slug.</summary>
+    public async Task<Outcome<SignedStatement>> DeleteAsync(Caller caller, string? confirmSlug, CancellationToken ct)
+    {
+        var organization = await accounts.GetOrganizationAsync(caller.OrganizationId, ct);
+        if (organization is null) return new Failure.NotFound("organization");
+        if (confirmSlug != organization.Slug)
+            return Failure.Invalid.Of("confirmSlug", "confirmSlug must be the organization's slug, exactly: deleting an organization cannot be undone.");
+        return await EraseAsync(organization, caller.Actor, ct);
+    }
+
+    /// <summary>Deletes an organization (the operator's command line calls this directly) and returns the signed receipt.</summary>
+    public async Task<SignedStatement> EraseAsync(Organization organization, string actor, CancellationToken ct)
+    {
+        // Its events so far are indexed into its partners' chains before its partnerships become tombstones.
+        await auditViews.CatchUpAsync(ct);
+        var inventory = await erasure.InventoryAsync(organization.Id, ct);
+        var ended = (await partnerships.ListAsync(organization.Id, ct)).Select(p => p.Id).ToList();
+        var now = time.GetUtcNow();
+        // 1. The keys go first: from here on, nothing sealed under them can be read anywhere.
+        var mark = keyring.Store.Erase(organization.Id, now);
+        logger.LogWarning("Organization {OrganizationId} erased: {KeyCount} data keys destroyed", organization.Id, mark.KeyIds.Count);
+        // 2. The rows, the partnerships, the partner's notices and the audit event, in one transaction.
+        await CompleteAsync(organization.Id, actor, mark, ct);
+        // 3. What this process still holds in memory, and what the database file still holds in its log.
+        versions.Forget(inventory.VersionIds);
+        await PurgeAsync(ct);
+
+        var statement = new DeletionReceiptStatement(DeletionReceiptStatement.TypeName, Ids.New("rcp"),
+            new DeletionReceiptStatement.Subject(organization.Id, organization.Slug, organization.Name), mark.ErasedAt, actor, mark.KeyIds,
+            new DeletionReceiptStatement.Counts(inventory.Members, inventory.ApiKeys, inventory.Populations, inventory.Versions, inventory.Segments,
+                inventory.Records, inventory.HistoryPoints, inventory.Webhooks, inventory.Schedules),
+            ended,
+            [
+                "audit events naming the organization (the append-only, hash-chained log; no record contents)",
+                "partnership tombstones (ids, the two organization ids, dates) for the partners' audit evidence",
+                "the keyring's erasure mark (organization id, time, destroyed key ids)",
+            ],
+            signer.KeyId);
+        return signer.Sign(JsonSerializer.Serialize(statement, StatementJson));
+    }
+
+    /// <summary>
+    /// Finishes the deletion of every organization the keyring marks as erased that the database still holds (a crash
+    /// between the two steps, or a database restored from before the deletion). Returns the organizations finished.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ResumeAsync(CancellationToken ct)
+    {
+        var present = (await erasure.ListOrganizationIdsAsync(ct)).ToHashSet(StringComparer.Ordinal);
+        var finished = new List<string>();
+        foreach (var id in keyring.Store.ListErased().Where(present.Contains))
+        {
+            var mark = keyring.Store.ReadErasure(id)!;
+            // A key file next to the mark means the crash came between the two: destroy it now.
+            keyring.Store.Erase(id, mark.ErasedAt);
+            var inventory = await erasure.InventoryAsync(id, ct);
+            await CompleteAsync(id, SystemActor, mark, ct);
+            versions.Forget(inventory.VersionIds);
+            finished.Add(id);
+            logger.LogWarning("Finished erasing organization {OrganizationId} (erased at {ErasedAt:u})", id, mark.ErasedAt);
+        }
+        if (finished.Count > 0) await PurgeAsync(ct);
+        return finished;
+    }
+
+    private async Task CompleteAsync(string organizationId, string actor, ErasureMark mark, CancellationToken ct)
+    {
+        var organization = await accounts.GetOrganizationAsync(organizationId, ct);
+        if (organization is null) return; // finished already
+        var open = (await partnerships.ListAsync(organizationId, ct)).Where(p => p.Status is PartnershipStatus.Invited or PartnershipStatus.Active).ToList();
+        var now = time.GetUtcNow();
+        await using var uow = await transactions.BeginAsync(ct);
+        foreach (var p in open)
+        {
+            if (!await uow.Partnerships.TransitionAsync(p.Id, p.Status, PartnershipStatus.Terminated, now, ct)) continue;
+            await withdrawal.ApplyAsync(uow, organizationId, p.Id, null, ct);
+            await uow.Audit.AppendAsync(new AuditEntry(now, organizationId, actor, "partnership.terminated", p.Id, new { reason = "organization_deleted" }), ct);
+            // Only the partner is told: the deleted organization's webhooks go with it.
+            var partnerId = p.PartnerOf(organizationId);
+            await events.PublishAsync(uow, partnerId, "partnership.terminated",
+                PartnershipNotice.For(p with { Status = PartnershipStatus.Terminated }, new PartnerOrganization(organization.Id, organization.Slug, organization.Name)), now, ct);
+        }
+        await uow.Erasure.TombstonePartnershipsAsync(organizationId, now, ct);
+        await uow.Erasure.DeleteOrganizationAsync(organizationId, ct);
+        await uow.Audit.AppendAsync(new AuditEntry(now, organizationId, actor, "organization.deleted", null,
+            new { erasedAt = mark.ErasedAt, destroyedKeyIds = mark.KeyIds, partnershipsEnded = open.Select(p => p.Id).ToList() }), ct);
+        await uow.CommitAsync(ct);
+    }
+
+    private async Task PurgeAsync(CancellationToken ct)
+    {
+        try { await database.PurgeDeletedContentAsync(ct); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The rows are gone and the keys destroyed; the log is truncated at the next purge or checkpoint.
+            logger.LogWarning("Purging the write-ahead log after an erasure failed: {ExceptionType}", e.GetType().Name);
+        }
+    }
+}

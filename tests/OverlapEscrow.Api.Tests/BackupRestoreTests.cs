@@ -1,0 +1,86 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Microsoft.Data.Sqlite;
+using OverlapEscrow.Api.Admin;
+using OverlapEscrow.Api.Tests.Infrastructure;
+using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
+
+namespace OverlapEscrow.Api.Tests;
+
+/// <summary>An online backup taken while the service runs restores to a service that answers as it did then.</summary>
+public sealed class BackupRestoreTests : IDisposable
+{
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "oe-tests", Guid.NewGuid().ToString("N"));
+    private readonly string _backups = Path.Combine(Path.GetTempPath(), "oe-tests", Guid.NewGuid().ToString("N") + "-backups");
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        foreach (var dir in new[] { _dataDirectory, _backups })
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    private async Task<(int Code, string Output)> AdminAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var settings = new Dictionary<string, string?>(EscrowApp.FastPasswords) { ["Escrow:DataDirectory"] = _dataDirectory };
+        return (await AdminCommand.RunAsync(args, output, output, settings), output.ToString());
+    }
+
+    private static async Task<HttpClient> LoginAsync(EscrowApp app, string email)
+    {
+        var http = app.CreateClient();
+        var login = await http.PostAsJsonAsync("/v1/auth/login", new { email, password = Password });
+        await Expect(login, HttpStatusCode.OK);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await Json(login))["accessToken"]!.GetValue<string>());
+        return http;
+    }
+
+    [Fact]
+    public async Task ARestoredBackupAnswersTheSameMatrixAsWhenItWasTaken()
+    {
+        Directory.CreateDirectory(_dataDirectory);
+        var backup = Path.Combine(_backups, "escrow.db");
+        string partnershipId, atBackup;
+        using (var app = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory))
+        {
+            var alpha = await app.SignupAsync("backup-alpha");
+            var beta = await app.SignupAsync("backup-beta");
+            var theirs = await beta.CreatePopulationAsync("Customers");
+            await beta.UploadOkAsync(theirs, Records.Range("K", 0, 30));
+            await beta.ShareAsync(theirs, "overlaps");
+            var mine = await alpha.CreatePopulationAsync("Customers");
+            await alpha.UploadOkAsync(mine, Records.Range("K", 10, 30));
+            partnershipId = await alpha.PartnerAsync(beta);
+            atBackup = (await alpha.MatrixAsync(partnershipId))["cells"]!.ToJsonString();
+
+            var (code, output) = await AdminAsync("backup", backup);
+            Assert.True(code == 0, output);
+            Assert.True(File.Exists(backup + ".json"));
+            // A restore refuses while the service holds the database.
+            var refused = await AdminAsync("restore", backup);
+            Assert.Equal(AdminCommand.Failed, refused.Code);
+            Assert.Contains("running", refused.Output);
+            // A backup never overwrites a file.
+            Assert.Equal(AdminCommand.Failed, (await AdminAsync("backup", backup)).Code);
+
+            // Life goes on after the backup: the partner uploads again and the matrix changes.
+            await beta.UploadOkAsync(theirs, Records.Range("K", 0, 5));
+            Assert.NotEqual(atBackup, (await alpha.MatrixAsync(partnershipId))["cells"]!.ToJsonString());
+        }
+
+        var restored = await AdminAsync("restore", backup);
+        Assert.True(restored.Code == 0, restored.Output);
+
+        using (var app = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory))
+        {
+            var alpha = await LoginAsync(app, "admin@backup-alpha.example");
+            var matrix = await alpha.GetAsync($"/v1/partnerships/{partnershipId}/overlaps");
+            await Expect(matrix, HttpStatusCode.OK);
+            Assert.Equal(atBackup, (await Json(matrix))["cells"]!.ToJsonString());
+            Assert.True((await Json(await alpha.GetAsync("/v1/audit/verify")))["valid"]!.GetValue<bool>());
+        }
+        Assert.NotEmpty(Directory.EnumerateFiles(_dataDirectory, "escrow.db.before-restore-*"));
+    }
+}
