@@ -25,6 +25,12 @@ public sealed class OverlapPagesTests(DashboardWorld world)
         var row = page.Locator("table.matrix tbody tr").Filter(new() { HasText = "Customers" }).First;
         await Assertions.Expect(row.Locator("td").Nth(1)).ToContainTextAsync("Fewer than 100000");
         await Assertions.Expect(row.Locator("td").Nth(1)).ToContainTextAsync("withheld");
+        // A counts-level cell is marked protected exactly when the API says its value is noised.
+        var isProtected = withheld["privacy"]?["protected"]?.GetValue<bool>() == true;
+        await Assertions.Expect(row.Locator("td").Nth(1).Locator(".badge.privacy")).ToHaveCountAsync(isProtected ? 1 : 0);
+        Assert.True(isProtected, "the default counts level is privacy-protected");
+        // An overlaps-level cell is exact and never marked.
+        await Assertions.Expect(row.Locator("td").Nth(0).Locator(".badge.privacy")).ToHaveCountAsync(0);
         // Freshness: when the partner's data was last updated.
         await Assertions.Expect(page.Locator("table.matrix thead")).ToContainTextAsync("data of ");
         await page.Context.CloseAsync();
