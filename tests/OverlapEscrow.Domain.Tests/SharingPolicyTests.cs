@@ -1,5 +1,6 @@
 using OverlapEscrow.Domain.Disclosure;
 using OverlapEscrow.Domain.Sharing;
+using OverlapEscrow.Tests.Shared;
 
 namespace OverlapEscrow.Domain.Tests;
 
@@ -221,7 +222,7 @@ public class SharingPolicyTests
     // noise itself is tested in CountReleaseTests). These tests used to release exact counts directly; now they
     // release an exact draw (the owner's explicit choice) or a given noised draw, and check the minimum that applies.
     private static int? Shown(EffectiveSharing sharing, int viewerCount, int ownerCount) =>
-        CountRelease.Show(sharing, CountRelease.Draw(new CellCounts(viewerCount, ownerCount, Math.Min(viewerCount, ownerCount)), null, new Privacy.SeededRandomBits(1)),
+        CountRelease.Show(sharing, CountRelease.Draw(new CellCounts(viewerCount, ownerCount, Math.Min(viewerCount, ownerCount)), null, new SeededRandomBits(1)),
             null, null, ReleaseState.Current).Value;
 
     private static int? ShownNoised(EffectiveSharing sharing, long noisedValue) =>

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Data.Sqlite;
+using OverlapEscrow.Tests.Shared;
 
 namespace OverlapEscrow.Api.Tests.Infrastructure;
 

@@ -3,6 +3,7 @@ using OverlapEscrow.Domain.Privacy;
 using OverlapEscrow.Domain.Sharing;
 using OverlapEscrow.Domain.Tests.Privacy;
 using static OverlapEscrow.Domain.Tests.Disclosure.Views;
+using OverlapEscrow.Tests.Shared;
 
 namespace OverlapEscrow.Domain.Tests.Disclosure;
 

@@ -1,4 +1,5 @@
 using OverlapEscrow.Domain.Privacy;
+using OverlapEscrow.Tests.Shared;
 
 namespace OverlapEscrow.Domain.Tests.Privacy;
 

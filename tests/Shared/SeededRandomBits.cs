@@ -1,6 +1,6 @@
 using OverlapEscrow.Domain.Privacy;
 
-namespace OverlapEscrow.Api.Tests.Infrastructure;
+namespace OverlapEscrow.Tests.Shared;
 
 /// <summary>
 /// A deterministic source of random bits for tests: xoshiro256** (Blackman and Vigna, "Scrambled linear pseudorandom
