@@ -45,6 +45,10 @@ public sealed class OverlapPagesTests(DashboardWorld world)
         await page.GotoAsync(basePath + "?size=25");
         var pages = (all.Count + 24) / 25;
         await Assertions.Expect(page.Locator("p.count-line")).ToContainTextAsync($"Page 1 of {pages}");
+        // Each match shows its confidence as the API labels it (the first page: the records in id order).
+        var confidences = all.OrderBy(i => i["recordId"]!.GetValue<string>(), StringComparer.Ordinal).Take(25)
+            .SelectMany(i => i["matches"]!.AsArray().Select(m => m!["confidence"]!.GetValue<string>())).ToList();
+        Assert.Equal(confidences, await page.Locator("table.accounts tbody td.matched-on .confidence").AllInnerTextsAsync());
 
         // Paging: every page in turn, by its "Next page" link, gives each overlapping record exactly once.
         var seen = new List<string>();
