@@ -4,8 +4,8 @@ Python 3 standard library only. Organizations, populations, uploads (NDJSON with
 docs/api.md), partnerships, the overlap matrix and the owner's privacy settings.
 """
 import hashlib
-import http.client
-import json
+
+from escrow_http import Api
 
 PASSWORD = "privacy-bench-password-1"
 
@@ -18,37 +18,6 @@ def ndjson(prefix, accounts):
     """One record per account number, record ids unique within the upload, matched on the domain."""
     return "".join(f'{{"recordId":"{prefix}-{i:06d}","identifiers":{{"domain":"{domain_hash(n)}"}}}}\n'
                    for i, n in enumerate(accounts)).encode()
-
-
-class Api:
-    """One keep-alive HTTP connection."""
-
-    def __init__(self, host, port, token=None):
-        self.host, self.port, self.token = host, port, token
-        self.conn = None
-
-    def call(self, method, path, body=None, content_type="application/json", expect=(200, 201)):
-        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
-        if body is not None:
-            if not isinstance(body, (bytes, bytearray)):
-                body = json.dumps(body).encode()
-            headers["content-type"] = content_type
-        for attempt in range(2):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=300)
-            try:
-                self.conn.request(method, path, body=body, headers=headers)
-                response = self.conn.getresponse()
-                data = response.read()
-                break
-            except (ConnectionError, http.client.HTTPException):
-                self.conn.close()
-                self.conn = None
-                if attempt == 1:
-                    raise
-        if response.status not in expect:
-            raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
-        return json.loads(data) if data else None
 
 
 class Org:

@@ -79,26 +79,8 @@ internal sealed class AuditRepository(IDbScope scope) : IAuditRepository
             new { organizationId, actions, populationId, limit })).Select(e => e.ToDomain()).ToList();
     }
 
-    public async Task<AuditVerification> VerifyAsync(CancellationToken ct)
-    {
-        await using var db = await scope.OpenAsync(ct);
-        var prev = new byte[32];
-        long count = 0, expectedSeq = 1;
-        await using var read = await db.BeginReadAsync();
-        await using var reader = await db.ReaderAsync("SELECT * FROM audit_events ORDER BY seq");
-        var parser = Dapper.SqlMapper.GetRowParser<AuditEventRow>(reader);
-        while (await reader.ReadAsync(ct))
-        {
-            var e = parser(reader);
-            var expected = Chain(prev, e.Seq, e.At, e.OrganizationId, e.Actor, e.Action, e.PartnershipId, e.Detail);
-            if (e.Seq != expectedSeq || !e.PrevHash.AsSpan().SequenceEqual(prev) || !e.Hash.AsSpan().SequenceEqual(expected))
-                return new AuditVerification(false, count, e.Seq, prev);
-            prev = e.Hash;
-            count++;
-            expectedSeq++;
-        }
-        return new AuditVerification(true, count, null, prev);
-    }
+    /// <summary>The whole chain, from its zero start.</summary>
+    public Task<AuditVerification> VerifyAsync(CancellationToken ct) => VerifyFromAsync(0, new byte[32], ct);
 
     public async Task<AuditVerification> VerifyFromAsync(long afterSeq, byte[] expectedHashAtSeq, CancellationToken ct)
     {
