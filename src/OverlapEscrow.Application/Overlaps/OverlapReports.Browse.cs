@@ -14,7 +14,8 @@ namespace OverlapEscrow.Application.Overlaps;
 /// attributes (owner, stage …). Filtering and sorting look only at my records' attributes, never at the partner's
 /// fields, so they disclose nothing the list does not.
 /// </summary>
-public sealed record CellQuery(string? FilterAttribute, string? FilterText, string? SortAttribute, bool Descending, int Page, int PageSize)
+public sealed record CellQuery(string? FilterAttribute, string? FilterText, string? SortAttribute, bool Descending, int Page, int PageSize,
+    MatchView Matches = MatchView.Default)
 {
     public const int MaxFilterLength = 256;
 }
@@ -25,7 +26,8 @@ public sealed record CellQuery(string? FilterAttribute, string? FilterText, stri
 /// records carry (what can be filtered and sorted on).
 /// </summary>
 public sealed record OverlapBrowsePage(string PartnershipId, PopulationSummaryRef Mine, PopulationSummaryRef Theirs, EffectiveSharing Sharing, int TotalCount,
-    int MatchingCount, int Page, int PageSize, IReadOnlyList<string> MyColumns, IReadOnlyList<OverlapItem> Items)
+    int MatchingCount, int Page, int PageSize, IReadOnlyList<string> MyColumns, IReadOnlyList<OverlapItem> Items,
+    MatchView Matches = MatchView.Default, HashingSpecMismatch? SpecMismatch = null)
 {
     public int PageCount => Math.Max(1, (MatchingCount + PageSize - 1) / PageSize);
 }
@@ -57,7 +59,7 @@ public sealed partial class OverlapReports
             .Check(query.FilterText is null || query.FilterText.Length <= CellQuery.MaxFilterLength, "filterText", $"filterText is at most {CellQuery.MaxFilterLength} characters.");
         if (errors.Any) return new Failure.Invalid(errors.All);
 
-        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct);
+        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct, query.Matches);
         var result = overlap.Result;
         // Orders are kept with the overlap: only the attributes my records carry may make one, so a caller cannot fill
         // memory with orders by names that do not exist.
@@ -80,10 +82,11 @@ public sealed partial class OverlapReports
             if (matching >= skip && items.Count < query.PageSize) items.Add(Item(overlap, i, cell.Sharing));
             matching++;
         }
-        await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "html", null, ct);
+        await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "html", null, ct, query.Matches);
         return new OverlapBrowsePage(partnershipId, new PopulationSummaryRef(cell.Mine.Id, cell.Mine.Name, cell.Mine.Type),
             new PopulationSummaryRef(cell.Theirs.Id, cell.Theirs.Name, cell.Theirs.Type), cell.Sharing,
-            Released(cell, result.Count, result.PartnerCount), matching, query.Page, query.PageSize, MyColumnsOf(overlap), items);
+            Released(cell, result.Count, result.PartnerCount), matching, query.Page, query.PageSize, MyColumnsOf(overlap), items,
+            query.Matches, HashingSpecs.Compare(cell.Mine.HashingSpec, cell.Theirs.HashingSpec));
     }
 
     /// <summary>The attribute names my overlapping records carry, by name.</summary>
