@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -157,6 +158,7 @@ public static class PopulationsApi
             case UploadOutcome.Refused f:
                 var ext = new Dictionary<string, object?>();
                 if (f.Row is not null) ext["errors"] = new[] { f.Row };
+                if (f.RetryAfter is { } wait) http.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
                 return TypedResults.Problem(statusCode: f.StatusCode, title: f.Title, detail: f.Detail, type: Problems.TypePrefix + "upload", extensions: ext);
             default:
                 throw new InvalidOperationException("Unknown upload outcome.");

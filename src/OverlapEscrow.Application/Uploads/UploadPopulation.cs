@@ -48,7 +48,8 @@ public abstract record UploadOutcome
     public sealed record Replayed(int StatusCode, string Body) : UploadOutcome;
     /// <summary>Rows were invalid under the reject policy; <see cref="ErrorCountComplete"/> is false when reading stopped early.</summary>
     public sealed record RowsRejected(long RowsRead, long ErrorCount, bool ErrorCountComplete, IReadOnlyList<RowError> Errors) : UploadOutcome;
-    public sealed record Refused(int StatusCode, string Title, string Detail, RowError? Row = null) : UploadOutcome;
+    /// <param name="RetryAfter">When a retry may succeed (a held Idempotency-Key), for a Retry-After header.</param>
+    public sealed record Refused(int StatusCode, string Title, string Detail, RowError? Row = null, TimeSpan? RetryAfter = null) : UploadOutcome;
 }
 
 /// <summary>
@@ -129,7 +130,11 @@ public sealed class UploadPopulation(
             switch (claim.Outcome)
             {
                 case ClaimOutcome.Completed: return new UploadOutcome.Replayed(claim.Response!.StatusCode, claim.Response.Body);
-                case ClaimOutcome.InProgress: return new UploadOutcome.Refused(409, "Upload in progress", "An upload with this Idempotency-Key is still in progress; retry later.");
+                case ClaimOutcome.InProgress:
+                    // The holder renews its lease every third of it, so by then it has either finished (the retry
+                    // replays its answer), still holds the key, or has died and the lease runs out soon after.
+                    return new UploadOutcome.Refused(409, "Upload in progress", "An upload with this Idempotency-Key is still in progress; retry later.",
+                        RetryAfter: TimeSpan.FromSeconds(Math.Max(1, _o.IdempotencyLeaseSeconds / 3)));
                 case ClaimOutcome.Mismatch: return new UploadOutcome.Refused(422, "Idempotency-Key reused", "This Idempotency-Key was used for a different population or mode.");
             }
             hold = new IdempotencyHold(organizationId, key, claim.ClaimToken!);
