@@ -30,7 +30,9 @@ public static class StorageRegistration
         services.AddSingleton<IAccountRepository>(sp => new AccountRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IPopulationRepository>(sp => new PopulationRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IPartnershipRepository>(sp => new PartnershipRepository(sp.GetRequiredService<IDbScope>()));
-        services.AddSingleton<IAuditRepository>(sp => new AuditRepository(sp.GetRequiredService<IDbScope>()));
+        // Appends outside a unit of work are group-committed (one writer, many events per transaction and fsync).
+        services.AddSingleton(sp => new AuditGroupCommit(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IAuditRepository>(sp => new AuditRepository(sp.GetRequiredService<IDbScope>(), sp.GetRequiredService<AuditGroupCommit>()));
         services.AddSingleton<IOverlapHistoryRepository>(sp => new OverlapHistoryRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<ICountReleaseRepository>(sp => new CountReleaseRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IWebhookRepository>(sp => new WebhookRepository(sp.GetRequiredService<IDbScope>()));

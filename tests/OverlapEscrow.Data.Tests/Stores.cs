@@ -55,6 +55,11 @@ public sealed class Stores : IAsyncDisposable
     public IWebhookRepository Webhooks => _services.GetRequiredService<IWebhookRepository>();
     public IScheduleRepository Schedules => _services.GetRequiredService<IScheduleRepository>();
     public ITransactions Transactions => _services.GetRequiredService<ITransactions>();
+    public IAuditViewStore AuditViews => _services.GetRequiredService<IAuditViewStore>();
+    internal OverlapEscrow.Data.Audit.AuditGroupCommit AuditGroupCommit => _services.GetRequiredService<OverlapEscrow.Data.Audit.AuditGroupCommit>();
+
+    /// <summary>The database file, for a second connection of the test's own (a lock held, a trigger installed).</summary>
+    public string DatabasePath => Path.Combine(_directory, "escrow.db");
 
     public static readonly DateTimeOffset T0 = new(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
 

@@ -255,34 +255,41 @@ public sealed class UploadPopulation(
         // Every token key present keys each upload: during a token-key change that is the old and the new one, so the
         // version matches partners keyed under either (docs/operations.md). The version records which keys it holds.
         var tokenKeys = secrets.Versions(SecretKind.Token);
-        using var keyer = new TokenKeyers(tokenKeys.Select(k => k.Key));
+        using var keyers = new PerThreadKeyers(tokenKeys.Select(k => k.Key).ToList());
         await populations.RecordTokenKeysAsync(versionId, tokenKeys.Select(k => k.Version).ToList(), ct);
         var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time);
-        var seen = new Dictionary<UInt128, long>();
+        var seen = new SeenRecordIds();
         var errors = new List<RowError>();
         long rowsRead = 0, errorCount = 0;
 
-        // Two stages on two threads: parsing and validating rows (the request body is read only here) overlaps
-        // with re-keying, encoding, sealing and writing the previous batch.
+        // Three stages: parsing and validating rows (the request body is read only here, on one thread); re-keying each
+        // batch of rows and hashing its record ids, on every core (each batch is a task of its own, with the HMAC state
+        // of the thread it runs on); and, in the order of the rows, checking duplicates and the error policy, encoding,
+        // sealing and writing. The channel holds the batches in row order, at most a few per core, so a slow stage holds
+        // the others back instead of letting rows pile up.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var batches = Channel.CreateBounded<List<ParsedRecord>>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
-        var producer = Task.Run(() => ProduceAsync(request.Parser, body, batches.Writer, stop.Token), CancellationToken.None);
+        var batches = Channel.CreateBounded<Task<PreparedBatch>>(
+            new BoundedChannelOptions(Math.Max(4, 2 * Environment.ProcessorCount)) { SingleReader = true, SingleWriter = true });
+        var producer = Task.Run(() => ProduceAsync(request.Parser, body, batches.Writer, rows => Task.Run(() => Prepare(rows, keyers)), stop.Token),
+            CancellationToken.None);
         try
         {
-            await foreach (var batch in batches.Reader.ReadAllAsync(ct))
+            await foreach (var prepared in batches.Reader.ReadAllAsync(ct))
             {
+                var batch = await prepared;
                 await writer.KeepAliveAsync(ct);
-                foreach (var row in batch)
+                for (var i = 0; i < batch.Rows.Count; i++)
                 {
+                    var row = batch.Rows[i];
                     if (++rowsRead > _o.MaxRows)
                         return new ReadOutcome(rowsRead, 0, errorCount, false, errors,
                             new UploadOutcome.Refused(413, "Too many rows", $"An upload has at most {_o.MaxRows} rows; nothing was applied."));
                     if (row.Error is null)
                     {
-                        var idKey = RecordIdKey(row.RecordId!);
-                        if (seen.TryGetValue(idKey, out var firstRow)) row.Fail("recordId", $"Duplicate recordId (first seen on row {firstRow}).");
+                        var idKey = batch.IdKeys[i];
+                        if (seen.TryGetFirstRow(idKey, out var firstRow)) row.Fail("recordId", $"Duplicate recordId (first seen on row {firstRow}).");
                         else if (row.Delete && request.Mode == VersionKind.Snapshot) row.Fail("op", "A snapshot replaces the population; op \"delete\" is only valid in a delta.");
-                        else seen[idKey] = row.Row;
+                        else seen.Add(idKey, row.Row);
                     }
                     if (row.Error is { } error)
                     {
@@ -292,7 +299,7 @@ public sealed class UploadPopulation(
                         continue;
                     }
                     if (request.Policy == ErrorPolicy.Reject && errorCount > 0) continue; // keep validating, write nothing
-                    await writer.AddAsync(ToRecord(row, keyer), ct);
+                    await writer.AddAsync(batch.Records[i]!, ct);
                 }
             }
             await producer; // surfaces the parser's failure (limits, malformed CSV, gzip) if it had one
@@ -302,6 +309,9 @@ public sealed class UploadPopulation(
         {
             await stop.CancelAsync();
             try { await producer; } catch { /* already surfaced above, or irrelevant after an early stop */ }
+            // Batches still being re-keyed finish before their threads' keyers are disposed (and their hashes zeroed).
+            while (batches.Reader.TryRead(out var left))
+                try { await left; } catch { /* irrelevant after an early stop */ }
         }
         await writer.FlushAsync(ct);
         return new ReadOutcome(rowsRead, writer.Written, errorCount, true, errors, null);
@@ -309,14 +319,41 @@ public sealed class UploadPopulation(
     /// <summary>128 bits of SHA-256 of a record id: duplicate detection without keeping every id string of a large upload.</summary>
     private static UInt128 RecordIdKey(string recordId)
     {
+        var length = Encoding.UTF8.GetByteCount(recordId);
+        Span<byte> utf8 = length <= 512 ? stackalloc byte[length] : new byte[length];
+        Encoding.UTF8.GetBytes(recordId, utf8);
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(recordId), hash);
+        SHA256.HashData(utf8, hash);
         return new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..]));
     }
 
     private const int BatchRows = 256;
 
-    private static async Task ProduceAsync(IUploadParser parser, Stream body, ChannelWriter<List<ParsedRecord>> output, CancellationToken ct)
+    /// <summary>A batch of parsed rows with, for each usable row, its record id's duplicate key and its re-keyed record.</summary>
+    private sealed record PreparedBatch(List<ParsedRecord> Rows, UInt128[] IdKeys, EscrowRecord?[] Records);
+
+    /// <summary>
+    /// The work of a row that depends on that row alone, run for many batches at once: hashing its record id and
+    /// re-keying its hashes. Rows the ordered stage then refuses (duplicates, a deletion in a snapshot, anything after
+    /// an error under reject) are re-keyed for nothing and dropped; every received hash is zeroed here either way.
+    /// </summary>
+    private static PreparedBatch Prepare(List<ParsedRecord> rows, PerThreadKeyers keyers)
+    {
+        var keyer = keyers.Current;
+        var ids = new UInt128[rows.Count];
+        var records = new EscrowRecord?[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            if (row.Error is not null) continue;
+            ids[i] = RecordIdKey(row.RecordId!);
+            records[i] = ToRecord(row, keyer);
+        }
+        return new PreparedBatch(rows, ids, records);
+    }
+
+    private static async Task ProduceAsync(IUploadParser parser, Stream body, ChannelWriter<Task<PreparedBatch>> output,
+        Func<List<ParsedRecord>, Task<PreparedBatch>> prepare, CancellationToken ct)
     {
         try
         {
@@ -326,17 +363,63 @@ public sealed class UploadPopulation(
                 batch.Add(row);
                 if (batch.Count == BatchRows)
                 {
-                    await output.WriteAsync(batch, ct);
+                    await HandOnAsync(prepare(batch));
                     batch = new List<ParsedRecord>(BatchRows);
                 }
             }
-            if (batch.Count > 0) await output.WriteAsync(batch, ct);
+            if (batch.Count > 0) await HandOnAsync(prepare(batch));
             output.Complete();
         }
         catch (Exception e)
         {
             output.Complete(e);
             throw;
+        }
+
+        async Task HandOnAsync(Task<PreparedBatch> prepared)
+        {
+            try
+            {
+                await output.WriteAsync(prepared, ct);
+            }
+            catch
+            {
+                // Not handed on (stopped): it is not in the channel, so nobody else waits for it before the keyers go.
+                try { await prepared; } catch { /* the stop is what is reported */ }
+                throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The record ids seen so far (their 128-bit keys) with the row each was first seen on, in 256 dictionaries picked by
+    /// the key's low byte. One dictionary of a million entries grows by doubling a single large array, and each old
+    /// array stays on the large-object heap until a full collection: at the moment of the last resize the old and the
+    /// new array and the ones before add up to about three times the live size. Split, each resize copies 1/256 of it.
+    /// </summary>
+    private sealed class SeenRecordIds
+    {
+        private readonly Dictionary<UInt128, long>[] _shards = Enumerable.Range(0, 256).Select(_ => new Dictionary<UInt128, long>()).ToArray();
+
+        public bool TryGetFirstRow(UInt128 key, out long row) => _shards[(byte)key].TryGetValue(key, out row);
+
+        public void Add(UInt128 key, long row) => _shards[(byte)key].Add(key, row);
+    }
+
+    /// <summary>
+    /// The upload's token keyers, one set per thread that re-keys (a <see cref="TokenKeyer"/> reuses one HMAC state and
+    /// is not thread-safe), all disposed with the upload.
+    /// </summary>
+    private sealed class PerThreadKeyers(IReadOnlyList<byte[]> keys) : IDisposable
+    {
+        private readonly ThreadLocal<TokenKeyers> _keyers = new(() => new TokenKeyers(keys), trackAllValues: true);
+
+        public TokenKeyers Current => _keyers.Value!;
+
+        public void Dispose()
+        {
+            foreach (var keyer in _keyers.Values) keyer.Dispose();
+            _keyers.Dispose();
         }
     }
 

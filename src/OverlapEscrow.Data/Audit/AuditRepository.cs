@@ -28,22 +28,42 @@ internal sealed class AuditEventRow
 /// appenders — on any database, from any instance — never chain from the same predecessor. The database refuses
 /// UPDATE and DELETE on the events (triggers).
 /// </summary>
-internal sealed class AuditRepository(IDbScope scope) : IAuditRepository
+/// <remarks>
+/// Inside a unit of work an append is a savepoint of the unit's transaction: it commits with the change it records.
+/// Outside one (reads, refusals, sign-ins) it goes through <paramref name="groupCommit"/> when given: many appenders'
+/// events share one transaction and one fsync, and each append still returns only once its event is committed.
+/// </remarks>
+internal sealed class AuditRepository(IDbScope scope, AuditGroupCommit? groupCommit = null) : IAuditRepository
 {
+    /// <summary>An event to append, its detail already serialized as it is stored and hashed.</summary>
+    internal sealed record NewEvent(long At, string OrganizationId, string Actor, string Action, string? PartnershipId, string DetailJson);
+
+    internal const string InsertSql =
+        """
+        INSERT INTO audit_events (seq, at, organization_id, actor, action, partnership_id, detail, prev_hash, hash)
+        VALUES (@seq, @at, @OrganizationId, @Actor, @Action, @PartnershipId, @detailJson, @prev, @hash)
+        """;
+
+    internal static object Row(long seq, NewEvent e, byte[] prev, byte[] hash) =>
+        new { seq, at = e.At, e.OrganizationId, e.Actor, e.Action, e.PartnershipId, detailJson = e.DetailJson, prev, hash };
+
+    internal static byte[] Chain(byte[] prev, long seq, NewEvent e) => Chain(prev, seq, e.At, e.OrganizationId, e.Actor, e.Action, e.PartnershipId, e.DetailJson);
+
     public async Task AppendAsync(AuditEntry entry, CancellationToken ct)
     {
-        var detailJson = JsonSerializer.Serialize(entry.Detail, SerializerOptions);
-        var at = Time.ToUnixMs(entry.At);
+        var e = new NewEvent(Time.ToUnixMs(entry.At), entry.OrganizationId, entry.Actor, entry.Action, entry.PartnershipId,
+            JsonSerializer.Serialize(entry.Detail, SerializerOptions));
+        if (groupCommit is not null)
+        {
+            await groupCommit.AppendAsync(e, ct);
+            return;
+        }
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
         var head = await db.SingleAsync<(long Seq, byte[] Hash)>($"SELECT seq, hash FROM audit_head WHERE id = 1{db.Dialect.ForUpdate}");
         var seq = head.Seq + 1;
-        var hash = Chain(head.Hash, seq, at, entry.OrganizationId, entry.Actor, entry.Action, entry.PartnershipId, detailJson);
-        await db.ExecuteAsync(
-            """
-            INSERT INTO audit_events (seq, at, organization_id, actor, action, partnership_id, detail, prev_hash, hash)
-            VALUES (@seq, @at, @OrganizationId, @Actor, @Action, @PartnershipId, @detailJson, @prev, @hash)
-            """, new { seq, at, entry.OrganizationId, entry.Actor, entry.Action, entry.PartnershipId, detailJson, prev = head.Hash, hash });
+        var hash = Chain(head.Hash, seq, e);
+        await db.ExecuteAsync(InsertSql, Row(seq, e, head.Hash, hash));
         await db.ExecuteAsync("UPDATE audit_head SET seq = @seq, hash = @hash WHERE id = 1", new { seq, hash });
         await tx.CommitAsync();
     }

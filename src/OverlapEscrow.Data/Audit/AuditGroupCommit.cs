@@ -1,0 +1,124 @@
+using System.Threading.Channels;
+using Dapper;
+
+namespace OverlapEscrow.Data.Audit;
+
+/// <summary>
+/// Group commit for the audit appends made outside a unit of work (every read that releases partner data appends one):
+/// appenders queue their event and wait; one writer takes whatever is queued (up to <see cref="MaxBatch"/>), chains the
+/// events from the head in queue order, moves the head once and commits them in one write transaction — one fsync for
+/// the lot — and only then tells each appender its event is on disk. So a read still answers only after its event is
+/// durable, but concurrent readers share a commit instead of queuing for the write lock one fsync each.
+/// </summary>
+/// <remarks>
+/// <para>The chain is the same as one append at a time: the events take consecutive seqs in the order they were
+/// queued, under the same locked head row (<c>audit_head</c>), so appends inside units of work (which write the head in
+/// their own transaction) interleave with batches exactly as they did with single appends. An append that returned
+/// comes before every append queued after it.</para>
+/// <para>Failure: if a batch's transaction fails, nothing of it was written (the transaction rolled back), and the
+/// writer retries its events one transaction each, so an event the database refuses fails its own appender and not
+/// the others queued with it. An appender whose event did not commit gets the exception: the read fails and answers
+/// nothing. Nothing is acknowledged before its commit has returned.</para>
+/// </remarks>
+internal sealed class AuditGroupCommit : IAsyncDisposable, IDisposable
+{
+    /// <summary>At most this many events per transaction, so one commit's rows stay a small write.</summary>
+    public const int MaxBatch = 256;
+
+    private readonly IDbScope _scope;
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
+
+    public AuditGroupCommit(IDbScope scope)
+    {
+        _scope = scope;
+        _writer = Task.Run(WriteAsync);
+    }
+
+    /// <summary>Number of transactions committed so far (tests and diagnostics: fewer than the events means grouped).</summary>
+    public long Commits => Interlocked.Read(ref _commits);
+    private long _commits;
+
+    /// <summary>Queues the event and completes once its transaction has committed; faults when it did not.</summary>
+    public Task AppendAsync(AuditRepository.NewEvent e, CancellationToken ct)
+    {
+        var pending = new Pending(e);
+        if (!_queue.Writer.TryWrite(pending)) throw new ObjectDisposedException(nameof(AuditGroupCommit), "The audit log is shutting down.");
+        // A caller that gives up stops waiting; its event may still be committed (audited and not answered, never the reverse).
+        return pending.Done.Task.WaitAsync(ct);
+    }
+
+    private async Task WriteAsync()
+    {
+        var batch = new List<Pending>(MaxBatch);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var p)) batch.Add(p);
+            try
+            {
+                await CommitAsync(batch);
+                foreach (var p in batch) p.Done.TrySetResult();
+            }
+            catch (Exception) when (batch.Count > 1)
+            {
+                // Nothing of the batch was written. One event at a time, so only what the database refuses fails.
+                foreach (var p in batch)
+                {
+                    try
+                    {
+                        await CommitAsync([p]);
+                        p.Done.TrySetResult();
+                    }
+                    catch (Exception e)
+                    {
+                        p.Done.TrySetException(e);
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                batch[0].Done.TrySetException(e);
+            }
+        }
+    }
+
+    private async Task CommitAsync(IReadOnlyList<Pending> batch)
+    {
+        // Not the appenders' cancellation: a batch is several appenders' events, and one leaving must not undo the others.
+        await using var db = await _scope.OpenAsync(CancellationToken.None);
+        await using var tx = await db.BeginWriteAsync();
+        var (seq, prev) = await db.SingleAsync<(long Seq, byte[] Hash)>($"SELECT seq, hash FROM audit_head WHERE id = 1{db.Dialect.ForUpdate}");
+        var rows = new List<object>(batch.Count);
+        foreach (var p in batch)
+        {
+            seq++;
+            var hash = AuditRepository.Chain(prev, seq, p.Event);
+            rows.Add(AuditRepository.Row(seq, p.Event, prev, hash));
+            prev = hash;
+        }
+        await db.ExecuteAsync(AuditRepository.InsertSql, rows);
+        await db.ExecuteAsync("UPDATE audit_head SET seq = @seq, hash = @prev WHERE id = 1", new { seq, prev });
+        await tx.CommitAsync();
+        Interlocked.Increment(ref _commits);
+    }
+
+    /// <summary>Stops taking events and waits for the queued ones to be committed (or to fail).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer;
+    }
+
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        _writer.GetAwaiter().GetResult();
+    }
+
+    private sealed class Pending(AuditRepository.NewEvent e)
+    {
+        public AuditRepository.NewEvent Event { get; } = e;
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
