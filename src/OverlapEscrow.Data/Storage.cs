@@ -30,6 +30,7 @@ public static class StorageRegistration
         services.AddSingleton<IAccountRepository>(sp => new AccountRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IPopulationRepository>(sp => new PopulationRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IPartnershipRepository>(sp => new PartnershipRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IVersionColumnStore>(sp => new VersionColumnRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IAuditRepository>(sp => new AuditRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IOverlapHistoryRepository>(sp => new OverlapHistoryRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<ICountReleaseRepository>(sp => new CountReleaseRepository(sp.GetRequiredService<IDbScope>()));

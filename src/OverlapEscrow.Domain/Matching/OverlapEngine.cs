@@ -39,10 +39,10 @@ public enum MatchView : byte
 /// </summary>
 public sealed class OverlapResult
 {
-    internal OverlapResult(int[] myOrdinals, int[] pairStart, int[] theirOrdinals, MatchKinds[] kinds, MatchConfidence[] confidences, bool[] truncated)
+    internal OverlapResult(int[] myOrdinals, int[] pairStart, int[] theirOrdinals, MatchKinds[] kinds, MatchConfidence[] confidences, bool[] truncated, int partnerCount)
     {
         Confidences = confidences;
-        PartnerCount = theirOrdinals.Distinct().Count();
+        PartnerCount = partnerCount;
         MyOrdinals = myOrdinals;
         PairStart = pairStart;
         TheirOrdinals = theirOrdinals;
@@ -134,14 +134,14 @@ public static class OverlapEngine
         JoinQualified(mine, theirs, IdentifierType.Name, MatchKinds.Name, pairs, (me, them) => possible || !Contradict(mine, theirs, me, them));
         // Rules (c) and (d), and on request any name-only match whose domains do not contradict.
         JoinQualified(mine, theirs, IdentifierType.NameOnly, MatchKinds.NameOnly, pairs, (me, them) =>
-            Share(mine.Records[me], theirs.Records[them], IdentifierType.DomainLabel)
+            Share(mine, me, theirs, them, IdentifierType.DomainLabel)
             || (!Contradict(mine, theirs, me, them) && (possible || mine.CountryUnknown[me] || theirs.CountryUnknown[them])));
         JoinQualified(mine, theirs, IdentifierType.NameSkeleton, MatchKinds.NameSkeleton, pairs, (me, them) => !Contradict(mine, theirs, me, them));
         // Rule (f).
         JoinQualified(mine, theirs, IdentifierType.NameTypo, MatchKinds.NameTypo, pairs, (me, them) => !Contradict(mine, theirs, me, them));
         if (possible)
             JoinQualified(mine, theirs, IdentifierType.NameGeneric, MatchKinds.NameGeneric, pairs, (me, them) => !Contradict(mine, theirs, me, them));
-        pairs.Sort(static (x, y) => x.Mine != y.Mine ? x.Mine.CompareTo(y.Mine) : x.Theirs.CompareTo(y.Theirs));
+        var sorted = SortPairs(pairs, mine.RecordCount);
 
         var myOrdinals = new List<int>();
         var pairStart = new List<int>();
@@ -150,17 +150,17 @@ public static class OverlapEngine
         var confidences = new List<MatchConfidence>();
         var truncated = new List<bool>();
         var i = 0;
-        while (i < pairs.Count)
+        while (i < sorted.Length)
         {
-            var me = pairs[i].Mine;
+            var me = sorted[i].Mine;
             var start = theirOrdinals.Count;
             var kept = 0;
             var cut = false;
-            while (i < pairs.Count && pairs[i].Mine == me)
+            while (i < sorted.Length && sorted[i].Mine == me)
             {
-                var them = pairs[i].Theirs;
+                var them = sorted[i].Theirs;
                 var joined = MatchKinds.None;
-                while (i < pairs.Count && pairs[i].Mine == me && pairs[i].Theirs == them) joined |= pairs[i++].Kind;
+                while (i < sorted.Length && sorted[i].Mine == me && sorted[i].Theirs == them) joined |= sorted[i++].Kind;
                 var (kind, confidence) = Judge(mine, theirs, me, them, joined);
                 if (confidence is null || (confidence == MatchConfidence.Possible && !possible)) continue;
                 if (kept == MaxPartnersPerRecord) { cut = true; continue; }
@@ -175,7 +175,11 @@ public static class OverlapEngine
             truncated.Add(cut);
         }
         pairStart.Add(theirOrdinals.Count);
-        return new OverlapResult([.. myOrdinals], [.. pairStart], [.. theirOrdinals], [.. kinds], [.. confidences], [.. truncated]);
+        var partners = new System.Collections.BitArray(theirs.RecordCount);
+        var partnerCount = 0;
+        foreach (var them in theirOrdinals)
+            if (!partners[them]) { partners[them] = true; partnerCount++; }
+        return new OverlapResult([.. myOrdinals], [.. pairStart], [.. theirOrdinals], [.. kinds], [.. confidences], [.. truncated], partnerCount);
     }
 
     /// <summary>
@@ -185,14 +189,12 @@ public static class OverlapEngine
     /// </summary>
     private static (MatchKinds Kinds, MatchConfidence? Confidence) Judge(PopulationData mine, PopulationData theirs, int me, int them, MatchKinds joined)
     {
-        var a = mine.Records[me];
-        var b = theirs.Records[them];
-        var label = (joined & MatchKinds.NameOnly) != 0 && Share(a, b, IdentifierType.DomainLabel);
+        var label = (joined & MatchKinds.NameOnly) != 0 && Share(mine, me, theirs, them, IdentifierType.DomainLabel);
         var contradict = Contradict(mine, theirs, me, them);
         var kinds = joined & (MatchKinds.Domain | MatchKinds.NameSkeleton | MatchKinds.NameGeneric);
         if ((joined & MatchKinds.Name) != 0) kinds |= MatchKinds.Name;
         // A domain match whose names agree as well says so, even when the name join skipped a too-common name.
-        else if ((joined & MatchKinds.Domain) != 0 && Share(a, b, IdentifierType.Name)) kinds |= MatchKinds.Name;
+        else if ((joined & MatchKinds.Domain) != 0 && Share(mine, me, theirs, them, IdentifierType.Name)) kinds |= MatchKinds.Name;
         // Equal names share their typo keys too; a typo key is reported only where the names differ.
         if ((joined & MatchKinds.NameTypo) != 0 && (kinds & MatchKinds.Name) == 0) kinds |= MatchKinds.NameTypo;
         if (label) kinds |= MatchKinds.NameOnly | MatchKinds.DomainLabel;
@@ -214,7 +216,7 @@ public static class OverlapEngine
 
     /// <summary>Both records carry domains and share no domain label: their domains say they are different companies.</summary>
     private static bool Contradict(PopulationData mine, PopulationData theirs, int me, int them) =>
-        mine.HasDomain[me] && theirs.HasDomain[them] && !Share(mine.Records[me], theirs.Records[them], IdentifierType.DomainLabel);
+        mine.HasDomain[me] && theirs.HasDomain[them] && !Share(mine, me, theirs, them, IdentifierType.DomainLabel);
 
     /// <summary>Every pair sharing a domain token (at most cap + 1 partner records per token and record, enough to flag truncation).</summary>
     private static void JoinDomains(TokenIndex a, TokenIndex b, List<Pair> pairs) =>
@@ -273,13 +275,50 @@ public static class OverlapEngine
         }
     }
 
-    private static bool Share(EscrowRecord a, EscrowRecord b, IdentifierType type)
+    /// <summary>Whether two records share a token of the type (domain labels and names: the types looked up per record).</summary>
+    private static bool Share(PopulationData mine, int me, PopulationData theirs, int them, IdentifierType type)
     {
-        foreach (var x in a.Tokens)
-            if (x.Type == type)
-                foreach (var y in b.Tokens)
-                    if (y.Type == type && x.Token == y.Token) return true;
+        var a = mine.Index(type).Tokens;
+        var b = theirs.Index(type).Tokens;
+        var theirPositions = theirs.PositionsOf(type, them);
+        if (theirPositions.IsEmpty) return false;
+        foreach (var x in mine.PositionsOf(type, me))
+            foreach (var y in theirPositions)
+                if (a[x] == b[y]) return true;
         return false;
+    }
+
+    /// <summary>
+    /// Pairs ordered by (mine, theirs), in time linear in the pairs and my records: counted into one bucket per record of
+    /// mine, then each bucket (a few pairs) ordered by theirs. Pairs equal on both are merged later, so their order
+    /// among themselves does not matter.
+    /// </summary>
+    private static Pair[] SortPairs(List<Pair> pairs, int myRecordCount)
+    {
+        var sorted = new Pair[pairs.Count];
+        if (pairs.Count < myRecordCount / 16)
+        {
+            pairs.CopyTo(sorted);
+            Array.Sort(sorted, static (x, y) => x.Mine != y.Mine ? x.Mine.CompareTo(y.Mine) : x.Theirs.CompareTo(y.Theirs));
+            return sorted;
+        }
+        var start = new int[myRecordCount + 1];
+        foreach (var p in pairs) start[p.Mine + 1]++;
+        for (var i = 0; i < myRecordCount; i++) start[i + 1] += start[i];
+        var next = start.AsSpan(0, myRecordCount).ToArray();
+        foreach (var p in pairs) sorted[next[p.Mine]++] = p;
+        for (var i = 0; i < myRecordCount; i++)
+        {
+            // Insertion sort by theirs: buckets hold a handful of pairs (at most cap + 1 per token and type).
+            for (var k = start[i] + 1; k < start[i + 1]; k++)
+            {
+                var p = sorted[k];
+                var j = k - 1;
+                while (j >= start[i] && sorted[j].Theirs > p.Theirs) { sorted[j + 1] = sorted[j]; j--; }
+                sorted[j + 1] = p;
+            }
+        }
+        return sorted;
     }
 
     private readonly record struct Pair(int Mine, int Theirs, MatchKinds Kind);
