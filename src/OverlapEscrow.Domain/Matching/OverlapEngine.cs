@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using OverlapEscrow.Domain.Records;
 
 namespace OverlapEscrow.Domain.Matching;
@@ -125,6 +126,7 @@ public static class OverlapEngine
     /// <summary>The default view: exact and strong matches, which the matrix counts and the lists show.</summary>
     public static OverlapResult Compute(PopulationData mine, PopulationData theirs) => Compute(mine, theirs, MatchView.Default);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static OverlapResult Compute(PopulationData mine, PopulationData theirs, MatchView view)
     {
         var possible = view == MatchView.IncludePossible;
@@ -187,6 +189,7 @@ public static class OverlapEngine
     /// (matchedOn): a domain match says whether the names agree too; a name-only match is reported as such only when
     /// no other name rule applies, and rule (c) names the domain label it rests on.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (MatchKinds Kinds, MatchConfidence? Confidence) Judge(PopulationData mine, PopulationData theirs, int me, int them, MatchKinds joined)
     {
         var label = (joined & MatchKinds.NameOnly) != 0 && Share(mine, me, theirs, them, IdentifierType.DomainLabel);
@@ -219,8 +222,9 @@ public static class OverlapEngine
         mine.HasDomain[me] && theirs.HasDomain[them] && !Share(mine, me, theirs, them, IdentifierType.DomainLabel);
 
     /// <summary>Every pair sharing a domain token (at most cap + 1 partner records per token and record, enough to flag truncation).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void JoinDomains(TokenIndex a, TokenIndex b, List<Pair> pairs) =>
-        ForEachRun(a, b, (iFrom, iTo, jFrom, jTo) =>
+        ForEachRun(a, b, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (iFrom, iTo, jFrom, jTo) =>
         {
             var jKeep = Math.Min(jTo, jFrom + MaxPartnersPerRecord + 1);
             for (var x = iFrom; x < iTo; x++)
@@ -232,12 +236,13 @@ public static class OverlapEngine
     /// Pairs sharing a token of the given type that also pass <paramref name="qualifies"/>, skipping tokens too common
     /// to identify anyone and keeping at most cap + 1 qualifying partners per record and token.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void JoinQualified(PopulationData mine, PopulationData theirs, IdentifierType type, MatchKinds kind, List<Pair> pairs,
         Func<int, int, bool> qualifies)
     {
         var a = mine.Index(type);
         var b = theirs.Index(type);
-        ForEachRun(a, b, (iFrom, iTo, jFrom, jTo) =>
+        ForEachRun(a, b, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (iFrom, iTo, jFrom, jTo) =>
         {
             if (iTo - iFrom > TooCommon || jTo - jFrom > TooCommon) return;
             for (var x = iFrom; x < iTo; x++)
@@ -256,6 +261,7 @@ public static class OverlapEngine
     }
 
     /// <summary>Calls <paramref name="run"/> with the index ranges of each token present on both sides.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForEachRun(TokenIndex a, TokenIndex b, Action<int, int, int, int> run)
     {
         int i = 0, j = 0;
@@ -276,6 +282,7 @@ public static class OverlapEngine
     }
 
     /// <summary>Whether two records share a token of the type (domain labels and names: the types looked up per record).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Share(PopulationData mine, int me, PopulationData theirs, int them, IdentifierType type)
     {
         var a = mine.Index(type).Tokens;
@@ -293,6 +300,7 @@ public static class OverlapEngine
     /// mine, then each bucket (a few pairs) ordered by theirs. Pairs equal on both are merged later, so their order
     /// among themselves does not matter.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Pair[] SortPairs(List<Pair> pairs, int myRecordCount)
     {
         var sorted = new Pair[pairs.Count];

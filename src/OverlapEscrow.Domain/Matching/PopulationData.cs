@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using OverlapEscrow.Domain.Records;
 using OverlapEscrow.Domain.Tokens;
 
@@ -25,6 +26,7 @@ public sealed class PopulationData
     private readonly EscrowRecord[]? _records;
     private readonly string[] _blockFirstIds;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private PopulationData(string versionId, int recordCount, TokenIndex[] indexes, string[] attributeNames, string[] blockFirstIds, EscrowRecord[]? records)
     {
         VersionId = versionId;
@@ -133,6 +135,7 @@ public sealed class PopulationData
     /// A version from its stored columns: each column already sorted by (token, ordinal), so nothing is sorted here.
     /// </summary>
     /// <exception cref="InvalidDataException">A column is not sorted or names an ordinal outside the version.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static PopulationData FromColumns(string versionId, int recordCount, IReadOnlyDictionary<IdentifierType, (Token[] Tokens, int[] Ordinals)> columns,
         string[] attributeNames, string[] blockFirstIds)
     {
@@ -141,13 +144,12 @@ public sealed class PopulationData
         {
             if ((int)type <= 0 || (int)type >= indexes.Length || tokens.Length != ordinals.Length) throw new InvalidDataException("Malformed token column.");
             for (var i = 0; i < ordinals.Length; i++)
-            {
                 if ((uint)ordinals[i] >= (uint)recordCount) throw new InvalidDataException("A token column names a record outside the version.");
-                if (i > 0)
-                {
-                    var c = tokens[i - 1].CompareTo(tokens[i]);
-                    if (c > 0 || (c == 0 && ordinals[i - 1] > ordinals[i])) throw new InvalidDataException("A token column is not sorted.");
-                }
+            for (var i = 1; i < tokens.Length; i++)
+            {
+                var (p, q) = (tokens[i - 1], tokens[i]);
+                if (p.High > q.High || (p.High == q.High && (p.Low > q.Low || (p.Low == q.Low && ordinals[i - 1] > ordinals[i]))))
+                    throw new InvalidDataException("A token column is not sorted.");
             }
             indexes[(int)type] = new TokenIndex(tokens, ordinals);
         }
@@ -254,6 +256,7 @@ public sealed class PopulationData
 
         public ReadOnlySpan<int> Of(int ordinal) => start.Length == 0 ? default : positions.AsSpan(start[ordinal], start[ordinal + 1] - start[ordinal]);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static RecordTokens Of(TokenIndex index, int recordCount)
         {
             if (index.Ordinals.Length == 0) return None;

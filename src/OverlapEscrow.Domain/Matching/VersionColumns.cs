@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using OverlapEscrow.Domain.Records;
 using OverlapEscrow.Domain.Tokens;
 
@@ -64,14 +66,7 @@ public static class VersionColumns
                 var count = Math.Min(ChunkTokens, tokens.Length - from);
                 var bytes = new byte[4 + count * (Token.Size + sizeof(int))];
                 BinaryPrimitives.WriteInt32LittleEndian(bytes, count);
-                var t = bytes.AsSpan(4, count * Token.Size);
-                var o = bytes.AsSpan(4 + count * Token.Size);
-                for (var i = 0; i < count; i++)
-                {
-                    BinaryPrimitives.WriteUInt64LittleEndian(t[(i * Token.Size)..], tokens[from + i].High);
-                    BinaryPrimitives.WriteUInt64LittleEndian(t[(i * Token.Size + 8)..], tokens[from + i].Low);
-                    BinaryPrimitives.WriteInt32LittleEndian(o[(i * sizeof(int))..], ordinals[from + i]);
-                }
+                WriteChunk(tokens.AsSpan(from, count), ordinals.AsSpan(from, count), bytes.AsSpan(4));
                 yield return (ColumnPart(type, chunk), bytes);
             }
 
@@ -106,6 +101,7 @@ public static class VersionColumns
     }
 
     /// <summary>Copies one chunk into a column's arrays at <paramref name="offset"/>; returns the number of tokens it held.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int ReadChunk(ReadOnlySpan<byte> chunk, Token[] tokens, int[] ordinals, int offset)
     {
         var count = BinaryPrimitives.ReadInt32LittleEndian(chunk);
@@ -113,12 +109,37 @@ public static class VersionColumns
             throw new InvalidDataException("Malformed token column chunk.");
         var t = chunk.Slice(4, count * Token.Size);
         var o = chunk[(4 + count * Token.Size)..];
+        if (BitConverter.IsLittleEndian)
+        {
+            // The stored layout is the in-memory one on a little-endian machine (a token: High, then Low): one copy.
+            MemoryMarshal.Cast<byte, Token>(t).CopyTo(tokens.AsSpan(offset, count));
+            MemoryMarshal.Cast<byte, int>(o).CopyTo(ordinals.AsSpan(offset, count));
+            return count;
+        }
         for (var i = 0; i < count; i++)
         {
             tokens[offset + i] = new Token(BinaryPrimitives.ReadUInt64LittleEndian(t[(i * Token.Size)..]), BinaryPrimitives.ReadUInt64LittleEndian(t[(i * Token.Size + 8)..]));
             ordinals[offset + i] = BinaryPrimitives.ReadInt32LittleEndian(o[(i * sizeof(int))..]);
         }
         return count;
+    }
+
+    private static void WriteChunk(ReadOnlySpan<Token> tokens, ReadOnlySpan<int> ordinals, Span<byte> destination)
+    {
+        var t = destination[..(tokens.Length * Token.Size)];
+        var o = destination[(tokens.Length * Token.Size)..];
+        if (BitConverter.IsLittleEndian)
+        {
+            MemoryMarshal.AsBytes(tokens).CopyTo(t);
+            MemoryMarshal.AsBytes(ordinals).CopyTo(o);
+            return;
+        }
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(t[(i * Token.Size)..], tokens[i].High);
+            BinaryPrimitives.WriteUInt64LittleEndian(t[(i * Token.Size + 8)..], tokens[i].Low);
+            BinaryPrimitives.WriteInt32LittleEndian(o[(i * sizeof(int))..], ordinals[i]);
+        }
     }
 
     /// <summary>
