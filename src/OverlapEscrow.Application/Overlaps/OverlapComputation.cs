@@ -47,6 +47,28 @@ public sealed class OverlapComputation(IPopulationRepository populations, Popula
         }
     }
 
+    /// <summary>
+    /// The overlap of a cell and what <paramref name="read"/> reads of its records. A version superseded between the two
+    /// (its record blocks deleted with it) makes both start again on the newer versions, at most twice.
+    /// </summary>
+    public async Task<T> WithRecordsAsync<T>(PartnerView view, PopulationSummary mine, PopulationSummary theirs, Func<CellOverlap, Task<T>> read,
+        CancellationToken ct, MatchView matches = MatchView.Default)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var overlap = await ComputeAsync(view, mine, theirs, ct, matches);
+            try
+            {
+                return await read(overlap);
+            }
+            catch (VersionGoneException) when (attempt < 2)
+            {
+                mine = await populations.GetAsync(view.MyOrganizationId, mine.Id, ct) ?? mine;
+                theirs = await populations.GetAsync(view.Partner.Id, theirs.Id, ct) ?? theirs;
+            }
+        }
+    }
+
     /// <summary>My records of the cell's version at the given ordinals (only the record blocks that hold them are read).</summary>
     public Task<VersionRecords> MyRecordsAsync(CellOverlap overlap, IEnumerable<int> ordinals, CancellationToken ct) =>
         data.RecordsAsync(overlap.MyOrganizationId, overlap.MyPopulationId, overlap.Mine, ordinals, ct);

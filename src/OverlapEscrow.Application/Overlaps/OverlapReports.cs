@@ -96,14 +96,14 @@ public sealed partial class OverlapReports(
         if (failure is not null) return failure;
         if (limit is < 1 or > MaxPageSize) return Failure.Invalid.Of("limit", $"limit is between 1 and {MaxPageSize}.");
 
-        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct, matches);
-        var result = overlap.Result;
-        var start = afterRecordId is null ? 0 : await AfterAsync(overlap, afterRecordId, ct);
-        var end = Math.Min(result.Count, start + limit);
-        var shown = Enumerable.Range(start, end - start).ToList();
-        var (mine, theirs) = await overlaps.ItemRecordsAsync(overlap, shown, ct);
-        var items = new List<OverlapItem>(end - start);
-        foreach (var i in shown) items.Add(Item(overlap, mine, theirs, i, cell.Sharing));
+        var (result, end, items) = await overlaps.WithRecordsAsync(view!, cell!.Mine, cell.Theirs, async overlap =>
+        {
+            var start = afterRecordId is null ? 0 : await AfterAsync(overlap, afterRecordId, ct);
+            var end = Math.Min(overlap.Result.Count, start + limit);
+            var shown = Enumerable.Range(start, end - start).ToList();
+            var (mine, theirs) = await overlaps.ItemRecordsAsync(overlap, shown, ct);
+            return (overlap.Result, end, shown.Select(i => Item(overlap, mine, theirs, i, cell.Sharing)).ToList());
+        }, ct, matches);
         await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", null, ct, matches);
         return new OverlapPage(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, Released(cell, result.Count, result.PartnerCount), items,
             end < result.Count && items.Count > 0, matches, HashingSpecs.Compare(cell.Mine.HashingSpec, cell.Theirs.HashingSpec));
@@ -120,9 +120,12 @@ public sealed partial class OverlapReports(
         var (cell, view, failure) = await RecordsAccessAsync(caller, partnershipId, myPopulationId, partnerPopulationId, ct);
         if (failure is not null) return failure;
         if (limit is < 1 or > MaxPageSize) return Failure.Invalid.Of("limit", $"limit is between 1 and {MaxPageSize}.");
-        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct, matches);
         // The whole list is shown: the records of every overlapping pair are read (the record blocks that hold them).
-        var (mine, theirs) = await overlaps.ItemRecordsAsync(overlap, Enumerable.Range(0, overlap.Result.Count).ToList(), ct);
+        var (overlap, mine, theirs) = await overlaps.WithRecordsAsync(view!, cell!.Mine, cell.Theirs, async overlap =>
+        {
+            var (mine, theirs) = await overlaps.ItemRecordsAsync(overlap, Enumerable.Range(0, overlap.Result.Count).ToList(), ct);
+            return (overlap, mine, theirs);
+        }, ct, matches);
         var columns = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var ordinal in overlap.Result.MyOrdinals)
             foreach (var attribute in mine[ordinal].Attributes) columns.Add(attribute.Name);
@@ -185,23 +188,25 @@ public sealed partial class OverlapReports(
                 break;
         }
 
-        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct);
-        var start = afterRecordId is null ? 0 : await AfterAsync(overlap, afterRecordId, ct);
-        // Which records are new needs every overlapping record's id; the page's partner records are read after.
-        var mine = await overlaps.MyRecordsAsync(overlap, overlap.Result.MyOrdinals, ct);
-        var shown = new List<int>();
-        var total = 0;
-        var more = false;
-        for (var i = 0; i < overlap.Result.Count; i++)
+        var (items, total, more) = await overlaps.WithRecordsAsync(view!, cell!.Mine, cell.Theirs, async overlap =>
         {
-            if (before.Contains(mine[overlap.Result.MyOrdinals[i]].RecordId)) continue;
-            total++;
-            if (i < start) continue;
-            if (shown.Count < limit) shown.Add(i);
-            else more = true;
-        }
-        var (_, theirs) = await overlaps.ItemRecordsAsync(overlap, shown, ct);
-        var items = shown.Select(i => Item(overlap, mine, theirs, i, cell.Sharing)).ToList();
+            var start = afterRecordId is null ? 0 : await AfterAsync(overlap, afterRecordId, ct);
+            // Which records are new needs every overlapping record's id; the page's partner records are read after.
+            var mine = await overlaps.MyRecordsAsync(overlap, overlap.Result.MyOrdinals, ct);
+            var shown = new List<int>();
+            var total = 0;
+            var more = false;
+            for (var i = 0; i < overlap.Result.Count; i++)
+            {
+                if (before.Contains(mine[overlap.Result.MyOrdinals[i]].RecordId)) continue;
+                total++;
+                if (i < start) continue;
+                if (shown.Count < limit) shown.Add(i);
+                else more = true;
+            }
+            var (_, theirs) = await overlaps.ItemRecordsAsync(overlap, shown, ct);
+            return (shown.Select(i => Item(overlap, mine, theirs, i, cell.Sharing)).ToList(), total, more);
+        }, ct);
         await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", since, ct);
         return new NewOverlaps(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, since, baseline?.At, Released(cell, total, total), items, more);
     }
