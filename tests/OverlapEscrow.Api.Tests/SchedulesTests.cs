@@ -224,6 +224,41 @@ public sealed class SchedulesTests
     }
 
     [Fact]
+    public async Task APullIsRecordedUnderItsSchedulesHashingSpecVersionAndAnUnknownVersionIsAProblemNamingTheField()
+    {
+        var clock = new ManualTimeProvider(Start);
+        await using var server = await PullServer.StartAsync(http => ServeAsync(http, Records.Range("R", 0, 10)));
+        using var app = new EscrowApp(Settings(), time: clock);
+        var org = await app.SignupAsync("pull-spec");
+        var v2 = await org.CreatePopulationAsync("Hashed with v2");
+        var unstated = await org.CreatePopulationAsync("Unstated");
+
+        var bad = await org.Http.PostAsJsonAsync("/v1/schedules", new
+        {
+            name = "Bad", cron = "0 3 * * *", timeZone = "UTC", action = "pull",
+            pull = new { populationId = v2, url = server.Url("/export.ndjson"), hashingSpec = "v9" },
+        });
+        var problem = await ExpectProblem(bad, HttpStatusCode.BadRequest);
+        Assert.Contains("pull.hashingSpec", problem["errors"]!.AsObject().Select(e => e.Key));
+        Assert.Empty(JsonNode.Parse(await org.Http.GetStringAsync("/v1/schedules"))!.AsArray());
+
+        var stated = await CreateScheduleAsync(org, new
+        {
+            name = "Stated", cron = "0 3 * * *", timeZone = "UTC", action = "pull",
+            pull = new { populationId = v2, url = server.Url("/export.ndjson"), hashingSpec = "v2" },
+        });
+        Assert.Equal("v2", stated["pull"]!["hashingSpec"]!.GetValue<string>());
+        var old = await CreateScheduleAsync(org, PullUrl(unstated, server.Url("/export.ndjson"), secret: null, name: "Unstated"));
+        // Without the field a pull is recorded as version 1, as an upload without the Hashing-Spec header.
+        Assert.Equal("v1", old["pull"]!["hashingSpec"]!.GetValue<string>());
+
+        clock.SetUtcNow(ThreeOClock);
+        Assert.Equal(2, await Runner(app).RunDueAsync(CancellationToken.None));
+        Assert.Equal("v2", (await PopulationAsync(org, v2))["hashingSpec"]!.GetValue<string>());
+        Assert.Equal("v1", (await PopulationAsync(org, unstated))["hashingSpec"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task ASourceThatAlwaysFailsEndsFailedAfterMaxAttemptsAndLeavesThePopulationUnchanged()
     {
         var clock = new ManualTimeProvider(Start);

@@ -72,6 +72,8 @@ public sealed class AccountExportTests : IDisposable
         Assert.Equal(reference.Text, Encoding.UTF8.GetString(output.ToArray()));
         Assert.Equal((reference.Stats.RowsRead, reference.Stats.RowsWritten, reference.Stats.RowsWithoutKey),
             (writer.Stats.RowsRead, writer.Stats.RowsWritten, writer.Stats.RowsWithoutKey));
+        Assert.Equal(reference.Stats.HashesByType, writer.Stats.HashesByType);
+        Assert.Equal(reference.Stats.RowsWithType, writer.Stats.RowsWithType);
         Assert.Equal(reference.Rows, explained);
         Assert.Equal(rows, progress[^1]);
         Assert.Equal(progress.Order(), progress);

@@ -52,6 +52,32 @@ public sealed class OperationsPagesTests(DashboardWorld world)
     }
 
     [Fact]
+    public async Task APullScheduleKeepsTheHashingSpecVersionChosenInItsForm()
+    {
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Alpha));
+        await page.GotoAsync("/syncs/new");
+        // A new schedule assumes the current client's version.
+        Assert.Equal("v2", await page.GetByLabel("Hashed under").InputValueAsync());
+        await page.GetByLabel("Name", new() { Exact = true }).FillAsync("Legacy export pull");
+        await page.GetByLabel("Active (uncheck to pause)").UncheckAsync();
+        await page.GetByLabel("Pull a snapshot into a population").CheckAsync();
+        await page.GetByLabel("Population", new() { Exact = true }).SelectOptionAsync(world.AlphaProspects);
+        await page.GetByLabel("URL of the hashed export").FillAsync("https://crm.alpha.example/prospects.ndjson");
+        await page.GetByLabel("Hashed under").SelectOptionAsync("v1");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create schedule" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Legacy export pull", Level = 1 })).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("dl.facts")).ToContainTextAsync("hashed under v1");
+
+        var schedule = System.Text.Json.Nodes.JsonNode.Parse(await world.Alpha.Http.GetStringAsync("/v1/schedules"))!.AsArray()
+            .Single(s => s!["name"]!.GetValue<string>() == "Legacy export pull")!;
+        Assert.Equal("v1", schedule["pull"]!["hashingSpec"]!.GetValue<string>());
+        // Editing shows the stored version, not the default.
+        await page.GotoAsync($"/syncs/{schedule["id"]!.GetValue<string>()}/edit");
+        Assert.Equal("v1", await page.GetByLabel("Hashed under").InputValueAsync());
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task AnApiKeyIsShownOnceWorksAtTheTokenEndpointAndStopsWhenRevoked()
     {
         var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Alpha));

@@ -60,13 +60,7 @@ public static class OverlapsApi
         [FromQuery] string? cursor, [FromQuery] int? limit, [FromQuery] string? format, [FromQuery] string? matches,
         HttpContext http, CurrentUser user, OverlapReports reports, IDataProtectionProvider protection, CancellationToken ct)
     {
-        MatchView view;
-        switch (matches?.ToLowerInvariant())
-        {
-            case null or "default": view = MatchView.Default; break;
-            case "all": view = MatchView.IncludePossible; break;
-            default: return Problems.Invalid("matches", "matches is default (exact and strong matches) or all (possible matches too).");
-        }
+        if (MatchViews.Parse(matches) is not { } view) return Problems.Invalid(MatchViews.Field, MatchViews.Rule);
         var csv = string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase)
             || (format is null && http.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true));
         if (format is not null && !csv && !string.Equals(format, "json", StringComparison.OrdinalIgnoreCase))
@@ -91,7 +85,7 @@ public static class OverlapsApi
         var items = page.Items.Select(Item).ToList();
         return TypedResults.Ok(new OverlapListResponse(partnershipId, myPopulationId, partnerPopulationId, page.Sharing.Level,
             page.Sharing.Fields, page.TotalCount, items, page.More ? cursors.Protect(items[^1].RecordId) : null,
-            view == MatchView.Default ? "default" : "all", Mismatch(page.SpecMismatch)));
+            MatchViews.Wire(view), Mismatch(page.SpecMismatch)));
     }
 
     internal static OverlapItemResponse Item(OverlapItem item) => new(item.RecordId, item.Attributes,

@@ -1,5 +1,6 @@
 using OverlapEscrow.Application.Schedules;
 using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain.Matching;
 
 namespace OverlapEscrow.Api.Schedules;
 
@@ -8,7 +9,8 @@ public sealed record ScheduleRequest(string? Name, string? Cron, string? TimeZon
 {
     public ScheduleInput ToInput() => new(Name, Cron, TimeZone, Enabled, Action, Pull is null ? null
         : new PullInput(Pull.PopulationId, Pull.Format, Pull.OnError, Pull.Url,
-            Pull.SecretHeader is null ? null : new SecretHeaderInput(Pull.SecretHeader.Name, Pull.SecretHeader.Value), Pull.Directory, Pull.Pattern));
+            Pull.SecretHeader is null ? null : new SecretHeaderInput(Pull.SecretHeader.Name, Pull.SecretHeader.Value), Pull.Directory, Pull.Pattern,
+            Pull.HashingSpec));
 }
 
 /// <summary>
@@ -22,7 +24,8 @@ public sealed record PullRequest(
     string? Url,
     SecretHeaderRequest? SecretHeader,
     string? Directory,
-    string? Pattern);
+    string? Pattern,
+    string? HashingSpec = null);
 
 /// <summary>A header sent with every pull request, e.g. Authorization. On PUT, leave out <see cref="Value"/> to keep the stored one.</summary>
 public sealed record SecretHeaderRequest(string? Name, string? Value);
@@ -48,7 +51,7 @@ public sealed record ScheduleResponse(
             s.Kind == ScheduleKind.Pull
                 ? new PullResponse(s.PopulationId, s.Format ?? "ndjson", s.OnError ?? "reject", s.SourceUrl,
                     s.SecretHeaderName is null ? null : new SecretHeaderResponse(s.SecretHeaderName, s.SecretValue is not null),
-                    s.SourceDirectory, s.SourcePattern)
+                    s.SourceDirectory, s.SourcePattern, HashingSpecs.Wire(s.HashingSpec))
                 : null,
             // In the schedule's own offset, so the answer shows the local time it runs at.
             s.Enabled && s.NextRunAt is { } next ? TimeZoneInfo.ConvertTime(next, zone) : null,
@@ -57,7 +60,9 @@ public sealed record ScheduleResponse(
     }
 }
 
-public sealed record PullResponse(string? PopulationId, string Format, string OnError, string? Url, SecretHeaderResponse? SecretHeader, string? Directory, string? Pattern);
+/// <summary><see cref="HashingSpec"/>: the specification version each run's upload is recorded under ("v1", "v2").</summary>
+public sealed record PullResponse(string? PopulationId, string Format, string OnError, string? Url, SecretHeaderResponse? SecretHeader, string? Directory, string? Pattern,
+    string HashingSpec);
 
 /// <summary>The secret header's name, and that a value is stored; the value itself is never returned.</summary>
 public sealed record SecretHeaderResponse(string Name, bool Configured);

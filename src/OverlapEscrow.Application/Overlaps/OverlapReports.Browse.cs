@@ -14,7 +14,8 @@ namespace OverlapEscrow.Application.Overlaps;
 /// attributes (owner, stage …). Filtering and sorting look only at my records' attributes, never at the partner's
 /// fields, so they disclose nothing the list does not.
 /// </summary>
-public sealed record CellQuery(string? FilterAttribute, string? FilterText, string? SortAttribute, bool Descending, int Page, int PageSize)
+public sealed record CellQuery(string? FilterAttribute, string? FilterText, string? SortAttribute, bool Descending, int Page, int PageSize,
+    MatchView Matches = MatchView.Default)
 {
     public const int MaxFilterLength = 256;
 }
@@ -25,7 +26,8 @@ public sealed record CellQuery(string? FilterAttribute, string? FilterText, stri
 /// records carry (what can be filtered and sorted on).
 /// </summary>
 public sealed record OverlapBrowsePage(string PartnershipId, PopulationSummaryRef Mine, PopulationSummaryRef Theirs, EffectiveSharing Sharing, int TotalCount,
-    int MatchingCount, int Page, int PageSize, IReadOnlyList<string> MyColumns, IReadOnlyList<OverlapItem> Items)
+    int MatchingCount, int Page, int PageSize, IReadOnlyList<string> MyColumns, IReadOnlyList<OverlapItem> Items,
+    MatchView Matches = MatchView.Default, HashingSpecMismatch? SpecMismatch = null)
 {
     public int PageCount => Math.Max(1, (MatchingCount + PageSize - 1) / PageSize);
 }
@@ -90,12 +92,13 @@ public sealed partial class OverlapReports
             }
             var (mine, theirs) = await overlaps.ItemRecordsAsync(overlap, shown, ct);
             return (result, columns, matching, shown.Select(i => Item(overlap, mine, theirs, i, cell.Sharing)).ToList(), false);
-        }, ct);
+        }, ct, query.Matches);
         if (invalid) return new Failure.Invalid(new FieldErrors().Check(false, "sort", "sort names one of your attributes in this cell.").All);
-        await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "html", null, ct);
+        await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "html", null, ct, query.Matches);
         return new OverlapBrowsePage(partnershipId, new PopulationSummaryRef(cell.Mine.Id, cell.Mine.Name, cell.Mine.Type),
             new PopulationSummaryRef(cell.Theirs.Id, cell.Theirs.Name, cell.Theirs.Type), cell.Sharing,
-            Released(cell, result.Count, result.PartnerCount), matching, query.Page, query.PageSize, columns, items);
+            Released(cell, result.Count, result.PartnerCount), matching, query.Page, query.PageSize, columns, items,
+            query.Matches, HashingSpecs.Compare(cell.Mine.HashingSpec, cell.Theirs.HashingSpec));
     }
 
     /// <summary>The attribute names my overlapping records carry, by name.</summary>

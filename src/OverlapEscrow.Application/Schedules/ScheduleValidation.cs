@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using OverlapEscrow.Application.Outbound;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Disclosure;
+using OverlapEscrow.Domain.Matching;
 
 namespace OverlapEscrow.Application.Schedules;
 
@@ -14,7 +15,10 @@ public sealed record ScheduleInput(string? Name, string? Cron, string? TimeZone,
 /// Where a pull gets its snapshot: <see cref="Url"/> (with an optional secret header) or <see cref="Directory"/>
 /// and <see cref="Pattern"/>, never both.
 /// </summary>
-public sealed record PullInput(string? PopulationId, string? Format, string? OnError, string? Url, SecretHeaderInput? SecretHeader, string? Directory, string? Pattern);
+/// <see cref="HashingSpec"/> is the hashing specification version the source is hashed under ("v2"), as an upload's
+/// Hashing-Spec header; absent is v1.
+public sealed record PullInput(string? PopulationId, string? Format, string? OnError, string? Url, SecretHeaderInput? SecretHeader, string? Directory, string? Pattern,
+    string? HashingSpec = null);
 
 /// <summary>A header sent with every pull request, e.g. Authorization. On replace, leave out <see cref="Value"/> to keep the stored one.</summary>
 public sealed record SecretHeaderInput(string? Name, string? Value);
@@ -33,7 +37,8 @@ public sealed record ValidSchedule(
     string? NewSecretValue,
     bool KeepSecret,
     string? Directory,
-    string? Pattern);
+    string? Pattern,
+    int HashingSpec = HashingSpecs.Oldest);
 
 /// <summary>Checks a schedule request field by field; every problem is reported under its JSON path.</summary>
 public sealed class ScheduleValidation(IPopulationRepository populations, IOptions<ScheduleOptions> schedules, IOptions<OutboundOptions> outbound)
@@ -66,6 +71,7 @@ public sealed class ScheduleValidation(IPopulationRepository populations, IOptio
 
         string? populationId = null, format = null, onError = null, url = null, headerName = null, newSecret = null, directory = null, pattern = null;
         var keepSecret = false;
+        var hashingSpec = HashingSpecs.Oldest;
         var kind = action == "pull" ? ScheduleKind.Pull : ScheduleKind.Refresh;
         if (kind == ScheduleKind.Refresh)
         {
@@ -84,6 +90,9 @@ public sealed class ScheduleValidation(IPopulationRepository populations, IOptio
             errors.Check(format is "ndjson" or "csv", "pull.format", "pull.format is ndjson or csv (gzip is recognized by itself).");
             onError = pull.OnError ?? "reject";
             errors.Check(onError is "reject" or "skip", "pull.onError", "pull.onError is reject or skip.");
+            var (spec, specError) = HashingSpecs.Parse(pull.HashingSpec);
+            if (specError is not null) errors.Add("pull.hashingSpec", specError.Replace(HashingSpecs.Header, "pull.hashingSpec", StringComparison.Ordinal));
+            hashingSpec = spec;
 
             if ((pull.Url is null) == (pull.Directory is null))
                 errors.Add("pull.url", "Give either pull.url or pull.directory (with pull.pattern).");
@@ -128,7 +137,7 @@ public sealed class ScheduleValidation(IPopulationRepository populations, IOptio
         }
         if (errors.Any) return null;
         return new ValidSchedule(name!, CronSchedule.Create(request.Cron!, request.TimeZone!), request.Enabled ?? true, kind, populationId, format, onError,
-            url, headerName, newSecret, keepSecret, directory, pattern);
+            url, headerName, newSecret, keepSecret, directory, pattern, hashingSpec);
     }
 
     private string? CheckUrl(string value, FieldErrors errors)

@@ -80,7 +80,7 @@ public sealed class SyncActions(
             new Caller(schedule.OrganizationId, "schedule:" + schedule.Id), population, VersionKind.Snapshot,
             schedule.OnError == "skip" ? ErrorPolicy.Skip : ErrorPolicy.Reject,
             schedule.Format == "csv" ? csv : ndjson,
-            source.Body, source.Gzip, IdempotencyKey: null), ct);
+            source.Body, source.Gzip, IdempotencyKey: null, HashingSpec: schedule.HashingSpec), ct);
         return AttemptOutcome.FromUpload(outcome);
     }
 

@@ -113,7 +113,7 @@ public sealed class SyncSchedules(IScheduleRepository schedules, ITransactions t
         }
         return new Schedule(id, organizationId, v.Name, v.Cron.Expression, v.Cron.Zone.Id, v.Enabled, v.Kind, v.PopulationId, v.Format, v.OnError, v.Url,
             secret is null ? null : v.SecretHeaderName, secret, v.Directory, v.Pattern, nextAt, nextWall, existing?.LastRunId, existing?.LastRunStatus,
-            existing?.LastRunAt, existing?.LeaseOwner, existing?.LeaseUntil, createdBy, createdAt, now);
+            existing?.LastRunAt, existing?.LeaseOwner, existing?.LeaseUntil, createdBy, createdAt, now, v.HashingSpec);
     }
 
     private static string Wire(ScheduleKind kind) => kind.ToString().ToLowerInvariant();

@@ -12,7 +12,8 @@ public enum RunStatus { Queued, Running, Succeeded, Failed }
 /// A sync schedule: when (cron in a time zone) and what (pull a snapshot into a population, or refresh overlaps).
 /// A pull reads a URL (with an optional secret header, its value sealed under the organization's data key) or the
 /// newest file matching a pattern in an allowed directory. <see cref="NextRunWall"/> is the next occurrence's
-/// wall-clock time in the zone; the lease says which instance runs it now.
+/// wall-clock time in the zone; the lease says which instance runs it now. A pull's runs are recorded under
+/// <see cref="HashingSpec"/>, the hashing specification version its source is hashed under.
 /// </summary>
 public sealed record Schedule(
     string Id,
@@ -39,7 +40,8 @@ public sealed record Schedule(
     DateTimeOffset? LeaseUntil,
     string CreatedBy,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    int HashingSpec = 1);
 
 /// <summary>One attempt of a run. <see cref="RetryOf"/> names the first attempt of the run it retries.</summary>
 public sealed record SyncRun(

@@ -46,6 +46,24 @@ public static class IdentifierHashes
 
     public static string Hash(string type, string key)
     {
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        HashTo(type, key, digest);
+        return Convert.ToHexStringLower(digest);
+    }
+
+    /// <summary>
+    /// The hash of a key as lower-case hex in UTF-8, written to <paramref name="hex"/> (64 bytes): what
+    /// <see cref="Hash"/> returns, without a string. Upload lines are written from it.
+    /// </summary>
+    public static void HashHex(string type, string key, Span<byte> hex)
+    {
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        HashTo(type, key, digest);
+        Convert.TryToHexStringLower(digest, hex, out _);
+    }
+
+    private static void HashTo(string type, string key, Span<byte> digest)
+    {
         // One stack buffer for the hashed text and none for the digest: this runs several times per CRM row.
         var length = HashPrefix.Length + type.Length + 1 + Encoding.UTF8.GetMaxByteCount(key.Length);
         var rented = length > 512 ? new byte[length] : null;
@@ -54,10 +72,14 @@ public static class IdentifierHashes
         n += Encoding.UTF8.GetBytes(type, text[n..]);
         text[n++] = (byte)':';
         n += Encoding.UTF8.GetBytes(key, text[n..]);
-        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(text[..n], digest);
-        return Convert.ToHexStringLower(digest);
+        // One SHA-256 state per thread, reset by each digest: cheaper than a one-shot call's fresh context.
+        var sha = _sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(text[..n]);
+        sha.GetHashAndReset(digest);
     }
+
+    [ThreadStatic]
+    private static IncrementalHash? _sha256;
 }
 
 /// <summary>One normalized key of an account and the identifier type it is hashed as.</summary>
@@ -139,7 +161,7 @@ public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnl
             identifiers.AddRange(skeletons.Select(s => new AccountKey(IdentifierHashes.NameSkeleton, s + "|" + code)));
             // The typo neighbourhood of the name's own key (the first), when it is distinctive.
             if (names.Count > 0 && !names[0].Generic)
-                identifiers.AddRange(NameKeys.TypoKeys(names[0].Key).Select(t => new AccountKey(IdentifierHashes.NameTypo, t + "|" + code)));
+                foreach (var typo in NameKeys.TypoKeys(names[0].Key, "|" + code)) identifiers.Add(new AccountKey(IdentifierHashes.NameTypo, typo));
         }
         return new AccountKeys(identifiers, missing);
     }

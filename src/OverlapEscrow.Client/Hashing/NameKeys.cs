@@ -174,14 +174,24 @@ public static class NameKeys
     /// key has fewer than six or more than 24 characters. Two keys one substitution, insertion, deletion or swap of
     /// neighbouring characters apart share at least one of them.
     /// </summary>
-    public static IReadOnlyList<string> TypoKeys(string key)
+    public static IReadOnlyList<string> TypoKeys(string key) => TypoKeys(key, "");
+
+    /// <summary>As <see cref="TypoKeys(string)"/>, each followed by <paramref name="suffix"/> ("|US"): one string per key.</summary>
+    public static IReadOnlyList<string> TypoKeys(string key, string suffix)
     {
         if (key.Length is < TypoMinLength or > TypoMaxLength) return [];
         foreach (var c in key)
             if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9'))) return [];
-        var keys = new SortedSet<string>(StringComparer.Ordinal) { key };
-        for (var i = 0; i < key.Length; i++) keys.Add(string.Concat(key.AsSpan(0, i), key.AsSpan(i + 1)));
-        return [.. keys];
+        var keys = new string[key.Length + 1];
+        keys[0] = key + suffix;
+        for (var i = 0; i < key.Length; i++) keys[i + 1] = string.Concat(key.AsSpan(0, i), key.AsSpan(i + 1), suffix);
+        // Ordered without the suffix: "|" sorts after the letters, so a key and its prefix would swap with it.
+        var n = suffix.Length;
+        Array.Sort(keys, (x, y) => x.AsSpan(0, x.Length - n).SequenceCompareTo(y.AsSpan(0, y.Length - n)));
+        var distinct = 1;
+        for (var i = 1; i < keys.Length; i++)
+            if (!string.Equals(keys[i], keys[distinct - 1], StringComparison.Ordinal)) keys[distinct++] = keys[i];
+        return distinct == keys.Length ? keys : keys[..distinct];
     }
 
     /// <summary>

@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text.Json;
 using OverlapEscrow.Client.Crm;
 using OverlapEscrow.Client.Hashing;
 
@@ -68,8 +71,9 @@ public static class AccountExport
         var parallel = new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = threads == 0 ? -1 : threads };
         await using var reader = await CrmExportReader.OpenAsync(path, ct);
         var map = Resolve(reader, columns);
+        var chunks = new ChunkPool();
         var batch = new List<PendingRow>(BatchRows);
-        Task<List<PendingRow>>? hashing = null;
+        Task<Batch>? hashing = null;
         var lastProgress = 0L;
         try
         {
@@ -81,7 +85,7 @@ public static class AccountExport
                     Field(row, map.Country), attributes));
                 if (batch.Count < BatchRows) continue;
                 if (hashing is not null) await WriteAsync(await hashing);
-                hashing = HashAsync(batch, parallel);
+                hashing = HashAsync(batch, chunks, explain is not null, parallel);
                 batch = new List<PendingRow>(BatchRows);
                 if (progress is not null && writer.Stats.RowsRead - lastProgress >= 2048)
                 {
@@ -104,16 +108,24 @@ public static class AccountExport
         {
             if (hashing is not null) await WriteAsync(await hashing);
             hashing = null;
-            if (batch.Count > 0) await WriteAsync(await HashAsync(batch, parallel));
+            if (batch.Count > 0) await WriteAsync(await HashAsync(batch, chunks, explain is not null, parallel));
             batch = [];
         }
 
-        async Task WriteAsync(List<PendingRow> rows)
+        async Task WriteAsync(Batch done)
         {
-            foreach (var row in rows)
+            for (var c = 0; c < done.Chunks.Length; c++)
             {
-                explain?.Invoke(row.RowNumber, row.RecordId, row.Keys!);
-                await writer.WriteAsync(row.RecordId, row.Keys!, row.Attributes, row.RowNumber, ct, row.Hashes);
+                var chunk = done.Chunks[c];
+                await writer.AppendAsync(chunk.Lines, ct);
+                chunks.Return(chunk);
+                var end = Math.Min(done.Rows.Count, (c + 1) * ChunkRows);
+                for (var i = c * ChunkRows; i < end; i++)
+                {
+                    var row = done.Rows[i];
+                    explain?.Invoke(row.RowNumber, row.RecordId, row.Keys!);
+                    writer.Count(row.Outcome, row.RowNumber);
+                }
             }
         }
     }
@@ -121,27 +133,71 @@ public static class AccountExport
     /// <summary>Rows per batch: large enough to keep every core busy between two hand-overs, small enough to stream.</summary>
     private const int BatchRows = 4096;
 
-    /// <summary>A row read from the export, waiting for its keys and hashes.</summary>
+    /// <summary>Rows one core encodes into one buffer.</summary>
+    private const int ChunkRows = 256;
+
+    /// <summary>
+    /// A row read from the export, waiting for its line. Once computed it keeps only its outcome (and its keys when
+    /// they are explained): the keys and hashes are garbage the moment its line is encoded, so a batch in flight
+    /// holds its lines as bytes in pooled buffers, not as objects the collector must trace and promote.
+    /// </summary>
     private sealed class PendingRow(long rowNumber, string recordId, string? domain, string? email, string? name, string? country,
         KeyValuePair<string, string?>[] attributes)
     {
         public long RowNumber { get; } = rowNumber;
         public string RecordId { get; } = recordId;
-        public KeyValuePair<string, string?>[] Attributes { get; } = attributes;
         public AccountKeys? Keys { get; private set; }
-        public Dictionary<string, string[]>? Hashes { get; private set; }
+        public RowOutcome Outcome { get; private set; }
 
-        public void Compute()
+        public void Compute(Chunk chunk, bool keepKeys)
         {
-            Keys = AccountKeys.From(domain, email, name, country);
-            Hashes = Keys.IsEmpty ? null : Keys.Hashes();
+            var keys = AccountKeys.From(domain, email, name, country);
+            if (!keys.IsEmpty) UploadRowWriter.Encode(chunk.Json, chunk.Buffer, RecordId, keys, attributes);
+            Outcome = new RowOutcome(keys);
+            if (keepKeys) Keys = keys;
         }
     }
 
-    private static Task<List<PendingRow>> HashAsync(List<PendingRow> rows, ParallelOptions parallel) => Task.Run(() =>
+    /// <summary>A batch's rows and, per <see cref="ChunkRows"/> of them, the lines they gave.</summary>
+    private sealed record Batch(List<PendingRow> Rows, Chunk[] Chunks);
+
+    /// <summary>One core's output buffer and the JSON writer over it.</summary>
+    private sealed class Chunk
     {
-        Parallel.For(0, rows.Count, parallel, i => rows[i].Compute());
-        return rows;
+        public ArrayBufferWriter<byte> Buffer { get; } = new(ChunkRows * 1024);
+        public Utf8JsonWriter Json { get; }
+
+        public Chunk() => Json = new Utf8JsonWriter(Buffer, UploadRowWriter.JsonOptions);
+
+        public ReadOnlySpan<byte> Lines => Buffer.WrittenSpan;
+    }
+
+    /// <summary>Chunks reused from batch to batch: their buffers reach their working size once.</summary>
+    private sealed class ChunkPool
+    {
+        private readonly ConcurrentBag<Chunk> _free = [];
+
+        public Chunk Rent() => _free.TryTake(out var chunk) ? chunk : new Chunk();
+
+        public void Return(Chunk chunk)
+        {
+            chunk.Buffer.ResetWrittenCount();
+            chunk.Json.Reset();
+            _free.Add(chunk);
+        }
+    }
+
+    private static Task<Batch> HashAsync(List<PendingRow> rows, ChunkPool pool, bool keepKeys, ParallelOptions parallel) => Task.Run(() =>
+    {
+        var chunks = new Chunk[(rows.Count + ChunkRows - 1) / ChunkRows];
+        Parallel.For(0, chunks.Length, parallel, c =>
+        {
+            var chunk = pool.Rent();
+            var end = Math.Min(rows.Count, (c + 1) * ChunkRows);
+            for (var i = c * ChunkRows; i < end; i++) rows[i].Compute(chunk, keepKeys);
+            chunks[c] = chunk;
+        });
+        return new Batch(rows, chunks);
     }, parallel.CancellationToken);
 
     private sealed record ColumnMap(int Id, int Domain, int Email, int Name, int Country, (string Name, int Index)[] Attributes);

@@ -17,7 +17,7 @@ public sealed class UploadRowWriter
 
     // Relaxed escaping keeps accents and other non-ASCII text readable for a reviewer of `hash` output; the
     // lines are NDJSON for an API, never embedded in HTML, so HTML-sensitive characters need no escaping.
-    private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    internal static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly Stream _output;
     private readonly ArrayBufferWriter<byte> _buffer = new(FlushThreshold * 2);
@@ -37,43 +37,74 @@ public sealed class UploadRowWriter
     /// the CRM export, so that row errors the escrow reports by NDJSON line can be traced back (<see cref="SourceRow"/>).
     /// Attribute values are trimmed; empty ones are left out (absent on the wire).
     /// </summary>
-    /// <param name="hashes">The keys' hashes (<see cref="AccountKeys.Hashes"/>) when computed already, say on another thread.</param>
     /// <returns>Whether a line was written.</returns>
     public async ValueTask<bool> WriteAsync(string recordId, AccountKeys keys, IEnumerable<KeyValuePair<string, string?>> attributes,
-        long sourceRow = 0, CancellationToken ct = default, Dictionary<string, string[]>? hashes = null)
+        long sourceRow = 0, CancellationToken ct = default)
     {
-        Stats.RowsRead++;
-        if (keys.IsEmpty)
+        if (!keys.IsEmpty) Encode(_json, _buffer, recordId, keys, attributes);
+        Count(new RowOutcome(keys), sourceRow);
+        if (_buffer.WrittenCount >= FlushThreshold) await FlushAsync(ct);
+        return !keys.IsEmpty;
+    }
+
+    /// <summary>
+    /// Writes the line of an account with at least one key, and its line break, to <paramref name="output"/> through
+    /// <paramref name="json"/> (which writes to it): the hashes are computed as they are written, with no string
+    /// per hash. Thread-safe for distinct writers, so batches of rows are encoded on every core.
+    /// </summary>
+    internal static void Encode(Utf8JsonWriter json, IBufferWriter<byte> output, string recordId, AccountKeys keys,
+        IEnumerable<KeyValuePair<string, string?>> attributes)
+    {
+        Span<byte> hex = stackalloc byte[2 * 32];
+        json.Reset(); // one line is one JSON value
+        json.WriteStartObject();
+        json.WriteString("recordId", recordId);
+        json.WriteStartObject("identifiers");
+        // By type in upload order, each type's keys in the order the account gave them (AccountKeys.Hashes).
+        foreach (var type in IdentifierHashes.Types)
         {
-            Stats.CountSkipped(keys.Missing);
-            return false;
+            var open = false;
+            foreach (var key in keys.Identifiers)
+            {
+                if (!string.Equals(key.Type, type, StringComparison.Ordinal)) continue;
+                if (!open) json.WriteStartArray(type);
+                open = true;
+                IdentifierHashes.HashHex(type, key.Key, hex);
+                json.WriteStringValue(hex);
+            }
+            if (open) json.WriteEndArray();
         }
-        hashes ??= keys.Hashes();
-        _json.Reset();
-        _json.WriteStartObject();
-        _json.WriteString("recordId", recordId);
-        _json.WriteStartObject("identifiers");
-        foreach (var (type, values) in hashes)
-        {
-            _json.WriteStartArray(type);
-            foreach (var h in values) _json.WriteStringValue(h);
-            _json.WriteEndArray();
-        }
-        _json.WriteEndObject();
-        _json.WriteStartObject("attributes");
+        json.WriteEndObject();
+        json.WriteStartObject("attributes");
         foreach (var (name, value) in attributes)
         {
             var trimmed = value?.Trim();
-            if (!string.IsNullOrEmpty(trimmed)) _json.WriteString(name, trimmed);
+            if (!string.IsNullOrEmpty(trimmed)) json.WriteString(name, trimmed);
         }
-        _json.WriteEndObject();
-        _json.WriteEndObject();
-        _json.Flush();
-        _buffer.Write("\n"u8);
-        Stats.CountWritten(hashes);
+        json.WriteEndObject();
+        json.WriteEndObject();
+        json.Flush();
+        output.Write("\n"u8);
+    }
+
+    /// <summary>Appends lines <see cref="Encode"/> wrote elsewhere; <see cref="Count"/> each of their rows in order.</summary>
+    internal ValueTask AppendAsync(ReadOnlySpan<byte> lines, CancellationToken ct)
+    {
+        _buffer.Write(lines);
+        return _buffer.WrittenCount >= FlushThreshold ? FlushAsync(ct) : ValueTask.CompletedTask;
+    }
+
+    /// <summary>Counts one row as written (a line) or skipped (no key), in the export's order.</summary>
+    internal void Count(RowOutcome row, long sourceRow)
+    {
+        Stats.RowsRead++;
+        if (row.Missing is { } missing)
+        {
+            Stats.CountSkipped(missing);
+            return;
+        }
+        Stats.CountWritten(row);
         if (sourceRow > 0) MapLine(Stats.RowsWritten, sourceRow);
-        if (_buffer.WrittenCount >= FlushThreshold) await FlushAsync(ct);
-        return true;
     }
 
     /// <summary>Writes out the buffered lines. Call once after the last account.</summary>
@@ -132,13 +163,16 @@ public sealed class UploadStats
     /// <summary>For the accounts without any key: field (website, email, name) → reason → accounts.</summary>
     public IReadOnlyDictionary<string, Dictionary<string, long>> SkipReasons => _skipReasons;
 
-    internal void CountWritten(Dictionary<string, string[]> hashes)
+    internal void CountWritten(RowOutcome row)
     {
         RowsWritten++;
-        foreach (var (type, values) in hashes)
+        for (var t = 0; t < IdentifierHashes.Types.Count; t++)
         {
+            var count = row.KeysOfType(t);
+            if (count == 0) continue;
+            var type = IdentifierHashes.Types[t];
             _rowsWithType[type] = _rowsWithType.GetValueOrDefault(type) + 1;
-            _hashesByType[type] = _hashesByType.GetValueOrDefault(type) + values.Length;
+            _hashesByType[type] = _hashesByType.GetValueOrDefault(type) + count;
         }
     }
 
@@ -152,5 +186,43 @@ public sealed class UploadStats
             if (!_skipReasons.TryGetValue(field, out var reasons)) _skipReasons[field] = reasons = new Dictionary<string, long>(StringComparer.Ordinal);
             reasons[reason] = reasons.GetValueOrDefault(reason) + 1;
         }
+    }
+}
+
+/// <summary>
+/// What the counts need of one row, without its keys: how many keys of each type it has (one byte per type, in
+/// the order of <see cref="IdentifierHashes.Types"/>), or, for a row without any key, why its fields gave none.
+/// Small, so a batch of rows hashed on other cores keeps no per-row objects alive until it is written.
+/// </summary>
+internal readonly struct RowOutcome
+{
+    private readonly ulong _counts;
+
+    public RowOutcome(AccountKeys keys)
+    {
+        if (keys.IsEmpty)
+        {
+            Missing = keys.Missing;
+            return;
+        }
+        Span<byte> counts = stackalloc byte[sizeof(ulong)];
+        foreach (var key in keys.Identifiers)
+        {
+            var t = IndexOfType(key.Type);
+            counts[t] = checked((byte)(counts[t] + 1)); // an account has at most a few dozen keys
+        }
+        _counts = BitConverter.ToUInt64(counts);
+    }
+
+    /// <summary>Null for a row with a key; the reasons its fields gave none otherwise.</summary>
+    public IReadOnlyDictionary<string, string>? Missing { get; }
+
+    public int KeysOfType(int typeIndex) => (int)((_counts >> (8 * typeIndex)) & 0xFF);
+
+    private static int IndexOfType(string type)
+    {
+        for (var t = 0; t < IdentifierHashes.Types.Count; t++)
+            if (string.Equals(IdentifierHashes.Types[t], type, StringComparison.Ordinal)) return t;
+        throw new ArgumentOutOfRangeException(nameof(type), type, "Not an identifier type.");
     }
 }

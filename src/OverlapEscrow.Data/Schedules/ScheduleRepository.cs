@@ -13,10 +13,10 @@ internal sealed class ScheduleRepository(IDbScope scope) : IScheduleRepository
             """
             INSERT INTO schedules (id, organization_id, name, cron, time_zone, enabled, kind, population_id, format, on_error,
                                    source_url, secret_header_name, secret_nonce, secret_value, secret_key_version, source_directory, source_pattern,
-                                   next_run_at, next_run_wall, created_by, created_at, updated_at)
+                                   next_run_at, next_run_wall, created_by, created_at, updated_at, hashing_spec)
             VALUES (@Id, @OrganizationId, @Name, @Cron, @TimeZone, @Enabled, @Kind, @PopulationId, @Format, @OnError,
                     @SourceUrl, @SecretHeaderName, @SecretNonce, @SecretValue, @SecretKeyVersion, @SourceDirectory, @SourcePattern,
-                    @NextRunAt, @NextRunWall, @CreatedBy, @CreatedAt, @UpdatedAt)
+                    @NextRunAt, @NextRunWall, @CreatedBy, @CreatedAt, @UpdatedAt, @HashingSpec)
             ON CONFLICT (organization_id, name) DO NOTHING
             """, ScheduleRow.Parameters(schedule)) == 1;
     }
@@ -51,7 +51,8 @@ internal sealed class ScheduleRepository(IDbScope scope) : IScheduleRepository
             SET name = @Name, cron = @Cron, time_zone = @TimeZone, enabled = @Enabled, kind = @Kind, population_id = @PopulationId,
                 format = @Format, on_error = @OnError, source_url = @SourceUrl, secret_header_name = @SecretHeaderName,
                 secret_nonce = @SecretNonce, secret_value = @SecretValue, secret_key_version = @SecretKeyVersion, source_directory = @SourceDirectory,
-                source_pattern = @SourcePattern, next_run_at = @NextRunAt, next_run_wall = @NextRunWall, updated_at = @UpdatedAt
+                source_pattern = @SourcePattern, next_run_at = @NextRunAt, next_run_wall = @NextRunWall, updated_at = @UpdatedAt,
+                hashing_spec = @HashingSpec
             WHERE id = @Id AND organization_id = @OrganizationId
             """, args);
         if (n != 1) return ScheduleWriteOutcome.NotFound;

@@ -38,12 +38,13 @@ internal sealed class ScheduleRow
     public string CreatedBy { get; init; } = "";
     public long CreatedAt { get; init; }
     public long UpdatedAt { get; init; }
+    public long HashingSpec { get; init; } = 1;
 
     public Schedule ToDomain() => new(Id, OrganizationId, Name, Cron, TimeZone, Enabled, ScheduleText.Parse<ScheduleKind>(Kind), PopulationId, Format, OnError,
         SourceUrl, SecretHeaderName, SecretNonce is null || SecretValue is null ? null : new SealedValue(SecretNonce, SecretValue, (int)(SecretKeyVersion ?? 1)),
         SourceDirectory, SourcePattern, Time.FromUnixMs(NextRunAt), NextRunWall, LastRunId,
         LastRunStatus is null ? null : ScheduleText.Parse<RunStatus>(LastRunStatus), Time.FromUnixMs(LastRunAt), LeaseOwner, Time.FromUnixMs(LeaseUntil),
-        CreatedBy, Time.FromUnixMs(CreatedAt), Time.FromUnixMs(UpdatedAt));
+        CreatedBy, Time.FromUnixMs(CreatedAt), Time.FromUnixMs(UpdatedAt), (int)HashingSpec);
 
     /// <summary>The parameters of a schedule's definition, as the INSERT and UPDATE statements name them.</summary>
     public static object Parameters(Schedule s) => new
@@ -51,7 +52,7 @@ internal sealed class ScheduleRow
         s.Id, s.OrganizationId, s.Name, s.Cron, s.TimeZone, s.Enabled, Kind = ScheduleText.Of(s.Kind), s.PopulationId, s.Format, s.OnError,
         s.SourceUrl, s.SecretHeaderName, SecretNonce = s.SecretValue?.Nonce, SecretValue = s.SecretValue?.Ciphertext, SecretKeyVersion = s.SecretValue?.KeyVersion,
         s.SourceDirectory, s.SourcePattern, NextRunAt = Time.ToUnixMs(s.NextRunAt), s.NextRunWall, s.CreatedBy,
-        CreatedAt = Time.ToUnixMs(s.CreatedAt), UpdatedAt = Time.ToUnixMs(s.UpdatedAt),
+        CreatedAt = Time.ToUnixMs(s.CreatedAt), UpdatedAt = Time.ToUnixMs(s.UpdatedAt), s.HashingSpec,
     };
 }
 

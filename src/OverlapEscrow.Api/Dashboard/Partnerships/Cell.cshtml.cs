@@ -2,8 +2,11 @@ using Microsoft.AspNetCore.Mvc;
 using OverlapEscrow.Api.Dashboard.Shared;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Api.Overlaps;
+using OverlapEscrow.Application;
 using OverlapEscrow.Application.Overlaps;
 using OverlapEscrow.Application.Partnerships;
+using OverlapEscrow.Domain;
+using OverlapEscrow.Domain.Matching;
 
 namespace OverlapEscrow.Api.Dashboard.Partnerships;
 
@@ -24,6 +27,12 @@ public sealed class CellModel(OverlapReports reports, PartnershipLifecycle partn
     [BindProperty(SupportsGet = true, Name = "dir")] public string? Direction { get; set; }
     [BindProperty(SupportsGet = true, Name = "filter")] public string? Filter { get; set; }
     [BindProperty(SupportsGet = true, Name = "q")] public string? Query { get; set; }
+    // The API's "matches" parameter, named "view" here: a form control named "matches" would shadow the form
+    // element's own matches() method for every script on the page.
+    [BindProperty(SupportsGet = true, Name = "view")] public string? Matches { get; set; }
+
+    /// <summary>Whether the list shows possible matches too (<c>?view=all</c>), as the API's <c>matches=all</c>.</summary>
+    public bool AllMatches => MatchViews.Parse(Matches) == MatchView.IncludePossible;
 
     public PartnershipView? Partnership { get; private set; }
     public OverlapBrowsePage? List { get; private set; }
@@ -38,8 +47,11 @@ public sealed class CellModel(OverlapReports reports, PartnershipLifecycle partn
         if (partnership.Failure is { } missing) return Fail(missing);
         Partnership = partnership.Value;
         var sort = string.IsNullOrEmpty(Sort) ? null : Sort;
+        if (MatchViews.Parse(Matches) is not { } matches)
+            return Fail(new Failure.Invalid(new FieldErrors().Check(false, "view", "view is default (exact and strong matches) or all (possible matches too).").All));
         var outcome = await reports.BrowseAsync(Caller, partnershipId, mine, theirs,
-            new CellQuery(string.IsNullOrEmpty(Filter) ? null : Filter, string.IsNullOrEmpty(Query) ? null : Query, sort, Descending, PageNumber, PageSize), ct);
+            new CellQuery(string.IsNullOrEmpty(Filter) ? null : Filter, string.IsNullOrEmpty(Query) ? null : Query, sort, Descending, PageNumber, PageSize,
+                matches), ct);
         if (outcome.Failure is { } failure) return Fail(failure);
         List = outcome.Value;
         return Page();
@@ -48,7 +60,7 @@ public sealed class CellModel(OverlapReports reports, PartnershipLifecycle partn
     /// <summary>The whole cell as CSV: the API's export use case and writer, audited before the first byte.</summary>
     public async Task<IActionResult> OnGetCsvAsync(string partnershipId, string mine, string theirs, CancellationToken ct)
     {
-        var export = await reports.ExportAsync(Caller, partnershipId, mine, theirs, null, ct);
+        var export = await reports.ExportAsync(Caller, partnershipId, mine, theirs, null, ct, MatchViews.Parse(Matches) ?? MatchView.Default);
         if (export.Failure is { } failure)
         {
             BasePath = $"/partnerships/{partnershipId}/cells/{mine}/{theirs}";
@@ -62,9 +74,10 @@ public sealed class CellModel(OverlapReports reports, PartnershipLifecycle partn
     }
 
     /// <summary>The link to this list with some of its parameters changed.</summary>
-    public string Link(int? page = null, string? sort = null, string? dir = null, bool keepSort = true)
+    public string Link(int? page = null, string? sort = null, string? dir = null, bool keepSort = true, bool? allMatches = null)
     {
         var q = new List<string>();
+        if (allMatches ?? AllMatches) q.Add("view=all");
         var s = keepSort ? sort ?? Sort : sort;
         var d = keepSort ? dir ?? Direction : dir;
         if (!string.IsNullOrEmpty(s)) q.Add("sort=" + Uri.EscapeDataString(s));

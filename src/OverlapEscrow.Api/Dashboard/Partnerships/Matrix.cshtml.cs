@@ -30,6 +30,9 @@ public sealed class MatrixModel(OverlapReports reports, PartnershipLifecycle par
         return Page();
     }
 
+    /// <summary>Whether any cell's two sides were hashed under different specification versions (the API's <c>hashingSpecMismatch</c>).</summary>
+    public bool AnySpecMismatch => Matrix?.Cells.Any(c => c.SpecMismatch is not null) == true;
+
     public MatrixCell? Cell(string mine, string theirs) =>
         Matrix!.Cells.FirstOrDefault(c => c.MyPopulationId == mine && c.PartnerPopulationId == theirs);
 

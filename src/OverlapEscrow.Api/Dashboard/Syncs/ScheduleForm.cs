@@ -1,5 +1,6 @@
 using OverlapEscrow.Application.Schedules;
 using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain.Matching;
 
 namespace OverlapEscrow.Api.Dashboard.Syncs;
 
@@ -22,13 +23,16 @@ public sealed class ScheduleForm
     public string? Directory { get; set; }
     public string? Pattern { get; set; }
 
+    /// <summary>The hashing specification version of the source; a new schedule assumes the current client's.</summary>
+    public string HashingSpec { get; set; } = HashingSpecs.Wire(HashingSpecs.Current);
+
     public static ScheduleForm Read(IFormCollection f) => new()
     {
         Name = f["name"], Cron = f["cron"], TimeZone = f["timeZone"], Enabled = f["enabled"] == "true", Action = f["action"].ToString() is { Length: > 0 } a ? a : "pull",
         PopulationId = f["pull.populationId"], Format = f["pull.format"].ToString() is { Length: > 0 } fm ? fm : "ndjson",
         OnError = f["pull.onError"].ToString() is { Length: > 0 } oe ? oe : "reject", Source = f["source"] == "directory" ? "directory" : "url",
         Url = f["pull.url"], SecretHeaderName = f["pull.secretHeader.name"], SecretHeaderValue = f["pull.secretHeader.value"],
-        Directory = f["pull.directory"], Pattern = f["pull.pattern"],
+        Directory = f["pull.directory"], Pattern = f["pull.pattern"], HashingSpec = f["pull.hashingSpec"].ToString(),
     };
 
     public static ScheduleForm From(Schedule s) => new()
@@ -36,6 +40,7 @@ public sealed class ScheduleForm
         Name = s.Name, Cron = s.Cron, TimeZone = s.TimeZone, Enabled = s.Enabled, Action = s.Kind == ScheduleKind.Pull ? "pull" : "refresh",
         PopulationId = s.PopulationId, Format = s.Format ?? "ndjson", OnError = s.OnError ?? "reject", Source = s.SourceDirectory is null ? "url" : "directory",
         Url = s.SourceUrl, SecretHeaderName = s.SecretHeaderName, SecretConfigured = s.SecretValue is not null, Directory = s.SourceDirectory, Pattern = s.SourcePattern,
+        HashingSpec = HashingSpecs.Wire(s.HashingSpec),
     };
 
     /// <summary>The use case's input: an empty secret value keeps the stored one (as leaving it out does in the API).</summary>
@@ -44,7 +49,8 @@ public sealed class ScheduleForm
         Source == "url" ? Empty(Url) ?? "" : null,
         Source == "url" && !string.IsNullOrWhiteSpace(SecretHeaderName) ? new SecretHeaderInput(SecretHeaderName, Empty(SecretHeaderValue)) : null,
         Source == "directory" ? Empty(Directory) ?? "" : null,
-        Source == "directory" ? Empty(Pattern) : null));
+        Source == "directory" ? Empty(Pattern) : null,
+        HashingSpec));
 
     public ScheduleForm WithEnabled(bool enabled)
     {
