@@ -36,6 +36,7 @@ public static class ApplicationRegistration
 
         services.AddSingleton<PartnerViews>();
         services.AddSingleton<CacheMemory>();
+        services.AddSingleton<VersionStore>();
         services.AddSingleton<PopulationDataCache>();
         services.AddSingleton<OverlapCache>();
         services.AddSingleton<OverlapComputation>();

@@ -33,6 +33,7 @@ public static class StorageRegistration
         // Appends outside a unit of work are group-committed (one writer, many events per transaction and fsync).
         services.AddSingleton(sp => new AuditGroupCommit(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IAuditRepository>(sp => new AuditRepository(sp.GetRequiredService<IDbScope>(), sp.GetRequiredService<AuditGroupCommit>()));
+        services.AddSingleton<IVersionColumnStore>(sp => new VersionColumnRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IOverlapHistoryRepository>(sp => new OverlapHistoryRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<ICountReleaseRepository>(sp => new CountReleaseRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IWebhookRepository>(sp => new WebhookRepository(sp.GetRequiredService<IDbScope>()));

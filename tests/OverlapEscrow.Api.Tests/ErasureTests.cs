@@ -13,6 +13,7 @@ using BouncyCastle::Org.BouncyCastle.Crypto.Signers;
 using OverlapEscrow.Api.Admin;
 using OverlapEscrow.Api.Tests.Infrastructure;
 using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Overlaps;
 using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
 
 namespace OverlapEscrow.Api.Tests;
@@ -59,6 +60,19 @@ public sealed class ErasureTests : IDisposable
             """, new { organizationId }).ToList();
     }
 
+    /// <summary>Every sealed part of the organization's versions' stored columns in a database file.</summary>
+    private static List<(string VersionId, long Part, byte[] Nonce, byte[] Data)> Columns(string databasePath, string organizationId)
+    {
+        using var db = new SqliteConnection($"Data Source={databasePath};Mode=ReadOnly;Pooling=False");
+        db.Open();
+        return db.Query<(string, long, byte[], byte[])>(
+            """
+            SELECT c.version_id, c.part, c.nonce, c.data FROM version_columns c
+            JOIN population_versions v ON v.id = c.version_id JOIN populations p ON p.id = v.population_id
+            WHERE p.organization_id = @organizationId
+            """, new { organizationId }).ToList();
+    }
+
     private static SealedValue Sealed(byte[] nonce, byte[] data, int version) => new(nonce, data, version);
 
     [Fact]
@@ -89,8 +103,14 @@ public sealed class ErasureTests : IDisposable
             var keyring = app.Services.GetRequiredService<Keyring>();
             var segments = Segments(backup, goneId);
             Assert.NotEmpty(segments);
+            // The matrix read the partner's version, so its stored columns were written too; they open the same way.
+            var columns = Columns(backup, goneId);
+            Assert.NotEmpty(columns);
             using (var cipher = await keyring.ForOrganizationAsync(goneId, CancellationToken.None))
+            {
                 Assert.NotEmpty(cipher.OpenSegment(segments[0].VersionId, segments[0].Seq, Sealed(segments[0].Nonce, segments[0].Data, 1)));
+                Assert.NotEmpty(cipher.Open(VersionStore.SealLabel, VersionStore.SealId(columns[0].VersionId, columns[0].Part), Sealed(columns[0].Nonce, columns[0].Data, 1)));
+            }
 
             var refused = await gone.Http.PostAsJsonAsync("/v1/organization/delete", new { confirmSlug = "stays" });
             Assert.Equal("confirmSlug", (await ExpectProblem(refused, HttpStatusCode.BadRequest))["errors"]!.AsObject().Single().Key);
@@ -147,6 +167,7 @@ public sealed class ErasureTests : IDisposable
                 Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM members WHERE organization_id = @goneId", new { goneId }));
             }
             Assert.Empty(Segments(app.DatabasePath, goneId));
+            Assert.Empty(Columns(app.DatabasePath, goneId));
 
             // By reading the files with the current secrets: the backup itself still holds the sealed segments, but no
             // key the escrow holds opens any of them — neither the organization's (destroyed) nor any other's.
@@ -154,13 +175,19 @@ public sealed class ErasureTests : IDisposable
             await Assert.ThrowsAsync<OrganizationGoneException>(() => keyring.ForOrganizationAsync(goneId, CancellationToken.None));
             var segments = Segments(backup, goneId);
             Assert.NotEmpty(segments);
+            var columns = Columns(backup, goneId);
+            Assert.NotEmpty(columns);
             foreach (var id in keyring.Store.ListOrganizations())
             {
                 var keys = keyring.Store.Read(id)!;
                 using var cipher = keyring.Open(keys);
-                foreach (var s in segments)
                 foreach (var version in keys.Keys.Select(k => k.Version))
-                    Assert.ThrowsAny<CryptographicException>(() => cipher.OpenSegment(s.VersionId, s.Seq, Sealed(s.Nonce, s.Data, version)));
+                {
+                    foreach (var s in segments)
+                        Assert.ThrowsAny<CryptographicException>(() => cipher.OpenSegment(s.VersionId, s.Seq, Sealed(s.Nonce, s.Data, version)));
+                    foreach (var c in columns)
+                        Assert.ThrowsAny<CryptographicException>(() => cipher.Open(VersionStore.SealLabel, VersionStore.SealId(c.VersionId, c.Part), Sealed(c.Nonce, c.Data, version)));
+                }
             }
             Assert.DoesNotContain(goneId, keyring.Store.ListOrganizations());
             Assert.False(File.Exists(Path.Combine(keyring.Store.Directory, goneId + ".json")));

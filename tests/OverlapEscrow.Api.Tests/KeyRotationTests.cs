@@ -38,6 +38,19 @@ public sealed partial class KeyRotationTests(ITestOutputHelper output) : IDispos
             """, new { organizationId }).ToDictionary(r => r.Version, r => r.Count);
     }
 
+    /// <summary>The organization's stored version columns (header, token columns, record blocks) by the data-key version that sealed them.</summary>
+    private Dictionary<long, long> ColumnsByKeyVersion(string organizationId)
+    {
+        using var db = new SqliteConnection($"Data Source={Path.Combine(_dataDirectory, "escrow.db")};Pooling=False");
+        db.Open();
+        return db.Query<(long Version, long Count)>(
+            """
+            SELECT c.key_version, COUNT(*) FROM version_columns c
+            JOIN population_versions v ON v.id = c.version_id JOIN populations p ON p.id = v.population_id
+            WHERE p.organization_id = @organizationId GROUP BY c.key_version
+            """, new { organizationId }).ToDictionary(r => r.Version, r => r.Count);
+    }
+
     private int KeyVersionsInKeyring(string organizationId) =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(_dataDirectory, "secrets", "keyring", organizationId + ".json")))!["keys"]!.AsArray().Count;
 
@@ -69,6 +82,10 @@ public sealed partial class KeyRotationTests(ITestOutputHelper output) : IDispos
             partnershipId = await partner.PartnerAsync(rotating);
             before = await CellAsync(service, partner, partnershipId, mine, theirs);
             Assert.Equal(new Dictionary<long, long> { [1] = 60 }, SegmentsByKeyVersion(rotating.Id)); // 7,680 records, 128 a segment
+            // The matrix read the version, which wrote its columns: a header, one token column chunk per type, 30 record blocks.
+            var columns = ColumnsByKeyVersion(rotating.Id);
+            Assert.Equal([1L], columns.Keys);
+            Assert.True(columns[1] > 30, $"{columns[1]} column parts");
 
             // The rotation, slowed down so that it can be caught midway, is killed after a few batches.
             using (var rotation = AdminProcess.Start(_dataDirectory, "keys", "rotate-data", "--organization", rotating.Id, "--batch", "2", "--pace", "300", "--settle", "0"))
@@ -101,6 +118,7 @@ public sealed partial class KeyRotationTests(ITestOutputHelper output) : IDispos
             Assert.True(resumed.ExitCode == 0, resumed.Output);
             output.WriteLine(resumed.Output);
             Assert.Equal(new Dictionary<long, long> { [2] = 60 }, SegmentsByKeyVersion(rotating.Id));
+            Assert.Equal([2L], ColumnsByKeyVersion(rotating.Id).Keys);
             Assert.Equal(1, KeyVersionsInKeyring(rotating.Id));
             Assert.Equal(before, await CellAsync(restarted, partner, partnershipId, mine, theirs));
         }

@@ -126,13 +126,19 @@ public sealed class DataKeyRotation(Keyring keyring, ISealedValueStore sealedVal
         return count;
     }
 
-    private static byte[] Open(IOrganizationCipher cipher, StoredSeal seal) => seal.Kind == SealKind.Segment
-        ? cipher.OpenSegment(seal.RowId, seal.Seq, seal.Value)
-        : cipher.Open(Label(seal.Kind), seal.RowId, seal.Value);
+    private static byte[] Open(IOrganizationCipher cipher, StoredSeal seal) => seal.Kind switch
+    {
+        SealKind.Segment => cipher.OpenSegment(seal.RowId, seal.Seq, seal.Value),
+        SealKind.VersionColumns => cipher.Open(VersionStore.SealLabel, VersionStore.SealId(seal.RowId, seal.Seq), seal.Value),
+        _ => cipher.Open(Label(seal.Kind), seal.RowId, seal.Value),
+    };
 
-    private static SealedValue Seal(IOrganizationCipher cipher, StoredSeal seal, byte[] plaintext) => seal.Kind == SealKind.Segment
-        ? cipher.SealSegment(seal.RowId, seal.Seq, plaintext)
-        : cipher.Seal(Label(seal.Kind), seal.RowId, plaintext);
+    private static SealedValue Seal(IOrganizationCipher cipher, StoredSeal seal, byte[] plaintext) => seal.Kind switch
+    {
+        SealKind.Segment => cipher.SealSegment(seal.RowId, seal.Seq, plaintext),
+        SealKind.VersionColumns => cipher.Seal(VersionStore.SealLabel, VersionStore.SealId(seal.RowId, seal.Seq), plaintext),
+        _ => cipher.Seal(Label(seal.Kind), seal.RowId, plaintext),
+    };
 
     /// <summary>The label each kind of value is sealed with (the associated data its use binds it to).</summary>
     private static string Label(SealKind kind) => kind switch

@@ -37,7 +37,7 @@ public sealed record VersionKey(string PopulationId, string VersionId);
 /// is not kept, and an entry not read for the idle time leaves (which is also how another instance's commit reaches
 /// this one's memory). Concurrent requests for one version share a single load.
 /// </summary>
-public sealed class PopulationDataCache(IPopulationRepository populations, IKeyring keyring, CacheMemory memory)
+public sealed class PopulationDataCache(IPopulationRepository populations, VersionStore store, CacheMemory memory)
 {
     private static readonly IChangeToken AlreadyGone = new CancellationChangeToken(new CancellationToken(canceled: true));
     private readonly ConcurrentDictionary<VersionKey, Lazy<Task<PopulationData>>> _loading = new();
@@ -119,24 +119,82 @@ public sealed class PopulationDataCache(IPopulationRepository populations, IKeyr
         memory.Entries.Remove(key);
     }
 
-    private async Task<PopulationData> LoadAsync(string organizationId, string versionId)
+    /// <summary>The version with its records and their tokens, from its record segments, not kept (what a compaction rewrites).</summary>
+    public Task<PopulationData> MaterializeAsync(string organizationId, string versionId, CancellationToken ct) => store.MaterializeAsync(organizationId, versionId, ct);
+
+    private Task<PopulationData> LoadAsync(string organizationId, string versionId) => store.LoadAsync(organizationId, versionId, CancellationToken.None);
+
+    /// <summary>
+    /// The records (ids and attributes) of a version at the given ordinals: read from the version's stored record
+    /// blocks, only the blocks that hold them, and kept in memory (within the byte budget) only while the version is.
+    /// </summary>
+    public async Task<VersionRecords> RecordsAsync(string organizationId, string populationId, PopulationData data, IEnumerable<int> ordinals,
+        CancellationToken ct)
     {
-        var chain = await populations.ReadChainAsync(versionId, CancellationToken.None);
-        if (chain.Count == 0 || chain[^1].Version.Id != versionId) throw new VersionGoneException();
-        IOrganizationCipher cipher;
-        try { cipher = await keyring.ForOrganizationAsync(organizationId, CancellationToken.None); }
-        catch (OrganizationGoneException) { throw new VersionGoneException(); }
-        using var _ = cipher;
-        var layers = new List<IReadOnlyList<EscrowRecord>>(chain.Count);
-        foreach (var (version, segments) in chain)
+        if (data.HasRecords) return new VersionRecords(data, null);
+        var blocks = new Dictionary<int, EscrowRecord[]>();
+        var missing = new HashSet<int>();
+        foreach (var ordinal in ordinals)
         {
-            var records = new List<EscrowRecord>((int)version.ChangeCount);
-            foreach (var segment in segments)
-                records.AddRange(RecordCodec.ReadAll(cipher.OpenSegment(version.Id, segment.Seq, segment.Data), segment.RecordCount));
-            layers.Add(records);
+            var block = ordinal / PopulationData.BlockSize;
+            if (blocks.ContainsKey(block) || missing.Contains(block)) continue;
+            if (memory.Entries.TryGetValue(new BlockKey(data.VersionId, block), out EscrowRecord[]? kept)) blocks[block] = kept!;
+            else missing.Add(block);
         }
-        return PopulationData.Materialize(versionId, layers);
+        if (missing.Count > 0)
+        {
+            var read = await store.ReadBlocksAsync(organizationId, data, missing, ct);
+            if (read.Count != missing.Count) throw new VersionGoneException();
+            var gone = KeptToken(new VersionKey(populationId, data.VersionId));
+            foreach (var (block, records) in read)
+            {
+                blocks[block] = records;
+                if (gone.HasChanged) continue; // the version is not kept: neither are its records
+                long bytes = MemorySize.Array(MemorySize.Reference, records.Length);
+                foreach (var r in records) bytes += MemorySize.Of(r);
+                var options = memory.EntryFor(bytes);
+                options.ExpirationTokens.Add(gone);
+                memory.Entries.Set(new BlockKey(data.VersionId, block), records, options);
+            }
+        }
+        return new VersionRecords(data, blocks);
     }
+
+    /// <summary>The ordinal of a record id in a version, or a negative number (the complement of where it would be) when absent.</summary>
+    public async Task<int> OrdinalOfAsync(string organizationId, string populationId, PopulationData data, string recordId, CancellationToken ct)
+    {
+        if (data.HasRecords) return data.OrdinalOf(recordId);
+        var block = data.BlockOf(recordId);
+        if (block < 0) return ~0;
+        var start = block * PopulationData.BlockSize;
+        var records = await RecordsAsync(organizationId, populationId, data, [start], ct);
+        int lo = start, hi = start + VersionColumns.RecordsIn(block, data.RecordCount) - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            var c = string.CompareOrdinal(records[mid].RecordId, recordId);
+            if (c == 0) return mid;
+            if (c < 0) lo = mid + 1; else hi = mid - 1;
+        }
+        return ~lo;
+    }
+
+    private sealed record BlockKey(string VersionId, int Block);
+}
+
+/// <summary>Records of one version read for a request, by ordinal (only those asked for are guaranteed present).</summary>
+public sealed class VersionRecords
+{
+    private readonly PopulationData _data;
+    private readonly Dictionary<int, EscrowRecord[]>? _blocks;
+
+    internal VersionRecords(PopulationData data, Dictionary<int, EscrowRecord[]>? blocks) => (_data, _blocks) = (data, blocks);
+
+    public EscrowRecord this[int ordinal] => _blocks is null
+        ? _data.Records[ordinal]
+        : _blocks.TryGetValue(ordinal / PopulationData.BlockSize, out var block)
+            ? block[ordinal % PopulationData.BlockSize]
+            : throw new InvalidOperationException("That record was not read.");
 }
 
 /// <summary>

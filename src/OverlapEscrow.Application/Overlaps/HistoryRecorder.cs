@@ -69,14 +69,15 @@ public sealed class HistoryRecorder(IKeyring keyring, IOptions<HistoryOptions> o
         /// force, not hidden); returns the change, or null.
         /// </summary>
         public async Task<CellChange?> RecordAsync(PopulationSummary mine, PopulationSummary theirs, SharingLevel level,
-            OverlapResult result, PopulationData myData, CancellationToken ct)
+            OverlapResult result, Func<Task<VersionRecords>> myRecords, CancellationToken ct)
         {
             var latest = await history.GetLatestAsync(view.Partnership.Id, view.MyOrganizationId, mine.Id, theirs.Id, DateTimeOffset.MaxValue, withRecordIds: true, ct);
             string[]? ids = null;
             if (HistoryRetention.KeepsRecordIds(level))
             {
                 ids = new string[result.Count];
-                for (var i = 0; i < ids.Length; i++) ids[i] = myData.Records[result.MyOrdinals[i]].RecordId;
+                var records = await myRecords();
+                for (var i = 0; i < ids.Length; i++) ids[i] = records[result.MyOrdinals[i]].RecordId;
             }
             if (latest is null)
             {

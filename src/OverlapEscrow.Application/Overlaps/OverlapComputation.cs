@@ -5,8 +5,17 @@ using OverlapEscrow.Domain.Populations;
 
 namespace OverlapEscrow.Application.Overlaps;
 
-/// <summary>The overlap of one cell from one side, with the two versions it was computed from.</summary>
-public sealed record CellOverlap(OverlapResult Result, PopulationData Mine, PopulationData Theirs);
+/// <summary>
+/// The overlap of one cell from one side, with the two versions it was computed from (token columns only: their
+/// records are read through <see cref="OverlapComputation.MyRecordsAsync"/> and <see cref="OverlapComputation.TheirRecordsAsync"/>).
+/// </summary>
+public sealed record CellOverlap(OverlapResult Result, PopulationData Mine, PopulationData Theirs)
+{
+    internal string MyOrganizationId { get; init; } = "";
+    internal string MyPopulationId { get; init; } = "";
+    internal string PartnerOrganizationId { get; init; } = "";
+    internal string PartnerPopulationId { get; init; } = "";
+}
 
 /// <summary>Computes (or finds cached) the overlap of one cell; the one place reports and refreshes get partner data from.</summary>
 public sealed class OverlapComputation(IPopulationRepository populations, PopulationDataCache data, OverlapCache overlaps)
@@ -22,7 +31,10 @@ public sealed class OverlapComputation(IPopulationRepository populations, Popula
             {
                 var myData = await data.GetAsync(view.MyOrganizationId, mine.Id, mine.CurrentVersionId, ct);
                 var theirData = await data.GetAsync(view.Partner.Id, theirs.Id, theirs.CurrentVersionId, ct);
-                return new CellOverlap(await overlaps.GetAsync(view.Partnership.Id, mine.Id, myData, theirs.Id, theirData, ct, matches), myData, theirData);
+                return new CellOverlap(await overlaps.GetAsync(view.Partnership.Id, mine.Id, myData, theirs.Id, theirData, ct, matches), myData, theirData)
+                {
+                    MyOrganizationId = view.MyOrganizationId, MyPopulationId = mine.Id, PartnerOrganizationId = view.Partner.Id, PartnerPopulationId = theirs.Id,
+                };
             }
             catch (VersionGoneException) when (attempt < 2)
             {
@@ -33,5 +45,52 @@ public sealed class OverlapComputation(IPopulationRepository populations, Popula
                 theirs = await populations.GetAsync(view.Partner.Id, theirs.Id, ct) ?? theirs;
             }
         }
+    }
+
+    /// <summary>
+    /// The overlap of a cell and what <paramref name="read"/> reads of its records. A version superseded between the two
+    /// (its record blocks deleted with it) makes both start again on the newer versions, at most twice.
+    /// </summary>
+    public async Task<T> WithRecordsAsync<T>(PartnerView view, PopulationSummary mine, PopulationSummary theirs, Func<CellOverlap, Task<T>> read,
+        CancellationToken ct, MatchView matches = MatchView.Default)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var overlap = await ComputeAsync(view, mine, theirs, ct, matches);
+            try
+            {
+                return await read(overlap);
+            }
+            catch (VersionGoneException) when (attempt < 2)
+            {
+                mine = await populations.GetAsync(view.MyOrganizationId, mine.Id, ct) ?? mine;
+                theirs = await populations.GetAsync(view.Partner.Id, theirs.Id, ct) ?? theirs;
+            }
+        }
+    }
+
+    /// <summary>My records of the cell's version at the given ordinals (only the record blocks that hold them are read).</summary>
+    public Task<VersionRecords> MyRecordsAsync(CellOverlap overlap, IEnumerable<int> ordinals, CancellationToken ct) =>
+        data.RecordsAsync(overlap.MyOrganizationId, overlap.MyPopulationId, overlap.Mine, ordinals, ct);
+
+    /// <summary>The partner's records of the cell's version at the given ordinals; callers project them through the partner's rule.</summary>
+    public Task<VersionRecords> TheirRecordsAsync(CellOverlap overlap, IEnumerable<int> ordinals, CancellationToken ct) =>
+        data.RecordsAsync(overlap.PartnerOrganizationId, overlap.PartnerPopulationId, overlap.Theirs, ordinals, ct);
+
+    /// <summary>The ordinal of my record id in the cell's version, or the complement of where it would be.</summary>
+    public Task<int> MyOrdinalOfAsync(CellOverlap overlap, string recordId, CancellationToken ct) =>
+        data.OrdinalOfAsync(overlap.MyOrganizationId, overlap.MyPopulationId, overlap.Mine, recordId, ct);
+
+    /// <summary>
+    /// My records and their partner records for the overlap's items at <paramref name="indexes"/> (indexes into
+    /// <see cref="OverlapResult.MyOrdinals"/>), read together.
+    /// </summary>
+    public async Task<(VersionRecords Mine, VersionRecords Theirs)> ItemRecordsAsync(CellOverlap overlap, IReadOnlyCollection<int> indexes, CancellationToken ct)
+    {
+        var result = overlap.Result;
+        var mine = await MyRecordsAsync(overlap, indexes.Select(i => result.MyOrdinals[i]), ct);
+        var theirs = await TheirRecordsAsync(overlap, indexes.SelectMany(i => Enumerable.Range(result.PairStart[i], result.PairStart[i + 1] - result.PairStart[i])
+            .Select(p => result.TheirOrdinals[p])), ct);
+        return (mine, theirs);
     }
 }

@@ -115,7 +115,8 @@ public sealed class OverlapRefresher(
             var changes = new List<CellChange>();
             using (var side = await recorder.ForSideAsync(view, uow.History, ct))
                 foreach (var (cell, overlap) in computed)
-                    if (await side.RecordAsync(cell.Mine, cell.Theirs, cell.Sharing.Level, overlap.Result, overlap.Mine, ct) is { } change)
+                    if (await side.RecordAsync(cell.Mine, cell.Theirs, cell.Sharing.Level, overlap.Result,
+                            () => overlaps.MyRecordsAsync(overlap, overlap.Result.MyOrdinals, ct), ct) is { } change)
                         changes.Add(change);
             // Counts-level cells get their new value here when one is due, in this transaction, so the event below carries
             // the value the matrix shows; whether one is due never depends on the counts (CountReleases).

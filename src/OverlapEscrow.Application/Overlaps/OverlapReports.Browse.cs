@@ -59,42 +59,54 @@ public sealed partial class OverlapReports
             .Check(query.FilterText is null || query.FilterText.Length <= CellQuery.MaxFilterLength, "filterText", $"filterText is at most {CellQuery.MaxFilterLength} characters.");
         if (errors.Any) return new Failure.Invalid(errors.All);
 
-        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct, query.Matches);
-        var result = overlap.Result;
-        // Orders are kept with the overlap: only the attributes my records carry may make one, so a caller cannot fill
-        // memory with orders by names that do not exist.
-        if (query.SortAttribute is not null && result.Count > 0 && Array.BinarySearch(MyColumnsOf(overlap), query.SortAttribute, StringComparer.Ordinal) < 0)
-            return new Failure.Invalid(new FieldErrors().Check(false, "sort", "sort names one of your attributes in this cell.").All);
-        var order = query.SortAttribute is null ? null : Order(overlap, query.SortAttribute, query.Descending);
         var filter = string.IsNullOrEmpty(query.FilterAttribute) || string.IsNullOrEmpty(query.FilterText) ? null : query.FilterText;
-
-        var skip = (long)(query.Page - 1) * query.PageSize;
-        var items = new List<OverlapItem>(Math.Min(query.PageSize, result.Count));
-        var matching = 0;
-        for (var k = 0; k < result.Count; k++)
+        var (result, columns, matching, items, invalid) = await overlaps.WithRecordsAsync(view!, cell!.Mine, cell.Theirs, async overlap =>
         {
-            var i = order is null ? (query.Descending ? result.Count - 1 - k : k) : order[k];
-            if (filter is not null)
+            var result = overlap.Result;
+            // The columns, a filter and a new order look at every overlapping record of mine: read them all only then
+            // (the columns and orders are kept with the overlap).
+            var all = filter is not null || !Columns.TryGetValue(result, out _)
+                      || (query.SortAttribute is not null && !(Orders.TryGetValue(result, out var kept) && kept.ContainsKey(OrderKey(query.SortAttribute, query.Descending))))
+                ? await overlaps.MyRecordsAsync(overlap, result.MyOrdinals, ct)
+                : null;
+            var columns = MyColumnsOf(overlap, all);
+            // Orders are kept with the overlap: only the attributes my records carry may make one, so a caller cannot
+            // fill memory with orders by names that do not exist.
+            if (query.SortAttribute is not null && result.Count > 0 && Array.BinarySearch(columns, query.SortAttribute, StringComparer.Ordinal) < 0)
+                return (result, columns, 0, new List<OverlapItem>(), true);
+            var order = query.SortAttribute is null ? null : Order(overlap, all, query.SortAttribute, query.Descending);
+
+            var skip = (long)(query.Page - 1) * query.PageSize;
+            var shown = new List<int>(Math.Min(query.PageSize, result.Count));
+            var matching = 0;
+            for (var k = 0; k < result.Count; k++)
             {
-                var value = overlap.Mine.Records[result.MyOrdinals[i]].Attribute(query.FilterAttribute!);
-                if (value is null || value.IndexOf(filter, StringComparison.OrdinalIgnoreCase) < 0) continue;
+                var i = order is null ? (query.Descending ? result.Count - 1 - k : k) : order[k];
+                if (filter is not null)
+                {
+                    var value = all![result.MyOrdinals[i]].Attribute(query.FilterAttribute!);
+                    if (value is null || value.IndexOf(filter, StringComparison.OrdinalIgnoreCase) < 0) continue;
+                }
+                if (matching >= skip && shown.Count < query.PageSize) shown.Add(i);
+                matching++;
             }
-            if (matching >= skip && items.Count < query.PageSize) items.Add(Item(overlap, i, cell.Sharing));
-            matching++;
-        }
+            var (mine, theirs) = await overlaps.ItemRecordsAsync(overlap, shown, ct);
+            return (result, columns, matching, shown.Select(i => Item(overlap, mine, theirs, i, cell.Sharing)).ToList(), false);
+        }, ct, query.Matches);
+        if (invalid) return new Failure.Invalid(new FieldErrors().Check(false, "sort", "sort names one of your attributes in this cell.").All);
         await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "html", null, ct, query.Matches);
         return new OverlapBrowsePage(partnershipId, new PopulationSummaryRef(cell.Mine.Id, cell.Mine.Name, cell.Mine.Type),
             new PopulationSummaryRef(cell.Theirs.Id, cell.Theirs.Name, cell.Theirs.Type), cell.Sharing,
-            Released(cell, result.Count, result.PartnerCount), matching, query.Page, query.PageSize, MyColumnsOf(overlap), items,
+            Released(cell, result.Count, result.PartnerCount), matching, query.Page, query.PageSize, columns, items,
             query.Matches, HashingSpecs.Compare(cell.Mine.HashingSpec, cell.Theirs.HashingSpec));
     }
 
     /// <summary>The attribute names my overlapping records carry, by name.</summary>
-    private static string[] MyColumnsOf(CellOverlap overlap) => Columns.GetValue(overlap.Result, result =>
+    private static string[] MyColumnsOf(CellOverlap overlap, VersionRecords? all) => Columns.GetValue(overlap.Result, result =>
     {
         var names = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var ordinal in result.MyOrdinals)
-            foreach (var attribute in overlap.Mine.Records[ordinal].Attributes) names.Add(attribute.Name);
+            foreach (var attribute in all![ordinal].Attributes) names.Add(attribute.Name);
         return [.. names];
     });
 
@@ -102,12 +114,14 @@ public sealed partial class OverlapReports
     /// The overlap's indexes ordered by one of my attributes: numbers numerically (amounts), other values without regard
     /// to case, records without the attribute last; ties by record id. Computed once per overlap, attribute and direction.
     /// </summary>
-    private static int[] Order(CellOverlap overlap, string attribute, bool descending) =>
-        Orders.GetOrCreateValue(overlap.Result).GetOrAdd(attribute + (descending ? ":desc" : ":asc"), _ =>
+    private static string OrderKey(string attribute, bool descending) => attribute + (descending ? ":desc" : ":asc");
+
+    private static int[] Order(CellOverlap overlap, VersionRecords? all, string attribute, bool descending) =>
+        Orders.GetOrCreateValue(overlap.Result).GetOrAdd(OrderKey(attribute, descending), _ =>
         {
             var result = overlap.Result;
             var keys = new SortKey[result.Count];
-            for (var i = 0; i < keys.Length; i++) keys[i] = SortKey.Of(overlap.Mine.Records[result.MyOrdinals[i]].Attribute(attribute), i);
+            for (var i = 0; i < keys.Length; i++) keys[i] = SortKey.Of(all![result.MyOrdinals[i]].Attribute(attribute), i);
             var order = new int[keys.Length];
             for (var i = 0; i < order.Length; i++) order[i] = i;
             Array.Sort(keys, order, descending ? SortKey.Descending : SortKey.Ascending);

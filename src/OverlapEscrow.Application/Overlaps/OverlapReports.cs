@@ -96,12 +96,14 @@ public sealed partial class OverlapReports(
         if (failure is not null) return failure;
         if (limit is < 1 or > MaxPageSize) return Failure.Invalid.Of("limit", $"limit is between 1 and {MaxPageSize}.");
 
-        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct, matches);
-        var result = overlap.Result;
-        var start = afterRecordId is null ? 0 : After(overlap, afterRecordId);
-        var end = Math.Min(result.Count, start + limit);
-        var items = new List<OverlapItem>(end - start);
-        for (var i = start; i < end; i++) items.Add(Item(overlap, i, cell.Sharing));
+        var (result, end, items) = await overlaps.WithRecordsAsync(view!, cell!.Mine, cell.Theirs, async overlap =>
+        {
+            var start = afterRecordId is null ? 0 : await AfterAsync(overlap, afterRecordId, ct);
+            var end = Math.Min(overlap.Result.Count, start + limit);
+            var shown = Enumerable.Range(start, end - start).ToList();
+            var (mine, theirs) = await overlaps.ItemRecordsAsync(overlap, shown, ct);
+            return (overlap.Result, end, shown.Select(i => Item(overlap, mine, theirs, i, cell.Sharing)).ToList());
+        }, ct, matches);
         await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", null, ct, matches);
         return new OverlapPage(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, Released(cell, result.Count, result.PartnerCount), items,
             end < result.Count && items.Count > 0, matches, HashingSpecs.Compare(cell.Mine.HashingSpec, cell.Theirs.HashingSpec));
@@ -118,16 +120,22 @@ public sealed partial class OverlapReports(
         var (cell, view, failure) = await RecordsAccessAsync(caller, partnershipId, myPopulationId, partnerPopulationId, ct);
         if (failure is not null) return failure;
         if (limit is < 1 or > MaxPageSize) return Failure.Invalid.Of("limit", $"limit is between 1 and {MaxPageSize}.");
-        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct, matches);
+        // The whole list is shown: the records of every overlapping pair are read (the record blocks that hold them).
+        var (overlap, mine, theirs) = await overlaps.WithRecordsAsync(view!, cell!.Mine, cell.Theirs, async overlap =>
+        {
+            var (mine, theirs) = await overlaps.ItemRecordsAsync(overlap, Enumerable.Range(0, overlap.Result.Count).ToList(), ct);
+            return (overlap, mine, theirs);
+        }, ct, matches);
         var columns = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var ordinal in overlap.Result.MyOrdinals)
-            foreach (var attribute in overlap.Mine.Records[ordinal].Attributes) columns.Add(attribute.Name);
+            foreach (var attribute in mine[ordinal].Attributes) columns.Add(attribute.Name);
         await AuditReleaseAsync(caller, partnershipId, cell, overlap.Result.Count, "csv", null, ct, matches);
-        return new OverlapExport(cell.Mine, cell.Sharing, [.. columns], Released(cell, overlap.Result.Count, overlap.Result.PartnerCount), Items(overlap, cell.Sharing));
+        return new OverlapExport(cell.Mine, cell.Sharing, [.. columns], Released(cell, overlap.Result.Count, overlap.Result.PartnerCount),
+            Items(overlap, mine, theirs, cell.Sharing));
 
-        static IEnumerable<OverlapItem> Items(CellOverlap overlap, EffectiveSharing sharing)
+        static IEnumerable<OverlapItem> Items(CellOverlap overlap, VersionRecords mine, VersionRecords theirs, EffectiveSharing sharing)
         {
-            for (var i = 0; i < overlap.Result.Count; i++) yield return Item(overlap, i, sharing);
+            for (var i = 0; i < overlap.Result.Count; i++) yield return Item(overlap, mine, theirs, i, sharing);
         }
     }
 
@@ -180,19 +188,25 @@ public sealed partial class OverlapReports(
                 break;
         }
 
-        var overlap = await overlaps.ComputeAsync(view!, cell!.Mine, cell.Theirs, ct);
-        var start = afterRecordId is null ? 0 : After(overlap, afterRecordId);
-        var items = new List<OverlapItem>();
-        var total = 0;
-        var more = false;
-        for (var i = 0; i < overlap.Result.Count; i++)
+        var (items, total, more) = await overlaps.WithRecordsAsync(view!, cell!.Mine, cell.Theirs, async overlap =>
         {
-            if (before.Contains(overlap.Mine.Records[overlap.Result.MyOrdinals[i]].RecordId)) continue;
-            total++;
-            if (i < start) continue;
-            if (items.Count < limit) items.Add(Item(overlap, i, cell.Sharing));
-            else more = true;
-        }
+            var start = afterRecordId is null ? 0 : await AfterAsync(overlap, afterRecordId, ct);
+            // Which records are new needs every overlapping record's id; the page's partner records are read after.
+            var mine = await overlaps.MyRecordsAsync(overlap, overlap.Result.MyOrdinals, ct);
+            var shown = new List<int>();
+            var total = 0;
+            var more = false;
+            for (var i = 0; i < overlap.Result.Count; i++)
+            {
+                if (before.Contains(mine[overlap.Result.MyOrdinals[i]].RecordId)) continue;
+                total++;
+                if (i < start) continue;
+                if (shown.Count < limit) shown.Add(i);
+                else more = true;
+            }
+            var (_, theirs) = await overlaps.ItemRecordsAsync(overlap, shown, ct);
+            return (shown.Select(i => Item(overlap, mine, theirs, i, cell.Sharing)).ToList(), total, more);
+        }, ct);
         await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", since, ct);
         return new NewOverlaps(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, since, baseline?.At, Released(cell, total, total), items, more);
     }
@@ -243,21 +257,21 @@ public sealed partial class OverlapReports(
         CountRelease.Release(cell.Sharing, viewerCount, ownerCount).Value ?? throw new InvalidOperationException("A list's count is never withheld.");
 
     /// <summary>The index of the first overlapping record after my record <paramref name="recordId"/>.</summary>
-    private static int After(CellOverlap overlap, string recordId)
+    private async Task<int> AfterAsync(CellOverlap overlap, string recordId, CancellationToken ct)
     {
-        var ordinal = overlap.Mine.OrdinalOf(recordId);
+        var ordinal = await overlaps.MyOrdinalOfAsync(overlap, recordId, ct);
         return overlap.Result.FirstAtOrAfter(ordinal >= 0 ? ordinal + 1 : ~ordinal);
     }
 
     /// <summary>My i-th overlapping record with, for each partner record it matched, only the fields the partner shares.</summary>
-    internal static OverlapItem Item(CellOverlap overlap, int i, EffectiveSharing sharing)
+    internal static OverlapItem Item(CellOverlap overlap, VersionRecords mine, VersionRecords theirs, int i, EffectiveSharing sharing)
     {
         var result = overlap.Result;
-        var me = overlap.Mine.Records[result.MyOrdinals[i]];
+        var me = mine[result.MyOrdinals[i]];
         var matches = new List<PartnerMatch>(result.PairStart[i + 1] - result.PairStart[i]);
         for (var p = result.PairStart[i]; p < result.PairStart[i + 1]; p++)
             matches.Add(new PartnerMatch(MatchedOn(result.Kinds[p]), result.Confidences[p],
-                FieldProjection.Project(overlap.Theirs.Records[result.TheirOrdinals[p]], sharing)));
+                FieldProjection.Project(theirs[result.TheirOrdinals[p]], sharing)));
         return new OverlapItem(me.RecordId, me.Attributes.ToDictionary(a => a.Name, a => a.Value), matches, result.Truncated[i]);
     }
 

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using OverlapEscrow.Application.Overlaps;
 using OverlapEscrow.Application.Storage;
@@ -25,7 +24,6 @@ public sealed class PopulationCatalog(IPopulationRepository populations, ITransa
 {
     public const int MaxRecentUploads = 50;
 
-    private static readonly ConditionalWeakTable<PopulationData, string[]> AttributeNames = new();
 
     public const int MaxNameLength = 100;
 
@@ -62,7 +60,7 @@ public sealed class PopulationCatalog(IPopulationRepository populations, ITransa
 
     /// <summary>
     /// The attribute names the population's current version carries (what its sharing rules can name as fields), by
-    /// name; none before the first upload. Read from the materialized version, cached with it.
+    /// name; none before the first upload. Stored with the version's columns, cached with it.
     /// </summary>
     public async Task<Outcome<IReadOnlyList<string>>> AttributeNamesAsync(Caller caller, string populationId, CancellationToken ct)
     {
@@ -81,13 +79,8 @@ public sealed class PopulationCatalog(IPopulationRepository populations, ITransa
             if (population?.CurrentVersionId is null) return Array.Empty<string>();
             version = await data.GetAsync(caller.OrganizationId, populationId, population.CurrentVersionId, ct);
         }
-        return AttributeNames.GetValue(version, v =>
-        {
-            var names = new SortedSet<string>(StringComparer.Ordinal);
-            foreach (var record in v.Records)
-                foreach (var attribute in record.Attributes) names.Add(attribute.Name);
-            return [.. names];
-        });
+        // Kept with the version's columns: no record is read for them.
+        return version.AttributeNames.ToList();
     }
 
     private static UploadRecord Record(AuditEvent e, IReadOnlyDictionary<string, string> members)

@@ -102,7 +102,9 @@ public sealed class SharingPreviews(IPopulationRepository populations, IPartners
                 PopulationData version;
                 try { version = await data.GetAsync(organizationId, population.Id, population.CurrentVersionId, ct); }
                 catch (VersionGoneException) { return []; }
-                _records[population.Id] = records = version.Records.Take(ExampleRecords).ToList();
+                var first = Enumerable.Range(0, Math.Min(ExampleRecords, version.RecordCount)).ToList();
+                var read = await data.RecordsAsync(organizationId, population.Id, version, first, ct);
+                _records[population.Id] = records = first.Select(o => read[o]).ToList();
             }
             return records.Select(r => FieldProjection.Project(r, sharing)).ToList();
         }

@@ -19,6 +19,9 @@ public enum SealKind
 
     /// <summary>A pull schedule's secret header value (row id: the schedule id).</summary>
     ScheduleSecret,
+
+    /// <summary>A part of a version's stored columns: header, token column chunk or record block (row id: the version id; seq: the part number).</summary>
+    VersionColumns,
 }
 
 /// <summary>One stored sealed value, with what locates it.</summary>

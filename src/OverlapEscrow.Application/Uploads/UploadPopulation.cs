@@ -448,9 +448,10 @@ public sealed class UploadPopulation(
         if (version.Kind == VersionKind.Delta)
         {
             var data = await cache.GetAsync(organizationId, populationId, version.Id, CancellationToken.None);
-            count = data.Records.Count;
+            count = data.RecordCount;
             await populations.SetRecordCountAsync(version.Id, count, CancellationToken.None);
-            if (version.Depth >= _o.CompactAfterDeltas) await CompactAsync(organizationId, populationId, version.Id, data.Records);
+            if (version.Depth >= _o.CompactAfterDeltas)
+                await CompactAsync(organizationId, populationId, version.Id, (await cache.MaterializeAsync(organizationId, version.Id, CancellationToken.None)).Records);
         }
         return count;
     }

@@ -61,6 +61,17 @@ internal sealed class SealedValueRepository(IDbScope scope) : ISealedValueStore
             UPDATE schedules SET secret_nonce = @newNonce, secret_value = @newData, secret_key_version = @newVersion
             WHERE id = @rowId AND organization_id = @organizationId AND secret_nonce = @oldNonce
             """),
+        [SealKind.VersionColumns] = new(
+            """
+            SELECT c.version_id AS row_id, c.part AS seq, c.nonce AS nonce, c.data AS data, c.key_version AS key_version
+            FROM version_columns c JOIN population_versions v ON v.id = c.version_id JOIN populations p ON p.id = v.population_id
+            WHERE p.organization_id = @organizationId
+            """,
+            """
+            UPDATE version_columns SET nonce = @newNonce, data = @newData, key_version = @newVersion
+            WHERE version_id = @rowId AND part = @seq AND nonce = @oldNonce
+              AND version_id IN (SELECT v.id FROM population_versions v JOIN populations p ON p.id = v.population_id WHERE p.organization_id = @organizationId)
+            """),
     };
 
     public async Task<IReadOnlyList<StoredSeal>> ListNotUnderAsync(string organizationId, SealKind kind, int keyVersion, string afterRowId, long afterSeq, int limit,

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using OverlapEscrow.Domain.Records;
 
 namespace OverlapEscrow.Domain.Matching;
@@ -39,10 +40,10 @@ public enum MatchView : byte
 /// </summary>
 public sealed class OverlapResult
 {
-    internal OverlapResult(int[] myOrdinals, int[] pairStart, int[] theirOrdinals, MatchKinds[] kinds, MatchConfidence[] confidences, bool[] truncated)
+    internal OverlapResult(int[] myOrdinals, int[] pairStart, int[] theirOrdinals, MatchKinds[] kinds, MatchConfidence[] confidences, bool[] truncated, int partnerCount)
     {
         Confidences = confidences;
-        PartnerCount = theirOrdinals.Distinct().Count();
+        PartnerCount = partnerCount;
         MyOrdinals = myOrdinals;
         PairStart = pairStart;
         TheirOrdinals = theirOrdinals;
@@ -125,6 +126,7 @@ public static class OverlapEngine
     /// <summary>The default view: exact and strong matches, which the matrix counts and the lists show.</summary>
     public static OverlapResult Compute(PopulationData mine, PopulationData theirs) => Compute(mine, theirs, MatchView.Default);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static OverlapResult Compute(PopulationData mine, PopulationData theirs, MatchView view)
     {
         var possible = view == MatchView.IncludePossible;
@@ -134,14 +136,14 @@ public static class OverlapEngine
         JoinQualified(mine, theirs, IdentifierType.Name, MatchKinds.Name, pairs, (me, them) => possible || !Contradict(mine, theirs, me, them));
         // Rules (c) and (d), and on request any name-only match whose domains do not contradict.
         JoinQualified(mine, theirs, IdentifierType.NameOnly, MatchKinds.NameOnly, pairs, (me, them) =>
-            Share(mine.Records[me], theirs.Records[them], IdentifierType.DomainLabel)
+            Share(mine, me, theirs, them, IdentifierType.DomainLabel)
             || (!Contradict(mine, theirs, me, them) && (possible || mine.CountryUnknown[me] || theirs.CountryUnknown[them])));
         JoinQualified(mine, theirs, IdentifierType.NameSkeleton, MatchKinds.NameSkeleton, pairs, (me, them) => !Contradict(mine, theirs, me, them));
         // Rule (f).
         JoinQualified(mine, theirs, IdentifierType.NameTypo, MatchKinds.NameTypo, pairs, (me, them) => !Contradict(mine, theirs, me, them));
         if (possible)
             JoinQualified(mine, theirs, IdentifierType.NameGeneric, MatchKinds.NameGeneric, pairs, (me, them) => !Contradict(mine, theirs, me, them));
-        pairs.Sort(static (x, y) => x.Mine != y.Mine ? x.Mine.CompareTo(y.Mine) : x.Theirs.CompareTo(y.Theirs));
+        var sorted = SortPairs(pairs, mine.RecordCount);
 
         var myOrdinals = new List<int>();
         var pairStart = new List<int>();
@@ -150,17 +152,17 @@ public static class OverlapEngine
         var confidences = new List<MatchConfidence>();
         var truncated = new List<bool>();
         var i = 0;
-        while (i < pairs.Count)
+        while (i < sorted.Length)
         {
-            var me = pairs[i].Mine;
+            var me = sorted[i].Mine;
             var start = theirOrdinals.Count;
             var kept = 0;
             var cut = false;
-            while (i < pairs.Count && pairs[i].Mine == me)
+            while (i < sorted.Length && sorted[i].Mine == me)
             {
-                var them = pairs[i].Theirs;
+                var them = sorted[i].Theirs;
                 var joined = MatchKinds.None;
-                while (i < pairs.Count && pairs[i].Mine == me && pairs[i].Theirs == them) joined |= pairs[i++].Kind;
+                while (i < sorted.Length && sorted[i].Mine == me && sorted[i].Theirs == them) joined |= sorted[i++].Kind;
                 var (kind, confidence) = Judge(mine, theirs, me, them, joined);
                 if (confidence is null || (confidence == MatchConfidence.Possible && !possible)) continue;
                 if (kept == MaxPartnersPerRecord) { cut = true; continue; }
@@ -175,7 +177,11 @@ public static class OverlapEngine
             truncated.Add(cut);
         }
         pairStart.Add(theirOrdinals.Count);
-        return new OverlapResult([.. myOrdinals], [.. pairStart], [.. theirOrdinals], [.. kinds], [.. confidences], [.. truncated]);
+        var partners = new System.Collections.BitArray(theirs.RecordCount);
+        var partnerCount = 0;
+        foreach (var them in theirOrdinals)
+            if (!partners[them]) { partners[them] = true; partnerCount++; }
+        return new OverlapResult([.. myOrdinals], [.. pairStart], [.. theirOrdinals], [.. kinds], [.. confidences], [.. truncated], partnerCount);
     }
 
     /// <summary>
@@ -183,16 +189,15 @@ public static class OverlapEngine
     /// (matchedOn): a domain match says whether the names agree too; a name-only match is reported as such only when
     /// no other name rule applies, and rule (c) names the domain label it rests on.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (MatchKinds Kinds, MatchConfidence? Confidence) Judge(PopulationData mine, PopulationData theirs, int me, int them, MatchKinds joined)
     {
-        var a = mine.Records[me];
-        var b = theirs.Records[them];
-        var label = (joined & MatchKinds.NameOnly) != 0 && Share(a, b, IdentifierType.DomainLabel);
+        var label = (joined & MatchKinds.NameOnly) != 0 && Share(mine, me, theirs, them, IdentifierType.DomainLabel);
         var contradict = Contradict(mine, theirs, me, them);
         var kinds = joined & (MatchKinds.Domain | MatchKinds.NameSkeleton | MatchKinds.NameGeneric);
         if ((joined & MatchKinds.Name) != 0) kinds |= MatchKinds.Name;
         // A domain match whose names agree as well says so, even when the name join skipped a too-common name.
-        else if ((joined & MatchKinds.Domain) != 0 && Share(a, b, IdentifierType.Name)) kinds |= MatchKinds.Name;
+        else if ((joined & MatchKinds.Domain) != 0 && Share(mine, me, theirs, them, IdentifierType.Name)) kinds |= MatchKinds.Name;
         // Equal names share their typo keys too; a typo key is reported only where the names differ.
         if ((joined & MatchKinds.NameTypo) != 0 && (kinds & MatchKinds.Name) == 0) kinds |= MatchKinds.NameTypo;
         if (label) kinds |= MatchKinds.NameOnly | MatchKinds.DomainLabel;
@@ -214,11 +219,12 @@ public static class OverlapEngine
 
     /// <summary>Both records carry domains and share no domain label: their domains say they are different companies.</summary>
     private static bool Contradict(PopulationData mine, PopulationData theirs, int me, int them) =>
-        mine.HasDomain[me] && theirs.HasDomain[them] && !Share(mine.Records[me], theirs.Records[them], IdentifierType.DomainLabel);
+        mine.HasDomain[me] && theirs.HasDomain[them] && !Share(mine, me, theirs, them, IdentifierType.DomainLabel);
 
     /// <summary>Every pair sharing a domain token (at most cap + 1 partner records per token and record, enough to flag truncation).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void JoinDomains(TokenIndex a, TokenIndex b, List<Pair> pairs) =>
-        ForEachRun(a, b, (iFrom, iTo, jFrom, jTo) =>
+        ForEachRun(a, b, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (iFrom, iTo, jFrom, jTo) =>
         {
             var jKeep = Math.Min(jTo, jFrom + MaxPartnersPerRecord + 1);
             for (var x = iFrom; x < iTo; x++)
@@ -230,12 +236,13 @@ public static class OverlapEngine
     /// Pairs sharing a token of the given type that also pass <paramref name="qualifies"/>, skipping tokens too common
     /// to identify anyone and keeping at most cap + 1 qualifying partners per record and token.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void JoinQualified(PopulationData mine, PopulationData theirs, IdentifierType type, MatchKinds kind, List<Pair> pairs,
         Func<int, int, bool> qualifies)
     {
         var a = mine.Index(type);
         var b = theirs.Index(type);
-        ForEachRun(a, b, (iFrom, iTo, jFrom, jTo) =>
+        ForEachRun(a, b, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (iFrom, iTo, jFrom, jTo) =>
         {
             if (iTo - iFrom > TooCommon || jTo - jFrom > TooCommon) return;
             for (var x = iFrom; x < iTo; x++)
@@ -254,6 +261,7 @@ public static class OverlapEngine
     }
 
     /// <summary>Calls <paramref name="run"/> with the index ranges of each token present on both sides.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForEachRun(TokenIndex a, TokenIndex b, Action<int, int, int, int> run)
     {
         int i = 0, j = 0;
@@ -273,13 +281,52 @@ public static class OverlapEngine
         }
     }
 
-    private static bool Share(EscrowRecord a, EscrowRecord b, IdentifierType type)
+    /// <summary>Whether two records share a token of the type (domain labels and names: the types looked up per record).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool Share(PopulationData mine, int me, PopulationData theirs, int them, IdentifierType type)
     {
-        foreach (var x in a.Tokens)
-            if (x.Type == type)
-                foreach (var y in b.Tokens)
-                    if (y.Type == type && x.Token == y.Token) return true;
+        var a = mine.Index(type).Tokens;
+        var b = theirs.Index(type).Tokens;
+        var theirPositions = theirs.PositionsOf(type, them);
+        if (theirPositions.IsEmpty) return false;
+        foreach (var x in mine.PositionsOf(type, me))
+            foreach (var y in theirPositions)
+                if (a[x] == b[y]) return true;
         return false;
+    }
+
+    /// <summary>
+    /// Pairs ordered by (mine, theirs), in time linear in the pairs and my records: counted into one bucket per record of
+    /// mine, then each bucket (a few pairs) ordered by theirs. Pairs equal on both are merged later, so their order
+    /// among themselves does not matter.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Pair[] SortPairs(List<Pair> pairs, int myRecordCount)
+    {
+        var sorted = new Pair[pairs.Count];
+        if (pairs.Count < myRecordCount / 16)
+        {
+            pairs.CopyTo(sorted);
+            Array.Sort(sorted, static (x, y) => x.Mine != y.Mine ? x.Mine.CompareTo(y.Mine) : x.Theirs.CompareTo(y.Theirs));
+            return sorted;
+        }
+        var start = new int[myRecordCount + 1];
+        foreach (var p in pairs) start[p.Mine + 1]++;
+        for (var i = 0; i < myRecordCount; i++) start[i + 1] += start[i];
+        var next = start.AsSpan(0, myRecordCount).ToArray();
+        foreach (var p in pairs) sorted[next[p.Mine]++] = p;
+        for (var i = 0; i < myRecordCount; i++)
+        {
+            // Insertion sort by theirs: buckets hold a handful of pairs (at most cap + 1 per token and type).
+            for (var k = start[i] + 1; k < start[i + 1]; k++)
+            {
+                var p = sorted[k];
+                var j = k - 1;
+                while (j >= start[i] && sorted[j].Theirs > p.Theirs) { sorted[j + 1] = sorted[j]; j--; }
+                sorted[j + 1] = p;
+            }
+        }
+        return sorted;
     }
 
     private readonly record struct Pair(int Mine, int Theirs, MatchKinds Kind);

@@ -1,50 +1,81 @@
+using System.Runtime.CompilerServices;
 using OverlapEscrow.Domain.Records;
 using OverlapEscrow.Domain.Tokens;
 
 namespace OverlapEscrow.Domain.Matching;
 
 /// <summary>
-/// One committed version of a population, materialized in memory for matching: records ordered by record id
-/// (ordinal), and per identifier type a token index sorted by token. Immutable, so it can be cached by version id.
+/// One committed version of a population as matching needs it: per identifier type a token column sorted by
+/// (token, ordinal), where a record's ordinal is its position in record id order (ordinal comparison). Nothing per
+/// record is an object: the columns are arrays of values, so the garbage collector never walks them, and a version
+/// read from its stored columns (<see cref="VersionColumns"/>) needs no sort. Immutable, so it can be cached by
+/// version id.
 /// </summary>
+/// <remarks>
+/// The records themselves (ids and attributes) are not part of it, except for a version just materialized from its
+/// record segments (<see cref="Materialize"/>, <see cref="HasRecords"/>): lists and exports read the records they
+/// show from the stored record blocks, located by <see cref="BlockOf"/>.
+/// </remarks>
 public sealed class PopulationData
 {
-    private readonly TokenIndex[] _indexes;
+    /// <summary>Records per stored record block (ids and attributes), in ordinal order.</summary>
+    public const int BlockSize = 256;
 
-    private PopulationData(string versionId, EscrowRecord[] records)
+    private readonly TokenIndex[] _indexes;
+    private readonly RecordTokens[] _byRecord;
+    private readonly EscrowRecord[]? _records;
+    private readonly string[] _blockFirstIds;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private PopulationData(string versionId, int recordCount, TokenIndex[] indexes, string[] attributeNames, string[] blockFirstIds, EscrowRecord[]? records)
     {
         VersionId = versionId;
-        Records = records;
-        HasDomain = new bool[records.Length];
-        CountryUnknown = new bool[records.Length];
-        _indexes = new TokenIndex[IdentifierTypes.All.Count + 1];
-        // Domain labels only qualify other matches (checked per pair), so they need no index of their own.
-        foreach (var type in IdentifierTypes.All)
-            _indexes[(int)type] = type == IdentifierType.DomainLabel ? new TokenIndex([], []) : BuildIndex(records, type);
-        for (var i = 0; i < records.Length; i++)
-        {
-            bool nameOnly = false, name = false;
-            foreach (var t in records[i].Tokens)
-            {
-                if (t.Type == IdentifierType.Domain) HasDomain[i] = true;
-                else if (t.Type == IdentifierType.NameOnly) nameOnly = true;
-                else if (t.Type is IdentifierType.Name or IdentifierType.NameGeneric) name = true;
-            }
-            CountryUnknown[i] = nameOnly && !name;
-        }
-        EstimatedBytes = Estimate(records);
+        RecordCount = recordCount;
+        _indexes = indexes;
+        _records = records;
+        _blockFirstIds = blockFirstIds;
+        AttributeNames = attributeNames;
+        HasDomain = new bool[recordCount];
+        CountryUnknown = new bool[recordCount];
+        foreach (var o in Index(IdentifierType.Domain).Ordinals) HasDomain[o] = true;
+        // Country unknown: name-only tokens and no name or generic-name token (how spec v2 clients send it).
+        foreach (var o in Index(IdentifierType.NameOnly).Ordinals) CountryUnknown[o] = true;
+        foreach (var o in Index(IdentifierType.Name).Ordinals) CountryUnknown[o] = false;
+        foreach (var o in Index(IdentifierType.NameGeneric).Ordinals) CountryUnknown[o] = false;
+        // Domain labels and names are also compared per pair (Share in the engine): a record's tokens of those types,
+        // found from its ordinal. Built by counting, in linear time.
+        _byRecord = new RecordTokens[indexes.Length];
+        _byRecord[(int)IdentifierType.DomainLabel] = RecordTokens.Of(Index(IdentifierType.DomainLabel), recordCount);
+        _byRecord[(int)IdentifierType.Name] = RecordTokens.Of(Index(IdentifierType.Name), recordCount);
+        EstimatedBytes = Estimate();
     }
 
     /// <summary>
-    /// The managed memory this version holds (records with their strings and arrays, the indexes), estimated from
-    /// the CLR's 64-bit object layout. What caches charge against their byte budget.
+    /// The managed memory this version holds (columns, flags, per-record lookups, and the records when it has them),
+    /// estimated from the CLR's 64-bit object layout. What caches charge against their byte budget.
     /// </summary>
     public long EstimatedBytes { get; }
 
     public string VersionId { get; }
 
-    /// <summary>Records ordered by record id (ordinal comparison); a record's position is its ordinal.</summary>
-    public IReadOnlyList<EscrowRecord> Records { get; }
+    /// <summary>Number of records in the version.</summary>
+    public int RecordCount { get; }
+
+    /// <summary>The attribute names the version's records carry, in ordinal order.</summary>
+    public IReadOnlyList<string> AttributeNames { get; }
+
+    /// <summary>Whether the records are held too (a version just materialized from its segments).</summary>
+    public bool HasRecords => _records is not null;
+
+    /// <summary>Records ordered by record id (ordinal comparison); a record's position is its ordinal. Only when <see cref="HasRecords"/>.</summary>
+    public IReadOnlyList<EscrowRecord> Records =>
+        _records ?? throw new InvalidOperationException("This version holds token columns only; read its records from its stored record blocks.");
+
+    /// <summary>The first record id of each stored record block, in order.</summary>
+    public IReadOnlyList<string> BlockFirstIds => _blockFirstIds;
+
+    /// <summary>Number of stored record blocks.</summary>
+    public int BlockCount => _blockFirstIds.Length;
 
     /// <summary>Whether the record at an ordinal has at least one domain token (used by the name rule).</summary>
     internal bool[] HasDomain { get; }
@@ -57,11 +88,17 @@ public sealed class PopulationData
 
     internal TokenIndex Index(IdentifierType type) => _indexes[(int)type];
 
-    public static PopulationData Empty(string versionId) => new(versionId, []);
+    /// <summary>Positions in <see cref="Index"/>(type) of the tokens of one record (domain labels and names only).</summary>
+    internal ReadOnlySpan<int> PositionsOf(IdentifierType type, int ordinal) => _byRecord[(int)type].Of(ordinal);
+
+    /// <summary>The sorted token column of one type, with the ordinal of the record holding each token.</summary>
+    public (Token[] Tokens, int[] Ordinals) Column(IdentifierType type) => (Index(type).Tokens, Index(type).Ordinals);
+
+    public static PopulationData Empty(string versionId) => new(versionId, 0, EmptyIndexes(), [], [], []);
 
     /// <summary>
     /// Builds a version from its layers: the snapshot's records first, then each delta in commit order
-    /// (a delta record replaces the record with the same id, a deletion removes it).
+    /// (a delta record replaces the record with the same id, a deletion removes it). The result holds its records.
     /// </summary>
     public static PopulationData Materialize(string versionId, IEnumerable<IReadOnlyList<EscrowRecord>> layers)
     {
@@ -84,47 +121,120 @@ public sealed class PopulationData
             records = [.. byId.Values];
         }
         Array.Sort(records, static (a, b) => string.CompareOrdinal(a.RecordId, b.RecordId));
-        return new PopulationData(versionId, records);
+        var indexes = EmptyIndexes();
+        foreach (var type in IdentifierTypes.All) indexes[(int)type] = BuildIndex(records, type);
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var r in records)
+            foreach (var a in r.Attributes) names.Add(a.Name);
+        var firstIds = new string[(records.Length + BlockSize - 1) / BlockSize];
+        for (var b = 0; b < firstIds.Length; b++) firstIds[b] = records[b * BlockSize].RecordId;
+        return new PopulationData(versionId, records.Length, indexes, [.. names], firstIds, records);
     }
 
-    /// <summary>The ordinal of a record id, or a negative number when absent.</summary>
+    /// <summary>
+    /// A version from its stored columns: each column already sorted by (token, ordinal), so nothing is sorted here.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A column is not sorted or names an ordinal outside the version.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static PopulationData FromColumns(string versionId, int recordCount, IReadOnlyDictionary<IdentifierType, (Token[] Tokens, int[] Ordinals)> columns,
+        string[] attributeNames, string[] blockFirstIds)
+    {
+        var indexes = EmptyIndexes();
+        foreach (var (type, (tokens, ordinals)) in columns)
+        {
+            if ((int)type <= 0 || (int)type >= indexes.Length || tokens.Length != ordinals.Length) throw new InvalidDataException("Malformed token column.");
+            for (var i = 0; i < ordinals.Length; i++)
+                if ((uint)ordinals[i] >= (uint)recordCount) throw new InvalidDataException("A token column names a record outside the version.");
+            for (var i = 1; i < tokens.Length; i++)
+            {
+                var (p, q) = (tokens[i - 1], tokens[i]);
+                if (p.High > q.High || (p.High == q.High && (p.Low > q.Low || (p.Low == q.Low && ordinals[i - 1] > ordinals[i]))))
+                    throw new InvalidDataException("A token column is not sorted.");
+            }
+            indexes[(int)type] = new TokenIndex(tokens, ordinals);
+        }
+        if (blockFirstIds.Length != (recordCount + BlockSize - 1) / BlockSize) throw new InvalidDataException("Record block count does not match the record count.");
+        return new PopulationData(versionId, recordCount, indexes, attributeNames, blockFirstIds, null);
+    }
+
+    /// <summary>The same version without its records: what a cache keeps.</summary>
+    public PopulationData WithoutRecords() => _records is null ? this : new(VersionId, RecordCount, _indexes, [.. AttributeNames], _blockFirstIds, null);
+
+    /// <summary>The ordinal of a record id, or a negative number when absent. Only when <see cref="HasRecords"/>.</summary>
     public int OrdinalOf(string recordId)
     {
-        int lo = 0, hi = Records.Count - 1;
+        var records = Records;
+        int lo = 0, hi = records.Count - 1;
         while (lo <= hi)
         {
             var mid = (lo + hi) >>> 1;
-            var c = string.CompareOrdinal(Records[mid].RecordId, recordId);
+            var c = string.CompareOrdinal(records[mid].RecordId, recordId);
             if (c == 0) return mid;
             if (c < 0) lo = mid + 1; else hi = mid - 1;
         }
         return ~lo;
     }
 
-    private long Estimate(EscrowRecord[] records)
+    /// <summary>The stored record block that holds the record id if the version has it (-1 when it sorts before every record).</summary>
+    public int BlockOf(string recordId)
     {
-        long bytes = MemorySize.Object(5 * MemorySize.Reference + sizeof(long)) + MemorySize.String(VersionId)
-            + MemorySize.Array(MemorySize.Reference, _indexes.Length) + MemorySize.Array(MemorySize.Reference, records.Length)
-            + MemorySize.Array(sizeof(bool), HasDomain.Length) + MemorySize.Array(sizeof(bool), CountryUnknown.Length);
-        foreach (var index in _indexes)
-            if (index is not null)
-                bytes += MemorySize.Object(2 * MemorySize.Reference)
-                    + MemorySize.Array(Token.Size, index.Tokens.Length) + MemorySize.Array(sizeof(int), index.Ordinals.Length);
-        foreach (var record in records) bytes += MemorySize.Of(record);
+        int lo = 0, hi = _blockFirstIds.Length - 1, found = -1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (string.CompareOrdinal(_blockFirstIds[mid], recordId) <= 0) { found = mid; lo = mid + 1; }
+            else hi = mid - 1;
+        }
+        return found;
+    }
+
+    private static TokenIndex[] EmptyIndexes()
+    {
+        var indexes = new TokenIndex[IdentifierTypes.All.Count + 1];
+        for (var i = 0; i < indexes.Length; i++) indexes[i] = TokenIndex.Empty;
+        return indexes;
+    }
+
+    private long Estimate()
+    {
+        long bytes = MemorySize.Object(7 * MemorySize.Reference + sizeof(long) + sizeof(int)) + MemorySize.String(VersionId)
+            + MemorySize.Array(MemorySize.Reference, _indexes.Length) + MemorySize.Array(MemorySize.Reference, _byRecord.Length)
+            + MemorySize.Array(sizeof(bool), HasDomain.Length) + MemorySize.Array(sizeof(bool), CountryUnknown.Length)
+            + MemorySize.Array(MemorySize.Reference, _blockFirstIds.Length) + MemorySize.Array(MemorySize.Reference, AttributeNames.Count);
+        foreach (var id in _blockFirstIds) bytes += MemorySize.String(id);
+        foreach (var name in AttributeNames) bytes += MemorySize.String(name);
+        foreach (var index in _indexes.Distinct())
+            if (index.Tokens.Length > 0)
+                bytes += MemorySize.Object(2 * MemorySize.Reference) + MemorySize.Array(Token.Size, index.Tokens.Length) + MemorySize.Array(sizeof(int), index.Ordinals.Length);
+        foreach (var r in _byRecord)
+            if (r is not null) bytes += r.EstimatedBytes;
+        if (_records is not null)
+        {
+            bytes += MemorySize.Array(MemorySize.Reference, _records.Length);
+            foreach (var record in _records) bytes += MemorySize.Of(record);
+        }
         return bytes;
     }
 
     private static TokenIndex BuildIndex(EscrowRecord[] records, IdentifierType type)
     {
-        var entries = new List<Entry>();
+        var count = 0;
+        foreach (var r in records)
+            foreach (var t in r.Tokens)
+                if (t.Type == type) count++;
+        if (count == 0) return TokenIndex.Empty;
+        var tokens = new Token[count];
+        var ordinals = new int[count];
+        var n = 0;
         for (var i = 0; i < records.Length; i++)
             foreach (var t in records[i].Tokens)
-                if (t.Type == type) entries.Add(new Entry(t.Token, i));
-        // Ties broken by ordinal, so records sharing a token come in record-id order and any cap keeps the same ones.
-        entries.Sort();
-        var tokens = new Token[entries.Count];
-        var ordinals = new int[entries.Count];
-        for (var n = 0; n < entries.Count; n++) (tokens[n], ordinals[n]) = (entries[n].Token, entries[n].Ordinal);
+                if (t.Type == type) (tokens[n], ordinals[n++]) = (t.Token, i);
+        // Ordinals ascend as added, and the sort is stable only by key: sort by (token, ordinal) so records sharing a
+        // token come in record-id order and any cap keeps the same ones.
+        var keys = new Entry[count];
+        for (var i = 0; i < count; i++) keys[i] = new Entry(tokens[i], ordinals[i]);
+        Array.Sort(keys);
+        for (var i = 0; i < count; i++) (tokens[i], ordinals[i]) = (keys[i].Token, keys[i].Ordinal);
         return new TokenIndex(tokens, ordinals);
     }
 
@@ -136,7 +246,33 @@ public sealed class PopulationData
             return c != 0 ? c : Ordinal.CompareTo(other.Ordinal);
         }
     }
+
+    /// <summary>Per record, the positions of its tokens in a sorted column (compressed sparse rows).</summary>
+    private sealed class RecordTokens(int[] start, int[] positions)
+    {
+        private static readonly RecordTokens None = new([], []);
+
+        public long EstimatedBytes => MemorySize.Object(2 * MemorySize.Reference) + MemorySize.Array(sizeof(int), start.Length) + MemorySize.Array(sizeof(int), positions.Length);
+
+        public ReadOnlySpan<int> Of(int ordinal) => start.Length == 0 ? default : positions.AsSpan(start[ordinal], start[ordinal + 1] - start[ordinal]);
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static RecordTokens Of(TokenIndex index, int recordCount)
+        {
+            if (index.Ordinals.Length == 0) return None;
+            var start = new int[recordCount + 1];
+            foreach (var o in index.Ordinals) start[o + 1]++;
+            for (var i = 0; i < recordCount; i++) start[i + 1] += start[i];
+            var next = start.AsSpan(0, recordCount).ToArray();
+            var positions = new int[index.Ordinals.Length];
+            for (var p = 0; p < index.Ordinals.Length; p++) positions[next[index.Ordinals[p]]++] = p;
+            return new RecordTokens(start, positions);
+        }
+    }
 }
 
 /// <summary>Tokens of one identifier type sorted ascending, with the ordinal of the record holding each.</summary>
-internal sealed record TokenIndex(Token[] Tokens, int[] Ordinals);
+internal sealed record TokenIndex(Token[] Tokens, int[] Ordinals)
+{
+    public static readonly TokenIndex Empty = new([], []);
+}

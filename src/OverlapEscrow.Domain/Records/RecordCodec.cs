@@ -60,13 +60,13 @@ public static class RecordCodec
         return records;
     }
 
-    private static void WriteByte(ArrayBufferWriter<byte> output, byte value)
+    internal static void WriteByte(ArrayBufferWriter<byte> output, byte value)
     {
         output.GetSpan(1)[0] = value;
         output.Advance(1);
     }
 
-    private static void WriteLength(ArrayBufferWriter<byte> output, int value)
+    internal static void WriteLength(ArrayBufferWriter<byte> output, int value)
     {
         var span = output.GetSpan(5);
         var n = 0;
@@ -76,7 +76,7 @@ public static class RecordCodec
         output.Advance(n);
     }
 
-    private static void WriteString(ArrayBufferWriter<byte> output, string value)
+    internal static void WriteString(ArrayBufferWriter<byte> output, string value)
     {
         var byteCount = Encoding.UTF8.GetByteCount(value);
         WriteLength(output, byteCount);
@@ -84,7 +84,7 @@ public static class RecordCodec
         output.Advance(written);
     }
 
-    private static int ReadLength(ReadOnlySpan<byte> data, ref int pos)
+    internal static int ReadLength(ReadOnlySpan<byte> data, ref int pos)
     {
         uint result = 0;
         var shift = 0;
@@ -98,7 +98,7 @@ public static class RecordCodec
         }
     }
 
-    private static string ReadString(ReadOnlySpan<byte> data, ref int pos)
+    internal static string ReadString(ReadOnlySpan<byte> data, ref int pos)
     {
         var length = ReadLength(data, ref pos);
         var s = Encoding.UTF8.GetString(data.Slice(pos, length));

@@ -6,6 +6,8 @@ namespace OverlapEscrow.Domain.Tokens;
 /// The escrow-keyed form of an identifier hash: the first 128 bits of an HMAC-SHA256 (see <see cref="TokenKeyer"/>).
 /// 128 bits keep accidental collisions out of reach (about 2^-64 for 2^32 tokens) at half the memory of a full MAC.
 /// </summary>
+/// <remarks>Its layout (High, then Low) is part of the stored token columns' format on little-endian machines (<see cref="Matching.VersionColumns"/>).</remarks>
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
 public readonly record struct Token(ulong High, ulong Low) : IComparable<Token>
 {
     public const int Size = 16;

@@ -1,0 +1,349 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Overlaps;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain.Matching;
+using OverlapEscrow.Domain.Populations;
+using OverlapEscrow.Domain.Records;
+using OverlapEscrow.Domain.Tokens;
+using static OverlapEscrow.Bench.Report;
+
+namespace OverlapEscrow.Bench;
+
+/// <summary>
+/// Cold and warm overlaps, memory per cached record and collection pauses (issue "Speed and memory", items 2 and 3).
+/// Two organizations each upload one snapshot of N records, a domain and a name token each, 20 % of them shared,
+/// and an attribute; the versions are written as an upload writes them (record segments). Then:
+/// <list type="bullet">
+/// <item><c>overlap-setup</c>: writes them, and measures the first overlap, which reads the versions from their
+/// record segments and writes their columns (what happens once per version, on its first load).</item>
+/// <item><c>overlap</c> (a new process, so its first figure is the one after a restart): cold overlaps from the stored
+/// columns, the overlap once both versions are in memory, memory per cached record, collection pauses around
+/// matrix computations, and the baselines on the same tokens (sort + merge; merge of sorted tokens; a SQLite indexed
+/// join).</item>
+/// </list>
+/// </summary>
+public static class Overlaps
+{
+    private const double Shared = 0.2;
+
+    private sealed record Setup(int Records, string MyOrganization, string MyPopulation, string MyVersion,
+        string TheirOrganization, string TheirPopulation, string TheirVersion);
+
+    public static async Task<int> SetupAsync(Options options)
+    {
+        var n = options.Records;
+        if (Directory.Exists(options.Work)) Directory.Delete(options.Work, recursive: true);
+        Setup setup;
+        var write = Stopwatch.StartNew();
+        await using (var escrow = await Escrow.OpenAsync(Path.Combine(options.Work, "data")))
+        {
+            var mine = await WriteSnapshotAsync(escrow, options.Work, "a", n, i => i);
+            var theirs = await WriteSnapshotAsync(escrow, options.Work, "b", n, i => i < n * Shared ? i : -1);
+            setup = new Setup(n, mine.Organization, mine.Population, mine.Version, theirs.Organization, theirs.Population, theirs.Version);
+        }
+        await File.WriteAllTextAsync(Path.Combine(options.Work, "setup.json"), JsonSerializer.Serialize(setup));
+        Console.WriteLine($"overlaps at {n:N0} records per side ({Shared:P0} shared, a domain and a name token each): written in {write.Elapsed.TotalSeconds:0.0} s");
+
+        // The first load of each version reads its record segments and writes its columns (once per version).
+        await using (var escrow = await Escrow.OpenAsync(Path.Combine(options.Work, "data")))
+        {
+            var sw = Stopwatch.StartNew();
+            var (mine, theirs) = await LoadAsync(escrow, setup);
+            var result = OverlapEngine.Compute(mine, theirs);
+            Figure("first overlap after upload (segments read, columns written)", Ms(sw.Elapsed.TotalMilliseconds));
+            Check(result, setup);
+        }
+        return 0;
+    }
+
+    public static async Task<int> MeasureAsync(Options options)
+    {
+        var setup = JsonSerializer.Deserialize<Setup>(await File.ReadAllTextAsync(Path.Combine(options.Work, "setup.json")))!;
+        var n = setup.Records;
+        var data = Path.Combine(options.Work, "data");
+        Console.WriteLine($"overlaps at {n:N0} records per side, from the stored columns");
+
+        // After a restart: this process has loaded nothing yet (its first figure includes compiling the code it runs).
+        // Memory: the heap with the two versions loaded, less the heap before (conservative: it includes the escrow's
+        // services and the compiled code); and what the cache charges for them.
+        var empty = GC.GetTotalMemory(forceFullCollection: true);
+        var first = await Escrow.OpenAsync(data);
+        var (afterRestart, _) = await ColdAsync(first, setup);
+        var retained = GC.GetTotalMemory(forceFullCollection: true) - empty;
+        var charged = first.Get<CacheMemory>().HeldBytes;
+        await first.DisposeAsync();
+        Figure("cold overlap after a restart (first in a new process)", Ms(afterRestart));
+        var cold = new List<double>();
+        for (var i = 0; i < 3; i++)
+        {
+            await using var fresh = await Escrow.OpenAsync(data);
+            cold.Add((await ColdAsync(fresh, setup)).Elapsed);
+        }
+        var coldMedian = Median(cold);
+
+        // Where a cold overlap's time goes: reading the sealed columns, opening them, copying them into arrays, matching.
+        await BreakdownAsync(data, setup);
+
+        var escrow = await Escrow.OpenAsync(data);
+        var (mine, theirs) = await LoadAsync(escrow, setup);
+
+        // Once both are in memory: the overlap alone (what a matrix read computes when its result is not cached).
+        var warm = new List<double>();
+        var pauses = new List<double>();
+        var gen2 = GC.CollectionCount(2);
+        for (var i = 0; i < 10; i++)
+        {
+            var pause = GC.GetTotalPauseDuration();
+            var sw = Stopwatch.StartNew();
+            var result = OverlapEngine.Compute(mine, theirs);
+            warm.Add(sw.Elapsed.TotalMilliseconds);
+            pauses.Add((GC.GetTotalPauseDuration() - pause).TotalMilliseconds);
+            if (i == 0) Check(result, setup);
+        }
+        gen2 = GC.CollectionCount(2) - gen2;
+
+        // Baselines on the very same tokens, in upload order (unsorted): sort + merge; merge of already sorted tokens.
+        var (sortMerge, mergeOnly) = SortMergeBaseline(mine, theirs);
+        double? sqlite = options.Flag("sqlite-baseline") ? SqliteJoinBaseline(options.Work, mine, theirs) : null;
+
+        Figure("cold overlap from stored versions (median of 3)", Ms(coldMedian), "sort + merge " + Ms(sortMerge), Times(coldMedian / sortMerge));
+        if (sqlite is { } s) Figure("", "", "SQLite indexed join " + Ms(s), Times(coldMedian / s));
+        Figure("overlap, both versions in memory (median of 10)", Ms(Median(warm)), "merge of sorted tokens " + Ms(mergeOnly), Times(Median(warm) / mergeOnly));
+        Figure("memory per cached record (heap kept / records)", $"{retained / (2.0 * n):0} B", "the tokens: 40 B", Times(retained / (2.0 * n) / 40));
+        Figure("memory per cached record (charged to the cache budget)", $"{charged / (2.0 * n):0} B");
+        Figure("collection pause per overlap computation, worst of 10", Ms(pauses.Max()), $"{gen2} gen2 collections meanwhile");
+        await File.WriteAllTextAsync(Path.Combine(options.Work, "cold.txt"), coldMedian.ToString(CultureInfo.InvariantCulture));
+        await escrow.DisposeAsync();
+
+        var size = $"{n / 1_000_000.0:0.#}M x {n / 1_000_000.0:0.#}M";
+        Target(options, $"cold overlap {size} <= 150 ms", coldMedian <= 150 && afterRestart <= 150, $"{Ms(coldMedian)}, after a restart {Ms(afterRestart)}");
+        Target(options, $"overlap in memory {size} <= 50 ms", Median(warm) <= 50, Ms(Median(warm)));
+        Target(options, "memory <= 150 B per cached record", retained / (2.0 * n) <= 150, $"{retained / (2.0 * n):0} B");
+        Target(options, $"no collection pause > 20 ms on a matrix computation at {size}", pauses.Max() <= 20, Ms(pauses.Max()));
+        if (options.Get("linear-from") is { } smaller && File.Exists(Path.Combine(smaller, "cold.txt")))
+        {
+            var smallCold = double.Parse(await File.ReadAllTextAsync(Path.Combine(smaller, "cold.txt")), CultureInfo.InvariantCulture);
+            var smallN = JsonSerializer.Deserialize<Setup>(await File.ReadAllTextAsync(Path.Combine(smaller, "setup.json")))!.Records;
+            var growth = coldMedian / smallCold;
+            var allowed = 3.5 * n / (3.0 * smallN);
+            Figure($"cold overlap growth for {n / (double)smallN:0.#}x the records", Times(growth), "linear " + Times(n / (double)smallN));
+            Target(options, $"linear growth ({n / (double)smallN:0.#}x records <= {allowed:0.0}x time)", growth <= allowed, Times(growth));
+        }
+        return 0;
+    }
+
+    /// <summary>The cold path of both versions step by step (each step timed over both), printed as one line.</summary>
+    private static async Task BreakdownAsync(string data, Setup setup)
+    {
+        await using var escrow = await Escrow.OpenAsync(data);
+        var store = escrow.Get<IVersionColumnStore>();
+        var keyring = escrow.Get<IKeyring>();
+        var sides = new[] { (setup.MyOrganization, setup.MyVersion), (setup.TheirOrganization, setup.TheirVersion) };
+        var sw = Stopwatch.StartNew();
+        var parts = new List<IReadOnlyList<VersionPart>>();
+        foreach (var (_, version) in sides) parts.Add(await store.ReadColumnsAsync(version, CancellationToken.None));
+        var read = sw.Elapsed.TotalMilliseconds;
+        sw.Restart();
+        var opened = new List<List<(long, byte[])>>();
+        for (var s = 0; s < sides.Length; s++)
+        {
+            using var cipher = await keyring.ForOrganizationAsync(sides[s].Item1, CancellationToken.None);
+            opened.Add(parts[s].Select(p => (p.Part, cipher.Open(VersionStore.SealLabel, VersionStore.SealId(sides[s].Item2, p.Part), p.Data))).ToList());
+        }
+        var open = sw.Elapsed.TotalMilliseconds;
+        List<PopulationData> decoded = [];
+        double decode = double.MaxValue, match = double.MaxValue;
+        for (var i = 0; i < 3; i++)
+        {
+            sw.Restart();
+            decoded = opened.Select((o, s) => VersionColumns.Decode(sides[s].Item2, o)).ToList();
+            decode = Math.Min(decode, sw.Elapsed.TotalMilliseconds);
+            sw.Restart();
+            OverlapEngine.Compute(decoded[0], decoded[1]);
+            match = Math.Min(match, sw.Elapsed.TotalMilliseconds);
+        }
+        var bytes = parts.Sum(p => p.Sum(x => (long)x.Data.Ciphertext.Length));
+        Figure("  of which: read from SQLite / open (AES-GCM) / into arrays / match (best of 3)",
+            $"{Ms(read)} / {Ms(open)} / {Ms(decode)} / {Ms(match)}", $"{bytes / 1e6:0.0} MB of columns");
+    }
+
+    /// <summary>A cold overlap: both versions loaded into an escrow with empty caches (a new one over the directory), the overlap computed.</summary>
+    private static async Task<(double Elapsed, OverlapResult Result)> ColdAsync(Escrow escrow, Setup setup)
+    {
+        var sw = Stopwatch.StartNew();
+        var (mine, theirs) = await LoadAsync(escrow, setup);
+        var result = OverlapEngine.Compute(mine, theirs);
+        var elapsed = sw.Elapsed.TotalMilliseconds;
+        Check(result, setup);
+        return (elapsed, result);
+    }
+
+    private static async Task<(PopulationData Mine, PopulationData Theirs)> LoadAsync(Escrow escrow, Setup setup)
+    {
+        var cache = escrow.Get<PopulationDataCache>();
+        var mine = cache.GetAsync(setup.MyOrganization, setup.MyPopulation, setup.MyVersion, CancellationToken.None);
+        var theirs = cache.GetAsync(setup.TheirOrganization, setup.TheirPopulation, setup.TheirVersion, CancellationToken.None);
+        return (await mine, await theirs);
+    }
+
+    private static void Check(OverlapResult result, Setup setup)
+    {
+        var expected = (int)Math.Ceiling(setup.Records * Shared);
+        if (result.Count != expected || result.PartnerCount != expected)
+            throw new InvalidOperationException($"The overlap has {result.Count} records, expected {expected}.");
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
+    }
+
+    /// <summary>The tokens the overlap joins (domains and names of both sides), shuffled into upload order, sorted and merged.</summary>
+    private static (double SortMerge, double MergeOnly) SortMergeBaseline(PopulationData mine, PopulationData theirs)
+    {
+        var random = new Random(7);
+        Token[] Shuffled(PopulationData data, IdentifierType type)
+        {
+            var tokens = data.Column(type).Tokens.ToArray();
+            random.Shuffle(tokens);
+            return tokens;
+        }
+        var inputs = new[] { IdentifierType.Domain, IdentifierType.Name }.Select(t => (Mine: Shuffled(mine, t), Theirs: Shuffled(theirs, t))).ToList();
+        var sw = Stopwatch.StartNew();
+        var shared = 0;
+        foreach (var (a, b) in inputs)
+        {
+            Array.Sort(a);
+            Array.Sort(b);
+            shared += Merge(a, b);
+        }
+        var sortMerge = sw.Elapsed.TotalMilliseconds;
+        sw.Restart();
+        foreach (var (a, b) in inputs) shared += Merge(a, b);
+        var mergeOnly = sw.Elapsed.TotalMilliseconds;
+        GC.KeepAlive(shared);
+        return (sortMerge, mergeOnly);
+    }
+
+    private static int Merge(Token[] a, Token[] b)
+    {
+        int i = 0, j = 0, shared = 0;
+        while (i < a.Length && j < b.Length)
+        {
+            var c = a[i].CompareTo(b[j]);
+            if (c < 0) i++;
+            else if (c > 0) j++;
+            else { shared++; i++; j++; }
+        }
+        return shared;
+    }
+
+    /// <summary>The same tokens in two SQLite tables, the partner's indexed; the time of the join alone.</summary>
+    private static double SqliteJoinBaseline(string work, PopulationData mine, PopulationData theirs)
+    {
+        var path = Path.Combine(work, "join.db");
+        if (File.Exists(path)) File.Delete(path);
+        using var db = new SqliteConnection($"Data Source={path};Pooling=False");
+        db.Open();
+        db.Execute("PRAGMA journal_mode = WAL; CREATE TABLE a (t BLOB NOT NULL); CREATE TABLE b (t BLOB NOT NULL);");
+        foreach (var (table, data) in new[] { ("a", mine), ("b", theirs) })
+        {
+            using var tx = db.BeginTransaction();
+            using var insert = db.CreateCommand();
+            insert.Transaction = tx;
+            insert.CommandText = $"INSERT INTO {table} (t) VALUES ($t)";
+            var p = insert.Parameters.Add("$t", SqliteType.Blob);
+            var bytes = new byte[Token.Size + 1];
+            foreach (var type in new[] { IdentifierType.Domain, IdentifierType.Name })
+                foreach (var token in data.Column(type).Tokens)
+                {
+                    bytes[0] = (byte)type;
+                    token.Write(bytes.AsSpan(1));
+                    p.Value = bytes;
+                    insert.ExecuteNonQuery();
+                }
+            tx.Commit();
+        }
+        db.Execute("CREATE INDEX ix_b ON b (t)");
+        var sw = Stopwatch.StartNew();
+        var joined = db.ExecuteScalar<long>("SELECT COUNT(*) FROM a JOIN b ON b.t = a.t");
+        var elapsed = sw.Elapsed.TotalMilliseconds;
+        GC.KeepAlive(joined);
+        db.Close();
+        File.Delete(path);
+        return elapsed;
+    }
+
+    private sealed record Written(string Organization, string Population, string Version);
+
+    /// <summary>
+    /// One organization with one population and one committed snapshot, written as an upload writes it: records in
+    /// upload order, encoded and sealed in segments. <paramref name="sharedKey"/> maps a record to the key of the other
+    /// side's record it shares its tokens with (-1: tokens of its own).
+    /// </summary>
+    private static async Task<Written> WriteSnapshotAsync(Escrow escrow, string work, string side, int n, Func<int, int> sharedKey)
+    {
+        var organizationId = "org_bench_" + side;
+        var populationId = "pop_bench_" + side;
+        var versionId = "ver_bench_" + side;
+        escrow.Get<IKeyring>().CreateOrganizationKey(organizationId);
+        var now = DateTimeOffset.UtcNow;
+        using (var db = new SqliteConnection($"Data Source={Path.Combine(work, "data", "escrow.db")};Pooling=False"))
+        {
+            db.Open();
+            db.Execute("INSERT INTO organizations (id, slug, name, wrapped_key, created_at) VALUES (@organizationId, @organizationId, @organizationId, x'', 0)", new { organizationId });
+            db.Execute("INSERT INTO populations (id, organization_id, name, type, created_at) VALUES (@populationId, @organizationId, 'Customers', 'customers', 0)",
+                new { populationId, organizationId });
+        }
+        var populations = escrow.Get<IPopulationRepository>();
+        await populations.BeginVersionAsync(versionId, populationId, VersionKind.Snapshot, now, CancellationToken.None);
+        using var cipher = await escrow.Get<IKeyring>().ForOrganizationAsync(organizationId, CancellationToken.None);
+        var buffer = new ArrayBufferWriter<byte>(1 << 20);
+        const int perSegment = 8192;
+        var count = 0;
+        long seq = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var key = sharedKey(i);
+            var (tokenSide, tokenKey) = key >= 0 ? ("a", key) : (side, i);
+            var record = new EscrowRecord($"acct-{(ulong)i * 0x9E3779B97F4A7C15UL:x16}",
+                [new RecordToken(IdentifierType.Domain, TokenOf(tokenSide, IdentifierType.Domain, tokenKey)),
+                 new RecordToken(IdentifierType.Name, TokenOf(tokenSide, IdentifierType.Name, tokenKey))],
+                [new RecordAttribute("owner", $"owner {i % 97}")]);
+            RecordCodec.Write(buffer, record);
+            if (++count == perSegment || i == n - 1)
+            {
+                await populations.AppendSegmentAsync(new Segment(versionId, seq, count, cipher.SealSegment(versionId, seq, buffer.WrittenSpan)), now,
+                    CancellationToken.None);
+                seq++;
+                count = 0;
+                buffer.ResetWrittenCount();
+            }
+        }
+        if (await populations.CommitAsync(versionId, n, now, null, null, CancellationToken.None) is null)
+            throw new InvalidOperationException("The snapshot did not commit.");
+        return new Written(organizationId, populationId, versionId);
+    }
+
+    /// <summary>A token as an HMAC output looks: 128 uniformly distributed bits, here from SplitMix64 over (side, type, key).</summary>
+    private static Token TokenOf(string side, IdentifierType type, int key)
+    {
+        var x = ((ulong)side[0] << 56) ^ ((ulong)type << 48) ^ (ulong)key;
+        return new Token(SplitMix(ref x), SplitMix(ref x));
+    }
+
+    private static ulong SplitMix(ref ulong x)
+    {
+        var z = x += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}

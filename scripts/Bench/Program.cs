@@ -1,0 +1,16 @@
+using OverlapEscrow.Bench;
+
+// One subcommand per group of figures; each prints "figure: value | baseline: value | ratio" lines and appends
+// "name: HOLDS|MISSED (…)" lines to the targets file that scripts/bench summarizes.
+return args.Length == 0 ? Usage() : args[0] switch
+{
+    "overlap-setup" => await Overlaps.SetupAsync(Options.Parse(args[1..])),
+    "overlap" => await Overlaps.MeasureAsync(Options.Parse(args[1..])),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: overlap-escrow-bench overlap-setup|overlap --work DIR --records N [--targets FILE] [--sqlite-baseline true]");
+    return 2;
+}

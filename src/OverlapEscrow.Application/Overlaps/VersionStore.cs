@@ -1,0 +1,86 @@
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain.Matching;
+using OverlapEscrow.Domain.Records;
+
+namespace OverlapEscrow.Application.Overlaps;
+
+/// <summary>
+/// Reads a committed version as matching needs it, from its stored columns (<see cref="VersionColumns"/>): the token
+/// columns come back already sorted, into flat arrays, with no object per record and no attribute decoded. A version
+/// stored before the columns existed (or committed since and not read yet) is materialized once from its record
+/// segments, the old way, and its columns are written then: versions move to the new format lazily, on first load.
+/// </summary>
+public sealed class VersionStore(IPopulationRepository populations, IVersionColumnStore columns, IKeyring keyring)
+{
+    /// <summary>The label a version's parts are sealed with (bound to the version id and the part number too).</summary>
+    public const string SealLabel = "oe-version-columns-v1";
+
+    public static string SealId(string versionId, long part) => versionId + ":" + part.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The version's columns, without records; written first if the version had none stored.</summary>
+    /// <exception cref="VersionGoneException">The version (or its organization) no longer exists.</exception>
+    public async Task<PopulationData> LoadAsync(string organizationId, string versionId, CancellationToken ct)
+    {
+        var parts = await columns.ReadColumnsAsync(versionId, ct);
+        using var cipher = await CipherAsync(organizationId, ct);
+        if (parts.Count > 0) return Decode(cipher, versionId, parts);
+        var data = await MaterializeAsync(cipher, versionId, ct);
+        await columns.StoreAsync(versionId, Seal(cipher, versionId, data), ct);
+        return data.WithoutRecords();
+    }
+
+    /// <summary>The version with its records and their tokens, materialized from its record segments (what a compaction rewrites).</summary>
+    public async Task<PopulationData> MaterializeAsync(string organizationId, string versionId, CancellationToken ct)
+    {
+        using var cipher = await CipherAsync(organizationId, ct);
+        return await MaterializeAsync(cipher, versionId, ct);
+    }
+
+    /// <summary>Record blocks of the version (ids and attributes), by block number; a block not stored is left out.</summary>
+    public async Task<IReadOnlyDictionary<int, EscrowRecord[]>> ReadBlocksAsync(string organizationId, PopulationData data, IReadOnlyCollection<int> blocks,
+        CancellationToken ct)
+    {
+        var parts = await columns.ReadBlocksAsync(data.VersionId, blocks, ct);
+        if (parts.Count == 0) return new Dictionary<int, EscrowRecord[]>();
+        using var cipher = await CipherAsync(organizationId, ct);
+        var result = new Dictionary<int, EscrowRecord[]>(parts.Count);
+        foreach (var part in parts)
+        {
+            var block = (int)(part.Part & 0xFFFF_FFFF);
+            result[block] = [.. VersionColumns.ReadBlock(cipher.Open(SealLabel, SealId(data.VersionId, part.Part), part.Data),
+                VersionColumns.RecordsIn(block, data.RecordCount))];
+        }
+        return result;
+    }
+
+    private async Task<IOrganizationCipher> CipherAsync(string organizationId, CancellationToken ct)
+    {
+        try { return await keyring.ForOrganizationAsync(organizationId, ct); }
+        catch (OrganizationGoneException) { throw new VersionGoneException(); }
+    }
+
+    private static PopulationData Decode(IOrganizationCipher cipher, string versionId, IReadOnlyList<VersionPart> parts) =>
+        VersionColumns.Decode(versionId, parts.Select(p => (p.Part, cipher.Open(SealLabel, SealId(versionId, p.Part), p.Data))));
+
+    private static IEnumerable<VersionPart> Seal(IOrganizationCipher cipher, string versionId, PopulationData data)
+    {
+        foreach (var (part, plaintext) in VersionColumns.Encode(data))
+            yield return new VersionPart(part, cipher.Seal(SealLabel, SealId(versionId, part), plaintext));
+    }
+
+    private async Task<PopulationData> MaterializeAsync(IOrganizationCipher cipher, string versionId, CancellationToken ct)
+    {
+        var chain = await populations.ReadChainAsync(versionId, ct);
+        if (chain.Count == 0 || chain[^1].Version.Id != versionId) throw new VersionGoneException();
+        var layers = new List<IReadOnlyList<EscrowRecord>>(chain.Count);
+        foreach (var (version, segments) in chain)
+        {
+            var records = new List<EscrowRecord>((int)version.ChangeCount);
+            foreach (var segment in segments)
+                records.AddRange(RecordCodec.ReadAll(cipher.OpenSegment(version.Id, segment.Seq, segment.Data), segment.RecordCount));
+            layers.Add(records);
+        }
+        return PopulationData.Materialize(versionId, layers);
+    }
+}

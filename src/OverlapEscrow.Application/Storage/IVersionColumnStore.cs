@@ -1,0 +1,26 @@
+using OverlapEscrow.Application.Keys;
+
+namespace OverlapEscrow.Application.Storage;
+
+/// <summary>One sealed part of a version's stored columns (<see cref="Domain.Matching.VersionColumns"/>).</summary>
+public sealed record VersionPart(long Part, SealedValue Data);
+
+/// <summary>
+/// The stored columns of committed versions (<see cref="Domain.Matching.VersionColumns"/>): the header and token
+/// columns that matching reads whole, and the record blocks that lists read a few at a time. Written once per
+/// version; removed with the version (and with its organization).
+/// </summary>
+public interface IVersionColumnStore
+{
+    /// <summary>The header and the token columns of a version, header first; empty when they were not written (or the version is gone).</summary>
+    Task<IReadOnlyList<VersionPart>> ReadColumnsAsync(string versionId, CancellationToken ct);
+
+    /// <summary>Record blocks of a version, by block number (absent ones are left out).</summary>
+    Task<IReadOnlyList<VersionPart>> ReadBlocksAsync(string versionId, IReadOnlyCollection<int> blocks, CancellationToken ct);
+
+    /// <summary>
+    /// Stores every part of a committed version in one transaction; false, storing nothing, when the version is no
+    /// longer there or already has its parts (written meanwhile by another load).
+    /// </summary>
+    Task<bool> StoreAsync(string versionId, IEnumerable<VersionPart> parts, CancellationToken ct);
+}

@@ -1,0 +1,57 @@
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain.Matching;
+
+namespace OverlapEscrow.Data.Populations;
+
+internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnStore
+{
+    public async Task<IReadOnlyList<VersionPart>> ReadColumnsAsync(string versionId, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        var rows = await db.QueryAsync<PartRow>(
+            "SELECT part, nonce, data, key_version FROM version_columns WHERE version_id = @versionId AND part < @blocks ORDER BY part",
+            new { versionId, blocks = VersionColumns.BlockPart(0) });
+        return rows.Select(r => r.ToDomain()).ToList();
+    }
+
+    public async Task<IReadOnlyList<VersionPart>> ReadBlocksAsync(string versionId, IReadOnlyCollection<int> blocks, CancellationToken ct)
+    {
+        if (blocks.Count == 0) return [];
+        await using var db = await scope.OpenAsync(ct);
+        var parts = new List<VersionPart>(blocks.Count);
+        // In batches: SQLite limits the parameters of one statement.
+        foreach (var batch in blocks.Order().Select(VersionColumns.BlockPart).Chunk(500))
+            parts.AddRange((await db.QueryAsync<PartRow>(
+                "SELECT part, nonce, data, key_version FROM version_columns WHERE version_id = @versionId AND part IN @batch ORDER BY part",
+                new { versionId, batch })).Select(r => r.ToDomain()));
+        return parts;
+    }
+
+    public async Task<bool> StoreAsync(string versionId, IEnumerable<VersionPart> parts, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        // Under the write lock: a version deleted meanwhile (superseded, its organization erased) gets nothing, and
+        // of two loads writing the same version's parts the second writes nothing.
+        if (await db.ScalarAsync<long>("SELECT COUNT(*) FROM population_versions WHERE id = @versionId AND status = 'committed'", new { versionId }) == 0
+            || await db.ScalarAsync<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @versionId", new { versionId }) > 0)
+            return false;
+        foreach (var part in parts)
+            await db.ExecuteAsync(
+                "INSERT INTO version_columns (version_id, part, nonce, data, key_version) VALUES (@versionId, @part, @nonce, @data, @keyVersion)",
+                new { versionId, part = part.Part, nonce = part.Data.Nonce, data = part.Data.Ciphertext, keyVersion = part.Data.KeyVersion });
+        await tx.CommitAsync();
+        return true;
+    }
+
+    private sealed class PartRow
+    {
+        public long Part { get; init; }
+        public byte[] Nonce { get; init; } = [];
+        public byte[] Data { get; init; } = [];
+        public long KeyVersion { get; init; }
+
+        public VersionPart ToDomain() => new(Part, new SealedValue(Nonce, Data, (int)KeyVersion));
+    }
+}
