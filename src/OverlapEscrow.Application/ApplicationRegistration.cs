@@ -49,6 +49,7 @@ public static class ApplicationRegistration
         services.AddSingleton<SharingChanges>();
         services.AddSingleton<SharingPreviews>();
         services.AddSingleton<PartnershipLifecycle>();
+        services.AddSingleton<Signals.DataRequests>();
 
         services.AddSingleton<Accounts.Accounts>();
         services.AddSingleton<Accounts.ApiKeys>();

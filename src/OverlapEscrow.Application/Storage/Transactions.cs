@@ -27,6 +27,7 @@ public interface IUnitOfWork : IAsyncDisposable
     ICountReleaseRepository Releases { get; }
     IWebhookRepository Webhooks { get; }
     IScheduleRepository Schedules { get; }
+    IDataRequestRepository DataRequests { get; }
 
     /// <summary>Deleting an organization's rows.</summary>
     IOrganizationErasureStore Erasure { get; }

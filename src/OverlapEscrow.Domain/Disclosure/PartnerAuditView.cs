@@ -13,6 +13,9 @@ public static class PartnerAuditView
     [
         "partnership.invited", "partnership.accepted", "partnership.declined", "partnership.terminated",
         "overlaps.released", "overlaps.matrix_read", "overlaps.history_read",
+        // A request for more than counts, and its answer, concern both sides; the detail keeps the request id and the
+        // reader's own population (the actor's partnerPopulationId).
+        "data_request.created", "data_request.answered", "data_request.declined",
     ];
 
     /// <summary>
@@ -26,6 +29,8 @@ public static class PartnerAuditView
         ["rows"] = "rows",
         ["format"] = "format",
         ["fields"] = "fields",
+        ["requestId"] = "requestId",
+        ["level"] = "level",
     };
 
     /// <summary>The detail of a partner's event as the organization may read it.</summary>
