@@ -77,7 +77,7 @@ public sealed partial class OverlapReports
                 var value = overlap.Mine.Records[result.MyOrdinals[i]].Attribute(query.FilterAttribute!);
                 if (value is null || value.IndexOf(filter, StringComparison.OrdinalIgnoreCase) < 0) continue;
             }
-            if (matching >= skip && items.Count < query.PageSize) items.Add(Item(overlap, i, cell.Sharing));
+            if (matching >= skip && items.Count < query.PageSize) items.Add(Item(overlap, i, cell.Sharing, cell.Theirs.Type));
             matching++;
         }
         await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "html", null, ct);

@@ -101,7 +101,7 @@ public sealed partial class OverlapReports(
         var start = afterRecordId is null ? 0 : After(overlap, afterRecordId);
         var end = Math.Min(result.Count, start + limit);
         var items = new List<OverlapItem>(end - start);
-        for (var i = start; i < end; i++) items.Add(Item(overlap, i, cell.Sharing));
+        for (var i = start; i < end; i++) items.Add(Item(overlap, i, cell.Sharing, cell.Theirs.Type));
         await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", null, ct, matches);
         return new OverlapPage(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, Released(cell, result.Count, result.PartnerCount), items,
             end < result.Count && items.Count > 0, matches, HashingSpecs.Compare(cell.Mine.HashingSpec, cell.Theirs.HashingSpec));
@@ -123,11 +123,11 @@ public sealed partial class OverlapReports(
         foreach (var ordinal in overlap.Result.MyOrdinals)
             foreach (var attribute in overlap.Mine.Records[ordinal].Attributes) columns.Add(attribute.Name);
         await AuditReleaseAsync(caller, partnershipId, cell, overlap.Result.Count, "csv", null, ct, matches);
-        return new OverlapExport(cell.Mine, cell.Sharing, [.. columns], Released(cell, overlap.Result.Count, overlap.Result.PartnerCount), Items(overlap, cell.Sharing));
+        return new OverlapExport(cell.Mine, cell.Sharing, [.. columns], Released(cell, overlap.Result.Count, overlap.Result.PartnerCount), Items(overlap, cell.Sharing, cell.Theirs.Type));
 
-        static IEnumerable<OverlapItem> Items(CellOverlap overlap, EffectiveSharing sharing)
+        static IEnumerable<OverlapItem> Items(CellOverlap overlap, EffectiveSharing sharing, string theirType)
         {
-            for (var i = 0; i < overlap.Result.Count; i++) yield return Item(overlap, i, sharing);
+            for (var i = 0; i < overlap.Result.Count; i++) yield return Item(overlap, i, sharing, theirType);
         }
     }
 
@@ -190,7 +190,7 @@ public sealed partial class OverlapReports(
             if (before.Contains(overlap.Mine.Records[overlap.Result.MyOrdinals[i]].RecordId)) continue;
             total++;
             if (i < start) continue;
-            if (items.Count < limit) items.Add(Item(overlap, i, cell.Sharing));
+            if (items.Count < limit) items.Add(Item(overlap, i, cell.Sharing, cell.Theirs.Type));
             else more = true;
         }
         await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", since, ct);
@@ -250,14 +250,14 @@ public sealed partial class OverlapReports(
     }
 
     /// <summary>My i-th overlapping record with, for each partner record it matched, only the fields the partner shares.</summary>
-    internal static OverlapItem Item(CellOverlap overlap, int i, EffectiveSharing sharing)
+    internal static OverlapItem Item(CellOverlap overlap, int i, EffectiveSharing sharing, string partnerPopulationType)
     {
         var result = overlap.Result;
         var me = overlap.Mine.Records[result.MyOrdinals[i]];
         var matches = new List<PartnerMatch>(result.PairStart[i + 1] - result.PairStart[i]);
         for (var p = result.PairStart[i]; p < result.PairStart[i + 1]; p++)
             matches.Add(new PartnerMatch(MatchedOn(result.Kinds[p]), result.Confidences[p],
-                FieldProjection.Project(overlap.Theirs.Records[result.TheirOrdinals[p]], sharing)));
+                FieldProjection.Project(overlap.Theirs.Records[result.TheirOrdinals[p]], sharing, partnerPopulationType)));
         return new OverlapItem(me.RecordId, me.Attributes.ToDictionary(a => a.Name, a => a.Value), matches, result.Truncated[i]);
     }
 

@@ -104,7 +104,7 @@ public sealed class SharingPreviews(IPopulationRepository populations, IPartners
                 catch (VersionGoneException) { return []; }
                 _records[population.Id] = records = version.Records.Take(ExampleRecords).ToList();
             }
-            return records.Select(r => FieldProjection.Project(r, sharing)).ToList();
+            return records.Select(r => FieldProjection.Project(r, sharing, population.Type)).ToList();
         }
     }
 }

@@ -9,6 +9,7 @@ using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Overlaps;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Matching;
+using OverlapEscrow.Domain.Opportunities;
 using OverlapEscrow.Domain.Populations;
 using OverlapEscrow.Domain.Records;
 using OverlapEscrow.Domain.Tokens;
@@ -256,6 +257,7 @@ public sealed class UploadPopulation(
         var seen = new Dictionary<UInt128, long>();
         var errors = new List<RowError>();
         long rowsRead = 0, errorCount = 0;
+        var opportunities = OpportunityFields.IsOpportunities(request.Population.Type);
 
         // Two stages on two threads: parsing and validating rows (the request body is read only here) overlaps
         // with re-keying, encoding, sealing and writing the previous batch.
@@ -278,6 +280,8 @@ public sealed class UploadPopulation(
                         if (seen.TryGetValue(idKey, out var firstRow)) row.Fail("recordId", $"Duplicate recordId (first seen on row {firstRow}).");
                         else if (row.Delete && request.Mode == VersionKind.Snapshot) row.Fail("op", "A snapshot replaces the population; op \"delete\" is only valid in a delta.");
                         else seen[idKey] = row.Row;
+                        // An opportunities population's documented fields have formats the figures rely on (docs/health.md).
+                        if (opportunities && !row.Delete && OpportunityFields.Check(row.Attributes) is { } bad) row.Fail("attributes." + bad.Field, bad.Message);
                     }
                     if (row.Error is { } error)
                     {
