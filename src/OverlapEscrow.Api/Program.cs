@@ -38,6 +38,7 @@ app.MapAudit();
 app.MapWebhooks();
 app.MapOrganizations();
 app.MapDataRequests();
+app.MapAttributions();
 app.MapEscrowDashboard();
 await app.RunAsync();
 return 0;

@@ -50,6 +50,7 @@ public static class ApplicationRegistration
         services.AddSingleton<SharingPreviews>();
         services.AddSingleton<PartnershipLifecycle>();
         services.AddSingleton<Signals.DataRequests>();
+        services.AddSingleton<Signals.Attributions>();
 
         services.AddSingleton<Accounts.Accounts>();
         services.AddSingleton<Accounts.ApiKeys>();

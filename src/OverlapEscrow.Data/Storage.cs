@@ -37,6 +37,7 @@ public static class StorageRegistration
         services.AddSingleton<IWebhookRepository>(sp => new WebhookRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IScheduleRepository>(sp => new ScheduleRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IDataRequestRepository>(sp => new DataRequestRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IAttributionRepository>(sp => new AttributionRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IOrganizationErasureStore>(sp => new OrganizationErasureRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<ISealedValueStore>(sp => new SealedValueRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IAuditViewStore>(sp => new AuditViewRepository(sp.GetRequiredService<IDbScope>()));
@@ -112,6 +113,7 @@ internal sealed class UnitOfWork : IUnitOfWork
         Webhooks = new WebhookRepository(scope);
         Schedules = new ScheduleRepository(scope);
         DataRequests = new DataRequestRepository(scope);
+        Attributions = new AttributionRepository(scope);
         Erasure = new OrganizationErasureRepository(scope);
         Outbox = new EventOutbox(scope);
     }
@@ -125,6 +127,7 @@ internal sealed class UnitOfWork : IUnitOfWork
     public IWebhookRepository Webhooks { get; }
     public IScheduleRepository Schedules { get; }
     public IDataRequestRepository DataRequests { get; }
+    public IAttributionRepository Attributions { get; }
     public IOrganizationErasureStore Erasure { get; }
     public IEventOutbox Outbox { get; }
 

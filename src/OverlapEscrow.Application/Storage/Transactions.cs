@@ -28,6 +28,7 @@ public interface IUnitOfWork : IAsyncDisposable
     IWebhookRepository Webhooks { get; }
     IScheduleRepository Schedules { get; }
     IDataRequestRepository DataRequests { get; }
+    IAttributionRepository Attributions { get; }
 
     /// <summary>Deleting an organization's rows.</summary>
     IOrganizationErasureStore Erasure { get; }

@@ -52,8 +52,11 @@ public static class WebhookEventTypes
     public const string DataRequestCreated = "data_request.created";
     public const string DataRequestAnswered = "data_request.answered";
     public const string DataRequestDeclined = "data_request.declined";
+    public const string AttributionClaimed = "attribution.claimed";
+    public const string AttributionConfirmed = "attribution.confirmed";
+    public const string AttributionDisputed = "attribution.disputed";
 
     public static readonly IReadOnlyList<string> All =
         [SyncSucceeded, SyncFailed, OverlapsChanged, PartnershipInvited, PartnershipAccepted, PartnershipTerminated,
-         DataRequestCreated, DataRequestAnswered, DataRequestDeclined];
+         DataRequestCreated, DataRequestAnswered, DataRequestDeclined, AttributionClaimed, AttributionConfirmed, AttributionDisputed];
 }
