@@ -22,6 +22,7 @@ public static class PageTour
             new("new-since", cell + "/new?since=2020-01-01T00:00"),
             new("partnership-sharing", $"/partnerships/{p}/sharing"),
             new("data-requests", $"/partnerships/{p}/requests"),
+            new("attribution", "/attribution"),
             new("end-partnership", $"/partnerships/{p}/end"),
             new("populations", "/populations"),
             new("population", $"/populations/{myPopulation}"),

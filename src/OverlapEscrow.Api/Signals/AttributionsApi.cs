@@ -77,9 +77,12 @@ public static class AttributionsApi
     private static Results<Ok<AttributionResponse>, ProblemHttpResult> Answer(Outcome<AttributionView> outcome) =>
         outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(AttributionResponse.From(outcome.Value!));
 
-    private static async Task Export(HttpContext http, CurrentUser user, Attributions attributions, CancellationToken ct)
+    private static async Task Export(HttpContext http, CurrentUser user, Attributions attributions, CancellationToken ct) =>
+        await WriteCsvAsync(http, await attributions.ExportRowsAsync(user.Caller, ct), ct);
+
+    /// <summary>The export as CSV (the API's and the dashboard's download).</summary>
+    internal static async Task WriteCsvAsync(HttpContext http, IReadOnlyList<string[]> rows, CancellationToken ct)
     {
-        var rows = await attributions.ExportRowsAsync(user.Caller, ct);
         http.Response.ContentType = "text/csv; charset=utf-8";
         http.Response.Headers.ContentDisposition = "attachment; filename=\"attributions.csv\"";
         // Cells starting with = + - @ are escaped so a spreadsheet never runs a formula from a note or a name.
