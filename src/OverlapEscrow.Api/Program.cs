@@ -39,6 +39,7 @@ app.MapWebhooks();
 app.MapOrganizations();
 app.MapDataRequests();
 app.MapAttributions();
+app.MapCoSelling();
 app.MapEscrowDashboard();
 await app.RunAsync();
 return 0;

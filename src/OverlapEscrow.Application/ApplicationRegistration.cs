@@ -51,6 +51,8 @@ public static class ApplicationRegistration
         services.AddSingleton<PartnershipLifecycle>();
         services.AddSingleton<Signals.DataRequests>();
         services.AddSingleton<Signals.Attributions>();
+        services.AddSingleton<Signals.CoSelling>();
+        services.AddSingleton<Signals.JointOpportunities>();
 
         services.AddSingleton<Accounts.Accounts>();
         services.AddSingleton<Accounts.ApiKeys>();

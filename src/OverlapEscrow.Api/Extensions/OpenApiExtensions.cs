@@ -48,6 +48,7 @@ public static class OpenApiExtensions
         ["Sharing"] = "What each side lets the other see, per population and per partner population: hidden, counts or overlaps.",
         ["Data requests"] = "Ask a partner for more than counts on a counts-only cell; the partner answers with a sharing change or declines.",
         ["Attribution"] = "Time-correct attribution: which partners had an opportunity's account while it was open, the ledger of sourced/influenced claims, confirm/dispute, CSV.",
+        ["Co-selling"] = "Co-selling signals: joint opportunities, reference and reciprocal cells within what the partner shares, and opportunities with no partner attached.",
         ["Privacy"] = "Privacy-protected counts: the owner's budget and settings per partner for the noised counts-level values (docs/privacy.md).",
         ["Overlaps"] = "The overlap matrix, its history, and the overlapping records of a cell, as far as the partner's rule permits.",
         ["Schedules"] = "Sync schedules that pull snapshots or refresh overlaps on a cron expression, and their run history.",

@@ -55,8 +55,10 @@ public static class WebhookEventTypes
     public const string AttributionClaimed = "attribution.claimed";
     public const string AttributionConfirmed = "attribution.confirmed";
     public const string AttributionDisputed = "attribution.disputed";
+    public const string JointOpportunity = "coselling.joint_opportunity";
 
     public static readonly IReadOnlyList<string> All =
         [SyncSucceeded, SyncFailed, OverlapsChanged, PartnershipInvited, PartnershipAccepted, PartnershipTerminated,
-         DataRequestCreated, DataRequestAnswered, DataRequestDeclined, AttributionClaimed, AttributionConfirmed, AttributionDisputed];
+         DataRequestCreated, DataRequestAnswered, DataRequestDeclined, AttributionClaimed, AttributionConfirmed, AttributionDisputed,
+         JointOpportunity];
 }
