@@ -23,6 +23,7 @@ public static class PageTour
             new("partnership-sharing", $"/partnerships/{p}/sharing"),
             new("data-requests", $"/partnerships/{p}/requests"),
             new("attribution", "/attribution"),
+            new("signals", $"/partnerships/{p}/signals"),
             new("end-partnership", $"/partnerships/{p}/end"),
             new("populations", "/populations"),
             new("population", $"/populations/{myPopulation}"),
