@@ -31,6 +31,7 @@ public static class AttributionsApi
             .WithDescription("Optionally one partnership's (partnershipId). The partner named reads the claim, the evidence about its own populations and the opportunity's id, none of the opportunity's fields.");
         group.MapGet("/export", Export).RequireAuthorization(Policies.PartnershipsRead)
             .WithName("ExportAttributions").WithSummary("My claims as CSV, one row per opportunity × partner, for a CRM import")
+            .WithDescription("Claims my organization made, with my own opportunity fields and the evidence's populations and dates; UTF-8 with a byte-order mark, CRLF, formula-like cells escaped.")
             .ProducesCsv("Header " + string.Join(", ", Attributions.CsvHeader) + ".");
         group.MapGet("/{claimId}", Get).RequireAuthorization(Policies.PartnershipsRead)
             .WithName("GetAttribution").WithSummary("One claim").WithDescription("404 unless my organization made it or is the partner it names.");
