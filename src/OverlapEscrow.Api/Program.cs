@@ -8,6 +8,7 @@ using OverlapEscrow.Api.Overlaps;
 using OverlapEscrow.Api.Partnerships;
 using OverlapEscrow.Api.Populations;
 using OverlapEscrow.Api.Schedules;
+using OverlapEscrow.Api.Signals;
 using OverlapEscrow.Api.Webhooks;
 
 // `dotnet OverlapEscrow.Api.dll admin …` is the operator's command line (backup, restore, keys, audit, erasure).
@@ -36,6 +37,9 @@ app.MapSchedules();
 app.MapAudit();
 app.MapWebhooks();
 app.MapOrganizations();
+app.MapDataRequests();
+app.MapAttributions();
+app.MapCoSelling();
 app.MapEscrowDashboard();
 await app.RunAsync();
 return 0;

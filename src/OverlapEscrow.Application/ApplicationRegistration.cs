@@ -50,6 +50,10 @@ public static class ApplicationRegistration
         services.AddSingleton<SharingChanges>();
         services.AddSingleton<SharingPreviews>();
         services.AddSingleton<PartnershipLifecycle>();
+        services.AddSingleton<Signals.DataRequests>();
+        services.AddSingleton<Signals.Attributions>();
+        services.AddSingleton<Signals.CoSelling>();
+        services.AddSingleton<Signals.JointOpportunities>();
 
         services.AddSingleton<Accounts.Accounts>();
         services.AddSingleton<Accounts.ApiKeys>();

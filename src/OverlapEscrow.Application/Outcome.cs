@@ -21,6 +21,9 @@ public abstract record Failure(string Detail)
     public sealed record Conflict(string Reason) : Failure(Reason);
 
     public sealed record Forbidden(string Reason) : Failure(Reason);
+
+    /// <summary>A volume limit of the caller's is reached (the host answers 429).</summary>
+    public sealed record Limited(string Reason) : Failure(Reason);
 }
 
 /// <summary>A use case's answer: a value, or the failure that stopped it.</summary>

@@ -11,6 +11,7 @@ using OverlapEscrow.Data.Partnerships;
 using OverlapEscrow.Data.Populations;
 using OverlapEscrow.Data.Privacy;
 using OverlapEscrow.Data.Schedules;
+using OverlapEscrow.Data.Signals;
 using OverlapEscrow.Data.Sqlite;
 using OverlapEscrow.Data.Webhooks;
 
@@ -38,6 +39,8 @@ public static class StorageRegistration
         services.AddSingleton<ICountReleaseRepository>(sp => new CountReleaseRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IWebhookRepository>(sp => new WebhookRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IScheduleRepository>(sp => new ScheduleRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IDataRequestRepository>(sp => new DataRequestRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IAttributionRepository>(sp => new AttributionRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IOrganizationErasureStore>(sp => new OrganizationErasureRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<ISealedValueStore>(sp => new SealedValueRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IAuditViewStore>(sp => new AuditViewRepository(sp.GetRequiredService<IDbScope>()));
@@ -112,6 +115,8 @@ internal sealed class UnitOfWork : IUnitOfWork
         Releases = new CountReleaseRepository(scope);
         Webhooks = new WebhookRepository(scope);
         Schedules = new ScheduleRepository(scope);
+        DataRequests = new DataRequestRepository(scope);
+        Attributions = new AttributionRepository(scope);
         Erasure = new OrganizationErasureRepository(scope);
         Outbox = new EventOutbox(scope);
     }
@@ -124,6 +129,8 @@ internal sealed class UnitOfWork : IUnitOfWork
     public ICountReleaseRepository Releases { get; }
     public IWebhookRepository Webhooks { get; }
     public IScheduleRepository Schedules { get; }
+    public IDataRequestRepository DataRequests { get; }
+    public IAttributionRepository Attributions { get; }
     public IOrganizationErasureStore Erasure { get; }
     public IEventOutbox Outbox { get; }
 

@@ -64,7 +64,8 @@ public class LayerTests
     public void EveryDisclosureRuleLivesInTheDomainsDisclosureFolder()
     {
         // The rules a newcomer looks for, by name, each in OverlapEscrow.Domain.Disclosure.
-        string[] rules = ["PartnerVisibility", "CellAccess", "FieldProjection", "CountRelease", "HistoryTrend", "NewSince", "ChangeNotice", "PartnerAuditView", "SharingSettings"];
+        string[] rules = ["PartnerVisibility", "CellAccess", "FieldProjection", "CountRelease", "HistoryTrend", "NewSince", "ChangeNotice", "PartnerAuditView", "SharingSettings",
+            "DataRequestRules", "AttributionEvidenceRule", "DataRequestNotice", "AttributionNotice"];
         var types = Domain.GetTypes().Where(t => t.Namespace == "OverlapEscrow.Domain.Disclosure").Select(t => t.Name).ToHashSet();
         Assert.All(rules, r => Assert.Contains(r, types));
     }

@@ -63,6 +63,54 @@ public sealed class UploadCommandTests : IDisposable
         Assert.Equal("Proposal", item["matches"]![0]!["fields"]!["dealStage"]!.GetValue<string>());
     }
 
+    private static readonly string[] OpportunityMapping =
+    [
+        "--attribute", "Amount=amount", "--attribute", "Currency=currency", "--attribute", "Stage=stage", "--attribute", "Created Date=created_date",
+        "--attribute", "Close Date=close_date", "--attribute", "Closed=closed", "--attribute", "Won=won", "--attribute", "Opportunity Owner=owner",
+    ];
+
+    [Fact]
+    public async Task AnOpportunitiesExportIsMappedOntoTheDocumentedFieldsInTheirWireForms()
+    {
+        var alpha = await _app.SignupAsync("alpha");
+        var beta = await _app.SignupAsync("beta");
+        using var opportunities = CliRunner.Temp(
+            "Opportunity ID,Website,Amount,Currency,Stage,Created Date,Close Date,Closed,Won,Opportunity Owner\n" +
+            "O-1,acme.com,\"$12,500.00\",usd,Closed Won,2026-01-05,2026-03-31T17:00:00Z,TRUE,Yes,ana@alpha.example\n");
+        using var customers = CliRunner.Temp("Account ID,Website\nB-1,acme.com\n");
+        var run = await CliRunner.RunAsync(_app, alpha.ApiKey, ["upload", "--server", Escrow.Server, "--population", "Pipeline", "--create", "opportunities",
+            "--file", opportunities.Path, "--id-column", "Opportunity ID", "--domain-column", "Website", .. OpportunityMapping]);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(0, (await CliRunner.RunAsync(_app, beta.ApiKey, "upload", "--server", Escrow.Server, "--population", "Customers", "--create", "customers",
+            "--file", customers.Path, "--id-column", "Account ID", "--domain-column", "Website")).ExitCode);
+        var betaCustomers = await beta.PopulationIdAsync("Customers");
+        await beta.ShareAsync(betaCustomers, "overlaps", null);
+        var partnership = await alpha.PartnerAsync(beta);
+
+        // My own attributes come back with my side of a cell: the wire forms the client wrote.
+        var list = await Escrow.ExpectAsync(await alpha.Admin.GetAsync(
+            $"/v1/partnerships/{partnership}/overlaps/{await alpha.PopulationIdAsync("Pipeline")}/{betaCustomers}"), HttpStatusCode.OK);
+        var item = Assert.Single(list["items"]!.AsArray())!;
+        Assert.Equal("""{"amount":"12500.00","close_date":"2026-03-31","closed":"true","created_date":"2026-01-05","currency":"USD","owner":"ana@alpha.example","stage":"Closed Won","won":"true"}""",
+            new JsonObject(item["attributes"]!.AsObject().OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => KeyValuePair.Create(a.Key, a.Value?.DeepClone()))).ToJsonString());
+    }
+
+    [Fact]
+    public async Task AnAmbiguousOpportunityValueIsNotGuessedButRefusedWithItsFieldAndExportRow()
+    {
+        var alpha = await _app.SignupAsync("alpha");
+        using var opportunities = CliRunner.Temp("Opportunity ID,Website,Close Date\nO-1,acme.com,2026-03-31\nO-2,globex.com,3/4/2026\n");
+
+        var run = await CliRunner.RunAsync(_app, alpha.ApiKey, "upload", "--server", Escrow.Server, "--population", "Pipeline", "--create", "opportunities",
+            "--file", opportunities.Path, "--id-column", "Opportunity ID", "--domain-column", "Website", "--attribute", "Close Date=close_date");
+
+        Assert.Equal(1, run.ExitCode);
+        var line = Assert.Single(run.ErrorLines, l => l.StartsWith("error:", StringComparison.Ordinal));
+        Assert.Contains("CSV row 3 attributes.close_date:", line);
+        Assert.DoesNotContain("3/4/2026", line);
+        Assert.Equal(0, await alpha.AuditCountAsync("population.uploaded"));
+    }
+
     [Fact]
     public async Task TransientFailuresAreRetriedWithOneIdempotencyKeyAndCommitOnce()
     {

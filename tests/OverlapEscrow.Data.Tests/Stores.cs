@@ -54,6 +54,8 @@ public sealed class Stores : IAsyncDisposable
     public ICountReleaseRepository Releases => _services.GetRequiredService<ICountReleaseRepository>();
     public IWebhookRepository Webhooks => _services.GetRequiredService<IWebhookRepository>();
     public IScheduleRepository Schedules => _services.GetRequiredService<IScheduleRepository>();
+    public IDataRequestRepository DataRequests => _services.GetRequiredService<IDataRequestRepository>();
+    public IAttributionRepository Attributions => _services.GetRequiredService<IAttributionRepository>();
     public ITransactions Transactions => _services.GetRequiredService<ITransactions>();
     public IAuditViewStore AuditViews => _services.GetRequiredService<IAuditViewStore>();
     internal OverlapEscrow.Data.Audit.AuditGroupCommit AuditGroupCommit => _services.GetRequiredService<OverlapEscrow.Data.Audit.AuditGroupCommit>();

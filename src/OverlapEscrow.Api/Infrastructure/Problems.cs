@@ -36,6 +36,7 @@ public static class Problems
         Failure.Invalid f => Invalid(f.Errors),
         Failure.Conflict f => Conflict(f.Reason),
         Failure.Forbidden f => Forbidden(f.Reason),
+        Failure.Limited f => TypedResults.Problem(statusCode: 429, title: "Too many requests", detail: f.Reason, type: TypePrefix + "rate-limited"),
         _ => throw new InvalidOperationException("Unknown failure."),
     };
 

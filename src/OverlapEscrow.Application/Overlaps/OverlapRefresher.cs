@@ -32,7 +32,8 @@ public sealed class OverlapRefresher(
     ITransactions transactions,
     IEventPublisher events,
     TimeProvider time,
-    ILogger<OverlapRefresher> logger)
+    ILogger<OverlapRefresher> logger,
+    Signals.JointOpportunities joints)
 {
     /// <summary>A change to refresh: a population (in every active partnership of its organization, or in one), or a whole partnership.</summary>
     private sealed record Change(string OrganizationId, string? PopulationId, string? PartnershipId);
@@ -112,6 +113,8 @@ public sealed class OverlapRefresher(
 
             await using var uow = await transactions.BeginAsync(ct);
             await HistoryRecorder.ForgetHiddenCellsAsync(view, uow.History, ct);
+            // Against the latest points, before this refresh records new ones (docs/health.md, joint opportunities).
+            var joint = await joints.DetectAsync(uow, view, computed, ct);
             var changes = new List<CellChange>();
             using (var side = await recorder.ForSideAsync(view, uow.History, ct))
                 foreach (var (cell, overlap) in computed)
@@ -126,6 +129,8 @@ public sealed class OverlapRefresher(
                     released.Add(new ReleaseChange(cell.Mine.Id, cell.Theirs.Id, r.Previous?.Point, release.Point, r.Count.Protection?.RefreshesAt));
             if (OverlapsChanged.For(view, changes, released) is { } payload)
                 await events.PublishAsync(uow, view.MyOrganizationId, OverlapsChanged.Type, payload, time.GetUtcNow(), ct);
+            // Only with a recorded change: a refresher that lost the race to record it reports nothing.
+            if (changes.Count > 0) await joints.PublishAsync(uow, view.MyOrganizationId, joint, ct);
             await uow.CommitAsync(ct);
         }
     }

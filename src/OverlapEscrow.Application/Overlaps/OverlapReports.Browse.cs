@@ -91,7 +91,7 @@ public sealed partial class OverlapReports
                 matching++;
             }
             var (mine, theirs) = await overlaps.ItemRecordsAsync(overlap, shown, ct);
-            return (result, columns, matching, shown.Select(i => Item(overlap, mine, theirs, i, cell.Sharing)).ToList(), false);
+            return (result, columns, matching, shown.Select(i => Item(overlap, mine, theirs, i, cell.Sharing, cell.Theirs.Type)).ToList(), false);
         }, ct, query.Matches);
         if (invalid) return new Failure.Invalid(new FieldErrors().Check(false, "sort", "sort names one of your attributes in this cell.").All);
         await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "html", null, ct, query.Matches);

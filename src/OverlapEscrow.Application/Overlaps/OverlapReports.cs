@@ -102,7 +102,7 @@ public sealed partial class OverlapReports(
             var end = Math.Min(overlap.Result.Count, start + limit);
             var shown = Enumerable.Range(start, end - start).ToList();
             var (mine, theirs) = await overlaps.ItemRecordsAsync(overlap, shown, ct);
-            return (overlap.Result, end, shown.Select(i => Item(overlap, mine, theirs, i, cell.Sharing)).ToList());
+            return (overlap.Result, end, shown.Select(i => Item(overlap, mine, theirs, i, cell.Sharing, cell.Theirs.Type)).ToList());
         }, ct, matches);
         await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", null, ct, matches);
         return new OverlapPage(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, Released(cell, result.Count, result.PartnerCount), items,
@@ -131,11 +131,11 @@ public sealed partial class OverlapReports(
             foreach (var attribute in mine[ordinal].Attributes) columns.Add(attribute.Name);
         await AuditReleaseAsync(caller, partnershipId, cell, overlap.Result.Count, "csv", null, ct, matches);
         return new OverlapExport(cell.Mine, cell.Sharing, [.. columns], Released(cell, overlap.Result.Count, overlap.Result.PartnerCount),
-            Items(overlap, mine, theirs, cell.Sharing));
+            Items(overlap, mine, theirs, cell.Sharing, cell.Theirs.Type));
 
-        static IEnumerable<OverlapItem> Items(CellOverlap overlap, VersionRecords mine, VersionRecords theirs, EffectiveSharing sharing)
+        static IEnumerable<OverlapItem> Items(CellOverlap overlap, VersionRecords mine, VersionRecords theirs, EffectiveSharing sharing, string theirType)
         {
-            for (var i = 0; i < overlap.Result.Count; i++) yield return Item(overlap, mine, theirs, i, sharing);
+            for (var i = 0; i < overlap.Result.Count; i++) yield return Item(overlap, mine, theirs, i, sharing, theirType);
         }
     }
 
@@ -205,7 +205,7 @@ public sealed partial class OverlapReports(
                 else more = true;
             }
             var (_, theirs) = await overlaps.ItemRecordsAsync(overlap, shown, ct);
-            return (shown.Select(i => Item(overlap, mine, theirs, i, cell.Sharing)).ToList(), total, more);
+            return (shown.Select(i => Item(overlap, mine, theirs, i, cell.Sharing, cell.Theirs.Type)).ToList(), total, more);
         }, ct);
         await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", since, ct);
         return new NewOverlaps(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, since, baseline?.At, Released(cell, total, total), items, more);
@@ -264,14 +264,14 @@ public sealed partial class OverlapReports(
     }
 
     /// <summary>My i-th overlapping record with, for each partner record it matched, only the fields the partner shares.</summary>
-    internal static OverlapItem Item(CellOverlap overlap, VersionRecords mine, VersionRecords theirs, int i, EffectiveSharing sharing)
+    internal static OverlapItem Item(CellOverlap overlap, VersionRecords mine, VersionRecords theirs, int i, EffectiveSharing sharing, string partnerPopulationType)
     {
         var result = overlap.Result;
         var me = mine[result.MyOrdinals[i]];
         var matches = new List<PartnerMatch>(result.PairStart[i + 1] - result.PairStart[i]);
         for (var p = result.PairStart[i]; p < result.PairStart[i + 1]; p++)
             matches.Add(new PartnerMatch(MatchedOn(result.Kinds[p]), result.Confidences[p],
-                FieldProjection.Project(theirs[result.TheirOrdinals[p]], sharing)));
+                FieldProjection.Project(theirs[result.TheirOrdinals[p]], sharing, partnerPopulationType)));
         return new OverlapItem(me.RecordId, me.Attributes.ToDictionary(a => a.Name, a => a.Value), matches, result.Truncated[i]);
     }
 

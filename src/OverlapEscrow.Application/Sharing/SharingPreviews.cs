@@ -106,7 +106,7 @@ public sealed class SharingPreviews(IPopulationRepository populations, IPartners
                 var read = await data.RecordsAsync(organizationId, population.Id, version, first, ct);
                 _records[population.Id] = records = first.Select(o => read[o]).ToList();
             }
-            return records.Select(r => FieldProjection.Project(r, sharing)).ToList();
+            return records.Select(r => FieldProjection.Project(r, sharing, population.Type)).ToList();
         }
     }
 }

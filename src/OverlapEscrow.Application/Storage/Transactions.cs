@@ -27,6 +27,8 @@ public interface IUnitOfWork : IAsyncDisposable
     ICountReleaseRepository Releases { get; }
     IWebhookRepository Webhooks { get; }
     IScheduleRepository Schedules { get; }
+    IDataRequestRepository DataRequests { get; }
+    IAttributionRepository Attributions { get; }
 
     /// <summary>Deleting an organization's rows.</summary>
     IOrganizationErasureStore Erasure { get; }

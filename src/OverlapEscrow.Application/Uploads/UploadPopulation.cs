@@ -9,6 +9,7 @@ using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Overlaps;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Matching;
+using OverlapEscrow.Domain.Opportunities;
 using OverlapEscrow.Domain.Populations;
 using OverlapEscrow.Domain.Records;
 using OverlapEscrow.Domain.Tokens;
@@ -261,6 +262,7 @@ public sealed class UploadPopulation(
         var seen = new SeenRecordIds();
         var errors = new List<RowError>();
         long rowsRead = 0, errorCount = 0;
+        var opportunities = OpportunityFields.IsOpportunities(request.Population.Type);
 
         // Three stages: parsing and validating rows (the request body is read only here, on one thread); re-keying each
         // batch of rows and hashing its record ids, on every core (each batch is a task of its own, with the HMAC state
@@ -290,6 +292,8 @@ public sealed class UploadPopulation(
                         if (seen.TryGetFirstRow(idKey, out var firstRow)) row.Fail("recordId", $"Duplicate recordId (first seen on row {firstRow}).");
                         else if (row.Delete && request.Mode == VersionKind.Snapshot) row.Fail("op", "A snapshot replaces the population; op \"delete\" is only valid in a delta.");
                         else seen.Add(idKey, row.Row);
+                        // An opportunities population's documented fields have formats the figures rely on (docs/health.md).
+                        if (opportunities && !row.Delete && OpportunityFields.Check(row.Attributes) is { } bad) row.Fail("attributes." + bad.Field, bad.Message);
                     }
                     if (row.Error is { } error)
                     {

@@ -49,7 +49,16 @@ public static class WebhookEventTypes
     public const string PartnershipInvited = "partnership.invited";
     public const string PartnershipAccepted = "partnership.accepted";
     public const string PartnershipTerminated = "partnership.terminated";
+    public const string DataRequestCreated = "data_request.created";
+    public const string DataRequestAnswered = "data_request.answered";
+    public const string DataRequestDeclined = "data_request.declined";
+    public const string AttributionClaimed = "attribution.claimed";
+    public const string AttributionConfirmed = "attribution.confirmed";
+    public const string AttributionDisputed = "attribution.disputed";
+    public const string JointOpportunity = "coselling.joint_opportunity";
 
     public static readonly IReadOnlyList<string> All =
-        [SyncSucceeded, SyncFailed, OverlapsChanged, PartnershipInvited, PartnershipAccepted, PartnershipTerminated];
+        [SyncSucceeded, SyncFailed, OverlapsChanged, PartnershipInvited, PartnershipAccepted, PartnershipTerminated,
+         DataRequestCreated, DataRequestAnswered, DataRequestDeclined, AttributionClaimed, AttributionConfirmed, AttributionDisputed,
+         JointOpportunity];
 }

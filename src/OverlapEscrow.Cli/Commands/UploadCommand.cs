@@ -87,6 +87,9 @@ internal static class UploadCommand
             env.Error.WriteLine($"created population \"{population.Name}\" ({population.Id}, {population.Type}); it stays hidden from partners until you share it.");
         }
 
+        // An opportunities population's documented fields are written in their wire forms (docs/health.md).
+        var columns = job.Columns with { Opportunities = population.Type == "opportunities" };
+
         // Each attempt writes the body anew from the file; the writer of the latest attempt holds the map from
         // upload lines back to CSV rows, the last complete one the counts. An upload the escrow answers from an
         // earlier completed one with the same Idempotency-Key may not read the body at all.
@@ -101,7 +104,7 @@ internal static class UploadCommand
                 return await client.UploadAsync(population.Id, job.Mode, async (stream, token) =>
                 {
                     var attempt = writer = new UploadRowWriter(stream);
-                    await AccountExport.WriteNdjsonAsync(job.Path, job.Columns, attempt, progress, token);
+                    await AccountExport.WriteNdjsonAsync(job.Path, columns, attempt, progress, token);
                     completed = attempt;
                 }, job.IdempotencyKey, ct);
             });

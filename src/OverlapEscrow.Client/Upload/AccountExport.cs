@@ -6,14 +6,19 @@ using OverlapEscrow.Client.Hashing;
 
 namespace OverlapEscrow.Client.Upload;
 
-/// <summary>Which CRM export columns hold the record id, the identifier fields and the attributes to upload.</summary>
+/// <summary>
+/// Which CRM export columns hold the record id, the identifier fields and the attributes to upload.
+/// <see cref="Opportunities"/>: the target is an opportunities population, so attributes with the documented
+/// opportunity names are written in their wire forms (<see cref="OpportunityValues"/>).
+/// </summary>
 public sealed record AccountColumns(
     string IdColumn,
     string? DomainColumn = null,
     string? EmailColumn = null,
     string? NameColumn = null,
     string? CountryColumn = null,
-    IReadOnlyList<AttributeColumn>? Attributes = null)
+    IReadOnlyList<AttributeColumn>? Attributes = null,
+    bool Opportunities = false)
 {
     public IReadOnlyList<AttributeColumn> AttributeColumns => Attributes ?? [];
 
@@ -80,7 +85,11 @@ public static class AccountExport
             await foreach (var row in reader.ReadRowsAsync(ct))
             {
                 var attributes = new KeyValuePair<string, string?>[map.Attributes.Length];
-                for (var i = 0; i < attributes.Length; i++) attributes[i] = new(map.Attributes[i].Name, row[map.Attributes[i].Index]);
+                for (var i = 0; i < attributes.Length; i++)
+                {
+                    var (name, index) = map.Attributes[i];
+                    attributes[i] = new(name, columns.Opportunities ? OpportunityValues.Normalize(name, row[index]) : row[index]);
+                }
                 batch.Add(new PendingRow(row.RowNumber, row[map.Id], Field(row, map.Domain), Field(row, map.Email), Field(row, map.Name),
                     Field(row, map.Country), attributes));
                 if (batch.Count < BatchRows) continue;

@@ -1,3 +1,4 @@
+using OverlapEscrow.Domain.Opportunities;
 using OverlapEscrow.Domain.Populations;
 using OverlapEscrow.Domain.Sharing;
 
@@ -27,6 +28,16 @@ public abstract record CellAccess
     /// <summary>The viewer may read its overlapping records, each with the partner fields of <see cref="Sharing"/>.</summary>
     public sealed record Records(PopulationSummary Mine, PopulationSummary Theirs, EffectiveSharing Sharing) : CellAccess;
 
+    /// <summary>
+    /// The rule as it applies to the partner's records: the opportunity fields of an opportunities population are the
+    /// owner's pipeline and never cross, even when the rule names them (docs/health.md), so lists, exports and their
+    /// column headers do not name them either.
+    /// </summary>
+    private static EffectiveSharing WithoutOwnOnlyFields(EffectiveSharing sharing, string partnerPopulationType) =>
+        sharing.Fields.Any(f => OpportunityFields.IsOwnOnly(partnerPopulationType, f))
+            ? sharing with { Fields = [.. sharing.Fields.Where(f => !OpportunityFields.IsOwnOnly(partnerPopulationType, f))] }
+            : sharing;
+
     public static CellAccess Decide(PartnerView view, string myPopulationId, string partnerPopulationId)
     {
         if (!view.Partnership.SharesData) return new PartnershipInactive();
@@ -36,7 +47,7 @@ public abstract record CellAccess
         var sharing = theirs is null ? EffectiveSharing.Hidden : view.PartnerShares(mine.Id, theirs.Id);
         return sharing.Level switch
         {
-            SharingLevel.Overlaps => new Records(mine, theirs!, sharing),
+            SharingLevel.Overlaps => new Records(mine, theirs!, WithoutOwnOnlyFields(sharing, theirs!.Type)),
             SharingLevel.Counts => new CountsOnly(mine, theirs!, sharing),
             _ => new NotFound("partner population"),
         };

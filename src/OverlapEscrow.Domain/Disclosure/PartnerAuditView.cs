@@ -13,6 +13,11 @@ public static class PartnerAuditView
     [
         "partnership.invited", "partnership.accepted", "partnership.declined", "partnership.terminated",
         "overlaps.released", "overlaps.matrix_read", "overlaps.history_read",
+        // A request for more than counts, and its answer, concern both sides; the detail keeps the request id and the
+        // reader's own population (the actor's partnerPopulationId).
+        "data_request.created", "data_request.answered", "data_request.declined",
+        // A claim that names the partner, and its answer: the detail keeps the claim id, role and status.
+        "attribution.claimed", "attribution.confirmed", "attribution.disputed",
     ];
 
     /// <summary>
@@ -26,6 +31,11 @@ public static class PartnerAuditView
         ["rows"] = "rows",
         ["format"] = "format",
         ["fields"] = "fields",
+        ["requestId"] = "requestId",
+        ["level"] = "level",
+        ["claimId"] = "claimId",
+        ["role"] = "role",
+        ["status"] = "status",
     };
 
     /// <summary>The detail of a partner's event as the organization may read it.</summary>

@@ -18,6 +18,17 @@ public class CellAccessTests
     }
 
     [Fact]
+    public void TheRecordsOfAnOpportunitiesPopulationComeWithoutItsOpportunityFieldsWhateverTheRuleNames()
+    {
+        var view = View(theirRules: [Default("t1", SharingLevel.Overlaps, null, "accountName", "amount", "stage", "won", "owner")]);
+        view = view with { PartnerPopulations = [.. view.PartnerPopulations.Select(p => p.Id == "t1" ? p with { Type = "opportunities" } : p)] };
+
+        var records = Assert.IsType<CellAccess.Records>(CellAccess.Decide(view, "m1", "t1"));
+
+        Assert.Equal(["accountName"], records.Sharing.Fields);
+    }
+
+    [Fact]
     public void ACountsLevelCellGivesCountsOnly()
     {
         Assert.IsType<CellAccess.CountsOnly>(CellAccess.Decide(View(theirRules: [Default("t1", SharingLevel.Counts)]), "m1", "t1"));

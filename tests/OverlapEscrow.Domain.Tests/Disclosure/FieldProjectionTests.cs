@@ -1,4 +1,5 @@
 using OverlapEscrow.Domain.Disclosure;
+using OverlapEscrow.Domain.Opportunities;
 using OverlapEscrow.Domain.Records;
 using OverlapEscrow.Domain.Sharing;
 using static OverlapEscrow.Domain.Tests.Disclosure.Views;
@@ -12,7 +13,7 @@ public class FieldProjectionTests
     [Fact]
     public void OnlyTheFieldsTheOwnerNamesAreProjected()
     {
-        var shared = FieldProjection.Project(Partner, Rule(SharingLevel.Overlaps, 5, "accountName", "stage"));
+        var shared = FieldProjection.Project(Partner, Rule(SharingLevel.Overlaps, 5, "accountName", "stage"), "customers");
 
         Assert.Equal(new Dictionary<string, string> { ["accountName"] = "Acme" }, shared);
     }
@@ -20,21 +21,40 @@ public class FieldProjectionTests
     [Fact]
     public void NothingIsProjectedBelowTheOverlapsLevelWhateverFieldsTheRuleCarries()
     {
-        Assert.Empty(FieldProjection.Project(Partner, Rule(SharingLevel.Counts, 5, "accountName")));
-        Assert.Empty(FieldProjection.Project(Partner, new EffectiveSharing(SharingLevel.Hidden, ["accountName"], 5)));
+        Assert.Empty(FieldProjection.Project(Partner, Rule(SharingLevel.Counts, 5, "accountName"), "customers"));
+        Assert.Empty(FieldProjection.Project(Partner, new EffectiveSharing(SharingLevel.Hidden, ["accountName"], 5), "customers"));
     }
 
     [Fact]
     public void FieldNamesMatchExactlySoCaseVariantsLeakNothing()
     {
-        Assert.Empty(FieldProjection.Project(Partner, Rule(SharingLevel.Overlaps, 5, "AccountName", "OWNER")));
+        Assert.Empty(FieldProjection.Project(Partner, Rule(SharingLevel.Overlaps, 5, "AccountName", "OWNER"), "customers"));
     }
 
     [Fact]
     public void ThePartnersRecordIdIsNeverPartOfTheProjection()
     {
-        var shared = FieldProjection.Project(Partner, Rule(SharingLevel.Overlaps, 5, "recordId", "RecordId", "accountName", "owner", "amount"));
+        var shared = FieldProjection.Project(Partner, Rule(SharingLevel.Overlaps, 5, "recordId", "RecordId", "accountName", "owner", "amount"), "customers");
 
         Assert.DoesNotContain("THEIR-SECRET-ID", shared.Values);
+    }
+
+    [Fact]
+    public void TheOpportunityFieldsOfAnOpportunitiesPopulationAreNeverProjectedEvenWhenTheRuleNamesThem()
+    {
+        var opportunity = new EscrowRecord("OPP-1", [], [new("accountName", "Acme"), new("amount", "5000"), new("currency", "USD"), new("stage", "Proposal"),
+            new("created_date", "2026-01-05"), new("close_date", "2026-03-01"), new("closed", "true"), new("won", "true"), new("owner", "bo@them")]);
+
+        var shared = FieldProjection.Project(opportunity, Rule(SharingLevel.Overlaps, 5, ["accountName", .. OpportunityFields.All]), "opportunities");
+
+        Assert.Equal(new Dictionary<string, string> { ["accountName"] = "Acme" }, shared);
+    }
+
+    [Fact]
+    public void TheSameNamesOnAnotherPopulationTypeAreOrdinaryAttributesTheOwnerMayShare()
+    {
+        var shared = FieldProjection.Project(Partner, Rule(SharingLevel.Overlaps, 5, "owner", "amount"), "customers");
+
+        Assert.Equal(new Dictionary<string, string> { ["owner"] = "bo@them", ["amount"] = "5000" }, shared);
     }
 }

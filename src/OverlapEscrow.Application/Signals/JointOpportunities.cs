@@ -1,0 +1,68 @@
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Overlaps;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Application.Webhooks;
+using OverlapEscrow.Domain.Disclosure;
+using OverlapEscrow.Domain.Opportunities;
+using OverlapEscrow.Domain.Sharing;
+using OverlapEscrow.Domain.Signals;
+
+namespace OverlapEscrow.Application.Signals;
+
+/// <summary>
+/// The data of coselling.joint_opportunity: my open opportunities that newly overlap a partner's opportunities
+/// population shared with me at the overlaps level. Everything in it is the receiver's own (its population, its record
+/// ids) or the partner's identity, as in a partnership event; no partner population, field or count, so nothing in it
+/// can be out of date if the partner changes its rules before delivery. <see cref="Text"/> is a line a Slack incoming
+/// webhook can post (docs/webhooks.md shows the adapter).
+/// </summary>
+public sealed record JointOpportunityNotice(string PartnershipId, PartnershipNotice.OtherSide Partner, string MyPopulationId, string MyPopulationName,
+    IReadOnlyList<string> Opportunities, string Text);
+
+/// <summary>
+/// Detects new joint opportunities while the refresher records a side's history: before the new points are written, it
+/// compares, for each joint cell at the overlaps level, my open opportunities in the overlap now with the record ids of
+/// the cell's latest point. Runs in the refresh's unit of work and publishes only when that unit recorded a change, so
+/// the event commits with the history it was read from, and of two refreshers that saw the same change (the history's
+/// compare-and-set lets one record it) only one reports it.
+/// </summary>
+public sealed class JointOpportunities(IKeyring keyring, IEventPublisher events, TimeProvider time)
+{
+    public const string Type = "coselling.joint_opportunity";
+
+    /// <summary>The new joint opportunities of one side, per cell; call before the side's points are recorded.</summary>
+    public async Task<IReadOnlyList<JointOpportunityNotice>> DetectAsync(IUnitOfWork uow, PartnerView view,
+        IReadOnlyList<(DisclosedCell Cell, CellOverlap Overlap)> computed, CancellationToken ct)
+    {
+        var notices = new List<JointOpportunityNotice>();
+        var joint = computed.Where(c => c.Cell.Sharing.Level == SharingLevel.Overlaps
+                                        && CoSellingRules.KindOf(c.Cell.Mine.Type, c.Cell.Theirs.Type) == SignalKind.Joint).ToList();
+        if (joint.Count == 0) return notices;
+        using var cipher = await keyring.ForOrganizationAsync(view.MyOrganizationId, ct);
+        foreach (var (cell, overlap) in joint)
+        {
+            var latest = await uow.History.GetLatestAsync(view.Partnership.Id, view.MyOrganizationId, cell.Mine.Id, cell.Theirs.Id, DateTimeOffset.MaxValue, withRecordIds: true, ct);
+            // A latest point without ids (recorded at counts, or cleared) gives no baseline: nothing is announced as new.
+            if (latest is not null && (latest.Level != SharingLevel.Overlaps || latest.RecordIds is null)) continue;
+            var before = latest is null ? [] : HistoryRecorder.OpenRecordIds(cipher, latest);
+            var added = new SortedSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < overlap.Result.Count; i++)
+            {
+                var record = overlap.Mine.Records[overlap.Result.MyOrdinals[i]];
+                if (!before.Contains(record.RecordId) && OpportunityFields.Read(record).Open) added.Add(record.RecordId);
+            }
+            if (added.Count == 0) continue;
+            var shown = added.Take(10).ToList();
+            var text = $"New joint opportunit{(added.Count == 1 ? "y" : "ies")} with {view.Partner.Name}: {string.Join(", ", shown)}"
+                       + (added.Count > shown.Count ? $" and {added.Count - shown.Count} more" : "") + $" ({cell.Mine.Name}).";
+            notices.Add(new JointOpportunityNotice(view.Partnership.Id, new PartnershipNotice.OtherSide(view.Partner.Slug, view.Partner.Name),
+                cell.Mine.Id, cell.Mine.Name, [.. added], text));
+        }
+        return notices;
+    }
+
+    public async Task PublishAsync(IUnitOfWork uow, string organizationId, IReadOnlyList<JointOpportunityNotice> notices, CancellationToken ct)
+    {
+        foreach (var notice in notices) await events.PublishAsync(uow, organizationId, Type, notice, time.GetUtcNow(), ct);
+    }
+}

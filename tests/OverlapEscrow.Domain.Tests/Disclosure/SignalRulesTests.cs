@@ -1,0 +1,52 @@
+using OverlapEscrow.Domain.Disclosure;
+using OverlapEscrow.Domain.Sharing;
+using OverlapEscrow.Domain.Signals;
+using static OverlapEscrow.Domain.Tests.Disclosure.Views;
+
+namespace OverlapEscrow.Domain.Tests.Disclosure;
+
+/// <summary>DataRequestRules and AttributionEvidenceRule: asking and attributing never reach past what the partner shares.</summary>
+public class SignalRulesTests
+{
+    [Fact]
+    public void ARequestIsMadeOnlyOnACountsOnlyCellAndAHiddenPopulationAnswersLikeAMissingOne()
+    {
+        Assert.IsType<DataRequestRules.Decision.Allowed>(DataRequestRules.MayAsk(View(theirRules: [Default("t1", SharingLevel.Counts)]), "m1", "t1"));
+        Assert.IsType<DataRequestRules.Decision.Refused>(DataRequestRules.MayAsk(View(theirRules: [Default("t1", SharingLevel.Overlaps)]), "m1", "t1"));
+        var hidden = View(theirRules: [Default("t1", SharingLevel.Hidden)]);
+        Assert.Equal(DataRequestRules.MayAsk(hidden, "m1", "t-missing"), DataRequestRules.MayAsk(hidden, "m1", "t1"));
+        Assert.Equal(new DataRequestRules.Decision.NotFound("population"), DataRequestRules.MayAsk(View(theirRules: [Default("t1", SharingLevel.Counts)]), "t1", "t1"));
+    }
+
+    [Fact]
+    public void AnAnswerIsARuleForExactlyTheRequestedCellAndNeverHidesIt()
+    {
+        var request = new DataRequest("drq_1", "p1", "org_me", "org_them", "m1", "t1", "please", DataRequestStatus.Open, DateTimeOffset.UnixEpoch, "member:x",
+            null, null, null, [], null);
+        var errors = new FieldErrors();
+        var rule = DataRequestRules.Answer(request, new SharingSettingInput("overlaps", ["owner"], null), errors)!;
+        Assert.Equal(("t1", "p1", "m1", SharingLevel.Overlaps), (rule.PopulationId, rule.PartnershipId, rule.PartnerPopulationId, rule.Level));
+        Assert.Null(DataRequestRules.Answer(request, new SharingSettingInput("hidden", [], null), errors));
+        Assert.Contains(errors.All, e => e.Path == "$.level");
+    }
+
+    [Fact]
+    public void OnlyPopulationsSharedAtTheOverlapsLevelNowGiveAttributionEvidence()
+    {
+        var view = View(theirRules: [Default("t1", SharingLevel.Overlaps), Default("t2", SharingLevel.Counts)]);
+        Assert.Equal(["t1"], AttributionEvidenceRule.Sources(view, "m1").Select(p => p.Id));
+        Assert.True(AttributionEvidenceRule.Usable(SharingLevel.Overlaps));
+        Assert.False(AttributionEvidenceRule.Usable(SharingLevel.Counts));
+    }
+
+    [Fact]
+    public void RecordedEvidenceNoLongerNamesAPopulationHiddenSince()
+    {
+        var span = new TimeSpanUtc(DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddDays(1));
+        AttributionEvidence[] evidence = [new("t1", "Customers", [span])];
+        Assert.Equal(evidence, AttributionEvidenceRule.AsClaimantReads(View(theirRules: [Default("t1", SharingLevel.Overlaps)]), evidence));
+        var hidden = Assert.Single(AttributionEvidenceRule.AsClaimantReads(View(theirRules: [Default("t1", SharingLevel.Hidden)]), evidence));
+        Assert.Equal(("", ""), (hidden.PartnerPopulationId, hidden.PartnerPopulationName));
+        Assert.Equal([span], hidden.Spans);
+    }
+}
