@@ -1,0 +1,99 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using OverlapEscrow.Api.Infrastructure;
+using OverlapEscrow.Api.Partnerships;
+using OverlapEscrow.Application.Health;
+using OverlapEscrow.Domain.Health;
+
+namespace OverlapEscrow.Api.Health;
+
+/// <summary>Partnership health figures from my own pipeline and the overlap fact (docs/health.md).</summary>
+public static class HealthApi
+{
+    public static RouteGroupBuilder MapHealth(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1").WithTags("Health").RequireAuthorization(Policies.OverlapsRead);
+
+        group.MapGet("/health/pipeline", GetPipeline)
+            .WithName("GetPipelineHealth")
+            .WithSummary("My pipeline against my partners' customers: coverage overall and per partner, potential revenue, win rate, deal size and time to close with vs without an overlap")
+            .WithDescription("From my opportunities populations (each opportunity once) and the customer populations each active partner shares with me at the overlaps level. A partner that shares a customer population with me at the counts level only gets no figures (access counts_only). Comparisons are over opportunities closed in 'period' and carry a 95 % interval of the difference; below 10 in either group only the group sizes are given. Money figures are in 'currency' (default: the one most of my opportunities are in).");
+
+        group.MapGet("/partnerships/{partnershipId}/health/pipeline", GetPartnerPipeline)
+            .WithName("GetPartnerPipelineHealth")
+            .WithSummary("The pipeline figures of one partner")
+            .WithDescription("As /v1/health/pipeline for one partnership of mine (404 otherwise); 'overall' is then this partner's coverage.");
+        return group;
+    }
+
+    private static async Task<Results<Ok<PipelineResponse>, ProblemHttpResult>> GetPipeline(
+        [FromQuery] string? period, [FromQuery] string? currency, CurrentUser user, PipelineHealth health, CancellationToken ct)
+    {
+        var outcome = await health.ReportAsync(user.Caller, period, currency, ct);
+        return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(PipelineResponse.Of(outcome.Value!));
+    }
+
+    private static async Task<Results<Ok<PipelineResponse>, ProblemHttpResult>> GetPartnerPipeline(
+        string partnershipId, [FromQuery] string? period, [FromQuery] string? currency, CurrentUser user, PipelineHealth health, CancellationToken ct)
+    {
+        var outcome = await health.ReportAsync(user.Caller, period, currency, ct, partnershipId);
+        return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(PipelineResponse.Of(outcome.Value!));
+    }
+}
+
+public sealed record PeriodResponse(DateOnly From, DateOnly To);
+
+public sealed record CoverageResponse(int OpenCount, int CoveredCount, double? CountShare, decimal OpenAmount, decimal CoveredAmount, double? AmountShare)
+{
+    public static CoverageResponse Of(Coverage c) => new(c.OpenCount, c.CoveredCount, c.CountShare, c.OpenAmount, c.CoveredAmount, c.AmountShare);
+}
+
+/// <summary>A comparison; the values are null (and tooSmall true) when either group has fewer than 10.</summary>
+public sealed record ComparisonResponse(int WithCount, int WithoutCount, bool TooSmall, double? With, double? Without, double? Difference,
+    double? DifferenceLow, double? DifferenceHigh, string Method)
+{
+    public static ComparisonResponse Of(Comparison c, string method) =>
+        new(c.WithCount, c.WithoutCount, c.TooSmall, c.With, c.Without, c.Difference, c.Interval?.Low, c.Interval?.High, method);
+}
+
+public sealed record PartnerFiguresResponse(decimal PotentialRevenue, CoverageResponse Coverage, ComparisonResponse WinRate,
+    ComparisonResponse AverageDealSize, ComparisonResponse DaysToClose);
+
+/// <summary>access: exact, counts_only (no figures: they would rest on a counts-only cell) or no_cells.</summary>
+public sealed record PartnerPipelineResponse(string PartnershipId, PartnerSummary Partner, string Access, int CustomerPopulations, PartnerFiguresResponse? Figures);
+
+public sealed record PipelineResponse(
+    string Currency,
+    PeriodResponse Period,
+    int Opportunities,
+    IReadOnlyList<string> OpportunityPopulationIds,
+    CoverageResponse Overall,
+    int PartnersLeftOut,
+    IReadOnlyList<PartnerPipelineResponse> Partners,
+    DateTimeOffset ComputedAt)
+{
+    public const string WinRateMethod = "newcombe_hybrid_score_95";
+    public const string MeanMethod = "welch_95";
+
+    public static PipelineResponse Of(PipelineReport r) => new(
+        r.Currency,
+        new PeriodResponse(r.Period.From, r.Period.To),
+        r.Opportunities,
+        r.OpportunityPopulations.Select(p => p.Id).ToList(),
+        CoverageResponse.Of(r.Overall),
+        r.PartnersLeftOut,
+        r.Partners.Select(p => new PartnerPipelineResponse(p.PartnershipId, new PartnerSummary(p.Partner.Id, p.Partner.Slug, p.Partner.Name),
+            Access(p.Access), p.CustomerPopulations,
+            p.Figures is { } f
+                ? new PartnerFiguresResponse(f.PotentialRevenue, CoverageResponse.Of(f.Coverage), ComparisonResponse.Of(f.WinRate, WinRateMethod),
+                    ComparisonResponse.Of(f.AverageDealSize, MeanMethod), ComparisonResponse.Of(f.DaysToClose, MeanMethod))
+                : null)).ToList(),
+        r.ComputedAt);
+
+    public static string Access(FigureAccess access) => access switch
+    {
+        FigureAccess.Exact => "exact",
+        FigureAccess.CountsOnly => "counts_only",
+        _ => "no_cells",
+    };
+}
