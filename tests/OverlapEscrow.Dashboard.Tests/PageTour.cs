@@ -22,6 +22,7 @@ public static class PageTour
             new("new-since", cell + "/new?since=2020-01-01T00:00"),
             new("partnership-sharing", $"/partnerships/{p}/sharing"),
             new("end-partnership", $"/partnerships/{p}/end"),
+            new("health-pipeline", "/health?period=2026"),
             new("populations", "/populations"),
             new("population", $"/populations/{myPopulation}"),
             new("population-sharing", $"/populations/{myPopulation}/sharing"),
