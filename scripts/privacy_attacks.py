@@ -12,6 +12,11 @@ exact counts:
 - padding: the target with four accounts known to be the owner's (0..3); against the minimum of 5 a count means "in".
 - differencing populations: two populations, 100 known accounts with and without the target; a difference >= 1 means "in".
 - differencing versions: one population, first with the target, then without; a drop >= 1 means "in".
+- subset sum over the health figures: the attacker uploads an opportunities population holding the target with an
+  open amount of 1 and a known account (0) with an open amount of 2, and reads the potential revenue the pipeline
+  figures give for the owner (docs/health.md); an odd sum means "in". Exact, the sum reads every opportunity's
+  membership off its power-of-two amount. The owner shares its customers at the counts level, so the escrow gives
+  no figure over those cells: the rule decides "out" whenever the figure is absent, and it spends no ε (bound 0).
 - whole budget: a second attacker organization spends a whole period's budget on the target: 15 populations of the
   100 known accounts plus the target, against both owner populations (30 releases); the sum of the 30 counts minus
   30·100 >= 15 means "in" (the best threshold for the two sums, whose noise is symmetric).
@@ -34,7 +39,7 @@ import sys
 import time
 from urllib.parse import urlparse
 
-from privacy_service import Org
+from privacy_service import Org, domain_hash
 
 OWNER = 2000
 KNOWN = list(range(100))  # accounts the attacker knows the owner has: cells far above the minimum of 5
@@ -52,6 +57,13 @@ def advantage(rows):
     outs = [said for member, said in rows if not member]
     tpr, fpr = sum(ins) / len(ins), sum(outs) / len(outs)
     return tpr - fpr, Z99 * math.sqrt(0.25 / len(ins) + 0.25 / len(outs))
+
+
+def opportunities(accounts):
+    """An opportunities population's upload: (account number, open amount) per opportunity (docs/health.md)."""
+    return "".join(f'{{"recordId":"O-{i:06d}","identifiers":{{"domain":"{domain_hash(n)}"}},'
+                   f'"attributes":{{"amount":"{amount}","currency":"USD","closed":"false"}}}}\n'
+                   for i, (n, amount) in enumerate(accounts)).encode()
 
 
 def count(cell):
@@ -77,7 +89,7 @@ def main():
     def settings_of(partnership):
         return owner.privacy(partnership)["settings"]
 
-    attacks = {name: [] for name in ["probe", "padding", "differencing populations", "differencing versions", "whole budget"]}
+    attacks = {name: [] for name in ["probe", "padding", "differencing populations", "differencing versions", "subset sum (health)", "whole budget"]}
     spent = {}  # the ε each attack's decision rests on
     settings = None
     for trial in range(2 * args.trials):
@@ -89,6 +101,8 @@ def main():
         with_target = attacker.population("With", KNOWN + [target])
         without = attacker.population("Without", KNOWN)
         versions = attacker.population("Versions", KNOWN + [target])
+        pipeline = attacker.api.call("POST", "/v1/populations", {"name": "Pipeline", "type": "opportunities"})["id"]
+        attacker.api.call("PUT", f"/v1/populations/{pipeline}/records", opportunities([(target, "1"), (0, "2")]), "application/x-ndjson")
         partnership = attacker.partner(owner)
         if settings is None:
             settings = settings_of(partnership)
@@ -101,6 +115,9 @@ def main():
         attacks["differencing populations"].append((member, (c(first, with_target, customers) or 0) - (c(first, without, customers) or 0) >= 1))
         before, after = c(first, versions, customers), c(second, versions, customers)
         attacks["differencing versions"].append((member, (before or 0) - (after or 0) >= 1))
+        health = attacker.api.call("GET", f"/v1/partnerships/{partnership}/health/pipeline")
+        figures = next((p.get("figures") for p in health["partners"] if p["partnershipId"] == partnership), None)
+        attacks["subset sum (health)"].append((member, figures is not None and int(float(figures["potentialRevenue"])) % 2 == 1))
         # The second version got a fresh value only if the refresh interval allowed it: count the releases it read.
         fresh = second[(versions, customers)]["privacy"]["releasedAt"] != first[(versions, customers)]["privacy"]["releasedAt"]
         spent.setdefault("differencing versions", 0)
@@ -118,7 +135,7 @@ def main():
             print(f"  {trial + 1} of {2 * args.trials} trials ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
 
     per_release = float(settings["epsilonPerRelease"])
-    spent.update({"probe": 1, "padding": 1, "differencing populations": 2})
+    spent.update({"probe": 1, "padding": 1, "differencing populations": 2, "subset sum (health)": 0})
     print(f"settings (the escrow's defaults): epsilonPerPeriod {settings['epsilonPerPeriod']}, epsilonPerRelease {settings['epsilonPerRelease']}, "
           f"refreshIntervalMinutes {settings['refreshIntervalMinutes']}, releasesPerPeriod {settings['releasesPerPeriod']}, "
           f"advantageBound {settings['advantageBound']}, marginOfError ±{settings['marginOfError']} at 90 %, medianError {settings['medianError']}")

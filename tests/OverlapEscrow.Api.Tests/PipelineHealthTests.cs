@@ -76,8 +76,9 @@ public sealed class PipelineHealthTests : IAsyncLifetime
         Assert.Equal(0.75, winRate["with"]!.GetValue<double>(), 9);
         Assert.Equal(0.25, winRate["without"]!.GetValue<double>(), 9);
         Assert.Equal(0.5, winRate["difference"]!.GetValue<double>(), 9);
-        Assert.InRange(winRate["differenceLow"]!.GetValue<double>(), 0.05, 0.5);
-        Assert.InRange(winRate["differenceHigh"]!.GetValue<double>(), 0.5, 0.95);
+        // Newcombe's method 10 from the Wilson intervals of 9/12 and 3/12, computed by hand (docs/health.md).
+        Assert.Equal(0.1008, winRate["differenceLow"]!.GetValue<double>(), 4);
+        Assert.Equal(0.7278, winRate["differenceHigh"]!.GetValue<double>(), 4);
         // 9 won with an overlap and 3 without: below ten in a group, so no deal size is compared.
         Assert.True(figures["averageDealSize"]!["tooSmall"]!.GetValue<bool>());
         Assert.Null(figures["averageDealSize"]!["difference"]);
@@ -114,6 +115,36 @@ public sealed class PipelineHealthTests : IAsyncLifetime
         Assert.Null(partner["figures"]);
         Assert.Equal(1, report["partnersLeftOut"]!.GetValue<int>());
         Assert.Equal(5, report["overall"]!["coveredCount"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task TheLeaderboardShowsEachScoresInputsAndWeightsAndLeavesCountsOnlyPartnersUnscored()
+    {
+        var gamma = await _app.SignupAsync("gamma");
+        var gammaCustomers = await gamma.CreatePopulationAsync("Customers");
+        await gamma.UploadOkAsync(gammaCustomers, Records.Range("G", 20, 5));
+        await gamma.ShareAsync(gammaCustomers, "counts");
+        var second = await _alpha.PartnerAsync(gamma);
+
+        var response = await _alpha.Http.GetAsync("/v1/health/leaderboard?period=2026-Q1");
+        await Expect(response, HttpStatusCode.OK);
+        var board = await Json(response);
+
+        var top = Assert.Single(board["partners"]!.AsArray())!;
+        Assert.Equal(_partnership, top["partnershipId"]!.GetValue<string>());
+        // The only partner scored is the best on every input: 50 + 20 + 30 (its lift's interval starts above zero).
+        Assert.Equal(100.0, top["score"]!.GetValue<double>());
+        Assert.Equal("strategic", top["tier"]!.GetValue<string>());
+        Assert.Equal([50.0, 20.0, 30.0], top["inputs"]!.AsArray().Select(i => i!["points"]!.GetValue<double>()));
+        Assert.Equal(0.5, board["weights"]!["potential_revenue"]!.GetValue<double>());
+        Assert.Equal(second, Assert.Single(board["unscored"]!.AsArray())!["partnershipId"]!.GetValue<string>());
+        Assert.Equal(1, board["concentration"]!["partnersForFourFifths"]!.GetValue<int>());
+        Assert.Equal(1.0, board["concentration"]!["herfindahl"]!.GetValue<double>());
+
+        var stranger = await _app.SignupAsync("stranger");
+        var theirs = await Json(await stranger.Http.GetAsync("/v1/health/leaderboard"));
+        Assert.Empty(theirs["partners"]!.AsArray());
+        Assert.Empty(theirs["unscored"]!.AsArray());
     }
 
     [Fact]

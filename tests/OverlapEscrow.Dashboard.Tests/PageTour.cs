@@ -23,6 +23,7 @@ public static class PageTour
             new("partnership-sharing", $"/partnerships/{p}/sharing"),
             new("end-partnership", $"/partnerships/{p}/end"),
             new("health-pipeline", "/health?period=2026"),
+            new("health-leaderboard", "/health/leaderboard?period=2026"),
             new("populations", "/populations"),
             new("population", $"/populations/{myPopulation}"),
             new("population-sharing", $"/populations/{myPopulation}/sharing"),

@@ -19,6 +19,11 @@ public static class HealthApi
             .WithSummary("My pipeline against my partners' customers: coverage overall and per partner, potential revenue, win rate, deal size and time to close with vs without an overlap")
             .WithDescription("From my opportunities populations (each opportunity once) and the customer populations each active partner shares with me at the overlaps level. A partner that shares a customer population with me at the counts level only gets no figures (access counts_only). Comparisons are over opportunities closed in 'period' and carry a 95 % interval of the difference; below 10 in either group only the group sizes are given. Money figures are in 'currency' (default: the one most of my opportunities are in).");
 
+        group.MapGet("/health/leaderboard", GetLeaderboard)
+            .WithName("GetPartnerLeaderboard")
+            .WithSummary("Partners ranked by an explainable score (inputs, weights and points shown), their tiers, and how concentrated the overlap-driven pipeline is")
+            .WithDescription("Scored from the pipeline figures of the partners with exact figures (counts-only partners are listed in 'unscored'). Score = 100 × Σ weight × input scaled to the best partner; inputs: potential revenue (0.5), coverage count share (0.2), the lower end of the win-rate lift's 95 % interval when above zero (0.3). Tiers: strategic ≥ 60, growth ≥ 30, emerging > 0, dormant.");
+
         group.MapGet("/partnerships/{partnershipId}/health/pipeline", GetPartnerPipeline)
             .WithName("GetPartnerPipelineHealth")
             .WithSummary("The pipeline figures of one partner")
@@ -31,6 +36,13 @@ public static class HealthApi
     {
         var outcome = await health.ReportAsync(user.Caller, period, currency, ct);
         return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(PipelineResponse.Of(outcome.Value!));
+    }
+
+    private static async Task<Results<Ok<LeaderboardResponse>, ProblemHttpResult>> GetLeaderboard(
+        [FromQuery] string? period, [FromQuery] string? currency, CurrentUser user, PipelineHealth health, CancellationToken ct)
+    {
+        var outcome = await health.LeaderboardAsync(user.Caller, period, currency, ct);
+        return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(LeaderboardResponse.Of(outcome.Value!));
     }
 
     private static async Task<Results<Ok<PipelineResponse>, ProblemHttpResult>> GetPartnerPipeline(
@@ -96,4 +108,27 @@ public sealed record PipelineResponse(
         FigureAccess.CountsOnly => "counts_only",
         _ => "no_cells",
     };
+}
+
+public sealed record ScoreInputResponse(string Name, double Value, double Scaled, double Weight, double Points);
+
+public sealed record LeaderboardEntryResponse(int Rank, string PartnershipId, PartnerSummary Partner, double Score, string Tier, double PipelineShare,
+    IReadOnlyList<ScoreInputResponse> Inputs);
+
+public sealed record ConcentrationResponse(decimal Total, int PartnersForFourFifths, double Herfindahl);
+
+public sealed record LeaderboardResponse(string Currency, PeriodResponse Period, IReadOnlyDictionary<string, double> Weights,
+    IReadOnlyList<LeaderboardEntryResponse> Partners, IReadOnlyList<PartnerPipelineResponse> Unscored, ConcentrationResponse Concentration, DateTimeOffset ComputedAt)
+{
+    public static LeaderboardResponse Of(Leaderboard l)
+    {
+        var pipeline = PipelineResponse.Of(l.Report);
+        var byId = pipeline.Partners.ToDictionary(p => p.PartnershipId);
+        return new LeaderboardResponse(pipeline.Currency, pipeline.Period, PartnerScores.Weights,
+            l.Scores.Select((s, i) => new LeaderboardEntryResponse(i + 1, s.PartnershipId, byId[s.PartnershipId].Partner, s.Score, s.Tier, s.PipelineShare,
+                s.Inputs.Select(x => new ScoreInputResponse(x.Name, x.Value, x.Scaled, x.Weight, Math.Round(x.Points, 1))).ToList())).ToList(),
+            pipeline.Partners.Where(p => p.Figures is null).ToList(),
+            new ConcentrationResponse(l.Concentration.Total, l.Concentration.PartnersForFourFifths, l.Concentration.Herfindahl),
+            pipeline.ComputedAt);
+    }
 }

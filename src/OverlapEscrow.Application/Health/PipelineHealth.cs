@@ -35,6 +35,9 @@ public sealed record PipelineReport(
     IReadOnlyList<PartnerPipeline> Partners,
     DateTimeOffset ComputedAt);
 
+/// <summary>The leaderboard: the report it is computed from, the scores (best first) and the concentration.</summary>
+public sealed record Leaderboard(PipelineReport Report, IReadOnlyList<PartnerScore> Scores, Concentration Concentration);
+
 /// <summary>
 /// The pipeline figures of docs/health.md: loads my opportunities (every opportunities population of mine, each
 /// opportunity once) and, per active partnership, which of them overlap a customer population the partner does not hide
@@ -105,6 +108,18 @@ public sealed class PipelineHealth(
             new { period = range!.ToString(), currency = money, partners = partners.Count }), ct);
         return new PipelineReport(money, range!, opportunities.Count, mine, PipelineFigures.CoverageOf(opportunities, anyPartner, money), leftOut,
             partners.OrderBy(p => p.Partner.Name, StringComparer.OrdinalIgnoreCase).ToList(), now);
+    }
+
+    /// <summary>
+    /// The leaderboard (docs/health.md): the partners with exact figures, scored and tiered, and the concentration of
+    /// their potential revenue. Partners without exact figures are in the report, unscored.
+    /// </summary>
+    public async Task<Outcome<Leaderboard>> LeaderboardAsync(Caller caller, string? period, string? currency, CancellationToken ct)
+    {
+        var report = await ReportAsync(caller, period, currency, ct);
+        if (report.Failure is { } failure) return failure;
+        var scored = report.Value!.Partners.Where(p => p.Figures is not null).Select(p => (p.PartnershipId, p.Figures!)).ToList();
+        return new Leaderboard(report.Value, PartnerScores.Rank(scored), PartnerScores.ConcentrationOf([.. scored.Select(p => p.Item2.PotentialRevenue)]));
     }
 
     /// <summary>
