@@ -148,6 +148,43 @@ public sealed class PipelineHealthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheLeadershipReportIsTheSameLinesAsJsonAndAsCsvWithTheLiftAndItsInterval()
+    {
+        var json = await Json(await _alpha.Http.GetAsync("/v1/health/report?period=2026-Q1"));
+        var lines = json["lines"]!.AsArray();
+        var lift = lines.Single(l => l!["measure"]!.GetValue<string>() == "win_rate_difference")!;
+        Assert.Equal("beta Inc.", lift["partner"]!.GetValue<string>());
+        Assert.Equal(("0.5", "0.1008", "0.7278", 12, 12), (lift["value"]!.GetValue<string>(), lift["low"]!.GetValue<string>(), lift["high"]!.GetValue<string>(),
+            lift["withCount"]!.GetValue<int>(), lift["withoutCount"]!.GetValue<int>()));
+
+        var request = new HttpRequestMessage(HttpMethod.Get, "/v1/health/report?period=2026-Q1");
+        request.Headers.Accept.ParseAdd("text/csv");
+        var response = await _alpha.Http.SendAsync(request);
+        await Expect(response, HttpStatusCode.OK);
+        var rows = (await response.Content.ReadAsStringAsync()).TrimStart('\uFEFF').Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("section,partner,measure,value,low,high,with_count,without_count", rows[0]);
+        Assert.Equal(lines.Count, rows.Length - 1);
+        Assert.Contains("lift,beta Inc.,win_rate_difference,0.5,0.1008,0.7278,12,12", rows);
+        Assert.Contains("coverage,,coverage_count_share,0.5,,,,", rows);
+    }
+
+    [Fact]
+    public async Task APartnerNameAsAFormulaIsEscapedInTheCsv()
+    {
+        var sneaky = await _app.SignupAsync("sneaky", "=HYPERLINK(\"http://x\")");
+        var customers = await sneaky.CreatePopulationAsync("Customers");
+        await sneaky.UploadOkAsync(customers, Records.Range("S", 0, 3));
+        await sneaky.ShareAsync(customers, "overlaps");
+        await _alpha.PartnerAsync(sneaky);
+
+        var csv = await (await _alpha.Http.GetAsync("/v1/health/report?period=2026-Q1&format=csv")).Content.ReadAsStringAsync();
+
+        Assert.Contains("'=HYPERLINK", csv);
+        Assert.DoesNotContain(",=HYPERLINK", csv);
+        Assert.DoesNotContain(",\"=HYPERLINK", csv);
+    }
+
+    [Fact]
     public async Task ATerminatedPartnershipContributesNothing()
     {
         await Expect(await _beta.Http.PostAsync($"/v1/partnerships/{_partnership}/terminate", null), HttpStatusCode.OK);

@@ -26,6 +26,40 @@ public sealed class HealthPagesTests(DashboardWorld world)
     }
 
     [Fact]
+    public async Task TheReportPagesCsvIsTheApisCsvAndItsTableHasTheSameLines()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/v1/health/report?period=2026");
+        request.Headers.Accept.ParseAdd("text/csv");
+        var apiCsv = await (await world.Beta.Http.SendAsync(request)).Content.ReadAsStringAsync();
+
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Beta));
+        await page.GotoAsync("/health/report?period=2026");
+        var download = await page.APIRequest.GetAsync("/health/report?handler=Csv&period=2026");
+
+        Assert.Equal(200, download.Status);
+        Assert.Equal(apiCsv, await download.TextAsync());
+        var rows = apiCsv.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Length - 1;
+        await Assertions.Expect(page.Locator("table.report tbody tr")).ToHaveCountAsync(rows);
+        await Assertions.Expect(page.Locator("table.report")).ToContainTextAsync("alpha Inc.");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task TheLeaderboardRanksThePartnerWithItsPointsAndTier()
+    {
+        var api = await EscrowClient.Json(await world.Beta.Http.GetAsync("/v1/health/leaderboard?period=2026"));
+        var top = api["partners"]![0]!;
+
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Beta));
+        await page.GotoAsync("/health/leaderboard?period=2026");
+
+        var row = page.Locator($"table.leaderboard tr[data-partnership='{world.Partnership}']");
+        await Assertions.Expect(row.Locator(".score")).ToHaveTextAsync(top["score"]!.GetValue<double>().ToString("0.0", CultureInfo.InvariantCulture));
+        await Assertions.Expect(row.Locator(".tier")).ToHaveTextAsync(top["tier"]!.GetValue<string>());
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task AnotherOrganizationSeesNoneOfThisPartnershipOnItsHealthPage()
     {
         var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Gamma));

@@ -24,6 +24,7 @@ public static class PageTour
             new("end-partnership", $"/partnerships/{p}/end"),
             new("health-pipeline", "/health?period=2026"),
             new("health-leaderboard", "/health/leaderboard?period=2026"),
+            new("health-report", "/health/report?period=2026-Q3"),
             new("populations", "/populations"),
             new("population", $"/populations/{myPopulation}"),
             new("population-sharing", $"/populations/{myPopulation}/sharing"),

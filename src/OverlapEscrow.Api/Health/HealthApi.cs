@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Api.Partnerships;
 using OverlapEscrow.Application.Health;
@@ -24,6 +25,13 @@ public static class HealthApi
             .WithSummary("Partners ranked by an explainable score (inputs, weights and points shown), their tiers, and how concentrated the overlap-driven pipeline is")
             .WithDescription("Scored from the pipeline figures of the partners with exact figures (counts-only partners are listed in 'unscored'). Score = 100 × Σ weight × input scaled to the best partner; inputs: potential revenue (0.5), coverage count share (0.2), the lower end of the win-rate lift's 95 % interval when above zero (0.3). Tiers: strategic ≥ 60, growth ≥ 30, emerging > 0, dormant.");
 
+        group.MapGet("/health/report", GetReport)
+            .WithName("GetLeadershipReport")
+            .WithSummary("The leadership report for a period (quarter, year or two dates): coverage, concentration, top partners and lift with 95 % intervals")
+            .WithDescription("The leaderboard's figures as lines (section, partner, measure, value, low, high, group sizes), as JSON, or as CSV with Accept: text/csv or format=csv. The dashboard's printable report (/health/report) is the same lines.")
+            .Produces<LeadershipReportResponse>(contentType: "application/json")
+            .ProducesCsv("Header section, partner, measure, value, low, high, with_count, without_count; one row per report line.");
+
         group.MapGet("/partnerships/{partnershipId}/health/pipeline", GetPartnerPipeline)
             .WithName("GetPartnerPipelineHealth")
             .WithSummary("The pipeline figures of one partner")
@@ -43,6 +51,21 @@ public static class HealthApi
     {
         var outcome = await health.LeaderboardAsync(user.Caller, period, currency, ct);
         return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(LeaderboardResponse.Of(outcome.Value!));
+    }
+
+    private static async Task<Results<Ok<LeadershipReportResponse>, EmptyHttpResult, ProblemHttpResult>> GetReport(
+        [FromQuery] string? period, [FromQuery] string? currency, [FromQuery] string? format, HttpContext http, CurrentUser user, PipelineHealth health, CancellationToken ct)
+    {
+        var csv = string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase)
+            || (format is null && http.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true));
+        if (format is not null && !csv && !string.Equals(format, "json", StringComparison.OrdinalIgnoreCase))
+            return Problems.Invalid("format", "format is json or csv.");
+        var outcome = await health.LeadershipReportAsync(user.Caller, period, currency, ct);
+        if (outcome.Failure is { } failure) return Problems.From(failure);
+        var report = outcome.Value!;
+        if (!csv) return TypedResults.Ok(new LeadershipReportResponse(report.Currency, new PeriodResponse(report.Period.From, report.Period.To), report.Lines, report.ComputedAt));
+        await ReportCsv.WriteAsync(http, report, ct);
+        return TypedResults.Empty;
     }
 
     private static async Task<Results<Ok<PipelineResponse>, ProblemHttpResult>> GetPartnerPipeline(
@@ -132,3 +155,5 @@ public sealed record LeaderboardResponse(string Currency, PeriodResponse Period,
             pipeline.ComputedAt);
     }
 }
+
+public sealed record LeadershipReportResponse(string Currency, PeriodResponse Period, IReadOnlyList<ReportLine> Lines, DateTimeOffset ComputedAt);

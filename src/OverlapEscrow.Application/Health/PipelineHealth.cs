@@ -122,6 +122,13 @@ public sealed class PipelineHealth(
         return new Leaderboard(report.Value, PartnerScores.Rank(scored), PartnerScores.ConcentrationOf([.. scored.Select(p => p.Item2.PotentialRevenue)]));
     }
 
+    /// <summary>The leadership report for a period: the leaderboard's figures as lines (JSON, CSV and the printable page).</summary>
+    public async Task<Outcome<LeadershipReport>> LeadershipReportAsync(Caller caller, string? period, string? currency, CancellationToken ct)
+    {
+        var board = await LeaderboardAsync(caller, period, currency, ct);
+        return board.Failure is { } failure ? failure : LeadershipReport.From(board.Value!);
+    }
+
     /// <summary>
     /// The record ids of my opportunities that overlap any customer population of the partner that the partner shares
     /// with me at the overlaps level, and how the partner's cells are shared. A cell the partner hides does not exist here.
