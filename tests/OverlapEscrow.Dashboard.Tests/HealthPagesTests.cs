@@ -37,7 +37,7 @@ public sealed class HealthPagesTests(DashboardWorld world)
         var download = await page.APIRequest.GetAsync("/health/report?handler=Csv&period=2026");
 
         Assert.Equal(200, download.Status);
-        Assert.Equal(apiCsv, await download.TextAsync());
+        Assert.Equal(apiCsv.TrimStart('\uFEFF'), (await download.TextAsync()).TrimStart('\uFEFF'));
         var rows = apiCsv.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Length - 1;
         await Assertions.Expect(page.Locator("table.report tbody tr")).ToHaveCountAsync(rows);
         await Assertions.Expect(page.Locator("table.report")).ToContainTextAsync("alpha Inc.");

@@ -13,7 +13,7 @@ public static class HealthApi
 {
     public static RouteGroupBuilder MapHealth(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1").WithTags("Health").RequireAuthorization(Policies.OverlapsRead);
+        var group = routes.MapGroup("/v1").WithTags("Partnership health").RequireAuthorization(Policies.OverlapsRead);
 
         group.MapGet("/health/pipeline", GetPipeline)
             .WithName("GetPipelineHealth")
