@@ -25,7 +25,8 @@ The measured advantage is TPR - FPR over the trials. The bound is tanh(ε/2) for
 spent (the releases it read, each of ε per release), from the settings the service reports. A measured value is
 within its bound when it is no more than the bound plus the half-width of its 99 % confidence interval (sampling
 error of 2·TRIALS Bernoulli trials). As a control, the probe runs once more against an owner who chose exact counts
-for its attackers: there the bound is 1 and the advantage is measured 1.
+for its attackers, and the subset-sum attack once more against an owner sharing its customers at the overlaps level
+(exact figures): there the bound is 1 and the advantage is measured 1.
 
 Then utility: UTILITY_VIEWERS viewer organizations each upload populations of 100, 500 and 1000 of the owner's
 accounts; every released count is compared with the true one (median absolute error, median relative error, share
@@ -162,6 +163,23 @@ def main():
         control.append((member, count(attacker.matrix(partnership)[(probe, low)]) is not None))
     measured, half = advantage(control)
     print(f"{'control: probe, exact counts':28} {'-':>8} {'-':>8} {measured:>+12.3f} ± {half:.3f}   {1.0:>16.3f}  (the owner's explicit choice: no guarantee)")
+
+    # Control: the subset-sum attack against an owner who shares its customers at the overlaps level, where the
+    # figures are exact (and the list names the accounts anyway): the attack reads the answer off.
+    open_owner = Org(host, port, "open-owner")
+    open_owner.population("Customers", range(OWNER), "overlaps")
+    control = []
+    for trial in range(2 * args.control_trials):
+        member = trial % 2 == 0
+        target = rng.randrange(len(KNOWN), OWNER) if member else rng.randrange(OWNER, 2 * OWNER)
+        attacker = Org(host, port, f"subset-control-{trial}")
+        pipeline = attacker.api.call("POST", "/v1/populations", {"name": "Pipeline", "type": "opportunities"})["id"]
+        attacker.api.call("PUT", f"/v1/populations/{pipeline}/records", opportunities([(target, "1"), (0, "2")]), "application/x-ndjson")
+        partnership = attacker.partner(open_owner)
+        figures = attacker.api.call("GET", f"/v1/partnerships/{partnership}/health/pipeline")["partners"][0].get("figures")
+        control.append((member, figures is not None and int(float(figures["potentialRevenue"])) % 2 == 1))
+    measured, half = advantage(control)
+    print(f"{'control: subset sum, overlaps':28} {'-':>8} {'-':>8} {measured:>+12.3f} ± {half:.3f}   {1.0:>16.3f}  (shared at the overlaps level: exact on purpose)")
 
     # Utility: released counts of cells of known size.
     sizes = [100, 500, 1000]
