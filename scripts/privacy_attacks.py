@@ -12,6 +12,11 @@ exact counts:
 - padding: the target with four accounts known to be the owner's (0..3); against the minimum of 5 a count means "in".
 - differencing populations: two populations, 100 known accounts with and without the target; a difference >= 1 means "in".
 - differencing versions: one population, first with the target, then without; a drop >= 1 means "in".
+- subset sum over the health figures: the attacker uploads an opportunities population holding the target with an
+  open amount of 1 and a known account (0) with an open amount of 2, and reads the potential revenue the pipeline
+  figures give for the owner (docs/health.md); an odd sum means "in". Exact, the sum reads every opportunity's
+  membership off its power-of-two amount. The owner shares its customers at the counts level, so the escrow gives
+  no figure over those cells: the rule decides "out" whenever the figure is absent, and it spends no ε (bound 0).
 - whole budget: a second attacker organization spends a whole period's budget on the target: 15 populations of the
   100 known accounts plus the target, against both owner populations (30 releases); the sum of the 30 counts minus
   30·100 >= 15 means "in" (the best threshold for the two sums, whose noise is symmetric).
@@ -20,7 +25,8 @@ The measured advantage is TPR - FPR over the trials. The bound is tanh(ε/2) for
 spent (the releases it read, each of ε per release), from the settings the service reports. A measured value is
 within its bound when it is no more than the bound plus the half-width of its 99 % confidence interval (sampling
 error of 2·TRIALS Bernoulli trials). As a control, the probe runs once more against an owner who chose exact counts
-for its attackers: there the bound is 1 and the advantage is measured 1.
+for its attackers, and the subset-sum attack once more against an owner sharing its customers at the overlaps level
+(exact figures): there the bound is 1 and the advantage is measured 1.
 
 Then utility: UTILITY_VIEWERS viewer organizations each upload populations of 100, 500 and 1000 of the owner's
 accounts; every released count is compared with the true one (median absolute error, median relative error, share
@@ -34,7 +40,7 @@ import sys
 import time
 from urllib.parse import urlparse
 
-from privacy_service import Org
+from privacy_service import Org, domain_hash
 
 OWNER = 2000
 KNOWN = list(range(100))  # accounts the attacker knows the owner has: cells far above the minimum of 5
@@ -52,6 +58,13 @@ def advantage(rows):
     outs = [said for member, said in rows if not member]
     tpr, fpr = sum(ins) / len(ins), sum(outs) / len(outs)
     return tpr - fpr, Z99 * math.sqrt(0.25 / len(ins) + 0.25 / len(outs))
+
+
+def opportunities(accounts):
+    """An opportunities population's upload: (account number, open amount) per opportunity (docs/health.md)."""
+    return "".join(f'{{"recordId":"O-{i:06d}","identifiers":{{"domain":"{domain_hash(n)}"}},'
+                   f'"attributes":{{"amount":"{amount}","currency":"USD","closed":"false"}}}}\n'
+                   for i, (n, amount) in enumerate(accounts)).encode()
 
 
 def count(cell):
@@ -77,7 +90,7 @@ def main():
     def settings_of(partnership):
         return owner.privacy(partnership)["settings"]
 
-    attacks = {name: [] for name in ["probe", "padding", "differencing populations", "differencing versions", "whole budget"]}
+    attacks = {name: [] for name in ["probe", "padding", "differencing populations", "differencing versions", "subset sum (health)", "whole budget"]}
     spent = {}  # the ε each attack's decision rests on
     settings = None
     for trial in range(2 * args.trials):
@@ -89,6 +102,8 @@ def main():
         with_target = attacker.population("With", KNOWN + [target])
         without = attacker.population("Without", KNOWN)
         versions = attacker.population("Versions", KNOWN + [target])
+        pipeline = attacker.api.call("POST", "/v1/populations", {"name": "Pipeline", "type": "opportunities"})["id"]
+        attacker.api.call("PUT", f"/v1/populations/{pipeline}/records", opportunities([(target, "1"), (0, "2")]), "application/x-ndjson")
         partnership = attacker.partner(owner)
         if settings is None:
             settings = settings_of(partnership)
@@ -101,6 +116,9 @@ def main():
         attacks["differencing populations"].append((member, (c(first, with_target, customers) or 0) - (c(first, without, customers) or 0) >= 1))
         before, after = c(first, versions, customers), c(second, versions, customers)
         attacks["differencing versions"].append((member, (before or 0) - (after or 0) >= 1))
+        health = attacker.api.call("GET", f"/v1/partnerships/{partnership}/health/pipeline")
+        figures = next((p.get("figures") for p in health["partners"] if p["partnershipId"] == partnership), None)
+        attacks["subset sum (health)"].append((member, figures is not None and int(float(figures["potentialRevenue"])) % 2 == 1))
         # The second version got a fresh value only if the refresh interval allowed it: count the releases it read.
         fresh = second[(versions, customers)]["privacy"]["releasedAt"] != first[(versions, customers)]["privacy"]["releasedAt"]
         spent.setdefault("differencing versions", 0)
@@ -118,7 +136,7 @@ def main():
             print(f"  {trial + 1} of {2 * args.trials} trials ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
 
     per_release = float(settings["epsilonPerRelease"])
-    spent.update({"probe": 1, "padding": 1, "differencing populations": 2})
+    spent.update({"probe": 1, "padding": 1, "differencing populations": 2, "subset sum (health)": 0})
     print(f"settings (the escrow's defaults): epsilonPerPeriod {settings['epsilonPerPeriod']}, epsilonPerRelease {settings['epsilonPerRelease']}, "
           f"refreshIntervalMinutes {settings['refreshIntervalMinutes']}, releasesPerPeriod {settings['releasesPerPeriod']}, "
           f"advantageBound {settings['advantageBound']}, marginOfError ±{settings['marginOfError']} at 90 %, medianError {settings['medianError']}")
@@ -145,6 +163,23 @@ def main():
         control.append((member, count(attacker.matrix(partnership)[(probe, low)]) is not None))
     measured, half = advantage(control)
     print(f"{'control: probe, exact counts':28} {'-':>8} {'-':>8} {measured:>+12.3f} ± {half:.3f}   {1.0:>16.3f}  (the owner's explicit choice: no guarantee)")
+
+    # Control: the subset-sum attack against an owner who shares its customers at the overlaps level, where the
+    # figures are exact (and the list names the accounts anyway): the attack reads the answer off.
+    open_owner = Org(host, port, "open-owner")
+    open_owner.population("Customers", range(OWNER), "overlaps")
+    control = []
+    for trial in range(2 * args.control_trials):
+        member = trial % 2 == 0
+        target = rng.randrange(len(KNOWN), OWNER) if member else rng.randrange(OWNER, 2 * OWNER)
+        attacker = Org(host, port, f"subset-control-{trial}")
+        pipeline = attacker.api.call("POST", "/v1/populations", {"name": "Pipeline", "type": "opportunities"})["id"]
+        attacker.api.call("PUT", f"/v1/populations/{pipeline}/records", opportunities([(target, "1"), (0, "2")]), "application/x-ndjson")
+        partnership = attacker.partner(open_owner)
+        figures = attacker.api.call("GET", f"/v1/partnerships/{partnership}/health/pipeline")["partners"][0].get("figures")
+        control.append((member, figures is not None and int(float(figures["potentialRevenue"])) % 2 == 1))
+    measured, half = advantage(control)
+    print(f"{'control: subset sum, overlaps':28} {'-':>8} {'-':>8} {measured:>+12.3f} ± {half:.3f}   {1.0:>16.3f}  (shared at the overlaps level: exact on purpose)")
 
     # Utility: released counts of cells of known size.
     sizes = [100, 500, 1000]

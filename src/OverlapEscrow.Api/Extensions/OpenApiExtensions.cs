@@ -51,6 +51,7 @@ public static class OpenApiExtensions
         ["Co-selling"] = "Co-selling signals: joint opportunities, reference and reciprocal cells within what the partner shares, and opportunities with no partner attached.",
         ["Privacy"] = "Privacy-protected counts: the owner's budget and settings per partner for the noised counts-level values (docs/privacy.md).",
         ["Overlaps"] = "The overlap matrix, its history, and the overlapping records of a cell, as far as the partner's rule permits.",
+        ["Partnership health"] = "Figures from my own pipeline and the overlap fact: coverage, potential revenue, lift with intervals, the partner leaderboard and the leadership report (docs/health.md).",
         ["Schedules"] = "Sync schedules that pull snapshots or refresh overlaps on a cron expression, and their run history.",
         ["Audit"] = "The hash-chained audit log of an organization and its partnerships, and its verification.",
         ["Webhooks"] = "Signed event deliveries (Standard Webhooks) to subscribed URLs, and their delivery log.",

@@ -42,7 +42,7 @@ public sealed class DemoSeeder(
     public async Task SeedAsync(string password, CancellationToken ct)
     {
         if (await accountStore.FindOrganizationBySlugAsync(NorthwindSlug, ct) is not null) return;
-        var universe = Companies(4000);
+        var universe = Universe;
 
         var northwind = await CreateOrganizationAsync("Northwind Analytics", NorthwindSlug, password, ct);
         var contoso = await CreateOrganizationAsync("Contoso Cloud", ContosoSlug, password, ct);
@@ -52,6 +52,8 @@ public sealed class DemoSeeder(
         var nwProspects = await PopulationAsync(northwind, "Prospects", "prospects", Sample(universe, 1400, 2800, rng), "NWP", ct);
         var coCustomers = await PopulationAsync(contoso, "Customers", "customers", Sample(universe, 800, 2200, rng), "COC", ct);
         var coOpportunities = await PopulationAsync(contoso, "Open Opportunities", "opportunities", Sample(universe, 1500, 3000, rng), "COO", ct);
+        // Northwind's own pipeline, for the health pages (docs/health.md); hidden from partners like any new population.
+        await PopulationAsync(northwind, "Pipeline", "opportunities", Sample(universe, 1000, 2600, rng), "NWO", ct, OpportunityFields);
 
         // Through the same use cases as the API, so the demo's rules and partnership are audited and refreshed like any.
         await ShareAsync(northwind, nwCustomers, "overlaps", ["accountName", "owner", "stage"], ct);
@@ -78,7 +80,29 @@ public sealed class DemoSeeder(
         return created.Value?.Organization.Id ?? throw new InvalidOperationException("The demo organization could not be created: " + created.Failure!.Detail);
     }
 
-    private async Task<string> PopulationAsync(string organizationId, string name, string type, IEnumerable<Company> companies, string idPrefix, CancellationToken ct)
+    /// <summary>
+    /// The documented opportunity fields of a demo opportunity: a third open, the rest closed in the last two years with
+    /// a win rate that is higher on accounts the partner also has (the demo's story), amounts in USD.
+    /// </summary>
+    private static void OpportunityFields(Random rng, Company company, Dictionary<string, string> attributes)
+    {
+        var created = new DateOnly(2025, 1, 1).AddDays(rng.Next(0, 640));
+        var closed = rng.Next(3) != 0;
+        var shared = Universe.Skip(800).Take(1400).Any(c => c.Name == company.Name);
+        attributes["amount"] = (rng.Next(5, 200) * 500).ToString(CultureInfo.InvariantCulture);
+        attributes["currency"] = "USD";
+        attributes["created_date"] = created.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        attributes["closed"] = closed ? "true" : "false";
+        var closeDate = created.AddDays(rng.Next(20, shared ? 90 : 140));
+        attributes["close_date"] = closeDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        attributes["won"] = closed && rng.Next(100) < (shared ? 45 : 30) ? "true" : "false";
+        attributes["stage"] = closed ? (attributes["won"] == "true" ? "Closed Won" : "Closed Lost") : Stages[rng.Next(Stages.Length - 1)];
+    }
+
+    private static readonly List<Company> Universe = Companies(4000);
+
+    private async Task<string> PopulationAsync(string organizationId, string name, string type, IEnumerable<Company> companies, string idPrefix, CancellationToken ct,
+        Action<Random, Company, Dictionary<string, string>>? more = null)
     {
         var caller = Demo(organizationId);
         var population = (await populations.CreateAsync(caller, new Populations.PopulationInput(name, type), ct)).Value!;
@@ -94,6 +118,7 @@ public sealed class DemoSeeder(
                 ["stage"] = Stages[rng.Next(Stages.Length)],
                 ["amount"] = (rng.Next(5, 500) * 1000).ToString(CultureInfo.InvariantCulture),
             };
+            more?.Invoke(rng, c, attributes);
             body.AppendLine(JsonSerializer.Serialize(new { recordId = $"{idPrefix}-{++n:D6}", identifiers = Identifiers(c.Name, c.Domain, c.Country), attributes }));
         }
         await using var stream = new MemoryStream(Encoding.UTF8.GetBytes(body.ToString()));

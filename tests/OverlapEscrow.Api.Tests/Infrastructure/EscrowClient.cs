@@ -20,12 +20,12 @@ public static class EscrowClient
 {
     public const string Password = "correct horse battery staple";
 
-    public static async Task<Org> SignupAsync(this EscrowApp app, string slug)
+    public static async Task<Org> SignupAsync(this EscrowApp app, string slug, string? name = null)
     {
         var http = app.CreateClient();
         var response = await http.PostAsJsonAsync("/v1/signup", new
         {
-            organizationName = slug + " Inc.", organizationSlug = slug, email = $"admin@{slug}.example", password = Password,
+            organizationName = name ?? slug + " Inc.", organizationSlug = slug, email = $"admin@{slug}.example", password = Password,
         });
         await Expect(response, HttpStatusCode.Created);
         var body = await Json(response);

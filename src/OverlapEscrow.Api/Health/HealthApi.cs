@@ -1,0 +1,159 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using OverlapEscrow.Api.Extensions;
+using OverlapEscrow.Api.Infrastructure;
+using OverlapEscrow.Api.Partnerships;
+using OverlapEscrow.Application.Health;
+using OverlapEscrow.Domain.Health;
+
+namespace OverlapEscrow.Api.Health;
+
+/// <summary>Partnership health figures from my own pipeline and the overlap fact (docs/health.md).</summary>
+public static class HealthApi
+{
+    public static RouteGroupBuilder MapHealth(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1").WithTags("Partnership health").RequireAuthorization(Policies.OverlapsRead);
+
+        group.MapGet("/health/pipeline", GetPipeline)
+            .WithName("GetPipelineHealth")
+            .WithSummary("My pipeline against my partners' customers: coverage overall and per partner, potential revenue, win rate, deal size and time to close with vs without an overlap")
+            .WithDescription("From my opportunities populations (each opportunity once) and the customer populations each active partner shares with me at the overlaps level. A partner that shares a customer population with me at the counts level only gets no figures (access counts_only). Comparisons are over opportunities closed in 'period' and carry a 95 % interval of the difference; below 10 in either group only the group sizes are given. Money figures are in 'currency' (default: the one most of my opportunities are in).");
+
+        group.MapGet("/health/leaderboard", GetLeaderboard)
+            .WithName("GetPartnerLeaderboard")
+            .WithSummary("Partners ranked by an explainable score (inputs, weights and points shown), their tiers, and how concentrated the overlap-driven pipeline is")
+            .WithDescription("Scored from the pipeline figures of the partners with exact figures (counts-only partners are listed in 'unscored'). Score = 100 × Σ weight × input scaled to the best partner; inputs: potential revenue (0.5), coverage count share (0.2), the lower end of the win-rate lift's 95 % interval when above zero (0.3). Tiers: strategic ≥ 60, growth ≥ 30, emerging > 0, dormant.");
+
+        group.MapGet("/health/report", GetReport)
+            .WithName("GetLeadershipReport")
+            .WithSummary("The leadership report for a period (quarter, year or two dates): coverage, concentration, top partners and lift with 95 % intervals")
+            .WithDescription("The leaderboard's figures as lines (section, partner, measure, value, low, high, group sizes), as JSON, or as CSV with Accept: text/csv or format=csv. The dashboard's printable report (/health/report) is the same lines.")
+            .Produces<LeadershipReportResponse>(contentType: "application/json")
+            .ProducesCsv("Header section, partner, measure, value, low, high, with_count, without_count; one row per report line.");
+
+        group.MapGet("/partnerships/{partnershipId}/health/pipeline", GetPartnerPipeline)
+            .WithName("GetPartnerPipelineHealth")
+            .WithSummary("The pipeline figures of one partner")
+            .WithDescription("As /v1/health/pipeline for one partnership of mine (404 otherwise); 'overall' is then this partner's coverage.");
+        return group;
+    }
+
+    private static async Task<Results<Ok<PipelineResponse>, ProblemHttpResult>> GetPipeline(
+        [FromQuery] string? period, [FromQuery] string? currency, CurrentUser user, PipelineHealth health, CancellationToken ct)
+    {
+        var outcome = await health.ReportAsync(user.Caller, period, currency, ct);
+        return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(PipelineResponse.Of(outcome.Value!));
+    }
+
+    private static async Task<Results<Ok<LeaderboardResponse>, ProblemHttpResult>> GetLeaderboard(
+        [FromQuery] string? period, [FromQuery] string? currency, CurrentUser user, PipelineHealth health, CancellationToken ct)
+    {
+        var outcome = await health.LeaderboardAsync(user.Caller, period, currency, ct);
+        return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(LeaderboardResponse.Of(outcome.Value!));
+    }
+
+    private static async Task<Results<Ok<LeadershipReportResponse>, EmptyHttpResult, ProblemHttpResult>> GetReport(
+        [FromQuery] string? period, [FromQuery] string? currency, [FromQuery] string? format, HttpContext http, CurrentUser user, PipelineHealth health, CancellationToken ct)
+    {
+        var csv = string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase)
+            || (format is null && http.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true));
+        if (format is not null && !csv && !string.Equals(format, "json", StringComparison.OrdinalIgnoreCase))
+            return Problems.Invalid("format", "format is json or csv.");
+        var outcome = await health.LeadershipReportAsync(user.Caller, period, currency, ct);
+        if (outcome.Failure is { } failure) return Problems.From(failure);
+        var report = outcome.Value!;
+        if (!csv) return TypedResults.Ok(new LeadershipReportResponse(report.Currency, new PeriodResponse(report.Period.From, report.Period.To), report.Lines, report.ComputedAt));
+        await ReportCsv.WriteAsync(http, report, ct);
+        return TypedResults.Empty;
+    }
+
+    private static async Task<Results<Ok<PipelineResponse>, ProblemHttpResult>> GetPartnerPipeline(
+        string partnershipId, [FromQuery] string? period, [FromQuery] string? currency, CurrentUser user, PipelineHealth health, CancellationToken ct)
+    {
+        var outcome = await health.ReportAsync(user.Caller, period, currency, ct, partnershipId);
+        return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(PipelineResponse.Of(outcome.Value!));
+    }
+}
+
+public sealed record PeriodResponse(DateOnly From, DateOnly To);
+
+public sealed record CoverageResponse(int OpenCount, int CoveredCount, double? CountShare, decimal OpenAmount, decimal CoveredAmount, double? AmountShare)
+{
+    public static CoverageResponse Of(Coverage c) => new(c.OpenCount, c.CoveredCount, c.CountShare, c.OpenAmount, c.CoveredAmount, c.AmountShare);
+}
+
+/// <summary>A comparison; the values are null (and tooSmall true) when either group has fewer than 10.</summary>
+public sealed record ComparisonResponse(int WithCount, int WithoutCount, bool TooSmall, double? With, double? Without, double? Difference,
+    double? DifferenceLow, double? DifferenceHigh, string Method)
+{
+    public static ComparisonResponse Of(Comparison c, string method) =>
+        new(c.WithCount, c.WithoutCount, c.TooSmall, c.With, c.Without, c.Difference, c.Interval?.Low, c.Interval?.High, method);
+}
+
+public sealed record PartnerFiguresResponse(decimal PotentialRevenue, CoverageResponse Coverage, ComparisonResponse WinRate,
+    ComparisonResponse AverageDealSize, ComparisonResponse DaysToClose);
+
+/// <summary>access: exact, counts_only (no figures: they would rest on a counts-only cell) or no_cells.</summary>
+public sealed record PartnerPipelineResponse(string PartnershipId, PartnerSummary Partner, string Access, int CustomerPopulations, PartnerFiguresResponse? Figures);
+
+public sealed record PipelineResponse(
+    string Currency,
+    PeriodResponse Period,
+    int Opportunities,
+    IReadOnlyList<string> OpportunityPopulationIds,
+    CoverageResponse Overall,
+    int PartnersLeftOut,
+    IReadOnlyList<PartnerPipelineResponse> Partners,
+    DateTimeOffset ComputedAt)
+{
+    public const string WinRateMethod = "newcombe_hybrid_score_95";
+    public const string MeanMethod = "welch_95";
+
+    public static PipelineResponse Of(PipelineReport r) => new(
+        r.Currency,
+        new PeriodResponse(r.Period.From, r.Period.To),
+        r.Opportunities,
+        r.OpportunityPopulations.Select(p => p.Id).ToList(),
+        CoverageResponse.Of(r.Overall),
+        r.PartnersLeftOut,
+        r.Partners.Select(p => new PartnerPipelineResponse(p.PartnershipId, new PartnerSummary(p.Partner.Id, p.Partner.Slug, p.Partner.Name),
+            Access(p.Access), p.CustomerPopulations,
+            p.Figures is { } f
+                ? new PartnerFiguresResponse(f.PotentialRevenue, CoverageResponse.Of(f.Coverage), ComparisonResponse.Of(f.WinRate, WinRateMethod),
+                    ComparisonResponse.Of(f.AverageDealSize, MeanMethod), ComparisonResponse.Of(f.DaysToClose, MeanMethod))
+                : null)).ToList(),
+        r.ComputedAt);
+
+    public static string Access(FigureAccess access) => access switch
+    {
+        FigureAccess.Exact => "exact",
+        FigureAccess.CountsOnly => "counts_only",
+        _ => "no_cells",
+    };
+}
+
+public sealed record ScoreInputResponse(string Name, double Value, double Scaled, double Weight, double Points);
+
+public sealed record LeaderboardEntryResponse(int Rank, string PartnershipId, PartnerSummary Partner, double Score, string Tier, double PipelineShare,
+    IReadOnlyList<ScoreInputResponse> Inputs);
+
+public sealed record ConcentrationResponse(decimal Total, int PartnersForFourFifths, double Herfindahl);
+
+public sealed record LeaderboardResponse(string Currency, PeriodResponse Period, IReadOnlyDictionary<string, double> Weights,
+    IReadOnlyList<LeaderboardEntryResponse> Partners, IReadOnlyList<PartnerPipelineResponse> Unscored, ConcentrationResponse Concentration, DateTimeOffset ComputedAt)
+{
+    public static LeaderboardResponse Of(Leaderboard l)
+    {
+        var pipeline = PipelineResponse.Of(l.Report);
+        var byId = pipeline.Partners.ToDictionary(p => p.PartnershipId);
+        return new LeaderboardResponse(pipeline.Currency, pipeline.Period, PartnerScores.Weights,
+            l.Scores.Select((s, i) => new LeaderboardEntryResponse(i + 1, s.PartnershipId, byId[s.PartnershipId].Partner, s.Score, s.Tier, s.PipelineShare,
+                s.Inputs.Select(x => new ScoreInputResponse(x.Name, x.Value, x.Scaled, x.Weight, Math.Round(x.Points, 1))).ToList())).ToList(),
+            pipeline.Partners.Where(p => p.Figures is null).ToList(),
+            new ConcentrationResponse(l.Concentration.Total, l.Concentration.PartnersForFourFifths, l.Concentration.Herfindahl),
+            pipeline.ComputedAt);
+    }
+}
+
+public sealed record LeadershipReportResponse(string Currency, PeriodResponse Period, IReadOnlyList<ReportLine> Lines, DateTimeOffset ComputedAt);

@@ -1,0 +1,86 @@
+using System.Globalization;
+using OverlapEscrow.Api.Tests.Infrastructure;
+using OverlapEscrow.Dashboard.Tests.Infrastructure;
+
+namespace OverlapEscrow.Dashboard.Tests;
+
+/// <summary>The pipeline health page shows the API's figures for the signed-in organization, and only its own.</summary>
+[Collection(DashboardCollection.Name)]
+public sealed class HealthPagesTests(DashboardWorld world)
+{
+    [Fact]
+    public async Task ThePipelinePageShowsTheSameCoverageAsTheApi()
+    {
+        var api = await EscrowClient.Json(await world.Beta.Http.GetAsync("/v1/health/pipeline?period=2026"));
+        var overall = api["overall"]!;
+        Assert.True(overall["openCount"]!.GetValue<int>() > 0);
+
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Beta));
+        await page.GotoAsync("/health?period=2026");
+
+        var text = await page.Locator(".coverage-overall").InnerTextAsync();
+        Assert.Contains($"({overall["coveredCount"]!.GetValue<int>().ToString("N0", CultureInfo.InvariantCulture)} of {overall["openCount"]!.GetValue<int>().ToString("N0", CultureInfo.InvariantCulture)})", text);
+        var row = page.Locator($"tr[data-partnership='{world.Partnership}']");
+        await Assertions.Expect(row).ToContainTextAsync("alpha Inc.");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task TheReportPagesCsvIsTheApisCsvAndItsTableHasTheSameLines()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/v1/health/report?period=2026");
+        request.Headers.Accept.ParseAdd("text/csv");
+        var apiCsv = await (await world.Beta.Http.SendAsync(request)).Content.ReadAsStringAsync();
+
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Beta));
+        await page.GotoAsync("/health/report?period=2026");
+        var download = await page.APIRequest.GetAsync("/health/report?handler=Csv&period=2026");
+
+        Assert.Equal(200, download.Status);
+        Assert.Equal(apiCsv.TrimStart('\uFEFF'), (await download.TextAsync()).TrimStart('\uFEFF'));
+        var rows = apiCsv.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Length - 1;
+        await Assertions.Expect(page.Locator("table.report tbody tr")).ToHaveCountAsync(rows);
+        await Assertions.Expect(page.Locator("table.report")).ToContainTextAsync("alpha Inc.");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task TheLeaderboardRanksThePartnerWithItsPointsAndTier()
+    {
+        var api = await EscrowClient.Json(await world.Beta.Http.GetAsync("/v1/health/leaderboard?period=2026"));
+        var top = api["partners"]![0]!;
+
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Beta));
+        await page.GotoAsync("/health/leaderboard?period=2026");
+
+        var row = page.Locator($"table.leaderboard tr[data-partnership='{world.Partnership}']");
+        await Assertions.Expect(row.Locator(".score")).ToHaveTextAsync(top["score"]!.GetValue<double>().ToString("0.0", CultureInfo.InvariantCulture));
+        await Assertions.Expect(row.Locator(".tier")).ToHaveTextAsync(top["tier"]!.GetValue<string>());
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task AnotherOrganizationSeesNoneOfThisPartnershipOnItsHealthPage()
+    {
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Gamma));
+        await page.GotoAsync("/health");
+
+        await Assertions.Expect(page.Locator($"tr[data-partnership='{world.Partnership}']")).ToHaveCountAsync(0);
+        var content = await page.ContentAsync();
+        Assert.DoesNotContain("alpha Inc.", content);
+        Assert.DoesNotContain("beta Inc.", content);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task AMalformedPeriodIsShownBesideItsFieldWithNoFigures()
+    {
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Alpha));
+        var response = await page.GotoAsync("/health?period=last-quarter");
+
+        Assert.Equal(400, response!.Status);
+        await Assertions.Expect(page.GetByLabel("Period of close dates")).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(page.Locator("table.health")).ToHaveCountAsync(0);
+        await page.Context.CloseAsync();
+    }
+}
