@@ -81,7 +81,7 @@ public sealed class PipelineHealth(
         foreach (var population in mine)
         {
             var version = await data.GetAsync(caller.OrganizationId, population.Id, population.CurrentVersionId, ct);
-            loaded.Add(version.Records.Select(OpportunityFields.Read));
+            loaded.Add((await data.AllRecordsAsync(caller.OrganizationId, population.Id, version, ct)).Select(OpportunityFields.Read));
         }
         var opportunities = PipelineFigures.Distinct(loaded);
         var money = currency ?? PipelineFigures.DefaultCurrency(opportunities) ?? "USD";
@@ -147,8 +147,12 @@ public sealed class PipelineHealth(
                     case CellAccess.Records cell:
                         customerPopulations.Add(theirs.Id);
                         if (cell.Theirs.CurrentVersionId is null) break;
-                        var overlap = await overlaps.ComputeAsync(view, cell.Mine, cell.Theirs, ct);
-                        foreach (var ordinal in overlap.Result.MyOrdinals) overlapping.Add(overlap.Mine.Records[ordinal].RecordId);
+                        var ids = await overlaps.WithRecordsAsync(view, cell.Mine, cell.Theirs, async overlap =>
+                        {
+                            var records = await overlaps.MyRecordsAsync(overlap, overlap.Result.MyOrdinals, ct);
+                            return overlap.Result.MyOrdinals.Select(o => records[o].RecordId).ToList();
+                        }, ct);
+                        foreach (var id in ids) overlapping.Add(id);
                         break;
                     case CellAccess.CountsOnly:
                         customerPopulations.Add(theirs.Id);

@@ -160,6 +160,15 @@ public sealed class PopulationDataCache(IPopulationRepository populations, Versi
         return new VersionRecords(data, blocks);
     }
 
+    /// <summary>Every record of a version, in ordinal order (a whole population's own records, say): all its record blocks.</summary>
+    public async Task<IReadOnlyList<EscrowRecord>> AllRecordsAsync(string organizationId, string populationId, PopulationData data, CancellationToken ct)
+    {
+        var records = await RecordsAsync(organizationId, populationId, data, Enumerable.Range(0, data.RecordCount), ct);
+        var all = new EscrowRecord[data.RecordCount];
+        for (var i = 0; i < all.Length; i++) all[i] = records[i];
+        return all;
+    }
+
     /// <summary>The ordinal of a record id in a version, or a negative number (the complement of where it would be) when absent.</summary>
     public async Task<int> OrdinalOfAsync(string organizationId, string populationId, PopulationData data, string recordId, CancellationToken ct)
     {

@@ -226,7 +226,7 @@ public sealed class Attributions(
             try
             {
                 var records = await data.GetAsync(caller.OrganizationId, population.Id, population.CurrentVersionId, ct);
-                return (population, records.Records.Select(OpportunityFields.Read).ToList());
+                return (population, (await data.AllRecordsAsync(caller.OrganizationId, population.Id, records, ct)).Select(OpportunityFields.Read).ToList());
             }
             catch (VersionGoneException) when (attempt < 2)
             {

@@ -26,7 +26,7 @@ public sealed record JointOpportunityNotice(string PartnershipId, PartnershipNot
 /// the event commits with the history it was read from, and of two refreshers that saw the same change (the history's
 /// compare-and-set lets one record it) only one reports it.
 /// </summary>
-public sealed class JointOpportunities(IKeyring keyring, IEventPublisher events, TimeProvider time)
+public sealed class JointOpportunities(IKeyring keyring, IEventPublisher events, TimeProvider time, Overlaps.OverlapComputation overlaps)
 {
     public const string Type = "coselling.joint_opportunity";
 
@@ -46,9 +46,10 @@ public sealed class JointOpportunities(IKeyring keyring, IEventPublisher events,
             if (latest is not null && (latest.Level != SharingLevel.Overlaps || latest.RecordIds is null)) continue;
             var before = latest is null ? [] : HistoryRecorder.OpenRecordIds(cipher, latest);
             var added = new SortedSet<string>(StringComparer.Ordinal);
+            var mine = await overlaps.MyRecordsAsync(overlap, overlap.Result.MyOrdinals, ct);
             for (var i = 0; i < overlap.Result.Count; i++)
             {
-                var record = overlap.Mine.Records[overlap.Result.MyOrdinals[i]];
+                var record = mine[overlap.Result.MyOrdinals[i]];
                 if (!before.Contains(record.RecordId) && OpportunityFields.Read(record).Open) added.Add(record.RecordId);
             }
             if (added.Count == 0) continue;
