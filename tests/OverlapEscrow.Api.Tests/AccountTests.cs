@@ -196,4 +196,22 @@ public sealed class AccountTests : IDisposable
         }
         Assert.Equal(HttpStatusCode.Unauthorized, (await viewer.GetAsync("/v1/populations")).StatusCode);
     }
+
+    [Fact]
+    public async Task TheAttributionLedgerIsOverlapDataAKeyWithoutOverlapsReadCannotReadOrProbe()
+    {
+        var org = await _app.SignupAsync("ledger-scopes");
+        var (_, partnershipsOnly) = await CreateKeyAsync(org, "partnerships:read", "partnerships:write");
+        var (_, overlaps) = await CreateKeyAsync(org, "overlaps:read");
+        var narrow = Bearer(await TokenForKeyAsync(partnershipsOnly));
+        var wide = Bearer(await TokenForKeyAsync(overlaps));
+
+        foreach (var path in new[] { "/v1/attributions", "/v1/attributions/export", "/v1/attributions/att_none" })
+            Assert.Equal(HttpStatusCode.Forbidden, (await narrow.GetAsync(path)).StatusCode);
+        // A claim's 201 or 409 would say whether an account had evidence: probing it needs overlaps:read too.
+        var claim = new { populationId = "pop_x", opportunityId = "O-1", partnershipId = "prt_x", role = "sourced" };
+        Assert.Equal(HttpStatusCode.Forbidden, (await narrow.PostAsJsonAsync("/v1/attributions", claim)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await wide.GetAsync("/v1/attributions")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await wide.PostAsJsonAsync("/v1/attributions", claim)).StatusCode);
+    }
 }

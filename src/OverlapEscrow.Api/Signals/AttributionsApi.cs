@@ -21,19 +21,19 @@ public static class AttributionsApi
                              + "shared with me at the overlaps level now give evidence. 400 for a population that is not of type opportunities.");
 
         var group = routes.MapGroup("/v1/attributions").WithTags("Attribution");
-        group.MapPost("", Claim).RequireAuthorization(Policies.PartnershipsWrite)
+        group.MapPost("", Claim).RequireAuthorization(Policies.PartnershipsWrite, Policies.OverlapsRead)
             .WithName("ClaimAttribution").WithSummary("Record that a partner sourced or influenced one of my opportunities, with the evidence attached")
             .WithDescription("409 without time-correct evidence, when the opportunity already has a claim in this partnership, or when the partnership is not active. "
                              + "The partner's webhooks receive attribution.claimed.")
             .ProducesProblem(409);
-        group.MapGet("", Ledger).RequireAuthorization(Policies.PartnershipsRead)
+        group.MapGet("", Ledger).RequireAuthorization(Policies.OverlapsRead)
             .WithName("ListAttributions").WithSummary("The attribution ledger: claims my organization made and claims that name it, newest first")
             .WithDescription("Optionally one partnership's (partnershipId). The partner named reads the claim, the evidence about its own populations and the opportunity's id, none of the opportunity's fields.");
-        group.MapGet("/export", Export).RequireAuthorization(Policies.PartnershipsRead)
+        group.MapGet("/export", Export).RequireAuthorization(Policies.OverlapsRead)
             .WithName("ExportAttributions").WithSummary("My claims as CSV, one row per opportunity × partner, for a CRM import")
             .WithDescription("Claims my organization made, with my own opportunity fields and the evidence's populations and dates; UTF-8 with a byte-order mark, CRLF, formula-like cells escaped.")
             .ProducesCsv("Header " + string.Join(", ", Attributions.CsvHeader) + ".");
-        group.MapGet("/{claimId}", Get).RequireAuthorization(Policies.PartnershipsRead)
+        group.MapGet("/{claimId}", Get).RequireAuthorization(Policies.OverlapsRead)
             .WithName("GetAttribution").WithSummary("One claim").WithDescription("404 unless my organization made it or is the partner it names.");
         group.MapPost("/{claimId}/confirm", (string claimId, RespondAttributionRequest? request, CurrentUser user, Attributions attributions, CancellationToken ct) =>
                 Respond(claimId, true, request, user, attributions, ct))

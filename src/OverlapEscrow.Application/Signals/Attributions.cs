@@ -83,9 +83,10 @@ public sealed class Attributions(
         errors.Check(!string.IsNullOrWhiteSpace(input.PopulationId), "populationId", "populationId is required.");
         errors.Check(!string.IsNullOrWhiteSpace(input.OpportunityId), "opportunityId", "opportunityId is required.");
         errors.Check(!string.IsNullOrWhiteSpace(input.PartnershipId), "partnershipId", "partnershipId is required.");
-        AttributionRole role = default;
-        errors.Check(Enum.TryParse(input.Role, ignoreCase: true, out role) && Enum.IsDefined(role) && !int.TryParse(input.Role, out _),
-            "role", "role is sourced or influenced.");
+        // Exactly one of the two words: Enum.TryParse would also take "sourced,influenced" and numbers.
+        AttributionRole? parsed = input.Role switch { "sourced" => AttributionRole.Sourced, "influenced" => AttributionRole.Influenced, _ => null };
+        errors.Check(parsed is not null, "role", "role is sourced or influenced.");
+        var role = parsed.GetValueOrDefault();
         var note = DataRequestRules.Text(input.Note, required: false, MaxNoteLength, "note", errors);
         if (errors.Any) return new Failure.Invalid(errors.All);
 
@@ -108,7 +109,8 @@ public sealed class Attributions(
         if (!await uow.Attributions.CreateAsync(claim, ct))
             return new Failure.Conflict("This opportunity already has a claim in this partnership.");
         await uow.Audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, Claimed, claim.PartnershipId,
-            new { claimId = claim.Id, role = Wire(role), status = Wire(claim.Status), populationId = population.Id, opportunityId = opportunity.RecordId }), ct);
+            // No record id: the audit log outlives an erasure and names no record (the claim id leads to the claim).
+            new { claimId = claim.Id, role = Wire(role), status = Wire(claim.Status), populationId = population.Id }), ct);
         await PublishAsync(uow, claim.PartnerOrganizationId, caller.OrganizationId, Claimed, claim, now, ct);
         await uow.CommitAsync(ct);
         return new AttributionView(claim, true, view.Partner, opportunity, population.Name);

@@ -12,14 +12,17 @@ public sealed record FigurePeriod(DateOnly From, DateOnly To)
     /// <summary>The twelve months up to and including <paramref name="today"/>: the period when none is asked for.</summary>
     public static FigurePeriod LastTwelveMonths(DateOnly today) => new(today.AddYears(-1).AddDays(1), today);
 
+    /// <summary>Years a period may name: a quarter of the year 9999 would end past the last date there is.</summary>
+    public const int MinYear = 1900, MaxYear = 9000;
+
     /// <summary>"2026" (a calendar or fiscal year), "2026-Q3", or "2026-01-01..2026-06-30"; null when it is none of these.</summary>
     public static FigurePeriod? Parse(string text)
     {
         text = text.Trim();
-        if (text.Length == 4 && int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var year) && year >= 1900)
+        if (text.Length == 4 && int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var year) && year is >= MinYear and <= MaxYear)
             return new FigurePeriod(new DateOnly(year, 1, 1), new DateOnly(year, 12, 31));
         if (text.Length == 7 && text[4] == '-' && text[5] is 'Q' or 'q' && text[6] is >= '1' and <= '4'
-            && int.TryParse(text[..4], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out year) && year >= 1900)
+            && int.TryParse(text[..4], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out year) && year is >= MinYear and <= MaxYear)
         {
             var first = new DateOnly(year, (text[6] - '1') * 3 + 1, 1);
             return new FigurePeriod(first, first.AddMonths(3).AddDays(-1));

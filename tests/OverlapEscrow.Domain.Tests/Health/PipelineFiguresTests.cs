@@ -128,4 +128,11 @@ public class PipelineFiguresTests
         Assert.Equal("EUR", PipelineFigures.DefaultCurrency([Open("A", 1, "USD"), Open("B", 1, "EUR")]));
         Assert.Null(PipelineFigures.DefaultCurrency([Open("A")]));
     }
+
+    [Theory]
+    [InlineData("9999-Q4")]
+    [InlineData("9999")]
+    [InlineData("1899-Q1")]
+    [InlineData("2026-Q5")]
+    public void APeriodPastTheCalendarsEndOrOtherwiseOutOfRangeIsNoPeriod(string text) => Assert.Null(FigurePeriod.Parse(text));
 }
