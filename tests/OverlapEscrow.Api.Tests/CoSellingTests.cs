@@ -122,6 +122,7 @@ public sealed class CoSellingTests : IAsyncLifetime
         var data = second.Json["data"]!;
         Assert.Equal(["O-4"], data["opportunities"]!.AsArray().Select(o => o!.GetValue<string>()));
         Assert.Equal("New joint opportunity with co-b Inc.: O-4 (Pipeline).", data["text"]!.GetValue<string>());
+        Assert.Equal(1, data["count"]!.GetValue<int>());
         Assert.DoesNotContain("B-DEAL", second.Body);
         Assert.DoesNotContain(_deals, second.Body);
         Assert.DoesNotContain("987654", second.Body);
@@ -145,4 +146,12 @@ public sealed class CoSellingTests : IAsyncLifetime
         Assert.Empty((await SignalsAsync(_b, _partnership))["cells"]!.AsArray());
         Assert.Empty((await _b.Http.GetFromJsonAsync<JsonArray>("/v1/signals/unattached"))!);
     }
+
+    [Theory]
+    [InlineData("Acme <!channel>", "Acme &lt;!channel&gt;")]
+    [InlineData("<https://evil.example|Beta Cloud>", "&lt;https://evil.example|Beta Cloud&gt;")]
+    [InlineData("Smith & Co", "Smith &amp; Co")]
+    [InlineData("Plain", "Plain")]
+    public void ANameInTheSlackTextCannotBecomeAMentionOrALink(string name, string escaped) =>
+        Assert.Equal(escaped, OverlapEscrow.Application.Signals.JointOpportunities.SlackEscape(name));
 }

@@ -16,8 +16,13 @@ namespace OverlapEscrow.Application.Signals;
 /// can be out of date if the partner changes its rules before delivery. <see cref="Text"/> is a line a Slack incoming
 /// webhook can post (docs/webhooks.md shows the adapter).
 /// </summary>
+/// <remarks>
+/// <see cref="Opportunities"/> lists at most <see cref="JointOpportunities.MaxListed"/> of them (<see cref="Count"/> says how many
+/// there are), so one refresh of a large population cannot put a whole list into a webhook payload. <see cref="Text"/>
+/// is written for Slack: the names and ids in it have Slack's control characters escaped.
+/// </remarks>
 public sealed record JointOpportunityNotice(string PartnershipId, PartnershipNotice.OtherSide Partner, string MyPopulationId, string MyPopulationName,
-    IReadOnlyList<string> Opportunities, string Text);
+    IReadOnlyList<string> Opportunities, string Text, int Count);
 
 /// <summary>
 /// Detects new joint opportunities while the refresher records a side's history: before the new points are written, it
@@ -29,6 +34,17 @@ public sealed record JointOpportunityNotice(string PartnershipId, PartnershipNot
 public sealed class JointOpportunities(IKeyring keyring, IEventPublisher events, TimeProvider time, Overlaps.OverlapComputation overlaps)
 {
     public const string Type = "coselling.joint_opportunity";
+
+    /// <summary>Record ids listed in one event at most.</summary>
+    public const int MaxListed = 100;
+
+    /// <summary>
+    /// Text as Slack reads it literally: "&amp;", "&lt;" and "&gt;" escaped, as Slack's message formatting asks
+    /// (api.slack.com, "Formatting text for app surfaces", escaping), so a partner's name cannot become a mention or a
+    /// disguised link.
+    /// </summary>
+    public static string SlackEscape(string text) =>
+        text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
 
     /// <summary>The new joint opportunities of one side, per cell; call before the side's points are recorded.</summary>
     public async Task<IReadOnlyList<JointOpportunityNotice>> DetectAsync(IUnitOfWork uow, PartnerView view,
@@ -54,10 +70,10 @@ public sealed class JointOpportunities(IKeyring keyring, IEventPublisher events,
             }
             if (added.Count == 0) continue;
             var shown = added.Take(10).ToList();
-            var text = $"New joint opportunit{(added.Count == 1 ? "y" : "ies")} with {view.Partner.Name}: {string.Join(", ", shown)}"
-                       + (added.Count > shown.Count ? $" and {added.Count - shown.Count} more" : "") + $" ({cell.Mine.Name}).";
+            var text = $"New joint opportunit{(added.Count == 1 ? "y" : "ies")} with {SlackEscape(view.Partner.Name)}: {SlackEscape(string.Join(", ", shown))}"
+                       + (added.Count > shown.Count ? $" and {added.Count - shown.Count} more" : "") + $" ({SlackEscape(cell.Mine.Name)}).";
             notices.Add(new JointOpportunityNotice(view.Partnership.Id, new PartnershipNotice.OtherSide(view.Partner.Slug, view.Partner.Name),
-                cell.Mine.Id, cell.Mine.Name, [.. added], text));
+                cell.Mine.Id, cell.Mine.Name, [.. added.Take(MaxListed)], text, added.Count));
         }
         return notices;
     }
