@@ -209,14 +209,6 @@ public sealed class MatchConfidenceTests : IAsyncLifetime
     private static async Task UploadAsync(Org org, string population, IEnumerable<(string, string?, string, string)> rows, string? spec, bool delta = false) =>
         await Expect(await SendAsync(org, population, Ndjson(rows), spec, delta), HttpStatusCode.OK);
 
-    private static Task<HttpResponseMessage> SendAsync(Org org, string population, string body, string? spec, bool delta = false)
-    {
-        var request = new HttpRequestMessage(delta ? HttpMethod.Post : HttpMethod.Put, $"/v1/populations/{population}/records")
-        {
-            Content = new StringContent(body, Encoding.UTF8),
-        };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
-        if (spec is not null) request.Headers.Add("Hashing-Spec", spec);
-        return org.Http.SendAsync(request);
-    }
+    private static Task<HttpResponseMessage> SendAsync(Org org, string population, string body, string? spec, bool delta = false) =>
+        org.Http.UploadAsync(population, body, delta: delta, hashingSpec: spec);
 }

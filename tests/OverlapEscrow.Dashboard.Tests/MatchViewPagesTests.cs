@@ -1,7 +1,5 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using OverlapEscrow.Api.Tests.Infrastructure;
@@ -98,10 +96,7 @@ public sealed class MatchViewPagesTests(DashboardWorld world)
             var identifiers = keys.Identifiers.GroupBy(k => k.Type).ToDictionary(g => g.Key, g => g.Select(k => k.Hash()).Distinct().ToArray());
             return JsonSerializer.Serialize(new { recordId = r.Id, identifiers, attributes = new Dictionary<string, string> { ["accountName"] = r.Name } });
         })) + "\n";
-        var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/populations/{population}/records") { Content = new StringContent(body, Encoding.UTF8) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
-        request.Headers.Add("Hashing-Spec", spec);
-        await EscrowClient.Expect(await org.Http.SendAsync(request), HttpStatusCode.OK);
+        await EscrowClient.Expect(await org.Http.UploadAsync(population, body, hashingSpec: spec), HttpStatusCode.OK);
     }
 
     private static async Task<List<string>> ListedAsync(Org org, string partnership, string mine, string theirs, string matches)

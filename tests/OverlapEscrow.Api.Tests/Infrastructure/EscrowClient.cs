@@ -53,7 +53,7 @@ public static class EscrowClient
     }
 
     public static Task<HttpResponseMessage> UploadAsync(this HttpClient http, string populationId, string body, string contentType = "application/x-ndjson",
-        bool delta = false, string? query = null, string? idempotencyKey = null)
+        bool delta = false, string? query = null, string? idempotencyKey = null, string? hashingSpec = null)
     {
         var request = new HttpRequestMessage(delta ? HttpMethod.Post : HttpMethod.Put, $"/v1/populations/{populationId}/records{query}")
         {
@@ -61,6 +61,7 @@ public static class EscrowClient
         };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
         if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
+        if (hashingSpec is not null) request.Headers.Add("Hashing-Spec", hashingSpec);
         return http.SendAsync(request);
     }
 
