@@ -611,6 +611,12 @@ def account_identifiers(website=None, email=None, name=None, country=None):
                 domains.append(email_domain)
         if label(email_domain) not in labels:
             labels.append(label(email_domain))
+    # An account without a domain key sends its distinctive first name key, when it could be a domain label (ASCII
+    # letters and digits), as a label too: the label its own domain would have if it is named after the company. It
+    # meets the label of a partner's record that has a domain named so (rule c); without a domain on either side the
+    # server ignores it.
+    if not domains and names and not names[0][1] and re.fullmatch(r"[a-z0-9]+", names[0][0]) and names[0][0] not in labels:
+        labels.append(names[0][0])
     out = [("domain", d) for d in domains] + [("domain_label", l) for l in labels]
     code = country_code(country)
     for key, generic in names:

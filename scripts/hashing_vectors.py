@@ -263,10 +263,10 @@ ACCOUNTS = [
     ("account-001", "https://www.Acme.co.uk/about", "jane@acme.co.uk", "Acme Ltd.", "United Kingdom", "website and e-mail agree: one domain"),
     ("account-002", "acme.com", "jane@acme.de", "Acme GmbH", "DE", "two domains with one label"),
     ("account-003", "youtube.com", "jane@google.com", "YouTube LLC", "US", "e-mail at the parent's domain: its label only"),
-    ("account-004", "", "jane@intuit.com", "Credit Karma", "US", "no website, the name disagrees with the e-mail domain: its label only"),
+    ("account-004", "", "jane@intuit.com", "Credit Karma", "US", "no website, the name disagrees with the e-mail domain: its label only; no domain key, so the name key is a label too"),
     ("account-005", "", "jane@chocolatey.org", "Chocolatey", "US", "no website, the name agrees with the e-mail domain"),
     ("account-006", "", "jo@ibm.com", "International Business Machines Corp", "US", "the e-mail label is the name's initials"),
-    ("account-007", "https://www.linkedin.com/company/acme", "", "Acme Inc", "US", "platform website: no domain, the name keys only"),
+    ("account-007", "https://www.linkedin.com/company/acme", "", "Acme Inc", "US", "platform website: no domain, the name keys and the name key as a label"),
     ("account-008", "", "", "Summit Consulting Group", "US", "a generic name: name_generic, no skeleton"),
     ("account-009", "", "", "Kickstarter", "", "no country: a distinctive name is sent as name_only only"),
     ("account-010", "", "", "Summit Consulting", "", "no country, generic name: name_generic with an empty country"),
@@ -282,6 +282,10 @@ ACCOUNTS = [
     ("account-020", "", "", "Wistron InfoComm Zhongshan Corp", "CN", "a key of 24 characters: name_typo keys"),
     ("account-021", "", "", "Nationz Technologies Shenzhen", "CN", "a key of 27 characters: no name_typo keys"),
     ("account-022", "", "", "Ålesund Tre", "NO", "a non-ASCII name: the typo keys come from the first key, in ASCII"),
+    ("account-023", "", "chloe@yahoo.com", "Kickstarter Corp.", "US", "no domain key: the distinctive first name key is a domain_label too (meets kickstarter.com by rule c)"),
+    ("account-024", "http://KICKSTARTER.COM", "", "Kickstarter", "DE", "a domain key: no label from the name"),
+    ("account-025", "", "", "株式会社ニトリ", "JP", "no domain key, a first name key that is not ASCII: no label from the name"),
+    ("account-026", "", "", "Summit Consulting", "US", "no domain key, a generic name: no label from the name"),
 ]
 
 

@@ -132,7 +132,7 @@ public class HashCommandTests
         Assert.DoesNotContain("muller", Encoding.UTF8.GetString(run.StandardOutputBytes));
         var explained = run.ErrorLines.Where(l => l.StartsWith("row ", StringComparison.Ordinal)).ToList();
         Assert.Equal(3, explained.Count);
-        Assert.Equal("row 2\tA-1\tname:muller|DE name:mueller|DE name_only:muller name_only:mueller name_typo:mller|DE name_typo:muler|DE name_typo:mulle|DE name_typo:muller|DE name_typo:mullr|DE name_typo:uller|DE\twebsite: platform", explained[0]);
+        Assert.Equal("row 2\tA-1\tdomain_label:muller name:muller|DE name:mueller|DE name_only:muller name_only:mueller name_typo:mller|DE name_typo:muler|DE name_typo:mulle|DE name_typo:muller|DE name_typo:mullr|DE name_typo:uller|DE\twebsite: platform", explained[0]);
         Assert.StartsWith("row 3\tA-2\tdomain:acme.com domain_label:acme name:acmeinternational|US", explained[1]);
         Assert.Equal("row 4\tA-3\t(no key: not uploaded)\twebsite: placeholder, name: empty", explained[2]);
     }

@@ -67,12 +67,32 @@ public class AccountKeysTests
     }
 
     [Fact]
-    public void ANameWithoutADomainHashesOnlyNameTypes()
+    public void ANameWithoutADomainHashesNameTypesAndTheNameAsALabel()
     {
         var hashes = AccountKeys.From(null, "jane@gmail.com", "Acme", "US").Hashes();
 
-        Assert.Equal(["name", "name_only"], hashes.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["domain_label", "name", "name_only"], hashes.Keys.Order(StringComparer.Ordinal));
         Assert.Equal([IdentifierHashes.Hash("name", "acme|US")], hashes["name"]);
+        // The label its own domain would have if named after the company: it meets acme.com's label (rule c).
+        Assert.Equal([IdentifierHashes.Hash("domain_label", "acme")], hashes["domain_label"]);
+    }
+
+    [Theory]
+    [InlineData("acme.com", null)]                    // a website: its own label only
+    [InlineData(null, "jane@acme.com")]               // an e-mail domain that agrees with the name is a domain
+    public void ARecordWithADomainSendsNoLabelFromItsName(string? website, string? email)
+    {
+        var keys = AccountKeys.From(website, email, "Acme Widgets", "US");
+
+        Assert.Equal(["acme"], keys.DomainLabels);
+    }
+
+    [Theory]
+    [InlineData("Summit Consulting")]                 // generic
+    [InlineData("株式会社ニトリ")]                      // a first key that is not ASCII
+    public void AGenericOrNonAsciiNameGivesNoLabel(string name)
+    {
+        Assert.Empty(AccountKeys.From(null, null, name, "JP").DomainLabels);
     }
 
     [Fact]
@@ -81,7 +101,7 @@ public class AccountKeysTests
         // Spec v2: the server reads a record with name_only and no name key as one whose country is unknown.
         var keys = AccountKeys.From(null, null, "Acme", "Atlantis");
 
-        Assert.Equal([new AccountKey("name_only", "acme")], keys.Identifiers);
+        Assert.Equal([new AccountKey("domain_label", "acme"), new AccountKey("name_only", "acme")], keys.Identifiers);
         Assert.False(keys.IsEmpty);
     }
 
@@ -103,7 +123,7 @@ public class AccountKeysTests
         Assert.Equal(["intuit.com"], keys.Domains);
         var other = AccountKeys.From(null, "jane@intuit.com", "Credit Karma", "US");
         Assert.Empty(other.Domains);
-        Assert.Equal(["intuit"], other.DomainLabels);
+        Assert.Equal(["intuit", "creditkarma"], other.DomainLabels);
     }
 
     [Theory]

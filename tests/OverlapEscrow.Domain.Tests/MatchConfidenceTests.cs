@@ -107,6 +107,96 @@ public class MatchConfidenceTests
     }
 
     [Fact]
+    public void ANameAcrossCountriesIsStrongWhenTheRecordWithoutADomainNamesTheOtherOnesDomainLabel()
+    {
+        // Kickstarter on kickstarter.com in Germany; Kickstarter in the United States without a domain, whose client
+        // sends its name key as a label ("kickstarter"): rule (c). Dashlane without a domain against a Dashlane record
+        // on brandfolder.com shares no label: still only possible.
+        var mine = Pop(Rec("m1", D(1), L(1), N(10), O(5)), Rec("m2", L(6), N(11), O(6)));
+        var theirs = Pop(Rec("t1", L(1), N(20), O(5)), Rec("t2", D(2), L(2), N(21), O(6)));
+        var result = OverlapEngine.Compute(mine, theirs);
+        Assert.Equal(MatchConfidence.Strong, ConfidenceOf(result, mine, theirs, "m1", "t1"));
+        Assert.Equal(MatchKinds.DomainLabel | MatchKinds.NameOnly, KindWith(result, mine, theirs, "m1", "t1"));
+        Assert.Null(ConfidenceOf(result, mine, theirs, "m2", "t2"));
+        Assert.Equal(MatchConfidence.Possible, ConfidenceOf(OverlapEngine.Compute(mine, theirs, MatchView.IncludePossible), mine, theirs, "m2", "t2"));
+    }
+
+    [Fact]
+    public void TwoRecordsWithoutDomainsSharingANameAndALabelAcrossCountriesAreOnlyAPossibleMatch()
+    {
+        // Pantheon in the United States and Pantheon Limited in Japan, neither with a domain: each label is only the
+        // name again (or one e-mail domain), which says no more than the name.
+        var mine = Pop(Rec("m1", L(5), N(10), O(5)));
+        var theirs = Pop(Rec("t1", L(5), N(20), O(5)));
+        Assert.Equal(0, OverlapEngine.Compute(mine, theirs).Count);
+        Assert.Equal(MatchConfidence.Possible, ConfidenceOf(OverlapEngine.Compute(mine, theirs, MatchView.IncludePossible), mine, theirs, "m1", "t1"));
+    }
+
+    [Fact]
+    public void APartnerRecordWithoutADomainWhoseNameMeetsTwoOfMyCompaniesIsOnlyAPossibleMatchOfEither()
+    {
+        // Publons (publons.com) and Publons Corp. (publons-partners.de), both in Japan, are two companies on my side;
+        // the partner's Publons in Japan has no domain and cannot be told between them.
+        var mine = Pop(Rec("m1", D(1), L(1), N(5), O(5)), Rec("m2", D(2), L(2), N(5), O(5)), Rec("m3", D(3), L(3), N(7), O(7)));
+        var theirs = Pop(Rec("t1", L(5), N(5), O(5)), Rec("t2", L(7), N(7), O(7)));
+        var result = OverlapEngine.Compute(mine, theirs);
+        Assert.Null(ConfidenceOf(result, mine, theirs, "m1", "t1"));
+        Assert.Null(ConfidenceOf(result, mine, theirs, "m2", "t1"));
+        Assert.Equal(MatchConfidence.Strong, ConfidenceOf(result, mine, theirs, "m3", "t2"));
+        var all = OverlapEngine.Compute(mine, theirs, MatchView.IncludePossible);
+        Assert.Equal(MatchConfidence.Possible, ConfidenceOf(all, mine, theirs, "m1", "t1"));
+        Assert.Equal(MatchConfidence.Possible, ConfidenceOf(all, mine, theirs, "m2", "t1"));
+    }
+
+    [Fact]
+    public void MyRecordWithoutADomainWhoseNameMeetsTwoPartnerCompaniesIsOnlyAPossibleMatchOfEither()
+    {
+        // The same from the other side: the ambiguity is decided from either side's point of view alike.
+        var mine = Pop(Rec("m1", L(5), N(5), O(5)));
+        var theirs = Pop(Rec("t1", D(1), L(1), N(5), O(5)), Rec("t2", D(2), L(2), N(5), O(5)));
+        Assert.Equal(0, OverlapEngine.Compute(mine, theirs).Count);
+        var all = OverlapEngine.Compute(mine, theirs, MatchView.IncludePossible);
+        Assert.Equal(MatchConfidence.Possible, ConfidenceOf(all, mine, theirs, "m1", "t1"));
+        Assert.Equal(MatchConfidence.Possible, ConfidenceOf(all, mine, theirs, "m1", "t2"));
+    }
+
+    [Fact]
+    public void ANameWithoutADomainThatMeetsTwoRecordsOfOneCompanyStaysStrong()
+    {
+        // acme.com and acme.de share the label "acme": one company, no ambiguity.
+        var mine = Pop(Rec("m1", D(1), L(1), N(5), O(5)), Rec("m2", D(2), L(1), N(5), O(5)));
+        var theirs = Pop(Rec("t1", L(5), N(5), O(5)));
+        var result = OverlapEngine.Compute(mine, theirs);
+        Assert.Equal(MatchConfidence.Strong, ConfidenceOf(result, mine, theirs, "m1", "t1"));
+        Assert.Equal(MatchConfidence.Strong, ConfidenceOf(result, mine, theirs, "m2", "t1"));
+    }
+
+    [Fact]
+    public void TheNameInTheRecordsOwnCountryWinsOverTheSameNameOnABrandDomainAbroad()
+    {
+        // The partner's Google Inc. in Germany without a domain meets my Google Inc. in Germany
+        // (partnermarketinghub.withgoogle.com) by name and country, and my Google on google.com in the United States
+        // by its name label (rule c): the match in its own country keeps its place, the other is only possible.
+        var mine = Pop(Rec("m1", D(1), L(1), N(5), O(5)), Rec("m2", D(2), L(5), N(6), O(5)));
+        var theirs = Pop(Rec("t1", L(5), N(5), O(5)));
+        var result = OverlapEngine.Compute(mine, theirs);
+        Assert.Equal(MatchConfidence.Strong, ConfidenceOf(result, mine, theirs, "m1", "t1"));
+        Assert.Null(ConfidenceOf(result, mine, theirs, "m2", "t1"));
+        Assert.Equal(MatchConfidence.Possible, ConfidenceOf(OverlapEngine.Compute(mine, theirs, MatchView.IncludePossible), mine, theirs, "m2", "t1"));
+    }
+
+    [Fact]
+    public void AmbiguityLeavesExactMatchesAlone()
+    {
+        // A record with a domain is never ambiguous, and an exact match is never demoted.
+        var mine = Pop(Rec("m1", D(1), L(1), N(5), O(5)));
+        var theirs = Pop(Rec("t1", D(1), L(1), N(5), O(5)), Rec("t2", D(2), L(2), N(5), O(5)));
+        var result = OverlapEngine.Compute(mine, theirs);
+        Assert.Equal(MatchConfidence.Exact, ConfidenceOf(result, mine, theirs, "m1", "t1"));
+        Assert.Null(ConfidenceOf(result, mine, theirs, "m1", "t2"));
+    }
+
+    [Fact]
     public void ASharedSkeletonIsAStrongMatchUnlessTheDomainsContradict()
     {
         // "Mytilineos" and "Mytilinaios" in one country: different name tokens, one skeleton.

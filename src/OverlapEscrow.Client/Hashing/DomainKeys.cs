@@ -128,21 +128,62 @@ public static partial class DomainKeys
         if (Ipv4().IsMatch(host)) return KeyResult.None("ip address");
         if (host == "localhost" || !host.Contains('.')) return KeyResult.None("no dot");
         string ascii;
-        try
+        if (IsPlainAsciiHost(host))
         {
-            ascii = Idn.GetAscii(host);
+            // Nearly every host: lower-case letters, digits and hyphens in valid labels, no A-label. UTS #46 ToASCII
+            // maps, encodes and rejects nothing in it and returns it unchanged, and every check below holds, so ICU is
+            // not called (it was the largest single cost of a website key).
+            ascii = host;
         }
-        catch (ArgumentException)
+        else
         {
-            return KeyResult.None("invalid host");
+            try
+            {
+                ascii = Idn.GetAscii(host);
+            }
+            catch (ArgumentException)
+            {
+                return KeyResult.None("invalid host");
+            }
+            var labels = ascii.Split('.');
+            if (labels.Any(label => !LdhLabel().IsMatch(label) || !IsValidIdnaLabel(label))) return KeyResult.None("invalid host");
         }
-        var labels = ascii.Split('.');
-        if (labels.Any(label => !LdhLabel().IsMatch(label) || !IsValidIdnaLabel(label))) return KeyResult.None("invalid host");
-        if (labels[^1].All(char.IsAsciiDigit)) return KeyResult.None("invalid host"); // no top-level domain is numeric
+        if (IsAllDigits(ascii.AsSpan(ascii.LastIndexOf('.') + 1))) return KeyResult.None("invalid host"); // no top-level domain is numeric
         var domain = PublicSuffixList.RegistrableDomain(ascii);
         if (domain is null) return KeyResult.None("public suffix");
         asciiHost = ascii;
         return KeyResult.Of(domain);
+    }
+
+    /// <summary>
+    /// Whether a lower-cased host is already what UTS #46 ToASCII gives for it and passes the label checks: at most
+    /// 253 characters, labels of 1-63 characters of a-z, 0-9 and "-", none starting or ending with "-", none with
+    /// "--" in positions 3-4 (so no A-label, which ToASCII would have to decode and validate).
+    /// </summary>
+    internal static bool IsPlainAsciiHost(string host)
+    {
+        if (host.Length is 0 or > 253) return false;
+        var start = 0;
+        for (var i = 0; i <= host.Length; i++)
+        {
+            if (i < host.Length && host[i] != '.')
+            {
+                if (host[i] is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')) return false;
+                continue;
+            }
+            var length = i - start;
+            if (length is 0 or > 63 || host[start] == '-' || host[i - 1] == '-') return false;
+            if (length >= 4 && host[start + 2] == '-' && host[start + 3] == '-') return false;
+            start = i + 1;
+        }
+        return true;
+    }
+
+    private static bool IsAllDigits(ReadOnlySpan<char> label)
+    {
+        foreach (var c in label)
+            if (!char.IsAsciiDigit(c)) return false;
+        return true;
     }
 
     /// <summary>

@@ -144,6 +144,11 @@ public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnl
             if (agrees && mail != site) identifiers.Add(new AccountKey(IdentifierHashes.Domain, mail));
             if (!labels.Contains(label)) labels.Add(label);
         }
+        // Without a domain key, the distinctive first name key is also a label when it could be one (ASCII letters and
+        // digits): the label the account's own domain would have if named after the company. It meets the label of a
+        // partner record whose domain is named so (rule c); the server ignores it between two records without domains.
+        if (identifiers.Count == 0 && names.Count > 0 && !names[0].Generic && NameKeys.IsAsciiKey(names[0].Key) && !labels.Contains(names[0].Key))
+            labels.Add(names[0].Key);
         identifiers.AddRange(labels.Select(l => new AccountKey(IdentifierHashes.DomainLabel, l)));
         var code = NameKeys.CountryCode(country);
         // Without a known country a distinctive name is sent as name_only alone: the server reads a record with

@@ -143,6 +143,15 @@ public static class NameKeys
         return string.Concat(tokens);
     }
 
+    /// <summary>Whether a name key is made only of ASCII letters and digits (and so could be a domain label).</summary>
+    public static bool IsAsciiKey(string key)
+    {
+        if (key.Length == 0) return false;
+        foreach (var c in key)
+            if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9'))) return false;
+        return true;
+    }
+
     /// <summary>
     /// The consonant skeleton of a name key of ASCII letters and digits: without a e i o u y, each run of one letter
     /// written once ("mytilineos" and "mytilinaios" are "mtlns"); null when shorter than five characters.

@@ -12,24 +12,35 @@ public static class PublicSuffixList
 {
     private static readonly Lazy<Rules> Loaded = new(Load);
 
-    private sealed record Rules(HashSet<string> Normal, HashSet<string> Wildcards, HashSet<string> Exceptions);
+    private sealed record Rules(HashSet<string> Normal, HashSet<string> Wildcards, HashSet<string> Exceptions)
+    {
+        // Looked up by the host's own characters: each candidate suffix is a tail of the host, so none is built.
+        public readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> NormalTail = Normal.GetAlternateLookup<ReadOnlySpan<char>>();
+        public readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> WildcardTail = Wildcards.GetAlternateLookup<ReadOnlySpan<char>>();
+        public readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> ExceptionTail = Exceptions.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     /// <summary>The registrable domain (public suffix plus one label) of a lower-case A-label host, or null when the host is itself a public suffix.</summary>
     public static string? RegistrableDomain(string host)
     {
         var rules = Loaded.Value;
-        var labels = host.Split('.');
+        // starts[i]: where the i-th label begins; the candidate of labels i.. is host[starts[i]..].
+        var count = 1;
+        foreach (var c in host) if (c == '.') count++;
+        Span<int> starts = count <= 64 ? stackalloc int[count] : new int[count];
+        for (int i = 0, k = 1; i < host.Length; i++)
+            if (host[i] == '.') starts[k++] = i + 1;
         var suffixLength = 1;
-        for (var i = 0; i < labels.Length; i++)
+        for (var i = 0; i < count; i++)
         {
-            var candidate = string.Join('.', labels[i..]);
-            if (rules.Exceptions.Contains(candidate))
-                return labels.Length - i - 1 < 1 ? null : string.Join('.', labels[i..]); // an exception rule wins outright
-            if (rules.Normal.Contains(candidate)) suffixLength = Math.Max(suffixLength, labels.Length - i);
-            else if (i + 1 < labels.Length && rules.Wildcards.Contains(string.Join('.', labels[(i + 1)..])))
-                suffixLength = Math.Max(suffixLength, labels.Length - i);
+            var candidate = host.AsSpan(starts[i]);
+            if (rules.ExceptionTail.Contains(candidate))
+                return count - i - 1 < 1 ? null : host[starts[i]..]; // an exception rule wins outright
+            if (rules.NormalTail.Contains(candidate)) suffixLength = Math.Max(suffixLength, count - i);
+            else if (i + 1 < count && rules.WildcardTail.Contains(host.AsSpan(starts[i + 1])))
+                suffixLength = Math.Max(suffixLength, count - i);
         }
-        return labels.Length <= suffixLength ? null : string.Join('.', labels[^(suffixLength + 1)..]);
+        return count <= suffixLength ? null : host[starts[count - suffixLength - 1]..];
     }
 
     private static Rules Load()

@@ -104,13 +104,16 @@ public sealed class OverlapResult
 /// unknown carries name-only tokens and no name or generic-name token (spec v2 clients send it so).
 /// Exact: (a) they share a domain token.
 /// Strong: (b) they share a name token (name + country) and their domains do not contradict; (c) they share a
-/// name-only token and a domain label: the same name on the same brand under another public suffix; (d) they share
+/// name-only token and a domain label, and one of them carries a domain: the same name on the same brand under another
+/// public suffix, or named by the name label of a record without a domain (kickstarter.com); (d) they share
 /// a name-only token, the country of one of them is unknown, and their domains do not contradict; (e) they share a
 /// name-skeleton token and their domains do not contradict; (f) they share a name-typo token (their names with
 /// their countries are one typo apart) and their domains do not contradict.
 /// Possible (only in <see cref="MatchView.IncludePossible"/>): a shared name token whose domains contradict; a
-/// shared generic-name or name-only token whose domains do not.
-/// Domain labels never match on their own. Rules are applied while joining, before the per-record cap, so pairs
+/// shared generic-name or name-only token whose domains do not; (g) a strong match of a record without a domain
+/// whose strong matches include records with contradicting domains, unless it rests on the name in its own country
+/// and those it contradicts do not (<see cref="DemoteAmbiguous"/>).
+/// Domain labels never match on their own. Rules are applied before the per-record cap, so pairs
 /// outside the view never take a kept place. A name-type token carried by more than <see cref="TooCommon"/> records
 /// on either side identifies nobody and is skipped, which also bounds the work. Work is O(n + m + pairs) after the
 /// per-version sort, which is cached with the version.
@@ -145,30 +148,39 @@ public static class OverlapEngine
             JoinQualified(mine, theirs, IdentifierType.NameGeneric, MatchKinds.NameGeneric, pairs, (me, them) => !Contradict(mine, theirs, me, them));
         var sorted = SortPairs(pairs, mine.RecordCount);
 
+        // Each (mine, theirs) pair once, with its confidence, before the view and the cap.
+        var judged = new List<Judged>(sorted.Length);
+        for (var i = 0; i < sorted.Length;)
+        {
+            var me = sorted[i].Mine;
+            var them = sorted[i].Theirs;
+            var joined = MatchKinds.None;
+            while (i < sorted.Length && sorted[i].Mine == me && sorted[i].Theirs == them) joined |= sorted[i++].Kind;
+            var (kind, confidence, byCountry) = Judge(mine, theirs, me, them, joined);
+            if (confidence is not null) judged.Add(new Judged(me, them, kind, confidence.Value, byCountry));
+        }
+        DemoteAmbiguous(mine, theirs, judged);
+
         var myOrdinals = new List<int>();
         var pairStart = new List<int>();
         var theirOrdinals = new List<int>();
         var kinds = new List<MatchKinds>();
         var confidences = new List<MatchConfidence>();
         var truncated = new List<bool>();
-        var i = 0;
-        while (i < sorted.Length)
+        for (var i = 0; i < judged.Count;)
         {
-            var me = sorted[i].Mine;
+            var me = judged[i].Mine;
             var start = theirOrdinals.Count;
             var kept = 0;
             var cut = false;
-            while (i < sorted.Length && sorted[i].Mine == me)
+            for (; i < judged.Count && judged[i].Mine == me; i++)
             {
-                var them = sorted[i].Theirs;
-                var joined = MatchKinds.None;
-                while (i < sorted.Length && sorted[i].Mine == me && sorted[i].Theirs == them) joined |= sorted[i++].Kind;
-                var (kind, confidence) = Judge(mine, theirs, me, them, joined);
-                if (confidence is null || (confidence == MatchConfidence.Possible && !possible)) continue;
+                var pair = judged[i];
+                if (pair.Confidence == MatchConfidence.Possible && !possible) continue;
                 if (kept == MaxPartnersPerRecord) { cut = true; continue; }
-                theirOrdinals.Add(them);
-                kinds.Add(kind);
-                confidences.Add(confidence.Value);
+                theirOrdinals.Add(pair.Theirs);
+                kinds.Add(pair.Kinds);
+                confidences.Add(pair.Confidence);
                 kept++;
             }
             if (kept == 0) continue;
@@ -190,9 +202,12 @@ public static class OverlapEngine
     /// no other name rule applies, and rule (c) names the domain label it rests on.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (MatchKinds Kinds, MatchConfidence? Confidence) Judge(PopulationData mine, PopulationData theirs, int me, int them, MatchKinds joined)
+    private static (MatchKinds Kinds, MatchConfidence? Confidence, bool ByCountry) Judge(PopulationData mine, PopulationData theirs, int me, int them, MatchKinds joined)
     {
-        var label = (joined & MatchKinds.NameOnly) != 0 && Share(mine, me, theirs, them, IdentifierType.DomainLabel);
+        // Rule (c) needs a domain on one side at least: two records without one share a label only where both name it
+        // after themselves (or after one e-mail domain), which says no more than the name.
+        var label = (joined & MatchKinds.NameOnly) != 0 && (mine.HasDomain[me] || theirs.HasDomain[them])
+            && Share(mine, me, theirs, them, IdentifierType.DomainLabel);
         var contradict = Contradict(mine, theirs, me, them);
         var kinds = joined & (MatchKinds.Domain | MatchKinds.NameSkeleton | MatchKinds.NameGeneric);
         if ((joined & MatchKinds.Name) != 0) kinds |= MatchKinds.Name;
@@ -204,17 +219,17 @@ public static class OverlapEngine
         else if ((joined & MatchKinds.NameOnly) != 0 && (kinds & (MatchKinds.Name | MatchKinds.NameSkeleton | MatchKinds.NameGeneric | MatchKinds.NameTypo | MatchKinds.Domain)) == 0)
             kinds |= MatchKinds.NameOnly;
 
-        if ((joined & MatchKinds.Domain) != 0) return (kinds, MatchConfidence.Exact);
+        if ((joined & MatchKinds.Domain) != 0) return (kinds, MatchConfidence.Exact, true);
         var countryUnknown = mine.CountryUnknown[me] || theirs.CountryUnknown[them];
-        if (label
-            || ((joined & MatchKinds.Name) != 0 && !contradict)
+        // Rules (b), (d), (e), (f): the name in the record's own country (or a country one side does not know).
+        var byCountry = ((joined & MatchKinds.Name) != 0 && !contradict)
             || ((joined & MatchKinds.NameOnly) != 0 && !contradict && countryUnknown)
             || ((joined & MatchKinds.NameSkeleton) != 0 && !contradict)
-            || ((joined & MatchKinds.NameTypo) != 0 && !contradict))
-            return (kinds, MatchConfidence.Strong);
+            || ((joined & MatchKinds.NameTypo) != 0 && !contradict);
+        if (byCountry || label) return (kinds, MatchConfidence.Strong, byCountry);
         if ((joined & MatchKinds.Name) != 0 || (!contradict && (joined & (MatchKinds.NameGeneric | MatchKinds.NameOnly)) != 0))
-            return (kinds, MatchConfidence.Possible);
-        return (kinds, null);
+            return (kinds, MatchConfidence.Possible, false);
+        return (kinds, null, false);
     }
 
     /// <summary>Both records carry domains and share no domain label: their domains say they are different companies.</summary>
@@ -329,5 +344,66 @@ public static class OverlapEngine
         return sorted;
     }
 
+    /// <summary>
+    /// Ambiguous names (docs/hashing.md, "Server match rules", rule (g)): a record without a domain whose strong name
+    /// matches on the other side include records whose domains contradict one another names two companies, and cannot
+    /// be told which. Each such match is only possible, unless it is better supported than every match it contradicts
+    /// (the name in the record's own country against a rule (c) match in another one). Only strong, non-exact pairs
+    /// of a record without a domain with one that has a domain take part; the pairs are in (mine, theirs) order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DemoteAmbiguous(PopulationData mine, PopulationData theirs, List<Judged> judged)
+    {
+        // A strong pair of a record without a domain (x) and one with a domain (y).
+        static bool Candidate(Judged p, bool xHasDomain, bool yHasDomain) => p.Confidence == MatchConfidence.Strong && !xHasDomain && yHasDomain;
+        // My records without a domain: their pairs are adjacent.
+        for (var i = 0; i < judged.Count;)
+        {
+            var end = i;
+            while (end < judged.Count && judged[end].Mine == judged[i].Mine) end++;
+            if (end - i > 1 && !mine.HasDomain[judged[i].Mine])
+                DemoteWithin(theirs, false, judged, [.. Enumerable.Range(i, end - i).Where(k => Candidate(judged[k], mine.HasDomain[judged[k].Mine], theirs.HasDomain[judged[k].Theirs]))]);
+            i = end;
+        }
+        // Their records without a domain: grouped by their ordinal.
+        Dictionary<int, List<int>>? byTheirs = null;
+        for (var k = 0; k < judged.Count; k++)
+        {
+            var p = judged[k];
+            if (!Candidate(p, theirs.HasDomain[p.Theirs], mine.HasDomain[p.Mine])) continue;
+            byTheirs ??= [];
+            if (!byTheirs.TryGetValue(p.Theirs, out var list)) byTheirs[p.Theirs] = list = [];
+            list.Add(k);
+        }
+        if (byTheirs is null) return;
+        foreach (var list in byTheirs.Values)
+            if (list.Count > 1) DemoteWithin(mine, true, judged, list);
+    }
+
+    /// <summary>
+    /// Among the pairs of one record without a domain (at the given positions), whose other records all carry domains
+    /// and belong to <paramref name="side"/> (mine when <paramref name="mineSide"/>), makes possible each pair
+    /// contradicted by another that is at least as well supported.
+    /// </summary>
+    private static void DemoteWithin(PopulationData side, bool mineSide, List<Judged> judged, List<int> positions)
+    {
+        if (positions.Count < 2) return;
+        var demote = new List<int>();
+        foreach (var a in positions)
+        {
+            var ra = mineSide ? judged[a].Mine : judged[a].Theirs;
+            foreach (var b in positions)
+            {
+                if (a == b || (judged[a].ByCountry && !judged[b].ByCountry)) continue;
+                var rb = mineSide ? judged[b].Mine : judged[b].Theirs;
+                if (!Share(side, ra, side, rb, IdentifierType.DomainLabel)) { demote.Add(a); break; }
+            }
+        }
+        foreach (var a in demote) judged[a] = judged[a] with { Confidence = MatchConfidence.Possible };
+    }
+
     private readonly record struct Pair(int Mine, int Theirs, MatchKinds Kind);
+
+    /// <summary>A pair with its confidence; <see cref="ByCountry"/> when a name rule in the record's own country holds.</summary>
+    private readonly record struct Judged(int Mine, int Theirs, MatchKinds Kinds, MatchConfidence Confidence, bool ByCountry);
 }

@@ -586,6 +586,10 @@
         if (ok && mail !== site) ids.push({ type: "domain", key: mail });
         if (labels.indexOf(l) < 0) labels.push(l);
       }
+      // Without a domain key, the distinctive first name key (ASCII letters and digits) is also a label: the label
+      // the account's own domain would have if named after the company (rule c on the server).
+      if (ids.length === 0 && names.length > 0 && !names[0].generic && /^[a-z0-9]+$/.test(names[0].key) && labels.indexOf(names[0].key) < 0)
+        labels.push(names[0].key);
       labels.forEach(function (x) { ids.push({ type: "domain_label", key: x }); });
       var code = countryCode(country);
       names.forEach(function (v) {
