@@ -68,8 +68,9 @@ public sealed class Attributions(
         if (loaded.Failure is { } failure) return failure;
         var (_, opportunities) = loaded.Value;
         var now = time.GetUtcNow();
+        // One claim per opportunity and partnership; should two ever exist, the first made is the one shown.
         var claims = (await OpenAsync(await ledger.ListMadeAsync(caller.OrganizationId, populationId, null, ct), ct))
-            .ToDictionary(c => (c.RecordId, c.PartnershipId));
+            .GroupBy(c => (c.RecordId, c.PartnershipId)).ToDictionary(g => g.Key, g => g.First());
         var perPartner = new List<(PartnerView View, Dictionary<string, IReadOnlyList<AttributionEvidence>> Evidence)>();
         foreach (var partnership in await partnerships.ListAsync(caller.OrganizationId, ct))
         {
