@@ -3,7 +3,7 @@
 -- every other sealed value. Each sealed value carries the key version it was sealed with.
 --
 -- Rows written before this migration keep their plaintext until SignalSealing seals them (at the next start, before the
--- service answers; `admin signals seal` runs it by hand): it seals each row's text, then clears the plaintext column.
+-- service answers, and before any `admin` command): it seals each row's text, then clears the plaintext column.
 
 -- data_requests: the requester's message (with the name its population had when it asked) under the requester's key;
 -- the owner's decline reason under the owner's key. message stays NOT NULL for the legacy rows: '' once sealed.
