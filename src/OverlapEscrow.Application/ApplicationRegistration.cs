@@ -54,6 +54,7 @@ public static class ApplicationRegistration
         services.AddSingleton<Signals.Attributions>();
         services.AddSingleton<Signals.CoSelling>();
         services.AddSingleton<Signals.JointOpportunities>();
+        services.AddSingleton<Signals.SignalSealing>();
 
         services.AddSingleton<Accounts.Accounts>();
         services.AddSingleton<Accounts.ApiKeys>();

@@ -127,7 +127,7 @@ public sealed class AttributionTests : IAsyncLifetime
         var id = (await Json(claim))["id"]!.GetValue<string>();
         await ExpectProblem(await ClaimAsync("O-1", "influenced"), HttpStatusCode.Conflict); // one claim per opportunity and partner
 
-        var received = Assert.Single((await _b.Http.GetFromJsonAsync<JsonArray>("/v1/attributions"))!)!;
+        var received = Assert.Single((await _b.Http.GetFromJsonAsync<JsonObject>("/v1/attributions"))!["items"]!.AsArray())!;
         Assert.Equal("received", received["direction"]!.GetValue<string>());
         Assert.Equal("O-1", received["opportunityId"]!.GetValue<string>());
         Assert.Equal("sourced", received["role"]!.GetValue<string>());
@@ -144,7 +144,7 @@ public sealed class AttributionTests : IAsyncLifetime
         await Expect(confirmed, HttpStatusCode.OK);
         await ExpectProblem(await _b.Http.PostAsJsonAsync($"/v1/attributions/{id}/dispute", new { }), HttpStatusCode.Conflict);
 
-        var mine = Assert.Single((await _a.Http.GetFromJsonAsync<JsonArray>($"/v1/attributions?partnershipId={_partnership}"))!)!;
+        var mine = Assert.Single((await _a.Http.GetFromJsonAsync<JsonObject>($"/v1/attributions?partnershipId={_partnership}"))!["items"]!.AsArray())!;
         Assert.Equal("made", mine["direction"]!.GetValue<string>());
         Assert.Equal("confirmed", mine["status"]!.GetValue<string>());
         Assert.Equal("Yes, our AE introduced them.", mine["responseNote"]!.GetValue<string>());
@@ -205,7 +205,7 @@ public sealed class AttributionTests : IAsyncLifetime
         await ExpectProblem(await c.Http.GetAsync($"/v1/attributions/{id}"), HttpStatusCode.NotFound);
         await ExpectProblem(await c.Http.PostAsJsonAsync($"/v1/attributions/{id}/confirm", new { }), HttpStatusCode.NotFound);
         await ExpectProblem(await c.Http.PostAsJsonAsync($"/v1/attributions/{id}/dispute", new { }), HttpStatusCode.NotFound);
-        Assert.Empty((await c.Http.GetFromJsonAsync<JsonArray>("/v1/attributions"))!);
+        Assert.Empty((await c.Http.GetFromJsonAsync<JsonObject>("/v1/attributions"))!["items"]!.AsArray());
         await ExpectProblem(await c.Http.GetAsync($"/v1/attributions?partnershipId={_partnership}"), HttpStatusCode.NotFound);
         // C cannot evaluate or claim on alpha's population; alpha's claim against C finds no evidence (C never had d1).
         await ExpectProblem(await c.Http.GetAsync($"/v1/populations/{_pipeline}/attribution"), HttpStatusCode.NotFound);
@@ -237,5 +237,68 @@ public sealed class AttributionTests : IAsyncLifetime
         await _b.ShareAsync(_customers, "counts");
         await _app.RefreshedAsync();
         Assert.All(await EvaluateAsync(), o => Assert.Empty(o!["partners"]![0]!["evidence"]!.AsArray()));
+    }
+
+    [Fact]
+    public async Task ConcurrentClaimsOnOneOpportunityAndPartnerRecordOne()
+    {
+        var responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => ClaimAsync("O-3", i % 2 == 0 ? "sourced" : "influenced")));
+        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
+        Assert.All(responses.Where(r => r.StatusCode != HttpStatusCode.Created), r => Assert.Equal(HttpStatusCode.Conflict, r.StatusCode));
+        Assert.Single((await _a.Http.GetFromJsonAsync<JsonObject>("/v1/attributions"))!["items"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task TheLedgerIsPagedWithACursorAndNothingIsDropped()
+    {
+        var first = (await Json(await ClaimAsync("O-1", "sourced")))["id"]!.GetValue<string>();
+        var second = (await Json(await ClaimAsync("O-3", "influenced")))["id"]!.GetValue<string>();
+
+        var page1 = await Json(await _a.Http.GetAsync("/v1/attributions?limit=1"));
+        var cursor = page1["nextCursor"]!.GetValue<string>();
+        var page2 = await Json(await _a.Http.GetAsync($"/v1/attributions?limit=1&cursor={Uri.EscapeDataString(cursor)}"));
+        Assert.Null(page2["nextCursor"]);
+        Assert.Equal(new[] { first, second }.Order(),
+            page1["items"]!.AsArray().Concat(page2["items"]!.AsArray()).Select(c => c!["id"]!.GetValue<string>()).Order());
+        Assert.Null((await Json(await _a.Http.GetAsync("/v1/attributions")))["nextCursor"]);
+
+        // A cursor is the list's, the caller's and the filter's: refused anywhere else, like a made-up one.
+        Assert.NotNull((await ExpectProblem(await _b.Http.GetAsync($"/v1/attributions?cursor={Uri.EscapeDataString(cursor)}"), HttpStatusCode.BadRequest))["errors"]!["cursor"]);
+        Assert.NotNull((await ExpectProblem(await _a.Http.GetAsync($"/v1/attributions?partnershipId={_partnership}&cursor={Uri.EscapeDataString(cursor)}"), HttpStatusCode.BadRequest))["errors"]!["cursor"]);
+        Assert.NotNull((await ExpectProblem(await _a.Http.GetAsync("/v1/attributions?cursor=made-up"), HttpStatusCode.BadRequest))["errors"]!["cursor"]);
+        Assert.NotNull((await ExpectProblem(await _a.Http.GetAsync("/v1/attributions?limit=0"), HttpStatusCode.BadRequest))["errors"]!["limit"]);
+        Assert.NotNull((await ExpectProblem(await _a.Http.GetAsync("/v1/attributions?limit=501"), HttpStatusCode.BadRequest))["errors"]!["limit"]);
+    }
+
+    [Fact]
+    public async Task EvidenceReadsAreInThePartnersAuditViewLikeListReadsAndNameNoRecord()
+    {
+        await EvaluateAsync();
+        var id = (await Json(await ClaimAsync("O-1", "sourced")))["id"]!.GetValue<string>();
+        await ExpectProblem(await ClaimAsync("O-2", "sourced"), HttpStatusCode.Conflict); // the 409 says "no evidence": a read too
+        await Expect(await _a.Http.GetAsync("/v1/attributions"), HttpStatusCode.OK);
+        await Expect(await _a.Http.GetAsync($"/v1/attributions/{id}"), HttpStatusCode.OK);
+        await Expect(await _a.Http.GetAsync("/v1/attributions/export"), HttpStatusCode.OK);
+
+        var bAudit = (await Json(await _b.Http.GetAsync("/v1/audit?limit=500")))["items"]!.AsArray();
+        var reads = bAudit.Where(e => e!["action"]!.GetValue<string>() == "attribution.evidence_read" && !e["byMyOrganization"]!.GetValue<bool>())
+            .Select(e => e!["detail"]!).ToList();
+        var evaluation = Assert.Single(reads, d => d!["format"]!.GetValue<string>() == "evaluation")!;
+        Assert.Equal(_customers, evaluation["myPopulationId"]!.GetValue<string>()); // beta's own population
+        Assert.Equal(2, evaluation["rows"]!.GetValue<int>()); // O-1 and O-3 had its account while open
+        Assert.Equal(2, reads.Count(d => d!["format"]!.GetValue<string>() == "claim" && d["rows"]!.GetValue<int>() == 1)); // the claim, and reading it
+        Assert.Single(reads, d => d!["format"]!.GetValue<string>() == "claim" && d["rows"]!.GetValue<int>() == 0);
+        Assert.Contains(reads, d => d!["format"]!.GetValue<string>() == "claim" && d["claimId"]?.GetValue<string>() == id);
+        Assert.Single(reads, d => d!["format"]!.GetValue<string>() == "ledger");
+        Assert.Single(reads, d => d!["format"]!.GetValue<string>() == "csv");
+        // Beta's reads of the claim naming it reveal nothing of alpha's: not in alpha's view.
+        await Expect(await _b.Http.GetAsync("/v1/attributions"), HttpStatusCode.OK);
+        var aAudit = (await Json(await _a.Http.GetAsync("/v1/audit?limit=500")))["items"]!.AsArray();
+        Assert.DoesNotContain(aAudit, e => e!["action"]!.GetValue<string>() == "attribution.evidence_read" && !e["byMyOrganization"]!.GetValue<bool>());
+
+        // The log outlives an erasure: no record id of either side in any event.
+        using var db = _app.OpenDatabase();
+        var details = string.Join("\n", Dapper.SqlMapper.Query<string>(db, "SELECT detail FROM audit_events"));
+        foreach (var record in new[] { "O-1", "O-2", "O-3", "B-1", "B-3" }) Assert.DoesNotContain(record, details);
     }
 }

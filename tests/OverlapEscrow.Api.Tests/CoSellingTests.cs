@@ -154,4 +154,40 @@ public sealed class CoSellingTests : IAsyncLifetime
     [InlineData("Plain", "Plain")]
     public void ANameInTheSlackTextCannotBecomeAMentionOrALink(string name, string escaped) =>
         Assert.Equal(escaped, OverlapEscrow.Application.Signals.JointOpportunities.SlackEscape(name));
+
+    [Fact]
+    public async Task TheStagesParameterIsBoundedInCountAndLengthWithAProblemNamingIt()
+    {
+        var many = string.Join(',', Enumerable.Range(0, 51).Select(i => $"Stage {i}"));
+        var tooMany = await ExpectProblem(await _a.Http.GetAsync($"/v1/signals/unattached?stages={Uri.EscapeDataString(many)}"), HttpStatusCode.BadRequest);
+        Assert.NotNull(tooMany["errors"]!["stages"]);
+        var tooLong = await ExpectProblem(await _a.Http.GetAsync($"/v1/signals/unattached?stages=Proposal,{new string('x', 101)}"), HttpStatusCode.BadRequest);
+        Assert.NotNull(tooLong["errors"]!["stages"]);
+        var padded = await ExpectProblem(await _a.Http.GetAsync($"/v1/signals/unattached?stages={new string(',', 6000)}Proposal"), HttpStatusCode.BadRequest);
+        Assert.NotNull(padded["errors"]!["stages"]);
+        // At the bounds, the list is taken.
+        var fifty = string.Join(',', Enumerable.Range(0, 49).Select(i => new string('s', 100)).Append("Proposal"));
+        var ok = await _a.Http.GetAsync($"/v1/signals/unattached?stages={Uri.EscapeDataString(fifty)}");
+        await Expect(ok, HttpStatusCode.OK);
+        Assert.Equal(["O-1"], (await ok.Content.ReadFromJsonAsync<JsonArray>())!.Select(u => u!["opportunity"]!["id"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task ASignalReadIsAuditedAsItsOwnActionAndThePartnerSeesWhatItRevealedWithoutRecordIds()
+    {
+        await Expect(await _a.Http.GetAsync($"/v1/partnerships/{_partnership}/signals"), HttpStatusCode.OK);
+        await Expect(await _a.Http.GetAsync("/v1/signals/unattached"), HttpStatusCode.OK);
+
+        var bAudit = (await Json(await _b.Http.GetAsync("/v1/audit?limit=200")))["items"]!.AsArray();
+        var reads = bAudit.Where(e => e!["action"]!.GetValue<string>() == "coselling.signal_read" && !e["byMyOrganization"]!.GetValue<bool>()).ToList();
+        // joint (Pipeline × Deals: O-1 open; O-2 is closed), reference (Pipeline × Customers: O-3, O-4), reciprocal (Customers × Deals: C-5),
+        // and the unattached list's reads of Pipeline × Deals (O-1) and Pipeline × Customers (O-4; O-3 is at an early stage).
+        var seen = reads.Select(e => (e!["detail"]!["signal"]!.GetValue<string>(), e["detail"]!["myPopulationId"]!.GetValue<string>(), e["detail"]!["rows"]!.GetValue<int>()))
+            .OrderBy(r => r).ToList();
+        Assert.Equal(new[] { ("joint", _deals, 1), ("reciprocal", _deals, 1), ("reference", _bCustomers, 2), ("unattached", _bCustomers, 1), ("unattached", _deals, 1) }
+            .OrderBy(r => r), seen);
+        // Not as whole-cell exports, and no record id of either side in what the partner reads.
+        Assert.DoesNotContain(bAudit, e => e!["action"]!.GetValue<string>() == "overlaps.released" && !e["byMyOrganization"]!.GetValue<bool>());
+        foreach (var id in new[] { "O-1", "O-3", "O-4", "C-5", "B-DEAL-1", "B-C-3" }) Assert.DoesNotContain(id, bAudit.ToJsonString());
+    }
 }

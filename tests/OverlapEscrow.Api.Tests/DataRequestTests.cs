@@ -70,7 +70,7 @@ public sealed class DataRequestTests : IAsyncLifetime
         await ExpectProblem(await _a.Http.GetAsync($"/v1/partnerships/{_partnership}/overlaps/{_pipeline}/{_customers}"), HttpStatusCode.Forbidden);
 
         var id = await AskOkAsync();
-        var received = Assert.Single((await _b.Http.GetFromJsonAsync<JsonArray>("/v1/data-requests"))!);
+        var received = Assert.Single((await _b.Http.GetFromJsonAsync<JsonObject>("/v1/data-requests"))!["items"]!.AsArray());
         Assert.Equal("received", received!["direction"]!.GetValue<string>());
         Assert.Equal("open", received["status"]!.GetValue<string>());
         Assert.Equal(_customers, received["myPopulation"]!["id"]!.GetValue<string>());
@@ -175,17 +175,17 @@ public sealed class DataRequestTests : IAsyncLifetime
         await ExpectProblem(await c.Http.GetAsync($"/v1/data-requests/{id}"), HttpStatusCode.NotFound);
         await ExpectProblem(await c.Http.PostAsJsonAsync($"/v1/data-requests/{id}/answer", new { level = "overlaps" }), HttpStatusCode.NotFound);
         await ExpectProblem(await c.Http.PostAsJsonAsync($"/v1/data-requests/{id}/decline", new { }), HttpStatusCode.NotFound);
-        Assert.Empty((await c.Http.GetFromJsonAsync<JsonArray>("/v1/data-requests"))!);
+        Assert.Empty((await c.Http.GetFromJsonAsync<JsonObject>("/v1/data-requests"))!["items"]!.AsArray());
         await ExpectProblem(await c.Http.GetAsync($"/v1/partnerships/{_partnership}/data-requests"), HttpStatusCode.NotFound);
         await ExpectProblem(await AskAsync(c, _partnership, cPopulation, _customers), HttpStatusCode.NotFound);
         // A's partnership with C does not reach B's population; C's with B does not reach A's.
         await ExpectProblem(await AskAsync(_a, ac, _pipeline, _customers), HttpStatusCode.NotFound);
         await ExpectProblem(await AskAsync(c, bc, _pipeline, _customers), HttpStatusCode.NotFound);
-        Assert.Empty((await c.Http.GetFromJsonAsync<JsonArray>($"/v1/partnerships/{bc}/data-requests"))!);
+        Assert.Empty((await c.Http.GetFromJsonAsync<JsonObject>($"/v1/partnerships/{bc}/data-requests"))!["items"]!.AsArray());
         // The requester reads its request but does not answer it.
         await ExpectProblem(await _a.Http.PostAsJsonAsync($"/v1/data-requests/{id}/answer", new { level = "overlaps" }), HttpStatusCode.Forbidden);
         await ExpectProblem(await _a.Http.PostAsJsonAsync($"/v1/data-requests/{id}/decline", new { }), HttpStatusCode.Forbidden);
-        Assert.Single((await _a.Http.GetFromJsonAsync<JsonArray>($"/v1/partnerships/{_partnership}/data-requests"))!);
+        Assert.Single((await _a.Http.GetFromJsonAsync<JsonObject>($"/v1/partnerships/{_partnership}/data-requests"))!["items"]!.AsArray());
     }
 
     [Fact]
@@ -221,7 +221,7 @@ public sealed class DataRequestTests : IAsyncLifetime
         var again = await ExpectProblem(await AskAsync(_a, _partnership, _pipeline, _customers), HttpStatusCode.Conflict);
         Assert.Contains("open request", again["detail"]!.GetValue<string>());
 
-        var id = (await _b.Http.GetFromJsonAsync<JsonArray>("/v1/data-requests"))![0]!["id"]!.GetValue<string>();
+        var id = (await _b.Http.GetFromJsonAsync<JsonObject>("/v1/data-requests"))!["items"]!.AsArray()[0]!["id"]!.GetValue<string>();
         var hidden = await ExpectProblem(await _b.Http.PostAsJsonAsync($"/v1/data-requests/{id}/answer", new { level = "hidden" }), HttpStatusCode.BadRequest);
         Assert.NotNull(hidden["errors"]!["$.level"]);
         await ExpectProblem(await _b.Http.PostAsJsonAsync($"/v1/data-requests/{id}/answer", new { level = "counts", fields = new[] { "owner" } }), HttpStatusCode.BadRequest);
@@ -242,6 +242,58 @@ public sealed class DataRequestTests : IAsyncLifetime
         }
         var limited = await ExpectProblem(await AskAsync(_a, _partnership, _pipeline, _customers), HttpStatusCode.TooManyRequests);
         Assert.Equal("urn:overlap-escrow:problem:rate-limited", limited["type"]!.GetValue<string>());
-        Assert.Equal(10, (await _b.Http.GetFromJsonAsync<JsonArray>("/v1/data-requests"))!.Count);
+        Assert.Equal(10, (await _b.Http.GetFromJsonAsync<JsonObject>("/v1/data-requests"))!["items"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public async Task OnceTheRequestersPopulationIsHiddenFromTheOwnerTheRequestNamesItOnlyAsItWasWhenAsked()
+    {
+        var id = await AskOkAsync();
+        // No endpoint renames a population today; the database (or a rename to come) can. While the population exists
+        // for the owner, the owner reads its current name.
+        using (var db = _app.OpenDatabase())
+            Dapper.SqlMapper.Execute(db, "UPDATE populations SET name = 'Renamed Pipeline' WHERE id = @_pipeline", new { _pipeline });
+        await _a.ShareAsync(_pipeline, "counts");
+        Assert.Equal("Renamed Pipeline", (await GetOkAsync(_b, $"/v1/data-requests/{id}"))["partnerPopulation"]!["name"]!.GetValue<string>());
+
+        // Hidden from the owner, it no longer exists for it: the request keeps the name the requester disclosed by asking.
+        await _a.ShareAsync(_pipeline, "hidden");
+        var request = await GetOkAsync(_b, $"/v1/data-requests/{id}");
+        Assert.Equal("Pipeline", request["partnerPopulation"]!["name"]!.GetValue<string>());
+        Assert.Equal(_pipeline, request["partnerPopulation"]!["id"]!.GetValue<string>());
+        var listed = Assert.Single((await GetOkAsync(_b, "/v1/data-requests"))["items"]!.AsArray())!;
+        Assert.DoesNotContain("Renamed", listed.ToJsonString());
+        Assert.DoesNotContain("Renamed", (await GetOkAsync(_b, $"/v1/partnerships/{_partnership}/data-requests")).ToJsonString());
+    }
+
+    [Fact]
+    public async Task TheListsArePagedWithACursorAndNothingIsDropped()
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var id = await AskOkAsync();
+            await Expect(await _b.Http.PostAsJsonAsync($"/v1/data-requests/{id}/decline", new { }), HttpStatusCode.OK);
+            ids.Add(id);
+        }
+        foreach (var (who, url) in new[] { (_a, "/v1/data-requests"), (_b, $"/v1/partnerships/{_partnership}/data-requests") })
+        {
+            var seen = new List<string>();
+            string? cursor = null;
+            var pages = 0;
+            do
+            {
+                var page = await GetOkAsync(who, $"{url}?limit=2" + (cursor is null ? "" : $"&cursor={Uri.EscapeDataString(cursor)}"));
+                seen.AddRange(page["items"]!.AsArray().Select(r => r!["id"]!.GetValue<string>()));
+                cursor = page["nextCursor"]?.GetValue<string>();
+                pages++;
+            } while (cursor is not null);
+            Assert.Equal(2, pages);
+            Assert.Equal(ids.Order(StringComparer.Ordinal), seen.Order(StringComparer.Ordinal)); // each once (newest first; ids break a tie within a millisecond)
+        }
+        var first = (await GetOkAsync(_a, "/v1/data-requests?limit=1"))["nextCursor"]!.GetValue<string>();
+        Assert.NotNull((await ExpectProblem(await _b.Http.GetAsync($"/v1/data-requests?cursor={Uri.EscapeDataString(first)}"), HttpStatusCode.BadRequest))["errors"]!["cursor"]);
+        Assert.NotNull((await ExpectProblem(await _a.Http.GetAsync($"/v1/partnerships/{_partnership}/data-requests?cursor={Uri.EscapeDataString(first)}"), HttpStatusCode.BadRequest))["errors"]!["cursor"]);
+        Assert.NotNull((await ExpectProblem(await _a.Http.GetAsync("/v1/data-requests?limit=501"), HttpStatusCode.BadRequest))["errors"]!["limit"]);
     }
 }

@@ -57,12 +57,20 @@ public sealed class ServiceTests
         var matrix = await EscrowClient.MatrixAsync(new Org("", "northwind", http, ""), partnership["id"]!.GetValue<string>());
         Assert.Equal(6, matrix["cells"]!.AsArray().Count); // Northwind's customers, prospects and pipeline × Contoso's two
         Assert.All(matrix["cells"]!.AsArray(), c => Assert.True(c!["count"]!.GetValue<int>() > 0));
+        // Data requests and attribution claims, so their pages show something: two received (one declined), three claims made.
+        var requests = JsonNode.Parse(await http.GetStringAsync("/v1/data-requests"))!["items"]!.AsArray();
+        Assert.Equal(["declined", "open"], requests.Select(r => r!["status"]!.GetValue<string>()).Order());
+        Assert.All(requests, r => Assert.Equal("received", r!["direction"]!.GetValue<string>()));
+        var claims = JsonNode.Parse(await http.GetStringAsync("/v1/attributions"))!["items"]!.AsArray();
+        Assert.Equal(["claimed", "confirmed", "disputed"], claims.Select(c => c!["status"]!.GetValue<string>()).Order());
+        Assert.All(claims, c => Assert.NotEmpty(c!["evidence"]!.AsArray()));
 
         using var again = new EscrowApp(settings, app.DataDirectory);
         var second = again.CreateClient();
         var relogin = await second.PostAsync("/v1/auth/login", JsonContent("""{"email":"admin@northwind.example","password":"demo-password-1"}"""));
         second.DefaultRequestHeaders.Authorization = new("Bearer", (await EscrowClient.Json(relogin))["accessToken"]!.GetValue<string>());
         Assert.Single(JsonNode.Parse(await second.GetStringAsync("/v1/partnerships"))!.AsArray());
+        Assert.Equal(3, JsonNode.Parse(await second.GetStringAsync("/v1/attributions"))!["items"]!.AsArray().Count);
     }
 
     [Fact]

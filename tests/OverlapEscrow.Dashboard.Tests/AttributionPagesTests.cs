@@ -57,7 +57,7 @@ public sealed class AttributionPagesTests(DashboardWorld world)
         await claim.GetByRole(AriaRole.Button, new() { Name = "Confirm" }).ClickAsync();
         await Assertions.Expect(partner.Locator("table.ledger tbody tr").Filter(new() { HasText = "DEAL-1" }).Locator("td.status")).ToHaveTextAsync("confirmed: Our referral.");
 
-        var api = (await delta.Http.GetFromJsonAsync<JsonArray>("/v1/attributions"))!.Single()!;
+        var api = (await delta.Http.GetFromJsonAsync<JsonObject>("/v1/attributions"))!["items"]!.AsArray().Single()!;
         Assert.Equal("confirmed", api["status"]!.GetValue<string>());
         await page.GotoAsync("/attribution");
         await Assertions.Expect(page.Locator("table.attribution tbody tr[data-opportunity='DEAL-1'] .claim")).ToHaveTextAsync("sourced, confirmed");

@@ -32,7 +32,7 @@ public sealed class DataRequestPagesTests(DashboardWorld world)
         var sentRow = alpha.Locator("table.data tbody tr").Filter(new() { HasText = message });
         await Assertions.Expect(sentRow.Locator("td.status")).ToHaveTextAsync("open");
 
-        var received = (await world.Beta.Http.GetFromJsonAsync<JsonArray>($"/v1/partnerships/{world.Partnership}/data-requests"))!
+        var received = (await world.Beta.Http.GetFromJsonAsync<JsonObject>($"/v1/partnerships/{world.Partnership}/data-requests"))!["items"]!.AsArray()
             .Single(r => r!["message"]!.GetValue<string>() == message)!;
         var id = received["id"]!.GetValue<string>();
         var beta = await world.SignInAsync(DashboardWorld.AdminOf(world.Beta));

@@ -1,5 +1,7 @@
 using CsvHelper;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Application;
@@ -28,7 +30,9 @@ public static class AttributionsApi
             .ProducesProblem(409);
         group.MapGet("", Ledger).RequireAuthorization(Policies.OverlapsRead)
             .WithName("ListAttributions").WithSummary("The attribution ledger: claims my organization made and claims that name it, newest first")
-            .WithDescription("Optionally one partnership's (partnershipId). The partner named reads the claim, the evidence about its own populations and the opportunity's id, none of the opportunity's fields.");
+            .WithDescription("Optionally one partnership's (partnershipId). The partner named reads the claim, the evidence about its own populations and the opportunity's id, none of the opportunity's fields. "
+                             + "Paginated with limit (1–500, default 100) and cursor (the previous page's nextCursor); nextCursor is null on the last page. "
+                             + "Reading my claims' evidence is audited (attribution.evidence_read), and the partner sees it in its audit log.");
         group.MapGet("/export", Export).RequireAuthorization(Policies.OverlapsRead)
             .WithName("ExportAttributions").WithSummary("My claims as CSV, one row per opportunity × partner, for a CRM import")
             .WithDescription("Claims my organization made, with my own opportunity fields and the evidence's populations and dates; UTF-8 with a byte-order mark, CRLF, formula-like cells escaped.")
@@ -62,10 +66,14 @@ public static class AttributionsApi
             : TypedResults.Created($"/v1/attributions/{outcome.Value!.Claim.Id}", AttributionResponse.From(outcome.Value));
     }
 
-    private static async Task<Results<Ok<List<AttributionResponse>>, ProblemHttpResult>> Ledger(string? partnershipId, CurrentUser user, Attributions attributions, CancellationToken ct)
+    private static async Task<Results<Ok<AttributionPageResponse>, ProblemHttpResult>> Ledger(string? partnershipId, [FromQuery] string? cursor, [FromQuery] int? limit,
+        CurrentUser user, Attributions attributions, IDataProtectionProvider protection, CancellationToken ct)
     {
-        var outcome = await attributions.LedgerAsync(user.Caller, partnershipId, ct);
-        return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(outcome.Value!.Select(AttributionResponse.From).ToList());
+        var cursors = ListCursors.For(protection, "attributions", user.OrganizationId, partnershipId);
+        if (!ListCursors.TryDecode(cursors, cursor, out var after)) return Problems.Invalid("cursor", "The cursor is not one this API returned.");
+        var outcome = await attributions.LedgerAsync(user.Caller, partnershipId, after, limit, ct);
+        return outcome.Failure is { } failure ? Problems.From(failure)
+            : TypedResults.Ok(new AttributionPageResponse(outcome.Value!.Items.Select(AttributionResponse.From).ToList(), ListCursors.Protect(cursors, outcome.Value.Next)));
     }
 
     private static async Task<Results<Ok<AttributionResponse>, ProblemHttpResult>> Get(string claimId, CurrentUser user, Attributions attributions, CancellationToken ct) =>
@@ -124,16 +132,22 @@ public sealed record OpportunityAttributionResponse(OpportunityResponse Opportun
         o is null ? null : new(o.RecordId, o.Amount, o.Currency, o.Stage, o.CreatedDate, o.CloseDate, o.Closed, o.Won, o.Owner);
 }
 
+/// <summary>One page of the ledger, newest first; nextCursor is null on the last page.</summary>
+public sealed record AttributionPageResponse(IReadOnlyList<AttributionResponse> Items, string? NextCursor);
+
 /// <summary>
 /// A ledger entry as my side reads it. direction: made (my claim) or received (a claim naming my organization).
 /// opportunity (my own fields) and population only on my claims; createdBy/respondedBy only for my side's actor.
+/// erased: a text was sealed under the key of an organization that was erased since and cannot be read (the claimant's:
+/// no opportunityId, evidence nor note; the partner's: no responseNote).
 /// </summary>
-public sealed record AttributionResponse(string Id, string PartnershipId, string Direction, PartnershipNotice.OtherSide Partner, string OpportunityId,
+public sealed record AttributionResponse(string Id, string PartnershipId, string Direction, PartnershipNotice.OtherSide Partner, string? OpportunityId,
     string? PopulationId, string? PopulationName, OpportunityResponse? Opportunity, AttributionRole Role, AttributionStatus Status, IReadOnlyList<EvidenceResponse> Evidence,
-    string? Note, DateTimeOffset CreatedAt, string? CreatedBy, DateTimeOffset? RespondedAt, string? RespondedBy, string? ResponseNote)
+    string? Note, DateTimeOffset CreatedAt, string? CreatedBy, DateTimeOffset? RespondedAt, string? RespondedBy, string? ResponseNote, bool Erased)
 {
     public static AttributionResponse From(AttributionView v) => new(v.Claim.Id, v.Claim.PartnershipId, v.IClaimed ? "made" : "received",
-        new(v.Partner.Slug, v.Partner.Name), v.Claim.RecordId, v.IClaimed ? v.Claim.PopulationId : null, v.PopulationName,
+        new(v.Partner.Slug, v.Partner.Name), v.Claim.ClaimErased ? null : v.Claim.RecordId, v.IClaimed ? v.Claim.PopulationId : null, v.PopulationName,
         OpportunityAttributionResponse.Describe(v.Opportunity), v.Claim.Role, v.Claim.Status, v.Claim.Evidence.Select(EvidenceResponse.From).ToList(), v.Claim.Note,
-        v.Claim.CreatedAt, string.IsNullOrEmpty(v.Claim.CreatedBy) ? null : v.Claim.CreatedBy, v.Claim.RespondedAt, v.Claim.RespondedBy, v.Claim.ResponseNote);
+        v.Claim.CreatedAt, string.IsNullOrEmpty(v.Claim.CreatedBy) ? null : v.Claim.CreatedBy, v.Claim.RespondedAt, v.Claim.RespondedBy, v.Claim.ResponseNote,
+        v.Claim.ClaimErased || v.Claim.ResponseErased);
 }

@@ -23,7 +23,9 @@ public static class CoSellingApi
         routes.MapGet("/v1/signals/unattached", Unattached).WithTags("Co-selling").RequireAuthorization(Policies.OverlapsRead)
             .WithName("ListUnattachedOpportunities")
             .WithSummary("My open mid/late-stage opportunities that overlap a partner, with no attribution recorded")
-            .WithDescription("stages: comma-separated stage names counted as mid/late; without it, every stage but the early ones listed in docs/health.md.");
+            .WithDescription("stages: comma-separated stage names counted as mid/late (at most " + CoSellingRules.MaxStages + " names of at most "
+                             + CoSellingRules.MaxStageLength + " characters; 400 naming stages otherwise); without it, every stage but the early ones listed in docs/health.md.")
+            .ProducesProblem(400);
         return routes;
     }
 
@@ -33,9 +35,10 @@ public static class CoSellingApi
         return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(PartnershipSignalsResponse.From(outcome.Value!));
     }
 
-    private static async Task<Ok<List<UnattachedResponse>>> Unattached(string? stages, CurrentUser user, CoSelling signals, CancellationToken ct)
+    private static async Task<Results<Ok<List<UnattachedResponse>>, ProblemHttpResult>> Unattached(string? stages, CurrentUser user, CoSelling signals, CancellationToken ct)
     {
-        var list = stages?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var list = CoSellingRules.ParseStages(stages, out var error);
+        if (error is not null) return Problems.Invalid("stages", error);
         return TypedResults.Ok((await signals.UnattachedAsync(user.Caller, list, ct)).Select(u => new UnattachedResponse(
             u.Population.Id, u.Population.Name, OpportunityAttributionResponse.Describe(u.Opportunity)!,
             u.Overlaps.Select(o => new UnattachedOverlapResponse(o.PartnershipId, new(o.Partner.Slug, o.Partner.Name), o.Population.Id, o.Population.Name)).ToList())).ToList());

@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Application.Signals;
 using OverlapEscrow.Domain.Disclosure;
@@ -21,13 +23,15 @@ public static class DataRequestsApi
                              + "The partner's webhooks receive data_request.created.")
             .ProducesProblem(409).ProducesProblem(429);
         cells.MapGet("", ListForPartnership).RequireAuthorization(Policies.PartnershipsRead)
-            .WithName("ListPartnershipDataRequests").WithSummary("Data requests made or received in one partnership, newest first")
-            .WithDescription("404 when my organization is not part of the partnership.");
+            .WithName("ListPartnershipDataRequests").WithSummary("Data requests made or received in one partnership, newest first, a page at a time")
+            .WithDescription("Paginated with limit (1–500, default 100) and cursor (the previous page's nextCursor); nextCursor is null on the last page. "
+                             + "404 when my organization is not part of the partnership.");
 
         var group = routes.MapGroup("/v1/data-requests").WithTags("Data requests");
         group.MapGet("", List).RequireAuthorization(Policies.PartnershipsRead)
-            .WithName("ListDataRequests").WithSummary("Data requests my organization made (sent) or received, newest first (at most 200)")
-            .WithDescription("Each as my side may read it: the partner population is named only while it exists for me.");
+            .WithName("ListDataRequests").WithSummary("Data requests my organization made (sent) or received, newest first, a page at a time")
+            .WithDescription("Each as my side may read it: the partner population is named only while it exists for me. Paginated with limit (1–500, default 100) "
+                             + "and cursor (the previous page's nextCursor); nextCursor is null on the last page.");
         group.MapGet("/{requestId}", Get).RequireAuthorization(Policies.PartnershipsRead)
             .WithName("GetDataRequest").WithSummary("One data request").WithDescription("404 unless my organization made or received it.");
         group.MapPost("/{requestId}/answer", Answer).RequireAuthorization(Policies.PartnershipsWrite)
@@ -52,15 +56,23 @@ public static class DataRequestsApi
             : TypedResults.Created($"/v1/data-requests/{outcome.Value!.Request.Id}", DataRequestResponse.From(outcome.Value));
     }
 
-    private static async Task<Results<Ok<List<DataRequestResponse>>, ProblemHttpResult>> ListForPartnership(
-        string partnershipId, CurrentUser user, DataRequests requests, CancellationToken ct)
-    {
-        var outcome = await requests.ListForPartnershipAsync(user.Caller, partnershipId, ct);
-        return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(outcome.Value!.Select(DataRequestResponse.From).ToList());
-    }
+    private static Task<Results<Ok<DataRequestPageResponse>, ProblemHttpResult>> ListForPartnership(string partnershipId, [FromQuery] string? cursor,
+        [FromQuery] int? limit, CurrentUser user, DataRequests requests, IDataProtectionProvider protection, CancellationToken ct) =>
+        PageAsync(partnershipId, cursor, limit, user, requests, protection, ct);
 
-    private static async Task<Ok<List<DataRequestResponse>>> List(CurrentUser user, DataRequests requests, CancellationToken ct) =>
-        TypedResults.Ok((await requests.ListAsync(user.Caller, null, ct)).Select(DataRequestResponse.From).ToList());
+    private static Task<Results<Ok<DataRequestPageResponse>, ProblemHttpResult>> List([FromQuery] string? cursor, [FromQuery] int? limit, CurrentUser user,
+        DataRequests requests, IDataProtectionProvider protection, CancellationToken ct) =>
+        PageAsync(null, cursor, limit, user, requests, protection, ct);
+
+    private static async Task<Results<Ok<DataRequestPageResponse>, ProblemHttpResult>> PageAsync(string? partnershipId, string? cursor, int? limit, CurrentUser user,
+        DataRequests requests, IDataProtectionProvider protection, CancellationToken ct)
+    {
+        var cursors = ListCursors.For(protection, "data-requests", user.OrganizationId, partnershipId);
+        if (!ListCursors.TryDecode(cursors, cursor, out var after)) return Problems.Invalid("cursor", "The cursor is not one this API returned.");
+        var outcome = await requests.ListAsync(user.Caller, partnershipId, after, limit, ct);
+        return outcome.Failure is { } failure ? Problems.From(failure)
+            : TypedResults.Ok(new DataRequestPageResponse(outcome.Value!.Items.Select(DataRequestResponse.From).ToList(), ListCursors.Protect(cursors, outcome.Value.Next)));
+    }
 
     private static async Task<Results<Ok<DataRequestResponse>, ProblemHttpResult>> Get(string requestId, CurrentUser user, DataRequests requests, CancellationToken ct) =>
         Respond(await requests.GetAsync(user.Caller, requestId, ct));
@@ -87,21 +99,26 @@ public sealed record DataRequestPopulation(string Id, string? Name);
 
 public sealed record DataRequestAnswer(SharingLevel Level, IReadOnlyList<string> Fields);
 
+/// <summary>One page of data requests, newest first; nextCursor is null on the last page.</summary>
+public sealed record DataRequestPageResponse(IReadOnlyList<DataRequestResponse> Items, string? NextCursor);
+
 /// <summary>
 /// A data request as my side reads it. direction: sent (I asked) or received (I was asked). myPopulation is mine,
 /// partnerPopulation the other side's (its name only while it exists for me). cellLevel: what the owner shares with the
-/// cell now. createdBy/resolvedBy only when my side acted.
+/// cell now. createdBy/resolvedBy only when my side acted. erased: a text (message or reason) was sealed under the key of
+/// an organization that was erased since and cannot be read (it is null).
 /// </summary>
 public sealed record DataRequestResponse(
     string Id, string PartnershipId, string Direction, DataRequestStatus Status, PartnershipNotice.OtherSide Partner,
-    DataRequestPopulation MyPopulation, DataRequestPopulation PartnerPopulation, string Message, DateTimeOffset CreatedAt, string? CreatedBy,
-    DateTimeOffset? ResolvedAt, string? ResolvedBy, DataRequestAnswer? Answer, string? Reason, SharingLevel? CellLevel)
+    DataRequestPopulation MyPopulation, DataRequestPopulation PartnerPopulation, string? Message, DateTimeOffset CreatedAt, string? CreatedBy,
+    DateTimeOffset? ResolvedAt, string? ResolvedBy, DataRequestAnswer? Answer, string? Reason, SharingLevel? CellLevel, bool Erased)
 {
     public static DataRequestResponse From(DataRequestView v) => new(
         v.Request.Id, v.Request.PartnershipId, v.Side == DataRequestSide.Requester ? "sent" : "received", v.Request.Status,
         new PartnershipNotice.OtherSide(v.Partner.Slug, v.Partner.Name),
         new DataRequestPopulation(v.MyPopulationId, v.MyPopulationName), new DataRequestPopulation(v.PartnerPopulationId, v.PartnerPopulationName),
-        v.Request.Message, v.Request.CreatedAt, string.IsNullOrEmpty(v.Request.CreatedBy) ? null : v.Request.CreatedBy,
+        v.Request.MessageErased ? null : v.Request.Message, v.Request.CreatedAt, string.IsNullOrEmpty(v.Request.CreatedBy) ? null : v.Request.CreatedBy,
         v.Request.ResolvedAt, v.Request.ResolvedBy,
-        v.Request.AnsweredLevel is { } level ? new DataRequestAnswer(level, v.Request.AnsweredFields) : null, v.Request.Reason, v.CellLevel);
+        v.Request.AnsweredLevel is { } level ? new DataRequestAnswer(level, v.Request.AnsweredFields) : null, v.Request.ReasonErased ? null : v.Request.Reason, v.CellLevel,
+        v.Request.MessageErased || v.Request.ReasonErased);
 }

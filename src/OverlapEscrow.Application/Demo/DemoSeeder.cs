@@ -27,6 +27,10 @@ public sealed class DemoSeeder(
     NdjsonUploadParser ndjson,
     Sharing.SharingChanges sharing,
     Partnerships.PartnershipLifecycle partnerships,
+    Overlaps.OverlapRefresher refresher,
+    Signals.DataRequests dataRequests,
+    Signals.Attributions attributions,
+    TimeProvider time,
     ILogger<DemoSeeder> logger)
 {
     public const string NorthwindSlug = "northwind";
@@ -53,7 +57,7 @@ public sealed class DemoSeeder(
         var coCustomers = await PopulationAsync(contoso, "Customers", "customers", Sample(universe, 800, 2200, rng), "COC", ct);
         var coOpportunities = await PopulationAsync(contoso, "Open Opportunities", "opportunities", Sample(universe, 1500, 3000, rng), "COO", ct);
         // Northwind's own pipeline, for the health pages (docs/health.md); hidden from partners like any new population.
-        await PopulationAsync(northwind, "Pipeline", "opportunities", Sample(universe, 1000, 2600, rng), "NWO", ct, OpportunityFields);
+        var nwPipeline = await PopulationAsync(northwind, "Pipeline", "opportunities", Sample(universe, 1000, 2600, rng), "NWO", ct, OpportunityFields);
 
         // Through the same use cases as the API, so the demo's rules and partnership are audited and refreshed like any.
         await ShareAsync(northwind, nwCustomers, "overlaps", ["accountName", "owner", "stage"], ct);
@@ -61,12 +65,51 @@ public sealed class DemoSeeder(
         await ShareAsync(contoso, coCustomers, "overlaps", ["accountName", "owner"], ct);
         await ShareAsync(contoso, coOpportunities, "overlaps", ["accountName", "stage", "amount"], ct);
         var invited = await partnerships.InviteAsync(Demo(northwind), ContosoSlug, ct);
-        await partnerships.AnswerAsync(Demo(contoso), invited.Value!.Partnership.Id, accept: true, ct);
+        var partnershipId = invited.Value!.Partnership.Id;
+        await partnerships.AnswerAsync(Demo(contoso), partnershipId, accept: true, ct);
+        await SignalsAsync(northwind, contoso, partnershipId, nwPipeline, nwProspects, coCustomers, coOpportunities, ct);
         logger.LogInformation("Demo loaded: log in as admin@{Northwind}.example or admin@{Contoso}.example (password in Escrow:Demo:Password)",
             NorthwindSlug, ContosoSlug);
     }
 
     private static Caller Demo(string organizationId) => new(organizationId, "system:demo");
+
+    /// <summary>
+    /// Data requests and attribution claims, so their pages show something (docs/health.md): Contoso asks for more on
+    /// Northwind's counts-only Prospects twice, and Northwind declines one; Northwind claims three of its open pipeline
+    /// opportunities that Contoso had as customers or opportunities while they were open, and Contoso confirms one and
+    /// disputes another. Every step goes through its use case and is checked like the rest of the seeding.
+    /// </summary>
+    private async Task SignalsAsync(string northwind, string contoso, string partnershipId, string nwPipeline, string nwProspects, string coCustomers,
+        string coOpportunities, CancellationToken ct)
+    {
+        var asked = Check(await dataRequests.CreateAsync(Demo(contoso), partnershipId,
+            new Signals.DataRequestInput(coOpportunities, nwProspects, "Could you share which of our open opportunities are your prospects? We would like to plan joint outreach."), ct));
+        Check(await dataRequests.CreateAsync(Demo(contoso), partnershipId,
+            new Signals.DataRequestInput(coCustomers, nwProspects, "Which of our customers are you prospecting? We can make introductions."), ct));
+        Check(await dataRequests.DeclineAsync(Demo(northwind), asked.Request.Id, "Our prospect list stays counts-only until the quarter closes.", ct));
+
+        // The evidence is Northwind's history of its pipeline's cells: recorded now, not when the background loop gets to it.
+        await refresher.RefreshNowAsync(northwind, partnershipId, ct);
+        var recorded = time.GetUtcNow();
+        for (var i = 0; i < 100 && time.GetUtcNow() <= recorded; i++) await Task.Delay(5, ct); // a span needs its end after its start
+        var evaluation = Check(await attributions.EvaluateAsync(Demo(northwind), nwPipeline, ct));
+        var withEvidence = evaluation.Where(o => o.Opportunity.Open && o.Partners.Any(p => p.PartnershipId == partnershipId && p.Evidence.Count > 0))
+            .Select(o => o.Opportunity.RecordId).Take(3).ToList();
+        if (withEvidence.Count < 3)
+            throw new InvalidOperationException($"The demo pipeline has {withEvidence.Count} open opportunities with time-correct evidence; 3 were expected.");
+        string[] roles = ["sourced", "influenced", "influenced"];
+        string?[] notes = ["Their AE introduced us to the buyer.", "Joint workshop in the evaluation stage.", null];
+        var claims = new List<string>();
+        for (var i = 0; i < withEvidence.Count; i++)
+            claims.Add(Check(await attributions.ClaimAsync(Demo(northwind),
+                new Signals.AttributionInput(nwPipeline, withEvidence[i], partnershipId, roles[i], notes[i]), ct)).Claim.Id);
+        Check(await attributions.RespondAsync(Demo(contoso), claims[0], confirm: true, "Confirmed by our account team.", ct));
+        Check(await attributions.RespondAsync(Demo(contoso), claims[1], confirm: false, "We were not involved in this deal.", ct));
+    }
+
+    private static T Check<T>(Outcome<T> outcome) =>
+        outcome.Failure is { } failure ? throw new InvalidOperationException("A demo step was refused: " + failure.Detail) : outcome.Value!;
 
     private async Task ShareAsync(string organizationId, string populationId, string level, string[] fields, CancellationToken ct)
     {

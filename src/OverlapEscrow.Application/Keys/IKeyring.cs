@@ -11,7 +11,7 @@ public sealed record WrappedKey(byte[] Data, int MasterKeyVersion, int DataKeyVe
 
 /// <summary>
 /// The one way to an organization's data key. Every seal and open of an organization's data — record segments,
-/// history record ids, webhook and pull secrets — goes through a cipher from here, and every sealed value carries
+/// history record ids, webhook and pull secrets, data-request and attribution texts — goes through a cipher from here, and every sealed value carries
 /// the key version it was sealed with. The keys themselves live in the keyring, outside the database
 /// (<see cref="KeyringStore"/>); rotation and crypto-shredding act there and nowhere else.
 /// </summary>

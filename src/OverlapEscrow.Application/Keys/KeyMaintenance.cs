@@ -43,7 +43,7 @@ public sealed record DataKeyRotationOptions(int Batch = 256, TimeSpan Pace = def
 /// <summary>
 /// Rotates an organization's data key without downtime: a new key version becomes current at once (every value sealed
 /// from then on uses it), every stored value under an older version is opened and sealed again under the new one
-/// (segments, history record ids, webhook and pull secrets: <see cref="ISealedValueStore"/>), and the older versions
+/// (segments, history record ids, webhook and pull secrets, data-request and attribution texts: <see cref="ISealedValueStore"/>), and the older versions
 /// are destroyed at the end, once nothing is sealed under them.
 /// </summary>
 /// <remarks>
@@ -146,6 +146,10 @@ public sealed class DataKeyRotation(Keyring keyring, ISealedValueStore sealedVal
         SealKind.HistoryRecordIds => HistoryRecorder.SealLabel,
         SealKind.WebhookSecret or SealKind.WebhookPreviousSecret => WebhookDeliverer.SecretLabel,
         SealKind.ScheduleSecret => ScheduleSecrets.Label,
+        SealKind.DataRequestMessage => Signals.SignalSeals.MessageLabel,
+        SealKind.DataRequestReason => Signals.SignalSeals.ReasonLabel,
+        SealKind.AttributionClaim => Signals.SignalSeals.ClaimLabel,
+        SealKind.AttributionResponse => Signals.SignalSeals.ResponseLabel,
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 }

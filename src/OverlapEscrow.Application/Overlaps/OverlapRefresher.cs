@@ -54,6 +54,12 @@ public sealed class OverlapRefresher(
     public void PartnershipChanged(string organizationId, string partnershipId, string? populationId = null) =>
         Enqueue(new Change(organizationId, populationId, partnershipId));
 
+    /// <summary>
+    /// Refreshes both sides of one partnership now, in the caller's flow rather than the background loop's (the demo's
+    /// seeding records the history its attribution evidence is computed from before the service answers).
+    /// </summary>
+    public Task RefreshNowAsync(string organizationId, string partnershipId, CancellationToken ct) => RefreshAsync(organizationId, partnershipId, null, ct);
+
     private void Enqueue(Change change)
     {
         if (!_waiting.TryAdd(change, 0)) return; // the same change is waiting already: it will see this one too

@@ -42,13 +42,24 @@ public sealed class Attributions(
     IKeyring keyring,
     ITransactions transactions,
     IEventPublisher events,
+    IAuditRepository audit,
     TimeProvider time)
 {
     public const string Claimed = "attribution.claimed";
     public const string Confirmed = "attribution.confirmed";
     public const string Disputed = "attribution.disputed";
+
+    /// <summary>
+    /// A read of time-correct evidence: which of the partner's populations held which of my accounts while my opportunity
+    /// was open is record-level overlap data, so each read is audited like a list read, one event per partner population
+    /// it reveals (detail: the partner population, how many of my opportunities, which read), with no record id.
+    /// </summary>
+    public const string EvidenceRead = "attribution.evidence_read";
+
     public const int MaxNoteLength = 500;
-    private const int LedgerLimit = 1000;
+
+    /// <summary>Claims per page of the ledger when the caller names no limit, and the most it may name.</summary>
+    public const int DefaultPageSize = 100, MaxPageSize = 500;
 
     /// <summary>Every opportunity of my opportunities population with its time-correct evidence per active partner.</summary>
     public async Task<Outcome<IReadOnlyList<OpportunityAttribution>>> EvaluateAsync(Caller caller, string populationId, CancellationToken ct)
@@ -57,16 +68,18 @@ public sealed class Attributions(
         if (loaded.Failure is { } failure) return failure;
         var (_, opportunities) = loaded.Value;
         var now = time.GetUtcNow();
-        var claims = (await ledger.ListAsync(caller.OrganizationId, null, LedgerLimit, ct))
-            .Where(c => c.ClaimantOrganizationId == caller.OrganizationId && c.PopulationId == populationId)
-            .ToDictionary(c => (c.RecordId, c.PartnershipId));
+        // One claim per opportunity and partnership; should two ever exist, the first made is the one shown.
+        var claims = (await OpenAsync(await ledger.ListMadeAsync(caller.OrganizationId, populationId, null, ct), ct))
+            .GroupBy(c => (c.RecordId, c.PartnershipId)).ToDictionary(g => g.Key, g => g.First());
         var perPartner = new List<(PartnerView View, Dictionary<string, IReadOnlyList<AttributionEvidence>> Evidence)>();
         foreach (var partnership in await partnerships.ListAsync(caller.OrganizationId, ct))
         {
             if (partnership.Status != PartnershipStatus.Active) continue;
             var view = await views.LoadAsync(caller.OrganizationId, partnership.Id, ct);
             if (view is null) continue;
-            perPartner.Add((view, await EvidenceAsync(view, populationId, opportunities, now, ct)));
+            var evidence = await EvidenceAsync(view, populationId, opportunities, now, ct);
+            await AuditEvidenceAsync(caller, view.Partnership.Id, evidence.Values.SelectMany(e => e), "evaluation", null, ct);
+            perPartner.Add((view, evidence));
         }
         return opportunities.Select(o => new OpportunityAttribution(o, TimeCorrectMembership.OpenWindow(o, now),
                 perPartner.Select(p => new PartnerAttribution(p.View.Partnership.Id, p.View.Partner,
@@ -100,14 +113,21 @@ public sealed class Attributions(
         if (view.Partnership.Status != PartnershipStatus.Active) return new Failure.Conflict("The partnership is not active; claims are recorded only in active partnerships.");
         var now = time.GetUtcNow();
         var evidence = (await EvidenceAsync(view, population.Id, [opportunity], now, ct)).GetValueOrDefault(opportunity.RecordId) ?? [];
+        // The answer says whether the partner had the account while the opportunity was open, either way: audited either way.
+        await AuditEvidenceAsync(caller, view.Partnership.Id, evidence, "claim", null, ct);
         if (evidence.Count == 0)
             return new Failure.Conflict("No time-correct evidence: the partner did not have this opportunity's account in a population it shares with you at the overlaps level while the opportunity was open.");
 
         var claim = new AttributionClaim(Ids.New("att"), view.Partnership.Id, caller.OrganizationId, view.Partner.Id, population.Id, opportunity.RecordId, role,
             AttributionStatus.Claimed, evidence, note is { Length: > 0 } ? note : null, now, caller.Actor, null, null, null);
         await using var uow = await transactions.BeginAsync(ct);
-        if (!await uow.Attributions.CreateAsync(claim, ct))
+        // One claim per opportunity and partnership: the record ids are sealed, so no unique index can say it; the claims
+        // of this population in this partnership are read with the partnership's row locked, so two claims take turns.
+        if ((await OpenAsync(await uow.Attributions.ListMadeAsync(caller.OrganizationId, population.Id, view.Partnership.Id, ct), ct))
+            .Any(c => c.RecordId == opportunity.RecordId))
             return new Failure.Conflict("This opportunity already has a claim in this partnership.");
+        using (var cipher = await keyring.ForOrganizationAsync(caller.OrganizationId, ct))
+            await uow.Attributions.CreateAsync(claim, SignalSeals.SealClaim(cipher, claim), ct);
         await uow.Audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, Claimed, claim.PartnershipId,
             // No record id: the audit log outlives an erasure and names no record (the claim id leads to the claim).
             new { claimId = claim.Id, role = Wire(role), status = Wire(claim.Status), populationId = population.Id }), ct);
@@ -122,8 +142,9 @@ public sealed class Attributions(
         var errors = new FieldErrors();
         var text = DataRequestRules.Text(note, required: false, MaxNoteLength, "note", errors);
         if (errors.Any) return new Failure.Invalid(errors.All);
-        var claim = await ledger.GetAsync(caller.OrganizationId, claimId, ct);
-        if (claim is null) return new Failure.NotFound("attribution");
+        var stored = await ledger.GetAsync(caller.OrganizationId, claimId, ct);
+        if (stored is null) return new Failure.NotFound("attribution");
+        var claim = stored.Claim;
         if (claim.PartnerOrganizationId != caller.OrganizationId) return new Failure.Forbidden("Only the partner a claim names confirms or disputes it.");
         var view = await views.LoadAsync(caller.OrganizationId, claim.PartnershipId, ct);
         if (view is null) return new Failure.NotFound("attribution");
@@ -136,25 +157,58 @@ public sealed class Attributions(
             ResponseNote = text is { Length: > 0 } ? text : null,
         };
         var action = confirm ? Confirmed : Disputed;
+        SealedValue? sealedNote = null;
+        if (answered.ResponseNote is { } responseNote)
+            using (var cipher = await keyring.ForOrganizationAsync(caller.OrganizationId, ct))
+                sealedNote = SignalSeals.SealResponse(cipher, claim.Id, responseNote);
         await using var uow = await transactions.BeginAsync(ct);
-        if (!await uow.Attributions.RespondAsync(answered, ct)) return new Failure.Conflict("The claim was answered meanwhile; read it again.");
+        if (!await uow.Attributions.RespondAsync(answered, sealedNote, ct)) return new Failure.Conflict("The claim was answered meanwhile; read it again.");
         await uow.Audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, action, claim.PartnershipId,
             new { claimId = claim.Id, role = Wire(claim.Role), status = Wire(answered.Status) }), ct);
         await PublishAsync(uow, claim.ClaimantOrganizationId, caller.OrganizationId, action, answered, now, ct);
         await uow.CommitAsync(ct);
-        return Render(answered, view, null);
+        using var reader = new SignalSeals.Reader(keyring);
+        return Render(await reader.OpenAsync(stored with { Claim = answered }, ct) with { ResponseNote = answered.ResponseNote }, view, null);
     }
 
-    /// <summary>The ledger: claims my organization made and claims that name it, newest first; optionally one partnership's.</summary>
-    public async Task<Outcome<IReadOnlyList<AttributionView>>> LedgerAsync(Caller caller, string? partnershipId, CancellationToken ct)
+    /// <summary>
+    /// One page of the ledger: claims my organization made and claims that name it, newest first; optionally one
+    /// partnership's. A page may hold fewer items than <paramref name="limit"/> (claims of partnerships no longer mine are
+    /// left out) and still have a next page: <see cref="ListPage{T}.Next"/> alone says whether there is more. The evidence
+    /// of my claims on the page is audited as read (<see cref="EvidenceRead"/>, format ledger).
+    /// </summary>
+    public async Task<Outcome<ListPage<AttributionView>>> LedgerAsync(Caller caller, string? partnershipId, ListPosition? after, int? limit, CancellationToken ct)
     {
+        if (limit is < 1 or > MaxPageSize) return Failure.Invalid.Of("limit", $"limit is between 1 and {MaxPageSize}.");
         if (partnershipId is not null && await partnerships.GetAsync(caller.OrganizationId, partnershipId, ct) is null) return new Failure.NotFound("partnership");
-        var claims = await ledger.ListAsync(caller.OrganizationId, partnershipId, LedgerLimit, ct);
+        var size = limit ?? DefaultPageSize;
+        var list = await ledger.ListAsync(caller.OrganizationId, partnershipId, after, size + 1, ct);
+        var page = list.Take(size).ToList();
+        var views = await RenderAllAsync(caller, page, "ledger", ct);
+        return new ListPage<AttributionView>(views, list.Count > size ? new ListPosition(page[^1].Claim.CreatedAt, page[^1].Claim.Id) : null);
+    }
+
+    public async Task<Outcome<AttributionView>> GetAsync(Caller caller, string claimId, CancellationToken ct)
+    {
+        var stored = await ledger.GetAsync(caller.OrganizationId, claimId, ct);
+        if (stored is null) return new Failure.NotFound("attribution");
+        var rendered = await RenderAllAsync(caller, [stored], "claim", ct);
+        return rendered.Count == 1 ? rendered[0] : new Failure.NotFound("attribution");
+    }
+
+    /// <summary>
+    /// Claims as my side reads them (those of partnerships no longer mine left out), texts opened with their authors'
+    /// keys; the evidence of my own claims among them is audited as read, per partnership and partner population.
+    /// </summary>
+    private async Task<List<AttributionView>> RenderAllAsync(Caller caller, IReadOnlyList<StoredAttribution> stored, string format, CancellationToken ct)
+    {
         var loadedViews = new Dictionary<string, PartnerView?>(StringComparer.Ordinal);
         var own = new Dictionary<string, Dictionary<string, Opportunity>>(StringComparer.Ordinal);
         var result = new List<AttributionView>();
-        foreach (var claim in claims)
+        using var reader = new SignalSeals.Reader(keyring);
+        foreach (var s in stored)
         {
+            var claim = await reader.OpenAsync(s, ct);
             if (!loadedViews.TryGetValue(claim.PartnershipId, out var view))
                 loadedViews[claim.PartnershipId] = view = await views.LoadAsync(caller.OrganizationId, claim.PartnershipId, ct);
             if (view is null) continue;
@@ -166,19 +220,39 @@ public sealed class Attributions(
             }
             result.Add(Render(claim, view, mine));
         }
+        foreach (var partnership in result.Where(v => v.IClaimed).GroupBy(v => v.Claim.PartnershipId))
+            await AuditEvidenceAsync(caller, partnership.Key, partnership.SelectMany(v => v.Claim.Evidence), format,
+                format == "claim" && result.Count == 1 ? result[0].Claim.Id : null, ct);
         return result;
     }
 
-    public async Task<Outcome<AttributionView>> GetAsync(Caller caller, string claimId, CancellationToken ct)
+    /// <summary>Every claim my organization made (the CSV export; a page of the ledger is not enough there).</summary>
+    private async Task<List<AttributionView>> AllMadeAsync(Caller caller, CancellationToken ct) =>
+        await RenderAllAsync(caller, await ledger.ListMadeAsync(caller.OrganizationId, null, null, ct), "csv", ct);
+
+    /// <summary>Opens the claimant's texts of claims my organization made.</summary>
+    private async Task<List<AttributionClaim>> OpenAsync(IReadOnlyList<StoredAttribution> stored, CancellationToken ct)
     {
-        var claim = await ledger.GetAsync(caller.OrganizationId, claimId, ct);
-        if (claim is null) return new Failure.NotFound("attribution");
-        var view = await views.LoadAsync(caller.OrganizationId, claim.PartnershipId, ct);
-        if (view is null) return new Failure.NotFound("attribution");
-        Dictionary<string, Opportunity>? mine = null;
-        if (claim.ClaimantOrganizationId == caller.OrganizationId)
-            mine = (await LoadOpportunitiesAsync(caller, claim.PopulationId, ct)).Value.Opportunities?.ToDictionary(o => o.RecordId, StringComparer.Ordinal);
-        return Render(claim, view, mine);
+        using var reader = new SignalSeals.Reader(keyring);
+        var claims = new List<AttributionClaim>(stored.Count);
+        foreach (var s in stored) claims.Add(await reader.OpenAsync(s, ct));
+        return claims;
+    }
+
+    /// <summary>
+    /// One <see cref="EvidenceRead"/> event per partner population the evidence names (rows: how many of my opportunities
+    /// it held while open), or one with no population and 0 rows when a claim found none (its 409 says that much). Detail
+    /// keys are those <see cref="PartnerAuditView"/> shows the partner; never a record id (the log outlives an erasure).
+    /// </summary>
+    private async Task AuditEvidenceAsync(Caller caller, string partnershipId, IEnumerable<AttributionEvidence> evidence, string format, string? claimId, CancellationToken ct)
+    {
+        var byPopulation = evidence.GroupBy(e => e.PartnerPopulationId, StringComparer.Ordinal).Select(g => (Population: g.Key, Rows: g.Count())).ToList();
+        var now = time.GetUtcNow();
+        if (byPopulation.Count == 0 && format == "claim")
+            await audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, EvidenceRead, partnershipId, new { rows = 0, format }), ct);
+        foreach (var (population, rows) in byPopulation)
+            await audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, EvidenceRead, partnershipId,
+                claimId is null ? new { partnerPopulationId = population, rows, format } : (object)new { partnerPopulationId = population, rows, format, claimId }), ct);
     }
 
     /// <summary>
@@ -188,7 +262,7 @@ public sealed class Attributions(
     /// </summary>
     public async Task<IReadOnlyList<string[]>> ExportRowsAsync(Caller caller, CancellationToken ct)
     {
-        var claims = (await LedgerAsync(caller, null, ct)).Value!.Where(v => v.IClaimed).OrderBy(v => v.Claim.RecordId, StringComparer.Ordinal).ToList();
+        var claims = (await AllMadeAsync(caller, ct)).Where(v => v.IClaimed).OrderBy(v => v.Claim.RecordId, StringComparer.Ordinal).ToList();
         return claims.Select(v =>
         {
             var spans = v.Claim.Evidence.SelectMany(e => e.Spans).ToList();

@@ -1,3 +1,4 @@
+using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Overlaps;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Disclosure;
@@ -26,11 +27,12 @@ public sealed record PartnershipSignals(string PartnershipId, PartnerOrganizatio
 public sealed record UnattachedOpportunity(PopulationSummary Population, Opportunity Opportunity, IReadOnlyList<(PartnerOrganization Partner, string PartnershipId, PartnerPopulationView Population)> Overlaps);
 
 /// <summary>
-/// Item 4 of docs/health.md: co-selling signals. Each cell's records come through OverlapReports.ExportAsync — the one
-/// way to a cell's records, which applies the partner's rule, projects its fields and audits the release — so a
-/// signal never shows more than the cell's list would.
+/// Item 4 of docs/health.md: co-selling signals. Each cell's records come through OverlapReports.SignalItemsAsync — the
+/// cell's list as ExportAsync reads it (the partner's rule applied, its fields projected), narrowed to what the signal
+/// shows and audited as that signal's read (coselling.signal_read, visible to the partner) — so a signal never shows
+/// more than the cell's list would.
 /// </summary>
-public sealed class CoSelling(PartnerViews views, IPartnershipRepository partnerships, IAttributionRepository ledger, OverlapReports reports)
+public sealed class CoSelling(PartnerViews views, IPartnershipRepository partnerships, IAttributionRepository ledger, OverlapReports reports, IKeyring keyring)
 {
     public async Task<Outcome<PartnershipSignals>> ForPartnershipAsync(Caller caller, string partnershipId, CancellationToken ct)
     {
@@ -44,13 +46,12 @@ public sealed class CoSelling(PartnerViews views, IPartnershipRepository partner
             var items = new List<SignalItem>();
             if (cell.Sharing.Level == SharingLevel.Overlaps)
             {
-                var export = await reports.ExportAsync(caller, partnershipId, cell.Mine.Id, cell.Theirs.Id, null, ct);
-                if (export.Failure is not null) continue; // changed meanwhile: left out, as if read a moment later
-                foreach (var item in export.Value!.Items)
-                {
-                    var opportunity = OpportunityFields.IsOpportunities(cell.Mine.Type) ? Read(item) : null;
-                    if (CoSellingRules.Counts(kind, opportunity)) items.Add(new SignalItem(item.RecordId, opportunity, item.Matches));
-                }
+                var isOpportunities = OpportunityFields.IsOpportunities(cell.Mine.Type);
+                var shown = await reports.SignalItemsAsync(caller, partnershipId, cell.Mine.Id, cell.Theirs.Id, Wire(kind),
+                    item => CoSellingRules.Counts(kind, isOpportunities ? Read(item) : null), ct);
+                if (shown.Failure is not null) continue; // changed meanwhile: left out, as if read a moment later
+                foreach (var item in shown.Value!)
+                    items.Add(new SignalItem(item.RecordId, isOpportunities ? Read(item) : null, item.Matches));
             }
             cells.Add(new SignalCell(kind, cell.Mine, PartnerPopulationView.Of(cell.Theirs), cell.Sharing.Level, items));
         }
@@ -63,8 +64,13 @@ public sealed class CoSelling(PartnerViews views, IPartnershipRepository partner
     /// </summary>
     public async Task<IReadOnlyList<UnattachedOpportunity>> UnattachedAsync(Caller caller, IReadOnlyList<string>? midOrLateStages, CancellationToken ct)
     {
-        var claimed = (await ledger.ListAsync(caller.OrganizationId, null, 10_000, ct))
-            .Where(c => c.ClaimantOrganizationId == caller.OrganizationId).Select(c => (c.PopulationId, c.RecordId)).ToHashSet();
+        var claimed = new HashSet<(string, string)>();
+        using (var reader = new SignalSeals.Reader(keyring))
+            foreach (var stored in await ledger.ListMadeAsync(caller.OrganizationId, null, null, ct))
+            {
+                var claim = await reader.OpenAsync(stored, ct);
+                claimed.Add((claim.PopulationId, claim.RecordId));
+            }
         var found = new Dictionary<(string Population, string Record), (PopulationSummary Population, Opportunity Opportunity, List<(PartnerOrganization, string, PartnerPopulationView)> Overlaps)>();
         foreach (var partnership in await partnerships.ListAsync(caller.OrganizationId, ct))
         {
@@ -74,12 +80,12 @@ public sealed class CoSelling(PartnerViews views, IPartnershipRepository partner
             foreach (var cell in PartnerVisibility.Cells(view))
             {
                 if (!OpportunityFields.IsOpportunities(cell.Mine.Type) || cell.Sharing.Level != SharingLevel.Overlaps) continue;
-                var export = await reports.ExportAsync(caller, partnership.Id, cell.Mine.Id, cell.Theirs.Id, null, ct);
-                if (export.Failure is not null) continue;
-                foreach (var item in export.Value!.Items)
+                var shown = await reports.SignalItemsAsync(caller, partnership.Id, cell.Mine.Id, cell.Theirs.Id, "unattached",
+                    item => CoSellingRules.IsMidOrLate(Read(item), midOrLateStages) && !claimed.Contains((cell.Mine.Id, item.RecordId)), ct);
+                if (shown.Failure is not null) continue;
+                foreach (var item in shown.Value!)
                 {
                     var opportunity = Read(item);
-                    if (!CoSellingRules.IsMidOrLate(opportunity, midOrLateStages) || claimed.Contains((cell.Mine.Id, item.RecordId))) continue;
                     if (!found.TryGetValue((cell.Mine.Id, item.RecordId), out var entry))
                         found[(cell.Mine.Id, item.RecordId)] = entry = (cell.Mine, opportunity, []);
                     entry.Overlaps.Add((view.Partner, partnership.Id, PartnerPopulationView.Of(cell.Theirs)));
@@ -90,6 +96,8 @@ public sealed class CoSelling(PartnerViews views, IPartnershipRepository partner
             .ThenBy(f => f.Opportunity.RecordId, StringComparer.Ordinal)
             .Select(f => new UnattachedOpportunity(f.Population, f.Opportunity, f.Overlaps)).ToList();
     }
+
+    private static string Wire(SignalKind kind) => kind.ToString().ToLowerInvariant();
 
     private static Opportunity Read(OverlapItem item) =>
         OpportunityFields.Read(new EscrowRecord(item.RecordId, [], item.Attributes.Select(a => new RecordAttribute(a.Key, a.Value)).ToArray()));

@@ -1,3 +1,4 @@
+using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Overlaps;
 using OverlapEscrow.Application.Sharing;
 using OverlapEscrow.Application.Storage;
@@ -29,6 +30,9 @@ public sealed record DataRequestView(
 
 public sealed record DataRequestInput(string? PopulationId, string? PartnerPopulationId, string? Message);
 
+/// <summary>One page of a list, newest first; <see cref="Next"/> is where the next page starts (null: this was the last).</summary>
+public sealed record ListPage<T>(IReadOnlyList<T> Items, ListPosition? Next);
+
 /// <summary>
 /// Item 6 of docs/health.md: on a counts-only cell a viewer asks the partner for more; the partner answers by changing
 /// its sharing of that cell (the answer and the sharing change commit together and name each other) or declines.
@@ -41,12 +45,15 @@ public sealed class DataRequests(
     ITransactions transactions,
     PermissionWithdrawal withdrawal,
     IEventPublisher events,
+    IKeyring keyring,
     TimeProvider time)
 {
     public const string Created = "data_request.created";
     public const string Answered = "data_request.answered";
     public const string Declined = "data_request.declined";
-    private const int ListLimit = 200;
+
+    /// <summary>Items per page of a list when the caller names no limit, and the most it may name.</summary>
+    public const int DefaultPageSize = 100, MaxPageSize = 500;
 
     public async Task<Outcome<DataRequestView>> CreateAsync(Caller caller, string partnershipId, DataRequestInput input, CancellationToken ct)
     {
@@ -60,16 +67,23 @@ public sealed class DataRequests(
         await using var uow = await transactions.BeginAsync(ct);
         var view = await PartnerViews.LoadAsync(uow, caller.OrganizationId, partnershipId, ct);
         if (view is null) return new Failure.NotFound("partnership");
+        string? populationName = null;
         switch (DataRequestRules.MayAsk(view, input.PopulationId!, input.PartnerPopulationId!))
         {
             case DataRequestRules.Decision.NotFound nf: return new Failure.NotFound(nf.What);
             case DataRequestRules.Decision.Refused r: return new Failure.Conflict(r.Reason);
+            case DataRequestRules.Decision.Allowed a: populationName = a.Mine.Name; break;
         }
         if (await uow.DataRequests.CountMadeSinceAsync(caller.OrganizationId, partnershipId, now - DataRequestRules.Window, ct) >= DataRequestRules.MaxPerWindow)
             return new Failure.Limited($"At most {DataRequestRules.MaxPerWindow} data requests per partnership in {DataRequestRules.Window.TotalDays:0} days.");
         var request = new DataRequest(Ids.New("drq"), partnershipId, caller.OrganizationId, view.Partner.Id, input.PopulationId!, input.PartnerPopulationId!,
-            message!, DataRequestStatus.Open, now, caller.Actor, null, null, null, [], null);
-        if (!await uow.DataRequests.CreateAsync(request, ct))
+            message!, DataRequestStatus.Open, now, caller.Actor, null, null, null, [], null) { RequesterPopulationName = populationName };
+        // The message, and the name the population had when it asked (what the owner keeps being told once the
+        // population is hidden from it), are sealed under the requester's key.
+        SealedValue sealedMessage;
+        using (var cipher = await keyring.ForOrganizationAsync(caller.OrganizationId, ct))
+            sealedMessage = SignalSeals.SealMessage(cipher, request.Id, message!, populationName);
+        if (!await uow.DataRequests.CreateAsync(request, sealedMessage, ct))
             return new Failure.Conflict("You already have an open request for this cell; wait for its answer.");
         await uow.Audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, Created, partnershipId,
             new { requestId = request.Id, populationId = request.RequesterPopulationId, partnerPopulationId = request.OwnerPopulationId, messageLength = message!.Length }), ct);
@@ -79,32 +93,39 @@ public sealed class DataRequests(
         return Render(request, view);
     }
 
-    public async Task<IReadOnlyList<DataRequestView>> ListAsync(Caller caller, string? partnershipId, CancellationToken ct)
+    /// <summary>
+    /// One page of the requests my organization made or received, newest first, each as my side may read it; optionally
+    /// one partnership's. A page may hold fewer items than <paramref name="limit"/> (requests of partnerships no longer
+    /// mine are left out) and still have a next page: <see cref="ListPage{T}.Next"/> alone says whether there is more.
+    /// </summary>
+    public async Task<Outcome<ListPage<DataRequestView>>> ListAsync(Caller caller, string? partnershipId, ListPosition? after, int? limit, CancellationToken ct)
     {
-        var list = await requests.ListAsync(caller.OrganizationId, partnershipId, ListLimit, ct);
+        if (limit is < 1 or > MaxPageSize) return Failure.Invalid.Of("limit", $"limit is between 1 and {MaxPageSize}.");
+        if (partnershipId is not null && await LoadViewAsync(caller, partnershipId, ct) is null) return new Failure.NotFound("partnership");
+        var size = limit ?? DefaultPageSize;
+        var list = await requests.ListAsync(caller.OrganizationId, partnershipId, after, size + 1, ct);
+        var page = list.Take(size).ToList();
         var loaded = new Dictionary<string, PartnerView?>(StringComparer.Ordinal);
         var views = new List<DataRequestView>();
-        foreach (var request in list)
+        using var reader = new SignalSeals.Reader(keyring);
+        foreach (var stored in page)
         {
+            var request = stored.Request;
             if (!loaded.TryGetValue(request.PartnershipId, out var view))
                 loaded[request.PartnershipId] = view = await LoadViewAsync(caller, request.PartnershipId, ct);
-            if (view is not null) views.Add(Render(request, view));
+            if (view is not null) views.Add(Render(await reader.OpenAsync(stored, ct), view));
         }
-        return views;
-    }
-
-    public async Task<Outcome<IReadOnlyList<DataRequestView>>> ListForPartnershipAsync(Caller caller, string partnershipId, CancellationToken ct)
-    {
-        if (await LoadViewAsync(caller, partnershipId, ct) is null) return new Failure.NotFound("partnership");
-        return (await ListAsync(caller, partnershipId, ct)).ToList();
+        return new ListPage<DataRequestView>(views, list.Count > size ? new ListPosition(page[^1].Request.CreatedAt, page[^1].Request.Id) : null);
     }
 
     public async Task<Outcome<DataRequestView>> GetAsync(Caller caller, string requestId, CancellationToken ct)
     {
-        var request = await requests.GetAsync(caller.OrganizationId, requestId, ct);
-        if (request is null) return new Failure.NotFound("data request");
-        var view = await LoadViewAsync(caller, request.PartnershipId, ct);
-        return view is null ? new Failure.NotFound("data request") : Render(request, view);
+        var stored = await requests.GetAsync(caller.OrganizationId, requestId, ct);
+        if (stored is null) return new Failure.NotFound("data request");
+        var view = await LoadViewAsync(caller, stored.Request.PartnershipId, ct);
+        if (view is null) return new Failure.NotFound("data request");
+        using var reader = new SignalSeals.Reader(keyring);
+        return Render(await reader.OpenAsync(stored, ct), view);
     }
 
     /// <summary>
@@ -139,7 +160,7 @@ public sealed class DataRequests(
         {
             Status = DataRequestStatus.Answered, ResolvedAt = now, ResolvedBy = caller.Actor, AnsweredLevel = rule.Level, AnsweredFields = rule.Fields,
         };
-        return await ResolveAsync(uow, caller, answered, new
+        return await ResolveAsync(uow, caller, answered, null, new
         {
             requestId = request.Id, populationId = request.OwnerPopulationId, partnerPopulationId = request.RequesterPopulationId,
             level = Wire(rule.Level), fields = rule.Fields, minimumCount = rule.MinimumCount,
@@ -159,17 +180,22 @@ public sealed class DataRequests(
         {
             Status = DataRequestStatus.Declined, ResolvedAt = now, ResolvedBy = caller.Actor, Reason = note!.Length == 0 ? null : note,
         };
-        return await ResolveAsync(uow, caller, declined, new
+        SealedValue? sealedReason = null;
+        if (declined.Reason is { } text)
+            using (var cipher = await keyring.ForOrganizationAsync(caller.OrganizationId, ct))
+                sealedReason = SignalSeals.SealReason(cipher, request.Id, text);
+        return await ResolveAsync(uow, caller, declined, sealedReason, new
         {
             requestId = request.Id, populationId = request.OwnerPopulationId, partnerPopulationId = request.RequesterPopulationId,
             reasonLength = note.Length,
         }, Declined, ct);
     }
 
-    private async Task<Outcome<DataRequestView>> ResolveAsync(IUnitOfWork uow, Caller caller, DataRequest resolved, object detail, string action, CancellationToken ct)
+    private async Task<Outcome<DataRequestView>> ResolveAsync(IUnitOfWork uow, Caller caller, DataRequest resolved, SealedValue? reason, object detail, string action,
+        CancellationToken ct)
     {
         var at = resolved.ResolvedAt!.Value;
-        if (!await uow.DataRequests.ResolveAsync(resolved, ct)) return new Failure.Conflict("The request was answered meanwhile; read it again.");
+        if (!await uow.DataRequests.ResolveAsync(resolved, reason, ct)) return new Failure.Conflict("The request was answered meanwhile; read it again.");
         await uow.Audit.AppendAsync(new AuditEntry(at, caller.OrganizationId, caller.Actor, action, resolved.PartnershipId, detail), ct);
         var me = await uow.Accounts.GetOrganizationAsync(caller.OrganizationId, ct);
         await events.PublishAsync(uow, resolved.RequesterOrganizationId, action, DataRequestNotice.For(resolved, new PartnerOrganization(me!.Id, me.Slug, me.Name)), at, ct);
@@ -182,10 +208,12 @@ public sealed class DataRequests(
     /// The request, for its owner to resolve: absent for anyone but its two sides (404); the requester cannot answer
     /// its own request (403); only an open request on an active partnership can be answered (409).
     /// </summary>
-    private static async Task<(DataRequest? Request, PartnerView? View, Failure? Failure)> OpenForOwnerAsync(IUnitOfWork uow, Caller caller, string requestId, CancellationToken ct)
+    private async Task<(DataRequest? Request, PartnerView? View, Failure? Failure)> OpenForOwnerAsync(IUnitOfWork uow, Caller caller, string requestId, CancellationToken ct)
     {
-        var request = await uow.DataRequests.GetAsync(caller.OrganizationId, requestId, ct);
-        if (request is null) return (null, null, new Failure.NotFound("data request"));
+        var stored = await uow.DataRequests.GetAsync(caller.OrganizationId, requestId, ct);
+        if (stored is null) return (null, null, new Failure.NotFound("data request"));
+        DataRequest request;
+        using (var reader = new SignalSeals.Reader(keyring)) request = await reader.OpenAsync(stored, ct);
         if (request.SideOf(caller.OrganizationId) != DataRequestSide.Owner)
             return (null, null, new Failure.Forbidden("Only the organization the request was made to answers it."));
         var view = await PartnerViews.LoadAsync(uow, caller.OrganizationId, request.PartnershipId, ct);
@@ -212,9 +240,8 @@ public sealed class DataRequests(
         }
         var own = view.MyPopulations.FirstOrDefault(p => p.Id == request.OwnerPopulationId);
         // The requester named its population by asking about it: the owner needs it to set its rule for the cell.
-        var theirs = view.PartnerPopulations.FirstOrDefault(p => p.Id == request.RequesterPopulationId);
         return new DataRequestView(request with { CreatedBy = "" }, DataRequestSide.Owner, view.Partner,
-            request.OwnerPopulationId, own?.Name, request.RequesterPopulationId, theirs?.Name,
+            request.OwnerPopulationId, own?.Name, request.RequesterPopulationId, DataRequestRules.RequesterPopulationNameForOwner(view, request),
             view.Partnership.SharesData ? view.IShare(request.OwnerPopulationId, request.RequesterPopulationId).Level : null);
     }
 

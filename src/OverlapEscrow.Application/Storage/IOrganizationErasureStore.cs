@@ -11,13 +11,20 @@ public sealed record ErasureInventory(
     int HistoryPoints,
     int Webhooks,
     int Schedules,
-    IReadOnlyList<string> VersionIds);
+    IReadOnlyList<string> VersionIds)
+{
+    /// <summary>Data requests the organization made or received (its texts in them are sealed under its key; the rows go with it).</summary>
+    public int DataRequests { get; init; }
+
+    /// <summary>Attribution claims it made or that name it (its texts in them are sealed under its key; the rows go with it).</summary>
+    public int Attributions { get; init; }
+}
 
 /// <summary>
 /// The database side of deleting an organization (its keys are destroyed in the keyring, not here). Deleting the
 /// organization's row removes, by the schema's cascades, everything that belongs to it: members and their refresh
 /// tokens, API keys, populations with their versions, segments and sharing rules, idempotency keys, schedules and
-/// runs, webhooks with their deliveries, history (its own, and its partners' history of cells with its populations),
+/// runs, webhooks with their deliveries, data requests and attribution claims of either side, history (its own, and its partners' history of cells with its populations),
 /// and its partnerships. A table added later that belongs to an organization must reference organizations(id) with
 /// ON DELETE CASCADE, or be deleted here.
 /// </summary>

@@ -22,6 +22,18 @@ public enum SealKind
 
     /// <summary>A part of a version's stored columns: header, token column chunk or record block (row id: the version id; seq: the part number).</summary>
     VersionColumns,
+
+    /// <summary>A data request's message, under the requester's key (row id: the request id).</summary>
+    DataRequestMessage,
+
+    /// <summary>A data request's decline reason, under the owner's key (row id: the request id).</summary>
+    DataRequestReason,
+
+    /// <summary>An attribution claim's record id, evidence and note, under the claimant's key (row id: the claim id).</summary>
+    AttributionClaim,
+
+    /// <summary>An attribution claim's response note, under the key of the partner it names (row id: the claim id).</summary>
+    AttributionResponse,
 }
 
 /// <summary>One stored sealed value, with what locates it.</summary>

@@ -72,6 +72,42 @@ internal sealed class SealedValueRepository(IDbScope scope) : ISealedValueStore
             WHERE version_id = @rowId AND part = @seq AND nonce = @oldNonce
               AND version_id IN (SELECT v.id FROM population_versions v JOIN populations p ON p.id = v.population_id WHERE p.organization_id = @organizationId)
             """),
+        [SealKind.DataRequestMessage] = new(
+            """
+            SELECT id AS row_id, 0 AS seq, message_nonce AS nonce, message_sealed AS data, message_key_version AS key_version
+            FROM data_requests WHERE requester_organization_id = @organizationId AND message_sealed IS NOT NULL
+            """,
+            """
+            UPDATE data_requests SET message_nonce = @newNonce, message_sealed = @newData, message_key_version = @newVersion
+            WHERE id = @rowId AND requester_organization_id = @organizationId AND message_nonce = @oldNonce
+            """),
+        [SealKind.DataRequestReason] = new(
+            """
+            SELECT id AS row_id, 0 AS seq, reason_nonce AS nonce, reason_sealed AS data, reason_key_version AS key_version
+            FROM data_requests WHERE owner_organization_id = @organizationId AND reason_sealed IS NOT NULL
+            """,
+            """
+            UPDATE data_requests SET reason_nonce = @newNonce, reason_sealed = @newData, reason_key_version = @newVersion
+            WHERE id = @rowId AND owner_organization_id = @organizationId AND reason_nonce = @oldNonce
+            """),
+        [SealKind.AttributionClaim] = new(
+            """
+            SELECT id AS row_id, 0 AS seq, claim_nonce AS nonce, claim_sealed AS data, claim_key_version AS key_version
+            FROM attributions WHERE claimant_organization_id = @organizationId AND claim_sealed IS NOT NULL
+            """,
+            """
+            UPDATE attributions SET claim_nonce = @newNonce, claim_sealed = @newData, claim_key_version = @newVersion
+            WHERE id = @rowId AND claimant_organization_id = @organizationId AND claim_nonce = @oldNonce
+            """),
+        [SealKind.AttributionResponse] = new(
+            """
+            SELECT id AS row_id, 0 AS seq, response_nonce AS nonce, response_sealed AS data, response_key_version AS key_version
+            FROM attributions WHERE partner_organization_id = @organizationId AND response_sealed IS NOT NULL
+            """,
+            """
+            UPDATE attributions SET response_nonce = @newNonce, response_sealed = @newData, response_key_version = @newVersion
+            WHERE id = @rowId AND partner_organization_id = @organizationId AND response_nonce = @oldNonce
+            """),
     };
 
     public async Task<IReadOnlyList<StoredSeal>> ListNotUnderAsync(string organizationId, SealKind kind, int keyVersion, string afterRowId, long afterSeq, int limit,

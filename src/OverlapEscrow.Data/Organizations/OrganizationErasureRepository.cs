@@ -21,7 +21,9 @@ internal sealed class OrganizationErasureRepository(IDbScope scope) : IOrganizat
               (SELECT COUNT(*) FROM populations WHERE organization_id = @organizationId) AS populations,
               (SELECT COUNT(*) FROM overlap_history WHERE organization_id = @organizationId) AS history_points,
               (SELECT COUNT(*) FROM webhooks WHERE organization_id = @organizationId) AS webhooks,
-              (SELECT COUNT(*) FROM schedules WHERE organization_id = @organizationId) AS schedules
+              (SELECT COUNT(*) FROM schedules WHERE organization_id = @organizationId) AS schedules,
+              (SELECT COUNT(*) FROM data_requests WHERE requester_organization_id = @organizationId OR owner_organization_id = @organizationId) AS data_requests,
+              (SELECT COUNT(*) FROM attributions WHERE claimant_organization_id = @organizationId OR partner_organization_id = @organizationId) AS attributions
             """, args);
         var versions = await db.QueryAsync<VersionCountRow>(
             """
@@ -32,7 +34,7 @@ internal sealed class OrganizationErasureRepository(IDbScope scope) : IOrganizat
         await read.CommitAsync();
         return new ErasureInventory((int)counts.Members, (int)counts.ApiKeys, (int)counts.Populations, versions.Count,
             versions.Sum(v => v.Segments), versions.Sum(v => v.RecordCount), (int)counts.HistoryPoints, (int)counts.Webhooks, (int)counts.Schedules,
-            versions.Select(v => v.Id).ToList());
+            versions.Select(v => v.Id).ToList()) { DataRequests = (int)counts.DataRequests, Attributions = (int)counts.Attributions };
     }
 
     public async Task<int> TombstonePartnershipsAsync(string organizationId, DateTimeOffset at, CancellationToken ct)
@@ -95,6 +97,8 @@ internal sealed class OrganizationErasureRepository(IDbScope scope) : IOrganizat
         public long HistoryPoints { get; init; }
         public long Webhooks { get; init; }
         public long Schedules { get; init; }
+        public long DataRequests { get; init; }
+        public long Attributions { get; init; }
     }
 
     private sealed class VersionCountRow

@@ -85,6 +85,15 @@ public static class DataRequestRules
         PartnerVisibility.VisiblePopulations(requester).FirstOrDefault(p => p.Id == request.OwnerPopulationId);
 
     /// <summary>
+    /// The name of the requester's population as the owner is told of it in a request: its current name while that
+    /// population exists for the owner (<see cref="PartnerVisibility"/>); once hidden from the owner (or the partnership
+    /// ended), the name it had when the request was made — the requester disclosed that name by asking, but a rename
+    /// since is not the owner's to learn — or null when that was not kept.
+    /// </summary>
+    public static string? RequesterPopulationNameForOwner(PartnerView owner, DataRequest request) =>
+        PartnerVisibility.VisiblePopulations(owner).FirstOrDefault(p => p.Id == request.RequesterPopulationId)?.Name ?? request.RequesterPopulationName;
+
+    /// <summary>
     /// What the requester reads of the cell now: the partner's level in force, or null when the cell no longer exists for it.
     /// </summary>
     public static SharingLevel? CellLevelForRequester(PartnerView requester, DataRequest request) =>

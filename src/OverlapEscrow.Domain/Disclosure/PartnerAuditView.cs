@@ -18,6 +18,11 @@ public static class PartnerAuditView
         "data_request.created", "data_request.answered", "data_request.declined",
         // A claim that names the partner, and its answer: the detail keeps the claim id, role and status.
         "attribution.claimed", "attribution.confirmed", "attribution.disputed",
+        // Reads of record-level overlap data through the signals: time-correct evidence (which of the partner's
+        // populations held my account while my opportunity was open: evaluation, ledger, one claim, CSV, a claim's
+        // answer) and co-selling signals (which of the partner's records overlap my opportunities). The detail keeps the
+        // partner population, the number of records, which read and the fields; never a record id.
+        "attribution.evidence_read", "coselling.signal_read",
     ];
 
     /// <summary>
@@ -36,6 +41,7 @@ public static class PartnerAuditView
         ["claimId"] = "claimId",
         ["role"] = "role",
         ["status"] = "status",
+        ["signal"] = "signal",
     };
 
     /// <summary>The detail of a partner's event as the organization may read it.</summary>

@@ -27,6 +27,8 @@ public sealed record AttributionEvidence(string PartnerPopulationId, string Part
 /// A claim in the attribution ledger: <see cref="ClaimantOrganizationId"/> says that the partner
 /// (<see cref="PartnerOrganizationId"/>) sourced or influenced its opportunity <see cref="RecordId"/> of
 /// <see cref="PopulationId"/>, with the evidence computed when the claim was recorded; the partner confirms or disputes.
+/// At rest the record id, evidence and note are sealed under the claimant's data key and the response note under the
+/// partner's: once the author is erased, <see cref="ClaimErased"/>/<see cref="ResponseErased"/> say so and the texts are empty.
 /// </summary>
 public sealed record AttributionClaim(
     string Id,
@@ -43,7 +45,14 @@ public sealed record AttributionClaim(
     string CreatedBy,
     DateTimeOffset? RespondedAt,
     string? RespondedBy,
-    string? ResponseNote);
+    string? ResponseNote)
+{
+    /// <summary>The record id, evidence and note were sealed under the key of a claimant that was erased since: they cannot be read.</summary>
+    public bool ClaimErased { get; init; }
+
+    /// <summary>The response note was sealed under the key of a partner that was erased since.</summary>
+    public bool ResponseErased { get; init; }
+}
 
 /// <summary>
 /// Time-correct membership: from the points of one cell's history (as the viewer's side recorded them), when was one

@@ -26,6 +26,25 @@ public static class CoSellingRules
     /// <summary>Stages treated as early when no list of mid/late stages is given (compared case-insensitively).</summary>
     public static readonly IReadOnlyList<string> EarlyStages = ["", "lead", "new", "open", "prospecting", "prospect", "qualification", "qualify", "qualifying", "discovery"];
 
+    /// <summary>Most stage names a caller may list as mid/late, and the longest name (a CRM's stage picklist is a few dozen short labels).</summary>
+    public const int MaxStages = 50, MaxStageLength = 100;
+
+    /// <summary>
+    /// The caller's comma-separated list of mid/late stages: null when none was given; <paramref name="error"/> says why
+    /// a list is refused (too many names, a name too long: the query string is not a way to make the escrow compare
+    /// megabytes of text per opportunity).
+    /// </summary>
+    public static IReadOnlyList<string>? ParseStages(string? stages, out string? error)
+    {
+        error = null;
+        if (stages is null) return null;
+        if (stages.Length > MaxStages * (MaxStageLength + 1)) { error = $"stages is at most {MaxStages * (MaxStageLength + 1)} characters."; return null; }
+        var list = stages.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (list.Length > MaxStages) error = $"stages lists at most {MaxStages} stage names.";
+        else if (list.Any(s => s.Length > MaxStageLength)) error = $"Each stage name is at most {MaxStageLength} characters.";
+        return error is null ? list : null;
+    }
+
     public static SignalKind? KindOf(string myPopulationType, string partnerPopulationType) =>
         (myPopulationType, partnerPopulationType) switch
         {

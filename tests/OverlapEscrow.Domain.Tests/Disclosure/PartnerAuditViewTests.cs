@@ -37,4 +37,19 @@ public class PartnerAuditViewTests
         Assert.DoesNotContain("sharing.updated", PartnerAuditView.VisibleActions);
         Assert.DoesNotContain("api_key.created", PartnerAuditView.VisibleActions);
     }
+
+    [Fact]
+    public void APartnersEvidenceAndSignalReadsAreVisibleWithMyPopulationTheSizeAndWhichRead()
+    {
+        Assert.Contains("attribution.evidence_read", PartnerAuditView.VisibleActions);
+        Assert.Contains("coselling.signal_read", PartnerAuditView.VisibleActions);
+        var detail = PartnerAuditView.Detail(JsonSerializer.SerializeToElement(new
+        {
+            myPopulationId = "pop-PARTNERS-PIPELINE", partnerPopulationId = "pop-mine", rows = 3, format = "ledger", signal = "joint", claimId = "att_1",
+            recordId = "O-SECRET",
+        }));
+        Assert.Equal(["claimId", "format", "myPopulationId", "rows", "signal"], detail.EnumerateObject().Select(p => p.Name).Order().ToList());
+        Assert.DoesNotContain("O-SECRET", detail.GetRawText());
+        Assert.DoesNotContain("pop-PARTNERS-PIPELINE", detail.GetRawText());
+    }
 }

@@ -1,4 +1,5 @@
 using OverlapEscrow.Domain.Disclosure;
+using OverlapEscrow.Domain.Partnerships;
 using OverlapEscrow.Domain.Sharing;
 using OverlapEscrow.Domain.Signals;
 using static OverlapEscrow.Domain.Tests.Disclosure.Views;
@@ -48,5 +49,35 @@ public class SignalRulesTests
         var hidden = Assert.Single(AttributionEvidenceRule.AsClaimantReads(View(theirRules: [Default("t1", SharingLevel.Hidden)]), evidence));
         Assert.Equal(("", ""), (hidden.PartnerPopulationId, hidden.PartnerPopulationName));
         Assert.Equal([span], hidden.Spans);
+    }
+
+    [Fact]
+    public void TheOwnerReadsTheRequestersPopulationUnderItsCurrentNameOnlyWhileItExistsForTheOwner()
+    {
+        // The owner's view: the requester is "them", whose population t1 asked about my m1.
+        var request = new DataRequest("drq_1", "p1", "org-them", "org-me", "t1", "m1", "please", DataRequestStatus.Open, DateTimeOffset.UnixEpoch, "member:x",
+            null, null, null, [], null) { RequesterPopulationName = "Pipeline (when asked)" };
+        Assert.Equal("Population t1", DataRequestRules.RequesterPopulationNameForOwner(View(theirRules: [Default("t1", SharingLevel.Counts)]), request));
+        Assert.Equal("Pipeline (when asked)", DataRequestRules.RequesterPopulationNameForOwner(View(theirRules: [Default("t1", SharingLevel.Hidden)]), request));
+        Assert.Equal("Pipeline (when asked)", DataRequestRules.RequesterPopulationNameForOwner(
+            View(PartnershipStatus.Terminated, theirRules: [Default("t1", SharingLevel.Counts)]), request));
+        // A request stored before the name was kept names a hidden population not at all.
+        Assert.Null(DataRequestRules.RequesterPopulationNameForOwner(View(theirRules: [Default("t1", SharingLevel.Hidden)]), request with { RequesterPopulationName = null }));
+    }
+
+    [Fact]
+    public void StagesAreBoundedInCountAndLength()
+    {
+        Assert.Null(CoSellingRules.ParseStages(null, out var none));
+        Assert.Null(none);
+        Assert.Equal(["Proposal", "Negotiation"], CoSellingRules.ParseStages(" Proposal ,,Negotiation", out var ok)!);
+        Assert.Null(ok);
+        Assert.Equal(CoSellingRules.MaxStages, CoSellingRules.ParseStages(string.Join(',', Enumerable.Range(0, CoSellingRules.MaxStages)), out _)!.Count);
+        Assert.Null(CoSellingRules.ParseStages(string.Join(',', Enumerable.Range(0, CoSellingRules.MaxStages + 1)), out var many));
+        Assert.NotNull(many);
+        Assert.Null(CoSellingRules.ParseStages(new string('x', CoSellingRules.MaxStageLength + 1), out var tooLong));
+        Assert.NotNull(tooLong);
+        Assert.Null(CoSellingRules.ParseStages(new string(',', 100_000), out var padded));
+        Assert.NotNull(padded);
     }
 }

@@ -1,9 +1,11 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Mvc;
 using OverlapEscrow.Api.Dashboard.Shared;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Application.Partnerships;
 using OverlapEscrow.Application.Sharing;
 using OverlapEscrow.Application.Signals;
+using OverlapEscrow.Api.Signals;
 using OverlapEscrow.Domain.Disclosure;
 using OverlapEscrow.Domain.Sharing;
 
@@ -15,11 +17,16 @@ namespace OverlapEscrow.Api.Dashboard.Partnerships;
 /// request, answer with a rule for the cell or decline. The same use cases as /v1/…/data-requests.
 /// </summary>
 [DashboardAuthorize(Policies.PartnershipsRead)]
-public sealed class RequestsModel(DataRequests requests, PartnershipLifecycle partnerships, SharingChanges sharingChanges) : DashboardPage
+public sealed class RequestsModel(DataRequests requests, PartnershipLifecycle partnerships, SharingChanges sharingChanges, IDataProtectionProvider protection) : DashboardPage
 {
     public PartnershipView? Partnership { get; private set; }
     public IReadOnlyList<DataRequestView> Requests { get; private set; } = [];
     public bool CanWrite { get; private set; }
+
+    /// <summary>The page of older requests, when there is one (the list's cursor, as in the API).</summary>
+    public string? NextCursor { get; private set; }
+
+    [BindProperty(SupportsGet = true, Name = "cursor")] public string? Cursor { get; set; }
 
     /// <summary>The counts-only cells I may ask about: the cells the partner shares with me at the counts level (SharingChanges).</summary>
     public IReadOnlyList<(string MyId, string MyName, string TheirId, string TheirName)> CountsCells { get; private set; } = [];
@@ -74,9 +81,12 @@ public sealed class RequestsModel(DataRequests requests, PartnershipLifecycle pa
         var partnership = await partnerships.GetAsync(Caller, partnershipId, ct);
         if (partnership.Failure is { } missing) return Fail(missing);
         Partnership = partnership.Value;
-        var list = await requests.ListForPartnershipAsync(Caller, partnershipId, ct);
+        var cursors = ListCursors.For(protection, "data-requests", Caller.OrganizationId, partnershipId);
+        if (!ListCursors.TryDecode(cursors, Cursor, out var after)) return Fail(Application.Failure.Invalid.Of("cursor", "The cursor is not one this page made."));
+        var list = await requests.ListAsync(Caller, partnershipId, after, null, ct);
         if (list.Failure is { } failure) return Fail(failure);
-        Requests = list.Value!;
+        Requests = list.Value!.Items;
+        NextCursor = ListCursors.Protect(cursors, list.Value.Next);
         CanWrite = await AllowsAsync(Policies.PartnershipsWrite);
         CountsCells = await CountsCellsAsync(partnershipId, ct);
         return null;

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Mvc;
 using OverlapEscrow.Api.Dashboard.Shared;
 using OverlapEscrow.Api.Infrastructure;
@@ -16,13 +17,18 @@ namespace OverlapEscrow.Api.Dashboard.Signals;
 /// as /v1/populations/{id}/attribution and /v1/attributions.
 /// </summary>
 [DashboardAuthorize(Policies.OverlapsRead)]
-public sealed class AttributionModel(Attributions attributions, PopulationCatalog catalog) : DashboardPage
+public sealed class AttributionModel(Attributions attributions, PopulationCatalog catalog, IDataProtectionProvider protection) : DashboardPage
 {
     public IReadOnlyList<PopulationSummary> Pipelines { get; private set; } = [];
     public PopulationSummary? Pipeline { get; private set; }
     public IReadOnlyList<OpportunityAttribution> Opportunities { get; private set; } = [];
     public IReadOnlyList<AttributionView> Ledger { get; private set; } = [];
     public bool CanWrite { get; private set; }
+
+    /// <summary>The ledger's next (older) page, when there is one (the list's cursor, as in the API).</summary>
+    public string? NextCursor { get; private set; }
+
+    [BindProperty(SupportsGet = true, Name = "cursor")] public string? Cursor { get; set; }
 
     [BindProperty(SupportsGet = true, Name = "population")] public string? PopulationId { get; set; }
 
@@ -68,7 +74,12 @@ public sealed class AttributionModel(Attributions attributions, PopulationCatalo
             if (evaluation.Failure is { } failure) return Fail(failure);
             Opportunities = evaluation.Value!;
         }
-        Ledger = (await attributions.LedgerAsync(Caller, null, ct)).Value ?? [];
+        var cursors = ListCursors.For(protection, "attributions", Caller.OrganizationId, null);
+        if (!ListCursors.TryDecode(cursors, Cursor, out var after)) return Fail(Application.Failure.Invalid.Of("cursor", "The cursor is not one this page made."));
+        var ledger = await attributions.LedgerAsync(Caller, null, after, null, ct);
+        if (ledger.Failure is { } invalid) return Fail(invalid);
+        Ledger = ledger.Value!.Items;
+        NextCursor = ListCursors.Protect(cursors, ledger.Value.Next);
         return null;
     }
 }
