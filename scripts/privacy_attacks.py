@@ -217,7 +217,9 @@ def main():
     # Averaging: reading the released figures again and again gives the same value and spends nothing.
     attacker = Org(host, port, "averager")
     pipeline = attacker.api.call("POST", "/v1/populations", {"name": "Pipeline", "type": "opportunities"})["id"]
-    attacker.api.call("PUT", f"/v1/populations/{pipeline}/records", opportunities([(n, "1000") for n in range(len(KNOWN), len(KNOWN) + 50)]),
+    # 25 of the owner's accounts and 25 others, 1000 each: the true potential revenue is 25000.
+    attacker.api.call("PUT", f"/v1/populations/{pipeline}/records",
+                      opportunities([(n, "1000") for n in list(range(len(KNOWN), len(KNOWN) + 25)) + list(range(OWNER, OWNER + 25))]),
                       "application/x-ndjson")
     partnership = attacker.partner(owner)
     reads = int(args.averaging_reads)
@@ -229,7 +231,7 @@ def main():
             after_first = owner.privacy(partnership)["budget"]["spent"]
     after_all = owner.privacy(partnership)["budget"]["spent"]
     averaging_ok = len(set(values)) == 1 and after_first == after_all
-    print(f"averaging: {reads} reads of the released potential revenue (true 50000): {len(set(values))} distinct value(s) ({values[0]}); "
+    print(f"averaging: {reads} reads of the released potential revenue (true 25000): {len(set(values))} distinct value(s) ({values[0]}); "
           f"owner's budget spent after the first read {after_first}, after all {after_all}: {'nothing learned' if averaging_ok else 'NOT CONSTANT'}")
     all_within &= averaging_ok and released_rate <= 0.65
 
