@@ -122,7 +122,8 @@ public sealed class ReleasedHealthTests : IAsyncLifetime
         Assert.Equal(-0.5, winRate["difference"]!.GetValue<double>(), 9);
         // Exact: no noise, nothing spent.
         Assert.All(gamma["released"]!["releases"]!.AsArray(), r => Assert.Equal(0m, r!["epsilon"]!.GetValue<decimal>()));
-        Assert.Equal(0m, (await _gamma.PrivacyAsync(_toGamma))["budget"]!["spent"]!.GetValue<decimal>());
+        // (The matrix cell may have had its own noised release before gamma chose exact counts: only the figures' spends are counted.)
+        Assert.DoesNotContain(await AuditAsync(_gamma, "privacy.budget_spent"), e => e["detail"]!["figure"] is not null);
     }
 
     [Fact]
