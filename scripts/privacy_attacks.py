@@ -15,8 +15,9 @@ exact counts:
 - subset sum over the health figures: the attacker uploads an opportunities population holding the target with an
   open amount of 1 and a known account (0) with an open amount of 2, and reads the potential revenue the pipeline
   figures give for the owner (docs/health.md); an odd sum means "in". Exact, the sum reads every opportunity's
-  membership off its power-of-two amount. The owner shares its customers at the counts level, so the escrow gives
-  no figure over those cells: the rule decides "out" whenever the figure is absent, and it spends no ε (bound 0).
+  membership off its power-of-two amount. The owner shares its customers at the counts level, so the figure is
+  released through the private-counts mechanism (a clipped sum plus discrete Laplace noise, docs/privacy.md "Health
+  figures"); the read releases all five health figures, so the bound is that of 5 releases.
 - whole budget: a second attacker organization spends a whole period's budget on the target: 15 populations of the
   100 known accounts plus the target, against both owner populations (30 releases); the sum of the 30 counts minus
   30·100 >= 15 means "in" (the best threshold for the two sums, whose noise is symmetric).
@@ -27,6 +28,12 @@ within its bound when it is no more than the bound plus the half-width of its 99
 error of 2·TRIALS Bernoulli trials). As a control, the probe runs once more against an owner who chose exact counts
 for its attackers, and the subset-sum attack once more against an owner sharing its customers at the overlaps level
 (exact figures): there the bound is 1 and the advantage is measured 1.
+
+Then the health figures' own attacks: the subset-sum attack on ten accounts at once (ten opportunities with amounts
+1, 2, 4, …, 512, half of them on the owner's accounts; the potential revenue's bits decode which), against an owner
+that chose exact counts for the attacker (the sum is then exact) and against the defaults (released), printing the
+share of accounts decoded right both ways (a coin gets 50 %); and averaging: one attacker reads its figures
+AVERAGING_READS (50) times and gets one value, while the owner's budget shows no further spend.
 
 Then utility: UTILITY_VIEWERS viewer organizations each upload populations of 100, 500 and 1000 of the owner's
 accounts; every released count is compared with the true one (median absolute error, median relative error, share
@@ -77,6 +84,7 @@ def main():
     parser.add_argument("--trials", type=int, default=100, help="targets in the owner's population, and as many not in it")
     parser.add_argument("--utility-viewers", type=int, default=20)
     parser.add_argument("--control-trials", type=int, default=10)
+    parser.add_argument("--averaging-reads", type=int, default=50)
     args = parser.parse_args()
     url = urlparse(args.url)
     host, port = url.hostname, url.port
@@ -136,7 +144,7 @@ def main():
             print(f"  {trial + 1} of {2 * args.trials} trials ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
 
     per_release = float(settings["epsilonPerRelease"])
-    spent.update({"probe": 1, "padding": 1, "differencing populations": 2, "subset sum (health)": 0})
+    spent.update({"probe": 1, "padding": 1, "differencing populations": 2, "subset sum (health)": 5})
     print(f"settings (the escrow's defaults): epsilonPerPeriod {settings['epsilonPerPeriod']}, epsilonPerRelease {settings['epsilonPerRelease']}, "
           f"refreshIntervalMinutes {settings['refreshIntervalMinutes']}, releasesPerPeriod {settings['releasesPerPeriod']}, "
           f"advantageBound {settings['advantageBound']}, marginOfError ±{settings['marginOfError']} at 90 %, medianError {settings['medianError']}")
@@ -180,6 +188,52 @@ def main():
         control.append((member, figures is not None and int(float(figures["potentialRevenue"])) % 2 == 1))
     measured, half = advantage(control)
     print(f"{'control: subset sum, overlaps':28} {'-':>8} {'-':>8} {measured:>+12.3f} ± {half:.3f}   {1.0:>16.3f}  (shared at the overlaps level: exact on purpose)")
+
+    # The subset-sum attack on ten accounts at once, exact (the owner chose exact counts) and released (the defaults).
+    def subset_sum(exact, trials):
+        right = total = 0
+        for trial in range(trials):
+            accounts = rng.sample(range(len(KNOWN), OWNER), 5) + rng.sample(range(OWNER, 2 * OWNER), 5)
+            rng.shuffle(accounts)
+            attacker = Org(host, port, f"subset-{'exact' if exact else 'released'}-{trial}")
+            pipeline = attacker.api.call("POST", "/v1/populations", {"name": "Pipeline", "type": "opportunities"})["id"]
+            attacker.api.call("PUT", f"/v1/populations/{pipeline}/records", opportunities([(n, str(1 << i)) for i, n in enumerate(accounts)]),
+                              "application/x-ndjson")
+            partnership = attacker.partner(owner)
+            if exact:
+                owner.privacy(partnership, {"exactCounts": True, "confirmExactCounts": True})
+            figures = attacker.api.call("GET", f"/v1/partnerships/{partnership}/health/pipeline")["partners"][0].get("figures")
+            total_sum = min(max(int(float(figures["potentialRevenue"])), 0), 1023) if figures else 0
+            for i, n in enumerate(accounts):
+                total += 1
+                right += ((total_sum >> i) & 1 == 1) == (n < OWNER)
+        return right / total, total
+
+    exact_rate, exact_n = subset_sum(True, args.control_trials)
+    released_rate, released_n = subset_sum(False, args.control_trials)
+    print(f"subset sum, 10 accounts per read (amounts 1, 2, …, 512): accounts decoded right from the exact sum {100 * exact_rate:.0f} % "
+          f"({exact_n} accounts), from the released sum {100 * released_rate:.0f} % ({released_n} accounts; a coin: 50 %)")
+
+    # Averaging: reading the released figures again and again gives the same value and spends nothing.
+    attacker = Org(host, port, "averager")
+    pipeline = attacker.api.call("POST", "/v1/populations", {"name": "Pipeline", "type": "opportunities"})["id"]
+    # 25 of the owner's accounts and 25 others, 1000 each: the true potential revenue is 25000.
+    attacker.api.call("PUT", f"/v1/populations/{pipeline}/records",
+                      opportunities([(n, "1000") for n in list(range(len(KNOWN), len(KNOWN) + 25)) + list(range(OWNER, OWNER + 25))]),
+                      "application/x-ndjson")
+    partnership = attacker.partner(owner)
+    reads = int(args.averaging_reads)
+    values = []
+    for i in range(reads):
+        figures = attacker.api.call("GET", f"/v1/partnerships/{partnership}/health/pipeline")["partners"][0].get("figures")
+        values.append(figures["potentialRevenue"] if figures else None)
+        if i == 0:
+            after_first = owner.privacy(partnership)["budget"]["spent"]
+    after_all = owner.privacy(partnership)["budget"]["spent"]
+    averaging_ok = len(set(values)) == 1 and after_first == after_all
+    print(f"averaging: {reads} reads of the released potential revenue (true 25000): {len(set(values))} distinct value(s) ({values[0]}); "
+          f"owner's budget spent after the first read {after_first}, after all {after_all}: {'nothing learned' if averaging_ok else 'NOT CONSTANT'}")
+    all_within &= averaging_ok and released_rate <= 0.65
 
     # Utility: released counts of cells of known size.
     sizes = [100, 500, 1000]

@@ -87,6 +87,7 @@ public static class ApplicationRegistration
         services.AddSingleton<PushRuns>();
 
         services.AddSingleton<DemoSeeder>();
+        services.AddSingleton<Health.HealthReleases>();
         services.AddSingleton<Health.PipelineHealth>();
         return services;
     }

@@ -37,6 +37,7 @@ public static class StorageRegistration
         services.AddSingleton<IVersionColumnStore>(sp => new VersionColumnRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IOverlapHistoryRepository>(sp => new OverlapHistoryRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<ICountReleaseRepository>(sp => new CountReleaseRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IHealthReleaseRepository>(sp => new HealthReleaseRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IWebhookRepository>(sp => new WebhookRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IScheduleRepository>(sp => new ScheduleRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IDataRequestRepository>(sp => new DataRequestRepository(sp.GetRequiredService<IDbScope>()));
@@ -113,6 +114,7 @@ internal sealed class UnitOfWork : IUnitOfWork
         Audit = new AuditRepository(scope);
         History = new OverlapHistoryRepository(scope);
         Releases = new CountReleaseRepository(scope);
+        HealthReleases = new HealthReleaseRepository(scope);
         Webhooks = new WebhookRepository(scope);
         Schedules = new ScheduleRepository(scope);
         DataRequests = new DataRequestRepository(scope);
@@ -127,6 +129,7 @@ internal sealed class UnitOfWork : IUnitOfWork
     public IAuditRepository Audit { get; }
     public IOverlapHistoryRepository History { get; }
     public ICountReleaseRepository Releases { get; }
+    public IHealthReleaseRepository HealthReleases { get; }
     public IWebhookRepository Webhooks { get; }
     public IScheduleRepository Schedules { get; }
     public IDataRequestRepository DataRequests { get; }

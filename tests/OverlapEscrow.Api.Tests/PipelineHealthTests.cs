@@ -100,7 +100,7 @@ public sealed class PipelineHealthTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task APartnerSharingItsCustomersAsCountsOnlyGetsNoFiguresAndIsLeftOutOfTheOverallCoverage()
+    public async Task APartnerSharingItsCustomersAsCountsOnlyGetsReleasedFiguresAndIsLeftOutOfTheOverallCoverage()
     {
         var gamma = await _app.SignupAsync("gamma");
         var gammaCustomers = await gamma.CreatePopulationAsync("Customers");
@@ -112,19 +112,23 @@ public sealed class PipelineHealthTests : IAsyncLifetime
 
         var partner = Partner(report, second);
         Assert.Equal("counts_only", partner["access"]!.GetValue<string>());
-        Assert.Null(partner["figures"]);
+        Assert.NotNull(partner["figures"]);
+        Assert.False(partner["released"]!["withheld"]!.GetValue<bool>());
+        Assert.Equal(5, partner["released"]!["releases"]!.AsArray().Count);
         Assert.Equal(1, report["partnersLeftOut"]!.GetValue<int>());
         Assert.Equal(5, report["overall"]!["coveredCount"]!.GetValue<int>());
     }
 
     [Fact]
-    public async Task TheLeaderboardShowsEachScoresInputsAndWeightsAndLeavesCountsOnlyPartnersUnscored()
+    public async Task TheLeaderboardShowsEachScoresInputsAndWeightsAndLeavesCountsOnlyPartnersWithheldByTheirBudgetUnscored()
     {
         var gamma = await _app.SignupAsync("gamma");
         var gammaCustomers = await gamma.CreatePopulationAsync("Customers");
         await gamma.UploadOkAsync(gammaCustomers, Records.Range("G", 20, 5));
         await gamma.ShareAsync(gammaCustomers, "counts");
         var second = await _alpha.PartnerAsync(gamma);
+        // A budget of one release: the first figure is released, the other four are withheld, so the partner has no figures to score.
+        await gamma.SetPrivacyAsync(second, new { epsilonPerPeriod = 0.02, epsilonPerRelease = 0.02 });
 
         var response = await _alpha.Http.GetAsync("/v1/health/leaderboard?period=2026-Q1");
         await Expect(response, HttpStatusCode.OK);
@@ -137,7 +141,9 @@ public sealed class PipelineHealthTests : IAsyncLifetime
         Assert.Equal("strategic", top["tier"]!.GetValue<string>());
         Assert.Equal([50.0, 20.0, 30.0], top["inputs"]!.AsArray().Select(i => i!["points"]!.GetValue<double>()));
         Assert.Equal(0.5, board["weights"]!["potential_revenue"]!.GetValue<double>());
-        Assert.Equal(second, Assert.Single(board["unscored"]!.AsArray())!["partnershipId"]!.GetValue<string>());
+        var unscored = Assert.Single(board["unscored"]!.AsArray())!;
+        Assert.Equal(second, unscored["partnershipId"]!.GetValue<string>());
+        Assert.True(unscored["released"]!["withheld"]!.GetValue<bool>());
         Assert.Equal(1, board["concentration"]!["partnersForFourFifths"]!.GetValue<int>());
         Assert.Equal(1.0, board["concentration"]!["herfindahl"]!.GetValue<double>());
 

@@ -60,6 +60,33 @@ public sealed class HealthPagesTests(DashboardWorld world)
     }
 
     [Fact]
+    public async Task APartnerWithCountsOnlyCustomersShowsReleasedFiguresWithTheirMarginOfError()
+    {
+        // Two organizations of their own, so the shared world's partners and scores stay as they are.
+        var seller = await world.App.SignupAsync("margin-seller");
+        var partner = await world.App.SignupAsync("margin-partner");
+        var pipeline = await seller.CreatePopulationAsync("Pipeline", "opportunities");
+        await seller.UploadOkAsync(pipeline, Records.Ndjson(Enumerable.Range(0, 20).Select(i =>
+            new Records.Account($"O{i}", Domain: $"m{i}.example", Attributes: new() { ["amount"] = "1000", ["currency"] = "USD" }))));
+        var customers = await partner.CreatePopulationAsync("Customers");
+        await partner.UploadOkAsync(customers, Records.Ndjson(Enumerable.Range(0, 10).Select(i => new Records.Account($"C{i}", Domain: $"m{i}.example"))));
+        await partner.ShareAsync(customers, "counts");
+        var partnership = await seller.PartnerAsync(partner);
+        var api = (await EscrowClient.Json(await seller.Http.GetAsync($"/v1/partnerships/{partnership}/health/pipeline")))["partners"]![0]!;
+        var low = api["released"]!["potentialRevenue"]!["low"]!.GetValue<double>();
+
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(seller));
+        await page.GotoAsync("/health");
+
+        var row = page.Locator($"tr[data-partnership='{partnership}']");
+        // The page shows the same release as the API (read again: no new draw), marked ≈, with its 95 % range beside it.
+        await Assertions.Expect(row.Locator(".potential")).ToContainTextAsync("≈ " + api["figures"]!["potentialRevenue"]!.GetValue<decimal>().ToString("N0", CultureInfo.InvariantCulture) + " USD");
+        await Assertions.Expect(row.Locator(".potential .margin")).ToContainTextAsync("95 %: " + ((decimal)low).ToString("N0", CultureInfo.InvariantCulture) + " USD");
+        await Assertions.Expect(page.Locator(".released-note")).ToContainTextAsync("100,000 USD per opportunity");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task AnotherOrganizationSeesNoneOfThisPartnershipOnItsHealthPage()
     {
         var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Gamma));

@@ -52,6 +52,7 @@ public sealed class Stores : IAsyncDisposable
     public IAuditRepository Audit => _services.GetRequiredService<IAuditRepository>();
     public IOverlapHistoryRepository History => _services.GetRequiredService<IOverlapHistoryRepository>();
     public ICountReleaseRepository Releases => _services.GetRequiredService<ICountReleaseRepository>();
+    public IHealthReleaseRepository HealthReleases => _services.GetRequiredService<IHealthReleaseRepository>();
     public IWebhookRepository Webhooks => _services.GetRequiredService<IWebhookRepository>();
     public IScheduleRepository Schedules => _services.GetRequiredService<IScheduleRepository>();
     public IDataRequestRepository DataRequests => _services.GetRequiredService<IDataRequestRepository>();

@@ -81,6 +81,7 @@ public static class StorageExtensions
         builder.Bind<SignupOptions>(EscrowOptions.Section + ":Signup");
         builder.Bind<AuditOptions>(EscrowOptions.Section + ":Audit");
         builder.Bind<Application.Privacy.PrivacyOptions>(EscrowOptions.Section + ":Privacy");
+        builder.Bind<Application.Health.HealthPrivacyOptions>(EscrowOptions.Section + ":Privacy:Health");
         builder.Services.AddOptions<ScheduleOptions>()
             .Bind(builder.Configuration.GetSection(EscrowOptions.Section + ":Schedules"))
             .ValidateDataAnnotations()

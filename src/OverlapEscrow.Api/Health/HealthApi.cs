@@ -18,7 +18,7 @@ public static class HealthApi
         group.MapGet("/health/pipeline", GetPipeline)
             .WithName("GetPipelineHealth")
             .WithSummary("My pipeline against my partners' customers: coverage overall and per partner, potential revenue, win rate, deal size and time to close with vs without an overlap")
-            .WithDescription("From my opportunities populations (each opportunity once) and the customer populations each active partner shares with me at the overlaps level. A partner that shares a customer population with me at the counts level only gets no figures (access counts_only). Comparisons are over opportunities closed in 'period' and carry a 95 % interval of the difference; below 10 in either group only the group sizes are given. Money figures are in 'currency' (default: the one most of my opportunities are in).");
+            .WithDescription("From my opportunities populations (each opportunity once) and the customer populations each active partner shares with me. Over cells shared at the overlaps level the figures are exact; a partner with a customer population shared at the counts level only (access counts_only) gets figures released through the private-counts mechanism (noised once per data, period, currency and figure, paid from the partner's budget, 95 % noise ranges in 'released' and 'noiseLow'/'noiseHigh'; docs/privacy.md). Comparisons are over opportunities closed in 'period' and carry a 95 % interval of the difference; below 10 in either group only the group sizes are given. Money figures are in 'currency' (default: the one most of my opportunities are in).");
 
         group.MapGet("/health/leaderboard", GetLeaderboard)
             .WithName("GetPartnerLeaderboard")
@@ -83,19 +83,59 @@ public sealed record CoverageResponse(int OpenCount, int CoveredCount, double? C
     public static CoverageResponse Of(Coverage c) => new(c.OpenCount, c.CoveredCount, c.CountShare, c.OpenAmount, c.CoveredAmount, c.AmountShare);
 }
 
-/// <summary>A comparison; the values are null (and tooSmall true) when either group has fewer than 10.</summary>
+/// <summary>
+/// A comparison; the values are null (and tooSmall true) when either group has fewer than 10. For a figure released over
+/// a counts-only cell, noiseLow/noiseHigh are where the difference lies at 95 % as far as the privacy noise goes, and the
+/// group sizes are the released ones; differenceLow/High are the sampling interval (win rate) or null (means).
+/// </summary>
 public sealed record ComparisonResponse(int WithCount, int WithoutCount, bool TooSmall, double? With, double? Without, double? Difference,
-    double? DifferenceLow, double? DifferenceHigh, string Method)
+    double? DifferenceLow, double? DifferenceHigh, string Method, double? NoiseLow = null, double? NoiseHigh = null)
 {
     public static ComparisonResponse Of(Comparison c, string method) =>
-        new(c.WithCount, c.WithoutCount, c.TooSmall, c.With, c.Without, c.Difference, c.Interval?.Low, c.Interval?.High, method);
+        new(c.WithCount, c.WithoutCount, c.TooSmall, c.With, c.Without, c.Difference, c.Interval?.Low, c.Interval?.High, method, c.Noise?.Low, c.Noise?.High);
 }
 
 public sealed record PartnerFiguresResponse(decimal PotentialRevenue, CoverageResponse Coverage, ComparisonResponse WinRate,
     ComparisonResponse AverageDealSize, ComparisonResponse DaysToClose);
 
-/// <summary>access: exact, counts_only (no figures: they would rest on a counts-only cell) or no_cells.</summary>
-public sealed record PartnerPipelineResponse(string PartnershipId, PartnerSummary Partner, string Access, int CustomerPopulations, PartnerFiguresResponse? Figures);
+/// <summary>A range a released value's true value lies in at 95 % as far as the noise goes.</summary>
+public sealed record RangeResponse(double Low, double High)
+{
+    public static RangeResponse? Of(Domain.Health.NoiseRange? r) => r is { } x ? new RangeResponse(x.Low, x.High) : null;
+}
+
+/// <summary>One figure's release: its state (current, data_changed, budget_exhausted; withheld when nothing was released), ε, margins per component, dates.</summary>
+public sealed record FigureReleaseResponse(string Figure, string State, decimal? Epsilon, IReadOnlyList<long>? Margins, DateTimeOffset? ReleasedAt, DateTimeOffset? RefreshesAt);
+
+/// <summary>
+/// How a counts-only partner's figures were protected (docs/privacy.md, "Health figures"): the contribution bound and the
+/// clipping bounds, the 95 % noise ranges of coverage and potential revenue, and each figure's release.
+/// withheld: true ("withheld: budget") when a figure has no release for this period and currency and the budget is spent.
+/// </summary>
+public sealed record ReleasedFiguresResponse(bool Withheld, int OpportunitiesPerAccount, long AmountPerOpportunity, long DaysPerOpportunity, int CountsPopulations,
+    double Confidence, RangeResponse? CoveredCount, RangeResponse? PotentialRevenue, RangeResponse? CountShare, RangeResponse? AmountShare,
+    IReadOnlyList<FigureReleaseResponse> Releases)
+{
+    public static ReleasedFiguresResponse Of(ReleasedPipeline r) => new(r.Withheld, r.Bounds.OpportunitiesPerAccount, r.Bounds.AmountPerOpportunity,
+        r.Bounds.DaysPerOpportunity, r.CountsPopulations, Domain.Health.ReleasedFigures.Confidence,
+        RangeResponse.Of(r.Noise?.CoveredCount), RangeResponse.Of(r.Noise?.PotentialRevenue), RangeResponse.Of(r.Noise?.CountShare), RangeResponse.Of(r.Noise?.AmountShare),
+        r.Releases.Select(x => new FigureReleaseResponse(Domain.Health.ReleasedFigures.Wire(x.Figure), State(x), x.Draw?.Epsilon.ToDecimal(), x.Draw?.Margins,
+            x.ReleasedAt, x.RefreshesAt)).ToList());
+
+    public static string State(HealthFigureRelease r) => r.Draw is null ? "withheld" : r.State switch
+    {
+        Domain.Disclosure.ReleaseState.Current => "current",
+        Domain.Disclosure.ReleaseState.DataChanged => "data_changed",
+        _ => "budget_exhausted",
+    };
+}
+
+/// <summary>
+/// access: exact, counts_only (figures released through the private-counts mechanism, with 'released'; figures null
+/// while withheld) or no_cells.
+/// </summary>
+public sealed record PartnerPipelineResponse(string PartnershipId, PartnerSummary Partner, string Access, int CustomerPopulations, PartnerFiguresResponse? Figures,
+    ReleasedFiguresResponse? Released = null);
 
 public sealed record PipelineResponse(
     string Currency,
@@ -110,6 +150,9 @@ public sealed record PipelineResponse(
     public const string WinRateMethod = "newcombe_hybrid_score_95";
     public const string MeanMethod = "welch_95";
 
+    /// <summary>A mean released over a counts-only cell: no sampling interval (it would need the variance, one more release); the noise range only.</summary>
+    public const string ReleasedMeanMethod = "noise_95";
+
     public static PipelineResponse Of(PipelineReport r) => new(
         r.Currency,
         new PeriodResponse(r.Period.From, r.Period.To),
@@ -121,8 +164,9 @@ public sealed record PipelineResponse(
             Access(p.Access), p.CustomerPopulations,
             p.Figures is { } f
                 ? new PartnerFiguresResponse(f.PotentialRevenue, CoverageResponse.Of(f.Coverage), ComparisonResponse.Of(f.WinRate, WinRateMethod),
-                    ComparisonResponse.Of(f.AverageDealSize, MeanMethod), ComparisonResponse.Of(f.DaysToClose, MeanMethod))
-                : null)).ToList(),
+                    ComparisonResponse.Of(f.AverageDealSize, p.Released is null ? MeanMethod : ReleasedMeanMethod), ComparisonResponse.Of(f.DaysToClose, p.Released is null ? MeanMethod : ReleasedMeanMethod))
+                : null,
+            p.Released is { } released ? ReleasedFiguresResponse.Of(released) : null)).ToList(),
         r.ComputedAt);
 
     public static string Access(FigureAccess access) => access switch

@@ -15,7 +15,7 @@ public sealed record LeadershipReport(string Currency, FigurePeriod Period, IRea
 {
     public static readonly string[] CsvHeader = ["section", "partner", "measure", "value", "low", "high", "with_count", "without_count"];
 
-    public static LeadershipReport From(Leaderboard board)
+    public static LeadershipReport From(Leaderboard board, AttributionFigures? attribution = null)
     {
         var r = board.Report;
         var lines = new List<ReportLine>
@@ -32,23 +32,59 @@ public sealed record LeadershipReport(string Currency, FigurePeriod Period, IRea
         };
         var names = r.Partners.ToDictionary(p => p.PartnershipId, p => p.Partner.Name ?? p.Partner.Id);
         var figures = r.Partners.Where(p => p.Figures is not null).ToDictionary(p => p.PartnershipId, p => p.Figures!);
+        var released = r.Partners.Where(p => p.Released is not null).ToDictionary(p => p.PartnershipId, p => p.Released!);
+        if (attribution is not null) Attribution(lines, attribution.Overall, null, r.Currency, attribution);
         foreach (var s in board.Scores)
         {
             var name = names[s.PartnershipId];
             var f = figures[s.PartnershipId];
+            // A partner's figures over a counts-only cell are released with noise: low and high are then the 95 % range of
+            // the noise (coverage, revenue) or of sampling and noise together (lift).
+            var noise = released.GetValueOrDefault(s.PartnershipId)?.Noise;
+            lines.Add(new("top_partners", name, "figures", noise is null ? "exact" : "noised", null, null, null, null));
             lines.Add(new("top_partners", name, "score", D(s.Score), null, null, null, null));
             lines.Add(new("top_partners", name, "tier", s.Tier, null, null, null, null));
-            lines.Add(new("top_partners", name, "potential_revenue_" + r.Currency, M(f.PotentialRevenue), null, null, null, null));
-            lines.Add(new("top_partners", name, "coverage_count_share", D(f.Coverage.CountShare), null, null, null, null));
+            lines.Add(new("top_partners", name, "potential_revenue_" + r.Currency, M(f.PotentialRevenue), D(noise?.PotentialRevenue.Low), D(noise?.PotentialRevenue.High), null, null));
+            lines.Add(new("top_partners", name, "coverage_count_share", D(f.Coverage.CountShare), D(noise?.CountShare?.Low), D(noise?.CountShare?.High), null, null));
             lines.Add(Lift(name, "win_rate_difference", f.WinRate));
             lines.Add(Lift(name, "average_deal_size_difference_" + r.Currency, f.AverageDealSize));
             lines.Add(Lift(name, "days_to_close_difference", f.DaysToClose));
         }
+        if (attribution is not null)
+            foreach (var (partnershipId, split) in attribution.PerPartnership.Where(p => names.ContainsKey(p.Key)).OrderBy(p => names[p.Key], StringComparer.OrdinalIgnoreCase))
+                Attribution(lines, split, names[partnershipId], r.Currency, null);
         return new LeadershipReport(r.Currency, r.Period, lines, r.ComputedAt);
     }
 
-    private static ReportLine Lift(string partner, string measure, Comparison c) =>
-        new("lift", partner, measure, D(c.Difference), D(c.Interval?.Low), D(c.Interval?.High), c.WithCount, c.WithoutCount);
+    /// <summary>The attribution lines (docs/health.md): sourced, influenced and (apart) disputed pipeline and revenue, and overall the attach rate.</summary>
+    private static void Attribution(List<ReportLine> lines, AttributionSplit split, string? partner, string currency, AttributionFigures? overall)
+    {
+        void Add(string measure, AttributedAmount a)
+        {
+            lines.Add(new("attribution", partner, measure + "_" + currency, M(a.Amount), null, null, null, null));
+            lines.Add(new("attribution", partner, measure + "_opportunities", N(a.Count), null, null, null, null));
+        }
+        Add("sourced_pipeline", split.SourcedPipeline);
+        Add("sourced_revenue", split.SourcedRevenue);
+        Add("influenced_pipeline", split.InfluencedPipeline);
+        Add("influenced_revenue", split.InfluencedRevenue);
+        Add("disputed_pipeline", split.DisputedPipeline);
+        Add("disputed_revenue", split.DisputedRevenue);
+        if (overall is not null)
+            lines.Add(new("attribution", null, "attach_rate", D(overall.AttachRate), null, null, overall.Attached, overall.InPeriod - overall.Attached));
+    }
+
+    /// <summary>A lift line: for a released figure, low is the lower bound allowing for sampling and noise, high likewise.</summary>
+    private static ReportLine Lift(string partner, string measure, Comparison c)
+    {
+        double? low = c.Interval?.Low, high = c.Interval?.High;
+        if (c is { Noise: { } n, Difference: { } d })
+        {
+            low = (low ?? d) - (d - n.Low);
+            high = (high ?? d) + (n.High - d);
+        }
+        return new("lift", partner, measure, D(c.Difference), D(low), D(high), c.WithCount, c.WithoutCount);
+    }
 
     private static string N(int n) => n.ToString(CultureInfo.InvariantCulture);
     private static string M(decimal m) => m.ToString("0.##", CultureInfo.InvariantCulture);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using OverlapEscrow.Application.Overlaps;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain;
@@ -13,13 +14,28 @@ namespace OverlapEscrow.Application.Health;
 /// <summary>
 /// How a partner's figures may be computed: <see cref="Exact"/> when every cell they rest on (one of my opportunities
 /// populations × one of the partner's customer populations) is shared with me at the overlaps level, where I could list
-/// the accounts anyway; <see cref="CountsOnly"/> when at least one is shared at the counts level only (docs/health.md,
-/// "What crosses the boundary"); <see cref="NoCells"/> when the partner shares no customer population with me.
+/// the accounts anyway; <see cref="CountsOnly"/> when at least one with data is shared at the counts level only, and the
+/// figures are then released through the private-counts mechanism (docs/health.md, "What crosses the boundary");
+/// <see cref="NoCells"/> when the partner shares no customer population with me.
 /// </summary>
 public enum FigureAccess { Exact, CountsOnly, NoCells }
 
-/// <summary>One partner's pipeline figures; <see cref="Figures"/> is null unless <see cref="Access"/> is exact.</summary>
-public sealed record PartnerPipeline(string PartnershipId, PartnerOrganization Partner, FigureAccess Access, int CustomerPopulations, PipelineFigureSet? Figures);
+/// <summary>
+/// How a partner's figures over a counts-only cell were released: the bounds (contribution bound, clipping) in force, the
+/// number of the partner's counts-only customer populations they rest on, each figure's release, and the noise range of
+/// each value (null while a figure is withheld: nothing released for this period and currency and the budget spent).
+/// </summary>
+public sealed record ReleasedPipeline(FigureBounds Bounds, int CountsPopulations, IReadOnlyList<HealthFigureRelease> Releases, ReleasedFigures.FigureNoise? Noise)
+{
+    public bool Withheld => Noise is null;
+}
+
+/// <summary>
+/// One partner's pipeline figures: exact when <see cref="Access"/> is exact; released through the private-counts
+/// mechanism (<see cref="Released"/>) when it is counts-only, and then null while withheld; null without cells.
+/// </summary>
+public sealed record PartnerPipeline(string PartnershipId, PartnerOrganization Partner, FigureAccess Access, int CustomerPopulations, PipelineFigureSet? Figures,
+    ReleasedPipeline? Released = null);
 
 /// <summary>
 /// My pipeline against my partners' customers: the overall coverage (an open opportunity overlapping at least one
@@ -33,7 +49,11 @@ public sealed record PipelineReport(
     Coverage Overall,
     int PartnersLeftOut,
     IReadOnlyList<PartnerPipeline> Partners,
-    DateTimeOffset ComputedAt);
+    DateTimeOffset ComputedAt)
+{
+    /// <summary>My opportunities the figures were computed from (each once): the leadership report's attribution figures use them too. Never serialized.</summary>
+    public IReadOnlyList<Opportunity> MyOpportunities { get; init; } = [];
+}
 
 /// <summary>The leaderboard: the report it is computed from, the scores (best first) and the concentration.</summary>
 public sealed record Leaderboard(PipelineReport Report, IReadOnlyList<PartnerScore> Scores, Concentration Concentration);
@@ -43,7 +63,8 @@ public sealed record Leaderboard(PipelineReport Report, IReadOnlyList<PartnerSco
 /// opportunity once) and, per active partnership, which of them overlap a customer population the partner does not hide
 /// from me, and hands both to <see cref="PipelineFigures"/>. Visibility is decided by <see cref="CellAccess"/>, as for
 /// the lists: a hidden population or an inactive partnership contributes nothing. Figures resting on a counts-only
-/// cell are not computed: they would let me read the partner's membership off my own amounts.
+/// cell are released through <see cref="HealthReleases"/> (noised, once per data, paid from the partner's budget):
+/// computed exactly, they would let me read the partner's membership off my own amounts.
 /// </summary>
 public sealed class PipelineHealth(
     IPopulationRepository populations,
@@ -52,6 +73,9 @@ public sealed class PipelineHealth(
     PopulationDataCache data,
     OverlapComputation overlaps,
     IAuditRepository audit,
+    HealthReleases releases,
+    IAttributionRepository ledger,
+    IOptions<HealthPrivacyOptions> privacy,
     TimeProvider time)
 {
     public const string ReadAction = "health.pipeline_read";
@@ -93,21 +117,27 @@ public sealed class PipelineHealth(
         {
             var view = await views.LoadAsync(caller.OrganizationId, partnership.Id, ct);
             if (view is null || !view.Partnership.SharesData) continue;
-            var (access, customerPopulations, overlapping) = await OverlappingAsync(view, mine, ct);
+            var cells = await OverlappingAsync(view, mine, ct);
             PipelineFigureSet? figures = null;
-            if (access == FigureAccess.Exact)
+            ReleasedPipeline? released = null;
+            if (cells.Access == FigureAccess.Exact)
             {
-                figures = PipelineFigures.For(opportunities, overlapping, money, range!);
-                anyPartner.UnionWith(overlapping);
+                figures = PipelineFigures.For(opportunities, cells.Exact, money, range!);
+                anyPartner.UnionWith(cells.Exact);
             }
-            else if (access == FigureAccess.CountsOnly) leftOut++;
-            partners.Add(new PartnerPipeline(partnership.Id, view.Partner, access, customerPopulations, figures));
+            else if (cells.Access == FigureAccess.CountsOnly)
+            {
+                // Left out of the all-partner coverage: a union over partners would be one more release, paid by each of them.
+                leftOut++;
+                (figures, released) = await ReleaseAsync(view, mine, opportunities, cells, money, range!, ct);
+            }
+            partners.Add(new PartnerPipeline(partnership.Id, view.Partner, cells.Access, cells.CustomerPopulations.Count, figures, released));
         }
 
         await audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, ReadAction, partnershipId,
             new { period = range!.ToString(), currency = money, partners = partners.Count }), ct);
         return new PipelineReport(money, range!, opportunities.Count, mine, PipelineFigures.CoverageOf(opportunities, anyPartner, money), leftOut,
-            partners.OrderBy(p => p.Partner.Name, StringComparer.OrdinalIgnoreCase).ToList(), now);
+            partners.OrderBy(p => p.Partner.Name, StringComparer.OrdinalIgnoreCase).ToList(), now) { MyOpportunities = opportunities };
     }
 
     /// <summary>
@@ -126,19 +156,62 @@ public sealed class PipelineHealth(
     public async Task<Outcome<LeadershipReport>> LeadershipReportAsync(Caller caller, string? period, string? currency, CancellationToken ct)
     {
         var board = await LeaderboardAsync(caller, period, currency, ct);
-        return board.Failure is { } failure ? failure : LeadershipReport.From(board.Value!);
+        if (board.Failure is { } failure) return failure;
+        var report = board.Value!.Report;
+        // My own claims only: what my organization recorded about its pipeline, with the partner's answer.
+        var claims = (await ledger.ListAsync(caller.OrganizationId, null, ClaimLimit, ct))
+            .Where(c => c.ClaimantOrganizationId == caller.OrganizationId)
+            .Select(c => new AttributionFiguresOf.Claim(c.RecordId, c.PartnershipId, c.Role, c.Status)).ToList();
+        return LeadershipReport.From(board.Value!, AttributionFiguresOf.Compute(report.MyOpportunities, claims, report.Currency, report.Period));
+    }
+
+    /// <summary>The most claims the report reads (newest first); far above a ledger a manager keeps by hand.</summary>
+    private const int ClaimLimit = 100_000;
+
+    /// <summary>
+    /// The figures of a partner with at least one counts-only customer cell, released (docs/privacy.md, "Health
+    /// figures"): over the bounded set (the exact cells' opportunities, and at most k per partner record of a counts-only
+    /// cell), one release per figure through <see cref="HealthReleases"/>, assembled by post-processing.
+    /// </summary>
+    private async Task<(PipelineFigureSet?, ReleasedPipeline)> ReleaseAsync(PartnerView view, IReadOnlyList<PopulationSummary> mine,
+        IReadOnlyList<Opportunity> opportunities, PartnerCells cells, string currency, FigurePeriod period, CancellationToken ct)
+    {
+        var bounds = privacy.Value.BoundsFor(currency);
+        var set = ReleasedFigures.BoundedSet(cells.Exact, cells.CountsNeighbors, bounds.OpportunitiesPerAccount);
+        var request = new HealthFigureRequest(period.ToString(), currency,
+            ReleasedFigures.DataKey(mine.Select(p => (p.Id, p.CurrentVersionId ?? "none"))),
+            ReleasedFigures.DataKey(cells.Keys),
+            [.. cells.CustomerPopulations.Order(StringComparer.Ordinal)], [.. cells.CountsPopulations.Order(StringComparer.Ordinal)]);
+        var list = new List<HealthFigureRelease>();
+        foreach (var figure in ReleasedFigures.All)
+            list.Add(await releases.ReadAsync(view, figure, request, () => ReleasedFigures.Components(figure, opportunities, set, currency, period, bounds),
+                ReleasedFigures.Sensitivities(figure, bounds, cells.CountsPopulations.Count), ct));
+        if (list.Any(r => r.Draw is null)) return (null, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, null));
+        var (figures, noise) = ReleasedFigures.Assemble(ReleasedFigures.Totals(opportunities, set, currency, period, bounds), list.ToDictionary(r => r.Figure, r => r.Draw!));
+        return (figures, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, noise));
     }
 
     /// <summary>
-    /// The record ids of my opportunities that overlap any customer population of the partner that the partner shares
-    /// with me at the overlaps level, and how the partner's cells are shared. A cell the partner hides does not exist here.
+    /// A partner's customer cells as the figures see them: how they are shared, the partner's customer populations with a
+    /// cell, my opportunities in its overlaps-level cells (<see cref="Exact"/>), per partner record of a counts-only cell
+    /// with data the opportunities of mine it matched (<see cref="CountsNeighbors"/>, never shown: the input of the
+    /// bounded set), the counts-only populations with data, and each cell's population, version and level (the data key).
     /// </summary>
-    private async Task<(FigureAccess Access, int CustomerPopulations, HashSet<string> Overlapping)> OverlappingAsync(
-        PartnerView view, IReadOnlyList<PopulationSummary> mine, CancellationToken ct)
+    private sealed record PartnerCells(FigureAccess Access, HashSet<string> CustomerPopulations, HashSet<string> Exact,
+        Dictionary<string, IReadOnlyCollection<string>> CountsNeighbors, HashSet<string> CountsPopulations, List<(string, string)> Keys);
+
+    /// <summary>
+    /// The record ids of my opportunities that overlap any customer population of the partner that the partner shares
+    /// with me at the overlaps level, the matches of its counts-only cells, and how the partner's cells are shared. A
+    /// cell the partner hides does not exist here; a counts-only cell of a population without data has nothing to count.
+    /// </summary>
+    private async Task<PartnerCells> OverlappingAsync(PartnerView view, IReadOnlyList<PopulationSummary> mine, CancellationToken ct)
     {
         var overlapping = new HashSet<string>(StringComparer.Ordinal);
-        var countsOnly = false;
+        var neighbors = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
+        var countsPopulations = new HashSet<string>(StringComparer.Ordinal);
         var customerPopulations = new HashSet<string>(StringComparer.Ordinal);
+        var keys = new List<(string, string)>();
         foreach (var theirs in view.PartnerPopulations.Where(p => p.Type == "customers"))
             foreach (var population in mine)
             {
@@ -146,6 +219,7 @@ public sealed class PipelineHealth(
                 {
                     case CellAccess.Records cell:
                         customerPopulations.Add(theirs.Id);
+                        keys.Add(($"{theirs.Id}/{population.Id}/overlaps", cell.Theirs.CurrentVersionId ?? "none"));
                         if (cell.Theirs.CurrentVersionId is null) break;
                         var ids = await overlaps.WithRecordsAsync(view, cell.Mine, cell.Theirs, async overlap =>
                         {
@@ -154,13 +228,30 @@ public sealed class PipelineHealth(
                         }, ct);
                         foreach (var id in ids) overlapping.Add(id);
                         break;
-                    case CellAccess.CountsOnly:
+                    case CellAccess.CountsOnly cell:
                         customerPopulations.Add(theirs.Id);
-                        countsOnly = true;
+                        keys.Add(($"{theirs.Id}/{population.Id}/counts", cell.Theirs.CurrentVersionId ?? "none"));
+                        if (cell.Theirs.CurrentVersionId is null) break;
+                        countsPopulations.Add(theirs.Id);
+                        var pairs = await overlaps.WithRecordsAsync(view, cell.Mine, cell.Theirs, async overlap =>
+                        {
+                            var result = overlap.Result;
+                            var records = await overlaps.MyRecordsAsync(overlap, result.MyOrdinals, ct);
+                            var found = new List<(string Partner, string Mine)>();
+                            for (var i = 0; i < result.MyOrdinals.Length; i++)
+                                for (var p = result.PairStart[i]; p < result.PairStart[i + 1]; p++)
+                                    found.Add(($"{theirs.Id}/{result.TheirOrdinals[p]}", records[result.MyOrdinals[i]].RecordId));
+                            return found;
+                        }, ct);
+                        foreach (var (partner, id) in pairs)
+                        {
+                            if (!neighbors.TryGetValue(partner, out var set)) neighbors[partner] = set = new HashSet<string>(StringComparer.Ordinal);
+                            ((HashSet<string>)set).Add(id);
+                        }
                         break;
                 }
             }
-        var access = countsOnly ? FigureAccess.CountsOnly : customerPopulations.Count == 0 ? FigureAccess.NoCells : FigureAccess.Exact;
-        return (access, customerPopulations.Count, overlapping);
+        var access = countsPopulations.Count > 0 ? FigureAccess.CountsOnly : customerPopulations.Count == 0 ? FigureAccess.NoCells : FigureAccess.Exact;
+        return new PartnerCells(access, customerPopulations, overlapping, neighbors, countsPopulations, keys);
     }
 }

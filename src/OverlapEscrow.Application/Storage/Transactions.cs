@@ -25,6 +25,7 @@ public interface IUnitOfWork : IAsyncDisposable
     IAuditRepository Audit { get; }
     IOverlapHistoryRepository History { get; }
     ICountReleaseRepository Releases { get; }
+    IHealthReleaseRepository HealthReleases { get; }
     IWebhookRepository Webhooks { get; }
     IScheduleRepository Schedules { get; }
     IDataRequestRepository DataRequests { get; }

@@ -35,14 +35,15 @@ public static class PartnerScores
 
     /// <summary>
     /// Each input is scaled by the largest value among the partners scored (the best partner scores 1 on it; all zero gives
-    /// zero). The win-rate lift is the lower end of the 95 % interval of the difference, counted only when above zero, so a
-    /// lift that could be chance adds nothing; too few closed opportunities add nothing either.
+    /// zero). The win-rate lift is the lower end of the 95 % interval of the difference (for a released figure, lowered
+    /// further by its noise), counted only when above zero, so a lift that could be chance or noise adds nothing; too few
+    /// closed opportunities add nothing either.
     /// </summary>
     public static IReadOnlyList<PartnerScore> Rank(IReadOnlyList<(string PartnershipId, PipelineFigureSet Figures)> partners)
     {
         var revenue = partners.Select(p => (double)p.Figures.PotentialRevenue).ToList();
         var coverage = partners.Select(p => p.Figures.Coverage.CountShare ?? 0).ToList();
-        var lift = partners.Select(p => p.Figures.WinRate.Interval is { Low: > 0 } i ? i.Low : 0).ToList();
+        var lift = partners.Select(p => p.Figures.WinRate.LowerBound is double low && low > 0 ? low : 0).ToList();
         var total = partners.Sum(p => p.Figures.PotentialRevenue);
         var scores = new List<PartnerScore>();
         for (var i = 0; i < partners.Count; i++)

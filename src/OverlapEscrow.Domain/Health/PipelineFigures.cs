@@ -54,6 +54,16 @@ public sealed record Coverage(int OpenCount, int CoveredCount, decimal OpenAmoun
 public sealed record Comparison(int WithCount, int WithoutCount, double? With, double? Without, double? Difference, Interval? Interval)
 {
     public bool TooSmall => With is null;
+
+    /// <summary>
+    /// For a figure released over a counts-only cell (<see cref="ReleasedFigures"/>): where the difference lies at 95 % as
+    /// far as the privacy noise goes; null for an exact figure. <see cref="Interval"/> is then the sampling interval
+    /// computed from the released counts (win rate) or null (means).
+    /// </summary>
+    public NoiseRange? Noise { get; init; }
+
+    /// <summary>The lower end of the difference allowing for sampling and for noise: the interval's low end, lowered by the noise below the difference.</summary>
+    public double? LowerBound => Interval is not { } i ? null : Noise is { } n && Difference is { } d ? i.Low - (d - n.Low) : i.Low;
 }
 
 /// <summary>The figures of one partner (or of all partners together, for coverage) from my opportunities.</summary>

@@ -94,10 +94,21 @@ public static class ExactSampling
     /// sensitivity is 1, it gives ε-differential privacy (Ghosh, Roughgarden and Sundararajan, "Universally
     /// Utility-Maximizing Privacy Mechanisms", STOC 2009).
     /// </summary>
-    public static long DiscreteLaplace(IRandomBits bits, Epsilon epsilon)
+    public static long DiscreteLaplace(IRandomBits bits, Epsilon epsilon) => DiscreteLaplace(bits, epsilon, 1);
+
+    /// <summary>
+    /// A draw of the discrete Laplace distribution with parameter ε/<paramref name="sensitivity"/>:
+    /// P(Y = y) ∝ e^(−ε|y|/Δ), the scale Δ/ε kept as the exact fraction t·Δ/s. Added to an integer-valued function whose
+    /// sensitivity is Δ (a sum of amounts clipped to a bound, say), it gives ε-differential privacy, as the Laplace
+    /// mechanism with scale Δ/ε does for real values (Dwork and Roth 2014, Theorem 3.6; CKS 2020, Section 2.2).
+    /// Dividing ε among several releases this way (ε/k each) is the same draw with Δ·k.
+    /// </summary>
+    public static long DiscreteLaplace(IRandomBits bits, Epsilon epsilon, long sensitivity)
     {
         if (epsilon <= Epsilon.Zero) throw new ArgumentOutOfRangeException(nameof(epsilon), "ε must be positive.");
-        var (s, t) = epsilon.AsFraction(); // the scale is 1/ε = t/s
+        ArgumentOutOfRangeException.ThrowIfLessThan(sensitivity, 1L);
+        var (s, t) = epsilon.AsFraction(); // the scale is Δ/ε = t·Δ/s
+        t = checked(t * sensitivity);
         while (true)
         {
             var negative = Bernoulli(bits, 1, 2);
@@ -139,6 +150,21 @@ public static class DiscreteLaplaceFacts
         while (m > 0 && WithinProbability(m - 1, epsilon) >= confidence) m--;
         while (WithinProbability(m, epsilon) < confidence) m++;
         return (int)Math.Min(m, int.MaxValue);
+    }
+
+    /// <summary>
+    /// The smallest m with P(|noise| ≤ m) ≥ <paramref name="confidence"/> for the discrete Laplace distribution with
+    /// parameter ε/<paramref name="sensitivity"/> (the noise of <see cref="ExactSampling.DiscreteLaplace(IRandomBits, Epsilon, long)"/>).
+    /// </summary>
+    public static long MarginOfError(Epsilon epsilon, long sensitivity, double confidence)
+    {
+        if (epsilon <= Epsilon.Zero) return 0;
+        if (sensitivity <= 1) return MarginOfError(epsilon, confidence);
+        // P(|Y| ≤ m) = 1 − 2α^(m+1)/(1 + α), α = e^(−ε/Δ): m + 1 ≥ ln((1 − c)(1 + α)/2) / ln α, the ceiling of it.
+        var rate = epsilon.ToDouble() / sensitivity;
+        var alpha = Math.Exp(-rate);
+        var m = Math.Ceiling(Math.Log((1 - confidence) * (1 + alpha) / 2) / -rate - 1);
+        return (long)Math.Max(0, m);
     }
 
     /// <summary>The median of |noise|: half of all released counts are at least this close to the true one.</summary>

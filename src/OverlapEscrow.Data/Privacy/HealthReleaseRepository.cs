@@ -1,0 +1,107 @@
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain.Health;
+using OverlapEscrow.Domain.Privacy;
+
+namespace OverlapEscrow.Data.Privacy;
+
+/// <summary>
+/// Released health figures. A release is inserted under its unique key (a second release for the same data inserts
+/// nothing) and spends with the same conditional update on privacy_budgets as a count release, both inside one write
+/// transaction (a savepoint in a unit of work): concurrent first reads store one release and make one spend, and no
+/// spending passes the budget.
+/// </summary>
+internal sealed class HealthReleaseRepository(IDbScope scope) : IHealthReleaseRepository
+{
+    private const string Columns =
+        "id, partnership_id, viewer_organization_id, owner_organization_id, figure, period, currency, viewer_data_key, owner_data_key, " +
+        "owner_population_ids, exact, released_at, epsilon_millionths, value1, value2, margin1, margin2";
+
+    private const string Budget =
+        "owner_organization_id = @ownerOrganizationId AND partner_organization_id = @partnerOrganizationId AND period_start = @periodStart";
+
+    public async Task<StoredHealthRelease?> GetLatestAsync(string partnershipId, string viewerOrganizationId, HealthFigure figure, string period, string currency,
+        bool exact, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.FirstOrDefaultAsync<HealthReleaseRow>(
+            $"""
+            SELECT {Columns} FROM health_releases
+            WHERE partnership_id = @partnershipId AND viewer_organization_id = @viewerOrganizationId AND figure = @figure AND period = @period
+              AND currency = @currency AND exact = @exact
+            ORDER BY released_at DESC, id DESC LIMIT 1
+            """,
+            new { partnershipId, viewerOrganizationId, figure = ReleasedFigures.Wire(figure), period, currency, exact = exact ? 1 : 0 }))?.ToDomain();
+    }
+
+    public async Task<ReleaseOutcome> TryReleaseAsync(StoredHealthRelease release, BudgetSpend? spend, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        var inserted = await db.ExecuteAsync(
+            $"""
+            INSERT INTO health_releases ({Columns})
+            VALUES (@Id, @PartnershipId, @ViewerOrganizationId, @OwnerOrganizationId, @Figure, @Period, @Currency, @ViewerDataKey, @OwnerDataKey,
+                    @OwnerPopulationIds, @Exact, @ReleasedAt, @EpsilonMillionths, @Value1, @Value2, @Margin1, @Margin2)
+            ON CONFLICT DO NOTHING
+            """, HealthReleaseRow.From(release));
+        if (inserted != 1) return new ReleaseOutcome(ReleaseStatus.Superseded, Epsilon.Zero);
+
+        var spent = Epsilon.Zero;
+        if (spend is not null)
+        {
+            var budget = new
+            {
+                ownerOrganizationId = spend.OwnerOrganizationId, partnerOrganizationId = spend.PartnerOrganizationId,
+                periodStart = Time.ToUnixMs(spend.PeriodStart), amount = spend.Amount.Millionths, limit = spend.Limit.Millionths,
+            };
+            await db.ExecuteAsync(
+                """
+                INSERT INTO privacy_budgets (owner_organization_id, partner_organization_id, period_start, spent_millionths, releases)
+                VALUES (@ownerOrganizationId, @partnerOrganizationId, @periodStart, 0, 0)
+                ON CONFLICT DO NOTHING
+                """, budget);
+            // The same conditional statement as a count release's: the budget is one, whatever draws on it.
+            var paid = await db.ExecuteAsync(
+                $"UPDATE privacy_budgets SET spent_millionths = spent_millionths + @amount, releases = releases + 1 WHERE {Budget} AND spent_millionths + @amount <= @limit",
+                budget);
+            if (paid != 1) return new ReleaseOutcome(ReleaseStatus.BudgetExhausted, Epsilon.Zero); // rolls back the insert
+            spent = new Epsilon(await db.SingleAsync<long>($"SELECT spent_millionths FROM privacy_budgets WHERE {Budget}", budget));
+        }
+        await tx.CommitAsync();
+        return new ReleaseOutcome(ReleaseStatus.Released, spent);
+    }
+}
+
+internal sealed class HealthReleaseRow
+{
+    public string Id { get; init; } = "";
+    public string PartnershipId { get; init; } = "";
+    public string ViewerOrganizationId { get; init; } = "";
+    public string OwnerOrganizationId { get; init; } = "";
+    public string Figure { get; init; } = "";
+    public string Period { get; init; } = "";
+    public string Currency { get; init; } = "";
+    public string ViewerDataKey { get; init; } = "";
+    public string OwnerDataKey { get; init; } = "";
+    public string OwnerPopulationIds { get; init; } = "";
+    public long Exact { get; init; }
+    public long ReleasedAt { get; init; }
+    public long EpsilonMillionths { get; init; }
+    public long Value1 { get; init; }
+    public long? Value2 { get; init; }
+    public long Margin1 { get; init; }
+    public long? Margin2 { get; init; }
+
+    public StoredHealthRelease ToDomain() => new(Id, PartnershipId, ViewerOrganizationId, OwnerOrganizationId,
+        ReleasedFigures.All.First(f => ReleasedFigures.Wire(f) == Figure), Period, Currency, ViewerDataKey, OwnerDataKey,
+        OwnerPopulationIds.Split(' ', StringSplitOptions.RemoveEmptyEntries), Time.FromUnixMs(ReleasedAt),
+        new FigureDraw(Value2 is { } v2 ? [Value1, v2] : [Value1], new Epsilon(EpsilonMillionths), Margin2 is { } m2 ? [Margin1, m2] : [Margin1]));
+
+    public static object From(StoredHealthRelease r) => new
+    {
+        r.Id, r.PartnershipId, r.ViewerOrganizationId, r.OwnerOrganizationId, Figure = ReleasedFigures.Wire(r.Figure), r.Period, r.Currency, r.ViewerDataKey,
+        r.OwnerDataKey, OwnerPopulationIds = string.Join(' ', r.OwnerPopulationIds), Exact = r.Draw.IsExact ? 1 : 0, ReleasedAt = Time.ToUnixMs(r.ReleasedAt),
+        EpsilonMillionths = r.Draw.Epsilon.Millionths, Value1 = r.Draw.Values[0], Value2 = r.Draw.Values.Count > 1 ? r.Draw.Values[1] : (long?)null,
+        Margin1 = r.Draw.Margins[0], Margin2 = r.Draw.Margins.Count > 1 ? r.Draw.Margins[1] : (long?)null,
+    };
+}

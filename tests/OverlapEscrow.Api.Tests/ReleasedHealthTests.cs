@@ -1,0 +1,229 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using OverlapEscrow.Api.Tests.Infrastructure;
+using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
+
+namespace OverlapEscrow.Api.Tests;
+
+/// <summary>
+/// Pipeline figures over a counts-only cell through HTTP (docs/health.md, docs/privacy.md "Health figures"): released
+/// through the private-counts mechanism, once per data, paid from the partner's budget, audited in its log, withheld when
+/// the budget is spent, and never reading another partner's data or a hidden population.
+/// </summary>
+public sealed class ReleasedHealthTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 9, 6, 0, 0, TimeSpan.Zero);
+    private readonly ManualTimeProvider _clock = new(Start);
+    private EscrowApp _app = null!;
+    private Org _alpha = null!, _beta = null!, _gamma = null!;
+    private string _pipeline = "", _gammaCustomers = "", _toBeta = "", _toGamma = "";
+
+    private static Records.Account Opp(int account, string id, params (string Name, string Value)[] fields) =>
+        new(id, Domain: $"d{account}.example", Attributes: fields.ToDictionary(f => f.Name, f => f.Value));
+
+    private static List<Records.Account> Pipeline(string suffix = "")
+    {
+        var opportunities = new List<Records.Account>();
+        for (var i = 0; i < 5; i++) opportunities.Add(Opp(i, $"O{i}{suffix}", ("amount", "1000"), ("currency", "USD"), ("closed", "false")));
+        for (var i = 5; i < 10; i++) opportunities.Add(Opp(i + 15, $"O{i}{suffix}", ("amount", "500"), ("currency", "USD")));
+        for (var i = 0; i < 12; i++)
+            opportunities.Add(Opp(5 + i, $"W{i:D2}{suffix}", ("amount", "2000"), ("currency", "USD"), ("created_date", "2026-01-01"), ("close_date", "2026-02-01"),
+                ("closed", "true"), ("won", i < 9 ? "true" : "false")));
+        for (var i = 0; i < 12; i++)
+            opportunities.Add(Opp(25 + i, $"N{i:D2}{suffix}", ("amount", "1000"), ("currency", "USD"), ("created_date", "2026-01-01"), ("close_date", "2026-03-01"),
+                ("closed", "true"), ("won", i < 3 ? "true" : "false")));
+        return opportunities;
+    }
+
+    /// <summary>
+    /// Alpha's pipeline as in <see cref="PipelineHealthTests"/>. Beta shares customers d0…d19 at the overlaps level (O0…O4
+    /// and the W's); gamma shares customers d20…d36 at the counts level only (O5…O9 open at 500, the N's: 12 closed, 3 won).
+    /// </summary>
+    public async Task InitializeAsync()
+    {
+        _app = new EscrowApp(new Dictionary<string, string?>
+        {
+            ["Escrow:RateLimits:SignupPerAddress:PermitLimit"] = "1000",
+            ["Escrow:AccessTokenMinutes"] = "1440",
+            ["Escrow:Schedules:PollSeconds"] = "0",
+        }, time: _clock) { RandomSeed = 14 };
+        _alpha = await _app.SignupAsync("alpha");
+        _beta = await _app.SignupAsync("beta");
+        _gamma = await _app.SignupAsync("gamma");
+        _pipeline = await _alpha.CreatePopulationAsync("Pipeline", "opportunities");
+        await _alpha.UploadOkAsync(_pipeline, Records.Ndjson(Pipeline()));
+        var betaCustomers = await _beta.CreatePopulationAsync("Customers");
+        await _beta.UploadOkAsync(betaCustomers, Records.Range("B", 0, 20));
+        await _beta.ShareAsync(betaCustomers, "overlaps");
+        _gammaCustomers = await _gamma.CreatePopulationAsync("Customers");
+        await _gamma.UploadOkAsync(_gammaCustomers, Records.Range("G", 20, 17));
+        await _gamma.ShareAsync(_gammaCustomers, "counts");
+        _toBeta = await _alpha.PartnerAsync(_beta);
+        _toGamma = await _alpha.PartnerAsync(_gamma);
+    }
+
+    public Task DisposeAsync()
+    {
+        _app.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private async Task<JsonNode> GammaAsync(string period = "2026-Q1")
+    {
+        var response = await _alpha.Http.GetAsync($"/v1/health/pipeline?period={period}");
+        await Expect(response, HttpStatusCode.OK);
+        return (await Json(response))["partners"]!.AsArray().Single(p => p!["partnershipId"]!.GetValue<string>() == _toGamma)!;
+    }
+
+    /// <summary>
+    /// Reads alpha's matrix with gamma, which releases its counts-level cells now if the refresher has not yet: each is
+    /// released once per data either way, so the budget's spending on them is settled before a test counts it.
+    /// </summary>
+    private Task SettleMatrixAsync() => _alpha.MatrixAsync(_toGamma);
+
+    /// <summary>Gamma lowers its budget with alpha to what it has spent this period: no further release can be paid for.</summary>
+    private async Task SpendAllAsync()
+    {
+        var spent = (await _gamma.PrivacyAsync(_toGamma))["budget"]!["spent"]!.GetValue<decimal>();
+        await _gamma.SetPrivacyAsync(_toGamma, new { epsilonPerPeriod = spent, epsilonPerRelease = 0.02 });
+    }
+
+    /// <summary>Logs the organization's admin in again (after the manual clock has passed its access token's lifetime).</summary>
+    private async Task ReloginAsync(Org org)
+    {
+        var login = await _app.CreateClient().PostAsJsonAsync("/v1/auth/login", new { email = $"admin@{org.Slug}.example", password = Password });
+        await Expect(login, HttpStatusCode.OK);
+        org.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await Json(login))["accessToken"]!.GetValue<string>());
+    }
+
+    private static async Task<List<JsonNode>> AuditAsync(Org org, string action) =>
+        (await Json(await org.Http.GetAsync("/v1/audit?limit=1000")))["items"]!.AsArray().Where(e => e!["action"]!.GetValue<string>() == action).Select(e => e!).ToList();
+
+    [Fact]
+    public async Task WithExactCountsChosenByThePartnerTheReleasedFiguresAreTheHandComputedOnesOfItsCellAlone()
+    {
+        await _gamma.SetPrivacyAsync(_toGamma, new { exactCounts = true, confirmExactCounts = true });
+        // A population gamma hides from alpha holds the accounts of O0…O4: it must add nothing.
+        var hidden = await _gamma.CreatePopulationAsync("Secret customers");
+        await _gamma.UploadOkAsync(hidden, Records.Range("H", 0, 5));
+
+        var gamma = await GammaAsync();
+
+        Assert.Equal("counts_only", gamma["access"]!.GetValue<string>());
+        var figures = gamma["figures"]!;
+        // Only gamma's cell: O5…O9 open at 500 (not beta's O0…O4), the N's closed (not beta's W's).
+        Assert.Equal(2500m, figures["potentialRevenue"]!.GetValue<decimal>());
+        Assert.Equal((10, 5), (figures["coverage"]!["openCount"]!.GetValue<int>(), figures["coverage"]!["coveredCount"]!.GetValue<int>()));
+        var winRate = figures["winRate"]!;
+        Assert.Equal((12, 12), (winRate["withCount"]!.GetValue<int>(), winRate["withoutCount"]!.GetValue<int>()));
+        Assert.Equal(0.25, winRate["with"]!.GetValue<double>(), 9);
+        Assert.Equal(-0.5, winRate["difference"]!.GetValue<double>(), 9);
+        // Exact: no noise, nothing spent.
+        Assert.All(gamma["released"]!["releases"]!.AsArray(), r => Assert.Equal(0m, r!["epsilon"]!.GetValue<decimal>()));
+        // (The matrix cell may have had its own noised release before gamma chose exact counts: only the figures' spends are counted.)
+        Assert.DoesNotContain(await AuditAsync(_gamma, "privacy.budget_spent"), e => e["detail"]!["figure"] is not null);
+    }
+
+    [Fact]
+    public async Task FiguresOverACountsOnlyCellAreNoisedOncePerDataAndPaidOnceFromThePartnersBudget()
+    {
+        await SettleMatrixAsync(); // the matrix cell's own release: one, 0.02
+        var first = await GammaAsync();
+
+        var released = first["released"]!;
+        Assert.False(released["withheld"]!.GetValue<bool>());
+        Assert.Equal(["overlapping_opportunities", "potential_revenue", "win_rate", "average_deal_size", "days_to_close"],
+            released["releases"]!.AsArray().Select(r => r!["figure"]!.GetValue<string>()));
+        Assert.All(released["releases"]!.AsArray(), r => Assert.Equal(("current", 0.02m), (r!["state"]!.GetValue<string>(), r["epsilon"]!.GetValue<decimal>())));
+        // The noise is there: a sum with a bound of 100 000 per opportunity at ε = 0.02 does not come out at the true 2 500.
+        Assert.NotEqual(2500m, first["figures"]!["potentialRevenue"]!.GetValue<decimal>());
+        Assert.True(released["potentialRevenue"]!["high"]!.GetValue<double>() - released["potentialRevenue"]!["low"]!.GetValue<double>() > 1000);
+        var budget = (await _gamma.PrivacyAsync(_toGamma))["budget"]!;
+        Assert.Equal((6, 0.12m), (budget["releases"]!.GetValue<int>(), budget["spent"]!.GetValue<decimal>()));
+        var spends = (await AuditAsync(_gamma, "privacy.budget_spent")).Where(e => e["detail"]!["figure"] is not null).ToList();
+        Assert.Equal(5, spends.Count);
+        Assert.Contains(spends, e => e["detail"]!["figure"]!.GetValue<string>() == "potential_revenue"
+                                     && e["detail"]!["myPopulationIds"]!.AsArray().Single()!.GetValue<string>() == _gammaCustomers);
+
+        // Reading again, as often as one likes, shows the same release and spends nothing: averaging learns nothing.
+        for (var i = 0; i < 5; i++)
+        {
+            _clock.Advance(TimeSpan.FromMinutes(10));
+            var again = await GammaAsync();
+            Assert.Equal(first["figures"]!.ToJsonString(), again["figures"]!.ToJsonString());
+            Assert.Equal(first["released"]!["releases"]!.ToJsonString(), again["released"]!["releases"]!.ToJsonString());
+        }
+        Assert.Equal(0.12m, (await _gamma.PrivacyAsync(_toGamma))["budget"]!["spent"]!.GetValue<decimal>());
+        Assert.Equal(6, (await AuditAsync(_gamma, "privacy.budget_spent")).Count);
+        // Beta, whose cells are at the overlaps level, paid nothing; the spend is in gamma's log only.
+        Assert.Equal(0m, (await _beta.PrivacyAsync(_toBeta))["budget"]!["spent"]!.GetValue<decimal>());
+        Assert.Empty(await AuditAsync(_beta, "privacy.budget_spent"));
+        Assert.Empty(await AuditAsync(_alpha, "privacy.budget_spent"));
+    }
+
+    [Fact]
+    public async Task WhenThePartnersBudgetIsSpentTheLastReleaseIsShownWithItsDateAndWithoutOneTheFiguresAreWithheld()
+    {
+        await SettleMatrixAsync();
+        var first = await GammaAsync();
+        await SpendAllAsync();
+        var releasedAt = first["released"]!["releases"]![0]!["releasedAt"]!.GetValue<DateTimeOffset>();
+
+        // New data on my side and the refresh interval (7 days) past: a new draw is due, and the budget cannot pay for it.
+        await _alpha.UploadOkAsync(_pipeline, Records.Ndjson(Pipeline()));
+        _clock.Advance(TimeSpan.FromDays(8));
+        await ReloginAsync(_alpha);
+        await ReloginAsync(_gamma);
+        var exhausted = await GammaAsync();
+
+        Assert.Equal(first["figures"]!.ToJsonString(), exhausted["figures"]!.ToJsonString());
+        var periodEnd = (await _gamma.PrivacyAsync(_toGamma))["budget"]!["periodEnd"]!.GetValue<DateTimeOffset>();
+        Assert.All(exhausted["released"]!["releases"]!.AsArray(), r =>
+        {
+            Assert.Equal("budget_exhausted", r!["state"]!.GetValue<string>());
+            Assert.Equal(releasedAt, r["releasedAt"]!.GetValue<DateTimeOffset>());
+            Assert.Equal(periodEnd, r["refreshesAt"]!.GetValue<DateTimeOffset>());
+        });
+
+        // Another period was never released: nothing to show until the budget's next period.
+        var other = await GammaAsync("2026-Q2");
+        Assert.Null(other["figures"]);
+        Assert.True(other["released"]!["withheld"]!.GetValue<bool>());
+        Assert.All(other["released"]!["releases"]!.AsArray(), r => Assert.Equal("withheld", r!["state"]!.GetValue<string>()));
+        Assert.Equal(0, (await _gamma.PrivacyAsync(_toGamma))["budget"]!["remaining"]!.GetValue<decimal>());
+    }
+
+    [Fact]
+    public async Task AReleaseRestingOnAPopulationThePartnerHidesSinceIsNoLongerShown()
+    {
+        var more = await _gamma.CreatePopulationAsync("More customers");
+        await _gamma.UploadOkAsync(more, Records.Range("M", 0, 5));
+        await _gamma.ShareAsync(more, "counts");
+        await SettleMatrixAsync();
+        Assert.NotNull((await GammaAsync())["figures"]); // five releases over both populations
+        await SpendAllAsync();
+
+        await _gamma.ShareAsync(more, "hidden");
+        var gamma = await GammaAsync();
+
+        // The budget cannot pay for figures over the one population left, and the last ones rest on the hidden one too.
+        Assert.Equal("counts_only", gamma["access"]!.GetValue<string>());
+        Assert.Null(gamma["figures"]);
+        Assert.True(gamma["released"]!["withheld"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task TheReportMarksNoisedPartnersAndGivesTheNoiseRangeBesideTheValue()
+    {
+        var lines = (await Json(await _alpha.Http.GetAsync("/v1/health/report?period=2026-Q1")))["lines"]!.AsArray();
+
+        var kind = lines.Single(l => l!["measure"]!.GetValue<string>() == "figures" && l["partner"]!.GetValue<string>() == "gamma Inc.")!;
+        Assert.Equal("noised", kind["value"]!.GetValue<string>());
+        var revenue = lines.Single(l => l!["measure"]!.GetValue<string>() == "potential_revenue_USD" && l["partner"]!.GetValue<string>() == "gamma Inc.")!;
+        Assert.NotNull(revenue["low"]);
+        Assert.NotNull(revenue["high"]);
+        Assert.Equal("exact", lines.Single(l => l!["measure"]!.GetValue<string>() == "figures" && l["partner"]!.GetValue<string>() == "beta Inc.")!["value"]!.GetValue<string>());
+    }
+}
