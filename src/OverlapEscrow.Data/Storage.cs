@@ -35,10 +35,28 @@ public static class StorageRegistration
     /// </summary>
     public static IServiceCollection AddPostgresStorage(this IServiceCollection services, string connectionString, string localMarker)
     {
-        // Checked here, so a malformed connection string fails the start with Npgsql's message (which never repeats a password).
-        _ = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
         return services.AddStores(SqlDialect.Postgres, _ => new PostgresConnectionFactory(connectionString),
             sp => new PostgresMaintenance(sp.GetRequiredService<IDbConnectionFactory>(), localMarker));
+    }
+
+    /// <summary>
+    /// What is wrong with a PostgreSQL connection string, as the end of a sentence that names it ("is not …"), or null when
+    /// it is usable. Never quotes the string or any part of it: it may hold a password.
+    /// </summary>
+    public static string? PostgresConnectionStringProblem(string connectionString)
+    {
+        try
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+            if (string.IsNullOrWhiteSpace(builder.Host)) return "names no Host.";
+            if (string.IsNullOrWhiteSpace(builder.Database)) return "names no Database (the escrow's own database, created empty beforehand).";
+            return null;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or InvalidOperationException)
+        {
+            // Npgsql's message may quote the offending part, which could be the password: not repeated.
+            return "is not a valid PostgreSQL connection string (docs/operations.md shows its form).";
+        }
     }
 
     /// <summary>Every store, on the connections of <paramref name="connections"/> (a singleton the container disposes).</summary>
