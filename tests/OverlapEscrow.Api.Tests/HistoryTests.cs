@@ -349,7 +349,6 @@ public sealed class HistoryTests : IAsyncLifetime
         Assert.DoesNotContain(_pipeline, matrix.ToJsonString() + sharing.ToJsonString());
     }
 
-    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task TwoRefreshersThatSawTheSameChangeRecordItOnce()
     {
