@@ -5,30 +5,42 @@ namespace OverlapEscrow.Data;
 
 /// <summary>
 /// Applies the embedded, dated, forward-only migration scripts of one dialect in name order, each in its own
-/// transaction, and records them in schema_migrations. Safe to run at every start and from several instances.
+/// transaction, and records them in schema_migrations. Safe to run at every start and from several instances: on
+/// PostgreSQL each migration's transaction first takes an advisory lock, so instances starting together apply each
+/// script once, one after the other (SQLite's write transaction already excludes the others).
 /// </summary>
-internal sealed class Migrator(IDbConnectionFactory connections, string dialect)
+internal sealed class Migrator(IDbConnectionFactory connections, SqlDialect dialect)
 {
+    /// <summary>The advisory lock key of migrations (any constant the escrow uses for nothing else).</summary>
+    private const long MigrationLock = 0x4f45_4d49_4752; // "OEMIGR"
+
     public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken = default)
     {
         var assembly = typeof(Migrator).Assembly;
-        var prefix = $"{assembly.GetName().Name}.Migrations.{dialect}.";
+        var prefix = $"{assembly.GetName().Name}.Migrations.{dialect.Name}.";
         var scripts = assembly.GetManifestResourceNames()
             .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)
             .ToList();
 
         await using var connection = await connections.OpenAsync(cancellationToken);
-        if (dialect == "Sqlite")
+        if (dialect == SqlDialect.Sqlite)
             await connection.ExecuteAsync(new CommandDefinition("PRAGMA journal_mode = WAL;", cancellationToken: cancellationToken));
-        await connection.ExecuteAsync(new CommandDefinition(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)", cancellationToken: cancellationToken));
+        await using (var tx = await dialect.BeginWriteAsync(connection, cancellationToken))
+        {
+            await LockAsync(connection, tx, cancellationToken);
+            // BIGINT: Unix milliseconds do not fit PostgreSQL's INTEGER (SQLite's INTEGER is 64 bits either way).
+            await connection.ExecuteAsync(new CommandDefinition(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", transaction: tx, cancellationToken: cancellationToken));
+            await tx.CommitAsync(cancellationToken);
+        }
 
         var applied = new List<string>();
         foreach (var script in scripts)
         {
             var id = script[prefix.Length..^".sql".Length];
-            await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+            await using var tx = await dialect.BeginWriteAsync(connection, cancellationToken);
+            await LockAsync(connection, tx, cancellationToken);
             var done = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
                 "SELECT COUNT(*) FROM schema_migrations WHERE id = @id", new { id }, tx, cancellationToken: cancellationToken));
             if (done > 0) { await tx.RollbackAsync(cancellationToken); continue; }
@@ -40,6 +52,12 @@ internal sealed class Migrator(IDbConnectionFactory connections, string dialect)
             applied.Add(id);
         }
         return applied;
+    }
+
+    private async Task LockAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction tx, CancellationToken ct)
+    {
+        if (dialect.TransactionLock(MigrationLock) is { } sql)
+            await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct));
     }
 
     private static string Read(Assembly assembly, string name)

@@ -12,6 +12,7 @@ using OverlapEscrow.Data.Populations;
 using OverlapEscrow.Data.Privacy;
 using OverlapEscrow.Data.Schedules;
 using OverlapEscrow.Data.Signals;
+using OverlapEscrow.Data.Postgres;
 using OverlapEscrow.Data.Sqlite;
 using OverlapEscrow.Data.Webhooks;
 
@@ -23,11 +24,49 @@ public static class StorageRegistration
     /// <summary>The embedded SQLite database at <paramref name="databasePath"/>, its migrations and every store.</summary>
     public static IServiceCollection AddSqliteStorage(this IServiceCollection services, string databasePath)
     {
-        DapperSetup.Configure();
         var factory = new SqliteConnectionFactory(databasePath);
-        services.AddSingleton<IDbConnectionFactory>(factory);
-        services.AddSingleton(SqlDialect.Sqlite);
-        services.AddSingleton<IDbScope>(sp => new AutoCommitScope(factory, SqlDialect.Sqlite));
+        return services.AddStores(SqlDialect.Sqlite, _ => factory, _ => new DatabaseMaintenance(factory));
+    }
+
+    /// <summary>
+    /// The PostgreSQL database of <paramref name="connectionString"/>, its migrations and every store: the same stores and
+    /// SQL as SQLite, with the PostgreSQL dialect. <paramref name="localMarker"/> is a path in the data directory that stands
+    /// for the database in the local service lock (there is no database file).
+    /// </summary>
+    public static IServiceCollection AddPostgresStorage(this IServiceCollection services, string connectionString, string localMarker)
+    {
+        return services.AddStores(SqlDialect.Postgres, _ => new PostgresConnectionFactory(connectionString),
+            sp => new PostgresMaintenance(sp.GetRequiredService<IDbConnectionFactory>(), localMarker));
+    }
+
+    /// <summary>
+    /// What is wrong with a PostgreSQL connection string, as the end of a sentence that names it ("is not …"), or null when
+    /// it is usable. Never quotes the string or any part of it: it may hold a password.
+    /// </summary>
+    public static string? PostgresConnectionStringProblem(string connectionString)
+    {
+        try
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+            if (string.IsNullOrWhiteSpace(builder.Host)) return "names no Host.";
+            if (string.IsNullOrWhiteSpace(builder.Database)) return "names no Database (the escrow's own database, created empty beforehand).";
+            return null;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or InvalidOperationException)
+        {
+            // Npgsql's message may quote the offending part, which could be the password: not repeated.
+            return "is not a valid PostgreSQL connection string (docs/operations.md shows its form).";
+        }
+    }
+
+    /// <summary>Every store, on the connections of <paramref name="connections"/> (a singleton the container disposes).</summary>
+    private static IServiceCollection AddStores(this IServiceCollection services, SqlDialect dialect, Func<IServiceProvider, IDbConnectionFactory> connections,
+        Func<IServiceProvider, IDatabaseMaintenance> maintenance)
+    {
+        DapperSetup.Configure();
+        services.AddSingleton(connections);
+        services.AddSingleton(dialect);
+        services.AddSingleton<IDbScope>(sp => new AutoCommitScope(sp.GetRequiredService<IDbConnectionFactory>(), dialect));
         services.AddSingleton<IAccountRepository>(sp => new AccountRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IPopulationRepository>(sp => new PopulationRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IPartnershipRepository>(sp => new PartnershipRepository(sp.GetRequiredService<IDbScope>()));
@@ -45,10 +84,10 @@ public static class StorageRegistration
         services.AddSingleton<IOrganizationErasureStore>(sp => new OrganizationErasureRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<ISealedValueStore>(sp => new SealedValueRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IAuditViewStore>(sp => new AuditViewRepository(sp.GetRequiredService<IDbScope>()));
-        services.AddSingleton<IDatabaseMaintenance>(sp => new DatabaseMaintenance(factory));
-        services.AddSingleton<ITransactions>(sp => new Transactions(factory, SqlDialect.Sqlite));
-        services.AddSingleton<IStorageHealth>(sp => new StorageHealth(factory));
-        services.AddSingleton<IStorageMigrations>(sp => new StorageMigrations(new Migrator(factory, SqlDialect.Sqlite.Name)));
+        services.AddSingleton(maintenance);
+        services.AddSingleton<ITransactions>(sp => new Transactions(sp.GetRequiredService<IDbConnectionFactory>(), dialect));
+        services.AddSingleton<IStorageHealth>(sp => new StorageHealth(sp.GetRequiredService<IDbConnectionFactory>()));
+        services.AddSingleton<IStorageMigrations>(sp => new StorageMigrations(new Migrator(sp.GetRequiredService<IDbConnectionFactory>(), dialect)));
         return services;
     }
 }

@@ -45,6 +45,7 @@ public sealed class AccountTests : IDisposable
         return http;
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task SignupValidatesEveryFieldAndRefusesTakenSlugs()
     {
@@ -68,6 +69,7 @@ public sealed class AccountTests : IDisposable
         Assert.NotNull(typedProblem["errors"]!["$.organizationName"]);
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task LoginRefreshAndTheRefreshTokenIsSingleUse()
     {
@@ -97,6 +99,7 @@ public sealed class AccountTests : IDisposable
         Assert.Equal(HttpStatusCode.Unauthorized, (await Bearer(foreignToken).GetAsync("/v1/populations")).StatusCode);
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task RolesLimitWhatMembersMayDo()
     {
@@ -115,6 +118,7 @@ public sealed class AccountTests : IDisposable
         Assert.Equal(HttpStatusCode.Forbidden, (await manager.PostAsJsonAsync("/v1/members", new { email = "x@roles.example", password = Password, role = "admin" })).StatusCode);
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task ApiKeysGetScopedTokensAndStopWorkingTheMomentTheyAreRevoked()
     {
@@ -170,6 +174,7 @@ public sealed class AccountTests : IDisposable
         return body["error"]!.GetValue<string>();
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task AnOrganizationCannotTouchAnotherOrganizationsKeysOrMembers()
     {

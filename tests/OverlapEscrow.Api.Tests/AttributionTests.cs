@@ -16,6 +16,7 @@ namespace OverlapEscrow.Api.Tests;
 /// O-3 (d3, open since 1 January) has been beta's customer all along;
 /// O-4 (d4) is in beta's Secret population, shared at counts only — never evidence.
 /// </summary>
+[Trait("AlsoOn", "postgres")]
 public sealed class AttributionTests : IAsyncLifetime
 {
     private readonly ManualTimeProvider _clock = new(DateTimeOffset.Parse("2026-01-05T12:00:00Z"));

@@ -114,6 +114,7 @@ public sealed class AuditCheckpointTests : IDisposable
         Assert.False((await VerifyAgainstAsync(a, kept))["valid"]!.GetValue<bool>());
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task ACheckpointOfAnotherOrganizationOrWithAForgedSignatureIsRefused()
     {

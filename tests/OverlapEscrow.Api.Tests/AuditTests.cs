@@ -64,6 +64,7 @@ public sealed class AuditTests : IDisposable
         Assert.False(after["valid"]!.GetValue<bool>());
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task OnlyAdminsReadTheLogAndEachSeesItsOwnEvents()
     {

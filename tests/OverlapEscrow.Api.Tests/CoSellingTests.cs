@@ -11,6 +11,7 @@ namespace OverlapEscrow.Api.Tests;
 /// Discovery), O-4 (d4, Negotiation); alpha's Customers C-5 (d5), C-6 (d6). Beta's Deals (opportunities, overlaps, d1 d2
 /// d5), Customers (overlaps, d3 d4) and Secret deals (opportunities, counts only, d6).
 /// </summary>
+[Trait("AlsoOn", "postgres")]
 public sealed class CoSellingTests : IAsyncLifetime
 {
     private readonly EscrowApp _app = new(new Dictionary<string, string?>

@@ -11,6 +11,7 @@ namespace OverlapEscrow.Api.Tests;
 /// sharing change or declines; both sides see the request, its steps are audited on both chains and raise webhook
 /// events. Asking never reveals a hidden population, and nobody outside the two sides reads or answers a request.
 /// </summary>
+[Trait("AlsoOn", "postgres")]
 public sealed class DataRequestTests : IAsyncLifetime
 {
     private readonly EscrowApp _app = new(new Dictionary<string, string?>

@@ -199,6 +199,7 @@ public sealed class ErasureTests : IDisposable
             Assert.False(Contains(await File.ReadAllBytesAsync(file), Encoding.UTF8.GetBytes(SecretName)), $"{Path.GetFileName(file)} still holds the name");
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task OnlyAnAdminOfTheOrganizationCanDeleteIt()
     {

@@ -64,6 +64,7 @@ public sealed class HistoryTests : IAsyncLifetime
     private string NewUrl(string mine, string theirs, DateTimeOffset since, string? extra = null) =>
         $"/v1/partnerships/{_partnership}/overlaps/{mine}/{theirs}/new?since={Iso(since)}{extra}";
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task EachChangeOfAnOverlapAddsAHistoryPointAndAnUnchangedUploadAddsNone()
     {
@@ -120,6 +121,7 @@ public sealed class HistoryTests : IAsyncLifetime
         Assert.Single(cell["points"]!.AsArray());
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task CountsLevelPointsAreTheReleasedValuesAndTheTrendFollowsTheRuleInForceNow()
     {
@@ -153,6 +155,7 @@ public sealed class HistoryTests : IAsyncLifetime
         Assert.Null(later["minimumCount"]);
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task ACountsLevelPointIsWithheldWhenManyOfMyRecordsHitOneOfThePartners()
     {
@@ -165,6 +168,7 @@ public sealed class HistoryTests : IAsyncLifetime
         Assert.NotEqual(0, (await _beta.PrivacyAsync(_partnership))["budget"]!["releases"]!.GetValue<int>());
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task HistoryDoesNotTellAOneAccountProbeWhetherTheAccountIsThere()
     {
@@ -177,6 +181,7 @@ public sealed class HistoryTests : IAsyncLifetime
         Assert.Equal(present, absent);
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task NewSinceListsExactlyTheRecordsThatStartedToOverlapAfterThatTimeWithTheSharedFieldsOnly()
     {
@@ -247,6 +252,7 @@ public sealed class HistoryTests : IAsyncLifetime
         Assert.Equal([("counts", true), ("overlaps", false), ("overlaps", false)], points);
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task NewSinceNeedsAValidTimeAndTheOverlapsLevel()
     {
@@ -263,6 +269,7 @@ public sealed class HistoryTests : IAsyncLifetime
         Assert.NotNull((await ExpectProblem(history, HttpStatusCode.BadRequest))["errors"]!["from"]);
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task AHiddenPartnerPopulationAnswersNewSinceExactlyLikeOneThatDoesNotExist()
     {
@@ -272,6 +279,7 @@ public sealed class HistoryTests : IAsyncLifetime
         Assert.Equal((await ExpectProblem(missing, HttpStatusCode.NotFound)).ToJsonString(), (await ExpectProblem(hidden, HttpStatusCode.NotFound)).ToJsonString());
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task NoOtherOrganizationReachesTheHistoryWhateverIdsItGuesses()
     {
@@ -323,6 +331,7 @@ public sealed class HistoryTests : IAsyncLifetime
         Assert.Equal(-1, sealedIds.AsSpan().IndexOf("PROBE"u8));
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task PartnerPopulationsShowWhenTheirDataWasLastUpdatedUnlessHidden()
     {

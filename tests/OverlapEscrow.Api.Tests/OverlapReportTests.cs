@@ -7,6 +7,7 @@ using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
 namespace OverlapEscrow.Api.Tests;
 
 /// <summary>The whole flow with the two partners' real-world CRM samples: upload, share, read the matrix and the lists.</summary>
+[Trait("AlsoOn", "postgres")]
 public sealed class OverlapReportTests : IAsyncLifetime
 {
     private readonly EscrowApp _app = new();

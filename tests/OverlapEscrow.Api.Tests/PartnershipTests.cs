@@ -6,6 +6,7 @@ using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
 namespace OverlapEscrow.Api.Tests;
 
 /// <summary>The partnership lifecycle, and counts that must not become a membership oracle.</summary>
+[Trait("AlsoOn", "postgres")]
 public sealed class PartnershipTests : IAsyncLifetime
 {
     private readonly EscrowApp _app = new() { RandomSeed = 9 };

@@ -7,6 +7,7 @@ using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
 namespace OverlapEscrow.Api.Tests;
 
 /// <summary>The pipeline figures of docs/health.md through HTTP: definitions, partners, hidden and counts-only cells, access.</summary>
+[Trait("AlsoOn", "postgres")]
 public sealed class PipelineHealthTests : IAsyncLifetime
 {
     private readonly EscrowApp _app = new();

@@ -14,6 +14,7 @@ namespace OverlapEscrow.Api.Tests;
 /// matrix, the history and the webhook payload; budgets per owner, partner and period; the owner's settings; and the
 /// attacks of docs/threat-model.md at small scale, which no longer read the answer off exactly.
 /// </summary>
+[Trait("AlsoOn", "postgres")]
 public sealed class PrivacyTests : IAsyncLifetime
 {
     // Inside a 30-day budget period (periods run from the Unix epoch: this one is 2026-11-08 to 2026-12-08).

@@ -324,6 +324,7 @@ public sealed class SchedulesTests
 
     // ---- leases ----
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task TwoInstancesOnOneDatabaseRunADueScheduleOnce()
     {
@@ -415,6 +416,7 @@ public sealed class SchedulesTests
         Assert.Equal(Start.AddHours(6), current["nextRunAt"]!.GetValue<DateTimeOffset>());
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task ThePollingRunnerRunsAScheduleWhenItsTimeComes()
     {
@@ -615,6 +617,7 @@ public sealed class SchedulesTests
 
     // ---- run now, pushes ----
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task RunNowAnswers202WithTheRunIdAndRunsInTheBackground()
     {
@@ -641,6 +644,7 @@ public sealed class SchedulesTests
         Assert.Equal(12, (await PopulationAsync(org, population))["recordCount"]!.GetValue<long>());
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task AnUploadWithTheSyncScheduleHeaderIsRecordedAsAPushRun()
     {
@@ -694,6 +698,7 @@ public sealed class SchedulesTests
         return http;
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task AnotherOrganizationGets404ForEverySchedulePathAndAViewerCannotCreateSchedules()
     {

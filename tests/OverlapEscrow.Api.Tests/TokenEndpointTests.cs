@@ -11,6 +11,7 @@ namespace OverlapEscrow.Api.Tests;
 /// The OAuth 2.0 token endpoint (client credentials, RFC 6749 §4.4) as off-the-shelf client libraries call it. The
 /// requests are written out byte for byte as those libraries send them, over a real socket.
 /// </summary>
+[Trait("AlsoOn", "postgres")]
 public sealed class TokenEndpointTests : IAsyncLifetime, IDisposable
 {
     private readonly EscrowApp _app = new(new Dictionary<string, string?>(), kestrel: true);

@@ -8,6 +8,7 @@ namespace OverlapEscrow.Api.Tests;
 /// Uploads re-key batches of rows on every core at once, while duplicates, the error policy and the writing follow the
 /// rows' order: an upload of many batches answers exactly as one row at a time would.
 /// </summary>
+[Trait("AlsoOn", "postgres")]
 public sealed class UploadPipelineTests : IAsyncLifetime
 {
     private const int Rows = 5000; // about twenty batches of rows

@@ -56,6 +56,7 @@ public sealed class UploadTests : IAsyncLifetime
         return items.SelectMany(i => i["matches"]!.AsArray()).Select(m => m!.ToJsonString()).ToList();
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task NdjsonAndCsvSnapshotsAreAccepted()
     {
@@ -102,6 +103,7 @@ public sealed class UploadTests : IAsyncLifetime
         Assert.Equal(13, ids.Count);
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task RowErrorsNameTheRowAndFieldAndRejectTheWholeUpload()
     {
@@ -129,6 +131,7 @@ public sealed class UploadTests : IAsyncLifetime
         Assert.DoesNotContain("far longer", problem.ToJsonString());
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task SkipPolicyAppliesTheGoodRowsAndReportsTheBadOnes()
     {
@@ -207,6 +210,7 @@ public sealed class UploadTests : IAsyncLifetime
         await ExpectProblem(await _org.Http.UploadAsync(_population, Records.Range("I", 0, 3), idempotencyKey: "batch-42"), HttpStatusCode.UnprocessableEntity);
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task AFailedUploadReleasesItsIdempotencyKeyForTheCorrectedRetry()
     {
@@ -277,6 +281,7 @@ public sealed class UploadTests : IAsyncLifetime
         }
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task ATruncatedGzipBodyIsRefusedInsteadOfCommittedInPart()
     {
@@ -295,6 +300,7 @@ public sealed class UploadTests : IAsyncLifetime
         Assert.Equal(3, await RecordCountAsync());
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task AnEmptySnapshotIsRefusedUnlessAskedForExplicitly()
     {

@@ -51,6 +51,7 @@ public sealed class WebhooksTests : IAsyncLifetime
         return (await Json(response))["items"]!.AsArray();
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task DeliveriesArriveSignedSoTheReceiverCanVerifyThemWithTheSecretGivenAtCreation()
     {
@@ -74,6 +75,7 @@ public sealed class WebhooksTests : IAsyncLifetime
         Assert.Null(delivery["payload"]);
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task ARotatedSecretSignsBesideThePreviousOneDuringTheOverlapAndTheOtherOrganizationCannotRotateIt()
     {
@@ -281,6 +283,7 @@ public sealed class WebhooksTests : IAsyncLifetime
         }
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task PartnershipEventsGoToBothSidesAndNameOnlyThePartner()
     {
@@ -314,6 +317,7 @@ public sealed class WebhooksTests : IAsyncLifetime
     /// Beta shares Customers as counts (minimum 5) and Partners at the overlaps level, and hides Secret Pipeline; all
     /// three hold the same ten accounts. Alpha's overlap with them moves from six accounts to three.
     /// </summary>
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task OverlapsChangedCarriesOnlyWhatTheReceiverMaySeeUnderThePartnersRules()
     {
@@ -379,6 +383,7 @@ public sealed class WebhooksTests : IAsyncLifetime
         Assert.Empty(_receiver.On("/beta"));
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task ACountsLevelCellThatChangesWithinItsRefreshIntervalSendsNoEvent()
     {
@@ -418,6 +423,7 @@ public sealed class WebhooksTests : IAsyncLifetime
         }
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task APendingOverlapsEventIsWithdrawnWhenThePartnershipEndsOrTheCellIsHiddenBeforeItGoesOut()
     {
@@ -444,6 +450,7 @@ public sealed class WebhooksTests : IAsyncLifetime
         Assert.Empty(_receiver.On("/revoked"));
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task WebhooksOfAnotherOrganizationAnswerNotFoundAndViewersCannotManageThem()
     {
@@ -465,6 +472,7 @@ public sealed class WebhooksTests : IAsyncLifetime
         await ExpectProblem(await _alpha.Http.GetAsync($"/v1/webhooks/{webhookId}"), HttpStatusCode.NotFound);
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task TheBackgroundWorkerDeliversAQueuedEventWithoutBeingAsked()
     {

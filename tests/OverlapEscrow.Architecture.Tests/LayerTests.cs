@@ -35,6 +35,14 @@ public class LayerTests
     }
 
     [Fact]
+    public void TheHostNamesNoDatabaseDriverEvenToCheckItsSettings()
+    {
+        // Escrow:Database is checked in the host, but the connection string's syntax is judged by the data layer.
+        Holds(Types.InAssembly(Host).ShouldNot().HaveDependencyOnAny(["Dapper", "Microsoft.Data.Sqlite", "Npgsql", "SQLitePCL"]).GetResult(),
+            "the host names no database driver");
+    }
+
+    [Fact]
     public void OnlyTheHostsWiringNamesTheDataLayer()
     {
         var offenders = Types.InAssembly(Host).That().HaveDependencyOn("OverlapEscrow.Data").GetTypes()

@@ -1,5 +1,5 @@
 using Dapper;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using OverlapEscrow.Application.Audit;
 using OverlapEscrow.Application.Storage;
 using static OverlapEscrow.Data.Tests.Stores;
@@ -8,8 +8,8 @@ namespace OverlapEscrow.Data.Tests;
 
 /// <summary>
 /// Appends outside a unit of work (each read that releases partner data makes one) are group-committed: many events per
-/// transaction, and none acknowledged before its transaction committed. Failures are real SQLite conditions: another
-/// connection holding the write lock, a trigger that refuses an insert.
+/// transaction, and none acknowledged before its transaction committed. Failures are real database conditions: another
+/// connection holding the lock an append needs, a trigger that refuses an insert.
 /// </summary>
 public class AuditGroupCommitTests
 {
@@ -18,28 +18,50 @@ public class AuditGroupCommitTests
     private static AuditEntry Read(string organizationId, object detail, string action = "overlaps.released") =>
         new(T0, organizationId, "member:m", action, null, detail);
 
-    /// <summary>A connection of the test's own that takes the database's write lock until it is disposed.</summary>
-    private static SqliteConnection HoldWriteLock(Stores s)
+    /// <summary>
+    /// A connection of the test's own that holds what every append must take until it is disposed or rolled back: SQLite's
+    /// write lock (BEGIN IMMEDIATE), PostgreSQL's lock on the chain's head row (FOR UPDATE).
+    /// </summary>
+    private static DbConnection HoldWriteLock(Stores s)
     {
-        var connection = new SqliteConnection($"Data Source={s.DatabasePath};Pooling=False");
-        connection.Open();
-        connection.Execute("BEGIN IMMEDIATE");
+        var connection = s.OpenConnection();
+        if (s.Provider == "postgres")
+        {
+            connection.Execute("BEGIN TRANSACTION");
+            connection.Execute("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE");
+        }
+        else connection.Execute("BEGIN IMMEDIATE");
         return connection;
     }
 
     private static long EventCount(Stores s)
     {
-        using var connection = new SqliteConnection($"Data Source={s.DatabasePath};Pooling=False");
-        connection.Open();
+        using var connection = s.OpenConnection();
         return connection.ExecuteScalar<long>("SELECT count(*) FROM audit_events");
     }
 
     private static void Execute(Stores s, string sql)
     {
-        using var connection = new SqliteConnection($"Data Source={s.DatabasePath};Pooling=False");
-        connection.Open();
+        using var connection = s.OpenConnection();
         connection.Execute(sql);
     }
+
+    /// <summary>A trigger that refuses inserts into audit_events (those whose action is <paramref name="action"/>, or all).</summary>
+    private static void InstallRefusal(Stores s, string? action = null)
+    {
+        if (s.Provider == "postgres")
+            Execute(s, $"""
+                CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END; $$;
+                CREATE TRIGGER test_refuse BEFORE INSERT ON audit_events FOR EACH ROW
+                {(action is null ? "" : $"WHEN (NEW.action = '{action}')")} EXECUTE FUNCTION test_refuse();
+                """);
+        else
+            Execute(s, $"CREATE TRIGGER test_refuse BEFORE INSERT ON audit_events {(action is null ? "" : $"WHEN NEW.action = '{action}'")} " +
+                       "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+    }
+
+    private static void RemoveRefusal(Stores s) =>
+        Execute(s, s.Provider == "postgres" ? "DROP TRIGGER test_refuse ON audit_events" : "DROP TRIGGER test_refuse");
 
     [Theory, StorageData]
     public async Task NoAppendReturnsBeforeItsEventIsCommittedAndConcurrentAppendsShareCommits(string provider)
@@ -54,7 +76,7 @@ public class AuditGroupCommitTests
             await Task.Delay(300);
             Assert.All(appends, a => Assert.False(a.IsCompleted, "an append returned while its event could not be committed"));
             Assert.Equal(0, EventCount(s));
-            holder.Execute("ROLLBACK");
+            holder.Execute("ROLLBACK TRANSACTION");
         }
         await Task.WhenAll(appends).WaitAsync(TimeSpan.FromSeconds(60));
 
@@ -70,15 +92,15 @@ public class AuditGroupCommitTests
     public async Task AnEventTheDatabaseRefusesFailsOnlyItsOwnAppend(string provider)
     {
         await using var s = await CreateAsync(provider);
-        Execute(s, "CREATE TRIGGER test_refuse BEFORE INSERT ON audit_events WHEN NEW.action = 'test.refused' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+        InstallRefusal(s, "test.refused");
         List<Task> appends;
         using (var holder = HoldWriteLock(s))
         {
             appends = Enumerable.Range(0, 21).Select(i => s.Audit.AppendAsync(Read("org-a", new { i }, i == 10 ? "test.refused" : "overlaps.released"), None)).ToList();
-            holder.Execute("ROLLBACK");
+            holder.Execute("ROLLBACK TRANSACTION");
         }
         var refused = appends[10];
-        await Assert.ThrowsAsync<SqliteException>(() => refused.WaitAsync(TimeSpan.FromSeconds(60)));
+        await Assert.ThrowsAnyAsync<DbException>(() => refused.WaitAsync(TimeSpan.FromSeconds(60)));
         await Task.WhenAll(appends.Where(a => a != refused)).WaitAsync(TimeSpan.FromSeconds(60));
 
         var events = await s.Audit.ListAsync("org-a", [], 0, 100, None);
@@ -91,13 +113,13 @@ public class AuditGroupCommitTests
     {
         await using var s = await CreateAsync(provider);
         await s.Audit.AppendAsync(Read("org-a", new { before = true }), None);
-        Execute(s, "CREATE TRIGGER test_refuse BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+        InstallRefusal(s);
 
         var appends = Enumerable.Range(0, 32).Select(i => Task.Run(() => s.Audit.AppendAsync(Read("org-" + (i % 2), new { i }), None))).ToList();
-        foreach (var append in appends) await Assert.ThrowsAsync<SqliteException>(() => append.WaitAsync(TimeSpan.FromSeconds(60)));
+        foreach (var append in appends) await Assert.ThrowsAnyAsync<DbException>(() => append.WaitAsync(TimeSpan.FromSeconds(60)));
         Assert.Equal(1, EventCount(s));
 
-        Execute(s, "DROP TRIGGER test_refuse");
+        RemoveRefusal(s);
         await s.Audit.AppendAsync(Read("org-a", new { after = true }), None);
         var verification = await s.Audit.VerifyAsync(None);
         Assert.True(verification.Valid);

@@ -1,6 +1,9 @@
+using System.Data.Common;
 using System.Reflection;
+using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Data;
@@ -14,7 +17,8 @@ namespace OverlapEscrow.Data.Tests;
 
 /// <summary>
 /// Runs a storage contract test once per configured database provider (bitwarden/server's DatabaseDataAttribute
-/// idea): SQLite always, on a fresh file; other providers when their connection is configured for the test run.
+/// idea): SQLite always, on a fresh file; PostgreSQL when <see cref="Stores.PostgresVariable"/> names a server, on a fresh
+/// database.
 /// </summary>
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class StorageDataAttribute : DataAttribute
@@ -22,28 +26,113 @@ public sealed class StorageDataAttribute : DataAttribute
     public override IEnumerable<object[]> GetData(MethodInfo testMethod) => Stores.Providers.Select(p => new object[] { p });
 }
 
+/// <summary>A test about PostgreSQL itself: shown as skipped, with the reason, when no server is configured.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class PostgresFactAttribute : FactAttribute
+{
+    public PostgresFactAttribute()
+    {
+        if (Stores.PostgresServer is null)
+            Skip = $"{Stores.PostgresVariable} is not set: no PostgreSQL server for this run (scripts/test starts one when PostgreSQL is installed).";
+    }
+}
+
 /// <summary>A fresh, migrated database of one provider with every store of the application's storage interfaces.</summary>
 public sealed class Stores : IAsyncDisposable
 {
-    public static IReadOnlyList<string> Providers => ["sqlite"];
+    /// <summary>
+    /// The environment variable holding a connection string to a PostgreSQL server where the tests may create and drop
+    /// databases (scripts/postgres-cluster prints one; .ci/run and scripts/test set it).
+    /// </summary>
+    public const string PostgresVariable = "OE_TEST_POSTGRES";
+
+    public static string? PostgresServer => Environment.GetEnvironmentVariable(PostgresVariable) is { Length: > 0 } s ? s : null;
+
+    public static IReadOnlyList<string> Providers => PostgresServer is null ? ["sqlite"] : ["sqlite", "postgres"];
 
     private readonly ServiceProvider _services;
     private readonly string _directory;
+    private readonly List<ServiceProvider> _instances = [];
 
-    private Stores(ServiceProvider services, string directory)
+    private readonly bool _owner;
+
+    private Stores(string provider, ServiceProvider services, string directory, string? database, bool owner = true)
     {
+        _owner = owner;
+        Provider = provider;
         _services = services;
         _directory = directory;
+        Database = database;
     }
+
+    public string Provider { get; }
+
+    /// <summary>The PostgreSQL database's name (null on SQLite).</summary>
+    public string? Database { get; }
 
     public static async Task<Stores> CreateAsync(string provider)
     {
-        if (provider != "sqlite") throw new ArgumentException($"Unknown provider {provider}.", nameof(provider));
         var directory = Path.Combine(Path.GetTempPath(), "oe-data-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        var services = new ServiceCollection().AddSqliteStorage(Path.Combine(directory, "escrow.db")).BuildServiceProvider();
-        await services.GetRequiredService<IStorageMigrations>().MigrateAsync(CancellationToken.None);
-        return new Stores(services, directory);
+        string? database = null;
+        if (provider == "postgres")
+            database = await CreateDatabaseAsync();
+        else if (provider != "sqlite")
+            throw new ArgumentException($"Unknown provider {provider}.", nameof(provider));
+        var stores = new Stores(provider, Build(provider, directory, database), directory, database);
+        await stores._services.GetRequiredService<IStorageMigrations>().MigrateAsync(CancellationToken.None);
+        return stores;
+    }
+
+    private static ServiceProvider Build(string provider, string directory, string? database) =>
+        (provider == "postgres"
+            ? new ServiceCollection().AddPostgresStorage(ConnectionString(database!), Path.Combine(directory, "postgres"))
+            : new ServiceCollection().AddSqliteStorage(Path.Combine(directory, "escrow.db"))).BuildServiceProvider();
+
+    /// <summary>The connection string of one of the server's databases.</summary>
+    public static string ConnectionString(string database) =>
+        new NpgsqlConnectionStringBuilder(PostgresServer ?? throw new InvalidOperationException($"{PostgresVariable} is not set."))
+        {
+            Database = database,
+        }.ConnectionString;
+
+    /// <summary>A new empty database with a random name on the configured server.</summary>
+    public static async Task<string> CreateDatabaseAsync()
+    {
+        var name = "oe_test_" + Guid.NewGuid().ToString("N");
+        await using var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(PostgresServer!) { Pooling = false }.ConnectionString);
+        await admin.OpenAsync();
+        await admin.ExecuteAsync($"CREATE DATABASE {name}");
+        return name;
+    }
+
+    /// <summary>Drops a database made by <see cref="CreateDatabaseAsync"/>, closing whatever connections are left.</summary>
+    public static async Task DropDatabaseAsync(string name)
+    {
+        await using var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(PostgresServer!) { Pooling = false }.ConnectionString);
+        await admin.OpenAsync();
+        await admin.ExecuteAsync($"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    }
+
+    /// <summary>
+    /// Another instance of the service on the same database: its own connection pool, its own group committer, nothing
+    /// shared in memory with this one (what two processes behind a load balancer share is the database only).
+    /// </summary>
+    public Stores SecondInstance()
+    {
+        var services = Build(Provider, _directory, Database);
+        _instances.Add(services);
+        return new Stores(Provider, services, _directory, Database, owner: false);
+    }
+
+    /// <summary>A connection of the test's own to the database (not from the stores' pool).</summary>
+    public DbConnection OpenConnection()
+    {
+        DbConnection connection = Provider == "postgres"
+            ? new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString(Database!)) { Pooling = false }.ConnectionString)
+            : new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        connection.Open();
+        return connection;
     }
 
     public IAccountRepository Accounts => _services.GetRequiredService<IAccountRepository>();
@@ -85,8 +174,11 @@ public sealed class Stores : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var instance in _instances) await instance.DisposeAsync();
         await _services.DisposeAsync();
+        if (!_owner) return;
         SqliteConnection.ClearAllPools();
+        if (Database is not null) await DropDatabaseAsync(Database);
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

@@ -38,6 +38,9 @@ public sealed class EscrowOptions
     public string KeyringPath => KeyringDirectory ?? Path.Combine(SecretsPath, "keyring");
 
     public DemoOptions Demo { get; set; } = new();
+
+    /// <summary>Escrow:Database: SQLite in the data directory (the default) or PostgreSQL.</summary>
+    public DatabaseOptions Database { get; set; } = new();
 }
 
 public sealed class DemoOptions

@@ -20,7 +20,7 @@ namespace OverlapEscrow.Api.Extensions;
 /// <summary>The wiring of the layers: the only place the host names the data layer.</summary>
 public static class StorageExtensions
 {
-    /// <summary>The embedded SQLite database under the data directory and the escrow's secrets.</summary>
+    /// <summary>The database (SQLite under the data directory, or PostgreSQL: Escrow:Database) and the escrow's secrets.</summary>
     public static WebApplicationBuilder AddEscrowStorage(this WebApplicationBuilder builder)
     {
         builder.AddEscrowStorageCore();
@@ -60,7 +60,12 @@ public static class StorageExtensions
     {
         var escrow = builder.Configuration.GetSection(EscrowOptions.Section).Get<EscrowOptions>() ?? new EscrowOptions();
         Directory.CreateDirectory(escrow.DataDirectory);
-        builder.Services.AddSqliteStorage(Path.Combine(escrow.DataDirectory, "escrow.db"));
+        escrow.Database.ThrowIfInvalid(StorageRegistration.PostgresConnectionStringProblem);
+        if (escrow.Database.IsPostgres)
+            // The data directory keeps the secrets (unless placed elsewhere) and the local service lock's file.
+            builder.Services.AddPostgresStorage(escrow.Database.ConnectionString!, Path.Combine(escrow.DataDirectory, "postgres"));
+        else
+            builder.Services.AddSqliteStorage(Path.Combine(escrow.DataDirectory, "escrow.db"));
         builder.Services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<EscrowOptions>>().Value;

@@ -17,16 +17,19 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
         var created = await db.ExecuteAsync(
             """
             INSERT INTO organizations (id, slug, name, wrapped_key, created_at)
-            VALUES (@Id, @Slug, @Name, X'', @CreatedAt)
+            VALUES (@Id, @Slug, @Name, @none, @CreatedAt)
             ON CONFLICT DO NOTHING
             """,
-            new { organization.Id, organization.Slug, organization.Name, CreatedAt = Time.ToUnixMs(organization.CreatedAt) });
+            new { organization.Id, organization.Slug, organization.Name, none = NoKey, CreatedAt = Time.ToUnixMs(organization.CreatedAt) });
         if (created != 1 || !await InsertMemberAsync(db, admin)) return false;
         await tx.CommitAsync();
         return true;
     }
 
     private const string OrganizationColumns = "id, slug, name, created_at";
+
+    /// <summary>An empty wrapped_key: the key is in the keyring (a parameter, as the two databases spell an empty blob differently).</summary>
+    private static readonly byte[] NoKey = [];
 
     public async Task<Organization?> GetOrganizationAsync(string organizationId, CancellationToken ct)
     {
@@ -47,7 +50,7 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
         var ids = organizationIds.Distinct().ToArray();
         if (ids.Length == 0) return new Dictionary<string, Organization>();
         await using var db = await scope.OpenAsync(ct);
-        var rows = await db.QueryAsync<OrganizationRow>($"SELECT {OrganizationColumns} FROM organizations WHERE id IN @ids", new { ids });
+        var rows = await db.QueryAsync<OrganizationRow>($"SELECT {OrganizationColumns} FROM organizations WHERE {db.Dialect.In("id", "ids")}", new { ids });
         return rows.ToDictionary(r => r.Id, r => r.ToDomain());
     }
 
@@ -70,7 +73,7 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
     public async Task ClearLegacyKeyAsync(string organizationId, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
-        await db.ExecuteAsync("UPDATE organizations SET wrapped_key = X'' WHERE id = @organizationId", new { organizationId });
+        await db.ExecuteAsync("UPDATE organizations SET wrapped_key = @none WHERE id = @organizationId", new { organizationId, none = NoKey });
     }
 
     public async Task<MemberChangeOutcome> ChangeMemberRoleAsync(string organizationId, string memberId, string role, CancellationToken ct) =>

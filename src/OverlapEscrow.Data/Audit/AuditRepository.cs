@@ -72,17 +72,17 @@ internal sealed class AuditRepository(IDbScope scope, AuditGroupCommit? groupCom
     {
         await using var db = await scope.OpenAsync(ct);
         return (await db.QueryAsync<AuditEventRow>(
-            """
+            $"""
             SELECT * FROM audit_events
             WHERE seq > @afterSeq AND (organization_id = @organizationId OR (
-                action IN @partnerActions
+                {db.Dialect.In("action", "partnerActions")}
                 AND partnership_id IN (SELECT id FROM partnerships
                     WHERE inviter_organization_id = @organizationId OR invitee_organization_id = @organizationId
                   UNION ALL SELECT id FROM partnership_tombstones
                     WHERE inviter_organization_id = @organizationId OR invitee_organization_id = @organizationId)))
             ORDER BY seq LIMIT @limit
             """,
-            new { organizationId, partnerActions, afterSeq, limit })).Select(e => e.ToDomain()).ToList();
+            new { organizationId, partnerActions = partnerActions.ToArray(), afterSeq, limit })).Select(e => e.ToDomain()).ToList();
     }
 
     public async Task<IReadOnlyList<AuditEvent>> ListLatestForPopulationAsync(string organizationId, IReadOnlyList<string> actions, string populationId, int limit,
@@ -91,12 +91,12 @@ internal sealed class AuditRepository(IDbScope scope, AuditGroupCommit? groupCom
         await using var db = await scope.OpenAsync(ct);
         // The index on (organization_id, action, seq) walks only this organization's events of these actions, newest first.
         return (await db.QueryAsync<AuditEventRow>(
-            """
+            $"""
             SELECT * FROM audit_events
-            WHERE organization_id = @organizationId AND action IN @actions AND json_extract(detail, '$.populationId') = @populationId
+            WHERE organization_id = @organizationId AND {db.Dialect.In("action", "actions")} AND {db.Dialect.JsonText("detail", "populationId")} = @populationId
             ORDER BY seq DESC LIMIT @limit
             """,
-            new { organizationId, actions, populationId, limit })).Select(e => e.ToDomain()).ToList();
+            new { organizationId, actions = actions.ToArray(), populationId, limit })).Select(e => e.ToDomain()).ToList();
     }
 
     /// <summary>The whole chain, from its zero start.</summary>

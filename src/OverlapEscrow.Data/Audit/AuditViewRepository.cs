@@ -23,7 +23,7 @@ internal sealed class AuditViewRepository(IDbScope scope) : IAuditViewStore
     {
         if (seqs.Count == 0) return [];
         await using var db = await scope.OpenAsync(ct);
-        return (await db.QueryAsync<AuditEventRow>("SELECT * FROM audit_events WHERE seq IN @seqs ORDER BY seq", new { seqs }))
+        return (await db.QueryAsync<AuditEventRow>($"SELECT * FROM audit_events WHERE {db.Dialect.In("seq", "seqs")} ORDER BY seq", new { seqs = seqs.ToArray() }))
             .Select(e => e.ToDomain()).ToList();
     }
 
@@ -32,18 +32,18 @@ internal sealed class AuditViewRepository(IDbScope scope) : IAuditViewStore
         if (partnershipIds.Count == 0) return [];
         await using var db = await scope.OpenAsync(ct);
         return (await db.QueryAsync<(string Id, string Inviter, string Invitee)>(
-            """
-            SELECT id, inviter_organization_id, invitee_organization_id FROM partnerships WHERE id IN @partnershipIds
+            $"""
+            SELECT id, inviter_organization_id, invitee_organization_id FROM partnerships WHERE {db.Dialect.In("id", "partnershipIds")}
             UNION ALL
-            SELECT id, inviter_organization_id, invitee_organization_id FROM partnership_tombstones WHERE id IN @partnershipIds
-            """, new { partnershipIds })).Select(p => new PartnershipSides(p.Id, p.Inviter, p.Invitee)).ToList();
+            SELECT id, inviter_organization_id, invitee_organization_id FROM partnership_tombstones WHERE {db.Dialect.In("id", "partnershipIds")}
+            """, new { partnershipIds = partnershipIds.ToArray() })).Select(p => new PartnershipSides(p.Id, p.Inviter, p.Invitee)).ToList();
     }
 
     public async Task<IReadOnlyList<string>> ExistingOrganizationsAsync(IReadOnlyList<string> organizationIds, CancellationToken ct)
     {
         if (organizationIds.Count == 0) return [];
         await using var db = await scope.OpenAsync(ct);
-        return await db.QueryAsync<string>("SELECT id FROM organizations WHERE id IN @organizationIds", new { organizationIds });
+        return await db.QueryAsync<string>($"SELECT id FROM organizations WHERE {db.Dialect.In("id", "organizationIds")}", new { organizationIds = organizationIds.ToArray() });
     }
 
     public async Task<IReadOnlyList<AuditViewHead>> HeadsAsync(IReadOnlyList<string> organizationIds, CancellationToken ct)
@@ -51,7 +51,7 @@ internal sealed class AuditViewRepository(IDbScope scope) : IAuditViewStore
         if (organizationIds.Count == 0) return [];
         await using var db = await scope.OpenAsync(ct);
         return (await db.QueryAsync<(string OrganizationId, long Position, byte[] Hash)>(
-            "SELECT organization_id, position, hash FROM audit_view_heads WHERE organization_id IN @organizationIds", new { organizationIds }))
+            $"SELECT organization_id, position, hash FROM audit_view_heads WHERE {db.Dialect.In("organization_id", "organizationIds")}", new { organizationIds = organizationIds.ToArray() }))
             .Select(h => new AuditViewHead(h.OrganizationId, h.Position, h.Hash)).ToList();
     }
 

@@ -116,7 +116,7 @@ internal sealed class SealedValueRepository(IDbScope scope) : ISealedValueStore
         await using var db = await scope.OpenAsync(ct);
         var rows = await db.QueryAsync<SealRow>(
             $"""
-            SELECT * FROM ({Places[kind].Select})
+            SELECT * FROM ({Places[kind].Select}) AS s
             WHERE COALESCE(key_version, 1) <> @keyVersion AND (row_id > @afterRowId OR (row_id = @afterRowId AND seq > @afterSeq))
             ORDER BY row_id, seq LIMIT @limit
             """, new { organizationId, keyVersion, afterRowId, afterSeq, limit });
@@ -150,7 +150,7 @@ internal sealed class SealedValueRepository(IDbScope scope) : ISealedValueStore
         var counts = new Dictionary<int, long>();
         foreach (var place in Places.Values)
             foreach (var (version, count) in await db.QueryAsync<(long Version, long Count)>(
-                         $"SELECT COALESCE(key_version, 1), COUNT(*) FROM ({place.Select}) GROUP BY COALESCE(key_version, 1)", new { organizationId }))
+                         $"SELECT COALESCE(key_version, 1), COUNT(*) FROM ({place.Select}) AS s GROUP BY COALESCE(key_version, 1)", new { organizationId }))
                 counts[(int)version] = counts.GetValueOrDefault((int)version) + count;
         await read.CommitAsync();
         return counts;

@@ -43,7 +43,7 @@ internal sealed class PartnershipRepository(IDbScope scope) : IPartnershipReposi
         await using var db = await scope.OpenAsync(ct);
         return (await db.FirstOrDefaultAsync<PartnershipRow>(
             $"""
-            SELECT * FROM ({WithTombstones})
+            SELECT * FROM ({WithTombstones}) AS p
             WHERE id = @partnershipId AND (inviter_organization_id = @organizationId OR invitee_organization_id = @organizationId)
             """, new { organizationId, partnershipId }))?.ToDomain();
     }
@@ -53,7 +53,7 @@ internal sealed class PartnershipRepository(IDbScope scope) : IPartnershipReposi
         await using var db = await scope.OpenAsync(ct);
         return (await db.QueryAsync<PartnershipRow>(
             $"""
-            SELECT * FROM ({WithTombstones})
+            SELECT * FROM ({WithTombstones}) AS p
             WHERE inviter_organization_id = @organizationId OR invitee_organization_id = @organizationId
             ORDER BY created_at DESC, id
             """, new { organizationId })).Select(p => p.ToDomain()).ToList();

@@ -23,7 +23,7 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         // In batches: SQLite limits the parameters of one statement.
         foreach (var batch in blocks.Order().Select(VersionColumns.BlockPart).Chunk(500))
             parts.AddRange((await db.QueryAsync<PartRow>(
-                "SELECT part, nonce, data, key_version FROM version_columns WHERE version_id = @versionId AND part IN @batch ORDER BY part",
+                $"SELECT part, nonce, data, key_version FROM version_columns WHERE version_id = @versionId AND {db.Dialect.In("part", "batch")} ORDER BY part",
                 new { versionId, batch })).Select(r => r.ToDomain()));
         return parts;
     }
@@ -32,9 +32,10 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
     {
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
-        // Under the write lock: a version deleted meanwhile (superseded, its organization erased) gets nothing, and
-        // of two loads writing the same version's parts the second writes nothing.
-        if (await db.ScalarAsync<long>("SELECT COUNT(*) FROM population_versions WHERE id = @versionId AND status = 'committed'", new { versionId }) == 0
+        // With the version's row locked: a version deleted meanwhile (superseded, its organization erased) gets nothing, and
+        // of two loads writing the same version's parts the second waits for the first and then writes nothing.
+        if (await db.ScalarAsync<string?>(
+                $"SELECT id FROM population_versions WHERE id = @versionId AND status = 'committed'{db.Dialect.ForUpdate}", new { versionId }) is null
             || await db.ScalarAsync<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @versionId", new { versionId }) > 0)
             return false;
         foreach (var part in parts)

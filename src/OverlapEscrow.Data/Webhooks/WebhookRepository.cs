@@ -78,7 +78,7 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
             """, args);
         if (ids.Count > 0)
             await db.ExecuteAsync(
-                "UPDATE webhook_deliveries SET lease_until = @leaseUntil, claim_token = @claimToken WHERE id IN @ids AND status = 'pending'",
+                $"UPDATE webhook_deliveries SET lease_until = @leaseUntil, claim_token = @claimToken WHERE {db.Dialect.In("id", "ids")} AND status = 'pending'",
                 new { args.leaseUntil, claimToken, ids });
         var due = await db.QueryAsync<DueDeliveryRow>(
             """
@@ -136,7 +136,7 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
         if (deliveryIds.Count == 0) return [];
         await using var db = await scope.OpenAsync(ct);
         return (await db.QueryAsync<AttemptRow>(
-            "SELECT * FROM webhook_attempts WHERE delivery_id IN @deliveryIds ORDER BY delivery_id, attempt",
-            new { deliveryIds })).Select(a => a.ToDomain()).ToList();
+            $"SELECT * FROM webhook_attempts WHERE {db.Dialect.In("delivery_id", "deliveryIds")} ORDER BY delivery_id, attempt",
+            new { deliveryIds = deliveryIds.ToArray() })).Select(a => a.ToDomain()).ToList();
     }
 }

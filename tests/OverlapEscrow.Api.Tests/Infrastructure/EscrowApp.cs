@@ -10,8 +10,9 @@ using OverlapEscrow.Tests.Shared;
 namespace OverlapEscrow.Api.Tests.Infrastructure;
 
 /// <summary>
-/// The real service over a real SQLite file in a fresh temporary data directory. Settings can be overridden
-/// per test class (limits, policies) before the first request.
+/// The real service over a real SQLite file in a fresh temporary data directory — or, in the run that repeats the
+/// storage-touching classes on PostgreSQL (<see cref="OnPostgres"/>), over a fresh PostgreSQL database. Settings can be
+/// overridden per test class (limits, policies) before the first request.
 /// </summary>
 public sealed class EscrowApp : WebApplicationFactory<Program>
 {
@@ -27,6 +28,12 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
         _ownsDataDirectory = dataDirectory is null;
         DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "oe-tests", Guid.NewGuid().ToString("N"));
         Settings = new Dictionary<string, string?>(FastPasswords) { ["Escrow:DataDirectory"] = DataDirectory };
+        if (OnPostgres)
+        {
+            PostgresDatabase = TestPostgres.DatabaseOf(DataDirectory);
+            Settings["Escrow:Database:Provider"] = "postgres";
+            Settings["Escrow:Database:ConnectionString"] = TestPostgres.ConnectionString(PostgresDatabase);
+        }
         foreach (var (key, value) in settings) Settings[key] = value;
         Time = time;
         if (kestrel) UseKestrel(0);
@@ -43,6 +50,15 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
 
     public string DataDirectory { get; }
     public TimeProvider? Time { get; }
+
+    /// <summary>
+    /// This run puts every EscrowApp on PostgreSQL: scripts/test's second pass over the classes marked
+    /// <c>[Trait("AlsoOn", "postgres")]</c> sets OE_TEST_API_PROVIDER=postgres beside OE_TEST_POSTGRES.
+    /// </summary>
+    public static bool OnPostgres => Environment.GetEnvironmentVariable("OE_TEST_API_PROVIDER") == "postgres" && TestPostgres.Server is not null;
+
+    /// <summary>The PostgreSQL database of this app (shared by apps on the same data directory), or null on SQLite.</summary>
+    public string? PostgresDatabase { get; }
 
     /// <summary>
     /// When set, the privacy mechanism draws its noise from a deterministic source with this seed instead of the
@@ -75,6 +91,7 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
     /// <summary>A direct connection to the service's database file, for checks the API cannot make (what is at rest).</summary>
     public SqliteConnection OpenDatabase()
     {
+        if (OnPostgres) throw new InvalidOperationException("This test reads the SQLite file directly: it cannot run in the PostgreSQL pass.");
         var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
         connection.Open();
         return connection;
@@ -86,7 +103,44 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
         SqliteConnection.ClearAllPools();
         // A second instance on the same directory (a restart, two instances) leaves it to the one that made it.
         if (!_ownsDataDirectory) return;
+        if (PostgresDatabase is not null) TestPostgres.Drop(PostgresDatabase);
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+/// <summary>The PostgreSQL server of the test run (OE_TEST_POSTGRES) and the fresh databases the apps get on it.</summary>
+public static class TestPostgres
+{
+    public static string? Server => Environment.GetEnvironmentVariable("OE_TEST_POSTGRES") is { Length: > 0 } s ? s : null;
+
+    public static string ConnectionString(string database) =>
+        new Npgsql.NpgsqlConnectionStringBuilder(Server!) { Database = database }.ConnectionString;
+
+    /// <summary>The database of a data directory: made (empty, randomly named) by the first app on it, found by the others.</summary>
+    public static string DatabaseOf(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        var marker = Path.Combine(dataDirectory, "test-postgres-database");
+        if (File.Exists(marker)) return File.ReadAllText(marker).Trim();
+        var name = "oe_api_" + Guid.NewGuid().ToString("N");
+        Admin($"CREATE DATABASE {name}");
+        File.WriteAllText(marker, name);
+        return name;
+    }
+
+    public static void Drop(string database)
+    {
+        try { Admin($"DROP DATABASE IF EXISTS {database} WITH (FORCE)"); }
+        catch (Npgsql.NpgsqlException) { } // the server went first (the run is ending): the cluster is thrown away anyway
+    }
+
+    private static void Admin(string sql)
+    {
+        using var connection = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(Server!) { Pooling = false }.ConnectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
     }
 }
 

@@ -1,0 +1,211 @@
+using Dapper;
+using OverlapEscrow.Application.Keys;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain;
+using OverlapEscrow.Domain.Disclosure;
+using OverlapEscrow.Domain.Partnerships;
+using OverlapEscrow.Domain.Populations;
+using OverlapEscrow.Domain.Privacy;
+using static OverlapEscrow.Data.Tests.Stores;
+
+namespace OverlapEscrow.Data.Tests;
+
+/// <summary>
+/// Two instances of the service on one database (each its own connection pool and audit group committer: what two
+/// processes behind a load balancer share is the database only) racing where a single SQLite writer used to make the
+/// argument: version commits, idempotency claims, audit appends, webhook claims, privacy budgets. On PostgreSQL these run
+/// truly concurrently, so only the explicit locks (FOR UPDATE, compare-and-set, SKIP LOCKED) keep the counts right.
+/// </summary>
+public class TwoInstanceTests
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    private static async Task<string> PendingAsync(Stores s, string populationId, VersionKind kind)
+    {
+        var id = Ids.New("ver");
+        await s.Populations.BeginVersionAsync(id, populationId, kind, T0, None);
+        Assert.True(await s.Populations.AppendSegmentAsync(new Segment(id, 0, 1, new SealedValue([1], [2], 1)), T0, None));
+        return id;
+    }
+
+    [Theory, StorageData]
+    public async Task AuditAppendsFromTwoInstancesAtOnceKeepOneUnbrokenChainWithEveryEvent(string provider)
+    {
+        await using var a = await CreateAsync(provider);
+        var b = a.SecondInstance();
+
+        // Group-committed appends on both instances, and appends inside units of work on both, all at once.
+        var appends = new[] { a, b }.SelectMany((s, side) => Enumerable.Range(0, 60).Select(i => Task.Run(async () =>
+        {
+            var entry = new AuditEntry(T0, "org-" + side, "member:m", "overlaps.released", null, new { side, i });
+            if (i % 6 != 0)
+            {
+                await s.Audit.AppendAsync(entry, None);
+                return;
+            }
+            await using var uow = await s.Transactions.BeginAsync(None);
+            await uow.Audit.AppendAsync(entry, None);
+            await uow.CommitAsync(None);
+        })));
+        await Task.WhenAll(appends).WaitAsync(TimeSpan.FromSeconds(120));
+
+        var verification = await b.Audit.VerifyAsync(None);
+        Assert.True(verification.Valid);
+        Assert.Equal(120, verification.EventCount);
+        foreach (var side in new[] { 0, 1 })
+            Assert.Equal(Enumerable.Range(0, 60), (await a.Audit.ListAsync("org-" + side, [], 0, 500, None))
+                .Select(e => e.Detail.GetProperty("i").GetInt32()).Order());
+    }
+
+    [Theory, StorageData]
+    public async Task OneIdempotencyKeyClaimedFromTwoInstancesAtOnceIsHeldByExactlyOneUpload(string provider)
+    {
+        await using var a = await CreateAsync(provider);
+        var b = a.SecondInstance();
+        var org = await a.OrganizationAsync("acme");
+        var pop = await a.PopulationAsync(org);
+
+        for (var round = 0; round < 10; round++)
+        {
+            var key = "key-" + round;
+            var claims = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run(() =>
+                (i % 2 == 0 ? a : b).Populations.ClaimIdempotencyKeyAsync(org, key, pop, VersionKind.Snapshot, T0, T0.AddMinutes(5), None))));
+            Assert.Single(claims, c => c.Outcome == ClaimOutcome.Claimed);
+            Assert.All(claims.Where(c => c.Outcome != ClaimOutcome.Claimed), c => Assert.Equal(ClaimOutcome.InProgress, c.Outcome));
+        }
+    }
+
+    [Theory, StorageData]
+    public async Task DeltasCommittedFromTwoInstancesAtOnceFormOneChainInCommitOrder(string provider)
+    {
+        await using var a = await CreateAsync(provider);
+        var b = a.SecondInstance();
+        var org = await a.OrganizationAsync("acme");
+        var pop = await a.PopulationAsync(org);
+        var snapshot = await PendingAsync(a, pop, VersionKind.Snapshot);
+        await a.Populations.CommitAsync(snapshot, 1, T0, null, null, None);
+        var deltas = new List<(Stores Instance, string Version)>();
+        for (var i = 0; i < 12; i++)
+        {
+            var instance = i % 2 == 0 ? a : b;
+            deltas.Add((instance, await PendingAsync(instance, pop, VersionKind.Delta)));
+        }
+
+        var commits = await Task.WhenAll(deltas.Select(d => Task.Run(() => d.Instance.Populations.CommitAsync(d.Version, 1, T0, null, null, None))));
+
+        // Every delta applied, each on the one committed before it: depths 1..12, each base the previous delta.
+        Assert.All(commits, Assert.NotNull);
+        var byDepth = commits.OrderBy(c => c!.Depth).ToList();
+        Assert.Equal(Enumerable.Range(1, 12).Select(d => (long)d), byDepth.Select(c => (long)c!.Depth));
+        Assert.Equal(snapshot, byDepth[0]!.BaseVersionId);
+        for (var i = 1; i < byDepth.Count; i++) Assert.Equal(byDepth[i - 1]!.Id, byDepth[i]!.BaseVersionId);
+        Assert.Equal(byDepth[^1]!.Id, (await b.Populations.GetAsync(org, pop, None))!.CurrentVersionId);
+        Assert.Equal(13, (await b.Populations.ReadChainAsync(byDepth[^1]!.Id, None)).Count);
+    }
+
+    [Theory, StorageData]
+    public async Task TwoInstancesCommittingOnOneExpectedVersionAtOnceApplyOnlyOne(string provider)
+    {
+        await using var a = await CreateAsync(provider);
+        var b = a.SecondInstance();
+        var org = await a.OrganizationAsync("acme");
+        var pop = await a.PopulationAsync(org);
+        var first = await PendingAsync(a, pop, VersionKind.Snapshot);
+        await a.Populations.CommitAsync(first, 1, T0, null, null, None);
+        var x = await PendingAsync(a, pop, VersionKind.Snapshot);
+        var y = await PendingAsync(b, pop, VersionKind.Snapshot);
+
+        var commits = await Task.WhenAll(
+            Task.Run(() => a.Populations.CommitAsync(x, 1, T0, null, first, None)),
+            Task.Run(() => b.Populations.CommitAsync(y, 1, T0, null, first, None)));
+
+        Assert.Single(commits, c => c is not null);
+    }
+
+    [Theory, StorageData]
+    public async Task DueWebhookDeliveriesClaimedFromTwoInstancesAtOnceAreEachClaimedOnce(string provider)
+    {
+        await using var a = await CreateAsync(provider);
+        var b = a.SecondInstance();
+        var org = await a.OrganizationAsync("acme");
+        var hook = new Webhook(Ids.New("whk"), org, new Uri("https://receiver.example/hook"), null, ["sync.failed"], new SealedValue([1], [2], 1), T0, "member:m");
+        Assert.True(await a.Webhooks.CreateAsync(hook, 20, None));
+        for (var i = 0; i < 60; i++)
+        {
+            await using var uow = await a.Transactions.BeginAsync(None);
+            await uow.Outbox.PublishAsync(org, "sync.failed", new { i }, T0, None);
+            await uow.CommitAsync(None);
+        }
+
+        // Four workers per instance, each claiming small batches until nothing is due.
+        var claimed = await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            var mine = new List<string>();
+            var instance = w % 2 == 0 ? a : b;
+            while (true)
+            {
+                var due = await instance.Webhooks.ClaimDueAsync(T0.AddSeconds(1), T0.AddMinutes(5), Guid.NewGuid().ToString("N"), 4, None);
+                if (due.Count == 0) return mine;
+                mine.AddRange(due.Select(d => d.Id));
+            }
+        })));
+
+        var all = claimed.SelectMany(c => c).ToList();
+        Assert.Equal(60, all.Count);
+        Assert.Equal(60, all.Distinct().Count());
+    }
+
+    [Theory, StorageData]
+    public async Task ReleasesSpendingOneBudgetFromTwoInstancesAtOnceNeverPassIt(string provider)
+    {
+        await using var a = await CreateAsync(provider);
+        var b = a.SecondInstance();
+        var viewer = await a.OrganizationAsync("acme");
+        var owner = await a.OrganizationAsync("globex");
+        var partnership = Ids.New("ptn");
+        await a.Partnerships.CreateAsync(new Partnership(partnership, viewer, owner, PartnershipStatus.Invited, T0, null, null), None);
+        var ownerPopulation = await a.PopulationAsync(owner);
+        var viewerPopulations = new List<string>();
+        for (var i = 0; i < 16; i++) viewerPopulations.Add(await a.PopulationAsync(viewer, "Customers " + i));
+        var cost = new Epsilon(100_000);
+        var limit = new Epsilon(500_000); // room for five releases
+
+        // Sixteen cells (so no head decides between them): only the budget stands between them and overspending.
+        var outcomes = await Task.WhenAll(viewerPopulations.Select((population, i) => Task.Run(() =>
+            (i % 2 == 0 ? a : b).Releases.TryReleaseAsync(
+                new StoredRelease(Ids.New("ocr"), partnership, viewer, population, owner, ownerPopulation, "v1", "ver-owner", T0, new CountDraw(10, 10, cost)),
+                null, new BudgetSpend(owner, viewer, T0, cost, limit), None))));
+
+        Assert.Equal(5, outcomes.Count(o => o.Status == ReleaseStatus.Released));
+        Assert.Equal(11, outcomes.Count(o => o.Status == ReleaseStatus.BudgetExhausted));
+        var budget = await b.Releases.GetBudgetAsync(owner, viewer, T0, None);
+        Assert.Equal((limit, 5), (budget.Spent, budget.Releases));
+        Assert.Equal(5, (await a.Releases.ListAsync(partnership, viewer, null, T0.AddDays(1), None)).Count);
+    }
+
+    [Theory, StorageData]
+    public async Task OneScheduleLeasedFromTwoInstancesAtOnceRunsOnOne(string provider)
+    {
+        await using var a = await CreateAsync(provider);
+        var b = a.SecondInstance();
+        var org = await a.OrganizationAsync("acme");
+        var schedule = new Schedule(Ids.New("sch"), org, "nightly", "0 2 * * *", "UTC", true, ScheduleKind.Refresh, null, null, null, null, null, null,
+            null, null, T0, "2026-11-30T12:00", null, null, null, null, null, "member:m", T0, T0);
+        Assert.True(await a.Schedules.CreateAsync(schedule, None));
+
+        for (var round = 0; round < 8; round++)
+        {
+            var now = T0.AddDays(round);
+            var advance = new ScheduleAdvance(now, now.AddDays(1), "next");
+            if (round > 0)
+            {
+                using var connection = a.OpenConnection();
+                await connection.ExecuteAsync("UPDATE schedules SET next_run_at = @at, lease_until = NULL WHERE id = @id",
+                    new { at = now.ToUnixTimeMilliseconds(), id = schedule.Id });
+            }
+            var leases = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run(() =>
+                (i % 2 == 0 ? a : b).Schedules.TryAcquireLeaseAsync(schedule.Id, "instance-" + i, now, now.AddMinutes(5), advance, None))));
+            Assert.Single(leases, l => l);
+        }
+    }
+}
