@@ -117,6 +117,7 @@ internal sealed class UnitOfWork : IUnitOfWork
         Schedules = new ScheduleRepository(scope);
         DataRequests = new DataRequestRepository(scope);
         Attributions = new AttributionRepository(scope);
+        VersionColumns = new VersionColumnRepository(scope);
         Erasure = new OrganizationErasureRepository(scope);
         Outbox = new EventOutbox(scope);
     }
@@ -131,6 +132,7 @@ internal sealed class UnitOfWork : IUnitOfWork
     public IScheduleRepository Schedules { get; }
     public IDataRequestRepository DataRequests { get; }
     public IAttributionRepository Attributions { get; }
+    public IVersionColumnStore VersionColumns { get; }
     public IOrganizationErasureStore Erasure { get; }
     public IEventOutbox Outbox { get; }
 

@@ -63,9 +63,13 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
     private static PopulationData Decode(IOrganizationCipher cipher, string versionId, IReadOnlyList<VersionPart> parts) =>
         VersionColumns.Decode(versionId, parts.Select(p => (p.Part, cipher.Open(SealLabel, SealId(versionId, p.Part), p.Data))));
 
-    private static IEnumerable<VersionPart> Seal(IOrganizationCipher cipher, string versionId, PopulationData data)
+    private static IEnumerable<VersionPart> Seal(IOrganizationCipher cipher, string versionId, PopulationData data) =>
+        Seal(cipher, versionId, VersionColumns.Encode(data));
+
+    /// <summary>Seals a version's parts as they are enumerated (so a caller storing them one by one never holds them all).</summary>
+    public static IEnumerable<VersionPart> Seal(IOrganizationCipher cipher, string versionId, IEnumerable<(long Part, byte[] Plaintext)> parts)
     {
-        foreach (var (part, plaintext) in VersionColumns.Encode(data))
+        foreach (var (part, plaintext) in parts)
             yield return new VersionPart(part, cipher.Seal(SealLabel, SealId(versionId, part), plaintext));
     }
 

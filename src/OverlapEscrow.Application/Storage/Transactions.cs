@@ -30,6 +30,9 @@ public interface IUnitOfWork : IAsyncDisposable
     IDataRequestRepository DataRequests { get; }
     IAttributionRepository Attributions { get; }
 
+    /// <summary>A version's stored columns, written with the commit that makes the version current.</summary>
+    IVersionColumnStore VersionColumns { get; }
+
     /// <summary>Deleting an organization's rows.</summary>
     IOrganizationErasureStore Erasure { get; }
 
