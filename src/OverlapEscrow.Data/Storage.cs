@@ -92,6 +92,21 @@ internal sealed class Transactions(IDbConnectionFactory connections, SqlDialect 
             throw;
         }
     }
+
+    public async Task<IUnitOfWork> BeginReadAsync(CancellationToken ct)
+    {
+        var connection = await connections.OpenAsync(ct);
+        try
+        {
+            var transaction = await dialect.BeginReadAsync(connection, ct);
+            return new UnitOfWork(connection, transaction, dialect);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
 }
 
 /// <summary>One connection and one write transaction, with every store bound to it.</summary>
