@@ -11,6 +11,6 @@ return args.Length == 0 ? Usage() : args[0] switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: overlap-escrow-bench overlap-setup|overlap --work DIR --records N [--targets FILE] [--sqlite-baseline true]");
+    Console.Error.WriteLine("usage: overlap-escrow-bench overlap-setup|overlap --work DIR --records N [--targets FILE] [--sqlite-baseline true] [--lazy-baseline true]");
     return 2;
 }

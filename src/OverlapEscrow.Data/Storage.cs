@@ -132,6 +132,21 @@ internal sealed class Transactions(IDbConnectionFactory connections, SqlDialect 
             throw;
         }
     }
+
+    public async Task<IUnitOfWork> BeginReadAsync(CancellationToken ct)
+    {
+        var connection = await connections.OpenAsync(ct);
+        try
+        {
+            var transaction = await dialect.BeginReadAsync(connection, ct);
+            return new UnitOfWork(connection, transaction, dialect);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
 }
 
 /// <summary>One connection and one write transaction, with every store bound to it.</summary>
@@ -158,6 +173,7 @@ internal sealed class UnitOfWork : IUnitOfWork
         Schedules = new ScheduleRepository(scope);
         DataRequests = new DataRequestRepository(scope);
         Attributions = new AttributionRepository(scope);
+        VersionColumns = new VersionColumnRepository(scope);
         Erasure = new OrganizationErasureRepository(scope);
         Outbox = new EventOutbox(scope);
     }
@@ -173,6 +189,7 @@ internal sealed class UnitOfWork : IUnitOfWork
     public IScheduleRepository Schedules { get; }
     public IDataRequestRepository DataRequests { get; }
     public IAttributionRepository Attributions { get; }
+    public IVersionColumnStore VersionColumns { get; }
     public IOrganizationErasureStore Erasure { get; }
     public IEventOutbox Outbox { get; }
 

@@ -131,4 +131,57 @@ public sealed class VersionColumnsTests : IDisposable
         using (var app = new EscrowApp(new Dictionary<string, string?>(), dataDirectory: _dataDirectory))
             Assert.Equal(before, await ReadAsync(app, cell));
     }
+
+    /// <summary>Every stored part with the nonce it was sealed with: a part written again (sealed anew) shows as a different nonce.</summary>
+    private List<string> Parts()
+    {
+        using var db = new SqliteConnection($"Data Source={Path.Combine(_dataDirectory, "escrow.db")};Pooling=False");
+        db.Open();
+        return db.Query<string>("SELECT version_id || ':' || part || ':' || hex(nonce) FROM version_columns ORDER BY version_id, part").AsList();
+    }
+
+    [Fact]
+    public async Task ASnapshotIsCommittedWithItsColumnsSoTheFirstOverlapAfterItWritesNone()
+    {
+        using var app = new EscrowApp(new Dictionary<string, string?>(), dataDirectory: _dataDirectory);
+        var cell = await PartneredAsync(app);
+
+        // Right after the two uploads answered, before any read: both versions have their header and record blocks
+        // (900 and 800 records, 256 a block: 4 blocks each) and their token columns.
+        var versions = Count("SELECT COUNT(*) FROM population_versions WHERE status = 'committed'");
+        Assert.Equal(2, versions);
+        Assert.Equal(2, Count("SELECT COUNT(*) FROM version_columns WHERE part = 0"));
+        Assert.Equal(8, Count($"SELECT COUNT(*) FROM version_columns WHERE part >= {64L << 32}"));
+        Assert.Equal(2, Count($"SELECT COUNT(DISTINCT version_id) FROM version_columns WHERE part > 0 AND part < {64L << 32}"));
+        var before = Parts();
+
+        var read = await ReadAsync(app, cell);
+
+        Assert.Equal("500", read.Count);
+        Assert.Equal(before, Parts()); // the overlap and the list read the parts and wrote none
+    }
+
+    [Fact]
+    public async Task AnUploadWhoseCommitFailsLeavesNeitherItsVersionNorItsColumns()
+    {
+        using var app = new EscrowApp(new Dictionary<string, string?>(), dataDirectory: _dataDirectory);
+        var org = await app.SignupAsync("failing-commit");
+        var population = await org.CreatePopulationAsync("Customers");
+        await org.UploadOkAsync(population, Records.Range("a", 0, 300));
+        var before = Parts();
+        // A fault after the columns are written and before the commit: the upload's audit event, the last write of its
+        // transaction, is refused.
+        Execute("""
+            CREATE TRIGGER test_refuse_upload BEFORE INSERT ON audit_events WHEN NEW.action = 'population.uploaded'
+            BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+            """);
+
+        var response = await org.Http.UploadAsync(population, Records.Range("b", 0, 600));
+
+        Assert.False(response.IsSuccessStatusCode);
+        Assert.Equal(before, Parts());
+        Assert.Equal(1, Count($"SELECT COUNT(*) FROM population_versions WHERE population_id = '{population}'"));
+        Execute("DROP TRIGGER test_refuse_upload");
+        Assert.Equal(300, JsonNode.Parse(await (await org.Http.GetAsync($"/v1/populations/{population}")).Content.ReadAsStringAsync())!["recordCount"]!.GetValue<long>());
+    }
 }

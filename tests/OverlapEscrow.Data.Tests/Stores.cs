@@ -147,6 +147,7 @@ public sealed class Stores : IAsyncDisposable
     public IDataRequestRepository DataRequests => _services.GetRequiredService<IDataRequestRepository>();
     public IAttributionRepository Attributions => _services.GetRequiredService<IAttributionRepository>();
     public ITransactions Transactions => _services.GetRequiredService<ITransactions>();
+    public IVersionColumnStore VersionColumns => _services.GetRequiredService<IVersionColumnStore>();
     public IAuditViewStore AuditViews => _services.GetRequiredService<IAuditViewStore>();
     internal OverlapEscrow.Data.Audit.AuditGroupCommit AuditGroupCommit => _services.GetRequiredService<OverlapEscrow.Data.Audit.AuditGroupCommit>();
 

@@ -93,4 +93,67 @@ public class UnitOfWorkTests
         var again = await s.Populations.ClaimIdempotencyKeyAsync(me, "k", pop, Domain.Populations.VersionKind.Snapshot, T0, T0.AddSeconds(30), None);
         Assert.Equal(ClaimOutcome.InProgress, again.Outcome);
     }
+
+    [Theory, StorageData]
+    public async Task AReadSnapshotSeesOneStateAndDoesNotHoldBackWriters(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        var me = await s.OrganizationAsync("acme");
+        await s.PopulationAsync(me, "Customers");
+
+        await using (var read = await s.Transactions.BeginReadAsync(None))
+        {
+            Assert.Single(await read.Populations.ListAsync(me, None));
+            // A writer commits while the snapshot is open: it is not held back by it (no write lock taken)…
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            await using (var write = await s.Transactions.BeginAsync(timeout.Token))
+            {
+                await write.Audit.AppendAsync(new AuditEntry(T0, me, "member:m", "x", null, new { }), timeout.Token);
+                await write.CommitAsync(timeout.Token);
+            }
+            await s.PopulationAsync(me, "Pipeline");
+            // …and the snapshot's later reads still see the state of its first.
+            Assert.Single(await read.Populations.ListAsync(me, None));
+        }
+
+        Assert.Equal(2, (await s.Populations.ListAsync(me, None)).Count);
+    }
+
+    [Theory, StorageData]
+    public async Task AVersionsColumnsWrittenInItsCommitAreStoredWithItOrNotAtAll(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        var me = await s.OrganizationAsync("acme");
+        var pop = await s.PopulationAsync(me);
+        VersionPart[] parts = [new(0, new SealedValue([1], [1, 2], 1)), new(1L << 32, new SealedValue([2], [3, 4], 1))];
+        async Task<string> PendingAsync()
+        {
+            var id = Ids.New("ver");
+            await s.Populations.BeginVersionAsync(id, pop, Domain.Populations.VersionKind.Snapshot, T0, None);
+            Assert.True(await s.Populations.AppendSegmentAsync(new Segment(id, 0, 1, new SealedValue([7], [7, 7], 1)), T0, None));
+            return id;
+        }
+        var columns = s.VersionColumns;
+
+        var failed = await PendingAsync();
+        await using (var uow = await s.Transactions.BeginAsync(None))
+        {
+            Assert.NotNull(await uow.Populations.CommitAsync(failed, 1, T0, null, null, None));
+            Assert.True(await uow.VersionColumns.StoreAsync(failed, parts, None));
+            // left without committing: a crash or a failure before the commit
+        }
+        Assert.Empty(await columns.ReadColumnsAsync(failed, None));
+        Assert.Null((await s.Populations.GetAsync(me, pop, None))!.CurrentVersionId);
+
+        var committed = await PendingAsync();
+        await using (var uow = await s.Transactions.BeginAsync(None))
+        {
+            Assert.NotNull(await uow.Populations.CommitAsync(committed, 1, T0, null, null, None));
+            Assert.True(await uow.VersionColumns.StoreAsync(committed, parts, None));
+            await uow.CommitAsync(None);
+        }
+        Assert.Equal([0L, 1L << 32], (await columns.ReadColumnsAsync(committed, None)).Select(p => p.Part));
+        // Whoever loads it next finds its parts there and writes none.
+        Assert.False(await columns.StoreAsync(committed, parts, None));
+    }
 }

@@ -54,4 +54,11 @@ public interface IOrganizationCipher : IDisposable
     SealedValue Seal(string label, string id, ReadOnlySpan<byte> plaintext);
 
     byte[] Open(string label, string id, SealedValue sealedValue);
+
+    /// <summary>
+    /// Opens a value sealed by <see cref="Seal"/> into <paramref name="destination"/> (at least as long as the ciphertext
+    /// less its 16-byte tag) instead of a new array; returns the plaintext's length. For large values read often, into a
+    /// pooled buffer.
+    /// </summary>
+    int Open(string label, string id, SealedValue sealedValue, Span<byte> destination);
 }

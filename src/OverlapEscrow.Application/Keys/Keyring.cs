@@ -197,6 +197,13 @@ public sealed class Keyring(EscrowSecrets secrets, KeyringStore store, TimeProvi
 
         public byte[] Open(string label, string id, SealedValue sealedValue) => Open(sealedValue, Aad(label, id));
 
+        public int Open(string label, string id, SealedValue sealedValue, Span<byte> destination)
+        {
+            var length = sealedValue.Ciphertext.Length - TagSize;
+            Open(sealedValue, Aad(label, id), destination[..length]);
+            return length;
+        }
+
         private SealedValue Seal(ReadOnlySpan<byte> plaintext, byte[] associatedData)
         {
             var nonce = RandomNumberGenerator.GetBytes(NonceSize);
@@ -207,12 +214,17 @@ public sealed class Keyring(EscrowSecrets secrets, KeyringStore store, TimeProvi
 
         private byte[] Open(SealedValue sealedValue, byte[] associatedData)
         {
+            var plaintext = new byte[sealedValue.Ciphertext.Length - TagSize];
+            Open(sealedValue, associatedData, plaintext);
+            return plaintext;
+        }
+
+        private void Open(SealedValue sealedValue, byte[] associatedData, Span<byte> plaintext)
+        {
             if (!_aes.TryGetValue(sealedValue.KeyVersion, out var aes))
                 throw new CryptographicException($"The value was sealed with data key version {sealedValue.KeyVersion}, which the keyring no longer holds.");
             var data = sealedValue.Ciphertext;
-            var plaintext = new byte[data.Length - TagSize];
             aes.Decrypt(sealedValue.Nonce, data.AsSpan(0, plaintext.Length), data.AsSpan(plaintext.Length), plaintext, associatedData);
-            return plaintext;
         }
 
         private static byte[] SegmentAad(string versionId, long seq)

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Security.Cryptography;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Matching;
@@ -60,12 +62,40 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         catch (OrganizationGoneException) { throw new VersionGoneException(); }
     }
 
-    private static PopulationData Decode(IOrganizationCipher cipher, string versionId, IReadOnlyList<VersionPart> parts) =>
-        VersionColumns.Decode(versionId, parts.Select(p => (p.Part, cipher.Open(SealLabel, SealId(versionId, p.Part), p.Data))));
-
-    private static IEnumerable<VersionPart> Seal(IOrganizationCipher cipher, string versionId, PopulationData data)
+    /// <summary>
+    /// Opens each part into one pooled buffer and copies it from there into the columns' arrays: no array per part
+    /// (a column chunk is 1.3 MB, so each would be a large-object allocation, collected only by a full collection).
+    /// </summary>
+    public static PopulationData Decode(IOrganizationCipher cipher, string versionId, IReadOnlyList<VersionPart> parts)
     {
-        foreach (var (part, plaintext) in VersionColumns.Encode(data))
+        if (parts.Count == 0 || parts[0].Part != VersionColumns.HeaderPart) throw new InvalidDataException("A version's columns lack their header.");
+        var buffer = ArrayPool<byte>.Shared.Rent(parts.Max(p => p.Data.Ciphertext.Length));
+        try
+        {
+            var n = cipher.Open(SealLabel, SealId(versionId, 0), parts[0].Data, buffer);
+            var reader = new VersionColumns.Reader(versionId, buffer.AsSpan(0, n));
+            for (var i = 1; i < parts.Count; i++)
+            {
+                n = cipher.Open(SealLabel, SealId(versionId, parts[i].Part), parts[i].Data, buffer);
+                reader.Add(parts[i].Part, buffer.AsSpan(0, n));
+            }
+            return reader.Finish();
+        }
+        finally
+        {
+            // The plaintext is the organization's tokens: not left in a buffer others rent.
+            CryptographicOperations.ZeroMemory(buffer);
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static IEnumerable<VersionPart> Seal(IOrganizationCipher cipher, string versionId, PopulationData data) =>
+        Seal(cipher, versionId, VersionColumns.Encode(data));
+
+    /// <summary>Seals a version's parts as they are enumerated (so a caller storing them one by one never holds them all).</summary>
+    public static IEnumerable<VersionPart> Seal(IOrganizationCipher cipher, string versionId, IEnumerable<(long Part, byte[] Plaintext)> parts)
+    {
+        foreach (var (part, plaintext) in parts)
             yield return new VersionPart(part, cipher.Seal(SealLabel, SealId(versionId, part), plaintext));
     }
 

@@ -8,12 +8,20 @@ public sealed record AuditEntry(DateTimeOffset At, string OrganizationId, string
 
 /// <summary>
 /// Starts units of work: one transaction in which a change, its audit event and its outgoing events are written
-/// together, or none of them. Use cases that change state open one; reads use the stores directly.
+/// together, or none of them. Use cases that change state open one; reads use the stores directly, or a read-only snapshot
+/// (<see cref="BeginReadAsync"/>) where one request reads several stores.
 /// </summary>
 public interface ITransactions
 {
     /// <summary>Begins a write transaction: it takes the database's write lock (or the row locks its statements name) as it goes.</summary>
     Task<IUnitOfWork> BeginAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Begins a read-only snapshot over one connection: several reads of a request see one consistent state, and pay
+    /// for one connection instead of one each. It takes no write lock; nothing may be written through it (disposing it
+    /// without <see cref="IUnitOfWork.CommitAsync"/> ends it).
+    /// </summary>
+    Task<IUnitOfWork> BeginReadAsync(CancellationToken ct);
 }
 
 /// <summary>The stores bound to one transaction. Nothing is written unless <see cref="CommitAsync"/> is called.</summary>
@@ -30,6 +38,9 @@ public interface IUnitOfWork : IAsyncDisposable
     IScheduleRepository Schedules { get; }
     IDataRequestRepository DataRequests { get; }
     IAttributionRepository Attributions { get; }
+
+    /// <summary>A version's stored columns, written with the commit that makes the version current.</summary>
+    IVersionColumnStore VersionColumns { get; }
 
     /// <summary>Deleting an organization's rows.</summary>
     IOrganizationErasureStore Erasure { get; }

@@ -152,7 +152,11 @@ public sealed class UploadPopulation(
         {
             await populations.BeginVersionAsync(versionId, request.Population.Id, request.Mode, now, ct, request.HashingSpec);
             using var cipher = await keyring.ForOrganizationAsync(organizationId, ct);
-            var read = await ReadRowsAsync(request, versionId, cipher, reading.Token);
+            // A snapshot's stored columns are built from its records as they are written, and stored in its commit, so
+            // no read after it has to build them. A delta's depend on its base, known only at the commit: the version
+            // cache builds them right after it (AfterCommitAsync), before the answer.
+            var columns = request.Mode == VersionKind.Snapshot ? new VersionColumnsBuilder() : null;
+            var read = await ReadRowsAsync(request, versionId, cipher, columns, reading.Token);
             if (read.Refusal is not null) return read.Refusal;
             if (request.Policy == ErrorPolicy.Reject && read.ErrorCount > 0)
                 return new UploadOutcome.RowsRejected(read.RowsRead, read.ErrorCount, read.ErrorCountComplete, read.Errors);
@@ -162,6 +166,8 @@ public sealed class UploadPopulation(
 
             // A renewal racing the commit would find the key completed and take that for a loss; the commit itself
             // is bound to the claim token, so a key taken over meanwhile still applies nothing here.
+            // Sorted on the worker cores before the commit's transaction begins; sealed and stored part by part in it.
+            var parts = columns is null ? null : await Task.Run(columns.Build, CancellationToken.None);
             if (lease is not null) await lease.StopAsync();
             var committedAt = time.GetUtcNow();
             result = new UploadResult(request.Population.Id, versionId, modeName, read.RowsRead, read.Applied, read.ErrorCount,
@@ -170,14 +176,18 @@ public sealed class UploadPopulation(
             // The commit and its audit event are one transaction: an upload is applied and recorded, or neither.
             await using (var uow = await transactions.BeginAsync(CancellationToken.None))
             {
-                version = await uow.Populations.CommitAsync(versionId, result.RecordCount, committedAt, completion, null, CancellationToken.None);
-                if (version is null)
+                var committed = await uow.Populations.CommitAsync(versionId, result.RecordCount, committedAt, completion, null, CancellationToken.None);
+                if (committed is null)
                     return new UploadOutcome.Refused(409, "Upload not applied",
                         "This upload lost its Idempotency-Key to a retry, or sat idle so long it was taken for abandoned; it applied nothing. Retry with the same key.");
+                // The version and its columns commit together: a crash or a failure before the commit leaves neither.
+                if (parts is not null) await uow.VersionColumns.StoreAsync(versionId, VersionStore.Seal(cipher, versionId, parts), CancellationToken.None);
                 await uow.Audit.AppendAsync(new AuditEntry(committedAt, organizationId, request.Caller.Actor, "population.uploaded", null,
                     new { populationId = request.Population.Id, versionId, mode = modeName, rows = result.RowsRead, applied = result.RecordsApplied, rejected = result.RowsRejected }),
                     CancellationToken.None);
                 await uow.CommitAsync(CancellationToken.None);
+                // Only now: a failure before the commit leaves the version pending, and the finally block removes it.
+                version = committed;
             }
         }
         catch (Exception) when (lease is { IsLost: true })
@@ -241,7 +251,8 @@ public sealed class UploadPopulation(
 
     private sealed record ReadOutcome(long RowsRead, long Applied, long ErrorCount, bool ErrorCountComplete, List<RowError> Errors, UploadOutcome.Refused? Refusal);
 
-    private async Task<ReadOutcome> ReadRowsAsync(UploadRequest request, string versionId, IOrganizationCipher cipher, CancellationToken ct)
+    private async Task<ReadOutcome> ReadRowsAsync(UploadRequest request, string versionId, IOrganizationCipher cipher, VersionColumnsBuilder? columns,
+        CancellationToken ct)
     {
         var compressed = new LimitedStream(request.Body, _o.MaxBodyBytes, "body");
         GzipTrailerCheck? gzipCheck = null;
@@ -304,6 +315,7 @@ public sealed class UploadPopulation(
                     }
                     if (request.Policy == ErrorPolicy.Reject && errorCount > 0) continue; // keep validating, write nothing
                     await writer.AddAsync(batch.Records[i]!, ct);
+                    columns?.Add(batch.Records[i]!);
                 }
             }
             await producer; // surfaces the parser's failure (limits, malformed CSV, gzip) if it had one
@@ -455,13 +467,14 @@ public sealed class UploadPopulation(
             count = data.RecordCount;
             await populations.SetRecordCountAsync(version.Id, count, CancellationToken.None);
             if (version.Depth >= _o.CompactAfterDeltas)
-                await CompactAsync(organizationId, populationId, version.Id, (await cache.MaterializeAsync(organizationId, version.Id, CancellationToken.None)).Records);
+                await CompactAsync(organizationId, populationId, version.Id, await cache.MaterializeAsync(organizationId, version.Id, CancellationToken.None));
         }
         return count;
     }
 
-    private async Task CompactAsync(string organizationId, string populationId, string currentVersionId, IReadOnlyList<EscrowRecord> records)
+    private async Task CompactAsync(string organizationId, string populationId, string currentVersionId, PopulationData data)
     {
+        var records = data.Records;
         var versionId = Ids.New("ver");
         var now = time.GetUtcNow();
         await populations.BeginVersionAsync(versionId, populationId, VersionKind.Snapshot, now, CancellationToken.None);
@@ -474,9 +487,17 @@ public sealed class UploadPopulation(
             var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time);
             foreach (var record in records) await writer.AddAsync(record, CancellationToken.None);
             await writer.FlushAsync(CancellationToken.None);
-            // Same content, so it only replaces the chain if nothing was committed meanwhile.
-            done = await populations.CommitAsync(versionId, records.Count, now, null, expectedCurrentVersionId: currentVersionId, CancellationToken.None);
-            if (done is not null) await cache.VersionCommittedAsync(organizationId, populationId, CancellationToken.None);
+            // Same content, so it only replaces the chain if nothing was committed meanwhile; its columns are the
+            // chain's (same records, same ordinals), committed with it.
+            await using (var uow = await transactions.BeginAsync(CancellationToken.None))
+            {
+                var committed = await uow.Populations.CommitAsync(versionId, records.Count, now, null, expectedCurrentVersionId: currentVersionId, CancellationToken.None);
+                if (committed is null) return;
+                await uow.VersionColumns.StoreAsync(versionId, VersionStore.Seal(cipher, versionId, VersionColumns.Encode(data)), CancellationToken.None);
+                await uow.CommitAsync(CancellationToken.None);
+                done = committed;
+            }
+            await cache.VersionCommittedAsync(organizationId, populationId, CancellationToken.None);
         }
         finally
         {

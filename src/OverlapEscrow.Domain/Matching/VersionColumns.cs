@@ -149,23 +149,54 @@ public static class VersionColumns
     /// <exception cref="InvalidDataException">A part is missing, out of order or malformed.</exception>
     public static PopulationData Decode(string versionId, IEnumerable<(long Part, byte[] Plaintext)> parts)
     {
-        using var e = parts.GetEnumerator();
-        if (!e.MoveNext() || e.Current.Part != HeaderPart) throw new InvalidDataException("A version's columns lack their header.");
-        var header = ReadHeader(e.Current.Plaintext);
-        var arrays = header.Columns.ToDictionary(c => c.Key, c => (Tokens: new Token[c.Value.Tokens], Ordinals: new int[c.Value.Tokens]));
-        var filled = arrays.Keys.ToDictionary(t => t, _ => 0);
-        while (e.MoveNext())
+        Reader? reader = null;
+        foreach (var (part, plaintext) in parts)
         {
-            var (part, plaintext) = e.Current;
+            if (reader is null)
+            {
+                if (part != HeaderPart) throw new InvalidDataException("A version's columns lack their header.");
+                reader = new Reader(versionId, plaintext);
+            }
+            else reader.Add(part, plaintext);
+        }
+        return (reader ?? throw new InvalidDataException("A version's columns lack their header.")).Finish();
+    }
+
+    /// <summary>
+    /// Reads a version's header and token column parts one at a time, each copied into the column's arrays as it comes,
+    /// so a part can be opened into a reused buffer (<see cref="Decode"/> does it for parts already opened).
+    /// </summary>
+    public sealed class Reader
+    {
+        private readonly string _versionId;
+        private readonly Header _header;
+        private readonly Dictionary<IdentifierType, (Token[] Tokens, int[] Ordinals)> _arrays;
+        private readonly Dictionary<IdentifierType, int> _filled;
+
+        /// <param name="header">The plaintext of the header part.</param>
+        public Reader(string versionId, ReadOnlySpan<byte> header)
+        {
+            _versionId = versionId;
+            _header = ReadHeader(header);
+            _arrays = _header.Columns.ToDictionary(c => c.Key, c => (new Token[c.Value.Tokens], new int[c.Value.Tokens]));
+            _filled = _arrays.Keys.ToDictionary(t => t, _ => 0);
+        }
+
+        /// <summary>The plaintext of the next token column part (each type's chunks in order).</summary>
+        public void Add(long part, ReadOnlySpan<byte> plaintext)
+        {
             var type = (IdentifierType)(part >> 32);
             var chunk = (int)(part & 0xFFFF_FFFF);
-            if (!arrays.TryGetValue(type, out var column) || (long)chunk * ChunkTokens != filled[type])
+            if (!_arrays.TryGetValue(type, out var column) || (long)chunk * ChunkTokens != _filled[type])
                 throw new InvalidDataException("A version's token columns are incomplete or out of order.");
-            filled[type] += ReadChunk(plaintext, column.Tokens, column.Ordinals, filled[type]);
+            _filled[type] += ReadChunk(plaintext, column.Tokens, column.Ordinals, _filled[type]);
         }
-        if (filled.Any(f => f.Value != arrays[f.Key].Tokens.Length)) throw new InvalidDataException("A version's token columns are incomplete.");
-        return PopulationData.FromColumns(versionId, header.RecordCount, arrays.ToDictionary(a => a.Key, a => (a.Value.Tokens, a.Value.Ordinals)),
-            header.AttributeNames, header.BlockFirstIds);
+
+        public PopulationData Finish()
+        {
+            if (_filled.Any(f => f.Value != _arrays[f.Key].Tokens.Length)) throw new InvalidDataException("A version's token columns are incomplete.");
+            return PopulationData.FromColumns(_versionId, _header.RecordCount, _arrays, _header.AttributeNames, _header.BlockFirstIds);
+        }
     }
 
     /// <summary>The records (ids and attributes, no tokens) of a block, in ordinal order.</summary>

@@ -1,0 +1,112 @@
+using System.Text;
+using OverlapEscrow.Domain.Matching;
+using OverlapEscrow.Domain.Records;
+using OverlapEscrow.Domain.Tokens;
+
+namespace OverlapEscrow.Domain.Tests;
+
+/// <summary>
+/// The columns an upload builds from its records as they stream in (<see cref="VersionColumnsBuilder"/>) are exactly the
+/// columns a version read back from its segments gets (<see cref="VersionColumns.Encode"/> over
+/// <see cref="PopulationData.Materialize"/>), so writing them in the upload's commit changes nothing a reader sees.
+/// </summary>
+public class VersionColumnsBuilderTests
+{
+    /// <summary>Ids drawn to hit every ordering case: shared prefixes longer than eight bytes, NUL, accents, CJK, U+E000–U+FFFF and surrogate pairs.</summary>
+    private static string RandomId(Random random)
+    {
+        string[] pieces = ["acct-", "acct-0000", "A", "a", "\0", "é", "Ω", "企業", "\uE000", "\uFFFD", "\uFF21", "😀", "𝔸", "z", "-", "9"];
+        var sb = new StringBuilder();
+        var n = random.Next(0, 6);
+        for (var i = 0; i < n; i++) sb.Append(pieces[random.Next(pieces.Length)]);
+        return sb.ToString();
+    }
+
+    private static List<EscrowRecord> Records(int count, int seed, bool sortedIds = false)
+    {
+        var random = new Random(seed);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        while (ids.Count < count) ids.Add(RandomId(random) + (random.Next(4) == 0 ? "" : random.Next(count * 4).ToString()));
+        var ordered = sortedIds ? ids.Order(StringComparer.Ordinal).ToList() : ids.ToList();
+        var records = new List<EscrowRecord>(count);
+        foreach (var id in ordered)
+        {
+            var tokens = new List<RecordToken>();
+            foreach (var type in IdentifierTypes.All)
+                for (var k = random.Next(0, 3); k > 0; k--)
+                    tokens.Add(new RecordToken(type, new Token((ulong)random.Next(3), (ulong)random.Next(count / 2 + 1))));
+            if (random.Next(10) == 0 && tokens.Count > 0) tokens.Add(tokens[0]); // the same token twice in a record
+            RecordAttribute[] attributes = random.Next(3) switch
+            {
+                0 => [],
+                1 => [new("owner", "Zoë " + random.Next(9))],
+                _ => [new("stage", "won"), new("amount", random.Next().ToString())],
+            };
+            records.Add(new EscrowRecord(id, [.. tokens], attributes));
+        }
+        return records;
+    }
+
+    private static List<(long Part, byte[] Plaintext)> Built(IEnumerable<EscrowRecord> records)
+    {
+        var builder = new VersionColumnsBuilder();
+        foreach (var r in records) builder.Add(r);
+        return builder.Build().ToList();
+    }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(1, 2)]
+    [InlineData(255, 3)]
+    [InlineData(3_000, 4)]
+    [InlineData(70_000, 5)] // more than one chunk of a column (65,536 tokens)
+    public void ColumnsBuiltWhileUploadingAreTheBytesAVersionReadFromItsSegmentsGets(int count, int seed)
+    {
+        var records = Records(count, seed);
+        var expected = VersionColumns.Encode(PopulationData.Materialize("v", [records])).ToList();
+
+        var actual = Built(records);
+
+        Assert.Equal(expected.Select(p => p.Part), actual.Select(p => p.Part));
+        for (var i = 0; i < expected.Count; i++) Assert.True(expected[i].Plaintext.AsSpan().SequenceEqual(actual[i].Plaintext), $"part {expected[i].Part:x} differs");
+    }
+
+    [Fact]
+    public void RecordsArrivingInIdOrderGiveTheSameColumns()
+    {
+        var records = Records(2_000, 6, sortedIds: true);
+
+        Assert.Equal(VersionColumns.Encode(PopulationData.Materialize("v", [records])).SelectMany(p => p.Plaintext),
+            Built(records).SelectMany(p => p.Plaintext));
+    }
+
+    [Fact]
+    public void IdsCompareAsTheirStringsCompareOrdinally()
+    {
+        var random = new Random(7);
+        for (var i = 0; i < 20_000; i++)
+        {
+            var (a, b) = (RandomId(random), RandomId(random));
+            Assert.Equal(Math.Sign(string.CompareOrdinal(a, b)),
+                Math.Sign(VersionColumnsBuilder.CompareIds(Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes(b))));
+        }
+        // The case byte order gets wrong: a surrogate pair (U+1F600) sorts before U+E000 in UTF-16, after it in UTF-8.
+        Assert.True(VersionColumnsBuilder.CompareIds(Encoding.UTF8.GetBytes("😀"), Encoding.UTF8.GetBytes("\uE000")) < 0);
+    }
+
+    [Fact]
+    public void AColumnBuiltWhileUploadingMatchesExactlyAsTheMaterializedVersion()
+    {
+        var mine = Records(4_000, 8);
+        var theirs = Records(3_000, 9);
+        var stored = (List<EscrowRecord> r, string id) => VersionColumns.Decode(id, Built(r).Where(p => !VersionColumns.IsBlockPart(p.Part)));
+
+        var expected = OverlapEngine.Compute(PopulationData.Materialize("m", [mine]), PopulationData.Materialize("t", [theirs]));
+        var actual = OverlapEngine.Compute(stored(mine, "m"), stored(theirs, "t"));
+
+        Assert.True(expected.Count > 100, $"only {expected.Count} overlap");
+        Assert.Equal(expected.MyOrdinals, actual.MyOrdinals);
+        Assert.Equal(expected.TheirOrdinals, actual.TheirOrdinals);
+        Assert.Equal(expected.Kinds, actual.Kinds);
+    }
+}
