@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Application.Overlaps;
+using OverlapEscrow.Application.Signals;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain;
 using OverlapEscrow.Domain.Disclosure;
@@ -74,7 +75,7 @@ public sealed class PipelineHealth(
     OverlapComputation overlaps,
     IAuditRepository audit,
     HealthReleases releases,
-    IAttributionRepository ledger,
+    Attributions ledger,
     IOptions<HealthPrivacyOptions> privacy,
     TimeProvider time)
 {
@@ -159,14 +160,10 @@ public sealed class PipelineHealth(
         if (board.Failure is { } failure) return failure;
         var report = board.Value!.Report;
         // My own claims only: what my organization recorded about its pipeline, with the partner's answer.
-        var claims = (await ledger.ListAsync(caller.OrganizationId, null, ClaimLimit, ct))
-            .Where(c => c.ClaimantOrganizationId == caller.OrganizationId)
+        var claims = (await ledger.MadeByAsync(caller.OrganizationId, ct))
             .Select(c => new AttributionFiguresOf.Claim(c.RecordId, c.PartnershipId, c.Role, c.Status)).ToList();
         return LeadershipReport.From(board.Value!, AttributionFiguresOf.Compute(report.MyOpportunities, claims, report.Currency, report.Period));
     }
-
-    /// <summary>The most claims the report reads (newest first); far above a ledger a manager keeps by hand.</summary>
-    private const int ClaimLimit = 100_000;
 
     /// <summary>
     /// The figures of a partner with at least one counts-only customer cell, released (docs/privacy.md, "Health

@@ -230,6 +230,13 @@ public sealed class Attributions(
     private async Task<List<AttributionView>> AllMadeAsync(Caller caller, CancellationToken ct) =>
         await RenderAllAsync(caller, await ledger.ListMadeAsync(caller.OrganizationId, null, null, ct), "csv", ct);
 
+    /// <summary>
+    /// Every claim the organization made, texts opened (the leadership report's sourced and influenced lines). The claims
+    /// are the organization's own records; no evidence is shown, so nothing is audited as read.
+    /// </summary>
+    public async Task<IReadOnlyList<AttributionClaim>> MadeByAsync(string organizationId, CancellationToken ct) =>
+        await OpenAsync(await ledger.ListMadeAsync(organizationId, null, null, ct), ct);
+
     /// <summary>Opens the claimant's texts of claims my organization made.</summary>
     private async Task<List<AttributionClaim>> OpenAsync(IReadOnlyList<StoredAttribution> stored, CancellationToken ct)
     {
