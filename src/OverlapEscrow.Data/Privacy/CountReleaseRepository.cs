@@ -19,9 +19,6 @@ internal sealed class CountReleaseRepository(IDbScope scope) : ICountReleaseRepo
         "partnership_id = @partnershipId AND viewer_organization_id = @viewerOrganizationId AND viewer_population_id = @viewerPopulationId " +
         "AND owner_population_id = @ownerPopulationId";
 
-    private const string Budget =
-        "owner_organization_id = @ownerOrganizationId AND partner_organization_id = @partnerOrganizationId AND period_start = @periodStart";
-
     public async Task<StoredRelease?> GetLatestAsync(string partnershipId, string viewerOrganizationId, string viewerPopulationId, string ownerPopulationId,
         CancellationToken ct)
     {
@@ -74,23 +71,8 @@ internal sealed class CountReleaseRepository(IDbScope scope) : ICountReleaseRepo
         var spent = Epsilon.Zero;
         if (spend is not null)
         {
-            var budget = new
-            {
-                ownerOrganizationId = spend.OwnerOrganizationId, partnerOrganizationId = spend.PartnerOrganizationId,
-                periodStart = Time.ToUnixMs(spend.PeriodStart), amount = spend.Amount.Millionths, limit = spend.Limit.Millionths,
-            };
-            await db.ExecuteAsync(
-                """
-                INSERT INTO privacy_budgets (owner_organization_id, partner_organization_id, period_start, spent_millionths, releases)
-                VALUES (@ownerOrganizationId, @partnerOrganizationId, @periodStart, 0, 0)
-                ON CONFLICT DO NOTHING
-                """, budget);
-            // One conditional statement: concurrent spenders take turns on the row, and none passes the limit.
-            var paid = await db.ExecuteAsync(
-                $"UPDATE privacy_budgets SET spent_millionths = spent_millionths + @amount, releases = releases + 1 WHERE {Budget} AND spent_millionths + @amount <= @limit",
-                budget);
-            if (paid != 1) return new ReleaseOutcome(ReleaseStatus.BudgetExhausted, Epsilon.Zero); // rolls back the head's move
-            spent = new Epsilon(await db.SingleAsync<long>($"SELECT spent_millionths FROM privacy_budgets WHERE {Budget}", budget));
+            if (await PrivacyBudgetRows.PayAsync(db, spend) is not { } total) return new ReleaseOutcome(ReleaseStatus.BudgetExhausted, Epsilon.Zero); // rolls back the head's move
+            spent = total;
         }
         await db.ExecuteAsync(
             $"""
@@ -106,7 +88,7 @@ internal sealed class CountReleaseRepository(IDbScope scope) : ICountReleaseRepo
     {
         await using var db = await scope.OpenAsync(ct);
         var rows = await db.QueryAsync<(long Spent, long Releases)>(
-            $"SELECT spent_millionths, releases FROM privacy_budgets WHERE {Budget}",
+            $"SELECT spent_millionths, releases FROM privacy_budgets WHERE {PrivacyBudgetRows.Where}",
             new { ownerOrganizationId, partnerOrganizationId, periodStart = Time.ToUnixMs(periodStart) });
         return rows.Count == 1 ? new BudgetUse(periodStart, new Epsilon(rows[0].Spent), (int)rows[0].Releases) : new BudgetUse(periodStart, Epsilon.Zero, 0);
     }

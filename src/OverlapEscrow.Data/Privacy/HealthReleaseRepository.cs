@@ -16,9 +16,6 @@ internal sealed class HealthReleaseRepository(IDbScope scope) : IHealthReleaseRe
         "id, partnership_id, viewer_organization_id, owner_organization_id, figure, period, currency, viewer_data_key, owner_data_key, " +
         "owner_population_ids, exact, released_at, epsilon_millionths, value1, value2, margin1, margin2";
 
-    private const string Budget =
-        "owner_organization_id = @ownerOrganizationId AND partner_organization_id = @partnerOrganizationId AND period_start = @periodStart";
-
     public async Task<StoredHealthRelease?> GetLatestAsync(string partnershipId, string viewerOrganizationId, HealthFigure figure, string period, string currency,
         bool exact, CancellationToken ct)
     {
@@ -49,23 +46,8 @@ internal sealed class HealthReleaseRepository(IDbScope scope) : IHealthReleaseRe
         var spent = Epsilon.Zero;
         if (spend is not null)
         {
-            var budget = new
-            {
-                ownerOrganizationId = spend.OwnerOrganizationId, partnerOrganizationId = spend.PartnerOrganizationId,
-                periodStart = Time.ToUnixMs(spend.PeriodStart), amount = spend.Amount.Millionths, limit = spend.Limit.Millionths,
-            };
-            await db.ExecuteAsync(
-                """
-                INSERT INTO privacy_budgets (owner_organization_id, partner_organization_id, period_start, spent_millionths, releases)
-                VALUES (@ownerOrganizationId, @partnerOrganizationId, @periodStart, 0, 0)
-                ON CONFLICT DO NOTHING
-                """, budget);
-            // The same conditional statement as a count release's: the budget is one, whatever draws on it.
-            var paid = await db.ExecuteAsync(
-                $"UPDATE privacy_budgets SET spent_millionths = spent_millionths + @amount, releases = releases + 1 WHERE {Budget} AND spent_millionths + @amount <= @limit",
-                budget);
-            if (paid != 1) return new ReleaseOutcome(ReleaseStatus.BudgetExhausted, Epsilon.Zero); // rolls back the insert
-            spent = new Epsilon(await db.SingleAsync<long>($"SELECT spent_millionths FROM privacy_budgets WHERE {Budget}", budget));
+            if (await PrivacyBudgetRows.PayAsync(db, spend) is not { } total) return new ReleaseOutcome(ReleaseStatus.BudgetExhausted, Epsilon.Zero); // rolls back the insert
+            spent = total;
         }
         await tx.CommitAsync();
         return new ReleaseOutcome(ReleaseStatus.Released, spent);
