@@ -298,7 +298,7 @@ public sealed class AttributionTests : IAsyncLifetime
         Assert.DoesNotContain(aAudit, e => e!["action"]!.GetValue<string>() == "attribution.evidence_read" && !e["byMyOrganization"]!.GetValue<bool>());
 
         // The log outlives an erasure: no record id of either side in any event.
-        using var db = _app.OpenDatabase();
+        using var db = _app.OpenAnyDatabase();
         var details = string.Join("\n", Dapper.SqlMapper.Query<string>(db, "SELECT detail FROM audit_events"));
         foreach (var record in new[] { "O-1", "O-2", "O-3", "B-1", "B-3" }) Assert.DoesNotContain(record, details);
     }

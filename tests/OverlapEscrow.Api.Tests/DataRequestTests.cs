@@ -252,7 +252,7 @@ public sealed class DataRequestTests : IAsyncLifetime
         var id = await AskOkAsync();
         // No endpoint renames a population today; the database (or a rename to come) can. While the population exists
         // for the owner, the owner reads its current name.
-        using (var db = _app.OpenDatabase())
+        using (var db = _app.OpenAnyDatabase())
             Dapper.SqlMapper.Execute(db, "UPDATE populations SET name = 'Renamed Pipeline' WHERE id = @_pipeline", new { _pipeline });
         await _a.ShareAsync(_pipeline, "counts");
         Assert.Equal("Renamed Pipeline", (await GetOkAsync(_b, $"/v1/data-requests/{id}"))["partnerPopulation"]!["name"]!.GetValue<string>());

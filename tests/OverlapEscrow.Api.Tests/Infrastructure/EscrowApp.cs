@@ -97,6 +97,18 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
         return connection;
     }
 
+    /// <summary>
+    /// A direct connection to the service's database, whichever provider this run uses, for checks written in SQL both
+    /// dialects share (what the log holds, a rename no endpoint offers). Bytes at rest are <see cref="OpenDatabase"/>'s.
+    /// </summary>
+    public System.Data.Common.DbConnection OpenAnyDatabase()
+    {
+        if (!OnPostgres) return OpenDatabase();
+        var connection = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(TestPostgres.ConnectionString(PostgresDatabase!)) { Pooling = false }.ConnectionString);
+        connection.Open();
+        return connection;
+    }
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
