@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Mvc.Testing;
 using OverlapEscrow.Api.Tests.Infrastructure;
@@ -26,6 +28,8 @@ public sealed partial class DashboardSessionTests : IDisposable
 
     public void Dispose() => _app.Dispose();
 
+    private string? _lastCookies;
+
     [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
     private static partial Regex AntiforgeryToken();
 
@@ -42,6 +46,7 @@ public sealed partial class DashboardSessionTests : IDisposable
             ["email"] = $"admin@{slug}.example", ["password"] = Password, ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token.Groups[1].Value),
         }));
         Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        _lastCookies = string.Join("; ", signedIn.Headers.GetValues("Set-Cookie").Select(c => c.Split(';')[0]));
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/")).StatusCode);
         return browser;
     }
@@ -81,5 +86,48 @@ public sealed partial class DashboardSessionTests : IDisposable
         }
         _clock.Advance(TimeSpan.FromMinutes(21)); // 12 h 1 min after sign-in, 21 min after the last request
         Assert.False(await SignedInAsync(browser));
+    }
+
+    [Fact]
+    public async Task SigningOutEndsTheSessionOnTheServerSoAKeptCopyOfTheCookieIsRefused()
+    {
+        var browser = await SignInAsync("signout");
+        var kept = CopyOf(browser);
+        Assert.True(await SignedInAsync(kept));
+
+        var form = await (await browser.GetAsync("/")).Content.ReadAsStringAsync();
+        var token = AntiforgeryToken().Match(form);
+        Assert.True(token.Success, "the page carries no antiforgery token");
+        var signedOut = await browser.PostAsync("/signout", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token.Groups[1].Value),
+        }));
+        Assert.Equal(HttpStatusCode.Redirect, signedOut.StatusCode);
+
+        Assert.False(await SignedInAsync(browser));
+        Assert.False(await SignedInAsync(kept));
+    }
+
+    [Fact]
+    public async Task SigningOutEverywhereThroughTheApiEndsTheDashboardSessionToo()
+    {
+        var browser = await SignInAsync("everywhere");
+        var api = _app.CreateClient();
+        var login = await api.PostAsJsonAsync("/v1/auth/login", new { email = "admin@everywhere.example", password = Password });
+        var member = _app.CreateClient();
+        member.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await Json(login))["accessToken"]!.GetValue<string>());
+
+        await Expect(await member.PostAsJsonAsync("/v1/auth/logout", new { everywhere = true }), HttpStatusCode.NoContent);
+
+        Assert.False(await SignedInAsync(browser));
+    }
+
+    /// <summary>A second client that sends the same cookies (what a stolen or kept cookie would be).</summary>
+    private HttpClient CopyOf(HttpClient _)
+    {
+        var copy = _app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
+        var cookies = _lastCookies ?? throw new InvalidOperationException("no cookie captured at sign-in");
+        copy.DefaultRequestHeaders.Add("Cookie", cookies);
+        return copy;
     }
 }

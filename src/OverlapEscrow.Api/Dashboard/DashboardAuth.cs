@@ -12,7 +12,9 @@ namespace OverlapEscrow.Api.Dashboard;
 /// <summary>
 /// The dashboard's cookie session. It carries the same claims as a member's access token (subject, organization, kind,
 /// role), so the API's policies (<see cref="Policies"/>) decide the dashboard too, unchanged; and, like a token, it is
-/// checked against the stored member on every request, so a changed role or a removed member takes effect at once.
+/// checked against the stored member on every request, so a changed role or a removed member takes effect at once. It
+/// names a member session of its own, like a token does, so signing out (here, or "everywhere" through the API) and a
+/// password change end it on the server: a copy of the cookie kept from before is refused.
 /// </summary>
 public static class DashboardAuth
 {
@@ -25,8 +27,10 @@ public static class DashboardAuth
     public static async Task SignInAsync(HttpContext http, Member member)
     {
         var time = http.RequestServices.GetRequiredService<TimeProvider>();
+        var session = await http.RequestServices.GetRequiredService<Application.Accounts.Accounts>().StartSessionAsync(member.Id, http.RequestAborted);
         var identity = new ClaimsIdentity([
             new Claim(EscrowClaims.Subject, member.Id),
+            new Claim(EscrowClaims.Session, session),
             new Claim(EscrowClaims.Organization, member.OrganizationId),
             new Claim(EscrowClaims.Kind, EscrowClaims.KindMember),
             new Claim(EscrowClaims.Role, member.Role),
@@ -37,7 +41,16 @@ public static class DashboardAuth
         await http.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false });
     }
 
-    public static Task SignOutAsync(HttpContext http) => http.SignOutAsync(Scheme);
+    /// <summary>Ends the member session the cookie names (so a copy of the cookie is dead too), then the cookie.</summary>
+    public static async Task SignOutAsync(HttpContext http)
+    {
+        var user = (await http.AuthenticateAsync(Scheme)).Principal;
+        if (user?.FindFirstValue(EscrowClaims.Subject) is { } member && user.FindFirstValue(EscrowClaims.Organization) is { } organization
+            && user.FindFirstValue(EscrowClaims.Session) is { } session)
+            await http.RequestServices.GetRequiredService<Application.Accounts.Accounts>().SignOutAsync(
+                new Application.Caller(organization, "member:" + member), member, session, everywhere: false, http.RequestAborted);
+        await http.SignOutAsync(Scheme);
+    }
 
     public static string? EmailOf(ClaimsPrincipal user) => user.FindFirstValue(Email);
 
@@ -58,7 +71,7 @@ public static class DashboardAuth
             && principal.FindFirstValue(EscrowClaims.Kind) == EscrowClaims.KindMember
             && await services.GetRequiredService<Application.Accounts.Accounts>().MemberStillValidAsync(
                 principal.FindFirstValue(EscrowClaims.Subject) ?? "", principal.FindFirstValue(EscrowClaims.Organization) ?? "",
-                principal.FindFirstValue(EscrowClaims.Role), context.HttpContext.RequestAborted);
+                principal.FindFirstValue(EscrowClaims.Role), principal.FindFirstValue(EscrowClaims.Session), context.HttpContext.RequestAborted);
         if (valid) return;
         context.RejectPrincipal();
         await context.HttpContext.SignOutAsync(Scheme);

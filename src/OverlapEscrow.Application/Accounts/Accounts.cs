@@ -247,10 +247,6 @@ public sealed partial class Accounts(
         await accounts.GetMemberAsync(memberId, ct) is { } m && m.OrganizationId == organizationId && m.Role == role
         && (sessionId is null || await accounts.SessionOpenAsync(memberId, sessionId, ct));
 
-    /// <summary>The form from before sessions: the member check alone.</summary>
-    public Task<bool> MemberStillValidAsync(string memberId, string organizationId, string? role, CancellationToken ct) =>
-        MemberStillValidAsync(memberId, organizationId, role, null, ct);
-
     /// <summary>Secrets with 256 bits of entropy need no slow hash: SHA-256 is preimage-resistant for them.</summary>
     public static byte[] HashSecret(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
 
