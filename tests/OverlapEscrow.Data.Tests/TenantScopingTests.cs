@@ -47,12 +47,17 @@ public class TenantScopingTests
         var org = await s.OrganizationAsync("acme");
         var member = (await s.Accounts.ListMembersAsync(org, None))[0];
         byte[] hash = [1, 2, 3, 4];
-        await s.Accounts.StoreRefreshTokenAsync(hash, member.Id, T0.AddDays(30), None);
+        await s.Accounts.StartSessionAsync("session-1", member.Id, T0, None);
+        await s.Accounts.StoreSessionRefreshTokenAsync(hash, member.Id, "session-1", T0.AddDays(30), None);
 
-        var uses = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => s.Accounts.ConsumeRefreshTokenAsync(hash, T0, None))));
+        var uses = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => s.Accounts.UseRefreshTokenAsync(hash, T0, None))));
 
-        Assert.Single(uses, u => u == member.Id);
-        Assert.Null(await s.Accounts.ConsumeRefreshTokenAsync([9, 9], T0, None));
+        var used = Assert.Single(uses, u => u.Outcome == RefreshUseOutcome.Used);
+        Assert.Equal((member.Id, "session-1"), (used.MemberId, used.SessionId));
+        // Every other use is a replay of a used token, which ends the session (the whole token family).
+        Assert.All(uses.Where(u => u != used), u => Assert.Equal(RefreshUseOutcome.Reused, u.Outcome));
+        Assert.False(await s.Accounts.SessionOpenAsync(member.Id, "session-1", None));
+        Assert.Equal(RefreshUseOutcome.Invalid, (await s.Accounts.UseRefreshTokenAsync([9, 9], T0, None)).Outcome);
     }
 
     [Theory, StorageData]

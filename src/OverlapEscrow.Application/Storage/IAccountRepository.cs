@@ -51,8 +51,6 @@ public interface IAccountRepository
     Task<Member?> GetMemberAsync(string memberId, CancellationToken ct);
     Task<IReadOnlyList<Member>> ListMembersAsync(string organizationId, CancellationToken ct);
 
-    Task StoreRefreshTokenAsync(byte[] tokenHash, string memberId, DateTimeOffset expiresAt, CancellationToken ct);
-
     /// <summary>Changes a member's role, locking the organization's row; refuses to leave the organization without an admin.</summary>
     Task<MemberChangeOutcome> ChangeMemberRoleAsync(string organizationId, string memberId, string role, CancellationToken ct);
 
@@ -82,9 +80,6 @@ public interface IAccountRepository
 
     /// <summary>Ends one session of the member, or all of them (<paramref name="sessionId"/> null); returns how many were open.</summary>
     Task<int> EndSessionsAsync(string memberId, string? sessionId, DateTimeOffset at, string reason, CancellationToken ct);
-
-    /// <summary>Marks an unexpired, unused refresh token used and returns its member; null otherwise (single use).</summary>
-    Task<string?> ConsumeRefreshTokenAsync(byte[] tokenHash, DateTimeOffset now, CancellationToken ct);
 
     /// <summary>Stores a sign-up code (only its SHA-256) that lets one organization sign up until <paramref name="expiresAt"/>.</summary>
     Task CreateSignupCodeAsync(byte[] codeHash, DateTimeOffset createdAt, DateTimeOffset expiresAt, CancellationToken ct);

@@ -224,26 +224,6 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
             "SELECT * FROM members WHERE organization_id = @organizationId ORDER BY created_at, id", new { organizationId })).Select(m => m.ToDomain()).ToList();
     }
 
-    public async Task StoreRefreshTokenAsync(byte[] tokenHash, string memberId, DateTimeOffset expiresAt, CancellationToken ct)
-    {
-        await using var db = await scope.OpenAsync(ct);
-        await db.ExecuteAsync(
-            "INSERT INTO refresh_tokens (token_hash, member_id, expires_at) VALUES (@tokenHash, @memberId, @expiresAt)",
-            new { tokenHash, memberId, expiresAt = Time.ToUnixMs(expiresAt) });
-    }
-
-    public async Task<string?> ConsumeRefreshTokenAsync(byte[] tokenHash, DateTimeOffset now, CancellationToken ct)
-    {
-        await using var db = await scope.OpenAsync(ct);
-        // One conditional UPDATE: two uses of one token cannot both succeed.
-        return await db.ScalarAsync<string?>(
-            """
-            UPDATE refresh_tokens SET used_at = @now
-            WHERE token_hash = @tokenHash AND used_at IS NULL AND expires_at > @now
-            RETURNING member_id
-            """, new { tokenHash, now = Time.ToUnixMs(now) });
-    }
-
     public async Task CreateSignupCodeAsync(byte[] codeHash, DateTimeOffset createdAt, DateTimeOffset expiresAt, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
