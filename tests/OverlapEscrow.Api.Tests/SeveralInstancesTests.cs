@@ -76,19 +76,37 @@ public sealed class SeveralInstancesTests(SeveralInstancesTests.Instances instan
     }
 
     [PostgresProcessFact]
-    public async Task ATokenFromALoginOnOneInstanceIsAcceptedByTheOthers()
+    public async Task TokensRefreshTokensAndApiKeysIssuedByOneInstanceAreAcceptedByTheOthers()
     {
         var org = await A.SignupAsync("procs-login");
         using var anonymous = A.CreateClient();
         var login = await anonymous.PostAsJsonAsync("/v1/auth/login", new { email = $"admin@{org.Slug}.example", password = Password });
         await Expect(login, HttpStatusCode.OK);
-        var token = (await Json(login))["accessToken"]!.GetValue<string>();
+        var tokens = await Json(login);
         foreach (var instance in instances.All)
         {
             using var http = instance.CreateClient();
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens["accessToken"]!.GetValue<string>());
             await Expect(await http.GetAsync("/v1/me"), HttpStatusCode.OK);
         }
+
+        // The refresh token from A, used once on B; its second use, on A, is refused (the session's family is in the database).
+        using var anonymousOnB = B.CreateClient();
+        var refresh = new { refreshToken = tokens["refreshToken"]!.GetValue<string>() };
+        await Expect(await anonymousOnB.PostAsJsonAsync("/v1/auth/refresh", refresh), HttpStatusCode.OK);
+        await ExpectProblem(await anonymous.PostAsJsonAsync("/v1/auth/refresh", refresh), HttpStatusCode.Unauthorized);
+
+        // An API key made on A is exchanged for a token on B, which A accepts.
+        var key = await org.Http.PostAsJsonAsync("/v1/api-keys", new { name = "crm-export", scopes = new[] { "populations:write" } });
+        await Expect(key, HttpStatusCode.Created);
+        var exchange = await anonymousOnB.PostAsync("/v1/auth/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "client_credentials", ["client_secret"] = (await Json(key))["secret"]!.GetValue<string>(),
+        }));
+        await Expect(exchange, HttpStatusCode.OK);
+        using var keyOnA = A.CreateClient();
+        keyOnA.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await Json(exchange))["access_token"]!.GetValue<string>());
+        await Expect(await keyOnA.PostAsJsonAsync("/v1/populations", new { name = "Exported", type = "customers" }), HttpStatusCode.Created);
     }
 
     [PostgresProcessFact]
