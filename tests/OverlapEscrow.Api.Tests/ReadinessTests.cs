@@ -54,7 +54,7 @@ public sealed class ReadinessTests
     }
 
     [Fact]
-    public async Task AnInstanceThatHasBegunToStopIsNotReadySoTheBalancerDrainsIt()
+    public async Task AnInstanceThatHasBegunToStopIsNotReady()
     {
         using var app = new EscrowApp();
         await Expect(await app.CreateClient().GetAsync("/readyz"), HttpStatusCode.OK);

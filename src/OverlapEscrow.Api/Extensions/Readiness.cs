@@ -7,8 +7,9 @@ namespace OverlapEscrow.Api.Extensions;
 /// <summary>
 /// <c>/readyz</c>, for a load balancer in front of several instances (docs/operations.md, "Several instances"): 200 when
 /// this instance may take requests — its database answers and holds every migration this build has — and 503 otherwise,
-/// and from the moment the instance begins to stop, so the balancer drains it before it goes. <c>/healthz</c> stays the
-/// liveness check (is the process alive and its database reachable); a restart does not cure a schema that is behind.
+/// and from the moment the instance begins to stop (the host stops listening soon after; operations.md says how to
+/// drain). <c>/healthz</c> stays the liveness check (is the process alive and its database reachable); a restart does
+/// not cure a schema that is behind.
 /// </summary>
 public static class Readiness
 {
