@@ -14,14 +14,37 @@ internal sealed class Migrator(IDbConnectionFactory connections, SqlDialect dial
     /// <summary>The advisory lock key of migrations (any constant the escrow uses for nothing else).</summary>
     private const long MigrationLock = 0x4f45_4d49_4752; // "OEMIGR"
 
+    private string Prefix => $"{typeof(Migrator).Assembly.GetName().Name}.Migrations.{dialect.Name}.";
+
+    private List<string> Scripts() => typeof(Migrator).Assembly.GetManifestResourceNames()
+        .Where(n => n.StartsWith(Prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
+        .Order(StringComparer.Ordinal)
+        .ToList();
+
+    /// <summary>
+    /// The migrations of this build not applied to the database, in order (readiness: an instance whose schema is behind
+    /// its code must not take requests). Newer migrations applied by a later build do not count: they are additive.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> PendingAsync(CancellationToken cancellationToken = default)
+    {
+        var prefix = Prefix;
+        var ids = Scripts().Select(s => s[prefix.Length..^".sql".Length]).ToList();
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        var exists = await connection.ExecuteScalarAsync<long>(new CommandDefinition(dialect == SqlDialect.Sqlite
+            ? "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            : "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'",
+            cancellationToken: cancellationToken));
+        if (exists == 0) return ids;
+        var applied = (await connection.QueryAsync<string>(new CommandDefinition("SELECT id FROM schema_migrations", cancellationToken: cancellationToken)))
+            .ToHashSet(StringComparer.Ordinal);
+        return ids.Where(id => !applied.Contains(id)).ToList();
+    }
+
     public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken = default)
     {
         var assembly = typeof(Migrator).Assembly;
-        var prefix = $"{assembly.GetName().Name}.Migrations.{dialect.Name}.";
-        var scripts = assembly.GetManifestResourceNames()
-            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
-            .Order(StringComparer.Ordinal)
-            .ToList();
+        var prefix = Prefix;
+        var scripts = Scripts();
 
         await using var connection = await connections.OpenAsync(cancellationToken);
         if (dialect == SqlDialect.Sqlite)

@@ -25,7 +25,7 @@ public static class StorageRegistration
     public static IServiceCollection AddSqliteStorage(this IServiceCollection services, string databasePath)
     {
         var factory = new SqliteConnectionFactory(databasePath);
-        return services.AddStores(SqlDialect.Sqlite, _ => factory, _ => new DatabaseMaintenance(factory));
+        return services.AddStores(SqlDialect.Sqlite, _ => factory, _ => new DatabaseMaintenance(factory), $"sqlite {Path.GetFullPath(databasePath)}");
     }
 
     /// <summary>
@@ -36,7 +36,14 @@ public static class StorageRegistration
     public static IServiceCollection AddPostgresStorage(this IServiceCollection services, string connectionString, string localMarker)
     {
         return services.AddStores(SqlDialect.Postgres, _ => new PostgresConnectionFactory(connectionString),
-            sp => new PostgresMaintenance(sp.GetRequiredService<IDbConnectionFactory>(), localMarker));
+            sp => new PostgresMaintenance(sp.GetRequiredService<IDbConnectionFactory>(), localMarker), DescribePostgres(connectionString));
+    }
+
+    /// <summary>"postgres host:port/database": where the database is, without the user, the password or any other setting.</summary>
+    public static string DescribePostgres(string connectionString)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        return $"postgres {builder.Host}:{builder.Port}/{builder.Database}";
     }
 
     /// <summary>
@@ -61,7 +68,7 @@ public static class StorageRegistration
 
     /// <summary>Every store, on the connections of <paramref name="connections"/> (a singleton the container disposes).</summary>
     private static IServiceCollection AddStores(this IServiceCollection services, SqlDialect dialect, Func<IServiceProvider, IDbConnectionFactory> connections,
-        Func<IServiceProvider, IDatabaseMaintenance> maintenance)
+        Func<IServiceProvider, IDatabaseMaintenance> maintenance, string description)
     {
         DapperSetup.Configure();
         services.AddSingleton(connections);
@@ -86,7 +93,7 @@ public static class StorageRegistration
         services.AddSingleton<IAuditViewStore>(sp => new AuditViewRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton(maintenance);
         services.AddSingleton<ITransactions>(sp => new Transactions(sp.GetRequiredService<IDbConnectionFactory>(), dialect));
-        services.AddSingleton<IStorageHealth>(sp => new StorageHealth(sp.GetRequiredService<IDbConnectionFactory>()));
+        services.AddSingleton<IStorageHealth>(sp => new StorageHealth(sp.GetRequiredService<IDbConnectionFactory>(), description));
         services.AddSingleton<IStorageMigrations>(sp => new StorageMigrations(new Migrator(sp.GetRequiredService<IDbConnectionFactory>(), dialect)));
         return services;
     }
@@ -95,10 +102,14 @@ public static class StorageRegistration
 internal sealed class StorageMigrations(Migrator migrator) : IStorageMigrations
 {
     public Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct) => migrator.MigrateAsync(ct);
+
+    public Task<IReadOnlyList<string>> PendingAsync(CancellationToken ct) => migrator.PendingAsync(ct);
 }
 
-internal sealed class StorageHealth(IDbConnectionFactory connections) : IStorageHealth
+internal sealed class StorageHealth(IDbConnectionFactory connections, string description) : IStorageHealth
 {
+    public string Description => description;
+
     public async Task<bool> IsAvailableAsync(CancellationToken ct)
     {
         try

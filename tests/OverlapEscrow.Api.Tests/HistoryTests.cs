@@ -349,17 +349,24 @@ public sealed class HistoryTests : IAsyncLifetime
         Assert.DoesNotContain(_pipeline, matrix.ToJsonString() + sharing.ToJsonString());
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task TwoRefreshersThatSawTheSameChangeRecordItOnce()
     {
         var repository = _app.Services.GetRequiredService<OverlapEscrow.Application.Storage.IOverlapHistoryRepository>();
+        // The service's own refresher works on this cell too (the partnership was just accepted): let it finish, then
+        // start from whatever it left as the cell's latest point, so the race below is the test's alone.
+        await _app.RefreshedAsync();
+        var latest = (await repository.GetLatestAsync(_partnership, _alpha.Id, _mine, _theirs, DateTimeOffset.MaxValue, withRecordIds: false,
+            CancellationToken.None))?.Id;
         var at = DateTimeOffset.FromUnixTimeMilliseconds(1_000);
         OverlapEscrow.Application.Storage.HistoryPoint Point(string id) =>
             new(id, _partnership, _alpha.Id, _mine, _theirs, at, OverlapEscrow.Domain.Sharing.SharingLevel.Counts, 7, 7, null);
-        // Both read "no point yet" for the cell and try to append their point.
-        Assert.True(await repository.AppendAsync(Point("ohp_first"), DateTimeOffset.UnixEpoch, expectedLatestId: null, CancellationToken.None));
-        Assert.False(await repository.AppendAsync(Point("ohp_second"), DateTimeOffset.UnixEpoch, expectedLatestId: null, CancellationToken.None));
+        // Both read the same latest point for the cell and try to append their point.
+        Assert.True(await repository.AppendAsync(Point("ohp_first"), DateTimeOffset.UnixEpoch, expectedLatestId: latest, CancellationToken.None));
+        Assert.False(await repository.AppendAsync(Point("ohp_second"), DateTimeOffset.UnixEpoch, expectedLatestId: latest, CancellationToken.None));
         // The next change is appended against the point that is now the latest.
         Assert.True(await repository.AppendAsync(Point("ohp_third"), DateTimeOffset.UnixEpoch, expectedLatestId: "ohp_first", CancellationToken.None));
+        Assert.False(await repository.AppendAsync(Point("ohp_fourth"), DateTimeOffset.UnixEpoch, expectedLatestId: "ohp_first", CancellationToken.None));
     }
 }

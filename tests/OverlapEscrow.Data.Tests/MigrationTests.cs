@@ -32,6 +32,35 @@ public class MigrationTests
     }
 
     [Theory, StorageData]
+    public async Task PendingMigrationsAreEveryOneOnAnEmptyDatabaseNoneOnceMigratedAndExactlyTheOneWhoseRowIsMissing(string provider)
+    {
+        var dialect = provider == "postgres" ? "Postgres" : "Sqlite";
+        var expected = MigrationsOf(dialect).Select(n => n[..^".sql".Length]).ToList();
+        var database = provider == "postgres" ? await CreateDatabaseAsync() : null;
+        var file = Path.Combine(Path.GetTempPath(), "oe-tests", Guid.NewGuid().ToString("N"), "escrow.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        await using var services = database is null
+            ? new ServiceCollection().AddSqliteStorage(file).BuildServiceProvider()
+            : new ServiceCollection().AddPostgresStorage(ConnectionString(database), Path.Combine(Path.GetTempPath(), "oe-unused")).BuildServiceProvider();
+        try
+        {
+            var migrations = services.GetRequiredService<IStorageMigrations>();
+            Assert.Equal(expected, await migrations.PendingAsync(None));
+            await migrations.MigrateAsync(None);
+            Assert.Empty(await migrations.PendingAsync(None));
+
+            await using (var connection = await services.GetRequiredService<IDbConnectionFactory>().OpenAsync(None))
+                await connection.ExecuteAsync("DELETE FROM schema_migrations WHERE id = @id", new { id = expected[3] });
+            Assert.Equal([expected[3]], await migrations.PendingAsync(None));
+        }
+        finally
+        {
+            if (database is not null) await DropDatabaseAsync(database);
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        }
+    }
+
+    [Theory, StorageData]
     public async Task MigratingAgainAppliesNothingAndTwoInstancesStartingTogetherApplyEachMigrationOnce(string provider)
     {
         if (provider == "postgres")

@@ -40,7 +40,7 @@ public static class OpenApiExtensions
 
     private static readonly Dictionary<string, string> TagDescriptions = new()
     {
-        ["Health"] = "Liveness and database check for load balancers and orchestrators.",
+        ["Health"] = "Liveness (/healthz) and readiness (/readyz) checks for load balancers and orchestrators.",
         ["Accounts"] = "Sign-up, member log-in and token refresh, the OAuth 2.0 token endpoint for API keys, and the members of an organization.",
         ["API keys"] = "Scoped keys for machines, exchanged at POST /v1/auth/token for short-lived access tokens.",
         ["Populations"] = "Lists of hashed account records (customers, prospects, …), uploaded as snapshots or deltas, with their default sharing rule.",

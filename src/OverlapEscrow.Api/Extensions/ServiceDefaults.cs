@@ -53,6 +53,7 @@ public static class ServiceDefaults
             .WithName("Health").WithTags("Health").WithSummary("Liveness and database check").AllowAnonymous()
             .WithDescription("Opens a database connection and runs SELECT 1; 503 when the database is unavailable.")
             .ProducesProblem(503);
+        app.MapReadiness();
         return app;
     }
 }

@@ -24,9 +24,11 @@ public static class StorageExtensions
     public static WebApplicationBuilder AddEscrowStorage(this WebApplicationBuilder builder)
     {
         builder.AddEscrowStorageCore();
-        // Data Protection seals the overlap-list cursors; its key ring stays with the escrow's other keys, not in
-        // the user profile.
-        builder.Services.AddDataProtection();
+        // Data Protection seals the overlap-list cursors and the dashboard's cookies; its key ring stays with the escrow's
+        // other keys, not in the user profile. The application name is fixed: by default it is the content root (the
+        // folder the service runs from), so two instances installed in different folders could not open each other's
+        // cursors or cookies even with one key ring (docs/operations.md, "Several instances").
+        builder.Services.AddDataProtection().SetApplicationName("overlap-escrow");
         builder.Services.AddOptions<KeyManagementOptions>().Configure<EscrowSecrets, ILoggerFactory>((o, keys, logs) =>
             o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(Path.Combine(keys.Directory, "data-protection")), logs));
         builder.Services.AddHostedService<StartupTasks>();

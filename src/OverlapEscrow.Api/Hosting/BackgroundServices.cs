@@ -20,15 +20,20 @@ namespace OverlapEscrow.Api.Hosting;
 /// crash cut off (pending versions nobody has touched for the abandon period), and loads the demo when asked to.
 /// </summary>
 public sealed class StartupTasks(IServiceProvider services, IStorageMigrations migrations, IDatabaseMaintenance database, EscrowSecrets secrets,
-    AbandonedUploads abandoned, DemoSeeder demo, IOptions<EscrowOptions> options, ILogger<StartupTasks> logger) : IHostedService, IDisposable
+    AbandonedUploads abandoned, DemoSeeder demo, IOptions<EscrowOptions> options, ILogger<StartupTasks> logger, IStorageHealth storage) : IHostedService, IDisposable
 {
     private ServiceLock? _lock;
 
     public async Task StartAsync(CancellationToken ct)
     {
         logger.LogInformation("Data directory: {DataDirectory}", Path.GetFullPath(options.Value.DataDirectory));
+        // Which database this instance serves (several instances behind a balancer must name the same one); no credentials.
+        logger.LogInformation("Database: {Database}", storage.Description);
         _lock = ServiceLock.Shared(database.DatabasePath);
         _ = secrets.Directory; // created, with owner-only permissions, before anything needs a key
+        // The Data Protection key ring (cursors, dashboard cookies) is made now, not at the first request that needs it,
+        // so an instance started after this one reads this key instead of making its own (several instances).
+        services.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>().CreateProtector("overlap-escrow.start").Protect([1]);
         await PrepareAsync(services, migrations, logger, ct);
         var dataDirectory = Path.GetFullPath(options.Value.DataDirectory) + Path.DirectorySeparatorChar;
         if (Path.GetFullPath(secrets.KeyringDirectory).StartsWith(dataDirectory, StringComparison.Ordinal))

@@ -69,6 +69,12 @@ public interface IEventOutbox
 public interface IStorageHealth
 {
     Task<bool> IsAvailableAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Which database this is, for the start-up log: the provider and where it is (the SQLite file; the PostgreSQL host,
+    /// port and database name). Never the password, the user or the rest of a connection string.
+    /// </summary>
+    string Description { get; }
 }
 
 /// <summary>Brings the database's schema up to date (at start-up, before requests are served).</summary>
@@ -76,4 +82,10 @@ public interface IStorageMigrations
 {
     /// <summary>Applies the migrations not applied yet; returns their names.</summary>
     Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct);
+
+    /// <summary>
+    /// The migrations this build has that the database has not applied (all of them when it has none); throws the
+    /// driver's exception when the database cannot be reached. Reads only, takes no lock.
+    /// </summary>
+    Task<IReadOnlyList<string>> PendingAsync(CancellationToken ct);
 }

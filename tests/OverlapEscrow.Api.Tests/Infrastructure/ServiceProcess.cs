@@ -20,12 +20,16 @@ public sealed partial class ServiceProcess : IDisposable
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>False once the process has exited (or was killed).</summary>
+    public bool IsRunning => !_process.HasExited;
+
     /// <summary>What the process wrote to stdout and stderr, for the message of a failing test.</summary>
     public string Output => string.Join('\n', _output);
 
     /// <summary>Starts the service on <paramref name="dataDirectory"/> with settings given as environment variables
     /// (<c>Escrow__Uploads__SegmentRecords</c>, say) and waits until it answers /healthz.</summary>
-    public static async Task<ServiceProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string> environment)
+    /// <param name="assembly">The service's assembly to run (a copy installed in another folder, say); by default the one beside the tests.</param>
+    public static async Task<ServiceProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string> environment, string? assembly = null)
     {
         var start = new ProcessStartInfo(DotnetHost())
         {
@@ -34,7 +38,7 @@ public sealed partial class ServiceProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(ApiAssembly());
+        start.ArgumentList.Add(assembly ?? ApiAssembly());
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add("http://127.0.0.1:0"); // the port is read back from the log: no race for a free port
         start.Environment["Escrow__DataDirectory"] = dataDirectory;

@@ -1,0 +1,407 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Npgsql;
+using OverlapEscrow.Api.Tests.Infrastructure;
+using Xunit.Abstractions;
+using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
+
+namespace OverlapEscrow.Api.Tests;
+
+/// <summary>
+/// Three real service processes (<c>dotnet OverlapEscrow.Api.dll</c>) on one PostgreSQL database, one secrets directory and
+/// loopback ports, behaving as one service (docs/operations.md, "Several instances"): requests alternate between them and
+/// each sees what the previous one left. Instance B runs from a copy of the service installed in another folder, as a
+/// second machine would. PostgreSQL only: skipped, with the reason, without OE_TEST_POSTGRES.
+/// </summary>
+public sealed class SeveralInstancesTests(SeveralInstancesTests.Instances instances, ITestOutputHelper output) : IClassFixture<SeveralInstancesTests.Instances>
+{
+    private ServiceProcess A => instances.A!;
+    private ServiceProcess B => instances.B!;
+
+    /// <summary>An organization's admin token, used on another instance than the one that issued it.</summary>
+    private static HttpClient On(ServiceProcess instance, Org org)
+    {
+        var http = instance.CreateClient();
+        http.DefaultRequestHeaders.Authorization = org.Http.DefaultRequestHeaders.Authorization;
+        return http;
+    }
+
+    /// <summary>
+    /// Alpha (signed up on A) and beta (signed up on B) in an active partnership, alpha's Customers d0…d39, beta's d0…d29
+    /// shared at the overlaps level with the account name: 30 overlapping accounts.
+    /// </summary>
+    private async Task<(Org Alpha, Org Beta, string Partnership, string Mine, string Theirs)> PartnersAsync(string prefix)
+    {
+        var alpha = await A.SignupAsync(prefix + "-alpha");
+        var beta = await B.SignupAsync(prefix + "-beta");
+        var mine = await alpha.CreatePopulationAsync("Customers");
+        var theirs = await beta.CreatePopulationAsync("Customers");
+        await alpha.UploadOkAsync(mine, Records.Range("A", 0, 40));
+        await beta.UploadOkAsync(theirs, Records.Range("B", 0, 30, "accountName"));
+        await beta.ShareAsync(theirs, "overlaps", "accountName");
+        var invite = await alpha.Http.PostAsJsonAsync("/v1/partnerships", new { partnerSlug = beta.Slug });
+        await Expect(invite, HttpStatusCode.Created);
+        var partnership = (await Json(invite))["id"]!.GetValue<string>();
+        // Accepted on A, by beta's token from B.
+        await Expect(await On(A, beta).PostAsync($"/v1/partnerships/{partnership}/accept", null), HttpStatusCode.OK);
+        return (alpha, beta, partnership, mine, theirs);
+    }
+
+    private static string ListUrl(string partnership, string mine, string theirs, int limit = 100, string? cursor = null) =>
+        $"/v1/partnerships/{partnership}/overlaps/{mine}/{theirs}?limit={limit}" + (cursor is null ? "" : $"&cursor={Uri.EscapeDataString(cursor)}");
+
+    private static async Task<int> ListCountAsync(HttpClient http, string partnership, string mine, string theirs)
+    {
+        var response = await http.GetAsync(ListUrl(partnership, mine, theirs, 500));
+        await Expect(response, HttpStatusCode.OK);
+        return (await Json(response))["items"]!.AsArray().Count;
+    }
+
+    [PostgresProcessFact]
+    public async Task EveryInstanceIsReadyAndLogsItsDatabaseWithoutTheConnectionStringsSecrets()
+    {
+        foreach (var instance in instances.All)
+        {
+            using var http = instance.CreateClient();
+            var ready = await http.GetAsync("/readyz");
+            await Expect(ready, HttpStatusCode.OK);
+            Assert.Equal("ready", (await Json(ready))["status"]!.GetValue<string>());
+            Assert.Contains($"Database: postgres {instances.Host}:{instances.Port}/{instances.Database}", instance.Output);
+            Assert.DoesNotContain(Instances.Password, instance.Output);
+            Assert.DoesNotContain("Username=", instance.Output, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [PostgresProcessFact]
+    public async Task TokensRefreshTokensAndApiKeysIssuedByOneInstanceAreAcceptedByTheOthers()
+    {
+        var org = await A.SignupAsync("procs-login");
+        using var anonymous = A.CreateClient();
+        var login = await anonymous.PostAsJsonAsync("/v1/auth/login", new { email = $"admin@{org.Slug}.example", password = Password });
+        await Expect(login, HttpStatusCode.OK);
+        var tokens = await Json(login);
+        foreach (var instance in instances.All)
+        {
+            using var http = instance.CreateClient();
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens["accessToken"]!.GetValue<string>());
+            await Expect(await http.GetAsync("/v1/me"), HttpStatusCode.OK);
+        }
+
+        // The refresh token from A, used once on B; its second use, on A, is refused (the session's family is in the database).
+        using var anonymousOnB = B.CreateClient();
+        var refresh = new { refreshToken = tokens["refreshToken"]!.GetValue<string>() };
+        await Expect(await anonymousOnB.PostAsJsonAsync("/v1/auth/refresh", refresh), HttpStatusCode.OK);
+        await ExpectProblem(await anonymous.PostAsJsonAsync("/v1/auth/refresh", refresh), HttpStatusCode.Unauthorized);
+
+        // An API key made on A is exchanged for a token on B, which A accepts.
+        var key = await org.Http.PostAsJsonAsync("/v1/api-keys", new { name = "crm-export", scopes = new[] { "populations:write" } });
+        await Expect(key, HttpStatusCode.Created);
+        var exchange = await anonymousOnB.PostAsync("/v1/auth/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "client_credentials", ["client_secret"] = (await Json(key))["secret"]!.GetValue<string>(),
+        }));
+        await Expect(exchange, HttpStatusCode.OK);
+        using var keyOnA = A.CreateClient();
+        keyOnA.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await Json(exchange))["access_token"]!.GetValue<string>());
+        await Expect(await keyOnA.PostAsJsonAsync("/v1/populations", new { name = "Exported", type = "customers" }), HttpStatusCode.Created);
+    }
+
+    [PostgresProcessFact]
+    public async Task ASharingChangeOnOneInstanceTakesEffectOnTheVeryNextReadOnAnother()
+    {
+        var (alpha, beta, partnership, mine, theirs) = await PartnersAsync("procs-share");
+        using var alphaOnB = On(B, alpha);
+        // A reads (and caches) the cell first, so a stale cache on A would show below.
+        Assert.Equal(30, await ListCountAsync(alpha.Http, partnership, mine, theirs));
+        Assert.Equal(30, await ListCountAsync(alphaOnB, partnership, mine, theirs));
+
+        await beta.ShareAsync(theirs, "hidden"); // beta's client is bound to B
+        await ExpectProblem(await alpha.Http.GetAsync(ListUrl(partnership, mine, theirs)), HttpStatusCode.NotFound);
+        await ExpectProblem(await alphaOnB.GetAsync(ListUrl(partnership, mine, theirs)), HttpStatusCode.NotFound);
+
+        using var betaOnA = On(A, beta);
+        var shareAgain = await betaOnA.PutAsJsonAsync($"/v1/populations/{theirs}/sharing", new { level = "overlaps", fields = new[] { "accountName" } });
+        await Expect(shareAgain, HttpStatusCode.OK);
+        Assert.Equal(30, await ListCountAsync(alphaOnB, partnership, mine, theirs));
+    }
+
+    [PostgresProcessFact]
+    public async Task ATerminationOnOneInstanceRefusesTheNextReadOnAnother()
+    {
+        var (alpha, beta, partnership, mine, theirs) = await PartnersAsync("procs-end");
+        Assert.Equal(30, await ListCountAsync(alpha.Http, partnership, mine, theirs)); // cached on A
+
+        await Expect(await beta.Http.PostAsync($"/v1/partnerships/{partnership}/terminate", null), HttpStatusCode.OK); // on B
+        await ExpectProblem(await alpha.Http.GetAsync(ListUrl(partnership, mine, theirs)), HttpStatusCode.Conflict);
+        await ExpectProblem(await alpha.Http.GetAsync($"/v1/partnerships/{partnership}/overlaps"), HttpStatusCode.Conflict);
+    }
+
+    [PostgresProcessFact]
+    public async Task AListCursorIssuedByOneInstanceIsAcceptedByAnInstanceInstalledElsewhere()
+    {
+        var (alpha, _, partnership, mine, theirs) = await PartnersAsync("procs-cursor");
+        var first = await alpha.Http.GetAsync(ListUrl(partnership, mine, theirs, limit: 10)); // on A
+        await Expect(first, HttpStatusCode.OK);
+        var page = await Json(first);
+        var cursor = page["nextCursor"]!.GetValue<string>();
+        var seen = page["items"]!.AsArray().Select(i => i!["recordId"]!.GetValue<string>()).ToList();
+
+        using var alphaOnB = On(B, alpha);
+        while (cursor is not null)
+        {
+            var next = await alphaOnB.GetAsync(ListUrl(partnership, mine, theirs, limit: 10, cursor));
+            await Expect(next, HttpStatusCode.OK);
+            page = await Json(next);
+            seen.AddRange(page["items"]!.AsArray().Select(i => i!["recordId"]!.GetValue<string>()));
+            cursor = page["nextCursor"]?.GetValue<string>();
+        }
+        Assert.Equal(Enumerable.Range(0, 30).Select(i => $"A-{i:D5}"), seen);
+    }
+
+    [PostgresProcessFact]
+    public async Task ADueScheduleRunsOnceAcrossInstancesAndItsWebhookEventIsDeliveredOnceWithOneId()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var source = await PullServer.StartAsync(async http =>
+        {
+            http.Response.ContentType = "application/x-ndjson";
+            await http.Response.WriteAsync(Records.Range("S", 0, 20));
+        });
+        var org = await A.SignupAsync("procs-sync");
+        var population = await org.CreatePopulationAsync("Synced");
+        var hook = await org.Http.PostAsJsonAsync("/v1/webhooks", new { url = receiver.BaseUrl + "/sync", events = new[] { "sync.succeeded" } });
+        await Expect(hook, HttpStatusCode.Created);
+        var created = await org.Http.PostAsJsonAsync("/v1/schedules", new
+        {
+            name = "Nightly pull", cron = "0 3 * * *", timeZone = "UTC", action = "pull",
+            pull = new { populationId = population, url = source.Url("/export.ndjson") },
+        });
+        await Expect(created, HttpStatusCode.Created);
+        var schedule = (await Json(created))["id"]!.GetValue<string>();
+
+        // Queued on B; every instance's runner polls every second and may claim it.
+        using var orgOnB = On(B, org);
+        await Expect(await orgOnB.PostAsync($"/v1/schedules/{schedule}/run", null), HttpStatusCode.Accepted);
+        await WaitUntilAsync(async () => (await RunStatusesAsync(org.Http, schedule)).Contains("succeeded"), "the run succeeded");
+        await WaitUntilAsync(() => Task.FromResult(!receiver.Requests.IsEmpty), "the webhook arrived");
+        // Three poll periods of every runner and delivery worker more: nothing runs or arrives twice.
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
+
+        Assert.Equal(["succeeded"], await RunStatusesAsync(orgOnB, schedule));
+        Assert.Equal(1, source.Hits("/export.ndjson"));
+        var delivered = Assert.Single(receiver.Requests);
+        Assert.Equal("sync.succeeded", delivered.Type);
+        Assert.False(string.IsNullOrEmpty(delivered.Id), "the delivery carries no webhook-id");
+        Assert.Equal(20, (await Json(await On(B, org).GetAsync($"/v1/populations/{population}")))["recordCount"]!.GetValue<long>());
+    }
+
+    private static async Task<List<string>> RunStatusesAsync(HttpClient http, string schedule)
+    {
+        var response = await http.GetAsync($"/v1/schedules/{schedule}/runs");
+        await Expect(response, HttpStatusCode.OK);
+        return (await Json(response))["items"]!.AsArray().Select(r => r!["status"]!.GetValue<string>()).ToList();
+    }
+
+    [PostgresProcessFact]
+    public async Task LoginRateLimitsAreCountedByEachInstanceForItself()
+    {
+        var org = await A.SignupAsync("procs-limits");
+        var wrong = new { email = $"admin@{org.Slug}.example", password = "not the password" };
+        using var onA = A.CreateClient();
+        for (var i = 0; i < Instances.LoginsPerEmail; i++)
+            await Expect(await onA.PostAsJsonAsync("/v1/auth/login", wrong), HttpStatusCode.Unauthorized);
+        await ExpectProblem(await onA.PostAsJsonAsync("/v1/auth/login", wrong), HttpStatusCode.TooManyRequests);
+        // Documented (docs/operations.md): each instance counts its own requests, so B has not seen these.
+        using var onB = B.CreateClient();
+        await Expect(await onB.PostAsJsonAsync("/v1/auth/login", new { wrong.email, password = Password }), HttpStatusCode.OK);
+    }
+
+    [PostgresProcessFact]
+    public async Task AnInstanceKilledMidUploadLeavesNothingHalfVisibleWhileAnotherServesReadsAndTheRetryOnAnotherCommits()
+    {
+        var c = instances.C!;
+        var (alpha, beta, partnership, mine, theirs) = await PartnersAsync("procs-kill");
+        using var alphaOnB = On(B, alpha);
+        using var betaOnB = On(B, beta);
+        using var betaOnC = On(c, beta);
+        Assert.Equal(30, await ListCountAsync(alpha.Http, partnership, mine, theirs)); // A caches beta's first version
+
+        // Reads on B all the while: every one answers 200 with the committed version's 30 overlaps.
+        using var stopReading = new CancellationTokenSource();
+        var reads = Task.Run(async () =>
+        {
+            var answers = new List<int>();
+            while (!stopReading.IsCancellationRequested)
+            {
+                answers.Add(await ListCountAsync(alphaOnB, partnership, mine, theirs));
+                await Task.Delay(25);
+            }
+            return answers;
+        });
+
+        const string key = "nightly-snapshot-2027-01-04";
+        var body = Encoding.UTF8.GetBytes(Records.Range("B", 0, 5000, "accountName"));
+        var sent = await RawUpload.SendAsync(betaOnC, $"/v1/populations/{theirs}/records", body, body.Length / 2, between: async () =>
+        {
+            if (!await instances.WaitForPendingSegmentsAsync(theirs)) return false;
+            c.Kill(); // SIGKILL: no shutdown code runs
+            return true;
+        }, abortAfterFirstPart: true, headers: new Dictionary<string, string> { ["Idempotency-Key"] = key });
+        Assert.True(sent.BetweenResult, "the test did not catch the upload in flight");
+
+        Assert.Equal(30, (await Json(await betaOnB.GetAsync($"/v1/populations/{theirs}")))["recordCount"]!.GetValue<long>());
+        Assert.Equal(30, await ListCountAsync(alpha.Http, partnership, mine, theirs));
+        await Task.Delay(250); // B keeps reading a little after the kill
+        await stopReading.CancelAsync();
+        var answers = await reads;
+        Assert.NotEmpty(answers);
+        Assert.All(answers, n => Assert.Equal(30, n));
+
+        // The same upload again, with the same key, on B: refused while the killed upload's lease runs (2 s), then applied.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        HttpResponseMessage retry;
+        var conflicts = 0;
+        while (true)
+        {
+            retry = await betaOnB.UploadAsync(theirs, Encoding.UTF8.GetString(body), idempotencyKey: key);
+            if (retry.StatusCode != HttpStatusCode.Conflict || DateTime.UtcNow > deadline) break;
+            conflicts++;
+            await Task.Delay(250);
+        }
+        await Expect(retry, HttpStatusCode.OK);
+        output.WriteLine($"{answers.Count} reads on B during and after the kill; the retry waited through {conflicts} conflicts");
+
+        Assert.Equal(5000, (await Json(await betaOnB.GetAsync($"/v1/populations/{theirs}")))["recordCount"]!.GetValue<long>());
+        // A had beta's first version and its overlaps cached: its next read uses the version B committed.
+        Assert.Equal(40, await ListCountAsync(alpha.Http, partnership, mine, theirs));
+        var replay = await betaOnB.UploadAsync(theirs, Encoding.UTF8.GetString(body), idempotencyKey: key);
+        await Expect(replay, HttpStatusCode.OK);
+        Assert.Equal("true", replay.Headers.GetValues("Idempotent-Replayed").Single());
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail("Timed out waiting until " + what);
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>
+    /// The three instances, started once for the class: A first (it migrates the empty database and makes the keys), then
+    /// B (from a copy of the service in another folder) and C together. Nothing is started without a PostgreSQL server.
+    /// </summary>
+    public sealed class Instances : IAsyncLifetime
+    {
+        /// <summary>Given in the connection string (the test cluster trusts local connections and never asks for it): it must not reach a log.</summary>
+        public const string Password = "pg-Probe-7c1e-not-for-logs";
+
+        public const int LoginsPerEmail = 3;
+
+        private readonly string _root = Path.Combine(Path.GetTempPath(), "oe-tests", "instances-" + Guid.NewGuid().ToString("N"));
+
+        public ServiceProcess? A { get; private set; }
+        public ServiceProcess? B { get; private set; }
+        public ServiceProcess? C { get; private set; }
+        /// <summary>The instances still running (one test kills C).</summary>
+        public IEnumerable<ServiceProcess> All => new[] { A, B, C }.OfType<ServiceProcess>().Where(i => i.IsRunning);
+        public string Database { get; private set; } = "";
+        public string Host { get; private set; } = "";
+        public int Port { get; private set; }
+
+        private string ConnectionString => new NpgsqlConnectionStringBuilder(TestPostgres.ConnectionString(Database)) { Password = Password }.ConnectionString;
+
+        public async Task InitializeAsync()
+        {
+            if (TestPostgres.Server is null) return;
+            Directory.CreateDirectory(_root);
+            Database = TestPostgres.DatabaseOf(_root);
+            var builder = new NpgsqlConnectionStringBuilder(TestPostgres.Server);
+            (Host, Port) = (builder.Host!, builder.Port);
+            var settings = new Dictionary<string, string>
+            {
+                ["Escrow__Database__Provider"] = "postgres",
+                ["Escrow__Database__ConnectionString"] = ConnectionString,
+                ["Escrow__SecretsDirectory"] = Path.Combine(_root, "secrets"),
+                ["Escrow__Schedules__PollSeconds"] = "1",
+                ["Escrow__Webhooks__PollSeconds"] = "1",
+                ["Escrow__Outbound__AllowPrivateNetworks"] = "true",
+                ["Escrow__Uploads__IdempotencyLeaseSeconds"] = "2",
+                ["Escrow__Uploads__SegmentRecords"] = "128",
+                ["Escrow__RateLimits__SignupPerAddress__PermitLimit"] = "100",
+                ["Escrow__RateLimits__LoginPerEmail__PermitLimit"] = LoginsPerEmail.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+            A = await ServiceProcess.StartAsync(DataDirectory("a"), settings);
+            var elsewhere = InstallCopy(Path.Combine(_root, "installed-elsewhere"));
+            var b = ServiceProcess.StartAsync(DataDirectory("b"), settings, elsewhere);
+            var c = ServiceProcess.StartAsync(DataDirectory("c"), settings);
+            try { await Task.WhenAll(b, c); }
+            finally
+            {
+                if (b.IsCompletedSuccessfully) B = b.Result;
+                if (c.IsCompletedSuccessfully) C = c.Result;
+            }
+        }
+
+        private string DataDirectory(string name)
+        {
+            var path = Path.Combine(_root, name);
+            Directory.CreateDirectory(path);
+            return path;
+        }
+
+        /// <summary>The service's files copied to another folder: Data Protection's default application name would be that folder.</summary>
+        private static string InstallCopy(string target)
+        {
+            var source = Path.GetDirectoryName(ServiceProcess.ApiAssembly())!;
+            foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+            {
+                var to = Path.Combine(target, Path.GetRelativePath(source, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+                File.Copy(file, to);
+            }
+            return Path.Combine(target, Path.GetFileName(ServiceProcess.ApiAssembly()));
+        }
+
+        /// <summary>Waits until a pending (uncommitted) version of the population has segments: an upload is under way.</summary>
+        public async Task<bool> WaitForPendingSegmentsAsync(string populationId)
+        {
+            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString);
+            await connection.OpenAsync();
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (DateTime.UtcNow < deadline)
+            {
+                await using var command = new NpgsqlCommand(
+                    "SELECT COUNT(*) FROM segments s JOIN population_versions v ON v.id = s.version_id WHERE v.status = 'pending' AND v.population_id = @p", connection);
+                command.Parameters.AddWithValue("p", populationId);
+                if ((long)(await command.ExecuteScalarAsync())! > 0) return true;
+                await Task.Delay(20);
+            }
+            return false;
+        }
+
+        public Task DisposeAsync()
+        {
+            foreach (var instance in new[] { A, B, C }.OfType<ServiceProcess>()) instance.Dispose();
+            if (Database.Length > 0) TestPostgres.Drop(Database);
+            try { Directory.Delete(_root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            return Task.CompletedTask;
+        }
+    }
+}
+
+/// <summary>A test that starts service processes on PostgreSQL: shown as skipped, with the reason, without a server.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class PostgresProcessFactAttribute : FactAttribute
+{
+    public PostgresProcessFactAttribute()
+    {
+        if (TestPostgres.Server is null)
+            Skip = "OE_TEST_POSTGRES is not set: several service processes need one PostgreSQL database to share (scripts/test starts a throwaway cluster when PostgreSQL is installed).";
+    }
+}
