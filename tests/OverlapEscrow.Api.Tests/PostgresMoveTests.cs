@@ -171,6 +171,8 @@ public sealed class PostgresMoveTests : IDisposable
             Assert.DoesNotContain(TargetPassword, output);
             Assert.DoesNotContain(TargetPassword, string.Join('\n', app.Logs));
             Assert.Matches(@"verify matrices: 1 active partnerships, [1-9]\d* cells from each side's view, all equal", output);
+            // The snapshot holds everything the database does: it does not outlive the command.
+            Assert.Empty(Directory.EnumerateDirectories(_dataDirectory, "move-snapshot-*"));
             // Every table of the SQLite schema is in the report, copied and verified.
             using var sqlite = new SqliteConnection($"Data Source={app.DatabasePath};Mode=ReadOnly;Pooling=False");
             sqlite.Open();
@@ -199,6 +201,29 @@ public sealed class PostgresMoveTests : IDisposable
             var upload = await alpha.UploadAsync(alphaCustomers, Records.Range("M", 900, 5, "owner"), delta: true);
             Assert.True(upload.IsSuccessStatusCode, await upload.Content.ReadAsStringAsync());
         }
+    }
+
+    [Fact]
+    public async Task ATargetNamedWrongOrNotAtAllIsRefusedBeforeAnythingIsReadAndItsPasswordIsNeverRepeated()
+    {
+        var none = await AdminAsync("copy-to-postgres");
+        Assert.Equal(AdminCommand.Failed, none.Code);
+        Assert.Contains("name the target with --to-env <variable> or --to <connection string>", none.Output);
+
+        var unset = await AdminAsync("verify-copy", "--to-env", "OE_TEST_MOVE_NOT_SET_" + Guid.NewGuid().ToString("N"));
+        Assert.Equal(AdminCommand.Failed, unset.Code);
+        Assert.Contains("is not set", unset.Output);
+
+        var noDatabase = await AdminAsync("copy-to-postgres", "--to", $"Host=db.example;Password={TargetPassword}");
+        Assert.Equal(AdminCommand.Failed, noDatabase.Code);
+        Assert.Contains("error: the target's connection string names no Database", noDatabase.Output);
+        Assert.DoesNotContain(TargetPassword, noDatabase.Output);
+
+        var unreachable = await AdminAsync("copy-to-postgres", "--to", $"Host=127.0.0.1;Port=1;Database=escrow;Username=escrow;Password={TargetPassword};Timeout=5");
+        Assert.Equal(AdminCommand.Failed, unreachable.Code);
+        Assert.Contains("target: database escrow on 127.0.0.1:1 as escrow", unreachable.Output);
+        Assert.DoesNotContain(TargetPassword, unreachable.Output);
+        Assert.False(Directory.Exists(_dataDirectory) && Directory.EnumerateDirectories(_dataDirectory, "move-snapshot-*").Any(), "a snapshot was left behind");
     }
 
     [ServerFact]
