@@ -53,7 +53,15 @@ public static partial class AdminCommand
                 using var snapshot = await move.SnapshotAsync(ct);
                 c.Out.WriteLine($"snapshot: the database as of {snapshot.TakenAt:yyyy-MM-dd HH:mm:ss}Z ({N(snapshot.Bytes)} bytes); writes after it are not copied");
                 var started = Stopwatch.GetTimestamp();
-                var copied = await move.CopyAsync(snapshot, target!, t => c.Out.WriteLine($"copied {t.Table}: {N(t.Rows)} rows"), ct);
+                IReadOnlyList<Application.Storage.TableCopied> copied;
+                try
+                {
+                    copied = await move.CopyAsync(snapshot, target!, t => c.Out.WriteLine($"copied {t.Table}: {N(t.Rows)} rows"), ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    return c.Fail("cancelled; the copy is one transaction, so the target is as empty as it was: run the command again.");
+                }
                 using (var process = Process.GetCurrentProcess())
                     c.Out.WriteLine($"copied {copied.Count} tables, {N(copied.Sum(t => t.Rows))} rows in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s, in one transaction " +
                         $"(peak working set {process.PeakWorkingSet64 / (1024 * 1024)} MiB)");
