@@ -132,7 +132,8 @@ public sealed class PostgresMoveTests : IDisposable
         var target = NewTarget();
         string partnership, alphaCustomers, betaCustomers;
         Dictionary<string, string> before;
-        using (var app = new EscrowApp(OnSqlite, _dataDirectory))
+        // The demo's organizations bring co-selling signals (data requests, attribution claims, opportunities).
+        using (var app = new EscrowApp(new Dictionary<string, string?>(OnSqlite) { ["Escrow:Demo:Enabled"] = "true" }, _dataDirectory))
         {
             var alpha = await app.SignupAsync("move-alpha");
             var beta = await app.SignupAsync("move-beta");
@@ -152,13 +153,20 @@ public sealed class PostgresMoveTests : IDisposable
             // Reads record history points and a counts-level release (noised, budgeted) for beta.
             await alpha.MatrixAsync(partnership);
             await beta.MatrixAsync(partnership);
-            await Expect(await alpha.Http.PostAsJsonAsync("/v1/schedules", new { name = "Nightly refresh", cron = "0 3 * * *", timeZone = "Europe/Paris", action = "refresh" }),
-                HttpStatusCode.Created);
+            var schedule = await Json(await alpha.Http.PostAsJsonAsync("/v1/schedules", new { name = "Nightly refresh", cron = "0 3 * * *", timeZone = "Europe/Paris", action = "refresh" }));
+            Assert.True((await alpha.Http.PostAsync($"/v1/schedules/{schedule["id"]!.GetValue<string>()}/run", null)).IsSuccessStatusCode);
+            await Expect(await alpha.Http.PostAsJsonAsync("/v1/api-keys", new { name = "crm export", scopes = new[] { "overlaps:read" } }), HttpStatusCode.Created);
+            await alpha.SetPrivacyAsync(partnership, new { epsilonPerPeriod = 1, epsilonPerRelease = 0.05, refreshIntervalMinutes = 60 });
+            await Expect(await alpha.Http.UploadAsync(alphaProspects, Records.Range("M", 300, 5), delta: true, idempotencyKey: "move-test-1"), HttpStatusCode.OK);
+            Assert.Equal(AdminCommand.Ok, (await AdminAsync("signup-code", "--days", "3")).Code);
             await Expect(await beta.Http.PostAsJsonAsync("/v1/webhooks", new { url = "http://127.0.0.1:9/hook", events = new[] { "overlaps.changed" } }), HttpStatusCode.Created);
             await Expect(await alpha.Http.PostAsync("/v1/audit/checkpoints", null), HttpStatusCode.OK);
             // An erased organization: its keys destroyed, its partnership with alpha a tombstone.
             var erased = await AdminAsync("organization", "delete", "move-gamma", "--confirm", "move-gamma");
             Assert.True(erased.Code == 0, erased.Output);
+            // Alpha's data key rotated: its values are sealed under a second key version.
+            var rotated = await AdminAsync("keys", "rotate-data", "--organization", "move-alpha", "--settle", "0");
+            Assert.True(rotated.Code == 0, rotated.Output);
             // A change after the partnership's first read, so history has two points.
             await beta.UploadOkAsync(betaCustomers, Records.Range("M", 100, 50, "owner"), delta: true);
             await alpha.MatrixAsync(partnership);
@@ -170,7 +178,7 @@ public sealed class PostgresMoveTests : IDisposable
             Assert.Contains("the copy verifies", output);
             Assert.DoesNotContain(TargetPassword, output);
             Assert.DoesNotContain(TargetPassword, string.Join('\n', app.Logs));
-            Assert.Matches(@"verify matrices: 1 active partnerships, [1-9]\d* cells from each side's view, all equal", output);
+            Assert.Matches(@"verify matrices: [2-9]\d* active partnerships, [1-9]\d* cells from each side's view, all equal", output);
             // The snapshot holds everything the database does: it does not outlive the command.
             Assert.Empty(Directory.EnumerateDirectories(_dataDirectory, "move-snapshot-*"));
             // Every table of the SQLite schema is in the report, copied and verified.
@@ -187,7 +195,9 @@ public sealed class PostgresMoveTests : IDisposable
             }
             Assert.Contains($"verify: all {count} tables hold the same rows on both sides", output);
             Assert.Matches("copied partnership_tombstones: [1-9]", output);
-            Assert.Matches("copied audit_checkpoints: [1-9]", output);
+            foreach (var table in new[] { "audit_checkpoints", "data_requests", "attributions", "overlap_history", "schedules", "sync_runs", "webhooks", "segments",
+                         "version_columns", "api_keys", "privacy_settings", "idempotency_keys", "signup_codes", "count_releases" })
+                Assert.Matches($"copied {table}: [1-9]", output);
         }
 
         // The service on PostgreSQL, with the same secrets, answers what the SQLite one answered.
