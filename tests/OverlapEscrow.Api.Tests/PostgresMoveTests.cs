@@ -130,7 +130,7 @@ public sealed class PostgresMoveTests : IDisposable
     {
         Directory.CreateDirectory(_dataDirectory);
         var target = NewTarget();
-        string partnership, alphaCustomers, betaCustomers;
+        string partnership, alphaCustomers, betaCustomers, scheduleId;
         Dictionary<string, string> before;
         // The demo's organizations bring co-selling signals (data requests, attribution claims, opportunities).
         using (var app = new EscrowApp(new Dictionary<string, string?>(OnSqlite) { ["Escrow:Demo:Enabled"] = "true" }, _dataDirectory))
@@ -154,7 +154,8 @@ public sealed class PostgresMoveTests : IDisposable
             await alpha.MatrixAsync(partnership);
             await beta.MatrixAsync(partnership);
             var schedule = await Json(await alpha.Http.PostAsJsonAsync("/v1/schedules", new { name = "Nightly refresh", cron = "0 3 * * *", timeZone = "Europe/Paris", action = "refresh" }));
-            Assert.True((await alpha.Http.PostAsync($"/v1/schedules/{schedule["id"]!.GetValue<string>()}/run", null)).IsSuccessStatusCode);
+            scheduleId = schedule["id"]!.GetValue<string>();
+            Assert.True((await alpha.Http.PostAsync($"/v1/schedules/{scheduleId}/run", null)).IsSuccessStatusCode);
             await Expect(await alpha.Http.PostAsJsonAsync("/v1/api-keys", new { name = "crm export", scopes = new[] { "overlaps:read" } }), HttpStatusCode.Created);
             await alpha.SetPrivacyAsync(partnership, new { epsilonPerPeriod = 1, epsilonPerRelease = 0.05, refreshIntervalMinutes = 60 });
             await Expect(await alpha.Http.UploadAsync(alphaProspects, Records.Range("M", 300, 5), delta: true, idempotencyKey: "move-test-1"), HttpStatusCode.OK);
@@ -207,9 +208,15 @@ public sealed class PostgresMoveTests : IDisposable
             var beta = await LoginAsync(app, "move-beta");
             var after = await ReadEverythingAsync(alpha, beta, partnership, alphaCustomers, betaCustomers);
             foreach (var (what, value) in before) Assert.True(value == after[what], $"{what} differs:\n{value}\n{after[what]}");
-            // And it keeps working there: a new upload is accepted.
+            // And it keeps working there: a new upload is accepted, and rows numbered by the database (a sync run, a
+            // checkpoint) take numbers after the copied ones.
             var upload = await alpha.UploadAsync(alphaCustomers, Records.Range("M", 900, 5, "owner"), delta: true);
             Assert.True(upload.IsSuccessStatusCode, await upload.Content.ReadAsStringAsync());
+            var run = await alpha.PostAsync($"/v1/schedules/{scheduleId}/run", null);
+            Assert.True(run.IsSuccessStatusCode, await run.Content.ReadAsStringAsync());
+            await Expect(await alpha.PostAsync("/v1/audit/checkpoints", null), HttpStatusCode.OK);
+            Assert.Equal(2L, Scalar<long>(target, "SELECT COUNT(*) FROM sync_runs"));
+            Assert.True(Scalar<long>(target, "SELECT COUNT(*) FROM audit_checkpoints") >= 2);
         }
     }
 
