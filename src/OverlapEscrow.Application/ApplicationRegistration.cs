@@ -31,6 +31,8 @@ public static class ApplicationRegistration
         services.AddSingleton<KeyAdministration>();
         services.AddSingleton<Organizations.OrganizationErasure>();
         services.AddSingleton<Maintenance.Backups>();
+        services.AddSingleton<Maintenance.PostgresMove>();
+        services.AddSingleton<Maintenance.MatrixFingerprints>();
         services.AddSingleton<AuditViews>();
         services.AddSingleton<AuditCheckpoints>();
 

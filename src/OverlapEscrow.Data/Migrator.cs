@@ -12,14 +12,43 @@ namespace OverlapEscrow.Data;
 internal sealed class Migrator(IDbConnectionFactory connections, SqlDialect dialect)
 {
     /// <summary>The advisory lock key of migrations (any constant the escrow uses for nothing else).</summary>
-    private const long MigrationLock = 0x4f45_4d49_4752; // "OEMIGR"
+    internal const long MigrationLock = 0x4f45_4d49_4752; // "OEMIGR"
 
-    private string Prefix => $"{typeof(Migrator).Assembly.GetName().Name}.Migrations.{dialect.Name}.";
+    /// <summary>The dialect's scripts, by resource name, in the order they apply, and the prefix their ids follow.</summary>
+    private static (string Prefix, List<string> Scripts) Scripts(SqlDialect dialect)
+    {
+        var assembly = typeof(Migrator).Assembly;
+        var prefix = $"{assembly.GetName().Name}.Migrations.{dialect.Name}.";
+        var scripts = assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        return (prefix, scripts);
+    }
 
-    private List<string> Scripts() => typeof(Migrator).Assembly.GetManifestResourceNames()
-        .Where(n => n.StartsWith(Prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
-        .Order(StringComparer.Ordinal)
-        .ToList();
+    /// <summary>
+    /// Every script, into a database that has none of them yet, inside the caller's transaction (a copy into an empty
+    /// PostgreSQL database: the schema and the rows commit together, or nothing does). Takes the migrations' advisory
+    /// lock first, so an instance starting on the same database meanwhile waits for the commit.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ApplyAllAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction tx, CancellationToken ct)
+    {
+        var assembly = typeof(Migrator).Assembly;
+        var (prefix, scripts) = Scripts(dialect);
+        await LockAsync(connection, tx, ct);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "CREATE TABLE schema_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", transaction: tx, cancellationToken: ct));
+        var applied = new List<string>();
+        foreach (var script in scripts)
+        {
+            var id = script[prefix.Length..^".sql".Length];
+            await connection.ExecuteAsync(new CommandDefinition(Read(assembly, script), transaction: tx, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition("INSERT INTO schema_migrations (id, applied_at) VALUES (@id, @at)",
+                new { id, at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, tx, cancellationToken: ct));
+            applied.Add(id);
+        }
+        return applied;
+    }
 
     /// <summary>
     /// The migrations of this build not applied to the database, in order (readiness: an instance whose schema is behind
@@ -27,8 +56,8 @@ internal sealed class Migrator(IDbConnectionFactory connections, SqlDialect dial
     /// </summary>
     public async Task<IReadOnlyList<string>> PendingAsync(CancellationToken cancellationToken = default)
     {
-        var prefix = Prefix;
-        var ids = Scripts().Select(s => s[prefix.Length..^".sql".Length]).ToList();
+        var (prefix, scripts) = Scripts(dialect);
+        var ids = scripts.Select(s => s[prefix.Length..^".sql".Length]).ToList();
         await using var connection = await connections.OpenAsync(cancellationToken);
         var exists = await connection.ExecuteScalarAsync<long>(new CommandDefinition(dialect == SqlDialect.Sqlite
             ? "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
@@ -43,8 +72,7 @@ internal sealed class Migrator(IDbConnectionFactory connections, SqlDialect dial
     public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken = default)
     {
         var assembly = typeof(Migrator).Assembly;
-        var prefix = Prefix;
-        var scripts = Scripts();
+        var (prefix, scripts) = Scripts(dialect);
 
         await using var connection = await connections.OpenAsync(cancellationToken);
         if (dialect == SqlDialect.Sqlite)

@@ -92,6 +92,8 @@ public static class StorageRegistration
         services.AddSingleton<ISealedValueStore>(sp => new SealedValueRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IAuditViewStore>(sp => new AuditViewRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton(maintenance);
+        // Moving an SQLite escrow into PostgreSQL names both databases itself, whichever this one is.
+        services.AddSingleton<IDatabaseCopy, DatabaseCopy>();
         services.AddSingleton<ITransactions>(sp => new Transactions(sp.GetRequiredService<IDbConnectionFactory>(), dialect));
         services.AddSingleton<IStorageHealth>(sp => new StorageHealth(sp.GetRequiredService<IDbConnectionFactory>(), description));
         services.AddSingleton<IStorageMigrations>(sp => new StorageMigrations(new Migrator(sp.GetRequiredService<IDbConnectionFactory>(), dialect)));

@@ -20,7 +20,7 @@ namespace OverlapEscrow.Api.Admin;
 /// database file and so refuses while any instance holds it. Output is plain lines; a failure is one "error: …" line
 /// on standard error and exit code 1 (2 for wrong arguments). See docs/operations.md.
 /// </summary>
-public static class AdminCommand
+public static partial class AdminCommand
 {
     public const int Ok = 0;
     public const int Failed = 1;
@@ -35,9 +35,10 @@ public static class AdminCommand
         var outWriter = output ?? Console.Out;
         var errWriter = error ?? Console.Error;
         var context = new Context(outWriter, errWriter, settings);
-        var root = new RootCommand("OverlapEscrow operator commands: backup, restore, keys, audit, organization erasure (docs/operations.md).")
+        var root = new RootCommand("OverlapEscrow operator commands: backup, restore, keys, audit, organization erasure, moving to PostgreSQL (docs/operations.md).")
         {
             Backup(context), Restore(context), Keys(context), AuditCommands(context), Organization(context), SignupCode(context),
+            CopyToPostgres(context), VerifyCopy(context),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -57,13 +58,7 @@ public static class AdminCommand
         {
             try
             {
-                var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory, Args = [] });
-                if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
-                builder.Logging.ClearProviders();
-                builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-                builder.Logging.AddFilter("Microsoft", LogLevel.Error);
-                builder.AddEscrowAdmin();
-                using var host = builder.Build();
+                using var host = Build(null);
                 var services = host.Services;
                 if (prepare)
                     await StartupTasks.PrepareAsync(services, services.GetRequiredService<IStorageMigrations>(),
@@ -80,6 +75,22 @@ public static class AdminCommand
                 error.WriteLine("error: " + Describe(e));
                 return Failed;
             }
+        }
+
+        /// <summary>
+        /// The escrow's services as the configuration gives them, with <paramref name="overrides"/> on top (a second set of
+        /// services over another database, for a move). Runs nothing: no migration, no background service.
+        /// </summary>
+        public IHost Build(IReadOnlyDictionary<string, string?>? overrides)
+        {
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory, Args = [] });
+            if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
+            if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
+            builder.Logging.ClearProviders();
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+            builder.Logging.AddFilter("Microsoft", LogLevel.Error);
+            builder.AddEscrowAdmin();
+            return builder.Build();
         }
 
         public int Fail(string message)

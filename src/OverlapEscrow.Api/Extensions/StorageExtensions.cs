@@ -58,6 +58,9 @@ public static class StorageExtensions
         return builder;
     }
 
+    /// <summary>What is wrong with a PostgreSQL connection string (never quoting it), or null: the data layer judges it.</summary>
+    public static string? PostgresConnectionStringProblem(string connectionString) => StorageRegistration.PostgresConnectionStringProblem(connectionString);
+
     private static void AddEscrowStorageCore(this IHostApplicationBuilder builder)
     {
         var escrow = builder.Configuration.GetSection(EscrowOptions.Section).Get<EscrowOptions>() ?? new EscrowOptions();
