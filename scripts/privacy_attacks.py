@@ -17,7 +17,9 @@ exact counts:
   figures give for the owner (docs/health.md); an odd sum means "in". Exact, the sum reads every opportunity's
   membership off its power-of-two amount. The owner shares its customers at the counts level, so the figure is
   released through the private-counts mechanism (a clipped sum plus discrete Laplace noise, docs/privacy.md "Health
-  figures"); the read releases all five health figures, so the bound is that of 5 releases.
+  figures"); the read releases all five health figures, so the bound is that of 5 releases. The clip bound B comes
+  from the attacker's own amounts (the 95th percentile rounded up on the 1-2-5 grid: here 2, so nothing is clipped
+  and the noise is as small as the guarantee allows for this sum): the attacker chooses B, and the noise follows it.
 - whole budget: a second attacker organization spends a whole period's budget on the target: 15 populations of the
   100 known accounts plus the target, against both owner populations (30 releases); the sum of the 30 counts minus
   30·100 >= 15 means "in" (the best threshold for the two sums, whose noise is symmetric).
@@ -224,8 +226,11 @@ def main():
     partnership = attacker.partner(owner)
     reads = int(args.averaging_reads)
     values = []
+    released_block = None
     for i in range(reads):
-        figures = attacker.api.call("GET", f"/v1/partnerships/{partnership}/health/pipeline")["partners"][0].get("figures")
+        partner = attacker.api.call("GET", f"/v1/partnerships/{partnership}/health/pipeline")["partners"][0]
+        figures = partner.get("figures")
+        released_block = partner.get("released")
         values.append(figures["potentialRevenue"] if figures else None)
         if i == 0:
             after_first = owner.privacy(partnership)["budget"]["spent"]
@@ -233,6 +238,11 @@ def main():
     averaging_ok = len(set(values)) == 1 and after_first == after_all
     print(f"averaging: {reads} reads of the released potential revenue (true 25000): {len(set(values))} distinct value(s) ({values[0]}); "
           f"owner's budget spent after the first read {after_first}, after all {after_all}: {'nothing learned' if averaging_ok else 'NOT CONSTANT'}")
+    if released_block and released_block.get("potentialRevenue"):
+        # The bound from the attacker's own amounts (1000 each: B = 1000) and the stated 95 % range of the sum.
+        r = released_block["potentialRevenue"]
+        print(f"  amount bound B {released_block.get('amountPerOpportunity')} ({released_block.get('amountBoundSource')}); "
+              f"95 % noise range of the released sum {r['low']:.0f} to {r['high']:.0f}")
     all_within &= averaging_ok and released_rate <= 0.65
 
     # Utility: released counts of cells of known size.

@@ -137,7 +137,7 @@ public sealed class ReleasedHealthTests : IAsyncLifetime
         Assert.Equal(["overlapping_opportunities", "potential_revenue", "win_rate", "average_deal_size", "days_to_close"],
             released["releases"]!.AsArray().Select(r => r!["figure"]!.GetValue<string>()));
         Assert.All(released["releases"]!.AsArray(), r => Assert.Equal(("current", 0.02m), (r!["state"]!.GetValue<string>(), r["epsilon"]!.GetValue<decimal>())));
-        // The noise is there: a sum with a bound of 100 000 per opportunity at ε = 0.02 does not come out at the true 2 500.
+        // The noise is there: a sum with a bound of 2 000 per opportunity (my own amounts) at ε = 0.02 does not come out at the true 2 500.
         Assert.NotEqual(2500m, first["figures"]!["potentialRevenue"]!.GetValue<decimal>());
         Assert.True(released["potentialRevenue"]!["high"]!.GetValue<double>() - released["potentialRevenue"]!["low"]!.GetValue<double>() > 1000);
         var budget = (await _gamma.PrivacyAsync(_toGamma))["budget"]!;
@@ -161,6 +161,21 @@ public sealed class ReleasedHealthTests : IAsyncLifetime
         Assert.Equal(0m, (await _beta.PrivacyAsync(_toBeta))["budget"]!["spent"]!.GetValue<decimal>());
         Assert.Empty(await AuditAsync(_beta, "privacy.budget_spent"));
         Assert.Empty(await AuditAsync(_alpha, "privacy.budget_spent"));
+    }
+
+    [Fact]
+    public async Task TheAmountBoundOfMoneyFiguresComesFromMyOwnAmountsSoTheirMarginIsInProportionToMyDeals()
+    {
+        var gamma = await GammaAsync();
+        var released = gamma["released"]!;
+
+        // My 34 USD amounts: 5 × 500, 17 × 1000, 12 × 2000; the 95th percentile (rank 33) is 2000, on the 1-2-5 grid already.
+        Assert.Equal(("own_amounts", 2000L), (released["amountBoundSource"]!.GetValue<string>(), released["amountPerOpportunity"]!.GetValue<long>()));
+        Assert.Equal((0L, 0m), (released["openAboveBound"]!.GetValue<long>(), released["openAmountAboveBound"]!.GetValue<decimal>()));
+        // A sum's margin is the count's times the bound (the same ε, sensitivity × 2000): about ±300 000, not ±15 million.
+        var margins = released["releases"]!.AsArray().ToDictionary(r => r!["figure"]!.GetValue<string>(), r => r!["margins"]![0]!.GetValue<long>());
+        Assert.InRange(margins["potential_revenue"] / (double)margins["overlapping_opportunities"], 1990, 2010);
+        Assert.InRange(margins["potential_revenue"], 1, 2000L * 200);
     }
 
     [Fact]

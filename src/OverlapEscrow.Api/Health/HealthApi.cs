@@ -111,16 +111,27 @@ public sealed record FigureReleaseResponse(string Figure, string State, decimal?
 /// How a counts-only partner's figures were protected (docs/privacy.md, "Health figures"): the contribution bound and the
 /// clipping bounds, the 95 % noise ranges of coverage and potential revenue, and each figure's release.
 /// withheld: true ("withheld: budget") when a figure has no release for this period and currency and the budget is spent.
+/// amountBoundSource: where amountPerOpportunity came from (own_amounts: a quantile of my own amounts in the currency;
+/// configured: the operator's bound for the currency; default). openAboveBound / openAmountAboveBound: my open
+/// opportunities whose amount is above the bound and their excess over it in all, the most the clipping lowers the
+/// released potential revenue (my own data).
 /// </summary>
 public sealed record ReleasedFiguresResponse(bool Withheld, int OpportunitiesPerAccount, long AmountPerOpportunity, long DaysPerOpportunity, int CountsPopulations,
     double Confidence, RangeResponse? CoveredCount, RangeResponse? PotentialRevenue, RangeResponse? CountShare, RangeResponse? AmountShare,
-    IReadOnlyList<FigureReleaseResponse> Releases)
+    IReadOnlyList<FigureReleaseResponse> Releases, string AmountBoundSource = "default", long OpenAboveBound = 0, decimal OpenAmountAboveBound = 0)
 {
     public static ReleasedFiguresResponse Of(ReleasedPipeline r) => new(r.Withheld, r.Bounds.OpportunitiesPerAccount, r.Bounds.AmountPerOpportunity,
         r.Bounds.DaysPerOpportunity, r.CountsPopulations, Domain.Health.ReleasedFigures.Confidence,
         RangeResponse.Of(r.Noise?.CoveredCount), RangeResponse.Of(r.Noise?.PotentialRevenue), RangeResponse.Of(r.Noise?.CountShare), RangeResponse.Of(r.Noise?.AmountShare),
         r.Releases.Select(x => new FigureReleaseResponse(Domain.Health.ReleasedFigures.Wire(x.Figure), State(x), x.Draw?.Epsilon.ToDecimal(), x.Draw?.Margins,
-            x.ReleasedAt, x.RefreshesAt)).ToList());
+            x.ReleasedAt, x.RefreshesAt)).ToList(), Source(r.Bounds.AmountSource), r.OpenAboveBound, r.OpenExcess);
+
+    public static string Source(Domain.Health.AmountBoundSource source) => source switch
+    {
+        Domain.Health.AmountBoundSource.OwnAmounts => "own_amounts",
+        Domain.Health.AmountBoundSource.Configured => "configured",
+        _ => "default",
+    };
 
     public static string State(HealthFigureRelease r) => r.Draw is null ? "withheld" : r.State switch
     {

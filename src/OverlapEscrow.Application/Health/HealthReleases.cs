@@ -5,6 +5,7 @@ using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain;
 using OverlapEscrow.Domain.Disclosure;
 using OverlapEscrow.Domain.Health;
+using OverlapEscrow.Domain.Opportunities;
 using OverlapEscrow.Domain.Privacy;
 
 namespace OverlapEscrow.Application.Health;
@@ -20,19 +21,40 @@ public sealed class HealthPrivacyOptions
     [Range(1, 100)]
     public int OpportunitiesPerAccount { get; set; } = 1;
 
-    /// <summary>The most one opportunity's amount adds to a released sum, in whole units of the figure's currency (unless the currency has its own bound).</summary>
+    /// <summary>
+    /// The amount bound when I have no amount in the figure's currency (and the currency has no configured bound): then
+    /// every amount sum is zero anyway. Otherwise the bound comes from my own amounts (<see cref="AmountQuantile"/>).
+    /// </summary>
     [Range(1, 1_000_000_000)]
     public long AmountPerOpportunity { get; set; } = 100_000;
 
-    /// <summary>Per-currency bounds that replace <see cref="AmountPerOpportunity"/> (e.g. JPY: 10000000).</summary>
+    /// <summary>
+    /// The quantile of the viewer's own amounts in the currency (all its opportunities with an amount in it) that,
+    /// rounded up on the 1-2-5 grid, bounds what one opportunity adds to a released sum (docs/privacy.md, "Health
+    /// figures": a bound from the viewer's own data does not depend on the partner's, so the release stays ε-DP).
+    /// </summary>
+    [Range(0.5, 1.0)]
+    public double AmountQuantile { get; set; } = 0.95;
+
+    /// <summary>Per-currency bounds set by the operator (e.g. JPY: 10000000): they replace the bound from the viewer's own amounts.</summary>
     public Dictionary<string, long> AmountPerOpportunityByCurrency { get; set; } = [];
 
     /// <summary>The most one opportunity's days to close adds to a released sum.</summary>
     [Range(1, 3650)]
     public int DaysPerOpportunity { get; set; } = 365;
 
-    public FigureBounds BoundsFor(string currency) => new(OpportunitiesPerAccount,
-        AmountPerOpportunityByCurrency.TryGetValue(currency, out var bound) && bound is >= 1 and <= 1_000_000_000 ? bound : AmountPerOpportunity, DaysPerOpportunity);
+    /// <summary>
+    /// The bounds of a figure in <paramref name="currency"/> for a viewer with opportunities <paramref name="mine"/>: the
+    /// operator's bound for the currency if set, else the quantile of my own amounts in it, else the default.
+    /// </summary>
+    public FigureBounds BoundsFor(string currency, IReadOnlyList<Opportunity> mine)
+    {
+        if (AmountPerOpportunityByCurrency.TryGetValue(currency, out var configured) && configured is >= 1 and <= ReleasedFigures.MaxAmountBound)
+            return new(OpportunitiesPerAccount, configured, DaysPerOpportunity, AmountBoundSource.Configured);
+        return ReleasedFigures.OwnAmountBound(mine, currency, AmountQuantile) is { } own
+            ? new(OpportunitiesPerAccount, own, DaysPerOpportunity, AmountBoundSource.OwnAmounts)
+            : new(OpportunitiesPerAccount, AmountPerOpportunity, DaysPerOpportunity, AmountBoundSource.Default);
+    }
 }
 
 /// <summary>One figure as released: its draw (null: withheld, nothing released for this period and currency while the budget is spent), when, and where it stands.</summary>

@@ -26,8 +26,13 @@ public enum FigureAccess { Exact, CountsOnly, NoCells }
 /// number of the partner's counts-only customer populations they rest on, each figure's release, and the noise range of
 /// each value (null while a figure is withheld: nothing released for this period and currency and the budget spent).
 /// </summary>
+/// <see cref="OpenAboveBound"/>/<see cref="OpenExcess"/>: my open opportunities in the currency whose amount is above the
+/// bound, and their excess over it in all (the most clipping lowers a released sum of open amounts; my own data).
 public sealed record ReleasedPipeline(FigureBounds Bounds, int CountsPopulations, IReadOnlyList<HealthFigureRelease> Releases, ReleasedFigures.FigureNoise? Noise)
 {
+    public long OpenAboveBound { get; init; }
+    public decimal OpenExcess { get; init; }
+
     public bool Withheld => Noise is null;
 }
 
@@ -173,20 +178,25 @@ public sealed class PipelineHealth(
     private async Task<(PipelineFigureSet?, ReleasedPipeline)> ReleaseAsync(PartnerView view, IReadOnlyList<PopulationSummary> mine,
         IReadOnlyList<Opportunity> opportunities, PartnerCells cells, string currency, FigurePeriod period, CancellationToken ct)
     {
-        var bounds = privacy.Value.BoundsFor(currency);
+        var bounds = privacy.Value.BoundsFor(currency, opportunities);
         var set = ReleasedFigures.BoundedSet(cells.Exact, cells.CountsNeighbors, bounds.OpportunitiesPerAccount);
+        var totals = ReleasedFigures.Totals(opportunities, set, currency, period, bounds);
+        // The bounds are part of what a figure is drawn for: another bound (another operator setting) is another release.
         var request = new HealthFigureRequest(period.ToString(), currency,
-            ReleasedFigures.DataKey(mine.Select(p => (p.Id, p.CurrentVersionId ?? "none"))),
+            ReleasedFigures.DataKey([.. mine.Select(p => (p.Id, p.CurrentVersionId ?? "none")), ("bounds", BoundsKey(bounds))]),
             ReleasedFigures.DataKey(cells.Keys),
             [.. cells.CustomerPopulations.Order(StringComparer.Ordinal)], [.. cells.CountsPopulations.Order(StringComparer.Ordinal)]);
         var list = new List<HealthFigureRelease>();
         foreach (var figure in ReleasedFigures.All)
             list.Add(await releases.ReadAsync(view, figure, request, () => ReleasedFigures.Components(figure, opportunities, set, currency, period, bounds),
                 ReleasedFigures.Sensitivities(figure, bounds, cells.CountsPopulations.Count), ct));
-        if (list.Any(r => r.Draw is null)) return (null, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, null));
-        var (figures, noise) = ReleasedFigures.Assemble(ReleasedFigures.Totals(opportunities, set, currency, period, bounds), list.ToDictionary(r => r.Figure, r => r.Draw!));
-        return (figures, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, noise));
+        if (list.Any(r => r.Draw is null))
+            return (null, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, null) { OpenAboveBound = totals.OpenAboveBound, OpenExcess = totals.OpenExcess });
+        var (figures, noise) = ReleasedFigures.Assemble(totals, list.ToDictionary(r => r.Figure, r => r.Draw!));
+        return (figures, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, noise) { OpenAboveBound = totals.OpenAboveBound, OpenExcess = totals.OpenExcess });
     }
+
+    private static string BoundsKey(FigureBounds b) => $"{b.OpportunitiesPerAccount}/{b.AmountPerOpportunity}/{b.DaysPerOpportunity}";
 
     /// <summary>
     /// A partner's customer cells as the figures see them: how they are shared, the partner's customer populations with a

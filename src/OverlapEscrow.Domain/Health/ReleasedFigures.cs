@@ -32,9 +32,17 @@ public enum HealthFigure
 /// The bounds that make a released figure's sensitivity finite, stated with every release: how many of my opportunities
 /// one account of the partner may bring into the set (<see cref="OpportunitiesPerAccount"/>, the contribution bound),
 /// and the most one opportunity's amount (in the figure's currency, whole units) and days to close may add to a sum
-/// (larger values count as the bound: clipping).
+/// (larger values count as the bound: clipping). <see cref="AmountSource"/> says where the amount bound came from.
 /// </summary>
-public sealed record FigureBounds(int OpportunitiesPerAccount, long AmountPerOpportunity, long DaysPerOpportunity);
+public sealed record FigureBounds(int OpportunitiesPerAccount, long AmountPerOpportunity, long DaysPerOpportunity,
+    AmountBoundSource AmountSource = AmountBoundSource.Default);
+
+/// <summary>
+/// Where a released sum's amount bound B comes from: the viewer's own amounts in the currency (<see cref="OwnAmounts"/>:
+/// a high quantile rounded up on the 1-2-5 grid, <see cref="ReleasedFigures.OwnAmountBound"/>), the operator's setting for
+/// the currency (<see cref="Configured"/>), or the escrow's default when the viewer has no amount in the currency.
+/// </summary>
+public enum AmountBoundSource { OwnAmounts, Configured, Default }
 
 /// <summary>
 /// The released form of one figure: its components as drawn (noised, or exact when the owner chose exact counts), the ε
@@ -99,6 +107,41 @@ public static class ReleasedFigures
             foreach (var id in neighbors.Where(n => !exact.Contains(n)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Take(perAccount))
                 set.Add(id);
         return set;
+    }
+
+    /// <summary>The largest amount bound there is (the options' range): a sum's sensitivity k·m·B stays far inside a long.</summary>
+    public const long MaxAmountBound = 1_000_000_000;
+
+    /// <summary>
+    /// The amount bound B taken from the viewer's own amounts in <paramref name="currency"/>: the
+    /// <paramref name="quantile"/> (nearest rank) of the amounts of all my opportunities in that currency (open or
+    /// closed), rounded up to the next value of the 1-2-5 grid (1, 2, 5, 10, 20, 50 …), at most
+    /// <see cref="MaxAmountBound"/>; null when I have no amount in the currency.
+    /// </summary>
+    /// <remarks>
+    /// Why this keeps the release ε-differentially private for the partner: the sensitivity k·m·B must not depend on the
+    /// partner's data, and B here is a function of the viewer's own opportunities alone (never of which of them overlap),
+    /// so for every pair of the partner's neighbouring datasets it is the same number; the viewer already knows it. The
+    /// price is bias, not privacy: an amount above B counts as B (the clipped excess is shown beside the figure).
+    /// </remarks>
+    public static long? OwnAmountBound(IReadOnlyList<Opportunity> mine, string currency, double quantile)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(quantile, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(quantile, 1);
+        var amounts = mine.Where(o => o.Amount is not null && string.Equals(o.Currency, currency, StringComparison.Ordinal)).Select(o => o.Amount!.Value)
+            .Order().ToList();
+        if (amounts.Count == 0) return null;
+        var rank = (int)Math.Ceiling(quantile * amounts.Count);
+        return RoundUpOnGrid(amounts[Math.Clamp(rank, 1, amounts.Count) - 1]);
+    }
+
+    /// <summary>The smallest value of the 1-2-5 grid (1, 2, 5, 10, 20, 50, …) at least <paramref name="value"/>; at least 1, at most <see cref="MaxAmountBound"/>.</summary>
+    public static long RoundUpOnGrid(decimal value)
+    {
+        for (long decade = 1; decade <= MaxAmountBound; decade *= 10)
+            foreach (var step in (ReadOnlySpan<long>)[1, 2, 5])
+                if (step * decade >= value) return Math.Min(step * decade, MaxAmountBound);
+        return MaxAmountBound;
     }
 
     /// <summary>An amount clipped to [0, bound] in whole units of its currency (rounded half away from zero).</summary>
@@ -171,14 +214,24 @@ public static class ReleasedFigures
     }
 
     /// <summary>Every component's with-side and total over my opportunities, clipped as released.</summary>
+    /// <remarks>
+    /// <see cref="OpenAboveBound"/> and <see cref="OpenExcess"/>: how many of all my open opportunities in the currency
+    /// have an amount above the bound, and by how much in all — the most the clipping can lower a released sum of open
+    /// amounts (my own data, over all my opportunities, never over the set: shown free beside the figure).
+    /// </remarks>
     public sealed record FigureTotals(Split Open, Split OpenAmount, decimal OpenAmountUnclipped, Split Closed, Split Won, Split DealCount, Split DealAmount,
-        Split DaysCount, Split DaysSum);
+        Split DaysCount, Split DaysSum)
+    {
+        public long OpenAboveBound { get; init; }
+        public decimal OpenExcess { get; init; }
+    }
 
     public static FigureTotals Totals(IReadOnlyList<Opportunity> mine, IReadOnlySet<string> set, string currency, FigurePeriod period, FigureBounds bounds)
     {
         long open = 0, openWith = 0, amount = 0, amountWith = 0, closed = 0, closedWith = 0, won = 0, wonWith = 0;
         long deals = 0, dealsWith = 0, dealSum = 0, dealSumWith = 0, days = 0, daysWith = 0, daySum = 0, daySumWith = 0;
-        decimal unclipped = 0;
+        decimal unclipped = 0, excess = 0;
+        long above = 0;
         foreach (var o in mine)
         {
             var with = set.Contains(o.RecordId);
@@ -190,6 +243,7 @@ public static class ReleasedFigures
                 {
                     var c = Clip(m, bounds.AmountPerOpportunity);
                     unclipped += m;
+                    if (m > bounds.AmountPerOpportunity) { above++; excess += m - bounds.AmountPerOpportunity; }
                     amount += c; if (with) amountWith += c;
                 }
                 continue;
@@ -212,7 +266,7 @@ public static class ReleasedFigures
             }
         }
         return new FigureTotals(new(openWith, open), new(amountWith, amount), unclipped, new(closedWith, closed), new(wonWith, won),
-            new(dealsWith, deals), new(dealSumWith, dealSum), new(daysWith, days), new(daySumWith, daySum));
+            new(dealsWith, deals), new(dealSumWith, dealSum), new(daysWith, days), new(daySumWith, daySum)) { OpenAboveBound = above, OpenExcess = excess };
     }
 
     /// <summary>The noise ranges of a partner's released figures, beside the values (null where a figure is not shown).</summary>
