@@ -26,6 +26,12 @@ public enum HealthFigure
 
     /// <summary>[won in the period with both dates in the set, Σ of their clipped days to close]: the time to close.</summary>
     DaysToClose,
+
+    /// <summary>
+    /// [open opportunities in the union over all partners, Σ of their clipped open amounts]: the all-partner coverage
+    /// when it rests on at least one counts-only partner (<see cref="ReleasedFigures.OverallComponents"/>), paid by each.
+    /// </summary>
+    OverallCoverage,
 }
 
 /// <summary>
@@ -89,8 +95,12 @@ public static class ReleasedFigures
         HealthFigure.PotentialRevenue => "potential_revenue",
         HealthFigure.WinRate => "win_rate",
         HealthFigure.AverageDealSize => "average_deal_size",
-        _ => "days_to_close",
+        HealthFigure.DaysToClose => "days_to_close",
+        _ => "overall_coverage",
     };
+
+    /// <summary>Every figure that is stored, the per-partner ones and the all-partner coverage.</summary>
+    public static readonly IReadOnlyList<HealthFigure> Stored = [.. All, HealthFigure.OverallCoverage];
 
     /// <summary>
     /// The set the figures are over: every opportunity of mine in <paramref name="exact"/> (overlaps-level cells, which
@@ -159,11 +169,17 @@ public static class ReleasedFigures
             HealthFigure.PotentialRevenue => [t.OpenAmount.With],
             HealthFigure.WinRate => [t.Closed.With, t.Won.With],
             HealthFigure.AverageDealSize => [t.DealCount.With, t.DealAmount.With],
-            _ => [t.DaysCount.With, t.DaysSum.With],
+            HealthFigure.DaysToClose => [t.DaysCount.With, t.DaysSum.With],
+            _ => [t.Open.With, t.OpenAmount.With],
         };
     }
 
-    /// <summary>How much one partner account moves each component: k·m for counts, k·m·bound for sums.</summary>
+    /// <summary>
+    /// How much one partner account moves each component: k·m for counts, k·m·bound for sums. For the all-partner
+    /// coverage, m is the largest number of counts-only customer populations of any one partner it is charged to: one
+    /// account of partner P changes P's bounded set by at most k·m_P opportunities, so the union of all partners' sets
+    /// (the others' fixed) by at most as many.
+    /// </summary>
     public static long[] Sensitivities(HealthFigure figure, FigureBounds bounds, int countsPopulations)
     {
         var k = checked((long)bounds.OpportunitiesPerAccount * Math.Max(1, countsPopulations));
@@ -173,7 +189,8 @@ public static class ReleasedFigures
             HealthFigure.PotentialRevenue => [checked(k * bounds.AmountPerOpportunity)],
             HealthFigure.WinRate => [k, k],
             HealthFigure.AverageDealSize => [k, checked(k * bounds.AmountPerOpportunity)],
-            _ => [k, checked(k * bounds.DaysPerOpportunity)],
+            HealthFigure.DaysToClose => [k, checked(k * bounds.DaysPerOpportunity)],
+            _ => [k, checked(k * bounds.AmountPerOpportunity)],
         };
     }
 
@@ -330,6 +347,28 @@ public static class ReleasedFigures
         Interval? sampling = rate ? Intervals.NewcombeDifference((int)s, (int)n, (int)(numerators.Total - s), (int)without) : null;
         var noise = new NoiseRange(Math.Min(low, difference), Math.Max(high, difference));
         return (new Comparison((int)n, (int)without, with, other, difference, sampling) { Noise = noise }, noise);
+    }
+
+    /// <summary>The noise of the all-partner coverage: where the covered count and amount, and their shares, lie at 95 % as far as the noise goes.</summary>
+    public sealed record CoverageNoise(NoiseRange CoveredCount, NoiseRange CoveredAmount, NoiseRange? CountShare, NoiseRange? AmountShare);
+
+    /// <summary>
+    /// The all-partner coverage from its released components (open count, clipped open amount over the union of every
+    /// partner's set) and my own totals: post-processing only. <paramref name="known"/> is the union over the partners
+    /// whose sets I may know exactly (overlaps-level cells, exact counts): the released values are clamped to lie between
+    /// what that part already holds and my totals.
+    /// </summary>
+    public static (Coverage Coverage, CoverageNoise Noise) AssembleOverall(FigureTotals union, FigureTotals known, FigureDraw draw)
+    {
+        var covered = Math.Clamp(draw.Values[0], Math.Min(known.Open.With, union.Open.Total), Math.Max(0, union.Open.Total));
+        var amount = Math.Clamp(draw.Values[1], Math.Min(known.OpenAmount.With, union.OpenAmount.Total), Math.Max(0, union.OpenAmount.Total));
+        var countRange = new NoiseRange(Math.Max(known.Open.With, covered - draw.Margins[0]), Math.Min(union.Open.Total, covered + draw.Margins[0]));
+        var amountRange = new NoiseRange(Math.Max(known.OpenAmount.With, amount - draw.Margins[1]), Math.Min(union.OpenAmount.Total, amount + draw.Margins[1]));
+        var coverage = new Coverage((int)union.Open.Total, (int)covered, union.OpenAmountUnclipped, amount);
+        NoiseRange? countShare = union.Open.Total == 0 ? null : new NoiseRange(countRange.Low / union.Open.Total, countRange.High / union.Open.Total);
+        NoiseRange? amountShare = union.OpenAmountUnclipped == 0 ? null
+            : new NoiseRange(amountRange.Low / (double)union.OpenAmountUnclipped, amountRange.High / (double)union.OpenAmountUnclipped);
+        return (coverage, new CoverageNoise(countRange, amountRange, countShare, amountShare));
     }
 
     private static long Clamp(long value, long total) => Math.Clamp(value, 0, Math.Max(0, total));
