@@ -12,6 +12,7 @@ namespace OverlapEscrow.Api.Tests;
 /// through the private-counts mechanism, once per data, paid from the partner's budget, audited in its log, withheld when
 /// the budget is spent, and never reading another partner's data or a hidden population.
 /// </summary>
+[Trait("AlsoOn", "postgres")]
 public sealed class ReleasedHealthTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 9, 6, 0, 0, TimeSpan.Zero);
@@ -275,6 +276,10 @@ public sealed class ReleasedHealthTests : IAsyncLifetime
         Assert.DoesNotContain(toDelta, gammaSpend.ToJsonString());
         Assert.Single(OverallSpends(await AuditAsync(delta, "privacy.budget_spent")));
         Assert.Empty(OverallSpends(await AuditAsync(_beta, "privacy.budget_spent")));
+        // One partnership's report: its coverage is the partner's own released figures, not one more release.
+        var one = await Json(await _alpha.Http.GetAsync($"/v1/partnerships/{_toGamma}/health/pipeline?period=2026-Q1"));
+        Assert.Null(one["overallReleased"]);
+        Assert.Equal(one["partners"]![0]!["figures"]!["coverage"]!.ToJsonString(), one["overall"]!.ToJsonString());
 
         // Read again: the same release, nothing more spent (averaging reads learns nothing).
         _clock.Advance(TimeSpan.FromMinutes(10));

@@ -168,7 +168,13 @@ public sealed class PipelineHealth(
         var overall = PipelineFigures.CoverageOf(opportunities, known, money);
         OverallReleased? overallReleased = null;
         IReadOnlyList<LeftOutPartner> leftOut = [];
-        if (noised.Count > 0)
+        if (noised.Count > 0 && partnershipId is not null)
+        {
+            // One partnership asked for: its coverage is the partner's own released figures (post-processing, free), not
+            // one more release of the same thing.
+            if (partners.Single().Figures is { } own) overall = own.Coverage;
+        }
+        else if (noised.Count > 0)
         {
             HashSet<string> Union(IReadOnlySet<string> included)
             {
