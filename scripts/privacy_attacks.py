@@ -17,7 +17,11 @@ exact counts:
   figures give for the owner (docs/health.md); an odd sum means "in". Exact, the sum reads every opportunity's
   membership off its power-of-two amount. The owner shares its customers at the counts level, so the figure is
   released through the private-counts mechanism (a clipped sum plus discrete Laplace noise, docs/privacy.md "Health
-  figures"); the read releases all five health figures, so the bound is that of 5 releases.
+  figures"); the read releases all five health figures and the coverage over all partners, so the bound is that of 6
+  releases. The same read's all-partner covered amount (one more released sum over the union, docs/health.md) gets the
+  same odd-means-in rule: "subset sum (overall)". The clip bound B comes
+  from the attacker's own amounts (the 95th percentile rounded up on the 1-2-5 grid: here 2, so nothing is clipped
+  and the noise is as small as the guarantee allows for this sum): the attacker chooses B, and the noise follows it.
 - whole budget: a second attacker organization spends a whole period's budget on the target: 15 populations of the
   100 known accounts plus the target, against both owner populations (30 releases); the sum of the 30 counts minus
   30·100 >= 15 means "in" (the best threshold for the two sums, whose noise is symmetric).
@@ -98,7 +102,8 @@ def main():
     def settings_of(partnership):
         return owner.privacy(partnership)["settings"]
 
-    attacks = {name: [] for name in ["probe", "padding", "differencing populations", "differencing versions", "subset sum (health)", "whole budget"]}
+    attacks = {name: [] for name in ["probe", "padding", "differencing populations", "differencing versions", "subset sum (health)",
+                                     "subset sum (overall)", "whole budget"]}
     spent = {}  # the ε each attack's decision rests on
     settings = None
     for trial in range(2 * args.trials):
@@ -127,6 +132,8 @@ def main():
         health = attacker.api.call("GET", f"/v1/partnerships/{partnership}/health/pipeline")
         figures = next((p.get("figures") for p in health["partners"] if p["partnershipId"] == partnership), None)
         attacks["subset sum (health)"].append((member, figures is not None and int(float(figures["potentialRevenue"])) % 2 == 1))
+        # The coverage over all partners rests on the owner's counts-only customers too: its covered amount is one more sum.
+        attacks["subset sum (overall)"].append((member, int(float(health["overall"]["coveredAmount"])) % 2 == 1))
         # The second version got a fresh value only if the refresh interval allowed it: count the releases it read.
         fresh = second[(versions, customers)]["privacy"]["releasedAt"] != first[(versions, customers)]["privacy"]["releasedAt"]
         spent.setdefault("differencing versions", 0)
@@ -144,7 +151,8 @@ def main():
             print(f"  {trial + 1} of {2 * args.trials} trials ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
 
     per_release = float(settings["epsilonPerRelease"])
-    spent.update({"probe": 1, "padding": 1, "differencing populations": 2, "subset sum (health)": 5})
+    # One health read releases the five figures and the all-partner coverage: both subset-sum rules saw all six.
+    spent.update({"probe": 1, "padding": 1, "differencing populations": 2, "subset sum (health)": 6, "subset sum (overall)": 6})
     print(f"settings (the escrow's defaults): epsilonPerPeriod {settings['epsilonPerPeriod']}, epsilonPerRelease {settings['epsilonPerRelease']}, "
           f"refreshIntervalMinutes {settings['refreshIntervalMinutes']}, releasesPerPeriod {settings['releasesPerPeriod']}, "
           f"advantageBound {settings['advantageBound']}, marginOfError ±{settings['marginOfError']} at 90 %, medianError {settings['medianError']}")
@@ -224,8 +232,11 @@ def main():
     partnership = attacker.partner(owner)
     reads = int(args.averaging_reads)
     values = []
+    released_block = None
     for i in range(reads):
-        figures = attacker.api.call("GET", f"/v1/partnerships/{partnership}/health/pipeline")["partners"][0].get("figures")
+        partner = attacker.api.call("GET", f"/v1/partnerships/{partnership}/health/pipeline")["partners"][0]
+        figures = partner.get("figures")
+        released_block = partner.get("released")
         values.append(figures["potentialRevenue"] if figures else None)
         if i == 0:
             after_first = owner.privacy(partnership)["budget"]["spent"]
@@ -233,6 +244,11 @@ def main():
     averaging_ok = len(set(values)) == 1 and after_first == after_all
     print(f"averaging: {reads} reads of the released potential revenue (true 25000): {len(set(values))} distinct value(s) ({values[0]}); "
           f"owner's budget spent after the first read {after_first}, after all {after_all}: {'nothing learned' if averaging_ok else 'NOT CONSTANT'}")
+    if released_block and released_block.get("potentialRevenue"):
+        # The bound from the attacker's own amounts (1000 each: B = 1000) and the stated 95 % range of the sum.
+        r = released_block["potentialRevenue"]
+        print(f"  amount bound B {released_block.get('amountPerOpportunity')} ({released_block.get('amountBoundSource')}); "
+              f"95 % noise range of the released sum {r['low']:.0f} to {r['high']:.0f}")
     all_within &= averaging_ok and released_rate <= 0.65
 
     # Utility: released counts of cells of known size.

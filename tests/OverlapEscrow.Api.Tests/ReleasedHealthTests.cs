@@ -12,6 +12,7 @@ namespace OverlapEscrow.Api.Tests;
 /// through the private-counts mechanism, once per data, paid from the partner's budget, audited in its log, withheld when
 /// the budget is spent, and never reading another partner's data or a hidden population.
 /// </summary>
+[Trait("AlsoOn", "postgres")]
 public sealed class ReleasedHealthTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 9, 6, 0, 0, TimeSpan.Zero);
@@ -137,13 +138,14 @@ public sealed class ReleasedHealthTests : IAsyncLifetime
         Assert.Equal(["overlapping_opportunities", "potential_revenue", "win_rate", "average_deal_size", "days_to_close"],
             released["releases"]!.AsArray().Select(r => r!["figure"]!.GetValue<string>()));
         Assert.All(released["releases"]!.AsArray(), r => Assert.Equal(("current", 0.02m), (r!["state"]!.GetValue<string>(), r["epsilon"]!.GetValue<decimal>())));
-        // The noise is there: a sum with a bound of 100 000 per opportunity at ε = 0.02 does not come out at the true 2 500.
+        // The noise is there: a sum with a bound of 2 000 per opportunity (my own amounts) at ε = 0.02 does not come out at the true 2 500.
         Assert.NotEqual(2500m, first["figures"]!["potentialRevenue"]!.GetValue<decimal>());
         Assert.True(released["potentialRevenue"]!["high"]!.GetValue<double>() - released["potentialRevenue"]!["low"]!.GetValue<double>() > 1000);
         var budget = (await _gamma.PrivacyAsync(_toGamma))["budget"]!;
-        Assert.Equal((6, 0.12m), (budget["releases"]!.GetValue<int>(), budget["spent"]!.GetValue<decimal>()));
+        // The matrix cell, the five figures, and the all-partner coverage that gamma's customers are in.
+        Assert.Equal((7, 0.14m), (budget["releases"]!.GetValue<int>(), budget["spent"]!.GetValue<decimal>()));
         var spends = (await AuditAsync(_gamma, "privacy.budget_spent")).Where(e => e["detail"]!["figure"] is not null).ToList();
-        Assert.Equal(5, spends.Count);
+        Assert.Equal(6, spends.Count);
         Assert.Contains(spends, e => e["detail"]!["figure"]!.GetValue<string>() == "potential_revenue"
                                      && e["detail"]!["myPopulationIds"]!.AsArray().Single()!.GetValue<string>() == _gammaCustomers);
 
@@ -155,12 +157,27 @@ public sealed class ReleasedHealthTests : IAsyncLifetime
             Assert.Equal(first["figures"]!.ToJsonString(), again["figures"]!.ToJsonString());
             Assert.Equal(first["released"]!["releases"]!.ToJsonString(), again["released"]!["releases"]!.ToJsonString());
         }
-        Assert.Equal(0.12m, (await _gamma.PrivacyAsync(_toGamma))["budget"]!["spent"]!.GetValue<decimal>());
-        Assert.Equal(6, (await AuditAsync(_gamma, "privacy.budget_spent")).Count);
+        Assert.Equal(0.14m, (await _gamma.PrivacyAsync(_toGamma))["budget"]!["spent"]!.GetValue<decimal>());
+        Assert.Equal(7, (await AuditAsync(_gamma, "privacy.budget_spent")).Count);
         // Beta, whose cells are at the overlaps level, paid nothing; the spend is in gamma's log only.
         Assert.Equal(0m, (await _beta.PrivacyAsync(_toBeta))["budget"]!["spent"]!.GetValue<decimal>());
         Assert.Empty(await AuditAsync(_beta, "privacy.budget_spent"));
         Assert.Empty(await AuditAsync(_alpha, "privacy.budget_spent"));
+    }
+
+    [Fact]
+    public async Task TheAmountBoundOfMoneyFiguresComesFromMyOwnAmountsSoTheirMarginIsInProportionToMyDeals()
+    {
+        var gamma = await GammaAsync();
+        var released = gamma["released"]!;
+
+        // My 34 USD amounts: 5 × 500, 17 × 1000, 12 × 2000; the 95th percentile (rank 33) is 2000, on the 1-2-5 grid already.
+        Assert.Equal(("own_amounts", 2000L), (released["amountBoundSource"]!.GetValue<string>(), released["amountPerOpportunity"]!.GetValue<long>()));
+        Assert.Equal((0L, 0m), (released["openAboveBound"]!.GetValue<long>(), released["openAmountAboveBound"]!.GetValue<decimal>()));
+        // A sum's margin is the count's times the bound (the same ε, sensitivity × 2000): about ±300 000, not ±15 million.
+        var margins = released["releases"]!.AsArray().ToDictionary(r => r!["figure"]!.GetValue<string>(), r => r!["margins"]![0]!.GetValue<long>());
+        Assert.InRange(margins["potential_revenue"] / (double)margins["overlapping_opportunities"], 1990, 2010);
+        Assert.InRange(margins["potential_revenue"], 1, 2000L * 200);
     }
 
     [Fact]
@@ -214,16 +231,142 @@ public sealed class ReleasedHealthTests : IAsyncLifetime
         Assert.True(gamma["released"]!["withheld"]!.GetValue<bool>());
     }
 
+    private async Task<JsonNode> PipelineAsync(Org org, string period = "2026-Q1")
+    {
+        var response = await org.Http.GetAsync($"/v1/health/pipeline?period={period}");
+        await Expect(response, HttpStatusCode.OK);
+        return await Json(response);
+    }
+
+    private static List<JsonNode> OverallSpends(IEnumerable<JsonNode> spends) =>
+        spends.Where(e => e["detail"]!["figure"]?.GetValue<string>() == "overall_coverage").ToList();
+
+    [Fact]
+    public async Task ACountsOnlyPartnerCountsInTheOverallCoverageOnlyThroughOneNoisedReleaseChargedToEachSuchPartner()
+    {
+        // A second counts-only partner, delta, with customers on the accounts of O5…O9 too.
+        var delta = await _app.SignupAsync("delta");
+        var deltaCustomers = await delta.CreatePopulationAsync("Customers");
+        await delta.UploadOkAsync(deltaCustomers, Records.Range("D", 20, 5));
+        await delta.ShareAsync(deltaCustomers, "counts");
+        var toDelta = await _alpha.PartnerAsync(delta);
+        await SettleMatrixAsync();
+        await _alpha.MatrixAsync(toDelta);
+        var gammaBefore = (await _gamma.PrivacyAsync(_toGamma))["budget"]!["spent"]!.GetValue<decimal>();
+        var deltaBefore = (await delta.PrivacyAsync(toDelta))["budget"]!["spent"]!.GetValue<decimal>();
+
+        var report = await PipelineAsync(_alpha);
+
+        Assert.Equal(0, report["partnersLeftOut"]!.GetValue<int>());
+        Assert.Empty(report["leftOut"]!.AsArray());
+        var released = report["overallReleased"]!;
+        Assert.Equal(new[] { _toGamma, toDelta }.Order(StringComparer.Ordinal), released["chargedPartnershipIds"]!.AsArray().Select(x => x!.GetValue<string>()));
+        Assert.Equal(("overall_coverage", "current", 0.02m), (released["release"]!["figure"]!.GetValue<string>(), released["release"]!["state"]!.GetValue<string>(),
+            released["release"]!["epsilon"]!.GetValue<decimal>()));
+        Assert.All(released["release"]!["margins"]!.AsArray(), m => Assert.True(m!.GetValue<long>() > 0));
+        // Beta's O0…O4 (overlaps level, exact) are in it for sure: the released count lies between those 5 and my 10 open ones.
+        var overall = report["overall"]!;
+        Assert.InRange(overall["coveredCount"]!.GetValue<int>(), 5, 10);
+        Assert.True(released["coveredCount"]!["low"]!.GetValue<double>() >= 5);
+        // Each partner paid the release's ε once (on top of its own five figures), and its log says so, naming only its own population.
+        Assert.Equal(gammaBefore + 0.12m, (await _gamma.PrivacyAsync(_toGamma))["budget"]!["spent"]!.GetValue<decimal>());
+        Assert.Equal(deltaBefore + 0.12m, (await delta.PrivacyAsync(toDelta))["budget"]!["spent"]!.GetValue<decimal>());
+        var gammaSpend = Assert.Single(OverallSpends(await AuditAsync(_gamma, "privacy.budget_spent")));
+        Assert.Equal([_gammaCustomers], gammaSpend["detail"]!["myPopulationIds"]!.AsArray().Select(x => x!.GetValue<string>()));
+        Assert.DoesNotContain(toDelta, gammaSpend.ToJsonString());
+        Assert.Single(OverallSpends(await AuditAsync(delta, "privacy.budget_spent")));
+        Assert.Empty(OverallSpends(await AuditAsync(_beta, "privacy.budget_spent")));
+        // One partnership's report: its coverage is the partner's own released figures, not one more release.
+        var one = await Json(await _alpha.Http.GetAsync($"/v1/partnerships/{_toGamma}/health/pipeline?period=2026-Q1"));
+        Assert.Null(one["overallReleased"]);
+        Assert.Equal(one["partners"]![0]!["figures"]!["coverage"]!.ToJsonString(), one["overall"]!.ToJsonString());
+
+        // Read again: the same release, nothing more spent (averaging reads learns nothing).
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        var again = await PipelineAsync(_alpha);
+        Assert.Equal(overall.ToJsonString(), again["overall"]!.ToJsonString());
+        Assert.Equal(gammaBefore + 0.12m, (await _gamma.PrivacyAsync(_toGamma))["budget"]!["spent"]!.GetValue<decimal>());
+        Assert.Single(OverallSpends(await AuditAsync(_gamma, "privacy.budget_spent")));
+    }
+
+    [Fact]
+    public async Task TheOverallCoverageOverOverlapsLevelPartnersAloneStaysExactAndSpendsNothing()
+    {
+        // Beta alone (overlaps level): O0…O4 of my 10 open opportunities, 5 × 1000 of 7 500.
+        var beta = await Json(await _alpha.Http.GetAsync($"/v1/partnerships/{_toBeta}/health/pipeline?period=2026-Q1"));
+        Assert.Equal((5, 10, 5000m, 7500m), (beta["overall"]!["coveredCount"]!.GetValue<int>(), beta["overall"]!["openCount"]!.GetValue<int>(),
+            beta["overall"]!["coveredAmount"]!.GetValue<decimal>(), beta["overall"]!["openAmount"]!.GetValue<decimal>()));
+        Assert.Null(beta["overallReleased"]);
+
+        // Gamma chooses exact counts for me: the union over both is exact too (10 of 10, 7 500), and nobody pays for it.
+        await _gamma.SetPrivacyAsync(_toGamma, new { exactCounts = true, confirmExactCounts = true });
+        var all = await PipelineAsync(_alpha);
+        Assert.Null(all["overallReleased"]);
+        Assert.Equal((10, 7500m), (all["overall"]!["coveredCount"]!.GetValue<int>(), all["overall"]!["coveredAmount"]!.GetValue<decimal>()));
+        Assert.Empty(OverallSpends(await AuditAsync(_gamma, "privacy.budget_spent")));
+        Assert.Empty(OverallSpends(await AuditAsync(_beta, "privacy.budget_spent")));
+    }
+
+    [Fact]
+    public async Task APartnerWhoseBudgetCannotPayIsLeftOutOfTheOverallCoverageAndNamedAndTheRestStaysExact()
+    {
+        await SettleMatrixAsync();
+        await SpendAllAsync();
+
+        var report = await PipelineAsync(_alpha);
+
+        Assert.Equal(1, report["partnersLeftOut"]!.GetValue<int>());
+        var left = Assert.Single(report["leftOut"]!.AsArray())!;
+        Assert.Equal((_toGamma, "gamma", "budget_exhausted"), (left["partnershipId"]!.GetValue<string>(), left["partner"]!["slug"]!.GetValue<string>(),
+            left["reason"]!.GetValue<string>()));
+        // Over beta alone, exactly: no release, nothing spent by anyone.
+        Assert.Null(report["overallReleased"]);
+        Assert.Equal((5, 5000m), (report["overall"]!["coveredCount"]!.GetValue<int>(), report["overall"]!["coveredAmount"]!.GetValue<decimal>()));
+        Assert.Empty(OverallSpends(await AuditAsync(_gamma, "privacy.budget_spent")));
+        var lines = (await Json(await _alpha.Http.GetAsync("/v1/health/report?period=2026-Q1")))["lines"]!.AsArray();
+        Assert.Equal("1", lines.Single(l => l!["measure"]!.GetValue<string>() == "partners_left_out_budget_exhausted")!["value"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task AfterTheOverallCoverageWasReleasedAPartnerOutOfBudgetIsLeftOutOfTheNextDrawAndTheOthersStillPay()
+    {
+        var delta = await _app.SignupAsync("delta");
+        var deltaCustomers = await delta.CreatePopulationAsync("Customers");
+        await delta.UploadOkAsync(deltaCustomers, Records.Range("D", 0, 3));
+        await delta.ShareAsync(deltaCustomers, "counts");
+        var toDelta = await _alpha.PartnerAsync(delta);
+        Assert.Equal(2, (await PipelineAsync(_alpha))["overallReleased"]!["chargedPartnershipIds"]!.AsArray().Count);
+        await SpendAllAsync();
+
+        // New data of mine, the refresh interval past: a new draw is due, and gamma cannot pay for it.
+        await _alpha.UploadOkAsync(_pipeline, Records.Ndjson(Pipeline()));
+        _clock.Advance(TimeSpan.FromDays(8));
+        await ReloginAsync(_alpha);
+        await ReloginAsync(_gamma);
+        await ReloginAsync(delta);
+        var report = await PipelineAsync(_alpha);
+
+        Assert.Equal(_toGamma, Assert.Single(report["leftOut"]!.AsArray())!["partnershipId"]!.GetValue<string>());
+        Assert.Equal([toDelta], report["overallReleased"]!["chargedPartnershipIds"]!.AsArray().Select(x => x!.GetValue<string>()));
+        Assert.Equal(2, OverallSpends(await AuditAsync(delta, "privacy.budget_spent")).Count);
+        Assert.Single(OverallSpends(await AuditAsync(_gamma, "privacy.budget_spent")));
+    }
+
     [Fact]
     public async Task TheReportMarksNoisedPartnersAndGivesTheNoiseRangeBesideTheValue()
     {
         var lines = (await Json(await _alpha.Http.GetAsync("/v1/health/report?period=2026-Q1")))["lines"]!.AsArray();
 
-        var kind = lines.Single(l => l!["measure"]!.GetValue<string>() == "figures" && l["partner"]!.GetValue<string>() == "gamma Inc.")!;
+        var kind = lines.Single(l => l!["measure"]!.GetValue<string>() == "figures" && l["partner"]?.GetValue<string>() == "gamma Inc.")!;
         Assert.Equal("noised", kind["value"]!.GetValue<string>());
-        var revenue = lines.Single(l => l!["measure"]!.GetValue<string>() == "potential_revenue_USD" && l["partner"]!.GetValue<string>() == "gamma Inc.")!;
+        var revenue = lines.Single(l => l!["measure"]!.GetValue<string>() == "potential_revenue_USD" && l["partner"]?.GetValue<string>() == "gamma Inc.")!;
         Assert.NotNull(revenue["low"]);
         Assert.NotNull(revenue["high"]);
-        Assert.Equal("exact", lines.Single(l => l!["measure"]!.GetValue<string>() == "figures" && l["partner"]!.GetValue<string>() == "beta Inc.")!["value"]!.GetValue<string>());
+        Assert.Equal("exact", lines.Single(l => l!["measure"]!.GetValue<string>() == "figures" && l["partner"]?.GetValue<string>() == "beta Inc.")!["value"]!.GetValue<string>());
+        // The all-partner coverage rests on gamma too: noised, with its range.
+        Assert.Equal("noised", lines.Single(l => l!["section"]!.GetValue<string>() == "coverage" && l["measure"]!.GetValue<string>() == "figures")!["value"]!.GetValue<string>());
+        var covered = lines.Single(l => l!["measure"]!.GetValue<string>() == "covered_opportunities")!;
+        Assert.NotNull(covered["low"]);
+        Assert.NotNull(covered["high"]);
     }
 }

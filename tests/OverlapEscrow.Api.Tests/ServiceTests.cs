@@ -52,8 +52,10 @@ public sealed class ServiceTests
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
         http.DefaultRequestHeaders.Authorization = new("Bearer", (await EscrowClient.Json(login))["accessToken"]!.GetValue<string>());
         var partnerships = JsonNode.Parse(await http.GetStringAsync("/v1/partnerships"))!.AsArray();
-        var partnership = Assert.Single(partnerships)!;
-        Assert.Equal("active", partnership["status"]!.GetValue<string>());
+        // Contoso (overlaps and counts, listed first: the newest) and Fabrikam (customers at the counts level only).
+        Assert.Equal(["contoso", "fabrikam"], partnerships.Select(p => p!["partner"]!["slug"]!.GetValue<string>()));
+        Assert.All(partnerships, p => Assert.Equal("active", p!["status"]!.GetValue<string>()));
+        var partnership = partnerships[0]!;
         var matrix = await EscrowClient.MatrixAsync(new Org("", "northwind", http, ""), partnership["id"]!.GetValue<string>());
         Assert.Equal(6, matrix["cells"]!.AsArray().Count); // Northwind's customers, prospects and pipeline × Contoso's two
         Assert.All(matrix["cells"]!.AsArray(), c => Assert.True(c!["count"]!.GetValue<int>() > 0));
@@ -64,12 +66,19 @@ public sealed class ServiceTests
         var claims = JsonNode.Parse(await http.GetStringAsync("/v1/attributions"))!["items"]!.AsArray();
         Assert.Equal(["claimed", "confirmed", "disputed"], claims.Select(c => c!["status"]!.GetValue<string>()).Order());
         Assert.All(claims, c => Assert.NotEmpty(c!["evidence"]!.AsArray()));
+        // Fabrikam's figures, and the coverage over all partners, are released with noise and their margins.
+        var health = JsonNode.Parse(await http.GetStringAsync("/v1/health/pipeline?period=2026"))!;
+        var fabrikam = health["partners"]!.AsArray().Single(p => p!["partner"]!["slug"]!.GetValue<string>() == "fabrikam")!;
+        Assert.Equal("counts_only", fabrikam["access"]!.GetValue<string>());
+        Assert.NotNull(fabrikam["figures"]);
+        Assert.Equal(0.1m, fabrikam["released"]!["releases"]![0]!["epsilon"]!.GetValue<decimal>());
+        Assert.Equal([partnerships[1]!["id"]!.GetValue<string>()], health["overallReleased"]!["chargedPartnershipIds"]!.AsArray().Select(x => x!.GetValue<string>()));
 
         using var again = new EscrowApp(settings, app.DataDirectory);
         var second = again.CreateClient();
         var relogin = await second.PostAsync("/v1/auth/login", JsonContent("""{"email":"admin@northwind.example","password":"demo-password-1"}"""));
         second.DefaultRequestHeaders.Authorization = new("Bearer", (await EscrowClient.Json(relogin))["accessToken"]!.GetValue<string>());
-        Assert.Single(JsonNode.Parse(await second.GetStringAsync("/v1/partnerships"))!.AsArray());
+        Assert.Equal(2, JsonNode.Parse(await second.GetStringAsync("/v1/partnerships"))!.AsArray().Count);
         Assert.Equal(3, JsonNode.Parse(await second.GetStringAsync("/v1/attributions"))!["items"]!.AsArray().Count);
     }
 

@@ -82,7 +82,9 @@ public sealed class HealthPagesTests(DashboardWorld world)
         // The page shows the same release as the API (read again: no new draw), marked ≈, with its 95 % range beside it.
         await Assertions.Expect(row.Locator(".potential")).ToContainTextAsync("≈ " + api["figures"]!["potentialRevenue"]!.GetValue<decimal>().ToString("N0", CultureInfo.InvariantCulture) + " USD");
         await Assertions.Expect(row.Locator(".potential .margin")).ToContainTextAsync("95 %: " + ((decimal)low).ToString("N0", CultureInfo.InvariantCulture) + " USD");
-        await Assertions.Expect(page.Locator(".released-note")).ToContainTextAsync("100,000 USD per opportunity");
+        // The amount bound is the seller's own: all its amounts are 1 000, so B = 1 000 (not the fixed 100 000), and it says so.
+        await Assertions.Expect(page.Locator(".released-note")).ToContainTextAsync("up to 1,000 USD per opportunity (from your own amounts in USD");
+        await Assertions.Expect(page.Locator(".released-note")).ToContainTextAsync("none of your open amounts is above it");
         await page.Context.CloseAsync();
     }
 

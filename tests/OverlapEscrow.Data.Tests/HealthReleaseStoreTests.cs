@@ -72,4 +72,46 @@ public class HealthReleaseStoreTests
         Assert.Null(await x.Stores.HealthReleases.GetLatestAsync(x.Partnership, x.Viewer, HealthFigure.WinRate, "2026-01-01..2026-03-31", "USD", false, None));
         Assert.Equal((limit, 2), ((await x.Stores.Releases.GetBudgetAsync(x.Owner, x.Viewer, T0, None)).Spent, (await x.Stores.Releases.GetBudgetAsync(x.Owner, x.Viewer, T0, None)).Releases));
     }
+
+    [Theory, StorageData]
+    public async Task AnAllPartnerReleaseIsStoredOncePerPartnershipChargedAndPaidByEachOrNotAtAll(string provider)
+    {
+        var x = await SetupAsync(provider);
+        await using var _s = x.Stores;
+        var third = await x.Stores.OrganizationAsync("initech");
+        var second = Ids.New("ptn");
+        await x.Stores.Partnerships.CreateAsync(new Partnership(second, x.Viewer, third, PartnershipStatus.Invited, T0, null, null), None);
+        var draw = new FigureDraw([7, 7000], Cost, [270, 270_000]);
+        List<StoredHealthRelease> Rows(string ownerKey, DateTimeOffset at) =>
+        [
+            new(Ids.New("ohr"), x.Partnership, x.Viewer, x.Owner, HealthFigure.OverallCoverage, "2026", "USD", "v1", ownerKey, ["pop_a"], at, draw),
+            new(Ids.New("ohr"), second, x.Viewer, third, HealthFigure.OverallCoverage, "2026", "USD", "v1", ownerKey, ["pop_c"], at, draw),
+        ];
+        // The second owner's budget has room for one release only.
+        await x.Stores.HealthReleases.TryReleaseAsync(new StoredHealthRelease(Ids.New("ohr"), second, x.Viewer, third, HealthFigure.WinRate, "2026", "USD", "v0",
+            "k", ["pop_c"], T0, new FigureDraw([1, 1], Cost, [1, 1])), new BudgetSpend(third, x.Viewer, T0, Cost, new Epsilon(40_000)), None);
+        BudgetSpend[] Spends() => [new(x.Owner, x.Viewer, T0, Cost, new Epsilon(600_000)), new(third, x.Viewer, T0, Cost, new Epsilon(40_000))];
+
+        var first = await x.Stores.HealthReleases.TryReleaseOverallAsync(Rows("both", T0), Spends(), None);
+        var again = await x.Stores.HealthReleases.TryReleaseOverallAsync(Rows("both", T0.AddMinutes(1)), Spends(), None);
+        var broke = await x.Stores.HealthReleases.TryReleaseOverallAsync(Rows("changed", T0.AddMinutes(2)), Spends(), None);
+
+        Assert.Equal(ReleaseStatus.Released, first.Status);
+        Assert.Equal((Cost, new Epsilon(40_000)), (first.SpentInPeriod[x.Owner], first.SpentInPeriod[third]));
+        Assert.Equal(ReleaseStatus.Superseded, again.Status); // the same data: stored already
+        Assert.Equal((ReleaseStatus.BudgetExhausted, third), (broke.Status, broke.UnpaidOwner));
+        // Nothing of the refused one was written or paid, by either owner.
+        Assert.Equal(Cost, (await x.Stores.Releases.GetBudgetAsync(x.Owner, x.Viewer, T0, None)).Spent);
+        var latest = await x.Stores.HealthReleases.GetLatestOverallAsync(x.Viewer, "2026", "USD", None);
+        Assert.Equal(new[] { x.Partnership, second }.Order(StringComparer.Ordinal), latest.Select(r => r.PartnershipId));
+        Assert.All(latest, r =>
+        {
+            Assert.Equal([7L, 7000L], r.Draw.Values);
+            Assert.Equal(("both", HealthFigure.OverallCoverage), (r.OwnerDataKey, r.Figure));
+        });
+        Assert.Equal(2, (await x.Stores.HealthReleases.GetLatestOverallAsync(x.Viewer, "2026", "USD", None, "v1", "both")).Count);
+        Assert.Empty(await x.Stores.HealthReleases.GetLatestOverallAsync(x.Viewer, "2026", "USD", None, "v1", "changed"));
+        Assert.Empty(await x.Stores.HealthReleases.GetLatestOverallAsync(x.Owner, "2026", "USD", None)); // another tenant
+        Assert.Empty(await x.Stores.HealthReleases.GetLatestOverallAsync(x.Viewer, "2025", "USD", None));
+    }
 }

@@ -133,7 +133,7 @@ public class TwoInstanceTests
         for (var i = 0; i < 60; i++)
         {
             await using var uow = await a.Transactions.BeginAsync(None);
-            await uow.Outbox.PublishAsync(org, "sync.failed", new { i }, T0, None);
+            await uow.Outbox.PublishAsync(org, "sync.failed", T0, (_, _) => Task.FromResult(new SealedValue([1], [2], 1)), None);
             await uow.CommitAsync(None);
         }
 

@@ -28,7 +28,7 @@ public class UnitOfWorkTests
         {
             Assert.True(await uow.Partnerships.CreateAsync(partnership, None));
             await uow.Audit.AppendAsync(new AuditEntry(T0, me, "member:m", "partnership.invited", partnership.Id, new { }), None);
-            Assert.Equal(1, await uow.Outbox.PublishAsync(me, "partnership.invited", new { partnershipId = partnership.Id }, T0, None));
+            Assert.Equal(1, await uow.Outbox.PublishAsync(me, "partnership.invited", T0, (_, _) => Task.FromResult(new OverlapEscrow.Application.Keys.SealedValue([1], [2], 1)), None));
             var woken = false;
             uow.AfterCommit(() => woken = true);
             await uow.CommitAsync(None);
@@ -56,7 +56,7 @@ public class UnitOfWorkTests
         {
             await uow.Partnerships.CreateAsync(partnership, None);
             await uow.Audit.AppendAsync(new AuditEntry(T0, me, "member:m", "partnership.invited", partnership.Id, new { }), None);
-            await uow.Outbox.PublishAsync(me, "partnership.invited", new { }, T0, None);
+            await uow.Outbox.PublishAsync(me, "partnership.invited", T0, (_, _) => Task.FromResult(new OverlapEscrow.Application.Keys.SealedValue([1], [2], 1)), None);
             uow.AfterCommit(() => woken = true);
         }
 

@@ -111,16 +111,27 @@ public sealed record FigureReleaseResponse(string Figure, string State, decimal?
 /// How a counts-only partner's figures were protected (docs/privacy.md, "Health figures"): the contribution bound and the
 /// clipping bounds, the 95 % noise ranges of coverage and potential revenue, and each figure's release.
 /// withheld: true ("withheld: budget") when a figure has no release for this period and currency and the budget is spent.
+/// amountBoundSource: where amountPerOpportunity came from (own_amounts: a quantile of my own amounts in the currency;
+/// configured: the operator's bound for the currency; default). openAboveBound / openAmountAboveBound: my open
+/// opportunities whose amount is above the bound and their excess over it in all, the most the clipping lowers the
+/// released potential revenue (my own data).
 /// </summary>
 public sealed record ReleasedFiguresResponse(bool Withheld, int OpportunitiesPerAccount, long AmountPerOpportunity, long DaysPerOpportunity, int CountsPopulations,
     double Confidence, RangeResponse? CoveredCount, RangeResponse? PotentialRevenue, RangeResponse? CountShare, RangeResponse? AmountShare,
-    IReadOnlyList<FigureReleaseResponse> Releases)
+    IReadOnlyList<FigureReleaseResponse> Releases, string AmountBoundSource = "default", long OpenAboveBound = 0, decimal OpenAmountAboveBound = 0)
 {
     public static ReleasedFiguresResponse Of(ReleasedPipeline r) => new(r.Withheld, r.Bounds.OpportunitiesPerAccount, r.Bounds.AmountPerOpportunity,
         r.Bounds.DaysPerOpportunity, r.CountsPopulations, Domain.Health.ReleasedFigures.Confidence,
         RangeResponse.Of(r.Noise?.CoveredCount), RangeResponse.Of(r.Noise?.PotentialRevenue), RangeResponse.Of(r.Noise?.CountShare), RangeResponse.Of(r.Noise?.AmountShare),
         r.Releases.Select(x => new FigureReleaseResponse(Domain.Health.ReleasedFigures.Wire(x.Figure), State(x), x.Draw?.Epsilon.ToDecimal(), x.Draw?.Margins,
-            x.ReleasedAt, x.RefreshesAt)).ToList());
+            x.ReleasedAt, x.RefreshesAt)).ToList(), Source(r.Bounds.AmountSource), r.OpenAboveBound, r.OpenExcess);
+
+    public static string Source(Domain.Health.AmountBoundSource source) => source switch
+    {
+        Domain.Health.AmountBoundSource.OwnAmounts => "own_amounts",
+        Domain.Health.AmountBoundSource.Configured => "configured",
+        _ => "default",
+    };
 
     public static string State(HealthFigureRelease r) => r.Draw is null ? "withheld" : r.State switch
     {
@@ -137,6 +148,30 @@ public sealed record ReleasedFiguresResponse(bool Withheld, int OpportunitiesPer
 public sealed record PartnerPipelineResponse(string PartnershipId, PartnerSummary Partner, string Access, int CustomerPopulations, PartnerFiguresResponse? Figures,
     ReleasedFiguresResponse? Released = null);
 
+/// <summary>
+/// How the all-partner coverage was released when it rests on partners sharing customers at the counts level (noised):
+/// the amount bound, its release (state, ε, margins of the count and the clipped amount, dates), the 95 % noise ranges, and
+/// the partnerships whose budgets each paid the release's ε.
+/// </summary>
+public sealed record OverallReleasedResponse(long AmountPerOpportunity, string AmountBoundSource, int OpportunitiesPerAccount, int CountsPopulations, double Confidence,
+    FigureReleaseResponse Release, RangeResponse CoveredCount, RangeResponse CoveredAmount, RangeResponse? CountShare, RangeResponse? AmountShare,
+    IReadOnlyList<string> ChargedPartnershipIds)
+{
+    public static OverallReleasedResponse? Of(OverallReleased? r) => r is null ? null : new(r.Bounds.AmountPerOpportunity, ReleasedFiguresResponse.Source(r.Bounds.AmountSource),
+        r.Bounds.OpportunitiesPerAccount, r.CountsPopulations, Domain.Health.ReleasedFigures.Confidence,
+        new FigureReleaseResponse(Domain.Health.ReleasedFigures.Wire(r.Release.Figure), ReleasedFiguresResponse.State(r.Release), r.Release.Draw?.Epsilon.ToDecimal(),
+            r.Release.Draw?.Margins, r.Release.ReleasedAt, r.Release.RefreshesAt),
+        RangeResponse.Of(r.Noise.CoveredCount)!, RangeResponse.Of(r.Noise.CoveredAmount)!, RangeResponse.Of(r.Noise.CountShare), RangeResponse.Of(r.Noise.AmountShare),
+        r.ChargedPartnershipIds);
+}
+
+/// <summary>A partner left out of the all-partner coverage and why (budget_exhausted: its budget with me could not pay for the release).</summary>
+public sealed record LeftOutResponse(string PartnershipId, PartnerSummary Partner, string Reason);
+
+/// <summary>
+/// overall: exact when no partner with counts-only customers (and noise) is in it; otherwise released, with
+/// overallReleased. partnersLeftOut / leftOut: the partners left out of it (their budget could not pay).
+/// </summary>
 public sealed record PipelineResponse(
     string Currency,
     PeriodResponse Period,
@@ -145,7 +180,9 @@ public sealed record PipelineResponse(
     CoverageResponse Overall,
     int PartnersLeftOut,
     IReadOnlyList<PartnerPipelineResponse> Partners,
-    DateTimeOffset ComputedAt)
+    DateTimeOffset ComputedAt,
+    OverallReleasedResponse? OverallReleased = null,
+    IReadOnlyList<LeftOutResponse>? LeftOut = null)
 {
     public const string WinRateMethod = "newcombe_hybrid_score_95";
     public const string MeanMethod = "welch_95";
@@ -167,7 +204,9 @@ public sealed record PipelineResponse(
                     ComparisonResponse.Of(f.AverageDealSize, p.Released is null ? MeanMethod : ReleasedMeanMethod), ComparisonResponse.Of(f.DaysToClose, p.Released is null ? MeanMethod : ReleasedMeanMethod))
                 : null,
             p.Released is { } released ? ReleasedFiguresResponse.Of(released) : null)).ToList(),
-        r.ComputedAt);
+        r.ComputedAt,
+        OverallReleasedResponse.Of(r.OverallRelease),
+        r.LeftOut.Select(l => new LeftOutResponse(l.PartnershipId, new PartnerSummary(l.Partner.Id, l.Partner.Slug, l.Partner.Name), l.Reason)).ToList());
 
     public static string Access(FigureAccess access) => access switch
     {

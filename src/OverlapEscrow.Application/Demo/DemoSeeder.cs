@@ -30,11 +30,13 @@ public sealed class DemoSeeder(
     Overlaps.OverlapRefresher refresher,
     Signals.DataRequests dataRequests,
     Signals.Attributions attributions,
+    Privacy.PrivacyBudgets privacy,
     TimeProvider time,
     ILogger<DemoSeeder> logger)
 {
     public const string NorthwindSlug = "northwind";
     public const string ContosoSlug = "contoso";
+    public const string FabrikamSlug = "fabrikam";
 
     private static readonly string[] First = ["Blue", "Silver", "Northern", "Bright", "Quantum", "Red", "Green", "Granite", "Summit", "Harbor", "Cedar", "Atlas", "Pioneer", "Lumen", "Vertex", "Orbit", "Nimbus", "Polar", "Crimson", "Golden"];
     private static readonly string[] Second = ["Falcon", "River", "Peak", "Forge", "Signal", "Bridge", "Field", "Stone", "Wave", "Pixel", "Anchor", "Beacon", "Canyon", "Delta", "Ember", "Fjord", "Grove", "Horizon", "Isle", "Jet"];
@@ -50,6 +52,7 @@ public sealed class DemoSeeder(
 
         var northwind = await CreateOrganizationAsync("Northwind Analytics", NorthwindSlug, password, ct);
         var contoso = await CreateOrganizationAsync("Contoso Cloud", ContosoSlug, password, ct);
+        var fabrikam = await CreateOrganizationAsync("Fabrikam Retail", FabrikamSlug, password, ct);
 
         var rng = new Random(7);
         var nwCustomers = await PopulationAsync(northwind, "Customers", "customers", Sample(universe, 0, 1600, rng), "NWC", ct);
@@ -64,6 +67,7 @@ public sealed class DemoSeeder(
         await ShareAsync(northwind, nwProspects, "counts", [], ct);
         await ShareAsync(contoso, coCustomers, "overlaps", ["accountName", "owner"], ct);
         await ShareAsync(contoso, coOpportunities, "overlaps", ["accountName", "stage", "amount"], ct);
+        await FabrikamAsync(northwind, fabrikam, universe, ct);
         var invited = await partnerships.InviteAsync(Demo(northwind), ContosoSlug, ct);
         var partnershipId = invited.Value!.Partnership.Id;
         await partnerships.AnswerAsync(Demo(contoso), partnershipId, accept: true, ct);
@@ -73,6 +77,22 @@ public sealed class DemoSeeder(
     }
 
     private static Caller Demo(string organizationId) => new(organizationId, "system:demo");
+
+    /// <summary>
+    /// A partner that shares its customers with Northwind at the counts level only, so the health pages show figures
+    /// released through the private-counts mechanism, with their margins (docs/health.md): Fabrikam's Customers overlap
+    /// much of Northwind's pipeline. Fabrikam chooses sharper releases for Northwind than the default (ε 0.1 per release,
+    /// 2 per period: the owner's lever, docs/privacy.md), so the demo's released figures are readable. Partnered before
+    /// Contoso, so Contoso's partnership stays the newest (the first listed).
+    /// </summary>
+    private async Task FabrikamAsync(string northwind, string fabrikam, List<Company> universe, CancellationToken ct)
+    {
+        var customers = await PopulationAsync(fabrikam, "Customers", "customers", Sample(universe, 600, 2400, new Random(11)), "FBC", ct);
+        await ShareAsync(fabrikam, customers, "counts", [], ct);
+        var invited = Check(await partnerships.InviteAsync(Demo(northwind), FabrikamSlug, ct));
+        Check(await partnerships.AnswerAsync(Demo(fabrikam), invited.Partnership.Id, accept: true, ct));
+        Check(await privacy.SetAsync(Demo(fabrikam), invited.Partnership.Id, new Domain.Privacy.PrivacySettingsInput(2.0m, 0.1m, null, null, null), ct));
+    }
 
     /// <summary>
     /// Data requests and attribution claims, so their pages show something (docs/health.md): Contoso asks for more on

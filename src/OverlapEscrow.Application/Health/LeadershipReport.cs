@@ -18,15 +18,18 @@ public sealed record LeadershipReport(string Currency, FigurePeriod Period, IRea
     public static LeadershipReport From(Leaderboard board, AttributionFigures? attribution = null)
     {
         var r = board.Report;
+        var o = r.OverallRelease?.Noise;
         var lines = new List<ReportLine>
         {
+            // The all-partner coverage is released with noise when it rests on a counts-only partner: low/high are its 95 % noise range.
+            new("coverage", null, "figures", o is null ? "exact" : "noised", null, null, null, null),
             new("coverage", null, "open_opportunities", N(r.Overall.OpenCount), null, null, null, null),
-            new("coverage", null, "covered_opportunities", N(r.Overall.CoveredCount), null, null, null, null),
-            new("coverage", null, "coverage_count_share", D(r.Overall.CountShare), null, null, null, null),
+            new("coverage", null, "covered_opportunities", N(r.Overall.CoveredCount), D(o?.CoveredCount.Low), D(o?.CoveredCount.High), null, null),
+            new("coverage", null, "coverage_count_share", D(r.Overall.CountShare), D(o?.CountShare?.Low), D(o?.CountShare?.High), null, null),
             new("coverage", null, "open_pipeline_" + r.Currency, M(r.Overall.OpenAmount), null, null, null, null),
-            new("coverage", null, "covered_pipeline_" + r.Currency, M(r.Overall.CoveredAmount), null, null, null, null),
-            new("coverage", null, "coverage_amount_share", D(r.Overall.AmountShare), null, null, null, null),
-            new("coverage", null, "partners_left_out_counts_only", N(r.PartnersLeftOut), null, null, null, null),
+            new("coverage", null, "covered_pipeline_" + r.Currency, M(r.Overall.CoveredAmount), D(o?.CoveredAmount.Low), D(o?.CoveredAmount.High), null, null),
+            new("coverage", null, "coverage_amount_share", D(r.Overall.AmountShare), D(o?.AmountShare?.Low), D(o?.AmountShare?.High), null, null),
+            new("coverage", null, "partners_left_out_budget_exhausted", N(r.PartnersLeftOut), null, null, null, null),
             new("concentration", null, "partners_for_four_fifths", N(board.Concentration.PartnersForFourFifths), null, null, null, null),
             new("concentration", null, "herfindahl", D(board.Concentration.Herfindahl), null, null, null, null),
         };

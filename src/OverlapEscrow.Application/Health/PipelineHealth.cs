@@ -25,9 +25,14 @@ public enum FigureAccess { Exact, CountsOnly, NoCells }
 /// How a partner's figures over a counts-only cell were released: the bounds (contribution bound, clipping) in force, the
 /// number of the partner's counts-only customer populations they rest on, each figure's release, and the noise range of
 /// each value (null while a figure is withheld: nothing released for this period and currency and the budget spent).
+/// <see cref="OpenAboveBound"/>/<see cref="OpenExcess"/>: my open opportunities in the currency whose amount is above the
+/// bound, and their excess over it in all (the most clipping lowers a released sum of open amounts; my own data).
 /// </summary>
 public sealed record ReleasedPipeline(FigureBounds Bounds, int CountsPopulations, IReadOnlyList<HealthFigureRelease> Releases, ReleasedFigures.FigureNoise? Noise)
 {
+    public long OpenAboveBound { get; init; }
+    public decimal OpenExcess { get; init; }
+
     public bool Withheld => Noise is null;
 }
 
@@ -54,6 +59,25 @@ public sealed record PipelineReport(
 {
     /// <summary>My opportunities the figures were computed from (each once): the leadership report's attribution figures use them too. Never serialized.</summary>
     public IReadOnlyList<Opportunity> MyOpportunities { get; init; } = [];
+
+    /// <summary>How <see cref="Overall"/> was released when it rests on partners with counts-only customers (noised); null when it is exact.</summary>
+    public OverallReleased? OverallRelease { get; init; }
+
+    /// <summary>Partners with counts-only customers left out of <see cref="Overall"/>, and why (<see cref="PartnersLeftOut"/> is their number).</summary>
+    public IReadOnlyList<LeftOutPartner> LeftOut { get; init; } = [];
+}
+
+/// <summary>
+/// The all-partner coverage as released (docs/health.md): the bounds, the most counts-only populations of one partner it
+/// rests on, its release (ε, margins, dates, state), the 95 % noise ranges, and the partnerships whose budgets paid.
+/// </summary>
+public sealed record OverallReleased(FigureBounds Bounds, int CountsPopulations, HealthFigureRelease Release, ReleasedFigures.CoverageNoise Noise,
+    IReadOnlyList<string> ChargedPartnershipIds);
+
+/// <summary>A partner left out of the all-partner coverage, and why (<see cref="BudgetExhausted"/>: its budget with me could not pay for the release).</summary>
+public sealed record LeftOutPartner(string PartnershipId, PartnerOrganization Partner, string Reason)
+{
+    public const string BudgetExhausted = "budget_exhausted";
 }
 
 /// <summary>The leaderboard: the report it is computed from, the scores (best first) and the concentration.</summary>
@@ -112,33 +136,76 @@ public sealed class PipelineHealth(
         var money = currency ?? PipelineFigures.DefaultCurrency(opportunities) ?? "USD";
 
         var partners = new List<PartnerPipeline>();
-        var anyPartner = new HashSet<string>(StringComparer.Ordinal);
-        var leftOut = 0;
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        var bounds = privacy.Value.BoundsFor(money, opportunities);
+        var keys = new List<(string, string)>();
+        var noised = new List<(OverallShare Share, HashSet<string> Set, PartnerOrganization Partner)>();
         foreach (var partnership in chosen.Where(p => p.Status == PartnershipStatus.Active))
         {
             var view = await views.LoadAsync(caller.OrganizationId, partnership.Id, ct);
             if (view is null || !view.Partnership.SharesData) continue;
             var cells = await OverlappingAsync(view, mine, ct);
+            keys.AddRange(cells.Keys.Select(k => ($"{partnership.Id}/{k.Item1}", k.Item2)));
             PipelineFigureSet? figures = null;
             ReleasedPipeline? released = null;
             if (cells.Access == FigureAccess.Exact)
             {
                 figures = PipelineFigures.For(opportunities, cells.Exact, money, range!);
-                anyPartner.UnionWith(cells.Exact);
+                known.UnionWith(cells.Exact);
             }
             else if (cells.Access == FigureAccess.CountsOnly)
             {
-                // Left out of the all-partner coverage: a union over partners would be one more release, paid by each of them.
-                leftOut++;
-                (figures, released) = await ReleaseAsync(view, mine, opportunities, cells, money, range!, ct);
+                var set = ReleasedFigures.BoundedSet(cells.Exact, cells.CountsNeighbors, bounds.OpportunitiesPerAccount);
+                known.UnionWith(cells.Exact); // its overlaps-level cells, if any: listed anyway
+                (figures, released) = await ReleaseAsync(view, mine, opportunities, cells, set, bounds, money, range!, ct);
+                // In the all-partner coverage: exactly when the partner chose exact counts for me, else through one more release paid by each such partner.
+                if ((await releases.SettingsAsync(view, ct)).ExactCounts) known.UnionWith(set);
+                else noised.Add((new OverallShare(view, [.. cells.CountsPopulations.Order(StringComparer.Ordinal)]), set, view.Partner));
             }
             partners.Add(new PartnerPipeline(partnership.Id, view.Partner, cells.Access, cells.CustomerPopulations.Count, figures, released));
         }
 
+        var overall = PipelineFigures.CoverageOf(opportunities, known, money);
+        OverallReleased? overallReleased = null;
+        IReadOnlyList<LeftOutPartner> leftOut = [];
+        if (noised.Count > 0 && partnershipId is not null)
+        {
+            // One partnership asked for: its coverage is the partner's own released figures (post-processing, free), not
+            // one more release of the same thing.
+            if (partners.Single().Figures is { } own) overall = own.Coverage;
+        }
+        else if (noised.Count > 0)
+        {
+            HashSet<string> Union(IReadOnlySet<string> included)
+            {
+                var union = new HashSet<string>(known, StringComparer.Ordinal);
+                foreach (var n in noised.Where(n => included.Contains(n.Share.View.Partnership.Id))) union.UnionWith(n.Set);
+                return union;
+            }
+            var viewerKey = ReleasedFigures.DataKey([.. mine.Select(p => (p.Id, p.CurrentVersionId ?? "none")), ("bounds", BoundsKey(bounds))]);
+            var release = await releases.ReadOverallAsync(caller.OrganizationId, [.. noised.Select(n => n.Share)], range!.ToString(), money, viewerKey,
+                included => ReleasedFigures.DataKey([.. keys, ("included", string.Join(",", included.Order(StringComparer.Ordinal)))]),
+                included => ReleasedFigures.Components(HealthFigure.OverallCoverage, opportunities, Union(included), money, range!, bounds), bounds, ct);
+            leftOut = [.. noised.Where(n => release.LeftOut.Contains(n.Share.View.Partnership.Id))
+                .Select(n => new LeftOutPartner(n.Share.View.Partnership.Id, n.Partner, LeftOutPartner.BudgetExhausted))];
+            if (release.Draw is { } draw)
+            {
+                var charged = release.Charged.ToHashSet(StringComparer.Ordinal);
+                var (coverage, noise) = ReleasedFigures.AssembleOverall(ReleasedFigures.Totals(opportunities, Union(charged), money, range!, bounds),
+                    ReleasedFigures.Totals(opportunities, known, money, range!, bounds), draw);
+                overall = coverage;
+                overallReleased = new OverallReleased(bounds, noised.Where(n => charged.Contains(n.Share.View.Partnership.Id)).Max(n => n.Share.CountsPopulationIds.Count),
+                    new HealthFigureRelease(HealthFigure.OverallCoverage, draw, release.ReleasedAt, release.State, release.RefreshesAt), noise, release.Charged);
+            }
+        }
+
         await audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, ReadAction, partnershipId,
             new { period = range!.ToString(), currency = money, partners = partners.Count }), ct);
-        return new PipelineReport(money, range!, opportunities.Count, mine, PipelineFigures.CoverageOf(opportunities, anyPartner, money), leftOut,
-            partners.OrderBy(p => p.Partner.Name, StringComparer.OrdinalIgnoreCase).ToList(), now) { MyOpportunities = opportunities };
+        return new PipelineReport(money, range!, opportunities.Count, mine, overall, leftOut.Count,
+            partners.OrderBy(p => p.Partner.Name, StringComparer.OrdinalIgnoreCase).ToList(), now)
+        {
+            MyOpportunities = opportunities, OverallRelease = overallReleased, LeftOut = leftOut,
+        };
     }
 
     /// <summary>
@@ -171,22 +238,25 @@ public sealed class PipelineHealth(
     /// cell), one release per figure through <see cref="HealthReleases"/>, assembled by post-processing.
     /// </summary>
     private async Task<(PipelineFigureSet?, ReleasedPipeline)> ReleaseAsync(PartnerView view, IReadOnlyList<PopulationSummary> mine,
-        IReadOnlyList<Opportunity> opportunities, PartnerCells cells, string currency, FigurePeriod period, CancellationToken ct)
+        IReadOnlyList<Opportunity> opportunities, PartnerCells cells, HashSet<string> set, FigureBounds bounds, string currency, FigurePeriod period, CancellationToken ct)
     {
-        var bounds = privacy.Value.BoundsFor(currency);
-        var set = ReleasedFigures.BoundedSet(cells.Exact, cells.CountsNeighbors, bounds.OpportunitiesPerAccount);
+        var totals = ReleasedFigures.Totals(opportunities, set, currency, period, bounds);
+        // The bounds are part of what a figure is drawn for: another bound (another operator setting) is another release.
         var request = new HealthFigureRequest(period.ToString(), currency,
-            ReleasedFigures.DataKey(mine.Select(p => (p.Id, p.CurrentVersionId ?? "none"))),
+            ReleasedFigures.DataKey([.. mine.Select(p => (p.Id, p.CurrentVersionId ?? "none")), ("bounds", BoundsKey(bounds))]),
             ReleasedFigures.DataKey(cells.Keys),
             [.. cells.CustomerPopulations.Order(StringComparer.Ordinal)], [.. cells.CountsPopulations.Order(StringComparer.Ordinal)]);
         var list = new List<HealthFigureRelease>();
         foreach (var figure in ReleasedFigures.All)
             list.Add(await releases.ReadAsync(view, figure, request, () => ReleasedFigures.Components(figure, opportunities, set, currency, period, bounds),
                 ReleasedFigures.Sensitivities(figure, bounds, cells.CountsPopulations.Count), ct));
-        if (list.Any(r => r.Draw is null)) return (null, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, null));
-        var (figures, noise) = ReleasedFigures.Assemble(ReleasedFigures.Totals(opportunities, set, currency, period, bounds), list.ToDictionary(r => r.Figure, r => r.Draw!));
-        return (figures, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, noise));
+        if (list.Any(r => r.Draw is null))
+            return (null, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, null) { OpenAboveBound = totals.OpenAboveBound, OpenExcess = totals.OpenExcess });
+        var (figures, noise) = ReleasedFigures.Assemble(totals, list.ToDictionary(r => r.Figure, r => r.Draw!));
+        return (figures, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, noise) { OpenAboveBound = totals.OpenAboveBound, OpenExcess = totals.OpenExcess });
     }
+
+    private static string BoundsKey(FigureBounds b) => $"{b.OpportunitiesPerAccount}/{b.AmountPerOpportunity}/{b.DaysPerOpportunity}";
 
     /// <summary>
     /// A partner's customer cells as the figures see them: how they are shared, the partner's customer populations with a

@@ -150,6 +150,7 @@ public sealed class DataKeyRotation(Keyring keyring, ISealedValueStore sealedVal
         SealKind.DataRequestReason => Signals.SignalSeals.ReasonLabel,
         SealKind.AttributionClaim => Signals.SignalSeals.ClaimLabel,
         SealKind.AttributionResponse => Signals.SignalSeals.ResponseLabel,
+        SealKind.WebhookPayload => WebhookDeliverer.PayloadLabel,
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 }

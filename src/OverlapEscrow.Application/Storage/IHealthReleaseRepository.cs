@@ -37,4 +37,23 @@ public interface IHealthReleaseRepository
     /// <paramref name="spend"/> does not fit the budget's limit (the conditional update of <see cref="ICountReleaseRepository"/>'s budgets).
     /// </summary>
     Task<ReleaseOutcome> TryReleaseAsync(StoredHealthRelease release, BudgetSpend? spend, CancellationToken ct);
+
+    /// <summary>
+    /// The latest release of the all-partner coverage (<see cref="HealthFigure.OverallCoverage"/>) for the viewer, period
+    /// and currency: its rows, one per partnership whose budget paid for it (the same draw in each), or none. With
+    /// <paramref name="viewerDataKey"/> and <paramref name="ownerDataKey"/>, the latest release for exactly that data.
+    /// </summary>
+    Task<IReadOnlyList<StoredHealthRelease>> GetLatestOverallAsync(string viewerOrganizationId, string period, string currency, CancellationToken ct,
+        string? viewerDataKey = null, string? ownerDataKey = null);
+
+    /// <summary>
+    /// Stores one all-partner release (its rows, one per partnership charged) and pays each spend, as one:
+    /// <see cref="ReleaseStatus.Superseded"/> when a release for the same data exists already (nothing written);
+    /// <see cref="ReleaseStatus.BudgetExhausted"/> with the owner whose budget could not pay (nothing written);
+    /// otherwise the total each owner has spent in the period after paying.
+    /// </summary>
+    Task<OverallReleaseOutcome> TryReleaseOverallAsync(IReadOnlyList<StoredHealthRelease> rows, IReadOnlyList<BudgetSpend> spends, CancellationToken ct);
 }
+
+/// <summary>What storing an all-partner release did: its status, the owner that could not pay (when exhausted), each owner's spending after paying.</summary>
+public sealed record OverallReleaseOutcome(ReleaseStatus Status, string? UnpaidOwner, IReadOnlyDictionary<string, Domain.Privacy.Epsilon> SpentInPeriod);

@@ -18,6 +18,9 @@ public sealed record ErasureInventory(
 
     /// <summary>Attribution claims it made or that name it (its texts in them are sealed under its key; the rows go with it).</summary>
     public int Attributions { get; init; }
+
+    /// <summary>Webhook deliveries still pending (their bodies are sealed under its key; the rows go with its webhooks).</summary>
+    public int PendingWebhookDeliveries { get; init; }
 }
 
 /// <summary>

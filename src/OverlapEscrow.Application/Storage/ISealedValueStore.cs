@@ -34,6 +34,9 @@ public enum SealKind
 
     /// <summary>An attribution claim's response note, under the key of the partner it names (row id: the claim id).</summary>
     AttributionResponse,
+
+    /// <summary>A pending webhook delivery's body, under the receiving organization's key (row id: the delivery id).</summary>
+    WebhookPayload,
 }
 
 /// <summary>One stored sealed value, with what locates it.</summary>

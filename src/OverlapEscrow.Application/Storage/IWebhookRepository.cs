@@ -33,19 +33,21 @@ public sealed record WebhookDelivery(
     DateTimeOffset? CompletedAt);
 
 /// <summary>
-/// A claimed delivery with what sending it needs: the webhook's URL and sealed secret, and the previous secret while
-/// a rotation's overlap lasts (the delivery is then signed with both).
+/// A claimed delivery with what sending it needs: its body, sealed under the organization's key
+/// (<see cref="SealedPayload"/>; <see cref="Payload"/> only for a row queued before bodies were sealed), the webhook's URL
+/// and sealed secret, and the previous secret while a rotation's overlap lasts (the delivery is then signed with both).
 /// </summary>
 public sealed record DueDelivery(
     string Id,
     string WebhookId,
     string OrganizationId,
     string EventType,
-    string Payload,
+    string? Payload,
     int Attempts,
     Uri Url,
     SealedValue Secret,
-    SealedValue? PreviousSecret = null);
+    SealedValue? PreviousSecret = null,
+    SealedValue? SealedPayload = null);
 
 /// <summary>One attempt of a delivery: the response status code, or why there was none.</summary>
 public sealed record DeliveryAttempt(string DeliveryId, int Attempt, DateTimeOffset At, int? StatusCode, string? Error, long DurationMs);

@@ -58,11 +58,12 @@ public interface IUnitOfWork : IAsyncDisposable
 /// The outbox of events for webhooks. Publishing in a unit of work writes one delivery per subscribed webhook of
 /// the organization in the same transaction as the change, so an event exists if and only if its change does.
 /// Publishers decide what the payload holds and must put in it only what the receiving organization may see.
+/// The body is stored only as <paramref name="seal"/> gives it for each delivery id (sealed under the receiver's key).
 /// </summary>
 public interface IEventOutbox
 {
-    /// <summary>Queues an event; returns how many webhooks will receive it.</summary>
-    Task<int> PublishAsync(string organizationId, string type, object payload, DateTimeOffset at, CancellationToken ct);
+    /// <summary>Queues an event whose body <paramref name="seal"/> seals for a delivery id; returns how many webhooks will receive it.</summary>
+    Task<int> PublishAsync(string organizationId, string type, DateTimeOffset at, Func<string, CancellationToken, Task<Keys.SealedValue>> seal, CancellationToken ct);
 }
 
 /// <summary>Whether the database answers (liveness and readiness checks).</summary>

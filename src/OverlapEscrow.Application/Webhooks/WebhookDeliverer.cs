@@ -37,6 +37,9 @@ public sealed class WebhookDeliverer(
     ILogger<WebhookDeliverer> logger)
 {
     public const string SecretLabel = "oe-webhook-secret-v1";
+
+    /// <summary>The purpose label of a delivery's sealed body (bound to the delivery id): opened only to send it.</summary>
+    public const string PayloadLabel = "oe-webhook-payload-v1";
     private const int Batch = 50;
 
     /// <summary>Makes one attempt for each delivery due now (at most a batch); returns how many were attempted.</summary>
@@ -62,27 +65,34 @@ public sealed class WebhookDeliverer(
         var refused = false;
         try
         {
-            if (await WithdrawnAsync(delivery, ct) is { } withdrawn)
+            byte[] key;
+            byte[]? previous = null;
+            string body;
+            using (var cipher = await keyring.ForOrganizationAsync(delivery.OrganizationId, ct))
             {
+                // The body is opened here, to be sent, and nowhere else (sealed at rest under the receiver's key).
+                body = delivery.SealedPayload is { } sealedBody
+                    ? Encoding.UTF8.GetString(cipher.Open(PayloadLabel, delivery.Id, sealedBody))
+                    : delivery.Payload ?? throw new InvalidOperationException("The delivery has no body.");
+                key = cipher.Open(SecretLabel, delivery.WebhookId, delivery.Secret);
+                if (delivery.PreviousSecret is { } old) previous = cipher.Open(SecretLabel, delivery.WebhookId, old);
+            }
+            if (await WithdrawnAsync(delivery, body, ct) is { } withdrawn)
+            {
+                CryptographicOperations.ZeroMemory(key);
+                if (previous is not null) CryptographicOperations.ZeroMemory(previous);
                 refused = true;
                 error = withdrawn;
                 throw new OperationCanceledException(withdrawn);
-            }
-            byte[] key;
-            byte[]? previous = null;
-            using (var cipher = await keyring.ForOrganizationAsync(delivery.OrganizationId, ct))
-            {
-                key = cipher.Open(SecretLabel, delivery.WebhookId, delivery.Secret);
-                if (delivery.PreviousSecret is { } old) previous = cipher.Open(SecretLabel, delivery.WebhookId, old);
             }
             string signature;
             var timestamp = started.ToUnixTimeSeconds();
             try
             {
-                signature = WebhookSignature.Sign(key, delivery.Id, timestamp, delivery.Payload);
+                signature = WebhookSignature.Sign(key, delivery.Id, timestamp, body);
                 // During a rotation's overlap both signatures go, space-separated (Standard Webhooks): a receiver
                 // that knows either secret accepts the delivery.
-                if (previous is not null) signature += " " + WebhookSignature.Sign(previous, delivery.Id, timestamp, delivery.Payload);
+                if (previous is not null) signature += " " + WebhookSignature.Sign(previous, delivery.Id, timestamp, body);
             }
             finally
             {
@@ -92,7 +102,7 @@ public sealed class WebhookDeliverer(
 
             using var response = await http.SendAsync(url =>
             {
-                var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(delivery.Payload, Encoding.UTF8, "application/json") };
+                var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
                 request.Headers.Add("webhook-id", delivery.Id);
                 request.Headers.Add("webhook-timestamp", timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 request.Headers.Add("webhook-signature", signature);
@@ -146,10 +156,10 @@ public sealed class WebhookDeliverer(
     /// Why an <c>overlaps.changed</c> delivery must no longer go out, or null: the domain's rule for change notices,
     /// judged on the partnership and rules in force now (a revocation takes effect on the very next event, retries included).
     /// </summary>
-    private async Task<string?> WithdrawnAsync(DueDelivery delivery, CancellationToken ct)
+    private async Task<string?> WithdrawnAsync(DueDelivery delivery, string body, CancellationToken ct)
     {
         if (delivery.EventType != OverlapsChanged.Type) return null;
-        using var doc = System.Text.Json.JsonDocument.Parse(delivery.Payload);
+        using var doc = System.Text.Json.JsonDocument.Parse(body);
         if (!doc.RootElement.TryGetProperty("data", out var data) || !data.TryGetProperty("partnershipId", out var pid)) return "Withdrawn: the event names no partnership.";
         var view = await views.LoadAsync(delivery.OrganizationId, pid.GetString()!, ct);
         var cells = data.GetProperty("cells").EnumerateArray().Select(cell => (

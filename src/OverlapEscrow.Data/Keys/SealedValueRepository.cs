@@ -108,6 +108,15 @@ internal sealed class SealedValueRepository(IDbScope scope) : ISealedValueStore
             UPDATE attributions SET response_nonce = @newNonce, response_sealed = @newData, response_key_version = @newVersion
             WHERE id = @rowId AND partner_organization_id = @organizationId AND response_nonce = @oldNonce
             """),
+        [SealKind.WebhookPayload] = new(
+            """
+            SELECT id AS row_id, 0 AS seq, payload_nonce AS nonce, payload_sealed AS data, payload_key_version AS key_version
+            FROM webhook_deliveries WHERE organization_id = @organizationId AND payload_sealed IS NOT NULL
+            """,
+            """
+            UPDATE webhook_deliveries SET payload_nonce = @newNonce, payload_sealed = @newData, payload_key_version = @newVersion
+            WHERE id = @rowId AND organization_id = @organizationId AND payload_nonce = @oldNonce
+            """),
     };
 
     public async Task<IReadOnlyList<StoredSeal>> ListNotUnderAsync(string organizationId, SealKind kind, int keyVersion, string afterRowId, long afterSeq, int limit,

@@ -23,7 +23,8 @@ internal sealed class OrganizationErasureRepository(IDbScope scope) : IOrganizat
               (SELECT COUNT(*) FROM webhooks WHERE organization_id = @organizationId) AS webhooks,
               (SELECT COUNT(*) FROM schedules WHERE organization_id = @organizationId) AS schedules,
               (SELECT COUNT(*) FROM data_requests WHERE requester_organization_id = @organizationId OR owner_organization_id = @organizationId) AS data_requests,
-              (SELECT COUNT(*) FROM attributions WHERE claimant_organization_id = @organizationId OR partner_organization_id = @organizationId) AS attributions
+              (SELECT COUNT(*) FROM attributions WHERE claimant_organization_id = @organizationId OR partner_organization_id = @organizationId) AS attributions,
+              (SELECT COUNT(*) FROM webhook_deliveries WHERE organization_id = @organizationId AND status = 'pending') AS pending_webhook_deliveries
             """, args);
         var versions = await db.QueryAsync<VersionCountRow>(
             """
@@ -34,7 +35,9 @@ internal sealed class OrganizationErasureRepository(IDbScope scope) : IOrganizat
         await read.CommitAsync();
         return new ErasureInventory((int)counts.Members, (int)counts.ApiKeys, (int)counts.Populations, versions.Count,
             versions.Sum(v => v.Segments), versions.Sum(v => v.RecordCount), (int)counts.HistoryPoints, (int)counts.Webhooks, (int)counts.Schedules,
-            versions.Select(v => v.Id).ToList()) { DataRequests = (int)counts.DataRequests, Attributions = (int)counts.Attributions };
+            versions.Select(v => v.Id).ToList()) {
+                DataRequests = (int)counts.DataRequests, Attributions = (int)counts.Attributions, PendingWebhookDeliveries = (int)counts.PendingWebhookDeliveries,
+            };
     }
 
     public async Task<int> TombstonePartnershipsAsync(string organizationId, DateTimeOffset at, CancellationToken ct)
@@ -99,6 +102,7 @@ internal sealed class OrganizationErasureRepository(IDbScope scope) : IOrganizat
         public long Schedules { get; init; }
         public long DataRequests { get; init; }
         public long Attributions { get; init; }
+        public long PendingWebhookDeliveries { get; init; }
     }
 
     private sealed class VersionCountRow

@@ -52,6 +52,55 @@ internal sealed class HealthReleaseRepository(IDbScope scope) : IHealthReleaseRe
         await tx.CommitAsync();
         return new ReleaseOutcome(ReleaseStatus.Released, spent);
     }
+
+    public async Task<IReadOnlyList<StoredHealthRelease>> GetLatestOverallAsync(string viewerOrganizationId, string period, string currency, CancellationToken ct,
+        string? viewerDataKey = null, string? ownerDataKey = null)
+    {
+        var keyed = viewerDataKey is not null && ownerDataKey is not null;
+        await using var db = await scope.OpenAsync(ct);
+        var figure = ReleasedFigures.Wire(HealthFigure.OverallCoverage);
+        // The rows of one release share its data keys and its time; the latest row names the latest release.
+        var rows = await db.QueryAsync<HealthReleaseRow>(
+            $"""
+            SELECT {Columns} FROM health_releases r
+            WHERE r.viewer_organization_id = @viewerOrganizationId AND r.figure = @figure AND r.period = @period AND r.currency = @currency AND r.exact = 0
+              AND EXISTS (SELECT 1 FROM (SELECT viewer_data_key, owner_data_key, released_at FROM health_releases
+                                         WHERE viewer_organization_id = @viewerOrganizationId AND figure = @figure AND period = @period AND currency = @currency
+                                           AND exact = 0 AND (@keyed = 0 OR (viewer_data_key = @viewerDataKey AND owner_data_key = @ownerDataKey))
+                                         ORDER BY released_at DESC, id DESC LIMIT 1) l
+                          WHERE l.viewer_data_key = r.viewer_data_key AND l.owner_data_key = r.owner_data_key AND l.released_at = r.released_at)
+            ORDER BY r.partnership_id
+            """,
+            new { viewerOrganizationId, figure, period, currency, keyed = keyed ? 1 : 0, viewerDataKey = viewerDataKey ?? "", ownerDataKey = ownerDataKey ?? "" });
+        return rows.Select(r => r.ToDomain()).ToList();
+    }
+
+    public async Task<OverallReleaseOutcome> TryReleaseOverallAsync(IReadOnlyList<StoredHealthRelease> rows, IReadOnlyList<BudgetSpend> spends, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        foreach (var row in rows)
+        {
+            var inserted = await db.ExecuteAsync(
+                $"""
+                INSERT INTO health_releases ({Columns})
+                VALUES (@Id, @PartnershipId, @ViewerOrganizationId, @OwnerOrganizationId, @Figure, @Period, @Currency, @ViewerDataKey, @OwnerDataKey,
+                        @OwnerPopulationIds, @Exact, @ReleasedAt, @EpsilonMillionths, @Value1, @Value2, @Margin1, @Margin2)
+                ON CONFLICT DO NOTHING
+                """, HealthReleaseRow.From(row));
+            if (inserted != 1) return new OverallReleaseOutcome(ReleaseStatus.Superseded, null, new Dictionary<string, Epsilon>()); // rolls back
+        }
+        var spent = new Dictionary<string, Epsilon>(StringComparer.Ordinal);
+        // Paid in a fixed order (owner ids), so two releases charging the same owners take the budget rows in the same order.
+        foreach (var spend in spends.OrderBy(s => s.OwnerOrganizationId, StringComparer.Ordinal))
+        {
+            if (await PrivacyBudgetRows.PayAsync(db, spend) is not { } total)
+                return new OverallReleaseOutcome(ReleaseStatus.BudgetExhausted, spend.OwnerOrganizationId, new Dictionary<string, Epsilon>()); // rolls back
+            spent[spend.OwnerOrganizationId] = total;
+        }
+        await tx.CommitAsync();
+        return new OverallReleaseOutcome(ReleaseStatus.Released, null, spent);
+    }
 }
 
 internal sealed class HealthReleaseRow
@@ -75,7 +124,7 @@ internal sealed class HealthReleaseRow
     public long? Margin2 { get; init; }
 
     public StoredHealthRelease ToDomain() => new(Id, PartnershipId, ViewerOrganizationId, OwnerOrganizationId,
-        ReleasedFigures.All.First(f => ReleasedFigures.Wire(f) == Figure), Period, Currency, ViewerDataKey, OwnerDataKey,
+        ReleasedFigures.Stored.First(f => ReleasedFigures.Wire(f) == Figure), Period, Currency, ViewerDataKey, OwnerDataKey,
         OwnerPopulationIds.Split(' ', StringSplitOptions.RemoveEmptyEntries), Time.FromUnixMs(ReleasedAt),
         new FigureDraw(Value2 is { } v2 ? [Value1, v2] : [Value1], new Epsilon(EpsilonMillionths), Margin2 is { } m2 ? [Margin1, m2] : [Margin1]));
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using OverlapEscrow.Application.Events;
+using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain;
 
@@ -7,12 +7,13 @@ namespace OverlapEscrow.Data.Webhooks;
 
 /// <summary>
 /// Writes an event as one outbox row per webhook of the organization subscribed to its type, in the transaction of
-/// the change that caused it. The body (the Standard Webhooks envelope) is fixed here and sent unchanged on every
-/// attempt. An event whose organization has no subscribed webhook costs one indexed read.
+/// the change that caused it. The body (the Standard Webhooks envelope) is fixed by the publisher and stored only
+/// sealed, per delivery id, under the receiving organization's key (payload_sealed; payload stays NULL): opened to be
+/// sent unchanged on every attempt. An event whose organization has no subscribed webhook costs one indexed read.
 /// </summary>
 internal sealed class EventOutbox(IDbScope scope) : IEventOutbox
 {
-    public async Task<int> PublishAsync(string organizationId, string type, object payload, DateTimeOffset at, CancellationToken ct)
+    public async Task<int> PublishAsync(string organizationId, string type, DateTimeOffset at, Func<string, CancellationToken, Task<SealedValue>> seal, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         var subscribed = (await db.QueryAsync<(string Id, string Events)>(
@@ -21,15 +22,21 @@ internal sealed class EventOutbox(IDbScope scope) : IEventOutbox
             .Select(w => w.Id)
             .ToList();
         if (subscribed.Count == 0) return 0;
-        var body = new WebhookEnvelope(type, at, payload).Serialize();
+        var rows = new List<(string WebhookId, string Id, SealedValue Body)>();
+        foreach (var webhookId in subscribed)
+        {
+            var id = Ids.New("msg");
+            rows.Add((webhookId, id, await seal(id, ct)));
+        }
         var now = Time.ToUnixMs(at);
         await using var tx = await db.BeginWriteAsync();
-        foreach (var webhookId in subscribed)
+        foreach (var (webhookId, id, body) in rows)
             await db.ExecuteAsync(
                 """
-                INSERT INTO webhook_deliveries (id, webhook_id, organization_id, event_type, payload, status, attempts, created_at, next_attempt_at)
-                VALUES (@id, @webhookId, @organizationId, @type, @body, 'pending', 0, @now, @now)
-                """, new { id = Ids.New("msg"), webhookId, organizationId, type, body, now });
+                INSERT INTO webhook_deliveries (id, webhook_id, organization_id, event_type, payload, payload_nonce, payload_sealed, payload_key_version,
+                                                status, attempts, created_at, next_attempt_at)
+                VALUES (@id, @webhookId, @organizationId, @type, NULL, @nonce, @sealed, @keyVersion, 'pending', 0, @now, @now)
+                """, new { id, webhookId, organizationId, type, nonce = body.Nonce, @sealed = body.Ciphertext, keyVersion = body.KeyVersion, now });
         await tx.CommitAsync();
         return subscribed.Count;
     }

@@ -82,7 +82,7 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
                 new { args.leaseUntil, claimToken, ids });
         var due = await db.QueryAsync<DueDeliveryRow>(
             """
-            SELECT d.id, d.webhook_id, d.organization_id, d.event_type, d.payload, d.attempts, w.url, w.secret_nonce, w.secret, w.secret_key_version,
+            SELECT d.id, d.webhook_id, d.organization_id, d.event_type, d.payload, d.payload_nonce, d.payload_sealed, d.payload_key_version, d.attempts, w.url, w.secret_nonce, w.secret, w.secret_key_version,
                    CASE WHEN w.previous_secret_until > @now THEN w.previous_secret_nonce END AS previous_secret_nonce,
                    CASE WHEN w.previous_secret_until > @now THEN w.previous_secret END AS previous_secret,
                    w.previous_secret_key_version
@@ -104,7 +104,10 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
             UPDATE webhook_deliveries
             SET attempts = @Attempt, status = @status, next_attempt_at = @next, completed_at = @completed,
                 lease_until = NULL, claim_token = NULL,
-                payload = CASE WHEN @status = 'pending' THEN payload ELSE NULL END
+                payload = CASE WHEN @status = 'pending' THEN payload ELSE NULL END,
+                payload_nonce = CASE WHEN @status = 'pending' THEN payload_nonce ELSE NULL END,
+                payload_sealed = CASE WHEN @status = 'pending' THEN payload_sealed ELSE NULL END,
+                payload_key_version = CASE WHEN @status = 'pending' THEN payload_key_version ELSE NULL END
             WHERE id = @DeliveryId AND claim_token = @claimToken AND status = 'pending'
             """,
             new { attempt.DeliveryId, attempt.Attempt, status, next = Time.ToUnixMs(update.NextAttemptAt), completed = Time.ToUnixMs(update.CompletedAt), claimToken });

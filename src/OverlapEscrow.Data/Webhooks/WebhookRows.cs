@@ -53,7 +53,10 @@ internal sealed class DueDeliveryRow
     public string WebhookId { get; init; } = "";
     public string OrganizationId { get; init; } = "";
     public string EventType { get; init; } = "";
-    public string Payload { get; init; } = "";
+    public string? Payload { get; init; }
+    public byte[]? PayloadNonce { get; init; }
+    public byte[]? PayloadSealed { get; init; }
+    public long? PayloadKeyVersion { get; init; }
     public long Attempts { get; init; }
     public string Url { get; init; } = "";
     public byte[] SecretNonce { get; init; } = [];
@@ -65,7 +68,8 @@ internal sealed class DueDeliveryRow
 
     public DueDelivery ToDomain() => new(Id, WebhookId, OrganizationId, EventType, Payload, (int)Attempts, new Uri(Url),
         new SealedValue(SecretNonce, Secret, (int)SecretKeyVersion),
-        PreviousSecretNonce is null || PreviousSecret is null ? null : new SealedValue(PreviousSecretNonce, PreviousSecret, (int)(PreviousSecretKeyVersion ?? 1)));
+        PreviousSecretNonce is null || PreviousSecret is null ? null : new SealedValue(PreviousSecretNonce, PreviousSecret, (int)(PreviousSecretKeyVersion ?? 1)),
+        PayloadNonce is null || PayloadSealed is null ? null : new SealedValue(PayloadNonce, PayloadSealed, (int)(PayloadKeyVersion ?? 1)));
 }
 
 internal sealed class AttemptRow

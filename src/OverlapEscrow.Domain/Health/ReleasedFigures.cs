@@ -26,15 +26,29 @@ public enum HealthFigure
 
     /// <summary>[won in the period with both dates in the set, Σ of their clipped days to close]: the time to close.</summary>
     DaysToClose,
+
+    /// <summary>
+    /// [open opportunities in the union over all partners, Σ of their clipped open amounts]: the all-partner coverage
+    /// when it rests on at least one counts-only partner (<see cref="ReleasedFigures.OverallComponents"/>), paid by each.
+    /// </summary>
+    OverallCoverage,
 }
 
 /// <summary>
 /// The bounds that make a released figure's sensitivity finite, stated with every release: how many of my opportunities
 /// one account of the partner may bring into the set (<see cref="OpportunitiesPerAccount"/>, the contribution bound),
 /// and the most one opportunity's amount (in the figure's currency, whole units) and days to close may add to a sum
-/// (larger values count as the bound: clipping).
+/// (larger values count as the bound: clipping). <see cref="AmountSource"/> says where the amount bound came from.
 /// </summary>
-public sealed record FigureBounds(int OpportunitiesPerAccount, long AmountPerOpportunity, long DaysPerOpportunity);
+public sealed record FigureBounds(int OpportunitiesPerAccount, long AmountPerOpportunity, long DaysPerOpportunity,
+    AmountBoundSource AmountSource = AmountBoundSource.Default);
+
+/// <summary>
+/// Where a released sum's amount bound B comes from: the viewer's own amounts in the currency (<see cref="OwnAmounts"/>:
+/// a high quantile rounded up on the 1-2-5 grid, <see cref="ReleasedFigures.OwnAmountBound"/>), the operator's setting for
+/// the currency (<see cref="Configured"/>), or the escrow's default when the viewer has no amount in the currency.
+/// </summary>
+public enum AmountBoundSource { OwnAmounts, Configured, Default }
 
 /// <summary>
 /// The released form of one figure: its components as drawn (noised, or exact when the owner chose exact counts), the ε
@@ -81,8 +95,12 @@ public static class ReleasedFigures
         HealthFigure.PotentialRevenue => "potential_revenue",
         HealthFigure.WinRate => "win_rate",
         HealthFigure.AverageDealSize => "average_deal_size",
-        _ => "days_to_close",
+        HealthFigure.DaysToClose => "days_to_close",
+        _ => "overall_coverage",
     };
+
+    /// <summary>Every figure that is stored, the per-partner ones and the all-partner coverage.</summary>
+    public static readonly IReadOnlyList<HealthFigure> Stored = [.. All, HealthFigure.OverallCoverage];
 
     /// <summary>
     /// The set the figures are over: every opportunity of mine in <paramref name="exact"/> (overlaps-level cells, which
@@ -101,6 +119,41 @@ public static class ReleasedFigures
         return set;
     }
 
+    /// <summary>The largest amount bound there is (the options' range): a sum's sensitivity k·m·B stays far inside a long.</summary>
+    public const long MaxAmountBound = 1_000_000_000;
+
+    /// <summary>
+    /// The amount bound B taken from the viewer's own amounts in <paramref name="currency"/>: the
+    /// <paramref name="quantile"/> (nearest rank) of the amounts of all my opportunities in that currency (open or
+    /// closed), rounded up to the next value of the 1-2-5 grid (1, 2, 5, 10, 20, 50 …), at most
+    /// <see cref="MaxAmountBound"/>; null when I have no amount in the currency.
+    /// </summary>
+    /// <remarks>
+    /// Why this keeps the release ε-differentially private for the partner: the sensitivity k·m·B must not depend on the
+    /// partner's data, and B here is a function of the viewer's own opportunities alone (never of which of them overlap),
+    /// so for every pair of the partner's neighbouring datasets it is the same number; the viewer already knows it. The
+    /// price is bias, not privacy: an amount above B counts as B (the clipped excess is shown beside the figure).
+    /// </remarks>
+    public static long? OwnAmountBound(IReadOnlyList<Opportunity> mine, string currency, double quantile)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(quantile, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(quantile, 1);
+        var amounts = mine.Where(o => o.Amount is not null && string.Equals(o.Currency, currency, StringComparison.Ordinal)).Select(o => o.Amount!.Value)
+            .Order().ToList();
+        if (amounts.Count == 0) return null;
+        var rank = (int)Math.Ceiling(quantile * amounts.Count);
+        return RoundUpOnGrid(amounts[Math.Clamp(rank, 1, amounts.Count) - 1]);
+    }
+
+    /// <summary>The smallest value of the 1-2-5 grid (1, 2, 5, 10, 20, 50, …) at least <paramref name="value"/>; at least 1, at most <see cref="MaxAmountBound"/>.</summary>
+    public static long RoundUpOnGrid(decimal value)
+    {
+        for (long decade = 1; decade <= MaxAmountBound; decade *= 10)
+            foreach (var step in (ReadOnlySpan<long>)[1, 2, 5])
+                if (step * decade >= value) return Math.Min(step * decade, MaxAmountBound);
+        return MaxAmountBound;
+    }
+
     /// <summary>An amount clipped to [0, bound] in whole units of its currency (rounded half away from zero).</summary>
     public static long Clip(decimal amount, long bound) => Math.Clamp((long)Math.Round(Math.Min(amount, bound), MidpointRounding.AwayFromZero), 0, bound);
 
@@ -116,11 +169,17 @@ public static class ReleasedFigures
             HealthFigure.PotentialRevenue => [t.OpenAmount.With],
             HealthFigure.WinRate => [t.Closed.With, t.Won.With],
             HealthFigure.AverageDealSize => [t.DealCount.With, t.DealAmount.With],
-            _ => [t.DaysCount.With, t.DaysSum.With],
+            HealthFigure.DaysToClose => [t.DaysCount.With, t.DaysSum.With],
+            _ => [t.Open.With, t.OpenAmount.With],
         };
     }
 
-    /// <summary>How much one partner account moves each component: k·m for counts, k·m·bound for sums.</summary>
+    /// <summary>
+    /// How much one partner account moves each component: k·m for counts, k·m·bound for sums. For the all-partner
+    /// coverage, m is the largest number of counts-only customer populations of any one partner it is charged to: one
+    /// account of partner P changes P's bounded set by at most k·m_P opportunities, so the union of all partners' sets
+    /// (the others' fixed) by at most as many.
+    /// </summary>
     public static long[] Sensitivities(HealthFigure figure, FigureBounds bounds, int countsPopulations)
     {
         var k = checked((long)bounds.OpportunitiesPerAccount * Math.Max(1, countsPopulations));
@@ -130,7 +189,8 @@ public static class ReleasedFigures
             HealthFigure.PotentialRevenue => [checked(k * bounds.AmountPerOpportunity)],
             HealthFigure.WinRate => [k, k],
             HealthFigure.AverageDealSize => [k, checked(k * bounds.AmountPerOpportunity)],
-            _ => [k, checked(k * bounds.DaysPerOpportunity)],
+            HealthFigure.DaysToClose => [k, checked(k * bounds.DaysPerOpportunity)],
+            _ => [k, checked(k * bounds.AmountPerOpportunity)],
         };
     }
 
@@ -171,14 +231,24 @@ public static class ReleasedFigures
     }
 
     /// <summary>Every component's with-side and total over my opportunities, clipped as released.</summary>
+    /// <remarks>
+    /// <see cref="OpenAboveBound"/> and <see cref="OpenExcess"/>: how many of all my open opportunities in the currency
+    /// have an amount above the bound, and by how much in all — the most the clipping can lower a released sum of open
+    /// amounts (my own data, over all my opportunities, never over the set: shown free beside the figure).
+    /// </remarks>
     public sealed record FigureTotals(Split Open, Split OpenAmount, decimal OpenAmountUnclipped, Split Closed, Split Won, Split DealCount, Split DealAmount,
-        Split DaysCount, Split DaysSum);
+        Split DaysCount, Split DaysSum)
+    {
+        public long OpenAboveBound { get; init; }
+        public decimal OpenExcess { get; init; }
+    }
 
     public static FigureTotals Totals(IReadOnlyList<Opportunity> mine, IReadOnlySet<string> set, string currency, FigurePeriod period, FigureBounds bounds)
     {
         long open = 0, openWith = 0, amount = 0, amountWith = 0, closed = 0, closedWith = 0, won = 0, wonWith = 0;
         long deals = 0, dealsWith = 0, dealSum = 0, dealSumWith = 0, days = 0, daysWith = 0, daySum = 0, daySumWith = 0;
-        decimal unclipped = 0;
+        decimal unclipped = 0, excess = 0;
+        long above = 0;
         foreach (var o in mine)
         {
             var with = set.Contains(o.RecordId);
@@ -190,6 +260,7 @@ public static class ReleasedFigures
                 {
                     var c = Clip(m, bounds.AmountPerOpportunity);
                     unclipped += m;
+                    if (m > bounds.AmountPerOpportunity) { above++; excess += m - bounds.AmountPerOpportunity; }
                     amount += c; if (with) amountWith += c;
                 }
                 continue;
@@ -212,7 +283,7 @@ public static class ReleasedFigures
             }
         }
         return new FigureTotals(new(openWith, open), new(amountWith, amount), unclipped, new(closedWith, closed), new(wonWith, won),
-            new(dealsWith, deals), new(dealSumWith, dealSum), new(daysWith, days), new(daySumWith, daySum));
+            new(dealsWith, deals), new(dealSumWith, dealSum), new(daysWith, days), new(daySumWith, daySum)) { OpenAboveBound = above, OpenExcess = excess };
     }
 
     /// <summary>The noise ranges of a partner's released figures, beside the values (null where a figure is not shown).</summary>
@@ -276,6 +347,28 @@ public static class ReleasedFigures
         Interval? sampling = rate ? Intervals.NewcombeDifference((int)s, (int)n, (int)(numerators.Total - s), (int)without) : null;
         var noise = new NoiseRange(Math.Min(low, difference), Math.Max(high, difference));
         return (new Comparison((int)n, (int)without, with, other, difference, sampling) { Noise = noise }, noise);
+    }
+
+    /// <summary>The noise of the all-partner coverage: where the covered count and amount, and their shares, lie at 95 % as far as the noise goes.</summary>
+    public sealed record CoverageNoise(NoiseRange CoveredCount, NoiseRange CoveredAmount, NoiseRange? CountShare, NoiseRange? AmountShare);
+
+    /// <summary>
+    /// The all-partner coverage from its released components (open count, clipped open amount over the union of every
+    /// partner's set) and my own totals: post-processing only. <paramref name="known"/> is the union over the partners
+    /// whose sets I may know exactly (overlaps-level cells, exact counts): the released values are clamped to lie between
+    /// what that part already holds and my totals.
+    /// </summary>
+    public static (Coverage Coverage, CoverageNoise Noise) AssembleOverall(FigureTotals union, FigureTotals known, FigureDraw draw)
+    {
+        var covered = Math.Clamp(draw.Values[0], Math.Min(known.Open.With, union.Open.Total), Math.Max(0, union.Open.Total));
+        var amount = Math.Clamp(draw.Values[1], Math.Min(known.OpenAmount.With, union.OpenAmount.Total), Math.Max(0, union.OpenAmount.Total));
+        var countRange = new NoiseRange(Math.Max(known.Open.With, covered - draw.Margins[0]), Math.Min(union.Open.Total, covered + draw.Margins[0]));
+        var amountRange = new NoiseRange(Math.Max(known.OpenAmount.With, amount - draw.Margins[1]), Math.Min(union.OpenAmount.Total, amount + draw.Margins[1]));
+        var coverage = new Coverage((int)union.Open.Total, (int)covered, union.OpenAmountUnclipped, amount);
+        NoiseRange? countShare = union.Open.Total == 0 ? null : new NoiseRange(countRange.Low / union.Open.Total, countRange.High / union.Open.Total);
+        NoiseRange? amountShare = union.OpenAmountUnclipped == 0 ? null
+            : new NoiseRange(amountRange.Low / (double)union.OpenAmountUnclipped, amountRange.High / (double)union.OpenAmountUnclipped);
+        return (coverage, new CoverageNoise(countRange, amountRange, countShare, amountShare));
     }
 
     private static long Clamp(long value, long total) => Math.Clamp(value, 0, Math.Max(0, total));

@@ -29,7 +29,8 @@ public sealed class DemoService : IAsyncLifetime
         await EscrowClient.Expect(login, HttpStatusCode.OK);
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await EscrowClient.Json(login))["accessToken"]!.GetValue<string>());
         var partnerships = JsonNode.Parse(await http.GetStringAsync("/v1/partnerships"))!.AsArray();
-        Partnership = partnerships[0]!["id"]!.GetValue<string>();
+        // Contoso's: it shares at the overlaps level (Fabrikam, the other demo partner, at the counts level only).
+        Partnership = partnerships.Single(p => p!["partner"]!["slug"]!.GetValue<string>() == "contoso")!["id"]!.GetValue<string>();
         var matrix = JsonNode.Parse(await http.GetStringAsync($"/v1/partnerships/{Partnership}/overlaps"))!.AsObject();
         var cell = matrix["cells"]!.AsArray().First(c => c!["count"] is not null && c["level"]?.GetValue<string>() == "overlaps")!;
         Customers = cell["myPopulationId"]!.GetValue<string>();

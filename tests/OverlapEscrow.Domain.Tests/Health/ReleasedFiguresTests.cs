@@ -68,6 +68,66 @@ public class ReleasedFiguresTests
         Assert.Equal([2L, 10L + 100], ReleasedFigures.Components(HealthFigure.DaysToClose, mine, set, "USD", Q1, Bounds)); // 500 days clipped to 100
     }
 
+    [Theory]
+    [InlineData("0.3", 1L)]
+    [InlineData("1", 1L)]
+    [InlineData("1.01", 2L)]
+    [InlineData("3", 5L)]
+    [InlineData("5", 5L)]
+    [InlineData("7", 10L)]
+    [InlineData("12500", 20000L)]
+    [InlineData("20000", 20000L)]
+    [InlineData("20000.01", 50000L)]
+    [InlineData("99999", 100000L)]
+    [InlineData("3000000000", 1000000000L)]
+    public void TheAmountBoundIsRoundedUpOnTheOneTwoFiveGrid(string value, long bound) =>
+        Assert.Equal(bound, ReleasedFigures.RoundUpOnGrid(decimal.Parse(value, System.Globalization.CultureInfo.InvariantCulture)));
+
+    [Fact]
+    public void TheAmountBoundIsTheNearestRankQuantileOfMyOwnAmountsInTheCurrencyRoundedUp()
+    {
+        // 20 USD amounts 100, 200, …, 2000 (open and closed alike) and one large EUR amount that is another currency's.
+        var mine = Enumerable.Range(1, 20).Select(i => i % 2 == 0 ? Open($"O{i}", 100 * i) : ClosedIn($"C{i}", true, 100 * i, 10))
+            .Append(Open("E", 9_000_000, "EUR")).Append(new Opportunity("N", null, "USD", null, null, null, false, false, null)).ToList();
+
+        // Rank ⌈0.95 × 20⌉ = 19: 1900, rounded up to 2000; the median (rank 10): 1000.
+        Assert.Equal(2000L, ReleasedFigures.OwnAmountBound(mine, "USD", 0.95));
+        Assert.Equal(1000L, ReleasedFigures.OwnAmountBound(mine, "USD", 0.5));
+        Assert.Equal(10_000_000L, ReleasedFigures.OwnAmountBound(mine, "EUR", 0.95));
+        Assert.Null(ReleasedFigures.OwnAmountBound(mine, "GBP", 0.95));
+    }
+
+    [Fact]
+    public void TheAmountBoundDoesNotDependOnWhichOfMyOpportunitiesOverlapThePartner()
+    {
+        // The privacy argument in one line: the bound is a function of my opportunities alone, so every set the partner's
+        // data could make gives the same bound and the same sensitivity.
+        var mine = Enumerable.Range(1, 30).Select(i => Open($"O{i:D2}", 37 * i * i)).ToList();
+        var bound = ReleasedFigures.OwnAmountBound(mine, "USD", 0.95)!.Value;
+        var random = new Random(3);
+        for (var trial = 0; trial < 20; trial++)
+        {
+            var set = mine.Where(_ => random.Next(2) == 0).Select(o => o.RecordId).ToHashSet();
+            var bounds = new FigureBounds(1, bound, 365, AmountBoundSource.OwnAmounts);
+            Assert.Equal([bound], ReleasedFigures.Sensitivities(HealthFigure.PotentialRevenue, bounds, 1));
+            Assert.Equal(ReleasedFigures.Totals(mine, new HashSet<string>(), "USD", Q1, bounds).OpenExcess, ReleasedFigures.Totals(mine, set, "USD", Q1, bounds).OpenExcess);
+        }
+    }
+
+    [Fact]
+    public void AmountsAboveTheBoundCountAtTheBoundAndTheirExcessIsReported()
+    {
+        IReadOnlyList<Opportunity> mine = [Open("O1", 400), Open("O2", 5000), Open("O3", 1300), Open("O4", 7000, "EUR"), ClosedIn("W1", true, 9000, 10)];
+
+        var totals = ReleasedFigures.Totals(mine, new HashSet<string> { "O2" }, "USD", Q1, Bounds);
+
+        Assert.Equal(1000L, totals.OpenAmount.With);
+        Assert.Equal(400L + 1000 + 1000, totals.OpenAmount.Total);
+        Assert.Equal(6700m, totals.OpenAmountUnclipped);
+        // Open USD amounts above 1000: O2 (4000 over) and O3 (300 over); the EUR one and the closed one are not open USD.
+        Assert.Equal((2L, 4300m), (totals.OpenAboveBound, totals.OpenExcess));
+    }
+
     [Fact]
     public void ASensitivityIsTheContributionBoundTimesTheCountsPopulationsTimesTheClip()
     {
