@@ -72,14 +72,9 @@ public static class IdentifierHashes
         n += Encoding.UTF8.GetBytes(type, text[n..]);
         text[n++] = (byte)':';
         n += Encoding.UTF8.GetBytes(key, text[n..]);
-        // One SHA-256 state per thread, reset by each digest: cheaper than a one-shot call's fresh context.
-        var sha = _sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(text[..n]);
-        sha.GetHashAndReset(digest);
+        // Most of a key's cost is the hash call's overhead, not the one block of compression: ShortSha256 keeps it small.
+        ShortSha256.Hash(text[..n], digest);
     }
-
-    [ThreadStatic]
-    private static IncrementalHash? _sha256;
 }
 
 /// <summary>One normalized key of an account and the identifier type it is hashed as.</summary>
