@@ -41,8 +41,24 @@ public static class IdentifierHashes
     /// </summary>
     public const string NameTypo = "name_typo";
 
+    private static readonly string[] TypeArray = [Domain, DomainLabel, Name, NameGeneric, NameOnly, NameSkeleton, NameTypo];
+
     /// <summary>The identifier types in the order an upload lists them.</summary>
-    public static readonly IReadOnlyList<string> Types = [Domain, DomainLabel, Name, NameGeneric, NameOnly, NameSkeleton, NameTypo];
+    public static readonly IReadOnlyList<string> Types = TypeArray;
+
+    // "oe:v1:" + type + ":" in UTF-8 per type, in the order of Types: the part of every hashed text that is not the key.
+    private static readonly byte[][] TypePrefixes = [.. TypeArray.Select(t => Encoding.UTF8.GetBytes(HashPrefix + t + ":"))];
+
+    /// <summary>The position of an identifier type in <see cref="Types"/>, or -1 when it is none of them.</summary>
+    public static int IndexOfType(string type)
+    {
+        // Keys carry the constants above, so a reference comparison nearly always decides.
+        for (var t = 0; t < TypeArray.Length; t++)
+            if (ReferenceEquals(TypeArray[t], type)) return t;
+        for (var t = 0; t < TypeArray.Length; t++)
+            if (string.Equals(TypeArray[t], type, StringComparison.Ordinal)) return t;
+        return -1;
+    }
 
     public static string Hash(string type, string key)
     {
@@ -64,22 +80,29 @@ public static class IdentifierHashes
 
     private static void HashTo(string type, string key, Span<byte> digest)
     {
-        // One stack buffer for the hashed text and none for the digest: this runs several times per CRM row.
-        var length = HashPrefix.Length + type.Length + 1 + Encoding.UTF8.GetMaxByteCount(key.Length);
+        // One stack buffer for the hashed text and none for the digest: this runs several times per CRM row. The
+        // prefix of a known type is copied from its encoded form; another type is encoded as it comes.
+        var index = IndexOfType(type);
+        var prefix = index >= 0 ? TypePrefixes[index].Length : HashPrefix.Length + Encoding.UTF8.GetMaxByteCount(type.Length) + 1;
+        var length = prefix + Encoding.UTF8.GetMaxByteCount(key.Length);
         var rented = length > 512 ? new byte[length] : null;
         Span<byte> text = rented ?? stackalloc byte[length];
-        var n = Encoding.UTF8.GetBytes(HashPrefix, text);
-        n += Encoding.UTF8.GetBytes(type, text[n..]);
-        text[n++] = (byte)':';
+        int n;
+        if (index >= 0)
+        {
+            TypePrefixes[index].CopyTo(text);
+            n = TypePrefixes[index].Length;
+        }
+        else
+        {
+            n = Encoding.UTF8.GetBytes(HashPrefix, text);
+            n += Encoding.UTF8.GetBytes(type, text[n..]);
+            text[n++] = (byte)':';
+        }
         n += Encoding.UTF8.GetBytes(key, text[n..]);
-        // One SHA-256 state per thread, reset by each digest: cheaper than a one-shot call's fresh context.
-        var sha = _sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(text[..n]);
-        sha.GetHashAndReset(digest);
+        // Most of a key's cost is the hash call's overhead, not the one block of compression: ShortSha256 keeps it small.
+        ShortSha256.Hash(text[..n], digest);
     }
-
-    [ThreadStatic]
-    private static IncrementalHash? _sha256;
 }
 
 /// <summary>One normalized key of an account and the identifier type it is hashed as.</summary>
@@ -105,26 +128,35 @@ public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnl
     public string? NameOnly => Identifiers.FirstOrDefault(k => k.Type == IdentifierHashes.NameOnly).Key;
 
     /// <summary>No key that can match: nothing but domain labels, or nothing at all.</summary>
-    public bool IsEmpty => Identifiers.All(k => k.Type == IdentifierHashes.DomainLabel);
+    public bool IsEmpty
+    {
+        get
+        {
+            for (var i = 0; i < Identifiers.Count; i++)
+                if (Identifiers[i].Type != IdentifierHashes.DomainLabel) return false;
+            return true;
+        }
+    }
 
     /// <summary>
     /// The keys of an account from its CRM fields (docs/hashing.md, "What one account uploads"); any field may be null.
     /// </summary>
     public static AccountKeys From(string? website, string? email, string? name, string? country)
     {
-        var missing = new Dictionary<string, string>();
+        // Most rows give a key for every field: their Missing is one shared empty dictionary, not one each.
+        Dictionary<string, string>? missing = null;
         var names = name is null ? [] : NameKeys.Variants(name);
-        if (name is not null && names.Count == 0) missing["name"] = "empty";
+        if (name is not null && names.Count == 0) (missing ??= [])["name"] = "empty";
         string? site = null, mail = null;
         if (website is not null)
         {
             var result = DomainKeys.FromWebsite(website, name);
-            if (result.HasKey) site = result.Key; else missing["website"] = result.Reason!;
+            if (result.HasKey) site = result.Key; else (missing ??= [])["website"] = result.Reason!;
         }
         if (email is not null)
         {
             var result = DomainKeys.FromEmail(email);
-            if (result.HasKey) mail = result.Key; else missing["email"] = result.Reason!;
+            if (result.HasKey) mail = result.Key; else (missing ??= [])["email"] = result.Reason!;
         }
         var identifiers = new List<AccountKey>(48);
         var labels = new List<string>(2);
@@ -149,26 +181,26 @@ public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnl
         // partner record whose domain is named so (rule c); the server ignores it between two records without domains.
         if (identifiers.Count == 0 && names.Count > 0 && !names[0].Generic && NameKeys.IsAsciiKey(names[0].Key) && !labels.Contains(names[0].Key))
             labels.Add(names[0].Key);
-        identifiers.AddRange(labels.Select(l => new AccountKey(IdentifierHashes.DomainLabel, l)));
+        foreach (var label in labels) identifiers.Add(new AccountKey(IdentifierHashes.DomainLabel, label));
         var code = NameKeys.CountryCode(country);
         // Without a known country a distinctive name is sent as name_only alone: the server reads a record with
         // name_only keys and no name key as one whose country is unknown.
         foreach (var variant in names)
             if (variant.Generic || code.Length > 0)
                 identifiers.Add(new AccountKey(variant.Generic ? IdentifierHashes.NameGeneric : IdentifierHashes.Name, variant.Key + "|" + code));
-        identifiers.AddRange(names.Select(v => new AccountKey(IdentifierHashes.NameOnly, v.Key)));
+        foreach (var variant in names) identifiers.Add(new AccountKey(IdentifierHashes.NameOnly, variant.Key));
         if (code.Length > 0)
         {
             var skeletons = new List<string>(NameKeys.MaxSkeletons);
             foreach (var variant in names)
                 if (!variant.Generic && NameKeys.Skeleton(variant.Key) is { } skeleton && !skeletons.Contains(skeleton) && skeletons.Count < NameKeys.MaxSkeletons)
                     skeletons.Add(skeleton);
-            identifiers.AddRange(skeletons.Select(s => new AccountKey(IdentifierHashes.NameSkeleton, s + "|" + code)));
+            foreach (var skeleton in skeletons) identifiers.Add(new AccountKey(IdentifierHashes.NameSkeleton, skeleton + "|" + code));
             // The typo neighbourhood of the name's own key (the first), when it is distinctive.
             if (names.Count > 0 && !names[0].Generic)
                 foreach (var typo in NameKeys.TypoKeys(names[0].Key, "|" + code)) identifiers.Add(new AccountKey(IdentifierHashes.NameTypo, typo));
         }
-        return new AccountKeys(identifiers, missing);
+        return new AccountKeys(identifiers, missing ?? (IReadOnlyDictionary<string, string>)System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty);
     }
 
     /// <summary>The identifier hashes to upload, by type in upload order (the wire format's "identifiers" object).</summary>

@@ -42,12 +42,12 @@ public static class NameKeys
         ["t", "a"], ["dba"], ["aka"], ["fka"], ["formerly"],
     ];
 
-    private static readonly Lazy<string[][]> LegalFormsV1 = new(() => SpecData.Lines("legal-forms-v1.txt")
+    private static readonly Lazy<FormsByWord> LegalFormsV1 = new(() => FormsByWord.ByLast(SpecData.Lines("legal-forms-v1.txt")
         .Select(line => Tokens(line).ToArray())
         .Where(t => t.Length > 0)
         .DistinctBy(t => string.Join(' ', t))
         .OrderByDescending(t => t.Length)
-        .ToArray());
+        .ToArray()));
 
     private static readonly Lazy<Dictionary<string, string[]>> Abbreviations = new(() =>
     {
@@ -71,7 +71,25 @@ public static class NameKeys
 
     private sealed record Countries(HashSet<string> Alpha2, Dictionary<string, string> Alpha3, Dictionary<string, string> Names);
 
-    private sealed record LegalForms(string[][] End, string[][] Start, string[] Joined);
+    private sealed record LegalForms(FormsByWord End, FormsByWord Start, string[] Joined);
+
+    /// <summary>
+    /// Legal forms (as words) grouped by the word that must match first: the last word of a form stripped at the end,
+    /// the first of one stripped at the start. Each group keeps the list's order (longest first), so the first form of
+    /// a name's group that matches is the first form of the whole list that matches: a form whose word differs cannot.
+    /// A name is checked against its few candidates instead of every form.
+    /// </summary>
+    private sealed class FormsByWord(Dictionary<string, string[][]> groups)
+    {
+        public static FormsByWord ByLast(string[][] ordered) => new(Group(ordered, f => f[^1]));
+
+        public static FormsByWord ByFirst(string[][] ordered) => new(Group(ordered, f => f[0]));
+
+        public string[][] For(string word) => groups.GetValueOrDefault(word) ?? [];
+
+        private static Dictionary<string, string[][]> Group(string[][] ordered, Func<string[], string> word) =>
+            ordered.GroupBy(word, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
+    }
 
     /// <summary>The first name key of a company: with its country ("acme|GB", or "acme|" without one) and without ("acme").</summary>
     public static (KeyResult WithCountry, KeyResult NameOnly) From(string? name, string? country)
@@ -130,7 +148,7 @@ public static class NameKeys
         for (var stripped = true; stripped;)
         {
             stripped = false;
-            foreach (var form in LegalFormsV1.Value)
+            foreach (var form in LegalFormsV1.Value.For(tokens[^1]))
             {
                 if (!EndsWith(tokens, form)) continue;
                 tokens.RemoveRange(tokens.Count - form.Length, form.Length);
@@ -347,7 +365,7 @@ public static class NameKeys
         for (var changed = true; changed;)
         {
             changed = false;
-            foreach (var form in forms.End)
+            foreach (var form in forms.End.For(tokens[^1]))
             {
                 if (!EndsWith(tokens, form)) continue;
                 tokens.RemoveRange(tokens.Count - form.Length, form.Length);
@@ -356,7 +374,7 @@ public static class NameKeys
                 break;
             }
             if (changed) continue;
-            foreach (var form in forms.Start)
+            foreach (var form in forms.Start.For(tokens[0]))
             {
                 if (!StartsWith(tokens, form)) continue;
                 tokens.RemoveRange(0, form.Length);
@@ -428,7 +446,7 @@ public static class NameKeys
         // Longest first; among forms of one length the order cannot matter, but it is fixed anyway.
         static string[][] Order(List<string[]> forms) =>
             [.. forms.OrderByDescending(f => f.Length).ThenBy(f => string.Join(' ', f), CodePointComparer.Instance)];
-        return new LegalForms(Order(end), Order(start), [.. joined.OrderByDescending(f => f.Length).ThenBy(f => f, CodePointComparer.Instance)]);
+        return new LegalForms(FormsByWord.ByLast(Order(end)), FormsByWord.ByFirst(Order(start)), [.. joined.OrderByDescending(f => f.Length).ThenBy(f => f, CodePointComparer.Instance)]);
     }
 
     private static Countries LoadCountries()

@@ -60,16 +60,21 @@ public sealed class UploadRowWriter
         json.WriteStartObject();
         json.WriteString("recordId", recordId);
         json.WriteStartObject("identifiers");
-        // By type in upload order, each type's keys in the order the account gave them (AccountKeys.Hashes).
-        foreach (var type in IdentifierHashes.Types)
+        // By type in upload order, each type's keys in the order the account gave them (AccountKeys.Hashes). Each
+        // key's type is looked up once; a key of no known type is not written, as before.
+        var identifiers = keys.Identifiers;
+        Span<sbyte> typeOf = identifiers.Count <= 256 ? stackalloc sbyte[identifiers.Count] : new sbyte[identifiers.Count];
+        for (var i = 0; i < identifiers.Count; i++) typeOf[i] = (sbyte)IdentifierHashes.IndexOfType(identifiers[i].Type);
+        for (var t = 0; t < IdentifierHashes.Types.Count; t++)
         {
             var open = false;
-            foreach (var key in keys.Identifiers)
+            for (var i = 0; i < identifiers.Count; i++)
             {
-                if (!string.Equals(key.Type, type, StringComparison.Ordinal)) continue;
+                if (typeOf[i] != t) continue;
+                var type = IdentifierHashes.Types[t];
                 if (!open) json.WriteStartArray(type);
                 open = true;
-                IdentifierHashes.HashHex(type, key.Key, hex);
+                IdentifierHashes.HashHex(type, identifiers[i].Key, hex);
                 json.WriteStringValue(hex);
             }
             if (open) json.WriteEndArray();
@@ -206,9 +211,11 @@ internal readonly struct RowOutcome
             return;
         }
         Span<byte> counts = stackalloc byte[sizeof(ulong)];
-        foreach (var key in keys.Identifiers)
+        var identifiers = keys.Identifiers;
+        for (var i = 0; i < identifiers.Count; i++)
         {
-            var t = IndexOfType(key.Type);
+            var t = IdentifierHashes.IndexOfType(identifiers[i].Type);
+            if (t < 0) throw new ArgumentOutOfRangeException(nameof(keys), identifiers[i].Type, "Not an identifier type.");
             counts[t] = checked((byte)(counts[t] + 1)); // an account has at most a few dozen keys
         }
         _counts = BitConverter.ToUInt64(counts);
@@ -218,11 +225,4 @@ internal readonly struct RowOutcome
     public IReadOnlyDictionary<string, string>? Missing { get; }
 
     public int KeysOfType(int typeIndex) => (int)((_counts >> (8 * typeIndex)) & 0xFF);
-
-    private static int IndexOfType(string type)
-    {
-        for (var t = 0; t < IdentifierHashes.Types.Count; t++)
-            if (string.Equals(IdentifierHashes.Types[t], type, StringComparison.Ordinal)) return t;
-        throw new ArgumentOutOfRangeException(nameof(type), type, "Not an identifier type.");
-    }
 }
