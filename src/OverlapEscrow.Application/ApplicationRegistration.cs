@@ -57,6 +57,7 @@ public static class ApplicationRegistration
         services.AddSingleton<Signals.CoSelling>();
         services.AddSingleton<Signals.JointOpportunities>();
         services.AddSingleton<Signals.SignalSealing>();
+        services.AddSingleton<Webhooks.WebhookSealing>();
 
         services.AddSingleton<Accounts.Accounts>();
         services.AddSingleton<Accounts.ApiKeys>();

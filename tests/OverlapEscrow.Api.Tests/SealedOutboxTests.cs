@@ -121,4 +121,35 @@ public sealed class SealedOutboxTests : IAsyncLifetime
         using var b = await keyring.ForOrganizationAsync(_b.Id, CancellationToken.None);
         Assert.ThrowsAny<Exception>(() => b.Open("oe-webhook-payload-v1", id, value));
     }
+
+    [Fact]
+    public async Task ABodyQueuedInPlaintextBeforeBodiesWereSealedIsSealedAtStartAndDeliveredAsItWas()
+    {
+        // What a delivery queued before migration 2026-12-01-0017 looks like: its body in payload, nothing sealed.
+        string id, body;
+        using (var db = _app.OpenDatabase())
+        {
+            var (rowId, nonce, sealedBody) = db.QuerySingle<(string, byte[], byte[])>("SELECT id, payload_nonce, payload_sealed FROM webhook_deliveries WHERE status = 'pending'");
+            using (var a = await _app.Services.GetRequiredService<IKeyring>().ForOrganizationAsync(_a.Id, CancellationToken.None))
+                body = Encoding.UTF8.GetString(a.Open("oe-webhook-payload-v1", rowId, new SealedValue(nonce, sealedBody, 1)));
+            id = rowId;
+            db.Execute("UPDATE webhook_deliveries SET payload = @body, payload_nonce = NULL, payload_sealed = NULL, payload_key_version = NULL WHERE id = @id",
+                new { body, id });
+        }
+        Assert.Contains(OpportunityId, body);
+
+        var sealedRows = await _app.Services.GetRequiredService<Application.Webhooks.WebhookSealing>().SealLegacyAsync(CancellationToken.None);
+
+        Assert.Equal(1, sealedRows);
+        using (var db = _app.OpenDatabase())
+            Assert.Equal(1, db.ExecuteScalar<long>(
+                "SELECT COUNT(*) FROM webhook_deliveries WHERE id = @id AND payload IS NULL AND payload_sealed IS NOT NULL", new { id }));
+        AssertNotInTheFiles();
+        Assert.Equal(0, await _app.Services.GetRequiredService<Application.Webhooks.WebhookSealing>().SealLegacyAsync(CancellationToken.None));
+
+        Assert.Equal(1, await _app.DeliverDueAsync());
+        var sent = Assert.Single(_receiver.On("/a"));
+        Assert.True(WebhookReceiver.SignatureIsValid(sent, _secret));
+        Assert.Equal(body, sent.Body);
+    }
 }

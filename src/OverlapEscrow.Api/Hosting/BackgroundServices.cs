@@ -52,6 +52,7 @@ public sealed class StartupTasks(IServiceProvider services, IStorageMigrations m
         await services.GetRequiredService<LegacyKeyMove>().RunAsync(ct);
         await services.GetRequiredService<OrganizationErasure>().ResumeAsync(ct);
         await services.GetRequiredService<OverlapEscrow.Application.Signals.SignalSealing>().SealLegacyAsync(ct);
+        await services.GetRequiredService<OverlapEscrow.Application.Webhooks.WebhookSealing>().SealLegacyAsync(ct);
         var status = await services.GetRequiredService<KeyAdministration>().StatusAsync(ct);
         if (status.OrganizationsWithoutKey.Count > 0)
             logger.LogError("{Count} organizations have no data key in the keyring ({Keyring}): their data cannot be read. Check Escrow:KeyringDirectory.",

@@ -93,4 +93,19 @@ public interface IWebhookRepository
 
     /// <summary>The attempts of the given deliveries, in attempt order.</summary>
     Task<IReadOnlyList<DeliveryAttempt>> ListAttemptsAsync(IReadOnlyList<string> deliveryIds, CancellationToken ct);
+
+    /// <summary>
+    /// Pending deliveries whose body is still stored in plaintext (queued before bodies were sealed, migration
+    /// 2026-12-01-0017), by id after <paramref name="afterId"/>.
+    /// </summary>
+    Task<IReadOnlyList<UnsealedDelivery>> ListUnsealedAsync(string? afterId, int limit, CancellationToken ct);
+
+    /// <summary>
+    /// Replaces such a body by its sealed form, only while the plaintext is still the one read (a compare-and-set, so a
+    /// delivery settled meanwhile stays settled); false otherwise.
+    /// </summary>
+    Task<bool> SealLegacyAsync(string deliveryId, string payload, SealedValue body, CancellationToken ct);
 }
+
+/// <summary>A pending delivery whose body was stored in plaintext before bodies were sealed.</summary>
+public sealed record UnsealedDelivery(string Id, string OrganizationId, string Payload);

@@ -142,4 +142,25 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
             $"SELECT * FROM webhook_attempts WHERE {db.Dialect.In("delivery_id", "deliveryIds")} ORDER BY delivery_id, attempt",
             new { deliveryIds = deliveryIds.ToArray() })).Select(a => a.ToDomain()).ToList();
     }
+
+    public async Task<IReadOnlyList<UnsealedDelivery>> ListUnsealedAsync(string? afterId, int limit, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.QueryAsync<(string Id, string OrganizationId, string Payload)>(
+            """
+            SELECT id, organization_id, payload FROM webhook_deliveries
+            WHERE status = 'pending' AND payload IS NOT NULL AND payload_sealed IS NULL AND id > @afterId
+            ORDER BY id LIMIT @limit
+            """, new { afterId = afterId ?? "", limit })).Select(r => new UnsealedDelivery(r.Id, r.OrganizationId, r.Payload)).ToList();
+    }
+
+    public async Task<bool> SealLegacyAsync(string deliveryId, string payload, SealedValue body, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return await db.ExecuteAsync(
+            """
+            UPDATE webhook_deliveries SET payload = NULL, payload_nonce = @nonce, payload_sealed = @sealed, payload_key_version = @keyVersion
+            WHERE id = @deliveryId AND status = 'pending' AND payload = @payload AND payload_sealed IS NULL
+            """, new { deliveryId, payload, nonce = body.Nonce, @sealed = body.Ciphertext, keyVersion = body.KeyVersion }) == 1;
+    }
 }
