@@ -303,9 +303,9 @@ public sealed class UploadPopulation(
                     if (row.Error is null)
                     {
                         var idKey = batch.IdKeys[i];
-                        if (seen.TryGetFirstRow(idKey, out var firstRow)) row.Fail("recordId", $"Duplicate recordId (first seen on row {firstRow}).");
+                        if (seen.TryGetFirstRow(row.RecordId!, idKey, out var firstRow)) row.Fail("recordId", $"Duplicate recordId (first seen on row {firstRow}).");
                         else if (row.Delete && request.Mode == VersionKind.Snapshot) row.Fail("op", "A snapshot replaces the population; op \"delete\" is only valid in a delta.");
-                        else seen.Add(idKey, row.Row);
+                        else seen.Add(row.RecordId!, idKey, row.Row);
                         // An opportunities population's documented fields have formats the figures rely on (docs/health.md).
                         if (opportunities && !row.Delete && OpportunityFields.Check(row.Attributes) is { } bad) row.Fail("attributes." + bad.Field, bad.Message);
                     }
@@ -411,18 +411,56 @@ public sealed class UploadPopulation(
     }
 
     /// <summary>
-    /// The record ids seen so far (their 128-bit keys) with the row each was first seen on, in 256 dictionaries picked by
-    /// the key's low byte. One dictionary of a million entries grows by doubling a single large array, and each old
-    /// array stays on the large-object heap until a full collection: at the moment of the last resize the old and the
-    /// new array and the ones before add up to about three times the live size. Split, each resize copies 1/256 of it.
+    /// The record ids seen so far (their 128-bit keys) with the row each was first seen on.
+    /// <para>While the ids arrive in increasing order (as <see cref="string.CompareOrdinal(string, string)"/> orders them),
+    /// an id greater than the last one cannot have been seen: no lookup is needed, and each key is only appended, with its
+    /// row, to chunks of 4,096 (24 bytes a record, no hash table). The first id that is not greater turns them into the
+    /// hash table, and from then on every id is looked up.</para>
+    /// <para>The hash table is 256 dictionaries picked by the key's low byte. One dictionary of a million entries grows by
+    /// doubling a single large array, and each old array stays on the large-object heap until a full collection: at the
+    /// moment of the last resize the old and the new array and the ones before add up to about three times the live size.
+    /// Split, each resize copies 1/256 of it.</para>
     /// </summary>
     private sealed class SeenRecordIds
     {
-        private readonly Dictionary<UInt128, long>[] _shards = Enumerable.Range(0, 256).Select(_ => new Dictionary<UInt128, long>()).ToArray();
+        private const int Chunk = 4096;
+        private string? _last;
+        private List<UInt128[]>? _keys = [];
+        private List<long[]>? _rows = [];
+        private int _count;
+        private Dictionary<UInt128, long>[]? _shards;
 
-        public bool TryGetFirstRow(UInt128 key, out long row) => _shards[(byte)key].TryGetValue(key, out row);
+        public bool TryGetFirstRow(string id, UInt128 key, out long row)
+        {
+            if (_shards is null)
+            {
+                if (_last is null || string.CompareOrdinal(id, _last) > 0) { row = 0; return false; }
+                ToTable();
+            }
+            return _shards![(byte)key].TryGetValue(key, out row);
+        }
 
-        public void Add(UInt128 key, long row) => _shards[(byte)key].Add(key, row);
+        public void Add(string id, UInt128 key, long row)
+        {
+            if (_shards is not null) { _shards[(byte)key].Add(key, row); return; }
+            if (_count % Chunk == 0) { _keys!.Add(new UInt128[Chunk]); _rows!.Add(new long[Chunk]); }
+            _keys![^1][_count % Chunk] = key;
+            _rows![^1][_count % Chunk] = row;
+            _count++;
+            _last = id;
+        }
+
+        private void ToTable()
+        {
+            var perShard = _count / 256 + 16;
+            _shards = Enumerable.Range(0, 256).Select(_ => new Dictionary<UInt128, long>(perShard)).ToArray();
+            for (var i = 0; i < _count; i++)
+            {
+                var key = _keys![i / Chunk][i % Chunk];
+                _shards[(byte)key].Add(key, _rows![i / Chunk][i % Chunk]);
+            }
+            (_keys, _rows, _last) = (null, null, null);
+        }
     }
 
     /// <summary>
