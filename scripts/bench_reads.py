@@ -105,11 +105,11 @@ def main():
         audited += v["eventCount"]
     print(f"audit chains of both organizations verify ({audited} entries in the two chains, each read's event in its reader's chain "
           f"and, for list pages, the owner's)")
-    holds = [n for n in ("matrix", "list") if figures[n]["rps"] >= TARGET_RPS and figures[n]["p99"] <= TARGET_P99_MS]
-    print(f"target >= {TARGET_RPS} req/s with p99 <= {TARGET_P99_MS:.0f} ms for 64 matrix or list readers: "
-          + (f"HOLDS ({', '.join(holds)})" if holds else "MISSED")
-          + "".join(f"; {n} {figures[n]['rps']:.0f} req/s p99 {figures[n]['p99']:.1f} ms" for n in ("matrix", "list")))
-
+    # One target per kind of reader: the issue asks it of matrix readers and of list readers alike.
+    for n in ("matrix", "list"):
+        ok = figures[n]["rps"] >= TARGET_RPS and figures[n]["p99"] <= TARGET_P99_MS
+        print(f"TARGET reads, 64 {n} readers >= {TARGET_RPS} req/s with p99 <= {TARGET_P99_MS:.0f} ms: "
+              f"{'HOLDS' if ok else 'MISSED'} ({figures[n]['rps']:.0f} req/s, p99 {figures[n]['p99']:.1f} ms)")
 
 if __name__ == "__main__":
     main()

@@ -156,4 +156,55 @@ public class UnitOfWorkTests
         // Whoever loads it next finds its parts there and writes none.
         Assert.False(await columns.StoreAsync(committed, parts, None));
     }
+    [Theory, StorageData]
+    public async Task AnUploadsPartsWrittenWhilePendingCommitWithItsVersionAndGoWithItWhenAbandonedOrSwept(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        var me = await s.OrganizationAsync("acme");
+        var pop = await s.PopulationAsync(me);
+        VersionPart Part(long part) => new(part, new SealedValue([(byte)part], [1, 2, 3], 1));
+        var block0 = Domain.Matching.VersionColumns.BlockPart(0);
+        async Task<string> PendingAsync()
+        {
+            var id = Ids.New("ver");
+            await s.Populations.BeginVersionAsync(id, pop, Domain.Populations.VersionKind.Snapshot, T0, None);
+            Assert.True(await s.Populations.AppendSegmentAsync(new Segment(id, 0, 1, new SealedValue([7], [7, 7], 1)), T0, None));
+            return id;
+        }
+        var columns = s.VersionColumns;
+
+        // Abandoned after a failure: its parts go with it.
+        var abandoned = await PendingAsync();
+        Assert.True(await columns.AppendPendingAsync(abandoned, [Part(block0), Part(block0 + 1)], T0, None));
+        await s.Populations.AbandonAsync(abandoned, None);
+        Assert.Empty(await columns.ReadBlocksAsync(abandoned, [0, 1], None));
+        Assert.False(await columns.AppendPendingAsync(abandoned, [Part(0)], T0, None)); // gone: nothing written
+
+        // Killed mid-upload and swept: the same, and a late write of the dead upload finds nothing to add to.
+        var swept = await PendingAsync();
+        Assert.True(await columns.AppendPendingAsync(swept, [Part(block0)], T0, None));
+        Assert.Equal(1, await s.Populations.DeleteAbandonedAsync(T0.AddMinutes(1), None));
+        Assert.Empty(await columns.ReadBlocksAsync(swept, [0], None));
+        Assert.False(await columns.AppendPendingAsync(swept, [Part(0)], T0, None));
+
+        // Blocks built anew: only the blocks are removed.
+        var committed = await PendingAsync();
+        Assert.True(await columns.AppendPendingAsync(committed, [Part(block0), Part(block0 + 1)], T0, None));
+        Assert.True(await columns.RemovePendingBlocksAsync(committed, None));
+        Assert.Empty(await columns.ReadBlocksAsync(committed, [0, 1], None));
+        Assert.True(await columns.AppendPendingAsync(committed, [Part(0), Part(1L << 32), Part(block0)], T0, None));
+        await using (var uow = await s.Transactions.BeginAsync(None))
+        {
+            Assert.NotNull(await uow.Populations.CommitAsync(committed, 1, T0, null, null, None));
+            await uow.CommitAsync(None);
+        }
+        Assert.Equal([0L, 1L << 32], (await columns.ReadColumnsAsync(committed, None)).Select(p => p.Part));
+        Assert.Single(await columns.ReadBlocksAsync(committed, [0], None));
+        // Committed: immutable, and whoever loads it finds its parts there and writes none.
+        Assert.False(await columns.AppendPendingAsync(committed, [Part(2L << 32)], T0, None));
+        Assert.False(await columns.RemovePendingBlocksAsync(committed, None));
+        Assert.Single(await columns.ReadBlocksAsync(committed, [0], None));
+        Assert.False(await columns.StoreAsync(committed, [Part(2L << 32)], None));
+        Assert.Equal(2, (await columns.ReadColumnsAsync(committed, None)).Count);
+    }
 }

@@ -80,6 +80,81 @@ public class VersionColumnsBuilderTests
             Built(records).SelectMany(p => p.Plaintext));
     }
 
+    /// <summary>Adds records as an upload does: taking the full blocks as they are ready, and handing them back when a record comes out of id order.</summary>
+    private static (List<(long Part, byte[] Plaintext)> Parts, int HandedBack, int TakenWhileInOrder) BuiltAsUploaded(IEnumerable<EscrowRecord> records)
+    {
+        var builder = new VersionColumnsBuilder();
+        var taken = new List<(long Part, byte[] Plaintext)>();
+        int handedBack = 0, takenWhileInOrder = 0;
+        foreach (var r in records)
+        {
+            if (!builder.Add(r))
+            {
+                handedBack = taken.Count;
+                builder.Restore(taken.Select(t => (ReadOnlyMemory<byte>)t.Plaintext));
+                taken.Clear(); // the stored blocks are removed: they will be built anew
+                Assert.True(builder.Add(r));
+            }
+            var ready = builder.TakeReadyBlocks();
+            if (builder.InIdOrder) takenWhileInOrder += ready.Count;
+            taken.AddRange(ready);
+        }
+        var parts = builder.Build().ToList();
+        // Blocks handed out while adding come first in the store; the order of rows there does not matter, the parts do.
+        return ([.. parts.Concat(taken).OrderBy(p => VersionColumns.IsBlockPart(p.Part) ? 1 : 0).ThenBy(p => p.Part)], handedBack, takenWhileInOrder);
+    }
+
+    private static void AssertSameParts(List<(long Part, byte[] Plaintext)> expected, List<(long Part, byte[] Plaintext)> actual)
+    {
+        Assert.Equal(expected.Select(p => p.Part).Order(), actual.Select(p => p.Part).Order());
+        var byPart = actual.ToDictionary(p => p.Part, p => p.Plaintext);
+        foreach (var (part, plaintext) in expected) Assert.True(plaintext.AsSpan().SequenceEqual(byPart[part]), $"part {part:x} differs");
+    }
+
+    [Fact]
+    public void RecordsArrivingInIdOrderAreHandedOutBlockByBlockAndGiveTheSameColumns()
+    {
+        var records = Records(2_000, 10, sortedIds: true);
+        var expected = VersionColumns.Encode(PopulationData.Materialize("v", [records])).ToList();
+
+        var (actual, handedBack, takenWhileInOrder) = BuiltAsUploaded(records);
+
+        Assert.Equal(0, handedBack);
+        Assert.Equal(2_000 / PopulationData.BlockSize, takenWhileInOrder); // every full block left the builder as it filled
+        AssertSameParts(expected, actual);
+    }
+
+    [Theory]
+    [InlineData(1_000, 11)]   // out of order inside the first blocks
+    [InlineData(1_777, 12)]   // and after a block boundary
+    public void ARecordOutOfIdOrderAfterBlocksWereHandedOutTakesThemBackAndGivesTheSameColumns(int outOfOrderAt, int seed)
+    {
+        var records = Records(3_000, seed, sortedIds: true);
+        // Everything in order up to one record that belongs much earlier, then the rest in order.
+        var moved = records[10];
+        records.RemoveAt(10);
+        records.Insert(outOfOrderAt, moved);
+        var expected = VersionColumns.Encode(PopulationData.Materialize("v", [records])).ToList();
+
+        var (actual, handedBack, _) = BuiltAsUploaded(records);
+
+        Assert.Equal(outOfOrderAt / PopulationData.BlockSize, handedBack);
+        AssertSameParts(expected, actual);
+    }
+
+    [Fact]
+    public void BlocksHandedOutMustAllComeBack()
+    {
+        var records = Records(600, 13, sortedIds: true);
+        var builder = new VersionColumnsBuilder();
+        foreach (var r in records) Assert.True(builder.Add(r));
+        var taken = builder.TakeReadyBlocks();
+        Assert.Equal(2, taken.Count);
+
+        Assert.False(builder.Add(records[0] with { RecordId = "" })); // before every id: out of order
+        Assert.Throws<InvalidDataException>(() => builder.Restore([taken[0].Plaintext]));
+    }
+
     [Fact]
     public void IdsCompareAsTheirStringsCompareOrdinally()
     {

@@ -8,7 +8,7 @@ public sealed record VersionPart(long Part, SealedValue Data);
 /// <summary>
 /// The stored columns of committed versions (<see cref="Domain.Matching.VersionColumns"/>): the header and token
 /// columns that matching reads whole, and the record blocks that lists read a few at a time. Written once per
-/// version; removed with the version (and with its organization).
+/// version (an upload's before its commit, while the version is pending); removed with the version (and with its organization).
 /// </summary>
 public interface IVersionColumnStore
 {
@@ -23,4 +23,14 @@ public interface IVersionColumnStore
     /// longer there or already has its parts (written meanwhile by another load).
     /// </summary>
     Task<bool> StoreAsync(string versionId, IEnumerable<VersionPart> parts, CancellationToken ct);
+
+    /// <summary>
+    /// Appends parts of a version that is still pending (an upload's, before its commit), in one short transaction that
+    /// also touches the version like a segment write does; false, writing nothing, when the version is no longer pending.
+    /// Nothing reads a pending version's parts; they become visible with its commit and go with it if it is abandoned.
+    /// </summary>
+    Task<bool> AppendPendingAsync(string versionId, IReadOnlyList<VersionPart> parts, DateTimeOffset touchedAt, CancellationToken ct);
+
+    /// <summary>Removes the record blocks of a version that is still pending (an upload building them anew); false when it is not pending.</summary>
+    Task<bool> RemovePendingBlocksAsync(string versionId, CancellationToken ct);
 }

@@ -69,7 +69,8 @@ public sealed class UploadPopulation(
     IOptions<UploadOptions> options,
     TimeProvider time,
     ILogger<UploadPopulation> logger,
-    IAuditRepository audit)
+    IAuditRepository audit,
+    IVersionColumnStore versionColumns)
 {
     private readonly UploadOptions _o = options.Value;
 
@@ -152,10 +153,10 @@ public sealed class UploadPopulation(
         {
             await populations.BeginVersionAsync(versionId, request.Population.Id, request.Mode, now, ct, request.HashingSpec);
             using var cipher = await keyring.ForOrganizationAsync(organizationId, ct);
-            // A snapshot's stored columns are built from its records as they are written, and stored in its commit, so
-            // no read after it has to build them. A delta's depend on its base, known only at the commit: the version
-            // cache builds them right after it (AfterCommitAsync), before the answer.
-            var columns = request.Mode == VersionKind.Snapshot ? new VersionColumnsBuilder() : null;
+            // A snapshot's stored columns are built from its records as they are written and stored with the pending
+            // version, so they commit with it and no read after it has to build them. A delta's depend on its base, known
+            // only at the commit: the version cache builds them right after it (AfterCommitAsync), before the answer.
+            var columns = request.Mode == VersionKind.Snapshot ? new ColumnPartWriter(versionColumns, cipher, versionId, time) : null;
             var read = await ReadRowsAsync(request, versionId, cipher, columns, reading.Token);
             if (read.Refusal is not null) return read.Refusal;
             if (request.Policy == ErrorPolicy.Reject && read.ErrorCount > 0)
@@ -164,10 +165,12 @@ public sealed class UploadPopulation(
                 return new UploadOutcome.Refused(422, "Empty snapshot",
                     "The snapshot has no valid records; committing it would remove every record of the population. Send allowEmpty=true to empty it on purpose.");
 
+            // The columns' last parts (the header, the sorted token columns, the record blocks not stored yet) are sorted,
+            // sealed and stored with the pending version before the commit, in short transactions of their own, so the
+            // commit's transaction holds the write lock only for its few rows; the heartbeat keeps the key meanwhile.
+            if (columns is not null) await columns.FinishAsync(reading.Token);
             // A renewal racing the commit would find the key completed and take that for a loss; the commit itself
             // is bound to the claim token, so a key taken over meanwhile still applies nothing here.
-            // Sorted on the worker cores before the commit's transaction begins; sealed and stored part by part in it.
-            var parts = columns is null ? null : await Task.Run(columns.Build, CancellationToken.None);
             if (lease is not null) await lease.StopAsync();
             var committedAt = time.GetUtcNow();
             result = new UploadResult(request.Population.Id, versionId, modeName, read.RowsRead, read.Applied, read.ErrorCount,
@@ -180,8 +183,8 @@ public sealed class UploadPopulation(
                 if (committed is null)
                     return new UploadOutcome.Refused(409, "Upload not applied",
                         "This upload lost its Idempotency-Key to a retry, or sat idle so long it was taken for abandoned; it applied nothing. Retry with the same key.");
-                // The version and its columns commit together: a crash or a failure before the commit leaves neither.
-                if (parts is not null) await uow.VersionColumns.StoreAsync(versionId, VersionStore.Seal(cipher, versionId, parts), CancellationToken.None);
+                // The version and its columns (stored with it while pending) commit together: a crash or a failure before the
+                // commit leaves the version pending, and the abandon below, or the sweep after a crash, removes both.
                 await uow.Audit.AppendAsync(new AuditEntry(committedAt, organizationId, request.Caller.Actor, "population.uploaded", null,
                     new { populationId = request.Population.Id, versionId, mode = modeName, rows = result.RowsRead, applied = result.RecordsApplied, rejected = result.RowsRejected }),
                     CancellationToken.None);
@@ -251,7 +254,7 @@ public sealed class UploadPopulation(
 
     private sealed record ReadOutcome(long RowsRead, long Applied, long ErrorCount, bool ErrorCountComplete, List<RowError> Errors, UploadOutcome.Refused? Refusal);
 
-    private async Task<ReadOutcome> ReadRowsAsync(UploadRequest request, string versionId, IOrganizationCipher cipher, VersionColumnsBuilder? columns,
+    private async Task<ReadOutcome> ReadRowsAsync(UploadRequest request, string versionId, IOrganizationCipher cipher, ColumnPartWriter? columns,
         CancellationToken ct)
     {
         var compressed = new LimitedStream(request.Body, _o.MaxBodyBytes, "body");
@@ -300,9 +303,9 @@ public sealed class UploadPopulation(
                     if (row.Error is null)
                     {
                         var idKey = batch.IdKeys[i];
-                        if (seen.TryGetFirstRow(idKey, out var firstRow)) row.Fail("recordId", $"Duplicate recordId (first seen on row {firstRow}).");
+                        if (seen.TryGetFirstRow(row.RecordId!, idKey, out var firstRow)) row.Fail("recordId", $"Duplicate recordId (first seen on row {firstRow}).");
                         else if (row.Delete && request.Mode == VersionKind.Snapshot) row.Fail("op", "A snapshot replaces the population; op \"delete\" is only valid in a delta.");
-                        else seen.Add(idKey, row.Row);
+                        else seen.Add(row.RecordId!, idKey, row.Row);
                         // An opportunities population's documented fields have formats the figures rely on (docs/health.md).
                         if (opportunities && !row.Delete && OpportunityFields.Check(row.Attributes) is { } bad) row.Fail("attributes." + bad.Field, bad.Message);
                     }
@@ -315,7 +318,7 @@ public sealed class UploadPopulation(
                     }
                     if (request.Policy == ErrorPolicy.Reject && errorCount > 0) continue; // keep validating, write nothing
                     await writer.AddAsync(batch.Records[i]!, ct);
-                    columns?.Add(batch.Records[i]!);
+                    if (columns is not null) await columns.AddAsync(batch.Records[i]!, ct);
                 }
             }
             await producer; // surfaces the parser's failure (limits, malformed CSV, gzip) if it had one
@@ -408,18 +411,56 @@ public sealed class UploadPopulation(
     }
 
     /// <summary>
-    /// The record ids seen so far (their 128-bit keys) with the row each was first seen on, in 256 dictionaries picked by
-    /// the key's low byte. One dictionary of a million entries grows by doubling a single large array, and each old
-    /// array stays on the large-object heap until a full collection: at the moment of the last resize the old and the
-    /// new array and the ones before add up to about three times the live size. Split, each resize copies 1/256 of it.
+    /// The record ids seen so far (their 128-bit keys) with the row each was first seen on.
+    /// <para>While the ids arrive in increasing order (as <see cref="string.CompareOrdinal(string, string)"/> orders them),
+    /// an id greater than the last one cannot have been seen: no lookup is needed, and each key is only appended, with its
+    /// row, to chunks of 4,096 (24 bytes a record, no hash table). The first id that is not greater turns them into the
+    /// hash table, and from then on every id is looked up.</para>
+    /// <para>The hash table is 256 dictionaries picked by the key's low byte. One dictionary of a million entries grows by
+    /// doubling a single large array, and each old array stays on the large-object heap until a full collection: at the
+    /// moment of the last resize the old and the new array and the ones before add up to about three times the live size.
+    /// Split, each resize copies 1/256 of it.</para>
     /// </summary>
     private sealed class SeenRecordIds
     {
-        private readonly Dictionary<UInt128, long>[] _shards = Enumerable.Range(0, 256).Select(_ => new Dictionary<UInt128, long>()).ToArray();
+        private const int Chunk = 4096;
+        private string? _last;
+        private List<UInt128[]>? _keys = [];
+        private List<long[]>? _rows = [];
+        private int _count;
+        private Dictionary<UInt128, long>[]? _shards;
 
-        public bool TryGetFirstRow(UInt128 key, out long row) => _shards[(byte)key].TryGetValue(key, out row);
+        public bool TryGetFirstRow(string id, UInt128 key, out long row)
+        {
+            if (_shards is null)
+            {
+                if (_last is null || string.CompareOrdinal(id, _last) > 0) { row = 0; return false; }
+                ToTable();
+            }
+            return _shards![(byte)key].TryGetValue(key, out row);
+        }
 
-        public void Add(UInt128 key, long row) => _shards[(byte)key].Add(key, row);
+        public void Add(string id, UInt128 key, long row)
+        {
+            if (_shards is not null) { _shards[(byte)key].Add(key, row); return; }
+            if (_count % Chunk == 0) { _keys!.Add(new UInt128[Chunk]); _rows!.Add(new long[Chunk]); }
+            _keys![^1][_count % Chunk] = key;
+            _rows![^1][_count % Chunk] = row;
+            _count++;
+            _last = id;
+        }
+
+        private void ToTable()
+        {
+            var perShard = _count / 256 + 16;
+            _shards = Enumerable.Range(0, 256).Select(_ => new Dictionary<UInt128, long>(perShard)).ToArray();
+            for (var i = 0; i < _count; i++)
+            {
+                var key = _keys![i / Chunk][i % Chunk];
+                _shards[(byte)key].Add(key, _rows![i / Chunk][i % Chunk]);
+            }
+            (_keys, _rows, _last) = (null, null, null);
+        }
     }
 
     /// <summary>
@@ -505,6 +546,94 @@ public sealed class UploadPopulation(
         }
     }
 
+    /// <summary>
+    /// Builds a snapshot's stored columns as its records are written (<see cref="VersionColumnsBuilder"/>) and stores their
+    /// sealed parts with the pending version as they are ready: record blocks while the records arrive in id order, the
+    /// rest once every record is in (<see cref="FinishAsync"/>). Parts are written a few MiB at a time, each batch in a
+    /// short transaction of its own, and only while the version is pending.
+    /// </summary>
+    private sealed class ColumnPartWriter(IVersionColumnStore store, IOrganizationCipher cipher, string versionId, TimeProvider time)
+    {
+        private const int FlushBytes = 4 << 20;
+        private readonly VersionColumnsBuilder _builder = new();
+        private readonly List<VersionPart> _buffer = [];
+        private long _buffered;
+        private int _blocksStored;
+
+        public async Task AddAsync(EscrowRecord record, CancellationToken ct)
+        {
+            if (!_builder.Add(record))
+            {
+                // The first record out of id order: the blocks stored so far come back, to be built anew with every record.
+                await FlushAsync(ct);
+                var stored = await store.ReadBlocksAsync(versionId, Enumerable.Range(0, _blocksStored).ToList(), ct);
+                _builder.Restore(stored.Select(b => (ReadOnlyMemory<byte>)cipher.Open(VersionStore.SealLabel, VersionStore.SealId(versionId, b.Part), b.Data)));
+                if (!await store.RemovePendingBlocksAsync(versionId, ct)) throw Abandoned();
+                _blocksStored = 0;
+                if (!_builder.Add(record)) throw new InvalidOperationException("A record was refused after the blocks came back.");
+            }
+            foreach (var (part, plaintext) in _builder.TakeReadyBlocks())
+            {
+                Buffer(new VersionPart(part, cipher.Seal(VersionStore.SealLabel, VersionStore.SealId(versionId, part), plaintext)));
+                _blocksStored++;
+            }
+            if (_buffered >= FlushBytes) await FlushAsync(ct);
+        }
+
+        /// <summary>
+        /// Sorts and seals the remaining parts on a worker core while this one stores them: at most a few parts in flight,
+        /// never all of them.
+        /// </summary>
+        public async Task FinishAsync(CancellationToken ct)
+        {
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var parts = Channel.CreateBounded<VersionPart>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
+            var producer = Task.Run(async () =>
+            {
+                try
+                {
+                    foreach (var part in VersionStore.Seal(cipher, versionId, _builder.Build())) await parts.Writer.WriteAsync(part, stop.Token);
+                    parts.Writer.Complete();
+                }
+                catch (Exception e)
+                {
+                    parts.Writer.Complete(e);
+                }
+            }, CancellationToken.None);
+            try
+            {
+                await foreach (var part in parts.Reader.ReadAllAsync(ct))
+                {
+                    Buffer(part);
+                    if (_buffered >= FlushBytes) await FlushAsync(ct);
+                }
+                await FlushAsync(ct);
+            }
+            finally
+            {
+                await stop.CancelAsync();
+                await producer;
+            }
+        }
+
+        private void Buffer(VersionPart part)
+        {
+            _buffer.Add(part);
+            _buffered += part.Data.Ciphertext.Length;
+        }
+
+        private async Task FlushAsync(CancellationToken ct)
+        {
+            if (_buffer.Count == 0) return;
+            if (!await store.AppendPendingAsync(versionId, _buffer, time.GetUtcNow(), ct)) throw Abandoned();
+            _buffer.Clear();
+            _buffered = 0;
+        }
+    }
+
+    private static UploadRejectedException Abandoned() => new(409, "Upload not applied",
+        "This upload lost its Idempotency-Key to a retry, or sat idle so long it was taken for abandoned; it applied nothing. Retry with the same key.");
+
     /// <summary>Buffers encoded records and writes them as encrypted segments of a fixed record count.</summary>
     private sealed class SegmentWriter(IPopulationRepository populations, IOrganizationCipher cipher, string versionId, int perSegment,
         TimeProvider time)
@@ -543,9 +672,6 @@ public sealed class UploadPopulation(
             if (!await populations.TouchAsync(versionId, time.GetUtcNow(), ct)) throw Abandoned();
             _lastTouch = time.GetUtcNow();
         }
-
-        private static UploadRejectedException Abandoned() => new(409, "Upload not applied",
-            "This upload lost its Idempotency-Key to a retry, or sat idle so long it was taken for abandoned; it applied nothing. Retry with the same key.");
     }
 }
 

@@ -46,6 +46,35 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         return true;
     }
 
+    public async Task<bool> AppendPendingAsync(string versionId, IReadOnlyList<VersionPart> parts, DateTimeOffset touchedAt, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        // Only while pending (the row's lock held to the end): a version swept as abandoned, or committed, gets nothing.
+        if (await db.ExecuteAsync("UPDATE population_versions SET touched_at = @touchedAt WHERE id = @versionId AND status = 'pending'",
+                new { versionId, touchedAt = Time.ToUnixMs(touchedAt) }) != 1)
+            return false;
+        foreach (var part in parts)
+            await db.ExecuteAsync(
+                "INSERT INTO version_columns (version_id, part, nonce, data, key_version) VALUES (@versionId, @part, @nonce, @data, @keyVersion)",
+                new { versionId, part = part.Part, nonce = part.Data.Nonce, data = part.Data.Ciphertext, keyVersion = part.Data.KeyVersion });
+        await tx.CommitAsync();
+        return true;
+    }
+
+    public async Task<bool> RemovePendingBlocksAsync(string versionId, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        if (await db.ScalarAsync<string?>(
+                $"SELECT id FROM population_versions WHERE id = @versionId AND status = 'pending'{db.Dialect.ForUpdate}", new { versionId }) is null)
+            return false;
+        await db.ExecuteAsync("DELETE FROM version_columns WHERE version_id = @versionId AND part >= @blocks",
+            new { versionId, blocks = VersionColumns.BlockPart(0) });
+        await tx.CommitAsync();
+        return true;
+    }
+
     private sealed class PartRow
     {
         public long Part { get; init; }

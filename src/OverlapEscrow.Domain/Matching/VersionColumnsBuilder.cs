@@ -9,35 +9,59 @@ namespace OverlapEscrow.Domain.Matching;
 
 /// <summary>
 /// Builds the stored columns (<see cref="VersionColumns"/>) of a snapshot from its records as an upload writes them,
-/// in any order, without an object per record: what an upload stores in its commit, so that no read ever has to
+/// in any order, without an object per record: what an upload stores before its commit, so that no read ever has to
 /// write them. The parts are byte for byte those of <see cref="VersionColumns.Encode"/> over
 /// <see cref="PopulationData.Materialize"/> of the same records (a test compares them).
 /// </summary>
 /// <remarks>
-/// Kept per record: its encoding without tokens (what a record block holds: flags, id, no tokens, attributes) in
-/// chunks of 1 MiB, its position there, and per token 24 bytes (the token and the record's arrival number). At the end
-/// the records are ordered by id (their UTF-8 bytes, compared as <see cref="string.CompareOrdinal(string, string)"/>
-/// compares the strings) and each type's tokens by (token, ordinal), the types in parallel.
+/// <para>Tokens: 20 bytes each (the token and the record's arrival number), kept in 256 buckets by the token's first
+/// byte (tokens are HMAC outputs, so the buckets are about equal), in chunks of 1,024 (20 KiB, below the large-object
+/// threshold). At the end each bucket is sorted on its own, in a scratch array the size of one bucket, and written out:
+/// no copy of a whole column, and the buckets leave as they are written.</para>
+/// <para>Records: while they arrive in id order (their UTF-8 bytes, compared as
+/// <see cref="string.CompareOrdinal(string, string)"/> compares the strings), each is encoded into the record block in
+/// progress, and every full block is ready to be stored at once (<see cref="TakeReadyBlocks"/>): nothing per record is
+/// kept, and a record's arrival number is its ordinal. The first record out of order ends that: the blocks handed out
+/// come back (<see cref="Restore"/>), and from then on every record's encoding without tokens is kept in chunks of
+/// 1 MiB, to be ordered by id at the end (a sort of 8-byte prefixes with a permutation).</para>
 /// Not thread-safe: one writer adds, then <see cref="Build"/> once.
 /// </remarks>
 public sealed class VersionColumnsBuilder
 {
     private const int ChunkBytes = 1 << 20;
-    private const int EntryChunk = 1 << 16;
 
+    // While the records arrive in id order: the block in progress, the full blocks not yet handed out, the header's
+    // first id of each block (as the header stores it: length prefix and UTF-8).
+    private bool _streaming = true;
+    private readonly ArrayBufferWriter<byte> _block = new(1 << 16);
+    private int _blockRecords;
+    private readonly List<(long Part, byte[] Plaintext)> _ready = [];
+    private int _blocksHandedOut;
+    private readonly ArrayBufferWriter<byte> _firstIds = new(256);
+    private byte[] _previousId = new byte[64];
+    private int _previousIdLength = -1;
+
+    // Once they did not: every record's encoding without tokens, by arrival number.
     private readonly List<byte[]> _chunks = [];
     private int _used = ChunkBytes;
-    private long[] _positions = new long[1024]; // chunk << 32 | offset
-    private int[] _lengths = new int[1024];
-    private readonly List<Entry[]>?[] _tokens = new List<Entry[]>?[IdentifierTypes.All.Max(t => (int)t) + 1];
-    private readonly int[] _tokenCounts = new int[IdentifierTypes.All.Max(t => (int)t) + 1];
+    private long[] _positions = [];
+    private int[] _lengths = [];
+
+    private readonly TokenColumn?[] _tokens = new TokenColumn?[IdentifierTypes.All.Max(t => (int)t) + 1];
     private readonly SortedSet<string> _attributeNames = new(StringComparer.Ordinal);
     private readonly ArrayBufferWriter<byte> _scratch = new(256);
 
     public int RecordCount { get; private set; }
 
-    /// <summary>Adds a record of the snapshot (not a deletion; ids unique, as an upload guarantees).</summary>
-    public void Add(EscrowRecord record)
+    /// <summary>Whether every record so far arrived in id order (so its blocks are handed out as they fill).</summary>
+    public bool InIdOrder => _streaming;
+
+    /// <summary>
+    /// Adds a record of the snapshot (not a deletion; ids unique, as an upload guarantees). False, adding nothing, when
+    /// the record is out of id order and blocks were handed out: give them back with <see cref="Restore"/>, then add it
+    /// again.
+    /// </summary>
+    public bool Add(EscrowRecord record)
     {
         if (record.Deleted) throw new ArgumentException("A snapshot holds no deletions.", nameof(record));
         _scratch.ResetWrittenCount();
@@ -45,156 +69,317 @@ public sealed class VersionColumnsBuilder
         RecordCodec.WriteString(_scratch, record.RecordId);
         RecordCodec.WriteLength(_scratch, 0);
         RecordCodec.WriteLength(_scratch, record.Attributes.Length);
-        foreach (var a in record.Attributes)
-        {
-            RecordCodec.WriteString(_scratch, a.Name);
-            RecordCodec.WriteString(_scratch, a.Value);
-            _attributeNames.Add(a.Name);
-        }
+        foreach (var a in record.Attributes) { RecordCodec.WriteString(_scratch, a.Name); RecordCodec.WriteString(_scratch, a.Value); }
         var encoded = _scratch.WrittenSpan;
+        if (_streaming)
+        {
+            var id = IdBytes(encoded);
+            if (_previousIdLength >= 0 && CompareIds(_previousId.AsSpan(0, _previousIdLength), id) >= 0)
+            {
+                if (_blocksHandedOut > 0) return false;
+                Restore([]);
+            }
+        }
+        if (_streaming) AddInOrder(encoded);
+        else Keep(encoded);
+
+        var n = RecordCount;
+        foreach (var a in record.Attributes) _attributeNames.Add(a.Name);
+        foreach (var t in record.Tokens) (_tokens[(int)t.Type] ??= new TokenColumn()).Add(t.Token, n);
+        RecordCount = n + 1;
+        return true;
+    }
+
+    private void AddInOrder(ReadOnlySpan<byte> encoded)
+    {
+        var id = IdBytes(encoded);
+        if (_previousId.Length < id.Length) _previousId = new byte[Math.Max(id.Length, 2 * _previousId.Length)];
+        id.CopyTo(_previousId);
+        _previousIdLength = id.Length;
+        if (_blockRecords == 0)
+        {
+            var pos = 1;
+            var length = RecordCodec.ReadLength(encoded, ref pos);
+            _firstIds.Write(encoded[1..(pos + length)]);
+        }
+        _block.Write(encoded);
+        if (++_blockRecords == PopulationData.BlockSize) CutBlock();
+    }
+
+    private void CutBlock()
+    {
+        _ready.Add((VersionColumns.BlockPart(_blocksHandedOut + _ready.Count), _block.WrittenSpan.ToArray()));
+        _block.ResetWrittenCount();
+        _blockRecords = 0;
+    }
+
+    /// <summary>The full record blocks (part number and plaintext) not handed out yet, while the records arrive in id order; the caller stores them.</summary>
+    public IReadOnlyList<(long Part, byte[] Plaintext)> TakeReadyBlocks()
+    {
+        if (_ready.Count == 0) return [];
+        var ready = _ready.ToArray();
+        _blocksHandedOut += ready.Length;
+        _ready.Clear();
+        return ready;
+    }
+
+    /// <summary>
+    /// After <see cref="Add"/> returned false: the plaintexts of every block handed out, in order. Their records are kept
+    /// for the sort by id from here on (the caller removes the stored blocks: the blocks will be built anew).
+    /// </summary>
+    public void Restore(IEnumerable<ReadOnlyMemory<byte>> handedOut)
+    {
+        if (!_streaming) throw new InvalidOperationException("The records are already kept for a sort.");
+        _streaming = false;
+        var kept = 0;
+        foreach (var block in handedOut) kept += KeepAll(block.Span);
+        foreach (var (_, plaintext) in _ready) kept += KeepAll(plaintext);
+        kept += KeepAll(_block.WrittenSpan);
+        if (kept != RecordCount) throw new InvalidDataException($"The blocks handed back hold {kept} records, expected {RecordCount}.");
+        _ready.Clear();
+        _block.Clear();
+        _blockRecords = 0;
+        _firstIds.Clear();
+    }
+
+    private int KeepAll(ReadOnlySpan<byte> records)
+    {
+        var count = 0;
+        for (var pos = 0; pos < records.Length; count++)
+        {
+            var length = EncodedLength(records[pos..]);
+            Keep(records.Slice(pos, length));
+            pos += length;
+        }
+        return count;
+    }
+
+    /// <summary>The length of one record's encoding without tokens (flags, id, a zero token count, attributes).</summary>
+    private static int EncodedLength(ReadOnlySpan<byte> record)
+    {
+        var pos = 1;
+        SkipString(record, ref pos);
+        if (RecordCodec.ReadLength(record, ref pos) != 0) throw new InvalidDataException("A record block holds tokens.");
+        var attributes = RecordCodec.ReadLength(record, ref pos);
+        for (var i = 0; i < 2 * attributes; i++) SkipString(record, ref pos);
+        return pos;
+
+        static void SkipString(ReadOnlySpan<byte> data, ref int pos)
+        {
+            var length = RecordCodec.ReadLength(data, ref pos);
+            pos += length;
+        }
+    }
+
+    private void Keep(ReadOnlySpan<byte> encoded)
+    {
         if (_used + encoded.Length > ChunkBytes)
         {
             _chunks.Add(new byte[Math.Max(ChunkBytes, encoded.Length)]);
             _used = 0;
         }
         encoded.CopyTo(_chunks[^1].AsSpan(_used));
-        var n = RecordCount;
+        var n = KeptCount;
         if (n == _positions.Length)
         {
-            Array.Resize(ref _positions, n * 2);
-            Array.Resize(ref _lengths, n * 2);
+            Array.Resize(ref _positions, Math.Max(1024, n * 2));
+            Array.Resize(ref _lengths, Math.Max(1024, n * 2));
         }
         _positions[n] = ((long)(_chunks.Count - 1) << 32) | (uint)_used;
         _lengths[n] = encoded.Length;
         _used += encoded.Length;
-
-        foreach (var t in record.Tokens)
-        {
-            var list = _tokens[(int)t.Type] ??= [];
-            var count = _tokenCounts[(int)t.Type]++;
-            if (count % EntryChunk == 0) list.Add(new Entry[EntryChunk]);
-            list[^1][count % EntryChunk] = new Entry(t.Token, n);
-        }
-        RecordCount = n + 1;
+        KeptCount = n + 1;
     }
 
+    private int KeptCount { get; set; }
+
     /// <summary>
-    /// The version's parts (header first, then each type's column chunks, then the record blocks), produced as they are
-    /// enumerated, so a caller can seal and store each without holding them all. The sorting happens before the first.
-    /// Empties the builder.
+    /// The version's parts (header first, then each type's column chunks, then the record blocks not handed out), produced
+    /// as they are enumerated, so a caller can seal and store each without holding them all. Empties the builder.
     /// </summary>
     public IEnumerable<(long Part, byte[] Plaintext)> Build()
     {
-        var order = OrderById();
-        var rank = new int[RecordCount];
-        for (var i = 0; i < order.Length; i++) rank[order[i]] = i;
-        var columns = new List<Column>();
-        foreach (var type in IdentifierTypes.All)
+        int[]? order = null, rank = null;
+        if (_streaming)
         {
-            var list = _tokens[(int)type];
-            if (list is null) continue;
-            var count = _tokenCounts[(int)type];
-            var column = new Column(type, new ulong[count], new int[count], new ulong[count], new int[count]);
-            for (var c = 0; c < list.Count; c++)
-            {
-                var chunk = list[c];
-                var n = Math.Min(EntryChunk, count - c * EntryChunk);
-                for (var i = 0; i < n; i++)
-                {
-                    var k = c * EntryChunk + i;
-                    column.Highs[k] = chunk[i].Token.High;
-                    column.Order[k] = k;
-                    column.Lows[k] = chunk[i].Token.Low;
-                    column.Ordinals[k] = rank[chunk[i].Ordinal];
-                }
-                list[c] = null!; // leaves as soon as copied
-            }
-            _tokens[(int)type] = null;
-            columns.Add(column);
+            if (_blockRecords > 0) CutBlock();
         }
-        // Each type's sort on a core of its own.
-        Parallel.ForEach(columns, c => c.Sort());
-        return Parts(order, columns);
+        else
+        {
+            order = OrderById();
+            rank = new int[RecordCount];
+            for (var i = 0; i < order.Length; i++) rank[order[i]] = i;
+        }
+        return Parts(order, rank);
     }
 
-    private IEnumerable<(long Part, byte[] Plaintext)> Parts(int[] order, List<Column> columns)
+    private IEnumerable<(long Part, byte[] Plaintext)> Parts(int[]? order, int[]? rank)
     {
         var blockCount = (RecordCount + PopulationData.BlockSize - 1) / PopulationData.BlockSize;
+        var columns = IdentifierTypes.All.Where(t => _tokens[(int)t] is not null).Select(t => (Type: t, Column: _tokens[(int)t]!)).ToList();
         var header = new ArrayBufferWriter<byte>();
         RecordCodec.WriteByte(header, VersionColumns.FormatVersion);
         RecordCodec.WriteLength(header, RecordCount);
         RecordCodec.WriteLength(header, columns.Count);
-        foreach (var column in columns)
+        foreach (var (type, column) in columns)
         {
-            RecordCodec.WriteByte(header, (byte)column.Type);
-            RecordCodec.WriteLength(header, column.Highs.Length);
+            RecordCodec.WriteByte(header, (byte)type);
+            RecordCodec.WriteLength(header, column.Count);
         }
         RecordCodec.WriteLength(header, _attributeNames.Count);
         foreach (var name in _attributeNames) RecordCodec.WriteString(header, name);
         RecordCodec.WriteLength(header, blockCount);
-        for (var b = 0; b < blockCount; b++)
-        {
-            // The record id, as its bytes: after the flags byte, a length prefix and UTF-8.
-            var record = Encoded(order[b * PopulationData.BlockSize]);
-            var pos = 1;
-            var length = RecordCodec.ReadLength(record, ref pos);
-            header.Write(record[1..(pos + length)]);
-        }
+        if (order is null) header.Write(_firstIds.WrittenSpan);
+        else
+            for (var b = 0; b < blockCount; b++)
+            {
+                // The record id, as its bytes: after the flags byte, a length prefix and UTF-8.
+                var record = Encoded(order[b * PopulationData.BlockSize]);
+                var pos = 1;
+                var length = RecordCodec.ReadLength(record, ref pos);
+                header.Write(record[1..(pos + length)]);
+            }
         yield return (VersionColumns.HeaderPart, header.WrittenSpan.ToArray());
 
-        for (var c = 0; c < columns.Count; c++)
+        foreach (var (type, column) in columns)
         {
-            var column = columns[c];
-            for (int chunk = 0, from = 0; from < column.Highs.Length; chunk++, from += VersionColumns.ChunkTokens)
-            {
-                var count = Math.Min(VersionColumns.ChunkTokens, column.Highs.Length - from);
-                var bytes = new byte[4 + count * (Token.Size + sizeof(int))];
-                BinaryPrimitives.WriteInt32LittleEndian(bytes, count);
-                column.WriteChunk(from, count, bytes.AsSpan(4));
-                yield return (VersionColumns.ColumnPart(column.Type, chunk), bytes);
-            }
-            columns[c] = null!; // leaves once written
+            var chunk = 0;
+            foreach (var bytes in column.Chunks(rank)) yield return (VersionColumns.ColumnPart(type, chunk++), bytes);
+            _tokens[(int)type] = null; // leaves once written
         }
 
-        var block = new ArrayBufferWriter<byte>(1 << 16);
+        if (order is null)
+        {
+            foreach (var block in _ready) yield return block;
+            _ready.Clear();
+            yield break;
+        }
+        var blockBytes = new ArrayBufferWriter<byte>(1 << 16);
         for (var b = 0; b < blockCount; b++)
         {
-            block.ResetWrittenCount();
-            for (var i = b * PopulationData.BlockSize; i < Math.Min(RecordCount, (b + 1) * PopulationData.BlockSize); i++) block.Write(Encoded(order[i]));
-            yield return (VersionColumns.BlockPart(b), block.WrittenSpan.ToArray());
+            blockBytes.ResetWrittenCount();
+            for (var i = b * PopulationData.BlockSize; i < Math.Min(RecordCount, (b + 1) * PopulationData.BlockSize); i++) blockBytes.Write(Encoded(order[i]));
+            yield return (VersionColumns.BlockPart(b), blockBytes.WrittenSpan.ToArray());
         }
     }
 
-    /// <summary>
-    /// One type's tokens: the high halves sorted with a permutation (the platform's sort of primitive keys, several
-    /// times faster than a sort of 24-byte entries through a comparer), then each run of equal high halves (tokens
-    /// shared by several records, or colliding in 64 bits) by low half and ordinal.
-    /// </summary>
-    private sealed record Column(IdentifierType Type, ulong[] Highs, int[] Order, ulong[] Lows, int[] Ordinals)
+    /// <summary>A token and the arrival number of its record, packed to 20 bytes.</summary>
+    [StructLayout(LayoutKind.Sequential, Pack = 4)]
+    private struct Entry(ulong high, ulong low, int ordinal)
     {
-        public void Sort()
+        public ulong High = high;
+        public ulong Low = low;
+        public int Ordinal = ordinal;
+    }
+
+    private readonly struct EntryOrder : IComparer<Entry>
+    {
+        public int Compare(Entry a, Entry b) =>
+            a.High != b.High ? a.High.CompareTo(b.High) : a.Low != b.Low ? a.Low.CompareTo(b.Low) : a.Ordinal.CompareTo(b.Ordinal);
+    }
+
+    /// <summary>One type's tokens in 256 buckets by their first byte, each a list of small chunks.</summary>
+    private sealed class TokenColumn
+    {
+        private const int BucketChunk = 1024;
+        private readonly List<Entry[]>?[] _buckets = new List<Entry[]>?[256];
+        private readonly int[] _counts = new int[256];
+
+        public int Count { get; private set; }
+
+        public void Add(Token token, int ordinal)
         {
-            Array.Sort(Highs, Order);
-            for (int start = 0, end; start < Highs.Length; start = end)
+            var b = (int)(token.High >> 56);
+            var list = _buckets[b] ??= [];
+            var n = _counts[b]++;
+            if (n % BucketChunk == 0) list.Add(new Entry[BucketChunk]);
+            list[n / BucketChunk][n % BucketChunk] = new Entry(token.High, token.Low, ordinal);
+            Count++;
+        }
+
+        /// <summary>
+        /// The column's chunks in the stored format, sorted by (token, ordinal): each bucket gathered into one scratch
+        /// array, its arrival numbers turned into ordinals (<paramref name="rank"/>, none when they are the ordinals),
+        /// sorted, and copied out; a bucket leaves once copied.
+        /// </summary>
+        public IEnumerable<byte[]> Chunks(int[]? rank)
+        {
+            var scratch = new Entry[_counts.Max()];
+            var keys = new ulong[scratch.Length];
+            var order = new int[scratch.Length];
+            var sorted = new Entry[scratch.Length];
+            byte[]? chunk = null;
+            int filled = 0, written = 0;
+            for (var b = 0; b < _buckets.Length; b++)
             {
-                end = start + 1;
-                while (end < Highs.Length && Highs[end] == Highs[start]) end++;
-                if (end - start > 1)
-                    Order.AsSpan(start, end - start).Sort((a, b) => Lows[a] != Lows[b] ? Lows[a].CompareTo(Lows[b]) : Ordinals[a].CompareTo(Ordinals[b]));
+                var list = _buckets[b];
+                if (list is null) continue;
+                var n = _counts[b];
+                for (var c = 0; c < list.Count; c++) list[c].AsSpan(0, Math.Min(BucketChunk, n - c * BucketChunk)).CopyTo(scratch.AsSpan(c * BucketChunk));
+                _buckets[b] = null;
+                SortBucket(scratch.AsSpan(0, n), rank, keys, order, sorted);
+                for (var from = 0; from < n;)
+                {
+                    if (chunk is null)
+                    {
+                        chunk = new byte[4 + Math.Min(VersionColumns.ChunkTokens, Count - written) * (Token.Size + sizeof(int))];
+                        BinaryPrimitives.WriteInt32LittleEndian(chunk, (chunk.Length - 4) / (Token.Size + sizeof(int)));
+                        filled = 0;
+                    }
+                    var take = CopyOut(sorted.AsSpan(from, n - from), chunk, filled);
+                    from += take;
+                    filled += take;
+                    written += take;
+                    if (filled == BinaryPrimitives.ReadInt32LittleEndian(chunk))
+                    {
+                        yield return chunk;
+                        chunk = null;
+                    }
+                }
             }
         }
 
-        public void WriteChunk(int from, int count, Span<byte> destination)
+        /// <summary>
+        /// Sorts a bucket into <paramref name="sorted"/>: the high halves with a permutation (the platform's sort of
+        /// primitive keys, several times faster than a sort of 20-byte entries through a comparer), then each run of equal
+        /// high halves (a token shared by several records, or two colliding in 64 bits) by low half and ordinal.
+        /// </summary>
+        private static void SortBucket(Span<Entry> entries, int[]? rank, ulong[] keys, int[] order, Entry[] sorted)
         {
-            var t = destination[..(count * Token.Size)];
-            var o = destination[(count * Token.Size)..];
-            for (var i = 0; i < count; i++)
+            var n = entries.Length;
+            for (var i = 0; i < n; i++)
             {
-                var k = Order[from + i];
-                BinaryPrimitives.WriteUInt64LittleEndian(t[(i * Token.Size)..], Highs[from + i]);
-                BinaryPrimitives.WriteUInt64LittleEndian(t[(i * Token.Size + 8)..], Lows[k]);
-                BinaryPrimitives.WriteInt32LittleEndian(o[(i * sizeof(int))..], Ordinals[k]);
+                ref var e = ref entries[i];
+                if (rank is not null) e.Ordinal = rank[e.Ordinal];
+                keys[i] = e.High;
+                order[i] = i;
             }
+            keys.AsSpan(0, n).Sort(order.AsSpan(0, n));
+            for (var i = 0; i < n; i++) sorted[i] = entries[order[i]];
+            for (int start = 0, end; start < n; start = end)
+            {
+                end = start + 1;
+                while (end < n && keys[end] == keys[start]) end++;
+                if (end - start > 1) sorted.AsSpan(start, end - start).Sort(new EntryOrder());
+            }
+        }
+
+        /// <summary>Copies as many entries as fit into a chunk from position <paramref name="filled"/> on; returns how many.</summary>
+        private static int CopyOut(ReadOnlySpan<Entry> entries, byte[] chunk, int filled)
+        {
+            var size = BinaryPrimitives.ReadInt32LittleEndian(chunk);
+            var take = Math.Min(entries.Length, size - filled);
+            var tokens = chunk.AsSpan(4, size * Token.Size);
+            var ordinals = chunk.AsSpan(4 + size * Token.Size);
+            for (var i = 0; i < take; i++)
+            {
+                ref readonly var e = ref entries[i];
+                var at = filled + i;
+                BinaryPrimitives.WriteUInt64LittleEndian(tokens[(at * Token.Size)..], e.High);
+                BinaryPrimitives.WriteUInt64LittleEndian(tokens[(at * Token.Size + 8)..], e.Low);
+                BinaryPrimitives.WriteInt32LittleEndian(ordinals[(at * sizeof(int))..], e.Ordinal);
+            }
+            return take;
         }
     }
 
@@ -204,15 +389,17 @@ public sealed class VersionColumnsBuilder
         return _chunks[(int)(position >> 32)].AsSpan((int)(uint)position, _lengths[record]);
     }
 
-    private ReadOnlySpan<byte> IdBytes(int record)
+    /// <summary>The id's UTF-8 bytes inside a record's encoding (after the flags byte and the length prefix).</summary>
+    private static ReadOnlySpan<byte> IdBytes(ReadOnlySpan<byte> encoded)
     {
-        var encoded = Encoded(record);
         var pos = 1;
         var length = RecordCodec.ReadLength(encoded, ref pos);
         return encoded.Slice(pos, length);
     }
 
-    /// <summary>The records' arrival numbers in record id order; no sort when they arrived in that order already.</summary>
+    private ReadOnlySpan<byte> IdBytes(int record) => IdBytes(Encoded(record));
+
+    /// <summary>The records' arrival numbers in record id order.</summary>
     private int[] OrderById()
     {
         // The number is taken after the bytes every id shares (ids such as "acct-…" would otherwise tie on it).
@@ -221,9 +408,6 @@ public sealed class VersionColumnsBuilder
         var prefixes = new ulong[RecordCount];
         var order = new int[RecordCount];
         for (var i = 0; i < order.Length; i++) (prefixes[i], order[i]) = (Prefix(IdBytes(i)[shared..]), i);
-        var sorted = true;
-        for (var i = 1; i < order.Length && sorted; i++) sorted = Compare(prefixes[i - 1], i - 1, prefixes[i], i) < 0;
-        if (sorted) return order;
         Array.Sort(prefixes, order);
         // Ids equal in their first eight bytes (after the shared ones): ordered by their whole bytes.
         for (int start = 0, end; start < order.Length; start = end)
@@ -234,8 +418,6 @@ public sealed class VersionColumnsBuilder
         }
         return order;
     }
-
-    private int Compare(ulong prefixA, int a, ulong prefixB, int b) => prefixA != prefixB ? prefixA.CompareTo(prefixB) : CompareIds(IdBytes(a), IdBytes(b));
 
     /// <summary>
     /// Compares two UTF-8 strings as <see cref="string.CompareOrdinal(string, string)"/> compares them (by UTF-16 code
@@ -262,8 +444,4 @@ public sealed class VersionColumnsBuilder
         for (var i = 0; i < 8; i++) key = (key << 8) | (i < id.Length ? (uint)Map(id[i]) & 0xFF : 0u);
         return key;
     }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private readonly record struct Entry(Token Token, int Ordinal);
-
 }
