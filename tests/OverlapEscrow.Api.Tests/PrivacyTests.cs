@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -390,6 +391,44 @@ public sealed class PrivacyTests : IAsyncLifetime
         // The second version of a population got no fresh value within the refresh interval: nothing to difference.
         Assert.All(results, r => Assert.Equal(r.Seen.FirstVersion, r.Seen.SecondVersion));
         Assert.All(results, r => Assert.Equal("data_changed", r.Seen.SecondVersionState));
+    }
+
+    [Fact]
+    public async Task TheSubsetSumAttackOnASumOfMyOwnAmountsNoLongerDecodesWhichAccountsAreThePartnersCustomers()
+    {
+        var app = App();
+        var owner = await app.SignupAsync("summed-owner");
+        var customers = await owner.CreatePopulationAsync("Customers");
+        await owner.UploadOkAsync(customers, Accounts("O", Enumerable.Range(0, 5))); // d0 … d4 are the owner's customers
+        await owner.ShareAsync(customers, "counts");
+
+        // The attacker's own ten open opportunities, on five of the owner's customers and five other accounts, with amounts
+        // 1, 2, 4, …, 512: an exact potential revenue (a sum of my amounts over the counts-only cell) spells out, bit by
+        // bit, which of the ten accounts the owner has (docs/privacy.md, scripts/privacy-attacks).
+        int[] accounts = [0, 100, 1, 101, 2, 102, 3, 103, 4, 104];
+        async Task<int> DecodedAsync(string slug, bool exact)
+        {
+            var attacker = await app.SignupAsync(slug);
+            var pipeline = await attacker.CreatePopulationAsync("Pipeline", "opportunities");
+            await attacker.UploadOkAsync(pipeline, Records.Ndjson(accounts.Select((n, i) => new Records.Account($"OPP-{i}", Domain: $"d{n}.example",
+                Attributes: new() { ["amount"] = (1 << i).ToString(CultureInfo.InvariantCulture), ["currency"] = "USD", ["closed"] = "false" }))));
+            var partnership = await attacker.PartnerAsync(owner);
+            if (exact)
+                await Expect(await owner.Http.PutAsJsonAsync($"/v1/partnerships/{partnership}/privacy", new { exactCounts = true, confirmExactCounts = true }),
+                    HttpStatusCode.OK);
+            var health = await Json(await attacker.Http.GetAsync($"/v1/partnerships/{partnership}/health/pipeline"));
+            var figures = health["partners"]!.AsArray().Single(p => p!["partnershipId"]!.GetValue<string>() == partnership)!["figures"];
+            var sum = figures is null ? 0 : (long)Math.Clamp(figures["potentialRevenue"]!.GetValue<decimal>(), 0, 1023);
+            return accounts.Select((n, i) => ((sum >> i) & 1) == 1 == n < 100).Count(right => right);
+        }
+
+        // The control: with exact counts (the owner's explicit choice) the sum reads all ten off.
+        Assert.Equal(10, await DecodedAsync("summing-exact", exact: true));
+        // Released with noise (the default): no better than guessing. Three attackers, 30 accounts; 25 or more right by
+        // chance has a probability under 0.02 % (the noise is seeded, so the outcome is the same on every run).
+        var right = 0;
+        for (var t = 0; t < 3; t++) right += await DecodedAsync($"summing-{t}", exact: false);
+        Assert.True(right <= 24, $"{right} of 30 accounts decoded from the released sum");
     }
 
     private static async Task CreateWebhookAsync(Org org, string url)

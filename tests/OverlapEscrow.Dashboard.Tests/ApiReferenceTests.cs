@@ -26,7 +26,7 @@ public sealed class ApiReferenceTests(DashboardWorld world)
         await page.GotoAsync("/api-reference");
         // The document's title and one of its operations, rendered by the served bundle from the served document.
         await Assertions.Expect(page.Locator("#app").GetByRole(AriaRole.Heading, new() { Name = "OverlapEscrow API" }).First).ToBeVisibleAsync();
-        await Assertions.Expect(page.Locator("#app").GetByRole(AriaRole.Link, new() { Name = "post /v1/signup" }).First).ToBeAttachedAsync();
+        await Assertions.Expect(page.Locator("#app").GetByRole(AriaRole.Link, new() { Name = "get /healthz" }).First).ToBeAttachedAsync();
         await page.WaitForTimeoutAsync(500);
         Assert.True(outside.Count == 0, "Requests left the service: " + string.Join(", ", outside));
         Assert.True(refused.Count == 0, "Console errors: " + string.Join(" | ", refused));
