@@ -38,10 +38,7 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
                 $"SELECT id FROM population_versions WHERE id = @versionId AND status = 'committed'{db.Dialect.ForUpdate}", new { versionId }) is null
             || await db.ScalarAsync<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @versionId", new { versionId }) > 0)
             return false;
-        foreach (var part in parts)
-            await db.ExecuteAsync(
-                "INSERT INTO version_columns (version_id, part, nonce, data, key_version) VALUES (@versionId, @part, @nonce, @data, @keyVersion)",
-                new { versionId, part = part.Part, nonce = part.Data.Nonce, data = part.Data.Ciphertext, keyVersion = part.Data.KeyVersion });
+        await InsertAsync(db, versionId, parts);
         await tx.CommitAsync();
         return true;
     }
@@ -54,10 +51,7 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         if (await db.ExecuteAsync("UPDATE population_versions SET touched_at = @touchedAt WHERE id = @versionId AND status = 'pending'",
                 new { versionId, touchedAt = Time.ToUnixMs(touchedAt) }) != 1)
             return false;
-        foreach (var part in parts)
-            await db.ExecuteAsync(
-                "INSERT INTO version_columns (version_id, part, nonce, data, key_version) VALUES (@versionId, @part, @nonce, @data, @keyVersion)",
-                new { versionId, part = part.Part, nonce = part.Data.Nonce, data = part.Data.Ciphertext, keyVersion = part.Data.KeyVersion });
+        await InsertAsync(db, versionId, parts);
         await tx.CommitAsync();
         return true;
     }
@@ -83,5 +77,13 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         public long KeyVersion { get; init; }
 
         public VersionPart ToDomain() => new(Part, new SealedValue(Nonce, Data, (int)KeyVersion));
+    }
+
+    private static async Task InsertAsync(Db db, string versionId, IEnumerable<VersionPart> parts)
+    {
+        foreach (var part in parts)
+            await db.ExecuteAsync(
+                "INSERT INTO version_columns (version_id, part, nonce, data, key_version) VALUES (@versionId, @part, @nonce, @data, @keyVersion)",
+                new { versionId, part = part.Part, nonce = part.Data.Nonce, data = part.Data.Ciphertext, keyVersion = part.Data.KeyVersion });
     }
 }
