@@ -154,13 +154,6 @@ public sealed class OrganizationErasure(
         await uow.CommitAsync(ct);
     }
 
-    private async Task PurgeAsync(CancellationToken ct)
-    {
-        try { await database.PurgeDeletedContentAsync(ct); }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // The rows are gone and the keys destroyed; the log is truncated at the next purge or checkpoint.
-            logger.LogWarning("Purging the write-ahead log after an erasure failed: {ExceptionType}", e.GetType().Name);
-        }
-    }
+    // The rows are gone and the keys destroyed; the log is truncated at the next purge or checkpoint.
+    private Task PurgeAsync(CancellationToken ct) => database.TryPurgeDeletedContentAsync(logger, "an erasure", ct);
 }

@@ -158,11 +158,7 @@ public sealed class SignalSealing(IDataRequestRepository requests, IAttributionR
         if (sealedRows > 0)
         {
             logger.LogInformation("Sealed the texts of {Count} data requests and attribution claims stored before texts were sealed", sealedRows);
-            try { await database.PurgeDeletedContentAsync(ct); }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                logger.LogWarning("Purging the database file after sealing failed: {ExceptionType}", e.GetType().Name);
-            }
+            await database.TryPurgeDeletedContentAsync(logger, "sealing signal texts", ct);
         }
         return sealedRows;
     }

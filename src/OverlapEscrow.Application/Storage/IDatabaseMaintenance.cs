@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace OverlapEscrow.Application.Storage;
 
 /// <summary>What the operator's tasks need of the database file itself.</summary>
@@ -21,4 +23,20 @@ public interface IDatabaseMaintenance
     /// and truncates it, so no page image of a deleted row stays in the log either.
     /// </summary>
     Task PurgeDeletedContentAsync(CancellationToken ct);
+}
+
+public static class DatabaseMaintenanceExtensions
+{
+    /// <summary>
+    /// <see cref="IDatabaseMaintenance.PurgeDeletedContentAsync"/> where the change it follows is already committed and
+    /// stands without it (a later purge or checkpoint does the same): a failure is logged, by its type only, not thrown.
+    /// </summary>
+    public static async Task TryPurgeDeletedContentAsync(this IDatabaseMaintenance database, ILogger logger, string after, CancellationToken ct)
+    {
+        try { await database.PurgeDeletedContentAsync(ct); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Purging the database file after {Change} failed: {ExceptionType}", after, e.GetType().Name);
+        }
+    }
 }

@@ -40,11 +40,7 @@ public sealed class WebhookSealing(IWebhookRepository webhooks, IKeyring keyring
         if (sealedRows > 0)
         {
             logger.LogInformation("Sealed the bodies of {Count} webhook deliveries queued before bodies were sealed", sealedRows);
-            try { await database.PurgeDeletedContentAsync(ct); }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                logger.LogWarning("Purging the database file after sealing failed: {ExceptionType}", e.GetType().Name);
-            }
+            await database.TryPurgeDeletedContentAsync(logger, "sealing webhook bodies", ct);
         }
         return sealedRows;
     }

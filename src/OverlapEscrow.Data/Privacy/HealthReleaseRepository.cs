@@ -30,17 +30,20 @@ internal sealed class HealthReleaseRepository(IDbScope scope) : IHealthReleaseRe
             new { partnershipId, viewerOrganizationId, figure = ReleasedFigures.Wire(figure), period, currency, exact = exact ? 1 : 0 }))?.ToDomain();
     }
 
+    /// <summary>One release row; nothing when a release of the same data is already stored (its unique key).</summary>
+    private static readonly string Insert =
+        $"""
+        INSERT INTO health_releases ({Columns})
+        VALUES (@Id, @PartnershipId, @ViewerOrganizationId, @OwnerOrganizationId, @Figure, @Period, @Currency, @ViewerDataKey, @OwnerDataKey,
+                @OwnerPopulationIds, @Exact, @ReleasedAt, @EpsilonMillionths, @Value1, @Value2, @Margin1, @Margin2)
+        ON CONFLICT DO NOTHING
+        """;
+
     public async Task<ReleaseOutcome> TryReleaseAsync(StoredHealthRelease release, BudgetSpend? spend, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
-        var inserted = await db.ExecuteAsync(
-            $"""
-            INSERT INTO health_releases ({Columns})
-            VALUES (@Id, @PartnershipId, @ViewerOrganizationId, @OwnerOrganizationId, @Figure, @Period, @Currency, @ViewerDataKey, @OwnerDataKey,
-                    @OwnerPopulationIds, @Exact, @ReleasedAt, @EpsilonMillionths, @Value1, @Value2, @Margin1, @Margin2)
-            ON CONFLICT DO NOTHING
-            """, HealthReleaseRow.From(release));
+        var inserted = await db.ExecuteAsync(Insert, HealthReleaseRow.From(release));
         if (inserted != 1) return new ReleaseOutcome(ReleaseStatus.Superseded, Epsilon.Zero);
 
         var spent = Epsilon.Zero;
@@ -81,13 +84,7 @@ internal sealed class HealthReleaseRepository(IDbScope scope) : IHealthReleaseRe
         await using var tx = await db.BeginWriteAsync();
         foreach (var row in rows)
         {
-            var inserted = await db.ExecuteAsync(
-                $"""
-                INSERT INTO health_releases ({Columns})
-                VALUES (@Id, @PartnershipId, @ViewerOrganizationId, @OwnerOrganizationId, @Figure, @Period, @Currency, @ViewerDataKey, @OwnerDataKey,
-                        @OwnerPopulationIds, @Exact, @ReleasedAt, @EpsilonMillionths, @Value1, @Value2, @Margin1, @Margin2)
-                ON CONFLICT DO NOTHING
-                """, HealthReleaseRow.From(row));
+            var inserted = await db.ExecuteAsync(Insert, HealthReleaseRow.From(row));
             if (inserted != 1) return new OverallReleaseOutcome(ReleaseStatus.Superseded, null, new Dictionary<string, Epsilon>()); // rolls back
         }
         var spent = new Dictionary<string, Epsilon>(StringComparer.Ordinal);
