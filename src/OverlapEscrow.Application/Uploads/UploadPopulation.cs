@@ -520,6 +520,8 @@ public sealed class UploadPopulation(
         return count;
     }
 
+    private const int CompactionFlushBytes = 4 << 20;
+
     private async Task CompactAsync(string organizationId, string populationId, string currentVersionId, PopulationData data)
     {
         var records = data.Records;
@@ -535,15 +537,34 @@ public sealed class UploadPopulation(
             var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time);
             foreach (var record in records) await writer.AddAsync(record, CancellationToken.None);
             await writer.FlushAsync(CancellationToken.None);
-            // Same content, so it only replaces the chain if nothing was committed meanwhile; its columns are the
-            // chain's (same records, same ordinals), committed with it.
+            // Its columns are the chain's (same records, same ordinals). Stored with the pending version, a few MiB per short
+            // transaction, as an upload's are: they become visible with its commit, and a failure or a crash before it
+            // leaves the chain current and the pending version (parts included) to the abandon below or the sweep.
+            var parts = new List<VersionPart>();
+            long buffered = 0;
+            foreach (var part in VersionStore.Seal(cipher, versionId, VersionColumns.Encode(data)))
+            {
+                parts.Add(part);
+                buffered += part.Data.Ciphertext.Length;
+                if (buffered >= CompactionFlushBytes && !await StorePartsAsync()) return;
+            }
+            if (!await StorePartsAsync()) return;
+            // Same content, so it only replaces the chain if nothing was committed meanwhile; the commit writes only its rows.
             await using (var uow = await transactions.BeginAsync(CancellationToken.None))
             {
                 var committed = await uow.Populations.CommitAsync(versionId, records.Count, now, null, expectedCurrentVersionId: currentVersionId, CancellationToken.None);
                 if (committed is null) return;
-                await uow.VersionColumns.StoreAsync(versionId, VersionStore.Seal(cipher, versionId, VersionColumns.Encode(data)), CancellationToken.None);
                 await uow.CommitAsync(CancellationToken.None);
                 done = committed;
+            }
+
+            async Task<bool> StorePartsAsync()
+            {
+                if (parts.Count == 0) return true;
+                if (!await versionColumns.AppendPendingAsync(versionId, parts, time.GetUtcNow(), CancellationToken.None)) return false;
+                parts.Clear();
+                buffered = 0;
+                return true;
             }
             await cache.VersionCommittedAsync(organizationId, populationId, CancellationToken.None);
         }
