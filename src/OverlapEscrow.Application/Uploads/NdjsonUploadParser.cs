@@ -20,6 +20,7 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
         var reader = PipeReader.Create(body, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
         long line = 0;
         var batch = new List<ParsedRecord>(256);
+        var strings = new AttributeStrings();
         try
         {
             while (true)
@@ -30,12 +31,12 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
                 {
                     line++;
                     if (text.Length > maxRow) throw TooLong(line, maxRow);
-                    if (!IsBlank(text)) batch.Add(ParseLine(text, line));
+                    if (!IsBlank(text)) batch.Add(ParseLine(text, line, strings));
                 }
                 if (buffer.Length > maxRow) throw TooLong(line + 1, maxRow);
                 if (result.IsCompleted)
                 {
-                    if (!buffer.IsEmpty && !IsBlank(buffer)) batch.Add(ParseLine(buffer, ++line));
+                    if (!buffer.IsEmpty && !IsBlank(buffer)) batch.Add(ParseLine(buffer, ++line, strings));
                     buffer = buffer.Slice(buffer.End);
                 }
                 reader.AdvanceTo(buffer.Start, buffer.End);
@@ -70,7 +71,7 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
         return true;
     }
 
-    private ParsedRecord ParseLine(ReadOnlySequence<byte> text, long line)
+    private ParsedRecord ParseLine(ReadOnlySequence<byte> text, long line, AttributeStrings strings)
     {
         var row = new ParsedRecord { Row = line };
         try
@@ -94,7 +95,7 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
                 else if (reader.ValueTextEquals("attributes"u8))
                 {
                     reader.Read();
-                    ReadAttributes(ref reader, row);
+                    ReadAttributes(ref reader, row, strings);
                 }
                 else if (reader.ValueTextEquals("op"u8))
                 {
@@ -159,21 +160,72 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
         else rules.AddHash(row, typeName, reader.GetString());
     }
 
-    private void ReadAttributes(ref Utf8JsonReader reader, ParsedRecord row)
+    private void ReadAttributes(ref Utf8JsonReader reader, ParsedRecord row, AttributeStrings strings)
     {
         if (reader.TokenType != JsonTokenType.StartObject) { row.Fail("attributes", "attributes must be an object of name → string."); reader.Skip(); return; }
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var name = reader.GetString()!;
+            var slot = strings.Name(ref reader);
+            var name = slot?.Name ?? reader.GetString()!;
             reader.Read();
             switch (reader.TokenType)
             {
-                case JsonTokenType.String: rules.AddAttribute(row, name, reader.GetString()); break;
+                case JsonTokenType.String: rules.AddAttribute(row, name, slot is null ? reader.GetString() : slot.Value(ref reader)); break;
                 // The number exactly as written (100.10 stays "100.10"), not as a double would print it.
                 case JsonTokenType.Number: rules.AddAttribute(row, name, System.Text.Encoding.UTF8.GetString(reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan)); break;
                 case JsonTokenType.True or JsonTokenType.False: rules.AddAttribute(row, name, reader.GetBoolean() ? "true" : "false"); break;
                 case JsonTokenType.Null: rules.AddAttribute(row, name, null); break;
                 default: row.Fail("attributes." + name, "Attribute values are strings, numbers or booleans."); reader.Skip(); break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The attribute names of one upload, and the last value of each, as strings made once: a CRM export repeats its
+    /// column names on every row and many of its values (stage, country, owner) on most, so a row's attributes
+    /// usually cost no new string. Compared as UTF-8 bytes, only for names and values the reader holds unescaped
+    /// in one span; anything else is read as before. At most <see cref="MaxNames"/> names are kept per upload.
+    /// </summary>
+    private sealed class AttributeStrings
+    {
+        private const int MaxNames = 64;
+        private const int MaxValueBytes = 64;
+        private readonly List<Slot> _slots = [];
+
+        public Slot? Name(ref Utf8JsonReader reader)
+        {
+            if (reader.HasValueSequence || reader.ValueIsEscaped) return null;
+            var utf8 = reader.ValueSpan;
+            foreach (var slot in _slots)
+                if (utf8.SequenceEqual(slot.NameUtf8)) return slot;
+            if (_slots.Count == MaxNames) return null;
+            var added = new Slot(utf8.ToArray(), reader.GetString()!);
+            _slots.Add(added);
+            return added;
+        }
+
+        public sealed class Slot(byte[] nameUtf8, string name)
+        {
+            private readonly byte[] _last = new byte[MaxValueBytes];
+            private int _lastLength = -1;
+            private string? _lastValue;
+
+            public byte[] NameUtf8 { get; } = nameUtf8;
+            public string Name { get; } = name;
+
+            /// <summary>The string value the reader is on: the last one of this name if it has the same bytes.</summary>
+            public string? Value(ref Utf8JsonReader reader)
+            {
+                if (reader.HasValueSequence || reader.ValueIsEscaped) return reader.GetString();
+                var utf8 = reader.ValueSpan;
+                if (utf8.Length == _lastLength && utf8.SequenceEqual(_last.AsSpan(0, _lastLength))) return _lastValue;
+                var value = reader.GetString();
+                if (utf8.Length <= MaxValueBytes)
+                {
+                    utf8.CopyTo(_last);
+                    (_lastLength, _lastValue) = (utf8.Length, value);
+                }
+                return value;
             }
         }
     }

@@ -1,4 +1,6 @@
+using System.Security.Cryptography;
 using OverlapEscrow.Domain.Records;
+using OverlapEscrow.Domain.Tokens;
 
 namespace OverlapEscrow.Application.Uploads;
 
@@ -7,14 +9,50 @@ namespace OverlapEscrow.Application.Uploads;
 public sealed record RowError(long Row, string? Field, string Message);
 
 /// <summary>One row of an upload as parsed, before re-keying; <see cref="Error"/> set when it cannot be used.</summary>
+/// <remarks>
+/// The identifier hashes are kept in one array per row (a type byte and the 32 bytes of each hash), not an array per
+/// hash and a list of pairs: an upload parses millions of rows, and every object per row is garbage to collect
+/// (docs/performance.md, "Uploads"). <see cref="ZeroHashes"/> clears them once re-keyed.
+/// </remarks>
 public sealed class ParsedRecord
 {
+    private const int Entry = 1 + TokenKeyer.HashSize;
+    private byte[]? _hashes;
+
     public long Row { get; init; }
     public string? RecordId { get; set; }
     public bool Delete { get; set; }
-    public List<(IdentifierType Type, byte[] Hash)> Hashes { get; } = [];
+    public int HashCount { get; private set; }
     public List<RecordAttribute> Attributes { get; } = [];
     public RowError? Error { get; private set; }
+
+    public IdentifierType HashType(int i) => (IdentifierType)_hashes![i * Entry];
+
+    public ReadOnlySpan<byte> Hash(int i) => _hashes.AsSpan(i * Entry + 1, TokenKeyer.HashSize);
+
+    /// <summary>Room for one more hash of <paramref name="type"/>; the caller writes its 32 bytes, then <see cref="CommitHash"/>.</summary>
+    internal Span<byte> NextHash(IdentifierType type)
+    {
+        var at = HashCount * Entry;
+        if (_hashes is null) _hashes = new byte[2 * Entry];
+        else if (_hashes.Length < at + Entry)
+        {
+            var larger = new byte[2 * _hashes.Length];
+            _hashes.CopyTo(larger, 0);
+            CryptographicOperations.ZeroMemory(_hashes);
+            _hashes = larger;
+        }
+        _hashes[at] = (byte)type;
+        return _hashes.AsSpan(at + 1, TokenKeyer.HashSize);
+    }
+
+    internal void CommitHash() => HashCount++;
+
+    /// <summary>The hashes as received are dictionary-reversible: cleared once re-keyed, never stored or logged.</summary>
+    public void ZeroHashes()
+    {
+        if (_hashes is not null) CryptographicOperations.ZeroMemory(_hashes);
+    }
 
     public void Fail(string? field, string message) => Error ??= new RowError(Row, field, message);
 }

@@ -284,9 +284,10 @@ public sealed class UploadPopulation(
         // sealing and writing. The channel holds the batches in row order, at most a few per core, so a slow stage holds
         // the others back instead of letting rows pile up.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var idSeed = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
         var batches = Channel.CreateBounded<Task<PreparedBatch>>(
             new BoundedChannelOptions(Math.Max(4, 2 * Environment.ProcessorCount)) { SingleReader = true, SingleWriter = true });
-        var producer = Task.Run(() => ProduceAsync(request.Parser, body, batches.Writer, rows => Task.Run(() => Prepare(rows, keyers)), stop.Token),
+        var producer = Task.Run(() => ProduceAsync(request.Parser, body, batches.Writer, rows => Task.Run(() => Prepare(rows, keyers, idSeed)), stop.Token),
             CancellationToken.None);
         try
         {
@@ -335,15 +336,19 @@ public sealed class UploadPopulation(
         await writer.FlushAsync(ct);
         return new ReadOutcome(rowsRead, writer.Written, errorCount, true, errors, null);
     }
-    /// <summary>128 bits of SHA-256 of a record id: duplicate detection without keeping every id string of a large upload.</summary>
-    private static UInt128 RecordIdKey(string recordId)
+    /// <summary>
+    /// A 128-bit key of a record id (XxHash128 of its UTF-8, seeded at random per upload): duplicate detection without
+    /// keeping every id string of a large upload. Not a cryptographic hash, and it need not be one: the keys never leave
+    /// the upload's memory, and an uploader who found two ids with one key (for an unknown seed) would only get a
+    /// duplicate error in its own upload. It was SHA-256 through the platform: about 0.5 µs of a core per record, most of
+    /// it the call's overhead, against a few tens of nanoseconds.
+    /// </summary>
+    private static UInt128 RecordIdKey(string recordId, long seed)
     {
         var length = Encoding.UTF8.GetByteCount(recordId);
         Span<byte> utf8 = length <= 512 ? stackalloc byte[length] : new byte[length];
         Encoding.UTF8.GetBytes(recordId, utf8);
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(utf8, hash);
-        return new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..]));
+        return System.IO.Hashing.XxHash128.HashToUInt128(utf8, seed);
     }
 
     private const int BatchRows = 256;
@@ -356,7 +361,7 @@ public sealed class UploadPopulation(
     /// re-keying its hashes. Rows the ordered stage then refuses (duplicates, a deletion in a snapshot, anything after
     /// an error under reject) are re-keyed for nothing and dropped; every received hash is zeroed here either way.
     /// </summary>
-    private static PreparedBatch Prepare(List<ParsedRecord> rows, PerThreadKeyers keyers)
+    private static PreparedBatch Prepare(List<ParsedRecord> rows, PerThreadKeyers keyers, long idSeed)
     {
         var keyer = keyers.Current;
         var ids = new UInt128[rows.Count];
@@ -364,9 +369,13 @@ public sealed class UploadPopulation(
         for (var i = 0; i < rows.Count; i++)
         {
             var row = rows[i];
-            if (row.Error is not null) continue;
-            ids[i] = RecordIdKey(row.RecordId!);
-            records[i] = ToRecord(row, keyer);
+            if (row.Error is null)
+            {
+                ids[i] = RecordIdKey(row.RecordId!, idSeed);
+                records[i] = ToRecord(row, keyer);
+            }
+            // The hashes as received are dictionary-reversible: dropped here, re-keyed or not, never stored or logged.
+            row.ZeroHashes();
         }
         return new PreparedBatch(rows, ids, records);
     }
@@ -483,15 +492,13 @@ public sealed class UploadPopulation(
     private static EscrowRecord ToRecord(ParsedRecord row, TokenKeyers keyer)
     {
         if (row.Delete) return EscrowRecord.Deletion(row.RecordId!);
-        var tokens = new RecordToken[row.Hashes.Count * keyer.Count];
-        for (var i = 0; i < row.Hashes.Count; i++)
+        var tokens = new RecordToken[row.HashCount * keyer.Count];
+        for (var i = 0; i < row.HashCount; i++)
         {
-            var (type, hash) = row.Hashes[i];
-            for (var k = 0; k < keyer.Count; k++) tokens[i * keyer.Count + k] = new RecordToken(type, keyer[k].Rekey(type, hash));
-            // The hash as received is dictionary-reversible: it is dropped here and never stored or logged.
-            CryptographicOperations.ZeroMemory(hash);
+            var type = row.HashType(i);
+            for (var k = 0; k < keyer.Count; k++) tokens[i * keyer.Count + k] = new RecordToken(type, keyer[k].Rekey(type, row.Hash(i)));
         }
-        return new EscrowRecord(row.RecordId!, tokens, [.. row.Attributes]);
+        return new EscrowRecord(row.RecordId!, tokens, row.Attributes.Count == 0 ? [] : [.. row.Attributes]);
     }
 
     /// <summary>
@@ -513,6 +520,8 @@ public sealed class UploadPopulation(
         return count;
     }
 
+    private const int CompactionFlushBytes = 4 << 20;
+
     private async Task CompactAsync(string organizationId, string populationId, string currentVersionId, PopulationData data)
     {
         var records = data.Records;
@@ -528,15 +537,34 @@ public sealed class UploadPopulation(
             var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time);
             foreach (var record in records) await writer.AddAsync(record, CancellationToken.None);
             await writer.FlushAsync(CancellationToken.None);
-            // Same content, so it only replaces the chain if nothing was committed meanwhile; its columns are the
-            // chain's (same records, same ordinals), committed with it.
+            // Its columns are the chain's (same records, same ordinals). Stored with the pending version, a few MiB per short
+            // transaction, as an upload's are: they become visible with its commit, and a failure or a crash before it
+            // leaves the chain current and the pending version (parts included) to the abandon below or the sweep.
+            var parts = new List<VersionPart>();
+            long buffered = 0;
+            foreach (var part in VersionStore.Seal(cipher, versionId, VersionColumns.Encode(data)))
+            {
+                parts.Add(part);
+                buffered += part.Data.Ciphertext.Length;
+                if (buffered >= CompactionFlushBytes && !await StorePartsAsync()) return;
+            }
+            if (!await StorePartsAsync()) return;
+            // Same content, so it only replaces the chain if nothing was committed meanwhile; the commit writes only its rows.
             await using (var uow = await transactions.BeginAsync(CancellationToken.None))
             {
                 var committed = await uow.Populations.CommitAsync(versionId, records.Count, now, null, expectedCurrentVersionId: currentVersionId, CancellationToken.None);
                 if (committed is null) return;
-                await uow.VersionColumns.StoreAsync(versionId, VersionStore.Seal(cipher, versionId, VersionColumns.Encode(data)), CancellationToken.None);
                 await uow.CommitAsync(CancellationToken.None);
                 done = committed;
+            }
+
+            async Task<bool> StorePartsAsync()
+            {
+                if (parts.Count == 0) return true;
+                if (!await versionColumns.AppendPendingAsync(versionId, parts, time.GetUtcNow(), CancellationToken.None)) return false;
+                parts.Clear();
+                buffered = 0;
+                return true;
             }
             await cache.VersionCommittedAsync(organizationId, populationId, CancellationToken.None);
         }
