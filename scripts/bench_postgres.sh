@@ -2,7 +2,8 @@
 # PG_CS names a server to use (an Npgsql connection string whose user may create databases); without it,
 # bench_pg_server starts a throwaway cluster through scripts/postgres-cluster on a free loopback port, durable
 # (POSTGRES_DURABLE=1: fsync and synchronous commit on, as SQLite's synchronous=FULL), and exports PG_CS so scripts it
-# starts use the same server; bench_pg_stop stops it (call it from the EXIT trap). Each measurement gets an empty
+# starts use the same server (and BENCH_PG_DIR, its folder, for bench_pg_cpu); bench_pg_stop stops it (call it from the
+# EXIT trap; a script that was given the server leaves it running). Each measurement gets an empty
 # database of its own: bench_pg_database NAME creates it (dropping one of that name first) and prints its connection
 # string; bench_pg_drop NAME drops it.
 bench_pg_cluster=""
@@ -13,7 +14,8 @@ bench_pg_server() {
   port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   bench_pg_cluster="$(mktemp -u /tmp/oe-bench-pg.XXXXXX)"
   PG_CS="$(POSTGRES_DURABLE=1 bash scripts/postgres-cluster start "$bench_pg_cluster" "$port")"
-  export PG_CS
+  BENCH_PG_DIR="$bench_pg_cluster"
+  export PG_CS BENCH_PG_DIR
 }
 
 bench_pg_stop() {
@@ -47,11 +49,18 @@ bench_pg_database() {
 
 bench_pg_drop() { bench_pg_sql postgres "DROP DATABASE IF EXISTS $1 WITH (FORCE)" || true; }
 
+# bench_pg_master: the throwaway cluster's postmaster process id, or nothing when the server is PG_CS's own.
+bench_pg_master() {
+  if [ -n "${BENCH_PG_DIR:-}" ] && [ -f "$BENCH_PG_DIR/data/postmaster.pid" ]; then head -1 "$BENCH_PG_DIR/data/postmaster.pid"; fi
+}
+
 # bench_pg_cpu: the CPU seconds the throwaway cluster's server processes have used so far (the postmaster, its live
 # children, and the children it has reaped), or "-" when the server is PG_CS's and not ours.
 bench_pg_cpu() {
-  if [ -z "$bench_pg_cluster" ] || [ ! -f "$bench_pg_cluster/data/postmaster.pid" ]; then echo "-"; return 0; fi
-  python3 - "$(head -1 "$bench_pg_cluster/data/postmaster.pid")" "$(getconf CLK_TCK)" <<'PY'
+  local master
+  master="$(bench_pg_master)"
+  if [ -z "$master" ]; then echo "-"; return 0; fi
+  python3 - "$master" "$(getconf CLK_TCK)" <<'PY'
 import os, sys
 master, hz = sys.argv[1], int(sys.argv[2])
 def stat(pid):
