@@ -4,13 +4,22 @@
 Python 3 standard library and wrk only. Figures: `/v1/me` (the baseline: token check and one read), the matrix and a
 list page, each with CONNECTIONS connections for SECONDS, the two organizations' tokens alternating. Ends with the
 audit chains' verification and one line saying which targets hold.
+
+With --also URL (once per further instance of the service on the same database), the same figures are measured again
+with the load split across all the instances (wrk against each with CONNECTIONS / N connections, at once: req/s summed,
+p50 and p99 the worst instance's) and printed beside one instance. --label names the database in the output, the
+targets and the --results file (one JSON line per figure); --pids, --pg-master: the services' and the PostgreSQL
+server's process ids, for the CPU each used during each figure.
 """
 import argparse
 import hashlib
+import json
 import os
 import re
+import resource
 import subprocess
 import sys
+import time
 import urllib.parse
 
 from escrow_http import Api
@@ -51,21 +60,78 @@ def setup(host, port, records):
     return orgs
 
 
-def wrk(url, paths, tokens, connections, seconds, work, name):
+def wrk_all(urls, paths, tokens, connections, seconds, work, name):
+    """wrk against every url at once, each with `connections` connections; one parsed result per url."""
     script = os.path.join(work, f"{name}.lua")
     with open(script, "w", encoding="ascii") as f:
         f.write("local paths = {%s}\nlocal tokens = {%s}\nlocal i = 0\n" % (
             ", ".join(f'"{p}"' for p in paths), ", ".join(f'"Bearer {t}"' for t in tokens)))
         f.write("request = function()\n  i = i + 1\n  local k = i % #paths + 1\n"
                 "  return wrk.format(\"GET\", paths[k], {[\"Authorization\"] = tokens[k]})\nend\n")
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s", script, url],
-                         check=True, capture_output=True, text=True).stdout
+    runs = [subprocess.Popen(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s", script, url],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for url in urls]
+    outs = []
+    for run in runs:
+        out, err = run.communicate()
+        if run.returncode != 0:
+            raise subprocess.CalledProcessError(run.returncode, run.args, out, err)
+        outs.append(parse(out))
+    return outs
+
+
+def parse(out):
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     pct = {m.group(1): to_ms(m.group(2), m.group(3)) for m in re.finditer(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     return {"rps": rps, "p50": pct["50"], "p99": pct["99"], "non2xx": int(bad.group(1)) if bad else 0,
             "socket": errors.group(1) if errors else "", "raw": out}
+
+
+def combined(results):
+    """Several instances' wrk results as one figure: req/s summed, latency percentiles the worst instance's."""
+    return {"rps": sum(r["rps"] for r in results), "p50": max(r["p50"] for r in results), "p99": max(r["p99"] for r in results),
+            "non2xx": sum(r["non2xx"] for r in results), "socket": "; ".join(r["socket"] for r in results if r["socket"]),
+            "raw": "\n".join(r["raw"] for r in results)}
+
+
+def cpu_seconds(pids, pg_master):
+    """CPU seconds so far of the services, of the PostgreSQL server (postmaster, its live and reaped children), of
+    this script's finished children (wrk), and of the whole machine (busy, from /proc/stat)."""
+    hz = os.sysconf("SC_CLK_TCK")
+
+    def stat(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+    services = sum(int(s[11]) + int(s[12]) for s in map(stat, pids) if s) / hz
+    pg = None
+    if pg_master:
+        pg = 0
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            s = stat(pid)
+            if s is None:
+                continue
+            if pid == pg_master:
+                pg += sum(int(x) for x in s[11:15])
+            elif s[1] == pg_master:
+                pg += int(s[11]) + int(s[12])
+        pg /= hz
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    busy = (sum(fields) - fields[3] - fields[4]) / hz   # all but idle and iowait
+    return {"services": services, "pg": pg, "wrk": children.ru_utime + children.ru_stime, "machine": busy, "at": time.monotonic()}
+
+
+def cpu_line(before, after):
+    wall = after["at"] - before["at"]
+    cores = lambda k: (after[k] - before[k]) / wall
+    pg = f", PostgreSQL {cores('pg'):.2f}" if before["pg"] is not None else ""
+    return (f"cores busy: services {cores('services'):.2f}{pg}, wrk {cores('wrk'):.2f}; whole machine {cores('machine'):.2f} "
+            f"of {os.cpu_count()}")
 
 
 def to_ms(value, unit):
@@ -79,24 +145,58 @@ def main():
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--seconds", type=int, default=10)
     p.add_argument("--work", required=True)
+    p.add_argument("--also", action="append", default=[])
+    p.add_argument("--label", default="")
+    p.add_argument("--results")
+    p.add_argument("--pids", default="")
+    p.add_argument("--pg-master", default="")
     args = p.parse_args()
     parsed = urllib.parse.urlparse(args.url)
     orgs = setup(parsed.hostname, parsed.port, args.records)
     tokens = [o["api"].token for o in orgs]
-    print(f"reads under load: {args.connections} connections, {args.seconds} s per figure, 2 organizations of {args.records} records, "
-          f"{os.cpu_count()} cores (shared machine: compare the ratios)")
-    figures = {}
-    for name, paths in (("me", ["/v1/me"] * 2), ("matrix", [o["matrix"] for o in orgs]), ("list", [o["list"] for o in orgs])):
-        figures[name] = r = wrk(args.url, paths, tokens, args.connections, args.seconds, args.work, name)
-        if r["non2xx"] or r["socket"]:
-            print(r["raw"], file=sys.stderr)
-            sys.exit(f"{name}: {r['non2xx']} failed responses, socket errors: {r['socket'] or 'none'}")
+    pids = [x for x in args.pids.split(",") if x]
+    print(f"reads under load{f' on {args.label}' if args.label else ''}: {args.connections} connections, {args.seconds} s per figure, "
+          f"2 organizations of {args.records} records, {os.cpu_count()} cores (shared machine: compare the ratios)")
+    kinds = (("me", ["/v1/me"] * 2), ("matrix", [o["matrix"] for o in orgs]), ("list", [o["list"] for o in orgs]))
+    labels = {"me": "/v1/me (baseline, same run)", "matrix": "matrix (audited)", "list": "list page, 50 items (audited)"}
+
+    def measure(urls):
+        figures, cpu = {}, {}
+        for name, paths in kinds:
+            before = cpu_seconds(pids, args.pg_master)
+            figures[name] = r = combined(wrk_all(urls, paths, tokens, args.connections // len(urls), args.seconds, args.work, name))
+            cpu[name] = cpu_line(before, cpu_seconds(pids, args.pg_master))
+            if r["non2xx"] or r["socket"]:
+                print(r["raw"], file=sys.stderr)
+                sys.exit(f"{name}: {r['non2xx']} failed responses, socket errors: {r['socket'] or 'none'}")
+        return figures, cpu
+
+    figures, cpu = measure([args.url])
     base = figures["me"]
     print(f"{'figure':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  ratio to /v1/me")
-    for name, label in (("me", "/v1/me (baseline, same run)"), ("matrix", "matrix (audited)"), ("list", "list page, 50 items (audited)")):
+    for name, _ in kinds:
         r = figures[name]
         ratio = "" if name == "me" else f"{r['rps'] / base['rps']:.2f}x req/s"
-        print(f"{label:<34} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}  {ratio}")
+        print(f"{labels[name]:<34} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}  {ratio}" + (f"   {cpu[name]}" if args.label else ""))
+    record(args, 1, figures)
+    if args.also:
+        urls = [args.url] + args.also
+        for url in args.also:  # each instance's caches warmed as the first one's were
+            other = urllib.parse.urlparse(url)
+            for o in orgs:
+                api = Api(other.hostname, other.port, o["api"].token)
+                api.call("GET", o["matrix"])
+                api.call("GET", o["list"])
+        several, cpu = measure(urls)
+        n = len(urls)
+        print(f"the same load split across {n} instances on one database ({args.connections // n} connections each, at once; "
+              f"req/s summed, p50 and p99 the worst instance's), beside one instance of the same run:")
+        print(f"{'figure':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  {n} instances / 1")
+        for name, _ in kinds:
+            r = several[name]
+            print(f"{labels[name]:<34} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}  {r['rps'] / figures[name]['rps']:.2f}x req/s   "
+                  f"{cpu[name]}")
+        record(args, n, several)
     audited = 0
     for o in orgs:
         v = o["api"].call("GET", "/v1/audit/verify")
@@ -106,10 +206,20 @@ def main():
     print(f"audit chains of both organizations verify ({audited} entries in the two chains, each read's event in its reader's chain "
           f"and, for list pages, the owner's)")
     # One target per kind of reader: the issue asks it of matrix readers and of list readers alike.
+    on = "" if args.label in ("", "sqlite") else f" on {args.label}"
     for n in ("matrix", "list"):
         ok = figures[n]["rps"] >= TARGET_RPS and figures[n]["p99"] <= TARGET_P99_MS
-        print(f"TARGET reads, 64 {n} readers >= {TARGET_RPS} req/s with p99 <= {TARGET_P99_MS:.0f} ms: "
+        print(f"TARGET reads, 64 {n} readers >= {TARGET_RPS} req/s with p99 <= {TARGET_P99_MS:.0f} ms{on}: "
               f"{'HOLDS' if ok else 'MISSED'} ({figures[n]['rps']:.0f} req/s, p99 {figures[n]['p99']:.1f} ms)")
+
+
+def record(args, instances, figures):
+    if not args.results:
+        return
+    with open(args.results, "a", encoding="utf-8") as f:
+        for name, r in figures.items():
+            f.write(json.dumps({"provider": args.label, "instances": instances, "figure": name,
+                                "rps": r["rps"], "p50": r["p50"], "p99": r["p99"]}) + "\n")
 
 if __name__ == "__main__":
     main()

@@ -35,6 +35,12 @@ public sealed class Escrow : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
 
+    /// <summary>The PostgreSQL database every escrow of this process stores in (--postgres), or null: SQLite in the data directory.</summary>
+    public static string? Postgres { get; set; }
+
+    /// <summary>The database's name as the figures print it.</summary>
+    public static string Database => Postgres is null ? "SQLite" : "PostgreSQL";
+
     private Escrow(ServiceProvider services) => _services = services;
 
     public static async Task<Escrow> OpenAsync(string dataDirectory, int cacheMiB = 4096)
@@ -44,7 +50,8 @@ public sealed class Escrow : IAsyncDisposable
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
         services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
-        services.AddSqliteStorage(Path.Combine(dataDirectory, "escrow.db"));
+        if (Postgres is { } connectionString) services.AddPostgresStorage(connectionString, Path.Combine(dataDirectory, "postgres"));
+        else services.AddSqliteStorage(Path.Combine(dataDirectory, "escrow.db"));
         services.AddSingleton(new EscrowSecrets(Path.Combine(dataDirectory, "secrets")));
         services.AddEscrowApplication();
         services.AddOptions<CacheOptions>().Configure(o => o.CacheBudgetMiB = cacheMiB);
@@ -54,6 +61,13 @@ public sealed class Escrow : IAsyncDisposable
     }
 
     public T Get<T>() where T : notnull => _services.GetRequiredService<T>();
+
+    /// <summary>Runs <paramref name="sql"/> on the escrow's database (either provider), outside the stores.</summary>
+    public async Task ExecuteAsync(string sql, object? parameters = null)
+    {
+        await using var db = await Get<IDbConnectionFactory>().OpenAsync();
+        await Dapper.SqlMapper.ExecuteAsync(db, sql, parameters);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -70,7 +84,7 @@ public static class Report
 
     public static void Target(Options options, string name, bool holds, string detail)
     {
-        var line = $"{name}: {(holds ? "HOLDS" : "MISSED")} ({detail})";
+        var line = $"{name}{(Escrow.Postgres is null ? "" : " on postgres")}: {(holds ? "HOLDS" : "MISSED")} ({detail})";
         Console.WriteLine("  target " + line);
         if (options.Targets is { } file) File.AppendAllText(file, line + Environment.NewLine);
     }

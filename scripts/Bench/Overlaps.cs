@@ -62,7 +62,7 @@ public static class Overlaps
         {
             // The same versions as if stored before the columns existed: the first overlap reads their record segments
             // and writes their columns (what every first overlap after an upload did before).
-            Execute(dataDirectory, "DELETE FROM version_columns");
+            await using (var escrow = await Escrow.OpenAsync(dataDirectory)) await escrow.ExecuteAsync("DELETE FROM version_columns");
             var lazy = await FirstOverlapAsync(dataDirectory, setup);
             Figure("first overlap after upload (columns stored with the upload)", Ms(firstAfterUpload), "versions without columns " + Ms(lazy), Times(firstAfterUpload / lazy));
         }
@@ -81,13 +81,6 @@ public static class Overlaps
         var elapsed = sw.Elapsed.TotalMilliseconds;
         Check(result, setup);
         return elapsed;
-    }
-
-    private static void Execute(string dataDirectory, string sql)
-    {
-        using var db = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, "escrow.db")};Pooling=False");
-        db.Open();
-        db.Execute(sql);
     }
 
     public static async Task<int> MeasureAsync(Options options)
@@ -147,7 +140,16 @@ public static class Overlaps
         Figure("memory per cached record (charged to the cache budget)", $"{charged / (2.0 * n):0} B");
         Figure("collection pause per overlap computation, worst of 10", Ms(pauses.Max()), $"{gen2} gen2 collections meanwhile");
         await File.WriteAllTextAsync(Path.Combine(options.Work, "cold.txt"), coldMedian.ToString(CultureInfo.InvariantCulture));
+        await File.WriteAllTextAsync(Path.Combine(options.Work, "restart.txt"), afterRestart.ToString(CultureInfo.InvariantCulture));
         await escrow.DisposeAsync();
+        if (options.Get("compare-with") is { } other && File.Exists(Path.Combine(other, "cold.txt")))
+        {
+            // The same figures measured on the other database earlier in this run (scripts/bench, PROVIDERS).
+            var otherCold = double.Parse(await File.ReadAllTextAsync(Path.Combine(other, "cold.txt")), CultureInfo.InvariantCulture);
+            var otherRestart = double.Parse(await File.ReadAllTextAsync(Path.Combine(other, "restart.txt")), CultureInfo.InvariantCulture);
+            Figure($"cold overlap from {Escrow.Database} (median of 3)", Ms(coldMedian), "SQLite, same run " + Ms(otherCold), Times(coldMedian / otherCold));
+            Figure($"cold overlap after a restart, {Escrow.Database}", Ms(afterRestart), "SQLite, same run " + Ms(otherRestart), Times(afterRestart / otherRestart));
+        }
 
         var size = $"{n / 1_000_000.0:0.#}M x {n / 1_000_000.0:0.#}M";
         Target(options, $"cold overlap {size} <= 150 ms", coldMedian <= 150 && afterRestart <= 150, $"{Ms(coldMedian)}, after a restart {Ms(afterRestart)}");
@@ -197,7 +199,7 @@ public static class Overlaps
             match = Math.Min(match, sw.Elapsed.TotalMilliseconds);
         }
         var bytes = parts.Sum(p => p.Sum(x => (long)x.Data.Ciphertext.Length));
-        Figure("  of which: read from SQLite / open (AES-GCM) / into arrays / match (best of 3)",
+        Figure($"  of which: read from {Escrow.Database} / open (AES-GCM) / into arrays / match (best of 3)",
             $"{Ms(read)} / {Ms(open)} / {Ms(decode)} / {Ms(match)}", $"{bytes / 1e6:0.0} MB of columns");
 
         // Opening and copying, alternately: each part opened into an array of its own then copied (before), or opened
@@ -343,13 +345,10 @@ public static class Overlaps
         var versionId = "ver_bench_" + side;
         escrow.Get<IKeyring>().CreateOrganizationKey(organizationId);
         var now = DateTimeOffset.UtcNow;
-        using (var db = new SqliteConnection($"Data Source={Path.Combine(work, "data", "escrow.db")};Pooling=False"))
-        {
-            db.Open();
-            db.Execute("INSERT INTO organizations (id, slug, name, wrapped_key, created_at) VALUES (@organizationId, @organizationId, @organizationId, x'', 0)", new { organizationId });
-            db.Execute("INSERT INTO populations (id, organization_id, name, type, created_at) VALUES (@populationId, @organizationId, 'Customers', 'customers', 0)",
-                new { populationId, organizationId });
-        }
+        await escrow.ExecuteAsync("INSERT INTO organizations (id, slug, name, wrapped_key, created_at) VALUES (@organizationId, @organizationId, @organizationId, @empty, 0)",
+            new { organizationId, empty = Array.Empty<byte>() });
+        await escrow.ExecuteAsync("INSERT INTO populations (id, organization_id, name, type, created_at) VALUES (@populationId, @organizationId, 'Customers', 'customers', 0)",
+            new { populationId, organizationId });
         var populations = escrow.Get<IPopulationRepository>();
         await populations.BeginVersionAsync(versionId, populationId, VersionKind.Snapshot, now, CancellationToken.None);
         using var cipher = await escrow.Get<IKeyring>().ForOrganizationAsync(organizationId, CancellationToken.None);

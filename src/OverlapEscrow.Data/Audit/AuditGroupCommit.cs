@@ -1,3 +1,4 @@
+using System.Text;
 using System.Threading.Channels;
 using Dapper;
 
@@ -89,15 +90,28 @@ internal sealed class AuditGroupCommit : IAsyncDisposable, IDisposable
         await using var db = await _scope.OpenAsync(CancellationToken.None);
         await using var tx = await db.BeginWriteAsync();
         var (seq, prev) = await db.SingleAsync<(long Seq, byte[] Hash)>($"SELECT seq, hash FROM audit_head WHERE id = 1{db.Dialect.ForUpdate}");
-        var rows = new List<object>(batch.Count);
-        foreach (var p in batch)
+        // One INSERT of every row of the batch: a list of rows would be one statement (one round trip to PostgreSQL)
+        // per event, all while this transaction holds the head row that every instance's appends wait for.
+        var sql = new StringBuilder(AuditRepository.InsertColumnsSql).Append(" VALUES ");
+        var rows = new DynamicParameters();
+        for (var i = 0; i < batch.Count; i++)
         {
             seq++;
-            var hash = AuditRepository.Chain(prev, seq, p.Event);
-            rows.Add(AuditRepository.Row(seq, p.Event, prev, hash));
+            var e = batch[i].Event;
+            var hash = AuditRepository.Chain(prev, seq, e);
+            sql.Append(i == 0 ? "" : ", ").Append($"(@seq{i}, @at{i}, @org{i}, @actor{i}, @action{i}, @partnership{i}, @detail{i}, @prev{i}, @hash{i})");
+            rows.Add($"seq{i}", seq);
+            rows.Add($"at{i}", e.At);
+            rows.Add($"org{i}", e.OrganizationId);
+            rows.Add($"actor{i}", e.Actor);
+            rows.Add($"action{i}", e.Action);
+            rows.Add($"partnership{i}", e.PartnershipId, System.Data.DbType.String);
+            rows.Add($"detail{i}", e.DetailJson);
+            rows.Add($"prev{i}", prev);
+            rows.Add($"hash{i}", hash);
             prev = hash;
         }
-        await db.ExecuteAsync(AuditRepository.InsertSql, rows);
+        await db.ExecuteAsync(sql.ToString(), rows);
         await db.ExecuteAsync("UPDATE audit_head SET seq = @seq, hash = @prev WHERE id = 1", new { seq, prev });
         await tx.CommitAsync();
         Interlocked.Increment(ref _commits);

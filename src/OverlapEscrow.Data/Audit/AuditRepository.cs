@@ -38,11 +38,9 @@ internal sealed class AuditRepository(IDbScope scope, AuditGroupCommit? groupCom
     /// <summary>An event to append, its detail already serialized as it is stored and hashed.</summary>
     internal sealed record NewEvent(long At, string OrganizationId, string Actor, string Action, string? PartnershipId, string DetailJson);
 
-    internal const string InsertSql =
-        """
-        INSERT INTO audit_events (seq, at, organization_id, actor, action, partnership_id, detail, prev_hash, hash)
-        VALUES (@seq, @at, @OrganizationId, @Actor, @Action, @PartnershipId, @detailJson, @prev, @hash)
-        """;
+    internal const string InsertColumnsSql = "INSERT INTO audit_events (seq, at, organization_id, actor, action, partnership_id, detail, prev_hash, hash)";
+
+    internal const string InsertSql = InsertColumnsSql + " VALUES (@seq, @at, @OrganizationId, @Actor, @Action, @PartnershipId, @detailJson, @prev, @hash)";
 
     internal static object Row(long seq, NewEvent e, byte[] prev, byte[] hash) =>
         new { seq, at = e.At, e.OrganizationId, e.Actor, e.Action, e.PartnershipId, detailJson = e.DetailJson, prev, hash };
