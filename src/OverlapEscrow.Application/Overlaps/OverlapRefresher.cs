@@ -55,7 +55,7 @@ public sealed class RefreshOptions
 /// </summary>
 /// <remarks>
 /// The queue is in the database (<see cref="IRefreshQueueRepository"/>), written in the transaction of the change that
-/// causes the work (<see cref="QueuePopulationChanged"/>, <see cref="QueuePartnershipChanged"/>), so a crash after the
+/// causes the work (<see cref="QueuePopulationChangedAsync"/>, <see cref="QueuePartnershipChangedAsync"/>), so a crash after the
 /// commit loses nothing and every instance on the database shares the work. Work is coalesced, never dropped: a change
 /// already waiting is not queued twice (its counter is bumped), so the queue holds at most one row per population and
 /// per partnership however many changes arrive, and a change that arrives while the same one is being processed is
@@ -90,14 +90,14 @@ public sealed class OverlapRefresher(
     /// the version (or not at all). The caller wakes this instance's worker (<see cref="Wake"/>) after the commit, once the
     /// versions it superseded have left memory (so the refresh does not load the new one beside them).
     /// </summary>
-    public Task QueuePopulationChanged(IUnitOfWork uow, string organizationId, string populationId, CancellationToken ct) =>
+    public Task QueuePopulationChangedAsync(IUnitOfWork uow, string organizationId, string populationId, CancellationToken ct) =>
         uow.RefreshQueue.EnqueueAsync(new RefreshChange(organizationId, populationId, null), time.GetUtcNow(), ct);
 
     /// <summary>
     /// A rule of the organization changed, or the partnership became active or ended, in <paramref name="uow"/>: queues the
     /// refresh of its cells (those of <paramref name="populationId"/> only, when given), committed with the change.
     /// </summary>
-    public Task QueuePartnershipChanged(IUnitOfWork uow, string organizationId, string partnershipId, string? populationId, CancellationToken ct) =>
+    public Task QueuePartnershipChangedAsync(IUnitOfWork uow, string organizationId, string partnershipId, string? populationId, CancellationToken ct) =>
         QueueAsync(uow, new RefreshChange(organizationId, populationId, partnershipId), ct);
 
     /// <summary>

@@ -38,6 +38,6 @@ public sealed class PermissionWithdrawal(OverlapCache overlaps, OverlapRefresher
         // added a point meanwhile. Active: history and overlaps.changed follow the new rules. Queued in this unit of work,
         // so it commits with the change (a crash after the commit cannot lose it); the commit wakes the worker.
         if (partnership.Status is PartnershipStatus.Active or PartnershipStatus.Terminated)
-            await refresher.QueuePartnershipChanged(uow, ownerOrganizationId, partnershipId, populationId, ct);
+            await refresher.QueuePartnershipChangedAsync(uow, ownerOrganizationId, partnershipId, populationId, ct);
     }
 }

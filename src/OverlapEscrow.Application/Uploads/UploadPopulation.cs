@@ -189,7 +189,7 @@ public sealed class UploadPopulation(
                     new { populationId = request.Population.Id, versionId, mode = modeName, rows = result.RowsRead, applied = result.RecordsApplied, rejected = result.RowsRejected }),
                     CancellationToken.None);
                 // The refresh the new version needs commits with it (an outbox): a crash after the commit cannot lose it.
-                await refresher.QueuePopulationChanged(uow, organizationId, request.Population.Id, CancellationToken.None);
+                await refresher.QueuePopulationChangedAsync(uow, organizationId, request.Population.Id, CancellationToken.None);
                 await uow.CommitAsync(CancellationToken.None);
                 // Only now: a failure before the commit leaves the version pending, and the finally block removes it.
                 version = committed;
