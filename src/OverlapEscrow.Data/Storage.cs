@@ -91,6 +91,7 @@ public static class StorageRegistration
         services.AddSingleton<IOrganizationErasureStore>(sp => new OrganizationErasureRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<ISealedValueStore>(sp => new SealedValueRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton<IAuditViewStore>(sp => new AuditViewRepository(sp.GetRequiredService<IDbScope>()));
+        services.AddSingleton<IRefreshQueueRepository>(sp => new RefreshQueueRepository(sp.GetRequiredService<IDbScope>()));
         services.AddSingleton(maintenance);
         // Moving an SQLite escrow into PostgreSQL names both databases itself, whichever this one is.
         services.AddSingleton<IDatabaseCopy, DatabaseCopy>();
@@ -189,6 +190,7 @@ internal sealed class UnitOfWork : IUnitOfWork
         VersionColumns = new VersionColumnRepository(scope);
         Erasure = new OrganizationErasureRepository(scope);
         Outbox = new EventOutbox(scope);
+        RefreshQueue = new RefreshQueueRepository(scope);
     }
 
     public IAccountRepository Accounts { get; }
@@ -205,6 +207,7 @@ internal sealed class UnitOfWork : IUnitOfWork
     public IVersionColumnStore VersionColumns { get; }
     public IOrganizationErasureStore Erasure { get; }
     public IEventOutbox Outbox { get; }
+    public IRefreshQueueRepository RefreshQueue { get; }
 
     public void AfterCommit(Action action) => _afterCommit.Add(action);
 

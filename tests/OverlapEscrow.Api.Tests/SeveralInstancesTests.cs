@@ -198,6 +198,95 @@ public sealed class SeveralInstancesTests(SeveralInstancesTests.Instances instan
         Assert.Equal(20, (await Json(await On(B, org).GetAsync($"/v1/populations/{population}")))["recordCount"]!.GetValue<long>());
     }
 
+    [PostgresProcessFact]
+    public async Task AScheduleOccurrenceThatComesDueWhileSeveralInstancesRunIsRunOnceByOneOfThem()
+    {
+        await using var source = await PullServer.StartAsync(async http =>
+        {
+            http.Response.ContentType = "application/x-ndjson";
+            await http.Response.WriteAsync(Records.Range("O", 0, 12));
+        });
+        var org = await B.SignupAsync("procs-cron");
+        var population = await org.CreatePopulationAsync("Nightly");
+        var created = await org.Http.PostAsJsonAsync("/v1/schedules", new
+        {
+            name = "Nightly pull", cron = "0 3 * * *", timeZone = "UTC", action = "pull",
+            pull = new { populationId = population, url = source.Url("/nightly.ndjson") },
+        });
+        await Expect(created, HttpStatusCode.Created);
+        var schedule = (await Json(created))["id"]!.GetValue<string>();
+
+        // The occurrence comes due, as the clocks reaching 03:00 would make it, while every instance's runner polls (1 s).
+        await instances.MakeDueAsync(schedule);
+        await WaitUntilAsync(async () => (await RunStatusesAsync(org.Http, schedule)).Contains("succeeded"), "the occurrence ran");
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
+
+        using var orgOnA = On(A, org);
+        var runs = await orgOnA.GetAsync($"/v1/schedules/{schedule}/runs");
+        await Expect(runs, HttpStatusCode.OK);
+        var run = Assert.Single((await Json(runs))["items"]!.AsArray())!;
+        Assert.Equal(("succeeded", "schedule"), (run["status"]!.GetValue<string>(), run["trigger"]!.GetValue<string>()));
+        Assert.Equal(1, source.Hits("/nightly.ndjson"));
+    }
+
+    [PostgresProcessFact]
+    public async Task ADashboardSessionFromOneInstanceIsAcceptedByAnotherAndSigningOutOnOneEndsItOnTheOther()
+    {
+        await A.SignupAsync("procs-dash");
+        var cookies = new Dictionary<string, string>();
+        using var onA = Browser(A);
+        var form = await Keep(cookies, await onA.GetAsync("/signin"));
+        var signedIn = await onA.SendAsync(Form(HttpMethod.Post, "/signin", cookies, new Dictionary<string, string>
+        {
+            ["email"] = "admin@procs-dash.example", ["password"] = Password, ["__RequestVerificationToken"] = AntiforgeryTokenOf(form),
+        }));
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        await Keep(cookies, signedIn);
+        var session = new Dictionary<string, string>(cookies); // the cookies as they were at sign-in, kept
+
+        using var onB = Browser(B);
+        Assert.Equal(HttpStatusCode.OK, (await onB.SendAsync(Form(HttpMethod.Get, "/", session))).StatusCode);
+
+        // Signed out on A (with the page's antiforgery token): the kept cookie is refused on B.
+        var page = await Keep(cookies, await onA.SendAsync(Form(HttpMethod.Get, "/", cookies)));
+        var signedOut = await onA.SendAsync(Form(HttpMethod.Post, "/signout", cookies, new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = AntiforgeryTokenOf(page),
+        }));
+        Assert.Equal(HttpStatusCode.Redirect, signedOut.StatusCode);
+        var refused = await onB.SendAsync(Form(HttpMethod.Get, "/", session));
+        Assert.Equal(HttpStatusCode.Redirect, refused.StatusCode);
+        Assert.Contains("/signin", refused.Headers.Location!.OriginalString);
+    }
+
+    /// <summary>A client that follows no redirect and keeps no cookie: the test sends them (the instances speak plain HTTP).</summary>
+    private static HttpClient Browser(ServiceProcess instance) =>
+        new(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = instance.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+
+    private static HttpRequestMessage Form(HttpMethod method, string path, Dictionary<string, string> cookies, Dictionary<string, string>? fields = null)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (cookies.Count > 0) request.Headers.Add("Cookie", string.Join("; ", cookies.Select(c => $"{c.Key}={c.Value}")));
+        if (fields is not null) request.Content = new FormUrlEncodedContent(fields);
+        return request;
+    }
+
+    /// <summary>Keeps the cookies the response sets; returns its body.</summary>
+    private static async Task<string> Keep(Dictionary<string, string> cookies, HttpResponseMessage response)
+    {
+        if (response.Headers.TryGetValues("Set-Cookie", out var set))
+            foreach (var pair in set.Select(c => c.Split(';')[0]).Where(c => c.Contains('=')))
+                cookies[pair[..pair.IndexOf('=')]] = pair[(pair.IndexOf('=') + 1)..];
+        return await response.Content.ReadAsStringAsync();
+    }
+
+    private static string AntiforgeryTokenOf(string html)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(html, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"");
+        Assert.True(match.Success, "the page carries no antiforgery token");
+        return WebUtility.HtmlDecode(match.Groups[1].Value);
+    }
+
     private static async Task<List<string>> RunStatusesAsync(HttpClient http, string schedule)
     {
         var response = await http.GetAsync($"/v1/schedules/{schedule}/runs");
@@ -282,6 +371,47 @@ public sealed class SeveralInstancesTests(SeveralInstancesTests.Instances instan
         Assert.Equal("true", replay.Headers.GetValues("Idempotent-Replayed").Single());
     }
 
+    [PostgresProcessFact]
+    public async Task AnInstanceKilledWithAnUploadsRefreshStillQueuedLeavesItToAnotherWhichRecordsItAndAnnouncesItOnce()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var (alpha, beta, partnership, mine, theirs) = await PartnersAsync("procs-queue");
+        // Their rows only: a row an instance killed by another test held waits for its lease (two minutes) to run out.
+        await WaitUntilAsync(async () => await instances.QueuedRefreshesAsync(alpha.Id, beta.Id) == 0, "the partnership's first refresh ran");
+        Assert.Equal([30], await HistoryCountsAsync(alpha.Http, partnership, mine, theirs));
+        var hook = await alpha.Http.PostAsJsonAsync("/v1/webhooks", new { url = receiver.BaseUrl + "/alpha", events = new[] { "overlaps.changed" } });
+        await Expect(hook, HttpStatusCode.Created);
+
+        // D's refresh worker is held back (Escrow__Refresh__WorkerStartDelaySeconds): what it queues, it never processes.
+        var d = await instances.StartHeldBackAsync();
+        using var alphaOnD = On(d, alpha);
+        await Expect(await alphaOnD.UploadAsync(mine, Records.Range("A", 0, 20)), HttpStatusCode.OK);
+        var queuedAtKill = await instances.QueuedRefreshesAsync(alpha.Id, beta.Id);
+        d.Kill(); // SIGKILL: had the queue been in D's memory, the refresh would be gone with it
+        output.WriteLine($"{queuedAtKill} refresh(es) still queued when D was killed");
+
+        await WaitUntilAsync(async () => (await HistoryCountsAsync(alpha.Http, partnership, mine, theirs)).Count == 2, "another instance recorded the point");
+        await WaitUntilAsync(() => Task.FromResult(!receiver.Requests.IsEmpty), "the overlaps.changed event arrived");
+        // Three poll periods of every refresher and delivery worker more: nothing is refreshed or announced twice.
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
+
+        Assert.Equal([30, 20], await HistoryCountsAsync(On(B, alpha), partnership, mine, theirs));
+        Assert.Equal(0, await instances.QueuedRefreshesAsync(alpha.Id, beta.Id));
+        var changed = Assert.Single(receiver.Requests);
+        Assert.Equal("overlaps.changed", changed.Type);
+        var cell = changed.Json["data"]!["cells"]!.AsArray().Single()!;
+        Assert.Equal((mine, 20, 30), (cell["myPopulationId"]!.GetValue<string>(), cell["count"]!.GetValue<int>(), cell["previousCount"]!.GetValue<int>()));
+    }
+
+    private static async Task<List<int>> HistoryCountsAsync(HttpClient http, string partnership, string mine, string theirs)
+    {
+        var response = await http.GetAsync($"/v1/partnerships/{partnership}/overlaps/history");
+        await Expect(response, HttpStatusCode.OK);
+        var cell = (await Json(response))["cells"]!.AsArray().SingleOrDefault(c =>
+            c!["myPopulationId"]!.GetValue<string>() == mine && c["partnerPopulationId"]!.GetValue<string>() == theirs);
+        return cell is null ? [] : cell["points"]!.AsArray().Select(p => p!["count"]!.GetValue<int>()).ToList();
+    }
+
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
@@ -308,6 +438,9 @@ public sealed class SeveralInstancesTests(SeveralInstancesTests.Instances instan
         public ServiceProcess? A { get; private set; }
         public ServiceProcess? B { get; private set; }
         public ServiceProcess? C { get; private set; }
+        /// <summary>An instance started by a test with its refresh worker held back (and killed by it).</summary>
+        public ServiceProcess? D { get; private set; }
+        private Dictionary<string, string> _settings = [];
         /// <summary>The instances still running (one test kills C).</summary>
         public IEnumerable<ServiceProcess> All => new[] { A, B, C }.OfType<ServiceProcess>().Where(i => i.IsRunning);
         public string Database { get; private set; } = "";
@@ -333,9 +466,11 @@ public sealed class SeveralInstancesTests(SeveralInstancesTests.Instances instan
                 ["Escrow__Outbound__AllowPrivateNetworks"] = "true",
                 ["Escrow__Uploads__IdempotencyLeaseSeconds"] = "2",
                 ["Escrow__Uploads__SegmentRecords"] = "128",
+                ["Escrow__Dashboard__SecureCookies"] = "false", // plain HTTP on loopback: the dashboard's cookies without Secure
                 ["Escrow__RateLimits__SignupPerAddress__PermitLimit"] = "100",
                 ["Escrow__RateLimits__LoginPerEmail__PermitLimit"] = LoginsPerEmail.ToString(System.Globalization.CultureInfo.InvariantCulture),
             };
+            _settings = settings;
             A = await ServiceProcess.StartAsync(DataDirectory("a"), settings);
             var elsewhere = InstallCopy(Path.Combine(_root, "installed-elsewhere"));
             var b = ServiceProcess.StartAsync(DataDirectory("b"), settings, elsewhere);
@@ -368,6 +503,38 @@ public sealed class SeveralInstancesTests(SeveralInstancesTests.Instances instan
             return Path.Combine(target, Path.GetFileName(ServiceProcess.ApiAssembly()));
         }
 
+        /// <summary>
+        /// Starts instance D with its overlap refresh worker held back for a day (the test and operations knob
+        /// Escrow__Refresh__WorkerStartDelaySeconds): the refreshes it queues are left to the other instances.
+        /// </summary>
+        public async Task<ServiceProcess> StartHeldBackAsync()
+        {
+            var settings = new Dictionary<string, string>(_settings) { ["Escrow__Refresh__WorkerStartDelaySeconds"] = "86400" };
+            D = await ServiceProcess.StartAsync(DataDirectory("d"), settings);
+            return D;
+        }
+
+        /// <summary>Makes the schedule's next occurrence due now (next_run_at a second ago).</summary>
+        public async Task MakeDueAsync(string scheduleId)
+        {
+            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("UPDATE schedules SET next_run_at = @due WHERE id = @id", connection);
+            command.Parameters.AddWithValue("due", DateTimeOffset.UtcNow.AddSeconds(-1).ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("id", scheduleId);
+            Assert.Equal(1, await command.ExecuteNonQueryAsync());
+        }
+
+        /// <summary>Rows of the overlap refresher's queue for these organizations: changes queued or being processed by any instance.</summary>
+        public async Task<long> QueuedRefreshesAsync(params string[] organizationIds)
+        {
+            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT COUNT(*) FROM refresh_queue WHERE organization_id = ANY(@ids)", connection);
+            command.Parameters.AddWithValue("ids", organizationIds);
+            return (long)(await command.ExecuteScalarAsync())!;
+        }
+
         /// <summary>Waits until a pending (uncommitted) version of the population has segments: an upload is under way.</summary>
         public async Task<bool> WaitForPendingSegmentsAsync(string populationId)
         {
@@ -387,7 +554,7 @@ public sealed class SeveralInstancesTests(SeveralInstancesTests.Instances instan
 
         public Task DisposeAsync()
         {
-            foreach (var instance in new[] { A, B, C }.OfType<ServiceProcess>()) instance.Dispose();
+            foreach (var instance in new[] { A, B, C, D }.OfType<ServiceProcess>()) instance.Dispose();
             if (Database.Length > 0) TestPostgres.Drop(Database);
             try { Directory.Delete(_root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             return Task.CompletedTask;

@@ -149,6 +149,7 @@ public sealed class Stores : IAsyncDisposable
     public ITransactions Transactions => _services.GetRequiredService<ITransactions>();
     public IVersionColumnStore VersionColumns => _services.GetRequiredService<IVersionColumnStore>();
     public IAuditViewStore AuditViews => _services.GetRequiredService<IAuditViewStore>();
+    public IRefreshQueueRepository RefreshQueue => _services.GetRequiredService<IRefreshQueueRepository>();
     internal OverlapEscrow.Data.Audit.AuditGroupCommit AuditGroupCommit => _services.GetRequiredService<OverlapEscrow.Data.Audit.AuditGroupCommit>();
 
     /// <summary>The database file, for a second connection of the test's own (a lock held, a trigger installed).</summary>

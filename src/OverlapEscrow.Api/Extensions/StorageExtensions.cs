@@ -85,6 +85,7 @@ public static class StorageExtensions
         builder.Bind<CacheOptions>(EscrowOptions.Section);
         builder.Bind<UploadOptions>(EscrowOptions.Section + ":Uploads");
         builder.Bind<HistoryOptions>(EscrowOptions.Section + ":History");
+        builder.Bind<RefreshOptions>(EscrowOptions.Section + ":Refresh");
         builder.Bind<OutboundOptions>(EscrowOptions.Section + ":Outbound");
         builder.Bind<WebhookOptions>(EscrowOptions.Section + ":Webhooks");
         builder.Bind<PasswordOptions>(EscrowOptions.Section + ":Passwords");

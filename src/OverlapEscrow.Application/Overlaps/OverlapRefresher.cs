@@ -1,13 +1,49 @@
-using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using OverlapEscrow.Application.Privacy;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Application.Webhooks;
+using OverlapEscrow.Domain;
 using OverlapEscrow.Domain.Disclosure;
 using OverlapEscrow.Domain.Sharing;
 
 namespace OverlapEscrow.Application.Overlaps;
+
+/// <summary>Settings of the overlap refresher's queue, under Escrow:Refresh (environment: Escrow__Refresh__Name).</summary>
+public sealed class RefreshOptions
+{
+    /// <summary>
+    /// How often each instance's worker looks for queued changes when nothing wakes it. A change queued on this instance
+    /// wakes its worker at once; one queued on another instance (or left by a killed one) is found by this poll.
+    /// </summary>
+    [Range(50, 60_000)]
+    public int PollMilliseconds { get; set; } = 1000;
+
+    /// <summary>
+    /// How long a claimed change is held; renewed every third of it while the refresh runs. A killed instance's claims
+    /// are taken over by another once this has passed.
+    /// </summary>
+    [Range(5, 3600)]
+    public int LeaseSeconds { get; set; } = 120;
+
+    /// <summary>Passes over one change that may fail before it is given up (logged; the next change of the cell refreshes it).</summary>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>The wait before a failed change is tried again (doubled per failed attempt).</summary>
+    [Range(1, 3600)]
+    public int RetryDelaySeconds { get; set; } = 10;
+
+    /// <summary>
+    /// A test and operations knob: how long this instance's worker waits after start before it claims anything (0: at
+    /// once). With it, an instance queues changes it does not process itself (other instances do), which is how the tests
+    /// kill an instance with its refresh still queued; an operator may use it to keep an instance to serving requests.
+    /// </summary>
+    [Range(0, 86_400)]
+    public int WorkerStartDelaySeconds { get; set; }
+}
 
 /// <summary>
 /// Recomputes, in the background, the overlaps a change affects, so the next report finds them ready, and records
@@ -18,9 +54,14 @@ namespace OverlapEscrow.Application.Overlaps;
 /// ready is computed on demand for that pair alone.
 /// </summary>
 /// <remarks>
-/// Work is coalesced, never dropped: a change already waiting is not queued twice, so the queue holds at most one
-/// entry per population and per partnership however many changes arrive, and a change that arrives while the same
-/// one is being processed is processed again afterwards.
+/// The queue is in the database (<see cref="IRefreshQueueRepository"/>), written in the transaction of the change that
+/// causes the work (<see cref="QueuePopulationChangedAsync"/>, <see cref="QueuePartnershipChangedAsync"/>), so a crash after the
+/// commit loses nothing and every instance on the database shares the work. Work is coalesced, never dropped: a change
+/// already waiting is not queued twice (its counter is bumped), so the queue holds at most one row per population and
+/// per partnership however many changes arrive, and a change that arrives while the same one is being processed is
+/// processed again afterwards. Each instance's worker claims one row at a time under a lease: two instances never
+/// process one row at once, and a killed instance's rows are taken over when their lease expires. The commit wakes
+/// this instance's worker at once; the others find the row by polling (<see cref="RefreshOptions.PollMilliseconds"/>).
 /// </remarks>
 public sealed class OverlapRefresher(
     PartnerViews views,
@@ -29,30 +70,54 @@ public sealed class OverlapRefresher(
     CountReleases releases,
     IPartnershipRepository partnerships,
     IOverlapHistoryRepository history,
+    IRefreshQueueRepository queue,
     ITransactions transactions,
     IEventPublisher events,
     TimeProvider time,
+    IOptions<RefreshOptions> options,
     ILogger<OverlapRefresher> logger,
     Signals.JointOpportunities joints)
 {
-    /// <summary>A change to refresh: a population (in every active partnership of its organization, or in one), or a whole partnership.</summary>
-    private sealed record Change(string OrganizationId, string? PopulationId, string? PartnershipId);
-
-    private readonly ConcurrentDictionary<Change, byte> _waiting = new();
-    private readonly Channel<Change> _order = Channel.CreateUnbounded<Change>(new UnboundedChannelOptions { SingleReader = true });
-    private int _pending;
-
-    /// <summary>Changes waiting or being processed; zero when the refresher has caught up.</summary>
-    public int Pending => Volatile.Read(ref _pending);
-
-    public void PopulationChanged(string organizationId, string populationId) => Enqueue(new Change(organizationId, populationId, null));
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     /// <summary>
-    /// A rule of the organization changed, or the partnership became active or ended: refresh its cells (those of
-    /// <paramref name="populationId"/> only, when given).
+    /// Changes queued or being processed, on every instance sharing the database; zero when they have all caught up.
     /// </summary>
-    public void PartnershipChanged(string organizationId, string partnershipId, string? populationId = null) =>
-        Enqueue(new Change(organizationId, populationId, partnershipId));
+    public Task<int> PendingAsync(CancellationToken ct) => queue.CountAsync(ct);
+
+    /// <summary>
+    /// Queues the refresh of a new version of <paramref name="populationId"/> in <paramref name="uow"/>, so it commits with
+    /// the version (or not at all). The caller wakes this instance's worker (<see cref="Wake"/>) after the commit, once the
+    /// versions it superseded have left memory (so the refresh does not load the new one beside them).
+    /// </summary>
+    public Task QueuePopulationChangedAsync(IUnitOfWork uow, string organizationId, string populationId, CancellationToken ct) =>
+        uow.RefreshQueue.EnqueueAsync(new RefreshChange(organizationId, populationId, null), time.GetUtcNow(), ct);
+
+    /// <summary>
+    /// A rule of the organization changed, or the partnership became active or ended, in <paramref name="uow"/>: queues the
+    /// refresh of its cells (those of <paramref name="populationId"/> only, when given), committed with the change.
+    /// </summary>
+    public Task QueuePartnershipChangedAsync(IUnitOfWork uow, string organizationId, string partnershipId, string? populationId, CancellationToken ct) =>
+        QueueAsync(uow, new RefreshChange(organizationId, populationId, partnershipId), ct);
+
+    /// <summary>
+    /// Queues the refresh of <paramref name="populationId"/> on its own, for a caller with no change of its own to commit
+    /// with it (a scheduled refresh): durable once this returns.
+    /// </summary>
+    public async Task PopulationChangedAsync(string organizationId, string populationId, CancellationToken ct)
+    {
+        await queue.EnqueueAsync(new RefreshChange(organizationId, populationId, null), time.GetUtcNow(), ct);
+        Wake();
+    }
+
+    private async Task QueueAsync(IUnitOfWork uow, RefreshChange change, CancellationToken ct)
+    {
+        await uow.RefreshQueue.EnqueueAsync(change, time.GetUtcNow(), ct);
+        uow.AfterCommit(Wake);
+    }
+
+    /// <summary>Wakes this instance's worker: a change it queued has committed.</summary>
+    public void Wake() => _wake.Writer.TryWrite(true);
 
     /// <summary>
     /// Refreshes both sides of one partnership now, in the caller's flow rather than the background loop's (the demo's
@@ -60,40 +125,132 @@ public sealed class OverlapRefresher(
     /// </summary>
     public Task RefreshNowAsync(string organizationId, string partnershipId, CancellationToken ct) => RefreshAsync(organizationId, partnershipId, null, ct);
 
-    private void Enqueue(Change change)
-    {
-        if (!_waiting.TryAdd(change, 0)) return; // the same change is waiting already: it will see this one too
-        Interlocked.Increment(ref _pending);
-        _order.Writer.TryWrite(change);
-    }
-
-    /// <summary>Processes changes as they come until <paramref name="stoppingToken"/> is cancelled (the host's background service).</summary>
+    /// <summary>Processes queued changes until <paramref name="stoppingToken"/> is cancelled (the host's background service).</summary>
     public async Task RunAsync(CancellationToken stoppingToken)
     {
-        await foreach (var change in _order.Reader.ReadAllAsync(stoppingToken))
+        var o = options.Value;
+        try
         {
-            _waiting.TryRemove(change, out _);
-            try
+            if (o.WorkerStartDelaySeconds > 0) await Task.Delay(TimeSpan.FromSeconds(o.WorkerStartDelaySeconds), time, stoppingToken);
+            while (!stoppingToken.IsCancellationRequested)
             {
-                IReadOnlyList<string> ids = change.PartnershipId is { } one
-                    ? [one]
-                    : (await partnerships.ListAsync(change.OrganizationId, stoppingToken)).Where(p => p.SharesData).Select(p => p.Id).ToList();
-                foreach (var partnershipId in ids)
-                    await RefreshAsync(change.OrganizationId, partnershipId, change.PopulationId, stoppingToken);
+                try
+                {
+                    while (await ProcessOneAsync(stoppingToken)) { }
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception e)
+                {
+                    // The queue itself could not be read or written (the database is away): the rows wait for the next poll.
+                    logger.LogWarning("Claiming overlap refreshes failed: {ExceptionType}", e.GetType().Name);
+                }
+                await WaitAsync(TimeSpan.FromMilliseconds(o.PollMilliseconds), stoppingToken);
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Waits until a local commit wakes the worker or <paramref name="timeout"/> has passed.</summary>
+    private async Task WaitAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var woken = _wake.Reader.WaitToReadAsync(linked.Token).AsTask();
+        var elapsed = Task.Delay(timeout, time, linked.Token);
+        await Task.WhenAny(woken, elapsed);
+        await linked.CancelAsync();
+        _wake.Reader.TryRead(out _);
+        ct.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Claims one queued change and processes it; false when none was due.</summary>
+    private async Task<bool> ProcessOneAsync(CancellationToken stoppingToken)
+    {
+        var o = options.Value;
+        var lease = TimeSpan.FromSeconds(o.LeaseSeconds);
+        // A fresh claimant per claim: only this pass can renew, complete or release what it took.
+        var owner = Ids.New("rfq");
+        var now = time.GetUtcNow();
+        if ((await queue.ClaimAsync(owner, now, now + lease, 1, stoppingToken)).FirstOrDefault() is not { } claimed) return false;
+        var change = claimed.Change;
+        using var lost = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        using var stopRenewing = new CancellationTokenSource();
+        var renewal = RenewAsync(claimed, owner, lease, lost, stopRenewing.Token);
+        Exception? failure = null;
+        try
+        {
+            IReadOnlyList<string> ids = change.PartnershipId is { } one
+                ? [one]
+                : (await partnerships.ListAsync(change.OrganizationId, lost.Token)).Where(p => p.SharesData).Select(p => p.Id).ToList();
+            foreach (var partnershipId in ids)
+                await RefreshAsync(change.OrganizationId, partnershipId, change.PopulationId, lost.Token);
+        }
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+        {
+            failure = e;
+        }
+        finally
+        {
+            // Shutting down (the exception goes on): the lease runs out and this instance, or another, processes the change again.
+            await stopRenewing.CancelAsync();
+            await renewal;
+        }
+        if (failure is null)
+        {
+            await queue.CompleteAsync(claimed, owner, CancellationToken.None);
+            return true;
+        }
+        var target = change.PopulationId ?? change.PartnershipId;
+        if (lost.IsCancellationRequested)
+        {
+            // The lease could not be renewed and another instance took the change over: it is theirs now.
+            logger.LogWarning("Overlap refresh for {Target} lost its lease and stopped", target);
+        }
+        else if (claimed.Attempts + 1 >= o.MaxAttempts)
+        {
+            // A failed refresh only means the next report computes on demand and history misses this change.
+            logger.LogWarning("Overlap refresh for {Target} failed {Attempts} times and was given up: {ExceptionType}", target, claimed.Attempts + 1,
+                failure.GetType().Name);
+            await queue.CompleteAsync(claimed, owner, CancellationToken.None);
+        }
+        else
+        {
+            logger.LogWarning("Overlap refresh for {Target} failed and will be tried again: {ExceptionType}", target, failure.GetType().Name);
+            var retryAt = time.GetUtcNow() + TimeSpan.FromSeconds(o.RetryDelaySeconds * Math.Pow(2, claimed.Attempts));
+            await queue.FailAsync(claimed, owner, retryAt, CancellationToken.None);
+        }
+        return true;
+    }
+
+    /// <summary>Renews the claim every third of the lease until stopped; cancels <paramref name="lost"/> when it no longer holds it.</summary>
+    private async Task RenewAsync(ClaimedRefresh claimed, string owner, TimeSpan lease, CancellationTokenSource lost, CancellationToken stop)
+    {
+        await Task.Yield();
+        try
+        {
+            using var timer = new PeriodicTimer(lease / 3, time);
+            while (await timer.WaitForNextTickAsync(stop))
             {
-                return;
+                bool held;
+                try { held = await queue.RenewAsync(claimed.Change, owner, time.GetUtcNow() + lease, stop); }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogWarning("Renewing the lease of an overlap refresh failed: {ExceptionType}", e.GetType().Name);
+                    continue; // held until it expires; the next renewal may succeed
+                }
+                if (!held)
+                {
+                    await lost.CancelAsync();
+                    return;
+                }
             }
-            catch (Exception e)
-            {
-                // A failed refresh only means the next report computes on demand and history misses this change.
-                logger.LogWarning("Overlap refresh for {Target} failed: {ExceptionType}", change.PopulationId ?? change.PartnershipId, e.GetType().Name);
-            }
-            finally
-            {
-                Interlocked.Decrement(ref _pending);
-            }
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 

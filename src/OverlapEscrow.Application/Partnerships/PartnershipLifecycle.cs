@@ -85,7 +85,7 @@ public sealed class PartnershipLifecycle(
             {
                 await PublishToBothAsync(uow, "partnership.accepted", partnership with { Status = to }, now, ct);
                 // The first history points of the partnership (and overlaps.changed for each side) come from this refresh.
-                uow.AfterCommit(() => refresher.PartnershipChanged(caller.OrganizationId, partnershipId));
+                await refresher.QueuePartnershipChangedAsync(uow, caller.OrganizationId, partnershipId, null, ct);
             }
             await uow.CommitAsync(ct);
         }

@@ -86,8 +86,9 @@ public sealed class SyncActions(
 
     private async Task<AttemptOutcome> RefreshAsync(Schedule schedule, CancellationToken ct)
     {
+        // No change of its own to commit with: each refresh is queued on its own, durable before the run is recorded as done.
         foreach (var population in await populations.ListAsync(schedule.OrganizationId, ct))
-            refresher.PopulationChanged(schedule.OrganizationId, population.Id);
+            await refresher.PopulationChangedAsync(schedule.OrganizationId, population.Id, ct);
         return AttemptOutcome.Succeeded(0, 0, 0);
     }
 }

@@ -7,9 +7,9 @@ namespace OverlapEscrow.Application.Sharing;
 /// <summary>
 /// The one sequence that runs when a permission is withdrawn or changed — a sharing rule of an owner, or the end of a
 /// partnership — so that nothing derived outlives it. Inside the change's unit of work: the history each partner
-/// derived from cells it may no longer see is deleted (all of the partnership's history when it ended). Once the
-/// change has committed: the partnership's cached overlap results are dropped and its cells are queued for a refresh
-/// (new history points and overlaps.changed events follow the new rules).
+/// derived from cells it may no longer see is deleted (all of the partnership's history when it ended), and its cells are
+/// queued for a refresh (new history points and overlaps.changed events follow the new rules). Once the change has
+/// committed: the partnership's cached overlap results are dropped.
 /// </summary>
 public sealed class PermissionWithdrawal(OverlapCache overlaps, OverlapRefresher refresher)
 {
@@ -32,13 +32,12 @@ public sealed class PermissionWithdrawal(OverlapCache overlaps, OverlapRefresher
             // What the partner derived from a cell hidden now goes with the permission, at once.
             await HistoryRecorder.ForgetHiddenCellsAsync(partnerView, uow.History, ct);
         }
-        uow.AfterCommit(() =>
-        {
-            overlaps.Evict(partnershipId);
-            // Terminated: the queued refresh deletes history again after any refresh that was under way and may have
-            // added a point meanwhile. Active: history and overlaps.changed follow the new rules.
-            if (partnership.Status is PartnershipStatus.Active or PartnershipStatus.Terminated)
-                refresher.PartnershipChanged(ownerOrganizationId, partnershipId, populationId);
-        });
+        // First among the after-commit actions: the cached results are gone before the commit wakes the refresher.
+        uow.AfterCommit(() => overlaps.Evict(partnershipId));
+        // Terminated: the queued refresh deletes history again after any refresh that was under way and may have
+        // added a point meanwhile. Active: history and overlaps.changed follow the new rules. Queued in this unit of work,
+        // so it commits with the change (a crash after the commit cannot lose it); the commit wakes the worker.
+        if (partnership.Status is PartnershipStatus.Active or PartnershipStatus.Terminated)
+            await refresher.QueuePartnershipChangedAsync(uow, ownerOrganizationId, partnershipId, populationId, ct);
     }
 }

@@ -48,6 +48,9 @@ public interface IUnitOfWork : IAsyncDisposable
     /// <summary>Events of the change, queued for delivery to the subscribed webhooks of their organization.</summary>
     IEventOutbox Outbox { get; }
 
+    /// <summary>The overlap refresher's queue: a change queues its refresh here, so both commit together (an outbox).</summary>
+    IRefreshQueueRepository RefreshQueue { get; }
+
     Task CommitAsync(CancellationToken ct);
 
     /// <summary>Runs <paramref name="action"/> once the transaction has committed (never when it rolls back).</summary>

@@ -188,6 +188,8 @@ public sealed class UploadPopulation(
                 await uow.Audit.AppendAsync(new AuditEntry(committedAt, organizationId, request.Caller.Actor, "population.uploaded", null,
                     new { populationId = request.Population.Id, versionId, mode = modeName, rows = result.RowsRead, applied = result.RecordsApplied, rejected = result.RowsRejected }),
                     CancellationToken.None);
+                // The refresh the new version needs commits with it (an outbox): a crash after the commit cannot lose it.
+                await refresher.QueuePopulationChangedAsync(uow, organizationId, request.Population.Id, CancellationToken.None);
                 await uow.CommitAsync(CancellationToken.None);
                 // Only now: a failure before the commit leaves the version pending, and the finally block removes it.
                 version = committed;
@@ -228,7 +230,7 @@ public sealed class UploadPopulation(
         {
             logger.LogWarning("Dropping the versions superseded by {VersionId} from memory failed: {ExceptionType}", versionId, e.GetType().Name);
         }
-        refresher.PopulationChanged(organizationId, request.Population.Id);
+        refresher.Wake(); // the refresh was queued with the commit; this instance's worker starts on it now
         try
         {
             result = result with { RecordCount = await AfterCommitAsync(organizationId, request.Population.Id, version) };

@@ -7,12 +7,15 @@ namespace OverlapEscrow.Api.Tests.Infrastructure;
 /// <summary>Driving the background parts of the escrow from a test: the overlap refresher and the webhook outbox.</summary>
 public static class Background
 {
-    /// <summary>Waits until the overlap refresher has processed every change queued so far (history, overlaps.changed).</summary>
+    /// <summary>
+    /// Waits until the overlap refresher has processed every change queued so far (history, overlaps.changed): until the
+    /// queue in the database holds none, waiting or being processed.
+    /// </summary>
     public static async Task RefreshedAsync(this EscrowApp app)
     {
         var refresher = app.Services.GetRequiredService<OverlapRefresher>();
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (refresher.Pending > 0)
+        while (await refresher.PendingAsync(CancellationToken.None) > 0)
         {
             if (DateTime.UtcNow > deadline) Assert.Fail("The overlap refresher did not catch up within 30 seconds.");
             await Task.Delay(20);
