@@ -88,8 +88,8 @@ public sealed class PopulationData
 
     internal TokenIndex Index(IdentifierType type) => _indexes[(int)type];
 
-    /// <summary>Positions in <see cref="Index"/>(type) of the tokens of one record (domain labels and names only).</summary>
-    internal ReadOnlySpan<int> PositionsOf(IdentifierType type, int ordinal) => _byRecord[(int)type].Of(ordinal);
+    /// <summary>The tokens of one record of the type (domain labels and names only).</summary>
+    internal ReadOnlySpan<Token> TokensOf(IdentifierType type, int ordinal) => _byRecord[(int)type].Of(ordinal);
 
     /// <summary>The sorted token column of one type, with the ordinal of the record holding each token.</summary>
     public (Token[] Tokens, int[] Ordinals) Column(IdentifierType type) => (Index(type).Tokens, Index(type).Ordinals);
@@ -247,14 +247,18 @@ public sealed class PopulationData
         }
     }
 
-    /// <summary>Per record, the positions of its tokens in a sorted column (compressed sparse rows).</summary>
-    private sealed class RecordTokens(int[] start, int[] positions)
+    /// <summary>
+    /// Per record, its tokens of one type (compressed sparse rows): the tokens themselves, not their positions in the
+    /// sorted column, so comparing two records' tokens reads two short runs rather than a token per position scattered
+    /// over the column.
+    /// </summary>
+    private sealed class RecordTokens(int[] start, Token[] tokens)
     {
         private static readonly RecordTokens None = new([], []);
 
-        public long EstimatedBytes => MemorySize.Object(2 * MemorySize.Reference) + MemorySize.Array(sizeof(int), start.Length) + MemorySize.Array(sizeof(int), positions.Length);
+        public long EstimatedBytes => MemorySize.Object(2 * MemorySize.Reference) + MemorySize.Array(sizeof(int), start.Length) + MemorySize.Array(Token.Size, tokens.Length);
 
-        public ReadOnlySpan<int> Of(int ordinal) => start.Length == 0 ? default : positions.AsSpan(start[ordinal], start[ordinal + 1] - start[ordinal]);
+        public ReadOnlySpan<Token> Of(int ordinal) => start.Length == 0 ? default : tokens.AsSpan(start[ordinal], start[ordinal + 1] - start[ordinal]);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static RecordTokens Of(TokenIndex index, int recordCount)
@@ -264,9 +268,9 @@ public sealed class PopulationData
             foreach (var o in index.Ordinals) start[o + 1]++;
             for (var i = 0; i < recordCount; i++) start[i + 1] += start[i];
             var next = start.AsSpan(0, recordCount).ToArray();
-            var positions = new int[index.Ordinals.Length];
-            for (var p = 0; p < index.Ordinals.Length; p++) positions[next[index.Ordinals[p]]++] = p;
-            return new RecordTokens(start, positions);
+            var tokens = new Token[index.Ordinals.Length];
+            for (var p = 0; p < index.Ordinals.Length; p++) tokens[next[index.Ordinals[p]]++] = index.Tokens[p];
+            return new RecordTokens(start, tokens);
         }
     }
 }
