@@ -1,3 +1,4 @@
+using System.Buffers;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Matching;
@@ -14,6 +15,40 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
             new { versionId, blocks = VersionColumns.BlockPart(0) });
         return rows.Select(r => r.ToDomain()).ToList();
     }
+
+    public async Task<int> ReadColumnsAsync(string versionId, SealedPartReader read, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await using var reader = await db.ReaderAsync(
+            "SELECT part, nonce, data, key_version FROM version_columns WHERE version_id = @versionId AND part < @blocks ORDER BY part",
+            new { versionId, blocks = VersionColumns.BlockPart(0) });
+        var buffer = ArrayPool<byte>.Shared.Rent(InitialPartBuffer);
+        var count = 0;
+        try
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                // GetBytes copies the value out of the provider's row straight into the buffer (no array per part).
+                var length = reader.GetBytes(2, 0, null, 0, 0);
+                if (length > buffer.Length)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = ArrayPool<byte>.Shared.Rent(checked((int)length));
+                }
+                if (reader.GetBytes(2, 0, buffer, 0, (int)length) != length) throw new InvalidDataException("A version part was read short.");
+                read(reader.GetInt64(0), (byte[])reader.GetValue(1), buffer.AsSpan(0, (int)length), checked((int)reader.GetInt64(3)));
+                count++;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return count;
+    }
+
+    /// <summary>A column part's sealed size (<see cref="VersionColumns.ChunkTokens"/> tokens and ordinals, the tag), rounded up.</summary>
+    private const int InitialPartBuffer = 4 + VersionColumns.ChunkTokens * 20 + 64;
 
     public async Task<IReadOnlyList<VersionPart>> ReadBlocksAsync(string versionId, IReadOnlyCollection<int> blocks, CancellationToken ct)
     {
