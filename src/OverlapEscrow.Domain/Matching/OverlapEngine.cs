@@ -351,7 +351,8 @@ public static class OverlapEngine
     {
         count = 0;
         foreach (var j in joined) count += j.Count;
-        var sorted = new Pair[count];
+        // Both arrays are written in full before they are read (the joins' pairs copied in, then each pass's scatter).
+        var sorted = GC.AllocateUninitializedArray<Pair>(count);
         var n = 0;
         foreach (var j in joined)
         {
@@ -363,7 +364,7 @@ public static class OverlapEngine
             Array.Sort(sorted, static (x, y) => x.Mine != y.Mine ? x.Mine.CompareTo(y.Mine) : x.Theirs.CompareTo(y.Theirs));
             return sorted;
         }
-        var other = new Pair[count];
+        var other = GC.AllocateUninitializedArray<Pair>(count);
         var counts = new int[1 << 16];
         foreach (var (byMine, shift, records) in new[] { (false, 0, theirRecordCount), (false, 16, theirRecordCount), (true, 0, myRecordCount), (true, 16, myRecordCount) })
         {
