@@ -152,8 +152,13 @@ public static class Overlaps
         }
 
         var size = $"{n / 1_000_000.0:0.#}M x {n / 1_000_000.0:0.#}M";
-        Target(options, $"cold overlap {size} <= 150 ms", coldMedian <= 150 && afterRestart <= 150, $"{Ms(coldMedian)}, after a restart {Ms(afterRestart)}");
-        Target(options, $"overlap in memory {size} <= 50 ms", Median(warm) <= 50, Ms(Median(warm)));
+        // The time targets are for the first size; at the growth size the target is linear growth (below), not these.
+        var growthRun = options.Get("linear-from") is not null;
+        if (!growthRun)
+        {
+            Target(options, $"cold overlap {size} <= 150 ms", coldMedian <= 150 && afterRestart <= 150, $"{Ms(coldMedian)}, after a restart {Ms(afterRestart)}");
+            Target(options, $"overlap in memory {size} <= 50 ms", Median(warm) <= 50, Ms(Median(warm)));
+        }
         Target(options, "memory <= 150 B per cached record", retained / (2.0 * n) <= 150, $"{retained / (2.0 * n):0} B");
         Target(options, $"no collection pause > 20 ms on a matrix computation at {size}", pauses.Max() <= 20, Ms(pauses.Max()));
         if (options.Get("linear-from") is { } smaller && File.Exists(Path.Combine(smaller, "cold.txt")))
@@ -175,10 +180,16 @@ public static class Overlaps
         var store = escrow.Get<IVersionColumnStore>();
         var keyring = escrow.Get<IKeyring>();
         var sides = new[] { (setup.MyOrganization, setup.MyVersion), (setup.TheirOrganization, setup.TheirVersion) };
+        // Read as loads read (each part into one reused buffer), then as a list holding an array per part (what loads did).
         var sw = Stopwatch.StartNew();
+        long streamed = 0;
+        foreach (var (_, version) in sides)
+            await store.ReadColumnsAsync(version, (_, _, ciphertext, _) => streamed += ciphertext.Length, CancellationToken.None);
+        var read = sw.Elapsed.TotalMilliseconds;
+        sw.Restart();
         var parts = new List<IReadOnlyList<VersionPart>>();
         foreach (var (_, version) in sides) parts.Add(await store.ReadColumnsAsync(version, CancellationToken.None));
-        var read = sw.Elapsed.TotalMilliseconds;
+        var readArrays = sw.Elapsed.TotalMilliseconds;
         sw.Restart();
         var opened = new List<List<(long, byte[])>>();
         for (var s = 0; s < sides.Length; s++)
@@ -199,8 +210,10 @@ public static class Overlaps
             match = Math.Min(match, sw.Elapsed.TotalMilliseconds);
         }
         var bytes = parts.Sum(p => p.Sum(x => (long)x.Data.Ciphertext.Length));
+        if (bytes != streamed) throw new InvalidOperationException("The two reads of the columns differ.");
         Figure($"  of which: read from {Escrow.Database} / open (AES-GCM) / into arrays / match (best of 3)",
             $"{Ms(read)} / {Ms(open)} / {Ms(decode)} / {Ms(match)}", $"{bytes / 1e6:0.0} MB of columns");
+        Figure($"  read from {Escrow.Database} into a reused buffer (what loads do)", Ms(read), "an array per part " + Ms(readArrays), Times(read / readArrays));
 
         // Opening and copying, alternately: each part opened into an array of its own then copied (before), or opened
         // into one pooled buffer and copied from there into the columns' arrays (VersionStore.Decode, what loads use).

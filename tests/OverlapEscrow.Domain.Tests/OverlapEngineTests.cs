@@ -398,4 +398,43 @@ public class OverlapEngineTests
         var rare = Pop(Enumerable.Range(0, OverlapEngine.TooCommon).Select(i => Rec($"t{i:D5}", N(3))).ToArray());
         Assert.Equal(1, OverlapEngine.Compute(mine, rare).Count);
     }
+
+    [Fact]
+    public void TokensWhoseHighHalvesTieMatchOnlyWhenTheirLowHalvesDoToo()
+    {
+        // The merge compares high halves first: ties on them must still be settled by the low halves, either way round.
+        RecordToken T(ulong high, ulong low) => new(IdentifierType.Domain, new Token(high, low));
+        var mine = Pop(Rec("m1", T(5, 1)), Rec("m2", T(5, 3)), Rec("m3", T(6, 8)), Rec("m4", T(7, 0)));
+        var theirs = Pop(Rec("t1", T(5, 2)), Rec("t2", T(5, 3)), Rec("t3", T(6, 9)), Rec("t4", T(7, 0)), Rec("t5", T(7, 1)));
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        Assert.Equal(["m2", "m4"], MyOverlappingIds(result, mine));
+        Assert.Equal(["t2"], PartnersOf(result, mine, theirs, "m2"));
+        Assert.Equal(["t4"], PartnersOf(result, mine, theirs, "m4"));
+    }
+
+    [Fact]
+    public void LargePopulationsMatchEachSharedRecordToItsOwnPartnerOnEveryTypeTheyShare()
+    {
+        // Above the sizes from which the joins run in parallel and the pairs are radix-sorted on two 16-bit digits.
+        const int records = 70_000, shared = 20_000;
+        static ulong Mix(ulong x) => (x + 1) * 0x9E3779B97F4A7C15UL;
+        RecordToken Domain(int key) => new(IdentifierType.Domain, new Token(Mix((ulong)key), (ulong)key));
+        RecordToken Name(int key) => new(IdentifierType.Name, new Token(Mix((ulong)key + records), (ulong)key));
+        var mine = Pop([.. Enumerable.Range(0, records).Select(i => Rec($"m{i:D6}", Domain(i), Name(i)))]);
+        // Their record j < shared carries the tokens of my record (j * 7919) mod records (7919 is prime to 70,000: distinct).
+        var theirs = Pop([.. Enumerable.Range(0, records).Select(j => j < shared
+            ? Rec($"t{j:D6}", Domain(j * 7919 % records), Name(j * 7919 % records))
+            : Rec($"t{j:D6}", Domain(records + j), Name(records + j)))]);
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        var expected = Enumerable.Range(0, shared).Select(j => (Mine: j * 7919 % records, Theirs: j)).OrderBy(p => p.Mine).ToArray();
+        Assert.Equal(expected.Select(p => p.Mine), result.MyOrdinals);
+        Assert.Equal(expected.Select(p => p.Theirs), result.TheirOrdinals);
+        Assert.Equal(Enumerable.Range(0, shared + 1), result.PairStart);
+        Assert.All(result.Kinds, k => Assert.Equal(MatchKinds.Domain | MatchKinds.Name, k));
+        Assert.Equal(shared, result.PartnerCount);
+    }
 }

@@ -124,6 +124,38 @@ public class VersionColumnsTests
     }
 
     [Fact]
+    public void AColumnWhoseChunksAreEachSortedButNotInOrderAcrossTheirBoundaryOrThatNamesAMissingRecordIsRefused()
+    {
+        // Two chunks of domain tokens; chunks are checked one at a time as they are read, so the boundary must be too.
+        var records = VersionColumns.ChunkTokens + 10;
+        var data = PopulationData.Materialize("v", [[.. Enumerable.Range(0, records).Select(i =>
+            new EscrowRecord($"r{i:D6}", [new RecordToken(IdentifierType.Domain, new Token((ulong)i * 0x9E3779B97F4A7C15UL, (ulong)i))], []))]]);
+        var parts = VersionColumns.Encode(data).Where(p => !VersionColumns.IsBlockPart(p.Part)).ToList();
+        var first = parts.FindIndex(p => p.Part == VersionColumns.ColumnPart(IdentifierType.Domain, 0));
+        var second = parts.FindIndex(p => p.Part == VersionColumns.ColumnPart(IdentifierType.Domain, 1));
+        Assert.Equal(records, VersionColumns.Decode("v", parts).RecordCount);
+
+        // The last token of the first chunk swapped with the first of the second: each chunk still sorted on its own.
+        var swapped = parts.ToList();
+        var (a, b) = (parts[first].Plaintext.ToArray(), parts[second].Plaintext.ToArray());
+        var lastOfFirst = 4 + (VersionColumns.ChunkTokens - 1) * Token.Size;
+        var token = a.AsSpan(lastOfFirst, Token.Size).ToArray();
+        b.AsSpan(4, Token.Size).CopyTo(a.AsSpan(lastOfFirst, Token.Size));
+        token.CopyTo(b.AsSpan(4, Token.Size));
+        (swapped[first], swapped[second]) = ((parts[first].Part, a), (parts[second].Part, b));
+        var unsorted = Assert.Throws<InvalidDataException>(() => VersionColumns.Decode("v", swapped));
+        Assert.Contains("not sorted", unsorted.Message);
+
+        // An ordinal in the second chunk naming a record the version does not have.
+        var outside = parts.ToList();
+        var c = parts[second].Plaintext.ToArray();
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(c.AsSpan(4 + 10 * Token.Size + 3 * sizeof(int)), records);
+        outside[second] = (parts[second].Part, c);
+        var missing = Assert.Throws<InvalidDataException>(() => VersionColumns.Decode("v", outside));
+        Assert.Contains("outside the version", missing.Message);
+    }
+
+    [Fact]
     public void AnEmptyVersionRoundTrips()
     {
         var stored = RoundTrip(PopulationData.Materialize("v", []));

@@ -61,4 +61,11 @@ public interface IOrganizationCipher : IDisposable
     /// pooled buffer.
     /// </summary>
     int Open(string label, string id, SealedValue sealedValue, Span<byte> destination);
+
+    /// <summary>
+    /// Opens a value sealed by <see cref="Seal"/> from its pieces as read (nonce, ciphertext with its tag, key version)
+    /// into <paramref name="destination"/>; returns the plaintext's length. For large values read straight from the
+    /// database into a reused buffer, never held as a <see cref="SealedValue"/>.
+    /// </summary>
+    int Open(string label, string id, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, int keyVersion, Span<byte> destination);
 }

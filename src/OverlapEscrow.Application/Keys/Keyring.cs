@@ -204,6 +204,13 @@ public sealed class Keyring(EscrowSecrets secrets, KeyringStore store, TimeProvi
             return length;
         }
 
+        public int Open(string label, string id, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, int keyVersion, Span<byte> destination)
+        {
+            var length = ciphertext.Length - TagSize;
+            Open(nonce, ciphertext, keyVersion, Aad(label, id), destination[..length]);
+            return length;
+        }
+
         private SealedValue Seal(ReadOnlySpan<byte> plaintext, byte[] associatedData)
         {
             var nonce = RandomNumberGenerator.GetBytes(NonceSize);
@@ -219,12 +226,14 @@ public sealed class Keyring(EscrowSecrets secrets, KeyringStore store, TimeProvi
             return plaintext;
         }
 
-        private void Open(SealedValue sealedValue, byte[] associatedData, Span<byte> plaintext)
+        private void Open(SealedValue sealedValue, byte[] associatedData, Span<byte> plaintext) =>
+            Open(sealedValue.Nonce, sealedValue.Ciphertext, sealedValue.KeyVersion, associatedData, plaintext);
+
+        private void Open(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> data, int keyVersion, byte[] associatedData, Span<byte> plaintext)
         {
-            if (!_aes.TryGetValue(sealedValue.KeyVersion, out var aes))
-                throw new CryptographicException($"The value was sealed with data key version {sealedValue.KeyVersion}, which the keyring no longer holds.");
-            var data = sealedValue.Ciphertext;
-            aes.Decrypt(sealedValue.Nonce, data.AsSpan(0, plaintext.Length), data.AsSpan(plaintext.Length), plaintext, associatedData);
+            if (!_aes.TryGetValue(keyVersion, out var aes))
+                throw new CryptographicException($"The value was sealed with data key version {keyVersion}, which the keyring no longer holds.");
+            aes.Decrypt(nonce, data[..plaintext.Length], data[plaintext.Length..], plaintext, associatedData);
         }
 
         private static byte[] SegmentAad(string versionId, long seq)

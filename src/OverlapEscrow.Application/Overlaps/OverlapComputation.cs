@@ -29,8 +29,12 @@ public sealed class OverlapComputation(IPopulationRepository populations, Popula
         {
             try
             {
-                var myData = await data.GetAsync(view.MyOrganizationId, mine.Id, mine.CurrentVersionId, ct);
-                var theirData = await data.GetAsync(view.Partner.Id, theirs.Id, theirs.CurrentVersionId, ct);
+                // Both loads at once (each runs on the thread pool): a cold cell costs the slower of the two, not their sum.
+                var myLoad = data.GetAsync(view.MyOrganizationId, mine.Id, mine.CurrentVersionId, ct);
+                var theirLoad = data.GetAsync(view.Partner.Id, theirs.Id, theirs.CurrentVersionId, ct);
+                await Task.WhenAll(myLoad, theirLoad);
+                var myData = await myLoad;
+                var theirData = await theirLoad;
                 return new CellOverlap(await overlaps.GetAsync(view.Partnership.Id, mine.Id, myData, theirs.Id, theirData, ct, matches), myData, theirData)
                 {
                     MyOrganizationId = view.MyOrganizationId, MyPopulationId = mine.Id, PartnerOrganizationId = view.Partner.Id, PartnerPopulationId = theirs.Id,

@@ -24,9 +24,10 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
     /// <exception cref="VersionGoneException">The version (or its organization) no longer exists.</exception>
     public async Task<PopulationData> LoadAsync(string organizationId, string versionId, CancellationToken ct)
     {
-        var parts = await columns.ReadColumnsAsync(versionId, ct);
         using var cipher = await CipherAsync(organizationId, ct);
-        if (parts.Count > 0) return Decode(cipher, versionId, parts);
+        using (var decoder = new PartDecoder(cipher, versionId))
+            // Each part opened as it is read, from the store's reused buffer into this one, and copied into the columns.
+            if (await columns.ReadColumnsAsync(versionId, decoder.Add, ct) > 0) return decoder.Finish();
         var data = await MaterializeAsync(cipher, versionId, ct);
         await columns.StoreAsync(versionId, Seal(cipher, versionId, data), ct);
         return data.WithoutRecords();
@@ -62,30 +63,45 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         catch (OrganizationGoneException) { throw new VersionGoneException(); }
     }
 
+    /// <summary>A version from its sealed parts already read (header first), through the same decoder as <see cref="LoadAsync"/>.</summary>
+    public static PopulationData Decode(IOrganizationCipher cipher, string versionId, IReadOnlyList<VersionPart> parts)
+    {
+        using var decoder = new PartDecoder(cipher, versionId);
+        foreach (var part in parts) decoder.Add(part.Part, part.Data.Nonce, part.Data.Ciphertext, part.Data.KeyVersion);
+        return decoder.Finish();
+    }
+
     /// <summary>
     /// Opens each part into one pooled buffer and copies it from there into the columns' arrays: no array per part
     /// (a column chunk is 1.3 MB, so each would be a large-object allocation, collected only by a full collection).
     /// </summary>
-    public static PopulationData Decode(IOrganizationCipher cipher, string versionId, IReadOnlyList<VersionPart> parts)
+    private sealed class PartDecoder(IOrganizationCipher cipher, string versionId) : IDisposable
     {
-        if (parts.Count == 0 || parts[0].Part != VersionColumns.HeaderPart) throw new InvalidDataException("A version's columns lack their header.");
-        var buffer = ArrayPool<byte>.Shared.Rent(parts.Max(p => p.Data.Ciphertext.Length));
-        try
+        private byte[] _plaintext = ArrayPool<byte>.Shared.Rent(1 << 20);
+        private VersionColumns.Reader? _reader;
+
+        public void Add(long part, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, int keyVersion)
         {
-            var n = cipher.Open(SealLabel, SealId(versionId, 0), parts[0].Data, buffer);
-            var reader = new VersionColumns.Reader(versionId, buffer.AsSpan(0, n));
-            for (var i = 1; i < parts.Count; i++)
+            if (ciphertext.Length > _plaintext.Length)
             {
-                n = cipher.Open(SealLabel, SealId(versionId, parts[i].Part), parts[i].Data, buffer);
-                reader.Add(parts[i].Part, buffer.AsSpan(0, n));
+                Release();
+                _plaintext = ArrayPool<byte>.Shared.Rent(ciphertext.Length);
             }
-            return reader.Finish();
+            var n = cipher.Open(SealLabel, SealId(versionId, part), nonce, ciphertext, keyVersion, _plaintext);
+            if (_reader is not null) _reader.Add(part, _plaintext.AsSpan(0, n));
+            else if (part == VersionColumns.HeaderPart) _reader = new VersionColumns.Reader(versionId, _plaintext.AsSpan(0, n));
+            else throw new InvalidDataException("A version's columns lack their header.");
         }
-        finally
+
+        public PopulationData Finish() => (_reader ?? throw new InvalidDataException("A version's columns lack their header.")).Finish();
+
+        public void Dispose() => Release();
+
+        private void Release()
         {
             // The plaintext is the organization's tokens: not left in a buffer others rent.
-            CryptographicOperations.ZeroMemory(buffer);
-            ArrayPool<byte>.Shared.Return(buffer);
+            CryptographicOperations.ZeroMemory(_plaintext);
+            ArrayPool<byte>.Shared.Return(_plaintext);
         }
     }
 

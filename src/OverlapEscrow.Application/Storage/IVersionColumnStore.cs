@@ -6,6 +6,12 @@ namespace OverlapEscrow.Application.Storage;
 public sealed record VersionPart(long Part, SealedValue Data);
 
 /// <summary>
+/// Receives one sealed part as read (<see cref="IVersionColumnStore.ReadColumnsAsync(string, SealedPartReader, CancellationToken)"/>):
+/// its bytes are valid only during the call, in a buffer the next part reuses.
+/// </summary>
+public delegate void SealedPartReader(long part, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, int keyVersion);
+
+/// <summary>
 /// The stored columns of committed versions (<see cref="Domain.Matching.VersionColumns"/>): the header and token
 /// columns that matching reads whole, and the record blocks that lists read a few at a time. Written once per
 /// version (an upload's before its commit, while the version is pending); removed with the version (and with its organization).
@@ -14,6 +20,14 @@ public interface IVersionColumnStore
 {
     /// <summary>The header and the token columns of a version, header first; empty when they were not written (or the version is gone).</summary>
     Task<IReadOnlyList<VersionPart>> ReadColumnsAsync(string versionId, CancellationToken ct);
+
+    /// <summary>
+    /// The header and the token columns of a version, header first, each handed to <paramref name="read"/> as it is read
+    /// into one reused buffer: a version's columns are never all held sealed, and no part gets an array of its own (a
+    /// column part is over a megabyte: each would be a large-object allocation). Returns the number of parts read (0 when
+    /// they were not written, or the version is gone).
+    /// </summary>
+    Task<int> ReadColumnsAsync(string versionId, SealedPartReader read, CancellationToken ct);
 
     /// <summary>Record blocks of a version, by block number (absent ones are left out).</summary>
     Task<IReadOnlyList<VersionPart>> ReadBlocksAsync(string versionId, IReadOnlyCollection<int> blocks, CancellationToken ct);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Matching;
@@ -14,6 +15,48 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
             new { versionId, blocks = VersionColumns.BlockPart(0) });
         return rows.Select(r => r.ToDomain()).ToList();
     }
+
+    public async Task<int> ReadColumnsAsync(string versionId, SealedPartReader read, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        // On SQLite, with the row's rowid among the columns the provider reads a value by incremental blob I/O, straight
+        // into the buffer; without it, it first copies each value into a new array of its own (a large-object
+        // allocation per 1.3 MB part). PostgreSQL's rows have no rowid, and its provider streams from the row it read.
+        var rowid = db.Dialect == SqlDialect.Sqlite ? "rowid, " : "";
+        var first = rowid.Length > 0 ? 1 : 0;
+        await using var reader = await db.ReaderAsync(
+            $"SELECT {rowid}part, nonce, data, key_version FROM version_columns WHERE version_id = @versionId AND part < @blocks ORDER BY part",
+            new { versionId, blocks = VersionColumns.BlockPart(0) });
+        var buffer = ArrayPool<byte>.Shared.Rent(InitialPartBuffer);
+        var count = 0;
+        try
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                int length;
+                await using (var data = reader.GetStream(first + 2))
+                {
+                    length = checked((int)data.Length);
+                    if (length > buffer.Length)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = ArrayPool<byte>.Shared.Rent(length);
+                    }
+                    await data.ReadExactlyAsync(buffer.AsMemory(0, length), ct);
+                }
+                read(reader.GetInt64(first), (byte[])reader.GetValue(first + 1), buffer.AsSpan(0, length), checked((int)reader.GetInt64(first + 3)));
+                count++;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return count;
+    }
+
+    /// <summary>A column part's sealed size (<see cref="VersionColumns.ChunkTokens"/> tokens and ordinals, the tag), rounded up.</summary>
+    private const int InitialPartBuffer = 4 + VersionColumns.ChunkTokens * 20 + 64;
 
     public async Task<IReadOnlyList<VersionPart>> ReadBlocksAsync(string versionId, IReadOnlyCollection<int> blocks, CancellationToken ct)
     {

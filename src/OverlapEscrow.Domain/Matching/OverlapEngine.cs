@@ -129,73 +129,6 @@ public static class OverlapEngine
     /// <summary>The default view: exact and strong matches, which the matrix counts and the lists show.</summary>
     public static OverlapResult Compute(PopulationData mine, PopulationData theirs) => Compute(mine, theirs, MatchView.Default);
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static OverlapResult Compute(PopulationData mine, PopulationData theirs, MatchView view)
-    {
-        var possible = view == MatchView.IncludePossible;
-        var pairs = new List<Pair>();
-        JoinDomains(mine.Index(IdentifierType.Domain), theirs.Index(IdentifierType.Domain), pairs);
-        // Rule (b), and on request a name shared by records whose domains contradict.
-        JoinQualified(mine, theirs, IdentifierType.Name, MatchKinds.Name, pairs, (me, them) => possible || !Contradict(mine, theirs, me, them));
-        // Rules (c) and (d), and on request any name-only match whose domains do not contradict.
-        JoinQualified(mine, theirs, IdentifierType.NameOnly, MatchKinds.NameOnly, pairs, (me, them) =>
-            Share(mine, me, theirs, them, IdentifierType.DomainLabel)
-            || (!Contradict(mine, theirs, me, them) && (possible || mine.CountryUnknown[me] || theirs.CountryUnknown[them])));
-        JoinQualified(mine, theirs, IdentifierType.NameSkeleton, MatchKinds.NameSkeleton, pairs, (me, them) => !Contradict(mine, theirs, me, them));
-        // Rule (f).
-        JoinQualified(mine, theirs, IdentifierType.NameTypo, MatchKinds.NameTypo, pairs, (me, them) => !Contradict(mine, theirs, me, them));
-        if (possible)
-            JoinQualified(mine, theirs, IdentifierType.NameGeneric, MatchKinds.NameGeneric, pairs, (me, them) => !Contradict(mine, theirs, me, them));
-        var sorted = SortPairs(pairs, mine.RecordCount);
-
-        // Each (mine, theirs) pair once, with its confidence, before the view and the cap.
-        var judged = new List<Judged>(sorted.Length);
-        for (var i = 0; i < sorted.Length;)
-        {
-            var me = sorted[i].Mine;
-            var them = sorted[i].Theirs;
-            var joined = MatchKinds.None;
-            while (i < sorted.Length && sorted[i].Mine == me && sorted[i].Theirs == them) joined |= sorted[i++].Kind;
-            var (kind, confidence, byCountry) = Judge(mine, theirs, me, them, joined);
-            if (confidence is not null) judged.Add(new Judged(me, them, kind, confidence.Value, byCountry));
-        }
-        DemoteAmbiguous(mine, theirs, judged);
-
-        var myOrdinals = new List<int>();
-        var pairStart = new List<int>();
-        var theirOrdinals = new List<int>();
-        var kinds = new List<MatchKinds>();
-        var confidences = new List<MatchConfidence>();
-        var truncated = new List<bool>();
-        for (var i = 0; i < judged.Count;)
-        {
-            var me = judged[i].Mine;
-            var start = theirOrdinals.Count;
-            var kept = 0;
-            var cut = false;
-            for (; i < judged.Count && judged[i].Mine == me; i++)
-            {
-                var pair = judged[i];
-                if (pair.Confidence == MatchConfidence.Possible && !possible) continue;
-                if (kept == MaxPartnersPerRecord) { cut = true; continue; }
-                theirOrdinals.Add(pair.Theirs);
-                kinds.Add(pair.Kinds);
-                confidences.Add(pair.Confidence);
-                kept++;
-            }
-            if (kept == 0) continue;
-            myOrdinals.Add(me);
-            pairStart.Add(start);
-            truncated.Add(cut);
-        }
-        pairStart.Add(theirOrdinals.Count);
-        var partners = new System.Collections.BitArray(theirs.RecordCount);
-        var partnerCount = 0;
-        foreach (var them in theirOrdinals)
-            if (!partners[them]) { partners[them] = true; partnerCount++; }
-        return new OverlapResult([.. myOrdinals], [.. pairStart], [.. theirOrdinals], [.. kinds], [.. confidences], [.. truncated], partnerCount);
-    }
-
     /// <summary>
     /// The confidence of a pair from the token types it shares (as joined), and the types its match rests on
     /// (matchedOn): a domain match says whether the names agree too; a name-only match is reported as such only when
@@ -236,112 +169,229 @@ public static class OverlapEngine
     private static bool Contradict(PopulationData mine, PopulationData theirs, int me, int them) =>
         mine.HasDomain[me] && theirs.HasDomain[them] && !Share(mine, me, theirs, them, IdentifierType.DomainLabel);
 
-    /// <summary>Every pair sharing a domain token (at most cap + 1 partner records per token and record, enough to flag truncation).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void JoinDomains(TokenIndex a, TokenIndex b, List<Pair> pairs) =>
-        ForEachRun(a, b, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (iFrom, iTo, jFrom, jTo) =>
-        {
-            var jKeep = Math.Min(jTo, jFrom + MaxPartnersPerRecord + 1);
-            for (var x = iFrom; x < iTo; x++)
-                for (var y = jFrom; y < jKeep; y++)
-                    pairs.Add(new Pair(a.Ordinals[x], b.Ordinals[y], MatchKinds.Domain));
-        });
-
-    /// <summary>
-    /// Pairs sharing a token of the given type that also pass <paramref name="qualifies"/>, skipping tokens too common
-    /// to identify anyone and keeping at most cap + 1 qualifying partners per record and token.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void JoinQualified(PopulationData mine, PopulationData theirs, IdentifierType type, MatchKinds kind, List<Pair> pairs,
-        Func<int, int, bool> qualifies)
+    public static OverlapResult Compute(PopulationData mine, PopulationData theirs, MatchView view)
     {
-        var a = mine.Index(type);
-        var b = theirs.Index(type);
-        ForEachRun(a, b, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (iFrom, iTo, jFrom, jTo) =>
+        var possible = view == MatchView.IncludePossible;
+        // One join per identifier type that matches (domain labels never match on their own), each into pairs of its
+        // own: the joins share nothing, so large ones run on the cores at once. Their order does not matter: the pairs
+        // are ordered by (mine, theirs) next, and pairs equal on both merged.
+        JoinType[] types = possible ? AllJoins : DefaultJoins;
+        var joined = new PairBuffer[types.Length];
+        long work = 0;
+        foreach (var t in types) work += mine.Index(t.Type).Tokens.Length + theirs.Index(t.Type).Tokens.Length;
+        if (work >= ParallelFrom && Environment.ProcessorCount > 1)
+            Parallel.For(0, types.Length, k => joined[k] = Join(mine, theirs, types[k], possible));
+        else
+            for (var k = 0; k < types.Length; k++) joined[k] = Join(mine, theirs, types[k], possible);
+        var sorted = SortPairs(joined, mine.RecordCount, theirs.RecordCount, out var pairCount);
+
+        // Each (mine, theirs) pair once, with its confidence, before the view and the cap.
+        var judged = new List<Judged>(pairCount);
+        for (var i = 0; i < pairCount;)
         {
-            if (iTo - iFrom > TooCommon || jTo - jFrom > TooCommon) return;
-            for (var x = iFrom; x < iTo; x++)
+            var me = sorted[i].Mine;
+            var them = sorted[i].Theirs;
+            var kinds = MatchKinds.None;
+            while (i < pairCount && sorted[i].Mine == me && sorted[i].Theirs == them) kinds |= sorted[i++].Kind;
+            var (kind, confidence, byCountry) = Judge(mine, theirs, me, them, kinds);
+            if (confidence is not null) judged.Add(new Judged(me, them, kind, confidence.Value, byCountry));
+        }
+        DemoteAmbiguous(mine, theirs, judged);
+
+        // At most one entry per judged pair: arrays of that size, trimmed once at the end.
+        var myOrdinals = new int[judged.Count];
+        var pairStart = new int[judged.Count + 1];
+        var theirOrdinals = new int[judged.Count];
+        var matchKinds = new MatchKinds[judged.Count];
+        var confidences = new MatchConfidence[judged.Count];
+        var truncated = new bool[judged.Count];
+        int records = 0, kept = 0;
+        for (var i = 0; i < judged.Count;)
+        {
+            var me = judged[i].Mine;
+            var start = kept;
+            var cut = false;
+            for (; i < judged.Count && judged[i].Mine == me; i++)
             {
-                var me = a.Ordinals[x];
-                var kept = 0;
-                for (var y = jFrom; y < jTo && kept <= MaxPartnersPerRecord; y++)
-                {
-                    var them = b.Ordinals[y];
-                    if (!qualifies(me, them)) continue;
-                    pairs.Add(new Pair(me, them, kind));
-                    kept++;
-                }
+                var pair = judged[i];
+                if (pair.Confidence == MatchConfidence.Possible && !possible) continue;
+                if (kept - start == MaxPartnersPerRecord) { cut = true; continue; }
+                theirOrdinals[kept] = pair.Theirs;
+                matchKinds[kept] = pair.Kinds;
+                confidences[kept] = pair.Confidence;
+                kept++;
             }
-        });
+            if (kept == start) continue;
+            myOrdinals[records] = me;
+            pairStart[records] = start;
+            truncated[records] = cut;
+            records++;
+        }
+        pairStart[records] = kept;
+        var partners = new System.Collections.BitArray(theirs.RecordCount);
+        var partnerCount = 0;
+        for (var p = 0; p < kept; p++)
+            if (!partners[theirOrdinals[p]]) { partners[theirOrdinals[p]] = true; partnerCount++; }
+        return new OverlapResult(myOrdinals[..records], pairStart[..(records + 1)], theirOrdinals[..kept], matchKinds[..kept], confidences[..kept],
+            truncated[..records], partnerCount);
     }
 
-    /// <summary>Calls <paramref name="run"/> with the index ranges of each token present on both sides.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForEachRun(TokenIndex a, TokenIndex b, Action<int, int, int, int> run)
+    /// <summary>Tokens on both sides together from which the joins run in parallel (below it, starting tasks costs more than it saves).</summary>
+    private const long ParallelFrom = 1 << 16;
+
+    /// <summary>A join of one identifier type and the match kind it yields.</summary>
+    private readonly record struct JoinType(IdentifierType Type, MatchKinds Kind);
+
+    // Rule (a); rule (b), and on request a name shared by records whose domains contradict; rules (c) and (d), and on
+    // request any name-only match whose domains do not contradict; rules (e) and (f); on request, generic names.
+    private static readonly JoinType[] DefaultJoins =
+    [
+        new(IdentifierType.Domain, MatchKinds.Domain), new(IdentifierType.Name, MatchKinds.Name), new(IdentifierType.NameOnly, MatchKinds.NameOnly),
+        new(IdentifierType.NameSkeleton, MatchKinds.NameSkeleton), new(IdentifierType.NameTypo, MatchKinds.NameTypo),
+    ];
+
+    private static readonly JoinType[] AllJoins = [.. DefaultJoins, new(IdentifierType.NameGeneric, MatchKinds.NameGeneric)];
+
+    /// <summary>Whether a pair sharing a token of the join's type counts as sharing it (a domain always does).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Qualifies(PopulationData mine, PopulationData theirs, IdentifierType type, bool possible, int me, int them) => type switch
     {
+        IdentifierType.Domain => true,
+        IdentifierType.Name => possible || !Contradict(mine, theirs, me, them),
+        IdentifierType.NameOnly => Share(mine, me, theirs, them, IdentifierType.DomainLabel)
+            || (!Contradict(mine, theirs, me, them) && (possible || mine.CountryUnknown[me] || theirs.CountryUnknown[them])),
+        _ => !Contradict(mine, theirs, me, them),
+    };
+
+    /// <summary>
+    /// The pairs sharing a token of one type, by a merge of the two sorted columns. Domains: every pair (at most cap + 1
+    /// partner records per token and record, enough to flag truncation). Name types: the pairs that pass
+    /// <see cref="Qualifies"/>, skipping tokens too common to identify anyone and keeping at most cap + 1 qualifying
+    /// partners per record and token.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static PairBuffer Join(PopulationData mine, PopulationData theirs, JoinType join, bool possible)
+    {
+        var a = mine.Index(join.Type);
+        var b = theirs.Index(join.Type);
+        var at = a.Tokens;
+        var bt = b.Tokens;
+        var pairs = new PairBuffer(Math.Min(at.Length, bt.Length) / 4);
+        var domain = join.Type == IdentifierType.Domain;
         int i = 0, j = 0;
-        while (i < a.Tokens.Length && j < b.Tokens.Length)
+        while (i < at.Length && j < bt.Length)
         {
-            var c = a.Tokens[i].CompareTo(b.Tokens[j]);
-            if (c < 0) { i++; continue; }
-            if (c > 0) { j++; continue; }
-            var token = a.Tokens[i];
-            var iEnd = i;
-            while (iEnd < a.Tokens.Length && a.Tokens[iEnd] == token) iEnd++;
-            var jEnd = j;
-            while (jEnd < b.Tokens.Length && b.Tokens[jEnd] == token) jEnd++;
-            run(i, iEnd, j, jEnd);
+            // Tokens are HMAC outputs: their high halves almost never tie, so most steps compare one 64-bit value,
+            // and advance without a branch to mispredict.
+            ulong x = at[i].High, y = bt[j].High;
+            if (x != y)
+            {
+                i += x < y ? 1 : 0;
+                j += x > y ? 1 : 0;
+                continue;
+            }
+            if (at[i].Low != bt[j].Low)
+            {
+                if (at[i].Low < bt[j].Low) i++; else j++;
+                continue;
+            }
+            var token = at[i];
+            var iEnd = i + 1;
+            while (iEnd < at.Length && at[iEnd] == token) iEnd++;
+            var jEnd = j + 1;
+            while (jEnd < bt.Length && bt[jEnd] == token) jEnd++;
+            if (domain)
+            {
+                var jKeep = Math.Min(jEnd, j + MaxPartnersPerRecord + 1);
+                for (var p = i; p < iEnd; p++)
+                    for (var q = j; q < jKeep; q++)
+                        pairs.Add(new Pair(a.Ordinals[p], b.Ordinals[q], join.Kind));
+            }
+            else if (iEnd - i <= TooCommon && jEnd - j <= TooCommon)
+            {
+                for (var p = i; p < iEnd; p++)
+                {
+                    var me = a.Ordinals[p];
+                    var kept = 0;
+                    for (var q = j; q < jEnd && kept <= MaxPartnersPerRecord; q++)
+                    {
+                        var them = b.Ordinals[q];
+                        if (!Qualifies(mine, theirs, join.Type, possible, me, them)) continue;
+                        pairs.Add(new Pair(me, them, join.Kind));
+                        kept++;
+                    }
+                }
+            }
             i = iEnd;
             j = jEnd;
         }
+        return pairs;
     }
 
-    /// <summary>Whether two records share a token of the type (domain labels and names: the types looked up per record).</summary>
+    /// <summary>Whether two records share a token of the type (domain labels and names: the types kept per record too).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Share(PopulationData mine, int me, PopulationData theirs, int them, IdentifierType type)
     {
-        var a = mine.Index(type).Tokens;
-        var b = theirs.Index(type).Tokens;
-        var theirPositions = theirs.PositionsOf(type, them);
-        if (theirPositions.IsEmpty) return false;
-        foreach (var x in mine.PositionsOf(type, me))
-            foreach (var y in theirPositions)
-                if (a[x] == b[y]) return true;
+        var theirTokens = theirs.TokensOf(type, them);
+        if (theirTokens.IsEmpty) return false;
+        foreach (var x in mine.TokensOf(type, me))
+            foreach (var y in theirTokens)
+                if (x == y) return true;
         return false;
     }
 
     /// <summary>
-    /// Pairs ordered by (mine, theirs), in time linear in the pairs and my records: counted into one bucket per record of
-    /// mine, then each bucket (a few pairs) ordered by theirs. Pairs equal on both are merged later, so their order
-    /// among themselves does not matter.
+    /// The pairs of every join ordered by (mine, theirs), in time linear in the pairs: a least-significant-digit radix
+    /// sort on 16-bit digits of theirs, then of mine (passes whose digit is zero throughout are skipped). Pairs equal on
+    /// both are merged later, so their order among themselves does not matter. Few pairs are sorted by comparison.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static Pair[] SortPairs(List<Pair> pairs, int myRecordCount)
+    private static Pair[] SortPairs(PairBuffer[] joined, int myRecordCount, int theirRecordCount, out int count)
     {
-        var sorted = new Pair[pairs.Count];
-        if (pairs.Count < myRecordCount / 16)
+        count = 0;
+        foreach (var j in joined) count += j.Count;
+        // Both arrays are written in full before they are read (the joins' pairs copied in, then each pass's scatter).
+        var sorted = GC.AllocateUninitializedArray<Pair>(count);
+        var n = 0;
+        foreach (var j in joined)
         {
-            pairs.CopyTo(sorted);
+            j.Items.AsSpan(0, j.Count).CopyTo(sorted.AsSpan(n));
+            n += j.Count;
+        }
+        if (count < 1 << 12)
+        {
             Array.Sort(sorted, static (x, y) => x.Mine != y.Mine ? x.Mine.CompareTo(y.Mine) : x.Theirs.CompareTo(y.Theirs));
             return sorted;
         }
-        var start = new int[myRecordCount + 1];
-        foreach (var p in pairs) start[p.Mine + 1]++;
-        for (var i = 0; i < myRecordCount; i++) start[i + 1] += start[i];
-        var next = start.AsSpan(0, myRecordCount).ToArray();
-        foreach (var p in pairs) sorted[next[p.Mine]++] = p;
-        for (var i = 0; i < myRecordCount; i++)
+        var other = GC.AllocateUninitializedArray<Pair>(count);
+        var counts = new int[1 << 16];
+        foreach (var (byMine, shift, records) in new[] { (false, 0, theirRecordCount), (false, 16, theirRecordCount), (true, 0, myRecordCount), (true, 16, myRecordCount) })
         {
-            // Insertion sort by theirs: buckets hold a handful of pairs (at most cap + 1 per token and type).
-            for (var k = start[i] + 1; k < start[i + 1]; k++)
-            {
-                var p = sorted[k];
-                var j = k - 1;
-                while (j >= start[i] && sorted[j].Theirs > p.Theirs) { sorted[j + 1] = sorted[j]; j--; }
-                sorted[j + 1] = p;
-            }
+            if (shift > 0 && records <= 1 << 16) continue;
+            Array.Clear(counts);
+            foreach (var p in sorted) counts[Digit(p, byMine, shift)]++;
+            for (int d = 0, sum = 0; d < counts.Length; d++) (counts[d], sum) = (sum, sum + counts[d]);
+            foreach (var p in sorted) other[counts[Digit(p, byMine, shift)]++] = p;
+            (sorted, other) = (other, sorted);
         }
         return sorted;
+
+        static int Digit(Pair p, bool byMine, int shift) => ((byMine ? p.Mine : p.Theirs) >>> shift) & 0xFFFF;
+    }
+
+    /// <summary>A growable array of pairs (a List without its per-add checks and versioning).</summary>
+    private sealed class PairBuffer(int capacity)
+    {
+        public Pair[] Items = new Pair[Math.Max(capacity, 16)];
+        public int Count;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(Pair pair)
+        {
+            if (Count == Items.Length) Array.Resize(ref Items, Items.Length * 2);
+            Items[Count++] = pair;
+        }
     }
 
     /// <summary>

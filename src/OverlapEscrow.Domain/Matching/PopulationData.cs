@@ -88,8 +88,8 @@ public sealed class PopulationData
 
     internal TokenIndex Index(IdentifierType type) => _indexes[(int)type];
 
-    /// <summary>Positions in <see cref="Index"/>(type) of the tokens of one record (domain labels and names only).</summary>
-    internal ReadOnlySpan<int> PositionsOf(IdentifierType type, int ordinal) => _byRecord[(int)type].Of(ordinal);
+    /// <summary>The tokens of one record of the type (domain labels and names only).</summary>
+    internal ReadOnlySpan<Token> TokensOf(IdentifierType type, int ordinal) => _byRecord[(int)type].Of(ordinal);
 
     /// <summary>The sorted token column of one type, with the ordinal of the record holding each token.</summary>
     public (Token[] Tokens, int[] Ordinals) Column(IdentifierType type) => (Index(type).Tokens, Index(type).Ordinals);
@@ -139,18 +139,38 @@ public sealed class PopulationData
     public static PopulationData FromColumns(string versionId, int recordCount, IReadOnlyDictionary<IdentifierType, (Token[] Tokens, int[] Ordinals)> columns,
         string[] attributeNames, string[] blockFirstIds)
     {
+        foreach (var (_, (tokens, ordinals)) in columns)
+            if (tokens.Length == ordinals.Length) CheckColumn(tokens, ordinals, recordCount);
+        return FromCheckedColumns(versionId, recordCount, columns, attributeNames, blockFirstIds);
+    }
+
+    /// <summary>
+    /// Checks a stretch of a token column: sorted by (token, ordinal), every ordinal inside the version. A column checked
+    /// stretch by stretch, each overlapping the previous by one entry, is checked whole.
+    /// </summary>
+    /// <exception cref="InvalidDataException">It is not.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void CheckColumn(ReadOnlySpan<Token> tokens, ReadOnlySpan<int> ordinals, int recordCount)
+    {
+        for (var i = 0; i < ordinals.Length; i++)
+            if ((uint)ordinals[i] >= (uint)recordCount) throw new InvalidDataException("A token column names a record outside the version.");
+        for (var i = 1; i < tokens.Length; i++)
+        {
+            var (p, q) = (tokens[i - 1], tokens[i]);
+            if (p.High > q.High || (p.High == q.High && (p.Low > q.Low || (p.Low == q.Low && ordinals[i - 1] > ordinals[i]))))
+                throw new InvalidDataException("A token column is not sorted.");
+        }
+    }
+
+    /// <summary>A version from columns already checked with <see cref="CheckColumn"/> (as <see cref="VersionColumns.Reader"/> does, chunk by chunk).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static PopulationData FromCheckedColumns(string versionId, int recordCount, IReadOnlyDictionary<IdentifierType, (Token[] Tokens, int[] Ordinals)> columns,
+        string[] attributeNames, string[] blockFirstIds)
+    {
         var indexes = EmptyIndexes();
         foreach (var (type, (tokens, ordinals)) in columns)
         {
             if ((int)type <= 0 || (int)type >= indexes.Length || tokens.Length != ordinals.Length) throw new InvalidDataException("Malformed token column.");
-            for (var i = 0; i < ordinals.Length; i++)
-                if ((uint)ordinals[i] >= (uint)recordCount) throw new InvalidDataException("A token column names a record outside the version.");
-            for (var i = 1; i < tokens.Length; i++)
-            {
-                var (p, q) = (tokens[i - 1], tokens[i]);
-                if (p.High > q.High || (p.High == q.High && (p.Low > q.Low || (p.Low == q.Low && ordinals[i - 1] > ordinals[i]))))
-                    throw new InvalidDataException("A token column is not sorted.");
-            }
             indexes[(int)type] = new TokenIndex(tokens, ordinals);
         }
         if (blockFirstIds.Length != (recordCount + BlockSize - 1) / BlockSize) throw new InvalidDataException("Record block count does not match the record count.");
@@ -247,14 +267,18 @@ public sealed class PopulationData
         }
     }
 
-    /// <summary>Per record, the positions of its tokens in a sorted column (compressed sparse rows).</summary>
-    private sealed class RecordTokens(int[] start, int[] positions)
+    /// <summary>
+    /// Per record, its tokens of one type (compressed sparse rows): the tokens themselves, not their positions in the
+    /// sorted column, so comparing two records' tokens reads two short runs rather than a token per position scattered
+    /// over the column.
+    /// </summary>
+    private sealed class RecordTokens(int[] start, Token[] tokens)
     {
         private static readonly RecordTokens None = new([], []);
 
-        public long EstimatedBytes => MemorySize.Object(2 * MemorySize.Reference) + MemorySize.Array(sizeof(int), start.Length) + MemorySize.Array(sizeof(int), positions.Length);
+        public long EstimatedBytes => MemorySize.Object(2 * MemorySize.Reference) + MemorySize.Array(sizeof(int), start.Length) + MemorySize.Array(Token.Size, tokens.Length);
 
-        public ReadOnlySpan<int> Of(int ordinal) => start.Length == 0 ? default : positions.AsSpan(start[ordinal], start[ordinal + 1] - start[ordinal]);
+        public ReadOnlySpan<Token> Of(int ordinal) => start.Length == 0 ? default : tokens.AsSpan(start[ordinal], start[ordinal + 1] - start[ordinal]);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static RecordTokens Of(TokenIndex index, int recordCount)
@@ -264,9 +288,10 @@ public sealed class PopulationData
             foreach (var o in index.Ordinals) start[o + 1]++;
             for (var i = 0; i < recordCount; i++) start[i + 1] += start[i];
             var next = start.AsSpan(0, recordCount).ToArray();
-            var positions = new int[index.Ordinals.Length];
-            for (var p = 0; p < index.Ordinals.Length; p++) positions[next[index.Ordinals[p]]++] = p;
-            return new RecordTokens(start, positions);
+            // Every slot is written exactly once (the counts above), so the array need not be zeroed first.
+            var tokens = GC.AllocateUninitializedArray<Token>(index.Ordinals.Length);
+            for (var p = 0; p < index.Ordinals.Length; p++) tokens[next[index.Ordinals[p]]++] = index.Tokens[p];
+            return new RecordTokens(start, tokens);
         }
     }
 }

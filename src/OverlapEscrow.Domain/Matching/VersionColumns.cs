@@ -178,7 +178,9 @@ public static class VersionColumns
         {
             _versionId = versionId;
             _header = ReadHeader(header);
-            _arrays = _header.Columns.ToDictionary(c => c.Key, c => (new Token[c.Value.Tokens], new int[c.Value.Tokens]));
+            // Not zeroed first: every element is written by the chunks, and Finish refuses columns not filled to the end.
+            _arrays = _header.Columns.ToDictionary(c => c.Key,
+                c => (GC.AllocateUninitializedArray<Token>(c.Value.Tokens), GC.AllocateUninitializedArray<int>(c.Value.Tokens)));
             _filled = _arrays.Keys.ToDictionary(t => t, _ => 0);
         }
 
@@ -189,13 +191,19 @@ public static class VersionColumns
             var chunk = (int)(part & 0xFFFF_FFFF);
             if (!_arrays.TryGetValue(type, out var column) || (long)chunk * ChunkTokens != _filled[type])
                 throw new InvalidDataException("A version's token columns are incomplete or out of order.");
-            _filled[type] += ReadChunk(plaintext, column.Tokens, column.Ordinals, _filled[type]);
+            var from = _filled[type];
+            var count = ReadChunk(plaintext, column.Tokens, column.Ordinals, from);
+            // Checked now, while the chunk is in the cache (with the previous chunk's last entry, so the column is checked
+            // whole), rather than in a pass over the whole column afterwards.
+            var start = Math.Max(0, from - 1);
+            PopulationData.CheckColumn(column.Tokens.AsSpan(start, from + count - start), column.Ordinals.AsSpan(start, from + count - start), _header.RecordCount);
+            _filled[type] = from + count;
         }
 
         public PopulationData Finish()
         {
             if (_filled.Any(f => f.Value != _arrays[f.Key].Tokens.Length)) throw new InvalidDataException("A version's token columns are incomplete.");
-            return PopulationData.FromColumns(_versionId, _header.RecordCount, _arrays, _header.AttributeNames, _header.BlockFirstIds);
+            return PopulationData.FromCheckedColumns(_versionId, _header.RecordCount, _arrays, _header.AttributeNames, _header.BlockFirstIds);
         }
     }
 
