@@ -21,6 +21,7 @@ public sealed class CompactionTests
         public int Crashes;
 
         public Task<IReadOnlyList<VersionPart>> ReadColumnsAsync(string versionId, CancellationToken ct) => inner.ReadColumnsAsync(versionId, ct);
+        public Task<int> ReadColumnsAsync(string versionId, SealedPartReader read, CancellationToken ct) => inner.ReadColumnsAsync(versionId, read, ct);
         public Task<IReadOnlyList<VersionPart>> ReadBlocksAsync(string versionId, IReadOnlyCollection<int> blocks, CancellationToken ct) =>
             inner.ReadBlocksAsync(versionId, blocks, ct);
         public Task<bool> StoreAsync(string versionId, IEnumerable<VersionPart> parts, CancellationToken ct) => inner.StoreAsync(versionId, parts, ct);
