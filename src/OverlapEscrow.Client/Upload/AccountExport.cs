@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Text.Json;
 using OverlapEscrow.Client.Crm;
 using OverlapEscrow.Client.Hashing;
@@ -84,11 +85,11 @@ public static class AccountExport
             {
                 try
                 {
-                    await writer.AppendAsync(line.AsSpan(0, row.LineLength), ct);
+                    await writer.AppendAsync(line.Bytes.AsSpan(row.LineOffset, row.LineLength), ct);
                 }
                 finally
                 {
-                    ArrayPool<byte>.Shared.Return(line);
+                    line.Release();
                 }
             }
             explain?.Invoke(row.RowNumber, row.RecordId!, row.Keys!);
@@ -105,21 +106,79 @@ public static class AccountExport
     }
 
     /// <summary>
-    /// One row's result: its outcome for the counts and its NDJSON line (in a pooled array, returned once written),
-    /// and its record id and keys only when they are explained. The keys and hashes are garbage the moment the line is
-    /// encoded, so rows in flight hold their lines as bytes, not as objects the collector must trace and promote.
+    /// One row's result: its outcome for the counts and where its NDJSON line is (in a <see cref="LineSlab"/>), and its
+    /// record id and keys only when they are explained. The keys and hashes are garbage the moment the line is
+    /// encoded, so rows in flight between the workers and the writer hold their lines as bytes in reused slabs, not
+    /// as objects or arrays of their own that the collector would have to copy and promote while they wait.
     /// </summary>
-    private readonly record struct RowResult(long RowNumber, RowOutcome Outcome, byte[]? Line, int LineLength, string? RecordId, AccountKeys? Keys);
+    private readonly record struct RowResult(long RowNumber, RowOutcome Outcome, LineSlab? Line, int LineOffset, int LineLength,
+        string? RecordId, AccountKeys? Keys);
 
-    /// <summary>Each worker thread's line buffer and the JSON writer over it, reused for every row it encodes.</summary>
+    /// <summary>
+    /// Lines of consecutive rows encoded by one worker thread, in one array: the worker appends lines until it is full,
+    /// the writer releases each line once written, and when both are done with it the slab goes back to
+    /// <see cref="FreeSlabs"/> for any worker to fill again. A line longer than a slab gets a slab of its own.
+    /// </summary>
+    private sealed class LineSlab(int size)
+    {
+        public const int Size = 64 * 1024;
+
+        public byte[] Bytes { get; } = new byte[size];
+
+        /// <summary>How far the worker has filled it (read and written by that worker only).</summary>
+        public int Used;
+
+        // Lines not yet written, plus one while a worker still appends to it.
+        private int _holds = 1;
+
+        public void Hold() => Interlocked.Increment(ref _holds);
+
+        /// <summary>One hold ends: a written line, or the worker moving on. The last one returns the slab to the pool.</summary>
+        public void Release()
+        {
+            if (Interlocked.Decrement(ref _holds) != 0 || Bytes.Length != Size) return;
+            Used = 0;
+            _holds = 1;
+            FreeSlabs.Enqueue(this);
+        }
+    }
+
+    /// <summary>Slabs ready to be filled; as many as were ever in flight at once (a few MB), reused from run to run.</summary>
+    private static readonly ConcurrentQueue<LineSlab> FreeSlabs = new();
+
+    /// <summary>Each worker thread's line buffer and JSON writer, and the slab it is filling.</summary>
     [ThreadStatic] private static LineBuffer? t_line;
 
     private sealed class LineBuffer
     {
         public ArrayBufferWriter<byte> Buffer { get; } = new(4096);
         public Utf8JsonWriter Json { get; }
+        public LineSlab? Slab;
 
         public LineBuffer() => Json = new Utf8JsonWriter(Buffer, UploadRowWriter.JsonOptions);
+
+        /// <summary>Copies the encoded line into the current slab (a new one when it is full); returns the slab and the offset.</summary>
+        public (LineSlab Slab, int Offset) Keep(ReadOnlySpan<byte> line)
+        {
+            if (line.Length > LineSlab.Size) return (Whole(line), 0);
+            if (Slab is null || Slab.Used + line.Length > LineSlab.Size)
+            {
+                Slab?.Release(); // this worker is done appending to it
+                Slab = FreeSlabs.TryDequeue(out var free) ? free : new LineSlab(LineSlab.Size);
+            }
+            var offset = Slab.Used;
+            line.CopyTo(Slab.Bytes.AsSpan(offset));
+            Slab.Used += line.Length;
+            Slab.Hold();
+            return (Slab, offset);
+        }
+
+        private static LineSlab Whole(ReadOnlySpan<byte> line)
+        {
+            var slab = new LineSlab(line.Length);
+            line.CopyTo(slab.Bytes);
+            return slab; // its one hold is the line's; never pooled (not of the pooled size)
+        }
     }
 
     private static readonly KeyValuePair<string, string?>[] NoAttributes = [];
@@ -131,8 +190,8 @@ public static class AccountExport
         string? Field(int index) => index < 0 ? null : record[index];
         var recordId = record[map.Id];
         var keys = AccountKeys.From(Field(map.Domain), Field(map.Email), Field(map.Name), Field(map.Country));
-        byte[]? line = null;
-        var length = 0;
+        LineSlab? slab = null;
+        int offset = 0, length = 0;
         if (!keys.IsEmpty)
         {
             var attributes = map.Attributes.Length == 0 ? NoAttributes : new KeyValuePair<string, string?>[map.Attributes.Length];
@@ -145,10 +204,9 @@ public static class AccountExport
             buffer.Buffer.ResetWrittenCount();
             UploadRowWriter.Encode(buffer.Json, buffer.Buffer, recordId, keys, attributes);
             length = buffer.Buffer.WrittenCount;
-            line = ArrayPool<byte>.Shared.Rent(length);
-            buffer.Buffer.WrittenSpan.CopyTo(line);
+            (slab, offset) = buffer.Keep(buffer.Buffer.WrittenSpan);
         }
-        return new RowResult(record.RowNumber, new RowOutcome(keys), line, length, keepKeys ? recordId : null, keepKeys ? keys : null);
+        return new RowResult(record.RowNumber, new RowOutcome(keys), slab, offset, length, keepKeys ? recordId : null, keepKeys ? keys : null);
     }
 
     private sealed record ColumnMap(int Id, int Domain, int Email, int Name, int Country, (string Name, int Index)[] Attributes);
