@@ -94,11 +94,12 @@ public static class AccountExport
             }
             explain?.Invoke(row.RowNumber, row.RecordId!, row.Keys!);
             writer.Count(row.Outcome, row.RowNumber);
-            if (progress is not null && writer.Stats.RowsRead - lastProgress >= 4096)
+            if (writer.Stats.RowsRead - lastProgress >= 4096)
             {
+                // Leaving the loop disposes the enumeration, which stops the worker threads.
                 ct.ThrowIfCancellationRequested();
                 lastProgress = writer.Stats.RowsRead;
-                progress(writer.Stats.RowsRead, reader.BytesRead);
+                progress?.Invoke(writer.Stats.RowsRead, reader.BytesRead);
             }
         }
         await writer.FlushAsync(ct);
