@@ -82,6 +82,33 @@ public sealed class AccountExportTests : IDisposable
             Assert.NotNull(writer.SourceRow(line));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task LinesLongerThanTheWorkersBuffersAreWrittenWholeAndInOrder(int threads)
+    {
+        // Workers keep the lines of consecutive rows in 64 KB slabs; a line over that gets an array of its own.
+        var path = Path.Combine(_directory, "long-lines.csv");
+        await using (var file = new StreamWriter(path, false, new UTF8Encoding(false)))
+        {
+            await file.WriteLineAsync("Account ID,Account Name,Website,Primary Contact Email,Billing Country,Owner,Stage");
+            for (var i = 0; i < 5_000; i++)
+            {
+                var stage = i % 997 == 0 ? new string((char)('a' + i % 26), 70_000 + i) : "Proposal";
+                await file.WriteLineAsync($"R-{i},Acme {i} GmbH,acme{i}.example,jo@acme{i}.example,DE,dee,{stage}");
+            }
+        }
+        var output = new MemoryStream();
+
+        await AccountExport.WriteNdjsonAsync(path, Columns, output, threads: threads);
+
+        var reference = await OneByOneAsync(path);
+        var text = Encoding.UTF8.GetString(output.ToArray());
+        Assert.Equal(reference.Text.Length, text.Length);
+        Assert.Equal(reference.Text, text);
+        Assert.Contains(new string('a', 70_000), text);
+    }
+
     [Fact]
     public async Task ARowThatCannotBeReadEndsTheExportAfterEveryRowBeforeItIsWritten()
     {

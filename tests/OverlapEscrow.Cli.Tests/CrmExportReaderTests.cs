@@ -156,4 +156,106 @@ public class CrmExportReaderTests
         Assert.Equal("acme.com", row["WEBSITE"]);
         Assert.Equal(2, row.Count);
     }
+
+    // SelectRows hands records to worker threads as bytes (the `hash` and `upload` path); what it gives a selector
+    // must be what ReadRowsAsync gives row by row: the same fields, the same row numbers, the same errors.
+
+    /// <summary>
+    /// An export that tries the CSV library's record splitting: a byte-order mark, CRLF and LF, quoted separators,
+    /// doubled quotes, quoted line breaks (CRLF, LF and CR), blank lines, non-ASCII text, a last line without a line
+    /// break; repeated until it spans many of the library's batches.
+    /// </summary>
+    private static byte[] AwkwardExport(int records, char separator = ',')
+    {
+        var s = separator;
+        var sb = new StringBuilder($"Account ID{s}Account Name{s}Website{s}Notes\r\n");
+        for (var i = 0; i < records; i++)
+        {
+            switch (i % 6)
+            {
+                case 0: sb.Append($"A-{i}{s}\"Acme{s} Inc.\"{s}acme.com{s}plain\r\n"); break;
+                case 1: sb.Append($"A-{i}{s}\"Müller \"\"Söhne\"\" GmbH\"{s}müller.de{s}\"first line\r\nsecond line\"\n"); break;
+                case 2: sb.Append($"A-{i}{s}株式会社テスト{s}{s}\"lf\nonly\"\r\n\r\n"); break;
+                case 3: sb.Append($"\"A-{i}\"{s}\"\"{s}\"https://x.example/?a=1{s}b=2\"{s}\"cr\ronly\"\n\n\n"); break;
+                case 4: sb.Append($"A-{i}{s}Ærø 🚀 ApS{s}ærø.dk{s}\"\"\"quoted start\"\r\n"); break;
+                default: sb.Append($"A-{i}{s} spaced {s} {s}\r\n"); break;
+            }
+        }
+        sb.Append($"A-last{s}Last{s}last.example{s}no line break");
+        return [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(sb.ToString())];
+    }
+
+    private static async Task<List<(long Row, string[] Fields)>> SelectAsync(byte[] bytes, int threads)
+    {
+        await using var reader = await CrmExportReader.OpenAsync(new MemoryStream(bytes), "export.csv");
+        var count = reader.Columns.Count;
+        return [.. reader.SelectRows(record => (record.RowNumber, Enumerable.Range(0, count).Select(i => record[i]).ToArray()), threads)];
+    }
+
+    [Theory]
+    [InlineData(',', 1)]
+    [InlineData(',', 3)]
+    [InlineData(';', -1)]
+    public async Task SelectedRowsOnWorkerThreadsAreExactlyTheRowsReadRowByRow(char separator, int threads)
+    {
+        var bytes = AwkwardExport(60_000, separator);
+        var (_, expected) = await ReadAsync(bytes);
+
+        var selected = await SelectAsync(bytes, threads);
+
+        Assert.Equal(60_001, expected.Count);
+        Assert.Equal(expected.Select(r => r.RowNumber), selected.Select(r => r.Row));
+        for (var i = 0; i < expected.Count; i++) Assert.Equal(expected[i].Fields, selected[i].Fields);
+        // The awkward parts did arrive as such (so the comparison above is not between two equally wrong readings).
+        Assert.Equal("Acme" + separator + " Inc.", selected[0].Fields[1]);
+        Assert.Equal("Müller \"Söhne\" GmbH", selected[1].Fields[1]);
+        Assert.Equal("first line\r\nsecond line", selected[1].Fields[3]);
+        Assert.Equal("cr\ronly", selected[3].Fields[3]);
+        Assert.Equal("A-0", selected[0].Fields[0]);
+        Assert.Equal(60_002, selected[^1].Row);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task ARowNotInUtf8EndsTheSelectedRowsAfterEveryRowBeforeItEvenInAColumnNotDecoded(int threads)
+    {
+        var sb = new StringBuilder("Account ID,Website,Owner\n");
+        for (var i = 0; i < 50_000; i++) sb.Append($"A-{i},d{i}.example,dee\n");
+        // Latin-1 "Softcatalà" in the Owner column, which the selector below never decodes.
+        byte[] bytes = [.. Encoding.UTF8.GetBytes(sb.ToString()), .. "A-bad,bad.example,Softcatal"u8, 0xE0, (byte)'\n', .. "A-after,after.example,dee\n"u8];
+        await using var reader = await CrmExportReader.OpenAsync(new MemoryStream(bytes), "export.csv");
+        var rows = new List<long>();
+
+        var error = Assert.Throws<CrmExportException>(() =>
+        {
+            foreach (var row in reader.SelectRows(record => (record.RowNumber, record[1]), threads)) rows.Add(row.RowNumber);
+        });
+
+        Assert.Equal("export.csv, row 50002: not valid UTF-8; save the export as UTF-8 (CSV UTF-8) and try again.", error.Message);
+        Assert.Equal(50_000, rows.Count);
+        Assert.Equal(50_001, rows[^1]);
+    }
+
+    [Theory]
+    [InlineData("A-bad,short\n", "row 30002: 2 fields where the header has 3")]
+    [InlineData("A-bad,\"unterminated,x\nA-after,after.example,dee\n", "row 30002: not valid CSV")]
+    public async Task AMalformedRowEndsTheSelectedRowsWithTheRowNumberRowByRowGives(string bad, string message)
+    {
+        var sb = new StringBuilder("Account ID,Website,Owner\n");
+        for (var i = 0; i < 30_000; i++) sb.Append($"A-{i},d{i}.example,dee\n");
+        var bytes = Encoding.UTF8.GetBytes(sb + bad);
+        var rowByRow = await Assert.ThrowsAsync<CrmExportException>(() => ReadAsync(bytes));
+        await using var reader = await CrmExportReader.OpenAsync(new MemoryStream(bytes), "export.csv");
+        var rows = 0;
+
+        var error = Assert.Throws<CrmExportException>(() =>
+        {
+            foreach (var _ in reader.SelectRows(record => record[0], 3)) rows++;
+        });
+
+        Assert.Contains(message, rowByRow.Message);
+        Assert.Equal(rowByRow.Message, error.Message);
+        Assert.Equal(30_000, rows);
+    }
 }

@@ -120,6 +120,64 @@ public sealed class CrmExportReader : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The data rows, in file order, each turned into a <typeparamref name="T"/> by <paramref name="selector"/> on
+    /// <paramref name="threads"/> threads (-1: one per core; 1: row by row on the caller's thread). The checks are those
+    /// of <see cref="ReadRowsAsync"/>: a row with another number of fields than the header, or not in UTF-8, ends the
+    /// rows with a <see cref="CrmExportException"/> after every row before it has been returned.
+    /// </summary>
+    /// <remarks>
+    /// The CSV library splits the input into records on one thread, in order, and hands batches of them, still as
+    /// bytes, to worker threads, which run the selector (decoding only the fields it asks for) and whose results come
+    /// back in the file's order. So what runs on one thread per row is the library's scan of the bytes, and the
+    /// quoting, line breaks in quotes, byte-order mark and row numbering are the library's, as in <see cref="ReadRowsAsync"/>.
+    /// </remarks>
+    public IEnumerable<T> SelectRows<T>(Func<CrmRecord, T> selector, int threads)
+    {
+        if (threads == 1) return SelectRowByRow(selector);
+        var source = Source;
+        var columns = Columns.Count;
+        var separator = Separator;
+        return Rethrow(_csv.ParallelEnumerate(csv => selector(Check(csv, source, columns, separator)), threads), _csv, source);
+    }
+
+    private IEnumerable<T> SelectRowByRow<T>(Func<CrmRecord, T> selector)
+    {
+        while (Read(_csv, Source)) yield return selector(Check(_csv, Source, Columns.Count, Separator));
+    }
+
+    /// <summary>The rows' results, with the library's format errors turned into the reader's own (which name the row, not the data).</summary>
+    private static IEnumerable<T> Rethrow<T>(IEnumerable<T> results, CsvReader csv, string source)
+    {
+        using var enumerator = results.GetEnumerator();
+        while (true)
+        {
+            T current;
+            try
+            {
+                if (!enumerator.MoveNext()) yield break;
+                current = enumerator.Current;
+            }
+            catch (CsvFormatException e)
+            {
+                throw FormatError(e, csv, source);
+            }
+            yield return current;
+        }
+    }
+
+    private static CrmRecord Check(CsvReader csv, string source, int columns, char separator)
+    {
+        var count = csv.FieldCount;
+        if (count != columns)
+            throw new CrmExportException($"{source}, row {csv.RowNumber}: {count} field{(count == 1 ? "" : "s")} where the header has {columns}; check the quoting and the delimiter ('{separator}').");
+        // Every field of the row is checked, not only those the selector decodes: a file in Windows-1252 is refused
+        // whichever column holds its accents, as when every field is decoded (Decode).
+        if (!Utf8.IsValid(csv.RawRecord))
+            throw new CrmExportException($"{source}, row {csv.RowNumber}: not valid UTF-8; save the export as UTF-8 (CSV UTF-8) and try again.");
+        return new CrmRecord(csv);
+    }
+
     internal bool TryGetIndex(string name, out int index) => _index.TryGetValue(name.Trim(), out index) && index >= 0;
 
     public ValueTask DisposeAsync() => _csv.DisposeAsync();
@@ -142,9 +200,26 @@ public sealed class CrmExportReader : IAsyncDisposable
         }
         catch (CsvFormatException e)
         {
-            var row = e.RecordNumber > 0 ? e.RecordNumber : csv.RowNumber + 1;
-            throw new CrmExportException($"{source}, row {row}: not valid CSV (an unterminated or misplaced quote, or a record over {MaxRecordBytes / 1024 / 1024} MiB).", e);
+            throw FormatError(e, csv, source);
         }
+    }
+
+    private static bool Read(CsvReader csv, string source)
+    {
+        try
+        {
+            return csv.Read();
+        }
+        catch (CsvFormatException e)
+        {
+            throw FormatError(e, csv, source);
+        }
+    }
+
+    private static CrmExportException FormatError(CsvFormatException e, CsvReader csv, string source)
+    {
+        var row = e.RecordNumber > 0 ? e.RecordNumber : csv.RowNumber + 1;
+        return new CrmExportException($"{source}, row {row}: not valid CSV (an unterminated or misplaced quote, or a record over {MaxRecordBytes / 1024 / 1024} MiB).", e);
     }
 
     /// <summary>
@@ -214,6 +289,23 @@ public sealed class CrmRow
         for (var i = 0; i < _fields.Length; i++) dictionary.TryAdd(_reader.Columns[i], _fields[i]);
         return dictionary;
     }
+}
+
+/// <summary>
+/// One data row as <see cref="CrmExportReader.SelectRows"/> hands it to its selector: valid only during the call, and
+/// decoding only the fields asked for.
+/// </summary>
+public readonly struct CrmRecord
+{
+    private readonly CsvReader _csv;
+
+    internal CrmRecord(CsvReader csv) => _csv = csv;
+
+    /// <summary>The row number (the header is row 1), as <see cref="CrmRow.RowNumber"/>.</summary>
+    public long RowNumber => _csv.RowNumber;
+
+    /// <summary>The field at a column index from <see cref="CrmExportReader.GetColumnIndex"/>, decoded as <see cref="CrmRow"/> decodes it.</summary>
+    public string this[int index] => _csv.GetString(index);
 }
 
 /// <summary>A CRM export that cannot be read as asked: a missing column, malformed CSV, wrong encoding. The message is one line and quotes no account data.</summary>

@@ -158,7 +158,9 @@ public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnl
             var result = DomainKeys.FromEmail(email);
             if (result.HasKey) mail = result.Key; else (missing ??= [])["email"] = result.Reason!;
         }
-        var identifiers = new List<AccountKey>(48);
+        // Room for every key the account can give (domains and labels, two per name variant, the skeletons, the
+        // typo keys of the first variant), so the list is allocated once and no larger than it needs to be.
+        var identifiers = new List<AccountKey>(5 + 2 * names.Count + NameKeys.MaxSkeletons + (names.Count > 0 ? Math.Min(names[0].Key.Length, NameKeys.TypoMaxLength) + 1 : 0));
         var labels = new List<string>(2);
         if (site is not null)
         {

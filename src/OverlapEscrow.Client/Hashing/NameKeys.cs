@@ -119,23 +119,34 @@ public static class NameKeys
         {
             if (umlautParts is not null && i < umlautParts.Count) candidates.Add(umlautParts[i]);
             if (latinParts is not null && i < latinParts.Count && latinParts[i].All(IsLatin)) candidates.Add(latinParts[i]);
-            var rest = primary[i].Where(w => !StopWords.Contains(w)).ToList();
-            if (rest.Count >= 2)
+            // The words without stop words, sorted, when two or more remain (counted first: most names have fewer).
+            var kept = 0;
+            foreach (var w in primary[i]) if (!StopWords.Contains(w)) kept++;
+            if (kept >= 2)
             {
+                var rest = new List<string>(kept);
+                foreach (var w in primary[i]) if (!StopWords.Contains(w)) rest.Add(w);
                 rest.Sort(CodePointComparer.Instance);
                 candidates.Add(rest);
             }
         }
-        var result = new List<NameVariant>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        // A handful of candidates at most: a linear search of the keys kept so far is what a set of them would answer.
+        var result = new List<NameVariant>(candidates.Count + 1);
         foreach (var words in candidates)
         {
             var key = string.Concat(words);
-            if (key.Length > 0 && seen.Add(key)) result.Add(new NameVariant(key, IsGeneric(words)));
+            if (key.Length > 0 && !Contains(result, key)) result.Add(new NameVariant(key, IsGeneric(words)));
         }
         var v1 = KeyV1(tokens);
-        if (v1 is not null && !seen.Contains(v1) && !IsGeneric(Expand(Tokens(v1)))) result.Add(new NameVariant(v1, false));
+        if (v1 is not null && !Contains(result, v1) && !IsGeneric(Expand(Tokens(v1)))) result.Add(new NameVariant(v1, false));
         return result.Count > MaxKeys ? result[..MaxKeys] : result;
+
+        static bool Contains(List<NameVariant> variants, string key)
+        {
+            foreach (var v in variants)
+                if (string.Equals(v.Key, key, StringComparison.Ordinal)) return true;
+            return false;
+        }
     }
 
     /// <summary>The name key of specification version 1, without the country: legal forms of the v1 list, at the end only.</summary>
@@ -264,6 +275,7 @@ public static class NameKeys
     internal static List<string> Tokens(string value)
     {
         var sb = new StringBuilder(value.Length);
+        Span<char> chars = stackalloc char[2]; // one code point in UTF-16, without a string per letter
         // Code points, not UTF-16 units, so letters outside the Basic Multilingual Plane are letters too.
         foreach (var rune in value.Normalize(NormalizationForm.FormKD).EnumerateRunes())
         {
@@ -276,7 +288,7 @@ public static class NameKeys
             var category = Rune.GetUnicodeCategory(lower);
             var isLetter = category is UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter
                 or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter;
-            if (isLetter || category == UnicodeCategory.DecimalDigitNumber) sb.Append(lower.ToString());
+            if (isLetter || category == UnicodeCategory.DecimalDigitNumber) sb.Append(chars[..lower.EncodeToUtf16(chars)]);
             else sb.Append(' ');
         }
         return [.. sb.ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries)];
@@ -290,10 +302,23 @@ public static class NameKeys
         foreach (var w in words)
         {
             if (common.Contains(w)) { any = true; continue; }
-            if (w.EnumerateRunes().Count() == 1 || w.EnumerateRunes().All(Rune.IsDigit)) continue;
+            if (IsOneCodePointOrDigits(w)) continue;
             return false;
         }
         return any;
+    }
+
+    /// <summary>Whether a word is a single code point, or only digits (as code points: Rune.IsDigit), counted without an enumerator object.</summary>
+    private static bool IsOneCodePointOrDigits(string word)
+    {
+        var count = 0;
+        var digits = true;
+        foreach (var rune in word.EnumerateRunes())
+        {
+            count++;
+            digits &= Rune.IsDigit(rune);
+        }
+        return count == 1 || digits;
     }
 
     /// <summary>Whether the words end with the form, with at least one word before it (no allocation: this runs per form and row).</summary>

@@ -65,149 +65,150 @@ public static class AccountExport
     /// <paramref name="explain"/>, when given, sees every row's source row number, record id and keys before hashing.
     /// </summary>
     /// <remarks>
-    /// Normalizing and hashing is most of the work, and each row's is independent of the others: rows are read in
-    /// batches, and while one batch is normalized and hashed on every core the next is read. Lines are written in
-    /// the export's order whatever the order the work finished in, so the output is the same as row by row.
+    /// Normalizing and hashing is most of the work, and each row's is independent of the others: the CSV library
+    /// splits the export into records on one thread and hands batches of them, as bytes, to one worker thread per
+    /// core, which decodes the mapped fields, normalizes, hashes and encodes each row's line (CrmExportReader.SelectRows).
+    /// The lines come back in the export's order whatever the order the work finished in, and this thread writes
+    /// and counts them, so the output is the same as row by row. With one thread, all of it runs row by row here.
     /// </remarks>
     public static async Task WriteNdjsonAsync(string path, AccountColumns columns, UploadRowWriter writer,
         Action<long, long>? progress = null, CancellationToken ct = default, Action<long, string, AccountKeys>? explain = null, int threads = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
-        var parallel = new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = threads == 0 ? -1 : threads };
         await using var reader = await CrmExportReader.OpenAsync(path, ct);
         var map = Resolve(reader, columns);
-        var chunks = new ChunkPool();
-        var batch = new List<PendingRow>(BatchRows);
-        Task<Batch>? hashing = null;
+        var keepKeys = explain is not null;
         var lastProgress = 0L;
-        try
+        foreach (var row in reader.SelectRows(record => Compute(record, map, columns.Opportunities, keepKeys), threads == 0 ? -1 : threads))
         {
-            await foreach (var row in reader.ReadRowsAsync(ct))
+            if (row.Line is { } line)
             {
-                var attributes = new KeyValuePair<string, string?>[map.Attributes.Length];
-                for (var i = 0; i < attributes.Length; i++)
+                try
                 {
-                    var (name, index) = map.Attributes[i];
-                    attributes[i] = new(name, columns.Opportunities ? OpportunityValues.Normalize(name, row[index]) : row[index]);
+                    await writer.AppendAsync(line.Bytes.AsSpan(row.LineOffset, row.LineLength), ct);
                 }
-                batch.Add(new PendingRow(row.RowNumber, row[map.Id], Field(row, map.Domain), Field(row, map.Email), Field(row, map.Name),
-                    Field(row, map.Country), attributes));
-                if (batch.Count < BatchRows) continue;
-                if (hashing is not null) await WriteAsync(await hashing);
-                hashing = HashAsync(batch, chunks, explain is not null, parallel);
-                batch = new List<PendingRow>(BatchRows);
-                if (progress is not null && writer.Stats.RowsRead - lastProgress >= 2048)
+                finally
                 {
-                    lastProgress = writer.Stats.RowsRead;
-                    progress(writer.Stats.RowsRead, reader.BytesRead);
+                    line.Release();
                 }
             }
+            explain?.Invoke(row.RowNumber, row.RecordId!, row.Keys!);
+            writer.Count(row.Outcome, row.RowNumber);
+            if (writer.Stats.RowsRead - lastProgress >= 4096)
+            {
+                // Leaving the loop disposes the enumeration, which stops the worker threads.
+                ct.ThrowIfCancellationRequested();
+                lastProgress = writer.Stats.RowsRead;
+                progress?.Invoke(writer.Stats.RowsRead, reader.BytesRead);
+            }
         }
-        catch (CrmExportException)
-        {
-            // A row that cannot be read ends the export; the rows before it are written, as they would be row by row.
-            await DrainAsync();
-            throw;
-        }
-        await DrainAsync();
         await writer.FlushAsync(ct);
         progress?.Invoke(writer.Stats.RowsRead, reader.BytesRead);
-
-        async Task DrainAsync()
-        {
-            if (hashing is not null) await WriteAsync(await hashing);
-            hashing = null;
-            if (batch.Count > 0) await WriteAsync(await HashAsync(batch, chunks, explain is not null, parallel));
-            batch = [];
-        }
-
-        async Task WriteAsync(Batch done)
-        {
-            for (var c = 0; c < done.Chunks.Length; c++)
-            {
-                var chunk = done.Chunks[c];
-                await writer.AppendAsync(chunk.Lines, ct);
-                chunks.Return(chunk);
-                var end = Math.Min(done.Rows.Count, (c + 1) * ChunkRows);
-                for (var i = c * ChunkRows; i < end; i++)
-                {
-                    var row = done.Rows[i];
-                    explain?.Invoke(row.RowNumber, row.RecordId, row.Keys!);
-                    writer.Count(row.Outcome, row.RowNumber);
-                }
-            }
-        }
     }
-
-    /// <summary>Rows per batch: large enough to keep every core busy between two hand-overs, small enough to stream.</summary>
-    private const int BatchRows = 4096;
-
-    /// <summary>Rows one core encodes into one buffer.</summary>
-    private const int ChunkRows = 256;
 
     /// <summary>
-    /// A row read from the export, waiting for its line. Once computed it keeps only its outcome (and its keys when
-    /// they are explained): the keys and hashes are garbage the moment its line is encoded, so a batch in flight
-    /// holds its lines as bytes in pooled buffers, not as objects the collector must trace and promote.
+    /// One row's result: its outcome for the counts and where its NDJSON line is (in a <see cref="LineSlab"/>), and its
+    /// record id and keys only when they are explained. The keys and hashes are garbage the moment the line is
+    /// encoded, so rows in flight between the workers and the writer hold their lines as bytes in reused slabs, not
+    /// as objects or arrays of their own that the collector would have to copy and promote while they wait.
     /// </summary>
-    private sealed class PendingRow(long rowNumber, string recordId, string? domain, string? email, string? name, string? country,
-        KeyValuePair<string, string?>[] attributes)
-    {
-        public long RowNumber { get; } = rowNumber;
-        public string RecordId { get; } = recordId;
-        public AccountKeys? Keys { get; private set; }
-        public RowOutcome Outcome { get; private set; }
+    private readonly record struct RowResult(long RowNumber, RowOutcome Outcome, LineSlab? Line, int LineOffset, int LineLength,
+        string? RecordId, AccountKeys? Keys);
 
-        public void Compute(Chunk chunk, bool keepKeys)
+    /// <summary>
+    /// Lines of consecutive rows encoded by one worker thread, in one array: the worker appends lines until it is full,
+    /// the writer releases each line once written, and when both are done with it the slab goes back to
+    /// <see cref="FreeSlabs"/> for any worker to fill again. A line longer than a slab gets a slab of its own.
+    /// </summary>
+    private sealed class LineSlab(int size)
+    {
+        public const int Size = 64 * 1024;
+
+        public byte[] Bytes { get; } = new byte[size];
+
+        /// <summary>How far the worker has filled it (read and written by that worker only).</summary>
+        public int Used;
+
+        // Lines not yet written, plus one while a worker still appends to it.
+        private int _holds = 1;
+
+        public void Hold() => Interlocked.Increment(ref _holds);
+
+        /// <summary>One hold ends: a written line, or the worker moving on. The last one returns the slab to the pool.</summary>
+        public void Release()
         {
-            var keys = AccountKeys.From(domain, email, name, country);
-            if (!keys.IsEmpty) UploadRowWriter.Encode(chunk.Json, chunk.Buffer, RecordId, keys, attributes);
-            Outcome = new RowOutcome(keys);
-            if (keepKeys) Keys = keys;
+            if (Interlocked.Decrement(ref _holds) != 0 || Bytes.Length != Size) return;
+            Used = 0;
+            _holds = 1;
+            FreeSlabs.Enqueue(this);
         }
     }
 
-    /// <summary>A batch's rows and, per <see cref="ChunkRows"/> of them, the lines they gave.</summary>
-    private sealed record Batch(List<PendingRow> Rows, Chunk[] Chunks);
+    /// <summary>Slabs ready to be filled; as many as were ever in flight at once (a few MB), reused from run to run.</summary>
+    private static readonly ConcurrentQueue<LineSlab> FreeSlabs = new();
 
-    /// <summary>One core's output buffer and the JSON writer over it.</summary>
-    private sealed class Chunk
+    /// <summary>Each worker thread's line buffer and JSON writer, and the slab it is filling.</summary>
+    [ThreadStatic] private static LineBuffer? t_line;
+
+    private sealed class LineBuffer
     {
-        public ArrayBufferWriter<byte> Buffer { get; } = new(ChunkRows * 1024);
+        public ArrayBufferWriter<byte> Buffer { get; } = new(4096);
         public Utf8JsonWriter Json { get; }
+        public LineSlab? Slab;
 
-        public Chunk() => Json = new Utf8JsonWriter(Buffer, UploadRowWriter.JsonOptions);
+        public LineBuffer() => Json = new Utf8JsonWriter(Buffer, UploadRowWriter.JsonOptions);
 
-        public ReadOnlySpan<byte> Lines => Buffer.WrittenSpan;
-    }
-
-    /// <summary>Chunks reused from batch to batch: their buffers reach their working size once.</summary>
-    private sealed class ChunkPool
-    {
-        private readonly ConcurrentBag<Chunk> _free = [];
-
-        public Chunk Rent() => _free.TryTake(out var chunk) ? chunk : new Chunk();
-
-        public void Return(Chunk chunk)
+        /// <summary>Copies the encoded line into the current slab (a new one when it is full); returns the slab and the offset.</summary>
+        public (LineSlab Slab, int Offset) Keep(ReadOnlySpan<byte> line)
         {
-            chunk.Buffer.ResetWrittenCount();
-            chunk.Json.Reset();
-            _free.Add(chunk);
+            if (line.Length > LineSlab.Size) return (Whole(line), 0);
+            if (Slab is null || Slab.Used + line.Length > LineSlab.Size)
+            {
+                Slab?.Release(); // this worker is done appending to it
+                Slab = FreeSlabs.TryDequeue(out var free) ? free : new LineSlab(LineSlab.Size);
+            }
+            var offset = Slab.Used;
+            line.CopyTo(Slab.Bytes.AsSpan(offset));
+            Slab.Used += line.Length;
+            Slab.Hold();
+            return (Slab, offset);
+        }
+
+        private static LineSlab Whole(ReadOnlySpan<byte> line)
+        {
+            var slab = new LineSlab(line.Length);
+            line.CopyTo(slab.Bytes);
+            return slab; // its one hold is the line's; never pooled (not of the pooled size)
         }
     }
 
-    private static Task<Batch> HashAsync(List<PendingRow> rows, ChunkPool pool, bool keepKeys, ParallelOptions parallel) => Task.Run(() =>
+    private static readonly KeyValuePair<string, string?>[] NoAttributes = [];
+
+    private static RowResult Compute(CrmRecord record, ColumnMap map, bool opportunities, bool keepKeys)
     {
-        var chunks = new Chunk[(rows.Count + ChunkRows - 1) / ChunkRows];
-        Parallel.For(0, chunks.Length, parallel, c =>
+        // An unmapped column is null (the field is not part of this export), a mapped but empty one is "" (the
+        // account has no value), so the summary can tell "no website column" from "website empty".
+        string? Field(int index) => index < 0 ? null : record[index];
+        var recordId = record[map.Id];
+        var keys = AccountKeys.From(Field(map.Domain), Field(map.Email), Field(map.Name), Field(map.Country));
+        LineSlab? slab = null;
+        int offset = 0, length = 0;
+        if (!keys.IsEmpty)
         {
-            var chunk = pool.Rent();
-            var end = Math.Min(rows.Count, (c + 1) * ChunkRows);
-            for (var i = c * ChunkRows; i < end; i++) rows[i].Compute(chunk, keepKeys);
-            chunks[c] = chunk;
-        });
-        return new Batch(rows, chunks);
-    }, parallel.CancellationToken);
+            var attributes = map.Attributes.Length == 0 ? NoAttributes : new KeyValuePair<string, string?>[map.Attributes.Length];
+            for (var i = 0; i < attributes.Length; i++)
+            {
+                var (name, index) = map.Attributes[i];
+                attributes[i] = new(name, opportunities ? OpportunityValues.Normalize(name, record[index]) : record[index]);
+            }
+            var buffer = t_line ??= new LineBuffer();
+            buffer.Buffer.ResetWrittenCount();
+            UploadRowWriter.Encode(buffer.Json, buffer.Buffer, recordId, keys, attributes);
+            length = buffer.Buffer.WrittenCount;
+            (slab, offset) = buffer.Keep(buffer.Buffer.WrittenSpan);
+        }
+        return new RowResult(record.RowNumber, new RowOutcome(keys), slab, offset, length, keepKeys ? recordId : null, keepKeys ? keys : null);
+    }
 
     private sealed record ColumnMap(int Id, int Domain, int Email, int Name, int Country, (string Name, int Index)[] Attributes);
 
@@ -217,8 +218,4 @@ public static class AccountExport
         return new ColumnMap(Index(columns.IdColumn), Index(columns.DomainColumn), Index(columns.EmailColumn), Index(columns.NameColumn),
             Index(columns.CountryColumn), [.. columns.AttributeColumns.Select(a => (a.Name, reader.GetColumnIndex(a.Column)))]);
     }
-
-    // An unmapped column is null (the field is not part of this export), a mapped but empty one is "" (the
-    // account has no value), so the summary can tell "no website column" from "website empty".
-    private static string? Field(CrmRow row, int index) => index < 0 ? null : row[index];
 }
