@@ -51,20 +51,32 @@ def setup(host, port, records):
     return orgs
 
 
-def wrk(url, paths, tokens, connections, seconds, work, name):
+def cpu_seconds(pids):
+    """User + system CPU time of the service processes so far (0 when none are named)."""
+    total = 0
+    for pid in pids:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url, paths, tokens, connections, seconds, work, name, pids=()):
     script = os.path.join(work, f"{name}.lua")
     with open(script, "w", encoding="ascii") as f:
         f.write("local paths = {%s}\nlocal tokens = {%s}\nlocal i = 0\n" % (
             ", ".join(f'"{p}"' for p in paths), ", ".join(f'"Bearer {t}"' for t in tokens)))
         f.write("request = function()\n  i = i + 1\n  local k = i % #paths + 1\n"
                 "  return wrk.format(\"GET\", paths[k], {[\"Authorization\"] = tokens[k]})\nend\n")
+    cpu_before = cpu_seconds(pids)
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s", script, url],
                          check=True, capture_output=True, text=True).stdout
+    cpu = cpu_seconds(pids) - cpu_before
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     pct = {m.group(1): to_ms(m.group(2), m.group(3)) for m in re.finditer(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50": pct["50"], "p99": pct["99"], "non2xx": int(bad.group(1)) if bad else 0,
+    return {"rps": rps, "p50": pct["50"], "p99": pct["99"], "cpu_us": 1e6 * cpu / requests if pids and requests else None, "non2xx": int(bad.group(1)) if bad else 0,
             "socket": errors.group(1) if errors else "", "raw": out}
 
 
@@ -79,24 +91,27 @@ def main():
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--seconds", type=int, default=10)
     p.add_argument("--work", required=True)
+    # The service's CPU time per request: what a shared machine's load distorts least (req/s follows the share it gets).
+    p.add_argument("--pid", type=int, nargs="*", default=[])
     args = p.parse_args()
     parsed = urllib.parse.urlparse(args.url)
     orgs = setup(parsed.hostname, parsed.port, args.records)
     tokens = [o["api"].token for o in orgs]
     print(f"reads under load: {args.connections} connections, {args.seconds} s per figure, 2 organizations of {args.records} records, "
-          f"{os.cpu_count()} cores (shared machine: compare the ratios)")
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared machine: compare the ratios and the CPU per request)")
     figures = {}
     for name, paths in (("me", ["/v1/me"] * 2), ("matrix", [o["matrix"] for o in orgs]), ("list", [o["list"] for o in orgs])):
-        figures[name] = r = wrk(args.url, paths, tokens, args.connections, args.seconds, args.work, name)
+        figures[name] = r = wrk(args.url, paths, tokens, args.connections, args.seconds, args.work, name, args.pid)
         if r["non2xx"] or r["socket"]:
             print(r["raw"], file=sys.stderr)
             sys.exit(f"{name}: {r['non2xx']} failed responses, socket errors: {r['socket'] or 'none'}")
     base = figures["me"]
-    print(f"{'figure':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  ratio to /v1/me")
+    print(f"{'figure':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>10}  ratio to /v1/me")
     for name, label in (("me", "/v1/me (baseline, same run)"), ("matrix", "matrix (audited)"), ("list", "list page, 50 items (audited)")):
         r = figures[name]
         ratio = "" if name == "me" else f"{r['rps'] / base['rps']:.2f}x req/s"
-        print(f"{label:<34} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}  {ratio}")
+        cpu = f"{r['cpu_us']:>10.0f}" if r["cpu_us"] is not None else f"{'-':>10}"
+        print(f"{label:<34} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {cpu}  {ratio}")
     audited = 0
     for o in orgs:
         v = o["api"].call("GET", "/v1/audit/verify")
