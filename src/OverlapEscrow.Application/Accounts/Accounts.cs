@@ -244,8 +244,7 @@ public sealed partial class Accounts(
     /// session the token names (tokens issued before sessions existed name none) is open.
     /// </summary>
     public async Task<bool> MemberStillValidAsync(string memberId, string organizationId, string? role, string? sessionId, CancellationToken ct) =>
-        await accounts.GetMemberAsync(memberId, ct) is { } m && m.OrganizationId == organizationId && m.Role == role
-        && (sessionId is null || await accounts.SessionOpenAsync(memberId, sessionId, ct));
+        role is not null && await accounts.MemberCredentialStandsAsync(memberId, organizationId, role, sessionId, ct);
 
     /// <summary>Secrets with 256 bits of entropy need no slow hash: SHA-256 is preimage-resistant for them.</summary>
     public static byte[] HashSecret(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));

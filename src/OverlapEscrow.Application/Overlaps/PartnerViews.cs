@@ -11,8 +11,9 @@ namespace OverlapEscrow.Application.Overlaps;
 public sealed class PartnerViews(ITransactions transactions)
 {
     /// <summary>
-    /// The view of a partnership the organization is part of; null when it is not (callers answer 404). Its six reads
-    /// run in one read-only snapshot on one connection (every read of the matrix and of a list page loads it).
+    /// The view of a partnership the organization is part of; null when it is not (callers answer 404). Its four reads
+    /// (the partnership, the partner, both sides' populations, both sides' rules) run in one read-only snapshot on one
+    /// connection (every read of the matrix and of a list page loads it).
     /// </summary>
     public async Task<PartnerView?> LoadAsync(string organizationId, string partnershipId, CancellationToken ct)
     {
@@ -32,10 +33,8 @@ public sealed class PartnerViews(ITransactions transactions)
         var partnerId = partnership.PartnerOf(organizationId);
         var partner = await accounts.GetOrganizationAsync(partnerId, ct);
         if (partner is null) return null;
-        var mine = await populations.ListAsync(organizationId, ct);
-        var theirs = await populations.ListAsync(partnerId, ct);
-        var partnerRules = await partnerships.ListRulesAsync(partnerId, ct);
-        var myRules = await partnerships.ListRulesAsync(organizationId, ct);
+        var (mine, theirs) = await populations.ListBothAsync(organizationId, partnerId, ct);
+        var (myRules, partnerRules) = await partnerships.ListRulesBothAsync(organizationId, partnerId, ct);
         return new PartnerView(partnership, organizationId, new PartnerOrganization(partner.Id, partner.Slug, partner.Name), mine, theirs, partnerRules, myRules);
     }
 

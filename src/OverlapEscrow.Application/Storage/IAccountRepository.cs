@@ -75,6 +75,13 @@ public interface IAccountRepository
     /// <summary>Whether the member's session is open (access tokens name their session; an ended one stops them at once).</summary>
     Task<bool> SessionOpenAsync(string memberId, string sessionId, CancellationToken ct);
 
+    /// <summary>
+    /// Whether a member's access token still stands, in one indexed statement (it runs on every request): the member
+    /// exists in <paramref name="organizationId"/> with <paramref name="role"/>, and the session the token names is open
+    /// (<paramref name="sessionId"/> null: a token issued before sessions existed, which names none).
+    /// </summary>
+    Task<bool> MemberCredentialStandsAsync(string memberId, string organizationId, string role, string? sessionId, CancellationToken ct);
+
     /// <summary>Ends every session of the member but <paramref name="keepSessionId"/> (all of them when null); returns how many were open.</summary>
     Task<int> EndOtherSessionsAsync(string memberId, string? keepSessionId, DateTimeOffset at, string reason, CancellationToken ct);
 

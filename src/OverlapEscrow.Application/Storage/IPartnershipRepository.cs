@@ -22,6 +22,10 @@ public interface IPartnershipRepository
     /// <summary>All rules an organization has set (defaults and overrides for every partnership).</summary>
     Task<IReadOnlyList<SharingRule>> ListRulesAsync(string organizationId, CancellationToken ct);
 
+    /// <summary><see cref="ListRulesAsync"/> of two organizations in one statement (a partner view reads both sides' rules).</summary>
+    Task<(IReadOnlyList<SharingRule> First, IReadOnlyList<SharingRule> Second)> ListRulesBothAsync(string firstOrganizationId,
+        string secondOrganizationId, CancellationToken ct);
+
     /// <summary>Replaces the default rules of the populations given (populations of the organization, checked by the caller).</summary>
     Task ReplaceDefaultRulesAsync(string organizationId, IReadOnlyList<SharingRule> rules, DateTimeOffset at, CancellationToken ct);
 

@@ -33,6 +33,13 @@ public interface IPopulationRepository
     Task<bool> CreateAsync(PopulationSummary population, CancellationToken ct);
     Task<IReadOnlyList<PopulationSummary>> ListAsync(string organizationId, CancellationToken ct);
 
+    /// <summary>
+    /// <see cref="ListAsync"/> of two organizations in one statement (each list as <see cref="ListAsync"/> orders it): a
+    /// partner view loads both sides of a partnership on every matrix and list read.
+    /// </summary>
+    Task<(IReadOnlyList<PopulationSummary> First, IReadOnlyList<PopulationSummary> Second)> ListBothAsync(string firstOrganizationId,
+        string secondOrganizationId, CancellationToken ct);
+
     /// <summary>The population if it belongs to the organization; null otherwise (callers answer 404).</summary>
     Task<PopulationSummary?> GetAsync(string organizationId, string populationId, CancellationToken ct);
 

@@ -170,6 +170,20 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
             "SELECT COUNT(*) FROM member_sessions WHERE id = @sessionId AND member_id = @memberId AND ended_at IS NULL", new { sessionId, memberId }) == 1;
     }
 
+    public async Task<bool> MemberCredentialStandsAsync(string memberId, string organizationId, string role, string? sessionId, CancellationToken ct)
+    {
+        // One statement on one connection instead of the member's row and then its session on a second: both lookups
+        // are by primary key, and both are read in the statement's one snapshot.
+        await using var db = await scope.OpenAsync(ct);
+        return await db.ScalarAsync<long>(
+            """
+            SELECT COUNT(*) FROM members m
+            WHERE m.id = @memberId AND m.organization_id = @organizationId AND m.role = @role
+              AND (@sessionId IS NULL OR EXISTS (
+                SELECT 1 FROM member_sessions s WHERE s.id = @sessionId AND s.member_id = m.id AND s.ended_at IS NULL))
+            """, new { memberId, organizationId, role, sessionId }) == 1;
+    }
+
     public async Task<int> EndOtherSessionsAsync(string memberId, string? keepSessionId, DateTimeOffset at, string reason, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);

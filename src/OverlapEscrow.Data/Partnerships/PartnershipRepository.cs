@@ -77,6 +77,16 @@ internal sealed class PartnershipRepository(IDbScope scope) : IPartnershipReposi
             "SELECT * FROM sharing_rules WHERE organization_id = @organizationId", new { organizationId })).Select(r => r.ToDomain()).ToList();
     }
 
+    public async Task<(IReadOnlyList<SharingRule> First, IReadOnlyList<SharingRule> Second)> ListRulesBothAsync(string firstOrganizationId,
+        string secondOrganizationId, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        var rows = await db.QueryAsync<SharingRuleRow>(
+            $"SELECT * FROM sharing_rules WHERE {db.Dialect.In("organization_id", "ids")}", new { ids = new[] { firstOrganizationId, secondOrganizationId } });
+        return (rows.Where(r => r.OrganizationId == firstOrganizationId).Select(r => r.ToDomain()).ToList(),
+            rows.Where(r => r.OrganizationId == secondOrganizationId).Select(r => r.ToDomain()).ToList());
+    }
+
     public async Task ReplaceDefaultRulesAsync(string organizationId, IReadOnlyList<SharingRule> rules, DateTimeOffset at, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);

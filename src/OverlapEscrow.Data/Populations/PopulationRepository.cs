@@ -42,6 +42,17 @@ internal sealed class PopulationRepository(IDbScope scope) : IPopulationReposito
             SummarySelect + " WHERE p.organization_id = @organizationId ORDER BY p.name, p.id", new { organizationId })).Select(p => p.ToDomain()).ToList();
     }
 
+    public async Task<(IReadOnlyList<PopulationSummary> First, IReadOnlyList<PopulationSummary> Second)> ListBothAsync(string firstOrganizationId,
+        string secondOrganizationId, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        var rows = await db.QueryAsync<PopulationSummaryRow>(
+            SummarySelect + $" WHERE {db.Dialect.In("p.organization_id", "ids")} ORDER BY p.name, p.id",
+            new { ids = new[] { firstOrganizationId, secondOrganizationId } });
+        return (rows.Where(r => r.OrganizationId == firstOrganizationId).Select(r => r.ToDomain()).ToList(),
+            rows.Where(r => r.OrganizationId == secondOrganizationId).Select(r => r.ToDomain()).ToList());
+    }
+
     public async Task<PopulationSummary?> GetAsync(string organizationId, string populationId, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
