@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Application.Privacy;
@@ -78,7 +77,7 @@ public sealed class OverlapRefresher(
     ILogger<OverlapRefresher> logger,
     Signals.JointOpportunities joints)
 {
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly WakeSignal _wake = new();
 
     /// <summary>
     /// Changes queued or being processed, on every instance sharing the database; zero when they have all caught up.
@@ -117,7 +116,7 @@ public sealed class OverlapRefresher(
     }
 
     /// <summary>Wakes this instance's worker: a change it queued has committed.</summary>
-    public void Wake() => _wake.Writer.TryWrite(true);
+    public void Wake() => _wake.Wake();
 
     /// <summary>
     /// Refreshes both sides of one partnership now, in the caller's flow rather than the background loop's (the demo's
@@ -147,24 +146,12 @@ public sealed class OverlapRefresher(
                     // The queue itself could not be read or written (the database is away): the rows wait for the next poll.
                     logger.LogWarning("Claiming overlap refreshes failed: {ExceptionType}", e.GetType().Name);
                 }
-                await WaitAsync(TimeSpan.FromMilliseconds(o.PollMilliseconds), stoppingToken);
+                await _wake.WaitAsync(TimeSpan.FromMilliseconds(o.PollMilliseconds), time, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-    }
-
-    /// <summary>Waits until a local commit wakes the worker or <paramref name="timeout"/> has passed.</summary>
-    private async Task WaitAsync(TimeSpan timeout, CancellationToken ct)
-    {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var woken = _wake.Reader.WaitToReadAsync(linked.Token).AsTask();
-        var elapsed = Task.Delay(timeout, time, linked.Token);
-        await Task.WhenAny(woken, elapsed);
-        await linked.CancelAsync();
-        _wake.Reader.TryRead(out _);
-        ct.ThrowIfCancellationRequested();
     }
 
     /// <summary>Claims one queued change and processes it; false when none was due.</summary>

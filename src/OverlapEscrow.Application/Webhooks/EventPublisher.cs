@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Threading.Channels;
 using OverlapEscrow.Application.Events;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
@@ -41,21 +40,4 @@ public sealed class EventPublisher(DeliverySignal signal, IKeyring keyring) : IE
 }
 
 /// <summary>Wakes the delivery worker when an event is queued, so a first attempt does not wait for the next poll.</summary>
-public sealed class DeliverySignal
-{
-    private readonly Channel<bool> _channel = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-
-    public void Wake() => _channel.Writer.TryWrite(true);
-
-    /// <summary>Waits until woken or until <paramref name="timeout"/> has passed on <paramref name="time"/>.</summary>
-    public async Task WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken ct)
-    {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var woken = _channel.Reader.WaitToReadAsync(linked.Token).AsTask();
-        var elapsed = Task.Delay(timeout, time, linked.Token);
-        await Task.WhenAny(woken, elapsed);
-        await linked.CancelAsync();
-        _channel.Reader.TryRead(out _);
-        ct.ThrowIfCancellationRequested();
-    }
-}
+public sealed class DeliverySignal : WakeSignal;
