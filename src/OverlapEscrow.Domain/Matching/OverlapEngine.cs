@@ -135,7 +135,8 @@ public static class OverlapEngine
     /// no other name rule applies, and rule (c) names the domain label it rests on.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (MatchKinds Kinds, MatchConfidence? Confidence, bool ByCountry) Judge(PopulationData mine, PopulationData theirs, int me, int them, MatchKinds joined)
+    private static (MatchKinds Kinds, MatchConfidence? Confidence, bool ByCountry) Judge(PopulationData mine, PopulationData theirs, int me, int them, MatchKinds joined,
+        bool shareName)
     {
         // Rule (c) needs a domain on one side at least: two records without one share a label only where both name it
         // after themselves (or after one e-mail domain), which says no more than the name.
@@ -144,8 +145,9 @@ public static class OverlapEngine
         var contradict = Contradict(mine, theirs, me, them);
         var kinds = joined & (MatchKinds.Domain | MatchKinds.NameSkeleton | MatchKinds.NameGeneric);
         if ((joined & MatchKinds.Name) != 0) kinds |= MatchKinds.Name;
-        // A domain match whose names agree as well says so, even when the name join skipped a too-common name.
-        else if ((joined & MatchKinds.Domain) != 0 && Share(mine, me, theirs, them, IdentifierType.Name)) kinds |= MatchKinds.Name;
+        // A domain match whose names agree as well says so, even when the name join skipped a too-common name
+        // (shareName: looked up for such pairs before judging, NamesShared).
+        else if ((joined & MatchKinds.Domain) != 0 && shareName) kinds |= MatchKinds.Name;
         // Equal names share their typo keys too; a typo key is reported only where the names differ.
         if ((joined & MatchKinds.NameTypo) != 0 && (kinds & MatchKinds.Name) == 0) kinds |= MatchKinds.NameTypo;
         if (label) kinds |= MatchKinds.NameOnly | MatchKinds.DomainLabel;
@@ -186,15 +188,19 @@ public static class OverlapEngine
             for (var k = 0; k < types.Length; k++) joined[k] = Join(mine, theirs, types[k], possible);
         var sorted = SortPairs(joined, mine.RecordCount, theirs.RecordCount, out var pairCount);
 
+        // Domain pairs not joined by name: whether their names agree too (one pass over the name columns for just their records).
+        var nameShared = NamesShared(mine, theirs, sorted, pairCount);
+
         // Each (mine, theirs) pair once, with its confidence, before the view and the cap.
         var judged = new List<Judged>(pairCount);
-        for (var i = 0; i < pairCount;)
+        for (int i = 0, check = 0; i < pairCount;)
         {
             var me = sorted[i].Mine;
             var them = sorted[i].Theirs;
             var kinds = MatchKinds.None;
             while (i < pairCount && sorted[i].Mine == me && sorted[i].Theirs == them) kinds |= sorted[i++].Kind;
-            var (kind, confidence, byCountry) = Judge(mine, theirs, me, them, kinds);
+            var shareName = NeedsNameCheck(kinds) && nameShared[check++];
+            var (kind, confidence, byCountry) = Judge(mine, theirs, me, them, kinds, shareName);
             if (confidence is not null) judged.Add(new Judged(me, them, kind, confidence.Value, byCountry));
         }
         DemoteAmbiguous(mine, theirs, judged);
@@ -329,7 +335,45 @@ public static class OverlapEngine
         return pairs;
     }
 
-    /// <summary>Whether two records share a token of the type (domain labels and names: the types kept per record too).</summary>
+    /// <summary>A pair joined by domain but not by name: whether the names agree too is looked up (<see cref="NamesShared"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool NeedsNameCheck(MatchKinds joined) => (joined & (MatchKinds.Domain | MatchKinds.Name)) == MatchKinds.Domain;
+
+    /// <summary>
+    /// For each pair (mine, theirs) in <paramref name="sorted"/> that <see cref="NeedsNameCheck"/>, in order: whether the two
+    /// records share a name token. A version keeps no name tokens per record (they would cost 16 bytes a name token and a
+    /// scatter over the whole column on every load); instead the records of these pairs, usually far fewer than the
+    /// version's, get theirs here: one pass over each side's name column (<see cref="SomeRecordTokens"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool[] NamesShared(PopulationData mine, PopulationData theirs, Pair[] sorted, int pairCount)
+    {
+        var checks = new List<(int Mine, int Theirs)>();
+        for (var i = 0; i < pairCount;)
+        {
+            var (me, them) = (sorted[i].Mine, sorted[i].Theirs);
+            var kinds = MatchKinds.None;
+            while (i < pairCount && sorted[i].Mine == me && sorted[i].Theirs == them) kinds |= sorted[i++].Kind;
+            if (NeedsNameCheck(kinds)) checks.Add((me, them));
+        }
+        if (checks.Count == 0) return [];
+        var result = new bool[checks.Count];
+        var myNames = mine.Index(IdentifierType.Name);
+        var theirNames = theirs.Index(IdentifierType.Name);
+        if (myNames.Tokens.Length == 0 || theirNames.Tokens.Length == 0) return result;
+        using var myTokens = SomeRecordTokens.Of(myNames, mine.RecordCount, checks, static c => c.Mine);
+        using var theirTokens = SomeRecordTokens.Of(theirNames, theirs.RecordCount, checks, static c => c.Theirs);
+        for (var k = 0; k < checks.Count; k++)
+        {
+            var ours = myTokens.Of(checks[k].Mine);
+            var other = theirTokens.Of(checks[k].Theirs);
+            foreach (var x in ours)
+                if (other.Contains(x)) { result[k] = true; break; }
+        }
+        return result;
+    }
+
+    /// <summary>Whether two records share a token of the type (domain labels: the type kept per record).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Share(PopulationData mine, int me, PopulationData theirs, int them, IdentifierType type)
     {
