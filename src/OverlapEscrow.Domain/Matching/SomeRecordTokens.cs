@@ -32,9 +32,9 @@ internal sealed class SomeRecordTokens : IDisposable
         return _tokens.AsSpan(_start[s], _start[s + 1] - _start[s]);
     }
 
-    /// <summary>The tokens of the records at <paramref name="ordinal"/>(item) for each item (ordinals may repeat).</summary>
+    /// <summary>The tokens of the records of one side of the pairs (<paramref name="theirSide"/>: the second ordinal; they may repeat).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static SomeRecordTokens Of<T>(TokenIndex index, int recordCount, List<T> items, Func<T, int> ordinal)
+    public static SomeRecordTokens Of(TokenIndex index, int recordCount, ReadOnlySpan<(int Mine, int Theirs)> pairs, bool theirSide)
     {
         // Which records are asked for (a bit each) and, for each, its slot: only the slots of those bits are ever read,
         // so the rented array is not cleared.
@@ -42,9 +42,9 @@ internal sealed class SomeRecordTokens : IDisposable
         Array.Clear(wanted, 0, (recordCount + 63) >> 6);
         var slot = ArrayPool<int>.Shared.Rent(Math.Max(recordCount, 1));
         var records = 0;
-        foreach (var item in CollectionsMarshal.AsSpan(items))
+        foreach (var pair in pairs)
         {
-            var o = ordinal(item);
+            var o = theirSide ? pair.Theirs : pair.Mine;
             ref var word = ref wanted[o >> 6];
             if ((word & (1UL << o)) != 0) continue;
             word |= 1UL << o;
