@@ -143,11 +143,10 @@ public static class OverlapEngine
         // after themselves (or after one e-mail domain), which says no more than the name.
         var label = (joined & MatchKinds.NameOnly) != 0 && (mine.HasDomain[me] || theirs.HasDomain[them])
             && Share(mine, me, theirs, them, IdentifierType.DomainLabel);
-        var contradict = Contradict(mine, theirs, me, them);
         var kinds = joined & (MatchKinds.Domain | MatchKinds.NameSkeleton | MatchKinds.NameGeneric);
         if ((joined & MatchKinds.Name) != 0) kinds |= MatchKinds.Name;
         // A domain match whose names agree as well says so, even when the name join skipped a too-common name
-        // (shareName: looked up for such pairs before judging, NamesShared).
+        // (shareName: marked by the name join, SharesName, or looked up before judging, NamesShared).
         else if ((joined & MatchKinds.Domain) != 0 && shareName) kinds |= MatchKinds.Name;
         // Equal names share their typo keys too; a typo key is reported only where the names differ.
         if ((joined & MatchKinds.NameTypo) != 0 && (kinds & MatchKinds.Name) == 0) kinds |= MatchKinds.NameTypo;
@@ -156,6 +155,8 @@ public static class OverlapEngine
             kinds |= MatchKinds.NameOnly;
 
         if ((joined & MatchKinds.Domain) != 0) return (kinds, MatchConfidence.Exact, true);
+        // Only the name rules ask whether the domains contradict (two label look-ups a pair): not a domain match.
+        var contradict = Contradict(mine, theirs, me, them);
         var countryUnknown = mine.CountryUnknown[me] || theirs.CountryUnknown[them];
         // Rules (b), (d), (e), (f): the name in the record's own country (or a country one side does not know).
         var byCountry = ((joined & MatchKinds.Name) != 0 && !contradict)
