@@ -124,6 +124,34 @@ public class OverlapEngineTests
     }
 
     [Fact]
+    public void ADomainMatchSaysTheNamesAgreeForExactlyThePairsWhoseRecordsShareAName()
+    {
+        // Single domains and no domain labels: the name join never takes these pairs (their domains "contradict"), so
+        // whether the names agree is looked up per pair. Records with several names, records in several pairs, a record
+        // without names, and a name carried by more than TooCommon partner records (skipped by the name join).
+        var commonName = N(50);
+        var mine = Pop(Rec("m1", D(1), N(1), N(2)), Rec("m2", D(2), N(3)), Rec("m3", D(3)), Rec("m4", D(1), N(9)), Rec("m5", D(4), commonName));
+        var theirs = Pop([
+            Rec("t1", D(1), N(5), N(2)), Rec("t2", D(1), N(4)), Rec("t3", D(2), N(1), N(3)), Rec("t4", D(3), N(3)), Rec("t5", D(2)),
+            Rec("t6", D(4), N(7), commonName),
+            .. Enumerable.Range(0, OverlapEngine.TooCommon + 1).Select(i => Rec($"u{i:D5}", D(1000 + (ulong)i), commonName)),
+        ]);
+
+        var result = OverlapEngine.Compute(mine, theirs);
+
+        var both = MatchKinds.Domain | MatchKinds.Name;
+        Assert.Equal(both, KindWith(result, mine, theirs, "m1", "t1"));
+        Assert.Equal(MatchKinds.Domain, KindWith(result, mine, theirs, "m1", "t2"));
+        Assert.Equal(MatchKinds.Domain, KindWith(result, mine, theirs, "m4", "t1"));
+        Assert.Equal(MatchKinds.Domain, KindWith(result, mine, theirs, "m4", "t2"));
+        Assert.Equal(both, KindWith(result, mine, theirs, "m2", "t3"));
+        Assert.Equal(MatchKinds.Domain, KindWith(result, mine, theirs, "m2", "t5"));
+        Assert.Equal(MatchKinds.Domain, KindWith(result, mine, theirs, "m3", "t4"));
+        Assert.Equal(both, KindWith(result, mine, theirs, "m5", "t6"));
+        Assert.Equal(["m1", "m2", "m3", "m4", "m5"], MyOverlappingIds(result, mine));
+    }
+
+    [Fact]
     public void APartnerMatchedByTwoTokensOfOneTypeIsListedOnce()
     {
         var mine = Pop(Rec("m1", D(1), D(2)));

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using OverlapEscrow.Domain.Records;
 
@@ -135,17 +136,18 @@ public static class OverlapEngine
     /// no other name rule applies, and rule (c) names the domain label it rests on.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (MatchKinds Kinds, MatchConfidence? Confidence, bool ByCountry) Judge(PopulationData mine, PopulationData theirs, int me, int them, MatchKinds joined)
+    private static (MatchKinds Kinds, MatchConfidence? Confidence, bool ByCountry) Judge(PopulationData mine, PopulationData theirs, int me, int them, MatchKinds joined,
+        bool shareName)
     {
         // Rule (c) needs a domain on one side at least: two records without one share a label only where both name it
         // after themselves (or after one e-mail domain), which says no more than the name.
         var label = (joined & MatchKinds.NameOnly) != 0 && (mine.HasDomain[me] || theirs.HasDomain[them])
             && Share(mine, me, theirs, them, IdentifierType.DomainLabel);
-        var contradict = Contradict(mine, theirs, me, them);
         var kinds = joined & (MatchKinds.Domain | MatchKinds.NameSkeleton | MatchKinds.NameGeneric);
         if ((joined & MatchKinds.Name) != 0) kinds |= MatchKinds.Name;
-        // A domain match whose names agree as well says so, even when the name join skipped a too-common name.
-        else if ((joined & MatchKinds.Domain) != 0 && Share(mine, me, theirs, them, IdentifierType.Name)) kinds |= MatchKinds.Name;
+        // A domain match whose names agree as well says so, even when the name join skipped a too-common name
+        // (shareName: marked by the name join, SharesName, or looked up before judging, NamesShared).
+        else if ((joined & MatchKinds.Domain) != 0 && shareName) kinds |= MatchKinds.Name;
         // Equal names share their typo keys too; a typo key is reported only where the names differ.
         if ((joined & MatchKinds.NameTypo) != 0 && (kinds & MatchKinds.Name) == 0) kinds |= MatchKinds.NameTypo;
         if (label) kinds |= MatchKinds.NameOnly | MatchKinds.DomainLabel;
@@ -153,6 +155,8 @@ public static class OverlapEngine
             kinds |= MatchKinds.NameOnly;
 
         if ((joined & MatchKinds.Domain) != 0) return (kinds, MatchConfidence.Exact, true);
+        // Only the name rules ask whether the domains contradict (two label look-ups a pair): not a domain match.
+        var contradict = Contradict(mine, theirs, me, them);
         var countryUnknown = mine.CountryUnknown[me] || theirs.CountryUnknown[them];
         // Rules (b), (d), (e), (f): the name in the record's own country (or a country one side does not know).
         var byCountry = ((joined & MatchKinds.Name) != 0 && !contradict)
@@ -184,29 +188,62 @@ public static class OverlapEngine
             Parallel.For(0, types.Length, k => joined[k] = Join(mine, theirs, types[k], possible));
         else
             for (var k = 0; k < types.Length; k++) joined[k] = Join(mine, theirs, types[k], possible);
+        // The computation's working arrays (pairs, the judged list, the name look-ups) are rented from the shared pool and
+        // returned cleared: a matrix computes many overlaps, and fresh arrays of that size are large-object allocations
+        // whose pages are touched for the first time (dear on a virtual machine), collected only by a full collection.
         var sorted = SortPairs(joined, mine.RecordCount, theirs.RecordCount, out var pairCount);
-
-        // Each (mine, theirs) pair once, with its confidence, before the view and the cap.
-        var judged = new List<Judged>(pairCount);
-        for (var i = 0; i < pairCount;)
+        using var judged = new Judgements(pairCount);
+        try
         {
-            var me = sorted[i].Mine;
-            var them = sorted[i].Theirs;
-            var kinds = MatchKinds.None;
-            while (i < pairCount && sorted[i].Mine == me && sorted[i].Theirs == them) kinds |= sorted[i++].Kind;
-            var (kind, confidence, byCountry) = Judge(mine, theirs, me, them, kinds);
-            if (confidence is not null) judged.Add(new Judged(me, them, kind, confidence.Value, byCountry));
+            // Domain pairs not joined by name: whether their names agree too (one pass over the name columns for just their records).
+            var nameShared = NamesShared(mine, theirs, sorted, pairCount);
+            try
+            {
+                // Each (mine, theirs) pair once, with its confidence, before the view and the cap.
+                for (int i = 0, check = 0; i < pairCount;)
+                {
+                    var me = sorted[i].Mine;
+                    var them = sorted[i].Theirs;
+                    var kinds = MatchKinds.None;
+                    while (i < pairCount && sorted[i].Mine == me && sorted[i].Theirs == them) kinds |= sorted[i++].Kind;
+                    if (kinds == SharesName) continue;
+                    var shareName = (kinds & SharesName) != 0 || (NeedsNameCheck(kinds) && nameShared[check++]);
+                    var (kind, confidence, byCountry) = Judge(mine, theirs, me, them, kinds, shareName);
+                    if (confidence is not null) judged.Add(new Judged(me, them, kind, confidence.Value, byCountry));
+                }
+            }
+            finally
+            {
+                ArrayPool<bool>.Shared.Return(nameShared, clearArray: true);
+            }
+        }
+        finally
+        {
+            sorted.AsSpan(0, pairCount).Clear();
+            ArrayPool<Pair>.Shared.Return(sorted);
         }
         DemoteAmbiguous(mine, theirs, judged);
 
-        // At most one entry per judged pair: arrays of that size, trimmed once at the end.
-        var myOrdinals = new int[judged.Count];
-        var pairStart = new int[judged.Count + 1];
-        var theirOrdinals = new int[judged.Count];
-        var matchKinds = new MatchKinds[judged.Count];
-        var confidences = new MatchConfidence[judged.Count];
-        var truncated = new bool[judged.Count];
+        // The result's arrays at their exact sizes: the records and pairs kept are counted first (the view and the cap).
         int records = 0, kept = 0;
+        for (var i = 0; i < judged.Count;)
+        {
+            var me = judged[i].Mine;
+            var inRecord = 0;
+            for (; i < judged.Count && judged[i].Mine == me; i++)
+                if ((judged[i].Confidence != MatchConfidence.Possible || possible) && inRecord < MaxPartnersPerRecord) inRecord++;
+            if (inRecord == 0) continue;
+            records++;
+            kept += inRecord;
+        }
+        var myOrdinals = new int[records];
+        var pairStart = new int[records + 1];
+        var theirOrdinals = new int[kept];
+        var matchKinds = new MatchKinds[kept];
+        var confidences = new MatchConfidence[kept];
+        var truncated = new bool[records];
+        records = 0;
+        kept = 0;
         for (var i = 0; i < judged.Count;)
         {
             var me = judged[i].Mine;
@@ -233,8 +270,7 @@ public static class OverlapEngine
         var partnerCount = 0;
         for (var p = 0; p < kept; p++)
             if (!partners[theirOrdinals[p]]) { partners[theirOrdinals[p]] = true; partnerCount++; }
-        return new OverlapResult(myOrdinals[..records], pairStart[..(records + 1)], theirOrdinals[..kept], matchKinds[..kept], confidences[..kept],
-            truncated[..records], partnerCount);
+        return new OverlapResult(myOrdinals, pairStart, theirOrdinals, matchKinds, confidences, truncated, partnerCount);
     }
 
     /// <summary>Tokens on both sides together from which the joins run in parallel (below it, starting tasks costs more than it saves).</summary>
@@ -317,7 +353,12 @@ public static class OverlapEngine
                     for (var q = j; q < jEnd && kept <= MaxPartnersPerRecord; q++)
                     {
                         var them = b.Ordinals[q];
-                        if (!Qualifies(mine, theirs, join.Type, possible, me, them)) continue;
+                        if (!Qualifies(mine, theirs, join.Type, possible, me, them))
+                        {
+                            // Not a name match, but the pair does share a name: said so for a domain match of the same pair (Judge).
+                            if (join.Type == IdentifierType.Name) pairs.Add(new Pair(me, them, SharesName));
+                            continue;
+                        }
                         pairs.Add(new Pair(me, them, join.Kind));
                         kept++;
                     }
@@ -329,7 +370,64 @@ public static class OverlapEngine
         return pairs;
     }
 
-    /// <summary>Whether two records share a token of the type (domain labels and names: the types kept per record too).</summary>
+    /// <summary>A pair joined by domain but not by name: whether the names agree too is looked up (<see cref="NamesShared"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool NeedsNameCheck(MatchKinds joined) => (joined & (MatchKinds.Domain | MatchKinds.Name | SharesName)) == MatchKinds.Domain;
+
+    /// <summary>
+    /// Marks a pair the name join found sharing a name token but did not take as a name match (their domains contradict):
+    /// a domain match of the pair then says the names agree without looking them up. Never part of a result's kinds
+    /// (Judge builds those from the real kinds only); a pair with nothing else is not judged.
+    /// </summary>
+    private const MatchKinds SharesName = (MatchKinds)0x80;
+
+    /// <summary>
+    /// For each pair (mine, theirs) in <paramref name="sorted"/> that <see cref="NeedsNameCheck"/>, in order: whether the two
+    /// records share a name token. Most pairs that do were marked by the name join (<see cref="SharesName"/>); these are the
+    /// rest: pairs whose names differ, or share only a name too common for the join, or beyond its per-record cap. A
+    /// version keeps no name tokens per record (they would cost 16 bytes a name token and a scatter over the whole column
+    /// on every load); instead the records of these pairs get theirs here: one pass over each side's name column
+    /// (<see cref="SomeRecordTokens"/>).
+    /// </summary>
+    /// <returns>An array rented from the shared pool (at least one entry a check): return it.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool[] NamesShared(PopulationData mine, PopulationData theirs, Pair[] sorted, int pairCount)
+    {
+        var checks = ArrayPool<(int Mine, int Theirs)>.Shared.Rent(Math.Max(pairCount, 1));
+        var count = 0;
+        for (var i = 0; i < pairCount;)
+        {
+            var (me, them) = (sorted[i].Mine, sorted[i].Theirs);
+            var kinds = MatchKinds.None;
+            while (i < pairCount && sorted[i].Mine == me && sorted[i].Theirs == them) kinds |= sorted[i++].Kind;
+            if (NeedsNameCheck(kinds)) checks[count++] = (me, them);
+        }
+        var result = ArrayPool<bool>.Shared.Rent(Math.Max(count, 1));
+        result.AsSpan(0, count).Clear();
+        try
+        {
+            var myNames = mine.Index(IdentifierType.Name);
+            var theirNames = theirs.Index(IdentifierType.Name);
+            if (count == 0 || myNames.Tokens.Length == 0 || theirNames.Tokens.Length == 0) return result;
+            var pairs = checks.AsSpan(0, count);
+            using var myTokens = SomeRecordTokens.Of(myNames, mine.RecordCount, pairs, theirSide: false);
+            using var theirTokens = SomeRecordTokens.Of(theirNames, theirs.RecordCount, pairs, theirSide: true);
+            for (var k = 0; k < count; k++)
+            {
+                var other = theirTokens.Of(pairs[k].Theirs);
+                foreach (var x in myTokens.Of(pairs[k].Mine))
+                    if (other.Contains(x)) { result[k] = true; break; }
+            }
+            return result;
+        }
+        finally
+        {
+            checks.AsSpan(0, count).Clear();
+            ArrayPool<(int, int)>.Shared.Return(checks);
+        }
+    }
+
+    /// <summary>Whether two records share a token of the type (domain labels: the type kept per record).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Share(PopulationData mine, int me, PopulationData theirs, int them, IdentifierType type)
     {
@@ -351,46 +449,91 @@ public static class OverlapEngine
     {
         count = 0;
         foreach (var j in joined) count += j.Count;
-        // Both arrays are written in full before they are read (the joins' pairs copied in, then each pass's scatter).
-        var sorted = GC.AllocateUninitializedArray<Pair>(count);
+        // Both arrays (rented: the caller returns the one handed back) are written before they are read, up to count (the
+        // joins' pairs copied in, then each pass's scatter).
+        var sorted = ArrayPool<Pair>.Shared.Rent(Math.Max(count, 1));
         var n = 0;
         foreach (var j in joined)
         {
             j.Items.AsSpan(0, j.Count).CopyTo(sorted.AsSpan(n));
             n += j.Count;
+            j.Release();
         }
         if (count < 1 << 12)
         {
-            Array.Sort(sorted, static (x, y) => x.Mine != y.Mine ? x.Mine.CompareTo(y.Mine) : x.Theirs.CompareTo(y.Theirs));
+            sorted.AsSpan(0, count).Sort(static (x, y) => x.Mine != y.Mine ? x.Mine.CompareTo(y.Mine) : x.Theirs.CompareTo(y.Theirs));
             return sorted;
         }
-        var other = GC.AllocateUninitializedArray<Pair>(count);
-        var counts = new int[1 << 16];
+        var other = ArrayPool<Pair>.Shared.Rent(count);
+        var counts = ArrayPool<int>.Shared.Rent(1 << 16);
         foreach (var (byMine, shift, records) in new[] { (false, 0, theirRecordCount), (false, 16, theirRecordCount), (true, 0, myRecordCount), (true, 16, myRecordCount) })
         {
             if (shift > 0 && records <= 1 << 16) continue;
-            Array.Clear(counts);
-            foreach (var p in sorted) counts[Digit(p, byMine, shift)]++;
-            for (int d = 0, sum = 0; d < counts.Length; d++) (counts[d], sum) = (sum, sum + counts[d]);
-            foreach (var p in sorted) other[counts[Digit(p, byMine, shift)]++] = p;
+            Array.Clear(counts, 0, 1 << 16);
+            foreach (var p in sorted.AsSpan(0, count)) counts[Digit(p, byMine, shift)]++;
+            for (int d = 0, sum = 0; d < 1 << 16; d++) (counts[d], sum) = (sum, sum + counts[d]);
+            foreach (var p in sorted.AsSpan(0, count)) other[counts[Digit(p, byMine, shift)]++] = p;
             (sorted, other) = (other, sorted);
         }
+        ArrayPool<int>.Shared.Return(counts);
+        other.AsSpan(0, count).Clear();
+        ArrayPool<Pair>.Shared.Return(other);
         return sorted;
 
         static int Digit(Pair p, bool byMine, int shift) => ((byMine ? p.Mine : p.Theirs) >>> shift) & 0xFFFF;
     }
 
-    /// <summary>A growable array of pairs (a List without its per-add checks and versioning).</summary>
+    /// <summary>A growable array of pairs (a List without its per-add checks and versioning), rented from the shared pool.</summary>
     private sealed class PairBuffer(int capacity)
     {
-        public Pair[] Items = new Pair[Math.Max(capacity, 16)];
+        public Pair[] Items = ArrayPool<Pair>.Shared.Rent(Math.Max(capacity, 16));
         public int Count;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Add(Pair pair)
         {
-            if (Count == Items.Length) Array.Resize(ref Items, Items.Length * 2);
+            if (Count == Items.Length) Grow();
             Items[Count++] = pair;
+        }
+
+        private void Grow()
+        {
+            var larger = ArrayPool<Pair>.Shared.Rent(Items.Length * 2);
+            Items.AsSpan(0, Count).CopyTo(larger);
+            Release();
+            Items = larger;
+        }
+
+        /// <summary>Gives the array back to the pool, cleared (the pairs say who overlaps whom).</summary>
+        public void Release()
+        {
+            Items.AsSpan(0, Count).Clear();
+            ArrayPool<Pair>.Shared.Return(Items);
+            Items = [];
+        }
+    }
+
+    /// <summary>The judged pairs of a computation, in an array rented from the shared pool and returned cleared.</summary>
+    private sealed class Judgements(int capacity) : IDisposable
+    {
+        private Judged[] _items = ArrayPool<Judged>.Shared.Rent(Math.Max(capacity, 1));
+
+        public int Count { get; private set; }
+
+        public Judged this[int i]
+        {
+            get => _items[i];
+            set => _items[i] = value;
+        }
+
+        /// <summary>At most one a pair: the capacity (the pair count) is never exceeded.</summary>
+        public void Add(Judged judged) => _items[Count++] = judged;
+
+        public void Dispose()
+        {
+            _items.AsSpan(0, Count).Clear();
+            ArrayPool<Judged>.Shared.Return(_items);
+            _items = [];
         }
     }
 
@@ -402,7 +545,7 @@ public static class OverlapEngine
     /// of a record without a domain with one that has a domain take part; the pairs are in (mine, theirs) order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DemoteAmbiguous(PopulationData mine, PopulationData theirs, List<Judged> judged)
+    private static void DemoteAmbiguous(PopulationData mine, PopulationData theirs, Judgements judged)
     {
         // A strong pair of a record without a domain (x) and one with a domain (y).
         static bool Candidate(Judged p, bool xHasDomain, bool yHasDomain) => p.Confidence == MatchConfidence.Strong && !xHasDomain && yHasDomain;
@@ -435,7 +578,7 @@ public static class OverlapEngine
     /// and belong to <paramref name="side"/> (mine when <paramref name="mineSide"/>), makes possible each pair
     /// contradicted by another that is at least as well supported.
     /// </summary>
-    private static void DemoteWithin(PopulationData side, bool mineSide, List<Judged> judged, List<int> positions)
+    private static void DemoteWithin(PopulationData side, bool mineSide, Judgements judged, List<int> positions)
     {
         if (positions.Count < 2) return;
         var demote = new List<int>();

@@ -42,11 +42,12 @@ public sealed class PopulationData
         foreach (var o in Index(IdentifierType.NameOnly).Ordinals) CountryUnknown[o] = true;
         foreach (var o in Index(IdentifierType.Name).Ordinals) CountryUnknown[o] = false;
         foreach (var o in Index(IdentifierType.NameGeneric).Ordinals) CountryUnknown[o] = false;
-        // Domain labels and names are also compared per pair (Share in the engine): a record's tokens of those types,
-        // found from its ordinal. Built by counting, in linear time.
+        // Domain labels are also compared per pair (Share in the engine, for every pair a name join considers): a record's
+        // label tokens, found from its ordinal. Built by counting, in linear time. Names are compared only for pairs sharing
+        // a domain and not joined by name; the engine finds those records' names when it needs them (SomeRecordTokens), so
+        // a load does not scatter every name token and a version does not keep them twice.
         _byRecord = new RecordTokens[indexes.Length];
         _byRecord[(int)IdentifierType.DomainLabel] = RecordTokens.Of(Index(IdentifierType.DomainLabel), recordCount);
-        _byRecord[(int)IdentifierType.Name] = RecordTokens.Of(Index(IdentifierType.Name), recordCount);
         EstimatedBytes = Estimate();
     }
 
@@ -88,7 +89,7 @@ public sealed class PopulationData
 
     internal TokenIndex Index(IdentifierType type) => _indexes[(int)type];
 
-    /// <summary>The tokens of one record of the type (domain labels and names only).</summary>
+    /// <summary>The tokens of one record of the type (domain labels only).</summary>
     internal ReadOnlySpan<Token> TokensOf(IdentifierType type, int ordinal) => _byRecord[(int)type].Of(ordinal);
 
     /// <summary>The sorted token column of one type, with the ordinal of the record holding each token.</summary>
@@ -284,13 +285,17 @@ public sealed class PopulationData
         public static RecordTokens Of(TokenIndex index, int recordCount)
         {
             if (index.Ordinals.Length == 0) return None;
+            // Counted per record, then running ends; filled from the column's end backwards, each record's end moves down
+            // to its start (no second array of positions).
             var start = new int[recordCount + 1];
-            foreach (var o in index.Ordinals) start[o + 1]++;
-            for (var i = 0; i < recordCount; i++) start[i + 1] += start[i];
-            var next = start.AsSpan(0, recordCount).ToArray();
+            var ordinals = index.Ordinals;
+            foreach (var o in ordinals) start[o]++;
+            for (int i = 0, sum = 0; i < recordCount; i++) start[i] = sum += start[i];
+            start[recordCount] = ordinals.Length;
             // Every slot is written exactly once (the counts above), so the array need not be zeroed first.
-            var tokens = GC.AllocateUninitializedArray<Token>(index.Ordinals.Length);
-            for (var p = 0; p < index.Ordinals.Length; p++) tokens[next[index.Ordinals[p]]++] = index.Tokens[p];
+            var tokens = GC.AllocateUninitializedArray<Token>(ordinals.Length);
+            var column = index.Tokens;
+            for (var p = ordinals.Length - 1; p >= 0; p--) tokens[--start[ordinals[p]]] = column[p];
             return new RecordTokens(start, tokens);
         }
     }
