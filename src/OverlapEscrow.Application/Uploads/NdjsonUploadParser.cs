@@ -31,7 +31,8 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
     {
         var maxRow = options.Value.MaxRowBytes;
         long lines = 0; // lines ended in the chunks handed on so far
-        var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        var buffers = new UploadBuffers(ChunkBytes);
+        var buffer = buffers.Rent(ChunkBytes);
         var filled = 0;
         try
         {
@@ -59,18 +60,18 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
                         if (filled > maxRow) throw TooLong(lines + 1, maxRow);
                         if (filled < buffer.Length) continue; // the line's end has not arrived yet
                         // One line fills the buffer: a longer buffer for it (the limit may exceed a chunk).
-                        var larger = ArrayPool<byte>.Shared.Rent(2 * buffer.Length);
+                        var larger = buffers.Rent(2 * buffer.Length);
                         buffer.AsSpan(0, filled).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+                        buffers.Return(buffer);
                         buffer = larger;
                         continue;
                     }
                 }
                 if (end == 0) break;
                 var tail = filled - end;
-                var chunk = new UploadChunk(buffer, end, lines + 1);
+                var chunk = new UploadChunk(buffer, end, lines + 1, buffers);
                 lines += buffer.AsSpan(0, end).Count((byte)'\n');
-                var next = ArrayPool<byte>.Shared.Rent(Math.Max(ChunkBytes, 2 * tail));
+                var next = buffers.Rent(Math.Max(ChunkBytes, 2 * tail));
                 buffer.AsSpan(end, tail).CopyTo(next);
                 buffer = next;
                 filled = tail;
@@ -82,7 +83,7 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
         finally
         {
             // The body holds hashes as received (dictionary-reversible): no copy of them goes back to the pool uncleared.
-            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+            buffers.Return(buffer);
         }
     }
 

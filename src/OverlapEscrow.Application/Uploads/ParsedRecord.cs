@@ -84,8 +84,8 @@ public interface IChunkedUploadParser : IUploadParser
     List<ParsedRecord> Parse(UploadChunk chunk);
 }
 
-/// <summary>Whole rows of a body, as received, in a pooled buffer; <see cref="FirstLine"/> is the number of its first row.</summary>
-public sealed class UploadChunk(byte[] bytes, int length, long firstLine)
+/// <summary>Whole rows of a body, as received, in a buffer of its upload's; <see cref="FirstLine"/> is the number of its first row.</summary>
+public sealed class UploadChunk(byte[] bytes, int length, long firstLine, UploadBuffers owner)
 {
     private byte[]? _bytes = bytes;
 
@@ -93,9 +93,9 @@ public sealed class UploadChunk(byte[] bytes, int length, long firstLine)
     public long FirstLine { get; } = firstLine;
     public byte[] Bytes => _bytes ?? throw new ObjectDisposedException(nameof(UploadChunk));
 
-    /// <summary>The bytes hold hashes as received (dictionary-reversible): cleared before the buffer goes back to the pool.</summary>
+    /// <summary>The bytes hold hashes as received (dictionary-reversible): cleared as the buffer goes back for reuse.</summary>
     public void Release()
     {
-        if (Interlocked.Exchange(ref _bytes, null) is { } bytes) System.Buffers.ArrayPool<byte>.Shared.Return(bytes, clearArray: true);
+        if (Interlocked.Exchange(ref _bytes, null) is { } bytes) owner.Return(bytes);
     }
 }

@@ -288,13 +288,14 @@ public sealed class UploadPopulation(
         // the others back instead of letting rows pile up.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var idSeed = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
+        var encodedBuffers = new UploadBuffers(NdjsonUploadParser.ChunkBytes);
         var batches = Channel.CreateBounded<Task<PreparedBatch>>(
             new BoundedChannelOptions(Math.Max(4, 2 * Environment.ProcessorCount)) { SingleReader = true, SingleWriter = true });
         // A format that splits into chunks of whole rows (NDJSON) is parsed on every core too: only the split is in body order.
         var producer = request.Parser is IChunkedUploadParser chunked
-            ? Task.Run(() => ProduceChunksAsync(chunked, body, batches.Writer, chunk => Task.Run(() => Prepare(chunked.Parse(chunk), keyers, idSeed)), stop.Token),
+            ? Task.Run(() => ProduceChunksAsync(chunked, body, batches.Writer, chunk => Task.Run(() => Prepare(chunked.Parse(chunk), keyers, idSeed, encodedBuffers)), stop.Token),
                 CancellationToken.None)
-            : Task.Run(() => ProduceAsync(request.Parser, body, batches.Writer, rows => Task.Run(() => Prepare(rows, keyers, idSeed)), stop.Token),
+            : Task.Run(() => ProduceAsync(request.Parser, body, batches.Writer, rows => Task.Run(() => Prepare(rows, keyers, idSeed, encodedBuffers)), stop.Token),
                 CancellationToken.None);
         try
         {
@@ -371,7 +372,7 @@ public sealed class UploadPopulation(
     /// A batch of parsed rows with, for each usable row, its record id's duplicate key, its re-keyed record and that record
     /// encoded for a segment (<see cref="RecordCodec"/>), in a pooled buffer that <see cref="Release"/> gives back.
     /// </summary>
-    private sealed class PreparedBatch(List<ParsedRecord> rows, UInt128[] idKeys, EscrowRecord?[] records, byte[] encoded, int[] ends)
+    private sealed class PreparedBatch(List<ParsedRecord> rows, UInt128[] idKeys, EscrowRecord?[] records, byte[] encoded, int[] ends, UploadBuffers owner)
     {
         private byte[]? _encoded = encoded;
 
@@ -384,7 +385,7 @@ public sealed class UploadPopulation(
 
         public void Release()
         {
-            if (Interlocked.Exchange(ref _encoded, null) is { } bytes) System.Buffers.ArrayPool<byte>.Shared.Return(bytes, clearArray: true);
+            if (Interlocked.Exchange(ref _encoded, null) is { } bytes) owner.Return(bytes);
         }
     }
 
@@ -397,7 +398,7 @@ public sealed class UploadPopulation(
     /// re-keying its hashes. Rows the ordered stage then refuses (duplicates, a deletion in a snapshot, anything after
     /// an error under reject) are re-keyed for nothing and dropped; every received hash is zeroed here either way.
     /// </summary>
-    private static PreparedBatch Prepare(List<ParsedRecord> rows, PerThreadKeyers keyers, long idSeed)
+    private static PreparedBatch Prepare(List<ParsedRecord> rows, PerThreadKeyers keyers, long idSeed, UploadBuffers buffers)
     {
         var keyer = keyers.Current;
         var ids = new UInt128[rows.Count];
@@ -418,10 +419,10 @@ public sealed class UploadPopulation(
             // The hashes as received are dictionary-reversible: dropped here, re-keyed or not, never stored or logged.
             row.ZeroHashes();
         }
-        var encoded = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(1, scratch.WrittenCount));
+        var encoded = buffers.Rent(scratch.WrittenCount);
         scratch.WrittenSpan.CopyTo(encoded);
         scratch.Clear(); // attributes are partner data: not left in a thread's scratch
-        return new PreparedBatch(rows, ids, records, encoded, ends);
+        return new PreparedBatch(rows, ids, records, encoded, ends, buffers);
     }
 
     /// <summary>Hands each chunk of the body on, as the task that parses and prepares it, in body order.</summary>
