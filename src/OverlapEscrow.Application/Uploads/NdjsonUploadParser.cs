@@ -107,6 +107,12 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
             }
             return rows;
         }
+        catch
+        {
+            // The upload is refused; the hashes of the rows parsed so far go nowhere, and not as received either.
+            foreach (var row in rows) row.ZeroHashes();
+            throw;
+        }
         finally
         {
             chunk.Release();

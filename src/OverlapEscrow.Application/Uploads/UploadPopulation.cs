@@ -284,8 +284,8 @@ public sealed class UploadPopulation(
         // rows, splitting it, otherwise parsing and validating rows too; parsing each chunk, re-keying each batch of rows,
         // hashing its record ids and encoding its records, on every core (each batch is a task of its own, with the HMAC
         // state of the thread it runs on); and, in the order of the rows, checking duplicates and the error policy, then
-        // sealing and writing the encoded records and adding them to the columns. The channel holds the batches in row order, at most a few per core, so a slow stage holds
-        // the others back instead of letting rows pile up.
+        // sealing and writing the encoded records and adding them to the columns. The channel holds the batches in row
+        // order, at most a few per core, so a slow stage holds the others back instead of letting rows pile up.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var idSeed = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
         var encodedBuffers = new UploadBuffers(NdjsonUploadParser.ChunkBytes);
