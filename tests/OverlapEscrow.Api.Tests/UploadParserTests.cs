@@ -104,4 +104,125 @@ public sealed class UploadParserTests
         Assert.Equal([Hex(1), Hex(2)], Enumerable.Range(0, rows[0].HashCount).Select(i => Convert.ToHexString(rows[0].Hash(i))).ToArray());
         Assert.Equal(("identifiers.domain", 3L), (rows[1].Error?.Field, rows[1].Error?.Row));
     }
+
+    /// <summary>A body that arrives a few bytes at a time, as a slow client's does: every read gives less than asked.</summary>
+    private sealed class TrickleStream(byte[] data, int perRead) : Stream
+    {
+        private int _at;
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = Math.Min(Math.Min(count, perRead), data.Length - _at);
+            data.AsSpan(_at, n).CopyTo(buffer.AsSpan(offset));
+            _at += n;
+            return n;
+        }
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _at; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>
+    /// Rows R-0 … of about 180 bytes, one every line, except that every 97th line is blank, every 89th ends in CRLF, and
+    /// <paramref name="bad"/> (1-based line numbers) hold a row whose hash is not hex; returns the body and, per line, the
+    /// record id written on it (null for a blank line), counted here as the lines are written.
+    /// </summary>
+    private static (byte[] Body, List<string?> IdOnLine) ManyLines(int lines, IReadOnlySet<int> bad)
+    {
+        var sb = new StringBuilder();
+        var ids = new List<string?>();
+        for (var line = 1; line <= lines; line++)
+        {
+            if (line % 97 == 0) { sb.Append(line % 2 == 0 ? "  \t" : "").Append('\n'); ids.Add(null); continue; }
+            var id = $"R-{line}";
+            var hash = bad.Contains(line) ? "not-hex" : Hex(line);
+            sb.Append("{\"recordId\":\"").Append(id).Append("\",\"identifiers\":{\"domain\":\"").Append(hash)
+                .Append("\"},\"attributes\":{\"accountName\":\"Account ").Append(line).Append("\",\"stage\":\"Discovery\"}}");
+            sb.Append(line % 89 == 0 ? "\r\n" : "\n");
+            ids.Add(id);
+        }
+        return (Encoding.UTF8.GetBytes(sb.ToString()), ids);
+    }
+
+    [Theory]
+    [InlineData(int.MaxValue)] // reads as large as asked: chunks of NdjsonUploadParser.ChunkBytes
+    [InlineData(1000)]         // a trickle: a chunk per read, rows split across reads
+    public async Task RowNumbersAreLineNumbersAcrossChunksParsedInParallelWhateverTheReadsGive(int perRead)
+    {
+        var (body, idOnLine) = ManyLines(8000, new HashSet<int> { 1, 2999, 7777 });
+        Assert.True(body.Length > 4 * NdjsonUploadParser.ChunkBytes); // several chunks
+
+        var parser = new NdjsonUploadParser(new RowRules(Options), Options);
+        var parsing = new List<Task<List<ParsedRecord>>>();
+        await foreach (var chunk in parser.SplitAsync(new TrickleStream(body, perRead), CancellationToken.None))
+            parsing.Add(Task.Run(() => parser.Parse(chunk)));
+        var rows = (await Task.WhenAll(parsing)).SelectMany(r => r).ToList();
+
+        var expected = idOnLine.Select((id, i) => (Id: id, Line: i + 1L)).Where(x => x.Id is not null).ToList();
+        Assert.Equal(expected.Select(x => x.Line), rows.Select(r => r.Row));
+        Assert.Equal(expected.Select(x => x.Id), rows.Select(r => r.RecordId));
+        Assert.Equal([1L, 2999L, 7777L], rows.Where(r => r.Error is not null).Select(r => r.Error!.Row));
+        Assert.All(rows.Where(r => r.Error is not null), r => Assert.Equal("identifiers.domain", r.Error!.Field));
+    }
+
+    [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(700)]
+    public async Task TheFirstRowOverTheLengthLimitIsTheOneNamedWhereverTheChunksEnd(int perRead)
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(new UploadOptions { MaxRowBytes = 1024 });
+        var parser = new NdjsonUploadParser(new RowRules(options), options);
+        var (body, _) = ManyLines(3000, new HashSet<int>());
+        var lines = Encoding.UTF8.GetString(body).Split('\n');
+        var longRow = """{"recordId":"LONG","identifiers":{"domain":"%%"},"attributes":{"note":"@@"}}""".Replace("%%", Hex(1)).Replace("@@", new string('x', 1500));
+        lines[1800 - 1] = longRow; // the first one over the limit
+        lines[2500 - 1] = longRow;
+        var joined = Encoding.UTF8.GetBytes(string.Join('\n', lines));
+
+        var failure = await Assert.ThrowsAsync<UploadRejectedException>(async () =>
+        {
+            var parsing = new List<Task<List<ParsedRecord>>>();
+            try
+            {
+                await foreach (var chunk in parser.SplitAsync(new TrickleStream(joined, perRead), CancellationToken.None))
+                    parsing.Add(Task.Run(() => parser.Parse(chunk)));
+            }
+            finally
+            {
+                // In body order, as the upload awaits them: a chunk's failure comes before the split's own.
+                foreach (var task in parsing) await task;
+            }
+        });
+        Assert.Equal(400, failure.StatusCode);
+        Assert.Equal(1800, failure.RowError!.Row);
+    }
+
+    [Fact]
+    public async Task AnUnfinishedLastRowLongerThanAChunkIsRefusedWithItsRowNumber()
+    {
+        var parser = new NdjsonUploadParser(new RowRules(Options), Options);
+        var (body, _) = ManyLines(10, new HashSet<int>());
+        var tail = Encoding.UTF8.GetBytes("{\"recordId\":\"" + new string('y', NdjsonUploadParser.ChunkBytes + 10));
+
+        var failure = await Assert.ThrowsAsync<UploadRejectedException>(async () =>
+        {
+            await foreach (var chunk in parser.SplitAsync(new MemoryStream([.. body, .. tail]), CancellationToken.None)) parser.Parse(chunk);
+        });
+        Assert.Equal(11, failure.RowError!.Row);
+    }
+
+    [Fact]
+    public async Task ALastRowWithoutANewlineIsReadLikeAnyOther()
+    {
+        var (body, idOnLine) = ManyLines(50, new HashSet<int>());
+        var rows = await NdjsonAsync(Encoding.UTF8.GetString(body).TrimEnd('\n'));
+
+        Assert.Equal(idOnLine.Where(id => id is not null), rows.Select(r => r.RecordId));
+        Assert.All(rows, r => Assert.Null(r.Error));
+    }
 }

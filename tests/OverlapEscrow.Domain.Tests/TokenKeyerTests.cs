@@ -148,3 +148,60 @@ public class TokenKeyerTests
         Assert.Equal(0, new Token(7, 7).CompareTo(new Token(7, 7)));
     }
 }
+
+/// <summary>
+/// The re-keying's HMAC through OpenSSL's own HMAC_CTX (where the platform's libcrypto has it) and through the platform's
+/// HMACSHA256 must be the same function: checked against RFC 4231's vectors and against each other, many times on one
+/// reused context.
+/// </summary>
+public class ReusedHmacSha256Tests
+{
+    public static TheoryData<bool> Paths => ReusedHmacSha256.UsesOpenSslDirectly ? new() { true, false } : new() { false };
+
+    [Fact]
+    public void OnLinuxTheMacComesFromOpenSslDirectly()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("OE_HMAC_PLATFORM") == "1") return;
+        Assert.True(ReusedHmacSha256.UsesOpenSslDirectly, "libcrypto's HMAC_CTX was not found or failed its self-check");
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void EachPathGivesRfc4231sMacsAgainAndAgainOnOneContext(bool openSsl)
+    {
+        // RFC 4231 test cases 1, 2 and 6 (a key longer than a block), HMAC-SHA-256.
+        (byte[] Key, byte[] Data, string Mac)[] cases =
+        [
+            (Enumerable.Repeat((byte)0x0b, 20).ToArray(), "Hi There"u8.ToArray(), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+            ("Jefe"u8.ToArray(), "what do ya want for nothing?"u8.ToArray(), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+            (Enumerable.Repeat((byte)0xaa, 131).ToArray(), "Test Using Larger Than Block-Size Key - Hash Key First"u8.ToArray(),
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
+        ];
+        var mac = new byte[32];
+        foreach (var (key, data, expected) in cases)
+        {
+            using var hmac = new ReusedHmacSha256(key, openSsl);
+            for (var i = 0; i < 3; i++)
+            {
+                hmac.Compute(data, mac);
+                Assert.Equal(expected, Convert.ToHexStringLower(mac));
+            }
+        }
+    }
+
+    [Fact]
+    public void BothPathsGiveTheSameTokensForManyHashesOnOneReusedKeyer()
+    {
+        if (!ReusedHmacSha256.UsesOpenSslDirectly) return; // only the platform's path here: nothing to compare
+        var key = RandomNumberGenerator.GetBytes(32);
+        using var openSsl = new TokenKeyer(key, openSsl: true);
+        using var platform = new TokenKeyer(key, openSsl: false);
+        var hash = new byte[32];
+        for (var i = 0; i < 2000; i++)
+        {
+            RandomNumberGenerator.Fill(hash);
+            var type = i % 2 == 0 ? IdentifierType.Domain : IdentifierType.Name;
+            Assert.Equal(platform.Rekey(type, hash), openSsl.Rekey(type, hash));
+        }
+    }
+}

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
@@ -8,70 +7,124 @@ using OverlapEscrow.Domain.Records;
 namespace OverlapEscrow.Application.Uploads;
 
 /// <summary>
-/// Newline-delimited JSON, one record object per line (blank lines ignored). Reads the body through a pipe a
-/// buffer at a time, so memory stays bounded by the longest allowed row whatever the body size. Row numbers
-/// are line numbers.
+/// Newline-delimited JSON, one record object per line (blank lines ignored). Row numbers are line numbers.
+/// <para>The body is read in chunks of about <see cref="ChunkBytes"/> that end at a newline (<see cref="SplitAsync"/>):
+/// only finding the chunks' last newlines and counting their lines is done in body order, on one thread; every chunk's
+/// lines can then be parsed on any thread (<see cref="Parse"/>), since a line never spans two chunks and each chunk
+/// knows the number of its first line. Memory stays bounded by the chunks in flight and the longest allowed row,
+/// whatever the body size. A row longer than the limit is reported by the chunk that holds it, so the first such row
+/// in file order is the one named.</para>
 /// </summary>
-public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> options) : IUploadParser
+public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> options) : IChunkedUploadParser
 {
+    /// <summary>About a thousand rows of a typical CRM export: enough work per chunk to be worth a thread hop.</summary>
+    public const int ChunkBytes = 256 * 1024;
+
     public async IAsyncEnumerable<ParsedRecord> ReadAsync(Stream body, [EnumeratorCancellation] CancellationToken ct)
     {
+        await foreach (var chunk in SplitAsync(body, ct))
+            foreach (var row in Parse(chunk))
+                yield return row;
+    }
+
+    public async IAsyncEnumerable<UploadChunk> SplitAsync(Stream body, [EnumeratorCancellation] CancellationToken ct)
+    {
         var maxRow = options.Value.MaxRowBytes;
-        var reader = PipeReader.Create(body, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
-        long line = 0;
-        var batch = new List<ParsedRecord>(256);
-        var strings = new AttributeStrings();
+        long lines = 0; // lines ended in the chunks handed on so far
+        var buffers = new UploadBuffers(ChunkBytes);
+        var buffer = buffers.Rent(ChunkBytes);
+        var filled = 0;
         try
         {
-            while (true)
+            var done = false;
+            while (!done)
             {
-                var result = await reader.ReadAsync(ct);
-                var buffer = result.Buffer;
-                while (TryTakeLine(ref buffer, out var text))
+                // Reads until the buffer is full or a read gives less than asked (the body has no more at hand just now):
+                // the rows that have arrived are handed on then, so an upload is processed as it streams in, in chunks as
+                // large as the body arrives faster than it is parsed.
+                while (filled < buffer.Length)
                 {
-                    line++;
-                    if (text.Length > maxRow) throw TooLong(line, maxRow);
-                    if (!IsBlank(text)) batch.Add(ParseLine(text, line, strings));
+                    var asked = buffer.Length - filled;
+                    var read = await body.ReadAsync(buffer.AsMemory(filled), ct);
+                    if (read == 0) { done = true; break; }
+                    filled += read;
+                    if (read < asked) break;
                 }
-                if (buffer.Length > maxRow) throw TooLong(line + 1, maxRow);
-                if (result.IsCompleted)
+                int end;
+                if (done) end = filled;
+                else
                 {
-                    if (!buffer.IsEmpty && !IsBlank(buffer)) batch.Add(ParseLine(buffer, ++line, strings));
-                    buffer = buffer.Slice(buffer.End);
+                    end = buffer.AsSpan(0, filled).LastIndexOf((byte)'\n') + 1;
+                    if (end == 0)
+                    {
+                        if (filled > maxRow) throw TooLong(lines + 1, maxRow);
+                        if (filled < buffer.Length) continue; // the line's end has not arrived yet
+                        // One line fills the buffer: a longer buffer for it (the limit may exceed a chunk).
+                        var larger = buffers.Rent(2 * buffer.Length);
+                        buffer.AsSpan(0, filled).CopyTo(larger);
+                        buffers.Return(buffer);
+                        buffer = larger;
+                        continue;
+                    }
                 }
-                reader.AdvanceTo(buffer.Start, buffer.End);
-                foreach (var row in batch) yield return row;
-                batch.Clear();
-                if (result.IsCompleted) break;
+                if (end == 0) break;
+                var tail = filled - end;
+                var chunk = new UploadChunk(buffer, end, lines + 1, buffers);
+                lines += buffer.AsSpan(0, end).Count((byte)'\n');
+                var next = buffers.Rent(Math.Max(ChunkBytes, 2 * tail));
+                buffer.AsSpan(end, tail).CopyTo(next);
+                buffer = next;
+                filled = tail;
+                yield return chunk; // the chunk owns the old buffer now; Parse gives it back
+                // The unfinished line is already longer than allowed: reported after the chunk before it, whose rows come first.
+                if (tail > maxRow) throw TooLong(lines + 1, maxRow);
             }
         }
         finally
         {
-            await reader.CompleteAsync();
+            // The body holds hashes as received (dictionary-reversible): no copy of them goes back to the pool uncleared.
+            buffers.Return(buffer);
+        }
+    }
+
+    public List<ParsedRecord> Parse(UploadChunk chunk)
+    {
+        var maxRow = options.Value.MaxRowBytes;
+        var rows = new List<ParsedRecord>(chunk.Length / 128 + 1);
+        var strings = new AttributeStrings();
+        var line = chunk.FirstLine - 1;
+        try
+        {
+            var rest = chunk.Bytes.AsSpan(0, chunk.Length);
+            while (!rest.IsEmpty)
+            {
+                var newline = rest.IndexOf((byte)'\n');
+                var text = newline < 0 ? rest : rest[..newline];
+                rest = newline < 0 ? default : rest[(newline + 1)..];
+                line++;
+                if (text.Length > maxRow) throw TooLong(line, maxRow);
+                if (!IsBlank(text)) rows.Add(ParseLine(text, line, strings));
+            }
+            return rows;
+        }
+        catch
+        {
+            // The upload is refused; the hashes of the rows parsed so far go nowhere, and not as received either.
+            foreach (var row in rows) row.ZeroHashes();
+            throw;
+        }
+        finally
+        {
+            chunk.Release();
         }
     }
 
     private static UploadRejectedException TooLong(long line, int max) =>
         new(400, "A row is too long", $"Row {line} is longer than {max} bytes; nothing was applied.", new RowError(line, null, $"The row is longer than {max} bytes."));
 
-    private static bool TryTakeLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)
-    {
-        var newline = buffer.PositionOf((byte)'\n');
-        if (newline is null) { line = default; return false; }
-        line = buffer.Slice(0, newline.Value);
-        buffer = buffer.Slice(buffer.GetPosition(1, newline.Value));
-        return true;
-    }
+    private static bool IsBlank(ReadOnlySpan<byte> text) => text.IndexOfAnyExcept(" \t\r"u8) < 0;
 
-    private static bool IsBlank(ReadOnlySequence<byte> text)
-    {
-        foreach (var segment in text)
-            foreach (var b in segment.Span)
-                if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r')) return false;
-        return true;
-    }
-
-    private ParsedRecord ParseLine(ReadOnlySequence<byte> text, long line, AttributeStrings strings)
+    private ParsedRecord ParseLine(ReadOnlySpan<byte> text, long line, AttributeStrings strings)
     {
         var row = new ParsedRecord { Row = line };
         try

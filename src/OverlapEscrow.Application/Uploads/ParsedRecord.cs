@@ -70,3 +70,32 @@ public interface IUploadParser
 {
     IAsyncEnumerable<ParsedRecord> ReadAsync(Stream body, CancellationToken ct);
 }
+
+/// <summary>
+/// A format whose body splits into chunks of whole rows without parsing them (NDJSON: at newlines), so that the chunks
+/// can be parsed on several threads. Row numbers are the same as <see cref="IUploadParser.ReadAsync"/> gives.
+/// </summary>
+public interface IChunkedUploadParser : IUploadParser
+{
+    /// <summary>The body's chunks in order; reading it is done here only. Fails as ReadAsync would (a row too long, the body's limits).</summary>
+    IAsyncEnumerable<UploadChunk> SplitAsync(Stream body, CancellationToken ct);
+
+    /// <summary>The rows of one chunk, on any thread; releases the chunk (its buffer is cleared) whatever happens.</summary>
+    List<ParsedRecord> Parse(UploadChunk chunk);
+}
+
+/// <summary>Whole rows of a body, as received, in a buffer of its upload's; <see cref="FirstLine"/> is the number of its first row.</summary>
+public sealed class UploadChunk(byte[] bytes, int length, long firstLine, UploadBuffers owner)
+{
+    private byte[]? _bytes = bytes;
+
+    public int Length { get; } = length;
+    public long FirstLine { get; } = firstLine;
+    public byte[] Bytes => _bytes ?? throw new ObjectDisposedException(nameof(UploadChunk));
+
+    /// <summary>The bytes hold hashes as received (dictionary-reversible): cleared as the buffer goes back for reuse.</summary>
+    public void Release()
+    {
+        if (Interlocked.Exchange(ref _bytes, null) is { } bytes) owner.Return(bytes);
+    }
+}

@@ -280,48 +280,61 @@ public sealed class UploadPopulation(
         long rowsRead = 0, errorCount = 0;
         var opportunities = OpportunityFields.IsOpportunities(request.Population.Type);
 
-        // Three stages: parsing and validating rows (the request body is read only here, on one thread); re-keying each
-        // batch of rows and hashing its record ids, on every core (each batch is a task of its own, with the HMAC state
-        // of the thread it runs on); and, in the order of the rows, checking duplicates and the error policy, encoding,
-        // sealing and writing. The channel holds the batches in row order, at most a few per core, so a slow stage holds
-        // the others back instead of letting rows pile up.
+        // Three stages: reading the body (only here, on one thread) and, for a format that splits into chunks of whole
+        // rows, splitting it, otherwise parsing and validating rows too; parsing each chunk, re-keying each batch of rows,
+        // hashing its record ids and encoding its records, on every core (each batch is a task of its own, with the HMAC
+        // state of the thread it runs on); and, in the order of the rows, checking duplicates and the error policy, then
+        // sealing and writing the encoded records and adding them to the columns. The channel holds the batches in row
+        // order, at most a few per core, so a slow stage holds the others back instead of letting rows pile up.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var idSeed = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
+        var encodedBuffers = new UploadBuffers(NdjsonUploadParser.ChunkBytes);
         var batches = Channel.CreateBounded<Task<PreparedBatch>>(
             new BoundedChannelOptions(Math.Max(4, 2 * Environment.ProcessorCount)) { SingleReader = true, SingleWriter = true });
-        var producer = Task.Run(() => ProduceAsync(request.Parser, body, batches.Writer, rows => Task.Run(() => Prepare(rows, keyers, idSeed)), stop.Token),
-            CancellationToken.None);
+        // A format that splits into chunks of whole rows (NDJSON) is parsed on every core too: only the split is in body order.
+        var producer = request.Parser is IChunkedUploadParser chunked
+            ? Task.Run(() => ProduceChunksAsync(chunked, body, batches.Writer, chunk => Task.Run(() => Prepare(chunked.Parse(chunk), keyers, idSeed, encodedBuffers)), stop.Token),
+                CancellationToken.None)
+            : Task.Run(() => ProduceAsync(request.Parser, body, batches.Writer, rows => Task.Run(() => Prepare(rows, keyers, idSeed, encodedBuffers)), stop.Token),
+                CancellationToken.None);
         try
         {
             await foreach (var prepared in batches.Reader.ReadAllAsync(ct))
             {
                 var batch = await prepared;
-                await writer.KeepAliveAsync(ct);
-                for (var i = 0; i < batch.Rows.Count; i++)
+                try
                 {
-                    var row = batch.Rows[i];
-                    if (++rowsRead > _o.MaxRows)
-                        return new ReadOutcome(rowsRead, 0, errorCount, false, errors,
-                            new UploadOutcome.Refused(413, "Too many rows", $"An upload has at most {_o.MaxRows} rows; nothing was applied."));
-                    if (row.Error is null)
+                    await writer.KeepAliveAsync(ct);
+                    for (var i = 0; i < batch.Rows.Count; i++)
                     {
-                        var idKey = batch.IdKeys[i];
-                        if (seen.TryGetFirstRow(row.RecordId!, idKey, out var firstRow)) row.Fail("recordId", $"Duplicate recordId (first seen on row {firstRow}).");
-                        else if (row.Delete && request.Mode == VersionKind.Snapshot) row.Fail("op", "A snapshot replaces the population; op \"delete\" is only valid in a delta.");
-                        else seen.Add(row.RecordId!, idKey, row.Row);
-                        // An opportunities population's documented fields have formats the figures rely on (docs/health.md).
-                        if (opportunities && !row.Delete && OpportunityFields.Check(row.Attributes) is { } bad) row.Fail("attributes." + bad.Field, bad.Message);
+                        var row = batch.Rows[i];
+                        if (++rowsRead > _o.MaxRows)
+                            return new ReadOutcome(rowsRead, 0, errorCount, false, errors,
+                                new UploadOutcome.Refused(413, "Too many rows", $"An upload has at most {_o.MaxRows} rows; nothing was applied."));
+                        if (row.Error is null)
+                        {
+                            var idKey = batch.IdKeys[i];
+                            if (seen.TryGetFirstRow(row.RecordId!, idKey, out var firstRow)) row.Fail("recordId", $"Duplicate recordId (first seen on row {firstRow}).");
+                            else if (row.Delete && request.Mode == VersionKind.Snapshot) row.Fail("op", "A snapshot replaces the population; op \"delete\" is only valid in a delta.");
+                            else seen.Add(row.RecordId!, idKey, row.Row);
+                            // An opportunities population's documented fields have formats the figures rely on (docs/health.md).
+                            if (opportunities && !row.Delete && OpportunityFields.Check(row.Attributes) is { } bad) row.Fail("attributes." + bad.Field, bad.Message);
+                        }
+                        if (row.Error is { } error)
+                        {
+                            errorCount++;
+                            if (errors.Count < _o.MaxReportedErrors) errors.Add(error);
+                            else if (request.Policy == ErrorPolicy.Reject) return new ReadOutcome(rowsRead, 0, errorCount, false, errors, null); // rejected anyway; stop reading
+                            continue;
+                        }
+                        if (request.Policy == ErrorPolicy.Reject && errorCount > 0) continue; // keep validating, write nothing
+                        await writer.AddEncodedAsync(batch.Encoded(i), ct);
+                        if (columns is not null) await columns.AddAsync(batch.Records[i]!, ct);
                     }
-                    if (row.Error is { } error)
-                    {
-                        errorCount++;
-                        if (errors.Count < _o.MaxReportedErrors) errors.Add(error);
-                        else if (request.Policy == ErrorPolicy.Reject) return new ReadOutcome(rowsRead, 0, errorCount, false, errors, null); // rejected anyway; stop reading
-                        continue;
-                    }
-                    if (request.Policy == ErrorPolicy.Reject && errorCount > 0) continue; // keep validating, write nothing
-                    await writer.AddAsync(batch.Records[i]!, ct);
-                    if (columns is not null) await columns.AddAsync(batch.Records[i]!, ct);
+                }
+                finally
+                {
+                    batch.Release();
                 }
             }
             await producer; // surfaces the parser's failure (limits, malformed CSV, gzip) if it had one
@@ -333,7 +346,7 @@ public sealed class UploadPopulation(
             try { await producer; } catch { /* already surfaced above, or irrelevant after an early stop */ }
             // Batches still being re-keyed finish before their threads' keyers are disposed (and their hashes zeroed).
             while (batches.Reader.TryRead(out var left))
-                try { await left; } catch { /* irrelevant after an early stop */ }
+                try { (await left).Release(); } catch { /* irrelevant after an early stop */ }
         }
         await writer.FlushAsync(ct);
         return new ReadOutcome(rowsRead, writer.Written, errorCount, true, errors, null);
@@ -355,19 +368,44 @@ public sealed class UploadPopulation(
 
     private const int BatchRows = 256;
 
-    /// <summary>A batch of parsed rows with, for each usable row, its record id's duplicate key and its re-keyed record.</summary>
-    private sealed record PreparedBatch(List<ParsedRecord> Rows, UInt128[] IdKeys, EscrowRecord?[] Records);
+    /// <summary>
+    /// A batch of parsed rows with, for each usable row, its record id's duplicate key, its re-keyed record and that record
+    /// encoded for a segment (<see cref="RecordCodec"/>), in a pooled buffer that <see cref="Release"/> gives back.
+    /// </summary>
+    private sealed class PreparedBatch(List<ParsedRecord> rows, UInt128[] idKeys, EscrowRecord?[] records, byte[] encoded, int[] ends, UploadBuffers owner)
+    {
+        private byte[]? _encoded = encoded;
+
+        public List<ParsedRecord> Rows { get; } = rows;
+        public UInt128[] IdKeys { get; } = idKeys;
+        public EscrowRecord?[] Records { get; } = records;
+
+        /// <summary>Row <paramref name="i"/>'s record as a segment holds it (empty for a row with an error).</summary>
+        public ReadOnlyMemory<byte> Encoded(int i) => _encoded.AsMemory((i == 0 ? 0 : ends[i - 1])..ends[i]);
+
+        public void Release()
+        {
+            if (Interlocked.Exchange(ref _encoded, null) is { } bytes) owner.Return(bytes);
+        }
+    }
+
+    /// <summary>Each re-keying thread's scratch buffer for encoding a batch's records before they are copied out to a pooled one.</summary>
+    [ThreadStatic]
+    private static System.Buffers.ArrayBufferWriter<byte>? _encodeScratch;
 
     /// <summary>
     /// The work of a row that depends on that row alone, run for many batches at once: hashing its record id and
     /// re-keying its hashes. Rows the ordered stage then refuses (duplicates, a deletion in a snapshot, anything after
     /// an error under reject) are re-keyed for nothing and dropped; every received hash is zeroed here either way.
     /// </summary>
-    private static PreparedBatch Prepare(List<ParsedRecord> rows, PerThreadKeyers keyers, long idSeed)
+    private static PreparedBatch Prepare(List<ParsedRecord> rows, PerThreadKeyers keyers, long idSeed, UploadBuffers buffers)
     {
         var keyer = keyers.Current;
         var ids = new UInt128[rows.Count];
         var records = new EscrowRecord?[rows.Count];
+        var ends = new int[rows.Count];
+        var scratch = _encodeScratch ??= new System.Buffers.ArrayBufferWriter<byte>(1 << 18);
+        scratch.ResetWrittenCount();
         for (var i = 0; i < rows.Count; i++)
         {
             var row = rows[i];
@@ -375,11 +413,46 @@ public sealed class UploadPopulation(
             {
                 ids[i] = RecordIdKey(row.RecordId!, idSeed);
                 records[i] = ToRecord(row, keyer);
+                RecordCodec.Write(scratch, records[i]!);
             }
+            ends[i] = scratch.WrittenCount;
             // The hashes as received are dictionary-reversible: dropped here, re-keyed or not, never stored or logged.
             row.ZeroHashes();
         }
-        return new PreparedBatch(rows, ids, records);
+        var encoded = buffers.Rent(scratch.WrittenCount);
+        scratch.WrittenSpan.CopyTo(encoded);
+        scratch.Clear(); // attributes are partner data: not left in a thread's scratch
+        return new PreparedBatch(rows, ids, records, encoded, ends, buffers);
+    }
+
+    /// <summary>Hands each chunk of the body on, as the task that parses and prepares it, in body order.</summary>
+    private static async Task ProduceChunksAsync(IChunkedUploadParser parser, Stream body, ChannelWriter<Task<PreparedBatch>> output,
+        Func<UploadChunk, Task<PreparedBatch>> prepare, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var chunk in parser.SplitAsync(body, ct)) await HandOnAsync(output, prepare(chunk), ct);
+            output.Complete();
+        }
+        catch (Exception e)
+        {
+            output.Complete(e);
+            throw;
+        }
+    }
+
+    private static async Task HandOnAsync(ChannelWriter<Task<PreparedBatch>> output, Task<PreparedBatch> prepared, CancellationToken ct)
+    {
+        try
+        {
+            await output.WriteAsync(prepared, ct);
+        }
+        catch
+        {
+            // Not handed on (stopped): it is not in the channel, so nobody else waits for it before the keyers go.
+            try { (await prepared).Release(); } catch { /* the stop is what is reported */ }
+            throw;
+        }
     }
 
     private static async Task ProduceAsync(IUploadParser parser, Stream body, ChannelWriter<Task<PreparedBatch>> output,
@@ -393,31 +466,17 @@ public sealed class UploadPopulation(
                 batch.Add(row);
                 if (batch.Count == BatchRows)
                 {
-                    await HandOnAsync(prepare(batch));
+                    await HandOnAsync(output, prepare(batch), ct);
                     batch = new List<ParsedRecord>(BatchRows);
                 }
             }
-            if (batch.Count > 0) await HandOnAsync(prepare(batch));
+            if (batch.Count > 0) await HandOnAsync(output, prepare(batch), ct);
             output.Complete();
         }
         catch (Exception e)
         {
             output.Complete(e);
             throw;
-        }
-
-        async Task HandOnAsync(Task<PreparedBatch> prepared)
-        {
-            try
-            {
-                await output.WriteAsync(prepared, ct);
-            }
-            catch
-            {
-                // Not handed on (stopped): it is not in the channel, so nobody else waits for it before the keyers go.
-                try { await prepared; } catch { /* the stop is what is reported */ }
-                throw;
-            }
         }
     }
 
@@ -678,6 +737,15 @@ public sealed class UploadPopulation(
         public async Task AddAsync(EscrowRecord record, CancellationToken ct)
         {
             RecordCodec.Write(_buffer, record);
+            _count++;
+            Written++;
+            if (_count >= perSegment) await FlushAsync(ct);
+        }
+
+        /// <summary>A record already encoded by <see cref="RecordCodec.Write"/> (on a re-keying thread).</summary>
+        public async ValueTask AddEncodedAsync(ReadOnlyMemory<byte> encoded, CancellationToken ct)
+        {
+            System.Buffers.BuffersExtensions.Write(_buffer, encoded.Span);
             _count++;
             Written++;
             if (_count >= perSegment) await FlushAsync(ct);

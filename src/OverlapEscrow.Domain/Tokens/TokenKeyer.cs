@@ -13,19 +13,22 @@ namespace OverlapEscrow.Domain.Tokens;
 /// the database (HMAC per RFC 2104, the token key is never derived from anything stored). A stolen database or
 /// backup without K cannot be tested against guesses. The type byte separates identifier types, so a name hash
 /// can never collide with a domain hash into one token; the version label lets a future scheme coexist.
-/// Instances are not thread-safe (they reuse one HMAC state); create one per upload.
+/// Instances are not thread-safe (they reuse one HMAC state, OpenSSL's own where it can: <see cref="ReusedHmacSha256"/>); create one per thread.
 /// </remarks>
 public sealed class TokenKeyer : IDisposable
 {
     public const int HashSize = 32;
     private static ReadOnlySpan<byte> Label => "oe-token-v1"u8;
 
-    private readonly HMACSHA256 _hmac;
+    private readonly ReusedHmacSha256 _hmac;
 
-    public TokenKeyer(ReadOnlySpan<byte> tokenKey)
+    public TokenKeyer(ReadOnlySpan<byte> tokenKey) : this(tokenKey, ReusedHmacSha256.UsesOpenSslDirectly) { }
+
+    /// <param name="openSsl">Whether the MAC goes through OpenSSL's HMAC_CTX (tests compare both paths).</param>
+    internal TokenKeyer(ReadOnlySpan<byte> tokenKey, bool openSsl)
     {
         if (tokenKey.Length < 32) throw new ArgumentException("The token key must be at least 256 bits.", nameof(tokenKey));
-        _hmac = new HMACSHA256(tokenKey.ToArray());
+        _hmac = new ReusedHmacSha256(tokenKey, openSsl);
     }
 
     public Token Rekey(IdentifierType type, ReadOnlySpan<byte> identifierHash)
@@ -37,7 +40,7 @@ public sealed class TokenKeyer : IDisposable
         message[Label.Length] = (byte)type;
         identifierHash.CopyTo(message[(Label.Length + 1)..]);
         Span<byte> mac = stackalloc byte[32];
-        _hmac.TryComputeHash(message, mac, out _);
+        _hmac.Compute(message, mac);
         CryptographicOperations.ZeroMemory(message);
         return Token.Read(mac);
     }
