@@ -56,6 +56,7 @@ public sealed class UploadRowWriter
         IEnumerable<KeyValuePair<string, string?>> attributes)
     {
         Span<byte> hex = stackalloc byte[2 * 32];
+        Span<byte> order = stackalloc byte[NameKeys.TypoMaxLength + 1];
         json.Reset(); // one line is one JSON value
         json.WriteStartObject();
         json.WriteString("recordId", recordId);
@@ -76,6 +77,18 @@ public sealed class UploadRowWriter
                 open = true;
                 IdentifierHashes.HashHex(type, identifiers[i].Key, hex);
                 json.WriteStringValue(hex);
+            }
+            // Typo keys kept as their source (AccountKeys.ForUpload) are hashed from it, in the order they would have had.
+            if (t == IdentifierHashes.NameTypoIndex && keys.TypoKey is { } typoKey)
+            {
+                if (!open) json.WriteStartArray(IdentifierHashes.NameTypo);
+                open = true;
+                var count = NameKeys.TypoOrder(typoKey, order);
+                for (var k = 0; k < count; k++)
+                {
+                    IdentifierHashes.TypoHashHex(typoKey, order[k], keys.TypoSuffix, hex);
+                    json.WriteStringValue(hex);
+                }
             }
             if (open) json.WriteEndArray();
         }
@@ -218,6 +231,7 @@ internal readonly struct RowOutcome
             if (t < 0) throw new ArgumentOutOfRangeException(nameof(keys), identifiers[i].Type, "Not an identifier type.");
             counts[t] = checked((byte)(counts[t] + 1)); // an account has at most a few dozen keys
         }
+        counts[IdentifierHashes.NameTypoIndex] = checked((byte)(counts[IdentifierHashes.NameTypoIndex] + keys.TypoCount));
         _counts = BitConverter.ToUInt64(counts);
     }
 
