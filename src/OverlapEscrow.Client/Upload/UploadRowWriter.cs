@@ -13,7 +13,10 @@ namespace OverlapEscrow.Client.Upload;
 /// </summary>
 public sealed class UploadRowWriter
 {
-    private const int FlushThreshold = 64 * 1024;
+    // Lines are written out in blocks of about this size: on a file opened for asynchronous I/O each write is a hand-over
+    // to the thread pool and back, so a few large blocks cost the thread that writes (the one serial stage of a
+    // batched export) less than many small ones.
+    private const int FlushThreshold = 1024 * 1024;
 
     // Relaxed escaping keeps accents and other non-ASCII text readable for a reviewer of `hash` output; the
     // lines are NDJSON for an API, never embedded in HTML, so HTML-sensitive characters need no escaping.
@@ -159,8 +162,10 @@ public sealed class UploadRowWriter
 /// <summary>What an <see cref="UploadRowWriter"/> wrote and skipped.</summary>
 public sealed class UploadStats
 {
-    private readonly Dictionary<string, long> _rowsWithType = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long> _hashesByType = new(StringComparer.Ordinal);
+    // Counted by the position of the type in IdentifierHashes.Types: this runs for every row on the thread that writes
+    // the lines, which no other core can share, so a row costs it a few additions rather than two look-ups per type.
+    private readonly long[] _rowsWithType = new long[IdentifierHashes.Types.Count];
+    private readonly long[] _hashesByType = new long[IdentifierHashes.Types.Count];
     private readonly Dictionary<string, Dictionary<string, long>> _skipReasons = new(StringComparer.Ordinal);
 
     /// <summary>Accounts given to the writer.</summary>
@@ -172,11 +177,19 @@ public sealed class UploadStats
     /// <summary>Accounts without any key, not written.</summary>
     public long RowsWithoutKey { get; private set; }
 
-    /// <summary>Written accounts that have at least one hash of each identifier type.</summary>
-    public IReadOnlyDictionary<string, long> RowsWithType => _rowsWithType;
+    /// <summary>Written accounts that have at least one hash of each identifier type (types with none are left out).</summary>
+    public IReadOnlyDictionary<string, long> RowsWithType => ByType(_rowsWithType);
 
-    /// <summary>Hashes written per identifier type.</summary>
-    public IReadOnlyDictionary<string, long> HashesByType => _hashesByType;
+    /// <summary>Hashes written per identifier type (types with none are left out).</summary>
+    public IReadOnlyDictionary<string, long> HashesByType => ByType(_hashesByType);
+
+    private static Dictionary<string, long> ByType(long[] counts)
+    {
+        var byType = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var t = 0; t < counts.Length; t++)
+            if (counts[t] > 0) byType[IdentifierHashes.Types[t]] = counts[t];
+        return byType;
+    }
 
     /// <summary>For the accounts without any key: field (website, email, name) → reason → accounts.</summary>
     public IReadOnlyDictionary<string, Dictionary<string, long>> SkipReasons => _skipReasons;
@@ -184,13 +197,12 @@ public sealed class UploadStats
     internal void CountWritten(RowOutcome row)
     {
         RowsWritten++;
-        for (var t = 0; t < IdentifierHashes.Types.Count; t++)
+        for (var t = 0; t < _rowsWithType.Length; t++)
         {
             var count = row.KeysOfType(t);
             if (count == 0) continue;
-            var type = IdentifierHashes.Types[t];
-            _rowsWithType[type] = _rowsWithType.GetValueOrDefault(type) + 1;
-            _hashesByType[type] = _hashesByType.GetValueOrDefault(type) + count;
+            _rowsWithType[t]++;
+            _hashesByType[t] += count;
         }
     }
 
