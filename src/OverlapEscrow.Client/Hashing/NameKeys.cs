@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 
@@ -333,24 +334,55 @@ public static class NameKeys
     /// </summary>
     internal static List<string> Tokens(string value)
     {
-        var sb = new StringBuilder(value.Length);
-        Span<char> chars = stackalloc char[2]; // one code point in UTF-16, without a string per letter
+        var text = value.Normalize(NormalizationForm.FormKD);
+        // The words are written into one buffer, separated by spaces, and cut out of it: no builder, no joined string and
+        // no array of pieces per name (this runs a few times per CRM row). A UTF-16 unit gives at most five characters
+        // ("&" is " and "), and a code point of two units at most two.
+        var most = text.Length * 5;
+        char[]? rented = null;
+        var buffer = most <= 512 ? stackalloc char[512] : (rented = ArrayPool<char>.Shared.Rent(most));
+        var n = 0;
         // Code points, not UTF-16 units, so letters outside the Basic Multilingual Plane are letters too.
-        foreach (var rune in value.Normalize(NormalizationForm.FormKD).EnumerateRunes())
+        foreach (var rune in text.EnumerateRunes())
         {
             if (Rune.GetUnicodeCategory(rune) == UnicodeCategory.NonSpacingMark) continue;
             // Each code point's own lower-case mapping, without context (no final-sigma rule).
             var lower = Rune.ToLowerInvariant(rune);
-            if (lower.IsBmp && Transliterations.TryGetValue((char)lower.Value, out var replacement)) { sb.Append(replacement); continue; }
-            if (lower.Value is '&' or '+') { sb.Append(" and "); continue; }
+            if (lower.IsBmp && Transliterations.TryGetValue((char)lower.Value, out var replacement))
+            {
+                replacement.CopyTo(buffer[n..]);
+                n += replacement.Length;
+                continue;
+            }
+            if (lower.Value is '&' or '+')
+            {
+                " and ".CopyTo(buffer[n..]);
+                n += 5;
+                continue;
+            }
             if (lower.IsBmp && Deleted.Contains((char)lower.Value)) continue;
             var category = Rune.GetUnicodeCategory(lower);
             var isLetter = category is UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter
                 or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter;
-            if (isLetter || category == UnicodeCategory.DecimalDigitNumber) sb.Append(chars[..lower.EncodeToUtf16(chars)]);
-            else sb.Append(' ');
+            if (isLetter || category == UnicodeCategory.DecimalDigitNumber) n += lower.EncodeToUtf16(buffer[n..]);
+            else buffer[n++] = ' ';
         }
-        return [.. sb.ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+        // The words: the runs between spaces, without empty ones.
+        var words = new List<string>(4);
+        var start = -1;
+        for (var i = 0; i < n; i++)
+        {
+            if (buffer[i] != ' ')
+            {
+                if (start < 0) start = i;
+                continue;
+            }
+            if (start >= 0) words.Add(new string(buffer[start..i]));
+            start = -1;
+        }
+        if (start >= 0) words.Add(new string(buffer[start..n]));
+        if (rented is not null) ArrayPool<char>.Shared.Return(rented);
+        return words;
     }
 
     /// <summary>A name made only of common words identifies no company on its own; single characters and numbers count as common next to a common word.</summary>
