@@ -345,6 +345,20 @@ public static class NameKeys
         // Code points, not UTF-16 units, so letters outside the Basic Multilingual Plane are letters too.
         foreach (var rune in text.EnumerateRunes())
         {
+            if (rune.IsAscii)
+            {
+                // Most names are ASCII, where the rule below comes down to this (no ASCII character is a mark or has a
+                // transliteration; of the dropped ones only the apostrophe, backtick and period are ASCII).
+                var c = (char)rune.Value;
+                if (char.IsAsciiLetterOrDigit(c)) buffer[n++] = char.ToLowerInvariant(c);
+                else if (c is '&' or '+')
+                {
+                    " and ".CopyTo(buffer[n..]);
+                    n += 5;
+                }
+                else if (c is not ('\'' or '`' or '.')) buffer[n++] = ' ';
+                continue;
+            }
             if (Rune.GetUnicodeCategory(rune) == UnicodeCategory.NonSpacingMark) continue;
             // Each code point's own lower-case mapping, without context (no final-sigma rule).
             var lower = Rune.ToLowerInvariant(rune);

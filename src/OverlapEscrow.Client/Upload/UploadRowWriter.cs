@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using OverlapEscrow.Client.Hashing;
@@ -66,13 +67,14 @@ public sealed class UploadRowWriter
         json.WriteStartObject("identifiers");
         // By type in upload order, each type's keys in the order the account gave them (AccountKeys.Hashes). Each
         // key's type is looked up once; a key of no known type is not written, as before.
-        var identifiers = keys.Identifiers;
-        Span<sbyte> typeOf = identifiers.Count <= 256 ? stackalloc sbyte[identifiers.Count] : new sbyte[identifiers.Count];
-        for (var i = 0; i < identifiers.Count; i++) typeOf[i] = (sbyte)IdentifierHashes.IndexOfType(identifiers[i].Type);
+        // A span over the keys' list when it is one (AccountKeys.From makes lists): no interface call per key and type.
+        ReadOnlySpan<AccountKey> identifiers = keys.Identifiers is List<AccountKey> list ? CollectionsMarshal.AsSpan(list) : [.. keys.Identifiers];
+        Span<sbyte> typeOf = identifiers.Length <= 256 ? stackalloc sbyte[identifiers.Length] : new sbyte[identifiers.Length];
+        for (var i = 0; i < identifiers.Length; i++) typeOf[i] = (sbyte)IdentifierHashes.IndexOfType(identifiers[i].Type);
         for (var t = 0; t < IdentifierHashes.Types.Count; t++)
         {
             var open = false;
-            for (var i = 0; i < identifiers.Count; i++)
+            for (var i = 0; i < identifiers.Length; i++)
             {
                 if (typeOf[i] != t) continue;
                 var type = IdentifierHashes.Types[t];
@@ -236,8 +238,8 @@ internal readonly struct RowOutcome
             return;
         }
         Span<byte> counts = stackalloc byte[sizeof(ulong)];
-        var identifiers = keys.Identifiers;
-        for (var i = 0; i < identifiers.Count; i++)
+        ReadOnlySpan<AccountKey> identifiers = keys.Identifiers is List<AccountKey> list ? CollectionsMarshal.AsSpan(list) : [.. keys.Identifiers];
+        for (var i = 0; i < identifiers.Length; i++)
         {
             var t = IdentifierHashes.IndexOfType(identifiers[i].Type);
             if (t < 0) throw new ArgumentOutOfRangeException(nameof(keys), identifiers[i].Type, "Not an identifier type.");
