@@ -135,7 +135,7 @@ public static class NameKeys
         var result = new List<NameVariant>(candidates.Count + 1);
         foreach (var words in candidates)
         {
-            var key = string.Concat(words);
+            var key = Join(words);
             if (key.Length > 0 && !Contains(result, key)) result.Add(new NameVariant(key, IsGeneric(words)));
         }
         var v1 = KeyV1(tokens);
@@ -170,8 +170,18 @@ public static class NameKeys
             // "Smith & Co" leaves a dangling "and" once "co" is gone.
             if (stripped && tokens.Count > 1 && tokens[^1] == "and") tokens.RemoveAt(tokens.Count - 1);
         }
-        return string.Concat(tokens);
+        return Join(tokens);
     }
+
+    /// <summary>The words written together (string.Concat over a list, without boxing its enumerator; one word is itself).</summary>
+    private static string Join(List<string> words) => words.Count switch
+    {
+        0 => "",
+        1 => words[0],
+        2 => string.Concat(words[0], words[1]),
+        3 => string.Concat(words[0], words[1], words[2]),
+        _ => string.Concat(words),
+    };
 
     /// <summary>Whether a name key is made only of ASCII letters and digits (and so could be a domain label).</summary>
     public static bool IsAsciiKey(string key)
@@ -400,7 +410,7 @@ public static class NameKeys
     }
 
     /// <summary>A name made only of common words identifies no company on its own; single characters and numbers count as common next to a common word.</summary>
-    internal static bool IsGeneric(IReadOnlyList<string> words)
+    internal static bool IsGeneric(List<string> words)
     {
         var common = CommonWords.Value;
         var any = false;
@@ -449,16 +459,28 @@ public static class NameKeys
     /// <summary>The finished words of each part (legal name, trading name) of a name's words.</summary>
     private static List<List<string>> Parts(List<string> tokens)
     {
-        var parts = new List<List<string>>();
-        foreach (var part in SplitTradingName(tokens))
+        var parts = new List<List<string>>(2);
+        var split = TradingNameAt(tokens, out var separator);
+        if (split < 0) AddPart(parts, tokens);
+        else
+        {
+            AddPart(parts, tokens[..split]);
+            AddPart(parts, tokens[(split + separator)..]);
+        }
+        return parts;
+
+        static void AddPart(List<List<string>> parts, List<string> part)
         {
             var words = StripLegalForms(Expand(part));
             if (words.Count > 0) parts.Add(words);
         }
-        return parts;
     }
 
-    private static List<List<string>> SplitTradingName(List<string> words)
+    /// <summary>
+    /// Where the first trading-name separator stands (the legal name is the words before it, the trading name those
+    /// after it), and its length in words; -1 when the name has none.
+    /// </summary>
+    private static int TradingNameAt(List<string> words, out int length)
     {
         for (var i = 1; i < words.Count; i++)
             foreach (var separator in TradingSeparators)
@@ -467,9 +489,14 @@ public static class NameKeys
                 if (i + n >= words.Count) continue;
                 var match = true;
                 for (var k = 0; k < n && match; k++) match = string.Equals(words[i + k], separator[k], StringComparison.Ordinal);
-                if (match) return [words[..i], words[(i + n)..]];
+                if (match)
+                {
+                    length = n;
+                    return i;
+                }
             }
-        return [words];
+        length = 0;
+        return -1;
     }
 
     private static List<string> Expand(List<string> words)
