@@ -54,19 +54,23 @@ public sealed class AccountExportTests : IDisposable
     }
 
     [Theory]
-    [InlineData(1, 0)]
-    [InlineData(4096, 0)]
-    [InlineData(4097, 0)]
-    [InlineData(30_001, 0)]
-    [InlineData(9_000, 1)]
-    [InlineData(9_000, 3)]
-    public async Task BatchedHashingWritesExactlyWhatRowByRowWritesInTheSameOrder(int rows, int threads)
+    [InlineData(1, 0, true)]
+    [InlineData(4096, 0, true)]
+    [InlineData(4097, 0, true)]
+    [InlineData(30_001, 0, true)]
+    [InlineData(9_000, 1, true)]
+    [InlineData(9_000, 3, true)]
+    // Without explanations the typo keys are hashed from their source rather than from their text (AccountKeys.ForUpload).
+    [InlineData(30_001, 0, false)]
+    [InlineData(9_000, 1, false)]
+    public async Task BatchedHashingWritesExactlyWhatRowByRowWritesInTheSameOrder(int rows, int threads, bool explain)
     {
         var path = Export(rows);
         var output = new MemoryStream();
         var explained = new List<long>();
         var progress = new List<long>();
-        var writer = await AccountExport.WriteNdjsonAsync(path, Columns, output, (read, _) => progress.Add(read), explain: (row, _, _) => explained.Add(row), threads: threads);
+        var writer = await AccountExport.WriteNdjsonAsync(path, Columns, output, (read, _) => progress.Add(read),
+            explain: explain ? (row, _, _) => explained.Add(row) : null, threads: threads);
 
         var reference = await OneByOneAsync(path);
         Assert.Equal(reference.Text, Encoding.UTF8.GetString(output.ToArray()));
@@ -74,7 +78,7 @@ public sealed class AccountExportTests : IDisposable
             (writer.Stats.RowsRead, writer.Stats.RowsWritten, writer.Stats.RowsWithoutKey));
         Assert.Equal(reference.Stats.HashesByType, writer.Stats.HashesByType);
         Assert.Equal(reference.Stats.RowsWithType, writer.Stats.RowsWithType);
-        Assert.Equal(reference.Rows, explained);
+        if (explain) Assert.Equal(reference.Rows, explained);
         Assert.Equal(rows, progress[^1]);
         Assert.Equal(progress.Order(), progress);
         // Line numbers still lead back to the export's rows (the escrow reports row errors by line).

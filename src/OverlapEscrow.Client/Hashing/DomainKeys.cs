@@ -23,6 +23,9 @@ public static partial class DomainKeys
             .Select(line => line.Split((char[]?)null, 2, StringSplitOptions.RemoveEmptyEntries)[0].ToLowerInvariant()),
         StringComparer.Ordinal));
 
+    private static readonly Lazy<HashSet<string>.AlternateLookup<ReadOnlySpan<char>>> PlatformTails =
+        new(() => Platforms.Value.GetAlternateLookup<ReadOnlySpan<char>>());
+
     // UTS #46 nontransitional processing with STD3 rules (ICU), as IDNA 2008 registries expect: "faß.de" stays ß.
     private static readonly IdnMapping Idn = new() { UseStd3AsciiRules = true, AllowUnassigned = false };
 
@@ -95,10 +98,11 @@ public static partial class DomainKeys
     /// <summary>Whether the host is a listed platform host or below one.</summary>
     private static bool OnPlatform(string asciiHost)
     {
-        var platforms = Platforms.Value;
+        // Each tail looked up as a span of the host, not as a string of its own (this runs for every website).
+        var platforms = PlatformTails.Value;
         for (var i = 0; ; i++)
         {
-            if (platforms.Contains(asciiHost[i..])) return true;
+            if (platforms.Contains(asciiHost.AsSpan(i))) return true;
             i = asciiHost.IndexOf('.', i);
             if (i < 0) return false;
         }
@@ -118,13 +122,17 @@ public static partial class DomainKeys
         asciiHost = null;
         host = Port().Replace(host, "");
         if (host.StartsWith('[')) return KeyResult.None("ip address");
-        // Lower-case A-Z only; UTS #46 mapping lower-cases the rest (and has no final-sigma rule).
-        host = string.Create(host.TrimEnd('.').Length, host.TrimEnd('.'), static (span, h) =>
-        {
-            for (var i = 0; i < h.Length; i++) span[i] = h[i] is >= 'A' and <= 'Z' ? (char)(h[i] + 32) : h[i];
-        });
+        // Lower-case A-Z only; UTS #46 mapping lower-cases the rest (and has no final-sigma rule). A host with nothing
+        // to change (most are lower case already) is kept as it is rather than copied.
+        host = host.TrimEnd('.');
+        if (host.AsSpan().IndexOfAnyInRange('A', 'Z') >= 0)
+            host = string.Create(host.Length, host, static (span, h) =>
+            {
+                for (var i = 0; i < h.Length; i++) span[i] = h[i] is >= 'A' and <= 'Z' ? (char)(h[i] + 32) : h[i];
+            });
         if (host.Length == 0) return KeyResult.None("empty");
-        if (host.Any(char.IsWhiteSpace)) return KeyResult.None("invalid host");
+        foreach (var c in host)
+            if (char.IsWhiteSpace(c)) return KeyResult.None("invalid host");
         if (Ipv4().IsMatch(host)) return KeyResult.None("ip address");
         if (host == "localhost" || !host.Contains('.')) return KeyResult.None("no dot");
         string ascii;

@@ -78,6 +78,30 @@ public static class IdentifierHashes
         Convert.TryToHexStringLower(digest, hex, out _);
     }
 
+    /// <summary>The position of <see cref="NameTypo"/> in <see cref="Types"/>: the last, so typo keys end a line's identifiers.</summary>
+    internal static readonly int NameTypoIndex = Array.IndexOf(TypeArray, NameTypo);
+
+    /// <summary>
+    /// <see cref="HashHex"/> of the <see cref="NameTypo"/> key that is <paramref name="key"/> without its character
+    /// <paramref name="deleted"/> (none when it is <c>key.Length</c>), followed by <paramref name="suffix"/>: the
+    /// typo keys of NameKeys.TypoOrder, hashed without a string each. <paramref name="key"/> is ASCII letters and digits.
+    /// </summary>
+    internal static void TypoHashHex(string key, int deleted, string suffix, Span<byte> hex)
+    {
+        var prefix = TypePrefixes[NameTypoIndex];
+        var length = prefix.Length + key.Length + Encoding.UTF8.GetMaxByteCount(suffix.Length);
+        var rented = length > 512 ? new byte[length] : null;
+        Span<byte> text = rented ?? stackalloc byte[length];
+        prefix.CopyTo(text);
+        var n = prefix.Length;
+        for (var i = 0; i < key.Length; i++)
+            if (i != deleted) text[n++] = (byte)key[i];
+        n += Encoding.UTF8.GetBytes(suffix, text[n..]);
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        ShortSha256.Hash(text[..n], digest);
+        Convert.TryToHexStringLower(digest, hex, out _);
+    }
+
     private static void HashTo(string type, string key, Span<byte> digest)
     {
         // One stack buffer for the hashed text and none for the digest: this runs several times per CRM row. The
@@ -141,7 +165,27 @@ public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnl
     /// <summary>
     /// The keys of an account from its CRM fields (docs/hashing.md, "What one account uploads"); any field may be null.
     /// </summary>
-    public static AccountKeys From(string? website, string? email, string? name, string? country)
+    public static AccountKeys From(string? website, string? email, string? name, string? country) =>
+        Build(website, email, name, country, typosAsText: true);
+
+    /// <summary>
+    /// The keys of <see cref="From"/> with the typo keys left out of <see cref="Identifiers"/> and kept as their source
+    /// (<see cref="TypoKey"/>, <see cref="TypoSuffix"/>, <see cref="TypoCount"/>): what an upload line needs, since
+    /// UploadRowWriter hashes them straight from the name key, without a string per typo key. Same keys, same order.
+    /// </summary>
+    internal static AccountKeys ForUpload(string? website, string? email, string? name, string? country) =>
+        Build(website, email, name, country, typosAsText: false);
+
+    /// <summary>The name key whose typo keys follow the identifiers (only from <see cref="ForUpload"/>; null otherwise).</summary>
+    internal string? TypoKey { get; private init; }
+
+    /// <summary>What follows each typo key ("|" and the country code).</summary>
+    internal string TypoSuffix { get; private init; } = "";
+
+    /// <summary>How many typo keys <see cref="TypoKey"/> gives (NameKeys.TypoOrder).</summary>
+    internal int TypoCount { get; private init; }
+
+    private static AccountKeys Build(string? website, string? email, string? name, string? country, bool typosAsText)
     {
         // Most rows give a key for every field: their Missing is one shared empty dictionary, not one each.
         Dictionary<string, string>? missing = null;
@@ -160,7 +204,7 @@ public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnl
         }
         // Room for every key the account can give (domains and labels, two per name variant, the skeletons, the
         // typo keys of the first variant), so the list is allocated once and no larger than it needs to be.
-        var identifiers = new List<AccountKey>(5 + 2 * names.Count + NameKeys.MaxSkeletons + (names.Count > 0 ? Math.Min(names[0].Key.Length, NameKeys.TypoMaxLength) + 1 : 0));
+        var identifiers = new List<AccountKey>(5 + 2 * names.Count + NameKeys.MaxSkeletons + (typosAsText && names.Count > 0 ? Math.Min(names[0].Key.Length, NameKeys.TypoMaxLength) + 1 : 0));
         var labels = new List<string>(2);
         if (site is not null)
         {
@@ -200,10 +244,22 @@ public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnl
             foreach (var skeleton in skeletons) identifiers.Add(new AccountKey(IdentifierHashes.NameSkeleton, skeleton + "|" + code));
             // The typo neighbourhood of the name's own key (the first), when it is distinctive.
             if (names.Count > 0 && !names[0].Generic)
-                foreach (var typo in NameKeys.TypoKeys(names[0].Key, "|" + code)) identifiers.Add(new AccountKey(IdentifierHashes.NameTypo, typo));
+            {
+                if (typosAsText)
+                    foreach (var typo in NameKeys.TypoKeys(names[0].Key, "|" + code)) identifiers.Add(new AccountKey(IdentifierHashes.NameTypo, typo));
+                else
+                {
+                    Span<byte> order = stackalloc byte[NameKeys.TypoMaxLength + 1];
+                    var typos = NameKeys.TypoOrder(names[0].Key, order);
+                    if (typos > 0)
+                        return new AccountKeys(identifiers, missing ?? NoneMissing) { TypoKey = names[0].Key, TypoSuffix = "|" + code, TypoCount = typos };
+                }
+            }
         }
-        return new AccountKeys(identifiers, missing ?? (IReadOnlyDictionary<string, string>)System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty);
+        return new AccountKeys(identifiers, missing ?? NoneMissing);
     }
+
+    private static readonly IReadOnlyDictionary<string, string> NoneMissing = System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
 
     /// <summary>The identifier hashes to upload, by type in upload order (the wire format's "identifiers" object).</summary>
     public Dictionary<string, string[]> Hashes()

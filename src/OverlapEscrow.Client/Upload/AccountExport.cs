@@ -190,7 +190,10 @@ public static class AccountExport
         // account has no value), so the summary can tell "no website column" from "website empty".
         string? Field(int index) => index < 0 ? null : record[index];
         var recordId = record[map.Id];
-        var keys = AccountKeys.From(Field(map.Domain), Field(map.Email), Field(map.Name), Field(map.Country));
+        // Explained keys are shown as text, typo keys included; otherwise the typo keys are hashed from their source.
+        var keys = keepKeys
+            ? AccountKeys.From(Field(map.Domain), Field(map.Email), Field(map.Name), Field(map.Country))
+            : AccountKeys.ForUpload(Field(map.Domain), Field(map.Email), Field(map.Name), Field(map.Country));
         LineSlab? slab = null;
         int offset = 0, length = 0;
         if (!keys.IsEmpty)

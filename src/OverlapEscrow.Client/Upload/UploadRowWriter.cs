@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using OverlapEscrow.Client.Hashing;
@@ -13,7 +14,10 @@ namespace OverlapEscrow.Client.Upload;
 /// </summary>
 public sealed class UploadRowWriter
 {
-    private const int FlushThreshold = 64 * 1024;
+    // Lines are written out in blocks of about this size: on a file opened for asynchronous I/O each write is a hand-over
+    // to the thread pool and back, so a few large blocks cost the thread that writes (the one serial stage of a
+    // batched export) less than many small ones.
+    private const int FlushThreshold = 1024 * 1024;
 
     // Relaxed escaping keeps accents and other non-ASCII text readable for a reviewer of `hash` output; the
     // lines are NDJSON for an API, never embedded in HTML, so HTML-sensitive characters need no escaping.
@@ -56,19 +60,21 @@ public sealed class UploadRowWriter
         IEnumerable<KeyValuePair<string, string?>> attributes)
     {
         Span<byte> hex = stackalloc byte[2 * 32];
+        Span<byte> order = stackalloc byte[NameKeys.TypoMaxLength + 1];
         json.Reset(); // one line is one JSON value
         json.WriteStartObject();
         json.WriteString("recordId", recordId);
         json.WriteStartObject("identifiers");
         // By type in upload order, each type's keys in the order the account gave them (AccountKeys.Hashes). Each
         // key's type is looked up once; a key of no known type is not written, as before.
-        var identifiers = keys.Identifiers;
-        Span<sbyte> typeOf = identifiers.Count <= 256 ? stackalloc sbyte[identifiers.Count] : new sbyte[identifiers.Count];
-        for (var i = 0; i < identifiers.Count; i++) typeOf[i] = (sbyte)IdentifierHashes.IndexOfType(identifiers[i].Type);
+        // A span over the keys' list when it is one (AccountKeys.From makes lists): no interface call per key and type.
+        ReadOnlySpan<AccountKey> identifiers = keys.Identifiers is List<AccountKey> list ? CollectionsMarshal.AsSpan(list) : [.. keys.Identifiers];
+        Span<sbyte> typeOf = identifiers.Length <= 256 ? stackalloc sbyte[identifiers.Length] : new sbyte[identifiers.Length];
+        for (var i = 0; i < identifiers.Length; i++) typeOf[i] = (sbyte)IdentifierHashes.IndexOfType(identifiers[i].Type);
         for (var t = 0; t < IdentifierHashes.Types.Count; t++)
         {
             var open = false;
-            for (var i = 0; i < identifiers.Count; i++)
+            for (var i = 0; i < identifiers.Length; i++)
             {
                 if (typeOf[i] != t) continue;
                 var type = IdentifierHashes.Types[t];
@@ -76,6 +82,18 @@ public sealed class UploadRowWriter
                 open = true;
                 IdentifierHashes.HashHex(type, identifiers[i].Key, hex);
                 json.WriteStringValue(hex);
+            }
+            // Typo keys kept as their source (AccountKeys.ForUpload) are hashed from it, in the order they would have had.
+            if (t == IdentifierHashes.NameTypoIndex && keys.TypoKey is { } typoKey)
+            {
+                if (!open) json.WriteStartArray(IdentifierHashes.NameTypo);
+                open = true;
+                var count = NameKeys.TypoOrder(typoKey, order);
+                for (var k = 0; k < count; k++)
+                {
+                    IdentifierHashes.TypoHashHex(typoKey, order[k], keys.TypoSuffix, hex);
+                    json.WriteStringValue(hex);
+                }
             }
             if (open) json.WriteEndArray();
         }
@@ -146,8 +164,10 @@ public sealed class UploadRowWriter
 /// <summary>What an <see cref="UploadRowWriter"/> wrote and skipped.</summary>
 public sealed class UploadStats
 {
-    private readonly Dictionary<string, long> _rowsWithType = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long> _hashesByType = new(StringComparer.Ordinal);
+    // Counted by the position of the type in IdentifierHashes.Types: this runs for every row on the thread that writes
+    // the lines, which no other core can share, so a row costs it a few additions rather than two look-ups per type.
+    private readonly long[] _rowsWithType = new long[IdentifierHashes.Types.Count];
+    private readonly long[] _hashesByType = new long[IdentifierHashes.Types.Count];
     private readonly Dictionary<string, Dictionary<string, long>> _skipReasons = new(StringComparer.Ordinal);
 
     /// <summary>Accounts given to the writer.</summary>
@@ -159,11 +179,19 @@ public sealed class UploadStats
     /// <summary>Accounts without any key, not written.</summary>
     public long RowsWithoutKey { get; private set; }
 
-    /// <summary>Written accounts that have at least one hash of each identifier type.</summary>
-    public IReadOnlyDictionary<string, long> RowsWithType => _rowsWithType;
+    /// <summary>Written accounts that have at least one hash of each identifier type (types with none are left out).</summary>
+    public IReadOnlyDictionary<string, long> RowsWithType => ByType(_rowsWithType);
 
-    /// <summary>Hashes written per identifier type.</summary>
-    public IReadOnlyDictionary<string, long> HashesByType => _hashesByType;
+    /// <summary>Hashes written per identifier type (types with none are left out).</summary>
+    public IReadOnlyDictionary<string, long> HashesByType => ByType(_hashesByType);
+
+    private static Dictionary<string, long> ByType(long[] counts)
+    {
+        var byType = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var t = 0; t < counts.Length; t++)
+            if (counts[t] > 0) byType[IdentifierHashes.Types[t]] = counts[t];
+        return byType;
+    }
 
     /// <summary>For the accounts without any key: field (website, email, name) → reason → accounts.</summary>
     public IReadOnlyDictionary<string, Dictionary<string, long>> SkipReasons => _skipReasons;
@@ -171,13 +199,12 @@ public sealed class UploadStats
     internal void CountWritten(RowOutcome row)
     {
         RowsWritten++;
-        for (var t = 0; t < IdentifierHashes.Types.Count; t++)
+        for (var t = 0; t < _rowsWithType.Length; t++)
         {
             var count = row.KeysOfType(t);
             if (count == 0) continue;
-            var type = IdentifierHashes.Types[t];
-            _rowsWithType[type] = _rowsWithType.GetValueOrDefault(type) + 1;
-            _hashesByType[type] = _hashesByType.GetValueOrDefault(type) + count;
+            _rowsWithType[t]++;
+            _hashesByType[t] += count;
         }
     }
 
@@ -211,13 +238,14 @@ internal readonly struct RowOutcome
             return;
         }
         Span<byte> counts = stackalloc byte[sizeof(ulong)];
-        var identifiers = keys.Identifiers;
-        for (var i = 0; i < identifiers.Count; i++)
+        ReadOnlySpan<AccountKey> identifiers = keys.Identifiers is List<AccountKey> list ? CollectionsMarshal.AsSpan(list) : [.. keys.Identifiers];
+        for (var i = 0; i < identifiers.Length; i++)
         {
             var t = IdentifierHashes.IndexOfType(identifiers[i].Type);
             if (t < 0) throw new ArgumentOutOfRangeException(nameof(keys), identifiers[i].Type, "Not an identifier type.");
             counts[t] = checked((byte)(counts[t] + 1)); // an account has at most a few dozen keys
         }
+        counts[IdentifierHashes.NameTypoIndex] = checked((byte)(counts[IdentifierHashes.NameTypoIndex] + keys.TypoCount));
         _counts = BitConverter.ToUInt64(counts);
     }
 
