@@ -16,9 +16,9 @@ internal interface IDbScope
 
     /// <summary>
     /// Like <see cref="OpenAsync"/>, for a short read on every request (the token check): on a connection the factory may
-    /// keep open with its compiled statements (<see cref="IDbConnectionFactory.OpenForReadsAsync"/>).
+    /// keep open with its compiled statements (<see cref="IDbConnectionFactory.OpenKeptAsync"/>).
     /// </summary>
-    Task<Db> OpenForReadsAsync(CancellationToken ct);
+    Task<Db> OpenKeptAsync(CancellationToken ct);
 }
 
 internal sealed class AutoCommitScope(IDbConnectionFactory connections, SqlDialect dialect) : IDbScope
@@ -27,8 +27,8 @@ internal sealed class AutoCommitScope(IDbConnectionFactory connections, SqlDiale
 
     public async Task<Db> OpenAsync(CancellationToken ct) => new(await connections.OpenAsync(ct), null, ownsConnection: true, dialect, ct);
 
-    public async Task<Db> OpenForReadsAsync(CancellationToken ct) =>
-        new(await connections.OpenForReadsAsync(ct), null, ownsConnection: true, dialect, ct, release: connections);
+    public async Task<Db> OpenKeptAsync(CancellationToken ct) =>
+        new(await connections.OpenKeptAsync(ct), null, ownsConnection: true, dialect, ct, release: connections);
 }
 
 internal sealed class UnitOfWorkScope(DbConnection connection, DbTransaction transaction, SqlDialect dialect) : IDbScope
@@ -37,7 +37,7 @@ internal sealed class UnitOfWorkScope(DbConnection connection, DbTransaction tra
 
     public Task<Db> OpenAsync(CancellationToken ct) => Task.FromResult(new Db(connection, transaction, ownsConnection: false, dialect, ct));
 
-    public Task<Db> OpenForReadsAsync(CancellationToken ct) => OpenAsync(ct);
+    public Task<Db> OpenKeptAsync(CancellationToken ct) => OpenAsync(ct);
 }
 
 /// <summary>
@@ -77,7 +77,8 @@ internal sealed class Db(DbConnection connection, DbTransaction? transaction, bo
 
     private CommandDefinition Command(string sql, object? args) => new(sql, args, _transaction, cancellationToken: ct);
 
-    public Task<int> ExecuteAsync(string sql, object? args = null) => connection.ExecuteAsync(Command(sql, args));
+    public Task<int> ExecuteAsync(string sql, object? args = null) =>
+        _statements?.TryBind(sql, args, _transaction) is { } kept ? kept.ExecuteNonQueryAsync(ct) : connection.ExecuteAsync(Command(sql, args));
 
     public Task<T?> ScalarAsync<T>(string sql, object? args = null) =>
         _statements?.TryBind(sql, args, _transaction) is { } kept ? StatementCache.ScalarAsync<T>(kept, ct) : connection.ExecuteScalarAsync<T>(Command(sql, args));
@@ -88,7 +89,8 @@ internal sealed class Db(DbConnection connection, DbTransaction? transaction, bo
     public Task<T?> FirstOrDefaultAsync<T>(string sql, object? args = null) =>
         _statements?.TryBind(sql, args, _transaction) is { } kept ? StatementCache.FirstOrDefaultAsync<T>(kept, ct) : connection.QueryFirstOrDefaultAsync<T>(Command(sql, args));
 
-    public Task<T> SingleAsync<T>(string sql, object? args = null) => connection.QuerySingleAsync<T>(Command(sql, args));
+    public Task<T> SingleAsync<T>(string sql, object? args = null) =>
+        _statements?.TryBind(sql, args, _transaction) is { } kept ? StatementCache.SingleAsync<T>(kept, ct) : connection.QuerySingleAsync<T>(Command(sql, args));
 
     public Task<DbDataReader> ReaderAsync(string sql, object? args = null) => connection.ExecuteReaderAsync(Command(sql, args));
 

@@ -9,11 +9,11 @@ public interface IDbConnectionFactory
 
     /// <summary>
     /// A connection for a short read that the factory may keep open afterwards, with its compiled statements (SQLite:
-    /// <see cref="Sqlite.SqliteConnectionFactory.OpenForReadsAsync"/>); always given back with <see cref="ReleaseAsync"/>.
+    /// <see cref="Sqlite.SqliteConnectionFactory.OpenKeptAsync"/>); always given back with <see cref="ReleaseAsync"/>.
     /// </summary>
-    Task<DbConnection> OpenForReadsAsync(CancellationToken cancellationToken = default) => OpenAsync(cancellationToken);
+    Task<DbConnection> OpenKeptAsync(CancellationToken cancellationToken = default) => OpenAsync(cancellationToken);
 
-    /// <summary>Gives back a connection of <see cref="OpenForReadsAsync"/> (by default: closes it into the provider's pool).</summary>
+    /// <summary>Gives back a connection of <see cref="OpenKeptAsync"/> (by default: closes it into the provider's pool).</summary>
     ValueTask ReleaseAsync(DbConnection connection) => connection.DisposeAsync();
 }
 

@@ -151,7 +151,7 @@ internal sealed class Transactions(IDbConnectionFactory connections, SqlDialect 
     /// list read loads its partner view in one); the connection goes back to the factory once the snapshot has ended.</summary>
     public async Task<IUnitOfWork> BeginReadAsync(CancellationToken ct)
     {
-        var connection = await connections.OpenForReadsAsync(ct);
+        var connection = await connections.OpenKeptAsync(ct);
         try
         {
             var transaction = await dialect.BeginReadAsync(connection, ct);

@@ -25,7 +25,7 @@ public class KeptStatementTests
         await s.Accounts.StartSessionAsync("session-admin", admin.Id, T0, None);
 
         for (var i = 0; i < 3; i++) Assert.True(await s.Accounts.MemberCredentialStandsAsync(admin.Id, org, "admin", "session-admin", None));
-        var kept = await s.Connections.OpenForReadsAsync(None);
+        var kept = await s.Connections.OpenKeptAsync(None);
         var cache = StatementCache.Of(kept);
         Assert.NotNull(cache);
         Assert.Equal(1, cache.Count); // three checks, one statement compiled and kept
@@ -67,14 +67,14 @@ public class KeptStatementTests
     public async Task AConnectionGivenBackInsideATransactionIsClosedNotKept()
     {
         await using var s = await CreateAsync("sqlite");
-        var connection = (SqliteConnection)await s.Connections.OpenForReadsAsync(None);
+        var connection = (SqliteConnection)await s.Connections.OpenKeptAsync(None);
         var transaction = connection.BeginTransaction(deferred: true);
         await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM organizations", transaction: transaction);
 
         await s.Connections.ReleaseAsync(connection);
 
         Assert.Equal(System.Data.ConnectionState.Closed, connection.State);
-        var next = await s.Connections.OpenForReadsAsync(None);
+        var next = await s.Connections.OpenKeptAsync(None);
         Assert.NotSame(connection, next);
         await s.Connections.ReleaseAsync(next);
     }
@@ -83,9 +83,9 @@ public class KeptStatementTests
     public async Task AnIdleConnectionIsKeptAndHandedOutAgainWithItsStatements()
     {
         await using var s = await CreateAsync("sqlite");
-        var first = await s.Connections.OpenForReadsAsync(None);
+        var first = await s.Connections.OpenKeptAsync(None);
         await s.Connections.ReleaseAsync(first);
-        var again = await s.Connections.OpenForReadsAsync(None);
+        var again = await s.Connections.OpenKeptAsync(None);
         Assert.Same(first, again);
         Assert.Equal(System.Data.ConnectionState.Open, again.State);
         await s.Connections.ReleaseAsync(again);
@@ -98,8 +98,8 @@ public class KeptStatementTests
         try
         {
             var factory = new SqliteConnectionFactory(Path.Combine(directory, "escrow.db"));
-            var kept = await factory.OpenForReadsAsync();
-            var rented = await factory.OpenForReadsAsync();
+            var kept = await factory.OpenKeptAsync();
+            var rented = await factory.OpenKeptAsync();
             await factory.ReleaseAsync(kept);
 
             factory.Dispose();
@@ -121,7 +121,7 @@ public class KeptStatementTests
         try
         {
             using var factory = new SqliteConnectionFactory(Path.Combine(directory, "escrow.db"));
-            var connection = await factory.OpenForReadsAsync();
+            var connection = await factory.OpenKeptAsync();
             var cache = StatementCache.Of(connection)!;
             const string sql = "SELECT @a || ':' || coalesce(@b, 'null') || ':' || @c";
 

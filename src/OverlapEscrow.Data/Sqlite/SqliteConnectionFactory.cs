@@ -57,7 +57,7 @@ public sealed class SqliteConnectionFactory : IDbConnectionFactory, IDisposable
     /// <see cref="SqliteConnection"/> stays open, and closing it (even into the provider's pool) finalizes them all.
     /// Give it back with <see cref="ReleaseAsync"/>.
     /// </summary>
-    public async Task<DbConnection> OpenForReadsAsync(CancellationToken cancellationToken = default)
+    public async Task<DbConnection> OpenKeptAsync(CancellationToken cancellationToken = default)
     {
         while (_kept.TryTake(out var kept))
         {
@@ -71,7 +71,7 @@ public sealed class SqliteConnectionFactory : IDbConnectionFactory, IDisposable
     }
 
     /// <summary>
-    /// Takes back a connection of <see cref="OpenForReadsAsync"/>. It is kept only when it is idle: open, outside any
+    /// Takes back a connection of <see cref="OpenKeptAsync"/>. It is kept only when it is idle: open, outside any
     /// transaction (a snapshot left open would make the next caller read the past — a signed-out session as still
     /// open). Anything else, or one too many, is closed.
     /// </summary>

@@ -9,7 +9,7 @@ using Microsoft.Data.Sqlite;
 namespace OverlapEscrow.Data.Sqlite;
 
 /// <summary>
-/// The compiled statements of one kept SQLite connection (<see cref="SqliteConnectionFactory.OpenForReadsAsync"/>), by
+/// The compiled statements of one kept SQLite connection (<see cref="SqliteConnectionFactory.OpenKeptAsync"/>), by
 /// SQL text. Microsoft.Data.Sqlite compiles a command's SQL on its first execution and keeps the compiled statement as
 /// long as the command lives and its connection stays open; Dapper makes a new command per call, so every statement was
 /// compiled afresh (parse, name resolution, planning: about a seventh of a read's CPU). Here a command lives as long as
@@ -17,8 +17,8 @@ namespace OverlapEscrow.Data.Sqlite;
 /// statement by itself when the schema changed since (sqlite3_prepare_v2), so a migration cannot leave one stale.
 /// </summary>
 /// <remarks>
-/// Only what this class binds exactly as Dapper would goes through it: parameters from an anonymous object whose
-/// values are strings, integers, booleans, doubles, byte arrays or null (a list, which Dapper expands into one
+/// Only what this class binds exactly as Dapper would goes through it: parameters from an anonymous object (or Dapper's
+/// <see cref="DynamicParameters"/>) whose values are strings, integers, booleans, doubles, byte arrays or null (a list, which Dapper expands into one
 /// parameter per value, or any other type makes <see cref="TryBind"/> refuse, and the caller runs the statement through
 /// Dapper). Rows are still mapped by Dapper (<see cref="SqlMapper.GetRowParser{T}"/>). Not thread-safe: a connection
 /// serves one caller at a time.
@@ -53,7 +53,11 @@ internal sealed class StatementCache
     /// </summary>
     public SqliteCommand? TryBind(string sql, object? args, DbTransaction? transaction)
     {
-        if (args is not null && (Getters.GetOrAdd(args.GetType(), GettersOf) is not { } getters || !getters.All(get => Bindable(get(args))))) return null;
+        if (args is DynamicParameters dynamic)
+        {
+            if (!dynamic.ParameterNames.All(name => Bindable(dynamic.Get<object?>(name)))) return null;
+        }
+        else if (args is not null && (Getters.GetOrAdd(args.GetType(), GettersOf) is not { } getters || !getters.All(get => Bindable(get(args))))) return null;
         if (!_commands.TryGetValue(sql, out var command))
         {
             if (_commands.Count >= MaxStatements) return null;
@@ -72,6 +76,23 @@ internal sealed class StatementCache
         if (args is null)
         {
             parameters.Clear();
+            return;
+        }
+        if (args is DynamicParameters dynamic)
+        {
+            // Named by the caller (the audit's batched INSERT): rebuilt only when the names differ from the last execution's.
+            var i = 0;
+            foreach (var name in dynamic.ParameterNames)
+            {
+                if (i < parameters.Count && parameters[i].ParameterName.AsSpan(1).SequenceEqual(name)) parameters[i].Value = dynamic.Get<object?>(name) ?? DBNull.Value;
+                else
+                {
+                    while (parameters.Count > i) parameters.RemoveAt(parameters.Count - 1);
+                    parameters.Add(new SqliteParameter("@" + name, dynamic.Get<object?>(name) ?? DBNull.Value));
+                }
+                i++;
+            }
+            while (parameters.Count > i) parameters.RemoveAt(parameters.Count - 1);
             return;
         }
         var getters = Getters[args.GetType()]!;
@@ -120,6 +141,16 @@ internal sealed class StatementCache
         await using var reader = await command.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return default;
         return reader.GetRowParser<T>()(reader);
+    }
+
+    /// <summary>The one row of a bound command, as Dapper's QuerySingleAsync would (none or several: an exception).</summary>
+    public static async Task<T> SingleAsync<T>(SqliteCommand command, CancellationToken ct)
+    {
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) throw new InvalidOperationException("Sequence contains no elements");
+        var row = reader.GetRowParser<T>()(reader);
+        if (await reader.ReadAsync(ct)) throw new InvalidOperationException("Sequence contains more than one element");
+        return row;
     }
 
     /// <summary>The first column of the first row, converted as Dapper's ExecuteScalarAsync would.</summary>
