@@ -126,11 +126,14 @@ def cpu_seconds(pids, pg_master):
     return {"services": services, "pg": pg, "wrk": children.ru_utime + children.ru_stime, "machine": busy, "at": time.monotonic()}
 
 
-def cpu_line(before, after):
+def cpu_line(before, after, rps):
     wall = after["at"] - before["at"]
     cores = lambda k: (after[k] - before[k]) / wall
     pg = f", PostgreSQL {cores('pg'):.2f}" if before["pg"] is not None else ""
-    return (f"cores busy: services {cores('services'):.2f}{pg}, wrk {cores('wrk'):.2f}; whole machine {cores('machine'):.2f} "
+    # The services' CPU time per request (user + system over the figure / its requests): far less moved by the machine's
+    # load than req/s.
+    per_request = f"services {cores('services') * 1e6 / rps:.0f} us CPU per request; " if rps else ""
+    return (f"{per_request}cores busy: services {cores('services'):.2f}{pg}, wrk {cores('wrk'):.2f}; whole machine {cores('machine'):.2f} "
             f"of {os.cpu_count()}")
 
 
@@ -165,7 +168,7 @@ def main():
         for name, paths in kinds:
             before = cpu_seconds(pids, args.pg_master)
             figures[name] = r = combined(wrk_all(urls, paths, tokens, args.connections // len(urls), args.seconds, args.work, name))
-            cpu[name] = cpu_line(before, cpu_seconds(pids, args.pg_master))
+            cpu[name] = cpu_line(before, cpu_seconds(pids, args.pg_master), r["rps"])
             if r["non2xx"] or r["socket"]:
                 print(r["raw"], file=sys.stderr)
                 sys.exit(f"{name}: {r['non2xx']} failed responses, socket errors: {r['socket'] or 'none'}")

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Dapper;
+using OverlapEscrow.Data.Sqlite;
 
 namespace OverlapEscrow.Data;
 
@@ -12,6 +13,12 @@ internal interface IDbScope
     SqlDialect Dialect { get; }
 
     Task<Db> OpenAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Like <see cref="OpenAsync"/>, for a short read on every request (the token check): on a connection the factory may
+    /// keep open with its compiled statements (<see cref="IDbConnectionFactory.OpenKeptAsync"/>).
+    /// </summary>
+    Task<Db> OpenKeptAsync(CancellationToken ct);
 }
 
 internal sealed class AutoCommitScope(IDbConnectionFactory connections, SqlDialect dialect) : IDbScope
@@ -19,6 +26,9 @@ internal sealed class AutoCommitScope(IDbConnectionFactory connections, SqlDiale
     public SqlDialect Dialect => dialect;
 
     public async Task<Db> OpenAsync(CancellationToken ct) => new(await connections.OpenAsync(ct), null, ownsConnection: true, dialect, ct);
+
+    public async Task<Db> OpenKeptAsync(CancellationToken ct) =>
+        new(await connections.OpenKeptAsync(ct), null, ownsConnection: true, dialect, ct, release: connections);
 }
 
 internal sealed class UnitOfWorkScope(DbConnection connection, DbTransaction transaction, SqlDialect dialect) : IDbScope
@@ -26,14 +36,21 @@ internal sealed class UnitOfWorkScope(DbConnection connection, DbTransaction tra
     public SqlDialect Dialect => dialect;
 
     public Task<Db> OpenAsync(CancellationToken ct) => Task.FromResult(new Db(connection, transaction, ownsConnection: false, dialect, ct));
+
+    public Task<Db> OpenKeptAsync(CancellationToken ct) => OpenAsync(ct);
 }
 
 /// <summary>
 /// One repository call's connection, transaction and cancellation token, with Dapper calls that always pass both:
-/// no statement runs outside the transaction it belongs to or without the caller's cancellation.
+/// no statement runs outside the transaction it belongs to or without the caller's cancellation. On a connection kept
+/// with its compiled statements (<see cref="StatementCache"/>), reads whose arguments it binds run on the kept statement
+/// instead of a new command; everything else goes through Dapper.
 /// </summary>
-internal sealed class Db(DbConnection connection, DbTransaction? transaction, bool ownsConnection, SqlDialect dialect, CancellationToken ct) : IAsyncDisposable
+internal sealed class Db(DbConnection connection, DbTransaction? transaction, bool ownsConnection, SqlDialect dialect, CancellationToken ct,
+    IDbConnectionFactory? release = null) : IAsyncDisposable
 {
+    private readonly StatementCache? _statements = StatementCache.Of(connection);
+
     private DbTransaction? _transaction = transaction;
 
     public SqlDialect Dialect => dialect;
@@ -60,15 +77,20 @@ internal sealed class Db(DbConnection connection, DbTransaction? transaction, bo
 
     private CommandDefinition Command(string sql, object? args) => new(sql, args, _transaction, cancellationToken: ct);
 
-    public Task<int> ExecuteAsync(string sql, object? args = null) => connection.ExecuteAsync(Command(sql, args));
+    public Task<int> ExecuteAsync(string sql, object? args = null) =>
+        _statements?.TryBind(sql, args, _transaction) is { } kept ? kept.ExecuteNonQueryAsync(ct) : connection.ExecuteAsync(Command(sql, args));
 
-    public Task<T?> ScalarAsync<T>(string sql, object? args = null) => connection.ExecuteScalarAsync<T>(Command(sql, args));
+    public Task<T?> ScalarAsync<T>(string sql, object? args = null) =>
+        _statements?.TryBind(sql, args, _transaction) is { } kept ? StatementCache.ScalarAsync<T>(kept, ct) : connection.ExecuteScalarAsync<T>(Command(sql, args));
 
-    public async Task<List<T>> QueryAsync<T>(string sql, object? args = null) => (await connection.QueryAsync<T>(Command(sql, args))).AsList();
+    public async Task<List<T>> QueryAsync<T>(string sql, object? args = null) =>
+        _statements?.TryBind(sql, args, _transaction) is { } kept ? await StatementCache.QueryAsync<T>(kept, ct) : (await connection.QueryAsync<T>(Command(sql, args))).AsList();
 
-    public Task<T?> FirstOrDefaultAsync<T>(string sql, object? args = null) => connection.QueryFirstOrDefaultAsync<T>(Command(sql, args));
+    public Task<T?> FirstOrDefaultAsync<T>(string sql, object? args = null) =>
+        _statements?.TryBind(sql, args, _transaction) is { } kept ? StatementCache.FirstOrDefaultAsync<T>(kept, ct) : connection.QueryFirstOrDefaultAsync<T>(Command(sql, args));
 
-    public Task<T> SingleAsync<T>(string sql, object? args = null) => connection.QuerySingleAsync<T>(Command(sql, args));
+    public Task<T> SingleAsync<T>(string sql, object? args = null) =>
+        _statements?.TryBind(sql, args, _transaction) is { } kept ? StatementCache.SingleAsync<T>(kept, ct) : connection.QuerySingleAsync<T>(Command(sql, args));
 
     public Task<DbDataReader> ReaderAsync(string sql, object? args = null) => connection.ExecuteReaderAsync(Command(sql, args));
 
@@ -76,8 +98,17 @@ internal sealed class Db(DbConnection connection, DbTransaction? transaction, bo
     {
         if (ownsConnection)
         {
-            if (_transaction is not null) await _transaction.DisposeAsync();
-            await connection.DisposeAsync();
+            try
+            {
+                if (_transaction is not null) await _transaction.DisposeAsync();
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
+            if (release is not null) await release.ReleaseAsync(connection);
+            else await connection.DisposeAsync();
         }
     }
 

@@ -6,6 +6,15 @@ namespace OverlapEscrow.Data;
 public interface IDbConnectionFactory
 {
     Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A connection for a short read that the factory may keep open afterwards, with its compiled statements (SQLite:
+    /// <see cref="Sqlite.SqliteConnectionFactory.OpenKeptAsync"/>); always given back with <see cref="ReleaseAsync"/>.
+    /// </summary>
+    Task<DbConnection> OpenKeptAsync(CancellationToken cancellationToken = default) => OpenAsync(cancellationToken);
+
+    /// <summary>Gives back a connection of <see cref="OpenKeptAsync"/> (by default: closes it into the provider's pool).</summary>
+    ValueTask ReleaseAsync(DbConnection connection) => connection.DisposeAsync();
 }
 
 /// <summary>The schema's conventions: times are Unix milliseconds (UTC). They never leave this project.</summary>

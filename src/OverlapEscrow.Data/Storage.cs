@@ -147,13 +147,15 @@ internal sealed class Transactions(IDbConnectionFactory connections, SqlDialect 
         }
     }
 
+    /// <summary>A read snapshot on a connection the factory may keep open with its compiled statements (every matrix and
+    /// list read loads its partner view in one); the connection goes back to the factory once the snapshot has ended.</summary>
     public async Task<IUnitOfWork> BeginReadAsync(CancellationToken ct)
     {
-        var connection = await connections.OpenAsync(ct);
+        var connection = await connections.OpenKeptAsync(ct);
         try
         {
             var transaction = await dialect.BeginReadAsync(connection, ct);
-            return new UnitOfWork(connection, transaction, dialect);
+            return new UnitOfWork(connection, transaction, dialect, connections);
         }
         catch
         {
@@ -169,10 +171,13 @@ internal sealed class UnitOfWork : IUnitOfWork
     private readonly DbConnection _connection;
     private readonly DbTransaction _transaction;
     private readonly List<Action> _afterCommit = [];
+    private readonly IDbConnectionFactory? _release;
     private bool _done;
 
-    public UnitOfWork(DbConnection connection, DbTransaction transaction, SqlDialect dialect)
+    /// <param name="release">Where the connection goes back when the unit ends (a read unit's); null: it is closed.</param>
+    public UnitOfWork(DbConnection connection, DbTransaction transaction, SqlDialect dialect, IDbConnectionFactory? release = null)
     {
+        _release = release;
         _connection = connection;
         _transaction = transaction;
         var scope = new UnitOfWorkScope(connection, transaction, dialect);
@@ -221,7 +226,16 @@ internal sealed class UnitOfWork : IUnitOfWork
 
     public async ValueTask DisposeAsync()
     {
-        await _transaction.DisposeAsync();
-        await _connection.DisposeAsync();
+        try
+        {
+            await _transaction.DisposeAsync();
+        }
+        catch
+        {
+            await _connection.DisposeAsync();
+            throw;
+        }
+        if (_release is not null) await _release.ReleaseAsync(_connection);
+        else await _connection.DisposeAsync();
     }
 }

@@ -109,6 +109,32 @@ public class AuditGroupCommitTests
     }
 
     [Theory, StorageData]
+    public async Task ARefusalInALaterInsertOfABatchLeavesNothingOfItsEarlierInsertsCommitted(string provider)
+    {
+        // On SQLite a batch is written in INSERTs of SqliteRowsPerInsert rows: a refused row in the second one must undo
+        // the first (one transaction), or the events retried one by one afterwards would be in the log twice.
+        await using var s = await CreateAsync(provider);
+        InstallRefusal(s, "test.refused");
+        var refusedAt = OverlapEscrow.Data.Audit.AuditGroupCommit.SqliteRowsPerInsert + 3;
+        var total = 2 * OverlapEscrow.Data.Audit.AuditGroupCommit.SqliteRowsPerInsert + 1;
+        List<Task> appends;
+        var commitsBefore = s.AuditGroupCommit.Commits;
+        using (var holder = HoldWriteLock(s))
+        {
+            appends = Enumerable.Range(0, total).Select(i => s.Audit.AppendAsync(Read("org-a", new { i }, i == refusedAt ? "test.refused" : "overlaps.released"), None)).ToList();
+            await Task.Delay(200);
+            holder.Execute("ROLLBACK TRANSACTION");
+        }
+        await Assert.ThrowsAnyAsync<DbException>(() => appends[refusedAt].WaitAsync(TimeSpan.FromSeconds(60)));
+        await Task.WhenAll(appends.Where((_, i) => i != refusedAt)).WaitAsync(TimeSpan.FromSeconds(60));
+
+        var events = await s.Audit.ListAsync("org-a", [], 0, 100, None);
+        Assert.Equal(Enumerable.Range(0, total).Where(i => i != refusedAt), events.Select(e => e.Detail.GetProperty("i").GetInt32()));
+        Assert.True((await s.Audit.VerifyAsync(None)).Valid);
+        Assert.True(s.AuditGroupCommit.Commits - commitsBefore >= total - 2, "the events after the refused batch were retried one transaction each");
+    }
+
+    [Theory, StorageData]
     public async Task WhenNoEventCanBeCommittedNoAppendIsAcknowledgedAndTheWriterCarriesOnAfterwards(string provider)
     {
         await using var s = await CreateAsync(provider);

@@ -135,6 +135,7 @@ public sealed class Stores : IAsyncDisposable
         return connection;
     }
 
+    public IDbConnectionFactory Connections => _services.GetRequiredService<IDbConnectionFactory>();
     public IAccountRepository Accounts => _services.GetRequiredService<IAccountRepository>();
     public IPopulationRepository Populations => _services.GetRequiredService<IPopulationRepository>();
     public IPartnershipRepository Partnerships => _services.GetRequiredService<IPartnershipRepository>();

@@ -173,8 +173,9 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
     public async Task<bool> MemberCredentialStandsAsync(string memberId, string organizationId, string role, string? sessionId, CancellationToken ct)
     {
         // One statement on one connection instead of the member's row and then its session on a second: both lookups
-        // are by primary key, and both are read in the statement's one snapshot.
-        await using var db = await scope.OpenAsync(ct);
+        // are by primary key, and both are read in the statement's one snapshot. It runs on every request, on a connection
+        // kept with its compiled statement (never a remembered answer: the statement runs each time).
+        await using var db = await scope.OpenKeptAsync(ct);
         return await db.ScalarAsync<long>(
             """
             SELECT COUNT(*) FROM members m
@@ -288,7 +289,8 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
 
     public async Task<ApiKey?> FindApiKeyAsync(string keyId, CancellationToken ct)
     {
-        await using var db = await scope.OpenAsync(ct);
+        // The API key check of every request made with a key's token (like the member's, on a kept connection).
+        await using var db = await scope.OpenKeptAsync(ct);
         return (await db.FirstOrDefaultAsync<ApiKeyRow>("SELECT * FROM api_keys WHERE id = @keyId", new { keyId }))?.ToDomain();
     }
 

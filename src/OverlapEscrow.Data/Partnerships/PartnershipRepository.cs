@@ -82,7 +82,7 @@ internal sealed class PartnershipRepository(IDbScope scope) : IPartnershipReposi
     {
         await using var db = await scope.OpenAsync(ct);
         var rows = await db.QueryAsync<SharingRuleRow>(
-            $"SELECT * FROM sharing_rules WHERE {db.Dialect.In("organization_id", "ids")}", new { ids = new[] { firstOrganizationId, secondOrganizationId } });
+            "SELECT * FROM sharing_rules WHERE organization_id IN (@firstOrganizationId, @secondOrganizationId)", new { firstOrganizationId, secondOrganizationId });
         return (rows.Where(r => r.OrganizationId == firstOrganizationId).Select(r => r.ToDomain()).ToList(),
             rows.Where(r => r.OrganizationId == secondOrganizationId).Select(r => r.ToDomain()).ToList());
     }

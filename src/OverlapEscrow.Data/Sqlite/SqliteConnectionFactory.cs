@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
@@ -6,8 +7,15 @@ using SQLitePCL;
 namespace OverlapEscrow.Data.Sqlite;
 
 /// <summary>Connections to the embedded database file, configured for durability and concurrent readers.</summary>
-public sealed class SqliteConnectionFactory : IDbConnectionFactory
+public sealed class SqliteConnectionFactory : IDbConnectionFactory, IDisposable
 {
+    /// <summary>At most this many connections are kept open for reads (more at once are opened and closed as before).</summary>
+    public const int MaxKept = 16;
+
+    private readonly ConcurrentBag<SqliteConnection> _kept = [];
+    private int _keptCount;
+    private volatile bool _disposed;
+
     private readonly string _connectionString;
 
     public SqliteConnectionFactory(string databasePath)
@@ -41,6 +49,68 @@ public sealed class SqliteConnectionFactory : IDbConnectionFactory
         await ConfigureAsync(connection, cancellationToken);
         if (connection.Handle is { } opened) Configured.AddOrUpdate(opened, Configured);
         return connection;
+    }
+
+    /// <summary>
+    /// A connection for short reads that is kept open between callers, with its compiled statements
+    /// (<see cref="StatementCache"/>): Microsoft.Data.Sqlite keeps a command's compiled statement only while the
+    /// <see cref="SqliteConnection"/> stays open, and closing it (even into the provider's pool) finalizes them all.
+    /// Give it back with <see cref="ReleaseAsync"/>.
+    /// </summary>
+    public async Task<DbConnection> OpenKeptAsync(CancellationToken cancellationToken = default)
+    {
+        while (_kept.TryTake(out var kept))
+        {
+            Interlocked.Decrement(ref _keptCount);
+            if (kept.State == System.Data.ConnectionState.Open) return kept;
+            await kept.DisposeAsync();
+        }
+        var connection = (SqliteConnection)await OpenAsync(cancellationToken);
+        StatementCache.Attach(connection);
+        return connection;
+    }
+
+    /// <summary>
+    /// Takes back a connection of <see cref="OpenKeptAsync"/>. It is kept only when it is idle: open, outside any
+    /// transaction (a snapshot left open would make the next caller read the past — a signed-out session as still
+    /// open). Anything else, or one too many, is closed.
+    /// </summary>
+    public ValueTask ReleaseAsync(DbConnection connection)
+    {
+        if (_disposed || connection is not SqliteConnection sqlite || StatementCache.Of(sqlite) is null || !Idle(sqlite)) return connection.DisposeAsync();
+        if (Interlocked.Increment(ref _keptCount) > MaxKept)
+        {
+            Interlocked.Decrement(ref _keptCount);
+            return connection.DisposeAsync();
+        }
+        _kept.Add(sqlite);
+        if (_disposed) CloseKept();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Closes the connections kept for reads (the next reads open new ones).</summary>
+    public void CloseKept()
+    {
+        while (_kept.TryTake(out var kept))
+        {
+            Interlocked.Decrement(ref _keptCount);
+            kept.Dispose();
+        }
+    }
+
+    /// <summary>Closes the kept connections; later ones are not kept.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        CloseKept();
+    }
+
+    private static bool Idle(SqliteConnection connection)
+    {
+        if (connection.State != System.Data.ConnectionState.Open || connection.Handle is not { } handle) return false;
+        // Outside any transaction (a read unit of work ends with its rollback). Statements run on a kept connection always
+        // dispose their readers before it is released (Db, UnitOfWork), so none holds a snapshot past its caller.
+        return raw.sqlite3_get_autocommit(handle) != 0;
     }
 
     private static async Task ConfigureAsync(SqliteConnection connection, CancellationToken cancellationToken)
