@@ -195,8 +195,10 @@ public sealed class ErasureTests : IDisposable
 
         // Nothing of the organization's population names lingers in the restored database file's bytes (free pages, log).
         SqliteConnection.ClearAllPools();
+        // A log file can go between the listing and its reading (SQLite deletes the WAL when the last connection to the
+        // database closes, and the app's connections close as it shuts down): a file gone holds nothing.
         foreach (var file in Directory.EnumerateFiles(_dataDirectory, "escrow.db*").Where(f => !f.Contains("before-restore")))
-            Assert.False(Contains(await File.ReadAllBytesAsync(file), Encoding.UTF8.GetBytes(SecretName)), $"{Path.GetFileName(file)} still holds the name");
+            Assert.False(Contains(await ReadIfThereAsync(file), Encoding.UTF8.GetBytes(SecretName)), $"{Path.GetFileName(file)} still holds the name");
     }
 
     [Trait("AlsoOn", "postgres")]
@@ -223,4 +225,10 @@ public sealed class ErasureTests : IDisposable
     }
 
     private static bool Contains(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle) >= 0;
+
+    private static async Task<byte[]> ReadIfThereAsync(string path)
+    {
+        try { return await File.ReadAllBytesAsync(path); }
+        catch (FileNotFoundException) { return []; }
+    }
 }
