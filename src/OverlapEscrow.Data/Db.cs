@@ -96,20 +96,26 @@ internal sealed class Db(DbConnection connection, DbTransaction? transaction, bo
 
     public async ValueTask DisposeAsync()
     {
-        if (ownsConnection)
+        if (ownsConnection) await EndAsync(connection, _transaction, release);
+    }
+
+    /// <summary>
+    /// Ends a connection's unit: its transaction (if any) disposed, then the connection given back to
+    /// <paramref name="release"/> (a kept one) or closed; closed too when ending the transaction fails.
+    /// </summary>
+    internal static async ValueTask EndAsync(DbConnection connection, DbTransaction? transaction, IDbConnectionFactory? release)
+    {
+        try
         {
-            try
-            {
-                if (_transaction is not null) await _transaction.DisposeAsync();
-            }
-            catch
-            {
-                await connection.DisposeAsync();
-                throw;
-            }
-            if (release is not null) await release.ReleaseAsync(connection);
-            else await connection.DisposeAsync();
+            if (transaction is not null) await transaction.DisposeAsync();
         }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+        if (release is not null) await release.ReleaseAsync(connection);
+        else await connection.DisposeAsync();
     }
 
     /// <summary>A transaction this call began, or a savepoint in the unit of work's; leaving it uncommitted rolls it back.</summary>

@@ -224,18 +224,5 @@ internal sealed class UnitOfWork : IUnitOfWork
         foreach (var action in _afterCommit) action();
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            await _transaction.DisposeAsync();
-        }
-        catch
-        {
-            await _connection.DisposeAsync();
-            throw;
-        }
-        if (_release is not null) await _release.ReleaseAsync(_connection);
-        else await _connection.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => Db.EndAsync(_connection, _transaction, _release);
 }
