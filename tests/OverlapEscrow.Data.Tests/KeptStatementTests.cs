@@ -64,6 +64,49 @@ public class KeptStatementTests
     }
 
     [Fact]
+    public async Task AStatementReadOnlyToItsFirstRowHoldsNoSnapshotForTheNextCallerOfItsConnection()
+    {
+        // A first-row read (the API key check, QueryFirstOrDefault) leaves SQLite's statement mid-results unless it is
+        // reset; a statement mid-results holds its read snapshot, so every later statement on that kept connection would
+        // read the past (a session started a moment ago as not there). A single string is read as Dapper reads it.
+        await using var s = await CreateAsync("sqlite");
+        await s.OrganizationAsync("acme");
+        await s.OrganizationAsync("globex");
+        var connection = await s.Connections.OpenKeptAsync(None);
+        var cache = StatementCache.Of(connection)!;
+        Assert.NotNull(await StatementCache.FirstOrDefaultAsync<string>(cache.TryBind("SELECT id FROM organizations ORDER BY id", null, null)!, None));
+        await s.Connections.ReleaseAsync(connection);
+
+        await s.OrganizationAsync("initech"); // committed on another connection
+
+        var again = await s.Connections.OpenKeptAsync(None);
+        Assert.Same(connection, again);
+        var count = await StatementCache.ScalarAsync<long>(StatementCache.Of(again)!.TryBind("SELECT COUNT(*) FROM organizations", null, null)!, None);
+        Assert.Equal(3, count);
+        await s.Connections.ReleaseAsync(again);
+    }
+
+    [Fact]
+    public async Task AConnectionWithAStatementLeftMidResultsIsClosedNotKept()
+    {
+        await using var s = await CreateAsync("sqlite");
+        await s.OrganizationAsync("acme");
+        await s.OrganizationAsync("globex");
+        var connection = (SqliteConnection)await s.Connections.OpenKeptAsync(None);
+        var command = connection.CreateCommand();
+        command.CommandText = "SELECT id FROM organizations";
+        var reader = await command.ExecuteReaderAsync(None);
+        Assert.True(await reader.ReadAsync(None)); // a caller that forgot its reader: the statement still holds a snapshot
+
+        await s.Connections.ReleaseAsync(connection);
+
+        Assert.Equal(System.Data.ConnectionState.Closed, connection.State);
+        var next = await s.Connections.OpenKeptAsync(None);
+        Assert.NotSame(connection, next);
+        await s.Connections.ReleaseAsync(next);
+    }
+
+    [Fact]
     public async Task AConnectionGivenBackInsideATransactionIsClosedNotKept()
     {
         await using var s = await CreateAsync("sqlite");

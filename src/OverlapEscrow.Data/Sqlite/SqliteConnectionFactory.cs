@@ -66,6 +66,9 @@ public sealed class SqliteConnectionFactory : IDbConnectionFactory, IDisposable
             await kept.DisposeAsync();
         }
         var connection = (SqliteConnection)await OpenAsync(cancellationToken);
+        // SQLitePCL answers sqlite3_next_stmt only for statements compiled after this (none is alive on a connection just
+        // opened: closing one finalizes its statements): lets Idle see a statement left mid-results.
+        connection.Handle!.enable_sqlite3_next_stmt(true);
         StatementCache.Attach(connection);
         return connection;
     }
@@ -108,9 +111,20 @@ public sealed class SqliteConnectionFactory : IDbConnectionFactory, IDisposable
     private static bool Idle(SqliteConnection connection)
     {
         if (connection.State != System.Data.ConnectionState.Open || connection.Handle is not { } handle) return false;
-        // Outside any transaction (a read unit of work ends with its rollback). Statements run on a kept connection always
-        // dispose their readers before it is released (Db, UnitOfWork), so none holds a snapshot past its caller.
-        return raw.sqlite3_get_autocommit(handle) != 0;
+        // Outside any transaction (a read unit of work ends with its rollback), and no statement mid-results: SQLite keeps
+        // the read snapshot of a statement stepped but not run to its end or reset (a first-row read, a reader left
+        // open) even in autocommit mode, and every later statement on the connection would read that past.
+        if (raw.sqlite3_get_autocommit(handle) == 0) return false;
+        try
+        {
+            for (var statement = raw.sqlite3_next_stmt(handle, null); statement is not null; statement = raw.sqlite3_next_stmt(handle, statement))
+                if (raw.sqlite3_stmt_busy(statement) != 0) return false;
+            return true;
+        }
+        catch (Exception)
+        {
+            return false; // a statement SQLitePCL does not track: not known to be idle, so closed
+        }
     }
 
     private static async Task ConfigureAsync(SqliteConnection connection, CancellationToken cancellationToken)

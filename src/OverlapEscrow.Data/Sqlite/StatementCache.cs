@@ -130,7 +130,7 @@ internal sealed class StatementCache
         await using var reader = await command.ExecuteReaderAsync(ct);
         var rows = new List<T>();
         if (!reader.HasRows) return rows;
-        var parse = reader.GetRowParser<T>();
+        var parse = RowParser<T>(reader);
         while (await reader.ReadAsync(ct)) rows.Add(parse(reader));
         return rows;
     }
@@ -140,7 +140,7 @@ internal sealed class StatementCache
     {
         await using var reader = await command.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return default;
-        return reader.GetRowParser<T>()(reader);
+        return RowParser<T>(reader)(reader);
     }
 
     /// <summary>The one row of a bound command, as Dapper's QuerySingleAsync would (none or several: an exception).</summary>
@@ -148,18 +148,31 @@ internal sealed class StatementCache
     {
         await using var reader = await command.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) throw new InvalidOperationException("Sequence contains no elements");
-        var row = reader.GetRowParser<T>()(reader);
+        var row = RowParser<T>(reader)(reader);
         if (await reader.ReadAsync(ct)) throw new InvalidOperationException("Sequence contains more than one element");
         return row;
     }
 
     /// <summary>The first column of the first row, converted as Dapper's ExecuteScalarAsync would.</summary>
-    public static async Task<T?> ScalarAsync<T>(SqliteCommand command, CancellationToken ct)
+    public static async Task<T?> ScalarAsync<T>(SqliteCommand command, CancellationToken ct) => ValueOf<T>(await command.ExecuteScalarAsync(ct));
+
+    private static T? ValueOf<T>(object? value)
     {
-        var value = await command.ExecuteScalarAsync(ct);
         if (value is null or DBNull) return default;
         if (value is T t) return t;
         var type = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
         return (T)(type.IsEnum ? Enum.ToObject(type, value) : Convert.ChangeType(value, type, CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// Dapper's row parser for a type mapped from columns; a single value (a string, a number, …), which Dapper's
+    /// QueryAsync reads from the first column, is read so here too (Dapper's typed GetRowParser refuses those).
+    /// </summary>
+    private static Func<System.Data.Common.DbDataReader, T> RowParser<T>(System.Data.Common.DbDataReader reader)
+    {
+        var type = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
+        return type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(decimal) || type == typeof(byte[])
+            ? r => ValueOf<T>(r.GetValue(0))!
+            : reader.GetRowParser<T>();
     }
 }

@@ -76,8 +76,29 @@ public sealed class DashboardWorld : IAsyncLifetime
         await page.GotoAsync("/signin");
         await page.GetByLabel("Email").FillAsync(email);
         await page.GetByLabel("Password").FillAsync(password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(u => !u.Contains("/signin", StringComparison.Ordinal));
+        // What the browser got while signing in, for the failure message: a sign-in that stays on /signin says why.
+        var responses = new List<string>();
+        void Seen(object? sender, IResponse response)
+        {
+            lock (responses) responses.Add($"{response.Request.Method} {new Uri(response.Url).PathAndQuery} {response.Status}");
+        }
+        page.Response += Seen;
+        try
+        {
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+            await page.WaitForURLAsync(u => !u.Contains("/signin", StringComparison.Ordinal));
+        }
+        catch (TimeoutException e)
+        {
+            var says = await page.Locator("[role=alert], .field-error").AllInnerTextsAsync();
+            string seen;
+            lock (responses) seen = string.Join("; ", responses);
+            throw new TimeoutException($"Signing in as {email} stayed at {page.Url}. Responses: [{seen}]. The page says: [{string.Join(" | ", says)}]", e);
+        }
+        finally
+        {
+            page.Response -= Seen;
+        }
         return page;
     }
 
