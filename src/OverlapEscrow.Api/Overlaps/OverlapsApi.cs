@@ -55,7 +55,7 @@ public static class OverlapsApi
                 CountPrivacy.Of(c.Count.Protection), Mismatch(c.SpecMismatch))).ToList()));
     }
 
-    private static async Task<Results<Ok<OverlapListResponse>, EmptyHttpResult, ProblemHttpResult>> GetList(
+    private static async Task<Results<OverlapListResult, EmptyHttpResult, ProblemHttpResult>> GetList(
         string partnershipId, string myPopulationId, string partnerPopulationId,
         [FromQuery] string? cursor, [FromQuery] int? limit, [FromQuery] string? format, [FromQuery] string? matches,
         HttpContext http, CurrentUser user, OverlapReports reports, IDataProtectionProvider protection, CancellationToken ct)
@@ -82,10 +82,8 @@ public static class OverlapsApi
         var outcome = await reports.PageAsync(user.Caller, partnershipId, myPopulationId, partnerPopulationId, after, limit ?? 100, ct, view);
         if (outcome.Failure is { } problem) return Problems.From(problem);
         var page = outcome.Value!;
-        var items = page.Items.Select(Item).ToList();
-        return TypedResults.Ok(new OverlapListResponse(partnershipId, myPopulationId, partnerPopulationId, page.Sharing.Level,
-            page.Sharing.Fields, page.TotalCount, items, page.More ? cursors.Protect(items[^1].RecordId) : null,
-            MatchViews.Wire(view), Mismatch(page.SpecMismatch)));
+        // Written straight from the page in OverlapListResponse's wire format (OverlapListJson).
+        return new OverlapListResult(partnershipId, page, page.More ? cursors.Protect(page.Items[^1].RecordId) : null, MatchViews.Wire(view));
     }
 
     internal static OverlapItemResponse Item(OverlapItem item) => new(item.RecordId, item.Attributes,

@@ -275,8 +275,13 @@ public sealed partial class OverlapReports(
         return new OverlapItem(me.RecordId, me.Attributes.ToDictionary(a => a.Name, a => a.Value), matches, result.Truncated[i]);
     }
 
-    private static List<string> MatchedOn(MatchKinds kinds) =>
-        IdentifierTypes.All.Where(t => (kinds & (MatchKinds)(1 << ((int)t - 1))) != 0).Select(t => t.WireName()).ToList();
+    /// <summary>The wire names of the identifier types of a match, per <see cref="MatchKinds"/> value (a byte): made once,
+    /// not per match of every item of every page; read-only, since every answer shares them.</summary>
+    private static IReadOnlyList<string> MatchedOn(MatchKinds kinds) => MatchedOnNames[(byte)kinds];
+
+    private static readonly IReadOnlyList<string>[] MatchedOnNames = Enumerable.Range(0, 256)
+        .Select(k => (IReadOnlyList<string>)IdentifierTypes.All.Where(t => (k & (1 << ((int)t - 1))) != 0).Select(t => t.WireName()).ToList().AsReadOnly())
+        .ToArray();
 
     private static string Wire(SharingLevel level) => level.ToString().ToLowerInvariant();
 }
