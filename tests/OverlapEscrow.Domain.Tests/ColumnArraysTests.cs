@@ -5,8 +5,16 @@ using OverlapEscrow.Domain.Tokens;
 namespace OverlapEscrow.Domain.Tests;
 
 /// <summary>The arrays a loaded version keeps, advised for huge pages when large (<see cref="ColumnArrays"/>), hold exactly what is written.</summary>
-public class ColumnArraysTests
+public class ColumnArraysTests : IDisposable
 {
+    private readonly bool _advised = ColumnArrays.AdviseHugePages;
+
+    // Advised here whatever the environment says (off by default), so the advised path is the one tested; where madvise
+    // is missing or refuses, the arrays are used as they are and the tests still hold.
+    public ColumnArraysTests() => ColumnArrays.AdviseHugePages = OperatingSystem.IsLinux();
+
+    public void Dispose() => ColumnArrays.AdviseHugePages = _advised;
+
     [Theory]
     [InlineData(10)]
     [InlineData(262_144)] // exactly two huge pages of tokens: the smallest advised
