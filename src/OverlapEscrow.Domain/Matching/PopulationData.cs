@@ -293,7 +293,7 @@ public sealed class PopulationData
             for (int i = 0, sum = 0; i < recordCount; i++) start[i] = sum += start[i];
             start[recordCount] = ordinals.Length;
             // Every slot is written exactly once (the counts above), so the array need not be zeroed first.
-            var tokens = GC.AllocateUninitializedArray<Token>(ordinals.Length);
+            var tokens = ColumnArrays.Uninitialized<Token>(ordinals.Length);
             var column = index.Tokens;
             for (var p = ordinals.Length - 1; p >= 0; p--) tokens[--start[ordinals[p]]] = column[p];
             return new RecordTokens(start, tokens);

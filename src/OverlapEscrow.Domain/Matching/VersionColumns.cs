@@ -180,7 +180,7 @@ public static class VersionColumns
             _header = ReadHeader(header);
             // Not zeroed first: every element is written by the chunks, and Finish refuses columns not filled to the end.
             _arrays = _header.Columns.ToDictionary(c => c.Key,
-                c => (GC.AllocateUninitializedArray<Token>(c.Value.Tokens), GC.AllocateUninitializedArray<int>(c.Value.Tokens)));
+                c => (ColumnArrays.Uninitialized<Token>(c.Value.Tokens), ColumnArrays.Uninitialized<int>(c.Value.Tokens)));
             _filled = _arrays.Keys.ToDictionary(t => t, _ => 0);
         }
 
