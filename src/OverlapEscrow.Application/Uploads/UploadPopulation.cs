@@ -289,13 +289,14 @@ public sealed class UploadPopulation(
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var idSeed = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
         var encodedBuffers = new UploadBuffers(NdjsonUploadParser.ChunkBytes);
+        var rowArrays = new RowArrays();
         var batches = Channel.CreateBounded<Task<PreparedBatch>>(
             new BoundedChannelOptions(Math.Max(4, 2 * Environment.ProcessorCount)) { SingleReader = true, SingleWriter = true });
         // A format that splits into chunks of whole rows (NDJSON) is parsed on every core too: only the split is in body order.
         var producer = request.Parser is IChunkedUploadParser chunked
-            ? Task.Run(() => ProduceChunksAsync(chunked, body, batches.Writer, chunk => Task.Run(() => Prepare(chunked, chunk, keyers, idSeed, encodedBuffers)), stop.Token),
+            ? Task.Run(() => ProduceChunksAsync(chunked, body, batches.Writer, chunk => Task.Run(() => Prepare(chunked, chunk, keyers, idSeed, encodedBuffers, rowArrays)), stop.Token),
                 CancellationToken.None)
-            : Task.Run(() => ProduceAsync(request.Parser, body, batches.Writer, rows => Task.Run(() => Prepare(rows, keyers, idSeed, encodedBuffers)), stop.Token),
+            : Task.Run(() => ProduceAsync(request.Parser, body, batches.Writer, rows => Task.Run(() => Prepare(rows, keyers, idSeed, encodedBuffers, rowArrays)), stop.Token),
                 CancellationToken.None);
         try
         {
@@ -388,7 +389,7 @@ public sealed class UploadPopulation(
     /// A batch of rows, each usable one re-keyed and encoded for a segment (<see cref="RecordCodec"/>) in a buffer of the
     /// upload's that <see cref="Release"/> gives back: no object per row.
     /// </summary>
-    internal sealed class PreparedBatch(PreparedRow[] rows, int count, byte[] encoded, UploadBuffers owner)
+    internal sealed class PreparedBatch(PreparedRow[] rows, int count, byte[] encoded, UploadBuffers owner, RowArrays? rowArrays = null)
     {
         private byte[]? _encoded = encoded;
 
@@ -401,7 +402,32 @@ public sealed class UploadPopulation(
 
         public void Release()
         {
-            if (Interlocked.Exchange(ref _encoded, null) is { } bytes) owner.Return(bytes);
+            if (Interlocked.Exchange(ref _encoded, null) is { } bytes)
+            {
+                owner.Return(bytes);
+                rowArrays?.Return(rows, Count);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The batches' row arrays, kept for reuse while the upload lasts: an array for a chunk's rows (a thousand or more, 48
+    /// bytes each) is a large-object array, and one fresh per chunk was about 130 MB per million records, each left for a
+    /// full collection (docs/performance.md, "Uploads").
+    /// </summary>
+    internal sealed class RowArrays
+    {
+        /// <summary>Rows of a 256 KiB chunk at 64 bytes a row; a chunk of shorter rows grows its array, which is then not kept.</summary>
+        public const int Size = 4096;
+        private readonly System.Collections.Concurrent.ConcurrentQueue<PreparedRow[]> _free = new();
+
+        public PreparedRow[] Rent() => _free.TryDequeue(out var rows) ? rows : new PreparedRow[Size];
+
+        public void Return(PreparedRow[] rows, int used)
+        {
+            if (rows.Length != Size || _free.Count >= 32) return;
+            Array.Clear(rows, 0, used); // drops the row errors it points at
+            _free.Enqueue(rows);
         }
     }
 
@@ -416,10 +442,10 @@ public sealed class UploadPopulation(
     /// <see cref="ParsedRecord"/>. Rows the ordered stage then refuses (duplicates, a deletion in a snapshot, anything after
     /// an error under reject) are re-keyed for nothing and dropped; every received hash is zeroed by the parser either way.
     /// </summary>
-    internal sealed class BatchBuilder(TokenKeyers keyer, long idSeed, int expectedRows) : IRowSink
+    internal sealed class BatchBuilder(TokenKeyers keyer, long idSeed, int expectedRows, RowArrays? pool = null) : IRowSink
     {
         private readonly System.Buffers.ArrayBufferWriter<byte> _scratch = Scratch();
-        private PreparedRow[] _rows = new PreparedRow[Math.Max(16, expectedRows)];
+        private PreparedRow[] _rows = pool is not null && expectedRows <= RowArrays.Size ? pool.Rent() : new PreparedRow[Math.Max(16, expectedRows)];
         private int _count;
 
         private static System.Buffers.ArrayBufferWriter<byte> Scratch()
@@ -479,14 +505,14 @@ public sealed class UploadPopulation(
             var encoded = buffers.Rent(_scratch.WrittenCount);
             _scratch.WrittenSpan.CopyTo(encoded);
             _scratch.Clear(); // attributes are partner data: not left in a thread's scratch
-            return new PreparedBatch(_rows, _count, encoded, buffers);
+            return new PreparedBatch(_rows, _count, encoded, buffers, pool);
         }
     }
 
     /// <summary>A chunk of the body parsed, re-keyed and encoded on the thread this runs on.</summary>
-    private static PreparedBatch Prepare(IChunkedUploadParser parser, UploadChunk chunk, PerThreadKeyers keyers, long idSeed, UploadBuffers buffers)
+    private static PreparedBatch Prepare(IChunkedUploadParser parser, UploadChunk chunk, PerThreadKeyers keyers, long idSeed, UploadBuffers buffers, RowArrays rowArrays)
     {
-        var builder = new BatchBuilder(keyers.Current, idSeed, chunk.Length / 128 + 1);
+        var builder = new BatchBuilder(keyers.Current, idSeed, 0, rowArrays);
         try
         {
             parser.Parse(chunk, builder);
@@ -500,9 +526,9 @@ public sealed class UploadPopulation(
     }
 
     /// <summary>Rows parsed on the reading thread (CSV), re-keyed and encoded here.</summary>
-    private static PreparedBatch Prepare(List<ParsedRecord> rows, PerThreadKeyers keyers, long idSeed, UploadBuffers buffers)
+    private static PreparedBatch Prepare(List<ParsedRecord> rows, PerThreadKeyers keyers, long idSeed, UploadBuffers buffers, RowArrays rowArrays)
     {
-        var builder = new BatchBuilder(keyers.Current, idSeed, rows.Count);
+        var builder = new BatchBuilder(keyers.Current, idSeed, rows.Count, rowArrays);
         try
         {
             foreach (var row in rows) builder.AddParsed(row);
