@@ -231,7 +231,7 @@ public sealed class UploadParserTests
     {
         public int Plain { get; private set; }
         public int Parsed { get; private set; }
-        public void AddPlain(long line, PlainRow row) { Plain++; inner.AddPlain(line, row); }
+        public void AddPlain(long line, PlainLine row) { Plain++; inner.AddPlain(line, row); }
         public void AddParsed(ParsedRecord row) { Parsed++; inner.AddParsed(row); }
     }
 

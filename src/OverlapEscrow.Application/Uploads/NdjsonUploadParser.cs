@@ -259,7 +259,7 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
             if (!haveId || id.Length == 0 || id.Length > o.MaxRecordIdLength || !System.Text.Ascii.IsValid(id)
                 || id.IndexOfAnyInRange((byte)0, (byte)0x1F) >= 0 || id.Contains((byte)0x7F)) return false;
             if (delete ? hashCount > 0 || attributeCount > 0 : hashCount == 0) return false;
-            sink.AddPlain(line, new PlainRow(text, id, delete, hashes[..(hashCount * entry)], attributes[..(4 * attributeCount)]));
+            sink.AddPlain(line, new PlainLine(text, id, delete, hashes[..(hashCount * entry)], attributes[..(4 * attributeCount)]));
             return true;
         }
         catch (JsonException)

@@ -91,13 +91,13 @@ public interface IChunkedUploadParser : IUploadParser
 }
 
 /// <summary>
-/// Takes a chunk's rows as they are parsed, in line order, each either as a <see cref="PlainRow"/> (valid, every field in its
+/// Takes a chunk's rows as they are parsed, in line order, each either as a <see cref="PlainLine"/> (valid, every field in its
 /// plain form, read straight from the line's bytes) or as a <see cref="ParsedRecord"/> (any other row, with its error if it
 /// has one). The hashes a row holds are cleared when the call returns.
 /// </summary>
 public interface IRowSink
 {
-    void AddPlain(long line, PlainRow row);
+    void AddPlain(long line, PlainLine row);
 
     void AddParsed(ParsedRecord row);
 }
@@ -106,14 +106,14 @@ public interface IRowSink
 /// A valid row whose fields are all plain (no escapes, hashes as 64 hex digits, attribute values strings, a record id in
 /// ASCII), as views of its line: what the field-by-field parser would have read from it, without a string or an object.
 /// </summary>
-public readonly ref struct PlainRow
+public readonly ref struct PlainLine
 {
     private const int Entry = 1 + TokenKeyer.HashSize;
     private readonly ReadOnlySpan<byte> _line;
     private readonly ReadOnlySpan<byte> _hashes;
     private readonly ReadOnlySpan<int> _attributes;
 
-    public PlainRow(ReadOnlySpan<byte> line, ReadOnlySpan<byte> recordId, bool delete, ReadOnlySpan<byte> hashes, ReadOnlySpan<int> attributes)
+    public PlainLine(ReadOnlySpan<byte> line, ReadOnlySpan<byte> recordId, bool delete, ReadOnlySpan<byte> hashes, ReadOnlySpan<int> attributes)
     {
         _line = line;
         RecordId = recordId;

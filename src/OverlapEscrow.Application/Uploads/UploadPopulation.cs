@@ -376,7 +376,7 @@ public sealed class UploadPopulation(
     private const int BatchRows = 256;
 
     /// <summary>What the ordered stage needs of one row: its number, its error if it has one, and for a usable row its kind, its record id's duplicate key and where its encoding ends.</summary>
-    internal struct PreparedRow
+    internal struct PreparedEntry
     {
         public long Row;
         public RowError? Error;
@@ -389,13 +389,13 @@ public sealed class UploadPopulation(
     /// A batch of rows, each usable one re-keyed and encoded for a segment (<see cref="RecordCodec"/>) in a buffer of the
     /// upload's that <see cref="Release"/> gives back: no object per row.
     /// </summary>
-    internal sealed class PreparedBatch(PreparedRow[] rows, int count, byte[] encoded, UploadBuffers owner, RowArrays? rowArrays = null)
+    internal sealed class PreparedBatch(PreparedEntry[] rows, int count, byte[] encoded, UploadBuffers owner, RowArrays? rowArrays = null)
     {
         private byte[]? _encoded = encoded;
 
         public int Count { get; } = count;
 
-        public ref readonly PreparedRow Row(int i) => ref rows[i];
+        public ref readonly PreparedEntry Row(int i) => ref rows[i];
 
         /// <summary>Row <paramref name="i"/>'s record as a segment holds it (empty for a row with an error).</summary>
         public ReadOnlyMemory<byte> Encoded(int i) => _encoded.AsMemory((i == 0 ? 0 : rows[i - 1].End)..rows[i].End);
@@ -419,11 +419,11 @@ public sealed class UploadPopulation(
     {
         /// <summary>Rows of a 256 KiB chunk at 64 bytes a row; a chunk of shorter rows grows its array, which is then not kept.</summary>
         public const int Size = 4096;
-        private readonly System.Collections.Concurrent.ConcurrentQueue<PreparedRow[]> _free = new();
+        private readonly System.Collections.Concurrent.ConcurrentQueue<PreparedEntry[]> _free = new();
 
-        public PreparedRow[] Rent() => _free.TryDequeue(out var rows) ? rows : new PreparedRow[Size];
+        public PreparedEntry[] Rent() => _free.TryDequeue(out var rows) ? rows : new PreparedEntry[Size];
 
-        public void Return(PreparedRow[] rows, int used)
+        public void Return(PreparedEntry[] rows, int used)
         {
             if (rows.Length != Size || _free.Count >= 32) return;
             Array.Clear(rows, 0, used); // drops the row errors it points at
@@ -437,7 +437,7 @@ public sealed class UploadPopulation(
 
     /// <summary>
     /// The work of a row that depends on that row alone, done on the thread that parses it: hashing its record id,
-    /// re-keying its hashes and encoding the record for its segment. A plain row (<see cref="PlainRow"/>) goes from the
+    /// re-keying its hashes and encoding the record for its segment. A plain row (<see cref="PlainLine"/>) goes from the
     /// line's bytes to its encoding with no string and no object; any other row as before, through its
     /// <see cref="ParsedRecord"/>. Rows the ordered stage then refuses (duplicates, a deletion in a snapshot, anything after
     /// an error under reject) are re-keyed for nothing and dropped; every received hash is zeroed by the parser either way.
@@ -445,7 +445,7 @@ public sealed class UploadPopulation(
     internal sealed class BatchBuilder(TokenKeyers keyer, long idSeed, int expectedRows, RowArrays? pool = null) : IRowSink
     {
         private readonly System.Buffers.ArrayBufferWriter<byte> _scratch = Scratch();
-        private PreparedRow[] _rows = pool is not null && expectedRows <= RowArrays.Size ? pool.Rent() : new PreparedRow[Math.Max(16, expectedRows)];
+        private PreparedEntry[] _rows = pool is not null && expectedRows <= RowArrays.Size ? pool.Rent() : new PreparedEntry[Math.Max(16, expectedRows)];
         private int _count;
 
         private static System.Buffers.ArrayBufferWriter<byte> Scratch()
@@ -455,7 +455,7 @@ public sealed class UploadPopulation(
             return scratch;
         }
 
-        public void AddPlain(long line, PlainRow row)
+        public void AddPlain(long line, PlainLine row)
         {
             // The bytes RecordCodec.Write gives for the record ToRecord would make of the same row (a test compares them).
             var w = _scratch;
@@ -480,21 +480,21 @@ public sealed class UploadPopulation(
                 RecordCodec.WriteUtf8(w, row.AttributeName(a));
                 RecordCodec.WriteUtf8(w, row.AttributeValue(a));
             }
-            Push(new PreparedRow { Row = line, Delete = row.Delete, IdKey = RecordIdKey(row.RecordId, idSeed), End = w.WrittenCount });
+            Push(new PreparedEntry { Row = line, Delete = row.Delete, IdKey = RecordIdKey(row.RecordId, idSeed), End = w.WrittenCount });
         }
 
         public void AddParsed(ParsedRecord row)
         {
             if (row.Error is { } error)
             {
-                Push(new PreparedRow { Row = row.Row, Error = error, End = _scratch.WrittenCount });
+                Push(new PreparedEntry { Row = row.Row, Error = error, End = _scratch.WrittenCount });
                 return;
             }
             RecordCodec.Write(_scratch, ToRecord(row, keyer));
-            Push(new PreparedRow { Row = row.Row, Delete = row.Delete, IdKey = RecordIdKey(row.RecordId!, idSeed), End = _scratch.WrittenCount });
+            Push(new PreparedEntry { Row = row.Row, Delete = row.Delete, IdKey = RecordIdKey(row.RecordId!, idSeed), End = _scratch.WrittenCount });
         }
 
-        private void Push(PreparedRow row)
+        private void Push(PreparedEntry row)
         {
             if (_count == _rows.Length) Array.Resize(ref _rows, 2 * _rows.Length);
             _rows[_count++] = row;
