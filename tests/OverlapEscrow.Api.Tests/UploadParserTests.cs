@@ -225,4 +225,95 @@ public sealed class UploadParserTests
         Assert.Equal(idOnLine.Where(id => id is not null), rows.Select(r => r.RecordId));
         Assert.All(rows, r => Assert.Null(r.Error));
     }
+
+    /// <summary>Counts the rows the plain path took, handing every row on to an upload's batch.</summary>
+    private sealed class CountingSink(IRowSink inner) : IRowSink
+    {
+        public int Plain { get; private set; }
+        public int Parsed { get; private set; }
+        public void AddPlain(long line, PlainLine row) { Plain++; inner.AddPlain(line, row); }
+        public void AddParsed(ParsedRecord row) { Parsed++; inner.AddParsed(row); }
+    }
+
+    [Fact]
+    public void EveryRowReadStraightFromItsBytesIsStoredAsTheFieldByFieldParserWouldStoreIt()
+    {
+        var plain = new List<string>
+        {
+            $$$"""{"recordId":"R-1","identifiers":{"domain":"{{{Hex(1)}}}","name":"{{{Hex(2)}}}"},"attributes":{"accountName":"Account 1","stage":"Discovery"}}""",
+            $$$"""{"identifiers":{"name_only":"{{{Hex(3)}}}","domain_label":"{{{Hex(4)}}}","domain":"{{{Hex(5)}}}","name":"{{{Hex(6)}}}"},"recordId":"R-2"}""",
+            $$$"""{"recordId":"R-3","identifiers":{"domain":"{{{Hex(7).ToLowerInvariant()}}}"},"attributes":{}}""",
+            $$$"""{"recordId":"R-4","identifiers":{"domain":"{{{Hex(8)}}}","domain":"{{{Hex(9)}}}"},"attributes":{"accountName":"Zoë Café 企業 😀","stage":""},"op":"upsert"}""",
+            $$$""" { "recordId" : "R-5" , "op" : "" , "identifiers" : { "domain" : "{{{Hex(10)}}}" } } """,
+            """{"recordId":"R-6","op":"delete"}""",
+            $$$"""{"recordId":"{{{new string('i', 128)}}}","identifiers":{"domain":"{{{Hex(11)}}}"},"attributes":{"note":"{{{new string('x', 256)}}}"}}""",
+            $$$"""{"recordId":"R-8","identifiers":{"domain":"{{{Hex(12)}}}"},"attributes":{"note":"{{{new string('é', 256)}}}"}}""",
+        };
+        var other = new List<string>
+        {
+            $$$"""{"recordId":"R\u002d9","identifiers":{"domain":"{{{Hex(13)}}}"}}""",                       // escaped id: valid
+            $$$"""{"recordId":"R-10","identifiers":{"domain":["{{{Hex(14)}}}","{{{Hex(15)}}}"]}}""",           // an array: valid
+            $$$"""{"recordId":"R-11","identifiers":{"domain":"{{{Hex(16)}}}"},"attributes":{"amount":100.10,"won":true,"owner":null}}""",
+            $$$"""{"recordId":"R-12","identifiers":{"domain":"{{{Hex(17)}}}","name":""},"attributes":{"stage":"W\u00f6n"}}""",
+            $$$"""{"recordId":"Ré-13","identifiers":{"domain":"{{{Hex(18)}}}"}}""",                            // a non-ASCII id: valid
+            $$$"""{"recordId":"R-29","recordId":"R-29b","identifiers":{"domain":"{{{Hex(32)}}}"}}""",   // the id given twice: the last one, valid
+            $$$"""{"recordId":"R-14","identifiers":{"domain":"{{{Hex(19)[..63]}}}"}}""",
+            $$$"""{"recordId":"R-15","identifiers":{"domain":"{{{Hex(20)[..62]}}}zz"}}""",
+            $$$"""{"recordId":"R-16","identifiers":{"email":"{{{Hex(21)}}}"}}""",
+            $$$"""{"recordId":"R-17","identifiers":{"domain":"{{{Hex(22)}}}"},"attributes":{"stage":"a","stage":"b"}}""",
+            $$$"""{"recordId":"R-18","identifiers":{"domain":"{{{Hex(23)}}}"},"attributes":{"9lives":"a"}}""",
+            $$$"""{"recordId":"R-19","identifiers":{"domain":"{{{Hex(24)}}}"},"attributes":{"note":"{{{new string('x', 257)}}}"}}""",
+            $$$"""{"recordId":"R-20","identifiers":{"domain":"{{{Hex(25)}}}"},"attributes":{"note":"{{{new string('é', 257)}}}"}}""",
+            $$$"""{"recordId":"{{{new string('i', 129)}}}","identifiers":{"domain":"{{{Hex(26)}}}"}}""",
+            $$$"""{"recordId":"R\u0001-22","identifiers":{"domain":"{{{Hex(27)}}}"}}""",
+            $$$"""{"recordId":"","identifiers":{"domain":"{{{Hex(28)}}}"}}""",
+            $$$"""{"identifiers":{"domain":"{{{Hex(29)}}}"}}""",
+            """{"recordId":"R-25"}""",
+            $$$"""{"recordId":"R-26","op":"delete","identifiers":{"domain":"{{{Hex(30)}}}"}}""",
+            """{"recordId":"R-27","op":"remove"}""",
+            $$$"""{"recordId":"R-28","identifiers":{"domain":"{{{Hex(31)}}}"},"extra":1}""",
+            $$$"""{"recordId":"R-30","identifiers":{"domain":"{{{Hex(33)}}}"}} {}""",
+            $$$"""{"recordId":"R-31","identifiers":{"domain":"{{{Hex(34)}}}"}""",
+            """[1,2]""",
+            $$$"""{"recordId":42,"identifiers":{"domain":"{{{Hex(35)}}}"}}""",
+            $$$"""{"recordId":"R-33","identifiers":{"domain":"{{{Hex(36)}}}"},"attributes":""" + """{"a":{"b":{"c":{}}}}}""",
+        };
+        var lines = plain.Select(Encoding.UTF8.GetBytes).Concat(other.Select(Encoding.UTF8.GetBytes)).ToList();
+        // A value that is not valid UTF-8 (a lone continuation byte) in an otherwise plain row.
+        lines.Add([.. Encoding.UTF8.GetBytes($$$"""{"recordId":"R-34","identifiers":{"domain":"{{{Hex(37)}}}"},"attributes":{"note":"a"""), 0x80, .. "\"}}"u8]);
+        var body = lines.SelectMany(l => l.Append((byte)'\n')).ToArray();
+        var parser = new NdjsonUploadParser(new RowRules(Options), Options);
+        using var keyers = new OverlapEscrow.Domain.Tokens.TokenKeyers([Enumerable.Range(0, 32).Select(i => (byte)i).ToArray(), Enumerable.Range(1, 32).Select(i => (byte)i).ToArray()]);
+        var buffers = new UploadBuffers(body.Length);
+        UploadChunk Chunk() { var bytes = buffers.Rent(body.Length); body.CopyTo(bytes, 0); return new UploadChunk(bytes, body.Length, 1, buffers); }
+
+        var straight = new UploadPopulation.BatchBuilder(keyers, 5, 8);
+        var counting = new CountingSink(straight);
+        parser.Parse(Chunk(), counting);
+        var fast = straight.Finish(buffers);
+        var byField = new UploadPopulation.BatchBuilder(keyers, 5, 8);
+        foreach (var row in parser.Parse(Chunk())) { byField.AddParsed(row); row.ZeroHashes(); }
+        var slow = byField.Finish(buffers);
+
+        Assert.Equal(plain.Count, counting.Plain); // the plain rows took the plain path, and only they
+        Assert.Equal(lines.Count - plain.Count, counting.Parsed);
+        Assert.Equal(slow.Count, fast.Count);
+        for (var i = 0; i < slow.Count; i++)
+        {
+            Assert.Equal(slow.Row(i).Row, fast.Row(i).Row);
+            Assert.Equal(slow.Row(i).Error, fast.Row(i).Error);
+            Assert.Equal(slow.Row(i).Delete, fast.Row(i).Delete);
+            Assert.Equal(slow.Row(i).IdKey, fast.Row(i).IdKey);
+            Assert.True(slow.Encoded(i).Span.SequenceEqual(fast.Encoded(i).Span), $"row {i + 1} is stored differently");
+        }
+        // The rows meant to be valid are, and the others fail as the field-by-field parser says (not one of them by accident).
+        Assert.Equal(Enumerable.Repeat(true, plain.Count + 6), Enumerable.Range(0, plain.Count + 6).Select(i => fast.Row(i).Error is null));
+        Assert.All(Enumerable.Range(plain.Count + 6, lines.Count - plain.Count - 6), i => Assert.NotNull(fast.Row(i).Error));
+        // Each row's tokens are both keys' HMAC of its hashes: R-1 holds 2 hashes × 2 keys.
+        var first = RecordCodec.ReadAll(fast.Encoded(0).Span, 1)[0];
+        Assert.Equal(4, first.Tokens.Length);
+        Assert.Equal([("accountName", "Account 1"), ("stage", "Discovery")], first.Attributes.Select(a => (a.Name, a.Value)));
+        fast.Release();
+        slow.Release();
+    }
 }

@@ -47,11 +47,19 @@ public class VersionColumnsBuilderTests
         return records;
     }
 
-    private static List<(long Part, byte[] Plaintext)> Built(IEnumerable<EscrowRecord> records)
+    private static List<(long Part, byte[] Plaintext)> Built(IEnumerable<EscrowRecord> records, bool encoded = false)
     {
         var builder = new VersionColumnsBuilder();
-        foreach (var r in records) builder.Add(r);
+        foreach (var r in records) Assert.True(encoded ? builder.AddEncoded(Encode(r)) : builder.Add(r));
         return builder.Build().ToList();
+    }
+
+    /// <summary>A record as a segment holds it, what an upload hands the builder.</summary>
+    private static byte[] Encode(EscrowRecord record)
+    {
+        var writer = new System.Buffers.ArrayBufferWriter<byte>();
+        RecordCodec.Write(writer, record);
+        return writer.WrittenSpan.ToArray();
     }
 
     [Theory]
@@ -71,6 +79,29 @@ public class VersionColumnsBuilderTests
         for (var i = 0; i < expected.Count; i++) Assert.True(expected[i].Plaintext.AsSpan().SequenceEqual(actual[i].Plaintext), $"part {expected[i].Part:x} differs");
     }
 
+    [Theory]
+    [InlineData(0, 21)]
+    [InlineData(3_000, 22)]
+    [InlineData(70_000, 23)]
+    public void RecordsAddedAsTheirSegmentBytesGiveTheSameColumnsAsRecordsAddedAsObjects(int count, int seed)
+    {
+        var records = Records(count, seed);
+        var expected = VersionColumns.Encode(PopulationData.Materialize("v", [records])).ToList();
+
+        var actual = Built(records, encoded: true);
+
+        Assert.Equal(expected.Select(p => p.Part), actual.Select(p => p.Part));
+        for (var i = 0; i < expected.Count; i++) Assert.True(expected[i].Plaintext.AsSpan().SequenceEqual(actual[i].Plaintext), $"part {expected[i].Part:x} differs");
+    }
+
+    [Fact]
+    public void ADeletionAsSegmentBytesIsRefusedLikeADeletionObject()
+    {
+        var builder = new VersionColumnsBuilder();
+
+        Assert.Throws<ArgumentException>(() => builder.AddEncoded(Encode(EscrowRecord.Deletion("gone"))));
+    }
+
     [Fact]
     public void RecordsArrivingInIdOrderGiveTheSameColumns()
     {
@@ -81,19 +112,21 @@ public class VersionColumnsBuilderTests
     }
 
     /// <summary>Adds records as an upload does: taking the full blocks as they are ready, and handing them back when a record comes out of id order.</summary>
-    private static (List<(long Part, byte[] Plaintext)> Parts, int HandedBack, int TakenWhileInOrder) BuiltAsUploaded(IEnumerable<EscrowRecord> records)
+    private static (List<(long Part, byte[] Plaintext)> Parts, int HandedBack, int TakenWhileInOrder) BuiltAsUploaded(IEnumerable<EscrowRecord> records,
+        bool encoded = false)
     {
         var builder = new VersionColumnsBuilder();
         var taken = new List<(long Part, byte[] Plaintext)>();
         int handedBack = 0, takenWhileInOrder = 0;
+        bool Add(EscrowRecord r) => encoded ? builder.AddEncoded(Encode(r)) : builder.Add(r);
         foreach (var r in records)
         {
-            if (!builder.Add(r))
+            if (!Add(r))
             {
                 handedBack = taken.Count;
                 builder.Restore(taken.Select(t => (ReadOnlyMemory<byte>)t.Plaintext));
                 taken.Clear(); // the stored blocks are removed: they will be built anew
-                Assert.True(builder.Add(r));
+                Assert.True(Add(r));
             }
             var ready = builder.TakeReadyBlocks();
             if (builder.InIdOrder) takenWhileInOrder += ready.Count;
@@ -125,9 +158,11 @@ public class VersionColumnsBuilderTests
     }
 
     [Theory]
-    [InlineData(1_000, 11)]   // out of order inside the first blocks
-    [InlineData(1_777, 12)]   // and after a block boundary
-    public void ARecordOutOfIdOrderAfterBlocksWereHandedOutTakesThemBackAndGivesTheSameColumns(int outOfOrderAt, int seed)
+    [InlineData(1_000, 11, false)]   // out of order inside the first blocks
+    [InlineData(1_777, 12, false)]   // and after a block boundary
+    [InlineData(1_000, 14, true)]    // the same, added as segment bytes
+    [InlineData(1_777, 15, true)]
+    public void ARecordOutOfIdOrderAfterBlocksWereHandedOutTakesThemBackAndGivesTheSameColumns(int outOfOrderAt, int seed, bool encoded)
     {
         var records = Records(3_000, seed, sortedIds: true);
         // Everything in order up to one record that belongs much earlier, then the rest in order.
@@ -136,7 +171,7 @@ public class VersionColumnsBuilderTests
         records.Insert(outOfOrderAt, moved);
         var expected = VersionColumns.Encode(PopulationData.Materialize("v", [records])).ToList();
 
-        var (actual, handedBack, _) = BuiltAsUploaded(records);
+        var (actual, handedBack, _) = BuiltAsUploaded(records, encoded);
 
         Assert.Equal(outOfOrderAt / PopulationData.BlockSize, handedBack);
         AssertSameParts(expected, actual);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using OverlapEscrow.Domain.Tokens;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
@@ -118,6 +119,164 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
             chunk.Release();
         }
     }
+
+    public void Parse(UploadChunk chunk, IRowSink sink)
+    {
+        var maxRow = options.Value.MaxRowBytes;
+        var strings = new AttributeStrings();
+        var plain = new PlainScratch(options.Value);
+        var line = chunk.FirstLine - 1;
+        try
+        {
+            var rest = chunk.Bytes.AsSpan(0, chunk.Length);
+            while (!rest.IsEmpty)
+            {
+                var newline = rest.IndexOf((byte)'\n');
+                var text = newline < 0 ? rest : rest[..newline];
+                rest = newline < 0 ? default : rest[(newline + 1)..];
+                line++;
+                if (text.Length > maxRow) throw TooLong(line, maxRow);
+                if (IsBlank(text)) continue;
+                if (TryParsePlain(text, line, sink, plain)) continue;
+                var row = ParseLine(text, line, strings);
+                try { sink.AddParsed(row); }
+                finally { row.ZeroHashes(); }
+            }
+        }
+        finally
+        {
+            chunk.Release();
+        }
+    }
+
+    /// <summary>The scratch of one chunk's plain rows: decoded hashes (cleared after each row) and attribute positions.</summary>
+    private sealed class PlainScratch(UploadOptions o)
+    {
+        public readonly byte[] Hashes = new byte[o.MaxIdentifiersPerRecord * (1 + TokenKeyer.HashSize)];
+        public readonly int[] Attributes = new int[4 * o.MaxAttributesPerRecord];
+        private readonly List<byte[]> _validNames = [];
+
+        /// <summary>Whether an attribute name (UTF-8, unescaped) follows the naming rule; a few names are remembered.</summary>
+        public bool IsValidName(ReadOnlySpan<byte> name)
+        {
+            foreach (var known in _validNames)
+                if (name.SequenceEqual(known)) return true;
+            if (!System.Text.Ascii.IsValid(name) || !AttributeNames.IsValid(System.Text.Encoding.ASCII.GetString(name))) return false;
+            if (_validNames.Count < 64) _validNames.Add(name.ToArray());
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The fast path of a row: reads it straight from its bytes when it is valid and every field is in its plain form
+    /// (recordId an ASCII string without escapes, each identifier of a known type given once as 64 hex digits, attributes
+    /// strings without escapes, op a string, no field twice), and hands it to the sink. Anything else, valid or not, is
+    /// left to the field-by-field parser (<see cref="ParseLine"/>), which decides the row and its error exactly as before:
+    /// this path only ever accepts rows that parser accepts, with the same fields.
+    /// </summary>
+    private bool TryParsePlain(ReadOnlySpan<byte> text, long line, IRowSink sink, PlainScratch scratch)
+    {
+        const int entry = 1 + TokenKeyer.HashSize;
+        var o = options.Value;
+        var hashes = scratch.Hashes.AsSpan();
+        var attributes = scratch.Attributes.AsSpan();
+        int hashCount = 0, attributeCount = 0;
+        ReadOnlySpan<byte> id = default;
+        bool haveId = false, haveIdentifiers = false, haveAttributes = false, haveOp = false, delete = false;
+        try
+        {
+            var reader = new Utf8JsonReader(text, new JsonReaderOptions { MaxDepth = 4 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("recordId"u8))
+                {
+                    if (haveId || !reader.Read() || reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped) return false;
+                    id = reader.ValueSpan;
+                    haveId = true;
+                }
+                else if (reader.ValueTextEquals("identifiers"u8))
+                {
+                    if (haveIdentifiers || !reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+                    haveIdentifiers = true;
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        IdentifierType type;
+                        if (reader.ValueTextEquals("domain"u8)) type = IdentifierType.Domain;
+                        else if (reader.ValueTextEquals("name"u8)) type = IdentifierType.Name;
+                        else if (reader.ValueTextEquals("domain_label"u8)) type = IdentifierType.DomainLabel;
+                        else if (reader.ValueTextEquals("name_only"u8)) type = IdentifierType.NameOnly;
+                        else return false;
+                        if (!reader.Read() || reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped) return false;
+                        var hex = reader.ValueSpan;
+                        if (hex.Length != 2 * TokenKeyer.HashSize || hashCount == o.MaxIdentifiersPerRecord) return false;
+                        var at = hashes.Slice(hashCount * entry, entry);
+                        if (Convert.FromHexString(hex, at[1..], out _, out var written) != OperationStatus.Done || written != TokenKeyer.HashSize)
+                            return false;
+                        at[0] = (byte)type;
+                        hashCount++;
+                    }
+                    if (reader.TokenType != JsonTokenType.EndObject) return false;
+                }
+                else if (reader.ValueTextEquals("attributes"u8))
+                {
+                    if (haveAttributes || !reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+                    haveAttributes = true;
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        if (reader.ValueIsEscaped || attributeCount == o.MaxAttributesPerRecord) return false;
+                        var name = reader.ValueSpan;
+                        if (!scratch.IsValidName(name)) return false;
+                        var nameAt = Offset(text, name);
+                        for (var a = 0; a < attributeCount; a++)
+                            if (name.SequenceEqual(text.Slice(attributes[4 * a], attributes[4 * a + 1]))) return false;
+                        if (!reader.Read() || reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped) return false;
+                        var value = reader.ValueSpan;
+                        // Valid UTF-8 (as GetString would require), at most MaxAttributeLength UTF-16 characters as the rule counts them.
+                        if (!System.Text.Ascii.IsValid(value) && !System.Text.Unicode.Utf8.IsValid(value)) return false;
+                        if (value.Length > o.MaxAttributeLength && System.Text.Encoding.UTF8.GetCharCount(value) > o.MaxAttributeLength) return false;
+                        attributes[4 * attributeCount] = nameAt;
+                        attributes[4 * attributeCount + 1] = name.Length;
+                        attributes[4 * attributeCount + 2] = Offset(text, value);
+                        attributes[4 * attributeCount + 3] = value.Length;
+                        attributeCount++;
+                    }
+                    if (reader.TokenType != JsonTokenType.EndObject) return false;
+                }
+                else if (reader.ValueTextEquals("op"u8))
+                {
+                    if (haveOp || !reader.Read() || reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped) return false;
+                    haveOp = true;
+                    var op = reader.ValueSpan;
+                    if (op.Length == 0 || op.SequenceEqual("upsert"u8)) delete = false;
+                    else if (op.SequenceEqual("delete"u8)) delete = true;
+                    else return false;
+                }
+                else return false;
+            }
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read()) return false;
+            // recordId: 1 to MaxRecordIdLength characters (ASCII here: one byte each), no control characters.
+            if (!haveId || id.Length == 0 || id.Length > o.MaxRecordIdLength || !System.Text.Ascii.IsValid(id)
+                || id.IndexOfAnyInRange((byte)0, (byte)0x1F) >= 0 || id.Contains((byte)0x7F)) return false;
+            if (delete ? hashCount > 0 || attributeCount > 0 : hashCount == 0) return false;
+            sink.AddPlain(line, new PlainLine(text, id, delete, hashes[..(hashCount * entry)], attributes[..(4 * attributeCount)]));
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        finally
+        {
+            // The hashes as received are dictionary-reversible: cleared whatever became of the row (one entry more: a partial decode).
+            hashes[..Math.Min(hashes.Length, (hashCount + 1) * entry)].Clear();
+        }
+    }
+
+    /// <summary>Where a span the reader gives (a slice of the line) starts in the line.</summary>
+    private static int Offset(ReadOnlySpan<byte> text, ReadOnlySpan<byte> part) =>
+        (int)System.Runtime.CompilerServices.Unsafe.ByteOffset(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(text),
+            ref System.Runtime.InteropServices.MemoryMarshal.GetReference(part));
 
     private static UploadRejectedException TooLong(long line, int max) =>
         new(400, "A row is too long", $"Row {line} is longer than {max} bytes; nothing was applied.", new RowError(line, null, $"The row is longer than {max} bytes."));

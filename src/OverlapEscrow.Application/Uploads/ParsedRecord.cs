@@ -82,6 +82,56 @@ public interface IChunkedUploadParser : IUploadParser
 
     /// <summary>The rows of one chunk, on any thread; releases the chunk (its buffer is cleared) whatever happens.</summary>
     List<ParsedRecord> Parse(UploadChunk chunk);
+
+    /// <summary>
+    /// The rows of one chunk handed to <paramref name="sink"/> in line order, valid rows in their plain form where they have
+    /// it, on any thread; the same rows and errors as <see cref="Parse(UploadChunk)"/>. Releases the chunk whatever happens.
+    /// </summary>
+    void Parse(UploadChunk chunk, IRowSink sink);
+}
+
+/// <summary>
+/// Takes a chunk's rows as they are parsed, in line order, each either as a <see cref="PlainLine"/> (valid, every field in its
+/// plain form, read straight from the line's bytes) or as a <see cref="ParsedRecord"/> (any other row, with its error if it
+/// has one). The hashes a row holds are cleared when the call returns.
+/// </summary>
+public interface IRowSink
+{
+    void AddPlain(long line, PlainLine row);
+
+    void AddParsed(ParsedRecord row);
+}
+
+/// <summary>
+/// A valid row whose fields are all plain (no escapes, hashes as 64 hex digits, attribute values strings, a record id in
+/// ASCII), as views of its line: what the field-by-field parser would have read from it, without a string or an object.
+/// </summary>
+public readonly ref struct PlainLine
+{
+    private const int Entry = 1 + TokenKeyer.HashSize;
+    private readonly ReadOnlySpan<byte> _line;
+    private readonly ReadOnlySpan<byte> _hashes;
+    private readonly ReadOnlySpan<int> _attributes;
+
+    public PlainLine(ReadOnlySpan<byte> line, ReadOnlySpan<byte> recordId, bool delete, ReadOnlySpan<byte> hashes, ReadOnlySpan<int> attributes)
+    {
+        _line = line;
+        RecordId = recordId;
+        Delete = delete;
+        _hashes = hashes;
+        _attributes = attributes;
+    }
+
+    /// <summary>The record id's UTF-8 (ASCII) bytes.</summary>
+    public ReadOnlySpan<byte> RecordId { get; }
+    public bool Delete { get; }
+    public int HashCount => _hashes.Length / Entry;
+    public IdentifierType HashType(int i) => (IdentifierType)_hashes[i * Entry];
+    public ReadOnlySpan<byte> Hash(int i) => _hashes.Slice(i * Entry + 1, TokenKeyer.HashSize);
+    public int AttributeCount => _attributes.Length / 4;
+    /// <summary>Attribute <paramref name="i"/>'s name and value, as the UTF-8 of the line (valid, unescaped).</summary>
+    public ReadOnlySpan<byte> AttributeName(int i) => _line.Slice(_attributes[4 * i], _attributes[4 * i + 1]);
+    public ReadOnlySpan<byte> AttributeValue(int i) => _line.Slice(_attributes[4 * i + 2], _attributes[4 * i + 3]);
 }
 
 /// <summary>Whole rows of a body, as received, in a buffer of its upload's; <see cref="FirstLine"/> is the number of its first row.</summary>

@@ -289,13 +289,14 @@ public sealed class UploadPopulation(
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var idSeed = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
         var encodedBuffers = new UploadBuffers(NdjsonUploadParser.ChunkBytes);
+        var rowArrays = new RowArrays();
         var batches = Channel.CreateBounded<Task<PreparedBatch>>(
             new BoundedChannelOptions(Math.Max(4, 2 * Environment.ProcessorCount)) { SingleReader = true, SingleWriter = true });
         // A format that splits into chunks of whole rows (NDJSON) is parsed on every core too: only the split is in body order.
         var producer = request.Parser is IChunkedUploadParser chunked
-            ? Task.Run(() => ProduceChunksAsync(chunked, body, batches.Writer, chunk => Task.Run(() => Prepare(chunked.Parse(chunk), keyers, idSeed, encodedBuffers)), stop.Token),
+            ? Task.Run(() => ProduceChunksAsync(chunked, body, batches.Writer, chunk => Task.Run(() => Prepare(chunked, chunk, keyers, idSeed, encodedBuffers, rowArrays)), stop.Token),
                 CancellationToken.None)
-            : Task.Run(() => ProduceAsync(request.Parser, body, batches.Writer, rows => Task.Run(() => Prepare(rows, keyers, idSeed, encodedBuffers)), stop.Token),
+            : Task.Run(() => ProduceAsync(request.Parser, body, batches.Writer, rows => Task.Run(() => Prepare(rows, keyers, idSeed, encodedBuffers, rowArrays)), stop.Token),
                 CancellationToken.None);
         try
         {
@@ -305,22 +306,26 @@ public sealed class UploadPopulation(
                 try
                 {
                     await writer.KeepAliveAsync(ct);
-                    for (var i = 0; i < batch.Rows.Count; i++)
+                    for (var i = 0; i < batch.Count; i++)
                     {
-                        var row = batch.Rows[i];
+                        ref readonly var row = ref batch.Row(i);
                         if (++rowsRead > _o.MaxRows)
                             return new ReadOutcome(rowsRead, 0, errorCount, false, errors,
                                 new UploadOutcome.Refused(413, "Too many rows", $"An upload has at most {_o.MaxRows} rows; nothing was applied."));
-                        if (row.Error is null)
+                        var rowError = row.Error;
+                        if (rowError is null)
                         {
-                            var idKey = batch.IdKeys[i];
-                            if (seen.TryGetFirstRow(row.RecordId!, idKey, out var firstRow)) row.Fail("recordId", $"Duplicate recordId (first seen on row {firstRow}).");
-                            else if (row.Delete && request.Mode == VersionKind.Snapshot) row.Fail("op", "A snapshot replaces the population; op \"delete\" is only valid in a delta.");
-                            else seen.Add(row.RecordId!, idKey, row.Row);
+                            var encoded = batch.Encoded(i).Span;
+                            var id = RecordCodec.RecordIdBytes(encoded);
+                            if (seen.TryGetFirstRow(id, row.IdKey, out var firstRow)) rowError = new RowError(row.Row, "recordId", $"Duplicate recordId (first seen on row {firstRow}).");
+                            else if (row.Delete && request.Mode == VersionKind.Snapshot) rowError = new RowError(row.Row, "op", "A snapshot replaces the population; op \"delete\" is only valid in a delta.");
+                            else seen.Add(id, row.IdKey, row.Row);
                             // An opportunities population's documented fields have formats the figures rely on (docs/health.md).
-                            if (opportunities && !row.Delete && OpportunityFields.Check(row.Attributes) is { } bad) row.Fail("attributes." + bad.Field, bad.Message);
+                            if (rowError is null && opportunities && !row.Delete
+                                && OpportunityFields.Check(RecordCodec.ReadAll(encoded, 1)[0].Attributes) is { } bad)
+                                rowError = new RowError(row.Row, "attributes." + bad.Field, bad.Message);
                         }
-                        if (row.Error is { } error)
+                        if (rowError is { } error)
                         {
                             errorCount++;
                             if (errors.Count < _o.MaxReportedErrors) errors.Add(error);
@@ -329,7 +334,7 @@ public sealed class UploadPopulation(
                         }
                         if (request.Policy == ErrorPolicy.Reject && errorCount > 0) continue; // keep validating, write nothing
                         await writer.AddEncodedAsync(batch.Encoded(i), ct);
-                        if (columns is not null) await columns.AddAsync(batch.Records[i]!, ct);
+                        if (columns is not null) await columns.AddAsync(batch.Encoded(i), ct);
                     }
                 }
                 finally
@@ -358,6 +363,8 @@ public sealed class UploadPopulation(
     /// duplicate error in its own upload. It was SHA-256 through the platform: about 0.5 µs of a core per record, most of
     /// it the call's overhead, against a few tens of nanoseconds.
     /// </summary>
+    internal static UInt128 RecordIdKey(ReadOnlySpan<byte> utf8, long seed) => System.IO.Hashing.XxHash128.HashToUInt128(utf8, seed);
+
     private static UInt128 RecordIdKey(string recordId, long seed)
     {
         var length = Encoding.UTF8.GetByteCount(recordId);
@@ -368,24 +375,59 @@ public sealed class UploadPopulation(
 
     private const int BatchRows = 256;
 
+    /// <summary>What the ordered stage needs of one row: its number, its error if it has one, and for a usable row its kind, its record id's duplicate key and where its encoding ends.</summary>
+    internal struct PreparedEntry
+    {
+        public long Row;
+        public RowError? Error;
+        public bool Delete;
+        public UInt128 IdKey;
+        public int End;
+    }
+
     /// <summary>
-    /// A batch of parsed rows with, for each usable row, its record id's duplicate key, its re-keyed record and that record
-    /// encoded for a segment (<see cref="RecordCodec"/>), in a pooled buffer that <see cref="Release"/> gives back.
+    /// A batch of rows, each usable one re-keyed and encoded for a segment (<see cref="RecordCodec"/>) in a buffer of the
+    /// upload's that <see cref="Release"/> gives back: no object per row.
     /// </summary>
-    private sealed class PreparedBatch(List<ParsedRecord> rows, UInt128[] idKeys, EscrowRecord?[] records, byte[] encoded, int[] ends, UploadBuffers owner)
+    internal sealed class PreparedBatch(PreparedEntry[] rows, int count, byte[] encoded, UploadBuffers owner, RowArrays? rowArrays = null)
     {
         private byte[]? _encoded = encoded;
 
-        public List<ParsedRecord> Rows { get; } = rows;
-        public UInt128[] IdKeys { get; } = idKeys;
-        public EscrowRecord?[] Records { get; } = records;
+        public int Count { get; } = count;
+
+        public ref readonly PreparedEntry Row(int i) => ref rows[i];
 
         /// <summary>Row <paramref name="i"/>'s record as a segment holds it (empty for a row with an error).</summary>
-        public ReadOnlyMemory<byte> Encoded(int i) => _encoded.AsMemory((i == 0 ? 0 : ends[i - 1])..ends[i]);
+        public ReadOnlyMemory<byte> Encoded(int i) => _encoded.AsMemory((i == 0 ? 0 : rows[i - 1].End)..rows[i].End);
 
         public void Release()
         {
-            if (Interlocked.Exchange(ref _encoded, null) is { } bytes) owner.Return(bytes);
+            if (Interlocked.Exchange(ref _encoded, null) is { } bytes)
+            {
+                owner.Return(bytes);
+                rowArrays?.Return(rows, Count);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The batches' row arrays, kept for reuse while the upload lasts: an array for a chunk's rows (a thousand or more, 48
+    /// bytes each) is a large-object array, and one fresh per chunk was about 130 MB per million records, each left for a
+    /// full collection (docs/performance.md, "Uploads").
+    /// </summary>
+    internal sealed class RowArrays
+    {
+        /// <summary>Rows of a 256 KiB chunk at 64 bytes a row; a chunk of shorter rows grows its array, which is then not kept.</summary>
+        public const int Size = 4096;
+        private readonly System.Collections.Concurrent.ConcurrentQueue<PreparedEntry[]> _free = new();
+
+        public PreparedEntry[] Rent() => _free.TryDequeue(out var rows) ? rows : new PreparedEntry[Size];
+
+        public void Return(PreparedEntry[] rows, int used)
+        {
+            if (rows.Length != Size || _free.Count >= 32) return;
+            Array.Clear(rows, 0, used); // drops the row errors it points at
+            _free.Enqueue(rows);
         }
     }
 
@@ -394,35 +436,114 @@ public sealed class UploadPopulation(
     private static System.Buffers.ArrayBufferWriter<byte>? _encodeScratch;
 
     /// <summary>
-    /// The work of a row that depends on that row alone, run for many batches at once: hashing its record id and
-    /// re-keying its hashes. Rows the ordered stage then refuses (duplicates, a deletion in a snapshot, anything after
-    /// an error under reject) are re-keyed for nothing and dropped; every received hash is zeroed here either way.
+    /// The work of a row that depends on that row alone, done on the thread that parses it: hashing its record id,
+    /// re-keying its hashes and encoding the record for its segment. A plain row (<see cref="PlainLine"/>) goes from the
+    /// line's bytes to its encoding with no string and no object; any other row as before, through its
+    /// <see cref="ParsedRecord"/>. Rows the ordered stage then refuses (duplicates, a deletion in a snapshot, anything after
+    /// an error under reject) are re-keyed for nothing and dropped; every received hash is zeroed by the parser either way.
     /// </summary>
-    private static PreparedBatch Prepare(List<ParsedRecord> rows, PerThreadKeyers keyers, long idSeed, UploadBuffers buffers)
+    internal sealed class BatchBuilder(TokenKeyers keyer, long idSeed, int expectedRows, RowArrays? pool = null) : IRowSink
     {
-        var keyer = keyers.Current;
-        var ids = new UInt128[rows.Count];
-        var records = new EscrowRecord?[rows.Count];
-        var ends = new int[rows.Count];
-        var scratch = _encodeScratch ??= new System.Buffers.ArrayBufferWriter<byte>(1 << 18);
-        scratch.ResetWrittenCount();
-        for (var i = 0; i < rows.Count; i++)
+        private readonly System.Buffers.ArrayBufferWriter<byte> _scratch = Scratch();
+        private PreparedEntry[] _rows = pool is not null && expectedRows <= RowArrays.Size ? pool.Rent() : new PreparedEntry[Math.Max(16, expectedRows)];
+        private int _count;
+
+        private static System.Buffers.ArrayBufferWriter<byte> Scratch()
         {
-            var row = rows[i];
-            if (row.Error is null)
-            {
-                ids[i] = RecordIdKey(row.RecordId!, idSeed);
-                records[i] = ToRecord(row, keyer);
-                RecordCodec.Write(scratch, records[i]!);
-            }
-            ends[i] = scratch.WrittenCount;
-            // The hashes as received are dictionary-reversible: dropped here, re-keyed or not, never stored or logged.
-            row.ZeroHashes();
+            var scratch = _encodeScratch ??= new System.Buffers.ArrayBufferWriter<byte>(1 << 18);
+            scratch.ResetWrittenCount();
+            return scratch;
         }
-        var encoded = buffers.Rent(scratch.WrittenCount);
-        scratch.WrittenSpan.CopyTo(encoded);
-        scratch.Clear(); // attributes are partner data: not left in a thread's scratch
-        return new PreparedBatch(rows, ids, records, encoded, ends, buffers);
+
+        public void AddPlain(long line, PlainLine row)
+        {
+            // The bytes RecordCodec.Write gives for the record ToRecord would make of the same row (a test compares them).
+            var w = _scratch;
+            RecordCodec.WriteByte(w, row.Delete ? (byte)1 : (byte)0);
+            RecordCodec.WriteUtf8(w, row.RecordId);
+            var keys = keyer.Count;
+            RecordCodec.WriteLength(w, row.HashCount * keys);
+            for (var i = 0; i < row.HashCount; i++)
+            {
+                var type = row.HashType(i);
+                for (var k = 0; k < keys; k++)
+                {
+                    var span = w.GetSpan(1 + Token.Size);
+                    span[0] = (byte)type;
+                    keyer[k].Rekey(type, row.Hash(i)).Write(span[1..]);
+                    w.Advance(1 + Token.Size);
+                }
+            }
+            RecordCodec.WriteLength(w, row.AttributeCount);
+            for (var a = 0; a < row.AttributeCount; a++)
+            {
+                RecordCodec.WriteUtf8(w, row.AttributeName(a));
+                RecordCodec.WriteUtf8(w, row.AttributeValue(a));
+            }
+            Push(new PreparedEntry { Row = line, Delete = row.Delete, IdKey = RecordIdKey(row.RecordId, idSeed), End = w.WrittenCount });
+        }
+
+        public void AddParsed(ParsedRecord row)
+        {
+            if (row.Error is { } error)
+            {
+                Push(new PreparedEntry { Row = row.Row, Error = error, End = _scratch.WrittenCount });
+                return;
+            }
+            RecordCodec.Write(_scratch, ToRecord(row, keyer));
+            Push(new PreparedEntry { Row = row.Row, Delete = row.Delete, IdKey = RecordIdKey(row.RecordId!, idSeed), End = _scratch.WrittenCount });
+        }
+
+        private void Push(PreparedEntry row)
+        {
+            if (_count == _rows.Length) Array.Resize(ref _rows, 2 * _rows.Length);
+            _rows[_count++] = row;
+        }
+
+        public PreparedBatch Finish(UploadBuffers buffers)
+        {
+            var encoded = buffers.Rent(_scratch.WrittenCount);
+            _scratch.WrittenSpan.CopyTo(encoded);
+            _scratch.Clear(); // attributes are partner data: not left in a thread's scratch
+            return new PreparedBatch(_rows, _count, encoded, buffers, pool);
+        }
+    }
+
+    /// <summary>A chunk of the body parsed, re-keyed and encoded on the thread this runs on.</summary>
+    private static PreparedBatch Prepare(IChunkedUploadParser parser, UploadChunk chunk, PerThreadKeyers keyers, long idSeed, UploadBuffers buffers, RowArrays rowArrays)
+    {
+        var builder = new BatchBuilder(keyers.Current, idSeed, 0, rowArrays);
+        try
+        {
+            parser.Parse(chunk, builder);
+            return builder.Finish(buffers);
+        }
+        catch
+        {
+            _encodeScratch?.Clear();
+            throw;
+        }
+    }
+
+    /// <summary>Rows parsed on the reading thread (CSV), re-keyed and encoded here.</summary>
+    private static PreparedBatch Prepare(List<ParsedRecord> rows, PerThreadKeyers keyers, long idSeed, UploadBuffers buffers, RowArrays rowArrays)
+    {
+        var builder = new BatchBuilder(keyers.Current, idSeed, rows.Count, rowArrays);
+        try
+        {
+            foreach (var row in rows) builder.AddParsed(row);
+            return builder.Finish(buffers);
+        }
+        catch
+        {
+            _encodeScratch?.Clear();
+            throw;
+        }
+        finally
+        {
+            // The hashes as received are dictionary-reversible: dropped here, re-keyed or not, never stored or logged.
+            foreach (var row in rows) row.ZeroHashes();
+        }
     }
 
     /// <summary>Hands each chunk of the body on, as the task that parses and prepares it, in body order.</summary>
@@ -494,30 +615,34 @@ public sealed class UploadPopulation(
     private sealed class SeenRecordIds
     {
         private const int Chunk = 4096;
-        private string? _last;
+        private byte[] _last = new byte[64];
+        private int _lastLength = -1;
         private List<UInt128[]>? _keys = [];
         private List<long[]>? _rows = [];
         private int _count;
         private Dictionary<UInt128, long>[]? _shards;
 
-        public bool TryGetFirstRow(string id, UInt128 key, out long row)
+        /// <param name="id">The record id's UTF-8, compared as <see cref="string.CompareOrdinal(string, string)"/> compares the strings (<see cref="VersionColumnsBuilder.CompareIds"/>).</param>
+        public bool TryGetFirstRow(ReadOnlySpan<byte> id, UInt128 key, out long row)
         {
             if (_shards is null)
             {
-                if (_last is null || string.CompareOrdinal(id, _last) > 0) { row = 0; return false; }
+                if (_lastLength < 0 || VersionColumnsBuilder.CompareIds(id, _last.AsSpan(0, _lastLength)) > 0) { row = 0; return false; }
                 ToTable();
             }
             return _shards![(byte)key].TryGetValue(key, out row);
         }
 
-        public void Add(string id, UInt128 key, long row)
+        public void Add(ReadOnlySpan<byte> id, UInt128 key, long row)
         {
             if (_shards is not null) { _shards[(byte)key].Add(key, row); return; }
             if (_count % Chunk == 0) { _keys!.Add(new UInt128[Chunk]); _rows!.Add(new long[Chunk]); }
             _keys![^1][_count % Chunk] = key;
             _rows![^1][_count % Chunk] = row;
             _count++;
-            _last = id;
+            if (_last.Length < id.Length) _last = new byte[Math.Max(id.Length, 2 * _last.Length)];
+            id.CopyTo(_last);
+            _lastLength = id.Length;
         }
 
         private void ToTable()
@@ -529,7 +654,7 @@ public sealed class UploadPopulation(
                 var key = _keys![i / Chunk][i % Chunk];
                 _shards[(byte)key].Add(key, _rows![i / Chunk][i % Chunk]);
             }
-            (_keys, _rows, _last) = (null, null, null);
+            (_keys, _rows, _lastLength) = (null, null, -1);
         }
     }
 
@@ -649,9 +774,10 @@ public sealed class UploadPopulation(
         private long _buffered;
         private int _blocksStored;
 
-        public async Task AddAsync(EscrowRecord record, CancellationToken ct)
+        /// <summary>A record as its segment holds it (<see cref="RecordCodec.Write"/>'s bytes).</summary>
+        public async Task AddAsync(ReadOnlyMemory<byte> record, CancellationToken ct)
         {
-            if (!_builder.Add(record))
+            if (!_builder.AddEncoded(record.Span))
             {
                 // The first record out of id order: the blocks stored so far come back, to be built anew with every record.
                 await FlushAsync(ct);
@@ -659,7 +785,7 @@ public sealed class UploadPopulation(
                 _builder.Restore(stored.Select(b => (ReadOnlyMemory<byte>)cipher.Open(VersionStore.SealLabel, VersionStore.SealId(versionId, b.Part), b.Data)));
                 if (!await store.RemovePendingBlocksAsync(versionId, ct)) throw Abandoned();
                 _blocksStored = 0;
-                if (!_builder.Add(record)) throw new InvalidOperationException("A record was refused after the blocks came back.");
+                if (!_builder.AddEncoded(record.Span)) throw new InvalidOperationException("A record was refused after the blocks came back.");
             }
             foreach (var (part, plaintext) in _builder.TakeReadyBlocks())
             {

@@ -70,7 +70,71 @@ public sealed class VersionColumnsBuilder
         RecordCodec.WriteLength(_scratch, 0);
         RecordCodec.WriteLength(_scratch, record.Attributes.Length);
         foreach (var a in record.Attributes) { RecordCodec.WriteString(_scratch, a.Name); RecordCodec.WriteString(_scratch, a.Value); }
-        var encoded = _scratch.WrittenSpan;
+        if (!AddWithoutTokens(_scratch.WrittenSpan)) return false;
+
+        var n = RecordCount;
+        foreach (var a in record.Attributes) _attributeNames.Add(a.Name);
+        foreach (var t in record.Tokens) (_tokens[(int)t.Type] ??= new TokenColumn()).Add(t.Token, n);
+        RecordCount = n + 1;
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="Add(EscrowRecord)"/> for a record as a segment holds it (<see cref="RecordCodec.Write"/>'s bytes): the
+    /// same parts, without an object per record. Its encoding without tokens is its own bytes with the tokens cut out,
+    /// and its attribute names are compared as bytes with the ones already seen.
+    /// </summary>
+    public bool AddEncoded(ReadOnlySpan<byte> record)
+    {
+        if ((record[0] & 1) != 0) throw new ArgumentException("A snapshot holds no deletions.", nameof(record));
+        var pos = 1;
+        var idLength = RecordCodec.ReadLength(record, ref pos);
+        var idEnd = pos + idLength;
+        pos = idEnd;
+        var tokenCount = RecordCodec.ReadLength(record, ref pos);
+        var tokensAt = pos;
+        var attributesAt = tokensAt + tokenCount * (1 + Token.Size);
+        _scratch.ResetWrittenCount();
+        _scratch.Write(record[..idEnd]);
+        RecordCodec.WriteLength(_scratch, 0);
+        _scratch.Write(record[attributesAt..]);
+        if (!AddWithoutTokens(_scratch.WrittenSpan)) return false;
+
+        var n = RecordCount;
+        pos = attributesAt;
+        var attributes = RecordCodec.ReadLength(record, ref pos);
+        for (var i = 0; i < attributes; i++)
+        {
+            var length = RecordCodec.ReadLength(record, ref pos);
+            NoteAttributeName(record.Slice(pos, length));
+            pos += length;
+            length = RecordCodec.ReadLength(record, ref pos);
+            pos += length;
+        }
+        for (var i = 0; i < tokenCount; i++)
+        {
+            var at = tokensAt + i * (1 + Token.Size);
+            (_tokens[record[at]] ??= new TokenColumn()).Add(Token.Read(record.Slice(at + 1, Token.Size)), n);
+        }
+        RecordCount = n + 1;
+        return true;
+    }
+
+    // Attribute names already in _attributeNames, as UTF-8: an upload repeats a few names on every record.
+    private readonly List<byte[]> _knownNames = [];
+
+    private void NoteAttributeName(ReadOnlySpan<byte> name)
+    {
+        foreach (var known in _knownNames)
+            if (name.SequenceEqual(known)) return;
+        var text = System.Text.Encoding.UTF8.GetString(name);
+        _attributeNames.Add(text);
+        if (_knownNames.Count < 64) _knownNames.Add(name.ToArray());
+    }
+
+    /// <summary>The record's encoding without tokens into the blocks (or kept for the sort); false as <see cref="Add(EscrowRecord)"/> says.</summary>
+    private bool AddWithoutTokens(ReadOnlySpan<byte> encoded)
+    {
         if (_streaming)
         {
             var id = IdBytes(encoded);
@@ -82,11 +146,6 @@ public sealed class VersionColumnsBuilder
         }
         if (_streaming) AddInOrder(encoded);
         else Keep(encoded);
-
-        var n = RecordCount;
-        foreach (var a in record.Attributes) _attributeNames.Add(a.Name);
-        foreach (var t in record.Tokens) (_tokens[(int)t.Type] ??= new TokenColumn()).Add(t.Token, n);
-        RecordCount = n + 1;
         return true;
     }
 

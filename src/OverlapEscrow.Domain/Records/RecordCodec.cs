@@ -60,13 +60,28 @@ public static class RecordCodec
         return records;
     }
 
-    internal static void WriteByte(ArrayBufferWriter<byte> output, byte value)
+    /// <summary>A string already in UTF-8 (valid), written as <see cref="WriteString"/> writes its string: the same bytes.</summary>
+    public static void WriteUtf8(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> utf8)
+    {
+        WriteLength(output, utf8.Length);
+        output.Write(utf8);
+    }
+
+    /// <summary>The record id's UTF-8 bytes inside one record's encoding (after the flags byte and the length prefix).</summary>
+    public static ReadOnlySpan<byte> RecordIdBytes(ReadOnlySpan<byte> record)
+    {
+        var pos = 1;
+        var length = ReadLength(record, ref pos);
+        return record.Slice(pos, length);
+    }
+
+    public static void WriteByte(ArrayBufferWriter<byte> output, byte value)
     {
         output.GetSpan(1)[0] = value;
         output.Advance(1);
     }
 
-    internal static void WriteLength(ArrayBufferWriter<byte> output, int value)
+    public static void WriteLength(ArrayBufferWriter<byte> output, int value)
     {
         var span = output.GetSpan(5);
         var n = 0;
