@@ -24,6 +24,8 @@ public sealed partial class DashboardSessionTests : IDisposable
         ["Escrow:Dashboard:SessionIdleMinutes"] = "30",
         ["Escrow:Dashboard:SessionMaxHours"] = "12",
         ["Escrow:Schedules:PollSeconds"] = "0",
+        ["Escrow:RateLimits:SignupPerAddress:PermitLimit"] = "1000",
+        ["Escrow:RateLimits:LoginPerAddress:PermitLimit"] = "1000",
     }, time: _clock);
 
     public void Dispose() => _app.Dispose();
@@ -58,6 +60,46 @@ public sealed partial class DashboardSessionTests : IDisposable
         Assert.Equal(HttpStatusCode.Redirect, home.StatusCode);
         Assert.StartsWith("/signin", home.Headers.Location!.OriginalString.Replace("http://localhost", ""));
         return false;
+    }
+
+    [Fact]
+    public async Task TheVeryNextPageAfterSigningInIsSignedInWhileReadsUploadsAndAuditWritesRunAlongside()
+    {
+        // The dashboard's sign-in starts a session on one connection and redirects; the next page's session check runs on a
+        // connection kept open for reads, which matrix reads, API key checks and the audit writer used a moment before.
+        var alpha = await _app.SignupAsync("load-a");
+        var beta = await _app.SignupAsync("load-b");
+        var mine = await alpha.CreatePopulationAsync("Customers");
+        var theirs = await beta.CreatePopulationAsync("Customers");
+        await alpha.UploadOkAsync(mine, PartnerData.Ndjson("alpha", "customers"));
+        await beta.UploadOkAsync(theirs, PartnerData.Ndjson("beta", "customers"));
+        await alpha.ShareAsync(mine, "overlaps", "accountName");
+        await beta.ShareAsync(theirs, "overlaps", "accountName");
+        var partnership = await alpha.PartnerAsync(beta);
+        using var stop = new CancellationTokenSource();
+        async Task Loop(Func<Task> work)
+        {
+            while (!stop.IsCancellationRequested) await work();
+        }
+        var others = new[]
+        {
+            Task.Run(() => Loop(async () => await alpha.MatrixAsync(partnership))),
+            Task.Run(() => Loop(async () => await beta.MatrixAsync(partnership))),
+            Task.Run(() => Loop(async () => await alpha.UploadOkAsync(mine, PartnerData.Ndjson("alpha", "customers")))),
+        };
+        try
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                var browser = await SignInAsync($"next-{i}");
+                Assert.True(await SignedInAsync(browser), $"sign-in {i}: the next page was signed out");
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(others);
+        }
     }
 
     [Fact]

@@ -18,8 +18,8 @@ public sealed class SignInTests(DashboardWorld world)
         Assert.True(session.Secure);
         Assert.Equal(SameSiteAttribute.Lax, session.SameSite);
 
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await page.WaitForURLAsync("**/signin");
+        await world.SubmitAsync(page, page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }),
+            u => new Uri(u).AbsolutePath == "/signin", "signing out");
         await page.GotoAsync("/");
         Assert.Contains("/signin", page.Url);
         await page.Context.CloseAsync();
@@ -43,8 +43,8 @@ public sealed class SignInTests(DashboardWorld world)
 
         await page.GetByLabel("Slug").FillAsync(slug);
         await page.GetByLabel("Password").FillAsync(DashboardWorld.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
-        await page.WaitForURLAsync("**/populations");
+        await world.SubmitAsync(page, page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }),
+            u => new Uri(u).AbsolutePath == "/populations", $"signing up {slug}");
         await Assertions.Expect(page.Locator("header")).ToContainTextAsync("Delta Widgets");
         await context.CloseAsync();
     }

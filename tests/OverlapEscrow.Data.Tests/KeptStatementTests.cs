@@ -107,6 +107,52 @@ public class KeptStatementTests
     }
 
     [Fact]
+    public async Task ASessionStartedIsSeenByTheVeryNextCheckWhileSnapshotsKeyChecksAndAuditWritesShareTheKeptConnections()
+    {
+        // The dashboard's sign-in starts a session and redirects; the next request's check runs on a kept connection that
+        // other callers (read snapshots, API key checks, the audit writer) used a moment before. It must see the session
+        // at once, and its end at once, however those callers left the connection.
+        await using var s = await CreateAsync("sqlite");
+        var org = await s.OrganizationAsync("acme");
+        var partner = await s.OrganizationAsync("globex");
+        await s.PopulationAsync(partner, "Customers");
+        var admin = (await s.Accounts.ListMembersAsync(org, None))[0];
+        using var stop = new CancellationTokenSource();
+        async Task Loop(Func<Task> work)
+        {
+            while (!stop.IsCancellationRequested) await work();
+        }
+        var others = new[]
+        {
+            Task.Run(() => Loop(async () =>
+            {
+                await using var read = await s.Transactions.BeginReadAsync(None);
+                await read.Partnerships.ListRulesBothAsync(org, partner, None);
+                await read.Populations.ListBothAsync(org, partner, None);
+            })),
+            Task.Run(() => Loop(async () => await s.Accounts.FindApiKeyAsync("key-none", None))),
+            Task.Run(() => Loop(async () => await s.Audit.AppendAsync(
+                new OverlapEscrow.Application.Storage.AuditEntry(T0, org, "member:x", "test.event", null, new { n = 1 }), None))),
+        };
+        try
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                var session = $"session-{i}";
+                await s.Accounts.StartSessionAsync(session, admin.Id, T0, None);
+                Assert.True(await s.Accounts.MemberCredentialStandsAsync(admin.Id, org, "admin", session, None), $"session {i} not seen");
+                Assert.Equal(1, await s.Accounts.EndSessionsAsync(admin.Id, session, T0, "signed_out", None));
+                Assert.False(await s.Accounts.MemberCredentialStandsAsync(admin.Id, org, "admin", session, None), $"session {i} still seen");
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(others);
+        }
+    }
+
+    [Fact]
     public async Task AConnectionGivenBackInsideATransactionIsClosedNotKept()
     {
         await using var s = await CreateAsync("sqlite");
