@@ -98,12 +98,7 @@ public class KeptStatementTests
         var reader = await command.ExecuteReaderAsync(None);
         Assert.True(await reader.ReadAsync(None)); // a caller that forgot its reader: the statement still holds a snapshot
 
-        await s.Connections.ReleaseAsync(connection);
-
-        Assert.Equal(System.Data.ConnectionState.Closed, connection.State);
-        var next = await s.Connections.OpenKeptAsync(None);
-        Assert.NotSame(connection, next);
-        await s.Connections.ReleaseAsync(next);
+        await ReleasedIsClosedNotKeptAsync(s, connection);
     }
 
     [Fact]
@@ -160,6 +155,12 @@ public class KeptStatementTests
         var transaction = connection.BeginTransaction(deferred: true);
         await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM organizations", transaction: transaction);
 
+        await ReleasedIsClosedNotKeptAsync(s, connection);
+    }
+
+    /// <summary>Gives the connection back and checks it was closed and the next caller gets another one.</summary>
+    private static async Task ReleasedIsClosedNotKeptAsync(Stores s, SqliteConnection connection)
+    {
         await s.Connections.ReleaseAsync(connection);
 
         Assert.Equal(System.Data.ConnectionState.Closed, connection.State);
