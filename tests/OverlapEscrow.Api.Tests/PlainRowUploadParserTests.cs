@@ -23,12 +23,13 @@ public sealed class PlainRowUploadParserTests
 
     private sealed class CountingSink(IRowSink inner) : IRowSink
     {
+        public IRowSink Inner => inner;
         public int Plain { get; private set; }
         public void AddPlain(long line, PlainLine row) { Plain++; inner.AddPlain(line, row); }
         public void AddParsed(ParsedRecord row) => inner.AddParsed(row);
     }
 
-    /// <summary>Runs both paths on each line as its own one-line chunk; returns how many lines the plain path took.</summary>
+    /// <summary>Runs both paths on each line as its own one-line chunk, then on all lines as one; returns how many lines the plain path took.</summary>
     private static int AssertBothPathsAgree(IReadOnlyList<byte[]> lines, IOptions<UploadOptions> options)
     {
         var parser = new NdjsonUploadParser(new RowRules(options), options);
@@ -61,6 +62,31 @@ public sealed class PlainRowUploadParserTests
                 Assert.True(slow.Row(i).Delete == fast.Row(i).Delete, $"delete: {describe}");
                 Assert.True(slow.Row(i).IdKey == fast.Row(i).IdKey, $"id key: {describe}");
                 Assert.True(slow.Encoded(i).Span.SequenceEqual(fast.Encoded(i).Span), $"stored bytes: {describe}");
+            }
+            fast.Release();
+            slow.Release();
+        }
+        // All lines again as one chunk: what each path remembers from one row to the next (names, values) changes nothing.
+        {
+            var body = lines.SelectMany(l => l.Append((byte)'\n')).ToArray();
+            var buffers = new UploadBuffers(body.Length);
+            UploadChunk Chunk() { var bytes = buffers.Rent(body.Length); body.CopyTo(bytes, 0); return new UploadChunk(bytes, body.Length, 1, buffers); }
+            var byField = new UploadPopulation.BatchBuilder(keyers, 5, lines.Count);
+            foreach (var row in parser.Parse(Chunk())) { byField.AddParsed(row); row.ZeroHashes(); }
+            var slow = byField.Finish(buffers);
+            var counting = new CountingSink(new UploadPopulation.BatchBuilder(keyers, 5, lines.Count));
+            var straight = (UploadPopulation.BatchBuilder)counting.Inner;
+            parser.Parse(Chunk(), counting);
+            var fast = straight.Finish(buffers);
+            Assert.Equal(plain, counting.Plain);
+            Assert.Equal(slow.Count, fast.Count);
+            for (var i = 0; i < slow.Count; i++)
+            {
+                var at = $"row {slow.Row(i).Row} of one chunk";
+                Assert.True(slow.Row(i).Row == fast.Row(i).Row, at);
+                Assert.True(Equals(slow.Row(i).Error, fast.Row(i).Error), $"error {slow.Row(i).Error} vs {fast.Row(i).Error}: {at}");
+                Assert.True(slow.Row(i).Delete == fast.Row(i).Delete && slow.Row(i).IdKey == fast.Row(i).IdKey, at);
+                Assert.True(slow.Encoded(i).Span.SequenceEqual(fast.Encoded(i).Span), $"stored bytes: {at}");
             }
             fast.Release();
             slow.Release();
