@@ -169,10 +169,10 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
 
     /// <summary>
     /// The fast path of a row: reads it straight from its bytes when it is valid and every field is in its plain form
-    /// (recordId an ASCII string without escapes, each identifier of a known type given once as 64 hex digits, attributes
-    /// strings without escapes, op a string, no field twice), and hands it to the sink. Anything else, valid or not, is
-    /// left to the field-by-field parser (<see cref="ParseLine"/>), which decides the row and its error exactly as before:
-    /// this path only ever accepts rows that parser accepts, with the same fields.
+    /// (no name escaped, recordId an ASCII string without escapes, each identifier of a known type given once as 64 hex
+    /// digits, attributes strings without escapes, op a string, no field twice), and hands it to the sink. Anything else,
+    /// valid or not, is left to the field-by-field parser (<see cref="ParseLine"/>), which decides the row and its error
+    /// exactly as before: this path only ever accepts rows that parser accepts, with the same fields.
     /// </summary>
     private bool TryParsePlain(ReadOnlySpan<byte> text, long line, IRowSink sink, PlainScratch scratch)
     {
@@ -189,6 +189,9 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
+                // An escaped name is not plain, and comparing it unescapes it: a lone surrogate (\uD800) throws
+                // InvalidOperationException there, which the field-by-field parser reports as the row's error.
+                if (reader.ValueIsEscaped) return false;
                 if (reader.ValueTextEquals("recordId"u8))
                 {
                     if (haveId || !reader.Read() || reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped) return false;
@@ -202,6 +205,7 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
                     while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
                         IdentifierType type;
+                        if (reader.ValueIsEscaped) return false;
                         if (reader.ValueTextEquals("domain"u8)) type = IdentifierType.Domain;
                         else if (reader.ValueTextEquals("name"u8)) type = IdentifierType.Name;
                         else if (reader.ValueTextEquals("domain_label"u8)) type = IdentifierType.DomainLabel;
