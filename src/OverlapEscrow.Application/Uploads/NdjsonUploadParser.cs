@@ -182,7 +182,7 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
         var attributes = scratch.Attributes.AsSpan();
         int hashCount = 0, attributeCount = 0;
         ReadOnlySpan<byte> id = default;
-        bool haveId = false, haveIdentifiers = false, haveAttributes = false, haveOp = false, delete = false;
+        bool haveId = false, haveIdentifiers = false, haveAttributes = false, haveOp = false, delete = false, handed = false;
         try
         {
             var reader = new Utf8JsonReader(text, new JsonReaderOptions { MaxDepth = 4 });
@@ -263,11 +263,15 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
             if (!haveId || id.Length == 0 || id.Length > o.MaxRecordIdLength || !System.Text.Ascii.IsValid(id)
                 || id.IndexOfAnyInRange((byte)0, (byte)0x1F) >= 0 || id.Contains((byte)0x7F)) return false;
             if (delete ? hashCount > 0 || attributeCount > 0 : hashCount == 0) return false;
-            sink.AddPlain(line, new PlainLine(text, id, delete, hashes[..(hashCount * entry)], attributes[..(4 * attributeCount)]));
+            var plain = new PlainLine(text, id, delete, hashes[..(hashCount * entry)], attributes[..(4 * attributeCount)]);
+            handed = true;
+            sink.AddPlain(line, plain);
             return true;
         }
-        catch (JsonException)
+        catch (Exception e) when (!handed && e is JsonException or InvalidOperationException)
         {
+            // Whatever the reader refuses while this path reads (a JSON error; a value it cannot decode, which the escapes
+            // it declines should already rule out): the field-by-field parser decides the row and names its error.
             return false;
         }
         finally
