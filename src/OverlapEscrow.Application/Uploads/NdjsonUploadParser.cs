@@ -90,22 +90,12 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
 
     public List<ParsedRecord> Parse(UploadChunk chunk)
     {
-        var maxRow = options.Value.MaxRowBytes;
         var rows = new List<ParsedRecord>(chunk.Length / 128 + 1);
         var strings = new AttributeStrings();
-        var line = chunk.FirstLine - 1;
         try
         {
-            var rest = chunk.Bytes.AsSpan(0, chunk.Length);
-            while (!rest.IsEmpty)
-            {
-                var newline = rest.IndexOf((byte)'\n');
-                var text = newline < 0 ? rest : rest[..newline];
-                rest = newline < 0 ? default : rest[(newline + 1)..];
-                line++;
-                if (text.Length > maxRow) throw TooLong(line, maxRow);
-                if (!IsBlank(text)) rows.Add(ParseLine(text, line, strings));
-            }
+            var lines = new ChunkLines(chunk, options.Value.MaxRowBytes);
+            while (lines.Next(out var text, out var line)) rows.Add(ParseLine(text, line, strings));
             return rows;
         }
         catch
@@ -122,21 +112,13 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
 
     public void Parse(UploadChunk chunk, IRowSink sink)
     {
-        var maxRow = options.Value.MaxRowBytes;
         var strings = new AttributeStrings();
         var plain = new PlainScratch(options.Value);
-        var line = chunk.FirstLine - 1;
         try
         {
-            var rest = chunk.Bytes.AsSpan(0, chunk.Length);
-            while (!rest.IsEmpty)
+            var lines = new ChunkLines(chunk, options.Value.MaxRowBytes);
+            while (lines.Next(out var text, out var line))
             {
-                var newline = rest.IndexOf((byte)'\n');
-                var text = newline < 0 ? rest : rest[..newline];
-                rest = newline < 0 ? default : rest[(newline + 1)..];
-                line++;
-                if (text.Length > maxRow) throw TooLong(line, maxRow);
-                if (IsBlank(text)) continue;
                 if (TryParsePlain(text, line, sink, plain)) continue;
                 var row = ParseLine(text, line, strings);
                 try { sink.AddParsed(row); }
@@ -146,6 +128,32 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
         finally
         {
             chunk.Release();
+        }
+    }
+
+    /// <summary>
+    /// The rows of a chunk with their numbers in the body, blank lines skipped; a line longer than the row limit is the
+    /// upload's error (before it is judged blank), as when the body is cut into chunks.
+    /// </summary>
+    private ref struct ChunkLines(UploadChunk chunk, int maxRow)
+    {
+        private ReadOnlySpan<byte> _rest = chunk.Bytes.AsSpan(0, chunk.Length);
+        private long _line = chunk.FirstLine - 1;
+
+        public bool Next(out ReadOnlySpan<byte> text, out long line)
+        {
+            while (!_rest.IsEmpty)
+            {
+                var newline = _rest.IndexOf((byte)'\n');
+                text = newline < 0 ? _rest : _rest[..newline];
+                _rest = newline < 0 ? default : _rest[(newline + 1)..];
+                line = ++_line;
+                if (text.Length > maxRow) throw TooLong(line, maxRow);
+                if (!IsBlank(text)) return true;
+            }
+            text = default;
+            line = _line;
+            return false;
         }
     }
 
