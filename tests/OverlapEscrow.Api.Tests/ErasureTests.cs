@@ -130,6 +130,9 @@ public sealed class ErasureTests : IDisposable
             var statement = JsonNode.Parse(receipt["statement"]!.GetValue<string>())!;
             Assert.Equal(goneId, statement["organization"]!["id"]!.GetValue<string>());
             Assert.NotEmpty(statement["destroyedKeyIds"]!.AsArray());
+            // What it says was deleted is what the database held (counted here in the backup taken just before).
+            Assert.Equal(segments.Count, statement["deleted"]!["segments"]!.GetValue<long>());
+            Assert.Equal(columns.Count, statement["deleted"]!["columnParts"]!.GetValue<long>());
             Assert.Contains(partnershipId, statement["partnershipsEnded"]!.AsArray().Select(p => p!.GetValue<string>()));
             // A forged statement does not verify.
             var forged = Encoding.UTF8.GetBytes(receipt["statement"]!.GetValue<string>().Replace(goneId, "org_someone_else"));

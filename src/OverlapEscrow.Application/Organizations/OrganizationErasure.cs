@@ -31,7 +31,7 @@ public sealed record DeletionReceiptStatement(
     public sealed record Subject(string Id, string Slug, string Name);
 
     public sealed record Counts(int Members, int ApiKeys, int Populations, int Versions, long Segments, long Records, int HistoryPoints, int Webhooks, int Schedules,
-        int DataRequests = 0, int Attributions = 0, int PendingWebhookDeliveries = 0);
+        int DataRequests = 0, int Attributions = 0, int PendingWebhookDeliveries = 0, long ColumnParts = 0);
 }
 
 /// <summary>
@@ -96,7 +96,7 @@ public sealed class OrganizationErasure(
             new DeletionReceiptStatement.Subject(organization.Id, organization.Slug, organization.Name), mark.ErasedAt, actor, mark.KeyIds,
             new DeletionReceiptStatement.Counts(inventory.Members, inventory.ApiKeys, inventory.Populations, inventory.Versions, inventory.Segments,
                 inventory.Records, inventory.HistoryPoints, inventory.Webhooks, inventory.Schedules, inventory.DataRequests, inventory.Attributions,
-                inventory.PendingWebhookDeliveries),
+                inventory.PendingWebhookDeliveries, inventory.ColumnParts),
             ended,
             [
                 "audit events naming the organization (the append-only, hash-chained log; no record contents)",

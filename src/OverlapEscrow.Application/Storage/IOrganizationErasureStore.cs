@@ -21,6 +21,9 @@ public sealed record ErasureInventory(
 
     /// <summary>Webhook deliveries still pending (their bodies are sealed under its key; the rows go with its webhooks).</summary>
     public int PendingWebhookDeliveries { get; init; }
+
+    /// <summary>Sealed parts of its versions' stored columns (token columns, record blocks); they go with the versions.</summary>
+    public long ColumnParts { get; init; }
 }
 
 /// <summary>

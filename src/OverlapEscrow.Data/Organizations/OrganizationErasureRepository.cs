@@ -28,7 +28,8 @@ internal sealed class OrganizationErasureRepository(IDbScope scope) : IOrganizat
             """, args);
         var versions = await db.QueryAsync<VersionCountRow>(
             """
-            SELECT v.id, v.record_count, (SELECT COUNT(*) FROM segments s WHERE s.version_id = v.id) AS segments
+            SELECT v.id, v.record_count, (SELECT COUNT(*) FROM segments s WHERE s.version_id = v.id) AS segments,
+                   (SELECT COUNT(*) FROM version_columns c WHERE c.version_id = v.id) AS column_parts
             FROM population_versions v JOIN populations p ON p.id = v.population_id
             WHERE p.organization_id = @organizationId
             """, args);
@@ -37,6 +38,7 @@ internal sealed class OrganizationErasureRepository(IDbScope scope) : IOrganizat
             versions.Sum(v => v.Segments), versions.Sum(v => v.RecordCount), (int)counts.HistoryPoints, (int)counts.Webhooks, (int)counts.Schedules,
             versions.Select(v => v.Id).ToList()) {
                 DataRequests = (int)counts.DataRequests, Attributions = (int)counts.Attributions, PendingWebhookDeliveries = (int)counts.PendingWebhookDeliveries,
+                ColumnParts = versions.Sum(v => v.ColumnParts),
             };
     }
 
@@ -110,5 +112,6 @@ internal sealed class OrganizationErasureRepository(IDbScope scope) : IOrganizat
         public string Id { get; init; } = "";
         public long RecordCount { get; init; }
         public long Segments { get; init; }
+        public long ColumnParts { get; init; }
     }
 }
