@@ -65,6 +65,25 @@ public class PartnerViewReadTests
         Assert.Equal(Describe(myRules), Describe(mineSecond));
     }
 
+    [Theory, StorageData]
+    public async Task RulesComeInTheOrderOfTheirPopulationWhateverOrderTheyWereWrittenIn(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        var me = await s.OrganizationAsync("acme");
+        var partner = await s.OrganizationAsync("globex");
+        var populations = new List<string>();
+        for (var i = 0; i < 6; i++) populations.Add(await s.PopulationAsync(me, $"List {i}"));
+        var descending = populations.OrderDescending(StringComparer.Ordinal).ToList();
+        // Written in descending id order, so a read in the order rows were written would come back reversed.
+        await s.Partnerships.ReplaceDefaultRulesAsync(me,
+            descending.Select(p => new SharingRule(p, null, null, SharingLevel.Counts, [], null)).ToList(), T0, None);
+
+        var ascending = populations.Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(ascending, (await s.Partnerships.ListRulesAsync(me, None)).Select(r => r.PopulationId));
+        Assert.Equal(ascending, (await s.Partnerships.ListRulesBothAsync(me, partner, None)).First.Select(r => r.PopulationId));
+        Assert.Equal(ascending, (await s.Partnerships.ListRulesBothAsync(partner, me, None)).Second.Select(r => r.PopulationId));
+    }
+
     private static List<string> Describe(IEnumerable<SharingRule> rules) =>
         rules.Select(r => $"{r.PopulationId} {r.Level} {(r.MinimumCount is { } m ? m.ToString() : string.Join(",", r.Fields))}").Order(StringComparer.Ordinal).ToList();
 }

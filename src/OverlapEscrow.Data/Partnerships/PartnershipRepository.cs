@@ -74,7 +74,7 @@ internal sealed class PartnershipRepository(IDbScope scope) : IPartnershipReposi
     {
         await using var db = await scope.OpenAsync(ct);
         return (await db.QueryAsync<SharingRuleRow>(
-            "SELECT * FROM sharing_rules WHERE organization_id = @organizationId", new { organizationId })).Select(r => r.ToDomain()).ToList();
+            "SELECT * FROM sharing_rules WHERE organization_id = @organizationId ORDER BY population_id, partnership_id, partner_population_id", new { organizationId })).Select(r => r.ToDomain()).ToList();
     }
 
     public async Task<(IReadOnlyList<SharingRule> First, IReadOnlyList<SharingRule> Second)> ListRulesBothAsync(string firstOrganizationId,
@@ -82,7 +82,8 @@ internal sealed class PartnershipRepository(IDbScope scope) : IPartnershipReposi
     {
         await using var db = await scope.OpenAsync(ct);
         var rows = await db.QueryAsync<SharingRuleRow>(
-            "SELECT * FROM sharing_rules WHERE organization_id IN (@firstOrganizationId, @secondOrganizationId)", new { firstOrganizationId, secondOrganizationId });
+            "SELECT * FROM sharing_rules WHERE organization_id IN (@firstOrganizationId, @secondOrganizationId) ORDER BY population_id, partnership_id, partner_population_id",
+            new { firstOrganizationId, secondOrganizationId });
         return (rows.Where(r => r.OrganizationId == firstOrganizationId).Select(r => r.ToDomain()).ToList(),
             rows.Where(r => r.OrganizationId == secondOrganizationId).Select(r => r.ToDomain()).ToList());
     }
