@@ -202,9 +202,11 @@ public static class Overlaps
         // Read as loads read (each part into one reused buffer), then as a list holding an array per part (what loads did).
         var sw = Stopwatch.StartNew();
         long streamed = 0;
+        var readMeter = new Meter();
         foreach (var (_, version) in sides)
             await store.ReadColumnsAsync(version, (_, _, ciphertext, _) => streamed += ciphertext.Length, CancellationToken.None);
         var read = sw.Elapsed.TotalMilliseconds;
+        var readSpent = readMeter.Stop();
         sw.Restart();
         var parts = new List<IReadOnlyList<VersionPart>>();
         foreach (var (_, version) in sides) parts.Add(await store.ReadColumnsAsync(version, CancellationToken.None));
@@ -241,6 +243,7 @@ public static class Overlaps
         Figure($"  of which: read from {Escrow.Database} / open (AES-GCM, into one buffer) / into arrays / match (best of 3)",
             $"{Ms(read)} / {Ms(open)} / {Ms(decode)} / {Ms(match)}", $"{bytes / 1e6:0.0} MB of columns");
         Figure($"  read from {Escrow.Database} into a reused buffer (what loads do)", Ms(read), "an array per part " + Ms(readArrays), Times(read / readArrays));
+        Figure($"  read from {Escrow.Database}, both versions one after the other", readSpent.ToString());
         Figure("  into arrays, the first time (arrays on memory the process had not used)", firstDecode.ToString());
 
         // Opening and copying, alternately: each part opened into an array of its own then copied (before), or opened
