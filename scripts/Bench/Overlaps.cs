@@ -244,6 +244,7 @@ public static class Overlaps
             $"{Ms(read)} / {Ms(open)} / {Ms(decode)} / {Ms(match)}", $"{bytes / 1e6:0.0} MB of columns");
         Figure($"  read from {Escrow.Database} into a reused buffer (what loads do)", Ms(read), "an array per part " + Ms(readArrays), Times(read / readArrays));
         Figure($"  read from {Escrow.Database}, both versions one after the other", readSpent.ToString());
+        if (Escrow.Postgres is null) MappedReadBaseline(Path.Combine(data, "escrow.db"), sides.Select(s => s.Item2).ToList());
         Figure("  into arrays, the first time (arrays on memory the process had not used)", firstDecode.ToString());
 
         // Opening and copying, alternately: each part opened into an array of its own then copied (before), or opened
@@ -297,6 +298,48 @@ public static class Overlaps
         Figure($"{prefix}: data keys (both sides, as a load opens them)", cold.Keys.ToString());
         Figure($"{prefix}: both versions loaded at once (read, open, into arrays, check)", cold.Load.ToString());
         Figure($"{prefix}: match (OverlapEngine.Compute)", cold.Match.ToString());
+    }
+
+    /// <summary>
+    /// The columns' read as the store does it (each part by incremental blob I/O into one reused buffer), on a connection of
+    /// the bench's own, with the database file memory-mapped (what the store does) and without (one pread per 4 KB page),
+    /// alternately, three times each: the CPU of each way, best of 3.
+    /// </summary>
+    private static void MappedReadBaseline(string path, List<string> versions)
+    {
+        var buffer = new byte[4 << 20];
+        Spent Read(long mmap)
+        {
+            using var db = new SqliteConnection($"Data Source={path};Pooling=False;Mode=ReadOnly");
+            db.Open();
+            db.Execute($"PRAGMA mmap_size = {mmap}");
+            var meter = new Meter();
+            foreach (var version in versions)
+            {
+                using var command = db.CreateCommand();
+                command.CommandText = "SELECT rowid, data FROM version_columns WHERE version_id = $v AND part < $blocks ORDER BY part";
+                command.Parameters.AddWithValue("$v", version);
+                command.Parameters.AddWithValue("$blocks", VersionColumns.BlockPart(0));
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    using var blob = reader.GetStream(1);
+                    blob.ReadExactly(buffer.AsSpan(0, (int)blob.Length));
+                }
+            }
+            return meter.Stop();
+        }
+        Spent? mapped = null, plain = null;
+        for (var i = 0; i < 3; i++)
+        {
+            var m = Read(1L << 40);
+            var p = Read(0);
+            if (mapped is null || m.Cpu < mapped.Value.Cpu) mapped = m;
+            if (plain is null || p.Cpu < plain.Value.Cpu) plain = p;
+        }
+        Figure("  read, file memory-mapped (what loads do; CPU, best of 3)", Ms(mapped!.Value.Cpu), "one pread per page " + Ms(plain!.Value.Cpu),
+            Times(mapped.Value.Cpu / plain.Value.Cpu));
+        Figure("    its wall-clock and faults, mapped / one pread per page", $"{Ms(mapped.Value.Wall)}, {mapped.Value.Faults:N0} / {Ms(plain.Value.Wall)}, {plain.Value.Faults:N0}");
     }
 
     /// <summary>A cold overlap: both versions loaded into an escrow with empty caches (a new one over the directory), the overlap computed.</summary>
