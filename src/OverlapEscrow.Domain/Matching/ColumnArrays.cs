@@ -71,12 +71,13 @@ internal static class ColumnArrays
             // Where a 2 MB range already has pages, or is not all committed, the kernel gives it 4 KB pages as before.
             var start = address & ~(nint)(HugePage - 1);
             var end = (address + bytes + HugePage - 1) & ~(nint)(HugePage - 1);
-            var advised = Native.Madvise(start, (nuint)(end - start), MadvHugePage) == 0;
+            _ = Native.Madvise(start, (nuint)(end - start), MadvHugePage);
             // The array's own pages only; faulting a page in changes no byte of it.
             var first = address & ~(nint)(SmallPage - 1);
             var last = (address + bytes + SmallPage - 1) & ~(nint)(SmallPage - 1);
             _ = Native.Madvise(first, (nuint)(last - first), MadvPopulateWrite);
-            if (advised) _ = Native.Madvise(start, (nuint)(end - start), MadvNoHugePage);
+            // Whatever the first call answered: where the range has a hole it fails with ENOMEM yet marks the rest.
+            _ = Native.Madvise(start, (nuint)(end - start), MadvNoHugePage);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
