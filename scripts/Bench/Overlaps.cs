@@ -95,22 +95,26 @@ public static class Overlaps
         // services and the compiled code); and what the cache charges for them.
         var empty = GC.GetTotalMemory(forceFullCollection: true);
         var first = await Escrow.OpenAsync(data);
-        var (afterRestart, afterRestartCpu, afterRestartFaults) = await ColdAsync(first, setup);
+        var restart = await ColdAsync(first, setup);
+        var (afterRestart, afterRestartCpu, afterRestartFaults) = (restart.Elapsed, restart.Cpu, restart.Faults);
         var retained = GC.GetTotalMemory(forceFullCollection: true) - empty;
         var charged = first.Get<CacheMemory>().HeldBytes;
         await first.DisposeAsync();
         Figure("cold overlap after a restart (first in a new process)", Ms(afterRestart), $"CPU of the process meanwhile {Ms(afterRestartCpu)}");
         Figure("  minor page faults meanwhile", $"{afterRestartFaults:N0}");
+        Phases("  of which", restart);
         var cold = new List<double>();
         var coldCpu = new List<double>();
         var coldFaults = new List<double>();
+        var colds = new List<Cold>();
         for (var i = 0; i < 3; i++)
         {
             await using var fresh = await Escrow.OpenAsync(data);
-            var (elapsed, cpu, faults) = await ColdAsync(fresh, setup);
-            cold.Add(elapsed);
-            coldCpu.Add(cpu);
-            coldFaults.Add(faults);
+            var one = await ColdAsync(fresh, setup);
+            colds.Add(one);
+            cold.Add(one.Elapsed);
+            coldCpu.Add(one.Cpu);
+            coldFaults.Add(one.Faults);
         }
         var coldMedian = Median(cold);
 
@@ -148,6 +152,7 @@ public static class Overlaps
         // includes waiting for a core, the CPU figure does not (it does include first touches of fresh pages).
         Figure("  CPU of the process per cold overlap (median of 3)", Ms(Median(coldCpu)));
         Figure("  minor page faults of the process per cold overlap (median of 3)", $"{Median(coldFaults):N0}", $"4 KB pages of the columns kept {(ColumnBytes(mine) + ColumnBytes(theirs)) / 4096:N0}");
+        Phases("  of which (the median cold overlap)", colds.OrderBy(c => c.Elapsed).ElementAt(1));
         Figure("overlap, both versions in memory (median of 10)", Ms(Median(warm)), "merge of sorted tokens " + Ms(mergeOnly), Times(Median(warm) / mergeOnly));
         Figure("  CPU of the process per overlap in memory (median of 10)", Ms(Median(warmCpu)));
         Figure("memory per cached record (heap kept / records)", $"{retained / (2.0 * n):0} B", "the tokens: 40 B", Times(retained / (2.0 * n) / 40));
@@ -197,9 +202,11 @@ public static class Overlaps
         // Read as loads read (each part into one reused buffer), then as a list holding an array per part (what loads did).
         var sw = Stopwatch.StartNew();
         long streamed = 0;
+        var readMeter = new Meter();
         foreach (var (_, version) in sides)
             await store.ReadColumnsAsync(version, (_, _, ciphertext, _) => streamed += ciphertext.Length, CancellationToken.None);
         var read = sw.Elapsed.TotalMilliseconds;
+        var readSpent = readMeter.Stop();
         sw.Restart();
         var parts = new List<IReadOnlyList<VersionPart>>();
         foreach (var (_, version) in sides) parts.Add(await store.ReadColumnsAsync(version, CancellationToken.None));
@@ -219,10 +226,13 @@ public static class Overlaps
         }
         List<PopulationData> decoded = [];
         double decode = double.MaxValue, match = double.MaxValue;
+        Spent firstDecode = default;
         for (var i = 0; i < 3; i++)
         {
             sw.Restart();
+            var meter = new Meter();
             decoded = opened.Select((o, s) => VersionColumns.Decode(sides[s].Item2, o)).ToList();
+            if (i == 0) firstDecode = meter.Stop();
             decode = Math.Min(decode, sw.Elapsed.TotalMilliseconds);
             sw.Restart();
             OverlapEngine.Compute(decoded[0], decoded[1]);
@@ -233,6 +243,9 @@ public static class Overlaps
         Figure($"  of which: read from {Escrow.Database} / open (AES-GCM, into one buffer) / into arrays / match (best of 3)",
             $"{Ms(read)} / {Ms(open)} / {Ms(decode)} / {Ms(match)}", $"{bytes / 1e6:0.0} MB of columns");
         Figure($"  read from {Escrow.Database} into a reused buffer (what loads do)", Ms(read), "an array per part " + Ms(readArrays), Times(read / readArrays));
+        Figure($"  read from {Escrow.Database}, both versions one after the other", readSpent.ToString());
+        if (Escrow.Postgres is null) MappedReadBaseline(Path.Combine(data, "escrow.db"), sides.Select(s => s.Item2).ToList());
+        Figure("  into arrays, the first time (arrays on memory the process had not used)", firstDecode.ToString());
 
         // Opening and copying, alternately: each part opened into an array of its own then copied (before), or opened
         // into one pooled buffer and copied from there into the columns' arrays (VersionStore.Decode, what loads use).
@@ -255,19 +268,100 @@ public static class Overlaps
         Figure("  open + into arrays, straight from a pooled buffer (best of 3)", Ms(pooled), "an array per part " + Ms(perPart), Times(pooled / perPart));
     }
 
-    /// <summary>A cold overlap: both versions loaded into an escrow with empty caches (a new one over the directory), the overlap computed.</summary>
-    private static async Task<(double Elapsed, double Cpu, long Faults)> ColdAsync(Escrow escrow, Setup setup)
+    /// <summary>What the process spent on one step: wall-clock, CPU (user + system, all threads), minor page faults, collections and their pauses.</summary>
+    private readonly record struct Spent(double Wall, double Cpu, long Faults, int Collections, double PauseMs)
     {
-        var faults = MinorFaults();
-        var cpu = CpuMs();
-        var sw = Stopwatch.StartNew();
+        public static Spent operator +(Spent a, Spent b) =>
+            new(a.Wall + b.Wall, a.Cpu + b.Cpu, a.Faults + b.Faults, a.Collections + b.Collections, a.PauseMs + b.PauseMs);
+
+        public override string ToString() =>
+            $"{Report.Ms(Wall)} wall, {Report.Ms(Cpu)} CPU, {Faults:N0} faults, {Collections} GCs ({Report.Ms(PauseMs)} paused)";
+    }
+
+    private sealed class Meter
+    {
+        private readonly Stopwatch _sw = Stopwatch.StartNew();
+        private readonly double _cpu = CpuMs();
+        private readonly long _faults = MinorFaults();
+        private readonly int _collections = GC.CollectionCount(0);
+        private readonly TimeSpan _pause = GC.GetTotalPauseDuration();
+
+        public Spent Stop() => new(_sw.Elapsed.TotalMilliseconds, CpuMs() - _cpu, MinorFaults() - _faults, GC.CollectionCount(0) - _collections,
+            (GC.GetTotalPauseDuration() - _pause).TotalMilliseconds);
+    }
+
+    /// <summary>A cold overlap and its phases: the data keys (unwrapped as a load does), both versions loaded at once, the match.</summary>
+    private sealed record Cold(double Elapsed, double Cpu, long Faults, Spent Keys, Spent Load, Spent Match);
+
+    private static void Phases(string prefix, Cold cold)
+    {
+        Figure($"{prefix}: data keys (both sides, as a load opens them)", cold.Keys.ToString());
+        Figure($"{prefix}: both versions loaded at once (read, open, into arrays, check)", cold.Load.ToString());
+        Figure($"{prefix}: match (OverlapEngine.Compute)", cold.Match.ToString());
+    }
+
+    /// <summary>
+    /// The columns' read as the store does it (each part by incremental blob I/O into one reused buffer), on a connection of
+    /// the bench's own, with the database file memory-mapped (what the store does) and without (one pread per 4 KB page),
+    /// alternately, three times each: the CPU of each way, best of 3.
+    /// </summary>
+    private static void MappedReadBaseline(string path, List<string> versions)
+    {
+        var buffer = new byte[4 << 20];
+        Spent Read(long mmap)
+        {
+            using var db = new SqliteConnection($"Data Source={path};Pooling=False;Mode=ReadOnly");
+            db.Open();
+            db.Execute($"PRAGMA mmap_size = {mmap}");
+            var meter = new Meter();
+            foreach (var version in versions)
+            {
+                using var command = db.CreateCommand();
+                command.CommandText = "SELECT rowid, data FROM version_columns WHERE version_id = $v AND part < $blocks ORDER BY part";
+                command.Parameters.AddWithValue("$v", version);
+                command.Parameters.AddWithValue("$blocks", VersionColumns.BlockPart(0));
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    using var blob = reader.GetStream(1);
+                    blob.ReadExactly(buffer.AsSpan(0, (int)blob.Length));
+                }
+            }
+            return meter.Stop();
+        }
+        Spent? mapped = null, plain = null;
+        for (var i = 0; i < 3; i++)
+        {
+            var m = Read(1L << 40);
+            var p = Read(0);
+            if (mapped is null || m.Cpu < mapped.Value.Cpu) mapped = m;
+            if (plain is null || p.Cpu < plain.Value.Cpu) plain = p;
+        }
+        Figure("  read, file memory-mapped (what loads do; CPU, best of 3)", Ms(mapped!.Value.Cpu), "one pread per page " + Ms(plain!.Value.Cpu),
+            Times(mapped.Value.Cpu / plain.Value.Cpu));
+        Figure("    its wall-clock and faults, mapped / one pread per page", $"{Ms(mapped.Value.Wall)}, {mapped.Value.Faults:N0} / {Ms(plain.Value.Wall)}, {plain.Value.Faults:N0}");
+    }
+
+    /// <summary>A cold overlap: both versions loaded into an escrow with empty caches (a new one over the directory), the overlap computed.</summary>
+    private static async Task<Cold> ColdAsync(Escrow escrow, Setup setup)
+    {
+        var whole = new Meter();
+        // The data keys alone, as each load unwraps them again (the keyring keeps no opened key between calls).
+        var meter = new Meter();
+        var keyring = escrow.Get<IKeyring>();
+        (await keyring.ForOrganizationAsync(setup.MyOrganization, CancellationToken.None)).Dispose();
+        (await keyring.ForOrganizationAsync(setup.TheirOrganization, CancellationToken.None)).Dispose();
+        var keys = meter.Stop();
+        meter = new Meter();
         var (mine, theirs) = await LoadAsync(escrow, setup);
+        var load = meter.Stop();
+        meter = new Meter();
         var result = OverlapEngine.Compute(mine, theirs);
-        var elapsed = sw.Elapsed.TotalMilliseconds;
-        cpu = CpuMs() - cpu;
-        faults = MinorFaults() - faults;
+        var match = meter.Stop();
+        var spent = whole.Stop();
         Check(result, setup);
-        return (elapsed, cpu, faults);
+        // The figure itself leaves the keys out (a load unwraps them again, inside "load").
+        return new Cold(spent.Wall - keys.Wall, spent.Cpu - keys.Cpu, spent.Faults - keys.Faults, keys, load, match);
     }
 
     private static long ColumnBytes(PopulationData data) =>

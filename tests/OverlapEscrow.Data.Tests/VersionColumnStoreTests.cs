@@ -1,3 +1,4 @@
+using Dapper;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain;
@@ -49,6 +50,80 @@ public class VersionColumnStoreTests
             Assert.Equal(expected[i].Data.KeyVersion, read[i].Data.KeyVersion);
         }
         Assert.Equal(0, await s.VersionColumns.ReadColumnsAsync("ver_missing", (_, _, _, _) => Assert.Fail("no part"), None));
+    }
+
+    [Fact]
+    public async Task OnSqliteColumnsReadFromTheMappedDatabaseFileComeBackByteForByteAndTheConnectionGoesBackUnmapped()
+    {
+        await using var s = await CreateAsync("sqlite");
+        var me = await s.OrganizationAsync("acme");
+        var pop = await s.PopulationAsync(me);
+        var version = Ids.New("ver");
+        await s.Populations.BeginVersionAsync(version, pop, VersionKind.Snapshot, T0, None);
+        Assert.True(await s.Populations.AppendSegmentAsync(new Segment(version, 0, 1, new SealedValue([7], [7, 7], 1)), T0, None));
+        // Two parts of hundreds of overflow pages each, then everything moved from the WAL into the database file, so the
+        // read copies them from the mapping (pages still in the WAL are read from there as before).
+        var first = Enumerable.Range(0, 1_300_000).Select(i => (byte)(i * 31 + 7)).ToArray();
+        var second = Enumerable.Range(0, 700_001).Select(i => (byte)(i * 17 + 3)).ToArray();
+        VersionPart[] stored =
+        [
+            new(VersionColumns.HeaderPart, new SealedValue([1], [10, 11], 1)),
+            new(VersionColumns.ColumnPart(Domain.Records.IdentifierType.Domain, 0), new SealedValue([2, 2], first, 1)),
+            new(VersionColumns.ColumnPart(Domain.Records.IdentifierType.Domain, 1), new SealedValue([3, 3], second, 2)),
+        ];
+        Assert.True(await s.VersionColumns.AppendPendingAsync(version, stored, T0, None));
+        await using (var uow = await s.Transactions.BeginAsync(None))
+        {
+            Assert.NotNull(await uow.Populations.CommitAsync(version, 1, T0, null, null, None));
+            await uow.CommitAsync(None);
+        }
+        await using (var own = s.OpenConnection())
+            Assert.Equal(0L, await own.ExecuteScalarAsync<long>("PRAGMA wal_checkpoint(TRUNCATE)"));
+        // The pool hands back the connection last given back: marked here, so the checks below are known to be about the
+        // very connection the read used.
+        await using (var marked = await s.Connections.OpenAsync())
+            await marked.ExecuteAsync("PRAGMA cache_size = -1234");
+
+        var read = await ReadAllAsync(s.VersionColumns, version);
+
+        Assert.Equal(stored.Select(p => p.Part), read.Select(p => p.Part));
+        for (var i = 0; i < stored.Length; i++)
+        {
+            Assert.Equal(stored[i].Data.Nonce, read[i].Data.Nonce);
+            Assert.True(stored[i].Data.Ciphertext.AsSpan().SequenceEqual(read[i].Data.Ciphertext), $"part {i} differs");
+            Assert.Equal(stored[i].Data.KeyVersion, read[i].Data.KeyVersion);
+        }
+        await using var after = await s.Connections.OpenAsync();
+        Assert.Equal(-1234L, await after.ExecuteScalarAsync<long>("PRAGMA cache_size"));
+        Assert.Equal(0L, await after.ExecuteScalarAsync<long>("PRAGMA mmap_size"));
+    }
+
+    [Fact]
+    public async Task OnSqliteAColumnReadThatFailsPartWayStillGivesItsConnectionBackUnmapped()
+    {
+        await using var s = await CreateAsync("sqlite");
+        var me = await s.OrganizationAsync("acme");
+        var pop = await s.PopulationAsync(me);
+        var version = Ids.New("ver");
+        await s.Populations.BeginVersionAsync(version, pop, VersionKind.Snapshot, T0, None);
+        Assert.True(await s.Populations.AppendSegmentAsync(new Segment(version, 0, 1, new SealedValue([7], [7, 7], 1)), T0, None));
+        Assert.True(await s.VersionColumns.AppendPendingAsync(version,
+            [new(VersionColumns.HeaderPart, new SealedValue([1], [10, 11], 1)), new(VersionColumns.ColumnPart(Domain.Records.IdentifierType.Domain, 0), new SealedValue([2], new byte[100_000], 1))],
+            T0, None));
+        await using (var uow = await s.Transactions.BeginAsync(None))
+        {
+            Assert.NotNull(await uow.Populations.CommitAsync(version, 1, T0, null, null, None));
+            await uow.CommitAsync(None);
+        }
+        await using (var marked = await s.Connections.OpenAsync())
+            await marked.ExecuteAsync("PRAGMA cache_size = -4321");
+
+        await Assert.ThrowsAsync<InvalidDataException>(() =>
+            s.VersionColumns.ReadColumnsAsync(version, (part, _, _, _) => { if (part != 0) throw new InvalidDataException("refused"); }, None));
+
+        await using var after = await s.Connections.OpenAsync();
+        Assert.Equal(-4321L, await after.ExecuteScalarAsync<long>("PRAGMA cache_size"));
+        Assert.Equal(0L, await after.ExecuteScalarAsync<long>("PRAGMA mmap_size"));
     }
 
     /// <summary>Every part handed over, copied out of the reader's buffer during the call (the only time it is valid).</summary>

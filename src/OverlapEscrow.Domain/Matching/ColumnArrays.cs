@@ -5,47 +5,79 @@ namespace OverlapEscrow.Domain.Matching;
 
 /// <summary>
 /// The large arrays a loaded version keeps (its token columns, tens of MB at a million records): allocated without
-/// zeroing and, on Linux with OE_COLUMN_HUGE_PAGES=1, with the kernel asked to back them with transparent huge pages.
+/// zeroing and, on Linux, their memory faulted in before they are written — with transparent huge pages where the
+/// kernel can give them — in one system call, not one page fault per 4 KB page as the copy writes them.
 /// </summary>
 /// <remarks>
 /// A cold load writes every byte of these arrays once, and most of them are memory the process has never touched: on
-/// the development machine (a virtual machine) the first write to a fresh 4 KB page costs far more than anything the
-/// load computes (docs/performance.md, "Overlaps from stored columns"). With <c>transparent_hugepage/enabled</c> at
-/// <c>madvise</c> (the common default) the runtime's arrays get 4 KB pages only; <c>madvise(MADV_HUGEPAGE)</c> on the
-/// 2 MB-aligned interior of an array lets its first writes fault 2 MB at a time. The advice only marks the address range;
-/// nothing is read or written, the contents are the same, and where it fails (another OS, THP disabled, no libc) the
-/// array is used as it is. Only arrays of at least two huge pages are advised.
-/// Off unless OE_COLUMN_HUGE_PAGES=1: measured under load it more than halved a cold load's page faults and took about
-/// a tenth to a fifth off its CPU, but 4 of 14 bench runs with a full collection then paused 27–102 ms, against none over
-/// 20 ms in 13 runs without it (docs/performance.md, "Overlaps from stored columns"). Until an idle run says whether
-/// huge pages make the collector's release of freed columns slower, the pause guarantee comes first.
+/// the development machine (a virtual machine with shadow page tables) each 4 KB page fault costs about 14 µs of CPU,
+/// more than anything the load computes (docs/performance.md, "Overlaps from stored columns"). With
+/// <c>transparent_hugepage/enabled</c> at <c>madvise</c> (the common default) the runtime's arrays get 4 KB pages only.
+/// So, for an array of at least 512 KB: <c>madvise(MADV_HUGEPAGE)</c> on the 2 MB-aligned range it lies in,
+/// <c>madvise(MADV_POPULATE_WRITE)</c> on all its pages (faulted in as if written, contents untouched: 2 MB at a time
+/// where the kernel can), then <c>madvise(MADV_NOHUGEPAGE)</c> on the range again.
+/// <para>
+/// Why the mark is taken off at once: the array's memory goes back to the garbage collector one day, and a range left
+/// marked would make the runtime's later first touches there (other objects, written by managed code) fault 2 MB at a
+/// time — with <c>defrag</c> at <c>madvise</c>, possibly compacting memory synchronously — while a collection waits for
+/// that thread to reach a safe point: the likeliest cause of the 27–102 ms pauses seen when the mark stayed (the
+/// OE_COLUMN_HUGE_PAGES=1 of 2026-12-01). Huge pages already there stay; the mark only decides later faults. And the
+/// faults themselves happen inside the system call, where a collection does not wait for the thread, not in the copy.
+/// </para>
+/// Nothing is read or written by the advice, so the arrays hold exactly what is written; where it fails (another OS,
+/// THP disabled, a kernel before 5.14 without MADV_POPULATE_WRITE, no libc) the array is used as it is and the copy's
+/// first writes fault its pages. OE_COLUMN_HUGE_PAGES=0 turns it off.
 /// </remarks>
 internal static class ColumnArrays
 {
     private const int HugePage = 2 << 20;
+    private const int SmallPage = 4096;
     private const int MadvHugePage = 14;
+    private const int MadvNoHugePage = 15;
+    private const int MadvPopulateWrite = 23;
 
-    /// <summary>Whether large arrays are advised (OE_COLUMN_HUGE_PAGES=1 on Linux); settable for tests.</summary>
-    internal static bool AdviseHugePages { get; set; } = OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("OE_COLUMN_HUGE_PAGES") == "1";
+    /// <summary>Whether large arrays are faulted in ahead, with huge pages (on Linux unless OE_COLUMN_HUGE_PAGES=0); settable for tests.</summary>
+    internal static bool AdviseHugePages { get; set; } = OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("OE_COLUMN_HUGE_PAGES") != "0";
 
     /// <summary>An array of <paramref name="length"/> elements, not zeroed: the caller writes every element before reading any.</summary>
     public static T[] Uninitialized<T>(int length) where T : unmanaged
     {
         var array = GC.AllocateUninitializedArray<T>(length);
-        if (AdviseHugePages && (long)length * Unsafe.SizeOf<T>() >= 2L * HugePage) Advise(array);
+        if (AdviseHugePages && (long)length * Unsafe.SizeOf<T>() >= MinimumBytes) Populate(array);
         return array;
     }
 
-    private static void Advise<T>(T[] array) where T : unmanaged
+    /// <summary>An array of <paramref name="length"/> elements, all zero (its pages faulted in first, then cleared).</summary>
+    public static T[] Zeroed<T>(int length) where T : unmanaged
     {
-        // Pinned only to read the address: the advice stays with the address range (a large array is not moved).
+        var array = Uninitialized<T>(length);
+        Array.Clear(array);
+        return array;
+    }
+
+    /// <summary>Arrays from 512 KB (a record flag at half a million records) are faulted in ahead; smaller ones as they are written.</summary>
+    private const long MinimumBytes = 512 << 10;
+
+    private static void Populate<T>(T[] array) where T : unmanaged
+    {
+        // Pinned while the kernel faults its pages in (a large array is not moved anyway; the pin makes the address a fact).
         var handle = GCHandle.Alloc(array, GCHandleType.Pinned);
         try
         {
             var address = handle.AddrOfPinnedObject();
-            var start = (address + HugePage - 1) & ~(nint)(HugePage - 1);
-            var end = (address + (nint)((long)array.Length * Unsafe.SizeOf<T>())) & ~(nint)(HugePage - 1);
-            if (end > start) _ = Native.Madvise(start, (nuint)(end - start), MadvHugePage);
+            var bytes = (nint)((long)array.Length * Unsafe.SizeOf<T>());
+            // The huge pages the array touches, its first and last shared with whatever lies beside it (the mark changes no
+            // byte; the neighbours' pages not yet there come as part of a huge page, zeroed as a fresh 4 KB page would be).
+            // Where a 2 MB range already has pages, or is not all committed, the kernel gives it 4 KB pages as before.
+            var start = address & ~(nint)(HugePage - 1);
+            var end = (address + bytes + HugePage - 1) & ~(nint)(HugePage - 1);
+            _ = Native.Madvise(start, (nuint)(end - start), MadvHugePage);
+            // The array's own pages only; faulting a page in changes no byte of it.
+            var first = address & ~(nint)(SmallPage - 1);
+            var last = (address + bytes + SmallPage - 1) & ~(nint)(SmallPage - 1);
+            _ = Native.Madvise(first, (nuint)(last - first), MadvPopulateWrite);
+            // Whatever the first call answered: where the range has a hole it fails with ENOMEM yet marks the rest.
+            _ = Native.Madvise(start, (nuint)(end - start), MadvNoHugePage);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -59,7 +91,8 @@ internal static class ColumnArrays
 
     private static class Native
     {
-        // A failure (EINVAL where THP is compiled out or disabled) leaves the range as it was: nothing to handle.
+        // A failure (EINVAL where THP is compiled out or disabled, or MADV_POPULATE_WRITE unknown) leaves the range as it
+        // was: nothing to handle.
         [DllImport("libc", EntryPoint = "madvise")]
         public static extern int Madvise(nint address, nuint length, int advice);
     }

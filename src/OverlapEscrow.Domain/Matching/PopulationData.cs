@@ -35,8 +35,8 @@ public sealed class PopulationData
         _records = records;
         _blockFirstIds = blockFirstIds;
         AttributeNames = attributeNames;
-        HasDomain = new bool[recordCount];
-        CountryUnknown = new bool[recordCount];
+        HasDomain = ColumnArrays.Zeroed<bool>(recordCount);
+        CountryUnknown = ColumnArrays.Zeroed<bool>(recordCount);
         foreach (var o in Index(IdentifierType.Domain).Ordinals) HasDomain[o] = true;
         // Country unknown: name-only tokens and no name or generic-name token (how spec v2 clients send it).
         foreach (var o in Index(IdentifierType.NameOnly).Ordinals) CountryUnknown[o] = true;
