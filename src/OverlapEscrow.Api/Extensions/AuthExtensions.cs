@@ -13,6 +13,7 @@ public static class AuthExtensions
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddScoped<CurrentUser>();
         builder.Services.AddSingleton<TokenIssuer>();
+        builder.Services.AddSingleton<Overlaps.OverlapCursors>();
 
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
