@@ -74,12 +74,13 @@ public static class OverlapsApi
         }
 
         // A cursor is bound to its view too: the records of one view are not a page of the other.
+        var caller = user.Caller;
         var binding = view == MatchView.Default
-            ? OverlapCursors.Bind(ListPurpose, user.OrganizationId, partnershipId, myPopulationId, partnerPopulationId)
-            : OverlapCursors.Bind(ListPurpose, user.OrganizationId, partnershipId, myPopulationId, partnerPopulationId, "all");
+            ? OverlapCursors.Bind(ListPurpose, caller.OrganizationId, partnershipId, myPopulationId, partnerPopulationId)
+            : OverlapCursors.Bind(ListPurpose, caller.OrganizationId, partnershipId, myPopulationId, partnerPopulationId, "all");
         string? after = null;
         if (cursor is not null && !cursors.TryOpen(binding, cursor, out after)) return NotACursor();
-        var outcome = await reports.PageAsync(user.Caller, partnershipId, myPopulationId, partnerPopulationId, after, limit ?? 100, ct, view);
+        var outcome = await reports.PageAsync(caller, partnershipId, myPopulationId, partnerPopulationId, after, limit ?? 100, ct, view);
         if (outcome.Failure is { } problem) return Problems.From(problem);
         var page = outcome.Value!;
         // Written straight from the page in OverlapListResponse's wire format (OverlapListJson).
