@@ -13,6 +13,7 @@ public static class AuthExtensions
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddScoped<CurrentUser>();
         builder.Services.AddSingleton<TokenIssuer>();
+        builder.Services.AddSingleton<Overlaps.OverlapCursors>();
 
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
@@ -71,14 +72,15 @@ public static class AuthExtensions
     {
         var principal = context.Principal!;
         var services = context.HttpContext.RequestServices;
-        var subject = principal.FindFirst(EscrowClaims.Subject)?.Value ?? "";
-        var organization = principal.FindFirst(EscrowClaims.Organization)?.Value ?? "";
+        var claims = EscrowClaimValues.Of(principal);
+        var subject = claims.Subject ?? "";
+        var organization = claims.Organization ?? "";
         var ct = context.HttpContext.RequestAborted;
-        var valid = principal.FindFirst(EscrowClaims.Kind)?.Value switch
+        var valid = claims.Kind switch
         {
             EscrowClaims.KindApiKey => await services.GetRequiredService<Application.Accounts.ApiKeys>().StillValidAsync(subject, organization, ct),
             EscrowClaims.KindMember => await services.GetRequiredService<Application.Accounts.Accounts>()
-                .MemberStillValidAsync(subject, organization, principal.FindFirst(EscrowClaims.Role)?.Value, principal.FindFirst(EscrowClaims.Session)?.Value, ct),
+                .MemberStillValidAsync(subject, organization, claims.Role, claims.Session, ct),
             _ => false,
         };
         if (!valid) context.Fail("The credential behind this token is no longer valid.");
@@ -86,12 +88,12 @@ public static class AuthExtensions
 
     private static bool Allows(AuthorizationHandlerContext ctx, IReadOnlyList<string> roles, IReadOnlyList<string> scopes)
     {
-        var kind = ctx.User.FindFirst(EscrowClaims.Kind)?.Value;
-        if (kind == EscrowClaims.KindMember)
-            return ctx.User.FindFirst(EscrowClaims.Role)?.Value is { } role && roles.Contains(role);
-        if (kind == EscrowClaims.KindApiKey)
+        var claims = EscrowClaimValues.Of(ctx.User);
+        if (claims.Kind == EscrowClaims.KindMember)
+            return claims.Role is { } role && roles.Contains(role);
+        if (claims.Kind == EscrowClaims.KindApiKey)
         {
-            var granted = (ctx.User.FindFirst(EscrowClaims.Scope)?.Value ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var granted = (claims.Scope ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
             return granted.Any(scopes.Contains);
         }
         return false;

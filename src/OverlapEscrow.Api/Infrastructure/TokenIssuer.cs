@@ -1,4 +1,5 @@
 using System.IdentityModel.Tokens.Jwt;
+using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,17 @@ public sealed class TokenIssuer(EscrowSecrets keys, IOptions<EscrowOptions> opti
 {
     public const string KidPrefix = "escrow-";
 
-    public static SymmetricSecurityKey SecurityKey(VersionedKey key) => new(key.Key) { KeyId = KidPrefix + key.Version };
+    /// <summary>
+    /// The security key of a signing key version: one instance per <see cref="VersionedKey"/> (a version as read from its
+    /// file), not one per request. IdentityModel finds its cached HMAC provider by the key's <c>InternalId</c>, a JWK
+    /// thumbprint (SHA-256 of the key) that each new instance computes again on its first use; a fresh instance per
+    /// validation paid for that thumbprint on every request. Keyed by the record instance, so a version whose file is
+    /// read again (every 30 s, or a retired number made again) gets a key of its own bytes.
+    /// </summary>
+    public static SymmetricSecurityKey SecurityKey(VersionedKey key) =>
+        SecurityKeys.GetValue(key, static k => new SymmetricSecurityKey(k.Key) { KeyId = KidPrefix + k.Version });
+
+    private static readonly ConditionalWeakTable<VersionedKey, SymmetricSecurityKey> SecurityKeys = new();
 
     /// <summary>The validation keys for a token's kid: the version it names, when still present (no kid: none).</summary>
     public static IEnumerable<SecurityKey> ValidationKeys(EscrowSecrets keys, string? kid) =>

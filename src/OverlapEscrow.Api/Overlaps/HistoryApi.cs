@@ -1,6 +1,5 @@
 using OverlapEscrow.Domain;
 using System.Globalization;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using OverlapEscrow.Api.Infrastructure;
@@ -47,23 +46,23 @@ public static class HistoryApi
     private static async Task<Results<Ok<NewOverlapsResponse>, ProblemHttpResult>> ListNew(
         string partnershipId, string myPopulationId, string partnerPopulationId,
         [FromQuery] string? since, [FromQuery] string? cursor, [FromQuery] int? limit,
-        CurrentUser user, OverlapReports reports, IDataProtectionProvider protection, CancellationToken ct)
+        CurrentUser user, OverlapReports reports, OverlapCursors cursors, CancellationToken ct)
     {
         var errors = new FieldErrors();
         var sinceTime = ParseTime(since, "since", errors);
         if (since is null) errors.Add("since", "since is required: an ISO 8601 time, e.g. 2026-11-22T10:00:00Z.");
         if (errors.Any) return Problems.Invalid(errors.All);
 
-        var cursors = OverlapsApi.Cursors(protection, "overlap-new-cursor", user.OrganizationId, partnershipId, myPopulationId, partnerPopulationId,
+        var binding = OverlapCursors.Bind(OverlapsApi.NewPurpose, user.OrganizationId, partnershipId, myPopulationId, partnerPopulationId,
             sinceTime!.Value.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
         string? after = null;
-        if (cursor is not null && !OverlapsApi.TryDecodeCursor(cursors, cursor, out after)) return Problems.Invalid("cursor", "The cursor is not one this API returned.");
+        if (cursor is not null && !cursors.TryOpen(binding, cursor, out after)) return OverlapsApi.NotACursor();
         var outcome = await reports.NewSinceAsync(user.Caller, partnershipId, myPopulationId, partnerPopulationId, sinceTime.Value, after, limit ?? 100, ct);
         if (outcome.Failure is { } failure) return Problems.From(failure);
         var n = outcome.Value!;
         var items = n.Items.Select(OverlapsApi.Item).ToList();
         return TypedResults.Ok(new NewOverlapsResponse(partnershipId, myPopulationId, partnerPopulationId, n.Sharing.Level, n.Sharing.Fields,
-            n.Since, n.BaselineAt, n.TotalCount, items, n.More ? cursors.Protect(items[^1].RecordId) : null));
+            n.Since, n.BaselineAt, n.TotalCount, items, n.More ? cursors.Seal(binding, items[^1].RecordId) : null));
     }
 
     private static readonly string[] IsoFormats =

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Application.Overlaps;
 using OverlapEscrow.Domain.Matching;
+using OverlapEscrow.Domain.Records;
 using OverlapEscrow.Domain.Sharing;
 
 namespace OverlapEscrow.Api.Overlaps;
@@ -172,7 +173,9 @@ public static class OverlapListJson
     private static void WriteMap(Utf8JsonWriter json, IReadOnlyDictionary<string, string> map)
     {
         json.WriteStartObject();
-        if (map is Dictionary<string, string> dictionary)
+        if (map is AttributeMap attributes)
+            foreach (var a in attributes.Attributes) WriteEntry(json, a.Name, a.Value);
+        else if (map is Dictionary<string, string> dictionary)
             foreach (var (key, value) in dictionary) WriteEntry(json, key, value);
         else
             foreach (var (key, value) in map) WriteEntry(json, key, value);

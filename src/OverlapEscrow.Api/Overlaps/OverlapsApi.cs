@@ -58,7 +58,7 @@ public static class OverlapsApi
     private static async Task<Results<OverlapListResult, EmptyHttpResult, ProblemHttpResult>> GetList(
         string partnershipId, string myPopulationId, string partnerPopulationId,
         [FromQuery] string? cursor, [FromQuery] int? limit, [FromQuery] string? format, [FromQuery] string? matches,
-        HttpContext http, CurrentUser user, OverlapReports reports, IDataProtectionProvider protection, CancellationToken ct)
+        HttpContext http, CurrentUser user, OverlapReports reports, OverlapCursors cursors, CancellationToken ct)
     {
         if (MatchViews.Parse(matches) is not { } view) return Problems.Invalid(MatchViews.Field, MatchViews.Rule);
         var csv = string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase)
@@ -74,16 +74,17 @@ public static class OverlapsApi
         }
 
         // A cursor is bound to its view too: the records of one view are not a page of the other.
-        var cursors = view == MatchView.Default
-            ? Cursors(protection, user.OrganizationId, partnershipId, myPopulationId, partnerPopulationId)
-            : Cursors(protection, "overlap-list-cursor", user.OrganizationId, partnershipId, myPopulationId, partnerPopulationId, "all");
+        var caller = user.Caller;
+        var binding = view == MatchView.Default
+            ? OverlapCursors.Bind(ListPurpose, caller.OrganizationId, partnershipId, myPopulationId, partnerPopulationId)
+            : OverlapCursors.Bind(ListPurpose, caller.OrganizationId, partnershipId, myPopulationId, partnerPopulationId, "all");
         string? after = null;
-        if (cursor is not null && !TryDecodeCursor(cursors, cursor, out after)) return Problems.Invalid("cursor", "The cursor is not one this API returned.");
-        var outcome = await reports.PageAsync(user.Caller, partnershipId, myPopulationId, partnerPopulationId, after, limit ?? 100, ct, view);
+        if (cursor is not null && !cursors.TryOpen(binding, cursor, out after)) return NotACursor();
+        var outcome = await reports.PageAsync(caller, partnershipId, myPopulationId, partnerPopulationId, after, limit ?? 100, ct, view);
         if (outcome.Failure is { } problem) return Problems.From(problem);
         var page = outcome.Value!;
         // Written straight from the page in OverlapListResponse's wire format (OverlapListJson).
-        return new OverlapListResult(partnershipId, page, page.More ? cursors.Protect(page.Items[^1].RecordId) : null, MatchViews.Wire(view));
+        return new OverlapListResult(partnershipId, page, page.More ? cursors.Seal(binding, page.Items[^1].RecordId) : null, MatchViews.Wire(view));
     }
 
     internal static OverlapItemResponse Item(OverlapItem item) => new(item.RecordId, item.Attributes,
@@ -130,15 +131,12 @@ public static class OverlapsApi
     }
 
     /// <summary>
-    /// Cursors are encrypted and authenticated (ASP.NET Data Protection), bound to the caller, partnership and
-    /// cell: they name a record id, which must not show in URLs and access logs nor be forged or replayed elsewhere.
+    /// The dashboard's page links of what is new (not the API's cursors, <see cref="OverlapCursors"/>): encrypted and
+    /// authenticated with ASP.NET Data Protection, bound to the caller, partnership and cell.
     /// </summary>
     internal static IDataProtector Cursors(IDataProtectionProvider protection, string purpose, string organizationId, string partnershipId, string mine, string theirs,
         params string[] more) =>
         protection.CreateProtector(purpose, [organizationId, partnershipId, mine, theirs, .. more]);
-
-    private static IDataProtector Cursors(IDataProtectionProvider protection, string organizationId, string partnershipId, string mine, string theirs) =>
-        Cursors(protection, "overlap-list-cursor", organizationId, partnershipId, mine, theirs);
 
     internal static bool TryDecodeCursor(IDataProtector cursors, string cursor, out string? recordId)
     {
@@ -153,6 +151,16 @@ public static class OverlapsApi
             return false;
         }
     }
+
+    /// <summary>The purposes of the list's and the new-since list's cursors (<see cref="OverlapCursors"/>): one is no cursor of the other.</summary>
+    internal const string ListPurpose = "overlap-list-cursor", NewPurpose = "overlap-new-cursor";
+
+    /// <summary>
+    /// A cursor that does not open: altered, issued to another organization, for another cell or view, under a signing
+    /// key since retired, or by an earlier release (whose cursors were sealed otherwise). The client starts from the first page.
+    /// </summary>
+    internal static ProblemHttpResult NotACursor() =>
+        Problems.Invalid("cursor", "The cursor is not one this API returned (or it was issued before a key rotation or an upgrade): start again without a cursor.");
 }
 
 

@@ -268,11 +268,13 @@ public sealed partial class OverlapReports(
     {
         var result = overlap.Result;
         var me = mine[result.MyOrdinals[i]];
-        var matches = new List<PartnerMatch>(result.PairStart[i + 1] - result.PairStart[i]);
-        for (var p = result.PairStart[i]; p < result.PairStart[i + 1]; p++)
-            matches.Add(new PartnerMatch(MatchedOn(result.Kinds[p]), result.Confidences[p],
-                FieldProjection.Project(theirs[result.TheirOrdinals[p]], sharing, partnerPopulationType)));
-        return new OverlapItem(me.RecordId, me.Attributes.ToDictionary(a => a.Name, a => a.Value), matches, result.Truncated[i]);
+        var first = result.PairStart[i];
+        var matches = new PartnerMatch[result.PairStart[i + 1] - first];
+        for (var p = first; p < result.PairStart[i + 1]; p++)
+            matches[p - first] = new PartnerMatch(MatchedOn(result.Kinds[p]), result.Confidences[p],
+                FieldProjection.Project(theirs[result.TheirOrdinals[p]], sharing, partnerPopulationType));
+        // My attributes as they are in the record (read-only), not copied into a dictionary per item.
+        return new OverlapItem(me.RecordId, new AttributeMap(me.Attributes), matches, result.Truncated[i]);
     }
 
     /// <summary>The wire names of the identifier types of a match, per <see cref="MatchKinds"/> value (a byte): made once,

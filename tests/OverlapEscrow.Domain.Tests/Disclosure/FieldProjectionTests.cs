@@ -57,4 +57,31 @@ public class FieldProjectionTests
 
         Assert.Equal(new Dictionary<string, string> { ["owner"] = "bo@them", ["amount"] = "5000" }, shared);
     }
+
+    [Fact]
+    public void TheProjectionIsInTheRulesOrderWithAFieldTheRuleNamesTwiceOnceAndReadsLikeADictionary()
+    {
+        var shared = FieldProjection.Project(Partner, Rule(SharingLevel.Overlaps, 5, "owner", "accountName", "owner", "missing"), "customers");
+
+        Assert.Equal(["owner", "accountName"], shared.Keys);
+        Assert.Equal(["bo@them", "Acme"], shared.Values);
+        Assert.Equal(2, shared.Count);
+        Assert.Equal("Acme", shared["accountName"]);
+        Assert.True(shared.TryGetValue("owner", out var owner));
+        Assert.Equal("bo@them", owner);
+        Assert.False(shared.ContainsKey("amount"));
+        Assert.False(shared.ContainsKey("missing"));
+        Assert.Throws<KeyNotFoundException>(() => shared["amount"]);
+    }
+
+    [Fact]
+    public void AMapOfARecordsAttributesReadsThemInTheirOrderWithoutChangingThem()
+    {
+        var map = new AttributeMap(Partner.Attributes);
+
+        Assert.Equal(Partner.Attributes.Select(a => new KeyValuePair<string, string>(a.Name, a.Value)), map);
+        Assert.Equal("5000", map.GetValueOrDefault("amount"));
+        Assert.Null(map.GetValueOrDefault("Amount"));
+        Assert.Empty(AttributeMap.Empty);
+    }
 }
