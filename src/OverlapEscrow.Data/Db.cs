@@ -94,6 +94,36 @@ internal sealed class Db(DbConnection connection, DbTransaction? transaction, bo
 
     public Task<DbDataReader> ReaderAsync(string sql, object? args = null) => connection.ExecuteReaderAsync(Command(sql, args));
 
+    /// <summary>
+    /// Runs a statement with one blob parameter taken from a slice of a buffer (<paramref name="blob"/>), the others
+    /// (strings, integers, byte arrays) from <paramref name="args"/>: neither provider is given a copy of the slice as an
+    /// array of its own. An upload's segments and column parts are sealed into buffers it reuses; binding them through
+    /// Dapper would need an exact-length array of each, a fresh large-object array per part. SQLite binds the span on the
+    /// connection's own handle (Microsoft.Data.Sqlite takes only arrays), PostgreSQL takes the memory as a parameter value.
+    /// </summary>
+    public Task<int> ExecuteWithBlobAsync(string sql, IReadOnlyList<(string Name, object Value)> args, string blobName, ReadOnlyMemory<byte> blob)
+    {
+        ct.ThrowIfCancellationRequested();
+        if (connection is Microsoft.Data.Sqlite.SqliteConnection sqlite) return Task.FromResult(SqliteBlobStatement.Execute(sqlite, sql, args, blobName, blob.Span));
+        return ExecuteWithBlobCommandAsync(sql, args, blobName, blob);
+    }
+
+    private async Task<int> ExecuteWithBlobCommandAsync(string sql, IReadOnlyList<(string Name, object Value)> args, string blobName, ReadOnlyMemory<byte> blob)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = _transaction;
+        foreach (var (name, value) in args)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<ReadOnlyMemory<byte>>(blobName, NpgsqlTypes.NpgsqlDbType.Bytea) { TypedValue = blob });
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (ownsConnection) await EndAsync(connection, _transaction, release);

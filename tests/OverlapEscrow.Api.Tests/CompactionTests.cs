@@ -26,6 +26,8 @@ public sealed class CompactionTests
             inner.ReadBlocksAsync(versionId, blocks, ct);
         public Task<bool> StoreAsync(string versionId, IEnumerable<VersionPart> parts, CancellationToken ct) => inner.StoreAsync(versionId, parts, ct);
         public Task<bool> RemovePendingBlocksAsync(string versionId, CancellationToken ct) => inner.RemovePendingBlocksAsync(versionId, ct);
+        public Task<bool> AppendPendingPartsAsync(string versionId, IReadOnlyList<PendingPart> parts, DateTimeOffset touchedAt, CancellationToken ct) =>
+            inner.AppendPendingPartsAsync(versionId, parts, touchedAt, ct);
 
         public async Task<bool> AppendPendingAsync(string versionId, IReadOnlyList<VersionPart> parts, DateTimeOffset touchedAt, CancellationToken ct)
         {

@@ -94,6 +94,33 @@ public class VersionColumnsBuilderTests
         for (var i = 0; i < expected.Count; i++) Assert.True(expected[i].Plaintext.AsSpan().SequenceEqual(actual[i].Plaintext), $"part {expected[i].Part:x} differs");
     }
 
+    [Theory]
+    [InlineData(200_000, 31, false)] // several full chunks of a column (65,536 tokens) and a shorter last one, per type
+    [InlineData(200_000, 32, true)]
+    public void ColumnsBuiltIntoReusedBuffersAreTheSameBytesWhenEachPartIsReadBeforeTheNext(int count, int seed, bool sortedIds)
+    {
+        var records = Records(count, seed, sortedIds);
+        var expected = VersionColumns.Encode(PopulationData.Materialize("v", [records])).ToList();
+        var builder = new VersionColumnsBuilder();
+        foreach (var r in records) Assert.True(builder.AddEncoded(Encode(r)));
+
+        // As the upload's finish reads them: each part's bytes taken (sealed, there) before the next is asked for.
+        var arrays = new List<byte[]>();
+        var actual = new List<(long Part, byte[] Plaintext)>();
+        foreach (var (part, plaintext) in builder.Build(reuseBuffers: true))
+        {
+            arrays.Add(plaintext);
+            actual.Add((part, plaintext.ToArray()));
+        }
+
+        Assert.Equal(expected.Select(p => p.Part), actual.Select(p => p.Part));
+        for (var i = 0; i < expected.Count; i++) Assert.True(expected[i].Plaintext.AsSpan().SequenceEqual(actual[i].Plaintext), $"part {expected[i].Part:x} differs");
+        // And the buffers were in fact shared: fewer distinct arrays than column chunks.
+        var chunks = expected.Count(p => p.Part > VersionColumns.HeaderPart && p.Part < VersionColumns.BlockPart(0));
+        Assert.True(chunks >= 6, $"only {chunks} column chunks: the case does not reach reuse");
+        Assert.True(arrays.Distinct(ReferenceEqualityComparer.Instance).Count() <= expected.Count - chunks / 2, "column chunks were not built into shared arrays");
+    }
+
     [Fact]
     public void ADeletionAsSegmentBytesIsRefusedLikeADeletionObject()
     {

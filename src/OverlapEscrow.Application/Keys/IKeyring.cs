@@ -6,6 +6,17 @@ namespace OverlapEscrow.Application.Keys;
 /// </summary>
 public sealed record SealedValue(byte[] Nonce, byte[] Ciphertext, int KeyVersion);
 
+/// <summary>
+/// A value sealed into a buffer of the caller's (<see cref="IOrganizationCipher.SealSegment(string, long, ReadOnlySpan{byte}, byte[])"/>):
+/// the same nonce, ciphertext with its tag and key version as a <see cref="SealedValue"/>, the ciphertext a slice of that
+/// buffer, valid until the caller reuses it. For the large values an upload writes (segments, column parts), so that each
+/// is not a fresh large-object array.
+/// </summary>
+public readonly record struct SealedMemory(byte[] Nonce, ReadOnlyMemory<byte> Ciphertext, int KeyVersion)
+{
+    public static implicit operator SealedMemory(SealedValue value) => new(value.Nonce, value.Ciphertext, value.KeyVersion);
+}
+
 /// <summary>An organization's data key as the database stored it before the keyring moved out of it: wrapped by the escrow's master key of <see cref="MasterKeyVersion"/>.</summary>
 public sealed record WrappedKey(byte[] Data, int MasterKeyVersion, int DataKeyVersion);
 
@@ -44,6 +55,15 @@ public interface IOrganizationCipher : IDisposable
     /// <summary>Seals a segment of a population version; bound to the version and its position, so segments cannot be swapped or reordered.</summary>
     SealedValue SealSegment(string versionId, long seq, ReadOnlySpan<byte> plaintext);
 
+    /// <summary>What sealing adds to a plaintext's length (the AES-GCM tag): a destination of a seal into a buffer needs this much more.</summary>
+    const int Overhead = 16;
+
+    /// <summary>
+    /// <see cref="SealSegment(string, long, ReadOnlySpan{byte})"/> into <paramref name="destination"/> (at least
+    /// <see cref="Overhead"/> bytes longer than the plaintext) instead of a new array: the same bytes for the same nonce.
+    /// </summary>
+    SealedMemory SealSegment(string versionId, long seq, ReadOnlySpan<byte> plaintext, byte[] destination);
+
     byte[] OpenSegment(string versionId, long seq, SealedValue sealedValue);
 
     /// <summary>
@@ -52,6 +72,9 @@ public interface IOrganizationCipher : IDisposable
     /// another row nor read as another kind of value.
     /// </summary>
     SealedValue Seal(string label, string id, ReadOnlySpan<byte> plaintext);
+
+    /// <summary><see cref="Seal(string, string, ReadOnlySpan{byte})"/> into <paramref name="destination"/> (at least <see cref="Overhead"/> bytes longer than the plaintext).</summary>
+    SealedMemory Seal(string label, string id, ReadOnlySpan<byte> plaintext, byte[] destination);
 
     byte[] Open(string label, string id, SealedValue sealedValue);
 

@@ -21,7 +21,7 @@ namespace OverlapEscrow.Application.Keys;
 public sealed class Keyring(EscrowSecrets secrets, KeyringStore store, TimeProvider time) : IKeyring
 {
     private const int NonceSize = 12;
-    private const int TagSize = 16;
+    private const int TagSize = IOrganizationCipher.Overhead;
 
     public KeyringStore Store => store;
 
@@ -191,9 +191,14 @@ public sealed class Keyring(EscrowSecrets secrets, KeyringStore store, TimeProvi
 
         public SealedValue SealSegment(string versionId, long seq, ReadOnlySpan<byte> plaintext) => Seal(plaintext, SegmentAad(versionId, seq));
 
+        public SealedMemory SealSegment(string versionId, long seq, ReadOnlySpan<byte> plaintext, byte[] destination) =>
+            Seal(plaintext, SegmentAad(versionId, seq), destination);
+
         public byte[] OpenSegment(string versionId, long seq, SealedValue sealedValue) => Open(sealedValue, SegmentAad(versionId, seq));
 
         public SealedValue Seal(string label, string id, ReadOnlySpan<byte> plaintext) => Seal(plaintext, Aad(label, id));
+
+        public SealedMemory Seal(string label, string id, ReadOnlySpan<byte> plaintext, byte[] destination) => Seal(plaintext, Aad(label, id), destination);
 
         public byte[] Open(string label, string id, SealedValue sealedValue) => Open(sealedValue, Aad(label, id));
 
@@ -217,6 +222,14 @@ public sealed class Keyring(EscrowSecrets secrets, KeyringStore store, TimeProvi
             var data = new byte[plaintext.Length + TagSize];
             _aes[CurrentKeyVersion].Encrypt(nonce, plaintext, data.AsSpan(0, plaintext.Length), data.AsSpan(plaintext.Length), associatedData);
             return new SealedValue(nonce, data, CurrentKeyVersion);
+        }
+
+        private SealedMemory Seal(ReadOnlySpan<byte> plaintext, byte[] associatedData, byte[] destination)
+        {
+            var data = destination.AsMemory(0, plaintext.Length + TagSize);
+            var nonce = RandomNumberGenerator.GetBytes(NonceSize);
+            _aes[CurrentKeyVersion].Encrypt(nonce, plaintext, data.Span[..plaintext.Length], data.Span[plaintext.Length..], associatedData);
+            return new SealedMemory(nonce, data, CurrentKeyVersion);
         }
 
         private byte[] Open(SealedValue sealedValue, byte[] associatedData)

@@ -61,6 +61,12 @@ public interface IPopulationRepository
     /// <summary>Adds a segment to a pending version; false when the version is no longer pending (swept as abandoned).</summary>
     Task<bool> AppendSegmentAsync(Segment segment, DateTimeOffset touchedAt, CancellationToken ct);
 
+    /// <summary>
+    /// <see cref="AppendSegmentAsync(Segment, DateTimeOffset, CancellationToken)"/> of a segment sealed into a buffer of the
+    /// caller's, which it reuses once this has returned (an upload's segments: no large array per segment).
+    /// </summary>
+    Task<bool> AppendSegmentAsync(string versionId, long seq, int recordCount, SealedMemory data, DateTimeOffset touchedAt, CancellationToken ct);
+
     /// <summary>Marks a pending version as alive (a slow upload between segments); false when it is no longer pending.</summary>
     Task<bool> TouchAsync(string versionId, DateTimeOffset touchedAt, CancellationToken ct);
 

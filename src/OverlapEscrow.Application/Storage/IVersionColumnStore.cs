@@ -5,6 +5,9 @@ namespace OverlapEscrow.Application.Storage;
 /// <summary>One sealed part of a version's stored columns (<see cref="Domain.Matching.VersionColumns"/>).</summary>
 public sealed record VersionPart(long Part, SealedValue Data);
 
+/// <summary>A part to store, sealed into a buffer its writer reuses once the store has returned (<see cref="SealedMemory"/>).</summary>
+public readonly record struct PendingPart(long Part, SealedMemory Data);
+
 /// <summary>
 /// Receives one sealed part as read (<see cref="IVersionColumnStore.ReadColumnsAsync(string, SealedPartReader, CancellationToken)"/>):
 /// its bytes are valid only during the call, in a buffer the next part reuses.
@@ -44,6 +47,12 @@ public interface IVersionColumnStore
     /// Nothing reads a pending version's parts; they become visible with its commit and go with it if it is abandoned.
     /// </summary>
     Task<bool> AppendPendingAsync(string versionId, IReadOnlyList<VersionPart> parts, DateTimeOffset touchedAt, CancellationToken ct);
+
+    /// <summary>
+    /// <see cref="AppendPendingAsync"/> of parts sealed into buffers of the caller's, which it reuses once this has
+    /// returned: the bytes are stored from those buffers, not copied into arrays of their own first.
+    /// </summary>
+    Task<bool> AppendPendingPartsAsync(string versionId, IReadOnlyList<PendingPart> parts, DateTimeOffset touchedAt, CancellationToken ct);
 
     /// <summary>Removes the record blocks of a version that is still pending (an upload building them anew); false when it is not pending.</summary>
     Task<bool> RemovePendingBlocksAsync(string versionId, CancellationToken ct);

@@ -770,7 +770,8 @@ public sealed class UploadPopulation(
     {
         private const int FlushBytes = 4 << 20;
         private readonly VersionColumnsBuilder _builder = new();
-        private readonly List<VersionPart> _buffer = [];
+        private readonly List<PendingPart> _buffer = [];
+        private readonly SealBuffers _sealBuffers = new();
         private long _buffered;
         private int _blocksStored;
 
@@ -789,7 +790,7 @@ public sealed class UploadPopulation(
             }
             foreach (var (part, plaintext) in _builder.TakeReadyBlocks())
             {
-                Buffer(new VersionPart(part, cipher.Seal(VersionStore.SealLabel, VersionStore.SealId(versionId, part), plaintext)));
+                Buffer(Seal(part, plaintext));
                 _blocksStored++;
             }
             if (_buffered >= FlushBytes) await FlushAsync(ct);
@@ -802,12 +803,12 @@ public sealed class UploadPopulation(
         public async Task FinishAsync(CancellationToken ct)
         {
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var parts = Channel.CreateBounded<VersionPart>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
+            var parts = Channel.CreateBounded<PendingPart>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
             var producer = Task.Run(async () =>
             {
                 try
                 {
-                    foreach (var part in VersionStore.Seal(cipher, versionId, _builder.Build())) await parts.Writer.WriteAsync(part, stop.Token);
+                    foreach (var (part, plaintext) in _builder.Build(reuseBuffers: true)) await parts.Writer.WriteAsync(Seal(part, plaintext), stop.Token);
                     parts.Writer.Complete();
                 }
                 catch (Exception e)
@@ -831,7 +832,12 @@ public sealed class UploadPopulation(
             }
         }
 
-        private void Buffer(VersionPart part)
+        /// <summary>A part sealed as <see cref="VersionStore.Seal"/> seals it (the same label and id), into a buffer of the writer's.</summary>
+        private PendingPart Seal(long part, byte[] plaintext) =>
+            new(part, cipher.Seal(VersionStore.SealLabel, VersionStore.SealId(versionId, part), plaintext,
+                _sealBuffers.Rent(plaintext.Length + IOrganizationCipher.Overhead)));
+
+        private void Buffer(PendingPart part)
         {
             _buffer.Add(part);
             _buffered += part.Data.Ciphertext.Length;
@@ -840,9 +846,50 @@ public sealed class UploadPopulation(
         private async Task FlushAsync(CancellationToken ct)
         {
             if (_buffer.Count == 0) return;
-            if (!await store.AppendPendingAsync(versionId, _buffer, time.GetUtcNow(), ct)) throw Abandoned();
+            if (!await store.AppendPendingPartsAsync(versionId, _buffer, time.GetUtcNow(), ct)) throw Abandoned();
+            // Stored: their buffers take the next parts.
+            foreach (var part in _buffer) _sealBuffers.Return(part.Data.Ciphertext);
             _buffer.Clear();
             _buffered = 0;
+        }
+    }
+
+    /// <summary>
+    /// The buffers a <see cref="ColumnPartWriter"/> seals its large parts into (the token columns' chunks, 2.4 MB each),
+    /// given back once the parts are stored: the parts in flight are a few MiB (what is buffered for one short transaction
+    /// and the finish's channel), so a few buffers serve a whole upload, where a fresh ciphertext array per chunk was a
+    /// large-object array each, about 70 MB of them per million records, left for a full collection. A record block
+    /// (256 records, about 10 KB) is sealed into an array of its own, which dies young. Sealing (a worker core, at the
+    /// finish) and storing (the upload's thread) hand buffers across threads, hence the lock. They hold ciphertext only,
+    /// so they are not cleared.
+    /// </summary>
+    internal sealed class SealBuffers
+    {
+        private const int Keep = 16;
+        private const int Pooled = 64 * 1024;
+        private readonly List<byte[]> _free = [];
+
+        public byte[] Rent(int atLeast)
+        {
+            if (atLeast < Pooled) return new byte[atLeast];
+            lock (_free)
+            {
+                for (var i = 0; i < _free.Count; i++)
+                    if (_free[i].Length >= atLeast)
+                    {
+                        var buffer = _free[i];
+                        _free.RemoveAt(i);
+                        return buffer;
+                    }
+            }
+            return new byte[atLeast + atLeast / 8];
+        }
+
+        public void Return(ReadOnlyMemory<byte> used)
+        {
+            if (!System.Runtime.InteropServices.MemoryMarshal.TryGetArray(used, out var segment) || segment.Array is not { Length: >= Pooled }) return;
+            lock (_free)
+                if (_free.Count < Keep) _free.Add(segment.Array);
         }
     }
 
@@ -854,6 +901,7 @@ public sealed class UploadPopulation(
         TimeProvider time)
     {
         private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(1 << 20);
+        private byte[] _sealed = [];
         private int _count;
         private long _seq;
         private DateTimeOffset _lastTouch = time.GetUtcNow();
@@ -880,8 +928,12 @@ public sealed class UploadPopulation(
         public async Task FlushAsync(CancellationToken ct)
         {
             if (_count == 0) return;
-            var sealedSegment = cipher.SealSegment(versionId, _seq, _buffer.WrittenSpan);
-            if (!await populations.AppendSegmentAsync(new Segment(versionId, _seq, _count, sealedSegment), time.GetUtcNow(), ct))
+            // Sealed into one buffer reused for every segment (stored from it before the next is sealed): a fresh array per
+            // segment was about 0.8 MB of large-object heap per 8,192 records, each left for a full collection.
+            var length = _buffer.WrittenCount + IOrganizationCipher.Overhead;
+            if (_sealed.Length < length) _sealed = new byte[length + length / 8];
+            var sealedSegment = cipher.SealSegment(versionId, _seq, _buffer.WrittenSpan, _sealed);
+            if (!await populations.AppendSegmentAsync(versionId, _seq, _count, sealedSegment, time.GetUtcNow(), ct))
                 throw Abandoned();
             _lastTouch = time.GetUtcNow();
             _seq++;

@@ -121,20 +121,24 @@ internal sealed class PopulationRepository(IDbScope scope) : IPopulationReposito
             new { versionId, touchedAt = Time.ToUnixMs(touchedAt) }) == 1;
     }
 
-    public async Task<bool> AppendSegmentAsync(Segment segment, DateTimeOffset touchedAt, CancellationToken ct)
+    public Task<bool> AppendSegmentAsync(Segment segment, DateTimeOffset touchedAt, CancellationToken ct) =>
+        AppendSegmentAsync(segment.VersionId, segment.Seq, segment.RecordCount, segment.Data, touchedAt, ct);
+
+    public async Task<bool> AppendSegmentAsync(string versionId, long seq, int recordCount, SealedMemory data, DateTimeOffset touchedAt, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
         var n = await db.ExecuteAsync(
             """
             UPDATE population_versions
-            SET segment_count = segment_count + 1, change_count = change_count + @RecordCount, touched_at = @touchedAt
-            WHERE id = @VersionId AND status = 'pending'
-            """, new { segment.VersionId, segment.RecordCount, touchedAt = Time.ToUnixMs(touchedAt) });
+            SET segment_count = segment_count + 1, change_count = change_count + @recordCount, touched_at = @touchedAt
+            WHERE id = @versionId AND status = 'pending'
+            """, new { versionId, recordCount, touchedAt = Time.ToUnixMs(touchedAt) });
         if (n != 1) return false;
-        await db.ExecuteAsync(
-            "INSERT INTO segments (version_id, seq, record_count, nonce, data, key_version) VALUES (@VersionId, @Seq, @RecordCount, @Nonce, @Data, @KeyVersion)",
-            new { segment.VersionId, segment.Seq, segment.RecordCount, segment.Data.Nonce, Data = segment.Data.Ciphertext, segment.Data.KeyVersion });
+        // The sealed bytes go in from the caller's buffer (an upload reuses it for its next segment), not from an array of their own.
+        await db.ExecuteWithBlobAsync(
+            "INSERT INTO segments (version_id, seq, record_count, nonce, data, key_version) VALUES (@versionId, @seq, @recordCount, @nonce, @data, @keyVersion)",
+            [("versionId", versionId), ("seq", seq), ("recordCount", recordCount), ("nonce", data.Nonce), ("keyVersion", data.KeyVersion)], "data", data.Ciphertext);
         await tx.CommitAsync();
         return true;
     }

@@ -99,7 +99,10 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         return true;
     }
 
-    public async Task<bool> AppendPendingAsync(string versionId, IReadOnlyList<VersionPart> parts, DateTimeOffset touchedAt, CancellationToken ct)
+    public Task<bool> AppendPendingAsync(string versionId, IReadOnlyList<VersionPart> parts, DateTimeOffset touchedAt, CancellationToken ct) =>
+        AppendPendingPartsAsync(versionId, parts.Select(p => new PendingPart(p.Part, p.Data)).ToList(), touchedAt, ct);
+
+    public async Task<bool> AppendPendingPartsAsync(string versionId, IReadOnlyList<PendingPart> parts, DateTimeOffset touchedAt, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
@@ -107,7 +110,11 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         if (await db.ExecuteAsync("UPDATE population_versions SET touched_at = @touchedAt WHERE id = @versionId AND status = 'pending'",
                 new { versionId, touchedAt = Time.ToUnixMs(touchedAt) }) != 1)
             return false;
-        await InsertAsync(db, versionId, parts);
+        // From the caller's buffers (an upload reuses them for its next parts), not from arrays of their own.
+        foreach (var part in parts)
+            await db.ExecuteWithBlobAsync(
+                "INSERT INTO version_columns (version_id, part, nonce, data, key_version) VALUES (@versionId, @part, @nonce, @data, @keyVersion)",
+                [("versionId", versionId), ("part", part.Part), ("nonce", part.Data.Nonce), ("keyVersion", part.Data.KeyVersion)], "data", part.Data.Ciphertext);
         await tx.CommitAsync();
         return true;
     }

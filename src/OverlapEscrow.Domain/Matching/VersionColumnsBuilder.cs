@@ -256,7 +256,11 @@ public sealed class VersionColumnsBuilder
     /// The version's parts (header first, then each type's column chunks, then the record blocks not handed out), produced
     /// as they are enumerated, so a caller can seal and store each without holding them all. Empties the builder.
     /// </summary>
-    public IEnumerable<(long Part, byte[] Plaintext)> Build()
+    /// <param name="reuseBuffers">
+    /// True for a caller done with each part's plaintext before it asks for the next (it seals it into a buffer of its own):
+    /// a type's column chunks of equal length then share one array, instead of a fresh large-object array per 65,536 tokens.
+    /// </param>
+    public IEnumerable<(long Part, byte[] Plaintext)> Build(bool reuseBuffers = false)
     {
         int[]? order = null, rank = null;
         if (_streaming)
@@ -269,10 +273,10 @@ public sealed class VersionColumnsBuilder
             rank = new int[RecordCount];
             for (var i = 0; i < order.Length; i++) rank[order[i]] = i;
         }
-        return Parts(order, rank);
+        return Parts(order, rank, reuseBuffers);
     }
 
-    private IEnumerable<(long Part, byte[] Plaintext)> Parts(int[]? order, int[]? rank)
+    private IEnumerable<(long Part, byte[] Plaintext)> Parts(int[]? order, int[]? rank, bool reuseBuffers)
     {
         var blockCount = (RecordCount + PopulationData.BlockSize - 1) / PopulationData.BlockSize;
         var columns = IdentifierTypes.All.Where(t => _tokens[(int)t] is not null).Select(t => (Type: t, Column: _tokens[(int)t]!)).ToList();
@@ -303,7 +307,7 @@ public sealed class VersionColumnsBuilder
         foreach (var (type, column) in columns)
         {
             var chunk = 0;
-            foreach (var bytes in column.Chunks(rank)) yield return (VersionColumns.ColumnPart(type, chunk++), bytes);
+            foreach (var bytes in column.Chunks(rank, reuseBuffers)) yield return (VersionColumns.ColumnPart(type, chunk++), bytes);
             _tokens[(int)type] = null; // leaves once written
         }
 
@@ -361,8 +365,9 @@ public sealed class VersionColumnsBuilder
         /// array, its arrival numbers turned into ordinals (<paramref name="rank"/>, none when they are the ordinals),
         /// sorted, and copied out; a bucket leaves once copied.
         /// </summary>
-        public IEnumerable<byte[]> Chunks(int[]? rank)
+        public IEnumerable<byte[]> Chunks(int[]? rank, bool reuse = false)
         {
+            byte[]? handedOut = null;
             var scratch = new Entry[_counts.Max()];
             var keys = new ulong[scratch.Length];
             var order = new int[scratch.Length];
@@ -381,7 +386,9 @@ public sealed class VersionColumnsBuilder
                 {
                     if (chunk is null)
                     {
-                        chunk = new byte[4 + Math.Min(VersionColumns.ChunkTokens, Count - written) * (Token.Size + sizeof(int))];
+                        var length = 4 + Math.Min(VersionColumns.ChunkTokens, Count - written) * (Token.Size + sizeof(int));
+                        // Every byte of a chunk is written before it is handed out, so a reused one holds nothing of the last.
+                        chunk = reuse && handedOut?.Length == length ? handedOut : new byte[length];
                         BinaryPrimitives.WriteInt32LittleEndian(chunk, (chunk.Length - 4) / (Token.Size + sizeof(int)));
                         filled = 0;
                     }
@@ -392,6 +399,7 @@ public sealed class VersionColumnsBuilder
                     if (filled == BinaryPrimitives.ReadInt32LittleEndian(chunk))
                     {
                         yield return chunk;
+                        handedOut = chunk;
                         chunk = null;
                     }
                 }
