@@ -92,9 +92,7 @@ internal static class HashCommand
         {
             var writer = await Reporting.WithProgressAsync(env, path, "Hashing", async (progress, _) =>
             {
-                // Nearly a gigabyte per million rows, written once: past the page cache where the system allows
-                // (UncachedFileStream), so the kernel does not spend the hashing cores' time copying it.
-                await using var file = UncachedFileStream.Create(temp);
+                await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
                 return await AccountExport.WriteNdjsonAsync(path, columns, file, progress, ct, explain, threads);
             });
             File.Move(temp, full, overwrite: true);
