@@ -249,8 +249,8 @@ public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnl
                     foreach (var typo in NameKeys.TypoKeys(names[0].Key, "|" + code)) identifiers.Add(new AccountKey(IdentifierHashes.NameTypo, typo));
                 else
                 {
-                    Span<byte> order = stackalloc byte[NameKeys.TypoMaxLength + 1];
-                    var typos = NameKeys.TypoOrder(names[0].Key, order);
+                    // Only the count here: the line's writer orders them as it hashes them.
+                    var typos = NameKeys.TypoCount(names[0].Key);
                     if (typos > 0)
                         return new AccountKeys(identifiers, missing ?? NoneMissing) { TypoKey = names[0].Key, TypoSuffix = "|" + code, TypoCount = typos };
                 }

@@ -257,6 +257,24 @@ public static class NameKeys
     /// is none before <c>j</c> (a run of one letter). The key itself behaves as the deletion of a character past its end
     /// that sorts before every character (a deletion is a prefix of the key when the rest is a run).
     /// </remarks>
+    /// <summary>
+    /// How many typo keys <paramref name="key"/> gives (what <see cref="TypoOrder"/> returns), without ordering them:
+    /// deleting any character of one run of a letter gives one text, deletions in two runs give two (the first run
+    /// they differ at tells them apart), and the key itself is longer than all of them; so the runs plus one.
+    /// </summary>
+    internal static int TypoCount(string key)
+    {
+        if (key.Length is < TypoMinLength or > TypoMaxLength) return 0;
+        var runs = 0;
+        for (var i = 0; i < key.Length; i++)
+        {
+            var c = key[i];
+            if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9'))) return 0;
+            if (i == 0 || c != key[i - 1]) runs++;
+        }
+        return runs + 1;
+    }
+
     internal static int TypoOrder(string key, Span<byte> order)
     {
         if (key.Length is < TypoMinLength or > TypoMaxLength) return 0;
