@@ -321,6 +321,17 @@ public static class NameKeys
         return false;
     }
 
+    // "|" + code for each alpha-2 code, made on first use (two threads may both make one; they are equal).
+    private static readonly string?[] Suffixes = new string?[26 * 26];
+
+    /// <summary>"|" and a country code (what follows a name key): one string per code, not one per row.</summary>
+    internal static string CountrySuffix(string code)
+    {
+        if (code.Length != 2 || !char.IsAsciiLetterUpper(code[0]) || !char.IsAsciiLetterUpper(code[1])) return "|" + code;
+        var index = (code[0] - 'A') * 26 + (code[1] - 'A');
+        return Suffixes[index] ??= "|" + code;
+    }
+
     /// <summary>The ISO 3166-1 alpha-2 code of a country given as a code or a name, or "" when unknown.</summary>
     public static string CountryCode(string? country)
     {
