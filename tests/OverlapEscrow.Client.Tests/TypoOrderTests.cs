@@ -46,6 +46,24 @@ public class TypoOrderTests
     }
 
     [Fact]
+    public void TheCountOfTypoKeysIsHowManyTheOrderAndTheTextsGive()
+    {
+        // TypoCount counts runs instead of ordering; it must agree with both on keys full of runs and on the edges.
+        Span<byte> order = stackalloc byte[NameKeys.TypoMaxLength + 1];
+        var random = new Random(29);
+        var keys = new List<string> { "banana", "aaaaaa", "aabbaa", "abcdd", "a1b2c3d4e5f6g7h8i9j0klmn", "a1b2c3d4e5f6g7h8i9j0klmno", "café12", "acme-co", "Acmeco", "" };
+        foreach (var alphabet in new[] { "a", "ab", "abc", "a0z9", "abcdefghijklmnopqrstuvwxyz0123456789", "aB-é" })
+            for (var n = 0; n < 2_000; n++)
+                keys.Add(string.Concat(Enumerable.Range(0, random.Next(0, 27)).Select(_ => alphabet[random.Next(alphabet.Length)])));
+        foreach (var key in keys)
+        {
+            Assert.Equal(NameKeys.TypoKeys(key).Count, NameKeys.TypoCount(key));
+            Assert.Equal(NameKeys.TypoOrder(key, order), NameKeys.TypoCount(key));
+        }
+        Assert.Equal(7, NameKeys.TypoCount("banana")); // by hand, as above
+    }
+
+    [Fact]
     public void ATypoKeysHashFromTheOrderIsTheHashOfItsText()
     {
         Span<byte> order = stackalloc byte[NameKeys.TypoMaxLength + 1];

@@ -205,11 +205,13 @@ public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnl
         // Room for every key the account can give (domains and labels, two per name variant, the skeletons, the
         // typo keys of the first variant), so the list is allocated once and no larger than it needs to be.
         var identifiers = new List<AccountKey>(5 + 2 * names.Count + NameKeys.MaxSkeletons + (typosAsText && names.Count > 0 ? Math.Min(names[0].Key.Length, NameKeys.TypoMaxLength) + 1 : 0));
-        var labels = new List<string>(2);
+        // At most two labels, in this order: the website's, then the e-mail's when it differs; or, without a domain key
+        // (so without a website), the e-mail's and the name's. Kept in two variables rather than a list per row.
+        string? label0 = null, label1 = null;
         if (site is not null)
         {
             identifiers.Add(new AccountKey(IdentifierHashes.Domain, site));
-            labels.Add(DomainKeys.Label(site));
+            label0 = DomainKeys.Label(site);
         }
         if (mail is not null)
         {
@@ -217,42 +219,54 @@ public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnl
             // account that organization: the e-mail domain counts as a domain only when the website agrees with it,
             // or, without a website, when the account's name does (or the account has no name). Its label still
             // corroborates name matches.
-            var label = DomainKeys.Label(mail);
-            var agrees = site is not null ? label == labels[0] : names.Count == 0 || NameKeys.Agrees(label, name, names);
+            var label = site is not null && mail == site ? label0! : DomainKeys.Label(mail);
+            var agrees = site is not null ? label == label0 : names.Count == 0 || NameKeys.Agrees(label, name, names);
             if (agrees && mail != site) identifiers.Add(new AccountKey(IdentifierHashes.Domain, mail));
-            if (!labels.Contains(label)) labels.Add(label);
+            if (label0 is null) label0 = label;
+            else if (label != label0) label1 = label;
         }
         // Without a domain key, the distinctive first name key is also a label when it could be one (ASCII letters and
         // digits): the label the account's own domain would have if named after the company. It meets the label of a
         // partner record whose domain is named so (rule c); the server ignores it between two records without domains.
-        if (identifiers.Count == 0 && names.Count > 0 && !names[0].Generic && NameKeys.IsAsciiKey(names[0].Key) && !labels.Contains(names[0].Key))
-            labels.Add(names[0].Key);
-        foreach (var label in labels) identifiers.Add(new AccountKey(IdentifierHashes.DomainLabel, label));
+        if (identifiers.Count == 0 && names.Count > 0 && !names[0].Generic && NameKeys.IsAsciiKey(names[0].Key) && names[0].Key != label0 && names[0].Key != label1)
+        {
+            if (label0 is null) label0 = names[0].Key;
+            else label1 = names[0].Key; // label0 is the e-mail's: without a domain key there is no website
+        }
+        if (label0 is not null) identifiers.Add(new AccountKey(IdentifierHashes.DomainLabel, label0));
+        if (label1 is not null) identifiers.Add(new AccountKey(IdentifierHashes.DomainLabel, label1));
         var code = NameKeys.CountryCode(country);
+        // "|" and the code, one string per country rather than one per row.
+        var suffix = NameKeys.CountrySuffix(code);
         // Without a known country a distinctive name is sent as name_only alone: the server reads a record with
         // name_only keys and no name key as one whose country is unknown.
         foreach (var variant in names)
             if (variant.Generic || code.Length > 0)
-                identifiers.Add(new AccountKey(variant.Generic ? IdentifierHashes.NameGeneric : IdentifierHashes.Name, variant.Key + "|" + code));
+                identifiers.Add(new AccountKey(variant.Generic ? IdentifierHashes.NameGeneric : IdentifierHashes.Name, string.Concat(variant.Key, suffix)));
         foreach (var variant in names) identifiers.Add(new AccountKey(IdentifierHashes.NameOnly, variant.Key));
         if (code.Length > 0)
         {
-            var skeletons = new List<string>(NameKeys.MaxSkeletons);
+            // The first NameKeys.MaxSkeletons (two) distinct skeletons of the distinctive keys, in their order.
+            string? skeleton0 = null, skeleton1 = null;
             foreach (var variant in names)
-                if (!variant.Generic && NameKeys.Skeleton(variant.Key) is { } skeleton && !skeletons.Contains(skeleton) && skeletons.Count < NameKeys.MaxSkeletons)
-                    skeletons.Add(skeleton);
-            foreach (var skeleton in skeletons) identifiers.Add(new AccountKey(IdentifierHashes.NameSkeleton, skeleton + "|" + code));
+                if (!variant.Generic && skeleton1 is null && NameKeys.Skeleton(variant.Key) is { } skeleton && skeleton != skeleton0)
+                {
+                    if (skeleton0 is null) skeleton0 = skeleton;
+                    else skeleton1 = skeleton;
+                }
+            if (skeleton0 is not null) identifiers.Add(new AccountKey(IdentifierHashes.NameSkeleton, string.Concat(skeleton0, suffix)));
+            if (skeleton1 is not null) identifiers.Add(new AccountKey(IdentifierHashes.NameSkeleton, string.Concat(skeleton1, suffix)));
             // The typo neighbourhood of the name's own key (the first), when it is distinctive.
             if (names.Count > 0 && !names[0].Generic)
             {
                 if (typosAsText)
-                    foreach (var typo in NameKeys.TypoKeys(names[0].Key, "|" + code)) identifiers.Add(new AccountKey(IdentifierHashes.NameTypo, typo));
+                    foreach (var typo in NameKeys.TypoKeys(names[0].Key, suffix)) identifiers.Add(new AccountKey(IdentifierHashes.NameTypo, typo));
                 else
                 {
-                    Span<byte> order = stackalloc byte[NameKeys.TypoMaxLength + 1];
-                    var typos = NameKeys.TypoOrder(names[0].Key, order);
+                    // Only the count here: the line's writer orders them as it hashes them.
+                    var typos = NameKeys.TypoCount(names[0].Key);
                     if (typos > 0)
-                        return new AccountKeys(identifiers, missing ?? NoneMissing) { TypoKey = names[0].Key, TypoSuffix = "|" + code, TypoCount = typos };
+                        return new AccountKeys(identifiers, missing ?? NoneMissing) { TypoKey = names[0].Key, TypoSuffix = suffix, TypoCount = typos };
                 }
             }
         }

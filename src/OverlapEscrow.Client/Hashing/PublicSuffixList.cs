@@ -14,11 +14,22 @@ public static class PublicSuffixList
 
     private sealed record Rules(HashSet<string> Normal, HashSet<string> Wildcards, HashSet<string> Exceptions)
     {
-        // Looked up by the host's own characters: each candidate suffix is a tail of the host, so none is built.
-        public readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> NormalTail = Normal.GetAlternateLookup<ReadOnlySpan<char>>();
-        public readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> WildcardTail = Wildcards.GetAlternateLookup<ReadOnlySpan<char>>();
-        public readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> ExceptionTail = Exceptions.GetAlternateLookup<ReadOnlySpan<char>>();
+        // Every rule's text with the kinds of rule it is (one text can be several: a normal rule and the base of a
+        // wildcard), looked up by the host's own characters: each candidate suffix is a tail of the host, so none is
+        // built, and one look-up per label answers the three questions the algorithm asks of it (three before).
+        public readonly Dictionary<string, byte>.AlternateLookup<ReadOnlySpan<char>> KindsByTail = Kinds(Normal, Wildcards, Exceptions).GetAlternateLookup<ReadOnlySpan<char>>();
+
+        private static Dictionary<string, byte> Kinds(HashSet<string> normal, HashSet<string> wildcards, HashSet<string> exceptions)
+        {
+            var kinds = new Dictionary<string, byte>(StringComparer.Ordinal);
+            foreach (var rule in normal) kinds[rule] = (byte)(kinds.GetValueOrDefault(rule) | NormalRule);
+            foreach (var rule in wildcards) kinds[rule] = (byte)(kinds.GetValueOrDefault(rule) | WildcardBase);
+            foreach (var rule in exceptions) kinds[rule] = (byte)(kinds.GetValueOrDefault(rule) | ExceptionRule);
+            return kinds;
+        }
     }
+
+    private const byte NormalRule = 1, WildcardBase = 2, ExceptionRule = 4;
 
     /// <summary>The registrable domain (public suffix plus one label) of a lower-case A-label host, or null when the host is itself a public suffix.</summary>
     public static string? RegistrableDomain(string host)
@@ -30,14 +41,16 @@ public static class PublicSuffixList
         Span<int> starts = count <= 64 ? stackalloc int[count] : new int[count];
         for (int i = 0, k = 1; i < host.Length; i++)
             if (host[i] == '.') starts[k++] = i + 1;
+        // What each candidate is (one look-up each), then the algorithm over those answers, in its own order.
+        Span<byte> kinds = count <= 64 ? stackalloc byte[count] : new byte[count];
+        for (var i = 0; i < count; i++) kinds[i] = rules.KindsByTail.TryGetValue(host.AsSpan(starts[i]), out var kind) ? kind : (byte)0;
         var suffixLength = 1;
         for (var i = 0; i < count; i++)
         {
-            var candidate = host.AsSpan(starts[i]);
-            if (rules.ExceptionTail.Contains(candidate))
+            if ((kinds[i] & ExceptionRule) != 0)
                 return count - i - 1 < 1 ? null : host[starts[i]..]; // an exception rule wins outright
-            if (rules.NormalTail.Contains(candidate)) suffixLength = Math.Max(suffixLength, count - i);
-            else if (i + 1 < count && rules.WildcardTail.Contains(host.AsSpan(starts[i + 1])))
+            if ((kinds[i] & NormalRule) != 0) suffixLength = Math.Max(suffixLength, count - i);
+            else if (i + 1 < count && (kinds[i + 1] & WildcardBase) != 0)
                 suffixLength = Math.Max(suffixLength, count - i);
         }
         return count <= suffixLength ? null : host[starts[count - suffixLength - 1]..];

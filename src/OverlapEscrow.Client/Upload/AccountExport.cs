@@ -79,28 +79,39 @@ public static class AccountExport
         var map = Resolve(reader, columns);
         var keepKeys = explain is not null;
         var lastProgress = 0L;
-        foreach (var row in reader.SelectRows(record => Compute(record, map, columns.Opportunities, keepKeys), threads == 0 ? -1 : threads))
+        // Written lines are given back to their slab a run at a time: consecutive rows nearly always share one (a
+        // worker's batch fills a slab in order), so the writer and the workers touch its count once per slab, not per row.
+        LineSlab? written = null;
+        var writtenLines = 0;
+        try
         {
-            if (row.Line is { } line)
+            foreach (var row in reader.SelectRows(record => Compute(record, map, columns.Opportunities, keepKeys), threads == 0 ? -1 : threads))
             {
-                try
+                if (row.Line is { } line)
                 {
+                    if (!ReferenceEquals(line, written))
+                    {
+                        written?.Release(writtenLines);
+                        written = line;
+                        writtenLines = 0;
+                    }
+                    writtenLines++; // released once copied, below or on the way out
                     await writer.AppendAsync(line.Bytes.AsSpan(row.LineOffset, row.LineLength), ct);
                 }
-                finally
+                explain?.Invoke(row.RowNumber, row.RecordId!, row.Keys!);
+                writer.Count(row.Outcome, row.RowNumber);
+                if (writer.Stats.RowsRead - lastProgress >= 4096)
                 {
-                    line.Release();
+                    // Leaving the loop disposes the enumeration, which stops the worker threads.
+                    ct.ThrowIfCancellationRequested();
+                    lastProgress = writer.Stats.RowsRead;
+                    progress?.Invoke(writer.Stats.RowsRead, reader.BytesRead);
                 }
             }
-            explain?.Invoke(row.RowNumber, row.RecordId!, row.Keys!);
-            writer.Count(row.Outcome, row.RowNumber);
-            if (writer.Stats.RowsRead - lastProgress >= 4096)
-            {
-                // Leaving the loop disposes the enumeration, which stops the worker threads.
-                ct.ThrowIfCancellationRequested();
-                lastProgress = writer.Stats.RowsRead;
-                progress?.Invoke(writer.Stats.RowsRead, reader.BytesRead);
-            }
+        }
+        finally
+        {
+            written?.Release(writtenLines);
         }
         await writer.FlushAsync(ct);
         progress?.Invoke(writer.Stats.RowsRead, reader.BytesRead);
@@ -117,29 +128,56 @@ public static class AccountExport
 
     /// <summary>
     /// Lines of consecutive rows encoded by one worker thread, in one array: the worker appends lines until it is full,
-    /// the writer releases each line once written, and when both are done with it the slab goes back to
+    /// the writer releases the lines once written, and when both are done with it the slab goes back to
     /// <see cref="FreeSlabs"/> for any worker to fill again. A line longer than a slab gets a slab of its own.
     /// </summary>
-    private sealed class LineSlab(int size)
+    /// <remarks>
+    /// The count of holds is shared by the worker's core and the writer's, so each side changes it as seldom as it can:
+    /// a worker takes a slab with a large hold (<see cref="Filling"/>) and, when it moves on, trades it for the number
+    /// of lines it appended; the writer gives back a run of consecutive lines at once. The count can only reach zero
+    /// when the worker has moved on and every one of its lines is written.
+    /// </remarks>
+    private sealed class LineSlab
     {
         public const int Size = 64 * 1024;
 
-        public byte[] Bytes { get; } = new byte[size];
+        /// <summary>The hold of a worker still appending: more than the lines a slab can hold.</summary>
+        private const int Filling = 1 << 30;
+
+        private LineSlab(int size, int holds)
+        {
+            Bytes = new byte[size];
+            _holds = holds;
+        }
+
+        /// <summary>A pooled-size slab for a worker to fill.</summary>
+        public static LineSlab ForWorker() => new(Size, Filling);
+
+        /// <summary>A slab holding one line longer than <see cref="Size"/>, held by that line alone (never pooled).</summary>
+        public static LineSlab ForOneLine(int length) => new(length, 1);
+
+        public byte[] Bytes { get; }
 
         /// <summary>How far the worker has filled it (read and written by that worker only).</summary>
         public int Used;
 
-        // Lines not yet written, plus one while a worker still appends to it.
-        private int _holds = 1;
+        /// <summary>The lines the worker has appended (that worker only).</summary>
+        public int Lines;
 
-        public void Hold() => Interlocked.Increment(ref _holds);
+        private int _holds;
 
-        /// <summary>One hold ends: a written line, or the worker moving on. The last one returns the slab to the pool.</summary>
-        public void Release()
+        /// <summary>The worker is done appending: its hold becomes one per line it appended.</summary>
+        public void Leave() => Done(Interlocked.Add(ref _holds, Lines - Filling));
+
+        /// <summary>The writer has written <paramref name="lines"/> of its lines.</summary>
+        public void Release(int lines) => Done(Interlocked.Add(ref _holds, -lines));
+
+        private void Done(int holds)
         {
-            if (Interlocked.Decrement(ref _holds) != 0 || Bytes.Length != Size) return;
+            if (holds != 0 || Bytes.Length != Size) return;
             Used = 0;
-            _holds = 1;
+            Lines = 0;
+            _holds = Filling;
             FreeSlabs.Enqueue(this);
         }
     }
@@ -164,21 +202,21 @@ public static class AccountExport
             if (line.Length > LineSlab.Size) return (Whole(line), 0);
             if (Slab is null || Slab.Used + line.Length > LineSlab.Size)
             {
-                Slab?.Release(); // this worker is done appending to it
-                Slab = FreeSlabs.TryDequeue(out var free) ? free : new LineSlab(LineSlab.Size);
+                Slab?.Leave(); // this worker is done appending to it
+                Slab = FreeSlabs.TryDequeue(out var free) ? free : LineSlab.ForWorker();
             }
             var offset = Slab.Used;
             line.CopyTo(Slab.Bytes.AsSpan(offset));
             Slab.Used += line.Length;
-            Slab.Hold();
+            Slab.Lines++;
             return (Slab, offset);
         }
 
         private static LineSlab Whole(ReadOnlySpan<byte> line)
         {
-            var slab = new LineSlab(line.Length);
+            var slab = LineSlab.ForOneLine(line.Length);
             line.CopyTo(slab.Bytes);
-            return slab; // its one hold is the line's; never pooled (not of the pooled size)
+            return slab;
         }
     }
 

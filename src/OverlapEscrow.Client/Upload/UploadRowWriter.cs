@@ -23,6 +23,12 @@ public sealed class UploadRowWriter
     // lines are NDJSON for an API, never embedded in HTML, so HTML-sensitive characters need no escaping.
     internal static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    // The line's fixed property names, encoded once rather than transcoded and checked for escaping on every line.
+    private static readonly JsonEncodedText RecordIdName = JsonEncodedText.Encode("recordId", JsonOptions.Encoder);
+    private static readonly JsonEncodedText IdentifiersName = JsonEncodedText.Encode("identifiers", JsonOptions.Encoder);
+    private static readonly JsonEncodedText AttributesName = JsonEncodedText.Encode("attributes", JsonOptions.Encoder);
+    private static readonly JsonEncodedText[] TypeNames = [.. IdentifierHashes.Types.Select(t => JsonEncodedText.Encode(t, JsonOptions.Encoder))];
+
     private readonly Stream _output;
     private readonly ArrayBufferWriter<byte> _buffer = new(FlushThreshold * 2);
     private readonly Utf8JsonWriter _json;
@@ -59,12 +65,16 @@ public sealed class UploadRowWriter
     internal static void Encode(Utf8JsonWriter json, IBufferWriter<byte> output, string recordId, AccountKeys keys,
         IEnumerable<KeyValuePair<string, string?>> attributes)
     {
-        Span<byte> hex = stackalloc byte[2 * 32];
+        // A hash is written as a raw JSON string, quotes included: 64 hex digits never need escaping, so the writer's
+        // escaping scan of each of a row's dozen hashes is skipped; the bytes are what WriteStringValue writes.
+        Span<byte> quoted = stackalloc byte[2 * 32 + 2];
+        quoted[0] = quoted[^1] = (byte)'"';
+        var hex = quoted[1..^1];
         Span<byte> order = stackalloc byte[NameKeys.TypoMaxLength + 1];
         json.Reset(); // one line is one JSON value
         json.WriteStartObject();
-        json.WriteString("recordId", recordId);
-        json.WriteStartObject("identifiers");
+        json.WriteString(RecordIdName, recordId);
+        json.WriteStartObject(IdentifiersName);
         // By type in upload order, each type's keys in the order the account gave them (AccountKeys.Hashes). Each
         // key's type is looked up once; a key of no known type is not written, as before.
         // A span over the keys' list when it is one (AccountKeys.From makes lists): no interface call per key and type.
@@ -78,27 +88,27 @@ public sealed class UploadRowWriter
             {
                 if (typeOf[i] != t) continue;
                 var type = IdentifierHashes.Types[t];
-                if (!open) json.WriteStartArray(type);
+                if (!open) json.WriteStartArray(TypeNames[t]);
                 open = true;
                 IdentifierHashes.HashHex(type, identifiers[i].Key, hex);
-                json.WriteStringValue(hex);
+                json.WriteRawValue(quoted, skipInputValidation: true);
             }
             // Typo keys kept as their source (AccountKeys.ForUpload) are hashed from it, in the order they would have had.
             if (t == IdentifierHashes.NameTypoIndex && keys.TypoKey is { } typoKey)
             {
-                if (!open) json.WriteStartArray(IdentifierHashes.NameTypo);
+                if (!open) json.WriteStartArray(TypeNames[t]);
                 open = true;
                 var count = NameKeys.TypoOrder(typoKey, order);
                 for (var k = 0; k < count; k++)
                 {
                     IdentifierHashes.TypoHashHex(typoKey, order[k], keys.TypoSuffix, hex);
-                    json.WriteStringValue(hex);
+                    json.WriteRawValue(quoted, skipInputValidation: true);
                 }
             }
             if (open) json.WriteEndArray();
         }
         json.WriteEndObject();
-        json.WriteStartObject("attributes");
+        json.WriteStartObject(AttributesName);
         foreach (var (name, value) in attributes)
         {
             var trimmed = value?.Trim();
