@@ -7,7 +7,11 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props OverlapEscrow.sln ./
 COPY src/ src/
 # Published for the image's runtime only (linux on the target architecture), so the output carries one native
-# SQLite library instead of one per platform; framework-dependent on the aspnet base image.
+# SQLite library instead of one per platform; framework-dependent on the aspnet base image. With a runtime identifier
+# the Api's csproj publishes ReadyToRun (PublishReadyToRun): the project's and its packages' assemblies carry
+# precompiled code, so a new container does not JIT-compile them first (docs/performance.md, "The service as shipped").
+# scripts/check-publish runs this line as written (no Docker engine needed) and starts what it publishes; the
+# benchmarks measure this line's output (scripts/build_service.sh). Keep it on one line for them.
 RUN dotnet publish src/OverlapEscrow.Api/OverlapEscrow.Api.csproj --configuration Release --os linux --arch ${TARGETARCH:-amd64} --self-contained false --output /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
