@@ -171,6 +171,9 @@ public sealed class PostgresMoveTests : IDisposable
             // A change after the partnership's first read, so history has two points.
             await beta.UploadOkAsync(betaCustomers, Records.Range("M", 100, 50, "owner"), delta: true);
             await alpha.MatrixAsync(partnership);
+            // History points and overlaps.changed are the refresher's, in the background: what is read below must be
+            // what the copy copies, so the refresher catches up first (under load a read could come before its points).
+            await app.RefreshedAsync();
             before = await ReadEverythingAsync(alpha.Http, beta.Http, partnership, alphaCustomers, betaCustomers);
 
             // The copy runs while the service runs.
