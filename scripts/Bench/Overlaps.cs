@@ -534,7 +534,7 @@ public static class Overlaps
         // As an upload stores a snapshot's columns: sorted on a worker core, sealed and stored with the pending version a
         // few MiB per short transaction, before the commit, which then writes only its rows.
         var sw = Stopwatch.StartNew();
-        var parts = await Task.Run(columns.Build);
+        var parts = await Task.Run(() => columns.Build());
         _sortMs.Add(sw.Elapsed.TotalMilliseconds);
         var store = escrow.Get<IVersionColumnStore>();
         var batch = new List<VersionPart>();
