@@ -26,6 +26,9 @@ from escrow_http import Api
 
 PASSWORD = "bench-password-123"
 TARGET_RPS, TARGET_P99_MS = 5000, 50.0
+# The issue set those figures beside /v1/me measured in the same run (11.4k req/s, p99 14 ms), so read as its ratios they
+# are >= 0.44x /v1/me's req/s with a p99 <= 3.6x /v1/me's: judged too (RATIO lines), beside the absolute TARGET lines.
+RATIO_RPS, RATIO_P99 = 5000 / 11400, 50.0 / 14.0
 
 
 def ndjson(prefix, accounts):
@@ -216,6 +219,13 @@ def main():
         ok = figures[n]["rps"] >= TARGET_RPS and figures[n]["p99"] <= TARGET_P99_MS
         print(f"TARGET reads, 64 {n} readers >= {TARGET_RPS} req/s with p99 <= {TARGET_P99_MS:.0f} ms{on}: "
               f"{'HOLDS' if ok else 'MISSED'} ({figures[n]['rps']:.0f} req/s, p99 {figures[n]['p99']:.1f} ms)")
+    me = figures["me"]
+    for n in ("matrix", "list"):
+        rps, p99 = figures[n]["rps"] / me["rps"], figures[n]["p99"] / me["p99"]
+        ok = rps >= RATIO_RPS and p99 <= RATIO_P99
+        print(f"RATIO reads, 64 {n} readers >= {RATIO_RPS:.2f}x /v1/me's req/s with p99 <= {RATIO_P99:.1f}x its p99 "
+              f"(the issue: 5k req/s, 50 ms beside 11.4k, 14 ms){on}: {'HOLDS' if ok else 'MISSED'} "
+              f"({rps:.2f}x, p99 {p99:.2f}x: {figures[n]['rps']:.0f} of {me['rps']:.0f} req/s, p99 {figures[n]['p99']:.1f} of {me['p99']:.1f} ms)")
 
 
 def record(args, instances, figures):

@@ -23,6 +23,9 @@ public sealed class Options(Dictionary<string, string> values)
     public string Work => values.TryGetValue("work", out var w) ? w : throw new ArgumentException("--work is required");
     public int Records => values.TryGetValue("records", out var r) ? int.Parse(r, CultureInfo.InvariantCulture) : 1_000_000;
     public string? Targets => values.GetValueOrDefault("targets");
+
+    /// <summary>Where the targets read as the issue's ratios to its same-run baselines go (scripts/bench's second summary).</summary>
+    public string? Ratios => values.GetValueOrDefault("ratios");
     public bool Flag(string name) => values.TryGetValue(name, out var v) && v == "true";
     public string? Get(string name) => values.GetValueOrDefault(name);
 }
@@ -89,7 +92,20 @@ public static class Report
         if (options.Targets is { } file) File.AppendAllText(file, line + Environment.NewLine);
     }
 
+    /// <summary>
+    /// A target read as the issue set it: its figures were measured beside a baseline in the same run ("ratios measured
+    /// in one run on this machine"), so the target is also judged as that ratio to the same baseline measured now.
+    /// </summary>
+    public static void Ratio(Options options, string name, bool holds, string detail)
+    {
+        var line = $"{name}{(Escrow.Postgres is null ? "" : " on postgres")}: {(holds ? "HOLDS" : "MISSED")} ({detail})";
+        Console.WriteLine("  ratio " + line);
+        if (options.Ratios is { } file) File.AppendAllText(file, line + Environment.NewLine);
+    }
+
     public static string Ms(double ms) => ms.ToString(ms < 10 ? "0.0" : "0", CultureInfo.InvariantCulture) + " ms";
 
     public static string Times(double x) => x.ToString("0.0", CultureInfo.InvariantCulture) + "x";
+
+    public static string Times2(double x) => x.ToString("0.00", CultureInfo.InvariantCulture) + "x";
 }
