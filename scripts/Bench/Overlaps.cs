@@ -192,6 +192,31 @@ public static class Overlaps
         return 0;
     }
 
+    /// <summary>
+    /// Only cold overlaps, <c>--rounds</c> of them (5), each in an escrow with empty caches, with their phases: for comparing two
+    /// builds over the same stored versions, or for a profiler attached to this process alone.
+    /// </summary>
+    public static async Task<int> ColdOnlyAsync(Options options)
+    {
+        var setup = JsonSerializer.Deserialize<Setup>(await File.ReadAllTextAsync(Path.Combine(options.Work, "setup.json")))!;
+        var data = Path.Combine(options.Work, "data");
+        var rounds = int.Parse(options.Get("rounds") ?? "5", CultureInfo.InvariantCulture);
+        var colds = new List<Cold>();
+        for (var i = 0; i < rounds; i++)
+        {
+            await using var fresh = await Escrow.OpenAsync(data);
+            var one = await ColdAsync(fresh, setup);
+            colds.Add(one);
+            Figure($"cold overlap {i + 1} of {rounds}", Ms(one.Elapsed), $"CPU {Ms(one.Cpu)}, {one.Faults:N0} faults");
+            Phases("  of which", one);
+        }
+        var later = colds.Skip(1).ToList();
+        if (later.Count > 0)
+            Figure("cold overlap, median after the first", Ms(Median(later.Select(c => c.Elapsed).ToList())),
+                $"CPU {Ms(Median(later.Select(c => c.Cpu).ToList()))}, {Median(later.Select(c => (double)c.Faults).ToList()):N0} faults, load CPU {Ms(Median(later.Select(c => c.Load.Cpu).ToList()))}");
+        return 0;
+    }
+
     /// <summary>The cold path of both versions step by step (each step timed over both), printed as one line.</summary>
     private static async Task BreakdownAsync(string data, Setup setup)
     {
@@ -268,14 +293,18 @@ public static class Overlaps
         Figure("  open + into arrays, straight from a pooled buffer (best of 3)", Ms(pooled), "an array per part " + Ms(perPart), Times(pooled / perPart));
     }
 
-    /// <summary>What the process spent on one step: wall-clock, CPU (user + system, all threads), minor page faults, collections and their pauses.</summary>
-    private readonly record struct Spent(double Wall, double Cpu, long Faults, int Collections, double PauseMs)
+    /// <summary>
+    /// What the process spent on one step: wall-clock, CPU (user + system, all threads), minor page faults, collections and
+    /// their pauses; and of the CPU, what the runtime's own threads ran meanwhile: the tiered compiler's background thread
+    /// (methods recompiled at a higher tier, whoever called them) and the collector's threads.
+    /// </summary>
+    private readonly record struct Spent(double Wall, double Cpu, long Faults, int Collections, double PauseMs, double JitCpu = 0, double GcCpu = 0)
     {
         public static Spent operator +(Spent a, Spent b) =>
-            new(a.Wall + b.Wall, a.Cpu + b.Cpu, a.Faults + b.Faults, a.Collections + b.Collections, a.PauseMs + b.PauseMs);
+            new(a.Wall + b.Wall, a.Cpu + b.Cpu, a.Faults + b.Faults, a.Collections + b.Collections, a.PauseMs + b.PauseMs, a.JitCpu + b.JitCpu, a.GcCpu + b.GcCpu);
 
         public override string ToString() =>
-            $"{Report.Ms(Wall)} wall, {Report.Ms(Cpu)} CPU, {Faults:N0} faults, {Collections} GCs ({Report.Ms(PauseMs)} paused)";
+            $"{Report.Ms(Wall)} wall, {Report.Ms(Cpu)} CPU (background JIT {Report.Ms(JitCpu)}, GC threads {Report.Ms(GcCpu)}), {Faults:N0} faults, {Collections} GCs ({Report.Ms(PauseMs)} paused)";
     }
 
     private sealed class Meter
@@ -285,9 +314,43 @@ public static class Overlaps
         private readonly long _faults = MinorFaults();
         private readonly int _collections = GC.CollectionCount(0);
         private readonly TimeSpan _pause = GC.GetTotalPauseDuration();
+        private readonly (double Jit, double Gc) _runtime = RuntimeThreadsCpuMs();
 
-        public Spent Stop() => new(_sw.Elapsed.TotalMilliseconds, CpuMs() - _cpu, MinorFaults() - _faults, GC.CollectionCount(0) - _collections,
-            (GC.GetTotalPauseDuration() - _pause).TotalMilliseconds);
+        public Spent Stop()
+        {
+            var runtime = RuntimeThreadsCpuMs();
+            return new(_sw.Elapsed.TotalMilliseconds, CpuMs() - _cpu, MinorFaults() - _faults, GC.CollectionCount(0) - _collections,
+                (GC.GetTotalPauseDuration() - _pause).TotalMilliseconds, runtime.Jit - _runtime.Jit, runtime.Gc - _runtime.Gc);
+        }
+    }
+
+    /// <summary>
+    /// CPU time so far of the runtime's tiered-compilation thread and of its collector threads (Linux: each thread's name and
+    /// run time from /proc/self/task; zeros elsewhere). A thread that ended meanwhile is not counted.
+    /// </summary>
+    private static (double Jit, double Gc) RuntimeThreadsCpuMs()
+    {
+        double jit = 0, gc = 0;
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+            {
+                try
+                {
+                    var name = File.ReadAllText(Path.Combine(task, "comm")).Trim();
+                    var isJit = name.StartsWith(".NET Tiered Com", StringComparison.Ordinal);
+                    var isGc = name is ".NET Server GC" or ".NET BGC" or ".NET GC";
+                    if (!isJit && !isGc) continue;
+                    // schedstat: time on the CPU in nanoseconds, then time waiting for one, then timeslices.
+                    var ns = long.Parse(File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ')[0], CultureInfo.InvariantCulture);
+                    if (isJit) jit += ns / 1e6; else gc += ns / 1e6;
+                }
+                catch (IOException) { }
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return (jit, gc);
     }
 
     /// <summary>A cold overlap and its phases: the data keys (unwrapped as a load does), both versions loaded at once, the match.</summary>
