@@ -199,6 +199,60 @@ public static class Overlaps
         return 0;
     }
 
+    /// <summary>
+    /// Only cold overlaps, <c>--rounds</c> of them (5), each in an escrow with empty caches, with their phases: for comparing two
+    /// builds over the same stored versions, or for a profiler attached to this process alone.
+    /// </summary>
+    public static async Task<int> ColdOnlyAsync(Options options)
+    {
+        var setup = JsonSerializer.Deserialize<Setup>(await File.ReadAllTextAsync(Path.Combine(options.Work, "setup.json")))!;
+        var data = Path.Combine(options.Work, "data");
+        var rounds = int.Parse(options.Get("rounds") ?? "5", CultureInfo.InvariantCulture);
+        var colds = new List<Cold>();
+        for (var i = 0; i < rounds; i++)
+        {
+            await using var fresh = await Escrow.OpenAsync(data);
+            var one = await ColdAsync(fresh, setup);
+            colds.Add(one);
+            Figure($"cold overlap {i + 1} of {rounds}", Ms(one.Elapsed), $"CPU {Ms(one.Cpu)}, {one.Faults:N0} faults");
+            Phases("  of which", one);
+        }
+        var later = colds.Skip(1).ToList();
+        if (later.Count > 0)
+            Figure("cold overlap, median after the first", Ms(Median(later.Select(c => c.Elapsed).ToList())),
+                $"CPU {Ms(Median(later.Select(c => c.Cpu).ToList()))}, {Median(later.Select(c => (double)c.Faults).ToList()):N0} faults, load CPU {Ms(Median(later.Select(c => c.Load.Cpu).ToList()))}");
+
+        // Opening both versions' parts (already read) into their columns as a load does (VersionStore.Decode), one after the
+        // other on this thread: best of 7, each on arrays of memory freed by the previous (collected first).
+        await using var escrow = await Escrow.OpenAsync(data);
+        var store = escrow.Get<IVersionColumnStore>();
+        var sides = new[] { (setup.MyOrganization, setup.MyVersion), (setup.TheirOrganization, setup.TheirVersion) };
+        var ciphers = new List<IOrganizationCipher>();
+        var parts = new List<IReadOnlyList<VersionPart>>();
+        foreach (var (organization, version) in sides)
+        {
+            ciphers.Add(await escrow.Get<IKeyring>().ForOrganizationAsync(organization, CancellationToken.None));
+            parts.Add(await store.ReadColumnsAsync(version, CancellationToken.None));
+        }
+        double best = double.MaxValue, bestCpu = double.MaxValue, firstCpu = 0;
+        long firstFaults = 0;
+        for (var i = 0; i < 7; i++)
+        {
+            GC.Collect();
+            var sw = Stopwatch.StartNew();
+            var cpu = ThreadCpuMs();
+            var faults = MinorFaults();
+            for (var s = 0; s < sides.Length; s++) VersionStore.Decode(ciphers[s], sides[s].Item2, parts[s]);
+            if (i == 0) (firstCpu, firstFaults) = (ThreadCpuMs() - cpu, MinorFaults() - faults);
+            bestCpu = Math.Min(bestCpu, ThreadCpuMs() - cpu);
+            best = Math.Min(best, sw.Elapsed.TotalMilliseconds);
+        }
+        foreach (var c in ciphers) c.Dispose();
+        // The thread's CPU does not include waiting for a core, so it can be compared across runs on a loaded machine.
+        Figure("open + into arrays, both versions (VersionStore.Decode, best of 7)", Ms(best), $"CPU of its thread {Ms(bestCpu)}; the first of the 7: {Ms(firstCpu)}, {firstFaults:N0} faults");
+        return 0;
+    }
+
     /// <summary>The cold path of both versions step by step (each step timed over both), printed as one line.</summary>
     private static async Task BreakdownAsync(string data, Setup setup)
     {
@@ -275,14 +329,18 @@ public static class Overlaps
         Figure("  open + into arrays, straight from a pooled buffer (best of 3)", Ms(pooled), "an array per part " + Ms(perPart), Times(pooled / perPart));
     }
 
-    /// <summary>What the process spent on one step: wall-clock, CPU (user + system, all threads), minor page faults, collections and their pauses.</summary>
-    private readonly record struct Spent(double Wall, double Cpu, long Faults, int Collections, double PauseMs)
+    /// <summary>
+    /// What the process spent on one step: wall-clock, CPU (user + system, all threads), minor page faults, collections and
+    /// their pauses; and of the CPU, what the runtime's own threads ran meanwhile: the tiered compiler's background thread
+    /// (methods recompiled at a higher tier, whoever called them) and the collector's threads.
+    /// </summary>
+    private readonly record struct Spent(double Wall, double Cpu, long Faults, int Collections, double PauseMs, double JitCpu = 0, double GcCpu = 0)
     {
         public static Spent operator +(Spent a, Spent b) =>
-            new(a.Wall + b.Wall, a.Cpu + b.Cpu, a.Faults + b.Faults, a.Collections + b.Collections, a.PauseMs + b.PauseMs);
+            new(a.Wall + b.Wall, a.Cpu + b.Cpu, a.Faults + b.Faults, a.Collections + b.Collections, a.PauseMs + b.PauseMs, a.JitCpu + b.JitCpu, a.GcCpu + b.GcCpu);
 
         public override string ToString() =>
-            $"{Report.Ms(Wall)} wall, {Report.Ms(Cpu)} CPU, {Faults:N0} faults, {Collections} GCs ({Report.Ms(PauseMs)} paused)";
+            $"{Report.Ms(Wall)} wall, {Report.Ms(Cpu)} CPU (background JIT {Report.Ms(JitCpu)}, GC threads {Report.Ms(GcCpu)}), {Faults:N0} faults, {Collections} GCs ({Report.Ms(PauseMs)} paused)";
     }
 
     private sealed class Meter
@@ -292,9 +350,43 @@ public static class Overlaps
         private readonly long _faults = MinorFaults();
         private readonly int _collections = GC.CollectionCount(0);
         private readonly TimeSpan _pause = GC.GetTotalPauseDuration();
+        private readonly (double Jit, double Gc) _runtime = RuntimeThreadsCpuMs();
 
-        public Spent Stop() => new(_sw.Elapsed.TotalMilliseconds, CpuMs() - _cpu, MinorFaults() - _faults, GC.CollectionCount(0) - _collections,
-            (GC.GetTotalPauseDuration() - _pause).TotalMilliseconds);
+        public Spent Stop()
+        {
+            var runtime = RuntimeThreadsCpuMs();
+            return new(_sw.Elapsed.TotalMilliseconds, CpuMs() - _cpu, MinorFaults() - _faults, GC.CollectionCount(0) - _collections,
+                (GC.GetTotalPauseDuration() - _pause).TotalMilliseconds, runtime.Jit - _runtime.Jit, runtime.Gc - _runtime.Gc);
+        }
+    }
+
+    /// <summary>
+    /// CPU time so far of the runtime's tiered-compilation thread and of its collector threads (Linux: each thread's name and
+    /// run time from /proc/self/task; zeros elsewhere). A thread that ended meanwhile is not counted.
+    /// </summary>
+    private static (double Jit, double Gc) RuntimeThreadsCpuMs()
+    {
+        double jit = 0, gc = 0;
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+            {
+                try
+                {
+                    var name = File.ReadAllText(Path.Combine(task, "comm")).Trim();
+                    var isJit = name.StartsWith(".NET Tiered Com", StringComparison.Ordinal);
+                    var isGc = name is ".NET Server GC" or ".NET BGC" or ".NET GC";
+                    if (!isJit && !isGc) continue;
+                    // schedstat: time on the CPU in nanoseconds, then time waiting for one, then timeslices.
+                    var ns = long.Parse(File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ')[0], CultureInfo.InvariantCulture);
+                    if (isJit) jit += ns / 1e6; else gc += ns / 1e6;
+                }
+                catch (IOException) { }
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return (jit, gc);
     }
 
     /// <summary>A cold overlap and its phases: the data keys (unwrapped as a load does), both versions loaded at once, the match.</summary>
@@ -373,6 +465,13 @@ public static class Overlaps
 
     private static long ColumnBytes(PopulationData data) =>
         IdentifierTypes.All.Sum(t => (long)data.Column(t).Tokens.Length * (Token.Size + sizeof(int)));
+
+    /// <summary>CPU time of the calling thread so far (Linux; NaN elsewhere): what a step on it cost, whatever the machine's load.</summary>
+    private static double ThreadCpuMs()
+    {
+        try { return long.Parse(File.ReadAllText("/proc/thread-self/schedstat").Split(' ')[0], CultureInfo.InvariantCulture) / 1e6; }
+        catch (IOException) { return double.NaN; }
+    }
 
     /// <summary>User + system CPU time of the whole process so far.</summary>
     private static double CpuMs() => Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;

@@ -8,11 +8,12 @@ return args.Length == 0 ? Usage() : args[0] switch
 {
     "overlap-setup" => await Overlaps.SetupAsync(Options.Parse(args[1..])),
     "overlap" => await Overlaps.MeasureAsync(Options.Parse(args[1..])),
+    "overlap-cold" => await Overlaps.ColdOnlyAsync(Options.Parse(args[1..])),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: overlap-escrow-bench overlap-setup|overlap --work DIR --records N [--targets FILE] [--sqlite-baseline true] [--lazy-baseline true] [--postgres CS] [--compare-with DIR]");
+    Console.Error.WriteLine("usage: overlap-escrow-bench overlap-setup|overlap|overlap-cold --work DIR --records N [--targets FILE] [--sqlite-baseline true] [--lazy-baseline true] [--postgres CS] [--compare-with DIR] [--rounds N]");
     return 2;
 }
