@@ -70,14 +70,10 @@ public sealed class Stores : IAsyncDisposable
     /// <summary>The PostgreSQL database's name (null on SQLite).</summary>
     public string? Database { get; }
 
-    /// <param name="provider">sqlite or postgres.</param>
-    /// <param name="prepareSqliteFile">On SQLite, called with the database file's path before the migrations run (a file
-    /// made by an earlier version of the escrow, say).</param>
-    public static async Task<Stores> CreateAsync(string provider, Action<string>? prepareSqliteFile = null)
+    public static async Task<Stores> CreateAsync(string provider)
     {
         var directory = Path.Combine(Path.GetTempPath(), "oe-data-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        if (provider == "sqlite") prepareSqliteFile?.Invoke(Path.Combine(directory, "escrow.db"));
         string? database = null;
         if (provider == "postgres")
             database = await CreateDatabaseAsync();

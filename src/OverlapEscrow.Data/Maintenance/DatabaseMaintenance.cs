@@ -35,12 +35,8 @@ internal sealed class DatabaseMaintenance(SqliteConnectionFactory connections) :
         return (ok && foreignKeys == 0, ok && foreignKeys == 0 ? [] : results);
     }
 
-    /// <summary>
-    /// Bytes of free pages overwritten per transaction: the write lock is held for one chunk at a time
-    /// (scripts/secure-delete-cost measured 4,096 pages of 4 KiB). In bytes, so a database of 64 KiB pages
-    /// (<see cref="SqliteConnectionFactory.NewDatabasePageSize"/>) holds the lock no longer per chunk.
-    /// </summary>
-    private const long ScrubChunkBytes = 4096 * 4096;
+    /// <summary>Free pages overwritten per transaction: the write lock is held for one chunk at a time (scripts/secure-delete-cost).</summary>
+    private const int ScrubChunkPages = 4096;
 
     public async Task PurgeDeletedContentAsync(CancellationToken ct)
     {
@@ -56,7 +52,7 @@ internal sealed class DatabaseMaintenance(SqliteConnectionFactory connections) :
             await using var tx = await connection.BeginTransactionAsync(ct);
             var free = await connection.ExecuteScalarAsync<long>(new CommandDefinition("PRAGMA freelist_count", transaction: tx, cancellationToken: ct));
             if (free == 0) break;
-            var pages = Math.Min(free, Math.Max(1, ScrubChunkBytes / pageSize));
+            var pages = Math.Min(free, ScrubChunkPages);
             await connection.ExecuteAsync(new CommandDefinition("INSERT INTO free_page_scrub (filler) VALUES (zeroblob(@bytes))",
                 new { bytes = pages * (pageSize - 64) }, tx, cancellationToken: ct));
             await tx.CommitAsync(ct);

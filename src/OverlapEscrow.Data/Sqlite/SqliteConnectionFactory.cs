@@ -127,36 +127,14 @@ public sealed class SqliteConnectionFactory : IDbConnectionFactory, IDisposable
         }
     }
 
-    /// <summary>
-    /// The page size of a database file this escrow creates: SQLite's largest. Uploads store megabytes of sealed blobs
-    /// (segments, column parts) as chains of overflow pages, and SQLite writes each page to the log and again to the
-    /// database file at a checkpoint with system calls of their own: 64 KiB pages need a sixteenth of the calls of the
-    /// former 4 KiB (docs/performance.md, "Uploads"). A file keeps the page size it was created with: SQLite fixes it
-    /// with the first write, and a database in WAL mode cannot change it, so databases created before keep 4 KiB.
-    /// </summary>
-    public const int NewDatabasePageSize = 65536;
-
-    /// <summary>
-    /// A connection that commits copies the log into the database file (a checkpoint) once the log holds this many
-    /// bytes: SQLite's default of 1,000 pages, about 4 MB of 4 KiB pages, in bytes, so that larger pages do not make the
-    /// log on disk 16 times larger (1,000 pages of 64 KiB) and a checkpoint 16 times longer.
-    /// </summary>
-    public const int WalCheckpointBytes = 4 * 1024 * 1024;
-
     private static async Task ConfigureAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         // synchronous=FULL: a commit is on disk before the 2xx that reports it (WAL with NORMAL can lose the
         // last commits on power loss). foreign_keys is per connection in SQLite. secure_delete=FAST: a deleted row's
         // bytes are zeroed in the b-tree pages that held it, at no extra I/O (overflow pages, where segments live, are
-        // not: IDatabaseMaintenance.PurgeDeletedContentAsync scrubs the free pages after an erasure). page_size: takes
-        // effect only on a file not written yet (the migrator's first write creates it); an existing file answers its
-        // own page size.
-        command.CommandText = $"PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA secure_delete = FAST; PRAGMA page_size = {NewDatabasePageSize};";
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        command.CommandText = "PRAGMA page_size";
-        var pageSize = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
-        command.CommandText = $"PRAGMA wal_autocheckpoint = {Math.Max(1, WalCheckpointBytes / pageSize)};";
+        // not: IDatabaseMaintenance.PurgeDeletedContentAsync scrubs the free pages after an erasure).
+        command.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA secure_delete = FAST;";
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }
