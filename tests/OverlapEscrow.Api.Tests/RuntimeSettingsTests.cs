@@ -27,6 +27,14 @@ public sealed class RuntimeSettingsTests
     }
 
     [Fact]
+    public void The_service_caps_the_collectors_gen0_budget_at_16_MiB_so_an_upload_peaks_lower()
+    {
+        // Without the cap DATAS grows gen0's budget to 60-80 MiB during a large upload (docs/performance.md, "The process's
+        // first run and its memory at rest"); the cap is on the budget between collections, not on the heap.
+        Assert.Equal(16L * 1024 * 1024, ConfigProperties()["System.GC.Gen0MaxBudget"]?.GetValue<long>());
+    }
+
+    [Fact]
     public void The_service_sets_no_heap_limit_so_a_large_upload_grows_the_heap_instead_of_failing()
     {
         var properties = ConfigProperties().AsObject();
