@@ -1,4 +1,5 @@
 using System.Net;
+using Dapper;
 using OverlapEscrow.Api.Tests.Infrastructure;
 using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
 
@@ -81,5 +82,47 @@ public sealed class UploadPipelineTests : IAsyncLifetime
         var expected = Enumerable.Range(0, Rows).Where(i => i + 1 is not (900 or 2600 or 4100 or 3700 or 4999)).Select(i => $"P-{i:D5}")
             .Concat(["P-dup-b", "P-dup-c"]).ToHashSet();
         Assert.Equal(expected.Order(), matched.Order());
+    }
+
+    /// <summary>An app whose segments hold 128 records: the 5,000 rows make 40 of them, grouped into transactions while the store stage is busy.</summary>
+    private static EscrowApp SmallSegments() => new(new Dictionary<string, string?> { ["Escrow:Uploads:SegmentRecords"] = "128" });
+
+    [Fact]
+    public async Task AnUploadOfManySmallSegmentsStoresEachRecordOnceInSegmentsNumberedWithoutGaps()
+    {
+        using var app = SmallSegments();
+        var org = await app.SignupAsync("segments");
+        var population = await org.CreatePopulationAsync("Customers");
+        var response = await org.Http.UploadAsync(population, Body([]));
+        await Expect(response, HttpStatusCode.OK);
+        var version = (await Json(response))["versionId"]!.GetValue<string>();
+
+        using var db = app.OpenAnyDatabase();
+        var segments = db.Query<(long Seq, long Records)>(
+            "SELECT CAST(seq AS BIGINT), CAST(record_count AS BIGINT) FROM segments WHERE version_id = @version ORDER BY seq", new { version }).ToList();
+        Assert.Equal(Enumerable.Range(0, (Rows + 127) / 128).Select(i => (long)i), segments.Select(g => g.Seq));
+        Assert.All(segments.SkipLast(1), g => Assert.Equal(128L, g.Records));
+        Assert.Equal(Rows, segments.Sum(g => g.Records));
+        var counts = db.QuerySingle<(long Segments, long Changes)>(
+            "SELECT CAST(segment_count AS BIGINT), CAST(change_count AS BIGINT) FROM population_versions WHERE id = @version", new { version });
+        Assert.Equal((segments.Count, Rows), ((int)counts.Segments, (int)counts.Changes));
+        Assert.Equal(Rows, (await Json(await org.Http.GetAsync($"/v1/populations/{population}")))["recordCount"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task AManySegmentUploadRefusedAtItsLastRowLeavesNoVersionSegmentOrColumnPartBehind()
+    {
+        using var app = SmallSegments();
+        var org = await app.SignupAsync("refused");
+        var population = await org.CreatePopulationAsync("Customers");
+        // Every row before the last is good, so under reject the segments of 4,999 records are sealed and stored before the error.
+        var problem = await ExpectProblem(await org.Http.UploadAsync(population, Body(new() { [Rows] = """{"recordId":"M-bad-hex","identifiers":{"domain":"zz"}}""" })),
+            HttpStatusCode.UnprocessableEntity);
+        Assert.Equal(Rows, problem["rowsRead"]!.GetValue<long>());
+
+        using var db = app.OpenAnyDatabase();
+        Assert.Equal(0L, db.ExecuteScalar<long>("SELECT COUNT(*) FROM population_versions"));
+        Assert.Equal(0L, db.ExecuteScalar<long>("SELECT COUNT(*) FROM segments"));
+        Assert.Equal(0L, db.ExecuteScalar<long>("SELECT COUNT(*) FROM version_columns"));
     }
 }

@@ -160,6 +160,42 @@ public class PopulationStoreTests
     }
 
     [Theory, StorageData]
+    public async Task SegmentsAppendedTogetherFromSlicesOfOneBufferAreStoredInOrderWithTheirCounts(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        var org = await s.OrganizationAsync("acme");
+        var pop = await s.PopulationAsync(org);
+        var id = Ids.New("ver");
+        await s.Populations.BeginVersionAsync(id, pop, VersionKind.Snapshot, T0, None);
+        var buffer = new byte[] { 9, 1, 2, 3, 9, 4, 5, 9 };
+        Assert.True(await s.Populations.AppendSegmentsAsync(id,
+            [new PendingSegment(0, 3, new SealedMemory([1], buffer.AsMemory(1, 3), 1)), new PendingSegment(1, 5, new SealedMemory([2], buffer.AsMemory(5, 2), 1))], T0, None));
+        Assert.True(await s.Populations.AppendSegmentsAsync(id, [new PendingSegment(2, 4, new SealedMemory([3], buffer.AsMemory(0, 1), 1))], T0, None));
+        await s.Populations.CommitAsync(id, 12, T0, null, null, None);
+
+        var chain = Assert.Single(await s.Populations.ReadChainAsync(id, None));
+        Assert.Equal((3L, 12L), (chain.Version.SegmentCount, chain.Version.ChangeCount));
+        Assert.Equal(new long[] { 0, 1, 2 }, chain.Segments.Select(g => g.Seq));
+        Assert.Equal(new[] { 3, 5, 4 }, chain.Segments.Select(g => g.RecordCount));
+        Assert.Equal(new byte[][] { [1, 2, 3], [4, 5], [9] }, chain.Segments.Select(g => g.Data.Ciphertext));
+        Assert.Equal(new byte[][] { [1], [2], [3] }, chain.Segments.Select(g => g.Data.Nonce));
+    }
+
+    [Theory, StorageData]
+    public async Task SegmentsAppendedTogetherToAVersionNoLongerPendingAreNoneOfThemStored(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        var org = await s.OrganizationAsync("acme");
+        var pop = await s.PopulationAsync(org);
+        var crashed = await PendingAsync(s, pop, VersionKind.Snapshot);
+        Assert.Equal(1, await s.Populations.DeleteAbandonedAsync(T0.AddMinutes(1), None));
+
+        Assert.False(await s.Populations.AppendSegmentsAsync(crashed,
+            [new PendingSegment(1, 1, new SealedMemory([1], new byte[] { 1 }, 1)), new PendingSegment(2, 1, new SealedMemory([2], new byte[] { 2 }, 1))], T0, None));
+        Assert.Empty(await s.Populations.ReadChainAsync(crashed, None));
+    }
+
+    [Theory, StorageData]
     public async Task AnotherOrganizationsPopulationIsNotFoundWhateverItsId(string provider)
     {
         await using var s = await CreateAsync(provider);

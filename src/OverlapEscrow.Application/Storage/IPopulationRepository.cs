@@ -67,6 +67,13 @@ public interface IPopulationRepository
     /// </summary>
     Task<bool> AppendSegmentAsync(string versionId, long seq, int recordCount, SealedMemory data, DateTimeOffset touchedAt, CancellationToken ct);
 
+    /// <summary>
+    /// Several segments of a pending version in one transaction (all or none), from buffers of the caller's: an upload
+    /// stores a few MiB of segments per commit instead of one segment per commit (each commit waits for the disk).
+    /// False, storing none, when the version is no longer pending.
+    /// </summary>
+    Task<bool> AppendSegmentsAsync(string versionId, IReadOnlyList<PendingSegment> segments, DateTimeOffset touchedAt, CancellationToken ct);
+
     /// <summary>Marks a pending version as alive (a slow upload between segments); false when it is no longer pending.</summary>
     Task<bool> TouchAsync(string versionId, DateTimeOffset touchedAt, CancellationToken ct);
 
@@ -109,3 +116,6 @@ public interface IPopulationRepository
     /// <summary>Frees a key its holder did not complete (the upload failed), so a corrected retry can use it.</summary>
     Task ReleaseIdempotencyKeyAsync(IdempotencyHold hold, CancellationToken ct);
 }
+
+/// <summary>A segment to append (<see cref="IPopulationRepository.AppendSegmentsAsync"/>): its number, record count and sealed bytes.</summary>
+public readonly record struct PendingSegment(long Seq, int RecordCount, SealedMemory Data);

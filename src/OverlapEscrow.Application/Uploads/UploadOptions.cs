@@ -59,4 +59,10 @@ public sealed class UploadOptions
     /// <summary>Deltas stacked on a snapshot before they are folded into a new snapshot.</summary>
     [Range(1, 1000)]
     public int CompactAfterDeltas { get; set; } = 8;
+
+    /// <summary>
+    /// Logs, once per upload at Information, the time each stage of its pipeline spent working and waiting
+    /// (<see cref="UploadStageTimes"/>; docs/performance.md, "Uploads"): a diagnostic, off by default.
+    /// </summary>
+    public bool LogStageTimes { get; set; }
 }

@@ -124,21 +124,25 @@ internal sealed class PopulationRepository(IDbScope scope) : IPopulationReposito
     public Task<bool> AppendSegmentAsync(Segment segment, DateTimeOffset touchedAt, CancellationToken ct) =>
         AppendSegmentAsync(segment.VersionId, segment.Seq, segment.RecordCount, segment.Data, touchedAt, ct);
 
-    public async Task<bool> AppendSegmentAsync(string versionId, long seq, int recordCount, SealedMemory data, DateTimeOffset touchedAt, CancellationToken ct)
+    public Task<bool> AppendSegmentAsync(string versionId, long seq, int recordCount, SealedMemory data, DateTimeOffset touchedAt, CancellationToken ct) =>
+        AppendSegmentsAsync(versionId, [new PendingSegment(seq, recordCount, data)], touchedAt, ct);
+
+    public async Task<bool> AppendSegmentsAsync(string versionId, IReadOnlyList<PendingSegment> segments, DateTimeOffset touchedAt, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
         var n = await db.ExecuteAsync(
             """
             UPDATE population_versions
-            SET segment_count = segment_count + 1, change_count = change_count + @recordCount, touched_at = @touchedAt
+            SET segment_count = segment_count + @segments, change_count = change_count + @records, touched_at = @touchedAt
             WHERE id = @versionId AND status = 'pending'
-            """, new { versionId, recordCount, touchedAt = Time.ToUnixMs(touchedAt) });
+            """, new { versionId, segments = (long)segments.Count, records = segments.Sum(s => (long)s.RecordCount), touchedAt = Time.ToUnixMs(touchedAt) });
         if (n != 1) return false;
-        // The sealed bytes go in from the caller's buffer (an upload reuses it for its next segment), not from an array of their own.
-        await db.ExecuteWithBlobAsync(
-            "INSERT INTO segments (version_id, seq, record_count, nonce, data, key_version) VALUES (@versionId, @seq, @recordCount, @nonce, @data, @keyVersion)",
-            [("versionId", versionId), ("seq", seq), ("recordCount", recordCount), ("nonce", data.Nonce), ("keyVersion", data.KeyVersion)], "data", data.Ciphertext);
+        // The sealed bytes go in from the caller's buffers (an upload reuses them for its next segments), not from arrays of their own.
+        foreach (var (seq, recordCount, data) in segments)
+            await db.ExecuteWithBlobAsync(
+                "INSERT INTO segments (version_id, seq, record_count, nonce, data, key_version) VALUES (@versionId, @seq, @recordCount, @nonce, @data, @keyVersion)",
+                [("versionId", versionId), ("seq", seq), ("recordCount", recordCount), ("nonce", data.Nonce), ("keyVersion", data.KeyVersion)], "data", data.Ciphertext);
         await tx.CommitAsync();
         return true;
     }
