@@ -274,11 +274,12 @@ public sealed class UploadPopulation(
     {
         var compressed = new LimitedStream(request.Body, _o.MaxBodyBytes, "body");
         GzipTrailerCheck? gzipCheck = null;
+        LimitedStream? decompressed = null;
         Stream body = compressed;
         if (request.Gzip)
         {
             gzipCheck = new GzipTrailerCheck(compressed);
-            body = new LimitedStream(new GZipStream(gzipCheck, CompressionMode.Decompress), _o.MaxDecompressedBytes, "decompressed body");
+            body = decompressed = new LimitedStream(new GZipStream(gzipCheck, CompressionMode.Decompress), _o.MaxDecompressedBytes, "decompressed body");
         }
         if (times is not null) body = new TimedReadStream(body, times);
         await using var _ = body;
@@ -374,7 +375,8 @@ public sealed class UploadPopulation(
                 }
             }
             await producer; // surfaces the parser's failure (limits, malformed CSV, gzip) if it had one
-            gzipCheck?.Verify((body as LimitedStream)!.Position);
+            // The decompressed stream's own position: with stage times on, `body` is the timing wrapper around it.
+            if (gzipCheck is not null) gzipCheck.Verify(decompressed!.Position);
         }
         finally
         {

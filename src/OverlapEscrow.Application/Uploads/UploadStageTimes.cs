@@ -38,10 +38,11 @@ public sealed class UploadStageTimes
 
     private static long Ms(long ticks) => ticks * 1000 / Stopwatch.Frequency;
 
-    /// <summary>Milliseconds per stage, in pipeline order, for one log line.</summary>
+    /// <summary>Milliseconds per stage, in pipeline order, for one log line.
+    /// Stages a format does not time (CSV's split and parse run inside its reader) read "-", not a difference of zeros.</summary>
     public string Describe() =>
-        $"total {Ms(Stopwatch.GetTimestamp() - _start)} ms; reading thread: receive {Ms(_receive)}, split {Ms(_split - _receive)}, waiting for room {Ms(_handOn)}; "
-        + $"workers: parse {Ms(_parse)}; ordered stage: waiting for a batch {Ms(_waitBatch)}, checks {Ms(_ordered - _segments - _columns)}, segments {Ms(_segments)}, "
+        $"total {Ms(Stopwatch.GetTimestamp() - _start)} ms; reading thread: receive {Ms(_receive)}, split {(_split == 0 ? "-" : Ms(_split - _receive))}, waiting for room {Ms(_handOn)}; "
+        + $"workers: parse {(_parse == 0 ? "-" : Ms(_parse))}; ordered stage: waiting for a batch {Ms(_waitBatch)}, checks {Ms(_ordered - _segments - _columns)}, segments {Ms(_segments)}, "
         + $"columns (waiting for the store stage included) {Ms(_columns)}; finish {Ms(_finish)}; store stage: storing {Ms(_store)}";
 }
 
