@@ -47,36 +47,21 @@ public sealed class UploadStageTimes
 }
 
 /// <summary>A read stream that adds the time its reads wait to <see cref="UploadStageTimes.Receive"/>.</summary>
-internal sealed class TimedReadStream(Stream inner, UploadStageTimes times) : Stream
+internal sealed class TimedReadStream(Stream inner, UploadStageTimes times) : ReadObserverStream(inner)
 {
+    protected override void Observe(ReadOnlySpan<byte> read) { }
+
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
     {
         var since = UploadStageTimes.Now();
-        try { return await inner.ReadAsync(buffer, ct); }
+        try { return await base.ReadAsync(buffer, ct); }
         finally { times.Receive(since); }
     }
 
     public override int Read(byte[] buffer, int offset, int count)
     {
         var since = UploadStageTimes.Now();
-        try { return inner.Read(buffer, offset, count); }
+        try { return base.Read(buffer, offset, count); }
         finally { times.Receive(since); }
-    }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) inner.Dispose();
-        base.Dispose(disposing);
     }
 }
