@@ -105,9 +105,38 @@ public sealed class UploadStoredPartsTests : IDisposable
         Assert.Same(first, third); // given back, so taken again
         Assert.NotSame(third, fourth); // and only once
         Assert.NotSame(second, fourth); // never one still out
-        // A record block's small part gets an array of its own, never one of the pool's.
+        // A record block's small part never gets one of the pool's large buffers.
         buffers.Return(second.AsMemory(0, 1_000_000));
         Assert.NotSame(second, buffers.Rent(10_000));
         Assert.Equal(10_000, buffers.Rent(10_000).Length);
+    }
+
+    [Fact]
+    public void ASmallPartsSliceOfASlabOverlapsNoOtherSliceOutAndAFullSlabIsTakenAgainOnlyOnceEverySliceOfItCameBack()
+    {
+        var buffers = new UploadPopulation.SealBuffers();
+        const int Size = 10_000;
+        var perSlab = UploadPopulation.SealBuffers.SlabBytes / Size;
+        var first = Enumerable.Range(0, perSlab).Select(_ => buffers.TakeSlice(Size)).ToList();
+        var next = buffers.TakeSlice(Size); // the first slab is full: a second one
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(first[0], out var a));
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(next, out var b));
+        Assert.NotSame(a.Array, b.Array);
+        // The slices of one slab are disjoint and each of the length asked for.
+        var ranges = first.Select(m => System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(m, out var s) ? (s.Array, s.Offset, s.Count) : default).ToList();
+        Assert.All(ranges, r => Assert.Same(a.Array, r.Array));
+        Assert.All(ranges, r => Assert.Equal(Size, r.Count));
+        Assert.Equal(perSlab, ranges.Select(r => r.Offset / Size).Distinct().Count());
+        Assert.All(ranges, r => Assert.Equal(0, r.Offset % Size));
+
+        // All but one slice of the full slab back: it is not taken again while one of its slices is out.
+        foreach (var slice in first.Skip(1)) buffers.Return(slice);
+        var more = Enumerable.Range(0, perSlab).Select(_ => buffers.TakeSlice(Size)).ToList(); // fills the second slab, starts a third
+        Assert.DoesNotContain(more, m => System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(m, out var s) && ReferenceEquals(s.Array, a.Array));
+
+        // The last one back: the slab is free, and the next slab started is it.
+        buffers.Return(first[0]);
+        var taken = Enumerable.Range(0, perSlab).Select(_ => buffers.TakeSlice(Size)).ToList();
+        Assert.Contains(taken, m => System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(m, out var s) && ReferenceEquals(s.Array, a.Array));
     }
 }

@@ -9,7 +9,7 @@ namespace OverlapEscrow.Api.Hosting;
 /// happened since its last look. None means nothing is being allocated: the service is idle. If, moreover, there
 /// were collections since the last release (the heap grew and churned) or the caches let go of entries, it runs one
 /// aggressive collection (blocking, compacting, large objects included), which returns the free memory to the
-/// system. A busy service collects all the time and is never interrupted by it; an idle one pays one collection
+/// system, and then asks the C allocator to return its free pages too (<see cref="NativeHeap.Trim"/>). A busy service collects all the time and is never interrupted by it; an idle one pays one collection
 /// per quiet spell.
 /// <para>
 /// Idleness is a matter of wall-clock time, so this ticks on the system clock, never on the service's
@@ -49,6 +49,7 @@ public sealed class IdleMemoryRelease(CacheMemory caches, ILogger<IdleMemoryRele
                 {
                     var before = Environment.WorkingSet;
                     GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                    NativeHeap.Trim(); // and the native allocator's free pages (SQLite, OpenSSL, the runtime)
                     collections = GC.CollectionCount(0);
                     collectionsAtRelease = collections;
                     droppedAtRelease = dropped;

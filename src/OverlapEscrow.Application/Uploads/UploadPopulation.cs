@@ -885,10 +885,25 @@ public sealed class UploadPopulation(
             }
         }
 
-        /// <summary>A part sealed as <see cref="VersionStore.Seal"/> seals it (the same label and id), into a buffer of the writer's.</summary>
-        private PendingPart Seal(long part, byte[] plaintext) =>
-            new(part, cipher.Seal(VersionStore.SealLabel, VersionStore.SealId(versionId, part), plaintext,
-                _sealBuffers.Rent(plaintext.Length + IOrganizationCipher.Overhead)));
+        private byte[] _smallScratch = [];
+
+        /// <summary>
+        /// A part sealed as <see cref="VersionStore.Seal"/> seals it (the same label and id), into a buffer of the writer's: a
+        /// large part into a pooled buffer of its own, a small one (a record block) into a slice of a shared slab
+        /// (<see cref="SealBuffers.TakeSlice"/>). Parts are sealed by one thread at a time (the ordered stage, then the
+        /// finish's worker).
+        /// </summary>
+        private PendingPart Seal(long part, byte[] plaintext)
+        {
+            var length = plaintext.Length + IOrganizationCipher.Overhead;
+            var id = VersionStore.SealId(versionId, part);
+            if (length >= SealBuffers.Pooled) return new(part, cipher.Seal(VersionStore.SealLabel, id, plaintext, _sealBuffers.Rent(length)));
+            if (_smallScratch.Length < length) _smallScratch = new byte[Math.Max(length, SealBuffers.Pooled)];
+            var sealedPart = cipher.Seal(VersionStore.SealLabel, id, plaintext, _smallScratch);
+            var slice = _sealBuffers.TakeSlice(length);
+            sealedPart.Ciphertext.CopyTo(slice);
+            return new(part, sealedPart with { Ciphertext = slice });
+        }
 
         private void Buffer(PendingPart part)
         {
@@ -995,19 +1010,33 @@ public sealed class UploadPopulation(
     }
 
     /// <summary>
-    /// The buffers a <see cref="ColumnPartWriter"/> seals its large parts into (the token columns' chunks, 2.4 MB each),
-    /// given back once the parts are stored: the parts in flight are a few MiB (what is buffered for one short transaction
-    /// and the finish's channel), so a few buffers serve a whole upload, where a fresh ciphertext array per chunk was a
-    /// large-object array each, about 70 MB of them per million records, left for a full collection. A record block
-    /// (256 records, about 10 KB) is sealed into an array of its own, which dies young. Sealing (a worker core, at the
-    /// finish) and storing (the upload's thread) hand buffers across threads, hence the lock. They hold ciphertext only,
-    /// so they are not cleared.
+    /// The buffers a <see cref="ColumnPartWriter"/> seals its parts into, given back once the parts are stored: the parts in
+    /// flight are a few MiB (what is buffered for one short transaction, the store stage's queue and the finish's channel),
+    /// so a few buffers serve a whole upload. A large part (a token column's chunk, 2.4 MB) gets a pooled buffer of its own;
+    /// a fresh ciphertext array per chunk was a large-object array each, about 70 MB of them per million records, left for
+    /// a full collection. A small part (a record block, about 10 KB) gets a slice of a shared 1 MiB slab
+    /// (<see cref="TakeSlice"/>), which goes back to the pool once every part cut from it is stored: an array per block was
+    /// about 60 MB per million records of arrays that lived while their flush waited for the store stage, long enough to be
+    /// promoted by a gen0 collection and then kept as dead gen1 space until the upload's end (docs/performance.md,
+    /// "Uploads"). Sealing (the ordered stage, or a worker core at the finish) and storing (the store stage) hand buffers
+    /// across threads, hence the lock. They hold ciphertext only, so they are not cleared.
     /// </summary>
     internal sealed class SealBuffers
     {
         private const int Keep = 16;
-        private const int Pooled = 64 * 1024;
+        internal const int Pooled = 64 * 1024;
+        internal const int SlabBytes = 1 << 20;
         private readonly List<byte[]> _free = [];
+        private readonly Stack<byte[]> _freeSlabs = new();
+        private readonly Dictionary<byte[], Slab> _slabs = new(ReferenceEqualityComparer.Instance);
+        private Slab? _slab;
+
+        private sealed class Slab(byte[] bytes)
+        {
+            public readonly byte[] Bytes = bytes;
+            public int Used;
+            public int Out;
+        }
 
         public byte[] Rent(int atLeast)
         {
@@ -1025,11 +1054,46 @@ public sealed class UploadPopulation(
             return new byte[atLeast + atLeast / 8];
         }
 
+        /// <summary>
+        /// <paramref name="length"/> bytes (less than <see cref="Pooled"/>) of the current slab, never handed out again until
+        /// given back (<see cref="Return"/>); a full slab returns to the pool when the last of its slices is given back.
+        /// </summary>
+        public Memory<byte> TakeSlice(int length)
+        {
+            if (length >= Pooled) throw new ArgumentOutOfRangeException(nameof(length), "A slice is for a small part.");
+            lock (_free)
+            {
+                if (_slab is null || _slab.Used + length > _slab.Bytes.Length)
+                {
+                    var full = _slab;
+                    _slab = new Slab(_freeSlabs.TryPop(out var bytes) ? bytes : new byte[SlabBytes]);
+                    _slabs[_slab.Bytes] = _slab;
+                    if (full is { Out: 0 }) Release(full);
+                }
+                var slice = _slab.Bytes.AsMemory(_slab.Used, length);
+                _slab.Used += length;
+                _slab.Out++;
+                return slice;
+            }
+        }
+
         public void Return(ReadOnlyMemory<byte> used)
         {
-            if (!System.Runtime.InteropServices.MemoryMarshal.TryGetArray(used, out var segment) || segment.Array is not { Length: >= Pooled }) return;
+            if (!System.Runtime.InteropServices.MemoryMarshal.TryGetArray(used, out var segment) || segment.Array is not { } array) return;
             lock (_free)
-                if (_free.Count < Keep) _free.Add(segment.Array);
+            {
+                if (_slabs.TryGetValue(array, out var slab))
+                {
+                    if (--slab.Out == 0 && slab != _slab) Release(slab);
+                }
+                else if (array.Length >= Pooled && _free.Count < Keep) _free.Add(array);
+            }
+        }
+
+        private void Release(Slab slab)
+        {
+            _slabs.Remove(slab.Bytes);
+            if (_freeSlabs.Count < Keep) _freeSlabs.Push(slab.Bytes);
         }
     }
 
