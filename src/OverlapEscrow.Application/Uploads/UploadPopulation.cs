@@ -1029,6 +1029,9 @@ public sealed class UploadPopulation(
         private readonly List<byte[]> _free = [];
         private readonly Stack<byte[]> _freeSlabs = new();
         private readonly Dictionary<byte[], Slab> _slabs = new(ReferenceEqualityComparer.Instance);
+        // Every slab this pool made, out or free: a slice given back after its slab was released is a bug to stop at, not
+        // an array to pool (it would then be handed out both as a slab and as a buffer).
+        private readonly HashSet<byte[]> _made = new(ReferenceEqualityComparer.Instance);
         private Slab? _slab;
 
         private sealed class Slab(byte[] bytes)
@@ -1066,7 +1069,8 @@ public sealed class UploadPopulation(
                 if (_slab is null || _slab.Used + length > _slab.Bytes.Length)
                 {
                     var full = _slab;
-                    _slab = new Slab(_freeSlabs.TryPop(out var bytes) ? bytes : new byte[SlabBytes]);
+                    if (!_freeSlabs.TryPop(out var bytes)) _made.Add(bytes = new byte[SlabBytes]);
+                    _slab = new Slab(bytes);
                     _slabs[_slab.Bytes] = _slab;
                     if (full is { Out: 0 }) Release(full);
                 }
@@ -1084,16 +1088,21 @@ public sealed class UploadPopulation(
             {
                 if (_slabs.TryGetValue(array, out var slab))
                 {
+                    if (slab.Out == 0) throw GivenBackTwice();
                     if (--slab.Out == 0 && slab != _slab) Release(slab);
                 }
+                else if (_made.Contains(array)) throw GivenBackTwice();
                 else if (array.Length >= Pooled && _free.Count < Keep) _free.Add(array);
             }
         }
+
+        private static InvalidOperationException GivenBackTwice() => new("A slice of a sealing slab was given back twice.");
 
         private void Release(Slab slab)
         {
             _slabs.Remove(slab.Bytes);
             if (_freeSlabs.Count < Keep) _freeSlabs.Push(slab.Bytes);
+            else _made.Remove(slab.Bytes);
         }
     }
 
