@@ -89,25 +89,6 @@ public class AuditGroupCommitTests
     }
 
     [Theory, StorageData]
-    public async Task AWriterWaitingForTheWriteLockHoldsNoThreadPoolThread(string provider)
-    {
-        await using var s = await CreateAsync(provider);
-        Task append;
-        using (var holder = HoldWriteLock(s))
-        {
-            // SQLite's busy wait is synchronous: the writer's thread sleeps in it until the lock is given back.
-            append = s.Audit.AppendAsync(Read("org-a", new { waiting = true }), None);
-            await Task.Delay(300);
-            Assert.False(append.IsCompleted, "the append returned while its event could not be committed");
-            Assert.False(s.AuditGroupCommit.LastCommitOnThreadPool, "the waiting commit holds one of the thread pool's threads");
-            holder.Execute("ROLLBACK TRANSACTION");
-        }
-        await append.WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.False(s.AuditGroupCommit.LastCommitOnThreadPool);
-        Assert.Equal(1, EventCount(s));
-    }
-
-    [Theory, StorageData]
     public async Task AnEventTheDatabaseRefusesFailsOnlyItsOwnAppend(string provider)
     {
         await using var s = await CreateAsync(provider);

@@ -36,19 +36,12 @@ internal sealed class AuditGroupCommit : IAsyncDisposable, IDisposable
     public AuditGroupCommit(IDbScope scope)
     {
         _scope = scope;
-        // Its own thread, not the thread pool's: on SQLite a commit (its writes and the fsync, milliseconds) runs
-        // synchronously under the async calls, and on a pool thread it would hold one of the few workers that serve the
-        // requests (two cores: a handful) for every batch. Blocked here, it holds nothing the requests need.
-        _writer = Task.Factory.StartNew(Write, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _writer = Task.Run(WriteAsync);
     }
 
     /// <summary>Number of transactions committed so far (tests and diagnostics: fewer than the events means grouped).</summary>
     public long Commits => Interlocked.Read(ref _commits);
     private long _commits;
-
-    /// <summary>Whether the latest commit started on a thread-pool thread (tests: it must not; see the constructor).</summary>
-    internal bool LastCommitOnThreadPool => Volatile.Read(ref _lastCommitOnThreadPool);
-    private bool _lastCommitOnThreadPool;
 
     /// <summary>Queues the event and completes once its transaction has committed; faults when it did not.</summary>
     public Task AppendAsync(AuditRepository.NewEvent e, CancellationToken ct)
@@ -59,16 +52,16 @@ internal sealed class AuditGroupCommit : IAsyncDisposable, IDisposable
         return pending.Done.Task.WaitAsync(ct);
     }
 
-    private void Write()
+    private async Task WriteAsync()
     {
         var batch = new List<Pending>(MaxBatch);
-        while (WaitForEvents())
+        while (await _queue.Reader.WaitToReadAsync())
         {
             batch.Clear();
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var p)) batch.Add(p);
             try
             {
-                CommitAsync(batch).GetAwaiter().GetResult();
+                await CommitAsync(batch);
                 foreach (var p in batch) p.Done.TrySetResult();
             }
             catch (Exception) when (batch.Count > 1)
@@ -78,7 +71,7 @@ internal sealed class AuditGroupCommit : IAsyncDisposable, IDisposable
                 {
                     try
                     {
-                        CommitAsync([p]).GetAwaiter().GetResult();
+                        await CommitAsync([p]);
                         p.Done.TrySetResult();
                     }
                     catch (Exception e)
@@ -94,16 +87,8 @@ internal sealed class AuditGroupCommit : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Blocks this thread until an event is queued (true) or the queue is closed and empty (false).</summary>
-    private bool WaitForEvents()
-    {
-        var ready = _queue.Reader.WaitToReadAsync();
-        return ready.IsCompleted ? ready.Result : ready.AsTask().GetAwaiter().GetResult();
-    }
-
     private async Task CommitAsync(IReadOnlyList<Pending> batch)
     {
-        Volatile.Write(ref _lastCommitOnThreadPool, Thread.CurrentThread.IsThreadPoolThread);
         // Not the appenders' cancellation: a batch is several appenders' events, and one leaving must not undo the others.
         // A kept connection (SQLite): its head, INSERT and UPDATE statements stay compiled from one batch to the next.
         await using var db = await _scope.OpenKeptAsync(CancellationToken.None);
