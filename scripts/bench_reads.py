@@ -164,7 +164,7 @@ def main():
     p.add_argument("--versus-pids", default="")
     p.add_argument("--versus-label", default="base")
     p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--warm-seconds", type=int, default=3)
+    p.add_argument("--warm-seconds", type=int, default=0)
     args = p.parse_args()
     if args.versus:
         alternate(args)
@@ -173,14 +173,18 @@ def main():
     orgs = setup(parsed.hostname, parsed.port, args.records)
     tokens = [o["api"].token for o in orgs]
     pids = [x for x in args.pids.split(",") if x]
-    print(f"reads under load{f' on {args.label}' if args.label else ''}: {args.connections} connections, {args.seconds} s per figure, "
-          f"2 organizations of {args.records} records, {os.cpu_count()} cores (shared machine: compare the ratios)")
+    warm = (f"each figure after {args.warm_seconds} s of the same load, not measured" if args.warm_seconds
+            else "no warm-up: a fresh process's first seconds (tiered compilation) in the first figure")
+    print(f"reads under load{f' on {args.label}' if args.label else ''}: {args.connections} connections, {args.seconds} s per figure "
+          f"({warm}), 2 organizations of {args.records} records, {os.cpu_count()} cores (shared machine: compare the ratios)")
     kinds = (("me", ["/v1/me"] * 2), ("matrix", [o["matrix"] for o in orgs]), ("list", [o["list"] for o in orgs]))
     labels = {"me": "/v1/me (baseline, same run)", "matrix": "matrix (audited)", "list": "list page, 50 items (audited)"}
 
     def measure(urls):
         figures, cpu = {}, {}
         for name, paths in kinds:
+            if args.warm_seconds:
+                wrk_all(urls, paths, tokens, args.connections // len(urls), args.warm_seconds, args.work, name)
             before = cpu_seconds(pids, args.pg_master)
             figures[name] = r = combined(wrk_all(urls, paths, tokens, args.connections // len(urls), args.seconds, args.work, name))
             cpu[name] = cpu_line(before, cpu_seconds(pids, args.pg_master), r["rps"])
