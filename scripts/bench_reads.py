@@ -268,7 +268,7 @@ def alternate(args):
         r["machine"] = (after["machine"] - before["machine"]) / (after["at"] - before["at"])
         return r
 
-    for side in sides:  # warm: tiered compilation and the caches, outside the figures
+    for side in sides if args.warm_seconds else []:  # warm: tiered compilation and the caches, outside the figures
         for name in side["kinds"]:
             run(side, name, args.warm_seconds)
     base, this = sides
