@@ -10,6 +10,10 @@ with the load split across all the instances (wrk against each with CONNECTIONS 
 p50 and p99 the worst instance's) and printed beside one instance. --label names the database in the output, the
 targets and the --results file (one JSON line per figure); --pids, --pg-master: the services' and the PostgreSQL
 server's process ids, for the CPU each used during each figure.
+
+With --versus URL (a second service, the base; --versus-pids its process), both are set up and warmed (--warm-seconds of
+each figure), then every figure is measured on each in turn for --rounds rounds, the order swapped every round (bench-reads
+ROUNDS=N with BASE_REV): req/s, p99 and the service's CPU per request side by side, with the ratio this / base.
 """
 import argparse
 import hashlib
@@ -156,19 +160,31 @@ def main():
     p.add_argument("--results")
     p.add_argument("--pids", default="")
     p.add_argument("--pg-master", default="")
+    p.add_argument("--versus", help="another service (the base) to measure alternating with --url, warm")
+    p.add_argument("--versus-pids", default="")
+    p.add_argument("--versus-label", default="base")
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--warm-seconds", type=int, default=0)
     args = p.parse_args()
+    if args.versus:
+        alternate(args)
+        return
     parsed = urllib.parse.urlparse(args.url)
     orgs = setup(parsed.hostname, parsed.port, args.records)
     tokens = [o["api"].token for o in orgs]
     pids = [x for x in args.pids.split(",") if x]
-    print(f"reads under load{f' on {args.label}' if args.label else ''}: {args.connections} connections, {args.seconds} s per figure, "
-          f"2 organizations of {args.records} records, {os.cpu_count()} cores (shared machine: compare the ratios)")
+    warm = (f"each figure after {args.warm_seconds} s of the same load, not measured" if args.warm_seconds
+            else "no warm-up: a fresh process's first seconds (tiered compilation) in the first figure")
+    print(f"reads under load{f' on {args.label}' if args.label else ''}: {args.connections} connections, {args.seconds} s per figure "
+          f"({warm}), 2 organizations of {args.records} records, {os.cpu_count()} cores (shared machine: compare the ratios)")
     kinds = (("me", ["/v1/me"] * 2), ("matrix", [o["matrix"] for o in orgs]), ("list", [o["list"] for o in orgs]))
     labels = {"me": "/v1/me (baseline, same run)", "matrix": "matrix (audited)", "list": "list page, 50 items (audited)"}
 
     def measure(urls):
         figures, cpu = {}, {}
         for name, paths in kinds:
+            if args.warm_seconds:
+                wrk_all(urls, paths, tokens, args.connections // len(urls), args.warm_seconds, args.work, name)
             before = cpu_seconds(pids, args.pg_master)
             figures[name] = r = combined(wrk_all(urls, paths, tokens, args.connections // len(urls), args.seconds, args.work, name))
             cpu[name] = cpu_line(before, cpu_seconds(pids, args.pg_master), r["rps"])
@@ -226,6 +242,61 @@ def main():
         print(f"RATIO reads, 64 {n} readers >= {RATIO_RPS:.2f}x /v1/me's req/s with p99 <= {RATIO_P99:.1f}x its p99 "
               f"(the issue: 5k req/s, 50 ms beside 11.4k, 14 ms){on}: {'HOLDS' if ok else 'MISSED'} "
               f"({rps:.2f}x, p99 {p99:.2f}x: {figures[n]['rps']:.0f} of {me['rps']:.0f} req/s, p99 {figures[n]['p99']:.1f} of {me['p99']:.1f} ms)")
+
+
+def alternate(args):
+    """Two services (--versus, the base, and --url, this tree), both set up and warmed, then each figure measured on
+    one and then the other, the order swapped every round: the machine's load moves both alike, and neither pays for a
+    fresh process's compilation. Per figure and round: req/s, p99, the service's CPU per request and the ratio of the
+    CPU per request (this / base)."""
+    sides = []
+    for label, url, pids in ((args.versus_label, args.versus, args.versus_pids), (args.label or "this tree", args.url, args.pids)):
+        parsed = urllib.parse.urlparse(url)
+        orgs = setup(parsed.hostname, parsed.port, args.records)
+        kinds = {"me": ["/v1/me"] * 2, "matrix": [o["matrix"] for o in orgs], "list": [o["list"] for o in orgs]}
+        sides.append({"label": label, "url": url, "pids": [x for x in pids.split(",") if x], "orgs": orgs, "kinds": kinds,
+                      "tokens": [o["api"].token for o in orgs]})
+
+    def run(side, name, seconds):
+        before = cpu_seconds(side["pids"], "")
+        r = wrk_all([side["url"]], side["kinds"][name], side["tokens"], args.connections, seconds, args.work, name)[0]
+        after = cpu_seconds(side["pids"], "")
+        if r["non2xx"] or r["socket"]:
+            print(r["raw"], file=sys.stderr)
+            sys.exit(f"{side['label']} {name}: {r['non2xx']} failed responses, socket errors: {r['socket'] or 'none'}")
+        r["us"] = (after["services"] - before["services"]) * 1e6 / (r["rps"] * (after["at"] - before["at"])) if r["rps"] else 0
+        r["machine"] = (after["machine"] - before["machine"]) / (after["at"] - before["at"])
+        return r
+
+    for side in sides if args.warm_seconds else []:  # warm: tiered compilation and the caches, outside the figures
+        for name in side["kinds"]:
+            run(side, name, args.warm_seconds)
+    base, this = sides
+    print(f"reads, warm, alternating: {args.connections} connections, {args.seconds} s per figure, {args.rounds} rounds, "
+          f"2 organizations of {args.records} records, {os.cpu_count()} cores; load average before {os.getloadavg()[0]:.2f}")
+    print(f"{'figure':<8} {'round':>5}  {base['label'] + ': req/s (p99 ms), CPU us/req':<44} {this['label'] + ': req/s (p99 ms), CPU us/req':<44} CPU this/base")
+    totals = {}
+    for n in range(args.rounds):
+        for name in ("me", "matrix", "list"):
+            order = (base, this) if n % 2 == 0 else (this, base)
+            got = {side["label"]: run(side, name, args.seconds) for side in order}
+            b, t = got[base["label"]], got[this["label"]]
+            totals.setdefault(name, []).append((b["us"], t["us"]))
+            cell = lambda r: f"{r['rps']:>6.0f} ({r['p99']:>6.1f}) {r['us']:>5.0f} us  [machine {r['machine']:.2f}]"
+            print(f"{name:<8} {n + 1:>5}  {cell(b):<44} {cell(t):<44} {t['us'] / b['us']:.2f}x")
+    for name, pairs in totals.items():
+        print(f"{name:<8} mean CPU per request: {args.versus_label} {sum(p[0] for p in pairs) / len(pairs):.0f} us, "
+              f"{this['label']} {sum(p[1] for p in pairs) / len(pairs):.0f} us, "
+              f"{sum(p[1] for p in pairs) / sum(p[0] for p in pairs):.2f}x")
+    for side in sides:
+        audited = 0
+        for o in side["orgs"]:
+            v = o["api"].call("GET", "/v1/audit/verify")
+            if not v["valid"]:
+                sys.exit(f"{side['label']}: the audit chain of {o['slug']} does not verify: {v}")
+            audited += v["eventCount"]
+        print(f"{side['label']}: audit chains of both organizations verify ({audited} entries)")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def record(args, instances, figures):
