@@ -128,4 +128,53 @@ public sealed class AccountExportTests : IDisposable
         Assert.Equal(writer.Stats.RowsWritten, lines.Length);
         Assert.StartsWith("{\"recordId\":\"R-009", lines[^1]);
     }
+
+    [Theory]
+    [InlineData("fields")]
+    [InlineData("utf8")]
+    [InlineData("quote")]
+    public async Task ABadRowInTheMiddleOfManyBatchesOnThreeThreadsEndsAFileExportAfterExactlyTheRowsBeforeIt(string fault)
+    {
+        // 200,000 rows are about 70 of the CSV library's batches; the bad row is row 100,002 (the header is row 1), so
+        // workers are hashing batches after it when it is found. The output is a file opened for synchronous I/O, as
+        // `hash -o` opens it.
+        var sample = File.ReadAllLines(CliRunner.PartnerFile("alpha", "customers"));
+        var path = Path.Combine(_directory, $"bad-{fault}.csv");
+        await using (var file = new FileStream(path, FileMode.CreateNew))
+        {
+            void Line(string text) => file.Write(Encoding.UTF8.GetBytes(text + "\n"));
+            Line(sample[0]);
+            for (var i = 0; i < 200_000; i++)
+            {
+                var line = sample[1 + i % (sample.Length - 1)];
+                line = $"R-{i:D6}" + line[line.IndexOf(',')..];
+                if (i != 100_000) Line(line);
+                else if (fault == "fields") Line(line + ",one too many");
+                else if (fault == "quote") Line(line + ",\"unterminated"); // swallows the rest of the file: over the record limit
+                else
+                {
+                    // Windows-1252 "é" (0xE9) in the Owner column, which is not mapped: the row is still refused.
+                    file.Write(Encoding.UTF8.GetBytes(line[..line.LastIndexOf(',')] + ",caf"));
+                    file.Write([0xE9, (byte)'\n']);
+                }
+            }
+        }
+        var prefix = Path.Combine(_directory, "prefix.csv");
+        await File.WriteAllLinesAsync(prefix, File.ReadLines(path).Take(100_001), new UTF8Encoding(false));
+        var target = Path.Combine(_directory, $"bad-{fault}.ndjson");
+        UploadRowWriter writer;
+        CrmExportException error;
+        await using (var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.None))
+        {
+            writer = new UploadRowWriter(output);
+            error = await Assert.ThrowsAsync<CrmExportException>(() => AccountExport.WriteNdjsonAsync(path, Columns, writer, threads: 3));
+            await writer.FlushAsync();
+        }
+
+        Assert.Contains("row 100002", error.Message);
+        Assert.Equal(100_000, writer.Stats.RowsRead);
+        var reference = await OneByOneAsync(prefix);
+        Assert.Equal(reference.Stats.RowsWritten, writer.Stats.RowsWritten);
+        Assert.Equal(reference.Text, await File.ReadAllTextAsync(target));
+    }
 }

@@ -92,7 +92,8 @@ internal static class HashCommand
         {
             var writer = await Reporting.WithProgressAsync(env, path, "Hashing", async (progress, _) =>
             {
-                await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+                // Synchronous I/O: the writer writes its 1 MB blocks on its own thread (UploadRowWriter.FlushAsync).
+                await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.None);
                 return await AccountExport.WriteNdjsonAsync(path, columns, file, progress, ct, explain, threads);
             });
             File.Move(temp, full, overwrite: true);

@@ -29,14 +29,11 @@ public static partial class DomainKeys
     // UTS #46 nontransitional processing with STD3 rules (ICU), as IDNA 2008 registries expect: "faß.de" stays ß.
     private static readonly IdnMapping Idn = new() { UseStd3AsciiRules = true, AllowUnassigned = false };
 
-    [GeneratedRegex("^[A-Za-z][A-Za-z0-9+.-]*://")]
-    private static partial Regex Scheme();
-
-    [GeneratedRegex(":[0-9]*$")]
-    private static partial Regex Port();
-
-    [GeneratedRegex("^[0-9]+(\\.[0-9]+){3}$")]
-    private static partial Regex Ipv4();
+    // The scheme, the port and the IPv4 test of every website and e-mail host are the specification's regular expressions
+    // written out as loops (WithoutScheme, WithoutPort, IsIpv4; DomainKeysTests checks them against the expressions). A
+    // Regex instance shared by threads was the costliest part of hashing on several cores: each call takes and gives back
+    // the instance's one cached runner, so with two threads the runner and the instance bounced between the cores'
+    // caches, and a call that found it taken built a runner of its own.
 
     [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
     private static partial Regex LdhLabel();
@@ -56,7 +53,7 @@ public static partial class DomainKeys
         // precedes them (spec v2): "acme.com/careers?ref=jobs@indeed.com" is a URL of acme.com.
         var head = end < 0 ? s : s[..end];
         if (!s.Contains("://", StringComparison.Ordinal) && head.Contains('@')) return FromEmail(head);
-        s = Scheme().Replace(s, "");
+        s = WithoutScheme(s);
         if (s.StartsWith("//", StringComparison.Ordinal)) s = s[2..];
         end = s.IndexOfAny(['/', '?', '#', '\\']);
         if (end >= 0) s = s[..end];
@@ -120,7 +117,7 @@ public static partial class DomainKeys
     private static KeyResult FromHost(string host, out string? asciiHost)
     {
         asciiHost = null;
-        host = Port().Replace(host, "");
+        host = WithoutPort(host);
         if (host.StartsWith('[')) return KeyResult.None("ip address");
         // Lower-case A-Z only; UTS #46 mapping lower-cases the rest (and has no final-sigma rule). A host with nothing
         // to change (most are lower case already) is kept as it is rather than copied.
@@ -133,7 +130,7 @@ public static partial class DomainKeys
         if (host.Length == 0) return KeyResult.None("empty");
         foreach (var c in host)
             if (char.IsWhiteSpace(c)) return KeyResult.None("invalid host");
-        if (Ipv4().IsMatch(host)) return KeyResult.None("ip address");
+        if (IsIpv4(host)) return KeyResult.None("ip address");
         if (host == "localhost" || !host.Contains('.')) return KeyResult.None("no dot");
         string ascii;
         if (IsPlainAsciiHost(host))
@@ -161,6 +158,46 @@ public static partial class DomainKeys
         if (domain is null) return KeyResult.None("public suffix");
         asciiHost = ascii;
         return KeyResult.Of(domain);
+    }
+
+    /// <summary>The text without a leading URL scheme: what <c>Regex.Replace(s, "^[A-Za-z][A-Za-z0-9+.-]*://", "")</c> gives.</summary>
+    internal static string WithoutScheme(string s)
+    {
+        // The scheme's characters never include ':', so the only candidate is the longest run of them from the start.
+        if (s.Length == 0 || !char.IsAsciiLetter(s[0])) return s;
+        var i = 1;
+        while (i < s.Length && (char.IsAsciiLetterOrDigit(s[i]) || s[i] is '+' or '.' or '-')) i++;
+        return s.AsSpan(i).StartsWith("://") ? s[(i + 3)..] : s;
+    }
+
+    /// <summary>The host without a trailing port: what <c>Regex.Replace(host, ":[0-9]*$", "")</c> gives.</summary>
+    internal static string WithoutPort(string host)
+    {
+        // Only the last ':' can start a match (any other is followed by one), and "$" matches at the end or before a
+        // final line feed, as in .NET's regular expressions without RegexOptions.Multiline.
+        var colon = host.LastIndexOf(':');
+        if (colon < 0) return host;
+        var end = colon + 1;
+        while (end < host.Length && char.IsAsciiDigit(host[end])) end++;
+        if (end == host.Length) return host[..colon];
+        return end == host.Length - 1 && host[end] == '\n' ? string.Concat(host.AsSpan(0, colon), "\n") : host;
+    }
+
+    /// <summary>Whether the host is four dot-separated runs of ASCII digits: <c>Regex.IsMatch(host, @"^[0-9]+(\.[0-9]+){3}$")</c>.</summary>
+    internal static bool IsIpv4(string host)
+    {
+        // "$" also matches before a final line feed.
+        var text = host.EndsWith('\n') ? host.AsSpan(0, host.Length - 1) : host.AsSpan();
+        var parts = 0;
+        var digits = 0;
+        foreach (var c in text)
+        {
+            if (char.IsAsciiDigit(c)) { digits++; continue; }
+            if (c != '.' || digits == 0) return false;
+            parts++;
+            digits = 0;
+        }
+        return digits > 0 && parts == 3;
     }
 
     /// <summary>

@@ -240,16 +240,17 @@ public sealed record AccountKeys(IReadOnlyList<AccountKey> Identifiers, IReadOnl
         var suffix = NameKeys.CountrySuffix(code);
         // Without a known country a distinctive name is sent as name_only alone: the server reads a record with
         // name_only keys and no name key as one whose country is unknown.
-        foreach (var variant in names)
-            if (variant.Generic || code.Length > 0)
-                identifiers.Add(new AccountKey(variant.Generic ? IdentifierHashes.NameGeneric : IdentifierHashes.Name, string.Concat(variant.Key, suffix)));
-        foreach (var variant in names) identifiers.Add(new AccountKey(IdentifierHashes.NameOnly, variant.Key));
+        // The variants by index, not foreach: foreach over the interface boxes an enumerator, once per loop and row.
+        for (var i = 0; i < names.Count; i++)
+            if (names[i].Generic || code.Length > 0)
+                identifiers.Add(new AccountKey(names[i].Generic ? IdentifierHashes.NameGeneric : IdentifierHashes.Name, string.Concat(names[i].Key, suffix)));
+        for (var i = 0; i < names.Count; i++) identifiers.Add(new AccountKey(IdentifierHashes.NameOnly, names[i].Key));
         if (code.Length > 0)
         {
             // The first NameKeys.MaxSkeletons (two) distinct skeletons of the distinctive keys, in their order.
             string? skeleton0 = null, skeleton1 = null;
-            foreach (var variant in names)
-                if (!variant.Generic && skeleton1 is null && NameKeys.Skeleton(variant.Key) is { } skeleton && skeleton != skeleton0)
+            for (var i = 0; i < names.Count; i++)
+                if (!names[i].Generic && skeleton1 is null && NameKeys.Skeleton(names[i].Key) is { } skeleton && skeleton != skeleton0)
                 {
                     if (skeleton0 is null) skeleton0 = skeleton;
                     else skeleton1 = skeleton;

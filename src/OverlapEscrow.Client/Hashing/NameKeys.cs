@@ -105,6 +105,9 @@ public static class NameKeys
     /// (legal name, then trading name), then for each part its German/Scandinavian spelling, its transliteration and
     /// its words in sorted order where these differ, then the version 1 key; at most <see cref="MaxKeys"/>.
     /// </summary>
+    // The comparison as one delegate: List.Sort(IComparer) makes a delegate of the comparer's Compare on every call.
+    private static readonly Comparison<string> ByCodePoint = CodePointComparer.Instance.Compare;
+
     public static IReadOnlyList<NameVariant> Variants(string? name)
     {
         var text = DomainKeys.Trim(name);
@@ -127,7 +130,7 @@ public static class NameKeys
             {
                 var rest = new List<string>(kept);
                 foreach (var w in primary[i]) if (!StopWords.Contains(w)) rest.Add(w);
-                rest.Sort(CodePointComparer.Instance);
+                rest.Sort(ByCodePoint);
                 candidates.Add(rest);
             }
         }
@@ -310,8 +313,8 @@ public static class NameKeys
     internal static bool Agrees(string label, string? name, IReadOnlyList<NameVariant> variants)
     {
         label = label.Replace("-", "", StringComparison.Ordinal);
-        foreach (var variant in variants)
-            if (variant.Key.Contains(label, StringComparison.Ordinal) || label.Contains(variant.Key, StringComparison.Ordinal)) return true;
+        for (var i = 0; i < variants.Count; i++) // an index, not foreach: no boxed enumerator over the interface
+            if (variants[i].Key.Contains(label, StringComparison.Ordinal) || label.Contains(variants[i].Key, StringComparison.Ordinal)) return true;
         foreach (var words in Parts(DomainKeys.Trim(name)))
         {
             if (words.Count < 2) continue;
@@ -332,6 +335,9 @@ public static class NameKeys
         return Suffixes[index] ??= "|" + code;
     }
 
+    // A span search rather than LINQ's All over the string, which boxes a character enumerator per call (one per row).
+    private static readonly SearchValues<char> AsciiLetters = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
     /// <summary>The ISO 3166-1 alpha-2 code of a country given as a code or a name, or "" when unknown.</summary>
     public static string CountryCode(string? country)
     {
@@ -339,7 +345,7 @@ public static class NameKeys
         if (s.Length == 0) return "";
         var table = CountryTable.Value;
         // Codes are plain ASCII letters; anything else is read as a name.
-        var upper = s.All(char.IsAsciiLetter) ? s.ToUpperInvariant() : "";
+        var upper = !s.AsSpan().ContainsAnyExcept(AsciiLetters) ? s.ToUpperInvariant() : "";
         if (upper == "UK") return "GB";
         if (upper.Length == 2 && table.Alpha2.Contains(upper)) return upper;
         if (upper.Length == 3 && table.Alpha3.TryGetValue(upper, out var fromAlpha3)) return fromAlpha3;

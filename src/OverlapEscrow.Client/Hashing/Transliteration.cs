@@ -21,13 +21,21 @@ internal static class Transliteration
         return (table, table.Keys.Max(k => k.Length));
     });
 
+    private static bool HasScriptLetter(string text)
+    {
+        foreach (var c in text)
+            if (c is >= '\u0370' and <= '\u052F' or >= '\u1100' and <= '\u11FF' or >= '\u1F00' and <= '\u1FFF'
+                or >= '\u3040' and <= '\u30FF' or >= '\uAC00' and <= '\uD7A3')
+                return true;
+        return false;
+    }
+
     /// <summary>The name with its Cyrillic, Greek, kana and Hangul letters in Latin letters, or null when it has none.</summary>
     public static string? Transliterate(string text)
     {
-        // Most names have no letter of these scripts: say so without building anything.
-        if (!text.Any(c => c is >= '\u0370' and <= '\u052F' or >= '\u1100' and <= '\u11FF' or >= '\u1F00' and <= '\u1FFF'
-                or >= '\u3040' and <= '\u30FF' or >= '\uAC00' and <= '\uD7A3'))
-            return null;
+        // Most names have no letter of these scripts: say so without building anything (a loop over the characters, not
+        // LINQ's Any, which boxes a character enumerator per call: one per row).
+        if (!HasScriptLetter(text)) return null;
         var (table, longest) = Loaded.Value;
         var lower = new StringBuilder(text.Length);
         foreach (var rune in text.Normalize(NormalizationForm.FormC).EnumerateRunes())

@@ -14,9 +14,9 @@ namespace OverlapEscrow.Client.Upload;
 /// </summary>
 public sealed class UploadRowWriter
 {
-    // Lines are written out in blocks of about this size: on a file opened for asynchronous I/O each write is a hand-over
+    // Lines are written out in blocks of about this size: on a stream written asynchronously each write is a hand-over
     // to the thread pool and back, so a few large blocks cost the thread that writes (the one serial stage of a
-    // batched export) less than many small ones.
+    // batched export) less than many small ones; a file opened for synchronous I/O is written on this thread (FlushAsync).
     private const int FlushThreshold = 1024 * 1024;
 
     // Relaxed escaping keeps accents and other non-ASCII text readable for a reviewer of `hash` output; the
@@ -144,7 +144,12 @@ public sealed class UploadRowWriter
     public async ValueTask FlushAsync(CancellationToken ct = default)
     {
         if (_buffer.WrittenCount == 0) return;
-        await _output.WriteAsync(_buffer.WrittenMemory, ct);
+        // A file opened for synchronous I/O is written here, on this thread: its WriteAsync would hand the same blocking
+        // write to a pool thread and the rest of the export back to another. On a batched export that thread is the one
+        // serial stage, and each of those hand-overs waited for a core the workers held (docs/performance.md, "Hashing a
+        // CRM export").
+        if (_output is FileStream { IsAsync: false } file) file.Write(_buffer.WrittenSpan);
+        else await _output.WriteAsync(_buffer.WrittenMemory, ct);
         _buffer.ResetWrittenCount();
     }
 
