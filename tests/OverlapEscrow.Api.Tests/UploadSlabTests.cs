@@ -73,31 +73,13 @@ public sealed class UploadSlabTests : IDisposable
         }
     }
 
-    private sealed class StoredRow
-    {
-        public long Seq { get; init; }
-        public byte[] Nonce { get; init; } = [];
-        public byte[] Data { get; init; } = [];
-        public long KeyVersion { get; init; }
-        public long RecordCount { get; init; }
-    }
-
     /// <summary>
     /// Reads back what the version stored: every segment and column part opens under the organization's key at its
     /// own position; the records are exactly <paramref name="expectedIds"/>, and the parts are the columns of those records.
     /// </summary>
     private async Task<List<long>> AssertStoredExactlyAsync(string organizationId, string versionId, IReadOnlyCollection<string> expectedIds, string otherPrefix)
     {
-        List<StoredRow> segments, parts;
-        using (var db = _app.OpenAnyDatabase())
-        {
-            segments = (await db.QueryAsync<StoredRow>(
-                "SELECT seq AS Seq, nonce AS Nonce, data AS Data, key_version AS KeyVersion, record_count AS RecordCount FROM segments WHERE version_id = @versionId ORDER BY seq",
-                new { versionId })).AsList();
-            parts = (await db.QueryAsync<StoredRow>(
-                "SELECT part AS Seq, nonce AS Nonce, data AS Data, key_version AS KeyVersion FROM version_columns WHERE version_id = @versionId ORDER BY part",
-                new { versionId })).AsList();
-        }
+        var (segments, parts) = await StoredParts.ReadAsync(_app, versionId);
         using var cipher = await _app.Services.GetRequiredService<IKeyring>().ForOrganizationAsync(organizationId, CancellationToken.None);
         var records = new List<EscrowRecord>();
         foreach (var s in segments)

@@ -1,4 +1,3 @@
-using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using OverlapEscrow.Api.Tests.Infrastructure;
 using OverlapEscrow.Application.Keys;
@@ -28,15 +27,6 @@ public sealed class UploadStoredPartsTests : IDisposable
 
     public void Dispose() => _app.Dispose();
 
-    private sealed class StoredRow
-    {
-        public long Seq { get; init; }
-        public byte[] Nonce { get; init; } = [];
-        public byte[] Data { get; init; } = [];
-        public long KeyVersion { get; init; }
-        public long RecordCount { get; init; }
-    }
-
     [Fact]
     public async Task EverySegmentAndColumnPartAnUploadStoresOpensAtItsExactLengthToTheRecordsSentAndTheirColumns()
     {
@@ -46,16 +36,7 @@ public sealed class UploadStoredPartsTests : IDisposable
             Name: $"Account {i}", Country: "US", Attributes: new() { ["owner"] = $"p account {i}" })));
         var versionId = (string)(await org.UploadOkAsync(population, sent))["versionId"]!;
 
-        List<StoredRow> segments, parts;
-        using (var db = _app.OpenAnyDatabase())
-        {
-            segments = (await db.QueryAsync<StoredRow>(
-                "SELECT seq AS Seq, nonce AS Nonce, data AS Data, key_version AS KeyVersion, record_count AS RecordCount FROM segments WHERE version_id = @versionId ORDER BY seq",
-                new { versionId })).AsList();
-            parts = (await db.QueryAsync<StoredRow>(
-                "SELECT part AS Seq, nonce AS Nonce, data AS Data, key_version AS KeyVersion FROM version_columns WHERE version_id = @versionId ORDER BY part",
-                new { versionId })).AsList();
-        }
+        var (segments, parts) = await StoredParts.ReadAsync(_app, versionId);
         using var cipher = await _app.Services.GetRequiredService<IKeyring>().ForOrganizationAsync(org.Id, CancellationToken.None);
 
         // Segments: 100 of 1,000 records, each opening (AES-GCM checks its tag over exactly the bytes stored) to the records in the order sent.
