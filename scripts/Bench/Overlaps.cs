@@ -201,7 +201,8 @@ public static class Overlaps
 
     /// <summary>
     /// Only cold overlaps, <c>--rounds</c> of them (5), each in an escrow with empty caches, with their phases: for comparing two
-    /// builds over the same stored versions, or for a profiler attached to this process alone.
+    /// builds over the same stored versions, or for a profiler attached to this process alone (<c>--rounds-only true</c>
+    /// skips the decode figures that follow the rounds, so a whole-process profile holds the rounds alone).
     /// </summary>
     public static async Task<int> ColdOnlyAsync(Options options)
     {
@@ -221,6 +222,9 @@ public static class Overlaps
         if (later.Count > 0)
             Figure("cold overlap, median after the first", Ms(Median(later.Select(c => c.Elapsed).ToList())),
                 $"CPU {Ms(Median(later.Select(c => c.Cpu).ToList()))}, {Median(later.Select(c => (double)c.Faults).ToList()):N0} faults, load CPU {Ms(Median(later.Select(c => c.Load.Cpu).ToList()))}");
+
+        // --rounds-only true stops here: a profile of the whole process (page faults, say) then holds the rounds alone.
+        if (options.Get("rounds-only") == "true") return 0;
 
         // Opening both versions' parts (already read) into their columns as a load does (VersionStore.Decode), one after the
         // other on this thread: best of 7, each on arrays of memory freed by the previous (collected first).

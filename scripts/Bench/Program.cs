@@ -14,6 +14,6 @@ return args.Length == 0 ? Usage() : args[0] switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: overlap-escrow-bench overlap-setup|overlap|overlap-cold --work DIR --records N [--targets FILE] [--sqlite-baseline true] [--lazy-baseline true] [--postgres CS] [--compare-with DIR] [--rounds N]");
+    Console.Error.WriteLine("usage: overlap-escrow-bench overlap-setup|overlap|overlap-cold --work DIR --records N [--targets FILE] [--sqlite-baseline true] [--lazy-baseline true] [--postgres CS] [--compare-with DIR] [--rounds N] [--rounds-only true]");
     return 2;
 }
