@@ -52,6 +52,31 @@ public class ColumnArraysTests : IDisposable
             if (flags[i] != (i % 7 == 0)) Assert.Fail($"flag {i} of {length} is wrong");
     }
 
+    [Theory]
+    [InlineData(1_000)] // small: from the pool as it is
+    [InlineData(1_000_003)] // faulted in ahead, neither end aligned
+    public void ARentedWorkingArrayHasAtLeastTheLengthAskedAndTheAdviceChangesNoByteOfIt(int length)
+    {
+        var first = ColumnArrays.Rent<int>(length);
+        Assert.True(first.Length >= length);
+        for (var i = 0; i < first.Length; i++) first[i] = i * 7 + 1;
+        System.Buffers.ArrayPool<int>.Shared.Return(first);
+
+        // Given back and rented again on this thread: the pool's own slot hands the same array out, and faulting its
+        // pages in again (they are all there) leaves every element as it was written.
+        var again = ColumnArrays.Rent<int>(length);
+        try
+        {
+            Assert.Same(first, again);
+            for (var i = 0; i < again.Length; i++)
+                if (again[i] != i * 7 + 1) Assert.Fail($"element {i} of {again.Length} changed");
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(again, clearArray: true);
+        }
+    }
+
     [Fact]
     public void ALargeArrayLeavesNoHugePageMarkOnItsMemory()
     {

@@ -55,6 +55,20 @@ internal static class ColumnArrays
         return array;
     }
 
+    /// <summary>
+    /// An array of at least <paramref name="length"/> elements from the shared pool (contents as the pool gives them), its
+    /// pages faulted in ahead like a column's when large: a computation's working arrays (the match's pairs) in a process
+    /// that has not computed before are fresh memory too — about a third of a cold overlap's 4 KB faults after a restart
+    /// (docs/performance.md, "Fresh memory on this machine"). An array the pool hands back again has its pages already,
+    /// and faulting in changes no byte, so the advice then costs only its system calls.
+    /// </summary>
+    public static T[] Rent<T>(int length) where T : unmanaged
+    {
+        var array = System.Buffers.ArrayPool<T>.Shared.Rent(length);
+        if (AdviseHugePages && (long)array.Length * Unsafe.SizeOf<T>() >= MinimumBytes) Populate(array);
+        return array;
+    }
+
     /// <summary>Arrays from 512 KB (a record flag at half a million records) are faulted in ahead; smaller ones as they are written.</summary>
     private const long MinimumBytes = 512 << 10;
 

@@ -393,7 +393,7 @@ public static class OverlapEngine
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool[] NamesShared(PopulationData mine, PopulationData theirs, Pair[] sorted, int pairCount)
     {
-        var checks = ArrayPool<(int Mine, int Theirs)>.Shared.Rent(Math.Max(pairCount, 1));
+        var checks = ColumnArrays.Rent<(int Mine, int Theirs)>(Math.Max(pairCount, 1));
         var count = 0;
         for (var i = 0; i < pairCount;)
         {
@@ -402,7 +402,7 @@ public static class OverlapEngine
             while (i < pairCount && sorted[i].Mine == me && sorted[i].Theirs == them) kinds |= sorted[i++].Kind;
             if (NeedsNameCheck(kinds)) checks[count++] = (me, them);
         }
-        var result = ArrayPool<bool>.Shared.Rent(Math.Max(count, 1));
+        var result = ColumnArrays.Rent<bool>(Math.Max(count, 1));
         result.AsSpan(0, count).Clear();
         try
         {
@@ -451,7 +451,7 @@ public static class OverlapEngine
         foreach (var j in joined) count += j.Count;
         // Both arrays (rented: the caller returns the one handed back) are written before they are read, up to count (the
         // joins' pairs copied in, then each pass's scatter).
-        var sorted = ArrayPool<Pair>.Shared.Rent(Math.Max(count, 1));
+        var sorted = ColumnArrays.Rent<Pair>(Math.Max(count, 1));
         var n = 0;
         foreach (var j in joined)
         {
@@ -464,7 +464,7 @@ public static class OverlapEngine
             sorted.AsSpan(0, count).Sort(static (x, y) => x.Mine != y.Mine ? x.Mine.CompareTo(y.Mine) : x.Theirs.CompareTo(y.Theirs));
             return sorted;
         }
-        var other = ArrayPool<Pair>.Shared.Rent(count);
+        var other = ColumnArrays.Rent<Pair>(count);
         var counts = ArrayPool<int>.Shared.Rent(1 << 16);
         foreach (var (byMine, shift, records) in new[] { (false, 0, theirRecordCount), (false, 16, theirRecordCount), (true, 0, myRecordCount), (true, 16, myRecordCount) })
         {
@@ -486,7 +486,7 @@ public static class OverlapEngine
     /// <summary>A growable array of pairs (a List without its per-add checks and versioning), rented from the shared pool.</summary>
     private sealed class PairBuffer(int capacity)
     {
-        public Pair[] Items = ArrayPool<Pair>.Shared.Rent(Math.Max(capacity, 16));
+        public Pair[] Items = ColumnArrays.Rent<Pair>(Math.Max(capacity, 16));
         public int Count;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -498,7 +498,7 @@ public static class OverlapEngine
 
         private void Grow()
         {
-            var larger = ArrayPool<Pair>.Shared.Rent(Items.Length * 2);
+            var larger = ColumnArrays.Rent<Pair>(Items.Length * 2);
             Items.AsSpan(0, Count).CopyTo(larger);
             Release();
             Items = larger;
@@ -516,7 +516,7 @@ public static class OverlapEngine
     /// <summary>The judged pairs of a computation, in an array rented from the shared pool and returned cleared.</summary>
     private sealed class Judgements(int capacity) : IDisposable
     {
-        private Judged[] _items = ArrayPool<Judged>.Shared.Rent(Math.Max(capacity, 1));
+        private Judged[] _items = ColumnArrays.Rent<Judged>(Math.Max(capacity, 1));
 
         public int Count { get; private set; }
 
