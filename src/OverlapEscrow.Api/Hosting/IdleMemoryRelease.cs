@@ -9,8 +9,8 @@ namespace OverlapEscrow.Api.Hosting;
 /// happened since its last look. None means nothing is being allocated: the service is idle. If, moreover, there
 /// were collections since the last release (the heap grew and churned) or the caches let go of entries, it runs one
 /// aggressive collection (blocking, compacting, large objects included), which returns the free memory to the
-/// system, and then asks the C allocator to return its free pages too (<see cref="NativeHeap.Trim"/>). A busy service collects all the time and is never interrupted by it; an idle one pays one collection
-/// per quiet spell.
+/// system, and then asks the C allocator to return its free pages too (<see cref="NativeHeap.Trim"/>). A busy service
+/// collects all the time and is never interrupted by it; an idle one pays one collection per quiet spell.
 /// <para>
 /// Idleness is a matter of wall-clock time, so this ticks on the system clock, never on the service's
 /// <see cref="TimeProvider"/> (a test moving its clock through a day is not a day of idleness). A collection is
