@@ -338,13 +338,14 @@ public static class Overlaps
     /// their pauses; and of the CPU, what the runtime's own threads ran meanwhile: the tiered compiler's background thread
     /// (methods recompiled at a higher tier, whoever called them) and the collector's threads.
     /// </summary>
-    private readonly record struct Spent(double Wall, double Cpu, long Faults, int Collections, double PauseMs, double JitCpu = 0, double GcCpu = 0)
+    private readonly record struct Spent(double Wall, double Cpu, long Faults, int Collections, double PauseMs, double JitCpu = 0, double GcCpu = 0, int FullCollections = 0)
     {
         public static Spent operator +(Spent a, Spent b) =>
-            new(a.Wall + b.Wall, a.Cpu + b.Cpu, a.Faults + b.Faults, a.Collections + b.Collections, a.PauseMs + b.PauseMs, a.JitCpu + b.JitCpu, a.GcCpu + b.GcCpu);
+            new(a.Wall + b.Wall, a.Cpu + b.Cpu, a.Faults + b.Faults, a.Collections + b.Collections, a.PauseMs + b.PauseMs, a.JitCpu + b.JitCpu, a.GcCpu + b.GcCpu,
+                a.FullCollections + b.FullCollections);
 
         public override string ToString() =>
-            $"{Report.Ms(Wall)} wall, {Report.Ms(Cpu)} CPU (background JIT {Report.Ms(JitCpu)}, GC threads {Report.Ms(GcCpu)}), {Faults:N0} faults, {Collections} GCs ({Report.Ms(PauseMs)} paused)";
+            $"{Report.Ms(Wall)} wall, {Report.Ms(Cpu)} CPU (background JIT {Report.Ms(JitCpu)}, GC threads {Report.Ms(GcCpu)}), {Faults:N0} faults, {Collections} GCs of which {FullCollections} gen2 ({Report.Ms(PauseMs)} paused)";
     }
 
     private sealed class Meter
@@ -353,6 +354,7 @@ public static class Overlaps
         private readonly double _cpu = CpuMs();
         private readonly long _faults = MinorFaults();
         private readonly int _collections = GC.CollectionCount(0);
+        private readonly int _full = GC.CollectionCount(2);
         private readonly TimeSpan _pause = GC.GetTotalPauseDuration();
         private readonly (double Jit, double Gc) _runtime = RuntimeThreadsCpuMs();
 
@@ -360,7 +362,7 @@ public static class Overlaps
         {
             var runtime = RuntimeThreadsCpuMs();
             return new(_sw.Elapsed.TotalMilliseconds, CpuMs() - _cpu, MinorFaults() - _faults, GC.CollectionCount(0) - _collections,
-                (GC.GetTotalPauseDuration() - _pause).TotalMilliseconds, runtime.Jit - _runtime.Jit, runtime.Gc - _runtime.Gc);
+                (GC.GetTotalPauseDuration() - _pause).TotalMilliseconds, runtime.Jit - _runtime.Jit, runtime.Gc - _runtime.Gc, GC.CollectionCount(2) - _full);
         }
     }
 
