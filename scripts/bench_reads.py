@@ -16,7 +16,10 @@ each figure), then every figure is measured on each in turn for --rounds rounds,
 ROUNDS=N with BASE_REV): req/s, p99 and the service's CPU per request side by side, with the ratio this / base.
 """
 import argparse
+import collections
+import csv
 import hashlib
+import shutil
 import json
 import os
 import re
@@ -144,6 +147,48 @@ def cpu_line(before, after, rps):
             f"of {os.cpu_count()}")
 
 
+def counters_start(pid, work, name):
+    """dotnet-counters collecting the audit group commit's meter and the runtime's GC counters from the service, or None."""
+    tool = shutil.which("dotnet-counters") or os.path.expanduser("~/.dotnet/tools/dotnet-counters")
+    if not pid or not os.path.exists(tool):
+        return None
+    out = os.path.join(work, f"counters-{name}.csv")
+    if os.path.exists(out):
+        os.remove(out)
+    run = subprocess.Popen([tool, "collect", "-p", str(pid), "--counters", "OverlapEscrow.Audit,System.Runtime", "--refresh-interval", "1",
+                            "--format", "csv", "-o", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(60):  # attached (its first row written) before the figure starts: the tool takes seconds to start
+        if os.path.exists(out) or run.poll() is not None:
+            break
+        time.sleep(0.25)
+    return run, out
+
+
+def counters_line(started):
+    """What a read waited for during the figure: the audit's group commit (each second's p50 and p99, their mean and the
+    worst second) and the GC's pauses."""
+    if started is None:
+        return ""
+    run, out = started
+    run.terminate()
+    run.wait()
+    if not os.path.exists(out):
+        return f"\n{'':<36}(dotnet-counters wrote nothing)"
+    series = collections.defaultdict(list)
+    with open(out, newline="") as f:
+        for row in list(csv.reader(f))[1:]:
+            series[row[2]].append(float(row[4]))
+    def pct(metric, p):
+        values = series.get(f"{metric} (s)[Percentile={p}]") or [0.0]
+        return f"{sum(values) / len(values) * 1000:.1f} (worst second {max(values) * 1000:.1f})"
+    pause = sum(series.get("dotnet.gc.pause.time (s / 1 sec)", []))
+    gcs = " ".join(f"gen{g} {sum(series.get(f'dotnet.gc.collections ({{collection}} / 1 sec)[gc.heap.generation=gen{g}]', [])):.0f}" for g in range(3))
+    audit = (f"audit wait p50 {pct('overlapescrow.audit.append.wait', 50)} ms, p99 {pct('overlapescrow.audit.append.wait', 99)} ms; "
+             f"commit p99 {pct('overlapescrow.audit.commit.duration', 99)} ms; "
+             if "overlapescrow.audit.append.wait (s)[Percentile=99]" in series else "")
+    return f"\n{'':<36}{audit}GC paused {pause * 1000:.0f} ms ({gcs})"
+
+
 def to_ms(value, unit):
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
@@ -165,6 +210,7 @@ def main():
     p.add_argument("--versus-label", default="base")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--warm-seconds", type=int, default=0)
+    p.add_argument("--counters-pid", default="", help="the service's process: dotnet-counters reads its audit commit and GC figures")
     args = p.parse_args()
     if args.versus:
         alternate(args)
@@ -180,14 +226,18 @@ def main():
     kinds = (("me", ["/v1/me"] * 2), ("matrix", [o["matrix"] for o in orgs]), ("list", [o["list"] for o in orgs]))
     labels = {"me": "/v1/me (baseline, same run)", "matrix": "matrix (audited)", "list": "list page, 50 items (audited)"}
 
+    waits = {}
+
     def measure(urls):
         figures, cpu = {}, {}
         for name, paths in kinds:
             if args.warm_seconds:
                 wrk_all(urls, paths, tokens, args.connections // len(urls), args.warm_seconds, args.work, name)
+            counting = counters_start(args.counters_pid, args.work, name) if len(urls) == 1 else None
             before = cpu_seconds(pids, args.pg_master)
             figures[name] = r = combined(wrk_all(urls, paths, tokens, args.connections // len(urls), args.seconds, args.work, name))
             cpu[name] = cpu_line(before, cpu_seconds(pids, args.pg_master), r["rps"])
+            waits[name] = counters_line(counting)
             if r["non2xx"] or r["socket"]:
                 print(r["raw"], file=sys.stderr)
                 sys.exit(f"{name}: {r['non2xx']} failed responses, socket errors: {r['socket'] or 'none'}")
@@ -199,7 +249,8 @@ def main():
     for name, _ in kinds:
         r = figures[name]
         ratio = "" if name == "me" else f"{r['rps'] / base['rps']:.2f}x req/s"
-        print(f"{labels[name]:<34} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}  {ratio}" + (f"   {cpu[name]}" if args.label else ""))
+        print(f"{labels[name]:<34} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}  {ratio}" + (f"   {cpu[name]}" if args.label else "")
+              + waits.get(name, ""))
     record(args, 1, figures)
     if args.also:
         urls = [args.url] + args.also

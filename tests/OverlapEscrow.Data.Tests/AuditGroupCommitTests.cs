@@ -1,5 +1,7 @@
 using Dapper;
+using System.Collections.Concurrent;
 using System.Data.Common;
+using System.Diagnostics.Metrics;
 using OverlapEscrow.Application.Audit;
 using OverlapEscrow.Application.Storage;
 using static OverlapEscrow.Data.Tests.Stores;
@@ -203,5 +205,52 @@ public class AuditGroupCommitTests
         Assert.True(verification.Valid);
         Assert.Equal(45, verification.EventCount);
         Assert.All(await s.Audit.ListAsync("org-b", [], 0, 100, None), e => Assert.Equal("kept", e.Action));
+    }
+
+    [Theory, StorageData]
+    public async Task EveryCommitRecordsItsDurationAndEventsAndEveryAcknowledgedEventItsWaitButARefusedOneDoesNot(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        InstallRefusal(s, "test.refused");
+        var measured = new ConcurrentQueue<(string Instrument, double Value)>();
+        // Resolved before listening: the callback runs under the listener's lock, also when another test's group commit
+        // creates its instruments.
+        var meter = s.AuditGroupCommit.Meter;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter == meter) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => measured.Enqueue((instrument.Name, value)));
+        listener.SetMeasurementEventCallback<int>((instrument, value, _, _) => measured.Enqueue((instrument.Name, value)));
+        listener.Start();
+        var commitsBefore = s.AuditGroupCommit.Commits;
+        List<Task> appends;
+        Task first;
+        using (var holder = HoldWriteLock(s))
+        {
+            // The writer takes a first event alone and waits for the lock with it (so its commit's duration holds the wait);
+            // the 40 queued meanwhile wait at least the 200 ms the lock is still held after them.
+            first = s.Audit.AppendAsync(Read("org-a", new { first = true }), None);
+            await Task.Delay(200);
+            appends = Enumerable.Range(0, 40).Select(i => s.Audit.AppendAsync(Read("org-a", new { i }, i == 7 ? "test.refused" : "overlaps.released"), None)).ToList();
+            await Task.Delay(200);
+            holder.Execute("ROLLBACK TRANSACTION");
+        }
+        await first.WaitAsync(TimeSpan.FromSeconds(60));
+        await Assert.ThrowsAnyAsync<DbException>(() => appends[7].WaitAsync(TimeSpan.FromSeconds(60)));
+        await Task.WhenAll(appends.Where((_, i) => i != 7)).WaitAsync(TimeSpan.FromSeconds(60));
+
+        var waits = measured.Where(m => m.Instrument == "overlapescrow.audit.append.wait").Select(m => m.Value).ToList();
+        var durations = measured.Where(m => m.Instrument == "overlapescrow.audit.commit.duration").Select(m => m.Value).ToList();
+        var events = measured.Where(m => m.Instrument == "overlapescrow.audit.commit.events").Select(m => m.Value).ToList();
+        Assert.Equal(40, waits.Count);
+        Assert.All(waits, w => Assert.InRange(w, 0.15, 60));
+        Assert.Equal(s.AuditGroupCommit.Commits - commitsBefore, durations.Count);
+        Assert.All(durations, d => Assert.InRange(d, 0, 60));
+        Assert.Equal(durations.Count, events.Count);
+        Assert.Equal(40, events.Sum());
+        // The first event's commit waited for the lock: the 400 ms are in its duration.
+        Assert.Contains(durations, d => d >= 0.25);
     }
 }

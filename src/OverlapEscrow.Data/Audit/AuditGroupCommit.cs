@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Text;
 using System.Threading.Channels;
 using Dapper;
@@ -20,6 +22,10 @@ namespace OverlapEscrow.Data.Audit;
 /// writer retries its events one transaction each, so an event the database refuses fails its own appender and not
 /// the others queued with it. An appender whose event did not commit gets the exception: the read fails and answers
 /// nothing. Nothing is acknowledged before its commit has returned.</para>
+/// <para>Measured (meter <see cref="MeterName"/>, read with <c>dotnet-counters</c>, docs/operations.md "Audit group commit
+/// latency"): each commit's duration (its transaction from BEGIN to the commit's return: the INSERTs, the fsync, and on
+/// SQLite any WAL checkpoint that commit ran), its number of events, and each event's wait from queued to acknowledged,
+/// which is what a read waits for before it answers.</para>
 /// </remarks>
 internal sealed class AuditGroupCommit : IAsyncDisposable, IDisposable
 {
@@ -33,11 +39,27 @@ internal sealed class AuditGroupCommit : IAsyncDisposable, IDisposable
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
 
+    /// <summary>The meter of the group commit's measurements (one per instance: tests listen to their own).</summary>
+    public const string MeterName = "OverlapEscrow.Audit";
+
+    private readonly Meter _meter = new(MeterName);
+    private readonly Histogram<double> _commitDuration;
+    private readonly Histogram<int> _commitEvents;
+    private readonly Histogram<double> _appendWait;
+
     public AuditGroupCommit(IDbScope scope)
     {
         _scope = scope;
+        _commitDuration = _meter.CreateHistogram<double>("overlapescrow.audit.commit.duration", "s",
+            "One group commit's transaction, BEGIN to the commit's return (the fsync and, on SQLite, any WAL checkpoint it ran).");
+        _commitEvents = _meter.CreateHistogram<int>("overlapescrow.audit.commit.events", "{event}", "Events in one group commit.");
+        _appendWait = _meter.CreateHistogram<double>("overlapescrow.audit.append.wait", "s",
+            "From an event's queueing to its acknowledgement: what a read waits for before it answers.");
         _writer = Task.Run(WriteAsync);
     }
+
+    /// <summary>The meter of this instance's measurements (tests).</summary>
+    internal Meter Meter => _meter;
 
     /// <summary>Number of transactions committed so far (tests and diagnostics: fewer than the events means grouped).</summary>
     public long Commits => Interlocked.Read(ref _commits);
@@ -62,7 +84,7 @@ internal sealed class AuditGroupCommit : IAsyncDisposable, IDisposable
             try
             {
                 await CommitAsync(batch);
-                foreach (var p in batch) p.Done.TrySetResult();
+                Acknowledge(batch);
             }
             catch (Exception) when (batch.Count > 1)
             {
@@ -72,7 +94,7 @@ internal sealed class AuditGroupCommit : IAsyncDisposable, IDisposable
                     try
                     {
                         await CommitAsync([p]);
-                        p.Done.TrySetResult();
+                        Acknowledge([p]);
                     }
                     catch (Exception e)
                     {
@@ -87,8 +109,20 @@ internal sealed class AuditGroupCommit : IAsyncDisposable, IDisposable
         }
     }
 
+    private void Acknowledge(IReadOnlyList<Pending> committed)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var measured = _appendWait.Enabled;
+        foreach (var p in committed)
+        {
+            p.Done.TrySetResult();
+            if (measured) _appendWait.Record(Stopwatch.GetElapsedTime(p.Queued, now).TotalSeconds);
+        }
+    }
+
     private async Task CommitAsync(IReadOnlyList<Pending> batch)
     {
+        var started = Stopwatch.GetTimestamp();
         // Not the appenders' cancellation: a batch is several appenders' events, and one leaving must not undo the others.
         // A kept connection (SQLite): its head, INSERT and UPDATE statements stay compiled from one batch to the next.
         await using var db = await _scope.OpenKeptAsync(CancellationToken.None);
@@ -127,6 +161,8 @@ internal sealed class AuditGroupCommit : IAsyncDisposable, IDisposable
         await db.ExecuteAsync("UPDATE audit_head SET seq = @seq, hash = @prev WHERE id = 1", new { seq, prev });
         await tx.CommitAsync();
         Interlocked.Increment(ref _commits);
+        _commitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        _commitEvents.Record(batch.Count);
     }
 
     /// <summary>Stops taking events and waits for the queued ones to be committed (or to fail).</summary>
@@ -134,17 +170,20 @@ internal sealed class AuditGroupCommit : IAsyncDisposable, IDisposable
     {
         _queue.Writer.TryComplete();
         await _writer;
+        _meter.Dispose();
     }
 
     public void Dispose()
     {
         _queue.Writer.TryComplete();
         _writer.GetAwaiter().GetResult();
+        _meter.Dispose();
     }
 
     private sealed class Pending(AuditRepository.NewEvent e)
     {
         public AuditRepository.NewEvent Event { get; } = e;
+        public long Queued { get; } = Stopwatch.GetTimestamp();
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
