@@ -329,7 +329,7 @@ public sealed class UploadPopulation(
                         // The first id out of order: the ids written so far are read back from the segments, once, for the
                         // duplicate check's hash table (SeenRecordIds).
                         if (seen.InOrder && batch.Row(i).Error is null && !seen.Follows(RecordCodec.RecordIdBytes(batch.Encoded(i).Span)))
-                            seen.ToTable(await WrittenIdKeysAsync(writer, store, versionId, cipher, idSeed, ct));
+                            await ReadBackWrittenIdsAsync(seen, writer, store, versionId, cipher, idSeed, ct);
                         ref readonly var row = ref batch.Row(i);
                         if (++rowsRead > _o.MaxRows)
                             return new ReadOutcome(rowsRead, 0, errorCount, false, errors,
@@ -399,24 +399,25 @@ public sealed class UploadPopulation(
         return new ReadOutcome(rowsRead, writer.Written, errorCount, true, errors, null, times);
     }
     /// <summary>
-    /// The duplicate keys of every record written so far, in the order written: the segments already stored (every sealed
-    /// one handed to the store stage first, and the stage drained), read back and opened one at a time, then the records
-    /// not sealed yet. Once per upload at most, when its ids stop arriving in order (<see cref="SeenRecordIds"/>).
+    /// Turns the duplicate check's ids into its hash table (<see cref="SeenRecordIds"/>), with the key of every record
+    /// written so far, in the order written: the segments already stored (every sealed one handed to the store stage
+    /// first, and the stage drained), read back and opened one at a time, then the records not sealed yet. Once per upload
+    /// at most, when its ids stop arriving in order.
     /// </summary>
-    private async Task<List<UInt128>> WrittenIdKeysAsync(SegmentWriter writer, StoreQueue store, string versionId, IOrganizationCipher cipher,
+    private async Task ReadBackWrittenIdsAsync(SeenRecordIds seen, SegmentWriter writer, StoreQueue store, string versionId, IOrganizationCipher cipher,
         long idSeed, CancellationToken ct)
     {
         await writer.StoreSealedAsync(ct);
         await store.DrainAsync();
-        var keys = new List<UInt128>();
         var chain = await populations.ReadChainAsync(versionId, ct);
         if (chain.Count == 0 || chain[^1].Version.Id != versionId) throw Abandoned();
+        seen.BeginTable();
         foreach (var segment in chain[^1].Segments)
         {
             var plaintext = cipher.OpenSegment(versionId, segment.Seq, segment.Data);
             try
             {
-                if (AddKeys(plaintext, keys, idSeed) != segment.RecordCount)
+                if (AddKeys(plaintext, seen, idSeed) != segment.RecordCount)
                     throw new InvalidDataException($"Segment {segment.Seq} holds another count of records than {segment.RecordCount}.");
             }
             finally
@@ -424,16 +425,16 @@ public sealed class UploadPopulation(
                 CryptographicOperations.ZeroMemory(plaintext); // partner data: not left for the collector
             }
         }
-        AddKeys(writer.Unsealed.Span, keys, idSeed);
-        return keys;
+        AddKeys(writer.Unsealed.Span, seen, idSeed);
+        seen.EndTable();
 
-        static int AddKeys(ReadOnlySpan<byte> records, List<UInt128> keys, long seed)
+        static int AddKeys(ReadOnlySpan<byte> records, SeenRecordIds seen, long seed)
         {
             var count = 0;
             for (var pos = 0; pos < records.Length; count++)
             {
                 var record = records[pos..];
-                keys.Add(RecordIdKey(RecordCodec.RecordIdBytes(record), seed));
+                seen.AddWrittenKey(RecordIdKey(RecordCodec.RecordIdBytes(record), seed));
                 pos += RecordCodec.EncodedLength(record);
             }
             return count;
@@ -712,7 +713,7 @@ public sealed class UploadPopulation(
     /// after the check, every row after an error under the reject policy) keeps its 128-bit key and row here (24 bytes).
     /// The keys of a million ids in order were 24 MB that lived to the upload's end, promoted into the collector's older
     /// generations, for the rare upload whose order breaks (docs/performance.md, "Uploads").</para>
-    /// <para>The first id that is not greater turns them into the hash table (<see cref="ToTable"/>): the written ids are
+    /// <para>The first id that is not greater turns them into the hash table (<see cref="BeginTable"/>): the written ids are
     /// read back from the segments by the caller, in the order they were written, and from then on every id is looked
     /// up. The hash table is 256 dictionaries picked by the key's low byte: one dictionary of a million entries grows by
     /// doubling a single large array, each old one left on the large-object heap until a full collection.</para>
@@ -743,7 +744,7 @@ public sealed class UploadPopulation(
         public bool Follows(ReadOnlySpan<byte> id) =>
             _shards is null && (_lastLength < 0 || VersionColumnsBuilder.CompareIds(id, _last.AsSpan(0, _lastLength)) > 0);
 
-        /// <summary>The row an id was first seen on; only once turned into the hash table (<see cref="ToTable"/>).</summary>
+        /// <summary>The row an id was first seen on; only once turned into the hash table (<see cref="EndTable"/>).</summary>
         public bool TryGetFirstRow(UInt128 key, out long row)
         {
             if (_shards is null) throw new InvalidOperationException("Looked up before the ids were turned into the hash table.");
@@ -772,31 +773,40 @@ public sealed class UploadPopulation(
             _lastLength = id.Length;
         }
 
+        // While the written ids are read back into the hash table (BeginTable … EndTable).
+        private long _readBack;
+        private int _run;
+
         /// <summary>
-        /// Turns the ids seen into the hash table: <paramref name="writtenKeys"/> are the keys of every written id, in the
-        /// order they were written (read back from the segments), the rest are kept here.
+        /// Starts turning the ids seen into the hash table: the caller then hands in the key of every written id, in the
+        /// order written (<see cref="AddWrittenKey"/>, read back from the segments), and ends with <see cref="EndTable"/>.
         /// </summary>
-        public void ToTable(IEnumerable<UInt128> writtenKeys)
+        public void BeginTable()
         {
             if (_shards is not null) throw new InvalidOperationException("The ids are already a hash table.");
             var perShard = (int)Math.Min(int.MaxValue / 2, (_written + _count) / 256 + 16);
-            var shards = Enumerable.Range(0, 256).Select(_ => new Dictionary<UInt128, long>(perShard)).ToArray();
-            long ordinal = 0;
-            var run = -1;
-            foreach (var key in writtenKeys)
-            {
-                if (ordinal >= _written) throw new InvalidDataException($"More records were read back than the {_written} written.");
-                while (run + 1 < _runs.Count && _runs[run + 1].Ordinal <= ordinal) run++;
-                shards[(byte)key].Add(key, _runs[run].Row + (ordinal - _runs[run].Ordinal));
-                ordinal++;
-            }
-            if (ordinal != _written) throw new InvalidDataException($"{ordinal} records were read back, {_written} were written.");
+            _shards = Enumerable.Range(0, 256).Select(_ => new Dictionary<UInt128, long>(perShard)).ToArray();
+            (_readBack, _run) = (0, -1);
+        }
+
+        public void AddWrittenKey(UInt128 key)
+        {
+            if (_readBack >= _written) throw new InvalidDataException($"More records were read back than the {_written} written.");
+            while (_run + 1 < _runs.Count && _runs[_run + 1].Ordinal <= _readBack) _run++;
+            _shards![(byte)key].Add(key, _runs[_run].Row + (_readBack - _runs[_run].Ordinal));
+            _readBack++;
+        }
+
+        /// <summary>Adds the ids seen but not written; from here on every id is looked up.</summary>
+        public void EndTable()
+        {
+            if (_readBack != _written) throw new InvalidDataException($"{_readBack} records were read back, {_written} were written.");
             for (var i = 0; i < _count; i++)
             {
                 var key = _keys![i / Chunk][i % Chunk];
-                shards[(byte)key].Add(key, _rows![i / Chunk][i % Chunk]);
+                _shards![(byte)key].Add(key, _rows![i / Chunk][i % Chunk]);
             }
-            (_shards, _keys, _rows, _lastLength) = (shards, null, null, -1);
+            (_keys, _rows, _lastLength) = (null, null, -1);
             _runs.Clear();
         }
     }
