@@ -83,6 +83,30 @@ public class RecordCodecTests
     }
 
     [Fact]
+    public void EachRecordsEncodedLengthIsExactlyTheBytesItWasWrittenAs()
+    {
+        var tokens = Enumerable.Range(0, 200).Select(i => new RecordToken(IdentifierType.Domain, new Token((ulong)i, ~(ulong)i))).ToArray();
+        EscrowRecord[] records =
+        [
+            new("first", tokens, [new RecordAttribute("note", new string('é', 300))]),
+            EscrowRecord.Deletion("gone"),
+            new("ü-id", [], []),
+        ];
+        var lengths = records.Select(r => Encode(r).Length).ToArray();
+        var data = Encode(records);
+
+        var pos = 0;
+        foreach (var expected in lengths)
+        {
+            Assert.Equal(expected, RecordCodec.EncodedLength(data.AsSpan(pos)));
+            pos += expected;
+        }
+        Assert.Equal(data.Length, pos);
+        // A record cut short is not measured past its data.
+        Assert.ThrowsAny<Exception>(() => RecordCodec.EncodedLength(data.AsSpan(0, lengths[0] - 1)));
+    }
+
+    [Fact]
     public void EncodingFollowsTheDocumentedLayout()
     {
         var record = new EscrowRecord("é",

@@ -326,6 +326,10 @@ public sealed class UploadPopulation(
                     await writer.KeepAliveAsync(ct);
                     for (var i = 0; i < batch.Count; i++)
                     {
+                        // The first id out of order: the ids written so far are read back from the segments, once, for the
+                        // duplicate check's hash table (SeenRecordIds).
+                        if (seen.InOrder && batch.Row(i).Error is null && !seen.Follows(RecordCodec.RecordIdBytes(batch.Encoded(i).Span)))
+                            await ReadBackWrittenIdsAsync(seen, writer, store, versionId, cipher, idSeed, ct);
                         ref readonly var row = ref batch.Row(i);
                         if (++rowsRead > _o.MaxRows)
                             return new ReadOutcome(rowsRead, 0, errorCount, false, errors,
@@ -334,14 +338,19 @@ public sealed class UploadPopulation(
                         if (rowError is null)
                         {
                             var encoded = batch.Encoded(i).Span;
-                            var id = RecordCodec.RecordIdBytes(encoded);
-                            if (seen.TryGetFirstRow(id, row.IdKey, out var firstRow)) rowError = new RowError(row.Row, "recordId", $"Duplicate recordId (first seen on row {firstRow}).");
+                            var fresh = seen.Follows(RecordCodec.RecordIdBytes(encoded));
+                            if (!fresh && seen.TryGetFirstRow(row.IdKey, out var firstRow)) rowError = new RowError(row.Row, "recordId", $"Duplicate recordId (first seen on row {firstRow}).");
                             else if (row.Delete && request.Mode == VersionKind.Snapshot) rowError = new RowError(row.Row, "op", "A snapshot replaces the population; op \"delete\" is only valid in a delta.");
-                            else seen.Add(id, row.IdKey, row.Row);
-                            // An opportunities population's documented fields have formats the figures rely on (docs/health.md).
-                            if (rowError is null && opportunities && !row.Delete
-                                && OpportunityFields.Check(RecordCodec.ReadAll(encoded, 1)[0].Attributes) is { } bad)
-                                rowError = new RowError(row.Row, "attributes." + bad.Field, bad.Message);
+                            else
+                            {
+                                // An opportunities population's documented fields have formats the figures rely on (docs/health.md).
+                                if (opportunities && !row.Delete && OpportunityFields.Check(RecordCodec.ReadAll(encoded, 1)[0].Attributes) is { } bad)
+                                    rowError = new RowError(row.Row, "attributes." + bad.Field, bad.Message);
+                                // Seen even when refused here: a later row with its id is still its duplicate. Written exactly
+                                // when the code below hands it to the segments.
+                                seen.Add(RecordCodec.RecordIdBytes(encoded), row.IdKey, row.Row,
+                                    written: rowError is null && !(request.Policy == ErrorPolicy.Reject && errorCount > 0));
+                            }
                         }
                         if (rowError is { } error)
                         {
@@ -389,6 +398,49 @@ public sealed class UploadPopulation(
         await writer.FlushAsync(ct);
         return new ReadOutcome(rowsRead, writer.Written, errorCount, true, errors, null, times);
     }
+    /// <summary>
+    /// Turns the duplicate check's ids into its hash table (<see cref="SeenRecordIds"/>), with the key of every record
+    /// written so far, in the order written: the segments already stored (every sealed one handed to the store stage
+    /// first, and the stage drained), read back and opened one at a time, then the records not sealed yet. Once per upload
+    /// at most, when its ids stop arriving in order.
+    /// </summary>
+    private async Task ReadBackWrittenIdsAsync(SeenRecordIds seen, SegmentWriter writer, StoreQueue store, string versionId, IOrganizationCipher cipher,
+        long idSeed, CancellationToken ct)
+    {
+        await writer.StoreSealedAsync(ct);
+        await store.DrainAsync();
+        var chain = await populations.ReadChainAsync(versionId, ct);
+        if (chain.Count == 0 || chain[^1].Version.Id != versionId) throw Abandoned();
+        seen.BeginTable();
+        foreach (var segment in chain[^1].Segments)
+        {
+            var plaintext = cipher.OpenSegment(versionId, segment.Seq, segment.Data);
+            try
+            {
+                if (AddKeys(plaintext, seen, idSeed) != segment.RecordCount)
+                    throw new InvalidDataException($"Segment {segment.Seq} holds another count of records than {segment.RecordCount}.");
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(plaintext); // partner data: not left for the collector
+            }
+        }
+        AddKeys(writer.Unsealed.Span, seen, idSeed);
+        seen.EndTable();
+
+        static int AddKeys(ReadOnlySpan<byte> records, SeenRecordIds seen, long seed)
+        {
+            var count = 0;
+            for (var pos = 0; pos < records.Length; count++)
+            {
+                var record = records[pos..];
+                seen.AddWrittenKey(RecordIdKey(RecordCodec.RecordIdBytes(record), seed));
+                pos += RecordCodec.EncodedLength(record);
+            }
+            return count;
+        }
+    }
+
     /// <summary>
     /// A 128-bit key of a record id (XxHash128 of its UTF-8, seeded at random per upload): duplicate detection without
     /// keeping every id string of a large upload. Not a cryptographic hash, and it need not be one: the keys never leave
@@ -653,59 +705,109 @@ public sealed class UploadPopulation(
     }
 
     /// <summary>
-    /// The record ids seen so far (their 128-bit keys) with the row each was first seen on.
+    /// The record ids seen so far, for the duplicate check, with the row each was first seen on.
     /// <para>While the ids arrive in increasing order (as <see cref="string.CompareOrdinal(string, string)"/> orders them),
-    /// an id greater than the last one cannot have been seen: no lookup is needed, and each key is only appended, with its
-    /// row, to chunks of 4,096 (24 bytes a record, no hash table). The first id that is not greater turns them into the
-    /// hash table, and from then on every id is looked up.</para>
-    /// <para>The hash table is 256 dictionaries picked by the key's low byte. One dictionary of a million entries grows by
-    /// doubling a single large array, and each old array stays on the large-object heap until a full collection: at the
-    /// moment of the last resize the old and the new array and the ones before add up to about three times the live size.
-    /// Split, each resize copies 1/256 of it.</para>
+    /// an id greater than the last one cannot have been seen: nothing is looked up, and nothing is kept of an id that is
+    /// written to the segments but the rows' numbering (runs of consecutive rows, one entry for an upload without gaps).
+    /// Such an id can be read back from the segments if it is ever needed. Only an id seen but not written (a row refused
+    /// after the check, every row after an error under the reject policy) keeps its 128-bit key and row here (24 bytes).
+    /// The keys of a million ids in order were 24 MB that lived to the upload's end, promoted into the collector's older
+    /// generations, for the rare upload whose order breaks (docs/performance.md, "Uploads").</para>
+    /// <para>The first id that is not greater turns them into the hash table (<see cref="BeginTable"/>): the written ids are
+    /// read back from the segments by the caller, in the order they were written, and from then on every id is looked
+    /// up. The hash table is 256 dictionaries picked by the key's low byte: one dictionary of a million entries grows by
+    /// doubling a single large array, each old one left on the large-object heap until a full collection.</para>
     /// </summary>
     private sealed class SeenRecordIds
     {
         private const int Chunk = 4096;
         private byte[] _last = new byte[64];
         private int _lastLength = -1;
+        // The written ids' rows while in order: (ordinal of the first of a run of consecutive rows, its row).
+        private readonly List<(long Ordinal, long Row)> _runs = [];
+        private long _written;
+        private long _lastWrittenRow;
+        // The ids seen in order but not written: their keys and rows.
         private List<UInt128[]>? _keys = [];
         private List<long[]>? _rows = [];
         private int _count;
         private Dictionary<UInt128, long>[]? _shards;
 
+        /// <summary>Whether every id so far came in increasing order (no hash table yet).</summary>
+        public bool InOrder => _shards is null;
+
+        /// <summary>How many ids were added as written: the ordinal the next written one gets.</summary>
+        public long Written => _written;
+
+        /// <summary>An id greater than every one seen, while in order: it cannot have been seen.</summary>
         /// <param name="id">The record id's UTF-8, compared as <see cref="string.CompareOrdinal(string, string)"/> compares the strings (<see cref="VersionColumnsBuilder.CompareIds"/>).</param>
-        public bool TryGetFirstRow(ReadOnlySpan<byte> id, UInt128 key, out long row)
+        public bool Follows(ReadOnlySpan<byte> id) =>
+            _shards is null && (_lastLength < 0 || VersionColumnsBuilder.CompareIds(id, _last.AsSpan(0, _lastLength)) > 0);
+
+        /// <summary>The row an id was first seen on; only once turned into the hash table (<see cref="EndTable"/>).</summary>
+        public bool TryGetFirstRow(UInt128 key, out long row)
         {
-            if (_shards is null)
-            {
-                if (_lastLength < 0 || VersionColumnsBuilder.CompareIds(id, _last.AsSpan(0, _lastLength)) > 0) { row = 0; return false; }
-                ToTable();
-            }
-            return _shards![(byte)key].TryGetValue(key, out row);
+            if (_shards is null) throw new InvalidOperationException("Looked up before the ids were turned into the hash table.");
+            return _shards[(byte)key].TryGetValue(key, out row);
         }
 
-        public void Add(ReadOnlySpan<byte> id, UInt128 key, long row)
+        /// <param name="written">Whether the row goes to the segments (its ordinal is then <see cref="Written"/>).</param>
+        public void Add(ReadOnlySpan<byte> id, UInt128 key, long row, bool written)
         {
             if (_shards is not null) { _shards[(byte)key].Add(key, row); return; }
-            if (_count % Chunk == 0) { _keys!.Add(new UInt128[Chunk]); _rows!.Add(new long[Chunk]); }
-            _keys![^1][_count % Chunk] = key;
-            _rows![^1][_count % Chunk] = row;
-            _count++;
+            if (written)
+            {
+                if (_written == 0 || row != _lastWrittenRow + 1) _runs.Add((_written, row));
+                _lastWrittenRow = row;
+                _written++;
+            }
+            else
+            {
+                if (_count % Chunk == 0) { _keys!.Add(new UInt128[Chunk]); _rows!.Add(new long[Chunk]); }
+                _keys![^1][_count % Chunk] = key;
+                _rows![^1][_count % Chunk] = row;
+                _count++;
+            }
             if (_last.Length < id.Length) _last = new byte[Math.Max(id.Length, 2 * _last.Length)];
             id.CopyTo(_last);
             _lastLength = id.Length;
         }
 
-        private void ToTable()
+        // While the written ids are read back into the hash table (BeginTable … EndTable).
+        private long _readBack;
+        private int _run;
+
+        /// <summary>
+        /// Starts turning the ids seen into the hash table: the caller then hands in the key of every written id, in the
+        /// order written (<see cref="AddWrittenKey"/>, read back from the segments), and ends with <see cref="EndTable"/>.
+        /// </summary>
+        public void BeginTable()
         {
-            var perShard = _count / 256 + 16;
+            if (_shards is not null) throw new InvalidOperationException("The ids are already a hash table.");
+            var perShard = (int)Math.Min(int.MaxValue / 2, (_written + _count) / 256 + 16);
             _shards = Enumerable.Range(0, 256).Select(_ => new Dictionary<UInt128, long>(perShard)).ToArray();
+            (_readBack, _run) = (0, -1);
+        }
+
+        public void AddWrittenKey(UInt128 key)
+        {
+            if (_readBack >= _written) throw new InvalidDataException($"More records were read back than the {_written} written.");
+            while (_run + 1 < _runs.Count && _runs[_run + 1].Ordinal <= _readBack) _run++;
+            _shards![(byte)key].Add(key, _runs[_run].Row + (_readBack - _runs[_run].Ordinal));
+            _readBack++;
+        }
+
+        /// <summary>Adds the ids seen but not written; from here on every id is looked up.</summary>
+        public void EndTable()
+        {
+            if (_readBack != _written) throw new InvalidDataException($"{_readBack} records were read back, {_written} were written.");
             for (var i = 0; i < _count; i++)
             {
                 var key = _keys![i / Chunk][i % Chunk];
-                _shards[(byte)key].Add(key, _rows![i / Chunk][i % Chunk]);
+                _shards![(byte)key].Add(key, _rows![i / Chunk][i % Chunk]);
             }
             (_keys, _rows, _lastLength) = (null, null, -1);
+            _runs.Clear();
         }
     }
 
@@ -1147,6 +1249,12 @@ public sealed class UploadPopulation(
             Written++;
             if (_count >= perSegment) await SealAsync(ct);
         }
+
+        /// <summary>The records added and not sealed yet, encoded one after another (valid until the next add).</summary>
+        public ReadOnlyMemory<byte> Unsealed => _buffer.WrittenMemory;
+
+        /// <summary>Hands every segment sealed so far on to be stored (the records not sealed yet stay).</summary>
+        public Task StoreSealedAsync(CancellationToken ct) => StoreGroupAsync(ct);
 
         /// <summary>Seals the records buffered so far as a segment and hands every sealed segment on to be stored.</summary>
         public async Task FlushAsync(CancellationToken ct)

@@ -67,6 +67,24 @@ public static class RecordCodec
         output.Write(utf8);
     }
 
+    /// <summary>The length of the record encoded at the start of <paramref name="data"/> (<see cref="Write"/>'s bytes), without decoding it.</summary>
+    public static int EncodedLength(ReadOnlySpan<byte> data)
+    {
+        var pos = 1;
+        var idLength = ReadLength(data, ref pos);
+        pos += idLength;
+        var tokenCount = ReadLength(data, ref pos);
+        pos += tokenCount * (1 + Token.Size);
+        var attributeCount = ReadLength(data, ref pos);
+        for (var i = 0; i < 2 * attributeCount; i++)
+        {
+            var length = ReadLength(data, ref pos);
+            pos += length;
+        }
+        if (pos > data.Length) throw new InvalidDataException("A record's encoding runs past its data.");
+        return pos;
+    }
+
     /// <summary>The record id's UTF-8 bytes inside one record's encoding (after the flags byte and the length prefix).</summary>
     public static ReadOnlySpan<byte> RecordIdBytes(ReadOnlySpan<byte> record)
     {
