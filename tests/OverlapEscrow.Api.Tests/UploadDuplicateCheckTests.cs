@@ -65,6 +65,24 @@ public sealed class UploadDuplicateCheckTests : IDisposable
     }
 
     [Fact]
+    public async Task AnOrderBreakAfterMoreSegmentsThanOneReadBackHoldsStillFindsDuplicatesInEverySegment()
+    {
+        var (org, population) = await PopulationAsync("dup-pages");
+
+        // 2,700 rows in order are 21 stored segments of 128 (read back 8 at a time) and 12 records not sealed; then the
+        // order breaks, and the duplicates' first rows sit in the first page of segments, the second, the third, and unsealed.
+        var problem = await ExpectProblem(await org.Http.UploadAsync(population,
+            Body(2700, null, Line(7000, "M-00001x"), Line(9001, Id(1)), Line(9002, Id(1499)), Line(9003, Id(2599)), Line(9004, Id(2694)))),
+            HttpStatusCode.UnprocessableEntity);
+
+        Assert.Equal(
+            [(2702L, "recordId", "Duplicate recordId (first seen on row 2)."), (2703L, "recordId", "Duplicate recordId (first seen on row 1500)."),
+             (2704L, "recordId", "Duplicate recordId (first seen on row 2600)."), (2705L, "recordId", "Duplicate recordId (first seen on row 2695).")],
+            Errors(problem));
+        Assert.Null((await Json(await org.Http.GetAsync($"/v1/populations/{population}")))["currentVersionId"]?.GetValue<string>());
+    }
+
+    [Fact]
     public async Task UnderSkipADuplicateAfterTheOrderBreaksNamesItsFirstRowAcrossTheGapsOfSkippedRows()
     {
         var (org, population) = await PopulationAsync("dup-gaps");

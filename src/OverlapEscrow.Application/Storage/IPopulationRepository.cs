@@ -100,6 +100,12 @@ public interface IPopulationRepository
     Task<IReadOnlyList<VersionSegments>> ReadChainAsync(string versionId, CancellationToken ct);
 
     /// <summary>
+    /// Up to <paramref name="limit"/> segments of one version (pending or committed), in order, from sequence number
+    /// <paramref name="fromSeq"/> on: a version read a few segments at a time, never all of them in memory at once.
+    /// </summary>
+    Task<IReadOnlyList<Segment>> ReadSegmentsAsync(string versionId, long fromSeq, int limit, CancellationToken ct);
+
+    /// <summary>
     /// Claims a key for an upload, locking its row: claimed (with a claim token) when new or when the previous holder's
     /// lease ran out; completed (with the stored response) when an upload with it committed; in progress or mismatch
     /// otherwise.

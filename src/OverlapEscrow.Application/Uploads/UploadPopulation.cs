@@ -409,21 +409,28 @@ public sealed class UploadPopulation(
     {
         await writer.StoreSealedAsync(ct);
         await store.DrainAsync();
-        var chain = await populations.ReadChainAsync(versionId, ct);
-        if (chain.Count == 0 || chain[^1].Version.Id != versionId) throw Abandoned();
+        if (!await populations.TouchAsync(versionId, time.GetUtcNow(), ct)) throw Abandoned(); // swept meanwhile
         seen.BeginTable();
-        foreach (var segment in chain[^1].Segments)
+        // A few segments at a time (about 6 MB at the default 8,192 records a segment), not the version's all at once: an
+        // upload sorted but for a row near its end would otherwise hold every sealed segment it wrote here.
+        for (var next = 0L; ;)
         {
-            var plaintext = cipher.OpenSegment(versionId, segment.Seq, segment.Data);
-            try
+            var segments = await populations.ReadSegmentsAsync(versionId, next, ReadBackSegments, ct);
+            foreach (var segment in segments)
             {
-                if (AddKeys(plaintext, seen, idSeed) != segment.RecordCount)
-                    throw new InvalidDataException($"Segment {segment.Seq} holds another count of records than {segment.RecordCount}.");
+                var plaintext = cipher.OpenSegment(versionId, segment.Seq, segment.Data);
+                try
+                {
+                    if (AddKeys(plaintext, seen, idSeed) != segment.RecordCount)
+                        throw new InvalidDataException($"Segment {segment.Seq} holds another count of records than {segment.RecordCount}.");
+                }
+                finally
+                {
+                    CryptographicOperations.ZeroMemory(plaintext); // partner data: not left for the collector
+                }
+                next = segment.Seq + 1;
             }
-            finally
-            {
-                CryptographicOperations.ZeroMemory(plaintext); // partner data: not left for the collector
-            }
+            if (segments.Count < ReadBackSegments) break;
         }
         AddKeys(writer.Unsealed.Span, seen, idSeed);
         seen.EndTable();
@@ -459,6 +466,9 @@ public sealed class UploadPopulation(
     }
 
     private const int BatchRows = 256;
+
+    /// <summary>Segments read back per statement when the duplicate check builds its table (<see cref="ReadBackWrittenIdsAsync"/>).</summary>
+    private const int ReadBackSegments = 8;
 
     /// <summary>What the ordered stage needs of one row: its number, its error if it has one, and for a usable row its kind, its record id's duplicate key and where its encoding ends.</summary>
     internal struct PreparedEntry

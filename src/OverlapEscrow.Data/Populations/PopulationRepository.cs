@@ -244,6 +244,14 @@ internal sealed class PopulationRepository(IDbScope scope) : IPopulationReposito
         return result;
     }
 
+    public async Task<IReadOnlyList<Segment>> ReadSegmentsAsync(string versionId, long fromSeq, int limit, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        var segments = await db.QueryAsync<SegmentRow>(
+            "SELECT * FROM segments WHERE version_id = @versionId AND seq >= @fromSeq ORDER BY seq LIMIT @limit", new { versionId, fromSeq, limit });
+        return segments.Select(s => new Segment(s.VersionId, s.Seq, (int)s.RecordCount, new SealedValue(s.Nonce, s.Data, (int)s.KeyVersion))).ToList();
+    }
+
     public async Task<IdempotencyClaim> ClaimIdempotencyKeyAsync(string organizationId, string key, string populationId, VersionKind mode,
         DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct)
     {
