@@ -61,8 +61,6 @@ internal sealed class DatabaseMaintenance(SqliteConnectionFactory connections) :
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM free_page_scrub", cancellationToken: ct));
         // TRUNCATE waits for readers and writers to let go of the log, copies it into the database file and truncates it
         // to zero bytes; busy (another connection still reading an old snapshot) leaves it for the next purge.
-        // The factory's checkpointer waits meanwhile: a checkpoint it runs would make this one busy at once.
-        using (await connections.Checkpointer.PauseAsync(ct))
-            await connection.ExecuteAsync(new CommandDefinition("PRAGMA wal_checkpoint(TRUNCATE)", cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition("PRAGMA wal_checkpoint(TRUNCATE)", cancellationToken: ct));
     }
 }

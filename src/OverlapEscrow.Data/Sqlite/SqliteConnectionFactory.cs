@@ -18,16 +18,9 @@ public sealed class SqliteConnectionFactory : IDbConnectionFactory, IDisposable
 
     private readonly string _connectionString;
 
-    private readonly SqliteCheckpointer _checkpointer;
-
-    public SqliteConnectionFactory(string databasePath) : this(databasePath, null) { }
-
-    /// <param name="checkpointInterval">How often <see cref="SqliteCheckpointer"/> copies the log into the database file
-    /// (null: its default; <see cref="Timeout.InfiniteTimeSpan"/>: never, for tests).</param>
-    internal SqliteConnectionFactory(string databasePath, TimeSpan? checkpointInterval)
+    public SqliteConnectionFactory(string databasePath)
     {
         DatabasePath = databasePath;
-        _checkpointer = new SqliteCheckpointer(databasePath, checkpointInterval);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = databasePath,
@@ -39,9 +32,6 @@ public sealed class SqliteConnectionFactory : IDbConnectionFactory, IDisposable
     }
 
     public string DatabasePath { get; }
-
-    /// <summary>What copies this database's write-ahead log into its file (for tests).</summary>
-    internal SqliteCheckpointer Checkpointer => _checkpointer;
 
     /// <summary>
     /// The native connections whose pragmas are set. A pooled <see cref="SqliteConnection"/> hands out the same native
@@ -111,12 +101,11 @@ public sealed class SqliteConnectionFactory : IDbConnectionFactory, IDisposable
         }
     }
 
-    /// <summary>Closes the kept connections (later ones are not kept) and stops the checkpointer.</summary>
+    /// <summary>Closes the kept connections; later ones are not kept.</summary>
     public void Dispose()
     {
         _disposed = true;
         CloseKept();
-        _checkpointer.Dispose();
     }
 
     private static bool Idle(SqliteConnection connection)
@@ -144,11 +133,8 @@ public sealed class SqliteConnectionFactory : IDbConnectionFactory, IDisposable
         // synchronous=FULL: a commit is on disk before the 2xx that reports it (WAL with NORMAL can lose the
         // last commits on power loss). foreign_keys is per connection in SQLite. secure_delete=FAST: a deleted row's
         // bytes are zeroed in the b-tree pages that held it, at no extra I/O (overflow pages, where segments live, are
-        // not: IDatabaseMaintenance.PurgeDeletedContentAsync scrubs the free pages after an erasure). wal_autocheckpoint:
-        // the log is copied into the database file by SqliteCheckpointer's timer, not by the connection whose commit
-        // crosses SQLite's default 1,000 pages; a commit checkpoints itself only past the backstop (a writer outrunning it).
-        command.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA secure_delete = FAST; PRAGMA wal_autocheckpoint = "
-            + SqliteCheckpointer.BackstopPages + ";";
+        // not: IDatabaseMaintenance.PurgeDeletedContentAsync scrubs the free pages after an erasure).
+        command.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA secure_delete = FAST;";
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }
