@@ -329,7 +329,7 @@ public sealed class UploadPopulation(
                         // The first id out of order: the ids written so far are read back from the segments, once, for the
                         // duplicate check's hash table (SeenRecordIds).
                         if (seen.InOrder && batch.Row(i).Error is null && !seen.Follows(RecordCodec.RecordIdBytes(batch.Encoded(i).Span)))
-                            await ReadBackWrittenIdsAsync(seen, writer, store, versionId, cipher, idSeed, ct);
+                            await ReadBackWrittenIdsAsync(seen, writer, store, versionId, request.Caller.OrganizationId, idSeed, ct);
                         ref readonly var row = ref batch.Row(i);
                         if (++rowsRead > _o.MaxRows)
                             return new ReadOutcome(rowsRead, 0, errorCount, false, errors,
@@ -404,12 +404,29 @@ public sealed class UploadPopulation(
     /// first, and the stage drained), read back and opened one at a time, then the records not sealed yet. Once per upload
     /// at most, when its ids stop arriving in order.
     /// </summary>
-    private async Task ReadBackWrittenIdsAsync(SeenRecordIds seen, SegmentWriter writer, StoreQueue store, string versionId, IOrganizationCipher cipher,
+    private async Task ReadBackWrittenIdsAsync(SeenRecordIds seen, SegmentWriter writer, StoreQueue store, string versionId, string organizationId,
         long idSeed, CancellationToken ct)
     {
         await writer.StoreSealedAsync(ct);
         await store.DrainAsync();
         if (!await populations.TouchAsync(versionId, time.GetUtcNow(), ct)) throw Abandoned(); // swept meanwhile
+        // The organization's keys as they are now, not the upload's cipher: a data-key rotation since the upload began
+        // re-seals its stored segments under the new key version (it keeps the old one until this upload ends).
+        using var cipher = await keyring.ForOrganizationAsync(organizationId, ct);
+        try
+        {
+            await ReadBackAsync(seen, writer, versionId, cipher, idSeed, ct);
+        }
+        catch (InvalidDataException)
+        {
+            // Fewer records read back than written: the pending version changed under the upload (swept between two
+            // pages). Not applied, and said so (an InvalidDataException would read as a gzip error to the caller).
+            throw Abandoned();
+        }
+    }
+
+    private async Task ReadBackAsync(SeenRecordIds seen, SegmentWriter writer, string versionId, IOrganizationCipher cipher, long idSeed, CancellationToken ct)
+    {
         seen.BeginTable();
         // A few segments at a time (about 6 MB at the default 8,192 records a segment), not the version's all at once: an
         // upload sorted but for a row near its end would otherwise hold every sealed segment it wrote here.
