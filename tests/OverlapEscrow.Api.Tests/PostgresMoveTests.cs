@@ -263,6 +263,52 @@ public sealed class PostgresMoveTests : IDisposable
     }
 
     [ServerFact]
+    public async Task ASnapshotAKilledRunLeftIsDeletedByTheNextRunAndOneInUseIsNot()
+    {
+        Directory.CreateDirectory(_dataDirectory);
+        using (var app = new EscrowApp(OnSqlite, _dataDirectory)) await app.SignupAsync("leftover-alpha");
+        string Snapshot(string name, bool withLock)
+        {
+            var directory = Path.Combine(_dataDirectory, name);
+            Directory.CreateDirectory(directory);
+            File.WriteAllText(Path.Combine(directory, "escrow.db"), "a copy of the whole database");
+            if (withLock) File.WriteAllText(Path.Combine(directory, ".lock"), "");
+            return directory;
+        }
+        // Killed mid-copy: its lock file is there and no process holds it.
+        var killed = Snapshot("move-snapshot-20261101T010000000Z", withLock: true);
+        // A copy running in another process: it holds its lock.
+        var running = Snapshot("move-snapshot-20261101T020000000Z", withLock: true);
+        using var held = new FileStream(Path.Combine(running, ".lock"), FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        // Without a lock file: left long ago (deleted), or a run between creating its folder and its lock (kept).
+        var old = Snapshot("move-snapshot-20261101T030000000Z", withLock: false);
+        Directory.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddHours(-2));
+        var young = Snapshot("move-snapshot-20261101T040000000Z", withLock: false);
+
+        var (code, output) = await AdminAsync("copy-to-postgres", "--to", NewTarget());
+        Assert.True(code == 0, output);
+        Assert.Contains("deleted move-snapshot-20261101T010000000Z: a snapshot an interrupted run left", output);
+        Assert.Contains("deleted move-snapshot-20261101T030000000Z: a snapshot an interrupted run left", output);
+        Assert.DoesNotContain("deleted move-snapshot-20261101T020000000Z", output);
+        Assert.DoesNotContain("deleted move-snapshot-20261101T040000000Z", output);
+        Assert.False(Directory.Exists(killed));
+        Assert.False(Directory.Exists(old));
+        Assert.True(File.Exists(Path.Combine(running, "escrow.db")));
+        Assert.True(File.Exists(Path.Combine(young, "escrow.db")));
+        // Its own snapshot is gone too: only the two left alone remain.
+        Assert.Equal(2, Directory.EnumerateDirectories(_dataDirectory, "move-snapshot-*").Count());
+
+        // Once the other process lets go, the next run (a verification too) deletes it.
+        held.Dispose();
+        var verify = await AdminAsync("verify-copy", "--to", TargetOf(_databases[^1]));
+        Assert.Contains("deleted move-snapshot-20261101T020000000Z", verify.Output);
+        Assert.False(Directory.Exists(running));
+    }
+
+    private static string TargetOf(string database) =>
+        new NpgsqlConnectionStringBuilder(TestPostgres.ConnectionString(database)) { Password = TargetPassword }.ConnectionString;
+
+    [ServerFact]
     public async Task ATargetThatIsNotEmptyIsRefusedAndLeftAsItWas()
     {
         Directory.CreateDirectory(_dataDirectory);

@@ -50,6 +50,8 @@ public static partial class AdminCommand
                 var contents = await move.TargetContentsAsync(target!, ct);
                 if (contents.Count > 0) return c.Fail(PostgresMove.NotEmpty(contents));
 
+                foreach (var leftover in move.RemoveLeftoverSnapshots())
+                    c.Out.WriteLine($"deleted {leftover}: a snapshot an interrupted run left (a copy of the whole database)");
                 using var snapshot = await move.SnapshotAsync(ct);
                 c.Out.WriteLine($"snapshot: the database as of {snapshot.TakenAt:yyyy-MM-dd HH:mm:ss}Z ({N(snapshot.Bytes)} bytes); writes after it are not copied");
                 var started = Stopwatch.GetTimestamp();
@@ -87,6 +89,8 @@ public static partial class AdminCommand
                 if (escrow.Database.IsPostgres) return c.Fail("Escrow:Database:Provider is postgres: run verify-copy with the SQLite escrow's configuration, naming the copy with --to-env.");
                 var move = services.GetRequiredService<PostgresMove>();
                 c.Out.WriteLine($"target: {move.DescribeTarget(target!)}");
+                foreach (var leftover in move.RemoveLeftoverSnapshots())
+                    c.Out.WriteLine($"deleted {leftover}: a snapshot an interrupted run left (a copy of the whole database)");
                 using var snapshot = await move.SnapshotAsync(ct);
                 c.Out.WriteLine($"snapshot: the database as of {snapshot.TakenAt:yyyy-MM-dd HH:mm:ss}Z ({N(snapshot.Bytes)} bytes)");
                 return await VerifyAsync(c, escrow, move, snapshot, target!, ct);

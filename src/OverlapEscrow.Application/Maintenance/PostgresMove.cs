@@ -10,18 +10,35 @@ namespace OverlapEscrow.Application.Maintenance;
 
 /// <summary>
 /// A consistent copy of the running SQLite database, taken for a move and deleted after it. <see cref="Directory"/>
-/// holds it as <c>escrow.db</c>, so a service can be pointed at it (as a data directory) to read it as the escrow did.
+/// holds it as <c>escrow.db</c>, so a service can be pointed at it (as a data directory) to read it as the escrow did,
+/// and a <c>.lock</c> file held open exclusively while the snapshot lives: a run killed before it could delete its
+/// snapshot leaves the lock free, which is how the next run tells a leftover from a snapshot in use.
 /// </summary>
-public sealed class MoveSnapshot(string directory, long bytes, DateTimeOffset takenAt) : IDisposable
+public sealed class MoveSnapshot : IDisposable
 {
-    public string Directory { get; } = directory;
+    internal const string LockFile = ".lock";
+    private readonly FileStream? _lock;
+
+    public MoveSnapshot(string directory, long bytes, DateTimeOffset takenAt, FileStream? held = null)
+    {
+        Directory = directory;
+        Bytes = bytes;
+        TakenAt = takenAt;
+        _lock = held;
+    }
+
+    public string Directory { get; }
     public string DatabasePath => Path.Combine(Directory, "escrow.db");
-    public long Bytes { get; } = bytes;
-    public DateTimeOffset TakenAt { get; } = takenAt;
+    public long Bytes { get; }
+    public DateTimeOffset TakenAt { get; }
+
+    /// <summary>The lock, handed to the snapshot that is returned (the one being built gives it up without deleting).</summary>
+    internal FileStream? Release() => _lock;
 
     /// <summary>Deletes the snapshot: it holds everything the database holds.</summary>
     public void Dispose()
     {
+        _lock?.Dispose();
         try { System.IO.Directory.Delete(Directory, recursive: true); }
         catch (DirectoryNotFoundException) { }
     }
@@ -44,21 +61,63 @@ public sealed class PostgresMove(IDatabaseMaintenance database, IDatabaseCopy co
     /// </summary>
     public async Task<MoveSnapshot> SnapshotAsync(CancellationToken ct)
     {
-        var directory = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(database.DatabasePath))!, $"move-snapshot-{time.GetUtcNow():yyyyMMddTHHmmssfffZ}");
+        var directory = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(database.DatabasePath))!, $"{SnapshotPrefix}{time.GetUtcNow():yyyyMMddTHHmmssfffZ}");
         Directory.CreateDirectory(directory);
-        var snapshot = new MoveSnapshot(directory, 0, time.GetUtcNow());
+        // Exclusive while this process lives (an advisory lock on Linux and macOS, a sharing mode on Windows): freed by the
+        // kernel when the process dies however it dies.
+        var held = new FileStream(Path.Combine(directory, MoveSnapshot.LockFile), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        var snapshot = new MoveSnapshot(directory, 0, time.GetUtcNow(), held);
         try
         {
             var bytes = await database.BackupToAsync(snapshot.DatabasePath, ct);
             var (ok, problems) = await database.CheckIntegrityAsync(snapshot.DatabasePath, ct);
             if (!ok) throw new InvalidDataException("The snapshot failed its integrity check: " + string.Join("; ", problems));
-            return new MoveSnapshot(directory, bytes, snapshot.TakenAt);
+            return new MoveSnapshot(directory, bytes, snapshot.TakenAt, snapshot.Release());
         }
         catch
         {
             snapshot.Dispose();
             throw;
         }
+    }
+
+    private const string SnapshotPrefix = "move-snapshot-";
+
+    /// <summary>
+    /// Deletes the snapshots that runs killed before their end left beside the database (each a full copy of it, like a
+    /// backup), and answers their names: a snapshot whose lock no process holds, or, without a lock file (left between
+    /// the folder's creation and the lock's, or by a version before the lock), one untouched for an hour. A snapshot a
+    /// running copy or verification holds is left alone.
+    /// </summary>
+    public IReadOnlyList<string> RemoveLeftoverSnapshots()
+    {
+        var parent = Path.GetDirectoryName(Path.GetFullPath(database.DatabasePath))!;
+        var removed = new List<string>();
+        if (!Directory.Exists(parent)) return removed;
+        foreach (var directory in Directory.EnumerateDirectories(parent, SnapshotPrefix + "*"))
+        {
+            var lockPath = Path.Combine(directory, MoveSnapshot.LockFile);
+            FileStream? free = null;
+            try
+            {
+                if (File.Exists(lockPath))
+                    free = new FileStream(lockPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+                else if (time.GetUtcNow().UtcDateTime - Directory.GetLastWriteTimeUtc(directory) < TimeSpan.FromHours(1))
+                    continue;
+            }
+            catch (IOException)
+            {
+                continue; // held: a copy or verification in another process is using it
+            }
+            using (free)
+            {
+                try { Directory.Delete(directory, recursive: true); }
+                catch (DirectoryNotFoundException) { }
+            }
+            removed.Add(Path.GetFileName(directory));
+            logger.LogWarning("Deleted the move snapshot {Snapshot} an interrupted run left beside the database", Path.GetFileName(directory));
+        }
+        return removed;
     }
 
     public string DescribeTarget(string target) => copy.DescribeTarget(target);
