@@ -189,6 +189,22 @@ def counters_line(started):
     return f"\n{'':<36}{audit}GC paused {pause * 1000:.0f} ms ({gcs})"
 
 
+def later_windows(urls, paths, tokens, pids, args, name):
+    """--later N: the same load for N more windows of the figure's length right after it, in the same process: whether the
+    figure's tail is the service's first seconds of this load (tiered compilation, a fresh heap) or its steady state."""
+    lines = ""
+    for n in range(args.later):
+        before = cpu_seconds(pids, args.pg_master)
+        r = wrk_all(urls, paths, tokens, args.connections, args.seconds, args.work, name)[0]
+        after = cpu_seconds(pids, args.pg_master)
+        if r["non2xx"] or r["socket"]:
+            print(r["raw"], file=sys.stderr)
+            sys.exit(f"{name}, later window {n + 1}: {r['non2xx']} failed responses, socket errors: {r['socket'] or 'none'}")
+        us = f", {(after['services'] - before['services']) * 1e6 / (r['rps'] * (after['at'] - before['at'])):.0f} us CPU per request" if pids and r["rps"] else ""
+        lines += f"\n{'':<36}then {args.seconds} s more (window {n + 2}): {r['rps']:.0f} req/s, p50 {r['p50']:.2f}, p99 {r['p99']:.2f} ms{us}"
+    return lines
+
+
 def to_ms(value, unit):
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
@@ -211,6 +227,8 @@ def main():
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--warm-seconds", type=int, default=0)
     p.add_argument("--counters-pid", default="", help="the service's process: dotnet-counters reads its audit commit and GC figures")
+    p.add_argument("--later", type=int, default=0,
+                   help="after each figure, this many further windows of the same load and length, printed under it (not judged)")
     args = p.parse_args()
     if args.versus:
         alternate(args)
@@ -227,6 +245,7 @@ def main():
     labels = {"me": "/v1/me (baseline, same run)", "matrix": "matrix (audited)", "list": "list page, 50 items (audited)"}
 
     waits = {}
+    later = {}
 
     def measure(urls):
         figures, cpu = {}, {}
@@ -241,6 +260,8 @@ def main():
             if r["non2xx"] or r["socket"]:
                 print(r["raw"], file=sys.stderr)
                 sys.exit(f"{name}: {r['non2xx']} failed responses, socket errors: {r['socket'] or 'none'}")
+            if len(urls) == 1:
+                later[name] = later_windows(urls, paths, tokens, pids, args, name)
         return figures, cpu
 
     figures, cpu = measure([args.url])
@@ -249,8 +270,8 @@ def main():
     for name, _ in kinds:
         r = figures[name]
         ratio = "" if name == "me" else f"{r['rps'] / base['rps']:.2f}x req/s"
-        print(f"{labels[name]:<34} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}  {ratio}" + (f"   {cpu[name]}" if args.label else "")
-              + waits.get(name, ""))
+        print(f"{labels[name]:<34} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}  {ratio}" + (f"   {cpu[name]}" if args.label or args.later else "")
+              + waits.get(name, "") + later.get(name, ""))
     record(args, 1, figures)
     if args.also:
         urls = [args.url] + args.also
