@@ -86,10 +86,14 @@ internal static class ColumnArrays
             var start = address & ~(nint)(HugePage - 1);
             var end = (address + bytes + HugePage - 1) & ~(nint)(HugePage - 1);
             _ = Native.Madvise(start, (nuint)(end - start), MadvHugePage);
-            // The array's own pages only; faulting a page in changes no byte of it.
+            // The array's own pages only; faulting a page in changes no byte of it. One huge page's range at a time: the
+            // kernel holds the process's memory-map lock for the whole of each call, and a collection that commits memory
+            // (mprotect, with every thread stopped) waits for that lock, so one call over tens of MB of fresh memory made a
+            // restart's collections pause as long as it ran (docs/performance.md, "A restart's collections: what the
+            // pauses wait for"). Between two calls a waiting writer gets the lock.
             var first = address & ~(nint)(SmallPage - 1);
             var last = (address + bytes + SmallPage - 1) & ~(nint)(SmallPage - 1);
-            _ = Native.Madvise(first, (nuint)(last - first), MadvPopulateWrite);
+            foreach (var (from, to) in HugePageSteps(first, last)) _ = Native.Madvise(from, (nuint)(to - from), MadvPopulateWrite);
             // Whatever the first call answered: where the range has a hole it fails with ENOMEM yet marks the rest.
             _ = Native.Madvise(start, (nuint)(end - start), MadvNoHugePage);
         }
@@ -100,6 +104,17 @@ internal static class ColumnArrays
         finally
         {
             handle.Free();
+        }
+    }
+
+    /// <summary>[first, last) cut at every 2 MB boundary, in order: each piece within one huge page's range.</summary>
+    internal static IEnumerable<(nint From, nint To)> HugePageSteps(nint first, nint last)
+    {
+        for (var from = first; from < last;)
+        {
+            var to = Math.Min((from + HugePage) & ~(nint)(HugePage - 1), last);
+            yield return (from, to);
+            from = to;
         }
     }
 
