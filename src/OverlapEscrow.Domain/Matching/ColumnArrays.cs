@@ -43,7 +43,7 @@ internal static class ColumnArrays
     public static T[] Uninitialized<T>(int length) where T : unmanaged
     {
         var array = GC.AllocateUninitializedArray<T>(length);
-        if (AdviseHugePages && (long)length * Unsafe.SizeOf<T>() >= MinimumBytes) Populate(array);
+        if (AdviseHugePages && (long)length * Unsafe.SizeOf<T>() >= MinimumBytes) Populate(array, length);
         return array;
     }
 
@@ -59,27 +59,28 @@ internal static class ColumnArrays
     /// An array of at least <paramref name="length"/> elements from the shared pool (contents as the pool gives them), its
     /// pages faulted in ahead like a column's when large: a computation's working arrays (the match's pairs) in a process
     /// that has not computed before are fresh memory too — about a third of a cold overlap's 4 KB faults after a restart
-    /// (docs/performance.md, "Fresh memory on this machine"). An array the pool hands back again has its pages already,
-    /// and faulting in changes no byte, so the advice then costs only its system calls.
+    /// (docs/performance.md, "Fresh memory on this machine"). Only the <paramref name="length"/> elements asked for: the pool
+    /// rounds up to a power of two, and the rest (up to half the array) is not written by the caller. An array the pool
+    /// hands back again has its pages already, and faulting in changes no byte, so the advice then costs only its system calls.
     /// </summary>
     public static T[] Rent<T>(int length) where T : unmanaged
     {
         var array = System.Buffers.ArrayPool<T>.Shared.Rent(length);
-        if (AdviseHugePages && (long)array.Length * Unsafe.SizeOf<T>() >= MinimumBytes) Populate(array);
+        if (AdviseHugePages && (long)length * Unsafe.SizeOf<T>() >= MinimumBytes) Populate(array, length);
         return array;
     }
 
     /// <summary>Arrays from 512 KB (a record flag at half a million records) are faulted in ahead; smaller ones as they are written.</summary>
     private const long MinimumBytes = 512 << 10;
 
-    private static void Populate<T>(T[] array) where T : unmanaged
+    private static void Populate<T>(T[] array, int length) where T : unmanaged
     {
         // Pinned while the kernel faults its pages in (a large array is not moved anyway; the pin makes the address a fact).
         var handle = GCHandle.Alloc(array, GCHandleType.Pinned);
         try
         {
             var address = handle.AddrOfPinnedObject();
-            var bytes = (nint)((long)array.Length * Unsafe.SizeOf<T>());
+            var bytes = (nint)((long)length * Unsafe.SizeOf<T>());
             // The huge pages the array touches, its first and last shared with whatever lies beside it (the mark changes no
             // byte; the neighbours' pages not yet there come as part of a huge page, zeroed as a fresh 4 KB page would be).
             // Where a 2 MB range already has pages, or is not all committed, the kernel gives it 4 KB pages as before.
