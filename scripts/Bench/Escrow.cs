@@ -69,7 +69,7 @@ public sealed class Escrow : IAsyncDisposable
     /// the migrations), so a new escrow here is a started service, not a process that has done nothing yet. It matters for
     /// the figures: the key status reads every organization's keyring file, so a service's first overlap finds the keyring's
     /// JSON reader and the secrets loaded, where a bare process paid ~40 ms for them in its first load's data keys
-    /// (docs/performance.md, "Overlaps from stored columns", "What a restart's data keys cost").
+    /// (docs/performance.md, "Overlaps from stored columns", "A restart's first overlap").
     /// </summary>
     private static async Task StartAsync(ServiceProvider services)
     {

@@ -6,7 +6,7 @@ namespace OverlapEscrow.Domain.Matching;
 /// <summary>
 /// The large arrays a loaded version keeps (its token columns, tens of MB at a million records): allocated without
 /// zeroing and, on Linux, their memory faulted in before they are written — with transparent huge pages where the
-/// kernel can give them — in one system call, not one page fault per 4 KB page as the copy writes them.
+/// kernel can give them — in one system call per 2 MB, not one page fault per 4 KB page as the copy writes them.
 /// </summary>
 /// <remarks>
 /// A cold load writes every byte of these arrays once, and most of them are memory the process has never touched: on
@@ -14,8 +14,8 @@ namespace OverlapEscrow.Domain.Matching;
 /// more than anything the load computes (docs/performance.md, "Overlaps from stored columns"). With
 /// <c>transparent_hugepage/enabled</c> at <c>madvise</c> (the common default) the runtime's arrays get 4 KB pages only.
 /// So, for an array of at least 512 KB: <c>madvise(MADV_HUGEPAGE)</c> on the 2 MB-aligned range it lies in,
-/// <c>madvise(MADV_POPULATE_WRITE)</c> on all its pages (faulted in as if written, contents untouched: 2 MB at a time
-/// where the kernel can), then <c>madvise(MADV_NOHUGEPAGE)</c> on the range again.
+/// <c>madvise(MADV_POPULATE_WRITE)</c> on all its pages, one 2 MB range a call (faulted in as if written, contents
+/// untouched: 2 MB at a time where the kernel can), then <c>madvise(MADV_NOHUGEPAGE)</c> on the range again.
 /// <para>
 /// Why the mark is taken off at once: the array's memory goes back to the garbage collector one day, and a range left
 /// marked would make the runtime's later first touches there (other objects, written by managed code) fault 2 MB at a
@@ -89,9 +89,9 @@ internal static class ColumnArrays
             _ = Native.Madvise(start, (nuint)(end - start), MadvHugePage);
             // The array's own pages only; faulting a page in changes no byte of it. One huge page's range at a time: the
             // kernel holds the process's memory-map lock for the whole of each call, and a collection that commits memory
-            // (mprotect, with every thread stopped) waits for that lock, so one call over tens of MB of fresh memory made a
-            // restart's collections pause as long as it ran (docs/performance.md, "A restart's collections: what the
-            // pauses wait for"). Between two calls a waiting writer gets the lock.
+            // (mprotect, with every thread stopped) waits for that lock: a restart's collection that began during one call over
+            // tens of MB of fresh memory paused until the call returned (docs/performance.md, "A restart's first overlap: the match's
+            // fresh memory, the data keys, what the collections wait for"). Between two calls a waiting writer gets the lock.
             var first = address & ~(nint)(SmallPage - 1);
             var last = (address + bytes + SmallPage - 1) & ~(nint)(SmallPage - 1);
             foreach (var (from, to) in HugePageSteps(first, last)) _ = Native.Madvise(from, (nuint)(to - from), MadvPopulateWrite);

@@ -196,7 +196,7 @@ public static class OverlapEngine
         {
             // The judged pairs are written over the sorted ones they come from (Judgements): a computation in a new process
             // touches every byte of its working arrays for the first time, and a third array of a pair count was about a
-            // quarter of them (docs/performance.md, "The match's working memory").
+            // fifth of them (6.3 of 29 MB at 1M × 1M) (docs/performance.md, "A restart's first overlap").
             var judged = new Judgements(sorted, pairCount);
             // Domain pairs not joined by name: whether their names agree too (one pass over the name columns for just their records).
             var nameShared = NamesShared(mine, theirs, sorted, pairCount);
