@@ -77,6 +77,26 @@ public class ColumnArraysTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(0x7f00_0000_1000L, 0x7f00_0000_2000L)] // one small page
+    [InlineData(0x7f00_001f_f000L, 0x7f00_0060_3000L)] // from just before a boundary to past the next two
+    [InlineData(0x7f00_0020_0000L, 0x7f00_0060_0000L)] // two whole huge pages
+    public void PagesAreFaultedInOneHugePagesRangeAtATimeAndAllOfThem(long first, long last)
+    {
+        // One call per 2 MB range, so a collection waiting for the memory-map lock waits for one range, not the array.
+        var steps = ColumnArrays.HugePageSteps((nint)first, (nint)last).ToList();
+
+        Assert.Equal((nint)first, steps[0].From);
+        Assert.Equal((nint)last, steps[^1].To);
+        for (var i = 0; i < steps.Count; i++)
+        {
+            Assert.True(steps[i].From < steps[i].To);
+            Assert.Equal(steps[i].From >> 21, (steps[i].To - 1) >> 21);
+            if (i > 0) Assert.Equal(steps[i - 1].To, steps[i].From);
+        }
+        Assert.Equal(((last - 1) >> 21) - (first >> 21) + 1, steps.Count);
+    }
+
     [Fact]
     public void ALargeArrayLeavesNoHugePageMarkOnItsMemory()
     {

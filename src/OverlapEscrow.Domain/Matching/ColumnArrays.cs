@@ -6,7 +6,7 @@ namespace OverlapEscrow.Domain.Matching;
 /// <summary>
 /// The large arrays a loaded version keeps (its token columns, tens of MB at a million records): allocated without
 /// zeroing and, on Linux, their memory faulted in before they are written — with transparent huge pages where the
-/// kernel can give them — in one system call, not one page fault per 4 KB page as the copy writes them.
+/// kernel can give them — in one system call per 2 MB, not one page fault per 4 KB page as the copy writes them.
 /// </summary>
 /// <remarks>
 /// A cold load writes every byte of these arrays once, and most of them are memory the process has never touched: on
@@ -14,8 +14,8 @@ namespace OverlapEscrow.Domain.Matching;
 /// more than anything the load computes (docs/performance.md, "Overlaps from stored columns"). With
 /// <c>transparent_hugepage/enabled</c> at <c>madvise</c> (the common default) the runtime's arrays get 4 KB pages only.
 /// So, for an array of at least 512 KB: <c>madvise(MADV_HUGEPAGE)</c> on the 2 MB-aligned range it lies in,
-/// <c>madvise(MADV_POPULATE_WRITE)</c> on all its pages (faulted in as if written, contents untouched: 2 MB at a time
-/// where the kernel can), then <c>madvise(MADV_NOHUGEPAGE)</c> on the range again.
+/// <c>madvise(MADV_POPULATE_WRITE)</c> on all its pages, one 2 MB range a call (faulted in as if written, contents
+/// untouched: 2 MB at a time where the kernel can), then <c>madvise(MADV_NOHUGEPAGE)</c> on the range again.
 /// <para>
 /// Why the mark is taken off at once: the array's memory goes back to the garbage collector one day, and a range left
 /// marked would make the runtime's later first touches there (other objects, written by managed code) fault 2 MB at a
@@ -43,7 +43,7 @@ internal static class ColumnArrays
     public static T[] Uninitialized<T>(int length) where T : unmanaged
     {
         var array = GC.AllocateUninitializedArray<T>(length);
-        if (AdviseHugePages && (long)length * Unsafe.SizeOf<T>() >= MinimumBytes) Populate(array);
+        if (AdviseHugePages && (long)length * Unsafe.SizeOf<T>() >= MinimumBytes) Populate(array, length);
         return array;
     }
 
@@ -59,37 +59,42 @@ internal static class ColumnArrays
     /// An array of at least <paramref name="length"/> elements from the shared pool (contents as the pool gives them), its
     /// pages faulted in ahead like a column's when large: a computation's working arrays (the match's pairs) in a process
     /// that has not computed before are fresh memory too — about a third of a cold overlap's 4 KB faults after a restart
-    /// (docs/performance.md, "Fresh memory on this machine"). An array the pool hands back again has its pages already,
-    /// and faulting in changes no byte, so the advice then costs only its system calls.
+    /// (docs/performance.md, "Fresh memory on this machine"). Only the <paramref name="length"/> elements asked for: the pool
+    /// rounds up to a power of two, and the rest (up to half the array) is not written by the caller. An array the pool
+    /// hands back again has its pages already, and faulting in changes no byte, so the advice then costs only its system calls.
     /// </summary>
     public static T[] Rent<T>(int length) where T : unmanaged
     {
         var array = System.Buffers.ArrayPool<T>.Shared.Rent(length);
-        if (AdviseHugePages && (long)array.Length * Unsafe.SizeOf<T>() >= MinimumBytes) Populate(array);
+        if (AdviseHugePages && (long)length * Unsafe.SizeOf<T>() >= MinimumBytes) Populate(array, length);
         return array;
     }
 
     /// <summary>Arrays from 512 KB (a record flag at half a million records) are faulted in ahead; smaller ones as they are written.</summary>
     private const long MinimumBytes = 512 << 10;
 
-    private static void Populate<T>(T[] array) where T : unmanaged
+    private static void Populate<T>(T[] array, int length) where T : unmanaged
     {
         // Pinned while the kernel faults its pages in (a large array is not moved anyway; the pin makes the address a fact).
         var handle = GCHandle.Alloc(array, GCHandleType.Pinned);
         try
         {
             var address = handle.AddrOfPinnedObject();
-            var bytes = (nint)((long)array.Length * Unsafe.SizeOf<T>());
+            var bytes = (nint)((long)length * Unsafe.SizeOf<T>());
             // The huge pages the array touches, its first and last shared with whatever lies beside it (the mark changes no
             // byte; the neighbours' pages not yet there come as part of a huge page, zeroed as a fresh 4 KB page would be).
             // Where a 2 MB range already has pages, or is not all committed, the kernel gives it 4 KB pages as before.
             var start = address & ~(nint)(HugePage - 1);
             var end = (address + bytes + HugePage - 1) & ~(nint)(HugePage - 1);
             _ = Native.Madvise(start, (nuint)(end - start), MadvHugePage);
-            // The array's own pages only; faulting a page in changes no byte of it.
+            // The array's own pages only; faulting a page in changes no byte of it. One huge page's range at a time: the
+            // kernel holds the process's memory-map lock for the whole of each call, and a collection that commits memory
+            // (mprotect, with every thread stopped) waits for that lock: a restart's collection that began during one call over
+            // tens of MB of fresh memory paused until the call returned (docs/performance.md, "A restart's first overlap: the match's
+            // fresh memory, the data keys, what the collections wait for"). Between two calls a waiting writer gets the lock.
             var first = address & ~(nint)(SmallPage - 1);
             var last = (address + bytes + SmallPage - 1) & ~(nint)(SmallPage - 1);
-            _ = Native.Madvise(first, (nuint)(last - first), MadvPopulateWrite);
+            foreach (var (from, to) in HugePageSteps(first, last)) _ = Native.Madvise(from, (nuint)(to - from), MadvPopulateWrite);
             // Whatever the first call answered: where the range has a hole it fails with ENOMEM yet marks the rest.
             _ = Native.Madvise(start, (nuint)(end - start), MadvNoHugePage);
         }
@@ -100,6 +105,17 @@ internal static class ColumnArrays
         finally
         {
             handle.Free();
+        }
+    }
+
+    /// <summary>[first, last) cut at every 2 MB boundary, in order: each piece within one huge page's range.</summary>
+    internal static IEnumerable<(nint From, nint To)> HugePageSteps(nint first, nint last)
+    {
+        for (var from = first; from < last;)
+        {
+            var to = Math.Min((from + HugePage) & ~(nint)(HugePage - 1), last);
+            yield return (from, to);
+            from = to;
         }
     }
 

@@ -192,14 +192,18 @@ public static class OverlapEngine
         // returned cleared: a matrix computes many overlaps, and fresh arrays of that size are large-object allocations
         // whose pages are touched for the first time (dear on a virtual machine), collected only by a full collection.
         var sorted = SortPairs(joined, mine.RecordCount, theirs.RecordCount, out var pairCount);
-        using var judged = new Judgements(pairCount);
         try
         {
+            // The judged pairs are written over the sorted ones they come from (Judgements): a computation in a new process
+            // touches every byte of its working arrays for the first time, and a third array of a pair count was about a
+            // fifth of them (6.3 of 29 MB at 1M × 1M) (docs/performance.md, "A restart's first overlap").
+            var judged = new Judgements(sorted, pairCount);
             // Domain pairs not joined by name: whether their names agree too (one pass over the name columns for just their records).
             var nameShared = NamesShared(mine, theirs, sorted, pairCount);
             try
             {
-                // Each (mine, theirs) pair once, with its confidence, before the view and the cap.
+                // Each (mine, theirs) pair once, with its confidence, before the view and the cap. A judged pair is written at
+                // an index no greater than its group's first pair, all of which have been read by then.
                 for (int i = 0, check = 0; i < pairCount;)
                 {
                     var me = sorted[i].Mine;
@@ -216,14 +220,25 @@ public static class OverlapEngine
             {
                 ArrayPool<bool>.Shared.Return(nameShared, clearArray: true);
             }
+            DemoteAmbiguous(mine, theirs, judged);
+            return Result(theirs, judged, possible);
         }
         finally
         {
+            // The pairs and the judged pairs over them say who overlaps whom: not left in a buffer others rent.
             sorted.AsSpan(0, pairCount).Clear();
             ArrayPool<Pair>.Shared.Return(sorted);
         }
-        DemoteAmbiguous(mine, theirs, judged);
+    }
 
+    /// <summary>
+    /// The result of the judged pairs in (mine, theirs) order, after the view and the cap. Its arrays are the result's own
+    /// (a cached result is read by lists and exports long after): allocated at their exact sizes, their pages faulted in
+    /// ahead when large (<see cref="ColumnArrays"/>), as a new process's first computation would otherwise fault them page by
+    /// page as it writes them.
+    /// </summary>
+    private static OverlapResult Result(PopulationData theirs, Judgements judged, bool possible)
+    {
         // The result's arrays at their exact sizes: the records and pairs kept are counted first (the view and the cap).
         int records = 0, kept = 0;
         for (var i = 0; i < judged.Count;)
@@ -236,12 +251,12 @@ public static class OverlapEngine
             records++;
             kept += inRecord;
         }
-        var myOrdinals = new int[records];
-        var pairStart = new int[records + 1];
-        var theirOrdinals = new int[kept];
-        var matchKinds = new MatchKinds[kept];
-        var confidences = new MatchConfidence[kept];
-        var truncated = new bool[records];
+        var myOrdinals = ColumnArrays.Zeroed<int>(records);
+        var pairStart = ColumnArrays.Zeroed<int>(records + 1);
+        var theirOrdinals = ColumnArrays.Zeroed<int>(kept);
+        var matchKinds = ColumnArrays.Zeroed<MatchKinds>(kept);
+        var confidences = ColumnArrays.Zeroed<MatchConfidence>(kept);
+        var truncated = ColumnArrays.Zeroed<bool>(records);
         records = 0;
         kept = 0;
         for (var i = 0; i < judged.Count;)
@@ -393,14 +408,26 @@ public static class OverlapEngine
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool[] NamesShared(PopulationData mine, PopulationData theirs, Pair[] sorted, int pairCount)
     {
-        var checks = ColumnArrays.Rent<(int Mine, int Theirs)>(Math.Max(pairCount, 1));
+        // Few pairs need the look-up (most that share a name were marked by the name join), so the list starts small and
+        // grows: an array of a pair count, faulted in whole, was 4 MB of a new process's fresh memory at 1M × 1M, where the
+        // bench's computation used fewer than 32,768 entries of its 524,288.
+        var checks = ArrayPool<(int Mine, int Theirs)>.Shared.Rent(Math.Max(pairCount / 64, 16));
         var count = 0;
         for (var i = 0; i < pairCount;)
         {
             var (me, them) = (sorted[i].Mine, sorted[i].Theirs);
             var kinds = MatchKinds.None;
             while (i < pairCount && sorted[i].Mine == me && sorted[i].Theirs == them) kinds |= sorted[i++].Kind;
-            if (NeedsNameCheck(kinds)) checks[count++] = (me, them);
+            if (!NeedsNameCheck(kinds)) continue;
+            if (count == checks.Length)
+            {
+                var larger = ColumnArrays.Rent<(int Mine, int Theirs)>(checks.Length * 2);
+                checks.AsSpan(0, count).CopyTo(larger);
+                checks.AsSpan(0, count).Clear();
+                ArrayPool<(int, int)>.Shared.Return(checks);
+                checks = larger;
+            }
+            checks[count++] = (me, them);
         }
         var result = ColumnArrays.Rent<bool>(Math.Max(count, 1));
         result.AsSpan(0, count).Clear();
@@ -513,27 +540,38 @@ public static class OverlapEngine
         }
     }
 
-    /// <summary>The judged pairs of a computation, in an array rented from the shared pool and returned cleared.</summary>
-    private sealed class Judgements(int capacity) : IDisposable
+    /// <summary>
+    /// The judged pairs of a computation, written over the sorted pairs they are judged from (the caller clears and returns
+    /// that array): at most one a group of equal pairs, each at an index no greater than its group's first pair, so never
+    /// over a pair not read yet. A judged pair takes no more room than a pair (checked once, below), and neither holds a
+    /// reference, so the bytes of one may be read as the other.
+    /// </summary>
+    private sealed class Judgements(Pair[] storage, int capacity)
     {
-        private Judged[] _items = ColumnArrays.Rent<Judged>(Math.Max(capacity, 1));
+        static Judgements()
+        {
+            if (Unsafe.SizeOf<Judged>() > Unsafe.SizeOf<Pair>()) throw new InvalidOperationException("A judged pair must fit in a pair's place.");
+        }
 
         public int Count { get; private set; }
 
         public Judged this[int i]
         {
-            get => _items[i];
-            set => _items[i] = value;
+            get => At(i);
+            set => At(i) = value;
         }
 
         /// <summary>At most one a pair: the capacity (the pair count) is never exceeded.</summary>
-        public void Add(Judged judged) => _items[Count++] = judged;
-
-        public void Dispose()
+        public void Add(Judged judged)
         {
-            _items.AsSpan(0, Count).Clear();
-            ArrayPool<Judged>.Shared.Return(_items);
-            _items = [];
+            if (Count >= capacity) throw new InvalidOperationException("More judged pairs than pairs.");
+            Unsafe.As<Pair, Judged>(ref storage[Count++]) = judged;
+        }
+
+        private ref Judged At(int i)
+        {
+            if ((uint)i >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(i));
+            return ref Unsafe.As<Pair, Judged>(ref storage[i]);
         }
     }
 
