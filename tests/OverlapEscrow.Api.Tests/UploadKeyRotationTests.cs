@@ -31,12 +31,18 @@ public sealed class UploadKeyRotationTests : IDisposable
     private const string PendingUnder =
         "SELECT COUNT(*) FROM segments s JOIN population_versions v ON v.id = s.version_id WHERE v.status = 'pending' AND s.key_version {0} 2";
 
+    private const string PendingPartsUnder =
+        "SELECT COUNT(*) FROM version_columns c JOIN population_versions v ON v.id = c.version_id WHERE v.status = 'pending' AND c.key_version {0} 2";
+
     /// <summary>
     /// Sends <paramref name="first"/>, waits until the service has stored segments of it, rotates the organization's data
     /// key as the admin command does and waits until every stored segment of the pending version is re-sealed under the new
     /// version, then sends <paramref name="rest"/>. Returns the response and the rotation's output once it has finished.
     /// </summary>
-    private async Task<(RawUpload.Result Sent, int RotationCode, string RotationOutput)> UploadAcrossARotationAsync(Org org, string population, string first, string rest)
+    /// <param name="blocksStored">Wait, before the rotation, until record blocks of the pending version's columns are stored too,
+    /// and after it until they are re-sealed as well.</param>
+    private async Task<(RawUpload.Result Sent, int RotationCode, string RotationOutput)> UploadAcrossARotationAsync(Org org, string population, string first, string rest,
+        bool blocksStored = false)
     {
         var rotationOutput = new StringWriter();
         Task<int>? rotation = null;
@@ -44,11 +50,14 @@ public sealed class UploadKeyRotationTests : IDisposable
         var sent = await RawUpload.SendAsync(org.Http, $"/v1/populations/{population}/records", body, Encoding.UTF8.GetByteCount(first), between: async () =>
         {
             if (!await WaitUntilAsync(string.Format(PendingUnder, "<>"), n => n > 0)) return false;
+            if (blocksStored && !await WaitUntilAsync(string.Format(PendingPartsUnder, "<>"), n => n > 0)) return false;
             // The settling pause is skipped: the rotation still waits for this upload (begun before the new key) to end.
             rotation = Task.Run(() => Admin.AdminCommand.RunAsync(["keys", "rotate-data", "--organization", org.Id, "--settle", "0"],
                 rotationOutput, rotationOutput, _app.Settings));
             return await WaitUntilAsync(string.Format(PendingUnder, "="), n => n > 0)
-                && await WaitUntilAsync(string.Format(PendingUnder, "<>"), n => n == 0);
+                && await WaitUntilAsync(string.Format(PendingUnder, "<>"), n => n == 0)
+                && (!blocksStored || (await WaitUntilAsync(string.Format(PendingPartsUnder, "="), n => n > 0)
+                                      && await WaitUntilAsync(string.Format(PendingPartsUnder, "<>"), n => n == 0)));
         });
         Assert.NotNull(rotation);
         var finished = await Task.WhenAny(rotation!, Task.Delay(TimeSpan.FromMinutes(2)));
@@ -126,6 +135,38 @@ public sealed class UploadKeyRotationTests : IDisposable
         Assert.Equal(expected, listed.Select(i => i["recordId"]!.GetValue<string>()).Order(StringComparer.Ordinal));
         using var db = _app.OpenAnyDatabase();
         Assert.Equal(0L, await db.ExecuteScalarAsync<long>(OrganizationSegmentsUnder("<>"), new { organizationId = org.Id }));
+    }
+
+    [Fact]
+    public async Task AnIdOutOfOrderAfterADataKeyRotationReSealedTheStoredRecordBlocksIsCommittedWithEveryRecord()
+    {
+        var org = await _app.SignupAsync("rotate-blocks");
+        var partner = await _app.SignupAsync("rotate-blocks-partner");
+        var population = await org.CreatePopulationAsync("Customers");
+        var theirs = await partner.CreatePopulationAsync("Customers");
+        await partner.ShareAsync(theirs, "overlaps");
+        await partner.UploadOkAsync(theirs, Records.Range("P", 0, 8000));
+        var partnership = await org.PartnerAsync(partner);
+
+        // The columns' record blocks (ids and attributes) are stored a few MiB at a time while the ids arrive in order:
+        // 6,000 rows of about 1 KB of attributes each are stored in part before the rotation. The first id out of order
+        // then brings the stored blocks back, to build them anew with every record.
+        var attributes = Enumerable.Range(0, 4).ToDictionary(a => $"note{a}", a => new string((char)('a' + a), 250));
+        string Wide(int i, string? id = null) => Records.Line(new Records.Account(id ?? Id(i), Domain: $"d{i}.example", Attributes: attributes)) + "\n";
+        var first = string.Concat(Enumerable.Range(0, 6000).Select(i => Wide(i)));
+        var rest = string.Concat(Enumerable.Range(6000, 500).Select(i => Wide(i))) + Wide(7000, "M-00001x");
+        var (sent, code, output) = await UploadAcrossARotationAsync(org, population, first, rest, blocksStored: true);
+
+        Assert.True(sent.BetweenResult, "the test did not catch the upload with segments and record blocks stored under the new key");
+        var response = RawHttp.Parse(sent.Response);
+        Assert.True(response.Status == 200, response.ToString());
+        Assert.Equal(6501, response.Json["recordsApplied"]!.GetValue<long>());
+        Assert.True(code == 0, output);
+        Assert.Contains("destroyed 1 old keys", output);
+
+        var expected = Enumerable.Range(0, 6500).Select(i => Id(i)).Append("M-00001x").Order(StringComparer.Ordinal);
+        var listed = await org.ListAllAsync(partnership, population, theirs, limit: 1000);
+        Assert.Equal(expected, listed.Select(i => i["recordId"]!.GetValue<string>()).Order(StringComparer.Ordinal));
     }
 
     private static string OrganizationSegmentsUnder(string comparison) =>

@@ -161,7 +161,11 @@ public sealed class UploadPopulation(
             // has finished (or the stage has stopped) before this block is left, so nothing is stored after an abandon.
             var stageTimes = _o.LogStageTimes ? new UploadStageTimes() : null;
             await using var store = new StoreQueue(reading.Token, stageTimes);
-            var columns = request.Mode == VersionKind.Snapshot ? new ColumnPartWriter(versionColumns, cipher, versionId, time, store) : null;
+            // The blocks a snapshot's columns bring back when its ids stop arriving in order are opened with the organization's
+            // keys as they are then, as the duplicate check's segments are (ReadBackWrittenIdsAsync).
+            var columns = request.Mode == VersionKind.Snapshot
+                ? new ColumnPartWriter(versionColumns, cipher, versionId, time, store, token => keyring.ForOrganizationAsync(organizationId, token))
+                : null;
             var read = await ReadRowsAsync(request, versionId, cipher, columns, store, stageTimes, reading.Token);
             if (read.Refusal is not null) return read.Refusal;
             if (request.Policy == ErrorPolicy.Reject && read.ErrorCount > 0)
@@ -946,7 +950,10 @@ public sealed class UploadPopulation(
     /// rest once every record is in (<see cref="FinishAsync"/>). Parts are written a few MiB at a time, each batch in a
     /// short transaction of its own, and only while the version is pending.
     /// </summary>
-    private sealed class ColumnPartWriter(IVersionColumnStore store, IOrganizationCipher cipher, string versionId, TimeProvider time, StoreQueue queue)
+    /// <param name="openKeys">The organization's keys as they are at the moment (the blocks read back may have been re-sealed
+    /// under a data key newer than <paramref name="cipher"/>'s since the upload began: a rotation re-seals pending parts too).</param>
+    private sealed class ColumnPartWriter(IVersionColumnStore store, IOrganizationCipher cipher, string versionId, TimeProvider time, StoreQueue queue,
+        Func<CancellationToken, Task<IOrganizationCipher>> openKeys)
     {
         private const int FlushBytes = 4 << 20;
         private readonly VersionColumnsBuilder _builder = new();
@@ -964,7 +971,8 @@ public sealed class UploadPopulation(
                 await FlushAsync(ct);
                 await queue.DrainAsync();
                 var stored = await store.ReadBlocksAsync(versionId, Enumerable.Range(0, _blocksStored).ToList(), ct);
-                _builder.Restore(stored.Select(b => (ReadOnlyMemory<byte>)cipher.Open(VersionStore.SealLabel, VersionStore.SealId(versionId, b.Part), b.Data)));
+                using (var keys = await openKeys(ct))
+                    _builder.Restore(stored.Select(b => (ReadOnlyMemory<byte>)keys.Open(VersionStore.SealLabel, VersionStore.SealId(versionId, b.Part), b.Data)));
                 if (!await store.RemovePendingBlocksAsync(versionId, ct)) throw Abandoned();
                 _blocksStored = 0;
                 if (!_builder.AddEncoded(record.Span)) throw new InvalidOperationException("A record was refused after the blocks came back.");
