@@ -514,8 +514,7 @@ public sealed class UploadPopulation(
     /// A batch of rows, each usable one re-keyed and encoded for a segment (<see cref="RecordCodec"/>) in a buffer of the
     /// upload's that <see cref="Release"/> gives back: no object per row.
     /// </summary>
-    /// <param name="hasErrors">Whether a row of the batch holds a row error (an object its array would keep alive once given back).</param>
-    internal sealed class PreparedBatch(PreparedEntry[] rows, int count, byte[] encoded, UploadBuffers owner, RowArrays? rowArrays = null, bool hasErrors = true)
+    internal sealed class PreparedBatch(PreparedEntry[] rows, int count, byte[] encoded, UploadBuffers owner, RowArrays? rowArrays = null)
     {
         private byte[]? _encoded = encoded;
 
@@ -531,7 +530,7 @@ public sealed class UploadPopulation(
             if (Interlocked.Exchange(ref _encoded, null) is { } bytes)
             {
                 owner.Return(bytes);
-                rowArrays?.Return(rows, hasErrors ? Count : 0);
+                rowArrays?.Return(rows, Count);
             }
         }
     }
@@ -549,12 +548,10 @@ public sealed class UploadPopulation(
 
         public PreparedEntry[] Rent() => _free.TryDequeue(out var rows) ? rows : new PreparedEntry[Size];
 
-        /// <param name="withErrors">How many of the first rows to clear: every row of a batch that holds a row error, none of one
-        /// without (its rows hold plain values only, each overwritten whole by the next batch's).</param>
-        public void Return(PreparedEntry[] rows, int withErrors)
+        public void Return(PreparedEntry[] rows, int used)
         {
             if (rows.Length != Size || _free.Count >= 32) return;
-            Array.Clear(rows, 0, withErrors); // drops the row errors it points at
+            Array.Clear(rows, 0, used); // drops the row errors it points at
             _free.Enqueue(rows);
         }
     }
@@ -622,11 +619,8 @@ public sealed class UploadPopulation(
             Push(new PreparedEntry { Row = row.Row, Delete = row.Delete, IdKey = RecordIdKey(row.RecordId!, idSeed), End = _scratch.WrittenCount });
         }
 
-        private bool _hasErrors;
-
         private void Push(PreparedEntry row)
         {
-            _hasErrors |= row.Error is not null;
             if (_count == _rows.Length) Array.Resize(ref _rows, 2 * _rows.Length);
             _rows[_count++] = row;
         }
@@ -636,7 +630,7 @@ public sealed class UploadPopulation(
             var encoded = buffers.Rent(_scratch.WrittenCount);
             _scratch.WrittenSpan.CopyTo(encoded);
             _scratch.Clear(); // attributes are partner data: not left in a thread's scratch
-            return new PreparedBatch(_rows, _count, encoded, buffers, pool, _hasErrors);
+            return new PreparedBatch(_rows, _count, encoded, buffers, pool);
         }
     }
 
