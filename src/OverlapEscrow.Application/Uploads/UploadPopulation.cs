@@ -161,7 +161,11 @@ public sealed class UploadPopulation(
             // has finished (or the stage has stopped) before this block is left, so nothing is stored after an abandon.
             var stageTimes = _o.LogStageTimes ? new UploadStageTimes() : null;
             await using var store = new StoreQueue(reading.Token, stageTimes);
-            var columns = request.Mode == VersionKind.Snapshot ? new ColumnPartWriter(versionColumns, cipher, versionId, time, store) : null;
+            // The blocks a snapshot's columns bring back when its ids stop arriving in order are opened with the organization's
+            // keys as they are then, as the duplicate check's segments are (ReadBackWrittenIdsAsync).
+            var columns = request.Mode == VersionKind.Snapshot
+                ? new ColumnPartWriter(versionColumns, cipher, versionId, time, store, token => keyring.ForOrganizationAsync(organizationId, token))
+                : null;
             var read = await ReadRowsAsync(request, versionId, cipher, columns, store, stageTimes, reading.Token);
             if (read.Refusal is not null) return read.Refusal;
             if (request.Policy == ErrorPolicy.Reject && read.ErrorCount > 0)
@@ -326,29 +330,31 @@ public sealed class UploadPopulation(
                     await writer.KeepAliveAsync(ct);
                     for (var i = 0; i < batch.Count; i++)
                     {
+                        var rowError = batch.Row(i).Error;
+                        var encoded = batch.Encoded(i);
+                        // The record id (a slice of the encoding) and whether it follows every id so far: once per row.
+                        var id = rowError is null ? RecordIdOf(encoded) : default;
+                        var fresh = rowError is null && seen.Follows(id.Span);
                         // The first id out of order: the ids written so far are read back from the segments, once, for the
-                        // duplicate check's hash table (SeenRecordIds).
-                        if (seen.InOrder && batch.Row(i).Error is null && !seen.Follows(RecordCodec.RecordIdBytes(batch.Encoded(i).Span)))
+                        // duplicate check's hash table (SeenRecordIds); from then on no id follows, and every one is looked up.
+                        if (rowError is null && !fresh && seen.InOrder)
                             await ReadBackWrittenIdsAsync(seen, writer, store, versionId, request.Caller.OrganizationId, idSeed, ct);
                         ref readonly var row = ref batch.Row(i);
                         if (++rowsRead > _o.MaxRows)
                             return new ReadOutcome(rowsRead, 0, errorCount, false, errors,
                                 new UploadOutcome.Refused(413, "Too many rows", $"An upload has at most {_o.MaxRows} rows; nothing was applied."));
-                        var rowError = row.Error;
                         if (rowError is null)
                         {
-                            var encoded = batch.Encoded(i).Span;
-                            var fresh = seen.Follows(RecordCodec.RecordIdBytes(encoded));
                             if (!fresh && seen.TryGetFirstRow(row.IdKey, out var firstRow)) rowError = new RowError(row.Row, "recordId", $"Duplicate recordId (first seen on row {firstRow}).");
                             else if (row.Delete && request.Mode == VersionKind.Snapshot) rowError = new RowError(row.Row, "op", "A snapshot replaces the population; op \"delete\" is only valid in a delta.");
                             else
                             {
                                 // An opportunities population's documented fields have formats the figures rely on (docs/health.md).
-                                if (opportunities && !row.Delete && OpportunityFields.Check(RecordCodec.ReadAll(encoded, 1)[0].Attributes) is { } bad)
+                                if (opportunities && !row.Delete && OpportunityFields.Check(RecordCodec.ReadAll(encoded.Span, 1)[0].Attributes) is { } bad)
                                     rowError = new RowError(row.Row, "attributes." + bad.Field, bad.Message);
                                 // Seen even when refused here: a later row with its id is still its duplicate. Written exactly
                                 // when the code below hands it to the segments.
-                                seen.Add(RecordCodec.RecordIdBytes(encoded), row.IdKey, row.Row,
+                                seen.Add(id.Span, row.IdKey, row.Row,
                                     written: rowError is null && !(request.Policy == ErrorPolicy.Reject && errorCount > 0));
                             }
                         }
@@ -362,16 +368,16 @@ public sealed class UploadPopulation(
                         if (request.Policy == ErrorPolicy.Reject && errorCount > 0) continue; // keep validating, write nothing
                         if (times is null)
                         {
-                            await writer.AddEncodedAsync(batch.Encoded(i), ct);
-                            if (columns is not null) await columns.AddAsync(batch.Encoded(i), ct);
+                            await writer.AddEncodedAsync(encoded, ct);
+                            if (columns is not null) await columns.AddAsync(encoded, ct);
                         }
                         else
                         {
                             var since = UploadStageTimes.Now();
-                            await writer.AddEncodedAsync(batch.Encoded(i), ct);
+                            await writer.AddEncodedAsync(encoded, ct);
                             times.Segments(since);
                             since = UploadStageTimes.Now();
-                            if (columns is not null) await columns.AddAsync(batch.Encoded(i), ct);
+                            if (columns is not null) await columns.AddAsync(encoded, ct);
                             times.Columns(since);
                         }
                     }
@@ -463,6 +469,13 @@ public sealed class UploadPopulation(
             }
             return count;
         }
+    }
+
+    /// <summary>The record id's UTF-8 within a record's encoding (<see cref="RecordCodec.RecordIdBytes"/>), as memory: it outlives an await.</summary>
+    private static ReadOnlyMemory<byte> RecordIdOf(ReadOnlyMemory<byte> encoded)
+    {
+        var id = RecordCodec.RecordIdBytes(encoded.Span);
+        return encoded.Span.Overlaps(id, out var offset) ? encoded.Slice(offset, id.Length) : ReadOnlyMemory<byte>.Empty;
     }
 
     /// <summary>
@@ -946,7 +959,10 @@ public sealed class UploadPopulation(
     /// rest once every record is in (<see cref="FinishAsync"/>). Parts are written a few MiB at a time, each batch in a
     /// short transaction of its own, and only while the version is pending.
     /// </summary>
-    private sealed class ColumnPartWriter(IVersionColumnStore store, IOrganizationCipher cipher, string versionId, TimeProvider time, StoreQueue queue)
+    /// <param name="openKeys">The organization's keys as they are at the moment (the blocks read back may have been re-sealed
+    /// under a data key newer than <paramref name="cipher"/>'s since the upload began: a rotation re-seals pending parts too).</param>
+    private sealed class ColumnPartWriter(IVersionColumnStore store, IOrganizationCipher cipher, string versionId, TimeProvider time, StoreQueue queue,
+        Func<CancellationToken, Task<IOrganizationCipher>> openKeys)
     {
         private const int FlushBytes = 4 << 20;
         private readonly VersionColumnsBuilder _builder = new();
@@ -964,7 +980,8 @@ public sealed class UploadPopulation(
                 await FlushAsync(ct);
                 await queue.DrainAsync();
                 var stored = await store.ReadBlocksAsync(versionId, Enumerable.Range(0, _blocksStored).ToList(), ct);
-                _builder.Restore(stored.Select(b => (ReadOnlyMemory<byte>)cipher.Open(VersionStore.SealLabel, VersionStore.SealId(versionId, b.Part), b.Data)));
+                using (var keys = await openKeys(ct))
+                    _builder.Restore(stored.Select(b => (ReadOnlyMemory<byte>)keys.Open(VersionStore.SealLabel, VersionStore.SealId(versionId, b.Part), b.Data)));
                 if (!await store.RemovePendingBlocksAsync(versionId, ct)) throw Abandoned();
                 _blocksStored = 0;
                 if (!_builder.AddEncoded(record.Span)) throw new InvalidOperationException("A record was refused after the blocks came back.");

@@ -11,16 +11,19 @@ namespace OverlapEscrow.Application.Uploads;
 public sealed class UploadStageTimes
 {
     private long _receive, _split, _handOn, _parse, _waitBatch, _ordered, _segments, _columns, _finish, _store;
+    private long _reads, _readBytes, _chunks;
     private readonly long _start = Stopwatch.GetTimestamp();
 
     public static long Now() => Stopwatch.GetTimestamp();
 
     /// <summary>The reading thread waited for the body's bytes.</summary>
     public void Receive(long since) => Interlocked.Add(ref _receive, Stopwatch.GetTimestamp() - since);
+    /// <summary>One read of the body gave <paramref name="bytes"/> bytes.</summary>
+    public void Read(int bytes) { _reads++; _readBytes += bytes; }
     /// <summary>The reading thread read and cut the body into chunks (the reads included; the split is this less them).</summary>
     public void Split(long since) => Interlocked.Add(ref _split, Stopwatch.GetTimestamp() - since);
     /// <summary>The reading thread waited for room in the channel (the stages after it were behind).</summary>
-    public void HandOn(long since) => Interlocked.Add(ref _handOn, Stopwatch.GetTimestamp() - since);
+    public void HandOn(long since) { _chunks++; Interlocked.Add(ref _handOn, Stopwatch.GetTimestamp() - since); }
     /// <summary>A worker parsed, re-keyed and encoded a chunk.</summary>
     public void Parse(long since) => Interlocked.Add(ref _parse, Stopwatch.GetTimestamp() - since);
     /// <summary>The ordered stage waited for the next batch (the stages before it were behind).</summary>
@@ -41,7 +44,7 @@ public sealed class UploadStageTimes
     /// <summary>Milliseconds per stage, in pipeline order, for one log line.
     /// Stages a format does not time (CSV's split and parse run inside its reader) read "-", not a difference of zeros.</summary>
     public string Describe() =>
-        $"total {Ms(Stopwatch.GetTimestamp() - _start)} ms; reading thread: receive {Ms(_receive)}, split {(_split == 0 ? "-" : Ms(_split - _receive))}, waiting for room {Ms(_handOn)}; "
+        $"total {Ms(Stopwatch.GetTimestamp() - _start)} ms; reading thread: {_reads} reads of {(_reads == 0 ? 0 : _readBytes / _reads)} bytes on average into {(_chunks == 0 ? "-" : _chunks)} chunks, receive {Ms(_receive)}, split {(_split == 0 ? "-" : Ms(_split - _receive))}, waiting for room {Ms(_handOn)}; "
         + $"workers: parse {(_parse == 0 ? "-" : Ms(_parse))}; ordered stage: waiting for a batch {Ms(_waitBatch)}, checks {Ms(_ordered - _segments - _columns)}, segments {Ms(_segments)}, "
         + $"columns (waiting for the store stage included) {Ms(_columns)}; finish {Ms(_finish)}; store stage: storing {Ms(_store)}";
 }
@@ -49,7 +52,7 @@ public sealed class UploadStageTimes
 /// <summary>A read stream that adds the time its reads wait to <see cref="UploadStageTimes.Receive"/>.</summary>
 internal sealed class TimedReadStream(Stream inner, UploadStageTimes times) : ReadObserverStream(inner)
 {
-    protected override void Observe(ReadOnlySpan<byte> read) { }
+    protected override void Observe(ReadOnlySpan<byte> read) => times.Read(read.Length);
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
     {

@@ -47,6 +47,9 @@ public static class RawHttp
         return Parse(received.ToArray());
     }
 
+    /// <summary>A response as read off a socket (by <see cref="RawUpload"/>, say): status, headers and the body, de-chunked.</summary>
+    public static Response Parse(string raw) => Parse(Encoding.UTF8.GetBytes(raw));
+
     private static Response Parse(byte[] raw)
     {
         var end = raw.AsSpan().IndexOf("\r\n\r\n"u8);
