@@ -60,7 +60,8 @@ internal static class ColumnArrays
     /// pages faulted in ahead like a column's when large: a computation's working arrays (the match's pairs) in a process
     /// that has not computed before are fresh memory too — about a third of a cold overlap's 4 KB faults after a restart
     /// (docs/performance.md, "Fresh memory on this machine"). Only the <paramref name="length"/> elements asked for: the pool
-    /// rounds up to a power of two, and the rest (up to half the array) is not written by the caller. An array the pool
+    /// rounds up to a power of two, and most callers write only what they asked for (a growing buffer that fills the rest —
+    /// the match's pair buffer, the name look-ups — has that rest faulted in page by page as it writes it; no byte differs). An array the pool
     /// hands back again has its pages already, and faulting in changes no byte, so the advice then costs only its system calls.
     /// </summary>
     public static T[] Rent<T>(int length) where T : unmanaged
