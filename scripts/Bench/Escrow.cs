@@ -60,24 +60,11 @@ public sealed class Escrow : IAsyncDisposable
         services.AddOptions<CacheOptions>().Configure(o => o.CacheBudgetMiB = cacheMiB);
         var provider = services.BuildServiceProvider();
         await provider.GetRequiredService<IStorageMigrations>().MigrateAsync(CancellationToken.None);
-        await StartAsync(provider);
+        // What every start of the service runs before it accepts a request, so a new escrow here is a started service, not a
+        // process that has done nothing yet: a bare process paid ~40 ms for the keyring in its first load's data keys
+        // (docs/performance.md, "Overlaps from stored columns", "A restart's first overlap").
+        await StartSteps.RunAsync(provider, CancellationToken.None);
         return new Escrow(provider);
-    }
-
-    /// <summary>
-    /// What every start of the service runs before it accepts a request (the Api's <c>StartupTasks.PrepareAsync</c>, after
-    /// the migrations), so a new escrow here is a started service, not a process that has done nothing yet. It matters for
-    /// the figures: the key status reads every organization's keyring file, so a service's first overlap finds the keyring's
-    /// JSON reader and the secrets loaded, where a bare process paid ~40 ms for them in its first load's data keys
-    /// (docs/performance.md, "Overlaps from stored columns", "A restart's first overlap").
-    /// </summary>
-    private static async Task StartAsync(ServiceProvider services)
-    {
-        await services.GetRequiredService<LegacyKeyMove>().RunAsync(CancellationToken.None);
-        await services.GetRequiredService<OverlapEscrow.Application.Organizations.OrganizationErasure>().ResumeAsync(CancellationToken.None);
-        await services.GetRequiredService<OverlapEscrow.Application.Signals.SignalSealing>().SealLegacyAsync(CancellationToken.None);
-        await services.GetRequiredService<OverlapEscrow.Application.Webhooks.WebhookSealing>().SealLegacyAsync(CancellationToken.None);
-        await services.GetRequiredService<KeyAdministration>().StatusAsync(CancellationToken.None);
     }
 
     public T Get<T>() where T : notnull => _services.GetRequiredService<T>();

@@ -49,11 +49,7 @@ public sealed class StartupTasks(IServiceProvider services, IStorageMigrations m
     {
         var applied = await migrations.MigrateAsync(ct);
         if (applied.Count > 0) logger.LogInformation("Applied migrations: {Migrations}", string.Join(", ", applied));
-        await services.GetRequiredService<LegacyKeyMove>().RunAsync(ct);
-        await services.GetRequiredService<OrganizationErasure>().ResumeAsync(ct);
-        await services.GetRequiredService<OverlapEscrow.Application.Signals.SignalSealing>().SealLegacyAsync(ct);
-        await services.GetRequiredService<OverlapEscrow.Application.Webhooks.WebhookSealing>().SealLegacyAsync(ct);
-        var status = await services.GetRequiredService<KeyAdministration>().StatusAsync(ct);
+        var status = await StartSteps.RunAsync(services, ct);
         if (status.OrganizationsWithoutKey.Count > 0)
             logger.LogError("{Count} organizations have no data key in the keyring ({Keyring}): their data cannot be read. Check Escrow:KeyringDirectory.",
                 status.OrganizationsWithoutKey.Count, services.GetRequiredService<EscrowSecrets>().KeyringDirectory);
