@@ -219,8 +219,9 @@ public sealed class UploadPopulation(
         {
             return new UploadOutcome.Refused(e.StatusCode, e.Title, e.Message, e.RowError);
         }
-        catch (InvalidDataException)
+        catch (InvalidDataException) when (request.Gzip)
         {
+            // Only a gzip body's decompression is the caller's: elsewhere this exception is the escrow's own (a 500).
             return new UploadOutcome.Refused(400, "The body could not be decompressed", "Content-Encoding says gzip but the body is not valid gzip.");
         }
         finally
