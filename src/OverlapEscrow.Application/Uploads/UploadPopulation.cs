@@ -219,8 +219,9 @@ public sealed class UploadPopulation(
         {
             return new UploadOutcome.Refused(e.StatusCode, e.Title, e.Message, e.RowError);
         }
-        catch (InvalidDataException)
+        catch (InvalidDataException) when (request.Gzip)
         {
+            // Only a gzip body's decompression is the caller's: elsewhere this exception is the escrow's own (a 500).
             return new UploadOutcome.Refused(400, "The body could not be decompressed", "Content-Encoding says gzip but the body is not valid gzip.");
         }
         finally
@@ -980,8 +981,19 @@ public sealed class UploadPopulation(
                 await FlushAsync(ct);
                 await queue.DrainAsync();
                 var stored = await store.ReadBlocksAsync(versionId, Enumerable.Range(0, _blocksStored).ToList(), ct);
+                // Fewer blocks than were stored: the pending version was swept meanwhile (taken for abandoned), and its blocks
+                // with it. Not applied, and said so (the builder's InvalidDataException would read as a gzip error to the caller).
+                if (stored.Count != _blocksStored) throw Abandoned();
                 using (var keys = await openKeys(ct))
-                    _builder.Restore(stored.Select(b => (ReadOnlyMemory<byte>)keys.Open(VersionStore.SealLabel, VersionStore.SealId(versionId, b.Part), b.Data)));
+                    try
+                    {
+                        _builder.Restore(stored.Select(b => (ReadOnlyMemory<byte>)keys.Open(VersionStore.SealLabel, VersionStore.SealId(versionId, b.Part), b.Data)));
+                    }
+                    catch (InvalidDataException e)
+                    {
+                        // Every block came back yet they hold another count of records: not the caller's body, the escrow's fault.
+                        throw new InvalidOperationException("The record blocks read back do not hold the records written.", e);
+                    }
                 if (!await store.RemovePendingBlocksAsync(versionId, ct)) throw Abandoned();
                 _blocksStored = 0;
                 if (!_builder.AddEncoded(record.Span)) throw new InvalidOperationException("A record was refused after the blocks came back.");
