@@ -15,23 +15,14 @@ namespace OverlapEscrow.Api.Tests;
 public sealed class CompactionTests
 {
     /// <summary>Passes every call on; once armed, the first pending parts written are followed by a "crash".</summary>
-    private sealed class CrashAfterPendingParts(IVersionColumnStore inner, Func<string, Task> atCrash) : IVersionColumnStore
+    private sealed class CrashAfterPendingParts(IVersionColumnStore inner, Func<string, Task> atCrash) : VersionColumnStoreDecorator(inner)
     {
         public volatile bool Armed;
         public int Crashes;
 
-        public Task<IReadOnlyList<VersionPart>> ReadColumnsAsync(string versionId, CancellationToken ct) => inner.ReadColumnsAsync(versionId, ct);
-        public Task<int> ReadColumnsAsync(string versionId, SealedPartReader read, CancellationToken ct) => inner.ReadColumnsAsync(versionId, read, ct);
-        public Task<IReadOnlyList<VersionPart>> ReadBlocksAsync(string versionId, IReadOnlyCollection<int> blocks, CancellationToken ct) =>
-            inner.ReadBlocksAsync(versionId, blocks, ct);
-        public Task<bool> StoreAsync(string versionId, IEnumerable<VersionPart> parts, CancellationToken ct) => inner.StoreAsync(versionId, parts, ct);
-        public Task<bool> RemovePendingBlocksAsync(string versionId, CancellationToken ct) => inner.RemovePendingBlocksAsync(versionId, ct);
-        public Task<bool> AppendPendingPartsAsync(string versionId, IReadOnlyList<PendingPart> parts, DateTimeOffset touchedAt, CancellationToken ct) =>
-            inner.AppendPendingPartsAsync(versionId, parts, touchedAt, ct);
-
-        public async Task<bool> AppendPendingAsync(string versionId, IReadOnlyList<VersionPart> parts, DateTimeOffset touchedAt, CancellationToken ct)
+        public override async Task<bool> AppendPendingAsync(string versionId, IReadOnlyList<VersionPart> parts, DateTimeOffset touchedAt, CancellationToken ct)
         {
-            var stored = await inner.AppendPendingAsync(versionId, parts, touchedAt, ct);
+            var stored = await Inner.AppendPendingAsync(versionId, parts, touchedAt, ct);
             if (!Armed) return stored;
             Armed = false;
             Crashes++;
@@ -51,9 +42,7 @@ public sealed class CompactionTests
         {
             TestServices = services =>
             {
-                var original = services.Last(d => d.ServiceType == typeof(IVersionColumnStore));
-                services.AddSingleton<IVersionColumnStore>(sp => columns = new CrashAfterPendingParts(
-                    (IVersionColumnStore)original.ImplementationFactory!(sp),
+                VersionColumnStoreDecorator.Replace(services, (_, store) => columns = new CrashAfterPendingParts(store,
                     versionId =>
                     {
                         // What a process dying here would leave: the compacted version pending with its parts, the chain current.

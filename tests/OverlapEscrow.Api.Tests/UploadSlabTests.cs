@@ -31,36 +31,23 @@ public sealed class UploadSlabTests : IDisposable
     {
         _app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:SegmentRecords"] = "4096" })
         {
-            TestServices = services =>
-            {
-                var inner = services.Last(d => d.ServiceType == typeof(IVersionColumnStore));
-                services.AddSingleton<IVersionColumnStore>(sp => new SlowCheckingStore(
-                    (IVersionColumnStore)(inner.ImplementationFactory?.Invoke(sp) ?? inner.ImplementationInstance
-                        ?? ActivatorUtilities.CreateInstance(sp, inner.ImplementationType!)), this));
-            },
+            TestServices = services => VersionColumnStoreDecorator.Replace(services, (_, store) => new SlowCheckingStore(store, this)),
         };
     }
 
     public void Dispose() => _app.Dispose();
 
     /// <summary>Waits before each pending store and checks the parts' bytes did not change meanwhile nor while stored.</summary>
-    private sealed class SlowCheckingStore(IVersionColumnStore inner, UploadSlabTests test) : IVersionColumnStore
+    private sealed class SlowCheckingStore(IVersionColumnStore inner, UploadSlabTests test) : VersionColumnStoreDecorator(inner)
     {
-        public Task<IReadOnlyList<VersionPart>> ReadColumnsAsync(string versionId, CancellationToken ct) => inner.ReadColumnsAsync(versionId, ct);
-        public Task<int> ReadColumnsAsync(string versionId, SealedPartReader read, CancellationToken ct) => inner.ReadColumnsAsync(versionId, read, ct);
-        public Task<IReadOnlyList<VersionPart>> ReadBlocksAsync(string versionId, IReadOnlyCollection<int> blocks, CancellationToken ct) => inner.ReadBlocksAsync(versionId, blocks, ct);
-        public Task<bool> StoreAsync(string versionId, IEnumerable<VersionPart> parts, CancellationToken ct) => inner.StoreAsync(versionId, parts, ct);
-        public Task<bool> AppendPendingAsync(string versionId, IReadOnlyList<VersionPart> parts, DateTimeOffset touchedAt, CancellationToken ct) => inner.AppendPendingAsync(versionId, parts, touchedAt, ct);
-        public Task<bool> RemovePendingBlocksAsync(string versionId, CancellationToken ct) => inner.RemovePendingBlocksAsync(versionId, ct);
-
-        public async Task<bool> AppendPendingPartsAsync(string versionId, IReadOnlyList<PendingPart> parts, DateTimeOffset touchedAt, CancellationToken ct)
+        public override async Task<bool> AppendPendingPartsAsync(string versionId, IReadOnlyList<PendingPart> parts, DateTimeOffset touchedAt, CancellationToken ct)
         {
             var copies = parts.Select(p => p.Data.Ciphertext.ToArray()).ToList();
             var number = Interlocked.Increment(ref test._stores);
             await Task.Delay(150, ct); // a slow disk: the ordered stage seals the next flushes meanwhile
             Check("while waiting");
             if (test._beforeStore is { } before) await before(number);
-            var stored = await inner.AppendPendingPartsAsync(versionId, parts, touchedAt, ct);
+            var stored = await Inner.AppendPendingPartsAsync(versionId, parts, touchedAt, ct);
             Check("while stored");
             return stored;
 

@@ -18,29 +18,20 @@ namespace OverlapEscrow.Api.Tests;
 public sealed class UploadSweptMidwayTests : IDisposable
 {
     /// <summary>Sweeps every pending version, as the sweep does once the abandon period has passed, before the first read of record blocks after it is armed.</summary>
-    private sealed class SweepBeforeBlocksRead(IVersionColumnStore inner, IPopulationRepository populations) : IVersionColumnStore
+    private sealed class SweepBeforeBlocksRead(IVersionColumnStore inner, IPopulationRepository populations) : VersionColumnStoreDecorator(inner)
     {
         public volatile bool Armed;
         public int Swept;
 
-        public async Task<IReadOnlyList<VersionPart>> ReadBlocksAsync(string versionId, IReadOnlyCollection<int> blocks, CancellationToken ct)
+        public override async Task<IReadOnlyList<VersionPart>> ReadBlocksAsync(string versionId, IReadOnlyCollection<int> blocks, CancellationToken ct)
         {
             if (Armed)
             {
                 Armed = false;
                 Swept += await populations.DeleteAbandonedAsync(DateTimeOffset.UtcNow.AddDays(1), ct);
             }
-            return await inner.ReadBlocksAsync(versionId, blocks, ct);
+            return await Inner.ReadBlocksAsync(versionId, blocks, ct);
         }
-
-        public Task<IReadOnlyList<VersionPart>> ReadColumnsAsync(string versionId, CancellationToken ct) => inner.ReadColumnsAsync(versionId, ct);
-        public Task<int> ReadColumnsAsync(string versionId, SealedPartReader read, CancellationToken ct) => inner.ReadColumnsAsync(versionId, read, ct);
-        public Task<bool> StoreAsync(string versionId, IEnumerable<VersionPart> parts, CancellationToken ct) => inner.StoreAsync(versionId, parts, ct);
-        public Task<bool> AppendPendingAsync(string versionId, IReadOnlyList<VersionPart> parts, DateTimeOffset touchedAt, CancellationToken ct) =>
-            inner.AppendPendingAsync(versionId, parts, touchedAt, ct);
-        public Task<bool> AppendPendingPartsAsync(string versionId, IReadOnlyList<PendingPart> parts, DateTimeOffset touchedAt, CancellationToken ct) =>
-            inner.AppendPendingPartsAsync(versionId, parts, touchedAt, ct);
-        public Task<bool> RemovePendingBlocksAsync(string versionId, CancellationToken ct) => inner.RemovePendingBlocksAsync(versionId, ct);
     }
 
     private SweepBeforeBlocksRead? _columns;
@@ -50,12 +41,8 @@ public sealed class UploadSweptMidwayTests : IDisposable
     {
         _app = new EscrowApp(new Dictionary<string, string?>())
         {
-            TestServices = services =>
-            {
-                var original = services.Last(d => d.ServiceType == typeof(IVersionColumnStore));
-                services.AddSingleton<IVersionColumnStore>(sp => _columns = new SweepBeforeBlocksRead(
-                    (IVersionColumnStore)original.ImplementationFactory!(sp), sp.GetRequiredService<IPopulationRepository>()));
-            },
+            TestServices = services => VersionColumnStoreDecorator.Replace(services,
+                (sp, store) => _columns = new SweepBeforeBlocksRead(store, sp.GetRequiredService<IPopulationRepository>())),
         };
     }
 
