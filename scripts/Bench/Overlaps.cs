@@ -500,10 +500,6 @@ public static class Overlaps
     /// <summary>User + system CPU time of the whole process so far.</summary>
     private static double CpuMs() => Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
 
-    /// <summary>
-    /// Minor page faults of the whole process so far (Linux; -1 elsewhere): a first touch of a fresh page is one, and on a
-    /// virtual machine each costs microseconds. Unlike time, the count does not depend on the machine's load.
-    /// </summary>
     /// <summary>The process's resident memory (Linux: VmRSS and its private part, RssAnon) and the collector's committed bytes.</summary>
     private static string Resident()
     {
@@ -519,6 +515,10 @@ public static class Overlaps
         return $"VmRSS {Field("VmRSS")} MiB, RssAnon {Field("RssAnon")} MiB, GC committed {GC.GetGCMemoryInfo(GCKind.Any).TotalCommittedBytes >> 20} MiB";
     }
 
+    /// <summary>
+    /// Minor page faults of the whole process so far (Linux; -1 elsewhere): a first touch of a fresh page is one, and on a
+    /// virtual machine each costs microseconds. Unlike time, the count does not depend on the machine's load.
+    /// </summary>
     private static long MinorFaults()
     {
         try
