@@ -210,8 +210,17 @@ public static class Overlaps
         var data = Path.Combine(options.Work, "data");
         var rounds = int.Parse(options.Get("rounds") ?? "5", CultureInfo.InvariantCulture);
         var colds = new List<Cold>();
+        // --collect-between true: a blocking full collection before each round after the first (untimed), so the previous
+        // round's versions (garbage once its escrow is closed) are freed before this round's loads allocate.
+        var collectBetween = options.Get("collect-between") == "true";
         for (var i = 0; i < rounds; i++)
         {
+            if (collectBetween && i > 0)
+            {
+                var collect = new Meter();
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+                Figure("  a full collection before the round", collect.Stop().ToString());
+            }
             await using var fresh = await Escrow.OpenAsync(data);
             var one = await ColdAsync(fresh, setup);
             colds.Add(one);
@@ -222,6 +231,15 @@ public static class Overlaps
         if (later.Count > 0)
             Figure("cold overlap, median after the first", Ms(Median(later.Select(c => c.Elapsed).ToList())),
                 $"CPU {Ms(Median(later.Select(c => c.Cpu).ToList()))}, {Median(later.Select(c => (double)c.Faults).ToList()):N0} faults, load CPU {Ms(Median(later.Select(c => c.Load.Cpu).ToList()))}");
+
+        // What the process holds after its rounds (the last escrow closed, its versions garbage): right away, after an
+        // ordinary full collection and a pause, and after what the service's idle release runs (an aggressive collection).
+        Figure("resident after the rounds", Resident());
+        GC.Collect();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Figure("resident after a full collection and 3 s", Resident());
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        Figure("resident after an aggressive collection (the service's idle release)", Resident());
 
         // --rounds-only true stops here: a profile of the whole process (page faults, say) then holds the rounds alone.
         if (options.Get("rounds-only") == "true") return 0;
@@ -481,6 +499,21 @@ public static class Overlaps
 
     /// <summary>User + system CPU time of the whole process so far.</summary>
     private static double CpuMs() => Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
+
+    /// <summary>The process's resident memory (Linux: VmRSS and its private part, RssAnon) and the collector's committed bytes.</summary>
+    private static string Resident()
+    {
+        string Field(string name)
+        {
+            try
+            {
+                var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith(name + ":", StringComparison.Ordinal));
+                return line is null ? "?" : (long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) >> 10).ToString(CultureInfo.InvariantCulture);
+            }
+            catch (IOException) { return "?"; }
+        }
+        return $"VmRSS {Field("VmRSS")} MiB, RssAnon {Field("RssAnon")} MiB, GC committed {GC.GetGCMemoryInfo(GCKind.Any).TotalCommittedBytes >> 20} MiB";
+    }
 
     /// <summary>
     /// Minor page faults of the whole process so far (Linux; -1 elsewhere): a first touch of a fresh page is one, and on a
