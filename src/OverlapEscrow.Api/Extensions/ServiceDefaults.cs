@@ -1,7 +1,5 @@
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
-using OverlapEscrow.Api.Hosting;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Application.Events;
 using OverlapEscrow.Application.Storage;
@@ -36,10 +34,6 @@ public static class ServiceDefaults
         AnyAcceptProblemDetailsWriter.Register(builder.Services);
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddEscrowOpenApi();
-        // Kestrel's connection buffers in larger blocks, so a large upload's body arrives in fewer receives
-        // (Hosting/ConnectionMemoryPool.cs); registered after the web host's own factory, so the socket transport takes it.
-        var blockKiB = builder.Configuration.GetValue(ConnectionMemoryPoolFactory.Setting, ConnectionMemoryPoolFactory.DefaultBlockKiB);
-        if (blockKiB != 0) builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(new ConnectionMemoryPoolFactory(blockKiB));
         return builder;
     }
 
