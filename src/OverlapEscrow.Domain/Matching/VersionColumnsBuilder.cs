@@ -350,16 +350,13 @@ public sealed class VersionColumnsBuilder
 
         public int Count { get; private set; }
 
-        // Each bucket's chunk being filled, so an add reaches it without going through the bucket's list.
-        private readonly Entry[]?[] _filling = new Entry[]?[256];
-
         public void Add(Token token, int ordinal)
         {
             var b = (int)(token.High >> 56);
-            var i = _counts[b]++ & (BucketChunk - 1);
-            // Uninitialized: every entry of a chunk is written before it is read (Chunks reads a bucket's first _counts[b]).
-            if (i == 0) (_buckets[b] ??= []).Add(_filling[b] = GC.AllocateUninitializedArray<Entry>(BucketChunk));
-            _filling[b]![i] = new Entry(token.High, token.Low, ordinal);
+            var list = _buckets[b] ??= [];
+            var n = _counts[b]++;
+            if (n % BucketChunk == 0) list.Add(new Entry[BucketChunk]);
+            list[n / BucketChunk][n % BucketChunk] = new Entry(token.High, token.Low, ordinal);
             Count++;
         }
 
@@ -384,7 +381,6 @@ public sealed class VersionColumnsBuilder
                 var n = _counts[b];
                 for (var c = 0; c < list.Count; c++) list[c].AsSpan(0, Math.Min(BucketChunk, n - c * BucketChunk)).CopyTo(scratch.AsSpan(c * BucketChunk));
                 _buckets[b] = null;
-                _filling[b] = null; // the bucket leaves once copied, its last chunk too
                 SortBucket(scratch.AsSpan(0, n), rank, keys, order, sorted);
                 for (var from = 0; from < n;)
                 {
