@@ -87,7 +87,7 @@ public sealed class PostgresMove(IDatabaseMaintenance database, IDatabaseCopy co
     /// Deletes the snapshots that runs killed before their end left beside the database (each a full copy of it, like a
     /// backup), and answers their names: a snapshot whose lock no process holds, or, without a lock file (left between
     /// the folder's creation and the lock's, or by a version before the lock), one untouched for an hour. A snapshot a
-    /// running copy or verification holds is left alone.
+    /// running copy or verification holds is left alone. The caller reports them (the admin commands print each one).
     /// </summary>
     public IReadOnlyList<string> RemoveLeftoverSnapshots()
     {
@@ -115,7 +115,6 @@ public sealed class PostgresMove(IDatabaseMaintenance database, IDatabaseCopy co
                 catch (DirectoryNotFoundException) { }
             }
             removed.Add(Path.GetFileName(directory));
-            logger.LogWarning("Deleted the move snapshot {Snapshot} an interrupted run left beside the database", Path.GetFileName(directory));
         }
         return removed;
     }

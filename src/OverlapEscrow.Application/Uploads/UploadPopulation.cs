@@ -985,6 +985,7 @@ public sealed class UploadPopulation(
                 // with it. Not applied, and said so (the builder's InvalidDataException would read as a gzip error to the caller).
                 if (stored.Count != _blocksStored) throw Abandoned();
                 using (var keys = await openKeys(ct))
+                {
                     try
                     {
                         _builder.Restore(stored.Select(b => (ReadOnlyMemory<byte>)keys.Open(VersionStore.SealLabel, VersionStore.SealId(versionId, b.Part), b.Data)));
@@ -994,6 +995,7 @@ public sealed class UploadPopulation(
                         // Every block came back yet they hold another count of records: not the caller's body, the escrow's fault.
                         throw new InvalidOperationException("The record blocks read back do not hold the records written.", e);
                     }
+                }
                 if (!await store.RemovePendingBlocksAsync(versionId, ct)) throw Abandoned();
                 _blocksStored = 0;
                 if (!_builder.AddEncoded(record.Span)) throw new InvalidOperationException("A record was refused after the blocks came back.");
