@@ -160,6 +160,12 @@ public static class Overlaps
         Figure("collection pause per overlap computation, worst of 10", Ms(pauses.Max()), $"{gen2} gen2 collections meanwhile");
         await File.WriteAllTextAsync(Path.Combine(options.Work, "cold.txt"), coldMedian.ToString(CultureInfo.InvariantCulture));
         await File.WriteAllTextAsync(Path.Combine(options.Work, "restart.txt"), afterRestart.ToString(CultureInfo.InvariantCulture));
+        // The same figures for scripts (scripts/bench-growth reads them at each size; milliseconds, bytes).
+        await File.WriteAllTextAsync(Path.Combine(options.Work, "figures.json"), JsonSerializer.Serialize(new
+        {
+            records = n, coldMedianMs = coldMedian, coldCpuMs = Median(coldCpu), restartMs = afterRestart, sortMergeMs = sortMerge,
+            inMemoryMs = Median(warm), mergeMs = mergeOnly, bytesPerRecord = retained / (2.0 * n), worstPauseMs = pauses.Max(),
+        }));
         await escrow.DisposeAsync();
         if (options.Get("compare-with") is { } other && File.Exists(Path.Combine(other, "cold.txt")))
         {
