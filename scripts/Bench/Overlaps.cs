@@ -213,21 +213,6 @@ public static class Overlaps
         // --collect-between true: a blocking full collection before each round after the first (untimed), so the previous
         // round's versions (garbage once its escrow is closed) are freed before this round's loads allocate.
         var collectBetween = options.Get("collect-between") == "true";
-        // PROTOTYPE (OE_COLUMN_REUSE=1, docs/performance.md, "Reusing a dropped version's column memory"): after each round,
-        // its escrow closed (nothing else holds its versions here), the versions' large arrays go to ColumnArrays' free list
-        // and the next round's loads take them. --prefill true: before the first round, untimed, the free list gets arrays of
-        // the lengths the two versions need (allocated, faulted in and written): a restart with the memory already at hand.
-        var reuse = Environment.GetEnvironmentVariable("OE_COLUMN_REUSE") == "1";
-        if (options.Get("prefill") == "true")
-        {
-            // Without OE_COLUMN_REUSE=1 only the collection and the pause (the same start, nothing at hand).
-            var prefill = new Meter();
-            // Each side: a domain and a name column of N tokens, two flag arrays of N records.
-            if (reuse) PopulationData.PrefillForReuse(setup.Records, tokenColumns: 4, flagArrays: 4);
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
-            Figure("  before the first round, untimed: free list filled (OE_COLUMN_REUSE=1), a full collection", prefill.Stop().ToString());
-            await Task.Delay(TimeSpan.FromSeconds(1));
-        }
         for (var i = 0; i < rounds; i++)
         {
             if (collectBetween && i > 0)
@@ -236,19 +221,11 @@ public static class Overlaps
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
                 Figure("  a full collection before the round", collect.Stop().ToString());
             }
-            Cold one;
-            PopulationData? mineLoaded = null, theirsLoaded = null;
-            await using (var fresh = await Escrow.OpenAsync(data))
-                one = await ColdAsync(fresh, setup, (m, t) => (mineLoaded, theirsLoaded) = (m, t));
-            if (reuse)
-            {
-                mineLoaded!.GiveBackArraysForReuse();
-                theirsLoaded!.GiveBackArraysForReuse();
-            }
+            await using var fresh = await Escrow.OpenAsync(data);
+            var one = await ColdAsync(fresh, setup);
             colds.Add(one);
             Figure($"cold overlap {i + 1} of {rounds}", Ms(one.Elapsed), $"CPU {Ms(one.Cpu)}, {one.Faults:N0} faults");
             Phases("  of which", one);
-            if (reuse) Figure("  large arrays reused / allocated / given back so far", $"{PopulationData.ReuseCounts.Reused} / {PopulationData.ReuseCounts.Allocated} / {PopulationData.ReuseCounts.GivenBack}");
         }
         var later = colds.Skip(1).ToList();
         if (later.Count > 0)
@@ -489,7 +466,7 @@ public static class Overlaps
     }
 
     /// <summary>A cold overlap: both versions loaded into an escrow with empty caches (a new one over the directory), the overlap computed.</summary>
-    private static async Task<Cold> ColdAsync(Escrow escrow, Setup setup, Action<PopulationData, PopulationData>? loaded = null)
+    private static async Task<Cold> ColdAsync(Escrow escrow, Setup setup)
     {
         var whole = new Meter();
         // The data keys alone, as each load unwraps them again (the keyring keeps no opened key between calls).
@@ -506,7 +483,6 @@ public static class Overlaps
         var match = meter.Stop();
         var spent = whole.Stop();
         Check(result, setup);
-        loaded?.Invoke(mine, theirs);
         // The figure itself leaves the keys out (a load unwraps them again, inside "load").
         return new Cold(spent.Wall - keys.Wall, spent.Cpu - keys.Cpu, spent.Faults - keys.Faults, keys, load, match);
     }

@@ -42,15 +42,6 @@ internal static class ColumnArrays
     /// <summary>An array of <paramref name="length"/> elements, not zeroed: the caller writes every element before reading any.</summary>
     public static T[] Uninitialized<T>(int length) where T : unmanaged
     {
-        if (ReuseFreed && (long)length * Unsafe.SizeOf<T>() >= MinimumBytes)
-        {
-            if (Freed.TryGetValue((typeof(T), length), out var bag) && bag.TryTake(out var kept))
-            {
-                Interlocked.Increment(ref _reused);
-                return (T[])kept;
-            }
-            Interlocked.Increment(ref _allocated);
-        }
         var array = GC.AllocateUninitializedArray<T>(length);
         if (AdviseHugePages && (long)length * Unsafe.SizeOf<T>() >= MinimumBytes) Populate(array, length);
         return array;
@@ -78,28 +69,6 @@ internal static class ColumnArrays
         var array = System.Buffers.ArrayPool<T>.Shared.Rent(length);
         if (AdviseHugePages && (long)length * Unsafe.SizeOf<T>() >= MinimumBytes) Populate(array, length);
         return array;
-    }
-
-    /// <summary>
-    /// PROTOTYPE, bench only (OE_COLUMN_REUSE=1; docs/performance.md, "Reusing a dropped version's column memory"): large
-    /// arrays handed back by <see cref="GiveBack"/> are taken again by <see cref="Uninitialized{T}"/> for the same element
-    /// type and exact length, so a load writes into pages the process already has. Only safe where the caller knows nothing
-    /// else reads the array any more: the service has no such knowledge (readers keep a version beyond the cache's say).
-    /// </summary>
-    internal static bool ReuseFreed { get; set; } = Environment.GetEnvironmentVariable("OE_COLUMN_REUSE") == "1";
-
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(Type, int), System.Collections.Concurrent.ConcurrentBag<Array>> Freed = new();
-    private static int _reused, _allocated, _givenBack;
-
-    /// <summary>Large arrays taken from the free list / allocated new / handed back, since the process started (prototype).</summary>
-    internal static (int Reused, int Allocated, int GivenBack) ReuseCounts => (_reused, _allocated, _givenBack);
-
-    /// <summary>Hands an array no one reads any more to the free list (prototype; nothing happens unless OE_COLUMN_REUSE=1).</summary>
-    internal static void GiveBack<T>(T[] array) where T : unmanaged
-    {
-        if (!ReuseFreed || (long)array.Length * Unsafe.SizeOf<T>() < MinimumBytes) return;
-        Freed.GetOrAdd((typeof(T), array.Length), _ => []).Add(array);
-        Interlocked.Increment(ref _givenBack);
     }
 
     /// <summary>Arrays from 512 KB (a record flag at half a million records) are faulted in ahead; smaller ones as they are written.</summary>

@@ -181,41 +181,6 @@ public sealed class PopulationData
     /// <summary>The same version without its records: what a cache keeps.</summary>
     public PopulationData WithoutRecords() => _records is null ? this : new(VersionId, RecordCount, _indexes, [.. AttributeNames], _blockFirstIds, null);
 
-    /// <summary>
-    /// PROTOTYPE, bench only: hands this version's large arrays to <see cref="ColumnArrays"/>' free list (OE_COLUMN_REUSE=1),
-    /// for a caller that knows nothing reads the version any more. The version must not be used afterwards.
-    /// </summary>
-    public void GiveBackArraysForReuse()
-    {
-        foreach (var index in _indexes.Distinct())
-            if (index.Tokens.Length > 0)
-            {
-                ColumnArrays.GiveBack(index.Tokens);
-                ColumnArrays.GiveBack(index.Ordinals);
-            }
-        ColumnArrays.GiveBack(HasDomain);
-        ColumnArrays.GiveBack(CountryUnknown);
-        foreach (var r in _byRecord) r?.GiveBack();
-    }
-
-    /// <summary>PROTOTYPE, bench only: <paramref name="count"/> arrays of <paramref name="length"/> tokens, ordinals and flags, allocated, written and put on the free list (OE_COLUMN_REUSE=1).</summary>
-    public static void PrefillForReuse(int length, int tokenColumns, int flagArrays)
-    {
-        for (var i = 0; i < tokenColumns; i++)
-        {
-            var tokens = ColumnArrays.Uninitialized<Token>(length);
-            Array.Fill(tokens, default);
-            ColumnArrays.GiveBack(tokens);
-            var ordinals = ColumnArrays.Uninitialized<int>(length);
-            Array.Fill(ordinals, 0);
-            ColumnArrays.GiveBack(ordinals);
-        }
-        for (var i = 0; i < flagArrays; i++) ColumnArrays.GiveBack(ColumnArrays.Zeroed<bool>(length));
-    }
-
-    /// <summary>PROTOTYPE: large arrays taken from the free list / allocated new / handed back so far.</summary>
-    public static (int Reused, int Allocated, int GivenBack) ReuseCounts => ColumnArrays.ReuseCounts;
-
     /// <summary>The ordinal of a record id, or a negative number when absent. Only when <see cref="HasRecords"/>.</summary>
     public int OrdinalOf(string recordId)
     {
@@ -313,8 +278,6 @@ public sealed class PopulationData
         private static readonly RecordTokens None = new([], []);
 
         public long EstimatedBytes => MemorySize.Object(2 * MemorySize.Reference) + MemorySize.Array(sizeof(int), start.Length) + MemorySize.Array(Token.Size, tokens.Length);
-
-        public void GiveBack() => ColumnArrays.GiveBack(tokens);
 
         public ReadOnlySpan<Token> Of(int ordinal) => start.Length == 0 ? default : tokens.AsSpan(start[ordinal], start[ordinal + 1] - start[ordinal]);
 
