@@ -124,13 +124,6 @@ internal sealed class Db(DbConnection connection, DbTransaction? transaction, bo
         return await command.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>PROTOTYPE (i12-blobs10): after a commit that wrote <paramref name="bytes"/> to the parts file, its log's checkpoint every 4 MiB.</summary>
-    public async Task WrotePartsAsync(long bytes)
-    {
-        if (Sqlite.PartsFile.Wrote(bytes) && _transaction is null && connection is Microsoft.Data.Sqlite.SqliteConnection)
-            await connection.ExecuteAsync(new CommandDefinition("PRAGMA parts.wal_checkpoint(PASSIVE)", cancellationToken: ct));
-    }
-
     public async ValueTask DisposeAsync()
     {
         if (ownsConnection) await EndAsync(connection, _transaction, release);

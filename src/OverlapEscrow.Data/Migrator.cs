@@ -102,40 +102,6 @@ internal sealed class Migrator(IDbConnectionFactory connections, SqlDialect dial
             await tx.CommitAsync(cancellationToken);
             applied.Add(id);
         }
-        if (dialect == SqlDialect.Sqlite && Sqlite.PartsFile.Enabled
-            && await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                "SELECT COUNT(*) FROM parts.sqlite_master WHERE type = 'table' AND name = 'segments'", cancellationToken: cancellationToken)) == 0)
-        {
-            // PROTOTYPE (i12-blobs10): the blob tables move to the parts file (a fresh database only: they must be empty).
-            // No foreign keys: SQLite has none across files, so nothing cascades from population_versions.
-            await using var tx = await dialect.BeginWriteAsync(connection, cancellationToken);
-            if (await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT (SELECT COUNT(*) FROM main.segments) + (SELECT COUNT(*) FROM main.version_columns)",
-                    transaction: tx, cancellationToken: cancellationToken)) != 0)
-                throw new InvalidOperationException("OE_PARTS_FILE=1 needs a fresh database (the prototype does not move rows).");
-            await connection.ExecuteAsync(new CommandDefinition(
-                """
-                DROP TABLE main.segments;
-                DROP TABLE main.version_columns;
-                CREATE TABLE parts.segments (
-                    version_id   TEXT NOT NULL,
-                    seq          INTEGER NOT NULL,
-                    record_count INTEGER NOT NULL,
-                    nonce        BLOB NOT NULL,
-                    data         BLOB NOT NULL,
-                    key_version  INTEGER NOT NULL DEFAULT 1,
-                    PRIMARY KEY (version_id, seq)
-                );
-                CREATE TABLE parts.version_columns (
-                    version_id  TEXT NOT NULL,
-                    part        INTEGER NOT NULL,
-                    nonce       BLOB NOT NULL,
-                    data        BLOB NOT NULL,
-                    key_version INTEGER NOT NULL,
-                    PRIMARY KEY (version_id, part)
-                );
-                """, transaction: tx, cancellationToken: cancellationToken));
-            await tx.CommitAsync(cancellationToken);
-        }
         return applied;
     }
 

@@ -144,7 +144,6 @@ internal sealed class PopulationRepository(IDbScope scope) : IPopulationReposito
                 "INSERT INTO segments (version_id, seq, record_count, nonce, data, key_version) VALUES (@versionId, @seq, @recordCount, @nonce, @data, @keyVersion)",
                 [("versionId", versionId), ("seq", seq), ("recordCount", recordCount), ("nonce", data.Nonce), ("keyVersion", data.KeyVersion)], "data", data.Ciphertext);
         await tx.CommitAsync();
-        await db.WrotePartsAsync(segments.Sum(s => (long)s.Data.Ciphertext.Length));
         return true;
     }
 

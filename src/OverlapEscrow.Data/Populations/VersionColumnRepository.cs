@@ -116,7 +116,6 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
                 "INSERT INTO version_columns (version_id, part, nonce, data, key_version) VALUES (@versionId, @part, @nonce, @data, @keyVersion)",
                 [("versionId", versionId), ("part", part.Part), ("nonce", part.Data.Nonce), ("keyVersion", part.Data.KeyVersion)], "data", part.Data.Ciphertext);
         await tx.CommitAsync();
-        await db.WrotePartsAsync(parts.Sum(p => (long)p.Data.Ciphertext.Length));
         return true;
     }
 

@@ -134,41 +134,7 @@ public sealed class SqliteConnectionFactory : IDbConnectionFactory, IDisposable
         // last commits on power loss). foreign_keys is per connection in SQLite. secure_delete=FAST: a deleted row's
         // bytes are zeroed in the b-tree pages that held it, at no extra I/O (overflow pages, where segments live, are
         // not: IDatabaseMaintenance.PurgeDeletedContentAsync scrubs the free pages after an erasure).
-        command.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA secure_delete = FAST;"
-            + (Environment.GetEnvironmentVariable("OE_MAIN_CACHE_KIB") is { Length: > 0 } mainKib ? $" PRAGMA main.cache_size = -{int.Parse(mainKib, System.Globalization.CultureInfo.InvariantCulture)};" : "");
+        command.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA secure_delete = FAST;";
         await command.ExecuteNonQueryAsync(cancellationToken);
-        if (PartsFile.Enabled)
-        {
-            // PROTOTYPE (i12-blobs10, measurement only): segments and version_columns in a second file with 64 KiB pages.
-            // page_size applies only before the file is first written; journal_mode=WAL then fixes it.
-            await using var attach = connection.CreateCommand();
-            attach.CommandText = "ATTACH DATABASE $path AS parts; PRAGMA parts.page_size = 65536; PRAGMA parts.journal_mode = WAL; PRAGMA parts.synchronous = FULL;";
-            if (Environment.GetEnvironmentVariable("OE_PARTS_CACHE_KIB") is { Length: > 0 } kib)
-                attach.CommandText += $" PRAGMA parts.cache_size = -{int.Parse(kib, System.Globalization.CultureInfo.InvariantCulture)};";
-            attach.Parameters.AddWithValue("$path", PartsFile.PathBeside(connection.DataSource));
-            await attach.ExecuteNonQueryAsync(cancellationToken);
-        }
-    }
-}
-
-/// <summary>PROTOTYPE (i12-blobs10): the blob tables in a second file, switched by OE_PARTS_FILE=1. Not for merge.</summary>
-public static class PartsFile
-{
-    public static readonly bool Enabled = Environment.GetEnvironmentVariable("OE_PARTS_FILE") == "1";
-
-    /// <summary>Bytes of the parts file's log after which its committing connection checkpoints it (4 MiB, as the 64 KiB trial).</summary>
-    public const long CheckpointBytes = 4 << 20;
-
-    private static long _sinceCheckpoint;
-
-    public static string PathBeside(string databasePath) => Path.ChangeExtension(databasePath, ".parts.db");
-
-    /// <summary>Counts bytes written to the parts file; true when its log should be checkpointed now.</summary>
-    public static bool Wrote(long bytes)
-    {
-        if (!Enabled) return false;
-        if (Interlocked.Add(ref _sinceCheckpoint, bytes) < CheckpointBytes) return false;
-        Interlocked.Exchange(ref _sinceCheckpoint, 0);
-        return true;
     }
 }
