@@ -2,7 +2,8 @@
 """The growth picture of docs/performance.md, from scripts/bench-growth's figures; run by that script.
 
 Python 3 standard library only (the SVG is written here, as scripts/privacy_tradeoff.py writes its own). Input: one
-figures.json per population size, as the bench console's `overlap` subcommand writes it (milliseconds). Left: each
+figures.json per population size, as the bench console's `overlap` subcommand writes it (milliseconds), or one file
+holding a list of them (scripts/bench-growth keeps its run's beside the picture, so it can be drawn again). Left: each
 overlap figure against the records per side. Right: the same divided by millions of records per side, so a flat line
 is linear growth and a rising one grows faster than the data.
 """
@@ -37,14 +38,17 @@ def panel(x0, y0, w, h, points, per_million, title):
     def value(p, key):
         return p[key] / (p["records"] / 1e6) if per_million else p[key]
     top = nice_max(max(value(p, k) for p in points for k, *_ in SERIES))
-    right = nice_max(max(xs))
+    # The x axis to the largest size, ticked at whole millions (half millions below two million), not at every size.
+    right = max(xs)
+    step = 0.5 if right <= 2 else 1.0
+    ticks = [step * i for i in range(int(right / step) + 1)]
     out = [f'<text x="{x0 + w / 2}" y="{y0 - 12}" text-anchor="middle" font-weight="bold">{title}</text>']
     for i in range(6):
         v = top * i / 5
         y = y0 + h - h * i / 5
         out.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + w}" y2="{y:.1f}" stroke="#ddd"/>')
         out.append(f'<text x="{x0 - 6}" y="{y + 4:.1f}" text-anchor="end">{v:g}</text>')
-    for x in xs:
+    for x in ticks:
         px = x0 + w * x / right
         out.append(f'<line x1="{px:.1f}" y1="{y0 + h}" x2="{px:.1f}" y2="{y0 + h + 5}" stroke="#333"/>')
         out.append(f'<text x="{px:.1f}" y="{y0 + h + 18}" text-anchor="middle">{x:g}M</text>')
@@ -84,9 +88,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", required=True)
     parser.add_argument("--caption", default="")
-    parser.add_argument("figures", nargs="+", help="figures.json files, one per size")
+    parser.add_argument("figures", nargs="+", help="figures.json files, one per size, or one file holding a list of them")
     args = parser.parse_args()
-    points = sorted((json.load(open(f)) for f in args.figures), key=lambda p: p["records"])
+    points = []
+    for f in args.figures:
+        figures = json.load(open(f))
+        points += figures if isinstance(figures, list) else [figures]
+    points.sort(key=lambda p: p["records"])
     with open(args.out, "w") as f:
         f.write(svg(points, args.caption))
 
