@@ -47,6 +47,7 @@ public static class ApplicationRegistration
         services.AddSingleton<CountReleases>();
         services.AddSingleton<PrivacyBudgets>();
         services.AddSingleton<OverlapRefresher>();
+        services.AddSingleton<CacheWarmUp>();
         services.AddSingleton<OverlapReports>();
         services.AddSingleton<PermissionWithdrawal>();
         services.AddSingleton<SharingChanges>();

@@ -42,6 +42,7 @@ public static class StorageExtensions
         builder.Services.AddHostedService<AbandonedUploadSweeper>();
         builder.Services.AddHostedService<IdleMemoryRelease>();
         builder.Services.AddHostedService<OverlapRefreshWorker>();
+        builder.Services.AddHostedService<CacheWarmUpWorker>();
         builder.Services.AddHostedService<WebhookDeliveryWorker>();
         builder.Services.AddHostedService<ScheduleWorker>();
         builder.Services.AddHostedService<AuditCheckpointWorker>();

@@ -107,6 +107,16 @@ public sealed class AbandonedUploadSweeper(AbandonedUploads abandoned, TimeProvi
 }
 
 /// <summary>Runs the overlap refresher's queue.</summary>
+/// <summary>Warms the caches once after the start (<see cref="CacheWarmUp"/>), beside the requests, which never wait for it.</summary>
+public sealed class CacheWarmUpWorker(CacheWarmUp warmUp) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        await warmUp.WarmAsync(stoppingToken);
+    }
+}
+
 public sealed class OverlapRefreshWorker(OverlapRefresher refresher) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => refresher.RunAsync(stoppingToken);

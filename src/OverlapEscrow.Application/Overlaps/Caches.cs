@@ -9,7 +9,7 @@ using OverlapEscrow.Domain.Records;
 
 namespace OverlapEscrow.Application.Overlaps;
 
-/// <summary>Settings of the in-memory caches (Escrow:CacheBudgetMiB, Escrow:CacheIdleMinutes).</summary>
+/// <summary>Settings of the in-memory caches (Escrow:CacheBudgetMiB, Escrow:CacheIdleMinutes, Escrow:CacheWarmOnStart).</summary>
 public sealed class CacheOptions
 {
     /// <summary>
@@ -22,6 +22,12 @@ public sealed class CacheOptions
     /// <summary>A cached version or overlap result not read for this long leaves memory (sliding expiration).</summary>
     [Range(1, 1440)]
     public int CacheIdleMinutes { get; set; } = 10;
+
+    /// <summary>
+    /// After a start, compute again in the background the overlaps of the partnerships read within the idle time before
+    /// it, up to three quarters of the budget (<see cref="CacheWarmUp"/>): a restart does not make the next reads cold.
+    /// </summary>
+    public bool CacheWarmOnStart { get; set; } = true;
 }
 
 /// <summary>The version was superseded and deleted between reading the population and loading it.</summary>

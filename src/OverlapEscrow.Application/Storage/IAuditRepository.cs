@@ -35,6 +35,15 @@ public interface IAuditRepository
     Task<IReadOnlyList<AuditEvent>> ListLatestForPopulationAsync(string organizationId, IReadOnlyList<string> actions, string populationId, int limit,
         CancellationToken ct);
 
+    /// <summary>
+    /// The partnerships whose data was read through <paramref name="actions"/> at or after <paramref name="since"/>, with
+    /// the reading organization, most recently read first, one entry per (organization, partnership). Walks the log
+    /// backwards from its newest event and stops at the first event older than <paramref name="since"/> or after
+    /// <paramref name="maxEvents"/> events, so its cost is bounded whatever the log's length (the caches' warm-up at start).
+    /// </summary>
+    Task<IReadOnlyList<(string OrganizationId, string PartnershipId)>> RecentReadsAsync(IReadOnlyList<string> actions, DateTimeOffset since,
+        int maxEvents, CancellationToken ct);
+
     Task<AuditVerification> VerifyAsync(CancellationToken ct);
 
     /// <summary>

@@ -97,6 +97,37 @@ internal sealed class AuditRepository(IDbScope scope, AuditGroupCommit? groupCom
             new { organizationId, actions = actions.ToArray(), populationId, limit })).Select(e => e.ToDomain()).ToList();
     }
 
+    public async Task<IReadOnlyList<(string OrganizationId, string PartnershipId)>> RecentReadsAsync(IReadOnlyList<string> actions, DateTimeOffset since,
+        int maxEvents, CancellationToken ct)
+    {
+        const int Chunk = 2000;
+        var from = Time.ToUnixMs(since);
+        var seen = new HashSet<(string, string)>();
+        var result = new List<(string, string)>();
+        await using var db = await scope.OpenAsync(ct);
+        // Backwards by seq (the primary key), a chunk at a time: the newest events first, and no scan of the older log.
+        // An event's time is taken as it is appended, so times fall with seq (an append's clock read and its place in
+        // the chain are a few milliseconds apart at most): the walk ends at the first event older than the window.
+        var before = long.MaxValue;
+        for (var walked = 0; walked < maxEvents;)
+        {
+            ct.ThrowIfCancellationRequested();
+            var chunk = await db.QueryAsync<(long Seq, long At, string OrganizationId, string Action, string? PartnershipId)>(
+                "SELECT seq, at, organization_id, action, partnership_id FROM audit_events WHERE seq < @before ORDER BY seq DESC LIMIT @limit",
+                new { before, limit = Math.Min(Chunk, maxEvents - walked) });
+            foreach (var e in chunk)
+            {
+                if (e.At < from) return result;
+                if (e.PartnershipId is { } partnership && actions.Contains(e.Action) && seen.Add((e.OrganizationId, partnership)))
+                    result.Add((e.OrganizationId, partnership));
+            }
+            if (chunk.Count < Chunk) break;
+            walked += chunk.Count;
+            before = chunk[^1].Seq;
+        }
+        return result;
+    }
+
     /// <summary>The whole chain, from its zero start.</summary>
     public Task<AuditVerification> VerifyAsync(CancellationToken ct) => VerifyFromAsync(0, new byte[32], ct);
 
