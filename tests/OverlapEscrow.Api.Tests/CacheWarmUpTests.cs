@@ -49,11 +49,14 @@ public sealed class CacheWarmUpTests
 
     /// <summary>
     /// A new instance of the service on the first one's database (a restart, as far as its caches go: they start empty),
-    /// its warm-up awaited (it runs beside the requests; nothing else waits for it).
+    /// its warm-up awaited (it runs beside the requests; nothing else waits for it). The first one's overlap refreshes
+    /// are done first: a refresh still queued would be claimed by the new instance's refresher, and the versions it loads
+    /// would be held there beside what the warm-up loaded.
     /// </summary>
     private static async Task<(EscrowApp App, CacheWarmUp.WarmUpResult Result)> RestartAsync(EscrowApp first, Dictionary<string, string?>? settings = null,
         TimeProvider? time = null)
     {
+        await first.RefreshedAsync();
         var app = new EscrowApp(settings ?? [], first.DataDirectory, time: time);
         var result = await app.Services.GetRequiredService<CacheWarmUp>().Done.WaitAsync(TimeSpan.FromSeconds(30));
         return (app, result);
