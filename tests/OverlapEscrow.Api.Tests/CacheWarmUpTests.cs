@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using OverlapEscrow.Api.Tests.Infrastructure;
@@ -29,16 +28,6 @@ public sealed class CacheWarmUpTests
 
     private static async Task<string> CurrentVersionAsync(HttpClient http, string population) =>
         (await Json(await http.GetAsync($"/v1/populations/{population}")))["currentVersionId"]!.GetValue<string>();
-
-    /// <summary>The organization's admin signed in again on a restarted service.</summary>
-    private static async Task<HttpClient> SignInAsync(EscrowApp app, Org org)
-    {
-        var http = app.CreateClient();
-        var login = await http.PostAsJsonAsync("/v1/auth/login", new { email = $"admin@{org.Slug}.example", password = Password });
-        await Expect(login, HttpStatusCode.OK);
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await Json(login))["accessToken"]!.GetValue<string>());
-        return http;
-    }
 
     private static async Task<int> CountAsync(HttpClient http, string partnership, string mine, string theirs)
     {
@@ -90,10 +79,10 @@ public sealed class CacheWarmUpTests
             Assert.DoesNotContain(versions.Gamma, held); // gamma's partnership was not read before the restart
 
             // The read after the restart answers what the read before did, from what the warm-up computed.
-            var http = await SignInAsync(app, alpha.Org);
+            var http = await app.SignInAsync(alpha.Org.Slug);
             Assert.Equal(before, await CountAsync(http, read, alpha.Population, beta.Population));
             Assert.Equal([(versions.Alpha, versions.Beta)], app.Services.GetRequiredService<OverlapCache>().HeldVersionPairs);
-            Assert.Equal(300, await CountAsync(await SignInAsync(app, gamma.Org), unread, gamma.Population, beta.Population));
+            Assert.Equal(300, await CountAsync(await app.SignInAsync(gamma.Org.Slug), unread, gamma.Population, beta.Population));
             Assert.DoesNotContain(app.Logs, l => l.Contains("x-00"));
         }
     }

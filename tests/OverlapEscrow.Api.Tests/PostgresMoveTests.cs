@@ -89,15 +89,6 @@ public sealed class PostgresMoveTests : IDisposable
         ["Escrow:Database:Provider"] = "postgres", ["Escrow:Database:ConnectionString"] = target, ["Escrow:Outbound:AllowPrivateNetworks"] = "true",
     }, _dataDirectory);
 
-    private static async Task<HttpClient> LoginAsync(EscrowApp app, string slug)
-    {
-        var http = app.CreateClient();
-        var login = await http.PostAsJsonAsync("/v1/auth/login", new { email = $"admin@{slug}.example", password = Password });
-        await Expect(login, HttpStatusCode.OK);
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await Json(login))["accessToken"]!.GetValue<string>());
-        return http;
-    }
-
     private static async Task<string> GetAsync(HttpClient http, string url)
     {
         var response = await http.GetAsync(url);
@@ -223,8 +214,8 @@ public sealed class PostgresMoveTests : IDisposable
         // The service on PostgreSQL, with the same secrets, answers what the SQLite one answered.
         using (var app = OnPostgresApp(target))
         {
-            var alpha = await LoginAsync(app, "move-alpha");
-            var beta = await LoginAsync(app, "move-beta");
+            var alpha = await app.SignInAsync("move-alpha");
+            var beta = await app.SignInAsync("move-beta");
             var after = await ReadEverythingAsync(alpha, beta, partnership, alphaCustomers, betaCustomers);
             foreach (var (what, value) in before) Assert.True(value == after[what], $"{what} differs:\n{value}\n{after[what]}");
             // And it keeps working there: a new upload is accepted, and rows numbered by the database (a sync run, a

@@ -33,6 +33,16 @@ public static class EscrowClient
         return new Org(body["organization"]!["id"]!.GetValue<string>(), slug, http, body["tokens"]!["refreshToken"]!.GetValue<string>());
     }
 
+    /// <summary>An HTTP client of the organization's admin (as <see cref="SignupAsync"/> made it), signed in on this app: a restarted service, say.</summary>
+    public static async Task<HttpClient> SignInAsync(this EscrowApp app, string slug)
+    {
+        var http = app.CreateClient();
+        var login = await http.PostAsJsonAsync("/v1/auth/login", new { email = $"admin@{slug}.example", password = Password });
+        await Expect(login, HttpStatusCode.OK);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await Json(login))["accessToken"]!.GetValue<string>());
+        return http;
+    }
+
     /// <summary>An HTTP client authorized as a new member of the organization with the given role.</summary>
     public static async Task<HttpClient> MemberAsync(this EscrowApp app, Org org, string role)
     {
