@@ -2,8 +2,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using OverlapEscrow.Api.Admin;
 using OverlapEscrow.Api.Tests.Infrastructure;
+using OverlapEscrow.Application.Overlaps;
 using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
 
 namespace OverlapEscrow.Api.Tests;
@@ -82,5 +84,50 @@ public sealed class BackupRestoreTests : IDisposable
             Assert.True((await Json(await alpha.GetAsync("/v1/audit/verify")))["valid"]!.GetValue<bool>());
         }
         Assert.NotEmpty(Directory.EnumerateFiles(_dataDirectory, "escrow.db.before-restore-*"));
+    }
+
+    [Fact]
+    public async Task ABackupRestoredAfterAnErasureBringsNothingOfTheErasedOrganizationBackIntoMemoryWhenTheCachesAreWarmed()
+    {
+        Directory.CreateDirectory(_dataDirectory);
+        var backup = Path.Combine(_backups, "escrow.db");
+        string erasedVersion, keptVersion;
+        using (var app = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory))
+        {
+            var alpha = await app.SignupAsync("warm-alpha");
+            var beta = await app.SignupAsync("warm-beta");
+            var gamma = await app.SignupAsync("warm-gamma");
+            var mine = await alpha.CreatePopulationAsync("Customers");
+            await alpha.UploadOkAsync(mine, Records.Range("K", 0, 30));
+            var theirs = new List<string>();
+            foreach (var partner in new[] { beta, gamma })
+            {
+                var population = await partner.CreatePopulationAsync("Customers");
+                await partner.UploadOkAsync(population, Records.Range("K", 10, 30));
+                await partner.ShareAsync(population, "overlaps");
+                theirs.Add(population);
+                // Read: the backup's audit log says this partnership was read just now.
+                await alpha.MatrixAsync(await alpha.PartnerAsync(partner));
+            }
+            erasedVersion = (await Json(await beta.Http.GetAsync($"/v1/populations/{theirs[0]}")))["currentVersionId"]!.GetValue<string>();
+            keptVersion = (await Json(await gamma.Http.GetAsync($"/v1/populations/{theirs[1]}")))["currentVersionId"]!.GetValue<string>();
+            await app.RefreshedAsync();
+            var (code, output) = await AdminAsync("backup", backup);
+            Assert.True(code == 0, output);
+            await Expect(await beta.Http.PostAsJsonAsync("/v1/organization/delete", new { confirmSlug = "warm-beta" }), HttpStatusCode.OK);
+        }
+
+        var restored = await AdminAsync("restore", backup);
+        Assert.True(restored.Code == 0, restored.Output);
+
+        // The start erases beta again (its keys are gone from the keyring) before the warm-up reads the restored log.
+        using (var app = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory))
+        {
+            var result = await app.Services.GetRequiredService<CacheWarmUp>().Done.WaitAsync(TimeSpan.FromSeconds(30));
+            var held = app.Services.GetRequiredService<PopulationDataCache>().HeldVersionIds;
+            Assert.Contains(keptVersion, held); // the control: gamma's partnership, read before the backup, is warmed
+            Assert.DoesNotContain(erasedVersion, held);
+            Assert.Equal(1, result.Partnerships);
+        }
     }
 }
