@@ -120,14 +120,38 @@ public sealed class BackupRestoreTests : IDisposable
         var restored = await AdminAsync("restore", backup);
         Assert.True(restored.Code == 0, restored.Output);
 
-        // The start erases beta again (its keys are gone from the keyring) before the warm-up reads the restored log.
-        using (var app = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory))
+        // The start erases beta again (its keys are gone from the keyring) before the warm-up reads the restored log, so
+        // the warm-up never even asks for beta's stored columns (a warm-up that ran first would, and fail to open them).
+        var read = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using (var app = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory)
+               {
+                   TestServices = services => VersionColumnStoreDecorator.Replace(services, (_, store) => new RecordingReads(store, read)),
+               })
         {
             var result = await app.Services.GetRequiredService<CacheWarmUp>().Done.WaitAsync(TimeSpan.FromSeconds(30));
             var held = app.Services.GetRequiredService<PopulationDataCache>().HeldVersionIds;
             Assert.Contains(keptVersion, held); // the control: gamma's partnership, read before the backup, is warmed
+            Assert.Contains(keptVersion, read);
             Assert.DoesNotContain(erasedVersion, held);
-            Assert.Equal(1, result.Partnerships);
+            Assert.DoesNotContain(erasedVersion, read);
+            Assert.Equal((1, 1), (result.Partnerships, result.Cells));
+        }
+    }
+
+    /// <summary>Records the versions whose stored columns are read.</summary>
+    private sealed class RecordingReads(OverlapEscrow.Application.Storage.IVersionColumnStore inner, System.Collections.Concurrent.ConcurrentBag<string> read)
+        : VersionColumnStoreDecorator(inner)
+    {
+        public override Task<IReadOnlyList<OverlapEscrow.Application.Storage.VersionPart>> ReadColumnsAsync(string versionId, CancellationToken ct)
+        {
+            read.Add(versionId);
+            return base.ReadColumnsAsync(versionId, ct);
+        }
+
+        public override Task<int> ReadColumnsAsync(string versionId, OverlapEscrow.Application.Storage.SealedPartReader reader, CancellationToken ct)
+        {
+            read.Add(versionId);
+            return base.ReadColumnsAsync(versionId, reader, ct);
         }
     }
 }

@@ -21,7 +21,8 @@ public sealed class CacheWarmUpTests
     {
         var org = await app.SignupAsync(slug);
         var population = await org.CreatePopulationAsync("Customers");
-        await org.ShareAsync(population, level, "accountName");
+        if (level == "overlaps") await org.ShareAsync(population, level, "accountName");
+        else await org.ShareAsync(population, level);
         await org.UploadOkAsync(population, Records.Range(prefix, from, count, "accountName"));
         return new Side(org, population);
     }
@@ -172,20 +173,20 @@ public sealed class CacheWarmUpTests
     }
 
     [Fact]
-    public async Task TheWarmUpFillsAtMostThreeQuartersOfTheBudgetNewestReadFirst()
+    public async Task TheWarmUpKeepsWithinThreeQuartersOfTheBudgetNewestReadFirstAndDropsNothing()
     {
-        var settings = new Dictionary<string, string?> { ["Escrow:CacheBudgetMiB"] = "1" };
+        var settings = new Dictionary<string, string?> { ["Escrow:CacheBudgetMiB"] = "2" };
         using var first = new EscrowApp(settings);
-        var alpha = await PopulationAsync(first, "alpha", "x", 0, 9_000);
+        var alpha = await PopulationAsync(first, "alpha", "x", 0, 6_000);
         var partners = new List<(Side Side, string Partnership)>();
-        foreach (var slug in new[] { "beta", "gamma", "delta", "epsilon" })
+        foreach (var slug in new[] { "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta" })
         {
-            var side = await PopulationAsync(first, slug, "x", 1_000, 9_000);
+            var side = await PopulationAsync(first, slug, "x", 1_000, 6_000);
             partners.Add((side, await alpha.Org.PartnerAsync(side.Org)));
         }
-        // Read one after the other: epsilon's is the newest read.
+        // Read one after the other: theta's is the newest read.
         foreach (var (side, partnership) in partners)
-            Assert.Equal(8_000, await CountAsync(alpha.Org.Http, partnership, alpha.Population, side.Population));
+            Assert.Equal(5_000, await CountAsync(alpha.Org.Http, partnership, alpha.Population, side.Population));
         var newest = await CurrentVersionAsync(partners[^1].Side.Org.Http, partners[^1].Side.Population);
         var oldest = await CurrentVersionAsync(partners[0].Side.Org.Http, partners[0].Side.Population);
 
@@ -193,11 +194,36 @@ public sealed class CacheWarmUpTests
         using (app)
         {
             var held = app.Services.GetRequiredService<PopulationDataCache>().HeldVersionIds;
-            Assert.Contains(newest, held);
-            Assert.True(!held.Contains(oldest), $"{result} held {held.Count}"); // the budget was used before the oldest read came
-            Assert.InRange(result.Partnerships, 1, 3);
-            // It stops once three quarters are held: at most one cell's versions and overlap beyond that mark.
-            Assert.InRange(result.HeldBytes, 1, 1L << 20);
+            Assert.True(held.Contains(newest), $"{result}");
+            Assert.True(!held.Contains(oldest), $"{result}"); // three quarters were taken before the oldest read came
+            Assert.InRange(result.Partnerships, 1, partners.Count - 1);
+            Assert.InRange(result.HeldBytes, 1, 3L << 19);
+            // Nothing was pushed out: a warm-up that overfilled the budget would drop what it warmed first, the newest reads.
+            Assert.Equal(0, app.Services.GetRequiredService<CacheMemory>().Dropped);
+        }
+    }
+
+    [Fact]
+    public async Task ACountsLevelCellIsNotWarmedSinceItsMatrixAnswersFromTheStoredCount()
+    {
+        using var first = new EscrowApp();
+        var alpha = await PopulationAsync(first, "alpha", "x", 0, 300);
+        var counts = await PopulationAsync(first, "counts", "x", 100, 300, level: "counts");
+        var listed = await PopulationAsync(first, "listed", "x", 100, 300);
+        var countsPartnership = await alpha.Org.PartnerAsync(counts.Org);
+        var listedPartnership = await alpha.Org.PartnerAsync(listed.Org);
+        await alpha.Org.MatrixAsync(countsPartnership);
+        await alpha.Org.MatrixAsync(listedPartnership);
+        var countsVersion = await CurrentVersionAsync(counts.Org.Http, counts.Population);
+        var listedVersion = await CurrentVersionAsync(listed.Org.Http, listed.Population);
+
+        var (app, result) = await RestartAsync(first);
+        using (app)
+        {
+            Assert.Equal((1, 1), (result.Partnerships, result.Cells));
+            var held = app.Services.GetRequiredService<PopulationDataCache>().HeldVersionIds;
+            Assert.Contains(listedVersion, held); // the control: the overlaps-level cell read just after is warmed
+            Assert.DoesNotContain(countsVersion, held);
         }
     }
 }

@@ -106,17 +106,27 @@ public sealed class AbandonedUploadSweeper(AbandonedUploads abandoned, TimeProvi
     }
 }
 
-/// <summary>Runs the overlap refresher's queue.</summary>
-/// <summary>Warms the caches once after the start (<see cref="CacheWarmUp"/>), beside the requests, which never wait for it.</summary>
-public sealed class CacheWarmUpWorker(CacheWarmUp warmUp) : BackgroundService
+/// <summary>
+/// Warms the caches once after the start (<see cref="CacheWarmUp"/>), beside the requests, which never wait for it. It
+/// begins once the host has started (the server listens): on a machine of few cores the loads would otherwise compete
+/// with the start itself and delay the moment the service answers.
+/// </summary>
+public sealed class CacheWarmUpWorker(CacheWarmUp warmUp, IHostApplicationLifetime lifetime) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await Task.Yield();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+        {
+            try { await started.Task; }
+            catch (OperationCanceledException) { return; }
+        }
         await warmUp.WarmAsync(stoppingToken);
     }
 }
 
+/// <summary>Runs the overlap refresher's queue.</summary>
 public sealed class OverlapRefreshWorker(OverlapRefresher refresher) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => refresher.RunAsync(stoppingToken);

@@ -106,23 +106,27 @@ internal sealed class AuditRepository(IDbScope scope, AuditGroupCommit? groupCom
         var result = new List<(string, string)>();
         await using var db = await scope.OpenAsync(ct);
         // Backwards by seq (the primary key), a chunk at a time: the newest events first, and no scan of the older log.
-        // An event's time is taken as it is appended, so times fall with seq (an append's clock read and its place in
-        // the chain are a few milliseconds apart at most): the walk ends at the first event older than the window.
+        // An event's time is read from its instance's clock as it is appended, so times fall with seq up to the clocks'
+        // skew between instances and the milliseconds between a read and its append: the walk skips events just older
+        // than the window and ends at the first one older than the window by more than that slack.
+        var end = Time.ToUnixMs(since - TimeSpan.FromMinutes(1));
         var before = long.MaxValue;
         for (var walked = 0; walked < maxEvents;)
         {
             ct.ThrowIfCancellationRequested();
+            var limit = Math.Min(Chunk, maxEvents - walked);
             var chunk = await db.QueryAsync<(long Seq, long At, string OrganizationId, string Action, string? PartnershipId)>(
                 "SELECT seq, at, organization_id, action, partnership_id FROM audit_events WHERE seq < @before ORDER BY seq DESC LIMIT @limit",
-                new { before, limit = Math.Min(Chunk, maxEvents - walked) });
+                new { before, limit });
             foreach (var e in chunk)
             {
-                if (e.At < from) return result;
+                if (e.At < end) return result;
+                if (e.At < from) continue;
                 if (e.PartnershipId is { } partnership && actions.Contains(e.Action) && seen.Add((e.OrganizationId, partnership)))
                     result.Add((e.OrganizationId, partnership));
             }
-            if (chunk.Count < Chunk) break;
             walked += chunk.Count;
+            if (chunk.Count < limit) break; // the log's start
             before = chunk[^1].Seq;
         }
         return result;
