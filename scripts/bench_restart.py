@@ -107,7 +107,7 @@ def measure(a):
         time.sleep(0.01)
     ready = time.time()
     r = {"mode": a.mode, "startToReadyMs": (ready - a.launched) * 1000, "rssReadyMiB": rss_mib(a.pid)}
-    if a.mode == "on":
+    if a.mode in ("on", "on-me"):
         while not (warmed := warm_line(a.log)):
             if not alive(a.pid) or time.time() > ready + 120:
                 sys.exit(f"no warm-up line within 120 s of ready:\n{open(a.log, errors='replace').read()[-3000:]}")
@@ -115,6 +115,11 @@ def measure(a):
         r["warmed"] = warmed
         r["rssWarmedMiB"] = rss_mib(a.pid)
     api = Api("127.0.0.1", a.port, a.token)
+    if a.mode == "on-me":
+        # The process's first authenticated request, not a matrix: how much of the warmed first GET is any first request's.
+        started = time.perf_counter()
+        api.call("GET", "/v1/me")
+        r["meMs"] = (time.perf_counter() - started) * 1000
     for name in ("firstMs", "secondMs"):
         started = time.perf_counter()
         matrix = api.call("GET", a.matrix)
@@ -150,14 +155,15 @@ def fmt(values, digits=0):
 
 def report(path, records):
     rows = [json.loads(line) for line in open(path)]
-    by = {m: [r for r in rows if r["mode"] == m] for m in ("off", "on", "at-ready")}
+    by = {m: [r for r in rows if r["mode"] == m] for m in ("off", "on", "at-ready", "on-me")}
+    by = {m: v for m, v in by.items() if v}
     names = {"off": "(a) warm-up off, first GET at ready", "on": "(b) warm-up on, first GET after its line",
-             "at-ready": "(c) warm-up on, first GET at ready"}
+             "at-ready": "(c) warm-up on, first GET at ready", "on-me": "(d) as (b), /v1/me first"}
     print(f"== after a restart, {records:,} records a side (median and range over {len(by['off'])} fresh processes each; ms, MiB)")
     figures = [("start to \"Now listening\" (log)", "startToListeningMs", 0), ("start to ready (/healthz 200)", "startToReadyMs", 0),
                ("start to the warm-up's start", "startToWarmUpMs", 0), ("the warm-up's own Millis", None, 0),
                ("warm-up line - ready (<0: before)", "readyToWarmedMs", 0),
-               ("first matrix GET", "firstMs", 1), ("second matrix GET", "secondMs", 1),
+               ("GET /v1/me first", "meMs", 1), ("first matrix GET", "firstMs", 1), ("second matrix GET", "secondMs", 1),
                ("VmRSS at ready", "rssReadyMiB", 0), ("VmRSS after the warm-up line", "rssWarmedMiB", 0),
                ("VmRSS after both GETs", "rssAfterMiB", 0)]
     print(f"{'figure':<34} " + " ".join(f"{names[m]:>42}" for m in by))
@@ -176,7 +182,7 @@ def report(path, records):
     print(f"warm-up: {cells} cells, {held} MiB held by the caches after it; the matrix's count {counts}")
     print("load averages (1, 5, 15 min) at each process's end, in run order: "
           + "; ".join(f"{r['mode']} {' '.join(r['load'])}" for r in rows))
-    cold, warm, shared = (statistics.median([r["firstMs"] for r in by[m]]) for m in by)
+    cold, warm, shared = (statistics.median([r["firstMs"] for r in by[m]]) for m in ("off", "on", "at-ready"))
     after = statistics.median([r["readyToWarmedMs"] for r in by["on"]])
     millis = statistics.median([r["warmed"]["millis"] for r in by["on"]])
     ratios = [w["firstMs"] / c["firstMs"] for w, c in zip(by["on"], by["off"])]
@@ -198,7 +204,7 @@ def main():
     for name in ("--log", "--token", "--matrix"):
         m.add_argument(name, required=True)
     m.add_argument("--port", type=int, required=True); m.add_argument("--pid", type=int, required=True)
-    m.add_argument("--mode", choices=("off", "on", "at-ready"), required=True)
+    m.add_argument("--mode", choices=("off", "on", "at-ready", "on-me"), required=True)
     m.add_argument("--launched", type=float, required=True)
     r = sub.add_parser("report"); r.add_argument("results"); r.add_argument("records", type=int)
     a = p.parse_args()
