@@ -124,6 +124,8 @@ def measure(a):
         started = time.perf_counter()
         matrix = api.call("GET", a.matrix)
         r[name] = (time.perf_counter() - started) * 1000
+        if name == "firstMs":
+            r["startToFirstAnsweredMs"] = (time.time() - a.launched) * 1000
     r["count"] = matrix["cells"][0]["count"]
     r["rssAfterMiB"] = rss_mib(a.pid)
     if a.mode == "at-ready":
@@ -164,6 +166,7 @@ def report(path, records):
                ("start to the warm-up's start", "startToWarmUpMs", 0), ("the warm-up's own Millis", None, 0),
                ("warm-up line - ready (<0: before)", "readyToWarmedMs", 0),
                ("GET /v1/me first", "meMs", 1), ("first matrix GET", "firstMs", 1), ("second matrix GET", "secondMs", 1),
+               ("start to the first matrix answered", "startToFirstAnsweredMs", 0),
                ("VmRSS at ready", "rssReadyMiB", 0), ("VmRSS after the warm-up line", "rssWarmedMiB", 0),
                ("VmRSS after both GETs", "rssAfterMiB", 0)]
     print(f"{'figure':<34} " + " ".join(f"{names[m]:>42}" for m in by))
@@ -188,6 +191,9 @@ def report(path, records):
     ratios = [w["firstMs"] / c["firstMs"] for w, c in zip(by["on"], by["off"])]
     print(f"warmed first GET / cold first GET, per round: " + " · ".join(f"{x:.3f}" for x in ratios)
           + f"; of the medians {warm / cold:.3f}×; the first GET at ready with the warm-up on / cold: {shared / cold:.2f}×")
+    print("start to the first matrix answered (medians): " + ", ".join(
+        f"{m} {statistics.median([r['startToFirstAnsweredMs'] for r in by[m]]):,.0f} ms" for m in by)
+          + f"; start to ready: " + ", ".join(f"{m} {statistics.median([r['startToReadyMs'] for r in by[m]]):,.0f} ms" for m in by))
     ended = "" if after >= 0 else f" (it ended {-after:,.0f} ms before /healthz answered)"
     print(f"first matrix after a restart: cold {cold:.0f} ms, warmed {warm:.0f} ms ({warm / cold:.2f}× ), "
           f"warm-up took {max(after, 0):.0f} ms after ready{ended}; its own figure {millis:,.0f} ms")
