@@ -48,4 +48,35 @@ public class AuditStoreTests
         Assert.Equal(3, e.Detail.GetProperty("rows").GetInt32());
         Assert.All(strangers, x => Assert.Equal(stranger, x.OrganizationId));
     }
+
+    [Theory, StorageData]
+    public async Task RecentReadsWalkBackwardsAcrossChunksWithinTheWindowPastASkewedClockAndStopAtTheCap(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        Task Append(DateTimeOffset at, string org, string action, string? partnership) =>
+            s.Audit.AppendAsync(new AuditEntry(at, org, "member:m", action, partnership, new { }), None);
+        var minutes = (double m) => T0.AddMinutes(m);
+
+        await Append(minutes(-30), "org-z", "overlaps.matrix_read", "ptn-old");   // long before the window: the walk ends here
+        await Append(minutes(-6), "org-c", "overlaps.released", "ptn-4");
+        // More events than two of the walk's chunks (2,000), between the newest reads and the older one.
+        await Task.WhenAll(Enumerable.Range(0, 4_500).Select(i => Task.Run(() => Append(minutes(-5), "org-f", "test.filler", null))));
+        await Append(minutes(-4), "org-d", "overlaps.matrix_read", "ptn-5");
+        await Append(minutes(-10.5), "org-e", "overlaps.matrix_read", "ptn-6");  // an instance whose clock is behind: skipped, not the end
+        await Append(minutes(-1), "org-b", "overlaps.released", "ptn-2");
+        await Append(minutes(0), "org-a", "overlaps.history_read", "ptn-1");     // not one of the actions asked for
+        await Append(minutes(0), "org-a", "overlaps.matrix_read", "ptn-1");
+        await Append(minutes(0), "org-a", "overlaps.matrix_read", "ptn-1");      // once per (organization, partnership)
+
+        string[] actions = ["overlaps.matrix_read", "overlaps.released"];
+        var all = await s.Audit.RecentReadsAsync(actions, minutes(-10), 200_000, None);
+        Assert.Equal([("org-a", "ptn-1"), ("org-b", "ptn-2"), ("org-d", "ptn-5"), ("org-c", "ptn-4")], all);
+
+        // At most 1,000 events looked at: the newest reads, not the one behind the fillers.
+        var capped = await s.Audit.RecentReadsAsync(actions, minutes(-10), 1_000, None);
+        Assert.Equal([("org-a", "ptn-1"), ("org-b", "ptn-2"), ("org-d", "ptn-5")], capped);
+
+        // A window that starts after every read: nothing.
+        Assert.Empty(await s.Audit.RecentReadsAsync(actions, minutes(1), 200_000, None));
+    }
 }
