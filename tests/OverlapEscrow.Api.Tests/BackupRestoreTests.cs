@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,15 +27,6 @@ public sealed class BackupRestoreTests : IDisposable
         var output = new StringWriter();
         var settings = new Dictionary<string, string?>(EscrowApp.FastPasswords) { ["Escrow:DataDirectory"] = _dataDirectory };
         return (await AdminCommand.RunAsync(args, output, output, settings), output.ToString());
-    }
-
-    private static async Task<HttpClient> LoginAsync(EscrowApp app, string email)
-    {
-        var http = app.CreateClient();
-        var login = await http.PostAsJsonAsync("/v1/auth/login", new { email, password = Password });
-        await Expect(login, HttpStatusCode.OK);
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await Json(login))["accessToken"]!.GetValue<string>());
-        return http;
     }
 
     [Fact]
@@ -77,7 +67,7 @@ public sealed class BackupRestoreTests : IDisposable
 
         using (var app = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory))
         {
-            var alpha = await LoginAsync(app, "admin@backup-alpha.example");
+            var alpha = await app.SignInAsync("backup-alpha");
             var matrix = await alpha.GetAsync($"/v1/partnerships/{partnershipId}/overlaps");
             await Expect(matrix, HttpStatusCode.OK);
             Assert.Equal(atBackup, (await Json(matrix))["cells"]!.ToJsonString());

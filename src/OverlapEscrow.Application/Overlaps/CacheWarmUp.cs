@@ -114,7 +114,8 @@ public sealed class CacheWarmUp(IAuditRepository audit, PartnerViews views, Over
                 progress.Stopped = true;
                 break;
             }
-            if (memory.HeldBytes + Estimate(cell.Mine) + Estimate(cell.Theirs) > limit) continue; // a smaller cell may still fit
+            var held = data.HeldVersionIds;
+            if (memory.HeldBytes + Estimate(cell.Mine, held) + Estimate(cell.Theirs, held) > limit) continue; // a smaller cell may still fit
             try
             {
                 await overlaps.ComputeAsync(view, cell.Mine, cell.Theirs, ct);
@@ -132,6 +133,6 @@ public sealed class CacheWarmUp(IAuditRepository audit, PartnerViews views, Over
     }
 
     /// <summary>What keeping the population's current version would add: nothing when it is held already.</summary>
-    private long Estimate(PopulationSummary population) =>
-        population.CurrentVersionId is null || data.HeldVersionIds.Contains(population.CurrentVersionId) ? 0 : population.RecordCount * EstimatedBytesPerRecord;
+    private static long Estimate(PopulationSummary population, IReadOnlyList<string> held) =>
+        population.CurrentVersionId is null || held.Contains(population.CurrentVersionId) ? 0 : population.RecordCount * EstimatedBytesPerRecord;
 }
