@@ -82,6 +82,8 @@ public sealed class ReadAuditTests : IAsyncLifetime
         foreach (var response in responses)
         {
             Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            // The tests' client names the service's logged error (EscrowApp.CreateClient), so an unexpected 500 elsewhere says what it was.
+            Assert.Contains("refused by the test", response.ReasonPhrase);
             var body = await response.Content.ReadAsStringAsync();
             Assert.DoesNotContain("A-000", body);
             Assert.DoesNotContain("B-000", body);

@@ -17,6 +17,7 @@ namespace OverlapEscrow.Api.Tests.Infrastructure;
 public sealed class EscrowApp : WebApplicationFactory<Program>
 {
     private readonly bool _ownsDataDirectory;
+    private readonly bool _kestrel;
 
     public EscrowApp() : this(new Dictionary<string, string?>()) { }
 
@@ -36,7 +37,26 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
         }
         foreach (var (key, value) in settings) Settings[key] = value;
         Time = time;
+        _kestrel = kestrel;
         if (kestrel) UseKestrel(0);
+    }
+
+    /// <summary>
+    /// A client as the factory's own <c>CreateClient()</c> makes it (redirects followed, cookies kept), whose answers
+    /// of 500 and above carry the last unhandled exceptions in full in their reason phrase, so a test that fails on an
+    /// unexpected 500 (<c>EnsureSuccessStatusCode</c>, <c>GetStringAsync</c>) says which exception it was.
+    /// </summary>
+    public new HttpClient CreateClient() => CreateClient(ClientOptions);
+
+    /// <inheritdoc cref="CreateClient()"/>
+    public new HttpClient CreateClient(WebApplicationFactoryClientOptions options)
+    {
+        if (_kestrel) return base.CreateClient(options);
+        var handlers = new List<DelegatingHandler>();
+        if (options.AllowAutoRedirect) handlers.Add(new Microsoft.AspNetCore.Mvc.Testing.Handlers.RedirectHandler(options.MaxAutomaticRedirections));
+        if (options.HandleCookies) handlers.Add(new Microsoft.AspNetCore.Mvc.Testing.Handlers.CookieContainerHandler());
+        handlers.Add(new ServerErrorsInReason(Logs, Exceptions));
+        return CreateDefaultClient(options.BaseAddress, [.. handlers]);
     }
 
     /// <summary>
@@ -74,6 +94,12 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
     /// <summary>Every log line the service wrote, formatted, with any exception in full.</summary>
     public ConcurrentQueue<string> Logs { get; } = new();
 
+    /// <summary>
+    /// Every unhandled exception of a request, in full (type, message, stack): kept apart from <see cref="Logs"/>, which
+    /// holds only what the service logs (and is checked for stack traces), to say what an unexpected 500 was.
+    /// </summary>
+    public ConcurrentQueue<string> Exceptions { get; } = new();
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
@@ -81,6 +107,9 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
         builder.UseSetting("Logging:LogLevel:OverlapEscrow", "Debug");
         foreach (var (key, value) in Settings) builder.UseSetting(key, value);
         builder.ConfigureLogging(logging => logging.AddProvider(new CapturingLoggerProvider(Logs)));
+        // First in line of the exception handlers: keeps an unhandled exception in full in this test's memory (the service
+        // itself logs only its type, no message or stack), then lets the service's own handler answer as it would.
+        builder.ConfigureTestServices(services => services.Insert(0, ServiceDescriptor.Singleton<Microsoft.AspNetCore.Diagnostics.IExceptionHandler>(new ExceptionsInFull(Exceptions))));
         // Registered last, so it replaces TimeProvider.System for every service that takes a TimeProvider.
         if (Time is { } time) builder.ConfigureTestServices(services => services.AddSingleton(time));
         if (RandomSeed is { } seed)
@@ -157,6 +186,33 @@ public static class TestPostgres
 }
 
 /// <summary>Keeps log lines in memory so tests can check what the service writes to its logs.</summary>
+/// <summary>Records an unhandled exception in full (<see cref="EscrowApp.Exceptions"/>), and leaves the answer to the service's handler.</summary>
+public sealed class ExceptionsInFull(ConcurrentQueue<string> exceptions) : Microsoft.AspNetCore.Diagnostics.IExceptionHandler
+{
+    public ValueTask<bool> TryHandleAsync(Microsoft.AspNetCore.Http.HttpContext http, Exception exception, CancellationToken ct)
+    {
+        exceptions.Enqueue($"{http.Request.Method} {http.Request.Path}: {exception}");
+        return ValueTask.FromResult(false);
+    }
+}
+
+/// <summary>Puts the last unhandled exceptions (or, if none was kept, the service's last logged errors) into the reason phrase of an answer of 500 and above (see <see cref="EscrowApp.CreateClient()"/>).</summary>
+public sealed class ServerErrorsInReason(ConcurrentQueue<string> logs, ConcurrentQueue<string> exceptions) : DelegatingHandler
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        if ((int)response.StatusCode < 500) return response;
+        // The exceptions in full (ExceptionsInFull) where there are any, else whatever errors were logged.
+        var errors = exceptions.TakeLast(2).ToList();
+        if (errors.Count == 0) errors = logs.Where(l => l.StartsWith("Error ", StringComparison.Ordinal) || l.StartsWith("Critical ", StringComparison.Ordinal)).TakeLast(2).ToList();
+        var text = string.Join(" | ", errors).ReplaceLineEndings(" / ");
+        if (text.Length > 6000) text = text[..6000];
+        response.ReasonPhrase = $"{response.ReasonPhrase}; service log: {(text.Length == 0 ? "no error logged" : text)}";
+        return response;
+    }
+}
+
 public sealed class CapturingLoggerProvider(ConcurrentQueue<string> sink) : ILoggerProvider
 {
     public ILogger CreateLogger(string categoryName) => new Logger(categoryName, sink);
