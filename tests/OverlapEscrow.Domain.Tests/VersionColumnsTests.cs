@@ -42,6 +42,34 @@ public class VersionColumnsTests
     private static PopulationData RoundTrip(PopulationData data) =>
         VersionColumns.Decode(data.VersionId, VersionColumns.Encode(data).Where(p => !VersionColumns.IsBlockPart(p.Part)));
 
+    [Fact]
+    public void ARecordReadBackFromTheColumnsAndItsBlockIsTheRecordWithEveryTokenOfEveryType()
+    {
+        var data = PopulationData.Materialize("m", [Population("m", 3_000, 3)]);
+        var parts = VersionColumns.Encode(data).ToList();
+        var stored = VersionColumns.Decode("m", parts.Where(p => !VersionColumns.IsBlockPart(p.Part)));
+        var blocks = parts.Where(p => VersionColumns.IsBlockPart(p.Part)).ToDictionary(p => (int)(p.Part & 0xFFFF_FFFF),
+            p => VersionColumns.ReadBlock(p.Plaintext, VersionColumns.RecordsIn((int)(p.Part & 0xFFFF_FFFF), data.RecordCount)).ToArray());
+
+        var records = stored.RecordsFrom(blocks);
+
+        Assert.Equal(data.RecordCount, records.Length);
+        Assert.True(data.Records.Sum(r => r.Tokens.Length) > 10_000); // every type, some records with two of a type
+        for (var i = 0; i < records.Length; i++)
+        {
+            Assert.Equal(data.Records[i].RecordId, records[i].RecordId);
+            Assert.Equal(data.Records[i].Attributes, records[i].Attributes);
+            Assert.Equal(Canonical(data.Records[i].Tokens), Canonical(records[i].Tokens));
+        }
+        // A block missing, or one that does not start where the header says, is refused rather than read as fewer records.
+        var swapped = new Dictionary<int, EscrowRecord[]>(blocks) { [1] = blocks[2] };
+        Assert.Throws<InvalidDataException>(() => stored.RecordsFrom(swapped));
+        blocks.Remove(1);
+        Assert.Throws<InvalidDataException>(() => stored.RecordsFrom(blocks));
+
+        static List<RecordToken> Canonical(RecordToken[] tokens) => [.. tokens.OrderBy(t => t.Type).ThenBy(t => t.Token)];
+    }
+
     [Theory]
     [InlineData(MatchView.Default)]
     [InlineData(MatchView.IncludePossible)]

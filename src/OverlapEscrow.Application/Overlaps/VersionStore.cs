@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Matching;
+using OverlapEscrow.Domain.Populations;
 using OverlapEscrow.Domain.Records;
 
 namespace OverlapEscrow.Application.Overlaps;
@@ -47,6 +48,11 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         var parts = await columns.ReadBlocksAsync(data.VersionId, blocks, ct);
         if (parts.Count == 0) return new Dictionary<int, EscrowRecord[]>();
         using var cipher = await CipherAsync(organizationId, ct);
+        return OpenBlocks(cipher, data, parts);
+    }
+
+    private static Dictionary<int, EscrowRecord[]> OpenBlocks(IOrganizationCipher cipher, PopulationData data, IReadOnlyList<VersionPart> parts)
+    {
         var result = new Dictionary<int, EscrowRecord[]>(parts.Count);
         foreach (var part in parts)
         {
@@ -122,11 +128,35 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         var layers = new List<IReadOnlyList<EscrowRecord>>(chain.Count);
         foreach (var (version, segments) in chain)
         {
+            if (segments.Count == 0 && version.Kind == VersionKind.Snapshot && version.ChangeCount > 0)
+            {
+                // A snapshot stored once: its records are in its columns and record blocks only, read back from there.
+                layers.Add(await RecordsFromColumnsAsync(cipher, version.Id, ct));
+                continue;
+            }
             var records = new List<EscrowRecord>((int)version.ChangeCount);
             foreach (var segment in segments)
                 records.AddRange(RecordCodec.ReadAll(cipher.OpenSegment(version.Id, segment.Seq, segment.Data), segment.RecordCount));
             layers.Add(records);
         }
         return PopulationData.Materialize(versionId, layers);
+    }
+
+    /// <summary>
+    /// The records of a committed version from its stored columns: the header and token columns, then every record block.
+    /// Read outside the chain's snapshot read: a version deleted meanwhile (superseded by a commit) has no parts left,
+    /// which is the chain's own "gone".
+    /// </summary>
+    private async Task<EscrowRecord[]> RecordsFromColumnsAsync(IOrganizationCipher cipher, string versionId, CancellationToken ct)
+    {
+        PopulationData data;
+        using (var decoder = new PartDecoder(cipher, versionId))
+        {
+            if (await columns.ReadColumnsAsync(versionId, decoder.Add, ct) == 0) throw new VersionGoneException();
+            data = decoder.Finish();
+        }
+        var parts = await columns.ReadBlocksAsync(versionId, [.. Enumerable.Range(0, data.BlockCount)], ct);
+        if (parts.Count != data.BlockCount) throw new VersionGoneException();
+        return data.RecordsFrom(OpenBlocks(cipher, data, parts));
     }
 }

@@ -178,6 +178,36 @@ public sealed class PopulationData
         return new PopulationData(versionId, recordCount, indexes, attributeNames, blockFirstIds, null);
     }
 
+    /// <summary>
+    /// The version's records with their tokens, from its record blocks (ids and attributes in ordinal order, as
+    /// <see cref="VersionColumns"/> stores them, by block number) and its token columns: what a snapshot stored without
+    /// record segments holds. Within a record, tokens come by identifier type, each type's in column order.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A block is missing, holds another count of records, or does not start where the header says.</exception>
+    public EscrowRecord[] RecordsFrom(IReadOnlyDictionary<int, EscrowRecord[]> blocks)
+    {
+        var counts = new int[RecordCount];
+        foreach (var type in IdentifierTypes.All)
+            foreach (var o in Index(type).Ordinals) counts[o]++;
+        var tokens = new RecordToken[RecordCount][];
+        for (var i = 0; i < tokens.Length; i++) tokens[i] = counts[i] == 0 ? [] : new RecordToken[counts[i]];
+        Array.Clear(counts);
+        foreach (var type in IdentifierTypes.All)
+        {
+            var (column, ordinals) = Column(type);
+            for (var p = 0; p < column.Length; p++) tokens[ordinals[p]][counts[ordinals[p]]++] = new RecordToken(type, column[p]);
+        }
+        var records = new EscrowRecord[RecordCount];
+        for (var b = 0; b < BlockCount; b++)
+        {
+            if (!blocks.TryGetValue(b, out var block) || block.Length != Math.Min(BlockSize, RecordCount - b * BlockSize)
+                || !string.Equals(block[0].RecordId, _blockFirstIds[b], StringComparison.Ordinal))
+                throw new InvalidDataException($"Record block {b} of version {VersionId} is missing or does not match its header.");
+            for (var i = 0; i < block.Length; i++) records[b * BlockSize + i] = block[i] with { Tokens = tokens[b * BlockSize + i] };
+        }
+        return records;
+    }
+
     /// <summary>The same version without its records: what a cache keeps.</summary>
     public PopulationData WithoutRecords() => _records is null ? this : new(VersionId, RecordCount, _indexes, [.. AttributeNames], _blockFirstIds, null);
 

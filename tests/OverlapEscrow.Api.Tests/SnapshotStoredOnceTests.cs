@@ -1,0 +1,86 @@
+using Dapper;
+using OverlapEscrow.Api.Tests.Infrastructure;
+using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
+
+namespace OverlapEscrow.Api.Tests;
+
+/// <summary>
+/// A committed snapshot's stored columns (token columns and record blocks) hold all of it, so a snapshot may be stored
+/// without record segments (docs/architecture.md, "Populations, versions, segments"). What reads a version's records —
+/// a delta's load over it, a compaction of its chain — then reads them back from the columns. Here a snapshot's segments
+/// are removed from the database, and the same uploads go to a second population that keeps its segments: both must
+/// answer the same, and as the test's own model of the data says.
+/// </summary>
+[Trait("AlsoOn", "postgres")]
+public sealed class SnapshotStoredOnceTests
+{
+    /// <summary>Account i matched by its domain, or, every fifth, by its name alone (two identifier types to read back).</summary>
+    private static Records.Account Account(string prefix, int i, string tag) => i % 5 == 0
+        ? new Records.Account($"{prefix}-{i:D5}", Name: $"Company {i}", Country: "US", Attributes: new() { ["tag"] = tag })
+        : new Records.Account($"{prefix}-{i:D5}", Domain: $"d{i}.example", Attributes: new() { ["tag"] = tag });
+
+    private static string Accounts(string prefix, IEnumerable<int> ids, string tag) => Records.Ndjson(ids.Select(i => Account(prefix, i, tag)));
+
+    private static string Deletions(IEnumerable<int> ids) => string.Concat(ids.Select(i => $$"""{"recordId":"A-{{i:D5}}","op":"delete"}""" + "\n"));
+
+    [Fact]
+    public async Task ASnapshotWithoutSegmentsIsReadFromItsColumnsByADeltaOverItAndByTheCompactionOfItsChain()
+    {
+        using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:CompactAfterDeltas"] = "2" });
+        var org = await app.SignupAsync("stored-once");
+        var partner = await app.SignupAsync("stored-once-partner");
+        var once = await org.CreatePopulationAsync("Stored once");
+        var control = await org.CreatePopulationAsync("With segments");
+        // 700 accounts: three record blocks of 256.
+        var mine = Enumerable.Range(0, 700).ToHashSet();
+        var snapshot = Accounts("A", mine, "v1");
+        var stripped = (await org.UploadOkAsync(once, snapshot))["versionId"]!.GetValue<string>();
+        await org.UploadOkAsync(control, snapshot);
+        using (var db = app.OpenAnyDatabase())
+        {
+            Assert.True(db.Execute("DELETE FROM segments WHERE version_id = @stripped", new { stripped }) > 0);
+            db.Execute("UPDATE population_versions SET segment_count = 0 WHERE id = @stripped", new { stripped });
+        }
+        var theirs = await partner.CreatePopulationAsync("Customers");
+        var partnerIds = Enumerable.Range(300, 800).ToHashSet();
+        await partner.UploadOkAsync(theirs, Accounts("P", partnerIds, "partner"));
+        await partner.ShareAsync(theirs, "overlaps", "tag");
+        var partnership = await org.PartnerAsync(partner);
+
+        // A delta over the stripped snapshot: 40 deletions, 10 records changed, 50 new ones.
+        var changed = Enumerable.Range(400, 10).ToList();
+        var added = Enumerable.Range(700, 50).ToList();
+        var delta = Deletions(Enumerable.Range(300, 40)) + Accounts("A", [.. changed, .. added], "v2");
+        mine.ExceptWith(Enumerable.Range(300, 40));
+        mine.UnionWith(added);
+        await org.UploadOkAsync(once, delta, delta: true);
+        await org.UploadOkAsync(control, delta, delta: true);
+        await AssertBothAsync(expected: mine.Intersect(partnerIds).Count(), records: mine.Count);
+
+        // A second delta makes the chain two deep: it is compacted into a snapshot, read from the stripped root's columns too.
+        var second = Deletions(Enumerable.Range(500, 20)) + Accounts("A", Enumerable.Range(750, 10), "v3");
+        mine.ExceptWith(Enumerable.Range(500, 20));
+        mine.UnionWith(Enumerable.Range(750, 10));
+        await org.UploadOkAsync(once, second, delta: true);
+        await org.UploadOkAsync(control, second, delta: true);
+        using (var db = app.OpenAnyDatabase())
+            Assert.Equal("snapshot", db.ExecuteScalar<string>(
+                "SELECT kind FROM population_versions WHERE id = (SELECT current_version_id FROM populations WHERE id = @once)", new { once }));
+        await AssertBothAsync(expected: mine.Intersect(partnerIds).Count(), records: mine.Count);
+
+        async Task AssertBothAsync(int expected, int records)
+        {
+            foreach (var population in new[] { once, control })
+                Assert.Equal(records, (await Json(await org.Http.GetAsync($"/v1/populations/{population}")))["recordCount"]!.GetValue<long>());
+            var matrix = await org.MatrixAsync(partnership);
+            Assert.Equal(expected, matrix.Cell(once, theirs)!["count"]!.GetValue<int>());
+            Assert.Equal(expected, matrix.Cell(control, theirs)!["count"]!.GetValue<int>());
+            var listed = await org.ListAllAsync(partnership, once, theirs);
+            var reference = await org.ListAllAsync(partnership, control, theirs);
+            Assert.Equal(expected, listed.Count);
+            Assert.Equal(reference.Select(i => i.ToJsonString()), listed.Select(i => i.ToJsonString()));
+            // The changed records show the delta's attributes, read through the columns' record blocks and the delta.
+            Assert.Contains("v2", string.Concat(listed.Select(i => i.ToJsonString())));
+        }
+    }
+}
