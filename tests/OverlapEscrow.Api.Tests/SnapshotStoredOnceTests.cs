@@ -8,8 +8,8 @@ namespace OverlapEscrow.Api.Tests;
 /// A committed snapshot's stored columns (token columns and record blocks) hold all of it, so a snapshot may be stored
 /// without record segments (docs/architecture.md, "Populations, versions, segments"). What reads a version's records —
 /// a delta's load over it, a compaction of its chain — then reads them back from the columns. Here a snapshot's segments
-/// are removed from the database, and the same uploads go to a second population that keeps its segments: both must
-/// answer the same, and as the test's own model of the data says.
+/// are never stored (<c>Uploads:SnapshotSegments</c> false) or removed from the database, and the same uploads go to a
+/// second population that keeps its segments: both must answer the same, and as the test's own model of the data says.
 /// </summary>
 [Trait("AlsoOn", "postgres")]
 public sealed class SnapshotStoredOnceTests
@@ -23,10 +23,19 @@ public sealed class SnapshotStoredOnceTests
 
     private static string Deletions(IEnumerable<int> ids) => string.Concat(ids.Select(i => $$"""{"recordId":"A-{{i:D5}}","op":"delete"}""" + "\n"));
 
-    [Fact]
-    public async Task ASnapshotWithoutSegmentsIsReadFromItsColumnsByADeltaOverItAndByTheCompactionOfItsChain()
+    /// <param name="uploadedWithout">
+    /// True: uploaded with <c>Uploads:SnapshotSegments</c> false, so no segment is ever stored; false: uploaded with its
+    /// segments (the default), which the test then removes from the database.
+    /// </param>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ASnapshotWithoutSegmentsIsReadFromItsColumnsByADeltaOverItAndByTheCompactionOfItsChain(bool uploadedWithout)
     {
-        using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:CompactAfterDeltas"] = "2" });
+        using var app = new EscrowApp(new Dictionary<string, string?>
+        {
+            ["Escrow:Uploads:CompactAfterDeltas"] = "2", ["Escrow:Uploads:SnapshotSegments"] = uploadedWithout ? "false" : "true",
+        });
         var org = await app.SignupAsync("stored-once");
         var partner = await app.SignupAsync("stored-once-partner");
         var once = await org.CreatePopulationAsync("Stored once");
@@ -35,11 +44,14 @@ public sealed class SnapshotStoredOnceTests
         var mine = Enumerable.Range(0, 700).ToHashSet();
         var snapshot = Accounts("A", mine, "v1");
         var stripped = (await org.UploadOkAsync(once, snapshot))["versionId"]!.GetValue<string>();
-        await org.UploadOkAsync(control, snapshot);
+        // The control is the same records sent as a first delta, which is stored with its segments whatever the setting.
+        await org.UploadOkAsync(control, snapshot, delta: true);
         using (var db = app.OpenAnyDatabase())
         {
-            Assert.True(db.Execute("DELETE FROM segments WHERE version_id = @stripped", new { stripped }) > 0);
+            Assert.Equal(uploadedWithout ? 0 : 1, db.ExecuteScalar<long>("SELECT COUNT(*) FROM segments WHERE version_id = @stripped", new { stripped }));
+            db.Execute("DELETE FROM segments WHERE version_id = @stripped", new { stripped });
             db.Execute("UPDATE population_versions SET segment_count = 0 WHERE id = @stripped", new { stripped });
+            Assert.True(db.ExecuteScalar<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @stripped", new { stripped }) > 3);
         }
         var theirs = await partner.CreatePopulationAsync("Customers");
         var partnerIds = Enumerable.Range(300, 800).ToHashSet();

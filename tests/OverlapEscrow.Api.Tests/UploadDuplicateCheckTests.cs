@@ -11,10 +11,17 @@ namespace OverlapEscrow.Api.Tests;
 /// and an upload with one changes nothing under reject.
 /// </summary>
 [Trait("AlsoOn", "postgres")]
-public sealed class UploadDuplicateCheckTests : IDisposable
+public class UploadDuplicateCheckTests : IDisposable
 {
     // Segments of 128 records: 500 written rows are 3 stored segments and 116 records not sealed yet.
-    private readonly EscrowApp _app = new(new Dictionary<string, string?> { ["Escrow:Uploads:SegmentRecords"] = "128" });
+    private readonly EscrowApp _app;
+
+    public UploadDuplicateCheckTests() : this(snapshotSegments: true) { }
+
+    protected UploadDuplicateCheckTests(bool snapshotSegments) => _app = new(new Dictionary<string, string?>
+    {
+        ["Escrow:Uploads:SegmentRecords"] = "128", ["Escrow:Uploads:SnapshotSegments"] = snapshotSegments ? "true" : "false",
+    });
 
     public void Dispose() => _app.Dispose();
 
@@ -150,3 +157,10 @@ public sealed class UploadDuplicateCheckTests : IDisposable
         Assert.Equal(700, (await Json(await org.Http.GetAsync($"/v1/populations/{population}")))["recordCount"]!.GetValue<long>());
     }
 }
+
+/// <summary>
+/// The same checks for snapshots stored without segments (<c>Uploads:SnapshotSegments</c> false): the first id out of order
+/// takes the written records back from the stored record blocks and the blocks not stored yet, in the order written.
+/// </summary>
+[Trait("AlsoOn", "postgres")]
+public sealed class UploadDuplicateCheckWithoutSnapshotSegmentsTests() : UploadDuplicateCheckTests(snapshotSegments: false);

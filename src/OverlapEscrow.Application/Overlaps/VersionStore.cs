@@ -128,7 +128,7 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         var layers = new List<IReadOnlyList<EscrowRecord>>(chain.Count);
         foreach (var (version, segments) in chain)
         {
-            if (segments.Count == 0 && version.Kind == VersionKind.Snapshot && version.ChangeCount > 0)
+            if (segments.Count == 0 && version.Kind == VersionKind.Snapshot && version.RecordCount > 0)
             {
                 // A snapshot stored once: its records are in its columns and record blocks only, read back from there.
                 layers.Add(await RecordsFromColumnsAsync(cipher, version.Id, ct));

@@ -294,7 +294,9 @@ public sealed class UploadPopulation(
         var tokenKeys = secrets.Versions(SecretKind.Token);
         using var keyers = new PerThreadKeyers(tokenKeys.Select(k => k.Key).ToList());
         await populations.RecordTokenKeysAsync(versionId, tokenKeys.Select(k => k.Version).ToList(), ct);
-        var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time, store);
+        // A snapshot's columns hold all of it: its segments, the same records once more, are stored only if configured so.
+        var writer = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time, store,
+            countOnly: columns is not null && !_o.SnapshotSegments);
         var seen = new SeenRecordIds();
         var errors = new List<RowError>();
         long rowsRead = 0, errorCount = 0;
@@ -339,7 +341,8 @@ public sealed class UploadPopulation(
                         // The first id out of order: the ids written so far are read back from the segments, once, for the
                         // duplicate check's hash table (SeenRecordIds); from then on no id follows, and every one is looked up.
                         if (rowError is null && !fresh && seen.InOrder)
-                            await ReadBackWrittenIdsAsync(seen, writer, store, versionId, request.Caller.OrganizationId, idSeed, ct);
+                            if (writer.CountOnly) await columns!.ReadBackIdsAsync(seen, idSeed, ct);
+                            else await ReadBackWrittenIdsAsync(seen, writer, store, versionId, request.Caller.OrganizationId, idSeed, ct);
                         ref readonly var row = ref batch.Row(i);
                         if (++rowsRead > _o.MaxRows)
                             return new ReadOutcome(rowsRead, 0, errorCount, false, errors,
@@ -978,26 +981,7 @@ public sealed class UploadPopulation(
             if (!_builder.AddEncoded(record.Span))
             {
                 // The first record out of id order: the blocks stored so far come back, to be built anew with every record.
-                await FlushAsync(ct);
-                await queue.DrainAsync();
-                var stored = await store.ReadBlocksAsync(versionId, Enumerable.Range(0, _blocksStored).ToList(), ct);
-                // Fewer blocks than were stored: the pending version was swept meanwhile (taken for abandoned), and its blocks
-                // with it. Not applied, and said so (the builder's InvalidDataException would read as a gzip error to the caller).
-                if (stored.Count != _blocksStored) throw Abandoned();
-                using (var keys = await openKeys(ct))
-                {
-                    try
-                    {
-                        _builder.Restore(stored.Select(b => (ReadOnlyMemory<byte>)keys.Open(VersionStore.SealLabel, VersionStore.SealId(versionId, b.Part), b.Data)));
-                    }
-                    catch (InvalidDataException e)
-                    {
-                        // Every block came back yet they hold another count of records: not the caller's body, the escrow's fault.
-                        throw new InvalidOperationException("The record blocks read back do not hold the records written.", e);
-                    }
-                }
-                if (!await store.RemovePendingBlocksAsync(versionId, ct)) throw Abandoned();
-                _blocksStored = 0;
+                await TakeBackAsync(ct);
                 if (!_builder.AddEncoded(record.Span)) throw new InvalidOperationException("A record was refused after the blocks came back.");
             }
             foreach (var (part, plaintext) in _builder.TakeReadyBlocks())
@@ -1006,6 +990,44 @@ public sealed class UploadPopulation(
                 _blocksStored++;
             }
             if (_buffered >= FlushBytes) await FlushAsync(ct);
+        }
+
+        /// <summary>
+        /// For the duplicate check of a snapshot stored without segments, once, when its ids stop arriving in order: every
+        /// record written so far is taken back (the stored blocks read, opened and removed, as the first record out of order
+        /// does) and its id's key added to the check's table (<see cref="SeenRecordIds"/>).
+        /// </summary>
+        public async Task ReadBackIdsAsync(SeenRecordIds seen, long idSeed, CancellationToken ct)
+        {
+            if (_builder.InIdOrder) await TakeBackAsync(ct);
+            seen.BeginTable();
+            _builder.ForEachKept(record => seen.AddWrittenKey(RecordIdKey(RecordCodec.RecordIdBytes(record), idSeed)));
+            seen.EndTable();
+        }
+
+        /// <summary>The blocks stored so far come back into the builder, which keeps every record from then on (and the stored blocks are removed).</summary>
+        private async Task TakeBackAsync(CancellationToken ct)
+        {
+            await FlushAsync(ct);
+            await queue.DrainAsync();
+            var stored = await store.ReadBlocksAsync(versionId, Enumerable.Range(0, _blocksStored).ToList(), ct);
+            // Fewer blocks than were stored: the pending version was swept meanwhile (taken for abandoned), and its blocks
+            // with it. Not applied, and said so (the builder's InvalidDataException would read as a gzip error to the caller).
+            if (stored.Count != _blocksStored) throw Abandoned();
+            using (var keys = await openKeys(ct))
+            {
+                try
+                {
+                    _builder.Restore(stored.Select(b => (ReadOnlyMemory<byte>)keys.Open(VersionStore.SealLabel, VersionStore.SealId(versionId, b.Part), b.Data)));
+                }
+                catch (InvalidDataException e)
+                {
+                    // Every block came back yet they hold another count of records: not the caller's body, the escrow's fault.
+                    throw new InvalidOperationException("The record blocks read back do not hold the records written.", e);
+                }
+            }
+            if (!await store.RemovePendingBlocksAsync(versionId, ct)) throw Abandoned();
+            _blocksStored = 0;
         }
 
         /// <summary>
@@ -1276,8 +1298,11 @@ public sealed class UploadPopulation(
     /// records); without one (a compaction) each segment is stored as it is sealed.
     /// </summary>
     private sealed class SegmentWriter(IPopulationRepository populations, IOrganizationCipher cipher, string versionId, int perSegment,
-        TimeProvider time, StoreQueue? queue = null)
+        TimeProvider time, StoreQueue? queue = null, bool countOnly = false)
     {
+        /// <summary>Counts the records added and stores none (a snapshot stored as its columns only: <see cref="UploadOptions.SnapshotSegments"/>).</summary>
+        public bool CountOnly => countOnly;
+
         private const int GroupBytes = 4 << 20;
         private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(1 << 20);
         // The buffers segments are sealed into, reused once stored: a few while the store stage stores a group behind the
@@ -1302,6 +1327,11 @@ public sealed class UploadPopulation(
         /// <summary>A record already encoded by <see cref="RecordCodec.Write"/> (on a re-keying thread).</summary>
         public async ValueTask AddEncodedAsync(ReadOnlyMemory<byte> encoded, CancellationToken ct)
         {
+            if (countOnly)
+            {
+                Written++;
+                return;
+            }
             System.Buffers.BuffersExtensions.Write(_buffer, encoded.Span);
             _count++;
             Written++;

@@ -28,6 +28,9 @@ namespace OverlapEscrow.Domain.Matching;
 /// </remarks>
 public sealed class VersionColumnsBuilder
 {
+    /// <summary>Receives one record's encoding (valid during the call only).</summary>
+    public delegate void EncodedRecordAction(ReadOnlySpan<byte> record);
+
     private const int ChunkBytes = 1 << 20;
 
     // While the records arrive in id order: the block in progress, the full blocks not yet handed out, the header's
@@ -251,6 +254,14 @@ public sealed class VersionColumnsBuilder
     }
 
     private int KeptCount { get; set; }
+
+    /// <summary>Hands each record kept for the sort (after <see cref="Restore"/>), by arrival number, as its encoding without tokens.</summary>
+    public void ForEachKept(EncodedRecordAction record)
+    {
+        if (_streaming) throw new InvalidOperationException("No record is kept while the records arrive in id order.");
+        for (var n = 0; n < KeptCount; n++)
+            record(_chunks[(int)(_positions[n] >> 32)].AsSpan((int)(uint)_positions[n], _lengths[n]));
+    }
 
     /// <summary>
     /// The version's parts (header first, then each type's column chunks, then the record blocks not handed out), produced
