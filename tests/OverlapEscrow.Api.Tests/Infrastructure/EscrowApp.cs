@@ -46,7 +46,8 @@ public sealed class EscrowApp : WebApplicationFactory<Program>
     /// of 500 and above carry the last unhandled exceptions in full in their reason phrase, so a test that fails on an
     /// unexpected 500 (<c>EnsureSuccessStatusCode</c>, <c>GetStringAsync</c>) says which exception it was.
     /// </summary>
-    public new HttpClient CreateClient() => CreateClient(ClientOptions);
+    /// <remarks>Over real HTTP (<c>kestrel</c>), the factory's own client, unchanged: the server's address is known only once it has started.</remarks>
+    public new HttpClient CreateClient() => _kestrel ? base.CreateClient() : CreateClient(ClientOptions);
 
     /// <inheritdoc cref="CreateClient()"/>
     public new HttpClient CreateClient(WebApplicationFactoryClientOptions options)
