@@ -89,6 +89,8 @@ public sealed class ErasureTests : IDisposable
             goneId = gone.Id;
             var theirs = await gone.CreatePopulationAsync(SecretName);
             await gone.UploadOkAsync(theirs, Records.Range("Z", 0, 40));
+            // A delta too: a snapshot is stored as its columns only, a delta also as record segments; the backup holds both.
+            await gone.UploadOkAsync(theirs, Records.Range("Z", 40, 5), delta: true);
             await gone.ShareAsync(theirs, "counts");
             var mine = await stays.CreatePopulationAsync("Customers");
             await stays.UploadOkAsync(mine, Records.Range("Z", 10, 40));

@@ -24,7 +24,7 @@ public sealed partial class KeyRotationTests(ITestOutputHelper output) : IDispos
         try { Directory.Delete(_dataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
-    private static readonly Dictionary<string, string> Settings = new() { ["Escrow__Uploads__SegmentRecords"] = "128" };
+    private static readonly Dictionary<string, string> Settings = new() { ["Escrow__Uploads__SegmentRecords"] = "128", ["Escrow__Uploads__SnapshotSegments"] = "true" };
 
     private Dictionary<long, long> SegmentsByKeyVersion(string organizationId)
     {

@@ -335,7 +335,7 @@ public sealed class SeveralInstancesTests(SeveralInstancesTests.Instances instan
         var body = Encoding.UTF8.GetBytes(Records.Range("B", 0, 5000, "accountName"));
         var sent = await RawUpload.SendAsync(betaOnC, $"/v1/populations/{theirs}/records", body, body.Length / 2, between: async () =>
         {
-            if (!await instances.WaitForPendingSegmentsAsync(theirs)) return false;
+            if (!await instances.WaitForPendingVersionAsync(theirs)) return false;
             c.Kill(); // SIGKILL: no shutdown code runs
             return true;
         }, abortAfterFirstPart: true, headers: new Dictionary<string, string> { ["Idempotency-Key"] = key });
@@ -535,8 +535,11 @@ public sealed class SeveralInstancesTests(SeveralInstancesTests.Instances instan
             return (long)(await command.ExecuteScalarAsync())!;
         }
 
-        /// <summary>Waits until a pending (uncommitted) version of the population has segments: an upload is under way.</summary>
-        public async Task<bool> WaitForPendingSegmentsAsync(string populationId)
+        /// <summary>
+        /// Waits until the population has a pending (uncommitted) version: an upload is under way (a snapshot is stored as
+        /// its columns only, whose parts a small upload stores at its end).
+        /// </summary>
+        public async Task<bool> WaitForPendingVersionAsync(string populationId)
         {
             await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString);
             await connection.OpenAsync();
@@ -544,7 +547,7 @@ public sealed class SeveralInstancesTests(SeveralInstancesTests.Instances instan
             while (DateTime.UtcNow < deadline)
             {
                 await using var command = new NpgsqlCommand(
-                    "SELECT COUNT(*) FROM segments s JOIN population_versions v ON v.id = s.version_id WHERE v.status = 'pending' AND v.population_id = @p", connection);
+                    "SELECT COUNT(*) FROM population_versions WHERE status = 'pending' AND population_id = @p", connection);
                 command.Parameters.AddWithValue("p", populationId);
                 if ((long)(await command.ExecuteScalarAsync())! > 0) return true;
                 await Task.Delay(20);

@@ -17,7 +17,7 @@ namespace OverlapEscrow.Api.Tests;
 public sealed class UploadKeyRotationTests : IDisposable
 {
     // Segments of 128 records: the first part's 1,000 rows are stored as several segments before the rotation starts.
-    private readonly EscrowApp _app = new(new Dictionary<string, string?> { ["Escrow:Uploads:SegmentRecords"] = "128" }, kestrel: true);
+    private readonly EscrowApp _app = new(new Dictionary<string, string?> { ["Escrow:Uploads:SegmentRecords"] = "128", ["Escrow:Uploads:SnapshotSegments"] = "true" }, kestrel: true);
 
     public void Dispose() => _app.Dispose();
 
@@ -41,23 +41,26 @@ public sealed class UploadKeyRotationTests : IDisposable
     /// </summary>
     /// <param name="blocksStored">Wait, before the rotation, until record blocks of the pending version's columns are stored too,
     /// and after it until they are re-sealed as well.</param>
+    /// <param name="app">The app to upload to (this class's, with segments, unless given).</param>
+    /// <param name="segmentsStored">Whether the snapshot is stored with segments (waited for and re-sealed) or as its columns only.</param>
     private async Task<(RawUpload.Result Sent, int RotationCode, string RotationOutput)> UploadAcrossARotationAsync(Org org, string population, string first, string rest,
-        bool blocksStored = false)
+        bool blocksStored = false, EscrowApp? app = null, bool segmentsStored = true)
     {
+        app ??= _app;
         var rotationOutput = new StringWriter();
         Task<int>? rotation = null;
         var body = Encoding.UTF8.GetBytes(first + rest);
         var sent = await RawUpload.SendAsync(org.Http, $"/v1/populations/{population}/records", body, Encoding.UTF8.GetByteCount(first), between: async () =>
         {
-            if (!await WaitUntilAsync(string.Format(PendingUnder, "<>"), n => n > 0)) return false;
-            if (blocksStored && !await WaitUntilAsync(string.Format(PendingPartsUnder, "<>"), n => n > 0)) return false;
+            if (segmentsStored && !await WaitUntilAsync(app, string.Format(PendingUnder, "<>"), n => n > 0)) return false;
+            if (blocksStored && !await WaitUntilAsync(app, string.Format(PendingPartsUnder, "<>"), n => n > 0)) return false;
             // The settling pause is skipped: the rotation still waits for this upload (begun before the new key) to end.
             rotation = Task.Run(() => Admin.AdminCommand.RunAsync(["keys", "rotate-data", "--organization", org.Id, "--settle", "0"],
-                rotationOutput, rotationOutput, _app.Settings));
-            return await WaitUntilAsync(string.Format(PendingUnder, "="), n => n > 0)
-                && await WaitUntilAsync(string.Format(PendingUnder, "<>"), n => n == 0)
-                && (!blocksStored || (await WaitUntilAsync(string.Format(PendingPartsUnder, "="), n => n > 0)
-                                      && await WaitUntilAsync(string.Format(PendingPartsUnder, "<>"), n => n == 0)));
+                rotationOutput, rotationOutput, app.Settings));
+            return (!segmentsStored || (await WaitUntilAsync(app, string.Format(PendingUnder, "="), n => n > 0)
+                                        && await WaitUntilAsync(app, string.Format(PendingUnder, "<>"), n => n == 0)))
+                && (!blocksStored || (await WaitUntilAsync(app, string.Format(PendingPartsUnder, "="), n => n > 0)
+                                      && await WaitUntilAsync(app, string.Format(PendingPartsUnder, "<>"), n => n == 0)));
         });
         Assert.NotNull(rotation);
         var finished = await Task.WhenAny(rotation!, Task.Delay(TimeSpan.FromMinutes(2)));
@@ -137,11 +140,17 @@ public sealed class UploadKeyRotationTests : IDisposable
         Assert.Equal(0L, await db.ExecuteScalarAsync<long>(OrganizationSegmentsUnder("<>"), new { organizationId = org.Id }));
     }
 
-    [Fact]
-    public async Task AnIdOutOfOrderAfterADataKeyRotationReSealedTheStoredRecordBlocksIsCommittedWithEveryRecord()
+    /// <param name="segments">Whether the snapshot is stored with segments too (this class's app) or as its columns only
+    /// (an app of its own, with the default): then the first id out of order takes the written ids back from the re-sealed blocks.</param>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AnIdOutOfOrderAfterADataKeyRotationReSealedTheStoredRecordBlocksIsCommittedWithEveryRecord(bool segments)
     {
-        var org = await _app.SignupAsync("rotate-blocks");
-        var partner = await _app.SignupAsync("rotate-blocks-partner");
+        using var own = segments ? null : new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:SnapshotSegments"] = "false" }, kestrel: true);
+        var app = own ?? _app;
+        var org = await app.SignupAsync("rotate-blocks");
+        var partner = await app.SignupAsync("rotate-blocks-partner");
         var population = await org.CreatePopulationAsync("Customers");
         var theirs = await partner.CreatePopulationAsync("Customers");
         await partner.ShareAsync(theirs, "overlaps");
@@ -155,7 +164,7 @@ public sealed class UploadKeyRotationTests : IDisposable
         string Wide(int i, string? id = null) => Records.Line(new Records.Account(id ?? Id(i), Domain: $"d{i}.example", Attributes: attributes)) + "\n";
         var first = string.Concat(Enumerable.Range(0, 6000).Select(i => Wide(i)));
         var rest = string.Concat(Enumerable.Range(6000, 500).Select(i => Wide(i))) + Wide(7000, "M-00001x");
-        var (sent, code, output) = await UploadAcrossARotationAsync(org, population, first, rest, blocksStored: true);
+        var (sent, code, output) = await UploadAcrossARotationAsync(org, population, first, rest, blocksStored: true, app, segmentsStored: segments);
 
         Assert.True(sent.BetweenResult, "the test did not catch the upload with segments and record blocks stored under the new key");
         var response = RawHttp.Parse(sent.Response);
@@ -173,9 +182,9 @@ public sealed class UploadKeyRotationTests : IDisposable
         "SELECT COUNT(*) FROM segments s JOIN population_versions v ON v.id = s.version_id JOIN populations p ON p.id = v.population_id " +
         $"WHERE p.organization_id = @organizationId AND s.key_version {comparison} 2";
 
-    private async Task<bool> WaitUntilAsync(string countQuery, Func<long, bool> holds)
+    private static async Task<bool> WaitUntilAsync(EscrowApp app, string countQuery, Func<long, bool> holds)
     {
-        using var db = _app.OpenAnyDatabase();
+        using var db = app.OpenAnyDatabase();
         for (var i = 0; i < 500; i++)
         {
             if (holds(await db.ExecuteScalarAsync<long>(countQuery))) return true;

@@ -85,7 +85,7 @@ public sealed class UploadPipelineTests : IAsyncLifetime
     }
 
     /// <summary>An app whose segments hold 128 records: the 5,000 rows make 40 of them, grouped into transactions while the store stage is busy.</summary>
-    private static EscrowApp SmallSegments() => new(new Dictionary<string, string?> { ["Escrow:Uploads:SegmentRecords"] = "128" });
+    private static EscrowApp SmallSegments() => new(new Dictionary<string, string?> { ["Escrow:Uploads:SegmentRecords"] = "128", ["Escrow:Uploads:SnapshotSegments"] = "true" });
 
     [Fact]
     public async Task AnUploadOfManySmallSegmentsStoresEachRecordOnceInSegmentsNumberedWithoutGaps()

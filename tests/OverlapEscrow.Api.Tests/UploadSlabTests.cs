@@ -29,7 +29,7 @@ public sealed class UploadSlabTests : IDisposable
 
     public UploadSlabTests()
     {
-        _app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:SegmentRecords"] = "4096" })
+        _app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:SegmentRecords"] = "4096", ["Escrow:Uploads:SnapshotSegments"] = "true" })
         {
             TestServices = services => VersionColumnStoreDecorator.Replace(services, (_, store) => new SlowCheckingStore(store, this)),
         };

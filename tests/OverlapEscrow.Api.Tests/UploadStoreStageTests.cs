@@ -64,7 +64,7 @@ public sealed class UploadStoreStageTests
     [Fact]
     public async Task TheStageTimesLogLineNamesNoRecordIdDomainOrAttributeAndNoStackTrace()
     {
-        using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:LogStageTimes"] = "true", ["Escrow:Uploads:SegmentRecords"] = "128" });
+        using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:LogStageTimes"] = "true", ["Escrow:Uploads:SegmentRecords"] = "128", ["Escrow:Uploads:SnapshotSegments"] = "true" });
         var org = await app.SignupAsync("times-logs");
         var population = await org.CreatePopulationAsync("Customers");
         await org.UploadOkAsync(population, Records.Range("SECRETID", 0, 2000, "accountName"));
@@ -79,7 +79,7 @@ public sealed class UploadStoreStageTests
     [Fact]
     public async Task AnUploadWhoseVersionIsSweptWhileTheStoreStageStoresItsSegmentsIsRefusedAndLeavesNothingBehind()
     {
-        using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:SegmentRecords"] = "128" }, kestrel: true);
+        using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:SegmentRecords"] = "128", ["Escrow:Uploads:SnapshotSegments"] = "true" }, kestrel: true);
         var org = await app.SignupAsync("swept");
         var population = await org.CreatePopulationAsync("Customers");
         await org.UploadOkAsync(population, Records.Range("OLD", 0, 50));
@@ -110,7 +110,7 @@ public sealed class UploadStoreStageTests
     [Fact]
     public async Task AClientThatDropsTheConnectionWhileSegmentsAreBeingStoredLeavesNoPendingVersionSegmentOrPart()
     {
-        using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:SegmentRecords"] = "128" }, kestrel: true);
+        using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:SegmentRecords"] = "128", ["Escrow:Uploads:SnapshotSegments"] = "true" }, kestrel: true);
         var org = await app.SignupAsync("dropped");
         var population = await org.CreatePopulationAsync("Customers");
         await org.UploadOkAsync(population, Records.Range("OLD", 0, 50));

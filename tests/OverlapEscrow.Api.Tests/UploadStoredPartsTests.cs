@@ -23,7 +23,7 @@ public sealed class UploadStoredPartsTests : IDisposable
     // column parts (two columns of two chunks, 391 record blocks) in two flushes. (Whether a chunk's buffer is taken again
     // depends on how far the finish's sealing runs ahead of its storing; SealBuffers' own test holds its rule.)
     private const int RecordCount = 100_000;
-    private readonly EscrowApp _app = new(new Dictionary<string, string?> { ["Escrow:Uploads:SegmentRecords"] = "1000" });
+    private readonly EscrowApp _app = new(new Dictionary<string, string?> { ["Escrow:Uploads:SegmentRecords"] = "1000", ["Escrow:Uploads:SnapshotSegments"] = "true" });
 
     public void Dispose() => _app.Dispose();
 

@@ -225,15 +225,16 @@ public sealed class UploadTests : IAsyncLifetime
         await _org.UploadOkAsync(_population, Records.Range("V1-", 0, 50));
         var before = await CurrentVersionAsync();
         var body = Encoding.UTF8.GetBytes(Records.Range("V2-", 0, 600));
-        // The connection drops once the server has stored part of the new snapshot.
-        var sawSegments = await RawUpload.SendAsync(_org.Http, $"/v1/populations/{_population}/records", body, body.Length / 2,
-            between: WaitForPendingSegmentsAsync, abortAfterFirstPart: true);
-        Assert.True(sawSegments.BetweenResult, "the test did not catch the upload in flight");
+        // The connection drops once the server has begun the new snapshot's pending version.
+        var sawPending = await RawUpload.SendAsync(_org.Http, $"/v1/populations/{_population}/records", body, body.Length / 2,
+            between: WaitForPendingVersionAsync, abortAfterFirstPart: true);
+        Assert.True(sawPending.BetweenResult, "the test did not catch the upload in flight");
 
         using var db = _app.OpenDatabase();
-        // The segments written before the cut are gone with their pending version.
+        // Whatever was stored before the cut is gone with its pending version.
         await WaitUntil(() => db.ExecuteScalar<long>("SELECT COUNT(*) FROM population_versions WHERE status = 'pending'") == 0);
-        Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM segments s JOIN population_versions v ON v.id = s.version_id WHERE v.status = 'pending'"));
+        Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM segments WHERE version_id NOT IN (SELECT id FROM population_versions WHERE status = 'committed')"));
+        Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM version_columns WHERE version_id NOT IN (SELECT id FROM population_versions WHERE status = 'committed')"));
         Assert.Equal(before, await CurrentVersionAsync());
         Assert.Equal(50, await RecordCountAsync());
     }
@@ -346,7 +347,7 @@ public sealed class UploadTests : IAsyncLifetime
         // Halfway through, another instance's sweeper takes the upload for dead and deletes its pending version.
         var sent = await RawUpload.SendAsync(_org.Http, $"/v1/populations/{_population}/records", body, body.Length / 2, between: async () =>
         {
-            if (!await WaitForPendingSegmentsAsync()) return false;
+            if (!await WaitForPendingVersionAsync()) return false;
             using var db = _app.OpenDatabase();
             return db.Execute("DELETE FROM population_versions WHERE status = 'pending'") == 1;
         });
@@ -357,12 +358,16 @@ public sealed class UploadTests : IAsyncLifetime
         Assert.Equal(5, await RecordCountAsync());
     }
 
-    private async Task<bool> WaitForPendingSegmentsAsync()
+    /// <summary>
+    /// Waits until the upload in flight has its pending version: a snapshot is stored as its columns only, whose first
+    /// parts a small upload stores only at its end, so the version's row is what shows it begun.
+    /// </summary>
+    private async Task<bool> WaitForPendingVersionAsync()
     {
         using var db = _app.OpenDatabase();
         for (var i = 0; i < 250; i++)
         {
-            if (db.ExecuteScalar<long>("SELECT COUNT(*) FROM segments s JOIN population_versions v ON v.id = s.version_id WHERE v.status = 'pending'") > 0) return true;
+            if (db.ExecuteScalar<long>("SELECT COUNT(*) FROM population_versions WHERE status = 'pending'") > 0) return true;
             await Task.Delay(20);
         }
         return false;

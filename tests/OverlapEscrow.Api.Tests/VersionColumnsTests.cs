@@ -69,7 +69,8 @@ public sealed class VersionColumnsTests : IDisposable
     {
         Cell cell;
         (string Count, string List) before;
-        using (var app = new EscrowApp(new Dictionary<string, string?>(), dataDirectory: _dataDirectory))
+        // Snapshots stored with their segments, as every version was before the columns existed.
+        using (var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:SnapshotSegments"] = "true" }, dataDirectory: _dataDirectory))
         {
             cell = await PartneredAsync(app);
             before = await ReadAsync(app, cell);

@@ -61,12 +61,13 @@ public sealed class UploadOptions
     public int CompactAfterDeltas { get; set; } = 8;
 
     /// <summary>
-    /// Whether a snapshot upload also stores its records as segments (true, as before) or only as its stored columns —
-    /// token columns and record blocks, which hold all of it — writing about half the bytes (false). Either way the
-    /// version commits with its columns; what reads a snapshot's records reads them from its columns when it has no
-    /// segments (docs/architecture.md, "A snapshot without segments"). Deltas and compactions store segments always.
+    /// Whether a snapshot upload also stores its records as segments (true, as before 2026-12-02) or only as its stored
+    /// columns — token columns and record blocks, which hold all of it — writing about half the bytes (false, the
+    /// default). Either way the version commits with its columns; what reads a snapshot's records reads them from its
+    /// columns when it has no segments (docs/architecture.md, "A snapshot without segments"). Deltas and compactions
+    /// store segments always.
     /// </summary>
-    public bool SnapshotSegments { get; set; } = true;
+    public bool SnapshotSegments { get; set; }
 
     /// <summary>
     /// Logs, once per upload at Information, the time each stage of its pipeline spent working and waiting
