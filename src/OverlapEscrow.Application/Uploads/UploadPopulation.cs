@@ -338,11 +338,14 @@ public sealed class UploadPopulation(
                         // The record id (a slice of the encoding) and whether it follows every id so far: once per row.
                         var id = rowError is null ? RecordIdOf(encoded) : default;
                         var fresh = rowError is null && seen.Follows(id.Span);
-                        // The first id out of order: the ids written so far are read back from the segments, once, for the
-                        // duplicate check's hash table (SeenRecordIds); from then on no id follows, and every one is looked up.
+                        // The first id out of order: the ids written so far are read back from the segments (or, for a
+                        // snapshot stored as its columns only, from its record blocks), once, for the duplicate check's hash
+                        // table (SeenRecordIds); from then on no id follows, and every one is looked up.
                         if (rowError is null && !fresh && seen.InOrder)
+                        {
                             if (writer.CountOnly) await columns!.ReadBackIdsAsync(seen, idSeed, ct);
                             else await ReadBackWrittenIdsAsync(seen, writer, store, versionId, request.Caller.OrganizationId, idSeed, ct);
+                        }
                         ref readonly var row = ref batch.Row(i);
                         if (++rowsRead > _o.MaxRows)
                             return new ReadOutcome(rowsRead, 0, errorCount, false, errors,
