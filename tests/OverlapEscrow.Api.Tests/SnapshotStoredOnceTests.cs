@@ -1,3 +1,4 @@
+using System.Net;
 using Dapper;
 using OverlapEscrow.Api.Tests.Infrastructure;
 using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
@@ -94,5 +95,31 @@ public sealed class SnapshotStoredOnceTests
             // The changed records show the delta's attributes, read through the columns' record blocks and the delta.
             Assert.Contains("v2", string.Concat(listed.Select(i => i.ToJsonString())));
         }
+    }
+
+    [Fact]
+    public async Task ASnapshotStoredAsItsColumnsOnlyWhoseBlocksAreLostFailsLoudlyAndIsNeverReadAsEmpty()
+    {
+        using var app = new EscrowApp();
+        var org = await app.SignupAsync("stored-once-damaged");
+        var partner = await app.SignupAsync("stored-once-damaged-partner");
+        var population = await org.CreatePopulationAsync("Customers");
+        var version = (await org.UploadOkAsync(population, Accounts("A", Enumerable.Range(0, 700), "v1")))["versionId"]!.GetValue<string>();
+        var theirs = await partner.CreatePopulationAsync("Customers");
+        await partner.UploadOkAsync(theirs, Accounts("P", Enumerable.Range(300, 800), "partner"));
+        await partner.ShareAsync(theirs, "overlaps");
+        var partnership = await org.PartnerAsync(partner);
+        // Its one record block of three lost (a damaged database): a delta over it must not be applied to fewer records.
+        using (var db = app.OpenAnyDatabase())
+            Assert.Equal(1, db.Execute($"DELETE FROM version_columns WHERE version_id = @version AND part = {OverlapEscrow.Domain.Matching.VersionColumns.BlockPart(1)}", new { version }));
+
+        var delta = await org.Http.UploadAsync(population, Accounts("A", Enumerable.Range(700, 5), "v2"), delta: true);
+        var matrix = await org.Http.GetAsync($"/v1/partnerships/{partnership}/overlaps");
+
+        // The delta commits (its columns are written on a later load, which fails the same way), and no read shows it
+        // over a population missing a block's records: the matrix fails rather than count them as absent.
+        Assert.Equal(HttpStatusCode.OK, delta.StatusCode);
+        Assert.Equal(HttpStatusCode.InternalServerError, matrix.StatusCode);
+        Assert.Contains("InvalidDataException", matrix.ReasonPhrase);
     }
 }

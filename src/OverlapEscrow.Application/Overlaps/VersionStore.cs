@@ -145,18 +145,27 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
     /// <summary>
     /// The records of a committed version from its stored columns: the header and token columns, then every record block.
     /// Read outside the chain's snapshot read: a version deleted meanwhile (superseded by a commit) has no parts left,
-    /// which is the chain's own "gone".
+    /// which is the chain's own "gone". A version still there without them has lost its only stored form: that fails
+    /// loudly, never reads as an empty population.
     /// </summary>
     private async Task<EscrowRecord[]> RecordsFromColumnsAsync(IOrganizationCipher cipher, string versionId, CancellationToken ct)
     {
         PopulationData data;
         using (var decoder = new PartDecoder(cipher, versionId))
         {
-            if (await columns.ReadColumnsAsync(versionId, decoder.Add, ct) == 0) throw new VersionGoneException();
+            if (await columns.ReadColumnsAsync(versionId, decoder.Add, ct) == 0) throw await GoneOrDamagedAsync(versionId, ct);
             data = decoder.Finish();
         }
         var parts = await columns.ReadBlocksAsync(versionId, [.. Enumerable.Range(0, data.BlockCount)], ct);
-        if (parts.Count != data.BlockCount) throw new VersionGoneException();
+        if (parts.Count != data.BlockCount) throw await GoneOrDamagedAsync(versionId, ct);
         return data.RecordsFrom(OpenBlocks(cipher, data, parts));
+    }
+
+    private async Task<Exception> GoneOrDamagedAsync(string versionId, CancellationToken ct)
+    {
+        var chain = await populations.ReadChainAsync(versionId, ct);
+        return chain.Count > 0 && chain[^1].Version.Id == versionId
+            ? new InvalidDataException($"Committed snapshot {versionId} has no record segments and its stored columns are incomplete.")
+            : new VersionGoneException();
     }
 }
