@@ -128,9 +128,10 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         var layers = new List<IReadOnlyList<EscrowRecord>>(chain.Count);
         foreach (var (version, segments) in chain)
         {
-            if (segments.Count == 0 && version.Kind == VersionKind.Snapshot && version.RecordCount > 0)
+            if (version.Kind == VersionKind.Snapshot && version.RecordCount > 0 && segments.All(s => s.RecordCount == 0))
             {
-                // A snapshot stored once: its records are in its columns and record blocks only, read back from there.
+                // A snapshot stored once: its records are in its columns and record blocks only, read back from there (its
+                // one segment, if any, is the marker that makes older builds refuse it: UploadPopulation.ColumnsOnlyMarkerId).
                 layers.Add(await RecordsFromColumnsAsync(cipher, version.Id, ct));
                 continue;
             }

@@ -504,6 +504,16 @@ public sealed class UploadPopulation(
 
     private const int BatchRows = 256;
 
+    /// <summary>
+    /// A snapshot stored as its columns only keeps one segment: its marker, sealed as any segment (so a data-key rotation
+    /// re-seals it and an erasure deletes it), counted as holding no record while holding one (a deletion of this id). The
+    /// escrow reads such a snapshot from its columns (<see cref="VersionStore"/>: a snapshot whose segments hold no record);
+    /// a build from before columns-only snapshots, still running during a rolling upgrade or started again after a
+    /// rollback, reads its segments and fails loudly on the count (<c>RecordCodec.ReadAll</c>), never taking the
+    /// snapshot for an empty one.
+    /// </summary>
+    public const string ColumnsOnlyMarkerId = "oe-snapshot-stored-as-columns-only";
+
     /// <summary>Segments read back per statement when the duplicate check builds its table (<see cref="ReadBackWrittenIdsAsync"/>).</summary>
     private const int ReadBackSegments = 8;
 
@@ -1303,7 +1313,10 @@ public sealed class UploadPopulation(
     private sealed class SegmentWriter(IPopulationRepository populations, IOrganizationCipher cipher, string versionId, int perSegment,
         TimeProvider time, StoreQueue? queue = null, bool countOnly = false)
     {
-        /// <summary>Counts the records added and stores none (a snapshot stored as its columns only: <see cref="UploadOptions.SnapshotSegments"/>).</summary>
+        /// <summary>
+        /// Counts the records added and stores none of them (a snapshot stored as its columns only:
+        /// <see cref="UploadOptions.SnapshotSegments"/>), only its marker at the end (<see cref="ColumnsOnlyMarkerId"/>).
+        /// </summary>
         public bool CountOnly => countOnly;
 
         private const int GroupBytes = 4 << 20;
@@ -1347,12 +1360,24 @@ public sealed class UploadPopulation(
         /// <summary>Hands every segment sealed so far on to be stored (the records not sealed yet stay).</summary>
         public Task StoreSealedAsync(CancellationToken ct) => StoreGroupAsync(ct);
 
-        /// <summary>Seals the records buffered so far as a segment and hands every sealed segment on to be stored.</summary>
+        /// <summary>
+        /// Seals the records buffered so far as a segment and hands every sealed segment on to be stored. Counting only, it
+        /// stores the snapshot's marker instead, once (<see cref="ColumnsOnlyMarkerId"/>).
+        /// </summary>
         public async Task FlushAsync(CancellationToken ct)
         {
-            if (_count > 0) Seal();
+            if (countOnly)
+            {
+                if (Written == 0 || _marked) return; // an empty snapshot has no records for anything to miss
+                _marked = true;
+                RecordCodec.Write(_buffer, EscrowRecord.Deletion(ColumnsOnlyMarkerId));
+                Seal(recordCount: 0);
+            }
+            else if (_count > 0) Seal();
             await StoreGroupAsync(ct);
         }
+
+        private bool _marked;
 
         private async Task SealAsync(CancellationToken ct)
         {
@@ -1362,7 +1387,7 @@ public sealed class UploadPopulation(
             if (queue is null || queue.IsIdle || _groupBytes >= GroupBytes) await StoreGroupAsync(ct);
         }
 
-        private void Seal()
+        private void Seal(int? recordCount = null)
         {
             // Sealed into buffers reused for the segments after it (once stored): a fresh array per segment was about 0.8 MB
             // of large-object heap per 8,192 records, each left for a full collection.
@@ -1371,7 +1396,7 @@ public sealed class UploadPopulation(
             lock (_sealedFree) _sealedFree.TryPop(out destination);
             if (destination is null || destination.Length < length) destination = new byte[length + length / 8];
             var sealedSegment = cipher.SealSegment(versionId, _seq, _buffer.WrittenSpan, destination);
-            _group.Add((new PendingSegment(_seq, _count, sealedSegment), destination));
+            _group.Add((new PendingSegment(_seq, recordCount ?? _count, sealedSegment), destination));
             _groupBytes += sealedSegment.Ciphertext.Length;
             _seq++;
             _count = 0;
