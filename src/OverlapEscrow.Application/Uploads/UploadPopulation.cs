@@ -1013,9 +1013,17 @@ public sealed class UploadPopulation(
         public async Task ReadBackIdsAsync(SeenRecordIds seen, long idSeed, CancellationToken ct)
         {
             if (_builder.InIdOrder) await TakeBackAsync(ct);
-            seen.BeginTable();
-            _builder.ForEachKept(record => seen.AddWrittenKey(RecordIdKey(RecordCodec.RecordIdBytes(record), idSeed)));
-            seen.EndTable();
+            try
+            {
+                seen.BeginTable();
+                _builder.ForEachKept(record => seen.AddWrittenKey(RecordIdKey(RecordCodec.RecordIdBytes(record), idSeed)));
+                seen.EndTable();
+            }
+            catch (InvalidDataException e)
+            {
+                // Kept records and written ids disagree: the escrow's fault, not the body's (which an InvalidDataException would blame as gzip).
+                throw new InvalidOperationException("The records taken back do not match the ids written.", e);
+            }
         }
 
         /// <summary>The blocks stored so far come back into the builder, which keeps every record from then on (and the stored blocks are removed).</summary>
