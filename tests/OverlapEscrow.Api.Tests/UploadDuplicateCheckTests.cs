@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using OverlapEscrow.Api.Tests.Infrastructure;
 using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
@@ -109,6 +110,33 @@ public class UploadDuplicateCheckTests : IDisposable
             Errors(result).Skip(3).Select(e => e.Message[(e.Message.IndexOf('(') + 1)..e.Message.IndexOf(')')]));
         Assert.Equal(397, result["recordsApplied"]!.GetValue<long>());
         Assert.Equal(397, (await Json(await org.Http.GetAsync($"/v1/populations/{population}")))["recordCount"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task UnderSkipASortedUploadWhoseFirstIdOutOfOrderIsADuplicateKeepsEveryRecordAndALaterOrderBreakStillFindsEveryEarlierId()
+    {
+        var (org, population) = await PopulationAsync("dup-sorted-skip");
+        // 600 rows in order: two full record blocks of 256 stored (four segments of 128 where segments are stored) and 88
+        // records not stored yet. Row 601 repeats row 6: the first id out of order, refused, so the records written so far
+        // stay as they are and the rest still arrive in order; row 602 follows in order; row 603 breaks the order with a new id
+        // (every record is then kept for the sort by id); rows 604 to 606 repeat rows 602, 300 (a stored block) and 551 (not
+        // stored when the order first broke).
+        var response = await org.Http.UploadAsync(population,
+            Body(600, null, Line(9001, Id(5)), Line(700), Line(7000, "M-00001x"), Line(9004, Id(700)), Line(9005, Id(299)), Line(9006, Id(550))),
+            query: "?onError=skip");
+        await Expect(response, HttpStatusCode.OK);
+        var result = await Json(response);
+
+        Assert.Equal(
+            [(601L, "first seen on row 6"), (604L, "first seen on row 602"), (605L, "first seen on row 300"), (606L, "first seen on row 551")],
+            Errors(result).Select(e => (e.Row, e.Message[(e.Message.IndexOf('(') + 1)..e.Message.IndexOf(')')])));
+        Assert.Equal(602, result["recordsApplied"]!.GetValue<long>());
+        // The version holds exactly the records accepted, each once with its own domain: read back from what was stored.
+        var version = await _app.Services.GetRequiredService<OverlapEscrow.Application.Overlaps.VersionStore>()
+            .MaterializeAsync(org.Id, result["versionId"]!.GetValue<string>(), CancellationToken.None);
+        string[] expected = [.. Enumerable.Range(0, 600).Select(i => Id(i)), Id(700), "M-00001x"];
+        Assert.Equal(expected.Order(StringComparer.Ordinal), version.Records.Select(r => r.RecordId));
+        Assert.Equal(602, version.Records.Select(r => r.Tokens.Single(t => t.Type == OverlapEscrow.Domain.Records.IdentifierType.Domain).Token).Distinct().Count());
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -1006,23 +1007,71 @@ public sealed class UploadPopulation(
         }
 
         /// <summary>
-        /// For the duplicate check of a snapshot stored without segments, once, when its ids stop arriving in order: every
-        /// record written so far is taken back (the stored blocks read, opened and removed, as the first record out of order
-        /// does) and its id's key added to the check's table (<see cref="SeenRecordIds"/>).
+        /// For the duplicate check of a snapshot stored without segments, once, when its ids stop arriving in order: the key of
+        /// every id written so far goes into the check's table (<see cref="SeenRecordIds"/>), in the order written. While the
+        /// records still arrive in id order (the first id out of order was a duplicate, refused) they stay where they are: the
+        /// stored blocks are read back a page at a time for their ids and the builder keeps streaming blocks, so a sorted
+        /// upload with a duplicate row costs no more memory than one without. Otherwise they are already kept for the sort.
         /// </summary>
         public async Task ReadBackIdsAsync(SeenRecordIds seen, long idSeed, CancellationToken ct)
         {
-            if (_builder.InIdOrder) await TakeBackAsync(ct);
+            seen.BeginTable();
             try
             {
-                seen.BeginTable();
-                _builder.ForEachKept(record => seen.AddWrittenKey(RecordIdKey(RecordCodec.RecordIdBytes(record), idSeed)));
-                seen.EndTable();
+                if (_builder.InIdOrder)
+                {
+                    await ForEachStoredRecordAsync(record => seen.AddWrittenKey(RecordIdKey(RecordCodec.RecordIdBytes(record), idSeed)), ct);
+                    _builder.ForEachNotHandedOut(record => seen.AddWrittenKey(RecordIdKey(RecordCodec.RecordIdBytes(record), idSeed)));
+                }
+                else _builder.ForEachKept(record => seen.AddWrittenKey(RecordIdKey(RecordCodec.RecordIdBytes(record), idSeed)));
             }
             catch (InvalidDataException e)
             {
                 // Kept records and written ids disagree: the escrow's fault, not the body's (which an InvalidDataException would blame as gzip).
-                throw new InvalidOperationException("The records taken back do not match the ids written.", e);
+                throw new InvalidOperationException("The records read back do not match the ids written.", e);
+            }
+            seen.EndTable();
+        }
+
+        /// <summary>Blocks read back at once by <see cref="ForEachStoredRecordAsync"/> (256 records each: about 1 MiB of sealed blocks).</summary>
+        private const int ReadBackBlocks = 64;
+
+        /// <summary>
+        /// Each record of the blocks handed out so far, in order, read back from the store a page of blocks at a time and
+        /// opened into one buffer (zeroed after: partner data), the blocks left stored.
+        /// </summary>
+        private async Task ForEachStoredRecordAsync(VersionColumnsBuilder.EncodedRecordAction record, CancellationToken ct)
+        {
+            await FlushAsync(ct);
+            await queue.DrainAsync();
+            using var keys = await openKeys(ct);
+            var plaintext = ArrayPool<byte>.Shared.Rent(1 << 16);
+            try
+            {
+                for (var from = 0; from < _blocksStored; from += ReadBackBlocks)
+                {
+                    var count = Math.Min(ReadBackBlocks, _blocksStored - from);
+                    var parts = await store.ReadBlocksAsync(versionId, Enumerable.Range(from, count).ToList(), ct);
+                    // Fewer blocks than were stored: the pending version was swept meanwhile (taken for abandoned), its blocks with it.
+                    if (parts.Count != count) throw Abandoned();
+                    foreach (var part in parts)
+                    {
+                        if (part.Data.Ciphertext.Length > plaintext.Length)
+                        {
+                            CryptographicOperations.ZeroMemory(plaintext);
+                            ArrayPool<byte>.Shared.Return(plaintext);
+                            plaintext = ArrayPool<byte>.Shared.Rent(part.Data.Ciphertext.Length);
+                        }
+                        var n = keys.Open(VersionStore.SealLabel, VersionStore.SealId(versionId, part.Part), part.Data, plaintext);
+                        if (VersionColumnsBuilder.ForEachIn(plaintext.AsSpan(0, n), record) != PopulationData.BlockSize)
+                            throw new InvalidDataException("A record block read back does not hold a full block of records.");
+                    }
+                }
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(plaintext);
+                ArrayPool<byte>.Shared.Return(plaintext);
             }
         }
 

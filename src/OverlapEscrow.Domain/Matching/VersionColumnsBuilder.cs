@@ -255,6 +255,30 @@ public sealed class VersionColumnsBuilder
 
     private int KeptCount { get; set; }
 
+    /// <summary>
+    /// While the records arrive in id order: hands each record not handed out in a block yet (the full blocks not taken and
+    /// the one being filled), in arrival order, as its encoding without tokens. The records stay where they are.
+    /// </summary>
+    public void ForEachNotHandedOut(EncodedRecordAction record)
+    {
+        if (!_streaming) throw new InvalidOperationException("The records are kept for a sort: read them with ForEachKept.");
+        foreach (var (_, plaintext) in _ready) ForEachIn(plaintext, record);
+        ForEachIn(_block.WrittenSpan, record);
+    }
+
+    /// <summary>Hands each record of a record block's plaintext (records without tokens, back to back); returns how many it held.</summary>
+    public static int ForEachIn(ReadOnlySpan<byte> block, EncodedRecordAction record)
+    {
+        var count = 0;
+        for (var pos = 0; pos < block.Length; count++)
+        {
+            var length = EncodedLength(block[pos..]);
+            record(block.Slice(pos, length));
+            pos += length;
+        }
+        return count;
+    }
+
     /// <summary>Hands each record kept for the sort (after <see cref="Restore"/>), by arrival number, as its encoding without tokens.</summary>
     public void ForEachKept(EncodedRecordAction record)
     {
