@@ -29,6 +29,7 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         using (var decoder = new PartDecoder(cipher, versionId))
             // Each part opened as it is read, from the store's reused buffer into this one, and copied into the columns.
             if (await columns.ReadColumnsAsync(versionId, decoder.Add, ct) > 0) return decoder.Finish();
+        if (await FromBaseColumnsAsync(cipher, versionId, ct) is { } applied) return applied;
         var data = await MaterializeAsync(cipher, versionId, ct);
         await columns.StoreAsync(versionId, Seal(cipher, versionId, data), ct);
         return data.WithoutRecords();
@@ -61,6 +62,79 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
                 VersionColumns.RecordsIn(block, data.RecordCount))];
         }
         return result;
+    }
+
+    /// <summary>Base record blocks read at once while a delta's columns are built (256 records each: about 1 MiB sealed).</summary>
+    private const int BaseBlocksRead = 64;
+
+    /// <summary>
+    /// A delta's columns built from its base's stored columns and record blocks and its own segments
+    /// (<see cref="VersionDeltaBuilder"/>), stored, and returned as a load returns them: what a delta's first load (right
+    /// after its commit) does without materializing the base's records. Null when the version is not a delta or its base
+    /// has no stored columns (the caller then materializes the chain, the old way).
+    /// </summary>
+    /// <exception cref="VersionGoneException">The version was superseded and deleted meanwhile.</exception>
+    private async Task<PopulationData?> FromBaseColumnsAsync(IOrganizationCipher cipher, string versionId, CancellationToken ct)
+    {
+        var chain = await populations.ReadChainAsync(versionId, ct);
+        if (chain.Count == 0 || chain[^1].Version.Id != versionId) throw new VersionGoneException();
+        if (chain.Count < 2 || chain[^1].Version.Kind != VersionKind.Delta) return null;
+        var baseId = chain[^2].Version.Id;
+        PopulationData baseColumns;
+        using (var decoder = new PartDecoder(cipher, baseId))
+        {
+            if (await columns.ReadColumnsAsync(baseId, decoder.Add, ct) == 0) return null;
+            baseColumns = decoder.Finish();
+        }
+        var delta = new List<EscrowRecord>((int)chain[^1].Version.ChangeCount);
+        foreach (var segment in chain[^1].Segments)
+            delta.AddRange(RecordCodec.ReadAll(cipher.OpenSegment(versionId, segment.Seq, segment.Data), segment.RecordCount));
+        var builder = new VersionDeltaBuilder(baseColumns, delta);
+        var blockCount = builder.BaseBlockCount;
+        baseColumns = null!; // its tokens are the builder's now: the columns' arrays can go before the new ones are built
+
+        var parts = new List<VersionPart>();
+        var plaintext = ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
+        {
+            for (var from = 0; from < blockCount; from += BaseBlocksRead)
+            {
+                var count = Math.Min(BaseBlocksRead, blockCount - from);
+                var read = await columns.ReadBlocksAsync(baseId, [.. Enumerable.Range(from, count)], ct);
+                // The base deleted meanwhile (the chain superseded by a snapshot) takes the delta with it: "gone". A base
+                // still there without all its blocks is left to the chain's materialization: from its segments if it has
+                // them, loudly if it was stored as its columns only.
+                if (read.Count != count) return await GoneOrDamagedAsync(versionId, ct) is VersionGoneException gone ? throw gone : null;
+                foreach (var part in read)
+                {
+                    if (part.Data.Ciphertext.Length > plaintext.Length)
+                    {
+                        CryptographicOperations.ZeroMemory(plaintext);
+                        ArrayPool<byte>.Shared.Return(plaintext);
+                        plaintext = ArrayPool<byte>.Shared.Rent(part.Data.Ciphertext.Length);
+                    }
+                    var n = cipher.Open(SealLabel, SealId(baseId, part.Part), part.Data, plaintext);
+                    builder.AddBaseBlock((int)(part.Part & 0xFFFF_FFFF), plaintext.AsSpan(0, n));
+                }
+                foreach (var (part, block) in builder.TakeReadyBlocks()) parts.Add(new VersionPart(part, cipher.Seal(SealLabel, SealId(versionId, part), block)));
+            }
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plaintext); // partner data: not left in a buffer others rent
+            ArrayPool<byte>.Shared.Return(plaintext);
+        }
+        // The header and token columns read into the version a load returns as they are sealed (the plaintexts are reused).
+        VersionColumns.Reader? reader = null;
+        foreach (var (part, bytes) in builder.Build())
+        {
+            if (part == VersionColumns.HeaderPart) reader = new VersionColumns.Reader(versionId, bytes);
+            else if (!VersionColumns.IsBlockPart(part)) (reader ?? throw new InvalidDataException("A version's columns lack their header.")).Add(part, bytes);
+            parts.Add(new VersionPart(part, cipher.Seal(SealLabel, SealId(versionId, part), bytes)));
+        }
+        var data = (reader ?? throw new InvalidDataException("A version's columns lack their header.")).Finish();
+        await columns.StoreAsync(versionId, parts, ct);
+        return data;
     }
 
     private async Task<IOrganizationCipher> CipherAsync(string organizationId, CancellationToken ct)

@@ -104,7 +104,42 @@ public sealed class VersionColumnsBuilder
         if (!AddWithoutTokens(_scratch.WrittenSpan)) return false;
 
         var n = RecordCount;
-        pos = attributesAt;
+        NoteAttributeNames(record, attributesAt);
+        for (var i = 0; i < tokenCount; i++)
+        {
+            var at = tokensAt + i * (1 + Token.Size);
+            (_tokens[record[at]] ??= new TokenColumn()).Add(Token.Read(record.Slice(at + 1, Token.Size)), n);
+        }
+        RecordCount = n + 1;
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="Add(EscrowRecord)"/> for a record as a record block holds it (its encoding without tokens), with its tokens
+    /// given apart (<paramref name="types"/>[i] the identifier type of <paramref name="tokens"/>[i]): a version built from
+    /// another version's stored columns and blocks, its records copied as they are stored.
+    /// </summary>
+    public bool AddStored(ReadOnlySpan<byte> record, ReadOnlySpan<Token> tokens, ReadOnlySpan<IdentifierType> types)
+    {
+        if ((record[0] & 1) != 0) throw new ArgumentException("A snapshot holds no deletions.", nameof(record));
+        if (tokens.Length != types.Length) throw new ArgumentException("One identifier type a token.", nameof(types));
+        var pos = 1;
+        var idLength = RecordCodec.ReadLength(record, ref pos);
+        pos += idLength;
+        if (RecordCodec.ReadLength(record, ref pos) != 0) throw new InvalidDataException("A record block holds tokens.");
+        if (!AddWithoutTokens(record)) return false;
+
+        var n = RecordCount;
+        NoteAttributeNames(record, pos);
+        for (var i = 0; i < tokens.Length; i++) (_tokens[(int)types[i]] ??= new TokenColumn()).Add(tokens[i], n);
+        RecordCount = n + 1;
+        return true;
+    }
+
+    /// <summary>Notes the names of a record's attributes, which start at <paramref name="attributesAt"/> of its encoding.</summary>
+    private void NoteAttributeNames(ReadOnlySpan<byte> record, int attributesAt)
+    {
+        var pos = attributesAt;
         var attributes = RecordCodec.ReadLength(record, ref pos);
         for (var i = 0; i < attributes; i++)
         {
@@ -114,13 +149,6 @@ public sealed class VersionColumnsBuilder
             length = RecordCodec.ReadLength(record, ref pos);
             pos += length;
         }
-        for (var i = 0; i < tokenCount; i++)
-        {
-            var at = tokensAt + i * (1 + Token.Size);
-            (_tokens[record[at]] ??= new TokenColumn()).Add(Token.Read(record.Slice(at + 1, Token.Size)), n);
-        }
-        RecordCount = n + 1;
-        return true;
     }
 
     // Attribute names already in _attributeNames, as UTF-8: an upload repeats a few names on every record.

@@ -1,0 +1,98 @@
+using Dapper;
+using OverlapEscrow.Api.Tests.Infrastructure;
+using OverlapEscrow.Domain.Matching;
+using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
+
+namespace OverlapEscrow.Api.Tests;
+
+/// <summary>
+/// A delta's stored columns are built on its first load (right after its commit) from its base's stored columns and record
+/// blocks and its own records (docs/architecture.md, "A delta's columns"); a base without stored columns (a version stored
+/// before them) has its chain materialized record by record, the older way. Both ways must give the same version: the same
+/// uploads go to two populations, one of which loses its snapshot's columns before the delta, and every read must answer
+/// the same and as the test's model says.
+/// </summary>
+[Trait("AlsoOn", "postgres")]
+public sealed class DeltaColumnsTests
+{
+    private static Records.Account Account(int i, string tag) => i % 4 == 0
+        ? new Records.Account($"A-{i:D5}", Name: $"Company {i}", Country: "US", Attributes: new() { ["tag"] = tag })
+        : new Records.Account($"A-{i:D5}", Domain: $"d{i}.example", Attributes: new() { ["tag"] = tag });
+
+    private static string Accounts(IEnumerable<int> ids, string tag) => Records.Ndjson(ids.Select(i => Account(i, tag)));
+
+    private static string Deletions(IEnumerable<int> ids) => string.Concat(ids.Select(i => $$"""{"recordId":"A-{{i:D5}}","op":"delete"}""" + "\n"));
+
+    [Fact]
+    public async Task ADeltaBuiltFromItsBaseColumnsReadsTheSameAsOneMaterializedFromItsChainAndAsTheModel()
+    {
+        // Snapshots keep their segments here, so a snapshot whose columns are removed can still be materialized.
+        using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:SnapshotSegments"] = "true" });
+        var org = await app.SignupAsync("delta-columns");
+        var partner = await app.SignupAsync("delta-columns-partner");
+        var built = await org.CreatePopulationAsync("From its base's columns");
+        var materialized = await org.CreatePopulationAsync("Materialized");
+        var theirs = await partner.CreatePopulationAsync("Customers");
+        var partnerIds = Enumerable.Range(200, 900).ToHashSet();
+        await partner.UploadOkAsync(theirs, Accounts(partnerIds, "partner"));
+        await partner.ShareAsync(theirs, "overlaps", "tag");
+        var partnership = await org.PartnerAsync(partner);
+
+        // 800 accounts: four record blocks of 256.
+        var mine = Enumerable.Range(0, 800).ToHashSet();
+        await org.UploadOkAsync(built, Accounts(mine, "v1"));
+        var stripped = (await org.UploadOkAsync(materialized, Accounts(mine, "v1")))["versionId"]!.GetValue<string>();
+        using (var db = app.OpenAnyDatabase())
+            Assert.True(db.Execute("DELETE FROM version_columns WHERE version_id = @stripped", new { stripped }) > 4);
+
+        // 60 deletions (one of an id the population lacks), 30 records changed, 40 new ones before, among and after the rest.
+        var changed = Enumerable.Range(500, 30).ToList();
+        int[] added = [.. Enumerable.Range(800, 35), .. new[] { 1001, 1003, 1005, 1007, 1009 }];
+        var delta = Deletions([.. Enumerable.Range(100, 59), 5000]) + Accounts([.. changed, .. added], "v2");
+        mine.ExceptWith(Enumerable.Range(100, 59));
+        mine.UnionWith(added);
+        var builtDelta = (await org.UploadOkAsync(built, delta, delta: true))["versionId"]!.GetValue<string>();
+        var materializedDelta = (await org.UploadOkAsync(materialized, delta, delta: true))["versionId"]!.GetValue<string>();
+
+        using (var db = app.OpenAnyDatabase())
+        {
+            long Parts(string version) => db.ExecuteScalar<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @version", new { version });
+            // Each delta's columns were written by its first load; the stripped snapshot's were not written again (the
+            // materialization reads segments and writes only the delta's).
+            Assert.Equal(Parts(builtDelta), Parts(materializedDelta));
+            Assert.Equal(0, Parts(stripped));
+            var blocks = db.ExecuteScalar<long>(
+                $"SELECT COUNT(*) FROM version_columns WHERE version_id = @builtDelta AND part >= {VersionColumns.BlockPart(0)}", new { builtDelta });
+            Assert.Equal((mine.Count + 255) / 256, blocks);
+        }
+        foreach (var population in new[] { built, materialized })
+            Assert.Equal(mine.Count, (await Json(await org.Http.GetAsync($"/v1/populations/{population}")))["recordCount"]!.GetValue<long>());
+        var expected = mine.Intersect(partnerIds).Count();
+        var matrix = await org.MatrixAsync(partnership);
+        Assert.Equal(expected, matrix.Cell(built, theirs)!["count"]!.GetValue<int>());
+        Assert.Equal(expected, matrix.Cell(materialized, theirs)!["count"]!.GetValue<int>());
+        var listed = await org.ListAllAsync(partnership, built, theirs);
+        var reference = await org.ListAllAsync(partnership, materialized, theirs);
+        Assert.Equal(expected, listed.Count);
+        Assert.Equal(reference.Select(i => i.ToJsonString()), listed.Select(i => i.ToJsonString()));
+        // The changed records show the delta's attributes; the deleted ones are gone.
+        var text = string.Concat(listed.Select(i => i.ToJsonString()));
+        Assert.Contains("A-00510", text);
+        Assert.DoesNotContain("A-00150", text);
+        Assert.True(partnerIds.IsSupersetOf([.. changed, .. added]));
+        Assert.Equal(changed.Count + added.Length, listed.Count(i => i.ToJsonString().Contains("\"v2\"")));
+
+        // A second delta over the first: its base is now a delta whose columns were built the new way.
+        var second = Deletions(Enumerable.Range(600, 10)) + Accounts(Enumerable.Range(1100, 5), "v3");
+        mine.ExceptWith(Enumerable.Range(600, 10));
+        mine.UnionWith(Enumerable.Range(1100, 5));
+        await org.UploadOkAsync(built, second, delta: true);
+        await org.UploadOkAsync(materialized, second, delta: true);
+        expected = mine.Intersect(partnerIds).Count();
+        matrix = await org.MatrixAsync(partnership);
+        Assert.Equal(expected, matrix.Cell(built, theirs)!["count"]!.GetValue<int>());
+        Assert.Equal(expected, matrix.Cell(materialized, theirs)!["count"]!.GetValue<int>());
+        Assert.Equal((await org.ListAllAsync(partnership, materialized, theirs)).Select(i => i.ToJsonString()),
+            (await org.ListAllAsync(partnership, built, theirs)).Select(i => i.ToJsonString()));
+    }
+}

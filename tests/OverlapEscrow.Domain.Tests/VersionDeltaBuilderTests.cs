@@ -1,0 +1,151 @@
+using OverlapEscrow.Domain.Matching;
+using OverlapEscrow.Domain.Records;
+using OverlapEscrow.Domain.Tokens;
+
+namespace OverlapEscrow.Domain.Tests;
+
+/// <summary>
+/// A delta's columns built from its base's stored parts (<see cref="VersionDeltaBuilder"/>) are, part for part and byte
+/// for byte, the columns of the chain materialized record by record (<see cref="PopulationData.Materialize"/>, then
+/// <see cref="VersionColumns.Encode"/>): what a delta's first load wrote before.
+/// </summary>
+public class VersionDeltaBuilderTests
+{
+    // Ids whose UTF-8 byte order differs from their UTF-16 order (a supplementary character against U+E000 and up), and
+    // an accented letter: the merge must order them as string.CompareOrdinal does.
+    private static readonly string[] Odd = ["é", "\uE000", "\U0001F600", "\uFFFD", "z"];
+
+    private static string Id(int i, Random random) => $"acc-{i:D5}" + (random.Next(6) == 0 ? Odd[random.Next(Odd.Length)] : "");
+
+    private static EscrowRecord Record(string id, Random random, string stage)
+    {
+        var tokens = new List<RecordToken>();
+        foreach (var type in IdentifierTypes.All)
+        {
+            // 0–2 tokens of each type from a small space, so records share tokens and a record may hold one twice.
+            var count = random.Next(3);
+            for (var k = 0; k < count; k++) tokens.Add(new RecordToken(type, new Token((ulong)random.Next(40), (ulong)random.Next(3))));
+        }
+        List<RecordAttribute> attributes = [new("stage", stage)];
+        if (random.Next(4) == 0) attributes.Add(new RecordAttribute("owner", $"owner {random.Next(9)}"));
+        return new EscrowRecord(id, [.. tokens], [.. attributes]);
+    }
+
+    /// <summary>The parts the builder makes from the base's stored parts and the delta, and those of the chain materialized.</summary>
+    private static (List<(long Part, byte[] Bytes)> Built, List<(long Part, byte[] Bytes)> Expected) Both(
+        IReadOnlyList<EscrowRecord> baseRecords, IReadOnlyList<EscrowRecord> delta)
+    {
+        var expected = VersionColumns.Encode(PopulationData.Materialize("v", [baseRecords, delta])).Select(p => (p.Part, p.Plaintext.ToArray())).ToList();
+        var stored = VersionColumns.Encode(PopulationData.Materialize("b", [baseRecords])).Select(p => (p.Part, Bytes: p.Plaintext.ToArray())).ToList();
+        // What a load reads of the base: its header and token columns, no record.
+        var baseColumns = VersionColumns.Decode("b", stored.Where(p => !VersionColumns.IsBlockPart(p.Part)));
+        Assert.False(baseColumns.HasRecords);
+
+        var builder = new VersionDeltaBuilder(baseColumns, delta);
+        var built = new List<(long, byte[])>();
+        foreach (var (part, bytes) in stored.Where(p => VersionColumns.IsBlockPart(p.Part)))
+        {
+            builder.AddBaseBlock((int)(part & 0xFFFF_FFFF), bytes);
+            built.AddRange(builder.TakeReadyBlocks().Select(b => (b.Part, b.Plaintext.ToArray())));
+        }
+        // Build's plaintexts are reused from one part to the next: copied as they come.
+        built.AddRange(builder.Build().Select(p => (p.Part, p.Plaintext.ToArray())));
+        return (built, expected);
+    }
+
+    private static void AssertSameParts(List<(long Part, byte[] Bytes)> expected, List<(long Part, byte[] Bytes)> built)
+    {
+        Assert.Equal(expected.Select(p => p.Part).Order(), built.Select(p => p.Part).Order());
+        var byPart = built.ToDictionary(p => p.Part, p => p.Bytes);
+        foreach (var (part, bytes) in expected) Assert.True(bytes.AsSpan().SequenceEqual(byPart[part]), $"part {part:X} differs");
+    }
+
+    [Theory]
+    [InlineData(1_000, 300, 11)]
+    [InlineData(3_000, 40, 12)]
+    [InlineData(257, 257, 13)]
+    public void ADeltaBuiltFromItsBaseColumnsIsTheChainMaterializedPartForPart(int baseCount, int changes, int seed)
+    {
+        var random = new Random(seed);
+        var baseRecords = Enumerable.Range(0, baseCount).Select(i => Id(i * 2, random)).Distinct().Select(id => Record(id, random, "base")).ToList();
+        // Last in id order, after blocks were handed out: ids that differ only where UTF-8 and UTF-16 order disagree.
+        baseRecords.AddRange([Record("zz\uE000", random, "base"), Record("zz\uFFFD", random, "base")]);
+        var delta = new List<EscrowRecord>();
+        var touched = new HashSet<string>();
+        for (var k = 0; k < changes; k++)
+        {
+            var existing = baseRecords[random.Next(baseRecords.Count)].RecordId;
+            if (!touched.Add(existing)) continue;
+            // Changed (new tokens, another stage, sometimes a new attribute) or deleted.
+            delta.Add(random.Next(3) == 0 ? new EscrowRecord(existing, [], [], Deleted: true) : Record(existing, random, "changed") with
+            {
+                Attributes = [new("stage", "changed"), new("tier", "gold")],
+            });
+        }
+        // New records between the base's (odd numbers), before its first and after its last; a deletion of an id it lacks.
+        foreach (var id in new[] { "a-first", "zzz-last", "acc-00001", "acc-00003\U0001F600", $"acc-{baseCount:D5}1", "zz\U0001F600", "zz\u00E9" })
+            if (touched.Add(id)) delta.Add(Record(id, random, "new"));
+        delta.Add(new EscrowRecord("acc-99999-absent", [], [], Deleted: true));
+        // In upload order, not id order.
+        delta = [.. delta.OrderBy(_ => random.Next())];
+
+        var (built, expected) = Both(baseRecords, delta);
+
+        AssertSameParts(expected, built);
+        Assert.Contains(built, p => VersionColumns.IsBlockPart(p.Part));
+    }
+
+    [Fact]
+    public void AttributesAndTypesCarriedOnlyByDeletedRecordsLeaveTheVersionAndADeltaDeletingEverythingLeavesItEmpty()
+    {
+        var random = new Random(5);
+        var baseRecords = Enumerable.Range(0, 600).Select(i => Record($"r{i:D4}", random, "base")).ToList();
+        // r0100 alone carries the "legacy" attribute and r0200 alone a generic-name token.
+        baseRecords[100] = baseRecords[100] with { Attributes = [new("legacy", "yes")] };
+        baseRecords = [.. baseRecords.Select((r, i) => i == 200 ? r : r with { Tokens = [.. r.Tokens.Where(t => t.Type != IdentifierType.NameGeneric)] })];
+        Assert.Single(baseRecords, r => r.Tokens.Any(t => t.Type == IdentifierType.NameGeneric));
+        List<EscrowRecord> delta = [new("r0100", [], [], Deleted: true), new("r0200", [], [], Deleted: true)];
+
+        var (built, expected) = Both(baseRecords, delta);
+
+        AssertSameParts(expected, built);
+        var header = VersionColumns.ReadHeader(built.Single(p => p.Part == VersionColumns.HeaderPart).Bytes);
+        Assert.DoesNotContain("legacy", header.AttributeNames);
+        Assert.False(header.Columns.ContainsKey(IdentifierType.NameGeneric));
+        Assert.Equal(598, header.RecordCount);
+
+        var (emptied, none) = Both(baseRecords, [.. baseRecords.Select(r => new EscrowRecord(r.RecordId, [], [], Deleted: true))]);
+        AssertSameParts(none, emptied);
+        Assert.Equal(0, VersionColumns.ReadHeader(emptied.Single(p => p.Part == VersionColumns.HeaderPart).Bytes).RecordCount);
+    }
+
+    [Fact]
+    public void BaseBlocksMissingOutOfOrderOrNotWhereTheHeaderSaysAreRefusedLoudly()
+    {
+        var random = new Random(9);
+        var baseRecords = Enumerable.Range(0, 700).Select(i => Record($"r{i:D4}", random, "base")).ToList();
+        var stored = VersionColumns.Encode(PopulationData.Materialize("b", [baseRecords])).Select(p => (p.Part, Bytes: p.Plaintext.ToArray())).ToList();
+        var baseColumns = VersionColumns.Decode("b", stored.Where(p => !VersionColumns.IsBlockPart(p.Part)));
+        var blocks = stored.Where(p => VersionColumns.IsBlockPart(p.Part)).Select(p => p.Bytes).ToList();
+        Assert.Equal(3, blocks.Count);
+        List<EscrowRecord> delta = [Record("r0001x", random, "new")];
+
+        // The second block skipped: the third is not the next.
+        var skipped = new VersionDeltaBuilder(baseColumns, delta);
+        skipped.AddBaseBlock(0, blocks[0]);
+        Assert.Throws<InvalidDataException>(() => skipped.AddBaseBlock(2, blocks[2]));
+        // A block missing at the end: nothing is built.
+        var short_ = new VersionDeltaBuilder(baseColumns, delta);
+        short_.AddBaseBlock(0, blocks[0]);
+        short_.AddBaseBlock(1, blocks[1]);
+        Assert.Throws<InvalidDataException>(() => short_.Build().ToList());
+        // Another block's records in its place (a damaged database): its first id is not the header's.
+        var swapped = new VersionDeltaBuilder(baseColumns, delta);
+        Assert.Throws<InvalidDataException>(() => swapped.AddBaseBlock(0, blocks[1]));
+        // A block cut short after its second record.
+        var cut = new VersionDeltaBuilder(baseColumns, delta);
+        var first = RecordCodec.EncodedLength(blocks[0]);
+        var two = first + RecordCodec.EncodedLength(blocks[0].AsSpan(first));
+        Assert.Throws<InvalidDataException>(() => cut.AddBaseBlock(0, blocks[0].AsSpan(0, two)));
+    }
+}
