@@ -95,4 +95,52 @@ public sealed class DeltaColumnsTests
         Assert.Equal((await org.ListAllAsync(partnership, materialized, theirs)).Select(i => i.ToJsonString()),
             (await org.ListAllAsync(partnership, built, theirs)).Select(i => i.ToJsonString()));
     }
+
+    [Fact]
+    public async Task AChainFoldedIntoASnapshotCopiesTheCurrentColumnsAndReadsAsTheSameRecordsUploadedAsOneSnapshot()
+    {
+        using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:CompactAfterDeltas"] = "2" });
+        var org = await app.SignupAsync("delta-compaction");
+        var partner = await app.SignupAsync("delta-compaction-partner");
+        var folded = await org.CreatePopulationAsync("Folded");
+        var control = await org.CreatePopulationAsync("Uploaded whole");
+        var theirs = await partner.CreatePopulationAsync("Customers");
+        var partnerIds = Enumerable.Range(100, 1000).ToHashSet();
+        await partner.UploadOkAsync(theirs, Accounts(partnerIds, "partner"));
+        await partner.ShareAsync(theirs, "overlaps", "tag");
+        var partnership = await org.PartnerAsync(partner);
+
+        // The model: id -> tag.
+        var mine = Enumerable.Range(0, 700).ToDictionary(i => i, _ => "v1");
+        await org.UploadOkAsync(folded, Accounts(mine.Keys, "v1"));
+        await org.UploadOkAsync(folded, Deletions(Enumerable.Range(200, 50)) + Accounts([.. Enumerable.Range(300, 20), .. Enumerable.Range(700, 30)], "v2"), delta: true);
+        foreach (var i in Enumerable.Range(200, 50)) mine.Remove(i);
+        foreach (var i in Enumerable.Range(300, 20).Concat(Enumerable.Range(700, 30))) mine[i] = "v2";
+        var second = await org.UploadOkAsync(folded, Deletions(Enumerable.Range(0, 10)) + Accounts(Enumerable.Range(730, 40), "v3"), delta: true);
+        foreach (var i in Enumerable.Range(0, 10)) mine.Remove(i);
+        foreach (var i in Enumerable.Range(730, 40)) mine[i] = "v3";
+        Assert.Equal(mine.Count, second["recordCount"]!.GetValue<long>());
+        await org.UploadOkAsync(control, Records.Ndjson(mine.OrderBy(m => m.Key).Select(m => Account(m.Key, m.Value))));
+
+        using (var db = app.OpenAnyDatabase())
+        {
+            string Current(string population) => db.ExecuteScalar<string>("SELECT current_version_id FROM populations WHERE id = @population", new { population })!;
+            var (compacted, whole) = (Current(folded), Current(control));
+            Assert.Equal("snapshot", db.ExecuteScalar<string>("SELECT kind FROM population_versions WHERE id = @compacted", new { compacted }));
+            // Folded from the columns: its one segment is the columns-only marker (no record decoded, none stored twice), and it
+            // has as many stored parts as the same records uploaded as one snapshot.
+            Assert.Equal([0L], db.Query<long>("SELECT CAST(record_count AS BIGINT) FROM segments WHERE version_id = @compacted", new { compacted }));
+            long Parts(string version) => db.ExecuteScalar<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @version", new { version });
+            Assert.Equal(Parts(whole), Parts(compacted));
+            Assert.Equal(1, db.ExecuteScalar<long>("SELECT COUNT(*) FROM population_versions WHERE population_id = @folded", new { folded }));
+        }
+        var expected = mine.Keys.Intersect(partnerIds).Count();
+        var matrix = await org.MatrixAsync(partnership);
+        Assert.Equal(expected, matrix.Cell(folded, theirs)!["count"]!.GetValue<int>());
+        Assert.Equal(expected, matrix.Cell(control, theirs)!["count"]!.GetValue<int>());
+        var listed = await org.ListAllAsync(partnership, folded, theirs);
+        Assert.Equal(expected, listed.Count);
+        Assert.Equal((await org.ListAllAsync(partnership, control, theirs)).Select(i => i.ToJsonString()), listed.Select(i => i.ToJsonString()));
+        Assert.Equal(40, listed.Count(i => i.ToJsonString().Contains("\"v3\"")));
+    }
 }

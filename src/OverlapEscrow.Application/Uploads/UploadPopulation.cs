@@ -911,10 +911,92 @@ public sealed class UploadPopulation(
             var data = await cache.GetAsync(organizationId, populationId, version.Id, CancellationToken.None);
             count = data.RecordCount;
             await populations.SetRecordCountAsync(version.Id, count, CancellationToken.None);
-            if (version.Depth >= _o.CompactAfterDeltas)
+            if (version.Depth >= _o.CompactAfterDeltas && (_o.SnapshotSegments || !await CompactFromColumnsAsync(organizationId, populationId, version.Id, count)))
                 await CompactAsync(organizationId, populationId, version.Id, await cache.MaterializeAsync(organizationId, version.Id, CancellationToken.None));
         }
         return count;
+    }
+
+    /// <summary>Record blocks a compaction from columns reads and stores at once (256 records each: about 1 MiB).</summary>
+    private const int CompactionPageBlocks = 64;
+
+    /// <summary>Token column parts a compaction from columns stores at once (up to 1.3 MiB each).</summary>
+    private const int CompactionPageColumns = 4;
+
+    /// <summary>
+    /// Folds a delta chain into a snapshot stored as its columns only (<see cref="UploadOptions.SnapshotSegments"/> false):
+    /// the snapshot's columns are the current version's (same records, same ordinals), so its parts are the current version's
+    /// stored parts opened and sealed again under the snapshot's version id, a page at a time, with no record decoded, and its
+    /// one segment is the columns-only marker. False, having done nothing, when the current version has no stored columns
+    /// (its first load failed): the caller then materializes the chain.
+    /// </summary>
+    private async Task<bool> CompactFromColumnsAsync(string organizationId, string populationId, string currentVersionId, long recordCount)
+    {
+        using var cipher = await keyring.ForOrganizationAsync(organizationId, CancellationToken.None);
+        // The header and token columns first, while nothing is written: a version without them is left to the materialization.
+        var columnParts = new List<(long Part, byte[] Plaintext)>();
+        try
+        {
+            if (await versionColumns.ReadColumnsAsync(currentVersionId, (part, nonce, ciphertext, keyVersion) =>
+                {
+                    var plaintext = new byte[ciphertext.Length];
+                    var n = cipher.Open(VersionStore.SealLabel, VersionStore.SealId(currentVersionId, part), nonce, ciphertext, keyVersion, plaintext);
+                    columnParts.Add((part, plaintext[..n]));
+                    CryptographicOperations.ZeroMemory(plaintext);
+                }, CancellationToken.None) == 0)
+                return false;
+            var header = VersionColumns.ReadHeader(columnParts[0].Plaintext);
+            if (columnParts[0].Part != VersionColumns.HeaderPart || header.RecordCount != recordCount) return false;
+
+            var versionId = Ids.New("ver");
+            var now = time.GetUtcNow();
+            await populations.BeginVersionAsync(versionId, populationId, VersionKind.Snapshot, now, CancellationToken.None);
+            await populations.RecordTokenKeysAsync(versionId, await populations.TokenKeysOfChainAsync(currentVersionId, CancellationToken.None), CancellationToken.None);
+            PopulationVersion? done = null;
+            try
+            {
+                var marker = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time, countOnly: true);
+                if (recordCount > 0) await marker.MarkColumnsOnlyAsync(CancellationToken.None);
+                foreach (var page in columnParts.Chunk(CompactionPageColumns))
+                    if (!await versionColumns.AppendPendingAsync(versionId,
+                            [.. page.Select(p => new VersionPart(p.Part, cipher.Seal(VersionStore.SealLabel, VersionStore.SealId(versionId, p.Part), p.Plaintext)))],
+                            time.GetUtcNow(), CancellationToken.None))
+                        return true; // swept meanwhile: nothing to commit, nothing left to fold
+                var blocks = header.BlockFirstIds.Length;
+                for (var from = 0; from < blocks; from += CompactionPageBlocks)
+                {
+                    var count = Math.Min(CompactionPageBlocks, blocks - from);
+                    var read = await versionColumns.ReadBlocksAsync(currentVersionId, [.. Enumerable.Range(from, count)], CancellationToken.None);
+                    if (read.Count != count) return true; // the chain was superseded and deleted meanwhile: nothing to fold
+                    var sealedParts = new List<VersionPart>(count);
+                    foreach (var part in read)
+                    {
+                        var plaintext = cipher.Open(VersionStore.SealLabel, VersionStore.SealId(currentVersionId, part.Part), part.Data);
+                        sealedParts.Add(new VersionPart(part.Part, cipher.Seal(VersionStore.SealLabel, VersionStore.SealId(versionId, part.Part), plaintext)));
+                        CryptographicOperations.ZeroMemory(plaintext);
+                    }
+                    if (!await versionColumns.AppendPendingAsync(versionId, sealedParts, time.GetUtcNow(), CancellationToken.None)) return true;
+                }
+                // Same content, so it only replaces the chain if nothing was committed meanwhile; the commit writes only its rows.
+                await using (var uow = await transactions.BeginAsync(CancellationToken.None))
+                {
+                    var committed = await uow.Populations.CommitAsync(versionId, recordCount, now, null, expectedCurrentVersionId: currentVersionId, CancellationToken.None);
+                    if (committed is null) return true;
+                    await uow.CommitAsync(CancellationToken.None);
+                    done = committed;
+                }
+                await cache.VersionCommittedAsync(organizationId, populationId, CancellationToken.None);
+                return true;
+            }
+            finally
+            {
+                if (done is null) await populations.AbandonAsync(versionId, CancellationToken.None);
+            }
+        }
+        finally
+        {
+            foreach (var (_, plaintext) in columnParts) CryptographicOperations.ZeroMemory(plaintext); // partner data: not left for the collector
+        }
     }
 
     private const int CompactionFlushBytes = 4 << 20;
@@ -1425,12 +1507,22 @@ public sealed class UploadPopulation(
         {
             if (countOnly)
             {
-                if (Written == 0 || _marked) return; // an empty snapshot has no records for anything to miss
-                _marked = true;
-                RecordCodec.Write(_buffer, EscrowRecord.Deletion(ColumnsOnlyMarkerId));
-                Seal(recordCount: 0);
+                if (Written == 0) return; // an empty snapshot has no records for anything to miss
+                await MarkColumnsOnlyAsync(ct);
+                return;
             }
-            else if (_count > 0) Seal();
+            if (_count > 0) Seal();
+            await StoreGroupAsync(ct);
+        }
+
+        /// <summary>Counting only: stores the snapshot's marker (<see cref="ColumnsOnlyMarkerId"/>), once, whatever was added.</summary>
+        public async Task MarkColumnsOnlyAsync(CancellationToken ct)
+        {
+            if (!countOnly) throw new InvalidOperationException("Only a snapshot stored as its columns only has the marker.");
+            if (_marked) return;
+            _marked = true;
+            RecordCodec.Write(_buffer, EscrowRecord.Deletion(ColumnsOnlyMarkerId));
+            Seal(recordCount: 0);
             await StoreGroupAsync(ct);
         }
 
