@@ -948,10 +948,7 @@ public sealed class UploadPopulation(
             var header = VersionColumns.ReadHeader(columnParts[0].Plaintext);
             if (columnParts[0].Part != VersionColumns.HeaderPart || header.RecordCount != recordCount) return false;
 
-            var versionId = Ids.New("ver");
-            var now = time.GetUtcNow();
-            await populations.BeginVersionAsync(versionId, populationId, VersionKind.Snapshot, now, CancellationToken.None);
-            await populations.RecordTokenKeysAsync(versionId, await populations.TokenKeysOfChainAsync(currentVersionId, CancellationToken.None), CancellationToken.None);
+            var (versionId, now) = await BeginCompactionAsync(populationId, currentVersionId);
             PopulationVersion? done = null;
             try
             {
@@ -1001,14 +998,21 @@ public sealed class UploadPopulation(
 
     private const int CompactionFlushBytes = 4 << 20;
 
-    private async Task CompactAsync(string organizationId, string populationId, string currentVersionId, PopulationData data)
+    /// <summary>The pending snapshot a compaction of the chain of <paramref name="currentVersionId"/> writes, and its time.</summary>
+    private async Task<(string VersionId, DateTimeOffset Now)> BeginCompactionAsync(string populationId, string currentVersionId)
     {
-        var records = data.Records;
         var versionId = Ids.New("ver");
         var now = time.GetUtcNow();
         await populations.BeginVersionAsync(versionId, populationId, VersionKind.Snapshot, now, CancellationToken.None);
         // The snapshot holds the chain's tokens as they are: it is keyed under what every version of the chain is keyed under.
         await populations.RecordTokenKeysAsync(versionId, await populations.TokenKeysOfChainAsync(currentVersionId, CancellationToken.None), CancellationToken.None);
+        return (versionId, now);
+    }
+
+    private async Task CompactAsync(string organizationId, string populationId, string currentVersionId, PopulationData data)
+    {
+        var records = data.Records;
+        var (versionId, now) = await BeginCompactionAsync(populationId, currentVersionId);
         PopulationVersion? done = null;
         try
         {

@@ -232,17 +232,7 @@ public sealed class VersionColumnsBuilder
         _firstIds.Clear();
     }
 
-    private int KeepAll(ReadOnlySpan<byte> records)
-    {
-        var count = 0;
-        for (var pos = 0; pos < records.Length; count++)
-        {
-            var length = EncodedLength(records[pos..]);
-            Keep(records.Slice(pos, length));
-            pos += length;
-        }
-        return count;
-    }
+    private int KeepAll(ReadOnlySpan<byte> records) => ForEachIn(records, Keep);
 
     /// <summary>The length of one record's encoding without tokens (flags, id, a zero token count, attributes).</summary>
     private static int EncodedLength(ReadOnlySpan<byte> record)
