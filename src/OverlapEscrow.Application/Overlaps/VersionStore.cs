@@ -67,6 +67,9 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
     /// <summary>Base record blocks read at once while a delta's columns are built (256 records each: about 1 MiB sealed).</summary>
     private const int BaseBlocksRead = 64;
 
+    /// <summary>A delta's own segments read at once while its columns are built (8,192 records each by default).</summary>
+    private const int DeltaSegmentsRead = 8;
+
     /// <summary>
     /// A delta's columns built from its base's stored columns and record blocks and its own segments
     /// (<see cref="VersionDeltaBuilder"/>), stored, and returned as a load returns them: what a delta's first load (right
@@ -76,19 +79,32 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
     /// <exception cref="VersionGoneException">The version was superseded and deleted meanwhile.</exception>
     private async Task<PopulationData?> FromBaseColumnsAsync(IOrganizationCipher cipher, string versionId, CancellationToken ct)
     {
-        var chain = await populations.ReadChainAsync(versionId, ct);
-        if (chain.Count == 0 || chain[^1].Version.Id != versionId) throw new VersionGoneException();
-        if (chain.Count < 2 || chain[^1].Version.Kind != VersionKind.Delta) return null;
-        var baseId = chain[^2].Version.Id;
+        // The version's row and its own segments only: the chain's read would bring its base's segments too (a whole
+        // snapshot's, when it was stored with them).
+        var version = await populations.GetVersionAsync(versionId, ct) ?? throw new VersionGoneException();
+        if (version.Kind != VersionKind.Delta || version.BaseVersionId is not { } baseId) return null;
         PopulationData baseColumns;
         using (var decoder = new PartDecoder(cipher, baseId))
         {
             if (await columns.ReadColumnsAsync(baseId, decoder.Add, ct) == 0) return null;
             baseColumns = decoder.Finish();
         }
-        var delta = new List<EscrowRecord>((int)chain[^1].Version.ChangeCount);
-        foreach (var segment in chain[^1].Segments)
-            delta.AddRange(RecordCodec.ReadAll(cipher.OpenSegment(versionId, segment.Seq, segment.Data), segment.RecordCount));
+        var delta = new List<EscrowRecord>((int)Math.Min(version.ChangeCount, int.MaxValue));
+        for (long next = 0; ;)
+        {
+            var segments = await populations.ReadSegmentsAsync(versionId, next, DeltaSegmentsRead, ct);
+            foreach (var segment in segments)
+            {
+                var opened = cipher.OpenSegment(versionId, segment.Seq, segment.Data);
+                try { delta.AddRange(RecordCodec.ReadAll(opened, segment.RecordCount)); }
+                finally { CryptographicOperations.ZeroMemory(opened); }
+                next = segment.Seq + 1;
+            }
+            if (segments.Count < DeltaSegmentsRead) break;
+        }
+        // Read a page at a time, outside one snapshot read: a delta deleted meanwhile (superseded) shows as fewer records
+        // than its row counts, never as a smaller delta.
+        if (delta.Count != version.ChangeCount) throw await GoneOrDamagedAsync(versionId, ct);
         var builder = new VersionDeltaBuilder(baseColumns, delta);
         var blockCount = builder.BaseBlockCount;
         baseColumns = null!; // its tokens are the builder's now: the columns' arrays can go before the new ones are built
@@ -238,8 +254,7 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
 
     private async Task<Exception> GoneOrDamagedAsync(string versionId, CancellationToken ct)
     {
-        var chain = await populations.ReadChainAsync(versionId, ct);
-        return chain.Count > 0 && chain[^1].Version.Id == versionId
+        return await populations.GetVersionAsync(versionId, ct) is not null
             ? new InvalidDataException($"Committed snapshot {versionId} has no record segments and its stored columns are incomplete.")
             : new VersionGoneException();
     }

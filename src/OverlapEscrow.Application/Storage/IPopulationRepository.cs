@@ -99,6 +99,9 @@ public interface IPopulationRepository
     /// <summary>The version and its bases, root snapshot first, with their segments, read in one snapshot transaction.</summary>
     Task<IReadOnlyList<VersionSegments>> ReadChainAsync(string versionId, CancellationToken ct);
 
+    /// <summary>One version's row (pending or committed), without its segments; null when it does not exist.</summary>
+    Task<PopulationVersion?> GetVersionAsync(string versionId, CancellationToken ct);
+
     /// <summary>
     /// Up to <paramref name="limit"/> segments of one version (pending or committed), in order, from sequence number
     /// <paramref name="fromSeq"/> on: a version read a few segments at a time, never all of them in memory at once.

@@ -244,6 +244,12 @@ internal sealed class PopulationRepository(IDbScope scope) : IPopulationReposito
         return result;
     }
 
+    public async Task<PopulationVersion?> GetVersionAsync(string versionId, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.FirstOrDefaultAsync<VersionRow>("SELECT * FROM population_versions WHERE id = @versionId", new { versionId }))?.ToDomain();
+    }
+
     public async Task<IReadOnlyList<Segment>> ReadSegmentsAsync(string versionId, long fromSeq, int limit, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);

@@ -19,9 +19,9 @@ public sealed class VersionDeltaBuilder
     private readonly string[] _baseFirstIds;
 
     // The base's tokens by record (compressed sparse rows): record o holds _tokens[_start[o] .. _start[o + 1]).
-    private readonly int[] _start;
-    private readonly Token[] _tokens;
-    private readonly IdentifierType[] _types;
+    private int[] _start;
+    private Token[] _tokens;
+    private IdentifierType[] _types;
 
     // The delta's records ordered by id, with their ids in UTF-8 (compared as the blocks store them).
     private readonly EscrowRecord[] _delta;
@@ -122,6 +122,8 @@ public sealed class VersionDeltaBuilder
         if (_blocksRead != _baseFirstIds.Length || _baseRead != _baseCount)
             throw new InvalidDataException("The base's record blocks are incomplete.");
         while (_nextDelta < _delta.Length) AddDelta(_nextDelta++);
+        // Every base record is in: its tokens by record can go before the builder sorts its own (17 bytes a token).
+        (_start, _tokens, _types) = ([], [], []);
         return _builder.Build(reuseBuffers: true);
     }
 }
