@@ -110,13 +110,20 @@ public sealed class DeltaColumnsTests
         await partner.ShareAsync(theirs, "overlaps", "tag");
         var partnership = await org.PartnerAsync(partner);
 
+        // Hashed under spec v2 (not the oldest): the folded snapshot must carry it as an uploaded one would.
+        async Task<System.Text.Json.Nodes.JsonObject> UploadV2Async(string body, bool delta = false)
+        {
+            var response = await org.Http.UploadAsync(folded, body, delta: delta, hashingSpec: "v2");
+            await Expect(response, System.Net.HttpStatusCode.OK);
+            return await Json(response);
+        }
         // The model: id -> tag.
         var mine = Enumerable.Range(0, 700).ToDictionary(i => i, _ => "v1");
-        await org.UploadOkAsync(folded, Accounts(mine.Keys, "v1"));
-        await org.UploadOkAsync(folded, Deletions(Enumerable.Range(200, 50)) + Accounts([.. Enumerable.Range(300, 20), .. Enumerable.Range(700, 30)], "v2"), delta: true);
+        await UploadV2Async(Accounts(mine.Keys, "v1"));
+        await UploadV2Async(Deletions(Enumerable.Range(200, 50)) + Accounts([.. Enumerable.Range(300, 20), .. Enumerable.Range(700, 30)], "v2"), delta: true);
         foreach (var i in Enumerable.Range(200, 50)) mine.Remove(i);
         foreach (var i in Enumerable.Range(300, 20).Concat(Enumerable.Range(700, 30))) mine[i] = "v2";
-        var second = await org.UploadOkAsync(folded, Deletions(Enumerable.Range(0, 10)) + Accounts(Enumerable.Range(730, 40), "v3"), delta: true);
+        var second = await UploadV2Async(Deletions(Enumerable.Range(0, 10)) + Accounts(Enumerable.Range(730, 40), "v3"), delta: true);
         foreach (var i in Enumerable.Range(0, 10)) mine.Remove(i);
         foreach (var i in Enumerable.Range(730, 40)) mine[i] = "v3";
         Assert.Equal(mine.Count, second["recordCount"]!.GetValue<long>());
@@ -134,6 +141,7 @@ public sealed class DeltaColumnsTests
             Assert.Equal(Parts(whole), Parts(compacted));
             Assert.Equal(1, db.ExecuteScalar<long>("SELECT COUNT(*) FROM population_versions WHERE population_id = @folded", new { folded }));
         }
+        Assert.Equal("v2", (await Json(await org.Http.GetAsync($"/v1/populations/{folded}")))["hashingSpec"]!.GetValue<string>());
         var expected = mine.Keys.Intersect(partnerIds).Count();
         var matrix = await org.MatrixAsync(partnership);
         Assert.Equal(expected, matrix.Cell(folded, theirs)!["count"]!.GetValue<int>());

@@ -32,6 +32,12 @@ public interface IVersionColumnStore
     /// </summary>
     Task<int> ReadColumnsAsync(string versionId, SealedPartReader read, CancellationToken ct);
 
+    /// <summary>
+    /// Up to <paramref name="limit"/> of a version's header and token column parts, in order, from part number
+    /// <paramref name="fromPart"/> on: a version's columns read a few parts at a time.
+    /// </summary>
+    Task<IReadOnlyList<VersionPart>> ReadColumnPartsAsync(string versionId, long fromPart, int limit, CancellationToken ct);
+
     /// <summary>Record blocks of a version, by block number (absent ones are left out).</summary>
     Task<IReadOnlyList<VersionPart>> ReadBlocksAsync(string versionId, IReadOnlyCollection<int> blocks, CancellationToken ct);
 

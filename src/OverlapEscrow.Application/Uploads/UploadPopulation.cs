@@ -911,99 +911,113 @@ public sealed class UploadPopulation(
             var data = await cache.GetAsync(organizationId, populationId, version.Id, CancellationToken.None);
             count = data.RecordCount;
             await populations.SetRecordCountAsync(version.Id, count, CancellationToken.None);
-            if (version.Depth >= _o.CompactAfterDeltas && (_o.SnapshotSegments || !await CompactFromColumnsAsync(organizationId, populationId, version.Id, count)))
-                await CompactAsync(organizationId, populationId, version.Id, await cache.MaterializeAsync(organizationId, version.Id, CancellationToken.None));
+            if (version.Depth >= _o.CompactAfterDeltas)
+                try
+                {
+                    if (_o.SnapshotSegments || !await CompactFromColumnsAsync(organizationId, populationId, version.Id, count))
+                        await CompactAsync(organizationId, populationId, version.Id, await cache.MaterializeAsync(organizationId, version.Id, CancellationToken.None));
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The chain stays current (a later delta compacts it); the delta's count, known by now, is still answered.
+                    logger.LogWarning("Compacting the chain of committed version {VersionId} failed: {ExceptionType}", version.Id, e.GetType().Name);
+                }
         }
         return count;
     }
 
-    /// <summary>Record blocks a compaction from columns reads and stores at once (256 records each: about 1 MiB).</summary>
-    private const int CompactionPageBlocks = 64;
+    /// <summary>Record blocks a compaction from columns reads and stores at once (256 records each: about 4 MiB).</summary>
+    private const int CompactionPageBlocks = 256;
 
-    /// <summary>Token column parts a compaction from columns stores at once (up to 1.3 MiB each).</summary>
+    /// <summary>Header and token column parts a compaction from columns reads and stores at once (up to 1.3 MiB each).</summary>
     private const int CompactionPageColumns = 4;
 
     /// <summary>
     /// Folds a delta chain into a snapshot stored as its columns only (<see cref="UploadOptions.SnapshotSegments"/> false):
     /// the snapshot's columns are the current version's (same records, same ordinals), so its parts are the current version's
     /// stored parts opened and sealed again under the snapshot's version id, a page at a time, with no record decoded, and its
-    /// one segment is the columns-only marker. False, having done nothing, when the current version has no stored columns
+    /// one segment is the columns-only marker. False, having kept nothing, when the current version has no stored columns
     /// (its first load failed): the caller then materializes the chain.
     /// </summary>
     private async Task<bool> CompactFromColumnsAsync(string organizationId, string populationId, string currentVersionId, long recordCount)
     {
-        using var cipher = await keyring.ForOrganizationAsync(organizationId, CancellationToken.None);
-        // The header and token columns first, while nothing is written: a version without them is left to the materialization.
-        var columnParts = new List<(long Part, byte[] Plaintext)>();
+        // The pending snapshot first, then the keys: a data-key rotation that starts after the keys are taken waits for it
+        // (it waits for the versions pending when it starts), so nothing is sealed under a key the rotation then destroys.
+        var (versionId, now) = await BeginCompactionAsync(organizationId, populationId, currentVersionId);
+        PopulationVersion? done = null;
         try
         {
-            if (await versionColumns.ReadColumnsAsync(currentVersionId, (part, nonce, ciphertext, keyVersion) =>
-                {
-                    var plaintext = new byte[ciphertext.Length];
-                    var n = cipher.Open(VersionStore.SealLabel, VersionStore.SealId(currentVersionId, part), nonce, ciphertext, keyVersion, plaintext);
-                    columnParts.Add((part, plaintext[..n]));
-                    CryptographicOperations.ZeroMemory(plaintext);
-                }, CancellationToken.None) == 0)
-                return false;
-            var header = VersionColumns.ReadHeader(columnParts[0].Plaintext);
-            if (columnParts[0].Part != VersionColumns.HeaderPart || header.RecordCount != recordCount) return false;
-
-            var (versionId, now) = await BeginCompactionAsync(populationId, currentVersionId);
-            PopulationVersion? done = null;
-            try
+            using var cipher = await keyring.ForOrganizationAsync(organizationId, CancellationToken.None);
+            VersionColumns.Header? header = null;
+            for (long from = 0; ;)
             {
-                var marker = new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time, countOnly: true);
-                if (recordCount > 0) await marker.MarkColumnsOnlyAsync(CancellationToken.None);
-                foreach (var page in columnParts.Chunk(CompactionPageColumns))
-                    if (!await versionColumns.AppendPendingAsync(versionId,
-                            [.. page.Select(p => new VersionPart(p.Part, cipher.Seal(VersionStore.SealLabel, VersionStore.SealId(versionId, p.Part), p.Plaintext)))],
-                            time.GetUtcNow(), CancellationToken.None))
-                        return true; // swept meanwhile: nothing to commit, nothing left to fold
-                var blocks = header.BlockFirstIds.Length;
-                for (var from = 0; from < blocks; from += CompactionPageBlocks)
+                var page = await versionColumns.ReadColumnPartsAsync(currentVersionId, from, CompactionPageColumns, CancellationToken.None);
+                if (header is null)
                 {
-                    var count = Math.Min(CompactionPageBlocks, blocks - from);
-                    var read = await versionColumns.ReadBlocksAsync(currentVersionId, [.. Enumerable.Range(from, count)], CancellationToken.None);
-                    if (read.Count != count) return true; // the chain was superseded and deleted meanwhile: nothing to fold
-                    var sealedParts = new List<VersionPart>(count);
-                    foreach (var part in read)
-                    {
-                        var plaintext = cipher.Open(VersionStore.SealLabel, VersionStore.SealId(currentVersionId, part.Part), part.Data);
-                        sealedParts.Add(new VersionPart(part.Part, cipher.Seal(VersionStore.SealLabel, VersionStore.SealId(versionId, part.Part), plaintext)));
-                        CryptographicOperations.ZeroMemory(plaintext);
-                    }
-                    if (!await versionColumns.AppendPendingAsync(versionId, sealedParts, time.GetUtcNow(), CancellationToken.None)) return true;
+                    // No columns stored (or the chain was superseded and deleted meanwhile): left to the materialization.
+                    if (page.Count == 0 || page[0].Part != VersionColumns.HeaderPart) return false;
+                    var opened = cipher.Open(VersionStore.SealLabel, VersionStore.SealId(currentVersionId, page[0].Part), page[0].Data);
+                    try { header = VersionColumns.ReadHeader(opened); }
+                    finally { CryptographicOperations.ZeroMemory(opened); } // the blocks' first record ids
+                    if (header.RecordCount != recordCount) return false;
+                    if (recordCount > 0)
+                        await new SegmentWriter(populations, cipher, versionId, _o.SegmentRecords, time, countOnly: true).MarkColumnsOnlyAsync(CancellationToken.None);
                 }
-                // Same content, so it only replaces the chain if nothing was committed meanwhile; the commit writes only its rows.
-                await using (var uow = await transactions.BeginAsync(CancellationToken.None))
-                {
-                    var committed = await uow.Populations.CommitAsync(versionId, recordCount, now, null, expectedCurrentVersionId: currentVersionId, CancellationToken.None);
-                    if (committed is null) return true;
-                    await uow.CommitAsync(CancellationToken.None);
-                    done = committed;
-                }
-                await cache.VersionCommittedAsync(organizationId, populationId, CancellationToken.None);
-                return true;
+                if (page.Count > 0 && !await StoreAgainAsync(page)) return true;
+                if (page.Count < CompactionPageColumns) break;
+                from = page[^1].Part + 1;
             }
-            finally
+            var blocks = header.BlockFirstIds.Length;
+            for (var from = 0; from < blocks; from += CompactionPageBlocks)
             {
-                if (done is null) await populations.AbandonAsync(versionId, CancellationToken.None);
+                var count = Math.Min(CompactionPageBlocks, blocks - from);
+                var page = await versionColumns.ReadBlocksAsync(currentVersionId, [.. Enumerable.Range(from, count)], CancellationToken.None);
+                if (page.Count != count) return true; // the chain was superseded and deleted meanwhile: nothing to fold
+                if (!await StoreAgainAsync(page)) return true;
+            }
+            // Same content, so it only replaces the chain if nothing was committed meanwhile; the commit writes only its rows.
+            await using (var uow = await transactions.BeginAsync(CancellationToken.None))
+            {
+                var committed = await uow.Populations.CommitAsync(versionId, recordCount, now, null, expectedCurrentVersionId: currentVersionId, CancellationToken.None);
+                if (committed is null) return true;
+                await uow.CommitAsync(CancellationToken.None);
+                done = committed;
+            }
+            await cache.VersionCommittedAsync(organizationId, populationId, CancellationToken.None);
+            return true;
+
+            // The parts opened and sealed again under the snapshot's id (the seal binds version and part), stored with it while
+            // it is pending; false when it no longer is (swept).
+            async Task<bool> StoreAgainAsync(IReadOnlyList<VersionPart> parts)
+            {
+                var again = new List<VersionPart>(parts.Count);
+                foreach (var part in parts)
+                {
+                    var plaintext = cipher.Open(VersionStore.SealLabel, VersionStore.SealId(currentVersionId, part.Part), part.Data);
+                    again.Add(new VersionPart(part.Part, cipher.Seal(VersionStore.SealLabel, VersionStore.SealId(versionId, part.Part), plaintext)));
+                    CryptographicOperations.ZeroMemory(plaintext); // partner data: not left for the collector
+                }
+                return await versionColumns.AppendPendingAsync(versionId, again, time.GetUtcNow(), CancellationToken.None);
             }
         }
         finally
         {
-            foreach (var (_, plaintext) in columnParts) CryptographicOperations.ZeroMemory(plaintext); // partner data: not left for the collector
+            if (done is null) await populations.AbandonAsync(versionId, CancellationToken.None);
         }
     }
 
     private const int CompactionFlushBytes = 4 << 20;
 
-    /// <summary>The pending snapshot a compaction of the chain of <paramref name="currentVersionId"/> writes, and its time.</summary>
-    private async Task<(string VersionId, DateTimeOffset Now)> BeginCompactionAsync(string populationId, string currentVersionId)
+    /// <summary>
+    /// The pending snapshot a compaction of the chain of <paramref name="currentVersionId"/> writes, and its time. It carries
+    /// the population's hashing specification as it is (an uploaded snapshot carries its upload's): partners compare it.
+    /// </summary>
+    private async Task<(string VersionId, DateTimeOffset Now)> BeginCompactionAsync(string organizationId, string populationId, string currentVersionId)
     {
         var versionId = Ids.New("ver");
         var now = time.GetUtcNow();
-        await populations.BeginVersionAsync(versionId, populationId, VersionKind.Snapshot, now, CancellationToken.None);
+        var spec = (await populations.GetAsync(organizationId, populationId, CancellationToken.None))?.HashingSpec ?? HashingSpecs.Oldest;
+        await populations.BeginVersionAsync(versionId, populationId, VersionKind.Snapshot, now, CancellationToken.None, spec);
         // The snapshot holds the chain's tokens as they are: it is keyed under what every version of the chain is keyed under.
         await populations.RecordTokenKeysAsync(versionId, await populations.TokenKeysOfChainAsync(currentVersionId, CancellationToken.None), CancellationToken.None);
         return (versionId, now);
@@ -1012,7 +1026,7 @@ public sealed class UploadPopulation(
     private async Task CompactAsync(string organizationId, string populationId, string currentVersionId, PopulationData data)
     {
         var records = data.Records;
-        var (versionId, now) = await BeginCompactionAsync(populationId, currentVersionId);
+        var (versionId, now) = await BeginCompactionAsync(organizationId, populationId, currentVersionId);
         PopulationVersion? done = null;
         try
         {
@@ -1130,7 +1144,6 @@ public sealed class UploadPopulation(
         {
             await FlushAsync(ct);
             await queue.DrainAsync();
-            using var keys = await openKeys(ct);
             var plaintext = ArrayPool<byte>.Shared.Rent(1 << 16);
             try
             {
@@ -1140,6 +1153,8 @@ public sealed class UploadPopulation(
                     var parts = await store.ReadBlocksAsync(versionId, Enumerable.Range(from, count).ToList(), ct);
                     // Fewer blocks than were stored: the pending version was swept meanwhile (taken for abandoned), its blocks with it.
                     if (parts.Count != count) throw Abandoned();
+                    // The keys as they are once the page is read: a data-key rotation may have re-sealed it since the upload began.
+                    using var keys = await openKeys(ct);
                     foreach (var part in parts)
                     {
                         if (part.Data.Ciphertext.Length > plaintext.Length)

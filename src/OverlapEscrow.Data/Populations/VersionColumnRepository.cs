@@ -71,6 +71,15 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
     /// <summary>A column part's sealed size (<see cref="VersionColumns.ChunkTokens"/> tokens and ordinals, the tag), rounded up.</summary>
     private const int InitialPartBuffer = 4 + VersionColumns.ChunkTokens * 20 + 64;
 
+    public async Task<IReadOnlyList<VersionPart>> ReadColumnPartsAsync(string versionId, long fromPart, int limit, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        var rows = await db.QueryAsync<PartRow>(
+            "SELECT part, nonce, data, key_version FROM version_columns WHERE version_id = @versionId AND part >= @fromPart AND part < @blocks ORDER BY part LIMIT @limit",
+            new { versionId, fromPart, blocks = VersionColumns.BlockPart(0), limit });
+        return rows.Select(r => r.ToDomain()).ToList();
+    }
+
     public async Task<IReadOnlyList<VersionPart>> ReadBlocksAsync(string versionId, IReadOnlyCollection<int> blocks, CancellationToken ct)
     {
         if (blocks.Count == 0) return [];
