@@ -110,8 +110,7 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         baseColumns = null!; // its tokens are the builder's now: the columns' arrays can go before the new ones are built
 
         var parts = new List<VersionPart>();
-        var plaintext = ArrayPool<byte>.Shared.Rent(1 << 16);
-        try
+        using (var plaintext = new PlaintextBuffer())
         {
             for (var from = 0; from < blockCount; from += BaseBlocksRead)
             {
@@ -122,23 +121,9 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
                 // them, loudly if it was stored as its columns only.
                 if (read.Count != count) return await GoneOrDamagedAsync(versionId, ct) is VersionGoneException gone ? throw gone : null;
                 foreach (var part in read)
-                {
-                    if (part.Data.Ciphertext.Length > plaintext.Length)
-                    {
-                        CryptographicOperations.ZeroMemory(plaintext);
-                        ArrayPool<byte>.Shared.Return(plaintext);
-                        plaintext = ArrayPool<byte>.Shared.Rent(part.Data.Ciphertext.Length);
-                    }
-                    var n = cipher.Open(SealLabel, SealId(baseId, part.Part), part.Data, plaintext);
-                    builder.AddBaseBlock((int)(part.Part & 0xFFFF_FFFF), plaintext.AsSpan(0, n));
-                }
+                    builder.AddBaseBlock((int)(part.Part & 0xFFFF_FFFF), plaintext.Open(cipher, SealLabel, SealId(baseId, part.Part), part.Data));
                 foreach (var (part, block) in builder.TakeReadyBlocks()) parts.Add(new VersionPart(part, cipher.Seal(SealLabel, SealId(versionId, part), block)));
             }
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(plaintext); // partner data: not left in a buffer others rent
-            ArrayPool<byte>.Shared.Return(plaintext);
         }
         // The header and token columns read into the version a load returns as they are sealed (the plaintexts are reused).
         VersionColumns.Reader? reader = null;
@@ -173,32 +158,21 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
     /// </summary>
     private sealed class PartDecoder(IOrganizationCipher cipher, string versionId) : IDisposable
     {
-        private byte[] _plaintext = ArrayPool<byte>.Shared.Rent(1 << 20);
+        private readonly PlaintextBuffer _plaintext = new(1 << 20);
         private VersionColumns.Reader? _reader;
 
         public void Add(long part, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, int keyVersion)
         {
-            if (ciphertext.Length > _plaintext.Length)
-            {
-                Release();
-                _plaintext = ArrayPool<byte>.Shared.Rent(ciphertext.Length);
-            }
-            var n = cipher.Open(SealLabel, SealId(versionId, part), nonce, ciphertext, keyVersion, _plaintext);
-            if (_reader is not null) _reader.Add(part, _plaintext.AsSpan(0, n));
-            else if (part == VersionColumns.HeaderPart) _reader = new VersionColumns.Reader(versionId, _plaintext.AsSpan(0, n));
+            var buffer = _plaintext.AtLeast(ciphertext.Length);
+            var n = cipher.Open(SealLabel, SealId(versionId, part), nonce, ciphertext, keyVersion, buffer);
+            if (_reader is not null) _reader.Add(part, buffer.AsSpan(0, n));
+            else if (part == VersionColumns.HeaderPart) _reader = new VersionColumns.Reader(versionId, buffer.AsSpan(0, n));
             else throw new InvalidDataException("A version's columns lack their header.");
         }
 
         public PopulationData Finish() => (_reader ?? throw new InvalidDataException("A version's columns lack their header.")).Finish();
 
-        public void Dispose() => Release();
-
-        private void Release()
-        {
-            // The plaintext is the organization's tokens: not left in a buffer others rent.
-            CryptographicOperations.ZeroMemory(_plaintext);
-            ArrayPool<byte>.Shared.Return(_plaintext);
-        }
+        public void Dispose() => _plaintext.Dispose();
     }
 
     private static IEnumerable<VersionPart> Seal(IOrganizationCipher cipher, string versionId, PopulationData data) =>
@@ -255,7 +229,7 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
     private async Task<Exception> GoneOrDamagedAsync(string versionId, CancellationToken ct)
     {
         return await populations.GetVersionAsync(versionId, ct) is not null
-            ? new InvalidDataException($"Committed snapshot {versionId} has no record segments and its stored columns are incomplete.")
+            ? new InvalidDataException($"Committed version {versionId} is still there but its stored records are incomplete (its columns, record blocks or segments read back short).")
             : new VersionGoneException();
     }
 }

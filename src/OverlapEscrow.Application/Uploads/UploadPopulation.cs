@@ -1144,35 +1144,19 @@ public sealed class UploadPopulation(
         {
             await FlushAsync(ct);
             await queue.DrainAsync();
-            var plaintext = ArrayPool<byte>.Shared.Rent(1 << 16);
-            try
+            using var plaintext = new PlaintextBuffer();
+            for (var from = 0; from < _blocksStored; from += ReadBackBlocks)
             {
-                for (var from = 0; from < _blocksStored; from += ReadBackBlocks)
-                {
-                    var count = Math.Min(ReadBackBlocks, _blocksStored - from);
-                    var parts = await store.ReadBlocksAsync(versionId, Enumerable.Range(from, count).ToList(), ct);
-                    // Fewer blocks than were stored: the pending version was swept meanwhile (taken for abandoned), its blocks with it.
-                    if (parts.Count != count) throw Abandoned();
-                    // The keys as they are once the page is read: a data-key rotation may have re-sealed it since the upload began.
-                    using var keys = await openKeys(ct);
-                    foreach (var part in parts)
-                    {
-                        if (part.Data.Ciphertext.Length > plaintext.Length)
-                        {
-                            CryptographicOperations.ZeroMemory(plaintext);
-                            ArrayPool<byte>.Shared.Return(plaintext);
-                            plaintext = ArrayPool<byte>.Shared.Rent(part.Data.Ciphertext.Length);
-                        }
-                        var n = keys.Open(VersionStore.SealLabel, VersionStore.SealId(versionId, part.Part), part.Data, plaintext);
-                        if (VersionColumnsBuilder.ForEachIn(plaintext.AsSpan(0, n), record) != PopulationData.BlockSize)
-                            throw new InvalidDataException("A record block read back does not hold a full block of records.");
-                    }
-                }
-            }
-            finally
-            {
-                CryptographicOperations.ZeroMemory(plaintext);
-                ArrayPool<byte>.Shared.Return(plaintext);
+                var count = Math.Min(ReadBackBlocks, _blocksStored - from);
+                var parts = await store.ReadBlocksAsync(versionId, Enumerable.Range(from, count).ToList(), ct);
+                // Fewer blocks than were stored: the pending version was swept meanwhile (taken for abandoned), its blocks with it.
+                if (parts.Count != count) throw Abandoned();
+                // The keys as they are once the page is read: a data-key rotation may have re-sealed it since the upload began.
+                using var keys = await openKeys(ct);
+                foreach (var part in parts)
+                    if (VersionColumnsBuilder.ForEachIn(plaintext.Open(keys, VersionStore.SealLabel, VersionStore.SealId(versionId, part.Part), part.Data), record)
+                        != PopulationData.BlockSize)
+                        throw new InvalidDataException("A record block read back does not hold a full block of records.");
             }
         }
 
