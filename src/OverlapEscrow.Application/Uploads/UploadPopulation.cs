@@ -1462,7 +1462,8 @@ public sealed class UploadPopulation(
         public bool CountOnly => countOnly;
 
         private const int GroupBytes = 4 << 20;
-        private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(1 << 20);
+        // Counting only, it never holds more than the few-byte marker: no 1 MiB (a large-object allocation) for that.
+        private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(countOnly ? 256 : 1 << 20);
         // The buffers segments are sealed into, reused once stored: a few while the store stage stores a group behind the
         // sealing of the next.
         private readonly Stack<byte[]> _sealedFree = new();
