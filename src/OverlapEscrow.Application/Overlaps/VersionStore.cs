@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Security.Cryptography;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
