@@ -1,5 +1,6 @@
 using Dapper;
 using OverlapEscrow.Api.Tests.Infrastructure;
+using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Matching;
 using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
 
@@ -97,6 +98,88 @@ public sealed class DeltaColumnsTests
         Assert.Equal(expected, matrix.Cell(materialized, theirs)!["count"]!.GetValue<int>());
         Assert.Equal((await org.ListAllAsync(partnership, materialized, theirs)).Select(i => i.ToJsonString()),
             (await org.ListAllAsync(partnership, built, theirs)).Select(i => i.ToJsonString()));
+    }
+
+    /// <summary>Passes every call on; once armed, the first batch of a committed version's parts holding a token column part is followed by a "crash".</summary>
+    private sealed class CrashAfterABatch(IVersionColumnStore inner, Func<string, Task> atCrash) : VersionColumnStoreDecorator(inner)
+    {
+        public volatile bool Armed;
+        public int Batches;
+
+        public override async Task<bool> AppendCommittedAsync(string versionId, IReadOnlyList<VersionPart> parts, CancellationToken ct)
+        {
+            var stored = await Inner.AppendCommittedAsync(versionId, parts, ct);
+            Interlocked.Increment(ref Batches);
+            // After the first token column part (record blocks come first, and column reads skip them anyway).
+            if (!Armed || parts.All(p => VersionColumns.IsBlockPart(p.Part))) return stored;
+            Armed = false;
+            await atCrash(versionId);
+            throw new IOException("Simulated crash after a delta's first batch of column parts.");
+        }
+    }
+
+    [Fact]
+    public async Task ADeltaBuildCutOffAfterItsFirstBatchLeavesNoColumnsAndTheNextLoadBuildsThemWhole()
+    {
+        CrashAfterABatch? columns = null;
+        EscrowApp app = null!;
+        (long Parts, long Headers, int Read) atCrash = default;
+        // Every part its own batch: a delta of 800 records stores its parts in several transactions, the header last.
+        app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:DeltaColumnsBatchBytes"] = "1" })
+        {
+            TestServices = services => VersionColumnStoreDecorator.Replace(services, (_, store) => columns = new CrashAfterABatch(store, async versionId =>
+            {
+                // What a process dying here leaves: some parts of the delta, no header, and no columns to read.
+                using var db = app.OpenAnyDatabase();
+                atCrash = (db.ExecuteScalar<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @versionId", new { versionId }),
+                    db.ExecuteScalar<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @versionId AND part = 0", new { versionId }),
+                    await store.ReadColumnsAsync(versionId, (_, _, _, _) => { }, CancellationToken.None));
+            })),
+        };
+        using var _ = app;
+        var org = await app.SignupAsync("delta-crash");
+        var partner = await app.SignupAsync("delta-crash-partner");
+        var population = await org.CreatePopulationAsync("Customers");
+        var control = await org.CreatePopulationAsync("Uploaded whole");
+        var theirs = await partner.CreatePopulationAsync("Customers");
+        var partnerIds = Enumerable.Range(200, 900).ToHashSet();
+        await partner.UploadOkAsync(theirs, Accounts(partnerIds, "partner"));
+        await partner.ShareAsync(theirs, "overlaps", "tag");
+        var partnership = await org.PartnerAsync(partner);
+        var mine = Enumerable.Range(0, 800).ToHashSet();
+        await org.UploadOkAsync(population, Accounts(mine, "v1"));
+        await app.RefreshedAsync();
+
+        columns!.Armed = true;
+        var delta = Deletions(Enumerable.Range(100, 50)) + Accounts([.. Enumerable.Range(500, 20), .. Enumerable.Range(800, 30)], "v2");
+        // Committed before its first load: the upload answers, the crash only logged.
+        var deltaVersion = (await org.UploadOkAsync(population, delta, delta: true))["versionId"]!.GetValue<string>();
+        mine.ExceptWith(Enumerable.Range(100, 50));
+        mine.UnionWith(Enumerable.Range(800, 30));
+        var changed = Enumerable.Range(500, 20).Concat(Enumerable.Range(800, 30)).ToHashSet();
+        await org.UploadOkAsync(control, Records.Ndjson(mine.Order().Select(i => Account(i, changed.Contains(i) ? "v2" : "v1"))));
+
+        Assert.False(columns.Armed, "the delta's first load stored a token column part");
+        // Record blocks and a token column part stored, no header, and none of it read as the version's columns.
+        Assert.True(atCrash.Parts >= 2, $"{atCrash.Parts} parts stored at the crash");
+        Assert.Equal((0L, 0), (atCrash.Headers, atCrash.Read));
+        // The next load (the matrix read, or the refresh before it) builds the columns again and completes them.
+        var expected = mine.Intersect(partnerIds).Count();
+        var matrix = await org.MatrixAsync(partnership);
+        Assert.Equal(expected, matrix.Cell(population, theirs)!["count"]!.GetValue<int>());
+        Assert.Equal(expected, matrix.Cell(control, theirs)!["count"]!.GetValue<int>());
+        await app.RefreshedAsync();
+        using (var db = app.OpenAnyDatabase())
+        {
+            var whole = db.ExecuteScalar<string>("SELECT current_version_id FROM populations WHERE id = @control", new { control });
+            long Parts(string version) => db.ExecuteScalar<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @version", new { version });
+            Assert.Equal(Parts(whole!), Parts(deltaVersion));
+            Assert.Equal(1, db.ExecuteScalar<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @deltaVersion AND part = 0", new { deltaVersion }));
+            // One transaction a part (the crashed one's batch among them), the header apart.
+            Assert.True(columns.Batches >= Parts(deltaVersion), $"{columns.Batches} batches for {Parts(deltaVersion)} parts");
+        }
+        Assert.Equal((await org.ListAllAsync(partnership, control, theirs)).Select(i => i.ToJsonString()),
+            (await org.ListAllAsync(partnership, population, theirs)).Select(i => i.ToJsonString()));
     }
 
     [Fact]

@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Application.Uploads;
 using OverlapEscrow.Domain.Matching;
 using OverlapEscrow.Domain.Populations;
 using OverlapEscrow.Domain.Records;
@@ -13,7 +15,7 @@ namespace OverlapEscrow.Application.Overlaps;
 /// stored before the columns existed (or committed since and not read yet) is materialized once from its record
 /// segments, the old way, and its columns are written then: versions move to the new format lazily, on first load.
 /// </summary>
-public sealed class VersionStore(IPopulationRepository populations, IVersionColumnStore columns, IKeyring keyring)
+public sealed class VersionStore(IPopulationRepository populations, IVersionColumnStore columns, IKeyring keyring, IOptions<UploadOptions> options)
 {
     /// <summary>The label a version's parts are sealed with (bound to the version id and the part number too).</summary>
     public const string SealLabel = "oe-version-columns-v1";
@@ -108,7 +110,11 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         var blockCount = builder.BaseBlockCount;
         baseColumns = null!; // its tokens are the builder's now: the columns' arrays can go before the new ones are built
 
-        var parts = new List<VersionPart>();
+        // The new version's parts are stored as they are sealed, a batch at a time, the header last (CompleteAsync): until
+        // it is stored no read takes the parts for the version's columns, so a build cut off (a crash, a failed write) is
+        // built again by the next load. Building while holding one write transaction instead would keep every other
+        // writer (the reads' audit) waiting for seconds; holding every part until one transaction, about 100 MB at 1M.
+        var store = new PartBatches(columns, versionId, options.Value.DeltaColumnsBatchBytes);
         using (var plaintext = new PlaintextBuffer())
         {
             for (var from = 0; from < blockCount; from += BaseBlocksRead)
@@ -121,20 +127,63 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
                 if (read.Count != count) return await GoneOrDamagedAsync(versionId, ct) is VersionGoneException gone ? throw gone : null;
                 foreach (var part in read)
                     builder.AddBaseBlock((int)(part.Part & 0xFFFF_FFFF), plaintext.Open(cipher, SealLabel, SealId(baseId, part.Part), part.Data));
-                foreach (var (part, block) in builder.TakeReadyBlocks()) parts.Add(new VersionPart(part, cipher.Seal(SealLabel, SealId(versionId, part), block)));
+                foreach (var (part, block) in builder.TakeReadyBlocks()) await store.AddAsync(new VersionPart(part, cipher.Seal(SealLabel, SealId(versionId, part), block)), ct);
             }
         }
         // The header and token columns read into the version a load returns as they are sealed (the plaintexts are reused).
         VersionColumns.Reader? reader = null;
+        VersionPart? header = null;
         foreach (var (part, bytes) in builder.Build())
         {
-            if (part == VersionColumns.HeaderPart) reader = new VersionColumns.Reader(versionId, bytes);
-            else if (!VersionColumns.IsBlockPart(part)) (reader ?? throw new InvalidDataException("A version's columns lack their header.")).Add(part, bytes);
-            parts.Add(new VersionPart(part, cipher.Seal(SealLabel, SealId(versionId, part), bytes)));
+            var sealedPart = new VersionPart(part, cipher.Seal(SealLabel, SealId(versionId, part), bytes));
+            if (part == VersionColumns.HeaderPart)
+            {
+                reader = new VersionColumns.Reader(versionId, bytes);
+                header = sealedPart;
+                continue;
+            }
+            if (!VersionColumns.IsBlockPart(part)) (reader ?? throw new InvalidDataException("A version's columns lack their header.")).Add(part, bytes);
+            await store.AddAsync(sealedPart, ct);
         }
         var data = (reader ?? throw new InvalidDataException("A version's columns lack their header.")).Finish();
-        await columns.StoreAsync(versionId, parts, ct);
+        await store.CompleteAsync(header!, ct);
         return data;
+    }
+
+    /// <summary>
+    /// A committed version's parts stored in batches of about <paramref name="batchBytes"/> as they come, then its header
+    /// (<see cref="IVersionColumnStore.AppendCommittedAsync"/>, <see cref="IVersionColumnStore.CompleteAsync"/>). Once the
+    /// store answers that the version is gone or has its columns already (another load stored them), nothing more is
+    /// stored: the load still returns what it built.
+    /// </summary>
+    private sealed class PartBatches(IVersionColumnStore columns, string versionId, int batchBytes)
+    {
+        private readonly List<VersionPart> _batch = [];
+        private readonly List<long> _stored = [];
+        private long _bytes;
+        private bool _storing = true;
+
+        public async Task AddAsync(VersionPart part, CancellationToken ct)
+        {
+            _stored.Add(part.Part);
+            if (!_storing) return;
+            _batch.Add(part);
+            _bytes += part.Data.Ciphertext.Length;
+            if (_bytes >= batchBytes) await FlushAsync(ct);
+        }
+
+        public async Task CompleteAsync(VersionPart header, CancellationToken ct)
+        {
+            await FlushAsync(ct);
+            if (_storing) await columns.CompleteAsync(versionId, header, _stored, ct);
+        }
+
+        private async Task FlushAsync(CancellationToken ct)
+        {
+            if (_storing && _batch.Count > 0) _storing = await columns.AppendCommittedAsync(versionId, _batch, ct);
+            _batch.Clear();
+            _bytes = 0;
+        }
     }
 
     private async Task<IOrganizationCipher> CipherAsync(string organizationId, CancellationToken ct)

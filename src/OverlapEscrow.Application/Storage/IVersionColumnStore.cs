@@ -17,7 +17,14 @@ public delegate void SealedPartReader(long part, ReadOnlySpan<byte> nonce, ReadO
 /// <summary>
 /// The stored columns of committed versions (<see cref="Domain.Matching.VersionColumns"/>): the header and token
 /// columns that matching reads whole, and the record blocks that lists read a few at a time. Written once per
-/// version (an upload's before its commit, while the version is pending); removed with the version (and with its organization).
+/// version (an upload's before its commit, while the version is pending; a delta's on its first load, after its commit);
+/// removed with the version (and with its organization).
+/// <para>
+/// A committed version's columns exist once its header (part 0) is stored: a version's other parts without it — a build
+/// written in several transactions (<see cref="AppendCommittedAsync"/>) that has not finished, or was cut off by a crash —
+/// are not read as its columns (<see cref="ReadColumnsAsync(string, CancellationToken)"/> and its streaming form answer as
+/// for a version without columns, and <see cref="ReadColumnPartsAsync"/> starts with a part that is not the header).
+/// </para>
 /// </summary>
 public interface IVersionColumnStore
 {
@@ -42,10 +49,30 @@ public interface IVersionColumnStore
     Task<IReadOnlyList<VersionPart>> ReadBlocksAsync(string versionId, IReadOnlyCollection<int> blocks, CancellationToken ct);
 
     /// <summary>
-    /// Stores every part of a committed version in one transaction; false, storing nothing, when the version is no
-    /// longer there or already has its parts (written meanwhile by another load).
+    /// Stores every part of a committed version in one transaction, in place of whatever parts of an unfinished build it
+    /// had; false, storing nothing, when the version is no longer there or already has its columns (written meanwhile
+    /// by another load).
     /// </summary>
     Task<bool> StoreAsync(string versionId, IEnumerable<VersionPart> parts, CancellationToken ct);
+
+    /// <summary>
+    /// Stores some parts of a committed version whose columns are built in several short transactions (a delta's, on its
+    /// first load), in one of them; the header goes last, with <see cref="CompleteAsync"/>. A part stored already (by a
+    /// build running beside this one, or one cut off by a crash) is replaced: every build of a version writes the same
+    /// plaintexts under the same part numbers. False, writing nothing, when the version is no longer there or already has
+    /// its columns: the caller stops storing.
+    /// </summary>
+    Task<bool> AppendCommittedAsync(string versionId, IReadOnlyList<VersionPart> parts, CancellationToken ct);
+
+    /// <summary>
+    /// Finishes a build begun with <see cref="AppendCommittedAsync"/>: in one transaction, removes the version's parts that
+    /// are not among <paramref name="parts"/> (an earlier build's of another shape), and, if every one of
+    /// <paramref name="parts"/> is stored, stores <paramref name="header"/> (part 0), which makes the columns visible at
+    /// once. False, changing nothing, when the version is no longer there or already has its columns; false too when a
+    /// part is missing (the columns stay invisible, and the next load builds them again).
+    /// </summary>
+    /// <param name="parts">The part numbers of every part but the header, each kind's numbered from its index 0 without gaps.</param>
+    Task<bool> CompleteAsync(string versionId, VersionPart header, IReadOnlyCollection<long> parts, CancellationToken ct);
 
     /// <summary>
     /// Appends parts of a version that is still pending (an upload's, before its commit), in one short transaction that

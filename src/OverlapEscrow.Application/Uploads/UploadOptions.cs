@@ -70,6 +70,15 @@ public sealed class UploadOptions
     public bool SnapshotSegments { get; set; }
 
     /// <summary>
+    /// A delta's columns are built on its first load, after its commit, from its base's (docs/architecture.md, "A delta's
+    /// columns"); their sealed parts are stored in transactions of about this many bytes as they are built, the header last,
+    /// so a build never holds them all (about 100 MB at a million records) and never holds the database's write lock for
+    /// long.
+    /// </summary>
+    [Range(1, int.MaxValue)]
+    public int DeltaColumnsBatchBytes { get; set; } = 8 << 20;
+
+    /// <summary>
     /// Logs, once per upload at Information, the time each stage of its pipeline spent working and waiting
     /// (<see cref="UploadStageTimes"/>; docs/performance.md, "Uploads"): a diagnostic, off by default.
     /// </summary>

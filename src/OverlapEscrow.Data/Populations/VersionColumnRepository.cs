@@ -1,4 +1,5 @@
 using System.Buffers;
+using Dapper;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Matching;
@@ -13,6 +14,8 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         var rows = await db.QueryAsync<PartRow>(
             "SELECT part, nonce, data, key_version FROM version_columns WHERE version_id = @versionId AND part < @blocks ORDER BY part",
             new { versionId, blocks = VersionColumns.BlockPart(0) });
+        // Parts without their header are an unfinished build's: no columns yet.
+        if (rows.Count == 0 || rows[0].Part != VersionColumns.HeaderPart) return [];
         return rows.Select(r => r.ToDomain()).ToList();
     }
 
@@ -38,6 +41,8 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
                 new { versionId, blocks = VersionColumns.BlockPart(0) });
             while (await reader.ReadAsync(ct))
             {
+                // Parts without their header are an unfinished build's (AppendCommittedAsync): no columns yet.
+                if (count == 0 && reader.GetInt64(first) != VersionColumns.HeaderPart) break;
                 int length;
                 await using (var data = reader.GetStream(first + 2))
                 {
@@ -99,14 +104,77 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         await using var tx = await db.BeginWriteAsync();
         // With the version's row locked: a version deleted meanwhile (superseded, its organization erased) gets nothing, and
         // of two loads writing the same version's parts the second waits for the first and then writes nothing.
-        if (await db.ScalarAsync<string?>(
-                $"SELECT id FROM population_versions WHERE id = @versionId AND status = 'committed'{db.Dialect.ForUpdate}", new { versionId }) is null
-            || await db.ScalarAsync<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @versionId", new { versionId }) > 0)
-            return false;
+        if (!await LockIncompleteAsync(db, versionId)) return false;
+        // An unfinished build's parts (one cut off by a crash, or running beside this load: it then finds the header and stops).
+        await db.ExecuteAsync("DELETE FROM version_columns WHERE version_id = @versionId", new { versionId });
         await InsertAsync(db, versionId, parts);
         await tx.CommitAsync();
         return true;
     }
+
+    public async Task<bool> AppendCommittedAsync(string versionId, IReadOnlyList<VersionPart> parts, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        if (!await LockIncompleteAsync(db, versionId)) return false;
+        foreach (var part in parts)
+        {
+            if (part.Part == VersionColumns.HeaderPart) throw new ArgumentException("The header is stored by CompleteAsync, last.", nameof(parts));
+            await db.ExecuteAsync(
+                """
+                INSERT INTO version_columns (version_id, part, nonce, data, key_version) VALUES (@versionId, @part, @nonce, @data, @keyVersion)
+                ON CONFLICT (version_id, part) DO UPDATE SET nonce = excluded.nonce, data = excluded.data, key_version = excluded.key_version
+                """,
+                new { versionId, part = part.Part, nonce = part.Data.Nonce, data = part.Data.Ciphertext, keyVersion = part.Data.KeyVersion });
+        }
+        await tx.CommitAsync();
+        return true;
+    }
+
+    public async Task<bool> CompleteAsync(string versionId, VersionPart header, IReadOnlyCollection<long> parts, CancellationToken ct)
+    {
+        if (header.Part != VersionColumns.HeaderPart) throw new ArgumentException("Not the header part.", nameof(header));
+        // Each kind's parts as one range [kind << 32, (kind << 32) + count): a handful of conditions, however many parts.
+        var ranges = new List<(long From, long To)>();
+        foreach (var kind in parts.GroupBy(p => p >> 32))
+        {
+            var indexes = kind.Select(p => p & 0xFFFF_FFFF).Distinct().Count();
+            if (kind.Any(p => p == VersionColumns.HeaderPart) || kind.Max(p => p & 0xFFFF_FFFF) != indexes - 1 || indexes != kind.Count())
+                throw new ArgumentException("Each kind's parts must be numbered from 0 without gaps or repeats, the header not among them.", nameof(parts));
+            ranges.Add((kind.Key << 32, (kind.Key << 32) + indexes));
+        }
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        if (!await LockIncompleteAsync(db, versionId)) return false;
+        var args = new DynamicParameters();
+        args.Add("versionId", versionId);
+        for (var i = 0; i < ranges.Count; i++)
+        {
+            args.Add($"from{i}", ranges[i].From);
+            args.Add($"to{i}", ranges[i].To);
+        }
+        var inRanges = ranges.Count == 0 ? "1 = 0" : string.Join(" OR ", ranges.Select((_, i) => $"(part >= @from{i} AND part < @to{i})"));
+        await db.ExecuteAsync($"DELETE FROM version_columns WHERE version_id = @versionId AND NOT ({inRanges})", args);
+        if (await db.ScalarAsync<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @versionId", new { versionId }) != parts.Count)
+        {
+            await tx.CommitAsync(); // the other shape's parts stay removed; the rest waits for the next build
+            return false;
+        }
+        await InsertAsync(db, versionId, [header]);
+        await tx.CommitAsync();
+        return true;
+    }
+
+    /// <summary>
+    /// Within a write transaction: locks the version's row if it is committed and has no stored header yet (its columns
+    /// not written, or written by a build not finished). Two builds of a version's columns, and a build and a load storing
+    /// them at once, take turns on that lock; the one that finds the header stops.
+    /// </summary>
+    private static async Task<bool> LockIncompleteAsync(Db db, string versionId) =>
+        await db.ScalarAsync<string?>(
+            $"SELECT id FROM population_versions WHERE id = @versionId AND status = 'committed'{db.Dialect.ForUpdate}", new { versionId }) is not null
+        && await db.ScalarAsync<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @versionId AND part = @header",
+            new { versionId, header = VersionColumns.HeaderPart }) == 0;
 
     public Task<bool> AppendPendingAsync(string versionId, IReadOnlyList<VersionPart> parts, DateTimeOffset touchedAt, CancellationToken ct) =>
         AppendPendingPartsAsync(versionId, parts.Select(p => new PendingPart(p.Part, p.Data)).ToList(), touchedAt, ct);
