@@ -1,4 +1,5 @@
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using OverlapEscrow.Api.Tests.Infrastructure;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Matching;
@@ -106,7 +107,7 @@ public sealed class DeltaColumnsTests
         public volatile bool Armed;
         public int Batches;
 
-        public override async Task<bool> AppendCommittedAsync(string versionId, IReadOnlyList<VersionPart> parts, CancellationToken ct)
+        public override async Task<bool> AppendCommittedAsync(string versionId, IReadOnlyList<PendingPart> parts, CancellationToken ct)
         {
             var stored = await Inner.AppendCommittedAsync(versionId, parts, ct);
             Interlocked.Increment(ref Batches);
@@ -178,6 +179,62 @@ public sealed class DeltaColumnsTests
             // One transaction a part (the crashed one's batch among them), the header apart.
             Assert.True(columns.Batches >= Parts(deltaVersion), $"{columns.Batches} batches for {Parts(deltaVersion)} parts");
         }
+        Assert.Equal((await org.ListAllAsync(partnership, control, theirs)).Select(i => i.ToJsonString()),
+            (await org.ListAllAsync(partnership, population, theirs)).Select(i => i.ToJsonString()));
+    }
+
+    [Theory]
+    [InlineData("1")]
+    [InlineData("1048576")]
+    public async Task ADeltaWhoseTokenChunksAreSealedIntoReusedBuffersReadsAsTheSameRecordsUploadedWhole(string batchBytes)
+    {
+        // Two token chunks over 64 KiB (a domain and a name for each of 6,000 records). Every part its own batch: the second
+        // chunk is sealed into the buffer the first was stored from. All in one batch of 1 MiB: each in a buffer of its own.
+        using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:DeltaColumnsBatchBytes"] = batchBytes });
+        var org = await app.SignupAsync("delta-buffers");
+        var partner = await app.SignupAsync("delta-buffers-partner");
+        var population = await org.CreatePopulationAsync("Customers");
+        var control = await org.CreatePopulationAsync("Uploaded whole");
+        var theirs = await partner.CreatePopulationAsync("Customers");
+        static Records.Account Both(int i, string tag) =>
+            new($"B-{i:D5}", Domain: $"b{i}.example", Name: $"Business {i}", Country: "DE", Attributes: new() { ["tag"] = tag });
+        // The partner shares domains for the even half and names only for the rest, so both columns must be read right.
+        await partner.UploadOkAsync(theirs, Records.Ndjson(Enumerable.Range(3000, 6000).Select(i =>
+            i % 2 == 0 ? new Records.Account($"P-{i:D5}", Domain: $"b{i}.example") : new Records.Account($"P-{i:D5}", Name: $"Business {i}", Country: "DE"))));
+        await partner.ShareAsync(theirs, "overlaps", "tag");
+        var partnership = await org.PartnerAsync(partner);
+        var mine = Enumerable.Range(0, 6000).ToHashSet();
+        await org.UploadOkAsync(population, Records.Ndjson(mine.Select(i => Both(i, "v1"))));
+
+        var delta = string.Concat(Enumerable.Range(4000, 500).Select(i => $$"""{"recordId":"B-{{i:D5}}","op":"delete"}""" + "\n")) + Records.Ndjson(Enumerable.Range(6000, 400).Select(i => Both(i, "v2")));
+        var deltaVersion = (await org.UploadOkAsync(population, delta, delta: true))["versionId"]!.GetValue<string>();
+        mine.ExceptWith(Enumerable.Range(4000, 500));
+        mine.UnionWith(Enumerable.Range(6000, 400));
+        var whole = (await org.UploadOkAsync(control, Records.Ndjson(mine.Order().Select(i => Both(i, i >= 6000 ? "v2" : "v1")))))["versionId"]!.GetValue<string>();
+        await app.RefreshedAsync();
+
+        using (var db = app.OpenAnyDatabase())
+        {
+            var sizes = db.Query<long>($"SELECT CAST(LENGTH(data) AS BIGINT) FROM version_columns WHERE version_id = @deltaVersion AND part > 0 AND part < {VersionColumns.BlockPart(0)}",
+                new { deltaVersion }).ToList();
+            Assert.Equal(2, sizes.Count);
+            Assert.All(sizes, size => Assert.True(size > 64 * 1024, $"a token chunk of {size} bytes"));
+        }
+        // Read back as stored (the caches hold what the build returned, not what it stored): each column as the same
+        // records uploaded as one snapshot store it.
+        var versions = app.Services.GetRequiredService<OverlapEscrow.Application.Overlaps.VersionStore>();
+        var stored = await versions.LoadAsync(org.Id, deltaVersion, CancellationToken.None);
+        var reference = await versions.LoadAsync(org.Id, whole, CancellationToken.None);
+        foreach (var type in new[] { OverlapEscrow.Domain.Records.IdentifierType.Domain, OverlapEscrow.Domain.Records.IdentifierType.Name })
+        {
+            Assert.Equal(reference.Column(type).Tokens, stored.Column(type).Tokens);
+            Assert.Equal(reference.Column(type).Ordinals, stored.Column(type).Ordinals);
+        }
+        var expected = mine.Intersect(Enumerable.Range(3000, 6000)).Count();
+        var matrix = await org.MatrixAsync(partnership);
+        Assert.Equal((expected, expected, mine.Count, mine.Count), (matrix.Cell(population, theirs)!["count"]!.GetValue<int>(), matrix.Cell(control, theirs)!["count"]!.GetValue<int>(),
+            (await Json(await org.Http.GetAsync($"/v1/populations/{population}")))["recordCount"]!.GetValue<int>(),
+            (await Json(await org.Http.GetAsync($"/v1/populations/{control}")))["recordCount"]!.GetValue<int>()));
         Assert.Equal((await org.ListAllAsync(partnership, control, theirs)).Select(i => i.ToJsonString()),
             (await org.ListAllAsync(partnership, population, theirs)).Select(i => i.ToJsonString()));
     }

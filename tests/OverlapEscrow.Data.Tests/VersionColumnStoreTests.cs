@@ -117,6 +117,15 @@ public class VersionColumnStoreTests
 
     private static VersionPart Part(long part, byte fill, int length = 3) => new(part, new SealedValue([fill], Enumerable.Repeat(fill, length).ToArray(), 1));
 
+    /// <summary>Parts as a build hands them over, each a slice of a larger buffer (only the slice is stored).</summary>
+    private static PendingPart[] Pending(params VersionPart[] parts) => [.. parts.Select(p =>
+    {
+        var buffer = new byte[p.Data.Ciphertext.Length + 7];
+        Array.Fill(buffer, (byte)0xEE);
+        p.Data.Ciphertext.CopyTo(buffer, 2);
+        return new PendingPart(p.Part, new SealedMemory(p.Data.Nonce, buffer.AsMemory(2, p.Data.Ciphertext.Length), p.Data.KeyVersion));
+    })];
+
     private static long Column(int chunk) => VersionColumns.ColumnPart(Domain.Records.IdentifierType.Domain, chunk);
 
     /// <summary>A committed version with no columns stored (what a delta is right after its commit).</summary>
@@ -145,7 +154,7 @@ public class VersionColumnStoreTests
         var version = await CommittedWithoutColumnsAsync(s, pop);
         long[] parts = [Column(0), Column(1), VersionColumns.BlockPart(0)];
 
-        Assert.True(await s.VersionColumns.AppendCommittedAsync(version, [Part(Column(0), 1), Part(VersionColumns.BlockPart(0), 2)], None));
+        Assert.True(await s.VersionColumns.AppendCommittedAsync(version, Pending(Part(Column(0), 1), Part(VersionColumns.BlockPart(0), 2)), None));
         // Stored, but not the version's columns: neither read takes them, and a part is missing, so no header is stored.
         Assert.Equal(2, (await StoredPartsAsync(s, version)).Count);
         Assert.Equal(0, await s.VersionColumns.ReadColumnsAsync(version, (_, _, _, _) => Assert.Fail("no part before the header"), None));
@@ -154,7 +163,7 @@ public class VersionColumnStoreTests
         Assert.DoesNotContain(VersionColumns.HeaderPart, await StoredPartsAsync(s, version));
 
         // The rest, with a part stored again by another build of the same version (same part, other bytes): it replaces it.
-        Assert.True(await s.VersionColumns.AppendCommittedAsync(version, [Part(Column(1), 3), Part(Column(0), 4, 5)], None));
+        Assert.True(await s.VersionColumns.AppendCommittedAsync(version, Pending(Part(Column(1), 3), Part(Column(0), 4, 5)), None));
         Assert.True(await s.VersionColumns.CompleteAsync(version, Part(VersionColumns.HeaderPart, 9), parts, None));
 
         var read = await ReadAllAsync(s.VersionColumns, version);
@@ -163,7 +172,7 @@ public class VersionColumnStoreTests
         Assert.Equal(new byte[] { 4, 4, 4, 4, 4 }, read[1].Data.Ciphertext);
         Assert.Equal([VersionColumns.HeaderPart, Column(0), Column(1)], (await s.VersionColumns.ReadColumnsAsync(version, None)).Select(p => p.Part));
         // Complete: a build that comes after stores nothing more, nor does a load storing the version whole.
-        Assert.False(await s.VersionColumns.AppendCommittedAsync(version, [Part(Column(2), 5)], None));
+        Assert.False(await s.VersionColumns.AppendCommittedAsync(version, Pending(Part(Column(2), 5)), None));
         Assert.False(await s.VersionColumns.CompleteAsync(version, Part(VersionColumns.HeaderPart, 8), parts, None));
         Assert.False(await s.VersionColumns.StoreAsync(version, [Part(VersionColumns.HeaderPart, 7)], None));
         Assert.Equal([VersionColumns.HeaderPart, Column(0), Column(1), VersionColumns.BlockPart(0)], await StoredPartsAsync(s, version));
@@ -180,29 +189,29 @@ public class VersionColumnStoreTests
         // the first left beyond the second's parts goes.
         var version = await CommittedWithoutColumnsAsync(s, pop);
         Assert.True(await s.VersionColumns.AppendCommittedAsync(version,
-            [Part(Column(0), 1), Part(Column(1), 1), Part(Column(2), 1), Part(VersionColumns.BlockPart(0), 1), Part(VersionColumns.BlockPart(1), 1)], None));
-        Assert.True(await s.VersionColumns.AppendCommittedAsync(version, [Part(Column(0), 2), Part(Column(1), 2), Part(VersionColumns.BlockPart(0), 2)], None));
+            Pending(Part(Column(0), 1), Part(Column(1), 1), Part(Column(2), 1), Part(VersionColumns.BlockPart(0), 1), Part(VersionColumns.BlockPart(1), 1)), None));
+        Assert.True(await s.VersionColumns.AppendCommittedAsync(version, Pending(Part(Column(0), 2), Part(Column(1), 2), Part(VersionColumns.BlockPart(0), 2)), None));
         Assert.True(await s.VersionColumns.CompleteAsync(version, Part(VersionColumns.HeaderPart, 2), [Column(0), Column(1), VersionColumns.BlockPart(0)], None));
         Assert.Equal([VersionColumns.HeaderPart, Column(0), Column(1), VersionColumns.BlockPart(0)], await StoredPartsAsync(s, version));
         Assert.All(await ReadAllAsync(s.VersionColumns, version), p => Assert.Equal(2, p.Data.Ciphertext[0]));
 
         // A load storing the version in one transaction (a version materialized from its segments) replaces an unfinished build.
         var other = await CommittedWithoutColumnsAsync(s, pop);
-        Assert.True(await s.VersionColumns.AppendCommittedAsync(other, [Part(Column(0), 1), Part(Column(5), 1)], None));
+        Assert.True(await s.VersionColumns.AppendCommittedAsync(other, Pending(Part(Column(0), 1), Part(Column(5), 1)), None));
         Assert.True(await s.VersionColumns.StoreAsync(other, [Part(VersionColumns.HeaderPart, 3), Part(Column(0), 3)], None));
         Assert.Equal([VersionColumns.HeaderPart, Column(0)], await StoredPartsAsync(s, other));
         Assert.All(await ReadAllAsync(s.VersionColumns, other), p => Assert.Equal(3, p.Data.Ciphertext[0]));
 
         // Nothing for a version that is gone or not committed; a part list with a gap or the header is refused.
-        Assert.False(await s.VersionColumns.AppendCommittedAsync("ver_missing", [Part(Column(0), 1)], None));
+        Assert.False(await s.VersionColumns.AppendCommittedAsync("ver_missing", Pending(Part(Column(0), 1)), None));
         Assert.False(await s.VersionColumns.CompleteAsync("ver_missing", Part(VersionColumns.HeaderPart, 1), [], None));
         var pending = Ids.New("ver");
         await s.Populations.BeginVersionAsync(pending, pop, VersionKind.Snapshot, T0, None);
-        Assert.False(await s.VersionColumns.AppendCommittedAsync(pending, [Part(Column(0), 1)], None));
+        Assert.False(await s.VersionColumns.AppendCommittedAsync(pending, Pending(Part(Column(0), 1)), None));
         Assert.Empty(await StoredPartsAsync(s, pending));
         var third = await CommittedWithoutColumnsAsync(s, pop);
         await Assert.ThrowsAsync<ArgumentException>(() => s.VersionColumns.CompleteAsync(third, Part(VersionColumns.HeaderPart, 1), [Column(0), Column(2)], None));
-        await Assert.ThrowsAsync<ArgumentException>(() => s.VersionColumns.AppendCommittedAsync(third, [Part(VersionColumns.HeaderPart, 1)], None));
+        await Assert.ThrowsAsync<ArgumentException>(() => s.VersionColumns.AppendCommittedAsync(third, Pending(Part(VersionColumns.HeaderPart, 1)), None));
         Assert.Empty(await StoredPartsAsync(s, third));
     }
 
@@ -216,11 +225,11 @@ public class VersionColumnStoreTests
         // Another instance's build runs beside this one (each writes the same parts, sealed with nonces of its own).
         var other = s.SecondInstance();
 
-        Assert.True(await s.VersionColumns.AppendCommittedAsync(version, [Part(Column(0), 1), Part(Column(1), 1)], None));
-        Assert.True(await other.VersionColumns.AppendCommittedAsync(version, [Part(Column(0), 2), Part(Column(1), 2), Part(VersionColumns.BlockPart(0), 2)], None));
-        Assert.True(await s.VersionColumns.AppendCommittedAsync(version, [Part(VersionColumns.BlockPart(0), 1), Part(VersionColumns.BlockPart(1), 1)], None));
+        Assert.True(await s.VersionColumns.AppendCommittedAsync(version, Pending(Part(Column(0), 1), Part(Column(1), 1)), None));
+        Assert.True(await other.VersionColumns.AppendCommittedAsync(version, Pending(Part(Column(0), 2), Part(Column(1), 2), Part(VersionColumns.BlockPart(0), 2)), None));
+        Assert.True(await s.VersionColumns.AppendCommittedAsync(version, Pending(Part(VersionColumns.BlockPart(0), 1), Part(VersionColumns.BlockPart(1), 1)), None));
         Assert.True(await s.VersionColumns.CompleteAsync(version, Part(VersionColumns.HeaderPart, 1), parts, None));
-        Assert.False(await other.VersionColumns.AppendCommittedAsync(version, [Part(VersionColumns.BlockPart(1), 2)], None));
+        Assert.False(await other.VersionColumns.AppendCommittedAsync(version, Pending(Part(VersionColumns.BlockPart(1), 2)), None));
         Assert.False(await other.VersionColumns.CompleteAsync(version, Part(VersionColumns.HeaderPart, 2), parts, None));
 
         Assert.Equal([VersionColumns.HeaderPart, .. parts], await StoredPartsAsync(s, version));

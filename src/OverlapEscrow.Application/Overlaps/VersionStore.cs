@@ -114,7 +114,7 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         // it is stored no read takes the parts for the version's columns, so a build cut off (a crash, a failed write) is
         // built again by the next load. Building while holding one write transaction instead would keep every other
         // writer (the reads' audit) waiting for seconds; holding every part until one transaction, about 100 MB at 1M.
-        var store = new PartBatches(columns, versionId, options.Value.DeltaColumnsBatchBytes);
+        var store = new PartBatches(columns, cipher, versionId, options.Value.DeltaColumnsBatchBytes);
         using (var plaintext = new PlaintextBuffer())
         {
             for (var from = 0; from < blockCount; from += BaseBlocksRead)
@@ -127,7 +127,7 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
                 if (read.Count != count) return await GoneOrDamagedAsync(versionId, ct) is VersionGoneException gone ? throw gone : null;
                 foreach (var part in read)
                     builder.AddBaseBlock((int)(part.Part & 0xFFFF_FFFF), plaintext.Open(cipher, SealLabel, SealId(baseId, part.Part), part.Data));
-                foreach (var (part, block) in builder.TakeReadyBlocks()) await store.AddAsync(new VersionPart(part, cipher.Seal(SealLabel, SealId(versionId, part), block)), ct);
+                foreach (var (part, block) in builder.TakeReadyBlocks()) await store.AddAsync(part, block, ct);
             }
         }
         // The header and token columns read into the version a load returns as they are sealed (the plaintexts are reused).
@@ -135,15 +135,14 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         VersionPart? header = null;
         foreach (var (part, bytes) in builder.Build())
         {
-            var sealedPart = new VersionPart(part, cipher.Seal(SealLabel, SealId(versionId, part), bytes));
             if (part == VersionColumns.HeaderPart)
             {
                 reader = new VersionColumns.Reader(versionId, bytes);
-                header = sealedPart;
+                header = new VersionPart(part, cipher.Seal(SealLabel, SealId(versionId, part), bytes));
                 continue;
             }
             if (!VersionColumns.IsBlockPart(part)) (reader ?? throw new InvalidDataException("A version's columns lack their header.")).Add(part, bytes);
-            await store.AddAsync(sealedPart, ct);
+            await store.AddAsync(part, bytes, ct);
         }
         var data = (reader ?? throw new InvalidDataException("A version's columns lack their header.")).Finish();
         await store.CompleteAsync(header!, ct);
@@ -151,24 +150,44 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
     }
 
     /// <summary>
-    /// A committed version's parts stored in batches of about <paramref name="batchBytes"/> as they come, then its header
-    /// (<see cref="IVersionColumnStore.AppendCommittedAsync"/>, <see cref="IVersionColumnStore.CompleteAsync"/>). Once the
-    /// store answers that the version is gone or has its columns already (another load stored them), nothing more is
-    /// stored: the load still returns what it built.
+    /// A committed version's parts sealed and stored in batches of about <paramref name="batchBytes"/> as they come, then
+    /// its header (<see cref="IVersionColumnStore.AppendCommittedAsync"/>, <see cref="IVersionColumnStore.CompleteAsync"/>).
+    /// Once the store answers that the version is gone or has its columns already (another load stored them), nothing more
+    /// is sealed or stored: the load still returns what it built.
     /// </summary>
-    private sealed class PartBatches(IVersionColumnStore columns, string versionId, int batchBytes)
+    private sealed class PartBatches(IVersionColumnStore columns, IOrganizationCipher cipher, string versionId, int batchBytes)
     {
-        private readonly List<VersionPart> _batch = [];
+        /// <summary>
+        /// Sealed parts from this size on (a token column chunk is 1.3 MB) go into buffers taken again once their batch is
+        /// stored: each would otherwise be a large object of its own, garbage until the next full collection (about 40 MB
+        /// of them at a million records).
+        /// </summary>
+        private const int Reused = 64 * 1024;
+        private const int KeptFree = 8;
+
+        private readonly List<PendingPart> _batch = [];
+        private readonly List<byte[]> _batchBuffers = [];
+        private readonly Stack<byte[]> _free = new();
         private readonly List<long> _stored = [];
         private long _bytes;
         private bool _storing = true;
 
-        public async Task AddAsync(VersionPart part, CancellationToken ct)
+        /// <summary>Seals the plaintext of a part (other than the header) and stores it with the batch it falls in.</summary>
+        public async Task AddAsync(long part, byte[] plaintext, CancellationToken ct)
         {
-            _stored.Add(part.Part);
+            _stored.Add(part);
             if (!_storing) return;
-            _batch.Add(part);
-            _bytes += part.Data.Ciphertext.Length;
+            var length = plaintext.Length + IOrganizationCipher.Overhead;
+            byte[] buffer;
+            if (length < Reused) buffer = new byte[length];
+            else
+            {
+                // Ciphertext only: a buffer goes back to the free list as it is (a smaller one left there is dropped).
+                buffer = _free.TryPop(out var free) && free.Length >= length ? free : new byte[length];
+                _batchBuffers.Add(buffer);
+            }
+            _batch.Add(new PendingPart(part, cipher.Seal(SealLabel, SealId(versionId, part), plaintext, buffer)));
+            _bytes += length;
             if (_bytes >= batchBytes) await FlushAsync(ct);
         }
 
@@ -183,6 +202,10 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
             if (_storing && _batch.Count > 0) _storing = await columns.AppendCommittedAsync(versionId, _batch, ct);
             _batch.Clear();
             _bytes = 0;
+            // Stored: the large parts' buffers take the next ones.
+            foreach (var buffer in _batchBuffers)
+                if (_free.Count < KeptFree) _free.Push(buffer);
+            _batchBuffers.Clear();
         }
     }
 

@@ -60,9 +60,10 @@ public interface IVersionColumnStore
     /// first load), in one of them; the header goes last, with <see cref="CompleteAsync"/>. A part stored already (by a
     /// build running beside this one, or one cut off by a crash) is replaced: every build of a version writes the same
     /// plaintexts under the same part numbers. False, writing nothing, when the version is no longer there or already has
-    /// its columns: the caller stops storing.
+    /// its columns: the caller stops storing. The parts are stored from the caller's buffers, which it may reuse once this
+    /// has returned.
     /// </summary>
-    Task<bool> AppendCommittedAsync(string versionId, IReadOnlyList<VersionPart> parts, CancellationToken ct);
+    Task<bool> AppendCommittedAsync(string versionId, IReadOnlyList<PendingPart> parts, CancellationToken ct);
 
     /// <summary>
     /// Finishes a build begun with <see cref="AppendCommittedAsync"/>: in one transaction, removes the version's parts that

@@ -112,21 +112,20 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         return true;
     }
 
-    public async Task<bool> AppendCommittedAsync(string versionId, IReadOnlyList<VersionPart> parts, CancellationToken ct)
+    public async Task<bool> AppendCommittedAsync(string versionId, IReadOnlyList<PendingPart> parts, CancellationToken ct)
     {
+        if (parts.Any(p => p.Part == VersionColumns.HeaderPart)) throw new ArgumentException("The header is stored by CompleteAsync, last.", nameof(parts));
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
         if (!await LockIncompleteAsync(db, versionId)) return false;
+        // From the caller's buffers (reused for its next parts), not from arrays of their own.
         foreach (var part in parts)
-        {
-            if (part.Part == VersionColumns.HeaderPart) throw new ArgumentException("The header is stored by CompleteAsync, last.", nameof(parts));
-            await db.ExecuteAsync(
+            await db.ExecuteWithBlobAsync(
                 """
                 INSERT INTO version_columns (version_id, part, nonce, data, key_version) VALUES (@versionId, @part, @nonce, @data, @keyVersion)
                 ON CONFLICT (version_id, part) DO UPDATE SET nonce = excluded.nonce, data = excluded.data, key_version = excluded.key_version
                 """,
-                new { versionId, part = part.Part, nonce = part.Data.Nonce, data = part.Data.Ciphertext, keyVersion = part.Data.KeyVersion });
-        }
+                [("versionId", versionId), ("part", part.Part), ("nonce", part.Data.Nonce), ("keyVersion", part.Data.KeyVersion)], "data", part.Data.Ciphertext);
         await tx.CommitAsync();
         return true;
     }

@@ -19,7 +19,7 @@ internal abstract class VersionColumnStoreDecorator(IVersionColumnStore inner) :
     public virtual Task<IReadOnlyList<VersionPart>> ReadBlocksAsync(string versionId, IReadOnlyCollection<int> blocks, CancellationToken ct) =>
         inner.ReadBlocksAsync(versionId, blocks, ct);
     public virtual Task<bool> StoreAsync(string versionId, IEnumerable<VersionPart> parts, CancellationToken ct) => inner.StoreAsync(versionId, parts, ct);
-    public virtual Task<bool> AppendCommittedAsync(string versionId, IReadOnlyList<VersionPart> parts, CancellationToken ct) =>
+    public virtual Task<bool> AppendCommittedAsync(string versionId, IReadOnlyList<PendingPart> parts, CancellationToken ct) =>
         inner.AppendCommittedAsync(versionId, parts, ct);
     public virtual Task<bool> CompleteAsync(string versionId, VersionPart header, IReadOnlyCollection<long> parts, CancellationToken ct) =>
         inner.CompleteAsync(versionId, header, parts, ct);
