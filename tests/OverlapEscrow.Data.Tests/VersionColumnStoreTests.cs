@@ -236,6 +236,80 @@ public class VersionColumnStoreTests
         Assert.Equal(1, (await ReadAllAsync(other.VersionColumns, version))[0].Data.Ciphertext[0]);
     }
 
+    [Theory, StorageData]
+    public async Task BuildsLoadsReadersAndReSealingAtOnceLeaveEveryVersionWithAllItsPartsOrNoneVisible(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        var other = s.SecondInstance();
+        var pop = await s.PopulationAsync(await s.OrganizationAsync("acme"));
+        long[] parts = [.. Enumerable.Range(0, 10).Select(Column), .. Enumerable.Range(0, 5).Select(VersionColumns.BlockPart)];
+        var columnParts = 1 + parts.Count(p => !VersionColumns.IsBlockPart(p));
+        var errors = new List<string>();
+        for (var round = 0; round < 8; round++)
+        {
+            var version = await CommittedWithoutColumnsAsync(s, pop);
+            var done = false;
+            // A build: the parts in random batches, then the header; each build's bytes carry its own fill.
+            async Task BuildAsync(IVersionColumnStore store, byte fill, int seed)
+            {
+                var random = new Random(seed);
+                for (var i = 0; i < parts.Length;)
+                {
+                    var n = random.Next(1, 4);
+                    if (!await store.AppendCommittedAsync(version, Pending([.. parts.Skip(i).Take(n).Select(p => Part(p, fill, 2000))]), None)) return;
+                    i += n;
+                    await Task.Delay(random.Next(0, 3));
+                }
+                await store.CompleteAsync(version, Part(VersionColumns.HeaderPart, fill), parts, None);
+            }
+            async Task ReadAsync(IVersionColumnStore store)
+            {
+                while (!Volatile.Read(ref done))
+                {
+                    var streamed = await store.ReadColumnsAsync(version, (_, _, _, _) => { }, None);
+                    var whole = (await store.ReadColumnsAsync(version, None)).Count;
+                    var page = (await store.ReadColumnPartsAsync(version, 0, 100, None)).Count;
+                    foreach (var (what, count) in new[] { ("streamed", streamed), ("read", whole), ("paged", page) })
+                        if (count != 0 && count != columnParts) lock (errors) errors.Add($"{what} {count} of {columnParts} parts");
+                }
+            }
+            // A data-key rotation's compare-and-set on each part, as SealedValueRepository.ReplaceAsync does it.
+            async Task ReSealAsync()
+            {
+                var random = new Random(round);
+                while (!Volatile.Read(ref done))
+                {
+                    await using var db = await s.Connections.OpenAsync();
+                    foreach (var (part, nonce) in await db.QueryAsync<(long, byte[])>("SELECT part, nonce FROM version_columns WHERE version_id = @version", new { version }))
+                        await db.ExecuteAsync("UPDATE version_columns SET nonce = @again, key_version = 2 WHERE version_id = @version AND part = @part AND nonce = @nonce",
+                            new { again = new[] { (byte)random.Next(), (byte)1 }, version, part, nonce });
+                }
+            }
+            List<Task> writers =
+            [
+                Task.Run(() => BuildAsync(s.VersionColumns, 1, round * 10 + 1)),
+                Task.Run(() => BuildAsync(other.VersionColumns, 2, round * 10 + 2)),
+                Task.Run(() => BuildAsync(s.VersionColumns, 3, round * 10 + 3)),
+                Task.Run(() => BuildAsync(other.VersionColumns, 4, round * 10 + 4)),
+            ];
+            if (round % 2 == 0)
+                writers.Add(Task.Run(async () =>
+                {
+                    await Task.Delay(5);
+                    await other.VersionColumns.StoreAsync(version, [Part(VersionColumns.HeaderPart, 9), .. parts.Select(p => Part(p, 9))], None);
+                }));
+            Task[] beside = [Task.Run(() => ReadAsync(s.VersionColumns)), Task.Run(() => ReadAsync(other.VersionColumns)), Task.Run(ReSealAsync)];
+            try { await Task.WhenAll(writers); }
+            catch (Exception e) { lock (errors) errors.Add($"a writer: {e.GetType().Name}: {e.Message}"); }
+            Volatile.Write(ref done, true);
+            try { await Task.WhenAll(beside); }
+            catch (Exception e) { lock (errors) errors.Add($"a reader: {e.GetType().Name}: {e.Message}"); }
+            var stored = await StoredPartsAsync(s, version);
+            if (!stored.SequenceEqual([VersionColumns.HeaderPart, .. parts])) errors.Add($"round {round}: stored {string.Join(",", stored)}");
+        }
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Distinct().Take(20)));
+    }
+
     /// <summary>
     /// The mmap_size of the very connection a read used, once the read has given it back. The pool hands back the
     /// connection last given back, so one is marked (an unusual cache_size) before the read and recognized after it. Any

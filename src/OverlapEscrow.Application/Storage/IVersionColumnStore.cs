@@ -22,8 +22,15 @@ public delegate void SealedPartReader(long part, ReadOnlySpan<byte> nonce, ReadO
 /// <para>
 /// A committed version's columns exist once its header (part 0) is stored: a version's other parts without it — a build
 /// written in several transactions (<see cref="AppendCommittedAsync"/>) that has not finished, or was cut off by a crash —
-/// are not read as its columns (<see cref="ReadColumnsAsync(string, CancellationToken)"/> and its streaming form answer as
-/// for a version without columns, and <see cref="ReadColumnPartsAsync"/> starts with a part that is not the header).
+/// are not read as its columns: <see cref="ReadColumnsAsync(string, CancellationToken)"/>, its streaming form and
+/// <see cref="ReadColumnPartsAsync"/> answer as for a version without columns. Record blocks are read only by callers
+/// that read the header first (<see cref="ReadBlocksAsync"/> does not look).
+/// </para>
+/// <para>
+/// Every build of a version writes the same plaintexts under the same part numbers (the builders are deterministic:
+/// <c>VersionDeltaBuilderTests</c>), which is what lets two builds running at once finish with a mix of each other's parts.
+/// A release that changes what a version's parts hold must therefore also change the seal label (<c>VersionStore.SealLabel</c>),
+/// so that a part of the other layout fails to open rather than being read as this one's.
 /// </para>
 /// </summary>
 public interface IVersionColumnStore
@@ -67,10 +74,10 @@ public interface IVersionColumnStore
 
     /// <summary>
     /// Finishes a build begun with <see cref="AppendCommittedAsync"/>: in one transaction, removes the version's parts that
-    /// are not among <paramref name="parts"/> (an earlier build's of another shape), and, if every one of
+    /// are not among <paramref name="parts"/> (left by an earlier build of more parts, cut off), and, if every one of
     /// <paramref name="parts"/> is stored, stores <paramref name="header"/> (part 0), which makes the columns visible at
     /// once. False, changing nothing, when the version is no longer there or already has its columns; false too when a
-    /// part is missing (the columns stay invisible, and the next load builds them again).
+    /// part is missing (the removal above is kept; the columns stay invisible, and the next load builds them again).
     /// </summary>
     /// <param name="parts">The part numbers of every part but the header, each kind's numbered from its index 0 without gaps.</param>
     Task<bool> CompleteAsync(string versionId, VersionPart header, IReadOnlyCollection<long> parts, CancellationToken ct);

@@ -12,10 +12,8 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
     {
         await using var db = await scope.OpenAsync(ct);
         var rows = await db.QueryAsync<PartRow>(
-            "SELECT part, nonce, data, key_version FROM version_columns WHERE version_id = @versionId AND part < @blocks ORDER BY part",
-            new { versionId, blocks = VersionColumns.BlockPart(0) });
-        // Parts without their header are an unfinished build's: no columns yet.
-        if (rows.Count == 0 || rows[0].Part != VersionColumns.HeaderPart) return [];
+            $"SELECT part, nonce, data, key_version FROM version_columns WHERE version_id = @versionId AND part < @blocks AND {HeaderStored} ORDER BY part",
+            new { versionId, blocks = VersionColumns.BlockPart(0), header = VersionColumns.HeaderPart });
         return rows.Select(r => r.ToDomain()).ToList();
     }
 
@@ -37,12 +35,12 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         try
         {
             await using var reader = await db.ReaderAsync(
-                $"SELECT {rowid}part, nonce, data, key_version FROM version_columns WHERE version_id = @versionId AND part < @blocks ORDER BY part",
-                new { versionId, blocks = VersionColumns.BlockPart(0) });
+                $"SELECT {rowid}part, nonce, data, key_version FROM version_columns WHERE version_id = @versionId AND part < @blocks AND {HeaderStored} ORDER BY part",
+                new { versionId, blocks = VersionColumns.BlockPart(0), header = VersionColumns.HeaderPart });
             while (await reader.ReadAsync(ct))
             {
-                // Parts without their header are an unfinished build's (AppendCommittedAsync): no columns yet.
-                if (count == 0 && reader.GetInt64(first) != VersionColumns.HeaderPart) break;
+                // The statement reads nothing of a version without its header; the header comes first, as the decoder needs it.
+                if (count == 0 && reader.GetInt64(first) != VersionColumns.HeaderPart) throw new InvalidDataException("A version's columns lack their header.");
                 int length;
                 await using (var data = reader.GetStream(first + 2))
                 {
@@ -68,6 +66,12 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
     }
 
     /// <summary>
+    /// The condition that the version's header is stored: parts without it are an unfinished build's (<see cref="AppendCommittedAsync"/>),
+    /// no columns to any read. In the statement itself, so nothing of such a version is read (or sent, by PostgreSQL).
+    /// </summary>
+    private const string HeaderStored = "EXISTS (SELECT 1 FROM version_columns h WHERE h.version_id = @versionId AND h.part = @header)";
+
+    /// <summary>
     /// How much of the database file a column read maps (SQLite caps it at its compile-time SQLITE_MAX_MMAP_SIZE, 2 GB
     /// in the bundled build; pages beyond are read as before).
     /// </summary>
@@ -80,8 +84,8 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
     {
         await using var db = await scope.OpenAsync(ct);
         var rows = await db.QueryAsync<PartRow>(
-            "SELECT part, nonce, data, key_version FROM version_columns WHERE version_id = @versionId AND part >= @fromPart AND part < @blocks ORDER BY part LIMIT @limit",
-            new { versionId, fromPart, blocks = VersionColumns.BlockPart(0), limit });
+            $"SELECT part, nonce, data, key_version FROM version_columns WHERE version_id = @versionId AND part >= @fromPart AND part < @blocks AND {HeaderStored} ORDER BY part LIMIT @limit",
+            new { versionId, fromPart, blocks = VersionColumns.BlockPart(0), header = VersionColumns.HeaderPart, limit });
         return rows.Select(r => r.ToDomain()).ToList();
     }
 
