@@ -183,6 +183,65 @@ public sealed class DeltaColumnsTests
             (await org.ListAllAsync(partnership, population, theirs)).Select(i => i.ToJsonString()));
     }
 
+    /// <summary>Passes every call on; once armed, runs a whole data-key rotation right after the first batch of parts is stored.</summary>
+    private sealed class RotateAfterABatch(IVersionColumnStore inner, Func<Task> rotate) : VersionColumnStoreDecorator(inner)
+    {
+        public volatile bool Armed;
+
+        public override async Task<bool> AppendCommittedAsync(string versionId, IReadOnlyList<PendingPart> parts, CancellationToken ct)
+        {
+            var stored = await Inner.AppendCommittedAsync(versionId, parts, ct);
+            if (!Armed) return stored;
+            Armed = false;
+            await rotate();
+            return stored;
+        }
+    }
+
+    [Fact]
+    public async Task ADeltaBuildThatADataKeyRotationOvertakesIsLeftWithoutItsHeaderAndBuiltAgainUnderTheNewKey()
+    {
+        RotateAfterABatch? columns = null;
+        EscrowApp app = null!;
+        string orgId = "";
+        int? rotatedTo = null;
+        app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:DeltaColumnsBatchBytes"] = "1" })
+        {
+            TestServices = services => VersionColumnStoreDecorator.Replace(services, (_, store) => columns = new RotateAfterABatch(store, async () =>
+            {
+                // The whole rotation, old key destroyed, while the build still holds a cipher of the old key.
+                var result = await app.Services.GetRequiredService<OverlapEscrow.Application.Keys.DataKeyRotation>()
+                    .RotateAsync(orgId, new OverlapEscrow.Application.Keys.DataKeyRotationOptions(Settle: TimeSpan.Zero), CancellationToken.None);
+                rotatedTo = result.ToVersion;
+            })),
+        };
+        using var _ = app;
+        var org = await app.SignupAsync("delta-rotation");
+        orgId = org.Id;
+        var population = await org.CreatePopulationAsync("Customers");
+        var mine = Enumerable.Range(0, 800).ToHashSet();
+        await org.UploadOkAsync(population, Accounts(mine, "v1"));
+        await app.RefreshedAsync();
+
+        columns!.Armed = true;
+        var deltaVersion = (await org.UploadOkAsync(population, Deletions(Enumerable.Range(0, 100)) + Accounts(Enumerable.Range(800, 50), "v2"), delta: true))
+            ["versionId"]!.GetValue<string>();
+        mine.ExceptWith(Enumerable.Range(0, 100));
+        mine.UnionWith(Enumerable.Range(800, 50));
+        await app.RefreshedAsync();
+
+        Assert.False(columns.Armed);
+        Assert.NotNull(rotatedTo);
+        // Whatever is stored of the delta's columns now opens: a load from storage (not the cache) reads them, or, finding no
+        // header, builds them again under the new key and stores them.
+        var versions = app.Services.GetRequiredService<OverlapEscrow.Application.Overlaps.VersionStore>();
+        Assert.Equal(mine.Count, (await versions.LoadAsync(org.Id, deltaVersion, CancellationToken.None)).RecordCount);
+        Assert.Equal(mine.Count, (await versions.LoadAsync(org.Id, deltaVersion, CancellationToken.None)).RecordCount);
+        using var db = app.OpenAnyDatabase();
+        Assert.Equal(1, db.ExecuteScalar<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @deltaVersion AND part = 0", new { deltaVersion }));
+        Assert.Equal([(long)rotatedTo!.Value], db.Query<long>("SELECT DISTINCT CAST(key_version AS BIGINT) FROM version_columns WHERE version_id = @deltaVersion", new { deltaVersion }));
+    }
+
     [Theory]
     [InlineData("1")]
     [InlineData("1048576")]

@@ -51,7 +51,9 @@ public sealed record DataKeyRotationOptions(int Batch = 256, TimeSpan Pace = def
 /// was re-sealed yet; each value is replaced by a compare-and-set (a concurrent change wins and is sealed under the new
 /// key already); running the rotation again after a crash resumes it (<see cref="Keyring.StartDataKeyRotation"/> does
 /// not start a second one). Uploads that began before the rotation may still hold a cipher without the new key, so the
-/// old key is destroyed only after they have finished and a settling pause found nothing new under it.
+/// old key is destroyed only after they have finished and a settling pause found nothing new under it. A version's
+/// columns built on its first load (after its commit, so not waited for here) are left without their header when the
+/// key changed during the build (<see cref="VersionStore"/>): no version's columns depend on the destroyed key.
 /// </remarks>
 public sealed class DataKeyRotation(Keyring keyring, ISealedValueStore sealedValues, IAuditRepository audit, TimeProvider time, ILogger<DataKeyRotation> logger)
 {

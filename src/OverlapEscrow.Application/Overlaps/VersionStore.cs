@@ -32,7 +32,8 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
             if (await columns.ReadColumnsAsync(versionId, decoder.Add, ct) > 0) return decoder.Finish();
         if (await FromBaseColumnsAsync(cipher, versionId, ct) is { } applied) return applied;
         var data = await MaterializeAsync(cipher, versionId, ct);
-        await columns.StoreAsync(versionId, Seal(cipher, versionId, data), ct);
+        // Not stored under a key a rotation begun meanwhile is retiring (as a delta's build, below).
+        if (await KeysStillCurrentAsync(cipher, ct)) await columns.StoreAsync(versionId, Seal(cipher, versionId, data), ct);
         return data.WithoutRecords();
     }
 
@@ -145,8 +146,25 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
             await store.AddAsync(part, bytes, ct);
         }
         var data = (reader ?? throw new InvalidDataException("A version's columns lack their header.")).Finish();
-        await store.CompleteAsync(header!, ct);
+        // Left without its header (the next load builds it again under the keys of then) when a data-key rotation began
+        // during the build: its parts are sealed under the key the rotation is retiring, and those stored after the
+        // rotation's last pass would be under a destroyed key once it ends.
+        if (await KeysStillCurrentAsync(cipher, ct)) await store.CompleteAsync(header!, ct);
         return data;
+    }
+
+    /// <summary>Whether the organization's current data key is still the one <paramref name="cipher"/> seals with.</summary>
+    private async Task<bool> KeysStillCurrentAsync(IOrganizationCipher cipher, CancellationToken ct)
+    {
+        try
+        {
+            using var now = await keyring.ForOrganizationAsync(cipher.OrganizationId, ct);
+            return now.CurrentKeyVersion == cipher.CurrentKeyVersion;
+        }
+        catch (OrganizationGoneException)
+        {
+            return false;
+        }
     }
 
     /// <summary>
