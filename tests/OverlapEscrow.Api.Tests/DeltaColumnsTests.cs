@@ -232,14 +232,18 @@ public sealed class DeltaColumnsTests
 
         Assert.False(columns.Armed);
         Assert.NotNull(rotatedTo);
+        using (var db = app.OpenAnyDatabase())
+            // The build given up left nothing under the destroyed key (its cached result served the refresh meanwhile).
+            Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @deltaVersion AND key_version <> @rotatedTo",
+                new { deltaVersion, rotatedTo }));
         // Whatever is stored of the delta's columns now opens: a load from storage (not the cache) reads them, or, finding no
         // header, builds them again under the new key and stores them.
         var versions = app.Services.GetRequiredService<OverlapEscrow.Application.Overlaps.VersionStore>();
         Assert.Equal(mine.Count, (await versions.LoadAsync(org.Id, deltaVersion, CancellationToken.None)).RecordCount);
         Assert.Equal(mine.Count, (await versions.LoadAsync(org.Id, deltaVersion, CancellationToken.None)).RecordCount);
-        using var db = app.OpenAnyDatabase();
-        Assert.Equal(1, db.ExecuteScalar<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @deltaVersion AND part = 0", new { deltaVersion }));
-        Assert.Equal([(long)rotatedTo!.Value], db.Query<long>("SELECT DISTINCT CAST(key_version AS BIGINT) FROM version_columns WHERE version_id = @deltaVersion", new { deltaVersion }));
+        using var after = app.OpenAnyDatabase();
+        Assert.Equal(1, after.ExecuteScalar<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @deltaVersion AND part = 0", new { deltaVersion }));
+        Assert.Equal([(long)rotatedTo!.Value], after.Query<long>("SELECT DISTINCT CAST(key_version AS BIGINT) FROM version_columns WHERE version_id = @deltaVersion", new { deltaVersion }));
     }
 
     [Theory]

@@ -202,6 +202,16 @@ public class VersionColumnStoreTests
         Assert.Equal([VersionColumns.HeaderPart, Column(0)], await StoredPartsAsync(s, other));
         Assert.All(await ReadAllAsync(s.VersionColumns, other), p => Assert.Equal(3, p.Data.Ciphertext[0]));
 
+        // A build given up takes its parts away; a version with its columns keeps them. (Each version committed here
+        // supersedes the one before, which goes with its parts: each is checked before the next.)
+        var givenUp = await CommittedWithoutColumnsAsync(s, pop);
+        Assert.True(await s.VersionColumns.AppendCommittedAsync(givenUp, Pending(Part(Column(0), 1), Part(VersionColumns.BlockPart(0), 1)), None));
+        Assert.True(await s.VersionColumns.RemoveUnfinishedAsync(givenUp, None));
+        Assert.Empty(await StoredPartsAsync(s, givenUp));
+        Assert.True(await s.VersionColumns.StoreAsync(givenUp, [Part(VersionColumns.HeaderPart, 4), Part(Column(0), 4)], None));
+        Assert.False(await s.VersionColumns.RemoveUnfinishedAsync(givenUp, None));
+        Assert.Equal([VersionColumns.HeaderPart, Column(0)], await StoredPartsAsync(s, givenUp));
+
         // Nothing for a version that is gone or not committed; a part list with a gap or the header is refused.
         Assert.False(await s.VersionColumns.AppendCommittedAsync("ver_missing", Pending(Part(Column(0), 1)), None));
         Assert.False(await s.VersionColumns.CompleteAsync("ver_missing", Part(VersionColumns.HeaderPart, 1), [], None));

@@ -146,10 +146,12 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
             await store.AddAsync(part, bytes, ct);
         }
         var data = (reader ?? throw new InvalidDataException("A version's columns lack their header.")).Finish();
-        // Left without its header (the next load builds it again under the keys of then) when a data-key rotation began
-        // during the build: its parts are sealed under the key the rotation is retiring, and those stored after the
-        // rotation's last pass would be under a destroyed key once it ends.
+        // Given up (the next load builds it again under the keys of then) when a data-key rotation began during the build:
+        // its parts are sealed under the key the rotation is retiring, and those stored after the rotation's last pass
+        // would be under a destroyed key once it ends (left there, they would also stop the next rotation, which opens
+        // every stored value).
         if (await KeysStillCurrentAsync(cipher, ct)) await store.CompleteAsync(header!, ct);
+        else await columns.RemoveUnfinishedAsync(versionId, ct);
         return data;
     }
 

@@ -83,6 +83,12 @@ public interface IVersionColumnStore
     Task<bool> CompleteAsync(string versionId, VersionPart header, IReadOnlyCollection<long> parts, CancellationToken ct);
 
     /// <summary>
+    /// Removes the parts of a committed version that has no header stored (a build given up: its parts sealed under a data
+    /// key a rotation is retiring); false, removing nothing, when the version is no longer there or has its columns.
+    /// </summary>
+    Task<bool> RemoveUnfinishedAsync(string versionId, CancellationToken ct);
+
+    /// <summary>
     /// Appends parts of a version that is still pending (an upload's, before its commit), in one short transaction that
     /// also touches the version like a segment write does; false, writing nothing, when the version is no longer pending.
     /// Nothing reads a pending version's parts; they become visible with its commit and go with it if it is abandoned.

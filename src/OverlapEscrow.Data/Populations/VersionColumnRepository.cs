@@ -168,6 +168,16 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         return true;
     }
 
+    public async Task<bool> RemoveUnfinishedAsync(string versionId, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
+        if (!await LockIncompleteAsync(db, versionId)) return false;
+        await db.ExecuteAsync("DELETE FROM version_columns WHERE version_id = @versionId", new { versionId });
+        await tx.CommitAsync();
+        return true;
+    }
+
     /// <summary>
     /// Within a write transaction: locks the version's row if it is committed and has no stored header yet (its columns
     /// not written, or written by a build not finished). Two builds of a version's columns, and a build and a load storing

@@ -23,6 +23,7 @@ internal abstract class VersionColumnStoreDecorator(IVersionColumnStore inner) :
         inner.AppendCommittedAsync(versionId, parts, ct);
     public virtual Task<bool> CompleteAsync(string versionId, VersionPart header, IReadOnlyCollection<long> parts, CancellationToken ct) =>
         inner.CompleteAsync(versionId, header, parts, ct);
+    public virtual Task<bool> RemoveUnfinishedAsync(string versionId, CancellationToken ct) => inner.RemoveUnfinishedAsync(versionId, ct);
     public virtual Task<bool> AppendPendingAsync(string versionId, IReadOnlyList<VersionPart> parts, DateTimeOffset touchedAt, CancellationToken ct) =>
         inner.AppendPendingAsync(versionId, parts, touchedAt, ct);
     public virtual Task<bool> AppendPendingPartsAsync(string versionId, IReadOnlyList<PendingPart> parts, DateTimeOffset touchedAt, CancellationToken ct) =>
