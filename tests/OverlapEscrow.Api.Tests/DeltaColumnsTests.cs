@@ -25,20 +25,26 @@ public sealed class DeltaColumnsTests
 
     private static string Deletions(IEnumerable<int> ids) => string.Concat(ids.Select(i => $$"""{"recordId":"A-{{i:D5}}","op":"delete"}""" + "\n"));
 
+    /// <summary>An organization partnered with another whose population of <paramref name="partnerIds"/> is shared at the overlaps level, with its "tag".</summary>
+    private static async Task<(Org Org, string Theirs, string Partnership)> PartneredAsync(EscrowApp app, string slug, IEnumerable<int> partnerIds)
+    {
+        var org = await app.SignupAsync(slug);
+        var partner = await app.SignupAsync(slug + "-partner");
+        var theirs = await partner.CreatePopulationAsync("Customers");
+        await partner.UploadOkAsync(theirs, Accounts(partnerIds, "partner"));
+        await partner.ShareAsync(theirs, "overlaps", "tag");
+        return (org, theirs, await org.PartnerAsync(partner));
+    }
+
     [Fact]
     public async Task ADeltaBuiltFromItsBaseColumnsReadsTheSameAsOneMaterializedFromItsChainAndAsTheModel()
     {
         // Snapshots keep their segments here, so a snapshot whose columns are removed can still be materialized.
         using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:SnapshotSegments"] = "true" });
-        var org = await app.SignupAsync("delta-columns");
-        var partner = await app.SignupAsync("delta-columns-partner");
+        var partnerIds = Enumerable.Range(200, 900).ToHashSet();
+        var (org, theirs, partnership) = await PartneredAsync(app, "delta-columns", partnerIds);
         var built = await org.CreatePopulationAsync("From its base's columns");
         var materialized = await org.CreatePopulationAsync("Materialized");
-        var theirs = await partner.CreatePopulationAsync("Customers");
-        var partnerIds = Enumerable.Range(200, 900).ToHashSet();
-        await partner.UploadOkAsync(theirs, Accounts(partnerIds, "partner"));
-        await partner.ShareAsync(theirs, "overlaps", "tag");
-        var partnership = await org.PartnerAsync(partner);
 
         // 800 accounts: four record blocks of 256.
         var mine = Enumerable.Range(0, 800).ToHashSet();
@@ -138,15 +144,10 @@ public sealed class DeltaColumnsTests
             })),
         };
         using var _ = app;
-        var org = await app.SignupAsync("delta-crash");
-        var partner = await app.SignupAsync("delta-crash-partner");
+        var partnerIds = Enumerable.Range(200, 900).ToHashSet();
+        var (org, theirs, partnership) = await PartneredAsync(app, "delta-crash", partnerIds);
         var population = await org.CreatePopulationAsync("Customers");
         var control = await org.CreatePopulationAsync("Uploaded whole");
-        var theirs = await partner.CreatePopulationAsync("Customers");
-        var partnerIds = Enumerable.Range(200, 900).ToHashSet();
-        await partner.UploadOkAsync(theirs, Accounts(partnerIds, "partner"));
-        await partner.ShareAsync(theirs, "overlaps", "tag");
-        var partnership = await org.PartnerAsync(partner);
         var mine = Enumerable.Range(0, 800).ToHashSet();
         await org.UploadOkAsync(population, Accounts(mine, "v1"));
         await app.RefreshedAsync();
@@ -306,15 +307,10 @@ public sealed class DeltaColumnsTests
     public async Task AChainFoldedIntoASnapshotCopiesTheCurrentColumnsAndReadsAsTheSameRecordsUploadedAsOneSnapshot()
     {
         using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:CompactAfterDeltas"] = "2" });
-        var org = await app.SignupAsync("delta-compaction");
-        var partner = await app.SignupAsync("delta-compaction-partner");
+        var partnerIds = Enumerable.Range(100, 1000).ToHashSet();
+        var (org, theirs, partnership) = await PartneredAsync(app, "delta-compaction", partnerIds);
         var folded = await org.CreatePopulationAsync("Folded");
         var control = await org.CreatePopulationAsync("Uploaded whole");
-        var theirs = await partner.CreatePopulationAsync("Customers");
-        var partnerIds = Enumerable.Range(100, 1000).ToHashSet();
-        await partner.UploadOkAsync(theirs, Accounts(partnerIds, "partner"));
-        await partner.ShareAsync(theirs, "overlaps", "tag");
-        var partnership = await org.PartnerAsync(partner);
 
         // Hashed under spec v2 (not the oldest): the folded snapshot must carry it as an uploaded one would.
         async Task<System.Text.Json.Nodes.JsonObject> UploadV2Async(string body, bool delta = false)
