@@ -99,8 +99,8 @@ public static class ApplicationRegistration
 
 /// <summary>
 /// Removes uploads that stopped making progress (an instance crashed or was killed mid-upload): a pending version
-/// nobody has touched for the abandon period is deleted with its segments. Safe with several instances: live uploads
-/// touch their version as they go.
+/// nobody has touched for the abandon period is deleted with all it stored (its segments and column parts go with its row).
+/// Safe with several instances: live uploads touch their version as they go.
 /// </summary>
 public sealed class AbandonedUploads(IPopulationRepository populations, IOptions<UploadOptions> options, TimeProvider time, ILogger<AbandonedUploads> logger)
 {
