@@ -114,8 +114,8 @@ public sealed class UploadSlabTests : IDisposable
         var blocksA = await AssertStoredExactlyAsync(a.Id, versionA, Enumerable.Range(0, Count).Select(i => $"AAA-{i:D6}").ToList(), "BBB");
         var blocksB = await AssertStoredExactlyAsync(b.Id, versionB, Enumerable.Range(0, Count).Select(i => $"BBB-{i:D6}").ToList(), "AAA");
         // The blocks were slab slices (under 64 KiB), and many slabs' worth of them.
-        Assert.All(blocksA.Concat(blocksB), l => Assert.InRange(l, 20_000, UploadPopulation.SealBuffers.Pooled - 1));
-        Assert.True(blocksA.Sum() > 8L * UploadPopulation.SealBuffers.SlabBytes, $"{blocksA.Sum()} bytes of blocks");
+        Assert.All(blocksA.Concat(blocksB), l => Assert.InRange(l, 20_000, OverlapEscrow.Application.Keys.SealBuffers.Pooled - 1));
+        Assert.True(blocksA.Sum() > 8L * OverlapEscrow.Application.Keys.SealBuffers.SlabBytes, $"{blocksA.Sum()} bytes of blocks");
     }
 
     [Fact]
@@ -206,7 +206,7 @@ public sealed class UploadSlabTests : IDisposable
 }
 
 /// <summary>
-/// <see cref="UploadPopulation.SealBuffers"/> under the two threads an upload uses it from: one takes slices and large
+/// <see cref="OverlapEscrow.Application.Keys.SealBuffers"/> under the two threads an upload uses it from: one takes slices and large
 /// buffers and fills them, the other (the store stage) checks them some time later and gives them back. No byte of a
 /// piece handed out may change before it is given back.
 /// </summary>
@@ -215,7 +215,7 @@ public sealed class SealBuffersTests
     [Fact]
     public async Task SlicesAndBuffersTakenOnOneThreadAndGivenBackOnAnotherAreNeverHandedOutWhileStillOut()
     {
-        var buffers = new UploadPopulation.SealBuffers();
+        var buffers = new OverlapEscrow.Application.Keys.SealBuffers();
         var flushes = System.Threading.Channels.Channel.CreateBounded<List<(Memory<byte> Piece, byte Fill)>>(2);
         var random = new Random(12);
         var broken = 0;
@@ -239,8 +239,8 @@ public sealed class SealBuffersTests
             for (var i = random.Next(1, 40); i > 0; i--)
             {
                 Memory<byte> piece = random.Next(10) == 0
-                    ? buffers.Rent(random.Next(UploadPopulation.SealBuffers.Pooled, 3 << 20)).AsMemory(0, UploadPopulation.SealBuffers.Pooled)
-                    : buffers.TakeSlice(random.Next(17, UploadPopulation.SealBuffers.Pooled));
+                    ? buffers.Rent(random.Next(OverlapEscrow.Application.Keys.SealBuffers.Pooled, 3 << 20)).AsMemory(0, OverlapEscrow.Application.Keys.SealBuffers.Pooled)
+                    : buffers.TakeSlice(random.Next(17, OverlapEscrow.Application.Keys.SealBuffers.Pooled));
                 next = (byte)(next == 255 ? 1 : next + 1);
                 piece.Span.Fill(next);
                 flush.Add((piece, next));
@@ -258,14 +258,14 @@ public sealed class SealBuffersTests
         // Not reachable from the upload today (each part is given back once, after its store); without the guard a slab
         // released to the free slabs and then seen again by Return was taken for a large buffer, and then handed out both
         // as the next slab and by Rent, so two parts would have been sealed into the same bytes.
-        var buffers = new UploadPopulation.SealBuffers();
-        var perSlab = UploadPopulation.SealBuffers.SlabBytes / 60_000;
+        var buffers = new OverlapEscrow.Application.Keys.SealBuffers();
+        var perSlab = OverlapEscrow.Application.Keys.SealBuffers.SlabBytes / 60_000;
         var first = Enumerable.Range(0, perSlab).Select(_ => buffers.TakeSlice(60_000)).ToList();
         buffers.TakeSlice(60_000); // a second slab: the first is full
         foreach (var s in first) buffers.Return(s); // the first slab goes to the free slabs
         Assert.Throws<InvalidOperationException>(() => buffers.Return(first[0])); // once more, by mistake
         Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(first[0], out var slab));
-        var rented = buffers.Rent(UploadPopulation.SealBuffers.Pooled);
+        var rented = buffers.Rent(OverlapEscrow.Application.Keys.SealBuffers.Pooled);
         Assert.NotSame(slab.Array, rented);
         // The slab itself is the next one handed out, once.
         for (var i = 0; i < perSlab; i++) buffers.TakeSlice(60_000);
@@ -276,7 +276,7 @@ public sealed class SealBuffersTests
     [Fact]
     public void ASliceOfTheCurrentSlabGivenBackTwiceIsRefused()
     {
-        var buffers = new UploadPopulation.SealBuffers();
+        var buffers = new OverlapEscrow.Application.Keys.SealBuffers();
         var slice = buffers.TakeSlice(1_000);
         buffers.Return(slice);
         Assert.Throws<InvalidOperationException>(() => buffers.Return(slice));

@@ -73,7 +73,7 @@ public sealed class UploadStoredPartsTests : IDisposable
     [Fact]
     public void ASealBufferIsNotHandedOutAgainUntilItsPartWasStoredAndGivenBack()
     {
-        var buffers = new UploadPopulation.SealBuffers();
+        var buffers = new OverlapEscrow.Application.Keys.SealBuffers();
         var first = buffers.Rent(2_000_000);
         var second = buffers.Rent(1_000_000);
         Assert.NotSame(first, second);
@@ -95,9 +95,9 @@ public sealed class UploadStoredPartsTests : IDisposable
     [Fact]
     public void ASmallPartsSliceOfASlabOverlapsNoOtherSliceOutAndAFullSlabIsTakenAgainOnlyOnceEverySliceOfItCameBack()
     {
-        var buffers = new UploadPopulation.SealBuffers();
+        var buffers = new OverlapEscrow.Application.Keys.SealBuffers();
         const int Size = 10_000;
-        var perSlab = UploadPopulation.SealBuffers.SlabBytes / Size;
+        var perSlab = OverlapEscrow.Application.Keys.SealBuffers.SlabBytes / Size;
         var first = Enumerable.Range(0, perSlab).Select(_ => buffers.TakeSlice(Size)).ToList();
         var next = buffers.TakeSlice(Size); // the first slab is full: a second one
         Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(first[0], out var a));

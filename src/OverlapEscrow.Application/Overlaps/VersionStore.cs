@@ -177,18 +177,12 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
     /// </summary>
     private sealed class PartBatches(IVersionColumnStore columns, IOrganizationCipher cipher, string versionId, int batchBytes)
     {
-        /// <summary>
-        /// Sealed parts from this size on (a token column chunk is 1.3 MB) go into buffers taken again once their batch is
-        /// stored: each would otherwise be a large object of its own, garbage until the next full collection (about 40 MB
-        /// of them at a million records).
-        /// </summary>
-        private const int Reused = 64 * 1024;
-        private const int KeptFree = 8;
-
+        // Sealed into buffers taken again once their batch is stored, as an upload's parts are: a fresh array per token chunk
+        // (1.3 MB) would be a large object of its own, garbage until the next full collection.
+        private readonly SealBuffers _sealBuffers = new();
         private readonly List<PendingPart> _batch = [];
-        private readonly List<byte[]> _batchBuffers = [];
-        private readonly Stack<byte[]> _free = new();
         private readonly List<long> _stored = [];
+        private byte[] _scratch = [];
         private long _bytes;
         private bool _storing = true;
 
@@ -197,17 +191,9 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         {
             _stored.Add(part);
             if (!_storing) return;
-            var length = plaintext.Length + IOrganizationCipher.Overhead;
-            byte[] buffer;
-            if (length < Reused) buffer = new byte[length];
-            else
-            {
-                // Ciphertext only: a buffer goes back to the free list as it is (a smaller one left there is dropped).
-                buffer = _free.TryPop(out var free) && free.Length >= length ? free : new byte[length];
-                _batchBuffers.Add(buffer);
-            }
-            _batch.Add(new PendingPart(part, cipher.Seal(SealLabel, SealId(versionId, part), plaintext, buffer)));
-            _bytes += length;
+            var sealedPart = _sealBuffers.SealPart(cipher, versionId, part, plaintext, ref _scratch);
+            _batch.Add(new PendingPart(part, sealedPart));
+            _bytes += sealedPart.Ciphertext.Length;
             if (_bytes >= batchBytes) await FlushAsync(ct);
         }
 
@@ -220,12 +206,10 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         private async Task FlushAsync(CancellationToken ct)
         {
             if (_storing && _batch.Count > 0) _storing = await columns.AppendCommittedAsync(versionId, _batch, ct);
+            // Stored (or not to be): their buffers take the next parts.
+            foreach (var part in _batch) _sealBuffers.Return(part.Data.Ciphertext);
             _batch.Clear();
             _bytes = 0;
-            // Stored: the large parts' buffers take the next ones.
-            foreach (var buffer in _batchBuffers)
-                if (_free.Count < KeptFree) _free.Push(buffer);
-            _batchBuffers.Clear();
         }
     }
 
