@@ -326,8 +326,11 @@ public static class ReleasedFigures
     {
         var n = Clamp(draw.Values[0], groups.Total);
         var s = Clamp(draw.Values[1], numerators.Total);
-        if (rate) s = Math.Min(s, n);
         var without = groups.Total - n;
+        // A rate's numerators lie within their groups on both sides (post-processing of the released values): with noise on
+        // the group's size, the rest of the numerators could exceed the rest of the group, a rate above 1 whose interval
+        // was NaN (a 500 on the pipeline's page and API: JSON has no NaN).
+        if (rate) s = Math.Clamp(s, Math.Min(n, Math.Max(0, numerators.Total - without)), n);
         if (n < Intervals.MinimumGroup || without < Intervals.MinimumGroup) return (new Comparison((int)n, (int)without, null, null, null, null), null);
         double Difference(long gn, long gs) => (double)gs / gn - (double)(numerators.Total - gs) / (groups.Total - gn);
         var with = (double)s / n;
