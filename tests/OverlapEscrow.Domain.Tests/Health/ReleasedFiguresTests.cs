@@ -221,4 +221,52 @@ public class ReleasedFiguresTests
         Assert.Equal(total, exactRight);
         Assert.InRange((double)releasedRight / total, 0.45, 0.58); // a coin would say 0.5
     }
+
+    [Fact]
+    public void EveryReleasedPairAssemblesToFiniteFiguresWithRatesBetweenZeroAndOne()
+    {
+        // My own totals: 25 closed in the period, 20 of them won; 18 deals with an amount (Σ 9,000), 18 with days (Σ 540).
+        // Every released (group size, numerator) the noise could give, from below zero to past the totals, with small and
+        // large margins: a noisy group size can leave the rest of the numerators larger than the rest of the group (a rate
+        // above 1, whose Wilson interval took the square root of a negative number and came out NaN: JSON has no NaN).
+        var totals = new ReleasedFigures.FigureTotals(new(0, 0), new(0, 0), 0, Closed: new(15, 25), Won: new(12, 20),
+            DealCount: new(10, 18), DealAmount: new(5_000, 9_000), DaysCount: new(10, 18), DaysSum: new(300, 540));
+        var checkedPairs = 0;
+        foreach (var margin in (long[])[0, 3, 40])
+            for (var n = -3L; n <= 28; n++)
+                for (var s = -3L; s <= 23; s++)
+                {
+                    var pair = new FigureDraw([n, s], Small, [margin, margin]);
+                    var sums = new FigureDraw([n, s * 500], Small, [margin, margin * 500]);
+                    var draws = new Dictionary<HealthFigure, FigureDraw>
+                    {
+                        [HealthFigure.OverlappingOpportunities] = new([0], Small, [margin]),
+                        [HealthFigure.PotentialRevenue] = new([0], Small, [margin]),
+                        [HealthFigure.WinRate] = pair,
+                        [HealthFigure.AverageDealSize] = sums,
+                        [HealthFigure.DaysToClose] = sums,
+                    };
+                    var (figures, noise) = ReleasedFigures.Assemble(totals, draws);
+                    var at = $"n={n} s={s} margin={margin}";
+                    foreach (var comparison in (Comparison[])[figures.WinRate, figures.AverageDealSize, figures.DaysToClose])
+                    {
+                        double?[] values = [comparison.With, comparison.Without, comparison.Difference, comparison.Interval?.Low, comparison.Interval?.High,
+                            comparison.Noise?.Low, comparison.Noise?.High];
+                        Assert.True(values.All(v => v is null || double.IsFinite(v.Value)), at);
+                        Assert.True(comparison.Interval is not { } i || i.Low <= i.High, at);
+                        Assert.True(comparison.Noise is not { } r || r.Low <= comparison.Difference && comparison.Difference <= r.High, at);
+                    }
+                    if (!figures.WinRate.TooSmall)
+                    {
+                        Assert.InRange(figures.WinRate.With!.Value, 0, 1);
+                        Assert.InRange(figures.WinRate.Without!.Value, 0, 1);
+                        Assert.InRange(figures.WinRate.Interval!.Value.Low, -1, 1);
+                        Assert.InRange(figures.WinRate.Interval!.Value.High, -1, 1);
+                        checkedPairs++;
+                    }
+                    Assert.True(noise.WinRate is not { } w || double.IsFinite(w.Low) && double.IsFinite(w.High), at);
+                    System.Text.Json.JsonSerializer.Serialize(figures); // throws on NaN or an infinity
+                }
+        Assert.True(checkedPairs > 200, $"only {checkedPairs} released pairs were large enough to compare");
+    }
 }
