@@ -37,20 +37,31 @@ public class VersionDeltaBuilderTests
     {
         var expected = VersionColumns.Encode(PopulationData.Materialize("v", [baseRecords, delta])).Select(p => (p.Part, p.Plaintext.ToArray())).ToList();
         var stored = VersionColumns.Encode(PopulationData.Materialize("b", [baseRecords])).Select(p => (p.Part, Bytes: p.Plaintext.ToArray())).ToList();
-        // What a load reads of the base: its header and token columns, no record.
-        var baseColumns = VersionColumns.Decode("b", stored.Where(p => !VersionColumns.IsBlockPart(p.Part)));
-        Assert.False(baseColumns.HasRecords);
+        return (Build(stored, delta), expected);
+    }
 
-        var builder = new VersionDeltaBuilder(baseColumns, delta);
+    /// <summary>
+    /// The builder's four steps over the base's stored parts, as a load runs them: the blocks, the column chunks counted,
+    /// the header, the column chunks merged. Every part's plaintext is copied as it comes (the builder reuses its arrays).
+    /// </summary>
+    private static List<(long Part, byte[] Bytes)> Build(List<(long Part, byte[] Bytes)> stored, IReadOnlyList<EscrowRecord> delta)
+    {
+        var builder = new VersionDeltaBuilder(VersionColumns.ReadHeader(stored.Single(p => p.Part == VersionColumns.HeaderPart).Bytes), delta);
         var built = new List<(long, byte[])>();
         foreach (var (part, bytes) in stored.Where(p => VersionColumns.IsBlockPart(p.Part)))
         {
             builder.AddBaseBlock((int)(part & 0xFFFF_FFFF), bytes);
             built.AddRange(builder.TakeReadyBlocks().Select(b => (b.Part, b.Plaintext.ToArray())));
         }
-        // Build's plaintexts are reused from one part to the next: copied as they come.
-        built.AddRange(builder.Build().Select(p => (p.Part, p.Plaintext.ToArray())));
-        return (built, expected);
+        builder.EndRecords();
+        built.AddRange(builder.TakeReadyBlocks().Select(b => (b.Part, b.Plaintext.ToArray())));
+        // What a load reads of the base's columns: its token column parts in part order, twice.
+        var columns = stored.Where(p => p.Part != VersionColumns.HeaderPart && !VersionColumns.IsBlockPart(p.Part)).OrderBy(p => p.Part).ToList();
+        foreach (var (part, bytes) in columns) builder.CountBaseChunk(part, bytes);
+        built.Add((VersionColumns.HeaderPart, builder.Header()));
+        foreach (var (part, bytes) in columns) builder.MergeBaseChunk(part, bytes, (p, b) => built.Add((p, b.ToArray())));
+        builder.EndColumns((p, b) => built.Add((p, b.ToArray())));
+        return built;
     }
 
     private static void AssertSameParts(List<(long Part, byte[] Bytes)> expected, List<(long Part, byte[] Bytes)> built)
@@ -64,6 +75,8 @@ public class VersionDeltaBuilderTests
     [InlineData(1_000, 300, 11)]
     [InlineData(3_000, 40, 12)]
     [InlineData(257, 257, 13)]
+    // Columns of more than one chunk (65,536 tokens), with runs of equal tokens across the chunks' boundaries.
+    [InlineData(140_000, 3_000, 14)]
     public void ADeltaBuiltFromItsBaseColumnsIsTheChainMaterializedPartForPart(int baseCount, int changes, int seed)
     {
         var random = new Random(seed);
@@ -129,27 +142,84 @@ public class VersionDeltaBuilderTests
         var random = new Random(9);
         var baseRecords = Enumerable.Range(0, 700).Select(i => Record($"r{i:D4}", random, "base")).ToList();
         var stored = VersionColumns.Encode(PopulationData.Materialize("b", [baseRecords])).Select(p => (p.Part, Bytes: p.Plaintext.ToArray())).ToList();
-        var baseColumns = VersionColumns.Decode("b", stored.Where(p => !VersionColumns.IsBlockPart(p.Part)));
+        var header = VersionColumns.ReadHeader(stored.Single(p => p.Part == VersionColumns.HeaderPart).Bytes);
         var blocks = stored.Where(p => VersionColumns.IsBlockPart(p.Part)).Select(p => p.Bytes).ToList();
         Assert.Equal(3, blocks.Count);
         List<EscrowRecord> delta = [Record("r0001x", random, "new")];
 
         // The second block skipped: the third is not the next.
-        var skipped = new VersionDeltaBuilder(baseColumns, delta);
+        var skipped = new VersionDeltaBuilder(header, delta);
         skipped.AddBaseBlock(0, blocks[0]);
         Assert.Throws<InvalidDataException>(() => skipped.AddBaseBlock(2, blocks[2]));
-        // A block missing at the end: nothing is built.
-        var short_ = new VersionDeltaBuilder(baseColumns, delta);
+        // A block missing at the end: the records do not end, nothing is built.
+        var short_ = new VersionDeltaBuilder(header, delta);
         short_.AddBaseBlock(0, blocks[0]);
         short_.AddBaseBlock(1, blocks[1]);
-        Assert.Throws<InvalidDataException>(() => short_.Build().ToList());
+        Assert.Throws<InvalidDataException>(short_.EndRecords);
         // Another block's records in its place (a damaged database): its first id is not the header's.
-        var swapped = new VersionDeltaBuilder(baseColumns, delta);
+        var swapped = new VersionDeltaBuilder(header, delta);
         Assert.Throws<InvalidDataException>(() => swapped.AddBaseBlock(0, blocks[1]));
         // A block cut short after its second record.
-        var cut = new VersionDeltaBuilder(baseColumns, delta);
+        var cut = new VersionDeltaBuilder(header, delta);
         var first = RecordCodec.EncodedLength(blocks[0]);
         var two = first + RecordCodec.EncodedLength(blocks[0].AsSpan(first));
         Assert.Throws<InvalidDataException>(() => cut.AddBaseBlock(0, blocks[0].AsSpan(0, two)));
+    }
+
+    [Fact]
+    public void BaseColumnChunksOutOfOrderMalformedOrNamingRecordsTheBaseLacksAreRefusedLoudly()
+    {
+        var random = new Random(21);
+        var baseRecords = Enumerable.Range(0, 700).Select(i => Record($"r{i:D4}", random, "base")).ToList();
+        var stored = VersionColumns.Encode(PopulationData.Materialize("b", [baseRecords])).Select(p => (p.Part, Bytes: p.Plaintext.ToArray())).ToList();
+        var header = VersionColumns.ReadHeader(stored.Single(p => p.Part == VersionColumns.HeaderPart).Bytes);
+        var columns = stored.Where(p => p.Part != VersionColumns.HeaderPart && !VersionColumns.IsBlockPart(p.Part)).OrderBy(p => p.Part).ToList();
+        Assert.True(columns.Count >= 2);
+        List<EscrowRecord> delta = [Record("r0001x", random, "new"), new("r0002", [], [], Deleted: true)];
+        VersionDeltaBuilder RecordsEnded()
+        {
+            var builder = new VersionDeltaBuilder(header, delta);
+            foreach (var (part, bytes) in stored.Where(p => VersionColumns.IsBlockPart(p.Part))) builder.AddBaseBlock((int)(part & 0xFFFF_FFFF), bytes);
+            builder.EndRecords();
+            return builder;
+        }
+
+        // Counted out of order, or one chunk left out: no header.
+        var swapped = RecordsEnded();
+        Assert.Throws<InvalidDataException>(() => swapped.CountBaseChunk(columns[1].Part, columns[1].Bytes));
+        var missing = RecordsEnded();
+        foreach (var (part, bytes) in columns.Skip(1)) Assert.Throws<InvalidDataException>(() => missing.CountBaseChunk(part, bytes));
+        Assert.Throws<InvalidDataException>(() => missing.Header());
+        // A chunk cut short, or naming an ordinal past the base's records (a damaged database).
+        var cut = RecordsEnded();
+        Assert.Throws<InvalidDataException>(() => cut.CountBaseChunk(columns[0].Part, columns[0].Bytes.AsSpan(0, columns[0].Bytes.Length - 4)));
+        var beyond = columns[0].Bytes.ToArray();
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(beyond.AsSpan(beyond.Length - 4), 700);
+        var named = RecordsEnded();
+        Assert.Throws<InvalidDataException>(() => named.CountBaseChunk(columns[0].Part, beyond));
+        // Merged in another order than counted, or ended before the last chunk: refused, not built short.
+        var merged = RecordsEnded();
+        foreach (var (part, bytes) in columns) merged.CountBaseChunk(part, bytes);
+        merged.Header();
+        Assert.Throws<InvalidDataException>(() => merged.MergeBaseChunk(columns[1].Part, columns[1].Bytes, (_, _) => { }));
+        merged.MergeBaseChunk(columns[0].Part, columns[0].Bytes, (_, _) => { });
+        Assert.Throws<InvalidDataException>(() => merged.EndColumns((_, _) => { }));
+    }
+
+    [Fact]
+    public void BaseRecordsOutOfIdOrderAreRefusedEvenBeforeAnyBlockIsHandedOut()
+    {
+        // A one-block base whose records are not in id order (a damaged database): the builder would order them by id at
+        // the end, so the base's ordinals noted on the way would not be the new version's.
+        var random = new Random(4);
+        var records = new[] { "r2", "r1", "r3" }.Select(id => Record(id, random, "base")).ToList();
+        var block = new System.Buffers.ArrayBufferWriter<byte>();
+        foreach (var r in records) RecordCodec.Write(block, r with { Tokens = [] });
+        var header = new VersionColumns.Header(3, new Dictionary<IdentifierType, (int, int)>(), [], ["r2"]);
+        var builder = new VersionDeltaBuilder(header, [Record("r4", random, "new")]);
+
+        builder.AddBaseBlock(0, block.WrittenSpan);
+
+        Assert.Throws<InvalidDataException>(builder.EndRecords);
     }
 }

@@ -26,15 +26,38 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
     /// <exception cref="VersionGoneException">The version (or its organization) no longer exists.</exception>
     public async Task<PopulationData> LoadAsync(string organizationId, string versionId, CancellationToken ct)
     {
-        using var cipher = await CipherAsync(organizationId, ct);
-        using (var decoder = new PartDecoder(cipher, versionId))
-            // Each part opened as it is read, from the store's reused buffer into this one, and copied into the columns.
-            if (await columns.ReadColumnsAsync(versionId, decoder.Add, ct) > 0) return decoder.Finish();
-        if (await FromBaseColumnsAsync(cipher, versionId, ct) is { } applied) return applied;
-        var data = await MaterializeAsync(cipher, versionId, ct);
-        // Not stored under a key a rotation begun meanwhile is retiring (as a delta's build, below).
-        if (await KeysStillCurrentAsync(cipher, ct)) await columns.StoreAsync(versionId, Seal(cipher, versionId, data), ct);
-        return data.WithoutRecords();
+        var cipher = await CipherAsync(organizationId, ct);
+        try
+        {
+            using (var decoder = new PartDecoder(cipher, versionId))
+                // Each part opened as it is read, from the store's reused buffer into this one, and copied into the columns.
+                if (await columns.ReadColumnsAsync(versionId, decoder.Add, ct) > 0) return decoder.Finish();
+            PopulationData? applied;
+            try
+            {
+                applied = await FromBaseColumnsAsync(cipher, versionId, ct);
+            }
+            catch (CryptographicException)
+            {
+                if (await KeysStillCurrentAsync(cipher, ct)) throw;
+                // A data-key rotation ran during the build: the base's parts it re-sealed are under a key the build's cipher
+                // does not hold (and the key it sealed with is destroyed). The build's parts are gone with it; built again
+                // under the keys of now.
+                var retired = cipher;
+                cipher = await CipherAsync(organizationId, ct);
+                retired.Dispose();
+                applied = await FromBaseColumnsAsync(cipher, versionId, ct);
+            }
+            if (applied is not null) return applied;
+            var data = await MaterializeAsync(cipher, versionId, ct);
+            // Not stored under a key a rotation begun meanwhile is retiring (as a delta's build, below).
+            if (await KeysStillCurrentAsync(cipher, ct)) await columns.StoreAsync(versionId, Seal(cipher, versionId, data), ct);
+            return data.WithoutRecords();
+        }
+        finally
+        {
+            cipher.Dispose();
+        }
     }
 
     /// <summary>The version with its records and their tokens, materialized from its record segments (what a compaction rewrites).</summary>
@@ -85,12 +108,11 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         // snapshot's, when it was stored with them).
         var version = await populations.GetVersionAsync(versionId, ct) ?? throw new VersionGoneException();
         if (version.Kind != VersionKind.Delta || version.BaseVersionId is not { } baseId) return null;
-        PopulationData baseColumns;
-        using (var decoder = new PartDecoder(cipher, baseId))
-        {
-            if (await columns.ReadColumnsAsync(baseId, decoder.Add, ct) == 0) return null;
-            baseColumns = decoder.Finish();
-        }
+        var stored = await columns.ReadColumnPartsAsync(baseId, VersionColumns.HeaderPart, 1, ct);
+        if (stored.Count == 0 || stored[0].Part != VersionColumns.HeaderPart) return null;
+        VersionColumns.Header baseHeader;
+        using (var plaintext = new PlaintextBuffer())
+            baseHeader = VersionColumns.ReadHeader(plaintext.Open(cipher, SealLabel, SealId(baseId, VersionColumns.HeaderPart), stored[0].Data));
         var delta = new List<EscrowRecord>((int)Math.Min(version.ChangeCount, int.MaxValue));
         for (long next = 0; ;)
         {
@@ -107,52 +129,79 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         // Read a page at a time, outside one snapshot read: a delta deleted meanwhile (superseded) shows as fewer records
         // than its row counts, never as a smaller delta.
         if (delta.Count != version.ChangeCount) throw await GoneOrDamagedAsync(versionId, ct);
-        var builder = new VersionDeltaBuilder(baseColumns, delta);
+        var builder = new VersionDeltaBuilder(baseHeader, delta);
         var blockCount = builder.BaseBlockCount;
-        baseColumns = null!; // its tokens are the builder's now: the columns' arrays can go before the new ones are built
 
         // The new version's parts are stored as they are sealed, a batch at a time, the header last (CompleteAsync): until
         // it is stored no read takes the parts for the version's columns, so a build cut off (a crash, a failed write) is
         // built again by the next load. Building while holding one write transaction instead would keep every other
         // writer (the reads' audit) waiting for seconds; holding every part until one transaction, about 100 MB at 1M.
         var store = new PartBatches(columns, cipher, versionId, options.Value.DeltaColumnsBatchBytes);
-        using (var plaintext = new PlaintextBuffer())
+        try
         {
-            for (var from = 0; from < blockCount; from += BaseBlocksRead)
+            using (var plaintext = new PlaintextBuffer())
             {
-                var count = Math.Min(BaseBlocksRead, blockCount - from);
-                var read = await columns.ReadBlocksAsync(baseId, [.. Enumerable.Range(from, count)], ct);
-                // The base deleted meanwhile (the chain superseded by a snapshot) takes the delta with it: "gone". A base
-                // still there without all its blocks is left to the chain's materialization: from its segments if it has
-                // them, loudly if it was stored as its columns only.
-                if (read.Count != count) return await GoneOrDamagedAsync(versionId, ct) is VersionGoneException gone ? throw gone : null;
-                foreach (var part in read)
-                    builder.AddBaseBlock((int)(part.Part & 0xFFFF_FFFF), plaintext.Open(cipher, SealLabel, SealId(baseId, part.Part), part.Data));
-                foreach (var (part, block) in builder.TakeReadyBlocks()) await store.AddAsync(part, block, ct);
+                for (var from = 0; from < blockCount; from += BaseBlocksRead)
+                {
+                    var count = Math.Min(BaseBlocksRead, blockCount - from);
+                    var read = await columns.ReadBlocksAsync(baseId, [.. Enumerable.Range(from, count)], ct);
+                    // The base deleted meanwhile (the chain superseded by a snapshot) takes the delta with it: "gone". A base
+                    // still there without all its blocks is left to the chain's materialization: from its segments if it has
+                    // them, loudly if it was stored as its columns only.
+                    if (read.Count != count) return await GoneOrDamagedAsync(versionId, ct) is VersionGoneException gone ? throw gone : null;
+                    foreach (var part in read)
+                        builder.AddBaseBlock((int)(part.Part & 0xFFFF_FFFF), plaintext.Open(cipher, SealLabel, SealId(baseId, part.Part), part.Data));
+                    foreach (var (part, block) in builder.TakeReadyBlocks()) await store.AddAsync(part, block, ct);
+                }
             }
+            builder.EndRecords();
+            foreach (var (part, block) in builder.TakeReadyBlocks()) await store.AddAsync(part, block, ct);
+
+            // The base's token columns twice, as a load reads them (one part at a time into one reused buffer): first to count
+            // what stays of each, for the new header, then merged with the delta's tokens into the new version's columns (the
+            // arrays the load returns). Nothing is sorted, and neither the base's columns nor the new ones are ever held as parts.
+            VersionColumns.Reader reader;
+            byte[] headerBytes;
+            using (var opener = new PartOpener(cipher, baseId))
+            {
+                if (await columns.ReadColumnsAsync(baseId, (part, nonce, ciphertext, keyVersion) =>
+                    {
+                        if (part != VersionColumns.HeaderPart) builder.CountBaseChunk(part, opener.Open(part, nonce, ciphertext, keyVersion));
+                    }, ct) == 0)
+                    return await GoneOrDamagedAsync(versionId, ct) is VersionGoneException gone ? throw gone : null;
+                headerBytes = builder.Header();
+                reader = new VersionColumns.Reader(versionId, headerBytes);
+                if (await columns.ReadColumnsAsync(baseId, (part, nonce, ciphertext, keyVersion) =>
+                    {
+                        if (part != VersionColumns.HeaderPart) builder.MergeBaseChunk(part, opener.Open(part, nonce, ciphertext, keyVersion), reader.Add);
+                    }, ct) == 0)
+                    return await GoneOrDamagedAsync(versionId, ct) is VersionGoneException gone ? throw gone : null;
+                builder.EndColumns(reader.Add);
+            }
+            var data = reader.Finish();
+            foreach (var (part, chunk) in VersionColumns.ColumnParts(data, reuseBuffers: true)) await store.AddAsync(part, chunk, ct);
+            var header = new VersionPart(VersionColumns.HeaderPart, cipher.Seal(SealLabel, SealId(versionId, VersionColumns.HeaderPart), headerBytes));
+            // Given up (the next load builds it again under the keys of then) when a data-key rotation began during the build:
+            // its parts are sealed under the key the rotation is retiring, and those stored after the rotation's last pass
+            // would be under a destroyed key once it ends (left there, they would also stop the next rotation, which opens
+            // every stored value).
+            if (await KeysStillCurrentAsync(cipher, ct)) await store.CompleteAsync(header, ct);
+            else await columns.RemoveUnfinishedAsync(versionId, ct);
+            return data;
         }
-        // The header and token columns read into the version a load returns as they are sealed (the plaintexts are reused).
-        VersionColumns.Reader? reader = null;
-        VersionPart? header = null;
-        foreach (var (part, bytes) in builder.Build())
+        catch
         {
-            if (part == VersionColumns.HeaderPart)
-            {
-                reader = new VersionColumns.Reader(versionId, bytes);
-                header = new VersionPart(part, cipher.Seal(SealLabel, SealId(versionId, part), bytes));
-                continue;
-            }
-            if (!VersionColumns.IsBlockPart(part)) (reader ?? throw new InvalidDataException("A version's columns lack their header.")).Add(part, bytes);
-            await store.AddAsync(part, bytes, ct);
+            // Whatever the build stored goes with it (parts without a header are no columns to any read, but left there
+            // under a key a rotation destroyed they would stop the next rotation, which opens every stored value).
+            await RemoveUnfinishedQuietlyAsync(versionId);
+            throw;
         }
-        var data = (reader ?? throw new InvalidDataException("A version's columns lack their header.")).Finish();
-        // Given up (the next load builds it again under the keys of then) when a data-key rotation began during the build:
-        // its parts are sealed under the key the rotation is retiring, and those stored after the rotation's last pass
-        // would be under a destroyed key once it ends (left there, they would also stop the next rotation, which opens
-        // every stored value).
-        if (await KeysStillCurrentAsync(cipher, ct)) await store.CompleteAsync(header!, ct);
-        else await columns.RemoveUnfinishedAsync(versionId, ct);
-        return data;
+    }
+
+    private async Task RemoveUnfinishedQuietlyAsync(string versionId)
+    {
+        try { await columns.RemoveUnfinishedAsync(versionId, CancellationToken.None); }
+        catch (Exception e) when (e is not OutOfMemoryException) { /* the next build, or the sweep of the version, removes them */ }
     }
 
     /// <summary>Whether the organization's current data key is still the one <paramref name="cipher"/> seals with.</summary>
@@ -233,19 +282,33 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
     /// </summary>
     private sealed class PartDecoder(IOrganizationCipher cipher, string versionId) : IDisposable
     {
-        private readonly PlaintextBuffer _plaintext = new(1 << 20);
+        private readonly PartOpener _opener = new(cipher, versionId);
         private VersionColumns.Reader? _reader;
 
         public void Add(long part, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, int keyVersion)
         {
-            var buffer = _plaintext.AtLeast(ciphertext.Length);
-            var n = cipher.Open(SealLabel, SealId(versionId, part), nonce, ciphertext, keyVersion, buffer);
-            if (_reader is not null) _reader.Add(part, buffer.AsSpan(0, n));
-            else if (part == VersionColumns.HeaderPart) _reader = new VersionColumns.Reader(versionId, buffer.AsSpan(0, n));
+            var plaintext = _opener.Open(part, nonce, ciphertext, keyVersion);
+            if (_reader is not null) _reader.Add(part, plaintext);
+            else if (part == VersionColumns.HeaderPart) _reader = new VersionColumns.Reader(versionId, plaintext);
             else throw new InvalidDataException("A version's columns lack their header.");
         }
 
         public PopulationData Finish() => (_reader ?? throw new InvalidDataException("A version's columns lack their header.")).Finish();
+
+        public void Dispose() => _opener.Dispose();
+    }
+
+    /// <summary>Opens a version's parts as read, each into one pooled buffer (valid until the next part is opened).</summary>
+    private sealed class PartOpener(IOrganizationCipher cipher, string versionId) : IDisposable
+    {
+        private readonly PlaintextBuffer _plaintext = new(1 << 20);
+
+        public ReadOnlySpan<byte> Open(long part, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, int keyVersion)
+        {
+            var buffer = _plaintext.AtLeast(ciphertext.Length);
+            var n = cipher.Open(SealLabel, SealId(versionId, part), nonce, ciphertext, keyVersion, buffer);
+            return buffer.AsSpan(0, n);
+        }
 
         public void Dispose() => _plaintext.Dispose();
     }

@@ -60,15 +60,7 @@ public static class VersionColumns
         foreach (var id in data.BlockFirstIds) RecordCodec.WriteString(header, id);
         yield return (HeaderPart, header.WrittenSpan.ToArray());
 
-        foreach (var (type, (tokens, ordinals)) in columns)
-            for (int chunk = 0, from = 0; from < tokens.Length; chunk++, from += ChunkTokens)
-            {
-                var count = Math.Min(ChunkTokens, tokens.Length - from);
-                var bytes = new byte[4 + count * (Token.Size + sizeof(int))];
-                BinaryPrimitives.WriteInt32LittleEndian(bytes, count);
-                WriteChunk(tokens.AsSpan(from, count), ordinals.AsSpan(from, count), bytes.AsSpan(4));
-                yield return (ColumnPart(type, chunk), bytes);
-            }
+        foreach (var part in ColumnParts(data)) yield return part;
 
         var block = new ArrayBufferWriter<byte>(1 << 16);
         for (var b = 0; b < data.BlockCount; b++)
@@ -77,6 +69,31 @@ public static class VersionColumns
             for (var i = b * PopulationData.BlockSize; i < Math.Min(records.Count, (b + 1) * PopulationData.BlockSize); i++)
                 RecordCodec.Write(block, records[i] with { Tokens = [] });
             yield return (BlockPart(b), block.WrittenSpan.ToArray());
+        }
+    }
+
+    /// <summary>
+    /// The token column parts of a version (each type's chunks in order, the types in <see cref="IdentifierTypes.All"/>'s
+    /// order). With <paramref name="reuseBuffers"/>, for a caller done with each plaintext before it asks for the next,
+    /// chunks of equal length share one array.
+    /// </summary>
+    public static IEnumerable<(long Part, byte[] Plaintext)> ColumnParts(PopulationData data, bool reuseBuffers = false)
+    {
+        byte[]? last = null;
+        foreach (var type in IdentifierTypes.All)
+        {
+            var (tokens, ordinals) = data.Column(type);
+            for (int chunk = 0, from = 0; from < tokens.Length; chunk++, from += ChunkTokens)
+            {
+                var count = Math.Min(ChunkTokens, tokens.Length - from);
+                var length = 4 + count * (Token.Size + sizeof(int));
+                // Every byte is written below, so a reused array holds nothing of the chunk before.
+                var bytes = reuseBuffers && last?.Length == length ? last : new byte[length];
+                BinaryPrimitives.WriteInt32LittleEndian(bytes, count);
+                WriteChunk(tokens.AsSpan(from, count), ordinals.AsSpan(from, count), bytes.AsSpan(4));
+                yield return (ColumnPart(type, chunk), bytes);
+                last = bytes;
+            }
         }
     }
 

@@ -329,18 +329,40 @@ public sealed class VersionColumnsBuilder
         return Parts(order, rank, reuseBuffers);
     }
 
-    private IEnumerable<(long Part, byte[] Plaintext)> Parts(int[]? order, int[]? rank, bool reuseBuffers)
+    /// <summary>
+    /// Ends the records of a version whose token columns are built elsewhere (<see cref="VersionDeltaBuilder"/> merges a
+    /// delta's from its base's sorted columns): every record added in id order, none with tokens. The last record block is
+    /// then ready too (<see cref="TakeReadyBlocks"/>), and <see cref="HeaderWith"/> writes the header.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The records did not arrive in id order (their ordinals would not be their arrival numbers).</exception>
+    public void EndRecordsWithoutColumns()
+    {
+        if (!_streaming) throw new InvalidDataException("The records did not arrive in id order.");
+        if (_tokens.Any(t => t is not null)) throw new InvalidOperationException("The builder holds token columns of its own.");
+        if (_blockRecords > 0) CutBlock();
+    }
+
+    /// <summary>
+    /// After <see cref="EndRecordsWithoutColumns"/>: the version's header, with <paramref name="columns"/> (each type with
+    /// tokens and its token count, in <see cref="IdentifierTypes.All"/>'s order) as its token columns.
+    /// </summary>
+    public byte[] HeaderWith(IReadOnlyList<(IdentifierType Type, int Count)> columns)
+    {
+        if (!_streaming || _blockRecords > 0) throw new InvalidOperationException("The records are not ended.");
+        return Header(columns, null);
+    }
+
+    private byte[] Header(IReadOnlyList<(IdentifierType Type, int Count)> columns, int[]? order)
     {
         var blockCount = (RecordCount + PopulationData.BlockSize - 1) / PopulationData.BlockSize;
-        var columns = IdentifierTypes.All.Where(t => _tokens[(int)t] is not null).Select(t => (Type: t, Column: _tokens[(int)t]!)).ToList();
         var header = new ArrayBufferWriter<byte>();
         RecordCodec.WriteByte(header, VersionColumns.FormatVersion);
         RecordCodec.WriteLength(header, RecordCount);
         RecordCodec.WriteLength(header, columns.Count);
-        foreach (var (type, column) in columns)
+        foreach (var (type, count) in columns)
         {
             RecordCodec.WriteByte(header, (byte)type);
-            RecordCodec.WriteLength(header, column.Count);
+            RecordCodec.WriteLength(header, count);
         }
         RecordCodec.WriteLength(header, _attributeNames.Count);
         foreach (var name in _attributeNames) RecordCodec.WriteString(header, name);
@@ -355,7 +377,13 @@ public sealed class VersionColumnsBuilder
                 var length = RecordCodec.ReadLength(record, ref pos);
                 header.Write(record[1..(pos + length)]);
             }
-        yield return (VersionColumns.HeaderPart, header.WrittenSpan.ToArray());
+        return header.WrittenSpan.ToArray();
+    }
+
+    private IEnumerable<(long Part, byte[] Plaintext)> Parts(int[]? order, int[]? rank, bool reuseBuffers)
+    {
+        var columns = IdentifierTypes.All.Where(t => _tokens[(int)t] is not null).Select(t => (Type: t, Column: _tokens[(int)t]!)).ToList();
+        yield return (VersionColumns.HeaderPart, Header([.. columns.Select(c => (c.Type, c.Column.Count))], order));
 
         foreach (var (type, column) in columns)
         {
@@ -371,7 +399,7 @@ public sealed class VersionColumnsBuilder
             yield break;
         }
         var blockBytes = new ArrayBufferWriter<byte>(1 << 16);
-        for (var b = 0; b < blockCount; b++)
+        for (var b = 0; b * PopulationData.BlockSize < RecordCount; b++)
         {
             blockBytes.ResetWrittenCount();
             for (var i = b * PopulationData.BlockSize; i < Math.Min(RecordCount, (b + 1) * PopulationData.BlockSize); i++) blockBytes.Write(Encoded(order[i]));
