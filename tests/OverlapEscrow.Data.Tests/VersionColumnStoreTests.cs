@@ -247,6 +247,30 @@ public class VersionColumnStoreTests
     }
 
     [Theory, StorageData]
+    public async Task TheHeaderIsStoredOnlyOverPartsAllUnderItsOwnDataKey(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        var pop = await s.PopulationAsync(await s.OrganizationAsync("acme"));
+        var version = await CommittedWithoutColumnsAsync(s, pop);
+        long[] parts = [Column(0), Column(1)];
+        static VersionPart Under(VersionPart part, int keyVersion) => part with { Data = part.Data with { KeyVersion = keyVersion } };
+
+        // A build under key 2 stores both parts; then one that a whole data-key rotation overtook (still sealing under the
+        // destroyed key 1) stores one of them again.
+        Assert.True(await s.VersionColumns.AppendCommittedAsync(version, Pending(Under(Part(Column(0), 1), 2), Under(Part(Column(1), 2), 2)), None));
+        Assert.True(await s.VersionColumns.AppendCommittedAsync(version, Pending(Part(Column(1), 3)), None));
+
+        // Every part is there, but not under the header's key: no header, so nothing unreadable becomes the version's columns.
+        Assert.False(await s.VersionColumns.CompleteAsync(version, Under(Part(VersionColumns.HeaderPart, 9), 2), parts, None));
+        Assert.DoesNotContain(VersionColumns.HeaderPart, await StoredPartsAsync(s, version));
+        Assert.Equal(0, await s.VersionColumns.ReadColumnsAsync(version, (_, _, _, _) => Assert.Fail("no part before the header"), None));
+        // The next build, under key 2 throughout, completes.
+        Assert.True(await s.VersionColumns.AppendCommittedAsync(version, Pending(Under(Part(Column(1), 4), 2)), None));
+        Assert.True(await s.VersionColumns.CompleteAsync(version, Under(Part(VersionColumns.HeaderPart, 9), 2), parts, None));
+        Assert.Equal([2, 2, 2], (await ReadAllAsync(s.VersionColumns, version)).Select(p => p.Data.KeyVersion));
+    }
+
+    [Theory, StorageData]
     public async Task BuildsLoadsReadersAndReSealingAtOnceLeaveEveryVersionWithAllItsPartsOrNoneVisible(string provider)
     {
         await using var s = await CreateAsync(provider);
@@ -291,7 +315,8 @@ public class VersionColumnStoreTests
                 {
                     await using var db = await s.Connections.OpenAsync();
                     foreach (var (part, nonce) in await db.QueryAsync<(long, byte[])>("SELECT part, nonce FROM version_columns WHERE version_id = @version", new { version }))
-                        await db.ExecuteAsync("UPDATE version_columns SET nonce = @again, key_version = 2 WHERE version_id = @version AND part = @part AND nonce = @nonce",
+                        // Under the same key version: a header is stored only over parts under its own key (the next test).
+                        await db.ExecuteAsync("UPDATE version_columns SET nonce = @again, key_version = 1 WHERE version_id = @version AND part = @part AND nonce = @nonce",
                             new { again = new[] { (byte)random.Next(), (byte)1 }, version, part, nonce });
                 }
             }

@@ -222,4 +222,47 @@ public class VersionDeltaBuilderTests
 
         Assert.Throws<InvalidDataException>(builder.EndRecords);
     }
+
+    [Fact]
+    public void TypesTheBaseLacksComeFromTheDeltaAndAnEmptyBaseTakesEveryRecordOfIt()
+    {
+        var random = new Random(31);
+        // The base has no Domain tokens (the lowest type number) and no NameTypo ones (the highest); the delta brings both.
+        var baseRecords = Enumerable.Range(0, 900).Select(i => Record($"r{i:D4}", random, "base"))
+            .Select(r => r with { Tokens = [.. r.Tokens.Where(t => t.Type is not IdentifierType.Domain and not IdentifierType.NameTypo)] }).ToList();
+        List<EscrowRecord> delta = [Record("r0005", random, "changed"), Record("r0450x", random, "new"), Record("r9999", random, "new"), new("r0007", [], [], Deleted: true)];
+        Assert.Contains(delta, r => r.Tokens.Any(t => t.Type == IdentifierType.Domain));
+        Assert.Contains(delta, r => r.Tokens.Any(t => t.Type == IdentifierType.NameTypo));
+
+        var (built, expected) = Both(baseRecords, delta);
+
+        AssertSameParts(expected, built);
+        var header = VersionColumns.ReadHeader(built.Single(p => p.Part == VersionColumns.HeaderPart).Bytes);
+        Assert.True(header.Columns.ContainsKey(IdentifierType.Domain) && header.Columns.ContainsKey(IdentifierType.NameTypo));
+
+        var (fromEmpty, expectedFromEmpty) = Both([], delta);
+        AssertSameParts(expectedFromEmpty, fromEmpty);
+        Assert.Equal(3, VersionColumns.ReadHeader(fromEmpty.Single(p => p.Part == VersionColumns.HeaderPart).Bytes).RecordCount);
+    }
+
+    [Theory]
+    // One domain token a record: a base column of exactly one chunk grown past it, and one of a chunk and one token
+    // shrunk to exactly one chunk.
+    [InlineData(65_536, 1, 0)]
+    [InlineData(65_537, 0, 1)]
+    [InlineData(65_536, 0, 1)]
+    public void ColumnsEndingExactlyAtAChunksBoundaryOrOneTokenPastIt(int baseCount, int added, int deleted)
+    {
+        static EscrowRecord One(string id, int i) => new(id, [new RecordToken(IdentifierType.Domain, new Token((ulong)(i * 7919 % 65_521), (ulong)i))], []);
+        var baseRecords = Enumerable.Range(0, baseCount).Select(i => One($"r{i:D6}", i)).ToList();
+        List<EscrowRecord> delta = [.. Enumerable.Range(0, added).Select(i => One($"r{i:D6}x", baseCount + i)),
+            .. Enumerable.Range(0, deleted).Select(i => new EscrowRecord($"r{i * 3:D6}", [], [], Deleted: true))];
+
+        var (built, expected) = Both(baseRecords, delta);
+
+        AssertSameParts(expected, built);
+        var tokens = baseCount + added - deleted;
+        Assert.Equal((tokens + VersionColumns.ChunkTokens - 1) / VersionColumns.ChunkTokens,
+            built.Count(p => !VersionColumns.IsBlockPart(p.Part) && p.Part != VersionColumns.HeaderPart));
+    }
 }

@@ -137,6 +137,7 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         // built again by the next load. Building while holding one write transaction instead would keep every other
         // writer (the reads' audit) waiting for seconds; holding every part until one transaction, about 100 MB at 1M.
         var store = new PartBatches(columns, cipher, versionId, options.Value.DeltaColumnsBatchBytes);
+        var finished = false;
         try
         {
             using (var plaintext = new PlaintextBuffer())
@@ -187,21 +188,29 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
             // every stored value).
             if (await KeysStillCurrentAsync(cipher, ct)) await store.CompleteAsync(header, ct);
             else await columns.RemoveUnfinishedAsync(versionId, ct);
+            finished = true;
             return data;
         }
-        catch
+        finally
         {
-            // Whatever the build stored goes with it (parts without a header are no columns to any read, but left there
-            // under a key a rotation destroyed they would stop the next rotation, which opens every stored value).
-            await RemoveUnfinishedQuietlyAsync(versionId);
-            throw;
+            // A build that stops short (it failed, or found its base gone or damaged) leaves its parts for the next build
+            // to replace, as a crash would (parts without a header are no columns to any read) — unless a data-key rotation
+            // moved the keys on meanwhile: its parts are then under the key the rotation retires, and left there they
+            // would stop the next rotation, which opens every stored value.
+            if (!finished) await RemoveIfKeysMovedAsync(cipher, versionId);
         }
     }
 
-    private async Task RemoveUnfinishedQuietlyAsync(string versionId)
+    private async Task RemoveIfKeysMovedAsync(IOrganizationCipher cipher, string versionId)
     {
-        try { await columns.RemoveUnfinishedAsync(versionId, CancellationToken.None); }
-        catch (Exception e) when (e is not OutOfMemoryException) { /* the next build, or the sweep of the version, removes them */ }
+        try
+        {
+            if (!await KeysStillCurrentAsync(cipher, CancellationToken.None)) await columns.RemoveUnfinishedAsync(versionId, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Left to the next build of the version (it replaces every part), or to the version's removal.
+        }
     }
 
     /// <summary>Whether the organization's current data key is still the one <paramref name="cipher"/> seals with.</summary>

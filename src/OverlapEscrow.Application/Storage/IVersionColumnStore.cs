@@ -75,9 +75,11 @@ public interface IVersionColumnStore
     /// <summary>
     /// Finishes a build begun with <see cref="AppendCommittedAsync"/>: in one transaction, removes the version's parts that
     /// are not among <paramref name="parts"/> (left by an earlier build of more parts, cut off), and, if every one of
-    /// <paramref name="parts"/> is stored, stores <paramref name="header"/> (part 0), which makes the columns visible at
-    /// once. False, changing nothing, when the version is no longer there or already has its columns; false too when a
-    /// part is missing (the removal above is kept; the columns stay invisible, and the next load builds them again).
+    /// <paramref name="parts"/> is stored under the header's data key version, stores <paramref name="header"/> (part 0),
+    /// which makes the columns visible at once. False, changing nothing, when the version is no longer there or already
+    /// has its columns; false too when a part is missing or under another key (a build that a whole data-key rotation
+    /// overtook wrote it after another build had: the removal above is kept; the columns stay invisible, and the next load
+    /// builds them again).
     /// </summary>
     /// <param name="parts">The part numbers of every part but the header, each kind's numbered from its index 0 without gaps.</param>
     Task<bool> CompleteAsync(string versionId, VersionPart header, IReadOnlyCollection<long> parts, CancellationToken ct);

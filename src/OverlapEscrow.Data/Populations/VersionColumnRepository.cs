@@ -158,7 +158,10 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         }
         var inRanges = ranges.Count == 0 ? "1 = 0" : string.Join(" OR ", ranges.Select((_, i) => $"(part >= @from{i} AND part < @to{i})"));
         await db.ExecuteAsync($"DELETE FROM version_columns WHERE version_id = @versionId AND NOT ({inRanges})", args);
-        if (await db.ScalarAsync<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @versionId", new { versionId }) != parts.Count)
+        // Every part under the header's key: a build that a whole data-key rotation overtook may have written a part
+        // under the destroyed key after another build wrote it under the new one (a header then would make it unreadable).
+        if (await db.ScalarAsync<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @versionId AND key_version = @keyVersion",
+                new { versionId, keyVersion = header.Data.KeyVersion }) != parts.Count)
         {
             await tx.CommitAsync(); // the other shape's parts stay removed; the rest waits for the next build
             return false;
