@@ -90,6 +90,24 @@ public class VersionColumnStoreTests
             Assert.Equal(stored[i].Data.KeyVersion, read[i].Data.KeyVersion);
         }
         Assert.Equal(0L, mapped);
+
+        // While a read runs, the database file is mapped into the process (its pages count as the process's memory); the
+        // unmapped read (a delta's build reads its base's columns that way) maps nothing and gives the same bytes.
+        var path = Path.GetFullPath(s.DatabasePath);
+        bool MappedNow() => File.ReadLines("/proc/self/maps").Any(l => l.EndsWith(path, StringComparison.Ordinal));
+        var seenMapped = false;
+        Assert.Equal(stored.Length, await s.VersionColumns.ReadColumnsAsync(version, (_, _, _, _) => seenMapped |= MappedNow(), None));
+        Assert.True(seenMapped, "the mapped read did not map the database file");
+        var seenUnmapped = false;
+        List<VersionPart> unmapped = [];
+        Assert.Equal(stored.Length, await s.VersionColumns.ReadColumnsUnmappedAsync(version, (part, nonce, ciphertext, keyVersion) =>
+        {
+            seenUnmapped |= MappedNow();
+            unmapped.Add(new VersionPart(part, new SealedValue(nonce.ToArray(), ciphertext.ToArray(), keyVersion)));
+        }, None));
+        Assert.False(seenUnmapped, "the unmapped read mapped the database file");
+        Assert.Equal(read.Select(p => (p.Part, Convert.ToHexString(p.Data.Nonce), Convert.ToHexString(p.Data.Ciphertext), p.Data.KeyVersion)),
+            unmapped.Select(p => (p.Part, Convert.ToHexString(p.Data.Nonce), Convert.ToHexString(p.Data.Ciphertext), p.Data.KeyVersion)));
     }
 
     [Fact]

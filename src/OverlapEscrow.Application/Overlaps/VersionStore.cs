@@ -161,18 +161,19 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
             // The base's token columns twice, as a load reads them (one part at a time into one reused buffer): first to count
             // what stays of each, for the new header, then merged with the delta's tokens into the new version's columns (the
             // arrays the load returns). Nothing is sorted, and neither the base's columns nor the new ones are ever held as parts.
+            // Unmapped: while mapped, the database file's pages would count as this process's memory, on top of the build's.
             VersionColumns.Reader reader;
             byte[] headerBytes;
             using (var opener = new PartOpener(cipher, baseId))
             {
-                if (await columns.ReadColumnsAsync(baseId, (part, nonce, ciphertext, keyVersion) =>
+                if (await columns.ReadColumnsUnmappedAsync(baseId, (part, nonce, ciphertext, keyVersion) =>
                     {
                         if (part != VersionColumns.HeaderPart) builder.CountBaseChunk(part, opener.Open(part, nonce, ciphertext, keyVersion));
                     }, ct) == 0)
                     return await GoneOrDamagedAsync(versionId, ct) is VersionGoneException gone ? throw gone : null;
                 headerBytes = builder.Header();
                 reader = new VersionColumns.Reader(versionId, headerBytes);
-                if (await columns.ReadColumnsAsync(baseId, (part, nonce, ciphertext, keyVersion) =>
+                if (await columns.ReadColumnsUnmappedAsync(baseId, (part, nonce, ciphertext, keyVersion) =>
                     {
                         if (part != VersionColumns.HeaderPart) builder.MergeBaseChunk(part, opener.Open(part, nonce, ciphertext, keyVersion), reader.Add);
                     }, ct) == 0)

@@ -47,6 +47,14 @@ public interface IVersionColumnStore
     Task<int> ReadColumnsAsync(string versionId, SealedPartReader read, CancellationToken ct);
 
     /// <summary>
+    /// <see cref="ReadColumnsAsync(string, SealedPartReader, CancellationToken)"/> without the database file mapped into
+    /// memory for the read (SQLite: a read of its own per page instead; elsewhere the same read). For a reader that values
+    /// memory over speed: the mapped pages count as the process's resident memory while the read runs (about 40 MiB for
+    /// a million records' columns), and a delta's first load reads its base's columns twice beside everything else it holds.
+    /// </summary>
+    Task<int> ReadColumnsUnmappedAsync(string versionId, SealedPartReader read, CancellationToken ct) => ReadColumnsAsync(versionId, read, ct);
+
+    /// <summary>
     /// Up to <paramref name="limit"/> of a version's header and token column parts, in order, from part number
     /// <paramref name="fromPart"/> on: a version's columns read a few parts at a time.
     /// </summary>

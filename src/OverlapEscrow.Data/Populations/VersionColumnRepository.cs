@@ -17,7 +17,11 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         return rows.Select(r => r.ToDomain()).ToList();
     }
 
-    public async Task<int> ReadColumnsAsync(string versionId, SealedPartReader read, CancellationToken ct)
+    public Task<int> ReadColumnsAsync(string versionId, SealedPartReader read, CancellationToken ct) => ReadColumnsAsync(versionId, read, mapped: true, ct);
+
+    public Task<int> ReadColumnsUnmappedAsync(string versionId, SealedPartReader read, CancellationToken ct) => ReadColumnsAsync(versionId, read, mapped: false, ct);
+
+    private async Task<int> ReadColumnsAsync(string versionId, SealedPartReader read, bool mapped, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         // On SQLite, with the row's rowid among the columns the provider reads a value by incremental blob I/O, straight
@@ -25,11 +29,12 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         // allocation per 1.3 MB part). PostgreSQL's rows have no rowid, and its provider streams from the row it read.
         var sqlite = db.Dialect == SqlDialect.Sqlite;
         var rowid = sqlite ? "rowid, " : "";
+        mapped &= sqlite;
         var first = sqlite ? 1 : 0;
         // On SQLite, the database file memory-mapped for this read only: each 4 KB overflow page of a part is then copied
         // from the mapping instead of read with a pread of its own (about 20,000 system calls for the 80 MB of a 1M x 1M
         // overlap). Set back to 0 (the project's default) before the connection goes back: nothing else reads mapped.
-        if (sqlite) await db.ExecuteAsync($"PRAGMA mmap_size = {MappedBytes}");
+        if (mapped) await db.ExecuteAsync($"PRAGMA mmap_size = {MappedBytes}");
         var buffer = ArrayPool<byte>.Shared.Rent(InitialPartBuffer);
         var count = 0;
         try
@@ -60,7 +65,7 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         {
             ArrayPool<byte>.Shared.Return(buffer);
             // After the reader is closed: SQLite leaves the mapping as it is while a statement holds pages of it.
-            if (sqlite) await db.ExecuteAsync("PRAGMA mmap_size = 0");
+            if (mapped) await db.ExecuteAsync("PRAGMA mmap_size = 0");
         }
         return count;
     }
