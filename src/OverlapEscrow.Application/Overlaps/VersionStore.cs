@@ -181,6 +181,7 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
                 builder.EndColumns(reader.Add);
             }
             var data = reader.Finish();
+            // Stored from the arrays once the read is over: a read's callback cannot wait for a write.
             foreach (var (part, chunk) in VersionColumns.ColumnParts(data, reuseBuffers: true)) await store.AddAsync(part, chunk, ct);
             var header = new VersionPart(VersionColumns.HeaderPart, cipher.Seal(SealLabel, SealId(versionId, VersionColumns.HeaderPart), headerBytes));
             // Given up (the next load builds it again under the keys of then) when a data-key rotation began during the build:

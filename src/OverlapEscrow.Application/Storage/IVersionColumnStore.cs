@@ -52,7 +52,7 @@ public interface IVersionColumnStore
     /// memory over speed: the mapped pages count as the process's resident memory while the read runs (about 40 MiB for
     /// a million records' columns), and a delta's first load reads its base's columns twice beside everything else it holds.
     /// </summary>
-    Task<int> ReadColumnsUnmappedAsync(string versionId, SealedPartReader read, CancellationToken ct) => ReadColumnsAsync(versionId, read, ct);
+    Task<int> ReadColumnsUnmappedAsync(string versionId, SealedPartReader read, CancellationToken ct);
 
     /// <summary>
     /// Up to <paramref name="limit"/> of a version's header and token column parts, in order, from part number

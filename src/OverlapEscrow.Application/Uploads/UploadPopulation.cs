@@ -1223,12 +1223,7 @@ public sealed class UploadPopulation(
 
         private byte[] _smallScratch = [];
 
-        /// <summary>
-        /// A part sealed as <see cref="VersionStore.Seal"/> seals it (the same label and id), into a buffer of the writer's: a
-        /// large part into a pooled buffer of its own, a small one (a record block) into a slice of a shared slab
-        /// (<see cref="SealBuffers.TakeSlice"/>). Parts are sealed by one thread at a time (the ordered stage, then the
-        /// finish's worker).
-        /// </summary>
+        /// <summary>A part sealed into the writer's buffers (<see cref="SealBuffers.SealPart"/>); one thread at a time (the ordered stage, then the finish's worker), so one scratch.</summary>
         private PendingPart Seal(long part, byte[] plaintext) => new(part, _sealBuffers.SealPart(cipher, versionId, part, plaintext, ref _smallScratch));
 
         private void Buffer(PendingPart part)

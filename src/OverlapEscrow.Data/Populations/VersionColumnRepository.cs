@@ -31,9 +31,10 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         var rowid = sqlite ? "rowid, " : "";
         mapped &= sqlite;
         var first = sqlite ? 1 : 0;
-        // On SQLite, the database file memory-mapped for this read only: each 4 KB overflow page of a part is then copied
-        // from the mapping instead of read with a pread of its own (about 20,000 system calls for the 80 MB of a 1M x 1M
-        // overlap). Set back to 0 (the project's default) before the connection goes back: nothing else reads mapped.
+        // On SQLite, unless the caller asked for an unmapped read, the database file memory-mapped for this read only: each
+        // 4 KB overflow page of a part is then copied from the mapping instead of read with a pread of its own (about 20,000
+        // system calls for the 80 MB of a 1M x 1M overlap). Set back to 0 (the project's default) before the connection
+        // goes back: nothing else reads mapped.
         if (mapped) await db.ExecuteAsync($"PRAGMA mmap_size = {MappedBytes}");
         var buffer = ArrayPool<byte>.Shared.Rent(InitialPartBuffer);
         var count = 0;
