@@ -157,7 +157,7 @@ public class VersionColumnsBuilderTests
             }
             var ready = builder.TakeReadyBlocks();
             if (builder.InIdOrder) takenWhileInOrder += ready.Count;
-            taken.AddRange(ready);
+            taken.AddRange(ready.Select(b => (b.Part, b.Plaintext.ToArray()))); // kept as stored: the builder writes over them
         }
         var parts = builder.Build().ToList();
         // Blocks handed out while adding come first in the store; the order of rows there does not matter, the parts do.
@@ -202,6 +202,35 @@ public class VersionColumnsBuilderTests
 
         Assert.Equal(outOfOrderAt / PopulationData.BlockSize, handedBack);
         AssertSameParts(expected, actual);
+    }
+
+    [Fact]
+    public void BlocksTakenAtAnyPaceHoldTheirBytesUntilTheNextRecordIsAdded()
+    {
+        // The ready blocks share one buffer that the next full block after a take writes over: taken after every record,
+        // after a few blocks at once, or never (the build hands them out), the blocks are the same bytes, and a block taken
+        // reads the same until the next record is added (a second take in between changes nothing).
+        var records = Records(3_000, 21, sortedIds: true);
+        var expected = VersionColumns.Encode(PopulationData.Materialize("v", [records])).Where(p => VersionColumns.IsBlockPart(p.Part))
+            .Select(p => (p.Part, Convert.ToHexString(p.Plaintext))).ToList();
+        Assert.True(expected.Count >= 11);
+        foreach (var takeEvery in new[] { 1, 255, 256, 700, 2_900, int.MaxValue })
+        {
+            var builder = new VersionColumnsBuilder();
+            var taken = new List<(long Part, string Hex)>();
+            for (var i = 0; i < records.Count; i++)
+            {
+                Assert.True(builder.Add(records[i]));
+                if ((i + 1) % takeEvery != 0) continue;
+                var last = builder.TakeReadyBlocks();
+                List<string> lastHex = [.. last.Select(b => Convert.ToHexString(b.Plaintext.Span))];
+                Assert.Empty(builder.TakeReadyBlocks()); // taken once
+                Assert.Equal(lastHex, last.Select(b => Convert.ToHexString(b.Plaintext.Span))); // a second take changes nothing
+                taken.AddRange(last.Select((b, k) => (b.Part, lastHex[k])));
+            }
+            taken.AddRange(builder.Build().Where(p => VersionColumns.IsBlockPart(p.Part)).Select(p => (p.Part, Convert.ToHexString(p.Plaintext))));
+            Assert.Equal(expected, taken);
+        }
     }
 
     [Fact]

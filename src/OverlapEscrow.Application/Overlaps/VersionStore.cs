@@ -89,7 +89,7 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         return result;
     }
 
-    /// <summary>Base record blocks read at once while a delta's columns are built (256 records each: about 1 MiB sealed).</summary>
+    /// <summary>Base record blocks read in one statement while a delta's columns are built (256 records each: the new version's blocks they fill, about 1 MiB, are stored after each).</summary>
     private const int BaseBlocksRead = 64;
 
     /// <summary>A delta's own segments read at once while its columns are built (8,192 records each by default).</summary>
@@ -140,18 +140,20 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         var finished = false;
         try
         {
-            using (var plaintext = new PlaintextBuffer())
+            // The base's record blocks a range at a time, each opened from one reused buffer into another (no sealed block
+            // held, no array per block), the new version's full blocks stored between two ranges.
+            using (var opener = new PartOpener(cipher, baseId))
             {
                 for (var from = 0; from < blockCount; from += BaseBlocksRead)
                 {
                     var count = Math.Min(BaseBlocksRead, blockCount - from);
-                    var read = await columns.ReadBlocksAsync(baseId, [.. Enumerable.Range(from, count)], ct);
+                    var read = await columns.ReadBlocksAsync(baseId, from, count, (part, nonce, ciphertext, keyVersion) =>
+                        builder.AddBaseBlock((int)(part & 0xFFFF_FFFF), opener.Open(part, nonce, ciphertext, keyVersion)), ct);
                     // The base deleted meanwhile (the chain superseded by a snapshot) takes the delta with it: "gone". A base
                     // still there without all its blocks is left to the chain's materialization: from its segments if it has
-                    // them, loudly if it was stored as its columns only.
-                    if (read.Count != count) return await GoneOrDamagedAsync(versionId, ct) is VersionGoneException gone ? throw gone : null;
-                    foreach (var part in read)
-                        builder.AddBaseBlock((int)(part.Part & 0xFFFF_FFFF), plaintext.Open(cipher, SealLabel, SealId(baseId, part.Part), part.Data));
+                    // them, loudly if it was stored as its columns only. (A block missing inside the range is refused by
+                    // AddBaseBlock, which takes the blocks only in order.)
+                    if (read != count) return await GoneOrDamagedAsync(versionId, ct) is VersionGoneException gone ? throw gone : null;
                     foreach (var (part, block) in builder.TakeReadyBlocks()) await store.AddAsync(part, block, ct);
                 }
             }
@@ -247,11 +249,11 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
         private bool _storing = true;
 
         /// <summary>Seals the plaintext of a part (other than the header) and stores it with the batch it falls in.</summary>
-        public async Task AddAsync(long part, byte[] plaintext, CancellationToken ct)
+        public async Task AddAsync(long part, ReadOnlyMemory<byte> plaintext, CancellationToken ct)
         {
             _stored.Add(part);
             if (!_storing) return;
-            var sealedPart = _sealBuffers.SealPart(cipher, versionId, part, plaintext, ref _scratch);
+            var sealedPart = _sealBuffers.SealPart(cipher, versionId, part, plaintext.Span, ref _scratch);
             _batch.Add(new PendingPart(part, sealedPart));
             _bytes += sealedPart.Ciphertext.Length;
             if (_bytes >= batchBytes) await FlushAsync(ct);

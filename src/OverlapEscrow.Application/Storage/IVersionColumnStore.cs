@@ -64,6 +64,14 @@ public interface IVersionColumnStore
     Task<IReadOnlyList<VersionPart>> ReadBlocksAsync(string versionId, IReadOnlyCollection<int> blocks, CancellationToken ct);
 
     /// <summary>
+    /// The record blocks <paramref name="fromBlock"/> to <paramref name="fromBlock"/> + <paramref name="count"/> − 1 of a
+    /// version in order (absent ones left out), each handed to <paramref name="read"/> as it is read into one reused buffer,
+    /// unmapped: a reader of many blocks (a delta's first load reads every block of its base) holds none of them sealed
+    /// and gives none an array of its own. Returns the number of blocks read.
+    /// </summary>
+    Task<int> ReadBlocksAsync(string versionId, int fromBlock, int count, SealedPartReader read, CancellationToken ct);
+
+    /// <summary>
     /// Stores every part of a committed version in one transaction, in place of whatever parts of an unfinished build it
     /// had; false, storing nothing, when the version is no longer there or already has its columns (written meanwhile
     /// by another load).

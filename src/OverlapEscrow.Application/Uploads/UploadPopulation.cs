@@ -1099,7 +1099,7 @@ public sealed class UploadPopulation(
             }
             foreach (var (part, plaintext) in _builder.TakeReadyBlocks())
             {
-                Buffer(Seal(part, plaintext));
+                Buffer(Seal(part, plaintext.Span));
                 _blocksStored++;
             }
             if (_buffered >= FlushBytes) await FlushAsync(ct);
@@ -1224,7 +1224,7 @@ public sealed class UploadPopulation(
         private byte[] _smallScratch = [];
 
         /// <summary>A part sealed into the writer's buffers (<see cref="SealBuffers.SealPart"/>); one thread at a time (the ordered stage, then the finish's worker), so one scratch.</summary>
-        private PendingPart Seal(long part, byte[] plaintext) => new(part, _sealBuffers.SealPart(cipher, versionId, part, plaintext, ref _smallScratch));
+        private PendingPart Seal(long part, ReadOnlySpan<byte> plaintext) => new(part, _sealBuffers.SealPart(cipher, versionId, part, plaintext, ref _smallScratch));
 
         private void Buffer(PendingPart part)
         {

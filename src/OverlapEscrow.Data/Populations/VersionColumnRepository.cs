@@ -21,7 +21,22 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
 
     public Task<int> ReadColumnsUnmappedAsync(string versionId, SealedPartReader read, CancellationToken ct) => ReadColumnsAsync(versionId, read, mapped: false, ct);
 
-    private async Task<int> ReadColumnsAsync(string versionId, SealedPartReader read, bool mapped, CancellationToken ct)
+    private Task<int> ReadColumnsAsync(string versionId, SealedPartReader read, bool mapped, CancellationToken ct) =>
+        StreamPartsAsync(
+            $"version_id = @versionId AND part < @blocks AND {HeaderStored}",
+            new { versionId, blocks = VersionColumns.BlockPart(0), header = VersionColumns.HeaderPart }, read, mapped, headerFirst: true, ct);
+
+    public Task<int> ReadBlocksAsync(string versionId, int fromBlock, int count, SealedPartReader read, CancellationToken ct) =>
+        count <= 0
+            ? Task.FromResult(0)
+            : StreamPartsAsync("version_id = @versionId AND part >= @from AND part < @to",
+                new { versionId, from = VersionColumns.BlockPart(fromBlock), to = VersionColumns.BlockPart(fromBlock) + count }, read, mapped: false, headerFirst: false, ct);
+
+    /// <summary>
+    /// The parts <paramref name="where"/> selects, in part order, each read into one reused buffer and handed to
+    /// <paramref name="read"/>; the number read.
+    /// </summary>
+    private async Task<int> StreamPartsAsync(string where, object args, SealedPartReader read, bool mapped, bool headerFirst, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         // On SQLite, with the row's rowid among the columns the provider reads a value by incremental blob I/O, straight
@@ -40,13 +55,11 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         var count = 0;
         try
         {
-            await using var reader = await db.ReaderAsync(
-                $"SELECT {rowid}part, nonce, data, key_version FROM version_columns WHERE version_id = @versionId AND part < @blocks AND {HeaderStored} ORDER BY part",
-                new { versionId, blocks = VersionColumns.BlockPart(0), header = VersionColumns.HeaderPart });
+            await using var reader = await db.ReaderAsync($"SELECT {rowid}part, nonce, data, key_version FROM version_columns WHERE {where} ORDER BY part", args);
             while (await reader.ReadAsync(ct))
             {
-                // The statement reads nothing of a version without its header; the header comes first, as the decoder needs it.
-                if (count == 0 && reader.GetInt64(first) != VersionColumns.HeaderPart) throw new InvalidDataException("A version's columns lack their header.");
+                // The columns' statement reads nothing of a version without its header; the header comes first, as the decoder needs it.
+                if (headerFirst && count == 0 && reader.GetInt64(first) != VersionColumns.HeaderPart) throw new InvalidDataException("A version's columns lack their header.");
                 int length;
                 await using (var data = reader.GetStream(first + 2))
                 {

@@ -38,7 +38,10 @@ public sealed class VersionColumnsBuilder
     private bool _streaming = true;
     private readonly ArrayBufferWriter<byte> _block = new(1 << 16);
     private int _blockRecords;
-    private readonly List<(long Part, byte[] Plaintext)> _ready = [];
+    // The full blocks not handed out are copied back to back into one reused buffer, written over once they have been
+    // handed out and the next block is full: no array of its own per block (about 60 MB of them a million records).
+    private readonly List<(long Part, ReadOnlyMemory<byte> Plaintext)> _ready = [];
+    private readonly ArrayBufferWriter<byte> _readyBytes = new(1 << 16);
     private int _blocksHandedOut;
     private readonly ArrayBufferWriter<byte> _firstIds = new(256);
     private byte[] _previousId = new byte[64];
@@ -198,13 +201,20 @@ public sealed class VersionColumnsBuilder
 
     private void CutBlock()
     {
-        _ready.Add((VersionColumns.BlockPart(_blocksHandedOut + _ready.Count), _block.WrittenSpan.ToArray()));
+        if (_ready.Count == 0) _readyBytes.ResetWrittenCount(); // the blocks handed out last are no longer read
+        var start = _readyBytes.WrittenCount;
+        _readyBytes.Write(_block.WrittenSpan);
+        // A slice of the buffer as it is now: a later block that makes it grow moves the rest, not what this slice sees.
+        _ready.Add((VersionColumns.BlockPart(_blocksHandedOut + _ready.Count), _readyBytes.WrittenMemory[start..]));
         _block.ResetWrittenCount();
         _blockRecords = 0;
     }
 
-    /// <summary>The full record blocks (part number and plaintext) not handed out yet, while the records arrive in id order; the caller stores them.</summary>
-    public IReadOnlyList<(long Part, byte[] Plaintext)> TakeReadyBlocks()
+    /// <summary>
+    /// The full record blocks (part number and plaintext) not handed out yet, while the records arrive in id order; the
+    /// caller stores them. Each plaintext is valid until the next record is added: it is then written over.
+    /// </summary>
+    public IReadOnlyList<(long Part, ReadOnlyMemory<byte> Plaintext)> TakeReadyBlocks()
     {
         if (_ready.Count == 0) return [];
         var ready = _ready.ToArray();
@@ -223,7 +233,7 @@ public sealed class VersionColumnsBuilder
         _streaming = false;
         var kept = 0;
         foreach (var block in handedOut) kept += KeepAll(block.Span);
-        foreach (var (_, plaintext) in _ready) kept += KeepAll(plaintext);
+        foreach (var (_, plaintext) in _ready) kept += KeepAll(plaintext.Span);
         kept += KeepAll(_block.WrittenSpan);
         if (kept != RecordCount) throw new InvalidDataException($"The blocks handed back hold {kept} records, expected {RecordCount}.");
         _ready.Clear();
@@ -280,7 +290,7 @@ public sealed class VersionColumnsBuilder
     public void ForEachNotHandedOut(EncodedRecordAction record)
     {
         if (!_streaming) throw new InvalidOperationException("The records are kept for a sort: read them with ForEachKept.");
-        foreach (var (_, plaintext) in _ready) ForEachIn(plaintext, record);
+        foreach (var (_, plaintext) in _ready) ForEachIn(plaintext.Span, record);
         ForEachIn(_block.WrittenSpan, record);
     }
 
@@ -394,7 +404,7 @@ public sealed class VersionColumnsBuilder
 
         if (order is null)
         {
-            foreach (var block in _ready) yield return block;
+            foreach (var (part, plaintext) in _ready) yield return (part, plaintext.ToArray());
             _ready.Clear();
             yield break;
         }

@@ -126,8 +126,8 @@ public sealed class VersionDeltaBuilder
         foreach (var t in record.Tokens) (_deltaEntries[(int)t.Type] ??= []).Add(new Entry(t.Token, ordinal));
     }
 
-    /// <summary>The new version's full record blocks not handed out yet (part number and plaintext): store them as they come.</summary>
-    public IReadOnlyList<(long Part, byte[] Plaintext)> TakeReadyBlocks() => _builder.TakeReadyBlocks();
+    /// <summary>The new version's full record blocks not handed out yet (part number and plaintext, valid until the next base block is added): store them as they come.</summary>
+    public IReadOnlyList<(long Part, ReadOnlyMemory<byte> Plaintext)> TakeReadyBlocks() => _builder.TakeReadyBlocks();
 
     /// <summary>
     /// Once every base block is in: adds the delta's records after the base's last and ends the records (the last block is

@@ -15,6 +15,7 @@ internal abstract class VersionColumnStoreDecorator(IVersionColumnStore inner) :
     public virtual Task<IReadOnlyList<VersionPart>> ReadColumnsAsync(string versionId, CancellationToken ct) => inner.ReadColumnsAsync(versionId, ct);
     public virtual Task<int> ReadColumnsAsync(string versionId, SealedPartReader read, CancellationToken ct) => inner.ReadColumnsAsync(versionId, read, ct);
     public virtual Task<int> ReadColumnsUnmappedAsync(string versionId, SealedPartReader read, CancellationToken ct) => inner.ReadColumnsUnmappedAsync(versionId, read, ct);
+    public virtual Task<int> ReadBlocksAsync(string versionId, int fromBlock, int count, SealedPartReader read, CancellationToken ct) => inner.ReadBlocksAsync(versionId, fromBlock, count, read, ct);
     public virtual Task<IReadOnlyList<VersionPart>> ReadColumnPartsAsync(string versionId, long fromPart, int limit, CancellationToken ct) =>
         inner.ReadColumnPartsAsync(versionId, fromPart, limit, ct);
     public virtual Task<IReadOnlyList<VersionPart>> ReadBlocksAsync(string versionId, IReadOnlyCollection<int> blocks, CancellationToken ct) =>
