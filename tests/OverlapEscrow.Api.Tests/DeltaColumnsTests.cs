@@ -261,6 +261,81 @@ public sealed class DeltaColumnsTests
         Assert.Equal([(long)rotatedTo!.Value], after.Query<long>("SELECT DISTINCT CAST(key_version AS BIGINT) FROM version_columns WHERE version_id = @deltaVersion", new { deltaVersion }));
     }
 
+    /// <summary>Passes every call on; while rotations are left, runs a whole data-key rotation right after a build's second read of its base's columns (the merge).</summary>
+    private sealed class RotateAfterTheMerge(IVersionColumnStore inner, Func<Task> rotate) : VersionColumnStoreDecorator(inner)
+    {
+        public int RotationsLeft;
+        private int _reads;
+
+        public override async Task<int> ReadColumnsUnmappedAsync(string versionId, SealedPartReader read, CancellationToken ct)
+        {
+            var count = await Inner.ReadColumnsUnmappedAsync(versionId, read, ct);
+            if (Interlocked.Increment(ref _reads) % 2 == 0 && Interlocked.Decrement(ref RotationsLeft) >= 0) await rotate();
+            return count;
+        }
+    }
+
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(3, false)]
+    public async Task ADeltaWhoseBuildsRotationsOvertakeAfterTheirReadsIsListedAsSoonAsItIsCommitted(int rotations, bool storedByTheLoad)
+    {
+        // A rotation after the build has read everything under the old key, before it stores its header: the build gives up
+        // storing (its parts are under the retiring key). The load builds again under the new key (one rotation); when
+        // rotations overtake every build it tries (three), it returns the columns unstored, and the first list that finds
+        // the version's record blocks missing makes the caches load it again, which stores them. Either way the lists read.
+        RotateAfterTheMerge? columns = null;
+        EscrowApp app = null!;
+        string orgId = "";
+        var rotated = 0;
+        app = new EscrowApp()
+        {
+            TestServices = services => VersionColumnStoreDecorator.Replace(services, (_, store) => columns = new RotateAfterTheMerge(store, async () =>
+            {
+                await app.Services.GetRequiredService<OverlapEscrow.Application.Keys.DataKeyRotation>()
+                    .RotateAsync(orgId, new OverlapEscrow.Application.Keys.DataKeyRotationOptions(Settle: TimeSpan.Zero), CancellationToken.None);
+                Interlocked.Increment(ref rotated);
+            })),
+        };
+        using var _ = app;
+        var partnerIds = Enumerable.Range(0, 1000).Where(i => i % 3 == 0).ToHashSet();
+        var (org, theirs, partnership) = await PartneredAsync(app, "delta-rotated-" + rotations, partnerIds);
+        orgId = org.Id;
+        var population = await org.CreatePopulationAsync("Customers");
+        var mine = Enumerable.Range(0, 800).ToHashSet();
+        await org.UploadOkAsync(population, Accounts(mine, "v1"));
+        await app.RefreshedAsync();
+
+        columns!.RotationsLeft = rotations;
+        var applied = await org.UploadOkAsync(population, Deletions(Enumerable.Range(0, 90)) + Accounts(Enumerable.Range(800, 60), "v2"), delta: true);
+        var deltaVersion = applied["versionId"]!.GetValue<string>();
+        mine.ExceptWith(Enumerable.Range(0, 90));
+        mine.UnionWith(Enumerable.Range(800, 60));
+        Assert.Equal(mine.Count, applied["recordCount"]?.GetValue<long>());
+        Assert.Equal(rotations, rotated);
+
+        var listed = await org.ListAllAsync(partnership, population, theirs);
+        Assert.Equal(mine.Intersect(partnerIds).Select(i => $"A-{i:D5}").Order(StringComparer.Ordinal),
+            listed.Select(i => i["recordId"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        Assert.Contains(listed, i => i.ToJsonString().Contains("\"v2\""));
+        await app.RefreshedAsync();
+        // Stored by then, whole, under the key of now.
+        using var db = app.OpenAnyDatabase();
+        Assert.Equal(1, db.ExecuteScalar<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @deltaVersion AND part = 0", new { deltaVersion }));
+        Assert.Single(db.Query<long>("SELECT DISTINCT CAST(key_version AS BIGINT) FROM version_columns WHERE version_id = @deltaVersion", new { deltaVersion }));
+        Assert.Equal((mine.Count + 255) / 256, db.ExecuteScalar<long>(
+            $"SELECT COUNT(*) FROM version_columns WHERE version_id = @deltaVersion AND part >= {VersionColumns.BlockPart(0)}", new { deltaVersion }));
+
+        // The load itself, outside the caches and the refreshes: it returns the columns stored, built again after each
+        // rotation, unless rotations overtook every build it tries.
+        Assert.True(db.Execute("DELETE FROM version_columns WHERE version_id = @deltaVersion", new { deltaVersion }) > 0);
+        columns.RotationsLeft = rotations;
+        var versions = app.Services.GetRequiredService<OverlapEscrow.Application.Overlaps.VersionStore>();
+        Assert.Equal(mine.Count, (await versions.LoadAsync(org.Id, deltaVersion, CancellationToken.None)).RecordCount);
+        Assert.Equal(2 * rotations, rotated);
+        Assert.Equal(storedByTheLoad ? 1 : 0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @deltaVersion AND part = 0", new { deltaVersion }));
+    }
+
     [Theory]
     [InlineData("1")]
     [InlineData("1048576")]

@@ -150,7 +150,14 @@ public sealed class PopulationDataCache(IPopulationRepository populations, Versi
         if (missing.Count > 0)
         {
             var read = await store.ReadBlocksAsync(organizationId, data, missing, ct);
-            if (read.Count != missing.Count) throw new VersionGoneException();
+            if (read.Count != missing.Count)
+            {
+                // The version deleted meanwhile — or its columns not stored (a build that data-key rotations kept overtaking,
+                // VersionStore.LoadAsync): kept, it would fail every list until it left memory, so it leaves now and the
+                // caller's retry loads it again (which builds and stores them).
+                Drop(new VersionKey(populationId, data.VersionId));
+                throw new VersionGoneException();
+            }
             var gone = KeptToken(new VersionKey(populationId, data.VersionId));
             foreach (var (block, records) in read)
             {

@@ -22,43 +22,56 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
 
     public static string SealId(string versionId, long part) => versionId + ":" + part.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>The version's columns, without records; written first if the version had none stored.</summary>
+    /// <summary>
+    /// The version's columns, without records; written first if the version had none stored. A version whose columns are
+    /// built here is returned only once they are stored — its record blocks are what lists read — unless a data-key
+    /// rotation overtook every one of <see cref="LoadAttempts"/> builds (each then gives up storing under the retiring key):
+    /// its columns are returned anyway, and a list that finds its blocks missing makes the caches load it again
+    /// (<see cref="PopulationDataCache.RecordsAsync"/>).
+    /// </summary>
     /// <exception cref="VersionGoneException">The version (or its organization) no longer exists.</exception>
     public async Task<PopulationData> LoadAsync(string organizationId, string versionId, CancellationToken ct)
     {
-        var cipher = await CipherAsync(organizationId, ct);
-        try
+        for (var attempt = 1; ; attempt++)
         {
+            using var cipher = await CipherAsync(organizationId, ct);
             using (var decoder = new PartDecoder(cipher, versionId))
                 // Each part opened as it is read, from the store's reused buffer into this one, and copied into the columns.
                 if (await columns.ReadColumnsAsync(versionId, decoder.Add, ct) > 0) return decoder.Finish();
-            PopulationData? applied;
             try
             {
-                applied = await FromBaseColumnsAsync(cipher, versionId, ct);
+                var (data, stored) = await FromBaseColumnsAsync(cipher, versionId, ct) ?? await FromChainAsync(cipher, versionId, ct);
+                if (stored || attempt == LoadAttempts) return data;
             }
-            catch (CryptographicException)
+            catch (CryptographicException) when (attempt < LoadAttempts)
             {
+                // The parts a rotation re-sealed during the build are under a key the build's cipher does not hold (and the key
+                // it sealed with is destroyed); anything else that fails to open is damage.
                 if (await KeysStillCurrentAsync(cipher, ct)) throw;
-                // A data-key rotation ran during the build: the base's parts it re-sealed are under a key the build's cipher
-                // does not hold (and the key it sealed with is destroyed). The build's parts are gone with it; built again
-                // under the keys of now.
-                var retired = cipher;
-                cipher = await CipherAsync(organizationId, ct);
-                retired.Dispose();
-                applied = await FromBaseColumnsAsync(cipher, versionId, ct);
             }
-            if (applied is not null) return applied;
-            var data = await MaterializeAsync(cipher, versionId, ct);
-            // Not stored under a key a rotation begun meanwhile is retiring (as a delta's build, below).
-            if (await KeysStillCurrentAsync(cipher, ct)) await columns.StoreAsync(versionId, Seal(cipher, versionId, data), ct);
-            return data.WithoutRecords();
-        }
-        finally
-        {
-            cipher.Dispose();
+            // A data-key rotation ran during the build: its parts are gone with it; built again under the keys of now.
         }
     }
+
+    /// <summary>Builds of a version's columns that a data-key rotation may overtake before a load returns them unstored.</summary>
+    internal const int LoadAttempts = 3;
+
+    /// <summary>
+    /// The version materialized from its chain's segments and its columns stored: with <c>Stored</c> false (and its records,
+    /// which it then has nowhere else) when a data-key rotation began meanwhile.
+    /// </summary>
+    private async Task<(PopulationData Data, bool Stored)> FromChainAsync(IOrganizationCipher cipher, string versionId, CancellationToken ct)
+    {
+        var data = await MaterializeAsync(cipher, versionId, ct);
+        // Not stored under a key a rotation begun meanwhile is retiring (as a delta's build, below). Not stored either when
+        // another load stored them first: they are there all the same.
+        var stored = await KeysStillCurrentAsync(cipher, ct)
+            && (await columns.StoreAsync(versionId, Seal(cipher, versionId, data), ct) || await HeaderStoredAsync(versionId, ct));
+        return (stored ? data.WithoutRecords() : data, stored);
+    }
+
+    private async Task<bool> HeaderStoredAsync(string versionId, CancellationToken ct) =>
+        (await columns.ReadColumnPartsAsync(versionId, VersionColumns.HeaderPart, 1, ct)).Count == 1;
 
     /// <summary>The version with its records and their tokens, materialized from its record segments (what a compaction rewrites).</summary>
     public async Task<PopulationData> MaterializeAsync(string organizationId, string versionId, CancellationToken ct)
@@ -102,17 +115,17 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
     /// has no stored columns (the caller then materializes the chain, the old way).
     /// </summary>
     /// <exception cref="VersionGoneException">The version was superseded and deleted meanwhile.</exception>
-    private async Task<PopulationData?> FromBaseColumnsAsync(IOrganizationCipher cipher, string versionId, CancellationToken ct)
+    private async Task<(PopulationData Data, bool Stored)?> FromBaseColumnsAsync(IOrganizationCipher cipher, string versionId, CancellationToken ct)
     {
         // The version's row and its own segments only: the chain's read would bring its base's segments too (a whole
         // snapshot's, when it was stored with them).
         var version = await populations.GetVersionAsync(versionId, ct) ?? throw new VersionGoneException();
         if (version.Kind != VersionKind.Delta || version.BaseVersionId is not { } baseId) return null;
-        var stored = await columns.ReadColumnPartsAsync(baseId, VersionColumns.HeaderPart, 1, ct);
-        if (stored.Count == 0 || stored[0].Part != VersionColumns.HeaderPart) return null;
+        var baseHeaderPart = await columns.ReadColumnPartsAsync(baseId, VersionColumns.HeaderPart, 1, ct);
+        if (baseHeaderPart.Count == 0 || baseHeaderPart[0].Part != VersionColumns.HeaderPart) return null;
         VersionColumns.Header baseHeader;
         using (var plaintext = new PlaintextBuffer())
-            baseHeader = VersionColumns.ReadHeader(plaintext.Open(cipher, SealLabel, SealId(baseId, VersionColumns.HeaderPart), stored[0].Data));
+            baseHeader = VersionColumns.ReadHeader(plaintext.Open(cipher, SealLabel, SealId(baseId, VersionColumns.HeaderPart), baseHeaderPart[0].Data));
         var delta = new List<EscrowRecord>((int)Math.Min(version.ChangeCount, int.MaxValue));
         for (long next = 0; ;)
         {
@@ -186,14 +199,15 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
             // Stored from the arrays once the read is over: a read's callback cannot wait for a write.
             foreach (var (part, chunk) in VersionColumns.ColumnParts(data, reuseBuffers: true)) await store.AddAsync(part, chunk, ct);
             var header = new VersionPart(VersionColumns.HeaderPart, cipher.Seal(SealLabel, SealId(versionId, VersionColumns.HeaderPart), headerBytes));
-            // Given up (the next load builds it again under the keys of then) when a data-key rotation began during the build:
+            // Given up (LoadAsync builds it again under the keys of now) when a data-key rotation began during the build:
             // its parts are sealed under the key the rotation is retiring, and those stored after the rotation's last pass
             // would be under a destroyed key once it ends (left there, they would also stop the next rotation, which opens
             // every stored value).
-            if (await KeysStillCurrentAsync(cipher, ct)) await store.CompleteAsync(header, ct);
-            else await columns.RemoveUnfinishedAsync(versionId, ct);
+            var stored = await KeysStillCurrentAsync(cipher, ct)
+                && (await store.CompleteAsync(header, ct) || await HeaderStoredAsync(versionId, ct));
+            if (!stored) await columns.RemoveUnfinishedAsync(versionId, ct);
             finished = true;
-            return data;
+            return (data, stored);
         }
         finally
         {
@@ -259,10 +273,11 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
             if (_bytes >= batchBytes) await FlushAsync(ct);
         }
 
-        public async Task CompleteAsync(VersionPart header, CancellationToken ct)
+        /// <summary>Stores the header last; false when it was not stored (the version gone, its columns stored by another load, or a part under another key).</summary>
+        public async Task<bool> CompleteAsync(VersionPart header, CancellationToken ct)
         {
             await FlushAsync(ct);
-            if (_storing) await columns.CompleteAsync(versionId, header, _stored, ct);
+            return _storing && await columns.CompleteAsync(versionId, header, _stored, ct);
         }
 
         private async Task FlushAsync(CancellationToken ct)
