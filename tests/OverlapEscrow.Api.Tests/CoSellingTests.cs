@@ -124,14 +124,35 @@ public sealed class CoSellingTests : IAsyncLifetime
         Assert.Equal(["O-4"], data["opportunities"]!.AsArray().Select(o => o!.GetValue<string>()));
         Assert.Equal("New joint opportunity with co-b Inc.: O-4 (Pipeline).", data["text"]!.GetValue<string>());
         Assert.Equal(1, data["count"]!.GetValue<int>());
+        // The partner population the opportunities overlap (one alpha sees at the overlaps level: what the delivery's
+        // withdrawal is judged on), and nothing of its records.
+        Assert.Equal(_deals, data["partnerPopulationId"]!.GetValue<string>());
         Assert.DoesNotContain("B-DEAL", second.Body);
-        Assert.DoesNotContain(_deals, second.Body);
         Assert.DoesNotContain("987654", second.Body);
+        Assert.DoesNotContain(_secret, second.Body);
 
         // A change that adds no joint opportunity sends none.
         await _b.UploadOkAsync(_deals, Deals(1, 4, 5));
         await _app.RefreshedAsync();
         Assert.Equal(0, await _app.DeliverDueAsync());
+    }
+
+    [Theory]
+    [InlineData("hidden")]
+    [InlineData("counts")]
+    [InlineData("terminated")]
+    public async Task AQueuedJointOpportunityIsWithdrawnWhenThePartnerStopsSharingItsPopulationOrEndsThePartnershipBeforeItGoesOut(string revocation)
+    {
+        // The partnership's first refresh queued O-1 for alpha; before it is delivered, beta takes back what made it joint.
+        var webhook = (await _a.Http.GetFromJsonAsync<JsonArray>("/v1/webhooks"))!.Single()!["id"]!.GetValue<string>();
+        if (revocation == "terminated") await Expect(await _b.Http.PostAsync($"/v1/partnerships/{_partnership}/terminate", null), HttpStatusCode.OK);
+        else await _b.ShareAsync(_deals, revocation);
+
+        Assert.Equal(1, await _app.DeliverDueAsync());
+        Assert.Empty(_receiver.On("/a"));
+        var delivery = Assert.Single((await _a.Http.GetFromJsonAsync<JsonObject>($"/v1/webhooks/{webhook}/deliveries"))!["items"]!.AsArray())!;
+        Assert.Equal("failed", delivery["status"]!.GetValue<string>());
+        Assert.StartsWith("Withdrawn: ", Assert.Single(delivery["attemptLog"]!.AsArray())!["error"]!.GetValue<string>());
     }
 
     [Fact]

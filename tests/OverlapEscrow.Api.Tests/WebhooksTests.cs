@@ -452,6 +452,55 @@ public sealed class WebhooksTests : IAsyncLifetime
 
     [Trait("AlsoOn", "postgres")]
     [Fact]
+    public async Task APendingCountsEventIsWithdrawnWhenThePartnerSwitchesExactCountsOffOrRaisesItsMinimumBeforeItGoesOut()
+    {
+        var (webhook, _) = await CreateWebhookAsync(_alpha.Http, _receiver.BaseUrl + "/counts", "overlaps.changed");
+        var mine = await _alpha.CreatePopulationAsync("Mine");
+        var theirs = await _beta.CreatePopulationAsync("Customers");
+        await _beta.UploadOkAsync(theirs, Records.Range("B", 1, 40));
+        var partnership = await _alpha.PartnerAsync(_beta);
+        await Expect(await _beta.Http.PutAsJsonAsync($"/v1/populations/{theirs}/sharing", new { level = "counts", minimumCount = 5 }), HttpStatusCode.OK);
+        await _beta.SetPrivacyAsync(partnership, new { exactCounts = true, confirmExactCounts = true });
+        await _app.RefreshedAsync();
+        await _app.DeliverDueAsync();
+        var before = _receiver.On("/counts").Count();
+
+        // Exact counts: twenty overlapping accounts make an event with the exact 20, which goes out.
+        await _alpha.UploadOkAsync(mine, Records.Range("A", 1, 20));
+        await _app.RefreshedAsync();
+        await _app.DeliverDueAsync();
+        var exact = _receiver.On("/counts").Skip(before).Select(e => e.Json["data"]!["cells"]![0]!).Single(c => c["count"]?.GetValue<int>() == 20);
+        Assert.False(exact["privacy"]!["protected"]!.GetValue<bool>());
+        var sent = _receiver.On("/counts").Count();
+
+        // Twenty-five queue another exact event; beta switches exact counts off before it goes out: withdrawn.
+        await _alpha.UploadOkAsync(mine, Records.Range("A", 1, 25));
+        await _app.RefreshedAsync();
+        await _beta.NearlyExactAsync(partnership);
+        await _app.DeliverDueAsync();
+        Assert.DoesNotContain(_receiver.On("/counts").Skip(sent), e => e.Json["data"]!["cells"]!.AsArray().Any(c => c!["privacy"]?["protected"]?.GetValue<bool>() == false));
+        Assert.Contains((await DeliveriesAsync(_alpha.Http, webhook)).Select(d => d!["attemptLog"]!.AsArray().Last()!["error"]?.GetValue<string>()),
+            error => error == "Withdrawn: the partner no longer gives exact counts.");
+
+        // Noised now (nearly exact: ε = 10 a release): thirty queue an event near 30; beta raises its minimum to 100 before
+        // it goes out. Whatever is delivered from here on shows no value below 100.
+        await _app.DeliverDueAsync();
+        sent = _receiver.On("/counts").Count();
+        await _alpha.UploadOkAsync(mine, Records.Range("A", 1, 30));
+        await _app.RefreshedAsync();
+        await Expect(await _beta.Http.PutAsJsonAsync($"/v1/populations/{theirs}/sharing", new { level = "counts", minimumCount = 100 }), HttpStatusCode.OK);
+        await _app.DeliverDueAsync();
+        foreach (var cell in _receiver.On("/counts").Skip(sent).SelectMany(e => e.Json["data"]!["cells"]!.AsArray()))
+        {
+            Assert.True(cell!["count"] is null || cell["count"]!.GetValue<int>() >= 100, cell.ToJsonString());
+            Assert.True(cell["previousCount"] is null || cell["previousCount"]!.GetValue<int>() >= 100, cell.ToJsonString());
+        }
+        Assert.Contains((await DeliveriesAsync(_alpha.Http, webhook)).Select(d => d!["attemptLog"]!.AsArray().Last()!["error"]?.GetValue<string>()),
+            error => error == "Withdrawn: the partner raised its minimum reportable count since the event.");
+    }
+
+    [Trait("AlsoOn", "postgres")]
+    [Fact]
     public async Task WebhooksOfAnotherOrganizationAnswerNotFoundAndViewersCannotManageThem()
     {
         var (webhookId, _) = await CreateWebhookAsync(_alpha.Http, _receiver.BaseUrl + "/alpha", "sync.failed");

@@ -38,6 +38,9 @@ public sealed class CountReleases(ICountReleaseRepository store, ITransactions t
     public async Task<PrivacySettings> SettingsAsync(ICountReleaseRepository releases, string ownerOrganizationId, string partnerOrganizationId, CancellationToken ct) =>
         ((await releases.GetSettingsAsync(ownerOrganizationId, partnerOrganizationId, ct))?.Overrides ?? PrivacyOverrides.None).Resolve(Defaults);
 
+    /// <summary>The settings the partner of <paramref name="view"/> has in force for its counts-level sharing with the view's organization.</summary>
+    public Task<PrivacySettings> SettingsAsync(PartnerView view, CancellationToken ct) => SettingsAsync(store, view.Partner.Id, view.MyOrganizationId, ct);
+
     /// <summary>
     /// The value of a counts-level cell for the viewer of <paramref name="view"/> (the matrix, the history): the stored one,
     /// or a new one when due. The overlap is computed only then, and outside the transaction that stores the release.

@@ -11,10 +11,12 @@ namespace OverlapEscrow.Application.Signals;
 
 /// <summary>
 /// The data of coselling.joint_opportunity: my open opportunities that newly overlap a partner's opportunities
-/// population shared with me at the overlaps level. Everything in it is the receiver's own (its population, its record
-/// ids) or the partner's identity, as in a partnership event; no partner population, field or count, so nothing in it
-/// can be out of date if the partner changes its rules before delivery. <see cref="Text"/> is a line a Slack incoming
-/// webhook can post (docs/webhooks.md shows the adapter).
+/// population (<see cref="PartnerPopulationId"/>) shared with me at the overlaps level. Everything else in it is the
+/// receiver's own (its population, its record ids) or the partner's identity, as in a partnership event; no partner
+/// field or count. The record ids are an overlap result all the same: a delivery is withdrawn when, by the time it is
+/// sent, the partnership has ended or that population is no longer shared with me at the overlaps level
+/// (<c>ChangeNotice.JointOpportunityWithdrawalReason</c>). <see cref="Text"/> is a line a Slack incoming webhook can post
+/// (docs/webhooks.md shows the adapter).
 /// </summary>
 /// <remarks>
 /// <see cref="Opportunities"/> lists at most <see cref="JointOpportunities.MaxListed"/> of them (<see cref="Count"/> says how many
@@ -22,7 +24,7 @@ namespace OverlapEscrow.Application.Signals;
 /// is written for Slack: the names and ids in it have Slack's control characters escaped.
 /// </remarks>
 public sealed record JointOpportunityNotice(string PartnershipId, PartnershipNotice.OtherSide Partner, string MyPopulationId, string MyPopulationName,
-    IReadOnlyList<string> Opportunities, string Text, int Count);
+    string PartnerPopulationId, IReadOnlyList<string> Opportunities, string Text, int Count);
 
 /// <summary>
 /// Detects new joint opportunities while the refresher records a side's history: before the new points are written, it
@@ -73,7 +75,7 @@ public sealed class JointOpportunities(IKeyring keyring, IEventPublisher events,
             var text = $"New joint opportunit{(added.Count == 1 ? "y" : "ies")} with {SlackEscape(view.Partner.Name)}: {SlackEscape(string.Join(", ", shown))}"
                        + (added.Count > shown.Count ? $" and {added.Count - shown.Count} more" : "") + $" ({SlackEscape(cell.Mine.Name)}).";
             notices.Add(new JointOpportunityNotice(view.Partnership.Id, new PartnershipNotice.OtherSide(view.Partner.Slug, view.Partner.Name),
-                cell.Mine.Id, cell.Mine.Name, [.. added.Take(MaxListed)], text, added.Count));
+                cell.Mine.Id, cell.Mine.Name, cell.Theirs.Id, [.. added.Take(MaxListed)], text, added.Count));
         }
         return notices;
     }

@@ -2,11 +2,14 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Outbound;
 using OverlapEscrow.Application.Overlaps;
+using OverlapEscrow.Application.Privacy;
+using OverlapEscrow.Application.Signals;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Disclosure;
 using OverlapEscrow.Domain.Sharing;
@@ -29,6 +32,7 @@ public sealed class WebhookDeliverer(
     IWebhookRepository webhooks,
     IKeyring keyring,
     PartnerViews views,
+    CountReleases counts,
     OutboundHttp http,
     RetrySchedule retries,
     IOptions<WebhookOptions> options,
@@ -153,20 +157,32 @@ public sealed class WebhookDeliverer(
     }
 
     /// <summary>
-    /// Why an <c>overlaps.changed</c> delivery must no longer go out, or null: the domain's rule for change notices,
-    /// judged on the partnership and rules in force now (a revocation takes effect on the very next event, retries included).
+    /// Why a delivery that carries overlap results (<c>overlaps.changed</c>, <c>coselling.joint_opportunity</c>) must no
+    /// longer go out, or null: the domain's rules (<see cref="ChangeNotice"/>), judged on the partnership, the rules and the
+    /// partner's privacy settings in force now (a revocation takes effect on the very next event, retries included).
     /// </summary>
     private async Task<string?> WithdrawnAsync(DueDelivery delivery, string body, CancellationToken ct)
     {
-        if (delivery.EventType != OverlapsChanged.Type) return null;
-        using var doc = System.Text.Json.JsonDocument.Parse(body);
+        if (delivery.EventType is not (OverlapsChanged.Type or JointOpportunities.Type)) return null;
+        using var doc = JsonDocument.Parse(body);
         if (!doc.RootElement.TryGetProperty("data", out var data) || !data.TryGetProperty("partnershipId", out var pid)) return "Withdrawn: the event names no partnership.";
         var view = await views.LoadAsync(delivery.OrganizationId, pid.GetString()!, ct);
-        var cells = data.GetProperty("cells").EnumerateArray().Select(cell => (
+        if (delivery.EventType == JointOpportunities.Type)
+            return ChangeNotice.JointOpportunityWithdrawalReason(view, data.GetProperty("myPopulationId").GetString()!,
+                data.TryGetProperty("partnerPopulationId", out var theirs) ? theirs.GetString() : null);
+        var cells = data.GetProperty("cells").EnumerateArray().Select(cell => new SentCell(
             cell.GetProperty("myPopulationId").GetString()!,
             cell.GetProperty("partnerPopulationId").GetString()!,
-            Enum.TryParse<SharingLevel>(cell.GetProperty("level").GetString(), ignoreCase: true, out var level) ? level : SharingLevel.Hidden)).ToList();
-        return ChangeNotice.WithdrawalReason(view, cells);
+            Enum.TryParse<SharingLevel>(cell.GetProperty("level").GetString(), ignoreCase: true, out var level) ? level : SharingLevel.Hidden,
+            Int(cell, "count"),
+            Int(cell, "previousCount"),
+            cell.TryGetProperty("privacy", out var privacy) && privacy.ValueKind == JsonValueKind.Object
+                && privacy.TryGetProperty("protected", out var noised) && noised.ValueKind == JsonValueKind.False)).ToList();
+        // The partner's settings for me, read only when a counts-level cell needs them.
+        var exactCountsNow = view is not null && cells.Any(c => c.Level == SharingLevel.Counts) && (await counts.SettingsAsync(view, ct)).ExactCounts;
+        return ChangeNotice.WithdrawalReason(view, cells, exactCountsNow);
+
+        static int? Int(JsonElement cell, string name) => cell.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : null;
     }
 
     /// <summary>Why a request failed, in words that quote nothing the receiver sent.</summary>

@@ -63,17 +63,49 @@ public static class ChangeNotice
     /// <summary>
     /// Why a notice rendered earlier must no longer be sent, or null when it may. It was rendered under the rules in
     /// force when the change happened; if the partnership has ended since (or is not the viewer's: <paramref name="view"/>
-    /// null), or a cell it names is hidden now or shared at another level, sending it would release what the owner
-    /// has since withdrawn. A revocation takes effect on the very next notice, retries included.
+    /// null), a cell it names is hidden now or shared at another level, or a counts-level value in it is one the rules
+    /// of now would not show — exact while the partner no longer gives exact counts (<paramref name="exactCountsNow"/>),
+    /// or below the minimum reportable count it has raised since — sending it would release what the owner has since
+    /// withdrawn. A revocation takes effect on the very next notice, retries included.
     /// </summary>
-    public static string? WithdrawalReason(PartnerView? view, IEnumerable<(string MyPopulationId, string PartnerPopulationId, SharingLevel Level)> cells)
+    /// <remarks>
+    /// The minimum is checked on the values the notice carries. A noised value is what the minimum was compared with
+    /// (<see cref="CountDraw.Gate"/> equals it); an exact one was compared through the smaller of both sides' counts, which
+    /// the notice does not carry, so an exact value at or above a raised minimum still goes — exact counts are the
+    /// owner's explicit choice to give up that protection.
+    /// </remarks>
+    public static string? WithdrawalReason(PartnerView? view, IEnumerable<SentCell> cells, bool exactCountsNow)
     {
         if (view is null || !view.Partnership.SharesData) return "Withdrawn: the partnership is no longer active.";
-        foreach (var (mine, theirs, level) in cells)
+        foreach (var cell in cells)
         {
-            var now = view.PartnerShares(mine, theirs).Level;
-            if (now == SharingLevel.Hidden || now != level) return "Withdrawn: the partner changed what it shares since the event.";
+            var now = view.PartnerShares(cell.MyPopulationId, cell.PartnerPopulationId);
+            if (now.Level == SharingLevel.Hidden || now.Level != cell.Level) return "Withdrawn: the partner changed what it shares since the event.";
+            if (cell.Level != SharingLevel.Counts) continue;
+            if (cell.Exact && !exactCountsNow) return "Withdrawn: the partner no longer gives exact counts.";
+            if (cell.Count < now.MinimumCount || cell.PreviousCount < now.MinimumCount)
+                return "Withdrawn: the partner raised its minimum reportable count since the event.";
         }
         return null;
     }
+
+    /// <summary>
+    /// Why a joint-opportunity notice (my record ids that overlap the partner's opportunities population
+    /// <paramref name="partnerPopulationId"/>) rendered earlier must no longer be sent, or null when it may: the ids are a
+    /// derived overlap result, released only while the partnership is active and the population still shared with me at
+    /// the overlaps level. A notice rendered before it named the population (null) is judged on the partnership only.
+    /// </summary>
+    public static string? JointOpportunityWithdrawalReason(PartnerView? view, string myPopulationId, string? partnerPopulationId)
+    {
+        if (view is null || !view.Partnership.SharesData) return "Withdrawn: the partnership is no longer active.";
+        if (partnerPopulationId is not null && view.PartnerShares(myPopulationId, partnerPopulationId).Level != SharingLevel.Overlaps)
+            return "Withdrawn: the partner changed what it shares since the event.";
+        return null;
+    }
 }
+
+/// <summary>
+/// A cell as a rendered notice carries it: the level it was released at and, at the counts level, its values and whether
+/// they were exact (not noised).
+/// </summary>
+public sealed record SentCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, int? Count = null, int? PreviousCount = null, bool Exact = false);

@@ -71,11 +71,15 @@ public class ChangeNoticeTests
         Assert.Empty(ChangeNotice.For(View(PartnershipStatus.Terminated, theirRules: [Default("t1", SharingLevel.Overlaps)]), [Change("m1", "t1", 0, 10)], []));
     }
 
+    private static SentCell Sent(string mine, string theirs, SharingLevel level, int? count = null, int? previous = null, bool exact = false) =>
+        new(mine, theirs, level, count, previous, exact);
+
     [Fact]
     public void ANoticeIsWithdrawnWhenThePartnershipEndsOrIsNotTheViewers()
     {
-        Assert.NotNull(ChangeNotice.WithdrawalReason(null, [("m1", "t1", SharingLevel.Overlaps)]));
-        Assert.NotNull(ChangeNotice.WithdrawalReason(View(PartnershipStatus.Terminated, theirRules: [Default("t1", SharingLevel.Overlaps)]), [("m1", "t1", SharingLevel.Overlaps)]));
+        Assert.NotNull(ChangeNotice.WithdrawalReason(null, [Sent("m1", "t1", SharingLevel.Overlaps)], exactCountsNow: false));
+        Assert.NotNull(ChangeNotice.WithdrawalReason(View(PartnershipStatus.Terminated, theirRules: [Default("t1", SharingLevel.Overlaps)]),
+            [Sent("m1", "t1", SharingLevel.Overlaps)], exactCountsNow: false));
     }
 
     [Fact]
@@ -85,16 +89,55 @@ public class ChangeNoticeTests
         var loweredNow = View(theirRules: [Default("t1", SharingLevel.Counts)]);
         var raisedNow = View(theirRules: [Default("t1", SharingLevel.Overlaps)]);
 
-        Assert.NotNull(ChangeNotice.WithdrawalReason(hiddenNow, [("m1", "t1", SharingLevel.Overlaps)]));
-        Assert.NotNull(ChangeNotice.WithdrawalReason(loweredNow, [("m1", "t1", SharingLevel.Overlaps)]));
-        Assert.NotNull(ChangeNotice.WithdrawalReason(raisedNow, [("m1", "t1", SharingLevel.Counts)]));
+        Assert.NotNull(ChangeNotice.WithdrawalReason(hiddenNow, [Sent("m1", "t1", SharingLevel.Overlaps)], exactCountsNow: false));
+        Assert.NotNull(ChangeNotice.WithdrawalReason(loweredNow, [Sent("m1", "t1", SharingLevel.Overlaps)], exactCountsNow: false));
+        Assert.NotNull(ChangeNotice.WithdrawalReason(raisedNow, [Sent("m1", "t1", SharingLevel.Counts, 40, 30)], exactCountsNow: false));
     }
 
     [Fact]
     public void ANoticeWhoseCellsAreSharedAsBeforeIsStillDeliverable()
     {
-        var view = View(theirRules: [Default("t1", SharingLevel.Overlaps), Default("t2", SharingLevel.Counts)]);
+        var view = View(theirRules: [Default("t1", SharingLevel.Overlaps), Default("t2", SharingLevel.Counts, 5)]);
 
-        Assert.Null(ChangeNotice.WithdrawalReason(view, [("m1", "t1", SharingLevel.Overlaps), ("m2", "t2", SharingLevel.Counts)]));
+        Assert.Null(ChangeNotice.WithdrawalReason(view, [Sent("m1", "t1", SharingLevel.Overlaps, 3, 2), Sent("m2", "t2", SharingLevel.Counts, 5, null)], exactCountsNow: false));
+        Assert.Null(ChangeNotice.WithdrawalReason(view, [Sent("m2", "t2", SharingLevel.Counts, 9, 7, exact: true)], exactCountsNow: true));
+    }
+
+    [Fact]
+    public void AnExactCountsValueIsWithdrawnOnceThePartnerNoLongerGivesExactCounts()
+    {
+        var view = View(theirRules: [Default("t1", SharingLevel.Counts, 5)]);
+
+        Assert.NotNull(ChangeNotice.WithdrawalReason(view, [Sent("m1", "t1", SharingLevel.Counts, 25, 20, exact: true)], exactCountsNow: false));
+        // Withheld both times, but exact: still not what the rules of now would show.
+        Assert.NotNull(ChangeNotice.WithdrawalReason(view, [Sent("m1", "t1", SharingLevel.Counts, null, null, exact: true)], exactCountsNow: false));
+        // A noised value is unaffected by the switch; the overlaps level is exact by nature.
+        Assert.Null(ChangeNotice.WithdrawalReason(view, [Sent("m1", "t1", SharingLevel.Counts, 25, 20)], exactCountsNow: false));
+        Assert.Null(ChangeNotice.WithdrawalReason(View(theirRules: [Default("t1", SharingLevel.Overlaps)]), [Sent("m1", "t1", SharingLevel.Overlaps, 25, 20)], exactCountsNow: false));
+    }
+
+    [Fact]
+    public void ACountsValueBelowAMinimumRaisedSinceIsWithdrawn()
+    {
+        var raised = View(theirRules: [Default("t1", SharingLevel.Counts, 10)]);
+
+        Assert.NotNull(ChangeNotice.WithdrawalReason(raised, [Sent("m1", "t1", SharingLevel.Counts, 9, 12)], exactCountsNow: false));
+        Assert.NotNull(ChangeNotice.WithdrawalReason(raised, [Sent("m1", "t1", SharingLevel.Counts, 12, 9)], exactCountsNow: false));
+        Assert.NotNull(ChangeNotice.WithdrawalReason(raised, [Sent("m1", "t1", SharingLevel.Counts, 12, null), Sent("m1", "t1", SharingLevel.Counts, null, 3)], exactCountsNow: false));
+        Assert.Null(ChangeNotice.WithdrawalReason(raised, [Sent("m1", "t1", SharingLevel.Counts, 10, null)], exactCountsNow: false));
+    }
+
+    [Fact]
+    public void AJointOpportunityNoticeIsWithdrawnWhenThePartnershipEndsOrThePartnersPopulationIsNoLongerSharedAtTheOverlapsLevel()
+    {
+        foreach (var level in new[] { SharingLevel.Hidden, SharingLevel.Counts })
+            Assert.NotNull(ChangeNotice.JointOpportunityWithdrawalReason(View(theirRules: [Default("t1", level)]), "m1", "t1"));
+        Assert.NotNull(ChangeNotice.JointOpportunityWithdrawalReason(View(PartnershipStatus.Terminated, theirRules: [Default("t1", SharingLevel.Overlaps)]), "m1", "t1"));
+        Assert.NotNull(ChangeNotice.JointOpportunityWithdrawalReason(null, "m1", "t1"));
+        Assert.NotNull(ChangeNotice.JointOpportunityWithdrawalReason(View(PartnershipStatus.Terminated), "m1", null));
+
+        Assert.Null(ChangeNotice.JointOpportunityWithdrawalReason(View(theirRules: [Default("t1", SharingLevel.Overlaps)]), "m1", "t1"));
+        // One queued before notices named the partner's population: judged on the partnership alone.
+        Assert.Null(ChangeNotice.JointOpportunityWithdrawalReason(View(theirRules: [Default("t1", SharingLevel.Hidden)]), "m1", null));
     }
 }
