@@ -159,6 +159,42 @@ public sealed class UploadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AFieldOrColumnGivenTwiceIsRefusedNamingItAndChangesNothing()
+    {
+        // Which of two values would count is left to the order of fields: refused, not guessed.
+        await _org.UploadOkAsync(_population, Records.Range("K", 0, 2));
+        var before = await CurrentVersionAsync();
+        var hash = Records.DomainHash("a.example");
+        foreach (var (row, field) in new[]
+        {
+            ($$$"""{"recordId":"FIRST","recordId":"SECOND","identifiers":{"domain":"{{{hash}}}"}}""", "recordId"),
+            ($$$"""{"recordId":"R","identifiers":{"domain":"{{{hash}}}"},"identifiers":{"name":"{{{hash}}}"}}""", "identifiers"),
+            ($$$"""{"recordId":"R","identifiers":{"domain":"{{{hash}}}"},"attributes":{"stage":"a"},"attributes":{"stage":"b"}}""", "attributes"),
+            ($$"""{"recordId":"R","op":"upsert","identifiers":{"domain":"{{hash}}"},"op":"delete"}""", "op"),
+        })
+        {
+            var problem = await ExpectProblem(await _org.Http.UploadAsync(_population, Records.Range("A", 0, 3) + row + "\n"), HttpStatusCode.UnprocessableEntity);
+            var error = Assert.Single(problem["errors"]!.AsArray())!;
+            Assert.Equal((4L, field), (error["row"]!.GetValue<long>(), error["field"]!.GetValue<string>()));
+        }
+
+        foreach (var (header, column) in new[] { ("recordId,recordId,domain", "recordId"), ("recordId,domain,attr.stage,attr.stage", "attr.stage"), ("op,recordId,domain,op", "op") })
+        {
+            var cells = string.Join(',', header.Split(',').Select(h => h == "domain" ? hash : "x"));
+            var problem = await ExpectProblem(await _org.Http.UploadAsync(_population, header + "\r\n" + cells + "\r\n", "text/csv"), HttpStatusCode.BadRequest);
+            Assert.Contains(column + " twice", problem["detail"]!.GetValue<string>());
+            Assert.Equal((1L, "header"), (problem["errors"]![0]!["row"]!.GetValue<long>(), problem["errors"]![0]!["field"]!.GetValue<string>()));
+        }
+        // RFC 4180 CSV: commas. A semicolon-separated export is one unknown column, not guessed.
+        var semicolons = await ExpectProblem(await _org.Http.UploadAsync(_population, $"recordId;domain\r\nA-1;{hash}\r\n", "text/csv"), HttpStatusCode.BadRequest);
+        Assert.Contains("column 1", semicolons["detail"]!.GetValue<string>());
+        Assert.Equal(before, await CurrentVersionAsync());
+        // An identifier column may repeat: each adds its hashes.
+        await Expect(await _org.Http.UploadAsync(_population, $"recordId,domain,domain\r\nA-1,{hash},{Records.DomainHash("b.example")}\r\n", "text/csv"), HttpStatusCode.OK);
+        Assert.NotEqual(before, await CurrentVersionAsync());
+    }
+
+    [Fact]
     public async Task OversizedBodiesAndTooManyRowsAreRefusedAndChangeNothing()
     {
         await _org.UploadOkAsync(_population, Records.Range("K", 0, 2));

@@ -24,6 +24,9 @@ public sealed class CsvUploadParser(RowRules rules, IOptions<UploadOptions> opti
             // The header is read as an ordinary record so that its columns are checked here, by our rules.
             HasHeader = false,
             Mode = CsvMode.Rfc4180,
+            // Commas, as documented: not detected from the first lines (the library would choose among , ; tab and |, and
+            // '|' also separates several hashes in one cell).
+            Separator = ',',
             AllowLineBreaksInQuotes = true,
             SkipEmptyLines = true,
             // A record is buffered until its closing quote: bound it so one unterminated quote cannot eat the heap.
@@ -88,6 +91,9 @@ public sealed class CsvUploadParser(RowRules rules, IOptions<UploadOptions> opti
         var columns = new (ColumnKind, string)[header.Length];
         var errors = new List<string>();
         var hasId = false;
+        // recordId, op and each attribute once: a repeated one would leave which cell counts to the order of the columns.
+        // An identifier column may repeat (each adds its hashes).
+        var once = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < header.Length; i++)
         {
             var h = header[i].Trim();
@@ -95,7 +101,11 @@ public sealed class CsvUploadParser(RowRules rules, IOptions<UploadOptions> opti
             else if (h == "op") columns[i] = (ColumnKind.Op, h);
             else if (IdentifierTypes.TryParse(h, out _)) columns[i] = (ColumnKind.Identifier, h);
             else if (h.StartsWith("attr.", StringComparison.Ordinal) && AttributeNames.IsValid(h[5..])) columns[i] = (ColumnKind.Attribute, h[5..]);
-            else errors.Add($"column {i + 1}");
+            else { errors.Add($"column {i + 1}"); continue; }
+            if (columns[i].Item1 != ColumnKind.Identifier && !once.Add(h))
+                throw new UploadRejectedException(400, "Repeated CSV column",
+                    $"The header gives {h} twice (column {i + 1}): recordId, op and each attr.<name> are one column each.",
+                    new RowError(1, "header", $"{h} is repeated at column {i + 1}."));
         }
         if (errors.Count > 0)
             throw new UploadRejectedException(400, "Unknown CSV columns",

@@ -306,27 +306,42 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
         {
             var reader = new Utf8JsonReader(text, new JsonReaderOptions { MaxDepth = 4 });
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) { row.Fail(null, "A row is one JSON object."); return row; }
+            // Each field once: a repeated name is ambiguous (RFC 8259 §4: names SHOULD be unique, and readers differ on which
+            // value counts), so the row is refused rather than read as one of them.
+            var seen = 0;
+            bool Twice(int field, string name, ref Utf8JsonReader r)
+            {
+                if ((seen & field) == 0) { seen |= field; return false; }
+                r.Read();
+                r.Skip();
+                row.Fail(name, $"The field {name} is given twice.");
+                return true;
+            }
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 // Property names are compared as UTF-8, without allocating a string per field.
                 if (reader.ValueTextEquals("recordId"u8))
                 {
+                    if (Twice(1, "recordId", ref reader)) continue;
                     reader.Read();
                     if (reader.TokenType != JsonTokenType.String) { row.Fail("recordId", "recordId must be a string."); reader.Skip(); }
                     else rules.SetRecordId(row, reader.GetString());
                 }
                 else if (reader.ValueTextEquals("identifiers"u8))
                 {
+                    if (Twice(2, "identifiers", ref reader)) continue;
                     reader.Read();
                     ReadIdentifiers(ref reader, row);
                 }
                 else if (reader.ValueTextEquals("attributes"u8))
                 {
+                    if (Twice(4, "attributes", ref reader)) continue;
                     reader.Read();
                     ReadAttributes(ref reader, row, strings);
                 }
                 else if (reader.ValueTextEquals("op"u8))
                 {
+                    if (Twice(8, "op", ref reader)) continue;
                     reader.Read();
                     if (reader.TokenType != JsonTokenType.String) { row.Fail("op", "op must be a string."); reader.Skip(); }
                     else rules.SetOp(row, reader.GetString());
