@@ -107,6 +107,27 @@ public sealed class DeltaColumnsTests
             (await org.ListAllAsync(partnership, built, theirs)).Select(i => i.ToJsonString()));
     }
 
+    [Theory]
+    [InlineData(1)] // inside the first range of blocks a build reads at once
+    [InlineData(3)] // its last
+    public async Task ADeltaOverABaseMissingARecordBlockIsMaterializedFromTheBasesSegments(int missingBlock)
+    {
+        // Snapshots keep their segments here, so the chain can still be read record by record.
+        using var app = new EscrowApp(new Dictionary<string, string?> { ["Escrow:Uploads:SnapshotSegments"] = "true" });
+        var partnerIds = Enumerable.Range(0, 1000).ToHashSet();
+        var (org, theirs, partnership) = await PartneredAsync(app, "delta-missing-block-" + missingBlock, partnerIds);
+        var population = await org.CreatePopulationAsync("Customers");
+        var baseVersion = (await org.UploadOkAsync(population, Accounts(Enumerable.Range(0, 800), "v1")))["versionId"]!.GetValue<string>();
+        await app.RefreshedAsync();
+        using (var db = app.OpenAnyDatabase())
+            Assert.Equal(1, db.Execute($"DELETE FROM version_columns WHERE version_id = @baseVersion AND part = {VersionColumns.BlockPart(missingBlock)}", new { baseVersion }));
+
+        await org.UploadOkAsync(population, Accounts(Enumerable.Range(800, 10), "v2"), delta: true);
+
+        var listed = await org.ListAllAsync(partnership, population, theirs);
+        Assert.Equal(Enumerable.Range(0, 810).Select(i => $"A-{i:D5}"), listed.Select(i => i["recordId"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+    }
+
     /// <summary>Passes every call on; once armed, the first batch of a committed version's parts holding a token column part is followed by a "crash".</summary>
     private sealed class CrashAfterABatch(IVersionColumnStore inner, Func<string, Task> atCrash) : VersionColumnStoreDecorator(inner)
     {

@@ -160,13 +160,17 @@ public sealed class VersionStore(IPopulationRepository populations, IVersionColu
                 for (var from = 0; from < blockCount; from += BaseBlocksRead)
                 {
                     var count = Math.Min(BaseBlocksRead, blockCount - from);
-                    var read = await columns.ReadBlocksAsync(baseId, from, count, (part, nonce, ciphertext, keyVersion) =>
-                        builder.AddBaseBlock((int)(part & 0xFFFF_FFFF), opener.Open(part, nonce, ciphertext, keyVersion)), ct);
+                    // Blocks are added only while none is missing: a gap stops them (AddBaseBlock would refuse the next one).
+                    var next = from;
+                    await columns.ReadBlocksAsync(baseId, from, count, (part, nonce, ciphertext, keyVersion) =>
+                    {
+                        if ((int)(part & 0xFFFF_FFFF) != next) return;
+                        builder.AddBaseBlock(next++, opener.Open(part, nonce, ciphertext, keyVersion));
+                    }, ct);
                     // The base deleted meanwhile (the chain superseded by a snapshot) takes the delta with it: "gone". A base
                     // still there without all its blocks is left to the chain's materialization: from its segments if it has
-                    // them, loudly if it was stored as its columns only. (A block missing inside the range is refused by
-                    // AddBaseBlock, which takes the blocks only in order.)
-                    if (read != count) return await GoneOrDamagedAsync(versionId, ct) is VersionGoneException gone ? throw gone : null;
+                    // them, loudly if it was stored as its columns only.
+                    if (next != from + count) return await GoneOrDamagedAsync(versionId, ct) is VersionGoneException gone ? throw gone : null;
                     foreach (var (part, block) in builder.TakeReadyBlocks()) await store.AddAsync(part, block, ct);
                 }
             }
