@@ -296,7 +296,7 @@ public static class OverlapsChanged
     {
         var cells = ChangeNotice.For(view, changes, releases);
         return cells.Count == 0 ? null : new OverlapsChangedPayload(view.Partnership.Id, cells.Select(c => new OverlapsChangedCell(
-            c.MyPopulationId, c.PartnerPopulationId, c.Level, c.Count.Value, c.Count.WithheldBelow, c.Previous.Value,
+            c.MyPopulationId, c.PartnerPopulationId, c.Level, c.Count.Value, c.MinimumCount ?? c.Count.WithheldBelow, c.Previous.Value,
             CountPrivacy.Of(c.Count.Protection))).ToList());
     }
 }
@@ -316,8 +316,9 @@ public sealed record CountPrivacy(bool Protected, int MarginOfError, double Conf
 public sealed record OverlapsChangedPayload(string PartnershipId, IReadOnlyList<OverlapsChangedCell> Cells);
 
 /// <summary>
-/// A changed cell as the receiver may see it: <see cref="Count"/> null when withheld (then <see cref="MinimumCount"/>
-/// says it is below it); <see cref="PreviousCount"/> is the value before, released under the same rule (null when withheld);
+/// A changed cell as the receiver may see it: <see cref="Count"/> null when withheld, below <see cref="MinimumCount"/>
+/// (at the counts level, the partner's minimum reportable count in force when the event was made, withheld or not);
+/// <see cref="PreviousCount"/> is the value before, released under the same rule (null when withheld);
 /// <see cref="Privacy"/> at the counts level only: the value is the one the matrix shows, with how it was protected.
 /// </summary>
 public sealed record OverlapsChangedCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, int? Count, int? MinimumCount, int? PreviousCount,

@@ -177,7 +177,8 @@ public sealed class WebhookDeliverer(
             Int(cell, "count"),
             Int(cell, "previousCount"),
             cell.TryGetProperty("privacy", out var privacy) && privacy.ValueKind == JsonValueKind.Object
-                && privacy.TryGetProperty("protected", out var noised) && noised.ValueKind == JsonValueKind.False)).ToList();
+                && privacy.TryGetProperty("protected", out var noised) && noised.ValueKind == JsonValueKind.False,
+            Int(cell, "minimumCount"))).ToList();
         // The partner's settings for me, read only when a counts-level cell needs them.
         var exactCountsNow = view is not null && cells.Any(c => c.Level == SharingLevel.Counts) && (await counts.SettingsAsync(view, ct)).ExactCounts;
         return ChangeNotice.WithdrawalReason(view, cells, exactCountsNow);

@@ -11,8 +11,12 @@ public sealed record CellChange(string MyPopulationId, string PartnerPopulationI
 /// </summary>
 public sealed record ReleaseChange(string MyPopulationId, string PartnerPopulationId, ReleasedPoint? Previous, ReleasedPoint Current, DateTimeOffset? RefreshesAt);
 
-/// <summary>A changed cell as an overlaps.changed notice may tell it to its viewer: both values released under the rule in force.</summary>
-public sealed record NoticeCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, ReleasedCount Count, ReleasedCount Previous);
+/// <summary>
+/// A changed cell as an overlaps.changed notice may tell it to its viewer: both values released under the rule in force,
+/// and at the counts level that rule's minimum reportable count (what a later withdrawal compares the rule of then with).
+/// </summary>
+public sealed record NoticeCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, ReleasedCount Count, ReleasedCount Previous,
+    int? MinimumCount = null);
 
 /// <summary>What a change notice (the overlaps.changed webhook event) may carry, and whether it may still be sent.</summary>
 public static class ChangeNotice
@@ -55,7 +59,7 @@ public static class ChangeNotice
                 : CountRelease.Empty(sharing);
             var after = CountRelease.Show(sharing, r.Current.Draw, r.Current.At, r.RefreshesAt, ReleaseState.Current);
             if (before.Value == after.Value) continue;
-            cells.Add(new NoticeCell(r.MyPopulationId, r.PartnerPopulationId, sharing.Level, after, before));
+            cells.Add(new NoticeCell(r.MyPopulationId, r.PartnerPopulationId, sharing.Level, after, before, sharing.MinimumCount));
         }
         return cells;
     }
@@ -69,10 +73,11 @@ public static class ChangeNotice
     /// withdrawn. A revocation takes effect on the very next notice, retries included.
     /// </summary>
     /// <remarks>
-    /// The minimum is checked on the values the notice carries. A noised value is what the minimum was compared with
-    /// (<see cref="CountDraw.Gate"/> equals it); an exact one was compared through the smaller of both sides' counts, which
-    /// the notice does not carry, so an exact value at or above a raised minimum still goes — exact counts are the
-    /// owner's explicit choice to give up that protection.
+    /// A noised value is what the minimum was compared with (<see cref="CountDraw.Gate"/> equals it), so it is withdrawn
+    /// when below the minimum of now. An exact value was compared through the smaller of both sides' counts, which the
+    /// notice does not carry, and a withheld one says "below the minimum of then": both are withdrawn once the minimum is
+    /// higher than the one the notice was rendered under (<see cref="SentCell.MinimumCount"/>). A notice rendered before
+    /// it carried that minimum for every counts-level cell is judged on its values only.
     /// </remarks>
     public static string? WithdrawalReason(PartnerView? view, IEnumerable<SentCell> cells, bool exactCountsNow)
     {
@@ -83,7 +88,10 @@ public static class ChangeNotice
             if (now.Level == SharingLevel.Hidden || now.Level != cell.Level) return "Withdrawn: the partner changed what it shares since the event.";
             if (cell.Level != SharingLevel.Counts) continue;
             if (cell.Exact && !exactCountsNow) return "Withdrawn: the partner no longer gives exact counts.";
-            if (cell.Count < now.MinimumCount || cell.PreviousCount < now.MinimumCount)
+            // A value below the minimum of now; or, once the minimum was raised, an exact value (its gate is not in the
+            // notice) or a withheld one (its "below the minimum" is the old bound).
+            if (cell.Count < now.MinimumCount || cell.PreviousCount < now.MinimumCount
+                || (cell.MinimumCount is { } rendered && now.MinimumCount > rendered && (cell.Exact || cell.Count is null)))
                 return "Withdrawn: the partner raised its minimum reportable count since the event.";
         }
         return null;
@@ -93,19 +101,23 @@ public static class ChangeNotice
     /// Why a joint-opportunity notice (my record ids that overlap the partner's opportunities population
     /// <paramref name="partnerPopulationId"/>) rendered earlier must no longer be sent, or null when it may: the ids are a
     /// derived overlap result, released only while the partnership is active and the population still shared with me at
-    /// the overlaps level. A notice rendered before it named the population (null) is judged on the partnership only.
+    /// the overlaps level. A notice rendered before it named the population (null) is withdrawn.
     /// </summary>
     public static string? JointOpportunityWithdrawalReason(PartnerView? view, string myPopulationId, string? partnerPopulationId)
     {
         if (view is null || !view.Partnership.SharesData) return "Withdrawn: the partnership is no longer active.";
-        if (partnerPopulationId is not null && view.PartnerShares(myPopulationId, partnerPopulationId).Level != SharingLevel.Overlaps)
+        // One rendered before it named the population cannot be judged: withdrawn (the next refresh that finds a new joint
+        // opportunity announces it again, under the rules of then).
+        if (partnerPopulationId is null) return "Withdrawn: the event does not name the partner population it overlaps.";
+        if (view.PartnerShares(myPopulationId, partnerPopulationId).Level != SharingLevel.Overlaps)
             return "Withdrawn: the partner changed what it shares since the event.";
         return null;
     }
 }
 
 /// <summary>
-/// A cell as a rendered notice carries it: the level it was released at and, at the counts level, its values and whether
-/// they were exact (not noised).
+/// A cell as a rendered notice carries it: the level it was released at and, at the counts level, its values, whether
+/// they were exact (not noised) and the minimum reportable count they were rendered under.
 /// </summary>
-public sealed record SentCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, int? Count = null, int? PreviousCount = null, bool Exact = false);
+public sealed record SentCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, int? Count = null, int? PreviousCount = null,
+    bool Exact = false, int? MinimumCount = null);

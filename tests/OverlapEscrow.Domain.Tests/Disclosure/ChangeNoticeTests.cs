@@ -71,8 +71,34 @@ public class ChangeNoticeTests
         Assert.Empty(ChangeNotice.For(View(PartnershipStatus.Terminated, theirRules: [Default("t1", SharingLevel.Overlaps)]), [Change("m1", "t1", 0, 10)], []));
     }
 
-    private static SentCell Sent(string mine, string theirs, SharingLevel level, int? count = null, int? previous = null, bool exact = false) =>
-        new(mine, theirs, level, count, previous, exact);
+    private static SentCell Sent(string mine, string theirs, SharingLevel level, int? count = null, int? previous = null, bool exact = false, int? minimum = null) =>
+        new(mine, theirs, level, count, previous, exact, minimum);
+
+    [Fact]
+    public void ACountsNoticeCarriesTheMinimumItWasRenderedUnderAndAnOverlapsNoticeNone()
+    {
+        var view = View(theirRules: [Default("t1", SharingLevel.Counts, 7), Default("t2", SharingLevel.Overlaps)]);
+
+        var cells = ChangeNotice.For(view, [Change("m1", "t2", 3, 4)], [Released("m1", "t1", R(1, 480), R(2, 530))]);
+
+        Assert.Equal([("t1", (int?)7), ("t2", null)], cells.Select(c => (c.PartnerPopulationId, c.MinimumCount)).OrderBy(c => c.PartnerPopulationId));
+    }
+
+    [Fact]
+    public void OnceTheMinimumIsRaisedAnExactOrWithheldValueIsWithdrawnAndANoisedOneAboveItStillGoes()
+    {
+        var raised = View(theirRules: [Default("t1", SharingLevel.Counts, 10)]);
+
+        // Exact 12 rendered under a minimum of 5: its gate (the smaller of both sides' counts) may be below 10 now.
+        Assert.NotNull(ChangeNotice.WithdrawalReason(raised, [Sent("m1", "t1", SharingLevel.Counts, 12, 11, exact: true, minimum: 5)], exactCountsNow: true));
+        // Withheld "below 5": no longer the bound of now.
+        Assert.NotNull(ChangeNotice.WithdrawalReason(raised, [Sent("m1", "t1", SharingLevel.Counts, null, 12, minimum: 5)], exactCountsNow: false));
+        // Noised 12 and 11: the minimum is compared with the value itself, and both reach 10.
+        Assert.Null(ChangeNotice.WithdrawalReason(raised, [Sent("m1", "t1", SharingLevel.Counts, 12, 11, minimum: 5)], exactCountsNow: false));
+        // Rendered under the minimum of now (or a higher one): as it was.
+        Assert.Null(ChangeNotice.WithdrawalReason(raised, [Sent("m1", "t1", SharingLevel.Counts, 12, 11, exact: true, minimum: 10)], exactCountsNow: true));
+        Assert.Null(ChangeNotice.WithdrawalReason(raised, [Sent("m1", "t1", SharingLevel.Counts, null, null, minimum: 20)], exactCountsNow: false));
+    }
 
     [Fact]
     public void ANoticeIsWithdrawnWhenThePartnershipEndsOrIsNotTheViewers()
@@ -137,7 +163,7 @@ public class ChangeNoticeTests
         Assert.NotNull(ChangeNotice.JointOpportunityWithdrawalReason(View(PartnershipStatus.Terminated), "m1", null));
 
         Assert.Null(ChangeNotice.JointOpportunityWithdrawalReason(View(theirRules: [Default("t1", SharingLevel.Overlaps)]), "m1", "t1"));
-        // One queued before notices named the partner's population: judged on the partnership alone.
-        Assert.Null(ChangeNotice.JointOpportunityWithdrawalReason(View(theirRules: [Default("t1", SharingLevel.Hidden)]), "m1", null));
+        // One queued before notices named the partner's population cannot be judged: withdrawn.
+        Assert.NotNull(ChangeNotice.JointOpportunityWithdrawalReason(View(theirRules: [Default("t1", SharingLevel.Overlaps)]), "m1", null));
     }
 }
