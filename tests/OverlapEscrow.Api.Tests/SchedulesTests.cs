@@ -737,6 +737,15 @@ public sealed class SchedulesTests
         Assert.Equal(HttpStatusCode.Created, (await writer.PostAsJsonAsync("/v1/schedules", Refresh("Writer's"))).StatusCode);
         var uploader = await ApiKeyClientAsync(app, alpha, "populations:write");
         Assert.Equal(HttpStatusCode.Forbidden, (await uploader.GetAsync("/v1/schedules")).StatusCode);
+        // A pull writes into a population: a key that may only manage schedules cannot define one, nor turn one into a pull
+        // (nor learn whether a population id exists: the answer is the same for a made-up one); with both scopes it can.
+        var population = await alpha.CreatePopulationAsync("Pulled");
+        foreach (var target in new[] { population, "pop_made_up" })
+            await ExpectProblem(await writer.PostAsJsonAsync("/v1/schedules", PullUrl(target, "https://exports.example/x.ndjson", secret: null)), HttpStatusCode.Forbidden);
+        await ExpectProblem(await writer.PutAsJsonAsync($"/v1/schedules/{schedule}", PullUrl(population, "https://exports.example/x.ndjson", secret: null)), HttpStatusCode.Forbidden);
+        Assert.Equal("refresh", (await Json(await alpha.Http.GetAsync($"/v1/schedules/{schedule}")))["action"]!.GetValue<string>());
+        var both = await ApiKeyClientAsync(app, alpha, "schedules:write", "populations:write");
+        await Expect(await both.PostAsJsonAsync("/v1/schedules", PullUrl(population, "https://exports.example/x.ndjson", secret: null)), HttpStatusCode.Created);
 
         var retimed = await alpha.Http.PutAsJsonAsync($"/v1/schedules/{schedule}", Refresh("Nightly refresh", cron: "17 5 * * *", timeZone: "Asia/Kolkata"));
         await Expect(retimed, HttpStatusCode.OK);

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using OverlapEscrow.Api.Infrastructure;
@@ -39,9 +40,23 @@ public static class SchedulesApi
         return group;
     }
 
-    private static async Task<Results<Created<ScheduleResponse>, ProblemHttpResult>> Create(
-        ScheduleRequest request, CurrentUser user, SyncSchedules schedules, CancellationToken ct)
+    /// <summary>
+    /// A pull writes snapshots into a population: defining one (which population, from where) is also a populations:write
+    /// action, as an upload recorded as a run needs schedules:write besides it. A key that may only manage schedules
+    /// could otherwise replace any population's records, and probe which population ids exist.
+    /// </summary>
+    private static async Task<ProblemHttpResult?> PullNeedsPopulationsWriteAsync(ScheduleRequest request, HttpContext http, IAuthorizationService authorization)
     {
+        var pull = request.Pull is not null || string.Equals(request.Action?.Trim(), "pull", StringComparison.OrdinalIgnoreCase);
+        return pull && !(await authorization.AuthorizeAsync(http.User, Policies.PopulationsWrite)).Succeeded
+            ? Problems.Forbidden("A pull schedule writes into a population: defining one needs the populations:write permission besides schedules:write.")
+            : null;
+    }
+
+    private static async Task<Results<Created<ScheduleResponse>, ProblemHttpResult>> Create(
+        ScheduleRequest request, CurrentUser user, SyncSchedules schedules, HttpContext http, IAuthorizationService authorization, CancellationToken ct)
+    {
+        if (await PullNeedsPopulationsWriteAsync(request, http, authorization) is { } forbidden) return forbidden;
         var outcome = await schedules.CreateAsync(user.Caller, request.ToInput(), ct);
         return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Created($"/v1/schedules/{outcome.Value!.Id}", ScheduleResponse.From(outcome.Value));
     }
@@ -53,8 +68,10 @@ public static class SchedulesApi
         await schedules.GetAsync(user.Caller, scheduleId, ct) is { Value: { } s } ? TypedResults.Ok(ScheduleResponse.From(s)) : Problems.NotFound("schedule");
 
     private static async Task<Results<Ok<ScheduleResponse>, ProblemHttpResult>> Replace(
-        string scheduleId, ScheduleRequest request, CurrentUser user, SyncSchedules schedules, CancellationToken ct)
+        string scheduleId, ScheduleRequest request, CurrentUser user, SyncSchedules schedules, HttpContext http, IAuthorizationService authorization,
+        CancellationToken ct)
     {
+        if (await PullNeedsPopulationsWriteAsync(request, http, authorization) is { } forbidden) return forbidden;
         var outcome = await schedules.ReplaceAsync(user.Caller, scheduleId, request.ToInput(), ct);
         return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(ScheduleResponse.From(outcome.Value!));
     }
