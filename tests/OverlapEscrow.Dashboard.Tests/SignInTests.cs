@@ -1,3 +1,4 @@
+using OverlapEscrow.Api.Tests.Infrastructure;
 using OverlapEscrow.Dashboard.Tests.Infrastructure;
 
 namespace OverlapEscrow.Dashboard.Tests;
@@ -22,6 +23,33 @@ public sealed class SignInTests(DashboardWorld world)
             u => new Uri(u).AbsolutePath == "/signin", "signing out");
         await page.GotoAsync("/");
         Assert.Contains("/signin", page.Url);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task TheBrowserUploadIsRefusedWithoutTheSessionsAntiforgeryTokenAndChangesNothing()
+    {
+        // The session cookie alone (what a cross-site request would carry) must not replace a population's records.
+        var population = await world.Alpha.CreatePopulationAsync("Antiforgery target " + Guid.NewGuid().ToString("N")[..6]);
+        await world.Alpha.UploadOkAsync(population, Records.Range("CSRF", 0, 3));
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Alpha));
+        await page.GotoAsync($"/populations/{population}/upload");
+        var token = await page.Locator("#browser-upload input[name=__RequestVerificationToken]").InputValueAsync();
+        async Task<int> PutAsync(string? csrf)
+        {
+            var headers = new Dictionary<string, string> { ["Content-Type"] = "application/x-ndjson" };
+            if (csrf is not null) headers["X-CSRF-TOKEN"] = csrf;
+            var response = await page.APIRequest.PutAsync($"/dashboard/populations/{population}/records",
+                new() { Headers = headers, DataString = Records.Range("EVIL", 0, 1) });
+            return response.Status;
+        }
+
+        Assert.Equal(400, await PutAsync(null));
+        Assert.Equal(400, await PutAsync("not-the-token"));
+        Assert.Equal(3, (await EscrowClient.Json(await world.Alpha.Http.GetAsync($"/v1/populations/{population}")))["recordCount"]!.GetValue<long>());
+        // The page's own token is taken.
+        Assert.Equal(200, await PutAsync(token));
+        Assert.Equal(1, (await EscrowClient.Json(await world.Alpha.Http.GetAsync($"/v1/populations/{population}")))["recordCount"]!.GetValue<long>());
         await page.Context.CloseAsync();
     }
 

@@ -23,6 +23,17 @@ public static class DashboardUpload
                 PopulationsApi.Upload(populationId, VersionKind.Snapshot, p, ct))
             .RequireAuthorization(new AuthorizeAttribute(Policies.PopulationsWrite) { AuthenticationSchemes = DashboardAuth.Scheme })
             .WithMetadata(new RequireAntiforgeryTokenAttribute())
+            // The antiforgery middleware only records its check for an endpoint that binds no form (this one reads the body
+            // as a stream): the request is refused here, before anything is read, when the token is missing or wrong.
+            .AddEndpointFilter(async (context, next) =>
+            {
+                var http = context.HttpContext;
+                var valid = http.Features.Get<IAntiforgeryValidationFeature>() is { } checkedBefore
+                    ? checkedBefore.IsValid
+                    : await http.RequestServices.GetRequiredService<IAntiforgery>().IsRequestValidAsync(http);
+                return valid ? await next(context)
+                    : Problems.Invalid(DashboardAuth.AntiforgeryHeader, "The request's antiforgery token is missing or not this session's: reload the page.");
+            })
             .ExcludeFromDescription();
         return routes;
     }
