@@ -165,6 +165,9 @@ public sealed class SchedulesTests
 
         Assert.True((await Invalid(Refresh(cron: "61 * * * *"))).ContainsKey("cron"));
         Assert.True((await Invalid(Refresh(cron: "0 0 30 2 *"))).ContainsKey("cron"));
+        // Numbers past int (the parser throws on them), steps of 0 and backward ranges: a 400 naming cron, never a 500.
+        foreach (var cron in new[] { "9999999999 * * * *", "0 99999999999 * * *", "*/99999999999 * * * *", "1,2,99999999999 * * * *", "*/0 * * * *", "5-1 * * * *", "0 0 1-31/0 * *" })
+            Assert.True((await Invalid(Refresh(cron: cron))).ContainsKey("cron"), cron);
         Assert.True((await Invalid(Refresh(timeZone: "Mars/Olympus_Mons"))).ContainsKey("timeZone"));
         Assert.True((await Invalid(Refresh(timeZone: "Eastern Standard Time"))).ContainsKey("timeZone"));
         Assert.True((await Invalid(new { name = "x", cron = "0 3 * * *", timeZone = "UTC", action = "dance" })).ContainsKey("action"));

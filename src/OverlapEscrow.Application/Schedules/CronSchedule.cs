@@ -56,8 +56,21 @@ public sealed class CronSchedule
     {
         var message = "cron is a standard 5-field expression (minute hour day-of-month month day-of-week), e.g. \"30 2 * * *\".";
         if (string.IsNullOrWhiteSpace(expression) || expression.Length > 200) return message;
-        if (expression.Trim().Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length != 5) return message;
-        var cron = CrontabSchedule.TryParse(expression.Trim());
+        var fields = expression.Trim().Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (fields.Length != 5) return message;
+        // Steps of 0 and ranges that run backwards have no agreed meaning (the parser accepts both): refused.
+        foreach (var item in fields.SelectMany(f => f.Split(',')))
+        {
+            var slash = item.IndexOf('/');
+            if (slash >= 0 && int.TryParse(item.AsSpan(slash + 1), out var step) && step == 0) return "cron has a step of 0 (e.g. */0).";
+            var range = slash >= 0 ? item[..slash] : item;
+            var dash = range.IndexOf('-');
+            if (dash > 0 && int.TryParse(range.AsSpan(0, dash), out var low) && int.TryParse(range.AsSpan(dash + 1), out var high) && low > high)
+                return "cron has a range that runs backwards (e.g. 5-1).";
+        }
+        CrontabSchedule? cron;
+        try { cron = CrontabSchedule.TryParse(expression.Trim()); }
+        catch (Exception e) when (e is OverflowException or FormatException or ArgumentException) { cron = null; } // a number past int, say
         if (cron is null) return message;
         var from = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Unspecified);
         if (cron.GetNextOccurrence(from, from + Horizon) >= from + Horizon) return "cron never occurs (e.g. 30 February).";

@@ -17,11 +17,19 @@ public static class CronText
         if (CronSchedule.ExpressionError(cron) is not null || CronSchedule.TimeZoneError(zone) is not null) return [];
         var schedule = CronSchedule.Create(cron, zone);
         var runs = new List<DateTimeOffset>(count);
-        var next = schedule.FirstAfter(now);
-        for (var i = 0; i < count; i++)
+        try
         {
-            runs.Add(next.At);
-            next = schedule.NextAfter(next.Wall, next.At);
+            var next = schedule.FirstAfter(now);
+            for (var i = 0; i < count; i++)
+            {
+                runs.Add(next.At);
+                next = schedule.NextAfter(next.Wall, next.At);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // No further occurrence within the runner's horizon (Feb 29 on a Monday comes every 28 years, then 40): the
+            // runs there are, as the runner sees them.
         }
         return runs;
     }
