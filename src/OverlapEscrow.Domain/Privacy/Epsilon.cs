@@ -13,10 +13,11 @@ public readonly record struct Epsilon(long Millionths) : IComparable<Epsilon>
 
     public static readonly Epsilon Zero = new(0);
 
-    /// <summary>ε from a decimal; null when it has more than six decimals or is negative.</summary>
+    /// <summary>ε from a decimal; null when it has more than six decimals, is negative or too large to hold.</summary>
     public static Epsilon? FromDecimal(decimal value)
     {
-        if (value < 0) return null;
+        // Compared before scaling: a value near decimal's maximum would overflow the multiplication.
+        if (value < 0 || value > long.MaxValue / 4 / Scale) return null;
         var scaled = value * Scale;
         if (scaled != decimal.Truncate(scaled) || scaled > long.MaxValue / 4) return null;
         return new Epsilon((long)scaled);

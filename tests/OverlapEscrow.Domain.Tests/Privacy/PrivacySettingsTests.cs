@@ -30,6 +30,10 @@ public class PrivacySettingsTests
         Assert.Equal(new Epsilon(20_000), Epsilon.FromDecimal(0.02m));
         Assert.Null(Epsilon.FromDecimal(0.0000001m));
         Assert.Null(Epsilon.FromDecimal(-1m));
+        // Too large to hold, up to decimal's own maximum (scaling it used to overflow: a 500 on PUT …/privacy).
+        Assert.Null(Epsilon.FromDecimal(99999999999999999999999m));
+        Assert.Null(Epsilon.FromDecimal(decimal.MaxValue));
+        Assert.Equal(new Epsilon(1_000_000_000), Epsilon.FromDecimal(1000m));
         Assert.Equal((1L, 50L), new Epsilon(20_000).AsFraction());
         Assert.Equal((3L, 5L), new Epsilon(600_000).AsFraction());
         var sum = Epsilon.Zero;
