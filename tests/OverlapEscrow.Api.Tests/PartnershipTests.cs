@@ -118,6 +118,13 @@ public sealed class PartnershipTests : IAsyncLifetime
         var id = await _a.PartnerAsync(_b);
         var notMine = await ExpectProblem(await _a.Http.PutAsJsonAsync($"/v1/partnerships/{id}/sharing", new { populations = new[] { new { populationId = population, level = "overlaps" } } }), HttpStatusCode.BadRequest);
         Assert.NotNull(notMine["errors"]!["populations[0].populationId"]);
+        // null where an entry or an override belongs: a 400 naming it, not a 500.
+        var mine = await _a.CreatePopulationAsync("Mine");
+        Assert.NotNull((await ExpectProblem(await _a.Http.PutAsync($"/v1/partnerships/{id}/sharing",
+            new StringContent("""{"populations":[null]}""", System.Text.Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest))["errors"]!["populations[0]"]);
+        Assert.NotNull((await ExpectProblem(await _a.Http.PutAsync($"/v1/partnerships/{id}/sharing",
+            new StringContent($$"""{"populations":[{"populationId":"{{mine}}","level":"counts","overrides":[null]}]}""", System.Text.Encoding.UTF8, "application/json")),
+            HttpStatusCode.BadRequest))["errors"]!["populations[0].overrides[0]"]);
     }
 
     [Fact]

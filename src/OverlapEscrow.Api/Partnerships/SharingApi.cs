@@ -33,8 +33,9 @@ public static class SharingApi
     private static async Task<Results<Ok<PartnershipSharingResponse>, ProblemHttpResult>> Put(
         string partnershipId, PartnershipSharingRequest request, CurrentUser user, SharingChanges sharing, CancellationToken ct)
     {
-        var items = (request.Populations ?? []).Select(i => new PopulationSharingInput(i.PopulationId, new SharingSettingInput(i.Level, i.Fields, i.MinimumCount),
-            i.Overrides?.Select(o => new OverrideInput(o.PartnerPopulationId, new SharingSettingInput(o.Level, o.Fields, o.MinimumCount))).ToList())).ToList();
+        // A null entry stays null, for the rules to name it (JSON's null where an object belongs).
+        var items = (request.Populations ?? []).Select(i => i is null ? null : new PopulationSharingInput(i.PopulationId, new SharingSettingInput(i.Level, i.Fields, i.MinimumCount),
+            i.Overrides?.Select(o => o is null ? null : new OverrideInput(o.PartnerPopulationId, new SharingSettingInput(o.Level, o.Fields, o.MinimumCount))).ToList())).ToList();
         var outcome = await sharing.SetForPartnershipAsync(user.Caller, partnershipId, items, ct);
         return outcome.Failure is { } failure ? Problems.From(failure) : TypedResults.Ok(PartnershipSharingResponse.From(outcome.Value!));
     }

@@ -71,7 +71,7 @@ public sealed class SharingChanges(
     }
 
     /// <summary>Replaces my overrides for one partner: per population, and per partner population; populations left out fall back to their default.</summary>
-    public async Task<Outcome<PartnershipSharing>> SetForPartnershipAsync(Caller caller, string partnershipId, IReadOnlyList<PopulationSharingInput> items, CancellationToken ct)
+    public async Task<Outcome<PartnershipSharing>> SetForPartnershipAsync(Caller caller, string partnershipId, IReadOnlyList<PopulationSharingInput?> items, CancellationToken ct)
     {
         var view = await views.LoadAsync(caller.OrganizationId, partnershipId, ct);
         if (view is null) return new Failure.NotFound("partnership");

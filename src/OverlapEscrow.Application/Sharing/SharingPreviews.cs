@@ -57,7 +57,7 @@ public sealed class SharingPreviews(IPopulationRepository populations, IPartners
     }
 
     /// <summary>What the partner would see of each of my populations if my overrides for this partnership were <paramref name="items"/>.</summary>
-    public async Task<Outcome<SharingPreview>> PartnershipAsync(Caller caller, string partnershipId, IReadOnlyList<PopulationSharingInput> items, CancellationToken ct)
+    public async Task<Outcome<SharingPreview>> PartnershipAsync(Caller caller, string partnershipId, IReadOnlyList<PopulationSharingInput?> items, CancellationToken ct)
     {
         var view = await views.LoadAsync(caller.OrganizationId, partnershipId, ct);
         if (view is null) return new Failure.NotFound("partnership");

@@ -8,7 +8,7 @@ namespace OverlapEscrow.Domain.Disclosure;
 public sealed record SharingSettingInput(string? Level, IReadOnlyList<string?>? Fields, int? MinimumCount);
 
 /// <summary>An owner's rules for one of its populations in one partnership: <see cref="Setting"/> with a null level means "no override".</summary>
-public sealed record PopulationSharingInput(string? PopulationId, SharingSettingInput Setting, IReadOnlyList<OverrideInput>? Overrides);
+public sealed record PopulationSharingInput(string? PopulationId, SharingSettingInput Setting, IReadOnlyList<OverrideInput?>? Overrides);
 
 /// <summary>An owner's rule for one of its populations as seen from one partner population.</summary>
 public sealed record OverrideInput(string? PartnerPopulationId, SharingSettingInput Setting);
@@ -54,7 +54,7 @@ public static class SharingSettings
     /// (a hidden one answers exactly like one that does not exist, and before the partnership is active none does),
     /// listed once, with a level.
     /// </summary>
-    public static IReadOnlyList<SharingRule> PartnershipOverrides(PartnerView view, IReadOnlyList<PopulationSharingInput> items, FieldErrors errors)
+    public static IReadOnlyList<SharingRule> PartnershipOverrides(PartnerView view, IReadOnlyList<PopulationSharingInput?> items, FieldErrors errors)
     {
         var rules = new List<SharingRule>();
         var visible = PartnerVisibility.VisiblePopulations(view).Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
@@ -63,6 +63,8 @@ public static class SharingSettings
         {
             var item = items[i];
             var path = $"populations[{i}]";
+            // JSON's null where an object belongs (the binder lets it through): an error naming it, not a failure.
+            if (item is null) { errors.Add(path, "Each entry is an object with populationId."); continue; }
             if (item.PopulationId is null || view.MyPopulations.All(p => p.Id != item.PopulationId))
             {
                 errors.Add(path + ".populationId", "Not one of your populations.");
@@ -77,6 +79,7 @@ public static class SharingSettings
             {
                 var o = overrides[j];
                 var opath = $"{path}.overrides[{j}]";
+                if (o is null) { errors.Add(opath, "Each override is an object with partnerPopulationId and level."); continue; }
                 if (o.PartnerPopulationId is null || !visible.Contains(o.PartnerPopulationId))
                 {
                     errors.Add(opath + ".partnerPopulationId", "Not a partner population visible to you.");
