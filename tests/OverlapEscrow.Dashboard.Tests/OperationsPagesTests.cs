@@ -123,6 +123,18 @@ public sealed class OperationsPagesTests(DashboardWorld world)
         var post = await page.APIRequest.PostAsync("/?handler=Invite", new() { Form = page.APIRequest.CreateFormData().Set("partnerSlug", "gamma").Set("__RequestVerificationToken", token) });
         Assert.Equal(403, post.Status);
         Assert.DoesNotContain("gamma", await world.Alpha.Http.GetStringAsync("/v1/partnerships"));
+
+        // Forged POSTs to pages that show a loaded model (a schedule, the partnership's sharing and requests) are a 403 page
+        // too, not a failure to draw it.
+        var created = await world.Alpha.Http.PostAsJsonAsync("/v1/schedules", new { name = "Viewer probe " + Guid.NewGuid().ToString("N")[..6], cron = "0 4 * * *", timeZone = "UTC", action = "refresh" });
+        await EscrowClient.Expect(created, HttpStatusCode.Created);
+        var schedule = (await EscrowClient.Json(created))["id"]!.GetValue<string>();
+        foreach (var (path, handler) in new[] { ($"/syncs/{schedule}", "Run"), ($"/syncs/{schedule}", "Pause"), ($"/partnerships/{world.Partnership}/sharing", "Save"), ($"/partnerships/{world.Partnership}/requests", "Ask") })
+        {
+            var forged = await page.APIRequest.PostAsync($"{path}?handler={handler}", new() { Form = page.APIRequest.CreateFormData().Set("__RequestVerificationToken", token) });
+            Assert.True(forged.Status == 403, $"{path}?handler={handler}: {forged.Status}");
+        }
+        Assert.Empty(System.Text.Json.Nodes.JsonNode.Parse(await world.Alpha.Http.GetStringAsync($"/v1/schedules/{schedule}/runs"))!["items"]!.AsArray());
         await page.Context.CloseAsync();
     }
 }

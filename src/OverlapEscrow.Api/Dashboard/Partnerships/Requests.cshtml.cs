@@ -43,7 +43,7 @@ public sealed class RequestsModel(DataRequests requests, PartnershipLifecycle pa
 
     public async Task<IActionResult> OnPostAskAsync(string partnershipId, CancellationToken ct)
     {
-        if (!await AllowsAsync(Policies.PartnershipsWrite)) return ForbiddenPage("Your role cannot make data requests.");
+        if (!await AllowsAsync(Policies.PartnershipsWrite)) return await LoadAsync(partnershipId, ct) ?? ForbiddenPage("Your role cannot make data requests.");
         var parts = (Cell ?? "").Split('|', 2);
         (Mine, Theirs) = (parts[0], parts.Length > 1 ? parts[1] : null);
         var outcome = await requests.CreateAsync(Caller, partnershipId, new DataRequestInput(Mine, Theirs, Message), ct);
@@ -57,7 +57,7 @@ public sealed class RequestsModel(DataRequests requests, PartnershipLifecycle pa
     /// <summary>Answers with a rule for the cell; <paramref name="fields"/> is comma-separated attribute names.</summary>
     public async Task<IActionResult> OnPostAnswerAsync(string partnershipId, string requestId, string? level, string? fields, int? minimumCount, CancellationToken ct)
     {
-        if (!await AllowsAsync(Policies.PartnershipsWrite)) return ForbiddenPage("Your role cannot change what your organization shares.");
+        if (!await AllowsAsync(Policies.PartnershipsWrite)) return await LoadAsync(partnershipId, ct) ?? ForbiddenPage("Your role cannot change what your organization shares.");
         var chosen = (fields ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(f => (string?)f).ToList();
         var outcome = await requests.AnswerAsync(Caller, requestId, new SharingSettingInput(level, chosen, minimumCount), ct);
         if (await LoadAsync(partnershipId, ct) is { } stop) return stop;
@@ -68,7 +68,7 @@ public sealed class RequestsModel(DataRequests requests, PartnershipLifecycle pa
 
     public async Task<IActionResult> OnPostDeclineAsync(string partnershipId, string requestId, string? reason, CancellationToken ct)
     {
-        if (!await AllowsAsync(Policies.PartnershipsWrite)) return ForbiddenPage("Your role cannot answer data requests.");
+        if (!await AllowsAsync(Policies.PartnershipsWrite)) return await LoadAsync(partnershipId, ct) ?? ForbiddenPage("Your role cannot answer data requests.");
         var outcome = await requests.DeclineAsync(Caller, requestId, reason, ct);
         if (await LoadAsync(partnershipId, ct) is { } stop) return stop;
         if (outcome.Failure is { } failure) return Fail(failure);

@@ -39,7 +39,7 @@ public sealed class SharingModel(SharingChanges sharing, SharingPreviews preview
 
     public async Task<IActionResult> OnPostSaveAsync(string partnershipId, CancellationToken ct)
     {
-        if (!await AllowsAsync(Policies.PartnershipsWrite)) return ForbiddenPage("Your role cannot change what your organization shares.");
+        if (!await AllowsAsync(Policies.PartnershipsWrite)) return await LoadAsync(partnershipId, null, ct) ?? ForbiddenPage("Your role cannot change what your organization shares.");
         var posted = Read();
         var outcome = await sharing.SetForPartnershipAsync(Caller, partnershipId, posted, ct);
         if (outcome.Failure is { } failure)

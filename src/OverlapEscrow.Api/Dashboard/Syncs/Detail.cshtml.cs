@@ -22,7 +22,7 @@ public sealed class DetailModel(SyncSchedules schedules, PopulationCatalog popul
 
     public async Task<IActionResult> OnPostRunAsync(string scheduleId, CancellationToken ct)
     {
-        if (!await AllowsAsync(Policies.SchedulesWrite)) return ForbiddenPage("Your role cannot run schedules.");
+        if (!await AllowsAsync(Policies.SchedulesWrite)) return await LoadAsync(scheduleId, ct) ?? ForbiddenPage("Your role cannot run schedules.");
         var outcome = await schedules.RunNowAsync(Caller, scheduleId, ct);
         if (outcome.Failure is { } failure) return Fail(failure);
         Notice = "Run queued; it starts as soon as no other run of this schedule is going. Reload to see it finish.";
@@ -31,7 +31,7 @@ public sealed class DetailModel(SyncSchedules schedules, PopulationCatalog popul
 
     public async Task<IActionResult> OnPostPauseAsync(string scheduleId, bool enable, CancellationToken ct)
     {
-        if (!await AllowsAsync(Policies.SchedulesWrite)) return ForbiddenPage("Your role cannot change schedules.");
+        if (!await AllowsAsync(Policies.SchedulesWrite)) return await LoadAsync(scheduleId, ct) ?? ForbiddenPage("Your role cannot change schedules.");
         var current = await schedules.GetAsync(Caller, scheduleId, ct);
         if (current.Failure is { } missing) return Fail(missing);
         var outcome = await schedules.ReplaceAsync(Caller, scheduleId, ScheduleForm.From(current.Value!).WithEnabled(enable).ToInput(), ct);
