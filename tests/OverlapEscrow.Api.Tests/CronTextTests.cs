@@ -20,4 +20,13 @@ public sealed class CronTextTests
     public void AnOrdinaryExpressionShowsAsManyRunsAsAsked() =>
         Assert.Equal([new DateTimeOffset(2026, 12, 4, 2, 30, 0, TimeSpan.Zero), new DateTimeOffset(2026, 12, 5, 2, 30, 0, TimeSpan.Zero)],
             CronText.NextRuns("30 2 * * *", "UTC", Now, 2));
+
+    [Fact]
+    public void AnExpressionRestrictingBothDayFieldsIsDescribedAsTheRunnerReadsIt()
+    {
+        // The runner takes a day matching both (the 1st, when a Monday): its next runs say so, and so must the words.
+        Assert.Equal([new DateTimeOffset(2027, 2, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2027, 3, 1, 0, 0, 0, TimeSpan.Zero)],
+            CronText.NextRuns("0 0 1 * 1", "UTC", Now, 2));
+        Assert.EndsWith("on day 1 of the month when that day is a Monday", CronText.Describe("0 0 1 * 1"));
+    }
 }

@@ -68,7 +68,8 @@ public static class CronText
         if (dom == "*" && dow == "*") return ", every day";
         var days = dow == "*" ? null : List(dow, n => Days[n]);
         var dates = dom == "*" ? null : "on day " + dom.Replace(",", ", ") + " of the month";
-        if (days is not null && dates is not null) return $", {dates} or on {days}";
+        // Both restricted: a day must match both (NCrontab's rule, as the runner applies it; classic cron takes either).
+        if (days is not null && dates is not null) return $", {dates} when that day is a {days}";
         return days is not null ? ", " + days : ", " + dates;
     }
 
