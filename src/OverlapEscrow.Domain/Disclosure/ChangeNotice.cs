@@ -106,8 +106,8 @@ public static class ChangeNotice
     public static string? JointOpportunityWithdrawalReason(PartnerView? view, string myPopulationId, string? partnerPopulationId)
     {
         if (view is null || !view.Partnership.SharesData) return "Withdrawn: the partnership is no longer active.";
-        // One rendered before it named the population cannot be judged: withdrawn (the next refresh that finds a new joint
-        // opportunity announces it again, under the rules of then).
+        // One rendered before it named the population cannot be judged: withdrawn. Its opportunities are not announced again
+        // (the history's point already holds them); the co-selling page still lists them while the rules allow.
         if (partnerPopulationId is null) return "Withdrawn: the event does not name the partner population it overlaps.";
         if (view.PartnerShares(myPopulationId, partnerPopulationId).Level != SharingLevel.Overlaps)
             return "Withdrawn: the partner changed what it shares since the event.";
