@@ -26,11 +26,14 @@ public sealed class SchedulesTests
     private static readonly DateTimeOffset ThreeOClock = Start.AddHours(3);
     private const string Secret = "Bearer s3cret-PULL-TOKEN-8f2c";
 
-    private static Dictionary<string, string?> Settings(bool allowPrivateNetworks = true, int pollSeconds = 0, string? pullDirectory = null)
+    private static Dictionary<string, string?> Settings(bool allowPrivateNetworks = true, int pollSeconds = 0, string? pullDirectory = null,
+        int maxConcurrentRuns = 4, int maxConcurrentRunsPerOrganization = 2)
     {
         var settings = new Dictionary<string, string?>
         {
             ["Escrow:Schedules:PollSeconds"] = pollSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Escrow:Schedules:MaxConcurrentRuns"] = maxConcurrentRuns.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Escrow:Schedules:MaxConcurrentRunsPerOrganization"] = maxConcurrentRunsPerOrganization.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Escrow:AccessTokenMinutes"] = "1440",
             ["Escrow:Outbound:AllowPrivateNetworks"] = allowPrivateNetworks ? "true" : "false",
         };
@@ -224,6 +227,84 @@ public sealed class SchedulesTests
         var payload = JsonNode.Parse(published.Payload)!;
         Assert.Equal(Id(runs[2]), payload["runId"]!.GetValue<string>());
         Assert.Equal(40, payload["recordsApplied"]!.GetValue<long>());
+    }
+
+    // ---- sharing the run slots between organizations ----
+
+    [Fact]
+    public async Task ARunWaitingToRetryLendsItsSlotSoAnotherOrganizationsRunStartsDuringTheWait()
+    {
+        var clock = new ManualTimeProvider(Start);
+        await using var server = await PullServer.StartAsync(http =>
+        {
+            http.Response.StatusCode = 503;
+            return Task.CompletedTask;
+        });
+        using var app = new EscrowApp(Settings(maxConcurrentRuns: 1), time: clock);
+        var failing = await app.SignupAsync("failing-source");
+        var failingSchedule = await CreateScheduleAsync(failing, PullUrl(await failing.CreatePopulationAsync("Customers"), server.Url("/export.ndjson")));
+        var other = await app.SignupAsync("waiting-tenant");
+        var otherSchedule = await CreateScheduleAsync(other, Refresh(cron: "0 4 * * *"));
+
+        clock.SetUtcNow(ThreeOClock);
+        var run = Runner(app).RunDueAsync(CancellationToken.None);
+        await clock.WaitForDelayAsync(TimeSpan.FromSeconds(30)); // the failing pull waits to retry; the instance's one slot is lent
+        await Expect(await other.Http.PostAsync($"/v1/schedules/{Id(otherSchedule)}/run", null), HttpStatusCode.Accepted);
+        await WaitUntilAsync(async () => (await RunsAsync(other, Id(otherSchedule))) is [{ } r] && r["status"]!.GetValue<string>() == "succeeded",
+            "the other organization's run succeeded while the failing pull waits");
+        Assert.Single(await RunsAsync(failing, Id(failingSchedule)));
+
+        clock.Advance(TimeSpan.FromSeconds(30));
+        await clock.WaitForDelayAsync(TimeSpan.FromSeconds(60));
+        clock.Advance(TimeSpan.FromSeconds(60));
+        Assert.Equal(1, await run);
+        Assert.Equal(["failed", "failed", "failed"], (await RunsAsync(failing, Id(failingSchedule))).Select(r => r["status"]!.GetValue<string>()));
+    }
+
+    [Trait("AlsoOn", "postgres")]
+    [Fact]
+    public async Task OneOrganizationsManyHangingPullsLeaveTheOtherOrganizationsTheirShareOfTheSlots()
+    {
+        var clock = new ManualTimeProvider(Start);
+        await using var server = await PullServer.StartAsync(async http =>
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, http.RequestAborted); // until the runner gives up
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+        using var app = new EscrowApp(Settings(maxConcurrentRuns: 2, maxConcurrentRunsPerOrganization: 1), time: clock);
+        var busy = await app.SignupAsync("hanging-sources");
+        var population = await busy.CreatePopulationAsync("Customers");
+        // More due schedules than the runner looks at in one poll (100), each due before the other organization's.
+        for (var i = 0; i < 101; i++)
+            await CreateScheduleAsync(busy, PullUrl(population, server.Url($"/export-{i}.ndjson"), cron: "59 2 * * *", name: $"Pull {i}"));
+        var other = await app.SignupAsync("patient-tenant");
+        var first = await CreateScheduleAsync(other, Refresh(name: "First refresh", cron: "58 2 * * *"));
+        var second = await CreateScheduleAsync(other, Refresh(name: "Second refresh"));
+
+        clock.SetUtcNow(ThreeOClock);
+        using var stop = new CancellationTokenSource();
+        var firstPoll = Runner(app).RunDueAsync(stop.Token);
+        await WaitUntilAsync(async () => (await RunsAsync(other, Id(first))) is [{ } r] && r["status"]!.GetValue<string>() == "succeeded",
+            "the other organization's first schedule ran beside the hanging pulls");
+        // Polls as the runner's timer would: once the first refresh gives its slot back, one is free, and the hanging
+        // organization's next pull is due before the second refresh — but that organization has its share running.
+        var polls = new List<Task<int>>();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await RunsAsync(other, Id(second))) is not [{ } run] || run["status"]!.GetValue<string>() != "succeeded")
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail("Timed out waiting until the other organization's second schedule ran");
+            polls.Add(Runner(app).RunDueAsync(stop.Token));
+            await Task.Delay(50);
+        }
+        Assert.Single(server.Requests);
+
+        await stop.CancelAsync();
+        Assert.Equal(3, await firstPoll + (await Task.WhenAll(polls)).Sum()); // the hanging pull and both refreshes
     }
 
     [Fact]
@@ -459,7 +540,7 @@ public sealed class SchedulesTests
                 default: http.Response.StatusCode = 404; break;
             }
         });
-        using var app = new EscrowApp(Settings(), time: clock);
+        using var app = new EscrowApp(Settings(maxConcurrentRunsPerOrganization: 4), time: clock); // three of its schedules in one poll
         var org = await app.SignupAsync("http-pull");
         var customers = await org.CreatePopulationAsync("Customers");
         var prospects = await org.CreatePopulationAsync("Prospects", "prospects");

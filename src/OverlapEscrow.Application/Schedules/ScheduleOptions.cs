@@ -28,9 +28,16 @@ public sealed class ScheduleOptions
     [Range(1, 24 * 60)]
     public int AttemptTimeoutMinutes { get; set; } = 60;
 
-    /// <summary>Runs this instance executes at once.</summary>
+    /// <summary>Runs this instance executes at once (a run waiting to retry holds none).</summary>
     [Range(1, 64)]
     public int MaxConcurrentRuns { get; set; } = 4;
+
+    /// <summary>
+    /// Of those, the most one organization's runs may hold, so that one organization's many or slow schedules leave
+    /// slots for the others' runs. At or above <see cref="MaxConcurrentRuns"/>: no share.
+    /// </summary>
+    [Range(1, 64)]
+    public int MaxConcurrentRunsPerOrganization { get; set; } = 2;
 
     /// <summary>
     /// Directories (absolute paths) that pull schedules may read from, with their subdirectories. Empty: no

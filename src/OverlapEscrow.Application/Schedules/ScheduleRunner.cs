@@ -30,7 +30,7 @@ public sealed class ScheduleRunner(
 
     private readonly ScheduleOptions _o = options.Value;
     // Neither needs disposing (no wait handle, no timer), and the host may stop this service after disposing it.
-    private readonly SemaphoreSlim _slots = new(options.Value.MaxConcurrentRuns);
+    private readonly RunSlots _slots = new(options.Value.MaxConcurrentRuns, options.Value.MaxConcurrentRunsPerOrganization);
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
 
@@ -50,12 +50,12 @@ public sealed class ScheduleRunner(
     }
 
     /// <summary>
-    /// Runs the schedule's queued run in the background now if its lease is free. If another run holds the lease,
-    /// the queued run waits: the holder runs it when done, or the next poll does.
+    /// Runs the schedule's queued run in the background now if its lease and a run slot for its organization are
+    /// free. Otherwise the queued run waits: the lease's holder runs it when done, or the next poll does.
     /// </summary>
-    public void RunQueuedSoon(string scheduleId) => Track(Task.Run(async () =>
+    public void RunQueuedSoon(string organizationId, string scheduleId) => Track(Task.Run(async () =>
     {
-        if (!await _slots.WaitAsync(0)) return; // busy: the next poll picks it up
+        if (_slots.TryTake(organizationId) is not { } slot) return; // busy: the next poll picks it up
         ScheduleLease? lease = null;
         try
         {
@@ -67,10 +67,10 @@ public sealed class ScheduleRunner(
         }
         if (lease is null)
         {
-            _slots.Release();
+            slot.Dispose();
             return;
         }
-        await RunLeasedAsync(lease, scheduled: false, CancellationToken.None);
+        await RunLeasedAsync(lease, slot, scheduled: false, CancellationToken.None);
     }));
 
     /// <summary>Polls for due schedules until stopped (the host's background service).</summary>
@@ -113,9 +113,10 @@ public sealed class ScheduleRunner(
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _stopping.Token);
         var now = time.GetUtcNow();
         var started = new List<Task>();
-        foreach (var schedule in await schedules.ListRunnableAsync(now, CandidatesPerPoll, linked.Token))
+        foreach (var schedule in await schedules.ListRunnableAsync(now, CandidatesPerPoll, _o.MaxConcurrentRunsPerOrganization, linked.Token))
         {
-            if (!await _slots.WaitAsync(0, CancellationToken.None)) break; // the rest stays due for the next poll
+            if (_slots.AllTaken) break; // the rest stays due for the next poll
+            if (_slots.TryTake(schedule.OrganizationId) is not { } slot) continue; // its organization's share is running
             var scheduled = schedule.Enabled && schedule.NextRunAt <= now;
             ScheduleLease? lease;
             try
@@ -125,15 +126,15 @@ public sealed class ScheduleRunner(
             }
             catch
             {
-                _slots.Release();
+                slot.Dispose();
                 throw;
             }
             if (lease is null)
             {
-                _slots.Release(); // another instance (or call) has it
+                slot.Dispose(); // another instance (or call) has it
                 continue;
             }
-            started.Add(Track(RunLeasedAsync(lease, scheduled, runs)));
+            started.Add(Track(RunLeasedAsync(lease, slot, scheduled, runs)));
         }
         return started;
     }
@@ -168,7 +169,7 @@ public sealed class ScheduleRunner(
     }
 
     /// <summary>Runs, under a lease already taken, the claimed occurrence (if <paramref name="scheduled"/>) and every queued run.</summary>
-    private async Task RunLeasedAsync(ScheduleLease lease, bool scheduled, CancellationToken stop)
+    private async Task RunLeasedAsync(ScheduleLease lease, RunSlot slot, bool scheduled, CancellationToken stop)
     {
         try
         {
@@ -181,9 +182,9 @@ public sealed class ScheduleRunner(
                     "Interrupted", "The instance running this attempt stopped before recording how it ended.", ct);
                 if (interrupted > 0) logger.LogWarning("Marked {Count} interrupted runs of schedule {ScheduleId} as failed", interrupted, lease.ScheduleId);
 
-                if (scheduled) await RunWithRetriesAsync(lease.ScheduleId, RunTrigger.Schedule, null, ct);
+                if (scheduled) await RunWithRetriesAsync(lease.ScheduleId, slot, RunTrigger.Schedule, null, ct);
                 while (await schedules.NextQueuedAsync(lease.ScheduleId, ct) is { } queued)
-                    await RunWithRetriesAsync(lease.ScheduleId, queued.Trigger, queued.Id, ct);
+                    await RunWithRetriesAsync(lease.ScheduleId, slot, queued.Trigger, queued.Id, ct);
             }
         }
         catch (OperationCanceledException)
@@ -196,19 +197,24 @@ public sealed class ScheduleRunner(
         }
         finally
         {
-            _slots.Release();
+            slot.Dispose();
         }
     }
 
     private sealed record AttemptRecord(Schedule Schedule, string RunId, RunTrigger Trigger, int Attempt, AttemptOutcome Outcome);
 
-    private async Task RunWithRetriesAsync(string scheduleId, RunTrigger trigger, string? queuedRunId, CancellationToken ct)
+    /// <summary>
+    /// A run's attempts. Between them the run keeps its lease (no other instance starts the schedule) but lends its
+    /// slot to other runs, and takes one again for its next attempt.
+    /// </summary>
+    private async Task RunWithRetriesAsync(string scheduleId, RunSlot slot, RunTrigger trigger, string? queuedRunId, CancellationToken ct)
     {
         var attempt = 0;
         string? firstRunId = null;
-        var final = await Pipeline().ExecuteAsync(async token =>
+        await Pipeline().ExecuteAsync(async token =>
         {
             attempt++;
+            await slot.TakeBackAsync(token);
             // Read afresh for every attempt: an edit made meanwhile applies to the next attempt.
             var schedule = await schedules.FindAsync(scheduleId, token);
             if (schedule is null) return null;
@@ -223,6 +229,7 @@ public sealed class ScheduleRunner(
             var last = !outcome.Retryable || attempt >= _o.MaxAttempts;
             await FinishAsync(record, publish: last);
             logger.LogInformation("Run {RunId} of schedule {ScheduleId} (attempt {Attempt}) {Status}", runId, scheduleId, attempt, outcome.Status);
+            if (!last) slot.Lend(); // for the retry's wait
             return record;
         }, ct);
     }

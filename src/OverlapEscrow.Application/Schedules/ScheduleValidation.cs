@@ -58,7 +58,7 @@ public sealed class ScheduleValidation(IPopulationRepository populations, IOptio
     public async Task<ValidSchedule?> ValidateAsync(ScheduleInput request, string organizationId, Schedule? existing, FieldErrors errors, CancellationToken ct)
     {
         var name = request.Name?.Trim();
-        errors.Check(!string.IsNullOrEmpty(name) && name.Length <= MaxNameLength && !name.Any(char.IsControl),
+        errors.Check(!string.IsNullOrEmpty(name) && name.Length <= MaxNameLength && PlainText.IsPlain(name),
             "name", $"name is 1-{MaxNameLength} printable characters.");
         if (CronSchedule.ExpressionError(request.Cron) is { } cronError) errors.Add("cron", cronError);
         if (CronSchedule.TimeZoneError(request.TimeZone) is { } zoneError) errors.Add("timeZone", zoneError);

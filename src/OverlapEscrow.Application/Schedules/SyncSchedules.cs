@@ -80,7 +80,7 @@ public sealed class SyncSchedules(IScheduleRepository schedules, ITransactions t
             await uow.Audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, "schedule.run_requested", null, new { scheduleId, runId = queued.Id }), ct);
             await uow.CommitAsync(ct);
         }
-        runner.RunQueuedSoon(scheduleId);
+        runner.RunQueuedSoon(caller.OrganizationId, scheduleId);
         return queued;
     }
 

@@ -93,8 +93,12 @@ public interface IScheduleRepository
     /// <summary>Deletes the schedule with its history, unless a run holds its lease now (<see cref="ScheduleWriteOutcome.Running"/>).</summary>
     Task<ScheduleWriteOutcome> DeleteAsync(string organizationId, string scheduleId, DateTimeOffset now, CancellationToken ct);
 
-    /// <summary>Runner: schedules whose lease is free and that are due (enabled, next run not after now) or have a queued run.</summary>
-    Task<IReadOnlyList<Schedule>> ListRunnableAsync(DateTimeOffset now, int limit, CancellationToken ct);
+    /// <summary>
+    /// Runner: schedules whose lease is free and that are due (enabled, next run not after now) or have a queued run,
+    /// soonest first, at most <paramref name="perOrganization"/> of one organization's (so that one organization's
+    /// many due schedules cannot fill the list and hide the others').
+    /// </summary>
+    Task<IReadOnlyList<Schedule>> ListRunnableAsync(DateTimeOffset now, int limit, int perOrganization, CancellationToken ct);
 
     /// <summary>Runner: a schedule by id, whatever its organization.</summary>
     Task<Schedule?> FindAsync(string scheduleId, CancellationToken ct);

@@ -73,18 +73,22 @@ internal sealed class ScheduleRepository(IDbScope scope) : IScheduleRepository
         return ScheduleWriteOutcome.Done;
     }
 
-    public async Task<IReadOnlyList<Schedule>> ListRunnableAsync(DateTimeOffset now, int limit, CancellationToken ct)
+    public async Task<IReadOnlyList<Schedule>> ListRunnableAsync(DateTimeOffset now, int limit, int perOrganization, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         return (await db.QueryAsync<ScheduleRow>(
             $"""
-            SELECT * FROM schedules s
-            WHERE {LeaseFree}
-              AND ((enabled = @enabled AND next_run_at <= @now)
-                   OR EXISTS (SELECT 1 FROM sync_runs r WHERE r.schedule_id = s.id AND r.status = 'queued'))
+            SELECT * FROM (
+                SELECT s.*, ROW_NUMBER() OVER (PARTITION BY organization_id ORDER BY next_run_at, id) AS organization_rank
+                FROM schedules s
+                WHERE {LeaseFree}
+                  AND ((enabled = @enabled AND next_run_at <= @now)
+                       OR EXISTS (SELECT 1 FROM sync_runs r WHERE r.schedule_id = s.id AND r.status = 'queued'))
+            ) runnable
+            WHERE organization_rank <= @perOrganization
             ORDER BY next_run_at, id
             LIMIT @limit
-            """, new { now = Time.ToUnixMs(now), limit, enabled = true })).Select(s => s.ToDomain()).ToList();
+            """, new { now = Time.ToUnixMs(now), limit, perOrganization, enabled = true })).Select(s => s.ToDomain()).ToList();
     }
 
     public async Task<Schedule?> FindAsync(string scheduleId, CancellationToken ct)
