@@ -58,6 +58,38 @@ public sealed class AccountTests : IDisposable
     }
 
     [Fact]
+    public async Task NamesAndEmailsOthersReadRefuseInvisibleFormattingCharactersAndKeepJoiners()
+    {
+        var http = _app.CreateClient();
+        // A right-to-left override (reorders what follows on screen) in a name partners read, and a zero-width space
+        // making a second address look like the first: each a 400 naming its field, and nothing created.
+        var reversed = await ExpectProblem(await http.PostAsJsonAsync("/v1/signup",
+            new { organizationName = "Acme \u202Etseb", organizationSlug = "spoofed", email = "admin@spoofed.example", password = Password }), HttpStatusCode.BadRequest);
+        Assert.Equal(["organizationName"], reversed["errors"]!.AsObject().Select(e => e.Key));
+        var hidden = await ExpectProblem(await http.PostAsJsonAsync("/v1/signup",
+            new { organizationName = "Spoofed", organizationSlug = "spoofed", email = "admin@spoofed.example\u200B", password = Password }), HttpStatusCode.BadRequest);
+        Assert.Equal(["email"], hidden["errors"]!.AsObject().Select(e => e.Key));
+        await Expect(await http.PostAsJsonAsync("/v1/auth/login", new { email = "admin@spoofed.example", password = Password }), HttpStatusCode.Unauthorized);
+
+        var org = await _app.SignupAsync("plain-text");
+        var member = await ExpectProblem(await org.Http.PostAsJsonAsync("/v1/members",
+            new { email = "admin@plain-text.example\u200B", password = Password, role = "admin" }), HttpStatusCode.BadRequest);
+        Assert.NotNull(member["errors"]!["email"]);
+        var display = await ExpectProblem(await org.Http.PostAsJsonAsync("/v1/members",
+            new { email = "second@plain-text.example", password = Password, role = "viewer", displayName = "Ann\u2066 (admin)" }), HttpStatusCode.BadRequest);
+        Assert.NotNull(display["errors"]!["displayName"]);
+        var key = await ExpectProblem(await org.Http.PostAsJsonAsync("/v1/api-keys", new { name = "pipe\u00ADline", scopes = new[] { "populations:read" } }), HttpStatusCode.BadRequest);
+        Assert.NotNull(key["errors"]!["name"]);
+        var population = await ExpectProblem(await org.Http.PostAsJsonAsync("/v1/populations", new { name = "Customers\U000E0041", type = "customers" }), HttpStatusCode.BadRequest);
+        Assert.NotNull(population["errors"]!["name"]);
+        Assert.DoesNotContain("second@", await (await org.Http.GetAsync("/v1/members")).Content.ReadAsStringAsync());
+
+        // The joiners scripts and emoji need are kept: a Persian name with a zero-width non-joiner, an emoji sequence.
+        await Expect(await org.Http.PostAsJsonAsync("/v1/populations", new { name = "می\u200Cخواهم", type = "customers" }), HttpStatusCode.Created);
+        await Expect(await org.Http.PostAsJsonAsync("/v1/populations", new { name = "Family \U0001F468\u200D\U0001F469\u200D\U0001F467", type = "prospects" }), HttpStatusCode.Created);
+    }
+
+    [Fact]
     public async Task MalformedJsonGetsAProblemNamingTheField()
     {
         var http = _app.CreateClient();

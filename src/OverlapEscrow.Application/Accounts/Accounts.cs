@@ -75,7 +75,8 @@ public sealed partial class Accounts(
             codeHash = HashSecret(input.SignupCode);
         }
         var errors = new FieldErrors()
-            .Check(!string.IsNullOrWhiteSpace(input.OrganizationName) && input.OrganizationName.Length <= 100, "organizationName", "organizationName is 1-100 characters.")
+            .Check(!string.IsNullOrWhiteSpace(input.OrganizationName) && input.OrganizationName.Length <= 100 && PlainText.IsPlain(input.OrganizationName),
+                "organizationName", "organizationName is 1-100 printable characters.")
             .Check(input.OrganizationSlug is not null && SlugPattern().IsMatch(input.OrganizationSlug), "organizationSlug", "organizationSlug is 1-40 lower-case letters, digits or hyphens.");
         ValidateMember(input.Email, input.Password, input.DisplayName, errors);
         if (errors.Any) return new Failure.Invalid(errors.All);
@@ -258,11 +259,11 @@ public sealed partial class Accounts(
 
     private static void ValidateMember(string? email, string? password, string? displayName, FieldErrors errors)
     {
-        errors.Check(email is not null && email.Length <= 254 && MailAddress.TryCreate(email, out var parsed) && parsed.Address == email.Trim(),
+        errors.Check(email is not null && email.Length <= 254 && PlainText.IsPlain(email) && MailAddress.TryCreate(email, out var parsed) && parsed.Address == email.Trim(),
             "email", "email is a valid address.");
         errors.Check(password is not null && password.Length is >= MinPasswordLength and <= MaxPasswordLength,
             "password", $"password is {MinPasswordLength}-{MaxPasswordLength} characters.");
-        errors.Check(displayName is null || displayName.Length <= 100, "displayName", "displayName is at most 100 characters.");
+        errors.Check(displayName is null || (displayName.Length <= 100 && PlainText.IsPlain(displayName)), "displayName", "displayName is at most 100 printable characters.");
     }
 
     private Member NewMember(string organizationId, string email, string? displayName, string password, string role, DateTimeOffset now) => new(

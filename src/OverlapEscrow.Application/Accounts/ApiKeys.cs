@@ -23,7 +23,7 @@ public sealed class ApiKeys(IAccountRepository accounts, ITransactions transacti
     {
         var scopes = input.Scopes ?? [];
         var errors = new FieldErrors()
-            .Check(!string.IsNullOrWhiteSpace(input.Name) && input.Name.Length <= 100, "name", "name is 1-100 characters.")
+            .Check(!string.IsNullOrWhiteSpace(input.Name) && input.Name.Length <= 100 && PlainText.IsPlain(input.Name), "name", "name is 1-100 printable characters.")
             .Check(scopes.Count > 0 && scopes.All(s => Scopes.All.Contains(s)), "scopes", $"scopes is a non-empty list of: {string.Join(", ", Scopes.All)}.");
         if (errors.Any) return new Failure.Invalid(errors.All);
         var now = time.GetUtcNow();

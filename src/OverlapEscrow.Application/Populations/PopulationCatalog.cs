@@ -30,7 +30,7 @@ public sealed class PopulationCatalog(IPopulationRepository populations, ITransa
     public async Task<Outcome<PopulationSummary>> CreateAsync(Caller caller, PopulationInput input, CancellationToken ct)
     {
         var errors = new FieldErrors()
-            .Check(!string.IsNullOrWhiteSpace(input.Name) && input.Name.Trim().Length <= MaxNameLength && !input.Name.Any(char.IsControl),
+            .Check(!string.IsNullOrWhiteSpace(input.Name) && input.Name.Trim().Length <= MaxNameLength && PlainText.IsPlain(input.Name),
                 "name", $"name is 1-{MaxNameLength} printable characters.")
             .Check(input.Type is not null && PopulationTypes.All.Contains(input.Type), "type", $"type is one of {string.Join(", ", PopulationTypes.All)}.");
         if (errors.Any) return new Failure.Invalid(errors.All);

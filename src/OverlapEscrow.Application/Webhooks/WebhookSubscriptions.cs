@@ -28,7 +28,7 @@ public sealed class WebhookSubscriptions(IWebhookRepository webhooks, ITransacti
         var url = ValidateUrl(input.Url, errors);
         var events = ValidateEvents(input.Events, errors);
         var description = input.Description?.Trim() ?? "";
-        if (description.Length > MaxDescriptionLength || description.Any(char.IsControl))
+        if (description.Length > MaxDescriptionLength || !PlainText.IsPlain(description))
             errors.Add("description", $"description is at most {MaxDescriptionLength} printable characters.");
         if (errors.Any || url is null) return new Failure.Invalid(errors.All);
 

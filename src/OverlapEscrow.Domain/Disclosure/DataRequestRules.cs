@@ -43,7 +43,8 @@ public static class DataRequestRules
         public sealed record Refused(string Reason) : Decision;
     }
 
-    /// <summary>A message or note: trimmed, within <paramref name="max"/> characters, no control characters but line breaks and tabs.</summary>
+    /// <summary>A message or note: trimmed, within <paramref name="max"/> characters, no control characters but line breaks and
+    /// tabs, no invisible format characters (<see cref="PlainText"/>).</summary>
     public static string? Text(string? text, bool required, int max, string path, FieldErrors errors)
     {
         var trimmed = text?.Trim() ?? "";
@@ -53,9 +54,9 @@ public static class DataRequestRules
             return required ? null : "";
         }
         if (trimmed.Length > max) { errors.Add(path, $"{path} is at most {max} characters."); return null; }
-        if (trimmed.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t')))
+        if (!PlainText.IsPlain(trimmed, allowLineBreaks: true))
         {
-            errors.Add(path, $"{path} may not contain control characters.");
+            errors.Add(path, $"{path} may not contain control or invisible formatting characters.");
             return null;
         }
         return trimmed;
