@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using OverlapEscrow.Api.Tests.Infrastructure;
+using OverlapEscrow.Application.Webhooks;
 using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
 
 namespace OverlapEscrow.Api.Tests;
@@ -212,6 +214,45 @@ public sealed class WebhooksTests : IAsyncLifetime
             Assert.StartsWith("Refused:", attempt["error"]!.GetValue<string>());
         }
         Assert.Empty(receiver.Requests);
+    }
+
+    [Trait("AlsoOn", "postgres")]
+    [Fact]
+    public async Task OneOrganizationsHangingReceiversAndBacklogDoNotHoldUpAnotherOrganizationsDelivery()
+    {
+        await using var hanging = await PullServer.StartAsync(async http =>
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, http.RequestAborted); // until the escrow gives up
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+        using var app = new EscrowApp(new Dictionary<string, string?>(Settings) { ["Escrow:Webhooks:MaxPerOrganization"] = "60" });
+        var flood = await app.SignupAsync("hook-flood");
+        var other = await app.SignupAsync("hook-other");
+        var bystander = await app.SignupAsync("hook-bystander");
+        // 51 webhooks whose receivers never answer: one invitation queues more deliveries than a round takes (50),
+        // all due before the other organization's.
+        for (var i = 0; i < 51; i++) await CreateWebhookAsync(flood.Http, hanging.Url($"/hang-{i}"), "partnership.invited");
+        await Expect(await flood.Http.PostAsJsonAsync("/v1/partnerships", new { partnerSlug = bystander.Slug }), HttpStatusCode.Created);
+        await CreateWebhookAsync(other.Http, _receiver.BaseUrl + "/other", "partnership.invited");
+        await Expect(await other.Http.PostAsJsonAsync("/v1/partnerships", new { partnerSlug = bystander.Slug }), HttpStatusCode.Created);
+
+        using var stop = new CancellationTokenSource();
+        var round = app.Services.GetRequiredService<WebhookDeliverer>().DeliverDueAsync(stop.Token);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!_receiver.On("/other").Any() || hanging.Requests.Count < 2)
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail("The other organization's delivery did not arrive beside the hanging ones.");
+            await Task.Delay(20);
+        }
+        Assert.Equal(2, hanging.Requests.Count); // of the 51, the two a round takes of one organization, hanging
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => round);
     }
 
     /// <summary>Every unicast address of this machine's interfaces, but link-local ones (a URL would need their zone).</summary>

@@ -137,14 +137,14 @@ public class TwoInstanceTests
             await uow.CommitAsync(None);
         }
 
-        // Four workers per instance, each claiming small batches until nothing is due.
+        // Four workers per instance, each claiming small batches (at most two of the organization's) until nothing is due.
         var claimed = await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
         {
             var mine = new List<string>();
             var instance = w % 2 == 0 ? a : b;
             while (true)
             {
-                var due = await instance.Webhooks.ClaimDueAsync(T0.AddSeconds(1), T0.AddMinutes(5), Guid.NewGuid().ToString("N"), 4, None);
+                var due = await instance.Webhooks.ClaimDueAsync(T0.AddSeconds(1), T0.AddMinutes(5), Guid.NewGuid().ToString("N"), 4, 2, None);
                 if (due.Count == 0) return mine;
                 mine.AddRange(due.Select(d => d.Id));
             }

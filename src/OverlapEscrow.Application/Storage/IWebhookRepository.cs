@@ -77,10 +77,12 @@ public interface IWebhookRepository
     Task<bool> DeleteAsync(string organizationId, string webhookId, CancellationToken ct);
 
     /// <summary>
-    /// Claims up to <paramref name="limit"/> pending deliveries due at <paramref name="now"/> whose lease is free, for
+    /// Claims up to <paramref name="limit"/> pending deliveries due at <paramref name="now"/> whose lease is free, at
+    /// most <paramref name="perOrganization"/> of one organization's (the oldest due of each), for
     /// <paramref name="claimToken"/> until <paramref name="leaseUntil"/>, and returns them oldest due first.
     /// </summary>
-    Task<IReadOnlyList<DueDelivery>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset leaseUntil, string claimToken, int limit, CancellationToken ct);
+    Task<IReadOnlyList<DueDelivery>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset leaseUntil, string claimToken, int limit, int perOrganization,
+        CancellationToken ct);
 
     /// <summary>
     /// Logs an attempt and moves its delivery on, only if the delivery is still pending and claimed with

@@ -46,14 +46,17 @@ public sealed class WebhookDeliverer(
     public const string PayloadLabel = "oe-webhook-payload-v1";
     private const int Batch = 50;
 
-    /// <summary>Makes one attempt for each delivery due now (at most a batch); returns how many were attempted.</summary>
+    /// <summary>
+    /// Makes one attempt for each delivery due now (at most a batch, and at most <see cref="WebhookOptions.ConcurrencyPerOrganization"/>
+    /// for one organization, so they are also the most of its deliveries under way at once); returns how many were attempted.
+    /// </summary>
     public async Task<int> DeliverDueAsync(CancellationToken ct)
     {
         var now = time.GetUtcNow();
         // The lease outlasts the longest attempt (a timeout per hop), so no other worker picks the delivery meanwhile.
         var lease = TimeSpan.FromSeconds(outbound.Value.TimeoutSeconds * (outbound.Value.MaxRedirects + 1) + 60);
         var claim = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var due = await webhooks.ClaimDueAsync(now, now + lease, claim, Batch, ct);
+        var due = await webhooks.ClaimDueAsync(now, now + lease, claim, Batch, options.Value.ConcurrencyPerOrganization, ct);
         await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency, CancellationToken = ct },
             (delivery, token) => new ValueTask(AttemptAsync(delivery, claim, token)));
         return due.Count;

@@ -25,6 +25,13 @@ public sealed class WebhookOptions
     [Range(1, 64)]
     public int Concurrency { get; set; } = 4;
 
+    /// <summary>
+    /// Of one worker's round of deliveries, the most that go to one organization's webhooks, so that one organization's
+    /// backlog, or its receivers that hang until the outbound timeout, cannot hold up every other organization's events.
+    /// </summary>
+    [Range(1, 64)]
+    public int ConcurrencyPerOrganization { get; set; } = 2;
+
     /// <summary>Webhooks per organization.</summary>
     [Range(1, 1000)]
     public int MaxPerOrganization { get; set; } = 20;

@@ -64,17 +64,28 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
             "DELETE FROM webhooks WHERE id = @webhookId AND organization_id = @organizationId", new { organizationId, webhookId }) == 1;
     }
 
-    public async Task<IReadOnlyList<DueDelivery>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset leaseUntil, string claimToken, int limit, CancellationToken ct)
+    public async Task<IReadOnlyList<DueDelivery>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset leaseUntil, string claimToken, int limit, int perOrganization,
+        CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
-        var args = new { now = Time.ToUnixMs(now), leaseUntil = Time.ToUnixMs(leaseUntil), claimToken, limit };
-        // The due rows are locked as they are picked (skipping rows another worker is claiming), then leased.
+        var args = new { now = Time.ToUnixMs(now), leaseUntil = Time.ToUnixMs(leaseUntil), claimToken, limit, perOrganization };
+        // The due rows are picked (each organization's oldest, so one organization's backlog cannot fill the batch),
+        // locked (skipping rows another worker is claiming: PostgreSQL locks no rows of a query with a window function,
+        // hence the outer query, which checks the lease again once it holds the lock), then leased.
+        const string Due = "status = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)";
         var ids = await db.QueryAsync<string>(
             $"""
             SELECT id FROM webhook_deliveries
-            WHERE status = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
-            ORDER BY next_attempt_at, id LIMIT @limit{db.Dialect.ForUpdateSkipLocked}
+            WHERE id IN (
+                SELECT id FROM (
+                    SELECT id, next_attempt_at, ROW_NUMBER() OVER (PARTITION BY organization_id ORDER BY next_attempt_at, id) AS organization_rank
+                    FROM webhook_deliveries WHERE {Due}
+                ) due
+                WHERE organization_rank <= @perOrganization
+                ORDER BY next_attempt_at, id LIMIT @limit)
+              AND {Due}
+            ORDER BY next_attempt_at, id{db.Dialect.ForUpdateSkipLocked}
             """, args);
         if (ids.Count > 0)
             await db.ExecuteAsync(

@@ -22,9 +22,17 @@ public static class Background
         }
     }
 
-    /// <summary>One round of the webhook outbox, as the delivery worker runs it; returns the attempts made.</summary>
-    public static Task<int> DeliverDueAsync(this EscrowApp app) =>
-        app.Services.GetRequiredService<WebhookDeliverer>().DeliverDueAsync(CancellationToken.None);
+    /// <summary>
+    /// Delivers what is due as the delivery worker does when woken: rounds until one attempts nothing (a round takes at
+    /// most a few of one organization's deliveries); returns the attempts made.
+    /// </summary>
+    public static async Task<int> DeliverDueAsync(this EscrowApp app)
+    {
+        var deliverer = app.Services.GetRequiredService<WebhookDeliverer>();
+        var attempts = 0;
+        while (await deliverer.DeliverDueAsync(CancellationToken.None) is > 0 and var round) attempts += round;
+        return attempts;
+    }
 
     /// <summary>Makes every pending delivery due now, as if its backoff had passed.</summary>
     public static void MakeRetriesDue(this EscrowApp app)
