@@ -40,7 +40,7 @@ public static class PopulationsApi
             .WithDescription("Atomic: the previous snapshot stays current until this one is committed; a 2xx means committed. Idempotency-Key makes retries safe. onError=reject (default) applies nothing if any row is bad; onError=skip applies the good rows and reports the bad ones. A snapshot with no valid record is refused unless allowEmpty=true.")
             .Accepts<string>("application/x-ndjson", "text/csv")
             .Produces<UploadResult>()
-            .ProducesProblem(422).ProducesProblem(413).ProducesProblem(415).ProducesProblem(409);
+            .ProducesProblem(422).ProducesProblem(413).ProducesProblem(415).ProducesProblem(409).ProducesProblem(429);
 
         group.MapPost("/{populationId}/records", (string populationId, [AsParameters] UploadParameters p, CancellationToken ct) =>
                 Upload(populationId, VersionKind.Delta, p, ct))
@@ -50,7 +50,7 @@ public static class PopulationsApi
             .WithDescription("Atomic like a snapshot; deltas apply in commit order.")
             .Accepts<string>("application/x-ndjson", "text/csv")
             .Produces<UploadResult>()
-            .ProducesProblem(422).ProducesProblem(413).ProducesProblem(415).ProducesProblem(409);
+            .ProducesProblem(422).ProducesProblem(413).ProducesProblem(415).ProducesProblem(409).ProducesProblem(429);
 
         group.MapGet("/{populationId}/sharing", GetSharing).RequireAuthorization(Policies.PopulationsRead)
             .WithName("GetPopulationSharing").WithSummary("The population's default sharing rule, for every partner")
@@ -159,7 +159,8 @@ public static class PopulationsApi
                 var ext = new Dictionary<string, object?>();
                 if (f.Row is not null) ext["errors"] = new[] { f.Row };
                 if (f.RetryAfter is { } wait) http.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-                return TypedResults.Problem(statusCode: f.StatusCode, title: f.Title, detail: f.Detail, type: Problems.TypePrefix + "upload", extensions: ext);
+                return TypedResults.Problem(statusCode: f.StatusCode, title: f.Title, detail: f.Detail,
+                    type: Problems.TypePrefix + (f.StatusCode == 429 ? "rate-limited" : "upload"), extensions: ext);
             default:
                 throw new InvalidOperationException("Unknown upload outcome.");
         }

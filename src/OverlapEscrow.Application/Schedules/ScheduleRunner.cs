@@ -30,7 +30,7 @@ public sealed class ScheduleRunner(
 
     private readonly ScheduleOptions _o = options.Value;
     // Neither needs disposing (no wait handle, no timer), and the host may stop this service after disposing it.
-    private readonly RunSlots _slots = new(options.Value.MaxConcurrentRuns, options.Value.MaxConcurrentRunsPerOrganization);
+    private readonly OrganizationSlots _slots = new(options.Value.MaxConcurrentRuns, options.Value.MaxConcurrentRunsPerOrganization);
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
 
@@ -169,7 +169,7 @@ public sealed class ScheduleRunner(
     }
 
     /// <summary>Runs, under a lease already taken, the claimed occurrence (if <paramref name="scheduled"/>) and every queued run.</summary>
-    private async Task RunLeasedAsync(ScheduleLease lease, RunSlot slot, bool scheduled, CancellationToken stop)
+    private async Task RunLeasedAsync(ScheduleLease lease, OrganizationSlot slot, bool scheduled, CancellationToken stop)
     {
         try
         {
@@ -207,7 +207,7 @@ public sealed class ScheduleRunner(
     /// A run's attempts. Between them the run keeps its lease (no other instance starts the schedule) but lends its
     /// slot to other runs, and takes one again for its next attempt.
     /// </summary>
-    private async Task RunWithRetriesAsync(string scheduleId, RunSlot slot, RunTrigger trigger, string? queuedRunId, CancellationToken ct)
+    private async Task RunWithRetriesAsync(string scheduleId, OrganizationSlot slot, RunTrigger trigger, string? queuedRunId, CancellationToken ct)
     {
         var attempt = 0;
         string? firstRunId = null;

@@ -5,6 +5,21 @@ namespace OverlapEscrow.Application.Uploads;
 /// <summary>Settings under Escrow:Uploads (environment: Escrow__Uploads__Name): limits and policies of the upload path.</summary>
 public sealed class UploadOptions
 {
+    /// <summary>
+    /// Uploads one instance runs at once (API, dashboard and scheduled pulls alike); one more is refused with 429 and
+    /// Retry-After before its body is read. Each upload of a million records holds about 250 MiB at its peak.
+    /// </summary>
+    [Range(1, 256)]
+    public int MaxConcurrent { get; set; } = 4;
+
+    /// <summary>Of those, the most one organization's uploads may hold, so one organization cannot take them all.</summary>
+    [Range(1, 256)]
+    public int MaxConcurrentPerOrganization { get; set; } = 2;
+
+    /// <summary>The Retry-After of an upload refused because too many were running.</summary>
+    [Range(1, 3600)]
+    public int BusyRetryAfterSeconds { get; set; } = 10;
+
     /// <summary>Largest request body accepted, as sent (compressed or not).</summary>
     [Range(1024, long.MaxValue)]
     public long MaxBodyBytes { get; set; } = 2L * 1024 * 1024 * 1024;

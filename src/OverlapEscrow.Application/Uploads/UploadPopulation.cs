@@ -73,16 +73,26 @@ public sealed class UploadPopulation(
     IVersionColumnStore versionColumns)
 {
     private readonly UploadOptions _o = options.Value;
+    private readonly OrganizationSlots _running = new(options.Value.MaxConcurrent, options.Value.MaxConcurrentPerOrganization);
 
     /// <summary>Row errors kept with a refused upload's audit event (the population page shows them).</summary>
     public const int RecordedRowErrors = 20;
 
     public async Task<UploadOutcome> UploadAsync(UploadRequest request, CancellationToken ct)
     {
+        // Admitted before anything is read or claimed: a refusal here changes nothing, and the client retries.
+        using var slot = _running.TryTake(request.Caller.OrganizationId);
+        if (slot is null) return Busy();
         var outcome = await ApplyAsync(request, ct);
         if (outcome is UploadOutcome.RowsRejected or UploadOutcome.Refused { StatusCode: not 409 }) await RecordRefusalAsync(request, outcome);
         return outcome;
     }
+
+    private UploadOutcome.Refused Busy() => new(429, "Too many uploads at once",
+        _running.AllTaken
+            ? $"The service is running its most uploads at once ({_o.MaxConcurrent}); nothing was read or applied. Retry after the time given."
+            : $"Your organization has {_o.MaxConcurrentPerOrganization} uploads in progress, the most it may run at once; nothing was read or applied. Retry after the time given.",
+        RetryAfter: TimeSpan.FromSeconds(_o.BusyRetryAfterSeconds));
 
     /// <summary>
     /// A refused upload is audited (population.upload_refused) with its first row errors, so the owner can read what was

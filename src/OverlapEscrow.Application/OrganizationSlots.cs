@@ -1,21 +1,23 @@
-namespace OverlapEscrow.Application.Schedules;
+namespace OverlapEscrow.Application;
 
 /// <summary>
-/// The run slots of one instance: at most <c>total</c> attempts at once, at most <c>perOrganization</c> of them for
-/// one organization, so that one organization's schedules (many of them, or pulls from a source that hangs until the
-/// outbound timeout) cannot keep every other organization's runs waiting. A run holds its slot while an attempt
-/// works and gives it back while it waits to retry (<see cref="RunSlot"/>). A retry that finds no slot free for its
-/// organization waits for one; a released slot goes to the first such retry it suits before the next poll can take
-/// it (so no waiting retry could take a slot that is free: a poll's <see cref="TryTake"/> takes what is left).
+/// Slots for work one instance does at once on behalf of organizations: at most <c>total</c> at once, at most
+/// <c>perOrganization</c> of them for one organization, so that one organization's work (many schedules, pulls from a
+/// source that hangs until the outbound timeout, many large uploads at once) cannot keep every other organization's
+/// waiting or take all the memory. Used by the schedule runner (<c>ScheduleOptions.MaxConcurrentRuns</c>) and the
+/// upload path (<c>UploadOptions.MaxConcurrent</c>). A holder can give its slot back for a while and take one again
+/// (<see cref="OrganizationSlot"/>: a run waiting to retry). One that finds no slot free for its organization when it
+/// takes one again waits; a released slot goes to the first such waiter it suits before a <see cref="TryTake"/> can
+/// take it (so no waiter could take a slot that is free: <see cref="TryTake"/> takes what is left).
 /// </summary>
-public sealed class RunSlots(int total, int perOrganization)
+public sealed class OrganizationSlots(int total, int perOrganization)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, int> _held = new(StringComparer.Ordinal);
     private readonly LinkedList<(string OrganizationId, TaskCompletionSource Taken)> _waiting = new();
     private int _total;
 
-    /// <summary>Whether every slot is taken (no organization could start a run now).</summary>
+    /// <summary>Whether every slot is taken (no organization could start anything now).</summary>
     public bool AllTaken
     {
         get
@@ -25,9 +27,9 @@ public sealed class RunSlots(int total, int perOrganization)
     }
 
     /// <summary>Takes a slot for the organization if one is free for it now.</summary>
-    public RunSlot? TryTake(string organizationId)
+    public OrganizationSlot? TryTake(string organizationId)
     {
-        lock (_gate) return TakeLocked(organizationId) ? new RunSlot(this, organizationId) : null;
+        lock (_gate) return TakeLocked(organizationId) ? new OrganizationSlot(this, organizationId) : null;
     }
 
     internal async Task TakeAsync(string organizationId, CancellationToken ct)
@@ -80,12 +82,12 @@ public sealed class RunSlots(int total, int perOrganization)
     }
 }
 
-/// <summary>One run's slot: held from the start of the run, given back while it waits to retry, released at the end.</summary>
-public sealed class RunSlot(RunSlots slots, string organizationId) : IDisposable
+/// <summary>One holder's slot: held from when it was taken, possibly given back for a while (a run waiting to retry), released on dispose.</summary>
+public sealed class OrganizationSlot(OrganizationSlots slots, string organizationId) : IDisposable
 {
     private bool _held = true;
 
-    /// <summary>Gives the slot back while the run waits for its next attempt.</summary>
+    /// <summary>Gives the slot back for a while (a run waiting for its next attempt).</summary>
     public void Lend()
     {
         if (!_held) return;
@@ -93,7 +95,7 @@ public sealed class RunSlot(RunSlots slots, string organizationId) : IDisposable
         slots.Release(organizationId);
     }
 
-    /// <summary>Takes a slot again for the next attempt, waiting for one if none is free for the organization.</summary>
+    /// <summary>Takes a slot again (a run's next attempt), waiting for one if none is free for the organization.</summary>
     public async Task TakeBackAsync(CancellationToken ct)
     {
         if (_held) return;
