@@ -274,22 +274,40 @@ public sealed class AttributionTests : IAsyncLifetime
     [Fact]
     public async Task EvidenceReadsAreInThePartnersAuditViewLikeListReadsAndNameNoRecord()
     {
-        await EvaluateAsync();
-        var id = (await Json(await ClaimAsync("O-1", "sourced")))["id"]!.GetValue<string>();
-        await ExpectProblem(await ClaimAsync("O-2", "sourced"), HttpStatusCode.Conflict); // the 409 says "no evidence": a read too
-        await Expect(await _a.Http.GetAsync("/v1/attributions"), HttpStatusCode.OK);
-        await Expect(await _a.Http.GetAsync($"/v1/attributions/{id}"), HttpStatusCode.OK);
-        await Expect(await _a.Http.GetAsync("/v1/attributions/export"), HttpStatusCode.OK);
-
-        var bAudit = (await Json(await _b.Http.GetAsync("/v1/audit?limit=500")))["items"]!.AsArray();
-        var reads = bAudit.Where(e => e!["action"]!.GetValue<string>() == "attribution.evidence_read" && !e["byMyOrganization"]!.GetValue<bool>())
+        async Task ReadEvidenceAsync(string claimable, string unclaimable)
+        {
+            await EvaluateAsync();
+            var claim = (await Json(await ClaimAsync(claimable, "sourced")))["id"]!.GetValue<string>();
+            await ExpectProblem(await ClaimAsync(unclaimable, "sourced"), HttpStatusCode.Conflict); // the 409 says "no evidence": a read too
+            await Expect(await _a.Http.GetAsync("/v1/attributions"), HttpStatusCode.OK);
+            await Expect(await _a.Http.GetAsync($"/v1/attributions/{claim}"), HttpStatusCode.OK);
+            await Expect(await _a.Http.GetAsync("/v1/attributions/export"), HttpStatusCode.OK);
+        }
+        async Task<List<JsonNode>> ReadsBetaSeesAsync() =>
+            (await Json(await _b.Http.GetAsync("/v1/audit?limit=500")))["items"]!.AsArray()
+            .Where(e => e!["action"]!.GetValue<string>() == "attribution.evidence_read" && !e["byMyOrganization"]!.GetValue<bool>())
             .Select(e => e!["detail"]!).ToList();
+
+        // Alpha hides its Pipeline from beta (the default): beta sees none of the reads — which of its populations held
+        // alpha's open opportunities, and how many, is about alpha's pipeline. Alpha's own log has them, with the rows.
+        await ReadEvidenceAsync("O-1", "O-2");
+        Assert.Empty(await ReadsBetaSeesAsync());
+        var own = (await Json(await _a.Http.GetAsync("/v1/audit?limit=500")))["items"]!.AsArray()
+            .Where(e => e!["action"]!.GetValue<string>() == "attribution.evidence_read").Select(e => e!["detail"]!).ToList();
+        Assert.Equal(2, Assert.Single(own, d => d!["format"]!.GetValue<string>() == "evaluation")!["rows"]!.GetValue<int>()); // O-1 and O-3 had its account while open
+        Assert.Equal([0, 1], own.Where(d => d!["format"]!.GetValue<string>() == "claim" && d["claimId"] is null).Select(d => d!["rows"]!.GetValue<int>()).Order());
+        Assert.All(own, d => Assert.Equal("hidden", d!["sharedAs"]!.GetValue<string>()));
+
+        // Pipeline shown as counts: beta sees every read (its own population, the format, the claim read), never the
+        // rows, and a claim that found evidence reads like one that found none.
+        await _a.ShareAsync(_pipeline, "counts");
+        await ReadEvidenceAsync("O-3", "O-4");
+        var reads = await ReadsBetaSeesAsync();
         var evaluation = Assert.Single(reads, d => d!["format"]!.GetValue<string>() == "evaluation")!;
         Assert.Equal(_customers, evaluation["myPopulationId"]!.GetValue<string>()); // beta's own population
-        Assert.Equal(2, evaluation["rows"]!.GetValue<int>()); // O-1 and O-3 had its account while open
-        Assert.Equal(2, reads.Count(d => d!["format"]!.GetValue<string>() == "claim" && d["rows"]!.GetValue<int>() == 1)); // the claim, and reading it
-        Assert.Single(reads, d => d!["format"]!.GetValue<string>() == "claim" && d["rows"]!.GetValue<int>() == 0);
-        Assert.Contains(reads, d => d!["format"]!.GetValue<string>() == "claim" && d["claimId"]?.GetValue<string>() == id);
+        Assert.All(reads, d => Assert.Null(d!["rows"]));
+        Assert.Equal(3, reads.Count(d => d!["format"]!.GetValue<string>() == "claim")); // the claim, the refused claim, reading the claim
+        Assert.Contains(reads, d => d!["format"]!.GetValue<string>() == "claim" && d["claimId"] is not null);
         Assert.Single(reads, d => d!["format"]!.GetValue<string>() == "ledger");
         Assert.Single(reads, d => d!["format"]!.GetValue<string>() == "csv");
         // Beta's reads of the claim naming it reveal nothing of alpha's: not in alpha's view.

@@ -197,19 +197,34 @@ public sealed class CoSellingTests : IAsyncLifetime
     [Fact]
     public async Task ASignalReadIsAuditedAsItsOwnActionAndThePartnerSeesWhatItRevealedWithoutRecordIds()
     {
-        await Expect(await _a.Http.GetAsync($"/v1/partnerships/{_partnership}/signals"), HttpStatusCode.OK);
-        await Expect(await _a.Http.GetAsync("/v1/signals/unattached"), HttpStatusCode.OK);
+        async Task<List<JsonNode>> ReadsBSeesAsync()
+        {
+            await Expect(await _a.Http.GetAsync($"/v1/partnerships/{_partnership}/signals"), HttpStatusCode.OK);
+            await Expect(await _a.Http.GetAsync("/v1/signals/unattached"), HttpStatusCode.OK);
+            var audit = (await Json(await _b.Http.GetAsync("/v1/audit?limit=200")))["items"]!.AsArray();
+            // Not as whole-cell exports, and no record id of either side in what the partner reads.
+            Assert.DoesNotContain(audit, e => e!["action"]!.GetValue<string>() == "overlaps.released" && !e["byMyOrganization"]!.GetValue<bool>());
+            foreach (var id in new[] { "O-1", "O-3", "O-4", "C-5", "B-DEAL-1", "B-C-3" }) Assert.DoesNotContain(id, audit.ToJsonString());
+            return audit.Where(e => e!["action"]!.GetValue<string>() == "coselling.signal_read" && !e["byMyOrganization"]!.GetValue<bool>()).Select(e => e!).ToList();
+        }
 
-        var bAudit = (await Json(await _b.Http.GetAsync("/v1/audit?limit=200")))["items"]!.AsArray();
-        var reads = bAudit.Where(e => e!["action"]!.GetValue<string>() == "coselling.signal_read" && !e["byMyOrganization"]!.GetValue<bool>()).ToList();
+        // A hides Pipeline and Customers from B (the default): B sees none of the reads — one per signal and cell of A's
+        // would count A's hidden populations, and their rows say which accounts are in them.
+        Assert.Empty(await ReadsBSeesAsync());
+        var own = (await Json(await _a.Http.GetAsync("/v1/audit?limit=200")))["items"]!.AsArray()
+            .Where(e => e!["action"]!.GetValue<string>() == "coselling.signal_read").ToList();
         // joint (Pipeline × Deals: O-1 open; O-2 is closed), reference (Pipeline × Customers: O-3, O-4), reciprocal (Customers × Deals: C-5),
-        // and the unattached list's reads of Pipeline × Deals (O-1) and Pipeline × Customers (O-4; O-3 is at an early stage).
-        var seen = reads.Select(e => (e!["detail"]!["signal"]!.GetValue<string>(), e["detail"]!["myPopulationId"]!.GetValue<string>(), e["detail"]!["rows"]!.GetValue<int>()))
-            .OrderBy(r => r).ToList();
-        Assert.Equal(new[] { ("joint", _deals, 1), ("reciprocal", _deals, 1), ("reference", _bCustomers, 2), ("unattached", _bCustomers, 1), ("unattached", _deals, 1) }
-            .OrderBy(r => r), seen);
-        // Not as whole-cell exports, and no record id of either side in what the partner reads.
-        Assert.DoesNotContain(bAudit, e => e!["action"]!.GetValue<string>() == "overlaps.released" && !e["byMyOrganization"]!.GetValue<bool>());
-        foreach (var id in new[] { "O-1", "O-3", "O-4", "C-5", "B-DEAL-1", "B-C-3" }) Assert.DoesNotContain(id, bAudit.ToJsonString());
+        // and the unattached list's reads of Pipeline × Deals (O-1) and Pipeline × Customers (O-4; O-3 is at an early stage): A's own log has them all.
+        Assert.Equal(new[] { ("joint", 1), ("reciprocal", 1), ("reference", 2), ("unattached", 1), ("unattached", 1) }.Order(),
+            own.Select(e => (e!["detail"]!["signal"]!.GetValue<string>(), e["detail"]!["rows"]!.GetValue<int>())).Order());
+
+        // Shown (Pipeline as counts, Customers at the overlaps level): B sees each read, which signal, and its own
+        // population — never how many records it showed (they count A's open opportunities and their stages).
+        await _a.ShareAsync(_pipeline, "counts");
+        await _a.ShareAsync(_aCustomers, "overlaps");
+        var reads = await ReadsBSeesAsync();
+        Assert.Equal(new[] { ("joint", _deals), ("reciprocal", _deals), ("reference", _bCustomers), ("unattached", _bCustomers), ("unattached", _deals) }.Order(),
+            reads.Select(e => (e["detail"]!["signal"]!.GetValue<string>(), e["detail"]!["myPopulationId"]!.GetValue<string>())).Order());
+        Assert.All(reads, e => Assert.Null(e["detail"]!["rows"]));
     }
 }

@@ -79,7 +79,10 @@ public sealed class ExportTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(n, rows);
         Assert.Equal(Enumerable.Range(0, n).Select(i => $"A-{i:D5}").ToHashSet(), ids);
 
-        // The release was audited with the number of records it released.
+        // The release was audited with the number of records it released (shown to the partner, to whom alpha shows
+        // its population at the overlaps level: export once more).
+        await alpha.ShareAsync(mine, "overlaps");
+        await ExportAsync(alpha, partnership, mine, theirs);
         var log = await Json(await beta.Http.GetAsync("/v1/audit?limit=1000"));
         var release = log["items"]!.AsArray().Last(e => e!["action"]!.GetValue<string>() == "overlaps.released")!;
         Assert.Equal("csv", release["detail"]!["format"]!.GetValue<string>());

@@ -212,7 +212,9 @@ public sealed class HistoryTests : IAsyncLifetime
         var otherSince = await _alpha.Http.GetAsync(NewUrl(_mine, _theirs, since.AddSeconds(-1), $"&limit=1&cursor={Uri.EscapeDataString(cursor)}"));
         Assert.NotNull((await ExpectProblem(otherSince, HttpStatusCode.BadRequest))["errors"]!["cursor"]);
 
-        // Before the first point nothing overlapped as far as history knows: everything overlapping now is new.
+        // Before the first point nothing overlapped as far as history knows: everything overlapping now is new. (Alpha
+        // shows its population to beta at the overlaps level, so beta's audit view shows how many records it released.)
+        await _alpha.ShareAsync(_mine, "overlaps");
         var all = await Json(await _alpha.Http.GetAsync(NewUrl(_mine, _theirs, new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero))));
         Assert.Equal(["A-01", "A-02", "A-03", "A-04", "A-05"], all["items"]!.AsArray().Select(i => i!["recordId"]!.GetValue<string>()));
         Assert.Null(all["baselineAt"]);

@@ -241,6 +241,7 @@ public sealed class OverlapReportTests : IAsyncLifetime
     public async Task EveryReleaseOfPartnerDataIsInAVerifiableAuditLog()
     {
         await _beta.ShareAsync(_betaCustomers, "overlaps", "accountName");
+        await _alpha.ShareAsync(_alphaCustomers, "overlaps"); // beta may see alpha's population, and so how many of it a read released
         var items = await _alpha.ListAllAsync(_partnership, _alphaCustomers, _betaCustomers, limit: 1000);
         var betaLog = await Json(await _beta.Http.GetAsync("/v1/audit?limit=1000"));
         var release = betaLog["items"]!.AsArray().Last(e => e!["action"]!.GetValue<string>() == "overlaps.released")!;
@@ -253,5 +254,46 @@ public sealed class OverlapReportTests : IAsyncLifetime
 
         var verify = await Json(await _alpha.Http.GetAsync("/v1/audit/verify"));
         Assert.True(verify["valid"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task AReadAgainstMyOneAccountProbeTellsMeNothingOfAPopulationThePartnerHidesFromMe()
+    {
+        // Beta uploads a probe of one account alpha may have and shares it at the overlaps level; alpha's Customers
+        // population is hidden from beta (the default). When alpha reads its list Customers × probe, beta's audit view
+        // must not say whether the account is in it (0 or 1 row), nor that the read happened (hidden is nonexistent).
+        var account = JsonNode.Parse(PartnerData.Ndjson("alpha", "customers").Split('\n')[0])!.AsObject();
+        account["recordId"] = "probe-1";
+        var probe = await _beta.CreatePopulationAsync("Probe", "prospects");
+        await _beta.UploadOkAsync(probe, account.ToJsonString() + "\n");
+        await _beta.ShareAsync(probe, "overlaps");
+        async Task<List<JsonNode>> ReadsBetaSeesAsync()
+        {
+            await Expect(await _alpha.Http.GetAsync($"/v1/partnerships/{_partnership}/overlaps/{_alphaCustomers}/{probe}"), HttpStatusCode.OK);
+            var log = await Json(await _beta.Http.GetAsync("/v1/audit?limit=1000"));
+            return log["items"]!.AsArray().Where(e => e!["action"]!.GetValue<string>() == "overlaps.released" && !e["byMyOrganization"]!.GetValue<bool>())
+                .Select(e => e!).ToList();
+        }
+
+        Assert.Empty(await ReadsBetaSeesAsync());
+        var own = (await Json(await _alpha.Http.GetAsync("/v1/audit?limit=1000")))["items"]!.AsArray()
+            .Last(e => e!["action"]!.GetValue<string>() == "overlaps.released")!;
+        var rows = own["detail"]!["rows"]!.GetValue<int>(); // alpha's own log keeps it all
+        Assert.True(rows >= 1, "the probe's account is one of alpha's customers");
+        Assert.Equal("hidden", own["detail"]!["sharedAs"]!.GetValue<string>());
+
+        // Shown as counts: beta sees the read, not how many records it released (a count would bypass the noise).
+        await _alpha.ShareAsync(_alphaCustomers, "counts");
+        var atCounts = Assert.Single(await ReadsBetaSeesAsync());
+        Assert.Equal(["fields", "format", "myPopulationId"], atCounts["detail"]!.AsObject().Select(p => p.Key).Order());
+        Assert.Equal(probe, atCounts["detail"]!["myPopulationId"]!.GetValue<string>());
+
+        // At the overlaps level beta sees which of its records overlap alpha's anyway: the number is shown.
+        await _alpha.ShareAsync(_alphaCustomers, "overlaps");
+        var atOverlaps = await ReadsBetaSeesAsync();
+        Assert.Equal(2, atOverlaps.Count);
+        Assert.Equal(rows, atOverlaps[^1]["detail"]!["rows"]!.GetValue<int>());
+        Assert.DoesNotContain(_alphaCustomers, (await Json(await _beta.Http.GetAsync("/v1/audit?limit=1000"))).ToJsonString());
+        Assert.True((await Json(await _beta.Http.GetAsync("/v1/audit/verify")))["valid"]!.GetValue<bool>());
     }
 }

@@ -266,16 +266,7 @@ public sealed class SchedulesTests
     public async Task OneOrganizationsManyHangingPullsLeaveTheOtherOrganizationsTheirShareOfTheSlots()
     {
         var clock = new ManualTimeProvider(Start);
-        await using var server = await PullServer.StartAsync(async http =>
-        {
-            try
-            {
-                await Task.Delay(Timeout.Infinite, http.RequestAborted); // until the runner gives up
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        });
+        await using var server = await PullServer.StartHangingAsync();
         using var app = new EscrowApp(Settings(maxConcurrentRuns: 2, maxConcurrentRunsPerOrganization: 1), time: clock);
         var busy = await app.SignupAsync("hanging-sources");
         var population = await busy.CreatePopulationAsync("Customers");

@@ -74,7 +74,7 @@ public sealed class AuditViews(IAuditViewStore store)
     private static IEnumerable<(string OrganizationId, bool Mine)> Audience(AuditEvent e, IReadOnlyDictionary<string, PartnershipSides> sides)
     {
         yield return (e.OrganizationId, true);
-        if (e.PartnershipId is not { } id || !PartnerAuditView.VisibleActions.Contains(e.Action) || !sides.TryGetValue(id, out var s)) yield break;
+        if (e.PartnershipId is not { } id || !PartnerAuditView.Shows(e.Action, e.Detail) || !sides.TryGetValue(id, out var s)) yield break;
         var partner = s.InviterOrganizationId == e.OrganizationId ? s.InviteeOrganizationId
             : s.InviteeOrganizationId == e.OrganizationId ? s.InviterOrganizationId : null;
         if (partner is not null && partner != e.OrganizationId) yield return (partner, false);
@@ -82,7 +82,7 @@ public sealed class AuditViews(IAuditViewStore store)
 
     /// <summary>The exact text an organization's chain hashes for an event: the event as that organization reads it.</summary>
     public static string Record(long position, AuditEvent e, bool mine) =>
-        JsonSerializer.Serialize(new AuditViewRecord(position, e.At, mine, e.Actor, e.Action, e.PartnershipId, mine ? e.Detail : PartnerAuditView.Detail(e.Detail)), RecordJson);
+        JsonSerializer.Serialize(new AuditViewRecord(position, e.At, mine, e.Actor, e.Action, e.PartnershipId, mine ? e.Detail : PartnerAuditView.Detail(e.Action, e.Detail)), RecordJson);
 
     public static AuditViewRecord Parse(string record) =>
         JsonSerializer.Deserialize<AuditViewRecord>(record, RecordJson) ?? throw new JsonException("An empty audit record.");

@@ -29,7 +29,7 @@ public sealed partial class OverlapReports
             if (shows(item)) items.Add(item);
         }
         await audit.AppendAsync(new AuditEntry(time.GetUtcNow(), caller.OrganizationId, caller.Actor, SignalRead, partnershipId,
-            new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows = items.Count, signal, fields = cell.Sharing.Fields }), ct);
+            new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows = items.Count, signal, fields = cell.Sharing.Fields, sharedAs = SharedAs(cell) }), ct);
         return items;
     }
 

@@ -244,10 +244,13 @@ public sealed partial class OverlapReports(
         audit.AppendAsync(new AuditEntry(time.GetUtcNow(), caller.OrganizationId, caller.Actor, "overlaps.released", partnershipId,
             (since, matches) switch
             {
-                (null, MatchView.Default) => new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields },
-                (null, _) => new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields, matches = "all" },
-                _ => (object)new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields, since },
+                (null, MatchView.Default) => new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields, sharedAs = SharedAs(cell) },
+                (null, _) => new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields, matches = "all", sharedAs = SharedAs(cell) },
+                _ => (object)new { myPopulationId = cell.Mine.Id, partnerPopulationId = cell.Theirs.Id, rows, format, fields = cell.Sharing.Fields, since, sharedAs = SharedAs(cell) },
             }), ct);
+
+    /// <summary>How the reader shares its population of the cell with the partner, for the read's audit event (<see cref="PartnerAuditView.SharedAsKey"/>).</summary>
+    private static string SharedAs(CellAccess.Records cell) => PartnerAuditView.LevelName(cell.MineSharedAs);
 
     /// <summary>
     /// A count of a cell whose records the viewer may read, through the one release function like every other count

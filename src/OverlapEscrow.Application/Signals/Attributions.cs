@@ -78,7 +78,8 @@ public sealed class Attributions(
             var view = await views.LoadAsync(caller.OrganizationId, partnership.Id, ct);
             if (view is null) continue;
             var evidence = await EvidenceAsync(view, populationId, opportunities, now, ct);
-            await AuditEvidenceAsync(caller, view.Partnership.Id, evidence.Values.SelectMany(e => e), "evaluation", null, ct);
+            await AuditEvidenceAsync(caller, view, evidence.Values.SelectMany(e => e).Select(e => (populationId, e)), "evaluation", null, ct,
+                consulted: AttributionEvidenceRule.Sources(view, populationId).Select(p => (populationId, p.Id)));
             perPartner.Add((view, evidence));
         }
         return opportunities.Select(o => new OpportunityAttribution(o, TimeCorrectMembership.OpenWindow(o, now),
@@ -114,7 +115,8 @@ public sealed class Attributions(
         var now = time.GetUtcNow();
         var evidence = (await EvidenceAsync(view, population.Id, [opportunity], now, ct)).GetValueOrDefault(opportunity.RecordId) ?? [];
         // The answer says whether the partner had the account while the opportunity was open, either way: audited either way.
-        await AuditEvidenceAsync(caller, view.Partnership.Id, evidence, "claim", null, ct);
+        await AuditEvidenceAsync(caller, view, evidence.Select(e => (population.Id, e)), "claim", null, ct,
+            consulted: AttributionEvidenceRule.Sources(view, population.Id).Select(p => (population.Id, p.Id)));
         if (evidence.Count == 0)
             return new Failure.Conflict("No time-correct evidence: the partner did not have this opportunity's account in a population it shares with you at the overlaps level while the opportunity was open.");
 
@@ -221,7 +223,7 @@ public sealed class Attributions(
             result.Add(Render(claim, view, mine));
         }
         foreach (var partnership in result.Where(v => v.IClaimed).GroupBy(v => v.Claim.PartnershipId))
-            await AuditEvidenceAsync(caller, partnership.Key, partnership.SelectMany(v => v.Claim.Evidence), format,
+            await AuditEvidenceAsync(caller, loadedViews[partnership.Key]!, partnership.SelectMany(v => v.Claim.Evidence.Select(e => (v.Claim.PopulationId, e))), format,
                 format == "claim" && result.Count == 1 ? result[0].Claim.Id : null, ct);
         return result;
     }
@@ -247,19 +249,28 @@ public sealed class Attributions(
     }
 
     /// <summary>
-    /// One <see cref="EvidenceRead"/> event per partner population the evidence names (rows: how many of my opportunities
-    /// it held while open), or one with no population and 0 rows when a claim found none (its 409 says that much). Detail
-    /// keys are those <see cref="PartnerAuditView"/> shows the partner; never a record id (the log outlives an erasure).
+    /// One <see cref="EvidenceRead"/> event per opportunities population of mine × partner population the evidence
+    /// names (rows: how many of my opportunities it held while open) — and, for an evaluation or a claim, per pair it
+    /// <paramref name="consulted"/> too, with 0 rows, so that whether an event exists says nothing of my opportunities —
+    /// or one with no population and 0 rows when a claim found none (its 409 says that much). Each carries how I share
+    /// that population with the partner (<see cref="PartnerAuditView.SharedAsKey"/>): the partner sees the read only as
+    /// that level lets it see my population, and never the rows. Never a record id (the log outlives an erasure).
     /// </summary>
-    private async Task AuditEvidenceAsync(Caller caller, string partnershipId, IEnumerable<AttributionEvidence> evidence, string format, string? claimId, CancellationToken ct)
+    private async Task AuditEvidenceAsync(Caller caller, PartnerView view, IEnumerable<(string PopulationId, AttributionEvidence Evidence)> evidence, string format,
+        string? claimId, CancellationToken ct, IEnumerable<(string PopulationId, string PartnerPopulationId)>? consulted = null)
     {
-        var byPopulation = evidence.GroupBy(e => e.PartnerPopulationId, StringComparer.Ordinal).Select(g => (Population: g.Key, Rows: g.Count())).ToList();
+        var rowsByPair = evidence.GroupBy(e => (e.PopulationId, e.Evidence.PartnerPopulationId)).ToDictionary(g => g.Key, g => g.Count());
+        foreach (var pair in consulted ?? []) rowsByPair.TryAdd(pair, 0);
         var now = time.GetUtcNow();
-        if (byPopulation.Count == 0 && format == "claim")
+        var partnershipId = view.Partnership.Id;
+        if (rowsByPair.Count == 0 && format == "claim")
             await audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, EvidenceRead, partnershipId, new { rows = 0, format }), ct);
-        foreach (var (population, rows) in byPopulation)
+        foreach (var ((mine, population), rows) in rowsByPair.OrderBy(p => p.Key.PartnerPopulationId, StringComparer.Ordinal))
+        {
+            var sharedAs = PartnerAuditView.LevelName(view.IShare(mine, population).Level);
             await audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, EvidenceRead, partnershipId,
-                claimId is null ? new { partnerPopulationId = population, rows, format } : (object)new { partnerPopulationId = population, rows, format, claimId }), ct);
+                claimId is null ? new { partnerPopulationId = population, rows, format, sharedAs } : (object)new { partnerPopulationId = population, rows, format, claimId, sharedAs }), ct);
+        }
     }
 
     /// <summary>

@@ -25,8 +25,12 @@ public abstract record CellAccess
     /// <summary>The partner shares only counts for this cell: the matrix and the history show them, no records.</summary>
     public sealed record CountsOnly(PopulationSummary Mine, PopulationSummary Theirs, EffectiveSharing Sharing) : CellAccess;
 
-    /// <summary>The viewer may read its overlapping records, each with the partner fields of <see cref="Sharing"/>.</summary>
-    public sealed record Records(PopulationSummary Mine, PopulationSummary Theirs, EffectiveSharing Sharing) : CellAccess;
+    /// <summary>
+    /// The viewer may read its overlapping records, each with the partner fields of <see cref="Sharing"/>.
+    /// <see cref="MineSharedAs"/> is the level at which the viewer shares its own population of the cell with the
+    /// partner: what the partner may learn of a read of it (<see cref="PartnerAuditView"/>).
+    /// </summary>
+    public sealed record Records(PopulationSummary Mine, PopulationSummary Theirs, EffectiveSharing Sharing, SharingLevel MineSharedAs) : CellAccess;
 
     /// <summary>
     /// The rule as it applies to the partner's records: the opportunity fields of an opportunities population are the
@@ -47,7 +51,7 @@ public abstract record CellAccess
         var sharing = theirs is null ? EffectiveSharing.Hidden : view.PartnerShares(mine.Id, theirs.Id);
         return sharing.Level switch
         {
-            SharingLevel.Overlaps => new Records(mine, theirs!, WithoutOwnOnlyFields(sharing, theirs!.Type)),
+            SharingLevel.Overlaps => new Records(mine, theirs!, WithoutOwnOnlyFields(sharing, theirs!.Type), view.IShare(mine.Id, theirs!.Id).Level),
             SharingLevel.Counts => new CountsOnly(mine, theirs!, sharing),
             _ => new NotFound("partner population"),
         };

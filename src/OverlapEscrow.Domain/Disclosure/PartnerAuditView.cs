@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OverlapEscrow.Domain.Sharing;
 
 namespace OverlapEscrow.Domain.Disclosure;
 
@@ -44,13 +45,46 @@ public static class PartnerAuditView
         ["signal"] = "signal",
     };
 
+    /// <summary>
+    /// The detail key of a read (overlaps.released, coselling.signal_read, attribution.evidence_read) that says how the
+    /// reader shared its own population of the cell with the partner at the time (<see cref="LevelName"/>): hidden,
+    /// counts or overlaps. A read says something about the reader's population — how many of its records overlap the
+    /// partner's, that it exists at all — so the partner sees a read only as that level lets it see the population:
+    /// nothing of a read with a population hidden from it (hidden is nonexistent), and the number of records only for a
+    /// list read at the overlaps level (where it sees which of its own records overlap anyway). A signal's or evidence's
+    /// number of records is never shown: it counts the reader's open opportunities, its stages, its own fields. Events
+    /// written before the key existed render as they always did, so the organizations' chains still verify.
+    /// </summary>
+    public const string SharedAsKey = "sharedAs";
+
+    /// <summary>The value of <see cref="SharedAsKey"/> for a level.</summary>
+    public static string LevelName(SharingLevel level) => level switch
+    {
+        SharingLevel.Overlaps => "overlaps",
+        SharingLevel.Counts => "counts",
+        _ => "hidden",
+    };
+
+    /// <summary>Whether the organization sees a partner's event of <paramref name="action"/> at all.</summary>
+    public static bool Shows(string action, JsonElement partnerDetail) =>
+        VisibleActions.Contains(action) && SharedAs(partnerDetail) is not "hidden";
+
     /// <summary>The detail of a partner's event as the organization may read it.</summary>
-    public static JsonElement Detail(JsonElement partnerDetail)
+    public static JsonElement Detail(string action, JsonElement partnerDetail)
     {
         var kept = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         if (partnerDetail.ValueKind == JsonValueKind.Object)
+        {
+            var sharedAs = SharedAs(partnerDetail);
+            var rows = sharedAs is null || (action == "overlaps.released" && sharedAs == "overlaps");
             foreach (var property in partnerDetail.EnumerateObject())
-                if (VisibleKeys.TryGetValue(property.Name, out var name)) kept[name] = property.Value.Clone();
+                if (VisibleKeys.TryGetValue(property.Name, out var name) && (rows || name != "rows")) kept[name] = property.Value.Clone();
+        }
         return JsonSerializer.SerializeToElement(kept);
     }
+
+    private static string? SharedAs(JsonElement detail) =>
+        detail.ValueKind == JsonValueKind.Object && detail.TryGetProperty(SharedAsKey, out var level) && level.ValueKind == JsonValueKind.String
+            ? level.GetString()
+            : null;
 }

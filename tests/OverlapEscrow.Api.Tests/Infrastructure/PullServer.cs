@@ -54,6 +54,18 @@ public sealed class PullServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>A server that answers no request: each waits until its client gives up (a source or receiver that hangs).</summary>
+    public static Task<PullServer> StartHangingAsync() => StartAsync(async http =>
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, http.RequestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    });
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();

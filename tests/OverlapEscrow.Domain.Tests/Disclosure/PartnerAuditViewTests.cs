@@ -6,7 +6,7 @@ namespace OverlapEscrow.Domain.Tests.Disclosure;
 public class PartnerAuditViewTests
 {
     [Fact]
-    public void APartnersReleaseEventShowsOnlyMyPopulationAndTheSizeOfTheRelease()
+    public void APartnersReleaseEventWrittenBeforeSharedAsShowsOnlyMyPopulationAndTheSizeOfTheRelease()
     {
         var partnerDetail = JsonSerializer.SerializeToElement(new
         {
@@ -14,7 +14,7 @@ public class PartnerAuditViewTests
             since = "2026-11-01", versionId = "ver-x",
         });
 
-        var detail = PartnerAuditView.Detail(partnerDetail);
+        var detail = PartnerAuditView.Detail("overlaps.released", partnerDetail);
 
         var names = detail.EnumerateObject().Select(p => p.Name).Order().ToList();
         Assert.Equal(["fields", "format", "myPopulationId", "rows"], names);
@@ -25,7 +25,7 @@ public class PartnerAuditViewTests
     [Fact]
     public void ADetailThatIsNotAnObjectRevealsNothing()
     {
-        Assert.Equal("{}", PartnerAuditView.Detail(JsonSerializer.SerializeToElement(new[] { "pop-x" })).GetRawText());
+        Assert.Equal("{}", PartnerAuditView.Detail("overlaps.released", JsonSerializer.SerializeToElement(new[] { "pop-x" })).GetRawText());
     }
 
     [Fact]
@@ -39,11 +39,11 @@ public class PartnerAuditViewTests
     }
 
     [Fact]
-    public void APartnersEvidenceAndSignalReadsAreVisibleWithMyPopulationTheSizeAndWhichRead()
+    public void APartnersEvidenceAndSignalReadsWrittenBeforeSharedAsAreVisibleWithMyPopulationTheSizeAndWhichRead()
     {
         Assert.Contains("attribution.evidence_read", PartnerAuditView.VisibleActions);
         Assert.Contains("coselling.signal_read", PartnerAuditView.VisibleActions);
-        var detail = PartnerAuditView.Detail(JsonSerializer.SerializeToElement(new
+        var detail = PartnerAuditView.Detail("coselling.signal_read", JsonSerializer.SerializeToElement(new
         {
             myPopulationId = "pop-PARTNERS-PIPELINE", partnerPopulationId = "pop-mine", rows = 3, format = "ledger", signal = "joint", claimId = "att_1",
             recordId = "O-SECRET",
@@ -51,5 +51,37 @@ public class PartnerAuditViewTests
         Assert.Equal(["claimId", "format", "myPopulationId", "rows", "signal"], detail.EnumerateObject().Select(p => p.Name).Order().ToList());
         Assert.DoesNotContain("O-SECRET", detail.GetRawText());
         Assert.DoesNotContain("pop-PARTNERS-PIPELINE", detail.GetRawText());
+    }
+
+    private static JsonElement Read(string sharedAs, int rows) => JsonSerializer.SerializeToElement(new
+    {
+        myPopulationId = "pop-READERS", partnerPopulationId = "pop-mine", rows, format = "json", fields = Array.Empty<string>(), sharedAs,
+    });
+
+    [Theory]
+    [InlineData("overlaps.released")]
+    [InlineData("coselling.signal_read")]
+    [InlineData("attribution.evidence_read")]
+    public void AReadWithAPopulationTheReaderHidesFromMeIsNotMineToSee(string action)
+    {
+        // A one-account probe population of mine, read against the reader's hidden population: 0 or 1 row would say
+        // whether the account is in it, and the event itself that the population exists.
+        Assert.False(PartnerAuditView.Shows(action, Read("hidden", 1)));
+        Assert.True(PartnerAuditView.Shows(action, Read("counts", 1)));
+        Assert.True(PartnerAuditView.Shows(action, Read("overlaps", 1)));
+        Assert.False(PartnerAuditView.Shows("population.uploaded", Read("overlaps", 1)));
+    }
+
+    [Fact]
+    public void TheRowsOfAReadAreShownOnlyForAListReadAtTheOverlapsLevel()
+    {
+        Assert.Equal(7, PartnerAuditView.Detail("overlaps.released", Read("overlaps", 7)).GetProperty("rows").GetInt32());
+        Assert.False(PartnerAuditView.Detail("overlaps.released", Read("counts", 7)).TryGetProperty("rows", out _));
+        // A signal counts the reader's open opportunities or stages, evidence its opportunities while open: never shown.
+        Assert.False(PartnerAuditView.Detail("coselling.signal_read", Read("overlaps", 7)).TryGetProperty("rows", out _));
+        Assert.False(PartnerAuditView.Detail("attribution.evidence_read", Read("overlaps", 7)).TryGetProperty("rows", out _));
+        var shown = PartnerAuditView.Detail("overlaps.released", Read("counts", 7));
+        Assert.Equal(["fields", "format", "myPopulationId"], shown.EnumerateObject().Select(p => p.Name).Order().ToList());
+        Assert.DoesNotContain("pop-READERS", shown.GetRawText());
     }
 }
