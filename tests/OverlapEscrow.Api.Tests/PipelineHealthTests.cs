@@ -106,19 +106,45 @@ public sealed class PipelineHealthTests : IAsyncLifetime
         var gamma = await _app.SignupAsync("gamma");
         var gammaCustomers = await gamma.CreatePopulationAsync("Customers");
         await gamma.UploadOkAsync(gammaCustomers, Records.Range("G", 20, 5));
-        await gamma.ShareAsync(gammaCustomers, "counts");
+        // A minimum of 1 and little noise (ε 10 a release): the noised count of the covered opportunities is above the
+        // minimum whatever the draw, so the figures are shown (below it they are withheld: the next test).
+        await Expect(await gamma.Http.PutAsJsonAsync($"/v1/populations/{gammaCustomers}/sharing", new { level = "counts", minimumCount = 1 }), HttpStatusCode.OK);
         var second = await _alpha.PartnerAsync(gamma);
+        await gamma.SetPrivacyAsync(second, new { epsilonPerPeriod = 100, epsilonPerRelease = 10 });
 
         var report = await PipelineAsync(_alpha);
 
         var partner = Partner(report, second);
         Assert.Equal("counts_only", partner["access"]!.GetValue<string>());
-        Assert.NotNull(partner["figures"]);
+        Assert.True(partner["figures"] is not null, partner.ToJsonString());
         Assert.False(partner["released"]!["withheld"]!.GetValue<bool>());
         Assert.Equal(5, partner["released"]!["releases"]!.AsArray().Count);
         Assert.Equal(0, report["partnersLeftOut"]!.GetValue<int>());
         Assert.Equal([second], report["overallReleased"]!["chargedPartnershipIds"]!.AsArray().Select(x => x!.GetValue<string>()));
         Assert.InRange(report["overall"]!["coveredCount"]!.GetValue<int>(), 5, report["overall"]!["openCount"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task FiguresOverACountsOnlyCellBelowThePartnersMinimumAreWithheldAsTheMatrixCellIs()
+    {
+        // The partner's minimum reportable count is 1,000: the matrix withholds the cell, and the figures resting on it —
+        // my covered opportunities, and the sum of my amounts over them, which would tell which of them overlap — are
+        // withheld as well, whatever the noise drew.
+        var gamma = await _app.SignupAsync("gamma");
+        var gammaCustomers = await gamma.CreatePopulationAsync("Customers");
+        await gamma.UploadOkAsync(gammaCustomers, Records.Range("G", 20, 5));
+        await Expect(await gamma.Http.PutAsJsonAsync($"/v1/populations/{gammaCustomers}/sharing", new { level = "counts", minimumCount = 1000 }), HttpStatusCode.OK);
+        var second = await _alpha.PartnerAsync(gamma);
+
+        var cell = Assert.Single((await _alpha.MatrixAsync(second))["cells"]!.AsArray(), c => c!["partnerPopulationId"]!.GetValue<string>() == gammaCustomers)!;
+        Assert.Null(cell["count"]);
+        var partner = Partner(await PipelineAsync(_alpha), second);
+        Assert.Equal("counts_only", partner["access"]!.GetValue<string>());
+        Assert.Null(partner["figures"]);
+        Assert.True(partner["released"]!["withheld"]!.GetValue<bool>());
+        Assert.Equal("minimum", partner["released"]!["withheldBecause"]!.GetValue<string>());
+        Assert.Null(partner["released"]!["coveredCount"]);
+        Assert.Null(partner["released"]!["potentialRevenue"]);
     }
 
     [Fact]

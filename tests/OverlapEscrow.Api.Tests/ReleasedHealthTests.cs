@@ -103,26 +103,19 @@ public sealed class ReleasedHealthTests : IAsyncLifetime
         (await Json(await org.Http.GetAsync("/v1/audit?limit=1000")))["items"]!.AsArray().Where(e => e!["action"]!.GetValue<string>() == action).Select(e => e!).ToList();
 
     [Fact]
-    public async Task WithExactCountsChosenByThePartnerTheReleasedFiguresAreTheHandComputedOnesOfItsCellAlone()
+    public async Task WithExactCountsChosenByThePartnerFiguresOverItsCountsOnlyCellAreWithheldNotExact()
     {
+        // Exact counts are for counts. An exact sum of my amounts over gamma's counts-only cell would say which of my
+        // opportunities overlap (amounts 1, 2, 4, … decode the set in one read): nothing is drawn or shown.
         await _gamma.SetPrivacyAsync(_toGamma, new { exactCounts = true, confirmExactCounts = true });
-        // A population gamma hides from alpha holds the accounts of O0…O4: it must add nothing.
-        var hidden = await _gamma.CreatePopulationAsync("Secret customers");
-        await _gamma.UploadOkAsync(hidden, Records.Range("H", 0, 5));
 
         var gamma = await GammaAsync();
 
         Assert.Equal("counts_only", gamma["access"]!.GetValue<string>());
-        var figures = gamma["figures"]!;
-        // Only gamma's cell: O5…O9 open at 500 (not beta's O0…O4), the N's closed (not beta's W's).
-        Assert.Equal(2500m, figures["potentialRevenue"]!.GetValue<decimal>());
-        Assert.Equal((10, 5), (figures["coverage"]!["openCount"]!.GetValue<int>(), figures["coverage"]!["coveredCount"]!.GetValue<int>()));
-        var winRate = figures["winRate"]!;
-        Assert.Equal((12, 12), (winRate["withCount"]!.GetValue<int>(), winRate["withoutCount"]!.GetValue<int>()));
-        Assert.Equal(0.25, winRate["with"]!.GetValue<double>(), 9);
-        Assert.Equal(-0.5, winRate["difference"]!.GetValue<double>(), 9);
-        // Exact: no noise, nothing spent.
-        Assert.All(gamma["released"]!["releases"]!.AsArray(), r => Assert.Equal(0m, r!["epsilon"]!.GetValue<decimal>()));
+        Assert.Null(gamma["figures"]);
+        Assert.True(gamma["released"]!["withheld"]!.GetValue<bool>());
+        Assert.Equal("exact_counts", gamma["released"]!["withheldBecause"]!.GetValue<string>());
+        Assert.Empty(gamma["released"]!["releases"]!.AsArray());
         // (The matrix cell may have had its own noised release before gamma chose exact counts: only the figures' spends are counted.)
         Assert.DoesNotContain(await AuditAsync(_gamma, "privacy.budget_spent"), e => e["detail"]!["figure"] is not null);
     }
@@ -298,11 +291,14 @@ public sealed class ReleasedHealthTests : IAsyncLifetime
             beta["overall"]!["coveredAmount"]!.GetValue<decimal>(), beta["overall"]!["openAmount"]!.GetValue<decimal>()));
         Assert.Null(beta["overallReleased"]);
 
-        // Gamma chooses exact counts for me: the union over both is exact too (10 of 10, 7 500), and nobody pays for it.
+        // Gamma chooses exact counts for me: its counts-only cell is in no figure (an exact sum over it would say which of
+        // my accounts it has), so the overall coverage is beta's alone, exact, gamma named as left out, and nobody pays.
         await _gamma.SetPrivacyAsync(_toGamma, new { exactCounts = true, confirmExactCounts = true });
         var all = await PipelineAsync(_alpha);
         Assert.Null(all["overallReleased"]);
-        Assert.Equal((10, 7500m), (all["overall"]!["coveredCount"]!.GetValue<int>(), all["overall"]!["coveredAmount"]!.GetValue<decimal>()));
+        Assert.Equal((5, 5000m), (all["overall"]!["coveredCount"]!.GetValue<int>(), all["overall"]!["coveredAmount"]!.GetValue<decimal>()));
+        var left = Assert.Single(all["leftOut"]!.AsArray())!;
+        Assert.Equal((_toGamma, "exact_counts"), (left["partnershipId"]!.GetValue<string>(), left["reason"]!.GetValue<string>()));
         Assert.Empty(OverallSpends(await AuditAsync(_gamma, "privacy.budget_spent")));
         Assert.Empty(OverallSpends(await AuditAsync(_beta, "privacy.budget_spent")));
     }

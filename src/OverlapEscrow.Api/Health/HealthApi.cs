@@ -110,7 +110,10 @@ public sealed record FigureReleaseResponse(string Figure, string State, decimal?
 /// <summary>
 /// How a counts-only partner's figures were protected (docs/privacy.md, "Health figures"): the contribution bound and the
 /// clipping bounds, the 95 % noise ranges of coverage and potential revenue, and each figure's release.
-/// withheld: true ("withheld: budget") when a figure has no release for this period and currency and the budget is spent.
+/// withheld: true when the figures are not shown, and withheldBecause says why: budget (a figure has no release for this
+/// period and currency and the budget is spent), minimum (the released covered count is below the partner's minimum
+/// reportable count, as the matrix cell would be), exact_counts (the partner gives me exact counts: an exact sum over a
+/// counts-only cell would say which of my accounts overlap, so nothing is drawn).
 /// amountBoundSource: where amountPerOpportunity came from (own_amounts: a quantile of my own amounts in the currency;
 /// configured: the operator's bound for the currency; default). openAboveBound / openAmountAboveBound: my open
 /// opportunities whose amount is above the bound and their excess over it in all, the most the clipping lowers the
@@ -118,13 +121,14 @@ public sealed record FigureReleaseResponse(string Figure, string State, decimal?
 /// </summary>
 public sealed record ReleasedFiguresResponse(bool Withheld, int OpportunitiesPerAccount, long AmountPerOpportunity, long DaysPerOpportunity, int CountsPopulations,
     double Confidence, RangeResponse? CoveredCount, RangeResponse? PotentialRevenue, RangeResponse? CountShare, RangeResponse? AmountShare,
-    IReadOnlyList<FigureReleaseResponse> Releases, string AmountBoundSource = "default", long OpenAboveBound = 0, decimal OpenAmountAboveBound = 0)
+    IReadOnlyList<FigureReleaseResponse> Releases, string AmountBoundSource = "default", long OpenAboveBound = 0, decimal OpenAmountAboveBound = 0,
+    string? WithheldBecause = null)
 {
     public static ReleasedFiguresResponse Of(ReleasedPipeline r) => new(r.Withheld, r.Bounds.OpportunitiesPerAccount, r.Bounds.AmountPerOpportunity,
         r.Bounds.DaysPerOpportunity, r.CountsPopulations, Domain.Health.ReleasedFigures.Confidence,
         RangeResponse.Of(r.Noise?.CoveredCount), RangeResponse.Of(r.Noise?.PotentialRevenue), RangeResponse.Of(r.Noise?.CountShare), RangeResponse.Of(r.Noise?.AmountShare),
         r.Releases.Select(x => new FigureReleaseResponse(Domain.Health.ReleasedFigures.Wire(x.Figure), State(x), x.Draw?.Epsilon.ToDecimal(), x.Draw?.Margins,
-            x.ReleasedAt, x.RefreshesAt)).ToList(), Source(r.Bounds.AmountSource), r.OpenAboveBound, r.OpenExcess);
+            x.ReleasedAt, x.RefreshesAt)).ToList(), Source(r.Bounds.AmountSource), r.OpenAboveBound, r.OpenExcess, r.Withheld ? r.WithheldBecause ?? "budget" : null);
 
     public static string Source(Domain.Health.AmountBoundSource source) => source switch
     {
@@ -170,7 +174,8 @@ public sealed record LeftOutResponse(string PartnershipId, PartnerSummary Partne
 
 /// <summary>
 /// overall: exact when no partner with counts-only customers (and noise) is in it; otherwise released, with
-/// overallReleased. partnersLeftOut / leftOut: the partners left out of it (their budget could not pay).
+/// overallReleased. partnersLeftOut / leftOut: the partners left out of it (budget_exhausted: their budget could not
+/// pay; exact_counts: they give me exact counts, so their counts-only customers are in no figure).
 /// </summary>
 public sealed record PipelineResponse(
     string Currency,

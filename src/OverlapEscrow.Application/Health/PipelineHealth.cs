@@ -33,6 +33,9 @@ public sealed record ReleasedPipeline(FigureBounds Bounds, int CountsPopulations
     public long OpenAboveBound { get; init; }
     public decimal OpenExcess { get; init; }
 
+    /// <summary>Why the figures are withheld (<see cref="CountsOnlyFigures"/>): budget unless said otherwise.</summary>
+    public string? WithheldBecause { get; init; }
+
     public bool Withheld => Noise is null;
 }
 
@@ -78,6 +81,9 @@ public sealed record OverallReleased(FigureBounds Bounds, int CountsPopulations,
 public sealed record LeftOutPartner(string PartnershipId, PartnerOrganization Partner, string Reason)
 {
     public const string BudgetExhausted = "budget_exhausted";
+
+    /// <summary>The partner gives me exact counts: its counts-only customers are in no figure (<see cref="CountsOnlyFigures.ExactCounts"/>).</summary>
+    public const string ExactCounts = "exact_counts";
 }
 
 /// <summary>The leaderboard: the report it is computed from, the scores (best first) and the concentration.</summary>
@@ -140,6 +146,7 @@ public sealed class PipelineHealth(
         var bounds = privacy.Value.BoundsFor(money, opportunities);
         var keys = new List<(string, string)>();
         var noised = new List<(OverallShare Share, HashSet<string> Set, PartnerOrganization Partner)>();
+        var exactLeftOut = new List<LeftOutPartner>();
         foreach (var partnership in chosen.Where(p => p.Status == PartnershipStatus.Active))
         {
             var view = await views.LoadAsync(caller.OrganizationId, partnership.Id, ct);
@@ -157,10 +164,18 @@ public sealed class PipelineHealth(
             {
                 var set = ReleasedFigures.BoundedSet(cells.Exact, cells.CountsNeighbors, bounds.OpportunitiesPerAccount);
                 known.UnionWith(cells.Exact); // its overlaps-level cells, if any: listed anyway
-                (figures, released) = await ReleaseAsync(view, mine, opportunities, cells, set, bounds, money, range!, ct);
-                // In the all-partner coverage: exactly when the partner chose exact counts for me, else through one more release paid by each such partner.
-                if ((await releases.SettingsAsync(view, ct)).ExactCounts) known.UnionWith(set);
-                else noised.Add((new OverallShare(view, [.. cells.CountsPopulations.Order(StringComparer.Ordinal)]), set, view.Partner));
+                if (CountsOnlyFigures.BeforeDraw((await releases.SettingsAsync(view, ct)).ExactCounts) is { } because)
+                {
+                    // Exact counts: nothing drawn, and its counts-only cells in no figure, the all-partner coverage included.
+                    released = new ReleasedPipeline(bounds, cells.CountsPopulations.Count, [], null) { WithheldBecause = because };
+                    exactLeftOut.Add(new LeftOutPartner(partnership.Id, view.Partner, LeftOutPartner.ExactCounts));
+                }
+                else
+                {
+                    (figures, released) = await ReleaseAsync(view, mine, opportunities, cells, set, bounds, money, range!, ct);
+                    // In the all-partner coverage through one more release, paid by each such partner.
+                    noised.Add((new OverallShare(view, [.. cells.CountsPopulations.Order(StringComparer.Ordinal)]), set, view.Partner));
+                }
             }
             partners.Add(new PartnerPipeline(partnership.Id, view.Partner, cells.Access, cells.CustomerPopulations.Count, figures, released));
         }
@@ -199,6 +214,7 @@ public sealed class PipelineHealth(
             }
         }
 
+        leftOut = [.. exactLeftOut, .. leftOut];
         await audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, ReadAction, partnershipId,
             new { period = range!.ToString(), currency = money, partners = partners.Count }), ct);
         return new PipelineReport(money, range!, opportunities.Count, mine, overall, leftOut.Count,
@@ -251,7 +267,12 @@ public sealed class PipelineHealth(
             list.Add(await releases.ReadAsync(view, figure, request, () => ReleasedFigures.Components(figure, opportunities, set, currency, period, bounds),
                 ReleasedFigures.Sensitivities(figure, bounds, cells.CountsPopulations.Count), ct));
         if (list.Any(r => r.Draw is null))
-            return (null, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, null) { OpenAboveBound = totals.OpenAboveBound, OpenExcess = totals.OpenExcess });
+            return (null, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, null)
+                { OpenAboveBound = totals.OpenAboveBound, OpenExcess = totals.OpenExcess, WithheldBecause = CountsOnlyFigures.Budget });
+        var covered = list.Single(r => r.Figure == HealthFigure.OverlappingOpportunities).Draw!.Values[0];
+        if (CountsOnlyFigures.AfterDraw(covered, cells.CountsMinimum) is { } below)
+            return (null, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, null)
+                { OpenAboveBound = totals.OpenAboveBound, OpenExcess = totals.OpenExcess, WithheldBecause = below });
         var (figures, noise) = ReleasedFigures.Assemble(totals, list.ToDictionary(r => r.Figure, r => r.Draw!));
         return (figures, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, noise) { OpenAboveBound = totals.OpenAboveBound, OpenExcess = totals.OpenExcess });
     }
@@ -265,7 +286,7 @@ public sealed class PipelineHealth(
     /// bounded set), the counts-only populations with data, and each cell's population, version and level (the data key).
     /// </summary>
     private sealed record PartnerCells(FigureAccess Access, HashSet<string> CustomerPopulations, HashSet<string> Exact,
-        Dictionary<string, IReadOnlyCollection<string>> CountsNeighbors, HashSet<string> CountsPopulations, List<(string, string)> Keys);
+        Dictionary<string, IReadOnlyCollection<string>> CountsNeighbors, HashSet<string> CountsPopulations, List<(string, string)> Keys, int CountsMinimum);
 
     /// <summary>
     /// The record ids of my opportunities that overlap any customer population of the partner that the partner shares
@@ -279,6 +300,7 @@ public sealed class PipelineHealth(
         var countsPopulations = new HashSet<string>(StringComparer.Ordinal);
         var customerPopulations = new HashSet<string>(StringComparer.Ordinal);
         var keys = new List<(string, string)>();
+        var minimum = 0; // the largest minimum reportable count of the counts-only cells with data
         foreach (var theirs in view.PartnerPopulations.Where(p => p.Type == "customers"))
             foreach (var population in mine)
             {
@@ -300,6 +322,7 @@ public sealed class PipelineHealth(
                         keys.Add(($"{theirs.Id}/{population.Id}/counts", cell.Theirs.CurrentVersionId ?? "none"));
                         if (cell.Theirs.CurrentVersionId is null) break;
                         countsPopulations.Add(theirs.Id);
+                        minimum = Math.Max(minimum, cell.Sharing.MinimumCount);
                         var pairs = await overlaps.WithRecordsAsync(view, cell.Mine, cell.Theirs, async overlap =>
                         {
                             var result = overlap.Result;
@@ -319,6 +342,6 @@ public sealed class PipelineHealth(
                 }
             }
         var access = countsPopulations.Count > 0 ? FigureAccess.CountsOnly : customerPopulations.Count == 0 ? FigureAccess.NoCells : FigureAccess.Exact;
-        return new PartnerCells(access, customerPopulations, overlapping, neighbors, countsPopulations, keys);
+        return new PartnerCells(access, customerPopulations, overlapping, neighbors, countsPopulations, keys, minimum);
     }
 }
