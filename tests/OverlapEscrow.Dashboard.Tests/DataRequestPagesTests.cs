@@ -41,6 +41,19 @@ public sealed class DataRequestPagesTests(DashboardWorld world)
         await Assertions.Expect(article.Locator("blockquote.message")).ToHaveTextAsync(message);
         await Assertions.Expect(article.Locator("h3")).ToContainTextAsync("Open Opportunities");
         await Assertions.Expect(article.Locator("h3")).ToContainTextAsync("Prospects");
+        // A minimum that is not a whole number, posted as a hand-made form would ("1,000"), is refused naming the field; the
+        // request stays open and the rule unchanged (it was answered with the inherited minimum before).
+        var token = await beta.EvaluateAsync<string>("() => document.querySelector('input[name=__RequestVerificationToken]').value");
+        foreach (var bad in new[] { "1,000", "abc", "99999999999" })
+        {
+            var refused = await beta.APIRequest.PostAsync($"/partnerships/{world.Partnership}/requests?handler=Answer", new()
+            {
+                Form = beta.APIRequest.CreateFormData().Set("requestId", id).Set("level", "counts").Set("minimumCount", bad).Set("__RequestVerificationToken", token),
+            });
+            Assert.True(refused.Status == 400, $"{bad}: {refused.Status}");
+            Assert.Contains("minimumCount is between 1 and", await refused.TextAsync());
+        }
+        Assert.Equal("open", (await EscrowClient.Json(await world.Alpha.Http.GetAsync($"/v1/data-requests/{id}")))["status"]!.GetValue<string>());
         await article.GetByLabel("Share this cell at").SelectOptionAsync("counts");
         await article.GetByLabel("Minimum (optional)").FillAsync("100000");
         await article.GetByRole(AriaRole.Button, new() { Name = "Answer with this rule" }).ClickAsync();

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
 using OverlapEscrow.Api.Tests.Infrastructure;
 using OverlapEscrow.Dashboard.Tests.Infrastructure;
 
@@ -70,8 +72,11 @@ public sealed class HealthPagesTests(DashboardWorld world)
             new Records.Account($"O{i}", Domain: $"m{i}.example", Attributes: new() { ["amount"] = "1000", ["currency"] = "USD" }))));
         var customers = await partner.CreatePopulationAsync("Customers");
         await partner.UploadOkAsync(customers, Records.Ndjson(Enumerable.Range(0, 10).Select(i => new Records.Account($"C{i}", Domain: $"m{i}.example"))));
-        await partner.ShareAsync(customers, "counts");
+        // A minimum of 1 and sharper releases (ε 10): the noised count of the ten covered opportunities is above the
+        // minimum whatever the draw (below it the figures would be withheld, as the matrix cell would be).
+        await EscrowClient.Expect(await partner.Http.PutAsJsonAsync($"/v1/populations/{customers}/sharing", new { level = "counts", minimumCount = 1 }), HttpStatusCode.OK);
         var partnership = await seller.PartnerAsync(partner);
+        await partner.SetPrivacyAsync(partnership, new { epsilonPerPeriod = 100, epsilonPerRelease = 10 });
         var api = (await EscrowClient.Json(await seller.Http.GetAsync($"/v1/partnerships/{partnership}/health/pipeline")))["partners"]![0]!;
         var low = api["released"]!["potentialRevenue"]!["low"]!.GetValue<double>();
 

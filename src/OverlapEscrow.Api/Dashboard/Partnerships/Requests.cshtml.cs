@@ -55,11 +55,15 @@ public sealed class RequestsModel(DataRequests requests, PartnershipLifecycle pa
     }
 
     /// <summary>Answers with a rule for the cell; <paramref name="fields"/> is comma-separated attribute names.</summary>
-    public async Task<IActionResult> OnPostAnswerAsync(string partnershipId, string requestId, string? level, string? fields, int? minimumCount, CancellationToken ct)
+    public async Task<IActionResult> OnPostAnswerAsync(string partnershipId, string requestId, string? level, string? fields, string? minimumCount, CancellationToken ct)
     {
         if (!await AllowsAsync(Policies.PartnershipsWrite)) return await LoadAsync(partnershipId, ct) ?? ForbiddenPage("Your role cannot change what your organization shares.");
         var chosen = (fields ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(f => (string?)f).ToList();
-        var outcome = await requests.AnswerAsync(Caller, requestId, new SharingSettingInput(level, chosen, minimumCount), ct);
+        // Read as text, as the sharing pages read it: a value that is not a whole number ("1,000", "abc", past int) is refused
+        // by the same check as the API's (naming minimumCount), not dropped for the inherited minimum.
+        int? minimum = string.IsNullOrWhiteSpace(minimumCount) ? null
+            : int.TryParse(minimumCount, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var m) ? m : -1;
+        var outcome = await requests.AnswerAsync(Caller, requestId, new SharingSettingInput(level, chosen, minimum), ct);
         if (await LoadAsync(partnershipId, ct) is { } stop) return stop;
         if (outcome.Failure is { } failure) return Fail(failure);
         Notice = "Answered: your sharing of that cell changed, and the partner sees it on its next request.";
