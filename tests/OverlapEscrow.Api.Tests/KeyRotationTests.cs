@@ -162,6 +162,19 @@ public sealed partial class KeyRotationTests(ITestOutputHelper output) : IDispos
             Assert.Equal(Admin.AdminCommand.Failed, (await AdminAsync("keys", "retire-master", "1")).Code); // the current one
             var rotated = await AdminAsync("keys", "rotate-master");
             Assert.True(rotated.Code == 0, rotated.Output);
+            // An organization signed up right after the rotation, on an instance that read its key files before it: its data
+            // key is wrapped under the new version all the same (found by an operator trial: it was wrapped under the old
+            // one, and retiring that at once lost its data).
+            var late = await app.SignupAsync("master-late");
+            var lateCustomers = await late.CreatePopulationAsync("Customers");
+            await late.UploadOkAsync(lateCustomers, Records.Range("L", 0, 10));
+            // Right after the rotation the old version is not retired: instances may not have read the new one yet.
+            var early = await AdminAsync("keys", "retire-master", "1");
+            Assert.True(early.Code == Admin.AdminCommand.Failed, early.Output);
+            Assert.Contains("re-read the key files every 30 s", early.Output);
+            Assert.True(File.Exists(Path.Combine(_dataDirectory, "secrets", "master.key")));
+            // A minute later (the new key file's time moved back, as if that much time had passed) it is.
+            File.SetLastWriteTimeUtc(Path.Combine(_dataDirectory, "secrets", "master.v2.key"), DateTime.UtcNow.AddMinutes(-2));
             var retired = await AdminAsync("keys", "retire-master", "1");
             Assert.True(retired.Code == 0, retired.Output);
             Assert.False(File.Exists(Path.Combine(_dataDirectory, "secrets", "master.key")));
@@ -169,6 +182,7 @@ public sealed partial class KeyRotationTests(ITestOutputHelper output) : IDispos
 
             // The running service goes on: it unwraps the data keys with the new master key (a new upload seals under them).
             await owner.UploadOkAsync(await owner.CreatePopulationAsync("Prospects"), Records.Range("P", 0, 10));
+            await late.UploadOkAsync(lateCustomers, Records.Range("L", 0, 12), delta: true);
             Assert.Equal(before, (await partner.MatrixAsync(partnershipId))["cells"]!.ToJsonString());
         }
         using (var restarted = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory))
@@ -179,7 +193,7 @@ public sealed partial class KeyRotationTests(ITestOutputHelper output) : IDispos
             await Expect(matrix, HttpStatusCode.OK);
             Assert.Equal(before, (await Json(matrix))["cells"]!.ToJsonString());
             var status = await AdminAsync("keys", "status");
-            Assert.Contains("data keys wrapped by master v2: 2 organizations", status.Output);
+            Assert.Contains("data keys wrapped by master v2: 3 organizations", status.Output);
             Assert.DoesNotContain("master v1", status.Output);
         }
     }

@@ -219,6 +219,13 @@ public sealed class KeyAdministration(EscrowSecrets secrets, Keyring keyring, Es
         if (users.Count > 0)
             return new Failure.Conflict($"{users.Count} organizations still have keys wrapped by master key version {version} ({string.Join(", ", users.Take(5))}); run `keys rotate-master --resume` first.");
         if (secrets.Current(SecretKind.Master).Version == version) return new Failure.Conflict($"Master key version {version} is the current one; rotate first.");
+        // Every instance re-reads the key files at most every RescanInterval: until each has seen the newer version, one may
+        // still wrap a new organization's data key under this one (a sign-up right after the rotation), which the check
+        // above cannot see yet. Wait two intervals after the newer version appeared, then check again.
+        var newer = secrets.Versions(SecretKind.Master).First(v => v.Version > version);
+        var safeAfter = newer.CreatedAt + 2 * EscrowSecrets.RescanInterval;
+        if (time.GetUtcNow() < safeAfter)
+            return new Failure.Conflict($"Instances may still wrap new data keys under master key version {version} until {safeAfter:u} (they re-read the key files every {EscrowSecrets.RescanInterval.TotalSeconds:0} s); retire it after that.");
         secrets.Retire(SecretKind.Master, version);
         return version;
     }

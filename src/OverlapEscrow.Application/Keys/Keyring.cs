@@ -136,6 +136,9 @@ public sealed class Keyring(EscrowSecrets secrets, KeyringStore store, TimeProvi
 
     private DataKey NewDataKey(string organizationId, int version)
     {
+        // The newest master key on disk now, not as last read (up to RescanInterval ago): a master rotation on another
+        // instance must not leave a new data key wrapped under the version about to be retired. New data keys are rare.
+        secrets.Rescan();
         var master = secrets.Current(SecretKind.Master);
         var dataKey = RandomNumberGenerator.GetBytes(32);
         try
