@@ -53,6 +53,19 @@ public sealed class AttributionPagesTests(DashboardWorld world)
         await Assertions.Expect(claim.Locator("td.evidence")).ToContainTextAsync("Installed base");
         // The opportunity's own fields never reach the partner.
         Assert.DoesNotContain("5,000", await partner.ContentAsync());
+        // An answer cannot be taken back: a forged decision that is neither button's value ("Confirm", empty) records
+        // nothing (it recorded a dispute).
+        var token = await partner.EvaluateAsync<string>("() => document.querySelector('input[name=__RequestVerificationToken]').value");
+        var claimId = (await delta.Http.GetFromJsonAsync<JsonObject>("/v1/attributions"))!["items"]!.AsArray().Single()!["id"]!.GetValue<string>();
+        foreach (var decision in new[] { "Confirm", "" })
+        {
+            var forged = await partner.APIRequest.PostAsync("/attribution?handler=Respond", new()
+            {
+                Form = partner.APIRequest.CreateFormData().Set("claimId", claimId).Set("decision", decision).Set("__RequestVerificationToken", token),
+            });
+            Assert.True(forged.Status == 400, $"'{decision}': {forged.Status}");
+        }
+        Assert.Equal("claimed", (await delta.Http.GetFromJsonAsync<JsonObject>("/v1/attributions"))!["items"]!.AsArray().Single()!["status"]!.GetValue<string>());
         await claim.GetByLabel("Note on DEAL-1").FillAsync("Our referral.");
         await claim.GetByRole(AriaRole.Button, new() { Name = "Confirm" }).ClickAsync();
         await Assertions.Expect(partner.Locator("table.ledger tbody tr").Filter(new() { HasText = "DEAL-1" }).Locator("td.status")).ToHaveTextAsync("confirmed: Our referral.");

@@ -54,6 +54,14 @@ public sealed class AttributionModel(Attributions attributions, PopulationCatalo
     public async Task<IActionResult> OnPostRespondAsync(string claimId, string? decision, string? note, CancellationToken ct)
     {
         if (!await AllowsAsync(Policies.PartnershipsWrite)) return ForbiddenPage("Your role cannot answer attribution claims.");
+        // Exactly one of the two buttons' values: an answer cannot be taken back, so anything else changes nothing.
+        if (decision is not ("confirm" or "dispute"))
+        {
+            if (await LoadAsync(ct) is { } notFound) return notFound;
+            var refused = Fail(Application.Failure.Invalid.Of("decision", "decision is confirm or dispute."));
+            Alert = "decision is confirm or dispute; nothing was recorded.";
+            return refused;
+        }
         var outcome = await attributions.RespondAsync(Caller, claimId, decision == "confirm", note, ct);
         if (await LoadAsync(ct) is { } stop) return stop;
         if (outcome.Failure is { } failure) return Fail(failure);
