@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using OverlapEscrow.Api.Tests.Infrastructure;
 using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
 
@@ -111,5 +112,23 @@ public sealed class ProblemTests : IAsyncLifetime
     {
         await ExpectProblemJson(await SendAsync(_alpha.Http, HttpMethod.Delete, List(), accept), HttpStatusCode.MethodNotAllowed,
             "https://tools.ietf.org/html/rfc9110#section-15.5.6");
+    }
+
+    [Fact]
+    public async Task AnOrganizationErasedWhileARequestRunsIsA404NotA500()
+    {
+        // The keyring's answer once the organization is erased mid-request (an upload on one instance, the erasure on
+        // another): the handler every endpoint shares turns it into a plain not-found.
+        var handler = _app.Services.GetServices<Microsoft.AspNetCore.Diagnostics.IExceptionHandler>().OfType<OverlapEscrow.Api.Infrastructure.ProblemExceptionHandler>().Single();
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext { RequestServices = _app.Services };
+        http.Request.Method = "PUT";
+        http.Request.Path = $"/v1/populations/{_mine}/records";
+        http.Response.Body = new MemoryStream();
+        Assert.True(await handler.TryHandleAsync(http, new OverlapEscrow.Application.Keys.OrganizationGoneException(), CancellationToken.None));
+        Assert.Equal(404, http.Response.StatusCode);
+        http.Response.Body.Position = 0;
+        var problem = JsonNode.Parse(await new StreamReader(http.Response.Body).ReadToEndAsync())!;
+        Assert.Equal("urn:overlap-escrow:problem:not-found", problem["type"]!.GetValue<string>());
+        Assert.Equal("The organization no longer exists", problem["title"]!.GetValue<string>());
     }
 }

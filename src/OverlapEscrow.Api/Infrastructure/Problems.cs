@@ -70,6 +70,15 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
                 extensions["errors"] = new Dictionary<string, string[]> { [field] = ["The value is not valid JSON of the expected type."] };
             }
         }
+        else if (exception is OverlapEscrow.Application.Keys.OrganizationGoneException)
+        {
+            // An organization erased while the request ran (the caller's own mid-upload, or the partner's mid-read): its
+            // keys are gone, so nothing of it is read or written any more, and it does not exist.
+            logger.LogInformation("An organization was erased during {Method} {Path}", http.Request.Method, http.Request.Path);
+            status = 404;
+            title = "The organization no longer exists";
+            type = Problems.TypePrefix + "not-found";
+        }
         else
         {
             // Only the type is logged: exception messages can quote request content.
