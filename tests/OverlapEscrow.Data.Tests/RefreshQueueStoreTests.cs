@@ -204,4 +204,20 @@ public class RefreshQueueStoreTests
 
         Assert.Equal(kept, Assert.Single(await s.RefreshQueue.ClaimAsync("w1", T0, T0 + Lease, 10, None)).Change.OrganizationId);
     }
+
+    [Theory, StorageData]
+    public async Task AChangeGivenBackAtShutdownIsClaimableAtOnceWithNoFailedAttemptAndOnlyByItsHolder(string provider)
+    {
+        await using var s = await CreateAsync(provider);
+        var org = await s.OrganizationAsync("acme");
+        await s.RefreshQueue.EnqueueAsync(new RefreshChange(org, "pop_1", null), T0, None);
+        var claimed = Assert.Single(await s.RefreshQueue.ClaimAsync("stopping", T0, T0 + Lease, 1, None));
+
+        await s.RefreshQueue.ReleaseAsync(claimed, "someone-else", None); // not its holder: nothing changes
+        Assert.Empty(await s.RefreshQueue.ClaimAsync("other", T0.AddSeconds(1), T0.AddSeconds(1) + Lease, 1, None));
+
+        await s.RefreshQueue.ReleaseAsync(claimed, "stopping", None);
+        var again = Assert.Single(await s.RefreshQueue.ClaimAsync("other", T0.AddSeconds(2), T0.AddSeconds(2) + Lease, 1, None));
+        Assert.Equal((claimed.Change, claimed.Changes, 0), (again.Change, again.Changes, again.Attempts));
+    }
 }

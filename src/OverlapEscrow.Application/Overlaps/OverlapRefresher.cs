@@ -168,6 +168,7 @@ public sealed class OverlapRefresher(
         using var stopRenewing = new CancellationTokenSource();
         var renewal = RenewAsync(claimed, owner, lease, lost, stopRenewing.Token);
         Exception? failure = null;
+        var stopped = false;
         try
         {
             IReadOnlyList<string> ids = change.PartnershipId is { } one
@@ -180,11 +181,19 @@ public sealed class OverlapRefresher(
         {
             failure = e;
         }
+        catch (Exception) when (stoppingToken.IsCancellationRequested)
+        {
+            stopped = true;
+            throw;
+        }
         finally
         {
-            // Shutting down (the exception goes on): the lease runs out and this instance, or another, processes the change again.
             await stopRenewing.CancelAsync();
             await renewal;
+            // Shutting down (the exception goes on): the change is given back, so another instance (or this one restarted)
+            // processes it at once, not once the lease has run out (a rolling restart held history and overlaps.changed
+            // back by up to LeaseSeconds). Should that fail, the lease runs out as before.
+            if (stopped) await ReleaseOnStopAsync(claimed, owner);
         }
         if (failure is null)
         {
@@ -211,6 +220,19 @@ public sealed class OverlapRefresher(
             await queue.FailAsync(claimed, owner, retryAt, CancellationToken.None);
         }
         return true;
+    }
+
+    private async Task ReleaseOnStopAsync(ClaimedRefresh claimed, string owner)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await queue.ReleaseAsync(claimed, owner, timeout.Token);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("Giving back an overlap refresh at shutdown failed: {ExceptionType}", e.GetType().Name);
+        }
     }
 
     /// <summary>Renews the claim every third of the lease until stopped; cancels <paramref name="lost"/> when it no longer holds it.</summary>

@@ -50,6 +50,12 @@ public interface IRefreshQueueRepository
     /// </summary>
     Task FailAsync(ClaimedRefresh claimed, string owner, DateTimeOffset retryAt, CancellationToken ct);
 
+    /// <summary>
+    /// When the instance stops mid-pass: gives the row back if <paramref name="owner"/> still holds it, claimable at once and
+    /// with no failed attempt added (nothing failed), so that another instance takes it without waiting for the lease.
+    /// </summary>
+    Task ReleaseAsync(ClaimedRefresh claimed, string owner, CancellationToken ct);
+
     /// <summary>Rows queued or being processed, in every organization (zero once every instance has caught up).</summary>
     Task<int> CountAsync(CancellationToken ct);
 }

@@ -91,6 +91,14 @@ internal sealed class RefreshQueueRepository(IDbScope scope) : IRefreshQueueRepo
             Merge(claimed.Change, new { owner, retryAt = Time.ToUnixMs(retryAt) }));
     }
 
+    public async Task ReleaseAsync(ClaimedRefresh claimed, string owner, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await db.ExecuteAsync(
+            $"UPDATE refresh_queue SET claimed_by = NULL, lease_until = NULL WHERE {Key} AND claimed_by = @owner",
+            Merge(claimed.Change, new { owner }));
+    }
+
     public async Task<int> CountAsync(CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
