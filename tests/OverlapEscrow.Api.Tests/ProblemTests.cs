@@ -131,4 +131,17 @@ public sealed class ProblemTests : IAsyncLifetime
         Assert.Equal("urn:overlap-escrow:problem:not-found", problem["type"]!.GetValue<string>());
         Assert.Equal("The organization no longer exists", problem["title"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task AQueryValueThatDoesNotBindNamesItsParameterWithoutRepeatingTheValue()
+    {
+        foreach (var path in new[] { $"/v1/partnerships/{_partnership}/data-requests?limit=abc", "/v1/audit?limit=1.5" })
+        {
+            var response = await _alpha.Http.GetAsync(path);
+            var problem = await ExpectProblem(response, HttpStatusCode.BadRequest);
+            Assert.True(problem["errors"]?["limit"] is not null, path + ": " + problem.ToJsonString());
+            Assert.DoesNotContain("abc", problem.ToJsonString());
+            Assert.DoesNotContain("1.5", problem.ToJsonString());
+        }
+    }
 }

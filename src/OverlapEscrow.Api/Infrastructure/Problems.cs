@@ -49,7 +49,7 @@ public static class Problems
 /// Turns failures into problem details without leaking internals: a body that does not bind gives 400 naming the
 /// JSON path that failed; anything unexpected gives a bare 500 (the exception is logged, never returned).
 /// </summary>
-public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+public sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
     {
@@ -68,6 +68,11 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             {
                 var field = string.IsNullOrEmpty(json.Path) ? "$" : json.Path;
                 extensions["errors"] = new Dictionary<string, string[]> { [field] = ["The value is not valid JSON of the expected type."] };
+            }
+            else if (BoundParameter().Match(bad.Message) is { Success: true } parameter)
+            {
+                // A query or route value that does not bind (limit=abc): the framework names the parameter; its value is not repeated.
+                extensions["errors"] = new Dictionary<string, string[]> { [parameter.Groups["name"].Value] = ["The value is not valid for this parameter."] };
             }
         }
         else if (exception is OverlapEscrow.Application.Keys.OrganizationGoneException)
@@ -94,6 +99,10 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             ProblemDetails = { Status = status, Title = title, Type = type, Extensions = extensions },
         });
     }
+
+    /// <summary>The parameter named by the framework's binding failures ("Failed to bind parameter \"int? limit\" from …").</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(?:Failed to bind parameter|Required parameter) ""[^"" ]+ (?<name>[A-Za-z_][A-Za-z0-9_]*)""")]
+    private static partial System.Text.RegularExpressions.Regex BoundParameter();
 
     private static JsonException? FindJsonException(Exception e)
     {
