@@ -86,4 +86,41 @@ public sealed class DatabaseSettingsTests
         Assert.False(options.IsPostgres);
         Assert.True(new DatabaseOptions { Provider = " POSTGRES ", ConnectionString = "Host=h;Database=d" }.IsPostgres);
     }
+
+    [Theory]
+    [InlineData("sqlite", $"Host=db.example;Database=escrow;Password={Password}", "The service did not start: Escrow:Database:ConnectionString is set but")]
+    [InlineData("postgres", $"Host=127.0.0.1;Port=1;Database=escrow;Username=escrow;Password={Password}", "The service stopped: NpgsqlException")]
+    public async Task TheServicesProcessStopsWithOneLineAndNoStackTrace(string provider, string connectionString, string line)
+    {
+        // As an operator starts it: a setting that is wrong, or a database that cannot be reached, is one line on the
+        // console and exit code 1 — not an unhandled exception with its stack trace (an abort, for the database).
+        var directory = Directory.CreateTempSubdirectory("oe-start-").FullName;
+        try
+        {
+            var start = new System.Diagnostics.ProcessStartInfo(ServiceProcess.DotnetHost())
+            {
+                WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            };
+            start.ArgumentList.Add(ServiceProcess.ApiAssembly());
+            start.ArgumentList.Add("--urls");
+            start.ArgumentList.Add("http://127.0.0.1:0");
+            start.Environment["Escrow__DataDirectory"] = directory;
+            start.Environment["Escrow__Database__Provider"] = provider;
+            start.Environment["Escrow__Database__ConnectionString"] = connectionString;
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
+            var output = await stdout + "\n" + await stderr;
+            Assert.True(process.ExitCode == 1, $"exit {process.ExitCode}: {output}");
+            Assert.Equal([line], (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[..Math.Min(line.Length, l.Length)]));
+            Assert.DoesNotContain("   at ", output);
+            Assert.DoesNotContain("Unhandled exception", output);
+            Assert.DoesNotContain(Password, output);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }

@@ -19,6 +19,9 @@ public static class ServiceDefaults
         // The framework's own exception logging writes stack traces and messages that can quote request data;
         // ProblemExceptionHandler logs the exception type and route instead.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", LogLevel.None);
+        // Likewise the host's own log of a start that failed or a background service that stopped it (a stack trace): the
+        // service's process prints one line instead (Program.cs), and the background services log types, not traces.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Services.AddSingleton(TimeProvider.System);
         // The same JSON conventions as the events the escrow sends (camelCase, snake_case enums, nulls left out, numbers
         // as JSON numbers only).
