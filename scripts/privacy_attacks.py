@@ -35,8 +35,9 @@ for its attackers, and the subset-sum attack once more against an owner sharing 
 
 Then the health figures' own attacks: the subset-sum attack on ten accounts at once (ten opportunities with amounts
 1, 2, 4, …, 512, half of them on the owner's accounts; the potential revenue's bits decode which), against an owner
-that chose exact counts for the attacker (the sum is then exact) and against the defaults (released), printing the
-share of accounts decoded right both ways (a coin gets 50 %); and averaging: one attacker reads its figures
+that chose exact counts for the attacker (the figures over its counts-only cell are then withheld, since 2026-12-03;
+before, the sum was exact and decoded every account) and against the defaults (released), printing the share of
+accounts decoded right both ways (a coin gets 50 %; no answer decodes the five non-customers: 50 %); and averaging: one attacker reads its figures
 AVERAGING_READS (50) times and gets one value, while the owner's budget shows no further spend.
 
 Then utility: UTILITY_VIEWERS viewer organizations each upload populations of 100, 500 and 1000 of the owner's
@@ -219,7 +220,7 @@ def main():
 
     exact_rate, exact_n = subset_sum(True, args.control_trials)
     released_rate, released_n = subset_sum(False, args.control_trials)
-    print(f"subset sum, 10 accounts per read (amounts 1, 2, …, 512): accounts decoded right from the exact sum {100 * exact_rate:.0f} % "
+    print(f"subset sum, 10 accounts per read (amounts 1, 2, …, 512): accounts decoded right with exact counts (figures withheld) {100 * exact_rate:.0f} % "
           f"({exact_n} accounts), from the released sum {100 * released_rate:.0f} % ({released_n} accounts; a coin: 50 %)")
 
     # Averaging: reading the released figures again and again gives the same value and spends nothing.
