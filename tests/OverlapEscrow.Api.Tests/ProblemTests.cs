@@ -133,6 +133,26 @@ public sealed class ProblemTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ADatabaseThatIsAwayIsA503WithRetryAfterNotA500()
+    {
+        // What the PostgreSQL driver throws when the server refuses or drops the connection: transient.
+        var away = new Npgsql.NpgsqlException("Failed to connect to 127.0.0.1:1", new System.Net.Sockets.SocketException(111));
+        Assert.True(away.IsTransient);
+        var handler = _app.Services.GetServices<Microsoft.AspNetCore.Diagnostics.IExceptionHandler>().OfType<OverlapEscrow.Api.Infrastructure.ProblemExceptionHandler>().Single();
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext { RequestServices = _app.Services };
+        http.Request.Method = "GET";
+        http.Request.Path = "/v1/populations";
+        http.Response.Body = new MemoryStream();
+        Assert.True(await handler.TryHandleAsync(http, away, CancellationToken.None));
+        Assert.Equal(503, http.Response.StatusCode);
+        Assert.Equal("5", http.Response.Headers.RetryAfter.ToString());
+        http.Response.Body.Position = 0;
+        var body = await new StreamReader(http.Response.Body).ReadToEndAsync();
+        Assert.Equal("urn:overlap-escrow:problem:unavailable", JsonNode.Parse(body)!["type"]!.GetValue<string>());
+        Assert.DoesNotContain("127.0.0.1", body);
+    }
+
+    [Fact]
     public async Task AQueryValueThatDoesNotBindNamesItsParameterWithoutRepeatingTheValue()
     {
         foreach (var path in new[] { $"/v1/partnerships/{_partnership}/data-requests?limit=abc", "/v1/audit?limit=1.5" })

@@ -75,6 +75,16 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
                 extensions["errors"] = new Dictionary<string, string[]> { [parameter.Groups["name"].Value] = ["The value is not valid for this parameter."] };
             }
         }
+        else if (exception is System.Data.Common.DbException { IsTransient: true })
+        {
+            // The database is away for now (a connection refused or cut, a timeout): nothing was committed by this request,
+            // and a retry may succeed — 503 with Retry-After, as /readyz says, not a 500.
+            logger.LogWarning("The database was unavailable during {Method} {Path}: {ExceptionType}", http.Request.Method, http.Request.Path, exception.GetType().Name);
+            status = 503;
+            title = "The database is unavailable";
+            type = Problems.TypePrefix + "unavailable";
+            http.Response.Headers.RetryAfter = "5";
+        }
         else if (exception is OverlapEscrow.Application.Keys.OrganizationGoneException)
         {
             // An organization erased while the request ran (the caller's own mid-upload, or the partner's mid-read): its
