@@ -160,6 +160,8 @@ public sealed class ErasureTests : IDisposable
             Assert.True(partnership["partner"]!["deleted"]!.GetValue<bool>());
             Assert.Null(partnership["partner"]!["slug"]?.GetValue<string>());
             Assert.NotEqual(HttpStatusCode.OK, (await stays.GetAsync($"/v1/partnerships/{partnershipId}/overlaps")).StatusCode);
+            // Its health too answers as a partnership that is not there (it answered 200 with no partner: a hostile-partner trial).
+            Assert.Equal(HttpStatusCode.NotFound, (await stays.GetAsync($"/v1/partnerships/{partnershipId}/health/pipeline")).StatusCode);
             var audit = await stays.GetStringAsync("/v1/audit?limit=1000");
             Assert.Contains(partnershipId, audit);
             Assert.DoesNotContain(SecretName, audit);

@@ -125,7 +125,8 @@ public sealed class PipelineHealth(
         if (partnershipId is not null)
         {
             var one = await partnerships.GetAsync(caller.OrganizationId, partnershipId, ct);
-            if (one is null) return new Failure.NotFound("partnership");
+            // A partnership whose partner was deleted is a tombstone: its endpoints answer 404, as its sharing and overlaps do.
+            if (one is null || await views.LoadAsync(caller.OrganizationId, partnershipId, ct) is null) return new Failure.NotFound("partnership");
             chosen = [one];
         }
         else chosen = await partnerships.ListAsync(caller.OrganizationId, ct);
