@@ -114,20 +114,26 @@ public sealed class ProblemTests : IAsyncLifetime
             "https://tools.ietf.org/html/rfc9110#section-15.5.6");
     }
 
+    /// <summary>What the exception handler every endpoint shares answers to <paramref name="exception"/>.</summary>
+    private async Task<(int Status, string RetryAfter, JsonNode Body, string Raw)> HandledAsync(Exception exception, string method, string path)
+    {
+        var handler = _app.Services.GetServices<Microsoft.AspNetCore.Diagnostics.IExceptionHandler>().OfType<OverlapEscrow.Api.Infrastructure.ProblemExceptionHandler>().Single();
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext { RequestServices = _app.Services };
+        http.Request.Method = method;
+        http.Request.Path = path;
+        http.Response.Body = new MemoryStream();
+        Assert.True(await handler.TryHandleAsync(http, exception, CancellationToken.None));
+        http.Response.Body.Position = 0;
+        var raw = await new StreamReader(http.Response.Body).ReadToEndAsync();
+        return (http.Response.StatusCode, http.Response.Headers.RetryAfter.ToString(), JsonNode.Parse(raw)!, raw);
+    }
+
     [Fact]
     public async Task AnOrganizationErasedWhileARequestRunsIsA404NotA500()
     {
-        // The keyring's answer once the organization is erased mid-request (an upload on one instance, the erasure on
-        // another): the handler every endpoint shares turns it into a plain not-found.
-        var handler = _app.Services.GetServices<Microsoft.AspNetCore.Diagnostics.IExceptionHandler>().OfType<OverlapEscrow.Api.Infrastructure.ProblemExceptionHandler>().Single();
-        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext { RequestServices = _app.Services };
-        http.Request.Method = "PUT";
-        http.Request.Path = $"/v1/populations/{_mine}/records";
-        http.Response.Body = new MemoryStream();
-        Assert.True(await handler.TryHandleAsync(http, new OverlapEscrow.Application.Keys.OrganizationGoneException(), CancellationToken.None));
-        Assert.Equal(404, http.Response.StatusCode);
-        http.Response.Body.Position = 0;
-        var problem = JsonNode.Parse(await new StreamReader(http.Response.Body).ReadToEndAsync())!;
+        // The keyring's answer once the organization is erased mid-request (an upload on one instance, the erasure on another).
+        var (status, _, problem, _) = await HandledAsync(new OverlapEscrow.Application.Keys.OrganizationGoneException(), "PUT", $"/v1/populations/{_mine}/records");
+        Assert.Equal(404, status);
         Assert.Equal("urn:overlap-escrow:problem:not-found", problem["type"]!.GetValue<string>());
         Assert.Equal("The organization no longer exists", problem["title"]!.GetValue<string>());
     }
@@ -138,18 +144,10 @@ public sealed class ProblemTests : IAsyncLifetime
         // What the PostgreSQL driver throws when the server refuses or drops the connection: transient.
         var away = new Npgsql.NpgsqlException("Failed to connect to 127.0.0.1:1", new System.Net.Sockets.SocketException(111));
         Assert.True(away.IsTransient);
-        var handler = _app.Services.GetServices<Microsoft.AspNetCore.Diagnostics.IExceptionHandler>().OfType<OverlapEscrow.Api.Infrastructure.ProblemExceptionHandler>().Single();
-        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext { RequestServices = _app.Services };
-        http.Request.Method = "GET";
-        http.Request.Path = "/v1/populations";
-        http.Response.Body = new MemoryStream();
-        Assert.True(await handler.TryHandleAsync(http, away, CancellationToken.None));
-        Assert.Equal(503, http.Response.StatusCode);
-        Assert.Equal("5", http.Response.Headers.RetryAfter.ToString());
-        http.Response.Body.Position = 0;
-        var body = await new StreamReader(http.Response.Body).ReadToEndAsync();
-        Assert.Equal("urn:overlap-escrow:problem:unavailable", JsonNode.Parse(body)!["type"]!.GetValue<string>());
-        Assert.DoesNotContain("127.0.0.1", body);
+        var (status, retryAfter, problem, raw) = await HandledAsync(away, "GET", "/v1/populations");
+        Assert.Equal((503, "5"), (status, retryAfter));
+        Assert.Equal("urn:overlap-escrow:problem:unavailable", problem["type"]!.GetValue<string>());
+        Assert.DoesNotContain("127.0.0.1", raw);
     }
 
     [Fact]
