@@ -222,9 +222,8 @@ public sealed class KeyAdministration(EscrowSecrets secrets, Keyring keyring, Es
         // Every instance re-reads the key files at most every RescanInterval: until each has seen the newer version, one may
         // still wrap a new organization's data key under this one (a sign-up right after the rotation), which the check
         // above cannot see yet. Wait two intervals after the newer version appeared, then check again.
-        var newer = secrets.Versions(SecretKind.Master).First(v => v.Version > version);
-        var safeAfter = newer.CreatedAt + 2 * EscrowSecrets.RescanInterval;
-        if (time.GetUtcNow() < safeAfter)
+        if (secrets.Versions(SecretKind.Master).FirstOrDefault(v => v.Version > version) is { } newer
+            && newer.CreatedAt + 2 * EscrowSecrets.RescanInterval is var safeAfter && time.GetUtcNow() < safeAfter)
             return new Failure.Conflict($"Instances may still wrap new data keys under master key version {version} until {safeAfter:u} (they re-read the key files every {EscrowSecrets.RescanInterval.TotalSeconds:0} s); retire it after that.");
         secrets.Retire(SecretKind.Master, version);
         return version;
