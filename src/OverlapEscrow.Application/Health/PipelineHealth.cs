@@ -124,10 +124,10 @@ public sealed class PipelineHealth(
         IReadOnlyList<Partnership> chosen;
         if (partnershipId is not null)
         {
-            var one = await partnerships.GetAsync(caller.OrganizationId, partnershipId, ct);
-            // A partnership whose partner was deleted is a tombstone: its endpoints answer 404, as its sharing and overlaps do.
-            if (one is null || await views.LoadAsync(caller.OrganizationId, partnershipId, ct) is null) return new Failure.NotFound("partnership");
-            chosen = [one];
+            // No view also for a partnership whose partner was deleted (a tombstone): 404, as its sharing and overlaps answer.
+            var one = await views.LoadAsync(caller.OrganizationId, partnershipId, ct);
+            if (one is null) return new Failure.NotFound("partnership");
+            chosen = [one.Partnership];
         }
         else chosen = await partnerships.ListAsync(caller.OrganizationId, ct);
 
