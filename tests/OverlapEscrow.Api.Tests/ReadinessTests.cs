@@ -67,6 +67,44 @@ public sealed class ReadinessTests
         Assert.Equal("The instance is shutting down", problem.ProblemDetails.Title);
     }
 
+    [Fact]
+    public async Task AStoppingInstanceKeepsServingForItsDrainWindowWhileItsReadinessSaysItIsLeaving()
+    {
+        // A real process told to stop (SIGTERM): without a drain the listener closes within milliseconds, so a balancer's
+        // probe never sees the 503 and its next request meets a closed port.
+        var directory = Directory.CreateTempSubdirectory("oe-drain-").FullName;
+        try
+        {
+            using var service = await ServiceProcess.StartAsync(directory, new Dictionary<string, string> { ["Escrow__ShutdownDrainSeconds"] = "3" });
+            using var http = service.CreateClient();
+            await Expect(await http.GetAsync("/readyz"), HttpStatusCode.OK);
+            var asked = DateTime.UtcNow;
+            service.Terminate();
+
+            HttpResponseMessage? notReady = null;
+            while (notReady is null && DateTime.UtcNow - asked < TimeSpan.FromSeconds(2))
+            {
+                HttpResponseMessage answer;
+                try { answer = await http.GetAsync("/readyz"); }
+                catch (HttpRequestException) { break; } // the port is closed already: no drain
+                if (answer.StatusCode == HttpStatusCode.ServiceUnavailable) notReady = answer;
+                else await Task.Delay(20);
+            }
+            Assert.True(notReady is not null, "/readyz never answered 503 while the instance stopped.\n" + service.Output);
+            Assert.Equal("The instance is shutting down", (await ExpectProblem(notReady, HttpStatusCode.ServiceUnavailable))["title"]!.GetValue<string>());
+            // Other requests are still served in the window: the instance drains, it does not refuse.
+            await Expect(await http.GetAsync("/healthz"), HttpStatusCode.OK);
+            Assert.True(DateTime.UtcNow - asked < TimeSpan.FromSeconds(3), "the checks above ran past the drain window");
+
+            Assert.True(service.WaitForExit(TimeSpan.FromSeconds(30)), "the instance did not stop after its drain window.\n" + service.Output);
+            Assert.True(DateTime.UtcNow - asked >= TimeSpan.FromSeconds(3), "the instance stopped before its drain window ended");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     /// <summary>A host that has begun to stop (ApplicationStopping cancelled), as during a rolling restart.</summary>
     private sealed class Stopping : IHostApplicationLifetime
     {

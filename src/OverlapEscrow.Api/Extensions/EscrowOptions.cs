@@ -37,6 +37,15 @@ public sealed class EscrowOptions
     /// <summary>The directory of the keyring, as configured or by default.</summary>
     public string KeyringPath => KeyringDirectory ?? Path.Combine(SecretsPath, "keyring");
 
+    /// <summary>
+    /// Seconds an instance that is told to stop keeps serving, with <c>/readyz</c> answering 503, before it stops
+    /// listening: a load balancer's readiness probe sees it leave and sends no new request to a closed port
+    /// (docs/operations.md, "The balancer's checks"). 0, the default, stops at once; behind a balancer set it to the
+    /// probe interval times its failure threshold. The host's shutdown timeout is raised to cover it.
+    /// </summary>
+    [Range(0, 300)]
+    public int ShutdownDrainSeconds { get; set; }
+
     public DemoOptions Demo { get; set; } = new();
 
     /// <summary>Escrow:Database: SQLite in the data directory (the default) or PostgreSQL.</summary>

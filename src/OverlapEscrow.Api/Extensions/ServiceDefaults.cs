@@ -37,6 +37,7 @@ public static class ServiceDefaults
         AnyAcceptProblemDetailsWriter.Register(builder.Services);
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddEscrowOpenApi();
+        builder.AddShutdownDrain();
         return builder;
     }
 

@@ -92,6 +92,16 @@ public sealed partial class ServiceProcess : IDisposable
         return new Org(body["organization"]!["id"]!.GetValue<string>(), slug, http, body["tokens"]!["refreshToken"]!.GetValue<string>());
     }
 
+    /// <summary>Asks the service to stop, as an orchestrator does (SIGTERM): its shutdown code runs.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    /// <summary>Waits for the process to exit by itself; false when it is still running after <paramref name="timeout"/>.</summary>
+    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+
     /// <summary>Kills the process and everything it started, as an out-of-memory killer or a power cut would: no shutdown code runs.</summary>
     public void Kill()
     {
