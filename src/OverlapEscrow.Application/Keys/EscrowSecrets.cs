@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.RegularExpressions;
 
 namespace OverlapEscrow.Application.Keys;
@@ -162,24 +163,17 @@ public sealed partial class EscrowSecrets
         var path = Path.Combine(Directory, name);
         if (File.Exists(path)) return false;
         var fresh = RandomNumberGenerator.GetBytes(32);
+        var text = Encoding.ASCII.GetBytes(Convert.ToBase64String(fresh));
         try
         {
-            // CreateNew: two instances starting together on one directory must not overwrite each other's key.
-            using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-            if (!OperatingSystem.IsWindows())
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            using (var writer = new StreamWriter(stream, leaveOpen: true)) writer.Write(Convert.ToBase64String(fresh));
-            stream.Flush(flushToDisk: true);
-            return true;
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            return false;
+            // Two instances starting together on one directory must not overwrite each other's key, and one rescanning
+            // the directory must never read a key file half written: SecureFiles.WriteNew publishes it whole or not at all.
+            return SecureFiles.WriteNew(path, text);
         }
         finally
         {
             CryptographicOperations.ZeroMemory(fresh);
-            SecureFiles.SyncDirectory(Directory);
+            CryptographicOperations.ZeroMemory(text);
         }
     }
 

@@ -31,20 +31,16 @@ public sealed class EscrowSigner
         if (!File.Exists(path))
         {
             var seed = RandomNumberGenerator.GetBytes(Ed25519PrivateKeyParameters.KeySize);
+            var text = Encoding.ASCII.GetBytes(Convert.ToBase64String(seed));
             try
             {
-                using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-                if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-                stream.Write(Encoding.ASCII.GetBytes(Convert.ToBase64String(seed)));
-                stream.Flush(flushToDisk: true);
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-                // another instance made it first: use theirs
+                // Whole or not at all; false when another instance made it first: then theirs is used.
+                SecureFiles.WriteNew(path, text);
             }
             finally
             {
                 CryptographicOperations.ZeroMemory(seed);
+                CryptographicOperations.ZeroMemory(text);
             }
         }
         var bytes = Convert.FromBase64String(File.ReadAllText(path).Trim());

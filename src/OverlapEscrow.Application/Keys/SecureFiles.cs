@@ -9,6 +9,9 @@ namespace OverlapEscrow.Application.Keys;
 /// <remarks>
 /// <see cref="WriteAtomic"/> writes a temporary file in the same directory, flushes it to disk, renames it over the
 /// target (atomic on POSIX file systems) and flushes the directory, so that the rename itself survives a power cut.
+/// <see cref="WriteNew"/> does the same for a file that must not replace one already there (two instances making the
+/// same key version): it publishes the flushed temporary file with a hard link (link(2)), which fails when the name exists, so
+/// another instance reading the directory sees either no file or the whole key, never a file still being written.
 /// <see cref="Destroy"/> overwrites the file with zeros and flushes before deleting it. On copy-on-write or
 /// journalling file systems and on SSDs (wear levelling) an overwrite does not guarantee that the old blocks are
 /// gone from the device: that is why data keys are only ever stored wrapped by the master key, and why
@@ -31,6 +34,43 @@ public static class SecureFiles
             }
             File.Move(temp, path, overwrite: true);
             SyncDirectory(directory);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    /// <summary>Writes a file that did not exist, whole or not at all; false (and the file there untouched) when it exists.</summary>
+    public static bool WriteNew(string path, ReadOnlySpan<byte> content)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var temp = Path.Combine(directory, "." + Path.GetFileName(path) + ".tmp-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                if (!OperatingSystem.IsWindows())
+                    File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                stream.Write(content);
+                stream.Flush(flushToDisk: true);
+            }
+            if (File.Exists(path)) return false;
+            if (OperatingSystem.IsWindows())
+            {
+                try { File.Move(temp, path, overwrite: false); }
+                catch (IOException) when (File.Exists(path)) { return false; }
+            }
+            // link(2) fails with EEXIST instead of replacing a file another instance published since the check above
+            // (File.Move without overwrite checks, then renames: two racers can both "win"). The temporary name is
+            // removed below.
+            else if (Link(temp, path) != 0)
+            {
+                if (File.Exists(path)) return false;
+                throw new IOException($"The key file '{Path.GetFileName(path)}' could not be created (errno {Marshal.GetLastPInvokeError()}).");
+            }
+            SyncDirectory(directory);
+            return true;
         }
         finally
         {
@@ -82,9 +122,12 @@ public static class SecureFiles
         }
     }
 
-#pragma warning disable SYSLIB1054 // LibraryImport would need unsafe code in this project for three plain calls
+#pragma warning disable SYSLIB1054 // LibraryImport would need unsafe code in this project for four plain calls
     [DllImport("libc", EntryPoint = "open", CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
     private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc", EntryPoint = "link", CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true, SetLastError = true)]
+    private static extern int Link([MarshalAs(UnmanagedType.LPUTF8Str)] string existing, [MarshalAs(UnmanagedType.LPUTF8Str)] string created);
 
     [DllImport("libc", EntryPoint = "fsync")]
     private static extern int Fsync(int fd);
