@@ -65,6 +65,13 @@ public sealed class AttributionPagesTests(DashboardWorld world)
             });
             Assert.True(forged.Status == 400, $"'{decision}': {forged.Status}");
         }
+        // A valid decision with a list cursor the page did not make is refused before it is recorded (it was recorded, then 400).
+        var foreignCursor = await partner.APIRequest.PostAsync("/attribution?handler=Respond&cursor=zzz", new()
+        {
+            Form = partner.APIRequest.CreateFormData().Set("claimId", claimId).Set("decision", "dispute").Set("__RequestVerificationToken", token),
+        });
+        Assert.Equal(400, foreignCursor.Status);
+        Assert.Contains("That page link is not one this page made", await foreignCursor.TextAsync());
         Assert.Equal("claimed", (await delta.Http.GetFromJsonAsync<JsonObject>("/v1/attributions"))!["items"]!.AsArray().Single()!["status"]!.GetValue<string>());
         await claim.GetByLabel("Note on DEAL-1").FillAsync("Our referral.");
         await claim.GetByRole(AriaRole.Button, new() { Name = "Confirm" }).ClickAsync();

@@ -53,6 +53,14 @@ public sealed class DataRequestPagesTests(DashboardWorld world)
             Assert.True(refused.Status == 400, $"{bad}: {refused.Status}");
             Assert.Contains("minimumCount is between 1 and", await refused.TextAsync());
         }
+        // A valid answer with a list cursor the page did not make is refused before it is recorded (it was recorded, then 400).
+        var foreignCursor = await beta.APIRequest.PostAsync($"/partnerships/{world.Partnership}/requests?handler=Answer&cursor=zzz", new()
+        {
+            Form = beta.APIRequest.CreateFormData().Set("requestId", id).Set("level", "counts").Set("__RequestVerificationToken", token),
+        });
+        Assert.Equal(400, foreignCursor.Status);
+        Assert.Contains("That page link is not one this page made", await foreignCursor.TextAsync());
+        Assert.Equal("open", (await EscrowClient.Json(await world.Alpha.Http.GetAsync($"/v1/data-requests/{id}")))["status"]!.GetValue<string>());
         Assert.Equal("open", (await EscrowClient.Json(await world.Alpha.Http.GetAsync($"/v1/data-requests/{id}")))["status"]!.GetValue<string>());
         await article.GetByLabel("Share this cell at").SelectOptionAsync("counts");
         await article.GetByLabel("Minimum (optional)").FillAsync("100000");

@@ -44,6 +44,7 @@ public sealed class RequestsModel(DataRequests requests, PartnershipLifecycle pa
     public async Task<IActionResult> OnPostAskAsync(string partnershipId, CancellationToken ct)
     {
         if (!await AllowsAsync(Policies.PartnershipsWrite)) return await LoadAsync(partnershipId, ct) ?? ForbiddenPage("Your role cannot make data requests.");
+        if (!CursorIsMine(partnershipId)) return await LoadAsync(partnershipId, ct) ?? Page();
         var parts = (Cell ?? "").Split('|', 2);
         (Mine, Theirs) = (parts[0], parts.Length > 1 ? parts[1] : null);
         var outcome = await requests.CreateAsync(Caller, partnershipId, new DataRequestInput(Mine, Theirs, Message), ct);
@@ -58,6 +59,7 @@ public sealed class RequestsModel(DataRequests requests, PartnershipLifecycle pa
     public async Task<IActionResult> OnPostAnswerAsync(string partnershipId, string requestId, string? level, string? fields, string? minimumCount, CancellationToken ct)
     {
         if (!await AllowsAsync(Policies.PartnershipsWrite)) return await LoadAsync(partnershipId, ct) ?? ForbiddenPage("Your role cannot change what your organization shares.");
+        if (!CursorIsMine(partnershipId)) return await LoadAsync(partnershipId, ct) ?? Page();
         var chosen = (fields ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(f => (string?)f).ToList();
         // Read as text, as the sharing pages read it: a value that is not a whole number ("1,000", "abc", past int) is refused
         // by the same check as the API's (naming minimumCount), not dropped for the inherited minimum.
@@ -73,6 +75,7 @@ public sealed class RequestsModel(DataRequests requests, PartnershipLifecycle pa
     public async Task<IActionResult> OnPostDeclineAsync(string partnershipId, string requestId, string? reason, CancellationToken ct)
     {
         if (!await AllowsAsync(Policies.PartnershipsWrite)) return await LoadAsync(partnershipId, ct) ?? ForbiddenPage("Your role cannot answer data requests.");
+        if (!CursorIsMine(partnershipId)) return await LoadAsync(partnershipId, ct) ?? Page();
         var outcome = await requests.DeclineAsync(Caller, requestId, reason, ct);
         if (await LoadAsync(partnershipId, ct) is { } stop) return stop;
         if (outcome.Failure is { } failure) return Fail(failure);
@@ -85,8 +88,8 @@ public sealed class RequestsModel(DataRequests requests, PartnershipLifecycle pa
         var partnership = await partnerships.GetAsync(Caller, partnershipId, ct);
         if (partnership.Failure is { } missing) return Fail(missing);
         Partnership = partnership.Value;
-        var cursors = ListCursors.For(protection, "data-requests", Caller.OrganizationId, partnershipId);
-        if (!ListCursors.TryDecode(cursors, Cursor, out var after)) return Fail(Application.Failure.Invalid.Of("cursor", "The cursor is not one this page made."));
+        var cursors = CursorsOf(partnershipId);
+        if (!ListCursors.TryDecode(cursors, Cursor, out var after)) return ForeignCursorPage();
         var list = await requests.ListAsync(Caller, partnershipId, after, null, ct);
         if (list.Failure is { } failure) return Fail(failure);
         Requests = list.Value!.Items;
@@ -95,6 +98,11 @@ public sealed class RequestsModel(DataRequests requests, PartnershipLifecycle pa
         CountsCells = await CountsCellsAsync(partnershipId, ct);
         return null;
     }
+
+    private IDataProtector CursorsOf(string partnershipId) => ListCursors.For(protection, "data-requests", Caller.OrganizationId, partnershipId);
+
+    /// <summary>Checked before an action: a cursor this page did not make is refused (ForeignCursorPage, by LoadAsync) with nothing changed.</summary>
+    private bool CursorIsMine(string partnershipId) => ListCursors.TryDecode(CursorsOf(partnershipId), Cursor, out _);
 
     private async Task<IReadOnlyList<(string, string, string, string)>> CountsCellsAsync(string partnershipId, CancellationToken ct)
     {

@@ -74,6 +74,14 @@ public abstract class DashboardPage : PageModel
         return Page();
     }
 
+    /// <summary>400 for a list's page link this page did not make (altered, or from another list), said where alerts show.</summary>
+    public PageResult ForeignCursorPage()
+    {
+        Alert = "That page link is not one this page made; start again from the first page.";
+        Response.StatusCode = StatusCodes.Status400BadRequest;
+        return Page();
+    }
+
     /// <summary>403 for an action the member's role does not allow (the buttons are not offered; this catches a forged POST).</summary>
     public PageResult ForbiddenPage(string detail)
     {

@@ -44,6 +44,7 @@ public sealed class AttributionModel(Attributions attributions, PopulationCatalo
     public async Task<IActionResult> OnPostClaimAsync(string opportunityId, string partnershipId, string? role, CancellationToken ct)
     {
         if (!await AllowsAsync(Policies.PartnershipsWrite)) return ForbiddenPage("Your role cannot record attribution.");
+        if (!CursorIsMine()) return await LoadAsync(ct) ?? Page();
         var outcome = await attributions.ClaimAsync(Caller, new AttributionInput(PopulationId, opportunityId, partnershipId, role, null), ct);
         if (await LoadAsync(ct) is { } stop) return stop;
         if (outcome.Failure is { } failure) return Fail(failure);
@@ -54,6 +55,7 @@ public sealed class AttributionModel(Attributions attributions, PopulationCatalo
     public async Task<IActionResult> OnPostRespondAsync(string claimId, string? decision, string? note, CancellationToken ct)
     {
         if (!await AllowsAsync(Policies.PartnershipsWrite)) return ForbiddenPage("Your role cannot answer attribution claims.");
+        if (!CursorIsMine()) return await LoadAsync(ct) ?? Page();
         // Exactly one of the two buttons' values: an answer cannot be taken back, so anything else changes nothing.
         if (decision is not ("confirm" or "dispute"))
         {
@@ -82,12 +84,16 @@ public sealed class AttributionModel(Attributions attributions, PopulationCatalo
             if (evaluation.Failure is { } failure) return Fail(failure);
             Opportunities = evaluation.Value!;
         }
-        var cursors = ListCursors.For(protection, "attributions", Caller.OrganizationId, null);
-        if (!ListCursors.TryDecode(cursors, Cursor, out var after)) return Fail(Application.Failure.Invalid.Of("cursor", "The cursor is not one this page made."));
+        if (!ListCursors.TryDecode(Cursors, Cursor, out var after)) return ForeignCursorPage();
         var ledger = await attributions.LedgerAsync(Caller, null, after, null, ct);
         if (ledger.Failure is { } invalid) return Fail(invalid);
         Ledger = ledger.Value!.Items;
-        NextCursor = ListCursors.Protect(cursors, ledger.Value.Next);
+        NextCursor = ListCursors.Protect(Cursors, ledger.Value.Next);
         return null;
     }
+
+    private IDataProtector Cursors => ListCursors.For(protection, "attributions", Caller.OrganizationId, null);
+
+    /// <summary>Checked before an action: a cursor this page did not make is refused (ForeignCursorPage, by LoadAsync) with nothing recorded.</summary>
+    private bool CursorIsMine() => ListCursors.TryDecode(Cursors, Cursor, out _);
 }
