@@ -52,10 +52,15 @@ public class MemorySizeTests(ITestOutputHelper output)
         var theirs = PopulationData.Materialize("t", [Accounts(40_000, from: 20_000)]);
         // The engine's working arrays come from the shared pool, which keeps them for the next computation (how many
         // depends on which threads ran the joins): what the result keeps is the heap with it less the heap once it is gone.
-        var (count, estimate, retained) = Kept(() => OverlapEngine.Compute(mine, theirs));
+        // The first computation in a process reads low (250,744 against 300,064 for each later one here; once 232,184 in a
+        // CI run): the shared pool's arrays it rents for the first time stay on the heap in the reading without it. The
+        // median of five results, each measured alone, is what a result keeps.
+        var readings = Enumerable.Range(0, 5).Select(_ => Kept(() => OverlapEngine.Compute(mine, theirs))).ToList();
+        var (count, estimate, _) = readings[0];
+        var retained = readings.Select(r => r.Retained).Order().ElementAt(2);
 
-        Assert.Equal(20_000, count);
-        output.WriteLine($"estimate {estimate:N0}, retained {retained:N0}");
+        Assert.All(readings, r => Assert.Equal((20_000, estimate), (r.Count, r.Estimate)));
+        output.WriteLine($"estimate {estimate:N0}, retained {string.Join(", ", readings.Select(r => r.Retained.ToString("N0")))}");
         Assert.InRange(estimate, retained * 0.8, retained * 1.2);
     }
 
