@@ -162,4 +162,29 @@ public sealed class ProblemTests : IAsyncLifetime
             Assert.DoesNotContain("1.5", problem.ToJsonString());
         }
     }
+
+    [Fact]
+    public async Task AnOverLongUrlIsA414ProblemFromTheServiceItselfNotTheWebServersBareStatus()
+    {
+        // A real process: Kestrel, not the in-process test server, answered a long request line with an empty 414.
+        var directory = Directory.CreateTempSubdirectory("oe-long-url-").FullName;
+        try
+        {
+            using var service = await ServiceProcess.StartAsync(directory, new Dictionary<string, string>());
+            using var http = service.CreateClient();
+            foreach (var length in new[] { 10_000, 20_000 })
+            {
+                var response = await http.GetAsync("/v1/overlaps?cursor=" + new string('z', length));
+                var problem = await ExpectProblem(response, HttpStatusCode.RequestUriTooLong);
+                Assert.Equal("urn:overlap-escrow:problem:uri-too-long", problem["type"]!.GetValue<string>());
+                Assert.DoesNotContain("zzzz", problem.ToJsonString());
+            }
+            // Up to the limit the request is read as any other (here: not signed in).
+            await ExpectProblem(await http.GetAsync("/v1/populations?cursor=" + new string('z', 8_000)), HttpStatusCode.Unauthorized);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }

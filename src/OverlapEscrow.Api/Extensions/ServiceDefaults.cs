@@ -38,11 +38,27 @@ public static class ServiceDefaults
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddEscrowOpenApi();
         builder.AddShutdownDrain();
+        // Kestrel answers a request line past its limit itself, with a bare 414 and no body; its limit is raised above the
+        // service's own (MaxUrlLength, Kestrel's default), so a long URL gets a problem answer from UseServiceDefaults.
+        builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestLineSize = Math.Max(o.Limits.MaxRequestLineSize, 4 * MaxUrlLength));
         return builder;
     }
 
+    /// <summary>The longest path and query the service reads, in characters (Kestrel's default request-line limit).</summary>
+    public const int MaxUrlLength = 8 * 1024;
+
     public static WebApplication UseServiceDefaults(this WebApplication app)
     {
+        app.Use(async (http, next) =>
+        {
+            if ((http.Request.Path.Value?.Length ?? 0) + (http.Request.QueryString.Value?.Length ?? 0) <= MaxUrlLength)
+            {
+                await next(http);
+                return;
+            }
+            await TypedResults.Problem(statusCode: StatusCodes.Status414UriTooLong, title: "The request URL is too long",
+                detail: $"A request's path and query take at most {MaxUrlLength} characters.", type: Problems.TypePrefix + "uri-too-long").ExecuteAsync(http);
+        });
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         // Before authentication: a refused request costs nothing more (the policies come from AddEscrowRateLimits).
