@@ -164,6 +164,62 @@ public sealed class OverlapReportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APartnerHidingAPopulationCannotHaveTheOwnersRestrictionForItDroppedByTheOwnersNextSave()
+    {
+        // Beta shares its customers at overlaps, but hides them from alpha's customers (an override for that population).
+        await _alpha.ShareAsync(_alphaCustomers, "counts");
+        await _beta.ShareAsync(_betaCustomers, "overlaps", "accountName");
+        await Expect(await _beta.Http.PutAsJsonAsync($"/v1/partnerships/{_partnership}/sharing", new
+        {
+            populations = new[] { new { populationId = _betaCustomers, overrides = new[] { new { partnerPopulationId = _alphaCustomers, level = "hidden" } } } },
+        }), HttpStatusCode.OK);
+        Assert.Null((await _alpha.MatrixAsync(_partnership)).Cell(_alphaCustomers, _betaCustomers));
+
+        // Alpha (hostile) hides its customers from beta, then waits for beta's next save of its partnership rules: beta
+        // can neither see nor name that population now, so its save (the GET written back, as a form or a client does)
+        // must keep the override it cannot list.
+        await _alpha.ShareAsync(_alphaCustomers, "hidden");
+        var read = await Json(await _beta.Http.GetAsync($"/v1/partnerships/{_partnership}/sharing"));
+        var mine = read["mine"]!.AsArray().Single(m => m!["populationId"]!.GetValue<string>() == _betaCustomers)!;
+        Assert.Empty(mine["overrides"]!.AsArray()); // a hidden partner population is not named, not even in my own rules
+        Assert.DoesNotContain(_alphaCustomers, read.ToJsonString());
+        var writtenBack = read["mine"]!.AsArray().Select(m => new
+        {
+            populationId = m!["populationId"]!.GetValue<string>(),
+            overrides = m["overrides"]!.AsArray().Select(o => new { partnerPopulationId = o!["partnerPopulationId"]!.GetValue<string>(), level = o["level"]!.GetValue<string>() }).ToArray(),
+        }).ToArray();
+        await Expect(await _beta.Http.PutAsJsonAsync($"/v1/partnerships/{_partnership}/sharing", new { populations = writtenBack }), HttpStatusCode.OK);
+        await Expect(await _beta.Http.PutAsJsonAsync($"/v1/partnerships/{_partnership}/sharing", new { populations = Array.Empty<object>() }), HttpStatusCode.OK);
+
+        // Alpha shows its customers again: the cell is still hidden from it, as beta set it.
+        await _alpha.ShareAsync(_alphaCustomers, "counts");
+        Assert.Null((await _alpha.MatrixAsync(_partnership)).Cell(_alphaCustomers, _betaCustomers));
+        await ExpectProblem(await _alpha.Http.GetAsync($"/v1/partnerships/{_partnership}/overlaps/{_alphaCustomers}/{_betaCustomers}"), HttpStatusCode.NotFound);
+        var again = await Json(await _beta.Http.GetAsync($"/v1/partnerships/{_partnership}/sharing"));
+        var kept = Assert.Single(again["mine"]!.AsArray().Single(m => m!["populationId"]!.GetValue<string>() == _betaCustomers)!["overrides"]!.AsArray())!;
+        Assert.Equal((_alphaCustomers, "hidden"), (kept["partnerPopulationId"]!.GetValue<string>(), kept["level"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task AnInheritedMinimumIsShownAsInheritedSoThatWritingTheRuleBackKeepsInheritingIt()
+    {
+        await _alpha.ShareAsync(_alphaCustomers, "counts");
+        await Expect(await _beta.Http.PutAsJsonAsync($"/v1/populations/{_betaCustomers}/sharing", new { level = "counts", minimumCount = 5 }), HttpStatusCode.OK);
+        await Expect(await _beta.Http.PutAsJsonAsync($"/v1/partnerships/{_partnership}/sharing", new
+        {
+            populations = new[] { new { populationId = _betaCustomers, level = "counts", overrides = new[] { new { partnerPopulationId = _alphaCustomers, level = "counts", minimumCount = 7 } } } },
+        }), HttpStatusCode.OK);
+        var read = await Json(await _beta.Http.GetAsync($"/v1/partnerships/{_partnership}/sharing"));
+        var mine = read["mine"]!.AsArray().Single(m => m!["populationId"]!.GetValue<string>() == _betaCustomers)!;
+        Assert.Equal((5, true), (mine["partnership"]!["minimumCount"]!.GetValue<int>(), mine["partnership"]!["minimumCountInherited"]!.GetValue<bool>()));
+        Assert.Equal((5, false), (mine["default"]!["minimumCount"]!.GetValue<int>(), mine["default"]!["minimumCountInherited"]!.GetValue<bool>()));
+        var cellOverride = Assert.Single(mine["overrides"]!.AsArray())!;
+        Assert.Equal((7, false), (cellOverride["minimumCount"]!.GetValue<int>(), cellOverride["minimumCountInherited"]!.GetValue<bool>()));
+        var population = await Json(await _alpha.Http.GetAsync($"/v1/populations/{_alphaProspects}/sharing"));
+        Assert.Equal((5, true), (population["minimumCount"]!.GetValue<int>(), population["minimumCountInherited"]!.GetValue<bool>()));
+    }
+
+    [Fact]
     public async Task ChangingARuleTakesEffectOnTheVeryNextRequest()
     {
         await _beta.ShareAsync(_betaCustomers, "overlaps", "accountName");

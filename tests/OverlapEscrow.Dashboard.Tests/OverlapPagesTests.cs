@@ -1,7 +1,9 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using OverlapEscrow.Api.Tests.Infrastructure;
 using OverlapEscrow.Dashboard.Tests.Infrastructure;
+using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
 
 namespace OverlapEscrow.Dashboard.Tests;
 
@@ -145,5 +147,42 @@ public sealed class OverlapPagesTests(DashboardWorld world)
         await Assertions.Expect(beta.Locator(".field-error").First).ToContainTextAsync("minimumCount is between 1 and 1000000");
         Assert.Equal(before, await world.Beta.Http.GetStringAsync($"/v1/populations/{world.BetaCustomers}/sharing"));
         await beta.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task SavingThePartnershipSharingPageUnchangedKeepsInheritedMinimumsInheritedAndShowsWhyASaveIsRefused()
+    {
+        // Two organizations of its own: the shared world's rules stay as they are.
+        var zeta = await world.App.SignupAsync("zeta");
+        var eta = await world.App.SignupAsync("eta");
+        var mine = await zeta.CreatePopulationAsync("Installed base");
+        var theirs = await eta.CreatePopulationAsync("Accounts");
+        await eta.ShareAsync(theirs, "counts");
+        var partnership = await zeta.PartnerAsync(eta);
+        await Expect(await zeta.Http.PutAsJsonAsync($"/v1/populations/{mine}/sharing", new { level = "counts", minimumCount = 5 }), HttpStatusCode.OK);
+        await Expect(await zeta.Http.PutAsJsonAsync($"/v1/partnerships/{partnership}/sharing", new
+        {
+            populations = new[] { new { populationId = mine, level = "counts", overrides = new[] { new { partnerPopulationId = theirs, level = "counts" } } } },
+        }), HttpStatusCode.OK);
+
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(zeta));
+        await page.GotoAsync($"/partnerships/{partnership}/sharing");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Assertions.Expect(page.Locator(".notice")).ToContainTextAsync("Saved");
+        // Raising the population's default minimum still reaches this partner: the no-op save pinned nothing (it saved 5).
+        await Expect(await zeta.Http.PutAsJsonAsync($"/v1/populations/{mine}/sharing", new { level = "counts", minimumCount = 50 }), HttpStatusCode.OK);
+        var rules = (await Json(await zeta.Http.GetAsync($"/v1/partnerships/{partnership}/sharing")))["mine"]!.AsArray().Single()!;
+        Assert.Equal((50, true), (rules["partnership"]!["minimumCount"]!.GetValue<int>(), rules["partnership"]!["minimumCountInherited"]!.GetValue<bool>()));
+        var cell = rules["overrides"]!.AsArray().Single()!;
+        Assert.Equal((50, true), (cell["minimumCount"]!.GetValue<int>(), cell["minimumCountInherited"]!.GetValue<bool>()));
+
+        // The partner hides its population while the form is open: the save is refused with the reason shown (it was a
+        // 400 with no message), and nothing changes.
+        await page.GotoAsync($"/partnerships/{partnership}/sharing");
+        await page.Locator("fieldset.rule").Filter(new() { HasText = "Only when compared with their Accounts" }).GetByLabel("Level").SelectOptionAsync("hidden");
+        await eta.ShareAsync(theirs, "hidden");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Assertions.Expect(page.Locator("p.field-error[role=alert]")).ToContainTextAsync("Not a partner population visible to you.");
+        await page.Context.CloseAsync();
     }
 }

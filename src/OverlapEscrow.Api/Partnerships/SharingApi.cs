@@ -54,12 +54,13 @@ public sealed record PopulationSharingRequest(string? PopulationId, string? Leve
 
 public sealed record PartnershipSharingRequest(IReadOnlyList<PopulationSharingRequest>? Populations);
 
-public sealed record SharingSettingResponse(SharingLevel Level, IReadOnlyList<string> Fields, int MinimumCount)
+/// <summary>A rule as stored, with the minimum in force; <see cref="MinimumCountInherited"/> when the rule sets none (leave it out to keep inheriting).</summary>
+public sealed record SharingSettingResponse(SharingLevel Level, IReadOnlyList<string> Fields, int MinimumCount, bool MinimumCountInherited)
 {
-    public static SharingSettingResponse From(SharingSetting s) => new(s.Level, s.Fields, s.MinimumCount);
+    public static SharingSettingResponse From(SharingSetting s) => new(s.Level, s.Fields, s.MinimumCount, s.MinimumInherited);
 }
 
-public sealed record SharingOverrideResponse(string PartnerPopulationId, SharingLevel Level, IReadOnlyList<string> Fields, int MinimumCount);
+public sealed record SharingOverrideResponse(string PartnerPopulationId, SharingLevel Level, IReadOnlyList<string> Fields, int MinimumCount, bool MinimumCountInherited);
 
 public sealed record MySharingResponse(string PopulationId, string PopulationName, string PopulationType,
     SharingSettingResponse Default, SharingSettingResponse? Partnership, IReadOnlyList<SharingOverrideResponse> Overrides);
@@ -74,7 +75,7 @@ public sealed record PartnershipSharingResponse(string PartnershipId, IReadOnlyL
     public static PartnershipSharingResponse From(PartnershipSharing s) => new(s.PartnershipId,
         s.Mine.Select(m => new MySharingResponse(m.PopulationId, m.PopulationName, m.PopulationType, SharingSettingResponse.From(m.Default),
             m.Partnership is null ? null : SharingSettingResponse.From(m.Partnership),
-            m.Overrides.Select(o => new SharingOverrideResponse(o.PartnerPopulationId, o.Setting.Level, o.Setting.Fields, o.Setting.MinimumCount)).ToList())).ToList(),
+            m.Overrides.Select(o => new SharingOverrideResponse(o.PartnerPopulationId, o.Setting.Level, o.Setting.Fields, o.Setting.MinimumCount, o.Setting.MinimumInherited)).ToList())).ToList(),
         s.Theirs.Select(t => new TheirSharingResponse(t.Population.Id, t.Population.Name, t.Population.Type, t.Population.DataUpdatedAt,
             t.Cells.Select(c => new SharingCellResponse(c.MyPopulationId, c.Level, c.Fields, c.MinimumCount)).ToList())).ToList());
 }

@@ -7,8 +7,12 @@ using OverlapEscrow.Domain.Sharing;
 
 namespace OverlapEscrow.Application.Sharing;
 
-/// <summary>A rule as its owner sees it, with the minimum in force (inherited from a less specific rule when it sets none).</summary>
-public sealed record SharingSetting(SharingLevel Level, IReadOnlyList<string> Fields, int MinimumCount);
+/// <summary>
+/// A rule as its owner sees it, with the minimum in force: inherited from a less specific rule (or the default 5) when
+/// the rule sets none, which <see cref="MinimumInherited"/> says — a form or a client that writes the rule back leaves
+/// the minimum out then, so that a later change of the less specific rule still reaches it.
+/// </summary>
+public sealed record SharingSetting(SharingLevel Level, IReadOnlyList<string> Fields, int MinimumCount, bool MinimumInherited = false);
 
 public sealed record SharingOverride(string PartnerPopulationId, SharingSetting Setting);
 
@@ -42,7 +46,7 @@ public sealed class SharingChanges(
         if (await populations.GetAsync(caller.OrganizationId, populationId, ct) is null) return new Failure.NotFound("population");
         var rule = (await partnerships.ListRulesAsync(caller.OrganizationId, ct))
             .FirstOrDefault(r => r.PopulationId == populationId && r.PartnershipId is null && r.PartnerPopulationId is null);
-        return Setting(rule) ?? new SharingSetting(SharingLevel.Hidden, [], SharingPolicy.DefaultMinimumCount);
+        return Setting(rule) ?? new SharingSetting(SharingLevel.Hidden, [], SharingPolicy.DefaultMinimumCount, MinimumInherited: true);
     }
 
     public async Task<Outcome<SharingSetting>> SetDefaultAsync(Caller caller, string populationId, SharingSettingInput input, CancellationToken ct)
@@ -70,7 +74,11 @@ public sealed class SharingChanges(
         return view is null ? new Failure.NotFound("partnership") : Describe(view);
     }
 
-    /// <summary>Replaces my overrides for one partner: per population, and per partner population; populations left out fall back to their default.</summary>
+    /// <summary>
+    /// Replaces my overrides for one partner: per population, and per partner population; populations left out fall back
+    /// to their default. Overrides for a partner population hidden from me now are neither listed nor replaced: I cannot
+    /// see or name it, and a save must not drop a restriction I set while I could (SharingSettings.PartnershipOverrides).
+    /// </summary>
     public async Task<Outcome<PartnershipSharing>> SetForPartnershipAsync(Caller caller, string partnershipId, IReadOnlyList<PopulationSharingInput?> items, CancellationToken ct)
     {
         var view = await views.LoadAsync(caller.OrganizationId, partnershipId, ct);
@@ -95,6 +103,7 @@ public sealed class SharingChanges(
     private static PartnershipSharing Describe(PartnerView view)
     {
         var partnershipId = view.Partnership.Id;
+        var visible = PartnerVisibility.VisiblePopulations(view).Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
         var mine = view.MyPopulations.Select(p =>
         {
             var rules = view.MyRules.Where(r => r.PopulationId == p.Id).ToList();
@@ -103,11 +112,13 @@ public sealed class SharingChanges(
             // Minimums as in force: a rule without one inherits it from the less specific rule (SharingPolicy.Resolve).
             var defaultMinimum = def?.MinimumCount ?? SharingPolicy.DefaultMinimumCount;
             var partnershipMinimum = forPartner?.MinimumCount ?? defaultMinimum;
-            var overrides = rules.Where(r => r.PartnershipId == partnershipId && r.PartnerPopulationId is not null)
+            // Only for partner populations visible now: one the partner hides does not exist for me (its overrides stay
+            // stored, unlisted and untouched by a save, and apply again as they were if it becomes visible).
+            var overrides = rules.Where(r => r.PartnershipId == partnershipId && r.PartnerPopulationId is { } pp && visible.Contains(pp))
                 .Select(r => new SharingOverride(r.PartnerPopulationId!, Setting(r, partnershipMinimum)!))
                 .ToList();
             return new MySharing(p.Id, p.Name, p.Type,
-                Setting(def, defaultMinimum) ?? new SharingSetting(SharingLevel.Hidden, [], defaultMinimum),
+                Setting(def, defaultMinimum) ?? new SharingSetting(SharingLevel.Hidden, [], defaultMinimum, MinimumInherited: true),
                 Setting(forPartner, partnershipMinimum), overrides);
         }).ToList();
 
@@ -122,7 +133,8 @@ public sealed class SharingChanges(
     }
 
     private static SharingSetting? Setting(SharingRule? rule, int? inheritedMinimum = null) =>
-        rule is null ? null : new SharingSetting(rule.Level, rule.Fields, rule.MinimumCount ?? inheritedMinimum ?? SharingPolicy.DefaultMinimumCount);
+        rule is null ? null : new SharingSetting(rule.Level, rule.Fields, rule.MinimumCount ?? inheritedMinimum ?? SharingPolicy.DefaultMinimumCount,
+            MinimumInherited: rule.MinimumCount is null);
 
     private static string Wire<T>(T value) where T : Enum => value.ToString().ToLowerInvariant();
 }

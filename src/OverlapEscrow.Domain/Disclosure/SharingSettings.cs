@@ -52,7 +52,10 @@ public static class SharingSettings
     /// The overrides an owner (the viewer of <paramref name="view"/>) asks for in one partnership, or the errors: each
     /// population one of the owner's, listed once; each override naming a partner population that exists for the owner
     /// (a hidden one answers exactly like one that does not exist, and before the partnership is active none does),
-    /// listed once, with a level.
+    /// listed once, with a level. The owner's stored overrides for partner populations hidden from it now are carried
+    /// over as they are: it can neither see nor name them, so a save that replaces everything else must not drop a
+    /// restriction it set while it could (a partner hiding a population, then waiting for the owner's next save, would
+    /// otherwise lift it).
     /// </summary>
     public static IReadOnlyList<SharingRule> PartnershipOverrides(PartnerView view, IReadOnlyList<PopulationSharingInput?> items, FieldErrors errors)
     {
@@ -91,6 +94,7 @@ public static class SharingSettings
                     rules.Add(orule);
             }
         }
+        rules.AddRange(view.MyRules.Where(r => r.PartnershipId == view.Partnership.Id && r.PartnerPopulationId is { } pp && !visible.Contains(pp)));
         return rules;
     }
 }

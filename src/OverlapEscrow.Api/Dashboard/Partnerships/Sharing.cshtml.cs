@@ -63,12 +63,23 @@ public sealed class SharingModel(SharingChanges sharing, SharingPreviews preview
         CanWrite = await AllowsAsync(Policies.PartnershipsWrite);
         foreach (var p in Current!.Mine)
             Attributes[p.PopulationId] = (await populations.AttributeNamesAsync(Caller, p.PopulationId, ct)).Value ?? [];
+        // An inherited minimum stays empty on the form: saved unchanged, the rule keeps inheriting it.
         Proposed = posted ?? Current.Mine.Select(m => new PopulationSharingInput(m.PopulationId,
-            m.Partnership is { } s ? new SharingSettingInput(RuleEditor.Wire(s.Level), [.. s.Fields], s.MinimumCount) : new SharingSettingInput(null, [], null),
-            m.Overrides.Select(o => new OverrideInput(o.PartnerPopulationId, new SharingSettingInput(RuleEditor.Wire(o.Setting.Level), [.. o.Setting.Fields], o.Setting.MinimumCount))).ToList()))
+            m.Partnership is { } s ? RuleEditor.Input(s) : new SharingSettingInput(null, [], null),
+            m.Overrides.Select(o => new OverrideInput(o.PartnerPopulationId, RuleEditor.Input(o.Setting))).ToList()))
             .ToList();
         return null;
     }
+
+    /// <summary>
+    /// The error paths the form's rule editors show next to their fields; any other error (a population or partner
+    /// population that is not, or no longer, one to name: the partner hid it meanwhile) goes to the alert above the form.
+    /// </summary>
+    public string[] RuleEditorPaths() =>
+        Enumerable.Range(0, Current?.Mine.Count ?? 0)
+            .SelectMany(i => Enumerable.Range(0, Current!.Theirs.Count).Select(j => $"populations[{i}].overrides[{j}]").Prepend($"populations[{i}]"))
+            .SelectMany(rule => new[] { rule + ".level", rule + ".fields", rule + ".minimumCount" })
+            .ToArray();
 
     /// <summary>The posted rules, under the API's field paths (populations[i].level, populations[i].overrides[j].…).</summary>
     private List<PopulationSharingInput> Read()

@@ -26,7 +26,7 @@ public sealed class SharingModel(PopulationCatalog populations, SharingChanges s
     {
         if (await LoadAsync(populationId, ct) is { } stop) return stop;
         var current = await sharing.GetDefaultAsync(Caller, populationId, ct);
-        if (current.Value is { } s) Proposed = new SharingSettingInput(RuleEditor.Wire(s.Level), [.. s.Fields], s.MinimumCount);
+        if (current.Value is { } s) Proposed = RuleEditor.Input(s);
         return Page();
     }
 
@@ -48,7 +48,7 @@ public sealed class SharingModel(PopulationCatalog populations, SharingChanges s
         var outcome = await sharing.SetDefaultAsync(Caller, populationId, Proposed, ct);
         if (outcome.Failure is { } failure) return Fail(failure);
         var s = outcome.Value!;
-        Proposed = new SharingSettingInput(RuleEditor.Wire(s.Level), [.. s.Fields], s.MinimumCount);
+        Proposed = RuleEditor.Input(s);
         Notice = "Saved. Every partner sees the change on its next request.";
         return Page();
     }

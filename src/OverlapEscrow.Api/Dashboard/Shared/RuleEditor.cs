@@ -31,5 +31,9 @@ public sealed record RuleEditor(DashboardPage Page, string Prefix, string Legend
         return new SharingSettingInput(level.Length == 0 ? null : level, level == "overlaps" ? fields : [], min);
     }
 
+    /// <summary>A stored rule on the form: an inherited minimum left empty, so that saving it unchanged keeps inheriting it.</summary>
+    public static SharingSettingInput Input(Application.Sharing.SharingSetting s) =>
+        new(Wire(s.Level), [.. s.Fields], s.MinimumInherited ? null : s.MinimumCount);
+
     public static string? Wire(SharingLevel? level) => level?.ToString().ToLowerInvariant();
 }
