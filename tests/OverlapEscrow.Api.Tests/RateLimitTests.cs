@@ -19,9 +19,9 @@ public sealed class RateLimitTests
     private const string AddressHeader = "X-Test-Client-Address";
 
     /// <summary>Plenty for everything but the limits under test, which each test sets small.</summary>
-    private static EscrowApp App(Dictionary<string, string?> limits, TimeProvider? time = null)
+    private static EscrowApp App(Dictionary<string, string?> limits, TimeProvider? time = null, Dictionary<string, string?>? dashboard = null)
     {
-        var settings = new Dictionary<string, string?>();
+        var settings = new Dictionary<string, string?>(dashboard ?? []);
         foreach (var name in new[] { "LoginPerEmail", "LoginPerAddress", "SignupPerAddress", "RefreshPerAddress", "TokenPerKey", "TokenPerAddress" })
         {
             settings[$"Escrow:RateLimits:{name}:PermitLimit"] = "1000";
@@ -80,6 +80,43 @@ public sealed class RateLimitTests
         await ExpectTooManyAsync(await LoginAsync(app, "2001:db8:1:2:ffff::9", "admin@sprayed.example", Password), 60);
         // Another address logs in.
         await Expect(await LoginAsync(app, "198.51.100.8", "admin@sprayed.example", Password), HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task TheDashboardsSignInDrawsOnTheSameBucketPerAddressAsTheApisLogin()
+    {
+        // A password sprayer alternating the two doors gets one budget, not one each (the sign-in page had no limit per address).
+        using var app = App(new() { ["LoginPerAddress:PermitLimit"] = "3", ["LoginPerAddress:WindowSeconds"] = "60" },
+            dashboard: new() { ["Escrow:Dashboard:SecureCookies"] = "false" }); // plain HTTP to "localhost": a Secure cookie is not sent back
+        await app.SignupAsync("doors");
+        var browser = app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        async Task<HttpResponseMessage> SignInPageAsync(string address, string email, string password)
+        {
+            var form = await (await browser.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/signin") { Headers = { { AddressHeader, "192.0.2.200" } } })).Content.ReadAsStringAsync();
+            var token = System.Text.RegularExpressions.Regex.Match(form, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"");
+            Assert.True(token.Success, "the sign-in form carries no antiforgery token");
+            return await browser.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/signin")
+            {
+                Content = new FormUrlEncodedContent(new Dictionary<string, string>
+                {
+                    ["email"] = email, ["password"] = password, ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token.Groups[1].Value),
+                }),
+                Headers = { { AddressHeader, address } },
+            });
+        }
+
+        await ExpectProblem(await LoginAsync(app, "198.51.100.20", "user1@doors.example"), HttpStatusCode.Unauthorized);
+        var second = await SignInPageAsync("198.51.100.20", "user2@doors.example", "wrong password, surely");
+        Assert.True(second.StatusCode == HttpStatusCode.Unauthorized, await second.Content.ReadAsStringAsync());
+        await ExpectProblem(await LoginAsync(app, "198.51.100.20", "user3@doors.example"), HttpStatusCode.Unauthorized);
+
+        var refused = await SignInPageAsync("198.51.100.20", "admin@doors.example", Password);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Contains("Too many sign-in attempts from this address", await refused.Content.ReadAsStringAsync());
+        Assert.NotNull(refused.Headers.RetryAfter);
+        await ExpectTooManyAsync(await LoginAsync(app, "198.51.100.20", "admin@doors.example", Password), 60);
+        // Another address signs in on the page.
+        Assert.Equal(HttpStatusCode.Redirect, (await SignInPageAsync("198.51.100.21", "admin@doors.example", Password)).StatusCode);
     }
 
     [Fact]

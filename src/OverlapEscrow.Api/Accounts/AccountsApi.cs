@@ -17,7 +17,7 @@ public static class AccountsApi
             .WithName("Signup").WithSummary("Create an organization and its first admin; returns tokens for that admin")
             .WithDescription("With Escrow:Signup:Mode=open (the default) anyone who can reach the service can sign up; with code, only with a one-time signupCode the operator issued (403 without one, before anything is looked up). displayName is optional and defaults to the email. 409 when the slug or the email cannot be used, without saying which.")
             .ProducesProblem(403).ProducesProblem(409);
-        open.MapPost("/auth/login", Login).RequireRateLimiting(RateLimits.Login)
+        open.MapPost("/auth/login", Login).WithMetadata(new RateLimits.InHandler())
             .WithName("Login").WithSummary("Exchange a member's email and password for an access token and a refresh token")
             .WithDescription("Email matching is case-insensitive. An unknown email and a wrong password both answer 401, in the same time. The refresh token works once.")
             .ProducesProblem(401);
@@ -76,7 +76,7 @@ public static class AccountsApi
             .Check(request.Password is null || request.Password.Length <= Application.Accounts.Accounts.MaxPasswordLength, "password",
                 $"password is at most {Application.Accounts.Accounts.MaxPasswordLength} characters.");
         if (errors.Any) return Problems.Invalid(errors.All);
-        if (limits.LoginAttempt(http, request.Email!) is { } tooMany) return tooMany;
+        if ((limits.LoginFromAddress(http) ?? limits.LoginAttempt(http, request.Email!)) is { } tooMany) return tooMany;
         var member = await accounts.SignInAsync(request.Email!, request.Password!, ct);
         if (member is null) return Problems.Unauthorized("The email or password is wrong.");
         return TypedResults.Ok(await IssueAsync(member, await accounts.StartSessionAsync(member.Id, ct), accounts, tokens, ct));

@@ -200,7 +200,7 @@ public static class OpenApiExtensions
         }
         if (parameters.Any(p => p.Source == BindingSource.Path))
             Declare(operation, "404", "Nothing with that id is visible to you (what is hidden from you answers exactly like what does not exist).", problem);
-        if (metadata.OfType<EnableRateLimitingAttribute>().Any() && !metadata.OfType<DisableRateLimitingAttribute>().Any())
+        if ((metadata.OfType<EnableRateLimitingAttribute>().Any() || metadata.OfType<RateLimits.InHandler>().Any()) && !metadata.OfType<DisableRateLimitingAttribute>().Any())
         {
             Declare(operation, "429", "Too many requests: wait the number of seconds in Retry-After.", problem);
             if (operation.Responses["429"] is OpenApiResponse tooMany && tooMany.Headers is null)

@@ -11,10 +11,11 @@ namespace OverlapEscrow.Api.Extensions;
 
 /// <summary>
 /// Rate limits on the endpoints that take credentials or create accounts: login, signup, refresh and the OAuth token
-/// endpoint. Each is limited per client address by the framework's rate-limiting middleware (a route names its policy
-/// with <c>RequireRateLimiting</c>); login and the token endpoint are limited per account as well, by
-/// <see cref="AccountRateLimiter"/>, since the middleware picks its partition before the body naming the account is
-/// read. A refused request is 429 problem details with Retry-After and reaches no handler logic.
+/// endpoint. Signup, refresh and the token endpoint are limited per client address by the framework's rate-limiting
+/// middleware (a route names its policy with <c>RequireRateLimiting</c>); logins per address, per email and token
+/// requests per key by <see cref="AccountRateLimiter"/>, which the handlers ask once the request is read (the middleware
+/// picks its partition before the body naming the account is read, and the API's login and the dashboard's sign-in must
+/// draw on one bucket per address, or a password sprayer would get each in full). A refused request is 429 problem details with Retry-After and reaches no handler logic.
 /// </summary>
 public static class RateLimitExtensions
 {
@@ -27,7 +28,6 @@ public static class RateLimitExtensions
         builder.Services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>>((o, options) =>
         {
             var limits = options.Value;
-            AddPerAddress(o, RateLimits.Login, limits.LoginPerAddress);
             AddPerAddress(o, RateLimits.Signup, limits.SignupPerAddress);
             AddPerAddress(o, RateLimits.Refresh, limits.RefreshPerAddress);
             AddPerAddress(o, RateLimits.Token, limits.TokenPerAddress);
@@ -48,7 +48,9 @@ public static class RateLimitExtensions
 /// <summary>The rate-limiting policies (per client address) and what a refusal looks like.</summary>
 public static class RateLimits
 {
-    public const string Login = "login";
+    /// <summary>Endpoint metadata: the handler itself is rate limited (<see cref="AccountRateLimiter"/>) and may answer 429.</summary>
+    public sealed class InHandler;
+
     public const string Signup = "signup";
     public const string Refresh = "refresh";
     public const string Token = "token";
@@ -88,13 +90,22 @@ public static class RateLimits
 public sealed class AccountRateLimiter : IDisposable
 {
     private readonly PartitionedRateLimiter<string> _logins;
+    private readonly PartitionedRateLimiter<string> _loginAddresses;
     private readonly PartitionedRateLimiter<string> _tokens;
 
     public AccountRateLimiter(IOptions<RateLimitOptions> options)
     {
         _logins = Create(options.Value.LoginPerEmail);
+        _loginAddresses = Create(options.Value.LoginPerAddress);
         _tokens = Create(options.Value.TokenPerKey);
     }
+
+    /// <summary>
+    /// Null when a login from this client address (its partition, <see cref="RateLimits.AddressKey"/>) may go ahead;
+    /// otherwise the 429. One bucket for POST /v1/auth/login and the dashboard's sign-in.
+    /// </summary>
+    public ProblemHttpResult? LoginFromAddress(HttpContext http) =>
+        Acquire(_loginAddresses, RateLimits.AddressKey(http.Connection.RemoteIpAddress), http, "Too many requests from this address");
 
     /// <summary>Null when the attempt may go ahead; otherwise the 429 to answer with.</summary>
     public ProblemHttpResult? LoginAttempt(HttpContext http, string email) =>
@@ -107,6 +118,7 @@ public sealed class AccountRateLimiter : IDisposable
     public void Dispose()
     {
         _logins.Dispose();
+        _loginAddresses.Dispose();
         _tokens.Dispose();
     }
 

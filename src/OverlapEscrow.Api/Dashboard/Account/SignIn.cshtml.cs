@@ -6,7 +6,8 @@ using OverlapEscrow.Api.Extensions;
 
 namespace OverlapEscrow.Api.Dashboard.Account;
 
-/// <summary>Sign-in with email and password: the same check, the same wording and the same per-email limit as POST /v1/auth/login.</summary>
+/// <summary>Sign-in with email and password: the same check, the same wording and the same limits (per email, and per address on
+/// one bucket with it) as POST /v1/auth/login.</summary>
 [DashboardPublic]
 public sealed class SignInModel(Application.Accounts.Accounts accounts, AccountRateLimiter limits) : DashboardPage
 {
@@ -23,6 +24,11 @@ public sealed class SignInModel(Application.Accounts.Accounts accounts, AccountR
         else if (Password.Length > Application.Accounts.Accounts.MaxPasswordLength)
             AddError("password", $"password is at most {Application.Accounts.Accounts.MaxPasswordLength} characters.");
         if (HasErrors) return Status(400);
+        if (limits.LoginFromAddress(HttpContext) is not null)
+        {
+            Alert = "Too many sign-in attempts from this address; wait a while and try again.";
+            return Status(429);
+        }
         if (limits.LoginAttempt(HttpContext, EmailInput!) is not null)
         {
             Alert = "Too many sign-in attempts for this email; wait a while and try again.";
