@@ -103,6 +103,23 @@ public sealed partial class DashboardSessionTests : IDisposable
     }
 
     [Fact]
+    public async Task APageAnswersOnlyGetHeadAndItsFormsOtherMethodsAre405()
+    {
+        var browser = await SignInAsync("methods");
+        var org = await _app.SignupAsync("methods-data");
+        var population = await org.CreatePopulationAsync("Customers");
+        // TRACE rendered a detail page without its handler (a 500 on a model that assumes one ran); OPTIONS an empty 200.
+        foreach (var method in new[] { "TRACE", "OPTIONS", "PATCH" })
+            foreach (var path in new[] { "/", "/populations", $"/populations/{population}", "/signin" })
+            {
+                var response = await browser.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+                Assert.True(response.StatusCode == HttpStatusCode.MethodNotAllowed, $"{method} {path}: {(int)response.StatusCode}");
+            }
+        Assert.Equal(HttpStatusCode.OK, (await browser.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/populations"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/populations")).StatusCode);
+    }
+
+    [Fact]
     public async Task ASessionEndsAfterThirtyIdleMinutesButNotWhileInUse()
     {
         var browser = await SignInAsync("idle");

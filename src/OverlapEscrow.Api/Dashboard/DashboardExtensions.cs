@@ -84,7 +84,9 @@ public static class DashboardExtensions
             OnPrepareResponse = ctx => ctx.Context.Response.Headers.CacheControl = "no-cache",
         });
         app.UseAntiforgery();
-        app.MapRazorPages();
+        // Pages answer GET (and HEAD) and post their forms; any other method is 405 from routing. Razor Pages would
+        // otherwise render a page for TRACE or OPTIONS without running its handler, on a model that assumes one ran.
+        app.MapRazorPages().Add(endpoint => endpoint.Metadata.Add(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head, HttpMethods.Post])));
         app.MapDashboardUpload();
         app.MapApiReferenceAssets();
         return app;
