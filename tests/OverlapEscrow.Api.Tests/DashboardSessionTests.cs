@@ -120,6 +120,29 @@ public sealed partial class DashboardSessionTests : IDisposable
     }
 
     [Fact]
+    public async Task RefusedInvitationFormsAnswerWithTheStatusOfTheirRefusal()
+    {
+        var browser = await SignInAsync("inviter");
+        var invitee = await _app.SignupAsync("invitee");
+        async Task<HttpResponseMessage> PostAsync(string handler, Dictionary<string, string> fields)
+        {
+            var token = AntiforgeryToken().Match(await (await browser.GetAsync("/")).Content.ReadAsStringAsync());
+            Assert.True(token.Success, "the page carries no antiforgery token");
+            fields["__RequestVerificationToken"] = WebUtility.HtmlDecode(token.Groups[1].Value);
+            return await browser.PostAsync("/?handler=" + handler, new FormUrlEncodedContent(fields));
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync("Invite", new() { ["partnerSlug"] = "invitee" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await PostAsync("Invite", new() { ["partnerSlug"] = "invitee" })).StatusCode);
+        var partnership = System.Text.Json.Nodes.JsonNode.Parse(await invitee.Http.GetStringAsync("/v1/partnerships"))!.AsArray().Single()!["id"]!.GetValue<string>();
+        // The inviter answering its own invitation: refused with the API's status, 409 (it answered 200 with the alert).
+        var own = await PostAsync("Answer", new() { ["partnershipId"] = partnership, ["accept"] = "true" });
+        Assert.Equal(HttpStatusCode.Conflict, own.StatusCode);
+        Assert.Contains("Only the invited organization answers an invitation.", WebUtility.HtmlDecode(await own.Content.ReadAsStringAsync()));
+        Assert.Equal("invited", (await Json(await invitee.Http.GetAsync($"/v1/partnerships/{partnership}")))["status"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task ASessionEndsAfterThirtyIdleMinutesButNotWhileInUse()
     {
         var browser = await SignInAsync("idle");

@@ -37,14 +37,10 @@ public sealed class IndexModel(PartnershipLifecycle partnerships, OverlapReports
     {
         if (!await AllowsAsync(Policies.PartnershipsWrite)) return ForbiddenPage("Your role cannot invite partners.");
         var outcome = await partnerships.InviteAsync(Caller, PartnerSlug, ct);
-        if (outcome.Failure is { } failure) Show(failure);
-        else
-        {
-            Notice = $"Invitation sent to {outcome.Value!.Partner.Name} ({outcome.Value.Partner.Slug}). It becomes a partnership when they accept.";
-            PartnerSlug = null;
-        }
         await LoadAsync(ct);
-        if (outcome.Failure is not null) Response.StatusCode = outcome.Failure is Application.Failure.Conflict ? 409 : 400;
+        if (outcome.Failure is { } failure) return Refuse(failure);
+        Notice = $"Invitation sent to {outcome.Value!.Partner.Name} ({outcome.Value.Partner.Slug}). It becomes a partnership when they accept.";
+        PartnerSlug = null;
         return Page();
     }
 
@@ -53,9 +49,9 @@ public sealed class IndexModel(PartnershipLifecycle partnerships, OverlapReports
         if (!await AllowsAsync(Policies.PartnershipsWrite)) return ForbiddenPage("Your role cannot answer invitations.");
         var outcome = await partnerships.AnswerAsync(Caller, partnershipId, accept, ct);
         if (outcome.Failure is Application.Failure.NotFound nf) return NotFoundPage(nf.Detail);
-        if (outcome.Failure is { } failure) Show(failure);
-        else Notice = accept ? $"You are now partners with {outcome.Value!.Partner.Name}." : $"You declined the invitation of {outcome.Value!.Partner.Name}.";
         await LoadAsync(ct);
+        if (outcome.Failure is { } failure) return Refuse(failure);
+        Notice = accept ? $"You are now partners with {outcome.Value!.Partner.Name}." : $"You declined the invitation of {outcome.Value!.Partner.Name}.";
         return Page();
     }
 

@@ -92,14 +92,20 @@ public abstract class DashboardPage : PageModel
     }
 
     /// <summary>The answer to a failure that stops the whole page: 404 for not found, otherwise the page with the alert.</summary>
-    public PageResult Fail(Failure failure) => failure is Failure.NotFound nf ? NotFoundPage(nf.Detail) : ShowPage(failure);
+    public PageResult Fail(Failure failure) => failure is Failure.NotFound nf ? NotFoundPage(nf.Detail) : Refuse(failure);
 
-    private PageResult ShowPage(Failure failure)
+    /// <summary>The page as it is, with the failure shown on it (next to its fields, or as the alert) and its status.</summary>
+    public PageResult Refuse(Failure failure)
     {
         Show(failure);
-        if (failure is Failure.Forbidden) Response.StatusCode = StatusCodes.Status403Forbidden;
-        else if (failure is Failure.Conflict) Response.StatusCode = StatusCodes.Status409Conflict;
-        else if (failure is Failure.Invalid) Response.StatusCode = StatusCodes.Status400BadRequest;
+        Response.StatusCode = failure switch
+        {
+            Failure.Forbidden => StatusCodes.Status403Forbidden,
+            Failure.Conflict => StatusCodes.Status409Conflict,
+            Failure.NotFound => StatusCodes.Status404NotFound,
+            Failure.Limited => StatusCodes.Status429TooManyRequests,
+            _ => StatusCodes.Status400BadRequest,
+        };
         return Page();
     }
 
