@@ -50,6 +50,14 @@ public sealed class BackupRestoreTests : IDisposable
             var (code, output) = await AdminAsync("backup", backup);
             Assert.True(code == 0, output);
             Assert.True(File.Exists(backup + ".json"));
+            if (!OperatingSystem.IsWindows())
+            {
+                // A backup, the database and its log hold names, members' emails and endpoints in clear: owner-only.
+                const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                Assert.Equal(OwnerOnly, File.GetUnixFileMode(backup));
+                Assert.Equal(OwnerOnly, File.GetUnixFileMode(app.DatabasePath));
+                Assert.Equal(OwnerOnly, File.GetUnixFileMode(app.DatabasePath + "-wal"));
+            }
             // A restore refuses while the service holds the database.
             var refused = await AdminAsync("restore", backup);
             Assert.Equal(AdminCommand.Failed, refused.Code);

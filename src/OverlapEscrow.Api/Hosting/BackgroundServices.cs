@@ -24,6 +24,19 @@ public sealed class StartupTasks(IServiceProvider services, IStorageMigrations m
 {
     private ServiceLock? _lock;
 
+    /// <summary>
+    /// The SQLite database, its log and shared-memory files readable by the service's user only (SQLite makes them with
+    /// the process's umask, usually world-readable): they hold in clear what is not sealed per organization — names,
+    /// members' emails and password hashes, endpoints. Backups are written owner-only too (DatabaseMaintenance).
+    /// </summary>
+    private static void RestrictToOwner(string databasePath)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+            if (File.Exists(databasePath + suffix))
+                File.SetUnixFileMode(databasePath + suffix, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+
     public async Task StartAsync(CancellationToken ct)
     {
         logger.LogInformation("Data directory: {DataDirectory}", Path.GetFullPath(options.Value.DataDirectory));
@@ -35,6 +48,7 @@ public sealed class StartupTasks(IServiceProvider services, IStorageMigrations m
         // so an instance started after this one reads this key instead of making its own (several instances).
         services.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>().CreateProtector("overlap-escrow.start").Protect([1]);
         await PrepareAsync(services, migrations, logger, ct);
+        RestrictToOwner(database.DatabasePath);
         var dataDirectory = Path.GetFullPath(options.Value.DataDirectory) + Path.DirectorySeparatorChar;
         if (Path.GetFullPath(secrets.KeyringDirectory).StartsWith(dataDirectory, StringComparison.Ordinal))
             logger.LogWarning("The keyring ({Keyring}) is inside the data directory: a copy of the whole data directory holds the keys that " +

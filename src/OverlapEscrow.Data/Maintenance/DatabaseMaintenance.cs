@@ -18,6 +18,9 @@ internal sealed class DatabaseMaintenance(SqliteConnectionFactory connections) :
     public async Task<long> BackupToAsync(string path, CancellationToken ct)
     {
         if (File.Exists(path)) throw new IOException($"{path} exists already; a backup never overwrites a file.");
+        // An empty owner-only file first (VACUUM INTO writes into an empty file): a backup holds what the database holds
+        // in clear (names, members' emails, endpoints), so no other local user may read it, not even while it is written.
+        SqliteConnectionFactory.CreateOwnerOnly(path);
         await using var connection = await connections.OpenAsync(ct);
         await connection.ExecuteAsync(new CommandDefinition("VACUUM INTO @path", new { path }, cancellationToken: ct));
         using (var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite)) stream.Flush(flushToDisk: true);

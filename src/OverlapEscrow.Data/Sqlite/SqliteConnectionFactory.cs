@@ -33,6 +33,15 @@ public sealed class SqliteConnectionFactory : IDbConnectionFactory, IDisposable
 
     public string DatabasePath { get; }
 
+    /// <summary>An empty file readable and writable by its owner only (Unix), unless it exists already.</summary>
+    internal static void CreateOwnerOnly(string path)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        try { using var _ = new FileStream(path, options); }
+        catch (IOException) when (File.Exists(path)) { } // another process made it first
+    }
+
     /// <summary>
     /// The native connections whose pragmas are set. A pooled <see cref="SqliteConnection"/> hands out the same native
     /// connection again, and pragmas are state of the native connection, so they are set once per native connection
