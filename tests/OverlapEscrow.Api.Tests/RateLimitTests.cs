@@ -22,7 +22,7 @@ public sealed class RateLimitTests
     private static EscrowApp App(Dictionary<string, string?> limits, TimeProvider? time = null, Dictionary<string, string?>? dashboard = null)
     {
         var settings = new Dictionary<string, string?>(dashboard ?? []);
-        foreach (var name in new[] { "LoginPerEmail", "LoginPerAddress", "SignupPerAddress", "RefreshPerAddress", "TokenPerKey", "TokenPerAddress" })
+        foreach (var name in new[] { "LoginPerEmail", "LoginPerAddress", "SignupPerAddress", "RefreshPerAddress", "TokenPerKey", "TokenPerAddress", "InvitationsPerOrganization" })
         {
             settings[$"Escrow:RateLimits:{name}:PermitLimit"] = "1000";
             settings[$"Escrow:RateLimits:{name}:WindowSeconds"] = "3600";
@@ -117,6 +117,29 @@ public sealed class RateLimitTests
         await ExpectTooManyAsync(await LoginAsync(app, "198.51.100.20", "admin@doors.example", Password), 60);
         // Another address signs in on the page.
         Assert.Equal(HttpStatusCode.Redirect, (await SignInPageAsync("198.51.100.21", "admin@doors.example", Password)).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnOrganizationSendsOnlySoManyInvitationsAndARefusedOneCreatesNothing()
+    {
+        // Invite-and-withdraw in a loop flooded another organization's partnership list, audit log and webhooks.
+        using var app = App(new() { ["InvitationsPerOrganization:PermitLimit"] = "3", ["InvitationsPerOrganization:WindowSeconds"] = "3600" });
+        var spammer = await app.SignupAsync("spammer");
+        var target = await app.SignupAsync("target");
+        var bystander = await app.SignupAsync("bystander");
+        for (var i = 0; i < 2; i++)
+        {
+            var invite = await spammer.Http.PostAsJsonAsync("/v1/partnerships", new { partnerSlug = "target" });
+            await Expect(invite, HttpStatusCode.Created);
+            await Expect(await spammer.Http.PostAsync($"/v1/partnerships/{(await Json(invite))["id"]!.GetValue<string>()}/terminate", null), HttpStatusCode.OK);
+        }
+        // An attempt at a slug that does not exist counts too (it would otherwise probe slugs for free).
+        await ExpectProblem(await spammer.Http.PostAsJsonAsync("/v1/partnerships", new { partnerSlug = "no-such-slug" }), HttpStatusCode.BadRequest);
+
+        await ExpectTooManyAsync(await spammer.Http.PostAsJsonAsync("/v1/partnerships", new { partnerSlug = "target" }), 3600);
+        Assert.Equal(2, JsonNode.Parse(await target.Http.GetStringAsync("/v1/partnerships"))!.AsArray().Count);
+        // Other organizations invite as before.
+        await Expect(await bystander.Http.PostAsJsonAsync("/v1/partnerships", new { partnerSlug = "target" }), HttpStatusCode.Created);
     }
 
     [Fact]

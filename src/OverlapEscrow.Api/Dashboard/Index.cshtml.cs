@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using OverlapEscrow.Api.Dashboard.Shared;
+using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Application.Overlaps;
 using OverlapEscrow.Application.Partnerships;
@@ -14,7 +15,7 @@ namespace OverlapEscrow.Api.Dashboard;
 /// by slug. Everything comes from PartnershipLifecycle and OverlapReports, as the API's answers do.
 /// </summary>
 [DashboardAuthorize(Policies.PartnershipsRead)]
-public sealed class IndexModel(PartnershipLifecycle partnerships, OverlapReports reports, PopulationCatalog populations) : DashboardPage
+public sealed class IndexModel(PartnershipLifecycle partnerships, OverlapReports reports, PopulationCatalog populations, AccountRateLimiter limits) : DashboardPage
 {
     public sealed record Summary(PartnershipView View, DateTimeOffset? MyDataUpdatedAt, DateTimeOffset? PartnerDataUpdatedAt, MatrixCell? Headline,
         string? HeadlineMine, string? HeadlineTheirs, int Cells);
@@ -36,6 +37,11 @@ public sealed class IndexModel(PartnershipLifecycle partnerships, OverlapReports
     public async Task<IActionResult> OnPostInviteAsync(CancellationToken ct)
     {
         if (!await AllowsAsync(Policies.PartnershipsWrite)) return ForbiddenPage("Your role cannot invite partners.");
+        if (limits.Invitation(HttpContext, Caller.OrganizationId) is not null)
+        {
+            await LoadAsync(ct);
+            return Refuse(new Application.Failure.Limited("Your organization has sent too many invitations; wait a while and try again."));
+        }
         var outcome = await partnerships.InviteAsync(Caller, PartnerSlug, ct);
         await LoadAsync(ct);
         if (outcome.Failure is { } failure) return Refuse(failure);

@@ -84,7 +84,8 @@ public static class RateLimits
 
 /// <summary>
 /// Limits per account, asked by the handlers once the request is read: login attempts per email (normalized as the
-/// database compares emails: trimmed, case-insensitive) and token requests per API key. These stop guessing one
+/// database compares emails: trimmed, case-insensitive) and per address, token requests per API key, and partnership
+/// invitations per organization. These stop guessing one
 /// account's password from many addresses, which the per-address limits alone do not.
 /// </summary>
 public sealed class AccountRateLimiter : IDisposable
@@ -92,13 +93,19 @@ public sealed class AccountRateLimiter : IDisposable
     private readonly PartitionedRateLimiter<string> _logins;
     private readonly PartitionedRateLimiter<string> _loginAddresses;
     private readonly PartitionedRateLimiter<string> _tokens;
+    private readonly PartitionedRateLimiter<string> _invitations;
 
     public AccountRateLimiter(IOptions<RateLimitOptions> options)
     {
         _logins = Create(options.Value.LoginPerEmail);
         _loginAddresses = Create(options.Value.LoginPerAddress);
         _tokens = Create(options.Value.TokenPerKey);
+        _invitations = Create(options.Value.InvitationsPerOrganization);
     }
+
+    /// <summary>Null when the organization may send one more partnership invitation (API or dashboard); otherwise the 429.</summary>
+    public ProblemHttpResult? Invitation(HttpContext http, string organizationId) =>
+        Acquire(_invitations, organizationId, http, "Too many partnership invitations from your organization");
 
     /// <summary>
     /// Null when a login from this client address (its partition, <see cref="RateLimits.AddressKey"/>) may go ahead;
@@ -120,6 +127,7 @@ public sealed class AccountRateLimiter : IDisposable
         _logins.Dispose();
         _loginAddresses.Dispose();
         _tokens.Dispose();
+        _invitations.Dispose();
     }
 
     private static PartitionedRateLimiter<string> Create(RateLimit limit)
@@ -157,10 +165,16 @@ public sealed class RateLimitOptions
 
     public RateLimit TokenPerAddress { get; set; } = new(120, 600);
 
+    /// <summary>Partnership invitations an organization sends (each attempt, to any slug): 20 at once, then one every
+    /// 72 minutes — plenty for a partner program, and it stops one tenant flooding another's partnership list, audit
+    /// log and webhooks with invitations, or probing slugs.</summary>
+    public RateLimit InvitationsPerOrganization { get; set; } = new(20, 86_400);
+
     public IEnumerable<(string Name, RateLimit Limit)> All() =>
     [
         (nameof(LoginPerEmail), LoginPerEmail), (nameof(LoginPerAddress), LoginPerAddress), (nameof(SignupPerAddress), SignupPerAddress),
         (nameof(RefreshPerAddress), RefreshPerAddress), (nameof(TokenPerKey), TokenPerKey), (nameof(TokenPerAddress), TokenPerAddress),
+        (nameof(InvitationsPerOrganization), InvitationsPerOrganization),
     ];
 }
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using OverlapEscrow.Api.Extensions;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Application.Partnerships;
 using OverlapEscrow.Domain.Partnerships;
@@ -12,6 +13,7 @@ public static class PartnershipsApi
         var group = routes.MapGroup("/v1/partnerships").WithTags("Partnerships");
 
         group.MapPost("", Invite).RequireAuthorization(Policies.PartnershipsWrite)
+            .WithMetadata(new RateLimits.InHandler())
             .WithName("InvitePartner").WithSummary("Invite another organization, by its slug, to a partnership")
             .WithDescription("Two organizations have at most one open (invited or active) partnership: 409 while one exists.")
             .ProducesProblem(409);
@@ -42,8 +44,9 @@ public static class PartnershipsApi
     }
 
     private static async Task<Results<Created<PartnershipResponse>, ProblemHttpResult>> Invite(
-        InviteRequest request, CurrentUser user, PartnershipLifecycle partnerships, CancellationToken ct)
+        InviteRequest request, CurrentUser user, PartnershipLifecycle partnerships, AccountRateLimiter limits, HttpContext http, CancellationToken ct)
     {
+        if (limits.Invitation(http, user.Caller.OrganizationId) is { } tooMany) return tooMany;
         var outcome = await partnerships.InviteAsync(user.Caller, request.PartnerSlug, ct);
         return outcome.Failure is { } failure ? Problems.From(failure)
             : TypedResults.Created($"/v1/partnerships/{outcome.Value!.Partnership.Id}", PartnershipResponse.From(outcome.Value));
