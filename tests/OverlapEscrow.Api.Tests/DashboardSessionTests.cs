@@ -36,9 +36,12 @@ public sealed partial class DashboardSessionTests : IDisposable
     private static partial Regex AntiforgeryToken();
 
     /// <summary>Signs in through the page's form; the client keeps the session cookie.</summary>
-    private async Task<HttpClient> SignInAsync(string slug)
+    private async Task<HttpClient> SignInAsync(string slug) => (await SignUpAndInAsync(slug)).Browser;
+
+    /// <summary>Signs an organization up, then its admin in through the page's form.</summary>
+    private async Task<(HttpClient Browser, Org Org)> SignUpAndInAsync(string slug)
     {
-        await _app.SignupAsync(slug);
+        var org = await _app.SignupAsync(slug);
         var browser = _app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
         var form = await (await browser.GetAsync("/signin")).Content.ReadAsStringAsync();
         var token = AntiforgeryToken().Match(form);
@@ -50,7 +53,7 @@ public sealed partial class DashboardSessionTests : IDisposable
         Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
         _lastCookies = string.Join("; ", signedIn.Headers.GetValues("Set-Cookie").Select(c => c.Split(';')[0]));
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/")).StatusCode);
-        return browser;
+        return (browser, org);
     }
 
     private static async Task<bool> SignedInAsync(HttpClient browser)
@@ -140,6 +143,20 @@ public sealed partial class DashboardSessionTests : IDisposable
         Assert.Equal(HttpStatusCode.Conflict, own.StatusCode);
         Assert.Contains("Only the invited organization answers an invitation.", WebUtility.HtmlDecode(await own.Content.ReadAsStringAsync()));
         Assert.Equal("invited", (await Json(await invitee.Http.GetAsync($"/v1/partnerships/{partnership}")))["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task APartnershipWhosePartnerDeletedItselfNamesADeletedOrganizationNotABlank()
+    {
+        var (browser, survivor) = await SignUpAndInAsync("survivor");
+        var leaving = await _app.SignupAsync("leaving");
+        var partnership = await survivor.PartnerAsync(leaving);
+        await Expect(await leaving.Http.PostAsJsonAsync("/v1/organization/delete", new { confirmSlug = "leaving" }), HttpStatusCode.OK);
+
+        var home = WebUtility.HtmlDecode(await browser.GetStringAsync("/"));
+        Assert.Contains("a deleted organization: ended", home);
+        Assert.DoesNotContain("( )", home);
+        Assert.Contains("Partnership with a deleted organization ended", WebUtility.HtmlDecode(await browser.GetStringAsync($"/partnerships/{partnership}/end")));
     }
 
     [Fact]

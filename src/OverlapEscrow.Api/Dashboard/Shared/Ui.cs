@@ -22,6 +22,9 @@ public static class Ui
 
     public static string Iso(DateTimeOffset? at) => at?.ToString("O", CultureInfo.InvariantCulture) ?? "";
 
+    /// <summary>The partner's name, or what stands for it once the partner deleted itself (a tombstone keeps only its id).</summary>
+    public static string PartnerName(Application.Partnerships.PartnershipView p) => p.PartnerDeleted ? "a deleted organization" : p.Partner.Name;
+
     public static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
     public static string Level(SharingLevel level) => level switch
