@@ -160,6 +160,28 @@ public sealed partial class DashboardSessionTests : IDisposable
     }
 
     [Fact]
+    public async Task TheNewSincePageIsAuditedAsTheDashboardsPageNotAsTheApi()
+    {
+        var (browser, reader) = await SignUpAndInAsync("reader");
+        var owner = await _app.SignupAsync("owner");
+        var mine = await reader.CreatePopulationAsync("Customers");
+        var theirs = await owner.CreatePopulationAsync("Customers");
+        await reader.UploadOkAsync(mine, Records.Range("N", 0, 20));
+        await owner.UploadOkAsync(theirs, Records.Range("N", 5, 20));
+        await owner.ShareAsync(theirs, "overlaps");
+        var partnership = await reader.PartnerAsync(owner);
+
+        var page = await browser.GetAsync($"/partnerships/{partnership}/cells/{mine}/{theirs}/new?since=2020-01-01T00:00");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        await Expect(await reader.Http.GetAsync($"/v1/partnerships/{partnership}/overlaps/{mine}/{theirs}/new?since=2020-01-01T00:00:00Z"), HttpStatusCode.OK);
+
+        var formats = (await Json(await reader.Http.GetAsync("/v1/audit?limit=500")))["items"]!.AsArray()
+            .Where(e => e!["action"]!.GetValue<string>() == "overlaps.released" && e["detail"]?["since"] is not null)
+            .Select(e => e!["detail"]!["format"]!.GetValue<string>()).Order().ToList();
+        Assert.Equal(["html", "json"], formats);
+    }
+
+    [Fact]
     public async Task ASessionEndsAfterThirtyIdleMinutesButNotWhileInUse()
     {
         var browser = await SignInAsync("idle");

@@ -166,9 +166,12 @@ public sealed partial class OverlapReports(
         return new OverlapHistoryReport(partnershipId, from, end, cells);
     }
 
-    /// <summary>My records that overlap now and did not at the latest history point at or before <paramref name="since"/>.</summary>
+    /// <summary>
+    /// My records that overlap now and did not at the latest history point at or before <paramref name="since"/>;
+    /// <paramref name="format"/> names the channel in the audit event ("json" for the API, "html" for the dashboard).
+    /// </summary>
     public async Task<Outcome<NewOverlaps>> NewSinceAsync(Caller caller, string partnershipId, string myPopulationId, string partnerPopulationId,
-        DateTimeOffset since, string? afterRecordId, int limit, CancellationToken ct)
+        DateTimeOffset since, string? afterRecordId, int limit, CancellationToken ct, string format = "json")
     {
         var (cell, view, failure) = await RecordsAccessAsync(caller, partnershipId, myPopulationId, partnerPopulationId, ct);
         if (failure is not null) return failure;
@@ -207,7 +210,7 @@ public sealed partial class OverlapReports(
             var (_, theirs) = await overlaps.ItemRecordsAsync(overlap, shown, ct);
             return (shown.Select(i => Item(overlap, mine, theirs, i, cell.Sharing, cell.Theirs.Type)).ToList(), total, more);
         }, ct);
-        await AuditReleaseAsync(caller, partnershipId, cell, items.Count, "json", since, ct);
+        await AuditReleaseAsync(caller, partnershipId, cell, items.Count, format, since, ct);
         return new NewOverlaps(partnershipId, myPopulationId, partnerPopulationId, cell.Sharing, since, baseline?.At, Released(cell, total, total), items, more);
     }
 

@@ -52,7 +52,7 @@ public sealed class NewSinceModel(OverlapReports reports, PartnershipLifecycle p
             Response.StatusCode = 400;
             return Page();
         }
-        var outcome = await reports.NewSinceAsync(Caller, partnershipId, mine, theirs, since, after, 100, ct);
+        var outcome = await reports.NewSinceAsync(Caller, partnershipId, mine, theirs, since, after, 100, ct, format: "html");
         if (outcome.Failure is { } failure) return Fail(failure);
         Result = outcome.Value;
         MyColumns = Result!.Items.SelectMany(i => i.Attributes.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
