@@ -187,4 +187,16 @@ public sealed class ProblemTests : IAsyncLifetime
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task EveryApiAnswerIsKeptByNoCacheItsErrorsIncluded()
+    {
+        // A JSON answer carrying partner data had no Cache-Control (the CSV downloads and the pages had no-store).
+        await _beta.ShareAsync(_theirs, "overlaps");
+        foreach (var path in new[] { "/v1/me", $"/v1/partnerships/{_partnership}/overlaps", $"/v1/partnerships/{_partnership}/overlaps/{_mine}/{_theirs}", "/v1/populations/pop_nope" })
+        {
+            var response = await _alpha.Http.GetAsync(path);
+            Assert.True(response.Headers.CacheControl?.NoStore == true, $"{path}: {response.Headers.CacheControl}");
+        }
+    }
 }

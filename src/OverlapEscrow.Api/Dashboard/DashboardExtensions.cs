@@ -121,7 +121,10 @@ public static class DashboardExtensions
             headers["Cross-Origin-Opener-Policy"] = "same-origin";
             headers["Cross-Origin-Resource-Policy"] = "same-origin";
             headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()";
-            if (http.Response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) == true || headers.ContentDisposition.Count > 0)
+            // Pages, downloads and every API answer (each is one caller's view: partner data, tokens, keys) are kept by no
+            // cache, the browser's or a client library's included.
+            if (http.Response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) == true || headers.ContentDisposition.Count > 0
+                || (http.Request.Path.StartsWithSegments("/v1") && headers.CacheControl.Count == 0))
                 headers.CacheControl = "no-store";
             return Task.CompletedTask;
         });
