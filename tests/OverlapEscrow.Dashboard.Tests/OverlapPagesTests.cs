@@ -157,7 +157,9 @@ public sealed class OverlapPagesTests(DashboardWorld world)
         var eta = await world.App.SignupAsync("eta");
         var mine = await zeta.CreatePopulationAsync("Installed base");
         var theirs = await eta.CreatePopulationAsync("Accounts");
+        var leads = await eta.CreatePopulationAsync("Leads", "prospects");
         await eta.ShareAsync(theirs, "counts");
+        await eta.ShareAsync(leads, "counts");
         var partnership = await zeta.PartnerAsync(eta);
         await Expect(await zeta.Http.PutAsJsonAsync($"/v1/populations/{mine}/sharing", new { level = "counts", minimumCount = 5 }), HttpStatusCode.OK);
         await Expect(await zeta.Http.PutAsJsonAsync($"/v1/partnerships/{partnership}/sharing", new
@@ -176,13 +178,14 @@ public sealed class OverlapPagesTests(DashboardWorld world)
         var cell = rules["overrides"]!.AsArray().Single()!;
         Assert.Equal((50, true), (cell["minimumCount"]!.GetValue<int>(), cell["minimumCountInherited"]!.GetValue<bool>()));
 
-        // The partner hides its population while the form is open: the save is refused with the reason shown (it was a
-        // 400 with no message), and nothing changes.
+        // The partner hides a population while the form is open, one zeta has no rule for yet: the save is refused with
+        // the reason shown (it was a 400 with no message), and nothing changes.
         await page.GotoAsync($"/partnerships/{partnership}/sharing");
-        await page.Locator("fieldset.rule").Filter(new() { HasText = "Only when compared with their Accounts" }).GetByLabel("Level").SelectOptionAsync("hidden");
-        await eta.ShareAsync(theirs, "hidden");
+        await page.Locator("fieldset.rule").Filter(new() { HasText = "Only when compared with their Leads" }).GetByLabel("Level").SelectOptionAsync("hidden");
+        await eta.ShareAsync(leads, "hidden");
         await page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
         await Assertions.Expect(page.Locator("p.field-error[role=alert]")).ToContainTextAsync("Not a partner population visible to you.");
+        Assert.Single((await Json(await zeta.Http.GetAsync($"/v1/partnerships/{partnership}/sharing")))["mine"]!.AsArray().Single()!["overrides"]!.AsArray());
         await page.Context.CloseAsync();
     }
 }

@@ -76,8 +76,9 @@ public sealed class SharingChanges(
 
     /// <summary>
     /// Replaces my overrides for one partner: per population, and per partner population; populations left out fall back
-    /// to their default. Overrides for a partner population hidden from me now are neither listed nor replaced: I cannot
-    /// see or name it, and a save must not drop a restriction I set while I could (SharingSettings.PartnershipOverrides).
+    /// to their default. My overrides for a partner population hidden from me now are kept unless the save lists them (a
+    /// form shows only the partner populations visible now, and a save must not drop a restriction I set while I could
+    /// see it: SharingSettings.PartnershipOverrides).
     /// </summary>
     public async Task<Outcome<PartnershipSharing>> SetForPartnershipAsync(Caller caller, string partnershipId, IReadOnlyList<PopulationSharingInput?> items, CancellationToken ct)
     {
@@ -103,7 +104,6 @@ public sealed class SharingChanges(
     private static PartnershipSharing Describe(PartnerView view)
     {
         var partnershipId = view.Partnership.Id;
-        var visible = PartnerVisibility.VisiblePopulations(view).Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
         var mine = view.MyPopulations.Select(p =>
         {
             var rules = view.MyRules.Where(r => r.PopulationId == p.Id).ToList();
@@ -112,9 +112,9 @@ public sealed class SharingChanges(
             // Minimums as in force: a rule without one inherits it from the less specific rule (SharingPolicy.Resolve).
             var defaultMinimum = def?.MinimumCount ?? SharingPolicy.DefaultMinimumCount;
             var partnershipMinimum = forPartner?.MinimumCount ?? defaultMinimum;
-            // Only for partner populations visible now: one the partner hides does not exist for me (its overrides stay
-            // stored, unlisted and untouched by a save, and apply again as they were if it becomes visible).
-            var overrides = rules.Where(r => r.PartnershipId == partnershipId && r.PartnerPopulationId is { } pp && visible.Contains(pp))
+            // Every override I set, also for a partner population hidden from me now: I named it when I set the rule (or
+            // its requester named it to me in a data request), and a save keeps it (SharingSettings.PartnershipOverrides).
+            var overrides = rules.Where(r => r.PartnershipId == partnershipId && r.PartnerPopulationId is not null)
                 .Select(r => new SharingOverride(r.PartnerPopulationId!, Setting(r, partnershipMinimum)!))
                 .ToList();
             return new MySharing(p.Id, p.Name, p.Type,

@@ -52,15 +52,19 @@ public static class SharingSettings
     /// The overrides an owner (the viewer of <paramref name="view"/>) asks for in one partnership, or the errors: each
     /// population one of the owner's, listed once; each override naming a partner population that exists for the owner
     /// (a hidden one answers exactly like one that does not exist, and before the partnership is active none does),
-    /// listed once, with a level. The owner's stored overrides for partner populations hidden from it now are carried
-    /// over as they are: it can neither see nor name them, so a save that replaces everything else must not drop a
-    /// restriction it set while it could (a partner hiding a population, then waiting for the owner's next save, would
-    /// otherwise lift it).
+    /// listed once, with a level — or one the owner already has an override for in this partnership (it named that
+    /// population when it set the rule, or the partner named it in a data request: nothing new is learnt by naming it
+    /// again). The owner's stored overrides for partner populations hidden from it now that the save does not list are
+    /// carried over as they are: a form shows only the partner populations visible now, and a save that replaces
+    /// everything else must not drop a restriction set while the population was visible (a partner hiding a
+    /// population, then waiting for the owner's next save, would otherwise lift it).
     /// </summary>
     public static IReadOnlyList<SharingRule> PartnershipOverrides(PartnerView view, IReadOnlyList<PopulationSharingInput?> items, FieldErrors errors)
     {
         var rules = new List<SharingRule>();
         var visible = PartnerVisibility.VisiblePopulations(view).Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+        var stored = view.MyRules.Where(r => r.PartnershipId == view.Partnership.Id && r.PartnerPopulationId is not null).ToList();
+        var nameable = visible.Union(stored.Select(r => r.PartnerPopulationId!)).ToHashSet(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < items.Count; i++)
         {
@@ -83,7 +87,7 @@ public static class SharingSettings
                 var o = overrides[j];
                 var opath = $"{path}.overrides[{j}]";
                 if (o is null) { errors.Add(opath, "Each override is an object with partnerPopulationId and level."); continue; }
-                if (o.PartnerPopulationId is null || !visible.Contains(o.PartnerPopulationId))
+                if (o.PartnerPopulationId is null || !nameable.Contains(o.PartnerPopulationId))
                 {
                     errors.Add(opath + ".partnerPopulationId", "Not a partner population visible to you.");
                     continue;
@@ -94,7 +98,8 @@ public static class SharingSettings
                     rules.Add(orule);
             }
         }
-        rules.AddRange(view.MyRules.Where(r => r.PartnershipId == view.Partnership.Id && r.PartnerPopulationId is { } pp && !visible.Contains(pp)));
+        rules.AddRange(stored.Where(r => !visible.Contains(r.PartnerPopulationId!)
+            && !rules.Any(n => n.PopulationId == r.PopulationId && n.PartnerPopulationId == r.PartnerPopulationId)));
         return rules;
     }
 }
