@@ -85,6 +85,39 @@ public sealed class BackupRestoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ARestoreOfABackupOlderThanAFinishedDataKeyRotationNamesTheOrganizationItCannotRead()
+    {
+        // It said "restored" and exit 0; the partner's matrix then answered 500 and the organization's webhooks failed.
+        Directory.CreateDirectory(_dataDirectory);
+        var backup = Path.Combine(_backups, "before-rotation.db");
+        string rotatedId;
+        using (var app = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory))
+        {
+            var rotated = await app.SignupAsync("rotated");
+            var untouched = await app.SignupAsync("untouched");
+            rotatedId = rotated.Id;
+            await rotated.UploadOkAsync(await rotated.CreatePopulationAsync("Customers"), Records.Range("R", 0, 10));
+            await untouched.UploadOkAsync(await untouched.CreatePopulationAsync("Customers"), Records.Range("U", 0, 10));
+            var (code, output) = await AdminAsync("backup", backup);
+            Assert.True(code == 0, output);
+            (code, output) = await AdminAsync("keys", "rotate-data", "--organization", "rotated", "--settle", "0");
+            Assert.True(code == 0, output);
+            (code, output) = await AdminAsync("keys", "status");
+            Assert.True(code == 0, output);
+            Assert.Contains("organizations with values under a destroyed data key: 0", output);
+        }
+
+        var restored = await AdminAsync("restore", backup);
+        Assert.True(restored.Code == AdminCommand.Failed, restored.Output);
+        Assert.Contains($"error: {rotatedId} has ", restored.Output);
+        Assert.Contains("which its keyring no longer holds", restored.Output);
+        var status = await AdminAsync("keys", "status");
+        Assert.Equal(AdminCommand.Failed, status.Code);
+        Assert.Contains("organizations with values under a destroyed data key: 1", status.Output);
+        Assert.Contains($"  {rotatedId}: ", status.Output);
+    }
+
+    [Fact]
     public async Task ABackupRestoredAfterAnErasureBringsNothingOfTheErasedOrganizationBackIntoMemoryWhenTheCachesAreWarmed()
     {
         Directory.CreateDirectory(_dataDirectory);

@@ -52,6 +52,7 @@ public static partial class AdminCommand
     private sealed class Context(TextWriter output, TextWriter error, IReadOnlyDictionary<string, string?>? settings)
     {
         public TextWriter Out => output;
+        public TextWriter Error => error;
 
         /// <summary>Runs one command with the escrow's services; <paramref name="prepare"/>: migrations, the keyring move and unfinished erasures first.</summary>
         public async Task<int> RunAsync(bool prepare, Func<IServiceProvider, Task<int>> work, CancellationToken ct)
@@ -135,7 +136,13 @@ public static partial class AdminCommand
                 services.GetRequiredService<ILoggerFactory>().CreateLogger("OverlapEscrow.Admin"), ct);
             var status = await services.GetRequiredService<KeyAdministration>().StatusAsync(ct);
             c.Out.WriteLine($"organizations erased since the backup are erased again; keyring: {status.Erased.Count} erased, {status.OrganizationsWithoutKey.Count} without a key");
-            return Ok;
+            if (status.Unreadable.Count == 0) return Ok;
+            // A backup older than a finished data-key rotation: the values sealed under the destroyed key are lost for good.
+            foreach (var u in status.Unreadable)
+                c.Error.WriteLine($"error: {u.OrganizationId} has {u.Values} values sealed under data-key versions {string.Join(", ", u.MissingKeyVersions)}, " +
+                                  "which its keyring no longer holds (the backup is older than a finished data-key rotation): they cannot be read");
+            c.Error.WriteLine("error: restore a backup taken after the rotation, or see docs/operations.md, \"Key rotation\", for what the organization must send again");
+            return Failed;
         }, ct));
         return command;
     }
@@ -156,7 +163,9 @@ public static partial class AdminCommand
             c.Out.WriteLine($"erased organizations: {s.Erased.Count}");
             c.Out.WriteLine($"organizations without a data key: {s.OrganizationsWithoutKey.Count}{List(s.OrganizationsWithoutKey)}");
             c.Out.WriteLine($"keys without an organization: {s.KeysWithoutOrganization.Count}{List(s.KeysWithoutOrganization)}");
-            return Ok;
+            c.Out.WriteLine($"organizations with values under a destroyed data key: {s.Unreadable.Count}" +
+                            string.Concat(s.Unreadable.Select(u => $"\n  {u.OrganizationId}: {u.Values} values under v{string.Join(", v", u.MissingKeyVersions)}")));
+            return s.Unreadable.Count == 0 ? Ok : Failed;
         }, ct));
         keys.Add(status);
 

@@ -168,7 +168,16 @@ public sealed record KeyStatus(
     IReadOnlyList<string> InterruptedRotations,
     IReadOnlyList<string> Erased,
     IReadOnlyList<string> OrganizationsWithoutKey,
-    IReadOnlyList<string> KeysWithoutOrganization);
+    IReadOnlyList<string> KeysWithoutOrganization,
+    IReadOnlyList<UnreadableValues> Unreadable);
+
+/// <summary>
+/// Values of an organization sealed under data-key versions its keyring no longer holds: a database restored from a
+/// backup taken before a data-key rotation finished (the old key was destroyed at its end). They cannot be read by any
+/// key the escrow has; the organization's affected uploads must be sent again, its webhooks' and schedules' secrets set
+/// again (docs/operations.md, "Key rotation").
+/// </summary>
+public sealed record UnreadableValues(string OrganizationId, IReadOnlyList<int> MissingKeyVersions, long Values);
 
 /// <summary>
 /// The operator's key tasks other than data-key rotation: the master key (rotate: a new version and every data key
@@ -177,7 +186,7 @@ public sealed record KeyStatus(
 /// change keys uploads under both keys until every population was uploaded again).
 /// </summary>
 public sealed class KeyAdministration(EscrowSecrets secrets, Keyring keyring, EscrowSigner signer, IAccountRepository accounts, IOrganizationErasureStore organizations,
-    IPopulationRepository populations, TimeProvider time, ILogger<KeyAdministration> logger)
+    IPopulationRepository populations, ISealedValueStore sealedValues, TimeProvider time, ILogger<KeyAdministration> logger)
 {
     public async Task<KeyStatus> StatusAsync(CancellationToken ct)
     {
@@ -198,8 +207,15 @@ public sealed class KeyAdministration(EscrowSecrets secrets, Keyring keyring, Es
         }
         var inDatabase = await organizations.ListOrganizationIdsAsync(ct);
         var erased = keyring.Store.ListErased();
+        var unreadable = new List<UnreadableValues>();
+        foreach (var id in inDatabase.Intersect(withKeys))
+        {
+            var held = keyring.Store.Read(id)!.Keys.Select(k => k.Version).ToHashSet();
+            var missing = (await sealedValues.CountByKeyVersionAsync(id, ct)).Where(c => c.Value > 0 && !held.Contains(c.Key)).ToList();
+            if (missing.Count > 0) unreadable.Add(new UnreadableValues(id, missing.Select(m => m.Key).Order().ToList(), missing.Sum(m => m.Value)));
+        }
         return new KeyStatus(escrowKeys, signer.KeyId, byMaster, interrupted, erased,
-            inDatabase.Except(withKeys).Except(erased).ToList(), withKeys.Except(inDatabase).ToList());
+            inDatabase.Except(withKeys).Except(erased).ToList(), withKeys.Except(inDatabase).ToList(), unreadable);
     }
 
     /// <summary>Writes the next master key version and re-wraps every data key under it; run again to resume. Returns the new version and how many keys were re-wrapped.</summary>
