@@ -75,10 +75,13 @@ public sealed class DataKeyRotation(Keyring keyring, ISealedValueStore sealedVal
             if ((await sealedValues.CountByKeyVersionAsync(organizationId, ct)).Any(c => c.Key != current && c.Value > 0)) continue;
             // Uploads that started before the new key existed may still write under the old one.
             var deadline = time.GetUtcNow() + TimeSpan.FromMinutes(10);
-            while (await sealedValues.PendingVersionsStartedBeforeAsync(organizationId, startedAt, ct) > 0)
+            int running;
+            while ((running = await sealedValues.PendingVersionsStartedBeforeAsync(organizationId, startedAt, ct)) > 0)
             {
                 if (time.GetUtcNow() > deadline)
-                    throw new InvalidOperationException($"Uploads of {organizationId} that began before the rotation are still running; run the rotation again later (it resumes).");
+                    throw new InvalidOperationException($"{running} uploads of {organizationId} that began before the rotation are still running after 10 minutes " +
+                        "(a slow client, or a pull schedule's run: pause the organization's schedules, or wait for the runs' time limit); " +
+                        "every value is readable meanwhile. Run the rotation again later: it resumes.");
                 await Task.Delay(TimeSpan.FromSeconds(1), time, ct);
             }
             await Task.Delay(options.Settle ?? DefaultSettle, time, ct);
