@@ -397,6 +397,26 @@ public sealed class SchedulesTests
         Assert.Equal(0, (await PopulationAsync(org, population))["recordCount"]!.GetValue<long>());
     }
 
+    [Fact]
+    public async Task APullStoppedAtTheRowLimitSaysHowManyRowsItRead()
+    {
+        var clock = new ManualTimeProvider(Start);
+        await using var server = await PullServer.StartAsync(http => ServeAsync(http, Records.Range("M", 0, 12)));
+        var settings = Settings();
+        settings["Escrow:Uploads:MaxRows"] = "10";
+        using var app = new EscrowApp(settings, time: clock);
+        var org = await app.SignupAsync("row-limit");
+        var population = await org.CreatePopulationAsync("Customers");
+        var schedule = await CreateScheduleAsync(org, PullUrl(population, server.Url("/export.ndjson")));
+        clock.SetUtcNow(ThreeOClock);
+        await Runner(app).RunDueAsync(CancellationToken.None);
+
+        var run = Assert.Single(await RunsAsync(org, Id(schedule)));
+        Assert.Equal(("failed", "Too many rows"), (run["status"]!.GetValue<string>(), run["error"]!["title"]!.GetValue<string>()));
+        // It stopped at the first row past the limit (it reported 0 rows read).
+        Assert.Equal((11L, 0L), (run["rowsRead"]!.GetValue<long>(), run["recordsApplied"]!.GetValue<long>()));
+    }
+
     // ---- leases ----
 
     [Trait("AlsoOn", "postgres")]

@@ -22,7 +22,7 @@ public sealed record AttemptOutcome(RunStatus Status, long RowsRead, long Record
         UploadOutcome.RowsRejected r => Failed("Some rows are invalid; nothing was applied",
             r.ErrorCountComplete ? $"{r.ErrorCount} of {r.RowsRead} rows are invalid." : $"Reading stopped after {r.ErrorCount} invalid rows (of {r.RowsRead} read).",
             retryable: false, rowsRead: r.RowsRead, rowsRejected: r.ErrorCount),
-        UploadOutcome.Refused f => Failed(f.Title, f.Detail, retryable: f.StatusCode == 429), // too many uploads at once: passes
+        UploadOutcome.Refused f => Failed(f.Title, f.Detail, retryable: f.StatusCode == 429, rowsRead: f.RowsRead), // too many uploads at once: passes
         UploadOutcome.Replayed => Succeeded(0, 0, 0),
         _ => throw new InvalidOperationException("Unknown upload outcome."),
     };

@@ -50,7 +50,8 @@ public abstract record UploadOutcome
     /// <summary>Rows were invalid under the reject policy; <see cref="ErrorCountComplete"/> is false when reading stopped early.</summary>
     public sealed record RowsRejected(long RowsRead, long ErrorCount, bool ErrorCountComplete, IReadOnlyList<RowError> Errors) : UploadOutcome;
     /// <param name="RetryAfter">When a retry may succeed (a held Idempotency-Key), for a Retry-After header.</param>
-    public sealed record Refused(int StatusCode, string Title, string Detail, RowError? Row = null, TimeSpan? RetryAfter = null) : UploadOutcome;
+    /// <summary>An upload refused as a whole; <see cref="RowsRead"/> is how far it was read when that is known (too many rows).</summary>
+    public sealed record Refused(int StatusCode, string Title, string Detail, RowError? Row = null, TimeSpan? RetryAfter = null, long RowsRead = 0) : UploadOutcome;
 }
 
 /// <summary>
@@ -359,7 +360,7 @@ public sealed class UploadPopulation(
                         ref readonly var row = ref batch.Row(i);
                         if (++rowsRead > _o.MaxRows)
                             return new ReadOutcome(rowsRead, 0, errorCount, false, errors,
-                                new UploadOutcome.Refused(413, "Too many rows", $"An upload has at most {_o.MaxRows} rows; nothing was applied."));
+                                new UploadOutcome.Refused(413, "Too many rows", $"An upload has at most {_o.MaxRows} rows; nothing was applied.", RowsRead: rowsRead));
                         if (rowError is null)
                         {
                             if (!fresh && seen.TryGetFirstRow(row.IdKey, out var firstRow)) rowError = new RowError(row.Row, "recordId", $"Duplicate recordId (first seen on row {firstRow}).");
