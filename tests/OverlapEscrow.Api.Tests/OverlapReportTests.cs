@@ -203,15 +203,16 @@ public sealed class OverlapReportTests : IAsyncLifetime
     public async Task AnInheritedMinimumIsShownAsInheritedSoThatWritingTheRuleBackKeepsInheritingIt()
     {
         await _alpha.ShareAsync(_alphaCustomers, "counts");
-        await Expect(await _beta.Http.PutAsJsonAsync($"/v1/populations/{_betaCustomers}/sharing", new { level = "counts", minimumCount = 5 }), HttpStatusCode.OK);
+        // 8, not the built-in 5: an inherited minimum must show the less specific rule's value, not the default.
+        await Expect(await _beta.Http.PutAsJsonAsync($"/v1/populations/{_betaCustomers}/sharing", new { level = "counts", minimumCount = 8 }), HttpStatusCode.OK);
         await Expect(await _beta.Http.PutAsJsonAsync($"/v1/partnerships/{_partnership}/sharing", new
         {
             populations = new[] { new { populationId = _betaCustomers, level = "counts", overrides = new[] { new { partnerPopulationId = _alphaCustomers, level = "counts", minimumCount = 7 } } } },
         }), HttpStatusCode.OK);
         var read = await Json(await _beta.Http.GetAsync($"/v1/partnerships/{_partnership}/sharing"));
         var mine = read["mine"]!.AsArray().Single(m => m!["populationId"]!.GetValue<string>() == _betaCustomers)!;
-        Assert.Equal((5, true), (mine["partnership"]!["minimumCount"]!.GetValue<int>(), mine["partnership"]!["minimumCountInherited"]!.GetValue<bool>()));
-        Assert.Equal((5, false), (mine["default"]!["minimumCount"]!.GetValue<int>(), mine["default"]!["minimumCountInherited"]!.GetValue<bool>()));
+        Assert.Equal((8, true), (mine["partnership"]!["minimumCount"]!.GetValue<int>(), mine["partnership"]!["minimumCountInherited"]!.GetValue<bool>()));
+        Assert.Equal((8, false), (mine["default"]!["minimumCount"]!.GetValue<int>(), mine["default"]!["minimumCountInherited"]!.GetValue<bool>()));
         var cellOverride = Assert.Single(mine["overrides"]!.AsArray())!;
         Assert.Equal((7, false), (cellOverride["minimumCount"]!.GetValue<int>(), cellOverride["minimumCountInherited"]!.GetValue<bool>()));
         var population = await Json(await _alpha.Http.GetAsync($"/v1/populations/{_alphaProspects}/sharing"));

@@ -179,6 +179,9 @@ public sealed class ProblemTests : IAsyncLifetime
                 Assert.Equal("urn:overlap-escrow:problem:uri-too-long", problem["type"]!.GetValue<string>());
                 Assert.DoesNotContain("zzzz", problem.ToJsonString());
             }
+            // Measured as sent: a percent-encoded path decodes to a third of its length.
+            var encoded = await http.GetAsync("/v1/" + string.Concat(Enumerable.Repeat("%25", 3_000)));
+            Assert.Equal("urn:overlap-escrow:problem:uri-too-long", (await ExpectProblem(encoded, HttpStatusCode.RequestUriTooLong))["type"]!.GetValue<string>());
             // Up to the limit the request is read as any other (here: not signed in).
             await ExpectProblem(await http.GetAsync("/v1/populations?cursor=" + new string('z', 8_000)), HttpStatusCode.Unauthorized);
         }

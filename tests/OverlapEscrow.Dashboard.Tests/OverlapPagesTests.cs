@@ -186,6 +186,17 @@ public sealed class OverlapPagesTests(DashboardWorld world)
         await page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
         await Assertions.Expect(page.Locator("p.field-error[role=alert]")).ToContainTextAsync("Not a partner population visible to you.");
         Assert.Single((await Json(await zeta.Http.GetAsync($"/v1/partnerships/{partnership}/sharing")))["mine"]!.AsArray().Single()!["overrides"]!.AsArray());
+
+        // The partner hides Accounts while the page loads (its override is not drawn) and shows it again before Save: the
+        // save still keeps the override (it was dropped: the form did not post it, and the population was visible again).
+        await eta.ShareAsync(theirs, "hidden");
+        await page.GotoAsync($"/partnerships/{partnership}/sharing");
+        await Assertions.Expect(page.Locator("fieldset.rule").Filter(new() { HasText = "Only when compared with their Accounts" })).ToHaveCountAsync(0);
+        await eta.ShareAsync(theirs, "counts");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Assertions.Expect(page.Locator(".notice")).ToContainTextAsync("Saved");
+        var kept = Assert.Single((await Json(await zeta.Http.GetAsync($"/v1/partnerships/{partnership}/sharing")))["mine"]!.AsArray().Single()!["overrides"]!.AsArray())!;
+        Assert.Equal((theirs, "counts", true), (kept["partnerPopulationId"]!.GetValue<string>(), kept["level"]!.GetValue<string>(), kept["minimumCountInherited"]!.GetValue<bool>()));
         await page.Context.CloseAsync();
     }
 }

@@ -134,7 +134,7 @@ public static partial class AdminCommand
             c.Out.WriteLine($"the replaced database is kept at {result.ReplacedKeptAt} (delete it once the restore is confirmed)");
             await StartupTasks.PrepareAsync(services, services.GetRequiredService<IStorageMigrations>(),
                 services.GetRequiredService<ILoggerFactory>().CreateLogger("OverlapEscrow.Admin"), ct);
-            var status = await services.GetRequiredService<KeyAdministration>().StatusAsync(ct);
+            var status = await services.GetRequiredService<KeyAdministration>().StatusAsync(ct, findUnreadable: true);
             c.Out.WriteLine($"organizations erased since the backup are erased again; keyring: {status.Erased.Count} erased, {status.OrganizationsWithoutKey.Count} without a key");
             if (status.Unreadable.Count == 0) return Ok;
             // A backup older than a finished data-key rotation: the values sealed under the destroyed key are lost for good.
@@ -154,7 +154,7 @@ public static partial class AdminCommand
         var status = new Command("status", "Key versions, data keys per master key version, interrupted rotations, erased organizations.");
         status.SetAction((_, ct) => c.RunAsync(true, async services =>
         {
-            var s = await services.GetRequiredService<KeyAdministration>().StatusAsync(ct);
+            var s = await services.GetRequiredService<KeyAdministration>().StatusAsync(ct, findUnreadable: true);
             foreach (var k in s.EscrowKeys)
                 c.Out.WriteLine($"{Name(k.Kind)} v{k.Version}{(k.Current ? (k.Kind == SecretKind.Token ? " (keys uploads)" : " (current)") : "")}  created {k.CreatedAt:u}");
             c.Out.WriteLine($"audit signing key: {s.SigningKeyId}");

@@ -51,7 +51,10 @@ public static class ServiceDefaults
     {
         app.Use(async (http, next) =>
         {
-            if ((http.Request.Path.Value?.Length ?? 0) + (http.Request.QueryString.Value?.Length ?? 0) <= MaxUrlLength)
+            // The request target as sent (percent-encoding included), else the decoded path and the query.
+            var length = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget?.Length
+                         ?? (http.Request.Path.Value?.Length ?? 0) + (http.Request.QueryString.Value?.Length ?? 0);
+            if (length <= MaxUrlLength)
             {
                 await next(http);
                 return;

@@ -191,7 +191,11 @@ public sealed record UnreadableValues(string OrganizationId, IReadOnlyList<int> 
 public sealed class KeyAdministration(EscrowSecrets secrets, Keyring keyring, EscrowSigner signer, IAccountRepository accounts, IOrganizationErasureStore organizations,
     IPopulationRepository populations, ISealedValueStore sealedValues, TimeProvider time, ILogger<KeyAdministration> logger)
 {
-    public async Task<KeyStatus> StatusAsync(CancellationToken ct)
+    /// <summary>
+    /// The keys' state; <paramref name="findUnreadable"/> also looks for values sealed under data-key versions the
+    /// keyring no longer holds (it reads every sealed value's key version: `keys status` and `restore`, not every start).
+    /// </summary>
+    public async Task<KeyStatus> StatusAsync(CancellationToken ct, bool findUnreadable = false)
     {
         secrets.Rescan();
         var escrowKeys = Enum.GetValues<SecretKind>().SelectMany(kind =>
@@ -211,7 +215,7 @@ public sealed class KeyAdministration(EscrowSecrets secrets, Keyring keyring, Es
         var inDatabase = await organizations.ListOrganizationIdsAsync(ct);
         var erased = keyring.Store.ListErased();
         var unreadable = new List<UnreadableValues>();
-        foreach (var id in inDatabase.Intersect(withKeys))
+        foreach (var id in findUnreadable ? inDatabase.Intersect(withKeys) : [])
         {
             var held = keyring.Store.Read(id)!.Keys.Select(k => k.Version).ToHashSet();
             var missing = (await sealedValues.CountByKeyVersionAsync(id, ct)).Where(c => c.Value > 0 && !held.Contains(c.Key)).ToList();

@@ -66,8 +66,12 @@ public static class SecureFiles
             // removed below.
             else if (Link(temp, path) != 0)
             {
-                if (File.Exists(path)) return false;
-                throw new IOException($"The key file '{Path.GetFileName(path)}' could not be created (errno {Marshal.GetLastPInvokeError()}).");
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == EEXIST || File.Exists(path)) return false;
+                // A file system without hard links (SMB/CIFS shares, vfat, some FUSE mounts): a rename that does not
+                // overwrite, whose check-then-rename race only matters to two instances making one version at once.
+                try { File.Move(temp, path, overwrite: false); }
+                catch (IOException) when (File.Exists(path)) { return false; }
             }
             SyncDirectory(directory);
             return true;
@@ -121,6 +125,8 @@ public static class SecureFiles
             }
         }
     }
+
+    private const int EEXIST = 17; // Linux and the BSDs alike
 
 #pragma warning disable SYSLIB1054 // LibraryImport would need unsafe code in this project for four plain calls
     [DllImport("libc", EntryPoint = "open", CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
