@@ -20,6 +20,7 @@ public static class StartSteps
         await services.GetRequiredService<OrganizationErasure>().ResumeAsync(ct);
         await services.GetRequiredService<SignalSealing>().SealLegacyAsync(ct);
         await services.GetRequiredService<WebhookSealing>().SealLegacyAsync(ct);
+        await services.GetRequiredService<Schedules.ScheduleSecrets>().SealLegacyAsync(ct);
         return await services.GetRequiredService<KeyAdministration>().StatusAsync(ct);
     }
 }

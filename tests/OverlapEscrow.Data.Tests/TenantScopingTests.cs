@@ -20,7 +20,7 @@ public class TenantScopingTests
         var stranger = await s.OrganizationAsync("initech");
         var partnership = new Partnership(Ids.New("ptn"), owner, partner, PartnershipStatus.Invited, T0, null, null);
         await s.Partnerships.CreateAsync(partnership, None);
-        var hook = new Webhook(Ids.New("whk"), owner, new Uri("https://r.example/"), null, ["sync.failed"], new SealedValue([1], [2], 1), T0, "member:m");
+        var hook = new StoredWebhook(Ids.New("whk"), owner, new SealedValue([3], [4], 1), null, ["sync.failed"], new SealedValue([1], [2], 1), T0, "member:m");
         await s.Webhooks.CreateAsync(hook, 20, None);
         var schedule = new Schedule(Ids.New("sch"), owner, "nightly", "0 2 * * *", "UTC", true, ScheduleKind.Refresh, null, null, null, null, null, null,
             null, null, T0, "2026-12-01T02:00", null, null, null, null, null, "member:m", T0, T0);

@@ -128,7 +128,7 @@ public class TwoInstanceTests
         await using var a = await CreateAsync(provider);
         var b = a.SecondInstance();
         var org = await a.OrganizationAsync("acme");
-        var hook = new Webhook(Ids.New("whk"), org, new Uri("https://receiver.example/hook"), null, ["sync.failed"], new SealedValue([1], [2], 1), T0, "member:m");
+        var hook = new StoredWebhook(Ids.New("whk"), org, new SealedValue([3], [4], 1), null, ["sync.failed"], new SealedValue([1], [2], 1), T0, "member:m");
         Assert.True(await a.Webhooks.CreateAsync(hook, 20, None));
         for (var i = 0; i < 60; i++)
         {

@@ -10,8 +10,8 @@ public class UnitOfWorkTests
 {
     private static readonly CancellationToken None = CancellationToken.None;
 
-    private static Webhook Hook(string org, params string[] events) =>
-        new(Ids.New("whk"), org, new Uri("https://receiver.example/hook"), null, events, new SealedValue([1], [2], 1), T0, "member:m");
+    private static StoredWebhook Hook(string org, params string[] events) =>
+        new(Ids.New("whk"), org, new SealedValue([3], [4], 1), null, events, new SealedValue([1], [2], 1), T0, "member:m");
 
     [Theory, StorageData]
     public async Task AChangeItsAuditEventAndItsOutgoingEventsCommitTogether(string provider)

@@ -156,6 +156,8 @@ public sealed class DataKeyRotation(Keyring keyring, ISealedValueStore sealedVal
         SealKind.AttributionClaim => Signals.SignalSeals.ClaimLabel,
         SealKind.AttributionResponse => Signals.SignalSeals.ResponseLabel,
         SealKind.WebhookPayload => WebhookDeliverer.PayloadLabel,
+        SealKind.WebhookTarget => WebhookTargets.Label,
+        SealKind.ScheduleSourceUrl => ScheduleSecrets.SourceLabel,
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 }

@@ -37,13 +37,15 @@ public sealed class PullSources(OutboundHttp outbound, ScheduleSecrets secrets, 
 {
     public Task<OpenedSource> OpenAsync(Schedule schedule, CancellationToken ct)
     {
-        if (schedule.SourceUrl is not null) return OpenUrlAsync(schedule, ct);
+        if (schedule.SourceUrl is not null || schedule.SealedSourceUrl is not null) return OpenUrlAsync(schedule, ct);
         if (schedule.SourceDirectory is not null) return OpenDirectoryAsync(schedule, ct);
         throw new SyncFailure("No pull source", "The schedule names neither a URL nor a directory.", retryable: false);
     }
 
     private async Task<OpenedSource> OpenUrlAsync(Schedule schedule, CancellationToken ct)
     {
+        // The URL is opened here, to fetch, and its plaintext not kept beyond the run.
+        schedule = await secrets.OpenSourceAsync(schedule, ct);
         var url = new Uri(schedule.SourceUrl!);
         var secret = schedule is { SecretHeaderName: not null, SecretValue: not null }
             ? await secrets.OpenAsync(schedule.OrganizationId, schedule.Id, schedule.SecretValue, ct)

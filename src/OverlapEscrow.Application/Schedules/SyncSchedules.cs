@@ -26,16 +26,22 @@ public sealed class SyncSchedules(IScheduleRepository schedules, ITransactions t
         return schedule;
     }
 
-    public Task<IReadOnlyList<Schedule>> ListAsync(Caller caller, CancellationToken ct) => schedules.ListAsync(caller.OrganizationId, ct);
+    public async Task<IReadOnlyList<Schedule>> ListAsync(Caller caller, CancellationToken ct)
+    {
+        var list = new List<Schedule>();
+        foreach (var schedule in await schedules.ListAsync(caller.OrganizationId, ct)) list.Add(await secrets.OpenSourceAsync(schedule, ct));
+        return list;
+    }
 
     public async Task<Outcome<Schedule>> GetAsync(Caller caller, string scheduleId, CancellationToken ct) =>
-        await schedules.GetAsync(caller.OrganizationId, scheduleId, ct) is { } s ? s : new Failure.NotFound("schedule");
+        await schedules.GetAsync(caller.OrganizationId, scheduleId, ct) is { } s ? await secrets.OpenSourceAsync(s, ct) : new Failure.NotFound("schedule");
 
     /// <summary>Replaces a schedule's definition; its history, last run and lease are kept.</summary>
     public async Task<Outcome<Schedule>> ReplaceAsync(Caller caller, string scheduleId, ScheduleInput input, CancellationToken ct)
     {
         var existing = await schedules.GetAsync(caller.OrganizationId, scheduleId, ct);
         if (existing is null) return new Failure.NotFound("schedule");
+        existing = await secrets.OpenSourceAsync(existing, ct);
         var errors = new FieldErrors();
         var valid = await validation.ValidateAsync(input, caller.OrganizationId, existing, errors, ct);
         if (valid is null) return new Failure.Invalid(errors.All);
@@ -51,7 +57,7 @@ public sealed class SyncSchedules(IScheduleRepository schedules, ITransactions t
             new { scheduleId, action = Wire(schedule.Kind), schedule.Cron, schedule.TimeZone, schedule.Enabled }), ct);
         var updated = await uow.Schedules.GetAsync(caller.OrganizationId, scheduleId, ct);
         await uow.CommitAsync(ct);
-        return updated!;
+        return await secrets.OpenSourceAsync(updated!, ct);
     }
 
     public async Task<Outcome<bool>> DeleteAsync(Caller caller, string scheduleId, CancellationToken ct)
@@ -97,6 +103,8 @@ public sealed class SyncSchedules(IScheduleRepository schedules, ITransactions t
         SealedValue? secret = null;
         if (v.NewSecretValue is not null) secret = await secrets.SealAsync(organizationId, id, v.NewSecretValue, ct);
         else if (v.KeepSecret) secret = existing!.SecretValue;
+        // The source URL is stored sealed only; the schedule returned carries it opened as well.
+        var sealedUrl = v.Url is null ? null : await secrets.SealSourceAsync(organizationId, id, v.Url, ct);
 
         // A new, re-timed or resumed schedule starts from now; otherwise it keeps its next occurrence.
         DateTimeOffset? nextAt = null;
@@ -113,7 +121,7 @@ public sealed class SyncSchedules(IScheduleRepository schedules, ITransactions t
         }
         return new Schedule(id, organizationId, v.Name, v.Cron.Expression, v.Cron.Zone.Id, v.Enabled, v.Kind, v.PopulationId, v.Format, v.OnError, v.Url,
             secret is null ? null : v.SecretHeaderName, secret, v.Directory, v.Pattern, nextAt, nextWall, existing?.LastRunId, existing?.LastRunStatus,
-            existing?.LastRunAt, existing?.LeaseOwner, existing?.LeaseUntil, createdBy, createdAt, now, v.HashingSpec);
+            existing?.LastRunAt, existing?.LeaseOwner, existing?.LeaseUntil, createdBy, createdAt, now, v.HashingSpec, sealedUrl);
     }
 
     private static string Wire(ScheduleKind kind) => kind.ToString().ToLowerInvariant();

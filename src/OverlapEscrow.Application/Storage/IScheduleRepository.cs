@@ -13,7 +13,9 @@ public enum RunStatus { Queued, Running, Succeeded, Failed }
 /// A pull reads a URL (with an optional secret header, its value sealed under the organization's data key) or the
 /// newest file matching a pattern in an allowed directory. <see cref="NextRunWall"/> is the next occurrence's
 /// wall-clock time in the zone; the lease says which instance runs it now. A pull's runs are recorded under
-/// <see cref="HashingSpec"/>, the hashing specification version its source is hashed under.
+/// <see cref="HashingSpec"/>, the hashing specification version its source is hashed under. A source URL is stored
+/// sealed under the organization's data key (<see cref="SealedSourceUrl"/>); <see cref="SourceUrl"/> holds it once
+/// opened (SyncSchedules opens it for its organization), or as stored for a row written before URLs were sealed.
 /// </summary>
 public sealed record Schedule(
     string Id,
@@ -41,7 +43,8 @@ public sealed record Schedule(
     string CreatedBy,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    int HashingSpec = 1);
+    int HashingSpec = 1,
+    SealedValue? SealedSourceUrl = null);
 
 /// <summary>One attempt of a run. <see cref="RetryOf"/> names the first attempt of the run it retries.</summary>
 public sealed record SyncRun(
@@ -141,4 +144,10 @@ public interface IScheduleRepository
 
     /// <summary>The schedule's attempts, newest first, before the run <paramref name="beforeRunId"/> when given.</summary>
     Task<IReadOnlyList<SyncRun>> ListRunsAsync(string organizationId, string scheduleId, string? beforeRunId, int limit, CancellationToken ct);
+
+    /// <summary>Schedules whose source URL is still stored in plaintext (written before migration 2026-12-03-0021), by id after <paramref name="afterId"/>.</summary>
+    Task<IReadOnlyList<Schedule>> ListUnsealedSourcesAsync(string? afterId, int limit, CancellationToken ct);
+
+    /// <summary>Replaces such a URL by its sealed form, only while the stored URL is still <paramref name="url"/> (a compare-and-set); false otherwise.</summary>
+    Task<bool> SealLegacySourceAsync(string scheduleId, string url, SealedValue sealedUrl, CancellationToken ct);
 }

@@ -37,6 +37,12 @@ public enum SealKind
 
     /// <summary>A pending webhook delivery's body, under the receiving organization's key (row id: the delivery id).</summary>
     WebhookPayload,
+
+    /// <summary>A webhook's URL and description, under its organization's key (row id: the webhook id).</summary>
+    WebhookTarget,
+
+    /// <summary>A pull schedule's source URL, under its organization's key (row id: the schedule id).</summary>
+    ScheduleSourceUrl,
 }
 
 /// <summary>One stored sealed value, with what locates it.</summary>

@@ -3,14 +3,34 @@ using OverlapEscrow.Application.Keys;
 namespace OverlapEscrow.Application.Storage;
 
 /// <summary>
-/// A webhook subscription: where, which event types, and the signing secret sealed under the organization's data key.
-/// After a rotation, <see cref="PreviousSecretUntil"/> is when the secret it replaced stops signing too.
+/// A webhook subscription as its organization sees it: where, which event types, and the signing secret sealed under the
+/// organization's data key. After a rotation, <see cref="PreviousSecretUntil"/> is when the secret it replaced stops
+/// signing too. At rest the URL and description are sealed as well (<see cref="StoredWebhook"/>).
 /// </summary>
 public sealed record Webhook(
     string Id,
     string OrganizationId,
     Uri Url,
     string? Description,
+    IReadOnlyList<string> Events,
+    SealedValue Secret,
+    DateTimeOffset CreatedAt,
+    string CreatedBy,
+    DateTimeOffset? PreviousSecretUntil = null);
+
+/// <summary>Where a webhook posts and what its organization calls it: sealed together at rest (receivers often put a token in the URL).</summary>
+public sealed record WebhookTarget(Uri Url, string? Description);
+
+/// <summary>
+/// A webhook as stored: its target sealed under the organization's data key (<see cref="SealedTarget"/>), or, for a row
+/// written before targets were sealed (migration 2026-12-03-0021) and not yet sealed at a start, in plaintext
+/// (<see cref="PlainTarget"/>).
+/// </summary>
+public sealed record StoredWebhook(
+    string Id,
+    string OrganizationId,
+    SealedValue? SealedTarget,
+    WebhookTarget? PlainTarget,
     IReadOnlyList<string> Events,
     SealedValue Secret,
     DateTimeOffset CreatedAt,
@@ -34,8 +54,9 @@ public sealed record WebhookDelivery(
 
 /// <summary>
 /// A claimed delivery with what sending it needs: its body, sealed under the organization's key
-/// (<see cref="SealedPayload"/>; <see cref="Payload"/> only for a row queued before bodies were sealed), the webhook's URL
-/// and sealed secret, and the previous secret while a rotation's overlap lasts (the delivery is then signed with both).
+/// (<see cref="SealedPayload"/>; <see cref="Payload"/> only for a row queued before bodies were sealed), the webhook's
+/// sealed target (<see cref="Url"/> only for a webhook not sealed yet) and sealed secret, and the previous secret while a
+/// rotation's overlap lasts (the delivery is then signed with both).
 /// </summary>
 public sealed record DueDelivery(
     string Id,
@@ -44,7 +65,8 @@ public sealed record DueDelivery(
     string EventType,
     string? Payload,
     int Attempts,
-    Uri Url,
+    SealedValue? SealedTarget,
+    Uri? Url,
     SealedValue Secret,
     SealedValue? PreviousSecret = null,
     SealedValue? SealedPayload = null);
@@ -62,10 +84,10 @@ public sealed record DeliveryUpdate(DeliveryStatus Status, DateTimeOffset? NextA
 /// </summary>
 public interface IWebhookRepository
 {
-    /// <summary>Adds a webhook unless the organization already has <paramref name="maxPerOrganization"/>; false then.</summary>
-    Task<bool> CreateAsync(Webhook webhook, int maxPerOrganization, CancellationToken ct);
-    Task<IReadOnlyList<Webhook>> ListAsync(string organizationId, CancellationToken ct);
-    Task<Webhook?> GetAsync(string organizationId, string webhookId, CancellationToken ct);
+    /// <summary>Adds a webhook (its target sealed) unless the organization already has <paramref name="maxPerOrganization"/>; false then.</summary>
+    Task<bool> CreateAsync(StoredWebhook webhook, int maxPerOrganization, CancellationToken ct);
+    Task<IReadOnlyList<StoredWebhook>> ListAsync(string organizationId, CancellationToken ct);
+    Task<StoredWebhook?> GetAsync(string organizationId, string webhookId, CancellationToken ct);
 
     /// <summary>
     /// Replaces a webhook's signing secret; the current one becomes the previous secret, which keeps signing until
@@ -107,6 +129,15 @@ public interface IWebhookRepository
     /// delivery settled meanwhile stays settled); false otherwise.
     /// </summary>
     Task<bool> SealLegacyAsync(string deliveryId, string payload, SealedValue body, CancellationToken ct);
+
+    /// <summary>Webhooks whose target is still stored in plaintext (written before migration 2026-12-03-0021), by id after <paramref name="afterId"/>.</summary>
+    Task<IReadOnlyList<StoredWebhook>> ListUnsealedTargetsAsync(string? afterId, int limit, CancellationToken ct);
+
+    /// <summary>
+    /// Replaces such a target by its sealed form and clears the plaintext, only while the stored URL is still
+    /// <paramref name="url"/> (a compare-and-set); false otherwise.
+    /// </summary>
+    Task<bool> SealLegacyTargetAsync(string webhookId, string url, SealedValue target, CancellationToken ct);
 }
 
 /// <summary>A pending delivery whose body was stored in plaintext before bodies were sealed.</summary>

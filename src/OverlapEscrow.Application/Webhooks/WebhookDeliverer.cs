@@ -75,8 +75,11 @@ public sealed class WebhookDeliverer(
             byte[] key;
             byte[]? previous = null;
             string body;
+            Uri destination;
             using (var cipher = await keyring.ForOrganizationAsync(delivery.OrganizationId, ct))
             {
+                destination = delivery.SealedTarget is { } target ? WebhookTargets.Open(cipher, delivery.WebhookId, target).Url
+                    : delivery.Url ?? throw new InvalidOperationException("The webhook has no target.");
                 // The body is opened here, to be sent, and nowhere else (sealed at rest under the receiver's key).
                 body = delivery.SealedPayload is { } sealedBody
                     ? Encoding.UTF8.GetString(cipher.Open(PayloadLabel, delivery.Id, sealedBody))
@@ -115,7 +118,7 @@ public sealed class WebhookDeliverer(
                 request.Headers.Add("webhook-signature", signature);
                 request.Headers.UserAgent.ParseAdd("OverlapEscrow-Webhooks/1");
                 return request;
-            }, delivery.Url, ct);
+            }, destination, ct);
             status = (int)response.StatusCode;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

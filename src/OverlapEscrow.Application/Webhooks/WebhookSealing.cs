@@ -6,41 +6,28 @@ using OverlapEscrow.Application.Storage;
 namespace OverlapEscrow.Application.Webhooks;
 
 /// <summary>
-/// Seals the bodies of webhook deliveries queued before bodies were sealed (at every start, before the service answers):
-/// each pending plaintext body is sealed under its receiving organization's key, bound to its delivery id as
-/// <see cref="EventPublisher"/> seals new ones, and the plaintext column cleared (a compare-and-set). Then the
-/// database's free pages and log are purged, so the plaintext does not linger in the file. A delivery of an
-/// organization being erased is left to the erasure, which removes it.
+/// Seals what webhooks stored in plaintext before it was sealed (at every start, before the service answers): the
+/// bodies of pending deliveries (migration 2026-12-01-0017) and the webhooks' URLs and descriptions (2026-12-03-0021).
+/// Each is sealed under its organization's key, bound to its row's id as new ones are, and the plaintext column cleared
+/// (a compare-and-set). Then the database's free pages and log are purged, so the plaintext does not linger in the
+/// file. A row of an organization being erased is left to the erasure, which removes it.
 /// </summary>
 public sealed class WebhookSealing(IWebhookRepository webhooks, IKeyring keyring, IDatabaseMaintenance database, ILogger<WebhookSealing> logger)
 {
-    private const int Batch = 200;
-
     public async Task<int> SealLegacyAsync(CancellationToken ct)
     {
-        var sealedRows = 0;
-        string? after = null;
-        while (true)
-        {
-            var page = await webhooks.ListUnsealedAsync(after, Batch, ct);
-            if (page.Count == 0) break;
-            foreach (var group in page.GroupBy(d => d.OrganizationId))
-            {
-                IOrganizationCipher cipher;
-                try { cipher = await keyring.ForOrganizationAsync(group.Key, ct); }
-                catch (OrganizationGoneException) { continue; }
-                using (cipher)
-                    foreach (var delivery in group)
-                        if (await webhooks.SealLegacyAsync(delivery.Id, delivery.Payload,
-                                cipher.Seal(WebhookDeliverer.PayloadLabel, delivery.Id, Encoding.UTF8.GetBytes(delivery.Payload)), ct))
-                            sealedRows++;
-            }
-            after = page[^1].Id;
-        }
+        var sealedRows = await LegacySealing.SealAsync(keyring, after => webhooks.ListUnsealedTargetsAsync(after, LegacySealing.Batch, ct),
+            w => w.Id, w => w.OrganizationId,
+            (cipher, w) => w.PlainTarget is { } target
+                ? webhooks.SealLegacyTargetAsync(w.Id, target.Url.AbsoluteUri, WebhookTargets.Seal(cipher, w.Id, target), ct)
+                : Task.FromResult(false), ct);
+        sealedRows += await LegacySealing.SealAsync(keyring, after => webhooks.ListUnsealedAsync(after, LegacySealing.Batch, ct),
+            d => d.Id, d => d.OrganizationId,
+            (cipher, d) => webhooks.SealLegacyAsync(d.Id, d.Payload, cipher.Seal(WebhookDeliverer.PayloadLabel, d.Id, Encoding.UTF8.GetBytes(d.Payload)), ct), ct);
         if (sealedRows > 0)
         {
-            logger.LogInformation("Sealed the bodies of {Count} webhook deliveries queued before bodies were sealed", sealedRows);
-            await database.TryPurgeDeletedContentAsync(logger, "sealing webhook bodies", ct);
+            logger.LogInformation("Sealed {Count} webhook URLs and delivery bodies stored before they were sealed", sealedRows);
+            await database.TryPurgeDeletedContentAsync(logger, "sealing webhook URLs and bodies", ct);
         }
         return sealedRows;
     }

@@ -33,21 +33,24 @@ public sealed class WebhookSubscriptions(IWebhookRepository webhooks, ITransacti
         if (errors.Any || url is null) return new Failure.Invalid(errors.All);
 
         var id = Ids.New("whk");
+        var target = new WebhookTarget(url, description.Length == 0 ? null : description);
         var (key, secret) = WebhookSignature.NewSecret();
-        SealedValue sealedKey;
+        SealedValue sealedKey, sealedTarget;
         try
         {
             using var cipher = await keyring.ForOrganizationAsync(caller.OrganizationId, ct);
             sealedKey = cipher.Seal(WebhookDeliverer.SecretLabel, id, key);
+            sealedTarget = WebhookTargets.Seal(cipher, id, target);
         }
         finally
         {
             CryptographicOperations.ZeroMemory(key);
         }
         var now = time.GetUtcNow();
-        var webhook = new Webhook(id, caller.OrganizationId, url, description.Length == 0 ? null : description, events, sealedKey, now, caller.Actor);
+        var webhook = new Webhook(id, caller.OrganizationId, url, target.Description, events, sealedKey, now, caller.Actor);
         await using var uow = await transactions.BeginAsync(ct);
-        if (!await uow.Webhooks.CreateAsync(webhook, options.Value.MaxPerOrganization, ct))
+        if (!await uow.Webhooks.CreateAsync(new StoredWebhook(id, caller.OrganizationId, sealedTarget, null, events, sealedKey, now, caller.Actor),
+                options.Value.MaxPerOrganization, ct))
             return new Failure.Conflict($"An organization has at most {options.Value.MaxPerOrganization} webhooks; delete one first.");
         // The URL stays out of the audit log: receivers often put a token in it.
         await uow.Audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, "webhook.created", null, new { webhookId = id, events }), ct);
@@ -55,7 +58,19 @@ public sealed class WebhookSubscriptions(IWebhookRepository webhooks, ITransacti
         return new CreatedWebhook(webhook, secret);
     }
 
-    public Task<IReadOnlyList<Webhook>> ListAsync(Caller caller, CancellationToken ct) => webhooks.ListAsync(caller.OrganizationId, ct);
+    public async Task<IReadOnlyList<Webhook>> ListAsync(Caller caller, CancellationToken ct)
+    {
+        var stored = await webhooks.ListAsync(caller.OrganizationId, ct);
+        if (stored.Count == 0) return [];
+        using var cipher = await keyring.ForOrganizationAsync(caller.OrganizationId, ct);
+        return stored.Select(w => WebhookTargets.Opened(cipher, w)).ToList();
+    }
+
+    private async Task<Webhook> OpenAsync(StoredWebhook webhook, CancellationToken ct)
+    {
+        using var cipher = await keyring.ForOrganizationAsync(webhook.OrganizationId, ct);
+        return WebhookTargets.Opened(cipher, webhook);
+    }
 
     /// <summary>
     /// Replaces a webhook's signing secret and returns the new one (shown once). Until the overlap ends
@@ -82,11 +97,11 @@ public sealed class WebhookSubscriptions(IWebhookRepository webhooks, ITransacti
         await uow.Audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, "webhook.secret_rotated", null, new { webhookId, previousSecretUntil = until }), ct);
         var webhook = (await uow.Webhooks.GetAsync(caller.OrganizationId, webhookId, ct))!;
         await uow.CommitAsync(ct);
-        return new CreatedWebhook(webhook, secret);
+        return new CreatedWebhook(await OpenAsync(webhook, ct), secret);
     }
 
     public async Task<Outcome<Webhook>> GetAsync(Caller caller, string webhookId, CancellationToken ct) =>
-        await webhooks.GetAsync(caller.OrganizationId, webhookId, ct) is { } webhook ? webhook : new Failure.NotFound("webhook");
+        await webhooks.GetAsync(caller.OrganizationId, webhookId, ct) is { } webhook ? await OpenAsync(webhook, ct) : new Failure.NotFound("webhook");
 
     public async Task<Outcome<bool>> DeleteAsync(Caller caller, string webhookId, CancellationToken ct)
     {

@@ -117,6 +117,24 @@ internal sealed class SealedValueRepository(IDbScope scope) : ISealedValueStore
             UPDATE webhook_deliveries SET payload_nonce = @newNonce, payload_sealed = @newData, payload_key_version = @newVersion
             WHERE id = @rowId AND organization_id = @organizationId AND payload_nonce = @oldNonce
             """),
+        [SealKind.WebhookTarget] = new(
+            """
+            SELECT id AS row_id, 0 AS seq, target_nonce AS nonce, target_sealed AS data, target_key_version AS key_version
+            FROM webhooks WHERE organization_id = @organizationId AND target_sealed IS NOT NULL
+            """,
+            """
+            UPDATE webhooks SET target_nonce = @newNonce, target_sealed = @newData, target_key_version = @newVersion
+            WHERE id = @rowId AND organization_id = @organizationId AND target_nonce = @oldNonce
+            """),
+        [SealKind.ScheduleSourceUrl] = new(
+            """
+            SELECT id AS row_id, 0 AS seq, source_url_nonce AS nonce, source_url_sealed AS data, source_url_key_version AS key_version
+            FROM schedules WHERE organization_id = @organizationId AND source_url_sealed IS NOT NULL
+            """,
+            """
+            UPDATE schedules SET source_url_nonce = @newNonce, source_url_sealed = @newData, source_url_key_version = @newVersion
+            WHERE id = @rowId AND organization_id = @organizationId AND source_url_nonce = @oldNonce
+            """),
     };
 
     public async Task<IReadOnlyList<StoredSeal>> ListNotUnderAsync(string organizationId, SealKind kind, int keyVersion, string afterRowId, long afterSeq, int limit,

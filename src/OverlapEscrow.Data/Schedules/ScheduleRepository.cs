@@ -1,3 +1,4 @@
+using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
 
 namespace OverlapEscrow.Data.Schedules;
@@ -12,10 +13,11 @@ internal sealed class ScheduleRepository(IDbScope scope) : IScheduleRepository
         return await db.ExecuteAsync(
             """
             INSERT INTO schedules (id, organization_id, name, cron, time_zone, enabled, kind, population_id, format, on_error,
-                                   source_url, secret_header_name, secret_nonce, secret_value, secret_key_version, source_directory, source_pattern,
+                                   source_url, source_url_nonce, source_url_sealed, source_url_key_version,
+                                   secret_header_name, secret_nonce, secret_value, secret_key_version, source_directory, source_pattern,
                                    next_run_at, next_run_wall, created_by, created_at, updated_at, hashing_spec)
             VALUES (@Id, @OrganizationId, @Name, @Cron, @TimeZone, @Enabled, @Kind, @PopulationId, @Format, @OnError,
-                    @SourceUrl, @SecretHeaderName, @SecretNonce, @SecretValue, @SecretKeyVersion, @SourceDirectory, @SourcePattern,
+                    @SourceUrl, @SourceUrlNonce, @SourceUrlSealed, @SourceUrlKeyVersion, @SecretHeaderName, @SecretNonce, @SecretValue, @SecretKeyVersion, @SourceDirectory, @SourcePattern,
                     @NextRunAt, @NextRunWall, @CreatedBy, @CreatedAt, @UpdatedAt, @HashingSpec)
             ON CONFLICT (organization_id, name) DO NOTHING
             """, ScheduleRow.Parameters(schedule)) == 1;
@@ -49,7 +51,8 @@ internal sealed class ScheduleRepository(IDbScope scope) : IScheduleRepository
             """
             UPDATE schedules
             SET name = @Name, cron = @Cron, time_zone = @TimeZone, enabled = @Enabled, kind = @Kind, population_id = @PopulationId,
-                format = @Format, on_error = @OnError, source_url = @SourceUrl, secret_header_name = @SecretHeaderName,
+                format = @Format, on_error = @OnError, source_url = @SourceUrl, source_url_nonce = @SourceUrlNonce,
+                source_url_sealed = @SourceUrlSealed, source_url_key_version = @SourceUrlKeyVersion, secret_header_name = @SecretHeaderName,
                 secret_nonce = @SecretNonce, secret_value = @SecretValue, secret_key_version = @SecretKeyVersion, source_directory = @SourceDirectory,
                 source_pattern = @SourcePattern, next_run_at = @NextRunAt, next_run_wall = @NextRunWall, updated_at = @UpdatedAt,
                 hashing_spec = @HashingSpec
@@ -226,5 +229,23 @@ internal sealed class ScheduleRepository(IDbScope scope) : IScheduleRepository
               ORDER BY seq DESC LIMIT @limit
               """;
         return (await db.QueryAsync<SyncRunRow>(sql, new { organizationId, scheduleId, beforeRunId, limit })).Select(r => r.ToDomain()).ToList();
+    }
+
+    public async Task<IReadOnlyList<Schedule>> ListUnsealedSourcesAsync(string? afterId, int limit, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.QueryAsync<ScheduleRow>(
+            "SELECT * FROM schedules WHERE source_url IS NOT NULL AND source_url_sealed IS NULL AND id > @afterId ORDER BY id LIMIT @limit",
+            new { afterId = afterId ?? "", limit })).Select(s => s.ToDomain()).ToList();
+    }
+
+    public async Task<bool> SealLegacySourceAsync(string scheduleId, string url, SealedValue sealedUrl, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return await db.ExecuteAsync(
+            """
+            UPDATE schedules SET source_url = NULL, source_url_nonce = @nonce, source_url_sealed = @sealed, source_url_key_version = @keyVersion
+            WHERE id = @scheduleId AND source_url = @url AND source_url_sealed IS NULL
+            """, new { scheduleId, url, nonce = sealedUrl.Nonce, @sealed = sealedUrl.Ciphertext, keyVersion = sealedUrl.KeyVersion }) == 1;
     }
 }

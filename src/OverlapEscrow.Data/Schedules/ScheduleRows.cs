@@ -22,6 +22,9 @@ internal sealed class ScheduleRow
     public string? Format { get; init; }
     public string? OnError { get; init; }
     public string? SourceUrl { get; init; }
+    public byte[]? SourceUrlNonce { get; init; }
+    public byte[]? SourceUrlSealed { get; init; }
+    public long? SourceUrlKeyVersion { get; init; }
     public string? SecretHeaderName { get; init; }
     public byte[]? SecretNonce { get; init; }
     public byte[]? SecretValue { get; init; }
@@ -44,13 +47,18 @@ internal sealed class ScheduleRow
         SourceUrl, SecretHeaderName, SecretNonce is null || SecretValue is null ? null : new SealedValue(SecretNonce, SecretValue, (int)(SecretKeyVersion ?? 1)),
         SourceDirectory, SourcePattern, Time.FromUnixMs(NextRunAt), NextRunWall, LastRunId,
         LastRunStatus is null ? null : ScheduleText.Parse<RunStatus>(LastRunStatus), Time.FromUnixMs(LastRunAt), LeaseOwner, Time.FromUnixMs(LeaseUntil),
-        CreatedBy, Time.FromUnixMs(CreatedAt), Time.FromUnixMs(UpdatedAt), (int)HashingSpec);
+        CreatedBy, Time.FromUnixMs(CreatedAt), Time.FromUnixMs(UpdatedAt), (int)HashingSpec,
+        SourceUrlNonce is null || SourceUrlSealed is null ? null : new SealedValue(SourceUrlNonce, SourceUrlSealed, (int)(SourceUrlKeyVersion ?? 1)));
 
-    /// <summary>The parameters of a schedule's definition, as the INSERT and UPDATE statements name them.</summary>
+    /// <summary>
+    /// The parameters of a schedule's definition, as the INSERT and UPDATE statements name them. A source URL that is
+    /// sealed is stored sealed only (the plaintext the caller may still hold is not written).
+    /// </summary>
     public static object Parameters(Schedule s) => new
     {
         s.Id, s.OrganizationId, s.Name, s.Cron, s.TimeZone, s.Enabled, Kind = ScheduleText.Of(s.Kind), s.PopulationId, s.Format, s.OnError,
-        s.SourceUrl, s.SecretHeaderName, SecretNonce = s.SecretValue?.Nonce, SecretValue = s.SecretValue?.Ciphertext, SecretKeyVersion = s.SecretValue?.KeyVersion,
+        SourceUrl = s.SealedSourceUrl is null ? s.SourceUrl : null, SourceUrlNonce = s.SealedSourceUrl?.Nonce, SourceUrlSealed = s.SealedSourceUrl?.Ciphertext,
+        SourceUrlKeyVersion = s.SealedSourceUrl?.KeyVersion, s.SecretHeaderName, SecretNonce = s.SecretValue?.Nonce, SecretValue = s.SecretValue?.Ciphertext, SecretKeyVersion = s.SecretValue?.KeyVersion,
         s.SourceDirectory, s.SourcePattern, NextRunAt = Time.ToUnixMs(s.NextRunAt), s.NextRunWall, s.CreatedBy,
         CreatedAt = Time.ToUnixMs(s.CreatedAt), UpdatedAt = Time.ToUnixMs(s.UpdatedAt), s.HashingSpec,
     };

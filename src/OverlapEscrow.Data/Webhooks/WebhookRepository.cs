@@ -6,21 +6,26 @@ namespace OverlapEscrow.Data.Webhooks;
 
 internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
 {
-    public async Task<bool> CreateAsync(Webhook webhook, int maxPerOrganization, CancellationToken ct)
+    public async Task<bool> CreateAsync(StoredWebhook webhook, int maxPerOrganization, CancellationToken ct)
     {
+        // Only a sealed target is written: plaintext URLs belong to rows older than sealing.
+        var target = webhook.SealedTarget ?? throw new ArgumentException("A new webhook's target is sealed.", nameof(webhook));
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
         // The organization's row is locked first, so two creations cannot both pass the count.
         await db.ScalarAsync<string>($"SELECT id FROM organizations WHERE id = @OrganizationId{db.Dialect.ForUpdate}", new { webhook.OrganizationId });
         var n = await db.ExecuteAsync(
             """
-            INSERT INTO webhooks (id, organization_id, url, description, events, secret_nonce, secret, secret_key_version, created_at, created_by)
-            SELECT @Id, @OrganizationId, @Url, @Description, @Events, @SecretNonce, @Secret, @SecretKeyVersion, @CreatedAt, @CreatedBy
+            INSERT INTO webhooks (id, organization_id, url, description, target_nonce, target_sealed, target_key_version, events,
+                                  secret_nonce, secret, secret_key_version, created_at, created_by)
+            SELECT @Id, @OrganizationId, '', '', @TargetNonce, @TargetSealed, @TargetKeyVersion, @Events,
+                   @SecretNonce, @Secret, @SecretKeyVersion, @CreatedAt, @CreatedBy
             WHERE (SELECT COUNT(*) FROM webhooks WHERE organization_id = @OrganizationId) < @maxPerOrganization
             """,
             new
             {
-                webhook.Id, webhook.OrganizationId, Url = webhook.Url.AbsoluteUri, Description = webhook.Description ?? "",
+                webhook.Id, webhook.OrganizationId,
+                TargetNonce = target.Nonce, TargetSealed = target.Ciphertext, TargetKeyVersion = target.KeyVersion,
                 Events = JsonSerializer.Serialize(webhook.Events), SecretNonce = webhook.Secret.Nonce, Secret = webhook.Secret.Ciphertext,
                 SecretKeyVersion = webhook.Secret.KeyVersion, CreatedAt = Time.ToUnixMs(webhook.CreatedAt), webhook.CreatedBy, maxPerOrganization,
             });
@@ -28,14 +33,14 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
         return n == 1;
     }
 
-    public async Task<IReadOnlyList<Webhook>> ListAsync(string organizationId, CancellationToken ct)
+    public async Task<IReadOnlyList<StoredWebhook>> ListAsync(string organizationId, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         return (await db.QueryAsync<WebhookRow>(
             "SELECT * FROM webhooks WHERE organization_id = @organizationId ORDER BY created_at, id", new { organizationId })).Select(w => w.ToDomain()).ToList();
     }
 
-    public async Task<Webhook?> GetAsync(string organizationId, string webhookId, CancellationToken ct)
+    public async Task<StoredWebhook?> GetAsync(string organizationId, string webhookId, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         return (await db.FirstOrDefaultAsync<WebhookRow>(
@@ -93,7 +98,8 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
                 new { args.leaseUntil, claimToken, ids });
         var due = await db.QueryAsync<DueDeliveryRow>(
             """
-            SELECT d.id, d.webhook_id, d.organization_id, d.event_type, d.payload, d.payload_nonce, d.payload_sealed, d.payload_key_version, d.attempts, w.url, w.secret_nonce, w.secret, w.secret_key_version,
+            SELECT d.id, d.webhook_id, d.organization_id, d.event_type, d.payload, d.payload_nonce, d.payload_sealed, d.payload_key_version, d.attempts,
+                   w.url, w.target_nonce, w.target_sealed, w.target_key_version, w.secret_nonce, w.secret, w.secret_key_version,
                    CASE WHEN w.previous_secret_until > @now THEN w.previous_secret_nonce END AS previous_secret_nonce,
                    CASE WHEN w.previous_secret_until > @now THEN w.previous_secret END AS previous_secret,
                    w.previous_secret_key_version
@@ -173,5 +179,23 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
             UPDATE webhook_deliveries SET payload = NULL, payload_nonce = @nonce, payload_sealed = @sealed, payload_key_version = @keyVersion
             WHERE id = @deliveryId AND status = 'pending' AND payload = @payload AND payload_sealed IS NULL
             """, new { deliveryId, payload, nonce = body.Nonce, @sealed = body.Ciphertext, keyVersion = body.KeyVersion }) == 1;
+    }
+
+    public async Task<IReadOnlyList<StoredWebhook>> ListUnsealedTargetsAsync(string? afterId, int limit, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.QueryAsync<WebhookRow>(
+            "SELECT * FROM webhooks WHERE url <> '' AND target_sealed IS NULL AND id > @afterId ORDER BY id LIMIT @limit",
+            new { afterId = afterId ?? "", limit })).Select(w => w.ToDomain()).ToList();
+    }
+
+    public async Task<bool> SealLegacyTargetAsync(string webhookId, string url, SealedValue target, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return await db.ExecuteAsync(
+            """
+            UPDATE webhooks SET url = '', description = '', target_nonce = @nonce, target_sealed = @sealed, target_key_version = @keyVersion
+            WHERE id = @webhookId AND url = @url AND target_sealed IS NULL
+            """, new { webhookId, url, nonce = target.Nonce, @sealed = target.Ciphertext, keyVersion = target.KeyVersion }) == 1;
     }
 }

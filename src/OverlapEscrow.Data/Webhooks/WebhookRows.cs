@@ -10,7 +10,10 @@ internal static class DeliveryStatuses
     public static DeliveryStatus Parse(string text) => Enum.Parse<DeliveryStatus>(text, ignoreCase: true);
 }
 
-/// <summary>A webhook subscription; <see cref="Events"/> is a JSON array of event types, the secret is sealed.</summary>
+/// <summary>
+/// A webhook subscription; <see cref="Events"/> is a JSON array of event types; the target (URL and description) and the
+/// secret are sealed. A row written before targets were sealed has its URL in <see cref="Url"/> until a start seals it.
+/// </summary>
 internal sealed class WebhookRow
 {
     public string Id { get; init; } = "";
@@ -24,8 +27,13 @@ internal sealed class WebhookRow
     public long CreatedAt { get; init; }
     public string CreatedBy { get; init; } = "";
     public long? PreviousSecretUntil { get; init; }
+    public byte[]? TargetNonce { get; init; }
+    public byte[]? TargetSealed { get; init; }
+    public long? TargetKeyVersion { get; init; }
 
-    public Webhook ToDomain() => new(Id, OrganizationId, new Uri(Url), Description.Length == 0 ? null : Description,
+    public StoredWebhook ToDomain() => new(Id, OrganizationId,
+        TargetNonce is null || TargetSealed is null ? null : new SealedValue(TargetNonce, TargetSealed, (int)(TargetKeyVersion ?? 1)),
+        Url.Length == 0 ? null : new WebhookTarget(new Uri(Url), Description.Length == 0 ? null : Description),
         JsonSerializer.Deserialize<string[]>(Events) ?? [], new SealedValue(SecretNonce, Secret, (int)SecretKeyVersion), Time.FromUnixMs(CreatedAt), CreatedBy,
         Time.FromUnixMs(PreviousSecretUntil));
 }
@@ -59,6 +67,9 @@ internal sealed class DueDeliveryRow
     public long? PayloadKeyVersion { get; init; }
     public long Attempts { get; init; }
     public string Url { get; init; } = "";
+    public byte[]? TargetNonce { get; init; }
+    public byte[]? TargetSealed { get; init; }
+    public long? TargetKeyVersion { get; init; }
     public byte[] SecretNonce { get; init; } = [];
     public byte[] Secret { get; init; } = [];
     public long SecretKeyVersion { get; init; }
@@ -66,7 +77,9 @@ internal sealed class DueDeliveryRow
     public byte[]? PreviousSecret { get; init; }
     public long? PreviousSecretKeyVersion { get; init; }
 
-    public DueDelivery ToDomain() => new(Id, WebhookId, OrganizationId, EventType, Payload, (int)Attempts, new Uri(Url),
+    public DueDelivery ToDomain() => new(Id, WebhookId, OrganizationId, EventType, Payload, (int)Attempts,
+        TargetNonce is null || TargetSealed is null ? null : new SealedValue(TargetNonce, TargetSealed, (int)(TargetKeyVersion ?? 1)),
+        Url.Length == 0 ? null : new Uri(Url),
         new SealedValue(SecretNonce, Secret, (int)SecretKeyVersion),
         PreviousSecretNonce is null || PreviousSecret is null ? null : new SealedValue(PreviousSecretNonce, PreviousSecret, (int)(PreviousSecretKeyVersion ?? 1)),
         PayloadNonce is null || PayloadSealed is null ? null : new SealedValue(PayloadNonce, PayloadSealed, (int)(PayloadKeyVersion ?? 1)));
