@@ -267,7 +267,9 @@ public sealed class SchedulesTests
     {
         var clock = new ManualTimeProvider(Start);
         await using var server = await PullServer.StartHangingAsync();
-        using var app = new EscrowApp(Settings(maxConcurrentRuns: 2, maxConcurrentRunsPerOrganization: 1), time: clock);
+        var settings = Settings(maxConcurrentRuns: 2, maxConcurrentRunsPerOrganization: 1);
+        settings["Escrow:Schedules:MaxPerOrganization"] = "200"; // more schedules than one poll looks at
+        using var app = new EscrowApp(settings, time: clock);
         var busy = await app.SignupAsync("hanging-sources");
         var population = await busy.CreatePopulationAsync("Customers");
         // More due schedules than the runner looks at in one poll (100), each due before the other organization's.
@@ -296,6 +298,29 @@ public sealed class SchedulesTests
 
         await stop.CancelAsync();
         Assert.Equal(3, await firstPoll + (await Task.WhenAll(polls)).Sum()); // the hanging pull and both refreshes
+    }
+
+    [Fact]
+    public async Task AnOrganizationHasAtMostMaxPerOrganizationSchedulesAndAnotherOrganizationIsNotCountedAgainstIt()
+    {
+        var settings = Settings();
+        settings["Escrow:Schedules:MaxPerOrganization"] = "2";
+        using var app = new EscrowApp(settings);
+        var org = await app.SignupAsync("many-schedules");
+        var other = await app.SignupAsync("few-schedules");
+        var first = await CreateScheduleAsync(org, Refresh(name: "One"));
+        await CreateScheduleAsync(org, Refresh(name: "Two"));
+
+        var third = await org.Http.PostAsJsonAsync("/v1/schedules", Refresh(name: "Three"));
+        var problem = await ExpectProblem(third, HttpStatusCode.Conflict);
+        Assert.Contains("at most 2 schedules", problem["detail"]!.GetValue<string>());
+        Assert.Equal(["One", "Two"], JsonNode.Parse(await org.Http.GetStringAsync("/v1/schedules"))!.AsArray().Select(s => s!["name"]!.GetValue<string>()).Order());
+        // A name already taken is still said as such, not as the limit.
+        Assert.Contains("name", (await ExpectProblem(await org.Http.PostAsJsonAsync("/v1/schedules", Refresh(name: "One")), HttpStatusCode.Conflict))["detail"]!.GetValue<string>());
+
+        await CreateScheduleAsync(other, Refresh(name: "Three"));
+        await Expect(await org.Http.DeleteAsync($"/v1/schedules/{Id(first)}"), HttpStatusCode.NoContent);
+        await CreateScheduleAsync(org, Refresh(name: "Three"));
     }
 
     [Fact]
@@ -893,6 +918,21 @@ public sealed class SchedulesTests
         };
         var moved = await Keep(org.Http.PutAsJsonAsync($"/v1/schedules/{id}", otherHost));
         Assert.True((await ExpectProblem(moved, HttpStatusCode.BadRequest))["errors"]!.AsObject().ContainsKey("pull.secretHeader.value"));
+        // …nor when it moves to another header on the same host (one the source may echo back or log).
+        var otherHeader = new
+        {
+            name = "Renamed pull", cron = "0 3 * * *", timeZone = "UTC", action = "pull",
+            pull = new { populationId = population, url = server.Url("/export.ndjson?v=2"), secretHeader = new { name = "X-Echo" } },
+        };
+        var renamed = await Keep(org.Http.PutAsJsonAsync($"/v1/schedules/{id}", otherHeader));
+        Assert.True((await ExpectProblem(renamed, HttpStatusCode.BadRequest))["errors"]!.AsObject().ContainsKey("pull.secretHeader.value"));
+        // The header's name is case-insensitive in HTTP: the same name differently cased keeps the value.
+        var cased = new
+        {
+            name = "Renamed pull", cron = "0 3 * * *", timeZone = "UTC", action = "pull",
+            pull = new { populationId = population, url = server.Url("/export.ndjson?v=2"), secretHeader = new { name = "authorization" } },
+        };
+        await Expect(await Keep(org.Http.PutAsJsonAsync($"/v1/schedules/{id}", cased)), HttpStatusCode.OK);
 
         clock.SetUtcNow(ThreeOClock);
         await Runner(app).RunDueAsync(CancellationToken.None);
@@ -905,7 +945,7 @@ public sealed class SchedulesTests
         Assert.DoesNotContain("s3cret", string.Join('\n', app.Logs));
         using var db = app.OpenDatabase();
         var stored = db.QuerySingle<(string Name, byte[] Value)>("SELECT secret_header_name, secret_value FROM schedules WHERE id = @id", new { id });
-        Assert.Equal("Authorization", stored.Name);
+        Assert.Equal("authorization", stored.Name); // as the last PUT named it
         Assert.DoesNotContain("s3cret", Encoding.UTF8.GetString(stored.Value));
         foreach (var file in new[] { app.DatabasePath, app.DatabasePath + "-wal" }.Where(File.Exists))
         {

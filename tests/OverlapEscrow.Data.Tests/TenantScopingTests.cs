@@ -24,7 +24,7 @@ public class TenantScopingTests
         await s.Webhooks.CreateAsync(hook, 20, None);
         var schedule = new Schedule(Ids.New("sch"), owner, "nightly", "0 2 * * *", "UTC", true, ScheduleKind.Refresh, null, null, null, null, null, null,
             null, null, T0, "2026-12-01T02:00", null, null, null, null, null, "member:m", T0, T0);
-        Assert.True(await s.Schedules.CreateAsync(schedule, None));
+        Assert.Equal(ScheduleWriteOutcome.Done, await s.Schedules.CreateAsync(schedule, 50, None));
         var key = new Domain.Accounts.ApiKey(Ids.New("key"), owner, "k", [1], ["overlaps:read"], T0, "member:m", null, null);
         await s.Accounts.CreateApiKeyAsync(key, None);
 

@@ -191,7 +191,7 @@ public class TwoInstanceTests
         var org = await a.OrganizationAsync("acme");
         var schedule = new Schedule(Ids.New("sch"), org, "nightly", "0 2 * * *", "UTC", true, ScheduleKind.Refresh, null, null, null, null, null, null,
             null, null, T0, "2026-11-30T12:00", null, null, null, null, null, "member:m", T0, T0);
-        Assert.True(await a.Schedules.CreateAsync(schedule, None));
+        Assert.Equal(ScheduleWriteOutcome.Done, await a.Schedules.CreateAsync(schedule, 50, None));
 
         for (var round = 0; round < 8; round++)
         {

@@ -39,6 +39,10 @@ public sealed class ScheduleOptions
     [Range(1, 64)]
     public int MaxConcurrentRunsPerOrganization { get; set; } = 2;
 
+    /// <summary>Schedules one organization may have (a creation beyond answers 409): runs are fair between organizations, storage and polling are not free.</summary>
+    [Range(1, 10_000)]
+    public int MaxPerOrganization { get; set; } = 50;
+
     /// <summary>
     /// Directories (absolute paths) that pull schedules may read from, with their subdirectories. Empty: no
     /// directory pulls. The operator decides; organizations can only name paths inside these.

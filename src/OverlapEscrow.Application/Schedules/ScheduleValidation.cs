@@ -112,14 +112,16 @@ public sealed class ScheduleValidation(IPopulationRepository populations, IOptio
                         errors.Check(newSecret.Length is > 0 and <= MaxSecretLength && newSecret.All(c => c is '\t' or (>= ' ' and <= '~')),
                             "pull.secretHeader.value", $"pull.secretHeader.value is 1-{MaxSecretLength} visible ASCII characters.");
                     }
-                    else if (existing?.SecretValue is not null && url is not null && SameOrigin(existing.SourceUrl, url))
+                    else if (existing?.SecretValue is not null && url is not null && SameOrigin(existing.SourceUrl, url)
+                             && string.Equals(existing.SecretHeaderName, headerName, StringComparison.OrdinalIgnoreCase))
                         keepSecret = true;
                     else
-                        // A kept secret must not follow the URL to another host: whoever edits the schedule would
-                        // receive a credential they were never shown.
+                        // A kept secret must not follow the URL to another host, nor move to another header (one the
+                        // source may echo or log): whoever edits the schedule would receive a credential they were
+                        // never shown.
                         errors.Add("pull.secretHeader.value", existing?.SecretValue is null
                             ? "pull.secretHeader.value is required."
-                            : "Send the secret header's value again: it is kept only while the URL's scheme, host and port stay the same.");
+                            : "Send the secret header's value again: it is kept only while the header's name and the URL's scheme, host and port stay the same.");
                 }
             }
             else

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain;
@@ -7,7 +8,7 @@ namespace OverlapEscrow.Application.Schedules;
 
 /// <summary>Sync schedules: when (cron + time zone) and what (pull a snapshot, or refresh overlaps), and each run's history.</summary>
 public sealed class SyncSchedules(IScheduleRepository schedules, ITransactions transactions, ScheduleValidation validation, ScheduleSecrets secrets,
-    ScheduleRunner runner, TimeProvider time)
+    ScheduleRunner runner, IOptions<ScheduleOptions> options, TimeProvider time)
 {
     public const int MaxRunsPage = 500;
 
@@ -19,7 +20,12 @@ public sealed class SyncSchedules(IScheduleRepository schedules, ITransactions t
         var now = time.GetUtcNow();
         var schedule = await DefineAsync(Ids.New("sch"), caller.OrganizationId, caller.Actor, valid, null, now, now, ct);
         await using var uow = await transactions.BeginAsync(ct);
-        if (!await uow.Schedules.CreateAsync(schedule, ct)) return new Failure.Conflict("You already have a schedule with this name.");
+        switch (await uow.Schedules.CreateAsync(schedule, options.Value.MaxPerOrganization, ct))
+        {
+            case ScheduleWriteOutcome.NameTaken: return new Failure.Conflict("You already have a schedule with this name.");
+            case ScheduleWriteOutcome.TooMany:
+                return new Failure.Conflict($"An organization has at most {options.Value.MaxPerOrganization} schedules; delete one first.");
+        }
         await uow.Audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, "schedule.created", null,
             new { scheduleId = schedule.Id, action = Wire(schedule.Kind), schedule.Cron, schedule.TimeZone, schedule.Enabled }), ct);
         await uow.CommitAsync(ct);

@@ -73,7 +73,7 @@ public sealed record RunCompletion(RunStatus Status, DateTimeOffset FinishedAt, 
 /// </summary>
 public sealed record ScheduleAdvance(DateTimeOffset ExpectedNextRunAt, DateTimeOffset? NextRunAt, string? NextRunWall);
 
-public enum ScheduleWriteOutcome { Done, NotFound, NameTaken, Running }
+public enum ScheduleWriteOutcome { Done, NotFound, NameTaken, Running, TooMany }
 
 /// <summary>
 /// Sync schedules and their run history. Every method a request can steer by id takes the caller's organization
@@ -82,8 +82,11 @@ public enum ScheduleWriteOutcome { Done, NotFound, NameTaken, Running }
 /// </summary>
 public interface IScheduleRepository
 {
-    /// <summary>False when the organization already has a schedule of that name.</summary>
-    Task<bool> CreateAsync(Schedule schedule, CancellationToken ct);
+    /// <summary>
+    /// Adds a schedule: <see cref="ScheduleWriteOutcome.NameTaken"/> when the organization already has one of that name,
+    /// <see cref="ScheduleWriteOutcome.TooMany"/> when it already has <paramref name="maxPerOrganization"/>.
+    /// </summary>
+    Task<ScheduleWriteOutcome> CreateAsync(Schedule schedule, int maxPerOrganization, CancellationToken ct);
     Task<IReadOnlyList<Schedule>> ListAsync(string organizationId, CancellationToken ct);
     Task<Schedule?> GetAsync(string organizationId, string scheduleId, CancellationToken ct);
 

@@ -7,10 +7,18 @@ internal sealed class ScheduleRepository(IDbScope scope) : IScheduleRepository
 {
     private const string LeaseFree = "(lease_until IS NULL OR lease_until <= @now)";
 
-    public async Task<bool> CreateAsync(Schedule schedule, CancellationToken ct)
+    public async Task<ScheduleWriteOutcome> CreateAsync(Schedule schedule, int maxPerOrganization, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
-        return await db.ExecuteAsync(
+        await using var tx = await db.BeginWriteAsync();
+        // Schedule writers of one organization take turns (its row is locked), so the count below holds until commit.
+        var args = ScheduleRow.Parameters(schedule);
+        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @OrganizationId{db.Dialect.ForUpdate}", args);
+        if (await db.ScalarAsync<long>("SELECT COUNT(*) FROM schedules WHERE organization_id = @OrganizationId AND name = @Name", args) > 0)
+            return ScheduleWriteOutcome.NameTaken;
+        if (await db.ScalarAsync<long>("SELECT COUNT(*) FROM schedules WHERE organization_id = @OrganizationId", args) >= maxPerOrganization)
+            return ScheduleWriteOutcome.TooMany;
+        var n = await db.ExecuteAsync(
             """
             INSERT INTO schedules (id, organization_id, name, cron, time_zone, enabled, kind, population_id, format, on_error,
                                    source_url, source_url_nonce, source_url_sealed, source_url_key_version,
@@ -20,7 +28,10 @@ internal sealed class ScheduleRepository(IDbScope scope) : IScheduleRepository
                     @SourceUrl, @SourceUrlNonce, @SourceUrlSealed, @SourceUrlKeyVersion, @SecretHeaderName, @SecretNonce, @SecretValue, @SecretKeyVersion, @SourceDirectory, @SourcePattern,
                     @NextRunAt, @NextRunWall, @CreatedBy, @CreatedAt, @UpdatedAt, @HashingSpec)
             ON CONFLICT (organization_id, name) DO NOTHING
-            """, ScheduleRow.Parameters(schedule)) == 1;
+            """, args);
+        if (n != 1) return ScheduleWriteOutcome.NameTaken;
+        await tx.CommitAsync();
+        return ScheduleWriteOutcome.Done;
     }
 
     public async Task<IReadOnlyList<Schedule>> ListAsync(string organizationId, CancellationToken ct)
