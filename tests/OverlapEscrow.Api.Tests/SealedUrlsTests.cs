@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
 using System.Text;
 using Dapper;
 using Microsoft.AspNetCore.Http;
@@ -167,13 +168,13 @@ public sealed class SealedUrlsTests : IAsyncLifetime
         {
             Assert.Contains(HookToken, Encoding.UTF8.GetString(a.Open(WebhookTargets.Label, _hookId, target)));
             Assert.Contains(PullToken, Encoding.UTF8.GetString(a.Open(ScheduleSecrets.SourceLabel, _scheduleId, source)));
-            Assert.ThrowsAny<Exception>(() => a.Open(WebhookTargets.Label, _scheduleId, target));
-            Assert.ThrowsAny<Exception>(() => a.Open(ScheduleSecrets.SourceLabel, _hookId, source));
-            Assert.ThrowsAny<Exception>(() => a.Open(ScheduleSecrets.Label, _scheduleId, source));
+            Assert.ThrowsAny<CryptographicException>(() => a.Open(WebhookTargets.Label, _scheduleId, target));
+            Assert.ThrowsAny<CryptographicException>(() => a.Open(ScheduleSecrets.SourceLabel, _hookId, source));
+            Assert.ThrowsAny<CryptographicException>(() => a.Open(ScheduleSecrets.Label, _scheduleId, source));
         }
         using var b = await keyring.ForOrganizationAsync(_b.Id, CancellationToken.None);
-        Assert.ThrowsAny<Exception>(() => b.Open(WebhookTargets.Label, _hookId, target));
-        Assert.ThrowsAny<Exception>(() => b.Open(ScheduleSecrets.SourceLabel, _scheduleId, source));
+        Assert.ThrowsAny<CryptographicException>(() => b.Open(WebhookTargets.Label, _hookId, target));
+        Assert.ThrowsAny<CryptographicException>(() => b.Open(ScheduleSecrets.SourceLabel, _scheduleId, source));
         // Nor can the other organization read them through the API.
         Assert.Equal(HttpStatusCode.NotFound, (await _b.Http.GetAsync($"/v1/webhooks/{_hookId}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _b.Http.GetAsync($"/v1/schedules/{_scheduleId}")).StatusCode);
@@ -182,35 +183,51 @@ public sealed class SealedUrlsTests : IAsyncLifetime
     [Fact]
     public async Task URLsStoredInPlaintextBeforeSealingAreSealedAtAStartAndWorkAsBefore()
     {
+        // A second webhook whose stored URL does not print the same once parsed again (what the compare-and-set must not
+        // trip over): the text stored is what is sealed.
+        var odd = await _a.Http.PostAsJsonAsync("/v1/webhooks", new { url = "https://hooks.example/odd", events = new[] { "sync.failed" } });
+        await Expect(odd, HttpStatusCode.Created);
+        var oddId = (await Json(odd))["webhook"]!["id"]!.GetValue<string>();
+        const string OddUrl = "https://hooks.example/odd/%25%32e?" + HookToken;
         // What rows written before migration 2026-12-03-0021 look like: the URLs and the description in their own
-        // columns, nothing sealed.
+        // columns, nothing sealed; and a schedule an instance of the earlier build edited during the upgrade: its new
+        // URL in plaintext beside the older sealed one.
         using (var db = _app.OpenDatabase())
         {
             db.Execute("UPDATE webhooks SET url = @url, description = @HookNote, target_nonce = NULL, target_sealed = NULL, target_key_version = NULL WHERE id = @id",
                 new { url = _receiver.BaseUrl + HookPath, HookNote, id = _hookId });
-            db.Execute("UPDATE schedules SET source_url = @url, source_url_nonce = NULL, source_url_sealed = NULL, source_url_key_version = NULL WHERE id = @id",
-                new { url = _source.Url(PullPath), id = _scheduleId });
+            db.Execute("UPDATE webhooks SET url = @url, target_nonce = NULL, target_sealed = NULL, target_key_version = NULL WHERE id = @id",
+                new { url = OddUrl, id = oddId });
+            db.Execute("UPDATE schedules SET source_url = @url WHERE id = @id AND source_url_sealed IS NOT NULL", new { url = _source.Url(PullPath), id = _scheduleId });
         }
         Assert.ThrowsAny<Xunit.Sdk.XunitException>(AssertNotInTheFiles); // the control: the check finds plaintext where there is some
-        // Readable as they are before the start seals them.
+        // Readable as they are before a start seals them; the plaintext URL is the schedule's newer one.
         Assert.Equal(_source.Url(PullPath), (await Json(await _a.Http.GetAsync($"/v1/schedules/{_scheduleId}")))["pull"]!["url"]!.GetValue<string>());
         Assert.Equal(HookNote, (await Json(await _a.Http.GetAsync($"/v1/webhooks/{_hookId}")))["description"]!.GetValue<string>());
 
-        var webhookSealing = _app.Services.GetRequiredService<WebhookSealing>();
-        var scheduleSecrets = _app.Services.GetRequiredService<ScheduleSecrets>();
-        Assert.Equal(1, await webhookSealing.SealLegacyAsync(CancellationToken.None));
-        Assert.Equal(1, await scheduleSecrets.SealLegacyAsync(CancellationToken.None));
+        await Application.StartSteps.RunAsync(_app.Services, CancellationToken.None);
 
         Assert.Equal(1, StoredTarget().Version);
         Assert.Equal(1, StoredSource().Version);
+        using (var db = _app.OpenDatabase())
+            Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM webhooks WHERE url <> '' OR description <> '' OR target_sealed IS NULL"));
         AssertNotInTheFiles(); // the sealing purged the freed pages and the log
-        Assert.Equal(0, await webhookSealing.SealLegacyAsync(CancellationToken.None));
-        Assert.Equal(0, await scheduleSecrets.SealLegacyAsync(CancellationToken.None));
+        Assert.Equal(0, await _app.Services.GetRequiredService<WebhookSealing>().SealLegacyAsync(CancellationToken.None));
+        Assert.Equal(0, await _app.Services.GetRequiredService<ScheduleSecrets>().SealLegacyAsync(CancellationToken.None));
+        // Shown as it was before sealing (the API prints the parsed URL), and sealed as it was stored.
+        Assert.Equal(new Uri(OddUrl).AbsoluteUri, (await Json(await _a.Http.GetAsync($"/v1/webhooks/{oddId}")))["url"]!.GetValue<string>());
+        using (var a = await _app.Services.GetRequiredService<IKeyring>().ForOrganizationAsync(_a.Id, CancellationToken.None))
+        using (var db = _app.OpenDatabase())
+        {
+            var (nonce, data, version) = db.QuerySingle<(byte[], byte[], long)>(
+                "SELECT target_nonce, target_sealed, target_key_version FROM webhooks WHERE id = @oddId", new { oddId });
+            Assert.Contains(OddUrl, Encoding.UTF8.GetString(a.Open(WebhookTargets.Label, oddId, new SealedValue(nonce, data, (int)version))));
+        }
         await AssertTheyStillWorkAsync(run: 1);
     }
 
     [Fact]
-    public async Task EditingAPullKeepsItsURLSealedAndADirectoryPullHasNone()
+    public async Task EditingAPullKeepsItsURLSealedAndARefreshKeepsNone()
     {
         var population = (await Json(await _a.Http.GetAsync($"/v1/schedules/{_scheduleId}")))["pull"]!["populationId"]!.GetValue<string>();
         var edited = await _a.Http.PutAsJsonAsync($"/v1/schedules/{_scheduleId}", new

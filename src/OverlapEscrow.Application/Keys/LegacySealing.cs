@@ -1,9 +1,12 @@
+using Microsoft.Extensions.Logging;
+
 namespace OverlapEscrow.Application.Keys;
 
 /// <summary>
 /// The walk every start-up sealing of legacy plaintext takes: pages of rows still in plaintext, in id order, each sealed
 /// under its organization's key by a compare-and-set the caller supplies. A row of an organization being erased is left
-/// to the erasure, which removes it.
+/// to the erasure, which removes it; a row of an organization whose key is missing from the keyring (a wrong
+/// KeyringDirectory) stays as it is, with a warning, and the start goes on (the start's key status says the rest).
 /// </summary>
 public static class LegacySealing
 {
@@ -11,19 +14,30 @@ public static class LegacySealing
 
     /// <summary>Seals every row <paramref name="page"/> yields (given the last id seen) and returns how many were sealed.</summary>
     public static async Task<int> SealAsync<T>(IKeyring keyring, Func<string?, Task<IReadOnlyList<T>>> page, Func<T, string> id, Func<T, string> organizationId,
-        Func<IOrganizationCipher, T, Task<bool>> seal, CancellationToken ct)
+        Func<IOrganizationCipher, T, Task<bool>> seal, ILogger logger, string what, CancellationToken ct)
     {
         var sealedRows = 0;
+        var skipped = 0;
         string? after = null;
         while (true)
         {
             var rows = await page(after);
-            if (rows.Count == 0) return sealedRows;
+            if (rows.Count == 0)
+            {
+                if (skipped > 0)
+                    logger.LogWarning("{Count} {What} stay unsealed: their organizations have no data key in the keyring (check Escrow:KeyringDirectory)", skipped, what);
+                return sealedRows;
+            }
             foreach (var group in rows.GroupBy(organizationId))
             {
                 IOrganizationCipher cipher;
                 try { cipher = await keyring.ForOrganizationAsync(group.Key, ct); }
                 catch (OrganizationGoneException) { continue; }
+                catch (MissingKeyException)
+                {
+                    skipped += group.Count();
+                    continue;
+                }
                 using (cipher)
                     foreach (var row in group)
                         if (await seal(cipher, row))

@@ -50,7 +50,8 @@ public sealed class ScheduleSecrets(IKeyring keyring, IScheduleRepository schedu
     {
         var sealedRows = await LegacySealing.SealAsync(keyring, after => schedules.ListUnsealedSourcesAsync(after, LegacySealing.Batch, ct),
             s => s.Id, s => s.OrganizationId,
-            (cipher, s) => schedules.SealLegacySourceAsync(s.Id, s.SourceUrl!, cipher.Seal(SourceLabel, s.Id, Encoding.UTF8.GetBytes(s.SourceUrl!)), ct), ct);
+            (cipher, s) => schedules.SealLegacySourceAsync(s.Id, s.SourceUrl!, cipher.Seal(SourceLabel, s.Id, Encoding.UTF8.GetBytes(s.SourceUrl!)), ct),
+            logger, "pull source URLs", ct);
         if (sealedRows > 0)
         {
             logger.LogInformation("Sealed the source URLs of {Count} pull schedules stored before they were sealed", sealedRows);

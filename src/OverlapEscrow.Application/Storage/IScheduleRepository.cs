@@ -148,9 +148,12 @@ public interface IScheduleRepository
     /// <summary>The schedule's attempts, newest first, before the run <paramref name="beforeRunId"/> when given.</summary>
     Task<IReadOnlyList<SyncRun>> ListRunsAsync(string organizationId, string scheduleId, string? beforeRunId, int limit, CancellationToken ct);
 
-    /// <summary>Schedules whose source URL is still stored in plaintext (written before migration 2026-12-03-0021), by id after <paramref name="afterId"/>.</summary>
+    /// <summary>
+    /// Schedules whose source URL is stored in plaintext (written before migration 2026-12-03-0021, or by an instance of
+    /// an earlier build during an upgrade, beside an older sealed URL), by id after <paramref name="afterId"/>.
+    /// </summary>
     Task<IReadOnlyList<Schedule>> ListUnsealedSourcesAsync(string? afterId, int limit, CancellationToken ct);
 
-    /// <summary>Replaces such a URL by its sealed form, only while the stored URL is still <paramref name="url"/> (a compare-and-set); false otherwise.</summary>
+    /// <summary>Replaces such a URL by its sealed form (over any older sealed one), only while the stored URL is still <paramref name="url"/> (a compare-and-set); false otherwise.</summary>
     Task<bool> SealLegacySourceAsync(string scheduleId, string url, SealedValue sealedUrl, CancellationToken ct);
 }

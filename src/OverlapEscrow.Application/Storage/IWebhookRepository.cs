@@ -131,7 +131,7 @@ public interface IWebhookRepository
     Task<bool> SealLegacyAsync(string deliveryId, string payload, SealedValue body, CancellationToken ct);
 
     /// <summary>Webhooks whose target is still stored in plaintext (written before migration 2026-12-03-0021), by id after <paramref name="afterId"/>.</summary>
-    Task<IReadOnlyList<StoredWebhook>> ListUnsealedTargetsAsync(string? afterId, int limit, CancellationToken ct);
+    Task<IReadOnlyList<UnsealedTarget>> ListUnsealedTargetsAsync(string? afterId, int limit, CancellationToken ct);
 
     /// <summary>
     /// Replaces such a target by its sealed form and clears the plaintext, only while the stored URL is still
@@ -139,6 +139,9 @@ public interface IWebhookRepository
     /// </summary>
     Task<bool> SealLegacyTargetAsync(string webhookId, string url, SealedValue target, CancellationToken ct);
 }
+
+/// <summary>A webhook whose URL and description were stored in plaintext before targets were sealed, as stored.</summary>
+public sealed record UnsealedTarget(string Id, string OrganizationId, string Url, string? Description);
 
 /// <summary>A pending delivery whose body was stored in plaintext before bodies were sealed.</summary>
 public sealed record UnsealedDelivery(string Id, string OrganizationId, string Payload);

@@ -16,7 +16,11 @@ public static class WebhookTargets
     private sealed record Stored(string Url, string? Description);
 
     public static SealedValue Seal(IOrganizationCipher cipher, string webhookId, WebhookTarget target) =>
-        cipher.Seal(Label, webhookId, JsonSerializer.SerializeToUtf8Bytes(new Stored(target.Url.AbsoluteUri, target.Description)));
+        Seal(cipher, webhookId, target.Url.AbsoluteUri, target.Description);
+
+    /// <summary>A target as text: a URL stored in plaintext before targets were sealed is sealed exactly as it was stored.</summary>
+    public static SealedValue Seal(IOrganizationCipher cipher, string webhookId, string url, string? description) =>
+        cipher.Seal(Label, webhookId, JsonSerializer.SerializeToUtf8Bytes(new Stored(url, description)));
 
     public static WebhookTarget Open(IOrganizationCipher cipher, string webhookId, SealedValue target)
     {

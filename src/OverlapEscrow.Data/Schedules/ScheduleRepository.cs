@@ -246,7 +246,7 @@ internal sealed class ScheduleRepository(IDbScope scope) : IScheduleRepository
     {
         await using var db = await scope.OpenAsync(ct);
         return (await db.QueryAsync<ScheduleRow>(
-            "SELECT * FROM schedules WHERE source_url IS NOT NULL AND source_url_sealed IS NULL AND id > @afterId ORDER BY id LIMIT @limit",
+            "SELECT * FROM schedules WHERE source_url IS NOT NULL AND id > @afterId ORDER BY id LIMIT @limit",
             new { afterId = afterId ?? "", limit })).Select(s => s.ToDomain()).ToList();
     }
 
@@ -256,7 +256,7 @@ internal sealed class ScheduleRepository(IDbScope scope) : IScheduleRepository
         return await db.ExecuteAsync(
             """
             UPDATE schedules SET source_url = NULL, source_url_nonce = @nonce, source_url_sealed = @sealed, source_url_key_version = @keyVersion
-            WHERE id = @scheduleId AND source_url = @url AND source_url_sealed IS NULL
+            WHERE id = @scheduleId AND source_url = @url
             """, new { scheduleId, url, nonce = sealedUrl.Nonce, @sealed = sealedUrl.Ciphertext, keyVersion = sealedUrl.KeyVersion }) == 1;
     }
 }

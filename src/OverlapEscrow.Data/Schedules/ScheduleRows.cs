@@ -48,13 +48,16 @@ internal sealed class ScheduleRow
         SourceDirectory, SourcePattern, Time.FromUnixMs(NextRunAt), NextRunWall, LastRunId,
         LastRunStatus is null ? null : ScheduleText.Parse<RunStatus>(LastRunStatus), Time.FromUnixMs(LastRunAt), LeaseOwner, Time.FromUnixMs(LeaseUntil),
         CreatedBy, Time.FromUnixMs(CreatedAt), Time.FromUnixMs(UpdatedAt), (int)HashingSpec,
-        SourceUrlNonce is null || SourceUrlSealed is null ? null : new SealedValue(SourceUrlNonce, SourceUrlSealed, (int)(SourceUrlKeyVersion ?? 1)));
+        // A plaintext URL beside a sealed one was written by a previous build (during an upgrade), after the sealed one: it wins.
+        SourceUrl is not null || SourceUrlNonce is null || SourceUrlSealed is null ? null : new SealedValue(SourceUrlNonce, SourceUrlSealed, (int)(SourceUrlKeyVersion ?? 1)));
 
     /// <summary>
     /// The parameters of a schedule's definition, as the INSERT and UPDATE statements name them. A source URL that is
     /// sealed is stored sealed only (the plaintext the caller may still hold is not written).
     /// </summary>
-    public static object Parameters(Schedule s) => new
+    public static object Parameters(Schedule s) => s is { SourceUrl: not null, SealedSourceUrl: null }
+        ? throw new ArgumentException("A schedule's source URL is written sealed.", nameof(s))
+        : new
     {
         s.Id, s.OrganizationId, s.Name, s.Cron, s.TimeZone, s.Enabled, Kind = ScheduleText.Of(s.Kind), s.PopulationId, s.Format, s.OnError,
         SourceUrl = s.SealedSourceUrl is null ? s.SourceUrl : null, SourceUrlNonce = s.SealedSourceUrl?.Nonce, SourceUrlSealed = s.SealedSourceUrl?.Ciphertext,

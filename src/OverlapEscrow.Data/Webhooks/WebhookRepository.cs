@@ -181,12 +181,13 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
             """, new { deliveryId, payload, nonce = body.Nonce, @sealed = body.Ciphertext, keyVersion = body.KeyVersion }) == 1;
     }
 
-    public async Task<IReadOnlyList<StoredWebhook>> ListUnsealedTargetsAsync(string? afterId, int limit, CancellationToken ct)
+    public async Task<IReadOnlyList<UnsealedTarget>> ListUnsealedTargetsAsync(string? afterId, int limit, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
-        return (await db.QueryAsync<WebhookRow>(
-            "SELECT * FROM webhooks WHERE url <> '' AND target_sealed IS NULL AND id > @afterId ORDER BY id LIMIT @limit",
-            new { afterId = afterId ?? "", limit })).Select(w => w.ToDomain()).ToList();
+        return (await db.QueryAsync<(string Id, string OrganizationId, string Url, string Description)>(
+            "SELECT id, organization_id, url, description FROM webhooks WHERE url <> '' AND target_sealed IS NULL AND id > @afterId ORDER BY id LIMIT @limit",
+            new { afterId = afterId ?? "", limit }))
+            .Select(w => new UnsealedTarget(w.Id, w.OrganizationId, w.Url, w.Description.Length == 0 ? null : w.Description)).ToList();
     }
 
     public async Task<bool> SealLegacyTargetAsync(string webhookId, string url, SealedValue target, CancellationToken ct)
