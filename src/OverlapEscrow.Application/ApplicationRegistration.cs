@@ -59,6 +59,7 @@ public static class ApplicationRegistration
         services.AddSingleton<Signals.JointOpportunities>();
         services.AddSingleton<Signals.SignalSealing>();
         services.AddSingleton<Webhooks.WebhookSealing>();
+        services.AddSingleton<Accounts.MemberIdentities>();
 
         services.AddSingleton<Accounts.Accounts>();
         services.AddSingleton<Accounts.ApiKeys>();

@@ -21,6 +21,7 @@ public static class StartSteps
         await services.GetRequiredService<SignalSealing>().SealLegacyAsync(ct);
         await services.GetRequiredService<WebhookSealing>().SealLegacyAsync(ct);
         await services.GetRequiredService<Schedules.ScheduleSecrets>().SealLegacyAsync(ct);
+        await services.GetRequiredService<Accounts.MemberIdentities>().SealLegacyAsync(ct);
         return await services.GetRequiredService<KeyAdministration>().StatusAsync(ct);
     }
 }

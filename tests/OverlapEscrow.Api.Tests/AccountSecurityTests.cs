@@ -2,6 +2,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using OverlapEscrow.Application.Accounts;
+using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Domain.Accounts;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Api.Tests.Infrastructure;
 using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
@@ -168,16 +172,23 @@ public sealed class AccountSecurityTests : IDisposable
     {
         await _app.SignupAsync("legacy");
         var email = "admin@legacy.example";
-        using (var db = _app.OpenDatabase())
+        // The hash is sealed with the email and display name: read and replaced through the member's identity.
+        var identities = _app.Services.GetRequiredService<MemberIdentities>();
+        var accounts = _app.Services.GetRequiredService<IAccountRepository>();
+        async Task<(StoredMember Stored, Member Member)> ReadAsync()
         {
-            Assert.StartsWith("$argon2id$v=19$", db.ExecuteScalar<string>("SELECT password_hash FROM members WHERE email = @email", new { email }));
-            db.Execute("UPDATE members SET password_hash = @hash WHERE email = @email", new { hash = new PlatformPasswordHasher().Hash(Password), email });
+            var stored = (await accounts.FindMemberByEmailAsync(identities.Lookups(email), CancellationToken.None))!;
+            return (stored, (await identities.OpenAsync(stored, CancellationToken.None))!);
         }
+        var (stored, member) = await ReadAsync();
+        Assert.StartsWith("$argon2id$v=19$", member.PasswordHash);
+        Assert.True(await accounts.ReplaceMemberIdentityAsync(stored,
+            await identities.StoredAsync(member with { PasswordHash = new PlatformPasswordHasher().Hash(Password) }, CancellationToken.None), CancellationToken.None));
+        Assert.DoesNotContain("argon2id", (await ReadAsync()).Member.PasswordHash);
 
         await Expect(await _app.CreateClient().PostAsJsonAsync("/v1/auth/login", new { email, password = Password }), HttpStatusCode.OK);
 
-        using (var db = _app.OpenDatabase())
-            Assert.StartsWith("$argon2id$v=19$", db.ExecuteScalar<string>("SELECT password_hash FROM members WHERE email = @email", new { email }));
+        Assert.StartsWith("$argon2id$v=19$", (await ReadAsync()).Member.PasswordHash);
         await Expect(await _app.CreateClient().PostAsJsonAsync("/v1/auth/login", new { email, password = Password }), HttpStatusCode.OK);
     }
 }

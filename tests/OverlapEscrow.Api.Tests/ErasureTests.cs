@@ -32,6 +32,9 @@ public sealed class ErasureTests : IDisposable
     // Tokens a receiver and a source put in their URLs: sealed, so a backup holds neither in plaintext.
     private const string HookToken = "zanzibar-hook-Ocelot-2291";
     private const string PullToken = "zanzibar-pull-Tapir-8830";
+    // A member's email and name: sealed with the password hash, so a backup holds none of them in plaintext.
+    private const string MemberEmail = "okonkwo.vireo-5108@zanzibar.example";
+    private const string MemberName = "Okonkwo Vireo 5108";
 
     public void Dispose()
     {
@@ -78,8 +81,11 @@ public sealed class ErasureTests : IDisposable
 
     private static SealedValue Sealed(byte[] nonce, byte[] data, int version) => new(nonce, data, version);
 
-    /// <summary>The organization's sealed webhook targets and pull source URLs in a database file, with the label and row id each is bound to.</summary>
-    private static List<(string Label, string Id, byte[] Nonce, byte[] Data)> SealedUrls(string databasePath, string organizationId)
+    /// <summary>
+    /// The organization's sealed webhook targets, pull source URLs and member identities in a database file, with the
+    /// label and row id each is bound to.
+    /// </summary>
+    private static List<(string Label, string Id, byte[] Nonce, byte[] Data)> SealedMetadata(string databasePath, string organizationId)
     {
         using var db = new SqliteConnection($"Data Source={databasePath};Mode=ReadOnly;Pooling=False");
         db.Open();
@@ -88,6 +94,8 @@ public sealed class ErasureTests : IDisposable
             SELECT 'oe-webhook-target-v1', id, target_nonce, target_sealed FROM webhooks WHERE organization_id = @organizationId
             UNION ALL
             SELECT 'oe-schedule-source-v1', id, source_url_nonce, source_url_sealed FROM schedules WHERE organization_id = @organizationId
+            UNION ALL
+            SELECT 'oe-member-identity-v1', id, identity_nonce, identity_sealed FROM members WHERE organization_id = @organizationId
             """, new { organizationId }).ToList();
     }
 
@@ -108,6 +116,8 @@ public sealed class ErasureTests : IDisposable
             // A delta too: a snapshot is stored as its columns only, a delta also as record segments; the backup holds both.
             await gone.UploadOkAsync(theirs, Records.Range("Z", 40, 5), delta: true);
             await gone.ShareAsync(theirs, "counts");
+            await Expect(await gone.Http.PostAsJsonAsync("/v1/members",
+                new { email = MemberEmail, password = Password, displayName = MemberName, role = "viewer" }), HttpStatusCode.Created);
             await Expect(await gone.Http.PostAsJsonAsync("/v1/webhooks",
                 new { url = "https://hooks.zanzibar.example/in/" + HookToken, events = new[] { "sync.failed" } }), HttpStatusCode.Created);
             await Expect(await gone.Http.PostAsJsonAsync("/v1/schedules", new
@@ -135,13 +145,16 @@ public sealed class ErasureTests : IDisposable
             var backupBytes = await File.ReadAllBytesAsync(backup);
             Assert.False(Contains(backupBytes, Encoding.UTF8.GetBytes(HookToken)), "the backup holds the webhook URL's token");
             Assert.False(Contains(backupBytes, Encoding.UTF8.GetBytes(PullToken)), "the backup holds the pull URL's token");
-            var urls = SealedUrls(backup, goneId);
-            Assert.Equal(2, urls.Count);
+            foreach (var identity in new[] { MemberEmail, MemberName, "admin@zanzibar.example", "$argon2id$" })
+                Assert.False(Contains(backupBytes, Encoding.UTF8.GetBytes(identity)), $"the backup holds \"{identity}\"");
+            var urls = SealedMetadata(backup, goneId);
+            Assert.Equal(4, urls.Count); // a webhook, a schedule, the admin and the member
             using (var cipher = await keyring.ForOrganizationAsync(goneId, CancellationToken.None))
             {
                 var opened = urls.Select(u => Encoding.UTF8.GetString(cipher.Open(u.Label, u.Id, Sealed(u.Nonce, u.Data, 1)))).ToList();
                 Assert.Contains(opened, text => text.Contains(HookToken, StringComparison.Ordinal));
                 Assert.Contains(opened, text => text.Contains(PullToken, StringComparison.Ordinal));
+                Assert.Contains(opened, text => text.Contains(MemberEmail, StringComparison.Ordinal) && text.Contains(MemberName, StringComparison.Ordinal));
                 Assert.NotEmpty(cipher.OpenSegment(segments[0].VersionId, segments[0].Seq, Sealed(segments[0].Nonce, segments[0].Data, 1)));
                 Assert.NotEmpty(cipher.Open(VersionStore.SealLabel, VersionStore.SealId(columns[0].VersionId, columns[0].Part), Sealed(columns[0].Nonce, columns[0].Data, 1)));
             }
@@ -226,7 +239,7 @@ public sealed class ErasureTests : IDisposable
                         Assert.ThrowsAny<CryptographicException>(() => cipher.OpenSegment(s.VersionId, s.Seq, Sealed(s.Nonce, s.Data, version)));
                     foreach (var c in columns)
                         Assert.ThrowsAny<CryptographicException>(() => cipher.Open(VersionStore.SealLabel, VersionStore.SealId(c.VersionId, c.Part), Sealed(c.Nonce, c.Data, version)));
-                    foreach (var u in SealedUrls(backup, goneId))
+                    foreach (var u in SealedMetadata(backup, goneId))
                         Assert.ThrowsAny<CryptographicException>(() => cipher.Open(u.Label, u.Id, Sealed(u.Nonce, u.Data, version)));
                 }
             }
@@ -239,7 +252,7 @@ public sealed class ErasureTests : IDisposable
         // A log file can go between the listing and its reading (SQLite deletes the WAL when the last connection to the
         // database closes, and the app's connections close as it shuts down): a file gone holds nothing.
         foreach (var file in Directory.EnumerateFiles(_dataDirectory, "escrow.db*").Where(f => !f.Contains("before-restore")))
-            foreach (var secret in new[] { SecretName, HookToken, PullToken })
+            foreach (var secret in new[] { SecretName, HookToken, PullToken, MemberEmail, MemberName })
                 Assert.False(Contains(await ReadIfThereAsync(file), Encoding.UTF8.GetBytes(secret)), $"{Path.GetFileName(file)} still holds \"{secret}\"");
     }
 

@@ -24,8 +24,8 @@ public class CredentialCheckTests
         var org = await s.OrganizationAsync("acme");
         var other = await s.OrganizationAsync("globex");
         var admin = (await s.Accounts.ListMembersAsync(org, None))[0];
-        var viewer = new Member(Ids.New("mem"), org, "viewer@acme.example", "Viewer", "hash", Roles.Viewer, T0);
-        Assert.True(await s.Accounts.CreateMemberAsync(viewer, None));
+        var viewer = Stores.Member(org, "viewer@acme.example", Roles.Viewer);
+        Assert.True(await s.Accounts.CreateMemberAsync(viewer, ["viewer@acme.example"], None));
         var otherAdmin = (await s.Accounts.ListMembersAsync(other, None))[0];
         await s.Accounts.StartSessionAsync("session-admin", admin.Id, T0, None);
         await s.Accounts.StartSessionAsync("session-viewer", viewer.Id, T0, None);

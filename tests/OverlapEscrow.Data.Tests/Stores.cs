@@ -158,12 +158,19 @@ public sealed class Stores : IAsyncDisposable
 
     public static readonly DateTimeOffset T0 = new(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
 
+    /// <summary>
+    /// A member as the storage contract sees it: stored under a lookup (here the email itself, as the storage compares it
+    /// whatever its form) with an identity that is opaque bytes to it (sealing is Accounts.MemberIdentities' work).
+    /// </summary>
+    public static StoredMember Member(string organizationId, string emailLookup, string role) =>
+        new(Ids.New("mem"), organizationId, emailLookup, new OverlapEscrow.Application.Keys.SealedValue([1], [2], 1), role, T0);
+
     /// <summary>A new organization with an admin (its data keys live in the keyring, outside the database).</summary>
     public async Task<string> OrganizationAsync(string slug)
     {
         var id = Ids.New("org");
         var created = await Accounts.CreateOrganizationAsync(new Organization(id, slug, slug + " Inc.", T0),
-            new Member(Ids.New("mem"), id, $"admin@{slug}.example", "Admin", "hash", Roles.Admin, T0), CancellationToken.None);
+            Member(id, $"admin@{slug}.example", Roles.Admin), [$"admin@{slug}.example"], CancellationToken.None);
         Assert.True(created);
         return id;
     }

@@ -46,6 +46,7 @@ public sealed partial class Accounts(
     IAccountRepository accounts,
     ITransactions transactions,
     IKeyring keyring,
+    MemberIdentities identities,
     IPasswordHasher hasher,
     IOptions<SignupOptions> signup,
     TimeProvider time,
@@ -93,7 +94,7 @@ public sealed partial class Accounts(
             await using var uow = await transactions.BeginAsync(ct);
             if (codeHash is not null && !await uow.Accounts.UseSignupCodeAsync(codeHash, now, signup.Value.CodeAttempts, ct))
                 return new Failure.Forbidden("The sign-up code is unknown, used, expired or was tried too often.");
-            if (!await uow.Accounts.CreateOrganizationAsync(organization, admin, ct))
+            if (!await uow.Accounts.CreateOrganizationAsync(organization, await identities.StoredAsync(admin, ct), identities.Lookups(admin.Email), ct))
             {
                 if (codeHash is not null) await accounts.CountSignupCodeAttemptAsync(codeHash, ct);
                 return new Failure.Conflict(SignupConflict);
@@ -121,16 +122,17 @@ public sealed partial class Accounts(
     /// <summary>The member whose email and password these are; null otherwise (without telling which was wrong).</summary>
     public async Task<Member?> SignInAsync(string email, string password, CancellationToken ct)
     {
-        var member = await accounts.FindMemberByEmailAsync(email.Trim(), ct);
+        var stored = await accounts.FindMemberByEmailAsync(identities.Lookups(email), ct);
+        var member = await identities.OpenAsync(stored, ct);
         // Verify against a fixed hash when the email is unknown, so timing does not tell which emails exist.
         var ok = hasher.Verify(member?.PasswordHash ?? UnknownUserHash, password);
         if (member is null || !ok) return null;
         if (hasher.NeedsRehash(member.PasswordHash))
         {
             // The next sign-in after an upgrade of the scheme or its parameters replaces the stored hash (a concurrent
-            // password change wins: the replacement only applies to the hash just verified).
-            var upgraded = hasher.Hash(password);
-            if (await accounts.ReplacePasswordHashAsync(member.Id, member.PasswordHash, upgraded, ct)) member = member with { PasswordHash = upgraded };
+            // password change wins: the replacement only applies to the identity just read).
+            var upgraded = member with { PasswordHash = hasher.Hash(password) };
+            if (await accounts.ReplaceMemberIdentityAsync(stored!, await identities.StoredAsync(upgraded, ct), ct)) member = upgraded;
         }
         return member;
     }
@@ -156,7 +158,7 @@ public sealed partial class Accounts(
             await Audit(victim.OrganizationId, "member:" + victim.Id, "session.revoked", new { sessionId = use.SessionId, reason = "refresh_token_reused" }, ct);
         }
         if (use.Outcome != RefreshUseOutcome.Used) return null;
-        var member = await accounts.GetMemberAsync(use.MemberId!, ct);
+        var member = await identities.OpenAsync(await accounts.GetMemberAsync(use.MemberId!, ct), ct);
         if (member is null) return null;
         return new SignedIn(member, use.SessionId ?? await StartSessionAsync(member.Id, ct));
     }
@@ -184,10 +186,11 @@ public sealed partial class Accounts(
                 "newPassword", $"newPassword is {MinPasswordLength}-{MaxPasswordLength} characters.")
             .Check(newPassword is null || newPassword != currentPassword, "newPassword", "newPassword differs from currentPassword.");
         if (errors.Any) return new Failure.Invalid(errors.All);
-        var member = await accounts.GetMemberAsync(memberId, ct);
-        if (member is null || member.OrganizationId != caller.OrganizationId) return new Failure.NotFound("member");
+        var stored = await accounts.GetMemberAsync(memberId, ct);
+        if (stored is null || stored.OrganizationId != caller.OrganizationId) return new Failure.NotFound("member");
+        var member = (await identities.OpenAsync(stored, ct))!;
         if (!hasher.Verify(member.PasswordHash, currentPassword!)) return Failure.Invalid.Of("currentPassword", "currentPassword is wrong.");
-        if (!await accounts.ReplacePasswordHashAsync(member.Id, member.PasswordHash, hasher.Hash(newPassword!), ct))
+        if (!await accounts.ReplaceMemberIdentityAsync(stored, await identities.StoredAsync(member with { PasswordHash = hasher.Hash(newPassword!) }, ct), ct))
             return new Failure.Conflict("The password changed meanwhile; sign in again.");
         var ended = await accounts.EndOtherSessionsAsync(member.Id, sessionId, time.GetUtcNow(), "password_changed", ct);
         await Audit(caller.OrganizationId, caller.Actor, "member.password_changed", new { memberId = member.Id, sessionsEnded = ended }, ct);
@@ -196,7 +199,8 @@ public sealed partial class Accounts(
 
     public Task<Organization?> GetOrganizationAsync(string organizationId, CancellationToken ct) => accounts.GetOrganizationAsync(organizationId, ct);
 
-    public Task<IReadOnlyList<Member>> ListMembersAsync(Caller caller, CancellationToken ct) => accounts.ListMembersAsync(caller.OrganizationId, ct);
+    public async Task<IReadOnlyList<Member>> ListMembersAsync(Caller caller, CancellationToken ct) =>
+        await identities.OpenAllAsync(caller.OrganizationId, await accounts.ListMembersAsync(caller.OrganizationId, ct), ct);
 
     public async Task<Outcome<Member>> AddMemberAsync(Caller caller, MemberInput input, CancellationToken ct)
     {
@@ -206,7 +210,8 @@ public sealed partial class Accounts(
         var now = time.GetUtcNow();
         var member = NewMember(caller.OrganizationId, input.Email!, input.DisplayName, input.Password!, input.Role!, now);
         await using var uow = await transactions.BeginAsync(ct);
-        if (!await uow.Accounts.CreateMemberAsync(member, ct)) return new Failure.Conflict("That email cannot be added as a member.");
+        if (!await uow.Accounts.CreateMemberAsync(await identities.StoredAsync(member, ct), identities.Lookups(member.Email), ct))
+            return new Failure.Conflict("That email cannot be added as a member.");
         await uow.Audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, "member.added", null, new { memberId = member.Id, member.Role }), ct);
         await uow.CommitAsync(ct);
         return member;
@@ -225,7 +230,7 @@ public sealed partial class Accounts(
             await uow.Audit.AppendAsync(new AuditEntry(time.GetUtcNow(), caller.OrganizationId, caller.Actor, "member.role_changed", null, new { memberId, role }), ct);
             await uow.CommitAsync(ct);
         }
-        return (await accounts.GetMemberAsync(memberId, ct))!;
+        return (await identities.OpenAsync(await accounts.GetMemberAsync(memberId, ct), ct))!;
     }
 
     /// <summary>Removes a member: its sessions and refresh tokens go with it, and its access tokens stop working on their next request.</summary>

@@ -158,6 +158,7 @@ public sealed class DataKeyRotation(Keyring keyring, ISealedValueStore sealedVal
         SealKind.WebhookPayload => WebhookDeliverer.PayloadLabel,
         SealKind.WebhookTarget => WebhookTargets.Label,
         SealKind.ScheduleSourceUrl => ScheduleSecrets.SourceLabel,
+        SealKind.MemberIdentity => Accounts.MemberIdentities.Label,
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 }

@@ -20,7 +20,7 @@ public sealed record UploadRecord(DateTimeOffset At, string Actor, bool Committe
 
 /// <summary>An organization's own populations (hidden from every partner until shared).</summary>
 public sealed class PopulationCatalog(IPopulationRepository populations, ITransactions transactions, TimeProvider time,
-    IAuditRepository audit, IAccountRepository accounts, PopulationDataCache data)
+    IAuditRepository audit, IAccountRepository accounts, Accounts.MemberIdentities identities, PopulationDataCache data)
 {
     public const int MaxRecentUploads = 50;
 
@@ -54,7 +54,8 @@ public sealed class PopulationCatalog(IPopulationRepository populations, ITransa
         if (limit is < 1 or > MaxRecentUploads) return Failure.Invalid.Of("limit", $"limit is between 1 and {MaxRecentUploads}.");
         if (await populations.GetAsync(caller.OrganizationId, populationId, ct) is null) return new Failure.NotFound("population");
         var events = await audit.ListLatestForPopulationAsync(caller.OrganizationId, ["population.uploaded", "population.upload_refused"], populationId, limit, ct);
-        var members = (await accounts.ListMembersAsync(caller.OrganizationId, ct)).ToDictionary(m => "member:" + m.Id, m => m.Email);
+        var members = (await identities.OpenAllAsync(caller.OrganizationId, await accounts.ListMembersAsync(caller.OrganizationId, ct), ct))
+            .ToDictionary(m => "member:" + m.Id, m => m.Email);
         return events.Select(e => Record(e, members)).ToList();
     }
 

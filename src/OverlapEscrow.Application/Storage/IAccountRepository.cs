@@ -21,6 +21,15 @@ public enum RefreshUseOutcome
 }
 
 /// <summary>The outcome of using a refresh token, with its member and session when it was used or replayed.</summary>
+/// <summary>
+/// A member as stored: its email, display name and password hash sealed together under the organization's data key
+/// (<see cref="Identity"/>), found by the keyed lookup of its email (<see cref="EmailLookup"/>, Accounts.MemberIdentities).
+/// A row stored before identities were sealed (migration 2026-12-04-0022) and not sealed at a start yet has its email as
+/// <see cref="EmailLookup"/> and the member in <see cref="Plain"/>.
+/// </summary>
+public sealed record StoredMember(string Id, string OrganizationId, string EmailLookup, SealedValue? Identity, string Role, DateTimeOffset CreatedAt,
+    Member? Plain = null);
+
 public sealed record RefreshUse(RefreshUseOutcome Outcome, string? MemberId, string? SessionId);
 
 /// <summary>What changing a member came to.</summary>
@@ -31,7 +40,7 @@ public enum MemberChangeOutcome { Changed, NotFound, LastAdmin }
 public interface IAccountRepository
 {
     /// <summary>Creates an organization and its first admin, atomically; false when the slug or email is taken. Its keys are in the keyring, not here.</summary>
-    Task<bool> CreateOrganizationAsync(Organization organization, Member admin, CancellationToken ct);
+    Task<bool> CreateOrganizationAsync(Organization organization, StoredMember admin, IReadOnlyList<string> emailLookups, CancellationToken ct);
     Task<Organization?> GetOrganizationAsync(string organizationId, CancellationToken ct);
     Task<Organization?> FindOrganizationBySlugAsync(string slug, CancellationToken ct);
     Task<IReadOnlyDictionary<string, Organization>> GetOrganizationsAsync(IEnumerable<string> organizationIds, CancellationToken ct);
@@ -45,20 +54,31 @@ public interface IAccountRepository
     /// <summary>Forgets the database's copy of an organization's data key once the keyring holds it.</summary>
     Task ClearLegacyKeyAsync(string organizationId, CancellationToken ct);
 
-    /// <summary>Adds a member; false when the email is already registered.</summary>
-    Task<bool> CreateMemberAsync(Member member, CancellationToken ct);
-    Task<Member?> FindMemberByEmailAsync(string email, CancellationToken ct);
-    Task<Member?> GetMemberAsync(string memberId, CancellationToken ct);
-    Task<IReadOnlyList<Member>> ListMembersAsync(string organizationId, CancellationToken ct);
+    /// <summary>Adds a member; false when a member is stored under any of <paramref name="emailLookups"/> (every form its email may be stored under).</summary>
+    Task<bool> CreateMemberAsync(StoredMember member, IReadOnlyList<string> emailLookups, CancellationToken ct);
+
+    /// <summary>The member stored under one of <paramref name="emailLookups"/>.</summary>
+    Task<StoredMember?> FindMemberByEmailAsync(IReadOnlyList<string> emailLookups, CancellationToken ct);
+    Task<StoredMember?> GetMemberAsync(string memberId, CancellationToken ct);
+    Task<IReadOnlyList<StoredMember>> ListMembersAsync(string organizationId, CancellationToken ct);
+
+    /// <summary>
+    /// Members whose identity is stored in plaintext, or whose lookup does not start with <paramref name="lookupPrefix"/>
+    /// (made under an older token key), by id after <paramref name="afterId"/>.
+    /// </summary>
+    Task<IReadOnlyList<StoredMember>> ListMembersToSealAsync(string lookupPrefix, string? afterId, int limit, CancellationToken ct);
+
+    /// <summary>
+    /// Replaces a member's lookup and sealed identity (a password change, a re-keyed lookup, a legacy row sealed) only
+    /// while the row is still as <paramref name="expected"/> was read (a compare-and-set); false otherwise.
+    /// </summary>
+    Task<bool> ReplaceMemberIdentityAsync(StoredMember expected, StoredMember replacement, CancellationToken ct);
 
     /// <summary>Changes a member's role, locking the organization's row; refuses to leave the organization without an admin.</summary>
     Task<MemberChangeOutcome> ChangeMemberRoleAsync(string organizationId, string memberId, string role, CancellationToken ct);
 
     /// <summary>Removes a member (its sessions and refresh tokens go with it), locking the organization's row; refuses to remove the last admin.</summary>
     Task<MemberChangeOutcome> RemoveMemberAsync(string organizationId, string memberId, CancellationToken ct);
-
-    /// <summary>Replaces a member's password hash if it is still <paramref name="expectedHash"/> (a concurrent change wins); false otherwise.</summary>
-    Task<bool> ReplacePasswordHashAsync(string memberId, string expectedHash, string newHash, CancellationToken ct);
 
     /// <summary>Opens a session (a family of refresh tokens, RFC 9700 §4.14.2) for a member.</summary>
     Task StartSessionAsync(string sessionId, string memberId, DateTimeOffset at, CancellationToken ct);

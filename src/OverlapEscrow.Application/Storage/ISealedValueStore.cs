@@ -43,6 +43,9 @@ public enum SealKind
 
     /// <summary>A pull schedule's source URL, under its organization's key (row id: the schedule id).</summary>
     ScheduleSourceUrl,
+
+    /// <summary>A member's email, display name and password hash, under its organization's key (row id: the member id).</summary>
+    MemberIdentity,
 }
 
 /// <summary>One stored sealed value, with what locates it.</summary>

@@ -7,7 +7,7 @@ namespace OverlapEscrow.Data.Accounts;
 
 internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
 {
-    public async Task<bool> CreateOrganizationAsync(Organization organization, Member admin, CancellationToken ct)
+    public async Task<bool> CreateOrganizationAsync(Organization organization, StoredMember admin, IReadOnlyList<string> emailLookups, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
@@ -21,7 +21,7 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
             ON CONFLICT DO NOTHING
             """,
             new { organization.Id, organization.Slug, organization.Name, none = NoKey, CreatedAt = Time.ToUnixMs(organization.CreatedAt) });
-        if (created != 1 || !await InsertMemberAsync(db, admin)) return false;
+        if (created != 1 || !await InsertMemberAsync(db, admin, emailLookups)) return false;
         await tx.CommitAsync();
         return true;
     }
@@ -104,12 +104,22 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
         return MemberChangeOutcome.Changed;
     }
 
-    public async Task<bool> ReplacePasswordHashAsync(string memberId, string expectedHash, string newHash, CancellationToken ct)
+    public async Task<bool> ReplaceMemberIdentityAsync(StoredMember expected, StoredMember replacement, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
+        var sealedIdentity = MemberRow.Sealed(replacement);
+        var args = new
+        {
+            expected.Id, expectedEmail = expected.EmailLookup, expectedNonce = expected.Identity?.Nonce, email = replacement.EmailLookup,
+            nonce = sealedIdentity.Nonce, @sealed = sealedIdentity.Ciphertext, keyVersion = sealedIdentity.KeyVersion,
+        };
+        // The row as read: its lookup, and its sealed identity's nonce (or none, for a row not sealed yet).
         return await db.ExecuteAsync(
-            "UPDATE members SET password_hash = @newHash WHERE id = @memberId AND password_hash = @expectedHash",
-            new { memberId, expectedHash, newHash }) == 1;
+            $"""
+            UPDATE members SET email = @email, display_name = '', password_hash = '',
+                identity_nonce = @nonce, identity_sealed = @sealed, identity_key_version = @keyVersion
+            WHERE id = @Id AND email = @expectedEmail AND {(expected.Identity is null ? "identity_nonce IS NULL" : "identity_nonce = @expectedNonce")}
+            """, args) == 1;
     }
 
     public async Task StartSessionAsync(string sessionId, string memberId, DateTimeOffset at, CancellationToken ct)
@@ -205,34 +215,57 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
             """, new { memberId, sessionId, at = Time.ToUnixMs(at), reason });
     }
 
-    public async Task<bool> CreateMemberAsync(Member member, CancellationToken ct)
+    public async Task<bool> CreateMemberAsync(StoredMember member, IReadOnlyList<string> emailLookups, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
-        return await InsertMemberAsync(db, member);
+        await using var tx = await db.BeginWriteAsync();
+        if (!await InsertMemberAsync(db, member, emailLookups)) return false;
+        await tx.CommitAsync();
+        return true;
     }
 
-    /// <summary>Inserts a member unless its email is taken (the unique index decides, also between racing requests).</summary>
-    private static async Task<bool> InsertMemberAsync(Db db, Member member) =>
-        await db.ExecuteAsync(
+    /// <summary>
+    /// Inserts a member unless its email is taken: stored under another form (a lookup under an older token key, a row
+    /// not sealed yet) — checked in the write transaction — or under the same lookup (the unique index decides, also
+    /// between racing requests).
+    /// </summary>
+    private static async Task<bool> InsertMemberAsync(Db db, StoredMember member, IReadOnlyList<string> emailLookups)
+    {
+        if (await db.ScalarAsync<long>($"SELECT COUNT(*) FROM members WHERE {db.Dialect.In("email", "emailLookups")}", new { emailLookups = emailLookups.ToArray() }) > 0)
+            return false;
+        return await db.ExecuteAsync(
             """
-            INSERT INTO members (id, organization_id, email, display_name, password_hash, role, created_at)
-            VALUES (@Id, @OrganizationId, @Email, @DisplayName, @PasswordHash, @Role, @CreatedAt)
+            INSERT INTO members (id, organization_id, email, display_name, password_hash, role, created_at, identity_nonce, identity_sealed, identity_key_version)
+            VALUES (@Id, @OrganizationId, @Email, '', '', @Role, @CreatedAt, @IdentityNonce, @IdentitySealed, @IdentityKeyVersion)
             ON CONFLICT DO NOTHING
             """, MemberRow.From(member)) == 1;
-
-    public async Task<Member?> FindMemberByEmailAsync(string email, CancellationToken ct)
-    {
-        await using var db = await scope.OpenAsync(ct);
-        return (await db.FirstOrDefaultAsync<MemberRow>("SELECT * FROM members WHERE email = @email", new { email }))?.ToDomain();
     }
 
-    public async Task<Member?> GetMemberAsync(string memberId, CancellationToken ct)
+    public async Task<StoredMember?> FindMemberByEmailAsync(IReadOnlyList<string> emailLookups, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.FirstOrDefaultAsync<MemberRow>($"SELECT * FROM members WHERE {db.Dialect.In("email", "emailLookups")}",
+            new { emailLookups = emailLookups.ToArray() }))?.ToDomain();
+    }
+
+    public async Task<IReadOnlyList<StoredMember>> ListMembersToSealAsync(string lookupPrefix, string? afterId, int limit, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return (await db.QueryAsync<MemberRow>(
+            """
+            SELECT * FROM members
+            WHERE (identity_sealed IS NULL OR substr(email, 1, length(@lookupPrefix)) <> @lookupPrefix) AND id > @afterId
+            ORDER BY id LIMIT @limit
+            """, new { lookupPrefix, afterId = afterId ?? "", limit })).Select(m => m.ToDomain()).ToList();
+    }
+
+    public async Task<StoredMember?> GetMemberAsync(string memberId, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         return (await db.FirstOrDefaultAsync<MemberRow>("SELECT * FROM members WHERE id = @memberId", new { memberId }))?.ToDomain();
     }
 
-    public async Task<IReadOnlyList<Member>> ListMembersAsync(string organizationId, CancellationToken ct)
+    public async Task<IReadOnlyList<StoredMember>> ListMembersAsync(string organizationId, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         return (await db.QueryAsync<MemberRow>(

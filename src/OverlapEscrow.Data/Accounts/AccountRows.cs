@@ -44,13 +44,24 @@ internal sealed class MemberRow
     public string PasswordHash { get; init; } = "";
     public string Role { get; init; } = "";
     public long CreatedAt { get; init; }
+    public byte[]? IdentityNonce { get; init; }
+    public byte[]? IdentitySealed { get; init; }
+    public long? IdentityKeyVersion { get; init; }
 
-    public Member ToDomain() => new(Id, OrganizationId, Email, DisplayName, PasswordHash, Role, Time.FromUnixMs(CreatedAt));
+    /// <summary>A sealed row holds its email's lookup in email; a row not sealed yet, the email itself and the rest in plaintext.</summary>
+    public StoredMember ToDomain() => IdentityNonce is not null && IdentitySealed is not null
+        ? new(Id, OrganizationId, Email, new SealedValue(IdentityNonce, IdentitySealed, (int)(IdentityKeyVersion ?? 1)), Role, Time.FromUnixMs(CreatedAt))
+        : new(Id, OrganizationId, Email, null, Role, Time.FromUnixMs(CreatedAt),
+            new Member(Id, OrganizationId, Email, DisplayName, PasswordHash, Role, Time.FromUnixMs(CreatedAt)));
 
-    public static object From(Member m) => new
+    /// <summary>The parameters of an insert: only a sealed member is written (display_name and password_hash stay empty).</summary>
+    public static object From(StoredMember m) => new
     {
-        m.Id, m.OrganizationId, m.Email, m.DisplayName, m.PasswordHash, m.Role, CreatedAt = Time.ToUnixMs(m.CreatedAt),
+        m.Id, m.OrganizationId, Email = m.EmailLookup, m.Role, CreatedAt = Time.ToUnixMs(m.CreatedAt),
+        IdentityNonce = Sealed(m).Nonce, IdentitySealed = Sealed(m).Ciphertext, IdentityKeyVersion = Sealed(m).KeyVersion,
     };
+
+    public static SealedValue Sealed(StoredMember m) => m.Identity ?? throw new ArgumentException("A member is written sealed.", nameof(m));
 }
 
 internal sealed class ApiKeyRow

@@ -135,6 +135,15 @@ internal sealed class SealedValueRepository(IDbScope scope) : ISealedValueStore
             UPDATE schedules SET source_url_nonce = @newNonce, source_url_sealed = @newData, source_url_key_version = @newVersion
             WHERE id = @rowId AND organization_id = @organizationId AND source_url_nonce = @oldNonce
             """),
+        [SealKind.MemberIdentity] = new(
+            """
+            SELECT id AS row_id, 0 AS seq, identity_nonce AS nonce, identity_sealed AS data, identity_key_version AS key_version
+            FROM members WHERE organization_id = @organizationId AND identity_sealed IS NOT NULL
+            """,
+            """
+            UPDATE members SET identity_nonce = @newNonce, identity_sealed = @newData, identity_key_version = @newVersion
+            WHERE id = @rowId AND organization_id = @organizationId AND identity_nonce = @oldNonce
+            """),
     };
 
     public async Task<IReadOnlyList<StoredSeal>> ListNotUnderAsync(string organizationId, SealKind kind, int keyVersion, string afterRowId, long afterSeq, int limit,
