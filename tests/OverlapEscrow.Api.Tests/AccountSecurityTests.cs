@@ -177,7 +177,7 @@ public sealed class AccountSecurityTests : IDisposable
         var accounts = _app.Services.GetRequiredService<IAccountRepository>();
         async Task<(StoredMember Stored, Member Member)> ReadAsync()
         {
-            var stored = (await accounts.FindMemberByEmailAsync(identities.Lookups(email), CancellationToken.None))!;
+            var stored = (await accounts.FindMemberByEmailAsync(identities.Forms(email), CancellationToken.None))!;
             return (stored, (await identities.OpenAsync(stored, CancellationToken.None))!);
         }
         var (stored, member) = await ReadAsync();

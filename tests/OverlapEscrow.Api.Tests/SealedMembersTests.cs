@@ -158,12 +158,73 @@ public sealed class SealedMembersTests : IDisposable
         // The older lookup still counts: the email cannot be registered again under the newer one.
         await ExpectProblem(await org.Http.PostAsJsonAsync("/v1/members", new { email = Email, password = Password, role = "viewer" }), HttpStatusCode.Conflict);
 
+        // The older token key cannot go while a member is found by a lookup made under it…
+        var administration = _app.Services.GetRequiredService<KeyAdministration>();
+        var refused = await administration.RetireTokenKeyAsync(1, CancellationToken.None);
+        Assert.Contains("2 members", refused.Failure!.Detail);
+        Assert.Equal(2, secrets.Versions(SecretKind.Token).Count);
+
         Assert.Equal(2, await Identities.SealLegacyAsync(CancellationToken.None));
         using (var db = _app.OpenDatabase())
             Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM members WHERE email NOT LIKE 'e2:%'"));
-        // Now the older token key can go without anyone losing their sign-in.
-        secrets.Retire(SecretKind.Token, 1);
+        // …and once the lookups are made again under the newer one, it goes without anyone losing their sign-in.
+        Assert.Equal(1, (await administration.RetireTokenKeyAsync(1, CancellationToken.None)).Value);
         await AssertReadableAsync(org);
+    }
+
+    [Fact]
+    public async Task ALookupTypedAsTheEmailSignsNoOneIn()
+    {
+        await OrganizationWithMemberAsync();
+        string lookup;
+        using (var db = _app.OpenDatabase())
+            lookup = db.ExecuteScalar<string>("SELECT email FROM members WHERE role = 'viewer'")!;
+        Assert.Equal(Identities.Lookup(Email), lookup); // the control: it is the member's lookup
+        Assert.Equal(HttpStatusCode.Unauthorized, await SignInAsync(lookup));
+        Assert.Equal(HttpStatusCode.OK, await SignInAsync(Email));
+    }
+
+    [Fact]
+    public async Task TwoStoredAddressesThatOneLookupCannotTellApartDoNotStopAStartAndTheFirstStillSignsIn()
+    {
+        var org = await OrganizationWithMemberAsync();
+        // SQLite compared addresses without regard to ASCII case only, so both of these could be stored before sealing;
+        // the lookup lower-cases every letter, so they share one.
+        var hash = _app.Services.GetRequiredService<IPasswordHasher>().Hash(Password);
+        using (var db = _app.OpenDatabase())
+            foreach (var (id, email) in new[] { ("mem_jurgen_1", "jürgen@sealed-members.example"), ("mem_jurgen_2", "JÜRGEN@sealed-members.example") })
+                db.Execute(
+                    """
+                    INSERT INTO members (id, organization_id, email, display_name, password_hash, role, created_at)
+                    VALUES (@id, @org, @email, 'Jürgen', @hash, 'viewer', 1)
+                    """, new { id, org = org.Id, email, hash });
+
+        await StartSteps.RunAsync(_app.Services, CancellationToken.None);
+
+        using (var db = _app.OpenDatabase())
+            Assert.Equal(["mem_jurgen_2"], db.Query<string>("SELECT id FROM members WHERE identity_sealed IS NULL").ToList());
+        Assert.Contains(_app.Logs, l => l.Contains("1 members stay unsealed", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, await SignInAsync("jürgen@sealed-members.example"));
+        await AssertReadableAsync(org);
+    }
+
+    [Fact]
+    public async Task AMemberWhoseIdentityNoKeyOpensIsAnUnknownEmailAtSignInAndTheOthersGoOn()
+    {
+        var org = await OrganizationWithMemberAsync();
+        // What a restore of a backup older than a finished data-key rotation leaves: an identity no key present opens.
+        using (var db = _app.OpenDatabase())
+            db.Execute("UPDATE members SET identity_key_version = 7 WHERE role = 'viewer'");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await SignInAsync(Email));
+        Assert.Equal(HttpStatusCode.OK, await SignInAsync("admin@sealed-members.example"));
+        var members = JsonNode.Parse(await org.Http.GetStringAsync("/v1/members"))!.AsArray();
+        Assert.Equal(["admin@sealed-members.example"], members.Select(m => m!["email"]!.GetValue<string>()));
+        // A token-key change's re-keying at a start passes it by.
+        _app.Services.GetRequiredService<EscrowSecrets>().CreateNext(SecretKind.Token);
+        await StartSteps.RunAsync(_app.Services, CancellationToken.None);
+        Assert.Equal(HttpStatusCode.OK, await SignInAsync("admin@sealed-members.example"));
+        Assert.Empty(_app.Exceptions);
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public class CredentialCheckTests
         var other = await s.OrganizationAsync("globex");
         var admin = (await s.Accounts.ListMembersAsync(org, None))[0];
         var viewer = Stores.Member(org, "viewer@acme.example", Roles.Viewer);
-        Assert.True(await s.Accounts.CreateMemberAsync(viewer, ["viewer@acme.example"], None));
+        Assert.True(await s.Accounts.CreateMemberAsync(viewer, Stores.Forms("viewer@acme.example"), None));
         var otherAdmin = (await s.Accounts.ListMembersAsync(other, None))[0];
         await s.Accounts.StartSessionAsync("session-admin", admin.Id, T0, None);
         await s.Accounts.StartSessionAsync("session-viewer", viewer.Id, T0, None);

@@ -123,9 +123,9 @@ public class MigrationTests
     {
         await using var s = await CreateAsync("postgres");
         await s.OrganizationAsync("acme");
-        Assert.NotNull(await s.Accounts.FindMemberByEmailAsync(["ADMIN@Acme.Example"], None));
+        Assert.NotNull(await s.Accounts.FindMemberByEmailAsync(Stores.Forms("ADMIN@Acme.Example"), None));
         var other = await s.OrganizationAsync("globex");
         // The unique index decides (no other form is named, so the check before the insert finds nothing).
-        Assert.False(await s.Accounts.CreateMemberAsync(Stores.Member(other, "Admin@ACME.example", Domain.Accounts.Roles.Admin), ["someone@else.example"], None));
+        Assert.False(await s.Accounts.CreateMemberAsync(Stores.Member(other, "Admin@ACME.example", Domain.Accounts.Roles.Admin), Stores.Forms("someone@else.example"), None));
     }
 }

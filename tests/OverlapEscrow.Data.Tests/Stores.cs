@@ -163,14 +163,18 @@ public sealed class Stores : IAsyncDisposable
     /// whatever its form) with an identity that is opaque bytes to it (sealing is Accounts.MemberIdentities' work).
     /// </summary>
     public static StoredMember Member(string organizationId, string emailLookup, string role) =>
-        new(Ids.New("mem"), organizationId, emailLookup, new OverlapEscrow.Application.Keys.SealedValue([1], [2], 1), role, T0);
+        new(Ids.New("mem"), organizationId, emailLookup, new OverlapEscrow.Application.Keys.SealedValue(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12), [2], 1),
+            role, T0);
+
+    /// <summary>The forms <see cref="Member"/>'s lookup is matched under: itself, as a lookup of a sealed row.</summary>
+    public static EmailForms Forms(string emailLookup) => new([emailLookup], emailLookup);
 
     /// <summary>A new organization with an admin (its data keys live in the keyring, outside the database).</summary>
     public async Task<string> OrganizationAsync(string slug)
     {
         var id = Ids.New("org");
         var created = await Accounts.CreateOrganizationAsync(new Organization(id, slug, slug + " Inc.", T0),
-            Member(id, $"admin@{slug}.example", Roles.Admin), [$"admin@{slug}.example"], CancellationToken.None);
+            Member(id, $"admin@{slug}.example", Roles.Admin), Forms($"admin@{slug}.example"), CancellationToken.None);
         Assert.True(created);
         return id;
     }

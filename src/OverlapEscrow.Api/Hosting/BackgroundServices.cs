@@ -26,8 +26,8 @@ public sealed class StartupTasks(IServiceProvider services, IStorageMigrations m
 
     /// <summary>
     /// The SQLite database, its log and shared-memory files readable by the service's user only (SQLite makes them with
-    /// the process's umask, usually world-readable): they hold in clear what is not sealed per organization — names,
-    /// members' emails and password hashes, endpoints. Backups are written owner-only too (DatabaseMaintenance).
+    /// the process's umask, usually world-readable): they hold in clear what is not sealed per organization — names, the
+    /// partnership graph, counts, sharing rules. Backups are written owner-only too (DatabaseMaintenance).
     /// </summary>
     private static void RestrictToOwner(string databasePath)
     {

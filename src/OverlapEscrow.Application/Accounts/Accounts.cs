@@ -94,7 +94,8 @@ public sealed partial class Accounts(
             await using var uow = await transactions.BeginAsync(ct);
             if (codeHash is not null && !await uow.Accounts.UseSignupCodeAsync(codeHash, now, signup.Value.CodeAttempts, ct))
                 return new Failure.Forbidden("The sign-up code is unknown, used, expired or was tried too often.");
-            if (!await uow.Accounts.CreateOrganizationAsync(organization, await identities.StoredAsync(admin, ct), identities.Lookups(admin.Email), ct))
+            var forms = identities.Forms(admin.Email, fresh: true); // first: the key files read again, then sealed under the newest
+            if (!await uow.Accounts.CreateOrganizationAsync(organization, await identities.StoredAsync(admin, ct), forms, ct))
             {
                 if (codeHash is not null) await accounts.CountSignupCodeAttemptAsync(codeHash, ct);
                 return new Failure.Conflict(SignupConflict);
@@ -122,8 +123,18 @@ public sealed partial class Accounts(
     /// <summary>The member whose email and password these are; null otherwise (without telling which was wrong).</summary>
     public async Task<Member?> SignInAsync(string email, string password, CancellationToken ct)
     {
-        var stored = await accounts.FindMemberByEmailAsync(identities.Lookups(email), ct);
-        var member = await identities.OpenAsync(stored, ct);
+        var forms = identities.Forms(email);
+        var stored = await accounts.FindMemberByEmailAsync(forms, ct);
+        // A miss may be a token key this instance has not seen yet (another instance's start re-made the lookups under it).
+        if (stored is null && identities.Outdated(forms = identities.Forms(email, fresh: true))) stored = await accounts.FindMemberByEmailAsync(forms, ct);
+        Member? member;
+        try { member = await identities.OpenAsync(stored, ct); }
+        catch (Exception e) when (e is CryptographicException or MissingKeyException or OrganizationGoneException)
+        {
+            // Answered as an unknown email (a restore older than a data-key rotation, a keyring not found, an erasure under way).
+            logger.LogWarning("Member {MemberId} cannot sign in: its identity cannot be opened ({Reason})", stored!.Id, e.GetType().Name);
+            member = null;
+        }
         // Verify against a fixed hash when the email is unknown, so timing does not tell which emails exist.
         var ok = hasher.Verify(member?.PasswordHash ?? UnknownUserHash, password);
         if (member is null || !ok) return null;
@@ -210,7 +221,8 @@ public sealed partial class Accounts(
         var now = time.GetUtcNow();
         var member = NewMember(caller.OrganizationId, input.Email!, input.DisplayName, input.Password!, input.Role!, now);
         await using var uow = await transactions.BeginAsync(ct);
-        if (!await uow.Accounts.CreateMemberAsync(await identities.StoredAsync(member, ct), identities.Lookups(member.Email), ct))
+        var forms = identities.Forms(member.Email, fresh: true); // first: the key files read again, then sealed under the newest
+        if (!await uow.Accounts.CreateMemberAsync(await identities.StoredAsync(member, ct), forms, ct))
             return new Failure.Conflict("That email cannot be added as a member.");
         await uow.Audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, "member.added", null, new { memberId = member.Id, member.Role }), ct);
         await uow.CommitAsync(ct);

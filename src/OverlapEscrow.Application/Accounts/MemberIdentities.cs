@@ -29,9 +29,20 @@ public sealed class MemberIdentities(IKeyring keyring, EscrowSecrets secrets, IA
     /// <summary>The email's lookup under the newest token key: what a new or re-sealed member is stored under.</summary>
     public string Lookup(string email) => Lookup(secrets.Current(SecretKind.Token), email);
 
-    /// <summary>Every form a member with this email may be stored under: its lookup under each token key present, and the email itself (a row not sealed yet).</summary>
-    public IReadOnlyList<string> Lookups(string email) =>
-        [.. secrets.Versions(SecretKind.Token).Select(key => Lookup(key, email)), email.Trim()];
+    /// <summary>
+    /// Every form a member with this email may be stored under: its lookup under each token key present (matched against
+    /// sealed rows only), and the address itself (matched against rows not sealed yet only). <paramref name="fresh"/>:
+    /// read the key files again first (instances see a new token key within 30 seconds otherwise).
+    /// </summary>
+    public EmailForms Forms(string email, bool fresh = false)
+    {
+        if (fresh) secrets.Rescan();
+        return new EmailForms([.. secrets.Versions(SecretKind.Token).Select(key => Lookup(key, email))], email.Trim());
+    }
+
+    /// <summary>Whether the token keys present are others than when <paramref name="forms"/> was made.</summary>
+    public bool Outdated(EmailForms forms) => secrets.Versions(SecretKind.Token).Count != forms.Lookups.Count
+        || !secrets.Versions(SecretKind.Token).Select(k => Prefix(k.Version)).SequenceEqual(forms.Lookups.Select(l => l[..(l.IndexOf(':') + 1)]));
 
     private static string Prefix(int version) => "e" + version.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":";
 
@@ -40,8 +51,10 @@ public sealed class MemberIdentities(IKeyring keyring, EscrowSecrets secrets, IA
         var key = HKDF.DeriveKey(HashAlgorithmName.SHA256, tokenKey.Key, 32, salt: [], info: Encoding.UTF8.GetBytes(LookupInfo));
         try
         {
-            // Lower-case hex: the column compares without regard to case.
-            return Prefix(tokenKey.Version) + Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(email.Trim().ToLowerInvariant())));
+            // The address in Unicode normal form C, in lower case; the lookup in lower-case hex (the column compares without
+            // regard to case).
+            var normalized = email.Trim().Normalize(NormalizationForm.FormC).ToLowerInvariant();
+            return Prefix(tokenKey.Version) + Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(normalized)));
         }
         finally
         {
@@ -79,12 +92,24 @@ public sealed class MemberIdentities(IKeyring keyring, EscrowSecrets secrets, IA
         return Open(cipher, stored);
     }
 
-    /// <summary>Members of one organization, opened with one cipher.</summary>
+    /// <summary>
+    /// Members of one organization, opened with one cipher. A member whose identity no key present opens (a restore of a
+    /// backup older than a finished data-key rotation) is left out, with a warning.
+    /// </summary>
     public async Task<IReadOnlyList<Member>> OpenAllAsync(string organizationId, IReadOnlyList<StoredMember> stored, CancellationToken ct)
     {
         if (stored.Count == 0) return [];
         using var cipher = await keyring.ForOrganizationAsync(organizationId, ct);
-        return stored.Select(m => Open(cipher, m)).ToList();
+        var opened = new List<Member>(stored.Count);
+        foreach (var member in stored)
+        {
+            try { opened.Add(Open(cipher, member)); }
+            catch (CryptographicException)
+            {
+                logger.LogWarning("The identity of member {MemberId} cannot be opened with any data key the keyring holds", member.Id);
+            }
+        }
+        return opened;
     }
 
     /// <summary>
@@ -95,18 +120,28 @@ public sealed class MemberIdentities(IKeyring keyring, EscrowSecrets secrets, IA
     public async Task<int> SealLegacyAsync(CancellationToken ct)
     {
         var current = secrets.Current(SecretKind.Token);
-        var sealedRows = await LegacySealing.SealAsync(keyring, after => accounts.ListMembersToSealAsync(Prefix(current.Version), after, LegacySealing.Batch, ct),
+        var prefix = Prefix(current.Version);
+        var sealedRows = await LegacySealing.SealAsync(keyring, after => accounts.ListMembersToSealAsync(prefix, after, LegacySealing.Batch, ct),
             m => m.Id, m => m.OrganizationId,
-            (cipher, m) =>
+            async (cipher, m) =>
             {
-                var member = Open(cipher, m);
-                return accounts.ReplaceMemberIdentityAsync(m, new StoredMember(m.Id, m.OrganizationId, Lookup(current, member.Email), Seal(cipher, member), m.Role, m.CreatedAt), ct);
+                Member member;
+                try { member = Open(cipher, m); }
+                catch (CryptographicException) { return false; } // under a data key no longer held: left as it is, counted below
+                return await accounts.ReplaceMemberIdentityAsync(m,
+                    new StoredMember(m.Id, m.OrganizationId, Lookup(current, member.Email), Seal(cipher, member), m.Role, m.CreatedAt), ct);
             }, logger, "member identities", ct);
         if (sealedRows > 0)
         {
             logger.LogInformation("Sealed or re-keyed the identities of {Count} members", sealedRows);
             await database.TryPurgeDeletedContentAsync(logger, "sealing member identities", ct);
         }
+        var left = await accounts.ListMembersToSealAsync(prefix, null, LegacySealing.Batch, ct);
+        if (left.Count > 0)
+            logger.LogWarning(
+                "{Count} members stay unsealed or under an older token key's lookup (for example {MemberId}): their organization has no key in the keyring, "
+                + "their identity is under a data key no longer held, or their email is stored twice (two addresses that differ only in the case of a "
+                + "letter outside ASCII); they sign in as before while the token key they were stored under is present", left.Count, left[0].Id);
         return sealedRows;
     }
 }

@@ -285,6 +285,11 @@ public sealed class KeyAdministration(EscrowSecrets secrets, Keyring keyring, Es
         var behind = await populations.PopulationsNotKeyedUnderAsync(newer[^1], ct);
         if (behind.Count > 0)
             return new Failure.Conflict($"{behind.Count} populations have not been uploaded since token key {newer[^1]} was added (for example {string.Join(", ", behind.Take(5).Select(b => b.OrganizationId + "/" + b.PopulationId))}); their partners would stop matching them.");
+        // Members' email lookups are derived from the token key; the start's steps (run before this command) made them
+        // again under the newest one, and any left under this version could not sign in once it is gone.
+        var members = await accounts.CountMembersUnderLookupAsync("e" + version.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":", ct);
+        if (members > 0)
+            return new Failure.Conflict($"{members} members are still found by a lookup made under token key {version} (the start's log says why they could not be made again); they could not sign in once it is gone.");
         secrets.Retire(SecretKind.Token, version);
         return version;
     }

@@ -20,7 +20,6 @@ public enum RefreshUseOutcome
     Invalid,
 }
 
-/// <summary>The outcome of using a refresh token, with its member and session when it was used or replayed.</summary>
 /// <summary>
 /// A member as stored: its email, display name and password hash sealed together under the organization's data key
 /// (<see cref="Identity"/>), found by the keyed lookup of its email (<see cref="EmailLookup"/>, Accounts.MemberIdentities).
@@ -30,6 +29,13 @@ public enum RefreshUseOutcome
 public sealed record StoredMember(string Id, string OrganizationId, string EmailLookup, SealedValue? Identity, string Role, DateTimeOffset CreatedAt,
     Member? Plain = null);
 
+/// <summary>
+/// The forms a member with one email may be stored under: its keyed lookups (one per token key present), matched only
+/// against sealed rows, and the address itself, matched only against a row not sealed yet.
+/// </summary>
+public sealed record EmailForms(IReadOnlyList<string> Lookups, string Address);
+
+/// <summary>The outcome of using a refresh token, with its member and session when it was used or replayed.</summary>
 public sealed record RefreshUse(RefreshUseOutcome Outcome, string? MemberId, string? SessionId);
 
 /// <summary>What changing a member came to.</summary>
@@ -40,7 +46,7 @@ public enum MemberChangeOutcome { Changed, NotFound, LastAdmin }
 public interface IAccountRepository
 {
     /// <summary>Creates an organization and its first admin, atomically; false when the slug or email is taken. Its keys are in the keyring, not here.</summary>
-    Task<bool> CreateOrganizationAsync(Organization organization, StoredMember admin, IReadOnlyList<string> emailLookups, CancellationToken ct);
+    Task<bool> CreateOrganizationAsync(Organization organization, StoredMember admin, EmailForms email, CancellationToken ct);
     Task<Organization?> GetOrganizationAsync(string organizationId, CancellationToken ct);
     Task<Organization?> FindOrganizationBySlugAsync(string slug, CancellationToken ct);
     Task<IReadOnlyDictionary<string, Organization>> GetOrganizationsAsync(IEnumerable<string> organizationIds, CancellationToken ct);
@@ -54,11 +60,14 @@ public interface IAccountRepository
     /// <summary>Forgets the database's copy of an organization's data key once the keyring holds it.</summary>
     Task ClearLegacyKeyAsync(string organizationId, CancellationToken ct);
 
-    /// <summary>Adds a member; false when a member is stored under any of <paramref name="emailLookups"/> (every form its email may be stored under).</summary>
-    Task<bool> CreateMemberAsync(StoredMember member, IReadOnlyList<string> emailLookups, CancellationToken ct);
+    /// <summary>Adds a member; false when a member is stored under any of the email's forms.</summary>
+    Task<bool> CreateMemberAsync(StoredMember member, EmailForms email, CancellationToken ct);
 
-    /// <summary>The member stored under one of <paramref name="emailLookups"/>.</summary>
-    Task<StoredMember?> FindMemberByEmailAsync(IReadOnlyList<string> emailLookups, CancellationToken ct);
+    /// <summary>The member stored under one of the email's forms (the oldest, should there be two).</summary>
+    Task<StoredMember?> FindMemberByEmailAsync(EmailForms email, CancellationToken ct);
+
+    /// <summary>How many members are stored under a lookup starting with <paramref name="lookupPrefix"/> (made under one token key version).</summary>
+    Task<long> CountMembersUnderLookupAsync(string lookupPrefix, CancellationToken ct);
     Task<StoredMember?> GetMemberAsync(string memberId, CancellationToken ct);
     Task<IReadOnlyList<StoredMember>> ListMembersAsync(string organizationId, CancellationToken ct);
 
@@ -70,7 +79,8 @@ public interface IAccountRepository
 
     /// <summary>
     /// Replaces a member's lookup and sealed identity (a password change, a re-keyed lookup, a legacy row sealed) only
-    /// while the row is still as <paramref name="expected"/> was read (a compare-and-set); false otherwise.
+    /// while the row is still as <paramref name="expected"/> was read (a compare-and-set: lookup and sealed identity, or
+    /// for a row not sealed yet every plaintext column) and no other member is stored under the new lookup; false otherwise.
     /// </summary>
     Task<bool> ReplaceMemberIdentityAsync(StoredMember expected, StoredMember replacement, CancellationToken ct);
 

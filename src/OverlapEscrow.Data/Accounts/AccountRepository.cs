@@ -7,7 +7,7 @@ namespace OverlapEscrow.Data.Accounts;
 
 internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
 {
-    public async Task<bool> CreateOrganizationAsync(Organization organization, StoredMember admin, IReadOnlyList<string> emailLookups, CancellationToken ct)
+    public async Task<bool> CreateOrganizationAsync(Organization organization, StoredMember admin, EmailForms email, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
@@ -21,7 +21,7 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
             ON CONFLICT DO NOTHING
             """,
             new { organization.Id, organization.Slug, organization.Name, none = NoKey, CreatedAt = Time.ToUnixMs(organization.CreatedAt) });
-        if (created != 1 || !await InsertMemberAsync(db, admin, emailLookups)) return false;
+        if (created != 1 || !await InsertMemberAsync(db, admin, email)) return false;
         await tx.CommitAsync();
         return true;
     }
@@ -107,19 +107,29 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
     public async Task<bool> ReplaceMemberIdentityAsync(StoredMember expected, StoredMember replacement, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
+        await using var tx = await db.BeginWriteAsync();
         var sealedIdentity = MemberRow.Sealed(replacement);
         var args = new
         {
             expected.Id, expectedEmail = expected.EmailLookup, expectedNonce = expected.Identity?.Nonce, email = replacement.EmailLookup,
+            expectedName = expected.Plain?.DisplayName, expectedHash = expected.Plain?.PasswordHash,
             nonce = sealedIdentity.Nonce, @sealed = sealedIdentity.Ciphertext, keyVersion = sealedIdentity.KeyVersion,
         };
-        // The row as read: its lookup, and its sealed identity's nonce (or none, for a row not sealed yet).
-        return await db.ExecuteAsync(
+        // Another member under the new lookup (two addresses the old case-insensitive comparison told apart and the lookup
+        // does not): nothing is replaced, rather than the unique index failing the caller.
+        if (await db.ScalarAsync<long>("SELECT COUNT(*) FROM members WHERE email = @email AND id <> @Id", args) > 0) return false;
+        // The row as read: its lookup and its sealed identity's nonce, or for a row not sealed yet its plaintext.
+        var n = await db.ExecuteAsync(
             $"""
             UPDATE members SET email = @email, display_name = '', password_hash = '',
                 identity_nonce = @nonce, identity_sealed = @sealed, identity_key_version = @keyVersion
-            WHERE id = @Id AND email = @expectedEmail AND {(expected.Identity is null ? "identity_nonce IS NULL" : "identity_nonce = @expectedNonce")}
-            """, args) == 1;
+            WHERE id = @Id AND email = @expectedEmail AND {(expected.Identity is null
+                ? "identity_nonce IS NULL AND display_name = @expectedName AND password_hash = @expectedHash"
+                : "identity_nonce = @expectedNonce")}
+            """, args);
+        if (n != 1) return false;
+        await tx.CommitAsync();
+        return true;
     }
 
     public async Task StartSessionAsync(string sessionId, string memberId, DateTimeOffset at, CancellationToken ct)
@@ -215,11 +225,11 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
             """, new { memberId, sessionId, at = Time.ToUnixMs(at), reason });
     }
 
-    public async Task<bool> CreateMemberAsync(StoredMember member, IReadOnlyList<string> emailLookups, CancellationToken ct)
+    public async Task<bool> CreateMemberAsync(StoredMember member, EmailForms email, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
-        if (!await InsertMemberAsync(db, member, emailLookups)) return false;
+        if (!await InsertMemberAsync(db, member, email)) return false;
         await tx.CommitAsync();
         return true;
     }
@@ -229,9 +239,9 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
     /// not sealed yet) — checked in the write transaction — or under the same lookup (the unique index decides, also
     /// between racing requests).
     /// </summary>
-    private static async Task<bool> InsertMemberAsync(Db db, StoredMember member, IReadOnlyList<string> emailLookups)
+    private static async Task<bool> InsertMemberAsync(Db db, StoredMember member, EmailForms email)
     {
-        if (await db.ScalarAsync<long>($"SELECT COUNT(*) FROM members WHERE {db.Dialect.In("email", "emailLookups")}", new { emailLookups = emailLookups.ToArray() }) > 0)
+        if (await db.ScalarAsync<long>($"SELECT COUNT(*) FROM members WHERE {Forms(db)}", FormArgs(email)) > 0)
             return false;
         return await db.ExecuteAsync(
             """
@@ -241,11 +251,23 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
             """, MemberRow.From(member)) == 1;
     }
 
-    public async Task<StoredMember?> FindMemberByEmailAsync(IReadOnlyList<string> emailLookups, CancellationToken ct)
+    /// <summary>A row under one of the email's forms: a lookup only on a sealed row, the address only on a row not sealed yet.</summary>
+    private static string Forms(Db db) =>
+        $"((identity_sealed IS NOT NULL AND {db.Dialect.In("email", "lookups")}) OR (identity_sealed IS NULL AND email = @address))";
+
+    private static object FormArgs(EmailForms email) => new { lookups = email.Lookups.ToArray(), address = email.Address };
+
+    public async Task<StoredMember?> FindMemberByEmailAsync(EmailForms email, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
-        return (await db.FirstOrDefaultAsync<MemberRow>($"SELECT * FROM members WHERE {db.Dialect.In("email", "emailLookups")}",
-            new { emailLookups = emailLookups.ToArray() }))?.ToDomain();
+        return (await db.FirstOrDefaultAsync<MemberRow>($"SELECT * FROM members WHERE {Forms(db)} ORDER BY created_at, id", FormArgs(email)))?.ToDomain();
+    }
+
+    public async Task<long> CountMembersUnderLookupAsync(string lookupPrefix, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return await db.ScalarAsync<long>(
+            "SELECT COUNT(*) FROM members WHERE identity_sealed IS NOT NULL AND substr(email, 1, length(@lookupPrefix)) = @lookupPrefix", new { lookupPrefix });
     }
 
     public async Task<IReadOnlyList<StoredMember>> ListMembersToSealAsync(string lookupPrefix, string? afterId, int limit, CancellationToken ct)

@@ -19,7 +19,8 @@ internal sealed class DatabaseMaintenance(SqliteConnectionFactory connections) :
     {
         if (File.Exists(path)) throw new IOException($"{path} exists already; a backup never overwrites a file.");
         // An empty owner-only file first (VACUUM INTO writes into an empty file): a backup holds what the database holds
-        // in clear (names, members' emails, endpoints), so no other local user may read it, not even while it is written.
+        // in clear (organization, population and schedule names, the partnership graph, counts), so no other local user may
+        // read it, not even while it is written.
         SqliteConnectionFactory.CreateOwnerOnly(path);
         await using var connection = await connections.OpenAsync(ct);
         await connection.ExecuteAsync(new CommandDefinition("VACUUM INTO @path", new { path }, cancellationToken: ct));
