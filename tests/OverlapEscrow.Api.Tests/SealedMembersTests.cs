@@ -33,19 +33,7 @@ public sealed class SealedMembersTests : IDisposable
 
     private MemberIdentities Identities => _app.Services.GetRequiredService<MemberIdentities>();
 
-    private void AssertNotInTheFiles(params string[] secrets)
-    {
-        var files = Directory.EnumerateFiles(_app.DataDirectory, "escrow.db*").ToList();
-        Assert.Contains(files, f => f.EndsWith("-wal", StringComparison.Ordinal));
-        foreach (var file in files)
-        {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            foreach (var secret in secrets)
-                Assert.False(copy.ToArray().AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)) >= 0, $"{Path.GetFileName(file)} holds \"{secret}\" in plaintext");
-        }
-    }
+    private void AssertNotInTheFiles(params string[] secrets) => _app.AssertNoneHolds(secrets);
 
     /// <summary>The hashes' common prefix: no Argon2id hash may be stored in plaintext.</summary>
     private const string HashPrefix = "$argon2id$";

@@ -53,18 +53,7 @@ public sealed class SealedOutboxTests : IAsyncLifetime
         await _receiver.DisposeAsync();
     }
 
-    private void AssertNotInTheFiles()
-    {
-        var files = Directory.EnumerateFiles(_app.DataDirectory, "escrow.db*").ToList();
-        Assert.Contains(files, f => f.EndsWith("-wal", StringComparison.Ordinal));
-        foreach (var file in files)
-        {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            Assert.False(copy.ToArray().AsSpan().IndexOf(Encoding.UTF8.GetBytes(OpportunityId)) >= 0, $"{Path.GetFileName(file)} holds the record id in plaintext");
-        }
-    }
+    private void AssertNotInTheFiles() => _app.AssertNoneHolds(OpportunityId);
 
     [Fact]
     public async Task AJointOpportunitysRecordIdIsNotInTheDatabaseFileOrItsLogWhileItsEventWaitsAndDeliveryPostsItSigned()
