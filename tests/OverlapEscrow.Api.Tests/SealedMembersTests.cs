@@ -200,6 +200,11 @@ public sealed class SealedMembersTests : IDisposable
     public async Task AMemberWhoseIdentityNoKeyOpensIsAnUnknownEmailAtSignInAndTheOthersGoOn()
     {
         var org = await OrganizationWithMemberAsync();
+        var viewerId = JsonNode.Parse(await org.Http.GetStringAsync("/v1/members"))!.AsArray()
+            .Single(m => m!["email"]!.GetValue<string>() == Email)!["id"]!.GetValue<string>();
+        var login = await _app.CreateClient().PostAsJsonAsync("/v1/auth/login", new { email = Email, password = Password });
+        await Expect(login, HttpStatusCode.OK);
+        var refreshToken = JsonNode.Parse(await login.Content.ReadAsStringAsync())!["refreshToken"]!.GetValue<string>();
         // What a restore of a backup older than a finished data-key rotation leaves: an identity no key present opens.
         using (var db = _app.OpenDatabase())
             db.Execute("UPDATE members SET identity_key_version = 7 WHERE role = 'viewer'");
@@ -208,6 +213,16 @@ public sealed class SealedMembersTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, await SignInAsync("admin@sealed-members.example"));
         var members = JsonNode.Parse(await org.Http.GetStringAsync("/v1/members"))!.AsArray();
         Assert.Equal(["admin@sealed-members.example"], members.Select(m => m!["email"]!.GetValue<string>()));
+        // Its session's refresh token no longer signs it in; to the admin it is not found (as the list leaves it out), and
+        // it can still be removed.
+        await ExpectProblem(await _app.CreateClient().PostAsJsonAsync("/v1/auth/refresh", new { refreshToken }), HttpStatusCode.Unauthorized);
+        await ExpectProblem(await org.Http.PatchAsJsonAsync($"/v1/members/{viewerId}", new { role = "admin" }), HttpStatusCode.NotFound);
+        using (var db = _app.OpenDatabase())
+            Assert.Equal("viewer", db.ExecuteScalar<string>("SELECT role FROM members WHERE id = @viewerId", new { viewerId }));
+        await Expect(await org.Http.DeleteAsync($"/v1/members/{viewerId}"), HttpStatusCode.NoContent);
+        await Expect(await org.Http.PostAsJsonAsync("/v1/members", new { email = Email, password = NewPassword, displayName = DisplayName, role = "viewer" }),
+            HttpStatusCode.Created);
+        Assert.Equal(HttpStatusCode.OK, await SignInAsync(Email, NewPassword));
         // A token-key change's re-keying at a start passes it by.
         _app.Services.GetRequiredService<EscrowSecrets>().CreateNext(SecretKind.Token);
         await StartSteps.RunAsync(_app.Services, CancellationToken.None);

@@ -127,14 +127,8 @@ public sealed partial class Accounts(
         var stored = await accounts.FindMemberByEmailAsync(forms, ct);
         // A miss may be a token key this instance has not seen yet (another instance's start re-made the lookups under it).
         if (stored is null && identities.Outdated(forms = identities.Forms(email, fresh: true))) stored = await accounts.FindMemberByEmailAsync(forms, ct);
-        Member? member;
-        try { member = await identities.OpenAsync(stored, ct); }
-        catch (Exception e) when (e is CryptographicException or MissingKeyException or OrganizationGoneException)
-        {
-            // Answered as an unknown email (a restore older than a data-key rotation, a keyring not found, an erasure under way).
-            logger.LogWarning("Member {MemberId} cannot sign in: its identity cannot be opened ({Reason})", stored!.Id, e.GetType().Name);
-            member = null;
-        }
+        // An identity that cannot be opened is answered as an unknown email.
+        var member = await identities.TryOpenAsync(stored, ct);
         // Verify against a fixed hash when the email is unknown, so timing does not tell which emails exist.
         var ok = hasher.Verify(member?.PasswordHash ?? UnknownUserHash, password);
         if (member is null || !ok) return null;
@@ -169,7 +163,7 @@ public sealed partial class Accounts(
             await Audit(victim.OrganizationId, "member:" + victim.Id, "session.revoked", new { sessionId = use.SessionId, reason = "refresh_token_reused" }, ct);
         }
         if (use.Outcome != RefreshUseOutcome.Used) return null;
-        var member = await identities.OpenAsync(await accounts.GetMemberAsync(use.MemberId!, ct), ct);
+        var member = await identities.TryOpenAsync(await accounts.GetMemberAsync(use.MemberId!, ct), ct);
         if (member is null) return null;
         return new SignedIn(member, use.SessionId ?? await StartSessionAsync(member.Id, ct));
     }
@@ -198,8 +192,8 @@ public sealed partial class Accounts(
             .Check(newPassword is null || newPassword != currentPassword, "newPassword", "newPassword differs from currentPassword.");
         if (errors.Any) return new Failure.Invalid(errors.All);
         var stored = await accounts.GetMemberAsync(memberId, ct);
-        if (stored is null || stored.OrganizationId != caller.OrganizationId) return new Failure.NotFound("member");
-        var member = (await identities.OpenAsync(stored, ct))!;
+        if (stored is null || stored.OrganizationId != caller.OrganizationId || await identities.TryOpenAsync(stored, ct) is not { } member)
+            return new Failure.NotFound("member");
         if (!hasher.Verify(member.PasswordHash, currentPassword!)) return Failure.Invalid.Of("currentPassword", "currentPassword is wrong.");
         if (!await accounts.ReplaceMemberIdentityAsync(stored, await identities.StoredAsync(member with { PasswordHash = hasher.Hash(newPassword!) }, ct), ct))
             return new Failure.Conflict("The password changed meanwhile; sign in again.");
@@ -233,6 +227,10 @@ public sealed partial class Accounts(
     public async Task<Outcome<Member>> ChangeRoleAsync(Caller caller, string memberId, string? role, CancellationToken ct)
     {
         if (role is null || !Roles.All.Contains(role)) return Failure.Invalid.Of("role", $"role is one of {string.Join(", ", Roles.All)}.");
+        // A member whose identity cannot be opened is left out of the member list, and not found here either (it can be removed).
+        var stored = await accounts.GetMemberAsync(memberId, ct);
+        if (stored is null || stored.OrganizationId != caller.OrganizationId || await identities.TryOpenAsync(stored, ct) is not { } member)
+            return new Failure.NotFound("member");
         // The change and its audit event commit together (or neither).
         await using (var uow = await transactions.BeginAsync(ct))
         {
@@ -242,7 +240,7 @@ public sealed partial class Accounts(
             await uow.Audit.AppendAsync(new AuditEntry(time.GetUtcNow(), caller.OrganizationId, caller.Actor, "member.role_changed", null, new { memberId, role }), ct);
             await uow.CommitAsync(ct);
         }
-        return (await identities.OpenAsync(await accounts.GetMemberAsync(memberId, ct), ct))!;
+        return member with { Role = role };
     }
 
     /// <summary>Removes a member: its sessions and refresh tokens go with it, and its access tokens stop working on their next request.</summary>

@@ -93,6 +93,21 @@ public sealed class MemberIdentities(IKeyring keyring, EscrowSecrets secrets, IA
     }
 
     /// <summary>
+    /// The member, or null when there is none or its identity cannot be opened (a restore of a backup older than a finished
+    /// data-key rotation, a keyring not found, an erasure under way): such a member is answered as one that does not exist,
+    /// as the member list leaves it out, with a warning.
+    /// </summary>
+    public async Task<Member?> TryOpenAsync(StoredMember? stored, CancellationToken ct)
+    {
+        try { return await OpenAsync(stored, ct); }
+        catch (Exception e) when (e is CryptographicException or MissingKeyException or OrganizationGoneException)
+        {
+            logger.LogWarning("The identity of member {MemberId} cannot be opened ({Reason})", stored!.Id, e.GetType().Name);
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Members of one organization, opened with one cipher. A member whose identity no key present opens (a restore of a
     /// backup older than a finished data-key rotation) is left out, with a warning.
     /// </summary>
