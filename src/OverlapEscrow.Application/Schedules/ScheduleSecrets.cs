@@ -43,6 +43,21 @@ public sealed class ScheduleSecrets(IKeyring keyring, IScheduleRepository schedu
     }
 
     /// <summary>
+    /// The schedule with its source URL opened, or null when no key present opens it (a restore of a backup older than a
+    /// finished data-key rotation): such a schedule is left out of the list and not found to a read or an edit, with a
+    /// warning, so the rest of the organization's schedules stay usable; it can still be deleted.
+    /// </summary>
+    public async Task<Schedule?> TryOpenSourceAsync(Schedule schedule, CancellationToken ct)
+    {
+        try { return await OpenSourceAsync(schedule, ct); }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            logger.LogWarning("The source URL of schedule {ScheduleId} cannot be opened with any data key the keyring holds", schedule.Id);
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Seals the source URLs stored in plaintext before they were sealed (migration 2026-12-03-0021), at every start
     /// before the service answers, then purges the database's free pages and log.
     /// </summary>

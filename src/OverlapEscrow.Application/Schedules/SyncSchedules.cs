@@ -35,19 +35,20 @@ public sealed class SyncSchedules(IScheduleRepository schedules, ITransactions t
     public async Task<IReadOnlyList<Schedule>> ListAsync(Caller caller, CancellationToken ct)
     {
         var list = new List<Schedule>();
-        foreach (var schedule in await schedules.ListAsync(caller.OrganizationId, ct)) list.Add(await secrets.OpenSourceAsync(schedule, ct));
+        foreach (var schedule in await schedules.ListAsync(caller.OrganizationId, ct))
+            if (await secrets.TryOpenSourceAsync(schedule, ct) is { } opened) list.Add(opened);
         return list;
     }
 
     public async Task<Outcome<Schedule>> GetAsync(Caller caller, string scheduleId, CancellationToken ct) =>
-        await schedules.GetAsync(caller.OrganizationId, scheduleId, ct) is { } s ? await secrets.OpenSourceAsync(s, ct) : new Failure.NotFound("schedule");
+        await schedules.GetAsync(caller.OrganizationId, scheduleId, ct) is { } s && await secrets.TryOpenSourceAsync(s, ct) is { } opened
+            ? opened : new Failure.NotFound("schedule");
 
     /// <summary>Replaces a schedule's definition; its history, last run and lease are kept.</summary>
     public async Task<Outcome<Schedule>> ReplaceAsync(Caller caller, string scheduleId, ScheduleInput input, CancellationToken ct)
     {
-        var existing = await schedules.GetAsync(caller.OrganizationId, scheduleId, ct);
-        if (existing is null) return new Failure.NotFound("schedule");
-        existing = await secrets.OpenSourceAsync(existing, ct);
+        if (await schedules.GetAsync(caller.OrganizationId, scheduleId, ct) is not { } stored
+            || await secrets.TryOpenSourceAsync(stored, ct) is not { } existing) return new Failure.NotFound("schedule");
         var errors = new FieldErrors();
         var valid = await validation.ValidateAsync(input, caller.OrganizationId, existing, errors, ct);
         if (valid is null) return new Failure.Invalid(errors.All);

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
@@ -16,7 +17,8 @@ public sealed record CreatedWebhook(Webhook Webhook, string Secret);
 public sealed record DeliveryLog(WebhookDelivery Delivery, IReadOnlyList<DeliveryAttempt> Attempts);
 
 /// <summary>An organization's webhook subscriptions and their delivery log.</summary>
-public sealed class WebhookSubscriptions(IWebhookRepository webhooks, ITransactions transactions, IKeyring keyring, IOptions<WebhookOptions> options, TimeProvider time)
+public sealed class WebhookSubscriptions(IWebhookRepository webhooks, ITransactions transactions, IKeyring keyring, IOptions<WebhookOptions> options, TimeProvider time,
+    ILogger<WebhookSubscriptions> logger)
 {
     public const int MaxUrlLength = 2048;
     public const int MaxDescriptionLength = 200;
@@ -63,13 +65,28 @@ public sealed class WebhookSubscriptions(IWebhookRepository webhooks, ITransacti
         var stored = await webhooks.ListAsync(caller.OrganizationId, ct);
         if (stored.Count == 0) return [];
         using var cipher = await keyring.ForOrganizationAsync(caller.OrganizationId, ct);
-        return stored.Select(w => WebhookTargets.Opened(cipher, w)).ToList();
+        return [.. stored.Select(w => TryOpen(cipher, w)).OfType<Webhook>()];
     }
 
-    private async Task<Webhook> OpenAsync(StoredWebhook webhook, CancellationToken ct)
+    private async Task<Webhook?> TryOpenAsync(StoredWebhook webhook, CancellationToken ct)
     {
         using var cipher = await keyring.ForOrganizationAsync(webhook.OrganizationId, ct);
-        return WebhookTargets.Opened(cipher, webhook);
+        return TryOpen(cipher, webhook);
+    }
+
+    /// <summary>
+    /// The webhook, or null when no key present opens its target (a restore of a backup older than a finished data-key
+    /// rotation): such a webhook is left out of the list and not found to a read or a secret rotation, with a warning, so
+    /// the organization's other webhooks stay usable; it can still be deleted (its deliveries fail meanwhile).
+    /// </summary>
+    private Webhook? TryOpen(IOrganizationCipher cipher, StoredWebhook webhook)
+    {
+        try { return WebhookTargets.Opened(cipher, webhook); }
+        catch (CryptographicException)
+        {
+            logger.LogWarning("The target of webhook {WebhookId} cannot be opened with any data key the keyring holds", webhook.Id);
+            return null;
+        }
     }
 
     /// <summary>
@@ -79,6 +96,8 @@ public sealed class WebhookSubscriptions(IWebhookRepository webhooks, ITransacti
     /// </summary>
     public async Task<Outcome<CreatedWebhook>> RotateSecretAsync(Caller caller, string webhookId, CancellationToken ct)
     {
+        if (await webhooks.GetAsync(caller.OrganizationId, webhookId, ct) is not { } before || await TryOpenAsync(before, ct) is null)
+            return new Failure.NotFound("webhook");
         var (key, secret) = WebhookSignature.NewSecret();
         SealedValue sealedKey;
         try
@@ -97,11 +116,12 @@ public sealed class WebhookSubscriptions(IWebhookRepository webhooks, ITransacti
         await uow.Audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, "webhook.secret_rotated", null, new { webhookId, previousSecretUntil = until }), ct);
         var webhook = (await uow.Webhooks.GetAsync(caller.OrganizationId, webhookId, ct))!;
         await uow.CommitAsync(ct);
-        return new CreatedWebhook(await OpenAsync(webhook, ct), secret);
+        return await TryOpenAsync(webhook, ct) is { } opened ? new CreatedWebhook(opened, secret) : new Failure.NotFound("webhook");
     }
 
     public async Task<Outcome<Webhook>> GetAsync(Caller caller, string webhookId, CancellationToken ct) =>
-        await webhooks.GetAsync(caller.OrganizationId, webhookId, ct) is { } webhook ? await OpenAsync(webhook, ct) : new Failure.NotFound("webhook");
+        await webhooks.GetAsync(caller.OrganizationId, webhookId, ct) is { } webhook && await TryOpenAsync(webhook, ct) is { } opened
+            ? opened : new Failure.NotFound("webhook");
 
     public async Task<Outcome<bool>> DeleteAsync(Caller caller, string webhookId, CancellationToken ct)
     {
