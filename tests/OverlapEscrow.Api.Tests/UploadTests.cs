@@ -375,6 +375,33 @@ public sealed class UploadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ACsvRowThatIsNotUtf8IsARowErrorPastTheFirst60KBAndChangesNothing()
+    {
+        // About 80 KB of rows; row 900 (the header is row 1) has a record id whose byte 0xFE is not UTF-8. Decoded
+        // leniently it would read "acct-\uFFFD", the same id as any other invalid byte there: two accounts made one.
+        await _org.UploadOkAsync(_population, Records.Range("OK", 0, 3));
+        var before = await CurrentVersionAsync();
+        var body = new MemoryStream();
+        body.Write("recordId,domain\r\n"u8);
+        for (var row = 2; row <= 1000; row++)
+        {
+            body.Write(row == 900 ? [.. "acct-"u8, 0xFE] : Encoding.UTF8.GetBytes($"acct-{row}"));
+            body.Write(Encoding.UTF8.GetBytes($",{Records.DomainHash($"r{row}.example")}\r\n"));
+        }
+        Assert.True(body.Length > 60_000, $"{body.Length} bytes");
+        var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/populations/{_population}/records") { Content = new ByteArrayContent(body.ToArray()) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+
+        var problem = await ExpectProblem(await _org.Http.SendAsync(request), HttpStatusCode.UnprocessableEntity);
+
+        var error = Assert.Single(problem["errors"]!.AsArray());
+        Assert.Equal(900, error!["row"]!.GetValue<long>());
+        Assert.Contains("UTF-8", error["message"]!.GetValue<string>());
+        Assert.Equal(before, await CurrentVersionAsync());
+        Assert.Equal(3, await RecordCountAsync());
+    }
+
+    [Fact]
     public async Task AnUploadWhoseVersionWasSweptAsAbandonedAppliesNothing()
     {
         await _org.UploadOkAsync(_population, Records.Range("S0-", 0, 5));

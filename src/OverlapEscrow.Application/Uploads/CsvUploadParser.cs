@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using System.Text.Unicode;
 using CsvHelper;
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Domain.Records;
@@ -42,9 +43,13 @@ public sealed class CsvUploadParser(RowRules rules, IOptions<UploadOptions> opti
         while (await Read(reader, ct))
         {
             var row = new ParsedRecord { Row = reader.RowNumber };
+            // The decoder turns bytes that are not UTF-8 into U+FFFD, so two record ids differing only there would be one
+            // (a delete of one removing the other): the row is refused instead, as an NDJSON row is.
+            var utf8 = Utf8.IsValid(reader.RawRecord);
+            if (!utf8) row.Fail(null, "The row is not valid UTF-8.");
             var fieldCount = reader.FieldCount;
-            if (fieldCount != columns.Length) row.Fail(null, $"The row has {fieldCount} fields; the header has {columns.Length}.");
-            for (var i = 0; i < Math.Min(fieldCount, columns.Length); i++)
+            if (utf8 && fieldCount != columns.Length) row.Fail(null, $"The row has {fieldCount} fields; the header has {columns.Length}.");
+            for (var i = 0; i < (utf8 ? Math.Min(fieldCount, columns.Length) : 0); i++)
             {
                 var (kind, name) = columns[i];
                 var value = reader.GetString(i);
