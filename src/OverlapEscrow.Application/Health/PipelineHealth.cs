@@ -5,6 +5,7 @@ using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain;
 using OverlapEscrow.Domain.Disclosure;
 using OverlapEscrow.Domain.Health;
+using OverlapEscrow.Domain.Matching;
 using OverlapEscrow.Domain.Opportunities;
 using OverlapEscrow.Domain.Organizations;
 using OverlapEscrow.Domain.Partnerships;
@@ -326,7 +327,9 @@ public sealed class PipelineHealth(
                         minimum = Math.Max(minimum, cell.Sharing.MinimumCount);
                         var pairs = await overlaps.WithRecordsAsync(view, cell.Mine, cell.Theirs, async overlap =>
                         {
-                            var result = overlap.Result;
+                            // The graph where each partner record's matches depend on it alone: the lists' rules weigh a
+                            // record against the partner's others, and one record could move the bounded set by many.
+                            var result = OverlapEngine.OwnerLocal(overlap.Mine, overlap.Theirs);
                             var records = await overlaps.MyRecordsAsync(overlap, result.MyOrdinals, ct);
                             var found = new List<(string Partner, string Mine)>();
                             for (var i = 0; i < result.MyOrdinals.Length; i++)

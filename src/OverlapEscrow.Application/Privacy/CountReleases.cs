@@ -99,7 +99,10 @@ public sealed class CountReleases(ICountReleaseRepository store, ITransactions t
         }
 
         var result = overlap.Result;
-        var counts = new CellCounts(result.Count, result.PartnerCount, ContributionBound.MatchingSize(result.PairStart, result.TheirOrdinals));
+        // The bounded count only for a noised draw (an exact one shows the viewer's count): on the graph where one owner
+        // record moves it by one at most, not the lists' (ContributionBound.Count).
+        var noised = draw.Noise is { } noise && noise != Epsilon.Zero;
+        var counts = new CellCounts(result.Count, result.PartnerCount, noised ? ContributionBound.Count(overlap.Mine, overlap.Theirs) : 0);
         var value = CountRelease.Draw(counts, draw.Noise, bits);
         var release = new StoredRelease(Ids.New("ocr"), view.Partnership.Id, viewer, cell.Mine.Id, owner, cell.Theirs.Id, viewerVersion, ownerVersion, now, value);
         var spend = value.IsExact ? null : new BudgetSpend(owner, viewer, period.Start, value.Noise, settings.PerPeriod);

@@ -173,10 +173,32 @@ public static class OverlapEngine
     private static bool Contradict(PopulationData mine, PopulationData theirs, int me, int them) =>
         mine.HasDomain[me] && theirs.HasDomain[them] && !Share(mine, me, theirs, them, IdentifierType.DomainLabel);
 
+    public static OverlapResult Compute(PopulationData mine, PopulationData theirs, MatchView view) =>
+        Run(mine, theirs, view == MatchView.IncludePossible, ownerLocal: false);
+
+    /// <summary>
+    /// The match graph a counts-level figure counts (<see cref="Privacy.ContributionBound"/>, the health figures' bounded
+    /// set): the exact and strong pairs of <paramref name="mine"/> (the viewer's) against <paramref name="theirs"/> (the
+    /// owner's, whose records noise protects), where whether a pair is in depends only on its owner record and the
+    /// viewer's data, never on the owner's other records.
+    /// </summary>
+    /// <remarks>
+    /// The lists' rules that look at other owner records are what a count must not see (docs/privacy.md, "What one
+    /// account can move"): with them one owner record could move a count by many. Rule (g) demotes a viewer record's
+    /// name matches once its matches include two owner records whose domains contradict, so one added owner record
+    /// demotes the matches of every such viewer record to other owner records; the per-record cap keeps a viewer
+    /// record's first 50 owner records, so one added owner record with a low ordinal pushes another out of each; and a name
+    /// token carried by more than <see cref="TooCommon"/> owner records is skipped, so the next one takes every pair
+    /// through it away. Here no pair is demoted, the cap is per owner record (its first 51 viewer records a token, in
+    /// the viewer's order) and only the viewer's side of a token can be too common. Each owner record then adds or takes
+    /// away only its own edges. The graph is larger than the lists' (ambiguous names and common names count), which
+    /// the noise then covers; it is computed only when a noised value is drawn.
+    /// </remarks>
+    public static OverlapResult OwnerLocal(PopulationData mine, PopulationData theirs) => Run(mine, theirs, possible: false, ownerLocal: true);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static OverlapResult Compute(PopulationData mine, PopulationData theirs, MatchView view)
+    private static OverlapResult Run(PopulationData mine, PopulationData theirs, bool possible, bool ownerLocal)
     {
-        var possible = view == MatchView.IncludePossible;
         // One join per identifier type that matches (domain labels never match on their own), each into pairs of its
         // own: the joins share nothing, so large ones run on the cores at once. Their order does not matter: the pairs
         // are ordered by (mine, theirs) next, and pairs equal on both merged.
@@ -185,9 +207,9 @@ public static class OverlapEngine
         long work = 0;
         foreach (var t in types) work += mine.Index(t.Type).Tokens.Length + theirs.Index(t.Type).Tokens.Length;
         if (work >= ParallelFrom && Environment.ProcessorCount > 1)
-            Parallel.For(0, types.Length, k => joined[k] = Join(mine, theirs, types[k], possible));
+            Parallel.For(0, types.Length, k => joined[k] = Join(mine, theirs, types[k], possible, ownerLocal));
         else
-            for (var k = 0; k < types.Length; k++) joined[k] = Join(mine, theirs, types[k], possible);
+            for (var k = 0; k < types.Length; k++) joined[k] = Join(mine, theirs, types[k], possible, ownerLocal);
         // The computation's working arrays (pairs, the judged list, the name look-ups) are rented from the shared pool and
         // returned cleared: a matrix computes many overlaps, and fresh arrays of that size are large-object allocations
         // whose pages are touched for the first time (dear on a virtual machine), collected only by a full collection.
@@ -220,8 +242,9 @@ public static class OverlapEngine
             {
                 ArrayPool<bool>.Shared.Return(nameShared, clearArray: true);
             }
+            if (ownerLocal) return Result(theirs, judged, possible, int.MaxValue);
             DemoteAmbiguous(mine, theirs, judged);
-            return Result(theirs, judged, possible);
+            return Result(theirs, judged, possible, MaxPartnersPerRecord);
         }
         finally
         {
@@ -237,7 +260,7 @@ public static class OverlapEngine
     /// ahead when large (<see cref="ColumnArrays"/>), as a new process's first computation would otherwise fault them page by
     /// page as it writes them.
     /// </summary>
-    private static OverlapResult Result(PopulationData theirs, Judgements judged, bool possible)
+    private static OverlapResult Result(PopulationData theirs, Judgements judged, bool possible, int cap)
     {
         // The result's arrays at their exact sizes: the records and pairs kept are counted first (the view and the cap).
         int records = 0, kept = 0;
@@ -246,7 +269,7 @@ public static class OverlapEngine
             var me = judged[i].Mine;
             var inRecord = 0;
             for (; i < judged.Count && judged[i].Mine == me; i++)
-                if ((judged[i].Confidence != MatchConfidence.Possible || possible) && inRecord < MaxPartnersPerRecord) inRecord++;
+                if ((judged[i].Confidence != MatchConfidence.Possible || possible) && inRecord < cap) inRecord++;
             if (inRecord == 0) continue;
             records++;
             kept += inRecord;
@@ -268,7 +291,7 @@ public static class OverlapEngine
             {
                 var pair = judged[i];
                 if (pair.Confidence == MatchConfidence.Possible && !possible) continue;
-                if (kept - start == MaxPartnersPerRecord) { cut = true; continue; }
+                if (kept - start == cap) { cut = true; continue; }
                 theirOrdinals[kept] = pair.Theirs;
                 matchKinds[kept] = pair.Kinds;
                 confidences[kept] = pair.Confidence;
@@ -322,7 +345,11 @@ public static class OverlapEngine
     /// partners per record and token.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static PairBuffer Join(PopulationData mine, PopulationData theirs, JoinType join, bool possible)
+    /// <remarks>
+    /// <paramref name="ownerLocal"/> (<see cref="OwnerLocal"/>): the cap is per partner record (cap + 1 of my records a
+    /// token, in my index's order) and a token is too common only by my side's count.
+    /// </remarks>
+    private static PairBuffer Join(PopulationData mine, PopulationData theirs, JoinType join, bool possible, bool ownerLocal)
     {
         var a = mine.Index(join.Type);
         var b = theirs.Index(join.Type);
@@ -352,7 +379,9 @@ public static class OverlapEngine
             while (iEnd < at.Length && at[iEnd] == token) iEnd++;
             var jEnd = j + 1;
             while (jEnd < bt.Length && bt[jEnd] == token) jEnd++;
-            if (domain)
+            if (ownerLocal)
+                JoinOwnerLocal(mine, theirs, join, a, b, i, iEnd, j, jEnd, pairs);
+            else if (domain)
             {
                 var jKeep = Math.Min(jEnd, j + MaxPartnersPerRecord + 1);
                 for (var p = i; p < iEnd; p++)
@@ -383,6 +412,34 @@ public static class OverlapEngine
             j = jEnd;
         }
         return pairs;
+    }
+
+    /// <summary>
+    /// One token's pairs for <see cref="OwnerLocal"/>: each partner record's with at most cap + 1 of my records (the first
+    /// in my index's order that qualify), so its pairs depend on it and my data only; nothing when my side alone carries
+    /// the token more than <see cref="TooCommon"/> times.
+    /// </summary>
+    private static void JoinOwnerLocal(PopulationData mine, PopulationData theirs, JoinType join, TokenIndex a, TokenIndex b, int i, int iEnd, int j, int jEnd,
+        PairBuffer pairs)
+    {
+        var domain = join.Type == IdentifierType.Domain;
+        if (!domain && iEnd - i > TooCommon) return;
+        for (var q = j; q < jEnd; q++)
+        {
+            var them = b.Ordinals[q];
+            var kept = 0;
+            for (var p = i; p < iEnd && kept <= MaxPartnersPerRecord; p++)
+            {
+                var me = a.Ordinals[p];
+                if (!domain && !Qualifies(mine, theirs, join.Type, false, me, them))
+                {
+                    if (join.Type == IdentifierType.Name) pairs.Add(new Pair(me, them, SharesName));
+                    continue;
+                }
+                pairs.Add(new Pair(me, them, join.Kind));
+                kept++;
+            }
+        }
     }
 
     /// <summary>A pair joined by domain but not by name: whether the names agree too is looked up (<see cref="NamesShared"/>).</summary>

@@ -1,3 +1,5 @@
+using OverlapEscrow.Domain.Matching;
+
 namespace OverlapEscrow.Domain.Privacy;
 
 /// <summary>
@@ -19,6 +21,19 @@ namespace OverlapEscrow.Domain.Privacy;
 /// </remarks>
 public static class ContributionBound
 {
+    /// <summary>
+    /// The contribution-bounded count of <paramref name="viewer"/>'s records against <paramref name="owner"/>'s: the
+    /// maximum matching of the match graph in which each owner record's edges depend on that record alone
+    /// (<see cref="OverlapEngine.OwnerLocal"/>). On the lists' graph, rules that weigh an owner record against the
+    /// owner's other records (ambiguous names, the per-record cap, too-common names) would let one record remove the
+    /// edges of others, and ν − 1 ≤ ν(G − v) would not hold.
+    /// </summary>
+    public static int Count(PopulationData viewer, PopulationData owner)
+    {
+        var graph = OverlapEngine.OwnerLocal(viewer, owner);
+        return MatchingSize(graph.PairStart, graph.TheirOrdinals);
+    }
+
     /// <summary>
     /// The maximum matching size of the graph whose left vertex i (the viewer's i-th overlapping record) is joined to the
     /// owner records <paramref name="partnerOrdinals"/>[<paramref name="pairStart"/>[i] .. <paramref name="pairStart"/>[i+1]).

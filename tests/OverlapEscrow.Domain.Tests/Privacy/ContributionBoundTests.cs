@@ -1,4 +1,8 @@
+using OverlapEscrow.Domain.Matching;
 using OverlapEscrow.Domain.Privacy;
+using OverlapEscrow.Domain.Records;
+using OverlapEscrow.Domain.Tokens;
+using static OverlapEscrow.Domain.Tests.TestRecords;
 
 namespace OverlapEscrow.Domain.Tests.Privacy;
 
@@ -95,5 +99,109 @@ public class ContributionBoundTests
             }
             return false;
         }
+    }
+}
+
+/// <summary>
+/// The bounded count on the engine's graph (docs/privacy.md, "What one account can move"): taking any one owner record
+/// away moves it by at most one, also where the lists' rules weigh an owner record against the owner's others
+/// (ambiguous names, the per-record cap, too-common names) and one record moves the lists' count by many.
+/// </summary>
+public class OwnerLocalCountTests
+{
+    private static RecordToken L(ulong n) => new(IdentifierType.DomainLabel, new Token(0xB0, n));
+    private static RecordToken O(ulong n) => new(IdentifierType.NameOnly, new Token(0xC0, n));
+
+    /// <summary>The contribution-bounded count on the lists' graph, as counts were drawn before.</summary>
+    private static int ListsCount(PopulationData viewer, PopulationData owner)
+    {
+        var result = OverlapEngine.Compute(viewer, owner);
+        return ContributionBound.MatchingSize(result.PairStart, result.TheirOrdinals);
+    }
+
+    /// <summary>The largest change of the count when one owner record is taken away, over every owner record.</summary>
+    private static int LargestMove(Func<PopulationData, PopulationData, int> count, PopulationData viewer, IReadOnlyList<EscrowRecord> owner)
+    {
+        var all = count(viewer, Pop([.. owner]));
+        var largest = 0;
+        for (var k = 0; k < owner.Count; k++)
+            largest = Math.Max(largest, Math.Abs(all - count(viewer, Pop([.. owner.Where((_, i) => i != k)]))));
+        return largest;
+    }
+
+    [Fact]
+    public void AnOwnerRecordThatMakesANameAmbiguousMovesTheCountByOneAtMost()
+    {
+        // 40 subsidiaries of one group (domains sharing the label 1) and the target z of the same name on a domain of
+        // another label; the viewer holds the name 40 times without a domain (trial 7, F1).
+        var group = Enumerable.Range(0, 40).Select(i => Rec($"y{i:D2}", D(100 + (ulong)i), L(1), N(5), O(5))).ToList();
+        var z = Rec("z", D(999), L(999), N(5), O(5));
+        var viewer = Pop([.. Enumerable.Range(0, 40).Select(i => Rec($"m{i:D2}", N(5), O(5)))]);
+
+        // The premise: on the lists' graph z demotes every name match, and the count drops by 40.
+        Assert.Equal(40, ListsCount(viewer, Pop([.. group])) - ListsCount(viewer, Pop([.. group, z])));
+
+        Assert.Equal(40, ContributionBound.Count(viewer, Pop([.. group, z])));
+        Assert.True(LargestMove(ContributionBound.Count, viewer, [.. group, z]) <= 1);
+    }
+
+    [Fact]
+    public void AnOwnerRecordThatFillsTheCapMovesTheCountByOneAtMost()
+    {
+        // The owner: 50 name-only records of "Acmeprobe" in one country (ids first in order), and 100 records of other
+        // names on the brand's domains; the viewer: 100 records of "Acmeprobe" on those domains (trial 7, F2).
+        var names = Enumerable.Range(0, 50).Select(i => Rec($"O-A{i:D3}", N(7), O(7))).ToList();
+        var domains = Enumerable.Range(0, 100).Select(i => Rec($"O-D{i:D3}", D(200 + (ulong)i), L(50), N(300 + (ulong)i), O(300 + (ulong)i))).ToList();
+        var viewer = Pop([.. Enumerable.Range(0, 100).Select(i => Rec($"m{i:D3}", D(200 + (ulong)i), L(50), N(7), O(7)))]);
+
+        // The premise: the 50th name-only record pushes every domain match out of its record's kept 50.
+        Assert.Equal(50, ListsCount(viewer, Pop([.. names.Take(49), .. domains])) - ListsCount(viewer, Pop([.. names, .. domains])));
+
+        Assert.Equal(100, ContributionBound.Count(viewer, Pop([.. names, .. domains])));
+        Assert.True(LargestMove(ContributionBound.Count, viewer, [.. names, .. domains]) <= 1);
+    }
+
+    [Fact]
+    public void TheOwnerRecordThatMakesANameTooCommonMovesTheCountByOneAtMost()
+    {
+        var owner = Enumerable.Range(0, OverlapEngine.TooCommon + 1).Select(i => Rec($"o{i:D4}", N(9), O(9))).ToList();
+        var viewer = Pop([.. Enumerable.Range(0, 10).Select(i => Rec($"m{i}", N(9), O(9)))]);
+
+        // The premise: the 1001st carrier of the name takes every pair through it away from the lists.
+        Assert.Equal(10, ListsCount(viewer, Pop([.. owner.Take(OverlapEngine.TooCommon)])) - ListsCount(viewer, Pop([.. owner])));
+
+        Assert.Equal(10, ContributionBound.Count(viewer, Pop([.. owner])));
+        Assert.True(LargestMove(ContributionBound.Count, viewer, owner) <= 1);
+    }
+
+    [Fact]
+    public void OnRandomPopulationsOfSharedNamesAndDomainsNoOwnerRecordMovesTheCountByMoreThanOne()
+    {
+        // Few names and domains, labels shared by groups of domains, some countries unknown: ambiguity everywhere.
+        static EscrowRecord Random(Random random, string id)
+        {
+            var tokens = new List<RecordToken>();
+            if (random.NextDouble() < 0.6)
+            {
+                var domain = (ulong)random.Next(15);
+                tokens.AddRange([D(domain), L(domain / 3)]);
+            }
+            var name = (ulong)random.Next(5);
+            tokens.Add(O(name));
+            if (random.NextDouble() < 0.8) tokens.Add(N(name * 10 + (ulong)random.Next(2)));
+            return Rec(id, [.. tokens]);
+        }
+        var listsMoved = 0;
+        for (var seed = 0; seed < 30; seed++)
+        {
+            var random = new Random(seed);
+            var viewer = Pop([.. Enumerable.Range(0, 40).Select(i => Random(random, $"m{i:D2}"))]);
+            var owner = Enumerable.Range(0, 40).Select(i => Random(random, $"o{i:D2}")).ToList();
+
+            Assert.True(LargestMove(ContributionBound.Count, viewer, owner) <= 1, $"seed {seed}");
+            if (LargestMove(ListsCount, viewer, owner) > 1) listsMoved++;
+        }
+        // The populations do reach the rules that made the lists' count move by more than one.
+        Assert.True(listsMoved > 0);
     }
 }
