@@ -304,6 +304,29 @@ public sealed class ReleasedHealthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APartnerWhoseMinimumWithholdsItsFiguresIsLeftOutOfTheOverallCoverageTooAndNamed()
+    {
+        // Gamma's 17 customers carry 17 of alpha's opportunities, far below a minimum of 1,000: its figures are withheld,
+        // and an all-partner coverage resting on it would show its covered count all the same (trial 7, F4).
+        var sharing = await _gamma.Http.PutAsJsonAsync($"/v1/populations/{_gammaCustomers}/sharing", new { level = "counts", fields = Array.Empty<string>(), minimumCount = 1000 });
+        await Expect(sharing, HttpStatusCode.OK);
+
+        var report = await PipelineAsync(_alpha);
+
+        var gamma = report["partners"]!.AsArray().Single(p => p!["partnershipId"]!.GetValue<string>() == _toGamma)!;
+        Assert.Equal("minimum", gamma["released"]!["withheldBecause"]!.GetValue<string>());
+        var left = Assert.Single(report["leftOut"]!.AsArray())!;
+        Assert.Equal((_toGamma, "minimum"), (left["partnershipId"]!.GetValue<string>(), left["reason"]!.GetValue<string>()));
+        // Over beta alone, exactly: no release of the coverage, nothing spent on it.
+        Assert.Null(report["overallReleased"]);
+        Assert.Equal((5, 5000m), (report["overall"]!["coveredCount"]!.GetValue<int>(), report["overall"]!["coveredAmount"]!.GetValue<decimal>()));
+        Assert.Empty(OverallSpends(await AuditAsync(_gamma, "privacy.budget_spent")));
+        var lines = (await Json(await _alpha.Http.GetAsync("/v1/health/report?period=2026-Q1")))["lines"]!.AsArray();
+        string Line(string measure) => lines.Single(l => l!["measure"]!.GetValue<string>() == measure)!["value"]!.GetValue<string>();
+        Assert.Equal(("1", "0"), (Line("partners_left_out_minimum"), Line("partners_left_out_budget_exhausted")));
+    }
+
+    [Fact]
     public async Task APartnerWhoseBudgetCannotPayIsLeftOutOfTheOverallCoverageAndNamedAndTheRestStaysExact()
     {
         await SettleMatrixAsync();

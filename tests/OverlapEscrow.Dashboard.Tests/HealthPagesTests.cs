@@ -94,6 +94,39 @@ public sealed class HealthPagesTests(DashboardWorld world)
     }
 
     [Fact]
+    public async Task PartnersLeftOutOfTheAllPartnerCoverageAreNamedWithTheirOwnReason()
+    {
+        // One partner's minimum withholds its figures; another gives exact counts: each is left out for its own reason
+        // (the page gave every partner left out the budget's reason).
+        var seller = await world.App.SignupAsync("leftout-seller");
+        var pipeline = await seller.CreatePopulationAsync("Pipeline", "opportunities");
+        await seller.UploadOkAsync(pipeline, Records.Ndjson(Enumerable.Range(0, 20).Select(i =>
+            new Records.Account($"O{i}", Domain: $"l{i}.example", Attributes: new() { ["amount"] = "1000", ["currency"] = "USD" }))));
+        async Task<string> PartnerAsync(string slug, int minimum)
+        {
+            var partner = await world.App.SignupAsync(slug);
+            var customers = await partner.CreatePopulationAsync("Customers");
+            await partner.UploadOkAsync(customers, Records.Ndjson(Enumerable.Range(0, 10).Select(i => new Records.Account($"C{i}", Domain: $"l{i}.example"))));
+            await EscrowClient.Expect(await partner.Http.PutAsJsonAsync($"/v1/populations/{customers}/sharing", new { level = "counts", minimumCount = minimum }), HttpStatusCode.OK);
+            var partnership = await seller.PartnerAsync(partner);
+            if (minimum == 1) await partner.SetPrivacyAsync(partnership, new { exactCounts = true, confirmExactCounts = true });
+            return partnership;
+        }
+        await PartnerAsync("leftout-minimum", 1000);
+        await PartnerAsync("leftout-exact", 1);
+
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(seller));
+        await page.GotoAsync("/health");
+
+        var notes = page.Locator(".left-out");
+        await Assertions.Expect(notes).ToHaveCountAsync(2);
+        await Assertions.Expect(notes.Filter(new() { HasText = "leftout-minimum Inc." })).ToContainTextAsync("below the minimum it set for reporting");
+        await Assertions.Expect(notes.Filter(new() { HasText = "leftout-exact Inc." })).ToContainTextAsync("gives you exact counts");
+        await Assertions.Expect(notes.Filter(new() { HasText = "budget" })).ToHaveCountAsync(0);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task AnotherOrganizationSeesNoneOfThisPartnershipOnItsHealthPage()
     {
         var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Gamma));

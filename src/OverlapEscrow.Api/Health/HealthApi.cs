@@ -175,7 +175,8 @@ public sealed record LeftOutResponse(string PartnershipId, PartnerSummary Partne
 /// <summary>
 /// overall: exact when no partner with counts-only customers (and noise) is in it; otherwise released, with
 /// overallReleased. partnersLeftOut / leftOut: the partners left out of it (budget_exhausted: their budget could not
-/// pay; exact_counts: they give me exact counts, so their counts-only customers are in no figure).
+/// pay; exact_counts: they give me exact counts, so their counts-only customers are in no figure; minimum: their released
+/// covered count is below their minimum reportable count, so their figures, this one included, are withheld).
 /// </summary>
 public sealed record PipelineResponse(
     string Currency,

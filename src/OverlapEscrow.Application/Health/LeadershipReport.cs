@@ -29,7 +29,10 @@ public sealed record LeadershipReport(string Currency, FigurePeriod Period, IRea
             new("coverage", null, "open_pipeline_" + r.Currency, M(r.Overall.OpenAmount), null, null, null, null),
             new("coverage", null, "covered_pipeline_" + r.Currency, M(r.Overall.CoveredAmount), D(o?.CoveredAmount.Low), D(o?.CoveredAmount.High), null, null),
             new("coverage", null, "coverage_amount_share", D(r.Overall.AmountShare), D(o?.AmountShare?.Low), D(o?.AmountShare?.High), null, null),
-            new("coverage", null, "partners_left_out_budget_exhausted", N(r.PartnersLeftOut), null, null, null, null),
+            // The partners left out of it, by reason (it counted every reason as budget_exhausted before).
+            new("coverage", null, "partners_left_out_budget_exhausted", N(r.LeftOut.Count(l => l.Reason == LeftOutPartner.BudgetExhausted)), null, null, null, null),
+            new("coverage", null, "partners_left_out_exact_counts", N(r.LeftOut.Count(l => l.Reason == LeftOutPartner.ExactCounts)), null, null, null, null),
+            new("coverage", null, "partners_left_out_minimum", N(r.LeftOut.Count(l => l.Reason == LeftOutPartner.Minimum)), null, null, null, null),
             new("concentration", null, "partners_for_four_fifths", N(board.Concentration.PartnersForFourFifths), null, null, null, null),
             new("concentration", null, "herfindahl", D(board.Concentration.Herfindahl), null, null, null, null),
         };

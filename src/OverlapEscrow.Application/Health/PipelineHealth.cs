@@ -85,6 +85,9 @@ public sealed record LeftOutPartner(string PartnershipId, PartnerOrganization Pa
 
     /// <summary>The partner gives me exact counts: its counts-only customers are in no figure (<see cref="CountsOnlyFigures.ExactCounts"/>).</summary>
     public const string ExactCounts = "exact_counts";
+
+    /// <summary>The partner's released covered count is below its minimum reportable count: its figures are withheld (<see cref="CountsOnlyFigures.Minimum"/>).</summary>
+    public const string Minimum = "minimum";
 }
 
 /// <summary>The leaderboard: the report it is computed from, the scores (best first) and the concentration.</summary>
@@ -175,8 +178,12 @@ public sealed class PipelineHealth(
                 else
                 {
                     (figures, released) = await ReleaseAsync(view, mine, opportunities, cells, set, bounds, money, range!, ct);
-                    // In the all-partner coverage through one more release, paid by each such partner.
-                    noised.Add((new OverallShare(view, [.. cells.CountsPopulations.Order(StringComparer.Ordinal)]), set, view.Partner));
+                    // Below the partner's minimum its figures are withheld, and so is its part of the all-partner coverage: with
+                    // one partner that figure would be the withheld covered count again (decided on the released value: free).
+                    if (released.WithheldBecause == CountsOnlyFigures.Minimum)
+                        exactLeftOut.Add(new LeftOutPartner(partnership.Id, view.Partner, LeftOutPartner.Minimum));
+                    // Else in the all-partner coverage through one more release, paid by each such partner.
+                    else noised.Add((new OverallShare(view, [.. cells.CountsPopulations.Order(StringComparer.Ordinal)]), set, view.Partner));
                 }
             }
             partners.Add(new PartnerPipeline(partnership.Id, view.Partner, cells.Access, cells.CustomerPopulations.Count, figures, released));
