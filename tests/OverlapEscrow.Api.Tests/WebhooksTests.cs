@@ -415,6 +415,35 @@ public sealed class WebhooksTests : IAsyncLifetime
         Assert.Empty(_receiver.On("/beta"));
     }
 
+    [Fact]
+    public async Task ARaiseFromCountsToOverlapsIsAnEventWithTheExactCountAndNoExactCountOfBefore()
+    {
+        // The history point of the counts-only time holds an exact count the receiver never read: after the raise the
+        // event has the exact count now and no previousCount (trial 7, F5), and it comes (none came before).
+        await CreateWebhookAsync(_alpha.Http, _receiver.BaseUrl + "/raise", "overlaps.changed");
+        var mine = await _alpha.CreatePopulationAsync("Customers");
+        var theirs = await _beta.CreatePopulationAsync("Customers");
+        await _beta.UploadOkAsync(theirs, Records.Range("B", 0, 10));
+        var partnership = await _alpha.PartnerAsync(_beta);
+        await _beta.NearlyExactAsync(partnership);
+        await Expect(await _beta.Http.PutAsJsonAsync($"/v1/populations/{theirs}/sharing", new { level = "counts", minimumCount = 1 }), HttpStatusCode.OK);
+        await _app.RefreshedAsync();
+        await _alpha.UploadOkAsync(mine, Records.Range("A", 0, 6));
+        await _app.RefreshedAsync();
+        await _app.DeliverDueAsync();
+        var before = _receiver.On("/raise").Count();
+
+        await _beta.ShareAsync(theirs, "overlaps");
+        await _app.RefreshedAsync();
+        await _app.DeliverDueAsync();
+
+        var events = _receiver.On("/raise").OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
+        Assert.Equal(before + 1, events.Count);
+        var cell = events[^1].Json["data"]!["cells"]!.AsArray().Single()!.AsObject();
+        Assert.Equal(("overlaps", 6), (cell["level"]!.GetValue<string>(), cell["count"]!.GetValue<int>()));
+        Assert.False(cell.ContainsKey("previousCount"));
+    }
+
     [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task ACountsLevelCellThatChangesWithinItsRefreshIntervalSendsNoEvent()

@@ -97,7 +97,7 @@ public sealed class HistoryRecorder(IKeyring keyring, IOptions<HistoryOptions> o
                 result.Count, result.PartnerCount, sealedIds), now.AddDays(-owner.RetentionDays), latest?.Id, ct);
             // Another refresher recorded this cell meanwhile: the change (and its event) is its to report.
             if (!appended) return null;
-            return new CellChange(mine.Id, theirs.Id, latest?.Count ?? 0, latest?.PartnerCount ?? 0, result.Count, result.PartnerCount);
+            return new CellChange(mine.Id, theirs.Id, latest?.Count ?? 0, latest?.PartnerCount ?? 0, result.Count, result.PartnerCount, latest?.Level);
         }
 
         public void Dispose() => cipher.Dispose();

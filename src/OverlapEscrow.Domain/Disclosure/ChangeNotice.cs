@@ -2,8 +2,12 @@ using OverlapEscrow.Domain.Sharing;
 
 namespace OverlapEscrow.Domain.Disclosure;
 
-/// <summary>A cell whose history gained a point: its counts before (zero when it had no point) and now.</summary>
-public sealed record CellChange(string MyPopulationId, string PartnerPopulationId, int PreviousCount, int PreviousPartnerCount, int Count, int PartnerCount);
+/// <summary>
+/// A cell whose history gained a point: its counts before (zero when it had no point) and now, and the level the point
+/// before was recorded under (null when there was none).
+/// </summary>
+public sealed record CellChange(string MyPopulationId, string PartnerPopulationId, int PreviousCount, int PreviousPartnerCount, int Count, int PartnerCount,
+    SharingLevel? PreviousLevel = SharingLevel.Overlaps);
 
 /// <summary>
 /// A counts-level cell that got a new release: the release before it (null when it had none) and the new one, with
@@ -44,7 +48,11 @@ public static class ChangeNotice
             if (!visible.Contains(c.PartnerPopulationId)) continue;
             var sharing = view.PartnerShares(c.MyPopulationId, c.PartnerPopulationId);
             if (sharing.Level != SharingLevel.Overlaps) continue;
-            var before = CountRelease.Release(sharing, c.PreviousCount, c.PreviousPartnerCount);
+            // A point recorded while the cell was counts-only holds an exact count the viewer never read: it stays under the
+            // counts rule (history.md), so after a raise to overlaps the value before is absent, not that count.
+            var before = c.PreviousLevel is null or SharingLevel.Overlaps
+                ? CountRelease.Release(sharing, c.PreviousCount, c.PreviousPartnerCount)
+                : new ReleasedCount(null, null);
             var after = CountRelease.Release(sharing, c.Count, c.PartnerCount);
             if (before.Value == after.Value) continue;
             cells.Add(new NoticeCell(c.MyPopulationId, c.PartnerPopulationId, sharing.Level, after, before));

@@ -26,6 +26,19 @@ public class ChangeNoticeTests
     }
 
     [Fact]
+    public void AfterARaiseToOverlapsThePreviousValueIsNotTheExactCountRecordedWhileCountsOnly()
+    {
+        // The point before was recorded under the counts rule: its exact 1 was never the viewer's to read (trial 7, F5).
+        var view = View(theirRules: [Default("t1", SharingLevel.Overlaps)]);
+
+        var cell = Assert.Single(ChangeNotice.For(view, [new CellChange("m1", "t1", 1, 1, 0, 0, SharingLevel.Counts)], []));
+
+        Assert.Equal((0, (int?)null), (cell.Count.Value, cell.Previous.Value));
+        // A point recorded at the overlaps level is the value before, as always.
+        Assert.Equal(1, Assert.Single(ChangeNotice.For(view, [new CellChange("m1", "t1", 1, 1, 0, 0, SharingLevel.Overlaps)], [])).Previous.Value);
+    }
+
+    [Fact]
     public void ARecordedChangeOfACountsLevelCellMakesNoNoticeByItself()
     {
         // Whether an event comes must not say whether the exact count moved: only a new release can make one.
