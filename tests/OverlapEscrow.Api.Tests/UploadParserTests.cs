@@ -95,6 +95,18 @@ public sealed class UploadParserTests
     }
 
     [Fact]
+    public async Task AByteOrderMarkBeforeTheFirstNdjsonLineIsAcceptedAndNowhereElse()
+    {
+        var line = $$$"""{"recordId":"r","identifiers":{"domain":"{{{Hex(1)}}}"}}""";
+
+        var rows = await NdjsonAsync("\uFEFF" + line + "\n" + "\uFEFF" + line.Replace("\"r\"", "\"s\"") + "\n");
+
+        Assert.Null(rows[0].Error);
+        Assert.Equal("r", rows[0].RecordId);
+        Assert.Equal(2L, rows[1].Error?.Row); // inside the body it is what it is: not JSON
+    }
+
+    [Fact]
     public async Task CsvHashesAreCheckedAndDecodedLikeNdjsonOnes()
     {
         var csv = $"recordId,domain\r\na,{Hex(1)}|{Hex(2).ToLowerInvariant()}\r\nb,{Hex(3)[..62]}zz\r\n";

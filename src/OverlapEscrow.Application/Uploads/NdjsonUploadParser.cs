@@ -148,6 +148,8 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
                 text = newline < 0 ? _rest : _rest[..newline];
                 _rest = newline < 0 ? default : _rest[(newline + 1)..];
                 line = ++_line;
+                // A byte-order mark before the first line, as Windows tools write one (RFC 8259 §8.1 lets a parser ignore it).
+                if (line == 1 && text.StartsWith("\uFEFF"u8)) text = text[3..];
                 if (text.Length > maxRow) throw TooLong(line, maxRow);
                 if (!IsBlank(text)) return true;
             }
