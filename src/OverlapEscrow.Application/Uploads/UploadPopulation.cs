@@ -39,7 +39,7 @@ public sealed record UploadResult(
     long RecordsApplied,
     long RowsRejected,
     IReadOnlyList<RowError> Errors,
-    long RecordCount,
+    long? RecordCount,
     DateTimeOffset CommittedAt);
 
 /// <summary>How an upload ended: committed (or replayed), rejected with row errors, or refused before any row.</summary>
@@ -75,6 +75,15 @@ public sealed class UploadPopulation(
 {
     private readonly UploadOptions _o = options.Value;
     private readonly OrganizationSlots _running = new(options.Value.MaxConcurrent, options.Value.MaxConcurrentPerOrganization);
+
+    /// <summary>
+    /// A stored answer for a replay, written as the API writes the first one: a delta's unknown record count is left out
+    /// of both, not null in one and absent in the other.
+    /// </summary>
+    private static readonly JsonSerializerOptions ResponseJson = new(JsonSerializerOptions.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
 
     /// <summary>Row errors kept with a refused upload's audit event (the population page shows them).</summary>
     public const int RecordedRowErrors = 20;
@@ -201,12 +210,13 @@ public sealed class UploadPopulation(
             if (lease is not null) await lease.StopAsync();
             var committedAt = time.GetUtcNow();
             result = new UploadResult(request.Population.Id, versionId, modeName, read.RowsRead, read.Applied, read.ErrorCount,
-                read.Errors, request.Mode == VersionKind.Snapshot ? read.Applied : 0, committedAt);
-            var completion = hold is null ? null : new IdempotencyCompletion(hold, new IdempotentResponse(200, JsonSerializer.Serialize(result, JsonSerializerOptions.Web)));
+                read.Errors, request.Mode == VersionKind.Snapshot ? read.Applied : null, committedAt);
+            var completion = hold is null ? null : new IdempotencyCompletion(hold, new IdempotentResponse(200, JsonSerializer.Serialize(result, ResponseJson)));
             // The commit and its audit event are one transaction: an upload is applied and recorded, or neither.
             await using (var uow = await transactions.BeginAsync(CancellationToken.None))
             {
-                var committed = await uow.Populations.CommitAsync(versionId, result.RecordCount, committedAt, completion, null, CancellationToken.None);
+                // A delta's count is known only once applied to its base, after the commit (AfterCommitAsync): 0 until then.
+                var committed = await uow.Populations.CommitAsync(versionId, result.RecordCount ?? 0, committedAt, completion, null, CancellationToken.None);
                 if (committed is null)
                     return new UploadOutcome.Refused(409, "Upload not applied",
                         "This upload lost its Idempotency-Key to a retry, or sat idle so long it was taken for abandoned; it applied nothing. Retry with the same key.");
@@ -270,7 +280,7 @@ public sealed class UploadPopulation(
         try
         {
             if (hold is not null && version.Kind == VersionKind.Delta)
-                await populations.SetIdempotentResponseAsync(hold, new IdempotentResponse(200, JsonSerializer.Serialize(result, JsonSerializerOptions.Web)), CancellationToken.None);
+                await populations.SetIdempotentResponseAsync(hold, new IdempotentResponse(200, JsonSerializer.Serialize(result, ResponseJson)), CancellationToken.None);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

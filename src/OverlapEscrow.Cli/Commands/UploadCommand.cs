@@ -121,7 +121,7 @@ internal static class UploadCommand
                           (result.Replayed ? " (already committed by an earlier run with this Idempotency-Key; its result follows)" : ""));
         env.Out.WriteLine($"version:          {result.VersionId}");
         env.Out.WriteLine($"server:           {result.RowsRead:N0} rows read, {result.RecordsApplied:N0} applied, {result.RowsRejected:N0} rejected");
-        env.Out.WriteLine($"record count:     {result.RecordCount:N0}");
+        env.Out.WriteLine($"record count:     {(result.RecordCount is { } count ? count.ToString("N0") : "not known (the escrow could not count the delta after its commit: a snapshot committed right after it, say; see the population)")}");
         if (!result.Replayed && completed is not null && result.RowsRead != completed.Stats.RowsWritten)
             env.Error.WriteLine($"warning: {completed.Stats.RowsWritten:N0} rows were sent but the escrow read {result.RowsRead:N0}.");
         return CliApp.Ok;

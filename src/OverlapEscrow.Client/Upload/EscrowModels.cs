@@ -26,7 +26,7 @@ public sealed record UploadResult(
     long RowsRead,
     long RecordsApplied,
     long RowsRejected,
-    long RecordCount,
+    long? RecordCount,
     DateTimeOffset? CommittedAt = null,
     IReadOnlyList<RowError>? Errors = null)
 {
