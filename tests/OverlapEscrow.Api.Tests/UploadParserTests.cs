@@ -183,6 +183,24 @@ public sealed class UploadParserTests
     }
 
     [Theory]
+    [InlineData(1100)]
+    [InlineData(1500)]
+    [InlineData(1900)]
+    public async Task ACsvRecordOverTheRowLimitIsRefusedAsMalformedNamingItsRow(int length)
+    {
+        // A quoted field between one and two times the limit got through the reader's own looser bound (trial 8).
+        var options = Microsoft.Extensions.Options.Options.Create(new UploadOptions { MaxRowBytes = 1024 });
+        var rows = Enumerable.Range(0, 600).Select(i => $"R-{i},{Hex(i)},plain").ToList();
+        rows[400] = $"R-400,{Hex(400)},\"{new string('x', length)}\"";
+        var csv = "recordId,domain,attr.note\r\n" + string.Join("\r\n", rows) + "\r\n";
+
+        var failure = await Assert.ThrowsAsync<UploadRejectedException>(() => ParseAsync(new CsvUploadParser(new RowRules(options), options), csv));
+
+        Assert.Equal(400, failure.StatusCode);
+        Assert.Equal(402, failure.RowError!.Row); // the header is row 1
+    }
+
+    [Theory]
     [InlineData(int.MaxValue)]
     [InlineData(700)]
     public async Task TheFirstRowOverTheLengthLimitIsTheOneNamedWhereverTheChunksEnd(int perRead)

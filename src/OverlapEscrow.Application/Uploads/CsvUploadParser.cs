@@ -42,6 +42,8 @@ public sealed class CsvUploadParser(RowRules rules, IOptions<UploadOptions> opti
         var columns = MapHeader(Fields(reader));
         while (await Read(reader, ct))
         {
+            // The reader's own bound is looser (a record up to about twice it got through): the documented limit is this one.
+            if (reader.RawRecord.Length > maxRow) throw Malformed(reader.RowNumber);
             var row = new ParsedRecord { Row = reader.RowNumber };
             // The decoder turns bytes that are not UTF-8 into U+FFFD, so two record ids differing only there would be one
             // (a delete of one removing the other): the row is refused instead, as an NDJSON row is.
@@ -69,6 +71,10 @@ public sealed class CsvUploadParser(RowRules rules, IOptions<UploadOptions> opti
         }
     }
 
+    private static UploadRejectedException Malformed(long row) => new(400, "The CSV is malformed",
+        $"Row {row} is not valid CSV (RFC 4180), or is longer than the row limit; nothing was applied.",
+        new RowError(row, null, "Not valid CSV (an unterminated quote, or a row over the size limit)."));
+
     private static string[] Fields(CsvReader reader)
     {
         var fields = new string[reader.FieldCount];
@@ -84,10 +90,7 @@ public sealed class CsvUploadParser(RowRules rules, IOptions<UploadOptions> opti
         }
         catch (CsvFormatException e)
         {
-            var row = e.RecordNumber > 0 ? e.RecordNumber : reader.RowNumber + 1;
-            throw new UploadRejectedException(400, "The CSV is malformed",
-                $"Row {row} is not valid CSV (RFC 4180), or is longer than the row limit; nothing was applied.",
-                new RowError(row, null, "Not valid CSV (an unterminated quote, or a row over the size limit)."));
+            throw Malformed(e.RecordNumber > 0 ? e.RecordNumber : reader.RowNumber + 1);
         }
     }
 
