@@ -352,8 +352,11 @@ public sealed class ReleasedHealthTests : IAsyncLifetime
         var delta = await _app.SignupAsync("delta");
         var deltaCustomers = await delta.CreatePopulationAsync("Customers");
         await delta.UploadOkAsync(deltaCustomers, Records.Range("D", 0, 3));
-        await delta.ShareAsync(deltaCustomers, "counts");
+        // A minimum of 1 and sharp releases: delta's three covered opportunities stay above its minimum whatever the draw
+        // (below it, delta would be left out too, for its minimum).
+        await Expect(await delta.Http.PutAsJsonAsync($"/v1/populations/{deltaCustomers}/sharing", new { level = "counts", minimumCount = 1 }), HttpStatusCode.OK);
         var toDelta = await _alpha.PartnerAsync(delta);
+        await delta.SetPrivacyAsync(toDelta, new { epsilonPerPeriod = 100, epsilonPerRelease = 5 });
         Assert.Equal(2, (await PipelineAsync(_alpha))["overallReleased"]!["chargedPartnershipIds"]!.AsArray().Count);
         await SpendAllAsync();
 

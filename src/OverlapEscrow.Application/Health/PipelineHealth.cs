@@ -275,13 +275,15 @@ public sealed class PipelineHealth(
         foreach (var figure in ReleasedFigures.All)
             list.Add(await releases.ReadAsync(view, figure, request, () => ReleasedFigures.Components(figure, opportunities, set, currency, period, bounds),
                 ReleasedFigures.Sensitivities(figure, bounds, cells.CountsPopulations.Count), ct));
+        // The minimum first: a covered count drawn below it withholds everything, whether or not the budget paid for the
+        // other figures (a partner so withheld is also left out of the all-partner coverage, whose reason it names).
+        if (list.Single(r => r.Figure == HealthFigure.OverlappingOpportunities).Draw is { } coveredDraw
+            && CountsOnlyFigures.AfterDraw(coveredDraw.Values[0], cells.CountsMinimum) is { } below)
+            return (null, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, null)
+                { OpenAboveBound = totals.OpenAboveBound, OpenExcess = totals.OpenExcess, WithheldBecause = below });
         if (list.Any(r => r.Draw is null))
             return (null, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, null)
                 { OpenAboveBound = totals.OpenAboveBound, OpenExcess = totals.OpenExcess, WithheldBecause = CountsOnlyFigures.Budget });
-        var covered = list.Single(r => r.Figure == HealthFigure.OverlappingOpportunities).Draw!.Values[0];
-        if (CountsOnlyFigures.AfterDraw(covered, cells.CountsMinimum) is { } below)
-            return (null, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, null)
-                { OpenAboveBound = totals.OpenAboveBound, OpenExcess = totals.OpenExcess, WithheldBecause = below });
         var (figures, noise) = ReleasedFigures.Assemble(totals, list.ToDictionary(r => r.Figure, r => r.Draw!));
         return (figures, new ReleasedPipeline(bounds, cells.CountsPopulations.Count, list, noise) { OpenAboveBound = totals.OpenAboveBound, OpenExcess = totals.OpenExcess });
     }
@@ -336,7 +338,7 @@ public sealed class PipelineHealth(
                         {
                             // The graph where each partner record's matches depend on it alone: the lists' rules weigh a
                             // record against the partner's others, and one record could move the bounded set by many.
-                            var result = OverlapEngine.OwnerLocal(overlap.Mine, overlap.Theirs);
+                            var result = await overlaps.OwnerLocalAsync(overlap, ct);
                             var records = await overlaps.MyRecordsAsync(overlap, result.MyOrdinals, ct);
                             var found = new List<(string Partner, string Mine)>();
                             for (var i = 0; i < result.MyOrdinals.Length; i++)

@@ -230,12 +230,13 @@ public sealed class OverlapCache(CacheMemory memory, PopulationDataCache version
     private readonly ConcurrentDictionary<OverlapKey, Lazy<Task<OverlapResult>>> _computing = new();
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _partnershipTokens = new();
 
-    private sealed record OverlapKey(string PartnershipId, VersionKey Mine, VersionKey Theirs, MatchView View);
+    private sealed record OverlapKey(string PartnershipId, VersionKey Mine, VersionKey Theirs, MatchView View, bool OwnerLocal = false);
 
+    /// <param name="ownerLocal">The graph a counts-level figure counts (<see cref="OverlapEngine.OwnerLocal"/>) instead of the lists' result.</param>
     public async Task<OverlapResult> GetAsync(string partnershipId, string myPopulationId, PopulationData mine,
-        string theirPopulationId, PopulationData theirs, CancellationToken ct, MatchView view = MatchView.Default)
+        string theirPopulationId, PopulationData theirs, CancellationToken ct, MatchView view = MatchView.Default, bool ownerLocal = false)
     {
-        var key = new OverlapKey(partnershipId, new VersionKey(myPopulationId, mine.VersionId), new VersionKey(theirPopulationId, theirs.VersionId), view);
+        var key = new OverlapKey(partnershipId, new VersionKey(myPopulationId, mine.VersionId), new VersionKey(theirPopulationId, theirs.VersionId), view, ownerLocal);
         if (memory.Entries.TryGetValue(key, out OverlapResult? kept)) return kept!;
         var compute = _computing.GetOrAdd(key, k => new Lazy<Task<OverlapResult>>(() => ComputeAndKeepAsync(k, mine, theirs)));
         return await compute.Value.WaitAsync(ct);
@@ -261,7 +262,7 @@ public sealed class OverlapCache(CacheMemory memory, PopulationDataCache version
             // Taken before computing: if the partnership is evicted meanwhile, the token has changed and the result
             // is not kept.
             var permission = new CancellationChangeToken(TokenFor(key.PartnershipId).Token);
-            var result = await Task.Run(() => OverlapEngine.Compute(mine, theirs, key.View));
+            var result = await Task.Run(() => key.OwnerLocal ? OverlapEngine.OwnerLocal(mine, theirs) : OverlapEngine.Compute(mine, theirs, key.View));
             var options = memory.EntryFor(result.EstimatedBytes);
             options.ExpirationTokens.Add(permission);
             options.ExpirationTokens.Add(versions.KeptToken(key.Mine));

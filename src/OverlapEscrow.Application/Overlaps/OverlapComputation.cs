@@ -2,6 +2,7 @@ using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain.Disclosure;
 using OverlapEscrow.Domain.Matching;
 using OverlapEscrow.Domain.Populations;
+using OverlapEscrow.Domain.Privacy;
 
 namespace OverlapEscrow.Application.Overlaps;
 
@@ -11,6 +12,13 @@ namespace OverlapEscrow.Application.Overlaps;
 /// </summary>
 public sealed record CellOverlap(OverlapResult Result, PopulationData Mine, PopulationData Theirs)
 {
+    /// <summary>
+    /// The contribution-bounded count a counts-level release draws from (<see cref="OverlapComputation.ComputeForReleaseAsync"/>):
+    /// computed with the overlap, outside the transaction that stores the release; null when not asked for.
+    /// </summary>
+    public int? BoundedCount { get; init; }
+
+    internal string PartnershipId { get; init; } = "";
     internal string MyOrganizationId { get; init; } = "";
     internal string MyPopulationId { get; init; } = "";
     internal string PartnerOrganizationId { get; init; } = "";
@@ -37,7 +45,8 @@ public sealed class OverlapComputation(IPopulationRepository populations, Popula
                 var theirData = await theirLoad;
                 return new CellOverlap(await overlaps.GetAsync(view.Partnership.Id, mine.Id, myData, theirs.Id, theirData, ct, matches), myData, theirData)
                 {
-                    MyOrganizationId = view.MyOrganizationId, MyPopulationId = mine.Id, PartnerOrganizationId = view.Partner.Id, PartnerPopulationId = theirs.Id,
+                    PartnershipId = view.Partnership.Id, MyOrganizationId = view.MyOrganizationId, MyPopulationId = mine.Id,
+                    PartnerOrganizationId = view.Partner.Id, PartnerPopulationId = theirs.Id,
                 };
             }
             catch (VersionGoneException) when (attempt < 2)
@@ -50,6 +59,25 @@ public sealed class OverlapComputation(IPopulationRepository populations, Popula
             }
         }
     }
+
+    /// <summary>
+    /// The overlap of a counts-level cell with its contribution-bounded count (<see cref="CellOverlap.BoundedCount"/>), on the
+    /// graph where each partner record's pairs depend on it alone (<see cref="OwnerLocalAsync"/>): computed here, before the
+    /// caller opens the transaction that stores a release, so that the matching never holds the database's write lock.
+    /// </summary>
+    public async Task<CellOverlap> ComputeForReleaseAsync(PartnerView view, PopulationSummary mine, PopulationSummary theirs, CancellationToken ct)
+    {
+        var overlap = await ComputeAsync(view, mine, theirs, ct);
+        var graph = await OwnerLocalAsync(overlap, ct);
+        return overlap with { BoundedCount = ContributionBound.MatchingSize(graph.PairStart, graph.TheirOrdinals) };
+    }
+
+    /// <summary>
+    /// The match graph of <paramref name="overlap"/>'s versions in which each partner record's pairs depend on it alone
+    /// (<see cref="OverlapEngine.OwnerLocal"/>), cached like the lists' result (per partnership and pair of versions).
+    /// </summary>
+    public Task<OverlapResult> OwnerLocalAsync(CellOverlap overlap, CancellationToken ct) =>
+        overlaps.GetAsync(overlap.PartnershipId, overlap.MyPopulationId, overlap.Mine, overlap.PartnerPopulationId, overlap.Theirs, ct, ownerLocal: true);
 
     /// <summary>
     /// The overlap of a cell and what <paramref name="read"/> reads of its records. A version superseded between the two

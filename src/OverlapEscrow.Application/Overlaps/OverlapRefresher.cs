@@ -279,9 +279,12 @@ public sealed class OverlapRefresher(
         {
             // The overlaps first, outside the transaction: computing them must not hold the database's write lock.
             var computed = new List<(DisclosedCell Cell, CellOverlap Overlap)>();
+            // A counts-level cell's bounded count too, which a release in the transaction draws from.
             foreach (var cell in PartnerVisibility.Cells(view))
                 if (populationId is null || cell.Mine.Id == populationId || cell.Theirs.Id == populationId)
-                    computed.Add((cell, await overlaps.ComputeAsync(view, cell.Mine, cell.Theirs, ct)));
+                    computed.Add((cell, cell.Sharing.Level == SharingLevel.Counts
+                        ? await overlaps.ComputeForReleaseAsync(view, cell.Mine, cell.Theirs, ct)
+                        : await overlaps.ComputeAsync(view, cell.Mine, cell.Theirs, ct)));
 
             await using var uow = await transactions.BeginAsync(ct);
             await HistoryRecorder.ForgetHiddenCellsAsync(view, uow.History, ct);

@@ -221,7 +221,7 @@ public sealed partial class OverlapReports(
     private async Task<ReleasedCount> CountOfAsync(PartnerView view, DisclosedCell cell, CancellationToken ct)
     {
         if (cell.Sharing.Level == SharingLevel.Counts)
-            return await countReleases.ReadAsync(view, cell, c => overlaps.ComputeAsync(view, cell.Mine, cell.Theirs, c), ct);
+            return await countReleases.ReadAsync(view, cell, c => overlaps.ComputeForReleaseAsync(view, cell.Mine, cell.Theirs, c), ct);
         var overlap = await overlaps.ComputeAsync(view, cell.Mine, cell.Theirs, ct);
         return CountRelease.Release(cell.Sharing, overlap.Result.Count, overlap.Result.PartnerCount);
     }

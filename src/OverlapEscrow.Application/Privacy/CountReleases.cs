@@ -99,10 +99,11 @@ public sealed class CountReleases(ICountReleaseRepository store, ITransactions t
         }
 
         var result = overlap.Result;
-        // The bounded count only for a noised draw (an exact one shows the viewer's count): on the graph where one owner
-        // record moves it by one at most, not the lists' (ContributionBound.Count).
+        // The bounded count (a noised draw's; an exact one shows the viewer's count), on the graph where one owner record
+        // moves it by one at most, not the lists': computed with the overlap, before this transaction
+        // (OverlapComputation.ComputeForReleaseAsync); a caller that did not ask for it gets it here, holding the lock.
         var noised = draw.Noise is { } noise && noise != Epsilon.Zero;
-        var counts = new CellCounts(result.Count, result.PartnerCount, noised ? ContributionBound.Count(overlap.Mine, overlap.Theirs) : 0);
+        var counts = new CellCounts(result.Count, result.PartnerCount, noised ? overlap.BoundedCount ?? ContributionBound.Count(overlap.Mine, overlap.Theirs) : 0);
         var value = CountRelease.Draw(counts, draw.Noise, bits);
         var release = new StoredRelease(Ids.New("ocr"), view.Partnership.Id, viewer, cell.Mine.Id, owner, cell.Theirs.Id, viewerVersion, ownerVersion, now, value);
         var spend = value.IsExact ? null : new BudgetSpend(owner, viewer, period.Start, value.Noise, settings.PerPeriod);

@@ -127,6 +127,9 @@ public static class OverlapEngine
     /// <summary>Records sharing one name token beyond which the token is too common to identify an account.</summary>
     public const int TooCommon = 1000;
 
+    /// <summary>My records of one token that <see cref="OwnerLocal"/> looks at per partner record (four times the cap kept).</summary>
+    public const int OwnerLocalScan = 4 * (MaxPartnersPerRecord + 1);
+
     /// <summary>The default view: exact and strong matches, which the matrix counts and the lists show.</summary>
     public static OverlapResult Compute(PopulationData mine, PopulationData theirs) => Compute(mine, theirs, MatchView.Default);
 
@@ -191,8 +194,9 @@ public static class OverlapEngine
     /// token carried by more than <see cref="TooCommon"/> owner records is skipped, so the next one takes every pair
     /// through it away. Here no pair is demoted, the cap is per owner record (its first 51 viewer records a token, in
     /// the viewer's order) and only the viewer's side of a token can be too common. Each owner record then adds or takes
-    /// away only its own edges. The graph is larger than the lists' (ambiguous names and common names count), which
-    /// the noise then covers; it is computed only when a noised value is drawn.
+    /// away only its own edges. The graph is not the lists': it has pairs they leave out (ambiguous names, names common
+    /// on the partner's side) and lacks some they keep (beyond an owner record's 51 a token), and its count is
+    /// protected by the noise either way.
     /// </remarks>
     public static OverlapResult OwnerLocal(PopulationData mine, PopulationData theirs) => Run(mine, theirs, possible: false, ownerLocal: true);
 
@@ -221,7 +225,9 @@ public static class OverlapEngine
             // fifth of them (6.3 of 29 MB at 1M × 1M) (docs/performance.md, "A restart's first overlap").
             var judged = new Judgements(sorted, pairCount);
             // Domain pairs not joined by name: whether their names agree too (one pass over the name columns for just their records).
-            var nameShared = NamesShared(mine, theirs, sorted, pairCount);
+            // Whether a domain match's names agree says only which kinds it reports, which the owner-local graph does not
+            // keep (its joins mark no shared names either): nothing to look up there.
+            var nameShared = ownerLocal ? [] : NamesShared(mine, theirs, sorted, pairCount);
             try
             {
                 // Each (mine, theirs) pair once, with its confidence, before the view and the cap. A judged pair is written at
@@ -233,14 +239,14 @@ public static class OverlapEngine
                     var kinds = MatchKinds.None;
                     while (i < pairCount && sorted[i].Mine == me && sorted[i].Theirs == them) kinds |= sorted[i++].Kind;
                     if (kinds == SharesName) continue;
-                    var shareName = (kinds & SharesName) != 0 || (NeedsNameCheck(kinds) && nameShared[check++]);
+                    var shareName = (kinds & SharesName) != 0 || (!ownerLocal && NeedsNameCheck(kinds) && nameShared[check++]);
                     var (kind, confidence, byCountry) = Judge(mine, theirs, me, them, kinds, shareName);
                     if (confidence is not null) judged.Add(new Judged(me, them, kind, confidence.Value, byCountry));
                 }
             }
             finally
             {
-                ArrayPool<bool>.Shared.Return(nameShared, clearArray: true);
+                if (!ownerLocal) ArrayPool<bool>.Shared.Return(nameShared, clearArray: true);
             }
             if (ownerLocal) return Result(theirs, judged, possible, int.MaxValue);
             DemoteAmbiguous(mine, theirs, judged);
@@ -344,11 +350,11 @@ public static class OverlapEngine
     /// <see cref="Qualifies"/>, skipping tokens too common to identify anyone and keeping at most cap + 1 qualifying
     /// partners per record and token.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     /// <remarks>
     /// <paramref name="ownerLocal"/> (<see cref="OwnerLocal"/>): the cap is per partner record (cap + 1 of my records a
     /// token, in my index's order) and a token is too common only by my side's count.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static PairBuffer Join(PopulationData mine, PopulationData theirs, JoinType join, bool possible, bool ownerLocal)
     {
         var a = mine.Index(join.Type);
@@ -416,8 +422,10 @@ public static class OverlapEngine
 
     /// <summary>
     /// One token's pairs for <see cref="OwnerLocal"/>: each partner record's with at most cap + 1 of my records (the first
-    /// in my index's order that qualify), so its pairs depend on it and my data only; nothing when my side alone carries
-    /// the token more than <see cref="TooCommon"/> times.
+    /// that qualify among the first <see cref="OwnerLocalScan"/> in my index's order), so its pairs depend on it and my data
+    /// only; nothing when my side alone carries the token more than <see cref="TooCommon"/> times. A pair that does not
+    /// qualify leaves no mark (the graph keeps no kinds), and the scan bounds the work where the partner's side carries a
+    /// token many times: at most that many looks per partner record and token.
     /// </summary>
     private static void JoinOwnerLocal(PopulationData mine, PopulationData theirs, JoinType join, TokenIndex a, TokenIndex b, int i, int iEnd, int j, int jEnd,
         PairBuffer pairs)
@@ -428,14 +436,11 @@ public static class OverlapEngine
         {
             var them = b.Ordinals[q];
             var kept = 0;
-            for (var p = i; p < iEnd && kept <= MaxPartnersPerRecord; p++)
+            var scanEnd = Math.Min(iEnd, i + OwnerLocalScan);
+            for (var p = i; p < scanEnd && kept <= MaxPartnersPerRecord; p++)
             {
                 var me = a.Ordinals[p];
-                if (!domain && !Qualifies(mine, theirs, join.Type, false, me, them))
-                {
-                    if (join.Type == IdentifierType.Name) pairs.Add(new Pair(me, them, SharesName));
-                    continue;
-                }
+                if (!domain && !Qualifies(mine, theirs, join.Type, false, me, them)) continue;
                 pairs.Add(new Pair(me, them, join.Kind));
                 kept++;
             }

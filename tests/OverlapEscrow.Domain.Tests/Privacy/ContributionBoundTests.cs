@@ -119,6 +119,17 @@ public class OwnerLocalCountTests
         return ContributionBound.MatchingSize(result.PairStart, result.TheirOrdinals);
     }
 
+    /// <summary>The pairs of the owner-local graph by record ids (ordinals change when a record is taken away).</summary>
+    private static List<(string Viewer, string Owner)> Pairs(PopulationData viewer, PopulationData owner)
+    {
+        var graph = OverlapEngine.OwnerLocal(viewer, owner);
+        var pairs = new List<(string, string)>();
+        for (var i = 0; i < graph.MyOrdinals.Length; i++)
+            for (var p = graph.PairStart[i]; p < graph.PairStart[i + 1]; p++)
+                pairs.Add((viewer.Records[graph.MyOrdinals[i]].RecordId, owner.Records[graph.TheirOrdinals[p]].RecordId));
+        return pairs;
+    }
+
     /// <summary>The largest change of the count when one owner record is taken away, over every owner record.</summary>
     private static int LargestMove(Func<PopulationData, PopulationData, int> count, PopulationData viewer, IReadOnlyList<EscrowRecord> owner)
     {
@@ -199,6 +210,13 @@ public class OwnerLocalCountTests
             var owner = Enumerable.Range(0, 40).Select(i => Random(random, $"o{i:D2}")).ToList();
 
             Assert.True(LargestMove(ContributionBound.Count, viewer, owner) <= 1, $"seed {seed}");
+            // Stronger: taking an owner record away takes away its own pairs and leaves every other one as it was.
+            var all = Pairs(viewer, Pop([.. owner]));
+            for (var k = 0; k < owner.Count; k++)
+            {
+                var gone = owner[k].RecordId;
+                Assert.Equal(all.Where(p => p.Owner != gone).Order(), Pairs(viewer, Pop([.. owner.Where((_, i) => i != k)])).Order());
+            }
             if (LargestMove(ListsCount, viewer, owner) > 1) listsMoved++;
         }
         // The populations do reach the rules that made the lists' count move by more than one.
