@@ -123,6 +123,11 @@ public sealed class HealthPagesTests(DashboardWorld world)
         await Assertions.Expect(notes.Filter(new() { HasText = "leftout-minimum Inc." })).ToContainTextAsync("below the minimum it set for reporting");
         await Assertions.Expect(notes.Filter(new() { HasText = "leftout-exact Inc." })).ToContainTextAsync("gives you exact counts");
         await Assertions.Expect(notes.Filter(new() { HasText = "budget" })).ToHaveCountAsync(0);
+        // The leaderboard says the same of the partners it cannot score.
+        await page.GotoAsync("/health/leaderboard");
+        var unscored = page.Locator("p.note", new() { HasText = "Not scored" });
+        await Assertions.Expect(unscored).ToContainTextAsync("leftout-minimum Inc. (customers shared as counts only; figures withheld: minimum)");
+        await Assertions.Expect(unscored).ToContainTextAsync("leftout-exact Inc. (customers shared as counts only; figures withheld: exact counts)");
         await page.Context.CloseAsync();
     }
 

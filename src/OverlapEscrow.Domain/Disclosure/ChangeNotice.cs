@@ -7,7 +7,7 @@ namespace OverlapEscrow.Domain.Disclosure;
 /// before was recorded under (null when there was none).
 /// </summary>
 public sealed record CellChange(string MyPopulationId, string PartnerPopulationId, int PreviousCount, int PreviousPartnerCount, int Count, int PartnerCount,
-    SharingLevel? PreviousLevel = SharingLevel.Overlaps);
+    SharingLevel? PreviousLevel);
 
 /// <summary>
 /// A counts-level cell that got a new release: the release before it (null when it had none) and the new one, with

@@ -8,7 +8,7 @@ namespace OverlapEscrow.Domain.Tests.Disclosure;
 
 public class ChangeNoticeTests
 {
-    private static CellChange Change(string mine, string theirs, int before, int after) => new(mine, theirs, before, before, after, after);
+    private static CellChange Change(string mine, string theirs, int before, int after) => new(mine, theirs, before, before, after, after, SharingLevel.Overlaps);
 
     private static ReleasedPoint R(int minute, long value) => new(T0.AddMinutes(minute), new CountDraw(value, value, new Epsilon(20_000)));
 
