@@ -25,6 +25,13 @@ exact counts:
 - whole budget: a second attacker organization spends a whole period's budget on the target: 15 populations of the
   100 known accounts plus the target, against both owner populations (30 releases); the sum of the 30 counts minus
   30·100 >= 15 means "in" (the best threshold for the two sums, whose noise is symmetric).
+- ambiguous name (a match rule that weighs one owner record against the others, docs/privacy.md "What one account
+  can move"): a third owner population, "Groups", holds per trial a group of GROUP subsidiaries of one name on
+  domains sharing one label; the target is one more record of that name on a domain of another label, in the
+  population for half of the trials. The attacker uploads GROUP records of the name alone (no domain, no country)
+  in 30 populations (the whole budget) and says "in" when the median released count (withheld as 0) is below
+  GROUP/2: in the lists,
+  the target makes every name match ambiguous and demotes all GROUP of them. AMBIGUOUS_TRIALS targets in, as many out.
 
 The measured advantage is TPR - FPR over the trials. The bound is tanh(ε/2) for the ε the attack's observations
 spent (the releases it read, each of ε per release), from the settings the service reports. A measured value is
@@ -45,6 +52,7 @@ accounts; every released count is compared with the true one (median absolute er
 within the stated ±90 % margin).
 """
 import argparse
+import hashlib
 import math
 import random
 import statistics
@@ -56,6 +64,27 @@ from privacy_service import Org, domain_hash
 
 OWNER = 2000
 KNOWN = list(range(100))  # accounts the attacker knows the owner has: cells far above the minimum of 5
+GROUP = 40  # subsidiaries of one name in the ambiguous-name attack
+
+
+def token(kind, key):
+    """An identifier hash as the hashing specification forms it (docs/api.md): SHA-256 of oe:v1:type:key."""
+    return hashlib.sha256(f"oe:v1:{kind}:{key}".encode()).hexdigest()
+
+
+def group_records(group, target):
+    """The owner's records of one group: GROUP subsidiaries on group<g>.cc<i> (one label), and the target on another label."""
+    name = f"group{group}"
+    rows = [(f"G{group:04d}-{i:02d}", f"{name}.cc{i}", name) for i in range(GROUP)]
+    if target:
+        rows.append((f"G{group:04d}-T", f"{name}energy.com", f"{name}energy"))
+    return "".join(f'{{"recordId":"{rid}","identifiers":{{"domain":"{token("domain", domain)}","domain_label":"{token("domain_label", label)}",'
+                   f'"name":"{token("name", name + "|DE")}","name_only":"{token("name_only", name)}"}}}}\n' for rid, domain, label in rows)
+
+
+def name_only_records(group):
+    return "".join(f'{{"recordId":"N-{i:02d}","identifiers":{{"name_only":"{token("name_only", f"group{group}")}"}}}}\n'
+                   for i in range(GROUP)).encode()
 Z99 = 2.576
 
 
@@ -90,6 +119,7 @@ def main():
     parser.add_argument("--utility-viewers", type=int, default=20)
     parser.add_argument("--control-trials", type=int, default=10)
     parser.add_argument("--averaging-reads", type=int, default=50)
+    parser.add_argument("--ambiguous-trials", type=int, default=20, help="ambiguous-name targets in, and as many not in")
     args = parser.parse_args()
     url = urlparse(args.url)
     host, port = url.hostname, url.port
@@ -150,6 +180,27 @@ def main():
         attacks["whole budget"].append((member, sum(released) - len(released) * len(KNOWN) >= len(released) / 2))
         if (trial + 1) % 20 == 0:
             print(f"  {trial + 1} of {2 * args.trials} trials ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+
+    # The ambiguous-name attack: an owner of its own with one population of groups (so that the 30 releases are all
+    # on it), the targets of the even trials in it.
+    group_owner = Org(host, port, "group-owner")
+    groups = group_owner.api.call("POST", "/v1/populations", {"name": "Groups", "type": "customers"})["id"]
+    group_owner.api.call("PUT", f"/v1/populations/{groups}/records",
+                         "".join(group_records(g, g % 2 == 0) for g in range(2 * args.ambiguous_trials)).encode(), "application/x-ndjson")
+    group_owner.api.call("PUT", f"/v1/populations/{groups}/sharing", {"level": "counts", "fields": [], "minimumCount": None})
+    attacks["ambiguous name"] = []
+    for trial in range(2 * args.ambiguous_trials):
+        attacker = Org(host, port, f"ambiguous-{trial}")
+        probes = []
+        for i in range(15 * 2):
+            population = attacker.population(f"Name {i}")
+            attacker.api.call("PUT", f"/v1/populations/{population}/records", name_only_records(trial), "application/x-ndjson")
+            probes.append(population)
+        matrix = attacker.matrix(attacker.partner(group_owner))
+        values = [count(matrix[(p, groups)]) or 0 for p in probes]
+        spent["ambiguous name"] = max(spent.get("ambiguous name", 0), len(values))
+        # The median, withheld read as 0: the mean of values clipped at the minimum would sit well above 0 when the true count is 0.
+        attacks["ambiguous name"].append((trial % 2 == 0, statistics.median(values) < GROUP / 2))
 
     per_release = float(settings["epsilonPerRelease"])
     # One health read releases the five figures and the all-partner coverage: both subset-sum rules saw all six.
