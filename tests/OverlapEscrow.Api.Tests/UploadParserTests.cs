@@ -106,6 +106,33 @@ public sealed class UploadParserTests
         Assert.Equal(2L, rows[1].Error?.Row); // inside the body it is what it is: not JSON
     }
 
+    [Theory]
+    [InlineData("utf-16")]
+    [InlineData("utf-16BE")]
+    [InlineData("utf-32")]
+    [InlineData("utf-32BE")]
+    public async Task ACsvInUtf16OrUtf32IsRefusedBeforeAnyRowInsteadOfTranscoded(string encoding)
+    {
+        // Transcoded, two ids differing in a lone surrogate would both read "acct-\uFFFD" (review of trial 8's fix): the
+        // body is refused whatever it holds.
+        var text = $"recordId,domain\r\nacct-1,{Hex(1)}\r\nacct-2,{Hex(2)}\r\n";
+        var enc = Encoding.GetEncoding(encoding);
+        var body = enc.GetPreamble().Concat(enc.GetBytes(text)).ToArray();
+        var parser = new CsvUploadParser(new RowRules(Options), Options);
+
+        var failure = await Assert.ThrowsAsync<UploadRejectedException>(async () =>
+        {
+            await foreach (var _ in parser.ReadAsync(new MemoryStream(body), CancellationToken.None)) { }
+        });
+
+        Assert.Equal((400, 1L), (failure.StatusCode, failure.RowError!.Row));
+        // A UTF-8 body with its byte-order mark, arriving a byte at a time, still reads whole.
+        var utf8 = Encoding.UTF8.GetPreamble().Concat(Encoding.UTF8.GetBytes($"recordId,domain\r\nacct-1,{Hex(1)}\r\n")).ToArray();
+        var rows = new List<ParsedRecord>();
+        await foreach (var row in parser.ReadAsync(new TrickleStream(utf8, 1), CancellationToken.None)) rows.Add(row);
+        Assert.Equal(("acct-1", (RowError?)null), (Assert.Single(rows).RecordId, rows[0].Error));
+    }
+
     [Fact]
     public async Task CsvHashesAreCheckedAndDecodedLikeNdjsonOnes()
     {

@@ -37,7 +37,16 @@ public sealed class CsvUploadParser(RowRules rules, IOptions<UploadOptions> opti
             IncludeValuesInExceptions = false,
             Encoding = new UTF8Encoding(false),
         };
-        await using var reader = CsvReader.Create(body, csvOptions, true);
+        // The reader honours a UTF-16 or UTF-32 byte-order mark whatever its options say, and would transcode such a body,
+        // turning lone surrogates into U+FFFD (two record ids made one) before any check here could see them: refused.
+        var start = new byte[4];
+        var got = 0;
+        for (int read; got < start.Length && (read = await body.ReadAsync(start.AsMemory(got), ct)) > 0;) got += read;
+        if (IsUtf16Or32(start.AsSpan(0, got)))
+            throw new UploadRejectedException(400, "The CSV is not UTF-8",
+                "The body starts with a UTF-16 or UTF-32 byte-order mark; save the CSV as UTF-8 and upload it again. Nothing was applied.",
+                new RowError(1, null, "Not UTF-8 (a UTF-16 or UTF-32 byte-order mark)."));
+        await using var reader = CsvReader.Create(new PrefixedStream(start.AsMemory(0, got), body), csvOptions, true);
         if (!await Read(reader, ct)) yield break;
         var columns = MapHeader(Fields(reader));
         while (await Read(reader, ct))
@@ -69,6 +78,45 @@ public sealed class CsvUploadParser(RowRules rules, IOptions<UploadOptions> opti
             rules.Complete(row);
             yield return row;
         }
+    }
+
+    private static bool IsUtf16Or32(ReadOnlySpan<byte> start) =>
+        start.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || start.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF])
+        || start.StartsWith((ReadOnlySpan<byte>)[0x00, 0x00, 0xFE, 0xFF]);
+
+    /// <summary>The bytes read ahead to look at the start of the body, then the rest of it: a forward-only read stream.</summary>
+    private sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream rest) : Stream
+    {
+        private ReadOnlyMemory<byte> _prefix = prefix;
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+        {
+            if (_prefix.IsEmpty) return await rest.ReadAsync(buffer, ct);
+            var n = Math.Min(buffer.Length, _prefix.Length);
+            _prefix[..n].CopyTo(buffer);
+            _prefix = _prefix[n..];
+            return n;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_prefix.IsEmpty) return rest.Read(buffer, offset, count);
+            var n = Math.Min(count, _prefix.Length);
+            _prefix.Span[..n].CopyTo(buffer.AsSpan(offset));
+            _prefix = _prefix[n..];
+            return n;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private static UploadRejectedException Malformed(long row) => new(400, "The CSV is malformed",
