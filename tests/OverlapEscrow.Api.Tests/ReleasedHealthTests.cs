@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using OverlapEscrow.Api.Tests.Infrastructure;
+using OverlapEscrow.Application.Overlaps;
 using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
 
 namespace OverlapEscrow.Api.Tests;
@@ -118,6 +120,35 @@ public sealed class ReleasedHealthTests : IAsyncLifetime
         Assert.Empty(gamma["released"]!["releases"]!.AsArray());
         // (The matrix cell may have had its own noised release before gamma chose exact counts: only the figures' spends are counted.)
         Assert.DoesNotContain(await AuditAsync(_gamma, "privacy.budget_spent"), e => e["detail"]!["figure"] is not null);
+    }
+
+    [Fact]
+    public async Task AReadThatShowsStoredReleasesComputesNothingOfTheCountsOnlyCells()
+    {
+        // What computing a counts-only cell costs grows with how many of my records the partner's customers match: a read
+        // that only shows stored releases must not compute it, or its duration answers a membership probe for free
+        // (trial 7 retest). A second instance on the same database starts with empty caches.
+        var first = await GammaAsync();
+        await SettleMatrixAsync();
+        using var second = new EscrowApp(new Dictionary<string, string?> { ["Escrow:AccessTokenMinutes"] = "1440" }, dataDirectory: _app.DataDirectory, time: _clock);
+        var http = second.CreateClient();
+        http.DefaultRequestHeaders.Authorization = _alpha.Http.DefaultRequestHeaders.Authorization;
+        var graphs = second.Services.GetRequiredService<OverlapCache>();
+
+        var response = await http.GetAsync("/v1/health/pipeline?period=2026-Q1");
+        await Expect(response, HttpStatusCode.OK);
+        var again = (await Json(response))["partners"]!.AsArray().Single(p => p!["partnershipId"]!.GetValue<string>() == _toGamma)!;
+        await Expect(await http.GetAsync($"/v1/partnerships/{_toGamma}/overlaps"), HttpStatusCode.OK);
+
+        Assert.Equal(first["figures"]!.ToJsonString(), again["figures"]!.ToJsonString()); // the stored releases, shown again
+        Assert.Equal(0, graphs.HeldOwnerLocalGraphs);
+        // The control: new data of mine and the refresh interval past, a draw is due, and the read computes the graph.
+        await _alpha.UploadOkAsync(_pipeline, Records.Ndjson(Pipeline("-2")));
+        _clock.Advance(TimeSpan.FromDays(8));
+        await ReloginAsync(_alpha);
+        http.DefaultRequestHeaders.Authorization = _alpha.Http.DefaultRequestHeaders.Authorization;
+        await Expect(await http.GetAsync("/v1/health/pipeline?period=2026-Q1"), HttpStatusCode.OK);
+        Assert.True(graphs.HeldOwnerLocalGraphs > 0);
     }
 
     [Fact]

@@ -90,7 +90,8 @@ public sealed class HealthReleases(IHealthReleaseRepository store, ICountRelease
     /// <summary>The audit actor of a health figure's spend.</summary>
     public const string Actor = "system:health-release";
 
-    public async Task<HealthFigureRelease> ReadAsync(PartnerView view, HealthFigure figure, HealthFigureRequest request, Func<IReadOnlyList<long>> exact,
+    /// <param name="exact">The exact components, computed only when a draw is due (what they cost to compute depends on the data).</param>
+    public async Task<HealthFigureRelease> ReadAsync(PartnerView view, HealthFigure figure, HealthFigureRequest request, Func<Task<IReadOnlyList<long>>> exact,
         IReadOnlyList<long> sensitivities, CancellationToken ct)
     {
         var owner = view.Partner.Id;
@@ -104,7 +105,7 @@ public sealed class HealthReleases(IHealthReleaseRepository store, ICountRelease
         var decision = ReleasePlan.Decide(stamp, request.ViewerDataKey, request.OwnerDataKey, settings, budget.Spent, period, now);
         if (decision is not ReleaseDecision.Draw draw) return Show(figure, latest, decision);
 
-        var value = ReleasedFigures.Draw(exact(), sensitivities, draw.Noise, bits);
+        var value = ReleasedFigures.Draw(await exact(), sensitivities, draw.Noise, bits);
         var release = new StoredHealthRelease(Ids.New("ohr"), view.Partnership.Id, viewer, owner, figure, request.Period, request.Currency,
             request.ViewerDataKey, request.OwnerDataKey, request.OwnerPopulationIds, now, value);
         var spend = value.IsExact ? null : new BudgetSpend(owner, viewer, period.Start, value.Epsilon, settings.PerPeriod);
@@ -152,9 +153,9 @@ public sealed class HealthReleases(IHealthReleaseRepository store, ICountRelease
     /// interval among them.
     /// </summary>
     /// <param name="ownerKey">The data key of the partners' side for a set of included partnerships (the known partners' cells always in it).</param>
-    /// <param name="exact">The exact components over the union with a set of included partnerships.</param>
+    /// <param name="exact">The exact components over the union with a set of included partnerships, computed only when a draw is due.</param>
     public async Task<OverallRelease> ReadOverallAsync(string viewer, IReadOnlyList<OverallShare> noised, string period, string currency, string viewerKey,
-        Func<IReadOnlySet<string>, string> ownerKey, Func<IReadOnlySet<string>, long[]> exact, FigureBounds bounds, CancellationToken ct)
+        Func<IReadOnlySet<string>, string> ownerKey, Func<IReadOnlySet<string>, Task<long[]>> exact, FigureBounds bounds, CancellationToken ct)
     {
         var now = Now();
         var budgetPeriod = counts.PeriodOf(now);
@@ -193,7 +194,7 @@ public sealed class HealthReleases(IHealthReleaseRepository store, ICountRelease
             }
 
             var sensitivities = ReleasedFigures.Sensitivities(HealthFigure.OverallCoverage, bounds, parties.Max(p => p.Share.CountsPopulationIds.Count));
-            var value = ReleasedFigures.Draw(exact(ids), sensitivities, epsilon, bits);
+            var value = ReleasedFigures.Draw(await exact(ids), sensitivities, epsilon, bits);
             var rows = parties.Select(p => new StoredHealthRelease(Ids.New("ohr"), p.Share.View.Partnership.Id, viewer, p.Share.View.Partner.Id,
                 HealthFigure.OverallCoverage, period, currency, viewerKey, key, p.Share.CountsPopulationIds, now, value)).ToList();
             var spends = parties.Select(p => new BudgetSpend(p.Share.View.Partner.Id, viewer, budgetPeriod.Start, epsilon, p.Settings.PerPeriod)).ToList();

@@ -150,7 +150,7 @@ public sealed class PipelineHealth(
         var known = new HashSet<string>(StringComparer.Ordinal);
         var bounds = privacy.Value.BoundsFor(money, opportunities);
         var keys = new List<(string, string)>();
-        var noised = new List<(OverallShare Share, HashSet<string> Set, PartnerOrganization Partner)>();
+        var noised = new List<(OverallShare Share, Lazy<Task<HashSet<string>>> Set, PartnerOrganization Partner)>();
         var exactLeftOut = new List<LeftOutPartner>();
         foreach (var partnership in chosen.Where(p => p.Status == PartnershipStatus.Active))
         {
@@ -167,7 +167,9 @@ public sealed class PipelineHealth(
             }
             else if (cells.Access == FigureAccess.CountsOnly)
             {
-                var set = ReleasedFigures.BoundedSet(cells.Exact, cells.CountsNeighbors, bounds.OpportunitiesPerAccount);
+                // The bounded set only if a draw is due: computing it costs more the more of my records the partner's
+                // counts-only customers match, and a read that shows a stored release must not time that (trial 7 retest).
+                var set = new Lazy<Task<HashSet<string>>>(() => BoundedSetAsync(view, cells, bounds.OpportunitiesPerAccount, ct));
                 known.UnionWith(cells.Exact); // its overlaps-level cells, if any: listed anyway
                 if (CountsOnlyFigures.BeforeDraw((await releases.SettingsAsync(view, ct)).ExactCounts) is { } because)
                 {
@@ -200,22 +202,23 @@ public sealed class PipelineHealth(
         }
         else if (noised.Count > 0)
         {
-            HashSet<string> Union(IReadOnlySet<string> included)
+            async Task<HashSet<string>> UnionAsync(IReadOnlySet<string> included)
             {
                 var union = new HashSet<string>(known, StringComparer.Ordinal);
-                foreach (var n in noised.Where(n => included.Contains(n.Share.View.Partnership.Id))) union.UnionWith(n.Set);
+                foreach (var n in noised.Where(n => included.Contains(n.Share.View.Partnership.Id))) union.UnionWith(await n.Set.Value);
                 return union;
             }
             var viewerKey = ReleasedFigures.DataKey([.. mine.Select(p => (p.Id, p.CurrentVersionId ?? "none")), ("bounds", BoundsKey(bounds))]);
             var release = await releases.ReadOverallAsync(caller.OrganizationId, [.. noised.Select(n => n.Share)], range!.ToString(), money, viewerKey,
                 included => ReleasedFigures.DataKey([.. keys, ("included", string.Join(",", included.Order(StringComparer.Ordinal)))]),
-                included => ReleasedFigures.Components(HealthFigure.OverallCoverage, opportunities, Union(included), money, range!, bounds), bounds, ct);
+                async included => ReleasedFigures.Components(HealthFigure.OverallCoverage, opportunities, await UnionAsync(included), money, range!, bounds), bounds, ct);
             leftOut = [.. noised.Where(n => release.LeftOut.Contains(n.Share.View.Partnership.Id))
                 .Select(n => new LeftOutPartner(n.Share.View.Partnership.Id, n.Partner, LeftOutPartner.BudgetExhausted))];
             if (release.Draw is { } draw)
             {
                 var charged = release.Charged.ToHashSet(StringComparer.Ordinal);
-                var (coverage, noise) = ReleasedFigures.AssembleOverall(ReleasedFigures.Totals(opportunities, Union(charged), money, range!, bounds),
+                // My totals (their Total parts are the same over any set: nothing of the union is computed for them).
+                var (coverage, noise) = ReleasedFigures.AssembleOverall(ReleasedFigures.Totals(opportunities, NoneOfMine, money, range!, bounds),
                     ReleasedFigures.Totals(opportunities, known, money, range!, bounds), draw);
                 overall = coverage;
                 overallReleased = new OverallReleased(bounds, noised.Where(n => charged.Contains(n.Share.View.Partnership.Id)).Max(n => n.Share.CountsPopulationIds.Count),
@@ -263,9 +266,11 @@ public sealed class PipelineHealth(
     /// cell), one release per figure through <see cref="HealthReleases"/>, assembled by post-processing.
     /// </summary>
     private async Task<(PipelineFigureSet?, ReleasedPipeline)> ReleaseAsync(PartnerView view, IReadOnlyList<PopulationSummary> mine,
-        IReadOnlyList<Opportunity> opportunities, PartnerCells cells, HashSet<string> set, FigureBounds bounds, string currency, FigurePeriod period, CancellationToken ct)
+        IReadOnlyList<Opportunity> opportunities, PartnerCells cells, Lazy<Task<HashSet<string>>> set, FigureBounds bounds, string currency, FigurePeriod period,
+        CancellationToken ct)
     {
-        var totals = ReleasedFigures.Totals(opportunities, set, currency, period, bounds);
+        // My totals: assembling and the clipping note read only their Total parts, the same over any set.
+        var totals = ReleasedFigures.Totals(opportunities, NoneOfMine, currency, period, bounds);
         // The bounds are part of what a figure is drawn for: another bound (another operator setting) is another release.
         var request = new HealthFigureRequest(period.ToString(), currency,
             ReleasedFigures.DataKey([.. mine.Select(p => (p.Id, p.CurrentVersionId ?? "none")), ("bounds", BoundsKey(bounds))]),
@@ -273,7 +278,7 @@ public sealed class PipelineHealth(
             [.. cells.CustomerPopulations.Order(StringComparer.Ordinal)], [.. cells.CountsPopulations.Order(StringComparer.Ordinal)]);
         var list = new List<HealthFigureRelease>();
         foreach (var figure in ReleasedFigures.All)
-            list.Add(await releases.ReadAsync(view, figure, request, () => ReleasedFigures.Components(figure, opportunities, set, currency, period, bounds),
+            list.Add(await releases.ReadAsync(view, figure, request, async () => ReleasedFigures.Components(figure, opportunities, await set.Value, currency, period, bounds),
                 ReleasedFigures.Sensitivities(figure, bounds, cells.CountsPopulations.Count), ct));
         // The minimum first: a covered count drawn below it withholds everything, whether or not the budget paid for the
         // other figures (a partner so withheld is also left out of the all-partner coverage, whose reason it names).
@@ -292,12 +297,46 @@ public sealed class PipelineHealth(
 
     /// <summary>
     /// A partner's customer cells as the figures see them: how they are shared, the partner's customer populations with a
-    /// cell, my opportunities in its overlaps-level cells (<see cref="Exact"/>), per partner record of a counts-only cell
-    /// with data the opportunities of mine it matched (<see cref="CountsNeighbors"/>, never shown: the input of the
-    /// bounded set), the counts-only populations with data, and each cell's population, version and level (the data key).
+    /// cell, my opportunities in its overlaps-level cells (<see cref="Exact"/>), its counts-only cells with data
+    /// (<see cref="CountsCells"/>: their matches are the input of the bounded set, computed only for a draw,
+    /// <see cref="BoundedSetAsync"/>), the counts-only populations with data, and each cell's population, version and level
+    /// (the data key).
     /// </summary>
     private sealed record PartnerCells(FigureAccess Access, HashSet<string> CustomerPopulations, HashSet<string> Exact,
-        Dictionary<string, IReadOnlyCollection<string>> CountsNeighbors, HashSet<string> CountsPopulations, List<(string, string)> Keys, int CountsMinimum);
+        List<(PopulationSummary Mine, PopulationSummary Theirs)> CountsCells, HashSet<string> CountsPopulations, List<(string, string)> Keys, int CountsMinimum);
+
+    /// <summary>NoneOfMine: an empty set, for my totals (whose Total parts do not depend on the set).</summary>
+    private static readonly IReadOnlySet<string> NoneOfMine = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The set a partner's released figures are over (<see cref="ReleasedFigures.BoundedSet"/>): my opportunities in its
+    /// overlaps-level cells, and per partner record of a counts-only cell at most <paramref name="perAccount"/> of those it
+    /// matched, on the graph where each partner record's matches depend on it alone (the lists' rules weigh a record against
+    /// the partner's others, and one record could move the set by many). Computed only for a draw.
+    /// </summary>
+    private async Task<HashSet<string>> BoundedSetAsync(PartnerView view, PartnerCells cells, int perAccount, CancellationToken ct)
+    {
+        var neighbors = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
+        foreach (var (mine, theirs) in cells.CountsCells)
+        {
+            var pairs = await overlaps.WithRecordsAsync(view, mine, theirs, async overlap =>
+            {
+                var result = await overlaps.OwnerLocalAsync(overlap, ct);
+                var records = await overlaps.MyRecordsAsync(overlap, result.MyOrdinals, ct);
+                var found = new List<(string Partner, string Mine)>();
+                for (var i = 0; i < result.MyOrdinals.Length; i++)
+                    for (var p = result.PairStart[i]; p < result.PairStart[i + 1]; p++)
+                        found.Add(($"{theirs.Id}/{result.TheirOrdinals[p]}", records[result.MyOrdinals[i]].RecordId));
+                return found;
+            }, ct);
+            foreach (var (partner, id) in pairs)
+            {
+                if (!neighbors.TryGetValue(partner, out var set)) neighbors[partner] = set = new HashSet<string>(StringComparer.Ordinal);
+                ((HashSet<string>)set).Add(id);
+            }
+        }
+        return ReleasedFigures.BoundedSet(cells.Exact, neighbors, perAccount);
+    }
 
     /// <summary>
     /// The record ids of my opportunities that overlap any customer population of the partner that the partner shares
@@ -307,7 +346,7 @@ public sealed class PipelineHealth(
     private async Task<PartnerCells> OverlappingAsync(PartnerView view, IReadOnlyList<PopulationSummary> mine, CancellationToken ct)
     {
         var overlapping = new HashSet<string>(StringComparer.Ordinal);
-        var neighbors = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal);
+        var countsCells = new List<(PopulationSummary, PopulationSummary)>();
         var countsPopulations = new HashSet<string>(StringComparer.Ordinal);
         var customerPopulations = new HashSet<string>(StringComparer.Ordinal);
         var keys = new List<(string, string)>();
@@ -334,27 +373,12 @@ public sealed class PipelineHealth(
                         if (cell.Theirs.CurrentVersionId is null) break;
                         countsPopulations.Add(theirs.Id);
                         minimum = Math.Max(minimum, cell.Sharing.MinimumCount);
-                        var pairs = await overlaps.WithRecordsAsync(view, cell.Mine, cell.Theirs, async overlap =>
-                        {
-                            // The graph where each partner record's matches depend on it alone: the lists' rules weigh a
-                            // record against the partner's others, and one record could move the bounded set by many.
-                            var result = await overlaps.OwnerLocalAsync(overlap, ct);
-                            var records = await overlaps.MyRecordsAsync(overlap, result.MyOrdinals, ct);
-                            var found = new List<(string Partner, string Mine)>();
-                            for (var i = 0; i < result.MyOrdinals.Length; i++)
-                                for (var p = result.PairStart[i]; p < result.PairStart[i + 1]; p++)
-                                    found.Add(($"{theirs.Id}/{result.TheirOrdinals[p]}", records[result.MyOrdinals[i]].RecordId));
-                            return found;
-                        }, ct);
-                        foreach (var (partner, id) in pairs)
-                        {
-                            if (!neighbors.TryGetValue(partner, out var set)) neighbors[partner] = set = new HashSet<string>(StringComparer.Ordinal);
-                            ((HashSet<string>)set).Add(id);
-                        }
+                        // Nothing computed here: what a counts-only cell costs to compute depends on the partner's data.
+                        countsCells.Add((cell.Mine, cell.Theirs));
                         break;
                 }
             }
         var access = countsPopulations.Count > 0 ? FigureAccess.CountsOnly : customerPopulations.Count == 0 ? FigureAccess.NoCells : FigureAccess.Exact;
-        return new PartnerCells(access, customerPopulations, overlapping, neighbors, countsPopulations, keys, minimum);
+        return new PartnerCells(access, customerPopulations, overlapping, countsCells, countsPopulations, keys, minimum);
     }
 }

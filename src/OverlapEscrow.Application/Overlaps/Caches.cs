@@ -252,6 +252,9 @@ public sealed class OverlapCache(CacheMemory memory, PopulationDataCache version
     internal IReadOnlyList<(string Mine, string Theirs)> HeldVersionPairs =>
         [.. memory.Entries.Keys.OfType<OverlapKey>().Select(k => (k.Mine.VersionId, k.Theirs.VersionId))];
 
+    /// <summary>Owner-local graphs held now (for tests and diagnostics; reading does not count as a use).</summary>
+    internal int HeldOwnerLocalGraphs => memory.Entries.Keys.OfType<OverlapKey>().Count(k => k.OwnerLocal);
+
     /// <summary>Estimated bytes of the results held now (for tests; reading each counts as a use).</summary>
     internal long HeldBytes => memory.Entries.Keys.OfType<OverlapKey>().Sum(k => memory.Entries.TryGetValue(k, out OverlapResult? r) ? r!.EstimatedBytes : 0);
 
