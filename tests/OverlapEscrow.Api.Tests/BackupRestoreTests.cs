@@ -90,14 +90,20 @@ public sealed class BackupRestoreTests : IDisposable
         // It said "restored" and exit 0; the partner's matrix then answered 500 and the organization's webhooks failed.
         Directory.CreateDirectory(_dataDirectory);
         var backup = Path.Combine(_backups, "before-rotation.db");
-        string rotatedId;
+        string rotatedId, partnershipId;
         using (var app = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory))
         {
             var rotated = await app.SignupAsync("rotated");
             var untouched = await app.SignupAsync("untouched");
             rotatedId = rotated.Id;
-            await rotated.UploadOkAsync(await rotated.CreatePopulationAsync("Customers"), Records.Range("R", 0, 10));
-            await untouched.UploadOkAsync(await untouched.CreatePopulationAsync("Customers"), Records.Range("U", 0, 10));
+            var rotatedCustomers = await rotated.CreatePopulationAsync("Customers");
+            await rotated.UploadOkAsync(rotatedCustomers, Records.Range("R", 0, 10));
+            await rotated.ShareAsync(rotatedCustomers, "overlaps");
+            var untouchedCustomers = await untouched.CreatePopulationAsync("Customers");
+            await untouched.UploadOkAsync(untouchedCustomers, Records.Range("U", 0, 10));
+            await untouched.ShareAsync(untouchedCustomers, "overlaps");
+            await untouched.UploadOkAsync(await untouched.CreatePopulationAsync("Prospects"), Records.Range("P", 0, 5));
+            partnershipId = await untouched.PartnerAsync(rotated);
             var (code, output) = await AdminAsync("backup", backup);
             Assert.True(code == 0, output);
             (code, output) = await AdminAsync("keys", "rotate-data", "--organization", "rotated", "--settle", "0");
@@ -115,6 +121,23 @@ public sealed class BackupRestoreTests : IDisposable
         Assert.Equal(AdminCommand.Failed, status.Code);
         Assert.Contains("organizations with values under a destroyed data key: 1", status.Output);
         Assert.Contains($"  {rotatedId}: ", status.Output);
+
+        // The partner's matrix still answers (it answered 500): its cells against the population no key opens say so.
+        using (var app = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory))
+        {
+            var untouched = await app.SignInAsync("untouched");
+            var response = await untouched.GetAsync($"/v1/partnerships/{partnershipId}/overlaps");
+            await Expect(response, HttpStatusCode.OK);
+            var cells = (await Json(response))["cells"]!.AsArray().Select(c => c!.AsObject()).ToList();
+            Assert.Equal(2, cells.Count);
+            Assert.All(cells, c => Assert.True(c["unreadable"]!.GetValue<bool>()));
+            Assert.All(cells, c => Assert.False(c.ContainsKey("count")));
+            // A list of such a cell is a problem that says why, not a bare 500.
+            var cell = cells[0];
+            var list = await untouched.GetAsync($"/v1/partnerships/{partnershipId}/overlaps/{cell["myPopulationId"]}/{cell["partnerPopulationId"]}");
+            var problem = await ExpectProblem(list, HttpStatusCode.Conflict);
+            Assert.EndsWith("data-unreadable", problem["type"]!.GetValue<string>());
+        }
     }
 
     [Fact]

@@ -55,6 +55,7 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
     {
         int status;
         string title, type;
+        string? detail = null;
         Dictionary<string, object?> extensions = [];
         if (exception is BadHttpRequestException bad)
         {
@@ -94,6 +95,16 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             title = "The organization no longer exists";
             type = Problems.TypePrefix + "not-found";
         }
+        else if (exception is OverlapEscrow.Application.Overlaps.VersionUnreadableException)
+        {
+            // A population version sealed under a data key no longer held (a database restored from before a rotation): not
+            // this request's fault, and no retry helps; its owner must upload it again (operations.md, "Key rotation").
+            logger.LogWarning("{Method} {Path} needs a population version no key held can open", http.Request.Method, http.Request.Path);
+            status = 409;
+            title = "The population's data cannot be read";
+            type = Problems.TypePrefix + "data-unreadable";
+            detail = "A population this answer rests on was stored under a key this escrow no longer holds (a database restored from before a key rotation); it must be uploaded again.";
+        }
         else
         {
             // Only the type is logged: exception messages can quote request content.
@@ -106,7 +117,7 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = http,
-            ProblemDetails = { Status = status, Title = title, Type = type, Extensions = extensions },
+            ProblemDetails = { Status = status, Title = title, Type = type, Detail = detail, Extensions = extensions },
         });
     }
 

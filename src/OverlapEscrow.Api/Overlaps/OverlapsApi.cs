@@ -52,7 +52,7 @@ public static class OverlapsApi
             m.MyPopulations.Select(p => new MatrixPopulation(p.Id, p.Name, p.Type, p.RecordCount, p.UpdatedAt, Spec(p.HashingSpec))).ToList(),
             m.PartnerPopulations.Select(p => new MatrixPopulation(p.Id, p.Name, p.Type, null, p.DataUpdatedAt, Spec(p.HashingSpec))).ToList(),
             m.Cells.Select(c => new OverlapCell(c.MyPopulationId, c.PartnerPopulationId, c.Level, c.Count.Value, c.Count.WithheldBelow,
-                CountPrivacy.Of(c.Count.Protection), Mismatch(c.SpecMismatch))).ToList()));
+                CountPrivacy.Of(c.Count.Protection), Mismatch(c.SpecMismatch), c.Unreadable ? true : null)).ToList()));
     }
 
     private static async Task<Results<OverlapListResult, EmptyHttpResult, ProblemHttpResult>> GetList(
@@ -180,10 +180,11 @@ public sealed record HashingSpecMismatchResponse(string Mine, string Partner);
 /// A matrix cell. <see cref="Count"/> is null when withheld; <see cref="MinimumCount"/> then says the count is below it.
 /// <see cref="Privacy"/> at the counts level only: whether the value is noised, its margin of error, when it was released
 /// and when it refreshes (docs/privacy.md). <see cref="HashingSpecMismatch"/> is present when the two sides were hashed
-/// under different versions.
+/// under different versions. <see cref="Unreadable"/> (true, else absent): one side's data cannot be opened with the keys
+/// held (a database restored from before a data-key rotation), so the cell has no count until it is uploaded again.
 /// </summary>
 public sealed record OverlapCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, int? Count, int? MinimumCount,
-    CountPrivacy? Privacy = null, HashingSpecMismatchResponse? HashingSpecMismatch = null);
+    CountPrivacy? Privacy = null, HashingSpecMismatchResponse? HashingSpecMismatch = null, bool? Unreadable = null);
 
 public sealed record OverlapMatrixResponse(
     string PartnershipId,

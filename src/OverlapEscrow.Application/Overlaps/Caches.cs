@@ -33,6 +33,13 @@ public sealed class CacheOptions
 /// <summary>The version was superseded and deleted between reading the population and loading it.</summary>
 public sealed class VersionGoneException() : Exception("The population version no longer exists.");
 
+/// <summary>
+/// A population version's data cannot be opened with the keys held: a database restored from before a finished data-key
+/// rotation (docs/operations.md, "Key rotation"). Its owner must upload the population again.
+/// </summary>
+public sealed class VersionUnreadableException(Exception inner)
+    : Exception("A population version's data cannot be opened with the keys held; its owner must upload it again.", inner);
+
 /// <summary>A version of a population, as the caches key it.</summary>
 public sealed record VersionKey(string PopulationId, string VersionId);
 

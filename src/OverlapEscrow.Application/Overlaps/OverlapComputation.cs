@@ -49,6 +49,11 @@ public sealed class OverlapComputation(IPopulationRepository populations, Popula
                     PartnerOrganizationId = view.Partner.Id, PartnerPopulationId = theirs.Id,
                 };
             }
+            catch (System.Security.Cryptography.CryptographicException e)
+            {
+                // Not damage this code can mend: the version was sealed under a key no longer held.
+                throw new VersionUnreadableException(e);
+            }
             catch (VersionGoneException) when (attempt < 2)
             {
                 // A newer version was committed meanwhile: use it. Superseded versions leave memory at once, so under

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Privacy;
@@ -15,7 +16,11 @@ namespace OverlapEscrow.Application.Overlaps;
 /// <summary>A matrix cell as released to the viewer; <see cref="SpecMismatch"/> when the two sides were hashed under
 /// different specification versions, which may cost matches.</summary>
 public sealed record MatrixCell(string MyPopulationId, string PartnerPopulationId, SharingLevel Level, ReleasedCount Count,
-    HashingSpecMismatch? SpecMismatch = null);
+    HashingSpecMismatch? SpecMismatch = null)
+{
+    /// <summary>The data of one side cannot be opened with the keys held (<see cref="VersionUnreadableException"/>): no count.</summary>
+    public bool Unreadable { get; init; }
+}
 
 public sealed record OverlapMatrix(
     Partnership Partnership,
@@ -64,7 +69,8 @@ public sealed partial class OverlapReports(
     IAuditRepository audit,
     IKeyring keyring,
     IOptions<HistoryOptions> historyOptions,
-    TimeProvider time)
+    TimeProvider time,
+    ILogger<OverlapReports> logger)
 {
     public const int MaxPageSize = 1000;
 
@@ -78,8 +84,21 @@ public sealed partial class OverlapReports(
 
         var cells = new List<MatrixCell>();
         foreach (var cell in PartnerVisibility.Cells(view))
-            cells.Add(new MatrixCell(cell.Mine.Id, cell.Theirs.Id, cell.Sharing.Level, await CountOfAsync(view, cell, ct),
-                HashingSpecs.Compare(cell.Mine.HashingSpec, cell.Theirs.HashingSpec)));
+        {
+            var spec = HashingSpecs.Compare(cell.Mine.HashingSpec, cell.Theirs.HashingSpec);
+            try
+            {
+                cells.Add(new MatrixCell(cell.Mine.Id, cell.Theirs.Id, cell.Sharing.Level, await CountOfAsync(view, cell, ct), spec));
+            }
+            catch (VersionUnreadableException)
+            {
+                // One cell whose data no key opens (a restore older than a data-key rotation) leaves the others readable:
+                // the partner's matrix answered 500 as a whole for a database its operator restored.
+                logger.LogWarning("A cell of partnership {PartnershipId} rests on a population version no key held can open; it reads as unreadable until the population is uploaded again",
+                    partnershipId);
+                cells.Add(new MatrixCell(cell.Mine.Id, cell.Theirs.Id, cell.Sharing.Level, new ReleasedCount(null, null), spec) { Unreadable = true });
+            }
+        }
         var now = time.GetUtcNow();
         await audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, "overlaps.matrix_read", partnershipId,
             new { cells = cells.Select(c => new { c.MyPopulationId, c.PartnerPopulationId, Level = Wire(c.Level), Count = c.Count.Value }) }), ct);
