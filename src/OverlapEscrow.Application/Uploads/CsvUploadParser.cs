@@ -84,41 +84,6 @@ public sealed class CsvUploadParser(RowRules rules, IOptions<UploadOptions> opti
         start.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || start.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF])
         || start.StartsWith((ReadOnlySpan<byte>)[0x00, 0x00, 0xFE, 0xFF]);
 
-    /// <summary>The bytes read ahead to look at the start of the body, then the rest of it: a forward-only read stream.</summary>
-    private sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream rest) : Stream
-    {
-        private ReadOnlyMemory<byte> _prefix = prefix;
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
-        {
-            if (_prefix.IsEmpty) return await rest.ReadAsync(buffer, ct);
-            var n = Math.Min(buffer.Length, _prefix.Length);
-            _prefix[..n].CopyTo(buffer);
-            _prefix = _prefix[n..];
-            return n;
-        }
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            if (_prefix.IsEmpty) return rest.Read(buffer, offset, count);
-            var n = Math.Min(count, _prefix.Length);
-            _prefix.Span[..n].CopyTo(buffer.AsSpan(offset));
-            _prefix = _prefix[n..];
-            return n;
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
-
     private static UploadRejectedException Malformed(long row) => new(400, "The CSV is malformed",
         $"Row {row} is not valid CSV (RFC 4180), or is longer than the row limit; nothing was applied.",
         new RowError(row, null, "Not valid CSV (an unterminated quote, or a row over the size limit)."));
