@@ -103,7 +103,7 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             status = 409;
             title = "The population's data cannot be read";
             type = Problems.TypePrefix + "data-unreadable";
-            detail = "A population this answer rests on was stored under a key this escrow no longer holds (a database restored from before a key rotation); it must be uploaded again.";
+            detail = "A population this answer rests on was stored under a key this escrow does not hold (a database restored from before a key rotation, or another keyring directory than it was written with); it must be uploaded again, or the keyring set right.";
         }
         else
         {

@@ -74,7 +74,7 @@ public sealed class OverlapComputation(IPopulationRepository populations, Popula
     {
         var overlap = await ComputeAsync(view, mine, theirs, ct);
         var graph = await OwnerLocalAsync(overlap, ct);
-        return overlap with { BoundedCount = ContributionBound.MatchingSize(graph.PairStart, graph.TheirOrdinals) };
+        return overlap with { BoundedCount = ContributionBound.MatchingSize(graph) };
     }
 
     /// <summary>

@@ -101,9 +101,11 @@ public sealed class CountReleases(ICountReleaseRepository store, ITransactions t
         var result = overlap.Result;
         // The bounded count (a noised draw's; an exact one shows the viewer's count), on the graph where one owner record
         // moves it by one at most, not the lists': computed with the overlap, before this transaction
-        // (OverlapComputation.ComputeForReleaseAsync); a caller that did not ask for it gets it here, holding the lock.
+        // (OverlapComputation.ComputeForReleaseAsync). Computing it here would hold the database's write lock.
         var noised = draw.Noise is { } noise && noise != Epsilon.Zero;
-        var counts = new CellCounts(result.Count, result.PartnerCount, noised ? overlap.BoundedCount ?? ContributionBound.Count(overlap.Mine, overlap.Theirs) : 0);
+        var bounded = overlap.BoundedCount
+            ?? throw new InvalidOperationException("A counts-level release needs the overlap with its bounded count (OverlapComputation.ComputeForReleaseAsync).");
+        var counts = new CellCounts(result.Count, result.PartnerCount, noised ? bounded : 0);
         var value = CountRelease.Draw(counts, draw.Noise, bits);
         var release = new StoredRelease(Ids.New("ocr"), view.Partnership.Id, viewer, cell.Mine.Id, owner, cell.Theirs.Id, viewerVersion, ownerVersion, now, value);
         var spend = value.IsExact ? null : new BudgetSpend(owner, viewer, period.Start, value.Noise, settings.PerPeriod);

@@ -28,11 +28,10 @@ public static class ContributionBound
     /// owner's other records (ambiguous names, the per-record cap, too-common names) would let one record remove the
     /// edges of others, and ν − 1 ≤ ν(G − v) would not hold.
     /// </summary>
-    public static int Count(PopulationData viewer, PopulationData owner)
-    {
-        var graph = OverlapEngine.OwnerLocal(viewer, owner);
-        return MatchingSize(graph.PairStart, graph.TheirOrdinals);
-    }
+    public static int Count(PopulationData viewer, PopulationData owner) => MatchingSize(OverlapEngine.OwnerLocal(viewer, owner));
+
+    /// <summary>The maximum matching size of an engine result's graph (the owner-local one, for a count: <see cref="Count"/>).</summary>
+    public static int MatchingSize(OverlapResult graph) => MatchingSize(graph.PairStart, graph.TheirOrdinals);
 
     /// <summary>
     /// The maximum matching size of the graph whose left vertex i (the viewer's i-th overlapping record) is joined to the

@@ -116,7 +116,7 @@ public class OwnerLocalCountTests
     private static int ListsCount(PopulationData viewer, PopulationData owner)
     {
         var result = OverlapEngine.Compute(viewer, owner);
-        return ContributionBound.MatchingSize(result.PairStart, result.TheirOrdinals);
+        return ContributionBound.MatchingSize(result);
     }
 
     /// <summary>The pairs of the owner-local graph by record ids (ordinals change when a record is taken away).</summary>
