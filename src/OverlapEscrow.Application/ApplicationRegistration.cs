@@ -58,6 +58,7 @@ public static class ApplicationRegistration
         services.AddSingleton<Signals.CoSelling>();
         services.AddSingleton<Signals.JointOpportunities>();
         services.AddSingleton<Signals.SignalSealing>();
+        services.AddSingleton<Storage.OwedPurge>();
         services.AddSingleton<Webhooks.WebhookSealing>();
         services.AddSingleton<Accounts.MemberIdentities>();
 

@@ -40,6 +40,7 @@ public static class StorageExtensions
     {
         builder.AddEscrowFeaturesCore();
         builder.Services.AddHostedService<AbandonedUploadSweeper>();
+        builder.Services.AddHostedService<OwedPurgeWorker>();
         builder.Services.AddHostedService<IdleMemoryRelease>();
         builder.Services.AddHostedService<OverlapRefreshWorker>();
         builder.Services.AddHostedService<CacheWarmUpWorker>();

@@ -106,6 +106,20 @@ public sealed class AuditCheckpointWorker(AuditCheckpoints checkpoints, IOptions
     }
 }
 
+/// <summary>Pays a purge of deleted content the database still owes (one that failed or did not finish), every <see cref="OwedPurge.RetryInterval"/>.</summary>
+public sealed class OwedPurgeWorker(OwedPurge purge, TimeProvider time, ILogger<OwedPurgeWorker> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(OwedPurge.RetryInterval, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try { await purge.PayAsync(stoppingToken); }
+            catch (Exception e) when (e is not OperationCanceledException) { logger.LogWarning("Checking for an owed purge failed: {ExceptionType}", e.GetType().Name); }
+        }
+    }
+}
+
 /// <summary>Sweeps uploads cut off by a crash every third of the abandon period.</summary>
 public sealed class AbandonedUploadSweeper(AbandonedUploads abandoned, TimeProvider time, ILogger<AbandonedUploadSweeper> logger) : BackgroundService
 {

@@ -136,7 +136,7 @@ public sealed class MemberIdentities(IKeyring keyring, EscrowSecrets secrets, IA
     {
         var current = secrets.Current(SecretKind.Token);
         var prefix = Prefix(current.Version);
-        var sealedRows = await LegacySealing.SealAsync(keyring, after => accounts.ListMembersToSealAsync(prefix, after, LegacySealing.Batch, ct),
+        var sealedRows = await LegacySealing.SealAsync(keyring, database, after => accounts.ListMembersToSealAsync(prefix, after, LegacySealing.Batch, ct),
             m => m.Id, m => m.OrganizationId,
             async (cipher, m) =>
             {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using OverlapEscrow.Application.Storage;
 
 namespace OverlapEscrow.Application.Keys;
 
@@ -7,13 +8,15 @@ namespace OverlapEscrow.Application.Keys;
 /// under its organization's key by a compare-and-set the caller supplies. A row of an organization being erased is left
 /// to the erasure, which removes it; a row of an organization whose key is missing from the keyring (a wrong
 /// KeyringDirectory) stays as it is, with a warning, and the start goes on (the start's key status says the rest).
+/// Before the first row is sealed, a purge is owed (<see cref="IDatabaseMaintenance.OwePurgeAsync"/>): the plaintext a
+/// seal clears stays in free pages and the log until the caller's purge, which a crash or a failure must not lose.
 /// </summary>
 public static class LegacySealing
 {
     public const int Batch = 200;
 
     /// <summary>Seals every row <paramref name="page"/> yields (given the last id seen) and returns how many were sealed.</summary>
-    public static async Task<int> SealAsync<T>(IKeyring keyring, Func<string?, Task<IReadOnlyList<T>>> page, Func<T, string> id, Func<T, string> organizationId,
+    public static async Task<int> SealAsync<T>(IKeyring keyring, IDatabaseMaintenance database, Func<string?, Task<IReadOnlyList<T>>> page, Func<T, string> id, Func<T, string> organizationId,
         Func<IOrganizationCipher, T, Task<bool>> seal, ILogger logger, string what, CancellationToken ct)
     {
         var sealedRows = 0;
@@ -22,6 +25,7 @@ public static class LegacySealing
         while (true)
         {
             var rows = await page(after);
+            if (after is null && rows.Count > 0) await database.OwePurgeAsync(ct);
             if (rows.Count == 0)
             {
                 if (skipped > 0)

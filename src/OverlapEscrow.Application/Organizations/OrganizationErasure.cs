@@ -86,6 +86,8 @@ public sealed class OrganizationErasure(
         // 1. The keys go first: from here on, nothing sealed under them can be read anywhere.
         var mark = keyring.Store.Erase(organization.Id, now);
         logger.LogWarning("Organization {OrganizationId} erased: {KeyCount} data keys destroyed", organization.Id, mark.KeyIds.Count);
+        // The purge of step 3 is owed before anything is deleted: a crash or a failed purge leaves it to OwedPurge.
+        await database.OwePurgeAsync(ct);
         // 2. The rows, the partnerships, the partner's notices and the audit event, in one transaction.
         await CompleteAsync(organization.Id, actor, mark, ct);
         // 3. What this process still holds in memory, and what the database file still holds in its log.
@@ -120,6 +122,7 @@ public sealed class OrganizationErasure(
             var mark = keyring.Store.ReadErasure(id)!;
             // A key file next to the mark means the crash came between the two: destroy it now.
             keyring.Store.Erase(id, mark.ErasedAt);
+            await database.OwePurgeAsync(ct);
             var inventory = await erasure.InventoryAsync(id, ct);
             await CompleteAsync(id, SystemActor, mark, ct);
             versions.Forget(inventory.VersionIds);
@@ -154,6 +157,6 @@ public sealed class OrganizationErasure(
         await uow.CommitAsync(ct);
     }
 
-    // The rows are gone and the keys destroyed; the log is truncated at the next purge or checkpoint.
+    // The rows are gone and the keys destroyed; a purge that fails here stays owed and is paid by OwedPurge.
     private Task PurgeAsync(CancellationToken ct) => database.TryPurgeDeletedContentAsync(logger, "an erasure", ct);
 }

@@ -63,7 +63,7 @@ public sealed class ScheduleSecrets(IKeyring keyring, IScheduleRepository schedu
     /// </summary>
     public async Task<int> SealLegacyAsync(CancellationToken ct)
     {
-        var sealedRows = await LegacySealing.SealAsync(keyring, after => schedules.ListUnsealedSourcesAsync(after, LegacySealing.Batch, ct),
+        var sealedRows = await LegacySealing.SealAsync(keyring, database, after => schedules.ListUnsealedSourcesAsync(after, LegacySealing.Batch, ct),
             s => s.Id, s => s.OrganizationId,
             (cipher, s) => schedules.SealLegacySourceAsync(s.Id, s.SourceUrl!, cipher.Seal(SourceLabel, s.Id, Encoding.UTF8.GetBytes(s.SourceUrl!)), ct),
             logger, "pull source URLs", ct);

@@ -125,10 +125,12 @@ public sealed class SignalSealing(IDataRequestRepository requests, IAttributionR
     {
         var sealedRows = 0;
         using var reader = new SignalSeals.Reader(keyring);
+        var owed = false;
         while (true)
         {
             var page = await requests.ListUnsealedAsync(Batch, ct);
             if (page.Count == 0) break;
+            if (!owed) owed = await OweAsync(ct);
             foreach (var r in page)
             {
                 var message = r.Message.Length > 0;
@@ -144,6 +146,7 @@ public sealed class SignalSealing(IDataRequestRepository requests, IAttributionR
         {
             var page = await ledger.ListUnsealedAsync(Batch, ct);
             if (page.Count == 0) break;
+            if (!owed) owed = await OweAsync(ct);
             foreach (var c in page)
             {
                 var claim = c.RecordId.Length > 0 || c.Evidence.Count > 0 || c.Note is not null;
@@ -161,5 +164,12 @@ public sealed class SignalSealing(IDataRequestRepository requests, IAttributionR
             await database.TryPurgeDeletedContentAsync(logger, "sealing signal texts", ct);
         }
         return sealedRows;
+    }
+
+    /// <summary>The purge is owed before the first text is cleared, so a crash or a failed purge cannot lose it.</summary>
+    private async Task<bool> OweAsync(CancellationToken ct)
+    {
+        await database.OwePurgeAsync(ct);
+        return true;
     }
 }

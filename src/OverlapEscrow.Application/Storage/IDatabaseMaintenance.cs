@@ -20,23 +20,62 @@ public interface IDatabaseMaintenance
     /// <summary>
     /// Makes deleted content unreadable from the files: overwrites every free page with zeros (deleted rows' cells in
     /// live pages are zeroed as they are deleted, secure_delete=FAST), then copies the write-ahead log into the database
-    /// and truncates it, so no page image of a deleted row stays in the log either.
+    /// and truncates it, so no page image of a deleted row stays in the log either. Returns whether it finished (false:
+    /// a reader still held the log); a purge that finished pays the debt <see cref="OwePurgeAsync"/> recorded before it
+    /// began, and only that one.
     /// </summary>
-    Task PurgeDeletedContentAsync(CancellationToken ct);
+    Task<bool> PurgeDeletedContentAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Records, durably, that a purge is owed: called before a change that deletes or clears content (an erasure, a
+    /// sealing pass), so that a purge which then fails, or a crash before it, is retried (<see cref="OwedPurge"/>).
+    /// </summary>
+    Task OwePurgeAsync(CancellationToken ct);
+
+    /// <summary>Whether a purge is owed that no purge has finished since.</summary>
+    Task<bool> PurgeOwedAsync(CancellationToken ct);
 }
 
 public static class DatabaseMaintenanceExtensions
 {
     /// <summary>
     /// <see cref="IDatabaseMaintenance.PurgeDeletedContentAsync"/> where the change it follows is already committed and
-    /// stands without it (a later purge or checkpoint does the same): a failure is logged, by its type only, not thrown.
+    /// stands without it, its purge owed (<see cref="IDatabaseMaintenance.OwePurgeAsync"/>): a failure is logged, by its
+    /// type only, not thrown, and the debt stays for <see cref="OwedPurge"/> to pay. Returns whether the purge finished.
     /// </summary>
-    public static async Task TryPurgeDeletedContentAsync(this IDatabaseMaintenance database, ILogger logger, string after, CancellationToken ct)
+    public static async Task<bool> TryPurgeDeletedContentAsync(this IDatabaseMaintenance database, ILogger logger, string after, CancellationToken ct)
     {
-        try { await database.PurgeDeletedContentAsync(ct); }
+        try
+        {
+            if (await database.PurgeDeletedContentAsync(ct)) return true;
+            logger.LogWarning("Purging the database file after {Change} did not finish: a reader held the log; it is tried again at the next start " +
+                              "and every {Minutes} minutes", after, OwedPurge.RetryInterval.TotalMinutes);
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            logger.LogWarning("Purging the database file after {Change} failed: {ExceptionType}", after, e.GetType().Name);
+            logger.LogWarning("Purging the database file after {Change} failed: {ExceptionType}; it is tried again at the next start and every {Minutes} minutes",
+                after, e.GetType().Name, OwedPurge.RetryInterval.TotalMinutes);
         }
+        return false;
+    }
+}
+
+/// <summary>
+/// Pays a purge the database still owes — one that failed or did not finish after an erasure or a sealing pass, or one
+/// a crash cut off — at every start (after the start's own erasures and sealing passes) and every
+/// <see cref="RetryInterval"/> while the service runs. Until then the deleted content's bytes may stay in free pages and
+/// the log (under keys destroyed, for an erasure; in plaintext, for a sealing pass).
+/// </summary>
+public sealed class OwedPurge(IDatabaseMaintenance database, ILogger<OwedPurge> logger)
+{
+    public static readonly TimeSpan RetryInterval = TimeSpan.FromMinutes(10);
+
+    /// <summary>Purges if a purge is owed; returns whether one was owed and has now been paid.</summary>
+    public async Task<bool> PayAsync(CancellationToken ct)
+    {
+        if (!await database.PurgeOwedAsync(ct)) return false;
+        if (!await database.TryPurgeDeletedContentAsync(logger, "an earlier change whose purge did not finish", ct)) return false;
+        logger.LogInformation("Purged the database file for an earlier change whose purge had not finished");
+        return true;
     }
 }

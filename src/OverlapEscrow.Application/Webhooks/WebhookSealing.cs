@@ -17,11 +17,11 @@ public sealed class WebhookSealing(IWebhookRepository webhooks, IKeyring keyring
     public async Task<int> SealLegacyAsync(CancellationToken ct)
     {
         // The stored text itself is sealed and compared (a URL parsed again may not print as it was stored).
-        var sealedRows = await LegacySealing.SealAsync(keyring, after => webhooks.ListUnsealedTargetsAsync(after, LegacySealing.Batch, ct),
+        var sealedRows = await LegacySealing.SealAsync(keyring, database, after => webhooks.ListUnsealedTargetsAsync(after, LegacySealing.Batch, ct),
             w => w.Id, w => w.OrganizationId,
             (cipher, w) => webhooks.SealLegacyTargetAsync(w.Id, w.Url, WebhookTargets.Seal(cipher, w.Id, w.Url, w.Description), ct),
             logger, "webhook URLs", ct);
-        sealedRows += await LegacySealing.SealAsync(keyring, after => webhooks.ListUnsealedAsync(after, LegacySealing.Batch, ct),
+        sealedRows += await LegacySealing.SealAsync(keyring, database, after => webhooks.ListUnsealedAsync(after, LegacySealing.Batch, ct),
             d => d.Id, d => d.OrganizationId,
             (cipher, d) => webhooks.SealLegacyAsync(d.Id, d.Payload, cipher.Seal(WebhookDeliverer.PayloadLabel, d.Id, Encoding.UTF8.GetBytes(d.Payload)), ct),
             logger, "webhook delivery bodies", ct);

@@ -42,9 +42,22 @@ internal sealed class DatabaseMaintenance(SqliteConnectionFactory connections) :
     /// <summary>Free pages overwritten per transaction: the write lock is held for one chunk at a time (scripts/secure-delete-cost).</summary>
     private const int ScrubChunkPages = 4096;
 
-    public async Task PurgeDeletedContentAsync(CancellationToken ct)
+    public async Task OwePurgeAsync(CancellationToken ct)
     {
         await using var connection = await connections.OpenAsync(ct);
+        await PurgeDebt.OweAsync(connection, ct);
+    }
+
+    public async Task<bool> PurgeOwedAsync(CancellationToken ct)
+    {
+        await using var connection = await connections.OpenAsync(ct);
+        return await PurgeDebt.OwedAsync(connection, ct) is not null;
+    }
+
+    public async Task<bool> PurgeDeletedContentAsync(CancellationToken ct)
+    {
+        await using var connection = await connections.OpenAsync(ct);
+        var owed = await PurgeDebt.OwedAsync(connection, ct);
         // Free pages keep whatever they held: a deleted segment's overflow pages, say. Filling them with zero blobs (a
         // chunk per transaction, so writers wait for one chunk at most) and deleting those leaves every free page
         // zeroed. A pass takes at most twice the free space it found, so it ends even when a chunk's cell fits in a
@@ -64,7 +77,11 @@ internal sealed class DatabaseMaintenance(SqliteConnectionFactory connections) :
         }
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM free_page_scrub", cancellationToken: ct));
         // TRUNCATE waits for readers and writers to let go of the log, copies it into the database file and truncates it
-        // to zero bytes; busy (another connection still reading an old snapshot) leaves it for the next purge.
-        await connection.ExecuteAsync(new CommandDefinition("PRAGMA wal_checkpoint(TRUNCATE)", cancellationToken: ct));
+        // to zero bytes; busy (another connection still reading an old snapshot) leaves frames in the log, and the debt
+        // with them. Paying it writes the debt's own page to the log again, which holds nothing else.
+        var busy = await connection.QuerySingleAsync<long>(new CommandDefinition("PRAGMA wal_checkpoint(TRUNCATE)", cancellationToken: ct));
+        if (busy != 0) return false;
+        await PurgeDebt.PaidAsync(connection, owed, ct);
+        return true;
     }
 }

@@ -1,5 +1,6 @@
 using Dapper;
 using OverlapEscrow.Application.Storage;
+using OverlapEscrow.Data.Maintenance;
 
 namespace OverlapEscrow.Data.Postgres;
 
@@ -31,11 +32,26 @@ internal sealed class PostgresMaintenance(IDbConnectionFactory connections, stri
         ["segments", "version_columns", "overlap_history", "webhooks", "webhook_deliveries", "schedules", "members", "api_keys", "refresh_tokens",
          "member_sessions", "data_requests", "attributions", "population_versions", "populations", "organizations"];
 
-    public async Task PurgeDeletedContentAsync(CancellationToken ct)
+    public async Task<bool> PurgeDeletedContentAsync(CancellationToken ct)
     {
         await using var connection = await connections.OpenAsync(ct);
+        var owed = await PurgeDebt.OwedAsync(connection, ct);
         // VACUUM cannot run inside a transaction: each statement is its own.
         foreach (var table in Tables)
             await connection.ExecuteAsync(new CommandDefinition($"VACUUM {table}", cancellationToken: ct, commandTimeout: 0));
+        await PurgeDebt.PaidAsync(connection, owed, ct);
+        return true;
+    }
+
+    public async Task OwePurgeAsync(CancellationToken ct)
+    {
+        await using var connection = await connections.OpenAsync(ct);
+        await PurgeDebt.OweAsync(connection, ct);
+    }
+
+    public async Task<bool> PurgeOwedAsync(CancellationToken ct)
+    {
+        await using var connection = await connections.OpenAsync(ct);
+        return await PurgeDebt.OwedAsync(connection, ct) is not null;
     }
 }
