@@ -68,7 +68,7 @@ public sealed class OwedPurgeTests : IDisposable
 
     private long? Owed()
     {
-        using var db = _app.OpenDatabase();
+        using var db = _app.OpenAnyDatabase();
         return db.ExecuteScalar<long?>("SELECT generation FROM purge_owed");
     }
 
@@ -106,6 +106,7 @@ public sealed class OwedPurgeTests : IDisposable
     }
 
     [Fact]
+    [Trait("AlsoOn", "postgres")]
     public async Task APurgeThatFailsAfterAnErasureIsOwedAndTheWorkerPaysIt()
     {
         var gone = await _app.SignupAsync("owed-erasure");
@@ -118,9 +119,9 @@ public sealed class OwedPurgeTests : IDisposable
         var deleted = await gone.Http.PostAsJsonAsync("/v1/organization/delete", new { confirmSlug = "owed-erasure" });
         await Expect(deleted, HttpStatusCode.OK); // the erasure itself stands: keys destroyed, rows deleted
         Assert.Equal(1, _switch.Failures);
-        using (var db = _app.OpenDatabase())
+        using (var db = _app.OpenAnyDatabase())
             Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM populations WHERE organization_id = @id", new { id = gone.Id }));
-        Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => _app.AssertNoneHolds(PopulationName)); // the deleted row's bytes linger
+        if (!EscrowApp.OnPostgres) Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => _app.AssertNoneHolds(PopulationName)); // the deleted row's bytes linger
         var owed = Owed();
         Assert.NotNull(owed);
 
@@ -130,7 +131,7 @@ public sealed class OwedPurgeTests : IDisposable
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (Owed() is not null && waited.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(50);
         Assert.Null(Owed());
-        _app.AssertNoneHolds(PopulationName);
+        if (!EscrowApp.OnPostgres) _app.AssertNoneHolds(PopulationName); // on PostgreSQL the purge vacuums: nothing to read in files here
         await Expect(await stays.Http.GetAsync("/v1/populations"), HttpStatusCode.OK);
     }
 
