@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using OverlapEscrow.Api.Tests.Infrastructure;
 using OverlapEscrow.Dashboard.Tests.Infrastructure;
 using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
@@ -35,6 +36,55 @@ public sealed class OverlapPagesTests(DashboardWorld world)
         await Assertions.Expect(row.Locator("td").Nth(0).Locator(".badge.privacy")).ToHaveCountAsync(0);
         // Freshness: when the partner's data was last updated.
         await Assertions.Expect(page.Locator("table.matrix thead")).ToContainTextAsync("data of ");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task ACellWhoseDataNoKeyOpensReadsCannotBeReadAndTheOthersStillShowTheirCounts()
+    {
+        // Two organizations of their own: what is done to one's stored data here must not reach the shared world.
+        var mine = await world.App.SignupAsync("unreadable-mine");
+        var theirs = await world.App.SignupAsync("unreadable-theirs");
+        var myCustomers = await mine.CreatePopulationAsync("Customers");
+        var theirGood = await theirs.CreatePopulationAsync("Readable Accounts");
+        var theirBad = await theirs.CreatePopulationAsync("Damaged Accounts");
+        await mine.UploadOkAsync(myCustomers, PartnerData.Ndjson("alpha", "customers"));
+        await theirs.UploadOkAsync(theirGood, PartnerData.Ndjson("beta", "customers"));
+        await theirs.UploadOkAsync(theirBad, PartnerData.Ndjson("beta", "customers"));
+        await mine.ShareAsync(myCustomers, "overlaps");
+        await theirs.ShareAsync(theirGood, "overlaps");
+        await theirs.ShareAsync(theirBad, "overlaps");
+        var partnership = await mine.PartnerAsync(theirs);
+        await world.App.RefreshedAsync(); // the refresher loads nothing more after the bytes below change
+
+        // What a database restored from before a finished data-key rotation holds: ciphertext no key the escrow has opens
+        // (AES-GCM refuses it, as it refuses these altered bytes), and nothing of it in memory.
+        string version;
+        using (var db = world.App.OpenDatabase())
+        {
+            version = Dapper.SqlMapper.ExecuteScalar<string>(db, "SELECT current_version_id FROM populations WHERE id = @theirBad", new { theirBad })!;
+            Assert.True(Dapper.SqlMapper.Execute(db, "UPDATE version_columns SET data = randomblob(length(data)) WHERE version_id = @version", new { version }) > 0);
+        }
+        world.App.Services.GetRequiredService<OverlapEscrow.Application.Overlaps.PopulationDataCache>().Forget([version]);
+
+        var api = await mine.MatrixAsync(partnership);
+        Assert.True(api.Cell(myCustomers, theirBad)!["unreadable"]!.GetValue<bool>());
+        var readable = api.Cell(myCustomers, theirGood)!["count"]!.GetValue<int>();
+        Assert.True(readable > 0);
+
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(mine));
+        await page.GotoAsync($"/partnerships/{partnership}");
+        var row = page.Locator("table.matrix tbody tr").Filter(new() { HasText = "Customers" }).First;
+        var columns = await page.Locator("table.matrix thead th").AllInnerTextsAsync();
+        var bad = columns.ToList().FindIndex(c => c.Contains("Damaged Accounts", StringComparison.Ordinal));
+        var good = columns.ToList().FindIndex(c => c.Contains("Readable Accounts", StringComparison.Ordinal));
+        Assert.True(bad > 0 && good > 0, string.Join(" | ", columns));
+        // The row's first cell is its header: the n-th column's cell is the row's (n - 1)-th td.
+        await Assertions.Expect(row.Locator("td").Nth(bad - 1)).ToContainTextAsync("Cannot be read");
+        await Assertions.Expect(row.Locator("td").Nth(bad - 1).Locator(".badge")).ToContainTextAsync("unreadable");
+        await Assertions.Expect(row.Locator("td").Nth(bad - 1).Locator("a.count")).ToHaveCountAsync(0);
+        await Assertions.Expect(row.Locator("td").Nth(good - 1).Locator("a.count"))
+            .ToHaveTextAsync(readable.ToString("N0", System.Globalization.CultureInfo.InvariantCulture));
         await page.Context.CloseAsync();
     }
 
