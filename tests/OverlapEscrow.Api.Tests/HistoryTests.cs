@@ -1,9 +1,11 @@
-using Microsoft.Extensions.DependencyInjection;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using OverlapEscrow.Api.Tests.Infrastructure;
+using OverlapEscrow.Application.Overlaps;
 using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
 
 namespace OverlapEscrow.Api.Tests;
@@ -91,6 +93,34 @@ public sealed class HistoryTests : IAsyncLifetime
         // A range that starts after the first point still starts with the value in force then.
         var later = await HistoryAsync(_alpha, $"?from={Iso(times[1].AddMilliseconds(1))}");
         Assert.Equal([5], Counts(CellOf(later, _mine, _theirs)!));
+    }
+
+    [Fact]
+    public async Task ACellWhoseDataNoKeyOpensDoesNotStopTheRefreshOfThePartnershipsOtherCells()
+    {
+        await _beta.ShareAsync(_theirs, "overlaps");
+        await _beta.ShareAsync(_pipeline, "overlaps");
+        await UploadAsync(Accounts(1, 2, 3));
+        var before = await HistoryAsync(_alpha);
+        Assert.Equal([3], Counts(CellOf(before, _mine, _theirs)!));
+        Assert.Equal([3], Counts(CellOf(before, _mine, _pipeline)!));
+
+        // Beta's pipeline as a database restored from before a finished data-key rotation holds it: ciphertext no key the
+        // escrow has opens (AES-GCM refuses these altered bytes as it refuses a destroyed key's), nothing of it in memory.
+        using (var db = _app.OpenDatabase())
+        {
+            var version = db.ExecuteScalar<string>("SELECT current_version_id FROM populations WHERE id = @_pipeline", new { _pipeline })!;
+            Assert.True(db.Execute("UPDATE version_columns SET data = randomblob(length(data)) WHERE version_id = @version", new { version }) > 0);
+            _app.Services.GetRequiredService<PopulationDataCache>().Forget([version]);
+        }
+
+        await UploadAsync(Accounts(1, 2, 3, 4, 5));
+
+        var after = await HistoryAsync(_alpha);
+        Assert.Equal([3, 5], Counts(CellOf(after, _mine, _theirs)!)); // the readable cell's change is recorded
+        Assert.Equal([3], Counts(CellOf(after, _mine, _pipeline)!)); // the unreadable one records nothing new
+        Assert.Contains(_app.Logs, l => l.Contains("skipped the cell", StringComparison.Ordinal) && l.Contains(_pipeline, StringComparison.Ordinal));
+        Assert.DoesNotContain(_app.Logs, l => l.Contains("Overlap refresh for", StringComparison.Ordinal) && l.Contains("failed", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -282,9 +282,22 @@ public sealed class OverlapRefresher(
             // A counts-level cell's bounded count too, which a release in the transaction draws from.
             foreach (var cell in PartnerVisibility.Cells(view))
                 if (populationId is null || cell.Mine.Id == populationId || cell.Theirs.Id == populationId)
-                    computed.Add((cell, cell.Sharing.Level == SharingLevel.Counts
-                        ? await overlaps.ComputeForReleaseAsync(view, cell.Mine, cell.Theirs, ct)
-                        : await overlaps.ComputeAsync(view, cell.Mine, cell.Theirs, ct)));
+                {
+                    try
+                    {
+                        computed.Add((cell, cell.Sharing.Level == SharingLevel.Counts
+                            ? await overlaps.ComputeForReleaseAsync(view, cell.Mine, cell.Theirs, ct)
+                            : await overlaps.ComputeAsync(view, cell.Mine, cell.Theirs, ct)));
+                    }
+                    catch (VersionUnreadableException)
+                    {
+                        // One side's data no key opens (a restore older than a data-key rotation): this cell has nothing to
+                        // record until that population is uploaded again, and the partnership's other cells go on (the
+                        // matrix reads it unreadable). Failing the whole refresh would withhold their history and events.
+                        logger.LogWarning("Overlap refresh of partnership {PartnershipId} skipped the cell {MyPopulationId} x {TheirPopulationId}: " +
+                                          "one side's data cannot be opened with the keys held", partnershipId, cell.Mine.Id, cell.Theirs.Id);
+                    }
+                }
 
             await using var uow = await transactions.BeginAsync(ct);
             await HistoryRecorder.ForgetHiddenCellsAsync(view, uow.History, ct);
