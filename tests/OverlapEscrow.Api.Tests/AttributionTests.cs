@@ -223,21 +223,86 @@ public sealed class AttributionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task WhenThePartnerHidesThePopulationItsHistoryAndSoItsEvidenceGoAndRecordedClaimsNoLongerNameIt()
+    public async Task WhenThePartnerHidesOrLowersThePopulationItsEvidenceIsWithdrawnFromRecordedClaimsOnTheNextRead()
     {
         var id = (await Json(await ClaimAsync("O-3", "influenced")))["id"]!.GetValue<string>();
-        await _b.ShareAsync(_customers, "hidden");
-        await _app.RefreshedAsync();
-        var evaluation = await EvaluateAsync();
-        Assert.All(evaluation, o => Assert.Empty(o!["partners"]![0]!["evidence"]!.AsArray()));
-        var claim = await Json(await _a.Http.GetAsync($"/v1/attributions/{id}"));
-        Assert.DoesNotContain(_customers, claim.ToJsonString());
-        Assert.Null(claim["evidence"]![0]!["partnerPopulationName"]);
-        Assert.NotEmpty(claim["evidence"]![0]!["spans"]!.AsArray());
-        // Counts only is not enough either.
-        await _b.ShareAsync(_customers, "counts");
-        await _app.RefreshedAsync();
-        Assert.All(await EvaluateAsync(), o => Assert.Empty(o!["partners"]![0]!["evidence"]!.AsArray()));
+        var recorded = await Json(await _a.Http.GetAsync($"/v1/attributions/{id}"));
+        Assert.Equal(_customers, recorded["evidence"]![0]!["partnerPopulationId"]!.GetValue<string>());
+        Assert.False(recorded["evidenceWithdrawn"]!.GetValue<bool>());
+
+        foreach (var level in new[] { "hidden", "counts" })
+        {
+            await _b.ShareAsync(_customers, level);
+            await _app.RefreshedAsync();
+            Assert.All(await EvaluateAsync(), o => Assert.Empty(o!["partners"]![0]!["evidence"]!.AsArray()));
+            // The claim stays, without the evidence — not even its spans ("in some population of beta from … to …").
+            var claim = await Json(await _a.Http.GetAsync($"/v1/attributions/{id}"));
+            Assert.Equal("O-3", claim["opportunityId"]!.GetValue<string>());
+            Assert.Empty(claim["evidence"]!.AsArray());
+            Assert.True(claim["evidenceWithdrawn"]!.GetValue<bool>());
+            var ledger = Assert.Single((await Json(await _a.Http.GetAsync("/v1/attributions")))["items"]!.AsArray())!;
+            Assert.Equal(claim.ToJsonString(), ledger.ToJsonString());
+            Assert.DoesNotContain(_customers, ledger.ToJsonString());
+            var row = (await _a.Http.GetStringAsync("/v1/attributions/export")).Split("\r\n", StringSplitOptions.RemoveEmptyEntries)[1];
+            Assert.StartsWith("O-3,Pipeline,attr-b Inc.,attr-b,Influenced,false,claimed,3000.00,USD,,,,,,", row); // no evidence columns
+            // Beta, the partner named, still reads the claim's evidence about its own population while the partnership lasts.
+            var received = await Json(await _b.Http.GetAsync($"/v1/attributions/{id}"));
+            Assert.Equal(_customers, received["evidence"]![0]!["partnerPopulationId"]!.GetValue<string>());
+            Assert.False(received["evidenceWithdrawn"]!.GetValue<bool>());
+        }
+
+        // Shared at overlaps again: the evidence recorded with the claim reads again.
+        await _b.ShareAsync(_customers, "overlaps");
+        var again = await Json(await _a.Http.GetAsync($"/v1/attributions/{id}"));
+        Assert.Equal(recorded["evidence"]!.ToJsonString(), again["evidence"]!.ToJsonString());
+        Assert.False(again["evidenceWithdrawn"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task OnceThePartnershipEndsNeitherSideReadsAClaimsEvidenceButBothKeepTheClaim()
+    {
+        var id = (await Json(await ClaimAsync("O-1", "sourced")))["id"]!.GetValue<string>();
+        await Expect(await _b.Http.PostAsJsonAsync($"/v1/attributions/{id}/confirm", new { note = "Ours." }), HttpStatusCode.OK);
+        await Expect(await _b.Http.PostAsync($"/v1/partnerships/{_partnership}/terminate", null), HttpStatusCode.OK);
+
+        foreach (var (org, direction) in new[] { (_a, "made"), (_b, "received") })
+        {
+            var claim = Assert.Single((await Json(await org.Http.GetAsync("/v1/attributions")))["items"]!.AsArray())!;
+            Assert.Equal(direction, claim["direction"]!.GetValue<string>());
+            Assert.Equal("confirmed", claim["status"]!.GetValue<string>());
+            Assert.Equal("Ours.", claim["responseNote"]!.GetValue<string>());
+            Assert.Empty(claim["evidence"]!.AsArray());
+            Assert.True(claim["evidenceWithdrawn"]!.GetValue<bool>());
+            Assert.DoesNotContain(_customers, claim.ToJsonString());
+            Assert.Equal(claim.ToJsonString(), (await Json(await org.Http.GetAsync($"/v1/attributions/{id}"))).ToJsonString());
+        }
+        var row = (await _a.Http.GetStringAsync("/v1/attributions/export")).Split("\r\n", StringSplitOptions.RemoveEmptyEntries)[1];
+        Assert.DoesNotContain("Customers", row);
+        Assert.DoesNotContain("2026-01-15", row); // the evidence's first day
+    }
+
+    [Fact]
+    public async Task AKeyThatMayNotReadOverlapsCannotAnswerAClaimWhoseAnswerCarriesTheEvidence()
+    {
+        var id = (await Json(await ClaimAsync("O-1", "sourced")))["id"]!.GetValue<string>();
+        var created = await _b.Http.PostAsJsonAsync("/v1/api-keys", new { name = "respond-only", scopes = new[] { "partnerships:write" } });
+        await Expect(created, HttpStatusCode.Created);
+        var key = await Json(created);
+        var token = await _app.CreateClient().PostAsync("/v1/auth/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "client_credentials", ["client_id"] = key["key"]!["id"]!.GetValue<string>(), ["client_secret"] = key["secret"]!.GetValue<string>(),
+        }));
+        await Expect(token, HttpStatusCode.OK);
+        using var http = _app.CreateClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await Json(token))["access_token"]!.GetValue<string>());
+        await ExpectProblem(await http.GetAsync($"/v1/attributions/{id}"), HttpStatusCode.Forbidden); // the control: reading it is refused
+        foreach (var answer in new[] { "confirm", "dispute" })
+        {
+            var refused = await http.PostAsJsonAsync($"/v1/attributions/{id}/{answer}", new { note = "no" });
+            await ExpectProblem(refused, HttpStatusCode.Forbidden);
+            Assert.DoesNotContain("O-1", await refused.Content.ReadAsStringAsync());
+        }
+        Assert.Equal("claimed", (await Json(await _a.Http.GetAsync($"/v1/attributions/{id}")))["status"]!.GetValue<string>()); // nothing changed
     }
 
     [Fact]

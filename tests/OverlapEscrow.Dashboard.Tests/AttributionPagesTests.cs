@@ -84,6 +84,14 @@ public sealed class AttributionPagesTests(DashboardWorld world)
         var download = await page.APIRequest.GetAsync("/attribution?handler=Csv");
         Assert.Equal(200, download.Status);
         Assert.Equal((await (await delta.Http.GetAsync("/v1/attributions/export")).Content.ReadAsStringAsync()).TrimStart('\uFEFF'), (await download.TextAsync()).TrimStart('\uFEFF'));
+
+        // Epsilon lowers its population to counts: the claim stays in delta's ledger, its evidence is withdrawn on the next page load.
+        await epsilon.ShareAsync(customers, "counts");
+        await page.GotoAsync("/attribution");
+        var mine = page.Locator("table.ledger tbody tr").Filter(new() { HasText = "DEAL-1" });
+        await Assertions.Expect(mine.Locator("td.evidence")).ToHaveTextAsync("Withdrawn: no longer shared with you");
+        await Assertions.Expect(mine.Locator("td.status")).ToContainTextAsync("confirmed");
+        Assert.DoesNotContain("Installed base", await page.ContentAsync());
         await page.Context.CloseAsync();
         await partner.Context.CloseAsync();
     }

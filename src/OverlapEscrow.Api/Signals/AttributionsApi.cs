@@ -41,12 +41,12 @@ public static class AttributionsApi
             .WithName("GetAttribution").WithSummary("One claim").WithDescription("404 unless my organization made it or is the partner it names.");
         group.MapPost("/{claimId}/confirm", (string claimId, RespondAttributionRequest? request, CurrentUser user, Attributions attributions, CancellationToken ct) =>
                 Respond(claimId, true, request, user, attributions, ct))
-            .RequireAuthorization(Policies.PartnershipsWrite)
+            .RequireAuthorization(Policies.PartnershipsWrite, Policies.OverlapsRead) // the answer carries the claim's evidence
             .WithName("ConfirmAttribution").WithSummary("Confirm a claim that names my organization (optional note)")
             .WithDescription("403 for the claimant; 409 once answered or when the partnership is not active.").ProducesProblem(409);
         group.MapPost("/{claimId}/dispute", (string claimId, RespondAttributionRequest? request, CurrentUser user, Attributions attributions, CancellationToken ct) =>
                 Respond(claimId, false, request, user, attributions, ct))
-            .RequireAuthorization(Policies.PartnershipsWrite)
+            .RequireAuthorization(Policies.PartnershipsWrite, Policies.OverlapsRead)
             .WithName("DisputeAttribution").WithSummary("Dispute a claim that names my organization (optional note)")
             .WithDescription("403 for the claimant; 409 once answered or when the partnership is not active.").ProducesProblem(409);
         return routes;
@@ -139,15 +139,16 @@ public sealed record AttributionPageResponse(IReadOnlyList<AttributionResponse> 
 /// A ledger entry as my side reads it. direction: made (my claim) or received (a claim naming my organization).
 /// opportunity (my own fields) and population only on my claims; createdBy/respondedBy only for my side's actor.
 /// erased: a text was sealed under the key of an organization that was erased since and cannot be read (the claimant's:
-/// no opportunityId, evidence nor note; the partner's: no responseNote).
+/// no opportunityId, evidence nor note; the partner's: no responseNote). evidenceWithdrawn: evidence recorded with the
+/// claim is no longer shown — the partner lowered, hid or deleted that population, or the partnership ended.
 /// </summary>
 public sealed record AttributionResponse(string Id, string PartnershipId, string Direction, PartnershipNotice.OtherSide Partner, string? OpportunityId,
     string? PopulationId, string? PopulationName, OpportunityResponse? Opportunity, AttributionRole Role, AttributionStatus Status, IReadOnlyList<EvidenceResponse> Evidence,
-    string? Note, DateTimeOffset CreatedAt, string? CreatedBy, DateTimeOffset? RespondedAt, string? RespondedBy, string? ResponseNote, bool Erased)
+    string? Note, DateTimeOffset CreatedAt, string? CreatedBy, DateTimeOffset? RespondedAt, string? RespondedBy, string? ResponseNote, bool Erased, bool EvidenceWithdrawn)
 {
     public static AttributionResponse From(AttributionView v) => new(v.Claim.Id, v.Claim.PartnershipId, v.IClaimed ? "made" : "received",
         new(v.Partner.Slug, v.Partner.Name), v.Claim.ClaimErased ? null : v.Claim.RecordId, v.IClaimed ? v.Claim.PopulationId : null, v.PopulationName,
         OpportunityAttributionResponse.Describe(v.Opportunity), v.Claim.Role, v.Claim.Status, v.Claim.Evidence.Select(EvidenceResponse.From).ToList(), v.Claim.Note,
         v.Claim.CreatedAt, string.IsNullOrEmpty(v.Claim.CreatedBy) ? null : v.Claim.CreatedBy, v.Claim.RespondedAt, v.Claim.RespondedBy, v.Claim.ResponseNote,
-        v.Claim.ClaimErased || v.Claim.ResponseErased);
+        v.Claim.ClaimErased || v.Claim.ResponseErased, v.EvidenceWithdrawn);
 }

@@ -23,7 +23,9 @@ public sealed record OpportunityAttribution(Opportunity Opportunity, TimeSpanUtc
 /// A ledger entry as one side reads it: the claimant reads its opportunity's own fields (<see cref="Opportunity"/>, null
 /// when the record is gone), the partner named reads none of them (they never cross the boundary).
 /// </summary>
-public sealed record AttributionView(AttributionClaim Claim, bool IClaimed, PartnerOrganization Partner, Opportunity? Opportunity, string? PopulationName);
+/// <param name="EvidenceWithdrawn">Evidence recorded with the claim that the reader no longer reads (<see cref="AttributionEvidenceRule"/>).</param>
+public sealed record AttributionView(AttributionClaim Claim, bool IClaimed, PartnerOrganization Partner, Opportunity? Opportunity, string? PopulationName,
+    bool EvidenceWithdrawn = false);
 
 public sealed record AttributionInput(string? PopulationId, string? OpportunityId, string? PartnershipId, string? Role, string? Note);
 
@@ -375,11 +377,13 @@ public sealed class Attributions(
         if (claim.ClaimantOrganizationId == view.MyOrganizationId)
         {
             var population = view.MyPopulations.FirstOrDefault(p => p.Id == claim.PopulationId);
-            return new AttributionView(claim with { Evidence = AttributionEvidenceRule.AsClaimantReads(view, claim.Evidence), RespondedBy = null }, true, view.Partner,
-                mine?.GetValueOrDefault(claim.RecordId), population?.Name);
+            var shown = AttributionEvidenceRule.AsClaimantReads(view, claim.PopulationId, claim.Evidence);
+            return new AttributionView(claim with { Evidence = shown, RespondedBy = null }, true, view.Partner,
+                mine?.GetValueOrDefault(claim.RecordId), population?.Name, shown.Count < claim.Evidence.Count);
         }
         // The partner named reads the claim, its own populations in the evidence, and nothing of the opportunity but its id.
-        return new AttributionView(claim with { CreatedBy = "", PopulationId = "" }, false, view.Partner, null, null);
+        var theirs = AttributionEvidenceRule.AsPartnerReads(view, claim.Evidence);
+        return new AttributionView(claim with { CreatedBy = "", PopulationId = "", Evidence = theirs }, false, view.Partner, null, null, theirs.Count < claim.Evidence.Count);
     }
 
     private static string Wire<T>(T value) where T : Enum => value.ToString().ToLowerInvariant();

@@ -20,15 +20,21 @@ public static class AttributionEvidenceRule
             .ToList();
 
     /// <summary>
-    /// Evidence recorded with a claim, as a side reads it now: entries naming a partner population that no longer
-    /// exists for the reader keep their spans but lose the population's id and name (a population hidden since reads
-    /// like one that was deleted). The owner of the populations (the partner named) always reads its own.
+    /// Evidence recorded with a claim, as the claimant reads it now: only the entries whose partner population the partner
+    /// still shares with the claim's population at the overlaps level, in a partnership that still shares data. Evidence
+    /// is record-level overlap data, so lowering a population to counts, hiding or deleting it, or ending the partnership
+    /// withdraws it from the next read, as it withdraws the lists (docs/health.md, "The ledger"). A withdrawn entry is
+    /// dropped whole — spans included — and reads the same whichever of those happened.
     /// </summary>
-    public static IReadOnlyList<AttributionEvidence> AsClaimantReads(PartnerView claimant, IReadOnlyList<AttributionEvidence> evidence)
-    {
-        var visible = PartnerVisibility.VisiblePopulations(claimant).Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
-        return evidence.Select(e => visible.Contains(e.PartnerPopulationId) ? e : e with { PartnerPopulationId = "", PartnerPopulationName = "" }).ToList();
-    }
+    public static IReadOnlyList<AttributionEvidence> AsClaimantReads(PartnerView claimant, string claimPopulationId, IReadOnlyList<AttributionEvidence> evidence) =>
+        evidence.Where(e => CellAccess.Decide(claimant, claimPopulationId, e.PartnerPopulationId) is CellAccess.Records).ToList();
+
+    /// <summary>
+    /// Evidence recorded with a claim, as the partner it names reads it now: its own populations, while the partnership
+    /// shares data; none once it has ended.
+    /// </summary>
+    public static IReadOnlyList<AttributionEvidence> AsPartnerReads(PartnerView partner, IReadOnlyList<AttributionEvidence> evidence) =>
+        partner.Partnership.SharesData ? evidence : [];
 
     /// <summary>Whether a history point may serve as evidence: recorded at the overlaps level.</summary>
     public static bool Usable(SharingLevel recordedAt) => recordedAt == SharingLevel.Overlaps;

@@ -41,14 +41,21 @@ public class SignalRulesTests
     }
 
     [Fact]
-    public void RecordedEvidenceNoLongerNamesAPopulationHiddenSince()
+    public void RecordedEvidenceIsReadOnlyWhileThePartnerSharesItsPopulationAtTheOverlapsLevel()
     {
         var span = new TimeSpanUtc(DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddDays(1));
-        AttributionEvidence[] evidence = [new("t1", "Customers", [span])];
-        Assert.Equal(evidence, AttributionEvidenceRule.AsClaimantReads(View(theirRules: [Default("t1", SharingLevel.Overlaps)]), evidence));
-        var hidden = Assert.Single(AttributionEvidenceRule.AsClaimantReads(View(theirRules: [Default("t1", SharingLevel.Hidden)]), evidence));
-        Assert.Equal(("", ""), (hidden.PartnerPopulationId, hidden.PartnerPopulationName));
-        Assert.Equal([span], hidden.Spans);
+        AttributionEvidence[] evidence = [new("t1", "Customers", [span]), new("t2", "Partners", [span])];
+        var both = View(theirRules: [Default("t1", SharingLevel.Overlaps), Default("t2", SharingLevel.Overlaps)]);
+        Assert.Equal(evidence, AttributionEvidenceRule.AsClaimantReads(both, "m1", evidence));
+        Assert.Equal(evidence, AttributionEvidenceRule.AsPartnerReads(both, evidence));
+        // Lowered to counts, hidden, or gone: the entry is dropped whole, the same way in each case.
+        foreach (var level in new[] { SharingLevel.Counts, SharingLevel.Hidden })
+            Assert.Equal([evidence[1]], AttributionEvidenceRule.AsClaimantReads(View(theirRules: [Default("t1", level), Default("t2", SharingLevel.Overlaps)]), "m1", evidence));
+        Assert.Equal([evidence[1]], AttributionEvidenceRule.AsClaimantReads(both, "m1", [new("t-deleted", "Old", [span]), evidence[1]]));
+        // An ended partnership: neither side reads any.
+        var ended = View(PartnershipStatus.Terminated, theirRules: [Default("t1", SharingLevel.Overlaps), Default("t2", SharingLevel.Overlaps)]);
+        Assert.Empty(AttributionEvidenceRule.AsClaimantReads(ended, "m1", evidence));
+        Assert.Empty(AttributionEvidenceRule.AsPartnerReads(ended, evidence));
     }
 
     [Fact]
