@@ -54,6 +54,53 @@ public sealed class SignInTests(DashboardWorld world)
     }
 
     [Fact]
+    public async Task AFileHashedInTheBrowserUploadsAndAfterTheSessionEndsTheUploadSaysSoAndChangesNothing()
+    {
+        var population = await world.Alpha.CreatePopulationAsync("Session end " + Guid.NewGuid().ToString("N")[..6]);
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Alpha));
+        async Task HashAsync(string csv)
+        {
+            await page.GotoAsync($"/populations/{population}/upload");
+            await page.Locator("#csv-file").SetInputFilesAsync(new FilePayload { Name = "accounts.csv", MimeType = "text/csv", Buffer = System.Text.Encoding.UTF8.GetBytes(csv) });
+            await Assertions.Expect(page.Locator("#upload-form")).ToBeVisibleAsync();
+            await page.Locator("#hash-button").ClickAsync();
+            await Assertions.Expect(page.Locator("#upload-button")).ToBeEnabledAsync();
+        }
+        async Task<long> RecordsAsync() => (await EscrowClient.Json(await world.Alpha.Http.GetAsync($"/v1/populations/{population}")))["recordCount"]!.GetValue<long>();
+
+        // Signed in: the hashed file is committed.
+        await HashAsync("Account ID,Website,Account Name,Billing Country\nA-1,acme.example,Acme Inc,US\nA-2,globex.example,Globex,DE\n");
+        await page.Locator("#upload-button").ClickAsync();
+        await Assertions.Expect(page.Locator("#upload-status")).ToHaveTextAsync("Upload committed.");
+        Assert.Equal(2, await RecordsAsync());
+
+        // The next file is hashed, then the member signs out in another tab before pressing Upload.
+        await HashAsync("Account ID,Website,Account Name,Billing Country\nB-1,initech.example,Initech,US\n");
+        var other = await page.Context.NewPageAsync();
+        await other.GotoAsync("/populations");
+        await world.SubmitAsync(other, other.GetByRole(AriaRole.Button, new() { Name = "Sign out" }), u => new Uri(u).AbsolutePath == "/signin", "signing out");
+        await page.Locator("#upload-button").ClickAsync();
+        await Assertions.Expect(page.Locator("#upload-status")).ToContainTextAsync("Your session has ended"); // it read "refused (405)"
+        await Assertions.Expect(page.Locator("#upload-result a[href='/signin']")).ToHaveCountAsync(1);
+        Assert.Equal(2, await RecordsAsync());
+        await page.Context.CloseAsync();
+
+        // A viewer's session may not upload: 403 as problem+json, not a redirect to the forbidden page.
+        var viewer = await world.SignInAsync(await world.MemberAsync(world.Alpha, "viewer"));
+        await viewer.GotoAsync("/populations");
+        var token = await viewer.Locator("input[name=__RequestVerificationToken]").First.InputValueAsync();
+        var refused = await viewer.APIRequest.PutAsync($"/dashboard/populations/{population}/records", new()
+        {
+            Headers = new Dictionary<string, string> { ["Content-Type"] = "application/x-ndjson", ["X-CSRF-TOKEN"] = token },
+            DataString = Records.Range("VIEWER", 0, 1), MaxRedirects = 0,
+        });
+        Assert.Equal(403, refused.Status);
+        Assert.StartsWith("application/problem+json", refused.Headers["content-type"]);
+        Assert.Equal(2, await RecordsAsync());
+        await viewer.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task ANewCompanySignsUpFromThePageAfterABadSlugIsShownNextToItsField()
     {
         var context = await world.Chromium.NewContextAsync(world.BaseUrl);

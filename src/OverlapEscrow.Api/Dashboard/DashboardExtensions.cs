@@ -69,9 +69,26 @@ public static class DashboardExtensions
                 o.LogoutPath = "/signout";
                 o.AccessDeniedPath = "/forbidden";
                 o.ReturnUrlParameter = "returnUrl";
-                o.Events = new CookieAuthenticationEvents { OnValidatePrincipal = DashboardAuth.ValidateSessionAsync };
+                o.Events = new CookieAuthenticationEvents
+                {
+                    OnValidatePrincipal = DashboardAuth.ValidateSessionAsync,
+                    OnRedirectToLogin = c => RedirectPagesOnly(c, StatusCodes.Status401Unauthorized),
+                    OnRedirectToAccessDenied = c => RedirectPagesOnly(c, StatusCodes.Status403Forbidden),
+                };
             });
         return builder;
+    }
+
+    /// <summary>
+    /// Pages go to the sign-in or forbidden page; the endpoints the dashboard's scripts call (under /dashboard/, the
+    /// browser upload) answer 401 or 403 as problem+json instead, which the script can explain. A redirect there was
+    /// followed by fetch with the same method (PUT /signin: 405), and the member read "refused (405)".
+    /// </summary>
+    private static Task RedirectPagesOnly(RedirectContext<CookieAuthenticationOptions> context, int status)
+    {
+        if (context.Request.Path.StartsWithSegments("/dashboard", StringComparison.Ordinal)) context.Response.StatusCode = status;
+        else context.Response.Redirect(context.RedirectUri);
+        return Task.CompletedTask;
     }
 
     public static WebApplication MapEscrowDashboard(this WebApplication app)

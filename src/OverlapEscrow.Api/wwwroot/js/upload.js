@@ -235,7 +235,15 @@
         parts.push("</tbody></table>");
       }
       result.innerHTML = parts.join("");
-      say("The upload was refused (" + r.status + "); nothing was applied.", true);
+      if (r.status === 401) {
+        result.innerHTML = "<p>Your session has ended (signed out, idle too long, or your access changed). <a href=\"/signin\">Sign in again</a>, then upload the file once more.</p>";
+        say("Your session has ended: nothing was applied. Sign in again and upload once more.", true);
+      } else if (r.status === 403) {
+        result.innerHTML = "<p>Your role does not allow uploading to this population. Admins, partner managers and sales ops members can.</p>";
+        say("Not allowed for your role: nothing was applied.", true);
+      } else {
+        say("The upload was refused (" + r.status + "); nothing was applied.", true);
+      }
       button.disabled = false;
     }, function (e) {
       say("The upload failed: " + e.message + ". Nothing was applied unless the population page says so.", true);
