@@ -32,6 +32,13 @@ public static class ServiceDefaults
             // Never echo exception data, whatever the environment.
             ctx.ProblemDetails.Extensions.Remove("exception");
             ctx.ProblemDetails.Extensions.Remove("traceId");
+            // A body past its limit is mostly refused by the server itself (Kestrel sets 413 when the endpoint's read fails
+            // and the answer is empty): it gets the escrow's type, as documented, not the framework's default.
+            if (ctx.ProblemDetails.Status == StatusCodes.Status413PayloadTooLarge && ctx.ProblemDetails.Type?.StartsWith(Problems.TypePrefix, StringComparison.Ordinal) != true)
+            {
+                ctx.ProblemDetails.Type = Problems.TypePrefix + "too-large";
+                ctx.ProblemDetails.Title = "The request body is too large";
+            }
         });
         // Problem details whatever the Accept header: never a text/plain status page for a CSV or browser request.
         AnyAcceptProblemDetailsWriter.Register(builder.Services);
@@ -40,9 +47,18 @@ public static class ServiceDefaults
         builder.AddShutdownDrain();
         // Kestrel answers a request line past its limit itself, with a bare 414 and no body; its limit is raised above the
         // service's own (MaxUrlLength, Kestrel's default), so a long URL gets a problem answer from UseServiceDefaults.
-        builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestLineSize = Math.Max(o.Limits.MaxRequestLineSize, 4 * MaxUrlLength));
+        builder.WebHost.ConfigureKestrel(o =>
+        {
+            o.Limits.MaxRequestLineSize = Math.Max(o.Limits.MaxRequestLineSize, 4 * MaxUrlLength);
+            // Every body but an upload's is a small JSON document or form (a note is at most 500 characters): a larger one
+            // is refused with 413 as it is read, not parsed first. Uploads set their own limit (Uploads:MaxBodyBytes).
+            o.Limits.MaxRequestBodySize = MaxJsonBodyBytes;
+        });
         return builder;
     }
+
+    /// <summary>The largest request body the service reads outside uploads, in bytes.</summary>
+    public const long MaxJsonBodyBytes = 1024 * 1024;
 
     /// <summary>The longest path and query the service reads, in characters (Kestrel's default request-line limit).</summary>
     public const int MaxUrlLength = 8 * 1024;

@@ -23,7 +23,7 @@ public static class HealthApi
         group.MapGet("/health/leaderboard", GetLeaderboard)
             .WithName("GetPartnerLeaderboard")
             .WithSummary("Partners ranked by an explainable score (inputs, weights and points shown), their tiers, and how concentrated the overlap-driven pipeline is")
-            .WithDescription("Scored from the pipeline figures of the partners with exact figures (counts-only partners are listed in 'unscored'). Score = 100 × Σ weight × input scaled to the best partner; inputs: potential revenue (0.5), coverage count share (0.2), the lower end of the win-rate lift's 95 % interval when above zero (0.3). Tiers: strategic ≥ 60, growth ≥ 30, emerging > 0, dormant.");
+            .WithDescription("Scored from each partner's pipeline figures, exact or released (counts-only customers: the released, noised values); a partner whose figures are withheld (budget, minimum, exact counts) or that shares no customer population is listed in 'unscored' with the reason. Score = 100 × Σ weight × input scaled to the best partner; inputs: potential revenue (0.5), coverage count share (0.2), the lower end of the win-rate lift's 95 % interval when above zero (0.3). Tiers: strategic ≥ 60, growth ≥ 30, emerging > 0, dormant.");
 
         group.MapGet("/health/report", GetReport)
             .WithName("GetLeadershipReport")

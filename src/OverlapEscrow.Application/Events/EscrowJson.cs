@@ -19,6 +19,9 @@ public static class EscrowJson
         // Numbers are JSON numbers: the web defaults would also read "5" as 5 (and the OpenAPI document would then type
         // every integer as "integer or string").
         options.NumberHandling = JsonNumberHandling.Strict;
+        // A body that names a member twice is refused (400 naming it), not read as its last value: which one counts would
+        // be the reader's guess (RFC 8259 §4), as the uploads' wire format already says.
+        options.AllowDuplicateProperties = false;
         return options;
     }
 }

@@ -237,8 +237,9 @@ public sealed class PipelineHealth(
     }
 
     /// <summary>
-    /// The leaderboard (docs/health.md): the partners with exact figures, scored and tiered, and the concentration of
-    /// their potential revenue. Partners without exact figures are in the report, unscored.
+    /// The leaderboard (docs/health.md): the partners with pipeline figures — exact, or released for counts-only
+    /// customers — scored and tiered, and the concentration of their potential revenue. Partners whose figures are
+    /// withheld are in the report, unscored.
     /// </summary>
     public async Task<Outcome<Leaderboard>> LeaderboardAsync(Caller caller, string? period, string? currency, CancellationToken ct)
     {
