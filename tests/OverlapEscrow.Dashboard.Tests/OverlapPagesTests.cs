@@ -89,6 +89,44 @@ public sealed class OverlapPagesTests(DashboardWorld world)
     }
 
     [Fact]
+    public async Task AValueThatIsNotOfItsTypeAnswers400NamingItAndNewSinceOffersItsFormOnlyForACellIMayRead()
+    {
+        var page = await world.SignInAsync(DashboardWorld.AdminOf(world.Alpha));
+        var basePath = $"/partnerships/{world.Partnership}/cells/{world.AlphaCustomers}/{world.BetaCustomers}";
+        // Each showed page 1 with 200, as if the value had not been given.
+        foreach (var (query, field) in new[] { ("p=abc", "p"), ("p=99999999999", "p"), ("size=abc", "size"), ("dir=sideways", "dir") })
+        {
+            var refused = await page.APIRequest.GetAsync(basePath + "?" + query);
+            Assert.True(refused.Status == 400, $"{query}: {refused.Status}");
+            Assert.Contains($"{field} is", await refused.TextAsync());
+        }
+        Assert.Equal(200, (await page.APIRequest.GetAsync(basePath + "?p=1&size=25&dir=desc")).Status); // the control
+        foreach (var after in new[] { "abc", "99999999999999999999" })
+            Assert.Equal(400, (await page.APIRequest.GetAsync("/admin/audit?after=" + after)).Status);
+        Assert.Equal(200, (await page.APIRequest.GetAsync("/admin/audit")).Status);
+
+        // New since: a cell that does not exist for me, or one shared as counts only, answers as its list does, form or not.
+        foreach (var (theirs, status) in new[] { ("nonsense", 404), ("pop_0000000000000000000000000000", 404), (world.BetaOpportunities, 403) })
+        {
+            var list = await page.APIRequest.GetAsync($"/partnerships/{world.Partnership}/cells/{world.AlphaCustomers}/{theirs}");
+            var form = await page.APIRequest.GetAsync($"/partnerships/{world.Partnership}/cells/{world.AlphaCustomers}/{theirs}/new");
+            Assert.Equal((status, status), (list.Status, form.Status));
+        }
+        Assert.Equal(200, (await page.APIRequest.GetAsync(basePath + "/new")).Status);
+        // The times the API and webhooks write (ISO 8601 with an offset) are taken as the form's own.
+        var now = DateTimeOffset.UtcNow;
+        foreach (var since in new[] { now.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
+                     now.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'+00:00'", System.Globalization.CultureInfo.InvariantCulture),
+                     now.ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture) })
+        {
+            var answer = await page.APIRequest.GetAsync(basePath + "/new?since=" + Uri.EscapeDataString(since));
+            Assert.True(answer.Status == 200, $"{since}: {answer.Status}");
+        }
+        Assert.Equal(400, (await page.APIRequest.GetAsync(basePath + "/new?since=yesterday")).Status);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task ACellsListPagesSortsAndFiltersByMyAttributesAndItsCsvIsTheApisExport()
     {
         var all = await world.Alpha.ListAllAsync(world.Partnership, world.AlphaCustomers, world.BetaCustomers);

@@ -246,6 +246,13 @@ public sealed partial class OverlapReports(
     }
 
     /// <summary>The records of a cell, or why not: through the one access rule of the domain (<see cref="CellAccess"/>).</summary>
+    /// <summary>
+    /// Whether the caller may read this cell's records, without reading any (nothing is audited): what a page checks
+    /// before it offers a form for the cell, so a cell that does not exist for the caller answers as the lists answer it.
+    /// </summary>
+    public async Task<Failure?> CheckRecordsAccessAsync(Caller caller, string partnershipId, string myPopulationId, string partnerPopulationId, CancellationToken ct) =>
+        (await RecordsAccessAsync(caller, partnershipId, myPopulationId, partnerPopulationId, ct)).Failure;
+
     private async Task<(CellAccess.Records? Cell, PartnerView? View, Failure? Failure)> RecordsAccessAsync(Caller caller, string partnershipId,
         string myPopulationId, string partnerPopulationId, CancellationToken ct)
     {

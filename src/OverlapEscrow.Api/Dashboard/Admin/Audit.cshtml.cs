@@ -22,6 +22,7 @@ public sealed class AuditModel(AuditTrail audit) : DashboardPage
 
     public async Task<IActionResult> OnGetAsync(CancellationToken ct)
     {
+        if (UnboundQuery() is { } unbound) return Fail(unbound);
         var outcome = await audit.ListAsync(Caller, After, PageSize, ct);
         if (outcome.Failure is { } failure) return Fail(failure);
         Events = outcome.Value!;

@@ -47,6 +47,9 @@ public sealed class CellModel(OverlapReports reports, PartnershipLifecycle partn
         if (partnership.Failure is { } missing) return Fail(missing);
         Partnership = partnership.Value;
         var sort = string.IsNullOrEmpty(Sort) ? null : Sort;
+        if (UnboundQuery() is { } unbound) return Fail(unbound);
+        if (!string.IsNullOrEmpty(Direction) && !string.Equals(Direction, "asc", StringComparison.OrdinalIgnoreCase) && !Descending)
+            return Fail(new Failure.Invalid(new FieldErrors().Check(false, "dir", "dir is asc or desc.").All));
         if (MatchViews.Parse(Matches) is not { } matches)
             return Fail(new Failure.Invalid(new FieldErrors().Check(false, "view", "view is default (exact and strong matches) or all (possible matches too).").All));
         var outcome = await reports.BrowseAsync(Caller, partnershipId, mine, theirs,

@@ -31,12 +31,16 @@ public sealed class NewSinceModel(OverlapReports reports, PartnershipLifecycle p
         var partnership = await partnerships.GetAsync(Caller, partnershipId, ct);
         if (partnership.Failure is { } missing) return Fail(missing);
         Partnership = partnership.Value;
+        // The cell first, so the form is offered only for a cell whose records I may read (as the list and trend answer).
+        if (await reports.CheckRecordsAccessAsync(Caller, partnershipId, mine, theirs, ct) is { } refused) return Fail(refused);
         if (string.IsNullOrEmpty(Since))
         {
             Since = time.GetUtcNow().AddDays(-7).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm", CultureInfo.InvariantCulture);
             return Page();
         }
-        if (!DateTimeOffset.TryParseExact(Since, ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd"], CultureInfo.InvariantCulture,
+        // The form's own forms (UTC), and ISO 8601 with an offset as the API and webhooks write times (Z, +02:00, fractions).
+        if (!DateTimeOffset.TryParseExact(Since, ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd",
+                    "yyyy-MM-dd'T'HH:mmK", "yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK"], CultureInfo.InvariantCulture,
                 DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var since))
         {
             AddError("since", "since is a date and time, e.g. 2026-11-22T10:00 (UTC).");

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Application;
+using OverlapEscrow.Domain;
 
 namespace OverlapEscrow.Api.Dashboard.Shared;
 
@@ -107,6 +108,18 @@ public abstract class DashboardPage : PageModel
             _ => StatusCodes.Status400BadRequest,
         };
         return Page();
+    }
+
+    /// <summary>
+    /// The query parameters that did not bind to their type (<c>?p=abc</c>, a number past its range), as a failure naming
+    /// each: the page answers 400 rather than silently showing its default, as the API does.
+    /// </summary>
+    public Failure.Invalid? UnboundQuery()
+    {
+        var errors = new FieldErrors();
+        foreach (var (key, entry) in ModelState)
+            errors.Check(entry.Errors.Count == 0, key, $"{key} is not a valid value here.");
+        return errors.All.Count == 0 ? null : new Failure.Invalid(errors.All);
     }
 
     public Task<bool> AllowsAsync(string policy) => DashboardAuth.AllowsAsync(HttpContext, policy);
