@@ -42,17 +42,9 @@ internal sealed class DatabaseMaintenance(SqliteConnectionFactory connections) :
     /// <summary>Free pages overwritten per transaction: the write lock is held for one chunk at a time (scripts/secure-delete-cost).</summary>
     private const int ScrubChunkPages = 4096;
 
-    public async Task OwePurgeAsync(CancellationToken ct)
-    {
-        await using var connection = await connections.OpenAsync(ct);
-        await PurgeDebt.OweAsync(connection, ct);
-    }
+    public Task OwePurgeAsync(CancellationToken ct) => PurgeDebt.OweAsync(connections, ct);
 
-    public async Task<bool> PurgeOwedAsync(CancellationToken ct)
-    {
-        await using var connection = await connections.OpenAsync(ct);
-        return await PurgeDebt.OwedAsync(connection, ct) is not null;
-    }
+    public Task<bool> PurgeOwedAsync(CancellationToken ct) => PurgeDebt.IsOwedAsync(connections, ct);
 
     public async Task<bool> PurgeDeletedContentAsync(CancellationToken ct)
     {

@@ -10,6 +10,20 @@ namespace OverlapEscrow.Data.Maintenance;
 /// </summary>
 internal static class PurgeDebt
 {
+    /// <summary><see cref="Application.Storage.IDatabaseMaintenance.OwePurgeAsync"/> on either database.</summary>
+    public static async Task OweAsync(IDbConnectionFactory connections, CancellationToken ct)
+    {
+        await using var connection = await connections.OpenAsync(ct);
+        await OweAsync(connection, ct);
+    }
+
+    /// <summary><see cref="Application.Storage.IDatabaseMaintenance.PurgeOwedAsync"/> on either database.</summary>
+    public static async Task<bool> IsOwedAsync(IDbConnectionFactory connections, CancellationToken ct)
+    {
+        await using var connection = await connections.OpenAsync(ct);
+        return await OwedAsync(connection, ct) is not null;
+    }
+
     public static Task OweAsync(DbConnection connection, CancellationToken ct) =>
         connection.ExecuteAsync(new CommandDefinition(
             """

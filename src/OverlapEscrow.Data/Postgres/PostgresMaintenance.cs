@@ -43,15 +43,7 @@ internal sealed class PostgresMaintenance(IDbConnectionFactory connections, stri
         return true;
     }
 
-    public async Task OwePurgeAsync(CancellationToken ct)
-    {
-        await using var connection = await connections.OpenAsync(ct);
-        await PurgeDebt.OweAsync(connection, ct);
-    }
+    public Task OwePurgeAsync(CancellationToken ct) => PurgeDebt.OweAsync(connections, ct);
 
-    public async Task<bool> PurgeOwedAsync(CancellationToken ct)
-    {
-        await using var connection = await connections.OpenAsync(ct);
-        return await PurgeDebt.OwedAsync(connection, ct) is not null;
-    }
+    public Task<bool> PurgeOwedAsync(CancellationToken ct) => PurgeDebt.IsOwedAsync(connections, ct);
 }
