@@ -106,32 +106,34 @@ public sealed class AuditCheckpointWorker(AuditCheckpoints checkpoints, IOptions
     }
 }
 
-/// <summary>Pays a purge of deleted content the database still owes (one that failed or did not finish), every <see cref="OwedPurge.RetryInterval"/>.</summary>
-public sealed class OwedPurgeWorker(OwedPurge purge, TimeProvider time, ILogger<OwedPurgeWorker> logger) : BackgroundService
+/// <summary>A task run every <paramref name="interval"/> while the service runs; a failed run is logged by its type and the next one comes as planned.</summary>
+public abstract class PeriodicWorker(TimeSpan interval, TimeProvider time, ILogger logger, string what) : BackgroundService
 {
+    protected abstract Task RunOnceAsync(CancellationToken ct);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(OwedPurge.RetryInterval, time);
+        using var timer = new PeriodicTimer(interval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            try { await purge.PayAsync(stoppingToken); }
-            catch (Exception e) when (e is not OperationCanceledException) { logger.LogWarning("Checking for an owed purge failed: {ExceptionType}", e.GetType().Name); }
+            try { await RunOnceAsync(stoppingToken); }
+            catch (Exception e) when (e is not OperationCanceledException) { logger.LogWarning("{What} failed: {ExceptionType}", what, e.GetType().Name); }
         }
     }
 }
 
-/// <summary>Sweeps uploads cut off by a crash every third of the abandon period.</summary>
-public sealed class AbandonedUploadSweeper(AbandonedUploads abandoned, TimeProvider time, ILogger<AbandonedUploadSweeper> logger) : BackgroundService
+/// <summary>Pays a purge of deleted content the database still owes (one that failed or did not finish), every <see cref="OwedPurge.RetryInterval"/>.</summary>
+public sealed class OwedPurgeWorker(OwedPurge purge, TimeProvider time, ILogger<OwedPurgeWorker> logger)
+    : PeriodicWorker(OwedPurge.RetryInterval, time, logger, "Checking for an owed purge")
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(abandoned.SweepInterval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try { await abandoned.SweepAsync(stoppingToken); }
-            catch (Exception e) when (e is not OperationCanceledException) { logger.LogWarning("Sweeping abandoned uploads failed: {ExceptionType}", e.GetType().Name); }
-        }
-    }
+    protected override Task RunOnceAsync(CancellationToken ct) => purge.PayAsync(ct);
+}
+
+/// <summary>Sweeps uploads cut off by a crash every third of the abandon period.</summary>
+public sealed class AbandonedUploadSweeper(AbandonedUploads abandoned, TimeProvider time, ILogger<AbandonedUploadSweeper> logger)
+    : PeriodicWorker(abandoned.SweepInterval, time, logger, "Sweeping abandoned uploads")
+{
+    protected override Task RunOnceAsync(CancellationToken ct) => abandoned.SweepAsync(ct);
 }
 
 /// <summary>
