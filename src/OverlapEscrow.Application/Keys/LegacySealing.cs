@@ -8,7 +8,7 @@ namespace OverlapEscrow.Application.Keys;
 /// under its organization's key by a compare-and-set the caller supplies. A row of an organization being erased is left
 /// to the erasure, which removes it; a row of an organization whose key is missing from the keyring (a wrong
 /// KeyringDirectory) stays as it is, with a warning, and the start goes on (the start's key status says the rest).
-/// Before the first row is sealed, a purge is owed (<see cref="IDatabaseMaintenance.OwePurgeAsync"/>): the plaintext a
+/// Before the first row whose key is held is sealed, a purge is owed (<see cref="IDatabaseMaintenance.OwePurgeAsync"/>): the plaintext a
 /// seal clears stays in free pages and the log until the caller's purge, which a crash or a failure must not lose.
 /// </summary>
 public static class LegacySealing
@@ -21,11 +21,11 @@ public static class LegacySealing
     {
         var sealedRows = 0;
         var skipped = 0;
+        var owed = false;
         string? after = null;
         while (true)
         {
             var rows = await page(after);
-            if (after is null && rows.Count > 0) await database.OwePurgeAsync(ct);
             if (rows.Count == 0)
             {
                 if (skipped > 0)
@@ -44,10 +44,21 @@ public static class LegacySealing
                 }
                 using (cipher)
                     foreach (var row in group)
+                    {
+                        // Owed before the first row this pass may seal (a row its key opens), not for rows that are only
+                        // listed: those would make every start purge.
+                        if (!owed) owed = await OweAsync(database, ct);
                         if (await seal(cipher, row))
                             sealedRows++;
+                    }
             }
             after = id(rows[^1]);
         }
+    }
+
+    private static async Task<bool> OweAsync(IDatabaseMaintenance database, CancellationToken ct)
+    {
+        await database.OwePurgeAsync(ct);
+        return true;
     }
 }

@@ -245,7 +245,6 @@ public sealed partial class OverlapReports(
         return CountRelease.Release(cell.Sharing, overlap.Result.Count, overlap.Result.PartnerCount);
     }
 
-    /// <summary>The records of a cell, or why not: through the one access rule of the domain (<see cref="CellAccess"/>).</summary>
     /// <summary>
     /// Whether the caller may read this cell's records, without reading any (nothing is audited): what a page checks
     /// before it offers a form for the cell, so a cell that does not exist for the caller answers as the lists answer it.
@@ -253,6 +252,7 @@ public sealed partial class OverlapReports(
     public async Task<Failure?> CheckRecordsAccessAsync(Caller caller, string partnershipId, string myPopulationId, string partnerPopulationId, CancellationToken ct) =>
         (await RecordsAccessAsync(caller, partnershipId, myPopulationId, partnerPopulationId, ct)).Failure;
 
+    /// <summary>The records of a cell, or why not: through the one access rule of the domain (<see cref="CellAccess"/>).</summary>
     private async Task<(CellAccess.Records? Cell, PartnerView? View, Failure? Failure)> RecordsAccessAsync(Caller caller, string partnershipId,
         string myPopulationId, string partnerPopulationId, CancellationToken ct)
     {

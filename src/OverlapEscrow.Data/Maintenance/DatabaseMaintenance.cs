@@ -42,6 +42,9 @@ internal sealed class DatabaseMaintenance(SqliteConnectionFactory connections) :
     /// <summary>Free pages overwritten per transaction: the write lock is held for one chunk at a time (scripts/secure-delete-cost).</summary>
     private const int ScrubChunkPages = 4096;
 
+    /// <summary>How long the purge's checkpoint waits for readers to let go of the log before it leaves the purge owed.</summary>
+    private const int CheckpointWaitMilliseconds = 2000;
+
     public Task OwePurgeAsync(CancellationToken ct) => PurgeDebt.OweAsync(connections, ct);
 
     public Task<bool> PurgeOwedAsync(CancellationToken ct) => PurgeDebt.IsOwedAsync(connections, ct);
@@ -68,10 +71,15 @@ internal sealed class DatabaseMaintenance(SqliteConnectionFactory connections) :
             written += pages;
         }
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM free_page_scrub", cancellationToken: ct));
-        // TRUNCATE waits for readers and writers to let go of the log, copies it into the database file and truncates it
-        // to zero bytes; busy (another connection still reading an old snapshot) leaves frames in the log, and the debt
-        // with them. Paying it writes the debt's own page to the log again, which holds nothing else.
-        var busy = await connection.QuerySingleAsync<long>(new CommandDefinition("PRAGMA wal_checkpoint(TRUNCATE)", cancellationToken: ct));
+        // TRUNCATE copies the log into the database file and truncates it to zero bytes once readers and writers have let
+        // go of it, waiting for them up to the busy timeout set here (writers wait meanwhile: a purge is rare); busy
+        // (a reader still on an old snapshot) leaves frames in the log, and the debt with them, for the next purge.
+        // Paying the debt writes its own page to the log again, which holds nothing else.
+        var timeout = await connection.ExecuteScalarAsync<long>(new CommandDefinition("PRAGMA busy_timeout", cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition($"PRAGMA busy_timeout = {Math.Max(timeout, CheckpointWaitMilliseconds)}", cancellationToken: ct));
+        long busy;
+        try { busy = await connection.QuerySingleAsync<long>(new CommandDefinition("PRAGMA wal_checkpoint(TRUNCATE)", cancellationToken: ct)); }
+        finally { await connection.ExecuteAsync(new CommandDefinition($"PRAGMA busy_timeout = {timeout}", cancellationToken: CancellationToken.None)); } // a pooled connection
         if (busy != 0) return false;
         await PurgeDebt.PaidAsync(connection, owed, ct);
         return true;

@@ -4,9 +4,10 @@ using Dapper;
 namespace OverlapEscrow.Data.Maintenance;
 
 /// <summary>
-/// The purge a database owes (table <c>purge_owed</c>, at most one row): the same statements on SQLite and PostgreSQL.
-/// Owing again bumps the generation, and a purge pays only the generation it read before it began, so a change made
-/// while a purge runs keeps its own debt.
+/// The purge a database owes (table <c>purge_owed</c>, one row, never deleted): the same statements on SQLite and
+/// PostgreSQL. Owing raises the generation; a purge reads the generation before it begins and, once finished, raises
+/// the paid generation to it — never lowers it — so a change owed while a purge ran (or after a stale one began) stays
+/// owed whatever order the purges end in.
 /// </summary>
 internal static class PurgeDebt
 {
@@ -14,7 +15,11 @@ internal static class PurgeDebt
     public static async Task OweAsync(IDbConnectionFactory connections, CancellationToken ct)
     {
         await using var connection = await connections.OpenAsync(ct);
-        await OweAsync(connection, ct);
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO purge_owed (id, generation, paid_generation, owed_since) VALUES (1, 1, 0, @now)
+            ON CONFLICT (id) DO UPDATE SET generation = purge_owed.generation + 1, owed_since = @now
+            """, new { now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, cancellationToken: ct));
     }
 
     /// <summary><see cref="Application.Storage.IDatabaseMaintenance.PurgeOwedAsync"/> on either database.</summary>
@@ -24,21 +29,16 @@ internal static class PurgeDebt
         return await OwedAsync(connection, ct) is not null;
     }
 
-    public static Task OweAsync(DbConnection connection, CancellationToken ct) =>
-        connection.ExecuteAsync(new CommandDefinition(
-            """
-            INSERT INTO purge_owed (id, generation, owed_since) VALUES (1, 1, @now)
-            ON CONFLICT (id) DO UPDATE SET generation = purge_owed.generation + 1
-            """, new { now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, cancellationToken: ct));
-
-    /// <summary>The generation owed, or null when nothing is.</summary>
+    /// <summary>The generation a purge beginning now would pay, or null when nothing is owed.</summary>
     public static Task<long?> OwedAsync(DbConnection connection, CancellationToken ct) =>
-        connection.ExecuteScalarAsync<long?>(new CommandDefinition("SELECT generation FROM purge_owed WHERE id = 1", cancellationToken: ct));
+        connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT generation FROM purge_owed WHERE id = 1 AND generation > paid_generation", cancellationToken: ct));
 
-    /// <summary>Takes the debt away if it is still the generation a finished purge read before it began.</summary>
+    /// <summary>What a finished purge pays: every debt up to the generation it read before it began.</summary>
     public static async Task PaidAsync(DbConnection connection, long? generation, CancellationToken ct)
     {
         if (generation is null) return;
-        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM purge_owed WHERE id = 1 AND generation = @generation", new { generation }, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE purge_owed SET paid_generation = @generation WHERE id = 1 AND paid_generation < @generation", new { generation }, cancellationToken: ct));
     }
 }

@@ -1,7 +1,8 @@
--- A purge of deleted content the database owes (the SQLite migration of the same name describes the columns): written
--- before an erasure or a sealing pass, removed by the purge (a VACUUM of the tables) that finished after it.
+-- A purge of deleted content the database owes (the SQLite migration of the same name describes the columns): owed
+-- before an erasure or a sealing pass, paid by a purge (a VACUUM of the tables) that finished after it.
 CREATE TABLE purge_owed (
-    id         bigint PRIMARY KEY CHECK (id = 1),
-    generation bigint NOT NULL,
-    owed_since bigint NOT NULL
+    id              bigint PRIMARY KEY CHECK (id = 1),
+    generation      bigint NOT NULL,
+    paid_generation bigint NOT NULL DEFAULT 0,
+    owed_since      bigint NOT NULL
 );
