@@ -258,6 +258,45 @@ public sealed class ErasureTests : IDisposable
 
     [Trait("AlsoOn", "postgres")]
     [Fact]
+    public async Task ARestoreOfABackupFromBeforeTwoPartnersWereBothDeletedErasesBothAgainAndTheServiceStarts()
+    {
+        Directory.CreateDirectory(_dataDirectory);
+        var backup = Path.Combine(_backups, "before-both.db");
+        string firstId, secondId;
+        using (var app = NewApp())
+        {
+            var first = await app.SignupAsync("pair-first");
+            var second = await app.SignupAsync("pair-second");
+            var bystander = await app.SignupAsync("pair-bystander");
+            (firstId, secondId) = (first.Id, second.Id);
+            await first.PartnerAsync(second);
+            await bystander.PartnerAsync(first);
+            // Both are told when a partnership ends: a notice for the other one would be sealed under its (destroyed) key.
+            foreach (var org in new[] { first, second, bystander })
+                await Expect(await org.Http.PostAsJsonAsync("/v1/webhooks",
+                    new { url = $"https://hooks.{org.Slug}.example/in", events = new[] { "partnership.terminated" } }), HttpStatusCode.Created);
+            var (code, output) = await AdminAsync("backup", backup);
+            Assert.True(code == 0, output);
+            foreach (var (org, slug) in new[] { (first, "pair-first"), (second, "pair-second") })
+                await Expect(await org.Http.PostAsJsonAsync("/v1/organization/delete", new { confirmSlug = slug }), HttpStatusCode.OK);
+        }
+
+        // The restore brings both back into the database; its start must erase both again (it stopped at the second,
+        // failing every later start and admin command).
+        var restored = await AdminAsync("restore", backup);
+        Assert.True(restored.Code == 0, restored.Output);
+        using (var app = NewApp())
+        {
+            var bystander = await LoginAsync(app, "admin@pair-bystander.example");
+            await Expect(await bystander.GetAsync("/v1/me"), HttpStatusCode.OK);
+            using var db = app.OpenDatabase();
+            Assert.Equal(0, db.ExecuteScalar<long>("SELECT COUNT(*) FROM organizations WHERE id IN (@firstId, @secondId)", new { firstId, secondId }));
+        }
+        var status = await AdminAsync("keys", "status");
+        Assert.True(status.Code == 0, status.Output);
+    }
+
+    [Fact]
     public async Task OnlyAnAdminOfTheOrganizationCanDeleteIt()
     {
         using var app = new EscrowApp();

@@ -117,19 +117,33 @@ public sealed class OrganizationErasure(
     {
         var present = (await erasure.ListOrganizationIdsAsync(ct)).ToHashSet(StringComparer.Ordinal);
         var finished = new List<string>();
+        var failed = new List<string>();
         foreach (var id in keyring.Store.ListErased().Where(present.Contains))
         {
             var mark = keyring.Store.ReadErasure(id)!;
             // A key file next to the mark means the crash came between the two: destroy it now.
             keyring.Store.Erase(id, mark.ErasedAt);
             await database.OwePurgeAsync(ct);
-            var inventory = await erasure.InventoryAsync(id, ct);
-            await CompleteAsync(id, SystemActor, mark, ct);
-            versions.Forget(inventory.VersionIds);
+            try
+            {
+                var inventory = await erasure.InventoryAsync(id, ct);
+                await CompleteAsync(id, SystemActor, mark, ct);
+                versions.Forget(inventory.VersionIds);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The others are finished all the same; this one stops the start below, by its id and the failure's type.
+                logger.LogError("Finishing the erasure of organization {OrganizationId} failed: {ExceptionType}", id, e.GetType().Name);
+                failed.Add($"{id} ({e.GetType().Name})");
+                continue;
+            }
             finished.Add(id);
             logger.LogWarning("Finished erasing organization {OrganizationId} (erased at {ErasedAt:u})", id, mark.ErasedAt);
         }
         if (finished.Count > 0) await PurgeAsync(ct);
+        if (failed.Count > 0)
+            throw new InvalidOperationException($"The erasure of {failed.Count} organizations the keyring marks as erased could not be finished: " +
+                $"{string.Join(", ", failed)}. Their keys are destroyed and their data unreadable; their rows are still in the database.");
         return finished;
     }
 
@@ -145,8 +159,11 @@ public sealed class OrganizationErasure(
             if (!await uow.Partnerships.TransitionAsync(p.Id, p.Status, PartnershipStatus.Terminated, now, ct)) continue;
             await withdrawal.ApplyAsync(uow, organizationId, p.Id, null, ct);
             await uow.Audit.AppendAsync(new AuditEntry(now, organizationId, actor, "partnership.terminated", p.Id, new { reason = "organization_deleted" }), ct);
-            // Only the partner is told: the deleted organization's webhooks go with it.
+            // Only the partner is told: the deleted organization's webhooks go with it. A partner erased itself (both
+            // deleted, and a database restored from before) is told nothing: its keys are gone, so nothing can be sealed for
+            // it, and its own erasure removes its webhooks.
             var partnerId = p.PartnerOf(organizationId);
+            if (keyring.Store.ReadErasure(partnerId) is not null) continue;
             await events.PublishAsync(uow, partnerId, "partnership.terminated",
                 PartnershipNotice.For(p with { Status = PartnershipStatus.Terminated }, new PartnerOrganization(organization.Id, organization.Slug, organization.Name)), now, ct);
         }
