@@ -89,7 +89,7 @@ public sealed class AttributionPagesTests(DashboardWorld world)
         await epsilon.ShareAsync(customers, "counts");
         await page.GotoAsync("/attribution");
         var mine = page.Locator("table.ledger tbody tr").Filter(new() { HasText = "DEAL-1" });
-        await Assertions.Expect(mine.Locator("td.evidence")).ToHaveTextAsync("Withdrawn: no longer shared with you");
+        await Assertions.Expect(mine.Locator("td.evidence")).ToHaveTextAsync("Withdrawn: no longer shared, or the partnership ended");
         await Assertions.Expect(mine.Locator("td.status")).ToContainTextAsync("confirmed");
         Assert.DoesNotContain("Installed base", await page.ContentAsync());
         await page.Context.CloseAsync();
