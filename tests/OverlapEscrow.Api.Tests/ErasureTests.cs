@@ -256,7 +256,6 @@ public sealed class ErasureTests : IDisposable
                 Assert.False(Contains(await ReadIfThereAsync(file), Encoding.UTF8.GetBytes(secret)), $"{Path.GetFileName(file)} still holds \"{secret}\"");
     }
 
-    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task ARestoreOfABackupFromBeforeTwoPartnersWereBothDeletedErasesBothAgainAndTheServiceStarts()
     {
@@ -296,6 +295,7 @@ public sealed class ErasureTests : IDisposable
         Assert.True(status.Code == 0, status.Output);
     }
 
+    [Trait("AlsoOn", "postgres")]
     [Fact]
     public async Task OnlyAnAdminOfTheOrganizationCanDeleteIt()
     {

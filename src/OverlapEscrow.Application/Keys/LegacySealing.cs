@@ -8,7 +8,7 @@ namespace OverlapEscrow.Application.Keys;
 /// under its organization's key by a compare-and-set the caller supplies. A row of an organization being erased is left
 /// to the erasure, which removes it; a row of an organization whose key is missing from the keyring (a wrong
 /// KeyringDirectory) stays as it is, with a warning, and the start goes on (the start's key status says the rest).
-/// Before the first row whose key is held is sealed, a purge is owed (<see cref="IDatabaseMaintenance.OwePurgeAsync"/>): the plaintext a
+/// Once the first row is sealed, a purge is owed (<see cref="IDatabaseMaintenance.OwePurgeAsync"/>): the plaintext a
 /// seal clears stays in free pages and the log until the caller's purge, which a crash or a failure must not lose.
 /// </summary>
 public static class LegacySealing
@@ -21,7 +21,6 @@ public static class LegacySealing
     {
         var sealedRows = 0;
         var skipped = 0;
-        var owed = false;
         string? after = null;
         while (true)
         {
@@ -44,21 +43,13 @@ public static class LegacySealing
                 }
                 using (cipher)
                     foreach (var row in group)
-                    {
-                        // Owed before the first row this pass may seal (a row its key opens), not for rows that are only
-                        // listed: those would make every start purge.
-                        if (!owed) owed = await OweAsync(database, ct);
-                        if (await seal(cipher, row))
-                            sealedRows++;
-                    }
+                        // Owed as soon as the first row is sealed, not for rows that are only listed (a key no longer held, an
+                        // email stored twice): those would make every start purge. The caller's purge owes it again after
+                        // the pass (TryPurgeDeletedContentAsync).
+                        if (await seal(cipher, row) && ++sealedRows == 1)
+                            await database.OwePurgeAsync(ct);
             }
             after = id(rows[^1]);
         }
-    }
-
-    private static async Task<bool> OweAsync(IDatabaseMaintenance database, CancellationToken ct)
-    {
-        await database.OwePurgeAsync(ct);
-        return true;
     }
 }

@@ -164,8 +164,15 @@ public sealed class OrganizationErasure(
             // it, and its own erasure removes its webhooks.
             var partnerId = p.PartnerOf(organizationId);
             if (keyring.Store.ReadErasure(partnerId) is not null) continue;
-            await events.PublishAsync(uow, partnerId, "partnership.terminated",
-                PartnershipNotice.For(p with { Status = PartnershipStatus.Terminated }, new PartnerOrganization(organization.Id, organization.Slug, organization.Name)), now, ct);
+            try
+            {
+                await events.PublishAsync(uow, partnerId, "partnership.terminated",
+                    PartnershipNotice.For(p with { Status = PartnershipStatus.Terminated }, new PartnerOrganization(organization.Id, organization.Slug, organization.Name)), now, ct);
+            }
+            catch (OrganizationGoneException)
+            {
+                // The partner was erased between the check and the notice (both deleted at once): the same as above.
+            }
         }
         await uow.Erasure.TombstonePartnershipsAsync(organizationId, now, ct);
         await uow.Erasure.DeleteOrganizationAsync(organizationId, ct);
