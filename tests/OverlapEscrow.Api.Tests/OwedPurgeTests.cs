@@ -158,4 +158,59 @@ public sealed class OwedPurgeTests : IDisposable
         Assert.Null(Owed());
         await Expect(await a.Http.GetAsync("/v1/populations"), HttpStatusCode.OK);
     }
+    [Fact]
+    public async Task AStartThatCanSealNothingOwesNoPurgeAndOneThatCanPaysIt()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "oe-tests", Guid.NewGuid().ToString("N"));
+        var emptyKeyring = directory + "-empty-keyring";
+        Directory.CreateDirectory(emptyKeyring);
+        try
+        {
+            string hookId;
+            using (var first = new EscrowApp(new Dictionary<string, string?>(), directory))
+            {
+                var org = await first.SignupAsync("owed-nothing");
+                var created = await org.Http.PostAsJsonAsync("/v1/webhooks", new { url = "https://hooks.example/in/nothing", events = new[] { "sync.failed" }, description = HookNote });
+                await Expect(created, HttpStatusCode.Created);
+                hookId = (await Json(created))["webhook"]!["id"]!.GetValue<string>();
+                using var db = first.OpenDatabase();
+                db.Execute("UPDATE webhooks SET url = 'https://hooks.example/in/nothing', description = @HookNote, target_nonce = NULL, target_sealed = NULL, target_key_version = NULL WHERE id = @hookId",
+                    new { HookNote, hookId });
+            }
+            long? OwedIn(EscrowApp app)
+            {
+                using var db = app.OpenDatabase();
+                return db.ExecuteScalar<long?>("SELECT generation FROM purge_owed WHERE generation > paid_generation");
+            }
+            long Generation(EscrowApp app)
+            {
+                using var db = app.OpenDatabase();
+                return db.ExecuteScalar<long?>("SELECT generation FROM purge_owed") ?? 0;
+            }
+
+            // A start whose keyring holds no key of the organization (a wrong Escrow:KeyringDirectory) can seal nothing: it
+            // leaves the row as it is and owes nothing (it owed, and purged, at every start).
+            using (var keyless = new EscrowApp(new Dictionary<string, string?> { ["Escrow:KeyringDirectory"] = emptyKeyring }, directory))
+            {
+                _ = keyless.CreateClient(); // started
+                Assert.Equal(0, Generation(keyless));
+                using var db = keyless.OpenDatabase();
+                Assert.Equal(1, db.ExecuteScalar<long>("SELECT COUNT(*) FROM webhooks WHERE id = @hookId AND description = @HookNote", new { hookId, HookNote }));
+            }
+            // With its keyring the start seals it, owes and pays the purge, and the plaintext is gone from the files.
+            using (var keyed = new EscrowApp(new Dictionary<string, string?>(), directory))
+            {
+                _ = keyed.CreateClient();
+                Assert.True(Generation(keyed) > 0);
+                Assert.Null(OwedIn(keyed));
+                keyed.AssertNoneHolds(HookNote);
+            }
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var d in new[] { directory, emptyKeyring })
+                try { Directory.Delete(d, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
 }
