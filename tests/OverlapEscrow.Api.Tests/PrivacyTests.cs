@@ -384,9 +384,11 @@ public sealed class PrivacyTests : IAsyncLifetime
         {
             var correct = results.Count(r => rule(r.Seen) == r.Member);
             // Exact counts gave 12 of 12. Each decision rests on one or two releases of ε = 0.02, whose advantage is at
-            // most tanh(0.02) ≈ 0.02: 11 or more right of 12 then has a probability under 0.4 % (the noise is seeded,
-            // so the outcome is the same on every run). scripts/privacy-attacks measures the advantages at scale.
-            Assert.True(correct <= 10, $"{name}: {correct} of {results.Count} right");
+            // most tanh(0.02) ≈ 0.02: all 12 right then has a probability of about 1 in 4,000 per rule. The noise is
+            // seeded, but the background refresher draws some releases in an order that varies between runs, so the
+            // outcome does: 11 of 12 (about 1 in 300 per rule) came up in a CI run on PostgreSQL, which is why the bar is
+            // 12, not 11. scripts/privacy-attacks measures the advantages at scale, with their confidence intervals.
+            Assert.True(correct <= 11, $"{name}: {correct} of {results.Count} right");
         }
         // The second version of a population got no fresh value within the refresh interval: nothing to difference.
         Assert.All(results, r => Assert.Equal(r.Seen.FirstVersion, r.Seen.SecondVersion));
@@ -427,7 +429,7 @@ public sealed class PrivacyTests : IAsyncLifetime
         // with no answer at all).
         Assert.Equal(5, await DecodedAsync("summing-exact", exact: true));
         // Released with noise (the default): no better than guessing. Three attackers, 30 accounts; 25 or more right by
-        // chance has a probability under 0.02 % (the noise is seeded, so the outcome is the same on every run).
+        // chance has a probability under 0.02 % (the noise is seeded, but draws may come in another order from run to run).
         var right = 0;
         for (var t = 0; t < 3; t++) right += await DecodedAsync($"summing-{t}", exact: false);
         Assert.True(right <= 24, $"{right} of 30 accounts decoded from the released sum");
