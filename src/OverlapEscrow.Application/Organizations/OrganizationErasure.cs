@@ -160,18 +160,15 @@ public sealed class OrganizationErasure(
             await withdrawal.ApplyAsync(uow, organizationId, p.Id, null, ct);
             await uow.Audit.AppendAsync(new AuditEntry(now, organizationId, actor, "partnership.terminated", p.Id, new { reason = "organization_deleted" }), ct);
             // Only the partner is told: the deleted organization's webhooks go with it. A partner erased itself (both
-            // deleted, and a database restored from before) is told nothing: its keys are gone, so nothing can be sealed for
-            // it, and its own erasure removes its webhooks.
-            var partnerId = p.PartnerOf(organizationId);
-            if (keyring.Store.ReadErasure(partnerId) is not null) continue;
+            // deleted, at once or restored together from a backup taken before) is told nothing: its keys are gone, so
+            // nothing can be sealed for it, and its own erasure removes its webhooks.
             try
             {
-                await events.PublishAsync(uow, partnerId, "partnership.terminated",
+                await events.PublishAsync(uow, p.PartnerOf(organizationId), "partnership.terminated",
                     PartnershipNotice.For(p with { Status = PartnershipStatus.Terminated }, new PartnerOrganization(organization.Id, organization.Slug, organization.Name)), now, ct);
             }
             catch (OrganizationGoneException)
             {
-                // The partner was erased between the check and the notice (both deleted at once): the same as above.
             }
         }
         await uow.Erasure.TombstonePartnershipsAsync(organizationId, now, ct);

@@ -125,12 +125,10 @@ public sealed class SignalSealing(IDataRequestRepository requests, IAttributionR
     {
         var sealedRows = 0;
         using var reader = new SignalSeals.Reader(keyring);
-        var owed = false;
         while (true)
         {
             var page = await requests.ListUnsealedAsync(Batch, ct);
             if (page.Count == 0) break;
-            if (!owed) owed = await OweAsync(ct);
             foreach (var r in page)
             {
                 var message = r.Message.Length > 0;
@@ -139,14 +137,13 @@ public sealed class SignalSealing(IDataRequestRepository requests, IAttributionR
                 var owner = reason ? await reader.CipherAsync(r.OwnerOrganizationId, ct) : null;
                 await requests.SealLegacyAsync(r.Id, message, requester is null ? null : SignalSeals.SealMessage(requester, r.Id, r.Message, null),
                     reason, owner is null ? null : SignalSeals.SealReason(owner, r.Id, r.Reason!), ct);
-                sealedRows++;
+                if (++sealedRows == 1) await database.OwePurgeAsync(ct); // as LegacySealing: owed once the first text is cleared
             }
         }
         while (true)
         {
             var page = await ledger.ListUnsealedAsync(Batch, ct);
             if (page.Count == 0) break;
-            if (!owed) owed = await OweAsync(ct);
             foreach (var c in page)
             {
                 var claim = c.RecordId.Length > 0 || c.Evidence.Count > 0 || c.Note is not null;
@@ -155,7 +152,7 @@ public sealed class SignalSealing(IDataRequestRepository requests, IAttributionR
                 var partner = response ? await reader.CipherAsync(c.PartnerOrganizationId, ct) : null;
                 await ledger.SealLegacyAsync(c.Id, claim, claimant is null ? null : SignalSeals.SealClaim(claimant, c),
                     response, partner is null ? null : SignalSeals.SealResponse(partner, c.Id, c.ResponseNote!), ct);
-                sealedRows++;
+                if (++sealedRows == 1) await database.OwePurgeAsync(ct); // as LegacySealing: owed once the first text is cleared
             }
         }
         if (sealedRows > 0)
@@ -164,12 +161,5 @@ public sealed class SignalSealing(IDataRequestRepository requests, IAttributionR
             await database.TryPurgeDeletedContentAsync(logger, "sealing signal texts", ct);
         }
         return sealedRows;
-    }
-
-    /// <summary>The purge is owed before the first text is cleared, so a crash or a failed purge cannot lose it.</summary>
-    private async Task<bool> OweAsync(CancellationToken ct)
-    {
-        await database.OwePurgeAsync(ct);
-        return true;
     }
 }

@@ -43,18 +43,13 @@ public static class DatabaseMaintenanceExtensions
     /// stands without it, its purge owed (<see cref="IDatabaseMaintenance.OwePurgeAsync"/>): a failure is logged, by its
     /// type only, not thrown, and the debt stays for <see cref="OwedPurge"/> to pay. Returns whether the purge finished.
     /// </summary>
-    public static async Task<bool> TryPurgeDeletedContentAsync(this IDatabaseMaintenance database, ILogger logger, string after, CancellationToken ct) =>
-        await TryPurgeAsync(database, logger, after, oweFirst: true, ct);
-
-    /// <param name="oweFirst">
-    /// Owe the purge again now that the change is committed: the debt owed before it may have been paid by a purge that
-    /// began before the commit (the periodic worker's) and so purged nothing of it.
-    /// </param>
-    internal static async Task<bool> TryPurgeAsync(IDatabaseMaintenance database, ILogger logger, string after, bool oweFirst, CancellationToken ct)
+    public static async Task<bool> TryPurgeDeletedContentAsync(this IDatabaseMaintenance database, ILogger logger, string after, CancellationToken ct)
     {
         try
         {
-            if (oweFirst) await database.OwePurgeAsync(ct);
+            // Owed again now that the change is committed: the debt owed before it may have been paid by a purge that began
+            // before the commit (the periodic worker's) and so purged nothing of it.
+            await database.OwePurgeAsync(ct);
             if (await database.PurgeDeletedContentAsync(ct)) return true;
             logger.LogWarning("Purging the database file after {Change} did not finish: a reader held the log; it is tried again at the next start " +
                               "and every {Minutes} minutes", after, OwedPurge.RetryInterval.TotalMinutes);
@@ -82,7 +77,7 @@ public sealed class OwedPurge(IDatabaseMaintenance database, ILogger<OwedPurge> 
     public async Task<bool> PayAsync(CancellationToken ct)
     {
         if (!await database.PurgeOwedAsync(ct)) return false;
-        if (!await DatabaseMaintenanceExtensions.TryPurgeAsync(database, logger, "an earlier change whose purge did not finish", oweFirst: false, ct)) return false;
+        if (!await database.TryPurgeDeletedContentAsync(logger, "an earlier change whose purge did not finish", ct)) return false;
         logger.LogInformation("Purged the database file for an earlier change whose purge had not finished");
         return true;
     }
