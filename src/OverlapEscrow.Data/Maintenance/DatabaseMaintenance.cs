@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using OverlapEscrow.Application.Storage;
@@ -79,7 +80,13 @@ internal sealed class DatabaseMaintenance(SqliteConnectionFactory connections) :
         await connection.ExecuteAsync(new CommandDefinition($"PRAGMA busy_timeout = {Math.Max(timeout, CheckpointWaitMilliseconds)}", cancellationToken: ct));
         long busy;
         try { busy = await connection.QuerySingleAsync<long>(new CommandDefinition("PRAGMA wal_checkpoint(TRUNCATE)", cancellationToken: ct)); }
-        finally { await connection.ExecuteAsync(new CommandDefinition($"PRAGMA busy_timeout = {timeout}", cancellationToken: CancellationToken.None)); } // a pooled connection
+        finally
+        {
+            // A pooled connection gets its timeout back. Should that fail, the checkpoint's own exception (if any) is the one
+            // reported, and the connection merely waits up to 2 s for readers in later statements.
+            try { await connection.ExecuteAsync(new CommandDefinition($"PRAGMA busy_timeout = {timeout}", cancellationToken: CancellationToken.None)); }
+            catch (DbException) { }
+        }
         if (busy != 0) return false;
         await PurgeDebt.PaidAsync(connection, owed, ct);
         return true;

@@ -26,7 +26,8 @@ public sealed class SqliteConnectionFactory : IDbConnectionFactory, IDisposable
             DataSource = databasePath,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = true,
-            // Also the busy timeout: a writer waits this long for another writer instead of failing at once.
+            // The provider's own retry of a busy statement (it sleeps and tries again for up to this long), so a writer waits for
+            // another writer instead of failing at once; SQLite's busy_timeout stays 0 (DatabaseMaintenance raises it for a checkpoint).
             DefaultTimeout = 30,
         }.ToString();
     }
