@@ -1,8 +1,12 @@
+extern alias BouncyCastle;
+
 using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using BouncyCastle::Org.BouncyCastle.Crypto.Parameters;
+using BouncyCastle::Org.BouncyCastle.Crypto.Signers;
 using OverlapEscrow.Api.Tests.Infrastructure;
 using Xunit.Abstractions;
 using static OverlapEscrow.Api.Tests.Infrastructure.EscrowClient;
@@ -213,6 +217,74 @@ public sealed partial class KeyRotationTests(ITestOutputHelper output) : IDispos
         Assert.Equal(Admin.AdminCommand.Failed, refused.Code);
         Assert.Contains("may still be valid", refused.Output);
         await Expect(await org.Http.GetAsync("/v1/me"), HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task ARotatedAuditSigningKeySignsFromThenOnAndWhatTheRetiredOneSignedStillVerifies()
+    {
+        Directory.CreateDirectory(_dataDirectory);
+        var secrets = Path.Combine(_dataDirectory, "secrets");
+        var kept = Path.Combine(_dataDirectory, "kept-checkpoints.jsonl");
+        using (var app = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory))
+        {
+            var org = await app.SignupAsync("audit-rotation");
+            await org.CreatePopulationAsync("Customers");
+            Assert.Equal(0, (await AdminAsync("audit", "checkpoint", "--export", kept)).Code);
+
+            var refused = await AdminAsync("keys", "retire-audit-signing", "1");
+            Assert.True(refused.Code == Admin.AdminCommand.Failed, refused.Output);
+            Assert.Contains("current one", refused.Output);
+            var rotated = await AdminAsync("keys", "rotate-audit-signing");
+            Assert.True(rotated.Code == 0, rotated.Output);
+            Assert.True(File.Exists(Path.Combine(secrets, "audit-signing.v2.key")));
+            await org.CreatePopulationAsync("Prospects");
+            Assert.Equal(0, (await AdminAsync("audit", "checkpoint", "--export", kept)).Code);
+
+            // Right after the rotation the old key is not destroyed: instances may not have read the new one yet.
+            var early = await AdminAsync("keys", "retire-audit-signing", "1");
+            Assert.True(early.Code == Admin.AdminCommand.Failed, early.Output);
+            Assert.Contains("re-read the key files every 30 s", early.Output);
+            File.SetLastWriteTimeUtc(Path.Combine(secrets, "audit-signing.v2.key"), DateTime.UtcNow.AddMinutes(-2));
+            var retired = await AdminAsync("keys", "retire-audit-signing", "1");
+            Assert.True(retired.Code == 0, retired.Output);
+            Assert.False(File.Exists(Path.Combine(secrets, "audit-signing.key")));
+            Assert.True(File.Exists(Path.Combine(secrets, "audit-signing.v1.pub")));
+        }
+
+        // A restarted service publishes both keys, the signing one first; each checkpoint kept outside verifies offline
+        // against the key its keyId names, the first one under the retired key.
+        string[] keyIds;
+        using (var restarted = new EscrowApp(new Dictionary<string, string?>(), _dataDirectory))
+        {
+            var jwks = (await Json(await restarted.CreateClient().GetAsync("/.well-known/overlap-escrow-keys.json")))["keys"]!.AsArray();
+            Assert.Equal(2, jwks.Count);
+            Assert.Null(jwks[0]!["status"]);
+            Assert.Equal("retired", jwks[1]!["status"]!.GetValue<string>());
+            var checkpoints = File.ReadAllLines(kept).Select(l => JsonNode.Parse(l)!).ToList();
+            keyIds = [.. checkpoints.Select(c => c["keyId"]!.GetValue<string>())];
+            Assert.Equal([jwks[1]!["kid"]!.GetValue<string>(), jwks[0]!["kid"]!.GetValue<string>()], keyIds);
+            foreach (var checkpoint in checkpoints)
+            {
+                var jwk = jwks.Single(k => k!["kid"]!.GetValue<string>() == checkpoint["keyId"]!.GetValue<string>())!;
+                var x = jwk["x"]!.GetValue<string>().Replace('-', '+').Replace('_', '/');
+                var verifier = new Ed25519Signer();
+                verifier.Init(false, new Ed25519PublicKeyParameters(Convert.FromBase64String(x.PadRight(x.Length + (4 - x.Length % 4) % 4, '='))));
+                var bytes = System.Text.Encoding.UTF8.GetBytes(checkpoint["statement"]!.GetValue<string>());
+                verifier.BlockUpdate(bytes, 0, bytes.Length);
+                Assert.True(verifier.VerifySignature(Convert.FromBase64String(checkpoint["signature"]!.GetValue<string>())));
+                Assert.Equal(checkpoint["keyId"]!.GetValue<string>(), JsonNode.Parse(checkpoint["statement"]!.GetValue<string>())!["keyId"]!.GetValue<string>());
+            }
+        }
+
+        // The escrow itself holds the log against both, stored and kept outside; without the retired key's public half it cannot.
+        var verified = await AdminAsync("audit", "verify", "--checkpoints", kept);
+        Assert.True(verified.Code == 0, verified.Output);
+        var status = await AdminAsync("keys", "status");
+        Assert.Contains($"audit signing key: {keyIds[1]}; retired, still published: {keyIds[0]}", status.Output);
+        File.Delete(Path.Combine(secrets, "audit-signing.v1.pub"));
+        var unverifiable = await AdminAsync("audit", "verify", "--checkpoints", kept);
+        Assert.True(unverifiable.Code == Admin.AdminCommand.Failed, unverifiable.Output);
+        Assert.Contains("does not carry a valid signature of this escrow", unverifiable.Output);
     }
 
     [GeneratedRegex(@": (\d+) values re-sealed")]

@@ -157,7 +157,7 @@ public static partial class AdminCommand
             var s = await services.GetRequiredService<KeyAdministration>().StatusAsync(ct, findUnreadable: true);
             foreach (var k in s.EscrowKeys)
                 c.Out.WriteLine($"{Name(k.Kind)} v{k.Version}{(k.Current ? (k.Kind == SecretKind.Token ? " (keys uploads)" : " (current)") : "")}  created {k.CreatedAt:u}");
-            c.Out.WriteLine($"audit signing key: {s.SigningKeyId}");
+            c.Out.WriteLine($"audit signing key: {s.SigningKeyId}{(s.RetiredSigningKeyIds.Count == 0 ? "" : $"; retired, still published: {string.Join(", ", s.RetiredSigningKeyIds)}")}");
             foreach (var (version, count) in s.OrganizationsByMasterKeyVersion.OrderBy(x => x.Key)) c.Out.WriteLine($"data keys wrapped by master v{version}: {count} organizations");
             c.Out.WriteLine($"interrupted data-key rotations: {s.InterruptedRotations.Count}{List(s.InterruptedRotations)}");
             c.Out.WriteLine($"erased organizations: {s.Erased.Count}");
@@ -225,6 +225,18 @@ public static partial class AdminCommand
         keys.Add(Retire(c, "retire-signing", "Destroy an old access-token signing key once every token it signed has expired.", (services, version, _) =>
             Task.FromResult(services.GetRequiredService<KeyAdministration>().RetireSigningKey(version,
                 TimeSpan.FromMinutes(services.GetRequiredService<IOptions<EscrowOptions>>().Value.AccessTokenMinutes)))));
+
+        var rotateAudit = new Command("rotate-audit-signing", "Create the next audit signing key: it signs checkpoints and deletion receipts from now on; the older keys stay published.");
+        rotateAudit.SetAction((_, ct) => c.RunAsync(true, services =>
+        {
+            var key = services.GetRequiredService<KeyAdministration>().RotateAuditSigningKey();
+            c.Out.WriteLine($"audit signing key v{key.Version} ({key.KeyId}) signs from now on (running instances pick it up within {EscrowSecrets.RescanInterval.TotalSeconds:0} s); " +
+                            "the older keys stay in /.well-known/overlap-escrow-keys.json");
+            return Task.FromResult(Ok);
+        }, ct));
+        keys.Add(rotateAudit);
+        keys.Add(Retire(c, "retire-audit-signing", "Destroy an old audit signing key (say one that may have leaked); its public key stays published, so what it signed still verifies.",
+            (services, version, _) => Task.FromResult(services.GetRequiredService<KeyAdministration>().RetireAuditSigningKey(version))));
 
         var addToken = new Command("add-token-key", "Start a token-key change: every upload is keyed under both keys until the old one is retired (docs/operations.md).");
         addToken.SetAction((_, ct) => c.RunAsync(true, services =>
@@ -348,6 +360,7 @@ public static partial class AdminCommand
     {
         SecretKind.Master => "master key",
         SecretKind.Token => "token key",
+        SecretKind.AuditSigning => "audit signing key",
         _ => "access-token signing key",
     };
 

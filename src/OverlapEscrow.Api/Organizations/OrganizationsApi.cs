@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using OverlapEscrow.Api.Infrastructure;
 using OverlapEscrow.Application.Keys;
@@ -31,7 +32,9 @@ public static class OrganizationsApi
     }
 
     private static Ok<JsonWebKeySet> Keys(EscrowSigner signer) =>
-        TypedResults.Ok(new JsonWebKeySet([new JsonWebKey("OKP", "Ed25519", Base64Url(signer.PublicKey), signer.KeyId, "sig", "EdDSA", signer.PublicKeyPem)]));
+        // The key that signs now first, then the older ones (retired too): what they signed before a rotation still verifies.
+        TypedResults.Ok(new JsonWebKeySet([.. signer.PublishedKeys.OrderByDescending(k => k.Current).ThenByDescending(k => k.Version)
+            .Select(k => new JsonWebKey("OKP", "Ed25519", Base64Url(k.PublicKey), k.KeyId, "sig", "EdDSA", k.PublicKeyPem, k.Current ? null : k.Retired ? "retired" : "superseded"))]));
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }
@@ -52,5 +55,9 @@ public sealed record SignedStatementResponse(string Statement, string Signature,
 /// <summary>A JWK Set (RFC 7517 §5).</summary>
 public sealed record JsonWebKeySet(IReadOnlyList<JsonWebKey> Keys);
 
-/// <summary>An OKP public key (RFC 8037 §2), with its PEM form beside it.</summary>
-public sealed record JsonWebKey(string Kty, string Crv, string X, string Kid, string Use, string Alg, string Pem);
+/// <summary>
+/// An OKP public key (RFC 8037 §2), with its PEM form beside it, and for a key that no longer signs why not
+/// (<c>superseded</c>: a newer key signs, this one's seed is still held; <c>retired</c>: its seed is destroyed).
+/// </summary>
+public sealed record JsonWebKey(string Kty, string Crv, string X, string Kid, string Use, string Alg, string Pem,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Status = null);

@@ -100,11 +100,12 @@ public sealed class AuditCheckpoints(
     /// <summary>The statement of a checkpoint, when <paramref name="signed"/> is a valid signature of this escrow over it; null otherwise.</summary>
     public CheckpointStatement? Open(SignedStatement signed)
     {
-        if (signed.KeyId != signer.KeyId || !signer.Verify(signed.Statement, signed.Signature)) return null;
+        // Any of the escrow's audit signing keys, retired ones included: a checkpoint signed before a rotation still holds.
+        if (!signer.Verify(signed)) return null;
         try
         {
             var statement = JsonSerializer.Deserialize<CheckpointStatement>(signed.Statement, StatementJson);
-            return statement?.Type == CheckpointStatement.TypeName ? statement : null;
+            return statement?.Type == CheckpointStatement.TypeName && statement.KeyId == signed.KeyId ? statement : null;
         }
         catch (JsonException)
         {
@@ -115,9 +116,8 @@ public sealed class AuditCheckpoints(
     private async Task<AuditCheckpoint> SignAsync(string? organizationId, long size, byte[] head, CancellationToken ct)
     {
         var at = time.GetUtcNow();
-        var statement = new CheckpointStatement(CheckpointStatement.TypeName, organizationId is null ? "escrow" : "organization", organizationId, size,
-            Convert.ToHexStringLower(head), at, signer.KeyId);
-        var signed = signer.Sign(JsonSerializer.Serialize(statement, StatementJson));
+        var signed = signer.Sign(keyId => JsonSerializer.Serialize(new CheckpointStatement(CheckpointStatement.TypeName,
+            organizationId is null ? "escrow" : "organization", organizationId, size, Convert.ToHexStringLower(head), at, keyId), StatementJson));
         var checkpoint = new AuditCheckpoint(0, organizationId, at, size, head, signed);
         await store.AddCheckpointAsync(checkpoint, ct);
         return checkpoint;

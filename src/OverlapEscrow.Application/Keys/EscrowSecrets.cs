@@ -15,6 +15,12 @@ public enum SecretKind
 
     /// <summary>Signs access tokens (HS256). The newest signs; every version present validates, by its kid.</summary>
     AccessTokenSigning,
+
+    /// <summary>
+    /// Ed25519 seeds that sign audit checkpoints and deletion receipts (<see cref="EscrowSigner"/>). The newest signs; the
+    /// public key of every version, retired ones included, stays published, so what they signed still verifies.
+    /// </summary>
+    AuditSigning,
 }
 
 /// <summary>One version of one of the escrow's keys, and when its file was written.</summary>
@@ -23,12 +29,12 @@ public sealed record VersionedKey(SecretKind Kind, int Version, byte[] Key, Date
 /// <summary>
 /// The escrow's secrets, kept in files outside the database (created with owner-only permissions at first start):
 /// the token key (re-keys identifier hashes), the master key (wraps each organization's data keys, which live in
-/// the keyring, <see cref="KeyringDirectory"/>) and the access-token signing key. None of them is ever written to
+/// the keyring, <see cref="KeyringDirectory"/>), the access-token signing key and the audit signing key. None of them is ever written to
 /// the database or a log.
 /// </summary>
 /// <remarks>
 /// Each kind has versions: <c>master.key</c> is version 1 and <c>master.v2.key</c>, <c>master.v3.key</c>… the
-/// next ones (likewise <c>token</c> and <c>jwt-signing</c>). Rotation writes the next version beside the others
+/// next ones (likewise <c>token</c>, <c>jwt-signing</c> and <c>audit-signing</c>). Rotation writes the next version beside the others
 /// (<see cref="CreateNext"/>); retiring overwrites a version's file and deletes it (<see cref="Retire"/>). The
 /// files are read again when a version is asked for that is not known yet and at most every
 /// <see cref="RescanInterval"/>, so a rotation made by the operator's command line while the service runs reaches
@@ -44,6 +50,7 @@ public sealed partial class EscrowSecrets
         [SecretKind.Master] = "master",
         [SecretKind.Token] = "token",
         [SecretKind.AccessTokenSigning] = "jwt-signing",
+        [SecretKind.AuditSigning] = "audit-signing",
     };
 
     private readonly object _gate = new();

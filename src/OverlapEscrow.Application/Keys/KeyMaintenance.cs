@@ -170,6 +170,7 @@ public sealed record KeyVersionStatus(SecretKind Kind, int Version, DateTimeOffs
 public sealed record KeyStatus(
     IReadOnlyList<KeyVersionStatus> EscrowKeys,
     string SigningKeyId,
+    IReadOnlyList<string> RetiredSigningKeyIds,
     IReadOnlyDictionary<int, int> OrganizationsByMasterKeyVersion,
     IReadOnlyList<string> InterruptedRotations,
     IReadOnlyList<string> Erased,
@@ -224,7 +225,7 @@ public sealed class KeyAdministration(EscrowSecrets secrets, Keyring keyring, Es
             var missing = (await sealedValues.CountByKeyVersionAsync(id, ct)).Where(c => c.Value > 0 && !held.Contains(c.Key)).ToList();
             if (missing.Count > 0) unreadable.Add(new UnreadableValues(id, missing.Select(m => m.Key).Order().ToList(), missing.Sum(m => m.Value)));
         }
-        return new KeyStatus(escrowKeys, signer.KeyId, byMaster, interrupted, erased,
+        return new KeyStatus(escrowKeys, signer.KeyId, signer.PublishedKeys.Where(k => k.Retired).Select(k => k.KeyId).ToList(), byMaster, interrupted, erased,
             inDatabase.Except(withKeys).Except(erased).ToList(), withKeys.Except(inDatabase).ToList(), unreadable);
     }
 
@@ -267,6 +268,31 @@ public sealed class KeyAdministration(EscrowSecrets secrets, Keyring keyring, Es
         if (time.GetUtcNow() < safeAfter)
             return new Failure.Conflict($"Tokens signed with version {version} may still be valid until {safeAfter:u}; retire it after that.");
         secrets.Retire(SecretKind.AccessTokenSigning, version);
+        return version;
+    }
+
+    /// <summary>Writes the next audit signing key: it signs checkpoints and deletion receipts from now on; the older ones stay published.</summary>
+    public PublishedSigningKey RotateAuditSigningKey()
+    {
+        var version = secrets.CreateNext(SecretKind.AuditSigning).Version;
+        return signer.PublishedKeys.Single(k => k.Version == version && !k.Retired);
+    }
+
+    /// <summary>
+    /// Destroys an older audit signing key's seed (say one that may have leaked) and keeps its public key published, so
+    /// what it signed still verifies. Not the current one, and not before every instance has read the newer one (they
+    /// re-read the key files every <see cref="EscrowSecrets.RescanInterval"/>; until then one may still sign with it).
+    /// </summary>
+    public Outcome<int> RetireAuditSigningKey(int version)
+    {
+        var versions = secrets.Versions(SecretKind.AuditSigning);
+        if (versions.All(v => v.Version != version)) return new Failure.Conflict($"No audit signing key version {version} is present.");
+        if (versions[^1].Version == version) return new Failure.Conflict($"Audit signing key version {version} is the current one; rotate first.");
+        var safeAfter = versions.First(v => v.Version > version).CreatedAt + 2 * EscrowSecrets.RescanInterval;
+        if (time.GetUtcNow() < safeAfter)
+            return new Failure.Conflict($"Instances may still sign with audit signing key version {version} until {safeAfter:u} (they re-read the key files every {EscrowSecrets.RescanInterval.TotalSeconds:0} s); retire it after that.");
+        signer.KeepPublicKey(version);
+        secrets.Retire(SecretKind.AuditSigning, version);
         return version;
     }
 

@@ -94,7 +94,7 @@ public sealed class OrganizationErasure(
         versions.Forget(inventory.VersionIds);
         await PurgeAsync(ct);
 
-        var statement = new DeletionReceiptStatement(DeletionReceiptStatement.TypeName, Ids.New("rcp"),
+        return signer.Sign(keyId => JsonSerializer.Serialize(new DeletionReceiptStatement(DeletionReceiptStatement.TypeName, Ids.New("rcp"),
             new DeletionReceiptStatement.Subject(organization.Id, organization.Slug, organization.Name), mark.ErasedAt, actor, mark.KeyIds,
             new DeletionReceiptStatement.Counts(inventory.Members, inventory.ApiKeys, inventory.Populations, inventory.Versions, inventory.Segments,
                 inventory.Records, inventory.HistoryPoints, inventory.Webhooks, inventory.Schedules, inventory.DataRequests, inventory.Attributions,
@@ -105,8 +105,7 @@ public sealed class OrganizationErasure(
                 "partnership tombstones (ids, the two organization ids, dates) for the partners' audit evidence",
                 "the keyring's erasure mark (organization id, time, destroyed key ids)",
             ],
-            signer.KeyId);
-        return signer.Sign(JsonSerializer.Serialize(statement, StatementJson));
+            keyId), StatementJson));
     }
 
     /// <summary>
