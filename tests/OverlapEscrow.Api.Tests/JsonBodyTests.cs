@@ -37,12 +37,40 @@ public sealed class JsonBodyTests : IDisposable
     }
 
     [Fact]
+    public async Task AMemberNoFieldTakesIsRefusedNamingItAndChangesNothing()
+    {
+        var org = await _app.SignupAsync("json-unknown");
+        var population = await org.CreatePopulationAsync("Customers");
+        await org.UploadOkAsync(population, Records.Range("U", 0, 5));
+        await Expect(await org.Http.PutAsync($"/v1/populations/{population}/sharing", RawJson("""{"level":"counts"}""")), HttpStatusCode.OK);
+        var partner = await _app.SignupAsync("json-unknown-partner");
+        await partner.UploadOkAsync(await partner.CreatePopulationAsync("Customers"), Records.Range("U", 0, 5));
+        var partnershipId = await partner.PartnerAsync(org);
+        Assert.Contains(population, (await partner.MatrixAsync(partnershipId)).ToJsonString());
+        var hide = "{\"populations\":[{\"populationId\":\"" + population + "\",\"level\":\"hidden\"}]}";
+        await Expect(await org.Http.PutAsync($"/v1/partnerships/{partnershipId}/sharing", RawJson(hide)), HttpStatusCode.OK);
+        Assert.DoesNotContain(population, (await partner.MatrixAsync(partnershipId)).ToJsonString());
+        var before = await (await org.Http.GetAsync($"/v1/partnerships/{partnershipId}/sharing")).Content.ReadAsStringAsync();
+
+        // A misspelt member was read as "no overrides": the hidden population showed. Now refused, naming it, changing nothing.
+        var misspelt = await ExpectProblem(await org.Http.PutAsync($"/v1/partnerships/{partnershipId}/sharing",
+            RawJson(hide.Replace("\"populations\"", "\"Populatons\"", StringComparison.Ordinal))), HttpStatusCode.BadRequest);
+        Assert.Contains(misspelt["errors"]!.AsObject(), e => e.Key.Contains("Populatons", StringComparison.Ordinal));
+        // Nested too (a misspelt level would fall back to the default: counts).
+        var nested = await ExpectProblem(await org.Http.PutAsync($"/v1/partnerships/{partnershipId}/sharing",
+            RawJson(hide.Replace("\"level\"", "\"levle\"", StringComparison.Ordinal))), HttpStatusCode.BadRequest);
+        Assert.Contains(nested["errors"]!.AsObject(), e => e.Key.Contains("levle", StringComparison.Ordinal));
+        Assert.Equal(before, await (await org.Http.GetAsync($"/v1/partnerships/{partnershipId}/sharing")).Content.ReadAsStringAsync());
+        Assert.DoesNotContain(population, (await partner.MatrixAsync(partnershipId)).ToJsonString());
+    }
+
+    [Fact]
     public async Task AJsonBodyPastTheLimitIsRefusedWithTheEscrowsTooLargeProblemWhileAnUploadTakesMore()
     {
         var org = await _app.SignupAsync("json-large");
         var before = await PopulationCountAsync(org);
         var padding = new string('x', 1_100_000);
-        var body = "{\"name\":\"Padded\",\"type\":\"customers\",\"unused\":\"" + padding + "\"}";
+        var body = "{\"type\":\"customers\",\"name\":\"" + padding + "\"}";
         var sized = await ExpectProblem(await org.Http.PostAsync("/v1/populations", RawJson(body)), HttpStatusCode.RequestEntityTooLarge);
         Assert.Equal("urn:overlap-escrow:problem:too-large", sized["type"]!.GetValue<string>());
         // Without a length up front (chunked) it is refused as it is read, the same way.

@@ -121,7 +121,7 @@ public sealed class UploadTests : IAsyncLifetime
             """{"recordId":"R-8","identifiers":{}}""") + "\n";
         var problem = await ExpectProblem(await _org.Http.UploadAsync(_population, body), HttpStatusCode.UnprocessableEntity);
         var errors = problem["errors"]!.AsArray().Select(e => (Row: e!["row"]!.GetValue<long>(), Field: e["field"]?.GetValue<string>())).ToList();
-        Assert.Equal([(2L, "identifiers.domain"), (3L, null), (4L, "recordId"), (5L, "recordId"), (6L, "identifiers.phone"), (7L, "attributes.note"), (8L, "identifiers")], errors);
+        Assert.Equal([(2L, "identifiers.domain"), (3L, null), (4L, "recordId"), (5L, "recordId"), (6L, "identifiers"), (7L, "attributes.note"), (8L, "identifiers")], errors);
         Assert.Equal(7, problem["errorCount"]!.GetValue<long>());
         Assert.Contains("first seen on row 1", problem["errors"]![3]!["message"]!.GetValue<string>());
         Assert.Equal(before, await CurrentVersionAsync());
@@ -129,6 +129,44 @@ public sealed class UploadTests : IAsyncLifetime
         // Messages describe the problem; they never echo the submitted values.
         Assert.DoesNotContain("not-hex", problem.ToJsonString());
         Assert.DoesNotContain("far longer", problem.ToJsonString());
+    }
+
+    [Fact]
+    public async Task EveryDocumentedSpellingOfNdjsonIsTakenAndTheQueryParametersAreCamelCase()
+    {
+        foreach (var type in new[] { "application/ndjson", "application/jsonl", "application/jsonlines" })
+            await Expect(await _org.Http.UploadAsync(_population, Records.Range("T", 0, 3), type), HttpStatusCode.OK);
+        await ExpectProblem(await _org.Http.UploadAsync(_population, Records.Range("T", 0, 3), "application/json"), HttpStatusCode.UnsupportedMediaType);
+        var refused = await ExpectProblem(await _org.Http.UploadAsync(_population, Records.Range("T", 0, 3), query: "?allowEmpty=maybe"), HttpStatusCode.BadRequest);
+        Assert.Equal(["allowEmpty"], refused["errors"]!.AsObject().Select(e => e.Key));
+    }
+
+    [Fact]
+    public async Task NamesInAMembersPlaceAreNeitherAnsweredNorKeptUnlessTheyReadLikeFieldNames()
+    {
+        var before = await CurrentVersionAsync();
+        var hash = Records.DomainHash("secret-target.example");
+        var domain = "\"identifiers\":{\"domain\":\"" + hash + "\"}";
+        var body = string.Join('\n',
+            "{\"recordId\":\"R-1\"," + domain + ",\"ana@partner-secret.example\":1}",
+            "{\"recordId\":\"R-2\",\"identifiers\":{\"" + hash + "\":\"" + hash + "\"}}",
+            "{\"recordId\":\"R-3\"," + domain + ",\"attributes\":{\"Secret Customer Name Inc\":\"x\"}}",
+            "{\"recordId\":\"R-4\"," + domain + ",\"" + new string('Z', 60_000) + "\":1}",
+            "{\"recordId\":\"R-5\"," + domain + ",\"recordID\":\"typo\"}") + "\n";
+        var problem = await ExpectProblem(await _org.Http.UploadAsync(_population, body), HttpStatusCode.UnprocessableEntity);
+        var errors = problem["errors"]!.AsArray().Select(e => (Row: e!["row"]!.GetValue<long>(), Field: e["field"]?.GetValue<string>())).ToList();
+        // A name that reads like a field name (a typo) is named; the others only by where they were.
+        Assert.Equal([(1L, null), (2L, "identifiers"), (3L, "attributes"), (4L, null), (5L, "recordID")], errors);
+        var audit = await (await _org.Http.GetAsync("/v1/audit?limit=200")).Content.ReadAsStringAsync();
+        foreach (var text in new[] { problem.ToJsonString(), audit })
+        {
+            Assert.DoesNotContain(hash, text, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("partner-secret", text);
+            Assert.DoesNotContain("Secret Customer", text);
+            Assert.DoesNotContain("ZZZZZZZZ", text);
+        }
+        Assert.Contains("population.upload_refused", audit);
+        Assert.Equal(before, await CurrentVersionAsync());
     }
 
     [Trait("AlsoOn", "postgres")]

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using OverlapEscrow.Api.Infrastructure;
@@ -25,7 +26,15 @@ public static class ServiceDefaults
         builder.Services.AddSingleton(TimeProvider.System);
         // The same JSON conventions as the events the escrow sends (camelCase, snake_case enums, nulls left out, numbers
         // as JSON numbers only).
-        builder.Services.Configure<JsonOptions>(o => EscrowJson.Configure(o.SerializerOptions));
+        builder.Services.Configure<JsonOptions>(o =>
+        {
+            EscrowJson.Configure(o.SerializerOptions);
+            // A request body's member that no field takes is refused (400 naming it), not skipped: on a PUT, where a member
+            // left out means "back to the default", a misspelt one was taken as left out — `{"Populatons": [...]}` dropped
+            // every override of the partnership and showed populations hidden from the partner (a hostile trial,
+            // 2026-12-04). Only for what the API reads: stored JSON and what the escrow sends use EscrowJson.Options.
+            o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        });
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
         {

@@ -73,7 +73,9 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             else if (BoundParameter().Match(bad.Message) is { Success: true } parameter)
             {
                 // A query or route value that does not bind (limit=abc): the framework names the parameter; its value is not repeated.
-                extensions["errors"] = new Dictionary<string, string[]> { [parameter.Groups["name"].Value] = ["The value is not valid for this parameter."] };
+                // As the query names it: camelCase (a parameter bound from a record's property is named by the property).
+                var name = parameter.Groups["name"].Value;
+                extensions["errors"] = new Dictionary<string, string[]> { [char.ToLowerInvariant(name[0]) + name[1..]] = ["The value is not valid for this parameter."] };
             }
         }
         else if (exception is System.Data.Common.DbException { IsTransient: true })

@@ -38,7 +38,7 @@ public static class PopulationsApi
             .WithName("UploadSnapshot")
             .WithSummary("Replace the population's records with a full snapshot (NDJSON or CSV, gzip allowed)")
             .WithDescription("Atomic: the previous snapshot stays current until this one is committed; a 2xx means committed. Idempotency-Key makes retries safe. onError=reject (default) applies nothing if any row is bad; onError=skip applies the good rows and reports the bad ones. A snapshot with no valid record is refused unless allowEmpty=true.")
-            .Accepts<string>("application/x-ndjson", "text/csv")
+            .Accepts<string>(UploadContentTypes[0], UploadContentTypes[1..])
             .Produces<UploadResult>()
             .ProducesProblem(422).ProducesProblem(413).ProducesProblem(415).ProducesProblem(409).ProducesProblem(429);
 
@@ -48,7 +48,7 @@ public static class PopulationsApi
             .WithName("UploadDelta")
             .WithSummary("Upsert or delete records by record id (NDJSON or CSV with an op column, gzip allowed)")
             .WithDescription("Atomic like a snapshot; deltas apply in commit order.")
-            .Accepts<string>("application/x-ndjson", "text/csv")
+            .Accepts<string>(UploadContentTypes[0], UploadContentTypes[1..])
             .Produces<UploadResult>()
             .ProducesProblem(422).ProducesProblem(413).ProducesProblem(415).ProducesProblem(409).ProducesProblem(429);
 
@@ -75,6 +75,12 @@ public static class PopulationsApi
     private static async Task<Results<Ok<PopulationResponse>, ProblemHttpResult>> Get(string populationId, CurrentUser user, PopulationCatalog populations, CancellationToken ct) =>
         await populations.GetAsync(user.Caller, populationId, ct) is { Value: { } p } ? TypedResults.Ok(Response(p)) : Problems.NotFound("population");
 
+    /// <summary>
+    /// The bodies an upload takes (docs/api.md, "Upload format"): routing answers 415 for any other before the handler runs,
+    /// so every NDJSON spelling the handler reads is listed here too.
+    /// </summary>
+    private static readonly string[] UploadContentTypes = ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/jsonlines", "text/csv"];
+
     /// <summary>What an upload handler needs, bundled.</summary>
     public sealed record UploadParameters(
         HttpContext Http,
@@ -86,8 +92,8 @@ public static class PopulationsApi
         IOptions<UploadOptions> Options,
         PushRuns Pushes,
         IAuthorizationService Authorization,
-        [FromQuery] string? OnError,
-        [FromQuery] bool? AllowEmpty,
+        [FromQuery(Name = "onError")] string? OnError,
+        [FromQuery(Name = "allowEmpty")] bool? AllowEmpty,
         [FromHeader(Name = "Idempotency-Key")] string? IdempotencyKey,
         [FromHeader(Name = HashingSpecs.Header)] string? HashingSpec,
         [FromHeader(Name = PushRuns.Header)] string? SyncSchedule);
@@ -101,12 +107,7 @@ public static class PopulationsApi
         if (await p.Populations.GetAsync(p.User.Caller, populationId, ct) is not { Value: { } population }) return Problems.NotFound("population");
 
         var mediaType = (http.Request.ContentType ?? "").Split(';')[0].Trim().ToLowerInvariant();
-        IUploadParser? parser = mediaType switch
-        {
-            "application/x-ndjson" or "application/ndjson" or "application/jsonl" or "application/jsonlines" => p.Ndjson,
-            "text/csv" => p.Csv,
-            _ => null,
-        };
+        IUploadParser? parser = mediaType == "text/csv" ? p.Csv : UploadContentTypes.Contains(mediaType) ? p.Ndjson : null;
         if (parser is null)
             return TypedResults.Problem(statusCode: 415, title: "Unsupported media type", type: Problems.TypePrefix + "media-type",
                 detail: "Send application/x-ndjson or text/csv (optionally with Content-Encoding: gzip).");

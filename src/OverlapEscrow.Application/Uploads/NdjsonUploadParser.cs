@@ -352,7 +352,7 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
                 {
                     var name = reader.GetString()!;
                     reader.Read();
-                    row.Fail(name, "Unknown field; a row has recordId, op, identifiers and attributes.");
+                    row.Fail(RowRules.Named(null, name), "Unknown field; a row has recordId, op, identifiers and attributes.");
                     reader.Skip();
                 }
             }
@@ -389,10 +389,10 @@ public sealed class NdjsonUploadParser(RowRules rules, IOptions<UploadOptions> o
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
                     if (reader.TokenType == JsonTokenType.String) AddHash(ref reader, row, known, typeName);
-                    else { row.Fail("identifiers." + typeName, "Identifier hashes are strings."); reader.Skip(); }
+                    else { row.Fail(known is null ? "identifiers" : "identifiers." + typeName, "Identifier hashes are strings."); reader.Skip(); }
                 }
             }
-            else if (reader.TokenType != JsonTokenType.Null) { row.Fail("identifiers." + typeName, "Identifier hashes are strings."); reader.Skip(); }
+            else if (reader.TokenType != JsonTokenType.Null) { row.Fail(known is null ? "identifiers" : "identifiers." + typeName, "Identifier hashes are strings."); reader.Skip(); }
         }
     }
 
