@@ -121,6 +121,9 @@ public sealed class CronScheduleTests
     [InlineData("61 * * * *")]
     [InlineData("0 25 * * *")]
     [InlineData("every day")]
+    [InlineData("0 3 * * MON-SUN")]
+    [InlineData("0 3 1 DEC-JAN *")]
+    [InlineData("0 3 * * fri-mon")]
     public void MalformedExpressionsAreRefused(string expression) => Assert.NotNull(CronSchedule.ExpressionError(expression));
 
     [Fact]
@@ -132,12 +135,18 @@ public sealed class CronScheduleTests
     [InlineData("0 0 29 2 *")]
     [InlineData("0 6 * jan-mar mon-fri")]
     [InlineData("0 6 * * 0")]
+    [InlineData("0 6 * * SUN-SAT")]
+    [InlineData("0 6 * JAN-DEC 1-5")]
     public void StandardExpressionsAreAccepted(string expression) => Assert.Null(CronSchedule.ExpressionError(expression));
 
     [Theory]
     [InlineData("Mars/Olympus_Mons")]
     [InlineData("")]
     [InlineData("Eastern Standard Time")]
+    [InlineData("localtime")]
+    [InlineData("posixrules")]
+    [InlineData("right/UTC")]
+    [InlineData("posix/Europe/Berlin")]
     public void UnknownAndNonIanaZonesAreRefused(string zone) => Assert.NotNull(CronSchedule.TimeZoneError(zone));
 
     [Theory]

@@ -137,22 +137,81 @@ public class TwoInstanceTests
             await uow.CommitAsync(None);
         }
 
-        // Four workers per instance, each claiming small batches (at most two of the organization's) until nothing is due.
+        // Four workers per instance, each claiming small batches (at most two of the organization's under way at once, on
+        // either instance) and delivering them, until nothing is due.
+        var underWay = 0;
+        var mostUnderWay = 0;
+        var settled = 0;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         var claimed = await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
         {
             var mine = new List<string>();
             var instance = w % 2 == 0 ? a : b;
-            while (true)
+            while (Volatile.Read(ref settled) < 60 && DateTime.UtcNow < deadline)
             {
-                var due = await instance.Webhooks.ClaimDueAsync(T0.AddSeconds(1), T0.AddMinutes(5), Guid.NewGuid().ToString("N"), 4, 2, None);
-                if (due.Count == 0) return mine;
+                var claim = Guid.NewGuid().ToString("N");
+                var due = await instance.Webhooks.ClaimDueAsync(T0.AddSeconds(1), T0.AddMinutes(5), claim, 4, 2, None);
+                if (due.Count == 0)
+                {
+                    await Task.Delay(2);
+                    continue;
+                }
+                var now = Interlocked.Add(ref underWay, due.Count);
+                InterlockedMax(ref mostUnderWay, now);
                 mine.AddRange(due.Select(d => d.Id));
+                foreach (var d in due)
+                {
+                    Assert.True(await instance.Webhooks.RenewLeaseAsync(d.Id, claim, T0.AddMinutes(6), None));
+                    Interlocked.Decrement(ref underWay);
+                    Assert.True(await instance.Webhooks.RecordAttemptAsync(new DeliveryAttempt(d.Id, 1, T0.AddSeconds(1), 200, null, 1), claim,
+                        new DeliveryUpdate(DeliveryStatus.Delivered, null, T0.AddSeconds(1)), None));
+                    Interlocked.Increment(ref settled);
+                }
             }
+            return mine;
         })));
 
         var all = claimed.SelectMany(c => c).ToList();
         Assert.Equal(60, all.Count);
         Assert.Equal(60, all.Distinct().Count());
+        Assert.True(mostUnderWay <= 2, $"{mostUnderWay} of the organization's deliveries were under way at once");
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        for (var current = Volatile.Read(ref target); value > current; current = Volatile.Read(ref target))
+            if (Interlocked.CompareExchange(ref target, value, current) == current) return;
+    }
+
+    [Theory, StorageData]
+    public async Task ADeliveryWhoseLeaseRanOutAndWasClaimedByAnotherInstanceIsNotRenewedForTheFirst(string provider)
+    {
+        await using var a = await CreateAsync(provider);
+        var b = a.SecondInstance();
+        var org = await a.OrganizationAsync("acme");
+        var hook = new StoredWebhook(Ids.New("whk"), org, new SealedValue([3], [4], 1), null, ["sync.failed"], new SealedValue([1], [2], 1), T0, "member:m");
+        Assert.True(await a.Webhooks.CreateAsync(hook, 20, None));
+        for (var i = 0; i < 3; i++)
+        {
+            await using var uow = await a.Transactions.BeginAsync(None);
+            await uow.Outbox.PublishAsync(org, "sync.failed", T0, (_, _) => Task.FromResult(new SealedValue([1], [2], 1)), None);
+            await uow.CommitAsync(None);
+        }
+
+        // Instance a claims the organization's two for a minute; while they are under way instance b claims none of the
+        // third (the organization's limit is two, across instances).
+        var first = await a.Webhooks.ClaimDueAsync(T0.AddSeconds(1), T0.AddMinutes(1), "claim-a", 50, 2, None);
+        Assert.Equal(2, first.Count);
+        Assert.Empty(await b.Webhooks.ClaimDueAsync(T0.AddSeconds(2), T0.AddMinutes(1), "claim-b", 50, 2, None));
+        Assert.True(await a.Webhooks.RenewLeaseAsync(first[0].Id, "claim-a", T0.AddMinutes(2), None));
+
+        // The second's lease runs out while it waits in a's batch: b claims it (not the third: one of a's is still under way),
+        // and a may no longer send it.
+        var second = await b.Webhooks.ClaimDueAsync(T0.AddMinutes(1).AddSeconds(1), T0.AddMinutes(3), "claim-b", 50, 2, None);
+        Assert.Contains(first[1].Id, second.Select(d => d.Id));
+        Assert.DoesNotContain(first[0].Id, second.Select(d => d.Id)); // renewed: still a's
+        Assert.False(await a.Webhooks.RenewLeaseAsync(first[1].Id, "claim-a", T0.AddMinutes(2), None));
+        Assert.True(await b.Webhooks.RenewLeaseAsync(first[1].Id, "claim-b", T0.AddMinutes(4), None));
     }
 
     [Theory, StorageData]

@@ -23,7 +23,15 @@ public sealed class OutboundOptions
 }
 
 /// <summary>A request went to, or was redirected towards, a target the escrow refuses to reach.</summary>
-public sealed class OutboundRefusedException(string message) : Exception(message);
+/// <param name="byName">
+/// A host name that led to no address the escrow connects to, whether it resolved to refused addresses only or did not
+/// resolve at all: the two read alike and are retried alike, since telling them apart would tell a member which names
+/// exist inside the network (a hostile trial, 2026-12-04). A refused literal address is refused for good.
+/// </param>
+public sealed class OutboundRefusedException(string message, bool byName = false) : Exception(message)
+{
+    public bool ByName { get; } = byName;
+}
 
 /// <summary>
 /// HTTP for URLs that organizations configure (pull sources, webhooks): a server-side request forgery risk, since
@@ -105,15 +113,26 @@ public sealed class OutboundHttp(IOptions<OutboundOptions> options, IMachineAddr
 
     private static async Task<IPAddress[]> AddressesToConnectAsync(string host, OutboundOptions options, IMachineAddresses machine, CancellationToken ct)
     {
-        var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, ct);
+        var byName = !IPAddress.TryParse(host, out var literal);
+        IPAddress[] addresses;
+        if (!byName) addresses = [literal!];
+        else
+        {
+            try { addresses = await Dns.GetHostAddressesAsync(host, ct); }
+            catch (SocketException) { throw NameRefused(host); }
+        }
         if (options.AllowPrivateNetworks) return addresses;
         var own = await machine.CurrentAsync(ct);
         var allowed = addresses.Where(a => IsPublic(a) && !IsOwn(a, own)).ToArray();
         // One fixed reason: telling which rule refused would tell a member what a name resolves to inside the network.
         if (allowed.Length == 0)
-            throw new OutboundRefusedException($"The host {host} resolves only to addresses the escrow does not connect to (this machine's own, loopback, private, link-local, metadata or other special-purpose addresses).");
+            throw byName ? NameRefused(host)
+                : new OutboundRefusedException($"The address {host} is one the escrow does not connect to (this machine's own, loopback, private, link-local, metadata or other special-purpose addresses).");
         return allowed;
     }
+
+    private static OutboundRefusedException NameRefused(string host) =>
+        new($"The host name {host} did not resolve to an address the escrow connects to (public addresses only, not this machine's own).", byName: true);
 
     /// <summary>Whether an address is one of the machine's own, or an IPv6 form carrying one of its IPv4 addresses.</summary>
     public static bool IsOwn(IPAddress address, IReadOnlySet<IPAddress> own)

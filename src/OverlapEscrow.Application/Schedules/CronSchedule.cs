@@ -58,16 +58,18 @@ public sealed class CronSchedule
         if (string.IsNullOrWhiteSpace(expression) || expression.Length > 200) return message;
         var fields = expression.Trim().Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         if (fields.Length != 5) return message;
-        // Steps of 0 and ranges that run backwards have no agreed meaning (the parser accepts both): refused.
-        foreach (var item in fields.SelectMany(f => f.Split(',')))
-        {
-            var slash = item.IndexOf('/');
-            if (slash >= 0 && int.TryParse(item.AsSpan(slash + 1), out var step) && step == 0) return "cron has a step of 0 (e.g. */0).";
-            var range = slash >= 0 ? item[..slash] : item;
-            var dash = range.IndexOf('-');
-            if (dash > 0 && int.TryParse(range.AsSpan(0, dash), out var low) && int.TryParse(range.AsSpan(dash + 1), out var high) && low > high)
-                return "cron has a range that runs backwards (e.g. 5-1).";
-        }
+        // Steps of 0 and ranges that run backwards have no agreed meaning (the parser accepts both): refused, in numbers or
+        // in names (MON-SUN ran on Sundays and Mondays only, DEC-JAN every month).
+        for (var field = 0; field < fields.Length; field++)
+            foreach (var item in fields[field].Split(','))
+            {
+                var slash = item.IndexOf('/');
+                if (slash >= 0 && int.TryParse(item.AsSpan(slash + 1), out var step) && step == 0) return "cron has a step of 0 (e.g. */0).";
+                var range = slash >= 0 ? item[..slash] : item;
+                var dash = range.IndexOf('-');
+                if (dash > 0 && Value(range[..dash], field) is { } low && Value(range[(dash + 1)..], field) is { } high && low > high)
+                    return "cron has a range that runs backwards (e.g. 5-1).";
+            }
         CrontabSchedule? cron;
         try { cron = CrontabSchedule.TryParse(expression.Trim()); }
         catch (Exception e) when (e is OverflowException or FormatException or ArgumentException) { cron = null; } // a number past int, say
@@ -77,11 +79,29 @@ public sealed class CronSchedule
         return null;
     }
 
+    /// <summary>A range bound of the field at <paramref name="field"/>: a number, or a month's or weekday's name (JAN = 1, SUN = 0).</summary>
+    private static int? Value(string text, int field)
+    {
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number)) return number;
+        var names = field switch { 3 => MonthNames, 4 => DayNames, _ => [] };
+        var index = Array.FindIndex(names, n => n.Equals(text, StringComparison.OrdinalIgnoreCase));
+        return index < 0 ? null : field == 3 ? index + 1 : index;
+    }
+
+    private static readonly string[] MonthNames = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+    private static readonly string[] DayNames = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
     /// <summary>Why a zone id is not accepted, or null when it is.</summary>
     public static string? TimeZoneError(string? timeZoneId)
     {
         const string message = "timeZone is an IANA time zone id, e.g. \"Europe/Berlin\", \"America/New_York\" or \"UTC\".";
         if (string.IsNullOrWhiteSpace(timeZoneId) || timeZoneId.Length > 64) return message;
+        // Files of the system's zone database that are not zones of their own: `localtime` is whatever the server's clock is
+        // set to (a schedule would mean different times on different servers), `posixrules` a default rule, `posix/…` and
+        // `right/…` (leap seconds counted) copies of the zones under other names, `Factory` no place.
+        if (timeZoneId is "localtime" or "posixrules" or "Factory" || timeZoneId.StartsWith("posix/", StringComparison.Ordinal)
+            || timeZoneId.StartsWith("right/", StringComparison.Ordinal))
+            return message;
         // Windows ids would be converted on this platform; only IANA ids are stored, so a schedule means the same everywhere.
         return TimeZoneInfo.TryFindSystemTimeZoneById(timeZoneId, out var zone) && zone.HasIanaId ? null : message;
     }

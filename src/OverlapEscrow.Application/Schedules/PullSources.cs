@@ -66,7 +66,8 @@ public sealed class PullSources(OutboundHttp outbound, ScheduleSecrets secrets, 
         }
         catch (Exception e) when (OutboundHttp.RefusalIn(e) is { } refused)
         {
-            throw new SyncFailure("The pull source was refused", refused.Message, retryable: false);
+            // A host name is retried either way, as one that does not resolve is (which names exist inside is not told).
+            throw new SyncFailure(refused.ByName ? "The pull source could not be reached" : "The pull source was refused", refused.Message, retryable: refused.ByName);
         }
         catch (HttpRequestException e)
         {

@@ -100,11 +100,19 @@ public interface IWebhookRepository
 
     /// <summary>
     /// Claims up to <paramref name="limit"/> pending deliveries due at <paramref name="now"/> whose lease is free, at
-    /// most <paramref name="perOrganization"/> of one organization's (the oldest due of each), for
-    /// <paramref name="claimToken"/> until <paramref name="leaseUntil"/>, and returns them oldest due first.
+    /// most <paramref name="perOrganization"/> of one organization's under way at once — counting those other workers
+    /// (of any instance) hold leased now — the oldest due of each, for <paramref name="claimToken"/> until
+    /// <paramref name="leaseUntil"/>, and returns them oldest due first.
     /// </summary>
     Task<IReadOnlyList<DueDelivery>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset leaseUntil, string claimToken, int limit, int perOrganization,
         CancellationToken ct);
+
+    /// <summary>
+    /// Extends a claimed delivery's lease to <paramref name="leaseUntil"/> just before its attempt, only while it is still
+    /// pending and claimed with <paramref name="claimToken"/>; false when another worker has claimed it since (its lease ran
+    /// out while it waited in its batch): then this worker must not send it.
+    /// </summary>
+    Task<bool> RenewLeaseAsync(string deliveryId, string claimToken, DateTimeOffset leaseUntil, CancellationToken ct);
 
     /// <summary>
     /// Logs an attempt and moves its delivery on, only if the delivery is still pending and claimed with

@@ -58,12 +58,20 @@ public sealed class WebhookDeliverer(
         var claim = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var due = await webhooks.ClaimDueAsync(now, now + lease, claim, Batch, options.Value.ConcurrencyPerOrganization, ct);
         await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency, CancellationToken = ct },
-            (delivery, token) => new ValueTask(AttemptAsync(delivery, claim, token)));
+            (delivery, token) => new ValueTask(AttemptAsync(delivery, claim, lease, token)));
         return due.Count;
     }
 
-    private async Task AttemptAsync(DueDelivery delivery, string claim, CancellationToken ct)
+    private async Task AttemptAsync(DueDelivery delivery, string claim, TimeSpan lease, CancellationToken ct)
     {
+        // The batch's lease was taken when it was claimed; a delivery that waited its turn behind slow receivers for longer
+        // may have been claimed by another instance since, which sends it: this worker then sends nothing (a trial on two
+        // instances saw the same attempt sent twice, and logged once). Renewed, it outlasts this attempt as the claim did.
+        if (!await webhooks.RenewLeaseAsync(delivery.Id, claim, time.GetUtcNow() + lease, ct))
+        {
+            logger.LogInformation("Webhook delivery {DeliveryId} was claimed by another worker while it waited in this one's batch; not sent here", delivery.Id);
+            return;
+        }
         var attempt = (int)delivery.Attempts + 1;
         var started = time.GetUtcNow();
         var watch = Stopwatch.StartNew();
@@ -131,8 +139,9 @@ public sealed class WebhookDeliverer(
         }
         catch (Exception e) when (OutboundHttp.RefusalIn(e) is { } refusal)
         {
-            refused = true;
-            error = "Refused: " + refusal.Message;
+            // A host name that leads nowhere the escrow connects to is retried like one that does not resolve (its words too).
+            refused = !refusal.ByName;
+            error = refusal.ByName ? refusal.Message : "Refused: " + refusal.Message;
         }
         catch (TaskCanceledException)
         {

@@ -84,10 +84,12 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
             SELECT id FROM webhook_deliveries
             WHERE id IN (
                 SELECT id FROM (
-                    SELECT id, next_attempt_at, ROW_NUMBER() OVER (PARTITION BY organization_id ORDER BY next_attempt_at, id) AS organization_rank
+                    SELECT id, organization_id, next_attempt_at, ROW_NUMBER() OVER (PARTITION BY organization_id ORDER BY next_attempt_at, id) AS organization_rank
                     FROM webhook_deliveries WHERE {Due}
                 ) due
-                WHERE organization_rank <= @perOrganization
+                -- Those of the organization other workers hold leased count too: the limit is the organization's, across instances.
+                WHERE organization_rank + (SELECT COUNT(*) FROM webhook_deliveries u
+                                           WHERE u.organization_id = due.organization_id AND u.status = 'pending' AND u.lease_until > @now) <= @perOrganization
                 ORDER BY next_attempt_at, id LIMIT @limit)
               AND {Due}
             ORDER BY next_attempt_at, id{db.Dialect.ForUpdateSkipLocked}
@@ -109,6 +111,14 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
             """, new { claimToken, args.now });
         await tx.CommitAsync();
         return due.Select(d => d.ToDomain()).ToList();
+    }
+
+    public async Task<bool> RenewLeaseAsync(string deliveryId, string claimToken, DateTimeOffset leaseUntil, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        return await db.ExecuteAsync(
+            "UPDATE webhook_deliveries SET lease_until = @leaseUntil WHERE id = @deliveryId AND claim_token = @claimToken AND status = 'pending'",
+            new { deliveryId, claimToken, leaseUntil = Time.ToUnixMs(leaseUntil) }) == 1;
     }
 
     public async Task<bool> RecordAttemptAsync(DeliveryAttempt attempt, string claimToken, DeliveryUpdate update, CancellationToken ct)
