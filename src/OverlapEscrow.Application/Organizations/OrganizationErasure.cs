@@ -150,7 +150,8 @@ public sealed class OrganizationErasure(
     {
         var organization = await accounts.GetOrganizationAsync(organizationId, ct);
         if (organization is null) return; // finished already
-        var open = (await partnerships.ListAsync(organizationId, ct)).Where(p => p.Status is PartnershipStatus.Invited or PartnershipStatus.Active).ToList();
+        var open = (await partnerships.ListAsync(organizationId, ct)).Where(p => p.Status is PartnershipStatus.Invited or PartnershipStatus.Active)
+            .OrderBy(p => p.Id, StringComparer.Ordinal).ToList(); // locked in the order of their ids (IPartnershipRepository.LockAsync)
         var now = time.GetUtcNow();
         await using var uow = await transactions.BeginAsync(ct);
         foreach (var p in open)

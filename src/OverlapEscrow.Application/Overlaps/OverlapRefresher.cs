@@ -275,8 +275,9 @@ public sealed class OverlapRefresher(
             await history.DeletePartnershipAsync(partnershipId, ct);
             return;
         }
-        foreach (var view in new[] { mine, theirs })
+        foreach (var loaded in new[] { mine, theirs })
         {
+            var view = loaded;
             // The overlaps first, outside the transaction: computing them must not hold the database's write lock.
             var computed = new List<(DisclosedCell Cell, CellOverlap Overlap)>();
             // A counts-level cell's bounded count too, which a release in the transaction draws from.
@@ -300,6 +301,18 @@ public sealed class OverlapRefresher(
                 }
 
             await using var uow = await transactions.BeginAsync(ct);
+            // The rules as they are now, read under the partnership's lock, which every change of its sharing takes too: a
+            // change that committed after the views above were loaded is seen here, and its cells are not recorded under the
+            // rules it replaced; one still to come waits for this commit, then forgets what it hides. (On PostgreSQL a hide
+            // committed on another instance between the load and this transaction left a point of the hidden cell: a trial,
+            // 2026-12-04.) A cell whose level changed is left to the refresh the change queued.
+            await uow.Partnerships.LockAsync(partnershipId, ct);
+            var current = await PartnerViews.LoadAsync(uow, view.MyOrganizationId, partnershipId, ct);
+            if (current is null || !current.Partnership.SharesData) continue;
+            var levels = PartnerVisibility.Cells(current).ToDictionary(c => (c.Mine.Id, c.Theirs.Id), c => c.Sharing);
+            computed = [.. computed.Where(c => levels.TryGetValue((c.Cell.Mine.Id, c.Cell.Theirs.Id), out var now) && now.Level == c.Cell.Sharing.Level)
+                .Select(c => (c.Cell with { Sharing = levels[(c.Cell.Mine.Id, c.Cell.Theirs.Id)] }, c.Overlap))];
+            view = current;
             await HistoryRecorder.ForgetHiddenCellsAsync(view, uow.History, ct);
             // Against the latest points, before this refresh records new ones (docs/health.md, joint opportunities).
             var joint = await joints.DetectAsync(uow, view, computed, ct);

@@ -19,6 +19,9 @@ public sealed class PermissionWithdrawal(OverlapCache overlaps, OverlapRefresher
     /// </summary>
     public async Task ApplyAsync(IUnitOfWork uow, string ownerOrganizationId, string partnershipId, string? populationId, CancellationToken ct)
     {
+        // A refresh recording at this moment (on another instance, say) holds the partnership until it commits: its points
+        // are then deleted below; one that comes later waits for this change and records under its rules (OverlapRefresher).
+        await uow.Partnerships.LockAsync(partnershipId, ct);
         var partnership = await uow.Partnerships.GetAsync(ownerOrganizationId, partnershipId, ct)
             ?? throw new InvalidOperationException("The partnership is not the owner's.");
         if (partnership.Status == PartnershipStatus.Terminated)

@@ -59,7 +59,8 @@ public sealed class SharingChanges(
         var now = time.GetUtcNow();
         await using var uow = await transactions.BeginAsync(ct);
         await uow.Partnerships.ReplaceDefaultRulesAsync(caller.OrganizationId, [rule], now, ct);
-        foreach (var partnership in await uow.Partnerships.ListAsync(caller.OrganizationId, ct))
+        // In the order of their ids, as every change that takes several partnerships' locks (IPartnershipRepository.LockAsync).
+        foreach (var partnership in (await uow.Partnerships.ListAsync(caller.OrganizationId, ct)).OrderBy(p => p.Id, StringComparer.Ordinal))
             if (partnership.Status is PartnershipStatus.Invited or PartnershipStatus.Active)
                 await withdrawal.ApplyAsync(uow, caller.OrganizationId, partnership.Id, populationId, ct);
         await uow.Audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, "sharing.default_updated", null,

@@ -14,6 +14,14 @@ public interface IPartnershipRepository
     Task<IReadOnlyList<Partnership>> ListAsync(string organizationId, CancellationToken ct);
 
     /// <summary>
+    /// Holds the partnership's row until the unit of work ends: every change of what either side shares in it takes it
+    /// (<c>PermissionWithdrawal</c>), and so does the overlap refresher before it records under the rules it reads again,
+    /// so a refresh never records a cell a change committed meanwhile hides (PostgreSQL: FOR UPDATE; on SQLite the write
+    /// transaction already excludes every other writer). Several are taken in the order of their ids.
+    /// </summary>
+    Task LockAsync(string partnershipId, CancellationToken ct);
+
+    /// <summary>
     /// Moves a partnership from one status to another, locking its row; false when it was no longer in the expected
     /// status (another request moved it first).
     /// </summary>

@@ -48,6 +48,12 @@ internal sealed class PartnershipRepository(IDbScope scope) : IPartnershipReposi
             """, new { organizationId, partnershipId }))?.ToDomain();
     }
 
+    public async Task LockAsync(string partnershipId, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await db.ScalarAsync<string?>($"SELECT id FROM partnerships WHERE id = @partnershipId{db.Dialect.ForUpdate}", new { partnershipId });
+    }
+
     public async Task<IReadOnlyList<Partnership>> ListAsync(string organizationId, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
