@@ -51,6 +51,14 @@ public sealed class SqlDialect
     /// <summary>Appended to a SELECT whose rows a write transaction goes on to change: locks them until commit.</summary>
     public string ForUpdate { get; }
 
+    /// <summary>
+    /// Appended to a SELECT of a row held only to take turns with other holders, not to change its key: on PostgreSQL
+    /// FOR NO KEY UPDATE, which excludes other holders but not the KEY SHARE lock a foreign-key check takes on the row (a
+    /// transaction inserting a row that references it — a release, a history point — would otherwise wait for the holder
+    /// while holding what the holder waits for: a deadlock). Nothing on SQLite, whose write transaction excludes the rest.
+    /// </summary>
+    public string ForNoKeyUpdate => ReferenceEquals(this, Postgres) ? " FOR NO KEY UPDATE" : "";
+
     /// <summary>Appended to a SELECT that claims work: locks the rows it returns and skips rows another claimer holds.</summary>
     public string ForUpdateSkipLocked { get; }
 

@@ -127,15 +127,7 @@ public class TwoInstanceTests
     {
         await using var a = await CreateAsync(provider);
         var b = a.SecondInstance();
-        var org = await a.OrganizationAsync("acme");
-        var hook = new StoredWebhook(Ids.New("whk"), org, new SealedValue([3], [4], 1), null, ["sync.failed"], new SealedValue([1], [2], 1), T0, "member:m");
-        Assert.True(await a.Webhooks.CreateAsync(hook, 20, None));
-        for (var i = 0; i < 60; i++)
-        {
-            await using var uow = await a.Transactions.BeginAsync(None);
-            await uow.Outbox.PublishAsync(org, "sync.failed", T0, (_, _) => Task.FromResult(new SealedValue([1], [2], 1)), None);
-            await uow.CommitAsync(None);
-        }
+        await DueDeliveriesAsync(a, 60);
 
         // Four workers per instance, each claiming small batches (at most two of the organization's under way at once, on
         // either instance) and delivering them, until nothing is due.
@@ -177,6 +169,20 @@ public class TwoInstanceTests
         Assert.True(mostUnderWay <= 2, $"{mostUnderWay} of the organization's deliveries were under way at once");
     }
 
+    /// <summary>An organization with a webhook and <paramref name="count"/> of its deliveries due from T0.</summary>
+    private static async Task DueDeliveriesAsync(Stores s, int count)
+    {
+        var org = await s.OrganizationAsync("acme");
+        var hook = new StoredWebhook(Ids.New("whk"), org, new SealedValue([3], [4], 1), null, ["sync.failed"], new SealedValue([1], [2], 1), T0, "member:m");
+        Assert.True(await s.Webhooks.CreateAsync(hook, 20, None));
+        for (var i = 0; i < count; i++)
+        {
+            await using var uow = await s.Transactions.BeginAsync(None);
+            await uow.Outbox.PublishAsync(org, "sync.failed", T0, (_, _) => Task.FromResult(new SealedValue([1], [2], 1)), None);
+            await uow.CommitAsync(None);
+        }
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         for (var current = Volatile.Read(ref target); value > current; current = Volatile.Read(ref target))
@@ -188,15 +194,7 @@ public class TwoInstanceTests
     {
         await using var a = await CreateAsync(provider);
         var b = a.SecondInstance();
-        var org = await a.OrganizationAsync("acme");
-        var hook = new StoredWebhook(Ids.New("whk"), org, new SealedValue([3], [4], 1), null, ["sync.failed"], new SealedValue([1], [2], 1), T0, "member:m");
-        Assert.True(await a.Webhooks.CreateAsync(hook, 20, None));
-        for (var i = 0; i < 3; i++)
-        {
-            await using var uow = await a.Transactions.BeginAsync(None);
-            await uow.Outbox.PublishAsync(org, "sync.failed", T0, (_, _) => Task.FromResult(new SealedValue([1], [2], 1)), None);
-            await uow.CommitAsync(None);
-        }
+        await DueDeliveriesAsync(a, 3);
 
         // Instance a claims the organization's two for a minute; while they are under way instance b claims none of the
         // third (the organization's limit is two, across instances).

@@ -82,7 +82,9 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         {
             // The database is away for now (a connection refused or cut, a timeout): nothing was committed by this request,
             // and a retry may succeed — 503 with Retry-After, as /readyz says, not a 500.
-            logger.LogWarning("The database was unavailable during {Method} {Path}: {ExceptionType}", http.Request.Method, http.Request.Path, exception.GetType().Name);
+            // The SQLSTATE is a five-character code (40P01 a deadlock, 57P01 a shutdown…), never data.
+            logger.LogWarning("The database was unavailable during {Method} {Path}: {ExceptionType} {SqlState}", http.Request.Method, http.Request.Path,
+                exception.GetType().Name, ((System.Data.Common.DbException)exception).SqlState);
             status = 503;
             title = "The database is unavailable";
             type = Problems.TypePrefix + "unavailable";

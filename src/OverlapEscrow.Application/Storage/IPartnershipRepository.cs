@@ -16,8 +16,8 @@ public interface IPartnershipRepository
     /// <summary>
     /// Holds the partnership's row until the unit of work ends: every change of what either side shares in it takes it
     /// (<c>PermissionWithdrawal</c>), and so does the overlap refresher before it records under the rules it reads again,
-    /// so a refresh never records a cell a change committed meanwhile hides (PostgreSQL: FOR UPDATE; on SQLite the write
-    /// transaction already excludes every other writer). Several are taken in the order of their ids.
+    /// so a refresh never records a cell a change committed meanwhile hides (PostgreSQL: FOR NO KEY UPDATE, which a foreign-key check of
+    /// a row referencing it does not wait for; on SQLite the write transaction already excludes every other writer). Several are taken in the order of their ids.
     /// </summary>
     Task LockAsync(string partnershipId, CancellationToken ct);
 

@@ -51,7 +51,19 @@ internal sealed class PartnershipRepository(IDbScope scope) : IPartnershipReposi
     public async Task LockAsync(string partnershipId, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
-        await db.ScalarAsync<string?>($"SELECT id FROM partnerships WHERE id = @partnershipId{db.Dialect.ForUpdate}", new { partnershipId });
+        // First a share of both organizations' rows, in the order of their ids, as the rows this transaction goes on to
+        // insert (history points, releases, events) take one for their foreign keys: waiting for them before holding the
+        // partnership, not while holding it, keeps a writer that holds an organization and then wants the partnership
+        // (a sharing change) from deadlocking with it.
+        if (db.Dialect == SqlDialect.Postgres)
+            await db.ExecuteAsync(
+                """
+                SELECT id FROM organizations
+                WHERE id IN (SELECT inviter_organization_id FROM partnerships WHERE id = @partnershipId
+                             UNION SELECT invitee_organization_id FROM partnerships WHERE id = @partnershipId)
+                ORDER BY id FOR KEY SHARE
+                """, new { partnershipId });
+        await db.ScalarAsync<string?>($"SELECT id FROM partnerships WHERE id = @partnershipId{db.Dialect.ForNoKeyUpdate}", new { partnershipId });
     }
 
     public async Task<IReadOnlyList<Partnership>> ListAsync(string organizationId, CancellationToken ct)
@@ -99,8 +111,9 @@ internal sealed class PartnershipRepository(IDbScope scope) : IPartnershipReposi
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
         // Rule writers of one organization take turns (its row is locked), so two replacements cannot interleave their
-        // deletes and inserts.
-        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @organizationId{db.Dialect.ForUpdate}", new { organizationId });
+        // deletes and inserts; without excluding the foreign-key checks of rows that reference the organization (an overlap
+        // refresh holding the partnership inserts such rows, and the change then waits for that partnership).
+        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @organizationId{db.Dialect.ForNoKeyUpdate}", new { organizationId });
         foreach (var rule in rules)
         {
             await db.ExecuteAsync(
@@ -118,8 +131,9 @@ internal sealed class PartnershipRepository(IDbScope scope) : IPartnershipReposi
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
         // Rule writers of one organization take turns (its row is locked), so two replacements cannot interleave their
-        // deletes and inserts.
-        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @organizationId{db.Dialect.ForUpdate}", new { organizationId });
+        // deletes and inserts; without excluding the foreign-key checks of rows that reference the organization (an overlap
+        // refresh holding the partnership inserts such rows, and the change then waits for that partnership).
+        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @organizationId{db.Dialect.ForNoKeyUpdate}", new { organizationId });
         await db.ExecuteAsync(
             "DELETE FROM sharing_rules WHERE organization_id = @organizationId AND partnership_id = @partnershipId",
             new { organizationId, partnershipId });
