@@ -51,6 +51,9 @@ public sealed class CliEnvironment
         {
             AutomaticDecompression = DecompressionMethods.All,
             ConnectTimeout = TimeSpan.FromSeconds(15),
+            // Never followed: a redirect elsewhere would take the API key (the token request's client_secret) and the
+            // hashed accounts with it. A 3xx answers as an error naming the status.
+            AllowAutoRedirect = false,
         };
         for (var i = handlers.Length - 1; i >= 0; i--)
         {

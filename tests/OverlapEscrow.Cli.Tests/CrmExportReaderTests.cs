@@ -78,13 +78,20 @@ public class CrmExportReaderTests
     }
 
     [Fact]
-    public async Task AMissingColumnIsAnErrorThatListsTheColumnsThereAre()
+    public async Task AMissingColumnIsAnErrorThatNamesOnlyAColumnItLooksLikeNeverTheFirstRow()
     {
         var (reader, _) = await ReadAsync("Account ID,Account Name,Website\nA-1,Acme,acme.com\n");
 
         var error = Assert.Throws<CrmExportException>(() => reader.GetColumnIndex("Primary Contact Email"));
+        Assert.Equal("export.csv has no column \"Primary Contact Email\"; its first row names 3 columns (not shown: without a header row they would be an account).", error.Message);
+        Assert.Equal("export.csv has no column \"account_name\"; did you mean \"Account Name\"?",
+            Assert.Throws<CrmExportException>(() => reader.GetColumnIndex("account_name")).Message);
 
-        Assert.Equal("export.csv has no column \"Primary Contact Email\"; its columns are: \"Account ID\", \"Account Name\", \"Website\".", error.Message);
+        // An export without a header row: its first account is not quoted back.
+        var (headerless, _) = await ReadAsync("A-1,Müller GmbH,mueller.de\nA-2,Acme,acme.com\n");
+        var refused = Assert.Throws<CrmExportException>(() => headerless.GetColumnIndex("Website"));
+        Assert.DoesNotContain("Müller", refused.Message);
+        Assert.DoesNotContain("mueller.de", refused.Message);
     }
 
     [Fact]

@@ -131,6 +131,24 @@ public sealed class UploadCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task AnExportWithNoRowsIsSentAsAnEmptyBodyTheEscrowReads()
+    {
+        var alpha = await _app.SignupAsync("alpha");
+        Assert.Equal(0, (await CliRunner.RunAsync(_app, alpha.ApiKey, Upload("Customers", CliRunner.PartnerFile("alpha", "customers"), "--create", "customers"))).ExitCode);
+        using var headerOnly = CliRunner.Temp("Account ID,Account Name,Website,Primary Contact Email,Billing Country,Owner,Stage\n");
+
+        // A delta with no changes commits (it was sent as zero bytes, which is no gzip member, and refused as truncated);
+        // an empty snapshot gets the escrow's own refusal.
+        var delta = await CliRunner.RunAsync(_app, alpha.ApiKey, Upload("Customers", headerOnly.Path, "--mode", "delta"));
+        Assert.True(delta.ExitCode == 0, delta.ToString());
+        Assert.Equal(2, await alpha.AuditCountAsync("population.uploaded"));
+        var snapshot = await CliRunner.RunAsync(_app, alpha.ApiKey, Upload("Customers", headerOnly.Path));
+        Assert.NotEqual(0, snapshot.ExitCode);
+        Assert.Contains("empty", snapshot.Error, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("truncated", snapshot.Error, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task ARerunWithTheSameIdempotencyKeyIsAppliedOnce()
     {
         var alpha = await _app.SignupAsync("alpha");

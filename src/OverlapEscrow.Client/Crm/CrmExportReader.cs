@@ -99,10 +99,21 @@ public sealed class CrmExportReader : IAsyncDisposable
     public int GetColumnIndex(string name)
     {
         if (!_index.TryGetValue(name.Trim(), out var index))
-            throw new CrmExportException($"{Source} has no column \"{name}\"; its columns are: {string.Join(", ", Columns.Select(c => $"\"{c}\""))}.");
+        {
+            // The columns there are are not listed: in an export without a header row they are its first account, in clear, on
+            // a terminal or in a log. Only a column that differs from the one asked for by case, spaces or punctuation is named.
+            var key = Simplified(name);
+            var near = Columns.Where(c => Simplified(c) == key).Select(c => $"\"{c}\"").ToList();
+            throw new CrmExportException($"{Source} has no column \"{name}\"" + (near.Count > 0
+                ? $"; did you mean {string.Join(" or ", near)}?"
+                : $"; its first row names {Columns.Count} columns (not shown: without a header row they would be an account)."));
+        }
         if (index < 0) throw new CrmExportException($"{Source} has the column \"{name}\" more than once; rename one of them.");
         return index;
     }
+
+    /// <summary>A column name without case, spaces or punctuation ("Web Site" and "website" alike).</summary>
+    private static string Simplified(string column) => string.Concat(column.Where(char.IsLetterOrDigit)).ToLowerInvariant();
 
     /// <summary>The data rows, in file order. Each row is checked to have as many fields as the header.</summary>
     public async IAsyncEnumerable<CrmRow> ReadRowsAsync([EnumeratorCancellation] CancellationToken ct = default)

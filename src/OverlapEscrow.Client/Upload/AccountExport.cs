@@ -75,6 +75,7 @@ public static class AccountExport
         Action<long, long>? progress = null, CancellationToken ct = default, Action<long, string, AccountKeys>? explain = null, int threads = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        UnicodeSupport.EnsureAvailable();
         await using var reader = await CrmExportReader.OpenAsync(path, ct);
         var map = Resolve(reader, columns);
         var keepKeys = explain is not null;

@@ -59,7 +59,16 @@ internal sealed class GzipNdjsonContent : HttpContent
             throw;
         }
         await gzip.DisposeAsync();
+        // A stream compressed from no bytes at all is no bytes at all here, which is no gzip member: an upload with nothing
+        // to send (a delta without changes) was refused as a truncated body. It is sent as the empty member instead.
+        if (transport.Written == 0) await transport.WriteAsync(EmptyMember, cancellationToken);
     }
+
+    /// <summary>
+    /// The gzip member of no data (RFC 1952 §2.3: ID1 ID2, CM = 8, no flags, MTIME 0, XFL 0, OS 255; the deflate data is one
+    /// final fixed-Huffman block holding only its end code, RFC 1951 §3.2.6; CRC-32 0 and ISIZE 0), as gzip -n writes it.
+    /// </summary>
+    private static readonly byte[] EmptyMember = [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00];
 
     protected override bool TryComputeLength(out long length)
     {
@@ -73,6 +82,9 @@ internal sealed class GzipNdjsonContent : HttpContent
         private bool _abandoned;
 
         public bool Failed { get; private set; }
+
+        /// <summary>Bytes passed on so far.</summary>
+        public long Written { get; private set; }
 
         /// <summary>Drops every later write.</summary>
         public void Abandon() => _abandoned = true;
@@ -88,6 +100,7 @@ internal sealed class GzipNdjsonContent : HttpContent
         public override void Write(ReadOnlySpan<byte> buffer)
         {
             if (_abandoned) return;
+            Written += buffer.Length;
             try { inner.Write(buffer); }
             catch { Failed = true; throw; }
         }
@@ -98,6 +111,7 @@ internal sealed class GzipNdjsonContent : HttpContent
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
             if (_abandoned) return;
+            Written += buffer.Length;
             try { await inner.WriteAsync(buffer, cancellationToken); }
             catch { Failed = true; throw; }
         }
