@@ -62,8 +62,17 @@ public sealed class EscrowSigner(EscrowSecrets secrets)
     }
 
     /// <summary>Whether <paramref name="signed"/> carries a valid signature of one of this escrow's keys (named by its key id) over exactly its statement.</summary>
-    public bool Verify(SignedStatement signed) =>
-        Keys().Published.FirstOrDefault(k => k.KeyId == signed.KeyId) is { } key && Verify(key.PublicKey, signed.Statement, signed.Signature);
+    public bool Verify(SignedStatement signed)
+    {
+        var key = Keys().Published.FirstOrDefault(k => k.KeyId == signed.KeyId);
+        if (key is null)
+        {
+            // A key another instance rotated to may be newer than this one's last reading of the files: read them again.
+            secrets.Rescan();
+            key = Keys().Published.FirstOrDefault(k => k.KeyId == signed.KeyId);
+        }
+        return key is not null && Verify(key.PublicKey, signed.Statement, signed.Signature);
+    }
 
     public static bool Verify(byte[] publicKey, string statement, string signature)
     {

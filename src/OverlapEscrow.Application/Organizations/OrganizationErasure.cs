@@ -154,6 +154,12 @@ public sealed class OrganizationErasure(
             .OrderBy(p => p.Id, StringComparer.Ordinal).ToList(); // locked in the order of their ids (IPartnershipRepository.LockAsync)
         var now = time.GetUtcNow();
         await using var uow = await transactions.BeginAsync(ct);
+        // Locks before any change, in the order every other holder takes them (IPartnershipRepository.LockAsync: the
+        // organizations, then the partnerships by id): the organization's row, which its deletion below needs whole, then
+        // every partnership it ends. Taken as it went, a refresh holding one of the partnerships and sharing the
+        // organization's row for its foreign keys deadlocked with it on PostgreSQL (a review, 2026-12-04).
+        await uow.Erasure.LockOrganizationAsync(organizationId, ct);
+        foreach (var p in open) await uow.Partnerships.LockAsync(p.Id, ct);
         foreach (var p in open)
         {
             if (!await uow.Partnerships.TransitionAsync(p.Id, p.Status, PartnershipStatus.Terminated, now, ct)) continue;

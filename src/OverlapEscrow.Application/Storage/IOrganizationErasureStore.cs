@@ -49,6 +49,13 @@ public interface IOrganizationErasureStore
     /// <summary>Deletes the organization's row (and so everything that cascades from it) and its audit views; false when it did not exist.</summary>
     Task<bool> DeleteOrganizationAsync(string organizationId, CancellationToken ct);
 
+    /// <summary>
+    /// Holds the organization's row for the deletion until the unit of work ends (PostgreSQL: FOR UPDATE), taken first: a
+    /// transaction that shares it for its foreign keys and holds a partnership (an overlap refresh) then waits before it
+    /// holds anything the deletion wants, rather than holding a partnership while the deletion waits for its share.
+    /// </summary>
+    Task LockOrganizationAsync(string organizationId, CancellationToken ct);
+
     /// <summary>Every organization that exists (for the reconciliation with the keyring at start-up).</summary>
     Task<IReadOnlyList<string>> ListOrganizationIdsAsync(CancellationToken ct);
 }

@@ -50,6 +50,9 @@ internal static class HashCommand
             await using var explainFileWriter = explaining && !string.IsNullOrEmpty(explainFile)
                 ? new StreamWriter(new FileStream(explainFile, SpecialFiles.OwnerOnly(FileMode.Create)), new System.Text.UTF8Encoding(false))
                 : null;
+            // A file that was there keeps its mode on open: made owner-only too (not a device: /dev/stderr is no file).
+            if (explainFileWriter is not null && !OperatingSystem.IsWindows() && !SpecialFiles.IsOtherThanRegularFile(explainFile!))
+                File.SetUnixFileMode(explainFile!, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             var explainWriter = !explaining ? null : explainFileWriter ?? env.Error;
             Action<long, string, AccountKeys>? explainRow = explainWriter is null ? null : (row, id, keys) => Explain(explainWriter, row, id, keys);
             var cores = parse.GetValue(threads);

@@ -73,6 +73,12 @@ internal sealed class OrganizationErasureRepository(IDbScope scope) : IOrganizat
         return kept;
     }
 
+    public async Task LockOrganizationAsync(string organizationId, CancellationToken ct)
+    {
+        await using var db = await scope.OpenAsync(ct);
+        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @organizationId{db.Dialect.ForUpdate}", new { organizationId });
+    }
+
     public async Task<bool> DeleteOrganizationAsync(string organizationId, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
