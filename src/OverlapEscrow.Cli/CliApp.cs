@@ -79,8 +79,7 @@ public static class CliApp
     {
         // The framework's 403 says only "Forbidden": name what the key lacks.
         EscrowApiException { Status: 403 } => $"{e.Message}: the API key's scopes do not allow this (upload and sync need populations:write, overlaps needs overlaps:read).",
-        CliFailure or CrmExportException or EscrowApiException => e.Message,
-        InvalidOperationException when !Client.Hashing.UnicodeSupport.Available => e.Message,
+        CliFailure or CrmExportException or EscrowApiException or Client.Hashing.UnicodeSupportException => e.Message,
         OperationCanceledException => "cancelled; nothing more was sent.",
         FileNotFoundException f => $"cannot read {f.FileName ?? "the file"}: no such file.",
         DirectoryNotFoundException => $"no such directory ({e.Message}).",

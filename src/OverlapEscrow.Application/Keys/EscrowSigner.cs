@@ -46,13 +46,13 @@ public sealed class EscrowSigner(EscrowSecrets secrets)
     /// <summary>Every public key a statement of this escrow may have been signed with: the versions present, then the retired ones.</summary>
     public IReadOnlyList<PublishedSigningKey> PublishedKeys => Keys().Published;
 
-    private PublishedSigningKey Current => Keys().Published.Single(k => k.Current);
+    private PublishedSigningKey Current => Keys().Current;
 
     /// <summary>Signs the statement <paramref name="statementFor"/> writes for the id of the key that signs it (statements name their key).</summary>
     public SignedStatement Sign(Func<string, string> statementFor)
     {
         var known = Keys();
-        var keyId = known.Published.Single(k => k.Current).KeyId;
+        var keyId = known.Current.KeyId;
         var statement = statementFor(keyId);
         var signer = new Ed25519Signer();
         signer.Init(true, known.Signing);
@@ -155,5 +155,9 @@ public sealed class EscrowSigner(EscrowSecrets secrets)
     private const int SignatureSize = 64;
 
     /// <summary>The keys derived from one reading of the versions present (<see cref="Versions"/>, compared by reference).</summary>
-    private sealed record Known(IReadOnlyList<VersionedKey> Versions, Ed25519PrivateKeyParameters Signing, IReadOnlyList<PublishedSigningKey> Published);
+    private sealed record Known(IReadOnlyList<VersionedKey> Versions, Ed25519PrivateKeyParameters Signing, IReadOnlyList<PublishedSigningKey> Published)
+    {
+        /// <summary>The public half of <see cref="Signing"/>.</summary>
+        public PublishedSigningKey Current { get; } = Published.Single(k => k.Current);
+    }
 }

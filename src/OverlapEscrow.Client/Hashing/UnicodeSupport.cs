@@ -11,11 +11,11 @@ namespace OverlapEscrow.Client.Hashing;
 public static class UnicodeSupport
 {
     /// <summary>Refuses (with a message that says what to install) when Unicode normalization is not available.</summary>
-    /// <exception cref="InvalidOperationException">This process runs without ICU.</exception>
+    /// <exception cref="UnicodeSupportException">This process runs without ICU.</exception>
     public static void EnsureAvailable()
     {
         if (!Available)
-            throw new InvalidOperationException(
+            throw new UnicodeSupportException(
                 "this .NET runs without ICU (globalization-invariant mode), under which names and domains with non-ASCII letters get other " +
                 "keys than the hashing specification's; install ICU (libicu, icu-libs on Alpine) and leave DOTNET_SYSTEM_GLOBALIZATION_INVARIANT unset.");
     }
@@ -23,3 +23,6 @@ public static class UnicodeSupport
     /// <summary>ü decomposes into u and its diaeresis (NFD), which every key of a name with accents relies on.</summary>
     public static bool Available { get; } = "\u00FC".Normalize(NormalizationForm.FormD).Length == 2;
 }
+
+/// <summary>This process cannot normalize Unicode as the hashing specification requires (no ICU); the message says what to install.</summary>
+public sealed class UnicodeSupportException(string message) : Exception(message);
