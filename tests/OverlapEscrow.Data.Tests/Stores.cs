@@ -37,6 +37,17 @@ public sealed class PostgresFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A theory about PostgreSQL itself: shown as skipped, with the reason, when no server is configured.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class PostgresTheoryAttribute : TheoryAttribute
+{
+    public PostgresTheoryAttribute()
+    {
+        if (Stores.PostgresServer is null)
+            Skip = new PostgresFactAttribute().Skip;
+    }
+}
+
 /// <summary>A fresh, migrated database of one provider with every store of the application's storage interfaces.</summary>
 public sealed class Stores : IAsyncDisposable
 {

@@ -126,7 +126,8 @@ public sealed class Attributions(
             AttributionStatus.Claimed, evidence, note is { Length: > 0 } ? note : null, now, caller.Actor, null, null, null);
         await using var uow = await transactions.BeginAsync(ct);
         // One claim per opportunity and partnership: the record ids are sealed, so no unique index can say it; the claims
-        // of this population in this partnership are read with the partnership's row locked, so two claims take turns.
+        // of this population in this partnership are read holding the partnership's lock, so two claims take turns.
+        await uow.Partnerships.LockAsync(view.Partnership.Id, ct);
         if ((await OpenAsync(await uow.Attributions.ListMadeAsync(caller.OrganizationId, population.Id, view.Partnership.Id, ct), ct))
             .Any(c => c.RecordId == opportunity.RecordId))
             return new Failure.Conflict("This opportunity already has a claim in this partnership.");

@@ -74,6 +74,8 @@ public sealed class DataRequests(
             case DataRequestRules.Decision.Refused r: return new Failure.Conflict(r.Reason);
             case DataRequestRules.Decision.Allowed a: populationName = a.Mine.Name; break;
         }
+        // Two requests counted against one limit take turns on the partnership's lock.
+        await uow.Partnerships.LockAsync(partnershipId, ct);
         if (await uow.DataRequests.CountMadeSinceAsync(caller.OrganizationId, partnershipId, now - DataRequestRules.Window, ct) >= DataRequestRules.MaxPerWindow)
             return new Failure.Limited($"At most {DataRequestRules.MaxPerWindow} data requests per partnership in {DataRequestRules.Window.TotalDays:0} days.");
         var request = new DataRequest(Ids.New("drq"), partnershipId, caller.OrganizationId, view.Partner.Id, input.PopulationId!, input.PartnerPopulationId!,

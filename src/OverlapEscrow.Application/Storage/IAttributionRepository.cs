@@ -13,7 +13,7 @@ public sealed record StoredAttribution(AttributionClaim Claim, SealedValue? Clai
 /// <summary>The attribution ledger (docs/health.md), readable by the claimant and the partner named only.</summary>
 public interface IAttributionRepository
 {
-    /// <summary>Stores a new claim with its sealed text (one claim per opportunity and partnership is the caller's to check, under <see cref="ListMadeAsync"/>'s lock).</summary>
+    /// <summary>Stores a new claim with its sealed text (one claim per opportunity and partnership is the caller's to check, holding the partnership's lock: <see cref="IPartnershipRepository.LockAsync"/>).</summary>
     Task CreateAsync(AttributionClaim claim, SealedValue claimText, CancellationToken ct);
 
     /// <summary>The claim if the organization is its claimant or the partner it names; null otherwise (callers answer 404).</summary>
@@ -26,11 +26,9 @@ public interface IAttributionRepository
     Task<IReadOnlyList<StoredAttribution>> ListAsync(string organizationId, string? partnershipId, ListPosition? after, int limit, CancellationToken ct);
 
     /// <summary>
-    /// Every claim the organization made, of one population when given, of one partnership when given. With
-    /// <paramref name="lockPartnershipId"/>, the partnership's row is locked first, so two claims checked against each
-    /// other take turns (one claim per opportunity and partnership).
+    /// Every claim the organization made, of one population when given, of one partnership when given.
     /// </summary>
-    Task<IReadOnlyList<StoredAttribution>> ListMadeAsync(string claimantOrganizationId, string? populationId, string? lockPartnershipId, CancellationToken ct);
+    Task<IReadOnlyList<StoredAttribution>> ListMadeAsync(string claimantOrganizationId, string? populationId, string? partnershipId, CancellationToken ct);
 
     /// <summary>Records the partner's answer with its sealed note (a compare-and-set on status claimed); false when it was answered already.</summary>
     Task<bool> RespondAsync(AttributionClaim answered, SealedValue? responseNote, CancellationToken ct);

@@ -23,8 +23,8 @@ public interface IDataRequestRepository
     Task<bool> CreateAsync(DataRequest request, SealedValue message, CancellationToken ct);
 
     /// <summary>
-    /// How many requests the organization made in the partnership since <paramref name="since"/>, with the partnership's
-    /// row locked, so two requests counted against one limit take turns.
+    /// How many requests the organization made in the partnership since <paramref name="since"/>. Two requests counted
+    /// against one limit take turns when the caller holds the partnership's lock (<see cref="IPartnershipRepository.LockAsync"/>).
     /// </summary>
     Task<int> CountMadeSinceAsync(string requesterOrganizationId, string partnershipId, DateTimeOffset since, CancellationToken ct);
 

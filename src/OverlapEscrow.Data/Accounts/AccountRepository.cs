@@ -88,7 +88,7 @@ internal sealed class AccountRepository(IDbScope scope) : IAccountRepository
     {
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
-        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @organizationId{db.Dialect.ForUpdate}", new { organizationId });
+        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @organizationId{db.Dialect.ForNoKeyUpdate}", new { organizationId });
         var current = await db.ScalarAsync<string?>(
             "SELECT role FROM members WHERE id = @memberId AND organization_id = @organizationId", new { memberId, organizationId });
         if (current is null) return MemberChangeOutcome.NotFound;

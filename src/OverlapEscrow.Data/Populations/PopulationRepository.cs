@@ -165,14 +165,16 @@ internal sealed class PopulationRepository(IDbScope scope) : IPopulationReposito
             if (held != 1) return null;
         }
         // The version's row is locked while it is made current, so a sweep of abandoned uploads cannot delete it between
-        // this check and the commit.
+        // this check and the commit (its delete waits for this lock; neither lock here keeps a foreign-key check waiting).
         var version = await db.FirstOrDefaultAsync<VersionRow>(
-            $"SELECT * FROM population_versions WHERE id = @versionId AND status = 'pending'{db.Dialect.ForUpdate}", new { versionId });
+            $"SELECT * FROM population_versions WHERE id = @versionId AND status = 'pending'{db.Dialect.ForNoKeyUpdate}", new { versionId });
         if (version is null) return null;
         // The population's row is locked: two commits of one population (two deltas on the same base, say) take turns,
-        // and the second reads the current version the first set.
+        // and the second reads the current version the first set. Only to take turns: a refresh that inserts rows
+        // referencing the population (releases, history points) while holding the audit's head, which this commit's
+        // audit event then waits for, must not wait for this lock in turn (a deadlock on PostgreSQL).
         var currentId = await db.ScalarAsync<string?>(
-            $"SELECT current_version_id FROM populations WHERE id = @PopulationId{db.Dialect.ForUpdate}", new { version.PopulationId });
+            $"SELECT current_version_id FROM populations WHERE id = @PopulationId{db.Dialect.ForNoKeyUpdate}", new { version.PopulationId });
         if (expectedCurrentVersionId is not null && currentId != expectedCurrentVersionId) return null;
 
         string? baseId = null;

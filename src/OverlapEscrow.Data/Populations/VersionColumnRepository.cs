@@ -207,7 +207,7 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
     /// </summary>
     private static async Task<bool> LockIncompleteAsync(Db db, string versionId) =>
         await db.ScalarAsync<string?>(
-            $"SELECT id FROM population_versions WHERE id = @versionId AND status = 'committed'{db.Dialect.ForUpdate}", new { versionId }) is not null
+            $"SELECT id FROM population_versions WHERE id = @versionId AND status = 'committed'{db.Dialect.ForNoKeyUpdate}", new { versionId }) is not null
         && await db.ScalarAsync<long>("SELECT COUNT(*) FROM version_columns WHERE version_id = @versionId AND part = @header",
             new { versionId, header = VersionColumns.HeaderPart }) == 0;
 
@@ -236,7 +236,7 @@ internal sealed class VersionColumnRepository(IDbScope scope) : IVersionColumnSt
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
         if (await db.ScalarAsync<string?>(
-                $"SELECT id FROM population_versions WHERE id = @versionId AND status = 'pending'{db.Dialect.ForUpdate}", new { versionId }) is null)
+                $"SELECT id FROM population_versions WHERE id = @versionId AND status = 'pending'{db.Dialect.ForNoKeyUpdate}", new { versionId }) is null)
             return false;
         await db.ExecuteAsync("DELETE FROM version_columns WHERE version_id = @versionId AND part >= @blocks",
             new { versionId, blocks = VersionColumns.BlockPart(0) });

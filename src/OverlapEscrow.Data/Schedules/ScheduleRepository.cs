@@ -13,7 +13,7 @@ internal sealed class ScheduleRepository(IDbScope scope) : IScheduleRepository
         await using var tx = await db.BeginWriteAsync();
         // Schedule writers of one organization take turns (its row is locked), so the count below holds until commit.
         var args = ScheduleRow.Parameters(schedule);
-        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @OrganizationId{db.Dialect.ForUpdate}", args);
+        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @OrganizationId{db.Dialect.ForNoKeyUpdate}", args);
         if (await db.ScalarAsync<long>("SELECT COUNT(*) FROM schedules WHERE organization_id = @OrganizationId AND name = @Name", args) > 0)
             return ScheduleWriteOutcome.NameTaken;
         if (await db.ScalarAsync<long>("SELECT COUNT(*) FROM schedules WHERE organization_id = @OrganizationId", args) >= maxPerOrganization)
@@ -54,7 +54,7 @@ internal sealed class ScheduleRepository(IDbScope scope) : IScheduleRepository
         await using var tx = await db.BeginWriteAsync();
         var args = ScheduleRow.Parameters(schedule);
         // Schedule writers of one organization take turns (its row is locked), so the name check below holds until commit.
-        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @OrganizationId{db.Dialect.ForUpdate}", args);
+        await db.ScalarAsync<string?>($"SELECT id FROM organizations WHERE id = @OrganizationId{db.Dialect.ForNoKeyUpdate}", args);
         var taken = await db.ScalarAsync<long>(
             "SELECT COUNT(*) FROM schedules WHERE organization_id = @OrganizationId AND name = @Name AND id <> @Id", args);
         if (taken > 0) return ScheduleWriteOutcome.NameTaken;
@@ -151,7 +151,7 @@ internal sealed class ScheduleRepository(IDbScope scope) : IScheduleRepository
         await using var tx = await db.BeginWriteAsync();
         // The schedule's row is locked, so two "run now" requests queue one run.
         var exists = await db.ScalarAsync<string?>(
-            $"SELECT id FROM schedules WHERE id = @scheduleId AND organization_id = @organizationId{db.Dialect.ForUpdate}", new { organizationId, scheduleId });
+            $"SELECT id FROM schedules WHERE id = @scheduleId AND organization_id = @organizationId{db.Dialect.ForNoKeyUpdate}", new { organizationId, scheduleId });
         if (exists is null) return null;
         var queued = await db.FirstOrDefaultAsync<SyncRunRow>(
             "SELECT * FROM sync_runs WHERE schedule_id = @scheduleId AND status = 'queued' ORDER BY seq LIMIT 1", new { scheduleId });

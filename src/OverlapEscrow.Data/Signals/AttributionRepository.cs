@@ -53,19 +53,17 @@ internal sealed class AttributionRepository(IDbScope scope) : IAttributionReposi
             .Select(r => r.ToStored()).ToList();
     }
 
-    public async Task<IReadOnlyList<StoredAttribution>> ListMadeAsync(string claimantOrganizationId, string? populationId, string? lockPartnershipId, CancellationToken ct)
+    public async Task<IReadOnlyList<StoredAttribution>> ListMadeAsync(string claimantOrganizationId, string? populationId, string? partnershipId, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
-        if (lockPartnershipId is not null)
-            await db.ScalarAsync<string?>($"SELECT id FROM partnerships WHERE id = @lockPartnershipId{db.Dialect.ForUpdate}", new { lockPartnershipId });
         return (await db.QueryAsync<AttributionRow>(
             """
             SELECT * FROM attributions
             WHERE claimant_organization_id = @claimantOrganizationId
               AND (@populationId IS NULL OR population_id = @populationId)
-              AND (@lockPartnershipId IS NULL OR partnership_id = @lockPartnershipId)
+              AND (@partnershipId IS NULL OR partnership_id = @partnershipId)
             ORDER BY created_at, id
-            """, new { claimantOrganizationId, populationId, lockPartnershipId })).Select(r => r.ToStored()).ToList();
+            """, new { claimantOrganizationId, populationId, partnershipId })).Select(r => r.ToStored()).ToList();
     }
 
     public async Task<bool> RespondAsync(AttributionClaim answered, SealedValue? responseNote, CancellationToken ct)

@@ -33,7 +33,6 @@ internal sealed class DataRequestRepository(IDbScope scope) : IDataRequestReposi
     public async Task<int> CountMadeSinceAsync(string requesterOrganizationId, string partnershipId, DateTimeOffset since, CancellationToken ct)
     {
         await using var db = await scope.OpenAsync(ct);
-        await db.ScalarAsync<string?>($"SELECT id FROM partnerships WHERE id = @partnershipId{db.Dialect.ForUpdate}", new { partnershipId });
         return (int)await db.ScalarAsync<long>(
             """
             SELECT COUNT(*) FROM data_requests

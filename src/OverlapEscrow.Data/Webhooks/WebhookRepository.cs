@@ -13,7 +13,7 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
         await using var db = await scope.OpenAsync(ct);
         await using var tx = await db.BeginWriteAsync();
         // The organization's row is locked first, so two creations cannot both pass the count.
-        await db.ScalarAsync<string>($"SELECT id FROM organizations WHERE id = @OrganizationId{db.Dialect.ForUpdate}", new { webhook.OrganizationId });
+        await db.ScalarAsync<string>($"SELECT id FROM organizations WHERE id = @OrganizationId{db.Dialect.ForNoKeyUpdate}", new { webhook.OrganizationId });
         var n = await db.ExecuteAsync(
             """
             INSERT INTO webhooks (id, organization_id, url, description, target_nonce, target_sealed, target_key_version, events,
