@@ -294,6 +294,8 @@ public sealed class SchedulesTests
             polls.Add(Runner(app).RunDueAsync(stop.Token));
             await Task.Delay(50);
         }
+        // The hanging pull's request may reach the server after both refreshes are done (a CI run under load saw none yet).
+        await WaitUntilAsync(() => Task.FromResult(!server.Requests.IsEmpty), "the hanging pull reached its server");
         Assert.Single(server.Requests);
 
         await stop.CancelAsync();
