@@ -76,4 +76,20 @@ public sealed class AuditTests : IDisposable
         Assert.All(theirLog["items"]!.AsArray(), e => Assert.True(e!["byMyOrganization"]!.GetValue<bool>()));
         Assert.DoesNotContain(a.Id, theirLog.ToJsonString());
     }
+
+    [Fact]
+    public async Task APageBeforeTheChainsStartOrOfNoSizeIsRefusedNamingItsParameter()
+    {
+        var a = await ActivityAsync();
+        var all = (await Json(await a.Http.GetAsync("/v1/audit?limit=500")))["items"]!.AsArray();
+        Assert.NotEmpty(all);
+
+        foreach (var (query, field) in new[] { ("after=-1", "after"), ("after=-9223372036854775808", "after"), ("limit=0", "limit"), ("limit=-1", "limit") })
+        {
+            var problem = await ExpectProblem(await a.Http.GetAsync($"/v1/audit?{query}"), HttpStatusCode.BadRequest);
+            Assert.Contains(field, problem["errors"]!.AsObject().Select(e => e.Key));
+        }
+        // From the start, the same as no position at all.
+        Assert.Equal(all.ToJsonString(), (await Json(await a.Http.GetAsync("/v1/audit?after=0&limit=500")))["items"]!.AsArray().ToJsonString());
+    }
 }

@@ -25,6 +25,7 @@ public sealed class AuditTrail(IAuditRepository audit, AuditViews views, IAuditV
     public async Task<Outcome<IReadOnlyList<AuditEntryView>>> ListAsync(Caller caller, long? after, int limit, CancellationToken ct)
     {
         if (limit is < 1 or > MaxPageSize) return Failure.Invalid.Of("limit", $"limit is between 1 and {MaxPageSize}.");
+        if (after is < 0) return Failure.Invalid.Of("after", "after is a position in the chain (0 or more): the nextAfter of the previous page.");
         await views.CatchUpAsync(ct);
         var entries = await store.ListViewAsync(caller.OrganizationId, after ?? 0, limit, ct);
         return entries.Select(e =>
