@@ -181,9 +181,13 @@ public sealed class EscrowClient
         {
             var now = _options.TimeProvider.GetUtcNow();
             if (_token is { } cached && now < cached.RenewAt) return (cached.Value, null);
+            // The key goes in HTTP Basic (client_secret_basic, RFC 6749 §2.3.1), not in the body: a handler that follows a
+            // redirect clears the Authorization header, so a redirect to another host never takes the key along (a body
+            // does go along with a 307 or 308).
             var response = await SendOnceAsync(() => new HttpRequestMessage(HttpMethod.Post, "v1/auth/token")
             {
-                Content = new FormUrlEncodedContent([new("grant_type", "client_credentials"), new("client_secret", _apiKey)]),
+                Content = new FormUrlEncodedContent([new("grant_type", "client_credentials")]),
+                Headers = { Authorization = ClientCredentials(_apiKey) },
             }, null, bounded: true, ct);
             if (!response.IsSuccessStatusCode) return (null, response);
             using (response)
@@ -203,6 +207,19 @@ public sealed class EscrowClient
         }
     }
 
+    /// <summary>
+    /// HTTP Basic with the form-urlencoded client_id and client_secret (RFC 6749 §2.3.1, Appendix B): the key id, which
+    /// the key names ("oek_&lt;key id&gt;.&lt;secret&gt;"), and the whole key.
+    /// </summary>
+    private static AuthenticationHeaderValue ClientCredentials(string apiKey)
+    {
+        const string prefix = "oek_";
+        var rest = apiKey.StartsWith(prefix, StringComparison.Ordinal) ? apiKey[prefix.Length..] : "";
+        var keyId = rest.IndexOf('.') is > 0 and var dot ? rest[..dot] : "";
+        var pair = $"{WebUtility.UrlEncode(keyId)}:{WebUtility.UrlEncode(apiKey)}";
+        return new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(pair)));
+    }
+
     private void Invalidate(string token)
     {
         if (_token?.Value == token) _token = null;
@@ -217,7 +234,18 @@ public sealed class EscrowClient
         if (request.Content is GzipNdjsonContent body) body.OnWriterFailure = () => _ = abort.CancelAsync();
         try
         {
-            return await _http.SendAsync(request, abort.Token);
+            var response = await _http.SendAsync(request, abort.Token);
+            // A handler that follows redirects (the HttpClient is the caller's) may have taken the request elsewhere: its
+            // access token and key are cleared on the way, but an upload's body is not. Refused, and not retried.
+            if (response.RequestMessage?.RequestUri is { } answeredAt && _http.BaseAddress is { } escrow
+                && Uri.Compare(answeredAt, escrow, UriComponents.SchemeAndServer, UriFormat.SafeUnescaped, StringComparison.OrdinalIgnoreCase) != 0)
+            {
+                response.Dispose();
+                throw new EscrowApiException((int)HttpStatusCode.MisdirectedRequest, "Redirected to another server",
+                    $"The escrow at {escrow.GetLeftPart(UriPartial.Authority)} redirected this request to {answeredAt.GetLeftPart(UriPartial.Authority)}. "
+                    + "The client follows no redirect to another server: give its HttpClient a handler with AllowAutoRedirect = false, and the URL the escrow answers at as its BaseAddress.");
+            }
+            return response;
         }
         catch (Exception) when (request.Content is GzipNdjsonContent { WriterFailure: { } failure })
         {
