@@ -19,7 +19,10 @@ namespace OverlapEscrow.Client.Upload;
 /// "Upload in progress" are retried with exponential backoff and jitter, honouring Retry-After; other 4xx
 /// answers are final and become an <see cref="EscrowApiException"/>. Retrying an upload is safe because every
 /// attempt carries the same Idempotency-Key: the escrow applies the upload once and answers later attempts with
-/// the stored result.
+/// the stored result. The key goes to the token endpoint in HTTP Basic, which a handler clears on a redirect; an answer
+/// from another server than the base address (a handler that followed a redirect) is refused, not retried. Give the
+/// HttpClient a handler with AllowAutoRedirect = false, as the CLI does, so that a redirect is an error before anything
+/// is sent on.
 /// </remarks>
 public sealed class EscrowClient
 {
