@@ -184,8 +184,32 @@ public sealed class SyncCommandTests : IDisposable
         var run = await CliRunner.RunWithHandlersAsync(null, null, "sync", "--config", config);
 
         Assert.Equal(2, run.ExitCode);
-        Assert.Equal($"error: {config}, field \"apiKeyFile\": {keyFile} is readable by group or others (mode 0644), so it is not used; " +
-                     $"let only its owner read it: chmod 600 {keyFile}", Assert.Single(run.ErrorLines));
+        Assert.Equal($"error: {config}, field \"apiKeyFile\": {keyFile} is readable or writable by group or others (mode 0644), so it is not used; " +
+                     $"let only its owner read and write it: chmod 600 {keyFile}", Assert.Single(run.ErrorLines));
+        Assert.DoesNotContain("s3cr3t", run.Error + run.Out);
+    }
+
+    [Fact]
+    public async Task AKeyFileOthersCanWriteOrAConfigEveryoneCanWriteIsRefused()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var keyFile = _dir.Write("escrow.key", "oek_abc123.s3cr3t-value\n");
+        File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupWrite);
+        var config = WriteConfig(Config(CliRunner.PartnerFile("alpha", "customers"), c => c["apiKeyFile"] = "escrow.key"));
+
+        var run = await CliRunner.RunWithHandlersAsync(null, null, "sync", "--config", config);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("is readable or writable by group or others (mode 0620)", Assert.Single(run.ErrorLines));
+
+        // The key file owner-only now; the config writable by every user (whoever writes it chooses the server).
+        File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.SetUnixFileMode(config, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.OtherWrite);
+        run = await CliRunner.RunWithHandlersAsync(null, null, "sync", "--config", config);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal($"error: {config} may be written by every user (mode 0646), so it is not used: whoever writes it chooses where the API key is sent. " +
+                     $"chmod o-w {config}", Assert.Single(run.ErrorLines));
         Assert.DoesNotContain("s3cr3t", run.Error + run.Out);
     }
 

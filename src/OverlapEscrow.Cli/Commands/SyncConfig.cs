@@ -26,6 +26,8 @@ internal static partial class SyncConfig
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex VariableName();
 
+    private static string Octal(UnixFileMode mode) => Convert.ToString((int)mode & 0x1FF, 8).PadLeft(4, '0');
+
     /// <summary>The upload the config describes, with its paths resolved against the config file's directory and the API key read.</summary>
     public static UploadJob Load(string configPath, CliEnvironment env)
     {
@@ -43,6 +45,13 @@ internal static partial class SyncConfig
         {
             throw new UsageException($"cannot read the config {configPath}: {e.Message}");
         }
+
+        // Anyone who may write the config may point "server" at a host of their own, where the key would go: a config
+        // every user may write is refused (writable by the group is left alone: many systems give each user a group of
+        // their own and files group write by default).
+        if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(full) & UnixFileMode.OtherWrite) != 0)
+            throw new UsageException($"{configPath} may be written by every user (mode {Octal(File.GetUnixFileMode(full))}), so it is not used: " +
+                                     $"whoever writes it chooses where the API key is sent. chmod o-w {configPath}");
 
         JsonDocument doc;
         try
@@ -247,10 +256,11 @@ internal static partial class SyncConfig
             if (!File.Exists(path)) throw Bad("apiKeyFile", $"{path}: no such file.");
             if (!OperatingSystem.IsWindows())
             {
+                // Written by another, the key could be swapped for one of another organization: refused like a readable one.
                 var mode = File.GetUnixFileMode(path);
-                if ((mode & (UnixFileMode.GroupRead | UnixFileMode.OtherRead)) != 0)
-                    throw Bad("apiKeyFile", $"{path} is readable by group or others (mode {Convert.ToString((int)mode & 0x1FF, 8).PadLeft(4, '0')}), " +
-                                            $"so it is not used; let only its owner read it: chmod 600 {path}");
+                if ((mode & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+                    throw Bad("apiKeyFile", $"{path} is readable or writable by group or others (mode {Octal(mode)}), " +
+                                            $"so it is not used; let only its owner read and write it: chmod 600 {path}");
             }
             string text;
             try
