@@ -116,4 +116,26 @@ public class RowLockTests
         Assert.Equal(2, (await w.Stores.Audit.VerifyAsync(None)).EventCount);
         Assert.Single(await w.Stores.History.ListAsync(w.Partnership, w.Me, null, T0.AddDays(1), None));
     }
+
+    [PostgresFact]
+    public async Task AnEventPublishedWhileItsWebhookIsBeingDeletedSkipsItInsteadOfFailingItsForeignKey()
+    {
+        var w = await WorldAsync();
+        await using var _s = w.Stores;
+        var hook = new StoredWebhook(Ids.New("whk"), w.Me, new SealedValue([3], [4], 1), null, ["sync.failed"], new SealedValue([1], [2], 1), T0, "member:m");
+        var kept = hook with { Id = Ids.New("whk") };
+        Assert.True(await w.Stores.Webhooks.CreateAsync(hook, 20, None));
+        Assert.True(await w.Stores.Webhooks.CreateAsync(kept, 20, None));
+
+        await using var delete = await w.Stores.Transactions.BeginAsync(None);
+        Assert.True(await delete.Webhooks.DeleteAsync(w.Me, hook.Id, None)); // holds the row until it commits
+        await using var publish = await w.Stores.Transactions.BeginAsync(None);
+        var published = publish.Outbox.PublishAsync(w.Me, "sync.failed", T0, (_, _) => Task.FromResult(new SealedValue([1], [2], 1)), None);
+        await Task.Delay(300); // the publisher has read both webhooks and waits for the deleted one's row
+        await delete.CommitAsync(None);
+
+        Assert.Equal(1, await published);
+        await publish.CommitAsync(None);
+        Assert.Single(await w.Stores.Webhooks.ListDeliveriesAsync(w.Me, kept.Id, null, 10, None));
+    }
 }

@@ -126,8 +126,11 @@ public sealed class WebhookSubscriptions(IWebhookRepository webhooks, ITransacti
     public async Task<Outcome<bool>> DeleteAsync(Caller caller, string webhookId, CancellationToken ct)
     {
         await using var uow = await transactions.BeginAsync(ct);
-        if (!await uow.Webhooks.DeleteAsync(caller.OrganizationId, webhookId, ct)) return new Failure.NotFound("webhook");
+        // The audit's head first, then the webhook's row: the order of every change that appends its event and then queues
+        // deliveries to the organization's webhooks (a delete that held the row and then waited for the head deadlocked
+        // with them on PostgreSQL). No webhook deleted: the event is rolled back with the rest.
         await uow.Audit.AppendAsync(new AuditEntry(time.GetUtcNow(), caller.OrganizationId, caller.Actor, "webhook.deleted", null, new { webhookId }), ct);
+        if (!await uow.Webhooks.DeleteAsync(caller.OrganizationId, webhookId, ct)) return new Failure.NotFound("webhook");
         await uow.CommitAsync(ct);
         return true;
     }

@@ -30,6 +30,16 @@ internal sealed class EventOutbox(IDbScope scope) : IEventOutbox
         }
         var now = Time.ToUnixMs(at);
         await using var tx = await db.BeginWriteAsync();
+        if (db.Dialect == SqlDialect.Postgres)
+        {
+            // A webhook deleted since the read above would fail the deliveries' foreign key (a 500 for the change that
+            // published): its row is held against deletion now (a delete under way is waited for, and then the row is
+            // gone), and only the webhooks still there get the event.
+            var there = (await db.QueryAsync<string>(
+                $"SELECT id FROM webhooks WHERE {db.Dialect.In("id", "ids")} ORDER BY id FOR KEY SHARE", new { ids = subscribed.ToArray() })).ToHashSet(StringComparer.Ordinal);
+            rows.RemoveAll(r => !there.Contains(r.WebhookId));
+            if (rows.Count == 0) return 0;
+        }
         foreach (var (webhookId, id, body) in rows)
             await db.ExecuteAsync(
                 """
@@ -38,6 +48,6 @@ internal sealed class EventOutbox(IDbScope scope) : IEventOutbox
                 VALUES (@id, @webhookId, @organizationId, @type, NULL, @nonce, @sealed, @keyVersion, 'pending', 0, @now, @now)
                 """, new { id, webhookId, organizationId, type, nonce = body.Nonce, @sealed = body.Ciphertext, keyVersion = body.KeyVersion, now });
         await tx.CommitAsync();
-        return subscribed.Count;
+        return rows.Count;
     }
 }
