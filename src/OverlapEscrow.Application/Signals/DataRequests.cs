@@ -197,8 +197,11 @@ public sealed class DataRequests(
         CancellationToken ct)
     {
         var at = resolved.ResolvedAt!.Value;
-        if (!await uow.DataRequests.ResolveAsync(resolved, reason, ct)) return new Failure.Conflict("The request was answered meanwhile; read it again.");
+        // The audit's head before the request's row, as an answer takes them (its sharing change appends first): a decline
+        // that held the row and then waited for the head deadlocked with an answer of the same request on PostgreSQL.
+        // Answered meanwhile: the event is rolled back with the rest.
         await uow.Audit.AppendAsync(new AuditEntry(at, caller.OrganizationId, caller.Actor, action, resolved.PartnershipId, detail), ct);
+        if (!await uow.DataRequests.ResolveAsync(resolved, reason, ct)) return new Failure.Conflict("The request was answered meanwhile; read it again.");
         var me = await uow.Accounts.GetOrganizationAsync(caller.OrganizationId, ct);
         await events.PublishAsync(uow, resolved.RequesterOrganizationId, action, DataRequestNotice.For(resolved, new PartnerOrganization(me!.Id, me.Slug, me.Name)), at, ct);
         var view = await PartnerViews.LoadAsync(uow, caller.OrganizationId, resolved.PartnershipId, ct);
