@@ -96,6 +96,7 @@ public static class StorageRegistration
         // Moving an SQLite escrow into PostgreSQL names both databases itself, whichever this one is.
         services.AddSingleton<IDatabaseCopy, DatabaseCopy>();
         services.AddSingleton<ITransactions>(sp => new Transactions(sp.GetRequiredService<IDbConnectionFactory>(), dialect));
+        services.AddSingleton<ITransientFailures, TransientFailures>();
         services.AddSingleton<IStorageHealth>(sp => new StorageHealth(sp.GetRequiredService<IDbConnectionFactory>(), description));
         services.AddSingleton<IStorageMigrations>(sp => new StorageMigrations(new Migrator(sp.GetRequiredService<IDbConnectionFactory>(), dialect)));
         return services;
