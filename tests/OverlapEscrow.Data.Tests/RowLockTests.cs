@@ -2,6 +2,8 @@ using OverlapEscrow.Application.Keys;
 using OverlapEscrow.Application.Storage;
 using OverlapEscrow.Domain;
 using OverlapEscrow.Domain.Accounts;
+using OverlapEscrow.Domain.Disclosure;
+using OverlapEscrow.Domain.Privacy;
 using OverlapEscrow.Domain.Partnerships;
 using OverlapEscrow.Domain.Populations;
 using OverlapEscrow.Domain.Sharing;
@@ -137,5 +139,42 @@ public class RowLockTests
         Assert.Equal(1, await published);
         await publish.CommitAsync(None);
         Assert.Single(await w.Stores.Webhooks.ListDeliveriesAsync(w.Me, kept.Id, null, 10, None));
+    }
+
+    [PostgresFact]
+    public async Task ARefreshReleasingTwoCellsAndAReadReleasingTheSecondTakeTurnsWithoutADeadlock()
+    {
+        var w = await WorldAsync();
+        await using var _s = w.Stores;
+        var second = await w.Stores.PopulationAsync(w.Partner, "Prospects");
+        StoredRelease Release(string owner) =>
+            new(Ids.New("ocr"), w.Partnership, w.Me, w.Mine, w.Partner, owner, "ver-mine", "ver-theirs", T0, new CountDraw(40, 40, new Epsilon(20_000)));
+        var spend = new BudgetSpend(w.Partner, w.Me, T0, new Epsilon(20_000), new Epsilon(1_000_000));
+
+        // The refresh: the first cell released and paid (the pair's budget row is its own until it commits).
+        var refresh = await w.Stores.Transactions.BeginAsync(None);
+        var read = await w.Stores.Transactions.BeginAsync(None);
+        try
+        {
+            Assert.Equal(ReleaseStatus.Released, (await refresh.Releases.TryReleaseAsync(Release(w.Theirs), null, spend, None)).Status);
+            // A matrix read releases the second cell meanwhile, then the refresh releases it too.
+            var byRead = read.Releases.TryReleaseAsync(Release(second), null, spend, None);
+            await Task.WhenAny(byRead, Task.Delay(300));
+            var byRefresh = refresh.Releases.TryReleaseAsync(Release(second), null, spend, None);
+            Assert.Same(byRefresh, await Task.WhenAny(byRefresh, Task.Delay(NoWait))); // not waiting for the read
+            Assert.Equal(ReleaseStatus.Released, (await byRefresh).Status);
+            await refresh.CommitAsync(None);
+            // The read, which waited for the budget, finds the cell released by the refresh: shown, not paid twice.
+            Assert.Equal(ReleaseStatus.Superseded, (await byRead).Status);
+            await read.CommitAsync(None);
+        }
+        finally
+        {
+            await read.DisposeAsync();
+            await refresh.DisposeAsync();
+        }
+
+        var budget = await w.Stores.Releases.GetBudgetAsync(w.Partner, w.Me, T0, None);
+        Assert.Equal((new Epsilon(40_000), 2), (budget.Spent, budget.Releases));
     }
 }

@@ -58,6 +58,20 @@ internal sealed class CountReleaseRepository(IDbScope scope) : ICountReleaseRepo
             partnershipId = release.PartnershipId, viewerOrganizationId = release.ViewerOrganizationId, viewerPopulationId = release.ViewerPopulationId,
             ownerPopulationId = release.OwnerPopulationId, releaseId = release.Id, expectedLatestId,
         };
+        // The budget is paid before the cell's head moves: a refresh releases several cells of one owner and viewer in one
+        // transaction, so it holds their budget row while it moves the next cell's head; a read that moved that head first
+        // and then paid waited for it in turn (a deadlock on PostgreSQL, 2026-12-04). Budget, then head, for everyone.
+        var spent = Epsilon.Zero;
+        if (spend is not null)
+        {
+            if (await PrivacyBudgetRows.PayAsync(db, spend) is not { } total)
+            {
+                // Spent by the release that moved this cell meanwhile: that one is shown, as if the head had been tried first.
+                var latest = await db.FirstOrDefaultAsync<string>($"SELECT latest_release_id FROM count_release_heads WHERE {Cell}", cell);
+                return new ReleaseOutcome(latest != expectedLatestId ? ReleaseStatus.Superseded : ReleaseStatus.BudgetExhausted, Epsilon.Zero);
+            }
+            spent = total;
+        }
         var moved = expectedLatestId is null
             ? await db.ExecuteAsync(
                 """
@@ -66,14 +80,7 @@ internal sealed class CountReleaseRepository(IDbScope scope) : ICountReleaseRepo
                 ON CONFLICT DO NOTHING
                 """, cell)
             : await db.ExecuteAsync($"UPDATE count_release_heads SET latest_release_id = @releaseId WHERE {Cell} AND latest_release_id = @expectedLatestId", cell);
-        if (moved != 1) return new ReleaseOutcome(ReleaseStatus.Superseded, Epsilon.Zero);
-
-        var spent = Epsilon.Zero;
-        if (spend is not null)
-        {
-            if (await PrivacyBudgetRows.PayAsync(db, spend) is not { } total) return new ReleaseOutcome(ReleaseStatus.BudgetExhausted, Epsilon.Zero); // rolls back the head's move
-            spent = total;
-        }
+        if (moved != 1) return new ReleaseOutcome(ReleaseStatus.Superseded, Epsilon.Zero); // rolls back the payment
         await db.ExecuteAsync(
             $"""
             INSERT INTO count_releases ({Columns})
