@@ -170,6 +170,36 @@ public class TwoInstanceTests
     }
 
     /// <summary>An organization with a webhook and <paramref name="count"/> of its deliveries due from T0.</summary>
+    [Theory, StorageData]
+    public async Task ABacklogOfTensOfThousandsOfDeliveriesStillLetsEveryOrganizationsBeClaimed(string provider)
+    {
+        // One organization's receiver refused everything for a while: 30,000 deliveries are due. Another has three. The
+        // claim (a count of leased deliveries per due row, before) outlived its command timeout at this size, and then
+        // nothing was delivered to anyone.
+        await using var a = await CreateAsync(provider);
+        var b = a.SecondInstance();
+        var backlogged = await a.OrganizationAsync("backlogged");
+        var hook = new StoredWebhook(Ids.New("whk"), backlogged, new SealedValue([3], [4], 1), null, ["sync.failed"], new SealedValue([1], [2], 1), T0, "member:m");
+        Assert.True(await a.Webhooks.CreateAsync(hook, 20, None));
+        using (var connection = a.OpenConnection())
+            Assert.Equal(30_000, await connection.ExecuteAsync(
+                """
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000)
+                INSERT INTO webhook_deliveries (id, webhook_id, organization_id, event_type, payload, payload_nonce, payload_sealed, payload_key_version,
+                                                status, attempts, created_at, next_attempt_at)
+                SELECT 'msg_bulk_' || i, @hook, @org, 'sync.failed', NULL, @nonce, @sealed, 1, 'pending', 1, @at, @at + i FROM n
+                """, new { hook = hook.Id, org = backlogged, nonce = new byte[] { 1 }, @sealed = new byte[] { 2 }, at = T0.ToUnixTimeMilliseconds() }));
+        await DueDeliveriesAsync(a, 3);
+
+        var first = await a.Webhooks.ClaimDueAsync(T0.AddMinutes(1), T0.AddMinutes(5), "claim-a", 50, 2, None);
+
+        Assert.Equal(2, first.Count(d => d.Id.StartsWith("msg_bulk_", StringComparison.Ordinal)));
+        Assert.Equal(["msg_bulk_1", "msg_bulk_2"], first.Where(d => d.Id.StartsWith("msg_bulk_", StringComparison.Ordinal)).Select(d => d.Id).Order());
+        Assert.Equal(4, first.Count);
+        // Both organizations have their two under way: another instance claims none of either.
+        Assert.Empty(await b.Webhooks.ClaimDueAsync(T0.AddMinutes(1), T0.AddMinutes(5), "claim-b", 50, 2, None));
+    }
+
     private static async Task DueDeliveriesAsync(Stores s, int count)
     {
         var org = await s.OrganizationAsync("acme");

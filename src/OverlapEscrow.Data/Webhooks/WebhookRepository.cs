@@ -83,14 +83,18 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
             $"""
             SELECT id FROM webhook_deliveries
             WHERE id IN (
-                SELECT id FROM (
+                SELECT due.id FROM (
                     SELECT id, organization_id, next_attempt_at, ROW_NUMBER() OVER (PARTITION BY organization_id ORDER BY next_attempt_at, id) AS organization_rank
                     FROM webhook_deliveries WHERE {Due}
                 ) due
-                -- Those of the organization other workers hold leased count too: the limit is the organization's, across instances.
-                WHERE organization_rank + (SELECT COUNT(*) FROM webhook_deliveries u
-                                           WHERE u.organization_id = due.organization_id AND u.status = 'pending' AND u.lease_until > @now) <= @perOrganization
-                ORDER BY next_attempt_at, id LIMIT @limit)
+                -- Those of the organization other workers hold leased count too: the limit is the organization's, across
+                -- instances. Counted once per organization (a count per due row was quadratic: with 50,000 deliveries
+                -- pending behind a receiver that refused them, the claim outlived its 30 s timeout and nothing was sent).
+                LEFT JOIN (SELECT organization_id, COUNT(*) AS leased FROM webhook_deliveries
+                           WHERE status = 'pending' AND lease_until > @now GROUP BY organization_id) held
+                  ON held.organization_id = due.organization_id
+                WHERE due.organization_rank <= @perOrganization AND due.organization_rank + COALESCE(held.leased, 0) <= @perOrganization
+                ORDER BY due.next_attempt_at, due.id LIMIT @limit)
               AND {Due}
             ORDER BY next_attempt_at, id{db.Dialect.ForUpdateSkipLocked}
             """, args);
