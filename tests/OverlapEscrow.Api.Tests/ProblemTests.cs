@@ -151,6 +151,21 @@ public sealed class ProblemTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARowDeletedMeanwhileIsA409AndAVersionReplacedOnEveryRetryIsA503NeitherA500()
+    {
+        // What PostgreSQL answers when a webhook, a population or an erased organization went between a read and a write.
+        var gone = new Npgsql.PostgresException("insert or update on table \"webhook_deliveries\" violates foreign key constraint", "ERROR", "ERROR", "23503");
+        var (status, _, problem, raw) = await HandledAsync(gone, "PUT", $"/v1/partnerships/{_partnership}/sharing");
+        Assert.Equal(409, status);
+        Assert.Equal(("urn:overlap-escrow:problem:conflict", "Changed meanwhile"), (problem["type"]!.GetValue<string>(), problem["title"]!.GetValue<string>()));
+        Assert.DoesNotContain("webhook_deliveries", raw);
+
+        var (readStatus, retryAfter, readProblem, _) = await HandledAsync(new OverlapEscrow.Application.Overlaps.VersionGoneException(), "GET", $"/v1/partnerships/{_partnership}/overlaps");
+        Assert.Equal((503, "1"), (readStatus, retryAfter));
+        Assert.Equal("The data changed while it was read", readProblem["title"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task AQueryValueThatDoesNotBindNamesItsParameterWithoutRepeatingTheValue()
     {
         foreach (var path in new[] { $"/v1/partnerships/{_partnership}/data-requests?limit=abc", "/v1/audit?limit=1.5" })

@@ -90,6 +90,26 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             type = Problems.TypePrefix + "unavailable";
             http.Response.Headers.RetryAfter = "5";
         }
+        else if (exception is System.Data.Common.DbException { SqlState: "23503" })
+        {
+            // A foreign key that no longer holds: what this change refers to (a webhook, a population, an organization
+            // being erased) was deleted by another request meanwhile. Nothing of this one was committed.
+            logger.LogInformation("{Method} {Path} referred to something deleted meanwhile", http.Request.Method, http.Request.Path);
+            status = 409;
+            title = "Changed meanwhile";
+            type = Problems.TypePrefix + "conflict";
+            detail = "Something this request refers to was deleted by another request while it ran; nothing was changed. Read it again.";
+        }
+        else if (exception is OverlapEscrow.Application.Overlaps.VersionGoneException)
+        {
+            // A population's version superseded and deleted while this read used it, again on every retry (uploads of it
+            // arriving faster than the reads, or its organization being erased): a retry in a moment finds the newest.
+            logger.LogInformation("{Method} {Path}: a population version was replaced while it was read", http.Request.Method, http.Request.Path);
+            status = 503;
+            title = "The data changed while it was read";
+            type = Problems.TypePrefix + "unavailable";
+            http.Response.Headers.RetryAfter = "1";
+        }
         else if (exception is OverlapEscrow.Application.Keys.OrganizationGoneException)
         {
             // An organization erased while the request ran (the caller's own mid-upload, or the partner's mid-read): its
