@@ -97,9 +97,10 @@ public sealed class SharingChanges(
         await withdrawal.ApplyAsync(uow, caller.OrganizationId, partnershipId, null, ct);
         await uow.Audit.AppendAsync(new AuditEntry(now, caller.OrganizationId, caller.Actor, "sharing.updated", partnershipId,
             new { rules = rules.Select(r => new { r.PopulationId, PartnerPopulationId = r.PartnerPopulationId ?? "", Level = Wire(r.Level), r.Fields, r.MinimumCount }) }), ct);
-        var updated = await PartnerViews.LoadAsync(uow, caller.OrganizationId, partnershipId, ct);
+        // Gone meanwhile (the partner erased itself, ending the partnership): nothing to share with, the change is dropped.
+        if (await PartnerViews.LoadAsync(uow, caller.OrganizationId, partnershipId, ct) is not { } updated) return new Failure.NotFound("partnership");
         await uow.CommitAsync(ct);
-        return Describe(updated!);
+        return Describe(updated);
     }
 
     private static PartnershipSharing Describe(PartnerView view)
