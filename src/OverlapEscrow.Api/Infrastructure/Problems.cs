@@ -78,13 +78,13 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
                 extensions["errors"] = new Dictionary<string, string[]> { [char.ToLowerInvariant(name[0]) + name[1..]] = ["The value is not valid for this parameter."] };
             }
         }
-        else if (exception is System.Data.Common.DbException { IsTransient: true })
+        else if (exception is System.Data.Common.DbException { IsTransient: true } away)
         {
             // The database is away for now (a connection refused or cut, a timeout): nothing was committed by this request,
             // and a retry may succeed — 503 with Retry-After, as /readyz says, not a 500.
             // The SQLSTATE is a five-character code (40P01 a deadlock, 57P01 a shutdown…), never data.
             logger.LogWarning("The database was unavailable during {Method} {Path}: {ExceptionType} {SqlState}", http.Request.Method, http.Request.Path,
-                exception.GetType().Name, ((System.Data.Common.DbException)exception).SqlState);
+                exception.GetType().Name, away.SqlState);
             status = 503;
             title = "The database is unavailable";
             type = Problems.TypePrefix + "unavailable";

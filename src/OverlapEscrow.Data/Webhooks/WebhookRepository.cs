@@ -93,7 +93,7 @@ internal sealed class WebhookRepository(IDbScope scope) : IWebhookRepository
                 LEFT JOIN (SELECT organization_id, COUNT(*) AS leased FROM webhook_deliveries
                            WHERE status = 'pending' AND lease_until > @now GROUP BY organization_id) held
                   ON held.organization_id = due.organization_id
-                WHERE due.organization_rank <= @perOrganization AND due.organization_rank + COALESCE(held.leased, 0) <= @perOrganization
+                WHERE due.organization_rank + COALESCE(held.leased, 0) <= @perOrganization
                 ORDER BY due.next_attempt_at, due.id LIMIT @limit)
               AND {Due}
             ORDER BY next_attempt_at, id{db.Dialect.ForUpdateSkipLocked}
